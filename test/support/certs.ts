@@ -1,0 +1,86 @@
+// Test-only PKI: a CA, server certificates signed by it, and a self-signed
+// JWT signing certificate. openssl does the X.509 work because Node's crypto
+// cannot issue certificates; it is a Debian package that .ci/run installs.
+import { execFileSync } from "node:child_process";
+import { createHash, createPublicKey } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export interface Pem {
+  certPath: string;
+  keyPath: string;
+  cert: string;
+  key: string;
+}
+
+function openssl(args: string[], cwd: string): void {
+  execFileSync("openssl", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
+}
+
+function load(dir: string, name: string): Pem {
+  const certPath = join(dir, `${name}.crt`);
+  const keyPath = join(dir, `${name}.key`);
+  return { certPath, keyPath, cert: readFileSync(certPath, "utf8"), key: readFileSync(keyPath, "utf8") };
+}
+
+/** A self-signed CA valid for a day. */
+export function makeCA(dir: string, name = "ca"): Pem {
+  mkdirSync(dir, { recursive: true });
+  openssl(
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", `/CN=gitlab-pull-secret test ${name}`,
+      "-keyout", `${name}.key`, "-out", `${name}.crt`,
+      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+    dir,
+  );
+  return load(dir, name);
+}
+
+/** A server certificate for 127.0.0.1 and localhost, signed by `ca`. */
+export function issueServerCert(dir: string, ca: Pem, name: string): Pem {
+  mkdirSync(dir, { recursive: true });
+  openssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${name}`, "-keyout", `${name}.key`, "-out", `${name}.csr`], dir);
+  writeFileSync(
+    join(dir, `${name}.ext`),
+    "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+  );
+  openssl(
+    ["x509", "-req", "-in", `${name}.csr`, "-CA", ca.certPath, "-CAkey", ca.keyPath, "-CAcreateserial",
+      "-days", "2", "-out", `${name}.crt`, "-extfile", `${name}.ext`],
+    dir,
+  );
+  return load(dir, name);
+}
+
+/** A self-signed RSA certificate whose key signs registry JWTs (GitLab's `registry.key`). */
+export function makeSigningCert(dir: string, name = "jwt-signing"): Pem {
+  mkdirSync(dir, { recursive: true });
+  openssl(
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", `/CN=${name}`,
+      "-keyout", `${name}.key`, "-out", `${name}.crt`],
+    dir,
+  );
+  return load(dir, name);
+}
+
+/**
+ * libtrust key ID, as distribution 2.8 computes it for `kid` lookups:
+ * SHA-256 of the DER SubjectPublicKeyInfo, first 30 bytes, base32 without
+ * padding, in 12 groups of 4 joined by ':'.
+ */
+export function libtrustKeyId(publicKeyOrPem: string): string {
+  const der = createPublicKey(publicKeyOrPem).export({ type: "spki", format: "der" });
+  const digest = createHash("sha256").update(der).digest().subarray(0, 30);
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = 0;
+  let value = 0;
+  let out = "";
+  for (const byte of digest) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return out.match(/.{4}/g)!.join(":");
+}
