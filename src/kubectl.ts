@@ -1,0 +1,119 @@
+// The only place that runs kubectl. Manifests go on stdin, never argv or
+// files; the child gets an allow-listed environment, so the GitLab token (in
+// GITLAB_TOKEN or INPUT_GITLAB-TOKEN) never reaches it.
+import { getExecOutput } from "@actions/exec";
+import { KubeError } from "./errors.js";
+import { secretRefs } from "./manifests.js";
+import { MANAGER } from "./naming.js";
+import type { ExistingSecret, KubePort } from "./ports.js";
+import type { Secret } from "./secret.js";
+
+const PASSED_ENV = [
+  "PATH", "HOME", "USER", "LANG", "LC_ALL", "TMPDIR", "KUBECONFIG", "KUBECACHEDIR",
+  "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy",
+  "SSL_CERT_FILE", "SSL_CERT_DIR",
+  // In-cluster config (a CronJob running this tool) needs these two.
+  "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT",
+];
+
+export function childEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of PASSED_ENV) {
+    const v = env[name];
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}
+
+export interface KubectlOptions {
+  kubeconfig: string | undefined;
+  context: string | undefined;
+  /** Redacts every secret form registered so far; applied to anything kubectl printed before it is reused. */
+  redact: (text: string) => string;
+  env?: Readonly<Record<string, string | undefined>>;
+  binary?: string;
+}
+
+interface Run {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Namespaces named in kubectl/API server error lines. */
+export function namespacesInErrors(stderr: string): string[] {
+  const found = new Set<string>();
+  for (const m of stderr.matchAll(/in the namespace "([^"]+)"|namespaces "([^"]+)" not found|namespace[:=] ?"?([a-z0-9-]+)"?/g)) {
+    found.add((m[1] ?? m[2] ?? m[3])!);
+  }
+  return [...found];
+}
+
+/** The API server's own words, without kubectl's "error when ..." wrapping noise. */
+export function errorLines(stderr: string): string {
+  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => /^(Error|error)/.test(l));
+  return (lines.length ? lines : stderr.split("\n").filter((l) => l.trim() !== "").slice(-3)).join("\n");
+}
+
+export function kubectlPort(opts: KubectlOptions): KubePort {
+  const binary = opts.binary ?? "kubectl";
+  const global = [
+    ...(opts.kubeconfig ? ["--kubeconfig", opts.kubeconfig] : []),
+    ...(opts.context ? ["--context", opts.context] : []),
+    "--request-timeout=60s",
+  ];
+
+  async function run(args: string[], stdin: string): Promise<Run> {
+    try {
+      return await getExecOutput(binary, [...global, ...args], {
+        input: Buffer.from(stdin),
+        silent: true,
+        ignoreReturnCode: true,
+        env: childEnv(opts.env ?? process.env),
+      });
+    } catch (err) {
+      throw new KubeError("running kubectl", `${(err as Error).message}. Is kubectl installed and on PATH?`);
+    }
+  }
+
+  return {
+    async readSecrets(namespaces, name) {
+      const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], secretRefs(namespaces, name));
+      if (r.exitCode !== 0) {
+        const stderr = opts.redact(r.stderr);
+        throw new KubeError(`reading Secret "${name}"`, errorLines(stderr), namespacesInErrors(stderr));
+      }
+      return parseSecrets(r.stdout);
+    },
+
+    async applySecrets(list: Secret, { dryRun }) {
+      const r = await run(
+        ["apply", "--server-side", `--field-manager=${MANAGER}`, ...(dryRun ? ["--dry-run=server"] : []), "-f", "-"],
+        list.reveal(),
+      );
+      if (r.exitCode !== 0) {
+        const stderr = opts.redact(r.stderr);
+        throw new KubeError(dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets", errorLines(stderr), namespacesInErrors(stderr));
+      }
+    },
+  };
+}
+
+/** `kubectl get -o json` prints nothing, one object, or a List. */
+export function parseSecrets(stdout: string): ExistingSecret[] {
+  const text = stdout.trim();
+  if (text === "") return [];
+  const doc = JSON.parse(text) as { kind?: string; items?: unknown[] };
+  const items = doc.kind === "List" || Array.isArray(doc.items) ? (doc.items ?? []) : [doc];
+  return items.map((raw) => {
+    const o = raw as { type?: string; metadata?: Record<string, unknown> };
+    const md = o.metadata ?? {};
+    return {
+      namespace: String(md.namespace),
+      type: String(o.type ?? "Opaque"),
+      labels: (md.labels as Record<string, string>) ?? {},
+      annotations: (md.annotations as Record<string, string>) ?? {},
+      resourceVersion: String(md.resourceVersion ?? ""),
+    };
+  });
+}

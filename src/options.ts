@@ -1,0 +1,118 @@
+// The one table of options. The CLI flags, the Action inputs (action.yml) and
+// the docs are all derived from it, so the faces cannot drift apart.
+
+export type OptionKind = "string" | "boolean" | "list";
+
+export interface OptionSpec {
+  /** Key in RawSettings. */
+  readonly key: string;
+  readonly kind: OptionKind;
+  readonly description: string;
+  /** CLI flag without dashes; null when the option has no flag (e.g. secrets, which never go on argv). */
+  readonly flag: string | null;
+  /** CLI flag that names a file holding the value (for secrets). */
+  readonly fileFlag?: string;
+  /** Action input name; null when the Action has no such input. */
+  readonly input: string | null;
+  /** Environment variables consulted, in order, when neither flag nor input is given. */
+  readonly env?: readonly string[];
+  /** Default applied after env; documented as is. */
+  readonly default?: string;
+  /** How the default is described where it is not a literal. */
+  readonly defaultText?: string;
+  readonly required?: boolean;
+  /** Never echoed anywhere. */
+  readonly secret?: boolean;
+}
+
+export const OPTIONS = [
+  {
+    key: "gitlabUrl", kind: "string", flag: "gitlab-url", input: "gitlab-url",
+    env: ["CI_SERVER_URL"], default: "https://gitlab.com",
+    description: "Base URL of the GitLab instance (https; http only for loopback).",
+  },
+  {
+    key: "gitlabToken", kind: "string", flag: null, fileFlag: "gitlab-token-file", input: "gitlab-token",
+    env: ["GITLAB_TOKEN"], required: true, secret: true,
+    description:
+      "GitLab token with the api scope, held by a Maintainer of the project (Owner of the group). " +
+      "CLI: env GITLAB_TOKEN or --gitlab-token-file, never a flag value.",
+  },
+  {
+    key: "project", kind: "string", flag: "project", input: "project", env: ["CI_PROJECT_ID"],
+    description: "Project (numeric id or full path) that owns the deploy token. Default: $CI_PROJECT_ID.",
+  },
+  {
+    key: "group", kind: "string", flag: "group", input: "group",
+    description: "Group (numeric id or full path) that owns the deploy token, instead of a project.",
+  },
+  {
+    key: "registry", kind: "string", flag: "registry", input: "registry",
+    defaultText: "the host of the project's container_registry_image_prefix",
+    description: "Registry host[:port] written into the docker config. Required with a group.",
+  },
+  {
+    key: "namespaces", kind: "list", flag: "namespace", input: "namespaces", required: true,
+    description: "Target namespaces (CLI: repeat --namespace or give a comma list; Action: one per line).",
+  },
+  {
+    key: "secretName", kind: "string", flag: "secret-name", input: "secret-name", default: "gitlab-pull-secret",
+    description: "Name of the image pull Secret in every namespace.",
+  },
+  {
+    key: "expiresIn", kind: "string", flag: "expires-in", input: "expires-in", default: "7d",
+    description: "Token lifetime (36h, 7d, 2w; at most 365d). GitLab expires tokens at 00:00 UTC, so the date is rounded up.",
+  },
+  {
+    key: "tokenName", kind: "string", flag: "token-name", input: "token-name", default: "gitlab-pull-secret",
+    description: "Prefix of the deploy token names this tool mints; only tokens with it are ever revoked.",
+  },
+  {
+    key: "kubeconfig", kind: "string", flag: "kubeconfig", input: "kubeconfig", defaultText: "kubectl's default",
+    description: "Path to the kubeconfig file.",
+  },
+  {
+    key: "context", kind: "string", flag: "context", input: "context", defaultText: "kubectl's current context",
+    description: "kubeconfig context of the target cluster.",
+  },
+  {
+    key: "dryRun", kind: "boolean", flag: "dry-run", input: "dry-run", default: "false",
+    description: "Check everything (GitLab access, the cluster accepting the Secrets) and change nothing.",
+  },
+  {
+    key: "adopt", kind: "boolean", flag: "adopt", input: "adopt", default: "false",
+    description: "Take over an existing Secret of that name that this tool did not create.",
+  },
+  {
+    key: "json", kind: "boolean", flag: "json", input: null, default: "false",
+    description: "Print the result as one JSON object on stdout.",
+  },
+] as const satisfies readonly OptionSpec[];
+
+export type OptionKey = (typeof OPTIONS)[number]["key"];
+
+/** What a face collected, before validation: strings as typed, lists split, booleans parsed. */
+export type RawSettings = Partial<Record<OptionKey, string | string[] | boolean>>;
+
+export function optionByKey(key: OptionKey): OptionSpec {
+  return OPTIONS.find((o) => o.key === key)!;
+}
+
+/** How an option is named to the user on a given face, for error messages. */
+export function optionLabel(spec: OptionSpec, face: "cli" | "action"): string {
+  if (face === "action") return spec.input ? `input '${spec.input}'` : `--${spec.flag}`;
+  if (spec.flag) return `--${spec.flag}`;
+  const env = spec.env?.[0];
+  return [env ? `$${env}` : undefined, spec.fileFlag ? `--${spec.fileFlag}` : undefined].filter(Boolean).join(" / ");
+}
+
+/** The Action outputs; values are never secret. */
+export const OUTPUTS = [
+  { name: "changed", description: "true when Secrets were written and a token minted." },
+  { name: "secret-name", description: "Name of the image pull Secret." },
+  { name: "namespaces", description: "JSON array of the namespaces the Secret is in." },
+  { name: "token-id", description: "GitLab id of the deploy token now in the Secrets." },
+  { name: "token-username", description: "Username of that deploy token (not secret)." },
+  { name: "expires-at", description: "Expiry of that deploy token (ISO 8601)." },
+  { name: "revoked-token-ids", description: "JSON array of the ids of the deploy tokens revoked by this run." },
+] as const;

@@ -1,0 +1,57 @@
+// The small interfaces through which rotate() talks to the world. The real
+// implementations live in gitlab.ts and kubectl.ts; tests may pass their own.
+import type { Owner } from "./inputs.js";
+import type { Secret } from "./secret.js";
+
+export interface ResolvedOwner {
+  kind: Owner["kind"];
+  id: number;
+  path: string;
+  /** `<registry host[:port]>/<path>` when the instance registry is on (projects only). */
+  registryImagePrefix: string | undefined;
+  /** "enabled" | "private" | "disabled" (projects only). */
+  registryAccessLevel: string | undefined;
+}
+
+export interface MintedToken {
+  id: number;
+  name: string;
+  username: string;
+  /** ISO 8601 as GitLab returns it. */
+  expiresAt: string;
+  token: Secret;
+}
+
+export interface GitLabPort {
+  resolveOwner(owner: Owner): Promise<ResolvedOwner>;
+  createDeployToken(owner: ResolvedOwner, req: { name: string; expiresAt: string }): Promise<MintedToken>;
+  /** Deletes the token; a token already gone counts as revoked. */
+  revokeDeployToken(owner: ResolvedOwner, id: number): Promise<"revoked" | "already-gone">;
+}
+
+export interface ExistingSecret {
+  namespace: string;
+  type: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  resourceVersion: string;
+}
+
+export interface KubePort {
+  /** The Secrets named `name` that exist in these namespaces (missing ones are absent from the result). */
+  readSecrets(namespaces: readonly string[], name: string): Promise<ExistingSecret[]>;
+  /** Server-side apply of a v1 List; `dryRun` asks the API server to validate and authorize without persisting. */
+  applySecrets(list: Secret, opts: { dryRun: boolean }): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+/** Where progress goes. Every line passes the reporter's redaction. */
+export interface Log {
+  info(message: string): void;
+  warn(message: string): void;
+  /** Registers a secret form so no later output can show it (Action: core.setSecret). */
+  secret(value: string): void;
+}
