@@ -9421,7 +9421,7 @@ var OPTIONS = [
     env: ["GITLAB_TOKEN"],
     required: true,
     secret: true,
-    description: "GitLab token with the api scope, held by a Maintainer of the project (Owner of the group). CLI: env GITLAB_TOKEN or --gitlab-token-file, never a flag value."
+    description: "GitLab token with the api scope, held by a Maintainer of the project (Owner of the group). Never a command-line value: argv is public."
   },
   {
     key: "project",
@@ -9429,7 +9429,7 @@ var OPTIONS = [
     flag: "project",
     input: "project",
     env: ["CI_PROJECT_ID"],
-    description: "Project (numeric id or full path) that owns the deploy token. Default: $CI_PROJECT_ID."
+    description: "Project (numeric id or full path) that owns the deploy token."
   },
   {
     key: "group",
@@ -9452,7 +9452,7 @@ var OPTIONS = [
     flag: "namespace",
     input: "namespaces",
     required: true,
-    description: "Target namespaces (CLI: repeat --namespace or give a comma list; Action: one per line)."
+    description: "Target namespaces: repeat the flag or give a comma list; as an input, one per line."
   },
   {
     key: "secretName",

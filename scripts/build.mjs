@@ -25,3 +25,9 @@ const common = {
 await build({ ...common, entryPoints: ["src/index.ts"], outfile: join(outdir, "index.js"), banner: { js: banner } });
 await build({ ...common, entryPoints: ["src/bin.ts"], outfile: join(outdir, "cli.js"), banner: { js: banner } });
 chmodSync(join(outdir, "cli.js"), 0o755);
+
+// action.yml comes from the same option table as the CLI flags.
+if (outIndex < 0) {
+  const { execFileSync } = await import("node:child_process");
+  execFileSync(process.execPath, ["--import", "tsx", "scripts/write-action-yml.ts"], { stdio: "inherit" });
+}

@@ -36,11 +36,11 @@ export const OPTIONS = [
     env: ["GITLAB_TOKEN"], required: true, secret: true,
     description:
       "GitLab token with the api scope, held by a Maintainer of the project (Owner of the group). " +
-      "CLI: env GITLAB_TOKEN or --gitlab-token-file, never a flag value.",
+      "Never a command-line value: argv is public.",
   },
   {
     key: "project", kind: "string", flag: "project", input: "project", env: ["CI_PROJECT_ID"],
-    description: "Project (numeric id or full path) that owns the deploy token. Default: $CI_PROJECT_ID.",
+    description: "Project (numeric id or full path) that owns the deploy token.",
   },
   {
     key: "group", kind: "string", flag: "group", input: "group",
@@ -53,7 +53,7 @@ export const OPTIONS = [
   },
   {
     key: "namespaces", kind: "list", flag: "namespace", input: "namespaces", required: true,
-    description: "Target namespaces (CLI: repeat --namespace or give a comma list; Action: one per line).",
+    description: "Target namespaces: repeat the flag or give a comma list; as an input, one per line.",
   },
   {
     key: "secretName", kind: "string", flag: "secret-name", input: "secret-name", default: "gitlab-pull-secret",

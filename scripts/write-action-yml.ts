@@ -1,0 +1,4 @@
+import { writeFileSync } from "node:fs";
+import { actionYaml } from "../src/action-metadata.js";
+
+writeFileSync(process.argv[2] ?? "action.yml", actionYaml());

@@ -1,0 +1,43 @@
+// What ships must match the source: dist/ rebuilt, action.yml from the option
+// table, the version in one place.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import yaml from "js-yaml";
+import { actionYaml } from "../../src/action-metadata.js";
+import { OPTIONS, OUTPUTS } from "../../src/options.js";
+import { VERSION } from "../../src/version.js";
+
+const root = new URL("../../", import.meta.url).pathname;
+
+test("the committed dist/ is what `npm run build` makes from src/", () => {
+  const out = mkdtempSync(join(tmpdir(), "gps-dist-"));
+  try {
+    execFileSync(process.execPath, ["scripts/build.mjs", "--outdir", out], { cwd: root });
+    for (const file of ["index.js", "cli.js"]) {
+      const fresh = readFileSync(join(out, file), "utf8");
+      const committed = readFileSync(join(root, "dist", file), "utf8");
+      assert.ok(fresh === committed, `dist/${file} is stale: run npm run build and commit dist/`);
+    }
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("action.yml is generated from the option table", () => {
+  assert.equal(readFileSync(join(root, "action.yml"), "utf8"), actionYaml(), "action.yml drifted: run npm run build");
+  const meta = yaml.load(readFileSync(join(root, "action.yml"), "utf8")) as any;
+  assert.deepEqual(Object.keys(meta.inputs).sort(), OPTIONS.flatMap((o) => (o.input ? [o.input] : [])).sort());
+  assert.deepEqual(Object.keys(meta.outputs).sort(), OUTPUTS.map((o) => o.name).sort());
+  assert.equal(meta.runs.using, "node24");
+  assert.equal(meta.runs.main, "dist/index.js");
+});
+
+test("the version is package.json's", () => {
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  assert.equal(VERSION, pkg.version);
+  assert.equal(pkg.bin["gitlab-pull-secret"], "dist/cli.js");
+});
