@@ -18440,6 +18440,26 @@ function errorLines(stderr) {
   const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => /^(Error|error)/.test(l));
   return (lines.length ? lines : stderr.split("\n").filter((l) => l.trim() !== "").slice(-3)).join("\n");
 }
+function hintsFor(stderr) {
+  const hints = [];
+  if (/Apply failed with \d+ conflicts?/.test(stderr)) {
+    hints.push("Another field manager owns these fields of the Secret; pass --adopt to take them over");
+  }
+  if (/is forbidden: User/.test(stderr)) {
+    hints.push("Grant the Role from the README (secrets: get, create, patch) in each target namespace");
+  }
+  if (/namespaces "[^"]+" not found/.test(stderr)) {
+    hints.push("Create the namespace, or remove it from the namespace list");
+  }
+  if (/Unauthorized|must be logged in/.test(stderr)) {
+    hints.push("kubectl's credentials were refused; check the kubeconfig and context");
+  }
+  return hints;
+}
+function failure(operation, stderr) {
+  const detail = [errorLines(stderr), ...hintsFor(stderr)].join("\n");
+  return new KubeError(operation, detail, namespacesInErrors(stderr));
+}
 function kubectlPort(opts) {
   const binary = opts.binary ?? "kubectl";
   const global2 = [
@@ -18463,19 +18483,25 @@ function kubectlPort(opts) {
     async readSecrets(namespaces2, name) {
       const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], secretRefs(namespaces2, name));
       if (r.exitCode !== 0) {
-        const stderr = opts.redact(r.stderr);
-        throw new KubeError(`reading Secret "${name}"`, errorLines(stderr), namespacesInErrors(stderr));
+        throw failure(`reading Secret "${name}"`, opts.redact(r.stderr));
       }
       return parseSecrets(r.stdout);
     },
-    async applySecrets(list, { dryRun }) {
+    async applySecrets(list, { dryRun, force }) {
       const r = await run(
-        ["apply", "--server-side", `--field-manager=${MANAGER}`, ...dryRun ? ["--dry-run=server"] : [], "-f", "-"],
+        [
+          "apply",
+          "--server-side",
+          `--field-manager=${MANAGER}`,
+          ...force ? ["--force-conflicts"] : [],
+          ...dryRun ? ["--dry-run=server"] : [],
+          "-f",
+          "-"
+        ],
         list.reveal()
       );
       if (r.exitCode !== 0) {
-        const stderr = opts.redact(r.stderr);
-        throw new KubeError(dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets", errorLines(stderr), namespacesInErrors(stderr));
+        throw failure(dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets", opts.redact(r.stderr));
       }
     }
   };
@@ -18570,7 +18596,7 @@ async function rotate(config, ports) {
   const previous = previousTokenIds(existing, owner2);
   const present = new Set(existing.map((s) => s.namespace));
   const created = config.namespaces.filter((ns) => !present.has(ns));
-  await kube.applySecrets(placeholderList(config, registry2), { dryRun: true });
+  await kube.applySecrets(placeholderList(config, registry2), { dryRun: true, force: config.adopt });
   log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
   const base = {
     dryRun: config.dryRun,
@@ -18608,7 +18634,7 @@ async function rotate(config, ports) {
     })
   });
   try {
-    await kube.applySecrets(list, { dryRun: false });
+    await kube.applySecrets(list, { dryRun: false, force: config.adopt });
   } catch (err) {
     throw new RotationError(err, await rollBack(config, ports, owner2, minted.id));
   }

@@ -55,6 +55,29 @@ export function errorLines(stderr: string): string {
   return (lines.length ? lines : stderr.split("\n").filter((l) => l.trim() !== "").slice(-3)).join("\n");
 }
 
+/** What to do about the errors kubectl reported, in the user's terms. */
+export function hintsFor(stderr: string): string[] {
+  const hints: string[] = [];
+  if (/Apply failed with \d+ conflicts?/.test(stderr)) {
+    hints.push("Another field manager owns these fields of the Secret; pass --adopt to take them over");
+  }
+  if (/is forbidden: User/.test(stderr)) {
+    hints.push('Grant the Role from the README (secrets: get, create, patch) in each target namespace');
+  }
+  if (/namespaces "[^"]+" not found/.test(stderr)) {
+    hints.push("Create the namespace, or remove it from the namespace list");
+  }
+  if (/Unauthorized|must be logged in/.test(stderr)) {
+    hints.push("kubectl's credentials were refused; check the kubeconfig and context");
+  }
+  return hints;
+}
+
+function failure(operation: string, stderr: string): KubeError {
+  const detail = [errorLines(stderr), ...hintsFor(stderr)].join("\n");
+  return new KubeError(operation, detail, namespacesInErrors(stderr));
+}
+
 export function kubectlPort(opts: KubectlOptions): KubePort {
   const binary = opts.binary ?? "kubectl";
   const global = [
@@ -80,20 +103,23 @@ export function kubectlPort(opts: KubectlOptions): KubePort {
     async readSecrets(namespaces, name) {
       const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], secretRefs(namespaces, name));
       if (r.exitCode !== 0) {
-        const stderr = opts.redact(r.stderr);
-        throw new KubeError(`reading Secret "${name}"`, errorLines(stderr), namespacesInErrors(stderr));
+        throw failure(`reading Secret "${name}"`, opts.redact(r.stderr));
       }
       return parseSecrets(r.stdout);
     },
 
-    async applySecrets(list: Secret, { dryRun }) {
+    async applySecrets(list: Secret, { dryRun, force }) {
       const r = await run(
-        ["apply", "--server-side", `--field-manager=${MANAGER}`, ...(dryRun ? ["--dry-run=server"] : []), "-f", "-"],
+        [
+          "apply", "--server-side", `--field-manager=${MANAGER}`,
+          ...(force ? ["--force-conflicts"] : []),
+          ...(dryRun ? ["--dry-run=server"] : []),
+          "-f", "-",
+        ],
         list.reveal(),
       );
       if (r.exitCode !== 0) {
-        const stderr = opts.redact(r.stderr);
-        throw new KubeError(dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets", errorLines(stderr), namespacesInErrors(stderr));
+        throw failure(dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets", opts.redact(r.stderr));
       }
     },
   };

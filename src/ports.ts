@@ -40,8 +40,12 @@ export interface ExistingSecret {
 export interface KubePort {
   /** The Secrets named `name` that exist in these namespaces (missing ones are absent from the result). */
   readSecrets(namespaces: readonly string[], name: string): Promise<ExistingSecret[]>;
-  /** Server-side apply of a v1 List; `dryRun` asks the API server to validate and authorize without persisting. */
-  applySecrets(list: Secret, opts: { dryRun: boolean }): Promise<void>;
+  /**
+   * Server-side apply of a v1 List. `dryRun` asks the API server to authorize
+   * and validate without persisting; `force` takes fields other managers own
+   * (only when the user asked to adopt a Secret).
+   */
+  applySecrets(list: Secret, opts: { dryRun: boolean; force: boolean }): Promise<void>;
 }
 
 export interface Clock {

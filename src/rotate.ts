@@ -94,7 +94,7 @@ export async function rotate(config: Config, ports: Ports): Promise<RotationRepo
   // The API server authorizes and validates a server-side dry run exactly like
   // the real apply, so a missing namespace or a missing RBAC verb is found
   // before a token exists.
-  await kube.applySecrets(placeholderList(config, registry), { dryRun: true });
+  await kube.applySecrets(placeholderList(config, registry), { dryRun: true, force: config.adopt });
   log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
 
   const base = {
@@ -135,7 +135,7 @@ export async function rotate(config: Config, ports: Ports): Promise<RotationRepo
     }),
   });
   try {
-    await kube.applySecrets(list, { dryRun: false });
+    await kube.applySecrets(list, { dryRun: false, force: config.adopt });
   } catch (err) {
     throw new RotationError(err as Error, await rollBack(config, ports, owner, minted.id));
   }

@@ -1,0 +1,225 @@
+// The whole test world for end-to-end runs: the GitLab stand-in, the
+// Kubernetes API stand-in that the real kubectl talks to, the real registry
+// (docker-registry) with a seeded image, and a spy in front of kubectl that
+// records the argv and environment of every kubectl the tool spawns. Every
+// captured stream can then be scanned for every form of every secret.
+import { spawn, execFileSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startGitLabStandIn, type GitLabStandIn } from "./gitlab-standin.ts";
+import { startKubeStandIn, type KubeStandIn } from "./kube-standin.ts";
+import { haveRegistryTools, seedImage, skopeoInspect, startRegistry, type Registry } from "./registry.ts";
+
+export const ROOT = new URL("../../", import.meta.url).pathname;
+export const CLI = join(ROOT, "dist", "cli.js");
+export const ACTION = join(ROOT, "dist", "index.js");
+
+export const PAT = "glpat-e2eMaintainerSecret0001";
+export const ADMIN_PAT = "glpat-e2eAdminSecret000000002";
+export const PROJECT = { id: 42, path: "grp/app" };
+export const NAMESPACES = ["team-a", "team-b", "team-c"];
+
+export interface Captured {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Extra files the run wrote (Action outputs, summary). */
+  files: Record<string, string>;
+}
+
+export interface World {
+  dir: string;
+  gitlab: GitLabStandIn;
+  kube: KubeStandIn;
+  registry: Registry | undefined;
+  kubeconfig: string;
+  /** Directory where the kubectl spy writes one record per invocation. */
+  spyDir: string;
+  home: string;
+  runCli(args: string[], opts?: { env?: Record<string, string>; stdin?: string }): Promise<Captured>;
+  runAction(inputs: Record<string, string>, opts?: { env?: Record<string, string> }): Promise<Captured>;
+  /** Every kubectl invocation so far: its argv and environment as the spy saw them. */
+  kubectlCalls(): Array<{ argv: string[]; env: string }>;
+  /** The docker config a Secret holds, decoded, written to a file skopeo can use. */
+  authfileFromSecret(namespace: string, name: string): string;
+  pull(authfile: string): Promise<{ ok: boolean; stderr: string }>;
+  /** Every form of every secret this world has seen: PATs, deploy tokens, user:token, base64s, docker configs. */
+  secretForms(): string[];
+  /** Files under dir that the tool may have left behind (its TMPDIR). */
+  leftoverFiles(): string[];
+  close(): Promise<void>;
+}
+
+export function registryRequired(): boolean {
+  return process.env.CI === "true" || process.env.GPS_REQUIRE_REGISTRY === "1";
+}
+
+function run(cmd: string, args: string[], env: Record<string, string>, stdin?: string): Promise<Captured> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr, files: {} }));
+    child.stdin.end(stdin ?? "");
+  });
+}
+
+export async function startWorld(opts: { registry?: boolean } = {}): Promise<World> {
+  const dir = mkdtempSync(join(tmpdir(), "gps-e2e-"));
+  const home = join(dir, "home");
+  const toolTmp = join(dir, "tool-tmp");
+  const spyDir = join(dir, "kubectl-spy");
+  const binDir = join(dir, "bin");
+  for (const d of [home, toolTmp, spyDir, binDir]) mkdirSync(d, { recursive: true });
+
+  const gitlab = await startGitLabStandIn({ dir: join(dir, "gitlab") });
+  gitlab.addUser({ username: "maintainer" });
+  gitlab.addUser({ username: "root", admin: true });
+  gitlab.addPersonalAccessToken("maintainer", PAT, ["api"]);
+  gitlab.addPersonalAccessToken("root", ADMIN_PAT, ["api"]);
+  gitlab.addProject({ id: PROJECT.id, path: PROJECT.path, members: { maintainer: "maintainer" } });
+
+  const kube = await startKubeStandIn({ dir: join(dir, "kube") });
+  for (const ns of NAMESPACES) kube.createNamespace(ns);
+  const kubeconfig = kube.writeKubeconfig(join(dir, "kube"));
+
+  let registry: Registry | undefined;
+  const wantRegistry = opts.registry ?? true;
+  if (wantRegistry && haveRegistryTools()) {
+    registry = await startRegistry({ gitlab, dir: join(dir, "registry") });
+    gitlab.setRegistry({ host: registry.host });
+    await seedImage(registry, PROJECT.path, "latest", { username: "root", token: ADMIN_PAT });
+  } else if (wantRegistry && registryRequired()) {
+    throw new Error("docker-registry and skopeo are required here (CI=true): apt-get install -y docker-registry skopeo");
+  } else {
+    gitlab.setRegistry({ host: "registry.test:5005" });
+  }
+
+  // The spy: records argv (NUL-separated) and environment, then becomes the real kubectl.
+  const realKubectl = execFileSync("sh", ["-c", "command -v kubectl"], { encoding: "utf8" }).trim();
+  const spy = join(binDir, "kubectl");
+  writeFileSync(
+    spy,
+    `#!/bin/sh\nrec="${spyDir}/$$"\nprintf '%s\\0' "$@" > "$rec.argv"\nenv > "$rec.env"\nexec "${realKubectl}" "$@"\n`,
+  );
+  chmodSync(spy, 0o755);
+
+  const baseEnv = (): Record<string, string> => ({
+    PATH: `${binDir}:${process.env.PATH ?? ""}`,
+    HOME: home,
+    TMPDIR: toolTmp,
+    LANG: "C.UTF-8",
+  });
+
+  const secretsSeen = new Set<string>([PAT, ADMIN_PAT]);
+
+  const world: World = {
+    dir,
+    gitlab,
+    kube,
+    registry,
+    kubeconfig,
+    spyDir,
+    home,
+    runCli: (args, o = {}) =>
+      run(process.execPath, [CLI, ...args], { ...baseEnv(), GITLAB_TOKEN: PAT, ...o.env }, o.stdin),
+    async runAction(inputs, o = {}) {
+      const outputs = join(dir, `github-output-${Date.now()}-${Math.random()}`);
+      const summary = join(dir, `github-summary-${Date.now()}-${Math.random()}`);
+      writeFileSync(outputs, "");
+      writeFileSync(summary, "");
+      const env: Record<string, string> = { ...baseEnv(), GITHUB_OUTPUT: outputs, GITHUB_STEP_SUMMARY: summary, ...o.env };
+      for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
+      const r = await run(process.execPath, [ACTION], env);
+      r.files = { GITHUB_OUTPUT: readFileSync(outputs, "utf8"), GITHUB_STEP_SUMMARY: readFileSync(summary, "utf8") };
+      return r;
+    },
+    kubectlCalls() {
+      const records = readdirSync(spyDir).filter((f) => f.endsWith(".argv"));
+      return records.map((f) => ({
+        argv: readFileSync(join(spyDir, f), "utf8").split("\0").filter((a) => a !== ""),
+        env: readFileSync(join(spyDir, f.replace(/\.argv$/, ".env")), "utf8"),
+      }));
+    },
+    authfileFromSecret(namespace, name) {
+      const s = kube.getObject("secrets", namespace, name);
+      if (!s) throw new Error(`no Secret ${namespace}/${name}`);
+      const path = join(dir, `authfile-${namespace}-${name}-${s.metadata.resourceVersion}.json`);
+      writeFileSync(path, Buffer.from(s.data[".dockerconfigjson"], "base64").toString("utf8"), { mode: 0o600 });
+      return path;
+    },
+    async pull(authfile) {
+      if (!registry) throw new Error("no registry in this world");
+      const r = await skopeoInspect(registry, `${PROJECT.path}:latest`, authfile);
+      return { ok: r.ok, stderr: r.stderr };
+    },
+    secretForms() {
+      for (const t of gitlab.tokens) {
+        const userToken = `${t.username}:${t.token}`;
+        const auth = Buffer.from(userToken).toString("base64");
+        for (const f of [t.token, userToken, auth, auth.replace(/=+$/, "")]) secretsSeen.add(f);
+      }
+      for (const s of kube.listObjects("secrets")) {
+        const b64 = s.data?.[".dockerconfigjson"];
+        if (typeof b64 === "string") {
+          secretsSeen.add(b64);
+          secretsSeen.add(Buffer.from(b64, "base64").toString("utf8"));
+        }
+      }
+      secretsSeen.delete("");
+      return [...secretsSeen];
+    },
+    leftoverFiles() {
+      const out: string[] = [];
+      const walk = (d: string) => {
+        for (const f of readdirSync(d)) {
+          const p = join(d, f);
+          if (statSync(p).isDirectory()) walk(p);
+          else out.push(p);
+        }
+      };
+      for (const d of [toolTmp, home]) if (existsSync(d)) walk(d);
+      return out;
+    },
+    async close() {
+      await registry?.close();
+      await kube.close();
+      await gitlab.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return world;
+}
+
+/**
+ * Scans every stream a run produced, every kubectl argv and environment, and
+ * every file the tool could have left, for every secret form. Returns the
+ * hits as "where: which form (first chars)" so a failure shows where, not what.
+ */
+export function leaks(world: World, captured: Captured[]): string[] {
+  const forms = world.secretForms().filter((f) => f.length >= 8);
+  const places: Array<[string, string]> = [];
+  captured.forEach((c, i) => {
+    // ::add-mask:: lines are how an Action tells the runner what to mask; the runner consumes them.
+    places.push([`run ${i} stdout`, c.stdout.split("\n").filter((l) => !l.startsWith("::add-mask::")).join("\n")]);
+    places.push([`run ${i} stderr`, c.stderr]);
+    for (const [name, text] of Object.entries(c.files)) places.push([`run ${i} ${name}`, text]);
+  });
+  for (const [i, call] of world.kubectlCalls().entries()) {
+    places.push([`kubectl ${i} argv`, call.argv.join(" ")]);
+    places.push([`kubectl ${i} env`, call.env]);
+  }
+  for (const f of world.leftoverFiles()) {
+    // kubectl's discovery cache is the server's documents, not ours; scan it anyway.
+    places.push([`file ${f}`, readFileSync(f, "utf8")]);
+  }
+  const hits: string[] = [];
+  for (const [where, text] of places) {
+    for (const form of forms) if (text.includes(form)) hits.push(`${where}: ${form.slice(0, 6)}…`);
+  }
+  return hits;
+}
