@@ -9305,7 +9305,7 @@ var require_picomatch_browser = __commonJS({
 });
 
 // src/cli.ts
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
 // src/errors.ts
@@ -9511,12 +9511,89 @@ var OPTIONS = [
     description: "Take over an existing Secret of that name that this tool did not create."
   },
   {
+    key: "verifyImage",
+    kind: "string",
+    flag: "verify-image",
+    input: "verify-image",
+    defaultText: "the project's repository",
+    description: "Repository path[:tag] to prove the new credentials can pull before the cluster is touched. With a tag the manifest is fetched; without, the registry must grant pull on the repository."
+  },
+  {
+    key: "noVerify",
+    kind: "boolean",
+    flag: "no-verify",
+    input: "no-verify",
+    default: "false",
+    description: "Skip the registry pull check (e.g. when the runner cannot reach the registry)."
+  },
+  {
+    key: "caFile",
+    kind: "string",
+    flag: "ca-file",
+    input: "ca-file",
+    description: "PEM file of extra CA certificates trusted for GitLab and the registry (self-hosted instances)."
+  },
+  {
+    key: "allowInsecureHttp",
+    kind: "boolean",
+    flag: "allow-insecure-http",
+    input: "allow-insecure-http",
+    default: "false",
+    description: "Allow a plain http:// GitLab URL on a host other than loopback. Sends the API token unencrypted."
+  },
+  {
+    key: "rotateBefore",
+    kind: "string",
+    flag: "rotate-before",
+    input: "rotate-before",
+    description: "Rotate only when a managed Secret's token expires within this duration (e.g. 2d); otherwise change nothing. Unset: rotate on every run."
+  },
+  {
+    key: "force",
+    kind: "boolean",
+    flag: "force",
+    input: "force",
+    default: "false",
+    description: "Rotate even when --rotate-before finds nothing due."
+  },
+  {
+    key: "keepPrevious",
+    kind: "string",
+    flag: "keep-previous",
+    input: "keep-previous",
+    default: "0",
+    description: "Keep this many of the most recent previous tokens alive, for rollouts still pulling with them."
+  },
+  {
+    key: "sweepGrace",
+    kind: "string",
+    flag: "sweep-grace",
+    input: "sweep-grace",
+    default: "10m",
+    description: "Revoke this tool's tokens for the target that no Secret references once they are older than this (repairs runs that died half way)."
+  },
+  {
+    key: "lockTimeout",
+    kind: "string",
+    flag: "lock-timeout",
+    input: "lock-timeout",
+    default: "2m",
+    description: "How long to wait for another run on the same target to release its Lease."
+  },
+  {
     key: "json",
     kind: "boolean",
     flag: "json",
     input: null,
     default: "false",
     description: "Print the result as one JSON object on stdout."
+  },
+  {
+    key: "dotenv",
+    kind: "string",
+    flag: "dotenv",
+    input: null,
+    description: "Also write the result (no secrets) as KEY=value lines to this file, for GitLab's artifacts:reports:dotenv."
   }
 ];
 function optionLabel(spec, face) {
@@ -9628,19 +9705,59 @@ function parseConfig(raw, env, face) {
     context: context(r),
     dryRun: r.boolean("dryRun"),
     adopt: r.boolean("adopt"),
-    json: r.boolean("json")
+    json: r.boolean("json"),
+    verify: verify(r),
+    caFile: r.string("caFile"),
+    rotateBeforeMs: optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS),
+    force: r.boolean("force"),
+    keepPrevious: integer(r, "keepPrevious", 0, 10),
+    sweepGraceMs: optionalDuration(r, "sweepGrace", 0, 7 * DAY_MS),
+    lockTimeoutMs: optionalDuration(r, "lockTimeout", 0, 36e5),
+    dotenv: r.string("dotenv")
   };
+}
+var REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+var TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+function verify(r) {
+  const image = r.string("verifyImage");
+  if (r.boolean("noVerify")) {
+    if (image) throw new UsageError(`${r.label("verifyImage")} and ${r.label("noVerify")}`, image, "only one of them");
+    return false;
+  }
+  if (image === void 0) return { repository: void 0, tag: void 0 };
+  const colon = image.lastIndexOf(":");
+  const [repository, tag] = colon > 0 ? [image.slice(0, colon), image.slice(colon + 1)] : [image, void 0];
+  if (!REPOSITORY.test(repository) || tag !== void 0 && !TAG.test(tag)) {
+    throw new UsageError(r.label("verifyImage"), image, "a repository path below the registry, optionally with :tag (e.g. grp/app or grp/app/api:1.4)");
+  }
+  return { repository, tag };
+}
+function optionalDuration(r, key, minMs, maxMs) {
+  const value = r.string(key);
+  if (value === void 0) return void 0;
+  const ms = parseDuration(value);
+  if (ms === void 0 || ms < minMs || ms > maxMs) {
+    throw new UsageError(r.label(key), value, `${DURATION_FORM}, at most ${Math.round(maxMs / 6e4)}m`);
+  }
+  return ms;
+}
+function integer(r, key, min, max) {
+  const value = r.string(key);
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(r.label(key), value, `a whole number from ${min} to ${max}`);
+  }
+  return Number(value);
 }
 function gitlabUrl(r) {
   const value = r.string("gitlabUrl");
-  const accepted = "an https:// URL such as https://gitlab.example.com (http:// only for 127.0.0.1/localhost)";
+  const accepted = "an https:// URL such as https://gitlab.example.com (http:// only for 127.0.0.1/localhost, or with --allow-insecure-http)";
   let url12;
   try {
     url12 = new URL(value);
   } catch {
     throw new UsageError(r.label("gitlabUrl"), value, accepted);
   }
-  const plainLoopback = url12.protocol === "http:" && isLoopbackHost(url12.hostname);
+  const plainLoopback = url12.protocol === "http:" && (isLoopbackHost(url12.hostname) || r.boolean("allowInsecureHttp"));
   if (url12.protocol !== "https:" && !plainLoopback || url12.username || url12.password || url12.search || url12.hash) {
     const shown = url12.username || url12.password ? `${url12.protocol}//***@${url12.host}` : value;
     throw new UsageError(r.label("gitlabUrl"), shown, accepted);
@@ -9755,6 +9872,20 @@ function resultJson(r) {
     token: r.token,
     revokedTokenIds: r.revokedTokenIds
   };
+}
+function actionOutputs(r) {
+  return {
+    changed: String(r.changed),
+    "secret-name": r.secretName,
+    namespaces: JSON.stringify(r.namespaces),
+    "token-id": r.token ? String(r.token.id) : "",
+    "token-username": r.token?.username ?? "",
+    "expires-at": r.token?.expiresAt ?? "",
+    "revoked-token-ids": JSON.stringify(r.revokedTokenIds)
+  };
+}
+function dotenvText(r, prefix = "GITLAB_PULL_SECRET_") {
+  return Object.entries(actionOutputs(r)).map(([name, value]) => `${prefix}${name.toUpperCase().replace(/-/g, "_")}=${value}`).join("\n") + "\n";
 }
 function summaryLines(r) {
   if (r.dryRun) {
@@ -18771,6 +18902,13 @@ function readTokenFile(path4) {
     throw new UsageError("--gitlab-token-file", path4, `a readable file holding the GitLab token (${code})`);
   }
 }
+function writeDotenv(path4, text) {
+  try {
+    writeFileSync(path4, text, { mode: 420 });
+  } catch (err) {
+    throw new UsageError("--dotenv", path4, `a writable file path (${err.code ?? "unwritable"})`);
+  }
+}
 async function runCli(argv, env, io) {
   let json = argv.includes("--json");
   const redactor = new Redactor();
@@ -18793,12 +18931,14 @@ async function runCli(argv, env, io) {
     if (args.tokenFile !== void 0) args.raw.gitlabToken = readTokenFile(args.tokenFile);
     const config = parseConfig(args.raw, env, "cli");
     redactor.add(config.gitlabToken.reveal());
+    if (config.dotenv) writeDotenv(config.dotenv, "");
     const log = streamLog((line) => io.stderr(`${line}
 `), redactor);
     const report = await runRotation(config, log, redactor);
     for (const line of summaryLines(report)) log.info(line);
     if (json) io.stdout(`${redactor.redact(JSON.stringify(resultJson(report)))}
 `);
+    if (config.dotenv) writeDotenv(config.dotenv, redactor.redact(dotenvText(report)));
     return report.problems.length > 0 ? ExitCode.remote : ExitCode.ok;
   } catch (err) {
     const message = redactor.redact(err instanceof GpsError ? err.message : `unexpected error: ${err.message}`);

@@ -1,12 +1,12 @@
 // The CLI face: argv + env -> Config -> rotation -> stderr lines and, with
 // --json, one JSON object on stdout. Exit codes: 0 done, 1 remote failure
 // (after rollback), 2 bad input (nothing touched).
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ExitCode, GpsError, UsageError, exitCodeOf } from "./errors.js";
 import { parseConfig, type Config } from "./inputs.js";
 import { OPTIONS, type RawSettings } from "./options.js";
-import { Redactor, resultJson, streamLog, summaryLines } from "./report.js";
+import { Redactor, dotenvText, resultJson, streamLog, summaryLines } from "./report.js";
 import { runRotation } from "./run.js";
 import { VERSION } from "./version.js";
 
@@ -104,6 +104,14 @@ function readTokenFile(path: string): string {
   }
 }
 
+function writeDotenv(path: string, text: string): void {
+  try {
+    writeFileSync(path, text, { mode: 0o644 });
+  } catch (err) {
+    throw new UsageError("--dotenv", path, `a writable file path (${(err as { code?: string }).code ?? "unwritable"})`);
+  }
+}
+
 export async function runCli(argv: string[], env: Env, io: Io): Promise<number> {
   let json = argv.includes("--json");
   const redactor = new Redactor();
@@ -126,10 +134,13 @@ export async function runCli(argv: string[], env: Env, io: Io): Promise<number> 
     const config: Config = parseConfig(args.raw, env, "cli");
     redactor.add(config.gitlabToken.reveal());
 
+    // Fail on an unwritable --dotenv before anything remote happens.
+    if (config.dotenv) writeDotenv(config.dotenv, "");
     const log = streamLog((line) => io.stderr(`${line}\n`), redactor);
     const report = await runRotation(config, log, redactor);
     for (const line of summaryLines(report)) log.info(line);
     if (json) io.stdout(`${redactor.redact(JSON.stringify(resultJson(report)))}\n`);
+    if (config.dotenv) writeDotenv(config.dotenv, redactor.redact(dotenvText(report)));
     return report.problems.length > 0 ? ExitCode.remote : ExitCode.ok;
   } catch (err) {
     const message = redactor.redact(err instanceof GpsError ? err.message : `unexpected error: ${(err as Error).message}`);

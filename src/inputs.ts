@@ -28,6 +28,16 @@ export interface Config {
   dryRun: boolean;
   adopt: boolean;
   json: boolean;
+  /** false with --no-verify; otherwise the image to check (repository undefined = the project's). */
+  verify: false | { repository: string | undefined; tag: string | undefined };
+  caFile: string | undefined;
+  /** Only tokens expiring within this are rotated; undefined = rotate every run. */
+  rotateBeforeMs: number | undefined;
+  force: boolean;
+  keepPrevious: number;
+  sweepGraceMs: number;
+  lockTimeoutMs: number;
+  dotenv: string | undefined;
 }
 
 const MAX_LIFETIME_MS = 365 * DAY_MS;
@@ -110,19 +120,63 @@ export function parseConfig(raw: RawSettings, env: Readonly<Record<string, strin
     dryRun: r.boolean("dryRun"),
     adopt: r.boolean("adopt"),
     json: r.boolean("json"),
+    verify: verify(r),
+    caFile: r.string("caFile"),
+    rotateBeforeMs: optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS),
+    force: r.boolean("force"),
+    keepPrevious: integer(r, "keepPrevious", 0, 10),
+    sweepGraceMs: optionalDuration(r, "sweepGrace", 0, 7 * DAY_MS)!,
+    lockTimeoutMs: optionalDuration(r, "lockTimeout", 0, 3_600_000)!,
+    dotenv: r.string("dotenv"),
   };
+}
+
+const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+
+function verify(r: Reader): Config["verify"] {
+  const image = r.string("verifyImage");
+  if (r.boolean("noVerify")) {
+    if (image) throw new UsageError(`${r.label("verifyImage")} and ${r.label("noVerify")}`, image, "only one of them");
+    return false;
+  }
+  if (image === undefined) return { repository: undefined, tag: undefined };
+  const colon = image.lastIndexOf(":");
+  const [repository, tag] = colon > 0 ? [image.slice(0, colon), image.slice(colon + 1)] : [image, undefined];
+  if (!REPOSITORY.test(repository) || (tag !== undefined && !TAG.test(tag))) {
+    throw new UsageError(r.label("verifyImage"), image, "a repository path below the registry, optionally with :tag (e.g. grp/app or grp/app/api:1.4)");
+  }
+  return { repository, tag };
+}
+
+function optionalDuration(r: Reader, key: OptionKey, minMs: number, maxMs: number): number | undefined {
+  const value = r.string(key);
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value);
+  if (ms === undefined || ms < minMs || ms > maxMs) {
+    throw new UsageError(r.label(key), value, `${DURATION_FORM}, at most ${Math.round(maxMs / 60_000)}m`);
+  }
+  return ms;
+}
+
+function integer(r: Reader, key: OptionKey, min: number, max: number): number {
+  const value = r.string(key)!;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(r.label(key), value, `a whole number from ${min} to ${max}`);
+  }
+  return Number(value);
 }
 
 function gitlabUrl(r: Reader): string {
   const value = r.string("gitlabUrl")!;
-  const accepted = "an https:// URL such as https://gitlab.example.com (http:// only for 127.0.0.1/localhost)";
+  const accepted = "an https:// URL such as https://gitlab.example.com (http:// only for 127.0.0.1/localhost, or with --allow-insecure-http)";
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     throw new UsageError(r.label("gitlabUrl"), value, accepted);
   }
-  const plainLoopback = url.protocol === "http:" && isLoopbackHost(url.hostname);
+  const plainLoopback = url.protocol === "http:" && (isLoopbackHost(url.hostname) || r.boolean("allowInsecureHttp"));
   if ((url.protocol !== "https:" && !plainLoopback) || url.username || url.password || url.search || url.hash) {
     // Credentials in the URL would be a secret: never echo them.
     const shown = url.username || url.password ? `${url.protocol}//***@${url.host}` : value;

@@ -84,8 +84,55 @@ export const OPTIONS = [
     description: "Take over an existing Secret of that name that this tool did not create.",
   },
   {
+    key: "verifyImage", kind: "string", flag: "verify-image", input: "verify-image",
+    defaultText: "the project's repository",
+    description:
+      "Repository path[:tag] to prove the new credentials can pull before the cluster is touched. " +
+      "With a tag the manifest is fetched; without, the registry must grant pull on the repository.",
+  },
+  {
+    key: "noVerify", kind: "boolean", flag: "no-verify", input: "no-verify", default: "false",
+    description: "Skip the registry pull check (e.g. when the runner cannot reach the registry).",
+  },
+  {
+    key: "caFile", kind: "string", flag: "ca-file", input: "ca-file",
+    description: "PEM file of extra CA certificates trusted for GitLab and the registry (self-hosted instances).",
+  },
+  {
+    key: "allowInsecureHttp", kind: "boolean", flag: "allow-insecure-http", input: "allow-insecure-http", default: "false",
+    description: "Allow a plain http:// GitLab URL on a host other than loopback. Sends the API token unencrypted.",
+  },
+  {
+    key: "rotateBefore", kind: "string", flag: "rotate-before", input: "rotate-before",
+    description:
+      "Rotate only when a managed Secret's token expires within this duration (e.g. 2d); otherwise change nothing. " +
+      "Unset: rotate on every run.",
+  },
+  {
+    key: "force", kind: "boolean", flag: "force", input: "force", default: "false",
+    description: "Rotate even when --rotate-before finds nothing due.",
+  },
+  {
+    key: "keepPrevious", kind: "string", flag: "keep-previous", input: "keep-previous", default: "0",
+    description: "Keep this many of the most recent previous tokens alive, for rollouts still pulling with them.",
+  },
+  {
+    key: "sweepGrace", kind: "string", flag: "sweep-grace", input: "sweep-grace", default: "10m",
+    description:
+      "Revoke this tool's tokens for the target that no Secret references once they are older than this " +
+      "(repairs runs that died half way).",
+  },
+  {
+    key: "lockTimeout", kind: "string", flag: "lock-timeout", input: "lock-timeout", default: "2m",
+    description: "How long to wait for another run on the same target to release its Lease.",
+  },
+  {
     key: "json", kind: "boolean", flag: "json", input: null, default: "false",
     description: "Print the result as one JSON object on stdout.",
+  },
+  {
+    key: "dotenv", kind: "string", flag: "dotenv", input: null,
+    description: "Also write the result (no secrets) as KEY=value lines to this file, for GitLab's artifacts:reports:dotenv.",
   },
 ] as const satisfies readonly OptionSpec[];
 

@@ -48,6 +48,15 @@ export function actionOutputs(r: RotationReport): Record<string, string> {
   };
 }
 
+/** The same outputs as dotenv lines for GitLab's `artifacts:reports:dotenv` (never secret). */
+export function dotenvText(r: RotationReport, prefix = "GITLAB_PULL_SECRET_"): string {
+  return (
+    Object.entries(actionOutputs(r))
+      .map(([name, value]) => `${prefix}${name.toUpperCase().replace(/-/g, "_")}=${value}`)
+      .join("\n") + "\n"
+  );
+}
+
 export function summaryLines(r: RotationReport): string[] {
   if (r.dryRun) {
     return [
