@@ -30,4 +30,5 @@ chmodSync(join(outdir, "cli.js"), 0o755);
 if (outIndex < 0) {
   const { execFileSync } = await import("node:child_process");
   execFileSync(process.execPath, ["--import", "tsx", "scripts/write-action-yml.ts"], { stdio: "inherit" });
+  execFileSync(process.execPath, ["--import", "tsx", "scripts/write-component.ts"], { stdio: "inherit" });
 }

@@ -12,7 +12,7 @@ try {
   say(`Kubernetes stand-in: ${world.kube.url} (namespaces ${NAMESPACES.join(", ")}), real kubectl`);
   say(world.registry ? `Registry:            https://${world.registry.host} (docker-registry), image ${PROJECT.path}:latest` : "Registry:            not started (apt-get install docker-registry skopeo to also prove a pull)");
 
-  const args = ["rotate", "--gitlab-url", world.gitlab.url, "--project", PROJECT.path, "--kubeconfig", world.kubeconfig, "--namespace", NAMESPACES.join(","), "--expires-in", "7d", "--json"];
+  const args = ["rotate", "--gitlab-url", world.gitlab.url, "--project", PROJECT.path, "--kubeconfig", world.kubeconfig, "--namespace", NAMESPACES.join(","), "--expires-in", "7d", ...world.verifyFlags(), "--json"];
   const runs = [];
   for (const round of [1, 2]) {
     say(`\n== rotation ${round}: gitlab-pull-secret ${args.join(" ").replace(world.gitlab.url, "$GITLAB_URL").replace(world.kubeconfig, "$KUBECONFIG")}`);

@@ -1,10 +1,10 @@
-// Durations as people write them in pipelines: 36h, 7d, 2w, 10m.
+// Durations as people write them in pipelines: 90s, 10m, 36h, 7d, 2w.
 
-const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
-export const DURATION_FORM = "a whole number followed by m, h, d or w (e.g. 36h, 7d, 2w)";
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+export const DURATION_FORM = "a whole number followed by s, m, h, d or w (e.g. 90s, 36h, 7d, 2w)";
 
 export function parseDuration(text: string): number | undefined {
-  const m = /^(\d{1,6})([mhdw])$/.exec(text.trim());
+  const m = /^(\d{1,6})([smhdw])$/.exec(text.trim());
   if (!m) return undefined;
   return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
 }

@@ -38,6 +38,8 @@ export interface Config {
   sweepGraceMs: number;
   lockTimeoutMs: number;
   dotenv: string | undefined;
+  requestTimeoutMs: number;
+  retryForMs: number;
 }
 
 const MAX_LIFETIME_MS = 365 * DAY_MS;
@@ -128,6 +130,8 @@ export function parseConfig(raw: RawSettings, env: Readonly<Record<string, strin
     sweepGraceMs: optionalDuration(r, "sweepGrace", 0, 7 * DAY_MS)!,
     lockTimeoutMs: optionalDuration(r, "lockTimeout", 0, 3_600_000)!,
     dotenv: r.string("dotenv"),
+    requestTimeoutMs: optionalDuration(r, "requestTimeout", 1000, 600_000)!,
+    retryForMs: optionalDuration(r, "retryFor", 0, 3_600_000)!,
   };
 }
 
@@ -140,7 +144,12 @@ function verify(r: Reader): Config["verify"] {
     if (image) throw new UsageError(`${r.label("verifyImage")} and ${r.label("noVerify")}`, image, "only one of them");
     return false;
   }
-  if (image === undefined) return { repository: undefined, tag: undefined };
+  if (image === undefined) {
+    if (r.explicit("group")) {
+      throw new UsageError(r.label("verifyImage"), undefined, `required with a group: a repository to check the new token against (e.g. my-group/app:latest), or ${r.label("noVerify")}`);
+    }
+    return { repository: undefined, tag: undefined };
+  }
   const colon = image.lastIndexOf(":");
   const [repository, tag] = colon > 0 ? [image.slice(0, colon), image.slice(colon + 1)] : [image, undefined];
   if (!REPOSITORY.test(repository) || (tag !== undefined && !TAG.test(tag))) {

@@ -5,6 +5,7 @@ import { getExecOutput } from "@actions/exec";
 import { KubeError } from "./errors.js";
 import { secretRefs } from "./manifests.js";
 import { MANAGER } from "./naming.js";
+import type { LeaseState, LockPort } from "./lock.js";
 import type { ExistingSecret, KubePort } from "./ports.js";
 import type { Secret } from "./secret.js";
 
@@ -78,7 +79,38 @@ function failure(operation: string, stderr: string): KubeError {
   return new KubeError(operation, detail, namespacesInErrors(stderr));
 }
 
-export function kubectlPort(opts: KubectlOptions): KubePort {
+const HOLDER_LABEL = "gitlab-pull-secret.io/lock-holder";
+
+/** Lease times are MicroTime: RFC 3339 with microseconds. */
+function microTime(d: Date): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
+export function leaseManifest(namespace: string, name: string, holder: string, durationSeconds: number, now: Date, resourceVersion?: string): string {
+  return JSON.stringify({
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: {
+      name,
+      namespace,
+      labels: { [HOLDER_LABEL]: holder, "app.kubernetes.io/managed-by": MANAGER },
+      ...(resourceVersion ? { resourceVersion } : {}),
+    },
+    spec: { holderIdentity: holder, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now) },
+  });
+}
+
+export function parseLease(stdout: string): LeaseState {
+  const o = JSON.parse(stdout) as { metadata?: { resourceVersion?: string }; spec?: Record<string, unknown> };
+  return {
+    holder: String(o.spec?.holderIdentity ?? "unknown"),
+    renewTime: String(o.spec?.renewTime ?? o.spec?.acquireTime ?? ""),
+    durationSeconds: Number(o.spec?.leaseDurationSeconds ?? 0),
+    resourceVersion: String(o.metadata?.resourceVersion ?? ""),
+  };
+}
+
+export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
   const binary = opts.binary ?? "kubectl";
   const global = [
     ...(opts.kubeconfig ? ["--kubeconfig", opts.kubeconfig] : []),
@@ -106,6 +138,34 @@ export function kubectlPort(opts: KubectlOptions): KubePort {
         throw failure(`reading Secret "${name}"`, opts.redact(r.stderr));
       }
       return parseSecrets(r.stdout);
+    },
+
+    async createLease(namespace, name, holder, durationSeconds, now) {
+      const r = await run(["create", "-f", "-", "-o", "name"], leaseManifest(namespace, name, holder, durationSeconds, now));
+      if (r.exitCode === 0) return undefined;
+      if (!/AlreadyExists|already exists/.test(r.stderr)) throw failure("taking the rotation lock", opts.redact(r.stderr));
+      const got = await run(["get", "lease", name, "-n", namespace, "-o", "json", "--ignore-not-found"], "");
+      if (got.exitCode !== 0) throw failure("reading the rotation lock", opts.redact(got.stderr));
+      // Released between our create and get: report it as stale so the caller retries at once.
+      if (got.stdout.trim() === "") return { holder: "nobody", renewTime: "", durationSeconds: 0, resourceVersion: "" };
+      return parseLease(got.stdout);
+    },
+
+    async takeOverLease(namespace, name, holder, durationSeconds, now, resourceVersion) {
+      if (!resourceVersion) return false;
+      const r = await run(["replace", "-f", "-", "-o", "name"], leaseManifest(namespace, name, holder, durationSeconds, now, resourceVersion));
+      if (r.exitCode === 0) return true;
+      if (/Conflict|the object has been modified|NotFound|not found/.test(r.stderr)) return false;
+      throw failure("taking over a stale rotation lock", opts.redact(r.stderr));
+    },
+
+    async releaseLease(namespace, name, holder) {
+      // The holder label makes the delete conditional: a Lease taken over from us is not ours to delete.
+      const r = await run(
+        ["delete", "lease", "-n", namespace, "--field-selector", `metadata.name=${name}`, "-l", `${HOLDER_LABEL}=${holder}`, "--ignore-not-found"],
+        "",
+      );
+      if (r.exitCode !== 0) throw failure("releasing the rotation lock", opts.redact(r.stderr));
     },
 
     async applySecrets(list: Secret, { dryRun, force }) {

@@ -1,4 +1,5 @@
 // Pure: how the tool recognises its own deploy tokens and annotates its Secrets.
+import { createHash } from "node:crypto";
 
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGER = "gitlab-pull-secret";
@@ -11,15 +12,21 @@ export const Annotations = {
   owner: `${ANNOTATION}/owner`,
   registry: `${ANNOTATION}/registry`,
   rotatedAt: `${ANNOTATION}/rotated-at`,
+  /** Previous tokens deliberately kept alive (--keep-previous), newest first. */
+  keptTokenIds: `${ANNOTATION}/kept-token-ids`,
+  /** Previous tokens whose revoke failed; the next run revokes them first. */
+  revokePending: `${ANNOTATION}/revoke-pending`,
 } as const;
 
 /**
- * The target a token serves: the cluster context and the Secret name. Two
- * pipelines rotating the same Secret on the same cluster share a target; a
- * token's name carries it so sweeps can tell our tokens for this target apart.
+ * The target a token serves: the cluster context, the Secret name and the set
+ * of namespaces (hashed, order-free). A token's name carries it, so a sweep
+ * only ever touches tokens minted for exactly this target, never those of a
+ * pipeline that manages the same Secret name in other namespaces.
  */
-export function targetId(context: string | undefined, secretName: string): string {
-  return `${context ?? "current-context"}/${secretName}`;
+export function targetId(context: string | undefined, secretName: string, namespaces: readonly string[]): string {
+  const set = createHash("sha256").update([...namespaces].sort().join(",")).digest("hex").slice(0, 8);
+  return `${context ?? "current-context"}/${secretName}/${set}`;
 }
 
 /** Unique per run, so a create whose response was lost can be found by name. */
@@ -32,4 +39,12 @@ export function tokenName(prefix: string, target: string, now: Date, nonce: stri
 
 export function ownsTokenName(prefix: string, target: string, name: string): boolean {
   return name.startsWith(`${prefix}/${target}/`);
+}
+
+/** When a token of ours was minted, read back from its name; undefined when the name is not ours. */
+export function mintedAt(name: string): Date | undefined {
+  const m = /\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-f]+$/.exec(name);
+  if (!m) return undefined;
+  const d = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
+  return Number.isNaN(d.getTime()) ? undefined : d;
 }

@@ -127,6 +127,14 @@ export const OPTIONS = [
     description: "How long to wait for another run on the same target to release its Lease.",
   },
   {
+    key: "requestTimeout", kind: "string", flag: "request-timeout", input: "request-timeout", default: "30s",
+    description: "Give up on one GitLab or registry request after this long.",
+  },
+  {
+    key: "retryFor", kind: "string", flag: "retry-for", input: "retry-for", default: "60s",
+    description: "Keep retrying GitLab calls that failed transiently (429, 502-504, dropped connections) for this long.",
+  },
+  {
     key: "json", kind: "boolean", flag: "json", input: null, default: "false",
     description: "Print the result as one JSON object on stdout.",
   },

@@ -27,6 +27,13 @@ export interface GitLabPort {
   createDeployToken(owner: ResolvedOwner, req: { name: string; expiresAt: string }): Promise<MintedToken>;
   /** Deletes the token; a token already gone counts as revoked. */
   revokeDeployToken(owner: ResolvedOwner, id: number): Promise<"revoked" | "already-gone">;
+  /**
+   * Every deploy token of the owner, all pages, revoked and expired ones included
+   * (`expiresAt` null = never expires).
+   */
+  listDeployTokens(
+    owner: ResolvedOwner,
+  ): Promise<Array<{ id: number; name: string; username: string; expiresAt: string | null; revoked: boolean }>>;
 }
 
 export interface ExistingSecret {

@@ -10,7 +10,7 @@ const SECRET = "regcred";
 const common = ["--gitlab-url", "", "--project", PROJECT.path, "--secret-name", SECRET];
 
 function cliArgs(world: World, extra: string[] = []): string[] {
-  const args = [...common, "--kubeconfig", world.kubeconfig, "--namespace", NAMESPACES.join(","), ...extra];
+  const args = [...common, "--kubeconfig", world.kubeconfig, "--namespace", NAMESPACES.join(","), ...world.verifyFlags(), ...extra];
   args[1] = world.gitlab.url;
   return ["rotate", ...args];
 }
@@ -56,7 +56,7 @@ describe("rotate through the CLI", () => {
     assert.deepEqual(out.revokedTokenIds, []);
     const minted = world.gitlab.tokens.find((t) => t.id === live[0])!;
     assert.deepEqual(minted.scopes, ["read_registry"]);
-    assert.match(minted.name, /^gitlab-pull-secret\/current-context\/regcred\/\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+    assert.match(minted.name, /^gitlab-pull-secret\/current-context\/regcred\/[0-9a-f]{8}\/\d{8}T\d{6}Z-[0-9a-f]{6}$/);
     for (const ns of NAMESPACES) {
       const s = world.kube.getObject("secrets", ns, SECRET);
       assert.equal(s.type, "kubernetes.io/dockerconfigjson");
@@ -103,7 +103,8 @@ describe("rotate through the CLI", () => {
     // Per run: one server dry run, one apply.
     assert.equal(applies.filter((c) => !c.argv.includes("--dry-run=server")).length, 2);
     for (const c of calls) {
-      assert.ok(c.argv.includes("-f") && c.argv.includes("-"), `stdin manifests: ${c.argv.join(" ")}`);
+      const writes = ["apply", "create", "replace"].some((verb) => c.argv.includes(verb));
+      if (writes) assert.ok(c.argv.includes("-f") && c.argv.includes("-"), `stdin manifests: ${c.argv.join(" ")}`);
       assert.ok(!/GITLAB_TOKEN|INPUT_/.test(c.env), "the child environment is allow-listed");
     }
     assertNoLeaks(world, runs);
@@ -152,7 +153,7 @@ describe("rotate through the CLI", () => {
       data: { ".dockerconfigjson": Buffer.from('{"auths":{}}').toString("base64") },
     });
     const liveBefore = liveOurs(world);
-    const args = ["rotate", "--gitlab-url", world.gitlab.url, "--project", PROJECT.path, "--secret-name", SECRET, "--kubeconfig", world.kubeconfig, "--namespace", "legacy"];
+    const args = ["rotate", "--gitlab-url", world.gitlab.url, "--project", PROJECT.path, "--secret-name", SECRET, "--kubeconfig", world.kubeconfig, "--namespace", "legacy", ...world.verifyFlags()];
     const refused = await world.runCli(args);
     runs.push(refused);
     assert.equal(refused.code, 2);
@@ -214,6 +215,7 @@ describe("rotate through the GitHub Action", () => {
       "secret-name": SECRET,
       kubeconfig: world.kubeconfig,
       "expires-in": "2d",
+      ...(world.verifyInputs("action") as Record<string, string>),
     });
     const first = await world.runAction(inputs());
     const second = await world.runAction(inputs());

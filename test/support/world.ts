@@ -44,6 +44,10 @@ export interface World {
   /** The docker config a Secret holds, decoded, written to a file skopeo can use. */
   authfileFromSecret(namespace: string, name: string): string;
   pull(authfile: string): Promise<{ ok: boolean; stderr: string }>;
+  /** CLI flags for the registry pull check: trust the registry's CA, or skip the check when no registry runs. */
+  verifyFlags(): string[];
+  /** The same as Action inputs (kebab-case) or component inputs (snake_case). */
+  verifyInputs(style: "action" | "component"): Record<string, string | boolean>;
   /** Every form of every secret this world has seen: PATs, deploy tokens, user:token, base64s, docker configs. */
   secretForms(): string[];
   /** Files under dir that the tool may have left behind (its TMPDIR). */
@@ -156,6 +160,13 @@ export async function startWorld(opts: { registry?: boolean } = {}): Promise<Wor
       if (!registry) throw new Error("no registry in this world");
       const r = await skopeoInspect(registry, `${PROJECT.path}:latest`, authfile);
       return { ok: r.ok, stderr: r.stderr };
+    },
+    verifyFlags() {
+      return registry ? ["--ca-file", registry.caPath] : ["--no-verify"];
+    },
+    verifyInputs(style) {
+      const [ca, no] = style === "action" ? ["ca-file", "no-verify"] : ["ca_file", "no_verify"];
+      return registry ? { [ca]: registry.caPath } : { [no]: style === "action" ? "true" : true };
     },
     secretForms() {
       for (const t of gitlab.tokens) {

@@ -27,11 +27,12 @@ describe("a good configuration", () => {
     assert.deepEqual(c.namespaces, ["a", "b"]);
   });
   test("an explicit group wins over $CI_PROJECT_ID", () => {
-    const c = parseConfig({ group: "grp", registry: "registry.example.com", namespaces: ["a"] }, { ...env, CI_PROJECT_ID: "42" }, "cli");
+    const c = parseConfig({ group: "grp", registry: "registry.example.com", namespaces: ["a"], verifyImage: "grp/app:latest" }, { ...env, CI_PROJECT_ID: "42" }, "cli");
     assert.deepEqual(c.owner, { kind: "group", ref: "grp" });
   });
-  test("allows plain http on loopback only", () => {
+  test("allows plain http on loopback, elsewhere only when asked explicitly", () => {
     assert.equal(parseConfig({ ...good, gitlabUrl: "http://127.0.0.1:8080" }, env, "cli").gitlabUrl, "http://127.0.0.1:8080");
+    assert.equal(parseConfig({ ...good, gitlabUrl: "http://gitlab.lan", allowInsecureHttp: true }, env, "cli").gitlabUrl, "http://gitlab.lan");
   });
   test("accepts Action booleans and multiline lists", () => {
     const c = parseConfig({ project: "1", namespaces: ["a", "b"], dryRun: "true", adopt: "False" }, env, "action");
@@ -75,6 +76,17 @@ const BAD: Array<[string, RawSettings, Record<string, string>, string, string | 
   ["token name with a slash", { tokenName: "a/b" }, env, "--token-name", "a/b"],
   ["boolean that is not true/false", { dryRun: "yes" }, env, "--dry-run", "yes"],
   ["context with whitespace", { context: "my context" }, env, "--context", "my context"],
+  ["group without a verify image", { project: undefined, group: "grp", registry: "r.example.com" }, env, "--verify-image", undefined],
+  ["verify image with a scheme", { verifyImage: "https://r/grp/app" }, env, "--verify-image", "https://r/grp/app"],
+  ["verify image with capitals", { verifyImage: "Grp/App:latest" }, env, "--verify-image", "Grp/App:latest"],
+  ["both --verify-image and --no-verify", { verifyImage: "grp/app", noVerify: true }, env, "--verify-image and --no-verify", "grp/app"],
+  ["negative --keep-previous", { keepPrevious: "-1" }, env, "--keep-previous", "-1"],
+  ["--keep-previous over 10", { keepPrevious: "11" }, env, "--keep-previous", "11"],
+  ["--rotate-before without unit", { rotateBefore: "2" }, env, "--rotate-before", "2"],
+  ["--sweep-grace over 7d", { sweepGrace: "8d" }, env, "--sweep-grace", "8d"],
+  ["--lock-timeout in years", { lockTimeout: "1y" }, env, "--lock-timeout", "1y"],
+  ["--request-timeout under a second", { requestTimeout: "0s" }, env, "--request-timeout", "0s"],
+  ["plain http with a non-boolean escape hatch", { gitlabUrl: "http://gitlab.example.com", allowInsecureHttp: "maybe" }, env, "--allow-insecure-http", "maybe"],
 ];
 
 describe("bad input fails with the option, the value and the accepted form", () => {

@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { dockerConfigJson, secretForms } from "../../src/dockerconfig.js";
 import { expiryDateFor, parseDuration } from "../../src/duration.js";
 import { recordAnnotations, secretList, secretRefs } from "../../src/manifests.js";
-import { Annotations, ownsTokenName, targetId, tokenName } from "../../src/naming.js";
+import { Annotations, mintedAt, ownsTokenName, targetId, tokenName } from "../../src/naming.js";
 import { errorLines, namespacesInErrors, parseSecrets, childEnv } from "../../src/kubectl.js";
 import { Secret, redact } from "../../src/secret.js";
 import { inspect } from "node:util";
@@ -85,15 +85,19 @@ describe("manifests", () => {
 
 describe("token names", () => {
   test("carry prefix and target, are unique per run, and are recognised", () => {
-    const t = targetId("prod", "pull");
+    const t = targetId("prod", "pull", ["b", "a"]);
+    assert.equal(t, targetId("prod", "pull", ["a", "b"]), "namespace order does not matter");
+    assert.notEqual(t, targetId("prod", "pull", ["a", "c"]), "another namespace set is another target");
     const name = tokenName("gitlab-pull-secret", t, new Date("2026-11-23T08:30:00.123Z"), "a1b2c3");
-    assert.equal(name, "gitlab-pull-secret/prod/pull/20261123T083000Z-a1b2c3");
+    assert.match(name, /^gitlab-pull-secret\/prod\/pull\/[0-9a-f]{8}\/20261123T083000Z-a1b2c3$/);
+    assert.equal(mintedAt(name)?.toISOString(), "2026-11-23T08:30:00.000Z");
+    assert.equal(mintedAt("hand-made"), undefined);
     assert.ok(ownsTokenName("gitlab-pull-secret", t, name));
-    assert.ok(!ownsTokenName("gitlab-pull-secret", targetId("staging", "pull"), name));
+    assert.ok(!ownsTokenName("gitlab-pull-secret", targetId("staging", "pull", ["a", "b"]), name));
     assert.ok(!ownsTokenName("gitlab-pull-secret", t, "hand-made"));
   });
   test("stay within GitLab's 255 characters and keep the unique tail", () => {
-    const name = tokenName("p", targetId("x".repeat(300), "pull"), new Date("2026-11-23T08:30:00Z"), "ffffff");
+    const name = tokenName("p", targetId("x".repeat(300), "pull", ["a"]), new Date("2026-11-23T08:30:00Z"), "ffffff");
     assert.ok(name.length <= 255);
     assert.ok(name.endsWith("/20261123T083000Z-ffffff"));
   });

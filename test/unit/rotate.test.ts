@@ -4,32 +4,43 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { KubeError, RotationError, UnmanagedSecretError, UsageError } from "../../src/errors.js";
 import { parseConfig, type Config } from "../../src/inputs.js";
-import type { ExistingSecret, GitLabPort, KubePort, ResolvedOwner } from "../../src/ports.js";
-import { rotate } from "../../src/rotate.js";
+import type { LeaseState, LockPort } from "../../src/lock.js";
+import type { ExistingSecret, KubePort, ResolvedOwner } from "../../src/ports.js";
+import { rotate, type Ports } from "../../src/rotate.js";
 import { Secret } from "../../src/secret.js";
 
 const OWNER: ResolvedOwner = { kind: "project", id: 42, path: "grp/app", registryImagePrefix: "registry.example.com:5005/grp/app", registryAccessLevel: "enabled" };
 
-function world(opts: { existing?: ExistingSecret[]; failApply?: "dry" | "real"; partial?: string[]; failRevoke?: boolean } = {}) {
+interface FakeToken { id: number; name: string; expiresAt: string | null; revoked: boolean; deleted: boolean }
+
+function world(opts: { existing?: ExistingSecret[]; failApply?: "dry" | "real"; partial?: string[]; failRevoke?: boolean; failVerify?: boolean; tokens?: FakeToken[]; leaseHolder?: string } = {}) {
   const events: string[] = [];
   let nextId = 100;
   let secrets = opts.existing ?? [];
-  const gitlab: GitLabPort = {
+  const tokens: FakeToken[] = opts.tokens ?? [];
+  const gitlab = {
     async resolveOwner() {
       events.push("resolve");
       return OWNER;
     },
-    async createDeployToken(_o, req) {
+    async listDeployTokens() {
+      events.push("list");
+      return tokens.filter((t) => !t.deleted).map(({ id, name, expiresAt, revoked }) => ({ id, name, expiresAt, revoked, username: `u${id}` }));
+    },
+    async createDeployToken(_o: unknown, req: { name: string; expiresAt: string }) {
       const id = nextId++;
       events.push(`mint ${id} ${req.expiresAt}`);
+      tokens.push({ id, name: req.name, expiresAt: `${req.expiresAt}T00:00:00.000Z`, revoked: false, deleted: false });
       return { id, name: req.name, username: `gitlab+deploy-token-${id}`, expiresAt: `${req.expiresAt}T00:00:00.000Z`, token: new Secret(`gldt-${id}`) };
     },
-    async revokeDeployToken(_o, id) {
+    async revokeDeployToken(_o: unknown, id: number) {
       events.push(`revoke ${id}`);
       if (opts.failRevoke) throw new Error("HTTP 500");
-      return "revoked";
+      const t = tokens.find((x) => x.id === id);
+      if (t) t.deleted = true;
+      return "revoked" as const;
     },
-  };
+  } satisfies Ports["gitlab"];
   const kube: KubePort = {
     async readSecrets() {
       events.push("read");
@@ -46,25 +57,55 @@ function world(opts: { existing?: ExistingSecret[]; failApply?: "dry" | "real"; 
       }
     },
   };
+  let lease: LeaseState | undefined = opts.leaseHolder ? { holder: opts.leaseHolder, renewTime: "2026-11-23T08:29:00.000000Z", durationSeconds: 300, resourceVersion: "1" } : undefined;
+  const lock: LockPort = {
+    async createLease(_ns, _name, holder, durationSeconds, now) {
+      events.push("lock");
+      if (lease) return lease;
+      lease = { holder, renewTime: now.toISOString(), durationSeconds, resourceVersion: "2" };
+      return undefined;
+    },
+    async takeOverLease() {
+      return false;
+    },
+    async releaseLease(_ns, _name, holder) {
+      events.push("unlock");
+      if (lease?.holder === holder) lease = undefined;
+    },
+  };
   const logs: string[] = [];
-  const ports = {
+  let clock = new Date("2026-11-23T08:30:00Z").getTime();
+  const ports: Ports = {
     gitlab,
     kube,
-    clock: { now: () => new Date("2026-11-23T08:30:00Z") },
+    lock,
+    verifier: {
+      async verifyPull(req) {
+        events.push(`verify ${req.repository}`);
+        if (opts.failVerify) throw new Error("registry said no");
+        return { digest: "sha256:abc" };
+      },
+    },
+    clock: { now: () => new Date(clock) },
+    sleep: async (ms) => {
+      clock += ms;
+    },
     log: { info: (m: string) => logs.push(m), warn: (m: string) => logs.push(`warn ${m}`), secret: () => {} },
     nonce: () => "abcdef",
   };
-  return { ports, events, logs };
+  return { ports, events, logs, tokens };
 }
+
+const live = (id: number, name = `gitlab-pull-secret/x/${id}`, expiresAt: string | null = "2026-12-01T00:00:00.000Z"): FakeToken => ({ id, name, expiresAt, revoked: false, deleted: false });
 
 const config = (patch: Record<string, unknown> = {}): Config =>
   parseConfig({ project: "grp/app", namespaces: ["a", "b"], ...patch }, { GITLAB_TOKEN: "glpat-x" }, "cli");
 
-const managed = (ns: string, tokenId: number, owner = "project/42"): ExistingSecret => ({
+const managed = (ns: string, tokenId: number, owner = "project/42", extra: Record<string, string> = {}): ExistingSecret => ({
   namespace: ns,
   type: "kubernetes.io/dockerconfigjson",
   labels: { "app.kubernetes.io/managed-by": "gitlab-pull-secret" },
-  annotations: { "gitlab-pull-secret.io/token-id": String(tokenId), "gitlab-pull-secret.io/owner": owner },
+  annotations: { "gitlab-pull-secret.io/token-id": String(tokenId), "gitlab-pull-secret.io/owner": owner, "gitlab-pull-secret.io/expires-at": "2026-12-01T00:00:00.000Z", ...extra },
   resourceVersion: "1",
 });
 
@@ -72,7 +113,7 @@ describe("rotate", () => {
   test("first run: checks, mints, applies; nothing to revoke", async () => {
     const w = world();
     const r = await rotate(config(), w.ports);
-    assert.deepEqual(w.events, ["resolve", "read", "dry-apply", "mint 100 2026-12-01", "apply"]);
+    assert.deepEqual(w.events, ["resolve", "lock", "read", "list", "dry-apply", "mint 100 2026-12-01", "verify grp/app", "apply", "unlock"]);
     assert.equal(r.changed, true);
     assert.deepEqual(r.created, ["a", "b"]);
     assert.equal(r.registry, "registry.example.com:5005");
@@ -80,10 +121,10 @@ describe("rotate", () => {
   });
 
   test("second run revokes every distinct previous token of this owner, after apply", async () => {
-    const w = world({ existing: [managed("a", 7), managed("b", 8), managed("c", 7), managed("d", 9, "project/99")] });
+    const w = world({ existing: [managed("a", 7), managed("b", 8), managed("c", 7), managed("d", 9, "project/99")], tokens: [live(7), live(8), live(9)] });
     const r = await rotate(config(), w.ports);
-    assert.deepEqual(w.events.slice(-3), ["apply", "revoke 7", "revoke 8"]);
-    assert.deepEqual(r.revokedTokenIds, [7, 8]);
+    assert.deepEqual(w.events.slice(-4), ["apply", "revoke 8", "revoke 7", "unlock"]);
+    assert.deepEqual(r.revokedTokenIds, [8, 7]);
     assert.deepEqual(r.created, []);
   });
 
@@ -91,7 +132,7 @@ describe("rotate", () => {
     const foreign = { ...managed("b", 1), labels: {} };
     const w = world({ existing: [foreign] });
     await assert.rejects(rotate(config(), w.ports), UnmanagedSecretError);
-    assert.deepEqual(w.events, ["resolve", "read"]);
+    assert.deepEqual(w.events, ["resolve", "lock", "read", "unlock"]);
     const w2 = world({ existing: [foreign] });
     const r = await rotate(config({ adopt: true }), w2.ports);
     assert.equal(r.changed, true);
@@ -109,7 +150,7 @@ describe("rotate", () => {
     const err = await rotate(config(), w.ports).catch((e) => e);
     assert.ok(err instanceof RotationError);
     assert.match(err.message, /new deploy token 100 revoked/);
-    assert.deepEqual(w.events.slice(-3), ["apply", "read", "revoke 100"]);
+    assert.deepEqual(w.events.slice(-4), ["apply", "read", "revoke 100", "unlock"]);
   });
 
   test("a partly applied rotation keeps the new token alive", async () => {
@@ -123,14 +164,14 @@ describe("rotate", () => {
   test("dry run mints and changes nothing", async () => {
     const w = world({ existing: [managed("a", 7)] });
     const r = await rotate(config({ dryRun: true }), w.ports);
-    assert.deepEqual(w.events, ["resolve", "read", "dry-apply"]);
+    assert.deepEqual(w.events, ["resolve", "read", "list", "dry-apply"]);
     assert.equal(r.changed, false);
     assert.equal(r.token, null);
     assert.deepEqual(r.previousTokenIds, [7]);
   });
 
   test("a failed revoke of the old token is reported, the rotation stands", async () => {
-    const w = world({ existing: [managed("a", 7)], failRevoke: true });
+    const w = world({ existing: [managed("a", 7)], failRevoke: true, tokens: [live(7)] });
     const r = await rotate(config(), w.ports);
     assert.equal(r.changed, true);
     assert.equal(r.problems.length, 1);
@@ -141,5 +182,70 @@ describe("rotate", () => {
     const w = world();
     w.ports.gitlab.resolveOwner = async () => ({ ...OWNER, registryImagePrefix: undefined });
     await assert.rejects(rotate(config(), w.ports), UsageError);
+  });
+
+
+  test("--rotate-before: nothing due means nothing minted, applied or revoked", async () => {
+    const w = world({ existing: [managed("a", 7), managed("b", 7)], tokens: [live(7)] });
+    const r = await rotate(config({ rotateBefore: "2d" }), w.ports);
+    assert.equal(r.changed, false);
+    assert.match(r.reason, /has 7d left/);
+    assert.deepEqual(w.events, ["resolve", "lock", "read", "list", "unlock"]);
+  });
+
+  test("--rotate-before rotates when the token expires soon, is gone, or a namespace lacks the Secret", async () => {
+    const soon = { "gitlab-pull-secret.io/expires-at": "2026-11-24T00:00:00.000Z" };
+    for (const [existing, tokens, why] of [
+      [[managed("a", 7, "project/42", soon), managed("b", 7, "project/42", soon)], [live(7)], /expires in 15h/],
+      [[managed("a", 7), managed("b", 7)], [], /no longer live/],
+      [[managed("a", 7)], [live(7)], /no managed Secret in b/],
+    ] as const) {
+      const w = world({ existing: [...existing], tokens: [...tokens] });
+      const r = await rotate(config({ rotateBefore: "2d" }), w.ports);
+      assert.equal(r.changed, true);
+      assert.match(r.reason, why);
+    }
+    const forced = world({ existing: [managed("a", 7), managed("b", 7)], tokens: [live(7)] });
+    assert.equal((await rotate(config({ rotateBefore: "2d", force: true }), forced.ports)).changed, true);
+  });
+
+  test("--keep-previous keeps the newest previous tokens and records them", async () => {
+    const w = world({ existing: [managed("a", 9, "project/42", { "gitlab-pull-secret.io/kept-token-ids": "8,7" }), managed("b", 9)], tokens: [live(7), live(8), live(9)] });
+    const r = await rotate(config({ keepPrevious: "2" }), w.ports);
+    assert.deepEqual(r.keptTokenIds, [9, 8]);
+    assert.deepEqual(r.revokedTokenIds, [7]);
+  });
+
+  test("the sweep revokes our unreferenced tokens past the grace, never others", async () => {
+    const target = "gitlab-pull-secret/current-context/gitlab-pull-secret/";
+    const w = world({ tokens: [] });
+    const { targetId } = await import("../../src/naming.js");
+    const t = targetId(undefined, "gitlab-pull-secret", ["a", "b"]);
+    assert.ok(t.startsWith(target.slice("gitlab-pull-secret/".length)));
+    w.tokens.push(
+      live(50, `gitlab-pull-secret/${t}/20261123T080000Z-aaaaaa`), // orphan, 30 min old
+      live(51, `gitlab-pull-secret/${t}/20261123T082500Z-bbbbbb`), // orphan inside the 10m grace
+      live(52, `gitlab-pull-secret/other-context/gitlab-pull-secret/ffffffff/20261123T080000Z-cccccc`), // another target
+      live(53, "made-by-hand"),
+    );
+    const r = await rotate(config(), w.ports);
+    assert.deepEqual(r.sweptTokenIds, [50]);
+    assert.ok(w.tokens.find((x) => x.id === 51 && !x.deleted) && w.tokens.find((x) => x.id === 52 && !x.deleted) && w.tokens.find((x) => x.id === 53 && !x.deleted));
+  });
+
+  test("a failed pull check revokes the new token before the cluster is touched", async () => {
+    const w = world({ failVerify: true });
+    const err = await rotate(config(), w.ports).catch((e) => e);
+    assert.ok(err instanceof RotationError);
+    assert.match(err.message, /registry said no[\s\S]*new deploy token 100 revoked; the cluster was not touched/);
+    assert.ok(!w.events.includes("apply"));
+    assert.equal(w.events.at(-1), "unlock");
+  });
+
+  test("a lock held by another run is waited for, then gives up with a clear message", async () => {
+    const w = world({ leaseHolder: "gps-other" });
+    const err = await rotate(config({ lockTimeout: "1m" }), w.ports).catch((e) => e);
+    assert.match(String(err.message), /held by gps-other[\s\S]*Nothing was changed/);
+    assert.ok(!w.events.some((e) => e.startsWith("mint") || e === "read"));
   });
 });

@@ -1,0 +1,94 @@
+// One run per target at a time: a coordination.k8s.io/v1 Lease in the first
+// target namespace. Uncontended, taking and releasing it costs one kubectl
+// process each (create, then delete by our holder label); a Lease older than
+// its duration belongs to a run that died and is taken over with a
+// resourceVersion-guarded replace.
+import { KubeError } from "./errors.js";
+import type { Clock, Log } from "./ports.js";
+
+export interface LeaseState {
+  holder: string;
+  /** Last time the holder claimed it (ISO). */
+  renewTime: string;
+  durationSeconds: number;
+  resourceVersion: string;
+}
+
+export interface LockPort {
+  /** Creates the Lease; returns undefined when created, else the Lease that is already there. */
+  createLease(namespace: string, name: string, holder: string, durationSeconds: number, now: Date): Promise<LeaseState | undefined>;
+  /** Replaces a stale Lease if it still has `resourceVersion`; false when someone else changed it first. */
+  takeOverLease(namespace: string, name: string, holder: string, durationSeconds: number, now: Date, resourceVersion: string): Promise<boolean>;
+  /** Deletes the Lease only if `holder` still holds it. */
+  releaseLease(namespace: string, name: string, holder: string): Promise<void>;
+}
+
+export const LEASE_DURATION_SECONDS = 300;
+
+export function leaseName(secretName: string): string {
+  return `gitlab-pull-secret-${secretName}`.slice(0, 253).replace(/[.-]+$/, "");
+}
+
+/** The namespace holding the target's Lease: the same for every run on these namespaces, whatever their order. */
+export function lockNamespace(namespaces: readonly string[]): string {
+  return [...namespaces].sort()[0]!;
+}
+
+export function isStale(lease: LeaseState, now: Date): boolean {
+  const renewed = Date.parse(lease.renewTime);
+  return !Number.isFinite(renewed) || renewed + lease.durationSeconds * 1000 < now.getTime();
+}
+
+export class LockTimeoutError extends KubeError {
+  constructor(namespace: string, name: string, holder: string, waitedMs: number) {
+    super(
+      "waiting for the rotation lock",
+      `Lease ${namespace}/${name} is held by ${holder} (another run on this target); gave up after ${Math.round(waitedMs / 1000)}s. ` +
+        `Nothing was changed. Re-run later, raise --lock-timeout, or delete the Lease if that run is gone ` +
+        `(it is taken over automatically ${LEASE_DURATION_SECONDS}s after its last renewal)`,
+      [namespace],
+    );
+  }
+}
+
+export interface Held {
+  release(): Promise<void>;
+}
+
+export async function acquireLock(args: {
+  port: LockPort;
+  namespace: string;
+  name: string;
+  holder: string;
+  timeoutMs: number;
+  clock: Clock;
+  log: Log;
+  sleep: (ms: number) => Promise<void>;
+}): Promise<Held> {
+  const { port, namespace, name, holder, clock } = args;
+  const started = clock.now().getTime();
+  let delay = 250;
+  let announced = false;
+  for (;;) {
+    const now = clock.now();
+    const existing = await port.createLease(namespace, name, holder, LEASE_DURATION_SECONDS, now);
+    if (existing === undefined) break;
+    if (isStale(existing, now)) {
+      if (await port.takeOverLease(namespace, name, holder, LEASE_DURATION_SECONDS, now, existing.resourceVersion)) {
+        args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
+        break;
+      }
+      continue;
+    }
+    const waited = now.getTime() - started;
+    if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited);
+    if (!announced) {
+      args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
+      announced = true;
+    }
+    // Jitter keeps waiting runs from retrying in lock step.
+    await args.sleep(Math.min(delay * (0.5 + Math.random()), args.timeoutMs - waited));
+    delay = Math.min(delay * 2, 2000);
+  }
+  return { release: () => port.releaseLease(namespace, name, holder) };
+}

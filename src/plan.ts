@@ -1,0 +1,134 @@
+// Pure decisions of a rotation: is one due, which previous tokens to keep or
+// revoke, which of our tokens are orphans to sweep. No I/O.
+import type { ResolvedOwner, ExistingSecret } from "./ports.js";
+import { Annotations, MANAGED_BY_LABEL, MANAGER, mintedAt, ownsTokenName } from "./naming.js";
+
+export interface TokenView {
+  id: number;
+  name: string;
+  expiresAt: string | null;
+  revoked: boolean;
+}
+
+/** Live the way GitLab authenticates: not revoked, and expiry (midnight UTC) still ahead. Never from `expired`. */
+export function isLiveToken(t: TokenView, now: Date): boolean {
+  return !t.revoked && (t.expiresAt === null || Date.parse(t.expiresAt) > now.getTime());
+}
+
+export function isManaged(s: ExistingSecret): boolean {
+  return s.labels[MANAGED_BY_LABEL] === MANAGER;
+}
+
+function ids(text: string | undefined): number[] {
+  return (text ?? "")
+    .split(",")
+    .map((p) => Number(p.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
+}
+
+export interface Held {
+  /** Tokens the Secrets hold now. */
+  current: number[];
+  /** Previous tokens kept alive on purpose (--keep-previous). */
+  kept: number[];
+  /** Previous tokens whose revoke failed. */
+  pending: number[];
+}
+
+/** Token ids our Secrets hold or record, for this owner only, newest first. */
+export function heldTokens(existing: readonly ExistingSecret[], owner: ResolvedOwner): Held {
+  const current = new Set<number>();
+  const kept = new Set<number>();
+  const pending = new Set<number>();
+  for (const s of existing) {
+    if (!isManaged(s) || s.annotations[Annotations.owner] !== `${owner.kind}/${owner.id}`) continue;
+    for (const id of ids(s.annotations[Annotations.tokenId])) current.add(id);
+    for (const id of ids(s.annotations[Annotations.keptTokenIds])) kept.add(id);
+    for (const id of ids(s.annotations[Annotations.revokePending])) pending.add(id);
+  }
+  const byNewest = (a: number, b: number) => b - a;
+  return {
+    current: [...current].sort(byNewest),
+    kept: [...kept].filter((k) => !current.has(k)).sort(byNewest),
+    pending: [...pending].filter((p) => !current.has(p) && !kept.has(p)).sort(byNewest),
+  };
+}
+
+/** Every token id the Secrets account for: a sweep never touches these. */
+export function referencedIds(held: Held): Set<number> {
+  return new Set([...held.current, ...held.kept, ...held.pending]);
+}
+
+export interface Due {
+  due: boolean;
+  reason: string;
+}
+
+export function rotationDue(args: {
+  namespaces: readonly string[];
+  existing: readonly ExistingSecret[];
+  owner: ResolvedOwner;
+  liveIds: ReadonlySet<number>;
+  now: Date;
+  rotateBeforeMs: number | undefined;
+  force: boolean;
+}): Due {
+  if (args.force) return { due: true, reason: "--force" };
+  if (args.rotateBeforeMs === undefined) return { due: true, reason: "every run rotates (no --rotate-before)" };
+  const byNs = new Map(args.existing.map((s) => [s.namespace, s]));
+  const tokenIds = new Set<string>();
+  let soonest = Infinity;
+  for (const ns of args.namespaces) {
+    const s = byNs.get(ns);
+    if (!s || !isManaged(s)) return { due: true, reason: `no managed Secret in ${ns}` };
+    if (s.annotations[Annotations.owner] !== `${args.owner.kind}/${args.owner.id}`) return { due: true, reason: `the Secret in ${ns} holds a token of another owner` };
+    const id = Number(s.annotations[Annotations.tokenId]);
+    if (!args.liveIds.has(id)) return { due: true, reason: `deploy token ${s.annotations[Annotations.tokenId] ?? "?"} in ${ns} is no longer live in GitLab` };
+    tokenIds.add(String(id));
+    const expires = Date.parse(s.annotations[Annotations.expiresAt] ?? "");
+    soonest = Math.min(soonest, Number.isFinite(expires) ? expires : -Infinity);
+  }
+  if (tokenIds.size > 1) return { due: true, reason: `the Secrets hold different tokens (${[...tokenIds].join(", ")})` };
+  const left = soonest - args.now.getTime();
+  if (left <= args.rotateBeforeMs) return { due: true, reason: `the token expires in ${formatDuration(left)}, within --rotate-before` };
+  return { due: false, reason: `deploy token ${[...tokenIds][0]} has ${formatDuration(left)} left, more than --rotate-before` };
+}
+
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms <= 0) return "no time";
+  const h = ms / 3_600_000;
+  return h >= 48 ? `${Math.floor(h / 24)}d` : h >= 1 ? `${Math.floor(h)}h` : `${Math.max(1, Math.floor(ms / 60_000))}m`;
+}
+
+/**
+ * After minting `newId`: keep the `keep` newest previous tokens that are
+ * still live, revoke the other live ones (pending ones included). Tokens
+ * GitLab no longer counts as live need no call.
+ */
+export function revocationPlan(held: Held, newId: number, keep: number, liveIds: ReadonlySet<number>): { keep: number[]; revoke: number[] } {
+  const byNewest = (a: number, b: number) => b - a;
+  const previous = [...new Set([...held.current, ...held.kept])].filter((id) => id !== newId && liveIds.has(id)).sort(byNewest);
+  const kept = previous.slice(0, keep);
+  const revoke = [...new Set([...previous.slice(keep), ...held.pending])].filter((id) => id !== newId && !kept.includes(id) && liveIds.has(id));
+  return { keep: kept, revoke: revoke.sort(byNewest) };
+}
+
+/**
+ * Our live tokens for this target that no Secret references, older than the
+ * grace: what a run that died half way left behind. A token without our name
+ * prefix and target, or whose age cannot be read from its name, is never swept.
+ */
+export function sweepCandidates(args: {
+  tokens: readonly TokenView[];
+  prefix: string;
+  target: string;
+  referenced: ReadonlySet<number>;
+  now: Date;
+  graceMs: number;
+}): TokenView[] {
+  return args.tokens.filter((t) => {
+    if (!ownsTokenName(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now)) return false;
+    const minted = mintedAt(t.name);
+    return minted !== undefined && args.now.getTime() - minted.getTime() >= args.graceMs;
+  });
+}
