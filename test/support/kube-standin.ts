@@ -69,6 +69,8 @@ export interface Fault {
   method?: string;
   /** Tested against the URL path without the query string. */
   path: RegExp;
+  /** Tested against the raw query string (e.g. to spare server dry runs: /^(?!.*dryRun=All)/). */
+  query?: RegExp;
   /** HTTP status to answer with a proper Status body; 0 = destroy the connection without an answer. */
   status: number;
   /** How many matching requests get the fault (default 1). */
@@ -2337,8 +2339,10 @@ export async function startKubeStandIn(opts: { dir?: string } = {}): Promise<Kub
     410: "Expired", 422: "Invalid", 429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout",
   };
 
-  function takeFault(method: string, path: string): (Fault & { left: number }) | undefined {
-    const f = faults.find((x) => x.left > 0 && (!x.method || x.method.toUpperCase() === method) && x.path.test(path));
+  function takeFault(method: string, path: string, query: string): (Fault & { left: number }) | undefined {
+    const f = faults.find(
+      (x) => x.left > 0 && (!x.method || x.method.toUpperCase() === method) && x.path.test(path) && (!x.query || x.query.test(query)),
+    );
     if (!f) return undefined;
     f.left--;
     faults = faults.filter((x) => x.left > 0);
@@ -2393,7 +2397,7 @@ export async function startKubeStandIn(opts: { dir?: string } = {}): Promise<Kub
         }
         ctx.user = user;
         rec.user = user.name;
-        const f = takeFault(rec.method, url.pathname);
+        const f = takeFault(rec.method, url.pathname, url.search.replace(/^\?/, ""));
         if (f) {
           req.resume();
           if (f.status === 0) {

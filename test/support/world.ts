@@ -3,7 +3,7 @@
 // (docker-registry) with a seeded image, and a spy in front of kubectl that
 // records the argv and environment of every kubectl the tool spawns. Every
 // captured stream can then be scanned for every form of every secret.
-import { spawn, execFileSync } from "node:child_process";
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,6 +38,8 @@ export interface World {
   spyDir: string;
   home: string;
   runCli(args: string[], opts?: { env?: Record<string, string>; stdin?: string }): Promise<Captured>;
+  /** Starts the CLI and returns at once, for runs a test kills or runs side by side. */
+  startCli(args: string[], opts?: { env?: Record<string, string> }): Running;
   runAction(inputs: Record<string, string>, opts?: { env?: Record<string, string> }): Promise<Captured>;
   /** Every kubectl invocation so far: its argv and environment as the spy saw them. */
   kubectlCalls(): Array<{ argv: string[]; env: string }>;
@@ -59,17 +61,36 @@ export function registryRequired(): boolean {
   return process.env.CI === "true" || process.env.GPS_REQUIRE_REGISTRY === "1";
 }
 
-function run(cmd: string, args: string[], env: Record<string, string>, stdin?: string): Promise<Captured> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+export interface Running {
+  child: ChildProcess;
+  done: Promise<Captured>;
+}
+
+function start(cmd: string, args: string[], env: Record<string, string>, stdin?: string): Running {
+  const child = spawn(cmd, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+  const done = new Promise<Captured>((resolve, reject) => {
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
+    child.stdout!.on("data", (d) => (stdout += d));
+    child.stderr!.on("data", (d) => (stderr += d));
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr, files: {} }));
-    child.stdin.end(stdin ?? "");
+    child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 128 + 9 : null), stdout, stderr, files: {} }));
   });
+  child.stdin!.end(stdin ?? "");
+  return { child, done };
+}
+
+function run(cmd: string, args: string[], env: Record<string, string>, stdin?: string): Promise<Captured> {
+  return start(cmd, args, env, stdin).done;
+}
+
+/** Polls `condition` until it holds or `timeoutMs` passes: waiting on a condition, not sleeping and hoping. */
+export async function waitFor(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 export async function startWorld(opts: { registry?: boolean } = {}): Promise<World> {
@@ -131,6 +152,7 @@ export async function startWorld(opts: { registry?: boolean } = {}): Promise<Wor
     home,
     runCli: (args, o = {}) =>
       run(process.execPath, [CLI, ...args], { ...baseEnv(), GITLAB_TOKEN: PAT, ...o.env }, o.stdin),
+    startCli: (args, o = {}) => start(process.execPath, [CLI, ...args], { ...baseEnv(), GITLAB_TOKEN: PAT, ...o.env }),
     async runAction(inputs, o = {}) {
       const outputs = join(dir, `github-output-${Date.now()}-${Math.random()}`);
       const summary = join(dir, `github-summary-${Date.now()}-${Math.random()}`);
