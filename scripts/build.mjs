@@ -26,9 +26,11 @@ await build({ ...common, entryPoints: ["src/index.ts"], outfile: join(outdir, "i
 await build({ ...common, entryPoints: ["src/bin.ts"], outfile: join(outdir, "cli.js"), banner: { js: banner } });
 chmodSync(join(outdir, "cli.js"), 0o755);
 
-// action.yml comes from the same option table as the CLI flags.
+// action.yml, the GitLab component and the README's option table come from
+// the same option table as the CLI flags.
 if (outIndex < 0) {
   const { execFileSync } = await import("node:child_process");
   execFileSync(process.execPath, ["--import", "tsx", "scripts/write-action-yml.ts"], { stdio: "inherit" });
   execFileSync(process.execPath, ["--import", "tsx", "scripts/write-component.ts"], { stdio: "inherit" });
+  execFileSync(process.execPath, ["--import", "tsx", "scripts/write-readme-options.ts"], { stdio: "inherit" });
 }

@@ -9,6 +9,7 @@ import { test } from "node:test";
 import yaml from "js-yaml";
 import { actionYaml } from "../../src/action-metadata.js";
 import { OPTIONS, OUTPUTS } from "../../src/options.js";
+import { withOptionsTable } from "../../src/options-doc.js";
 import { VERSION } from "../../src/version.js";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -34,6 +35,12 @@ test("action.yml is generated from the option table", () => {
   assert.deepEqual(Object.keys(meta.outputs).sort(), OUTPUTS.map((o) => o.name).sort());
   assert.equal(meta.runs.using, "node24");
   assert.equal(meta.runs.main, "dist/index.js");
+});
+
+test("the README's option table is generated from the option table", () => {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  assert.equal(readme, withOptionsTable(readme), "README.md option table drifted: run npm run build");
+  for (const o of OPTIONS) if (o.flag) assert.ok(readme.includes(`\`--${o.flag}\``), `README documents --${o.flag}`);
 });
 
 test("the version is package.json's", () => {
