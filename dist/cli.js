@@ -129,12 +129,12 @@ var require_stringWidth = __commonJS({
       }
       return 1;
     }
-    function unicodeWidth(str) {
+    function unicodeWidth(str2) {
       var width = 0;
-      for (var i = 0; i < str.length; i++) {
-        var code = $charCodeAt.call(str, i);
-        if (code >= 55296 && code <= 56319 && i + 1 < str.length) {
-          var next = $charCodeAt.call(str, i + 1);
+      for (var i = 0; i < str2.length; i++) {
+        var code = $charCodeAt.call(str2, i);
+        if (code >= 55296 && code <= 56319 && i + 1 < str2.length) {
+          var next = $charCodeAt.call(str2, i + 1);
           if (next >= 56320 && next <= 57343) {
             code = (code - 55296) * 1024 + (next - 56320) + 65536;
             i += 1;
@@ -144,12 +144,12 @@ var require_stringWidth = __commonJS({
       }
       return width;
     }
-    module.exports = function getStringWidth(str) {
+    module.exports = function getStringWidth(str2) {
       var width = 0;
-      for (var i = 0; i < str.length; i++) {
-        var code = $charCodeAt.call(str, i);
+      for (var i = 0; i < str2.length; i++) {
+        var code = $charCodeAt.call(str2, i);
         if (code >= 127) {
-          var rest = $slice.call(str, i);
+          var rest = $slice.call(str2, i);
           return width + unicodeWidth($normalize ? $normalize.call(rest, "NFC") : rest);
         }
         width += code >= 32 ? 1 : 0;
@@ -235,20 +235,20 @@ var require_object_inspect = __commonJS({
     var TypedArray;
     var lengthGetter;
     var ta;
-    function addNumericSeparator(num, str) {
-      if (num === Infinity || num === -Infinity || num !== num || num && num > -1e3 && num < 1e3 || $test.call(/e/, str)) {
-        return str;
+    function addNumericSeparator(num, str2) {
+      if (num === Infinity || num === -Infinity || num !== num || num && num > -1e3 && num < 1e3 || $test.call(/e/, str2)) {
+        return str2;
       }
       var sepRegex = /[0-9](?=(?:[0-9]{3})+(?![0-9]))/g;
       if (typeof num === "number") {
-        var int = num < 0 ? -$floor(-num) : $floor(num);
-        if (int !== num) {
-          var intStr = String(int);
-          var dec = $slice.call(str, intStr.length + 1);
+        var int2 = num < 0 ? -$floor(-num) : $floor(num);
+        if (int2 !== num) {
+          var intStr = String(int2);
+          var dec = $slice.call(str2, intStr.length + 1);
           return $replace.call(intStr, sepRegex, "$&_") + "." + $replace.call($replace.call(dec, /([0-9]{3})/g, "$&_"), /_$/, "");
         }
       }
-      return $replace.call(str, sepRegex, "$&_");
+      return $replace.call(str2, sepRegex, "$&_");
     }
     var utilInspect = require_util_inspect();
     var getStringWidth = require_stringWidth();
@@ -310,8 +310,8 @@ var require_object_inspect = __commonJS({
         if (obj === 0) {
           return Infinity / obj > 0 ? "0" : "-0";
         }
-        var str = String(obj);
-        return numericSeparator ? addNumericSeparator(obj, str) : str;
+        var str2 = String(obj);
+        return numericSeparator ? addNumericSeparator(obj, str2) : str2;
       }
       if (typeof obj === "bigint") {
         var bigIntStr = String(obj) + "n";
@@ -337,7 +337,7 @@ var require_object_inspect = __commonJS({
       } else if (indexOf(seen, obj) >= 0) {
         return "[Circular]";
       }
-      function inspect2(value, from, noIndent) {
+      function inspect3(value, from, noIndent) {
         var nextSeen = seen;
         if (from) {
           nextSeen = $arrSlice.call(seen);
@@ -373,7 +373,7 @@ var require_object_inspect = __commonJS({
       if (typeof obj === "function" && !isRegExp(obj)) {
         var name = nameOf(obj);
         var fnDepth = enter();
-        var keys = arrObjKeys(obj, inspect2);
+        var keys = arrObjKeys(obj, inspect3);
         leaveIfEmpty(keys, fnDepth);
         if (layout && keys.length > 0) {
           return breakLines(keys, bracesOf("{", "}", "[Function" + (name ? ": " + name : " (anonymous)") + "]", " "), layout);
@@ -402,7 +402,7 @@ var require_object_inspect = __commonJS({
           return "[]";
         }
         enter();
-        var xs = arrObjKeys(obj, inspect2, maxCollectionLength);
+        var xs = arrObjKeys(obj, inspect3, maxCollectionLength);
         if (layout) {
           return breakLines(xs, bracesOf("[", "]", "", " "), layout, obj);
         }
@@ -413,9 +413,9 @@ var require_object_inspect = __commonJS({
       }
       if (isError(obj)) {
         var errorDepth = enter();
-        var parts = arrObjKeys(obj, inspect2);
+        var parts = arrObjKeys(obj, inspect3);
         if (!("cause" in Error.prototype) && "cause" in obj && !isEnumerable.call(obj, "cause")) {
-          parts = $concat.call(["[cause]: " + inspect2(obj.cause)], parts);
+          parts = $concat.call(["[cause]: " + inspect3(obj.cause)], parts);
         }
         leaveIfEmpty(parts, errorDepth);
         if (parts.length === 0) {
@@ -440,12 +440,12 @@ var require_object_inspect = __commonJS({
           var mapIterator = mapEntries.call(obj);
           var mapStep;
           while (mapParts.length < maxCollectionLength && !(mapStep = mapIteratorNext.call(mapIterator)).done) {
-            mapParts.push(inspect2(mapStep.value[0], obj, true) + " => " + inspect2(mapStep.value[1], obj));
+            mapParts.push(inspect3(mapStep.value[0], obj, true) + " => " + inspect3(mapStep.value[1], obj));
           }
         } else if (mapForEach) {
           mapForEach.call(obj, function(value, key) {
             if (mapParts.length < maxCollectionLength) {
-              mapParts.push(inspect2(key, obj, true) + " => " + inspect2(value, obj));
+              mapParts.push(inspect3(key, obj, true) + " => " + inspect3(value, obj));
             }
           });
         }
@@ -466,12 +466,12 @@ var require_object_inspect = __commonJS({
           var setIterator = setValues.call(obj);
           var setStep;
           while (setParts.length < maxCollectionLength && !(setStep = setIteratorNext.call(setIterator)).done) {
-            setParts.push(inspect2(setStep.value, obj));
+            setParts.push(inspect3(setStep.value, obj));
           }
         } else if (setForEach) {
           setForEach.call(obj, function(value) {
             if (setParts.length < maxCollectionLength) {
-              setParts.push(inspect2(value, obj));
+              setParts.push(inspect3(value, obj));
             }
           });
         }
@@ -495,16 +495,16 @@ var require_object_inspect = __commonJS({
         return weakCollectionOf("WeakRef");
       }
       if (isNumber(obj)) {
-        return markBoxed(inspect2(Number(obj)));
+        return markBoxed(inspect3(Number(obj)));
       }
       if (isBigInt(obj)) {
-        return markBoxed(inspect2(bigIntValueOf.call(obj)));
+        return markBoxed(inspect3(bigIntValueOf.call(obj)));
       }
       if (isBoolean(obj)) {
         return markBoxed(booleanValueOf.call(obj));
       }
       if (isString(obj)) {
-        return markBoxed(inspect2(String(obj)));
+        return markBoxed(inspect3(String(obj)));
       }
       if (typeof window !== "undefined" && obj === window) {
         return "{ [object Window] }";
@@ -514,7 +514,7 @@ var require_object_inspect = __commonJS({
       }
       if (!isDate(obj) && !isRegExp(obj)) {
         var objectDepth = enter();
-        var ys = arrObjKeys(obj, inspect2, maxCollectionLength);
+        var ys = arrObjKeys(obj, inspect3, maxCollectionLength);
         leaveIfEmpty(ys, objectDepth);
         var isPlainObject = gPO ? gPO(obj) === Object.prototype : obj instanceof Object || obj.constructor === Object;
         var protoTag = (gPO ? gPO(obj) === null : !(obj instanceof Object)) ? "null prototype" : "";
@@ -728,15 +728,15 @@ var require_object_inspect = __commonJS({
       }
       return typeof x.nodeName === "string" && typeof x.getAttribute === "function";
     }
-    function inspectString(str, opts) {
-      if (str.length > opts.maxStringLength) {
-        var remaining = str.length - opts.maxStringLength;
+    function inspectString(str2, opts) {
+      if (str2.length > opts.maxStringLength) {
+        var remaining = str2.length - opts.maxStringLength;
         var trailer = "... " + remaining + " more character" + (remaining > 1 ? "s" : "");
-        return inspectString($slice.call(str, 0, opts.maxStringLength), opts) + trailer;
+        return inspectString($slice.call(str2, 0, opts.maxStringLength), opts) + trailer;
       }
       var quoteRE = quoteREs[opts.quoteStyle || "single"];
       quoteRE.lastIndex = 0;
-      var s = $replace.call($replace.call(str, quoteRE, "\\$1"), opts.multilineStrings ? /[\x00-\x09\x0b-\x1f]/g : /[\x00-\x1f]/g, lowbyte);
+      var s = $replace.call($replace.call(str2, quoteRE, "\\$1"), opts.multilineStrings ? /[\x00-\x09\x0b-\x1f]/g : /[\x00-\x1f]/g, lowbyte);
       return wrapQuotes(s, "single", opts);
     }
     function lowbyte(c) {
@@ -753,15 +753,15 @@ var require_object_inspect = __commonJS({
       }
       return "\\x" + (n < 16 ? "0" : "") + $toUpperCase.call(n.toString(16));
     }
-    function markBoxed(str) {
-      return "Object(" + str + ")";
+    function markBoxed(str2) {
+      return "Object(" + str2 + ")";
     }
-    function weakCollectionOf(type) {
-      return type + " { ? }";
+    function weakCollectionOf(type2) {
+      return type2 + " { ? }";
     }
-    function collectionOf(type, size, entries, indent) {
+    function collectionOf(type2, size, entries, indent) {
       var joinedEntries = indent ? indentedJoin(entries, indent) : $join.call(entries, ", ");
-      return type + " (" + size + ") {" + joinedEntries + "}";
+      return type2 + " (" + size + ") {" + joinedEntries + "}";
     }
     function isBelowBreakLength(entries, start, breakLength) {
       if (breakLength === Infinity) {
@@ -779,9 +779,9 @@ var require_object_inspect = __commonJS({
       }
       return true;
     }
-    function padTo(str, width, atStart) {
-      var fill = width > str.length ? $join.call(Array(width - str.length + 1), " ") : "";
-      return atStart ? fill + str : str + fill;
+    function padTo(str2, width, atStart) {
+      var fill = width > str2.length ? $join.call(Array(width - str2.length + 1), " ") : "";
+      return atStart ? fill + str2 : str2 + fill;
     }
     function groupArrayElements(entries, layout, value) {
       var separatorSpace = 2;
@@ -833,14 +833,14 @@ var require_object_inspect = __commonJS({
       var grouped = [];
       for (var row = 0; row < outputLength; row += columns) {
         var max = $min(row + columns, outputLength);
-        var str = "";
+        var str2 = "";
         var col = row;
         for (; col < max - 1; col++) {
-          str += padTo(entries[col] + ", ", maxLineLength[col - row] + (entries[col].length - dataLen[col]), numeric);
+          str2 += padTo(entries[col] + ", ", maxLineLength[col - row] + (entries[col].length - dataLen[col]), numeric);
         }
         var lastPadding = maxLineLength[col - row] + (entries[col].length - dataLen[col]) - separatorSpace;
-        str += numeric ? padTo(entries[col], lastPadding, true) : entries[col];
-        grouped.push(str);
+        str2 += numeric ? padTo(entries[col], lastPadding, true) : entries[col];
+        grouped.push(str2);
       }
       if (outputLength < entries.length) {
         grouped.push(entries[outputLength]);
@@ -898,7 +898,7 @@ var require_object_inspect = __commonJS({
       var lineJoiner = "\n" + indent.prev + indent.base;
       return lineJoiner + $join.call(xs, "," + lineJoiner) + "\n" + indent.prev;
     }
-    function arrObjKeys(obj, inspect2, maxLength) {
+    function arrObjKeys(obj, inspect3, maxLength) {
       var isArr = isArray(obj);
       var limit = typeof maxLength === "number" ? maxLength : Infinity;
       var typedLength = !isArr && limit !== Infinity && isTypedArray(obj) ? getTypedArrayLength(obj) : null;
@@ -909,14 +909,14 @@ var require_object_inspect = __commonJS({
       if (isArr) {
         xs.length = obj.length < limit ? obj.length : limit;
         for (var i = 0; i < obj.length && i < limit; i++) {
-          xs[i] = has(obj, i) ? inspect2(obj[i], obj) : "";
+          xs[i] = has(obj, i) ? inspect3(obj[i], obj) : "";
         }
         if (obj.length > limit) {
           xs.push(moreItems(obj.length - limit));
         }
       } else if (typedLength !== null) {
         for (var t = 0; t < limit; t++) {
-          xs.push(t + ": " + inspect2(obj[t], obj));
+          xs.push(t + ": " + inspect3(obj[t], obj));
         }
         xs.push(moreItems(typedLength - limit));
       }
@@ -941,15 +941,15 @@ var require_object_inspect = __commonJS({
         if (hasShammedSymbols && symMap["$" + key] instanceof Symbol) {
           continue;
         } else if ($test.call(/[^\w$]/, key)) {
-          xs.push(inspect2(key, obj) + ": " + inspect2(obj[key], obj));
+          xs.push(inspect3(key, obj) + ": " + inspect3(obj[key], obj));
         } else {
-          xs.push(key + ": " + inspect2(obj[key], obj));
+          xs.push(key + ": " + inspect3(obj[key], obj));
         }
       }
       if (typeof gOPS === "function") {
         for (var j = 0; j < syms.length; j++) {
           if (isEnumerable.call(obj, syms[j])) {
-            xs.push("[" + inspect2(syms[j]) + "]: " + inspect2(obj[syms[j]], obj));
+            xs.push("[" + inspect3(syms[j]) + "]: " + inspect3(obj[syms[j]], obj));
           }
         }
       }
@@ -962,18 +962,18 @@ var require_object_inspect = __commonJS({
 var require_side_channel_list = __commonJS({
   "node_modules/side-channel-list/index.js"(exports, module) {
     "use strict";
-    var inspect2 = require_object_inspect();
+    var inspect3 = require_object_inspect();
     var $TypeError = require_type();
-    var listGetNode = function(list, key, isDelete) {
-      var prev = list;
+    var listGetNode = function(list2, key, isDelete) {
+      var prev = list2;
       var curr;
       for (; (curr = prev.next) != null; prev = curr) {
         if (curr.key === key) {
           prev.next = curr.next;
           if (!isDelete) {
             curr.next = /** @type {NonNullable<typeof list.next>} */
-            list.next;
-            list.next = curr;
+            list2.next;
+            list2.next = curr;
           }
           return curr;
         }
@@ -1016,7 +1016,7 @@ var require_side_channel_list = __commonJS({
       var channel = {
         assert: function(key) {
           if (!channel.has(key)) {
-            throw new $TypeError("Side channel does not contain " + inspect2(key));
+            throw new $TypeError("Side channel does not contain " + inspect3(key));
           }
         },
         "delete": function(key) {
@@ -1341,14 +1341,14 @@ var require_implementation = __commonJS({
       return arr;
     };
     var joiny = function(arr, joiner) {
-      var str = "";
+      var str2 = "";
       for (var i = 0; i < arr.length; i += 1) {
-        str += arr[i];
+        str2 += arr[i];
         if (i + 1 < arr.length) {
-          str += joiner;
+          str2 += joiner;
         }
       }
-      return str;
+      return str2;
     };
     module.exports = function bind(that) {
       var target = this;
@@ -1910,7 +1910,7 @@ var require_side_channel_map = __commonJS({
     "use strict";
     var GetIntrinsic = require_get_intrinsic();
     var callBound = require_call_bound();
-    var inspect2 = require_object_inspect();
+    var inspect3 = require_object_inspect();
     var $TypeError = require_type();
     var $Map = GetIntrinsic("%Map%", true);
     var $mapGet = callBound("Map.prototype.get", true);
@@ -1924,7 +1924,7 @@ var require_side_channel_map = __commonJS({
       var channel = {
         assert: function(key) {
           if (!channel.has(key)) {
-            throw new $TypeError("Side channel does not contain " + inspect2(key));
+            throw new $TypeError("Side channel does not contain " + inspect3(key));
           }
         },
         "delete": function(key) {
@@ -1966,7 +1966,7 @@ var require_side_channel_weakmap = __commonJS({
     "use strict";
     var GetIntrinsic = require_get_intrinsic();
     var callBound = require_call_bound();
-    var inspect2 = require_object_inspect();
+    var inspect3 = require_object_inspect();
     var getSideChannelMap = require_side_channel_map();
     var $TypeError = require_type();
     var $WeakMap = GetIntrinsic("%WeakMap%", true);
@@ -1982,7 +1982,7 @@ var require_side_channel_weakmap = __commonJS({
         var channel = {
           assert: function(key) {
             if (!channel.has(key)) {
-              throw new $TypeError("Side channel does not contain " + inspect2(key));
+              throw new $TypeError("Side channel does not contain " + inspect3(key));
             }
           },
           "delete": function(key) {
@@ -2038,7 +2038,7 @@ var require_side_channel = __commonJS({
   "node_modules/side-channel/index.js"(exports, module) {
     "use strict";
     var $TypeError = require_type();
-    var inspect2 = require_object_inspect();
+    var inspect3 = require_object_inspect();
     var getSideChannelList = require_side_channel_list();
     var getSideChannelMap = require_side_channel_map();
     var getSideChannelWeakMap = require_side_channel_weakmap();
@@ -2048,7 +2048,7 @@ var require_side_channel = __commonJS({
       var channel = {
         assert: function(key) {
           if (!channel.has(key)) {
-            var keyDesc = key && Object(key) === key ? "the given object key" : inspect2(key);
+            var keyDesc = key && Object(key) === key ? "the given object key" : inspect3(key);
             throw new $TypeError("Side channel does not contain " + keyDesc);
           }
         },
@@ -2211,7 +2211,7 @@ var require_utils = __commonJS({
       }
       return pair;
     };
-    var merge = function merge2(target, source, options) {
+    var merge2 = function merge3(target, source, options) {
       if (!source) {
         return target;
       }
@@ -2279,7 +2279,7 @@ var require_utils = __commonJS({
           if (has.call(target, i)) {
             var targetItem = target[i];
             if (targetItem && typeof targetItem === "object" && item && typeof item === "object") {
-              target[i] = merge2(targetItem, item, options);
+              target[i] = merge3(targetItem, item, options);
             } else {
               target[target.length] = item;
             }
@@ -2298,7 +2298,7 @@ var require_utils = __commonJS({
       return Object.keys(source).reduce(function(acc, key) {
         var value = source[key];
         if (has.call(acc, key)) {
-          setProperty(acc, key, merge2(acc[key], value, options));
+          setProperty(acc, key, merge3(acc[key], value, options));
         } else {
           setProperty(acc, key, value);
         }
@@ -2326,11 +2326,11 @@ var require_utils = __commonJS({
         return acc;
       }, target);
     };
-    var decode = function(str, defaultDecoder, charset) {
-      if (typeof str === "string" && str.indexOf("%") === -1) {
-        return str.indexOf("+") === -1 ? str : str.replace(/\+/g, " ");
+    var decode = function(str2, defaultDecoder, charset) {
+      if (typeof str2 === "string" && str2.indexOf("%") === -1) {
+        return str2.indexOf("+") === -1 ? str2 : str2.replace(/\+/g, " ");
       }
-      var strWithoutPlus = str.replace(/\+/g, " ");
+      var strWithoutPlus = str2.replace(/\+/g, " ");
       if (charset === "iso-8859-1") {
         return strWithoutPlus.replace(/%[0-9a-f]{2}/gi, unescape);
       }
@@ -2387,15 +2387,15 @@ var require_utils = __commonJS({
       return objectToString.call(value);
     };
     var limit = 1024;
-    var encode = function encode2(str, defaultEncoder, charset, kind, format) {
-      if (str.length === 0) {
-        return str;
+    var encode = function encode2(str2, defaultEncoder, charset, kind, format) {
+      if (str2.length === 0) {
+        return str2;
       }
-      var string = str;
-      if (typeof str === "symbol") {
-        string = Symbol.prototype.toString.call(str);
-      } else if (typeof str !== "string") {
-        string = String(toCoercible(str));
+      var string = str2;
+      if (typeof str2 === "symbol") {
+        string = Symbol.prototype.toString.call(str2);
+      } else if (typeof str2 !== "string") {
+        string = String(toCoercible(str2));
       }
       if (charset === "iso-8859-1") {
         return escape(string).replace(/%u[0-9a-f]{4}/gi, function($0) {
@@ -2517,7 +2517,7 @@ var require_utils = __commonJS({
       isRegExp,
       markOverflow,
       maybeMap,
-      merge,
+      merge: merge2,
       setProperty,
       toCoercible
     };
@@ -2897,8 +2897,8 @@ var require_parse = __commonJS({
       strictNullHandling: false,
       throwOnLimitExceeded: false
     };
-    var interpretNumericEntities = function(str) {
-      return str.replace(/&#(\d+);/g, function($0, numberStr) {
+    var interpretNumericEntities = function(str2) {
+      return str2.replace(/&#(\d+);/g, function($0, numberStr) {
         var c = parseInt(numberStr, 10);
         if (c > 65535 && c <= 1114111) {
           c -= 65536;
@@ -2929,9 +2929,9 @@ var require_parse = __commonJS({
     };
     var isoSentinel = "utf8=%26%2310003%3B";
     var charsetSentinel = "utf8=%E2%9C%93";
-    var parseValues = function parseQueryStringValues(str, options) {
+    var parseValues = function parseQueryStringValues(str2, options) {
       var obj = { __proto__: null };
-      var cleanStr = options.ignoreQueryPrefix ? str.replace(/^\?/, "") : str;
+      var cleanStr = options.ignoreQueryPrefix ? str2.replace(/^\?/, "") : str2;
       cleanStr = cleanStr.replace(/%5B/gi, "[").replace(/%5D/gi, "]");
       var limit = options.parameterLimit === Infinity ? void 0 : options.parameterLimit;
       var parts = cleanStr.split(
@@ -3211,17 +3211,17 @@ var require_parse = __commonJS({
         throwOnLimitExceeded: typeof opts.throwOnLimitExceeded === "boolean" ? opts.throwOnLimitExceeded : false
       };
     };
-    module.exports = function(str, opts) {
+    module.exports = function(str2, opts) {
       var options = normalizeParseOptions(opts);
-      if (str === "" || str === null || typeof str === "undefined") {
+      if (str2 === "" || str2 === null || typeof str2 === "undefined") {
         return options.plainObjects ? { __proto__: null } : {};
       }
-      var tempObj = typeof str === "string" ? parseValues(str, options) : copyInput(str);
+      var tempObj = typeof str2 === "string" ? parseValues(str2, options) : copyInput(str2);
       var obj = options.plainObjects ? { __proto__: null } : {};
       var keys = Object.keys(tempObj);
       for (var i = 0; i < keys.length; ++i) {
         var key = keys[i];
-        var newObj = parseKeys(key, tempObj[key], options, typeof str === "string");
+        var newObj = parseKeys(key, tempObj[key], options, typeof str2 === "string");
         obj = utils.merge(obj, newObj, options);
       }
       if (options.allowSparse === true) {
@@ -3280,10 +3280,10 @@ var require_es5 = __commonJS({
     function toLower(char) {
       return char + 32;
     }
-    function camelize$1(str, separator) {
-      var firstChar = str.charCodeAt(0);
+    function camelize$1(str2, separator) {
+      var firstChar = str2.charCodeAt(0);
       if (isDigit(firstChar) || isUpper(firstChar) || firstChar == separator) {
-        return str;
+        return str2;
       }
       var out = [];
       var changed = false;
@@ -3293,32 +3293,32 @@ var require_es5 = __commonJS({
       } else {
         out.push(firstChar);
       }
-      var length = str.length;
+      var length = str2.length;
       for (var i = 1; i < length; ++i) {
-        var c = str.charCodeAt(i);
+        var c = str2.charCodeAt(i);
         if (c === separator) {
           changed = true;
-          c = str.charCodeAt(++i);
+          c = str2.charCodeAt(++i);
           if (isNaN(c)) {
-            return str;
+            return str2;
           }
           out.push(toUpperSafe(c));
         } else {
           out.push(c);
         }
       }
-      return changed ? String.fromCharCode.apply(void 0, out) : str;
+      return changed ? String.fromCharCode.apply(void 0, out) : str2;
     }
-    function decamelize$1(str, separator) {
-      var firstChar = str.charCodeAt(0);
+    function decamelize$1(str2, separator) {
+      var firstChar = str2.charCodeAt(0);
       if (!isLower(firstChar)) {
-        return str;
+        return str2;
       }
-      var length = str.length;
+      var length = str2.length;
       var changed = false;
       var out = [];
       for (var i = 0; i < length; ++i) {
-        var c = str.charCodeAt(i);
+        var c = str2.charCodeAt(i);
         if (isUpper(c)) {
           out.push(separator);
           out.push(toLower(c));
@@ -3327,23 +3327,23 @@ var require_es5 = __commonJS({
           out.push(c);
         }
       }
-      return changed ? String.fromCharCode.apply(void 0, out) : str;
+      return changed ? String.fromCharCode.apply(void 0, out) : str2;
     }
-    function pascalize$1(str, separator) {
-      var firstChar = str.charCodeAt(0);
+    function pascalize$1(str2, separator) {
+      var firstChar = str2.charCodeAt(0);
       if (isDigit(firstChar) || firstChar == separator) {
-        return str;
+        return str2;
       }
-      var length = str.length;
+      var length = str2.length;
       var changed = false;
       var out = [];
       for (var i = 0; i < length; ++i) {
-        var c = str.charCodeAt(i);
+        var c = str2.charCodeAt(i);
         if (c === separator) {
           changed = true;
-          c = str.charCodeAt(++i);
+          c = str2.charCodeAt(++i);
           if (isNaN(c)) {
-            return str;
+            return str2;
           }
           out.push(toUpperSafe(c));
         } else if (i === 0 && isLower(c)) {
@@ -3353,18 +3353,18 @@ var require_es5 = __commonJS({
           out.push(c);
         }
       }
-      return changed ? String.fromCharCode.apply(void 0, out) : str;
+      return changed ? String.fromCharCode.apply(void 0, out) : str2;
     }
-    function depascalize$1(str, separator) {
-      var firstChar = str.charCodeAt(0);
+    function depascalize$1(str2, separator) {
+      var firstChar = str2.charCodeAt(0);
       if (!isUpper(firstChar)) {
-        return str;
+        return str2;
       }
-      var length = str.length;
+      var length = str2.length;
       var changed = false;
       var out = [];
       for (var i = 0; i < length; ++i) {
-        var c = str.charCodeAt(i);
+        var c = str2.charCodeAt(i);
         if (isUpper(c)) {
           if (i > 0) {
             out.push(separator);
@@ -3375,7 +3375,7 @@ var require_es5 = __commonJS({
           out.push(c);
         }
       }
-      return changed ? String.fromCharCode.apply(void 0, out) : str;
+      return changed ? String.fromCharCode.apply(void 0, out) : str2;
     }
     function shouldProcessValue(value) {
       return value && (typeof value === "undefined" ? "undefined" : _typeof(value)) == "object" && !(value instanceof Date) && !(value instanceof Function);
@@ -3418,30 +3418,30 @@ var require_es5 = __commonJS({
       }
       return obj;
     }
-    function camelize$$1(str, separator) {
+    function camelize$$1(str2, separator) {
       return camelize$1(
-        str,
+        str2,
         separator && separator.charCodeAt(0) || 95
         /* _ */
       );
     }
-    function decamelize$$1(str, separator) {
+    function decamelize$$1(str2, separator) {
       return decamelize$1(
-        str,
+        str2,
         separator && separator.charCodeAt(0) || 95
         /* _ */
       );
     }
-    function pascalize$$1(str, separator) {
+    function pascalize$$1(str2, separator) {
       return pascalize$1(
-        str,
+        str2,
         separator && separator.charCodeAt(0) || 95
         /* _ */
       );
     }
-    function depascalize$$1(str, separator) {
+    function depascalize$$1(str2, separator) {
       return depascalize$1(
-        str,
+        str2,
         separator && separator.charCodeAt(0) || 95
         /* _ */
       );
@@ -5346,7 +5346,7 @@ var require_RateLimiterCluster = __commonJS({
     var RateLimiterRes = require_RateLimiterRes();
     var channel = "rate_limiter_flexible";
     var masterInstance = null;
-    var masterSendToWorker = function(worker, msg, type, res) {
+    var masterSendToWorker = function(worker, msg, type2, res) {
       let data;
       if (res === null || res === true || res === false) {
         data = res;
@@ -5363,7 +5363,7 @@ var require_RateLimiterCluster = __commonJS({
         keyPrefix: msg.keyPrefix,
         // which rate limiter exactly
         promiseId: msg.promiseId,
-        type,
+        type: type2,
         data
       });
     };
@@ -8003,12 +8003,12 @@ var require_utils2 = __commonJS({
       REGEX_SPECIAL_CHARS_GLOBAL
     } = require_constants();
     exports.isObject = (val) => val !== null && typeof val === "object" && !Array.isArray(val);
-    exports.hasRegexChars = (str) => REGEX_SPECIAL_CHARS.test(str);
-    exports.isRegexChar = (str) => str.length === 1 && exports.hasRegexChars(str);
-    exports.escapeRegex = (str) => str.replace(REGEX_SPECIAL_CHARS_GLOBAL, "\\$1");
-    exports.toPosixSlashes = (str) => str.replace(REGEX_BACKSLASH, "/");
-    exports.removeBackslashes = (str) => {
-      return str.replace(REGEX_REMOVE_BACKSLASH, (match) => {
+    exports.hasRegexChars = (str2) => REGEX_SPECIAL_CHARS.test(str2);
+    exports.isRegexChar = (str2) => str2.length === 1 && exports.hasRegexChars(str2);
+    exports.escapeRegex = (str2) => str2.replace(REGEX_SPECIAL_CHARS_GLOBAL, "\\$1");
+    exports.toPosixSlashes = (str2) => str2.replace(REGEX_BACKSLASH, "/");
+    exports.removeBackslashes = (str2) => {
+      return str2.replace(REGEX_REMOVE_BACKSLASH, (match) => {
         return match === "\\" ? "" : match;
       });
     };
@@ -8104,7 +8104,7 @@ var require_scan = __commonJS({
       const slashes = [];
       const tokens = [];
       const parts = [];
-      let str = input;
+      let str2 = input;
       let index = -1;
       let start = 0;
       let lastIndex = 0;
@@ -8122,10 +8122,10 @@ var require_scan = __commonJS({
       let code;
       let token = { value: "", depth: 0, isGlob: false };
       const eos = () => index >= length;
-      const peek = () => str.charCodeAt(index + 1);
+      const peek = () => str2.charCodeAt(index + 1);
       const advance = () => {
         prev = code;
-        return str.charCodeAt(++index);
+        return str2.charCodeAt(++index);
       };
       while (index < length) {
         code = advance();
@@ -8289,24 +8289,24 @@ var require_scan = __commonJS({
         isExtglob = false;
         isGlob = false;
       }
-      let base = str;
+      let base = str2;
       let prefix = "";
       let glob = "";
       if (start > 0) {
-        prefix = str.slice(0, start);
-        str = str.slice(start);
+        prefix = str2.slice(0, start);
+        str2 = str2.slice(start);
         lastIndex -= start;
       }
       if (base && isGlob === true && lastIndex > 0) {
-        base = str.slice(0, lastIndex);
-        glob = str.slice(lastIndex);
+        base = str2.slice(0, lastIndex);
+        glob = str2.slice(lastIndex);
       } else if (isGlob === true) {
         base = "";
-        glob = str;
+        glob = str2;
       } else {
-        base = str;
+        base = str2;
       }
-      if (base && base !== "" && base !== "/" && base !== str) {
+      if (base && base !== "" && base !== "/" && base !== str2) {
         if (isPathSeparator(base.charCodeAt(base.length - 1))) {
           base = base.slice(0, -1);
         }
@@ -8402,8 +8402,8 @@ var require_parse2 = __commonJS({
       }
       return value;
     };
-    var syntaxError = (type, char) => {
-      return `Missing ${type}: "${char}" - use "\\\\${char}" to match literal characters`;
+    var syntaxError = (type2, char) => {
+      return `Missing ${type2}: "${char}" - use "\\\\${char}" to match literal characters`;
     };
     var parse2 = (input, options) => {
       if (typeof input !== "string") {
@@ -8497,12 +8497,12 @@ var require_parse2 = __commonJS({
         state.start++;
         return true;
       };
-      const increment = (type) => {
-        state[type]++;
-        stack.push(type);
+      const increment = (type2) => {
+        state[type2]++;
+        stack.push(type2);
       };
-      const decrement = (type) => {
-        state[type]--;
+      const decrement = (type2) => {
+        state[type2]--;
         stack.pop();
       };
       const push = (tok) => {
@@ -8530,14 +8530,14 @@ var require_parse2 = __commonJS({
         tokens.push(tok);
         prev = tok;
       };
-      const extglobOpen = (type, value2) => {
+      const extglobOpen = (type2, value2) => {
         const token = { ...EXTGLOB_CHARS[value2], conditions: 1, inner: "" };
         token.prev = prev;
         token.parens = state.parens;
         token.output = state.output;
         const output = (opts.capture ? "(" : "") + token.open;
         increment("parens");
-        push({ type, value: value2, output: state.output ? "" : ONE_CHAR });
+        push({ type: type2, value: value2, output: state.output ? "" : ONE_CHAR });
         push({ type: "paren", extglob: true, value: advance(), output });
         extglobs.push(token);
       };
@@ -9104,8 +9104,8 @@ var require_parse2 = __commonJS({
         if (opts2.noglobstar === true) return star;
         return `(${capture}(?:(?!${START_ANCHOR}${opts2.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
       };
-      const create = (str) => {
-        switch (str) {
+      const create = (str2) => {
+        switch (str2) {
           case "*":
             return `${nodot}${ONE_CHAR}${star}`;
           case ".*":
@@ -9123,7 +9123,7 @@ var require_parse2 = __commonJS({
           case "**/.*":
             return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${DOT_LITERAL}${ONE_CHAR}${star}`;
           default: {
-            const match = /^(.*?)\.(\w+)$/.exec(str);
+            const match = /^(.*?)\.(\w+)$/.exec(str2);
             if (!match) return;
             const source2 = create(match[1]);
             if (!source2) return;
@@ -9154,9 +9154,9 @@ var require_picomatch = __commonJS({
     var picomatch = (glob, options, returnState = false) => {
       if (Array.isArray(glob)) {
         const fns = glob.map((input) => picomatch(input, options, returnState));
-        const arrayMatcher = (str) => {
+        const arrayMatcher = (str2) => {
           for (const isMatch of fns) {
-            const state2 = isMatch(str);
+            const state2 = isMatch(str2);
             if (state2) return state2;
           }
           return false;
@@ -9232,7 +9232,7 @@ var require_picomatch = __commonJS({
       const regex = glob instanceof RegExp ? glob : picomatch.makeRe(glob, options);
       return regex.test(utils.basename(input));
     };
-    picomatch.isMatch = (str, patterns, options) => picomatch(patterns, options)(str);
+    picomatch.isMatch = (str2, patterns, options) => picomatch(patterns, options)(str2);
     picomatch.parse = (pattern, options) => {
       if (Array.isArray(pattern)) return pattern.map((p) => picomatch.parse(p, options));
       return parse2(pattern, { ...options, fastpaths: false });
@@ -11706,11 +11706,11 @@ var require_request = __commonJS({
           } else if (typeof val[i] === "object") {
             throw new InvalidArgumentError(`invalid ${key} header`);
           } else {
-            const str = `${val[i]}`;
-            if (!isValidHeaderValue(str)) {
+            const str2 = `${val[i]}`;
+            if (!isValidHeaderValue(str2)) {
               throw new InvalidArgumentError(`invalid ${key} header`);
             }
-            arr.push(str);
+            arr.push(str2);
           }
         }
         val = arr;
@@ -13253,8 +13253,8 @@ var require_infra = __commonJS({
     }
     var ASCII_WHITESPACE_REPLACE_REGEX = /[\u0009\u000A\u000C\u000D\u0020]/g;
     var nonASCIIRegex = /[^\x00-\x7F]/;
-    function asciiLowercase(str) {
-      return nonASCIIRegex.test(str) ? str.replace(/[A-Z]+/g, (upper) => upper.toLowerCase()) : str.toLowerCase();
+    function asciiLowercase(str2) {
+      return nonASCIIRegex.test(str2) ? str2.replace(/[A-Z]+/g, (upper) => upper.toLowerCase()) : str2.toLowerCase();
     }
     function forgivingBase64(data) {
       data = data.replace(ASCII_WHITESPACE_REPLACE_REGEX, "");
@@ -13307,19 +13307,19 @@ var require_infra = __commonJS({
     function parseJSONFromBytes(bytes) {
       return JSON.parse(utf8DecodeBytes(bytes));
     }
-    function removeASCIIWhitespace(str, leading = true, trailing = true) {
-      return removeChars(str, leading, trailing, isASCIIWhitespace);
+    function removeASCIIWhitespace(str2, leading = true, trailing = true) {
+      return removeChars(str2, leading, trailing, isASCIIWhitespace);
     }
-    function removeChars(str, leading, trailing, predicate) {
+    function removeChars(str2, leading, trailing, predicate) {
       let lead = 0;
-      let trail = str.length - 1;
+      let trail = str2.length - 1;
       if (leading) {
-        while (lead < str.length && predicate(str.charCodeAt(lead))) lead++;
+        while (lead < str2.length && predicate(str2.charCodeAt(lead))) lead++;
       }
       if (trailing) {
-        while (trail > 0 && predicate(str.charCodeAt(trail))) trail--;
+        while (trail > 0 && predicate(str2.charCodeAt(trail))) trail--;
       }
-      return lead === 0 && trail === str.length - 1 ? str : str.slice(lead, trail + 1);
+      return lead === 0 && trail === str2.length - 1 ? str2 : str2.slice(lead, trail + 1);
     }
     function serializeJavascriptValueToJSONString(value) {
       const result = JSON.stringify(value);
@@ -13439,12 +13439,12 @@ var require_data_url = __commonJS({
     function parseMIMEType(input) {
       input = removeHTTPWhitespace(input, true, true);
       const position = { position: 0 };
-      const type = collectASequenceOfCodePointsFast(
+      const type2 = collectASequenceOfCodePointsFast(
         "/",
         input,
         position
       );
-      if (type.length === 0 || !HTTP_TOKEN_CODEPOINTS.test(type)) {
+      if (type2.length === 0 || !HTTP_TOKEN_CODEPOINTS.test(type2)) {
         return "failure";
       }
       if (position.position >= input.length) {
@@ -13460,7 +13460,7 @@ var require_data_url = __commonJS({
       if (subtype.length === 0 || !HTTP_TOKEN_CODEPOINTS.test(subtype)) {
         return "failure";
       }
-      const typeLowercase = type.toLowerCase();
+      const typeLowercase = type2.toLowerCase();
       const subtypeLowercase = subtype.toLowerCase();
       const mimeType = {
         type: typeLowercase,
@@ -13571,8 +13571,8 @@ var require_data_url = __commonJS({
     function isHTTPWhiteSpace(char) {
       return char === 13 || char === 10 || char === 9 || char === 32;
     }
-    function removeHTTPWhitespace(str, leading = true, trailing = true) {
-      return removeChars(str, leading, trailing, isHTTPWhiteSpace);
+    function removeHTTPWhitespace(str2, leading = true, trailing = true) {
+      return removeChars(str2, leading, trailing, isHTTPWhiteSpace);
     }
     function minimizeSupportedMimeType(mimeType) {
       switch (mimeType.essence) {
@@ -13731,7 +13731,7 @@ var require_webidl = __commonJS({
   "node_modules/undici/lib/web/webidl/index.js"(exports, module) {
     "use strict";
     var assert = __require("node:assert");
-    var { types, inspect: inspect2 } = __require("node:util");
+    var { types: types2, inspect: inspect3 } = __require("node:util");
     var { runtimeFeatures } = require_runtime_features();
     var UNDEFINED = 1;
     var BOOLEAN = 2;
@@ -13918,12 +13918,12 @@ var require_webidl = __commonJS({
       return r;
     };
     webidl.util.Stringify = function(V) {
-      const type = webidl.util.Type(V);
-      switch (type) {
+      const type2 = webidl.util.Type(V);
+      switch (type2) {
         case SYMBOL:
           return `Symbol(${V.description})`;
         case OBJECT:
-          return inspect2(V);
+          return inspect3(V);
         case STRING:
           return `"${V}"`;
         case BIGINT:
@@ -13933,10 +13933,10 @@ var require_webidl = __commonJS({
       }
     };
     webidl.util.IsResizableArrayBuffer = function(V) {
-      if (types.isArrayBuffer(V)) {
+      if (types2.isArrayBuffer(V)) {
         return V.resizable;
       }
-      if (types.isSharedArrayBuffer(V)) {
+      if (types2.isSharedArrayBuffer(V)) {
         return V.growable;
       }
       throw webidl.errors.exception({
@@ -13956,7 +13956,7 @@ var require_webidl = __commonJS({
           });
         }
         const method = typeof Iterable === "function" ? Iterable() : V?.[Symbol.iterator]?.();
-        const seq = [];
+        const seq2 = [];
         let index = 0;
         if (method === void 0 || typeof method.next !== "function") {
           throw webidl.errors.exception({
@@ -13969,9 +13969,9 @@ var require_webidl = __commonJS({
           if (done) {
             break;
           }
-          seq.push(converter(value, prefix, `${argument}[${index++}]`));
+          seq2.push(converter(value, prefix, `${argument}[${index++}]`));
         }
-        return seq;
+        return seq2;
       };
     };
     webidl.recordConverter = function(keyConverter, valueConverter) {
@@ -13983,7 +13983,7 @@ var require_webidl = __commonJS({
           });
         }
         const result = {};
-        if (!types.isProxy(O)) {
+        if (!types2.isProxy(O)) {
           const keys2 = [...Object.getOwnPropertyNames(O), ...Object.getOwnPropertySymbols(O)];
           for (const key of keys2) {
             const keyName = webidl.util.Stringify(key);
@@ -14074,19 +14074,19 @@ var require_webidl = __commonJS({
     webidl.is.AbortSignal = webidl.util.MakeTypeAssertion(AbortSignal);
     webidl.is.MessagePort = webidl.util.MakeTypeAssertion(MessagePort);
     webidl.is.BufferSource = function(V) {
-      return types.isArrayBuffer(V) || ArrayBuffer.isView(V) && types.isArrayBuffer(V.buffer);
+      return types2.isArrayBuffer(V) || ArrayBuffer.isView(V) && types2.isArrayBuffer(V.buffer);
     };
     webidl.util.getCopyOfBytesHeldByBufferSource = function(bufferSource) {
       const jsBufferSource = bufferSource;
       let jsArrayBuffer = jsBufferSource;
       let offset = 0;
       let length = 0;
-      if (types.isTypedArray(jsBufferSource) || types.isDataView(jsBufferSource)) {
+      if (types2.isTypedArray(jsBufferSource) || types2.isDataView(jsBufferSource)) {
         jsArrayBuffer = jsBufferSource.buffer;
         offset = jsBufferSource.byteOffset;
         length = jsBufferSource.byteLength;
       } else {
-        assert(types.isAnyArrayBuffer(jsBufferSource));
+        assert(types2.isAnyArrayBuffer(jsBufferSource));
         length = jsBufferSource.byteLength;
       }
       if (jsArrayBuffer.detached) {
@@ -14156,7 +14156,7 @@ var require_webidl = __commonJS({
       return x;
     };
     webidl.converters.ArrayBuffer = function(V, prefix, argument, flags) {
-      if (webidl.util.Type(V) !== OBJECT || !types.isArrayBuffer(V)) {
+      if (webidl.util.Type(V) !== OBJECT || !types2.isArrayBuffer(V)) {
         throw webidl.errors.conversionFailed({
           prefix,
           argument: `${argument} ("${webidl.util.Stringify(V)}")`,
@@ -14172,7 +14172,7 @@ var require_webidl = __commonJS({
       return V;
     };
     webidl.converters.SharedArrayBuffer = function(V, prefix, argument, flags) {
-      if (webidl.util.Type(V) !== OBJECT || !types.isSharedArrayBuffer(V)) {
+      if (webidl.util.Type(V) !== OBJECT || !types2.isSharedArrayBuffer(V)) {
         throw webidl.errors.conversionFailed({
           prefix,
           argument: `${argument} ("${webidl.util.Stringify(V)}")`,
@@ -14188,14 +14188,14 @@ var require_webidl = __commonJS({
       return V;
     };
     webidl.converters.TypedArray = function(V, T, prefix, argument, flags) {
-      if (webidl.util.Type(V) !== OBJECT || !types.isTypedArray(V) || V.constructor.name !== T.name) {
+      if (webidl.util.Type(V) !== OBJECT || !types2.isTypedArray(V) || V.constructor.name !== T.name) {
         throw webidl.errors.conversionFailed({
           prefix,
           argument: `${argument} ("${webidl.util.Stringify(V)}")`,
           types: [T.name]
         });
       }
-      if (!webidl.util.HasFlag(flags, webidl.attributes.AllowShared) && types.isSharedArrayBuffer(V.buffer)) {
+      if (!webidl.util.HasFlag(flags, webidl.attributes.AllowShared) && types2.isSharedArrayBuffer(V.buffer)) {
         throw webidl.errors.exception({
           header: prefix,
           message: `${argument} cannot be a view on a shared array buffer.`
@@ -14210,14 +14210,14 @@ var require_webidl = __commonJS({
       return V;
     };
     webidl.converters.DataView = function(V, prefix, argument, flags) {
-      if (webidl.util.Type(V) !== OBJECT || !types.isDataView(V)) {
+      if (webidl.util.Type(V) !== OBJECT || !types2.isDataView(V)) {
         throw webidl.errors.conversionFailed({
           prefix,
           argument: `${argument} ("${webidl.util.Stringify(V)}")`,
           types: ["DataView"]
         });
       }
-      if (!webidl.util.HasFlag(flags, webidl.attributes.AllowShared) && types.isSharedArrayBuffer(V.buffer)) {
+      if (!webidl.util.HasFlag(flags, webidl.attributes.AllowShared) && types2.isSharedArrayBuffer(V.buffer)) {
         throw webidl.errors.exception({
           header: prefix,
           message: `${argument} cannot be a view on a shared array buffer.`
@@ -14232,14 +14232,14 @@ var require_webidl = __commonJS({
       return V;
     };
     webidl.converters.ArrayBufferView = function(V, prefix, argument, flags) {
-      if (webidl.util.Type(V) !== OBJECT || !types.isArrayBufferView(V)) {
+      if (webidl.util.Type(V) !== OBJECT || !types2.isArrayBufferView(V)) {
         throw webidl.errors.conversionFailed({
           prefix,
           argument: `${argument} ("${webidl.util.Stringify(V)}")`,
           types: ["ArrayBufferView"]
         });
       }
-      if (!webidl.util.HasFlag(flags, webidl.attributes.AllowShared) && types.isSharedArrayBuffer(V.buffer)) {
+      if (!webidl.util.HasFlag(flags, webidl.attributes.AllowShared) && types2.isSharedArrayBuffer(V.buffer)) {
         throw webidl.errors.exception({
           header: prefix,
           message: `${argument} cannot be a view on a shared array buffer.`
@@ -14254,14 +14254,14 @@ var require_webidl = __commonJS({
       return V;
     };
     webidl.converters.BufferSource = function(V, prefix, argument, flags) {
-      if (types.isArrayBuffer(V)) {
+      if (types2.isArrayBuffer(V)) {
         return webidl.converters.ArrayBuffer(V, prefix, argument, flags);
       }
-      if (types.isArrayBufferView(V)) {
+      if (types2.isArrayBufferView(V)) {
         flags &= ~webidl.attributes.AllowShared;
         return webidl.converters.ArrayBufferView(V, prefix, argument, flags);
       }
-      if (types.isSharedArrayBuffer(V)) {
+      if (types2.isSharedArrayBuffer(V)) {
         throw webidl.errors.exception({
           header: prefix,
           message: `${argument} cannot be a SharedArrayBuffer.`
@@ -14274,13 +14274,13 @@ var require_webidl = __commonJS({
       });
     };
     webidl.converters.AllowSharedBufferSource = function(V, prefix, argument, flags) {
-      if (types.isArrayBuffer(V)) {
+      if (types2.isArrayBuffer(V)) {
         return webidl.converters.ArrayBuffer(V, prefix, argument, flags);
       }
-      if (types.isSharedArrayBuffer(V)) {
+      if (types2.isSharedArrayBuffer(V)) {
         return webidl.converters.SharedArrayBuffer(V, prefix, argument, flags);
       }
-      if (types.isArrayBufferView(V)) {
+      if (types2.isArrayBufferView(V)) {
         flags |= webidl.attributes.AllowShared;
         return webidl.converters.ArrayBufferView(V, prefix, argument, flags);
       }
@@ -14468,8 +14468,8 @@ var require_util2 = __commonJS({
         request.headersList.append("origin", serializedOrigin, true);
       }
     }
-    function coarsenTime(timestamp, crossOriginIsolatedCapability) {
-      return timestamp;
+    function coarsenTime(timestamp2, crossOriginIsolatedCapability) {
+      return timestamp2;
     }
     function clampAndCoarsenConnectionTimingInfo(connectionTimingInfo, defaultStartTime, crossOriginIsolatedCapability) {
       if (!connectionTimingInfo?.startTime || connectionTimingInfo.startTime < defaultStartTime) {
@@ -15014,8 +15014,8 @@ var require_util2 = __commonJS({
       }
       return values;
     }
-    function getDecodeSplit(name, list) {
-      const value = list.get(name, true);
+    function getDecodeSplit(name, list2) {
+      const value = list2.get(name, true);
       if (value === null) {
         return null;
       }
@@ -15680,20 +15680,20 @@ var require_body = __commonJS({
       let action = null;
       let source = null;
       let length = null;
-      let type = null;
+      let type2 = null;
       if (typeof object === "string") {
         source = object;
-        type = "text/plain;charset=UTF-8";
+        type2 = "text/plain;charset=UTF-8";
       } else if (webidl.is.URLSearchParams(object)) {
         source = object.toString();
-        type = "application/x-www-form-urlencoded;charset=UTF-8";
+        type2 = "application/x-www-form-urlencoded;charset=UTF-8";
       } else if (webidl.is.BufferSource(object)) {
         source = webidl.util.getCopyOfBytesHeldByBufferSource(object);
       } else if (webidl.is.FormData(object)) {
         const boundary = `----formdata-undici-0${`${random(1e11)}`.padStart(11, "0")}`;
         const prefix = `--${boundary}\r
 Content-Disposition: form-data`;
-        const formdataEscape = (str) => str.replace(/\n/g, "%0A").replace(/\r/g, "%0D").replace(/"/g, "%22");
+        const formdataEscape = (str2) => str2.replace(/\n/g, "%0A").replace(/\r/g, "%0D").replace(/"/g, "%22");
         const normalizeLinefeeds = (value) => value.replace(/\r?\n|\r/g, "\r\n");
         const blobParts = [];
         const rn = new Uint8Array([13, 10]);
@@ -15738,12 +15738,12 @@ Content-Type: ${value.type || "application/octet-stream"}\r
           }
         })();
         action = () => parts;
-        type = `multipart/form-data; boundary=${boundary}`;
+        type2 = `multipart/form-data; boundary=${boundary}`;
       } else if (webidl.is.Blob(object)) {
         source = object;
         length = object.size;
         if (object.type) {
-          type = object.type;
+          type2 = object.type;
         }
       } else if (typeof object[Symbol.asyncIterator] === "function") {
         if (keepalive) {
@@ -15761,7 +15761,7 @@ Content-Type: ${value.type || "application/octet-stream"}\r
         length = typeof source === "string" ? Buffer.byteLength(source) : source.length;
       }
       const body = { stream, source, length };
-      return [body, type];
+      return [body, type2];
     }
     function safelyExtractBody(object, keepalive = false) {
       if (webidl.is.ReadableStream(object)) {
@@ -16102,14 +16102,14 @@ var require_client_h1 = __commonJS({
         this.connection = "";
         this.maxResponseSize = client[kMaxResponseSize];
       }
-      setTimeout(delay, type) {
-        if (delay !== this.timeoutValue || type & USE_FAST_TIMER ^ this.timeoutType & USE_FAST_TIMER) {
+      setTimeout(delay, type2) {
+        if (delay !== this.timeoutValue || type2 & USE_FAST_TIMER ^ this.timeoutType & USE_FAST_TIMER) {
           if (this.timeout) {
             timers.clearTimeout(this.timeout);
             this.timeout = null;
           }
           if (delay) {
-            if (type & USE_FAST_TIMER) {
+            if (type2 & USE_FAST_TIMER) {
               this.timeout = timers.setFastTimeout(onParserTimeout, delay, this.timeoutWeakRef);
             } else {
               this.timeout = setTimeout(onParserTimeout, delay, this.timeoutWeakRef);
@@ -16122,7 +16122,7 @@ var require_client_h1 = __commonJS({
             this.timeout.refresh();
           }
         }
-        this.timeoutType = type;
+        this.timeoutType = type2;
       }
       resume() {
         if (this.socket.destroyed || !this.paused) {
@@ -17409,9 +17409,9 @@ var require_client_h2 = __commonJS({
       this[kSocket][kError] = err;
       this[kClient][kOnError](err);
     }
-    function onHttp2FrameError(type, code, id) {
+    function onHttp2FrameError(type2, code, id) {
       if (id === 0) {
-        const err = new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code}`);
+        const err = new InformationalError(`HTTP/2: "frameError" received - type ${type2}, code ${code}`);
         this[kSocket][kError] = err;
         this[kClient][kOnError](err);
       }
@@ -17738,9 +17738,9 @@ var require_client_h2 = __commonJS({
         stream.removeAllListeners("data");
         abort(err);
       });
-      stream.once("frameError", (type, code) => {
+      stream.once("frameError", (type2, code) => {
         stream.removeAllListeners("data");
-        abort(new InformationalError(`HTTP/2: "frameError" received - type ${type}, code ${code}`));
+        abort(new InformationalError(`HTTP/2: "frameError" received - type ${type2}, code ${code}`));
       });
       stream.on("aborted", () => {
         stream.removeAllListeners("data");
@@ -19300,11 +19300,11 @@ var require_socks5_utils = __commonJS({
       }
       return buffer;
     }
-    function buildAddressBuffer(type, addressBuffer, port) {
+    function buildAddressBuffer(type2, addressBuffer, port) {
       const portBuffer = Buffer2.allocUnsafe(2);
       portBuffer.writeUInt16BE(port, 0);
       return Buffer2.concat([
-        Buffer2.from([type]),
+        Buffer2.from([type2]),
         addressBuffer,
         portBuffer
       ]);
@@ -21056,7 +21056,7 @@ var require_readable = __commonJS({
     function isUnusable(bodyReadable) {
       return util.isDisturbed(bodyReadable) || isLocked(bodyReadable);
     }
-    function consume(stream, type) {
+    function consume(stream, type2) {
       assert(!stream[kConsume]);
       return new Promise((resolve2, reject) => {
         if (isUnusable(stream)) {
@@ -21071,7 +21071,7 @@ var require_readable = __commonJS({
         } else {
           queueMicrotask(() => {
             stream[kConsume] = {
-              type,
+              type: type2,
               stream,
               resolve: resolve2,
               reject,
@@ -21147,17 +21147,17 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2, encoding) {
-      const { type, body, resolve: resolve2, stream, length } = consume2;
+      const { type: type2, body, resolve: resolve2, stream, length } = consume2;
       try {
-        if (type === "text") {
+        if (type2 === "text") {
           resolve2(chunksDecode(body, length, encoding));
-        } else if (type === "json") {
+        } else if (type2 === "json") {
           resolve2(JSON.parse(chunksDecode(body, length, encoding)));
-        } else if (type === "arrayBuffer") {
+        } else if (type2 === "arrayBuffer") {
           resolve2(chunksConcat(body, length).buffer);
-        } else if (type === "blob") {
+        } else if (type2 === "blob") {
           resolve2(new Blob(body, { type: stream[kContentType] }));
-        } else if (type === "bytes") {
+        } else if (type2 === "bytes") {
           resolve2(chunksConcat(body, length));
         }
         consumeFinish(consume2);
@@ -24653,11 +24653,11 @@ var require_dns = __commonJS({
         return ip;
       }
       setRecords(origin, addresses) {
-        const timestamp = Date.now();
+        const timestamp2 = Date.now();
         const records = { records: { 4: null, 6: null } };
         let minTTL = this.#maxTTL;
         for (const record of addresses) {
-          record.timestamp = timestamp;
+          record.timestamp = timestamp2;
           if (typeof record.ttl === "number") {
             record.ttl = Math.min(record.ttl, this.#maxTTL);
             minTTL = Math.min(minTTL, record.ttl);
@@ -25998,9 +25998,9 @@ var require_cache_handler = __commonJS({
        * @param {import('../../types/cache-interceptor.d.ts').default.CacheKey} cacheKey
        * @param {import('../../types/dispatcher.d.ts').default.DispatchHandler} handler
        */
-      constructor({ store, type, cacheByDefault }, cacheKey, handler) {
+      constructor({ store, type: type2, cacheByDefault }, cacheKey, handler) {
         this.#store = store;
-        this.#cacheType = type;
+        this.#cacheType = type2;
         this.#cacheByDefault = cacheByDefault;
         this.#cacheKey = cacheKey;
         this.#handler = handler;
@@ -27265,7 +27265,7 @@ var require_cache2 = __commonJS({
         store = new MemoryCacheStore(),
         methods = ["GET"],
         cacheByDefault = void 0,
-        type = "shared",
+        type: type2 = "shared",
         origins = void 0
       } = opts;
       if (typeof opts !== "object" || opts === null) {
@@ -27277,14 +27277,14 @@ var require_cache2 = __commonJS({
       if (typeof cacheByDefault !== "undefined" && typeof cacheByDefault !== "number") {
         throw new TypeError(`expected opts.cacheByDefault to be number or undefined, got ${typeof cacheByDefault}`);
       }
-      if (typeof type !== "undefined" && type !== "shared" && type !== "private") {
-        throw new TypeError(`expected opts.type to be shared, private, or undefined, got ${typeof type}`);
+      if (typeof type2 !== "undefined" && type2 !== "shared" && type2 !== "private") {
+        throw new TypeError(`expected opts.type to be shared, private, or undefined, got ${typeof type2}`);
       }
       const globalOpts = {
         store,
         methods,
         cacheByDefault,
-        type
+        type: type2
       };
       const safeMethodsToNotCache = [];
       for (let i = 0; i < util.safeHTTPMethods.length; i++) {
@@ -29074,9 +29074,9 @@ var require_headers = __commonJS({
       // https://fetch.spec.whatwg.org/#dom-headers-getsetcookie
       getSetCookie() {
         webidl.brandCheck(this, _Headers);
-        const list = this.#headersList.cookies;
-        if (list) {
-          return [...list];
+        const list2 = this.#headersList.cookies;
+        if (list2) {
+          return [...list2];
         }
         return [];
       }
@@ -29100,8 +29100,8 @@ var require_headers = __commonJS({
        * @param {Headers} target
        * @param {HeadersList} list
        */
-      static setHeadersList(target, list) {
-        target.#headersList = list;
+      static setHeadersList(target, list2) {
+        target.#headersList = list2;
       }
     };
     var { getHeadersGuard, setHeadersGuard, getHeadersList, setHeadersList } = Headers;
@@ -29244,8 +29244,8 @@ var require_response = __commonJS({
         setHeadersList(this.#headers, this.#state.headersList);
         let bodyWithType = null;
         if (body != null) {
-          const [extractedBody, type] = extractBody(body);
-          bodyWithType = { body: extractedBody, type };
+          const [extractedBody, type2] = extractBody(body);
+          bodyWithType = { body: extractedBody, type: type2 };
         }
         initializeResponse(this, init, bodyWithType);
       }
@@ -29445,18 +29445,18 @@ var require_response = __commonJS({
         }
       });
     }
-    function filterResponse(response, type) {
-      if (type === "basic") {
+    function filterResponse(response, type2) {
+      if (type2 === "basic") {
         return makeFilteredResponse(response, {
           type: "basic",
           headersList: response.headersList
         });
-      } else if (type === "cors") {
+      } else if (type2 === "cors") {
         return makeFilteredResponse(response, {
           type: "cors",
           headersList: response.headersList
         });
-      } else if (type === "opaque") {
+      } else if (type2 === "opaque") {
         return makeFilteredResponse(response, {
           type: "opaque",
           urlList: [],
@@ -29464,7 +29464,7 @@ var require_response = __commonJS({
           statusText: "",
           body: null
         });
-      } else if (type === "opaqueredirect") {
+      } else if (type2 === "opaqueredirect") {
         return makeFilteredResponse(response, {
           type: "opaqueredirect",
           status: 0,
@@ -30052,13 +30052,13 @@ var require_request2 = __commonJS({
         if (this.signal.aborted) {
           ac.abort(this.signal.reason);
         } else {
-          let list = dependentControllerMap.get(this.signal);
-          if (list === void 0) {
-            list = /* @__PURE__ */ new Set();
-            dependentControllerMap.set(this.signal, list);
+          let list2 = dependentControllerMap.get(this.signal);
+          if (list2 === void 0) {
+            list2 = /* @__PURE__ */ new Set();
+            dependentControllerMap.set(this.signal, list2);
           }
           const acRef = new WeakRef(ac);
-          list.add(acRef);
+          list2.add(acRef);
           util.addAbortListener(
             ac.signal,
             buildAbort(acRef)
@@ -30888,13 +30888,13 @@ var require_fetch = __commonJS({
           const response = makeResponse();
           const fullLength = blob.size;
           const serializedFullLength = isomorphicEncode(`${fullLength}`);
-          const type = blob.type;
+          const type2 = blob.type;
           if (!request.headersList.contains("range", true)) {
             const bodyWithType = extractBody(blob);
             response.statusText = "OK";
             response.body = bodyWithType[0];
             response.headersList.set("content-length", serializedFullLength, true);
-            response.headersList.set("content-type", type, true);
+            response.headersList.set("content-type", type2, true);
           } else {
             response.rangeRequested = true;
             const rangeHeader = request.headersList.get("range", true);
@@ -30914,7 +30914,7 @@ var require_fetch = __commonJS({
                 rangeEnd = fullLength - 1;
               }
             }
-            const slicedBlob = blob.slice(rangeStart, rangeEnd + 1, type);
+            const slicedBlob = blob.slice(rangeStart, rangeEnd + 1, type2);
             const slicedBodyWithType = extractBody(slicedBlob);
             response.body = slicedBodyWithType[0];
             const serializedSlicedLength = isomorphicEncode(`${slicedBlob.size}`);
@@ -30922,7 +30922,7 @@ var require_fetch = __commonJS({
             response.status = 206;
             response.statusText = "Partial Content";
             response.headersList.set("content-length", serializedSlicedLength, true);
-            response.headersList.set("content-type", type, true);
+            response.headersList.set("content-type", type2, true);
             response.headersList.set("content-range", contentRange, true);
           }
           return Promise.resolve(response);
@@ -32723,9 +32723,9 @@ var require_cookies = __commonJS({
       webidl.argumentLengthCheck(arguments, 2, "setCookie");
       brandChecks(headers);
       cookie = webidl.converters.Cookie(cookie);
-      const str = stringify2(cookie);
-      if (str) {
-        headers.append("set-cookie", str, true);
+      const str2 = stringify2(cookie);
+      if (str2) {
+        headers.append("set-cookie", str2, true);
       }
     }
     webidl.converters.DeleteCookieAttributes = webidl.dictionaryConverter([
@@ -32814,17 +32814,17 @@ var require_events = __commonJS({
     var { kConstruct } = require_symbols();
     var MessageEvent = class _MessageEvent extends Event {
       #eventInit;
-      constructor(type, eventInitDict = {}) {
-        if (type === kConstruct) {
+      constructor(type2, eventInitDict = {}) {
+        if (type2 === kConstruct) {
           super(arguments[1], arguments[2]);
           webidl.util.markAsUncloneable(this);
           return;
         }
         const prefix = "MessageEvent constructor";
         webidl.argumentLengthCheck(arguments, 1, prefix);
-        type = webidl.converters.DOMString(type, prefix, "type");
+        type2 = webidl.converters.DOMString(type2, prefix, "type");
         eventInitDict = webidl.converters.MessageEventInit(eventInitDict, prefix, "eventInitDict");
-        super(type, eventInitDict);
+        super(type2, eventInitDict);
         this.#eventInit = eventInitDict;
         webidl.util.markAsUncloneable(this);
       }
@@ -32851,10 +32851,10 @@ var require_events = __commonJS({
         }
         return this.#eventInit.ports;
       }
-      initMessageEvent(type, bubbles = false, cancelable = false, data = null, origin = "", lastEventId = "", source = null, ports = []) {
+      initMessageEvent(type2, bubbles = false, cancelable = false, data = null, origin = "", lastEventId = "", source = null, ports = []) {
         webidl.brandCheck(this, _MessageEvent);
         webidl.argumentLengthCheck(arguments, 1, "MessageEvent.initMessageEvent");
-        return new _MessageEvent(type, {
+        return new _MessageEvent(type2, {
           bubbles,
           cancelable,
           data,
@@ -32864,8 +32864,8 @@ var require_events = __commonJS({
           ports
         });
       }
-      static createFastMessageEvent(type, init) {
-        const messageEvent = new _MessageEvent(kConstruct, type, init);
+      static createFastMessageEvent(type2, init) {
+        const messageEvent = new _MessageEvent(kConstruct, type2, init);
         messageEvent.#eventInit = init;
         messageEvent.#eventInit.data ??= null;
         messageEvent.#eventInit.origin ??= "";
@@ -32879,12 +32879,12 @@ var require_events = __commonJS({
     delete MessageEvent.createFastMessageEvent;
     var CloseEvent = class _CloseEvent extends Event {
       #eventInit;
-      constructor(type, eventInitDict = {}) {
+      constructor(type2, eventInitDict = {}) {
         const prefix = "CloseEvent constructor";
         webidl.argumentLengthCheck(arguments, 1, prefix);
-        type = webidl.converters.DOMString(type, prefix, "type");
+        type2 = webidl.converters.DOMString(type2, prefix, "type");
         eventInitDict = webidl.converters.CloseEventInit(eventInitDict);
-        super(type, eventInitDict);
+        super(type2, eventInitDict);
         this.#eventInit = eventInitDict;
         webidl.util.markAsUncloneable(this);
       }
@@ -32903,12 +32903,12 @@ var require_events = __commonJS({
     };
     var ErrorEvent = class _ErrorEvent extends Event {
       #eventInit;
-      constructor(type, eventInitDict) {
+      constructor(type2, eventInitDict) {
         const prefix = "ErrorEvent constructor";
         webidl.argumentLengthCheck(arguments, 1, prefix);
-        super(type, eventInitDict);
+        super(type2, eventInitDict);
         webidl.util.markAsUncloneable(this);
-        type = webidl.converters.DOMString(type, prefix, "type");
+        type2 = webidl.converters.DOMString(type2, prefix, "type");
         eventInitDict = webidl.converters.ErrorEventInit(eventInitDict ?? {});
         this.#eventInit = eventInitDict;
       }
@@ -33149,12 +33149,12 @@ var require_util5 = __commonJS({
     function isClosed(readyState) {
       return readyState === states.CLOSED;
     }
-    function fireEvent(e, target, eventFactory = (type, init) => new Event(type, init), eventInitDict = {}) {
+    function fireEvent(e, target, eventFactory = (type2, init) => new Event(type2, init), eventInitDict = {}) {
       const event = eventFactory(e, eventInitDict);
       target.dispatchEvent(event);
     }
-    function websocketMessageReceived(handler, type, data) {
-      handler.onMessage(type, data);
+    function websocketMessageReceived(handler, type2, data) {
+      handler.onMessage(type2, data);
     }
     function toArrayBuffer(buffer) {
       if (buffer.byteLength === buffer.buffer.byteLength) {
@@ -34387,12 +34387,12 @@ var require_websocket = __commonJS({
         webidl.brandCheck(this, _WebSocket);
         return this.#binaryType;
       }
-      set binaryType(type) {
+      set binaryType(type2) {
         webidl.brandCheck(this, _WebSocket);
-        if (type !== "blob" && type !== "arraybuffer") {
+        if (type2 !== "blob" && type2 !== "arraybuffer") {
           this.#binaryType = "blob";
         } else {
-          this.#binaryType = type;
+          this.#binaryType = type2;
         }
       }
       /**
@@ -34436,19 +34436,19 @@ var require_websocket = __commonJS({
           });
         }
       }
-      #onMessage(type, data) {
+      #onMessage(type2, data) {
         if (this.#handler.readyState !== states.OPEN) {
           return;
         }
         let dataForEvent;
-        if (type === opcodes.TEXT) {
+        if (type2 === opcodes.TEXT) {
           try {
             dataForEvent = utf8Decode(data);
           } catch {
             failWebsocketConnection(this.#handler, 1007, "Received invalid UTF-8 in text frame.");
             return;
           }
-        } else if (type === opcodes.BINARY) {
+        } else if (type2 === opcodes.BINARY) {
           if (this.#binaryType === "blob") {
             dataForEvent = new Blob([data]);
           } else {
@@ -34479,11 +34479,11 @@ var require_websocket = __commonJS({
         this.#handler.readyState = states.CLOSED;
         if (!this.#handler.closeState.has(sentCloseFrameState.RECEIVED)) {
           code = 1006;
-          fireEvent("error", this, (type, init) => new ErrorEvent(type, init), {
+          fireEvent("error", this, (type2, init) => new ErrorEvent(type2, init), {
             error: new TypeError(reason)
           });
         }
-        fireEvent("close", this, (type, init) => new CloseEvent(type, init), {
+        fireEvent("close", this, (type2, init) => new CloseEvent(type2, init), {
           wasClean,
           code,
           reason
@@ -34885,19 +34885,19 @@ var require_websocketstream = __commonJS({
         });
       }
       /** @type {import('../websocket').Handler['onMessage']} */
-      #onMessage(type, data) {
+      #onMessage(type2, data) {
         if (this.#handler.readyState !== states.OPEN) {
           return;
         }
         let chunk;
-        if (type === opcodes.TEXT) {
+        if (type2 === opcodes.TEXT) {
           try {
             chunk = utf8Decode(data);
           } catch {
             failWebsocketConnection(this.#handler, 1007, "Received invalid UTF-8 in text frame.");
             return;
           }
-        } else if (type === opcodes.BINARY) {
+        } else if (type2 === opcodes.BINARY) {
           chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
         }
         this.#readableStreamController.enqueue(chunk);
@@ -36080,8 +36080,36 @@ var OPTIONS = [
     kind: "list",
     flag: "namespace",
     input: "namespaces",
-    required: true,
     description: "Target namespaces: repeat the flag or give a comma list; as an input, one per line."
+  },
+  {
+    key: "namespaceSelector",
+    kind: "string",
+    flag: "namespace-selector",
+    input: "namespace-selector",
+    description: "Label selector choosing the target namespaces (e.g. team=payments,env!=dev), instead of or besides the list. Needs list on namespaces."
+  },
+  {
+    key: "excludeNamespaces",
+    kind: "list",
+    flag: "exclude-namespace",
+    input: "exclude-namespaces",
+    description: "Namespaces never to touch, even when the selector matches them."
+  },
+  {
+    key: "createNamespace",
+    kind: "boolean",
+    flag: "create-namespace",
+    input: "create-namespace",
+    default: "false",
+    description: "Create listed namespaces that do not exist (server-side apply of the Namespace), instead of failing."
+  },
+  {
+    key: "serviceAccounts",
+    kind: "list",
+    flag: "service-account",
+    input: "service-accounts",
+    description: "ServiceAccounts that get the Secret in imagePullSecrets, keeping the entries already there: a name, default for namespace-wide effect, or * for all of them (needs list on serviceaccounts)."
   },
   {
     key: "secretName",
@@ -36225,6 +36253,30 @@ var OPTIONS = [
     default: "60s",
     description: "Keep retrying GitLab calls that failed transiently (429, 502-504, dropped connections) for this long."
   },
+  // Options of the commands beside rotate (plan, status, revoke, render). CLI
+  // only: the Action runs rotate, so none of them is an Action input.
+  {
+    key: "warnWithin",
+    kind: "string",
+    flag: "warn-within",
+    input: null,
+    description: "status: exit 3 when something needs attention: a token in use expires within this duration (e.g. 3d), an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens."
+  },
+  {
+    key: "yes",
+    kind: "boolean",
+    flag: "yes",
+    input: null,
+    default: "false",
+    description: "revoke: really revoke the tokens and delete the Secrets. Without it revoke only shows what it would do and exits 2."
+  },
+  {
+    key: "format",
+    kind: "string",
+    flag: "format",
+    input: null,
+    description: "render: secret (a Secret manifest, YAML) or config.json (a docker config.json). The output holds a live credential."
+  },
   {
     key: "json",
     kind: "boolean",
@@ -36343,6 +36395,10 @@ function parseConfig(raw, env, face) {
     owner: owner(r),
     registry: registry(r),
     namespaces: namespaces(r),
+    namespaceSelector: namespaceSelector(r),
+    excludeNamespaces: nameList(r, "excludeNamespaces"),
+    createNamespace: r.boolean("createNamespace"),
+    serviceAccounts: serviceAccounts(r),
     secretName: secretName(r),
     expiresInMs: lifetime(r),
     tokenNamePrefix: tokenNamePrefix(r),
@@ -36360,8 +36416,20 @@ function parseConfig(raw, env, face) {
     lockTimeoutMs: optionalDuration(r, "lockTimeout", 0, 36e5),
     dotenv: r.string("dotenv"),
     requestTimeoutMs: optionalDuration(r, "requestTimeout", 1e3, 6e5),
-    retryForMs: optionalDuration(r, "retryFor", 0, 36e5)
+    retryForMs: optionalDuration(r, "retryFor", 0, 36e5),
+    warnWithinMs: optionalDuration(r, "warnWithin", 0, MAX_LIFETIME_MS),
+    yes: r.boolean("yes"),
+    renderFormat: renderFormat(r)
   };
+}
+var RENDER_FORMATS = ["secret", "config.json"];
+function renderFormat(r) {
+  const value = r.explicit("format");
+  if (value === void 0) return void 0;
+  if (!RENDER_FORMATS.includes(value)) {
+    throw new UsageError(r.label("format"), value, "secret (a Secret manifest) or config.json (a docker config.json)");
+  }
+  return value;
 }
 var REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 var TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
@@ -36460,18 +36528,62 @@ function registry(r) {
   }
   return value.toLowerCase();
 }
-function namespaces(r) {
-  const list = r.list("namespaces");
-  if (list.length === 0) throw new UsageError(r.label("namespaces"), void 0, "required: at least one namespace");
+function nameList(r, key) {
+  const list2 = r.list(key);
   const seen = /* @__PURE__ */ new Set();
-  for (const ns of list) {
+  for (const ns of list2) {
     if (ns.length > 63 || !DNS_LABEL.test(ns)) {
-      throw new UsageError(r.label("namespaces"), ns, "an RFC 1123 label: lowercase letters, digits and '-', at most 63 characters");
+      throw new UsageError(r.label(key), ns, "an RFC 1123 label: lowercase letters, digits and '-', at most 63 characters");
     }
-    if (seen.has(ns)) throw new UsageError(r.label("namespaces"), ns, "each namespace once (it is listed twice)");
+    if (seen.has(ns)) throw new UsageError(r.label(key), ns, "each namespace once (it is listed twice)");
     seen.add(ns);
   }
-  return list;
+  return list2;
+}
+function namespaces(r) {
+  const list2 = nameList(r, "namespaces");
+  if (list2.length === 0 && r.explicit("namespaceSelector") === void 0) {
+    throw new UsageError(`${r.label("namespaces")} / ${r.label("namespaceSelector")}`, void 0, "required: at least one namespace, or a namespace selector");
+  }
+  return list2;
+}
+var LABEL_KEY = "(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?";
+var LABEL_VALUE = "(?:[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?";
+var REQUIREMENT = new RegExp(
+  `^(?:!?${LABEL_KEY}|${LABEL_KEY}\\s*(?:=|==|!=)\\s*${LABEL_VALUE}|${LABEL_KEY}\\s+(?:in|notin)\\s+\\(\\s*${LABEL_VALUE}(?:\\s*,\\s*${LABEL_VALUE})*\\s*\\))$`
+);
+function requirements(selector) {
+  const out = [];
+  let depth = 0;
+  let cur = "";
+  for (const ch of selector) {
+    if (ch === "(") depth++;
+    if (ch === ")") depth--;
+    if (ch === "," && depth === 0) {
+      out.push(cur.trim());
+      cur = "";
+    } else cur += ch;
+  }
+  out.push(cur.trim());
+  return out;
+}
+function namespaceSelector(r) {
+  const value = r.explicit("namespaceSelector");
+  if (value === void 0) return void 0;
+  if (!requirements(value).every((req) => REQUIREMENT.test(req))) {
+    throw new UsageError(r.label("namespaceSelector"), value, "a label selector such as team=payments,env!=dev or tier in (web,api)");
+  }
+  return value;
+}
+function serviceAccounts(r) {
+  const list2 = r.list("serviceAccounts");
+  for (const sa of list2) {
+    if (sa !== "*" && (sa.length > 253 || !DNS_SUBDOMAIN.test(sa))) {
+      throw new UsageError(r.label("serviceAccounts"), sa, "a ServiceAccount name (RFC 1123 subdomain), default, or * for all");
+    }
+  }
+  if (list2.includes("*") && list2.length > 1) throw new UsageError(r.label("serviceAccounts"), list2.join(","), "either * alone or a list of names");
+  return [...new Set(list2)];
 }
 function secretName(r) {
   const value = r.string("secretName");
@@ -36507,6 +36619,3929 @@ function context(r) {
   return value;
 }
 
+// src/commands.ts
+var NOT_ROTATE = ["warnWithin", "yes", "format"];
+var TARGET = [
+  "gitlabUrl",
+  "gitlabToken",
+  "project",
+  "group",
+  "namespaces",
+  "namespaceSelector",
+  "excludeNamespaces",
+  "secretName",
+  "tokenName",
+  "kubeconfig",
+  "context",
+  "caFile",
+  "allowInsecureHttp",
+  "requestTimeout",
+  "retryFor",
+  "json"
+];
+var only = (keys) => (key) => keys.includes(key);
+var REMOTE = "1  GitLab or the cluster failed";
+var USAGE = "2  bad input (nothing was changed)";
+var COMMANDS = {
+  rotate: {
+    summary: "Mint a read_registry deploy token, apply the pull Secret to every namespace, revoke the token it replaces.",
+    details: [],
+    exitCodes: ["0  done, or nothing was due", `${REMOTE} (after rollback; retrying may help)`, "2  bad input, or a Secret only you can decide on (nothing was changed)"],
+    // Every option but the other commands' own, including options added later.
+    options: (key) => !NOT_ROTATE.includes(key)
+  },
+  plan: {
+    summary: "Show what rotate would do with the same options, changing nothing.",
+    details: [
+      "Runs the rotation's checks (GitLab access, the owner's registry, a server-side dry run of the apply) and prints, per namespace, create / update / unchanged; the token rotate would mint (name pattern, expiry); the tokens it would keep, revoke and sweep; and why. No token is minted, no Lease taken, no Secret written. Takes rotate's options."
+    ],
+    exitCodes: ["0  plan printed", REMOTE, "2  bad input, or a Secret rotate would refuse (nothing was changed)"],
+    options: (key) => !NOT_ROTATE.includes(key) && key !== "dotenv"
+  },
+  status: {
+    summary: "List the managed Secrets and this target's deploy tokens; flag orphans, dead and expiring tokens.",
+    details: [
+      "Read-only: one kubectl read of the Secrets, one listing of the owner's deploy tokens. For every namespace: the Secret's type, token id, expiry and days left; for every token of ours: its state and which Secrets use it. GitLab sends no expiry notice for deploy tokens: run `status --warn-within 3d` on a schedule and alert on exit 3. A token of ours that no Secret references is an orphan once older than --sweep-grace (younger, a rotation may still be running)."
+    ],
+    exitCodes: ["0  report printed (without --warn-within, also when something needs attention)", REMOTE, USAGE, "3  with --warn-within: something needs attention"],
+    options: only([...TARGET, "sweepGrace", "warnWithin"])
+  },
+  revoke: {
+    summary: "Tear the target down: revoke our tokens, remove our ServiceAccount entries, delete the managed Secrets.",
+    details: [
+      "Revokes every deploy token of ours for the target (held, kept or left pending by the Secrets, and orphans named for it), removes the Secret from the imagePullSecrets of the ServiceAccounts named with --service-account (give the same as to rotate; other entries stay), and deletes the Secrets it manages. A Secret it does not manage is never touched. The cluster is asked whether the deletes are allowed (access reviews) before any token is revoked; if a revoke fails, the Secrets are kept as the record of what is left.",
+      "Without --yes it only shows what it would do and exits 2. Needs the verb delete on secrets besides the rotation Role."
+    ],
+    exitCodes: ["0  done, or nothing left to tear down", `${REMOTE} (the message says what was done; re-running finishes)`, "2  bad input, or --yes missing (nothing was changed)"],
+    options: only([...TARGET, "serviceAccounts", "lockTimeout", "yes"])
+  },
+  render: {
+    summary: "Mint a token and PRINT it as a Secret manifest or a docker config.json, for GitOps or node config.",
+    details: [
+      "RISK: this prints a live registry credential to stdout, the only command that ever does. Redirect it straight into kubeseal, sops or a file with tight permissions; never let it reach a CI log. It is revoked only when it expires (--expires-in) or when you delete it in GitLab: rotate never sweeps rendered tokens (they are named <prefix>/render/<secret>/...).",
+      "--format secret: one kubernetes.io/dockerconfigjson Secret per --namespace, as YAML (no managed-by label: the GitOps tool owns it). --format config.json: a docker config.json for the kubelet or containers tools (--namespace not needed). The token is checked to pull (as rotate does) before anything is printed; the cluster is never contacted."
+    ],
+    exitCodes: ["0  printed", `${REMOTE} (a token that failed its pull check is revoked; nothing was printed)`, USAGE],
+    options: only([
+      "gitlabUrl",
+      "gitlabToken",
+      "project",
+      "group",
+      "registry",
+      "namespaces",
+      "secretName",
+      "tokenName",
+      "expiresIn",
+      "verifyImage",
+      "noVerify",
+      "caFile",
+      "allowInsecureHttp",
+      "requestTimeout",
+      "retryFor",
+      "json",
+      "format"
+    ])
+  }
+};
+function isCommand(name) {
+  return Object.hasOwn(COMMANDS, name);
+}
+function checkOptions(command, raw, face) {
+  for (const o of OPTIONS) {
+    if (raw[o.key] === void 0 || COMMANDS[command].options(o.key)) continue;
+    throw new UsageError(optionLabel(o, face), void 0, `not an option of ${command} (see gitlab-pull-secret ${command} --help)`);
+  }
+}
+function configFor(command, raw, env, face) {
+  checkOptions(command, raw, face);
+  const format = typeof raw.format === "string" ? raw.format.trim() : void 0;
+  if (command === "render" && !format) {
+    throw new UsageError("--format", void 0, "required for render: secret (a Secret manifest, YAML) or config.json (a docker config.json)");
+  }
+  const given = Array.isArray(raw.namespaces) ? raw.namespaces.length > 0 : typeof raw.namespaces === "string" && raw.namespaces.trim() !== "";
+  if (command === "render" && format === "config.json" && !given) {
+    return { ...parseConfig({ ...raw, namespaces: ["default"] }, env, face), namespaces: [] };
+  }
+  if (command === "render" && format === "secret" && !given) {
+    throw new UsageError("--namespace", void 0, "required for render --format secret: the namespace(s) of the Secret manifest");
+  }
+  return parseConfig(raw, env, face);
+}
+function helpText(version, command) {
+  const lines = [
+    `gitlab-pull-secret ${version}: GitLab registry image pull Secrets for Kubernetes, rotated safely.`,
+    "",
+    `Usage: gitlab-pull-secret ${command ?? "<command>"} [options]`,
+    ""
+  ];
+  if (!command) {
+    lines.push("Commands:");
+    for (const [name, spec2] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)}${spec2.summary}`);
+    lines.push("", "Run `gitlab-pull-secret <command> --help` for its options and exit codes.");
+    return lines.join("\n") + "\n";
+  }
+  const spec = COMMANDS[command];
+  lines.push(spec.summary, "");
+  for (const p of spec.details) lines.push(p, "");
+  lines.push("Options:");
+  for (const o of OPTIONS) {
+    if (!spec.options(o.key)) continue;
+    const names = [o.flag ? `--${o.flag}${o.kind === "boolean" ? "" : " VALUE"}` : void 0, "fileFlag" in o ? `--${o.fileFlag} PATH` : void 0].filter(Boolean).join(", ");
+    const env = "env" in o && o.env ? ` [env: ${o.env.join(", ")}]` : "";
+    const def = "default" in o ? ` [default: ${o.default}]` : "defaultText" in o ? ` [default: ${o.defaultText}]` : "";
+    lines.push(`  ${(names || `$${"env" in o && o.env ? o.env[0] : ""}`).padEnd(34)}${o.description}${env}${def}`);
+  }
+  lines.push("  --help, -h".padEnd(36) + "Show this help.", "");
+  lines.push("Exit codes:", ...spec.exitCodes.map((c) => `  ${c}`));
+  return lines.join("\n") + "\n";
+}
+
+// src/naming.ts
+import { createHash } from "node:crypto";
+var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+var MANAGER = "gitlab-pull-secret";
+var ANNOTATION = "gitlab-pull-secret.io";
+var Annotations = {
+  tokenId: `${ANNOTATION}/token-id`,
+  tokenUsername: `${ANNOTATION}/token-username`,
+  expiresAt: `${ANNOTATION}/expires-at`,
+  owner: `${ANNOTATION}/owner`,
+  registry: `${ANNOTATION}/registry`,
+  rotatedAt: `${ANNOTATION}/rotated-at`,
+  /** Previous tokens deliberately kept alive (--keep-previous), newest first. */
+  keptTokenIds: `${ANNOTATION}/kept-token-ids`,
+  /** Previous tokens whose revoke failed; the next run revokes them first. */
+  revokePending: `${ANNOTATION}/revoke-pending`
+};
+function targetId(context2, secretName2, namespaces2) {
+  const set2 = createHash("sha256").update([...namespaces2].sort().join(",")).digest("hex").slice(0, 8);
+  return `${context2 ?? "current-context"}/${secretName2}/${set2}`;
+}
+function tokenName(prefix, target, now, nonce) {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const name = `${prefix}/${target}/${stamp}-${nonce}`;
+  return name.length <= 255 ? name : `${name.slice(0, 255 - stamp.length - nonce.length - 2)}/${stamp}-${nonce}`;
+}
+function ownsTokenName(prefix, target, name) {
+  return name.startsWith(`${prefix}/${target}/`);
+}
+function mintedAt(name) {
+  const m = /\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-f]+$/.exec(name);
+  if (!m) return void 0;
+  const d = /* @__PURE__ */ new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
+  return Number.isNaN(d.getTime()) ? void 0 : d;
+}
+
+// src/plan.ts
+function isLiveToken(t, now) {
+  return !t.revoked && (t.expiresAt === null || Date.parse(t.expiresAt) > now.getTime());
+}
+function isManaged(s) {
+  return s.labels[MANAGED_BY_LABEL] === MANAGER;
+}
+function ids(text) {
+  return (text ?? "").split(",").map((p) => Number(p.trim())).filter((n) => Number.isInteger(n) && n > 0);
+}
+function heldTokens(existing, owner2) {
+  const current = /* @__PURE__ */ new Set();
+  const kept = /* @__PURE__ */ new Set();
+  const pending = /* @__PURE__ */ new Set();
+  for (const s of existing) {
+    if (!isManaged(s) || s.annotations[Annotations.owner] !== `${owner2.kind}/${owner2.id}`) continue;
+    for (const id of ids(s.annotations[Annotations.tokenId])) current.add(id);
+    for (const id of ids(s.annotations[Annotations.keptTokenIds])) kept.add(id);
+    for (const id of ids(s.annotations[Annotations.revokePending])) pending.add(id);
+  }
+  const byNewest = (a, b) => b - a;
+  return {
+    current: [...current].sort(byNewest),
+    kept: [...kept].filter((k) => !current.has(k)).sort(byNewest),
+    pending: [...pending].filter((p) => !current.has(p) && !kept.has(p)).sort(byNewest)
+  };
+}
+function referencedIds(held) {
+  return /* @__PURE__ */ new Set([...held.current, ...held.kept, ...held.pending]);
+}
+function rotationDue(args) {
+  if (args.force) return { due: true, reason: "--force" };
+  if (args.rotateBeforeMs === void 0) return { due: true, reason: "every run rotates (no --rotate-before)" };
+  const byNs = new Map(args.existing.map((s) => [s.namespace, s]));
+  const tokenIds = /* @__PURE__ */ new Set();
+  let soonest = Infinity;
+  for (const ns of args.namespaces) {
+    const s = byNs.get(ns);
+    if (!s || !isManaged(s)) return { due: true, reason: `no managed Secret in ${ns}` };
+    if (s.annotations[Annotations.owner] !== `${args.owner.kind}/${args.owner.id}`) return { due: true, reason: `the Secret in ${ns} holds a token of another owner` };
+    const id = Number(s.annotations[Annotations.tokenId]);
+    if (!args.liveIds.has(id)) return { due: true, reason: `deploy token ${s.annotations[Annotations.tokenId] ?? "?"} in ${ns} is no longer live in GitLab` };
+    tokenIds.add(String(id));
+    const expires = Date.parse(s.annotations[Annotations.expiresAt] ?? "");
+    soonest = Math.min(soonest, Number.isFinite(expires) ? expires : -Infinity);
+  }
+  if (tokenIds.size > 1) return { due: true, reason: `the Secrets hold different tokens (${[...tokenIds].join(", ")})` };
+  const left = soonest - args.now.getTime();
+  if (left <= args.rotateBeforeMs) return { due: true, reason: `the token expires in ${formatDuration(left)}, within --rotate-before` };
+  return { due: false, reason: `deploy token ${[...tokenIds][0]} has ${formatDuration(left)} left, more than --rotate-before` };
+}
+function formatDuration(ms) {
+  if (!Number.isFinite(ms) || ms <= 0) return "no time";
+  const h = ms / 36e5;
+  return h >= 48 ? `${Math.floor(h / 24)}d` : h >= 1 ? `${Math.floor(h)}h` : `${Math.max(1, Math.floor(ms / 6e4))}m`;
+}
+function revocationPlan(held, newId, keep, liveIds) {
+  const byNewest = (a, b) => b - a;
+  const previous = [.../* @__PURE__ */ new Set([...held.current, ...held.kept])].filter((id) => id !== newId && liveIds.has(id)).sort(byNewest);
+  const kept = previous.slice(0, keep);
+  const revoke = [.../* @__PURE__ */ new Set([...previous.slice(keep), ...held.pending])].filter((id) => id !== newId && !kept.includes(id) && liveIds.has(id));
+  return { keep: kept, revoke: revoke.sort(byNewest) };
+}
+function sweepCandidates(args) {
+  return args.tokens.filter((t) => {
+    if (!ownsTokenName(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now)) return false;
+    const minted = mintedAt(t.name);
+    return minted !== void 0 && args.now.getTime() - minted.getTime() >= args.graceMs;
+  });
+}
+
+// src/dockerconfig.ts
+function entry(c) {
+  const password = c.password.reveal();
+  return { username: c.username, password, auth: Buffer.from(`${c.username}:${password}`).toString("base64") };
+}
+function dockerConfigJson(creds) {
+  const auths = Object.fromEntries(creds.map((c) => [c.host, entry(c)]));
+  return new Secret(JSON.stringify({ auths }));
+}
+function secretForms(creds) {
+  const forms = /* @__PURE__ */ new Set();
+  for (const c of creds) {
+    const e = entry(c);
+    forms.add(e.password);
+    forms.add(`${c.username}:${e.password}`);
+    forms.add(e.auth);
+    forms.add(e.auth.replace(/=+$/, ""));
+  }
+  const config = dockerConfigJson(creds).reveal();
+  forms.add(config);
+  forms.add(Buffer.from(config).toString("base64"));
+  return [...forms];
+}
+
+// src/lock.ts
+var LEASE_DURATION_SECONDS = 300;
+function leaseName(secretName2) {
+  return `gitlab-pull-secret-${secretName2}`.slice(0, 253).replace(/[.-]+$/, "");
+}
+function lockNamespace(namespaces2) {
+  return [...namespaces2].sort()[0];
+}
+function isStale(lease, now) {
+  const renewed = Date.parse(lease.renewTime);
+  return !Number.isFinite(renewed) || renewed + lease.durationSeconds * 1e3 < now.getTime();
+}
+var LockTimeoutError = class extends KubeError {
+  constructor(namespace, name, holder, waitedMs) {
+    super(
+      "waiting for the rotation lock",
+      `Lease ${namespace}/${name} is held by ${holder} (another run on this target); gave up after ${Math.round(waitedMs / 1e3)}s. Nothing was changed. Re-run later, raise --lock-timeout, or delete the Lease if that run is gone (it is taken over automatically ${LEASE_DURATION_SECONDS}s after its last renewal)`,
+      [namespace]
+    );
+  }
+};
+async function acquireLock(args) {
+  const { port, namespace, name, holder, clock } = args;
+  const started = clock.now().getTime();
+  let delay = 250;
+  let announced = false;
+  for (; ; ) {
+    const now = clock.now();
+    const existing = await port.createLease(namespace, name, holder, LEASE_DURATION_SECONDS, now);
+    if (existing === void 0) break;
+    if (isStale(existing, now)) {
+      if (await port.takeOverLease(namespace, name, holder, LEASE_DURATION_SECONDS, now, existing.resourceVersion)) {
+        args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
+        break;
+      }
+      continue;
+    }
+    const waited = now.getTime() - started;
+    if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited);
+    if (!announced) {
+      args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
+      announced = true;
+    }
+    await args.sleep(Math.min(delay * (0.5 + Math.random()), args.timeoutMs - waited));
+    delay = Math.min(delay * 2, 2e3);
+  }
+  return { release: () => port.releaseLease(namespace, name, holder) };
+}
+
+// src/manifests.ts
+function recordAnnotations(t) {
+  return {
+    [Annotations.tokenId]: String(t.id),
+    [Annotations.tokenUsername]: t.username,
+    [Annotations.expiresAt]: t.expiresAt,
+    [Annotations.owner]: t.owner,
+    [Annotations.registry]: t.registry,
+    [Annotations.rotatedAt]: t.rotatedAt
+  };
+}
+function secretList(args) {
+  const data = Buffer.from(args.dockerConfigJson.reveal()).toString("base64");
+  const items = args.namespaces.map((namespace) => ({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name: args.secretName,
+      namespace,
+      labels: { [MANAGED_BY_LABEL]: MANAGER },
+      annotations: args.annotations
+    },
+    type: "kubernetes.io/dockerconfigjson",
+    data: { ".dockerconfigjson": data }
+  }));
+  return new Secret(JSON.stringify({ apiVersion: "v1", kind: "List", items }));
+}
+function secretRefs(namespaces2, secretName2) {
+  const items = namespaces2.map((namespace) => ({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: secretName2, namespace }
+  }));
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
+}
+
+// src/serviceaccounts.ts
+function parseServiceAccount(raw) {
+  const md = raw.metadata ?? {};
+  const list2 = Array.isArray(raw.imagePullSecrets) ? raw.imagePullSecrets : [];
+  return {
+    namespace: String(md.namespace),
+    name: String(md.name),
+    resourceVersion: String(md.resourceVersion ?? ""),
+    pullSecrets: list2.map((e) => String(e.name ?? "")),
+    raw
+  };
+}
+function selectServiceAccounts(all, namespaces2, names) {
+  const inScope = all.filter((sa) => namespaces2.includes(sa.namespace));
+  return names.includes("*") ? inScope : inScope.filter((sa) => names.includes(sa.name));
+}
+function missingServiceAccounts(found, namespaces2, names) {
+  if (names.includes("*")) return [];
+  const have = new Set(found.map((sa) => `${sa.namespace}/${sa.name}`));
+  return namespaces2.flatMap((ns) => names.map((n) => `${ns}/${n}`)).filter((key) => !have.has(key));
+}
+function withPullSecret(sa, secretName2) {
+  if (sa.pullSecrets.includes(secretName2)) return void 0;
+  const list2 = Array.isArray(sa.raw.imagePullSecrets) ? sa.raw.imagePullSecrets : [];
+  return { ...sa.raw, imagePullSecrets: [...list2, { name: secretName2 }] };
+}
+function withoutPullSecret(sa, secretName2) {
+  if (!sa.pullSecrets.includes(secretName2)) return void 0;
+  const list2 = sa.raw.imagePullSecrets.filter((e) => e.name !== secretName2);
+  const { imagePullSecrets: _dropped, ...rest } = sa.raw;
+  return list2.length > 0 ? { ...rest, imagePullSecrets: list2 } : rest;
+}
+function serviceAccountList(objects) {
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items: objects });
+}
+
+// src/rotate.ts
+function registryHost(config, owner2) {
+  if (config.registry) return config.registry;
+  if (owner2.registryAccessLevel === "disabled") {
+    throw new UsageError("--registry", void 0, `the container registry is disabled for project ${owner2.path}; enable it in the project's settings`);
+  }
+  const prefix = owner2.registryImagePrefix;
+  if (!prefix) {
+    throw new UsageError(
+      "--registry",
+      void 0,
+      `required: GitLab reports no container registry for ${owner2.kind} ${owner2.path} (the instance registry is off); give the registry host[:port]`
+    );
+  }
+  return prefix.split("/")[0].toLowerCase();
+}
+function verifyTarget(config, owner2) {
+  if (config.verify === false) return null;
+  if (config.verify.repository) return { repository: config.verify.repository, tag: config.verify.tag };
+  const path4 = owner2.registryImagePrefix?.split("/").slice(1).join("/") || owner2.path.toLowerCase();
+  return { repository: path4, tag: config.verify.tag };
+}
+function placeholderList(config, registry2) {
+  const creds = { host: registry2, username: "dry-run", password: new Secret("dry-run") };
+  return secretList({ namespaces: config.namespaces, secretName: config.secretName, dockerConfigJson: dockerConfigJson([creds]), annotations: {} });
+}
+async function resolveNamespaces(config, kube) {
+  const chosen = [...config.namespaces];
+  if (config.namespaceSelector !== void 0) {
+    for (const ns of await kube.listNamespaces(config.namespaceSelector)) if (!chosen.includes(ns)) chosen.push(ns);
+  }
+  const result = chosen.filter((ns) => !config.excludeNamespaces.includes(ns));
+  if (result.length === 0) {
+    throw new KubeError("choosing namespaces", `no namespace is left to manage (selector ${config.namespaceSelector ?? "none"}, excluded ${config.excludeNamespaces.join(", ") || "none"})`);
+  }
+  return result;
+}
+async function rotate(input, ports) {
+  const owner2 = await ports.gitlab.resolveOwner(input.owner);
+  const registry2 = registryHost(input, owner2);
+  ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${registry2}`);
+  const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
+  if (config.dryRun) return rotateLocked(config, ports, owner2, registry2);
+  if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces);
+  const held = await acquireLock({
+    port: ports.lock,
+    namespace: lockNamespace(config.namespaces),
+    name: leaseName(config.secretName),
+    holder: `gps-${ports.nonce()}`,
+    timeoutMs: config.lockTimeoutMs,
+    clock: ports.clock,
+    log: ports.log,
+    sleep: ports.sleep
+  });
+  try {
+    return await rotateLocked(config, ports, owner2, registry2);
+  } finally {
+    try {
+      await held.release();
+    } catch (err) {
+      ports.log.warn(`Could not release the rotation lock (${err.message}); it expires by itself`);
+    }
+  }
+}
+async function rotateLocked(config, ports, owner2, registry2) {
+  const { gitlab, kube, log } = ports;
+  const target = targetId(config.context, config.secretName, namespaceSpec(config));
+  const state = await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+  const existing = state.secrets;
+  const missingSas = missingServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
+  if (missingSas.length > 0) {
+    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [...new Set(missingSas.map((k) => k.split("/")[0]))]);
+  }
+  const accounts = selectServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
+  const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
+  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
+  const held = heldTokens(existing, owner2);
+  const present = new Set(existing.map((s) => s.namespace));
+  const now = ports.clock.now();
+  const tokens = await gitlab.listDeployTokens(owner2);
+  const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
+  const due = rotationDue({ namespaces: config.namespaces, existing, owner: owner2, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
+  const base = {
+    dryRun: config.dryRun,
+    secretName: config.secretName,
+    namespaces: [...config.namespaces],
+    created: config.namespaces.filter((ns) => !present.has(ns)),
+    reason: due.reason,
+    previousTokenIds: held.current,
+    owner: { kind: owner2.kind, id: owner2.id, path: owner2.path },
+    registry: registry2,
+    verified: null,
+    serviceAccountsUpdated: []
+  };
+  if (!due.due) {
+    log.info(`Nothing to do: ${due.reason}`);
+    const pending = held.pending.filter((id) => liveIds.has(id));
+    const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner2, tokens, target, referencedIds({ ...held, pending: [] }), pending);
+    const sas2 = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
+    const problems2 = [...swept2.problems, ...sas2.problems];
+    for (const p of problems2) log.warn(p);
+    return {
+      ...base,
+      changed: sas2.updated.length > 0,
+      token: null,
+      keptTokenIds: held.kept,
+      revokedTokenIds: [],
+      sweptTokenIds: swept2.ids,
+      serviceAccountsUpdated: sas2.updated,
+      problems: problems2
+    };
+  }
+  log.info(`Rotating: ${due.reason}`);
+  await kube.applySecrets(placeholderList(config, registry2), { dryRun: true, force: config.adopt });
+  log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
+  if (config.dryRun) {
+    const plan2 = revocationPlan(held, 0, config.keepPrevious, liveIds);
+    log.info(`Dry run: would mint a read_registry deploy token, write it to ${config.namespaces.length} Secret(s), keep ${plan2.keep.join(", ") || "none"} and revoke ${plan2.revoke.join(", ") || "none"}`);
+    const wouldUpdate = accounts.filter((sa) => withPullSecret(sa, config.secretName)).map((sa) => `${sa.namespace}/${sa.name}`);
+    if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
+    return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: [] };
+  }
+  const minted = await gitlab.createDeployToken(owner2, {
+    name: tokenName(config.tokenNamePrefix, target, now, ports.nonce()),
+    expiresAt: expiryDateFor(now, config.expiresInMs)
+  });
+  const creds = { host: registry2, username: minted.username, password: minted.token };
+  for (const form of secretForms([creds])) log.secret(form);
+  log.info(`Minted deploy token ${minted.id} (${minted.username}), expires ${minted.expiresAt}`);
+  let verified = null;
+  const check = verifyTarget(config, owner2);
+  if (check) {
+    try {
+      const r = await ports.verifier.verifyPull({ registry: registry2, ...check, username: minted.username, password: minted.token });
+      verified = { repository: check.repository, ...check.tag ? { tag: check.tag } : {}, ...r.digest ? { digest: r.digest } : {} };
+      const image = `${check.repository}${check.tag ? `:${check.tag}` : ""}`;
+      if (r.anonymous) log.warn(`${registry2} serves ${image} without authentication, so the pull check says nothing about the new token`);
+      else log.info(`Verified: the new token pulls ${image} from ${registry2}`);
+    } catch (err) {
+      throw new RotationError(err, await revokeNew(ports, owner2, minted, "the cluster was not touched"));
+    }
+  }
+  const plan = revocationPlan(held, minted.id, config.keepPrevious, liveIds);
+  const listWith = (pending) => secretList({
+    namespaces: config.namespaces,
+    secretName: config.secretName,
+    dockerConfigJson: dockerConfigJson([creds]),
+    annotations: {
+      ...recordAnnotations({
+        id: minted.id,
+        username: minted.username,
+        expiresAt: minted.expiresAt,
+        owner: `${owner2.kind}/${owner2.id}`,
+        registry: registry2,
+        rotatedAt: now.toISOString()
+      }),
+      [Annotations.keptTokenIds]: plan.keep.join(","),
+      [Annotations.revokePending]: pending.join(",")
+    }
+  });
+  try {
+    await kube.applySecrets(listWith(plan.revoke), { dryRun: false, force: config.adopt });
+  } catch (err) {
+    throw new RotationError(err, await rollBackApply(config, ports, owner2, minted));
+  }
+  log.info(`Applied Secret "${config.secretName}" to ${config.namespaces.join(", ")}`);
+  const revoked = [];
+  const problems = [];
+  for (const id of plan.revoke) {
+    try {
+      const outcome = await gitlab.revokeDeployToken(owner2, id);
+      revoked.push(id);
+      log.info(outcome === "revoked" ? `Revoked previous deploy token ${id}` : `Previous deploy token ${id} was already gone`);
+    } catch (err) {
+      problems.push(`Could not revoke previous deploy token ${id} (recorded; the next run revokes it): ${err.message}`);
+    }
+  }
+  if (plan.keep.length) log.info(`Kept previous deploy token(s) ${plan.keep.join(", ")} alive (--keep-previous ${config.keepPrevious})`);
+  const referenced = /* @__PURE__ */ new Set([minted.id, ...plan.keep, ...plan.revoke]);
+  const swept = await sweep(config, ports, owner2, tokens, target, referenced, []);
+  problems.push(...swept.problems);
+  const sas = await ensureServiceAccounts(config, ports, accounts);
+  problems.push(...sas.problems);
+  for (const p of problems) log.warn(p);
+  return {
+    ...base,
+    changed: true,
+    token: { id: minted.id, username: minted.username, expiresAt: minted.expiresAt },
+    verified,
+    keptTokenIds: plan.keep,
+    revokedTokenIds: revoked,
+    sweptTokenIds: swept.ids,
+    serviceAccountsUpdated: sas.updated,
+    problems
+  };
+}
+function namespaceSpec(config) {
+  if (config.namespaceSelector === void 0) return config.namespaces;
+  return [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
+}
+var SERVICE_ACCOUNT_ATTEMPTS = 5;
+async function ensureServiceAccounts(config, ports, initial) {
+  let accounts = initial;
+  const updated = [];
+  for (let attempt = 1; attempt <= SERVICE_ACCOUNT_ATTEMPTS; attempt++) {
+    const changes = accounts.flatMap((sa) => {
+      const next = withPullSecret(sa, config.secretName);
+      return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
+    });
+    if (changes.length === 0) return { updated, problems: [] };
+    try {
+      if (await ports.kube.replaceServiceAccounts(changes.map((c) => c.next)) === "ok") {
+        updated.push(...changes.map((c) => c.key));
+        ports.log.info(`Added "${config.secretName}" to imagePullSecrets of ${changes.map((c) => c.key).join(", ")}`);
+        return { updated, problems: [] };
+      }
+    } catch (err) {
+      return { updated, problems: [`The Secrets are rotated, but the ServiceAccounts were not updated: ${err.message}`] };
+    }
+    const fresh = await ports.kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+    accounts = selectServiceAccounts(fresh.serviceAccounts, config.namespaces, config.serviceAccounts);
+  }
+  return { updated, problems: [`ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`] };
+}
+async function sweep(config, ports, owner2, tokens, target, referenced, pending) {
+  const orphans = [
+    ...tokens.filter((t) => pending.includes(t.id)),
+    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs })
+  ];
+  const ids2 = [];
+  const problems = [];
+  for (const t of orphans) {
+    try {
+      await ports.gitlab.revokeDeployToken(owner2, t.id);
+      ids2.push(t.id);
+      ports.log.info(
+        pending.includes(t.id) ? `Revoked deploy token ${t.id}, left pending by an earlier run` : `Swept orphaned deploy token ${t.id} (${t.name}): no Secret references it`
+      );
+    } catch (err) {
+      problems.push(`Could not sweep orphaned deploy token ${t.id}: ${err.message}`);
+    }
+  }
+  return { ids: ids2, problems };
+}
+async function revokeNew(ports, owner2, minted, state) {
+  try {
+    await ports.gitlab.revokeDeployToken(owner2, minted.id);
+    return `new deploy token ${minted.id} revoked; ${state}`;
+  } catch (err) {
+    return `revoking new deploy token ${minted.id} failed too (${err.message}); the next run sweeps it; ${state}`;
+  }
+}
+async function rollBackApply(config, ports, owner2, minted) {
+  let holders;
+  try {
+    const now = await ports.kube.readSecrets(config.namespaces, config.secretName);
+    holders = now.filter((s) => s.annotations[Annotations.tokenId] === String(minted.id)).map((s) => s.namespace);
+  } catch (err) {
+    return `could not re-read the Secrets (${err.message}); deploy token ${minted.id} is kept alive in case a Secret holds it`;
+  }
+  if (holders.length > 0) {
+    return `Secret(s) in ${holders.join(", ")} already hold new deploy token ${minted.id}, so it is kept; previous tokens are kept too. Re-run to finish the rotation`;
+  }
+  return revokeNew(ports, owner2, minted, "the Secrets are as they were");
+}
+
+// src/target.ts
+function targetOf(config, namespaces2) {
+  const spec = config.namespaceSelector === void 0 ? namespaces2 : [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
+  return targetId(config.context, config.secretName, spec);
+}
+
+// src/preview.ts
+function tokenNamePattern(prefix, target) {
+  return `${prefix}/${target}/<UTC timestamp>-<nonce>`;
+}
+function buildPlan(args) {
+  const { config, owner: owner2, tokens, now } = args;
+  const existing = args.state.secrets;
+  const target = targetOf(config, config.namespaces);
+  const held = heldTokens(existing, owner2);
+  const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
+  const due = rotationDue({ namespaces: config.namespaces, existing, owner: owner2, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
+  const byId = new Map(tokens.map((t) => [t.id, t]));
+  const view = (id) => ({ id, name: byId.get(id)?.name ?? "?", expiresAt: byId.get(id)?.expiresAt ?? null });
+  const present = new Set(existing.map((s) => s.namespace));
+  let keep;
+  let revoke;
+  let referenced;
+  if (due.due) {
+    const plan = revocationPlan(held, 0, config.keepPrevious, liveIds);
+    keep = plan.keep;
+    revoke = plan.revoke;
+    referenced = /* @__PURE__ */ new Set([...plan.keep, ...plan.revoke]);
+  } else {
+    keep = held.kept;
+    revoke = held.pending.filter((id) => liveIds.has(id));
+    referenced = referencedIds({ ...held, pending: [] });
+  }
+  const sweep2 = sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now, graceMs: config.sweepGraceMs }).map((t) => t.id).filter((id) => !revoke.includes(id));
+  return {
+    secretName: config.secretName,
+    owner: { kind: owner2.kind, id: owner2.id, path: owner2.path },
+    registry: args.registry,
+    due: due.due,
+    reason: due.reason,
+    namespaces: config.namespaces.map((namespace) => ({
+      namespace,
+      action: !due.due ? "unchanged" : present.has(namespace) ? "update" : "create"
+    })),
+    serviceAccounts: selectServiceAccounts(args.state.serviceAccounts, config.namespaces, config.serviceAccounts).filter((sa) => withPullSecret(sa, config.secretName) !== void 0).map((sa) => `${sa.namespace}/${sa.name}`),
+    mint: due.due ? { namePattern: tokenNamePattern(config.tokenNamePrefix, target), expiresAt: expiryDateFor(now, config.expiresInMs), scopes: ["read_registry"] } : null,
+    current: held.current,
+    keep: keep.map(view),
+    revoke: revoke.map(view),
+    sweep: sweep2.map(view)
+  };
+}
+function refuse(what) {
+  throw new Error(`plan must not ${what}`);
+}
+async function planRotation(config, ports) {
+  const now = ports.clock.now();
+  const seen = {};
+  const kube = {
+    ...ports.kube,
+    async readTarget(namespaces2, secretName2, serviceAccounts2) {
+      seen.namespaces = [...namespaces2];
+      return seen.state = await ports.kube.readTarget(namespaces2, secretName2, serviceAccounts2);
+    },
+    async applySecrets(list2, opts) {
+      if (!opts.dryRun) refuse("write Secrets");
+      return ports.kube.applySecrets(list2, opts);
+    },
+    replaceServiceAccounts: async () => refuse("write ServiceAccounts"),
+    applyNamespaces: async () => refuse("create namespaces"),
+    deleteSecrets: async () => refuse("delete Secrets")
+  };
+  const lock = {
+    createLease: async () => refuse("take a Lease"),
+    takeOverLease: async () => refuse("take a Lease"),
+    releaseLease: async () => refuse("release a Lease")
+  };
+  const observed = {
+    ...ports,
+    clock: { now: () => now },
+    gitlab: {
+      async resolveOwner(o) {
+        return seen.owner = await ports.gitlab.resolveOwner(o);
+      },
+      async listDeployTokens(o) {
+        return seen.tokens = await ports.gitlab.listDeployTokens(o);
+      },
+      createDeployToken: async () => refuse("mint a token"),
+      revokeDeployToken: async () => refuse("revoke a token")
+    },
+    kube,
+    lock
+  };
+  const report = await rotate({ ...config, dryRun: true }, observed);
+  return buildPlan({
+    config: { ...config, namespaces: seen.namespaces ?? report.namespaces },
+    owner: seen.owner,
+    registry: report.registry,
+    state: seen.state ?? { secrets: [], serviceAccounts: [] },
+    tokens: seen.tokens ?? [],
+    now
+  });
+}
+function tokenList(tokens) {
+  return tokens.length ? tokens.map((t) => `${t.id} (${t.name}${t.expiresAt ? `, expires ${t.expiresAt.slice(0, 10)}` : ""})`).join(", ") : "none";
+}
+function planLines(p) {
+  const width = Math.max(...p.namespaces.map((n) => n.namespace.length), 9);
+  return [
+    `Plan for Secret "${p.secretName}" (${p.owner.kind} ${p.owner.path}, registry ${p.registry}): ${p.due ? "rotate" : "nothing due"}, because ${p.reason}`,
+    ...p.namespaces.map((n) => `  ${n.namespace.padEnd(width)}  ${n.action}`),
+    p.mint ? `Mint:    a read_registry deploy token named ${p.mint.namePattern}, expiring ${p.mint.expiresAt} 00:00 UTC` : `Mint:    nothing (the Secrets keep deploy token ${p.current.join(", ") || "-"})`,
+    `Keep:    ${tokenList(p.keep)}`,
+    `Revoke:  ${tokenList(p.revoke)}`,
+    `Sweep:   ${tokenList(p.sweep)}`,
+    ...p.serviceAccounts.length ? [`ServiceAccounts to get "${p.secretName}": ${p.serviceAccounts.join(", ")}`] : [],
+    "Nothing was changed: no token minted, no Lease taken, no Secret written."
+  ];
+}
+function planJson(p) {
+  return { command: "plan", ...p };
+}
+
+// node_modules/js-yaml/dist/js-yaml.mjs
+function getDefaultExportFromCjs(x) {
+  return x && x.__esModule && Object.prototype.hasOwnProperty.call(x, "default") ? x["default"] : x;
+}
+var jsYaml = {};
+var loader = {};
+var common = {};
+var hasRequiredCommon;
+function requireCommon() {
+  if (hasRequiredCommon) return common;
+  hasRequiredCommon = 1;
+  function isNothing(subject) {
+    return typeof subject === "undefined" || subject === null;
+  }
+  function isObject(subject) {
+    return typeof subject === "object" && subject !== null;
+  }
+  function toArray(sequence) {
+    if (Array.isArray(sequence)) return sequence;
+    else if (isNothing(sequence)) return [];
+    return [sequence];
+  }
+  function extend(target, source) {
+    if (source) {
+      const sourceKeys = Object.keys(source);
+      for (let index = 0, length = sourceKeys.length; index < length; index += 1) {
+        const key = sourceKeys[index];
+        target[key] = source[key];
+      }
+    }
+    return target;
+  }
+  function repeat(string, count) {
+    let result = "";
+    for (let cycle = 0; cycle < count; cycle += 1) {
+      result += string;
+    }
+    return result;
+  }
+  function isNegativeZero(number) {
+    return number === 0 && Number.NEGATIVE_INFINITY === 1 / number;
+  }
+  common.isNothing = isNothing;
+  common.isObject = isObject;
+  common.toArray = toArray;
+  common.repeat = repeat;
+  common.isNegativeZero = isNegativeZero;
+  common.extend = extend;
+  return common;
+}
+var exception;
+var hasRequiredException;
+function requireException() {
+  if (hasRequiredException) return exception;
+  hasRequiredException = 1;
+  function formatError(exception2, compact) {
+    let where = "";
+    const message = exception2.reason || "(unknown reason)";
+    if (!exception2.mark) return message;
+    if (exception2.mark.name) {
+      where += 'in "' + exception2.mark.name + '" ';
+    }
+    where += "(" + (exception2.mark.line + 1) + ":" + (exception2.mark.column + 1) + ")";
+    if (!compact && exception2.mark.snippet) {
+      where += "\n\n" + exception2.mark.snippet;
+    }
+    return message + " " + where;
+  }
+  function YAMLException2(reason, mark) {
+    Error.call(this);
+    this.name = "YAMLException";
+    this.reason = reason;
+    this.mark = mark;
+    this.message = formatError(this, false);
+    if (Error.captureStackTrace) {
+      Error.captureStackTrace(this, this.constructor);
+    } else {
+      this.stack = new Error().stack || "";
+    }
+  }
+  YAMLException2.prototype = Object.create(Error.prototype);
+  YAMLException2.prototype.constructor = YAMLException2;
+  YAMLException2.prototype.toString = function toString(compact) {
+    return this.name + ": " + formatError(this, compact);
+  };
+  exception = YAMLException2;
+  return exception;
+}
+var snippet;
+var hasRequiredSnippet;
+function requireSnippet() {
+  if (hasRequiredSnippet) return snippet;
+  hasRequiredSnippet = 1;
+  const common2 = requireCommon();
+  function getLine(buffer, lineStart, lineEnd, position, maxLineLength) {
+    let head = "";
+    let tail = "";
+    const maxHalfLength = Math.floor(maxLineLength / 2) - 1;
+    if (position - lineStart > maxHalfLength) {
+      head = " ... ";
+      lineStart = position - maxHalfLength + head.length;
+    }
+    if (lineEnd - position > maxHalfLength) {
+      tail = " ...";
+      lineEnd = position + maxHalfLength - tail.length;
+    }
+    return {
+      str: head + buffer.slice(lineStart, lineEnd).replace(/\t/g, "\u2192") + tail,
+      pos: position - lineStart + head.length
+      // relative position
+    };
+  }
+  function padStart(string, max) {
+    return common2.repeat(" ", max - string.length) + string;
+  }
+  function makeSnippet(mark, options) {
+    options = Object.create(options || null);
+    if (!mark.buffer) return null;
+    if (!options.maxLength) options.maxLength = 79;
+    if (typeof options.indent !== "number") options.indent = 1;
+    if (typeof options.linesBefore !== "number") options.linesBefore = 3;
+    if (typeof options.linesAfter !== "number") options.linesAfter = 2;
+    const re = /\r?\n|\r|\0/g;
+    const lineStarts = [0];
+    const lineEnds = [];
+    let match;
+    let foundLineNo = -1;
+    while (match = re.exec(mark.buffer)) {
+      lineEnds.push(match.index);
+      lineStarts.push(match.index + match[0].length);
+      if (mark.position <= match.index && foundLineNo < 0) {
+        foundLineNo = lineStarts.length - 2;
+      }
+    }
+    if (foundLineNo < 0) foundLineNo = lineStarts.length - 1;
+    let result = "";
+    const lineNoLength = Math.min(mark.line + options.linesAfter, lineEnds.length).toString().length;
+    const maxLineLength = options.maxLength - (options.indent + lineNoLength + 3);
+    for (let i = 1; i <= options.linesBefore; i++) {
+      if (foundLineNo - i < 0) break;
+      const line2 = getLine(
+        mark.buffer,
+        lineStarts[foundLineNo - i],
+        lineEnds[foundLineNo - i],
+        mark.position - (lineStarts[foundLineNo] - lineStarts[foundLineNo - i]),
+        maxLineLength
+      );
+      result = common2.repeat(" ", options.indent) + padStart((mark.line - i + 1).toString(), lineNoLength) + " | " + line2.str + "\n" + result;
+    }
+    const line = getLine(mark.buffer, lineStarts[foundLineNo], lineEnds[foundLineNo], mark.position, maxLineLength);
+    result += common2.repeat(" ", options.indent) + padStart((mark.line + 1).toString(), lineNoLength) + " | " + line.str + "\n";
+    result += common2.repeat("-", options.indent + lineNoLength + 3 + line.pos) + "^\n";
+    for (let i = 1; i <= options.linesAfter; i++) {
+      if (foundLineNo + i >= lineEnds.length) break;
+      const line2 = getLine(
+        mark.buffer,
+        lineStarts[foundLineNo + i],
+        lineEnds[foundLineNo + i],
+        mark.position - (lineStarts[foundLineNo] - lineStarts[foundLineNo + i]),
+        maxLineLength
+      );
+      result += common2.repeat(" ", options.indent) + padStart((mark.line + i + 1).toString(), lineNoLength) + " | " + line2.str + "\n";
+    }
+    return result.replace(/\n$/, "");
+  }
+  snippet = makeSnippet;
+  return snippet;
+}
+var type;
+var hasRequiredType;
+function requireType() {
+  if (hasRequiredType) return type;
+  hasRequiredType = 1;
+  const YAMLException2 = requireException();
+  const TYPE_CONSTRUCTOR_OPTIONS = [
+    "kind",
+    "multi",
+    "resolve",
+    "construct",
+    "instanceOf",
+    "predicate",
+    "represent",
+    "representName",
+    "defaultStyle",
+    "styleAliases"
+  ];
+  const YAML_NODE_KINDS = [
+    "scalar",
+    "sequence",
+    "mapping"
+  ];
+  function compileStyleAliases(map2) {
+    const result = {};
+    if (map2 !== null) {
+      Object.keys(map2).forEach(function(style) {
+        map2[style].forEach(function(alias) {
+          result[String(alias)] = style;
+        });
+      });
+    }
+    return result;
+  }
+  function Type2(tag, options) {
+    options = options || {};
+    Object.keys(options).forEach(function(name) {
+      if (TYPE_CONSTRUCTOR_OPTIONS.indexOf(name) === -1) {
+        throw new YAMLException2('Unknown option "' + name + '" is met in definition of "' + tag + '" YAML type.');
+      }
+    });
+    this.options = options;
+    this.tag = tag;
+    this.kind = options["kind"] || null;
+    this.resolve = options["resolve"] || function() {
+      return true;
+    };
+    this.construct = options["construct"] || function(data) {
+      return data;
+    };
+    this.instanceOf = options["instanceOf"] || null;
+    this.predicate = options["predicate"] || null;
+    this.represent = options["represent"] || null;
+    this.representName = options["representName"] || null;
+    this.defaultStyle = options["defaultStyle"] || null;
+    this.multi = options["multi"] || false;
+    this.styleAliases = compileStyleAliases(options["styleAliases"] || null);
+    if (YAML_NODE_KINDS.indexOf(this.kind) === -1) {
+      throw new YAMLException2('Unknown kind "' + this.kind + '" is specified for "' + tag + '" YAML type.');
+    }
+  }
+  type = Type2;
+  return type;
+}
+var schema;
+var hasRequiredSchema;
+function requireSchema() {
+  if (hasRequiredSchema) return schema;
+  hasRequiredSchema = 1;
+  const YAMLException2 = requireException();
+  const Type2 = requireType();
+  function compileList(schema2, name) {
+    const result = [];
+    schema2[name].forEach(function(currentType) {
+      let newIndex = result.length;
+      result.forEach(function(previousType, previousIndex) {
+        if (previousType.tag === currentType.tag && previousType.kind === currentType.kind && previousType.multi === currentType.multi) {
+          newIndex = previousIndex;
+        }
+      });
+      result[newIndex] = currentType;
+    });
+    return result;
+  }
+  function compileMap() {
+    const result = {
+      scalar: {},
+      sequence: {},
+      mapping: {},
+      fallback: {},
+      multi: {
+        scalar: [],
+        sequence: [],
+        mapping: [],
+        fallback: []
+      }
+    };
+    function collectType(type2) {
+      if (type2.multi) {
+        result.multi[type2.kind].push(type2);
+        result.multi["fallback"].push(type2);
+      } else {
+        result[type2.kind][type2.tag] = result["fallback"][type2.tag] = type2;
+      }
+    }
+    for (let index = 0, length = arguments.length; index < length; index += 1) {
+      arguments[index].forEach(collectType);
+    }
+    return result;
+  }
+  function Schema2(definition) {
+    return this.extend(definition);
+  }
+  Schema2.prototype.extend = function extend(definition) {
+    let implicit = [];
+    let explicit = [];
+    if (definition instanceof Type2) {
+      explicit.push(definition);
+    } else if (Array.isArray(definition)) {
+      explicit = explicit.concat(definition);
+    } else if (definition && (Array.isArray(definition.implicit) || Array.isArray(definition.explicit))) {
+      if (definition.implicit) implicit = implicit.concat(definition.implicit);
+      if (definition.explicit) explicit = explicit.concat(definition.explicit);
+    } else {
+      throw new YAMLException2("Schema.extend argument should be a Type, [ Type ], or a schema definition ({ implicit: [...], explicit: [...] })");
+    }
+    implicit.forEach(function(type2) {
+      if (!(type2 instanceof Type2)) {
+        throw new YAMLException2("Specified list of YAML types (or a single Type object) contains a non-Type object.");
+      }
+      if (type2.loadKind && type2.loadKind !== "scalar") {
+        throw new YAMLException2("There is a non-scalar type in the implicit list of a schema. Implicit resolving of such types is not supported.");
+      }
+      if (type2.multi) {
+        throw new YAMLException2("There is a multi type in the implicit list of a schema. Multi tags can only be listed as explicit.");
+      }
+    });
+    explicit.forEach(function(type2) {
+      if (!(type2 instanceof Type2)) {
+        throw new YAMLException2("Specified list of YAML types (or a single Type object) contains a non-Type object.");
+      }
+    });
+    const result = Object.create(Schema2.prototype);
+    result.implicit = (this.implicit || []).concat(implicit);
+    result.explicit = (this.explicit || []).concat(explicit);
+    result.compiledImplicit = compileList(result, "implicit");
+    result.compiledExplicit = compileList(result, "explicit");
+    result.compiledTypeMap = compileMap(result.compiledImplicit, result.compiledExplicit);
+    return result;
+  };
+  schema = Schema2;
+  return schema;
+}
+var str;
+var hasRequiredStr;
+function requireStr() {
+  if (hasRequiredStr) return str;
+  hasRequiredStr = 1;
+  const Type2 = requireType();
+  str = new Type2("tag:yaml.org,2002:str", {
+    kind: "scalar",
+    construct: function(data) {
+      return data !== null ? data : "";
+    }
+  });
+  return str;
+}
+var seq;
+var hasRequiredSeq;
+function requireSeq() {
+  if (hasRequiredSeq) return seq;
+  hasRequiredSeq = 1;
+  const Type2 = requireType();
+  seq = new Type2("tag:yaml.org,2002:seq", {
+    kind: "sequence",
+    construct: function(data) {
+      return data !== null ? data : [];
+    }
+  });
+  return seq;
+}
+var map;
+var hasRequiredMap;
+function requireMap() {
+  if (hasRequiredMap) return map;
+  hasRequiredMap = 1;
+  const Type2 = requireType();
+  map = new Type2("tag:yaml.org,2002:map", {
+    kind: "mapping",
+    construct: function(data) {
+      return data !== null ? data : {};
+    }
+  });
+  return map;
+}
+var failsafe;
+var hasRequiredFailsafe;
+function requireFailsafe() {
+  if (hasRequiredFailsafe) return failsafe;
+  hasRequiredFailsafe = 1;
+  const Schema2 = requireSchema();
+  failsafe = new Schema2({
+    explicit: [
+      requireStr(),
+      requireSeq(),
+      requireMap()
+    ]
+  });
+  return failsafe;
+}
+var _null;
+var hasRequired_null;
+function require_null() {
+  if (hasRequired_null) return _null;
+  hasRequired_null = 1;
+  const Type2 = requireType();
+  function resolveYamlNull(data) {
+    if (data === null) return true;
+    const max = data.length;
+    return max === 1 && data === "~" || max === 4 && (data === "null" || data === "Null" || data === "NULL");
+  }
+  function constructYamlNull() {
+    return null;
+  }
+  function isNull(object) {
+    return object === null;
+  }
+  _null = new Type2("tag:yaml.org,2002:null", {
+    kind: "scalar",
+    resolve: resolveYamlNull,
+    construct: constructYamlNull,
+    predicate: isNull,
+    represent: {
+      canonical: function() {
+        return "~";
+      },
+      lowercase: function() {
+        return "null";
+      },
+      uppercase: function() {
+        return "NULL";
+      },
+      camelcase: function() {
+        return "Null";
+      },
+      empty: function() {
+        return "";
+      }
+    },
+    defaultStyle: "lowercase"
+  });
+  return _null;
+}
+var bool;
+var hasRequiredBool;
+function requireBool() {
+  if (hasRequiredBool) return bool;
+  hasRequiredBool = 1;
+  const Type2 = requireType();
+  function resolveYamlBoolean(data) {
+    if (data === null) return false;
+    const max = data.length;
+    return max === 4 && (data === "true" || data === "True" || data === "TRUE") || max === 5 && (data === "false" || data === "False" || data === "FALSE");
+  }
+  function constructYamlBoolean(data) {
+    return data === "true" || data === "True" || data === "TRUE";
+  }
+  function isBoolean(object) {
+    return Object.prototype.toString.call(object) === "[object Boolean]";
+  }
+  bool = new Type2("tag:yaml.org,2002:bool", {
+    kind: "scalar",
+    resolve: resolveYamlBoolean,
+    construct: constructYamlBoolean,
+    predicate: isBoolean,
+    represent: {
+      lowercase: function(object) {
+        return object ? "true" : "false";
+      },
+      uppercase: function(object) {
+        return object ? "TRUE" : "FALSE";
+      },
+      camelcase: function(object) {
+        return object ? "True" : "False";
+      }
+    },
+    defaultStyle: "lowercase"
+  });
+  return bool;
+}
+var int;
+var hasRequiredInt;
+function requireInt() {
+  if (hasRequiredInt) return int;
+  hasRequiredInt = 1;
+  const common2 = requireCommon();
+  const Type2 = requireType();
+  function isHexCode(c) {
+    return c >= 48 && c <= 57 || c >= 65 && c <= 70 || c >= 97 && c <= 102;
+  }
+  function isOctCode(c) {
+    return c >= 48 && c <= 55;
+  }
+  function isDecCode(c) {
+    return c >= 48 && c <= 57;
+  }
+  function resolveYamlInteger(data) {
+    if (data === null) return false;
+    const max = data.length;
+    let index = 0;
+    let hasDigits = false;
+    if (!max) return false;
+    let ch = data[index];
+    if (ch === "-" || ch === "+") {
+      ch = data[++index];
+    }
+    if (ch === "0") {
+      if (index + 1 === max) return true;
+      ch = data[++index];
+      if (ch === "b") {
+        index++;
+        for (; index < max; index++) {
+          ch = data[index];
+          if (ch !== "0" && ch !== "1") return false;
+          hasDigits = true;
+        }
+        return hasDigits && isFinite(parseYamlInteger(data));
+      }
+      if (ch === "x") {
+        index++;
+        for (; index < max; index++) {
+          if (!isHexCode(data.charCodeAt(index))) return false;
+          hasDigits = true;
+        }
+        return hasDigits && isFinite(parseYamlInteger(data));
+      }
+      if (ch === "o") {
+        index++;
+        for (; index < max; index++) {
+          if (!isOctCode(data.charCodeAt(index))) return false;
+          hasDigits = true;
+        }
+        return hasDigits && isFinite(parseYamlInteger(data));
+      }
+    }
+    for (; index < max; index++) {
+      if (!isDecCode(data.charCodeAt(index))) {
+        return false;
+      }
+      hasDigits = true;
+    }
+    if (!hasDigits) return false;
+    return isFinite(parseYamlInteger(data));
+  }
+  function parseYamlInteger(data) {
+    let value = data;
+    let sign = 1;
+    let ch = value[0];
+    if (ch === "-" || ch === "+") {
+      if (ch === "-") sign = -1;
+      value = value.slice(1);
+      ch = value[0];
+    }
+    if (value === "0") return 0;
+    if (ch === "0") {
+      if (value[1] === "b") return sign * parseInt(value.slice(2), 2);
+      if (value[1] === "x") return sign * parseInt(value.slice(2), 16);
+      if (value[1] === "o") return sign * parseInt(value.slice(2), 8);
+    }
+    return sign * parseInt(value, 10);
+  }
+  function constructYamlInteger(data) {
+    return parseYamlInteger(data);
+  }
+  function isInteger(object) {
+    return Object.prototype.toString.call(object) === "[object Number]" && (object % 1 === 0 && !common2.isNegativeZero(object));
+  }
+  int = new Type2("tag:yaml.org,2002:int", {
+    kind: "scalar",
+    resolve: resolveYamlInteger,
+    construct: constructYamlInteger,
+    predicate: isInteger,
+    represent: {
+      binary: function(obj) {
+        return obj >= 0 ? "0b" + obj.toString(2) : "-0b" + obj.toString(2).slice(1);
+      },
+      octal: function(obj) {
+        return obj >= 0 ? "0o" + obj.toString(8) : "-0o" + obj.toString(8).slice(1);
+      },
+      decimal: function(obj) {
+        return obj.toString(10);
+      },
+      hexadecimal: function(obj) {
+        return obj >= 0 ? "0x" + obj.toString(16).toUpperCase() : "-0x" + obj.toString(16).toUpperCase().slice(1);
+      }
+    },
+    defaultStyle: "decimal",
+    styleAliases: {
+      binary: [2, "bin"],
+      octal: [8, "oct"],
+      decimal: [10, "dec"],
+      hexadecimal: [16, "hex"]
+    }
+  });
+  return int;
+}
+var float;
+var hasRequiredFloat;
+function requireFloat() {
+  if (hasRequiredFloat) return float;
+  hasRequiredFloat = 1;
+  const common2 = requireCommon();
+  const Type2 = requireType();
+  const YAML_FLOAT_PATTERN = new RegExp(
+    // 2.5e4, 2.5 and integers
+    "^(?:[-+]?(?:[0-9]+)(?:\\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|\\.[0-9]+(?:[eE][-+]?[0-9]+)?|[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN))$"
+  );
+  const YAML_FLOAT_SPECIAL_PATTERN = new RegExp(
+    "^(?:[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN))$"
+  );
+  function resolveYamlFloat(data) {
+    if (data === null) return false;
+    if (!YAML_FLOAT_PATTERN.test(data)) {
+      return false;
+    }
+    if (isFinite(parseFloat(data, 10))) {
+      return true;
+    }
+    return YAML_FLOAT_SPECIAL_PATTERN.test(data);
+  }
+  function constructYamlFloat(data) {
+    let value = data.toLowerCase();
+    const sign = value[0] === "-" ? -1 : 1;
+    if ("+-".indexOf(value[0]) >= 0) {
+      value = value.slice(1);
+    }
+    if (value === ".inf") {
+      return sign === 1 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+    } else if (value === ".nan") {
+      return NaN;
+    }
+    return sign * parseFloat(value, 10);
+  }
+  const SCIENTIFIC_WITHOUT_DOT = /^[-+]?[0-9]+e/;
+  function representYamlFloat(object, style) {
+    if (isNaN(object)) {
+      switch (style) {
+        case "lowercase":
+          return ".nan";
+        case "uppercase":
+          return ".NAN";
+        case "camelcase":
+          return ".NaN";
+      }
+    } else if (Number.POSITIVE_INFINITY === object) {
+      switch (style) {
+        case "lowercase":
+          return ".inf";
+        case "uppercase":
+          return ".INF";
+        case "camelcase":
+          return ".Inf";
+      }
+    } else if (Number.NEGATIVE_INFINITY === object) {
+      switch (style) {
+        case "lowercase":
+          return "-.inf";
+        case "uppercase":
+          return "-.INF";
+        case "camelcase":
+          return "-.Inf";
+      }
+    } else if (common2.isNegativeZero(object)) {
+      return "-0.0";
+    }
+    const res = object.toString(10);
+    return SCIENTIFIC_WITHOUT_DOT.test(res) ? res.replace("e", ".e") : res;
+  }
+  function isFloat(object) {
+    return Object.prototype.toString.call(object) === "[object Number]" && (object % 1 !== 0 || common2.isNegativeZero(object));
+  }
+  float = new Type2("tag:yaml.org,2002:float", {
+    kind: "scalar",
+    resolve: resolveYamlFloat,
+    construct: constructYamlFloat,
+    predicate: isFloat,
+    represent: representYamlFloat,
+    defaultStyle: "lowercase"
+  });
+  return float;
+}
+var json;
+var hasRequiredJson;
+function requireJson() {
+  if (hasRequiredJson) return json;
+  hasRequiredJson = 1;
+  json = requireFailsafe().extend({
+    implicit: [
+      require_null(),
+      requireBool(),
+      requireInt(),
+      requireFloat()
+    ]
+  });
+  return json;
+}
+var core;
+var hasRequiredCore;
+function requireCore() {
+  if (hasRequiredCore) return core;
+  hasRequiredCore = 1;
+  core = requireJson();
+  return core;
+}
+var timestamp;
+var hasRequiredTimestamp;
+function requireTimestamp() {
+  if (hasRequiredTimestamp) return timestamp;
+  hasRequiredTimestamp = 1;
+  const Type2 = requireType();
+  const YAML_DATE_REGEXP = new RegExp(
+    "^([0-9][0-9][0-9][0-9])-([0-9][0-9])-([0-9][0-9])$"
+  );
+  const YAML_TIMESTAMP_REGEXP = new RegExp(
+    "^([0-9][0-9][0-9][0-9])-([0-9][0-9]?)-([0-9][0-9]?)(?:[Tt]|[ \\t]+)([0-9][0-9]?):([0-9][0-9]):([0-9][0-9])(?:\\.([0-9]*))?(?:[ \\t]*(Z|([-+])([0-9][0-9]?)(?::([0-9][0-9]))?))?$"
+  );
+  function resolveYamlTimestamp(data) {
+    if (data === null) return false;
+    if (YAML_DATE_REGEXP.exec(data) !== null) return true;
+    if (YAML_TIMESTAMP_REGEXP.exec(data) !== null) return true;
+    return false;
+  }
+  function constructYamlTimestamp(data) {
+    let fraction = 0;
+    let delta = null;
+    let match = YAML_DATE_REGEXP.exec(data);
+    if (match === null) match = YAML_TIMESTAMP_REGEXP.exec(data);
+    if (match === null) throw new Error("Date resolve error");
+    const year = +match[1];
+    const month = +match[2] - 1;
+    const day = +match[3];
+    if (!match[4]) {
+      return new Date(Date.UTC(year, month, day));
+    }
+    const hour = +match[4];
+    const minute = +match[5];
+    const second = +match[6];
+    if (match[7]) {
+      fraction = match[7].slice(0, 3);
+      while (fraction.length < 3) {
+        fraction += "0";
+      }
+      fraction = +fraction;
+    }
+    if (match[9]) {
+      const tzHour = +match[10];
+      const tzMinute = +(match[11] || 0);
+      delta = (tzHour * 60 + tzMinute) * 6e4;
+      if (match[9] === "-") delta = -delta;
+    }
+    const date = new Date(Date.UTC(year, month, day, hour, minute, second, fraction));
+    if (delta) date.setTime(date.getTime() - delta);
+    return date;
+  }
+  function representYamlTimestamp(object) {
+    return object.toISOString();
+  }
+  timestamp = new Type2("tag:yaml.org,2002:timestamp", {
+    kind: "scalar",
+    resolve: resolveYamlTimestamp,
+    construct: constructYamlTimestamp,
+    instanceOf: Date,
+    represent: representYamlTimestamp
+  });
+  return timestamp;
+}
+var merge;
+var hasRequiredMerge;
+function requireMerge() {
+  if (hasRequiredMerge) return merge;
+  hasRequiredMerge = 1;
+  const Type2 = requireType();
+  function resolveYamlMerge(data) {
+    return data === "<<" || data === null;
+  }
+  merge = new Type2("tag:yaml.org,2002:merge", {
+    kind: "scalar",
+    resolve: resolveYamlMerge
+  });
+  return merge;
+}
+var binary;
+var hasRequiredBinary;
+function requireBinary() {
+  if (hasRequiredBinary) return binary;
+  hasRequiredBinary = 1;
+  const Type2 = requireType();
+  const BASE64_MAP = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\n\r";
+  function resolveYamlBinary(data) {
+    if (data === null) return false;
+    let bitlen = 0;
+    const max = data.length;
+    const map2 = BASE64_MAP;
+    for (let idx = 0; idx < max; idx++) {
+      const code = map2.indexOf(data.charAt(idx));
+      if (code > 64) continue;
+      if (code < 0) return false;
+      bitlen += 6;
+    }
+    return bitlen % 8 === 0;
+  }
+  function constructYamlBinary(data) {
+    const input = data.replace(/[\r\n=]/g, "");
+    const max = input.length;
+    const map2 = BASE64_MAP;
+    let bits = 0;
+    const result = [];
+    for (let idx = 0; idx < max; idx++) {
+      if (idx % 4 === 0 && idx) {
+        result.push(bits >> 16 & 255);
+        result.push(bits >> 8 & 255);
+        result.push(bits & 255);
+      }
+      bits = bits << 6 | map2.indexOf(input.charAt(idx));
+    }
+    const tailbits = max % 4 * 6;
+    if (tailbits === 0) {
+      result.push(bits >> 16 & 255);
+      result.push(bits >> 8 & 255);
+      result.push(bits & 255);
+    } else if (tailbits === 18) {
+      result.push(bits >> 10 & 255);
+      result.push(bits >> 2 & 255);
+    } else if (tailbits === 12) {
+      result.push(bits >> 4 & 255);
+    }
+    return new Uint8Array(result);
+  }
+  function representYamlBinary(object) {
+    let result = "";
+    let bits = 0;
+    const max = object.length;
+    const map2 = BASE64_MAP;
+    for (let idx = 0; idx < max; idx++) {
+      if (idx % 3 === 0 && idx) {
+        result += map2[bits >> 18 & 63];
+        result += map2[bits >> 12 & 63];
+        result += map2[bits >> 6 & 63];
+        result += map2[bits & 63];
+      }
+      bits = (bits << 8) + object[idx];
+    }
+    const tail = max % 3;
+    if (tail === 0) {
+      result += map2[bits >> 18 & 63];
+      result += map2[bits >> 12 & 63];
+      result += map2[bits >> 6 & 63];
+      result += map2[bits & 63];
+    } else if (tail === 2) {
+      result += map2[bits >> 10 & 63];
+      result += map2[bits >> 4 & 63];
+      result += map2[bits << 2 & 63];
+      result += map2[64];
+    } else if (tail === 1) {
+      result += map2[bits >> 2 & 63];
+      result += map2[bits << 4 & 63];
+      result += map2[64];
+      result += map2[64];
+    }
+    return result;
+  }
+  function isBinary(obj) {
+    return Object.prototype.toString.call(obj) === "[object Uint8Array]";
+  }
+  binary = new Type2("tag:yaml.org,2002:binary", {
+    kind: "scalar",
+    resolve: resolveYamlBinary,
+    construct: constructYamlBinary,
+    predicate: isBinary,
+    represent: representYamlBinary
+  });
+  return binary;
+}
+var omap;
+var hasRequiredOmap;
+function requireOmap() {
+  if (hasRequiredOmap) return omap;
+  hasRequiredOmap = 1;
+  const Type2 = requireType();
+  const _hasOwnProperty = Object.prototype.hasOwnProperty;
+  const _toString = Object.prototype.toString;
+  function resolveYamlOmap(data) {
+    if (data === null) return true;
+    const objectKeys = {};
+    const object = data;
+    for (let index = 0, length = object.length; index < length; index += 1) {
+      const pair = object[index];
+      let pairHasKey = false;
+      if (_toString.call(pair) !== "[object Object]") return false;
+      let pairKey;
+      for (pairKey in pair) {
+        if (_hasOwnProperty.call(pair, pairKey)) {
+          if (!pairHasKey) pairHasKey = true;
+          else return false;
+        }
+      }
+      if (!pairHasKey) return false;
+      if (_hasOwnProperty.call(objectKeys, pairKey)) return false;
+      Object.defineProperty(objectKeys, pairKey, { value: true });
+    }
+    return true;
+  }
+  function constructYamlOmap(data) {
+    return data !== null ? data : [];
+  }
+  omap = new Type2("tag:yaml.org,2002:omap", {
+    kind: "sequence",
+    resolve: resolveYamlOmap,
+    construct: constructYamlOmap
+  });
+  return omap;
+}
+var pairs;
+var hasRequiredPairs;
+function requirePairs() {
+  if (hasRequiredPairs) return pairs;
+  hasRequiredPairs = 1;
+  const Type2 = requireType();
+  const _toString = Object.prototype.toString;
+  function resolveYamlPairs(data) {
+    if (data === null) return true;
+    const object = data;
+    const result = new Array(object.length);
+    for (let index = 0, length = object.length; index < length; index += 1) {
+      const pair = object[index];
+      if (_toString.call(pair) !== "[object Object]") return false;
+      const keys = Object.keys(pair);
+      if (keys.length !== 1) return false;
+      result[index] = [keys[0], pair[keys[0]]];
+    }
+    return true;
+  }
+  function constructYamlPairs(data) {
+    if (data === null) return [];
+    const object = data;
+    const result = new Array(object.length);
+    for (let index = 0, length = object.length; index < length; index += 1) {
+      const pair = object[index];
+      const keys = Object.keys(pair);
+      result[index] = [keys[0], pair[keys[0]]];
+    }
+    return result;
+  }
+  pairs = new Type2("tag:yaml.org,2002:pairs", {
+    kind: "sequence",
+    resolve: resolveYamlPairs,
+    construct: constructYamlPairs
+  });
+  return pairs;
+}
+var set;
+var hasRequiredSet;
+function requireSet() {
+  if (hasRequiredSet) return set;
+  hasRequiredSet = 1;
+  const Type2 = requireType();
+  const _hasOwnProperty = Object.prototype.hasOwnProperty;
+  function resolveYamlSet(data) {
+    if (data === null) return true;
+    const object = data;
+    for (const key in object) {
+      if (_hasOwnProperty.call(object, key)) {
+        if (object[key] !== null) return false;
+      }
+    }
+    return true;
+  }
+  function constructYamlSet(data) {
+    return data !== null ? data : {};
+  }
+  set = new Type2("tag:yaml.org,2002:set", {
+    kind: "mapping",
+    resolve: resolveYamlSet,
+    construct: constructYamlSet
+  });
+  return set;
+}
+var _default;
+var hasRequired_default;
+function require_default() {
+  if (hasRequired_default) return _default;
+  hasRequired_default = 1;
+  _default = requireCore().extend({
+    implicit: [
+      requireTimestamp(),
+      requireMerge()
+    ],
+    explicit: [
+      requireBinary(),
+      requireOmap(),
+      requirePairs(),
+      requireSet()
+    ]
+  });
+  return _default;
+}
+var hasRequiredLoader;
+function requireLoader() {
+  if (hasRequiredLoader) return loader;
+  hasRequiredLoader = 1;
+  const common2 = requireCommon();
+  const YAMLException2 = requireException();
+  const makeSnippet = requireSnippet();
+  const DEFAULT_SCHEMA2 = require_default();
+  const _hasOwnProperty = Object.prototype.hasOwnProperty;
+  const CONTEXT_FLOW_IN = 1;
+  const CONTEXT_FLOW_OUT = 2;
+  const CONTEXT_BLOCK_IN = 3;
+  const CONTEXT_BLOCK_OUT = 4;
+  const CHOMPING_CLIP = 1;
+  const CHOMPING_STRIP = 2;
+  const CHOMPING_KEEP = 3;
+  const PATTERN_NON_PRINTABLE = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:[^\uD800-\uDBFF]|^)[\uDC00-\uDFFF]/;
+  const PATTERN_NON_ASCII_LINE_BREAKS = /[\x85\u2028\u2029]/;
+  const PATTERN_FLOW_INDICATORS = /[,\[\]{}]/;
+  const PATTERN_TAG_HANDLE = /^(?:!|!!|![0-9A-Za-z-]+!)$/;
+  const PATTERN_TAG_URI = /^(?:!|[^,\[\]{}])(?:%[0-9a-f]{2}|[0-9a-z\-#;/?:@&=+$,_.!~*'()\[\]])*$/i;
+  function _class(obj) {
+    return Object.prototype.toString.call(obj);
+  }
+  function isEol(c) {
+    return c === 10 || c === 13;
+  }
+  function isWhiteSpace(c) {
+    return c === 9 || c === 32;
+  }
+  function isWsOrEol(c) {
+    return c === 9 || c === 32 || c === 10 || c === 13;
+  }
+  function isFlowIndicator(c) {
+    return c === 44 || c === 91 || c === 93 || c === 123 || c === 125;
+  }
+  function fromHexCode(c) {
+    if (c >= 48 && c <= 57) {
+      return c - 48;
+    }
+    const lc = c | 32;
+    if (lc >= 97 && lc <= 102) {
+      return lc - 97 + 10;
+    }
+    return -1;
+  }
+  function escapedHexLen(c) {
+    if (c === 120) {
+      return 2;
+    }
+    if (c === 117) {
+      return 4;
+    }
+    if (c === 85) {
+      return 8;
+    }
+    return 0;
+  }
+  function fromDecimalCode(c) {
+    if (c >= 48 && c <= 57) {
+      return c - 48;
+    }
+    return -1;
+  }
+  function simpleEscapeSequence(c) {
+    switch (c) {
+      case 48:
+        return "\0";
+      case 97:
+        return "\x07";
+      case 98:
+        return "\b";
+      case 116:
+        return "	";
+      case 9:
+        return "	";
+      case 110:
+        return "\n";
+      case 118:
+        return "\v";
+      case 102:
+        return "\f";
+      case 114:
+        return "\r";
+      case 101:
+        return "\x1B";
+      case 32:
+        return " ";
+      case 34:
+        return '"';
+      case 47:
+        return "/";
+      case 92:
+        return "\\";
+      case 78:
+        return "\x85";
+      case 95:
+        return "\xA0";
+      case 76:
+        return "\u2028";
+      case 80:
+        return "\u2029";
+      default:
+        return "";
+    }
+  }
+  function charFromCodepoint(c) {
+    if (c <= 65535) {
+      return String.fromCharCode(c);
+    }
+    return String.fromCharCode(
+      (c - 65536 >> 10) + 55296,
+      (c - 65536 & 1023) + 56320
+    );
+  }
+  function setProperty(object, key, value) {
+    if (key === "__proto__") {
+      Object.defineProperty(object, key, {
+        configurable: true,
+        enumerable: true,
+        writable: true,
+        value
+      });
+    } else {
+      object[key] = value;
+    }
+  }
+  const simpleEscapeCheck = new Array(256);
+  const simpleEscapeMap = new Array(256);
+  for (let i = 0; i < 256; i++) {
+    simpleEscapeCheck[i] = simpleEscapeSequence(i) ? 1 : 0;
+    simpleEscapeMap[i] = simpleEscapeSequence(i);
+  }
+  function State(input, options) {
+    this.input = input;
+    this.filename = options["filename"] || null;
+    this.schema = options["schema"] || DEFAULT_SCHEMA2;
+    this.onWarning = options["onWarning"] || null;
+    this.legacy = options["legacy"] || false;
+    this.json = options["json"] || false;
+    this.listener = options["listener"] || null;
+    this.maxDepth = typeof options["maxDepth"] === "number" ? options["maxDepth"] : 100;
+    this.maxTotalMergeKeys = typeof options["maxTotalMergeKeys"] === "number" ? options["maxTotalMergeKeys"] : 1e4;
+    this.implicitTypes = this.schema.compiledImplicit;
+    this.typeMap = this.schema.compiledTypeMap;
+    this.length = input.length;
+    this.position = 0;
+    this.line = 0;
+    this.lineStart = 0;
+    this.lineIndent = 0;
+    this.depth = 0;
+    this.totalMergeKeys = 0;
+    this.firstTabInLine = -1;
+    this.documents = [];
+    this.anchorMapTransactions = [];
+  }
+  function generateError(state, message) {
+    const mark = {
+      name: state.filename,
+      buffer: state.input.slice(0, -1),
+      // omit trailing \0
+      position: state.position,
+      line: state.line,
+      column: state.position - state.lineStart
+    };
+    mark.snippet = makeSnippet(mark);
+    return new YAMLException2(message, mark);
+  }
+  function throwError(state, message) {
+    throw generateError(state, message);
+  }
+  function throwWarning(state, message) {
+    if (state.onWarning) {
+      state.onWarning.call(null, generateError(state, message));
+    }
+  }
+  function storeAnchor(state, name, value) {
+    const transactions = state.anchorMapTransactions;
+    if (transactions.length !== 0) {
+      const transaction = transactions[transactions.length - 1];
+      if (!_hasOwnProperty.call(transaction, name)) {
+        transaction[name] = {
+          existed: _hasOwnProperty.call(state.anchorMap, name),
+          value: state.anchorMap[name]
+        };
+      }
+    }
+    state.anchorMap[name] = value;
+  }
+  function beginAnchorTransaction(state) {
+    state.anchorMapTransactions.push(/* @__PURE__ */ Object.create(null));
+  }
+  function commitAnchorTransaction(state) {
+    const transaction = state.anchorMapTransactions.pop();
+    const transactions = state.anchorMapTransactions;
+    if (transactions.length === 0) return;
+    const parent = transactions[transactions.length - 1];
+    const names = Object.keys(transaction);
+    for (let index = 0, length = names.length; index < length; index += 1) {
+      const name = names[index];
+      if (!_hasOwnProperty.call(parent, name)) {
+        parent[name] = transaction[name];
+      }
+    }
+  }
+  function rollbackAnchorTransaction(state) {
+    const transaction = state.anchorMapTransactions.pop();
+    const names = Object.keys(transaction);
+    for (let index = names.length - 1; index >= 0; index -= 1) {
+      const entry2 = transaction[names[index]];
+      if (entry2.existed) {
+        state.anchorMap[names[index]] = entry2.value;
+      } else {
+        delete state.anchorMap[names[index]];
+      }
+    }
+  }
+  function snapshotState(state) {
+    return {
+      position: state.position,
+      line: state.line,
+      lineStart: state.lineStart,
+      lineIndent: state.lineIndent,
+      firstTabInLine: state.firstTabInLine,
+      tag: state.tag,
+      anchor: state.anchor,
+      kind: state.kind,
+      result: state.result
+    };
+  }
+  function restoreState(state, snapshot) {
+    state.position = snapshot.position;
+    state.line = snapshot.line;
+    state.lineStart = snapshot.lineStart;
+    state.lineIndent = snapshot.lineIndent;
+    state.firstTabInLine = snapshot.firstTabInLine;
+    state.tag = snapshot.tag;
+    state.anchor = snapshot.anchor;
+    state.kind = snapshot.kind;
+    state.result = snapshot.result;
+  }
+  const directiveHandlers = {
+    YAML: function handleYamlDirective(state, name, args) {
+      if (state.version !== null) {
+        throwError(state, "duplication of %YAML directive");
+      }
+      if (args.length !== 1) {
+        throwError(state, "YAML directive accepts exactly one argument");
+      }
+      const match = /^([0-9]+)\.([0-9]+)$/.exec(args[0]);
+      if (match === null) {
+        throwError(state, "ill-formed argument of the YAML directive");
+      }
+      const major = parseInt(match[1], 10);
+      const minor = parseInt(match[2], 10);
+      if (major !== 1) {
+        throwError(state, "unacceptable YAML version of the document");
+      }
+      state.version = args[0];
+      state.checkLineBreaks = minor < 2;
+      if (minor !== 1 && minor !== 2) {
+        throwWarning(state, "unsupported YAML version of the document");
+      }
+    },
+    TAG: function handleTagDirective(state, name, args) {
+      let prefix;
+      if (args.length !== 2) {
+        throwError(state, "TAG directive accepts exactly two arguments");
+      }
+      const handle = args[0];
+      prefix = args[1];
+      if (!PATTERN_TAG_HANDLE.test(handle)) {
+        throwError(state, "ill-formed tag handle (first argument) of the TAG directive");
+      }
+      if (_hasOwnProperty.call(state.tagMap, handle)) {
+        throwError(state, 'there is a previously declared suffix for "' + handle + '" tag handle');
+      }
+      if (!PATTERN_TAG_URI.test(prefix)) {
+        throwError(state, "ill-formed tag prefix (second argument) of the TAG directive");
+      }
+      try {
+        prefix = decodeURIComponent(prefix);
+      } catch (err) {
+        throwError(state, "tag prefix is malformed: " + prefix);
+      }
+      state.tagMap[handle] = prefix;
+    }
+  };
+  function captureSegment(state, start, end, checkJson) {
+    if (start < end) {
+      const _result = state.input.slice(start, end);
+      if (checkJson) {
+        for (let _position = 0, _length = _result.length; _position < _length; _position += 1) {
+          const _character = _result.charCodeAt(_position);
+          if (!(_character === 9 || _character >= 32 && _character <= 1114111)) {
+            throwError(state, "expected valid JSON character");
+          }
+        }
+      } else if (PATTERN_NON_PRINTABLE.test(_result)) {
+        throwError(state, "the stream contains non-printable characters");
+      }
+      state.result += _result;
+    }
+  }
+  function chargeMergeWork(state) {
+    state.totalMergeKeys++;
+    if (state.maxTotalMergeKeys !== -1 && state.totalMergeKeys > state.maxTotalMergeKeys) {
+      throwError(state, "merge keys exceeded maxTotalMergeKeys (" + state.maxTotalMergeKeys + ")");
+    }
+  }
+  function mergeMappings(state, destination, source, overridableKeys) {
+    if (!common2.isObject(source)) {
+      throwError(state, "cannot merge mappings; the provided source object is unacceptable");
+    }
+    chargeMergeWork(state);
+    const sourceKeys = Object.keys(source);
+    for (let index = 0, quantity = sourceKeys.length; index < quantity; index += 1) {
+      const key = sourceKeys[index];
+      chargeMergeWork(state);
+      if (!_hasOwnProperty.call(destination, key)) {
+        setProperty(destination, key, source[key]);
+        overridableKeys[key] = true;
+      }
+    }
+  }
+  function storeMappingPair(state, _result, overridableKeys, keyTag, keyNode, valueNode, startLine, startLineStart, startPos) {
+    if (Array.isArray(keyNode)) {
+      keyNode = Array.prototype.slice.call(keyNode);
+      for (let index = 0, quantity = keyNode.length; index < quantity; index += 1) {
+        if (Array.isArray(keyNode[index])) {
+          throwError(state, "nested arrays are not supported inside keys");
+        }
+        if (typeof keyNode === "object" && _class(keyNode[index]) === "[object Object]") {
+          keyNode[index] = "[object Object]";
+        }
+      }
+    }
+    if (typeof keyNode === "object" && _class(keyNode) === "[object Object]") {
+      keyNode = "[object Object]";
+    }
+    keyNode = String(keyNode);
+    if (_result === null) {
+      _result = {};
+    }
+    if (keyTag === "tag:yaml.org,2002:merge") {
+      if (Array.isArray(valueNode)) {
+        if (valueNode.length > 100) {
+          throwError(state, "abnormal merge sequence size");
+        }
+        for (let index = 0, quantity = valueNode.length; index < quantity; index += 1) {
+          mergeMappings(state, _result, valueNode[index], overridableKeys);
+        }
+      } else {
+        mergeMappings(state, _result, valueNode, overridableKeys);
+      }
+    } else {
+      if (!state.json && !_hasOwnProperty.call(overridableKeys, keyNode) && _hasOwnProperty.call(_result, keyNode)) {
+        state.line = startLine || state.line;
+        state.lineStart = startLineStart || state.lineStart;
+        state.position = startPos || state.position;
+        throwError(state, "duplicated mapping key");
+      }
+      setProperty(_result, keyNode, valueNode);
+      delete overridableKeys[keyNode];
+    }
+    return _result;
+  }
+  function readLineBreak(state) {
+    const ch = state.input.charCodeAt(state.position);
+    if (ch === 10) {
+      state.position++;
+    } else if (ch === 13) {
+      state.position++;
+      if (state.input.charCodeAt(state.position) === 10) {
+        state.position++;
+      }
+    } else {
+      throwError(state, "a line break is expected");
+    }
+    state.line += 1;
+    state.lineStart = state.position;
+    state.firstTabInLine = -1;
+  }
+  function skipSeparationSpace(state, allowComments, checkIndent) {
+    let lineBreaks = 0;
+    let ch = state.input.charCodeAt(state.position);
+    while (ch !== 0) {
+      while (isWhiteSpace(ch)) {
+        if (ch === 9 && state.firstTabInLine === -1) {
+          state.firstTabInLine = state.position;
+        }
+        ch = state.input.charCodeAt(++state.position);
+      }
+      if (allowComments && ch === 35) {
+        do {
+          ch = state.input.charCodeAt(++state.position);
+        } while (ch !== 10 && ch !== 13 && ch !== 0);
+      }
+      if (isEol(ch)) {
+        readLineBreak(state);
+        ch = state.input.charCodeAt(state.position);
+        lineBreaks++;
+        state.lineIndent = 0;
+        while (ch === 32) {
+          state.lineIndent++;
+          ch = state.input.charCodeAt(++state.position);
+        }
+      } else {
+        break;
+      }
+    }
+    if (checkIndent !== -1 && lineBreaks !== 0 && state.lineIndent < checkIndent) {
+      throwWarning(state, "deficient indentation");
+    }
+    return lineBreaks;
+  }
+  function testDocumentSeparator(state) {
+    let _position = state.position;
+    let ch = state.input.charCodeAt(_position);
+    if ((ch === 45 || ch === 46) && ch === state.input.charCodeAt(_position + 1) && ch === state.input.charCodeAt(_position + 2)) {
+      _position += 3;
+      ch = state.input.charCodeAt(_position);
+      if (ch === 0 || isWsOrEol(ch)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  function writeFoldedLines(state, count) {
+    if (count === 1) {
+      state.result += " ";
+    } else if (count > 1) {
+      state.result += common2.repeat("\n", count - 1);
+    }
+  }
+  function readPlainScalar(state, nodeIndent, withinFlowCollection) {
+    let captureStart;
+    let captureEnd;
+    let hasPendingContent;
+    let _line;
+    let _lineStart;
+    let _lineIndent;
+    const _kind = state.kind;
+    const _result = state.result;
+    let ch = state.input.charCodeAt(state.position);
+    if (isWsOrEol(ch) || isFlowIndicator(ch) || ch === 35 || ch === 38 || ch === 42 || ch === 33 || ch === 124 || ch === 62 || ch === 39 || ch === 34 || ch === 37 || ch === 64 || ch === 96) {
+      return false;
+    }
+    if (ch === 63 || ch === 45) {
+      const following = state.input.charCodeAt(state.position + 1);
+      if (isWsOrEol(following) || withinFlowCollection && isFlowIndicator(following)) {
+        return false;
+      }
+    }
+    state.kind = "scalar";
+    state.result = "";
+    captureStart = captureEnd = state.position;
+    hasPendingContent = false;
+    while (ch !== 0) {
+      if (ch === 58) {
+        const following = state.input.charCodeAt(state.position + 1);
+        if (isWsOrEol(following) || withinFlowCollection && isFlowIndicator(following)) {
+          break;
+        }
+      } else if (ch === 35) {
+        const preceding = state.input.charCodeAt(state.position - 1);
+        if (isWsOrEol(preceding)) {
+          break;
+        }
+      } else if (state.position === state.lineStart && testDocumentSeparator(state) || withinFlowCollection && isFlowIndicator(ch)) {
+        break;
+      } else if (isEol(ch)) {
+        _line = state.line;
+        _lineStart = state.lineStart;
+        _lineIndent = state.lineIndent;
+        skipSeparationSpace(state, false, -1);
+        if (state.lineIndent >= nodeIndent) {
+          hasPendingContent = true;
+          ch = state.input.charCodeAt(state.position);
+          continue;
+        } else {
+          state.position = captureEnd;
+          state.line = _line;
+          state.lineStart = _lineStart;
+          state.lineIndent = _lineIndent;
+          break;
+        }
+      }
+      if (hasPendingContent) {
+        captureSegment(state, captureStart, captureEnd, false);
+        writeFoldedLines(state, state.line - _line);
+        captureStart = captureEnd = state.position;
+        hasPendingContent = false;
+      }
+      if (!isWhiteSpace(ch)) {
+        captureEnd = state.position + 1;
+      }
+      ch = state.input.charCodeAt(++state.position);
+    }
+    captureSegment(state, captureStart, captureEnd, false);
+    if (state.result) {
+      return true;
+    }
+    state.kind = _kind;
+    state.result = _result;
+    return false;
+  }
+  function readSingleQuotedScalar(state, nodeIndent) {
+    let captureStart;
+    let captureEnd;
+    let ch = state.input.charCodeAt(state.position);
+    if (ch !== 39) {
+      return false;
+    }
+    state.kind = "scalar";
+    state.result = "";
+    state.position++;
+    captureStart = captureEnd = state.position;
+    while ((ch = state.input.charCodeAt(state.position)) !== 0) {
+      if (ch === 39) {
+        captureSegment(state, captureStart, state.position, true);
+        ch = state.input.charCodeAt(++state.position);
+        if (ch === 39) {
+          captureStart = state.position;
+          state.position++;
+          captureEnd = state.position;
+        } else {
+          return true;
+        }
+      } else if (isEol(ch)) {
+        captureSegment(state, captureStart, captureEnd, true);
+        writeFoldedLines(state, skipSeparationSpace(state, false, nodeIndent));
+        captureStart = captureEnd = state.position;
+      } else if (state.position === state.lineStart && testDocumentSeparator(state)) {
+        throwError(state, "unexpected end of the document within a single quoted scalar");
+      } else {
+        state.position++;
+        if (!isWhiteSpace(ch)) {
+          captureEnd = state.position;
+        }
+      }
+    }
+    throwError(state, "unexpected end of the stream within a single quoted scalar");
+  }
+  function readDoubleQuotedScalar(state, nodeIndent) {
+    let captureStart;
+    let captureEnd;
+    let tmp;
+    let ch = state.input.charCodeAt(state.position);
+    if (ch !== 34) {
+      return false;
+    }
+    state.kind = "scalar";
+    state.result = "";
+    state.position++;
+    captureStart = captureEnd = state.position;
+    while ((ch = state.input.charCodeAt(state.position)) !== 0) {
+      if (ch === 34) {
+        captureSegment(state, captureStart, state.position, true);
+        state.position++;
+        return true;
+      } else if (ch === 92) {
+        captureSegment(state, captureStart, state.position, true);
+        ch = state.input.charCodeAt(++state.position);
+        if (isEol(ch)) {
+          skipSeparationSpace(state, false, nodeIndent);
+        } else if (ch < 256 && simpleEscapeCheck[ch]) {
+          state.result += simpleEscapeMap[ch];
+          state.position++;
+        } else if ((tmp = escapedHexLen(ch)) > 0) {
+          let hexLength = tmp;
+          let hexResult = 0;
+          for (; hexLength > 0; hexLength--) {
+            ch = state.input.charCodeAt(++state.position);
+            if ((tmp = fromHexCode(ch)) >= 0) {
+              hexResult = (hexResult << 4) + tmp;
+            } else {
+              throwError(state, "expected hexadecimal character");
+            }
+          }
+          state.result += charFromCodepoint(hexResult);
+          state.position++;
+        } else {
+          throwError(state, "unknown escape sequence");
+        }
+        captureStart = captureEnd = state.position;
+      } else if (isEol(ch)) {
+        captureSegment(state, captureStart, captureEnd, true);
+        writeFoldedLines(state, skipSeparationSpace(state, false, nodeIndent));
+        captureStart = captureEnd = state.position;
+      } else if (state.position === state.lineStart && testDocumentSeparator(state)) {
+        throwError(state, "unexpected end of the document within a double quoted scalar");
+      } else {
+        state.position++;
+        if (!isWhiteSpace(ch)) {
+          captureEnd = state.position;
+        }
+      }
+    }
+    throwError(state, "unexpected end of the stream within a double quoted scalar");
+  }
+  function readFlowCollection(state, nodeIndent) {
+    let readNext = true;
+    let _line;
+    let _lineStart;
+    let _pos;
+    const _tag = state.tag;
+    let _result;
+    const _anchor = state.anchor;
+    let terminator;
+    let isPair;
+    let isExplicitPair;
+    let isMapping;
+    const overridableKeys = /* @__PURE__ */ Object.create(null);
+    let keyNode;
+    let keyTag;
+    let valueNode;
+    let ch = state.input.charCodeAt(state.position);
+    if (ch === 91) {
+      terminator = 93;
+      isMapping = false;
+      _result = [];
+    } else if (ch === 123) {
+      terminator = 125;
+      isMapping = true;
+      _result = {};
+    } else {
+      return false;
+    }
+    if (state.anchor !== null) {
+      storeAnchor(state, state.anchor, _result);
+    }
+    ch = state.input.charCodeAt(++state.position);
+    while (ch !== 0) {
+      skipSeparationSpace(state, true, nodeIndent);
+      ch = state.input.charCodeAt(state.position);
+      if (ch === terminator) {
+        state.position++;
+        state.tag = _tag;
+        state.anchor = _anchor;
+        state.kind = isMapping ? "mapping" : "sequence";
+        state.result = _result;
+        return true;
+      } else if (!readNext) {
+        throwError(state, "missed comma between flow collection entries");
+      } else if (ch === 44) {
+        throwError(state, "expected the node content, but found ','");
+      }
+      keyTag = keyNode = valueNode = null;
+      isPair = isExplicitPair = false;
+      if (ch === 63) {
+        const following = state.input.charCodeAt(state.position + 1);
+        if (isWsOrEol(following)) {
+          isPair = isExplicitPair = true;
+          state.position++;
+          skipSeparationSpace(state, true, nodeIndent);
+        }
+      }
+      _line = state.line;
+      _lineStart = state.lineStart;
+      _pos = state.position;
+      composeNode(state, nodeIndent, CONTEXT_FLOW_IN, false, true);
+      keyTag = state.tag;
+      keyNode = state.result;
+      skipSeparationSpace(state, true, nodeIndent);
+      ch = state.input.charCodeAt(state.position);
+      if ((isExplicitPair || state.line === _line) && ch === 58) {
+        isPair = true;
+        ch = state.input.charCodeAt(++state.position);
+        skipSeparationSpace(state, true, nodeIndent);
+        composeNode(state, nodeIndent, CONTEXT_FLOW_IN, false, true);
+        valueNode = state.result;
+      }
+      if (isMapping) {
+        storeMappingPair(state, _result, overridableKeys, keyTag, keyNode, valueNode, _line, _lineStart, _pos);
+      } else if (isPair) {
+        _result.push(storeMappingPair(state, null, overridableKeys, keyTag, keyNode, valueNode, _line, _lineStart, _pos));
+      } else {
+        _result.push(keyNode);
+      }
+      skipSeparationSpace(state, true, nodeIndent);
+      ch = state.input.charCodeAt(state.position);
+      if (ch === 44) {
+        readNext = true;
+        ch = state.input.charCodeAt(++state.position);
+      } else {
+        readNext = false;
+      }
+    }
+    throwError(state, "unexpected end of the stream within a flow collection");
+  }
+  function readBlockScalar(state, nodeIndent) {
+    let folding;
+    let chomping = CHOMPING_CLIP;
+    let didReadContent = false;
+    let detectedIndent = false;
+    let textIndent = nodeIndent;
+    let emptyLines = 0;
+    let atMoreIndented = false;
+    let tmp;
+    let ch = state.input.charCodeAt(state.position);
+    if (ch === 124) {
+      folding = false;
+    } else if (ch === 62) {
+      folding = true;
+    } else {
+      return false;
+    }
+    state.kind = "scalar";
+    state.result = "";
+    while (ch !== 0) {
+      ch = state.input.charCodeAt(++state.position);
+      if (ch === 43 || ch === 45) {
+        if (CHOMPING_CLIP === chomping) {
+          chomping = ch === 43 ? CHOMPING_KEEP : CHOMPING_STRIP;
+        } else {
+          throwError(state, "repeat of a chomping mode identifier");
+        }
+      } else if ((tmp = fromDecimalCode(ch)) >= 0) {
+        if (tmp === 0) {
+          throwError(state, "bad explicit indentation width of a block scalar; it cannot be less than one");
+        } else if (!detectedIndent) {
+          textIndent = nodeIndent + tmp - 1;
+          detectedIndent = true;
+        } else {
+          throwError(state, "repeat of an indentation width identifier");
+        }
+      } else {
+        break;
+      }
+    }
+    if (isWhiteSpace(ch)) {
+      do {
+        ch = state.input.charCodeAt(++state.position);
+      } while (isWhiteSpace(ch));
+      if (ch === 35) {
+        do {
+          ch = state.input.charCodeAt(++state.position);
+        } while (!isEol(ch) && ch !== 0);
+      }
+    }
+    while (ch !== 0) {
+      readLineBreak(state);
+      state.lineIndent = 0;
+      ch = state.input.charCodeAt(state.position);
+      while ((!detectedIndent || state.lineIndent < textIndent) && ch === 32) {
+        state.lineIndent++;
+        ch = state.input.charCodeAt(++state.position);
+      }
+      if (!detectedIndent && state.lineIndent > textIndent) {
+        textIndent = state.lineIndent;
+      }
+      if (isEol(ch)) {
+        emptyLines++;
+        continue;
+      }
+      if (!detectedIndent && textIndent === 0) {
+        throwError(state, "missing indentation for block scalar");
+      }
+      if (state.lineIndent < textIndent) {
+        if (chomping === CHOMPING_KEEP) {
+          state.result += common2.repeat("\n", didReadContent ? 1 + emptyLines : emptyLines);
+        } else if (chomping === CHOMPING_CLIP) {
+          if (didReadContent) {
+            state.result += "\n";
+          }
+        }
+        break;
+      }
+      if (folding) {
+        if (isWhiteSpace(ch)) {
+          atMoreIndented = true;
+          state.result += common2.repeat("\n", didReadContent ? 1 + emptyLines : emptyLines);
+        } else if (atMoreIndented) {
+          atMoreIndented = false;
+          state.result += common2.repeat("\n", emptyLines + 1);
+        } else if (emptyLines === 0) {
+          if (didReadContent) {
+            state.result += " ";
+          }
+        } else {
+          state.result += common2.repeat("\n", emptyLines);
+        }
+      } else {
+        state.result += common2.repeat("\n", didReadContent ? 1 + emptyLines : emptyLines);
+      }
+      didReadContent = true;
+      detectedIndent = true;
+      emptyLines = 0;
+      const captureStart = state.position;
+      while (!isEol(ch) && ch !== 0) {
+        ch = state.input.charCodeAt(++state.position);
+      }
+      captureSegment(state, captureStart, state.position, false);
+    }
+    return true;
+  }
+  function readBlockSequence(state, nodeIndent) {
+    const _tag = state.tag;
+    const _anchor = state.anchor;
+    const _result = [];
+    let detected = false;
+    if (state.firstTabInLine !== -1) return false;
+    if (state.anchor !== null) {
+      storeAnchor(state, state.anchor, _result);
+    }
+    let ch = state.input.charCodeAt(state.position);
+    while (ch !== 0) {
+      if (state.firstTabInLine !== -1) {
+        state.position = state.firstTabInLine;
+        throwError(state, "tab characters must not be used in indentation");
+      }
+      if (ch !== 45) {
+        break;
+      }
+      const following = state.input.charCodeAt(state.position + 1);
+      if (!isWsOrEol(following)) {
+        break;
+      }
+      detected = true;
+      state.position++;
+      if (skipSeparationSpace(state, true, -1)) {
+        if (state.lineIndent <= nodeIndent) {
+          _result.push(null);
+          ch = state.input.charCodeAt(state.position);
+          continue;
+        }
+      }
+      const _line = state.line;
+      composeNode(state, nodeIndent, CONTEXT_BLOCK_IN, false, true);
+      _result.push(state.result);
+      skipSeparationSpace(state, true, -1);
+      ch = state.input.charCodeAt(state.position);
+      if ((state.line === _line || state.lineIndent > nodeIndent) && ch !== 0) {
+        throwError(state, "bad indentation of a sequence entry");
+      } else if (state.lineIndent < nodeIndent) {
+        break;
+      }
+    }
+    if (detected) {
+      state.tag = _tag;
+      state.anchor = _anchor;
+      state.kind = "sequence";
+      state.result = _result;
+      return true;
+    }
+    return false;
+  }
+  function readBlockMapping(state, nodeIndent, flowIndent) {
+    let allowCompact;
+    let _keyLine;
+    let _keyLineStart;
+    let _keyPos;
+    const _tag = state.tag;
+    const _anchor = state.anchor;
+    const _result = {};
+    const overridableKeys = /* @__PURE__ */ Object.create(null);
+    let keyTag = null;
+    let keyNode = null;
+    let valueNode = null;
+    let atExplicitKey = false;
+    let detected = false;
+    if (state.firstTabInLine !== -1) return false;
+    if (state.anchor !== null) {
+      storeAnchor(state, state.anchor, _result);
+    }
+    let ch = state.input.charCodeAt(state.position);
+    while (ch !== 0) {
+      if (!atExplicitKey && state.firstTabInLine !== -1) {
+        state.position = state.firstTabInLine;
+        throwError(state, "tab characters must not be used in indentation");
+      }
+      const following = state.input.charCodeAt(state.position + 1);
+      const _line = state.line;
+      if ((ch === 63 || ch === 58) && isWsOrEol(following)) {
+        if (ch === 63) {
+          if (atExplicitKey) {
+            storeMappingPair(state, _result, overridableKeys, keyTag, keyNode, null, _keyLine, _keyLineStart, _keyPos);
+            keyTag = keyNode = valueNode = null;
+          }
+          detected = true;
+          atExplicitKey = true;
+          allowCompact = true;
+        } else if (atExplicitKey) {
+          atExplicitKey = false;
+          allowCompact = true;
+        } else {
+          throwError(state, "incomplete explicit mapping pair; a key node is missed; or followed by a non-tabulated empty line");
+        }
+        state.position += 1;
+        ch = following;
+      } else {
+        _keyLine = state.line;
+        _keyLineStart = state.lineStart;
+        _keyPos = state.position;
+        if (!composeNode(state, flowIndent, CONTEXT_FLOW_OUT, false, true)) {
+          break;
+        }
+        if (state.line === _line) {
+          ch = state.input.charCodeAt(state.position);
+          while (isWhiteSpace(ch)) {
+            ch = state.input.charCodeAt(++state.position);
+          }
+          if (ch === 58) {
+            ch = state.input.charCodeAt(++state.position);
+            if (!isWsOrEol(ch)) {
+              throwError(state, "a whitespace character is expected after the key-value separator within a block mapping");
+            }
+            if (atExplicitKey) {
+              storeMappingPair(state, _result, overridableKeys, keyTag, keyNode, null, _keyLine, _keyLineStart, _keyPos);
+              keyTag = keyNode = valueNode = null;
+            }
+            detected = true;
+            atExplicitKey = false;
+            allowCompact = false;
+            keyTag = state.tag;
+            keyNode = state.result;
+          } else if (detected) {
+            throwError(state, "can not read an implicit mapping pair; a colon is missed");
+          } else {
+            state.tag = _tag;
+            state.anchor = _anchor;
+            return true;
+          }
+        } else if (detected) {
+          throwError(state, "can not read a block mapping entry; a multiline key may not be an implicit key");
+        } else {
+          state.tag = _tag;
+          state.anchor = _anchor;
+          return true;
+        }
+      }
+      if (state.line === _line || state.lineIndent > nodeIndent) {
+        if (atExplicitKey) {
+          _keyLine = state.line;
+          _keyLineStart = state.lineStart;
+          _keyPos = state.position;
+        }
+        if (composeNode(state, nodeIndent, CONTEXT_BLOCK_OUT, true, allowCompact)) {
+          if (atExplicitKey) {
+            keyNode = state.result;
+          } else {
+            valueNode = state.result;
+          }
+        }
+        if (!atExplicitKey) {
+          storeMappingPair(state, _result, overridableKeys, keyTag, keyNode, valueNode, _keyLine, _keyLineStart, _keyPos);
+          keyTag = keyNode = valueNode = null;
+        }
+        skipSeparationSpace(state, true, -1);
+        ch = state.input.charCodeAt(state.position);
+      }
+      if ((state.line === _line || state.lineIndent > nodeIndent) && ch !== 0) {
+        throwError(state, "bad indentation of a mapping entry");
+      } else if (state.lineIndent < nodeIndent) {
+        break;
+      }
+    }
+    if (atExplicitKey) {
+      storeMappingPair(state, _result, overridableKeys, keyTag, keyNode, null, _keyLine, _keyLineStart, _keyPos);
+    }
+    if (detected) {
+      state.tag = _tag;
+      state.anchor = _anchor;
+      state.kind = "mapping";
+      state.result = _result;
+    }
+    return detected;
+  }
+  function readTagProperty(state) {
+    let isVerbatim = false;
+    let isNamed = false;
+    let tagHandle;
+    let tagName;
+    let ch = state.input.charCodeAt(state.position);
+    if (ch !== 33) return false;
+    if (state.tag !== null) {
+      throwError(state, "duplication of a tag property");
+    }
+    ch = state.input.charCodeAt(++state.position);
+    if (ch === 60) {
+      isVerbatim = true;
+      ch = state.input.charCodeAt(++state.position);
+    } else if (ch === 33) {
+      isNamed = true;
+      tagHandle = "!!";
+      ch = state.input.charCodeAt(++state.position);
+    } else {
+      tagHandle = "!";
+    }
+    let _position = state.position;
+    if (isVerbatim) {
+      do {
+        ch = state.input.charCodeAt(++state.position);
+      } while (ch !== 0 && ch !== 62);
+      if (state.position < state.length) {
+        tagName = state.input.slice(_position, state.position);
+        ch = state.input.charCodeAt(++state.position);
+      } else {
+        throwError(state, "unexpected end of the stream within a verbatim tag");
+      }
+    } else {
+      while (ch !== 0 && !isWsOrEol(ch)) {
+        if (ch === 33) {
+          if (!isNamed) {
+            tagHandle = state.input.slice(_position - 1, state.position + 1);
+            if (!PATTERN_TAG_HANDLE.test(tagHandle)) {
+              throwError(state, "named tag handle cannot contain such characters");
+            }
+            isNamed = true;
+            _position = state.position + 1;
+          } else {
+            throwError(state, "tag suffix cannot contain exclamation marks");
+          }
+        }
+        ch = state.input.charCodeAt(++state.position);
+      }
+      tagName = state.input.slice(_position, state.position);
+      if (PATTERN_FLOW_INDICATORS.test(tagName)) {
+        throwError(state, "tag suffix cannot contain flow indicator characters");
+      }
+    }
+    if (tagName && !PATTERN_TAG_URI.test(tagName)) {
+      throwError(state, "tag name cannot contain such characters: " + tagName);
+    }
+    try {
+      tagName = decodeURIComponent(tagName);
+    } catch (err) {
+      throwError(state, "tag name is malformed: " + tagName);
+    }
+    if (isVerbatim) {
+      state.tag = tagName;
+    } else if (_hasOwnProperty.call(state.tagMap, tagHandle)) {
+      state.tag = state.tagMap[tagHandle] + tagName;
+    } else if (tagHandle === "!") {
+      state.tag = "!" + tagName;
+    } else if (tagHandle === "!!") {
+      state.tag = "tag:yaml.org,2002:" + tagName;
+    } else {
+      throwError(state, 'undeclared tag handle "' + tagHandle + '"');
+    }
+    return true;
+  }
+  function readAnchorProperty(state) {
+    let ch = state.input.charCodeAt(state.position);
+    if (ch !== 38) return false;
+    if (state.anchor !== null) {
+      throwError(state, "duplication of an anchor property");
+    }
+    ch = state.input.charCodeAt(++state.position);
+    const _position = state.position;
+    while (ch !== 0 && !isWsOrEol(ch) && !isFlowIndicator(ch)) {
+      ch = state.input.charCodeAt(++state.position);
+    }
+    if (state.position === _position) {
+      throwError(state, "name of an anchor node must contain at least one character");
+    }
+    state.anchor = state.input.slice(_position, state.position);
+    return true;
+  }
+  function readAlias(state) {
+    let ch = state.input.charCodeAt(state.position);
+    if (ch !== 42) return false;
+    ch = state.input.charCodeAt(++state.position);
+    const _position = state.position;
+    while (ch !== 0 && !isWsOrEol(ch) && !isFlowIndicator(ch)) {
+      ch = state.input.charCodeAt(++state.position);
+    }
+    if (state.position === _position) {
+      throwError(state, "name of an alias node must contain at least one character");
+    }
+    const alias = state.input.slice(_position, state.position);
+    if (!_hasOwnProperty.call(state.anchorMap, alias)) {
+      throwError(state, 'unidentified alias "' + alias + '"');
+    }
+    state.result = state.anchorMap[alias];
+    skipSeparationSpace(state, true, -1);
+    return true;
+  }
+  function tryReadBlockMappingFromProperty(state, propertyStart, nodeIndent, flowIndent) {
+    const fallbackState = snapshotState(state);
+    beginAnchorTransaction(state);
+    restoreState(state, propertyStart);
+    state.tag = null;
+    state.anchor = null;
+    state.kind = null;
+    state.result = null;
+    if (readBlockMapping(state, nodeIndent, flowIndent) && state.kind === "mapping") {
+      commitAnchorTransaction(state);
+      return true;
+    }
+    rollbackAnchorTransaction(state);
+    restoreState(state, fallbackState);
+    return false;
+  }
+  function composeNode(state, parentIndent, nodeContext, allowToSeek, allowCompact) {
+    let allowBlockScalars;
+    let allowBlockCollections;
+    let indentStatus = 1;
+    let atNewLine = false;
+    let hasContent = false;
+    let propertyStart = null;
+    let type2;
+    let flowIndent;
+    let blockIndent;
+    if (state.depth >= state.maxDepth) {
+      throwError(state, "nesting exceeded maxDepth (" + state.maxDepth + ")");
+    }
+    state.depth += 1;
+    if (state.listener !== null) {
+      state.listener("open", state);
+    }
+    state.tag = null;
+    state.anchor = null;
+    state.kind = null;
+    state.result = null;
+    const allowBlockStyles = allowBlockScalars = allowBlockCollections = CONTEXT_BLOCK_OUT === nodeContext || CONTEXT_BLOCK_IN === nodeContext;
+    if (allowToSeek) {
+      if (skipSeparationSpace(state, true, -1)) {
+        atNewLine = true;
+        if (state.lineIndent > parentIndent) {
+          indentStatus = 1;
+        } else if (state.lineIndent === parentIndent) {
+          indentStatus = 0;
+        } else if (state.lineIndent < parentIndent) {
+          indentStatus = -1;
+        }
+      }
+    }
+    if (indentStatus === 1) {
+      while (true) {
+        const ch = state.input.charCodeAt(state.position);
+        const propertyState = snapshotState(state);
+        if (atNewLine && (ch === 33 && state.tag !== null || ch === 38 && state.anchor !== null)) {
+          break;
+        }
+        if (!readTagProperty(state) && !readAnchorProperty(state)) {
+          break;
+        }
+        if (propertyStart === null) {
+          propertyStart = propertyState;
+        }
+        if (skipSeparationSpace(state, true, -1)) {
+          atNewLine = true;
+          allowBlockCollections = allowBlockStyles;
+          if (state.lineIndent > parentIndent) {
+            indentStatus = 1;
+          } else if (state.lineIndent === parentIndent) {
+            indentStatus = 0;
+          } else if (state.lineIndent < parentIndent) {
+            indentStatus = -1;
+          }
+        } else {
+          allowBlockCollections = false;
+        }
+      }
+    }
+    if (allowBlockCollections) {
+      allowBlockCollections = atNewLine || allowCompact;
+    }
+    if (indentStatus === 1 || CONTEXT_BLOCK_OUT === nodeContext) {
+      if (CONTEXT_FLOW_IN === nodeContext || CONTEXT_FLOW_OUT === nodeContext) {
+        flowIndent = parentIndent;
+      } else {
+        flowIndent = parentIndent + 1;
+      }
+      blockIndent = state.position - state.lineStart;
+      if (indentStatus === 1) {
+        if (allowBlockCollections && (readBlockSequence(state, blockIndent) || readBlockMapping(state, blockIndent, flowIndent)) || readFlowCollection(state, flowIndent)) {
+          hasContent = true;
+        } else {
+          const ch = state.input.charCodeAt(state.position);
+          if (propertyStart !== null && allowBlockStyles && !allowBlockCollections && ch !== 124 && ch !== 62 && tryReadBlockMappingFromProperty(
+            state,
+            propertyStart,
+            propertyStart.position - propertyStart.lineStart,
+            flowIndent
+          )) {
+            hasContent = true;
+          } else if (allowBlockScalars && readBlockScalar(state, flowIndent) || readSingleQuotedScalar(state, flowIndent) || readDoubleQuotedScalar(state, flowIndent)) {
+            hasContent = true;
+          } else if (readAlias(state)) {
+            hasContent = true;
+            if (state.tag !== null || state.anchor !== null) {
+              throwError(state, "alias node should not have any properties");
+            }
+          } else if (readPlainScalar(state, flowIndent, CONTEXT_FLOW_IN === nodeContext)) {
+            hasContent = true;
+            if (state.tag === null) {
+              state.tag = "?";
+            }
+          }
+          if (state.anchor !== null) {
+            storeAnchor(state, state.anchor, state.result);
+          }
+        }
+      } else if (indentStatus === 0) {
+        hasContent = allowBlockCollections && readBlockSequence(state, blockIndent);
+      }
+    }
+    if (state.tag === null) {
+      if (state.anchor !== null) {
+        storeAnchor(state, state.anchor, state.result);
+      }
+    } else if (state.tag === "?") {
+      if (state.result !== null && state.kind !== "scalar") {
+        throwError(state, 'unacceptable node kind for !<?> tag; it should be "scalar", not "' + state.kind + '"');
+      }
+      for (let typeIndex = 0, typeQuantity = state.implicitTypes.length; typeIndex < typeQuantity; typeIndex += 1) {
+        type2 = state.implicitTypes[typeIndex];
+        if (type2.resolve(state.result)) {
+          state.result = type2.construct(state.result);
+          state.tag = type2.tag;
+          if (state.anchor !== null) {
+            storeAnchor(state, state.anchor, state.result);
+          }
+          break;
+        }
+      }
+    } else if (state.tag !== "!") {
+      if (_hasOwnProperty.call(state.typeMap[state.kind || "fallback"], state.tag)) {
+        type2 = state.typeMap[state.kind || "fallback"][state.tag];
+      } else {
+        type2 = null;
+        const typeList = state.typeMap.multi[state.kind || "fallback"];
+        for (let typeIndex = 0, typeQuantity = typeList.length; typeIndex < typeQuantity; typeIndex += 1) {
+          if (state.tag.slice(0, typeList[typeIndex].tag.length) === typeList[typeIndex].tag) {
+            type2 = typeList[typeIndex];
+            break;
+          }
+        }
+      }
+      if (!type2) {
+        throwError(state, "unknown tag !<" + state.tag + ">");
+      }
+      if (state.result !== null && type2.kind !== state.kind) {
+        throwError(state, "unacceptable node kind for !<" + state.tag + '> tag; it should be "' + type2.kind + '", not "' + state.kind + '"');
+      }
+      if (!type2.resolve(state.result, state.tag)) {
+        throwError(state, "cannot resolve a node with !<" + state.tag + "> explicit tag");
+      } else {
+        state.result = type2.construct(state.result, state.tag);
+        if (state.anchor !== null) {
+          storeAnchor(state, state.anchor, state.result);
+        }
+      }
+    }
+    if (state.listener !== null) {
+      state.listener("close", state);
+    }
+    state.depth -= 1;
+    return state.tag !== null || state.anchor !== null || hasContent;
+  }
+  function readDocument(state) {
+    const documentStart = state.position;
+    let hasDirectives = false;
+    let ch;
+    state.version = null;
+    state.checkLineBreaks = state.legacy;
+    state.tagMap = /* @__PURE__ */ Object.create(null);
+    state.anchorMap = /* @__PURE__ */ Object.create(null);
+    while ((ch = state.input.charCodeAt(state.position)) !== 0) {
+      skipSeparationSpace(state, true, -1);
+      ch = state.input.charCodeAt(state.position);
+      if (state.lineIndent > 0 || ch !== 37) {
+        break;
+      }
+      hasDirectives = true;
+      ch = state.input.charCodeAt(++state.position);
+      let _position = state.position;
+      while (ch !== 0 && !isWsOrEol(ch)) {
+        ch = state.input.charCodeAt(++state.position);
+      }
+      const directiveName = state.input.slice(_position, state.position);
+      const directiveArgs = [];
+      if (directiveName.length < 1) {
+        throwError(state, "directive name must not be less than one character in length");
+      }
+      while (ch !== 0) {
+        while (isWhiteSpace(ch)) {
+          ch = state.input.charCodeAt(++state.position);
+        }
+        if (ch === 35) {
+          do {
+            ch = state.input.charCodeAt(++state.position);
+          } while (ch !== 0 && !isEol(ch));
+          break;
+        }
+        if (isEol(ch)) break;
+        _position = state.position;
+        while (ch !== 0 && !isWsOrEol(ch)) {
+          ch = state.input.charCodeAt(++state.position);
+        }
+        directiveArgs.push(state.input.slice(_position, state.position));
+      }
+      if (ch !== 0) readLineBreak(state);
+      if (_hasOwnProperty.call(directiveHandlers, directiveName)) {
+        directiveHandlers[directiveName](state, directiveName, directiveArgs);
+      } else {
+        throwWarning(state, 'unknown document directive "' + directiveName + '"');
+      }
+    }
+    skipSeparationSpace(state, true, -1);
+    if (state.lineIndent === 0 && state.input.charCodeAt(state.position) === 45 && state.input.charCodeAt(state.position + 1) === 45 && state.input.charCodeAt(state.position + 2) === 45) {
+      state.position += 3;
+      skipSeparationSpace(state, true, -1);
+    } else if (hasDirectives) {
+      throwError(state, "directives end mark is expected");
+    }
+    composeNode(state, state.lineIndent - 1, CONTEXT_BLOCK_OUT, false, true);
+    skipSeparationSpace(state, true, -1);
+    if (state.checkLineBreaks && PATTERN_NON_ASCII_LINE_BREAKS.test(state.input.slice(documentStart, state.position))) {
+      throwWarning(state, "non-ASCII line breaks are interpreted as content");
+    }
+    state.documents.push(state.result);
+    if (state.position === state.lineStart && testDocumentSeparator(state)) {
+      if (state.input.charCodeAt(state.position) === 46) {
+        state.position += 3;
+        skipSeparationSpace(state, true, -1);
+      }
+      return;
+    }
+    if (state.position < state.length - 1) {
+      throwError(state, "end of the stream or a document separator is expected");
+    }
+  }
+  function loadDocuments(input, options) {
+    input = String(input);
+    options = options || {};
+    if (input.length !== 0) {
+      if (input.charCodeAt(input.length - 1) !== 10 && input.charCodeAt(input.length - 1) !== 13) {
+        input += "\n";
+      }
+      if (input.charCodeAt(0) === 65279) {
+        input = input.slice(1);
+      }
+    }
+    const state = new State(input, options);
+    const nullpos = input.indexOf("\0");
+    if (nullpos !== -1) {
+      state.position = nullpos;
+      throwError(state, "null byte is not allowed in input");
+    }
+    state.input += "\0";
+    while (state.input.charCodeAt(state.position) === 32) {
+      state.lineIndent += 1;
+      state.position += 1;
+    }
+    while (state.position < state.length - 1) {
+      readDocument(state);
+    }
+    return state.documents;
+  }
+  function loadAll2(input, iterator, options) {
+    if (iterator !== null && typeof iterator === "object" && typeof options === "undefined") {
+      options = iterator;
+      iterator = null;
+    }
+    const documents = loadDocuments(input, options);
+    if (typeof iterator !== "function") {
+      return documents;
+    }
+    for (let index = 0, length = documents.length; index < length; index += 1) {
+      iterator(documents[index]);
+    }
+  }
+  function load2(input, options) {
+    const documents = loadDocuments(input, options);
+    if (documents.length === 0) {
+      return void 0;
+    } else if (documents.length === 1) {
+      return documents[0];
+    }
+    throw new YAMLException2("expected a single document in the stream, but found more");
+  }
+  loader.loadAll = loadAll2;
+  loader.load = load2;
+  return loader;
+}
+var dumper = {};
+var hasRequiredDumper;
+function requireDumper() {
+  if (hasRequiredDumper) return dumper;
+  hasRequiredDumper = 1;
+  const common2 = requireCommon();
+  const YAMLException2 = requireException();
+  const DEFAULT_SCHEMA2 = require_default();
+  const _toString = Object.prototype.toString;
+  const _hasOwnProperty = Object.prototype.hasOwnProperty;
+  const CHAR_BOM = 65279;
+  const CHAR_TAB = 9;
+  const CHAR_LINE_FEED = 10;
+  const CHAR_CARRIAGE_RETURN = 13;
+  const CHAR_SPACE = 32;
+  const CHAR_EXCLAMATION = 33;
+  const CHAR_DOUBLE_QUOTE = 34;
+  const CHAR_SHARP = 35;
+  const CHAR_PERCENT = 37;
+  const CHAR_AMPERSAND = 38;
+  const CHAR_SINGLE_QUOTE = 39;
+  const CHAR_ASTERISK = 42;
+  const CHAR_COMMA = 44;
+  const CHAR_MINUS = 45;
+  const CHAR_COLON = 58;
+  const CHAR_EQUALS = 61;
+  const CHAR_GREATER_THAN = 62;
+  const CHAR_QUESTION = 63;
+  const CHAR_COMMERCIAL_AT = 64;
+  const CHAR_LEFT_SQUARE_BRACKET = 91;
+  const CHAR_RIGHT_SQUARE_BRACKET = 93;
+  const CHAR_GRAVE_ACCENT = 96;
+  const CHAR_LEFT_CURLY_BRACKET = 123;
+  const CHAR_VERTICAL_LINE = 124;
+  const CHAR_RIGHT_CURLY_BRACKET = 125;
+  const ESCAPE_SEQUENCES = {};
+  ESCAPE_SEQUENCES[0] = "\\0";
+  ESCAPE_SEQUENCES[7] = "\\a";
+  ESCAPE_SEQUENCES[8] = "\\b";
+  ESCAPE_SEQUENCES[9] = "\\t";
+  ESCAPE_SEQUENCES[10] = "\\n";
+  ESCAPE_SEQUENCES[11] = "\\v";
+  ESCAPE_SEQUENCES[12] = "\\f";
+  ESCAPE_SEQUENCES[13] = "\\r";
+  ESCAPE_SEQUENCES[27] = "\\e";
+  ESCAPE_SEQUENCES[34] = '\\"';
+  ESCAPE_SEQUENCES[92] = "\\\\";
+  ESCAPE_SEQUENCES[133] = "\\N";
+  ESCAPE_SEQUENCES[160] = "\\_";
+  ESCAPE_SEQUENCES[8232] = "\\L";
+  ESCAPE_SEQUENCES[8233] = "\\P";
+  const DEPRECATED_BOOLEANS_SYNTAX = [
+    "y",
+    "Y",
+    "yes",
+    "Yes",
+    "YES",
+    "on",
+    "On",
+    "ON",
+    "n",
+    "N",
+    "no",
+    "No",
+    "NO",
+    "off",
+    "Off",
+    "OFF"
+  ];
+  const DEPRECATED_BASE60_SYNTAX = /^[-+]?[0-9_]+(?::[0-9_]+)+(?:\.[0-9_]*)?$/;
+  function compileStyleMap(schema2, map2) {
+    if (map2 === null) return {};
+    const result = {};
+    const keys = Object.keys(map2);
+    for (let index = 0, length = keys.length; index < length; index += 1) {
+      let tag = keys[index];
+      let style = String(map2[tag]);
+      if (tag.slice(0, 2) === "!!") {
+        tag = "tag:yaml.org,2002:" + tag.slice(2);
+      }
+      const type2 = schema2.compiledTypeMap["fallback"][tag];
+      if (type2 && _hasOwnProperty.call(type2.styleAliases, style)) {
+        style = type2.styleAliases[style];
+      }
+      result[tag] = style;
+    }
+    return result;
+  }
+  function encodeHex(character) {
+    let handle;
+    let length;
+    const string = character.toString(16).toUpperCase();
+    if (character <= 255) {
+      handle = "x";
+      length = 2;
+    } else if (character <= 65535) {
+      handle = "u";
+      length = 4;
+    } else if (character <= 4294967295) {
+      handle = "U";
+      length = 8;
+    } else {
+      throw new YAMLException2("code point within a string may not be greater than 0xFFFFFFFF");
+    }
+    return "\\" + handle + common2.repeat("0", length - string.length) + string;
+  }
+  const QUOTING_TYPE_SINGLE = 1;
+  const QUOTING_TYPE_DOUBLE = 2;
+  function State(options) {
+    this.schema = options["schema"] || DEFAULT_SCHEMA2;
+    this.indent = Math.max(1, options["indent"] || 2);
+    this.noArrayIndent = options["noArrayIndent"] || false;
+    this.skipInvalid = options["skipInvalid"] || false;
+    this.flowLevel = common2.isNothing(options["flowLevel"]) ? -1 : options["flowLevel"];
+    this.styleMap = compileStyleMap(this.schema, options["styles"] || null);
+    this.sortKeys = options["sortKeys"] || false;
+    this.lineWidth = options["lineWidth"] || 80;
+    this.noRefs = options["noRefs"] || false;
+    this.noCompatMode = options["noCompatMode"] || false;
+    this.condenseFlow = options["condenseFlow"] || false;
+    this.quotingType = options["quotingType"] === '"' ? QUOTING_TYPE_DOUBLE : QUOTING_TYPE_SINGLE;
+    this.forceQuotes = options["forceQuotes"] || false;
+    this.replacer = typeof options["replacer"] === "function" ? options["replacer"] : null;
+    this.implicitTypes = this.schema.compiledImplicit;
+    this.explicitTypes = this.schema.compiledExplicit;
+    this.tag = null;
+    this.result = "";
+    this.duplicates = [];
+    this.usedDuplicates = null;
+  }
+  function indentString(string, spaces) {
+    const ind = common2.repeat(" ", spaces);
+    let position = 0;
+    let result = "";
+    const length = string.length;
+    while (position < length) {
+      let line;
+      const next = string.indexOf("\n", position);
+      if (next === -1) {
+        line = string.slice(position);
+        position = length;
+      } else {
+        line = string.slice(position, next + 1);
+        position = next + 1;
+      }
+      if (line.length && line !== "\n") result += ind;
+      result += line;
+    }
+    return result;
+  }
+  function generateNextLine(state, level) {
+    return "\n" + common2.repeat(" ", state.indent * level);
+  }
+  function testImplicitResolving(state, str2) {
+    for (let index = 0, length = state.implicitTypes.length; index < length; index += 1) {
+      const type2 = state.implicitTypes[index];
+      if (type2.resolve(str2)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  function isWhitespace(c) {
+    return c === CHAR_SPACE || c === CHAR_TAB;
+  }
+  function isPrintable(c) {
+    return c >= 32 && c <= 126 || c >= 161 && c <= 55295 && c !== 8232 && c !== 8233 || c >= 57344 && c <= 65533 && c !== CHAR_BOM || c >= 65536 && c <= 1114111;
+  }
+  function isNsCharOrWhitespace(c) {
+    return isPrintable(c) && c !== CHAR_BOM && // - b-char
+    c !== CHAR_CARRIAGE_RETURN && c !== CHAR_LINE_FEED;
+  }
+  function isPlainSafe(c, prev, inblock) {
+    const cIsNsCharOrWhitespace = isNsCharOrWhitespace(c);
+    const cIsNsChar = cIsNsCharOrWhitespace && !isWhitespace(c);
+    return (
+      // ns-plain-safe
+      (inblock ? cIsNsCharOrWhitespace : cIsNsCharOrWhitespace && // - c-flow-indicator
+      c !== CHAR_COMMA && c !== CHAR_LEFT_SQUARE_BRACKET && c !== CHAR_RIGHT_SQUARE_BRACKET && c !== CHAR_LEFT_CURLY_BRACKET && c !== CHAR_RIGHT_CURLY_BRACKET) && // ns-plain-char
+      c !== CHAR_SHARP && // false on '#'
+      !(prev === CHAR_COLON && !cIsNsChar) || // false on ': '
+      isNsCharOrWhitespace(prev) && !isWhitespace(prev) && c === CHAR_SHARP || // change to true on '[^ ]#'
+      prev === CHAR_COLON && cIsNsChar
+    );
+  }
+  function isPlainSafeFirst(c) {
+    return isPrintable(c) && c !== CHAR_BOM && !isWhitespace(c) && // - s-white
+    // - (c-indicator ::=
+    // “-” | “?” | “:” | “,” | “[” | “]” | “{” | “}”
+    c !== CHAR_MINUS && c !== CHAR_QUESTION && c !== CHAR_COLON && c !== CHAR_COMMA && c !== CHAR_LEFT_SQUARE_BRACKET && c !== CHAR_RIGHT_SQUARE_BRACKET && c !== CHAR_LEFT_CURLY_BRACKET && c !== CHAR_RIGHT_CURLY_BRACKET && // | “#” | “&” | “*” | “!” | “|” | “=” | “>” | “'” | “"”
+    c !== CHAR_SHARP && c !== CHAR_AMPERSAND && c !== CHAR_ASTERISK && c !== CHAR_EXCLAMATION && c !== CHAR_VERTICAL_LINE && c !== CHAR_EQUALS && c !== CHAR_GREATER_THAN && c !== CHAR_SINGLE_QUOTE && c !== CHAR_DOUBLE_QUOTE && // | “%” | “@” | “`”)
+    c !== CHAR_PERCENT && c !== CHAR_COMMERCIAL_AT && c !== CHAR_GRAVE_ACCENT;
+  }
+  function isPlainSafeLast(c) {
+    return !isWhitespace(c) && c !== CHAR_COLON;
+  }
+  function codePointAt(string, pos) {
+    const first = string.charCodeAt(pos);
+    let second;
+    if (first >= 55296 && first <= 56319 && pos + 1 < string.length) {
+      second = string.charCodeAt(pos + 1);
+      if (second >= 56320 && second <= 57343) {
+        return (first - 55296) * 1024 + second - 56320 + 65536;
+      }
+    }
+    return first;
+  }
+  function needIndentIndicator(string) {
+    const leadingSpaceRe = /^\n* /;
+    return leadingSpaceRe.test(string);
+  }
+  const STYLE_PLAIN = 1;
+  const STYLE_SINGLE = 2;
+  const STYLE_LITERAL = 3;
+  const STYLE_FOLDED = 4;
+  const STYLE_DOUBLE = 5;
+  function chooseScalarStyle(string, singleLineOnly, indentPerLevel, lineWidth, testAmbiguousType, quotingType, forceQuotes, inblock) {
+    let i;
+    let char = 0;
+    let prevChar = null;
+    let hasLineBreak = false;
+    let hasFoldableLine = false;
+    const shouldTrackWidth = lineWidth !== -1;
+    let previousLineBreak = -1;
+    let plain = isPlainSafeFirst(codePointAt(string, 0)) && isPlainSafeLast(codePointAt(string, string.length - 1));
+    if (singleLineOnly || forceQuotes) {
+      for (i = 0; i < string.length; char >= 65536 ? i += 2 : i++) {
+        char = codePointAt(string, i);
+        if (!isPrintable(char)) {
+          return STYLE_DOUBLE;
+        }
+        plain = plain && isPlainSafe(char, prevChar, inblock);
+        prevChar = char;
+      }
+    } else {
+      for (i = 0; i < string.length; char >= 65536 ? i += 2 : i++) {
+        char = codePointAt(string, i);
+        if (char === CHAR_LINE_FEED) {
+          hasLineBreak = true;
+          if (shouldTrackWidth) {
+            hasFoldableLine = hasFoldableLine || // Foldable line = too long, and not more-indented.
+            i - previousLineBreak - 1 > lineWidth && string[previousLineBreak + 1] !== " ";
+            previousLineBreak = i;
+          }
+        } else if (!isPrintable(char)) {
+          return STYLE_DOUBLE;
+        }
+        plain = plain && isPlainSafe(char, prevChar, inblock);
+        prevChar = char;
+      }
+      hasFoldableLine = hasFoldableLine || shouldTrackWidth && (i - previousLineBreak - 1 > lineWidth && string[previousLineBreak + 1] !== " ");
+    }
+    if (!hasLineBreak && !hasFoldableLine) {
+      if (plain && !forceQuotes && !testAmbiguousType(string)) {
+        return STYLE_PLAIN;
+      }
+      return quotingType === QUOTING_TYPE_DOUBLE ? STYLE_DOUBLE : STYLE_SINGLE;
+    }
+    if (indentPerLevel > 9 && needIndentIndicator(string)) {
+      return STYLE_DOUBLE;
+    }
+    if (!forceQuotes) {
+      return hasFoldableLine ? STYLE_FOLDED : STYLE_LITERAL;
+    }
+    return quotingType === QUOTING_TYPE_DOUBLE ? STYLE_DOUBLE : STYLE_SINGLE;
+  }
+  function writeScalar(state, string, level, iskey, inblock) {
+    state.dump = (function() {
+      if (string.length === 0) {
+        return state.quotingType === QUOTING_TYPE_DOUBLE ? '""' : "''";
+      }
+      if (!state.noCompatMode) {
+        if (DEPRECATED_BOOLEANS_SYNTAX.indexOf(string) !== -1 || DEPRECATED_BASE60_SYNTAX.test(string)) {
+          return state.quotingType === QUOTING_TYPE_DOUBLE ? '"' + string + '"' : "'" + string + "'";
+        }
+      }
+      const indent = state.indent * Math.max(1, level);
+      const lineWidth = state.lineWidth === -1 ? -1 : Math.max(Math.min(state.lineWidth, 40), state.lineWidth - indent);
+      const singleLineOnly = iskey || // No block styles in flow mode.
+      state.flowLevel > -1 && level >= state.flowLevel;
+      function testAmbiguity(string2) {
+        return testImplicitResolving(state, string2);
+      }
+      switch (chooseScalarStyle(
+        string,
+        singleLineOnly,
+        state.indent,
+        lineWidth,
+        testAmbiguity,
+        state.quotingType,
+        state.forceQuotes && !iskey,
+        inblock
+      )) {
+        case STYLE_PLAIN:
+          return string;
+        case STYLE_SINGLE:
+          return "'" + string.replace(/'/g, "''") + "'";
+        case STYLE_LITERAL:
+          return "|" + blockHeader(string, state.indent) + dropEndingNewline(indentString(string, indent));
+        case STYLE_FOLDED:
+          return ">" + blockHeader(string, state.indent) + dropEndingNewline(indentString(foldString(string, lineWidth), indent));
+        case STYLE_DOUBLE:
+          return '"' + escapeString(string) + '"';
+        default:
+          throw new YAMLException2("impossible error: invalid scalar style");
+      }
+    })();
+  }
+  function blockHeader(string, indentPerLevel) {
+    const indentIndicator = needIndentIndicator(string) ? String(indentPerLevel) : "";
+    const clip2 = string[string.length - 1] === "\n";
+    const keep = clip2 && (string[string.length - 2] === "\n" || string === "\n");
+    const chomp = keep ? "+" : clip2 ? "" : "-";
+    return indentIndicator + chomp + "\n";
+  }
+  function dropEndingNewline(string) {
+    return string[string.length - 1] === "\n" ? string.slice(0, -1) : string;
+  }
+  function foldString(string, width) {
+    const lineRe = /(\n+)([^\n]*)/g;
+    let result = (function() {
+      let nextLF = string.indexOf("\n");
+      nextLF = nextLF !== -1 ? nextLF : string.length;
+      lineRe.lastIndex = nextLF;
+      return foldLine(string.slice(0, nextLF), width);
+    })();
+    let prevMoreIndented = string[0] === "\n" || string[0] === " ";
+    let moreIndented;
+    let match;
+    while (match = lineRe.exec(string)) {
+      const prefix = match[1];
+      const line = match[2];
+      moreIndented = line[0] === " ";
+      result += prefix + (!prevMoreIndented && !moreIndented && line !== "" ? "\n" : "") + foldLine(line, width);
+      prevMoreIndented = moreIndented;
+    }
+    return result;
+  }
+  function foldLine(line, width) {
+    if (line === "" || line[0] === " ") return line;
+    const breakRe = / [^ ]/g;
+    let match;
+    let start = 0;
+    let end;
+    let curr = 0;
+    let next = 0;
+    let result = "";
+    while (match = breakRe.exec(line)) {
+      next = match.index;
+      if (next - start > width) {
+        end = curr > start ? curr : next;
+        result += "\n" + line.slice(start, end);
+        start = end + 1;
+      }
+      curr = next;
+    }
+    result += "\n";
+    if (line.length - start > width && curr > start) {
+      result += line.slice(start, curr) + "\n" + line.slice(curr + 1);
+    } else {
+      result += line.slice(start);
+    }
+    return result.slice(1);
+  }
+  function escapeString(string) {
+    let result = "";
+    let char = 0;
+    for (let i = 0; i < string.length; char >= 65536 ? i += 2 : i++) {
+      char = codePointAt(string, i);
+      const escapeSeq = ESCAPE_SEQUENCES[char];
+      if (!escapeSeq && isPrintable(char)) {
+        result += string[i];
+        if (char >= 65536) result += string[i + 1];
+      } else {
+        result += escapeSeq || encodeHex(char);
+      }
+    }
+    return result;
+  }
+  function writeFlowSequence(state, level, object) {
+    let _result = "";
+    const _tag = state.tag;
+    for (let index = 0, length = object.length; index < length; index += 1) {
+      let value = object[index];
+      if (state.replacer) {
+        value = state.replacer.call(object, String(index), value);
+      }
+      if (writeNode(state, level, value, false, false) || typeof value === "undefined" && writeNode(state, level, null, false, false)) {
+        if (_result !== "") _result += "," + (!state.condenseFlow ? " " : "");
+        _result += state.dump;
+      }
+    }
+    state.tag = _tag;
+    state.dump = "[" + _result + "]";
+  }
+  function writeBlockSequence(state, level, object, compact) {
+    let _result = "";
+    const _tag = state.tag;
+    for (let index = 0, length = object.length; index < length; index += 1) {
+      let value = object[index];
+      if (state.replacer) {
+        value = state.replacer.call(object, String(index), value);
+      }
+      if (writeNode(state, level + 1, value, true, true, false, true) || typeof value === "undefined" && writeNode(state, level + 1, null, true, true, false, true)) {
+        if (!compact || _result !== "") {
+          _result += generateNextLine(state, level);
+        }
+        if (state.dump && CHAR_LINE_FEED === state.dump.charCodeAt(0)) {
+          _result += "-";
+        } else {
+          _result += "- ";
+        }
+        _result += state.dump;
+      }
+    }
+    state.tag = _tag;
+    state.dump = _result || "[]";
+  }
+  function writeFlowMapping(state, level, object) {
+    let _result = "";
+    const _tag = state.tag;
+    const objectKeyList = Object.keys(object);
+    for (let index = 0, length = objectKeyList.length; index < length; index += 1) {
+      let pairBuffer = "";
+      if (_result !== "") pairBuffer += ", ";
+      if (state.condenseFlow) pairBuffer += '"';
+      const objectKey = objectKeyList[index];
+      let objectValue = object[objectKey];
+      if (state.replacer) {
+        objectValue = state.replacer.call(object, objectKey, objectValue);
+      }
+      if (!writeNode(state, level, objectKey, false, false)) {
+        continue;
+      }
+      if (state.dump.length > 1024) pairBuffer += "? ";
+      pairBuffer += state.dump + (state.condenseFlow ? '"' : "") + ":" + (state.condenseFlow ? "" : " ");
+      if (!writeNode(state, level, objectValue, false, false)) {
+        continue;
+      }
+      pairBuffer += state.dump;
+      _result += pairBuffer;
+    }
+    state.tag = _tag;
+    state.dump = "{" + _result + "}";
+  }
+  function writeBlockMapping(state, level, object, compact) {
+    let _result = "";
+    const _tag = state.tag;
+    const objectKeyList = Object.keys(object);
+    if (state.sortKeys === true) {
+      objectKeyList.sort();
+    } else if (typeof state.sortKeys === "function") {
+      objectKeyList.sort(state.sortKeys);
+    } else if (state.sortKeys) {
+      throw new YAMLException2("sortKeys must be a boolean or a function");
+    }
+    for (let index = 0, length = objectKeyList.length; index < length; index += 1) {
+      let pairBuffer = "";
+      if (!compact || _result !== "") {
+        pairBuffer += generateNextLine(state, level);
+      }
+      const objectKey = objectKeyList[index];
+      let objectValue = object[objectKey];
+      if (state.replacer) {
+        objectValue = state.replacer.call(object, objectKey, objectValue);
+      }
+      if (!writeNode(state, level + 1, objectKey, true, true, true)) {
+        continue;
+      }
+      const explicitPair = state.tag !== null && state.tag !== "?" || state.dump && state.dump.length > 1024;
+      if (explicitPair) {
+        if (state.dump && CHAR_LINE_FEED === state.dump.charCodeAt(0)) {
+          pairBuffer += "?";
+        } else {
+          pairBuffer += "? ";
+        }
+      }
+      pairBuffer += state.dump;
+      if (explicitPair) {
+        pairBuffer += generateNextLine(state, level);
+      }
+      if (!writeNode(state, level + 1, objectValue, true, explicitPair)) {
+        continue;
+      }
+      if (state.dump && CHAR_LINE_FEED === state.dump.charCodeAt(0)) {
+        pairBuffer += ":";
+      } else {
+        pairBuffer += ": ";
+      }
+      pairBuffer += state.dump;
+      _result += pairBuffer;
+    }
+    state.tag = _tag;
+    state.dump = _result || "{}";
+  }
+  function detectType(state, object, explicit) {
+    const typeList = explicit ? state.explicitTypes : state.implicitTypes;
+    for (let index = 0, length = typeList.length; index < length; index += 1) {
+      const type2 = typeList[index];
+      if ((type2.instanceOf || type2.predicate) && (!type2.instanceOf || typeof object === "object" && object instanceof type2.instanceOf) && (!type2.predicate || type2.predicate(object))) {
+        if (explicit) {
+          if (type2.multi && type2.representName) {
+            state.tag = type2.representName(object);
+          } else {
+            state.tag = type2.tag;
+          }
+        } else {
+          state.tag = "?";
+        }
+        if (type2.represent) {
+          const style = state.styleMap[type2.tag] || type2.defaultStyle;
+          let _result;
+          if (_toString.call(type2.represent) === "[object Function]") {
+            _result = type2.represent(object, style);
+          } else if (_hasOwnProperty.call(type2.represent, style)) {
+            _result = type2.represent[style](object, style);
+          } else {
+            throw new YAMLException2("!<" + type2.tag + '> tag resolver accepts not "' + style + '" style');
+          }
+          state.dump = _result;
+        }
+        return true;
+      }
+    }
+    return false;
+  }
+  function writeNode(state, level, object, block, compact, iskey, isblockseq) {
+    state.tag = null;
+    state.dump = object;
+    if (!detectType(state, object, false)) {
+      detectType(state, object, true);
+    }
+    const type2 = _toString.call(state.dump);
+    const inblock = block;
+    if (block) {
+      block = state.flowLevel < 0 || state.flowLevel > level;
+    }
+    const objectOrArray = type2 === "[object Object]" || type2 === "[object Array]";
+    let duplicateIndex;
+    let duplicate;
+    if (objectOrArray) {
+      duplicateIndex = state.duplicates.indexOf(object);
+      duplicate = duplicateIndex !== -1;
+    }
+    if (state.tag !== null && state.tag !== "?" || duplicate || state.indent !== 2 && level > 0) {
+      compact = false;
+    }
+    if (duplicate && state.usedDuplicates[duplicateIndex]) {
+      state.dump = "*ref_" + duplicateIndex;
+    } else {
+      if (objectOrArray && duplicate && !state.usedDuplicates[duplicateIndex]) {
+        state.usedDuplicates[duplicateIndex] = true;
+      }
+      if (type2 === "[object Object]") {
+        if (block && Object.keys(state.dump).length !== 0) {
+          writeBlockMapping(state, level, state.dump, compact);
+          if (duplicate) {
+            state.dump = "&ref_" + duplicateIndex + state.dump;
+          }
+        } else {
+          writeFlowMapping(state, level, state.dump);
+          if (duplicate) {
+            state.dump = "&ref_" + duplicateIndex + " " + state.dump;
+          }
+        }
+      } else if (type2 === "[object Array]") {
+        if (block && state.dump.length !== 0) {
+          if (state.noArrayIndent && !isblockseq && level > 0) {
+            writeBlockSequence(state, level - 1, state.dump, compact);
+          } else {
+            writeBlockSequence(state, level, state.dump, compact);
+          }
+          if (duplicate) {
+            state.dump = "&ref_" + duplicateIndex + state.dump;
+          }
+        } else {
+          writeFlowSequence(state, level, state.dump);
+          if (duplicate) {
+            state.dump = "&ref_" + duplicateIndex + " " + state.dump;
+          }
+        }
+      } else if (type2 === "[object String]") {
+        if (state.tag !== "?") {
+          writeScalar(state, state.dump, level, iskey, inblock);
+        }
+      } else if (type2 === "[object Undefined]") {
+        return false;
+      } else {
+        if (state.skipInvalid) return false;
+        throw new YAMLException2("unacceptable kind of an object to dump " + type2);
+      }
+      if (state.tag !== null && state.tag !== "?") {
+        let tagStr = encodeURI(
+          state.tag[0] === "!" ? state.tag.slice(1) : state.tag
+        ).replace(/!/g, "%21");
+        if (state.tag[0] === "!") {
+          tagStr = "!" + tagStr;
+        } else if (tagStr.slice(0, 18) === "tag:yaml.org,2002:") {
+          tagStr = "!!" + tagStr.slice(18);
+        } else {
+          tagStr = "!<" + tagStr + ">";
+        }
+        state.dump = tagStr + " " + state.dump;
+      }
+    }
+    return true;
+  }
+  function getDuplicateReferences(object, state) {
+    const objects = [];
+    const duplicatesIndexes = [];
+    inspectNode(object, objects, duplicatesIndexes);
+    const length = duplicatesIndexes.length;
+    for (let index = 0; index < length; index += 1) {
+      state.duplicates.push(objects[duplicatesIndexes[index]]);
+    }
+    state.usedDuplicates = new Array(length);
+  }
+  function inspectNode(object, objects, duplicatesIndexes) {
+    if (object !== null && typeof object === "object") {
+      const index = objects.indexOf(object);
+      if (index !== -1) {
+        if (duplicatesIndexes.indexOf(index) === -1) {
+          duplicatesIndexes.push(index);
+        }
+      } else {
+        objects.push(object);
+        if (Array.isArray(object)) {
+          for (let i = 0, length = object.length; i < length; i += 1) {
+            inspectNode(object[i], objects, duplicatesIndexes);
+          }
+        } else {
+          const objectKeyList = Object.keys(object);
+          for (let i = 0, length = objectKeyList.length; i < length; i += 1) {
+            inspectNode(object[objectKeyList[i]], objects, duplicatesIndexes);
+          }
+        }
+      }
+    }
+  }
+  function dump2(input, options) {
+    options = options || {};
+    const state = new State(options);
+    if (!state.noRefs) getDuplicateReferences(input, state);
+    let value = input;
+    if (state.replacer) {
+      value = state.replacer.call({ "": value }, "", value);
+    }
+    if (writeNode(state, 0, value, true, true)) return state.dump + "\n";
+    return "";
+  }
+  dumper.dump = dump2;
+  return dumper;
+}
+var hasRequiredJsYaml;
+function requireJsYaml() {
+  if (hasRequiredJsYaml) return jsYaml;
+  hasRequiredJsYaml = 1;
+  const loader2 = requireLoader();
+  const dumper2 = requireDumper();
+  function renamed(from, to) {
+    return function() {
+      throw new Error("Function yaml." + from + " is removed in js-yaml 4. Use yaml." + to + " instead, which is now safe by default.");
+    };
+  }
+  jsYaml.Type = requireType();
+  jsYaml.Schema = requireSchema();
+  jsYaml.FAILSAFE_SCHEMA = requireFailsafe();
+  jsYaml.JSON_SCHEMA = requireJson();
+  jsYaml.CORE_SCHEMA = requireCore();
+  jsYaml.DEFAULT_SCHEMA = require_default();
+  jsYaml.load = loader2.load;
+  jsYaml.loadAll = loader2.loadAll;
+  jsYaml.dump = dumper2.dump;
+  jsYaml.YAMLException = requireException();
+  jsYaml.types = {
+    binary: requireBinary(),
+    float: requireFloat(),
+    map: requireMap(),
+    null: require_null(),
+    pairs: requirePairs(),
+    set: requireSet(),
+    timestamp: requireTimestamp(),
+    bool: requireBool(),
+    int: requireInt(),
+    merge: requireMerge(),
+    omap: requireOmap(),
+    seq: requireSeq(),
+    str: requireStr()
+  };
+  jsYaml.safeLoad = renamed("safeLoad", "load");
+  jsYaml.safeLoadAll = renamed("safeLoadAll", "loadAll");
+  jsYaml.safeDump = renamed("safeDump", "dump");
+  return jsYaml;
+}
+var jsYamlExports = requireJsYaml();
+var yaml = /* @__PURE__ */ getDefaultExportFromCjs(jsYamlExports);
+var {
+  Type,
+  Schema,
+  FAILSAFE_SCHEMA,
+  JSON_SCHEMA,
+  CORE_SCHEMA,
+  DEFAULT_SCHEMA,
+  load,
+  loadAll,
+  dump,
+  YAMLException,
+  types,
+  safeLoad,
+  safeLoadAll,
+  safeDump
+} = yaml;
+
+// src/render.ts
+function renderTarget(secretName2) {
+  return `render/${secretName2}`;
+}
+function secretManifests(args) {
+  const data = Buffer.from(args.dockerConfigJson.reveal()).toString("base64");
+  const docs = args.namespaces.map(
+    (namespace) => yaml.dump(
+      {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: args.secretName, namespace, annotations: args.annotations },
+        type: "kubernetes.io/dockerconfigjson",
+        data: { ".dockerconfigjson": data }
+      },
+      // Never fold: a folded base64 line is still valid YAML, but not every tool that greps or seals it copes.
+      { lineWidth: -1, noRefs: true }
+    )
+  );
+  return new Secret(docs.join("---\n"));
+}
+function configJson(creds) {
+  return new Secret(`${JSON.stringify(JSON.parse(dockerConfigJson(creds).reveal()), null, 2)}
+`);
+}
+async function renderCredentials(config, format, ports) {
+  const { gitlab, log } = ports;
+  const owner2 = await gitlab.resolveOwner(config.owner);
+  const registry2 = registryHost(config, owner2);
+  const now = ports.clock.now();
+  const minted = await gitlab.createDeployToken(owner2, {
+    name: tokenName(config.tokenNamePrefix, renderTarget(config.secretName), now, ports.nonce()),
+    expiresAt: expiryDateFor(now, config.expiresInMs)
+  });
+  const creds = { host: registry2, username: minted.username, password: minted.token };
+  for (const form of secretForms([creds])) log.secret(form);
+  log.info(`Minted deploy token ${minted.id} (${minted.username}) for ${registry2}, expires ${minted.expiresAt}`);
+  let verified = null;
+  const check = verifyTarget(config, owner2);
+  if (check) {
+    try {
+      const r = await ports.verifier.verifyPull({ registry: registry2, ...check, username: minted.username, password: minted.token });
+      verified = { repository: check.repository, ...check.tag ? { tag: check.tag } : {}, ...r.digest ? { digest: r.digest } : {} };
+      const image = `${check.repository}${check.tag ? `:${check.tag}` : ""}`;
+      if (r.anonymous) log.warn(`${registry2} serves ${image} without authentication, so the pull check says nothing about the new token`);
+      else log.info(`Verified: the new token pulls ${image} from ${registry2}`);
+    } catch (err) {
+      let rollback;
+      try {
+        await gitlab.revokeDeployToken(owner2, minted.id);
+        rollback = `new deploy token ${minted.id} revoked; nothing was printed`;
+      } catch (inner) {
+        rollback = `revoking new deploy token ${minted.id} failed too (${inner.message}); delete it in GitLab; nothing was printed`;
+      }
+      throw new RotationError(err, rollback);
+    }
+  }
+  const content = format === "config.json" ? configJson([creds]) : secretManifests({
+    namespaces: config.namespaces,
+    secretName: config.secretName,
+    dockerConfigJson: dockerConfigJson([creds]),
+    annotations: recordAnnotations({
+      id: minted.id,
+      username: minted.username,
+      expiresAt: minted.expiresAt,
+      owner: `${owner2.kind}/${owner2.id}`,
+      registry: registry2,
+      rotatedAt: now.toISOString()
+    })
+  });
+  return {
+    format,
+    token: { id: minted.id, name: minted.name, username: minted.username, expiresAt: minted.expiresAt },
+    registry: registry2,
+    verified,
+    content
+  };
+}
+
 // src/report.ts
 var Redactor = class {
   #forms = [];
@@ -36540,16 +40575,22 @@ function dotenvText(r, prefix = "GITLAB_PULL_SECRET_") {
   return Object.entries(actionOutputs(r)).map(([name, value]) => `${prefix}${name.toUpperCase().replace(/-/g, "_")}=${value}`).join("\n") + "\n";
 }
 function summaryLines(r) {
+  const extra = [
+    ...r.sweptTokenIds.length ? [`Swept orphaned deploy token(s) ${r.sweptTokenIds.join(", ")}`] : [],
+    ...r.serviceAccountsUpdated?.length ? [`Added "${r.secretName}" to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`] : []
+  ];
   if (r.dryRun) {
     return [
-      `Dry run: nothing changed. A rotation would write Secret "${r.secretName}" to ${r.namespaces.join(", ")}` + (r.created.length ? ` (new in ${r.created.join(", ")})` : "") + ` and revoke ${r.previousTokenIds.length ? `deploy token(s) ${r.previousTokenIds.join(", ")}` : "no previous token"}.`
+      `Dry run: nothing changed. A rotation would write Secret "${r.secretName}" to ${r.namespaces.join(", ")}` + (r.created.length ? ` (new in ${r.created.join(", ")})` : "") + ` and revoke ${r.previousTokenIds.length ? `deploy token(s) ${r.previousTokenIds.join(", ")}` : "no previous token"} if due (${r.reason}). Run plan for the full picture.`
     ];
   }
+  if (!r.token) return [`Unchanged: ${r.reason}`, ...extra];
   const t = r.token;
   return [
     `Rotated Secret "${r.secretName}" in ${r.namespaces.join(", ")}` + (r.created.length ? ` (created in ${r.created.join(", ")})` : ""),
     `Deploy token ${t.id} (${t.username}) for ${r.registry}, expires ${t.expiresAt}`,
-    r.revokedTokenIds.length ? `Revoked deploy token(s) ${r.revokedTokenIds.join(", ")}` : "No previous token to revoke"
+    r.revokedTokenIds.length ? `Revoked deploy token(s) ${r.revokedTokenIds.join(", ")}` : "No previous token to revoke",
+    ...extra
   ];
 }
 function streamLog(write, redactor) {
@@ -36558,6 +40599,11 @@ function streamLog(write, redactor) {
     warn: (m) => write(redactor.redact(`warning: ${m}`)),
     secret: (v) => redactor.add(v)
   };
+}
+function textTable(rows) {
+  const widths = [];
+  for (const row of rows) row.forEach((cell, i) => widths[i] = Math.max(widths[i] ?? 0, cell.length));
+  return rows.map((row) => row.map((cell, i) => i === row.length - 1 ? cell : cell.padEnd(widths[i])).join("  ").trimEnd());
 }
 
 // src/run.ts
@@ -37544,9 +41590,9 @@ function connectionError(err, timeoutMs, readingBody) {
   );
 }
 function describeBody(text, contentType) {
-  const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
-  if (type === "text/html") return "";
-  if (type === "application/json") {
+  const type2 = (contentType ?? "").split(";")[0].trim().toLowerCase();
+  if (type2 === "text/html") return "";
+  if (type2 === "application/json") {
     try {
       const body = JSON.parse(text);
       const main = body?.error ?? body?.message ?? "";
@@ -37559,8 +41605,8 @@ function describeBody(text, contentType) {
   return text.trim().slice(0, 500);
 }
 function parseBody(text, contentType) {
-  const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
-  if (type === "application/json") return text === "" ? {} : JSON.parse(text) ?? {};
+  const type2 = (contentType ?? "").split(";")[0].trim().toLowerCase();
+  if (type2 === "application/json") return text === "" ? {} : JSON.parse(text) ?? {};
   return text;
 }
 function oneRequest(timeoutMs) {
@@ -37686,7 +41732,7 @@ function gitlabPort(opts) {
       throw gitLabError(operation, who, err);
     }
   }
-  async function list(owner2, deadlineAt) {
+  async function list2(owner2, deadlineAt) {
     const rows = await idempotent(
       "listing the deploy tokens",
       describe(owner2),
@@ -37711,7 +41757,7 @@ function gitlabPort(opts) {
     const why = `the create's outcome is unknown (${describeFailure(after)})`;
     let found;
     try {
-      found = (await list(owner2, deadlineAt)).filter((t) => t.name === name);
+      found = (await list2(owner2, deadlineAt)).filter((t) => t.name === name);
     } catch (err) {
       const inner = gitLabError("listing the deploy tokens", who, err);
       throw new OrphanedTokenError(
@@ -37799,7 +41845,7 @@ function gitlabPort(opts) {
       return revoke(owner2, id);
     },
     async listDeployTokens(owner2) {
-      return list(owner2);
+      return list2(owner2);
     }
   };
 }
@@ -38147,8 +42193,8 @@ var ToolRunner = class extends events.EventEmitter {
     }
     return this.args;
   }
-  _endsWith(str, end) {
-    return str.endsWith(end);
+  _endsWith(str2, end) {
+    return str2.endsWith(end);
   }
   _isCmdFile() {
     const upperToolPath = this.toolPath.toUpperCase();
@@ -38554,78 +42600,6 @@ function getExecOutput(commandLine, args, options) {
   });
 }
 
-// src/naming.ts
-import { createHash } from "node:crypto";
-var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-var MANAGER = "gitlab-pull-secret";
-var ANNOTATION = "gitlab-pull-secret.io";
-var Annotations = {
-  tokenId: `${ANNOTATION}/token-id`,
-  tokenUsername: `${ANNOTATION}/token-username`,
-  expiresAt: `${ANNOTATION}/expires-at`,
-  owner: `${ANNOTATION}/owner`,
-  registry: `${ANNOTATION}/registry`,
-  rotatedAt: `${ANNOTATION}/rotated-at`,
-  /** Previous tokens deliberately kept alive (--keep-previous), newest first. */
-  keptTokenIds: `${ANNOTATION}/kept-token-ids`,
-  /** Previous tokens whose revoke failed; the next run revokes them first. */
-  revokePending: `${ANNOTATION}/revoke-pending`
-};
-function targetId(context2, secretName2, namespaces2) {
-  const set = createHash("sha256").update([...namespaces2].sort().join(",")).digest("hex").slice(0, 8);
-  return `${context2 ?? "current-context"}/${secretName2}/${set}`;
-}
-function tokenName(prefix, target, now, nonce) {
-  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-  const name = `${prefix}/${target}/${stamp}-${nonce}`;
-  return name.length <= 255 ? name : `${name.slice(0, 255 - stamp.length - nonce.length - 2)}/${stamp}-${nonce}`;
-}
-function ownsTokenName(prefix, target, name) {
-  return name.startsWith(`${prefix}/${target}/`);
-}
-function mintedAt(name) {
-  const m = /\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-f]+$/.exec(name);
-  if (!m) return void 0;
-  const d = /* @__PURE__ */ new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
-  return Number.isNaN(d.getTime()) ? void 0 : d;
-}
-
-// src/manifests.ts
-function recordAnnotations(t) {
-  return {
-    [Annotations.tokenId]: String(t.id),
-    [Annotations.tokenUsername]: t.username,
-    [Annotations.expiresAt]: t.expiresAt,
-    [Annotations.owner]: t.owner,
-    [Annotations.registry]: t.registry,
-    [Annotations.rotatedAt]: t.rotatedAt
-  };
-}
-function secretList(args) {
-  const data = Buffer.from(args.dockerConfigJson.reveal()).toString("base64");
-  const items = args.namespaces.map((namespace) => ({
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: {
-      name: args.secretName,
-      namespace,
-      labels: { [MANAGED_BY_LABEL]: MANAGER },
-      annotations: args.annotations
-    },
-    type: "kubernetes.io/dockerconfigjson",
-    data: { ".dockerconfigjson": data }
-  }));
-  return new Secret(JSON.stringify({ apiVersion: "v1", kind: "List", items }));
-}
-function secretRefs(namespaces2, secretName2) {
-  const items = namespaces2.map((namespace) => ({
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { name: secretName2, namespace }
-  }));
-  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
-}
-
 // src/kubectl.ts
 var PASSED_ENV = [
   "PATH",
@@ -38714,7 +42688,7 @@ function parseLease(stdout) {
   };
 }
 function kubectlPort(opts) {
-  const binary = opts.binary ?? "kubectl";
+  const binary2 = opts.binary ?? "kubectl";
   const global2 = [
     ...opts.kubeconfig ? ["--kubeconfig", opts.kubeconfig] : [],
     ...opts.context ? ["--context", opts.context] : [],
@@ -38722,7 +42696,7 @@ function kubectlPort(opts) {
   ];
   async function run(args, stdin) {
     try {
-      return await getExecOutput(binary, [...global2, ...args], {
+      return await getExecOutput(binary2, [...global2, ...args], {
         input: Buffer.from(stdin),
         silent: true,
         ignoreReturnCode: true,
@@ -38733,6 +42707,43 @@ function kubectlPort(opts) {
     }
   }
   return {
+    async readTarget(namespaces2, secretName2, serviceAccounts2) {
+      const all = serviceAccounts2.includes("*");
+      const named = all ? [] : namespaces2.flatMap((namespace) => serviceAccounts2.map((name) => ({ kind: "ServiceAccount", namespace, name })));
+      const refs = [...namespaces2.map((namespace) => ({ kind: "Secret", namespace, name: secretName2 })), ...named];
+      const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], objectRefs(refs));
+      if (r.exitCode !== 0) throw failure(`reading Secret "${secretName2}"${named.length ? " and the ServiceAccounts" : ""}`, opts.redact(r.stderr));
+      const items = listItems(r.stdout);
+      let accounts = items.filter((o) => o.kind === "ServiceAccount");
+      if (all) {
+        const sa = await run(["get", "serviceaccounts", "--all-namespaces", "-o", "json"], "");
+        if (sa.exitCode !== 0) throw failure("listing ServiceAccounts (for --service-account '*')", opts.redact(sa.stderr));
+        accounts = listItems(sa.stdout).filter((o) => namespaces2.includes(String(o.metadata?.namespace)));
+      }
+      return {
+        secrets: parseSecrets(JSON.stringify({ kind: "List", items: items.filter((o) => o.kind === "Secret") })),
+        serviceAccounts: accounts.map(parseServiceAccount)
+      };
+    },
+    async replaceServiceAccounts(objects) {
+      if (objects.length === 0) return "ok";
+      const r = await run(["replace", "-f", "-", "-o", "name"], serviceAccountList(objects));
+      if (r.exitCode === 0) return "ok";
+      const stderr = opts.redact(r.stderr);
+      const lines = stderr.split("\n").filter((l) => /^(Error|error)/.test(l.trim()));
+      if (lines.length > 0 && lines.every((l) => /Conflict|the object has been modified/.test(l))) return "conflict";
+      throw failure("adding the Secret to the ServiceAccounts", stderr);
+    },
+    async listNamespaces(selector) {
+      const r = await run(["get", "namespaces", "-l", selector, "-o", "json"], "");
+      if (r.exitCode !== 0) throw failure(`listing namespaces matching ${selector}`, opts.redact(r.stderr));
+      return listItems(r.stdout).map((o) => String(o.metadata?.name)).sort();
+    },
+    async applyNamespaces(names) {
+      const doc = JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })) });
+      const r = await run(["apply", "--server-side", `--field-manager=${MANAGER}`, "-f", "-"], doc);
+      if (r.exitCode !== 0) throw failure("creating the namespaces", opts.redact(r.stderr));
+    },
     async readSecrets(namespaces2, name) {
       const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], secretRefs(namespaces2, name));
       if (r.exitCode !== 0) {
@@ -38763,7 +42774,7 @@ function kubectlPort(opts) {
       );
       if (r.exitCode !== 0) throw failure("releasing the rotation lock", opts.redact(r.stderr));
     },
-    async applySecrets(list, { dryRun, force }) {
+    async applySecrets(list2, { dryRun, force }) {
       const r = await run(
         [
           "apply",
@@ -38774,13 +42785,64 @@ function kubectlPort(opts) {
           "-f",
           "-"
         ],
-        list.reveal()
+        list2.reveal()
       );
       if (r.exitCode !== 0) {
         throw failure(dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets", opts.redact(r.stderr));
       }
+    },
+    // One kubectl for every namespace. An access review rather than
+    // `delete --dry-run=server`: it can never delete anything, whatever the
+    // server makes of a DeleteOptions body.
+    async forbiddenSecretDeletes(namespaces2, name) {
+      if (namespaces2.length === 0) return [];
+      const r = await run(
+        ["create", "-f", "-", "-o", 'jsonpath={.spec.resourceAttributes.namespace} {.status.allowed}{"\\n"}'],
+        deleteReviews(namespaces2, name)
+      );
+      if (r.exitCode !== 0) throw deleteFailure(`checking the permission to delete Secret "${name}"`, opts.redact(r.stderr));
+      return parseDeleteReviews(r.stdout, namespaces2);
+    },
+    // One kubectl for every namespace, references on stdin. No precondition
+    // (kubectl delete -f sends none): the caller holds the target's Lease and
+    // passes only namespaces whose Secret it has just read as ours.
+    async deleteSecrets(namespaces2, name) {
+      if (namespaces2.length === 0) return;
+      const r = await run(["delete", "--ignore-not-found", "--wait=false", "-f", "-"], secretRefs(namespaces2, name));
+      if (r.exitCode !== 0) throw deleteFailure(`deleting Secret "${name}"`, opts.redact(r.stderr));
     }
   };
+}
+function deleteReviews(namespaces2, name) {
+  const items = namespaces2.map((namespace) => ({
+    apiVersion: "authorization.k8s.io/v1",
+    kind: "SelfSubjectAccessReview",
+    spec: { resourceAttributes: { namespace, verb: "delete", resource: "secrets", name } }
+  }));
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
+}
+function parseDeleteReviews(stdout, namespaces2) {
+  const allowed = new Set(
+    stdout.split("\n").map((l) => l.trim().split(/\s+/)).filter(([, ok]) => ok === "true").map(([ns]) => ns)
+  );
+  return namespaces2.filter((ns) => !allowed.has(ns));
+}
+function deleteFailure(operation, stderr) {
+  const hints = /is forbidden: User/.test(stderr) ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch)"] : hintsFor(stderr);
+  return new KubeError(operation, [errorLines(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
+}
+function objectRefs(refs) {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "List",
+    items: refs.map((r) => ({ apiVersion: "v1", kind: r.kind, metadata: { name: r.name, namespace: r.namespace } }))
+  });
+}
+function listItems(stdout) {
+  const text = stdout.trim();
+  if (text === "") return [];
+  const doc = JSON.parse(text);
+  return doc.kind === "List" || Array.isArray(doc.items) ? doc.items ?? [] : [doc];
 }
 function parseSecrets(stdout) {
   const text = stdout.trim();
@@ -39315,351 +43377,6 @@ function registryPortFor(caPem, timeoutMs) {
   return registryPort({ ...d ? { dispatcher: d } : {}, ...timeoutMs ? { timeoutMs } : {} });
 }
 
-// src/dockerconfig.ts
-function entry(c) {
-  const password = c.password.reveal();
-  return { username: c.username, password, auth: Buffer.from(`${c.username}:${password}`).toString("base64") };
-}
-function dockerConfigJson(creds) {
-  const auths = Object.fromEntries(creds.map((c) => [c.host, entry(c)]));
-  return new Secret(JSON.stringify({ auths }));
-}
-function secretForms(creds) {
-  const forms = /* @__PURE__ */ new Set();
-  for (const c of creds) {
-    const e = entry(c);
-    forms.add(e.password);
-    forms.add(`${c.username}:${e.password}`);
-    forms.add(e.auth);
-    forms.add(e.auth.replace(/=+$/, ""));
-  }
-  const config = dockerConfigJson(creds).reveal();
-  forms.add(config);
-  forms.add(Buffer.from(config).toString("base64"));
-  return [...forms];
-}
-
-// src/lock.ts
-var LEASE_DURATION_SECONDS = 300;
-function leaseName(secretName2) {
-  return `gitlab-pull-secret-${secretName2}`.slice(0, 253).replace(/[.-]+$/, "");
-}
-function lockNamespace(namespaces2) {
-  return [...namespaces2].sort()[0];
-}
-function isStale(lease, now) {
-  const renewed = Date.parse(lease.renewTime);
-  return !Number.isFinite(renewed) || renewed + lease.durationSeconds * 1e3 < now.getTime();
-}
-var LockTimeoutError = class extends KubeError {
-  constructor(namespace, name, holder, waitedMs) {
-    super(
-      "waiting for the rotation lock",
-      `Lease ${namespace}/${name} is held by ${holder} (another run on this target); gave up after ${Math.round(waitedMs / 1e3)}s. Nothing was changed. Re-run later, raise --lock-timeout, or delete the Lease if that run is gone (it is taken over automatically ${LEASE_DURATION_SECONDS}s after its last renewal)`,
-      [namespace]
-    );
-  }
-};
-async function acquireLock(args) {
-  const { port, namespace, name, holder, clock } = args;
-  const started = clock.now().getTime();
-  let delay = 250;
-  let announced = false;
-  for (; ; ) {
-    const now = clock.now();
-    const existing = await port.createLease(namespace, name, holder, LEASE_DURATION_SECONDS, now);
-    if (existing === void 0) break;
-    if (isStale(existing, now)) {
-      if (await port.takeOverLease(namespace, name, holder, LEASE_DURATION_SECONDS, now, existing.resourceVersion)) {
-        args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
-        break;
-      }
-      continue;
-    }
-    const waited = now.getTime() - started;
-    if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited);
-    if (!announced) {
-      args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
-      announced = true;
-    }
-    await args.sleep(Math.min(delay * (0.5 + Math.random()), args.timeoutMs - waited));
-    delay = Math.min(delay * 2, 2e3);
-  }
-  return { release: () => port.releaseLease(namespace, name, holder) };
-}
-
-// src/plan.ts
-function isLiveToken(t, now) {
-  return !t.revoked && (t.expiresAt === null || Date.parse(t.expiresAt) > now.getTime());
-}
-function isManaged(s) {
-  return s.labels[MANAGED_BY_LABEL] === MANAGER;
-}
-function ids(text) {
-  return (text ?? "").split(",").map((p) => Number(p.trim())).filter((n) => Number.isInteger(n) && n > 0);
-}
-function heldTokens(existing, owner2) {
-  const current = /* @__PURE__ */ new Set();
-  const kept = /* @__PURE__ */ new Set();
-  const pending = /* @__PURE__ */ new Set();
-  for (const s of existing) {
-    if (!isManaged(s) || s.annotations[Annotations.owner] !== `${owner2.kind}/${owner2.id}`) continue;
-    for (const id of ids(s.annotations[Annotations.tokenId])) current.add(id);
-    for (const id of ids(s.annotations[Annotations.keptTokenIds])) kept.add(id);
-    for (const id of ids(s.annotations[Annotations.revokePending])) pending.add(id);
-  }
-  const byNewest = (a, b) => b - a;
-  return {
-    current: [...current].sort(byNewest),
-    kept: [...kept].filter((k) => !current.has(k)).sort(byNewest),
-    pending: [...pending].filter((p) => !current.has(p) && !kept.has(p)).sort(byNewest)
-  };
-}
-function referencedIds(held) {
-  return /* @__PURE__ */ new Set([...held.current, ...held.kept, ...held.pending]);
-}
-function rotationDue(args) {
-  if (args.force) return { due: true, reason: "--force" };
-  if (args.rotateBeforeMs === void 0) return { due: true, reason: "every run rotates (no --rotate-before)" };
-  const byNs = new Map(args.existing.map((s) => [s.namespace, s]));
-  const tokenIds = /* @__PURE__ */ new Set();
-  let soonest = Infinity;
-  for (const ns of args.namespaces) {
-    const s = byNs.get(ns);
-    if (!s || !isManaged(s)) return { due: true, reason: `no managed Secret in ${ns}` };
-    if (s.annotations[Annotations.owner] !== `${args.owner.kind}/${args.owner.id}`) return { due: true, reason: `the Secret in ${ns} holds a token of another owner` };
-    const id = Number(s.annotations[Annotations.tokenId]);
-    if (!args.liveIds.has(id)) return { due: true, reason: `deploy token ${s.annotations[Annotations.tokenId] ?? "?"} in ${ns} is no longer live in GitLab` };
-    tokenIds.add(String(id));
-    const expires = Date.parse(s.annotations[Annotations.expiresAt] ?? "");
-    soonest = Math.min(soonest, Number.isFinite(expires) ? expires : -Infinity);
-  }
-  if (tokenIds.size > 1) return { due: true, reason: `the Secrets hold different tokens (${[...tokenIds].join(", ")})` };
-  const left = soonest - args.now.getTime();
-  if (left <= args.rotateBeforeMs) return { due: true, reason: `the token expires in ${formatDuration(left)}, within --rotate-before` };
-  return { due: false, reason: `deploy token ${[...tokenIds][0]} has ${formatDuration(left)} left, more than --rotate-before` };
-}
-function formatDuration(ms) {
-  if (!Number.isFinite(ms) || ms <= 0) return "no time";
-  const h = ms / 36e5;
-  return h >= 48 ? `${Math.floor(h / 24)}d` : h >= 1 ? `${Math.floor(h)}h` : `${Math.max(1, Math.floor(ms / 6e4))}m`;
-}
-function revocationPlan(held, newId, keep, liveIds) {
-  const byNewest = (a, b) => b - a;
-  const previous = [.../* @__PURE__ */ new Set([...held.current, ...held.kept])].filter((id) => id !== newId && liveIds.has(id)).sort(byNewest);
-  const kept = previous.slice(0, keep);
-  const revoke = [.../* @__PURE__ */ new Set([...previous.slice(keep), ...held.pending])].filter((id) => id !== newId && !kept.includes(id) && liveIds.has(id));
-  return { keep: kept, revoke: revoke.sort(byNewest) };
-}
-function sweepCandidates(args) {
-  return args.tokens.filter((t) => {
-    if (!ownsTokenName(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now)) return false;
-    const minted = mintedAt(t.name);
-    return minted !== void 0 && args.now.getTime() - minted.getTime() >= args.graceMs;
-  });
-}
-
-// src/rotate.ts
-function registryHost(config, owner2) {
-  if (config.registry) return config.registry;
-  if (owner2.registryAccessLevel === "disabled") {
-    throw new UsageError("--registry", void 0, `the container registry is disabled for project ${owner2.path}; enable it in the project's settings`);
-  }
-  const prefix = owner2.registryImagePrefix;
-  if (!prefix) {
-    throw new UsageError(
-      "--registry",
-      void 0,
-      `required: GitLab reports no container registry for ${owner2.kind} ${owner2.path} (the instance registry is off); give the registry host[:port]`
-    );
-  }
-  return prefix.split("/")[0].toLowerCase();
-}
-function verifyTarget(config, owner2) {
-  if (config.verify === false) return null;
-  if (config.verify.repository) return { repository: config.verify.repository, tag: config.verify.tag };
-  const path4 = owner2.registryImagePrefix?.split("/").slice(1).join("/") || owner2.path.toLowerCase();
-  return { repository: path4, tag: config.verify.tag };
-}
-function placeholderList(config, registry2) {
-  const creds = { host: registry2, username: "dry-run", password: new Secret("dry-run") };
-  return secretList({ namespaces: config.namespaces, secretName: config.secretName, dockerConfigJson: dockerConfigJson([creds]), annotations: {} });
-}
-async function rotate(config, ports) {
-  const owner2 = await ports.gitlab.resolveOwner(config.owner);
-  const registry2 = registryHost(config, owner2);
-  ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${registry2}`);
-  if (config.dryRun) return rotateLocked(config, ports, owner2, registry2);
-  const held = await acquireLock({
-    port: ports.lock,
-    namespace: lockNamespace(config.namespaces),
-    name: leaseName(config.secretName),
-    holder: `gps-${ports.nonce()}`,
-    timeoutMs: config.lockTimeoutMs,
-    clock: ports.clock,
-    log: ports.log,
-    sleep: ports.sleep
-  });
-  try {
-    return await rotateLocked(config, ports, owner2, registry2);
-  } finally {
-    try {
-      await held.release();
-    } catch (err) {
-      ports.log.warn(`Could not release the rotation lock (${err.message}); it expires by itself`);
-    }
-  }
-}
-async function rotateLocked(config, ports, owner2, registry2) {
-  const { gitlab, kube, log } = ports;
-  const target = targetId(config.context, config.secretName, config.namespaces);
-  const existing = await kube.readSecrets(config.namespaces, config.secretName);
-  const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
-  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
-  const held = heldTokens(existing, owner2);
-  const present = new Set(existing.map((s) => s.namespace));
-  const now = ports.clock.now();
-  const tokens = await gitlab.listDeployTokens(owner2);
-  const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
-  const due = rotationDue({ namespaces: config.namespaces, existing, owner: owner2, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
-  const base = {
-    dryRun: config.dryRun,
-    secretName: config.secretName,
-    namespaces: [...config.namespaces],
-    created: config.namespaces.filter((ns) => !present.has(ns)),
-    reason: due.reason,
-    previousTokenIds: held.current,
-    owner: { kind: owner2.kind, id: owner2.id, path: owner2.path },
-    registry: registry2,
-    verified: null
-  };
-  if (!due.due) {
-    log.info(`Nothing to do: ${due.reason}`);
-    const pending = held.pending.filter((id) => liveIds.has(id));
-    const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner2, tokens, target, referencedIds({ ...held, pending: [] }), pending);
-    return { ...base, changed: false, token: null, keptTokenIds: held.kept, revokedTokenIds: [], sweptTokenIds: swept2.ids, problems: swept2.problems };
-  }
-  log.info(`Rotating: ${due.reason}`);
-  await kube.applySecrets(placeholderList(config, registry2), { dryRun: true, force: config.adopt });
-  log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
-  if (config.dryRun) {
-    const plan2 = revocationPlan(held, 0, config.keepPrevious, liveIds);
-    log.info(`Dry run: would mint a read_registry deploy token, write it to ${config.namespaces.length} Secret(s), keep ${plan2.keep.join(", ") || "none"} and revoke ${plan2.revoke.join(", ") || "none"}`);
-    return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: [] };
-  }
-  const minted = await gitlab.createDeployToken(owner2, {
-    name: tokenName(config.tokenNamePrefix, target, now, ports.nonce()),
-    expiresAt: expiryDateFor(now, config.expiresInMs)
-  });
-  const creds = { host: registry2, username: minted.username, password: minted.token };
-  for (const form of secretForms([creds])) log.secret(form);
-  log.info(`Minted deploy token ${minted.id} (${minted.username}), expires ${minted.expiresAt}`);
-  let verified = null;
-  const check = verifyTarget(config, owner2);
-  if (check) {
-    try {
-      const r = await ports.verifier.verifyPull({ registry: registry2, ...check, username: minted.username, password: minted.token });
-      verified = { repository: check.repository, ...check.tag ? { tag: check.tag } : {}, ...r.digest ? { digest: r.digest } : {} };
-      const image = `${check.repository}${check.tag ? `:${check.tag}` : ""}`;
-      if (r.anonymous) log.warn(`${registry2} serves ${image} without authentication, so the pull check says nothing about the new token`);
-      else log.info(`Verified: the new token pulls ${image} from ${registry2}`);
-    } catch (err) {
-      throw new RotationError(err, await revokeNew(ports, owner2, minted, "the cluster was not touched"));
-    }
-  }
-  const plan = revocationPlan(held, minted.id, config.keepPrevious, liveIds);
-  const listWith = (pending) => secretList({
-    namespaces: config.namespaces,
-    secretName: config.secretName,
-    dockerConfigJson: dockerConfigJson([creds]),
-    annotations: {
-      ...recordAnnotations({
-        id: minted.id,
-        username: minted.username,
-        expiresAt: minted.expiresAt,
-        owner: `${owner2.kind}/${owner2.id}`,
-        registry: registry2,
-        rotatedAt: now.toISOString()
-      }),
-      [Annotations.keptTokenIds]: plan.keep.join(","),
-      [Annotations.revokePending]: pending.join(",")
-    }
-  });
-  try {
-    await kube.applySecrets(listWith(plan.revoke), { dryRun: false, force: config.adopt });
-  } catch (err) {
-    throw new RotationError(err, await rollBackApply(config, ports, owner2, minted));
-  }
-  log.info(`Applied Secret "${config.secretName}" to ${config.namespaces.join(", ")}`);
-  const revoked = [];
-  const problems = [];
-  for (const id of plan.revoke) {
-    try {
-      const outcome = await gitlab.revokeDeployToken(owner2, id);
-      revoked.push(id);
-      log.info(outcome === "revoked" ? `Revoked previous deploy token ${id}` : `Previous deploy token ${id} was already gone`);
-    } catch (err) {
-      problems.push(`Could not revoke previous deploy token ${id} (recorded; the next run revokes it): ${err.message}`);
-    }
-  }
-  if (plan.keep.length) log.info(`Kept previous deploy token(s) ${plan.keep.join(", ")} alive (--keep-previous ${config.keepPrevious})`);
-  const referenced = /* @__PURE__ */ new Set([minted.id, ...plan.keep, ...plan.revoke]);
-  const swept = await sweep(config, ports, owner2, tokens, target, referenced, []);
-  problems.push(...swept.problems);
-  for (const p of problems) log.warn(p);
-  return {
-    ...base,
-    changed: true,
-    token: { id: minted.id, username: minted.username, expiresAt: minted.expiresAt },
-    verified,
-    keptTokenIds: plan.keep,
-    revokedTokenIds: revoked,
-    sweptTokenIds: swept.ids,
-    problems
-  };
-}
-async function sweep(config, ports, owner2, tokens, target, referenced, pending) {
-  const orphans = [
-    ...tokens.filter((t) => pending.includes(t.id)),
-    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs })
-  ];
-  const ids2 = [];
-  const problems = [];
-  for (const t of orphans) {
-    try {
-      await ports.gitlab.revokeDeployToken(owner2, t.id);
-      ids2.push(t.id);
-      ports.log.info(
-        pending.includes(t.id) ? `Revoked deploy token ${t.id}, left pending by an earlier run` : `Swept orphaned deploy token ${t.id} (${t.name}): no Secret references it`
-      );
-    } catch (err) {
-      problems.push(`Could not sweep orphaned deploy token ${t.id}: ${err.message}`);
-    }
-  }
-  return { ids: ids2, problems };
-}
-async function revokeNew(ports, owner2, minted, state) {
-  try {
-    await ports.gitlab.revokeDeployToken(owner2, minted.id);
-    return `new deploy token ${minted.id} revoked; ${state}`;
-  } catch (err) {
-    return `revoking new deploy token ${minted.id} failed too (${err.message}); the next run sweeps it; ${state}`;
-  }
-}
-async function rollBackApply(config, ports, owner2, minted) {
-  let holders;
-  try {
-    const now = await ports.kube.readSecrets(config.namespaces, config.secretName);
-    holders = now.filter((s) => s.annotations[Annotations.tokenId] === String(minted.id)).map((s) => s.namespace);
-  } catch (err) {
-    return `could not re-read the Secrets (${err.message}); deploy token ${minted.id} is kept alive in case a Secret holds it`;
-  }
-  if (holders.length > 0) {
-    return `Secret(s) in ${holders.join(", ")} already hold new deploy token ${minted.id}, so it is kept; previous tokens are kept too. Re-run to finish the rotation`;
-  }
-  return revokeNew(ports, owner2, minted, "the Secrets are as they were");
-}
-
 // src/run.ts
 function runRotation(config, log, redactor) {
   const caPem = config.caFile ? readCaFile(config.caFile) : void 0;
@@ -39682,13 +43399,371 @@ function runRotation(config, log, redactor) {
   });
 }
 
+// src/status.ts
+function daysLeft(expiresAt, now) {
+  if (expiresAt === null) return null;
+  const ms = Date.parse(expiresAt);
+  return Number.isFinite(ms) ? Math.floor((ms - now.getTime()) / DAY_MS * 10) / 10 : null;
+}
+function stateOf(t, now) {
+  return t.revoked ? "revoked" : isLiveToken(t, now) ? "live" : "expired";
+}
+function idOf(text) {
+  const n = Number(text);
+  return Number.isInteger(n) && n > 0 ? n : null;
+}
+var list = (items) => items.join(", ");
+function assessStatus(args) {
+  const { owner: owner2, now } = args;
+  const ownerRef = `${owner2.kind}/${owner2.id}`;
+  const { target } = args;
+  const byId = new Map(args.tokens.map((t) => [t.id, t]));
+  const bySecretNs = new Map(args.existing.map((s) => [s.namespace, s]));
+  const findings = [];
+  const secrets = args.namespaces.map((namespace) => {
+    const s = bySecretNs.get(namespace);
+    if (!s) return { namespace, present: false, managed: false, type: null, owner: null, tokenId: null, username: null, expiresAt: null, daysLeft: null, tokenState: null };
+    const managed = isManaged(s);
+    const tokenId = managed ? idOf(s.annotations[Annotations.tokenId]) : null;
+    const recordedOwner = managed ? s.annotations[Annotations.owner] ?? null : null;
+    const t = tokenId !== null && recordedOwner === ownerRef ? byId.get(tokenId) : void 0;
+    const expiresAt = t ? t.expiresAt : managed ? s.annotations[Annotations.expiresAt] ?? null : null;
+    return {
+      namespace,
+      present: true,
+      managed,
+      type: s.type,
+      owner: recordedOwner,
+      tokenId,
+      username: t?.username ?? (managed ? s.annotations[Annotations.tokenUsername] ?? null : null),
+      expiresAt,
+      daysLeft: daysLeft(expiresAt, now),
+      tokenState: tokenId === null || recordedOwner !== ownerRef ? null : t ? stateOf(t, now) : "gone"
+    };
+  });
+  const missing = secrets.filter((s) => !s.present).map((s) => s.namespace);
+  if (missing.length) {
+    findings.push({ severity: "attention", kind: "missing-secret", namespaces: missing, message: `no Secret "${args.secretName}" in ${list(missing)}: pods there cannot pull; rotate creates it` });
+  }
+  const unmanaged = secrets.filter((s) => s.present && !s.managed).map((s) => s.namespace);
+  if (unmanaged.length) {
+    findings.push({ severity: "attention", kind: "unmanaged-secret", namespaces: unmanaged, message: `Secret "${args.secretName}" in ${list(unmanaged)} is not managed by gitlab-pull-secret: rotate refuses it without --adopt` });
+  }
+  for (const s of secrets.filter((x) => x.managed && x.owner !== ownerRef)) {
+    findings.push({ severity: "attention", kind: "other-owner", namespaces: [s.namespace], message: `the Secret in ${s.namespace} holds a token of ${s.owner ?? "an unknown owner"}, not ${ownerRef}: rotate replaces it` });
+  }
+  const holders = /* @__PURE__ */ new Map();
+  for (const s of secrets) if (s.tokenId !== null && s.tokenState !== null) holders.set(s.tokenId, [...holders.get(s.tokenId) ?? [], s.namespace]);
+  for (const [id, namespaces2] of holders) {
+    const s = secrets.find((x) => x.tokenId === id);
+    const where = `the Secret in ${list(namespaces2)}`;
+    if (s.tokenState !== "live") {
+      const why = s.tokenState === "gone" ? "GitLab no longer has it" : s.tokenState === "revoked" ? "it was revoked" : `it expired ${s.expiresAt?.slice(0, 10) ?? ""}`.trim();
+      findings.push({ severity: "attention", kind: "dead-token", tokenId: id, namespaces: namespaces2, message: `${where} holds deploy token ${id}, which cannot pull: ${why}. Run rotate` });
+    } else if (args.warnWithinMs !== void 0 && s.expiresAt !== null && Date.parse(s.expiresAt) - now.getTime() <= args.warnWithinMs) {
+      const left = formatDuration(Date.parse(s.expiresAt) - now.getTime());
+      findings.push({ severity: "attention", kind: "expiring", tokenId: id, namespaces: namespaces2, message: `deploy token ${id} in ${list(namespaces2)} expires in ${left} (${s.expiresAt.slice(0, 10)} 00:00 UTC), within --warn-within: run rotate` });
+    }
+  }
+  const held = heldTokens(args.existing, owner2);
+  const referenced = /* @__PURE__ */ new Set([...held.current, ...held.kept, ...held.pending]);
+  const orphans = new Set(
+    sweepCandidates({ tokens: args.tokens, prefix: args.prefix, target, referenced, now, graceMs: args.graceMs }).map((t) => t.id)
+  );
+  const tokens = args.tokens.filter((t) => referenced.has(t.id) || ownsTokenName(args.prefix, target, t.name)).map((t) => {
+    const state = stateOf(t, now);
+    const role = held.current.includes(t.id) ? "current" : held.kept.includes(t.id) ? "kept" : held.pending.includes(t.id) ? "pending" : orphans.has(t.id) ? "orphan" : state === "live" ? "in-flight" : "stale";
+    return { id: t.id, name: t.name, username: t.username, expiresAt: t.expiresAt, daysLeft: daysLeft(t.expiresAt, now), state, role, usedBy: holders.get(t.id) ?? [] };
+  }).sort((a, b) => b.id - a.id);
+  for (const t of tokens) {
+    if (t.role === "orphan") {
+      findings.push({ severity: "attention", kind: "orphan", tokenId: t.id, message: `deploy token ${t.id} (${t.name}) is an orphan: live, ours, and no Secret references it. rotate sweeps it; revoke deletes it` });
+    } else if (t.role === "pending" && t.state === "live") {
+      findings.push({ severity: "attention", kind: "pending-revoke", tokenId: t.id, message: `deploy token ${t.id} is still live although an earlier run meant to revoke it; the next rotate revokes it` });
+    } else if (t.role === "in-flight") {
+      findings.push({ severity: "info", kind: "in-flight", tokenId: t.id, message: `deploy token ${t.id} is unreferenced but younger than --sweep-grace: a rotation may be running` });
+    } else if (t.role === "stale") {
+      findings.push({ severity: "info", kind: "stale", tokenId: t.id, message: `deploy token ${t.id} is ${t.state} and still listed by GitLab; it cannot pull (revoke deletes it)` });
+    }
+  }
+  return {
+    secretName: args.secretName,
+    owner: { kind: owner2.kind, id: owner2.id, path: owner2.path },
+    checkedAt: now.toISOString(),
+    warnWithinMs: args.warnWithinMs,
+    secrets,
+    tokens,
+    // Attention first; stable within each severity.
+    findings: [...findings.filter((f) => f.severity === "attention"), ...findings.filter((f) => f.severity === "info")],
+    attention: findings.some((f) => f.severity === "attention")
+  };
+}
+async function readStatus(config, ports) {
+  const owner2 = await ports.gitlab.resolveOwner(config.owner);
+  const namespaces2 = await resolveNamespaces(config, ports.kube);
+  const existing = await ports.kube.readSecrets(namespaces2, config.secretName);
+  const tokens = await ports.gitlab.listDeployTokens(owner2);
+  return assessStatus({
+    owner: owner2,
+    secretName: config.secretName,
+    namespaces: namespaces2,
+    target: targetOf(config, namespaces2),
+    prefix: config.tokenNamePrefix,
+    existing,
+    tokens,
+    now: ports.clock.now(),
+    warnWithinMs: config.warnWithinMs,
+    graceMs: config.sweepGraceMs
+  });
+}
+function statusNeedsAttention(r) {
+  return r.warnWithinMs !== void 0 && r.attention;
+}
+var dash = (v) => v === null || v === void 0 || v === "" ? "-" : String(v);
+function statusLines(r) {
+  const lines = [`Secret "${r.secretName}" of ${r.owner.kind} ${r.owner.path} (id ${r.owner.id}), checked ${r.checkedAt}`, ""];
+  lines.push(
+    ...textTable([
+      ["NAMESPACE", "TYPE", "TOKEN", "EXPIRES", "DAYS LEFT", "TOKEN STATE"],
+      ...r.secrets.map(
+        (s) => s.present ? [s.namespace, s.type ?? "-", dash(s.tokenId), dash(s.expiresAt?.slice(0, 10)), dash(s.daysLeft), s.managed ? dash(s.tokenState) : "unmanaged"] : [s.namespace, "-", "-", "-", "-", "missing"]
+      )
+    ])
+  );
+  lines.push("");
+  if (r.tokens.length === 0) lines.push("No deploy token of this target in GitLab.");
+  else {
+    lines.push(
+      ...textTable([
+        ["TOKEN", "STATE", "ROLE", "EXPIRES", "DAYS LEFT", "USED BY", "NAME"],
+        ...r.tokens.map((t) => [String(t.id), t.state, t.role, dash(t.expiresAt?.slice(0, 10)), dash(t.daysLeft), dash(t.usedBy.join(",")), t.name])
+      ])
+    );
+  }
+  const attention = r.findings.filter((f) => f.severity === "attention");
+  const info = r.findings.filter((f) => f.severity === "info");
+  if (attention.length || info.length) lines.push("");
+  for (const f of attention) lines.push(`attention: ${f.message}`);
+  for (const f of info) lines.push(`note: ${f.message}`);
+  if (!attention.length) lines.push("", "Nothing needs attention.");
+  return lines;
+}
+function statusJson(r) {
+  const { warnWithinMs, ...rest } = r;
+  return { command: "status", ...rest, warnWithinSeconds: warnWithinMs === void 0 ? null : warnWithinMs / 1e3 };
+}
+
+// src/teardown.ts
+var ConfirmationRequiredError = class extends GpsError {
+  constructor(plan) {
+    super(`--yes: required to revoke; nothing was changed. It would ${intentText(plan)}. Re-run with --yes to do it.`);
+    this.plan = plan;
+  }
+  plan;
+  exitCode = ExitCode.usage;
+};
+function intentText(p) {
+  const parts = [
+    p.revoke.length ? `revoke deploy token(s) ${p.revoke.map((t) => t.id).join(", ")}` : void 0,
+    p.serviceAccounts?.length ? `remove "${p.secretName}" from ServiceAccount(s) ${p.serviceAccounts.join(", ")}` : void 0,
+    p.deleteSecrets.length ? `delete Secret "${p.secretName}" in ${p.deleteSecrets.join(", ")}` : void 0
+  ].filter((x) => x !== void 0);
+  return parts.join(", ") || "do nothing";
+}
+function isEmptyPlan(p) {
+  return p.revoke.length === 0 && p.deleteSecrets.length === 0 && !p.serviceAccounts?.length;
+}
+function teardownPlan(args) {
+  const { owner: owner2, existing, target } = args;
+  const ownerRef = `${owner2.kind}/${owner2.id}`;
+  const managed = existing.filter(isManaged);
+  const ours = managed.filter((s) => s.annotations[Annotations.owner] === ownerRef);
+  const held = heldTokens(ours, owner2);
+  const why = (t) => held.current.includes(t.id) ? "current" : held.kept.includes(t.id) ? "kept" : held.pending.includes(t.id) ? "pending" : ownsTokenName(args.prefix, target, t.name) ? "named" : void 0;
+  const listed = new Set(args.tokens.map((t) => t.id));
+  const revoke = [];
+  for (const t of args.tokens) {
+    const w = why(t);
+    if (w) revoke.push({ id: t.id, name: t.name, state: t.revoked ? "revoked" : isLiveToken(t, args.now) ? "live" : "expired", why: w });
+  }
+  return {
+    secretName: args.secretName,
+    owner: { kind: owner2.kind, id: owner2.id, path: owner2.path },
+    deleteSecrets: ours.map((s) => s.namespace),
+    unmanaged: existing.filter((s) => !isManaged(s)).map((s) => s.namespace),
+    otherOwner: managed.filter((s) => s.annotations[Annotations.owner] !== ownerRef).map((s) => s.namespace),
+    revoke: revoke.sort((a, b) => b.id - a.id),
+    alreadyGone: [...held.current, ...held.kept, ...held.pending].filter((id) => !listed.has(id))
+  };
+}
+function serviceAccountChanges(accounts, namespaces2, names, secretName2) {
+  return selectServiceAccounts(accounts, namespaces2, names).flatMap((sa) => {
+    const next = withoutPullSecret(sa, secretName2);
+    return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
+  });
+}
+async function inspect2(config, ports, owner2, namespaces2) {
+  const state = await ports.kube.readTarget(namespaces2, config.secretName, config.serviceAccounts);
+  const tokens = await ports.gitlab.listDeployTokens(owner2);
+  const base = teardownPlan({
+    owner: owner2,
+    secretName: config.secretName,
+    target: targetOf(config, namespaces2),
+    prefix: config.tokenNamePrefix,
+    existing: state.secrets,
+    tokens,
+    now: ports.clock.now()
+  });
+  const saNamespaces = namespaces2.filter((ns) => !base.unmanaged.includes(ns) && !base.otherOwner.includes(ns));
+  const serviceAccounts2 = config.serviceAccounts.length === 0 ? null : serviceAccountChanges(state.serviceAccounts, saNamespaces, config.serviceAccounts, config.secretName).map((c) => c.key);
+  const forbidden = await ports.kube.forbiddenSecretDeletes(base.deleteSecrets, config.secretName);
+  if (forbidden.length) {
+    throw new KubeError(
+      `checking the permission to delete Secret "${config.secretName}"`,
+      "not allowed. Nothing was changed. revoke needs the verb delete on secrets (beside the rotation Role's get, create, patch)",
+      forbidden
+    );
+  }
+  return { plan: { ...base, serviceAccounts: serviceAccounts2 }, namespaces: namespaces2, saNamespaces, accounts: state.serviceAccounts };
+}
+var SERVICE_ACCOUNT_ATTEMPTS2 = 5;
+async function removeFromServiceAccounts(config, ports, seen) {
+  let accounts = seen.accounts;
+  for (let attempt = 1; attempt <= SERVICE_ACCOUNT_ATTEMPTS2; attempt++) {
+    const changes = serviceAccountChanges(accounts, seen.saNamespaces, config.serviceAccounts, config.secretName);
+    if (changes.length === 0) return [];
+    if (await ports.kube.replaceServiceAccounts(changes.map((c) => c.next)) === "ok") return changes.map((c) => c.key);
+    accounts = (await ports.kube.readTarget(seen.namespaces, config.secretName, config.serviceAccounts)).serviceAccounts;
+  }
+  throw new Error(`the ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS2} attempts`);
+}
+function otherOwnerProblems(p) {
+  return p.otherOwner.map(
+    (ns) => `The Secret in ${ns} records a token of another GitLab owner; it was kept. Run revoke with that --project/--group for it.`
+  );
+}
+async function teardown(config, ports, opts) {
+  const owner2 = await ports.gitlab.resolveOwner(config.owner);
+  const namespaces2 = await resolveNamespaces(config, ports.kube);
+  const done = (plan, r) => ({
+    ...plan,
+    applied: false,
+    revokedTokenIds: [],
+    deletedSecrets: [],
+    problems: otherOwnerProblems(plan),
+    ...r
+  });
+  if (!opts.confirm) {
+    const { plan } = await inspect2(config, ports, owner2, namespaces2);
+    if (isEmptyPlan(plan)) return done(plan, {});
+    throw new ConfirmationRequiredError(plan);
+  }
+  const lease = await acquireLock({
+    port: ports.lock,
+    namespace: lockNamespace(namespaces2),
+    name: leaseName(config.secretName),
+    holder: `gps-${ports.nonce()}`,
+    timeoutMs: config.lockTimeoutMs,
+    clock: ports.clock,
+    log: ports.log,
+    sleep: ports.sleep
+  });
+  try {
+    const seen = await inspect2(config, ports, owner2, namespaces2);
+    const { plan } = seen;
+    const { log } = ports;
+    const revoked = [];
+    const problems = otherOwnerProblems(plan);
+    for (const t of plan.revoke) {
+      try {
+        const outcome = await ports.gitlab.revokeDeployToken(owner2, t.id);
+        revoked.push(t.id);
+        log.info(outcome === "revoked" ? `Revoked deploy token ${t.id} (${t.why})` : `Deploy token ${t.id} was already gone`);
+      } catch (err) {
+        problems.push(`Could not revoke deploy token ${t.id}: ${err.message}`);
+      }
+    }
+    if (revoked.length < plan.revoke.length) {
+      problems.push(`Kept the Secrets, which record the tokens still to revoke: re-run revoke --yes`);
+      return done(plan, { applied: true, revokedTokenIds: revoked, problems });
+    }
+    if (plan.serviceAccounts?.length) {
+      try {
+        const changed = await removeFromServiceAccounts(config, ports, seen);
+        log.info(`Removed "${config.secretName}" from imagePullSecrets of ${changed.join(", ") || "no ServiceAccount"}`);
+      } catch (err) {
+        problems.push(`Tokens revoked, but removing "${config.secretName}" from the ServiceAccounts failed (${err.message}); the Secrets were kept: re-run revoke --yes`);
+        return done(plan, { applied: true, revokedTokenIds: revoked, problems });
+      }
+    }
+    try {
+      await ports.kube.deleteSecrets(plan.deleteSecrets, config.secretName);
+      if (plan.deleteSecrets.length) log.info(`Deleted Secret "${config.secretName}" in ${plan.deleteSecrets.join(", ")}`);
+    } catch (err) {
+      problems.push(`Tokens revoked, but deleting the Secrets failed (${err.message}): re-run revoke --yes`);
+      return done(plan, { applied: true, revokedTokenIds: revoked, problems });
+    }
+    return done(plan, { applied: true, revokedTokenIds: revoked, deletedSecrets: plan.deleteSecrets, problems });
+  } finally {
+    try {
+      await lease.release();
+    } catch (err) {
+      ports.log.warn(`Could not release the lock (${err.message}); it expires by itself`);
+    }
+  }
+}
+function teardownLines(r) {
+  const lines = [];
+  const head = r.applied ? "Tore down" : "Would tear down";
+  lines.push(`${head} Secret "${r.secretName}" of ${r.owner.kind} ${r.owner.path}:`);
+  const tokens = r.revoke.map((t) => `${t.id} (${t.why}, ${t.state})`).join(", ") || "none";
+  lines.push(`  ${r.applied ? "revoked" : "revoke"} deploy tokens: ${r.applied ? r.revokedTokenIds.join(", ") || "none" : tokens}`);
+  if (r.alreadyGone.length) lines.push(`  already gone from GitLab: ${r.alreadyGone.join(", ")}`);
+  lines.push(
+    r.serviceAccounts === null ? "  ServiceAccounts: none named (pass rotate's --service-account to remove its entries)" : `  ServiceAccounts losing "${r.secretName}": ${r.serviceAccounts.join(", ") || "none"}`
+  );
+  lines.push(`  ${r.applied ? "deleted" : "delete"} Secrets in: ${(r.applied ? r.deletedSecrets : r.deleteSecrets).join(", ") || "none"}`);
+  if (r.unmanaged.length) lines.push(`  left alone (not managed by gitlab-pull-secret): ${r.unmanaged.join(", ")}`);
+  if (!r.applied && isEmptyPlan(r)) lines.push("Nothing of this target is left to tear down.");
+  return lines;
+}
+function teardownJson(r) {
+  return { command: "revoke", ...r };
+}
+
 // src/version.ts
 var VERSION = "0.1.0";
 
+// src/wiring.ts
+import { randomBytes as randomBytes2 } from "node:crypto";
+import { setTimeout as sleep2 } from "node:timers/promises";
+function complete(kube) {
+  if (!kube.deleteSecrets || !kube.forbiddenSecretDeletes) throw new Error("the kubectl port cannot delete Secrets");
+  return kube;
+}
+function livePorts(config, log, redactor) {
+  const caPem = config.caFile ? readCaFile(config.caFile) : void 0;
+  const kube = complete(kubectlPort({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact }));
+  return {
+    gitlab: gitlabPort({
+      url: config.gitlabUrl,
+      token: config.gitlabToken,
+      caPem,
+      requestTimeoutMs: config.requestTimeoutMs,
+      retry: { deadlineMs: config.retryForMs }
+    }),
+    kube,
+    lock: kube,
+    verifier: registryPortFor(caPem, config.requestTimeoutMs),
+    clock: { now: () => /* @__PURE__ */ new Date() },
+    sleep: (ms) => sleep2(ms),
+    log,
+    nonce: () => randomBytes2(3).toString("hex")
+  };
+}
+
 // src/cli.ts
-var COMMANDS = {
-  rotate: "Mint a read_registry deploy token, apply the pull Secret to every namespace, revoke the token it replaces."
-};
+var ATTENTION_EXIT = 3;
 function parseOptions() {
   const options = {
     help: { type: "boolean", short: "h" },
@@ -39699,30 +43774,6 @@ function parseOptions() {
     if ("fileFlag" in o && o.fileFlag) options[o.fileFlag] = { type: "string" };
   }
   return options;
-}
-function helpText(command) {
-  const lines = [
-    `gitlab-pull-secret ${VERSION}: GitLab registry image pull Secrets for Kubernetes, rotated safely.`,
-    "",
-    `Usage: gitlab-pull-secret ${command ?? "<command>"} [options]`,
-    ""
-  ];
-  if (!command) {
-    lines.push("Commands:");
-    for (const [name, text] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)}${text}`);
-    lines.push("", "Run `gitlab-pull-secret <command> --help` for its options.");
-  } else {
-    lines.push(COMMANDS[command], "", "Options:");
-    for (const o of OPTIONS) {
-      const names = [o.flag ? `--${o.flag}${o.kind === "boolean" ? "" : " VALUE"}` : void 0, "fileFlag" in o ? `--${o.fileFlag} PATH` : void 0].filter(Boolean).join(", ");
-      const env = "env" in o && o.env ? ` [env: ${o.env.join(", ")}]` : "";
-      const def = "default" in o ? ` [default: ${o.default}]` : "defaultText" in o ? ` [default: ${o.defaultText}]` : "";
-      lines.push(`  ${(names || `$${"env" in o && o.env ? o.env[0] : ""}`).padEnd(34)}${o.description}${env}${def}`);
-    }
-    lines.push("  --help, -h".padEnd(36) + "Show this help.", "");
-    lines.push("Exit codes: 0 done, 1 GitLab or the cluster failed (after rollback), 2 bad input (nothing was changed).");
-  }
-  return lines.join("\n") + "\n";
 }
 function readArgv(argv) {
   for (const arg of argv) {
@@ -39771,43 +43822,94 @@ function writeDotenv(path4, text) {
     throw new UsageError("--dotenv", path4, `a writable file path (${err.code ?? "unwritable"})`);
   }
 }
+async function rotateCommand({ config, log, redactor }) {
+  if (config.dotenv) writeDotenv(config.dotenv, "");
+  const report = await runRotation(config, log, redactor);
+  if (config.dotenv) writeDotenv(config.dotenv, redactor.redact(dotenvText(report)));
+  for (const line of summaryLines(report)) log.info(line);
+  return { exitCode: report.problems.length > 0 ? ExitCode.remote : ExitCode.ok, lines: [], json: resultJson(report) };
+}
+async function planCommand({ config, log, redactor }) {
+  const plan = await planRotation(config, livePorts(config, log, redactor));
+  return { exitCode: ExitCode.ok, lines: planLines(plan), json: planJson(plan) };
+}
+async function statusCommand({ config, log, redactor }) {
+  const report = await readStatus(config, livePorts(config, log, redactor));
+  return { exitCode: statusNeedsAttention(report) ? ATTENTION_EXIT : ExitCode.ok, lines: statusLines(report), json: statusJson(report) };
+}
+async function revokeCommand({ config, log, redactor, io }) {
+  try {
+    const report = await teardown(config, livePorts(config, log, redactor), { confirm: config.yes });
+    return { exitCode: report.problems.length > 0 ? ExitCode.remote : ExitCode.ok, lines: teardownLines(report), json: teardownJson(report) };
+  } catch (err) {
+    if (!(err instanceof ConfirmationRequiredError)) throw err;
+    const report = { ...err.plan, applied: false, revokedTokenIds: [], deletedSecrets: [], problems: [] };
+    const message = redactor.redact(err.message);
+    const lines = teardownLines(report).map(redactor.redact);
+    if (config.json) io.stdout(`${redactor.redact(JSON.stringify({ ...teardownJson(report), error: { message, exitCode: err.exitCode } }))}
+`);
+    else io.stdout(`${lines.join("\n")}
+`);
+    io.stderr(`error: ${message}
+`);
+    return { exitCode: err.exitCode, lines: [], json: void 0 };
+  }
+}
+async function renderCommand({ config, log, redactor, io }) {
+  const rendered = await renderCredentials(config, config.renderFormat, livePorts(config, log, redactor));
+  const facts = { command: "render", format: rendered.format, token: rendered.token, registry: rendered.registry, verified: rendered.verified };
+  if (config.json) io.stdout(`${JSON.stringify({ ...facts, content: rendered.content.reveal() })}
+`);
+  else io.stdout(rendered.content.reveal());
+  log.info(
+    `Printed ${rendered.format === "secret" ? `Secret "${config.secretName}" for ${config.namespaces.join(", ")}` : "a docker config.json"} with deploy token ${rendered.token.id} (${rendered.token.username}), expires ${rendered.token.expiresAt}. It holds a live credential: keep it out of logs. It lives until it expires or is deleted in GitLab (rotate and revoke leave rendered tokens alone).`
+  );
+  return { exitCode: ExitCode.ok, lines: [], json: void 0 };
+}
+var RUN = {
+  rotate: rotateCommand,
+  plan: planCommand,
+  status: statusCommand,
+  revoke: revokeCommand,
+  render: renderCommand
+};
 async function runCli(argv, env, io) {
-  let json = argv.includes("--json");
+  let json2 = argv.includes("--json");
   const redactor = new Redactor();
   try {
     const args = readArgv(argv);
-    json = args.raw.json === true;
+    json2 = args.raw.json === true;
     if (args.version) {
       io.stdout(`${VERSION}
 `);
       return ExitCode.ok;
     }
     if (args.help || args.command === void 0) {
-      const known = args.command && args.command in COMMANDS ? args.command : void 0;
-      (args.help ? io.stdout : io.stderr)(helpText(known));
+      const known = args.command && isCommand(args.command) ? args.command : void 0;
+      (args.help ? io.stdout : io.stderr)(helpText(VERSION, known));
       return args.help ? ExitCode.ok : ExitCode.usage;
     }
-    if (!(args.command in COMMANDS)) {
-      throw new UsageError("command", args.command, `one of ${Object.keys(COMMANDS).join(", ")}`);
+    const command = args.command;
+    if (!isCommand(command)) {
+      throw new UsageError("command", command, `one of ${Object.keys(COMMANDS).join(", ")}`);
     }
     if (args.tokenFile !== void 0) args.raw.gitlabToken = readTokenFile(args.tokenFile);
-    const config = parseConfig(args.raw, env, "cli");
+    const config = configFor(command, args.raw, env, "cli");
     redactor.add(config.gitlabToken.reveal());
-    if (config.dotenv) writeDotenv(config.dotenv, "");
     const log = streamLog((line) => io.stderr(`${line}
 `), redactor);
-    const report = await runRotation(config, log, redactor);
-    for (const line of summaryLines(report)) log.info(line);
-    if (json) io.stdout(`${redactor.redact(JSON.stringify(resultJson(report)))}
+    const outcome = await RUN[command]({ config, log, redactor, io });
+    if (outcome.lines.length) (json2 ? io.stderr : io.stdout)(`${outcome.lines.map(redactor.redact).join("\n")}
 `);
-    if (config.dotenv) writeDotenv(config.dotenv, redactor.redact(dotenvText(report)));
-    return report.problems.length > 0 ? ExitCode.remote : ExitCode.ok;
+    if (json2 && outcome.json !== void 0) io.stdout(`${redactor.redact(JSON.stringify(outcome.json))}
+`);
+    return outcome.exitCode;
   } catch (err) {
     const message = redactor.redact(err instanceof GpsError ? err.message : `unexpected error: ${err.message}`);
     const code = exitCodeOf(err);
     io.stderr(`error: ${message}
 `);
-    if (json) io.stdout(`${JSON.stringify({ error: { message, exitCode: code } })}
+    if (json2) io.stdout(`${JSON.stringify({ error: { message, exitCode: code } })}
 `);
     return code;
   }

@@ -55373,8 +55373,8 @@ var Summary = class {
    */
   addList(items, ordered = false) {
     const tag = ordered ? "ol" : "ul";
-    const listItems = items.map((item) => this.wrap("li", item)).join("");
-    const element = this.wrap(tag, listItems);
+    const listItems2 = items.map((item) => this.wrap("li", item)).join("");
+    const element = this.wrap(tag, listItems2);
     return this.addRaw(element).addEOL();
   }
   /**
@@ -56433,8 +56433,36 @@ var OPTIONS = [
     kind: "list",
     flag: "namespace",
     input: "namespaces",
-    required: true,
     description: "Target namespaces: repeat the flag or give a comma list; as an input, one per line."
+  },
+  {
+    key: "namespaceSelector",
+    kind: "string",
+    flag: "namespace-selector",
+    input: "namespace-selector",
+    description: "Label selector choosing the target namespaces (e.g. team=payments,env!=dev), instead of or besides the list. Needs list on namespaces."
+  },
+  {
+    key: "excludeNamespaces",
+    kind: "list",
+    flag: "exclude-namespace",
+    input: "exclude-namespaces",
+    description: "Namespaces never to touch, even when the selector matches them."
+  },
+  {
+    key: "createNamespace",
+    kind: "boolean",
+    flag: "create-namespace",
+    input: "create-namespace",
+    default: "false",
+    description: "Create listed namespaces that do not exist (server-side apply of the Namespace), instead of failing."
+  },
+  {
+    key: "serviceAccounts",
+    kind: "list",
+    flag: "service-account",
+    input: "service-accounts",
+    description: "ServiceAccounts that get the Secret in imagePullSecrets, keeping the entries already there: a name, default for namespace-wide effect, or * for all of them (needs list on serviceaccounts)."
   },
   {
     key: "secretName",
@@ -56578,6 +56606,30 @@ var OPTIONS = [
     default: "60s",
     description: "Keep retrying GitLab calls that failed transiently (429, 502-504, dropped connections) for this long."
   },
+  // Options of the commands beside rotate (plan, status, revoke, render). CLI
+  // only: the Action runs rotate, so none of them is an Action input.
+  {
+    key: "warnWithin",
+    kind: "string",
+    flag: "warn-within",
+    input: null,
+    description: "status: exit 3 when something needs attention: a token in use expires within this duration (e.g. 3d), an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens."
+  },
+  {
+    key: "yes",
+    kind: "boolean",
+    flag: "yes",
+    input: null,
+    default: "false",
+    description: "revoke: really revoke the tokens and delete the Secrets. Without it revoke only shows what it would do and exits 2."
+  },
+  {
+    key: "format",
+    kind: "string",
+    flag: "format",
+    input: null,
+    description: "render: secret (a Secret manifest, YAML) or config.json (a docker config.json). The output holds a live credential."
+  },
   {
     key: "json",
     kind: "boolean",
@@ -56696,6 +56748,10 @@ function parseConfig(raw, env, face) {
     owner: owner(r),
     registry: registry(r),
     namespaces: namespaces(r),
+    namespaceSelector: namespaceSelector(r),
+    excludeNamespaces: nameList(r, "excludeNamespaces"),
+    createNamespace: r.boolean("createNamespace"),
+    serviceAccounts: serviceAccounts(r),
     secretName: secretName(r),
     expiresInMs: lifetime(r),
     tokenNamePrefix: tokenNamePrefix(r),
@@ -56713,8 +56769,20 @@ function parseConfig(raw, env, face) {
     lockTimeoutMs: optionalDuration(r, "lockTimeout", 0, 36e5),
     dotenv: r.string("dotenv"),
     requestTimeoutMs: optionalDuration(r, "requestTimeout", 1e3, 6e5),
-    retryForMs: optionalDuration(r, "retryFor", 0, 36e5)
+    retryForMs: optionalDuration(r, "retryFor", 0, 36e5),
+    warnWithinMs: optionalDuration(r, "warnWithin", 0, MAX_LIFETIME_MS),
+    yes: r.boolean("yes"),
+    renderFormat: renderFormat(r)
   };
+}
+var RENDER_FORMATS = ["secret", "config.json"];
+function renderFormat(r) {
+  const value = r.explicit("format");
+  if (value === void 0) return void 0;
+  if (!RENDER_FORMATS.includes(value)) {
+    throw new UsageError(r.label("format"), value, "secret (a Secret manifest) or config.json (a docker config.json)");
+  }
+  return value;
 }
 var REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 var TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
@@ -56813,18 +56881,62 @@ function registry(r) {
   }
   return value.toLowerCase();
 }
-function namespaces(r) {
-  const list = r.list("namespaces");
-  if (list.length === 0) throw new UsageError(r.label("namespaces"), void 0, "required: at least one namespace");
+function nameList(r, key) {
+  const list = r.list(key);
   const seen = /* @__PURE__ */ new Set();
   for (const ns of list) {
     if (ns.length > 63 || !DNS_LABEL.test(ns)) {
-      throw new UsageError(r.label("namespaces"), ns, "an RFC 1123 label: lowercase letters, digits and '-', at most 63 characters");
+      throw new UsageError(r.label(key), ns, "an RFC 1123 label: lowercase letters, digits and '-', at most 63 characters");
     }
-    if (seen.has(ns)) throw new UsageError(r.label("namespaces"), ns, "each namespace once (it is listed twice)");
+    if (seen.has(ns)) throw new UsageError(r.label(key), ns, "each namespace once (it is listed twice)");
     seen.add(ns);
   }
   return list;
+}
+function namespaces(r) {
+  const list = nameList(r, "namespaces");
+  if (list.length === 0 && r.explicit("namespaceSelector") === void 0) {
+    throw new UsageError(`${r.label("namespaces")} / ${r.label("namespaceSelector")}`, void 0, "required: at least one namespace, or a namespace selector");
+  }
+  return list;
+}
+var LABEL_KEY = "(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?";
+var LABEL_VALUE = "(?:[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?";
+var REQUIREMENT = new RegExp(
+  `^(?:!?${LABEL_KEY}|${LABEL_KEY}\\s*(?:=|==|!=)\\s*${LABEL_VALUE}|${LABEL_KEY}\\s+(?:in|notin)\\s+\\(\\s*${LABEL_VALUE}(?:\\s*,\\s*${LABEL_VALUE})*\\s*\\))$`
+);
+function requirements(selector) {
+  const out = [];
+  let depth = 0;
+  let cur = "";
+  for (const ch of selector) {
+    if (ch === "(") depth++;
+    if (ch === ")") depth--;
+    if (ch === "," && depth === 0) {
+      out.push(cur.trim());
+      cur = "";
+    } else cur += ch;
+  }
+  out.push(cur.trim());
+  return out;
+}
+function namespaceSelector(r) {
+  const value = r.explicit("namespaceSelector");
+  if (value === void 0) return void 0;
+  if (!requirements(value).every((req) => REQUIREMENT.test(req))) {
+    throw new UsageError(r.label("namespaceSelector"), value, "a label selector such as team=payments,env!=dev or tier in (web,api)");
+  }
+  return value;
+}
+function serviceAccounts(r) {
+  const list = r.list("serviceAccounts");
+  for (const sa of list) {
+    if (sa !== "*" && (sa.length > 253 || !DNS_SUBDOMAIN.test(sa))) {
+      throw new UsageError(r.label("serviceAccounts"), sa, "a ServiceAccount name (RFC 1123 subdomain), default, or * for all");
+    }
+  }
+  if (list.includes("*") && list.length > 1) throw new UsageError(r.label("serviceAccounts"), list.join(","), "either * alone or a list of names");
+  return [...new Set(list)];
 }
 function secretName(r) {
   const value = r.string("secretName");
@@ -56880,17 +56992,51 @@ function actionOutputs(r) {
   };
 }
 function summaryLines(r) {
+  const extra = [
+    ...r.sweptTokenIds.length ? [`Swept orphaned deploy token(s) ${r.sweptTokenIds.join(", ")}`] : [],
+    ...r.serviceAccountsUpdated?.length ? [`Added "${r.secretName}" to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`] : []
+  ];
   if (r.dryRun) {
     return [
-      `Dry run: nothing changed. A rotation would write Secret "${r.secretName}" to ${r.namespaces.join(", ")}` + (r.created.length ? ` (new in ${r.created.join(", ")})` : "") + ` and revoke ${r.previousTokenIds.length ? `deploy token(s) ${r.previousTokenIds.join(", ")}` : "no previous token"}.`
+      `Dry run: nothing changed. A rotation would write Secret "${r.secretName}" to ${r.namespaces.join(", ")}` + (r.created.length ? ` (new in ${r.created.join(", ")})` : "") + ` and revoke ${r.previousTokenIds.length ? `deploy token(s) ${r.previousTokenIds.join(", ")}` : "no previous token"} if due (${r.reason}). Run plan for the full picture.`
     ];
   }
+  if (!r.token) return [`Unchanged: ${r.reason}`, ...extra];
   const t = r.token;
   return [
     `Rotated Secret "${r.secretName}" in ${r.namespaces.join(", ")}` + (r.created.length ? ` (created in ${r.created.join(", ")})` : ""),
     `Deploy token ${t.id} (${t.username}) for ${r.registry}, expires ${t.expiresAt}`,
-    r.revokedTokenIds.length ? `Revoked deploy token(s) ${r.revokedTokenIds.join(", ")}` : "No previous token to revoke"
+    r.revokedTokenIds.length ? `Revoked deploy token(s) ${r.revokedTokenIds.join(", ")}` : "No previous token to revoke",
+    ...extra
   ];
+}
+function jobSummary(r) {
+  const heading = r.token ? "gitlab-pull-secret: rotated" : r.dryRun ? "gitlab-pull-secret: dry run (nothing changed)" : r.changed ? "gitlab-pull-secret: ServiceAccounts updated" : "gitlab-pull-secret: unchanged";
+  const change = (ns) => r.token ? r.created.includes(ns) ? "created" : "updated" : r.dryRun ? r.created.includes(ns) ? "would create" : "checked" : "unchanged";
+  const revoked = r.revokedTokenIds.join(", ") || "none";
+  const rows = r.namespaces.map((ns) => [
+    ns,
+    r.secretName,
+    change(ns),
+    // An unchanged run keeps the token the Secrets already hold.
+    r.token ? String(r.token.id) : r.previousTokenIds.join(", ") || "-",
+    r.token?.username ?? "-",
+    r.token?.expiresAt ?? "-",
+    revoked
+  ]);
+  const notes = [
+    `Reason: ${r.reason}`,
+    `Owner: ${r.owner.kind} ${r.owner.path} (id ${r.owner.id}); registry ${r.registry}`
+  ];
+  if (r.verified) notes.push(`Pull check: ${r.verified.repository}${r.verified.tag ? `:${r.verified.tag}` : ""}${r.verified.digest ? ` (${r.verified.digest})` : ""}`);
+  if (r.keptTokenIds.length) notes.push(`Kept alive: deploy token(s) ${r.keptTokenIds.join(", ")}`);
+  if (r.sweptTokenIds.length) notes.push(`Swept orphaned deploy token(s) ${r.sweptTokenIds.join(", ")}`);
+  if (r.serviceAccountsUpdated?.length) notes.push(`Added to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`);
+  for (const p of r.problems) notes.push(`Warning: ${p}`);
+  return { heading, header: ["Namespace", "Secret", "Change", "Token id", "Username", "Expires", "Revoked token ids"], rows, notes };
+}
+function escapeHtml(text) {
+  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
 // src/run.ts
@@ -58209,6 +58355,36 @@ function secretRefs(namespaces2, secretName2) {
   return JSON.stringify({ apiVersion: "v1", kind: "List", items });
 }
 
+// src/serviceaccounts.ts
+function parseServiceAccount(raw) {
+  const md = raw.metadata ?? {};
+  const list = Array.isArray(raw.imagePullSecrets) ? raw.imagePullSecrets : [];
+  return {
+    namespace: String(md.namespace),
+    name: String(md.name),
+    resourceVersion: String(md.resourceVersion ?? ""),
+    pullSecrets: list.map((e) => String(e.name ?? "")),
+    raw
+  };
+}
+function selectServiceAccounts(all, namespaces2, names) {
+  const inScope = all.filter((sa) => namespaces2.includes(sa.namespace));
+  return names.includes("*") ? inScope : inScope.filter((sa) => names.includes(sa.name));
+}
+function missingServiceAccounts(found, namespaces2, names) {
+  if (names.includes("*")) return [];
+  const have = new Set(found.map((sa) => `${sa.namespace}/${sa.name}`));
+  return namespaces2.flatMap((ns) => names.map((n) => `${ns}/${n}`)).filter((key) => !have.has(key));
+}
+function withPullSecret(sa, secretName2) {
+  if (sa.pullSecrets.includes(secretName2)) return void 0;
+  const list = Array.isArray(sa.raw.imagePullSecrets) ? sa.raw.imagePullSecrets : [];
+  return { ...sa.raw, imagePullSecrets: [...list, { name: secretName2 }] };
+}
+function serviceAccountList(objects) {
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items: objects });
+}
+
 // src/kubectl.ts
 var PASSED_ENV = [
   "PATH",
@@ -58316,6 +58492,43 @@ function kubectlPort(opts) {
     }
   }
   return {
+    async readTarget(namespaces2, secretName2, serviceAccounts2) {
+      const all = serviceAccounts2.includes("*");
+      const named = all ? [] : namespaces2.flatMap((namespace) => serviceAccounts2.map((name) => ({ kind: "ServiceAccount", namespace, name })));
+      const refs = [...namespaces2.map((namespace) => ({ kind: "Secret", namespace, name: secretName2 })), ...named];
+      const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], objectRefs(refs));
+      if (r.exitCode !== 0) throw failure(`reading Secret "${secretName2}"${named.length ? " and the ServiceAccounts" : ""}`, opts.redact(r.stderr));
+      const items = listItems(r.stdout);
+      let accounts = items.filter((o) => o.kind === "ServiceAccount");
+      if (all) {
+        const sa = await run(["get", "serviceaccounts", "--all-namespaces", "-o", "json"], "");
+        if (sa.exitCode !== 0) throw failure("listing ServiceAccounts (for --service-account '*')", opts.redact(sa.stderr));
+        accounts = listItems(sa.stdout).filter((o) => namespaces2.includes(String(o.metadata?.namespace)));
+      }
+      return {
+        secrets: parseSecrets(JSON.stringify({ kind: "List", items: items.filter((o) => o.kind === "Secret") })),
+        serviceAccounts: accounts.map(parseServiceAccount)
+      };
+    },
+    async replaceServiceAccounts(objects) {
+      if (objects.length === 0) return "ok";
+      const r = await run(["replace", "-f", "-", "-o", "name"], serviceAccountList(objects));
+      if (r.exitCode === 0) return "ok";
+      const stderr = opts.redact(r.stderr);
+      const lines = stderr.split("\n").filter((l) => /^(Error|error)/.test(l.trim()));
+      if (lines.length > 0 && lines.every((l) => /Conflict|the object has been modified/.test(l))) return "conflict";
+      throw failure("adding the Secret to the ServiceAccounts", stderr);
+    },
+    async listNamespaces(selector) {
+      const r = await run(["get", "namespaces", "-l", selector, "-o", "json"], "");
+      if (r.exitCode !== 0) throw failure(`listing namespaces matching ${selector}`, opts.redact(r.stderr));
+      return listItems(r.stdout).map((o) => String(o.metadata?.name)).sort();
+    },
+    async applyNamespaces(names) {
+      const doc = JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })) });
+      const r = await run(["apply", "--server-side", `--field-manager=${MANAGER}`, "-f", "-"], doc);
+      if (r.exitCode !== 0) throw failure("creating the namespaces", opts.redact(r.stderr));
+    },
     async readSecrets(namespaces2, name) {
       const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], secretRefs(namespaces2, name));
       if (r.exitCode !== 0) {
@@ -58362,8 +58575,59 @@ function kubectlPort(opts) {
       if (r.exitCode !== 0) {
         throw failure(dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets", opts.redact(r.stderr));
       }
+    },
+    // One kubectl for every namespace. An access review rather than
+    // `delete --dry-run=server`: it can never delete anything, whatever the
+    // server makes of a DeleteOptions body.
+    async forbiddenSecretDeletes(namespaces2, name) {
+      if (namespaces2.length === 0) return [];
+      const r = await run(
+        ["create", "-f", "-", "-o", 'jsonpath={.spec.resourceAttributes.namespace} {.status.allowed}{"\\n"}'],
+        deleteReviews(namespaces2, name)
+      );
+      if (r.exitCode !== 0) throw deleteFailure(`checking the permission to delete Secret "${name}"`, opts.redact(r.stderr));
+      return parseDeleteReviews(r.stdout, namespaces2);
+    },
+    // One kubectl for every namespace, references on stdin. No precondition
+    // (kubectl delete -f sends none): the caller holds the target's Lease and
+    // passes only namespaces whose Secret it has just read as ours.
+    async deleteSecrets(namespaces2, name) {
+      if (namespaces2.length === 0) return;
+      const r = await run(["delete", "--ignore-not-found", "--wait=false", "-f", "-"], secretRefs(namespaces2, name));
+      if (r.exitCode !== 0) throw deleteFailure(`deleting Secret "${name}"`, opts.redact(r.stderr));
     }
   };
+}
+function deleteReviews(namespaces2, name) {
+  const items = namespaces2.map((namespace) => ({
+    apiVersion: "authorization.k8s.io/v1",
+    kind: "SelfSubjectAccessReview",
+    spec: { resourceAttributes: { namespace, verb: "delete", resource: "secrets", name } }
+  }));
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
+}
+function parseDeleteReviews(stdout, namespaces2) {
+  const allowed = new Set(
+    stdout.split("\n").map((l) => l.trim().split(/\s+/)).filter(([, ok]) => ok === "true").map(([ns]) => ns)
+  );
+  return namespaces2.filter((ns) => !allowed.has(ns));
+}
+function deleteFailure(operation, stderr) {
+  const hints = /is forbidden: User/.test(stderr) ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch)"] : hintsFor(stderr);
+  return new KubeError(operation, [errorLines(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
+}
+function objectRefs(refs) {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "List",
+    items: refs.map((r) => ({ apiVersion: "v1", kind: r.kind, metadata: { name: r.name, namespace: r.namespace } }))
+  });
+}
+function listItems(stdout) {
+  const text = stdout.trim();
+  if (text === "") return [];
+  const doc = JSON.parse(text);
+  return doc.kind === "List" || Array.isArray(doc.items) ? doc.items ?? [] : [doc];
 }
 function parseSecrets(stdout) {
   const text = stdout.trim();
@@ -59068,11 +59332,24 @@ function placeholderList(config, registry2) {
   const creds = { host: registry2, username: "dry-run", password: new Secret("dry-run") };
   return secretList({ namespaces: config.namespaces, secretName: config.secretName, dockerConfigJson: dockerConfigJson([creds]), annotations: {} });
 }
-async function rotate(config, ports) {
-  const owner2 = await ports.gitlab.resolveOwner(config.owner);
-  const registry2 = registryHost(config, owner2);
+async function resolveNamespaces(config, kube) {
+  const chosen = [...config.namespaces];
+  if (config.namespaceSelector !== void 0) {
+    for (const ns of await kube.listNamespaces(config.namespaceSelector)) if (!chosen.includes(ns)) chosen.push(ns);
+  }
+  const result = chosen.filter((ns) => !config.excludeNamespaces.includes(ns));
+  if (result.length === 0) {
+    throw new KubeError("choosing namespaces", `no namespace is left to manage (selector ${config.namespaceSelector ?? "none"}, excluded ${config.excludeNamespaces.join(", ") || "none"})`);
+  }
+  return result;
+}
+async function rotate(input, ports) {
+  const owner2 = await ports.gitlab.resolveOwner(input.owner);
+  const registry2 = registryHost(input, owner2);
   ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${registry2}`);
+  const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
   if (config.dryRun) return rotateLocked(config, ports, owner2, registry2);
+  if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces);
   const held = await acquireLock({
     port: ports.lock,
     namespace: lockNamespace(config.namespaces),
@@ -59095,8 +59372,14 @@ async function rotate(config, ports) {
 }
 async function rotateLocked(config, ports, owner2, registry2) {
   const { gitlab, kube, log } = ports;
-  const target = targetId(config.context, config.secretName, config.namespaces);
-  const existing = await kube.readSecrets(config.namespaces, config.secretName);
+  const target = targetId(config.context, config.secretName, namespaceSpec(config));
+  const state = await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+  const existing = state.secrets;
+  const missingSas = missingServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
+  if (missingSas.length > 0) {
+    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [...new Set(missingSas.map((k) => k.split("/")[0]))]);
+  }
+  const accounts = selectServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
   const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
   if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
   const held = heldTokens(existing, owner2);
@@ -59114,13 +59397,26 @@ async function rotateLocked(config, ports, owner2, registry2) {
     previousTokenIds: held.current,
     owner: { kind: owner2.kind, id: owner2.id, path: owner2.path },
     registry: registry2,
-    verified: null
+    verified: null,
+    serviceAccountsUpdated: []
   };
   if (!due.due) {
     log.info(`Nothing to do: ${due.reason}`);
     const pending = held.pending.filter((id) => liveIds.has(id));
     const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner2, tokens, target, referencedIds({ ...held, pending: [] }), pending);
-    return { ...base, changed: false, token: null, keptTokenIds: held.kept, revokedTokenIds: [], sweptTokenIds: swept2.ids, problems: swept2.problems };
+    const sas2 = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
+    const problems2 = [...swept2.problems, ...sas2.problems];
+    for (const p of problems2) log.warn(p);
+    return {
+      ...base,
+      changed: sas2.updated.length > 0,
+      token: null,
+      keptTokenIds: held.kept,
+      revokedTokenIds: [],
+      sweptTokenIds: swept2.ids,
+      serviceAccountsUpdated: sas2.updated,
+      problems: problems2
+    };
   }
   log.info(`Rotating: ${due.reason}`);
   await kube.applySecrets(placeholderList(config, registry2), { dryRun: true, force: config.adopt });
@@ -59128,6 +59424,8 @@ async function rotateLocked(config, ports, owner2, registry2) {
   if (config.dryRun) {
     const plan2 = revocationPlan(held, 0, config.keepPrevious, liveIds);
     log.info(`Dry run: would mint a read_registry deploy token, write it to ${config.namespaces.length} Secret(s), keep ${plan2.keep.join(", ") || "none"} and revoke ${plan2.revoke.join(", ") || "none"}`);
+    const wouldUpdate = accounts.filter((sa) => withPullSecret(sa, config.secretName)).map((sa) => `${sa.namespace}/${sa.name}`);
+    if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
     return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: [] };
   }
   const minted = await gitlab.createDeployToken(owner2, {
@@ -59189,6 +59487,8 @@ async function rotateLocked(config, ports, owner2, registry2) {
   const referenced = /* @__PURE__ */ new Set([minted.id, ...plan.keep, ...plan.revoke]);
   const swept = await sweep(config, ports, owner2, tokens, target, referenced, []);
   problems.push(...swept.problems);
+  const sas = await ensureServiceAccounts(config, ports, accounts);
+  problems.push(...sas.problems);
   for (const p of problems) log.warn(p);
   return {
     ...base,
@@ -59198,8 +59498,37 @@ async function rotateLocked(config, ports, owner2, registry2) {
     keptTokenIds: plan.keep,
     revokedTokenIds: revoked,
     sweptTokenIds: swept.ids,
+    serviceAccountsUpdated: sas.updated,
     problems
   };
+}
+function namespaceSpec(config) {
+  if (config.namespaceSelector === void 0) return config.namespaces;
+  return [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
+}
+var SERVICE_ACCOUNT_ATTEMPTS = 5;
+async function ensureServiceAccounts(config, ports, initial) {
+  let accounts = initial;
+  const updated = [];
+  for (let attempt = 1; attempt <= SERVICE_ACCOUNT_ATTEMPTS; attempt++) {
+    const changes = accounts.flatMap((sa) => {
+      const next = withPullSecret(sa, config.secretName);
+      return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
+    });
+    if (changes.length === 0) return { updated, problems: [] };
+    try {
+      if (await ports.kube.replaceServiceAccounts(changes.map((c) => c.next)) === "ok") {
+        updated.push(...changes.map((c) => c.key));
+        ports.log.info(`Added "${config.secretName}" to imagePullSecrets of ${changes.map((c) => c.key).join(", ")}`);
+        return { updated, problems: [] };
+      }
+    } catch (err) {
+      return { updated, problems: [`The Secrets are rotated, but the ServiceAccounts were not updated: ${err.message}`] };
+    }
+    const fresh = await ports.kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+    accounts = selectServiceAccounts(fresh.serviceAccounts, config.namespaces, config.serviceAccounts);
+  }
+  return { updated, problems: [`ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`] };
 }
 async function sweep(config, ports, owner2, tokens, target, referenced, pending) {
   const orphans = [
@@ -59285,20 +59614,12 @@ function actionLog(redactor) {
     }
   };
 }
-async function writeSummary(r) {
-  const s = summary.addHeading(r.dryRun ? "gitlab-pull-secret: dry run" : "gitlab-pull-secret: rotated", 3);
-  s.addTable([
-    [
-      { data: "Namespace", header: true },
-      { data: "Secret", header: true },
-      { data: "Token id", header: true },
-      { data: "Username", header: true },
-      { data: "Expires", header: true }
-    ],
-    ...r.namespaces.map((ns) => [ns, r.secretName, r.token ? String(r.token.id) : "-", r.token?.username ?? "-", r.token?.expiresAt ?? "-"])
-  ]);
-  s.addRaw(`Revoked deploy token ids: ${r.revokedTokenIds.length ? r.revokedTokenIds.join(", ") : "none"}`, true);
-  for (const p of r.problems) s.addRaw(`Warning: ${p}`, true);
+async function writeSummary(r, redactor) {
+  const clean = (t) => escapeHtml(redactor.redact(t));
+  const sum = jobSummary(r);
+  const s = summary.addHeading(clean(sum.heading), 3);
+  s.addTable([sum.header.map((h) => ({ data: clean(h), header: true })), ...sum.rows.map((row) => row.map(clean))]);
+  s.addList(sum.notes.map(clean));
   await s.write();
 }
 async function runAction() {
@@ -59310,7 +59631,7 @@ async function runAction() {
     const report = await runRotation(config, log, redactor);
     for (const line of summaryLines(report)) log.info(line);
     for (const [name, value] of Object.entries(actionOutputs(report))) setOutput(name, value);
-    await writeSummary(report);
+    await writeSummary(report, redactor);
     if (report.problems.length > 0) setFailed(redactor.redact(report.problems.join("\n")));
   } catch (err) {
     const message = err instanceof GpsError ? err.message : `unexpected error: ${err.message}`;

@@ -1,10 +1,14 @@
 // The GitHub Action face: inputs -> Config -> rotation -> outputs, job summary.
+// It runs rotate only: plan is the dry-run input; status, revoke and render
+// are CLI commands on purpose (status's exit 3 is no step result, revoke is a
+// teardown to run deliberately, and render's output is a secret that has no
+// safe place in a job log or a step output).
 import * as core from "@actions/core";
 import { GpsError } from "./errors.js";
 import { parseConfig } from "./inputs.js";
 import { OPTIONS, type RawSettings } from "./options.js";
 import type { Log } from "./ports.js";
-import { Redactor, actionOutputs, summaryLines } from "./report.js";
+import { Redactor, actionOutputs, escapeHtml, jobSummary, summaryLines } from "./report.js";
 import type { RotationReport } from "./rotate.js";
 import { runRotation } from "./run.js";
 
@@ -30,20 +34,17 @@ function actionLog(redactor: Redactor): Log {
   };
 }
 
-async function writeSummary(r: RotationReport): Promise<void> {
-  const s = core.summary.addHeading(r.dryRun ? "gitlab-pull-secret: dry run" : "gitlab-pull-secret: rotated", 3);
-  s.addTable([
-    [
-      { data: "Namespace", header: true },
-      { data: "Secret", header: true },
-      { data: "Token id", header: true },
-      { data: "Username", header: true },
-      { data: "Expires", header: true },
-    ],
-    ...r.namespaces.map((ns) => [ns, r.secretName, r.token ? String(r.token.id) : "-", r.token?.username ?? "-", r.token?.expiresAt ?? "-"]),
-  ]);
-  s.addRaw(`Revoked deploy token ids: ${r.revokedTokenIds.length ? r.revokedTokenIds.join(", ") : "none"}`, true);
-  for (const p of r.problems) s.addRaw(`Warning: ${p}`, true);
+/**
+ * The job summary: a table per namespace (Secret, change, token id,
+ * username, expiry, revoked ids), then why the run did what it did. Every
+ * cell passes the redactor and HTML escaping, though none should hold a secret.
+ */
+async function writeSummary(r: RotationReport, redactor: Redactor): Promise<void> {
+  const clean = (t: string): string => escapeHtml(redactor.redact(t));
+  const sum = jobSummary(r);
+  const s = core.summary.addHeading(clean(sum.heading), 3);
+  s.addTable([sum.header.map((h) => ({ data: clean(h), header: true })), ...sum.rows.map((row) => row.map(clean))]);
+  s.addList(sum.notes.map(clean));
   await s.write();
 }
 
@@ -56,7 +57,7 @@ export async function runAction(): Promise<void> {
     const report = await runRotation(config, log, redactor);
     for (const line of summaryLines(report)) log.info(line);
     for (const [name, value] of Object.entries(actionOutputs(report))) core.setOutput(name, value);
-    await writeSummary(report);
+    await writeSummary(report, redactor);
     if (report.problems.length > 0) core.setFailed(redactor.redact(report.problems.join("\n")));
   } catch (err) {
     const message = err instanceof GpsError ? err.message : `unexpected error: ${(err as Error).message}`;

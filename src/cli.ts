@@ -1,14 +1,24 @@
-// The CLI face: argv + env -> Config -> rotation -> stderr lines and, with
-// --json, one JSON object on stdout. Exit codes: 0 done, 1 remote failure
-// (after rollback), 2 bad input (nothing touched).
+// The CLI face: argv + env -> command + Config -> the command's run ->
+// stderr lines for people and, with --json, one JSON object on stdout.
+// Exit codes: 0 done, 1 remote failure, 2 bad input (nothing touched),
+// 3 status found something that needs attention (with --warn-within).
+//
+// Every line but one passes the redactor. The exception is render's
+// document: the credential it was asked to print, written to stdout as is.
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { COMMANDS, configFor, helpText, isCommand, type CommandName } from "./commands.js";
 import { ExitCode, GpsError, UsageError, exitCodeOf } from "./errors.js";
-import { parseConfig, type Config } from "./inputs.js";
+import type { Config } from "./inputs.js";
 import { OPTIONS, type RawSettings } from "./options.js";
+import { planJson, planLines, planRotation } from "./preview.js";
+import { renderCredentials } from "./render.js";
 import { Redactor, dotenvText, resultJson, streamLog, summaryLines } from "./report.js";
 import { runRotation } from "./run.js";
+import { readStatus, statusJson, statusLines, statusNeedsAttention } from "./status.js";
+import { ConfirmationRequiredError, teardown, teardownJson, teardownLines } from "./teardown.js";
 import { VERSION } from "./version.js";
+import { livePorts } from "./wiring.js";
 
 export interface Io {
   stdout: (text: string) => void;
@@ -17,9 +27,8 @@ export interface Io {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const COMMANDS = {
-  rotate: "Mint a read_registry deploy token, apply the pull Secret to every namespace, revoke the token it replaces.",
-} as const;
+/** status's "something needs attention" (with --warn-within): not a failure, a signal for schedulers. */
+export const ATTENTION_EXIT = 3;
 
 function parseOptions(): NonNullable<ParseArgsConfig["options"]> {
   const options: NonNullable<ParseArgsConfig["options"]> = {
@@ -31,33 +40,6 @@ function parseOptions(): NonNullable<ParseArgsConfig["options"]> {
     if ("fileFlag" in o && o.fileFlag) options[o.fileFlag] = { type: "string" };
   }
   return options;
-}
-
-export function helpText(command?: string): string {
-  const lines = [
-    `gitlab-pull-secret ${VERSION}: GitLab registry image pull Secrets for Kubernetes, rotated safely.`,
-    "",
-    `Usage: gitlab-pull-secret ${command ?? "<command>"} [options]`,
-    "",
-  ];
-  if (!command) {
-    lines.push("Commands:");
-    for (const [name, text] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)}${text}`);
-    lines.push("", "Run `gitlab-pull-secret <command> --help` for its options.");
-  } else {
-    lines.push(COMMANDS[command as keyof typeof COMMANDS], "", "Options:");
-    for (const o of OPTIONS) {
-      const names = [o.flag ? `--${o.flag}${o.kind === "boolean" ? "" : " VALUE"}` : undefined, "fileFlag" in o ? `--${o.fileFlag} PATH` : undefined]
-        .filter(Boolean)
-        .join(", ");
-      const env = "env" in o && o.env ? ` [env: ${o.env.join(", ")}]` : "";
-      const def = "default" in o ? ` [default: ${o.default}]` : "defaultText" in o ? ` [default: ${o.defaultText}]` : "";
-      lines.push(`  ${(names || `$${"env" in o && o.env ? o.env[0] : ""}`).padEnd(34)}${o.description}${env}${def}`);
-    }
-    lines.push("  --help, -h".padEnd(36) + "Show this help.", "");
-    lines.push("Exit codes: 0 done, 1 GitLab or the cluster failed (after rollback), 2 bad input (nothing was changed).");
-  }
-  return lines.join("\n") + "\n";
 }
 
 /** argv -> RawSettings. Never echoes a value: a token pasted into a flag must not reach the log. */
@@ -112,6 +94,80 @@ function writeDotenv(path: string, text: string): void {
   }
 }
 
+interface Outcome {
+  exitCode: number;
+  /** The report for people: stdout without --json (it is the command's product), stderr with it. */
+  lines: string[];
+  json: unknown;
+}
+
+/** What every command gets: its Config, a redacting log on stderr, the redactor, and the raw stdout for render. */
+interface Context {
+  config: Config;
+  log: ReturnType<typeof streamLog>;
+  redactor: Redactor;
+  io: Io;
+}
+
+async function rotateCommand({ config, log, redactor }: Context): Promise<Outcome> {
+  // Fail on an unwritable --dotenv before anything remote happens.
+  if (config.dotenv) writeDotenv(config.dotenv, "");
+  const report = await runRotation(config, log, redactor);
+  if (config.dotenv) writeDotenv(config.dotenv, redactor.redact(dotenvText(report)));
+  // rotate has always logged its summary on stderr; --json alone goes to stdout.
+  for (const line of summaryLines(report)) log.info(line);
+  return { exitCode: report.problems.length > 0 ? ExitCode.remote : ExitCode.ok, lines: [], json: resultJson(report) };
+}
+
+async function planCommand({ config, log, redactor }: Context): Promise<Outcome> {
+  const plan = await planRotation(config, livePorts(config, log, redactor));
+  return { exitCode: ExitCode.ok, lines: planLines(plan), json: planJson(plan) };
+}
+
+async function statusCommand({ config, log, redactor }: Context): Promise<Outcome> {
+  const report = await readStatus(config, livePorts(config, log, redactor));
+  return { exitCode: statusNeedsAttention(report) ? ATTENTION_EXIT : ExitCode.ok, lines: statusLines(report), json: statusJson(report) };
+}
+
+async function revokeCommand({ config, log, redactor, io }: Context): Promise<Outcome> {
+  try {
+    const report = await teardown(config, livePorts(config, log, redactor), { confirm: config.yes });
+    return { exitCode: report.problems.length > 0 ? ExitCode.remote : ExitCode.ok, lines: teardownLines(report), json: teardownJson(report) };
+  } catch (err) {
+    if (!(err instanceof ConfirmationRequiredError)) throw err;
+    // Without --yes: show the plan like any report, then fail as a usage error.
+    const report = { ...err.plan, applied: false, revokedTokenIds: [], deletedSecrets: [], problems: [] };
+    const message = redactor.redact(err.message);
+    const lines = teardownLines(report).map(redactor.redact);
+    if (config.json) io.stdout(`${redactor.redact(JSON.stringify({ ...teardownJson(report), error: { message, exitCode: err.exitCode } }))}\n`);
+    else io.stdout(`${lines.join("\n")}\n`);
+    io.stderr(`error: ${message}\n`);
+    return { exitCode: err.exitCode, lines: [], json: undefined };
+  }
+}
+
+async function renderCommand({ config, log, redactor, io }: Context): Promise<Outcome> {
+  const rendered = await renderCredentials(config, config.renderFormat!, livePorts(config, log, redactor));
+  const facts = { command: "render", format: rendered.format, token: rendered.token, registry: rendered.registry, verified: rendered.verified };
+  // The one place a secret is written: render's stdout, which the user asked for.
+  if (config.json) io.stdout(`${JSON.stringify({ ...facts, content: rendered.content.reveal() })}\n`);
+  else io.stdout(rendered.content.reveal());
+  log.info(
+    `Printed ${rendered.format === "secret" ? `Secret "${config.secretName}" for ${config.namespaces.join(", ")}` : "a docker config.json"} ` +
+      `with deploy token ${rendered.token.id} (${rendered.token.username}), expires ${rendered.token.expiresAt}. ` +
+      `It holds a live credential: keep it out of logs. It lives until it expires or is deleted in GitLab (rotate and revoke leave rendered tokens alone).`,
+  );
+  return { exitCode: ExitCode.ok, lines: [], json: undefined };
+}
+
+const RUN: Record<CommandName, (ctx: Context) => Promise<Outcome>> = {
+  rotate: rotateCommand,
+  plan: planCommand,
+  status: statusCommand,
+  revoke: revokeCommand,
+  render: renderCommand,
+};
+
 export async function runCli(argv: string[], env: Env, io: Io): Promise<number> {
   let json = argv.includes("--json");
   const redactor = new Redactor();
@@ -123,25 +179,23 @@ export async function runCli(argv: string[], env: Env, io: Io): Promise<number> 
       return ExitCode.ok;
     }
     if (args.help || args.command === undefined) {
-      const known = args.command && args.command in COMMANDS ? args.command : undefined;
-      (args.help ? io.stdout : io.stderr)(helpText(known));
+      const known = args.command && isCommand(args.command) ? args.command : undefined;
+      (args.help ? io.stdout : io.stderr)(helpText(VERSION, known));
       return args.help ? ExitCode.ok : ExitCode.usage;
     }
-    if (!(args.command in COMMANDS)) {
-      throw new UsageError("command", args.command, `one of ${Object.keys(COMMANDS).join(", ")}`);
+    const command = args.command;
+    if (!isCommand(command)) {
+      throw new UsageError("command", command, `one of ${Object.keys(COMMANDS).join(", ")}`);
     }
     if (args.tokenFile !== undefined) args.raw.gitlabToken = readTokenFile(args.tokenFile);
-    const config: Config = parseConfig(args.raw, env, "cli");
+    const config = configFor(command, args.raw, env, "cli");
     redactor.add(config.gitlabToken.reveal());
 
-    // Fail on an unwritable --dotenv before anything remote happens.
-    if (config.dotenv) writeDotenv(config.dotenv, "");
     const log = streamLog((line) => io.stderr(`${line}\n`), redactor);
-    const report = await runRotation(config, log, redactor);
-    for (const line of summaryLines(report)) log.info(line);
-    if (json) io.stdout(`${redactor.redact(JSON.stringify(resultJson(report)))}\n`);
-    if (config.dotenv) writeDotenv(config.dotenv, redactor.redact(dotenvText(report)));
-    return report.problems.length > 0 ? ExitCode.remote : ExitCode.ok;
+    const outcome = await RUN[command]({ config, log, redactor, io });
+    if (outcome.lines.length) (json ? io.stderr : io.stdout)(`${outcome.lines.map(redactor.redact).join("\n")}\n`);
+    if (json && outcome.json !== undefined) io.stdout(`${redactor.redact(JSON.stringify(outcome.json))}\n`);
+    return outcome.exitCode;
   } catch (err) {
     const message = redactor.redact(err instanceof GpsError ? err.message : `unexpected error: ${(err as Error).message}`);
     const code = exitCodeOf(err);

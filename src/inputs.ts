@@ -19,7 +19,13 @@ export interface Config {
   gitlabToken: Secret;
   owner: Owner;
   registry: string | undefined;
+  /** Namespaces named explicitly (may be empty when a selector chooses them). */
   namespaces: string[];
+  namespaceSelector: string | undefined;
+  excludeNamespaces: string[];
+  createNamespace: boolean;
+  /** ServiceAccount names, or "*" for all in each namespace. */
+  serviceAccounts: string[];
   secretName: string;
   expiresInMs: number;
   tokenNamePrefix: string;
@@ -40,6 +46,12 @@ export interface Config {
   dotenv: string | undefined;
   requestTimeoutMs: number;
   retryForMs: number;
+  /** status: exit 3 when something needs attention; a token in use expiring within this counts. undefined = report only. */
+  warnWithinMs: number | undefined;
+  /** revoke: really tear down (otherwise show the plan and exit 2). */
+  yes: boolean;
+  /** render: what to print; undefined unless --format was given. */
+  renderFormat: RenderFormat | undefined;
 }
 
 const MAX_LIFETIME_MS = 365 * DAY_MS;
@@ -114,6 +126,10 @@ export function parseConfig(raw: RawSettings, env: Readonly<Record<string, strin
     owner: owner(r),
     registry: registry(r),
     namespaces: namespaces(r),
+    namespaceSelector: namespaceSelector(r),
+    excludeNamespaces: nameList(r, "excludeNamespaces"),
+    createNamespace: r.boolean("createNamespace"),
+    serviceAccounts: serviceAccounts(r),
     secretName: secretName(r),
     expiresInMs: lifetime(r),
     tokenNamePrefix: tokenNamePrefix(r),
@@ -132,7 +148,22 @@ export function parseConfig(raw: RawSettings, env: Readonly<Record<string, strin
     dotenv: r.string("dotenv"),
     requestTimeoutMs: optionalDuration(r, "requestTimeout", 1000, 600_000)!,
     retryForMs: optionalDuration(r, "retryFor", 0, 3_600_000)!,
+    warnWithinMs: optionalDuration(r, "warnWithin", 0, MAX_LIFETIME_MS),
+    yes: r.boolean("yes"),
+    renderFormat: renderFormat(r),
   };
+}
+
+export const RENDER_FORMATS = ["secret", "config.json"] as const;
+export type RenderFormat = (typeof RENDER_FORMATS)[number];
+
+function renderFormat(r: Reader): RenderFormat | undefined {
+  const value = r.explicit("format");
+  if (value === undefined) return undefined;
+  if (!(RENDER_FORMATS as readonly string[]).includes(value)) {
+    throw new UsageError(r.label("format"), value, "secret (a Secret manifest) or config.json (a docker config.json)");
+  }
+  return value as RenderFormat;
 }
 
 const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
@@ -241,18 +272,69 @@ function registry(r: Reader): string | undefined {
   return value.toLowerCase();
 }
 
-function namespaces(r: Reader): string[] {
-  const list = r.list("namespaces");
-  if (list.length === 0) throw new UsageError(r.label("namespaces"), undefined, "required: at least one namespace");
+function nameList(r: Reader, key: OptionKey): string[] {
+  const list = r.list(key);
   const seen = new Set<string>();
   for (const ns of list) {
     if (ns.length > 63 || !DNS_LABEL.test(ns)) {
-      throw new UsageError(r.label("namespaces"), ns, "an RFC 1123 label: lowercase letters, digits and '-', at most 63 characters");
+      throw new UsageError(r.label(key), ns, "an RFC 1123 label: lowercase letters, digits and '-', at most 63 characters");
     }
-    if (seen.has(ns)) throw new UsageError(r.label("namespaces"), ns, "each namespace once (it is listed twice)");
+    if (seen.has(ns)) throw new UsageError(r.label(key), ns, "each namespace once (it is listed twice)");
     seen.add(ns);
   }
   return list;
+}
+
+function namespaces(r: Reader): string[] {
+  const list = nameList(r, "namespaces");
+  if (list.length === 0 && r.explicit("namespaceSelector") === undefined) {
+    throw new UsageError(`${r.label("namespaces")} / ${r.label("namespaceSelector")}`, undefined, "required: at least one namespace, or a namespace selector");
+  }
+  return list;
+}
+
+// key, key=value, key!=value, key in (a,b), key notin (a,b), !key — comma separated.
+const LABEL_KEY = "(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?";
+const LABEL_VALUE = "(?:[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?";
+const REQUIREMENT = new RegExp(
+  `^(?:!?${LABEL_KEY}|${LABEL_KEY}\\s*(?:=|==|!=)\\s*${LABEL_VALUE}|${LABEL_KEY}\\s+(?:in|notin)\\s+\\(\\s*${LABEL_VALUE}(?:\\s*,\\s*${LABEL_VALUE})*\\s*\\))$`,
+);
+
+/** Splits on commas outside parentheses. */
+function requirements(selector: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = "";
+  for (const ch of selector) {
+    if (ch === "(") depth++;
+    if (ch === ")") depth--;
+    if (ch === "," && depth === 0) {
+      out.push(cur.trim());
+      cur = "";
+    } else cur += ch;
+  }
+  out.push(cur.trim());
+  return out;
+}
+
+function namespaceSelector(r: Reader): string | undefined {
+  const value = r.explicit("namespaceSelector");
+  if (value === undefined) return undefined;
+  if (!requirements(value).every((req) => REQUIREMENT.test(req))) {
+    throw new UsageError(r.label("namespaceSelector"), value, "a label selector such as team=payments,env!=dev or tier in (web,api)");
+  }
+  return value;
+}
+
+function serviceAccounts(r: Reader): string[] {
+  const list = r.list("serviceAccounts");
+  for (const sa of list) {
+    if (sa !== "*" && (sa.length > 253 || !DNS_SUBDOMAIN.test(sa))) {
+      throw new UsageError(r.label("serviceAccounts"), sa, "a ServiceAccount name (RFC 1123 subdomain), default, or * for all");
+    }
+  }
+  if (list.includes("*") && list.length > 1) throw new UsageError(r.label("serviceAccounts"), list.join(","), "either * alone or a list of names");
+  return [...new Set(list)];
 }
 
 function secretName(r: Reader): string {

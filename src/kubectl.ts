@@ -6,7 +6,8 @@ import { KubeError } from "./errors.js";
 import { secretRefs } from "./manifests.js";
 import { MANAGER } from "./naming.js";
 import type { LeaseState, LockPort } from "./lock.js";
-import type { ExistingSecret, KubePort } from "./ports.js";
+import type { ExistingSecret, KubePort, TargetState } from "./ports.js";
+import { parseServiceAccount, serviceAccountList } from "./serviceaccounts.js";
 import type { Secret } from "./secret.js";
 
 const PASSED_ENV = [
@@ -132,6 +133,48 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
   }
 
   return {
+    async readTarget(namespaces, secretName, serviceAccounts): Promise<TargetState> {
+      const all = serviceAccounts.includes("*");
+      const named = all ? [] : namespaces.flatMap((namespace) => serviceAccounts.map((name) => ({ kind: "ServiceAccount", namespace, name })));
+      const refs = [...namespaces.map((namespace) => ({ kind: "Secret", namespace, name: secretName })), ...named];
+      const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], objectRefs(refs));
+      if (r.exitCode !== 0) throw failure(`reading Secret "${secretName}"${named.length ? " and the ServiceAccounts" : ""}`, opts.redact(r.stderr));
+      const items = listItems(r.stdout);
+      let accounts = items.filter((o) => o.kind === "ServiceAccount");
+      if (all) {
+        // "*" cannot be a list of references: it needs list on serviceaccounts.
+        const sa = await run(["get", "serviceaccounts", "--all-namespaces", "-o", "json"], "");
+        if (sa.exitCode !== 0) throw failure("listing ServiceAccounts (for --service-account '*')", opts.redact(sa.stderr));
+        accounts = listItems(sa.stdout).filter((o) => namespaces.includes(String((o.metadata as Record<string, unknown>)?.namespace)));
+      }
+      return {
+        secrets: parseSecrets(JSON.stringify({ kind: "List", items: items.filter((o) => o.kind === "Secret") })),
+        serviceAccounts: accounts.map(parseServiceAccount),
+      };
+    },
+
+    async replaceServiceAccounts(objects) {
+      if (objects.length === 0) return "ok";
+      const r = await run(["replace", "-f", "-", "-o", "name"], serviceAccountList(objects));
+      if (r.exitCode === 0) return "ok";
+      const stderr = opts.redact(r.stderr);
+      const lines = stderr.split("\n").filter((l) => /^(Error|error)/.test(l.trim()));
+      if (lines.length > 0 && lines.every((l) => /Conflict|the object has been modified/.test(l))) return "conflict";
+      throw failure("adding the Secret to the ServiceAccounts", stderr);
+    },
+
+    async listNamespaces(selector) {
+      const r = await run(["get", "namespaces", "-l", selector, "-o", "json"], "");
+      if (r.exitCode !== 0) throw failure(`listing namespaces matching ${selector}`, opts.redact(r.stderr));
+      return listItems(r.stdout).map((o) => String((o.metadata as Record<string, unknown>)?.name)).sort();
+    },
+
+    async applyNamespaces(names) {
+      const doc = JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })) });
+      const r = await run(["apply", "--server-side", `--field-manager=${MANAGER}`, "-f", "-"], doc);
+      if (r.exitCode !== 0) throw failure("creating the namespaces", opts.redact(r.stderr));
+    },
+
     async readSecrets(namespaces, name) {
       const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], secretRefs(namespaces, name));
       if (r.exitCode !== 0) {
@@ -182,7 +225,75 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
         throw failure(dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets", opts.redact(r.stderr));
       }
     },
+
+    // One kubectl for every namespace. An access review rather than
+    // `delete --dry-run=server`: it can never delete anything, whatever the
+    // server makes of a DeleteOptions body.
+    async forbiddenSecretDeletes(namespaces, name) {
+      if (namespaces.length === 0) return [];
+      const r = await run(
+        ["create", "-f", "-", "-o", 'jsonpath={.spec.resourceAttributes.namespace} {.status.allowed}{"\\n"}'],
+        deleteReviews(namespaces, name),
+      );
+      if (r.exitCode !== 0) throw deleteFailure(`checking the permission to delete Secret "${name}"`, opts.redact(r.stderr));
+      return parseDeleteReviews(r.stdout, namespaces);
+    },
+
+    // One kubectl for every namespace, references on stdin. No precondition
+    // (kubectl delete -f sends none): the caller holds the target's Lease and
+    // passes only namespaces whose Secret it has just read as ours.
+    async deleteSecrets(namespaces, name) {
+      if (namespaces.length === 0) return;
+      const r = await run(["delete", "--ignore-not-found", "--wait=false", "-f", "-"], secretRefs(namespaces, name));
+      if (r.exitCode !== 0) throw deleteFailure(`deleting Secret "${name}"`, opts.redact(r.stderr));
+    },
   };
+}
+
+/** One SelfSubjectAccessReview per namespace: may we delete Secret `name` there? */
+export function deleteReviews(namespaces: readonly string[], name: string): string {
+  const items = namespaces.map((namespace) => ({
+    apiVersion: "authorization.k8s.io/v1",
+    kind: "SelfSubjectAccessReview",
+    spec: { resourceAttributes: { namespace, verb: "delete", resource: "secrets", name } },
+  }));
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
+}
+
+/** "<namespace> <allowed>" lines -> the namespaces not allowed; one without an answer counts as not allowed. */
+export function parseDeleteReviews(stdout: string, namespaces: readonly string[]): string[] {
+  const allowed = new Set(
+    stdout
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/))
+      .filter(([, ok]) => ok === "true")
+      .map(([ns]) => ns),
+  );
+  return namespaces.filter((ns) => !allowed.has(ns));
+}
+
+/** Like failure(), with the verb teardown needs beyond the rotation Role. */
+function deleteFailure(operation: string, stderr: string): KubeError {
+  const hints = /is forbidden: User/.test(stderr)
+    ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch)"]
+    : hintsFor(stderr);
+  return new KubeError(operation, [errorLines(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
+}
+
+function objectRefs(refs: ReadonlyArray<{ kind: string; namespace: string; name: string }>): string {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "List",
+    items: refs.map((r) => ({ apiVersion: "v1", kind: r.kind, metadata: { name: r.name, namespace: r.namespace } })),
+  });
+}
+
+/** `kubectl get -o json` prints nothing, one object, or a List. */
+export function listItems(stdout: string): Array<Record<string, unknown> & { kind?: string }> {
+  const text = stdout.trim();
+  if (text === "") return [];
+  const doc = JSON.parse(text) as { kind?: string; items?: unknown[] };
+  return (doc.kind === "List" || Array.isArray(doc.items) ? (doc.items ?? []) : [doc]) as Array<Record<string, unknown> & { kind?: string }>;
 }
 
 /** `kubectl get -o json` prints nothing, one object, or a List. */

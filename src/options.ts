@@ -52,8 +52,28 @@ export const OPTIONS = [
     description: "Registry host[:port] written into the docker config. Required with a group.",
   },
   {
-    key: "namespaces", kind: "list", flag: "namespace", input: "namespaces", required: true,
+    key: "namespaces", kind: "list", flag: "namespace", input: "namespaces",
     description: "Target namespaces: repeat the flag or give a comma list; as an input, one per line.",
+  },
+  {
+    key: "namespaceSelector", kind: "string", flag: "namespace-selector", input: "namespace-selector",
+    description:
+      "Label selector choosing the target namespaces (e.g. team=payments,env!=dev), instead of or besides the list. " +
+      "Needs list on namespaces.",
+  },
+  {
+    key: "excludeNamespaces", kind: "list", flag: "exclude-namespace", input: "exclude-namespaces",
+    description: "Namespaces never to touch, even when the selector matches them.",
+  },
+  {
+    key: "createNamespace", kind: "boolean", flag: "create-namespace", input: "create-namespace", default: "false",
+    description: "Create listed namespaces that do not exist (server-side apply of the Namespace), instead of failing.",
+  },
+  {
+    key: "serviceAccounts", kind: "list", flag: "service-account", input: "service-accounts",
+    description:
+      "ServiceAccounts that get the Secret in imagePullSecrets, keeping the entries already there: a name, " +
+      "default for namespace-wide effect, or * for all of them (needs list on serviceaccounts).",
   },
   {
     key: "secretName", kind: "string", flag: "secret-name", input: "secret-name", default: "gitlab-pull-secret",
@@ -133,6 +153,22 @@ export const OPTIONS = [
   {
     key: "retryFor", kind: "string", flag: "retry-for", input: "retry-for", default: "60s",
     description: "Keep retrying GitLab calls that failed transiently (429, 502-504, dropped connections) for this long.",
+  },
+  // Options of the commands beside rotate (plan, status, revoke, render). CLI
+  // only: the Action runs rotate, so none of them is an Action input.
+  {
+    key: "warnWithin", kind: "string", flag: "warn-within", input: null,
+    description:
+      "status: exit 3 when something needs attention: a token in use expires within this duration (e.g. 3d), " +
+      "an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens.",
+  },
+  {
+    key: "yes", kind: "boolean", flag: "yes", input: null, default: "false",
+    description: "revoke: really revoke the tokens and delete the Secrets. Without it revoke only shows what it would do and exits 2.",
+  },
+  {
+    key: "format", kind: "string", flag: "format", input: null,
+    description: "render: secret (a Secret manifest, YAML) or config.json (a docker config.json). The output holds a live credential.",
   },
   {
     key: "json", kind: "boolean", flag: "json", input: null, default: "false",

@@ -2,6 +2,7 @@
 // implementations live in gitlab.ts and kubectl.ts; tests may pass their own.
 import type { Owner } from "./inputs.js";
 import type { Secret } from "./secret.js";
+import type { ServiceAccountState } from "./serviceaccounts.js";
 
 export interface ResolvedOwner {
   kind: Owner["kind"];
@@ -44,7 +45,23 @@ export interface ExistingSecret {
   resourceVersion: string;
 }
 
+export interface TargetState {
+  secrets: ExistingSecret[];
+  serviceAccounts: ServiceAccountState[];
+}
+
 export interface KubePort {
+  /**
+   * The Secrets named `secretName` and the ServiceAccounts named (or all, for
+   * "*") in these namespaces, in as few kubectl calls as the API allows.
+   */
+  readTarget(namespaces: readonly string[], secretName: string, serviceAccounts: readonly string[]): Promise<TargetState>;
+  /** Writes whole ServiceAccounts back with their resourceVersion; "conflict" when any was changed since it was read. */
+  replaceServiceAccounts(objects: readonly Record<string, unknown>[]): Promise<"ok" | "conflict">;
+  /** Names of the namespaces matching a label selector. */
+  listNamespaces(selector: string): Promise<string[]>;
+  /** Creates the namespaces that do not exist (server-side apply; existing ones are left as they are). */
+  applyNamespaces(names: readonly string[]): Promise<void>;
   /** The Secrets named `name` that exist in these namespaces (missing ones are absent from the result). */
   readSecrets(namespaces: readonly string[], name: string): Promise<ExistingSecret[]>;
   /**
@@ -53,6 +70,17 @@ export interface KubePort {
    * (only when the user asked to adopt a Secret).
    */
   applySecrets(list: Secret, opts: { dryRun: boolean; force: boolean }): Promise<void>;
+  /**
+   * Teardown (`revoke`): the namespaces where the caller may NOT delete the
+   * Secret `name` (SelfSubjectAccessReviews: asks, changes nothing, needs no
+   * grant). Optional, like deleteSecrets: ports that only rotate need neither.
+   */
+  forbiddenSecretDeletes?(namespaces: readonly string[], name: string): Promise<string[]>;
+  /**
+   * Teardown: deletes the Secrets named `name` in these namespaces (callers
+   * pass only namespaces whose Secret is ours); one already gone is fine.
+   */
+  deleteSecrets?(namespaces: readonly string[], name: string): Promise<void>;
 }
 
 export interface Clock {

@@ -58,18 +58,26 @@ export function dotenvText(r: RotationReport, prefix = "GITLAB_PULL_SECRET_"): s
 }
 
 export function summaryLines(r: RotationReport): string[] {
+  const extra = [
+    ...(r.sweptTokenIds.length ? [`Swept orphaned deploy token(s) ${r.sweptTokenIds.join(", ")}`] : []),
+    ...(r.serviceAccountsUpdated?.length ? [`Added "${r.secretName}" to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`] : []),
+  ];
   if (r.dryRun) {
     return [
       `Dry run: nothing changed. A rotation would write Secret "${r.secretName}" to ${r.namespaces.join(", ")}` +
         (r.created.length ? ` (new in ${r.created.join(", ")})` : "") +
-        ` and revoke ${r.previousTokenIds.length ? `deploy token(s) ${r.previousTokenIds.join(", ")}` : "no previous token"}.`,
+        ` and revoke ${r.previousTokenIds.length ? `deploy token(s) ${r.previousTokenIds.join(", ")}` : "no previous token"}` +
+        ` if due (${r.reason}). Run plan for the full picture.`,
     ];
   }
-  const t = r.token!;
+  // Nothing was due (--rotate-before): the Secrets keep their token.
+  if (!r.token) return [`Unchanged: ${r.reason}`, ...extra];
+  const t = r.token;
   return [
     `Rotated Secret "${r.secretName}" in ${r.namespaces.join(", ")}` + (r.created.length ? ` (created in ${r.created.join(", ")})` : ""),
     `Deploy token ${t.id} (${t.username}) for ${r.registry}, expires ${t.expiresAt}`,
     r.revokedTokenIds.length ? `Revoked deploy token(s) ${r.revokedTokenIds.join(", ")}` : "No previous token to revoke",
+    ...extra,
   ];
 }
 
@@ -80,4 +88,57 @@ export function streamLog(write: (line: string) => void, redactor: Redactor): Lo
     warn: (m) => write(redactor.redact(`warning: ${m}`)),
     secret: (v) => redactor.add(v),
   };
+}
+
+/** Left-aligned columns for terminal output; the last column is not padded. */
+export function textTable(rows: readonly (readonly string[])[]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ").trimEnd());
+}
+
+/** The Action's job summary as data: a heading, one table row per namespace, then notes. Pure, so it is unit-tested. */
+export interface JobSummary {
+  heading: string;
+  header: string[];
+  rows: string[][];
+  notes: string[];
+}
+
+export function jobSummary(r: RotationReport): JobSummary {
+  const heading = r.token
+    ? "gitlab-pull-secret: rotated"
+    : r.dryRun
+      ? "gitlab-pull-secret: dry run (nothing changed)"
+      : r.changed
+        ? "gitlab-pull-secret: ServiceAccounts updated"
+        : "gitlab-pull-secret: unchanged";
+  const change = (ns: string): string =>
+    r.token ? (r.created.includes(ns) ? "created" : "updated") : r.dryRun ? (r.created.includes(ns) ? "would create" : "checked") : "unchanged";
+  const revoked = r.revokedTokenIds.join(", ") || "none";
+  const rows = r.namespaces.map((ns) => [
+    ns,
+    r.secretName,
+    change(ns),
+    // An unchanged run keeps the token the Secrets already hold.
+    r.token ? String(r.token.id) : r.previousTokenIds.join(", ") || "-",
+    r.token?.username ?? "-",
+    r.token?.expiresAt ?? "-",
+    revoked,
+  ]);
+  const notes = [
+    `Reason: ${r.reason}`,
+    `Owner: ${r.owner.kind} ${r.owner.path} (id ${r.owner.id}); registry ${r.registry}`,
+  ];
+  if (r.verified) notes.push(`Pull check: ${r.verified.repository}${r.verified.tag ? `:${r.verified.tag}` : ""}${r.verified.digest ? ` (${r.verified.digest})` : ""}`);
+  if (r.keptTokenIds.length) notes.push(`Kept alive: deploy token(s) ${r.keptTokenIds.join(", ")}`);
+  if (r.sweptTokenIds.length) notes.push(`Swept orphaned deploy token(s) ${r.sweptTokenIds.join(", ")}`);
+  if (r.serviceAccountsUpdated?.length) notes.push(`Added to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`);
+  for (const p of r.problems) notes.push(`Warning: ${p}`);
+  return { heading, header: ["Namespace", "Secret", "Change", "Token id", "Username", "Expires", "Revoked token ids"], rows, notes };
+}
+
+/** The job summary is HTML: text from servers (problems) must not become markup. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }

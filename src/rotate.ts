@@ -11,6 +11,8 @@ import { Annotations, targetId, tokenName } from "./naming.js";
 import { heldTokens, isLiveToken, isManaged, referencedIds, revocationPlan, rotationDue, sweepCandidates, type TokenView } from "./plan.js";
 import type { Clock, GitLabPort, KubePort, Log, MintedToken, ResolvedOwner } from "./ports.js";
 import { Secret } from "./secret.js";
+import { missingServiceAccounts, selectServiceAccounts, withPullSecret, type ServiceAccountState } from "./serviceaccounts.js";
+import { KubeError } from "./errors.js";
 
 export interface RotationReport {
   changed: boolean;
@@ -27,6 +29,8 @@ export interface RotationReport {
   revokedTokenIds: number[];
   sweptTokenIds: number[];
   verified: { repository: string; tag?: string; digest?: string } | null;
+  /** ServiceAccounts (namespace/name) that got the Secret added to imagePullSecrets by this run. */
+  serviceAccountsUpdated: string[];
   owner: { kind: string; id: number; path: string };
   registry: string;
   /** Things that went wrong after the Secrets were safely rotated (e.g. a revoke that failed). */
@@ -84,13 +88,29 @@ function placeholderList(config: Config, registry: string): Secret {
   return secretList({ namespaces: config.namespaces, secretName: config.secretName, dockerConfigJson: dockerConfigJson([creds]), annotations: {} });
 }
 
-export async function rotate(config: Config, ports: Ports): Promise<RotationReport> {
-  const owner = await ports.gitlab.resolveOwner(config.owner);
-  const registry = registryHost(config, owner);
+/** The namespaces of this run: the list, plus the selector's matches, minus the exclusions. */
+export async function resolveNamespaces(config: Config, kube: KubePort): Promise<string[]> {
+  const chosen = [...config.namespaces];
+  if (config.namespaceSelector !== undefined) {
+    for (const ns of await kube.listNamespaces(config.namespaceSelector)) if (!chosen.includes(ns)) chosen.push(ns);
+  }
+  const result = chosen.filter((ns) => !config.excludeNamespaces.includes(ns));
+  if (result.length === 0) {
+    throw new KubeError("choosing namespaces", `no namespace is left to manage (selector ${config.namespaceSelector ?? "none"}, excluded ${config.excludeNamespaces.join(", ") || "none"})`);
+  }
+  return result;
+}
+
+export async function rotate(input: Config, ports: Ports): Promise<RotationReport> {
+  const owner = await ports.gitlab.resolveOwner(input.owner);
+  const registry = registryHost(input, owner);
   ports.log.info(`Owner: ${owner.kind} ${owner.path} (id ${owner.id}); registry ${registry}`);
+  const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
 
   // A dry run changes nothing, not even a Lease.
   if (config.dryRun) return rotateLocked(config, ports, owner, registry);
+  // Before the lock: the Lease lives in the first namespace, which may be one to create.
+  if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces);
   const held = await acquireLock({
     port: ports.lock,
     namespace: lockNamespace(config.namespaces),
@@ -114,9 +134,15 @@ export async function rotate(config: Config, ports: Ports): Promise<RotationRepo
 
 async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, registry: string): Promise<RotationReport> {
   const { gitlab, kube, log } = ports;
-  const target = targetId(config.context, config.secretName, config.namespaces);
+  const target = targetId(config.context, config.secretName, namespaceSpec(config));
 
-  const existing = await kube.readSecrets(config.namespaces, config.secretName);
+  const state = await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+  const existing = state.secrets;
+  const missingSas = missingServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
+  if (missingSas.length > 0) {
+    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [...new Set(missingSas.map((k) => k.split("/")[0]!))]);
+  }
+  const accounts = selectServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
   const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
   if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
   const held = heldTokens(existing, owner);
@@ -137,6 +163,7 @@ async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, 
     owner: { kind: owner.kind, id: owner.id, path: owner.path },
     registry,
     verified: null,
+    serviceAccountsUpdated: [] as string[],
   };
 
   if (!due.due) {
@@ -144,7 +171,19 @@ async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, 
     // Leftovers of an earlier run: pending revokes still live, then orphans.
     const pending = held.pending.filter((id) => liveIds.has(id));
     const swept = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner, tokens, target, referencedIds({ ...held, pending: [] }), pending);
-    return { ...base, changed: false, token: null, keptTokenIds: held.kept, revokedTokenIds: [], sweptTokenIds: swept.ids, problems: swept.problems };
+    const sas = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
+    const problems = [...swept.problems, ...sas.problems];
+    for (const p of problems) log.warn(p);
+    return {
+      ...base,
+      changed: sas.updated.length > 0,
+      token: null,
+      keptTokenIds: held.kept,
+      revokedTokenIds: [],
+      sweptTokenIds: swept.ids,
+      serviceAccountsUpdated: sas.updated,
+      problems,
+    };
   }
   log.info(`Rotating: ${due.reason}`);
 
@@ -156,6 +195,8 @@ async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, 
   if (config.dryRun) {
     const plan = revocationPlan(held, 0, config.keepPrevious, liveIds);
     log.info(`Dry run: would mint a read_registry deploy token, write it to ${config.namespaces.length} Secret(s), keep ${plan.keep.join(", ") || "none"} and revoke ${plan.revoke.join(", ") || "none"}`);
+    const wouldUpdate = accounts.filter((sa) => withPullSecret(sa, config.secretName)).map((sa) => `${sa.namespace}/${sa.name}`);
+    if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
     return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: [] };
   }
 
@@ -225,6 +266,8 @@ async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, 
   const referenced = new Set([minted.id, ...plan.keep, ...plan.revoke]);
   const swept = await sweep(config, ports, owner, tokens, target, referenced, []);
   problems.push(...swept.problems);
+  const sas = await ensureServiceAccounts(config, ports, accounts);
+  problems.push(...sas.problems);
   for (const p of problems) log.warn(p);
 
   return {
@@ -235,8 +278,46 @@ async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, 
     keptTokenIds: plan.keep,
     revokedTokenIds: revoked,
     sweptTokenIds: swept.ids,
+    serviceAccountsUpdated: sas.updated,
     problems,
   };
+}
+
+/** What the token name's target hash covers: the namespace list as given, or the selector and exclusions. */
+function namespaceSpec(config: Config): string[] {
+  if (config.namespaceSelector === undefined) return config.namespaces;
+  return [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
+}
+
+const SERVICE_ACCOUNT_ATTEMPTS = 5;
+
+/**
+ * Adds the Secret to every chosen ServiceAccount that lacks it, all in one
+ * kubectl call; a 409 (someone changed one since we read it) re-reads and
+ * retries. Idempotent: accounts that already list it are not written.
+ */
+async function ensureServiceAccounts(config: Config, ports: Ports, initial: readonly ServiceAccountState[]): Promise<{ updated: string[]; problems: string[] }> {
+  let accounts = initial;
+  const updated: string[] = [];
+  for (let attempt = 1; attempt <= SERVICE_ACCOUNT_ATTEMPTS; attempt++) {
+    const changes = accounts.flatMap((sa) => {
+      const next = withPullSecret(sa, config.secretName);
+      return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
+    });
+    if (changes.length === 0) return { updated, problems: [] };
+    try {
+      if ((await ports.kube.replaceServiceAccounts(changes.map((c) => c.next))) === "ok") {
+        updated.push(...changes.map((c) => c.key));
+        ports.log.info(`Added "${config.secretName}" to imagePullSecrets of ${changes.map((c) => c.key).join(", ")}`);
+        return { updated, problems: [] };
+      }
+    } catch (err) {
+      return { updated, problems: [`The Secrets are rotated, but the ServiceAccounts were not updated: ${(err as Error).message}`] };
+    }
+    const fresh = await ports.kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+    accounts = selectServiceAccounts(fresh.serviceAccounts, config.namespaces, config.serviceAccounts);
+  }
+  return { updated, problems: [`ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`] };
 }
 
 /** Revokes our live tokens for this target that nothing references (a run that died half way left them). */

@@ -67,7 +67,8 @@ test("every option with an Action input is a snake_case component input with the
   assert.equal(inputs.gitlab_url?.default, "$CI_SERVER_URL");
   assert.equal(inputs.project?.default, "$CI_PROJECT_ID");
   assert.equal(inputs.namespaces?.type, "array");
-  assert.ok(!("default" in inputs.namespaces!), "namespaces are mandatory");
+  // Optional in GitLab's eyes: a namespace selector may choose them instead; the CLI insists on one of the two.
+  assert.deepEqual(inputs.namespaces?.default, [], "namespaces default to none");
   assert.deepEqual(Object.keys(inputs).sort(), [...seen, ...COMPONENT_ONLY].sort(), "no input beyond the table and the component's own");
 });
 
@@ -203,8 +204,7 @@ test("inputs are checked as GitLab checks them", () => {
   assert.throws(() => interpolateComponent(mini, { must: "m", list: "a,b" }), /`list` input: provided value is not a array/);
   assert.throws(() => interpolateComponent(mini, { must: "m", id: "ABC" }), /`id` input: provided value does not match required RegEx pattern/);
   assert.throws(() => interpolateComponent(mini.replace("$[[ inputs.must ]]", "$[[ inputs.missing ]]"), { must: "m" }), /unknown interpolation key: `missing`/);
-  // The real template: namespaces are mandatory, the token variable must be a variable name.
-  assert.throws(() => resolveInputs(inputs, {}), /`namespaces` input: required value/);
+  // The real template: the token variable must be a variable name, strings cannot break out of quotes.
   assert.throws(() => resolveInputs(inputs, { namespaces: ["a"], token_variable: "MY-TOKEN" }), /`token_variable` input: provided value does not match/);
   assert.throws(() => resolveInputs(inputs, { namespaces: ["a"], project: "$(id)" }), /`project` input: provided value does not match/);
 });

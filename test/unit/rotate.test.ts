@@ -42,6 +42,20 @@ function world(opts: { existing?: ExistingSecret[]; failApply?: "dry" | "real"; 
     },
   } satisfies Ports["gitlab"];
   const kube: KubePort = {
+    async readTarget() {
+      events.push("read");
+      return { secrets, serviceAccounts: [] };
+    },
+    async replaceServiceAccounts() {
+      events.push("sa");
+      return "ok";
+    },
+    async listNamespaces() {
+      return [];
+    },
+    async applyNamespaces() {
+      events.push("namespaces");
+    },
     async readSecrets() {
       events.push("read");
       return secrets;

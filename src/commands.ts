@@ -1,0 +1,155 @@
+// The CLI's commands: what each does, which options it takes, what its exit
+// codes mean. Pure data plus the checks that use it, so --help, option
+// validation and the docs come from one place.
+import { UsageError } from "./errors.js";
+import { parseConfig, type Config, type Face } from "./inputs.js";
+import { OPTIONS, optionLabel, type OptionKey, type RawSettings } from "./options.js";
+
+export type CommandName = "rotate" | "plan" | "status" | "revoke" | "render";
+
+export interface CommandSpec {
+  summary: string;
+  /** Paragraphs shown by `<command> --help` above the options. */
+  details: readonly string[];
+  exitCodes: readonly string[];
+  /** Options the command takes; any other given explicitly is a usage error, not silently ignored. */
+  options: (key: OptionKey) => boolean;
+}
+
+/** Options only the other commands use. */
+const NOT_ROTATE: readonly OptionKey[] = ["warnWithin", "yes", "format"];
+/** Where to find GitLab and the cluster, and which target: every command but render needs these. */
+const TARGET: readonly OptionKey[] = [
+  "gitlabUrl", "gitlabToken", "project", "group", "namespaces", "namespaceSelector", "excludeNamespaces", "secretName", "tokenName",
+  "kubeconfig", "context", "caFile", "allowInsecureHttp", "requestTimeout", "retryFor", "json",
+];
+
+const only = (keys: readonly OptionKey[]) => (key: OptionKey) => keys.includes(key);
+
+const REMOTE = "1  GitLab or the cluster failed";
+const USAGE = "2  bad input (nothing was changed)";
+
+export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
+  rotate: {
+    summary: "Mint a read_registry deploy token, apply the pull Secret to every namespace, revoke the token it replaces.",
+    details: [],
+    exitCodes: ["0  done, or nothing was due", `${REMOTE} (after rollback; retrying may help)`, "2  bad input, or a Secret only you can decide on (nothing was changed)"],
+    // Every option but the other commands' own, including options added later.
+    options: (key) => !NOT_ROTATE.includes(key),
+  },
+  plan: {
+    summary: "Show what rotate would do with the same options, changing nothing.",
+    details: [
+      "Runs the rotation's checks (GitLab access, the owner's registry, a server-side dry run of the apply) and prints, " +
+        "per namespace, create / update / unchanged; the token rotate would mint (name pattern, expiry); the tokens it would " +
+        "keep, revoke and sweep; and why. No token is minted, no Lease taken, no Secret written. Takes rotate's options.",
+    ],
+    exitCodes: ["0  plan printed", REMOTE, "2  bad input, or a Secret rotate would refuse (nothing was changed)"],
+    options: (key) => !NOT_ROTATE.includes(key) && key !== "dotenv",
+  },
+  status: {
+    summary: "List the managed Secrets and this target's deploy tokens; flag orphans, dead and expiring tokens.",
+    details: [
+      "Read-only: one kubectl read of the Secrets, one listing of the owner's deploy tokens. For every namespace: the Secret's " +
+        "type, token id, expiry and days left; for every token of ours: its state and which Secrets use it. GitLab sends no " +
+        "expiry notice for deploy tokens: run `status --warn-within 3d` on a schedule and alert on exit 3. A token of ours " +
+        "that no Secret references is an orphan once older than --sweep-grace (younger, a rotation may still be running).",
+    ],
+    exitCodes: ["0  report printed (without --warn-within, also when something needs attention)", REMOTE, USAGE, "3  with --warn-within: something needs attention"],
+    options: only([...TARGET, "sweepGrace", "warnWithin"]),
+  },
+  revoke: {
+    summary: "Tear the target down: revoke our tokens, remove our ServiceAccount entries, delete the managed Secrets.",
+    details: [
+      "Revokes every deploy token of ours for the target (held, kept or left pending by the Secrets, and orphans named for it), " +
+        "removes the Secret from the imagePullSecrets of the ServiceAccounts named with --service-account (give the same as " +
+        "to rotate; other entries stay), and deletes the Secrets it manages. A Secret it does not manage is never touched. The cluster is asked whether the deletes are allowed " +
+        "(access reviews) before any token is revoked; if a revoke fails, the Secrets are kept as the record of what is left.",
+      "Without --yes it only shows what it would do and exits 2. Needs the verb delete on secrets besides the rotation Role.",
+    ],
+    exitCodes: ["0  done, or nothing left to tear down", `${REMOTE} (the message says what was done; re-running finishes)`, "2  bad input, or --yes missing (nothing was changed)"],
+    options: only([...TARGET, "serviceAccounts", "lockTimeout", "yes"]),
+  },
+  render: {
+    summary: "Mint a token and PRINT it as a Secret manifest or a docker config.json, for GitOps or node config.",
+    details: [
+      "RISK: this prints a live registry credential to stdout, the only command that ever does. Redirect it straight into " +
+        "kubeseal, sops or a file with tight permissions; never let it reach a CI log. It is revoked only when it expires " +
+        "(--expires-in) or when you delete it in GitLab: rotate never sweeps rendered tokens (they are named " +
+        "<prefix>/render/<secret>/...).",
+      "--format secret: one kubernetes.io/dockerconfigjson Secret per --namespace, as YAML (no managed-by label: the GitOps " +
+        "tool owns it). --format config.json: a docker config.json for the kubelet or containers tools (--namespace not needed). " +
+        "The token is checked to pull (as rotate does) before anything is printed; the cluster is never contacted.",
+    ],
+    exitCodes: ["0  printed", `${REMOTE} (a token that failed its pull check is revoked; nothing was printed)`, USAGE],
+    options: only([
+      "gitlabUrl", "gitlabToken", "project", "group", "registry", "namespaces", "secretName", "tokenName", "expiresIn",
+      "verifyImage", "noVerify", "caFile", "allowInsecureHttp", "requestTimeout", "retryFor", "json", "format",
+    ]),
+  },
+};
+
+export function isCommand(name: string): name is CommandName {
+  return Object.hasOwn(COMMANDS, name);
+}
+
+/** An option given for a command that does not use it is a mistake worth stopping for. */
+export function checkOptions(command: CommandName, raw: RawSettings, face: Face): void {
+  for (const o of OPTIONS) {
+    if (raw[o.key] === undefined || COMMANDS[command].options(o.key)) continue;
+    throw new UsageError(optionLabel(o, face), undefined, `not an option of ${command} (see gitlab-pull-secret ${command} --help)`);
+  }
+}
+
+/**
+ * The Config for a command. render --format config.json writes no Secret, so
+ * it needs no namespace: parseConfig (which requires one) gets a stand-in
+ * that the Config then drops.
+ */
+export function configFor(command: CommandName, raw: RawSettings, env: Readonly<Record<string, string | undefined>>, face: Face): Config {
+  checkOptions(command, raw, face);
+  const format = typeof raw.format === "string" ? raw.format.trim() : undefined;
+  if (command === "render" && !format) {
+    throw new UsageError("--format", undefined, "required for render: secret (a Secret manifest, YAML) or config.json (a docker config.json)");
+  }
+  const given = Array.isArray(raw.namespaces) ? raw.namespaces.length > 0 : typeof raw.namespaces === "string" && raw.namespaces.trim() !== "";
+  if (command === "render" && format === "config.json" && !given) {
+    return { ...parseConfig({ ...raw, namespaces: ["default"] }, env, face), namespaces: [] };
+  }
+  if (command === "render" && format === "secret" && !given) {
+    throw new UsageError("--namespace", undefined, "required for render --format secret: the namespace(s) of the Secret manifest");
+  }
+  return parseConfig(raw, env, face);
+}
+
+/** `<command> --help` (or the overview without a command). */
+export function helpText(version: string, command?: CommandName): string {
+  const lines = [
+    `gitlab-pull-secret ${version}: GitLab registry image pull Secrets for Kubernetes, rotated safely.`,
+    "",
+    `Usage: gitlab-pull-secret ${command ?? "<command>"} [options]`,
+    "",
+  ];
+  if (!command) {
+    lines.push("Commands:");
+    for (const [name, spec] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)}${spec.summary}`);
+    lines.push("", "Run `gitlab-pull-secret <command> --help` for its options and exit codes.");
+    return lines.join("\n") + "\n";
+  }
+  const spec = COMMANDS[command];
+  lines.push(spec.summary, "");
+  for (const p of spec.details) lines.push(p, "");
+  lines.push("Options:");
+  for (const o of OPTIONS) {
+    if (!spec.options(o.key)) continue;
+    const names = [o.flag ? `--${o.flag}${o.kind === "boolean" ? "" : " VALUE"}` : undefined, "fileFlag" in o ? `--${o.fileFlag} PATH` : undefined]
+      .filter(Boolean)
+      .join(", ");
+    const env = "env" in o && o.env ? ` [env: ${o.env.join(", ")}]` : "";
+    const def = "default" in o ? ` [default: ${o.default}]` : "defaultText" in o ? ` [default: ${o.defaultText}]` : "";
+    lines.push(`  ${(names || `$${"env" in o && o.env ? o.env[0] : ""}`).padEnd(34)}${o.description}${env}${def}`);
+  }
+  lines.push("  --help, -h".padEnd(36) + "Show this help.", "");
+  lines.push("Exit codes:", ...spec.exitCodes.map((c) => `  ${c}`));
+  return lines.join("\n") + "\n";
+}

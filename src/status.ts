@@ -1,0 +1,274 @@
+// status: what the cluster holds and what GitLab holds for one target, and
+// what needs a person. Read-only: one kubectl read of the Secrets, one GitLab
+// listing (after resolving the owner). GitLab sends no expiry notice for
+// deploy tokens, so `status --warn-within 3d` in a scheduled job is the alarm.
+import { DAY_MS } from "./duration.js";
+import type { Config } from "./inputs.js";
+import { Annotations, ownsTokenName } from "./naming.js";
+import { formatDuration, heldTokens, isLiveToken, isManaged, sweepCandidates } from "./plan.js";
+import type { DeployTokenInfo } from "./gitlab.js";
+import type { ExistingSecret, ResolvedOwner } from "./ports.js";
+import { textTable } from "./report.js";
+import { resolveNamespaces, type Ports } from "./rotate.js";
+import { targetOf } from "./target.js";
+
+export type TokenState = "live" | "expired" | "revoked";
+
+export interface SecretStatus {
+  namespace: string;
+  present: boolean;
+  managed: boolean;
+  /** The Secret's type, e.g. kubernetes.io/dockerconfigjson; null when absent. */
+  type: string | null;
+  /** "project/42" as the Secret records it. */
+  owner: string | null;
+  tokenId: number | null;
+  username: string | null;
+  expiresAt: string | null;
+  daysLeft: number | null;
+  /** The recorded token as GitLab sees it; "gone" when GitLab no longer lists it. */
+  tokenState: TokenState | "gone" | null;
+}
+
+/**
+ * current: a Secret holds it. kept / pending: recorded by the Secrets as kept
+ * alive on purpose / left to revoke. orphan: ours, live, unreferenced, older
+ * than --sweep-grace. in-flight: the same but younger (a rotation may be
+ * running). stale: ours, no longer live, still listed by GitLab.
+ */
+export type TokenRole = "current" | "kept" | "pending" | "orphan" | "in-flight" | "stale";
+
+export interface TokenStatus {
+  id: number;
+  name: string;
+  username: string;
+  expiresAt: string | null;
+  daysLeft: number | null;
+  state: TokenState;
+  role: TokenRole;
+  usedBy: string[];
+}
+
+export interface Finding {
+  /** attention: needs a person (makes --warn-within exit 3); info: worth knowing. */
+  severity: "attention" | "info";
+  kind: "missing-secret" | "unmanaged-secret" | "other-owner" | "dead-token" | "expiring" | "orphan" | "pending-revoke" | "in-flight" | "stale";
+  message: string;
+  tokenId?: number;
+  namespaces?: string[];
+}
+
+export interface StatusReport {
+  secretName: string;
+  owner: { kind: string; id: number; path: string };
+  checkedAt: string;
+  warnWithinMs: number | undefined;
+  secrets: SecretStatus[];
+  tokens: TokenStatus[];
+  findings: Finding[];
+  attention: boolean;
+}
+
+/** Days from now to `expiresAt`, floored to a tenth; null for a token that never expires. */
+export function daysLeft(expiresAt: string | null, now: Date): number | null {
+  if (expiresAt === null) return null;
+  const ms = Date.parse(expiresAt);
+  return Number.isFinite(ms) ? Math.floor(((ms - now.getTime()) / DAY_MS) * 10) / 10 : null;
+}
+
+function stateOf(t: DeployTokenInfo, now: Date): TokenState {
+  return t.revoked ? "revoked" : isLiveToken(t, now) ? "live" : "expired";
+}
+
+function idOf(text: string | undefined): number | null {
+  const n = Number(text);
+  return Number.isInteger(n) && n > 0 ? n : null;
+}
+
+const list = (items: readonly string[]): string => items.join(", ");
+
+/** Pure: the Secrets and the owner's tokens -> the report, findings included. */
+export function assessStatus(args: {
+  owner: ResolvedOwner;
+  secretName: string;
+  namespaces: readonly string[];
+  /** The target id rotate named the tokens for (target.ts). */
+  target: string;
+  prefix: string;
+  existing: readonly ExistingSecret[];
+  tokens: readonly DeployTokenInfo[];
+  now: Date;
+  warnWithinMs: number | undefined;
+  graceMs: number;
+}): StatusReport {
+  const { owner, now } = args;
+  const ownerRef = `${owner.kind}/${owner.id}`;
+  const { target } = args;
+  const byId = new Map(args.tokens.map((t) => [t.id, t]));
+  const bySecretNs = new Map(args.existing.map((s) => [s.namespace, s]));
+  const findings: Finding[] = [];
+
+  const secrets: SecretStatus[] = args.namespaces.map((namespace) => {
+    const s = bySecretNs.get(namespace);
+    if (!s) return { namespace, present: false, managed: false, type: null, owner: null, tokenId: null, username: null, expiresAt: null, daysLeft: null, tokenState: null };
+    const managed = isManaged(s);
+    const tokenId = managed ? idOf(s.annotations[Annotations.tokenId]) : null;
+    const recordedOwner = managed ? (s.annotations[Annotations.owner] ?? null) : null;
+    // Our owner's tokens are looked up in GitLab; another owner's cannot be from here.
+    const t = tokenId !== null && recordedOwner === ownerRef ? byId.get(tokenId) : undefined;
+    const expiresAt = t ? t.expiresAt : managed ? (s.annotations[Annotations.expiresAt] ?? null) : null;
+    return {
+      namespace,
+      present: true,
+      managed,
+      type: s.type,
+      owner: recordedOwner,
+      tokenId,
+      username: t?.username ?? (managed ? (s.annotations[Annotations.tokenUsername] ?? null) : null),
+      expiresAt,
+      daysLeft: daysLeft(expiresAt, now),
+      tokenState: tokenId === null || recordedOwner !== ownerRef ? null : t ? stateOf(t, now) : "gone",
+    };
+  });
+
+  const missing = secrets.filter((s) => !s.present).map((s) => s.namespace);
+  if (missing.length) {
+    findings.push({ severity: "attention", kind: "missing-secret", namespaces: missing, message: `no Secret "${args.secretName}" in ${list(missing)}: pods there cannot pull; rotate creates it` });
+  }
+  const unmanaged = secrets.filter((s) => s.present && !s.managed).map((s) => s.namespace);
+  if (unmanaged.length) {
+    findings.push({ severity: "attention", kind: "unmanaged-secret", namespaces: unmanaged, message: `Secret "${args.secretName}" in ${list(unmanaged)} is not managed by gitlab-pull-secret: rotate refuses it without --adopt` });
+  }
+  for (const s of secrets.filter((x) => x.managed && x.owner !== ownerRef)) {
+    findings.push({ severity: "attention", kind: "other-owner", namespaces: [s.namespace], message: `the Secret in ${s.namespace} holds a token of ${s.owner ?? "an unknown owner"}, not ${ownerRef}: rotate replaces it` });
+  }
+
+  // One finding per token the Secrets hold, naming every namespace holding it.
+  const holders = new Map<number, string[]>();
+  for (const s of secrets) if (s.tokenId !== null && s.tokenState !== null) holders.set(s.tokenId, [...(holders.get(s.tokenId) ?? []), s.namespace]);
+  for (const [id, namespaces] of holders) {
+    const s = secrets.find((x) => x.tokenId === id)!;
+    const where = `the Secret in ${list(namespaces)}`;
+    if (s.tokenState !== "live") {
+      const why = s.tokenState === "gone" ? "GitLab no longer has it" : s.tokenState === "revoked" ? "it was revoked" : `it expired ${s.expiresAt?.slice(0, 10) ?? ""}`.trim();
+      findings.push({ severity: "attention", kind: "dead-token", tokenId: id, namespaces, message: `${where} holds deploy token ${id}, which cannot pull: ${why}. Run rotate` });
+    } else if (args.warnWithinMs !== undefined && s.expiresAt !== null && Date.parse(s.expiresAt) - now.getTime() <= args.warnWithinMs) {
+      const left = formatDuration(Date.parse(s.expiresAt) - now.getTime());
+      findings.push({ severity: "attention", kind: "expiring", tokenId: id, namespaces, message: `deploy token ${id} in ${list(namespaces)} expires in ${left} (${s.expiresAt.slice(0, 10)} 00:00 UTC), within --warn-within: run rotate` });
+    }
+  }
+
+  // Our tokens: recorded by a Secret of ours, or named for this target.
+  const held = heldTokens(args.existing, owner);
+  const referenced = new Set([...held.current, ...held.kept, ...held.pending]);
+  const orphans = new Set(
+    sweepCandidates({ tokens: args.tokens, prefix: args.prefix, target, referenced, now, graceMs: args.graceMs }).map((t) => t.id),
+  );
+  const tokens: TokenStatus[] = args.tokens
+    .filter((t) => referenced.has(t.id) || ownsTokenName(args.prefix, target, t.name))
+    .map((t) => {
+      const state = stateOf(t, now);
+      const role: TokenRole = held.current.includes(t.id)
+        ? "current"
+        : held.kept.includes(t.id)
+          ? "kept"
+          : held.pending.includes(t.id)
+            ? "pending"
+            : orphans.has(t.id)
+              ? "orphan"
+              : state === "live"
+                ? "in-flight"
+                : "stale";
+      return { id: t.id, name: t.name, username: t.username, expiresAt: t.expiresAt, daysLeft: daysLeft(t.expiresAt, now), state, role, usedBy: holders.get(t.id) ?? [] };
+    })
+    .sort((a, b) => b.id - a.id);
+
+  for (const t of tokens) {
+    if (t.role === "orphan") {
+      findings.push({ severity: "attention", kind: "orphan", tokenId: t.id, message: `deploy token ${t.id} (${t.name}) is an orphan: live, ours, and no Secret references it. rotate sweeps it; revoke deletes it` });
+    } else if (t.role === "pending" && t.state === "live") {
+      findings.push({ severity: "attention", kind: "pending-revoke", tokenId: t.id, message: `deploy token ${t.id} is still live although an earlier run meant to revoke it; the next rotate revokes it` });
+    } else if (t.role === "in-flight") {
+      findings.push({ severity: "info", kind: "in-flight", tokenId: t.id, message: `deploy token ${t.id} is unreferenced but younger than --sweep-grace: a rotation may be running` });
+    } else if (t.role === "stale") {
+      findings.push({ severity: "info", kind: "stale", tokenId: t.id, message: `deploy token ${t.id} is ${t.state} and still listed by GitLab; it cannot pull (revoke deletes it)` });
+    }
+  }
+
+  return {
+    secretName: args.secretName,
+    owner: { kind: owner.kind, id: owner.id, path: owner.path },
+    checkedAt: now.toISOString(),
+    warnWithinMs: args.warnWithinMs,
+    secrets,
+    tokens,
+    // Attention first; stable within each severity.
+    findings: [...findings.filter((f) => f.severity === "attention"), ...findings.filter((f) => f.severity === "info")],
+    attention: findings.some((f) => f.severity === "attention"),
+  };
+}
+
+/** One read of the Secrets, one listing of the tokens; nothing is written. */
+export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "kube" | "clock">): Promise<StatusReport> {
+  const owner = await ports.gitlab.resolveOwner(config.owner);
+  // A selector costs one more read (list namespaces); a plain list none.
+  const namespaces = await resolveNamespaces(config, ports.kube);
+  const existing = await ports.kube.readSecrets(namespaces, config.secretName);
+  const tokens = await ports.gitlab.listDeployTokens(owner);
+  return assessStatus({
+    owner,
+    secretName: config.secretName,
+    namespaces,
+    target: targetOf(config, namespaces),
+    prefix: config.tokenNamePrefix,
+    existing,
+    tokens,
+    now: ports.clock.now(),
+    warnWithinMs: config.warnWithinMs,
+    graceMs: config.sweepGraceMs,
+  });
+}
+
+/** Exit 3 only when asked to watch (--warn-within) and something needs attention. */
+export function statusNeedsAttention(r: StatusReport): boolean {
+  return r.warnWithinMs !== undefined && r.attention;
+}
+
+const dash = (v: string | number | null | undefined): string => (v === null || v === undefined || v === "" ? "-" : String(v));
+
+export function statusLines(r: StatusReport): string[] {
+  const lines = [`Secret "${r.secretName}" of ${r.owner.kind} ${r.owner.path} (id ${r.owner.id}), checked ${r.checkedAt}`, ""];
+  lines.push(
+    ...textTable([
+      ["NAMESPACE", "TYPE", "TOKEN", "EXPIRES", "DAYS LEFT", "TOKEN STATE"],
+      ...r.secrets.map((s) =>
+        s.present
+          ? [s.namespace, s.type ?? "-", dash(s.tokenId), dash(s.expiresAt?.slice(0, 10)), dash(s.daysLeft), s.managed ? dash(s.tokenState) : "unmanaged"]
+          : [s.namespace, "-", "-", "-", "-", "missing"],
+      ),
+    ]),
+  );
+  lines.push("");
+  if (r.tokens.length === 0) lines.push("No deploy token of this target in GitLab.");
+  else {
+    lines.push(
+      ...textTable([
+        ["TOKEN", "STATE", "ROLE", "EXPIRES", "DAYS LEFT", "USED BY", "NAME"],
+        ...r.tokens.map((t) => [String(t.id), t.state, t.role, dash(t.expiresAt?.slice(0, 10)), dash(t.daysLeft), dash(t.usedBy.join(",")), t.name]),
+      ]),
+    );
+  }
+  const attention = r.findings.filter((f) => f.severity === "attention");
+  const info = r.findings.filter((f) => f.severity === "info");
+  if (attention.length || info.length) lines.push("");
+  for (const f of attention) lines.push(`attention: ${f.message}`);
+  for (const f of info) lines.push(`note: ${f.message}`);
+  if (!attention.length) lines.push("", "Nothing needs attention.");
+  return lines;
+}
+
+/** `status --json`: every field as is (ids, names, dates; never a secret). */
+export function statusJson(r: StatusReport): Record<string, unknown> {
+  const { warnWithinMs, ...rest } = r;
+  return { command: "status", ...rest, warnWithinSeconds: warnWithinMs === undefined ? null : warnWithinMs / 1000 };
+}

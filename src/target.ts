@@ -1,0 +1,19 @@
+// Which target a command is about, named exactly as rotate names it in its
+// tokens: commands that recognise "our" tokens (plan, status, revoke) must
+// compute the same id rotate minted them under, or they would miss them.
+import type { Config } from "./inputs.js";
+import { targetId } from "./naming.js";
+
+/**
+ * The id rotate puts in its token names (rotate.ts namespaceSpec): the
+ * namespace list as resolved, or, with a selector, the selector and the
+ * exclusions, so a namespace joining the selector keeps the same target.
+ * A unit test mints through rotate and checks this recognises the name.
+ */
+export function targetOf(config: Config, namespaces: readonly string[]): string {
+  const spec =
+    config.namespaceSelector === undefined
+      ? namespaces
+      : [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
+  return targetId(config.context, config.secretName, spec);
+}

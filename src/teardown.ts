@@ -1,0 +1,290 @@
+// revoke: tear a target down. Revoke every token of ours for it (the ones the
+// Secrets hold, keep or left pending, and orphans named for the target),
+// remove our entry from the imagePullSecrets of the ServiceAccounts named
+// with --service-account (an optional step: nothing records which ones rotate
+// touched, so it runs only when asked), and delete the Secrets we manage;
+// never an unmanaged one.
+//
+// Order: everything is checked first (access reviews ask the API server
+// whether the deletes are allowed), so a missing RBAC verb is found while
+// every token still works. Then the tokens go, because that is what the command is for and
+// GitLab is reachable right now. The Secrets go last: they are the record of
+// which tokens exist, so when a revoke fails they are kept and a re-run finds
+// the same tokens again. Without --yes it stops after the checks and exits 2.
+import { ExitCode, GpsError, KubeError } from "./errors.js";
+import type { Config } from "./inputs.js";
+import { acquireLock, leaseName, lockNamespace } from "./lock.js";
+import { Annotations, ownsTokenName } from "./naming.js";
+import { heldTokens, isLiveToken, isManaged } from "./plan.js";
+import type { DeployTokenInfo } from "./gitlab.js";
+import type { ExistingSecret, KubePort, ResolvedOwner } from "./ports.js";
+import { resolveNamespaces, type Ports } from "./rotate.js";
+import { selectServiceAccounts, withoutPullSecret, type ServiceAccountState } from "./serviceaccounts.js";
+import { targetOf } from "./target.js";
+
+export type TeardownKube = KubePort & Required<Pick<KubePort, "deleteSecrets" | "forbiddenSecretDeletes">>;
+export type TeardownPorts = Omit<Ports, "kube" | "verifier"> & { kube: TeardownKube };
+
+export interface TeardownToken {
+  id: number;
+  name: string;
+  state: "live" | "expired" | "revoked";
+  /** Why it is ours: a Secret holds / keeps / left it pending, or its name is this target's. */
+  why: "current" | "kept" | "pending" | "named";
+}
+
+export interface TeardownPlan {
+  secretName: string;
+  owner: { kind: string; id: number; path: string };
+  /** Namespaces whose Secret is ours and goes. */
+  deleteSecrets: string[];
+  /** Namespaces whose Secret is not ours: never touched. */
+  unmanaged: string[];
+  /** Namespaces whose Secret of ours records another owner's token: kept, since this owner cannot revoke it. */
+  otherOwner: string[];
+  revoke: TeardownToken[];
+  /** Token ids the Secrets record that GitLab no longer lists. */
+  alreadyGone: number[];
+  /** ServiceAccounts (namespace/name) losing our entry; null when no --service-account was given. */
+  serviceAccounts: string[] | null;
+}
+
+export interface TeardownReport extends TeardownPlan {
+  /** false: --yes was not given, nothing changed. */
+  applied: boolean;
+  revokedTokenIds: number[];
+  deletedSecrets: string[];
+  problems: string[];
+}
+
+/** revoke without --yes, when there is something to tear down. */
+export class ConfirmationRequiredError extends GpsError {
+  readonly exitCode = ExitCode.usage;
+  constructor(readonly plan: TeardownPlan) {
+    super(`--yes: required to revoke; nothing was changed. It would ${intentText(plan)}. Re-run with --yes to do it.`);
+  }
+}
+
+function intentText(p: TeardownPlan): string {
+  const parts = [
+    p.revoke.length ? `revoke deploy token(s) ${p.revoke.map((t) => t.id).join(", ")}` : undefined,
+    p.serviceAccounts?.length ? `remove "${p.secretName}" from ServiceAccount(s) ${p.serviceAccounts.join(", ")}` : undefined,
+    p.deleteSecrets.length ? `delete Secret "${p.secretName}" in ${p.deleteSecrets.join(", ")}` : undefined,
+  ].filter((x): x is string => x !== undefined);
+  return parts.join(", ") || "do nothing";
+}
+
+export function isEmptyPlan(p: TeardownPlan): boolean {
+  return p.revoke.length === 0 && p.deleteSecrets.length === 0 && !p.serviceAccounts?.length;
+}
+
+/** Pure: which Secrets go, which stay, which tokens are ours to revoke. */
+export function teardownPlan(args: {
+  owner: ResolvedOwner;
+  secretName: string;
+  /** The target id rotate named the tokens for (target.ts). */
+  target: string;
+  prefix: string;
+  existing: readonly ExistingSecret[];
+  tokens: readonly DeployTokenInfo[];
+  now: Date;
+}): Omit<TeardownPlan, "serviceAccounts"> {
+  const { owner, existing, target } = args;
+  const ownerRef = `${owner.kind}/${owner.id}`;
+  const managed = existing.filter(isManaged);
+  const ours = managed.filter((s) => s.annotations[Annotations.owner] === ownerRef);
+  const held = heldTokens(ours, owner);
+  const why = (t: DeployTokenInfo): TeardownToken["why"] | undefined =>
+    held.current.includes(t.id)
+      ? "current"
+      : held.kept.includes(t.id)
+        ? "kept"
+        : held.pending.includes(t.id)
+          ? "pending"
+          : ownsTokenName(args.prefix, target, t.name)
+            ? "named"
+            : undefined;
+  const listed = new Set(args.tokens.map((t) => t.id));
+  const revoke: TeardownToken[] = [];
+  for (const t of args.tokens) {
+    const w = why(t);
+    // Expired and revoked ones too: teardown leaves nothing of ours listed.
+    if (w) revoke.push({ id: t.id, name: t.name, state: t.revoked ? "revoked" : isLiveToken(t, args.now) ? "live" : "expired", why: w });
+  }
+  return {
+    secretName: args.secretName,
+    owner: { kind: owner.kind, id: owner.id, path: owner.path },
+    deleteSecrets: ours.map((s) => s.namespace),
+    unmanaged: existing.filter((s) => !isManaged(s)).map((s) => s.namespace),
+    otherOwner: managed.filter((s) => s.annotations[Annotations.owner] !== ownerRef).map((s) => s.namespace),
+    revoke: revoke.sort((a, b) => b.id - a.id),
+    alreadyGone: [...held.current, ...held.kept, ...held.pending].filter((id) => !listed.has(id)),
+  };
+}
+
+/** Pure: the named ServiceAccounts that list our Secret, and each without it. */
+export function serviceAccountChanges(
+  accounts: readonly ServiceAccountState[],
+  namespaces: readonly string[],
+  names: readonly string[],
+  secretName: string,
+): Array<{ key: string; next: Record<string, unknown> }> {
+  return selectServiceAccounts(accounts, namespaces, names).flatMap((sa) => {
+    const next = withoutPullSecret(sa, secretName);
+    return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
+  });
+}
+
+interface Inspection {
+  plan: TeardownPlan;
+  namespaces: string[];
+  /** Namespaces where an imagePullSecrets entry of that name is ours to remove. */
+  saNamespaces: string[];
+  accounts: ServiceAccountState[];
+}
+
+/** Reads (one kubectl for Secrets and ServiceAccounts), plans, and asks the cluster whether the deletes are allowed. */
+async function inspect(config: Config, ports: TeardownPorts, owner: ResolvedOwner, namespaces: string[]): Promise<Inspection> {
+  const state = await ports.kube.readTarget(namespaces, config.secretName, config.serviceAccounts);
+  const tokens = await ports.gitlab.listDeployTokens(owner);
+  const base = teardownPlan({
+    owner,
+    secretName: config.secretName,
+    target: targetOf(config, namespaces),
+    prefix: config.tokenNamePrefix,
+    existing: state.secrets,
+    tokens,
+    now: ports.clock.now(),
+  });
+  // An entry in a namespace where the Secret is someone else's points at theirs: leave it.
+  const saNamespaces = namespaces.filter((ns) => !base.unmanaged.includes(ns) && !base.otherOwner.includes(ns));
+  const serviceAccounts =
+    config.serviceAccounts.length === 0
+      ? null
+      : serviceAccountChanges(state.serviceAccounts, saNamespaces, config.serviceAccounts, config.secretName).map((c) => c.key);
+  const forbidden = await ports.kube.forbiddenSecretDeletes(base.deleteSecrets, config.secretName);
+  if (forbidden.length) {
+    throw new KubeError(
+      `checking the permission to delete Secret "${config.secretName}"`,
+      "not allowed. Nothing was changed. revoke needs the verb delete on secrets (beside the rotation Role's get, create, patch)",
+      forbidden,
+    );
+  }
+  return { plan: { ...base, serviceAccounts }, namespaces, saNamespaces, accounts: state.serviceAccounts };
+}
+
+const SERVICE_ACCOUNT_ATTEMPTS = 5;
+
+/** Writes the ServiceAccounts back without our entry; a 409 re-reads and retries (the list is atomic). */
+async function removeFromServiceAccounts(config: Config, ports: TeardownPorts, seen: Inspection): Promise<string[]> {
+  let accounts = seen.accounts;
+  for (let attempt = 1; attempt <= SERVICE_ACCOUNT_ATTEMPTS; attempt++) {
+    const changes = serviceAccountChanges(accounts, seen.saNamespaces, config.serviceAccounts, config.secretName);
+    if (changes.length === 0) return [];
+    if ((await ports.kube.replaceServiceAccounts(changes.map((c) => c.next))) === "ok") return changes.map((c) => c.key);
+    accounts = (await ports.kube.readTarget(seen.namespaces, config.secretName, config.serviceAccounts)).serviceAccounts;
+  }
+  throw new Error(`the ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts`);
+}
+
+function otherOwnerProblems(p: TeardownPlan): string[] {
+  return p.otherOwner.map(
+    (ns) => `The Secret in ${ns} records a token of another GitLab owner; it was kept. Run revoke with that --project/--group for it.`,
+  );
+}
+
+export async function teardown(config: Config, ports: TeardownPorts, opts: { confirm: boolean }): Promise<TeardownReport> {
+  const owner = await ports.gitlab.resolveOwner(config.owner);
+  const namespaces = await resolveNamespaces(config, ports.kube);
+  const done = (plan: TeardownPlan, r: Partial<TeardownReport>): TeardownReport => ({
+    ...plan,
+    applied: false,
+    revokedTokenIds: [],
+    deletedSecrets: [],
+    problems: otherOwnerProblems(plan),
+    ...r,
+  });
+
+  if (!opts.confirm) {
+    const { plan } = await inspect(config, ports, owner, namespaces);
+    if (isEmptyPlan(plan)) return done(plan, {});
+    throw new ConfirmationRequiredError(plan);
+  }
+
+  // Under the target's Lease, so a rotation cannot mint and apply behind our back.
+  const lease = await acquireLock({
+    port: ports.lock,
+    namespace: lockNamespace(namespaces),
+    name: leaseName(config.secretName),
+    holder: `gps-${ports.nonce()}`,
+    timeoutMs: config.lockTimeoutMs,
+    clock: ports.clock,
+    log: ports.log,
+    sleep: ports.sleep,
+  });
+  try {
+    const seen = await inspect(config, ports, owner, namespaces);
+    const { plan } = seen;
+    const { log } = ports;
+    const revoked: number[] = [];
+    const problems = otherOwnerProblems(plan);
+    for (const t of plan.revoke) {
+      try {
+        const outcome = await ports.gitlab.revokeDeployToken(owner, t.id);
+        revoked.push(t.id);
+        log.info(outcome === "revoked" ? `Revoked deploy token ${t.id} (${t.why})` : `Deploy token ${t.id} was already gone`);
+      } catch (err) {
+        problems.push(`Could not revoke deploy token ${t.id}: ${(err as Error).message}`);
+      }
+    }
+    if (revoked.length < plan.revoke.length) {
+      problems.push(`Kept the Secrets, which record the tokens still to revoke: re-run revoke --yes`);
+      return done(plan, { applied: true, revokedTokenIds: revoked, problems });
+    }
+    if (plan.serviceAccounts?.length) {
+      try {
+        const changed = await removeFromServiceAccounts(config, ports, seen);
+        log.info(`Removed "${config.secretName}" from imagePullSecrets of ${changed.join(", ") || "no ServiceAccount"}`);
+      } catch (err) {
+        problems.push(`Tokens revoked, but removing "${config.secretName}" from the ServiceAccounts failed (${(err as Error).message}); the Secrets were kept: re-run revoke --yes`);
+        return done(plan, { applied: true, revokedTokenIds: revoked, problems });
+      }
+    }
+    try {
+      await ports.kube.deleteSecrets(plan.deleteSecrets, config.secretName);
+      if (plan.deleteSecrets.length) log.info(`Deleted Secret "${config.secretName}" in ${plan.deleteSecrets.join(", ")}`);
+    } catch (err) {
+      problems.push(`Tokens revoked, but deleting the Secrets failed (${(err as Error).message}): re-run revoke --yes`);
+      return done(plan, { applied: true, revokedTokenIds: revoked, problems });
+    }
+    return done(plan, { applied: true, revokedTokenIds: revoked, deletedSecrets: plan.deleteSecrets, problems });
+  } finally {
+    try {
+      await lease.release();
+    } catch (err) {
+      ports.log.warn(`Could not release the lock (${(err as Error).message}); it expires by itself`);
+    }
+  }
+}
+
+export function teardownLines(r: TeardownReport): string[] {
+  const lines: string[] = [];
+  const head = r.applied ? "Tore down" : "Would tear down";
+  lines.push(`${head} Secret "${r.secretName}" of ${r.owner.kind} ${r.owner.path}:`);
+  const tokens = r.revoke.map((t) => `${t.id} (${t.why}, ${t.state})`).join(", ") || "none";
+  lines.push(`  ${r.applied ? "revoked" : "revoke"} deploy tokens: ${r.applied ? r.revokedTokenIds.join(", ") || "none" : tokens}`);
+  if (r.alreadyGone.length) lines.push(`  already gone from GitLab: ${r.alreadyGone.join(", ")}`);
+  lines.push(
+    r.serviceAccounts === null
+      ? "  ServiceAccounts: none named (pass rotate's --service-account to remove its entries)"
+      : `  ServiceAccounts losing "${r.secretName}": ${r.serviceAccounts.join(", ") || "none"}`,
+  );
+  lines.push(`  ${r.applied ? "deleted" : "delete"} Secrets in: ${(r.applied ? r.deletedSecrets : r.deleteSecrets).join(", ") || "none"}`);
+  if (r.unmanaged.length) lines.push(`  left alone (not managed by gitlab-pull-secret): ${r.unmanaged.join(", ")}`);
+  if (!r.applied && isEmptyPlan(r)) lines.push("Nothing of this target is left to tear down.");
+  return lines;
+}
+
+export function teardownJson(r: TeardownReport): Record<string, unknown> {
+  return { command: "revoke", ...r };
+}

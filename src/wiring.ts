@@ -1,0 +1,46 @@
+// The real ports for the commands beside rotate (plan, status, revoke,
+// render), built exactly as run.ts builds them for rotate, but handed to the
+// caller so a command can observe what a port returned (plan) or use ports
+// rotate does not need (teardown's deletes).
+import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { gitlabPort } from "./gitlab.js";
+import type { Config } from "./inputs.js";
+import { kubectlPort } from "./kubectl.js";
+import type { LockPort } from "./lock.js";
+import type { KubePort, Log } from "./ports.js";
+import { registryPortFor } from "./registry.js";
+import type { Redactor } from "./report.js";
+import type { Ports } from "./rotate.js";
+import type { TeardownKube } from "./teardown.js";
+import { readCaFile } from "./tls.js";
+
+export type LivePorts = Ports & { kube: TeardownKube & LockPort };
+
+/** kubectl.ts implements every optional method teardown needs; say so once, here. */
+function complete<K extends KubePort>(kube: K): K & TeardownKube {
+  if (!kube.deleteSecrets || !kube.forbiddenSecretDeletes) throw new Error("the kubectl port cannot delete Secrets");
+  return kube as K & TeardownKube;
+}
+
+export function livePorts(config: Config, log: Log, redactor: Redactor): LivePorts {
+  // Read at the edge: an unreadable CA file is a usage error before any request.
+  const caPem = config.caFile ? readCaFile(config.caFile) : undefined;
+  const kube = complete(kubectlPort({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact }));
+  return {
+    gitlab: gitlabPort({
+      url: config.gitlabUrl,
+      token: config.gitlabToken,
+      caPem,
+      requestTimeoutMs: config.requestTimeoutMs,
+      retry: { deadlineMs: config.retryForMs },
+    }),
+    kube,
+    lock: kube,
+    verifier: registryPortFor(caPem, config.requestTimeoutMs),
+    clock: { now: () => new Date() },
+    sleep: (ms) => sleep(ms),
+    log,
+    nonce: () => randomBytes(3).toString("hex"),
+  };
+}

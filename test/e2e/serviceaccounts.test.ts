@@ -1,0 +1,201 @@
+// ServiceAccounts and namespace selection end to end, and the RBAC examples:
+// the tool works with exactly the documented Role granted to a limited user,
+// and fails clearly without it.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import yaml from "js-yaml";
+import type { PolicyRule } from "../support/kube-standin.ts";
+import { leaks, NAMESPACES, PROJECT, ROOT, startWorld, type Captured, type World } from "../support/world.ts";
+
+const SECRET = "regcred";
+
+function rotateArgs(w: World, extra: string[]): string[] {
+  return ["rotate", "--gitlab-url", w.gitlab.url, "--project", PROJECT.path, "--secret-name", SECRET, "--kubeconfig", w.kubeconfig, ...w.verifyFlags(), ...extra];
+}
+
+function pullSecrets(w: World, ns: string, sa: string): string[] {
+  return (w.kube.getObject("serviceaccounts", ns, sa)?.imagePullSecrets ?? []).map((e: { name: string }) => e.name);
+}
+
+/** The RBAC rules of an example file, as the stand-in's policy: Roles bound in `namespaces`, ClusterRoles everywhere. */
+function rulesFrom(file: string, namespaces: string[]): PolicyRule[] {
+  const docs = yaml.loadAll(readFileSync(join(ROOT, "examples", "rbac", file), "utf8")) as any[];
+  return docs
+    .filter((d) => d?.kind === "Role" || d?.kind === "ClusterRole")
+    .flatMap((d) => (d.rules as any[]).map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs, ...(d.kind === "Role" ? { namespaces } : {}) })));
+}
+
+describe("ServiceAccounts and namespaces", () => {
+  let w: World;
+  const runs: Captured[] = [];
+  before(async () => {
+    w = await startWorld();
+  });
+  after(async () => {
+    await w?.close();
+  });
+
+  test("--service-account default adds our entry and keeps the ones already there", async () => {
+    const sa = w.kube.getObject("serviceaccounts", "team-a", "default");
+    w.kube.putObject("serviceaccounts", { ...sa, imagePullSecrets: [{ name: "other-pull" }] });
+    const r = await w.runCli(rotateArgs(w, ["--namespace", NAMESPACES.join(","), "--service-account", "default"]));
+    runs.push(r);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(pullSecrets(w, "team-a", "default"), ["other-pull", SECRET]);
+    for (const ns of NAMESPACES.slice(1)) assert.deepEqual(pullSecrets(w, ns, "default"), [SECRET]);
+    assert.match(r.stderr, /Added "regcred" to imagePullSecrets of team-a\/default, team-b\/default, team-c\/default/);
+  });
+
+  test("a re-run rotates the token and leaves the ServiceAccounts alone", async () => {
+    const versions = NAMESPACES.map((ns) => w.kube.getObject("serviceaccounts", ns, "default").metadata.resourceVersion);
+    const before = w.kubectlCalls().length;
+    const r = await w.runCli(rotateArgs(w, ["--namespace", NAMESPACES.join(","), "--service-account", "default"]));
+    runs.push(r);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(NAMESPACES.map((ns) => w.kube.getObject("serviceaccounts", ns, "default").metadata.resourceVersion), versions);
+    assert.ok(!w.kubectlCalls().slice(before).some((c) => c.argv.includes("replace")), "no ServiceAccount write");
+  });
+
+  test("someone else's change between our read and write is kept", async () => {
+    // Another writer lands first: our replace gets 409 once, re-reads, and keeps their entry.
+    for (const ns of NAMESPACES) {
+      const sa = w.kube.getObject("serviceaccounts", ns, "builder") ?? { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "builder", namespace: ns } };
+      w.kube.putObject("serviceaccounts", sa);
+    }
+    w.kube.fault({ method: "PUT", path: /\/serviceaccounts\/builder$/, status: 409, times: 1 });
+    const sa = w.kube.getObject("serviceaccounts", "team-b", "builder");
+    w.kube.putObject("serviceaccounts", { ...sa, imagePullSecrets: [{ name: "late-entry" }] });
+    const r = await w.runCli(rotateArgs(w, ["--namespace", NAMESPACES.join(","), "--service-account", "builder"]));
+    runs.push(r);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(pullSecrets(w, "team-b", "builder"), ["late-entry", SECRET]);
+  });
+
+  test("--service-account '*' covers every ServiceAccount of the namespaces", async () => {
+    w.kube.putObject("serviceaccounts", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "deployer", namespace: "team-c" } });
+    const r = await w.runCli(rotateArgs(w, ["--namespace", "team-c", "--service-account", "*", "--secret-name", "star"]));
+    runs.push(r);
+    assert.equal(r.code, 0, r.stderr);
+    for (const name of ["default", "builder", "deployer"]) assert.ok(pullSecrets(w, "team-c", name).includes("star"), name);
+    assert.ok(!pullSecrets(w, "team-a", "default").includes("star"), "other namespaces untouched");
+  });
+
+  test("a missing ServiceAccount is named and nothing is minted", async () => {
+    const tokens = w.gitlab.tokens.length;
+    const r = await w.runCli(rotateArgs(w, ["--namespace", NAMESPACES.join(","), "--service-account", "ghost"]));
+    runs.push(r);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /not found: team-a\/ghost, team-b\/ghost, team-c\/ghost/);
+    assert.equal(w.gitlab.tokens.length, tokens);
+  });
+
+  test("--namespace-selector with --exclude-namespace picks exactly the matching namespaces", async () => {
+    for (const [ns, team] of [["shop-web", "shop"], ["shop-api", "shop"], ["shop-legacy", "shop"], ["blog", "blog"]] as const) w.kube.createNamespace(ns, { team });
+    const r = await w.runCli(rotateArgs(w, ["--namespace-selector", "team=shop", "--exclude-namespace", "shop-legacy", "--secret-name", "shop-pull", "--json"]));
+    runs.push(r);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).namespaces, ["shop-api", "shop-web"]);
+    for (const ns of ["shop-api", "shop-web"]) assert.ok(w.kube.getObject("secrets", ns, "shop-pull"));
+    for (const ns of ["shop-legacy", "blog"]) assert.equal(w.kube.getObject("secrets", ns, "shop-pull"), undefined);
+  });
+
+  test("--create-namespace creates a listed namespace that is missing", async () => {
+    const r = await w.runCli(rotateArgs(w, ["--namespace", "brand-new", "--create-namespace", "--secret-name", "fresh"]));
+    runs.push(r);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(w.kube.getObject("namespaces", undefined, "brand-new"));
+    assert.ok(w.kube.getObject("secrets", "brand-new", "fresh"));
+    assert.deepEqual(leaks(w, runs), []);
+  });
+});
+
+describe("the documented RBAC is enough, and nothing less works", () => {
+  let w: World;
+  const runs: Captured[] = [];
+  before(async () => {
+    w = await startWorld();
+  });
+  after(async () => {
+    assert.deepEqual(leaks(w, runs), []);
+    await w?.close();
+  });
+
+  function asUser(user: string, rules: PolicyRule[]): string {
+    w.kube.addUser(user, rules);
+    return w.kube.writeKubeconfig(join(w.dir, `kube-${user}`), user);
+  }
+
+  function run(kubeconfig: string, extra: string[]) {
+    const args = rotateArgs(w, extra);
+    args[args.indexOf("--kubeconfig") + 1] = kubeconfig;
+    return w.runCli(args);
+  }
+
+  test("explicit namespaces with ServiceAccounts: examples/rbac/role.yaml", async () => {
+    const kc = asUser("deployer", rulesFrom("role.yaml", NAMESPACES));
+    for (const round of [1, 2]) {
+      const r = await run(kc, ["--namespace", NAMESPACES.join(","), "--service-account", "default"]);
+      runs.push(r);
+      assert.equal(r.code, 0, `round ${round}: ${r.stderr}`);
+    }
+    for (const ns of NAMESPACES) assert.ok(pullSecrets(w, ns, "default").includes(SECRET));
+    assert.ok(w.kube.requests.some((q) => q.user === "deployer"), "the limited user did the work");
+  });
+
+  test("without the serviceaccounts rule it fails clearly, after the Secrets", async () => {
+    const rules = rulesFrom("role.yaml", NAMESPACES).filter((r) => !r.resources.includes("serviceaccounts"));
+    const kc = asUser("no-sa", rules);
+    const r = await run(kc, ["--namespace", NAMESPACES.join(","), "--service-account", "default", "--secret-name", "other"]);
+    runs.push(r);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /User "no-sa" cannot get resource "serviceaccounts"/);
+  });
+
+  test("without the leases rule it fails before minting", async () => {
+    const rules = rulesFrom("role.yaml", NAMESPACES).filter((r) => !r.resources.includes("leases"));
+    const kc = asUser("no-lease", rules);
+    const tokens = w.gitlab.tokens.length;
+    const r = await run(kc, ["--namespace", NAMESPACES.join(",")]);
+    runs.push(r);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot create resource "leases"/);
+    assert.equal(w.gitlab.tokens.length, tokens);
+  });
+
+  test("a namespace selector needs clusterrole-selector.yaml too", async () => {
+    for (const ns of ["sel-a", "sel-b"]) w.kube.createNamespace(ns, { pull: "yes" });
+    const roleOnly = asUser("sel-role-only", rulesFrom("role.yaml", ["sel-a", "sel-b"]));
+    const denied = await run(roleOnly, ["--namespace-selector", "pull=yes"]);
+    runs.push(denied);
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /cannot list resource "namespaces"/);
+
+    const both = asUser("sel-both", [...rulesFrom("role.yaml", ["sel-a", "sel-b"]), ...rulesFrom("clusterrole-selector.yaml", [])]);
+    const ok = await run(both, ["--namespace-selector", "pull=yes"]);
+    runs.push(ok);
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+
+  test("--create-namespace needs clusterrole-create-namespace.yaml", async () => {
+    const rules = [...rulesFrom("role.yaml", ["made-here"]), ...rulesFrom("clusterrole-create-namespace.yaml", [])];
+    const kc = asUser("creator", rules);
+    const r = await run(kc, ["--namespace", "made-here", "--create-namespace"]);
+    runs.push(r);
+    assert.equal(r.code, 0, r.stderr);
+    const without = asUser("no-creator", rulesFrom("role.yaml", ["made-there"]));
+    const refused = await run(without, ["--namespace", "made-there", "--create-namespace"]);
+    runs.push(refused);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /namespaces/);
+  });
+
+  test("--service-account '*' needs clusterrole-all-serviceaccounts.yaml", async () => {
+    const kc = asUser("star", [...rulesFrom("role.yaml", ["team-a"]), ...rulesFrom("clusterrole-all-serviceaccounts.yaml", [])]);
+    const r = await run(kc, ["--namespace", "team-a", "--service-account", "*", "--secret-name", "everyone"]);
+    runs.push(r);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(pullSecrets(w, "team-a", "default").includes("everyone"));
+  });
+});
