@@ -36972,6 +36972,12 @@ function secretRefs(namespaces2, secretName2) {
   return JSON.stringify({ apiVersion: "v1", kind: "List", items });
 }
 
+// src/target.ts
+function targetOf(config, namespaces2) {
+  const spec = config.namespaceSelector === void 0 ? namespaces2 : [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
+  return targetId(config.context, config.secretName, spec);
+}
+
 // src/serviceaccounts.ts
 function parseServiceAccount(raw) {
   const md = raw.metadata ?? {};
@@ -37074,7 +37080,7 @@ async function rotate(input, ports) {
 }
 async function rotateLocked(config, ports, owner2, registry2) {
   const { gitlab, kube, log } = ports;
-  const target = targetId(config.context, config.secretName, namespaceSpec(config));
+  const target = targetOf(config, config.namespaces);
   const state = await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
   const existing = state.secrets;
   const missingSas = missingServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
@@ -37204,10 +37210,6 @@ async function rotateLocked(config, ports, owner2, registry2) {
     problems
   };
 }
-function namespaceSpec(config) {
-  if (config.namespaceSelector === void 0) return config.namespaces;
-  return [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
-}
 var SERVICE_ACCOUNT_ATTEMPTS = 5;
 async function ensureServiceAccounts(config, ports, initial) {
   let accounts = initial;
@@ -37272,12 +37274,6 @@ async function rollBackApply(config, ports, owner2, minted) {
     return `Secret(s) in ${holders.join(", ")} already hold new deploy token ${minted.id}, so it is kept; previous tokens are kept too. Re-run to finish the rotation`;
   }
   return revokeNew(ports, owner2, minted, "the Secrets are as they were");
-}
-
-// src/target.ts
-function targetOf(config, namespaces2) {
-  const spec = config.namespaceSelector === void 0 ? namespaces2 : [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
-  return targetId(config.context, config.secretName, spec);
 }
 
 // src/preview.ts
@@ -40606,7 +40602,7 @@ function textTable(rows) {
   return rows.map((row) => row.map((cell, i) => i === row.length - 1 ? cell : cell.padEnd(widths[i])).join("  ").trimEnd());
 }
 
-// src/run.ts
+// src/wiring.ts
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -43377,11 +43373,15 @@ function registryPortFor(caPem, timeoutMs) {
   return registryPort({ ...d ? { dispatcher: d } : {}, ...timeoutMs ? { timeoutMs } : {} });
 }
 
-// src/run.ts
-function runRotation(config, log, redactor) {
+// src/wiring.ts
+function complete(kube) {
+  if (!kube.deleteSecrets || !kube.forbiddenSecretDeletes) throw new Error("the kubectl port cannot delete Secrets");
+  return kube;
+}
+function livePorts(config, log, redactor) {
   const caPem = config.caFile ? readCaFile(config.caFile) : void 0;
-  const kube = kubectlPort({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact });
-  return rotate(config, {
+  const kube = complete(kubectlPort({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact }));
+  return {
     gitlab: gitlabPort({
       url: config.gitlabUrl,
       token: config.gitlabToken,
@@ -43396,7 +43396,12 @@ function runRotation(config, log, redactor) {
     sleep: (ms) => sleep(ms),
     log,
     nonce: () => randomBytes(3).toString("hex")
-  });
+  };
+}
+
+// src/run.ts
+function runRotation(config, log, redactor) {
+  return rotate(config, livePorts(config, log, redactor));
 }
 
 // src/status.ts
@@ -43733,34 +43738,6 @@ function teardownJson(r) {
 
 // src/version.ts
 var VERSION = "0.1.0";
-
-// src/wiring.ts
-import { randomBytes as randomBytes2 } from "node:crypto";
-import { setTimeout as sleep2 } from "node:timers/promises";
-function complete(kube) {
-  if (!kube.deleteSecrets || !kube.forbiddenSecretDeletes) throw new Error("the kubectl port cannot delete Secrets");
-  return kube;
-}
-function livePorts(config, log, redactor) {
-  const caPem = config.caFile ? readCaFile(config.caFile) : void 0;
-  const kube = complete(kubectlPort({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact }));
-  return {
-    gitlab: gitlabPort({
-      url: config.gitlabUrl,
-      token: config.gitlabToken,
-      caPem,
-      requestTimeoutMs: config.requestTimeoutMs,
-      retry: { deadlineMs: config.retryForMs }
-    }),
-    kube,
-    lock: kube,
-    verifier: registryPortFor(caPem, config.requestTimeoutMs),
-    clock: { now: () => /* @__PURE__ */ new Date() },
-    sleep: (ms) => sleep2(ms),
-    log,
-    nonce: () => randomBytes2(3).toString("hex")
-  };
-}
 
 // src/cli.ts
 var ATTENTION_EXIT = 3;

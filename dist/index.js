@@ -57039,7 +57039,521 @@ function escapeHtml(text) {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
-// src/run.ts
+// src/dockerconfig.ts
+function entry(c) {
+  const password = c.password.reveal();
+  return { username: c.username, password, auth: Buffer.from(`${c.username}:${password}`).toString("base64") };
+}
+function dockerConfigJson(creds) {
+  const auths = Object.fromEntries(creds.map((c) => [c.host, entry(c)]));
+  return new Secret(JSON.stringify({ auths }));
+}
+function secretForms(creds) {
+  const forms = /* @__PURE__ */ new Set();
+  for (const c of creds) {
+    const e = entry(c);
+    forms.add(e.password);
+    forms.add(`${c.username}:${e.password}`);
+    forms.add(e.auth);
+    forms.add(e.auth.replace(/=+$/, ""));
+  }
+  const config = dockerConfigJson(creds).reveal();
+  forms.add(config);
+  forms.add(Buffer.from(config).toString("base64"));
+  return [...forms];
+}
+
+// src/lock.ts
+var LEASE_DURATION_SECONDS = 300;
+function leaseName(secretName2) {
+  return `gitlab-pull-secret-${secretName2}`.slice(0, 253).replace(/[.-]+$/, "");
+}
+function lockNamespace(namespaces2) {
+  return [...namespaces2].sort()[0];
+}
+function isStale(lease, now) {
+  const renewed = Date.parse(lease.renewTime);
+  return !Number.isFinite(renewed) || renewed + lease.durationSeconds * 1e3 < now.getTime();
+}
+var LockTimeoutError = class extends KubeError {
+  constructor(namespace, name, holder, waitedMs) {
+    super(
+      "waiting for the rotation lock",
+      `Lease ${namespace}/${name} is held by ${holder} (another run on this target); gave up after ${Math.round(waitedMs / 1e3)}s. Nothing was changed. Re-run later, raise --lock-timeout, or delete the Lease if that run is gone (it is taken over automatically ${LEASE_DURATION_SECONDS}s after its last renewal)`,
+      [namespace]
+    );
+  }
+};
+async function acquireLock(args) {
+  const { port, namespace, name, holder, clock } = args;
+  const started = clock.now().getTime();
+  let delay = 250;
+  let announced = false;
+  for (; ; ) {
+    const now = clock.now();
+    const existing = await port.createLease(namespace, name, holder, LEASE_DURATION_SECONDS, now);
+    if (existing === void 0) break;
+    if (isStale(existing, now)) {
+      if (await port.takeOverLease(namespace, name, holder, LEASE_DURATION_SECONDS, now, existing.resourceVersion)) {
+        args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
+        break;
+      }
+      continue;
+    }
+    const waited = now.getTime() - started;
+    if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited);
+    if (!announced) {
+      args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
+      announced = true;
+    }
+    await args.sleep(Math.min(delay * (0.5 + Math.random()), args.timeoutMs - waited));
+    delay = Math.min(delay * 2, 2e3);
+  }
+  return { release: () => port.releaseLease(namespace, name, holder) };
+}
+
+// src/naming.ts
+import { createHash } from "node:crypto";
+var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+var MANAGER = "gitlab-pull-secret";
+var ANNOTATION = "gitlab-pull-secret.io";
+var Annotations = {
+  tokenId: `${ANNOTATION}/token-id`,
+  tokenUsername: `${ANNOTATION}/token-username`,
+  expiresAt: `${ANNOTATION}/expires-at`,
+  owner: `${ANNOTATION}/owner`,
+  registry: `${ANNOTATION}/registry`,
+  rotatedAt: `${ANNOTATION}/rotated-at`,
+  /** Previous tokens deliberately kept alive (--keep-previous), newest first. */
+  keptTokenIds: `${ANNOTATION}/kept-token-ids`,
+  /** Previous tokens whose revoke failed; the next run revokes them first. */
+  revokePending: `${ANNOTATION}/revoke-pending`
+};
+function targetId(context2, secretName2, namespaces2) {
+  const set = createHash("sha256").update([...namespaces2].sort().join(",")).digest("hex").slice(0, 8);
+  return `${context2 ?? "current-context"}/${secretName2}/${set}`;
+}
+function tokenName(prefix, target, now, nonce) {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const name = `${prefix}/${target}/${stamp}-${nonce}`;
+  return name.length <= 255 ? name : `${name.slice(0, 255 - stamp.length - nonce.length - 2)}/${stamp}-${nonce}`;
+}
+function ownsTokenName(prefix, target, name) {
+  return name.startsWith(`${prefix}/${target}/`);
+}
+function mintedAt(name) {
+  const m = /\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-f]+$/.exec(name);
+  if (!m) return void 0;
+  const d = /* @__PURE__ */ new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
+  return Number.isNaN(d.getTime()) ? void 0 : d;
+}
+
+// src/manifests.ts
+function recordAnnotations(t) {
+  return {
+    [Annotations.tokenId]: String(t.id),
+    [Annotations.tokenUsername]: t.username,
+    [Annotations.expiresAt]: t.expiresAt,
+    [Annotations.owner]: t.owner,
+    [Annotations.registry]: t.registry,
+    [Annotations.rotatedAt]: t.rotatedAt
+  };
+}
+function secretList(args) {
+  const data = Buffer.from(args.dockerConfigJson.reveal()).toString("base64");
+  const items = args.namespaces.map((namespace) => ({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name: args.secretName,
+      namespace,
+      labels: { [MANAGED_BY_LABEL]: MANAGER },
+      annotations: args.annotations
+    },
+    type: "kubernetes.io/dockerconfigjson",
+    data: { ".dockerconfigjson": data }
+  }));
+  return new Secret(JSON.stringify({ apiVersion: "v1", kind: "List", items }));
+}
+function secretRefs(namespaces2, secretName2) {
+  const items = namespaces2.map((namespace) => ({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: secretName2, namespace }
+  }));
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
+}
+
+// src/target.ts
+function targetOf(config, namespaces2) {
+  const spec = config.namespaceSelector === void 0 ? namespaces2 : [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
+  return targetId(config.context, config.secretName, spec);
+}
+
+// src/plan.ts
+function isLiveToken(t, now) {
+  return !t.revoked && (t.expiresAt === null || Date.parse(t.expiresAt) > now.getTime());
+}
+function isManaged(s) {
+  return s.labels[MANAGED_BY_LABEL] === MANAGER;
+}
+function ids(text) {
+  return (text ?? "").split(",").map((p) => Number(p.trim())).filter((n) => Number.isInteger(n) && n > 0);
+}
+function heldTokens(existing, owner2) {
+  const current = /* @__PURE__ */ new Set();
+  const kept = /* @__PURE__ */ new Set();
+  const pending = /* @__PURE__ */ new Set();
+  for (const s of existing) {
+    if (!isManaged(s) || s.annotations[Annotations.owner] !== `${owner2.kind}/${owner2.id}`) continue;
+    for (const id of ids(s.annotations[Annotations.tokenId])) current.add(id);
+    for (const id of ids(s.annotations[Annotations.keptTokenIds])) kept.add(id);
+    for (const id of ids(s.annotations[Annotations.revokePending])) pending.add(id);
+  }
+  const byNewest = (a, b) => b - a;
+  return {
+    current: [...current].sort(byNewest),
+    kept: [...kept].filter((k) => !current.has(k)).sort(byNewest),
+    pending: [...pending].filter((p) => !current.has(p) && !kept.has(p)).sort(byNewest)
+  };
+}
+function referencedIds(held) {
+  return /* @__PURE__ */ new Set([...held.current, ...held.kept, ...held.pending]);
+}
+function rotationDue(args) {
+  if (args.force) return { due: true, reason: "--force" };
+  if (args.rotateBeforeMs === void 0) return { due: true, reason: "every run rotates (no --rotate-before)" };
+  const byNs = new Map(args.existing.map((s) => [s.namespace, s]));
+  const tokenIds = /* @__PURE__ */ new Set();
+  let soonest = Infinity;
+  for (const ns of args.namespaces) {
+    const s = byNs.get(ns);
+    if (!s || !isManaged(s)) return { due: true, reason: `no managed Secret in ${ns}` };
+    if (s.annotations[Annotations.owner] !== `${args.owner.kind}/${args.owner.id}`) return { due: true, reason: `the Secret in ${ns} holds a token of another owner` };
+    const id = Number(s.annotations[Annotations.tokenId]);
+    if (!args.liveIds.has(id)) return { due: true, reason: `deploy token ${s.annotations[Annotations.tokenId] ?? "?"} in ${ns} is no longer live in GitLab` };
+    tokenIds.add(String(id));
+    const expires = Date.parse(s.annotations[Annotations.expiresAt] ?? "");
+    soonest = Math.min(soonest, Number.isFinite(expires) ? expires : -Infinity);
+  }
+  if (tokenIds.size > 1) return { due: true, reason: `the Secrets hold different tokens (${[...tokenIds].join(", ")})` };
+  const left = soonest - args.now.getTime();
+  if (left <= args.rotateBeforeMs) return { due: true, reason: `the token expires in ${formatDuration(left)}, within --rotate-before` };
+  return { due: false, reason: `deploy token ${[...tokenIds][0]} has ${formatDuration(left)} left, more than --rotate-before` };
+}
+function formatDuration(ms) {
+  if (!Number.isFinite(ms) || ms <= 0) return "no time";
+  const h = ms / 36e5;
+  return h >= 48 ? `${Math.floor(h / 24)}d` : h >= 1 ? `${Math.floor(h)}h` : `${Math.max(1, Math.floor(ms / 6e4))}m`;
+}
+function revocationPlan(held, newId, keep, liveIds) {
+  const byNewest = (a, b) => b - a;
+  const previous = [.../* @__PURE__ */ new Set([...held.current, ...held.kept])].filter((id) => id !== newId && liveIds.has(id)).sort(byNewest);
+  const kept = previous.slice(0, keep);
+  const revoke = [.../* @__PURE__ */ new Set([...previous.slice(keep), ...held.pending])].filter((id) => id !== newId && !kept.includes(id) && liveIds.has(id));
+  return { keep: kept, revoke: revoke.sort(byNewest) };
+}
+function sweepCandidates(args) {
+  return args.tokens.filter((t) => {
+    if (!ownsTokenName(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now)) return false;
+    const minted = mintedAt(t.name);
+    return minted !== void 0 && args.now.getTime() - minted.getTime() >= args.graceMs;
+  });
+}
+
+// src/serviceaccounts.ts
+function parseServiceAccount(raw) {
+  const md = raw.metadata ?? {};
+  const list = Array.isArray(raw.imagePullSecrets) ? raw.imagePullSecrets : [];
+  return {
+    namespace: String(md.namespace),
+    name: String(md.name),
+    resourceVersion: String(md.resourceVersion ?? ""),
+    pullSecrets: list.map((e) => String(e.name ?? "")),
+    raw
+  };
+}
+function selectServiceAccounts(all, namespaces2, names) {
+  const inScope = all.filter((sa) => namespaces2.includes(sa.namespace));
+  return names.includes("*") ? inScope : inScope.filter((sa) => names.includes(sa.name));
+}
+function missingServiceAccounts(found, namespaces2, names) {
+  if (names.includes("*")) return [];
+  const have = new Set(found.map((sa) => `${sa.namespace}/${sa.name}`));
+  return namespaces2.flatMap((ns) => names.map((n) => `${ns}/${n}`)).filter((key) => !have.has(key));
+}
+function withPullSecret(sa, secretName2) {
+  if (sa.pullSecrets.includes(secretName2)) return void 0;
+  const list = Array.isArray(sa.raw.imagePullSecrets) ? sa.raw.imagePullSecrets : [];
+  return { ...sa.raw, imagePullSecrets: [...list, { name: secretName2 }] };
+}
+function serviceAccountList(objects) {
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items: objects });
+}
+
+// src/rotate.ts
+function registryHost(config, owner2) {
+  if (config.registry) return config.registry;
+  if (owner2.registryAccessLevel === "disabled") {
+    throw new UsageError("--registry", void 0, `the container registry is disabled for project ${owner2.path}; enable it in the project's settings`);
+  }
+  const prefix = owner2.registryImagePrefix;
+  if (!prefix) {
+    throw new UsageError(
+      "--registry",
+      void 0,
+      `required: GitLab reports no container registry for ${owner2.kind} ${owner2.path} (the instance registry is off); give the registry host[:port]`
+    );
+  }
+  return prefix.split("/")[0].toLowerCase();
+}
+function verifyTarget(config, owner2) {
+  if (config.verify === false) return null;
+  if (config.verify.repository) return { repository: config.verify.repository, tag: config.verify.tag };
+  const path4 = owner2.registryImagePrefix?.split("/").slice(1).join("/") || owner2.path.toLowerCase();
+  return { repository: path4, tag: config.verify.tag };
+}
+function placeholderList(config, registry2) {
+  const creds = { host: registry2, username: "dry-run", password: new Secret("dry-run") };
+  return secretList({ namespaces: config.namespaces, secretName: config.secretName, dockerConfigJson: dockerConfigJson([creds]), annotations: {} });
+}
+async function resolveNamespaces(config, kube) {
+  const chosen = [...config.namespaces];
+  if (config.namespaceSelector !== void 0) {
+    for (const ns of await kube.listNamespaces(config.namespaceSelector)) if (!chosen.includes(ns)) chosen.push(ns);
+  }
+  const result = chosen.filter((ns) => !config.excludeNamespaces.includes(ns));
+  if (result.length === 0) {
+    throw new KubeError("choosing namespaces", `no namespace is left to manage (selector ${config.namespaceSelector ?? "none"}, excluded ${config.excludeNamespaces.join(", ") || "none"})`);
+  }
+  return result;
+}
+async function rotate(input, ports) {
+  const owner2 = await ports.gitlab.resolveOwner(input.owner);
+  const registry2 = registryHost(input, owner2);
+  ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${registry2}`);
+  const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
+  if (config.dryRun) return rotateLocked(config, ports, owner2, registry2);
+  if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces);
+  const held = await acquireLock({
+    port: ports.lock,
+    namespace: lockNamespace(config.namespaces),
+    name: leaseName(config.secretName),
+    holder: `gps-${ports.nonce()}`,
+    timeoutMs: config.lockTimeoutMs,
+    clock: ports.clock,
+    log: ports.log,
+    sleep: ports.sleep
+  });
+  try {
+    return await rotateLocked(config, ports, owner2, registry2);
+  } finally {
+    try {
+      await held.release();
+    } catch (err) {
+      ports.log.warn(`Could not release the rotation lock (${err.message}); it expires by itself`);
+    }
+  }
+}
+async function rotateLocked(config, ports, owner2, registry2) {
+  const { gitlab, kube, log } = ports;
+  const target = targetOf(config, config.namespaces);
+  const state = await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+  const existing = state.secrets;
+  const missingSas = missingServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
+  if (missingSas.length > 0) {
+    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [...new Set(missingSas.map((k) => k.split("/")[0]))]);
+  }
+  const accounts = selectServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
+  const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
+  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
+  const held = heldTokens(existing, owner2);
+  const present = new Set(existing.map((s) => s.namespace));
+  const now = ports.clock.now();
+  const tokens = await gitlab.listDeployTokens(owner2);
+  const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
+  const due = rotationDue({ namespaces: config.namespaces, existing, owner: owner2, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
+  const base = {
+    dryRun: config.dryRun,
+    secretName: config.secretName,
+    namespaces: [...config.namespaces],
+    created: config.namespaces.filter((ns) => !present.has(ns)),
+    reason: due.reason,
+    previousTokenIds: held.current,
+    owner: { kind: owner2.kind, id: owner2.id, path: owner2.path },
+    registry: registry2,
+    verified: null,
+    serviceAccountsUpdated: []
+  };
+  if (!due.due) {
+    log.info(`Nothing to do: ${due.reason}`);
+    const pending = held.pending.filter((id) => liveIds.has(id));
+    const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner2, tokens, target, referencedIds({ ...held, pending: [] }), pending);
+    const sas2 = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
+    const problems2 = [...swept2.problems, ...sas2.problems];
+    for (const p of problems2) log.warn(p);
+    return {
+      ...base,
+      changed: sas2.updated.length > 0,
+      token: null,
+      keptTokenIds: held.kept,
+      revokedTokenIds: [],
+      sweptTokenIds: swept2.ids,
+      serviceAccountsUpdated: sas2.updated,
+      problems: problems2
+    };
+  }
+  log.info(`Rotating: ${due.reason}`);
+  await kube.applySecrets(placeholderList(config, registry2), { dryRun: true, force: config.adopt });
+  log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
+  if (config.dryRun) {
+    const plan2 = revocationPlan(held, 0, config.keepPrevious, liveIds);
+    log.info(`Dry run: would mint a read_registry deploy token, write it to ${config.namespaces.length} Secret(s), keep ${plan2.keep.join(", ") || "none"} and revoke ${plan2.revoke.join(", ") || "none"}`);
+    const wouldUpdate = accounts.filter((sa) => withPullSecret(sa, config.secretName)).map((sa) => `${sa.namespace}/${sa.name}`);
+    if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
+    return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: [] };
+  }
+  const minted = await gitlab.createDeployToken(owner2, {
+    name: tokenName(config.tokenNamePrefix, target, now, ports.nonce()),
+    expiresAt: expiryDateFor(now, config.expiresInMs)
+  });
+  const creds = { host: registry2, username: minted.username, password: minted.token };
+  for (const form of secretForms([creds])) log.secret(form);
+  log.info(`Minted deploy token ${minted.id} (${minted.username}), expires ${minted.expiresAt}`);
+  let verified = null;
+  const check = verifyTarget(config, owner2);
+  if (check) {
+    try {
+      const r = await ports.verifier.verifyPull({ registry: registry2, ...check, username: minted.username, password: minted.token });
+      verified = { repository: check.repository, ...check.tag ? { tag: check.tag } : {}, ...r.digest ? { digest: r.digest } : {} };
+      const image = `${check.repository}${check.tag ? `:${check.tag}` : ""}`;
+      if (r.anonymous) log.warn(`${registry2} serves ${image} without authentication, so the pull check says nothing about the new token`);
+      else log.info(`Verified: the new token pulls ${image} from ${registry2}`);
+    } catch (err) {
+      throw new RotationError(err, await revokeNew(ports, owner2, minted, "the cluster was not touched"));
+    }
+  }
+  const plan = revocationPlan(held, minted.id, config.keepPrevious, liveIds);
+  const listWith = (pending) => secretList({
+    namespaces: config.namespaces,
+    secretName: config.secretName,
+    dockerConfigJson: dockerConfigJson([creds]),
+    annotations: {
+      ...recordAnnotations({
+        id: minted.id,
+        username: minted.username,
+        expiresAt: minted.expiresAt,
+        owner: `${owner2.kind}/${owner2.id}`,
+        registry: registry2,
+        rotatedAt: now.toISOString()
+      }),
+      [Annotations.keptTokenIds]: plan.keep.join(","),
+      [Annotations.revokePending]: pending.join(",")
+    }
+  });
+  try {
+    await kube.applySecrets(listWith(plan.revoke), { dryRun: false, force: config.adopt });
+  } catch (err) {
+    throw new RotationError(err, await rollBackApply(config, ports, owner2, minted));
+  }
+  log.info(`Applied Secret "${config.secretName}" to ${config.namespaces.join(", ")}`);
+  const revoked = [];
+  const problems = [];
+  for (const id of plan.revoke) {
+    try {
+      const outcome = await gitlab.revokeDeployToken(owner2, id);
+      revoked.push(id);
+      log.info(outcome === "revoked" ? `Revoked previous deploy token ${id}` : `Previous deploy token ${id} was already gone`);
+    } catch (err) {
+      problems.push(`Could not revoke previous deploy token ${id} (recorded; the next run revokes it): ${err.message}`);
+    }
+  }
+  if (plan.keep.length) log.info(`Kept previous deploy token(s) ${plan.keep.join(", ")} alive (--keep-previous ${config.keepPrevious})`);
+  const referenced = /* @__PURE__ */ new Set([minted.id, ...plan.keep, ...plan.revoke]);
+  const swept = await sweep(config, ports, owner2, tokens, target, referenced, []);
+  problems.push(...swept.problems);
+  const sas = await ensureServiceAccounts(config, ports, accounts);
+  problems.push(...sas.problems);
+  for (const p of problems) log.warn(p);
+  return {
+    ...base,
+    changed: true,
+    token: { id: minted.id, username: minted.username, expiresAt: minted.expiresAt },
+    verified,
+    keptTokenIds: plan.keep,
+    revokedTokenIds: revoked,
+    sweptTokenIds: swept.ids,
+    serviceAccountsUpdated: sas.updated,
+    problems
+  };
+}
+var SERVICE_ACCOUNT_ATTEMPTS = 5;
+async function ensureServiceAccounts(config, ports, initial) {
+  let accounts = initial;
+  const updated = [];
+  for (let attempt = 1; attempt <= SERVICE_ACCOUNT_ATTEMPTS; attempt++) {
+    const changes = accounts.flatMap((sa) => {
+      const next = withPullSecret(sa, config.secretName);
+      return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
+    });
+    if (changes.length === 0) return { updated, problems: [] };
+    try {
+      if (await ports.kube.replaceServiceAccounts(changes.map((c) => c.next)) === "ok") {
+        updated.push(...changes.map((c) => c.key));
+        ports.log.info(`Added "${config.secretName}" to imagePullSecrets of ${changes.map((c) => c.key).join(", ")}`);
+        return { updated, problems: [] };
+      }
+    } catch (err) {
+      return { updated, problems: [`The Secrets are rotated, but the ServiceAccounts were not updated: ${err.message}`] };
+    }
+    const fresh = await ports.kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+    accounts = selectServiceAccounts(fresh.serviceAccounts, config.namespaces, config.serviceAccounts);
+  }
+  return { updated, problems: [`ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`] };
+}
+async function sweep(config, ports, owner2, tokens, target, referenced, pending) {
+  const orphans = [
+    ...tokens.filter((t) => pending.includes(t.id)),
+    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs })
+  ];
+  const ids2 = [];
+  const problems = [];
+  for (const t of orphans) {
+    try {
+      await ports.gitlab.revokeDeployToken(owner2, t.id);
+      ids2.push(t.id);
+      ports.log.info(
+        pending.includes(t.id) ? `Revoked deploy token ${t.id}, left pending by an earlier run` : `Swept orphaned deploy token ${t.id} (${t.name}): no Secret references it`
+      );
+    } catch (err) {
+      problems.push(`Could not sweep orphaned deploy token ${t.id}: ${err.message}`);
+    }
+  }
+  return { ids: ids2, problems };
+}
+async function revokeNew(ports, owner2, minted, state) {
+  try {
+    await ports.gitlab.revokeDeployToken(owner2, minted.id);
+    return `new deploy token ${minted.id} revoked; ${state}`;
+  } catch (err) {
+    return `revoking new deploy token ${minted.id} failed too (${err.message}); the next run sweeps it; ${state}`;
+  }
+}
+async function rollBackApply(config, ports, owner2, minted) {
+  let holders;
+  try {
+    const now = await ports.kube.readSecrets(config.namespaces, config.secretName);
+    holders = now.filter((s) => s.annotations[Annotations.tokenId] === String(minted.id)).map((s) => s.namespace);
+  } catch (err) {
+    return `could not re-read the Secrets (${err.message}); deploy token ${minted.id} is kept alive in case a Secret holds it`;
+  }
+  if (holders.length > 0) {
+    return `Secret(s) in ${holders.join(", ")} already hold new deploy token ${minted.id}, so it is kept; previous tokens are kept too. Re-run to finish the rotation`;
+  }
+  return revokeNew(ports, owner2, minted, "the Secrets are as they were");
+}
+
+// src/wiring.ts
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -58283,108 +58797,6 @@ function gitlabPort(opts) {
   };
 }
 
-// src/naming.ts
-import { createHash } from "node:crypto";
-var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-var MANAGER = "gitlab-pull-secret";
-var ANNOTATION = "gitlab-pull-secret.io";
-var Annotations = {
-  tokenId: `${ANNOTATION}/token-id`,
-  tokenUsername: `${ANNOTATION}/token-username`,
-  expiresAt: `${ANNOTATION}/expires-at`,
-  owner: `${ANNOTATION}/owner`,
-  registry: `${ANNOTATION}/registry`,
-  rotatedAt: `${ANNOTATION}/rotated-at`,
-  /** Previous tokens deliberately kept alive (--keep-previous), newest first. */
-  keptTokenIds: `${ANNOTATION}/kept-token-ids`,
-  /** Previous tokens whose revoke failed; the next run revokes them first. */
-  revokePending: `${ANNOTATION}/revoke-pending`
-};
-function targetId(context2, secretName2, namespaces2) {
-  const set = createHash("sha256").update([...namespaces2].sort().join(",")).digest("hex").slice(0, 8);
-  return `${context2 ?? "current-context"}/${secretName2}/${set}`;
-}
-function tokenName(prefix, target, now, nonce) {
-  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-  const name = `${prefix}/${target}/${stamp}-${nonce}`;
-  return name.length <= 255 ? name : `${name.slice(0, 255 - stamp.length - nonce.length - 2)}/${stamp}-${nonce}`;
-}
-function ownsTokenName(prefix, target, name) {
-  return name.startsWith(`${prefix}/${target}/`);
-}
-function mintedAt(name) {
-  const m = /\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-f]+$/.exec(name);
-  if (!m) return void 0;
-  const d = /* @__PURE__ */ new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
-  return Number.isNaN(d.getTime()) ? void 0 : d;
-}
-
-// src/manifests.ts
-function recordAnnotations(t) {
-  return {
-    [Annotations.tokenId]: String(t.id),
-    [Annotations.tokenUsername]: t.username,
-    [Annotations.expiresAt]: t.expiresAt,
-    [Annotations.owner]: t.owner,
-    [Annotations.registry]: t.registry,
-    [Annotations.rotatedAt]: t.rotatedAt
-  };
-}
-function secretList(args) {
-  const data = Buffer.from(args.dockerConfigJson.reveal()).toString("base64");
-  const items = args.namespaces.map((namespace) => ({
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: {
-      name: args.secretName,
-      namespace,
-      labels: { [MANAGED_BY_LABEL]: MANAGER },
-      annotations: args.annotations
-    },
-    type: "kubernetes.io/dockerconfigjson",
-    data: { ".dockerconfigjson": data }
-  }));
-  return new Secret(JSON.stringify({ apiVersion: "v1", kind: "List", items }));
-}
-function secretRefs(namespaces2, secretName2) {
-  const items = namespaces2.map((namespace) => ({
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { name: secretName2, namespace }
-  }));
-  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
-}
-
-// src/serviceaccounts.ts
-function parseServiceAccount(raw) {
-  const md = raw.metadata ?? {};
-  const list = Array.isArray(raw.imagePullSecrets) ? raw.imagePullSecrets : [];
-  return {
-    namespace: String(md.namespace),
-    name: String(md.name),
-    resourceVersion: String(md.resourceVersion ?? ""),
-    pullSecrets: list.map((e) => String(e.name ?? "")),
-    raw
-  };
-}
-function selectServiceAccounts(all, namespaces2, names) {
-  const inScope = all.filter((sa) => namespaces2.includes(sa.namespace));
-  return names.includes("*") ? inScope : inScope.filter((sa) => names.includes(sa.name));
-}
-function missingServiceAccounts(found, namespaces2, names) {
-  if (names.includes("*")) return [];
-  const have = new Set(found.map((sa) => `${sa.namespace}/${sa.name}`));
-  return namespaces2.flatMap((ns) => names.map((n) => `${ns}/${n}`)).filter((key) => !have.has(key));
-}
-function withPullSecret(sa, secretName2) {
-  if (sa.pullSecrets.includes(secretName2)) return void 0;
-  const list = Array.isArray(sa.raw.imagePullSecrets) ? sa.raw.imagePullSecrets : [];
-  return { ...sa.raw, imagePullSecrets: [...list, { name: secretName2 }] };
-}
-function serviceAccountList(objects) {
-  return JSON.stringify({ apiVersion: "v1", kind: "List", items: objects });
-}
-
 // src/kubectl.ts
 var PASSED_ENV = [
   "PATH",
@@ -59162,421 +59574,15 @@ function registryPortFor(caPem, timeoutMs) {
   return registryPort({ ...d ? { dispatcher: d } : {}, ...timeoutMs ? { timeoutMs } : {} });
 }
 
-// src/dockerconfig.ts
-function entry(c) {
-  const password = c.password.reveal();
-  return { username: c.username, password, auth: Buffer.from(`${c.username}:${password}`).toString("base64") };
+// src/wiring.ts
+function complete(kube) {
+  if (!kube.deleteSecrets || !kube.forbiddenSecretDeletes) throw new Error("the kubectl port cannot delete Secrets");
+  return kube;
 }
-function dockerConfigJson(creds) {
-  const auths = Object.fromEntries(creds.map((c) => [c.host, entry(c)]));
-  return new Secret(JSON.stringify({ auths }));
-}
-function secretForms(creds) {
-  const forms = /* @__PURE__ */ new Set();
-  for (const c of creds) {
-    const e = entry(c);
-    forms.add(e.password);
-    forms.add(`${c.username}:${e.password}`);
-    forms.add(e.auth);
-    forms.add(e.auth.replace(/=+$/, ""));
-  }
-  const config = dockerConfigJson(creds).reveal();
-  forms.add(config);
-  forms.add(Buffer.from(config).toString("base64"));
-  return [...forms];
-}
-
-// src/lock.ts
-var LEASE_DURATION_SECONDS = 300;
-function leaseName(secretName2) {
-  return `gitlab-pull-secret-${secretName2}`.slice(0, 253).replace(/[.-]+$/, "");
-}
-function lockNamespace(namespaces2) {
-  return [...namespaces2].sort()[0];
-}
-function isStale(lease, now) {
-  const renewed = Date.parse(lease.renewTime);
-  return !Number.isFinite(renewed) || renewed + lease.durationSeconds * 1e3 < now.getTime();
-}
-var LockTimeoutError = class extends KubeError {
-  constructor(namespace, name, holder, waitedMs) {
-    super(
-      "waiting for the rotation lock",
-      `Lease ${namespace}/${name} is held by ${holder} (another run on this target); gave up after ${Math.round(waitedMs / 1e3)}s. Nothing was changed. Re-run later, raise --lock-timeout, or delete the Lease if that run is gone (it is taken over automatically ${LEASE_DURATION_SECONDS}s after its last renewal)`,
-      [namespace]
-    );
-  }
-};
-async function acquireLock(args) {
-  const { port, namespace, name, holder, clock } = args;
-  const started = clock.now().getTime();
-  let delay = 250;
-  let announced = false;
-  for (; ; ) {
-    const now = clock.now();
-    const existing = await port.createLease(namespace, name, holder, LEASE_DURATION_SECONDS, now);
-    if (existing === void 0) break;
-    if (isStale(existing, now)) {
-      if (await port.takeOverLease(namespace, name, holder, LEASE_DURATION_SECONDS, now, existing.resourceVersion)) {
-        args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
-        break;
-      }
-      continue;
-    }
-    const waited = now.getTime() - started;
-    if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited);
-    if (!announced) {
-      args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
-      announced = true;
-    }
-    await args.sleep(Math.min(delay * (0.5 + Math.random()), args.timeoutMs - waited));
-    delay = Math.min(delay * 2, 2e3);
-  }
-  return { release: () => port.releaseLease(namespace, name, holder) };
-}
-
-// src/plan.ts
-function isLiveToken(t, now) {
-  return !t.revoked && (t.expiresAt === null || Date.parse(t.expiresAt) > now.getTime());
-}
-function isManaged(s) {
-  return s.labels[MANAGED_BY_LABEL] === MANAGER;
-}
-function ids(text) {
-  return (text ?? "").split(",").map((p) => Number(p.trim())).filter((n) => Number.isInteger(n) && n > 0);
-}
-function heldTokens(existing, owner2) {
-  const current = /* @__PURE__ */ new Set();
-  const kept = /* @__PURE__ */ new Set();
-  const pending = /* @__PURE__ */ new Set();
-  for (const s of existing) {
-    if (!isManaged(s) || s.annotations[Annotations.owner] !== `${owner2.kind}/${owner2.id}`) continue;
-    for (const id of ids(s.annotations[Annotations.tokenId])) current.add(id);
-    for (const id of ids(s.annotations[Annotations.keptTokenIds])) kept.add(id);
-    for (const id of ids(s.annotations[Annotations.revokePending])) pending.add(id);
-  }
-  const byNewest = (a, b) => b - a;
-  return {
-    current: [...current].sort(byNewest),
-    kept: [...kept].filter((k) => !current.has(k)).sort(byNewest),
-    pending: [...pending].filter((p) => !current.has(p) && !kept.has(p)).sort(byNewest)
-  };
-}
-function referencedIds(held) {
-  return /* @__PURE__ */ new Set([...held.current, ...held.kept, ...held.pending]);
-}
-function rotationDue(args) {
-  if (args.force) return { due: true, reason: "--force" };
-  if (args.rotateBeforeMs === void 0) return { due: true, reason: "every run rotates (no --rotate-before)" };
-  const byNs = new Map(args.existing.map((s) => [s.namespace, s]));
-  const tokenIds = /* @__PURE__ */ new Set();
-  let soonest = Infinity;
-  for (const ns of args.namespaces) {
-    const s = byNs.get(ns);
-    if (!s || !isManaged(s)) return { due: true, reason: `no managed Secret in ${ns}` };
-    if (s.annotations[Annotations.owner] !== `${args.owner.kind}/${args.owner.id}`) return { due: true, reason: `the Secret in ${ns} holds a token of another owner` };
-    const id = Number(s.annotations[Annotations.tokenId]);
-    if (!args.liveIds.has(id)) return { due: true, reason: `deploy token ${s.annotations[Annotations.tokenId] ?? "?"} in ${ns} is no longer live in GitLab` };
-    tokenIds.add(String(id));
-    const expires = Date.parse(s.annotations[Annotations.expiresAt] ?? "");
-    soonest = Math.min(soonest, Number.isFinite(expires) ? expires : -Infinity);
-  }
-  if (tokenIds.size > 1) return { due: true, reason: `the Secrets hold different tokens (${[...tokenIds].join(", ")})` };
-  const left = soonest - args.now.getTime();
-  if (left <= args.rotateBeforeMs) return { due: true, reason: `the token expires in ${formatDuration(left)}, within --rotate-before` };
-  return { due: false, reason: `deploy token ${[...tokenIds][0]} has ${formatDuration(left)} left, more than --rotate-before` };
-}
-function formatDuration(ms) {
-  if (!Number.isFinite(ms) || ms <= 0) return "no time";
-  const h = ms / 36e5;
-  return h >= 48 ? `${Math.floor(h / 24)}d` : h >= 1 ? `${Math.floor(h)}h` : `${Math.max(1, Math.floor(ms / 6e4))}m`;
-}
-function revocationPlan(held, newId, keep, liveIds) {
-  const byNewest = (a, b) => b - a;
-  const previous = [.../* @__PURE__ */ new Set([...held.current, ...held.kept])].filter((id) => id !== newId && liveIds.has(id)).sort(byNewest);
-  const kept = previous.slice(0, keep);
-  const revoke = [.../* @__PURE__ */ new Set([...previous.slice(keep), ...held.pending])].filter((id) => id !== newId && !kept.includes(id) && liveIds.has(id));
-  return { keep: kept, revoke: revoke.sort(byNewest) };
-}
-function sweepCandidates(args) {
-  return args.tokens.filter((t) => {
-    if (!ownsTokenName(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now)) return false;
-    const minted = mintedAt(t.name);
-    return minted !== void 0 && args.now.getTime() - minted.getTime() >= args.graceMs;
-  });
-}
-
-// src/rotate.ts
-function registryHost(config, owner2) {
-  if (config.registry) return config.registry;
-  if (owner2.registryAccessLevel === "disabled") {
-    throw new UsageError("--registry", void 0, `the container registry is disabled for project ${owner2.path}; enable it in the project's settings`);
-  }
-  const prefix = owner2.registryImagePrefix;
-  if (!prefix) {
-    throw new UsageError(
-      "--registry",
-      void 0,
-      `required: GitLab reports no container registry for ${owner2.kind} ${owner2.path} (the instance registry is off); give the registry host[:port]`
-    );
-  }
-  return prefix.split("/")[0].toLowerCase();
-}
-function verifyTarget(config, owner2) {
-  if (config.verify === false) return null;
-  if (config.verify.repository) return { repository: config.verify.repository, tag: config.verify.tag };
-  const path4 = owner2.registryImagePrefix?.split("/").slice(1).join("/") || owner2.path.toLowerCase();
-  return { repository: path4, tag: config.verify.tag };
-}
-function placeholderList(config, registry2) {
-  const creds = { host: registry2, username: "dry-run", password: new Secret("dry-run") };
-  return secretList({ namespaces: config.namespaces, secretName: config.secretName, dockerConfigJson: dockerConfigJson([creds]), annotations: {} });
-}
-async function resolveNamespaces(config, kube) {
-  const chosen = [...config.namespaces];
-  if (config.namespaceSelector !== void 0) {
-    for (const ns of await kube.listNamespaces(config.namespaceSelector)) if (!chosen.includes(ns)) chosen.push(ns);
-  }
-  const result = chosen.filter((ns) => !config.excludeNamespaces.includes(ns));
-  if (result.length === 0) {
-    throw new KubeError("choosing namespaces", `no namespace is left to manage (selector ${config.namespaceSelector ?? "none"}, excluded ${config.excludeNamespaces.join(", ") || "none"})`);
-  }
-  return result;
-}
-async function rotate(input, ports) {
-  const owner2 = await ports.gitlab.resolveOwner(input.owner);
-  const registry2 = registryHost(input, owner2);
-  ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${registry2}`);
-  const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
-  if (config.dryRun) return rotateLocked(config, ports, owner2, registry2);
-  if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces);
-  const held = await acquireLock({
-    port: ports.lock,
-    namespace: lockNamespace(config.namespaces),
-    name: leaseName(config.secretName),
-    holder: `gps-${ports.nonce()}`,
-    timeoutMs: config.lockTimeoutMs,
-    clock: ports.clock,
-    log: ports.log,
-    sleep: ports.sleep
-  });
-  try {
-    return await rotateLocked(config, ports, owner2, registry2);
-  } finally {
-    try {
-      await held.release();
-    } catch (err) {
-      ports.log.warn(`Could not release the rotation lock (${err.message}); it expires by itself`);
-    }
-  }
-}
-async function rotateLocked(config, ports, owner2, registry2) {
-  const { gitlab, kube, log } = ports;
-  const target = targetId(config.context, config.secretName, namespaceSpec(config));
-  const state = await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
-  const existing = state.secrets;
-  const missingSas = missingServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
-  if (missingSas.length > 0) {
-    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [...new Set(missingSas.map((k) => k.split("/")[0]))]);
-  }
-  const accounts = selectServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
-  const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
-  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
-  const held = heldTokens(existing, owner2);
-  const present = new Set(existing.map((s) => s.namespace));
-  const now = ports.clock.now();
-  const tokens = await gitlab.listDeployTokens(owner2);
-  const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
-  const due = rotationDue({ namespaces: config.namespaces, existing, owner: owner2, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
-  const base = {
-    dryRun: config.dryRun,
-    secretName: config.secretName,
-    namespaces: [...config.namespaces],
-    created: config.namespaces.filter((ns) => !present.has(ns)),
-    reason: due.reason,
-    previousTokenIds: held.current,
-    owner: { kind: owner2.kind, id: owner2.id, path: owner2.path },
-    registry: registry2,
-    verified: null,
-    serviceAccountsUpdated: []
-  };
-  if (!due.due) {
-    log.info(`Nothing to do: ${due.reason}`);
-    const pending = held.pending.filter((id) => liveIds.has(id));
-    const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner2, tokens, target, referencedIds({ ...held, pending: [] }), pending);
-    const sas2 = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
-    const problems2 = [...swept2.problems, ...sas2.problems];
-    for (const p of problems2) log.warn(p);
-    return {
-      ...base,
-      changed: sas2.updated.length > 0,
-      token: null,
-      keptTokenIds: held.kept,
-      revokedTokenIds: [],
-      sweptTokenIds: swept2.ids,
-      serviceAccountsUpdated: sas2.updated,
-      problems: problems2
-    };
-  }
-  log.info(`Rotating: ${due.reason}`);
-  await kube.applySecrets(placeholderList(config, registry2), { dryRun: true, force: config.adopt });
-  log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
-  if (config.dryRun) {
-    const plan2 = revocationPlan(held, 0, config.keepPrevious, liveIds);
-    log.info(`Dry run: would mint a read_registry deploy token, write it to ${config.namespaces.length} Secret(s), keep ${plan2.keep.join(", ") || "none"} and revoke ${plan2.revoke.join(", ") || "none"}`);
-    const wouldUpdate = accounts.filter((sa) => withPullSecret(sa, config.secretName)).map((sa) => `${sa.namespace}/${sa.name}`);
-    if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
-    return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: [] };
-  }
-  const minted = await gitlab.createDeployToken(owner2, {
-    name: tokenName(config.tokenNamePrefix, target, now, ports.nonce()),
-    expiresAt: expiryDateFor(now, config.expiresInMs)
-  });
-  const creds = { host: registry2, username: minted.username, password: minted.token };
-  for (const form of secretForms([creds])) log.secret(form);
-  log.info(`Minted deploy token ${minted.id} (${minted.username}), expires ${minted.expiresAt}`);
-  let verified = null;
-  const check = verifyTarget(config, owner2);
-  if (check) {
-    try {
-      const r = await ports.verifier.verifyPull({ registry: registry2, ...check, username: minted.username, password: minted.token });
-      verified = { repository: check.repository, ...check.tag ? { tag: check.tag } : {}, ...r.digest ? { digest: r.digest } : {} };
-      const image = `${check.repository}${check.tag ? `:${check.tag}` : ""}`;
-      if (r.anonymous) log.warn(`${registry2} serves ${image} without authentication, so the pull check says nothing about the new token`);
-      else log.info(`Verified: the new token pulls ${image} from ${registry2}`);
-    } catch (err) {
-      throw new RotationError(err, await revokeNew(ports, owner2, minted, "the cluster was not touched"));
-    }
-  }
-  const plan = revocationPlan(held, minted.id, config.keepPrevious, liveIds);
-  const listWith = (pending) => secretList({
-    namespaces: config.namespaces,
-    secretName: config.secretName,
-    dockerConfigJson: dockerConfigJson([creds]),
-    annotations: {
-      ...recordAnnotations({
-        id: minted.id,
-        username: minted.username,
-        expiresAt: minted.expiresAt,
-        owner: `${owner2.kind}/${owner2.id}`,
-        registry: registry2,
-        rotatedAt: now.toISOString()
-      }),
-      [Annotations.keptTokenIds]: plan.keep.join(","),
-      [Annotations.revokePending]: pending.join(",")
-    }
-  });
-  try {
-    await kube.applySecrets(listWith(plan.revoke), { dryRun: false, force: config.adopt });
-  } catch (err) {
-    throw new RotationError(err, await rollBackApply(config, ports, owner2, minted));
-  }
-  log.info(`Applied Secret "${config.secretName}" to ${config.namespaces.join(", ")}`);
-  const revoked = [];
-  const problems = [];
-  for (const id of plan.revoke) {
-    try {
-      const outcome = await gitlab.revokeDeployToken(owner2, id);
-      revoked.push(id);
-      log.info(outcome === "revoked" ? `Revoked previous deploy token ${id}` : `Previous deploy token ${id} was already gone`);
-    } catch (err) {
-      problems.push(`Could not revoke previous deploy token ${id} (recorded; the next run revokes it): ${err.message}`);
-    }
-  }
-  if (plan.keep.length) log.info(`Kept previous deploy token(s) ${plan.keep.join(", ")} alive (--keep-previous ${config.keepPrevious})`);
-  const referenced = /* @__PURE__ */ new Set([minted.id, ...plan.keep, ...plan.revoke]);
-  const swept = await sweep(config, ports, owner2, tokens, target, referenced, []);
-  problems.push(...swept.problems);
-  const sas = await ensureServiceAccounts(config, ports, accounts);
-  problems.push(...sas.problems);
-  for (const p of problems) log.warn(p);
-  return {
-    ...base,
-    changed: true,
-    token: { id: minted.id, username: minted.username, expiresAt: minted.expiresAt },
-    verified,
-    keptTokenIds: plan.keep,
-    revokedTokenIds: revoked,
-    sweptTokenIds: swept.ids,
-    serviceAccountsUpdated: sas.updated,
-    problems
-  };
-}
-function namespaceSpec(config) {
-  if (config.namespaceSelector === void 0) return config.namespaces;
-  return [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
-}
-var SERVICE_ACCOUNT_ATTEMPTS = 5;
-async function ensureServiceAccounts(config, ports, initial) {
-  let accounts = initial;
-  const updated = [];
-  for (let attempt = 1; attempt <= SERVICE_ACCOUNT_ATTEMPTS; attempt++) {
-    const changes = accounts.flatMap((sa) => {
-      const next = withPullSecret(sa, config.secretName);
-      return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
-    });
-    if (changes.length === 0) return { updated, problems: [] };
-    try {
-      if (await ports.kube.replaceServiceAccounts(changes.map((c) => c.next)) === "ok") {
-        updated.push(...changes.map((c) => c.key));
-        ports.log.info(`Added "${config.secretName}" to imagePullSecrets of ${changes.map((c) => c.key).join(", ")}`);
-        return { updated, problems: [] };
-      }
-    } catch (err) {
-      return { updated, problems: [`The Secrets are rotated, but the ServiceAccounts were not updated: ${err.message}`] };
-    }
-    const fresh = await ports.kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
-    accounts = selectServiceAccounts(fresh.serviceAccounts, config.namespaces, config.serviceAccounts);
-  }
-  return { updated, problems: [`ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`] };
-}
-async function sweep(config, ports, owner2, tokens, target, referenced, pending) {
-  const orphans = [
-    ...tokens.filter((t) => pending.includes(t.id)),
-    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs })
-  ];
-  const ids2 = [];
-  const problems = [];
-  for (const t of orphans) {
-    try {
-      await ports.gitlab.revokeDeployToken(owner2, t.id);
-      ids2.push(t.id);
-      ports.log.info(
-        pending.includes(t.id) ? `Revoked deploy token ${t.id}, left pending by an earlier run` : `Swept orphaned deploy token ${t.id} (${t.name}): no Secret references it`
-      );
-    } catch (err) {
-      problems.push(`Could not sweep orphaned deploy token ${t.id}: ${err.message}`);
-    }
-  }
-  return { ids: ids2, problems };
-}
-async function revokeNew(ports, owner2, minted, state) {
-  try {
-    await ports.gitlab.revokeDeployToken(owner2, minted.id);
-    return `new deploy token ${minted.id} revoked; ${state}`;
-  } catch (err) {
-    return `revoking new deploy token ${minted.id} failed too (${err.message}); the next run sweeps it; ${state}`;
-  }
-}
-async function rollBackApply(config, ports, owner2, minted) {
-  let holders;
-  try {
-    const now = await ports.kube.readSecrets(config.namespaces, config.secretName);
-    holders = now.filter((s) => s.annotations[Annotations.tokenId] === String(minted.id)).map((s) => s.namespace);
-  } catch (err) {
-    return `could not re-read the Secrets (${err.message}); deploy token ${minted.id} is kept alive in case a Secret holds it`;
-  }
-  if (holders.length > 0) {
-    return `Secret(s) in ${holders.join(", ")} already hold new deploy token ${minted.id}, so it is kept; previous tokens are kept too. Re-run to finish the rotation`;
-  }
-  return revokeNew(ports, owner2, minted, "the Secrets are as they were");
-}
-
-// src/run.ts
-function runRotation(config, log, redactor) {
+function livePorts(config, log, redactor) {
   const caPem = config.caFile ? readCaFile(config.caFile) : void 0;
-  const kube = kubectlPort({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact });
-  return rotate(config, {
+  const kube = complete(kubectlPort({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact }));
+  return {
     gitlab: gitlabPort({
       url: config.gitlabUrl,
       token: config.gitlabToken,
@@ -59591,7 +59597,12 @@ function runRotation(config, log, redactor) {
     sleep: (ms) => sleep(ms),
     log,
     nonce: () => randomBytes(3).toString("hex")
-  });
+  };
+}
+
+// src/run.ts
+function runRotation(config, log, redactor) {
+  return rotate(config, livePorts(config, log, redactor));
 }
 
 // src/action.ts

@@ -7,7 +7,8 @@ import { GpsError, RotationError, UnmanagedSecretError, UsageError } from "./err
 import type { Config } from "./inputs.js";
 import { acquireLock, leaseName, lockNamespace, type LockPort } from "./lock.js";
 import { recordAnnotations, secretList } from "./manifests.js";
-import { Annotations, targetId, tokenName } from "./naming.js";
+import { Annotations, tokenName } from "./naming.js";
+import { targetOf } from "./target.js";
 import { heldTokens, isLiveToken, isManaged, referencedIds, revocationPlan, rotationDue, sweepCandidates, type TokenView } from "./plan.js";
 import type { Clock, GitLabPort, KubePort, Log, MintedToken, ResolvedOwner } from "./ports.js";
 import { Secret } from "./secret.js";
@@ -134,7 +135,7 @@ export async function rotate(input: Config, ports: Ports): Promise<RotationRepor
 
 async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, registry: string): Promise<RotationReport> {
   const { gitlab, kube, log } = ports;
-  const target = targetId(config.context, config.secretName, namespaceSpec(config));
+  const target = targetOf(config, config.namespaces);
 
   const state = await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
   const existing = state.secrets;
@@ -281,12 +282,6 @@ async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, 
     serviceAccountsUpdated: sas.updated,
     problems,
   };
-}
-
-/** What the token name's target hash covers: the namespace list as given, or the selector and exclusions. */
-function namespaceSpec(config: Config): string[] {
-  if (config.namespaceSelector === undefined) return config.namespaces;
-  return [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
 }
 
 const SERVICE_ACCOUNT_ATTEMPTS = 5;

@@ -5,10 +5,9 @@ import type { Config } from "./inputs.js";
 import { targetId } from "./naming.js";
 
 /**
- * The id rotate puts in its token names (rotate.ts namespaceSpec): the
- * namespace list as resolved, or, with a selector, the selector and the
- * exclusions, so a namespace joining the selector keeps the same target.
- * A unit test mints through rotate and checks this recognises the name.
+ * The id rotate puts in its token names: the namespace list as resolved, or,
+ * with a selector, the selector and the exclusions, so a namespace joining
+ * the selector keeps the same target.
  */
 export function targetOf(config: Config, namespaces: readonly string[]): string {
   const spec =

@@ -1896,7 +1896,7 @@ export async function startKubeStandIn(opts: { dir?: string } = {}): Promise<Kub
 
   function doDelete(ctx: Ctx, r: ResDef, ns: string, name: string): void {
     authorize(ctx, r, "delete", r.namespaced ? ns : r.name === "namespaces" ? name : "", name);
-    const dryRun = dryRunOf(ctx);
+    let dryRun = dryRunOf(ctx);
     const cur = stored(r, ns, name);
     if (!cur) throw notFound(r, name);
     if (ctx.body.length) {
@@ -1907,6 +1907,8 @@ export async function startKubeStandIn(opts: { dir?: string } = {}): Promise<Kub
       } catch {
         opts = undefined;
       }
+      // kubectl sends --dry-run=server for a delete in the DeleteOptions body, not the query.
+      if (isObj(opts) && Array.isArray(opts.dryRun) && opts.dryRun.includes("All")) dryRun = true;
       const pre = isObj(opts) && isObj(opts.preconditions) ? opts.preconditions : {};
       if (pre.uid && pre.uid !== cur.metadata.uid) {
         throw conflict(r, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.metadata.uid}`);
