@@ -18,7 +18,7 @@ try {
     say(`\n== rotation ${round}: gitlab-pull-secret ${args.join(" ").replace(world.gitlab.url, "$GITLAB_URL").replace(world.kubeconfig, "$KUBECONFIG")}`);
     const r = await world.runCli(args);
     runs.push(r);
-    process.stdout.write(r.stderr.replace(/^/gm, "   | "));
+    say(r.stderr.trimEnd().replace(/^/gm, "   | "));
     if (r.code !== 0) throw new Error(`rotation ${round} exited ${r.code}`);
     say(`   stdout: ${r.stdout.trim()}`);
     if (world.registry) {
@@ -27,9 +27,14 @@ try {
       if (!pulled.ok) throw new Error("pull failed");
     }
   }
+  const statusArgs = ["status", "--gitlab-url", world.gitlab.url, "--project", PROJECT.path, "--kubeconfig", world.kubeconfig, "--namespace", NAMESPACES.join(",")];
+  say(`\n== gitlab-pull-secret status (what a monitoring job sees)`);
+  const status = await world.runCli(statusArgs);
+  runs.push(status);
+  say(status.stdout.trimEnd().replace(/^/gm, "   | "));
   const live = world.gitlab.tokens.filter((t) => world.gitlab.isLive(t.id));
   say(`\nGitLab now holds ${live.length} live deploy token (id ${live.map((t) => t.id).join(", ")}); minted in all: ${world.gitlab.tokens.length}.`);
-  say(`kubectl processes spawned: ${world.kubectlCalls().length} for ${NAMESPACES.length} namespaces x 2 rotations.`);
+  say(`kubectl processes spawned: ${world.kubectlCalls().length} for ${NAMESPACES.length} namespaces, 2 rotations and 1 status.`);
   const hits = leaks(world, runs);
   say(`Secret forms found in output, kubectl argv/env and files: ${hits.length}`);
   if (hits.length) throw new Error(hits.join("\n"));
