@@ -43763,7 +43763,7 @@ function readArgv(argv) {
     parsed = parseArgs({ args: argv, options: parseOptions(), allowPositionals: true, strict: true });
   } catch (err) {
     const code = err.code;
-    const option = /'(-[^'=]*)/.exec(err.message)?.[1] ?? "an option";
+    const option = /'(--?[A-Za-z0-9-]+)/.exec(err.message)?.[1] ?? "an option";
     const accepted = code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ? "a known option (see --help)" : code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" ? "a value after the option (see --help)" : "see --help";
     throw new UsageError(option, void 0, accepted);
   }

@@ -54,7 +54,8 @@ function readArgv(argv: string[]): { command: string | undefined; raw: RawSettin
     parsed = parseArgs({ args: argv, options: parseOptions(), allowPositionals: true, strict: true });
   } catch (err) {
     const code = (err as { code?: string }).code;
-    const option = /'(-[^'=]*)/.exec((err as Error).message)?.[1] ?? "an option";
+    // Only the option's name: node's message may quote the value that follows it.
+    const option = /'(--?[A-Za-z0-9-]+)/.exec((err as Error).message)?.[1] ?? "an option";
     const accepted =
       code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ? "a known option (see --help)" : code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" ? "a value after the option (see --help)" : "see --help";
     throw new UsageError(option, undefined, accepted);

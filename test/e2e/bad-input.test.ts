@@ -1,0 +1,85 @@
+// Bad input never touches anything: every bad input from the shared table, and
+// the ones only a command line can have, go through the built CLI, which must
+// exit 2 naming the option before a single request reaches GitLab or the cluster.
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { OPTIONS, type RawSettings } from "../../src/options.ts";
+import { BAD, good } from "../support/bad-inputs.ts";
+import { leaks, startWorld, type Captured, type World } from "../support/world.ts";
+
+/** RawSettings -> argv, the way a person would type them. */
+function argvOf(raw: RawSettings): string[] | undefined {
+  const argv: string[] = [];
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    const spec = OPTIONS.find((o) => o.key === key)!;
+    if (!spec.flag) return undefined;
+    if (spec.kind === "boolean") {
+      if (value !== true) return undefined; // a flag cannot carry "yes": that case is the Action's
+      argv.push(`--${spec.flag}`);
+    } else {
+      argv.push(`--${spec.flag}`, Array.isArray(value) ? value.join(",") : String(value));
+    }
+  }
+  return argv;
+}
+
+describe("bad input through the CLI", () => {
+  let w: World;
+  const runs: Captured[] = [];
+  const counted: string[] = [];
+  before(async () => {
+    w = await startWorld({ registry: false });
+  });
+  after(async () => {
+    process.stdout.write(`# bad inputs refused through the CLI with exit 2 and zero requests: ${counted.length}\n`);
+    assert.deepEqual(leaks(w, runs), []);
+    await w?.close();
+  });
+
+  function check(name: string, argv: string[], env: Record<string, string>, option: RegExp, command = "rotate") {
+    test(name, async () => {
+      w.gitlab.resetRequests();
+      w.kube.resetRequests();
+      const kubectlBefore = w.kubectlCalls().length;
+      const r = await w.runCli([command, "--kubeconfig", w.kubeconfig, ...argv], { env: { GITLAB_TOKEN: "", ...env } });
+      runs.push(r);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, option);
+      assert.equal(w.gitlab.requests.length, 0, "no GitLab request");
+      assert.equal(w.kube.requests.length, 0, "no API server request");
+      assert.equal(w.kubectlCalls().length, kubectlBefore, "no kubectl spawned");
+      counted.push(name);
+    });
+  }
+
+  for (const [what, patch, env, option] of BAD) {
+    const raw = { ...good, gitlabUrl: "https://gitlab.example.com", ...patch };
+    const argv = argvOf(raw);
+    if (!argv) continue;
+    check(what, argv, env, new RegExp(option.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+  }
+
+  const base = ["--gitlab-url", "https://gitlab.example.com", "--project", "grp/app", "--namespace", "team-a"];
+  const env = { GITLAB_TOKEN: "glpat-cli-bad-input-000" };
+  check("the token as a flag value", [...base, "--gitlab-token", "glpat-never-on-argv"], env, /--gitlab-token: not accepted: argv is visible/);
+  check("an unknown option", [...base, "--namespaces", "x"], env, /--namespaces: a known option/);
+  check("a missing token file", [...base, "--gitlab-token-file", "/nonexistent/token"], {}, /--gitlab-token-file: invalid value "\/nonexistent\/token".*ENOENT/);
+  check("a missing CA file", [...base, "--ca-file", "/nonexistent/ca.pem"], env, /--ca-file: invalid value "\/nonexistent\/ca.pem"/);
+  check("a CA file that is not PEM", [...base, "--ca-file", "/etc/hostname"], env, /--ca-file: .*BEGIN CERTIFICATE/);
+  check("an unwritable --dotenv", [...base, "--dotenv", "/nonexistent/dir/out.env"], env, /--dotenv: invalid value/);
+  check("an option without its value", [...base, "--secret-name"], env, /--secret-name: a value after the option/);
+  check("an unknown command", base, env, /command: invalid value "rotat"/, "rotat");
+
+  test("an unreadable token file", async () => {
+    const path = join(w.dir, "token-dir");
+    writeFileSync(path, "");
+    // An empty token file is no token at all.
+    const r = await w.runCli(["rotate", ...base, "--kubeconfig", w.kubeconfig, "--gitlab-token-file", path], { env: { GITLAB_TOKEN: "" } });
+    runs.push(r);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /GITLAB_TOKEN \/ --gitlab-token-file: required/);
+  });
+});
