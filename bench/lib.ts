@@ -131,7 +131,10 @@ export interface TracedRequest {
   method: string;
   url: string;
   status: number;
+  /** kubectl's own latency figure (whole milliseconds: too coarse for loopback). */
   ms: number;
+  /** klog timestamp of the line (logged when the response arrived), µs since midnight. */
+  atUs: number;
 }
 
 export interface TracedKubectl {
@@ -144,11 +147,40 @@ export interface TracedKubectl {
   requests: TracedRequest[];
 }
 
-const V6_LINE = /round_trippers\.go:\d+\] (GET|POST|PUT|PATCH|DELETE|HEAD) (\S+) (\d{3})[^\n]*? in (\d+) milliseconds/g;
+const V6_LINE = /^[IWEF]\d{4} (\d{2}):(\d{2}):(\d{2})\.(\d{6})\s+\d+ round_trippers\.go:\d+\] (GET|POST|PUT|PATCH|DELETE|HEAD) (\S+) (\d{3})[^\n]*? in (\d+) milliseconds/gm;
 
 export function parseV6(log: string): TracedRequest[] {
   const out: TracedRequest[] = [];
-  for (const m of log.matchAll(V6_LINE)) out.push({ method: m[1]!, url: m[2]!, status: Number(m[3]), ms: Number(m[4]) });
+  for (const m of log.matchAll(V6_LINE)) {
+    const atUs = ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1e6 + Number(m[4]);
+    out.push({ method: m[5]!, url: m[6]!, status: Number(m[7]), ms: Number(m[8]), atUs });
+  }
+  return out;
+}
+
+/** Time from the first to the last response a kubectl logged, in ms. */
+export function requestPhaseMs(t: { requests: TracedRequest[] }): number {
+  if (t.requests.length < 2) return 0;
+  const at = t.requests.map((r) => r.atUs);
+  return (Math.max(...at) - Math.min(...at)) / 1000;
+}
+
+/** Gaps (ms) between consecutive responses of the same kind within one kubectl: its per-object step. */
+export function stepsByKind(traces: Array<{ requests: TracedRequest[] }>): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const t of traces) {
+    const last = new Map<string, number>();
+    for (const r of [...t.requests].sort((a, b) => a.atUs - b.atUs)) {
+      const k = requestKind(r.method, r.url);
+      const prev = last.get(k);
+      if (prev !== undefined) {
+        const list = out.get(k) ?? [];
+        list.push((r.atUs - prev) / 1000);
+        out.set(k, list);
+      }
+      last.set(k, r.atUs);
+    }
+  }
   return out;
 }
 

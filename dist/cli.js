@@ -35974,6 +35974,21 @@ var UnmanagedSecretError = class extends GpsError {
   namespaces;
   exitCode = ExitCode.usage;
 };
+var SecretTypeError = class extends GpsError {
+  constructor(secretName2, wanted, found) {
+    const where = found.map((f) => `${f.namespace} (${f.type})`).join(", ");
+    super(
+      `Secret "${secretName2}" already exists with another type in namespace(s) ${where}; this run would write ${wanted}. A Secret's type cannot change (the API server refuses it as immutable). Nothing was changed. Give the ${wanted} Secret another --secret-name (Action input secret-name), or keep the --secret-type the Secret has.`
+    );
+    this.secretName = secretName2;
+    this.wanted = wanted;
+    this.found = found;
+  }
+  secretName;
+  wanted;
+  found;
+  exitCode = ExitCode.usage;
+};
 var GitLabError = class extends GpsError {
   constructor(operation, status, detail, hint = "") {
     super(`GitLab: ${operation} failed${status ? ` (HTTP ${status})` : ""}: ${detail}${hint ? `. ${hint}` : ""}`);
@@ -36015,6 +36030,92 @@ function exitCodeOf(err) {
   return err instanceof GpsError ? err.exitCode : ExitCode.remote;
 }
 
+// src/dockerconfig.ts
+import { createHash } from "node:crypto";
+
+// src/secret.ts
+import { inspect } from "node:util";
+var Secret = class {
+  #value;
+  constructor(value) {
+    this.#value = value;
+  }
+  reveal() {
+    return this.#value;
+  }
+  toString() {
+    return "[redacted]";
+  }
+  toJSON() {
+    return "[redacted]";
+  }
+  [inspect.custom]() {
+    return "Secret([redacted])";
+  }
+};
+function redact(text, forms) {
+  let out = text;
+  for (const form of [...forms].filter((f) => f.length > 0).sort((a, b) => b.length - a.length)) {
+    out = out.split(form).join("***");
+  }
+  return out;
+}
+
+// src/dockerconfig.ts
+var SECRET_TYPES = {
+  dockerconfigjson: { type: "kubernetes.io/dockerconfigjson", key: ".dockerconfigjson" },
+  dockercfg: { type: "kubernetes.io/dockercfg", key: ".dockercfg" }
+};
+function entry(c) {
+  const password = c.password.reveal();
+  return { username: c.username, password, auth: Buffer.from(`${c.username}:${password}`).toString("base64") };
+}
+function registryHosts(registry2, aliases) {
+  const hosts = [registry2.toLowerCase()];
+  for (const alias of aliases) {
+    const host = alias.toLowerCase();
+    if (hosts.includes(host)) {
+      throw new UsageError("--registry-alias", alias, `each host once, and not the registry itself (${registry2}): the same credentials are written under every name`);
+    }
+    hosts.push(host);
+  }
+  return hosts;
+}
+function credentialsFor(hosts, username, password) {
+  return hosts.map((host) => ({ host, username, password }));
+}
+function hostMap(creds) {
+  return Object.fromEntries(creds.map((c) => [c.host, entry(c)]));
+}
+function dockerConfigJson(creds) {
+  return new Secret(JSON.stringify({ auths: hostMap(creds) }));
+}
+function dockercfg(creds) {
+  return new Secret(JSON.stringify(hostMap(creds)));
+}
+function pullSecretPayload(type2, creds) {
+  return type2 === "dockercfg" ? dockercfg(creds) : dockerConfigJson(creds);
+}
+function payloadSha256(payload) {
+  return createHash("sha256").update(payload.reveal()).digest("hex");
+}
+function secretForms(creds) {
+  const forms = /* @__PURE__ */ new Set();
+  for (const c of creds) {
+    const e = entry(c);
+    forms.add(e.password);
+    forms.add(`${c.username}:${e.password}`);
+    forms.add(e.auth);
+    forms.add(e.auth.replace(/=+$/, ""));
+  }
+  for (const payload of [dockerConfigJson(creds), dockercfg(creds)]) {
+    const text = payload.reveal();
+    forms.add(text);
+    forms.add(Buffer.from(text).toString("base64"));
+  }
+  return [...forms];
+}
+
 // src/duration.ts
 var UNIT_MS = { s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 };
 var DURATION_FORM = "a whole number followed by s, m, h, d or w (e.g. 90s, 36h, 7d, 2w)";
@@ -36048,8 +36149,8 @@ var OPTIONS = [
     fileFlag: "gitlab-token-file",
     input: "gitlab-token",
     env: ["GITLAB_TOKEN"],
-    required: true,
     secret: true,
+    defaultText: "required, unless static credentials (--username) are given",
     description: "GitLab token with the api scope, held by a Maintainer of the project (Owner of the group). Never a command-line value: argv is public."
   },
   {
@@ -36073,7 +36174,31 @@ var OPTIONS = [
     flag: "registry",
     input: "registry",
     defaultText: "the host of the project's container_registry_image_prefix",
-    description: "Registry host[:port] written into the docker config. Required with a group."
+    description: "Registry host[:port] written into the docker config. Required with a group and with --username."
+  },
+  {
+    key: "registryAliases",
+    kind: "list",
+    flag: "registry-alias",
+    input: "registry-aliases",
+    description: "More host[:port] names written into the same docker config with the same credentials, e.g. the dependency proxy host or the registry under another name: repeat the flag or give a comma list; as an input, one per line."
+  },
+  {
+    key: "username",
+    kind: "string",
+    flag: "username",
+    input: "username",
+    description: "Static credentials for any registry (Docker Hub, Harbor, iamapikey for IBM Cloud) instead of a GitLab deploy token: the username. Needs --registry and the password; nothing is minted or revoked and GitLab is never called."
+  },
+  {
+    key: "registryPassword",
+    kind: "string",
+    flag: null,
+    fileFlag: "password-file",
+    input: "registry-password",
+    env: ["REGISTRY_PASSWORD"],
+    secret: true,
+    description: "Password or access token for --username. Never a command-line value: argv is public."
   },
   {
     key: "namespaces",
@@ -36118,6 +36243,14 @@ var OPTIONS = [
     input: "secret-name",
     default: "gitlab-pull-secret",
     description: "Name of the image pull Secret in every namespace."
+  },
+  {
+    key: "secretType",
+    kind: "string",
+    flag: "secret-type",
+    input: "secret-type",
+    default: "dockerconfigjson",
+    description: "dockerconfigjson (kubernetes.io/dockerconfigjson, key .dockerconfigjson) or dockercfg (the legacy kubernetes.io/dockercfg, key .dockercfg). A Secret's type cannot change: use another --secret-name to switch."
   },
   {
     key: "expiresIn",
@@ -36300,34 +36433,6 @@ function optionLabel(spec, face) {
   return [env ? `$${env}` : void 0, spec.fileFlag ? `--${spec.fileFlag}` : void 0].filter(Boolean).join(" / ");
 }
 
-// src/secret.ts
-import { inspect } from "node:util";
-var Secret = class {
-  #value;
-  constructor(value) {
-    this.#value = value;
-  }
-  reveal() {
-    return this.#value;
-  }
-  toString() {
-    return "[redacted]";
-  }
-  toJSON() {
-    return "[redacted]";
-  }
-  [inspect.custom]() {
-    return "Secret([redacted])";
-  }
-};
-function redact(text, forms) {
-  let out = text;
-  for (const form of [...forms].filter((f) => f.length > 0).sort((a, b) => b.length - a.length)) {
-    out = out.split(form).join("***");
-  }
-  return out;
-}
-
 // src/inputs.ts
 var MAX_LIFETIME_MS = 365 * DAY_MS;
 var MIN_LIFETIME_MS = 36e5;
@@ -36355,6 +36460,18 @@ var Reader = class {
   }
   label(key) {
     return optionLabel(this.spec(key), this.face);
+  }
+  /** The value as the face collected it, untrimmed. */
+  rawValue(key) {
+    return this.raw[key];
+  }
+  /** The first non-empty env variable of the option, untrimmed (for secrets whose spaces may matter). */
+  envValue(key) {
+    for (const name of this.spec(key).env ?? []) {
+      const v = this.env[name];
+      if (v) return v;
+    }
+    return void 0;
   }
   /** Given explicitly by the user (flag or input), not from env or default. */
   explicit(key) {
@@ -36387,13 +36504,16 @@ var Reader = class {
     return items.flatMap((s) => s.split(/[,\n]/)).map((s) => s.trim()).filter((s) => s !== "");
   }
 };
-function parseConfig(raw, env, face) {
+function parseConfig(raw, env, face, opts = {}) {
   const r = new Reader(raw, env, face);
+  const writes = opts.writesCredentials ?? true;
+  const creds = credentials(r, writes);
   return {
     gitlabUrl: gitlabUrl(r),
-    gitlabToken: gitlabToken(r),
-    owner: owner(r),
-    registry: registry(r),
+    credentials: creds,
+    registry: registry(r, creds.kind === "static" && writes),
+    registryAliases: registryAliases(r),
+    secretType: secretType(r),
     namespaces: namespaces(r),
     namespaceSelector: namespaceSelector(r),
     excludeNamespaces: nameList(r, "excludeNamespaces"),
@@ -36407,7 +36527,7 @@ function parseConfig(raw, env, face) {
     dryRun: r.boolean("dryRun"),
     adopt: r.boolean("adopt"),
     json: r.boolean("json"),
-    verify: verify(r),
+    verify: verify(r, creds.kind === "static"),
     caFile: r.string("caFile"),
     rotateBeforeMs: optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS),
     force: r.boolean("force"),
@@ -36422,6 +36542,13 @@ function parseConfig(raw, env, face) {
     renderFormat: renderFormat(r)
   };
 }
+function inputSecrets(config) {
+  const c = config.credentials;
+  if (c.kind === "deploy-token") return [c.gitlabToken.reveal()];
+  if (!c.password) return [];
+  const hosts = config.registry ? registryHosts(config.registry, config.registryAliases) : ["registry"];
+  return secretForms(credentialsFor(hosts, c.username, c.password));
+}
 var RENDER_FORMATS = ["secret", "config.json"];
 function renderFormat(r) {
   const value = r.explicit("format");
@@ -36433,12 +36560,13 @@ function renderFormat(r) {
 }
 var REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 var TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-function verify(r) {
+function verify(r, staticCredentials2) {
   const image = r.string("verifyImage");
   if (r.boolean("noVerify")) {
     if (image) throw new UsageError(`${r.label("verifyImage")} and ${r.label("noVerify")}`, image, "only one of them");
     return false;
   }
+  if (image === void 0 && staticCredentials2) return false;
   if (image === void 0) {
     if (r.explicit("group")) {
       throw new UsageError(r.label("verifyImage"), void 0, `required with a group: a repository to check the new token against (e.g. my-group/app:latest), or ${r.label("noVerify")}`);
@@ -36484,6 +36612,78 @@ function gitlabUrl(r) {
   }
   return url.href.replace(/\/+$/, "");
 }
+var DEPLOY_TOKEN_ONLY = [
+  "gitlabToken",
+  "gitlabUrl",
+  "allowInsecureHttp",
+  "expiresIn",
+  "tokenName",
+  "rotateBefore",
+  "keepPrevious",
+  "sweepGrace",
+  "retryFor"
+];
+function credentials(r, writes) {
+  const username = r.explicit("username");
+  if (username === void 0) {
+    if (r.explicit("registryPassword") !== void 0) {
+      throw new UsageError(r.label("registryPassword"), void 0, `only with ${r.label("username")} (static registry credentials); a GitLab deploy token needs no password`);
+    }
+    return { kind: "deploy-token", gitlabToken: gitlabToken(r), owner: owner(r) };
+  }
+  if (username.length > 255 || !/^[^\s:\p{Cc}]+$/u.test(username)) {
+    throw new UsageError(
+      r.label("username"),
+      username,
+      "the registry username: 1-255 characters without ':', whitespace or control characters (the docker config's auth is base64(username:password))"
+    );
+  }
+  for (const key of ["project", "group"]) {
+    const given = r.explicit(key);
+    if (given !== void 0) {
+      throw new UsageError(
+        `${r.label("username")} and ${r.label(key)}`,
+        `${username}, ${given}`,
+        `only one of them: --username applies static credentials, ${r.label(key)} mints a GitLab deploy token`
+      );
+    }
+  }
+  for (const key of DEPLOY_TOKEN_ONLY) {
+    const spec = r.spec(key);
+    const given = spec.kind === "boolean" ? r.boolean(key) ? "true" : void 0 : r.explicit(key);
+    if (given === void 0 || given === spec.default) continue;
+    throw new UsageError(
+      r.label(key),
+      spec.secret ? void 0 : given,
+      `not used with static credentials (${r.label("username")}): nothing is minted or revoked and GitLab is never called; leave it out`
+    );
+  }
+  const password = registryPassword(r);
+  if (password === void 0 && writes) {
+    throw new UsageError(
+      r.label("registryPassword"),
+      void 0,
+      `required with ${r.label("username")}: the registry password or access token (never a command-line value)`
+    );
+  }
+  return { kind: "static", username, password };
+}
+function registryPassword(r) {
+  const explicit = r.rawValue("registryPassword");
+  const value = (typeof explicit === "string" && explicit !== "" ? explicit : r.envValue("registryPassword"))?.replace(/\r?\n$/, "");
+  return value ? new Secret(value) : void 0;
+}
+function secretType(r) {
+  const value = r.string("secretType");
+  if (!Object.hasOwn(SECRET_TYPES, value)) {
+    throw new UsageError(
+      r.label("secretType"),
+      value,
+      "dockerconfigjson (kubernetes.io/dockerconfigjson) or dockercfg (the legacy kubernetes.io/dockercfg)"
+    );
+  }
+  return value;
+}
 function gitlabToken(r) {
   const value = r.string("gitlabToken");
   if (!value) {
@@ -36513,20 +36713,43 @@ function owner(r) {
   if (!PROJECT_REF.test(ref)) throw new UsageError(r.label("project"), ref, "a numeric project id or a full path like group/project");
   return { kind: "project", ref };
 }
-function registry(r) {
+function registry(r, staticCredentials2) {
   const value = r.explicit("registry");
   if (value === void 0) {
     if (r.explicit("group")) {
       throw new UsageError(r.label("registry"), void 0, "required with a group: the registry host[:port], e.g. registry.gitlab.com");
     }
+    if (staticCredentials2) {
+      throw new UsageError(
+        r.label("registry"),
+        void 0,
+        `required with ${r.label("username")}: the registry host[:port] as image references name it, e.g. index.docker.io (Docker Hub) or harbor.example.com`
+      );
+    }
     return void 0;
   }
+  return hostPort(r, "registry", value);
+}
+var HOST_FORM = "a host[:port] without scheme or path, e.g. gitlab.example.com:5005";
+function hostPort(r, key, value) {
   const m = HOST_PORT.exec(value);
   const port = m?.[1] === void 0 ? 1 : Number(m[1]);
-  if (!m || port < 1 || port > 65535) {
-    throw new UsageError(r.label("registry"), value, "a host[:port] without scheme or path, e.g. gitlab.example.com:5005");
-  }
+  if (!m || port < 1 || port > 65535) throw new UsageError(r.label(key), value, HOST_FORM);
   return value.toLowerCase();
+}
+function registryAliases(r) {
+  const registry2 = r.explicit("registry")?.toLowerCase();
+  const seen = new Set(registry2 ? [registry2] : []);
+  const out = [];
+  for (const alias of r.list("registryAliases")) {
+    const host = hostPort(r, "registryAliases", alias);
+    if (seen.has(host)) {
+      throw new UsageError(r.label("registryAliases"), alias, `each host once, and not --registry itself: the same credentials are written under every name`);
+    }
+    seen.add(host);
+    out.push(host);
+  }
+  return out;
 }
 function nameList(r, key) {
   const list2 = r.list(key);
@@ -36626,6 +36849,7 @@ var TARGET = [
   "gitlabToken",
   "project",
   "group",
+  "username",
   "namespaces",
   "namespaceSelector",
   "excludeNamespaces",
@@ -36645,7 +36869,9 @@ var USAGE = "2  bad input (nothing was changed)";
 var COMMANDS = {
   rotate: {
     summary: "Mint a read_registry deploy token, apply the pull Secret to every namespace, revoke the token it replaces.",
-    details: [],
+    details: [
+      "With --username (static credentials for any registry: Docker Hub, Harbor, IBM Cloud's iamapikey) nothing is minted or revoked and GitLab is never called: the Secrets are written when the docker config they record (its SHA-256, in an annotation) differs from the one the given credentials make, and otherwise left alone."
+    ],
     exitCodes: ["0  done, or nothing was due", `${REMOTE} (after rollback; retrying may help)`, "2  bad input, or a Secret only you can decide on (nothing was changed)"],
     // Every option but the other commands' own, including options added later.
     options: (key) => !NOT_ROTATE.includes(key)
@@ -36661,15 +36887,16 @@ var COMMANDS = {
   status: {
     summary: "List the managed Secrets and this target's deploy tokens; flag orphans, dead and expiring tokens.",
     details: [
-      "Read-only: one kubectl read of the Secrets, one listing of the owner's deploy tokens. For every namespace: the Secret's type, token id, expiry and days left; for every token of ours: its state and which Secrets use it. GitLab sends no expiry notice for deploy tokens: run `status --warn-within 3d` on a schedule and alert on exit 3. A token of ours that no Secret references is an orphan once older than --sweep-grace (younger, a rotation may still be running)."
+      "Read-only: one kubectl read of the Secrets, one listing of the owner's deploy tokens. For every namespace: the Secret's type, token id, expiry and days left; for every token of ours: its state and which Secrets use it. GitLab sends no expiry notice for deploy tokens: run `status --warn-within 3d` on a schedule and alert on exit 3. A token of ours that no Secret references is an orphan once older than --sweep-grace (younger, a rotation may still be running). A Secret whose type is not --secret-type needs attention (rotate would refuse it). With --username (static credentials) only the Secrets are read: no password needed, no GitLab call."
     ],
     exitCodes: ["0  report printed (without --warn-within, also when something needs attention)", REMOTE, USAGE, "3  with --warn-within: something needs attention"],
-    options: only([...TARGET, "sweepGrace", "warnWithin"])
+    options: only([...TARGET, "secretType", "sweepGrace", "warnWithin"])
   },
   revoke: {
     summary: "Tear the target down: revoke our tokens, remove our ServiceAccount entries, delete the managed Secrets.",
     details: [
       "Revokes every deploy token of ours for the target (held, kept or left pending by the Secrets, and orphans named for it), removes the Secret from the imagePullSecrets of the ServiceAccounts named with --service-account (give the same as to rotate; other entries stay), and deletes the Secrets it manages. A Secret it does not manage is never touched. The cluster is asked whether the deletes are allowed (access reviews) before any token is revoked; if a revoke fails, the Secrets are kept as the record of what is left.",
+      "With --username (static credentials) there is no token: it deletes the Secrets holding static credentials and removes their ServiceAccount entries, with no GitLab call and no password.",
       "Without --yes it only shows what it would do and exits 2. Needs the verb delete on secrets besides the rotation Role."
     ],
     exitCodes: ["0  done, or nothing left to tear down", `${REMOTE} (the message says what was done; re-running finishes)`, "2  bad input, or --yes missing (nothing was changed)"],
@@ -36679,7 +36906,8 @@ var COMMANDS = {
     summary: "Mint a token and PRINT it as a Secret manifest or a docker config.json, for GitOps or node config.",
     details: [
       "RISK: this prints a live registry credential to stdout, the only command that ever does. Redirect it straight into kubeseal, sops or a file with tight permissions; never let it reach a CI log. It is revoked only when it expires (--expires-in) or when you delete it in GitLab: rotate never sweeps rendered tokens (they are named <prefix>/render/<secret>/...).",
-      "--format secret: one kubernetes.io/dockerconfigjson Secret per --namespace, as YAML (no managed-by label: the GitOps tool owns it). --format config.json: a docker config.json for the kubelet or containers tools (--namespace not needed). The token is checked to pull (as rotate does) before anything is printed; the cluster is never contacted."
+      "--format secret: one pull Secret per --namespace (kubernetes.io/dockerconfigjson, or kubernetes.io/dockercfg with --secret-type dockercfg), as YAML (no managed-by label: the GitOps tool owns it). --format config.json: a docker config.json for the kubelet or containers tools (--namespace not needed). The token is checked to pull (as rotate does) before anything is printed; the cluster is never contacted.",
+      "With --username (static credentials) nothing is minted: the document holds the given username and password, checked to pull only with --verify-image."
     ],
     exitCodes: ["0  printed", `${REMOTE} (a token that failed its pull check is revoked; nothing was printed)`, USAGE],
     options: only([
@@ -36688,8 +36916,12 @@ var COMMANDS = {
       "project",
       "group",
       "registry",
+      "registryAliases",
+      "username",
+      "registryPassword",
       "namespaces",
       "secretName",
+      "secretType",
       "tokenName",
       "expiresIn",
       "verifyImage",
@@ -36714,18 +36946,22 @@ function checkOptions(command, raw, face) {
 }
 function configFor(command, raw, env, face) {
   checkOptions(command, raw, face);
+  const parse2 = (r) => parseConfig(r, env, face, { writesCredentials: command !== "status" && command !== "revoke" });
   const format = typeof raw.format === "string" ? raw.format.trim() : void 0;
   if (command === "render" && !format) {
     throw new UsageError("--format", void 0, "required for render: secret (a Secret manifest, YAML) or config.json (a docker config.json)");
   }
   const given = Array.isArray(raw.namespaces) ? raw.namespaces.length > 0 : typeof raw.namespaces === "string" && raw.namespaces.trim() !== "";
+  if (command === "render" && format === "config.json" && typeof raw.secretType === "string" && raw.secretType.trim() === "dockercfg") {
+    throw new UsageError("--secret-type", "dockercfg", "only with --format secret: a docker config.json always has the auths form (dockerconfigjson)");
+  }
   if (command === "render" && format === "config.json" && !given) {
-    return { ...parseConfig({ ...raw, namespaces: ["default"] }, env, face), namespaces: [] };
+    return { ...parse2({ ...raw, namespaces: ["default"] }), namespaces: [] };
   }
   if (command === "render" && format === "secret" && !given) {
     throw new UsageError("--namespace", void 0, "required for render --format secret: the namespace(s) of the Secret manifest");
   }
-  return parseConfig(raw, env, face);
+  return parse2(raw);
 }
 function helpText(version, command) {
   const lines = [
@@ -36757,7 +36993,7 @@ function helpText(version, command) {
 }
 
 // src/naming.ts
-import { createHash } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 var MANAGER = "gitlab-pull-secret";
 var ANNOTATION = "gitlab-pull-secret.io";
@@ -36771,10 +37007,18 @@ var Annotations = {
   /** Previous tokens deliberately kept alive (--keep-previous), newest first. */
   keptTokenIds: `${ANNOTATION}/kept-token-ids`,
   /** Previous tokens whose revoke failed; the next run revokes them first. */
-  revokePending: `${ANNOTATION}/revoke-pending`
+  revokePending: `${ANNOTATION}/revoke-pending`,
+  /** Further hosts the docker config names with the same credentials (--registry-alias), comma-separated. */
+  registryAliases: `${ANNOTATION}/registry-aliases`,
+  /** Static credentials only: SHA-256 of the docker config, so a run can tell whether the content changed. */
+  configSha256: `${ANNOTATION}/config-sha256`
 };
+var STATIC_OWNER = "static";
+function ownerRef(owner2) {
+  return owner2 ? `${owner2.kind}/${owner2.id}` : STATIC_OWNER;
+}
 function targetId(context2, secretName2, namespaces2) {
-  const set2 = createHash("sha256").update([...namespaces2].sort().join(",")).digest("hex").slice(0, 8);
+  const set2 = createHash2("sha256").update([...namespaces2].sort().join(",")).digest("hex").slice(0, 8);
   return `${context2 ?? "current-context"}/${secretName2}/${set2}`;
 }
 function tokenName(prefix, target, now, nonce) {
@@ -36807,7 +37051,7 @@ function heldTokens(existing, owner2) {
   const kept = /* @__PURE__ */ new Set();
   const pending = /* @__PURE__ */ new Set();
   for (const s of existing) {
-    if (!isManaged(s) || s.annotations[Annotations.owner] !== `${owner2.kind}/${owner2.id}`) continue;
+    if (!isManaged(s) || s.annotations[Annotations.owner] !== ownerRef(owner2)) continue;
     for (const id of ids(s.annotations[Annotations.tokenId])) current.add(id);
     for (const id of ids(s.annotations[Annotations.keptTokenIds])) kept.add(id);
     for (const id of ids(s.annotations[Annotations.revokePending])) pending.add(id);
@@ -36822,6 +37066,14 @@ function heldTokens(existing, owner2) {
 function referencedIds(held) {
   return /* @__PURE__ */ new Set([...held.current, ...held.kept, ...held.pending]);
 }
+function hostsDiffer(s, hosts) {
+  const registry2 = s.annotations[Annotations.registry];
+  if (registry2 !== void 0 && registry2 !== hosts[0]) return true;
+  return (s.annotations[Annotations.registryAliases] ?? "") !== hosts.slice(1).join(",");
+}
+function hostsText(hosts) {
+  return hosts.join(", ");
+}
 function rotationDue(args) {
   if (args.force) return { due: true, reason: "--force" };
   if (args.rotateBeforeMs === void 0) return { due: true, reason: "every run rotates (no --rotate-before)" };
@@ -36831,7 +37083,9 @@ function rotationDue(args) {
   for (const ns of args.namespaces) {
     const s = byNs.get(ns);
     if (!s || !isManaged(s)) return { due: true, reason: `no managed Secret in ${ns}` };
+    if (s.annotations[Annotations.owner] === STATIC_OWNER) return { due: true, reason: `the Secret in ${ns} holds static credentials` };
     if (s.annotations[Annotations.owner] !== `${args.owner.kind}/${args.owner.id}`) return { due: true, reason: `the Secret in ${ns} holds a token of another owner` };
+    if (hostsDiffer(s, args.hosts)) return { due: true, reason: `the Secret in ${ns} is not for ${hostsText(args.hosts)}` };
     const id = Number(s.annotations[Annotations.tokenId]);
     if (!args.liveIds.has(id)) return { due: true, reason: `deploy token ${s.annotations[Annotations.tokenId] ?? "?"} in ${ns} is no longer live in GitLab` };
     tokenIds.add(String(id));
@@ -36842,6 +37096,20 @@ function rotationDue(args) {
   const left = soonest - args.now.getTime();
   if (left <= args.rotateBeforeMs) return { due: true, reason: `the token expires in ${formatDuration(left)}, within --rotate-before` };
   return { due: false, reason: `deploy token ${[...tokenIds][0]} has ${formatDuration(left)} left, more than --rotate-before` };
+}
+function staticDue(args) {
+  if (args.force) return { due: true, reason: "--force" };
+  const byNs = new Map(args.existing.map((s) => [s.namespace, s]));
+  for (const ns of args.namespaces) {
+    const s = byNs.get(ns);
+    if (!s || !isManaged(s)) return { due: true, reason: `no managed Secret in ${ns}` };
+    const owner2 = s.annotations[Annotations.owner];
+    if (owner2 !== STATIC_OWNER) return { due: true, reason: `the Secret in ${ns} holds a deploy token of ${owner2 ?? "an unknown owner"}, not static credentials` };
+    if (s.annotations[Annotations.configSha256] !== args.configSha256) {
+      return { due: true, reason: `the Secret in ${ns} holds other credentials (its docker config differs)` };
+    }
+  }
+  return { due: false, reason: "every Secret already holds these credentials (same docker config SHA-256)" };
 }
 function formatDuration(ms) {
   if (!Number.isFinite(ms) || ms <= 0) return "no time";
@@ -36863,28 +37131,150 @@ function sweepCandidates(args) {
   });
 }
 
-// src/dockerconfig.ts
-function entry(c) {
-  const password = c.password.reveal();
-  return { username: c.username, password, auth: Buffer.from(`${c.username}:${password}`).toString("base64") };
+// src/manifests.ts
+function recordAnnotations(t) {
+  return {
+    [Annotations.tokenId]: String(t.id),
+    [Annotations.tokenUsername]: t.username,
+    [Annotations.expiresAt]: t.expiresAt,
+    [Annotations.owner]: t.owner,
+    [Annotations.registry]: t.registry,
+    [Annotations.registryAliases]: (t.aliases ?? []).join(","),
+    [Annotations.rotatedAt]: t.rotatedAt
+  };
 }
-function dockerConfigJson(creds) {
-  const auths = Object.fromEntries(creds.map((c) => [c.host, entry(c)]));
-  return new Secret(JSON.stringify({ auths }));
+function staticAnnotations(s) {
+  return {
+    [Annotations.tokenId]: STATIC_OWNER,
+    [Annotations.tokenUsername]: s.username,
+    [Annotations.owner]: STATIC_OWNER,
+    [Annotations.registry]: s.registry,
+    [Annotations.registryAliases]: s.aliases.join(","),
+    [Annotations.configSha256]: s.configSha256,
+    [Annotations.rotatedAt]: s.rotatedAt
+  };
 }
-function secretForms(creds) {
-  const forms = /* @__PURE__ */ new Set();
-  for (const c of creds) {
-    const e = entry(c);
-    forms.add(e.password);
-    forms.add(`${c.username}:${e.password}`);
-    forms.add(e.auth);
-    forms.add(e.auth.replace(/=+$/, ""));
+function secretList(args) {
+  const { type: type2, key } = SECRET_TYPES[args.secretType];
+  const data = Buffer.from(args.payload.reveal()).toString("base64");
+  const items = args.namespaces.map((namespace) => ({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name: args.secretName,
+      namespace,
+      labels: { [MANAGED_BY_LABEL]: MANAGER },
+      annotations: args.annotations
+    },
+    type: type2,
+    data: { [key]: data }
+  }));
+  return new Secret(JSON.stringify({ apiVersion: "v1", kind: "List", items }));
+}
+function secretRefs(namespaces2, secretName2) {
+  const items = namespaces2.map((namespace) => ({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: secretName2, namespace }
+  }));
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
+}
+
+// src/serviceaccounts.ts
+function parseServiceAccount(raw) {
+  const md = raw.metadata ?? {};
+  const list2 = Array.isArray(raw.imagePullSecrets) ? raw.imagePullSecrets : [];
+  return {
+    namespace: String(md.namespace),
+    name: String(md.name),
+    resourceVersion: String(md.resourceVersion ?? ""),
+    pullSecrets: list2.map((e) => String(e.name ?? "")),
+    raw
+  };
+}
+function selectServiceAccounts(all, namespaces2, names) {
+  const inScope = all.filter((sa) => namespaces2.includes(sa.namespace));
+  return names.includes("*") ? inScope : inScope.filter((sa) => names.includes(sa.name));
+}
+function missingServiceAccounts(found, namespaces2, names) {
+  if (names.includes("*")) return [];
+  const have = new Set(found.map((sa) => `${sa.namespace}/${sa.name}`));
+  return namespaces2.flatMap((ns) => names.map((n) => `${ns}/${n}`)).filter((key) => !have.has(key));
+}
+function withPullSecret(sa, secretName2) {
+  if (sa.pullSecrets.includes(secretName2)) return void 0;
+  const list2 = Array.isArray(sa.raw.imagePullSecrets) ? sa.raw.imagePullSecrets : [];
+  return { ...sa.raw, imagePullSecrets: [...list2, { name: secretName2 }] };
+}
+function withoutPullSecret(sa, secretName2) {
+  if (!sa.pullSecrets.includes(secretName2)) return void 0;
+  const list2 = sa.raw.imagePullSecrets.filter((e) => e.name !== secretName2);
+  const { imagePullSecrets: _dropped, ...rest } = sa.raw;
+  return list2.length > 0 ? { ...rest, imagePullSecrets: list2 } : rest;
+}
+function serviceAccountList(objects) {
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items: objects });
+}
+
+// src/apply.ts
+async function readChecked(config, kube) {
+  const state = await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+  const existing = state.secrets;
+  const missingSas = missingServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
+  if (missingSas.length > 0) {
+    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [...new Set(missingSas.map((k) => k.split("/")[0]))]);
   }
-  const config = dockerConfigJson(creds).reveal();
-  forms.add(config);
-  forms.add(Buffer.from(config).toString("base64"));
-  return [...forms];
+  const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
+  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
+  const wanted = SECRET_TYPES[config.secretType].type;
+  const otherType = existing.filter((s) => s.type !== wanted).map((s) => ({ namespace: s.namespace, type: s.type }));
+  if (otherType.length > 0) throw new SecretTypeError(config.secretName, wanted, otherType);
+  return {
+    existing,
+    accounts: selectServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts),
+    present: new Set(existing.map((s) => s.namespace))
+  };
+}
+async function checkApply(config, ports, hosts) {
+  const payload = pullSecretPayload(config.secretType, credentialsFor(hosts, "dry-run", new Secret("dry-run")));
+  const list2 = secretList({ namespaces: config.namespaces, secretName: config.secretName, secretType: config.secretType, payload, annotations: {} });
+  await ports.kube.applySecrets(list2, { dryRun: true, force: config.adopt });
+  ports.log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
+}
+async function verifyCredentials(ports, req) {
+  const { what, ...pull } = req;
+  const r = await ports.verifier.verifyPull(pull);
+  const image = `${req.repository}${req.tag ? `:${req.tag}` : ""}`;
+  if (r.anonymous) ports.log.warn(`${req.registry} serves ${image} without authentication, so the pull check says nothing about ${what}`);
+  else ports.log.info(`Verified: ${what} pulls ${image} from ${req.registry}`);
+  return { repository: req.repository, ...req.tag ? { tag: req.tag } : {}, ...r.digest ? { digest: r.digest } : {} };
+}
+var SERVICE_ACCOUNT_ATTEMPTS = 5;
+async function ensureServiceAccounts(config, ports, initial) {
+  let accounts = initial;
+  const updated = [];
+  for (let attempt = 1; attempt <= SERVICE_ACCOUNT_ATTEMPTS; attempt++) {
+    const changes = accounts.flatMap((sa) => {
+      const next = withPullSecret(sa, config.secretName);
+      return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
+    });
+    if (changes.length === 0) return { updated, problems: [] };
+    try {
+      if (await ports.kube.replaceServiceAccounts(changes.map((c) => c.next)) === "ok") {
+        updated.push(...changes.map((c) => c.key));
+        ports.log.info(`Added "${config.secretName}" to imagePullSecrets of ${changes.map((c) => c.key).join(", ")}`);
+        return { updated, problems: [] };
+      }
+    } catch (err) {
+      return { updated, problems: [`The Secrets are written, but the ServiceAccounts were not updated: ${err.message}`] };
+    }
+    const fresh = await ports.kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+    accounts = selectServiceAccounts(fresh.serviceAccounts, config.namespaces, config.serviceAccounts);
+  }
+  return { updated, problems: [`ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`] };
+}
+function wouldAddTo(config, accounts) {
+  return accounts.filter((sa) => withPullSecret(sa, config.secretName)).map((sa) => `${sa.namespace}/${sa.name}`);
 }
 
 // src/lock.ts
@@ -36936,82 +37326,104 @@ async function acquireLock(args) {
   return { release: () => port.releaseLease(namespace, name, holder) };
 }
 
-// src/manifests.ts
-function recordAnnotations(t) {
-  return {
-    [Annotations.tokenId]: String(t.id),
-    [Annotations.tokenUsername]: t.username,
-    [Annotations.expiresAt]: t.expiresAt,
-    [Annotations.owner]: t.owner,
-    [Annotations.registry]: t.registry,
-    [Annotations.rotatedAt]: t.rotatedAt
-  };
-}
-function secretList(args) {
-  const data = Buffer.from(args.dockerConfigJson.reveal()).toString("base64");
-  const items = args.namespaces.map((namespace) => ({
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: {
-      name: args.secretName,
-      namespace,
-      labels: { [MANAGED_BY_LABEL]: MANAGER },
-      annotations: args.annotations
-    },
-    type: "kubernetes.io/dockerconfigjson",
-    data: { ".dockerconfigjson": data }
-  }));
-  return new Secret(JSON.stringify({ apiVersion: "v1", kind: "List", items }));
-}
-function secretRefs(namespaces2, secretName2) {
-  const items = namespaces2.map((namespace) => ({
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { name: secretName2, namespace }
-  }));
-  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
-}
-
 // src/target.ts
 function targetOf(config, namespaces2) {
   const spec = config.namespaceSelector === void 0 ? namespaces2 : [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
   return targetId(config.context, config.secretName, spec);
 }
 
-// src/serviceaccounts.ts
-function parseServiceAccount(raw) {
-  const md = raw.metadata ?? {};
-  const list2 = Array.isArray(raw.imagePullSecrets) ? raw.imagePullSecrets : [];
-  return {
-    namespace: String(md.namespace),
-    name: String(md.name),
-    resourceVersion: String(md.resourceVersion ?? ""),
-    pullSecrets: list2.map((e) => String(e.name ?? "")),
-    raw
+// src/static.ts
+function staticSummary(username, hosts) {
+  return `Static credentials of ${username} for ${hosts.join(", ")}: nothing is minted or revoked, GitLab is never called`;
+}
+function staticLogin(config) {
+  const c = config.credentials;
+  if (c.kind !== "static" || c.password === void 0) throw new Error("static credentials with a password expected");
+  return { username: c.username, password: c.password };
+}
+function staticCredentials(config) {
+  const { username, password } = staticLogin(config);
+  return credentialsFor(registryHosts(config.registry, config.registryAliases), username, password);
+}
+function staticVerifyTarget(config) {
+  return config.verify && config.verify.repository ? { repository: config.verify.repository, tag: config.verify.tag } : null;
+}
+function replacedTokens(existing) {
+  return existing.filter((s) => isManaged(s) && s.annotations[Annotations.owner] !== STATIC_OWNER && s.annotations[Annotations.tokenId]).map((s) => ({ namespace: s.namespace, owner: s.annotations[Annotations.owner] ?? "?", tokenId: s.annotations[Annotations.tokenId] }));
+}
+async function applyStaticLocked(config, ports, hosts) {
+  const { kube, log } = ports;
+  const { username, password } = staticLogin(config);
+  const registry2 = hosts[0];
+  const creds = credentialsFor(hosts, username, password);
+  for (const form of secretForms(creds)) log.secret(form);
+  const payload = pullSecretPayload(config.secretType, creds);
+  const configSha256 = payloadSha256(payload);
+  const { existing, accounts, present } = await readChecked(config, kube);
+  const due = staticDue({ namespaces: config.namespaces, existing, configSha256, force: config.force });
+  const base = {
+    dryRun: config.dryRun,
+    secretName: config.secretName,
+    namespaces: [...config.namespaces],
+    created: config.namespaces.filter((ns) => !present.has(ns)),
+    reason: due.reason,
+    token: null,
+    previousTokenIds: [],
+    keptTokenIds: [],
+    revokedTokenIds: [],
+    sweptTokenIds: [],
+    owner: null,
+    static: { username, applied: false },
+    registry: registry2,
+    registryAliases: hosts.slice(1),
+    verified: null
   };
-}
-function selectServiceAccounts(all, namespaces2, names) {
-  const inScope = all.filter((sa) => namespaces2.includes(sa.namespace));
-  return names.includes("*") ? inScope : inScope.filter((sa) => names.includes(sa.name));
-}
-function missingServiceAccounts(found, namespaces2, names) {
-  if (names.includes("*")) return [];
-  const have = new Set(found.map((sa) => `${sa.namespace}/${sa.name}`));
-  return namespaces2.flatMap((ns) => names.map((n) => `${ns}/${n}`)).filter((key) => !have.has(key));
-}
-function withPullSecret(sa, secretName2) {
-  if (sa.pullSecrets.includes(secretName2)) return void 0;
-  const list2 = Array.isArray(sa.raw.imagePullSecrets) ? sa.raw.imagePullSecrets : [];
-  return { ...sa.raw, imagePullSecrets: [...list2, { name: secretName2 }] };
-}
-function withoutPullSecret(sa, secretName2) {
-  if (!sa.pullSecrets.includes(secretName2)) return void 0;
-  const list2 = sa.raw.imagePullSecrets.filter((e) => e.name !== secretName2);
-  const { imagePullSecrets: _dropped, ...rest } = sa.raw;
-  return list2.length > 0 ? { ...rest, imagePullSecrets: list2 } : rest;
-}
-function serviceAccountList(objects) {
-  return JSON.stringify({ apiVersion: "v1", kind: "List", items: objects });
+  if (!due.due) {
+    log.info(`Nothing to do: ${due.reason}`);
+    const sas2 = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
+    for (const p of sas2.problems) log.warn(p);
+    return { ...base, changed: sas2.updated.length > 0, serviceAccountsUpdated: sas2.updated, problems: sas2.problems };
+  }
+  log.info(`Applying: ${due.reason}`);
+  await checkApply(config, ports, hosts);
+  if (config.dryRun) {
+    log.info(`Dry run: would write the static credentials of ${username} to ${config.namespaces.length} Secret(s)`);
+    const wouldUpdate = wouldAddTo(config, accounts);
+    if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
+    return { ...base, changed: false, serviceAccountsUpdated: [], problems: [] };
+  }
+  let verified = null;
+  const check = staticVerifyTarget(config);
+  if (check) {
+    try {
+      verified = await verifyCredentials(ports, { registry: registry2, ...check, username, password, credentials: "static", what: `the credentials of ${username}` });
+    } catch (err) {
+      throw new RotationError(err, "nothing to roll back (static credentials: nothing was minted); the cluster was not touched");
+    }
+  }
+  const list2 = secretList({
+    namespaces: config.namespaces,
+    secretName: config.secretName,
+    secretType: config.secretType,
+    payload,
+    annotations: staticAnnotations({ username, registry: registry2, aliases: hosts.slice(1), configSha256, rotatedAt: ports.clock.now().toISOString() })
+  });
+  try {
+    await kube.applySecrets(list2, { dryRun: false, force: config.adopt });
+  } catch (err) {
+    throw new RotationError(err, "nothing to revoke (static credentials); Secrets the apply reached hold the new credentials, the others are as they were. Re-run to finish");
+  }
+  log.info(`Applied Secret "${config.secretName}" to ${config.namespaces.join(", ")}`);
+  const problems = [];
+  for (const t of replacedTokens(existing)) {
+    log.warn(
+      `The Secret in ${t.namespace} held deploy token ${t.tokenId} of ${t.owner}; static runs never call GitLab, so it stays live until it expires: delete it in GitLab (or run revoke with that --project/--group before switching)`
+    );
+  }
+  const sas = await ensureServiceAccounts(config, ports, accounts);
+  problems.push(...sas.problems);
+  for (const p of problems) log.warn(p);
+  return { ...base, changed: true, static: { username, applied: true }, verified, serviceAccountsUpdated: sas.updated, problems };
 }
 
 // src/rotate.ts
@@ -37036,10 +37448,6 @@ function verifyTarget(config, owner2) {
   const path4 = owner2.registryImagePrefix?.split("/").slice(1).join("/") || owner2.path.toLowerCase();
   return { repository: path4, tag: config.verify.tag };
 }
-function placeholderList(config, registry2) {
-  const creds = { host: registry2, username: "dry-run", password: new Secret("dry-run") };
-  return secretList({ namespaces: config.namespaces, secretName: config.secretName, dockerConfigJson: dockerConfigJson([creds]), annotations: {} });
-}
 async function resolveNamespaces(config, kube) {
   const chosen = [...config.namespaces];
   if (config.namespaceSelector !== void 0) {
@@ -37052,11 +37460,20 @@ async function resolveNamespaces(config, kube) {
   return result;
 }
 async function rotate(input, ports) {
-  const owner2 = await ports.gitlab.resolveOwner(input.owner);
-  const registry2 = registryHost(input, owner2);
-  ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${registry2}`);
+  let locked;
+  const creds = input.credentials;
+  if (creds.kind === "static") {
+    const hosts = registryHosts(input.registry, input.registryAliases);
+    ports.log.info(staticSummary(creds.username, hosts));
+    locked = (config2) => applyStaticLocked(config2, ports, hosts);
+  } else {
+    const owner2 = await ports.gitlab.resolveOwner(creds.owner);
+    const hosts = registryHosts(registryHost(input, owner2), input.registryAliases);
+    ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${hosts.join(", ")}`);
+    locked = (config2) => rotateLocked(config2, ports, owner2, hosts);
+  }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
-  if (config.dryRun) return rotateLocked(config, ports, owner2, registry2);
+  if (config.dryRun) return locked(config);
   if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces);
   const held = await acquireLock({
     port: ports.lock,
@@ -37069,7 +37486,7 @@ async function rotate(input, ports) {
     sleep: ports.sleep
   });
   try {
-    return await rotateLocked(config, ports, owner2, registry2);
+    return await locked(config);
   } finally {
     try {
       await held.release();
@@ -37078,24 +37495,16 @@ async function rotate(input, ports) {
     }
   }
 }
-async function rotateLocked(config, ports, owner2, registry2) {
+async function rotateLocked(config, ports, owner2, hosts) {
   const { gitlab, kube, log } = ports;
   const target = targetOf(config, config.namespaces);
-  const state = await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
-  const existing = state.secrets;
-  const missingSas = missingServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
-  if (missingSas.length > 0) {
-    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [...new Set(missingSas.map((k) => k.split("/")[0]))]);
-  }
-  const accounts = selectServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
-  const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
-  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
+  const registry2 = hosts[0];
+  const { existing, accounts, present } = await readChecked(config, kube);
   const held = heldTokens(existing, owner2);
-  const present = new Set(existing.map((s) => s.namespace));
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner2);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
-  const due = rotationDue({ namespaces: config.namespaces, existing, owner: owner2, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
+  const due = rotationDue({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
   const base = {
     dryRun: config.dryRun,
     secretName: config.secretName,
@@ -37104,7 +37513,9 @@ async function rotateLocked(config, ports, owner2, registry2) {
     reason: due.reason,
     previousTokenIds: held.current,
     owner: { kind: owner2.kind, id: owner2.id, path: owner2.path },
+    static: null,
     registry: registry2,
+    registryAliases: hosts.slice(1),
     verified: null,
     serviceAccountsUpdated: []
   };
@@ -37127,12 +37538,11 @@ async function rotateLocked(config, ports, owner2, registry2) {
     };
   }
   log.info(`Rotating: ${due.reason}`);
-  await kube.applySecrets(placeholderList(config, registry2), { dryRun: true, force: config.adopt });
-  log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
+  await checkApply(config, ports, hosts);
   if (config.dryRun) {
     const plan2 = revocationPlan(held, 0, config.keepPrevious, liveIds);
     log.info(`Dry run: would mint a read_registry deploy token, write it to ${config.namespaces.length} Secret(s), keep ${plan2.keep.join(", ") || "none"} and revoke ${plan2.revoke.join(", ") || "none"}`);
-    const wouldUpdate = accounts.filter((sa) => withPullSecret(sa, config.secretName)).map((sa) => `${sa.namespace}/${sa.name}`);
+    const wouldUpdate = wouldAddTo(config, accounts);
     if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
     return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: [] };
   }
@@ -37140,18 +37550,14 @@ async function rotateLocked(config, ports, owner2, registry2) {
     name: tokenName(config.tokenNamePrefix, target, now, ports.nonce()),
     expiresAt: expiryDateFor(now, config.expiresInMs)
   });
-  const creds = { host: registry2, username: minted.username, password: minted.token };
-  for (const form of secretForms([creds])) log.secret(form);
+  const creds = credentialsFor(hosts, minted.username, minted.token);
+  for (const form of secretForms(creds)) log.secret(form);
   log.info(`Minted deploy token ${minted.id} (${minted.username}), expires ${minted.expiresAt}`);
   let verified = null;
   const check = verifyTarget(config, owner2);
   if (check) {
     try {
-      const r = await ports.verifier.verifyPull({ registry: registry2, ...check, username: minted.username, password: minted.token });
-      verified = { repository: check.repository, ...check.tag ? { tag: check.tag } : {}, ...r.digest ? { digest: r.digest } : {} };
-      const image = `${check.repository}${check.tag ? `:${check.tag}` : ""}`;
-      if (r.anonymous) log.warn(`${registry2} serves ${image} without authentication, so the pull check says nothing about the new token`);
-      else log.info(`Verified: the new token pulls ${image} from ${registry2}`);
+      verified = await verifyCredentials(ports, { registry: registry2, ...check, username: minted.username, password: minted.token, what: "the new token" });
     } catch (err) {
       throw new RotationError(err, await revokeNew(ports, owner2, minted, "the cluster was not touched"));
     }
@@ -37160,7 +37566,8 @@ async function rotateLocked(config, ports, owner2, registry2) {
   const listWith = (pending) => secretList({
     namespaces: config.namespaces,
     secretName: config.secretName,
-    dockerConfigJson: dockerConfigJson([creds]),
+    secretType: config.secretType,
+    payload: pullSecretPayload(config.secretType, creds),
     annotations: {
       ...recordAnnotations({
         id: minted.id,
@@ -37168,6 +37575,7 @@ async function rotateLocked(config, ports, owner2, registry2) {
         expiresAt: minted.expiresAt,
         owner: `${owner2.kind}/${owner2.id}`,
         registry: registry2,
+        aliases: hosts.slice(1),
         rotatedAt: now.toISOString()
       }),
       [Annotations.keptTokenIds]: plan.keep.join(","),
@@ -37209,30 +37617,6 @@ async function rotateLocked(config, ports, owner2, registry2) {
     serviceAccountsUpdated: sas.updated,
     problems
   };
-}
-var SERVICE_ACCOUNT_ATTEMPTS = 5;
-async function ensureServiceAccounts(config, ports, initial) {
-  let accounts = initial;
-  const updated = [];
-  for (let attempt = 1; attempt <= SERVICE_ACCOUNT_ATTEMPTS; attempt++) {
-    const changes = accounts.flatMap((sa) => {
-      const next = withPullSecret(sa, config.secretName);
-      return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
-    });
-    if (changes.length === 0) return { updated, problems: [] };
-    try {
-      if (await ports.kube.replaceServiceAccounts(changes.map((c) => c.next)) === "ok") {
-        updated.push(...changes.map((c) => c.key));
-        ports.log.info(`Added "${config.secretName}" to imagePullSecrets of ${changes.map((c) => c.key).join(", ")}`);
-        return { updated, problems: [] };
-      }
-    } catch (err) {
-      return { updated, problems: [`The Secrets are rotated, but the ServiceAccounts were not updated: ${err.message}`] };
-    }
-    const fresh = await ports.kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
-    accounts = selectServiceAccounts(fresh.serviceAccounts, config.namespaces, config.serviceAccounts);
-  }
-  return { updated, problems: [`ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`] };
 }
 async function sweep(config, ports, owner2, tokens, target, referenced, pending) {
   const orphans = [
@@ -37281,19 +37665,28 @@ function tokenNamePattern(prefix, target) {
   return `${prefix}/${target}/<UTC timestamp>-<nonce>`;
 }
 function buildPlan(args) {
-  const { config, owner: owner2, tokens, now } = args;
+  const { config, owner: owner2, tokens, now, hosts } = args;
   const existing = args.state.secrets;
   const target = targetOf(config, config.namespaces);
   const held = heldTokens(existing, owner2);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
-  const due = rotationDue({ namespaces: config.namespaces, existing, owner: owner2, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
+  const due = owner2 ? rotationDue({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force }) : staticDue({
+    namespaces: config.namespaces,
+    existing,
+    configSha256: payloadSha256(pullSecretPayload(config.secretType, staticCredentials(config))),
+    force: config.force
+  });
   const byId = new Map(tokens.map((t) => [t.id, t]));
   const view = (id) => ({ id, name: byId.get(id)?.name ?? "?", expiresAt: byId.get(id)?.expiresAt ?? null });
   const present = new Set(existing.map((s) => s.namespace));
   let keep;
   let revoke;
   let referenced;
-  if (due.due) {
+  if (!owner2) {
+    keep = [];
+    revoke = [];
+    referenced = /* @__PURE__ */ new Set();
+  } else if (due.due) {
     const plan = revocationPlan(held, 0, config.keepPrevious, liveIds);
     keep = plan.keep;
     revoke = plan.revoke;
@@ -37303,11 +37696,13 @@ function buildPlan(args) {
     revoke = held.pending.filter((id) => liveIds.has(id));
     referenced = referencedIds({ ...held, pending: [] });
   }
-  const sweep2 = sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now, graceMs: config.sweepGraceMs }).map((t) => t.id).filter((id) => !revoke.includes(id));
+  const sweep2 = (owner2 ? sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now, graceMs: config.sweepGraceMs }) : []).map((t) => t.id).filter((id) => !revoke.includes(id));
   return {
     secretName: config.secretName,
-    owner: { kind: owner2.kind, id: owner2.id, path: owner2.path },
-    registry: args.registry,
+    owner: owner2 ? { kind: owner2.kind, id: owner2.id, path: owner2.path } : null,
+    static: config.credentials.kind === "static" ? { username: config.credentials.username } : null,
+    registry: hosts[0],
+    registryAliases: hosts.slice(1),
     due: due.due,
     reason: due.reason,
     namespaces: config.namespaces.map((namespace) => ({
@@ -37315,7 +37710,7 @@ function buildPlan(args) {
       action: !due.due ? "unchanged" : present.has(namespace) ? "update" : "create"
     })),
     serviceAccounts: selectServiceAccounts(args.state.serviceAccounts, config.namespaces, config.serviceAccounts).filter((sa) => withPullSecret(sa, config.secretName) !== void 0).map((sa) => `${sa.namespace}/${sa.name}`),
-    mint: due.due ? { namePattern: tokenNamePattern(config.tokenNamePrefix, target), expiresAt: expiryDateFor(now, config.expiresInMs), scopes: ["read_registry"] } : null,
+    mint: due.due && owner2 ? { namePattern: tokenNamePattern(config.tokenNamePrefix, target), expiresAt: expiryDateFor(now, config.expiresInMs), scopes: ["read_registry"] } : null,
     current: held.current,
     keep: keep.map(view),
     revoke: revoke.map(view),
@@ -37366,8 +37761,9 @@ async function planRotation(config, ports) {
   const report = await rotate({ ...config, dryRun: true }, observed);
   return buildPlan({
     config: { ...config, namespaces: seen.namespaces ?? report.namespaces },
-    owner: seen.owner,
-    registry: report.registry,
+    // Static credentials resolve no owner (and make no GitLab call at all).
+    owner: seen.owner ?? null,
+    hosts: [report.registry, ...report.registryAliases],
     state: seen.state ?? { secrets: [], serviceAccounts: [] },
     tokens: seen.tokens ?? [],
     now
@@ -37378,10 +37774,12 @@ function tokenList(tokens) {
 }
 function planLines(p) {
   const width = Math.max(...p.namespaces.map((n) => n.namespace.length), 9);
+  const who = p.owner ? `${p.owner.kind} ${p.owner.path}` : `static credentials of ${p.static?.username ?? "?"}`;
+  const hosts = [p.registry, ...p.registryAliases].join(", ");
   return [
-    `Plan for Secret "${p.secretName}" (${p.owner.kind} ${p.owner.path}, registry ${p.registry}): ${p.due ? "rotate" : "nothing due"}, because ${p.reason}`,
+    `Plan for Secret "${p.secretName}" (${who}, registry ${hosts}): ${p.due ? p.owner ? "rotate" : "apply" : "nothing due"}, because ${p.reason}`,
     ...p.namespaces.map((n) => `  ${n.namespace.padEnd(width)}  ${n.action}`),
-    p.mint ? `Mint:    a read_registry deploy token named ${p.mint.namePattern}, expiring ${p.mint.expiresAt} 00:00 UTC` : `Mint:    nothing (the Secrets keep deploy token ${p.current.join(", ") || "-"})`,
+    p.mint ? `Mint:    a read_registry deploy token named ${p.mint.namePattern}, expiring ${p.mint.expiresAt} 00:00 UTC` : p.owner ? `Mint:    nothing (the Secrets keep deploy token ${p.current.join(", ") || "-"})` : `Mint:    nothing (static credentials are applied as given; no token is minted or revoked, GitLab is not called)`,
     `Keep:    ${tokenList(p.keep)}`,
     `Revoke:  ${tokenList(p.revoke)}`,
     `Sweep:   ${tokenList(p.sweep)}`,
@@ -40464,15 +40862,16 @@ function renderTarget(secretName2) {
   return `render/${secretName2}`;
 }
 function secretManifests(args) {
-  const data = Buffer.from(args.dockerConfigJson.reveal()).toString("base64");
+  const { type: type2, key } = SECRET_TYPES[args.secretType];
+  const data = Buffer.from(args.payload.reveal()).toString("base64");
   const docs = args.namespaces.map(
     (namespace) => yaml.dump(
       {
         apiVersion: "v1",
         kind: "Secret",
         metadata: { name: args.secretName, namespace, annotations: args.annotations },
-        type: "kubernetes.io/dockerconfigjson",
-        data: { ".dockerconfigjson": data }
+        type: type2,
+        data: { [key]: data }
       },
       // Never fold: a folded base64 line is still valid YAML, but not every tool that greps or seals it copes.
       { lineWidth: -1, noRefs: true }
@@ -40484,27 +40883,53 @@ function configJson(creds) {
   return new Secret(`${JSON.stringify(JSON.parse(dockerConfigJson(creds).reveal()), null, 2)}
 `);
 }
+function document(config, format, creds, annotations) {
+  if (format === "config.json") return configJson(creds);
+  const payload = pullSecretPayload(config.secretType, creds);
+  return secretManifests({ namespaces: config.namespaces, secretName: config.secretName, secretType: config.secretType, payload, annotations: annotations(payload) });
+}
+async function renderStatic(config, format, ports) {
+  const { username, password } = staticLogin(config);
+  const hosts = registryHosts(config.registry, config.registryAliases);
+  const creds = credentialsFor(hosts, username, password);
+  for (const form of secretForms(creds)) ports.log.secret(form);
+  let verified = null;
+  const check = staticVerifyTarget(config);
+  if (check) {
+    try {
+      verified = await verifyCredentials(ports, { registry: hosts[0], ...check, username, password, credentials: "static", what: `the credentials of ${username}` });
+    } catch (err) {
+      throw new RotationError(err, "nothing was minted and nothing was printed");
+    }
+  }
+  const now = ports.clock.now().toISOString();
+  const content = document(
+    config,
+    format,
+    creds,
+    (payload) => staticAnnotations({ username, registry: hosts[0], aliases: hosts.slice(1), configSha256: payloadSha256(payload), rotatedAt: now })
+  );
+  return { format, token: null, static: { username }, registry: hosts[0], registryAliases: hosts.slice(1), verified, content };
+}
 async function renderCredentials(config, format, ports) {
+  if (config.credentials.kind === "static") return renderStatic(config, format, ports);
   const { gitlab, log } = ports;
-  const owner2 = await gitlab.resolveOwner(config.owner);
-  const registry2 = registryHost(config, owner2);
+  const owner2 = await gitlab.resolveOwner(config.credentials.owner);
+  const hosts = registryHosts(registryHost(config, owner2), config.registryAliases);
+  const registry2 = hosts[0];
   const now = ports.clock.now();
   const minted = await gitlab.createDeployToken(owner2, {
     name: tokenName(config.tokenNamePrefix, renderTarget(config.secretName), now, ports.nonce()),
     expiresAt: expiryDateFor(now, config.expiresInMs)
   });
-  const creds = { host: registry2, username: minted.username, password: minted.token };
-  for (const form of secretForms([creds])) log.secret(form);
-  log.info(`Minted deploy token ${minted.id} (${minted.username}) for ${registry2}, expires ${minted.expiresAt}`);
+  const creds = credentialsFor(hosts, minted.username, minted.token);
+  for (const form of secretForms(creds)) log.secret(form);
+  log.info(`Minted deploy token ${minted.id} (${minted.username}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`);
   let verified = null;
   const check = verifyTarget(config, owner2);
   if (check) {
     try {
-      const r = await ports.verifier.verifyPull({ registry: registry2, ...check, username: minted.username, password: minted.token });
-      verified = { repository: check.repository, ...check.tag ? { tag: check.tag } : {}, ...r.digest ? { digest: r.digest } : {} };
-      const image = `${check.repository}${check.tag ? `:${check.tag}` : ""}`;
-      if (r.anonymous) log.warn(`${registry2} serves ${image} without authentication, so the pull check says nothing about the new token`);
-      else log.info(`Verified: the new token pulls ${image} from ${registry2}`);
+      verified = await verifyCredentials(ports, { registry: registry2, ...check, username: minted.username, password: minted.token, what: "the new token" });
     } catch (err) {
       let rollback;
       try {
@@ -40516,23 +40941,26 @@ async function renderCredentials(config, format, ports) {
       throw new RotationError(err, rollback);
     }
   }
-  const content = format === "config.json" ? configJson([creds]) : secretManifests({
-    namespaces: config.namespaces,
-    secretName: config.secretName,
-    dockerConfigJson: dockerConfigJson([creds]),
-    annotations: recordAnnotations({
+  const content = document(
+    config,
+    format,
+    creds,
+    () => recordAnnotations({
       id: minted.id,
       username: minted.username,
       expiresAt: minted.expiresAt,
       owner: `${owner2.kind}/${owner2.id}`,
       registry: registry2,
+      aliases: hosts.slice(1),
       rotatedAt: now.toISOString()
     })
-  });
+  );
   return {
     format,
     token: { id: minted.id, name: minted.name, username: minted.username, expiresAt: minted.expiresAt },
+    static: null,
     registry: registry2,
+    registryAliases: hosts.slice(1),
     verified,
     content
   };
@@ -40562,7 +40990,8 @@ function actionOutputs(r) {
     "secret-name": r.secretName,
     namespaces: JSON.stringify(r.namespaces),
     "token-id": r.token ? String(r.token.id) : "",
-    "token-username": r.token?.username ?? "",
+    // With static credentials: the username the Secrets hold (no token id, no expiry).
+    "token-username": r.token?.username ?? r.static?.username ?? "",
     "expires-at": r.token?.expiresAt ?? "",
     "revoked-token-ids": JSON.stringify(r.revokedTokenIds)
   };
@@ -40575,16 +41004,29 @@ function summaryLines(r) {
     ...r.sweptTokenIds.length ? [`Swept orphaned deploy token(s) ${r.sweptTokenIds.join(", ")}`] : [],
     ...r.serviceAccountsUpdated?.length ? [`Added "${r.secretName}" to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`] : []
   ];
+  if (r.dryRun && r.static) {
+    return [
+      `Dry run: nothing changed. A run would write the static credentials of ${r.static.username} to Secret "${r.secretName}" in ${r.namespaces.join(", ")}${r.created.length ? ` (new in ${r.created.join(", ")})` : ""} if due (${r.reason}). Run plan for the full picture.`
+    ];
+  }
   if (r.dryRun) {
     return [
       `Dry run: nothing changed. A rotation would write Secret "${r.secretName}" to ${r.namespaces.join(", ")}` + (r.created.length ? ` (new in ${r.created.join(", ")})` : "") + ` and revoke ${r.previousTokenIds.length ? `deploy token(s) ${r.previousTokenIds.join(", ")}` : "no previous token"} if due (${r.reason}). Run plan for the full picture.`
+    ];
+  }
+  const hosts = [r.registry, ...r.registryAliases].join(", ");
+  if (r.static?.applied) {
+    return [
+      `Applied the static credentials of ${r.static.username} to Secret "${r.secretName}" in ${r.namespaces.join(", ")}` + (r.created.length ? ` (created in ${r.created.join(", ")})` : ""),
+      `Registry ${hosts}; nothing was minted or revoked`,
+      ...extra
     ];
   }
   if (!r.token) return [`Unchanged: ${r.reason}`, ...extra];
   const t = r.token;
   return [
     `Rotated Secret "${r.secretName}" in ${r.namespaces.join(", ")}` + (r.created.length ? ` (created in ${r.created.join(", ")})` : ""),
-    `Deploy token ${t.id} (${t.username}) for ${r.registry}, expires ${t.expiresAt}`,
+    `Deploy token ${t.id} (${t.username}) for ${hosts}, expires ${t.expiresAt}`,
     r.revokedTokenIds.length ? `Revoked deploy token(s) ${r.revokedTokenIds.join(", ")}` : "No previous token to revoke",
     ...extra
   ];
@@ -41654,7 +42096,7 @@ function hintFor(status, owner2) {
     case 401:
       return "The GitLab token is missing, wrong, expired or revoked";
     case 403:
-      return `The GitLab token needs the api scope, held by a Maintainer of ${owner2} (Owner for group deploy tokens)`;
+      return owner2.startsWith("group ") ? `The GitLab token needs the api scope, held by an Owner of ${owner2}: group deploy tokens need the Owner role; Maintainer is not enough` : `The GitLab token needs the api scope, held by a Maintainer of ${owner2} (Owner for group deploy tokens)`;
     case 404:
       return `${owner2} does not exist, or the GitLab token cannot see it`;
     case 429:
@@ -42870,7 +43312,7 @@ var MANIFEST_TYPES = [
 var BODY_CAP = 256 * 1024;
 var STEP_TEXT = {
   registry: "reaching the registry",
-  token: "getting a registry token from GitLab",
+  token: "getting a registry token from its token service",
   access: "checking the token's pull access",
   manifest: "reading the image manifest"
 };
@@ -43176,7 +43618,7 @@ var Flow = class {
       step: "registry",
       request,
       answer: `${answered(a)} ${header2 ? `with WWW-Authenticate: ${clip(header2, 200)}` : "without a WWW-Authenticate header"}`,
-      hint: schemes.includes("basic") ? `${this.req.registry} asks for Basic authentication, not for a token: GitLab's container registry always uses token authentication, so this is not (or not configured as) the GitLab registry. Check --registry` : `${this.req.registry} sent no Bearer challenge with a realm, so there is no token service to ask. Check --registry and the registry's auth.token settings`,
+      hint: schemes.includes("basic") ? this.isStatic() ? `${this.req.registry} asks for Basic authentication, not for a token: the pull check speaks only the registry token flow. Leave out --verify-image for this registry` : `${this.req.registry} asks for Basic authentication, not for a token: GitLab's container registry always uses token authentication, so this is not (or not configured as) the GitLab registry. Check --registry` : `${this.req.registry} sent no Bearer challenge with a realm, so there is no token service to ask. Check --registry and the registry's auth.token settings`,
       status: a.status
     });
   }
@@ -43236,11 +43678,16 @@ var Flow = class {
     this.forms.push(jwt);
     return jwt;
   }
+  isStatic() {
+    return this.req.credentials === "static";
+  }
   tokenFailure(a, request, realm, c) {
     const { code } = errorOf(a.body);
     const u = this.req.username;
     let hint;
-    if (a.status === 401) {
+    if (this.isStatic() && (a.status === 401 || a.status === 403)) {
+      hint = a.status === 401 ? `${realm.host} refused username "${u}" with this password: check the username and the password or access token (REGISTRY_PASSWORD / --password-file), and that they are for ${this.req.registry}` : `${realm.host} accepted "${u}" but refused it a registry token: the account may not pull from ${this.req.registry}, or is locked`;
+    } else if (a.status === 401) {
       hint = `GitLab refused username "${u}" with this token. The username must be the deploy token's own username exactly (gitlab+deploy-token-<id>, or the custom one it was created with; case-sensitive; never the token's name), and the token must be live: not mistyped, expired, revoked or deleted`;
     } else if (a.status === 403) {
       hint = `GitLab accepted the deploy token but not for the registry: it lacks the read_registry scope (create it with scopes [read_registry]). If it has that scope, GitLab may be banning this address after repeated failed logins; wait, or ask an administrator`;
@@ -43279,7 +43726,7 @@ var Flow = class {
       step: "access",
       request,
       answer: `answered HTTP 200 with a token granting no pull on ${this.req.repository} (${describeAccess(access)})`,
-      hint: `The deploy token cannot reach this repository: it belongs to another project (or to a group that does not contain it), or the container registry is disabled for the project (Settings > General > Visibility > Container registry), or ${this.req.repository} is not the project's repository path`,
+      hint: this.isStatic() ? `"${this.req.username}" cannot pull ${this.req.repository} on ${this.req.registry}: check the account's permissions there and the repository in --verify-image` : `The deploy token cannot reach this repository: it belongs to another project (or to a group that does not contain it), or the container registry is disabled for the project (Settings > General > Visibility > Container registry), or ${this.req.repository} is not the project's repository path`,
       status: 200
     });
   }
@@ -43378,13 +43825,20 @@ function complete(kube) {
   if (!kube.deleteSecrets || !kube.forbiddenSecretDeletes) throw new Error("the kubectl port cannot delete Secrets");
   return kube;
 }
+function noGitLab() {
+  const refuse2 = () => {
+    throw new Error("static credentials (--username): GitLab is never called");
+  };
+  const port = { resolveOwner: refuse2, createDeployToken: refuse2, revokeDeployToken: refuse2, listDeployTokens: refuse2 };
+  return port;
+}
 function livePorts(config, log, redactor) {
   const caPem = config.caFile ? readCaFile(config.caFile) : void 0;
   const kube = complete(kubectlPort({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact }));
   return {
-    gitlab: gitlabPort({
+    gitlab: config.credentials.kind === "static" ? noGitLab() : gitlabPort({
       url: config.gitlabUrl,
-      token: config.gitlabToken,
+      token: config.credentials.gitlabToken,
       caPem,
       requestTimeoutMs: config.requestTimeoutMs,
       retry: { deadlineMs: config.retryForMs }
@@ -43420,30 +43874,32 @@ function idOf(text) {
 var list = (items) => items.join(", ");
 function assessStatus(args) {
   const { owner: owner2, now } = args;
-  const ownerRef = `${owner2.kind}/${owner2.id}`;
+  const ownerRef2 = ownerRef(owner2);
+  const wantedType = SECRET_TYPES[args.secretType ?? "dockerconfigjson"].type;
   const { target } = args;
   const byId = new Map(args.tokens.map((t) => [t.id, t]));
   const bySecretNs = new Map(args.existing.map((s) => [s.namespace, s]));
   const findings = [];
   const secrets = args.namespaces.map((namespace) => {
     const s = bySecretNs.get(namespace);
-    if (!s) return { namespace, present: false, managed: false, type: null, owner: null, tokenId: null, username: null, expiresAt: null, daysLeft: null, tokenState: null };
+    if (!s) return { namespace, present: false, managed: false, type: null, credentials: null, owner: null, tokenId: null, username: null, expiresAt: null, daysLeft: null, tokenState: null };
     const managed = isManaged(s);
     const tokenId = managed ? idOf(s.annotations[Annotations.tokenId]) : null;
     const recordedOwner = managed ? s.annotations[Annotations.owner] ?? null : null;
-    const t = tokenId !== null && recordedOwner === ownerRef ? byId.get(tokenId) : void 0;
+    const t = tokenId !== null && recordedOwner === ownerRef2 ? byId.get(tokenId) : void 0;
     const expiresAt = t ? t.expiresAt : managed ? s.annotations[Annotations.expiresAt] ?? null : null;
     return {
       namespace,
       present: true,
       managed,
       type: s.type,
+      credentials: !managed ? null : recordedOwner === STATIC_OWNER ? "static" : "deploy-token",
       owner: recordedOwner,
       tokenId,
       username: t?.username ?? (managed ? s.annotations[Annotations.tokenUsername] ?? null : null),
       expiresAt,
       daysLeft: daysLeft(expiresAt, now),
-      tokenState: tokenId === null || recordedOwner !== ownerRef ? null : t ? stateOf(t, now) : "gone"
+      tokenState: tokenId === null || recordedOwner !== ownerRef2 ? null : t ? stateOf(t, now) : "gone"
     };
   });
   const missing = secrets.filter((s) => !s.present).map((s) => s.namespace);
@@ -43454,8 +43910,18 @@ function assessStatus(args) {
   if (unmanaged.length) {
     findings.push({ severity: "attention", kind: "unmanaged-secret", namespaces: unmanaged, message: `Secret "${args.secretName}" in ${list(unmanaged)} is not managed by gitlab-pull-secret: rotate refuses it without --adopt` });
   }
-  for (const s of secrets.filter((x) => x.managed && x.owner !== ownerRef)) {
-    findings.push({ severity: "attention", kind: "other-owner", namespaces: [s.namespace], message: `the Secret in ${s.namespace} holds a token of ${s.owner ?? "an unknown owner"}, not ${ownerRef}: rotate replaces it` });
+  for (const s of secrets.filter((x) => x.managed && x.owner !== ownerRef2)) {
+    const message = s.credentials === "static" ? `the Secret in ${s.namespace} holds static credentials (of ${s.username ?? "?"}), not a deploy token of ${ownerRef2}: rotate replaces it` : owner2 === null ? `the Secret in ${s.namespace} holds deploy token ${s.tokenId ?? "?"} of ${s.owner ?? "an unknown owner"}, not the static credentials: rotate replaces it (without revoking that token: run revoke with its --project/--group)` : `the Secret in ${s.namespace} holds a token of ${s.owner ?? "an unknown owner"}, not ${ownerRef2}: rotate replaces it`;
+    findings.push({ severity: "attention", kind: "other-owner", namespaces: [s.namespace], message });
+  }
+  const wrongType = secrets.filter((s) => s.present && s.type !== wantedType);
+  if (wrongType.length) {
+    findings.push({
+      severity: "attention",
+      kind: "wrong-type",
+      namespaces: wrongType.map((s) => s.namespace),
+      message: `Secret "${args.secretName}" in ${list(wrongType.map((s) => `${s.namespace} (${s.type})`))} is not ${wantedType}: rotate refuses it, since a Secret's type cannot change. Use the --secret-type it has, or another --secret-name`
+    });
   }
   const holders = /* @__PURE__ */ new Map();
   for (const s of secrets) if (s.tokenId !== null && s.tokenState !== null) holders.set(s.tokenId, [...holders.get(s.tokenId) ?? [], s.namespace]);
@@ -43493,7 +43959,9 @@ function assessStatus(args) {
   }
   return {
     secretName: args.secretName,
-    owner: { kind: owner2.kind, id: owner2.id, path: owner2.path },
+    owner: owner2 ? { kind: owner2.kind, id: owner2.id, path: owner2.path } : null,
+    static: owner2 ? null : { username: args.staticUsername ?? "?" },
+    secretType: wantedType,
     checkedAt: now.toISOString(),
     warnWithinMs: args.warnWithinMs,
     secrets,
@@ -43504,13 +43972,16 @@ function assessStatus(args) {
   };
 }
 async function readStatus(config, ports) {
-  const owner2 = await ports.gitlab.resolveOwner(config.owner);
+  const creds = config.credentials;
+  const owner2 = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
   const namespaces2 = await resolveNamespaces(config, ports.kube);
   const existing = await ports.kube.readSecrets(namespaces2, config.secretName);
-  const tokens = await ports.gitlab.listDeployTokens(owner2);
+  const tokens = owner2 ? await ports.gitlab.listDeployTokens(owner2) : [];
   return assessStatus({
     owner: owner2,
+    ...creds.kind === "static" ? { staticUsername: creds.username } : {},
     secretName: config.secretName,
+    secretType: config.secretType,
     namespaces: namespaces2,
     target: targetOf(config, namespaces2),
     prefix: config.tokenNamePrefix,
@@ -43526,17 +43997,19 @@ function statusNeedsAttention(r) {
 }
 var dash = (v) => v === null || v === void 0 || v === "" ? "-" : String(v);
 function statusLines(r) {
-  const lines = [`Secret "${r.secretName}" of ${r.owner.kind} ${r.owner.path} (id ${r.owner.id}), checked ${r.checkedAt}`, ""];
+  const whose = r.owner ? `of ${r.owner.kind} ${r.owner.path} (id ${r.owner.id})` : `with static credentials of ${r.static?.username ?? "?"}`;
+  const lines = [`Secret "${r.secretName}" ${whose}, checked ${r.checkedAt}`, ""];
   lines.push(
     ...textTable([
       ["NAMESPACE", "TYPE", "TOKEN", "EXPIRES", "DAYS LEFT", "TOKEN STATE"],
       ...r.secrets.map(
-        (s) => s.present ? [s.namespace, s.type ?? "-", dash(s.tokenId), dash(s.expiresAt?.slice(0, 10)), dash(s.daysLeft), s.managed ? dash(s.tokenState) : "unmanaged"] : [s.namespace, "-", "-", "-", "-", "missing"]
+        (s) => s.present ? s.credentials === "static" ? [s.namespace, s.type ?? "-", "static", "-", "-", `static (${s.username ?? "?"})`] : [s.namespace, s.type ?? "-", dash(s.tokenId), dash(s.expiresAt?.slice(0, 10)), dash(s.daysLeft), s.managed ? dash(s.tokenState) : "unmanaged"] : [s.namespace, "-", "-", "-", "-", "missing"]
       )
     ])
   );
   lines.push("");
-  if (r.tokens.length === 0) lines.push("No deploy token of this target in GitLab.");
+  if (!r.owner) lines.push("Static credentials: no deploy tokens (GitLab was not asked).");
+  else if (r.tokens.length === 0) lines.push("No deploy token of this target in GitLab.");
   else {
     lines.push(
       ...textTable([
@@ -43580,9 +44053,9 @@ function isEmptyPlan(p) {
 }
 function teardownPlan(args) {
   const { owner: owner2, existing, target } = args;
-  const ownerRef = `${owner2.kind}/${owner2.id}`;
+  const ownerRef2 = ownerRef(owner2);
   const managed = existing.filter(isManaged);
-  const ours = managed.filter((s) => s.annotations[Annotations.owner] === ownerRef);
+  const ours = managed.filter((s) => s.annotations[Annotations.owner] === ownerRef2);
   const held = heldTokens(ours, owner2);
   const why = (t) => held.current.includes(t.id) ? "current" : held.kept.includes(t.id) ? "kept" : held.pending.includes(t.id) ? "pending" : ownsTokenName(args.prefix, target, t.name) ? "named" : void 0;
   const listed = new Set(args.tokens.map((t) => t.id));
@@ -43591,12 +44064,14 @@ function teardownPlan(args) {
     const w = why(t);
     if (w) revoke.push({ id: t.id, name: t.name, state: t.revoked ? "revoked" : isLiveToken(t, args.now) ? "live" : "expired", why: w });
   }
+  const others = managed.filter((s) => s.annotations[Annotations.owner] !== ownerRef2);
   return {
     secretName: args.secretName,
-    owner: { kind: owner2.kind, id: owner2.id, path: owner2.path },
+    owner: owner2 ? { kind: owner2.kind, id: owner2.id, path: owner2.path } : null,
     deleteSecrets: ours.map((s) => s.namespace),
     unmanaged: existing.filter((s) => !isManaged(s)).map((s) => s.namespace),
-    otherOwner: managed.filter((s) => s.annotations[Annotations.owner] !== ownerRef).map((s) => s.namespace),
+    otherOwner: others.map((s) => s.namespace),
+    otherOwnerRefs: Object.fromEntries(others.map((s) => [s.namespace, s.annotations[Annotations.owner] ?? "?"])),
     revoke: revoke.sort((a, b) => b.id - a.id),
     alreadyGone: [...held.current, ...held.kept, ...held.pending].filter((id) => !listed.has(id))
   };
@@ -43609,7 +44084,7 @@ function serviceAccountChanges(accounts, namespaces2, names, secretName2) {
 }
 async function inspect2(config, ports, owner2, namespaces2) {
   const state = await ports.kube.readTarget(namespaces2, config.secretName, config.serviceAccounts);
-  const tokens = await ports.gitlab.listDeployTokens(owner2);
+  const tokens = owner2 ? await ports.gitlab.listDeployTokens(owner2) : [];
   const base = teardownPlan({
     owner: owner2,
     secretName: config.secretName,
@@ -43644,11 +44119,12 @@ async function removeFromServiceAccounts(config, ports, seen) {
 }
 function otherOwnerProblems(p) {
   return p.otherOwner.map(
-    (ns) => `The Secret in ${ns} records a token of another GitLab owner; it was kept. Run revoke with that --project/--group for it.`
+    (ns) => p.otherOwnerRefs[ns] === STATIC_OWNER ? `The Secret in ${ns} holds static credentials; it was kept. Run revoke with that --username for it.` : `The Secret in ${ns} records a token of another GitLab owner (${p.otherOwnerRefs[ns] ?? "?"}); it was kept. Run revoke with that --project/--group for it.`
   );
 }
 async function teardown(config, ports, opts) {
-  const owner2 = await ports.gitlab.resolveOwner(config.owner);
+  const creds = config.credentials;
+  const owner2 = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
   const namespaces2 = await resolveNamespaces(config, ports.kube);
   const done = (plan, r) => ({
     ...plan,
@@ -43679,7 +44155,7 @@ async function teardown(config, ports, opts) {
     const { log } = ports;
     const revoked = [];
     const problems = otherOwnerProblems(plan);
-    for (const t of plan.revoke) {
+    for (const t of owner2 ? plan.revoke : []) {
       try {
         const outcome = await ports.gitlab.revokeDeployToken(owner2, t.id);
         revoked.push(t.id);
@@ -43720,7 +44196,7 @@ async function teardown(config, ports, opts) {
 function teardownLines(r) {
   const lines = [];
   const head = r.applied ? "Tore down" : "Would tear down";
-  lines.push(`${head} Secret "${r.secretName}" of ${r.owner.kind} ${r.owner.path}:`);
+  lines.push(`${head} Secret "${r.secretName}" ${r.owner ? `of ${r.owner.kind} ${r.owner.path}` : "holding static credentials"}:`);
   const tokens = r.revoke.map((t) => `${t.id} (${t.why}, ${t.state})`).join(", ") || "none";
   lines.push(`  ${r.applied ? "revoked" : "revoke"} deploy tokens: ${r.applied ? r.revokedTokenIds.join(", ") || "none" : tokens}`);
   if (r.alreadyGone.length) lines.push(`  already gone from GitLab: ${r.alreadyGone.join(", ")}`);
@@ -43757,6 +44233,10 @@ function readArgv(argv) {
     if (/^--gitlab-token(=|$)/.test(arg)) {
       throw new UsageError("--gitlab-token", void 0, "not accepted: argv is visible to every process; set GITLAB_TOKEN or use --gitlab-token-file");
     }
+    const password = /^(--(?:registry-)?password)(=|$)/.exec(arg);
+    if (password) {
+      throw new UsageError(password[1], void 0, "not accepted: argv is visible to every process; set REGISTRY_PASSWORD or use --password-file");
+    }
   }
   let parsed;
   try {
@@ -43776,20 +44256,22 @@ function readArgv(argv) {
   const [command, ...extra] = parsed.positionals;
   if (extra.length > 0) throw new UsageError("arguments", extra.join(" "), "one command followed by options");
   const tokenFile = values["gitlab-token-file"];
+  const passwordFile = values["password-file"];
   return {
     command,
     raw,
     help: values.help === true,
     version: values.version === true,
-    ...typeof tokenFile === "string" ? { tokenFile } : {}
+    ...typeof tokenFile === "string" ? { tokenFile } : {},
+    ...typeof passwordFile === "string" ? { passwordFile } : {}
   };
 }
-function readTokenFile(path4) {
+function readSecretFile(flag, path4, what) {
   try {
-    return readFileSync2(path4, "utf8").trim();
+    return readFileSync2(path4, "utf8");
   } catch (err) {
     const code = err.code ?? "unreadable";
-    throw new UsageError("--gitlab-token-file", path4, `a readable file holding the GitLab token (${code})`);
+    throw new UsageError(flag, path4, `a readable file holding ${what} (${code})`);
   }
 }
 function writeDotenv(path4, text) {
@@ -43834,12 +44316,21 @@ async function revokeCommand({ config, log, redactor, io }) {
 }
 async function renderCommand({ config, log, redactor, io }) {
   const rendered = await renderCredentials(config, config.renderFormat, livePorts(config, log, redactor));
-  const facts = { command: "render", format: rendered.format, token: rendered.token, registry: rendered.registry, verified: rendered.verified };
+  const facts = {
+    command: "render",
+    format: rendered.format,
+    token: rendered.token,
+    ...rendered.static ? { static: rendered.static } : {},
+    registry: rendered.registry,
+    ...rendered.registryAliases.length ? { registryAliases: rendered.registryAliases } : {},
+    verified: rendered.verified
+  };
   if (config.json) io.stdout(`${JSON.stringify({ ...facts, content: rendered.content.reveal() })}
 `);
   else io.stdout(rendered.content.reveal());
+  const what = rendered.format === "secret" ? `Secret "${config.secretName}" for ${config.namespaces.join(", ")}` : "a docker config.json";
   log.info(
-    `Printed ${rendered.format === "secret" ? `Secret "${config.secretName}" for ${config.namespaces.join(", ")}` : "a docker config.json"} with deploy token ${rendered.token.id} (${rendered.token.username}), expires ${rendered.token.expiresAt}. It holds a live credential: keep it out of logs. It lives until it expires or is deleted in GitLab (rotate and revoke leave rendered tokens alone).`
+    rendered.token ? `Printed ${what} with deploy token ${rendered.token.id} (${rendered.token.username}), expires ${rendered.token.expiresAt}. It holds a live credential: keep it out of logs. It lives until it expires or is deleted in GitLab (rotate and revoke leave rendered tokens alone).` : `Printed ${what} with the static credentials of ${rendered.static?.username ?? "?"}. It holds a live credential: keep it out of logs.`
   );
   return { exitCode: ExitCode.ok, lines: [], json: void 0 };
 }
@@ -43870,9 +44361,10 @@ async function runCli(argv, env, io) {
     if (!isCommand(command)) {
       throw new UsageError("command", command, `one of ${Object.keys(COMMANDS).join(", ")}`);
     }
-    if (args.tokenFile !== void 0) args.raw.gitlabToken = readTokenFile(args.tokenFile);
+    if (args.tokenFile !== void 0) args.raw.gitlabToken = readSecretFile("--gitlab-token-file", args.tokenFile, "the GitLab token").trim();
+    if (args.passwordFile !== void 0) args.raw.registryPassword = readSecretFile("--password-file", args.passwordFile, "the registry password");
     const config = configFor(command, args.raw, env, "cli");
-    redactor.add(config.gitlabToken.reveal());
+    for (const form of inputSecrets(config)) redactor.add(form);
     const log = streamLog((line) => io.stderr(`${line}
 `), redactor);
     const outcome = await RUN[command]({ config, log, redactor, io });

@@ -56330,6 +56330,21 @@ var UnmanagedSecretError = class extends GpsError {
   namespaces;
   exitCode = ExitCode2.usage;
 };
+var SecretTypeError = class extends GpsError {
+  constructor(secretName2, wanted, found) {
+    const where = found.map((f) => `${f.namespace} (${f.type})`).join(", ");
+    super(
+      `Secret "${secretName2}" already exists with another type in namespace(s) ${where}; this run would write ${wanted}. A Secret's type cannot change (the API server refuses it as immutable). Nothing was changed. Give the ${wanted} Secret another --secret-name (Action input secret-name), or keep the --secret-type the Secret has.`
+    );
+    this.secretName = secretName2;
+    this.wanted = wanted;
+    this.found = found;
+  }
+  secretName;
+  wanted;
+  found;
+  exitCode = ExitCode2.usage;
+};
 var GitLabError = class extends GpsError {
   constructor(operation, status, detail, hint = "") {
     super(`GitLab: ${operation} failed${status ? ` (HTTP ${status})` : ""}: ${detail}${hint ? `. ${hint}` : ""}`);
@@ -56368,6 +56383,92 @@ Rollback: ${rollback}`);
   exitCode = ExitCode2.remote;
 };
 
+// src/dockerconfig.ts
+import { createHash } from "node:crypto";
+
+// src/secret.ts
+import { inspect } from "node:util";
+var Secret = class {
+  #value;
+  constructor(value) {
+    this.#value = value;
+  }
+  reveal() {
+    return this.#value;
+  }
+  toString() {
+    return "[redacted]";
+  }
+  toJSON() {
+    return "[redacted]";
+  }
+  [inspect.custom]() {
+    return "Secret([redacted])";
+  }
+};
+function redact(text, forms) {
+  let out = text;
+  for (const form of [...forms].filter((f) => f.length > 0).sort((a, b) => b.length - a.length)) {
+    out = out.split(form).join("***");
+  }
+  return out;
+}
+
+// src/dockerconfig.ts
+var SECRET_TYPES = {
+  dockerconfigjson: { type: "kubernetes.io/dockerconfigjson", key: ".dockerconfigjson" },
+  dockercfg: { type: "kubernetes.io/dockercfg", key: ".dockercfg" }
+};
+function entry(c) {
+  const password = c.password.reveal();
+  return { username: c.username, password, auth: Buffer.from(`${c.username}:${password}`).toString("base64") };
+}
+function registryHosts(registry2, aliases) {
+  const hosts = [registry2.toLowerCase()];
+  for (const alias of aliases) {
+    const host = alias.toLowerCase();
+    if (hosts.includes(host)) {
+      throw new UsageError("--registry-alias", alias, `each host once, and not the registry itself (${registry2}): the same credentials are written under every name`);
+    }
+    hosts.push(host);
+  }
+  return hosts;
+}
+function credentialsFor(hosts, username, password) {
+  return hosts.map((host) => ({ host, username, password }));
+}
+function hostMap(creds) {
+  return Object.fromEntries(creds.map((c) => [c.host, entry(c)]));
+}
+function dockerConfigJson(creds) {
+  return new Secret(JSON.stringify({ auths: hostMap(creds) }));
+}
+function dockercfg(creds) {
+  return new Secret(JSON.stringify(hostMap(creds)));
+}
+function pullSecretPayload(type, creds) {
+  return type === "dockercfg" ? dockercfg(creds) : dockerConfigJson(creds);
+}
+function payloadSha256(payload) {
+  return createHash("sha256").update(payload.reveal()).digest("hex");
+}
+function secretForms(creds) {
+  const forms = /* @__PURE__ */ new Set();
+  for (const c of creds) {
+    const e = entry(c);
+    forms.add(e.password);
+    forms.add(`${c.username}:${e.password}`);
+    forms.add(e.auth);
+    forms.add(e.auth.replace(/=+$/, ""));
+  }
+  for (const payload of [dockerConfigJson(creds), dockercfg(creds)]) {
+    const text = payload.reveal();
+    forms.add(text);
+    forms.add(Buffer.from(text).toString("base64"));
+  }
+  return [...forms];
+}
+
 // src/duration.ts
 var UNIT_MS = { s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 };
 var DURATION_FORM = "a whole number followed by s, m, h, d or w (e.g. 90s, 36h, 7d, 2w)";
@@ -56401,8 +56502,8 @@ var OPTIONS = [
     fileFlag: "gitlab-token-file",
     input: "gitlab-token",
     env: ["GITLAB_TOKEN"],
-    required: true,
     secret: true,
+    defaultText: "required, unless static credentials (--username) are given",
     description: "GitLab token with the api scope, held by a Maintainer of the project (Owner of the group). Never a command-line value: argv is public."
   },
   {
@@ -56426,7 +56527,31 @@ var OPTIONS = [
     flag: "registry",
     input: "registry",
     defaultText: "the host of the project's container_registry_image_prefix",
-    description: "Registry host[:port] written into the docker config. Required with a group."
+    description: "Registry host[:port] written into the docker config. Required with a group and with --username."
+  },
+  {
+    key: "registryAliases",
+    kind: "list",
+    flag: "registry-alias",
+    input: "registry-aliases",
+    description: "More host[:port] names written into the same docker config with the same credentials, e.g. the dependency proxy host or the registry under another name: repeat the flag or give a comma list; as an input, one per line."
+  },
+  {
+    key: "username",
+    kind: "string",
+    flag: "username",
+    input: "username",
+    description: "Static credentials for any registry (Docker Hub, Harbor, iamapikey for IBM Cloud) instead of a GitLab deploy token: the username. Needs --registry and the password; nothing is minted or revoked and GitLab is never called."
+  },
+  {
+    key: "registryPassword",
+    kind: "string",
+    flag: null,
+    fileFlag: "password-file",
+    input: "registry-password",
+    env: ["REGISTRY_PASSWORD"],
+    secret: true,
+    description: "Password or access token for --username. Never a command-line value: argv is public."
   },
   {
     key: "namespaces",
@@ -56471,6 +56596,14 @@ var OPTIONS = [
     input: "secret-name",
     default: "gitlab-pull-secret",
     description: "Name of the image pull Secret in every namespace."
+  },
+  {
+    key: "secretType",
+    kind: "string",
+    flag: "secret-type",
+    input: "secret-type",
+    default: "dockerconfigjson",
+    description: "dockerconfigjson (kubernetes.io/dockerconfigjson, key .dockerconfigjson) or dockercfg (the legacy kubernetes.io/dockercfg, key .dockercfg). A Secret's type cannot change: use another --secret-name to switch."
   },
   {
     key: "expiresIn",
@@ -56653,34 +56786,6 @@ function optionLabel(spec, face) {
   return [env ? `$${env}` : void 0, spec.fileFlag ? `--${spec.fileFlag}` : void 0].filter(Boolean).join(" / ");
 }
 
-// src/secret.ts
-import { inspect } from "node:util";
-var Secret = class {
-  #value;
-  constructor(value) {
-    this.#value = value;
-  }
-  reveal() {
-    return this.#value;
-  }
-  toString() {
-    return "[redacted]";
-  }
-  toJSON() {
-    return "[redacted]";
-  }
-  [inspect.custom]() {
-    return "Secret([redacted])";
-  }
-};
-function redact(text, forms) {
-  let out = text;
-  for (const form of [...forms].filter((f) => f.length > 0).sort((a, b) => b.length - a.length)) {
-    out = out.split(form).join("***");
-  }
-  return out;
-}
-
 // src/inputs.ts
 var MAX_LIFETIME_MS = 365 * DAY_MS;
 var MIN_LIFETIME_MS = 36e5;
@@ -56708,6 +56813,18 @@ var Reader = class {
   }
   label(key) {
     return optionLabel(this.spec(key), this.face);
+  }
+  /** The value as the face collected it, untrimmed. */
+  rawValue(key) {
+    return this.raw[key];
+  }
+  /** The first non-empty env variable of the option, untrimmed (for secrets whose spaces may matter). */
+  envValue(key) {
+    for (const name of this.spec(key).env ?? []) {
+      const v = this.env[name];
+      if (v) return v;
+    }
+    return void 0;
   }
   /** Given explicitly by the user (flag or input), not from env or default. */
   explicit(key) {
@@ -56740,13 +56857,16 @@ var Reader = class {
     return items.flatMap((s) => s.split(/[,\n]/)).map((s) => s.trim()).filter((s) => s !== "");
   }
 };
-function parseConfig(raw, env, face) {
+function parseConfig(raw, env, face, opts = {}) {
   const r = new Reader(raw, env, face);
+  const writes = opts.writesCredentials ?? true;
+  const creds = credentials(r, writes);
   return {
     gitlabUrl: gitlabUrl(r),
-    gitlabToken: gitlabToken(r),
-    owner: owner(r),
-    registry: registry(r),
+    credentials: creds,
+    registry: registry(r, creds.kind === "static" && writes),
+    registryAliases: registryAliases(r),
+    secretType: secretType(r),
     namespaces: namespaces(r),
     namespaceSelector: namespaceSelector(r),
     excludeNamespaces: nameList(r, "excludeNamespaces"),
@@ -56760,7 +56880,7 @@ function parseConfig(raw, env, face) {
     dryRun: r.boolean("dryRun"),
     adopt: r.boolean("adopt"),
     json: r.boolean("json"),
-    verify: verify(r),
+    verify: verify(r, creds.kind === "static"),
     caFile: r.string("caFile"),
     rotateBeforeMs: optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS),
     force: r.boolean("force"),
@@ -56775,6 +56895,13 @@ function parseConfig(raw, env, face) {
     renderFormat: renderFormat(r)
   };
 }
+function inputSecrets(config) {
+  const c = config.credentials;
+  if (c.kind === "deploy-token") return [c.gitlabToken.reveal()];
+  if (!c.password) return [];
+  const hosts = config.registry ? registryHosts(config.registry, config.registryAliases) : ["registry"];
+  return secretForms(credentialsFor(hosts, c.username, c.password));
+}
 var RENDER_FORMATS = ["secret", "config.json"];
 function renderFormat(r) {
   const value = r.explicit("format");
@@ -56786,12 +56913,13 @@ function renderFormat(r) {
 }
 var REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 var TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-function verify(r) {
+function verify(r, staticCredentials) {
   const image = r.string("verifyImage");
   if (r.boolean("noVerify")) {
     if (image) throw new UsageError(`${r.label("verifyImage")} and ${r.label("noVerify")}`, image, "only one of them");
     return false;
   }
+  if (image === void 0 && staticCredentials) return false;
   if (image === void 0) {
     if (r.explicit("group")) {
       throw new UsageError(r.label("verifyImage"), void 0, `required with a group: a repository to check the new token against (e.g. my-group/app:latest), or ${r.label("noVerify")}`);
@@ -56837,6 +56965,78 @@ function gitlabUrl(r) {
   }
   return url.href.replace(/\/+$/, "");
 }
+var DEPLOY_TOKEN_ONLY = [
+  "gitlabToken",
+  "gitlabUrl",
+  "allowInsecureHttp",
+  "expiresIn",
+  "tokenName",
+  "rotateBefore",
+  "keepPrevious",
+  "sweepGrace",
+  "retryFor"
+];
+function credentials(r, writes) {
+  const username = r.explicit("username");
+  if (username === void 0) {
+    if (r.explicit("registryPassword") !== void 0) {
+      throw new UsageError(r.label("registryPassword"), void 0, `only with ${r.label("username")} (static registry credentials); a GitLab deploy token needs no password`);
+    }
+    return { kind: "deploy-token", gitlabToken: gitlabToken(r), owner: owner(r) };
+  }
+  if (username.length > 255 || !/^[^\s:\p{Cc}]+$/u.test(username)) {
+    throw new UsageError(
+      r.label("username"),
+      username,
+      "the registry username: 1-255 characters without ':', whitespace or control characters (the docker config's auth is base64(username:password))"
+    );
+  }
+  for (const key of ["project", "group"]) {
+    const given = r.explicit(key);
+    if (given !== void 0) {
+      throw new UsageError(
+        `${r.label("username")} and ${r.label(key)}`,
+        `${username}, ${given}`,
+        `only one of them: --username applies static credentials, ${r.label(key)} mints a GitLab deploy token`
+      );
+    }
+  }
+  for (const key of DEPLOY_TOKEN_ONLY) {
+    const spec = r.spec(key);
+    const given = spec.kind === "boolean" ? r.boolean(key) ? "true" : void 0 : r.explicit(key);
+    if (given === void 0 || given === spec.default) continue;
+    throw new UsageError(
+      r.label(key),
+      spec.secret ? void 0 : given,
+      `not used with static credentials (${r.label("username")}): nothing is minted or revoked and GitLab is never called; leave it out`
+    );
+  }
+  const password = registryPassword(r);
+  if (password === void 0 && writes) {
+    throw new UsageError(
+      r.label("registryPassword"),
+      void 0,
+      `required with ${r.label("username")}: the registry password or access token (never a command-line value)`
+    );
+  }
+  return { kind: "static", username, password };
+}
+function registryPassword(r) {
+  const explicit = r.rawValue("registryPassword");
+  const value = (typeof explicit === "string" && explicit !== "" ? explicit : r.envValue("registryPassword"))?.replace(/\r?\n$/, "");
+  return value ? new Secret(value) : void 0;
+}
+function secretType(r) {
+  const value = r.string("secretType");
+  if (!Object.hasOwn(SECRET_TYPES, value)) {
+    throw new UsageError(
+      r.label("secretType"),
+      value,
+      "dockerconfigjson (kubernetes.io/dockerconfigjson) or dockercfg (the legacy kubernetes.io/dockercfg)"
+    );
+  }
+  return value;
+}
 function gitlabToken(r) {
   const value = r.string("gitlabToken");
   if (!value) {
@@ -56866,20 +57066,43 @@ function owner(r) {
   if (!PROJECT_REF.test(ref)) throw new UsageError(r.label("project"), ref, "a numeric project id or a full path like group/project");
   return { kind: "project", ref };
 }
-function registry(r) {
+function registry(r, staticCredentials) {
   const value = r.explicit("registry");
   if (value === void 0) {
     if (r.explicit("group")) {
       throw new UsageError(r.label("registry"), void 0, "required with a group: the registry host[:port], e.g. registry.gitlab.com");
     }
+    if (staticCredentials) {
+      throw new UsageError(
+        r.label("registry"),
+        void 0,
+        `required with ${r.label("username")}: the registry host[:port] as image references name it, e.g. index.docker.io (Docker Hub) or harbor.example.com`
+      );
+    }
     return void 0;
   }
+  return hostPort(r, "registry", value);
+}
+var HOST_FORM = "a host[:port] without scheme or path, e.g. gitlab.example.com:5005";
+function hostPort(r, key, value) {
   const m = HOST_PORT.exec(value);
   const port = m?.[1] === void 0 ? 1 : Number(m[1]);
-  if (!m || port < 1 || port > 65535) {
-    throw new UsageError(r.label("registry"), value, "a host[:port] without scheme or path, e.g. gitlab.example.com:5005");
-  }
+  if (!m || port < 1 || port > 65535) throw new UsageError(r.label(key), value, HOST_FORM);
   return value.toLowerCase();
+}
+function registryAliases(r) {
+  const registry2 = r.explicit("registry")?.toLowerCase();
+  const seen = new Set(registry2 ? [registry2] : []);
+  const out = [];
+  for (const alias of r.list("registryAliases")) {
+    const host = hostPort(r, "registryAliases", alias);
+    if (seen.has(host)) {
+      throw new UsageError(r.label("registryAliases"), alias, `each host once, and not --registry itself: the same credentials are written under every name`);
+    }
+    seen.add(host);
+    out.push(host);
+  }
+  return out;
 }
 function nameList(r, key) {
   const list = r.list(key);
@@ -56986,7 +57209,8 @@ function actionOutputs(r) {
     "secret-name": r.secretName,
     namespaces: JSON.stringify(r.namespaces),
     "token-id": r.token ? String(r.token.id) : "",
-    "token-username": r.token?.username ?? "",
+    // With static credentials: the username the Secrets hold (no token id, no expiry).
+    "token-username": r.token?.username ?? r.static?.username ?? "",
     "expires-at": r.token?.expiresAt ?? "",
     "revoked-token-ids": JSON.stringify(r.revokedTokenIds)
   };
@@ -56996,37 +57220,51 @@ function summaryLines(r) {
     ...r.sweptTokenIds.length ? [`Swept orphaned deploy token(s) ${r.sweptTokenIds.join(", ")}`] : [],
     ...r.serviceAccountsUpdated?.length ? [`Added "${r.secretName}" to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`] : []
   ];
+  if (r.dryRun && r.static) {
+    return [
+      `Dry run: nothing changed. A run would write the static credentials of ${r.static.username} to Secret "${r.secretName}" in ${r.namespaces.join(", ")}${r.created.length ? ` (new in ${r.created.join(", ")})` : ""} if due (${r.reason}). Run plan for the full picture.`
+    ];
+  }
   if (r.dryRun) {
     return [
       `Dry run: nothing changed. A rotation would write Secret "${r.secretName}" to ${r.namespaces.join(", ")}` + (r.created.length ? ` (new in ${r.created.join(", ")})` : "") + ` and revoke ${r.previousTokenIds.length ? `deploy token(s) ${r.previousTokenIds.join(", ")}` : "no previous token"} if due (${r.reason}). Run plan for the full picture.`
+    ];
+  }
+  const hosts = [r.registry, ...r.registryAliases].join(", ");
+  if (r.static?.applied) {
+    return [
+      `Applied the static credentials of ${r.static.username} to Secret "${r.secretName}" in ${r.namespaces.join(", ")}` + (r.created.length ? ` (created in ${r.created.join(", ")})` : ""),
+      `Registry ${hosts}; nothing was minted or revoked`,
+      ...extra
     ];
   }
   if (!r.token) return [`Unchanged: ${r.reason}`, ...extra];
   const t = r.token;
   return [
     `Rotated Secret "${r.secretName}" in ${r.namespaces.join(", ")}` + (r.created.length ? ` (created in ${r.created.join(", ")})` : ""),
-    `Deploy token ${t.id} (${t.username}) for ${r.registry}, expires ${t.expiresAt}`,
+    `Deploy token ${t.id} (${t.username}) for ${hosts}, expires ${t.expiresAt}`,
     r.revokedTokenIds.length ? `Revoked deploy token(s) ${r.revokedTokenIds.join(", ")}` : "No previous token to revoke",
     ...extra
   ];
 }
 function jobSummary(r) {
-  const heading = r.token ? "gitlab-pull-secret: rotated" : r.dryRun ? "gitlab-pull-secret: dry run (nothing changed)" : r.changed ? "gitlab-pull-secret: ServiceAccounts updated" : "gitlab-pull-secret: unchanged";
-  const change = (ns) => r.token ? r.created.includes(ns) ? "created" : "updated" : r.dryRun ? r.created.includes(ns) ? "would create" : "checked" : "unchanged";
+  const written = r.token !== null || r.static?.applied === true;
+  const heading = r.token ? "gitlab-pull-secret: rotated" : written ? "gitlab-pull-secret: static credentials applied" : r.dryRun ? "gitlab-pull-secret: dry run (nothing changed)" : r.changed ? "gitlab-pull-secret: ServiceAccounts updated" : "gitlab-pull-secret: unchanged";
+  const change = (ns) => written ? r.created.includes(ns) ? "created" : "updated" : r.dryRun ? r.created.includes(ns) ? "would create" : "checked" : "unchanged";
   const revoked = r.revokedTokenIds.join(", ") || "none";
   const rows = r.namespaces.map((ns) => [
     ns,
     r.secretName,
     change(ns),
     // An unchanged run keeps the token the Secrets already hold.
-    r.token ? String(r.token.id) : r.previousTokenIds.join(", ") || "-",
-    r.token?.username ?? "-",
+    r.token ? String(r.token.id) : r.static ? "static" : r.previousTokenIds.join(", ") || "-",
+    r.token?.username ?? r.static?.username ?? "-",
     r.token?.expiresAt ?? "-",
     revoked
   ]);
   const notes = [
     `Reason: ${r.reason}`,
-    `Owner: ${r.owner.kind} ${r.owner.path} (id ${r.owner.id}); registry ${r.registry}`
+    r.owner ? `Owner: ${r.owner.kind} ${r.owner.path} (id ${r.owner.id}); registry ${[r.registry, ...r.registryAliases].join(", ")}` : `Static credentials of ${r.static?.username ?? "?"} (nothing minted or revoked); registry ${[r.registry, ...r.registryAliases].join(", ")}`
   ];
   if (r.verified) notes.push(`Pull check: ${r.verified.repository}${r.verified.tag ? `:${r.verified.tag}` : ""}${r.verified.digest ? ` (${r.verified.digest})` : ""}`);
   if (r.keptTokenIds.length) notes.push(`Kept alive: deploy token(s) ${r.keptTokenIds.join(", ")}`);
@@ -57039,81 +57277,8 @@ function escapeHtml(text) {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
-// src/dockerconfig.ts
-function entry(c) {
-  const password = c.password.reveal();
-  return { username: c.username, password, auth: Buffer.from(`${c.username}:${password}`).toString("base64") };
-}
-function dockerConfigJson(creds) {
-  const auths = Object.fromEntries(creds.map((c) => [c.host, entry(c)]));
-  return new Secret(JSON.stringify({ auths }));
-}
-function secretForms(creds) {
-  const forms = /* @__PURE__ */ new Set();
-  for (const c of creds) {
-    const e = entry(c);
-    forms.add(e.password);
-    forms.add(`${c.username}:${e.password}`);
-    forms.add(e.auth);
-    forms.add(e.auth.replace(/=+$/, ""));
-  }
-  const config = dockerConfigJson(creds).reveal();
-  forms.add(config);
-  forms.add(Buffer.from(config).toString("base64"));
-  return [...forms];
-}
-
-// src/lock.ts
-var LEASE_DURATION_SECONDS = 300;
-function leaseName(secretName2) {
-  return `gitlab-pull-secret-${secretName2}`.slice(0, 253).replace(/[.-]+$/, "");
-}
-function lockNamespace(namespaces2) {
-  return [...namespaces2].sort()[0];
-}
-function isStale(lease, now) {
-  const renewed = Date.parse(lease.renewTime);
-  return !Number.isFinite(renewed) || renewed + lease.durationSeconds * 1e3 < now.getTime();
-}
-var LockTimeoutError = class extends KubeError {
-  constructor(namespace, name, holder, waitedMs) {
-    super(
-      "waiting for the rotation lock",
-      `Lease ${namespace}/${name} is held by ${holder} (another run on this target); gave up after ${Math.round(waitedMs / 1e3)}s. Nothing was changed. Re-run later, raise --lock-timeout, or delete the Lease if that run is gone (it is taken over automatically ${LEASE_DURATION_SECONDS}s after its last renewal)`,
-      [namespace]
-    );
-  }
-};
-async function acquireLock(args) {
-  const { port, namespace, name, holder, clock } = args;
-  const started = clock.now().getTime();
-  let delay = 250;
-  let announced = false;
-  for (; ; ) {
-    const now = clock.now();
-    const existing = await port.createLease(namespace, name, holder, LEASE_DURATION_SECONDS, now);
-    if (existing === void 0) break;
-    if (isStale(existing, now)) {
-      if (await port.takeOverLease(namespace, name, holder, LEASE_DURATION_SECONDS, now, existing.resourceVersion)) {
-        args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
-        break;
-      }
-      continue;
-    }
-    const waited = now.getTime() - started;
-    if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited);
-    if (!announced) {
-      args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
-      announced = true;
-    }
-    await args.sleep(Math.min(delay * (0.5 + Math.random()), args.timeoutMs - waited));
-    delay = Math.min(delay * 2, 2e3);
-  }
-  return { release: () => port.releaseLease(namespace, name, holder) };
-}
-
 // src/naming.ts
-import { createHash } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 var MANAGER = "gitlab-pull-secret";
 var ANNOTATION = "gitlab-pull-secret.io";
@@ -57127,10 +57292,18 @@ var Annotations = {
   /** Previous tokens deliberately kept alive (--keep-previous), newest first. */
   keptTokenIds: `${ANNOTATION}/kept-token-ids`,
   /** Previous tokens whose revoke failed; the next run revokes them first. */
-  revokePending: `${ANNOTATION}/revoke-pending`
+  revokePending: `${ANNOTATION}/revoke-pending`,
+  /** Further hosts the docker config names with the same credentials (--registry-alias), comma-separated. */
+  registryAliases: `${ANNOTATION}/registry-aliases`,
+  /** Static credentials only: SHA-256 of the docker config, so a run can tell whether the content changed. */
+  configSha256: `${ANNOTATION}/config-sha256`
 };
+var STATIC_OWNER = "static";
+function ownerRef(owner2) {
+  return owner2 ? `${owner2.kind}/${owner2.id}` : STATIC_OWNER;
+}
 function targetId(context2, secretName2, namespaces2) {
-  const set = createHash("sha256").update([...namespaces2].sort().join(",")).digest("hex").slice(0, 8);
+  const set = createHash2("sha256").update([...namespaces2].sort().join(",")).digest("hex").slice(0, 8);
   return `${context2 ?? "current-context"}/${secretName2}/${set}`;
 }
 function tokenName(prefix, target, now, nonce) {
@@ -57156,11 +57329,24 @@ function recordAnnotations(t) {
     [Annotations.expiresAt]: t.expiresAt,
     [Annotations.owner]: t.owner,
     [Annotations.registry]: t.registry,
+    [Annotations.registryAliases]: (t.aliases ?? []).join(","),
     [Annotations.rotatedAt]: t.rotatedAt
   };
 }
+function staticAnnotations(s) {
+  return {
+    [Annotations.tokenId]: STATIC_OWNER,
+    [Annotations.tokenUsername]: s.username,
+    [Annotations.owner]: STATIC_OWNER,
+    [Annotations.registry]: s.registry,
+    [Annotations.registryAliases]: s.aliases.join(","),
+    [Annotations.configSha256]: s.configSha256,
+    [Annotations.rotatedAt]: s.rotatedAt
+  };
+}
 function secretList(args) {
-  const data = Buffer.from(args.dockerConfigJson.reveal()).toString("base64");
+  const { type, key } = SECRET_TYPES[args.secretType];
+  const data = Buffer.from(args.payload.reveal()).toString("base64");
   const items = args.namespaces.map((namespace) => ({
     apiVersion: "v1",
     kind: "Secret",
@@ -57170,8 +57356,8 @@ function secretList(args) {
       labels: { [MANAGED_BY_LABEL]: MANAGER },
       annotations: args.annotations
     },
-    type: "kubernetes.io/dockerconfigjson",
-    data: { ".dockerconfigjson": data }
+    type,
+    data: { [key]: data }
   }));
   return new Secret(JSON.stringify({ apiVersion: "v1", kind: "List", items }));
 }
@@ -57182,12 +57368,6 @@ function secretRefs(namespaces2, secretName2) {
     metadata: { name: secretName2, namespace }
   }));
   return JSON.stringify({ apiVersion: "v1", kind: "List", items });
-}
-
-// src/target.ts
-function targetOf(config, namespaces2) {
-  const spec = config.namespaceSelector === void 0 ? namespaces2 : [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
-  return targetId(config.context, config.secretName, spec);
 }
 
 // src/plan.ts
@@ -57205,7 +57385,7 @@ function heldTokens(existing, owner2) {
   const kept = /* @__PURE__ */ new Set();
   const pending = /* @__PURE__ */ new Set();
   for (const s of existing) {
-    if (!isManaged(s) || s.annotations[Annotations.owner] !== `${owner2.kind}/${owner2.id}`) continue;
+    if (!isManaged(s) || s.annotations[Annotations.owner] !== ownerRef(owner2)) continue;
     for (const id of ids(s.annotations[Annotations.tokenId])) current.add(id);
     for (const id of ids(s.annotations[Annotations.keptTokenIds])) kept.add(id);
     for (const id of ids(s.annotations[Annotations.revokePending])) pending.add(id);
@@ -57220,6 +57400,14 @@ function heldTokens(existing, owner2) {
 function referencedIds(held) {
   return /* @__PURE__ */ new Set([...held.current, ...held.kept, ...held.pending]);
 }
+function hostsDiffer(s, hosts) {
+  const registry2 = s.annotations[Annotations.registry];
+  if (registry2 !== void 0 && registry2 !== hosts[0]) return true;
+  return (s.annotations[Annotations.registryAliases] ?? "") !== hosts.slice(1).join(",");
+}
+function hostsText(hosts) {
+  return hosts.join(", ");
+}
 function rotationDue(args) {
   if (args.force) return { due: true, reason: "--force" };
   if (args.rotateBeforeMs === void 0) return { due: true, reason: "every run rotates (no --rotate-before)" };
@@ -57229,7 +57417,9 @@ function rotationDue(args) {
   for (const ns of args.namespaces) {
     const s = byNs.get(ns);
     if (!s || !isManaged(s)) return { due: true, reason: `no managed Secret in ${ns}` };
+    if (s.annotations[Annotations.owner] === STATIC_OWNER) return { due: true, reason: `the Secret in ${ns} holds static credentials` };
     if (s.annotations[Annotations.owner] !== `${args.owner.kind}/${args.owner.id}`) return { due: true, reason: `the Secret in ${ns} holds a token of another owner` };
+    if (hostsDiffer(s, args.hosts)) return { due: true, reason: `the Secret in ${ns} is not for ${hostsText(args.hosts)}` };
     const id = Number(s.annotations[Annotations.tokenId]);
     if (!args.liveIds.has(id)) return { due: true, reason: `deploy token ${s.annotations[Annotations.tokenId] ?? "?"} in ${ns} is no longer live in GitLab` };
     tokenIds.add(String(id));
@@ -57240,6 +57430,20 @@ function rotationDue(args) {
   const left = soonest - args.now.getTime();
   if (left <= args.rotateBeforeMs) return { due: true, reason: `the token expires in ${formatDuration(left)}, within --rotate-before` };
   return { due: false, reason: `deploy token ${[...tokenIds][0]} has ${formatDuration(left)} left, more than --rotate-before` };
+}
+function staticDue(args) {
+  if (args.force) return { due: true, reason: "--force" };
+  const byNs = new Map(args.existing.map((s) => [s.namespace, s]));
+  for (const ns of args.namespaces) {
+    const s = byNs.get(ns);
+    if (!s || !isManaged(s)) return { due: true, reason: `no managed Secret in ${ns}` };
+    const owner2 = s.annotations[Annotations.owner];
+    if (owner2 !== STATIC_OWNER) return { due: true, reason: `the Secret in ${ns} holds a deploy token of ${owner2 ?? "an unknown owner"}, not static credentials` };
+    if (s.annotations[Annotations.configSha256] !== args.configSha256) {
+      return { due: true, reason: `the Secret in ${ns} holds other credentials (its docker config differs)` };
+    }
+  }
+  return { due: false, reason: "every Secret already holds these credentials (same docker config SHA-256)" };
 }
 function formatDuration(ms) {
   if (!Number.isFinite(ms) || ms <= 0) return "no time";
@@ -57291,6 +57495,212 @@ function serviceAccountList(objects) {
   return JSON.stringify({ apiVersion: "v1", kind: "List", items: objects });
 }
 
+// src/apply.ts
+async function readChecked(config, kube) {
+  const state = await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+  const existing = state.secrets;
+  const missingSas = missingServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
+  if (missingSas.length > 0) {
+    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [...new Set(missingSas.map((k) => k.split("/")[0]))]);
+  }
+  const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
+  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
+  const wanted = SECRET_TYPES[config.secretType].type;
+  const otherType = existing.filter((s) => s.type !== wanted).map((s) => ({ namespace: s.namespace, type: s.type }));
+  if (otherType.length > 0) throw new SecretTypeError(config.secretName, wanted, otherType);
+  return {
+    existing,
+    accounts: selectServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts),
+    present: new Set(existing.map((s) => s.namespace))
+  };
+}
+async function checkApply(config, ports, hosts) {
+  const payload = pullSecretPayload(config.secretType, credentialsFor(hosts, "dry-run", new Secret("dry-run")));
+  const list = secretList({ namespaces: config.namespaces, secretName: config.secretName, secretType: config.secretType, payload, annotations: {} });
+  await ports.kube.applySecrets(list, { dryRun: true, force: config.adopt });
+  ports.log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
+}
+async function verifyCredentials(ports, req) {
+  const { what, ...pull } = req;
+  const r = await ports.verifier.verifyPull(pull);
+  const image = `${req.repository}${req.tag ? `:${req.tag}` : ""}`;
+  if (r.anonymous) ports.log.warn(`${req.registry} serves ${image} without authentication, so the pull check says nothing about ${what}`);
+  else ports.log.info(`Verified: ${what} pulls ${image} from ${req.registry}`);
+  return { repository: req.repository, ...req.tag ? { tag: req.tag } : {}, ...r.digest ? { digest: r.digest } : {} };
+}
+var SERVICE_ACCOUNT_ATTEMPTS = 5;
+async function ensureServiceAccounts(config, ports, initial) {
+  let accounts = initial;
+  const updated = [];
+  for (let attempt = 1; attempt <= SERVICE_ACCOUNT_ATTEMPTS; attempt++) {
+    const changes = accounts.flatMap((sa) => {
+      const next = withPullSecret(sa, config.secretName);
+      return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
+    });
+    if (changes.length === 0) return { updated, problems: [] };
+    try {
+      if (await ports.kube.replaceServiceAccounts(changes.map((c) => c.next)) === "ok") {
+        updated.push(...changes.map((c) => c.key));
+        ports.log.info(`Added "${config.secretName}" to imagePullSecrets of ${changes.map((c) => c.key).join(", ")}`);
+        return { updated, problems: [] };
+      }
+    } catch (err) {
+      return { updated, problems: [`The Secrets are written, but the ServiceAccounts were not updated: ${err.message}`] };
+    }
+    const fresh = await ports.kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+    accounts = selectServiceAccounts(fresh.serviceAccounts, config.namespaces, config.serviceAccounts);
+  }
+  return { updated, problems: [`ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`] };
+}
+function wouldAddTo(config, accounts) {
+  return accounts.filter((sa) => withPullSecret(sa, config.secretName)).map((sa) => `${sa.namespace}/${sa.name}`);
+}
+
+// src/lock.ts
+var LEASE_DURATION_SECONDS = 300;
+function leaseName(secretName2) {
+  return `gitlab-pull-secret-${secretName2}`.slice(0, 253).replace(/[.-]+$/, "");
+}
+function lockNamespace(namespaces2) {
+  return [...namespaces2].sort()[0];
+}
+function isStale(lease, now) {
+  const renewed = Date.parse(lease.renewTime);
+  return !Number.isFinite(renewed) || renewed + lease.durationSeconds * 1e3 < now.getTime();
+}
+var LockTimeoutError = class extends KubeError {
+  constructor(namespace, name, holder, waitedMs) {
+    super(
+      "waiting for the rotation lock",
+      `Lease ${namespace}/${name} is held by ${holder} (another run on this target); gave up after ${Math.round(waitedMs / 1e3)}s. Nothing was changed. Re-run later, raise --lock-timeout, or delete the Lease if that run is gone (it is taken over automatically ${LEASE_DURATION_SECONDS}s after its last renewal)`,
+      [namespace]
+    );
+  }
+};
+async function acquireLock(args) {
+  const { port, namespace, name, holder, clock } = args;
+  const started = clock.now().getTime();
+  let delay = 250;
+  let announced = false;
+  for (; ; ) {
+    const now = clock.now();
+    const existing = await port.createLease(namespace, name, holder, LEASE_DURATION_SECONDS, now);
+    if (existing === void 0) break;
+    if (isStale(existing, now)) {
+      if (await port.takeOverLease(namespace, name, holder, LEASE_DURATION_SECONDS, now, existing.resourceVersion)) {
+        args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
+        break;
+      }
+      continue;
+    }
+    const waited = now.getTime() - started;
+    if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited);
+    if (!announced) {
+      args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
+      announced = true;
+    }
+    await args.sleep(Math.min(delay * (0.5 + Math.random()), args.timeoutMs - waited));
+    delay = Math.min(delay * 2, 2e3);
+  }
+  return { release: () => port.releaseLease(namespace, name, holder) };
+}
+
+// src/target.ts
+function targetOf(config, namespaces2) {
+  const spec = config.namespaceSelector === void 0 ? namespaces2 : [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
+  return targetId(config.context, config.secretName, spec);
+}
+
+// src/static.ts
+function staticSummary(username, hosts) {
+  return `Static credentials of ${username} for ${hosts.join(", ")}: nothing is minted or revoked, GitLab is never called`;
+}
+function staticLogin(config) {
+  const c = config.credentials;
+  if (c.kind !== "static" || c.password === void 0) throw new Error("static credentials with a password expected");
+  return { username: c.username, password: c.password };
+}
+function staticVerifyTarget(config) {
+  return config.verify && config.verify.repository ? { repository: config.verify.repository, tag: config.verify.tag } : null;
+}
+function replacedTokens(existing) {
+  return existing.filter((s) => isManaged(s) && s.annotations[Annotations.owner] !== STATIC_OWNER && s.annotations[Annotations.tokenId]).map((s) => ({ namespace: s.namespace, owner: s.annotations[Annotations.owner] ?? "?", tokenId: s.annotations[Annotations.tokenId] }));
+}
+async function applyStaticLocked(config, ports, hosts) {
+  const { kube, log } = ports;
+  const { username, password } = staticLogin(config);
+  const registry2 = hosts[0];
+  const creds = credentialsFor(hosts, username, password);
+  for (const form of secretForms(creds)) log.secret(form);
+  const payload = pullSecretPayload(config.secretType, creds);
+  const configSha256 = payloadSha256(payload);
+  const { existing, accounts, present } = await readChecked(config, kube);
+  const due = staticDue({ namespaces: config.namespaces, existing, configSha256, force: config.force });
+  const base = {
+    dryRun: config.dryRun,
+    secretName: config.secretName,
+    namespaces: [...config.namespaces],
+    created: config.namespaces.filter((ns) => !present.has(ns)),
+    reason: due.reason,
+    token: null,
+    previousTokenIds: [],
+    keptTokenIds: [],
+    revokedTokenIds: [],
+    sweptTokenIds: [],
+    owner: null,
+    static: { username, applied: false },
+    registry: registry2,
+    registryAliases: hosts.slice(1),
+    verified: null
+  };
+  if (!due.due) {
+    log.info(`Nothing to do: ${due.reason}`);
+    const sas2 = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
+    for (const p of sas2.problems) log.warn(p);
+    return { ...base, changed: sas2.updated.length > 0, serviceAccountsUpdated: sas2.updated, problems: sas2.problems };
+  }
+  log.info(`Applying: ${due.reason}`);
+  await checkApply(config, ports, hosts);
+  if (config.dryRun) {
+    log.info(`Dry run: would write the static credentials of ${username} to ${config.namespaces.length} Secret(s)`);
+    const wouldUpdate = wouldAddTo(config, accounts);
+    if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
+    return { ...base, changed: false, serviceAccountsUpdated: [], problems: [] };
+  }
+  let verified = null;
+  const check = staticVerifyTarget(config);
+  if (check) {
+    try {
+      verified = await verifyCredentials(ports, { registry: registry2, ...check, username, password, credentials: "static", what: `the credentials of ${username}` });
+    } catch (err) {
+      throw new RotationError(err, "nothing to roll back (static credentials: nothing was minted); the cluster was not touched");
+    }
+  }
+  const list = secretList({
+    namespaces: config.namespaces,
+    secretName: config.secretName,
+    secretType: config.secretType,
+    payload,
+    annotations: staticAnnotations({ username, registry: registry2, aliases: hosts.slice(1), configSha256, rotatedAt: ports.clock.now().toISOString() })
+  });
+  try {
+    await kube.applySecrets(list, { dryRun: false, force: config.adopt });
+  } catch (err) {
+    throw new RotationError(err, "nothing to revoke (static credentials); Secrets the apply reached hold the new credentials, the others are as they were. Re-run to finish");
+  }
+  log.info(`Applied Secret "${config.secretName}" to ${config.namespaces.join(", ")}`);
+  const problems = [];
+  for (const t of replacedTokens(existing)) {
+    log.warn(
+      `The Secret in ${t.namespace} held deploy token ${t.tokenId} of ${t.owner}; static runs never call GitLab, so it stays live until it expires: delete it in GitLab (or run revoke with that --project/--group before switching)`
+    );
+  }
+  const sas = await ensureServiceAccounts(config, ports, accounts);
+  problems.push(...sas.problems);
+  for (const p of problems) log.warn(p);
+  return { ...base, changed: true, static: { username, applied: true }, verified, serviceAccountsUpdated: sas.updated, problems };
+}
+
 // src/rotate.ts
 function registryHost(config, owner2) {
   if (config.registry) return config.registry;
@@ -57313,10 +57723,6 @@ function verifyTarget(config, owner2) {
   const path4 = owner2.registryImagePrefix?.split("/").slice(1).join("/") || owner2.path.toLowerCase();
   return { repository: path4, tag: config.verify.tag };
 }
-function placeholderList(config, registry2) {
-  const creds = { host: registry2, username: "dry-run", password: new Secret("dry-run") };
-  return secretList({ namespaces: config.namespaces, secretName: config.secretName, dockerConfigJson: dockerConfigJson([creds]), annotations: {} });
-}
 async function resolveNamespaces(config, kube) {
   const chosen = [...config.namespaces];
   if (config.namespaceSelector !== void 0) {
@@ -57329,11 +57735,20 @@ async function resolveNamespaces(config, kube) {
   return result;
 }
 async function rotate(input, ports) {
-  const owner2 = await ports.gitlab.resolveOwner(input.owner);
-  const registry2 = registryHost(input, owner2);
-  ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${registry2}`);
+  let locked;
+  const creds = input.credentials;
+  if (creds.kind === "static") {
+    const hosts = registryHosts(input.registry, input.registryAliases);
+    ports.log.info(staticSummary(creds.username, hosts));
+    locked = (config2) => applyStaticLocked(config2, ports, hosts);
+  } else {
+    const owner2 = await ports.gitlab.resolveOwner(creds.owner);
+    const hosts = registryHosts(registryHost(input, owner2), input.registryAliases);
+    ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${hosts.join(", ")}`);
+    locked = (config2) => rotateLocked(config2, ports, owner2, hosts);
+  }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
-  if (config.dryRun) return rotateLocked(config, ports, owner2, registry2);
+  if (config.dryRun) return locked(config);
   if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces);
   const held = await acquireLock({
     port: ports.lock,
@@ -57346,7 +57761,7 @@ async function rotate(input, ports) {
     sleep: ports.sleep
   });
   try {
-    return await rotateLocked(config, ports, owner2, registry2);
+    return await locked(config);
   } finally {
     try {
       await held.release();
@@ -57355,24 +57770,16 @@ async function rotate(input, ports) {
     }
   }
 }
-async function rotateLocked(config, ports, owner2, registry2) {
+async function rotateLocked(config, ports, owner2, hosts) {
   const { gitlab, kube, log } = ports;
   const target = targetOf(config, config.namespaces);
-  const state = await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
-  const existing = state.secrets;
-  const missingSas = missingServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
-  if (missingSas.length > 0) {
-    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [...new Set(missingSas.map((k) => k.split("/")[0]))]);
-  }
-  const accounts = selectServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
-  const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
-  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
+  const registry2 = hosts[0];
+  const { existing, accounts, present } = await readChecked(config, kube);
   const held = heldTokens(existing, owner2);
-  const present = new Set(existing.map((s) => s.namespace));
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner2);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
-  const due = rotationDue({ namespaces: config.namespaces, existing, owner: owner2, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
+  const due = rotationDue({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
   const base = {
     dryRun: config.dryRun,
     secretName: config.secretName,
@@ -57381,7 +57788,9 @@ async function rotateLocked(config, ports, owner2, registry2) {
     reason: due.reason,
     previousTokenIds: held.current,
     owner: { kind: owner2.kind, id: owner2.id, path: owner2.path },
+    static: null,
     registry: registry2,
+    registryAliases: hosts.slice(1),
     verified: null,
     serviceAccountsUpdated: []
   };
@@ -57404,12 +57813,11 @@ async function rotateLocked(config, ports, owner2, registry2) {
     };
   }
   log.info(`Rotating: ${due.reason}`);
-  await kube.applySecrets(placeholderList(config, registry2), { dryRun: true, force: config.adopt });
-  log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
+  await checkApply(config, ports, hosts);
   if (config.dryRun) {
     const plan2 = revocationPlan(held, 0, config.keepPrevious, liveIds);
     log.info(`Dry run: would mint a read_registry deploy token, write it to ${config.namespaces.length} Secret(s), keep ${plan2.keep.join(", ") || "none"} and revoke ${plan2.revoke.join(", ") || "none"}`);
-    const wouldUpdate = accounts.filter((sa) => withPullSecret(sa, config.secretName)).map((sa) => `${sa.namespace}/${sa.name}`);
+    const wouldUpdate = wouldAddTo(config, accounts);
     if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
     return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: [] };
   }
@@ -57417,18 +57825,14 @@ async function rotateLocked(config, ports, owner2, registry2) {
     name: tokenName(config.tokenNamePrefix, target, now, ports.nonce()),
     expiresAt: expiryDateFor(now, config.expiresInMs)
   });
-  const creds = { host: registry2, username: minted.username, password: minted.token };
-  for (const form of secretForms([creds])) log.secret(form);
+  const creds = credentialsFor(hosts, minted.username, minted.token);
+  for (const form of secretForms(creds)) log.secret(form);
   log.info(`Minted deploy token ${minted.id} (${minted.username}), expires ${minted.expiresAt}`);
   let verified = null;
   const check = verifyTarget(config, owner2);
   if (check) {
     try {
-      const r = await ports.verifier.verifyPull({ registry: registry2, ...check, username: minted.username, password: minted.token });
-      verified = { repository: check.repository, ...check.tag ? { tag: check.tag } : {}, ...r.digest ? { digest: r.digest } : {} };
-      const image = `${check.repository}${check.tag ? `:${check.tag}` : ""}`;
-      if (r.anonymous) log.warn(`${registry2} serves ${image} without authentication, so the pull check says nothing about the new token`);
-      else log.info(`Verified: the new token pulls ${image} from ${registry2}`);
+      verified = await verifyCredentials(ports, { registry: registry2, ...check, username: minted.username, password: minted.token, what: "the new token" });
     } catch (err) {
       throw new RotationError(err, await revokeNew(ports, owner2, minted, "the cluster was not touched"));
     }
@@ -57437,7 +57841,8 @@ async function rotateLocked(config, ports, owner2, registry2) {
   const listWith = (pending) => secretList({
     namespaces: config.namespaces,
     secretName: config.secretName,
-    dockerConfigJson: dockerConfigJson([creds]),
+    secretType: config.secretType,
+    payload: pullSecretPayload(config.secretType, creds),
     annotations: {
       ...recordAnnotations({
         id: minted.id,
@@ -57445,6 +57850,7 @@ async function rotateLocked(config, ports, owner2, registry2) {
         expiresAt: minted.expiresAt,
         owner: `${owner2.kind}/${owner2.id}`,
         registry: registry2,
+        aliases: hosts.slice(1),
         rotatedAt: now.toISOString()
       }),
       [Annotations.keptTokenIds]: plan.keep.join(","),
@@ -57486,30 +57892,6 @@ async function rotateLocked(config, ports, owner2, registry2) {
     serviceAccountsUpdated: sas.updated,
     problems
   };
-}
-var SERVICE_ACCOUNT_ATTEMPTS = 5;
-async function ensureServiceAccounts(config, ports, initial) {
-  let accounts = initial;
-  const updated = [];
-  for (let attempt = 1; attempt <= SERVICE_ACCOUNT_ATTEMPTS; attempt++) {
-    const changes = accounts.flatMap((sa) => {
-      const next = withPullSecret(sa, config.secretName);
-      return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
-    });
-    if (changes.length === 0) return { updated, problems: [] };
-    try {
-      if (await ports.kube.replaceServiceAccounts(changes.map((c) => c.next)) === "ok") {
-        updated.push(...changes.map((c) => c.key));
-        ports.log.info(`Added "${config.secretName}" to imagePullSecrets of ${changes.map((c) => c.key).join(", ")}`);
-        return { updated, problems: [] };
-      }
-    } catch (err) {
-      return { updated, problems: [`The Secrets are rotated, but the ServiceAccounts were not updated: ${err.message}`] };
-    }
-    const fresh = await ports.kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
-    accounts = selectServiceAccounts(fresh.serviceAccounts, config.namespaces, config.serviceAccounts);
-  }
-  return { updated, problems: [`ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`] };
 }
 async function sweep(config, ports, owner2, tokens, target, referenced, pending) {
   const orphans = [
@@ -58605,7 +58987,7 @@ function hintFor(status, owner2) {
     case 401:
       return "The GitLab token is missing, wrong, expired or revoked";
     case 403:
-      return `The GitLab token needs the api scope, held by a Maintainer of ${owner2} (Owner for group deploy tokens)`;
+      return owner2.startsWith("group ") ? `The GitLab token needs the api scope, held by an Owner of ${owner2}: group deploy tokens need the Owner role; Maintainer is not enough` : `The GitLab token needs the api scope, held by a Maintainer of ${owner2} (Owner for group deploy tokens)`;
     case 404:
       return `${owner2} does not exist, or the GitLab token cannot see it`;
     case 429:
@@ -59071,7 +59453,7 @@ var MANIFEST_TYPES = [
 var BODY_CAP = 256 * 1024;
 var STEP_TEXT = {
   registry: "reaching the registry",
-  token: "getting a registry token from GitLab",
+  token: "getting a registry token from its token service",
   access: "checking the token's pull access",
   manifest: "reading the image manifest"
 };
@@ -59377,7 +59759,7 @@ var Flow = class {
       step: "registry",
       request,
       answer: `${answered(a)} ${header2 ? `with WWW-Authenticate: ${clip(header2, 200)}` : "without a WWW-Authenticate header"}`,
-      hint: schemes.includes("basic") ? `${this.req.registry} asks for Basic authentication, not for a token: GitLab's container registry always uses token authentication, so this is not (or not configured as) the GitLab registry. Check --registry` : `${this.req.registry} sent no Bearer challenge with a realm, so there is no token service to ask. Check --registry and the registry's auth.token settings`,
+      hint: schemes.includes("basic") ? this.isStatic() ? `${this.req.registry} asks for Basic authentication, not for a token: the pull check speaks only the registry token flow. Leave out --verify-image for this registry` : `${this.req.registry} asks for Basic authentication, not for a token: GitLab's container registry always uses token authentication, so this is not (or not configured as) the GitLab registry. Check --registry` : `${this.req.registry} sent no Bearer challenge with a realm, so there is no token service to ask. Check --registry and the registry's auth.token settings`,
       status: a.status
     });
   }
@@ -59437,11 +59819,16 @@ var Flow = class {
     this.forms.push(jwt);
     return jwt;
   }
+  isStatic() {
+    return this.req.credentials === "static";
+  }
   tokenFailure(a, request, realm, c) {
     const { code } = errorOf(a.body);
     const u = this.req.username;
     let hint;
-    if (a.status === 401) {
+    if (this.isStatic() && (a.status === 401 || a.status === 403)) {
+      hint = a.status === 401 ? `${realm.host} refused username "${u}" with this password: check the username and the password or access token (REGISTRY_PASSWORD / --password-file), and that they are for ${this.req.registry}` : `${realm.host} accepted "${u}" but refused it a registry token: the account may not pull from ${this.req.registry}, or is locked`;
+    } else if (a.status === 401) {
       hint = `GitLab refused username "${u}" with this token. The username must be the deploy token's own username exactly (gitlab+deploy-token-<id>, or the custom one it was created with; case-sensitive; never the token's name), and the token must be live: not mistyped, expired, revoked or deleted`;
     } else if (a.status === 403) {
       hint = `GitLab accepted the deploy token but not for the registry: it lacks the read_registry scope (create it with scopes [read_registry]). If it has that scope, GitLab may be banning this address after repeated failed logins; wait, or ask an administrator`;
@@ -59480,7 +59867,7 @@ var Flow = class {
       step: "access",
       request,
       answer: `answered HTTP 200 with a token granting no pull on ${this.req.repository} (${describeAccess(access2)})`,
-      hint: `The deploy token cannot reach this repository: it belongs to another project (or to a group that does not contain it), or the container registry is disabled for the project (Settings > General > Visibility > Container registry), or ${this.req.repository} is not the project's repository path`,
+      hint: this.isStatic() ? `"${this.req.username}" cannot pull ${this.req.repository} on ${this.req.registry}: check the account's permissions there and the repository in --verify-image` : `The deploy token cannot reach this repository: it belongs to another project (or to a group that does not contain it), or the container registry is disabled for the project (Settings > General > Visibility > Container registry), or ${this.req.repository} is not the project's repository path`,
       status: 200
     });
   }
@@ -59579,13 +59966,20 @@ function complete(kube) {
   if (!kube.deleteSecrets || !kube.forbiddenSecretDeletes) throw new Error("the kubectl port cannot delete Secrets");
   return kube;
 }
+function noGitLab() {
+  const refuse = () => {
+    throw new Error("static credentials (--username): GitLab is never called");
+  };
+  const port = { resolveOwner: refuse, createDeployToken: refuse, revokeDeployToken: refuse, listDeployTokens: refuse };
+  return port;
+}
 function livePorts(config, log, redactor) {
   const caPem = config.caFile ? readCaFile(config.caFile) : void 0;
   const kube = complete(kubectlPort({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact }));
   return {
-    gitlab: gitlabPort({
+    gitlab: config.credentials.kind === "static" ? noGitLab() : gitlabPort({
       url: config.gitlabUrl,
-      token: config.gitlabToken,
+      token: config.credentials.gitlabToken,
       caPem,
       requestTimeoutMs: config.requestTimeoutMs,
       retry: { deadlineMs: config.retryForMs }
@@ -59638,7 +60032,7 @@ async function runAction() {
   try {
     const config = parseConfig(readInputs(), process.env, "action");
     const log = actionLog(redactor);
-    log.secret(config.gitlabToken.reveal());
+    for (const form of inputSecrets(config)) log.secret(form);
     const report = await runRotation(config, log, redactor);
     for (const line of summaryLines(report)) log.info(line);
     for (const [name, value] of Object.entries(actionOutputs(report))) setOutput(name, value);

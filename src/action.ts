@@ -5,7 +5,7 @@
 // safe place in a job log or a step output).
 import * as core from "@actions/core";
 import { GpsError } from "./errors.js";
-import { parseConfig } from "./inputs.js";
+import { inputSecrets, parseConfig } from "./inputs.js";
 import { OPTIONS, type RawSettings } from "./options.js";
 import type { Log } from "./ports.js";
 import { Redactor, actionOutputs, escapeHtml, jobSummary, summaryLines } from "./report.js";
@@ -53,7 +53,8 @@ export async function runAction(): Promise<void> {
   try {
     const config = parseConfig(readInputs(), process.env, "action");
     const log = actionLog(redactor);
-    log.secret(config.gitlabToken.reveal());
+    // The GitLab token, or every form of the static credentials, before anything could print them.
+    for (const form of inputSecrets(config)) log.secret(form);
     const report = await runRotation(config, log, redactor);
     for (const line of summaryLines(report)) log.info(line);
     for (const [name, value] of Object.entries(actionOutputs(report))) core.setOutput(name, value);

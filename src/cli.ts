@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { COMMANDS, configFor, helpText, isCommand, type CommandName } from "./commands.js";
 import { ExitCode, GpsError, UsageError, exitCodeOf } from "./errors.js";
-import type { Config } from "./inputs.js";
+import { inputSecrets, type Config } from "./inputs.js";
 import { OPTIONS, type RawSettings } from "./options.js";
 import { planJson, planLines, planRotation } from "./preview.js";
 import { renderCredentials } from "./render.js";
@@ -43,10 +43,14 @@ function parseOptions(): NonNullable<ParseArgsConfig["options"]> {
 }
 
 /** argv -> RawSettings. Never echoes a value: a token pasted into a flag must not reach the log. */
-function readArgv(argv: string[]): { command: string | undefined; raw: RawSettings; help: boolean; version: boolean; tokenFile?: string } {
+function readArgv(argv: string[]): { command: string | undefined; raw: RawSettings; help: boolean; version: boolean; tokenFile?: string; passwordFile?: string } {
   for (const arg of argv) {
     if (/^--gitlab-token(=|$)/.test(arg)) {
       throw new UsageError("--gitlab-token", undefined, "not accepted: argv is visible to every process; set GITLAB_TOKEN or use --gitlab-token-file");
+    }
+    const password = /^(--(?:registry-)?password)(=|$)/.exec(arg);
+    if (password) {
+      throw new UsageError(password[1]!, undefined, "not accepted: argv is visible to every process; set REGISTRY_PASSWORD or use --password-file");
     }
   }
   let parsed;
@@ -69,21 +73,23 @@ function readArgv(argv: string[]): { command: string | undefined; raw: RawSettin
   const [command, ...extra] = parsed.positionals;
   if (extra.length > 0) throw new UsageError("arguments", extra.join(" "), "one command followed by options");
   const tokenFile = values["gitlab-token-file"];
+  const passwordFile = values["password-file"];
   return {
     command,
     raw,
     help: values.help === true,
     version: values.version === true,
     ...(typeof tokenFile === "string" ? { tokenFile } : {}),
+    ...(typeof passwordFile === "string" ? { passwordFile } : {}),
   };
 }
 
-function readTokenFile(path: string): string {
+function readSecretFile(flag: string, path: string, what: string): string {
   try {
-    return readFileSync(path, "utf8").trim();
+    return readFileSync(path, "utf8");
   } catch (err) {
     const code = (err as { code?: string }).code ?? "unreadable";
-    throw new UsageError("--gitlab-token-file", path, `a readable file holding the GitLab token (${code})`);
+    throw new UsageError(flag, path, `a readable file holding ${what} (${code})`);
   }
 }
 
@@ -149,14 +155,24 @@ async function revokeCommand({ config, log, redactor, io }: Context): Promise<Ou
 
 async function renderCommand({ config, log, redactor, io }: Context): Promise<Outcome> {
   const rendered = await renderCredentials(config, config.renderFormat!, livePorts(config, log, redactor));
-  const facts = { command: "render", format: rendered.format, token: rendered.token, registry: rendered.registry, verified: rendered.verified };
+  const facts = {
+    command: "render",
+    format: rendered.format,
+    token: rendered.token,
+    ...(rendered.static ? { static: rendered.static } : {}),
+    registry: rendered.registry,
+    ...(rendered.registryAliases.length ? { registryAliases: rendered.registryAliases } : {}),
+    verified: rendered.verified,
+  };
   // The one place a secret is written: render's stdout, which the user asked for.
   if (config.json) io.stdout(`${JSON.stringify({ ...facts, content: rendered.content.reveal() })}\n`);
   else io.stdout(rendered.content.reveal());
+  const what = rendered.format === "secret" ? `Secret "${config.secretName}" for ${config.namespaces.join(", ")}` : "a docker config.json";
   log.info(
-    `Printed ${rendered.format === "secret" ? `Secret "${config.secretName}" for ${config.namespaces.join(", ")}` : "a docker config.json"} ` +
-      `with deploy token ${rendered.token.id} (${rendered.token.username}), expires ${rendered.token.expiresAt}. ` +
-      `It holds a live credential: keep it out of logs. It lives until it expires or is deleted in GitLab (rotate and revoke leave rendered tokens alone).`,
+    rendered.token
+      ? `Printed ${what} with deploy token ${rendered.token.id} (${rendered.token.username}), expires ${rendered.token.expiresAt}. ` +
+          `It holds a live credential: keep it out of logs. It lives until it expires or is deleted in GitLab (rotate and revoke leave rendered tokens alone).`
+      : `Printed ${what} with the static credentials of ${rendered.static?.username ?? "?"}. It holds a live credential: keep it out of logs.`,
   );
   return { exitCode: ExitCode.ok, lines: [], json: undefined };
 }
@@ -188,9 +204,11 @@ export async function runCli(argv: string[], env: Env, io: Io): Promise<number> 
     if (!isCommand(command)) {
       throw new UsageError("command", command, `one of ${Object.keys(COMMANDS).join(", ")}`);
     }
-    if (args.tokenFile !== undefined) args.raw.gitlabToken = readTokenFile(args.tokenFile);
+    if (args.tokenFile !== undefined) args.raw.gitlabToken = readSecretFile("--gitlab-token-file", args.tokenFile, "the GitLab token").trim();
+    // Untrimmed: parseConfig drops only a trailing line break, since spaces may belong to a password.
+    if (args.passwordFile !== undefined) args.raw.registryPassword = readSecretFile("--password-file", args.passwordFile, "the registry password");
     const config = configFor(command, args.raw, env, "cli");
-    redactor.add(config.gitlabToken.reveal());
+    for (const form of inputSecrets(config)) redactor.add(form);
 
     const log = streamLog((line) => io.stderr(`${line}\n`), redactor);
     const outcome = await RUN[command]({ config, log, redactor, io });

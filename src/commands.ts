@@ -20,7 +20,7 @@ export interface CommandSpec {
 const NOT_ROTATE: readonly OptionKey[] = ["warnWithin", "yes", "format"];
 /** Where to find GitLab and the cluster, and which target: every command but render needs these. */
 const TARGET: readonly OptionKey[] = [
-  "gitlabUrl", "gitlabToken", "project", "group", "namespaces", "namespaceSelector", "excludeNamespaces", "secretName", "tokenName",
+  "gitlabUrl", "gitlabToken", "project", "group", "username", "namespaces", "namespaceSelector", "excludeNamespaces", "secretName", "tokenName",
   "kubeconfig", "context", "caFile", "allowInsecureHttp", "requestTimeout", "retryFor", "json",
 ];
 
@@ -32,7 +32,11 @@ const USAGE = "2  bad input (nothing was changed)";
 export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
   rotate: {
     summary: "Mint a read_registry deploy token, apply the pull Secret to every namespace, revoke the token it replaces.",
-    details: [],
+    details: [
+      "With --username (static credentials for any registry: Docker Hub, Harbor, IBM Cloud's iamapikey) nothing is minted or " +
+        "revoked and GitLab is never called: the Secrets are written when the docker config they record (its SHA-256, in an " +
+        "annotation) differs from the one the given credentials make, and otherwise left alone.",
+    ],
     exitCodes: ["0  done, or nothing was due", `${REMOTE} (after rollback; retrying may help)`, "2  bad input, or a Secret only you can decide on (nothing was changed)"],
     // Every option but the other commands' own, including options added later.
     options: (key) => !NOT_ROTATE.includes(key),
@@ -53,10 +57,12 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       "Read-only: one kubectl read of the Secrets, one listing of the owner's deploy tokens. For every namespace: the Secret's " +
         "type, token id, expiry and days left; for every token of ours: its state and which Secrets use it. GitLab sends no " +
         "expiry notice for deploy tokens: run `status --warn-within 3d` on a schedule and alert on exit 3. A token of ours " +
-        "that no Secret references is an orphan once older than --sweep-grace (younger, a rotation may still be running).",
+        "that no Secret references is an orphan once older than --sweep-grace (younger, a rotation may still be running). " +
+        "A Secret whose type is not --secret-type needs attention (rotate would refuse it). With --username (static " +
+        "credentials) only the Secrets are read: no password needed, no GitLab call.",
     ],
     exitCodes: ["0  report printed (without --warn-within, also when something needs attention)", REMOTE, USAGE, "3  with --warn-within: something needs attention"],
-    options: only([...TARGET, "sweepGrace", "warnWithin"]),
+    options: only([...TARGET, "secretType", "sweepGrace", "warnWithin"]),
   },
   revoke: {
     summary: "Tear the target down: revoke our tokens, remove our ServiceAccount entries, delete the managed Secrets.",
@@ -65,6 +71,8 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
         "removes the Secret from the imagePullSecrets of the ServiceAccounts named with --service-account (give the same as " +
         "to rotate; other entries stay), and deletes the Secrets it manages. A Secret it does not manage is never touched. The cluster is asked whether the deletes are allowed " +
         "(access reviews) before any token is revoked; if a revoke fails, the Secrets are kept as the record of what is left.",
+      "With --username (static credentials) there is no token: it deletes the Secrets holding static credentials and removes " +
+        "their ServiceAccount entries, with no GitLab call and no password.",
       "Without --yes it only shows what it would do and exits 2. Needs the verb delete on secrets besides the rotation Role.",
     ],
     exitCodes: ["0  done, or nothing left to tear down", `${REMOTE} (the message says what was done; re-running finishes)`, "2  bad input, or --yes missing (nothing was changed)"],
@@ -77,13 +85,17 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
         "kubeseal, sops or a file with tight permissions; never let it reach a CI log. It is revoked only when it expires " +
         "(--expires-in) or when you delete it in GitLab: rotate never sweeps rendered tokens (they are named " +
         "<prefix>/render/<secret>/...).",
-      "--format secret: one kubernetes.io/dockerconfigjson Secret per --namespace, as YAML (no managed-by label: the GitOps " +
-        "tool owns it). --format config.json: a docker config.json for the kubelet or containers tools (--namespace not needed). " +
-        "The token is checked to pull (as rotate does) before anything is printed; the cluster is never contacted.",
+      "--format secret: one pull Secret per --namespace (kubernetes.io/dockerconfigjson, or kubernetes.io/dockercfg with " +
+        "--secret-type dockercfg), as YAML (no managed-by label: the GitOps tool owns it). --format config.json: a docker " +
+        "config.json for the kubelet or containers tools (--namespace not needed). The token is checked to pull (as rotate " +
+        "does) before anything is printed; the cluster is never contacted.",
+      "With --username (static credentials) nothing is minted: the document holds the given username and password, checked " +
+        "to pull only with --verify-image.",
     ],
     exitCodes: ["0  printed", `${REMOTE} (a token that failed its pull check is revoked; nothing was printed)`, USAGE],
     options: only([
-      "gitlabUrl", "gitlabToken", "project", "group", "registry", "namespaces", "secretName", "tokenName", "expiresIn",
+      "gitlabUrl", "gitlabToken", "project", "group", "registry", "registryAliases", "username", "registryPassword",
+      "namespaces", "secretName", "secretType", "tokenName", "expiresIn",
       "verifyImage", "noVerify", "caFile", "allowInsecureHttp", "requestTimeout", "retryFor", "json", "format",
     ]),
   },
@@ -108,18 +120,23 @@ export function checkOptions(command: CommandName, raw: RawSettings, face: Face)
  */
 export function configFor(command: CommandName, raw: RawSettings, env: Readonly<Record<string, string | undefined>>, face: Face): Config {
   checkOptions(command, raw, face);
+  // status and revoke read and delete; they never write credentials, so static ones need no password there.
+  const parse = (r: RawSettings): Config => parseConfig(r, env, face, { writesCredentials: command !== "status" && command !== "revoke" });
   const format = typeof raw.format === "string" ? raw.format.trim() : undefined;
   if (command === "render" && !format) {
     throw new UsageError("--format", undefined, "required for render: secret (a Secret manifest, YAML) or config.json (a docker config.json)");
   }
   const given = Array.isArray(raw.namespaces) ? raw.namespaces.length > 0 : typeof raw.namespaces === "string" && raw.namespaces.trim() !== "";
+  if (command === "render" && format === "config.json" && typeof raw.secretType === "string" && raw.secretType.trim() === "dockercfg") {
+    throw new UsageError("--secret-type", "dockercfg", "only with --format secret: a docker config.json always has the auths form (dockerconfigjson)");
+  }
   if (command === "render" && format === "config.json" && !given) {
-    return { ...parseConfig({ ...raw, namespaces: ["default"] }, env, face), namespaces: [] };
+    return { ...parse({ ...raw, namespaces: ["default"] }), namespaces: [] };
   }
   if (command === "render" && format === "secret" && !given) {
     throw new UsageError("--namespace", undefined, "required for render --format secret: the namespace(s) of the Secret manifest");
   }
-  return parseConfig(raw, env, face);
+  return parse(raw);
 }
 
 /** `<command> --help` (or the overview without a command). */

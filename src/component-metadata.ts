@@ -39,15 +39,39 @@ export const COMPONENT_RENAMES: Readonly<Record<string, string>> = { context: "k
  * Secret options: the component takes the NAME of a masked CI/CD variable and
  * hands its value to the CLI in the option's first env variable. Adding a
  * secret option to the table without an entry here fails the build.
+ *
+ * `shellVariable` is the unexported shell variable holding the value in the
+ * job; `whenUsername` says in which mode the value is required: the GitLab
+ * token without the username input (a deploy token is minted), the registry
+ * password with it (static credentials). The other one is never read.
  */
-export const SECRET_INPUTS: Readonly<Record<string, { input: string; defaultVariable: string; description: string }>> = {
+export const SECRET_INPUTS: Readonly<
+  Record<string, { input: string; defaultVariable: string; shellVariable: string; whenUsername: boolean; description: string; missing: string }>
+> = {
   gitlabToken: {
     input: "token_variable",
     defaultVariable: "GITLAB_PULL_SECRET_TOKEN",
+    shellVariable: "gps_token",
+    whenUsername: false,
     description:
       "Name of the CI/CD variable (Settings > CI/CD > Variables: masked, type Variable, protected if this job only runs on " +
       "protected refs) that holds the GitLab token with the api scope, held by a Maintainer of the project (Owner of the group). " +
-      "Its value reaches the CLI in GITLAB_TOKEN only: never on a command line, never in the log. Never put the token itself in an input.",
+      "Its value reaches the CLI in GITLAB_TOKEN only: never on a command line, never in the log. Never put the token itself in an input. " +
+      "Not read with the username input (static credentials).",
+    missing:
+      "Add it under Settings > CI/CD > Variables, masked, holding a GitLab token with the api scope of a project Maintainer; " +
+      "a protected variable only reaches pipelines on protected branches and tags.",
+  },
+  registryPassword: {
+    input: "password_variable",
+    defaultVariable: "REGISTRY_PASSWORD",
+    shellVariable: "gps_password",
+    whenUsername: true,
+    description:
+      "With the username input (static credentials for any registry): name of the masked CI/CD variable holding the registry " +
+      "password or access token. Its value reaches the CLI in REGISTRY_PASSWORD only. Never put the password itself in an input.",
+    missing:
+      "With input username it must hold the registry password or access token: add it under Settings > CI/CD > Variables, masked.",
   },
 };
 
@@ -155,34 +179,57 @@ export function componentInputs(options: readonly OptionSpec[] = OPTIONS): Recor
   return inputs;
 }
 
-function secretOption(options: readonly OptionSpec[]): OptionSpec {
+function secretOptions(options: readonly OptionSpec[]): OptionSpec[] {
   const secrets = options.filter((o) => o.secret && o.input);
-  if (secrets.length !== 1 || !secrets[0]!.env?.length) {
-    throw new Error("the component expects exactly one secret option (the GitLab token) with an env variable");
+  for (const o of secrets) {
+    if (!o.env?.length) throw new Error(`secret option ${o.key} has no env variable: the component cannot hand it to the CLI`);
+    componentInputName(o); // throws without a SECRET_INPUTS entry
   }
-  return secrets[0]!;
+  const modes = secrets.map((o) => SECRET_INPUTS[o.key]!.whenUsername);
+  if (!modes.includes(false)) throw new Error("the component expects the GitLab token among the secret options");
+  return secrets;
+}
+
+/** The lines that take one secret from its CI/CD variable (indented for the mode's branch). */
+function takeSecret(o: OptionSpec): string[] {
+  const s = SECRET_INPUTS[o.key]!;
+  const variable = inputRef(s.input);
+  return [
+    `  if [ -z "\${${variable}:-}" ]; then`,
+    `    echo "error: the CI/CD variable ${variable} (input ${s.input}) is not set or empty. ${s.missing}" >&2`,
+    "    exit 2",
+    "  fi",
+    `  ${s.shellVariable}="\${${variable}}"`,
+    `  unset ${variable}`,
+  ];
 }
 
 /**
- * Script item 1: the token variable must be set, before anything is installed
- * or called. Its value moves into an unexported shell variable and the CI/CD
- * variable leaves the environment, so no process of the job but the CLI (which
- * gets it as GITLAB_TOKEN) ever has it: not npm, not curl, not kubectl.
+ * Script item 1: the secret the mode needs must be set, before anything is
+ * installed or called: the GitLab token, or with the username input (static
+ * credentials) the registry password. Its value moves into an unexported
+ * shell variable and the CI/CD variable leaves the environment, so no process
+ * of the job but the CLI (which gets it in its env variable) ever has it: not
+ * npm, not curl, not kubectl.
  */
 function tokenCheckScript(options: readonly OptionSpec[]): string {
-  const o = secretOption(options);
-  const input = componentInputName(o)!;
-  const variable = inputRef(input);
-  return [
-    "# Take the GitLab token from its CI/CD variable into the shell only (its value is never printed)",
+  const secrets = secretOptions(options);
+  const inMode = (whenUsername: boolean) => secrets.filter((o) => SECRET_INPUTS[o.key]!.whenUsername === whenUsername);
+  const lines = [
+    "# Take the GitLab token from its CI/CD variable into the shell only (with a username: the registry password instead; never printed)",
     "set +x",
-    `if [ -z "\${${variable}:-}" ]; then`,
-    `  echo "error: the CI/CD variable ${variable} (input ${input}) is not set or empty. Add it under Settings > CI/CD > Variables, masked, holding a GitLab token with the api scope of a project Maintainer; a protected variable only reaches pipelines on protected branches and tags." >&2`,
-    "  exit 2",
-    "fi",
-    `gps_token="\${${variable}}"`,
-    `unset ${variable}`,
-  ].join("\n");
+    ...secrets.map((o) => `${SECRET_INPUTS[o.key]!.shellVariable}=""`),
+  ];
+  const withUsername = inMode(true);
+  if (withUsername.length === 0) {
+    lines.push(...inMode(false).flatMap(takeSecret).map((l) => l.slice(2)));
+  } else {
+    lines.push(`if [ -z "${inputRef("username")}" ]; then`, ...inMode(false).flatMap(takeSecret), "else", ...withUsername.flatMap(takeSecret), "fi");
+    // The variable of the other mode is not read, but leaves the environment too: the job's
+    // other processes (npm, curl, kubectl) must not inherit an API token a static run ignores.
+    lines.push(`unset ${secrets.map((o) => inputRef(SECRET_INPUTS[o.key]!.input)).join(" ")}`);
+  }
+  return lines.join("\n");
 }
 
 /** Script item 2: kubectl and the CLI, each only when the image lacks it. */
@@ -254,9 +301,9 @@ function flagLines(o: OptionSpec): string[] {
   return [`if [ "${ref}" != "${def ?? ""}" ]; then set -- "$@" ${flag} "${ref}"; fi`];
 }
 
-/** Script item 3: the CLI's argv from the inputs, the token in GITLAB_TOKEN only. */
+/** Script item 3: the CLI's argv from the inputs, the secrets in their env variables only. */
 function rotateScript(options: readonly OptionSpec[]): string {
-  const secret = secretOption(options);
+  const secrets = secretOptions(options);
   const lines = [
     "# Rotate: the command line comes from the inputs; the token goes to the CLI in GITLAB_TOKEN only",
     "set +x",
@@ -267,10 +314,9 @@ function rotateScript(options: readonly OptionSpec[]): string {
     if (!o.flag) throw new Error(`option ${o.key} has an Action input but no CLI flag: the component cannot pass it`);
     lines.push(...flagLines(o));
   }
-  lines.push(
-    'echo "gitlab-pull-secret $*"',
-    `${secret.env![0]}="$gps_token" gitlab-pull-secret "$@"`,
-  );
+  // Both env variables are set, the unused one empty, so one left in the job's environment is never picked up.
+  const env = secrets.map((o) => `${o.env![0]}="$${SECRET_INPUTS[o.key]!.shellVariable}"`).join(" ");
+  lines.push('echo "gitlab-pull-secret $*"', `${env} gitlab-pull-secret "$@"`);
   return lines.join("\n");
 }
 

@@ -1,4 +1,6 @@
 // Pure: registry credentials -> the docker config payloads a pull Secret holds.
+import { createHash } from "node:crypto";
+import { UsageError } from "./errors.js";
 import { Secret } from "./secret.js";
 
 export interface RegistryCredentials {
@@ -6,6 +8,22 @@ export interface RegistryCredentials {
   host: string;
   username: string;
   password: Secret;
+}
+
+/**
+ * The two pull Secret types the kubelet reads (REFERENCE §6). It reads a
+ * Secret only when its type and data key agree, and the API server never
+ * changes a Secret's type, so the pair is chosen once per Secret name.
+ */
+export const SECRET_TYPES = {
+  dockerconfigjson: { type: "kubernetes.io/dockerconfigjson", key: ".dockerconfigjson" },
+  dockercfg: { type: "kubernetes.io/dockercfg", key: ".dockercfg" },
+} as const;
+export type SecretType = keyof typeof SECRET_TYPES;
+
+/** The option value (dockerconfigjson, dockercfg) for a Kubernetes Secret type, if it is one of ours. */
+export function secretTypeOf(kubernetesType: string): SecretType | undefined {
+  return (Object.keys(SECRET_TYPES) as SecretType[]).find((t) => SECRET_TYPES[t].type === kubernetesType);
 }
 
 interface AuthEntry {
@@ -20,16 +38,64 @@ function entry(c: RegistryCredentials): AuthEntry {
   return { username: c.username, password, auth: Buffer.from(`${c.username}:${password}`).toString("base64") };
 }
 
+/**
+ * The registry and its aliases, in order, each once. An alias can only be
+ * compared with a registry GitLab reported at run time, so this check runs
+ * there too, not only on the flags.
+ */
+export function registryHosts(registry: string, aliases: readonly string[]): string[] {
+  const hosts = [registry.toLowerCase()];
+  for (const alias of aliases) {
+    const host = alias.toLowerCase();
+    if (hosts.includes(host)) {
+      throw new UsageError("--registry-alias", alias, `each host once, and not the registry itself (${registry}): the same credentials are written under every name`);
+    }
+    hosts.push(host);
+  }
+  return hosts;
+}
+
+/** One entry per host, all with the same username and password. */
+export function credentialsFor(hosts: readonly string[], username: string, password: Secret): RegistryCredentials[] {
+  return hosts.map((host) => ({ host, username, password }));
+}
+
+function hostMap(creds: readonly RegistryCredentials[]): Record<string, AuthEntry> {
+  return Object.fromEntries(creds.map((c) => [c.host, entry(c)]));
+}
+
 /** `.dockerconfigjson` for a `kubernetes.io/dockerconfigjson` Secret (also a valid docker config.json). */
 export function dockerConfigJson(creds: readonly RegistryCredentials[]): Secret {
-  const auths = Object.fromEntries(creds.map((c) => [c.host, entry(c)]));
-  return new Secret(JSON.stringify({ auths }));
+  return new Secret(JSON.stringify({ auths: hostMap(creds) }));
+}
+
+/**
+ * `.dockercfg` for the legacy `kubernetes.io/dockercfg` Secret: the same host
+ * map WITHOUT the `auths` wrapper. Under `.dockerconfigjson` this shape is
+ * accepted by the API server and then pulls anonymously, hence two functions.
+ */
+export function dockercfg(creds: readonly RegistryCredentials[]): Secret {
+  return new Secret(JSON.stringify(hostMap(creds)));
+}
+
+/** The data value a Secret of this type holds under its key. */
+export function pullSecretPayload(type: SecretType, creds: readonly RegistryCredentials[]): Secret {
+  return type === "dockercfg" ? dockercfg(creds) : dockerConfigJson(creds);
+}
+
+/**
+ * SHA-256 (hex) of the payload: recorded on Secrets holding static credentials,
+ * so a run can tell "same content" without reading the Secret's data. Anyone
+ * who can read the annotation can read the data itself, so it discloses nothing new.
+ */
+export function payloadSha256(payload: Secret): string {
+  return createHash("sha256").update(payload.reveal()).digest("hex");
 }
 
 /**
  * Every form in which these credentials could surface in text: the token,
- * user:token, its base64, the docker config and its base64. Reporters mask
- * all of them before anything is printed.
+ * user:token, its base64, the docker config in both shapes and their base64.
+ * Reporters mask all of them before anything is printed.
  */
 export function secretForms(creds: readonly RegistryCredentials[]): string[] {
   const forms = new Set<string>();
@@ -40,8 +106,10 @@ export function secretForms(creds: readonly RegistryCredentials[]): string[] {
     forms.add(e.auth);
     forms.add(e.auth.replace(/=+$/, ""));
   }
-  const config = dockerConfigJson(creds).reveal();
-  forms.add(config);
-  forms.add(Buffer.from(config).toString("base64"));
+  for (const payload of [dockerConfigJson(creds), dockercfg(creds)]) {
+    const text = payload.reveal();
+    forms.add(text);
+    forms.add(Buffer.from(text).toString("base64"));
+  }
   return [...forms];
 }

@@ -44,6 +44,28 @@ export class UnmanagedSecretError extends GpsError {
   }
 }
 
+/**
+ * A Secret of our name exists with another type than --secret-type asks for.
+ * The API server never changes a Secret's type (422 "field is immutable"), so
+ * this is found in the state we read, before anything is minted or written.
+ */
+export class SecretTypeError extends GpsError {
+  readonly exitCode = ExitCode.usage;
+  constructor(
+    readonly secretName: string,
+    /** The Kubernetes type the run would write, e.g. kubernetes.io/dockercfg. */
+    readonly wanted: string,
+    readonly found: ReadonlyArray<{ namespace: string; type: string }>,
+  ) {
+    const where = found.map((f) => `${f.namespace} (${f.type})`).join(", ");
+    super(
+      `Secret "${secretName}" already exists with another type in namespace(s) ${where}; this run would write ${wanted}. ` +
+        `A Secret's type cannot change (the API server refuses it as immutable). Nothing was changed. ` +
+        `Give the ${wanted} Secret another --secret-name (Action input secret-name), or keep the --secret-type the Secret has.`,
+    );
+  }
+}
+
 export class GitLabError extends GpsError {
   readonly exitCode = ExitCode.remote;
   constructor(

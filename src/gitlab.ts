@@ -175,7 +175,10 @@ function hintFor(status: number | undefined, owner: string): string {
     case 401:
       return "The GitLab token is missing, wrong, expired or revoked";
     case 403:
-      return `The GitLab token needs the api scope, held by a Maintainer of ${owner} (Owner for group deploy tokens)`;
+      // GitLab lets a group Maintainer list group deploy tokens but only an Owner create or delete them.
+      return owner.startsWith("group ")
+        ? `The GitLab token needs the api scope, held by an Owner of ${owner}: group deploy tokens need the Owner role; Maintainer is not enough`
+        : `The GitLab token needs the api scope, held by a Maintainer of ${owner} (Owner for group deploy tokens)`;
     case 404:
       return `${owner} does not exist, or the GitLab token cannot see it`;
     case 429:

@@ -1,6 +1,7 @@
 // RawSettings (what a face collected) + environment -> one validated Config.
 // Pure: no I/O. Every check runs before anything remote is called, and every
 // failure names the option, the bad value (never a secret) and the accepted form.
+import { SECRET_TYPES, credentialsFor, registryHosts, secretForms, type SecretType } from "./dockerconfig.js";
 import { DURATION_FORM, DAY_MS, parseDuration } from "./duration.js";
 import { UsageError } from "./errors.js";
 import { OPTIONS, optionLabel, type OptionKey, type OptionSpec, type RawSettings } from "./options.js";
@@ -14,11 +15,28 @@ export interface Owner {
   ref: string;
 }
 
+/**
+ * Where the Secret's credentials come from: a deploy token the tool mints for
+ * a GitLab owner (and revokes later), or static credentials given by the user
+ * (--username), which are only applied: no GitLab call, nothing minted or revoked.
+ */
+export type Credentials =
+  | { kind: "deploy-token"; gitlabToken: Secret; owner: Owner }
+  | {
+      kind: "static";
+      username: string;
+      /** Absent only for commands that never write credentials (status, revoke). */
+      password: Secret | undefined;
+    };
+
 export interface Config {
   gitlabUrl: string;
-  gitlabToken: Secret;
-  owner: Owner;
+  credentials: Credentials;
+  /** Required with a group and with static credentials; otherwise from the project. */
   registry: string | undefined;
+  /** Further hosts for the same credentials (--registry-alias), lowercased. */
+  registryAliases: string[];
+  secretType: SecretType;
   /** Namespaces named explicitly (may be empty when a selector chooses them). */
   namespaces: string[];
   namespaceSelector: string | undefined;
@@ -83,6 +101,20 @@ class Reader {
     return optionLabel(this.spec(key), this.face);
   }
 
+  /** The value as the face collected it, untrimmed. */
+  rawValue(key: OptionKey): string | string[] | boolean | undefined {
+    return this.raw[key];
+  }
+
+  /** The first non-empty env variable of the option, untrimmed (for secrets whose spaces may matter). */
+  envValue(key: OptionKey): string | undefined {
+    for (const name of this.spec(key).env ?? []) {
+      const v = this.env[name];
+      if (v) return v;
+    }
+    return undefined;
+  }
+
   /** Given explicitly by the user (flag or input), not from env or default. */
   explicit(key: OptionKey): string | undefined {
     const v = this.raw[key];
@@ -118,13 +150,29 @@ class Reader {
   }
 }
 
-export function parseConfig(raw: RawSettings, env: Readonly<Record<string, string | undefined>>, face: Face): Config {
+export interface ParseOptions {
+  /**
+   * false for commands that never write credentials (status, revoke): with
+   * --username they need neither the password nor --registry.
+   */
+  writesCredentials?: boolean;
+}
+
+export function parseConfig(
+  raw: RawSettings,
+  env: Readonly<Record<string, string | undefined>>,
+  face: Face,
+  opts: ParseOptions = {},
+): Config {
   const r = new Reader(raw, env, face);
+  const writes = opts.writesCredentials ?? true;
+  const creds = credentials(r, writes);
   return {
     gitlabUrl: gitlabUrl(r),
-    gitlabToken: gitlabToken(r),
-    owner: owner(r),
-    registry: registry(r),
+    credentials: creds,
+    registry: registry(r, creds.kind === "static" && writes),
+    registryAliases: registryAliases(r),
+    secretType: secretType(r),
     namespaces: namespaces(r),
     namespaceSelector: namespaceSelector(r),
     excludeNamespaces: nameList(r, "excludeNamespaces"),
@@ -138,7 +186,7 @@ export function parseConfig(raw: RawSettings, env: Readonly<Record<string, strin
     dryRun: r.boolean("dryRun"),
     adopt: r.boolean("adopt"),
     json: r.boolean("json"),
-    verify: verify(r),
+    verify: verify(r, creds.kind === "static"),
     caFile: r.string("caFile"),
     rotateBeforeMs: optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS),
     force: r.boolean("force"),
@@ -152,6 +200,19 @@ export function parseConfig(raw: RawSettings, env: Readonly<Record<string, strin
     yes: r.boolean("yes"),
     renderFormat: renderFormat(r),
   };
+}
+
+/**
+ * Every secret the inputs hold, in every form it could be printed in: the
+ * faces register them for masking (core.setSecret) before anything runs.
+ */
+export function inputSecrets(config: Config): string[] {
+  const c = config.credentials;
+  if (c.kind === "deploy-token") return [c.gitlabToken.reveal()];
+  if (!c.password) return [];
+  // status and revoke may run without --registry; the password forms are the same under any host.
+  const hosts = config.registry ? registryHosts(config.registry, config.registryAliases) : ["registry"];
+  return secretForms(credentialsFor(hosts, c.username, c.password));
 }
 
 export const RENDER_FORMATS = ["secret", "config.json"] as const;
@@ -169,12 +230,14 @@ function renderFormat(r: Reader): RenderFormat | undefined {
 const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
-function verify(r: Reader): Config["verify"] {
+function verify(r: Reader, staticCredentials: boolean): Config["verify"] {
   const image = r.string("verifyImage");
   if (r.boolean("noVerify")) {
     if (image) throw new UsageError(`${r.label("verifyImage")} and ${r.label("noVerify")}`, image, "only one of them");
     return false;
   }
+  // Static credentials are for any registry: there is no project repository to default to.
+  if (image === undefined && staticCredentials) return false;
   if (image === undefined) {
     if (r.explicit("group")) {
       throw new UsageError(r.label("verifyImage"), undefined, `required with a group: a repository to check the new token against (e.g. my-group/app:latest), or ${r.label("noVerify")}`);
@@ -225,6 +288,81 @@ function gitlabUrl(r: Reader): string {
   return url.href.replace(/\/+$/, "");
 }
 
+// Options that only mean something for a minted GitLab deploy token. With
+// static credentials they are refused when given (Action inputs arrive with
+// their defaults filled in, so a default is not "given").
+const DEPLOY_TOKEN_ONLY: readonly OptionKey[] = [
+  "gitlabToken", "gitlabUrl", "allowInsecureHttp", "expiresIn", "tokenName", "rotateBefore", "keepPrevious", "sweepGrace", "retryFor",
+];
+
+function credentials(r: Reader, writes: boolean): Credentials {
+  const username = r.explicit("username");
+  if (username === undefined) {
+    if (r.explicit("registryPassword") !== undefined) {
+      throw new UsageError(r.label("registryPassword"), undefined, `only with ${r.label("username")} (static registry credentials); a GitLab deploy token needs no password`);
+    }
+    return { kind: "deploy-token", gitlabToken: gitlabToken(r), owner: owner(r) };
+  }
+  if (username.length > 255 || !/^[^\s:\p{Cc}]+$/u.test(username)) {
+    throw new UsageError(
+      r.label("username"),
+      username,
+      "the registry username: 1-255 characters without ':', whitespace or control characters (the docker config's auth is base64(username:password))",
+    );
+  }
+  for (const key of ["project", "group"] as const) {
+    const given = r.explicit(key);
+    if (given !== undefined) {
+      throw new UsageError(
+        `${r.label("username")} and ${r.label(key)}`,
+        `${username}, ${given}`,
+        `only one of them: --username applies static credentials, ${r.label(key)} mints a GitLab deploy token`,
+      );
+    }
+  }
+  for (const key of DEPLOY_TOKEN_ONLY) {
+    const spec = r.spec(key);
+    const given = spec.kind === "boolean" ? (r.boolean(key) ? "true" : undefined) : r.explicit(key);
+    if (given === undefined || given === spec.default) continue;
+    throw new UsageError(
+      r.label(key),
+      spec.secret ? undefined : given,
+      `not used with static credentials (${r.label("username")}): nothing is minted or revoked and GitLab is never called; leave it out`,
+    );
+  }
+  const password = registryPassword(r);
+  if (password === undefined && writes) {
+    throw new UsageError(
+      r.label("registryPassword"),
+      undefined,
+      `required with ${r.label("username")}: the registry password or access token (never a command-line value)`,
+    );
+  }
+  return { kind: "static", username, password };
+}
+
+/**
+ * The password as given: only a trailing line break (from a file or
+ * `echo`) is dropped, since spaces may belong to it. Never echoed.
+ */
+function registryPassword(r: Reader): Secret | undefined {
+  const explicit = r.rawValue("registryPassword");
+  const value = (typeof explicit === "string" && explicit !== "" ? explicit : r.envValue("registryPassword"))?.replace(/\r?\n$/, "");
+  return value ? new Secret(value) : undefined;
+}
+
+function secretType(r: Reader): SecretType {
+  const value = r.string("secretType")!;
+  if (!Object.hasOwn(SECRET_TYPES, value)) {
+    throw new UsageError(
+      r.label("secretType"),
+      value,
+      "dockerconfigjson (kubernetes.io/dockerconfigjson) or dockercfg (the legacy kubernetes.io/dockercfg)",
+    );
+  }
+  return value as SecretType;
+}
+
 function gitlabToken(r: Reader): Secret {
   const value = r.string("gitlabToken");
   if (!value) {
@@ -256,20 +394,47 @@ function owner(r: Reader): Owner {
   return { kind: "project", ref };
 }
 
-function registry(r: Reader): string | undefined {
+function registry(r: Reader, staticCredentials: boolean): string | undefined {
   const value = r.explicit("registry");
   if (value === undefined) {
     if (r.explicit("group")) {
       throw new UsageError(r.label("registry"), undefined, "required with a group: the registry host[:port], e.g. registry.gitlab.com");
     }
+    if (staticCredentials) {
+      throw new UsageError(
+        r.label("registry"),
+        undefined,
+        `required with ${r.label("username")}: the registry host[:port] as image references name it, e.g. index.docker.io (Docker Hub) or harbor.example.com`,
+      );
+    }
     return undefined;
   }
+  return hostPort(r, "registry", value);
+}
+
+const HOST_FORM = "a host[:port] without scheme or path, e.g. gitlab.example.com:5005";
+
+function hostPort(r: Reader, key: OptionKey, value: string): string {
   const m = HOST_PORT.exec(value);
   const port = m?.[1] === undefined ? 1 : Number(m[1]);
-  if (!m || port < 1 || port > 65535) {
-    throw new UsageError(r.label("registry"), value, "a host[:port] without scheme or path, e.g. gitlab.example.com:5005");
-  }
+  if (!m || port < 1 || port > 65535) throw new UsageError(r.label(key), value, HOST_FORM);
   return value.toLowerCase();
+}
+
+/** Validated like --registry; each once and never the registry itself (that is checked again once GitLab named the registry). */
+function registryAliases(r: Reader): string[] {
+  const registry = r.explicit("registry")?.toLowerCase();
+  const seen = new Set<string>(registry ? [registry] : []);
+  const out: string[] = [];
+  for (const alias of r.list("registryAliases")) {
+    const host = hostPort(r, "registryAliases", alias);
+    if (seen.has(host)) {
+      throw new UsageError(r.label("registryAliases"), alias, `each host once, and not --registry itself: the same credentials are written under every name`);
+    }
+    seen.add(host);
+    out.push(host);
+  }
+  return out;
 }
 
 function nameList(r: Reader, key: OptionKey): string[] {

@@ -1,5 +1,6 @@
 // Pure: what the cluster should hold -> the documents kubectl applies.
-import { Annotations, MANAGED_BY_LABEL, MANAGER } from "./naming.js";
+import { SECRET_TYPES, type SecretType } from "./dockerconfig.js";
+import { Annotations, MANAGED_BY_LABEL, MANAGER, STATIC_OWNER } from "./naming.js";
 import { Secret } from "./secret.js";
 
 export interface TokenRecord {
@@ -9,6 +10,8 @@ export interface TokenRecord {
   /** "project/42" or "group/7". */
   owner: string;
   registry: string;
+  /** Further hosts with the same credentials (--registry-alias). */
+  aliases?: readonly string[];
   rotatedAt: string;
 }
 
@@ -19,23 +22,44 @@ export function recordAnnotations(t: TokenRecord): Record<string, string> {
     [Annotations.expiresAt]: t.expiresAt,
     [Annotations.owner]: t.owner,
     [Annotations.registry]: t.registry,
+    [Annotations.registryAliases]: (t.aliases ?? []).join(","),
     [Annotations.rotatedAt]: t.rotatedAt,
   };
 }
 
 /**
- * A `v1 List` of one dockerconfigjson Secret per namespace, for a single
- * `kubectl apply --server-side -f -`. Server-side apply owns labels,
- * annotations and data keys per key, so keys other tools set are kept; we
- * always send our full set so none of ours go stale.
+ * What a Secret holding static credentials records: `static` where a minted
+ * one has its token id and owner, no expiry (the tool does not know one), and
+ * the docker config's SHA-256 so the next run can tell whether it changed.
+ */
+export function staticAnnotations(s: { username: string; registry: string; aliases: readonly string[]; configSha256: string; rotatedAt: string }): Record<string, string> {
+  return {
+    [Annotations.tokenId]: STATIC_OWNER,
+    [Annotations.tokenUsername]: s.username,
+    [Annotations.owner]: STATIC_OWNER,
+    [Annotations.registry]: s.registry,
+    [Annotations.registryAliases]: s.aliases.join(","),
+    [Annotations.configSha256]: s.configSha256,
+    [Annotations.rotatedAt]: s.rotatedAt,
+  };
+}
+
+/**
+ * A `v1 List` of one pull Secret per namespace (type and data key from
+ * --secret-type), for a single `kubectl apply --server-side -f -`. Server-side
+ * apply owns labels, annotations and data keys per key, so keys other tools
+ * set are kept; we always send our full set so none of ours go stale (and
+ * annotations a mode does not write, e.g. expires-at for static credentials, go).
  */
 export function secretList(args: {
   namespaces: readonly string[];
   secretName: string;
-  dockerConfigJson: Secret;
+  secretType: SecretType;
+  payload: Secret;
   annotations: Record<string, string>;
 }): Secret {
-  const data = Buffer.from(args.dockerConfigJson.reveal()).toString("base64");
+  const { type, key } = SECRET_TYPES[args.secretType];
+  const data = Buffer.from(args.payload.reveal()).toString("base64");
   const items = args.namespaces.map((namespace) => ({
     apiVersion: "v1",
     kind: "Secret",
@@ -45,8 +69,8 @@ export function secretList(args: {
       labels: { [MANAGED_BY_LABEL]: MANAGER },
       annotations: args.annotations,
     },
-    type: "kubernetes.io/dockerconfigjson",
-    data: { ".dockerconfigjson": data },
+    type,
+    data: { [key]: data },
   }));
   return new Secret(JSON.stringify({ apiVersion: "v1", kind: "List", items }));
 }

@@ -16,7 +16,23 @@ export const Annotations = {
   keptTokenIds: `${ANNOTATION}/kept-token-ids`,
   /** Previous tokens whose revoke failed; the next run revokes them first. */
   revokePending: `${ANNOTATION}/revoke-pending`,
+  /** Further hosts the docker config names with the same credentials (--registry-alias), comma-separated. */
+  registryAliases: `${ANNOTATION}/registry-aliases`,
+  /** Static credentials only: SHA-256 of the docker config, so a run can tell whether the content changed. */
+  configSha256: `${ANNOTATION}/config-sha256`,
 } as const;
+
+/**
+ * The owner annotation of a Secret holding static credentials (--username),
+ * where a GitLab-minted one records "project/42" or "group/7". Its token-id
+ * annotation says the same, so nothing reads it as a token to revoke.
+ */
+export const STATIC_OWNER = "static";
+
+/** "project/42", "group/7", or STATIC_OWNER for static credentials (no GitLab owner). */
+export function ownerRef(owner: { kind: string; id: number } | null): string {
+  return owner ? `${owner.kind}/${owner.id}` : STATIC_OWNER;
+}
 
 /**
  * The target a token serves: the cluster context, the Secret name and the set

@@ -33,7 +33,7 @@ export const OPTIONS = [
   },
   {
     key: "gitlabToken", kind: "string", flag: null, fileFlag: "gitlab-token-file", input: "gitlab-token",
-    env: ["GITLAB_TOKEN"], required: true, secret: true,
+    env: ["GITLAB_TOKEN"], secret: true, defaultText: "required, unless static credentials (--username) are given",
     description:
       "GitLab token with the api scope, held by a Maintainer of the project (Owner of the group). " +
       "Never a command-line value: argv is public.",
@@ -49,7 +49,24 @@ export const OPTIONS = [
   {
     key: "registry", kind: "string", flag: "registry", input: "registry",
     defaultText: "the host of the project's container_registry_image_prefix",
-    description: "Registry host[:port] written into the docker config. Required with a group.",
+    description: "Registry host[:port] written into the docker config. Required with a group and with --username.",
+  },
+  {
+    key: "registryAliases", kind: "list", flag: "registry-alias", input: "registry-aliases",
+    description:
+      "More host[:port] names written into the same docker config with the same credentials, e.g. the dependency proxy " +
+      "host or the registry under another name: repeat the flag or give a comma list; as an input, one per line.",
+  },
+  {
+    key: "username", kind: "string", flag: "username", input: "username",
+    description:
+      "Static credentials for any registry (Docker Hub, Harbor, iamapikey for IBM Cloud) instead of a GitLab deploy token: " +
+      "the username. Needs --registry and the password; nothing is minted or revoked and GitLab is never called.",
+  },
+  {
+    key: "registryPassword", kind: "string", flag: null, fileFlag: "password-file", input: "registry-password",
+    env: ["REGISTRY_PASSWORD"], secret: true,
+    description: "Password or access token for --username. Never a command-line value: argv is public.",
   },
   {
     key: "namespaces", kind: "list", flag: "namespace", input: "namespaces",
@@ -78,6 +95,12 @@ export const OPTIONS = [
   {
     key: "secretName", kind: "string", flag: "secret-name", input: "secret-name", default: "gitlab-pull-secret",
     description: "Name of the image pull Secret in every namespace.",
+  },
+  {
+    key: "secretType", kind: "string", flag: "secret-type", input: "secret-type", default: "dockerconfigjson",
+    description:
+      "dockerconfigjson (kubernetes.io/dockerconfigjson, key .dockerconfigjson) or dockercfg (the legacy " +
+      "kubernetes.io/dockercfg, key .dockercfg). A Secret's type cannot change: use another --secret-name to switch.",
   },
   {
     key: "expiresIn", kind: "string", flag: "expires-in", input: "expires-in", default: "7d",
@@ -202,8 +225,8 @@ export const OUTPUTS = [
   { name: "changed", description: "true when Secrets were written and a token minted." },
   { name: "secret-name", description: "Name of the image pull Secret." },
   { name: "namespaces", description: "JSON array of the namespaces the Secret is in." },
-  { name: "token-id", description: "GitLab id of the deploy token now in the Secrets." },
-  { name: "token-username", description: "Username of that deploy token (not secret)." },
+  { name: "token-id", description: "GitLab id of the deploy token now in the Secrets (empty with static credentials)." },
+  { name: "token-username", description: "Username of that deploy token, or the username of static credentials (not secret)." },
   { name: "expires-at", description: "Expiry of that deploy token (ISO 8601)." },
   { name: "revoked-token-ids", description: "JSON array of the ids of the deploy tokens revoked by this run." },
 ] as const;

@@ -1,7 +1,7 @@
 // Pure decisions of a rotation: is one due, which previous tokens to keep or
 // revoke, which of our tokens are orphans to sweep. No I/O.
 import type { ResolvedOwner, ExistingSecret } from "./ports.js";
-import { Annotations, MANAGED_BY_LABEL, MANAGER, mintedAt, ownsTokenName } from "./naming.js";
+import { Annotations, MANAGED_BY_LABEL, MANAGER, STATIC_OWNER, mintedAt, ownerRef, ownsTokenName } from "./naming.js";
 
 export interface TokenView {
   id: number;
@@ -35,13 +35,13 @@ export interface Held {
   pending: number[];
 }
 
-/** Token ids our Secrets hold or record, for this owner only, newest first. */
-export function heldTokens(existing: readonly ExistingSecret[], owner: ResolvedOwner): Held {
+/** Token ids our Secrets hold or record, for this owner only, newest first. Static credentials (owner null) hold none. */
+export function heldTokens(existing: readonly ExistingSecret[], owner: ResolvedOwner | null): Held {
   const current = new Set<number>();
   const kept = new Set<number>();
   const pending = new Set<number>();
   for (const s of existing) {
-    if (!isManaged(s) || s.annotations[Annotations.owner] !== `${owner.kind}/${owner.id}`) continue;
+    if (!isManaged(s) || s.annotations[Annotations.owner] !== ownerRef(owner)) continue;
     for (const id of ids(s.annotations[Annotations.tokenId])) current.add(id);
     for (const id of ids(s.annotations[Annotations.keptTokenIds])) kept.add(id);
     for (const id of ids(s.annotations[Annotations.revokePending])) pending.add(id);
@@ -64,10 +64,28 @@ export interface Due {
   reason: string;
 }
 
+/**
+ * The Secret names other hosts than this run writes (another --registry, or
+ * --registry-alias changed): its credentials are then for the wrong names, so
+ * it is rewritten even when the token itself has time left. A Secret written
+ * before the registry was recorded counts as matching.
+ */
+export function hostsDiffer(s: ExistingSecret, hosts: readonly string[]): boolean {
+  const registry = s.annotations[Annotations.registry];
+  if (registry !== undefined && registry !== hosts[0]) return true;
+  return (s.annotations[Annotations.registryAliases] ?? "") !== hosts.slice(1).join(",");
+}
+
+function hostsText(hosts: readonly string[]): string {
+  return hosts.join(", ");
+}
+
 export function rotationDue(args: {
   namespaces: readonly string[];
   existing: readonly ExistingSecret[];
   owner: ResolvedOwner;
+  /** The registry, then its aliases, as this run writes them. */
+  hosts: readonly string[];
   liveIds: ReadonlySet<number>;
   now: Date;
   rotateBeforeMs: number | undefined;
@@ -81,7 +99,9 @@ export function rotationDue(args: {
   for (const ns of args.namespaces) {
     const s = byNs.get(ns);
     if (!s || !isManaged(s)) return { due: true, reason: `no managed Secret in ${ns}` };
+    if (s.annotations[Annotations.owner] === STATIC_OWNER) return { due: true, reason: `the Secret in ${ns} holds static credentials` };
     if (s.annotations[Annotations.owner] !== `${args.owner.kind}/${args.owner.id}`) return { due: true, reason: `the Secret in ${ns} holds a token of another owner` };
+    if (hostsDiffer(s, args.hosts)) return { due: true, reason: `the Secret in ${ns} is not for ${hostsText(args.hosts)}` };
     const id = Number(s.annotations[Annotations.tokenId]);
     if (!args.liveIds.has(id)) return { due: true, reason: `deploy token ${s.annotations[Annotations.tokenId] ?? "?"} in ${ns} is no longer live in GitLab` };
     tokenIds.add(String(id));
@@ -92,6 +112,33 @@ export function rotationDue(args: {
   const left = soonest - args.now.getTime();
   if (left <= args.rotateBeforeMs) return { due: true, reason: `the token expires in ${formatDuration(left)}, within --rotate-before` };
   return { due: false, reason: `deploy token ${[...tokenIds][0]} has ${formatDuration(left)} left, more than --rotate-before` };
+}
+
+/**
+ * Static credentials have no expiry to watch: a run writes when a Secret is
+ * missing, holds something else (a deploy token, other credentials), or its
+ * recorded docker config SHA-256 differs from what this run would write
+ * (another password, host or alias). Otherwise it changes nothing.
+ */
+export function staticDue(args: {
+  namespaces: readonly string[];
+  existing: readonly ExistingSecret[];
+  /** payloadSha256 of the docker config this run would write. */
+  configSha256: string;
+  force: boolean;
+}): Due {
+  if (args.force) return { due: true, reason: "--force" };
+  const byNs = new Map(args.existing.map((s) => [s.namespace, s]));
+  for (const ns of args.namespaces) {
+    const s = byNs.get(ns);
+    if (!s || !isManaged(s)) return { due: true, reason: `no managed Secret in ${ns}` };
+    const owner = s.annotations[Annotations.owner];
+    if (owner !== STATIC_OWNER) return { due: true, reason: `the Secret in ${ns} holds a deploy token of ${owner ?? "an unknown owner"}, not static credentials` };
+    if (s.annotations[Annotations.configSha256] !== args.configSha256) {
+      return { due: true, reason: `the Secret in ${ns} holds other credentials (its docker config differs)` };
+    }
+  }
+  return { due: false, reason: "every Secret already holds these credentials (same docker config SHA-256)" };
 }
 
 export function formatDuration(ms: number): string {

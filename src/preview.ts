@@ -9,10 +9,12 @@
 import { expiryDateFor } from "./duration.js";
 import type { Config } from "./inputs.js";
 import type { LockPort } from "./lock.js";
-import { heldTokens, isLiveToken, referencedIds, revocationPlan, rotationDue, sweepCandidates, type TokenView } from "./plan.js";
+import { payloadSha256, pullSecretPayload } from "./dockerconfig.js";
+import { heldTokens, isLiveToken, referencedIds, revocationPlan, rotationDue, staticDue, sweepCandidates, type Due, type TokenView } from "./plan.js";
 import type { KubePort, ResolvedOwner, TargetState } from "./ports.js";
 import { rotate, type Ports } from "./rotate.js";
 import { selectServiceAccounts, withPullSecret } from "./serviceaccounts.js";
+import { staticCredentials } from "./static.js";
 import { targetOf } from "./target.js";
 
 export type NamespaceAction = "create" | "update" | "unchanged";
@@ -25,8 +27,11 @@ export interface PlannedToken {
 
 export interface RotationPlan {
   secretName: string;
-  owner: { kind: string; id: number; path: string };
+  /** null with static credentials (--username). */
+  owner: { kind: string; id: number; path: string } | null;
+  static: { username: string } | null;
   registry: string;
+  registryAliases: string[];
   /** Whether rotate would mint and apply, and why (rotationDue's reason). */
   due: boolean;
   reason: string;
@@ -51,18 +56,27 @@ export function tokenNamePattern(prefix: string, target: string): string {
 export function buildPlan(args: {
   /** With the namespaces rotate resolved (list, selector, exclusions). */
   config: Config;
-  owner: ResolvedOwner;
-  registry: string;
+  /** null with static credentials. */
+  owner: ResolvedOwner | null;
+  /** The registry, then its aliases. */
+  hosts: readonly string[];
   state: TargetState;
   tokens: readonly TokenView[];
   now: Date;
 }): RotationPlan {
-  const { config, owner, tokens, now } = args;
+  const { config, owner, tokens, now, hosts } = args;
   const existing = args.state.secrets;
   const target = targetOf(config, config.namespaces);
   const held = heldTokens(existing, owner);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
-  const due = rotationDue({ namespaces: config.namespaces, existing, owner, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
+  const due: Due = owner
+    ? rotationDue({ namespaces: config.namespaces, existing, owner, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force })
+    : staticDue({
+        namespaces: config.namespaces,
+        existing,
+        configSha256: payloadSha256(pullSecretPayload(config.secretType, staticCredentials(config))),
+        force: config.force,
+      });
   const byId = new Map(tokens.map((t) => [t.id, t]));
   const view = (id: number): PlannedToken => ({ id, name: byId.get(id)?.name ?? "?", expiresAt: byId.get(id)?.expiresAt ?? null });
   const present = new Set(existing.map((s) => s.namespace));
@@ -72,7 +86,12 @@ export function buildPlan(args: {
   let keep: number[];
   let revoke: number[];
   let referenced: Set<number>;
-  if (due.due) {
+  if (!owner) {
+    // Static credentials: nothing is minted, kept, revoked or swept.
+    keep = [];
+    revoke = [];
+    referenced = new Set();
+  } else if (due.due) {
     const plan = revocationPlan(held, 0, config.keepPrevious, liveIds);
     keep = plan.keep;
     revoke = plan.revoke;
@@ -82,14 +101,16 @@ export function buildPlan(args: {
     revoke = held.pending.filter((id) => liveIds.has(id));
     referenced = referencedIds({ ...held, pending: [] });
   }
-  const sweep = sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now, graceMs: config.sweepGraceMs })
+  const sweep = (owner ? sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now, graceMs: config.sweepGraceMs }) : [])
     .map((t) => t.id)
     .filter((id) => !revoke.includes(id));
 
   return {
     secretName: config.secretName,
-    owner: { kind: owner.kind, id: owner.id, path: owner.path },
-    registry: args.registry,
+    owner: owner ? { kind: owner.kind, id: owner.id, path: owner.path } : null,
+    static: config.credentials.kind === "static" ? { username: config.credentials.username } : null,
+    registry: hosts[0]!,
+    registryAliases: hosts.slice(1),
     due: due.due,
     reason: due.reason,
     namespaces: config.namespaces.map((namespace) => ({
@@ -99,7 +120,7 @@ export function buildPlan(args: {
     serviceAccounts: selectServiceAccounts(args.state.serviceAccounts, config.namespaces, config.serviceAccounts)
       .filter((sa) => withPullSecret(sa, config.secretName) !== undefined)
       .map((sa) => `${sa.namespace}/${sa.name}`),
-    mint: due.due
+    mint: due.due && owner
       ? { namePattern: tokenNamePattern(config.tokenNamePrefix, target), expiresAt: expiryDateFor(now, config.expiresInMs), scopes: ["read_registry"] }
       : null,
     current: held.current,
@@ -156,8 +177,9 @@ export async function planRotation(config: Config, ports: Ports): Promise<Rotati
   const report = await rotate({ ...config, dryRun: true }, observed);
   return buildPlan({
     config: { ...config, namespaces: seen.namespaces ?? report.namespaces },
-    owner: seen.owner!,
-    registry: report.registry,
+    // Static credentials resolve no owner (and make no GitLab call at all).
+    owner: seen.owner ?? null,
+    hosts: [report.registry, ...report.registryAliases],
     state: seen.state ?? { secrets: [], serviceAccounts: [] },
     tokens: seen.tokens ?? [],
     now,
@@ -171,12 +193,16 @@ function tokenList(tokens: readonly PlannedToken[]): string {
 /** The plan for people. Never holds a secret: a plan has none. */
 export function planLines(p: RotationPlan): string[] {
   const width = Math.max(...p.namespaces.map((n) => n.namespace.length), 9);
+  const who = p.owner ? `${p.owner.kind} ${p.owner.path}` : `static credentials of ${p.static?.username ?? "?"}`;
+  const hosts = [p.registry, ...p.registryAliases].join(", ");
   return [
-    `Plan for Secret "${p.secretName}" (${p.owner.kind} ${p.owner.path}, registry ${p.registry}): ${p.due ? "rotate" : "nothing due"}, because ${p.reason}`,
+    `Plan for Secret "${p.secretName}" (${who}, registry ${hosts}): ${p.due ? (p.owner ? "rotate" : "apply") : "nothing due"}, because ${p.reason}`,
     ...p.namespaces.map((n) => `  ${n.namespace.padEnd(width)}  ${n.action}`),
     p.mint
       ? `Mint:    a read_registry deploy token named ${p.mint.namePattern}, expiring ${p.mint.expiresAt} 00:00 UTC`
-      : `Mint:    nothing (the Secrets keep deploy token ${p.current.join(", ") || "-"})`,
+      : p.owner
+        ? `Mint:    nothing (the Secrets keep deploy token ${p.current.join(", ") || "-"})`
+        : `Mint:    nothing (static credentials are applied as given; no token is minted or revoked, GitLab is not called)`,
     `Keep:    ${tokenList(p.keep)}`,
     `Revoke:  ${tokenList(p.revoke)}`,
     `Sweep:   ${tokenList(p.sweep)}`,

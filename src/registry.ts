@@ -45,6 +45,11 @@ export interface VerifyRequest {
   tag: string | undefined;
   username: string;
   password: Secret;
+  /**
+   * Whose credentials: a GitLab deploy token (the default) or static ones for
+   * any registry (--username). Only the hints of a failure differ.
+   */
+  credentials?: "deploy-token" | "static";
 }
 
 export interface VerifyResult {
@@ -67,7 +72,7 @@ export type VerifyStep = "registry" | "token" | "access" | "manifest";
 
 const STEP_TEXT: Record<VerifyStep, string> = {
   registry: "reaching the registry",
-  token: "getting a registry token from GitLab",
+  token: "getting a registry token from its token service",
   access: "checking the token's pull access",
   manifest: "reading the image manifest",
 };
@@ -469,7 +474,9 @@ class Flow {
       request,
       answer: `${answered(a)} ${header ? `with WWW-Authenticate: ${clip(header, 200)}` : "without a WWW-Authenticate header"}`,
       hint: schemes.includes("basic")
-        ? `${this.req.registry} asks for Basic authentication, not for a token: GitLab's container registry always uses token authentication, so this is not (or not configured as) the GitLab registry. Check --registry`
+        ? this.isStatic()
+          ? `${this.req.registry} asks for Basic authentication, not for a token: the pull check speaks only the registry token flow. Leave out --verify-image for this registry`
+          : `${this.req.registry} asks for Basic authentication, not for a token: GitLab's container registry always uses token authentication, so this is not (or not configured as) the GitLab registry. Check --registry`
         : `${this.req.registry} sent no Bearer challenge with a realm, so there is no token service to ask. Check --registry and the registry's auth.token settings`,
       status: a.status,
     });
@@ -536,11 +543,20 @@ class Flow {
     return jwt;
   }
 
+  private isStatic(): boolean {
+    return this.req.credentials === "static";
+  }
+
   private tokenFailure(a: Answer, request: string, realm: URL, c: BearerChallenge): VerifyError {
     const { code } = errorOf(a.body);
     const u = this.req.username;
     let hint: string;
-    if (a.status === 401) {
+    if (this.isStatic() && (a.status === 401 || a.status === 403)) {
+      hint =
+        a.status === 401
+          ? `${realm.host} refused username "${u}" with this password: check the username and the password or access token (REGISTRY_PASSWORD / --password-file), and that they are for ${this.req.registry}`
+          : `${realm.host} accepted "${u}" but refused it a registry token: the account may not pull from ${this.req.registry}, or is locked`;
+    } else if (a.status === 401) {
       hint =
         `GitLab refused username "${u}" with this token. The username must be the deploy token's own username exactly ` +
         `(gitlab+deploy-token-<id>, or the custom one it was created with; case-sensitive; never the token's name), ` +
@@ -587,7 +603,9 @@ class Flow {
       step: "access",
       request,
       answer: `answered HTTP 200 with a token granting no pull on ${this.req.repository} (${describeAccess(access)})`,
-      hint:
+      hint: this.isStatic()
+        ? `"${this.req.username}" cannot pull ${this.req.repository} on ${this.req.registry}: check the account's permissions there and the repository in --verify-image`
+        :
         `The deploy token cannot reach this repository: it belongs to another project (or to a group that does not contain it), ` +
         `or the container registry is disabled for the project (Settings > General > Visibility > Container registry), ` +
         `or ${this.req.repository} is not the project's repository path`,

@@ -10,20 +10,28 @@
 // so it never revokes a rendered credential that lives in a repository.
 // The rendered Secret carries no managed-by label for the same reason: it is
 // the GitOps tool's, and rotate refuses to overwrite it without --adopt.
+//
+// With static credentials (--username) nothing is minted: the document holds
+// the given username and password, checked to pull only with --verify-image.
 import yaml from "js-yaml";
-import { dockerConfigJson, secretForms, type RegistryCredentials } from "./dockerconfig.js";
+import { verifyCredentials } from "./apply.js";
+import { SECRET_TYPES, credentialsFor, dockerConfigJson, payloadSha256, pullSecretPayload, registryHosts, secretForms, type RegistryCredentials, type SecretType } from "./dockerconfig.js";
 import { expiryDateFor } from "./duration.js";
 import { RotationError } from "./errors.js";
 import type { Config, RenderFormat } from "./inputs.js";
-import { recordAnnotations } from "./manifests.js";
+import { recordAnnotations, staticAnnotations } from "./manifests.js";
 import { tokenName } from "./naming.js";
 import { registryHost, verifyTarget, type Ports } from "./rotate.js";
 import { Secret } from "./secret.js";
+import { staticLogin, staticVerifyTarget } from "./static.js";
 
 export interface Rendered {
   format: RenderFormat;
-  token: { id: number; name: string; username: string; expiresAt: string };
+  /** The minted deploy token; null with static credentials. */
+  token: { id: number; name: string; username: string; expiresAt: string } | null;
+  static: { username: string } | null;
   registry: string;
+  registryAliases: string[];
   verified: { repository: string; tag?: string; digest?: string } | null;
   /** The document to print. */
   content: Secret;
@@ -34,22 +42,24 @@ export function renderTarget(secretName: string): string {
   return `render/${secretName}`;
 }
 
-/** One `kubernetes.io/dockerconfigjson` Secret per namespace, as multi-document YAML. */
+/** One pull Secret per namespace (type and key from --secret-type), as multi-document YAML. */
 export function secretManifests(args: {
   namespaces: readonly string[];
   secretName: string;
-  dockerConfigJson: Secret;
+  secretType: SecretType;
+  payload: Secret;
   annotations: Record<string, string>;
 }): Secret {
-  const data = Buffer.from(args.dockerConfigJson.reveal()).toString("base64");
+  const { type, key } = SECRET_TYPES[args.secretType];
+  const data = Buffer.from(args.payload.reveal()).toString("base64");
   const docs = args.namespaces.map((namespace) =>
     yaml.dump(
       {
         apiVersion: "v1",
         kind: "Secret",
         metadata: { name: args.secretName, namespace, annotations: args.annotations },
-        type: "kubernetes.io/dockerconfigjson",
-        data: { ".dockerconfigjson": data },
+        type,
+        data: { [key]: data },
       },
       // Never fold: a folded base64 line is still valid YAML, but not every tool that greps or seals it copes.
       { lineWidth: -1, noRefs: true },
@@ -63,33 +73,60 @@ export function configJson(creds: readonly RegistryCredentials[]): Secret {
   return new Secret(`${JSON.stringify(JSON.parse(dockerConfigJson(creds).reveal()), null, 2)}\n`);
 }
 
+/** The document asked for: a config.json, or the Secret manifests with these annotations. */
+function document(config: Config, format: RenderFormat, creds: readonly RegistryCredentials[], annotations: (payload: Secret) => Record<string, string>): Secret {
+  if (format === "config.json") return configJson(creds);
+  const payload = pullSecretPayload(config.secretType, creds);
+  return secretManifests({ namespaces: config.namespaces, secretName: config.secretName, secretType: config.secretType, payload, annotations: annotations(payload) });
+}
+
+/** Static credentials: nothing to mint, nothing to revoke if the check fails. */
+async function renderStatic(config: Config, format: RenderFormat, ports: Pick<Ports, "verifier" | "clock" | "log">): Promise<Rendered> {
+  const { username, password } = staticLogin(config);
+  const hosts = registryHosts(config.registry!, config.registryAliases);
+  const creds = credentialsFor(hosts, username, password);
+  for (const form of secretForms(creds)) ports.log.secret(form);
+  let verified: Rendered["verified"] = null;
+  const check = staticVerifyTarget(config);
+  if (check) {
+    try {
+      verified = await verifyCredentials(ports, { registry: hosts[0]!, ...check, username, password, credentials: "static", what: `the credentials of ${username}` });
+    } catch (err) {
+      throw new RotationError(err as Error, "nothing was minted and nothing was printed");
+    }
+  }
+  const now = ports.clock.now().toISOString();
+  const content = document(config, format, creds, (payload) =>
+    staticAnnotations({ username, registry: hosts[0]!, aliases: hosts.slice(1), configSha256: payloadSha256(payload), rotatedAt: now }),
+  );
+  return { format, token: null, static: { username }, registry: hosts[0]!, registryAliases: hosts.slice(1), verified, content };
+}
+
 export async function renderCredentials(
   config: Config,
   format: RenderFormat,
   ports: Pick<Ports, "gitlab" | "verifier" | "clock" | "log" | "nonce">,
 ): Promise<Rendered> {
+  if (config.credentials.kind === "static") return renderStatic(config, format, ports);
   const { gitlab, log } = ports;
-  const owner = await gitlab.resolveOwner(config.owner);
-  const registry = registryHost(config, owner);
+  const owner = await gitlab.resolveOwner(config.credentials.owner);
+  const hosts = registryHosts(registryHost(config, owner), config.registryAliases);
+  const registry = hosts[0]!;
   const now = ports.clock.now();
   const minted = await gitlab.createDeployToken(owner, {
     name: tokenName(config.tokenNamePrefix, renderTarget(config.secretName), now, ports.nonce()),
     expiresAt: expiryDateFor(now, config.expiresInMs),
   });
-  const creds: RegistryCredentials = { host: registry, username: minted.username, password: minted.token };
+  const creds = credentialsFor(hosts, minted.username, minted.token);
   // Masked before anything could print them; only the rendered document on stdout shows them.
-  for (const form of secretForms([creds])) log.secret(form);
-  log.info(`Minted deploy token ${minted.id} (${minted.username}) for ${registry}, expires ${minted.expiresAt}`);
+  for (const form of secretForms(creds)) log.secret(form);
+  log.info(`Minted deploy token ${minted.id} (${minted.username}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`);
 
   let verified: Rendered["verified"] = null;
   const check = verifyTarget(config, owner);
   if (check) {
     try {
-      const r = await ports.verifier.verifyPull({ registry, ...check, username: minted.username, password: minted.token });
-      verified = { repository: check.repository, ...(check.tag ? { tag: check.tag } : {}), ...(r.digest ? { digest: r.digest } : {}) };
-      const image = `${check.repository}${check.tag ? `:${check.tag}` : ""}`;
-      if (r.anonymous) log.warn(`${registry} serves ${image} without authentication, so the pull check says nothing about the new token`);
-      else log.info(`Verified: the new token pulls ${image} from ${registry}`);
+      verified = await verifyCredentials(ports, { registry, ...check, username: minted.username, password: minted.token, what: "the new token" });
     } catch (err) {
       let rollback: string;
       try {
@@ -102,26 +139,23 @@ export async function renderCredentials(
     }
   }
 
-  const content =
-    format === "config.json"
-      ? configJson([creds])
-      : secretManifests({
-          namespaces: config.namespaces,
-          secretName: config.secretName,
-          dockerConfigJson: dockerConfigJson([creds]),
-          annotations: recordAnnotations({
-            id: minted.id,
-            username: minted.username,
-            expiresAt: minted.expiresAt,
-            owner: `${owner.kind}/${owner.id}`,
-            registry,
-            rotatedAt: now.toISOString(),
-          }),
-        });
+  const content = document(config, format, creds, () =>
+    recordAnnotations({
+      id: minted.id,
+      username: minted.username,
+      expiresAt: minted.expiresAt,
+      owner: `${owner.kind}/${owner.id}`,
+      registry,
+      aliases: hosts.slice(1),
+      rotatedAt: now.toISOString(),
+    }),
+  );
   return {
     format,
     token: { id: minted.id, name: minted.name, username: minted.username, expiresAt: minted.expiresAt },
+    static: null,
     registry,
+    registryAliases: hosts.slice(1),
     verified,
     content,
   };

@@ -42,7 +42,8 @@ export function actionOutputs(r: RotationReport): Record<string, string> {
     "secret-name": r.secretName,
     namespaces: JSON.stringify(r.namespaces),
     "token-id": r.token ? String(r.token.id) : "",
-    "token-username": r.token?.username ?? "",
+    // With static credentials: the username the Secrets hold (no token id, no expiry).
+    "token-username": r.token?.username ?? r.static?.username ?? "",
     "expires-at": r.token?.expiresAt ?? "",
     "revoked-token-ids": JSON.stringify(r.revokedTokenIds),
   };
@@ -62,6 +63,12 @@ export function summaryLines(r: RotationReport): string[] {
     ...(r.sweptTokenIds.length ? [`Swept orphaned deploy token(s) ${r.sweptTokenIds.join(", ")}`] : []),
     ...(r.serviceAccountsUpdated?.length ? [`Added "${r.secretName}" to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`] : []),
   ];
+  if (r.dryRun && r.static) {
+    return [
+      `Dry run: nothing changed. A run would write the static credentials of ${r.static.username} to Secret "${r.secretName}" in ` +
+        `${r.namespaces.join(", ")}${r.created.length ? ` (new in ${r.created.join(", ")})` : ""} if due (${r.reason}). Run plan for the full picture.`,
+    ];
+  }
   if (r.dryRun) {
     return [
       `Dry run: nothing changed. A rotation would write Secret "${r.secretName}" to ${r.namespaces.join(", ")}` +
@@ -70,12 +77,21 @@ export function summaryLines(r: RotationReport): string[] {
         ` if due (${r.reason}). Run plan for the full picture.`,
     ];
   }
-  // Nothing was due (--rotate-before): the Secrets keep their token.
+  const hosts = [r.registry, ...r.registryAliases].join(", ");
+  if (r.static?.applied) {
+    return [
+      `Applied the static credentials of ${r.static.username} to Secret "${r.secretName}" in ${r.namespaces.join(", ")}` +
+        (r.created.length ? ` (created in ${r.created.join(", ")})` : ""),
+      `Registry ${hosts}; nothing was minted or revoked`,
+      ...extra,
+    ];
+  }
+  // Nothing was due (--rotate-before, or static credentials already in place): the Secrets keep what they hold.
   if (!r.token) return [`Unchanged: ${r.reason}`, ...extra];
   const t = r.token;
   return [
     `Rotated Secret "${r.secretName}" in ${r.namespaces.join(", ")}` + (r.created.length ? ` (created in ${r.created.join(", ")})` : ""),
-    `Deploy token ${t.id} (${t.username}) for ${r.registry}, expires ${t.expiresAt}`,
+    `Deploy token ${t.id} (${t.username}) for ${hosts}, expires ${t.expiresAt}`,
     r.revokedTokenIds.length ? `Revoked deploy token(s) ${r.revokedTokenIds.join(", ")}` : "No previous token to revoke",
     ...extra,
   ];
@@ -106,29 +122,34 @@ export interface JobSummary {
 }
 
 export function jobSummary(r: RotationReport): JobSummary {
+  const written = r.token !== null || r.static?.applied === true;
   const heading = r.token
     ? "gitlab-pull-secret: rotated"
-    : r.dryRun
+    : written
+      ? "gitlab-pull-secret: static credentials applied"
+      : r.dryRun
       ? "gitlab-pull-secret: dry run (nothing changed)"
       : r.changed
         ? "gitlab-pull-secret: ServiceAccounts updated"
         : "gitlab-pull-secret: unchanged";
   const change = (ns: string): string =>
-    r.token ? (r.created.includes(ns) ? "created" : "updated") : r.dryRun ? (r.created.includes(ns) ? "would create" : "checked") : "unchanged";
+    written ? (r.created.includes(ns) ? "created" : "updated") : r.dryRun ? (r.created.includes(ns) ? "would create" : "checked") : "unchanged";
   const revoked = r.revokedTokenIds.join(", ") || "none";
   const rows = r.namespaces.map((ns) => [
     ns,
     r.secretName,
     change(ns),
     // An unchanged run keeps the token the Secrets already hold.
-    r.token ? String(r.token.id) : r.previousTokenIds.join(", ") || "-",
-    r.token?.username ?? "-",
+    r.token ? String(r.token.id) : r.static ? "static" : r.previousTokenIds.join(", ") || "-",
+    r.token?.username ?? r.static?.username ?? "-",
     r.token?.expiresAt ?? "-",
     revoked,
   ]);
   const notes = [
     `Reason: ${r.reason}`,
-    `Owner: ${r.owner.kind} ${r.owner.path} (id ${r.owner.id}); registry ${r.registry}`,
+    r.owner
+      ? `Owner: ${r.owner.kind} ${r.owner.path} (id ${r.owner.id}); registry ${[r.registry, ...r.registryAliases].join(", ")}`
+      : `Static credentials of ${r.static?.username ?? "?"} (nothing minted or revoked); registry ${[r.registry, ...r.registryAliases].join(", ")}`,
   ];
   if (r.verified) notes.push(`Pull check: ${r.verified.repository}${r.verified.tag ? `:${r.verified.tag}` : ""}${r.verified.digest ? ` (${r.verified.digest})` : ""}`);
   if (r.keptTokenIds.length) notes.push(`Kept alive: deploy token(s) ${r.keptTokenIds.join(", ")}`);

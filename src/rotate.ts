@@ -1,18 +1,21 @@
 // The orchestration: lock -> read -> decide -> check -> mint -> verify ->
 // apply -> revoke previous -> sweep, with rollback. It talks to the world only
 // through ports and returns a report; the faces decide how to show it.
-import { dockerConfigJson, secretForms, type RegistryCredentials } from "./dockerconfig.js";
+// Static credentials (--username) take the same lock, read, check, apply and
+// ServiceAccount steps without the GitLab ones (static.ts).
+import { checkApply, ensureServiceAccounts, readChecked, verifyCredentials, wouldAddTo } from "./apply.js";
+import { credentialsFor, pullSecretPayload, registryHosts, secretForms } from "./dockerconfig.js";
 import { expiryDateFor } from "./duration.js";
-import { GpsError, RotationError, UnmanagedSecretError, UsageError } from "./errors.js";
+import { GpsError, RotationError, UsageError } from "./errors.js";
 import type { Config } from "./inputs.js";
 import { acquireLock, leaseName, lockNamespace, type LockPort } from "./lock.js";
 import { recordAnnotations, secretList } from "./manifests.js";
 import { Annotations, tokenName } from "./naming.js";
 import { targetOf } from "./target.js";
-import { heldTokens, isLiveToken, isManaged, referencedIds, revocationPlan, rotationDue, sweepCandidates, type TokenView } from "./plan.js";
+import { heldTokens, isLiveToken, referencedIds, revocationPlan, rotationDue, sweepCandidates, type TokenView } from "./plan.js";
 import type { Clock, GitLabPort, KubePort, Log, MintedToken, ResolvedOwner } from "./ports.js";
-import { Secret } from "./secret.js";
-import { missingServiceAccounts, selectServiceAccounts, withPullSecret, type ServiceAccountState } from "./serviceaccounts.js";
+import type { Secret } from "./secret.js";
+import { applyStaticLocked, staticSummary } from "./static.js";
 import { KubeError } from "./errors.js";
 
 export interface RotationReport {
@@ -32,8 +35,13 @@ export interface RotationReport {
   verified: { repository: string; tag?: string; digest?: string } | null;
   /** ServiceAccounts (namespace/name) that got the Secret added to imagePullSecrets by this run. */
   serviceAccountsUpdated: string[];
-  owner: { kind: string; id: number; path: string };
+  /** The GitLab owner whose deploy tokens the Secrets hold; null with static credentials. */
+  owner: { kind: string; id: number; path: string } | null;
+  /** With static credentials (--username): whose, and whether this run wrote them. null for a minted deploy token. */
+  static: { username: string; applied: boolean } | null;
   registry: string;
+  /** --registry-alias hosts written with the same credentials. */
+  registryAliases: string[];
   /** Things that went wrong after the Secrets were safely rotated (e.g. a revoke that failed). */
   problems: string[];
 }
@@ -44,7 +52,15 @@ export interface TokenLister {
 }
 
 export interface PullVerifier {
-  verifyPull(req: { registry: string; repository: string; tag: string | undefined; username: string; password: Secret }): Promise<{ digest?: string; anonymous?: boolean }>;
+  verifyPull(req: {
+    registry: string;
+    repository: string;
+    tag: string | undefined;
+    username: string;
+    password: Secret;
+    /** Whose credentials, for the hints of a failed check (default: a GitLab deploy token). */
+    credentials?: "deploy-token" | "static";
+  }): Promise<{ digest?: string; anonymous?: boolean }>;
 }
 
 export interface Ports {
@@ -84,11 +100,6 @@ export function verifyTarget(config: Config, owner: ResolvedOwner): { repository
   return { repository: path, tag: config.verify.tag };
 }
 
-function placeholderList(config: Config, registry: string): Secret {
-  const creds: RegistryCredentials = { host: registry, username: "dry-run", password: new Secret("dry-run") };
-  return secretList({ namespaces: config.namespaces, secretName: config.secretName, dockerConfigJson: dockerConfigJson([creds]), annotations: {} });
-}
-
 /** The namespaces of this run: the list, plus the selector's matches, minus the exclusions. */
 export async function resolveNamespaces(config: Config, kube: KubePort): Promise<string[]> {
   const chosen = [...config.namespaces];
@@ -103,13 +114,23 @@ export async function resolveNamespaces(config: Config, kube: KubePort): Promise
 }
 
 export async function rotate(input: Config, ports: Ports): Promise<RotationReport> {
-  const owner = await ports.gitlab.resolveOwner(input.owner);
-  const registry = registryHost(input, owner);
-  ports.log.info(`Owner: ${owner.kind} ${owner.path} (id ${owner.id}); registry ${registry}`);
+  let locked: (config: Config) => Promise<RotationReport>;
+  const creds = input.credentials;
+  if (creds.kind === "static") {
+    // No GitLab call at all: the registry was given, the credentials too.
+    const hosts = registryHosts(input.registry!, input.registryAliases);
+    ports.log.info(staticSummary(creds.username, hosts));
+    locked = (config) => applyStaticLocked(config, ports, hosts);
+  } else {
+    const owner = await ports.gitlab.resolveOwner(creds.owner);
+    const hosts = registryHosts(registryHost(input, owner), input.registryAliases);
+    ports.log.info(`Owner: ${owner.kind} ${owner.path} (id ${owner.id}); registry ${hosts.join(", ")}`);
+    locked = (config) => rotateLocked(config, ports, owner, hosts);
+  }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
 
   // A dry run changes nothing, not even a Lease.
-  if (config.dryRun) return rotateLocked(config, ports, owner, registry);
+  if (config.dryRun) return locked(config);
   // Before the lock: the Lease lives in the first namespace, which may be one to create.
   if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces);
   const held = await acquireLock({
@@ -123,7 +144,7 @@ export async function rotate(input: Config, ports: Ports): Promise<RotationRepor
     sleep: ports.sleep,
   });
   try {
-    return await rotateLocked(config, ports, owner, registry);
+    return await locked(config);
   } finally {
     try {
       await held.release();
@@ -133,26 +154,18 @@ export async function rotate(input: Config, ports: Ports): Promise<RotationRepor
   }
 }
 
-async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, registry: string): Promise<RotationReport> {
+async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, hosts: readonly string[]): Promise<RotationReport> {
   const { gitlab, kube, log } = ports;
   const target = targetOf(config, config.namespaces);
+  const registry = hosts[0]!;
 
-  const state = await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
-  const existing = state.secrets;
-  const missingSas = missingServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
-  if (missingSas.length > 0) {
-    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [...new Set(missingSas.map((k) => k.split("/")[0]!))]);
-  }
-  const accounts = selectServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
-  const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
-  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
+  const { existing, accounts, present } = await readChecked(config, kube);
   const held = heldTokens(existing, owner);
-  const present = new Set(existing.map((s) => s.namespace));
 
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
-  const due = rotationDue({ namespaces: config.namespaces, existing, owner, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
+  const due = rotationDue({ namespaces: config.namespaces, existing, owner, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
 
   const base = {
     dryRun: config.dryRun,
@@ -162,7 +175,9 @@ async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, 
     reason: due.reason,
     previousTokenIds: held.current,
     owner: { kind: owner.kind, id: owner.id, path: owner.path },
+    static: null,
     registry,
+    registryAliases: hosts.slice(1),
     verified: null,
     serviceAccountsUpdated: [] as string[],
   };
@@ -188,15 +203,12 @@ async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, 
   }
   log.info(`Rotating: ${due.reason}`);
 
-  // The API server authorizes and validates a server-side dry run exactly like
-  // the real apply, so a missing namespace or RBAC verb is found before a token exists.
-  await kube.applySecrets(placeholderList(config, registry), { dryRun: true, force: config.adopt });
-  log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
+  await checkApply(config, ports, hosts);
 
   if (config.dryRun) {
     const plan = revocationPlan(held, 0, config.keepPrevious, liveIds);
     log.info(`Dry run: would mint a read_registry deploy token, write it to ${config.namespaces.length} Secret(s), keep ${plan.keep.join(", ") || "none"} and revoke ${plan.revoke.join(", ") || "none"}`);
-    const wouldUpdate = accounts.filter((sa) => withPullSecret(sa, config.secretName)).map((sa) => `${sa.namespace}/${sa.name}`);
+    const wouldUpdate = wouldAddTo(config, accounts);
     if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
     return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: [] };
   }
@@ -205,19 +217,15 @@ async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, 
     name: tokenName(config.tokenNamePrefix, target, now, ports.nonce()),
     expiresAt: expiryDateFor(now, config.expiresInMs),
   });
-  const creds: RegistryCredentials = { host: registry, username: minted.username, password: minted.token };
-  for (const form of secretForms([creds])) log.secret(form);
+  const creds = credentialsFor(hosts, minted.username, minted.token);
+  for (const form of secretForms(creds)) log.secret(form);
   log.info(`Minted deploy token ${minted.id} (${minted.username}), expires ${minted.expiresAt}`);
 
   let verified: RotationReport["verified"] = null;
   const check = verifyTarget(config, owner);
   if (check) {
     try {
-      const r = await ports.verifier.verifyPull({ registry, ...check, username: minted.username, password: minted.token });
-      verified = { repository: check.repository, ...(check.tag ? { tag: check.tag } : {}), ...(r.digest ? { digest: r.digest } : {}) };
-      const image = `${check.repository}${check.tag ? `:${check.tag}` : ""}`;
-      if (r.anonymous) log.warn(`${registry} serves ${image} without authentication, so the pull check says nothing about the new token`);
-      else log.info(`Verified: the new token pulls ${image} from ${registry}`);
+      verified = await verifyCredentials(ports, { registry, ...check, username: minted.username, password: minted.token, what: "the new token" });
     } catch (err) {
       throw new RotationError(err as Error, await revokeNew(ports, owner, minted, "the cluster was not touched"));
     }
@@ -228,7 +236,8 @@ async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, 
     secretList({
       namespaces: config.namespaces,
       secretName: config.secretName,
-      dockerConfigJson: dockerConfigJson([creds]),
+      secretType: config.secretType,
+      payload: pullSecretPayload(config.secretType, creds),
       annotations: {
         ...recordAnnotations({
           id: minted.id,
@@ -236,6 +245,7 @@ async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, 
           expiresAt: minted.expiresAt,
           owner: `${owner.kind}/${owner.id}`,
           registry,
+          aliases: hosts.slice(1),
           rotatedAt: now.toISOString(),
         }),
         [Annotations.keptTokenIds]: plan.keep.join(","),
@@ -282,37 +292,6 @@ async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, 
     serviceAccountsUpdated: sas.updated,
     problems,
   };
-}
-
-const SERVICE_ACCOUNT_ATTEMPTS = 5;
-
-/**
- * Adds the Secret to every chosen ServiceAccount that lacks it, all in one
- * kubectl call; a 409 (someone changed one since we read it) re-reads and
- * retries. Idempotent: accounts that already list it are not written.
- */
-async function ensureServiceAccounts(config: Config, ports: Ports, initial: readonly ServiceAccountState[]): Promise<{ updated: string[]; problems: string[] }> {
-  let accounts = initial;
-  const updated: string[] = [];
-  for (let attempt = 1; attempt <= SERVICE_ACCOUNT_ATTEMPTS; attempt++) {
-    const changes = accounts.flatMap((sa) => {
-      const next = withPullSecret(sa, config.secretName);
-      return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
-    });
-    if (changes.length === 0) return { updated, problems: [] };
-    try {
-      if ((await ports.kube.replaceServiceAccounts(changes.map((c) => c.next))) === "ok") {
-        updated.push(...changes.map((c) => c.key));
-        ports.log.info(`Added "${config.secretName}" to imagePullSecrets of ${changes.map((c) => c.key).join(", ")}`);
-        return { updated, problems: [] };
-      }
-    } catch (err) {
-      return { updated, problems: [`The Secrets are rotated, but the ServiceAccounts were not updated: ${(err as Error).message}`] };
-    }
-    const fresh = await ports.kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
-    accounts = selectServiceAccounts(fresh.serviceAccounts, config.namespaces, config.serviceAccounts);
-  }
-  return { updated, problems: [`ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`] };
 }
 
 /** Revokes our live tokens for this target that nothing references (a run that died half way left them). */

@@ -2,9 +2,12 @@
 // what needs a person. Read-only: one kubectl read of the Secrets, one GitLab
 // listing (after resolving the owner). GitLab sends no expiry notice for
 // deploy tokens, so `status --warn-within 3d` in a scheduled job is the alarm.
+// With static credentials (--username) there is no GitLab owner and no token:
+// only the Secrets are read, and GitLab is never called.
+import { SECRET_TYPES, type SecretType } from "./dockerconfig.js";
 import { DAY_MS } from "./duration.js";
 import type { Config } from "./inputs.js";
-import { Annotations, ownsTokenName } from "./naming.js";
+import { Annotations, STATIC_OWNER, ownerRef as ownerRefOf, ownsTokenName } from "./naming.js";
 import { formatDuration, heldTokens, isLiveToken, isManaged, sweepCandidates } from "./plan.js";
 import type { DeployTokenInfo } from "./gitlab.js";
 import type { ExistingSecret, ResolvedOwner } from "./ports.js";
@@ -20,6 +23,8 @@ export interface SecretStatus {
   managed: boolean;
   /** The Secret's type, e.g. kubernetes.io/dockerconfigjson; null when absent. */
   type: string | null;
+  /** What a managed Secret holds: a minted deploy token or static credentials; null when absent or unmanaged. */
+  credentials: "deploy-token" | "static" | null;
   /** "project/42" as the Secret records it. */
   owner: string | null;
   tokenId: number | null;
@@ -52,7 +57,7 @@ export interface TokenStatus {
 export interface Finding {
   /** attention: needs a person (makes --warn-within exit 3); info: worth knowing. */
   severity: "attention" | "info";
-  kind: "missing-secret" | "unmanaged-secret" | "other-owner" | "dead-token" | "expiring" | "orphan" | "pending-revoke" | "in-flight" | "stale";
+  kind: "missing-secret" | "unmanaged-secret" | "other-owner" | "wrong-type" | "dead-token" | "expiring" | "orphan" | "pending-revoke" | "in-flight" | "stale";
   message: string;
   tokenId?: number;
   namespaces?: string[];
@@ -60,7 +65,11 @@ export interface Finding {
 
 export interface StatusReport {
   secretName: string;
-  owner: { kind: string; id: number; path: string };
+  /** null with static credentials (--username). */
+  owner: { kind: string; id: number; path: string } | null;
+  static: { username: string } | null;
+  /** The Kubernetes type the Secrets should have (--secret-type). */
+  secretType: string;
   checkedAt: string;
   warnWithinMs: number | undefined;
   secrets: SecretStatus[];
@@ -89,8 +98,13 @@ const list = (items: readonly string[]): string => items.join(", ");
 
 /** Pure: the Secrets and the owner's tokens -> the report, findings included. */
 export function assessStatus(args: {
-  owner: ResolvedOwner;
+  /** null: static credentials, whose Secrets hold no token. */
+  owner: ResolvedOwner | null;
+  /** With static credentials, whose (only for the report). */
+  staticUsername?: string;
   secretName: string;
+  /** --secret-type; default dockerconfigjson. */
+  secretType?: SecretType;
   namespaces: readonly string[];
   /** The target id rotate named the tokens for (target.ts). */
   target: string;
@@ -102,7 +116,8 @@ export function assessStatus(args: {
   graceMs: number;
 }): StatusReport {
   const { owner, now } = args;
-  const ownerRef = `${owner.kind}/${owner.id}`;
+  const ownerRef = ownerRefOf(owner);
+  const wantedType = SECRET_TYPES[args.secretType ?? "dockerconfigjson"].type;
   const { target } = args;
   const byId = new Map(args.tokens.map((t) => [t.id, t]));
   const bySecretNs = new Map(args.existing.map((s) => [s.namespace, s]));
@@ -110,7 +125,7 @@ export function assessStatus(args: {
 
   const secrets: SecretStatus[] = args.namespaces.map((namespace) => {
     const s = bySecretNs.get(namespace);
-    if (!s) return { namespace, present: false, managed: false, type: null, owner: null, tokenId: null, username: null, expiresAt: null, daysLeft: null, tokenState: null };
+    if (!s) return { namespace, present: false, managed: false, type: null, credentials: null, owner: null, tokenId: null, username: null, expiresAt: null, daysLeft: null, tokenState: null };
     const managed = isManaged(s);
     const tokenId = managed ? idOf(s.annotations[Annotations.tokenId]) : null;
     const recordedOwner = managed ? (s.annotations[Annotations.owner] ?? null) : null;
@@ -122,6 +137,7 @@ export function assessStatus(args: {
       present: true,
       managed,
       type: s.type,
+      credentials: !managed ? null : recordedOwner === STATIC_OWNER ? "static" : "deploy-token",
       owner: recordedOwner,
       tokenId,
       username: t?.username ?? (managed ? (s.annotations[Annotations.tokenUsername] ?? null) : null),
@@ -140,7 +156,24 @@ export function assessStatus(args: {
     findings.push({ severity: "attention", kind: "unmanaged-secret", namespaces: unmanaged, message: `Secret "${args.secretName}" in ${list(unmanaged)} is not managed by gitlab-pull-secret: rotate refuses it without --adopt` });
   }
   for (const s of secrets.filter((x) => x.managed && x.owner !== ownerRef)) {
-    findings.push({ severity: "attention", kind: "other-owner", namespaces: [s.namespace], message: `the Secret in ${s.namespace} holds a token of ${s.owner ?? "an unknown owner"}, not ${ownerRef}: rotate replaces it` });
+    const message =
+      s.credentials === "static"
+        ? `the Secret in ${s.namespace} holds static credentials (of ${s.username ?? "?"}), not a deploy token of ${ownerRef}: rotate replaces it`
+        : owner === null
+          ? `the Secret in ${s.namespace} holds deploy token ${s.tokenId ?? "?"} of ${s.owner ?? "an unknown owner"}, not the static credentials: rotate replaces it (without revoking that token: run revoke with its --project/--group)`
+          : `the Secret in ${s.namespace} holds a token of ${s.owner ?? "an unknown owner"}, not ${ownerRef}: rotate replaces it`;
+    findings.push({ severity: "attention", kind: "other-owner", namespaces: [s.namespace], message });
+  }
+  const wrongType = secrets.filter((s) => s.present && s.type !== wantedType);
+  if (wrongType.length) {
+    findings.push({
+      severity: "attention",
+      kind: "wrong-type",
+      namespaces: wrongType.map((s) => s.namespace),
+      message:
+        `Secret "${args.secretName}" in ${list(wrongType.map((s) => `${s.namespace} (${s.type})`))} is not ${wantedType}: rotate refuses it, ` +
+        `since a Secret's type cannot change. Use the --secret-type it has, or another --secret-name`,
+    });
   }
 
   // One finding per token the Secrets hold, naming every namespace holding it.
@@ -197,7 +230,9 @@ export function assessStatus(args: {
 
   return {
     secretName: args.secretName,
-    owner: { kind: owner.kind, id: owner.id, path: owner.path },
+    owner: owner ? { kind: owner.kind, id: owner.id, path: owner.path } : null,
+    static: owner ? null : { username: args.staticUsername ?? "?" },
+    secretType: wantedType,
     checkedAt: now.toISOString(),
     warnWithinMs: args.warnWithinMs,
     secrets,
@@ -210,14 +245,17 @@ export function assessStatus(args: {
 
 /** One read of the Secrets, one listing of the tokens; nothing is written. */
 export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "kube" | "clock">): Promise<StatusReport> {
-  const owner = await ports.gitlab.resolveOwner(config.owner);
+  const creds = config.credentials;
+  const owner = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
   // A selector costs one more read (list namespaces); a plain list none.
   const namespaces = await resolveNamespaces(config, ports.kube);
   const existing = await ports.kube.readSecrets(namespaces, config.secretName);
-  const tokens = await ports.gitlab.listDeployTokens(owner);
+  const tokens = owner ? await ports.gitlab.listDeployTokens(owner) : [];
   return assessStatus({
     owner,
+    ...(creds.kind === "static" ? { staticUsername: creds.username } : {}),
     secretName: config.secretName,
+    secretType: config.secretType,
     namespaces,
     target: targetOf(config, namespaces),
     prefix: config.tokenNamePrefix,
@@ -237,19 +275,23 @@ export function statusNeedsAttention(r: StatusReport): boolean {
 const dash = (v: string | number | null | undefined): string => (v === null || v === undefined || v === "" ? "-" : String(v));
 
 export function statusLines(r: StatusReport): string[] {
-  const lines = [`Secret "${r.secretName}" of ${r.owner.kind} ${r.owner.path} (id ${r.owner.id}), checked ${r.checkedAt}`, ""];
+  const whose = r.owner ? `of ${r.owner.kind} ${r.owner.path} (id ${r.owner.id})` : `with static credentials of ${r.static?.username ?? "?"}`;
+  const lines = [`Secret "${r.secretName}" ${whose}, checked ${r.checkedAt}`, ""];
   lines.push(
     ...textTable([
       ["NAMESPACE", "TYPE", "TOKEN", "EXPIRES", "DAYS LEFT", "TOKEN STATE"],
       ...r.secrets.map((s) =>
         s.present
-          ? [s.namespace, s.type ?? "-", dash(s.tokenId), dash(s.expiresAt?.slice(0, 10)), dash(s.daysLeft), s.managed ? dash(s.tokenState) : "unmanaged"]
+          ? s.credentials === "static"
+            ? [s.namespace, s.type ?? "-", "static", "-", "-", `static (${s.username ?? "?"})`]
+            : [s.namespace, s.type ?? "-", dash(s.tokenId), dash(s.expiresAt?.slice(0, 10)), dash(s.daysLeft), s.managed ? dash(s.tokenState) : "unmanaged"]
           : [s.namespace, "-", "-", "-", "-", "missing"],
       ),
     ]),
   );
   lines.push("");
-  if (r.tokens.length === 0) lines.push("No deploy token of this target in GitLab.");
+  if (!r.owner) lines.push("Static credentials: no deploy tokens (GitLab was not asked).");
+  else if (r.tokens.length === 0) lines.push("No deploy token of this target in GitLab.");
   else {
     lines.push(
       ...textTable([

@@ -11,10 +11,14 @@
 // GitLab is reachable right now. The Secrets go last: they are the record of
 // which tokens exist, so when a revoke fails they are kept and a re-run finds
 // the same tokens again. Without --yes it stops after the checks and exits 2.
+//
+// With static credentials (--username) there is no token: it removes the
+// ServiceAccount entries and deletes the Secrets holding static credentials,
+// with no GitLab call. A Secret holding a deploy token is then another owner's.
 import { ExitCode, GpsError, KubeError } from "./errors.js";
 import type { Config } from "./inputs.js";
 import { acquireLock, leaseName, lockNamespace } from "./lock.js";
-import { Annotations, ownsTokenName } from "./naming.js";
+import { Annotations, STATIC_OWNER, ownerRef as ownerRefOf, ownsTokenName } from "./naming.js";
 import { heldTokens, isLiveToken, isManaged } from "./plan.js";
 import type { DeployTokenInfo } from "./gitlab.js";
 import type { ExistingSecret, KubePort, ResolvedOwner } from "./ports.js";
@@ -35,13 +39,16 @@ export interface TeardownToken {
 
 export interface TeardownPlan {
   secretName: string;
-  owner: { kind: string; id: number; path: string };
+  /** null with static credentials (--username). */
+  owner: { kind: string; id: number; path: string } | null;
   /** Namespaces whose Secret is ours and goes. */
   deleteSecrets: string[];
   /** Namespaces whose Secret is not ours: never touched. */
   unmanaged: string[];
-  /** Namespaces whose Secret of ours records another owner's token: kept, since this owner cannot revoke it. */
+  /** Namespaces whose Secret of ours records another owner's token (or static credentials, or a token when static): kept, since this owner cannot revoke it. */
   otherOwner: string[];
+  /** What each of those Secrets records: "project/42", "group/7" or "static". */
+  otherOwnerRefs: Record<string, string>;
   revoke: TeardownToken[];
   /** Token ids the Secrets record that GitLab no longer lists. */
   alreadyGone: number[];
@@ -80,7 +87,8 @@ export function isEmptyPlan(p: TeardownPlan): boolean {
 
 /** Pure: which Secrets go, which stay, which tokens are ours to revoke. */
 export function teardownPlan(args: {
-  owner: ResolvedOwner;
+  /** null: static credentials (no tokens; args.tokens is empty). */
+  owner: ResolvedOwner | null;
   secretName: string;
   /** The target id rotate named the tokens for (target.ts). */
   target: string;
@@ -90,7 +98,7 @@ export function teardownPlan(args: {
   now: Date;
 }): Omit<TeardownPlan, "serviceAccounts"> {
   const { owner, existing, target } = args;
-  const ownerRef = `${owner.kind}/${owner.id}`;
+  const ownerRef = ownerRefOf(owner);
   const managed = existing.filter(isManaged);
   const ours = managed.filter((s) => s.annotations[Annotations.owner] === ownerRef);
   const held = heldTokens(ours, owner);
@@ -111,12 +119,14 @@ export function teardownPlan(args: {
     // Expired and revoked ones too: teardown leaves nothing of ours listed.
     if (w) revoke.push({ id: t.id, name: t.name, state: t.revoked ? "revoked" : isLiveToken(t, args.now) ? "live" : "expired", why: w });
   }
+  const others = managed.filter((s) => s.annotations[Annotations.owner] !== ownerRef);
   return {
     secretName: args.secretName,
-    owner: { kind: owner.kind, id: owner.id, path: owner.path },
+    owner: owner ? { kind: owner.kind, id: owner.id, path: owner.path } : null,
     deleteSecrets: ours.map((s) => s.namespace),
     unmanaged: existing.filter((s) => !isManaged(s)).map((s) => s.namespace),
-    otherOwner: managed.filter((s) => s.annotations[Annotations.owner] !== ownerRef).map((s) => s.namespace),
+    otherOwner: others.map((s) => s.namespace),
+    otherOwnerRefs: Object.fromEntries(others.map((s) => [s.namespace, s.annotations[Annotations.owner] ?? "?"])),
     revoke: revoke.sort((a, b) => b.id - a.id),
     alreadyGone: [...held.current, ...held.kept, ...held.pending].filter((id) => !listed.has(id)),
   };
@@ -144,9 +154,9 @@ interface Inspection {
 }
 
 /** Reads (one kubectl for Secrets and ServiceAccounts), plans, and asks the cluster whether the deletes are allowed. */
-async function inspect(config: Config, ports: TeardownPorts, owner: ResolvedOwner, namespaces: string[]): Promise<Inspection> {
+async function inspect(config: Config, ports: TeardownPorts, owner: ResolvedOwner | null, namespaces: string[]): Promise<Inspection> {
   const state = await ports.kube.readTarget(namespaces, config.secretName, config.serviceAccounts);
-  const tokens = await ports.gitlab.listDeployTokens(owner);
+  const tokens = owner ? await ports.gitlab.listDeployTokens(owner) : [];
   const base = teardownPlan({
     owner,
     secretName: config.secretName,
@@ -188,13 +198,17 @@ async function removeFromServiceAccounts(config: Config, ports: TeardownPorts, s
 }
 
 function otherOwnerProblems(p: TeardownPlan): string[] {
-  return p.otherOwner.map(
-    (ns) => `The Secret in ${ns} records a token of another GitLab owner; it was kept. Run revoke with that --project/--group for it.`,
+  return p.otherOwner.map((ns) =>
+    p.otherOwnerRefs[ns] === STATIC_OWNER
+      ? `The Secret in ${ns} holds static credentials; it was kept. Run revoke with that --username for it.`
+      : `The Secret in ${ns} records a token of another GitLab owner (${p.otherOwnerRefs[ns] ?? "?"}); it was kept. Run revoke with that --project/--group for it.`,
   );
 }
 
 export async function teardown(config: Config, ports: TeardownPorts, opts: { confirm: boolean }): Promise<TeardownReport> {
-  const owner = await ports.gitlab.resolveOwner(config.owner);
+  const creds = config.credentials;
+  // Static credentials: no GitLab owner, no call to GitLab.
+  const owner = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
   const namespaces = await resolveNamespaces(config, ports.kube);
   const done = (plan: TeardownPlan, r: Partial<TeardownReport>): TeardownReport => ({
     ...plan,
@@ -228,9 +242,10 @@ export async function teardown(config: Config, ports: TeardownPorts, opts: { con
     const { log } = ports;
     const revoked: number[] = [];
     const problems = otherOwnerProblems(plan);
-    for (const t of plan.revoke) {
+    // Static credentials list no token (plan.revoke is empty), so owner is set whenever this loop runs.
+    for (const t of owner ? plan.revoke : []) {
       try {
-        const outcome = await ports.gitlab.revokeDeployToken(owner, t.id);
+        const outcome = await ports.gitlab.revokeDeployToken(owner!, t.id);
         revoked.push(t.id);
         log.info(outcome === "revoked" ? `Revoked deploy token ${t.id} (${t.why})` : `Deploy token ${t.id} was already gone`);
       } catch (err) {
@@ -270,7 +285,7 @@ export async function teardown(config: Config, ports: TeardownPorts, opts: { con
 export function teardownLines(r: TeardownReport): string[] {
   const lines: string[] = [];
   const head = r.applied ? "Tore down" : "Would tear down";
-  lines.push(`${head} Secret "${r.secretName}" of ${r.owner.kind} ${r.owner.path}:`);
+  lines.push(`${head} Secret "${r.secretName}" ${r.owner ? `of ${r.owner.kind} ${r.owner.path}` : "holding static credentials"}:`);
   const tokens = r.revoke.map((t) => `${t.id} (${t.why}, ${t.state})`).join(", ") || "none";
   lines.push(`  ${r.applied ? "revoked" : "revoke"} deploy tokens: ${r.applied ? r.revokedTokenIds.join(", ") || "none" : tokens}`);
   if (r.alreadyGone.length) lines.push(`  already gone from GitLab: ${r.alreadyGone.join(", ")}`);

@@ -8,7 +8,7 @@ import { gitlabPort } from "./gitlab.js";
 import type { Config } from "./inputs.js";
 import { kubectlPort } from "./kubectl.js";
 import type { LockPort } from "./lock.js";
-import type { KubePort, Log } from "./ports.js";
+import type { GitLabPort, KubePort, Log } from "./ports.js";
 import { registryPortFor } from "./registry.js";
 import type { Redactor } from "./report.js";
 import type { Ports } from "./rotate.js";
@@ -23,18 +23,33 @@ function complete<K extends KubePort>(kube: K): K & TeardownKube {
   return kube as K & TeardownKube;
 }
 
+/**
+ * Static credentials never call GitLab: the port says so instead of holding a
+ * client, so a path that would reach GitLab anyway fails loudly, not quietly.
+ */
+function noGitLab(): LivePorts["gitlab"] {
+  const refuse = (): never => {
+    throw new Error("static credentials (--username): GitLab is never called");
+  };
+  const port: GitLabPort = { resolveOwner: refuse, createDeployToken: refuse, revokeDeployToken: refuse, listDeployTokens: refuse };
+  return port;
+}
+
 export function livePorts(config: Config, log: Log, redactor: Redactor): LivePorts {
   // Read at the edge: an unreadable CA file is a usage error before any request.
   const caPem = config.caFile ? readCaFile(config.caFile) : undefined;
   const kube = complete(kubectlPort({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact }));
   return {
-    gitlab: gitlabPort({
-      url: config.gitlabUrl,
-      token: config.gitlabToken,
-      caPem,
-      requestTimeoutMs: config.requestTimeoutMs,
-      retry: { deadlineMs: config.retryForMs },
-    }),
+    gitlab:
+      config.credentials.kind === "static"
+        ? noGitLab()
+        : gitlabPort({
+            url: config.gitlabUrl,
+            token: config.credentials.gitlabToken,
+            caPem,
+            requestTimeoutMs: config.requestTimeoutMs,
+            retry: { deadlineMs: config.retryForMs },
+          }),
     kube,
     lock: kube,
     verifier: registryPortFor(caPem, config.requestTimeoutMs),

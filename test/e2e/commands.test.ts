@@ -98,7 +98,7 @@ describe("plan, status, revoke and render through the CLI", () => {
     runs.push(r);
     assert.equal(r.code, 0, r.stderr);
     const s = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(s).sort(), ["attention", "checkedAt", "command", "findings", "owner", "secretName", "secrets", "tokens", "warnWithinSeconds"]);
+    assert.deepEqual(Object.keys(s).sort(), ["attention", "checkedAt", "command", "findings", "owner", "secretName", "secretType", "secrets", "static", "tokens", "warnWithinSeconds"]);
     assert.equal(s.warnWithinSeconds, 3 * 86400);
     assert.deepEqual(s.owner, { kind: "project", id: PROJECT.id, path: PROJECT.path });
     assert.equal(s.secrets.length, NAMESPACES.length);

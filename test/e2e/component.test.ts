@@ -215,6 +215,29 @@ describe("the GitLab CI/CD component's job", () => {
     assert.deepEqual(leaks(world, [j, empty]), []);
   });
 
+  test("static credentials: with a username the job takes the password variable instead of the token, and GitLab is never called", async () => {
+    const password = "static-component-password-0001";
+    world.addCredentials("robot", password);
+    const inputs = { namespaces: ["team-a"], username: "robot", registry: "registry.example.com", secret_name: "static-component" };
+    const missing = await runJob({ inputs, env: { REGISTRY_PASSWORD: undefined } });
+    assert.equal(missing.code, 2, log(missing));
+    assert.match(missing.stderr, /^error: the CI\/CD variable REGISTRY_PASSWORD \(input password_variable\) is not set or empty\. With input username/m);
+
+    world.gitlab.resetRequests();
+    // The token variable is still set (runJob's default): with a username it is not read.
+    const j = await runJob({ inputs: { ...inputs, password_variable: "HARBOR_PASSWORD" }, env: { HARBOR_PASSWORD: password }, shell: "bash", mode: "text" });
+    assert.equal(j.code, 0, log(j));
+    assert.match(j.stdout, /^gitlab-pull-secret rotate --dotenv gitlab-pull-secret\.env --registry registry\.example\.com --username robot --namespace team-a --secret-name static-component(?: --ca-file \S+| --no-verify)$/m);
+    assert.deepEqual(world.gitlab.requests, [], "no GitLab request");
+    const s = world.kube.getObject("secrets", "team-a", "static-component");
+    assert.equal(s.metadata.annotations["gitlab-pull-secret.io/owner"], "static");
+    const auth = JSON.parse(Buffer.from(s.data[".dockerconfigjson"], "base64").toString()).auths["registry.example.com"].auth;
+    assert.equal(Buffer.from(auth, "base64").toString(), `robot:${password}`);
+    assert.equal(j.dotenv?.GITLAB_PULL_SECRET_TOKEN_USERNAME, "robot");
+    assert.equal(j.dotenv?.GITLAB_PULL_SECRET_TOKEN_ID, "");
+    assert.deepEqual(leaks(world, [missing, j]), []);
+  });
+
   describe("an image without kubectl and gitlab-pull-secret", () => {
     // A PATH with only the basic tools of an image, a fake curl serving dl.k8s.io and a fake npm.
     let bin: string;

@@ -5,6 +5,9 @@ import type { RawSettings } from "../../src/options.ts";
 export const TOKEN = "glpat-unit-secret-value";
 export const good: RawSettings = { project: "grp/app", namespaces: ["team-a", "team-b"] };
 export const env = { GITLAB_TOKEN: TOKEN };
+/** Static credentials (--username): no project, no GitLab URL; the password "hunter2" must never show. */
+export const STATIC: RawSettings = { project: undefined, gitlabUrl: undefined, username: "robot", registry: "harbor.example.com" };
+export const STATIC_ENV = { REGISTRY_PASSWORD: "hunter2" };
 
 // [what, raw settings, env, option named in the message, bad value shown (or undefined)]
 export const BAD: Array<[string, RawSettings, Record<string, string>, string, string | undefined]> = [
@@ -52,5 +55,22 @@ export const BAD: Array<[string, RawSettings, Record<string, string>, string, st
   ["--lock-timeout in years", { lockTimeout: "1y" }, env, "--lock-timeout", "1y"],
   ["--request-timeout under a second", { requestTimeout: "0s" }, env, "--request-timeout", "0s"],
   ["plain http with a non-boolean escape hatch", { gitlabUrl: "http://gitlab.example.com", allowInsecureHttp: "maybe" }, env, "--allow-insecure-http", "maybe"],
+  ["unknown Secret type", { secretType: "opaque" }, env, "--secret-type", "opaque"],
+  ["registry alias with a scheme", { registryAliases: ["https://proxy.example.com"] }, env, "--registry-alias", "https://proxy.example.com"],
+  ["registry alias with a path", { registryAliases: ["proxy.example.com/grp"] }, env, "--registry-alias", "proxy.example.com/grp"],
+  ["duplicate registry aliases", { registryAliases: ["proxy.example.com", "Proxy.example.com"] }, env, "--registry-alias", "Proxy.example.com"],
+  ["registry alias that is the registry", { registry: "r.example.com:5005", registryAliases: ["r.example.com:5005"] }, env, "--registry-alias", "r.example.com:5005"],
+  ["a registry password without --username", { registryPassword: "hunter2" }, env, "$REGISTRY_PASSWORD / --password-file", undefined],
+  ["--username without a password", { ...STATIC }, {}, "$REGISTRY_PASSWORD / --password-file", undefined],
+  ["--username without --registry", { ...STATIC, registry: undefined }, STATIC_ENV, "--registry", undefined],
+  ["--username with a colon", { ...STATIC, username: "robot:ci" }, STATIC_ENV, "--username", "robot:ci"],
+  ["--username with a space", { ...STATIC, username: "ro bot" }, STATIC_ENV, "--username", "ro bot"],
+  ["static credentials with --group", { ...STATIC, group: "grp" }, STATIC_ENV, "--username and --group", "robot, grp"],
+  ["static credentials with --project", { ...STATIC, project: "grp/app" }, STATIC_ENV, "--username and --project", "robot, grp/app"],
+  ["static credentials with --rotate-before", { ...STATIC, rotateBefore: "2d" }, STATIC_ENV, "--rotate-before", "2d"],
+  ["static credentials with --expires-in", { ...STATIC, expiresIn: "30d" }, STATIC_ENV, "--expires-in", "30d"],
+  ["static credentials with --keep-previous", { ...STATIC, keepPrevious: "2" }, STATIC_ENV, "--keep-previous", "2"],
+  ["static credentials with a GitLab URL", { ...STATIC, gitlabUrl: "https://gitlab.example.com" }, STATIC_ENV, "--gitlab-url", "https://gitlab.example.com"],
+  ["static credentials with a GitLab token file", { ...STATIC, gitlabToken: "glpat-never-shown" }, STATIC_ENV, "$GITLAB_TOKEN / --gitlab-token-file", undefined],
 ];
 

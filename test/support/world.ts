@@ -43,7 +43,11 @@ export interface World {
   runAction(inputs: Record<string, string>, opts?: { env?: Record<string, string> }): Promise<Captured>;
   /** Every kubectl invocation so far: its argv and environment as the spy saw them. */
   kubectlCalls(): Array<{ argv: string[]; env: string }>;
-  /** The docker config a Secret holds, decoded, written to a file skopeo can use. */
+  /**
+   * The docker config a Secret holds, decoded, written to a file skopeo can use.
+   * A kubernetes.io/dockercfg Secret's `.dockercfg` host map is wrapped as
+   * {"auths": map} first, as the kubelet does (skopeo reads only the auths form).
+   */
   authfileFromSecret(namespace: string, name: string): string;
   pull(authfile: string): Promise<{ ok: boolean; stderr: string }>;
   /** CLI flags for the registry pull check: trust the registry's CA, or skip the check when no registry runs. */
@@ -52,6 +56,8 @@ export interface World {
   verifyInputs(style: "action" | "component"): Record<string, string | boolean>;
   /** Every form of every secret this world has seen: PATs, deploy tokens, user:token, base64s, docker configs. */
   secretForms(): string[];
+  /** A credential the world did not mint (static registry credentials): its password, user:password and their base64. */
+  addCredentials(username: string, password: string): void;
   /** Files under dir that the tool may have left behind (its TMPDIR). */
   leftoverFiles(): string[];
   close(): Promise<void>;
@@ -175,7 +181,17 @@ export async function startWorld(opts: { registry?: boolean } = {}): Promise<Wor
       const s = kube.getObject("secrets", namespace, name);
       if (!s) throw new Error(`no Secret ${namespace}/${name}`);
       const path = join(dir, `authfile-${namespace}-${name}-${s.metadata.resourceVersion}.json`);
-      writeFileSync(path, Buffer.from(s.data[".dockerconfigjson"], "base64").toString("utf8"), { mode: 0o600 });
+      let config: string;
+      if (s.type === "kubernetes.io/dockercfg") {
+        // As the kubelet reads it: credentialprovider/secrets MakeDockerKeyring unmarshals a
+        // dockercfg Secret's `.dockercfg` into the same DockerConfig host map it takes from a
+        // dockerconfigjson Secret's `auths`. skopeo reads only the auths form, so wrap the map there.
+        const map = JSON.parse(Buffer.from(s.data[".dockercfg"], "base64").toString("utf8"));
+        config = JSON.stringify({ auths: map });
+      } else {
+        config = Buffer.from(s.data[".dockerconfigjson"], "base64").toString("utf8");
+      }
+      writeFileSync(path, config, { mode: 0o600 });
       return path;
     },
     async pull(authfile) {
@@ -197,14 +213,21 @@ export async function startWorld(opts: { registry?: boolean } = {}): Promise<Wor
         for (const f of [t.token, userToken, auth, auth.replace(/=+$/, "")]) secretsSeen.add(f);
       }
       for (const s of kube.listObjects("secrets")) {
-        const b64 = s.data?.[".dockerconfigjson"];
-        if (typeof b64 === "string") {
-          secretsSeen.add(b64);
-          secretsSeen.add(Buffer.from(b64, "base64").toString("utf8"));
+        for (const key of [".dockerconfigjson", ".dockercfg"]) {
+          const b64 = s.data?.[key];
+          if (typeof b64 === "string") {
+            secretsSeen.add(b64);
+            secretsSeen.add(Buffer.from(b64, "base64").toString("utf8"));
+          }
         }
       }
       secretsSeen.delete("");
       return [...secretsSeen];
+    },
+    addCredentials(username, password) {
+      const userPass = `${username}:${password}`;
+      const auth = Buffer.from(userPass).toString("base64");
+      for (const f of [password, userPass, auth, auth.replace(/=+$/, "")]) secretsSeen.add(f);
     },
     leftoverFiles() {
       const out: string[] = [];

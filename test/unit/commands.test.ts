@@ -230,7 +230,7 @@ describe("plan", () => {
     const p = buildPlan({
       config: c,
       owner: OWNER,
-      registry: "registry.example.com:5005",
+      hosts: ["registry.example.com:5005"],
       state: { secrets: [managed("a", 7, { [Annotations.keptTokenIds]: "5" }), managed("b", 7)], serviceAccounts: [sa("a", "default", []), sa("b", "default", ["regcred", "gitlab-pull-secret"])] },
       tokens: [ours(7, { c }), ours(5, { c }), ours(9, { c }), ours(3, { c, expiresAt: "2026-11-01T00:00:00.000Z" })],
       now: NOW,
@@ -245,7 +245,7 @@ describe("plan", () => {
     // 9: ours, live, unreferenced, past the grace. 3: expired, nothing to sweep.
     assert.deepEqual(p.sweep.map((t) => t.id), [9]);
     assert.deepEqual(p.serviceAccounts, []);
-    const withSa = buildPlan({ config: config({ namespaces: ["a", "b"], serviceAccounts: ["default"] }), owner: OWNER, registry: "r", state: { secrets: [], serviceAccounts: [sa("a", "default", []), sa("b", "default", ["gitlab-pull-secret"])] }, tokens: [], now: NOW });
+    const withSa = buildPlan({ config: config({ namespaces: ["a", "b"], serviceAccounts: ["default"] }), owner: OWNER, hosts: ["r"], state: { secrets: [], serviceAccounts: [sa("a", "default", []), sa("b", "default", ["gitlab-pull-secret"])] }, tokens: [], now: NOW });
     assert.deepEqual(withSa.serviceAccounts, ["a/default"]);
   });
 
@@ -254,7 +254,7 @@ describe("plan", () => {
     const p = buildPlan({
       config: c,
       owner: OWNER,
-      registry: "r",
+      hosts: ["r"],
       state: { secrets: [managed("a", 7, { [Annotations.revokePending]: "6" }), managed("b", 7)], serviceAccounts: [] },
       tokens: [ours(7, { c }), ours(6, { c })],
       now: NOW,
@@ -327,7 +327,7 @@ describe("status", () => {
   test("a healthy target: every Secret with its token, days left and type; nothing needs attention", () => {
     const r = base({ warnWithinMs: 3 * 86_400_000 });
     assert.deepEqual(r.secrets[0], {
-      namespace: "a", present: true, managed: true, type: "kubernetes.io/dockerconfigjson", owner: "project/42",
+      namespace: "a", present: true, managed: true, type: "kubernetes.io/dockerconfigjson", credentials: "deploy-token", owner: "project/42",
       tokenId: 7, username: "gitlab+deploy-token-7", expiresAt: "2026-12-01T00:00:00.000Z", daysLeft: 7.6, tokenState: "live",
     });
     assert.deepEqual(r.tokens.map((t) => [t.id, t.role, t.usedBy]), [[7, "current", ["a", "b"]]]);
@@ -467,7 +467,7 @@ describe("render", () => {
   const creds = [{ host: "registry.example.com:5005", username: "gitlab+deploy-token-7", password: new Secret("gldt-abc") }];
 
   test("a Secret manifest per namespace, YAML, without the managed-by label", () => {
-    const text = secretManifests({ namespaces: ["a", "b"], secretName: "regcred", dockerConfigJson: new Secret('{"auths":{}}'), annotations: { k: "v" } }).reveal();
+    const text = secretManifests({ namespaces: ["a", "b"], secretName: "regcred", secretType: "dockerconfigjson", payload: new Secret('{"auths":{}}'), annotations: { k: "v" } }).reveal();
     const docs = yaml.loadAll(text) as any[];
     assert.equal(docs.length, 2);
     assert.deepEqual(docs.map((d) => [d.kind, d.type, d.metadata.namespace, d.metadata.name]), [["Secret", "kubernetes.io/dockerconfigjson", "a", "regcred"], ["Secret", "kubernetes.io/dockerconfigjson", "b", "regcred"]]);
@@ -485,6 +485,7 @@ describe("render", () => {
     const f = fakes();
     const r = await renderCredentials(c, "secret", f.ports);
     assert.deepEqual(f.events, ["resolve", "mint 100", "verify"]);
+    assert.ok(r.token);
     assert.match(r.token.name, /^gitlab-pull-secret\/render\/gitlab-pull-secret\/20261123T083000Z-abcdef$/);
     assert.ok(!ownsTokenName(c.tokenNamePrefix, target(c), r.token.name));
     assert.ok(!ownsTokenName(c.tokenNamePrefix, targetOf({ ...c, context: "render" }, c.namespaces), r.token.name));
@@ -505,7 +506,7 @@ describe("reports", () => {
     changed: true, dryRun: false, secretName: "regcred", namespaces: ["a", "b"], created: ["b"], reason: "--force",
     token: { id: 12, username: "gitlab+deploy-token-12", expiresAt: "2026-12-01T00:00:00.000Z" },
     previousTokenIds: [11], keptTokenIds: [], revokedTokenIds: [11], sweptTokenIds: [], verified: { repository: "grp/app", tag: "latest", digest: "sha256:d" },
-    serviceAccountsUpdated: [], owner: { kind: "project", id: 42, path: "grp/app" }, registry: "r:5005", problems: [],
+    serviceAccountsUpdated: [], owner: { kind: "project", id: 42, path: "grp/app" }, static: null, registry: "r:5005", registryAliases: [], problems: [],
     ...patch,
   });
 

@@ -28,7 +28,7 @@ const script = (job?.script ?? []) as string[];
 
 /** Written out here, not imported: the names people type in `include: inputs:`. */
 const RENAMED: Record<string, string> = { context: "kube_context" };
-const COMPONENT_ONLY = ["stage", "job_name", "rules", "image", "version", "kubectl_version", "token_variable"];
+const COMPONENT_ONLY = ["stage", "job_name", "rules", "image", "version", "kubectl_version", "token_variable", "password_variable"];
 
 function expectedDefault(o: OptionSpec): unknown {
   if (o.kind === "boolean") return false;
@@ -72,25 +72,35 @@ test("every option with an Action input is a snake_case component input with the
   assert.deepEqual(Object.keys(inputs).sort(), [...seen, ...COMPONENT_ONLY].sort(), "no input beyond the table and the component's own");
 });
 
-test("the token is never an input value: only the name of a masked variable is", () => {
-  const tokenOption = OPTIONS.find((o) => o.key === "gitlabToken")!;
-  assert.ok(!(tokenOption.input.replace(/-/g, "_") in inputs), "no gitlab_token input");
-  for (const name of Object.keys(inputs)) assert.doesNotMatch(name, /token$/, `${name} looks like a token value`);
+test("the token and the registry password are never input values: only the names of masked variables are", () => {
+  for (const key of ["gitlabToken", "registryPassword"]) {
+    const option = OPTIONS.find((o) => o.key === key)!;
+    assert.ok(option.input && !(option.input.replace(/-/g, "_") in inputs), `no ${option.input} input`);
+  }
+  for (const name of Object.keys(inputs)) assert.doesNotMatch(name, /(token|password)$/, `${name} looks like a secret value`);
   assert.equal(inputs.token_variable?.default, "GITLAB_PULL_SECRET_TOKEN");
   assert.equal(inputs.token_variable?.regex, "^[A-Za-z_][A-Za-z0-9_]*$");
-  // Its value is read once into an unexported shell variable, the CI/CD variable leaves the
-  // environment, and the value reaches the CLI in GITLAB_TOKEN, on that command alone.
+  assert.equal(inputs.password_variable?.default, "REGISTRY_PASSWORD");
+  assert.equal(inputs.password_variable?.regex, "^[A-Za-z_][A-Za-z0-9_]*$");
+  // Each value is read once into an unexported shell variable, the CI/CD variable leaves the
+  // environment, and the value reaches the CLI in its env variable, on that command alone.
+  // The token is taken without the username input, the password with it (static credentials).
   const lines = script.join("\n").split("\n").map((l) => l.trim());
-  assert.deepEqual(
-    lines.filter((l) => l.includes("${$[[ inputs.token_variable ]]")),
-    ['if [ -z "${$[[ inputs.token_variable ]]:-}" ]; then', 'gps_token="${$[[ inputs.token_variable ]]}"'],
-  );
-  const read = lines.indexOf('gps_token="${$[[ inputs.token_variable ]]}"');
-  assert.equal(lines[read + 1], "unset $[[ inputs.token_variable ]]");
-  assert.deepEqual(
-    lines.filter((l) => l.includes("gps_token")),
-    ['gps_token="${$[[ inputs.token_variable ]]}"', 'GITLAB_TOKEN="$gps_token" gitlab-pull-secret "$@"'],
-  );
+  for (const [input, shell] of [["token_variable", "gps_token"], ["password_variable", "gps_password"]] as const) {
+    assert.deepEqual(
+      lines.filter((l) => l.includes(`\${$[[ inputs.${input} ]]`)),
+      [`if [ -z "\${$[[ inputs.${input} ]]:-}" ]; then`, `${shell}="\${$[[ inputs.${input} ]]}"`],
+    );
+    const read = lines.indexOf(`${shell}="\${$[[ inputs.${input} ]]}"`);
+    assert.equal(lines[read + 1], `unset $[[ inputs.${input} ]]`);
+    assert.deepEqual(
+      lines.filter((l) => l.includes(shell)),
+      [`${shell}=""`, `${shell}="\${$[[ inputs.${input} ]]}"`, 'GITLAB_TOKEN="$gps_token" REGISTRY_PASSWORD="$gps_password" gitlab-pull-secret "$@"'],
+    );
+  }
+  const mode = lines.indexOf('if [ -z "$[[ inputs.username ]]" ]; then');
+  assert.ok(mode >= 0 && mode < lines.indexOf('gps_token="${$[[ inputs.token_variable ]]}"'), "the token is read only without a username");
+  assert.ok(lines.indexOf("else") < lines.indexOf('gps_password="${$[[ inputs.password_variable ]]}"'), "the password only with one");
 });
 
 test("the component-only inputs: job shape, tool versions", () => {

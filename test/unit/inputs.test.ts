@@ -13,24 +13,66 @@ describe("a good configuration", () => {
     assert.equal(c.secretName, "gitlab-pull-secret");
     assert.equal(c.expiresInMs, 7 * 86400_000);
     assert.equal(c.tokenNamePrefix, "gitlab-pull-secret");
-    assert.deepEqual(c.owner, { kind: "project", ref: "grp/app" });
+    assert.equal(c.credentials.kind, "deploy-token");
+    assert.ok(c.credentials.kind === "deploy-token");
+    assert.deepEqual(c.credentials.owner, { kind: "project", ref: "grp/app" });
     assert.deepEqual(c.namespaces, ["team-a", "team-b"]);
     assert.equal(c.dryRun, false);
-    assert.equal(c.gitlabToken.reveal(), TOKEN);
+    assert.equal(c.credentials.gitlabToken.reveal(), TOKEN);
+    assert.equal(c.secretType, "dockerconfigjson");
+    assert.deepEqual(c.registryAliases, []);
   });
   test("takes GitLab CI's predefined variables", () => {
     const c = parseConfig({ namespaces: "a,b" }, { ...env, CI_SERVER_URL: "https://gitlab.example.com/", CI_PROJECT_ID: "42" }, "cli");
     assert.equal(c.gitlabUrl, "https://gitlab.example.com");
-    assert.deepEqual(c.owner, { kind: "project", ref: "42" });
+    assert.deepEqual(c.credentials.kind === "deploy-token" && c.credentials.owner, { kind: "project", ref: "42" });
     assert.deepEqual(c.namespaces, ["a", "b"]);
   });
   test("an explicit group wins over $CI_PROJECT_ID", () => {
     const c = parseConfig({ group: "grp", registry: "registry.example.com", namespaces: ["a"], verifyImage: "grp/app:latest" }, { ...env, CI_PROJECT_ID: "42" }, "cli");
-    assert.deepEqual(c.owner, { kind: "group", ref: "grp" });
+    assert.deepEqual(c.credentials.kind === "deploy-token" && c.credentials.owner, { kind: "group", ref: "grp" });
   });
   test("allows plain http on loopback, elsewhere only when asked explicitly", () => {
     assert.equal(parseConfig({ ...good, gitlabUrl: "http://127.0.0.1:8080" }, env, "cli").gitlabUrl, "http://127.0.0.1:8080");
     assert.equal(parseConfig({ ...good, gitlabUrl: "http://gitlab.lan", allowInsecureHttp: true }, env, "cli").gitlabUrl, "http://gitlab.lan");
+  });
+  test("--secret-type dockercfg and registry aliases, lowercased like --registry", () => {
+    const c = parseConfig({ ...good, secretType: "dockercfg", registry: "Gitlab.example.com:5005", registryAliases: ["Proxy.example.com", "gitlab.example.com"] }, env, "cli");
+    assert.equal(c.secretType, "dockercfg");
+    assert.equal(c.registry, "gitlab.example.com:5005");
+    assert.deepEqual(c.registryAliases, ["proxy.example.com", "gitlab.example.com"], "the same host without the port is another name");
+  });
+  test("static credentials: --username with the password from REGISTRY_PASSWORD, no GitLab token, no project", () => {
+    const c = parseConfig(
+      { namespaces: ["a"], username: "iamapikey", registry: "us.icr.io" },
+      { REGISTRY_PASSWORD: " pass word \n", CI_PROJECT_ID: "42", CI_SERVER_URL: "https://gitlab.example.com" },
+      "cli",
+    );
+    assert.equal(c.credentials.kind, "static");
+    assert.ok(c.credentials.kind === "static");
+    assert.equal(c.credentials.username, "iamapikey");
+    assert.equal(c.credentials.password?.reveal(), " pass word ", "only the trailing line break is dropped");
+    assert.equal(c.verify, false, "no pull check unless --verify-image");
+    assert.equal(c.registry, "us.icr.io");
+  });
+  test("static credentials: the password from the face (--password-file, Action input) wins; Action defaults are not 'given'", () => {
+    const c = parseConfig(
+      { namespaces: ["a"], username: "robot$proj+ci", registry: "harbor.example.com", registryPassword: "from-file\n", expiresIn: "7d", tokenName: "gitlab-pull-secret", verifyImage: "proj/app:1" },
+      { REGISTRY_PASSWORD: "from-env" },
+      "action",
+    );
+    assert.ok(c.credentials.kind === "static");
+    assert.equal(c.credentials.password?.reveal(), "from-file");
+    assert.deepEqual(c.verify, { repository: "proj/app", tag: "1" });
+  });
+  test("status and revoke need neither the password nor --registry with --username", () => {
+    const c = parseConfig({ namespaces: ["a"], username: "robot" }, {}, "cli", { writesCredentials: false });
+    assert.ok(c.credentials.kind === "static");
+    assert.equal(c.credentials.password, undefined);
+  });
+  test("REGISTRY_PASSWORD in the environment is ignored without --username", () => {
+    const c = parseConfig(good, { ...env, REGISTRY_PASSWORD: "unrelated" }, "cli");
+    assert.equal(c.credentials.kind, "deploy-token");
   });
   test("accepts Action booleans and multiline lists", () => {
     const c = parseConfig({ project: "1", namespaces: ["a", "b"], dryRun: "true", adopt: "False" }, env, "action");

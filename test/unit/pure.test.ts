@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { dockerConfigJson, secretForms } from "../../src/dockerconfig.js";
+import { credentialsFor, dockercfg, dockerConfigJson, payloadSha256, pullSecretPayload, registryHosts, secretForms, secretTypeOf } from "../../src/dockerconfig.js";
+import { UsageError } from "../../src/errors.js";
 import { expiryDateFor, parseDuration } from "../../src/duration.js";
-import { recordAnnotations, secretList, secretRefs } from "../../src/manifests.js";
+import { recordAnnotations, secretList, secretRefs, staticAnnotations } from "../../src/manifests.js";
 import { Annotations, mintedAt, ownsTokenName, targetId, tokenName } from "../../src/naming.js";
 import { errorLines, namespacesInErrors, parseSecrets, childEnv } from "../../src/kubectl.js";
 import { Secret, redact } from "../../src/secret.js";
@@ -51,6 +52,69 @@ describe("docker config", () => {
   });
 });
 
+describe("docker config shapes: dockercfg, aliases, static credentials", () => {
+  const b64 = (s: string) => Buffer.from(s).toString("base64");
+  const hosts = registryHosts("gitlab.example.com:5005", ["gitlab.example.com:443", "proxy.example.com"]);
+  const creds = credentialsFor(hosts, "gitlab+deploy-token-7", new Secret("gldt-abc"));
+
+  test(".dockercfg is the host map WITHOUT auths; .dockerconfigjson wraps the same map in auths", () => {
+    const legacy = JSON.parse(dockercfg(creds).reveal());
+    const modern = JSON.parse(dockerConfigJson(creds).reveal());
+    assert.equal(legacy.auths, undefined);
+    assert.deepEqual(Object.keys(legacy), hosts);
+    assert.deepEqual(modern, { auths: legacy });
+    assert.equal(pullSecretPayload("dockercfg", creds).reveal(), dockercfg(creds).reveal());
+    assert.equal(pullSecretPayload("dockerconfigjson", creds).reveal(), dockerConfigJson(creds).reveal());
+  });
+  test("every alias gets the same username, password and auth = base64(username:password)", () => {
+    const map = JSON.parse(dockercfg(creds).reveal());
+    for (const host of hosts) {
+      assert.deepEqual(map[host], { username: "gitlab+deploy-token-7", password: "gldt-abc", auth: b64("gitlab+deploy-token-7:gldt-abc") });
+    }
+  });
+  test("static credentials: any username (iamapikey, a Harbor robot with $ and +), a password with colons and spaces", () => {
+    for (const [user, pass] of [["iamapikey", "a:b c"], ["robot$proj+ci", "p@ss"]] as const) {
+      const cfg = JSON.parse(dockerConfigJson(credentialsFor(["us.icr.io"], user, new Secret(pass))).reveal());
+      assert.equal(Buffer.from(cfg.auths["us.icr.io"].auth, "base64").toString(), `${user}:${pass}`);
+      // containers/image splits at the first colon: the username must have none, the password may.
+      assert.equal(Buffer.from(cfg.auths["us.icr.io"].auth, "base64").toString().split(":")[0], user);
+    }
+  });
+  test("registry hosts: lowercased, each once, never the registry again", () => {
+    assert.deepEqual(registryHosts("R.example.com", ["P.example.com"]), ["r.example.com", "p.example.com"]);
+    assert.throws(() => registryHosts("r.example.com:5005", ["R.example.com:5005"]), (e: unknown) => e instanceof UsageError && /--registry-alias: invalid value "R.example.com:5005"/.test(e.message));
+    assert.throws(() => registryHosts("r", ["p", "p"]), UsageError);
+  });
+  test("the secret forms cover both shapes and their base64; the SHA-256 changes with the password, not with the call", () => {
+    const forms = secretForms(creds);
+    for (const payload of [dockercfg(creds).reveal(), dockerConfigJson(creds).reveal()]) {
+      assert.ok(forms.includes(payload) && forms.includes(b64(payload)));
+    }
+    const again = credentialsFor(hosts, "gitlab+deploy-token-7", new Secret("gldt-abc"));
+    const other = credentialsFor(hosts, "gitlab+deploy-token-7", new Secret("gldt-abd"));
+    assert.equal(payloadSha256(dockercfg(creds)), payloadSha256(dockercfg(again)));
+    assert.notEqual(payloadSha256(dockercfg(creds)), payloadSha256(dockercfg(other)));
+    assert.match(payloadSha256(dockercfg(creds)), /^[0-9a-f]{64}$/);
+    assert.ok(!forms.includes(payloadSha256(dockercfg(creds))), "the digest is not a form of the secret");
+  });
+  test("secret types map to the Kubernetes type and data key", () => {
+    const list = JSON.parse(secretList({ namespaces: ["a"], secretName: "p", secretType: "dockercfg", payload: dockercfg(creds), annotations: {} }).reveal());
+    assert.equal(list.items[0].type, "kubernetes.io/dockercfg");
+    assert.deepEqual(Object.keys(list.items[0].data), [".dockercfg"]);
+    assert.equal(secretTypeOf("kubernetes.io/dockercfg"), "dockercfg");
+    assert.equal(secretTypeOf("Opaque"), undefined);
+  });
+  test("static Secrets record static instead of a token id, no expiry, and the docker config's SHA-256", () => {
+    const a = staticAnnotations({ username: "robot", registry: "r", aliases: ["p"], configSha256: "ab".repeat(32), rotatedAt: "2026-11-23T08:30:00.000Z" });
+    assert.equal(a[Annotations.tokenId], "static");
+    assert.equal(a[Annotations.owner], "static");
+    assert.equal(a[Annotations.tokenUsername], "robot");
+    assert.equal(a[Annotations.registryAliases], "p");
+    assert.equal(a[Annotations.configSha256], "ab".repeat(32));
+    assert.equal(a[Annotations.expiresAt], undefined);
+  });
+});
+
 describe("Secret wrapper", () => {
   test("does not print its value", () => {
     const s = new Secret("gldt-hidden");
@@ -67,7 +131,7 @@ describe("Secret wrapper", () => {
 describe("manifests", () => {
   test("one List with one dockerconfigjson Secret per namespace, labelled and annotated", () => {
     const annotations = recordAnnotations({ id: 7, username: "u", expiresAt: "2026-12-01T00:00:00.000Z", owner: "project/42", registry: "r:5005", rotatedAt: "2026-11-23T08:30:00.000Z" });
-    const list = JSON.parse(secretList({ namespaces: ["a", "b"], secretName: "pull", dockerConfigJson: new Secret('{"auths":{}}'), annotations }).reveal());
+    const list = JSON.parse(secretList({ namespaces: ["a", "b"], secretName: "pull", secretType: "dockerconfigjson", payload: new Secret('{"auths":{}}'), annotations }).reveal());
     assert.equal(list.kind, "List");
     assert.deepEqual(list.items.map((i: any) => i.metadata.namespace), ["a", "b"]);
     const item = list.items[0];

@@ -1,0 +1,120 @@
+// The steps every run that writes pull Secrets shares, whether it minted a
+// GitLab deploy token (rotate.ts) or applies static credentials (static.ts):
+// read and check what the cluster holds, ask the API server to accept the
+// apply, prove the credentials pull, and add the Secret to ServiceAccounts.
+import { SECRET_TYPES, credentialsFor, pullSecretPayload } from "./dockerconfig.js";
+import { KubeError, SecretTypeError, UnmanagedSecretError } from "./errors.js";
+import type { Config } from "./inputs.js";
+import { secretList } from "./manifests.js";
+import { isManaged } from "./plan.js";
+import type { ExistingSecret, Log } from "./ports.js";
+import type { Ports, RotationReport } from "./rotate.js";
+import { Secret } from "./secret.js";
+import { missingServiceAccounts, selectServiceAccounts, withPullSecret, type ServiceAccountState } from "./serviceaccounts.js";
+
+export interface CheckedState {
+  existing: ExistingSecret[];
+  /** The ServiceAccounts this run adds the Secret to. */
+  accounts: ServiceAccountState[];
+  /** Namespaces where the Secret exists already. */
+  present: Set<string>;
+}
+
+/**
+ * One read of the Secrets and ServiceAccounts, then the refusals that need a
+ * person: a named ServiceAccount that does not exist, a Secret we do not
+ * manage (without --adopt), a Secret of another type (the API server would
+ * refuse to change it). All before anything is minted or written.
+ */
+export async function readChecked(config: Config, kube: Ports["kube"]): Promise<CheckedState> {
+  const state = await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+  const existing = state.secrets;
+  const missingSas = missingServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
+  if (missingSas.length > 0) {
+    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [...new Set(missingSas.map((k) => k.split("/")[0]!))]);
+  }
+  const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
+  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
+  const wanted = SECRET_TYPES[config.secretType].type;
+  const otherType = existing.filter((s) => s.type !== wanted).map((s) => ({ namespace: s.namespace, type: s.type }));
+  if (otherType.length > 0) throw new SecretTypeError(config.secretName, wanted, otherType);
+  return {
+    existing,
+    accounts: selectServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts),
+    present: new Set(existing.map((s) => s.namespace)),
+  };
+}
+
+/**
+ * The API server authorizes and validates a server-side dry run exactly like
+ * the real apply, so a missing namespace or RBAC verb is found before a token
+ * exists. The credentials in it are placeholders; the shape is the real one.
+ */
+export async function checkApply(config: Config, ports: Pick<Ports, "kube" | "log">, hosts: readonly string[]): Promise<void> {
+  const payload = pullSecretPayload(config.secretType, credentialsFor(hosts, "dry-run", new Secret("dry-run")));
+  const list = secretList({ namespaces: config.namespaces, secretName: config.secretName, secretType: config.secretType, payload, annotations: {} });
+  await ports.kube.applySecrets(list, { dryRun: true, force: config.adopt });
+  ports.log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
+}
+
+/** Proves the credentials pull `check`; throws what the registry said (the caller rolls back). */
+export async function verifyCredentials(
+  ports: Pick<Ports, "verifier" | "log">,
+  req: {
+    registry: string;
+    repository: string;
+    tag: string | undefined;
+    username: string;
+    password: Secret;
+    credentials?: "deploy-token" | "static";
+    /** Who the log lines speak of: "the new token", "the credentials of robot". */
+    what: string;
+  },
+): Promise<NonNullable<RotationReport["verified"]>> {
+  const { what, ...pull } = req;
+  const r = await ports.verifier.verifyPull(pull);
+  const image = `${req.repository}${req.tag ? `:${req.tag}` : ""}`;
+  if (r.anonymous) ports.log.warn(`${req.registry} serves ${image} without authentication, so the pull check says nothing about ${what}`);
+  else ports.log.info(`Verified: ${what} pulls ${image} from ${req.registry}`);
+  return { repository: req.repository, ...(req.tag ? { tag: req.tag } : {}), ...(r.digest ? { digest: r.digest } : {}) };
+}
+
+const SERVICE_ACCOUNT_ATTEMPTS = 5;
+
+/**
+ * Adds the Secret to every chosen ServiceAccount that lacks it, all in one
+ * kubectl call; a 409 (someone changed one since we read it) re-reads and
+ * retries. Idempotent: accounts that already list it are not written.
+ */
+export async function ensureServiceAccounts(
+  config: Config,
+  ports: { kube: Ports["kube"]; log: Log },
+  initial: readonly ServiceAccountState[],
+): Promise<{ updated: string[]; problems: string[] }> {
+  let accounts = initial;
+  const updated: string[] = [];
+  for (let attempt = 1; attempt <= SERVICE_ACCOUNT_ATTEMPTS; attempt++) {
+    const changes = accounts.flatMap((sa) => {
+      const next = withPullSecret(sa, config.secretName);
+      return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
+    });
+    if (changes.length === 0) return { updated, problems: [] };
+    try {
+      if ((await ports.kube.replaceServiceAccounts(changes.map((c) => c.next))) === "ok") {
+        updated.push(...changes.map((c) => c.key));
+        ports.log.info(`Added "${config.secretName}" to imagePullSecrets of ${changes.map((c) => c.key).join(", ")}`);
+        return { updated, problems: [] };
+      }
+    } catch (err) {
+      return { updated, problems: [`The Secrets are written, but the ServiceAccounts were not updated: ${(err as Error).message}`] };
+    }
+    const fresh = await ports.kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+    accounts = selectServiceAccounts(fresh.serviceAccounts, config.namespaces, config.serviceAccounts);
+  }
+  return { updated, problems: [`ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`] };
+}
+
+/** What the dry-run branch of every run says it would do with the ServiceAccounts. */
+export function wouldAddTo(config: Config, accounts: readonly ServiceAccountState[]): string[] {
+  return accounts.filter((sa) => withPullSecret(sa, config.secretName)).map((sa) => `${sa.namespace}/${sa.name}`);
+}

@@ -1,0 +1,134 @@
+// Static credentials (--username + password): a pull Secret for any registry
+// (Docker Hub, Harbor, IBM Cloud's iamapikey, ...) through the same lock,
+// read, checks, apply and ServiceAccount steps as a rotation, without minting,
+// revoking or calling GitLab at all.
+//
+// There is no token whose expiry says when to act, so a run compares content:
+// the Secrets record the SHA-256 of the docker config they hold, and a run
+// writes only when it differs from what it would write (a new password, host
+// or alias), a Secret is missing, or one holds a deploy token. Otherwise it
+// changes nothing. The password itself is never read back from the cluster.
+import { checkApply, ensureServiceAccounts, readChecked, verifyCredentials, wouldAddTo } from "./apply.js";
+import { credentialsFor, payloadSha256, pullSecretPayload, registryHosts, secretForms, type RegistryCredentials } from "./dockerconfig.js";
+import { RotationError } from "./errors.js";
+import type { Config } from "./inputs.js";
+import { staticAnnotations, secretList } from "./manifests.js";
+import { Annotations, STATIC_OWNER } from "./naming.js";
+import { isManaged, staticDue } from "./plan.js";
+import type { ExistingSecret } from "./ports.js";
+import type { Ports, RotationReport } from "./rotate.js";
+import type { Secret } from "./secret.js";
+
+export function staticSummary(username: string, hosts: readonly string[]): string {
+  return `Static credentials of ${username} for ${hosts.join(", ")}: nothing is minted or revoked, GitLab is never called`;
+}
+
+/** The username and password of a Config with static credentials; only commands that write credentials have a password. */
+export function staticLogin(config: Config): { username: string; password: Secret } {
+  const c = config.credentials;
+  if (c.kind !== "static" || c.password === undefined) throw new Error("static credentials with a password expected");
+  return { username: c.username, password: c.password };
+}
+
+/** One entry per host (the registry, then its aliases), as the docker config holds them. */
+export function staticCredentials(config: Config): RegistryCredentials[] {
+  const { username, password } = staticLogin(config);
+  return credentialsFor(registryHosts(config.registry!, config.registryAliases), username, password);
+}
+
+/** The pull check with static credentials runs only on request: there is no project repository to default to. */
+export function staticVerifyTarget(config: Config): { repository: string; tag: string | undefined } | null {
+  return config.verify && config.verify.repository ? { repository: config.verify.repository, tag: config.verify.tag } : null;
+}
+
+/** Deploy tokens the Secrets held before static credentials replace them: nobody revokes those here. */
+export function replacedTokens(existing: readonly ExistingSecret[]): Array<{ namespace: string; owner: string; tokenId: string }> {
+  return existing
+    .filter((s) => isManaged(s) && s.annotations[Annotations.owner] !== STATIC_OWNER && s.annotations[Annotations.tokenId])
+    .map((s) => ({ namespace: s.namespace, owner: s.annotations[Annotations.owner] ?? "?", tokenId: s.annotations[Annotations.tokenId]! }));
+}
+
+export async function applyStaticLocked(config: Config, ports: Ports, hosts: readonly string[]): Promise<RotationReport> {
+  const { kube, log } = ports;
+  const { username, password } = staticLogin(config);
+  const registry = hosts[0]!;
+  const creds = credentialsFor(hosts, username, password);
+  for (const form of secretForms(creds)) log.secret(form);
+  const payload = pullSecretPayload(config.secretType, creds);
+  const configSha256 = payloadSha256(payload);
+
+  const { existing, accounts, present } = await readChecked(config, kube);
+  const due = staticDue({ namespaces: config.namespaces, existing, configSha256, force: config.force });
+  const base = {
+    dryRun: config.dryRun,
+    secretName: config.secretName,
+    namespaces: [...config.namespaces],
+    created: config.namespaces.filter((ns) => !present.has(ns)),
+    reason: due.reason,
+    token: null,
+    previousTokenIds: [],
+    keptTokenIds: [],
+    revokedTokenIds: [],
+    sweptTokenIds: [],
+    owner: null,
+    static: { username, applied: false },
+    registry,
+    registryAliases: hosts.slice(1),
+    verified: null,
+  };
+
+  if (!due.due) {
+    log.info(`Nothing to do: ${due.reason}`);
+    const sas = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
+    for (const p of sas.problems) log.warn(p);
+    return { ...base, changed: sas.updated.length > 0, serviceAccountsUpdated: sas.updated, problems: sas.problems };
+  }
+  log.info(`Applying: ${due.reason}`);
+  await checkApply(config, ports, hosts);
+
+  if (config.dryRun) {
+    log.info(`Dry run: would write the static credentials of ${username} to ${config.namespaces.length} Secret(s)`);
+    const wouldUpdate = wouldAddTo(config, accounts);
+    if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
+    return { ...base, changed: false, serviceAccountsUpdated: [], problems: [] };
+  }
+
+  let verified: RotationReport["verified"] = null;
+  const check = staticVerifyTarget(config);
+  if (check) {
+    try {
+      verified = await verifyCredentials(ports, { registry, ...check, username, password, credentials: "static", what: `the credentials of ${username}` });
+    } catch (err) {
+      throw new RotationError(err as Error, "nothing to roll back (static credentials: nothing was minted); the cluster was not touched");
+    }
+  }
+
+  const list = secretList({
+    namespaces: config.namespaces,
+    secretName: config.secretName,
+    secretType: config.secretType,
+    payload,
+    annotations: staticAnnotations({ username, registry, aliases: hosts.slice(1), configSha256, rotatedAt: ports.clock.now().toISOString() }),
+  });
+  try {
+    await kube.applySecrets(list, { dryRun: false, force: config.adopt });
+  } catch (err) {
+    // kubectl applies item by item: namespaces before the failing one hold the new
+    // content and its SHA-256, the rest the old, so the next run finishes the job.
+    throw new RotationError(err as Error, "nothing to revoke (static credentials); Secrets the apply reached hold the new credentials, the others are as they were. Re-run to finish");
+  }
+  log.info(`Applied Secret "${config.secretName}" to ${config.namespaces.join(", ")}`);
+
+  const problems: string[] = [];
+  for (const t of replacedTokens(existing)) {
+    // A warning, not a failure: the switch was asked for, and the token dies at its expiry.
+    log.warn(
+      `The Secret in ${t.namespace} held deploy token ${t.tokenId} of ${t.owner}; static runs never call GitLab, so it stays live until it ` +
+        `expires: delete it in GitLab (or run revoke with that --project/--group before switching)`,
+    );
+  }
+  const sas = await ensureServiceAccounts(config, ports, accounts);
+  problems.push(...sas.problems);
+  for (const p of problems) log.warn(p);
+  return { ...base, changed: true, static: { username, applied: true }, verified, serviceAccountsUpdated: sas.updated, problems };
+}
