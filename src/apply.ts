@@ -8,7 +8,7 @@ import type { Config } from "./inputs.js";
 import { secretList } from "./manifests.js";
 import { isManaged } from "./plan.js";
 import type { ExistingSecret, Log } from "./ports.js";
-import type { Ports, RotationReport } from "./rotate.js";
+import type { Ports, PullVerifier, RotationReport } from "./rotate.js";
 import { Secret } from "./secret.js";
 import { missingServiceAccounts, selectServiceAccounts, withPullSecret, type ServiceAccountState } from "./serviceaccounts.js";
 
@@ -60,13 +60,7 @@ export async function checkApply(config: Config, ports: Pick<Ports, "kube" | "lo
 /** Proves the credentials pull `check`; throws what the registry said (the caller rolls back). */
 export async function verifyCredentials(
   ports: Pick<Ports, "verifier" | "log">,
-  req: {
-    registry: string;
-    repository: string;
-    tag: string | undefined;
-    username: string;
-    password: Secret;
-    credentials?: "deploy-token" | "static";
+  req: Parameters<PullVerifier["verifyPull"]>[0] & {
     /** Who the log lines speak of: "the new token", "the credentials of robot". */
     what: string;
   },
