@@ -37155,21 +37155,19 @@ function staticAnnotations(s) {
   };
 }
 function secretList(args) {
+  const items = secretObjects(args, { [MANAGED_BY_LABEL]: MANAGER });
+  return new Secret(JSON.stringify({ apiVersion: "v1", kind: "List", items }));
+}
+function secretObjects(args, labels) {
   const { type: type2, key } = SECRET_TYPES[args.secretType];
   const data = Buffer.from(args.payload.reveal()).toString("base64");
-  const items = args.namespaces.map((namespace) => ({
+  return args.namespaces.map((namespace) => ({
     apiVersion: "v1",
     kind: "Secret",
-    metadata: {
-      name: args.secretName,
-      namespace,
-      labels: { [MANAGED_BY_LABEL]: MANAGER },
-      annotations: args.annotations
-    },
+    metadata: { name: args.secretName, namespace, ...labels ? { labels } : {}, annotations: args.annotations },
     type: type2,
     data: { [key]: data }
   }));
-  return new Secret(JSON.stringify({ apiVersion: "v1", kind: "List", items }));
 }
 function secretRefs(namespaces2, secretName2) {
   const items = namespaces2.map((namespace) => ({
@@ -37325,6 +37323,18 @@ async function acquireLock(args) {
   }
   return { release: () => port.releaseLease(namespace, name, holder) };
 }
+function acquireTargetLock(ports, target) {
+  return acquireLock({
+    port: ports.lock,
+    namespace: lockNamespace(target.namespaces),
+    name: leaseName(target.secretName),
+    holder: `gps-${ports.nonce()}`,
+    timeoutMs: target.lockTimeoutMs,
+    clock: ports.clock,
+    log: ports.log,
+    sleep: ports.sleep
+  });
+}
 
 // src/target.ts
 function targetOf(config, namespaces2) {
@@ -37475,16 +37485,7 @@ async function rotate(input, ports) {
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
   if (config.dryRun) return locked(config);
   if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces);
-  const held = await acquireLock({
-    port: ports.lock,
-    namespace: lockNamespace(config.namespaces),
-    name: leaseName(config.secretName),
-    holder: `gps-${ports.nonce()}`,
-    timeoutMs: config.lockTimeoutMs,
-    clock: ports.clock,
-    log: ports.log,
-    sleep: ports.sleep
-  });
+  const held = await acquireTargetLock(ports, config);
   try {
     return await locked(config);
   } finally {
@@ -40862,21 +40863,7 @@ function renderTarget(secretName2) {
   return `render/${secretName2}`;
 }
 function secretManifests(args) {
-  const { type: type2, key } = SECRET_TYPES[args.secretType];
-  const data = Buffer.from(args.payload.reveal()).toString("base64");
-  const docs = args.namespaces.map(
-    (namespace) => yaml.dump(
-      {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name: args.secretName, namespace, annotations: args.annotations },
-        type: type2,
-        data: { [key]: data }
-      },
-      // Never fold: a folded base64 line is still valid YAML, but not every tool that greps or seals it copes.
-      { lineWidth: -1, noRefs: true }
-    )
-  );
+  const docs = secretObjects(args).map((o) => yaml.dump(o, { lineWidth: -1, noRefs: true }));
   return new Secret(docs.join("---\n"));
 }
 function configJson(creds) {
@@ -44139,16 +44126,7 @@ async function teardown(config, ports, opts) {
     if (isEmptyPlan(plan)) return done(plan, {});
     throw new ConfirmationRequiredError(plan);
   }
-  const lease = await acquireLock({
-    port: ports.lock,
-    namespace: lockNamespace(namespaces2),
-    name: leaseName(config.secretName),
-    holder: `gps-${ports.nonce()}`,
-    timeoutMs: config.lockTimeoutMs,
-    clock: ports.clock,
-    log: ports.log,
-    sleep: ports.sleep
-  });
+  const lease = await acquireTargetLock(ports, { ...config, namespaces: namespaces2 });
   try {
     const seen = await inspect2(config, ports, owner2, namespaces2);
     const { plan } = seen;

@@ -57345,21 +57345,19 @@ function staticAnnotations(s) {
   };
 }
 function secretList(args) {
+  const items = secretObjects(args, { [MANAGED_BY_LABEL]: MANAGER });
+  return new Secret(JSON.stringify({ apiVersion: "v1", kind: "List", items }));
+}
+function secretObjects(args, labels) {
   const { type, key } = SECRET_TYPES[args.secretType];
   const data = Buffer.from(args.payload.reveal()).toString("base64");
-  const items = args.namespaces.map((namespace) => ({
+  return args.namespaces.map((namespace) => ({
     apiVersion: "v1",
     kind: "Secret",
-    metadata: {
-      name: args.secretName,
-      namespace,
-      labels: { [MANAGED_BY_LABEL]: MANAGER },
-      annotations: args.annotations
-    },
+    metadata: { name: args.secretName, namespace, ...labels ? { labels } : {}, annotations: args.annotations },
     type,
     data: { [key]: data }
   }));
-  return new Secret(JSON.stringify({ apiVersion: "v1", kind: "List", items }));
 }
 function secretRefs(namespaces2, secretName2) {
   const items = namespaces2.map((namespace) => ({
@@ -57604,6 +57602,18 @@ async function acquireLock(args) {
   }
   return { release: () => port.releaseLease(namespace, name, holder) };
 }
+function acquireTargetLock(ports, target) {
+  return acquireLock({
+    port: ports.lock,
+    namespace: lockNamespace(target.namespaces),
+    name: leaseName(target.secretName),
+    holder: `gps-${ports.nonce()}`,
+    timeoutMs: target.lockTimeoutMs,
+    clock: ports.clock,
+    log: ports.log,
+    sleep: ports.sleep
+  });
+}
 
 // src/target.ts
 function targetOf(config, namespaces2) {
@@ -57750,16 +57760,7 @@ async function rotate(input, ports) {
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
   if (config.dryRun) return locked(config);
   if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces);
-  const held = await acquireLock({
-    port: ports.lock,
-    namespace: lockNamespace(config.namespaces),
-    name: leaseName(config.secretName),
-    holder: `gps-${ports.nonce()}`,
-    timeoutMs: config.lockTimeoutMs,
-    clock: ports.clock,
-    log: ports.log,
-    sleep: ports.sleep
-  });
+  const held = await acquireTargetLock(ports, config);
   try {
     return await locked(config);
   } finally {

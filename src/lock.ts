@@ -92,3 +92,20 @@ export async function acquireLock(args: {
   }
   return { release: () => port.releaseLease(namespace, name, holder) };
 }
+
+/** The target's lock, named and placed the same for every command that changes the target. */
+export function acquireTargetLock(
+  ports: { lock: LockPort; clock: Clock; log: Log; sleep: (ms: number) => Promise<void>; nonce: () => string },
+  target: { namespaces: readonly string[]; secretName: string; lockTimeoutMs: number },
+): Promise<Held> {
+  return acquireLock({
+    port: ports.lock,
+    namespace: lockNamespace(target.namespaces),
+    name: leaseName(target.secretName),
+    holder: `gps-${ports.nonce()}`,
+    timeoutMs: target.lockTimeoutMs,
+    clock: ports.clock,
+    log: ports.log,
+    sleep: ports.sleep,
+  });
+}

@@ -51,28 +51,34 @@ export function staticAnnotations(s: { username: string; registry: string; alias
  * set are kept; we always send our full set so none of ours go stale (and
  * annotations a mode does not write, e.g. expires-at for static credentials, go).
  */
-export function secretList(args: {
+export function secretList(args: SecretArgs): Secret {
+  const items = secretObjects(args, { [MANAGED_BY_LABEL]: MANAGER });
+  return new Secret(JSON.stringify({ apiVersion: "v1", kind: "List", items }));
+}
+
+export interface SecretArgs {
   namespaces: readonly string[];
   secretName: string;
   secretType: SecretType;
   payload: Secret;
   annotations: Record<string, string>;
-}): Secret {
+}
+
+/**
+ * One pull Secret object per namespace. Holds the payload in clear: callers
+ * wrap what they make of it in a Secret at once. Without `labels` the objects
+ * carry none (render's manifests are not ours to manage).
+ */
+export function secretObjects(args: SecretArgs, labels?: Record<string, string>): Record<string, unknown>[] {
   const { type, key } = SECRET_TYPES[args.secretType];
   const data = Buffer.from(args.payload.reveal()).toString("base64");
-  const items = args.namespaces.map((namespace) => ({
+  return args.namespaces.map((namespace) => ({
     apiVersion: "v1",
     kind: "Secret",
-    metadata: {
-      name: args.secretName,
-      namespace,
-      labels: { [MANAGED_BY_LABEL]: MANAGER },
-      annotations: args.annotations,
-    },
+    metadata: { name: args.secretName, namespace, ...(labels ? { labels } : {}), annotations: args.annotations },
     type,
     data: { [key]: data },
   }));
-  return new Secret(JSON.stringify({ apiVersion: "v1", kind: "List", items }));
 }
 
 /** A `v1 List` naming Secrets to read back with `kubectl get -f -`. */

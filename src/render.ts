@@ -15,11 +15,11 @@
 // the given username and password, checked to pull only with --verify-image.
 import yaml from "js-yaml";
 import { verifyCredentials } from "./apply.js";
-import { SECRET_TYPES, credentialsFor, dockerConfigJson, payloadSha256, pullSecretPayload, registryHosts, secretForms, type RegistryCredentials, type SecretType } from "./dockerconfig.js";
+import { credentialsFor, dockerConfigJson, payloadSha256, pullSecretPayload, registryHosts, secretForms, type RegistryCredentials } from "./dockerconfig.js";
 import { expiryDateFor } from "./duration.js";
 import { RotationError } from "./errors.js";
 import type { Config, RenderFormat } from "./inputs.js";
-import { recordAnnotations, staticAnnotations } from "./manifests.js";
+import { recordAnnotations, secretObjects, staticAnnotations, type SecretArgs } from "./manifests.js";
 import { tokenName } from "./naming.js";
 import { registryHost, verifyTarget, type Ports } from "./rotate.js";
 import { Secret } from "./secret.js";
@@ -43,28 +43,9 @@ export function renderTarget(secretName: string): string {
 }
 
 /** One pull Secret per namespace (type and key from --secret-type), as multi-document YAML. */
-export function secretManifests(args: {
-  namespaces: readonly string[];
-  secretName: string;
-  secretType: SecretType;
-  payload: Secret;
-  annotations: Record<string, string>;
-}): Secret {
-  const { type, key } = SECRET_TYPES[args.secretType];
-  const data = Buffer.from(args.payload.reveal()).toString("base64");
-  const docs = args.namespaces.map((namespace) =>
-    yaml.dump(
-      {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name: args.secretName, namespace, annotations: args.annotations },
-        type,
-        data: { [key]: data },
-      },
-      // Never fold: a folded base64 line is still valid YAML, but not every tool that greps or seals it copes.
-      { lineWidth: -1, noRefs: true },
-    ),
-  );
+export function secretManifests(args: SecretArgs): Secret {
+  // Never fold: a folded base64 line is still valid YAML, but not every tool that greps or seals it copes.
+  const docs = secretObjects(args).map((o) => yaml.dump(o, { lineWidth: -1, noRefs: true }));
   return new Secret(docs.join("---\n"));
 }
 

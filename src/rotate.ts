@@ -8,7 +8,7 @@ import { credentialsFor, pullSecretPayload, registryHosts, secretForms } from ".
 import { expiryDateFor } from "./duration.js";
 import { GpsError, RotationError, UsageError } from "./errors.js";
 import type { Config } from "./inputs.js";
-import { acquireLock, leaseName, lockNamespace, type LockPort } from "./lock.js";
+import { acquireTargetLock, type LockPort } from "./lock.js";
 import { recordAnnotations, secretList } from "./manifests.js";
 import { Annotations, tokenName } from "./naming.js";
 import { targetOf } from "./target.js";
@@ -133,16 +133,7 @@ export async function rotate(input: Config, ports: Ports): Promise<RotationRepor
   if (config.dryRun) return locked(config);
   // Before the lock: the Lease lives in the first namespace, which may be one to create.
   if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces);
-  const held = await acquireLock({
-    port: ports.lock,
-    namespace: lockNamespace(config.namespaces),
-    name: leaseName(config.secretName),
-    holder: `gps-${ports.nonce()}`,
-    timeoutMs: config.lockTimeoutMs,
-    clock: ports.clock,
-    log: ports.log,
-    sleep: ports.sleep,
-  });
+  const held = await acquireTargetLock(ports, config);
   try {
     return await locked(config);
   } finally {

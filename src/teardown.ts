@@ -17,7 +17,7 @@
 // with no GitLab call. A Secret holding a deploy token is then another owner's.
 import { ExitCode, GpsError, KubeError } from "./errors.js";
 import type { Config } from "./inputs.js";
-import { acquireLock, leaseName, lockNamespace } from "./lock.js";
+import { acquireTargetLock } from "./lock.js";
 import { Annotations, STATIC_OWNER, ownerRef as ownerRefOf, ownsTokenName } from "./naming.js";
 import { heldTokens, isLiveToken, isManaged } from "./plan.js";
 import type { DeployTokenInfo } from "./gitlab.js";
@@ -226,16 +226,7 @@ export async function teardown(config: Config, ports: TeardownPorts, opts: { con
   }
 
   // Under the target's Lease, so a rotation cannot mint and apply behind our back.
-  const lease = await acquireLock({
-    port: ports.lock,
-    namespace: lockNamespace(namespaces),
-    name: leaseName(config.secretName),
-    holder: `gps-${ports.nonce()}`,
-    timeoutMs: config.lockTimeoutMs,
-    clock: ports.clock,
-    log: ports.log,
-    sleep: ports.sleep,
-  });
+  const lease = await acquireTargetLock(ports, { ...config, namespaces });
   try {
     const seen = await inspect(config, ports, owner, namespaces);
     const { plan } = seen;
