@@ -2,7 +2,7 @@
 // anyone else's entry away.
 //
 // That list is atomic on the API server: a strategic-merge patch replaces it
-// and a server-side apply conflicts with its other managers (shared/kube
+// and a server-side apply conflicts with its other managers (test/fixtures/kube
 // README). So we read the ServiceAccount, add our entry to the list as read,
 // and write the whole object back with its resourceVersion: a stale read gets
 // 409 and is retried from a fresh read. A JSON patch with a `test` of the

@@ -1,5 +1,5 @@
 // GitLab stand-in for tests: an HTTP server on 127.0.0.1 that follows
-// ../shared/REFERENCE.md §1-§4 to the letter (deploy token REST API, project and
+// GitLab's documented REST API to the letter (deploy token REST API, project and
 // group lookups, pagination, rate-limit headers, /jwt/auth issuing registry JWTs)
 // and injects faults on demand. Built on node:http and node:crypto only.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";

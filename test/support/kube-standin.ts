@@ -3,8 +3,8 @@
 // HTTPS on 127.0.0.1 (random port), bearer-token users, RBAC-like rules, and the
 // four resources gitlab-pull-secret touches: namespaces, secrets, serviceaccounts
 // (core/v1) and leases (coordination.k8s.io/v1). Discovery and OpenAPI documents
-// are served from ../shared/kube/discovery exactly as a kube-apiserver v1.25.9
-// served them; error bodies follow ../shared/kube/responses byte for byte in shape.
+// are served from test/fixtures/kube/discovery exactly as a kube-apiserver v1.25.9
+// served them; error bodies follow test/fixtures/kube/responses byte for byte in shape.
 //
 // Where the captures are silent the behaviour follows kube-apiserver's source
 // (k8s.io/apiserver endpoints/handlers, pkg/apis/core/validation, evanphx/json-patch,
@@ -27,6 +27,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -113,13 +114,16 @@ export interface KubeStandIn {
 // Shared captures (discovery / OpenAPI), cached per process
 // ---------------------------------------------------------------------------
 
-/** ../shared/kube next to the repo; GPS_SHARED_DIR may point at `shared` or at `shared/kube`. */
-export function sharedKubeDir(): string {
-  const env = process.env.GPS_SHARED_DIR;
-  const base = env ? resolve(env) : resolve(dirname(fileURLToPath(import.meta.url)), "../../../shared/kube");
-  if (existsSync(join(base, "discovery"))) return base;
-  if (existsSync(join(base, "kube", "discovery"))) return join(base, "kube");
-  throw new Error(`kube-standin: no discovery/ under ${base} (set GPS_SHARED_DIR to the shared folder)`);
+/** The captured API-server data kept in the repository (test/fixtures/kube, see its README). */
+export function kubeFixturesDir(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), "../fixtures/kube");
+}
+
+/** Reads a fixture, gunzipping the large OpenAPI documents that are stored as `<name>.gz`. */
+export function readKubeFixture(...parts: string[]): Buffer {
+  const path = join(kubeFixturesDir(), ...parts);
+  if (existsSync(path)) return readFileSync(path);
+  return gunzipSync(readFileSync(`${path}.gz`));
 }
 
 interface StaticDoc {
@@ -141,19 +145,19 @@ function etagOf(body: Buffer): string {
 }
 
 function loadCaptures(): Captures {
-  const dir = sharedKubeDir();
+  const dir = kubeFixturesDir();
   if (capturesCache && capturesCache.dir === dir) return capturesCache;
   const disc = join(dir, "discovery");
   const docs = new Map<string, StaticDoc>();
   const add = (path: string, file: string): void => {
-    const body = readFileSync(join(disc, file));
+    const body = readKubeFixture("discovery", file);
     docs.set(path, { body, etag: etagOf(body) });
   };
   add("/version", "version.json");
   add("/api", "api.json");
   add("/api/v1", "api-v1.json");
   add("/apis", "apis.json");
-  const groups = JSON.parse(readFileSync(join(disc, "apis.json"), "utf8")) as {
+  const groups = JSON.parse(readKubeFixture("discovery", "apis.json").toString("utf8")) as {
     groups: Array<{ name: string; versions: Array<{ version: string }> }>;
   };
   for (const g of groups.groups) {
@@ -165,7 +169,7 @@ function loadCaptures(): Captures {
   add("/openapi/v3", "openapi-v3-index.json");
   add("/openapi/v3/api/v1", "openapi-v3-api-v1.json");
   add("/openapi/v3/apis/coordination.k8s.io/v1", "openapi-v3-apis-coordination.k8s.io-v1.json");
-  const v2 = readFileSync(join(disc, "openapi-v2.json"));
+  const v2 = readKubeFixture("discovery", "openapi-v2.json");
   capturesCache = { dir, docs, openapiV2Json: { body: v2, etag: etagOf(v2) } };
   return capturesCache;
 }

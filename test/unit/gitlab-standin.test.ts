@@ -1,4 +1,4 @@
-// The GitLab stand-in must follow ../shared/REFERENCE.md §1-§4 to the letter:
+// The GitLab stand-in must follow GitLab's documented REST API to the letter:
 // these tests pin the documented semantics the tool's own tests rely on.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";

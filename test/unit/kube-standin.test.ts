@@ -1,6 +1,6 @@
 // The Kubernetes API stand-in (test/support/kube-standin.ts), driven by the REAL
 // kubectl (v1.32 on PATH) and, for byte-level comparisons with the captures in
-// ../shared/kube/responses, by plain HTTPS.
+// test/fixtures/kube/responses, by plain HTTPS.
 //
 // What kubectl does (observed here with kubectl v1.32.4 against the stand-in; the
 // server answers are shaped like the captured kube-apiserver v1.25.9 ones, so the
@@ -65,7 +65,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { encodeOpenAPIv2, sharedKubeDir, startKubeStandIn, type KubeStandIn } from "../support/kube-standin.ts";
+import { encodeOpenAPIv2, readKubeFixture, startKubeStandIn, type KubeStandIn } from "../support/kube-standin.ts";
 
 interface Run {
   code: number | null;
@@ -78,7 +78,7 @@ let dir: string;
 const kubeconfigs = new Map<string, string>();
 
 function capture(name: string): any {
-  return JSON.parse(readFileSync(join(sharedKubeDir(), "responses", name), "utf8"));
+  return JSON.parse(readKubeFixture("responses", name).toString("utf8"));
 }
 
 function kubeconfig(user = "admin"): string {
@@ -630,7 +630,7 @@ describe("kube-standin with the real kubectl", () => {
     assert.deepEqual([unauth.code, unauth.stderr], [1, "error: You must be logged in to the server (Unauthorized)\n"]);
 
     // same leading bytes as the captured /openapi/v2 protobuf (swagger "2.0", info {Kubernetes, v1.25.9})
-    const doc = JSON.parse(readFileSync(join(sharedKubeDir(), "discovery", "openapi-v2.json"), "utf8"));
+    const doc = JSON.parse(readKubeFixture("discovery", "openapi-v2.json").toString("utf8"));
     const pb = encodeOpenAPIv2(doc);
     assert.equal(pb.subarray(0, 28).toString("hex"), "0a03322e3012150a0a4b756265726e6574657312077631" + "2e32352e39");
   });
