@@ -57202,6 +57202,8 @@ var Redactor = class {
     if (form) this.#forms.push(form);
   }
   redact = (text) => redact(text, this.#forms);
+  /** Whether text holds any form registered so far. */
+  holds = (text) => this.#forms.some((form) => text.includes(form));
 };
 function actionOutputs(r) {
   return {
@@ -59180,36 +59182,27 @@ function gitlabPort(opts) {
   };
 }
 
-// src/kubectl.ts
-var PASSED_ENV = [
-  "PATH",
-  "HOME",
-  "USER",
-  "LANG",
-  "LC_ALL",
-  "TMPDIR",
-  "KUBECONFIG",
-  "KUBECACHEDIR",
-  "HTTPS_PROXY",
-  "https_proxy",
-  "HTTP_PROXY",
-  "http_proxy",
-  "NO_PROXY",
-  "no_proxy",
-  "SSL_CERT_FILE",
-  "SSL_CERT_DIR",
-  // In-cluster config (a CronJob running this tool) needs these two.
-  "KUBERNETES_SERVICE_HOST",
-  "KUBERNETES_SERVICE_PORT"
-];
-function childEnv(env) {
+// src/childenv.ts
+function inputVariable(input) {
+  return `INPUT_${input.replace(/ /g, "_").toUpperCase()}`;
+}
+function secretVariables(options = OPTIONS) {
+  return options.filter((o) => o.secret).flatMap((o) => [...o.env ?? [], ...o.input ? [inputVariable(o.input)] : []]);
+}
+function childEnv(env, holdsSecret, secretNames = secretVariables()) {
+  const dropped = new Set(secretNames.map((n) => n.toUpperCase()));
   const out = {};
-  for (const name of PASSED_ENV) {
-    const v = env[name];
-    if (v !== void 0) out[name] = v;
+  for (const [name, value] of Object.entries(env)) {
+    if (value === void 0) continue;
+    const upper = name.toUpperCase();
+    if (dropped.has(upper) || upper.startsWith("INPUT_")) continue;
+    if (holdsSecret(`${name}=${value}`)) continue;
+    out[name] = value;
   }
   return out;
 }
+
+// src/kubectl.ts
 function namespacesInErrors(stderr) {
   const found = /* @__PURE__ */ new Set();
   for (const m of stderr.matchAll(/in the namespace "([^"]+)"|namespaces "([^"]+)" not found|namespace[:=] ?"?([a-z0-9-]+)"?/g)) {
@@ -59220,6 +59213,13 @@ function namespacesInErrors(stderr) {
 function errorLines(stderr) {
   const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => /^(Error|error)/.test(l));
   return (lines.length ? lines : stderr.split("\n").filter((l) => l.trim() !== "").slice(-3)).join("\n");
+}
+var CREDENTIAL_PLUGIN_FAILED = /getting credentials: exec: /;
+var KUBECTL_LINE = /^(error|Error|Unable to connect to the server:|[IWEF]\d{4} )/;
+function credentialPluginLines(stderr) {
+  if (!CREDENTIAL_PLUGIN_FAILED.test(stderr)) return [];
+  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !KUBECTL_LINE.test(l));
+  return [...new Set(lines)].slice(-10);
 }
 function hintsFor(stderr) {
   const hints = [];
@@ -59232,14 +59232,22 @@ function hintsFor(stderr) {
   if (/namespaces "[^"]+" not found/.test(stderr)) {
     hints.push("Create the namespace, or remove it from the namespace list");
   }
+  if (CREDENTIAL_PLUGIN_FAILED.test(stderr)) {
+    hints.push(
+      "The kubeconfig user's credential plugin (exec) failed. It runs with this tool's environment minus its own secrets, as it would from your shell: check the cloud credentials it reads (AWS_*, GOOGLE_APPLICATION_CREDENTIALS, CLOUDSDK_*, AZURE_*) and that `kubectl get ns` works in the same job"
+    );
+  }
   if (/Unauthorized|must be logged in/.test(stderr)) {
     hints.push("kubectl's credentials were refused; check the kubeconfig and context");
   }
   return hints;
 }
 function failure(operation, stderr) {
-  const detail = [errorLines(stderr), ...hintsFor(stderr)].join("\n");
+  const detail = [errorLines(stderr), ...pluginSaid(stderr), ...hintsFor(stderr)].join("\n");
   return new KubeError(operation, detail, namespacesInErrors(stderr));
+}
+function pluginSaid(stderr) {
+  return credentialPluginLines(stderr).map((l) => `credential plugin: ${l}`);
 }
 var HOLDER_LABEL = "gitlab-pull-secret.io/lock-holder";
 function microTime(d) {
@@ -59280,7 +59288,7 @@ function kubectlPort(opts) {
         input: Buffer.from(stdin),
         silent: true,
         ignoreReturnCode: true,
-        env: childEnv(opts.env ?? process.env)
+        env: childEnv(opts.env ?? process.env, opts.holdsSecret)
       });
     } catch (err) {
       throw new KubeError("running kubectl", `${err.message}. Is kubectl installed and on PATH?`);
@@ -59409,7 +59417,7 @@ function parseDeleteReviews(stdout, namespaces2) {
 }
 function deleteFailure(operation, stderr) {
   const hints = /is forbidden: User/.test(stderr) ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch)"] : hintsFor(stderr);
-  return new KubeError(operation, [errorLines(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
+  return new KubeError(operation, [errorLines(stderr), ...pluginSaid(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
 }
 function objectRefs(refs) {
   return JSON.stringify({
@@ -59976,7 +59984,7 @@ function noGitLab() {
 }
 function livePorts(config, log, redactor) {
   const caPem = config.caFile ? readCaFile(config.caFile) : void 0;
-  const kube = complete(kubectlPort({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact }));
+  const kube = complete(kubectlPort({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact, holdsSecret: redactor.holds }));
   return {
     gitlab: config.credentials.kind === "static" ? noGitLab() : gitlabPort({
       url: config.gitlabUrl,

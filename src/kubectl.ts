@@ -1,7 +1,8 @@
 // The only place that runs kubectl. Manifests go on stdin, never argv or
-// files; the child gets an allow-listed environment, so the GitLab token (in
-// GITLAB_TOKEN or INPUT_GITLAB-TOKEN) never reaches it.
+// files; the child inherits our environment minus every secret (childenv.ts),
+// so credential plugins get the cloud's variables and never our tokens.
 import { getExecOutput } from "@actions/exec";
+import { childEnv } from "./childenv.js";
 import { KubeError } from "./errors.js";
 import { secretRefs } from "./manifests.js";
 import { MANAGER } from "./naming.js";
@@ -10,28 +11,13 @@ import type { ExistingSecret, KubePort, TargetState } from "./ports.js";
 import { parseServiceAccount, serviceAccountList } from "./serviceaccounts.js";
 import type { Secret } from "./secret.js";
 
-const PASSED_ENV = [
-  "PATH", "HOME", "USER", "LANG", "LC_ALL", "TMPDIR", "KUBECONFIG", "KUBECACHEDIR",
-  "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy",
-  "SSL_CERT_FILE", "SSL_CERT_DIR",
-  // In-cluster config (a CronJob running this tool) needs these two.
-  "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT",
-];
-
-export function childEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of PASSED_ENV) {
-    const v = env[name];
-    if (v !== undefined) out[name] = v;
-  }
-  return out;
-}
-
 export interface KubectlOptions {
   kubeconfig: string | undefined;
   context: string | undefined;
   /** Redacts every secret form registered so far; applied to anything kubectl printed before it is reused. */
   redact: (text: string) => string;
+  /** Whether text holds a secret form registered so far; such variables stay out of kubectl's environment. */
+  holdsSecret: (text: string) => boolean;
   env?: Readonly<Record<string, string | undefined>>;
   binary?: string;
 }
@@ -57,6 +43,23 @@ export function errorLines(stderr: string): string {
   return (lines.length ? lines : stderr.split("\n").filter((l) => l.trim() !== "").slice(-3)).join("\n");
 }
 
+const CREDENTIAL_PLUGIN_FAILED = /getting credentials: exec: /;
+/** kubectl's own stderr lines (klog lines carry a level letter and MMDD); the rest came from the plugin. */
+const KUBECTL_LINE = /^(error|Error|Unable to connect to the server:|[IWEF]\d{4} )/;
+
+/**
+ * What a failed credential plugin said. kubectl passes the plugin's stderr
+ * through, once per attempt, between its own lines, and itself reports only
+ * "executable ... failed with exit code N"; the plugin's words (an expired
+ * OIDC token, a role it may not assume) are the ones that tell the user what
+ * to fix. Each line once, the last few.
+ */
+export function credentialPluginLines(stderr: string): string[] {
+  if (!CREDENTIAL_PLUGIN_FAILED.test(stderr)) return [];
+  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !KUBECTL_LINE.test(l));
+  return [...new Set(lines)].slice(-10);
+}
+
 /** What to do about the errors kubectl reported, in the user's terms. */
 export function hintsFor(stderr: string): string[] {
   const hints: string[] = [];
@@ -69,6 +72,13 @@ export function hintsFor(stderr: string): string[] {
   if (/namespaces "[^"]+" not found/.test(stderr)) {
     hints.push("Create the namespace, or remove it from the namespace list");
   }
+  if (CREDENTIAL_PLUGIN_FAILED.test(stderr)) {
+    hints.push(
+      "The kubeconfig user's credential plugin (exec) failed. It runs with this tool's environment minus its own " +
+        "secrets, as it would from your shell: check the cloud credentials it reads (AWS_*, GOOGLE_APPLICATION_CREDENTIALS, " +
+        "CLOUDSDK_*, AZURE_*) and that `kubectl get ns` works in the same job",
+    );
+  }
   if (/Unauthorized|must be logged in/.test(stderr)) {
     hints.push("kubectl's credentials were refused; check the kubeconfig and context");
   }
@@ -76,8 +86,12 @@ export function hintsFor(stderr: string): string[] {
 }
 
 function failure(operation: string, stderr: string): KubeError {
-  const detail = [errorLines(stderr), ...hintsFor(stderr)].join("\n");
+  const detail = [errorLines(stderr), ...pluginSaid(stderr), ...hintsFor(stderr)].join("\n");
   return new KubeError(operation, detail, namespacesInErrors(stderr));
+}
+
+function pluginSaid(stderr: string): string[] {
+  return credentialPluginLines(stderr).map((l) => `credential plugin: ${l}`);
 }
 
 const HOLDER_LABEL = "gitlab-pull-secret.io/lock-holder";
@@ -125,7 +139,7 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
         input: Buffer.from(stdin),
         silent: true,
         ignoreReturnCode: true,
-        env: childEnv(opts.env ?? process.env),
+        env: childEnv(opts.env ?? process.env, opts.holdsSecret),
       });
     } catch (err) {
       throw new KubeError("running kubectl", `${(err as Error).message}. Is kubectl installed and on PATH?`);
@@ -277,7 +291,7 @@ function deleteFailure(operation: string, stderr: string): KubeError {
   const hints = /is forbidden: User/.test(stderr)
     ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch)"]
     : hintsFor(stderr);
-  return new KubeError(operation, [errorLines(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
+  return new KubeError(operation, [errorLines(stderr), ...pluginSaid(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
 }
 
 function objectRefs(refs: ReadonlyArray<{ kind: string; namespace: string; name: string }>): string {

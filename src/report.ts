@@ -12,6 +12,8 @@ export class Redactor {
     if (form) this.#forms.push(form);
   }
   redact = (text: string): string => redact(text, this.#forms);
+  /** Whether text holds any form registered so far. */
+  holds = (text: string): boolean => this.#forms.some((form) => text.includes(form));
 }
 
 /** The machine-readable result, identical for `--json` and the Action outputs. */

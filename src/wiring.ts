@@ -38,7 +38,7 @@ function noGitLab(): LivePorts["gitlab"] {
 export function livePorts(config: Config, log: Log, redactor: Redactor): LivePorts {
   // Read at the edge: an unreadable CA file is a usage error before any request.
   const caPem = config.caFile ? readCaFile(config.caFile) : undefined;
-  const kube = complete(kubectlPort({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact }));
+  const kube = complete(kubectlPort({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact, holdsSecret: redactor.holds }));
   return {
     gitlab:
       config.credentials.kind === "static"
