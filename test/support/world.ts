@@ -36,6 +36,11 @@ export interface World {
   kubeconfig: string;
   /** Directory where the kubectl spy writes one record per invocation. */
   spyDir: string;
+  /**
+   * Where helper programs a test writes (credential plugins kubectl runs)
+   * record what they were given; the leak scan reads every file in it.
+   */
+  recordsDir: string;
   home: string;
   runCli(args: string[], opts?: { env?: Record<string, string>; stdin?: string }): Promise<Captured>;
   /** Starts the CLI and returns at once, for runs a test kills or runs side by side. */
@@ -105,7 +110,8 @@ export async function startWorld(opts: { registry?: boolean } = {}): Promise<Wor
   const toolTmp = join(dir, "tool-tmp");
   const spyDir = join(dir, "kubectl-spy");
   const binDir = join(dir, "bin");
-  for (const d of [home, toolTmp, spyDir, binDir]) mkdirSync(d, { recursive: true });
+  const recordsDir = join(dir, "records");
+  for (const d of [home, toolTmp, spyDir, binDir, recordsDir]) mkdirSync(d, { recursive: true });
 
   const gitlab = await startGitLabStandIn({ dir: join(dir, "gitlab") });
   gitlab.addUser({ username: "maintainer" });
@@ -155,6 +161,7 @@ export async function startWorld(opts: { registry?: boolean } = {}): Promise<Wor
     registry,
     kubeconfig,
     spyDir,
+    recordsDir,
     home,
     runCli: (args, o = {}) =>
       run(process.execPath, [CLI, ...args], { ...baseEnv(), GITLAB_TOKEN: PAT, ...o.env }, o.stdin),
@@ -252,8 +259,9 @@ export async function startWorld(opts: { registry?: boolean } = {}): Promise<Wor
 }
 
 /**
- * Scans every stream a run produced, every kubectl argv and environment, and
- * every file the tool could have left, for every secret form. Returns the
+ * Scans every stream a run produced, every kubectl argv and environment, what
+ * credential plugins recorded, and every file the tool could have left, for
+ * every secret form. Returns the
  * hits as "where: which form (first chars)" so a failure shows where, not what.
  */
 export function leaks(world: World, captured: Captured[]): string[] {
@@ -268,6 +276,9 @@ export function leaks(world: World, captured: Captured[]): string[] {
   for (const [i, call] of world.kubectlCalls().entries()) {
     places.push([`kubectl ${i} argv`, call.argv.join(" ")]);
     places.push([`kubectl ${i} env`, call.env]);
+  }
+  for (const f of readdirSync(world.recordsDir)) {
+    places.push([`record ${f}`, readFileSync(join(world.recordsDir, f), "utf8")]);
   }
   for (const f of world.leftoverFiles()) {
     // kubectl's discovery cache is the server's documents, not ours; scan it anyway.
