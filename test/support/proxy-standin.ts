@@ -136,7 +136,9 @@ export async function startProxyStandIn(): Promise<ProxyStandIn> {
       const lines: string[] = [];
       for (const t of tunnels) {
         if (t.target !== target) continue;
-        for (const m of t.sent.toString("latin1").matchAll(/^([A-Z]+) (\S+) HTTP\/1\.1\r$/gm)) lines.push(`${m[1]} ${m[2]!.split("?")[0]}`);
+        // Not anchored to a line start: on a kept-alive connection a request follows the previous body directly.
+        const re = /(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) (\/\S*) HTTP\/1\.1\r\n/g;
+        for (const m of t.sent.toString("latin1").matchAll(re)) lines.push(`${m[1]} ${m[2]!.split("?")[0]}`);
       }
       return lines;
     },
