@@ -6,10 +6,15 @@
 // API server directly (Go's proxy rule skips loopback). Every test ends with
 // the leak scan, which knows every form of the proxy's credentials.
 import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
+import { interpolateComponent } from "../../src/component-metadata.ts";
 import { haveRegistryTools } from "../support/registry.ts";
 import { closedPort, startProxyStandIn, type ProxyStandIn } from "../support/proxy-standin.ts";
-import { leaks, NAMESPACES, PAT, PROJECT, registryRequired, startWorld, type Captured, type World } from "../support/world.ts";
+import { leaks, NAMESPACES, PAT, PROJECT, registryRequired, ROOT, startWorld, type Captured, type World } from "../support/world.ts";
 
 const SECRET = "regcred";
 const CREDENTIALS = { username: "svc-runner", password: "Pr0xy:p@ss/w0rd%42" };
@@ -219,5 +224,47 @@ describe("behind a proxy", { skip }, () => {
     assert.equal(world.kubectlCalls().length, kubectlBefore, "no kubectl spawned");
     assert.deepEqual(proxy.tunnels, []);
     assertNoLeaks([r], env);
+  });
+});
+
+describe("the component's install step behind a proxy", () => {
+  // The download function of the generated job, run with an image's tools faked: which proxy
+  // variables reach curl and wget. npm reads HTTPS_PROXY / https_proxy / NO_PROXY itself.
+  const template = readFileSync(join(ROOT, "templates", "rotate.yml"), "utf8");
+  const job = Object.values(interpolateComponent(template, { namespaces: ["team-a"] }, "hash"))[0]!;
+  const install = job.script.find((item: string) => item.includes("gps_fetch() {"))!;
+  const gpsFetch = /^gps_fetch\(\) \{\n[\s\S]*?\n\}$/m.exec(install)![0];
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "gps-proxy-install-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Runs gps_fetch with only `tool` (a fake that records its environment) on PATH; returns that environment. */
+  function fetchWith(tool: "curl" | "wget", env: Record<string, string>): Record<string, string> {
+    const bin = mkdtempSync(join(dir, `${tool}-`));
+    for (const t of ["env", "sh"]) symlinkSync(execFileSync("sh", ["-c", `command -v ${t}`], { encoding: "utf8" }).trim(), join(bin, t));
+    writeFileSync(join(bin, tool), `#!/bin/sh\nenv > "${bin}/${tool}.env"\n`);
+    chmodSync(join(bin, tool), 0o755);
+    const r = spawnSync(join(bin, "sh"), ["-c", `${gpsFetch}\ngps_fetch https://dl.k8s.io/release/stable.txt "${bin}/out"`], { env: { PATH: bin, ...env }, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    return Object.fromEntries(readFileSync(join(bin, `${tool}.env`), "utf8").trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  }
+  const runner = { HTTPS_PROXY: "http://svc:secret@proxy.corp.example:3128", NO_PROXY: ".corp.example,10.0.0.1" };
+
+  test("curl gets the runner's variables unchanged (it reads HTTPS_PROXY and NO_PROXY itself)", () => {
+    const env = fetchWith("curl", runner);
+    assert.equal(env.HTTPS_PROXY, runner.HTTPS_PROXY);
+    assert.equal(env.NO_PROXY, runner.NO_PROXY);
+    assert.equal(env.https_proxy, undefined);
+  });
+
+  test("wget, which reads only the lower-case names, gets them from the upper-case ones; lower case set by the runner wins", () => {
+    let env = fetchWith("wget", runner);
+    assert.equal(env.https_proxy, runner.HTTPS_PROXY);
+    assert.equal(env.no_proxy, runner.NO_PROXY);
+    env = fetchWith("wget", { ...runner, https_proxy: "http://lower.corp.example:8080", no_proxy: "lower" });
+    assert.equal(env.https_proxy, "http://lower.corp.example:8080");
+    assert.equal(env.no_proxy, "lower");
   });
 });
