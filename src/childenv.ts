@@ -23,12 +23,20 @@ export function secretVariables(options: readonly OptionSpec[] = OPTIONS): strin
 }
 
 /**
+ * The proxy variables reach kubectl as they are, credentials included: kubectl
+ * (and a plugin that calls the cloud) must go through the same proxy, and the
+ * proxy's credentials are the runner's, given to every step, not a secret we
+ * minted. They are still redacted from everything we print.
+ */
+const PROXY_VARIABLES = new Set(["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY"]);
+
+/**
  * The child's environment: `env` without (a) the variables secrets are read
  * from, (b) every INPUT_* variable (the Action's inputs: kubectl needs none,
  * and they hold the token under a name we do not control), and (c) any variable
  * whose name or value holds a form of a secret the run holds (the token,
  * user:token, their base64, the docker config and its base64), wherever the user
- * put it. Names compare case-insensitively: Windows' environment does.
+ * put it (the proxy variables excepted, above). Names compare case-insensitively: Windows' environment does.
  */
 export function childEnv(
   env: Readonly<Record<string, string | undefined>>,
@@ -41,7 +49,7 @@ export function childEnv(
     if (value === undefined) continue;
     const upper = name.toUpperCase();
     if (dropped.has(upper) || upper.startsWith("INPUT_")) continue;
-    if (holdsSecret(`${name}=${value}`)) continue;
+    if (!PROXY_VARIABLES.has(upper) && holdsSecret(`${name}=${value}`)) continue;
     out[name] = value;
   }
   return out;

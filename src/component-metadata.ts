@@ -242,8 +242,10 @@ function installScript(): string {
     'export PATH="$PATH:$gps_dir/bin"',
     "gps_fetch() {",
     '  if command -v curl >/dev/null 2>&1; then curl -fsSL --retry 3 -o "$2" "$1"',
-    '  elif command -v wget >/dev/null 2>&1; then wget -q -O "$2" "$1"',
-    `  else node -e 'fetch(process.argv[1]).then(async (r) => { if (!r.ok) throw new Error(r.status + " " + r.url); require("fs").writeFileSync(process.argv[2], Buffer.from(await r.arrayBuffer())); }).catch((e) => { console.error(e.message); process.exit(1); })' "$1" "$2"`,
+    // Behind a proxy: curl and npm read HTTPS_PROXY / NO_PROXY in either case; wget reads only the
+    // lower-case names, so it gets them from the upper-case ones; Node's fetch only with NODE_USE_ENV_PROXY (Node >= 24).
+    '  elif command -v wget >/dev/null 2>&1; then https_proxy="${https_proxy:-${HTTPS_PROXY:-}}" no_proxy="${no_proxy:-${NO_PROXY:-}}" wget -q -O "$2" "$1"',
+    `  else NODE_USE_ENV_PROXY=1 node -e 'fetch(process.argv[1]).then(async (r) => { if (!r.ok) throw new Error(r.status + " " + r.url); require("fs").writeFileSync(process.argv[2], Buffer.from(await r.arrayBuffer())); }).catch((e) => { console.error(e.message); process.exit(1); })' "$1" "$2"`,
     "  fi",
     "}",
     "if ! command -v kubectl >/dev/null 2>&1; then",

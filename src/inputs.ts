@@ -4,6 +4,7 @@
 import { SECRET_TYPES, credentialsFor, registryHosts, secretForms, type SecretType } from "./dockerconfig.js";
 import { DURATION_FORM, DAY_MS, parseDuration } from "./duration.js";
 import { UsageError } from "./errors.js";
+import { proxySecretForms, readProxySettings, type ProxySettings } from "./proxy.js";
 import { OPTIONS, optionLabel, type OptionKey, type OptionSpec, type RawSettings } from "./options.js";
 import { Secret } from "./secret.js";
 
@@ -55,6 +56,8 @@ export interface Config {
   /** false with --no-verify; otherwise the image to check (repository undefined = the project's). */
   verify: false | { repository: string | undefined; tag: string | undefined };
   caFile: string | undefined;
+  /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment; undefined when no proxy is set. */
+  proxy: ProxySettings | undefined;
   /** Only tokens expiring within this are rotated; undefined = rotate every run. */
   rotateBeforeMs: number | undefined;
   force: boolean;
@@ -188,6 +191,7 @@ export function parseConfig(
     json: r.boolean("json"),
     verify: verify(r, creds.kind === "static"),
     caFile: r.string("caFile"),
+    proxy: readProxySettings(env),
     rotateBeforeMs: optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS),
     force: r.boolean("force"),
     keepPrevious: integer(r, "keepPrevious", 0, 10),
@@ -207,6 +211,10 @@ export function parseConfig(
  * faces register them for masking (core.setSecret) before anything runs.
  */
 export function inputSecrets(config: Config): string[] {
+  return [...credentialSecrets(config), ...proxySecretForms(config.proxy)];
+}
+
+function credentialSecrets(config: Config): string[] {
   const c = config.credentials;
   if (c.kind === "deploy-token") return [c.gitlabToken.reveal()];
   if (!c.password) return [];

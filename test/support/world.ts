@@ -263,8 +263,13 @@ export async function startWorld(opts: { registry?: boolean } = {}): Promise<Wor
  * credential plugins recorded, and every file the tool could have left, for
  * every secret form. Returns the
  * hits as "where: which form (first chars)" so a failure shows where, not what.
+ *
+ * `inherited`: variables the test itself gave the tool that kubectl is meant
+ * to inherit unchanged (a proxy URL with its credentials, as the runner gives
+ * every process of the job). Exactly those NAME=value lines are left out of
+ * the kubectl environments; everything else is scanned.
  */
-export function leaks(world: World, captured: Captured[]): string[] {
+export function leaks(world: World, captured: Captured[], opts: { inherited?: ReadonlyArray<Record<string, string>> } = {}): string[] {
   const forms = world.secretForms().filter((f) => f.length >= 8);
   const places: Array<[string, string]> = [];
   captured.forEach((c, i) => {
@@ -275,7 +280,8 @@ export function leaks(world: World, captured: Captured[]): string[] {
   });
   for (const [i, call] of world.kubectlCalls().entries()) {
     places.push([`kubectl ${i} argv`, call.argv.join(" ")]);
-    places.push([`kubectl ${i} env`, call.env]);
+    const passed = new Set((opts.inherited ?? []).flatMap((env) => Object.entries(env).map(([k, v]) => `${k}=${v}`)));
+    places.push([`kubectl ${i} env`, call.env.split("\n").filter((l) => !passed.has(l)).join("\n")]);
   }
   for (const f of readdirSync(world.recordsDir)) {
     places.push([`record ${f}`, readFileSync(join(world.recordsDir, f), "utf8")]);

@@ -38,6 +38,23 @@ describe("kubectl's environment", () => {
     assert.deepEqual(childEnv(env, nothing), env);
   });
 
+  test("passes the proxy variables as they are, credentials included, though the redactor knows them", () => {
+    const redactor = new Redactor();
+    redactor.add("proxyUser:proxyPass");
+    redactor.add("proxyPass");
+    const env = {
+      PATH: "/bin",
+      HTTPS_PROXY: "http://proxyUser:proxyPass@proxy:3128",
+      http_proxy: "http://proxyUser:proxyPass@proxy:3128",
+      NOT_A_PROXY: "http://proxyUser:proxyPass@proxy:3128",
+    };
+    assert.deepEqual(childEnv(env, redactor.holds), {
+      PATH: "/bin",
+      HTTPS_PROXY: "http://proxyUser:proxyPass@proxy:3128",
+      http_proxy: "http://proxyUser:proxyPass@proxy:3128",
+    });
+  });
+
   test("drops the variables secrets are read from and every Action input, whatever their value", () => {
     const env = childEnv(
       {
