@@ -56754,6 +56754,7 @@ var OPTIONS = [
     flag: "yes",
     input: null,
     default: "false",
+    variable: false,
     description: "revoke: really revoke the tokens and delete the Secrets. Without it revoke only shows what it would do and exits 2."
   },
   {
@@ -56800,19 +56801,22 @@ function isLoopbackHost(hostname) {
   return hostname === "localhost" || /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === "[::1]";
 }
 var Reader = class {
-  constructor(raw, env, face) {
+  constructor(raw, env, face, labels = {}) {
     this.raw = raw;
     this.env = env;
     this.face = face;
+    this.labels = labels;
   }
   raw;
   env;
   face;
+  labels;
   spec(key) {
     return OPTIONS.find((o) => o.key === key);
   }
+  /** The option as the user gave it: its flag, its input, or the variable it came from. */
   label(key) {
-    return optionLabel(this.spec(key), this.face);
+    return this.labels[key] ?? optionLabel(this.spec(key), this.face);
   }
   /** The value as the face collected it, untrimmed. */
   rawValue(key) {
@@ -56858,7 +56862,7 @@ var Reader = class {
   }
 };
 function parseConfig(raw, env, face, opts = {}) {
-  const r = new Reader(raw, env, face);
+  const r = new Reader(raw, env, face, opts.labels);
   const writes = opts.writesCredentials ?? true;
   const creds = credentials(r, writes);
   return {
