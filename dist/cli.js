@@ -44218,7 +44218,7 @@ function refusal(name, options) {
   }
   if (spec?.flag) return new UsageError(label, void 0, `not read: --${spec.flag} must be given on the command line`);
   const near = options.map(optionVariable).find((v) => v !== null && (v === `${name}S` || `${v}S` === name));
-  return new UsageError(label, void 0, `a known option variable${near ? ` (did you mean ${near}?)` : ""}; gitlab-pull-secret <command> --help lists them`);
+  return new UsageError(label, void 0, `not an option variable${near ? ` (did you mean ${near}?)` : ""}; gitlab-pull-secret <command> --help lists them`);
 }
 function list2(value, label) {
   if (!value.startsWith("[")) return [value];

@@ -29,7 +29,7 @@ function refusal(name: string, options: readonly OptionSpec[]): UsageError {
   }
   if (spec?.flag) return new UsageError(label, undefined, `not read: --${spec.flag} must be given on the command line`);
   const near = options.map(optionVariable).find((v) => v !== null && (v === `${name}S` || `${v}S` === name));
-  return new UsageError(label, undefined, `a known option variable${near ? ` (did you mean ${near}?)` : ""}; gitlab-pull-secret <command> --help lists them`);
+  return new UsageError(label, undefined, `not an option variable${near ? ` (did you mean ${near}?)` : ""}; gitlab-pull-secret <command> --help lists them`);
 }
 
 function list(value: string, label: string): string[] {

@@ -103,7 +103,7 @@ export function variableLabel(label: string, raw: RawSettings): string {
 
 // Bad option variables only an environment can hold: [what, env, message].
 export const BAD_VARIABLES: Array<[string, Record<string, string>, RegExp]> = [
-  ["an unknown option variable (a typo)", { GITLAB_PULL_SECRET_OPT_NAMESPACE: "team-a" }, /\$GITLAB_PULL_SECRET_OPT_NAMESPACE: a known option variable \(did you mean GITLAB_PULL_SECRET_OPT_NAMESPACES\?\)/],
+  ["an unknown option variable (a typo)", { GITLAB_PULL_SECRET_OPT_NAMESPACE: "team-a" }, /\$GITLAB_PULL_SECRET_OPT_NAMESPACE: not an option variable \(did you mean GITLAB_PULL_SECRET_OPT_NAMESPACES\?\)/],
   ["the GitLab token in an option variable", { GITLAB_PULL_SECRET_OPT_GITLAB_TOKEN: TOKEN }, /\$GITLAB_PULL_SECRET_OPT_GITLAB_TOKEN: not read: a secret never comes from/],
   ["the registry password in an option variable", { GITLAB_PULL_SECRET_OPT_REGISTRY_PASSWORD: "hunter2" }, /\$GITLAB_PULL_SECRET_OPT_REGISTRY_PASSWORD: not read/],
   ["a list that is broken JSON", { GITLAB_PULL_SECRET_OPT_NAMESPACES: '["team-a",' }, /\$GITLAB_PULL_SECRET_OPT_NAMESPACES: invalid value "\[\\"team-a\\","; expected a JSON array of strings/],

@@ -102,8 +102,8 @@ describe("reading option variables", () => {
   });
 
   test("unknown names under the prefix are refused, with a hint, never showing the value", () => {
-    refused({ [V("NAMESPACE")]: "team-a" }, /^\$GITLAB_PULL_SECRET_OPT_NAMESPACE: a known option variable \(did you mean GITLAB_PULL_SECRET_OPT_NAMESPACES\?\)/, "team-a");
-    refused({ [V("NAMESPACES_LIST")]: "secret-looking" }, /a known option variable; gitlab-pull-secret <command> --help lists them$/, "secret-looking");
+    refused({ [V("NAMESPACE")]: "team-a" }, /^\$GITLAB_PULL_SECRET_OPT_NAMESPACE: not an option variable \(did you mean GITLAB_PULL_SECRET_OPT_NAMESPACES\?\)/, "team-a");
+    refused({ [V("NAMESPACES_LIST")]: "secret-looking" }, /not an option variable; gitlab-pull-secret <command> --help lists them$/, "secret-looking");
   });
 
   test("a secret is never read from a prefixed variable; the revoke confirmation is typed", () => {
