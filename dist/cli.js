@@ -5751,8 +5751,8 @@ var require_util2 = __commonJS({
       }
       return values;
     }
-    function getDecodeSplit(name, list2) {
-      const value = list2.get(name, true);
+    function getDecodeSplit(name, list3) {
+      const value = list3.get(name, true);
       if (value === null) {
         return null;
       }
@@ -19811,9 +19811,9 @@ var require_headers = __commonJS({
       // https://fetch.spec.whatwg.org/#dom-headers-getsetcookie
       getSetCookie() {
         webidl.brandCheck(this, _Headers);
-        const list2 = this.#headersList.cookies;
-        if (list2) {
-          return [...list2];
+        const list3 = this.#headersList.cookies;
+        if (list3) {
+          return [...list3];
         }
         return [];
       }
@@ -19837,8 +19837,8 @@ var require_headers = __commonJS({
        * @param {Headers} target
        * @param {HeadersList} list
        */
-      static setHeadersList(target, list2) {
-        target.#headersList = list2;
+      static setHeadersList(target, list3) {
+        target.#headersList = list3;
       }
     };
     var { getHeadersGuard, setHeadersGuard, getHeadersList, setHeadersList } = Headers;
@@ -20789,13 +20789,13 @@ var require_request2 = __commonJS({
         if (this.signal.aborted) {
           ac.abort(this.signal.reason);
         } else {
-          let list2 = dependentControllerMap.get(this.signal);
-          if (list2 === void 0) {
-            list2 = /* @__PURE__ */ new Set();
-            dependentControllerMap.set(this.signal, list2);
+          let list3 = dependentControllerMap.get(this.signal);
+          if (list3 === void 0) {
+            list3 = /* @__PURE__ */ new Set();
+            dependentControllerMap.set(this.signal, list3);
           }
           const acRef = new WeakRef(ac);
-          list2.add(acRef);
+          list3.add(acRef);
           util.addAbortListener(
             ac.signal,
             buildAbort(acRef)
@@ -27597,16 +27597,16 @@ var require_side_channel_list = __commonJS({
     "use strict";
     var inspect3 = require_object_inspect();
     var $TypeError = require_type();
-    var listGetNode = function(list2, key, isDelete) {
-      var prev = list2;
+    var listGetNode = function(list3, key, isDelete) {
+      var prev = list3;
       var curr;
       for (; (curr = prev.next) != null; prev = curr) {
         if (curr.key === key) {
           prev.next = curr.next;
           if (!isDelete) {
             curr.next = /** @type {NonNullable<typeof list.next>} */
-            list2.next;
-            list2.next = curr;
+            list3.next;
+            list3.next = curr;
           }
           return curr;
         }
@@ -36567,6 +36567,7 @@ var OPTIONS = [
     flag: "yes",
     input: null,
     default: "false",
+    variable: false,
     description: "revoke: really revoke the tokens and delete the Secrets. Without it revoke only shows what it would do and exits 2."
   },
   {
@@ -36592,11 +36593,25 @@ var OPTIONS = [
     description: "Also write the result (no secrets) as KEY=value lines to this file, for GitLab's artifacts:reports:dotenv."
   }
 ];
+function optionByKey(key) {
+  return OPTIONS.find((o) => o.key === key);
+}
 function optionLabel(spec, face) {
   if (face === "action") return spec.input ? `input '${spec.input}'` : `--${spec.flag}`;
   if (spec.flag) return `--${spec.flag}`;
   const env = spec.env?.[0];
   return [env ? `$${env}` : void 0, spec.fileFlag ? `--${spec.fileFlag}` : void 0].filter(Boolean).join(" / ");
+}
+var VARIABLE_PREFIX = "GITLAB_PULL_SECRET_OPT_";
+function optionVariable(spec) {
+  if (spec.secret || !spec.flag || spec.variable === false) return null;
+  return prefixedName(spec);
+}
+function prefixedName(spec) {
+  return VARIABLE_PREFIX + spec.key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+}
+function secretVariables(options = OPTIONS) {
+  return options.filter((o) => o.secret).flatMap((o) => o.env ?? []);
 }
 
 // src/inputs.ts
@@ -36613,19 +36628,22 @@ function isLoopbackHost(hostname) {
   return hostname === "localhost" || /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === "[::1]";
 }
 var Reader = class {
-  constructor(raw, env, face) {
+  constructor(raw, env, face, labels = {}) {
     this.raw = raw;
     this.env = env;
     this.face = face;
+    this.labels = labels;
   }
   raw;
   env;
   face;
+  labels;
   spec(key) {
     return OPTIONS.find((o) => o.key === key);
   }
+  /** The option as the user gave it: its flag, its input, or the variable it came from. */
   label(key) {
-    return optionLabel(this.spec(key), this.face);
+    return this.labels[key] ?? optionLabel(this.spec(key), this.face);
   }
   /** The value as the face collected it, untrimmed. */
   rawValue(key) {
@@ -36671,7 +36689,7 @@ var Reader = class {
   }
 };
 function parseConfig(raw, env, face, opts = {}) {
-  const r = new Reader(raw, env, face);
+  const r = new Reader(raw, env, face, opts.labels);
   const writes = opts.writesCredentials ?? true;
   const creds = credentials(r, writes);
   return {
@@ -36922,23 +36940,23 @@ function registryAliases(r) {
   return out;
 }
 function nameList(r, key) {
-  const list2 = r.list(key);
+  const list3 = r.list(key);
   const seen = /* @__PURE__ */ new Set();
-  for (const ns of list2) {
+  for (const ns of list3) {
     if (ns.length > 63 || !DNS_LABEL.test(ns)) {
       throw new UsageError(r.label(key), ns, "an RFC 1123 label: lowercase letters, digits and '-', at most 63 characters");
     }
     if (seen.has(ns)) throw new UsageError(r.label(key), ns, "each namespace once (it is listed twice)");
     seen.add(ns);
   }
-  return list2;
+  return list3;
 }
 function namespaces(r) {
-  const list2 = nameList(r, "namespaces");
-  if (list2.length === 0 && r.explicit("namespaceSelector") === void 0) {
+  const list3 = nameList(r, "namespaces");
+  if (list3.length === 0 && r.explicit("namespaceSelector") === void 0) {
     throw new UsageError(`${r.label("namespaces")} / ${r.label("namespaceSelector")}`, void 0, "required: at least one namespace, or a namespace selector");
   }
-  return list2;
+  return list3;
 }
 var LABEL_KEY = "(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?";
 var LABEL_VALUE = "(?:[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?";
@@ -36969,14 +36987,14 @@ function namespaceSelector(r) {
   return value;
 }
 function serviceAccounts(r) {
-  const list2 = r.list("serviceAccounts");
-  for (const sa of list2) {
+  const list3 = r.list("serviceAccounts");
+  for (const sa of list3) {
     if (sa !== "*" && (sa.length > 253 || !DNS_SUBDOMAIN.test(sa))) {
       throw new UsageError(r.label("serviceAccounts"), sa, "a ServiceAccount name (RFC 1123 subdomain), default, or * for all");
     }
   }
-  if (list2.includes("*") && list2.length > 1) throw new UsageError(r.label("serviceAccounts"), list2.join(","), "either * alone or a list of names");
-  return [...new Set(list2)];
+  if (list3.includes("*") && list3.length > 1) throw new UsageError(r.label("serviceAccounts"), list3.join(","), "either * alone or a list of names");
+  return [...new Set(list3)];
 }
 function secretName(r) {
   const value = r.string("secretName");
@@ -37108,28 +37126,29 @@ var COMMANDS = {
 function isCommand(name) {
   return Object.hasOwn(COMMANDS, name);
 }
-function checkOptions(command, raw, face) {
+function checkOptions(command, raw, face, labels = {}) {
   for (const o of OPTIONS) {
     if (raw[o.key] === void 0 || COMMANDS[command].options(o.key)) continue;
-    throw new UsageError(optionLabel(o, face), void 0, `not an option of ${command} (see gitlab-pull-secret ${command} --help)`);
+    throw new UsageError(labels[o.key] ?? optionLabel(o, face), void 0, `not an option of ${command} (see gitlab-pull-secret ${command} --help)`);
   }
 }
-function configFor(command, raw, env, face) {
-  checkOptions(command, raw, face);
-  const parse2 = (r) => parseConfig(r, env, face, { writesCredentials: command !== "status" && command !== "revoke" });
+function configFor(command, raw, env, face, labels = {}) {
+  checkOptions(command, raw, face, labels);
+  const label = (key) => labels[key] ?? optionLabel(optionByKey(key), face);
+  const parse2 = (r) => parseConfig(r, env, face, { writesCredentials: command !== "status" && command !== "revoke", labels });
   const format = typeof raw.format === "string" ? raw.format.trim() : void 0;
   if (command === "render" && !format) {
-    throw new UsageError("--format", void 0, "required for render: secret (a Secret manifest, YAML) or config.json (a docker config.json)");
+    throw new UsageError(label("format"), void 0, "required for render: secret (a Secret manifest, YAML) or config.json (a docker config.json)");
   }
   const given = Array.isArray(raw.namespaces) ? raw.namespaces.length > 0 : typeof raw.namespaces === "string" && raw.namespaces.trim() !== "";
   if (command === "render" && format === "config.json" && typeof raw.secretType === "string" && raw.secretType.trim() === "dockercfg") {
-    throw new UsageError("--secret-type", "dockercfg", "only with --format secret: a docker config.json always has the auths form (dockerconfigjson)");
+    throw new UsageError(label("secretType"), "dockercfg", `only with ${label("format")} secret: a docker config.json always has the auths form (dockerconfigjson)`);
   }
   if (command === "render" && format === "config.json" && !given) {
     return { ...parse2({ ...raw, namespaces: ["default"] }), namespaces: [] };
   }
   if (command === "render" && format === "secret" && !given) {
-    throw new UsageError("--namespace", void 0, "required for render --format secret: the namespace(s) of the Secret manifest");
+    throw new UsageError(label("namespaces"), void 0, "required for render --format secret: the namespace(s) of the Secret manifest");
   }
   return parse2(raw);
 }
@@ -37153,7 +37172,8 @@ function helpText(version, command) {
   for (const o of OPTIONS) {
     if (!spec.options(o.key)) continue;
     const names = [o.flag ? `--${o.flag}${o.kind === "boolean" ? "" : " VALUE"}` : void 0, "fileFlag" in o ? `--${o.fileFlag} PATH` : void 0].filter(Boolean).join(", ");
-    const env = "env" in o && o.env ? ` [env: ${o.env.join(", ")}]` : "";
+    const vars = [optionVariable(o), ..."env" in o && o.env ? o.env : []].filter(Boolean);
+    const env = vars.length ? ` [env: ${vars.join(", ")}]` : "";
     const def = "default" in o ? ` [default: ${o.default}]` : "defaultText" in o ? ` [default: ${o.defaultText}]` : "";
     lines.push(`  ${(names || `$${"env" in o && o.env ? o.env[0] : ""}`).padEnd(34)}${o.description}${env}${def}`);
   }
@@ -37351,12 +37371,12 @@ function secretRefs(namespaces2, secretName2) {
 // src/serviceaccounts.ts
 function parseServiceAccount(raw) {
   const md = raw.metadata ?? {};
-  const list2 = Array.isArray(raw.imagePullSecrets) ? raw.imagePullSecrets : [];
+  const list3 = Array.isArray(raw.imagePullSecrets) ? raw.imagePullSecrets : [];
   return {
     namespace: String(md.namespace),
     name: String(md.name),
     resourceVersion: String(md.resourceVersion ?? ""),
-    pullSecrets: list2.map((e) => String(e.name ?? "")),
+    pullSecrets: list3.map((e) => String(e.name ?? "")),
     raw
   };
 }
@@ -37371,14 +37391,14 @@ function missingServiceAccounts(found, namespaces2, names) {
 }
 function withPullSecret(sa, secretName2) {
   if (sa.pullSecrets.includes(secretName2)) return void 0;
-  const list2 = Array.isArray(sa.raw.imagePullSecrets) ? sa.raw.imagePullSecrets : [];
-  return { ...sa.raw, imagePullSecrets: [...list2, { name: secretName2 }] };
+  const list3 = Array.isArray(sa.raw.imagePullSecrets) ? sa.raw.imagePullSecrets : [];
+  return { ...sa.raw, imagePullSecrets: [...list3, { name: secretName2 }] };
 }
 function withoutPullSecret(sa, secretName2) {
   if (!sa.pullSecrets.includes(secretName2)) return void 0;
-  const list2 = sa.raw.imagePullSecrets.filter((e) => e.name !== secretName2);
+  const list3 = sa.raw.imagePullSecrets.filter((e) => e.name !== secretName2);
   const { imagePullSecrets: _dropped, ...rest } = sa.raw;
-  return list2.length > 0 ? { ...rest, imagePullSecrets: list2 } : rest;
+  return list3.length > 0 ? { ...rest, imagePullSecrets: list3 } : rest;
 }
 function serviceAccountList(objects) {
   return JSON.stringify({ apiVersion: "v1", kind: "List", items: objects });
@@ -37405,8 +37425,8 @@ async function readChecked(config, kube) {
 }
 async function checkApply(config, ports, hosts) {
   const payload = pullSecretPayload(config.secretType, credentialsFor(hosts, "dry-run", new Secret("dry-run")));
-  const list2 = secretList({ namespaces: config.namespaces, secretName: config.secretName, secretType: config.secretType, payload, annotations: {} });
-  await ports.kube.applySecrets(list2, { dryRun: true, force: config.adopt });
+  const list3 = secretList({ namespaces: config.namespaces, secretName: config.secretName, secretType: config.secretType, payload, annotations: {} });
+  await ports.kube.applySecrets(list3, { dryRun: true, force: config.adopt });
   ports.log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
 }
 async function verifyCredentials(ports, req) {
@@ -37581,7 +37601,7 @@ async function applyStaticLocked(config, ports, hosts) {
       throw new RotationError(err, "nothing to roll back (static credentials: nothing was minted); the cluster was not touched");
     }
   }
-  const list2 = secretList({
+  const list3 = secretList({
     namespaces: config.namespaces,
     secretName: config.secretName,
     secretType: config.secretType,
@@ -37589,7 +37609,7 @@ async function applyStaticLocked(config, ports, hosts) {
     annotations: staticAnnotations({ username, registry: registry2, aliases: hosts.slice(1), configSha256, rotatedAt: ports.clock.now().toISOString() })
   });
   try {
-    await kube.applySecrets(list2, { dryRun: false, force: config.adopt });
+    await kube.applySecrets(list3, { dryRun: false, force: config.adopt });
   } catch (err) {
     throw new RotationError(err, "nothing to revoke (static credentials); Secrets the apply reached hold the new credentials, the others are as they were. Re-run to finish");
   }
@@ -37900,9 +37920,9 @@ async function planRotation(config, ports) {
       seen.namespaces = [...namespaces2];
       return seen.state = await ports.kube.readTarget(namespaces2, secretName2, serviceAccounts2);
     },
-    async applySecrets(list2, opts) {
+    async applySecrets(list3, opts) {
       if (!opts.dryRun) refuse("write Secrets");
-      return ports.kube.applySecrets(list2, opts);
+      return ports.kube.applySecrets(list3, opts);
     },
     replaceServiceAccounts: async () => refuse("write ServiceAccounts"),
     applyNamespaces: async () => refuse("create namespaces"),
@@ -42184,10 +42204,10 @@ function connectionError(err, timeoutMs, readingBody) {
   const name = err?.name;
   if (name === "TimeoutError") return new ConnectionError("timeout", `no answer within ${timeoutMs / 1e3} s`);
   if (name === "AbortError") return new ConnectionError("aborted", "the request was cancelled");
-  const refusal = readingBody ? void 0 : proxyRefusalOf(err);
-  if (refusal) {
-    const { detail, hint } = describeProxyRefusal(refusal);
-    return new ConnectionError(refusal.code, detail, hint);
+  const refusal2 = readingBody ? void 0 : proxyRefusalOf(err);
+  if (refusal2) {
+    const { detail, hint } = describeProxyRefusal(refusal2);
+    return new ConnectionError(refusal2.code, detail, hint);
   }
   const code = codeOf2(err) ?? (readingBody ? "lost-response" : "network-error");
   return new ConnectionError(
@@ -42341,7 +42361,7 @@ function gitlabPort(opts) {
       throw gitLabError(operation, who, err);
     }
   }
-  async function list2(owner2, deadlineAt) {
+  async function list3(owner2, deadlineAt) {
     const rows = await idempotent(
       "listing the deploy tokens",
       describe(owner2),
@@ -42366,7 +42386,7 @@ function gitlabPort(opts) {
     const why = `the create's outcome is unknown (${describeFailure(after)})`;
     let found;
     try {
-      found = (await list2(owner2, deadlineAt)).filter((t) => t.name === name);
+      found = (await list3(owner2, deadlineAt)).filter((t) => t.name === name);
     } catch (err) {
       const inner = gitLabError("listing the deploy tokens", who, err);
       throw new OrphanedTokenError(
@@ -42454,7 +42474,7 @@ function gitlabPort(opts) {
       return revoke(owner2, id);
     },
     async listDeployTokens(owner2) {
-      return list2(owner2);
+      return list3(owner2);
     }
   };
 }
@@ -43213,11 +43233,11 @@ function getExecOutput(commandLine, args, options) {
 function inputVariable(input) {
   return `INPUT_${input.replace(/ /g, "_").toUpperCase()}`;
 }
-function secretVariables(options = OPTIONS) {
-  return options.filter((o) => o.secret).flatMap((o) => [...o.env ?? [], ...o.input ? [inputVariable(o.input)] : []]);
+function secretVariables2(options = OPTIONS) {
+  return [...secretVariables(options), ...options.flatMap((o) => o.secret && o.input ? [inputVariable(o.input)] : [])];
 }
 var PROXY_VARIABLES = /* @__PURE__ */ new Set(["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY"]);
-function childEnv(env, holdsSecret, secretNames = secretVariables()) {
+function childEnv(env, holdsSecret, secretNames = secretVariables2()) {
   const dropped = new Set(secretNames.map((n) => n.toUpperCase()));
   const out = {};
   for (const [name, value] of Object.entries(env)) {
@@ -43390,7 +43410,7 @@ function kubectlPort(opts) {
       );
       if (r.exitCode !== 0) throw failure("releasing the rotation lock", opts.redact(r.stderr));
     },
-    async applySecrets(list2, { dryRun, force }) {
+    async applySecrets(list3, { dryRun, force }) {
       const r = await run(
         [
           "apply",
@@ -43401,7 +43421,7 @@ function kubectlPort(opts) {
           "-f",
           "-"
         ],
-        list2.reveal()
+        list3.reveal()
       );
       if (r.exitCode !== 0) {
         throw failure(dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets", opts.redact(r.stderr));
@@ -43677,10 +43697,10 @@ function connectionHint2(err, host, timeoutMs) {
       code: "TIMEOUT"
     };
   }
-  const refusal = proxyRefusalOf(err);
-  if (refusal) {
-    const { detail, hint } = describeProxyRefusal(refusal);
-    return { answer: `failed: ${detail}`, hint, code: refusal.code };
+  const refusal2 = proxyRefusalOf(err);
+  if (refusal2) {
+    const { detail, hint } = describeProxyRefusal(refusal2);
+    return { answer: `failed: ${detail}`, hint, code: refusal2.code };
   }
   const { code, message } = causeOf(err);
   const c = code ?? clip(message ?? "unknown error", 120);
@@ -44387,6 +44407,59 @@ function teardownJson(r) {
   return { command: "revoke", ...r };
 }
 
+// src/variables.ts
+var LIST_FORM = 'a JSON array of strings such as ["team-a","team-b"], or a comma list such as team-a,team-b';
+function refusal(name, options) {
+  const spec = options.find((o) => prefixedName(o) === name);
+  const label = `$${name}`;
+  if (spec?.secret) {
+    const where = [...(spec.env ?? []).map((e) => `$${e}`), ...spec.fileFlag ? [`--${spec.fileFlag}`] : []].join(" or ");
+    return new UsageError(label, void 0, `not read: a secret never comes from a ${VARIABLE_PREFIX} variable; give it in ${where}`);
+  }
+  if (spec?.flag) return new UsageError(label, void 0, `not read: --${spec.flag} must be given on the command line`);
+  const near = options.map(optionVariable).find((v) => v !== null && (v === `${name}S` || `${v}S` === name));
+  return new UsageError(label, void 0, `not an option variable${near ? ` (did you mean ${near}?)` : ""}; gitlab-pull-secret <command> --help lists them`);
+}
+function list2(value, label) {
+  if (!value.startsWith("[")) return [value];
+  let parsed;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new UsageError(label, value, LIST_FORM);
+  }
+  const ok = Array.isArray(parsed) && parsed.every((v) => typeof v === "string" || typeof v === "number" && Number.isFinite(v));
+  if (!ok) throw new UsageError(label, value, LIST_FORM);
+  return parsed.map(String);
+}
+function readVariables(env, takes = () => true, options = OPTIONS) {
+  const byName = new Map(options.flatMap((o) => {
+    const name = optionVariable(o);
+    return name ? [[name, o]] : [];
+  }));
+  const raw = {};
+  const labels = {};
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith(VARIABLE_PREFIX)) continue;
+    const value = env[name]?.trim() ?? "";
+    if (value === "") continue;
+    const spec = byName.get(name);
+    if (!spec) throw refusal(name, options);
+    const key = spec.key;
+    if (!takes(key)) continue;
+    const label = `$${name}`;
+    if (spec.kind === "list") {
+      const items = list2(value, label);
+      if (items.length === 0) continue;
+      raw[key] = items;
+    } else {
+      raw[key] = value;
+    }
+    labels[key] = label;
+  }
+  return { raw, labels };
+}
+
 // src/version.ts
 var VERSION = "0.1.0";
 
@@ -44538,7 +44611,12 @@ async function runCli(argv, env, io) {
     }
     if (args.tokenFile !== void 0) args.raw.gitlabToken = readSecretFile("--gitlab-token-file", args.tokenFile, "the GitLab token").trim();
     if (args.passwordFile !== void 0) args.raw.registryPassword = readSecretFile("--password-file", args.passwordFile, "the registry password");
-    const config = configFor(command, args.raw, env, "cli");
+    const fromEnv = readVariables(env, COMMANDS[command].options);
+    const labels = Object.fromEntries(Object.entries(fromEnv.labels).filter(([key]) => args.raw[key] === void 0));
+    const raw = { ...fromEnv.raw, ...args.raw };
+    json2 = raw.json === true || raw.json === "true";
+    const config = configFor(command, raw, env, "cli", labels);
+    json2 = config.json;
     for (const form of inputSecrets(config)) redactor.add(form);
     const log = streamLog((line) => io.stderr(`${line}
 `), redactor);

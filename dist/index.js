@@ -56920,6 +56920,7 @@ var OPTIONS = [
     flag: "yes",
     input: null,
     default: "false",
+    variable: false,
     description: "revoke: really revoke the tokens and delete the Secrets. Without it revoke only shows what it would do and exits 2."
   },
   {
@@ -56951,6 +56952,9 @@ function optionLabel(spec, face) {
   const env = spec.env?.[0];
   return [env ? `$${env}` : void 0, spec.fileFlag ? `--${spec.fileFlag}` : void 0].filter(Boolean).join(" / ");
 }
+function secretVariables(options = OPTIONS) {
+  return options.filter((o) => o.secret).flatMap((o) => o.env ?? []);
+}
 
 // src/inputs.ts
 var MAX_LIFETIME_MS = 365 * DAY_MS;
@@ -56966,19 +56970,22 @@ function isLoopbackHost(hostname) {
   return hostname === "localhost" || /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === "[::1]";
 }
 var Reader = class {
-  constructor(raw, env, face) {
+  constructor(raw, env, face, labels = {}) {
     this.raw = raw;
     this.env = env;
     this.face = face;
+    this.labels = labels;
   }
   raw;
   env;
   face;
+  labels;
   spec(key) {
     return OPTIONS.find((o) => o.key === key);
   }
+  /** The option as the user gave it: its flag, its input, or the variable it came from. */
   label(key) {
-    return optionLabel(this.spec(key), this.face);
+    return this.labels[key] ?? optionLabel(this.spec(key), this.face);
   }
   /** The value as the face collected it, untrimmed. */
   rawValue(key) {
@@ -57024,7 +57031,7 @@ var Reader = class {
   }
 };
 function parseConfig(raw, env, face, opts = {}) {
-  const r = new Reader(raw, env, face);
+  const r = new Reader(raw, env, face, opts.labels);
   const writes = opts.writesCredentials ?? true;
   const creds = credentials(r, writes);
   return {
@@ -59368,11 +59375,11 @@ function gitlabPort(opts) {
 function inputVariable(input) {
   return `INPUT_${input.replace(/ /g, "_").toUpperCase()}`;
 }
-function secretVariables(options = OPTIONS) {
-  return options.filter((o) => o.secret).flatMap((o) => [...o.env ?? [], ...o.input ? [inputVariable(o.input)] : []]);
+function secretVariables2(options = OPTIONS) {
+  return [...secretVariables(options), ...options.flatMap((o) => o.secret && o.input ? [inputVariable(o.input)] : [])];
 }
 var PROXY_VARIABLES = /* @__PURE__ */ new Set(["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY"]);
-function childEnv(env, holdsSecret, secretNames = secretVariables()) {
+function childEnv(env, holdsSecret, secretNames = secretVariables2()) {
   const dropped = new Set(secretNames.map((n) => n.toUpperCase()));
   const out = {};
   for (const [name, value] of Object.entries(env)) {

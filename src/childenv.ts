@@ -4,7 +4,7 @@
 // no allow-list can know in advance (AWS_*, CLOUDSDK_*, AZURE_*, and whatever a
 // kubeconfig's own tooling expects), so everything is inherited except what
 // could carry a secret this run holds.
-import { OPTIONS, type OptionSpec } from "./options.js";
+import { OPTIONS, secretVariables as secretEnvVariables, type OptionSpec } from "./options.js";
 
 /** How the Actions runner names an input in the environment (as @actions/core reads it). */
 export function inputVariable(input: string): string {
@@ -17,9 +17,7 @@ export function inputVariable(input: string): string {
  * Derived, so a secret option added to the table is dropped with no edit here.
  */
 export function secretVariables(options: readonly OptionSpec[] = OPTIONS): string[] {
-  return options
-    .filter((o) => o.secret)
-    .flatMap((o) => [...(o.env ?? []), ...(o.input ? [inputVariable(o.input)] : [])]);
+  return [...secretEnvVariables(options), ...options.flatMap((o) => (o.secret && o.input ? [inputVariable(o.input)] : []))];
 }
 
 /**

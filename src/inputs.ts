@@ -94,14 +94,16 @@ class Reader {
     private readonly raw: RawSettings,
     private readonly env: Readonly<Record<string, string | undefined>>,
     private readonly face: Face,
+    private readonly labels: Readonly<Partial<Record<OptionKey, string>>> = {},
   ) {}
 
   spec(key: OptionKey): OptionSpec {
     return OPTIONS.find((o) => o.key === key)!;
   }
 
+  /** The option as the user gave it: its flag, its input, or the variable it came from. */
   label(key: OptionKey): string {
-    return optionLabel(this.spec(key), this.face);
+    return this.labels[key] ?? optionLabel(this.spec(key), this.face);
   }
 
   /** The value as the face collected it, untrimmed. */
@@ -159,6 +161,8 @@ export interface ParseOptions {
    * --username they need neither the password nor --registry.
    */
   writesCredentials?: boolean;
+  /** Options that came from an option variable, named by it in messages (from readVariables). */
+  labels?: Readonly<Partial<Record<OptionKey, string>>>;
 }
 
 export function parseConfig(
@@ -167,7 +171,7 @@ export function parseConfig(
   face: Face,
   opts: ParseOptions = {},
 ): Config {
-  const r = new Reader(raw, env, face);
+  const r = new Reader(raw, env, face, opts.labels);
   const writes = opts.writesCredentials ?? true;
   const creds = credentials(r, writes);
   return {

@@ -1,5 +1,7 @@
-// The one table of options. The CLI flags, the Action inputs (action.yml) and
-// the docs are all derived from it, so the faces cannot drift apart.
+// The one table of options. The CLI flags, the option variables
+// (GITLAB_PULL_SECRET_OPT_*), the Action inputs (action.yml), the GitLab
+// component's inputs and the docs are all derived from it, so the faces
+// cannot drift apart.
 
 export type OptionKind = "string" | "boolean" | "list";
 
@@ -23,6 +25,8 @@ export interface OptionSpec {
   readonly required?: boolean;
   /** Never echoed anywhere. */
   readonly secret?: boolean;
+  /** false: no option variable, the value must be typed on the command line (a confirmation). */
+  readonly variable?: false;
 }
 
 export const OPTIONS = [
@@ -186,7 +190,7 @@ export const OPTIONS = [
       "an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens.",
   },
   {
-    key: "yes", kind: "boolean", flag: "yes", input: null, default: "false",
+    key: "yes", kind: "boolean", flag: "yes", input: null, default: "false", variable: false,
     description: "revoke: really revoke the tokens and delete the Secrets. Without it revoke only shows what it would do and exits 2.",
   },
   {
@@ -218,6 +222,35 @@ export function optionLabel(spec: OptionSpec, face: "cli" | "action"): string {
   if (spec.flag) return `--${spec.flag}`;
   const env = spec.env?.[0];
   return [env ? `$${env}` : undefined, spec.fileFlag ? `--${spec.fileFlag}` : undefined].filter(Boolean).join(" / ");
+}
+
+/**
+ * The prefix of the option variables. Distinct from the GITLAB_PULL_SECRET_*
+ * names of the dotenv report (GITLAB_PULL_SECRET_NAMESPACES, ...): GitLab gives
+ * a dotenv variable inherited from an earlier job precedence over a job's own
+ * variables, so a shared name would let one target's result steer the next.
+ */
+export const VARIABLE_PREFIX = "GITLAB_PULL_SECRET_OPT_";
+
+/**
+ * The environment variable an option can be given in (flag > variable > the
+ * option's env fallbacks > default), or null: secrets keep their own variables
+ * (GITLAB_TOKEN, REGISTRY_PASSWORD) and never get a prefixed one, and options
+ * without a flag or marked variable: false have none.
+ */
+export function optionVariable(spec: OptionSpec): string | null {
+  if (spec.secret || !spec.flag || spec.variable === false) return null;
+  return prefixedName(spec);
+}
+
+/** GITLAB_PULL_SECRET_OPT_ + the key in upper snake case (namespaces -> ..._NAMESPACES), whether or not the option has a variable. */
+export function prefixedName(spec: OptionSpec): string {
+  return VARIABLE_PREFIX + spec.key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+}
+
+/** Every environment variable a secret can be read from (for scrubbing the environment of child processes). */
+export function secretVariables(options: readonly OptionSpec[] = OPTIONS): string[] {
+  return options.filter((o) => o.secret).flatMap((o) => o.env ?? []);
 }
 
 /** The Action outputs; values are never secret. */

@@ -11,7 +11,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { interpolateComponent } from "../../src/component-metadata.ts";
+import { interpolateComponent } from "../../src/component-interpolation.ts";
 import { haveRegistryTools } from "../support/registry.ts";
 import { closedPort, startProxyStandIn, type ProxyStandIn } from "../support/proxy-standin.ts";
 import { leaks, NAMESPACES, PAT, PROJECT, registryRequired, ROOT, startWorld, type Captured, type World } from "../support/world.ts";
@@ -231,7 +231,7 @@ describe("the component's install step behind a proxy", () => {
   // The download function of the generated job, run with an image's tools faked: which proxy
   // variables reach curl and wget. npm reads HTTPS_PROXY / https_proxy / NO_PROXY itself.
   const template = readFileSync(join(ROOT, "templates", "rotate.yml"), "utf8");
-  const job = Object.values(interpolateComponent(template, { namespaces: ["team-a"] }, "hash"))[0]!;
+  const job: any = Object.values(interpolateComponent(template, { namespaces: ["team-a"] }, "hash"))[0];
   const install = job.script.find((item: string) => item.includes("gps_fetch() {"))!;
   const gpsFetch = /^gps_fetch\(\) \{\n[\s\S]*?\n\}$/m.exec(install)![0];
   let dir: string;
