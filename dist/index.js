@@ -56834,6 +56834,22 @@ async function unavailableIn(err, kube) {
   return lifecycleOnly(err.refusals, await statesOf(kube, err.refusals.forbidden));
 }
 var PERMISSION_HINT = "If a namespace named here was deleted: its RoleBinding went with it, so the API server answers 403 there. Grant get on namespaces (examples/rbac/clusterrole-namespaces-get.yaml) so such a namespace is told apart from a missing grant and skipped";
+function withPermissionHint(err) {
+  if (!(err instanceof KubeError) || !err.refusals || err.refusals.forbidden.length === 0) return err;
+  return new KubeError(err.operation, `${err.detail}
+${PERMISSION_HINT}`, err.namespaces, err.refusals);
+}
+async function readAvailable(config, kube) {
+  try {
+    return { state: await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts), unavailable: [] };
+  } catch (err) {
+    const unavailable = await unavailableIn(err, kube);
+    if (!unavailable) throw withPermissionHint(err);
+    const rest = config.namespaces.filter((ns) => !unavailable.some((u) => u.namespace === ns));
+    const state = rest.length ? await kube.readTarget(rest, config.secretName, config.serviceAccounts) : { secrets: [], serviceAccounts: [] };
+    return { state, unavailable };
+  }
+}
 async function findUnavailable(config, kube, present, dryRun) {
   if (config.namespaces.every((ns) => present.has(ns))) return { unavailable: [], checked: false };
   try {
@@ -56842,11 +56858,7 @@ async function findUnavailable(config, kube, present, dryRun) {
   } catch (err) {
     if (!(err instanceof KubeError) || !err.refusals) throw err;
     const unavailable = await unavailableIn(err, kube);
-    if (!unavailable) {
-      if (err.refusals.forbidden.length === 0) throw err;
-      throw new KubeError(err.operation, `${err.detail}
-${PERMISSION_HINT}`, err.namespaces, err.refusals);
-    }
+    if (!unavailable) throw withPermissionHint(err);
     const order = (u) => config.namespaces.indexOf(u.namespace);
     return { unavailable: unavailable.sort((a, b) => order(a) - order(b)), checked: true };
   }
@@ -57601,7 +57613,8 @@ function serviceAccountList(objects) {
 // src/apply.ts
 async function readChecked(config, ports, hosts) {
   const { kube } = ports;
-  const state = await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+  const read = await readAvailable(config, kube);
+  const { state } = read;
   const existing = state.secrets;
   const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
   if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
@@ -57609,7 +57622,10 @@ async function readChecked(config, ports, hosts) {
   const otherType = existing.filter((s) => s.type !== wanted).map((s) => ({ namespace: s.namespace, type: s.type }));
   if (otherType.length > 0) throw new SecretTypeError(config.secretName, wanted, otherType);
   const present = new Set(existing.map((s) => s.namespace));
-  const { unavailable, checked } = await findUnavailable(config, kube, present, () => checkApply(config, ports, hosts));
+  const readable = { ...config, namespaces: config.namespaces.filter((ns) => !read.unavailable.some((u) => u.namespace === ns)) };
+  const probe = readable.namespaces.length ? await findUnavailable(readable, kube, present, () => checkApply(readable, ports, hosts)) : { unavailable: [], checked: true };
+  const unavailable = [...read.unavailable, ...probe.unavailable].sort((a, b) => config.namespaces.indexOf(a.namespace) - config.namespaces.indexOf(b.namespace));
+  const checked = probe.checked;
   const decided = decideUnavailable(config.missingNamespace, config.namespaces, unavailable, ports.log);
   const work = { ...config, namespaces: decided.namespaces };
   const missingSas = missingServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts);

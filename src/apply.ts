@@ -5,7 +5,7 @@
 import { SECRET_TYPES, credentialsFor, pullSecretPayload } from "./dockerconfig.js";
 import { KubeError, SecretTypeError, UnmanagedSecretError, type UnavailableNamespace } from "./errors.js";
 import type { Config } from "./inputs.js";
-import { decideUnavailable, findUnavailable } from "./lifecycle.js";
+import { decideUnavailable, findUnavailable, readAvailable } from "./lifecycle.js";
 import { secretList } from "./manifests.js";
 import { isManaged } from "./plan.js";
 import type { ExistingSecret, Log } from "./ports.js";
@@ -36,7 +36,8 @@ export interface CheckedState {
  */
 export async function readChecked(config: Config, ports: Pick<Ports, "kube" | "log">, hosts: readonly string[]): Promise<CheckedState> {
   const { kube } = ports;
-  const state = await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+  const read = await readAvailable(config, kube);
+  const { state } = read;
   const existing = state.secrets;
   const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
   if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
@@ -45,7 +46,12 @@ export async function readChecked(config: Config, ports: Pick<Ports, "kube" | "l
   if (otherType.length > 0) throw new SecretTypeError(config.secretName, wanted, otherType);
 
   const present = new Set(existing.map((s) => s.namespace));
-  const { unavailable, checked } = await findUnavailable(config, kube, present, () => checkApply(config, ports, hosts));
+  const readable = { ...config, namespaces: config.namespaces.filter((ns) => !read.unavailable.some((u) => u.namespace === ns)) };
+  const probe = readable.namespaces.length
+    ? await findUnavailable(readable, kube, present, () => checkApply(readable, ports, hosts))
+    : { unavailable: [], checked: true };
+  const unavailable = [...read.unavailable, ...probe.unavailable].sort((a, b) => config.namespaces.indexOf(a.namespace) - config.namespaces.indexOf(b.namespace));
+  const checked = probe.checked;
   const decided = decideUnavailable(config.missingNamespace, config.namespaces, unavailable, ports.log);
   const work = { ...config, namespaces: decided.namespaces };
 

@@ -15,7 +15,7 @@
 // (get namespaces, when granted); unanswered, the 403 stays a permission error.
 import { KubeError, NamespacesUnavailableError, unavailableText, type Refusals, type UnavailableNamespace } from "./errors.js";
 import type { Config } from "./inputs.js";
-import type { KubePort, Log, NamespaceState } from "./ports.js";
+import type { KubePort, Log, NamespaceState, TargetState } from "./ports.js";
 
 export const MISSING_NAMESPACE_MODES = ["fail", "skip", "create"] as const;
 export type MissingNamespaceMode = (typeof MISSING_NAMESPACE_MODES)[number];
@@ -59,6 +59,32 @@ const PERMISSION_HINT =
   "If a namespace named here was deleted: its RoleBinding went with it, so the API server answers 403 there. Grant get on " +
   "namespaces (examples/rbac/clusterrole-namespaces-get.yaml) so such a namespace is told apart from a missing grant and skipped";
 
+/** A failure with an RBAC 403 that may be a deleted namespace says how to tell the two apart. */
+export function withPermissionHint(err: unknown): unknown {
+  if (!(err instanceof KubeError) || !err.refusals || err.refusals.forbidden.length === 0) return err;
+  return new KubeError(err.operation, `${err.detail}\n${PERMISSION_HINT}`, err.namespaces, err.refusals);
+}
+
+/**
+ * The read of the target, without the namespaces that turn out to be gone:
+ * the read is the first request of a run, so a user whose RoleBinding went
+ * with a deleted namespace meets the 403 here, before any dry run.
+ */
+export async function readAvailable(
+  config: Config,
+  kube: KubePort,
+): Promise<{ state: TargetState; unavailable: UnavailableNamespace[] }> {
+  try {
+    return { state: await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts), unavailable: [] };
+  } catch (err) {
+    const unavailable = await unavailableIn(err, kube);
+    if (!unavailable) throw withPermissionHint(err);
+    const rest = config.namespaces.filter((ns) => !unavailable.some((u) => u.namespace === ns));
+    const state = rest.length ? await kube.readTarget(rest, config.secretName, config.serviceAccounts) : { secrets: [], serviceAccounts: [] };
+    return { state, unavailable };
+  }
+}
+
 /**
  * Which listed namespaces cannot take the Secret. A namespace holding the
  * Secret exists, so the question is asked only when some namespace lacks it,
@@ -80,10 +106,7 @@ export async function findUnavailable(
   } catch (err) {
     if (!(err instanceof KubeError) || !err.refusals) throw err;
     const unavailable = await unavailableIn(err, kube);
-    if (!unavailable) {
-      if (err.refusals.forbidden.length === 0) throw err;
-      throw new KubeError(err.operation, `${err.detail}\n${PERMISSION_HINT}`, err.namespaces, err.refusals);
-    }
+    if (!unavailable) throw withPermissionHint(err);
     const order = (u: UnavailableNamespace) => config.namespaces.indexOf(u.namespace);
     return { unavailable: unavailable.sort((a, b) => order(a) - order(b)), checked: true };
   }
