@@ -44167,9 +44167,20 @@ async function readStatus(config, ports) {
   const creds = config.credentials;
   const owner2 = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
   const namespaces2 = await resolveNamespaces(config, ports.kube);
-  const existing = await ports.kube.readSecrets(namespaces2, config.secretName);
-  const absent = namespaces2.filter((ns) => !existing.some((s) => s.namespace === ns));
+  let gone = [];
+  let existing;
+  try {
+    existing = await ports.kube.readSecrets(namespaces2, config.secretName);
+  } catch (err) {
+    const unavailable = await unavailableIn(err, ports.kube);
+    if (!unavailable) throw withPermissionHint(err);
+    gone = unavailable;
+    const rest = namespaces2.filter((ns) => !gone.some((u) => u.namespace === ns));
+    existing = rest.length ? await ports.kube.readSecrets(rest, config.secretName) : [];
+  }
+  const absent = namespaces2.filter((ns) => !existing.some((s) => s.namespace === ns) && !gone.some((u) => u.namespace === ns));
   const namespaceStates = await statesOf(ports.kube, absent);
+  for (const u of gone) namespaceStates.set(u.namespace, u.reason);
   const tokens = owner2 ? await ports.gitlab.listDeployTokens(owner2) : [];
   return assessStatus({
     owner: owner2,

@@ -11,8 +11,8 @@ import { Annotations, STATIC_OWNER, ownerRef as ownerRefOf, ownsTokenName } from
 import { formatDuration, heldTokens, isLiveToken, isManaged, sweepCandidates } from "./plan.js";
 import type { DeployTokenInfo } from "./gitlab.js";
 import type { ExistingSecret, NamespaceState, ResolvedOwner } from "./ports.js";
-import { unavailableText, type NamespaceLifecycle } from "./errors.js";
-import { statesOf } from "./lifecycle.js";
+import { unavailableText, type NamespaceLifecycle, type UnavailableNamespace } from "./errors.js";
+import { statesOf, unavailableIn, withPermissionHint } from "./lifecycle.js";
 import { textTable } from "./report.js";
 import { resolveNamespaces, type Ports } from "./rotate.js";
 import { targetOf } from "./target.js";
@@ -271,10 +271,22 @@ export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "
   const owner = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
   // A selector costs one more read (list namespaces); a plain list none.
   const namespaces = await resolveNamespaces(config, ports.kube);
-  const existing = await ports.kube.readSecrets(namespaces, config.secretName);
+  // A namespaced Role's binding goes with its namespace: the read meets a 403 there (lifecycle.ts).
+  let gone: UnavailableNamespace[] = [];
+  let existing: ExistingSecret[];
+  try {
+    existing = await ports.kube.readSecrets(namespaces, config.secretName);
+  } catch (err) {
+    const unavailable = await unavailableIn(err, ports.kube);
+    if (!unavailable) throw withPermissionHint(err);
+    gone = unavailable;
+    const rest = namespaces.filter((ns) => !gone.some((u) => u.namespace === ns));
+    existing = rest.length ? await ports.kube.readSecrets(rest, config.secretName) : [];
+  }
   // Only where the Secret is absent: a namespace holding it exists. Without get on namespaces the answer is "unknown".
-  const absent = namespaces.filter((ns) => !existing.some((s) => s.namespace === ns));
+  const absent = namespaces.filter((ns) => !existing.some((s) => s.namespace === ns) && !gone.some((u) => u.namespace === ns));
   const namespaceStates = await statesOf(ports.kube, absent);
+  for (const u of gone) namespaceStates.set(u.namespace, u.reason);
   const tokens = owner ? await ports.gitlab.listDeployTokens(owner) : [];
   return assessStatus({
     owner,

@@ -4,9 +4,13 @@
 // admission does), the GitLab stand-in and the real registry. Each test checks
 // the exit code and the --json report, and ends with the leak scan.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import yaml from "js-yaml";
+import type { PolicyRule } from "../support/kube-standin.ts";
 import { haveRegistryTools } from "../support/registry.ts";
-import { leaks, NAMESPACES, PROJECT, registryRequired, startWorld, type Captured, type World } from "../support/world.ts";
+import { leaks, NAMESPACES, PROJECT, registryRequired, ROOT, startWorld, type Captured, type World } from "../support/world.ts";
 
 const SECRET = "regcred";
 const [A, B, C] = NAMESPACES as [string, string, string];
@@ -243,10 +247,11 @@ describe("a namespace being deleted", () => {
 describe("a deleted namespace with namespaced Roles (the README's RBAC)", () => {
   let w: World;
   const runs: Captured[] = [];
-  const roleRules = (namespaces: string[]) => [
-    { apiGroups: [""], resources: ["secrets"], verbs: ["get", "create", "patch"], namespaces },
-    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "list", "create", "update", "delete"], namespaces },
-  ];
+  /** The rules of an examples/rbac file, as the stand-in grants them: a Role in each of `namespaces`, a ClusterRole everywhere. */
+  const rulesFrom = (file: string, namespaces: string[]): PolicyRule[] =>
+    (yaml.loadAll(readFileSync(join(ROOT, "examples", "rbac", file), "utf8")) as any[])
+      .filter((d) => d?.kind === "Role" || d?.kind === "ClusterRole")
+      .flatMap((d) => (d.rules as any[]).map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs, ...(d.kind === "Role" ? { namespaces } : {}) })));
 
   before(async () => {
     w = await startWorld();
@@ -259,7 +264,7 @@ describe("a deleted namespace with namespaced Roles (the README's RBAC)", () => 
   });
 
   test("its RoleBinding went with it: a 403 nobody can explain stays a permission error, before minting", async () => {
-    w.kube.addUser("deployer", roleRules([...NAMESPACES]));
+    w.kube.addUser("deployer", rulesFrom("role.yaml", [...NAMESPACES]));
     const kc = w.kube.writeKubeconfig(`${w.dir}/deployer`, "deployer");
     w.kube.deleteObject("namespaces", undefined, C);
     const tokens = w.gitlab.tokens.length;
@@ -274,7 +279,7 @@ describe("a deleted namespace with namespaced Roles (the README's RBAC)", () => 
   });
 
   test("with get on namespaces the 403 is told apart: the namespace is skipped, the others rotated", async () => {
-    w.kube.addUser("deployer", [...roleRules([A, B]), { apiGroups: [""], resources: ["namespaces"], verbs: ["get"] }]);
+    w.kube.addUser("deployer", [...rulesFrom("role.yaml", [A, B]), ...rulesFrom("clusterrole-namespaces-get.yaml", [])]);
     const kc = w.kube.writeKubeconfig(`${w.dir}/deployer2`, "deployer");
     const r = await w.runCli(cli(w, "rotate", ["--json"], kc));
     runs.push(r);
@@ -283,6 +288,11 @@ describe("a deleted namespace with namespaced Roles (the README's RBAC)", () => 
     assert.deepEqual(out.namespaces, [A, B]);
     assert.deepEqual(out.skippedNamespaces, [{ namespace: C, reason: "missing" }]);
     assert.deepEqual(liveOurs(w), [out.token.id]);
+
+    const status = await w.runCli(cli(w, "status", ["--json"], kc));
+    runs.push(status);
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(JSON.parse(status.stdout).secrets.find((s: { namespace: string }) => s.namespace === C).namespaceState, "missing");
     assertNoLeaks(w, runs);
   });
 });
