@@ -36002,18 +36002,30 @@ var GitLabError = class extends GpsError {
   exitCode = ExitCode.remote;
 };
 var KubeError = class extends GpsError {
-  constructor(operation, detail, namespaces2 = []) {
+  constructor(operation, detail, namespaces2 = [], refusals) {
     super(
       `Kubernetes: ${operation} failed${namespaces2.length ? ` in namespace(s) ${namespaces2.join(", ")}` : ""}: ${detail}`
     );
     this.operation = operation;
     this.detail = detail;
     this.namespaces = namespaces2;
+    this.refusals = refusals;
   }
   operation;
   detail;
   namespaces;
+  refusals;
   exitCode = ExitCode.remote;
+};
+function unavailableText(list3) {
+  return list3.map((u) => `${u.namespace} (${u.reason === "missing" ? "does not exist" : "is being deleted"})`).join(", ");
+}
+var NamespacesUnavailableError = class extends KubeError {
+  constructor(unavailable, why) {
+    super("finding the namespaces", `${unavailableText(unavailable)}. ${why}`, unavailable.map((u) => u.namespace));
+    this.unavailable = unavailable;
+  }
+  unavailable;
 };
 var RotationError = class extends GpsError {
   constructor(cause, rollback) {
@@ -36388,12 +36400,20 @@ var OPTIONS = [
     description: "Namespaces never to touch, even when the selector matches them."
   },
   {
+    key: "missingNamespace",
+    kind: "string",
+    flag: "missing-namespace",
+    input: "missing-namespace",
+    default: "skip",
+    description: "What to do with a listed namespace that does not exist or is being deleted: skip (rotate the others, then exit 1 naming it), fail (change nothing, exit 1), or create (create the missing ones; one being deleted is skipped)."
+  },
+  {
     key: "createNamespace",
     kind: "boolean",
     flag: "create-namespace",
     input: "create-namespace",
     default: "false",
-    description: "Create listed namespaces that do not exist (server-side apply of the Namespace), instead of failing."
+    description: "The same as --missing-namespace create: create listed namespaces that do not exist (server-side apply of the Namespace)."
   },
   {
     key: "serviceAccounts",
@@ -36614,6 +36634,85 @@ function secretVariables(options = OPTIONS) {
   return options.filter((o) => o.secret).flatMap((o) => o.env ?? []);
 }
 
+// src/lifecycle.ts
+var MISSING_NAMESPACE_MODES = ["fail", "skip", "create"];
+function lifecycleOnly(refusals, states) {
+  if (refusals.other.length > 0) return void 0;
+  const out = /* @__PURE__ */ new Map();
+  for (const namespace of refusals.missing) out.set(namespace, { namespace, reason: "missing" });
+  for (const namespace of refusals.terminating) out.set(namespace, { namespace, reason: "terminating" });
+  for (const namespace of refusals.forbidden) {
+    if (out.has(namespace)) continue;
+    const state = states.get(namespace);
+    if (state !== "missing" && state !== "terminating") return void 0;
+    out.set(namespace, { namespace, reason: state });
+  }
+  return out.size > 0 ? [...out.values()] : void 0;
+}
+async function statesOf(kube, names) {
+  if (names.length === 0 || !kube?.namespaceStates) return /* @__PURE__ */ new Map();
+  try {
+    return await kube.namespaceStates(names);
+  } catch {
+    return /* @__PURE__ */ new Map();
+  }
+}
+async function unavailableIn(err, kube) {
+  if (!(err instanceof KubeError) || !err.refusals) return void 0;
+  return lifecycleOnly(err.refusals, await statesOf(kube, err.refusals.forbidden));
+}
+var PERMISSION_HINT = "If a namespace named here was deleted: its RoleBinding went with it, so the API server answers 403 there. Grant get on namespaces (examples/rbac/clusterrole-namespaces-get.yaml) so such a namespace is told apart from a missing grant and skipped";
+function withPermissionHint(err) {
+  if (!(err instanceof KubeError) || !err.refusals || err.refusals.forbidden.length === 0) return err;
+  return new KubeError(err.operation, `${err.detail}
+${PERMISSION_HINT}`, err.namespaces, err.refusals);
+}
+async function readAvailable(config, kube) {
+  try {
+    return { state: await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts), unavailable: [] };
+  } catch (err) {
+    const unavailable = await unavailableIn(err, kube);
+    if (!unavailable) throw withPermissionHint(err);
+    const rest = config.namespaces.filter((ns) => !unavailable.some((u) => u.namespace === ns));
+    const state = rest.length ? await kube.readTarget(rest, config.secretName, config.serviceAccounts) : { secrets: [], serviceAccounts: [] };
+    return { state, unavailable };
+  }
+}
+async function findUnavailable(config, kube, present, dryRun) {
+  if (config.namespaces.every((ns) => present.has(ns))) return { unavailable: [], checked: false };
+  try {
+    await dryRun();
+    return { unavailable: [], checked: true };
+  } catch (err) {
+    if (!(err instanceof KubeError) || !err.refusals) throw err;
+    const unavailable = await unavailableIn(err, kube);
+    if (!unavailable) throw withPermissionHint(err);
+    const order = (u) => config.namespaces.indexOf(u.namespace);
+    return { unavailable: unavailable.sort((a, b) => order(a) - order(b)), checked: true };
+  }
+}
+function decideUnavailable(mode, namespaces2, unavailable, log) {
+  const skipped = mode === "create" ? unavailable.filter((u) => u.reason === "terminating") : [...unavailable];
+  if (skipped.length === 0) return { namespaces: [...namespaces2], skipped };
+  if (mode === "fail") {
+    throw new NamespacesUnavailableError(
+      skipped,
+      "Nothing was changed (--missing-namespace fail). Recreate them, remove them from the list, or pass --missing-namespace skip to rotate the others"
+    );
+  }
+  const gone = new Set(skipped.map((u) => u.namespace));
+  const rest = namespaces2.filter((ns) => !gone.has(ns));
+  if (rest.length === 0) throw new NamespacesUnavailableError(skipped, "No listed namespace can take the Secret; nothing was changed");
+  log.info(`Skipping namespace(s) ${unavailableText(skipped)}; the Secret goes to ${rest.join(", ")}`);
+  return { namespaces: rest, skipped };
+}
+function skippedProblem(skipped) {
+  if (skipped.length === 0) return [];
+  return [
+    `Skipped namespace(s) ${unavailableText(skipped)}: no Secret was written there. Recreate the namespace (the next run fills it) or remove it from the list; the others were handled as usual`
+  ];
+}
+
 // src/inputs.ts
 var MAX_LIFETIME_MS = 365 * DAY_MS;
 var MIN_LIFETIME_MS = 36e5;
@@ -36692,6 +36791,7 @@ function parseConfig(raw, env, face, opts = {}) {
   const r = new Reader(raw, env, face, opts.labels);
   const writes = opts.writesCredentials ?? true;
   const creds = credentials(r, writes);
+  const missing = missingNamespace(r);
   return {
     gitlabUrl: gitlabUrl(r),
     credentials: creds,
@@ -36701,7 +36801,8 @@ function parseConfig(raw, env, face, opts = {}) {
     namespaces: namespaces(r),
     namespaceSelector: namespaceSelector(r),
     excludeNamespaces: nameList(r, "excludeNamespaces"),
-    createNamespace: r.boolean("createNamespace"),
+    missingNamespace: missing,
+    createNamespace: missing === "create",
     serviceAccounts: serviceAccounts(r),
     secretName: secretName(r),
     expiresInMs: lifetime(r),
@@ -36950,6 +37051,17 @@ function nameList(r, key) {
     seen.add(ns);
   }
   return list3;
+}
+function missingNamespace(r) {
+  const value = r.string("missingNamespace");
+  if (!MISSING_NAMESPACE_MODES.includes(value)) {
+    throw new UsageError(r.label("missingNamespace"), value, "skip (rotate the others, exit 1), fail (change nothing, exit 1) or create");
+  }
+  if (!r.boolean("createNamespace")) return value;
+  if (value === "fail") {
+    throw new UsageError(`${r.label("createNamespace")} and ${r.label("missingNamespace")}`, value, "only one of them: --create-namespace means --missing-namespace create");
+  }
+  return "create";
 }
 function namespaces(r) {
   const list3 = nameList(r, "namespaces");
@@ -37405,22 +37517,34 @@ function serviceAccountList(objects) {
 }
 
 // src/apply.ts
-async function readChecked(config, kube) {
-  const state = await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+async function readChecked(config, ports, hosts) {
+  const { kube } = ports;
+  const read = await readAvailable(config, kube);
+  const { state } = read;
   const existing = state.secrets;
-  const missingSas = missingServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
-  if (missingSas.length > 0) {
-    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [...new Set(missingSas.map((k) => k.split("/")[0]))]);
-  }
   const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
   if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
   const wanted = SECRET_TYPES[config.secretType].type;
   const otherType = existing.filter((s) => s.type !== wanted).map((s) => ({ namespace: s.namespace, type: s.type }));
   if (otherType.length > 0) throw new SecretTypeError(config.secretName, wanted, otherType);
+  const present = new Set(existing.map((s) => s.namespace));
+  const readable = { ...config, namespaces: config.namespaces.filter((ns) => !read.unavailable.some((u) => u.namespace === ns)) };
+  const probe = readable.namespaces.length ? await findUnavailable(readable, kube, present, () => checkApply(readable, ports, hosts)) : { unavailable: [], checked: true };
+  const unavailable = [...read.unavailable, ...probe.unavailable].sort((a, b) => config.namespaces.indexOf(a.namespace) - config.namespaces.indexOf(b.namespace));
+  const checked = probe.checked;
+  const decided = decideUnavailable(config.missingNamespace, config.namespaces, unavailable, ports.log);
+  const work = { ...config, namespaces: decided.namespaces };
+  const missingSas = missingServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts);
+  if (missingSas.length > 0) {
+    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [...new Set(missingSas.map((k) => k.split("/")[0]))]);
+  }
   return {
+    config: work,
+    skipped: decided.skipped,
+    checked,
     existing,
-    accounts: selectServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts),
-    present: new Set(existing.map((s) => s.namespace))
+    accounts: selectServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts),
+    present
   };
 }
 async function checkApply(config, ports, hosts) {
@@ -37470,9 +37594,6 @@ var LEASE_DURATION_SECONDS = 300;
 function leaseName(secretName2) {
   return `gitlab-pull-secret-${secretName2}`.slice(0, 253).replace(/[.-]+$/, "");
 }
-function lockNamespace(namespaces2) {
-  return [...namespaces2].sort()[0];
-}
 function isStale(lease, now) {
   const renewed = Date.parse(lease.renewTime);
   return !Number.isFinite(renewed) || renewed + lease.durationSeconds * 1e3 < now.getTime();
@@ -37513,17 +37634,28 @@ async function acquireLock(args) {
   }
   return { release: () => port.releaseLease(namespace, name, holder) };
 }
-function acquireTargetLock(ports, target) {
-  return acquireLock({
-    port: ports.lock,
-    namespace: lockNamespace(target.namespaces),
-    name: leaseName(target.secretName),
-    holder: `gps-${ports.nonce()}`,
-    timeoutMs: target.lockTimeoutMs,
-    clock: ports.clock,
-    log: ports.log,
-    sleep: ports.sleep
-  });
+async function acquireTargetLock(ports, target) {
+  const gone = [];
+  for (const namespace of [...target.namespaces].sort()) {
+    try {
+      return await acquireLock({
+        port: ports.lock,
+        namespace,
+        name: leaseName(target.secretName),
+        holder: `gps-${ports.nonce()}`,
+        timeoutMs: target.lockTimeoutMs,
+        clock: ports.clock,
+        log: ports.log,
+        sleep: ports.sleep
+      });
+    } catch (err) {
+      const here = (await unavailableIn(err, ports.kube))?.find((u) => u.namespace === namespace);
+      if (!here) throw err;
+      gone.push(here);
+      ports.log.info(`Namespace ${unavailableText([here])}: the rotation lock goes to the next listed namespace`);
+    }
+  }
+  throw new NamespacesUnavailableError(gone, "No listed namespace can hold the rotation lock; nothing was changed");
 }
 
 // src/target.ts
@@ -37551,20 +37683,22 @@ function staticVerifyTarget(config) {
 function replacedTokens(existing) {
   return existing.filter((s) => isManaged(s) && s.annotations[Annotations.owner] !== STATIC_OWNER && s.annotations[Annotations.tokenId]).map((s) => ({ namespace: s.namespace, owner: s.annotations[Annotations.owner] ?? "?", tokenId: s.annotations[Annotations.tokenId] }));
 }
-async function applyStaticLocked(config, ports, hosts) {
+async function applyStaticLocked(listed, ports, hosts) {
   const { kube, log } = ports;
-  const { username, password } = staticLogin(config);
+  const { username, password } = staticLogin(listed);
   const registry2 = hosts[0];
   const creds = credentialsFor(hosts, username, password);
   for (const form of secretForms(creds)) log.secret(form);
-  const payload = pullSecretPayload(config.secretType, creds);
+  const payload = pullSecretPayload(listed.secretType, creds);
   const configSha256 = payloadSha256(payload);
-  const { existing, accounts, present } = await readChecked(config, kube);
+  const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
+  const skipProblems = skippedProblem(skipped);
   const due = staticDue({ namespaces: config.namespaces, existing, configSha256, force: config.force });
   const base = {
     dryRun: config.dryRun,
     secretName: config.secretName,
     namespaces: [...config.namespaces],
+    skipped,
     created: config.namespaces.filter((ns) => !present.has(ns)),
     reason: due.reason,
     token: null,
@@ -37581,16 +37715,18 @@ async function applyStaticLocked(config, ports, hosts) {
   if (!due.due) {
     log.info(`Nothing to do: ${due.reason}`);
     const sas2 = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
-    for (const p of sas2.problems) log.warn(p);
-    return { ...base, changed: sas2.updated.length > 0, serviceAccountsUpdated: sas2.updated, problems: sas2.problems };
+    const problems2 = [...skipProblems, ...sas2.problems];
+    for (const p of problems2) log.warn(p);
+    return { ...base, changed: sas2.updated.length > 0, serviceAccountsUpdated: sas2.updated, problems: problems2 };
   }
   log.info(`Applying: ${due.reason}`);
-  await checkApply(config, ports, hosts);
+  if (!checked) await checkApply(config, ports, hosts);
   if (config.dryRun) {
     log.info(`Dry run: would write the static credentials of ${username} to ${config.namespaces.length} Secret(s)`);
     const wouldUpdate = wouldAddTo(config, accounts);
     if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
-    return { ...base, changed: false, serviceAccountsUpdated: [], problems: [] };
+    for (const p of skipProblems) log.warn(p);
+    return { ...base, changed: false, serviceAccountsUpdated: [], problems: skipProblems };
   }
   let verified = null;
   const check = staticVerifyTarget(config);
@@ -37614,7 +37750,7 @@ async function applyStaticLocked(config, ports, hosts) {
     throw new RotationError(err, "nothing to revoke (static credentials); Secrets the apply reached hold the new credentials, the others are as they were. Re-run to finish");
   }
   log.info(`Applied Secret "${config.secretName}" to ${config.namespaces.join(", ")}`);
-  const problems = [];
+  const problems = [...skipProblems];
   for (const t of replacedTokens(existing)) {
     log.warn(
       `The Secret in ${t.namespace} held deploy token ${t.tokenId} of ${t.owner}; static runs never call GitLab, so it stays live until it expires: delete it in GitLab (or run revoke with that --project/--group before switching)`
@@ -37686,11 +37822,12 @@ async function rotate(input, ports) {
     }
   }
 }
-async function rotateLocked(config, ports, owner2, hosts) {
+async function rotateLocked(listed, ports, owner2, hosts) {
   const { gitlab, kube, log } = ports;
-  const target = targetOf(config, config.namespaces);
+  const target = targetOf(listed, listed.namespaces);
   const registry2 = hosts[0];
-  const { existing, accounts, present } = await readChecked(config, kube);
+  const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
+  const skipProblems = skippedProblem(skipped);
   const held = heldTokens(existing, owner2);
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner2);
@@ -37700,6 +37837,7 @@ async function rotateLocked(config, ports, owner2, hosts) {
     dryRun: config.dryRun,
     secretName: config.secretName,
     namespaces: [...config.namespaces],
+    skipped,
     created: config.namespaces.filter((ns) => !present.has(ns)),
     reason: due.reason,
     previousTokenIds: held.current,
@@ -37715,7 +37853,7 @@ async function rotateLocked(config, ports, owner2, hosts) {
     const pending = held.pending.filter((id) => liveIds.has(id));
     const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner2, tokens, target, referencedIds({ ...held, pending: [] }), pending);
     const sas2 = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
-    const problems2 = [...swept2.problems, ...sas2.problems];
+    const problems2 = [...skipProblems, ...swept2.problems, ...sas2.problems];
     for (const p of problems2) log.warn(p);
     return {
       ...base,
@@ -37729,13 +37867,14 @@ async function rotateLocked(config, ports, owner2, hosts) {
     };
   }
   log.info(`Rotating: ${due.reason}`);
-  await checkApply(config, ports, hosts);
+  if (!checked) await checkApply(config, ports, hosts);
   if (config.dryRun) {
     const plan2 = revocationPlan(held, 0, config.keepPrevious, liveIds);
     log.info(`Dry run: would mint a read_registry deploy token, write it to ${config.namespaces.length} Secret(s), keep ${plan2.keep.join(", ") || "none"} and revoke ${plan2.revoke.join(", ") || "none"}`);
     const wouldUpdate = wouldAddTo(config, accounts);
     if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
-    return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: [] };
+    for (const p of skipProblems) log.warn(p);
+    return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: skipProblems };
   }
   const minted = await gitlab.createDeployToken(owner2, {
     name: tokenName(config.tokenNamePrefix, target, now, ports.nonce()),
@@ -37780,7 +37919,7 @@ async function rotateLocked(config, ports, owner2, hosts) {
   }
   log.info(`Applied Secret "${config.secretName}" to ${config.namespaces.join(", ")}`);
   const revoked = [];
-  const problems = [];
+  const problems = [...skipProblems];
   for (const id of plan.revoke) {
     try {
       const outcome = await gitlab.revokeDeployToken(owner2, id);
@@ -37856,9 +37995,11 @@ function tokenNamePattern(prefix, target) {
   return `${prefix}/${target}/<UTC timestamp>-<nonce>`;
 }
 function buildPlan(args) {
-  const { config, owner: owner2, tokens, now, hosts } = args;
+  const { owner: owner2, tokens, now, hosts } = args;
+  const skipped = args.skipped ?? [];
   const existing = args.state.secrets;
-  const target = targetOf(config, config.namespaces);
+  const target = targetOf(args.config, args.config.namespaces);
+  const config = { ...args.config, namespaces: args.config.namespaces.filter((ns) => !skipped.some((s) => s.namespace === ns)) };
   const held = heldTokens(existing, owner2);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
   const due = owner2 ? rotationDue({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force }) : staticDue({
@@ -37896,10 +38037,11 @@ function buildPlan(args) {
     registryAliases: hosts.slice(1),
     due: due.due,
     reason: due.reason,
-    namespaces: config.namespaces.map((namespace) => ({
-      namespace,
-      action: !due.due ? "unchanged" : present.has(namespace) ? "update" : "create"
-    })),
+    namespaces: args.config.namespaces.map((namespace) => {
+      const skip = skipped.find((s) => s.namespace === namespace);
+      if (skip) return { namespace, action: "skip", reason: skip.reason };
+      return { namespace, action: !due.due ? "unchanged" : present.has(namespace) ? "update" : "create" };
+    }),
     serviceAccounts: selectServiceAccounts(args.state.serviceAccounts, config.namespaces, config.serviceAccounts).filter((sa) => withPullSecret(sa, config.secretName) !== void 0).map((sa) => `${sa.namespace}/${sa.name}`),
     mint: due.due && owner2 ? { namePattern: tokenNamePattern(config.tokenNamePrefix, target), expiresAt: expiryDateFor(now, config.expiresInMs), scopes: ["read_registry"] } : null,
     current: held.current,
@@ -37957,7 +38099,8 @@ async function planRotation(config, ports) {
     hosts: [report.registry, ...report.registryAliases],
     state: seen.state ?? { secrets: [], serviceAccounts: [] },
     tokens: seen.tokens ?? [],
-    now
+    now,
+    skipped: report.skipped
   });
 }
 function tokenList(tokens) {
@@ -37969,12 +38112,13 @@ function planLines(p) {
   const hosts = [p.registry, ...p.registryAliases].join(", ");
   return [
     `Plan for Secret "${p.secretName}" (${who}, registry ${hosts}): ${p.due ? p.owner ? "rotate" : "apply" : "nothing due"}, because ${p.reason}`,
-    ...p.namespaces.map((n) => `  ${n.namespace.padEnd(width)}  ${n.action}`),
+    ...p.namespaces.map((n) => `  ${n.namespace.padEnd(width)}  ${n.action}${n.reason ? ` (${n.reason === "missing" ? "no such namespace" : "being deleted"})` : ""}`),
     p.mint ? `Mint:    a read_registry deploy token named ${p.mint.namePattern}, expiring ${p.mint.expiresAt} 00:00 UTC` : p.owner ? `Mint:    nothing (the Secrets keep deploy token ${p.current.join(", ") || "-"})` : `Mint:    nothing (static credentials are applied as given; no token is minted or revoked, GitLab is not called)`,
     `Keep:    ${tokenList(p.keep)}`,
     `Revoke:  ${tokenList(p.revoke)}`,
     `Sweep:   ${tokenList(p.sweep)}`,
     ...p.serviceAccounts.length ? [`ServiceAccounts to get "${p.secretName}": ${p.serviceAccounts.join(", ")}`] : [],
+    ...p.namespaces.some((n) => n.action === "skip") ? ["rotate would skip the namespace(s) marked skip and exit 1 naming them (--missing-namespace fail stops it instead)."] : [],
     "Nothing was changed: no token minted, no Lease taken, no Secret written."
   ];
 }
@@ -41160,7 +41304,8 @@ function resultJson(r) {
     secretName: r.secretName,
     namespaces: r.namespaces,
     token: r.token,
-    revokedTokenIds: r.revokedTokenIds
+    revokedTokenIds: r.revokedTokenIds,
+    skippedNamespaces: r.skipped
   };
 }
 function actionOutputs(r) {
@@ -41172,7 +41317,8 @@ function actionOutputs(r) {
     // With static credentials: the username the Secrets hold (no token id, no expiry).
     "token-username": r.token?.username ?? r.static?.username ?? "",
     "expires-at": r.token?.expiresAt ?? "",
-    "revoked-token-ids": JSON.stringify(r.revokedTokenIds)
+    "revoked-token-ids": JSON.stringify(r.revokedTokenIds),
+    "skipped-namespaces": JSON.stringify(r.skipped.map((s) => s.namespace))
   };
 }
 function dotenvText(r, prefix = "GITLAB_PULL_SECRET_") {
@@ -41181,16 +41327,19 @@ function dotenvText(r, prefix = "GITLAB_PULL_SECRET_") {
 function summaryLines(r) {
   const extra = [
     ...r.sweptTokenIds.length ? [`Swept orphaned deploy token(s) ${r.sweptTokenIds.join(", ")}`] : [],
-    ...r.serviceAccountsUpdated?.length ? [`Added "${r.secretName}" to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`] : []
+    ...r.serviceAccountsUpdated?.length ? [`Added "${r.secretName}" to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`] : [],
+    ...r.skipped.length ? [`Skipped namespace(s) ${unavailableText(r.skipped)}`] : []
   ];
   if (r.dryRun && r.static) {
     return [
-      `Dry run: nothing changed. A run would write the static credentials of ${r.static.username} to Secret "${r.secretName}" in ${r.namespaces.join(", ")}${r.created.length ? ` (new in ${r.created.join(", ")})` : ""} if due (${r.reason}). Run plan for the full picture.`
+      `Dry run: nothing changed. A run would write the static credentials of ${r.static.username} to Secret "${r.secretName}" in ${r.namespaces.join(", ")}${r.created.length ? ` (new in ${r.created.join(", ")})` : ""} if due (${r.reason}). Run plan for the full picture.`,
+      ...extra
     ];
   }
   if (r.dryRun) {
     return [
-      `Dry run: nothing changed. A rotation would write Secret "${r.secretName}" to ${r.namespaces.join(", ")}` + (r.created.length ? ` (new in ${r.created.join(", ")})` : "") + ` and revoke ${r.previousTokenIds.length ? `deploy token(s) ${r.previousTokenIds.join(", ")}` : "no previous token"} if due (${r.reason}). Run plan for the full picture.`
+      `Dry run: nothing changed. A rotation would write Secret "${r.secretName}" to ${r.namespaces.join(", ")}` + (r.created.length ? ` (new in ${r.created.join(", ")})` : "") + ` and revoke ${r.previousTokenIds.length ? `deploy token(s) ${r.previousTokenIds.join(", ")}` : "no previous token"} if due (${r.reason}). Run plan for the full picture.`,
+      ...extra
     ];
   }
   const hosts = [r.registry, ...r.registryAliases].join(", ");
@@ -43285,14 +43434,36 @@ function hintsFor(stderr) {
       "The kubeconfig user's credential plugin (exec) failed. It runs with this tool's environment minus its own secrets, as it would from your shell: check the cloud credentials it reads (AWS_*, GOOGLE_APPLICATION_CREDENTIALS, CLOUDSDK_*, AZURE_*) and that `kubectl get ns` works in the same job"
     );
   }
+  if (/because it is being terminated/.test(stderr)) {
+    hints.push("The namespace is being deleted; remove it from the namespace list, or wait until it is gone and recreate it");
+  }
   if (/Unauthorized|must be logged in/.test(stderr)) {
     hints.push("kubectl's credentials were refused; check the kubeconfig and context");
   }
   return hints;
 }
+var MISSING = /namespaces "([^"]+)" not found/;
+var TERMINATING = /unable to create new content in namespace ([a-z0-9-]+) because it is being terminated/;
+var FORBIDDEN = /is forbidden: User ".*" cannot [a-z]+ resource ".*" in the namespace "([^"]+)"/;
+function parseRefusals(stderr) {
+  const out = { missing: [], terminating: [], forbidden: [], other: [] };
+  const add = (list3, ns) => {
+    if (!list3.includes(ns)) list3.push(ns);
+  };
+  for (const raw of stderr.split("\n")) {
+    const line = raw.trim();
+    if (!/^(Error|error)/.test(line)) continue;
+    let m;
+    if (m = MISSING.exec(line)) add(out.missing, m[1]);
+    else if (m = TERMINATING.exec(line)) add(out.terminating, m[1]);
+    else if (m = FORBIDDEN.exec(line)) add(out.forbidden, m[1]);
+    else out.other.push(line);
+  }
+  return out;
+}
 function failure(operation, stderr) {
   const detail = [errorLines(stderr), ...pluginSaid(stderr), ...hintsFor(stderr)].join("\n");
-  return new KubeError(operation, detail, namespacesInErrors(stderr));
+  return new KubeError(operation, detail, namespacesInErrors(stderr), parseRefusals(stderr));
 }
 function pluginSaid(stderr) {
   return credentialPluginLines(stderr).map((l) => `credential plugin: ${l}`);
@@ -43374,6 +43545,26 @@ function kubectlPort(opts) {
       const r = await run(["get", "namespaces", "-l", selector, "-o", "json"], "");
       if (r.exitCode !== 0) throw failure(`listing namespaces matching ${selector}`, opts.redact(r.stderr));
       return listItems(r.stdout).map((o) => String(o.metadata?.name)).sort();
+    },
+    // One kubectl for all of them. A namespace the caller may not read (no
+    // get on namespaces) is "unknown", not an error: callers fall back to what
+    // they knew without it.
+    async namespaceStates(names) {
+      const states = /* @__PURE__ */ new Map();
+      if (names.length === 0) return states;
+      const r = await run(["get", "namespaces", ...names, "-o", "json", "--ignore-not-found"], "");
+      const stderr = opts.redact(r.stderr);
+      const refusals = parseRefusals(stderr);
+      if (r.exitCode !== 0 && (refusals.other.length > 0 || refusals.forbidden.length + refusals.missing.length === 0)) {
+        throw failure("reading the namespaces", stderr);
+      }
+      const found = new Map(listItems(r.stdout).map((o) => [String(o.metadata?.name), o]));
+      const forbidden = new Set([...stderr.matchAll(/namespaces "([^"]+)" is forbidden/g)].map((m) => m[1]));
+      for (const name of names) {
+        const o = found.get(name);
+        states.set(name, o ? o.status?.phase === "Terminating" ? "terminating" : "active" : forbidden.has(name) ? "unknown" : "missing");
+      }
+      return states;
     },
     async applyNamespaces(names) {
       const doc = JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })) });
@@ -44086,7 +44277,11 @@ function assessStatus(args) {
   const findings = [];
   const secrets = args.namespaces.map((namespace) => {
     const s = bySecretNs.get(namespace);
-    if (!s) return { namespace, present: false, managed: false, type: null, credentials: null, owner: null, tokenId: null, username: null, expiresAt: null, daysLeft: null, tokenState: null };
+    if (!s) {
+      const state = args.namespaceStates?.get(namespace);
+      const namespaceState = state === "missing" || state === "terminating" ? state : null;
+      return { namespace, present: false, managed: false, type: null, credentials: null, owner: null, tokenId: null, username: null, expiresAt: null, daysLeft: null, tokenState: null, namespaceState };
+    }
     const managed = isManaged(s);
     const tokenId = managed ? idOf(s.annotations[Annotations.tokenId]) : null;
     const recordedOwner = managed ? s.annotations[Annotations.owner] ?? null : null;
@@ -44103,10 +44298,20 @@ function assessStatus(args) {
       username: t?.username ?? (managed ? s.annotations[Annotations.tokenUsername] ?? null : null),
       expiresAt,
       daysLeft: daysLeft(expiresAt, now),
-      tokenState: tokenId === null || recordedOwner !== ownerRef2 ? null : t ? stateOf(t, now) : "gone"
+      tokenState: tokenId === null || recordedOwner !== ownerRef2 ? null : t ? stateOf(t, now) : "gone",
+      namespaceState: null
     };
   });
-  const missing = secrets.filter((s) => !s.present).map((s) => s.namespace);
+  const gone = secrets.filter((s) => s.namespaceState !== null);
+  if (gone.length) {
+    findings.push({
+      severity: "attention",
+      kind: "missing-namespace",
+      namespaces: gone.map((s) => s.namespace),
+      message: `listed namespace(s) ${unavailableText(gone.map((s) => ({ namespace: s.namespace, reason: s.namespaceState })))}: rotate skips them and exits 1 (--missing-namespace fail stops it). Recreate them (the next rotate fills them) or remove them from the list`
+    });
+  }
+  const missing = secrets.filter((s) => !s.present && s.namespaceState === null).map((s) => s.namespace);
   if (missing.length) {
     findings.push({ severity: "attention", kind: "missing-secret", namespaces: missing, message: `no Secret "${args.secretName}" in ${list(missing)}: pods there cannot pull; rotate creates it` });
   }
@@ -44179,7 +44384,20 @@ async function readStatus(config, ports) {
   const creds = config.credentials;
   const owner2 = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
   const namespaces2 = await resolveNamespaces(config, ports.kube);
-  const existing = await ports.kube.readSecrets(namespaces2, config.secretName);
+  let gone = [];
+  let existing;
+  try {
+    existing = await ports.kube.readSecrets(namespaces2, config.secretName);
+  } catch (err) {
+    const unavailable = await unavailableIn(err, ports.kube);
+    if (!unavailable) throw withPermissionHint(err);
+    gone = unavailable;
+    const rest = namespaces2.filter((ns) => !gone.some((u) => u.namespace === ns));
+    existing = rest.length ? await ports.kube.readSecrets(rest, config.secretName) : [];
+  }
+  const absent = namespaces2.filter((ns) => !existing.some((s) => s.namespace === ns) && !gone.some((u) => u.namespace === ns));
+  const namespaceStates = await statesOf(ports.kube, absent);
+  for (const u of gone) namespaceStates.set(u.namespace, u.reason);
   const tokens = owner2 ? await ports.gitlab.listDeployTokens(owner2) : [];
   return assessStatus({
     owner: owner2,
@@ -44193,7 +44411,8 @@ async function readStatus(config, ports) {
     tokens,
     now: ports.clock.now(),
     warnWithinMs: config.warnWithinMs,
-    graceMs: config.sweepGraceMs
+    graceMs: config.sweepGraceMs,
+    namespaceStates
   });
 }
 function statusNeedsAttention(r) {
@@ -44207,7 +44426,7 @@ function statusLines(r) {
     ...textTable([
       ["NAMESPACE", "TYPE", "TOKEN", "EXPIRES", "DAYS LEFT", "TOKEN STATE"],
       ...r.secrets.map(
-        (s) => s.present ? s.credentials === "static" ? [s.namespace, s.type ?? "-", "static", "-", "-", `static (${s.username ?? "?"})`] : [s.namespace, s.type ?? "-", dash(s.tokenId), dash(s.expiresAt?.slice(0, 10)), dash(s.daysLeft), s.managed ? dash(s.tokenState) : "unmanaged"] : [s.namespace, "-", "-", "-", "-", "missing"]
+        (s) => s.present ? s.credentials === "static" ? [s.namespace, s.type ?? "-", "static", "-", "-", `static (${s.username ?? "?"})`] : [s.namespace, s.type ?? "-", dash(s.tokenId), dash(s.expiresAt?.slice(0, 10)), dash(s.daysLeft), s.managed ? dash(s.tokenState) : "unmanaged"] : [s.namespace, "-", "-", "-", "-", s.namespaceState === "missing" ? "no such namespace" : s.namespaceState === "terminating" ? "namespace being deleted" : "missing"]
       )
     ])
   );

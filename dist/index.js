@@ -56358,18 +56358,30 @@ var GitLabError = class extends GpsError {
   exitCode = ExitCode2.remote;
 };
 var KubeError = class extends GpsError {
-  constructor(operation, detail, namespaces2 = []) {
+  constructor(operation, detail, namespaces2 = [], refusals) {
     super(
       `Kubernetes: ${operation} failed${namespaces2.length ? ` in namespace(s) ${namespaces2.join(", ")}` : ""}: ${detail}`
     );
     this.operation = operation;
     this.detail = detail;
     this.namespaces = namespaces2;
+    this.refusals = refusals;
   }
   operation;
   detail;
   namespaces;
+  refusals;
   exitCode = ExitCode2.remote;
+};
+function unavailableText(list) {
+  return list.map((u) => `${u.namespace} (${u.reason === "missing" ? "does not exist" : "is being deleted"})`).join(", ");
+}
+var NamespacesUnavailableError = class extends KubeError {
+  constructor(unavailable, why) {
+    super("finding the namespaces", `${unavailableText(unavailable)}. ${why}`, unavailable.map((u) => u.namespace));
+    this.unavailable = unavailable;
+  }
+  unavailable;
 };
 var RotationError = class extends GpsError {
   constructor(cause, rollback) {
@@ -56741,12 +56753,20 @@ var OPTIONS = [
     description: "Namespaces never to touch, even when the selector matches them."
   },
   {
+    key: "missingNamespace",
+    kind: "string",
+    flag: "missing-namespace",
+    input: "missing-namespace",
+    default: "skip",
+    description: "What to do with a listed namespace that does not exist or is being deleted: skip (rotate the others, then exit 1 naming it), fail (change nothing, exit 1), or create (create the missing ones; one being deleted is skipped)."
+  },
+  {
     key: "createNamespace",
     kind: "boolean",
     flag: "create-namespace",
     input: "create-namespace",
     default: "false",
-    description: "Create listed namespaces that do not exist (server-side apply of the Namespace), instead of failing."
+    description: "The same as --missing-namespace create: create listed namespaces that do not exist (server-side apply of the Namespace)."
   },
   {
     key: "serviceAccounts",
@@ -56956,6 +56976,85 @@ function secretVariables(options = OPTIONS) {
   return options.filter((o) => o.secret).flatMap((o) => o.env ?? []);
 }
 
+// src/lifecycle.ts
+var MISSING_NAMESPACE_MODES = ["fail", "skip", "create"];
+function lifecycleOnly(refusals, states) {
+  if (refusals.other.length > 0) return void 0;
+  const out = /* @__PURE__ */ new Map();
+  for (const namespace of refusals.missing) out.set(namespace, { namespace, reason: "missing" });
+  for (const namespace of refusals.terminating) out.set(namespace, { namespace, reason: "terminating" });
+  for (const namespace of refusals.forbidden) {
+    if (out.has(namespace)) continue;
+    const state = states.get(namespace);
+    if (state !== "missing" && state !== "terminating") return void 0;
+    out.set(namespace, { namespace, reason: state });
+  }
+  return out.size > 0 ? [...out.values()] : void 0;
+}
+async function statesOf(kube, names) {
+  if (names.length === 0 || !kube?.namespaceStates) return /* @__PURE__ */ new Map();
+  try {
+    return await kube.namespaceStates(names);
+  } catch {
+    return /* @__PURE__ */ new Map();
+  }
+}
+async function unavailableIn(err, kube) {
+  if (!(err instanceof KubeError) || !err.refusals) return void 0;
+  return lifecycleOnly(err.refusals, await statesOf(kube, err.refusals.forbidden));
+}
+var PERMISSION_HINT = "If a namespace named here was deleted: its RoleBinding went with it, so the API server answers 403 there. Grant get on namespaces (examples/rbac/clusterrole-namespaces-get.yaml) so such a namespace is told apart from a missing grant and skipped";
+function withPermissionHint(err) {
+  if (!(err instanceof KubeError) || !err.refusals || err.refusals.forbidden.length === 0) return err;
+  return new KubeError(err.operation, `${err.detail}
+${PERMISSION_HINT}`, err.namespaces, err.refusals);
+}
+async function readAvailable(config, kube) {
+  try {
+    return { state: await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts), unavailable: [] };
+  } catch (err) {
+    const unavailable = await unavailableIn(err, kube);
+    if (!unavailable) throw withPermissionHint(err);
+    const rest = config.namespaces.filter((ns) => !unavailable.some((u) => u.namespace === ns));
+    const state = rest.length ? await kube.readTarget(rest, config.secretName, config.serviceAccounts) : { secrets: [], serviceAccounts: [] };
+    return { state, unavailable };
+  }
+}
+async function findUnavailable(config, kube, present, dryRun) {
+  if (config.namespaces.every((ns) => present.has(ns))) return { unavailable: [], checked: false };
+  try {
+    await dryRun();
+    return { unavailable: [], checked: true };
+  } catch (err) {
+    if (!(err instanceof KubeError) || !err.refusals) throw err;
+    const unavailable = await unavailableIn(err, kube);
+    if (!unavailable) throw withPermissionHint(err);
+    const order = (u) => config.namespaces.indexOf(u.namespace);
+    return { unavailable: unavailable.sort((a, b) => order(a) - order(b)), checked: true };
+  }
+}
+function decideUnavailable(mode, namespaces2, unavailable, log) {
+  const skipped = mode === "create" ? unavailable.filter((u) => u.reason === "terminating") : [...unavailable];
+  if (skipped.length === 0) return { namespaces: [...namespaces2], skipped };
+  if (mode === "fail") {
+    throw new NamespacesUnavailableError(
+      skipped,
+      "Nothing was changed (--missing-namespace fail). Recreate them, remove them from the list, or pass --missing-namespace skip to rotate the others"
+    );
+  }
+  const gone = new Set(skipped.map((u) => u.namespace));
+  const rest = namespaces2.filter((ns) => !gone.has(ns));
+  if (rest.length === 0) throw new NamespacesUnavailableError(skipped, "No listed namespace can take the Secret; nothing was changed");
+  log.info(`Skipping namespace(s) ${unavailableText(skipped)}; the Secret goes to ${rest.join(", ")}`);
+  return { namespaces: rest, skipped };
+}
+function skippedProblem(skipped) {
+  if (skipped.length === 0) return [];
+  return [
+    `Skipped namespace(s) ${unavailableText(skipped)}: no Secret was written there. Recreate the namespace (the next run fills it) or remove it from the list; the others were handled as usual`
+  ];
+}
+
 // src/inputs.ts
 var MAX_LIFETIME_MS = 365 * DAY_MS;
 var MIN_LIFETIME_MS = 36e5;
@@ -57034,6 +57133,7 @@ function parseConfig(raw, env, face, opts = {}) {
   const r = new Reader(raw, env, face, opts.labels);
   const writes = opts.writesCredentials ?? true;
   const creds = credentials(r, writes);
+  const missing = missingNamespace(r);
   return {
     gitlabUrl: gitlabUrl(r),
     credentials: creds,
@@ -57043,7 +57143,8 @@ function parseConfig(raw, env, face, opts = {}) {
     namespaces: namespaces(r),
     namespaceSelector: namespaceSelector(r),
     excludeNamespaces: nameList(r, "excludeNamespaces"),
-    createNamespace: r.boolean("createNamespace"),
+    missingNamespace: missing,
+    createNamespace: missing === "create",
     serviceAccounts: serviceAccounts(r),
     secretName: secretName(r),
     expiresInMs: lifetime(r),
@@ -57293,6 +57394,17 @@ function nameList(r, key) {
   }
   return list;
 }
+function missingNamespace(r) {
+  const value = r.string("missingNamespace");
+  if (!MISSING_NAMESPACE_MODES.includes(value)) {
+    throw new UsageError(r.label("missingNamespace"), value, "skip (rotate the others, exit 1), fail (change nothing, exit 1) or create");
+  }
+  if (!r.boolean("createNamespace")) return value;
+  if (value === "fail") {
+    throw new UsageError(`${r.label("createNamespace")} and ${r.label("missingNamespace")}`, value, "only one of them: --create-namespace means --missing-namespace create");
+  }
+  return "create";
+}
 function namespaces(r) {
   const list = nameList(r, "namespaces");
   if (list.length === 0 && r.explicit("namespaceSelector") === void 0) {
@@ -57391,22 +57503,26 @@ function actionOutputs(r) {
     // With static credentials: the username the Secrets hold (no token id, no expiry).
     "token-username": r.token?.username ?? r.static?.username ?? "",
     "expires-at": r.token?.expiresAt ?? "",
-    "revoked-token-ids": JSON.stringify(r.revokedTokenIds)
+    "revoked-token-ids": JSON.stringify(r.revokedTokenIds),
+    "skipped-namespaces": JSON.stringify(r.skipped.map((s) => s.namespace))
   };
 }
 function summaryLines(r) {
   const extra = [
     ...r.sweptTokenIds.length ? [`Swept orphaned deploy token(s) ${r.sweptTokenIds.join(", ")}`] : [],
-    ...r.serviceAccountsUpdated?.length ? [`Added "${r.secretName}" to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`] : []
+    ...r.serviceAccountsUpdated?.length ? [`Added "${r.secretName}" to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`] : [],
+    ...r.skipped.length ? [`Skipped namespace(s) ${unavailableText(r.skipped)}`] : []
   ];
   if (r.dryRun && r.static) {
     return [
-      `Dry run: nothing changed. A run would write the static credentials of ${r.static.username} to Secret "${r.secretName}" in ${r.namespaces.join(", ")}${r.created.length ? ` (new in ${r.created.join(", ")})` : ""} if due (${r.reason}). Run plan for the full picture.`
+      `Dry run: nothing changed. A run would write the static credentials of ${r.static.username} to Secret "${r.secretName}" in ${r.namespaces.join(", ")}${r.created.length ? ` (new in ${r.created.join(", ")})` : ""} if due (${r.reason}). Run plan for the full picture.`,
+      ...extra
     ];
   }
   if (r.dryRun) {
     return [
-      `Dry run: nothing changed. A rotation would write Secret "${r.secretName}" to ${r.namespaces.join(", ")}` + (r.created.length ? ` (new in ${r.created.join(", ")})` : "") + ` and revoke ${r.previousTokenIds.length ? `deploy token(s) ${r.previousTokenIds.join(", ")}` : "no previous token"} if due (${r.reason}). Run plan for the full picture.`
+      `Dry run: nothing changed. A rotation would write Secret "${r.secretName}" to ${r.namespaces.join(", ")}` + (r.created.length ? ` (new in ${r.created.join(", ")})` : "") + ` and revoke ${r.previousTokenIds.length ? `deploy token(s) ${r.previousTokenIds.join(", ")}` : "no previous token"} if due (${r.reason}). Run plan for the full picture.`,
+      ...extra
     ];
   }
   const hosts = [r.registry, ...r.registryAliases].join(", ");
@@ -57431,6 +57547,7 @@ function jobSummary(r) {
   const heading = r.token ? "gitlab-pull-secret: rotated" : written ? "gitlab-pull-secret: static credentials applied" : r.dryRun ? "gitlab-pull-secret: dry run (nothing changed)" : r.changed ? "gitlab-pull-secret: ServiceAccounts updated" : "gitlab-pull-secret: unchanged";
   const change = (ns) => written ? r.created.includes(ns) ? "created" : "updated" : r.dryRun ? r.created.includes(ns) ? "would create" : "checked" : "unchanged";
   const revoked = r.revokedTokenIds.join(", ") || "none";
+  const skippedRows = r.skipped.map((s) => [s.namespace, r.secretName, s.reason === "missing" ? "skipped: no such namespace" : "skipped: being deleted", "-", "-", "-", revoked]);
   const rows = r.namespaces.map((ns) => [
     ns,
     r.secretName,
@@ -57450,7 +57567,7 @@ function jobSummary(r) {
   if (r.sweptTokenIds.length) notes.push(`Swept orphaned deploy token(s) ${r.sweptTokenIds.join(", ")}`);
   if (r.serviceAccountsUpdated?.length) notes.push(`Added to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`);
   for (const p of r.problems) notes.push(`Warning: ${p}`);
-  return { heading, header: ["Namespace", "Secret", "Change", "Token id", "Username", "Expires", "Revoked token ids"], rows, notes };
+  return { heading, header: ["Namespace", "Secret", "Change", "Token id", "Username", "Expires", "Revoked token ids"], rows: [...rows, ...skippedRows], notes };
 }
 function escapeHtml(text) {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -57673,22 +57790,34 @@ function serviceAccountList(objects) {
 }
 
 // src/apply.ts
-async function readChecked(config, kube) {
-  const state = await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+async function readChecked(config, ports, hosts) {
+  const { kube } = ports;
+  const read = await readAvailable(config, kube);
+  const { state } = read;
   const existing = state.secrets;
-  const missingSas = missingServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
-  if (missingSas.length > 0) {
-    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [...new Set(missingSas.map((k) => k.split("/")[0]))]);
-  }
   const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
   if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
   const wanted = SECRET_TYPES[config.secretType].type;
   const otherType = existing.filter((s) => s.type !== wanted).map((s) => ({ namespace: s.namespace, type: s.type }));
   if (otherType.length > 0) throw new SecretTypeError(config.secretName, wanted, otherType);
+  const present = new Set(existing.map((s) => s.namespace));
+  const readable = { ...config, namespaces: config.namespaces.filter((ns) => !read.unavailable.some((u) => u.namespace === ns)) };
+  const probe = readable.namespaces.length ? await findUnavailable(readable, kube, present, () => checkApply(readable, ports, hosts)) : { unavailable: [], checked: true };
+  const unavailable = [...read.unavailable, ...probe.unavailable].sort((a, b) => config.namespaces.indexOf(a.namespace) - config.namespaces.indexOf(b.namespace));
+  const checked = probe.checked;
+  const decided = decideUnavailable(config.missingNamespace, config.namespaces, unavailable, ports.log);
+  const work = { ...config, namespaces: decided.namespaces };
+  const missingSas = missingServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts);
+  if (missingSas.length > 0) {
+    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [...new Set(missingSas.map((k) => k.split("/")[0]))]);
+  }
   return {
+    config: work,
+    skipped: decided.skipped,
+    checked,
     existing,
-    accounts: selectServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts),
-    present: new Set(existing.map((s) => s.namespace))
+    accounts: selectServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts),
+    present
   };
 }
 async function checkApply(config, ports, hosts) {
@@ -57738,9 +57867,6 @@ var LEASE_DURATION_SECONDS = 300;
 function leaseName(secretName2) {
   return `gitlab-pull-secret-${secretName2}`.slice(0, 253).replace(/[.-]+$/, "");
 }
-function lockNamespace(namespaces2) {
-  return [...namespaces2].sort()[0];
-}
 function isStale(lease, now) {
   const renewed = Date.parse(lease.renewTime);
   return !Number.isFinite(renewed) || renewed + lease.durationSeconds * 1e3 < now.getTime();
@@ -57781,17 +57907,28 @@ async function acquireLock(args) {
   }
   return { release: () => port.releaseLease(namespace, name, holder) };
 }
-function acquireTargetLock(ports, target) {
-  return acquireLock({
-    port: ports.lock,
-    namespace: lockNamespace(target.namespaces),
-    name: leaseName(target.secretName),
-    holder: `gps-${ports.nonce()}`,
-    timeoutMs: target.lockTimeoutMs,
-    clock: ports.clock,
-    log: ports.log,
-    sleep: ports.sleep
-  });
+async function acquireTargetLock(ports, target) {
+  const gone = [];
+  for (const namespace of [...target.namespaces].sort()) {
+    try {
+      return await acquireLock({
+        port: ports.lock,
+        namespace,
+        name: leaseName(target.secretName),
+        holder: `gps-${ports.nonce()}`,
+        timeoutMs: target.lockTimeoutMs,
+        clock: ports.clock,
+        log: ports.log,
+        sleep: ports.sleep
+      });
+    } catch (err) {
+      const here = (await unavailableIn(err, ports.kube))?.find((u) => u.namespace === namespace);
+      if (!here) throw err;
+      gone.push(here);
+      ports.log.info(`Namespace ${unavailableText([here])}: the rotation lock goes to the next listed namespace`);
+    }
+  }
+  throw new NamespacesUnavailableError(gone, "No listed namespace can hold the rotation lock; nothing was changed");
 }
 
 // src/target.ts
@@ -57815,20 +57952,22 @@ function staticVerifyTarget(config) {
 function replacedTokens(existing) {
   return existing.filter((s) => isManaged(s) && s.annotations[Annotations.owner] !== STATIC_OWNER && s.annotations[Annotations.tokenId]).map((s) => ({ namespace: s.namespace, owner: s.annotations[Annotations.owner] ?? "?", tokenId: s.annotations[Annotations.tokenId] }));
 }
-async function applyStaticLocked(config, ports, hosts) {
+async function applyStaticLocked(listed, ports, hosts) {
   const { kube, log } = ports;
-  const { username, password } = staticLogin(config);
+  const { username, password } = staticLogin(listed);
   const registry2 = hosts[0];
   const creds = credentialsFor(hosts, username, password);
   for (const form of secretForms(creds)) log.secret(form);
-  const payload = pullSecretPayload(config.secretType, creds);
+  const payload = pullSecretPayload(listed.secretType, creds);
   const configSha256 = payloadSha256(payload);
-  const { existing, accounts, present } = await readChecked(config, kube);
+  const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
+  const skipProblems = skippedProblem(skipped);
   const due = staticDue({ namespaces: config.namespaces, existing, configSha256, force: config.force });
   const base = {
     dryRun: config.dryRun,
     secretName: config.secretName,
     namespaces: [...config.namespaces],
+    skipped,
     created: config.namespaces.filter((ns) => !present.has(ns)),
     reason: due.reason,
     token: null,
@@ -57845,16 +57984,18 @@ async function applyStaticLocked(config, ports, hosts) {
   if (!due.due) {
     log.info(`Nothing to do: ${due.reason}`);
     const sas2 = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
-    for (const p of sas2.problems) log.warn(p);
-    return { ...base, changed: sas2.updated.length > 0, serviceAccountsUpdated: sas2.updated, problems: sas2.problems };
+    const problems2 = [...skipProblems, ...sas2.problems];
+    for (const p of problems2) log.warn(p);
+    return { ...base, changed: sas2.updated.length > 0, serviceAccountsUpdated: sas2.updated, problems: problems2 };
   }
   log.info(`Applying: ${due.reason}`);
-  await checkApply(config, ports, hosts);
+  if (!checked) await checkApply(config, ports, hosts);
   if (config.dryRun) {
     log.info(`Dry run: would write the static credentials of ${username} to ${config.namespaces.length} Secret(s)`);
     const wouldUpdate = wouldAddTo(config, accounts);
     if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
-    return { ...base, changed: false, serviceAccountsUpdated: [], problems: [] };
+    for (const p of skipProblems) log.warn(p);
+    return { ...base, changed: false, serviceAccountsUpdated: [], problems: skipProblems };
   }
   let verified = null;
   const check = staticVerifyTarget(config);
@@ -57878,7 +58019,7 @@ async function applyStaticLocked(config, ports, hosts) {
     throw new RotationError(err, "nothing to revoke (static credentials); Secrets the apply reached hold the new credentials, the others are as they were. Re-run to finish");
   }
   log.info(`Applied Secret "${config.secretName}" to ${config.namespaces.join(", ")}`);
-  const problems = [];
+  const problems = [...skipProblems];
   for (const t of replacedTokens(existing)) {
     log.warn(
       `The Secret in ${t.namespace} held deploy token ${t.tokenId} of ${t.owner}; static runs never call GitLab, so it stays live until it expires: delete it in GitLab (or run revoke with that --project/--group before switching)`
@@ -57950,11 +58091,12 @@ async function rotate(input, ports) {
     }
   }
 }
-async function rotateLocked(config, ports, owner2, hosts) {
+async function rotateLocked(listed, ports, owner2, hosts) {
   const { gitlab, kube, log } = ports;
-  const target = targetOf(config, config.namespaces);
+  const target = targetOf(listed, listed.namespaces);
   const registry2 = hosts[0];
-  const { existing, accounts, present } = await readChecked(config, kube);
+  const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
+  const skipProblems = skippedProblem(skipped);
   const held = heldTokens(existing, owner2);
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner2);
@@ -57964,6 +58106,7 @@ async function rotateLocked(config, ports, owner2, hosts) {
     dryRun: config.dryRun,
     secretName: config.secretName,
     namespaces: [...config.namespaces],
+    skipped,
     created: config.namespaces.filter((ns) => !present.has(ns)),
     reason: due.reason,
     previousTokenIds: held.current,
@@ -57979,7 +58122,7 @@ async function rotateLocked(config, ports, owner2, hosts) {
     const pending = held.pending.filter((id) => liveIds.has(id));
     const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner2, tokens, target, referencedIds({ ...held, pending: [] }), pending);
     const sas2 = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
-    const problems2 = [...swept2.problems, ...sas2.problems];
+    const problems2 = [...skipProblems, ...swept2.problems, ...sas2.problems];
     for (const p of problems2) log.warn(p);
     return {
       ...base,
@@ -57993,13 +58136,14 @@ async function rotateLocked(config, ports, owner2, hosts) {
     };
   }
   log.info(`Rotating: ${due.reason}`);
-  await checkApply(config, ports, hosts);
+  if (!checked) await checkApply(config, ports, hosts);
   if (config.dryRun) {
     const plan2 = revocationPlan(held, 0, config.keepPrevious, liveIds);
     log.info(`Dry run: would mint a read_registry deploy token, write it to ${config.namespaces.length} Secret(s), keep ${plan2.keep.join(", ") || "none"} and revoke ${plan2.revoke.join(", ") || "none"}`);
     const wouldUpdate = wouldAddTo(config, accounts);
     if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
-    return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: [] };
+    for (const p of skipProblems) log.warn(p);
+    return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: skipProblems };
   }
   const minted = await gitlab.createDeployToken(owner2, {
     name: tokenName(config.tokenNamePrefix, target, now, ports.nonce()),
@@ -58044,7 +58188,7 @@ async function rotateLocked(config, ports, owner2, hosts) {
   }
   log.info(`Applied Secret "${config.secretName}" to ${config.namespaces.join(", ")}`);
   const revoked = [];
-  const problems = [];
+  const problems = [...skipProblems];
   for (const id of plan.revoke) {
     try {
       const outcome = await gitlab.revokeDeployToken(owner2, id);
@@ -59427,14 +59571,36 @@ function hintsFor(stderr) {
       "The kubeconfig user's credential plugin (exec) failed. It runs with this tool's environment minus its own secrets, as it would from your shell: check the cloud credentials it reads (AWS_*, GOOGLE_APPLICATION_CREDENTIALS, CLOUDSDK_*, AZURE_*) and that `kubectl get ns` works in the same job"
     );
   }
+  if (/because it is being terminated/.test(stderr)) {
+    hints.push("The namespace is being deleted; remove it from the namespace list, or wait until it is gone and recreate it");
+  }
   if (/Unauthorized|must be logged in/.test(stderr)) {
     hints.push("kubectl's credentials were refused; check the kubeconfig and context");
   }
   return hints;
 }
+var MISSING = /namespaces "([^"]+)" not found/;
+var TERMINATING = /unable to create new content in namespace ([a-z0-9-]+) because it is being terminated/;
+var FORBIDDEN = /is forbidden: User ".*" cannot [a-z]+ resource ".*" in the namespace "([^"]+)"/;
+function parseRefusals(stderr) {
+  const out = { missing: [], terminating: [], forbidden: [], other: [] };
+  const add = (list, ns) => {
+    if (!list.includes(ns)) list.push(ns);
+  };
+  for (const raw of stderr.split("\n")) {
+    const line = raw.trim();
+    if (!/^(Error|error)/.test(line)) continue;
+    let m;
+    if (m = MISSING.exec(line)) add(out.missing, m[1]);
+    else if (m = TERMINATING.exec(line)) add(out.terminating, m[1]);
+    else if (m = FORBIDDEN.exec(line)) add(out.forbidden, m[1]);
+    else out.other.push(line);
+  }
+  return out;
+}
 function failure(operation, stderr) {
   const detail = [errorLines(stderr), ...pluginSaid(stderr), ...hintsFor(stderr)].join("\n");
-  return new KubeError(operation, detail, namespacesInErrors(stderr));
+  return new KubeError(operation, detail, namespacesInErrors(stderr), parseRefusals(stderr));
 }
 function pluginSaid(stderr) {
   return credentialPluginLines(stderr).map((l) => `credential plugin: ${l}`);
@@ -59516,6 +59682,26 @@ function kubectlPort(opts) {
       const r = await run(["get", "namespaces", "-l", selector, "-o", "json"], "");
       if (r.exitCode !== 0) throw failure(`listing namespaces matching ${selector}`, opts.redact(r.stderr));
       return listItems(r.stdout).map((o) => String(o.metadata?.name)).sort();
+    },
+    // One kubectl for all of them. A namespace the caller may not read (no
+    // get on namespaces) is "unknown", not an error: callers fall back to what
+    // they knew without it.
+    async namespaceStates(names) {
+      const states = /* @__PURE__ */ new Map();
+      if (names.length === 0) return states;
+      const r = await run(["get", "namespaces", ...names, "-o", "json", "--ignore-not-found"], "");
+      const stderr = opts.redact(r.stderr);
+      const refusals = parseRefusals(stderr);
+      if (r.exitCode !== 0 && (refusals.other.length > 0 || refusals.forbidden.length + refusals.missing.length === 0)) {
+        throw failure("reading the namespaces", stderr);
+      }
+      const found = new Map(listItems(r.stdout).map((o) => [String(o.metadata?.name), o]));
+      const forbidden = new Set([...stderr.matchAll(/namespaces "([^"]+)" is forbidden/g)].map((m) => m[1]));
+      for (const name of names) {
+        const o = found.get(name);
+        states.set(name, o ? o.status?.phase === "Terminating" ? "terminating" : "active" : forbidden.has(name) ? "unknown" : "missing");
+      }
+      return states;
     },
     async applyNamespaces(names) {
       const doc = JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })) });

@@ -7,6 +7,7 @@ import { UsageError } from "./errors.js";
 import { proxySecretForms, readProxySettings, type ProxySettings } from "./proxy.js";
 import { OPTIONS, optionLabel, type OptionKey, type OptionSpec, type RawSettings } from "./options.js";
 import { Secret } from "./secret.js";
+import { MISSING_NAMESPACE_MODES, type MissingNamespaceMode } from "./lifecycle.js";
 
 export type Face = "cli" | "action";
 
@@ -42,6 +43,9 @@ export interface Config {
   namespaces: string[];
   namespaceSelector: string | undefined;
   excludeNamespaces: string[];
+  /** A listed namespace that does not exist or is being deleted: skip it (default), fail the run, or create it. */
+  missingNamespace: MissingNamespaceMode;
+  /** missingNamespace === "create" (--create-namespace is its older name). */
   createNamespace: boolean;
   /** ServiceAccount names, or "*" for all in each namespace. */
   serviceAccounts: string[];
@@ -174,6 +178,7 @@ export function parseConfig(
   const r = new Reader(raw, env, face, opts.labels);
   const writes = opts.writesCredentials ?? true;
   const creds = credentials(r, writes);
+  const missing = missingNamespace(r);
   return {
     gitlabUrl: gitlabUrl(r),
     credentials: creds,
@@ -183,7 +188,8 @@ export function parseConfig(
     namespaces: namespaces(r),
     namespaceSelector: namespaceSelector(r),
     excludeNamespaces: nameList(r, "excludeNamespaces"),
-    createNamespace: r.boolean("createNamespace"),
+    missingNamespace: missing,
+    createNamespace: missing === "create",
     serviceAccounts: serviceAccounts(r),
     secretName: secretName(r),
     expiresInMs: lifetime(r),
@@ -460,6 +466,23 @@ function nameList(r: Reader, key: OptionKey): string[] {
     seen.add(ns);
   }
   return list;
+}
+
+/**
+ * --create-namespace is the older name of --missing-namespace create. The
+ * default (skip) counts as not given, since the Action fills defaults in; only
+ * an explicit fail contradicts it.
+ */
+function missingNamespace(r: Reader): MissingNamespaceMode {
+  const value = r.string("missingNamespace")!;
+  if (!(MISSING_NAMESPACE_MODES as readonly string[]).includes(value)) {
+    throw new UsageError(r.label("missingNamespace"), value, "skip (rotate the others, exit 1), fail (change nothing, exit 1) or create");
+  }
+  if (!r.boolean("createNamespace")) return value as MissingNamespaceMode;
+  if (value === "fail") {
+    throw new UsageError(`${r.label("createNamespace")} and ${r.label("missingNamespace")}`, value, "only one of them: --create-namespace means --missing-namespace create");
+  }
+  return "create";
 }
 
 function namespaces(r: Reader): string[] {

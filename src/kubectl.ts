@@ -3,11 +3,11 @@
 // so credential plugins get the cloud's variables and never our tokens.
 import { getExecOutput } from "@actions/exec";
 import { childEnv } from "./childenv.js";
-import { KubeError } from "./errors.js";
+import { KubeError, type Refusals } from "./errors.js";
 import { secretRefs } from "./manifests.js";
 import { MANAGER } from "./naming.js";
 import type { LeaseState, LockPort } from "./lock.js";
-import type { ExistingSecret, KubePort, TargetState } from "./ports.js";
+import type { ExistingSecret, KubePort, NamespaceState, TargetState } from "./ports.js";
 import { parseServiceAccount, serviceAccountList } from "./serviceaccounts.js";
 import type { Secret } from "./secret.js";
 
@@ -79,15 +79,41 @@ export function hintsFor(stderr: string): string[] {
         "CLOUDSDK_*, AZURE_*) and that `kubectl get ns` works in the same job",
     );
   }
+  if (/because it is being terminated/.test(stderr)) {
+    hints.push("The namespace is being deleted; remove it from the namespace list, or wait until it is gone and recreate it");
+  }
   if (/Unauthorized|must be logged in/.test(stderr)) {
     hints.push("kubectl's credentials were refused; check the kubeconfig and context");
   }
   return hints;
 }
 
+const MISSING = /namespaces "([^"]+)" not found/;
+// NamespaceLifecycle admission (plugin/pkg/admission/namespace/lifecycle): a create in a namespace being deleted.
+const TERMINATING = /unable to create new content in namespace ([a-z0-9-]+) because it is being terminated/;
+const FORBIDDEN = /is forbidden: User ".*" cannot [a-z]+ resource ".*" in the namespace "([^"]+)"/;
+
+/** Sorts kubectl's error lines per namespace (see Refusals). kubectl reports each object of a List on its own line. */
+export function parseRefusals(stderr: string): Refusals {
+  const out: Refusals = { missing: [], terminating: [], forbidden: [], other: [] };
+  const add = (list: string[], ns: string) => {
+    if (!list.includes(ns)) list.push(ns);
+  };
+  for (const raw of stderr.split("\n")) {
+    const line = raw.trim();
+    if (!/^(Error|error)/.test(line)) continue;
+    let m: RegExpExecArray | null;
+    if ((m = MISSING.exec(line))) add(out.missing, m[1]!);
+    else if ((m = TERMINATING.exec(line))) add(out.terminating, m[1]!);
+    else if ((m = FORBIDDEN.exec(line))) add(out.forbidden, m[1]!);
+    else out.other.push(line);
+  }
+  return out;
+}
+
 function failure(operation: string, stderr: string): KubeError {
   const detail = [errorLines(stderr), ...pluginSaid(stderr), ...hintsFor(stderr)].join("\n");
-  return new KubeError(operation, detail, namespacesInErrors(stderr));
+  return new KubeError(operation, detail, namespacesInErrors(stderr), parseRefusals(stderr));
 }
 
 function pluginSaid(stderr: string): string[] {
@@ -181,6 +207,28 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
       const r = await run(["get", "namespaces", "-l", selector, "-o", "json"], "");
       if (r.exitCode !== 0) throw failure(`listing namespaces matching ${selector}`, opts.redact(r.stderr));
       return listItems(r.stdout).map((o) => String((o.metadata as Record<string, unknown>)?.name)).sort();
+    },
+
+    // One kubectl for all of them. A namespace the caller may not read (no
+    // get on namespaces) is "unknown", not an error: callers fall back to what
+    // they knew without it.
+    async namespaceStates(names) {
+      const states = new Map<string, NamespaceState>();
+      if (names.length === 0) return states;
+      const r = await run(["get", "namespaces", ...names, "-o", "json", "--ignore-not-found"], "");
+      const stderr = opts.redact(r.stderr);
+      const refusals = parseRefusals(stderr);
+      if (r.exitCode !== 0 && (refusals.other.length > 0 || refusals.forbidden.length + refusals.missing.length === 0)) {
+        throw failure("reading the namespaces", stderr);
+      }
+      const found = new Map(listItems(r.stdout).map((o) => [String((o.metadata as Record<string, unknown>)?.name), o]));
+      // Cluster-scoped: the 403 names no namespace, only the object ("namespaces \"c\" is forbidden").
+      const forbidden = new Set([...stderr.matchAll(/namespaces "([^"]+)" is forbidden/g)].map((m) => m[1]!));
+      for (const name of names) {
+        const o = found.get(name) as { status?: { phase?: string } } | undefined;
+        states.set(name, o ? (o.status?.phase === "Terminating" ? "terminating" : "active") : forbidden.has(name) ? "unknown" : "missing");
+      }
+      return states;
     },
 
     async applyNamespaces(names) {

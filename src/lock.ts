@@ -3,8 +3,9 @@
 // process each (create, then delete by our holder label); a Lease older than
 // its duration belongs to a run that died and is taken over with a
 // resourceVersion-guarded replace.
-import { KubeError } from "./errors.js";
-import type { Clock, Log } from "./ports.js";
+import { KubeError, NamespacesUnavailableError, unavailableText, type UnavailableNamespace } from "./errors.js";
+import { unavailableIn } from "./lifecycle.js";
+import type { Clock, KubePort, Log } from "./ports.js";
 
 export interface LeaseState {
   holder: string;
@@ -93,19 +94,36 @@ export async function acquireLock(args: {
   return { release: () => port.releaseLease(namespace, name, holder) };
 }
 
-/** The target's lock, named and placed the same for every command that changes the target. */
-export function acquireTargetLock(
-  ports: { lock: LockPort; clock: Clock; log: Log; sleep: (ms: number) => Promise<void>; nonce: () => string },
+/**
+ * The target's lock, named and placed the same for every command that changes
+ * the target: in the first namespace, alphabetically, that exists. When that
+ * one is missing or being deleted the next one holds it, so a deleted
+ * namespace does not stop the others (runs that disagree about whether it
+ * exists can only meet while it is being created or deleted).
+ */
+export async function acquireTargetLock(
+  ports: { lock: LockPort; clock: Clock; log: Log; sleep: (ms: number) => Promise<void>; nonce: () => string; kube?: Pick<KubePort, "namespaceStates"> },
   target: { namespaces: readonly string[]; secretName: string; lockTimeoutMs: number },
 ): Promise<Held> {
-  return acquireLock({
-    port: ports.lock,
-    namespace: lockNamespace(target.namespaces),
-    name: leaseName(target.secretName),
-    holder: `gps-${ports.nonce()}`,
-    timeoutMs: target.lockTimeoutMs,
-    clock: ports.clock,
-    log: ports.log,
-    sleep: ports.sleep,
-  });
+  const gone: UnavailableNamespace[] = [];
+  for (const namespace of [...target.namespaces].sort()) {
+    try {
+      return await acquireLock({
+        port: ports.lock,
+        namespace,
+        name: leaseName(target.secretName),
+        holder: `gps-${ports.nonce()}`,
+        timeoutMs: target.lockTimeoutMs,
+        clock: ports.clock,
+        log: ports.log,
+        sleep: ports.sleep,
+      });
+    } catch (err) {
+      const here = (await unavailableIn(err, ports.kube))?.find((u) => u.namespace === namespace);
+      if (!here) throw err;
+      gone.push(here);
+      ports.log.info(`Namespace ${unavailableText([here])}: the rotation lock goes to the next listed namespace`);
+    }
+  }
+  throw new NamespacesUnavailableError(gone, "No listed namespace can hold the rotation lock; nothing was changed");
 }

@@ -87,8 +87,14 @@ export const OPTIONS = [
     description: "Namespaces never to touch, even when the selector matches them.",
   },
   {
+    key: "missingNamespace", kind: "string", flag: "missing-namespace", input: "missing-namespace", default: "skip",
+    description:
+      "What to do with a listed namespace that does not exist or is being deleted: skip (rotate the others, then exit 1 naming it), " +
+      "fail (change nothing, exit 1), or create (create the missing ones; one being deleted is skipped).",
+  },
+  {
     key: "createNamespace", kind: "boolean", flag: "create-namespace", input: "create-namespace", default: "false",
-    description: "Create listed namespaces that do not exist (server-side apply of the Namespace), instead of failing.",
+    description: "The same as --missing-namespace create: create listed namespaces that do not exist (server-side apply of the Namespace).",
   },
   {
     key: "serviceAccounts", kind: "list", flag: "service-account", input: "service-accounts",
@@ -262,4 +268,5 @@ export const OUTPUTS = [
   { name: "token-username", description: "Username of that deploy token, or the username of static credentials (not secret)." },
   { name: "expires-at", description: "Expiry of that deploy token (ISO 8601)." },
   { name: "revoked-token-ids", description: "JSON array of the ids of the deploy tokens revoked by this run." },
+  { name: "skipped-namespaces", description: "JSON array of the listed namespaces skipped because they do not exist or are being deleted (the step fails)." },
 ] as const;

@@ -16,8 +16,10 @@ import { rotate, type Ports } from "./rotate.js";
 import { selectServiceAccounts, withPullSecret } from "./serviceaccounts.js";
 import { staticCredentials } from "./static.js";
 import { targetOf } from "./target.js";
+import type { NamespaceLifecycle, UnavailableNamespace } from "./errors.js";
 
-export type NamespaceAction = "create" | "update" | "unchanged";
+/** skip: the namespace does not exist or is being deleted (see reason); rotate leaves it out and exits 1. */
+export type NamespaceAction = "create" | "update" | "unchanged" | "skip";
 
 export interface PlannedToken {
   id: number;
@@ -35,7 +37,7 @@ export interface RotationPlan {
   /** Whether rotate would mint and apply, and why (rotationDue's reason). */
   due: boolean;
   reason: string;
-  namespaces: Array<{ namespace: string; action: NamespaceAction }>;
+  namespaces: Array<{ namespace: string; action: NamespaceAction; reason?: NamespaceLifecycle }>;
   /** ServiceAccounts (namespace/name) rotate would add the Secret to. */
   serviceAccounts: string[];
   /** The token rotate would mint; null when nothing is due. */
@@ -63,10 +65,15 @@ export function buildPlan(args: {
   state: TargetState;
   tokens: readonly TokenView[];
   now: Date;
+  /** Listed namespaces rotate would skip (missing or being deleted). */
+  skipped?: readonly UnavailableNamespace[];
 }): RotationPlan {
-  const { config, owner, tokens, now, hosts } = args;
+  const { owner, tokens, now, hosts } = args;
+  const skipped = args.skipped ?? [];
   const existing = args.state.secrets;
-  const target = targetOf(config, config.namespaces);
+  // The target is the configured one; the decisions are about the namespaces that can take the Secret.
+  const target = targetOf(args.config, args.config.namespaces);
+  const config = { ...args.config, namespaces: args.config.namespaces.filter((ns) => !skipped.some((s) => s.namespace === ns)) };
   const held = heldTokens(existing, owner);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
   const due: Due = owner
@@ -113,10 +120,11 @@ export function buildPlan(args: {
     registryAliases: hosts.slice(1),
     due: due.due,
     reason: due.reason,
-    namespaces: config.namespaces.map((namespace) => ({
-      namespace,
-      action: !due.due ? "unchanged" : present.has(namespace) ? "update" : "create",
-    })),
+    namespaces: args.config.namespaces.map((namespace) => {
+      const skip = skipped.find((s) => s.namespace === namespace);
+      if (skip) return { namespace, action: "skip" as const, reason: skip.reason };
+      return { namespace, action: !due.due ? "unchanged" : present.has(namespace) ? ("update" as const) : ("create" as const) };
+    }),
     serviceAccounts: selectServiceAccounts(args.state.serviceAccounts, config.namespaces, config.serviceAccounts)
       .filter((sa) => withPullSecret(sa, config.secretName) !== undefined)
       .map((sa) => `${sa.namespace}/${sa.name}`),
@@ -183,6 +191,7 @@ export async function planRotation(config: Config, ports: Ports): Promise<Rotati
     state: seen.state ?? { secrets: [], serviceAccounts: [] },
     tokens: seen.tokens ?? [],
     now,
+    skipped: report.skipped,
   });
 }
 
@@ -197,7 +206,7 @@ export function planLines(p: RotationPlan): string[] {
   const hosts = [p.registry, ...p.registryAliases].join(", ");
   return [
     `Plan for Secret "${p.secretName}" (${who}, registry ${hosts}): ${p.due ? (p.owner ? "rotate" : "apply") : "nothing due"}, because ${p.reason}`,
-    ...p.namespaces.map((n) => `  ${n.namespace.padEnd(width)}  ${n.action}`),
+    ...p.namespaces.map((n) => `  ${n.namespace.padEnd(width)}  ${n.action}${n.reason ? ` (${n.reason === "missing" ? "no such namespace" : "being deleted"})` : ""}`),
     p.mint
       ? `Mint:    a read_registry deploy token named ${p.mint.namePattern}, expiring ${p.mint.expiresAt} 00:00 UTC`
       : p.owner
@@ -207,6 +216,9 @@ export function planLines(p: RotationPlan): string[] {
     `Revoke:  ${tokenList(p.revoke)}`,
     `Sweep:   ${tokenList(p.sweep)}`,
     ...(p.serviceAccounts.length ? [`ServiceAccounts to get "${p.secretName}": ${p.serviceAccounts.join(", ")}`] : []),
+    ...(p.namespaces.some((n) => n.action === "skip")
+      ? ["rotate would skip the namespace(s) marked skip and exit 1 naming them (--missing-namespace fail stops it instead)."]
+      : []),
     "Nothing was changed: no token minted, no Lease taken, no Secret written.",
   ];
 }

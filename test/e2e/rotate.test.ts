@@ -46,7 +46,8 @@ describe("rotate through the CLI", () => {
     const out = JSON.parse(r.stdout);
     const live = liveOurs(world);
     assert.equal(live.length, 1);
-    assert.deepEqual(Object.keys(out).sort(), ["changed", "dryRun", "namespaces", "revokedTokenIds", "secretName", "token"]);
+    assert.deepEqual(Object.keys(out).sort(), ["changed", "dryRun", "namespaces", "revokedTokenIds", "secretName", "skippedNamespaces", "token"]);
+    assert.deepEqual(out.skippedNamespaces, []);
     assert.equal(out.changed, true);
     assert.equal(out.dryRun, false);
     assert.equal(out.secretName, SECRET);
@@ -131,15 +132,15 @@ describe("rotate through the CLI", () => {
     assertNoLeaks(world, runs);
   });
 
-  test("a missing namespace is an error naming it, and changes nothing", async () => {
+  test("with --missing-namespace fail a missing namespace is an error naming it, and changes nothing", async () => {
     const before = secretTokenIds(world);
     const liveBefore = liveOurs(world);
-    const args = cliArgs(world);
+    const args = cliArgs(world, ["--missing-namespace", "fail"]);
     args[args.indexOf("--namespace") + 1] = `${NAMESPACES.join(",")},no-such-ns`;
     const r = await world.runCli(args);
     runs.push(r);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /namespaces "no-such-ns" not found/);
+    assert.match(r.stderr, /finding the namespaces failed in namespace\(s\) no-such-ns: no-such-ns \(does not exist\)\. Nothing was changed \(--missing-namespace fail\)/);
     assert.deepEqual(secretTokenIds(world), before);
     assert.deepEqual(liveOurs(world), liveBefore);
     assertNoLeaks(world, runs);

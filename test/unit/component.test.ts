@@ -207,6 +207,7 @@ for (const mode of ["hash", "text"] as const) {
       requestTimeout: "30s",
       retryFor: "60s",
       createNamespace: "false",
+      missingNamespace: "skip",
       noVerify: "false",
       allowInsecureHttp: "false",
       force: "false",
