@@ -37,7 +37,7 @@ export function kubeAssetsDir(): string | undefined {
 
 export interface RealKube extends KubeStandIn {
   /** As admin, outside the audit log: for objects the stand-in interface has no verb for (quotas, RBAC). */
-  api(method: string, path: string, body?: unknown): { status: number; body: any };
+  api(method: string, path: string, body?: unknown, contentType?: string): { status: number; body: any };
   /**
    * Back to a clean slate for the next world on this control plane: every
    * namespace not in `keep` is deleted, and in `keep` every Secret, Lease,
