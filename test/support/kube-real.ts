@@ -627,9 +627,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
 
 let shared: Promise<RealKube> | undefined;
 
-/** The control plane this test file shares between its worlds; started on first use. */
-export function sharedControlPlane(): Promise<RealKube> {
-  shared ??= startControlPlane();
+/** The control plane this test file shares between its worlds; started on first use (with `opts`). */
+export function sharedControlPlane(opts: ControlPlaneOptions = {}): Promise<RealKube> {
+  shared ??= startControlPlane(opts);
   return shared;
 }
 
