@@ -90,7 +90,7 @@ export interface KubeStandIn {
   writeKubeconfig(dir: string, user?: string): string;
   /** The bearer token of a user (for direct HTTPS requests). */
   tokenFor(user?: string): string;
-  /** RBAC-like: rules = what is allowed; no rules => nothing but discovery. Re-adding replaces the rules, keeps the token. */
+  /** RBAC-like: rules = what is allowed; no rules => nothing but discovery. Re-adding replaces the rules, keeps the token. A Role's namespaces must exist. */
   addUser(name: string, rules?: PolicyRule[]): void;
   /** Force 403 (real Forbidden body) on matching requests, admin included. */
   deny(rule: DenyRule): void;
@@ -2516,6 +2516,10 @@ export async function startKubeStandIn(opts: { dir?: string } = {}): Promise<Kub
     },
     addUser(name: string, rules: PolicyRule[] = []): void {
       if (name === ADMIN) throw new Error("kube-standin: admin is built in");
+      // A Role lives in its namespace: a real server refuses one for a namespace that does not exist (404).
+      for (const ns of rules.flatMap((r) => r.namespaces ?? [])) {
+        if (!stored(RESOURCES.namespaces, undefined, ns)) throw new Error(`kube-standin: no namespace ${ns} to hold a Role for ${name}`);
+      }
       const prev = users.get(name);
       users.set(name, { name, token: prev?.token ?? newToken(), rules: clone(rules) });
     },

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startGitLabStandIn, type GitLabStandIn } from "./gitlab-standin.ts";
 import { startKubeStandIn, type KubeStandIn } from "./kube-standin.ts";
+import { kubeAssetsDir, sharedControlPlane, startControlPlane, type RealKube } from "./kube-real.ts";
 import { haveRegistryTools, seedImage, skopeoInspect, startRegistry, type Registry } from "./registry.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -28,9 +29,33 @@ export interface Captured {
   files: Record<string, string>;
 }
 
+/**
+ * Which Kubernetes API server the real kubectl talks to: the stand-in always;
+ * a real control plane (test/support/kube-real.ts) too when GPS_KUBE_ASSETS
+ * names its binaries.
+ */
+export type Backend = "standin" | "real";
+
+/** The backends this run can test on: a suite that a real server can answer runs once per backend. */
+export function kubeBackends(): Backend[] {
+  return kubeAssetsDir() ? ["standin", "real"] : ["standin"];
+}
+
+/**
+ * A cluster of its own (a fleet's second cluster): a fresh stand-in, or a
+ * fresh control plane, not the one the file's worlds share. Close it yourself.
+ */
+export async function startKube(backend: Backend, dir: string): Promise<KubeStandIn> {
+  const kube = backend === "real" ? await startControlPlane({ dir }) : await startKubeStandIn({ dir });
+  for (const ns of NAMESPACES) kube.createNamespace(ns);
+  return kube;
+}
+
 export interface World {
   dir: string;
+  backend: Backend;
   gitlab: GitLabStandIn;
+  /** The stand-in, or a real API server behind the same interface (its stand-in-only faults throw). */
   kube: KubeStandIn;
   registry: Registry | undefined;
   kubeconfig: string;
@@ -104,7 +129,8 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
   }
 }
 
-export async function startWorld(opts: { registry?: boolean } = {}): Promise<World> {
+export async function startWorld(opts: { registry?: boolean; backend?: Backend } = {}): Promise<World> {
+  const backend = opts.backend ?? "standin";
   const dir = mkdtempSync(join(tmpdir(), "gps-e2e-"));
   const home = join(dir, "home");
   const toolTmp = join(dir, "tool-tmp");
@@ -120,7 +146,16 @@ export async function startWorld(opts: { registry?: boolean } = {}): Promise<Wor
   gitlab.addPersonalAccessToken("root", ADMIN_PAT, ["api"]);
   gitlab.addProject({ id: PROJECT.id, path: PROJECT.path, members: { maintainer: "maintainer" } });
 
-  const kube = await startKubeStandIn({ dir: join(dir, "kube") });
+  // A real control plane is started once per test file and shared by its worlds, each starting from a clean slate.
+  let real: RealKube | undefined;
+  let kube: KubeStandIn;
+  if (backend === "real") {
+    real = await sharedControlPlane();
+    real.reset(NAMESPACES);
+    kube = real;
+  } else {
+    kube = await startKubeStandIn({ dir: join(dir, "kube") });
+  }
   for (const ns of NAMESPACES) kube.createNamespace(ns);
   const kubeconfig = kube.writeKubeconfig(join(dir, "kube"));
 
@@ -156,6 +191,7 @@ export async function startWorld(opts: { registry?: boolean } = {}): Promise<Wor
 
   const world: World = {
     dir,
+    backend,
     gitlab,
     kube,
     registry,
@@ -250,7 +286,8 @@ export async function startWorld(opts: { registry?: boolean } = {}): Promise<Wor
     },
     async close() {
       await registry?.close();
-      await kube.close();
+      if (real) real.reset(NAMESPACES);
+      else await kube.close();
       await gitlab.close();
       rmSync(dir, { recursive: true, force: true });
     },
