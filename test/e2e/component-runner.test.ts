@@ -8,7 +8,7 @@
 // its inputs to the CLI.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
 import yaml from "js-yaml";
@@ -57,6 +57,8 @@ describe("the component run by gitlab-ci-local", { skip: skipWithout(NODE && GCL
     project = join(world.dir, "consumer");
     mkdirSync(join(project, "templates"), { recursive: true });
     copyFileSync(join(ROOT, "templates", "rotate.yml"), join(project, "templates", "rotate.yml"));
+    // gitlab-ci-local copies each job's artifacts back into the project; they are no source.
+    writeFileSync(join(project, ".gitignore"), "gitlab-pull-secret.env\n");
     git("init", "-q", "-b", "main");
     git("config", "user.name", "Consumer");
     git("config", "user.email", "consumer@example.com");
@@ -85,9 +87,11 @@ describe("the component run by gitlab-ci-local", { skip: skipWithout(NODE && GCL
     // gitlab-ci-local takes its --cwd relative to its own working directory (ours).
     const args = [GCL!, "--cwd", relative(process.cwd(), project), "--force-shell-executor", "--shell-isolation", "--no-color", "--concurrency", "2"];
     for (const [k, v] of Object.entries(variables)) args.push("--variable", `${k}=${v}`);
-    const r = await run(NODE!, args, env);
+    // Each pipeline starts without the last one's logs and artifacts.
     const state = join(project, ".gitlab-ci-local");
-    // Everything the runner kept (job logs, artifacts, build folders) goes to the leak scan.
+    rmSync(state, { recursive: true, force: true });
+    const r = await run(NODE!, args, env);
+    // Everything in the project (job logs, artifacts, build folders, artifacts copied back) goes to the leak scan.
     const walk = (d: string): void => {
       for (const f of readdirSync(d, { withFileTypes: true })) {
         const p = join(d, f.name);
@@ -95,7 +99,7 @@ describe("the component run by gitlab-ci-local", { skip: skipWithout(NODE && GCL
         else r.files[p] = readFileSync(p, "utf8");
       }
     };
-    if (existsSync(state)) walk(state);
+    walk(project);
     const dotenvPath = (job: string) => join(state, "artifacts", job, ".gitlab-ci-reports", "dotenv", "gitlab-pull-secret.env");
     return {
       ...r,
