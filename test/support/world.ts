@@ -67,6 +67,8 @@ export interface World {
    */
   recordsDir: string;
   home: string;
+  /** The environment every tool run here starts from: PATH with the kubectl spy first, HOME, TMPDIR, LANG. */
+  baseEnv(): Record<string, string>;
   runCli(args: string[], opts?: { env?: Record<string, string>; stdin?: string }): Promise<Captured>;
   /** Starts the CLI and returns at once, for runs a test kills or runs side by side. */
   startCli(args: string[], opts?: { env?: Record<string, string> }): Running;
@@ -102,7 +104,7 @@ export interface Running {
   done: Promise<Captured>;
 }
 
-function start(cmd: string, args: string[], env: Record<string, string>, stdin?: string): Running {
+export function start(cmd: string, args: string[], env: Record<string, string>, stdin?: string): Running {
   const child = spawn(cmd, args, { env, stdio: ["pipe", "pipe", "pipe"] });
   const done = new Promise<Captured>((resolve, reject) => {
     let stdout = "";
@@ -116,7 +118,7 @@ function start(cmd: string, args: string[], env: Record<string, string>, stdin?:
   return { child, done };
 }
 
-function run(cmd: string, args: string[], env: Record<string, string>, stdin?: string): Promise<Captured> {
+export function run(cmd: string, args: string[], env: Record<string, string>, stdin?: string): Promise<Captured> {
   return start(cmd, args, env, stdin).done;
 }
 
@@ -199,6 +201,7 @@ export async function startWorld(opts: { registry?: boolean; backend?: Backend }
     spyDir,
     recordsDir,
     home,
+    baseEnv,
     runCli: (args, o = {}) =>
       run(process.execPath, [CLI, ...args], { ...baseEnv(), GITLAB_TOKEN: PAT, ...o.env }, o.stdin),
     startCli: (args, o = {}) => start(process.execPath, [CLI, ...args], { ...baseEnv(), GITLAB_TOKEN: PAT, ...o.env }),
