@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Assembles the gitlab-pull-secret OCI image from parts, with no container runtime: umoci
 # unpacks the base into a directory, the parts are copied in, umoci repacks the differences
-# as layers and writes the config. Nothing of the image is ever executed on the build host
-# except the Node and kubectl binaries being asked for their version.
+# as layers and writes the config. Nothing of the image runs on the build host but its Node
+# and kubectl binaries, asked for their versions (and Node for its root certificates).
 #
 #   image/build.sh --parts test|release --output DIR [--tag TAG] [--cache DIR]
 #                  [--package TGZ] [--source-url URL] [--revision REV]
@@ -17,7 +17,7 @@
 # Output: an OCI image layout in DIR holding one image tagged TAG (default: the package
 # version). The last line on stdout is a JSON summary (digest, compressed size, versions).
 # Needs bash, GNU tar, umoci, node and npm; test parts also mmdebstrap and dpkg, release parts
-# skopeo, curl and sha256sum. Run as root (or it unpacks with umoci --rootless).
+# skopeo, curl and sha256sum. Runs as root (no container, no privileges beyond file owners).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -46,11 +46,15 @@ done
 case "$parts" in test|release) ;; *) die "--parts must be test or release" ;; esac
 [ -n "$output" ] || die "--output DIR is required"
 [ -z "$package" ] || [ -f "$package" ] || die "--package $package: no such file"
+# The output is replaced, but only when it is empty or an OCI layout already.
+if [ -e "$output" ] && { [ ! -d "$output" ] || { [ -n "$(ls -A "$output")" ] && [ ! -f "$output/oci-layout" ]; }; }; then
+  die "--output $output exists and is not an OCI image layout: not replacing it"
+fi
 
 # shellcheck source=parts.env
 . "$here/parts.env"
 
-for tool in tar umoci node npm; do command -v "$tool" >/dev/null 2>&1 || die "$tool is required"; done
+for tool in tar umoci node npm openssl; do command -v "$tool" >/dev/null 2>&1 || die "$tool is required"; done
 if [ "$parts" = test ]; then
   for tool in mmdebstrap dpkg; do command -v "$tool" >/dev/null 2>&1 || die "$tool is required for --parts test"; done
 else
@@ -67,17 +71,13 @@ revision="${revision:-$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknow
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct 2>/dev/null || date +%s)}"
 created="$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)"
 
-rootless=()
-[ "$(id -u)" = 0 ] || rootless=(--rootless)
+# Ownership in the layers (root, and 65532 for the home directory) is what the files have here.
+[ "$(id -u)" = 0 ] || die "run as root: the layers record the owners of the files as they are on disk"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/gps-image-XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 cache="${cache:-$work/cache}"
 mkdir -p "$cache"
-# The output is replaced, but only when it is empty or an OCI layout already.
-if [ -e "$output" ] && [ -n "$(ls -A "$output")" ] && [ ! -f "$output/oci-layout" ]; then
-  die "--output $output exists and is not an OCI image layout: not replacing it"
-fi
 rm -rf "$output"
 mkdir -p "$(dirname "$output")"
 output="$(cd "$(dirname "$output")" && pwd)/$(basename "$output")"
@@ -200,7 +200,7 @@ fetch_cli
 # ---- 3. Layers --------------------------------------------------------------------------------
 
 bundle="$work/bundle"
-umoci unpack "${rootless[@]}" --image "$output:base" "$bundle"
+umoci unpack --image "$output:base" "$bundle"
 rootfs="$bundle/rootfs"
 
 # Layer: the runtime (changes with Node, kubectl or the user, not with every release).

@@ -25,6 +25,11 @@ export interface ComponentInputSpec {
 
 /** File name of the dotenv report the job writes (`--dotenv`) and uploads. */
 export const DOTENV_FILE = "gitlab-pull-secret.env";
+/**
+ * The image this project releases (image/build.sh): Node, kubectl and the CLI, nothing to
+ * install at run time. The component's default is the image of its own version.
+ */
+export const IMAGE_REPOSITORY = "registry.gitlab.com/gitlab-pull-secret/gitlab-pull-secret";
 /** Where the job installs kubectl / the CLI when the image lacks them. */
 const INSTALL_DIR = '"${TMPDIR:-/tmp}/gitlab-pull-secret"';
 
@@ -140,8 +145,10 @@ function jobInputs(): Record<string, ComponentInputSpec> {
     },
     image: {
       type: "string",
-      default: "node:24-alpine",
-      description: "Image of the job. It needs Node.js >= 20; kubectl and gitlab-pull-secret are installed when not on PATH.",
+      default: `${IMAGE_REPOSITORY}:${VERSION}`,
+      description:
+        "Image of the job. Default: the gitlab-pull-secret image of this release (Node, kubectl and the CLI; nothing is installed). " +
+        "Any image with sh and Node.js >= 20 works: kubectl and gitlab-pull-secret are installed when not on PATH.",
     },
     version: {
       type: "string",
@@ -323,7 +330,8 @@ function rotateScript(options: readonly OptionSpec[]): string {
 export function componentJob(options: readonly OptionSpec[] = OPTIONS): Record<string, unknown> {
   return {
     stage: inputRef("stage"),
-    image: inputRef("image"),
+    // The image's entrypoint is the CLI: the runner must start the job's shell instead.
+    image: { name: inputRef("image"), entrypoint: [""] },
     rules: inputRef("rules"),
     script: [tokenCheckScript(options), installScript(), rotateScript(options)],
     artifacts: { reports: { dotenv: DOTENV_FILE } },

@@ -6,22 +6,27 @@
 // (root, umoci, mmdebstrap); with CI=true their absence fails instead of skipping.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import yaml from "js-yaml";
 import { ADMIN_PAT, leaks, NAMESPACES, PAT, PROJECT, registryRequired, startWorld, type Captured, type World } from "../support/world.ts";
 import {
   buildImage,
   filesUnder,
   imageBuildMissing,
-  ownedDir,
   prepareRootfs,
   readOci,
+  resolveIn,
   ROOT,
   runImage,
+  scratch,
   skopeoCopy,
   unpack,
+  volume,
   type BuildSummary,
+  type Exec,
+  type Mount,
   type OciImage,
 } from "../support/image.ts";
 
@@ -39,8 +44,7 @@ describe("the container image", { skip }, () => {
   let buildMs = 0;
   let image: OciImage;
   let rootfs: string;
-  let writable: string;
-  let readonly: string;
+  let config: string;
   const runs: Captured[] = [];
   /** Secret forms the world does not track: the Kubernetes API token in the kubeconfig. */
   let extraForms: string[] = [];
@@ -69,14 +73,11 @@ describe("the container image", { skip }, () => {
     assert.equal(u.code, 0, u.stderr);
     rootfs = join(bundle, "rootfs");
     prepareRootfs(rootfs);
-    writable = join(world.dir, "container-tmp");
-    mkdirSync(writable);
     // What a Pod would mount: the kubeconfig and the registry's CA, readable by the image's user.
-    readonly = ownedDir(join(world.dir, "container-mnt"), image.config.config.User);
-    const kubeconfig = readFileSync(world.kubeconfig, "utf8");
-    writeFileSync(join(readonly, "kubeconfig"), kubeconfig, { mode: 0o600 });
-    copyFileSync(world.registry.caPath, join(readonly, "ca.pem"));
-    execFileSync("chown", ["-R", image.config.config.User ?? "0", readonly]);
+    config = volume(join(world.dir, "container-config"), image.config.config.User, {
+      kubeconfig: readFileSync(world.kubeconfig, "utf8"),
+      "ca.pem": readFileSync(world.registry.caPath, "utf8"),
+    });
     extraForms = [world.kube.tokenFor()];
   });
 
@@ -84,18 +85,26 @@ describe("the container image", { skip }, () => {
     await world?.close();
   });
 
+  /** Runs the image; what it left in its writable mounts is scanned with its streams. */
+  const runCaptured = async (args: string[], env: Record<string, string>, mounts: Mount[]): Promise<Captured & { ms: number }> => {
+    const r: Exec = await runImage(image, rootfs, args, { env, mounts });
+    const captured = { code: r.code, stdout: r.stdout, stderr: r.stderr, files: {} as Record<string, string>, ms: r.ms };
+    for (const m of mounts.filter((x) => !x.readonly)) {
+      for (const [path, text] of Object.entries(filesUnder(m.host))) captured.files[m.at + path.slice(m.host.length)] = text;
+    }
+    runs.push(captured);
+    return captured;
+  };
+
   const rotate = async (): Promise<Captured> => {
-    const r = await runImage(image, rootfs, [
+    const tmp = scratch(join(world.dir, `container-tmp-${runs.length}`));
+    const r = await runCaptured([
       "rotate", "--gitlab-url", world.gitlab.url, "--project", PROJECT.path,
       "--namespace", NAMESPACES.join(","), "--secret-name", SECRET,
       "--kubeconfig", "/mnt/kubeconfig", "--ca-file", "/mnt/ca.pem", "--json",
-    ], { env: { GITLAB_TOKEN: PAT, HOME: "/tmp", TMPDIR: "/tmp" }, writable, readonly });
+    ], { GITLAB_TOKEN: PAT, HOME: "/tmp", TMPDIR: "/tmp" }, [{ host: tmp, at: "/tmp" }, { host: config, at: "/mnt", readonly: true }]);
     console.log(`# rotation inside the image: ${(r.ms / 1000).toFixed(2)} s`);
-    const captured: Captured = { code: r.code, stdout: r.stdout, stderr: r.stderr, files: {} };
-    // Whatever the run left in its writable /tmp is scanned too.
-    for (const [path, text] of Object.entries(filesUnder(writable))) captured.files[path.slice(writable.length)] = text;
-    runs.push(captured);
-    return captured;
+    return r;
   };
 
   const allLeaks = (): string[] => {
@@ -150,6 +159,8 @@ describe("the container image", { skip }, () => {
         assert.throws(() => readFileSync(join(rootfs, dir, tool)), /ENOENT/, `${dir}/${tool} is in the image`);
       }
     }
+    // Mount points are resolved inside the root: /var/run is a link to /run there, not the host's.
+    assert.equal(resolveIn(rootfs, "/var/run/secrets/kubernetes.io/serviceaccount"), "/run/secrets/kubernetes.io/serviceaccount");
     const passwd = readFileSync(join(rootfs, "etc/passwd"), "utf8");
     assert.match(passwd, /^nonroot:x:65532:65532:/m);
   });
@@ -169,7 +180,7 @@ describe("the container image", { skip }, () => {
       assert.ok(pulled.ok, `${ns}: ${pulled.stderr}`);
     }
     // The kubectl that ran is the image's: it is the only one inside, and it wrote its cache in $HOME.
-    assert.ok(Object.keys(r.files).some((f) => f.startsWith("/.kube/cache/")), `kubectl cache in /tmp: ${Object.keys(r.files).join(", ")}`);
+    assert.ok(Object.keys(r.files).some((f) => f.startsWith("/tmp/.kube/cache/")), `kubectl cache in /tmp: ${Object.keys(r.files).join(", ")}`);
     assert.deepEqual(world.kubectlCalls(), [], "no host kubectl was used");
     assert.deepEqual(allLeaks(), []);
   });
@@ -184,6 +195,61 @@ describe("the container image", { skip }, () => {
     assert.equal(world.gitlab.isLive(firstId), false);
     assert.equal((await world.pull(before)).ok, false, "the revoked token still pulls");
     for (const ns of NAMESPACES) assert.ok((await world.pull(world.authfileFromSecret(ns, SECRET))).ok, ns);
+    assert.deepEqual(allLeaks(), []);
+  });
+
+  test("examples/cronjob.yaml as written: the image's entrypoint, in-cluster config, token file, read-only root", async () => {
+    const text = readFileSync(join(ROOT, "examples", "cronjob.yaml"), "utf8");
+    assert.doesNotMatch(text, /\b(wget|curl|npx|npm)\b/, "nothing is fetched or installed at run time");
+    const cron = (yaml.loadAll(text) as any[]).find((d) => d?.kind === "CronJob");
+    const pod = cron.spec.jobTemplate.spec.template.spec;
+    const container = pod.containers[0];
+    assert.equal(container.image, `registry.gitlab.com/gitlab-pull-secret/gitlab-pull-secret:${pkg.version}`);
+    assert.equal(container.command, undefined, "the image's entrypoint runs");
+    assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+    assert.equal(pod.securityContext.runAsUser, 65532);
+    assert.equal(`${pod.securityContext.runAsUser}:${pod.securityContext.runAsGroup}`, image.config.config.User);
+    const ns = "team-c"; // not one of the example's, so this run's Secret stands apart
+    const args = (container.args as string[]).map((a) => (a === "https://gitlab.example.com" ? world.gitlab.url : a));
+    assert.deepEqual(args.slice(0, 1), ["rotate"]);
+    const nsIndex = args.indexOf("--namespace");
+    assert.ok(nsIndex > 0);
+    args[nsIndex + 1] = ns;
+    // As the kubelet provides them: the ServiceAccount volume and variables, the Pod's volumes.
+    const serviceAccount = volume(join(world.dir, "sa"), image.config.config.User, {
+      token: world.kube.tokenFor(),
+      "ca.crt": readFileSync(world.kube.caPath, "utf8"),
+      namespace: "gitlab-pull-secret",
+    });
+    const mounts: Mount[] = [{ host: serviceAccount, at: "/var/run/secrets/kubernetes.io/serviceaccount", readonly: true }];
+    for (const m of container.volumeMounts as Array<{ name: string; mountPath: string; readOnly?: boolean }>) {
+      const v = pod.volumes.find((x: any) => x.name === m.name);
+      if (v.secret) {
+        assert.equal(v.secret.secretName, "gitlab-api-token");
+        // As the kubelet lays it out: root-owned, group fsGroup, defaultMode; volume() makes it 0440.
+        assert.equal(pod.securityContext.fsGroup, 65532);
+        assert.equal(v.secret.defaultMode, 0o440);
+        mounts.push({ host: volume(join(world.dir, `vol-${m.name}`), image.config.config.User, { token: PAT }), at: m.mountPath, readonly: true });
+      } else {
+        assert.ok(v.emptyDir, `volume ${m.name}`);
+        mounts.push({ host: scratch(join(world.dir, `vol-${m.name}`)), at: m.mountPath });
+      }
+    }
+    // The stand-ins' test CA for the registry check, and where the API server is.
+    mounts.push({ host: config, at: "/mnt", readonly: true });
+    const env: Record<string, string> = { NODE_EXTRA_CA_CERTS: "/mnt/ca.pem" };
+    for (const e of container.env as Array<{ name: string; value: string }>) env[e.name] = e.value;
+    const api = new URL(world.kube.url);
+    Object.assign(env, { KUBERNETES_SERVICE_HOST: api.hostname, KUBERNETES_SERVICE_PORT: api.port });
+
+    const r = await runCaptured(args, env, mounts);
+    console.log(`# CronJob run inside the image: ${(r.ms / 1000).toFixed(2)} s`);
+    assert.equal(r.code, 0, r.stderr);
+    const secret = world.kube.getObject("secrets", ns, "gitlab-pull-secret");
+    assert.ok(secret, "the CronJob's Secret was applied");
+    assert.ok((await world.pull(world.authfileFromSecret(ns, "gitlab-pull-secret"))).ok);
+    const sa = world.kube.getObject("serviceaccounts", ns, "default");
+    assert.ok(sa.imagePullSecrets.some((s: { name: string }) => s.name === "gitlab-pull-secret"), "--service-account default");
     assert.deepEqual(allLeaks(), []);
   });
 

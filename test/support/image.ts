@@ -3,7 +3,7 @@
 // runtime would run it (its Entrypoint, Env, User and WorkingDir from the config) with
 // `unshare` + `chroot`, on a read-only root filesystem. Needs root; no container runtime.
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { skopeoScratch, writeAuthFile, type Registry } from "./registry.ts";
@@ -148,19 +148,21 @@ export function prepareRootfs(rootfs: string): void {
   writeFileSync(join(rootfs, "etc", "resolv.conf"), "# no name server: everything here is on 127.0.0.1\n");
 }
 
+export interface Mount {
+  /** A host directory. */
+  host: string;
+  /** Where it appears inside; the mount point is made in the unpacked copy, as runtimes do. */
+  at: string;
+  readonly?: boolean;
+}
+
 /**
  * Runs the image's Entrypoint with `args`, as a runtime would: its Env (plus `env`), its User
  * and WorkingDir, the root filesystem mounted read-only, a fresh /dev with the usual nodes,
- * /proc, `writable` (a host directory, 0777 so the image's user can write) mounted at /tmp and
- * `readonly` at /mnt. The host network is shared: the stand-ins are on the loopback.
- * The secrets reach the process in its environment only, never on a command line.
+ * /proc, and `mounts`. The host network is shared: the stand-ins are on the loopback.
+ * Secrets reach the process in its environment or mounted files only, never on a command line.
  */
-export async function runImage(
-  image: OciImage,
-  rootfs: string,
-  args: string[],
-  opts: { env?: Record<string, string>; writable: string; readonly: string },
-): Promise<Exec> {
+export async function runImage(image: OciImage, rootfs: string, args: string[], opts: { env?: Record<string, string>; mounts: Mount[] }): Promise<Exec> {
   const c = image.config.config;
   const [uid, gid] = (c.User ?? "0:0").split(":");
   const env: Record<string, string> = {};
@@ -169,28 +171,65 @@ export async function runImage(
     env[kv.slice(0, i)] = kv.slice(i + 1);
   }
   Object.assign(env, opts.env);
-  chmodSync(opts.writable, 0o1777);
+  // Mount points resolved inside the root (var/run -> /run is absolute: followed on the host it
+  // would leave the image), then made in the unpacked copy.
+  const targets = opts.mounts.map((m) => {
+    const at = resolveIn(rootfs, m.at);
+    mkdirSync(join(rootfs, at), { recursive: true });
+    return at;
+  });
   // Host tools by absolute path: PATH is the image's, for the entrypoint.
+  const q = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
   const script = [
     "set -eu",
-    'r="$1"; w="$2"; ro="$3"; user="$4"; wd="$5"; shift 5',
-    '/usr/bin/mount --make-rprivate /',
+    'r="$1"; user="$2"; wd="$3"; shift 3',
+    "/usr/bin/mount --make-rprivate /",
     '/usr/bin/mount --bind "$r" "$r"',
     '/usr/bin/mount -t proc proc "$r/proc"',
     '/usr/bin/mount -t tmpfs -o mode=0755,nosuid tmpfs "$r/dev"',
     ...DEVICES.map(([name, major, minor]) => `/usr/bin/mknod -m 0666 "$r/dev/${name}" c ${major} ${minor}`),
-    '/usr/bin/mount --bind "$w" "$r/tmp"',
-    '/usr/bin/mount --bind "$ro" "$r/mnt"',
-    '/usr/bin/mount -o remount,bind,ro "$r/mnt"',
+    ...opts.mounts.flatMap((m, i) => [
+      `/usr/bin/mount --bind ${q(m.host)} "$r"${q(targets[i]!)}`,
+      ...(m.readonly ? [`/usr/bin/mount -o remount,bind,ro "$r"${q(targets[i]!)}`] : []),
+    ]),
     '/usr/bin/mount -o remount,bind,ro "$r"',
     'exec /usr/sbin/chroot --userspec="$user" "$r" /usr/bin/env --chdir="$wd" "$@"',
   ].join("\n");
   return exec("/usr/bin/unshare", [
     "--mount", "--pid", "--fork", "--kill-child",
     "/bin/sh", "-c", script, "sh",
-    rootfs, opts.writable, opts.readonly, `${uid}:${gid ?? uid}`, c.WorkingDir || "/",
+    rootfs, `${uid}:${gid ?? uid}`, c.WorkingDir || "/",
     ...(c.Entrypoint ?? []), ...(c.Cmd && args.length === 0 ? c.Cmd : []), ...args,
   ], { env, timeoutMs: 300_000 });
+}
+
+/** `path` as seen inside `rootfs`, every symbolic link on the way followed within it. */
+export function resolveIn(rootfs: string, path: string): string {
+  const todo = path.split("/").filter((p) => p && p !== ".");
+  let cur: string[] = [];
+  let hops = 0;
+  while (todo.length > 0) {
+    const part = todo.shift()!;
+    if (part === "..") {
+      cur = cur.slice(0, -1);
+      continue;
+    }
+    const next = [...cur, part];
+    let link: string | undefined;
+    try {
+      if (lstatSync(join(rootfs, ...next)).isSymbolicLink()) link = readlinkSync(join(rootfs, ...next));
+    } catch {
+      // Not there: it will be made, and nothing below it can be a link.
+    }
+    if (link === undefined) {
+      cur = next;
+      continue;
+    }
+    if (++hops > 40) throw new Error(`too many symbolic links in ${path}`);
+    if (link.startsWith("/")) cur = [];
+    todo.unshift(...link.split("/").filter((p) => p && p !== "."));
+  }
+  return `/${cur.join("/")}`;
 }
 
 /** The device nodes a runtime creates in a container's /dev. */
@@ -211,10 +250,25 @@ export function filesUnder(dir: string): Record<string, string> {
   return out;
 }
 
-/** A directory owned by the image's user, for files it must read (kubeconfig, CA). */
-export function ownedDir(path: string, user: string | undefined): string {
+/**
+ * A host directory with `files`, owned by the image's user as a Pod's volume with fsGroup is,
+ * files mode 0440: what the image's user must read (kubeconfig, CA, token).
+ */
+export function volume(path: string, user: string | undefined, files: Record<string, string>): string {
   mkdirSync(path, { recursive: true });
   const [uid, gid] = (user ?? "0:0").split(":").map(Number);
-  chownSync(path, uid!, gid ?? uid!);
+  for (const [name, text] of Object.entries(files)) {
+    writeFileSync(join(path, name), text, { mode: 0o440 });
+    chownSync(join(path, name), 0, gid ?? uid!);
+  }
+  chownSync(path, 0, gid ?? uid!);
+  chmodSync(path, 0o750);
+  return path;
+}
+
+/** A host directory anyone can write, like an emptyDir at /tmp. */
+export function scratch(path: string): string {
+  mkdirSync(path, { recursive: true });
+  chmodSync(path, 0o1777);
   return path;
 }
