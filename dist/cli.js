@@ -43378,6 +43378,10 @@ function getExecOutput(commandLine, args, options) {
   });
 }
 
+// src/kubectl.ts
+import { existsSync } from "node:fs";
+import { join as join3 } from "node:path";
+
 // src/childenv.ts
 function inputVariable(input) {
   return `INPUT_${input.replace(/ /g, "_").toUpperCase()}`;
@@ -43494,12 +43498,19 @@ function parseLease(stdout) {
     resourceVersion: String(o.metadata?.resourceVersion ?? "")
   };
 }
+function usesKubeconfig(env, kubeconfigFlag, homeConfigExists) {
+  if (kubeconfigFlag || env.KUBECONFIG) return true;
+  if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT) return true;
+  return env.HOME ? homeConfigExists(env.HOME) : false;
+}
 function kubectlPort(opts) {
   const binary2 = opts.binary ?? "kubectl";
+  const kubeconfig = usesKubeconfig(opts.env ?? process.env, opts.kubeconfig, (home) => existsSync(join3(home, ".kube", "config")));
   const global2 = [
     ...opts.kubeconfig ? ["--kubeconfig", opts.kubeconfig] : [],
     ...opts.context ? ["--context", opts.context] : [],
-    "--request-timeout=60s"
+    // In-cluster, the flag would switch the ServiceAccount configuration off (see usesKubeconfig).
+    ...kubeconfig ? ["--request-timeout=60s"] : []
   ];
   async function run(args, stdin) {
     try {

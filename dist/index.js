@@ -59515,6 +59515,10 @@ function gitlabPort(opts) {
   };
 }
 
+// src/kubectl.ts
+import { existsSync as existsSync2 } from "node:fs";
+import { join as join3 } from "node:path";
+
 // src/childenv.ts
 function inputVariable(input) {
   return `INPUT_${input.replace(/ /g, "_").toUpperCase()}`;
@@ -59631,12 +59635,19 @@ function parseLease(stdout) {
     resourceVersion: String(o.metadata?.resourceVersion ?? "")
   };
 }
+function usesKubeconfig(env, kubeconfigFlag, homeConfigExists) {
+  if (kubeconfigFlag || env.KUBECONFIG) return true;
+  if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT) return true;
+  return env.HOME ? homeConfigExists(env.HOME) : false;
+}
 function kubectlPort(opts) {
   const binary = opts.binary ?? "kubectl";
+  const kubeconfig = usesKubeconfig(opts.env ?? process.env, opts.kubeconfig, (home) => existsSync2(join3(home, ".kube", "config")));
   const global2 = [
     ...opts.kubeconfig ? ["--kubeconfig", opts.kubeconfig] : [],
     ...opts.context ? ["--context", opts.context] : [],
-    "--request-timeout=60s"
+    // In-cluster, the flag would switch the ServiceAccount configuration off (see usesKubeconfig).
+    ...kubeconfig ? ["--request-timeout=60s"] : []
   ];
   async function run(args, stdin) {
     try {

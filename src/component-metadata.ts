@@ -24,6 +24,11 @@ export interface ComponentInputSpec {
 
 /** File name of the dotenv report the job writes (`--dotenv`) and uploads. */
 export const DOTENV_FILE = "gitlab-pull-secret.env";
+/**
+ * The image this project releases (image/build.sh): Node, kubectl and the CLI, nothing to
+ * install at run time. The component's default is the image of its own version.
+ */
+export const IMAGE_REPOSITORY = "registry.gitlab.com/gitlab-pull-secret/gitlab-pull-secret";
 
 /**
  * Component input names that are not the Action input in snake_case.
@@ -134,8 +139,10 @@ function jobInputs(): Record<string, ComponentInputSpec> {
     },
     image: {
       type: "string",
-      default: "node:24-alpine",
-      description: "Image of the job. It needs Node.js >= 20; kubectl and gitlab-pull-secret are installed when not on PATH.",
+      default: `${IMAGE_REPOSITORY}:${VERSION}`,
+      description:
+        "Image of the job. Default: the gitlab-pull-secret image of this release (Node, kubectl and the CLI; nothing is installed). " +
+        "Any image with sh and Node.js >= 20 works: kubectl and gitlab-pull-secret are installed when not on PATH.",
     },
     version: {
       type: "string",
@@ -275,7 +282,10 @@ export function componentTemplate(options: readonly OptionSpec[] = OPTIONS): str
     "---",
     "$[[ inputs.job_name ]]:",
     "  stage: $[[ inputs.stage ]]",
-    "  image: $[[ inputs.image ]]",
+    // The image's entrypoint is the CLI: the runner must start the job's shell instead.
+    "  image:",
+    "    name: $[[ inputs.image ]]",
+    '    entrypoint: [""]',
     "  rules: $[[ inputs.rules ]]",
     "  # Inputs reach the job as data: GPS_* for the script, GITLAB_PULL_SECRET_OPT_* for the CLI, which validates them.",
     "  variables:",

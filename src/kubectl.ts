@@ -2,6 +2,8 @@
 // files; the child inherits our environment minus every secret (childenv.ts),
 // so credential plugins get the cloud's variables and never our tokens.
 import { getExecOutput } from "@actions/exec";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { childEnv } from "./childenv.js";
 import { KubeError, type Refusals } from "./errors.js";
 import { secretRefs } from "./manifests.js";
@@ -151,12 +153,31 @@ export function parseLease(stdout: string): LeaseState {
   };
 }
 
+/**
+ * Whether kubectl will use a kubeconfig rather than its in-cluster configuration. kubectl
+ * falls back to in-cluster (the Pod's ServiceAccount) only when the kubeconfig it loaded is
+ * the default one, and any override flag, `--request-timeout` included, makes it non-default:
+ * in a CronJob every call would then go to localhost:8080. Mirrors clientcmd's rule: a
+ * --kubeconfig, $KUBECONFIG, ~/.kube/config, or not in a Pod.
+ */
+export function usesKubeconfig(
+  env: Readonly<Record<string, string | undefined>>,
+  kubeconfigFlag: string | undefined,
+  homeConfigExists: (home: string) => boolean,
+): boolean {
+  if (kubeconfigFlag || env.KUBECONFIG) return true;
+  if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT) return true;
+  return env.HOME ? homeConfigExists(env.HOME) : false;
+}
+
 export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
   const binary = opts.binary ?? "kubectl";
+  const kubeconfig = usesKubeconfig(opts.env ?? process.env, opts.kubeconfig, (home) => existsSync(join(home, ".kube", "config")));
   const global = [
     ...(opts.kubeconfig ? ["--kubeconfig", opts.kubeconfig] : []),
     ...(opts.context ? ["--context", opts.context] : []),
-    "--request-timeout=60s",
+    // In-cluster, the flag would switch the ServiceAccount configuration off (see usesKubeconfig).
+    ...(kubeconfig ? ["--request-timeout=60s"] : []),
   ];
 
   async function run(args: string[], stdin: string): Promise<Run> {

@@ -153,7 +153,7 @@ describe("the GitLab CI/CD component's job", () => {
     assert.equal(j.code, 0, log(j));
     // The job as the pipeline gets it from the defaults.
     assert.equal(j.job.stage, "deploy");
-    assert.equal(j.job.image, "node:24-alpine");
+    assert.deepEqual(j.job.image, { name: `registry.gitlab.com/gitlab-pull-secret/gitlab-pull-secret:${VERSION}`, entrypoint: [""] });
     assert.deepEqual(j.job.rules, [{ if: '$CI_PIPELINE_SOURCE == "schedule"' }, { if: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" }]);
     assert.deepEqual(j.job.artifacts, { reports: { dotenv: "gitlab-pull-secret.env" } });
     // The runner's command echo; the inputs reached the CLI as variables: defaults ($CI_SERVER_URL,

@@ -110,7 +110,7 @@ test("the component-only inputs: job shape, tool versions", () => {
   assert.equal(inputs.job_name?.default, "gitlab-pull-secret");
   assert.equal(inputs.rules?.type, "array");
   assert.deepEqual(inputs.rules?.default, [{ if: '$CI_PIPELINE_SOURCE == "schedule"' }, { if: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" }]);
-  assert.equal(inputs.image?.default, "node:24-alpine");
+  assert.equal(inputs.image?.default, `registry.gitlab.com/gitlab-pull-secret/gitlab-pull-secret:${VERSION}`, "the job runs the image of the component's own release");
   assert.equal(inputs.version?.default, VERSION, "the component installs the CLI of its own release");
   assert.equal(inputs.kubectl_version?.default, "stable");
 });
@@ -128,7 +128,8 @@ test("no global keywords: one job whose name, stage, image and rules are inputs"
   assert.deepEqual(Object.keys(jobs), ["$[[ inputs.job_name ]]"]);
   assert.deepEqual(Object.keys(job).sort(), ["artifacts", "image", "rules", "script", "stage", "variables"]);
   assert.equal(job.stage, "$[[ inputs.stage ]]");
-  assert.equal(job.image, "$[[ inputs.image ]]");
+  // The image's entrypoint is the CLI; an empty one lets the runner start the shell.
+  assert.deepEqual(job.image, { name: "$[[ inputs.image ]]", entrypoint: [""] });
   assert.equal(job.rules, "$[[ inputs.rules ]]");
   assert.deepEqual(job.artifacts, { reports: { dotenv: DOTENV_FILE } });
   assert.doesNotMatch(text, /^(default|stages|variables|include|workflow|image|services|cache|before_script|after_script):/m);
