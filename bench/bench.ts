@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { cpus, release, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { Annotations } from "../src/naming.ts";
+import { Annotations } from "../src/model/naming.ts";
 import type { RecordedRequest } from "../test/support/kube-standin.ts";
 import { kubeBackends, PAT, PROJECT, startWorld, type Backend, type World } from "../test/support/world.ts";
 import { sharedControlPlane, stopSharedControlPlane } from "../test/support/kube-real.ts";

@@ -35933,11 +35933,11 @@ var require_picomatch_browser = __commonJS({
   }
 });
 
-// src/cli.ts
+// src/faces/cli.ts
 import { readFileSync as readFileSync2, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 
-// src/errors.ts
+// src/model/errors.ts
 var ExitCode = {
   ok: 0,
   /** A remote system (GitLab, the cluster) failed; rollback has run. Retrying may help. */
@@ -36042,10 +36042,10 @@ function exitCodeOf(err) {
   return err instanceof GpsError ? err.exitCode : ExitCode.remote;
 }
 
-// src/dockerconfig.ts
+// src/model/dockerconfig.ts
 import { createHash } from "node:crypto";
 
-// src/secret.ts
+// src/model/secret.ts
 import { inspect } from "node:util";
 var Secret = class {
   #value;
@@ -36073,7 +36073,7 @@ function redact(text, forms) {
   return out;
 }
 
-// src/dockerconfig.ts
+// src/model/dockerconfig.ts
 var SECRET_TYPES = {
   dockerconfigjson: { type: "kubernetes.io/dockerconfigjson", key: ".dockerconfigjson" },
   dockercfg: { type: "kubernetes.io/dockercfg", key: ".dockercfg" }
@@ -36128,7 +36128,7 @@ function secretForms(creds) {
   return [...forms];
 }
 
-// src/duration.ts
+// src/config/duration.ts
 var UNIT_MS = { s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 };
 var DURATION_FORM = "a whole number followed by s, m, h, d or w (e.g. 90s, 36h, 7d, 2w)";
 function parseDuration(text) {
@@ -36143,7 +36143,7 @@ function expiryDateFor(now, lifetimeMs) {
   return new Date(midnight).toISOString().slice(0, 10);
 }
 
-// src/proxy.ts
+// src/adapters/proxy.ts
 var import_undici = __toESM(require_undici(), 1);
 import { isIPv6 } from "node:net";
 var ACCEPTED = "a proxy URL such as http://proxy.example.com:3128 (http:// or https://; http://user:password@host:port when it needs credentials)";
@@ -36309,7 +36309,7 @@ function proxyDispatcher(settings, ca) {
   });
 }
 
-// src/options.ts
+// src/config/options.ts
 var OPTIONS = [
   {
     key: "gitlabUrl",
@@ -36634,7 +36634,7 @@ function secretVariables(options = OPTIONS) {
   return options.filter((o) => o.secret).flatMap((o) => o.env ?? []);
 }
 
-// src/lifecycle.ts
+// src/commands/lifecycle.ts
 var MISSING_NAMESPACE_MODES = ["fail", "skip", "create"];
 function lifecycleOnly(refusals, states) {
   if (refusals.other.length > 0) return void 0;
@@ -36713,7 +36713,7 @@ function skippedProblem(skipped) {
   ];
 }
 
-// src/inputs.ts
+// src/config/inputs.ts
 var MAX_LIFETIME_MS = 365 * DAY_MS;
 var MIN_LIFETIME_MS = 36e5;
 var DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -37142,7 +37142,7 @@ function context(r) {
   return value;
 }
 
-// src/commands.ts
+// src/faces/commands.ts
 var NOT_ROTATE = ["warnWithin", "yes", "format"];
 var TARGET = [
   "gitlabUrl",
@@ -37294,7 +37294,7 @@ function helpText(version, command) {
   return lines.join("\n") + "\n";
 }
 
-// src/naming.ts
+// src/model/naming.ts
 import { createHash as createHash2 } from "node:crypto";
 var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 var MANAGER = "gitlab-pull-secret";
@@ -37338,7 +37338,7 @@ function mintedAt(name) {
   return Number.isNaN(d.getTime()) ? void 0 : d;
 }
 
-// src/plan.ts
+// src/model/plan.ts
 function isLiveToken(t, now) {
   return !t.revoked && (t.expiresAt === null || Date.parse(t.expiresAt) > now.getTime());
 }
@@ -37433,7 +37433,7 @@ function sweepCandidates(args) {
   });
 }
 
-// src/manifests.ts
+// src/model/manifests.ts
 function recordAnnotations(t) {
   return {
     [Annotations.tokenId]: String(t.id),
@@ -37480,7 +37480,7 @@ function secretRefs(namespaces2, secretName2) {
   return JSON.stringify({ apiVersion: "v1", kind: "List", items });
 }
 
-// src/serviceaccounts.ts
+// src/model/serviceaccounts.ts
 function parseServiceAccount(raw) {
   const md = raw.metadata ?? {};
   const list3 = Array.isArray(raw.imagePullSecrets) ? raw.imagePullSecrets : [];
@@ -37516,7 +37516,7 @@ function serviceAccountList(objects) {
   return JSON.stringify({ apiVersion: "v1", kind: "List", items: objects });
 }
 
-// src/apply.ts
+// src/commands/apply.ts
 async function readChecked(config, ports, hosts) {
   const { kube } = ports;
   const read = await readAvailable(config, kube);
@@ -37589,7 +37589,7 @@ function wouldAddTo(config, accounts) {
   return accounts.filter((sa) => withPullSecret(sa, config.secretName)).map((sa) => `${sa.namespace}/${sa.name}`);
 }
 
-// src/lock.ts
+// src/commands/lock.ts
 var LEASE_DURATION_SECONDS = 300;
 function leaseName(secretName2) {
   return `gitlab-pull-secret-${secretName2}`.slice(0, 253).replace(/[.-]+$/, "");
@@ -37658,13 +37658,13 @@ async function acquireTargetLock(ports, target) {
   throw new NamespacesUnavailableError(gone, "No listed namespace can hold the rotation lock; nothing was changed");
 }
 
-// src/target.ts
+// src/commands/target.ts
 function targetOf(config, namespaces2) {
   const spec = config.namespaceSelector === void 0 ? namespaces2 : [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
   return targetId(config.context, config.secretName, spec);
 }
 
-// src/static.ts
+// src/commands/static.ts
 function staticSummary(username, hosts) {
   return `Static credentials of ${username} for ${hosts.join(", ")}: nothing is minted or revoked, GitLab is never called`;
 }
@@ -37762,7 +37762,7 @@ async function applyStaticLocked(listed, ports, hosts) {
   return { ...base, changed: true, static: { username, applied: true }, verified, serviceAccountsUpdated: sas.updated, problems };
 }
 
-// src/rotate.ts
+// src/commands/rotate.ts
 function registryHost(config, owner2) {
   if (config.registry) return config.registry;
   if (owner2.registryAccessLevel === "disabled") {
@@ -37990,7 +37990,7 @@ async function rollBackApply(config, ports, owner2, minted) {
   return revokeNew(ports, owner2, minted, "the Secrets are as they were");
 }
 
-// src/preview.ts
+// src/commands/preview.ts
 function tokenNamePattern(prefix, target) {
   return `${prefix}/${target}/<UTC timestamp>-<nonce>`;
 }
@@ -41192,7 +41192,7 @@ var {
   safeDump
 } = yaml;
 
-// src/render.ts
+// src/commands/render.ts
 function renderTarget(secretName2) {
   return `render/${secretName2}`;
 }
@@ -41287,7 +41287,7 @@ async function renderCredentials(config, format, ports) {
   };
 }
 
-// src/report.ts
+// src/faces/report.ts
 var Redactor = class {
   #forms = [];
   add(form) {
@@ -41372,7 +41372,7 @@ function textTable(rows) {
   return rows.map((row) => row.map((cell, i) => i === row.length - 1 ? cell : cell.padEnd(widths[i])).join("  ").trimEnd());
 }
 
-// src/wiring.ts
+// src/adapters/wiring.ts
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -42148,10 +42148,10 @@ var Groups = class extends BaseResource {
   }
 };
 
-// src/gitlab.ts
+// src/adapters/gitlab.ts
 var import_undici3 = __toESM(require_undici(), 1);
 
-// src/retry.ts
+// src/adapters/retry.ts
 var RETRY_DEFAULTS = {
   deadlineMs: 6e4,
   baseDelayMs: 500,
@@ -42293,7 +42293,7 @@ async function retrying(attempt, how) {
   }
 }
 
-// src/tls.ts
+// src/adapters/tls.ts
 var import_undici2 = __toESM(require_undici(), 1);
 import { readFileSync } from "node:fs";
 import { rootCertificates } from "node:tls";
@@ -42316,7 +42316,7 @@ function dispatcher(extraCaPem, proxy) {
   return new import_undici2.Agent({ connect: { ca } });
 }
 
-// src/gitlab.ts
+// src/adapters/gitlab.ts
 var REQUEST_TIMEOUT_MS = 3e4;
 var PER_PAGE = 100;
 var HttpStatusError = class extends Error {
@@ -43378,11 +43378,11 @@ function getExecOutput(commandLine, args, options) {
   });
 }
 
-// src/kubectl.ts
+// src/adapters/kubectl.ts
 import { existsSync } from "node:fs";
 import { join as join3 } from "node:path";
 
-// src/childenv.ts
+// src/adapters/childenv.ts
 function inputVariable(input) {
   return `INPUT_${input.replace(/ /g, "_").toUpperCase()}`;
 }
@@ -43403,7 +43403,7 @@ function childEnv(env, holdsSecret, secretNames = secretVariables2()) {
   return out;
 }
 
-// src/kubectl.ts
+// src/adapters/kubectl.ts
 function namespacesInErrors(stderr) {
   const found = /* @__PURE__ */ new Set();
   for (const m of stderr.matchAll(/in the namespace "([^"]+)"|namespaces "([^"]+)" not found|namespace[:=] ?"?([a-z0-9-]+)"?/g)) {
@@ -43700,7 +43700,7 @@ function parseSecrets(stdout) {
   });
 }
 
-// src/registry.ts
+// src/adapters/registry.ts
 var import_undici4 = __toESM(require_undici(), 1);
 var DEFAULT_TIMEOUT_MS = 15e3;
 var MANIFEST_TYPES = [
@@ -44225,7 +44225,7 @@ function registryPortFor(caPem, timeoutMs, proxy) {
   return registryPort({ ...d ? { dispatcher: d } : {}, ...timeoutMs ? { timeoutMs } : {} });
 }
 
-// src/wiring.ts
+// src/adapters/wiring.ts
 function complete(kube) {
   if (!kube.deleteSecrets || !kube.forbiddenSecretDeletes) throw new Error("the kubectl port cannot delete Secrets");
   return kube;
@@ -44259,12 +44259,12 @@ function livePorts(config, log, redactor) {
   };
 }
 
-// src/run.ts
+// src/faces/run.ts
 function runRotation(config, log, redactor) {
   return rotate(config, livePorts(config, log, redactor));
 }
 
-// src/status.ts
+// src/commands/status.ts
 function daysLeft(expiresAt, now) {
   if (expiresAt === null) return null;
   const ms = Date.parse(expiresAt);
@@ -44465,7 +44465,7 @@ function statusJson(r) {
   return { command: "status", ...rest, warnWithinSeconds: warnWithinMs === void 0 ? null : warnWithinMs / 1e3 };
 }
 
-// src/teardown.ts
+// src/commands/teardown.ts
 var ConfirmationRequiredError = class extends GpsError {
   constructor(plan) {
     super(`--yes: required to revoke; nothing was changed. It would ${intentText(plan)}. Re-run with --yes to do it.`);
@@ -44637,7 +44637,7 @@ function teardownJson(r) {
   return { command: "revoke", ...r };
 }
 
-// src/variables.ts
+// src/config/variables.ts
 var LIST_FORM = 'a JSON array of strings such as ["team-a","team-b"], or a comma list such as team-a,team-b';
 function refusal(name, options) {
   const spec = options.find((o) => prefixedName(o) === name);
@@ -44690,10 +44690,10 @@ function readVariables(env, takes = () => true, options = OPTIONS) {
   return { raw, labels };
 }
 
-// src/version.ts
+// src/config/version.ts
 var VERSION = "0.1.0";
 
-// src/cli.ts
+// src/faces/cli.ts
 var ATTENTION_EXIT = 3;
 function parseOptions() {
   const options = {

@@ -56293,7 +56293,7 @@ function info(message) {
   process.stdout.write(message + os5.EOL);
 }
 
-// src/errors.ts
+// src/model/errors.ts
 var ExitCode2 = {
   ok: 0,
   /** A remote system (GitLab, the cluster) failed; rollback has run. Retrying may help. */
@@ -56395,10 +56395,10 @@ Rollback: ${rollback}`);
   exitCode = ExitCode2.remote;
 };
 
-// src/dockerconfig.ts
+// src/model/dockerconfig.ts
 import { createHash } from "node:crypto";
 
-// src/secret.ts
+// src/model/secret.ts
 import { inspect } from "node:util";
 var Secret = class {
   #value;
@@ -56426,7 +56426,7 @@ function redact(text, forms) {
   return out;
 }
 
-// src/dockerconfig.ts
+// src/model/dockerconfig.ts
 var SECRET_TYPES = {
   dockerconfigjson: { type: "kubernetes.io/dockerconfigjson", key: ".dockerconfigjson" },
   dockercfg: { type: "kubernetes.io/dockercfg", key: ".dockercfg" }
@@ -56481,7 +56481,7 @@ function secretForms(creds) {
   return [...forms];
 }
 
-// src/duration.ts
+// src/config/duration.ts
 var UNIT_MS = { s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 };
 var DURATION_FORM = "a whole number followed by s, m, h, d or w (e.g. 90s, 36h, 7d, 2w)";
 function parseDuration(text) {
@@ -56496,7 +56496,7 @@ function expiryDateFor(now, lifetimeMs) {
   return new Date(midnight).toISOString().slice(0, 10);
 }
 
-// src/proxy.ts
+// src/adapters/proxy.ts
 var import_undici2 = __toESM(require_undici2(), 1);
 import { isIPv6 } from "node:net";
 var ACCEPTED = "a proxy URL such as http://proxy.example.com:3128 (http:// or https://; http://user:password@host:port when it needs credentials)";
@@ -56662,7 +56662,7 @@ function proxyDispatcher(settings, ca) {
   });
 }
 
-// src/options.ts
+// src/config/options.ts
 var OPTIONS = [
   {
     key: "gitlabUrl",
@@ -56976,7 +56976,7 @@ function secretVariables(options = OPTIONS) {
   return options.filter((o) => o.secret).flatMap((o) => o.env ?? []);
 }
 
-// src/lifecycle.ts
+// src/commands/lifecycle.ts
 var MISSING_NAMESPACE_MODES = ["fail", "skip", "create"];
 function lifecycleOnly(refusals, states) {
   if (refusals.other.length > 0) return void 0;
@@ -57055,7 +57055,7 @@ function skippedProblem(skipped) {
   ];
 }
 
-// src/inputs.ts
+// src/config/inputs.ts
 var MAX_LIFETIME_MS = 365 * DAY_MS;
 var MIN_LIFETIME_MS = 36e5;
 var DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -57484,7 +57484,7 @@ function context(r) {
   return value;
 }
 
-// src/report.ts
+// src/faces/report.ts
 var Redactor = class {
   #forms = [];
   add(form) {
@@ -57573,7 +57573,7 @@ function escapeHtml(text) {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
-// src/naming.ts
+// src/model/naming.ts
 import { createHash as createHash2 } from "node:crypto";
 var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 var MANAGER = "gitlab-pull-secret";
@@ -57617,7 +57617,7 @@ function mintedAt(name) {
   return Number.isNaN(d.getTime()) ? void 0 : d;
 }
 
-// src/manifests.ts
+// src/model/manifests.ts
 function recordAnnotations(t) {
   return {
     [Annotations.tokenId]: String(t.id),
@@ -57664,7 +57664,7 @@ function secretRefs(namespaces2, secretName2) {
   return JSON.stringify({ apiVersion: "v1", kind: "List", items });
 }
 
-// src/plan.ts
+// src/model/plan.ts
 function isLiveToken(t, now) {
   return !t.revoked && (t.expiresAt === null || Date.parse(t.expiresAt) > now.getTime());
 }
@@ -57759,7 +57759,7 @@ function sweepCandidates(args) {
   });
 }
 
-// src/serviceaccounts.ts
+// src/model/serviceaccounts.ts
 function parseServiceAccount(raw) {
   const md = raw.metadata ?? {};
   const list = Array.isArray(raw.imagePullSecrets) ? raw.imagePullSecrets : [];
@@ -57789,7 +57789,7 @@ function serviceAccountList(objects) {
   return JSON.stringify({ apiVersion: "v1", kind: "List", items: objects });
 }
 
-// src/apply.ts
+// src/commands/apply.ts
 async function readChecked(config, ports, hosts) {
   const { kube } = ports;
   const read = await readAvailable(config, kube);
@@ -57862,7 +57862,7 @@ function wouldAddTo(config, accounts) {
   return accounts.filter((sa) => withPullSecret(sa, config.secretName)).map((sa) => `${sa.namespace}/${sa.name}`);
 }
 
-// src/lock.ts
+// src/commands/lock.ts
 var LEASE_DURATION_SECONDS = 300;
 function leaseName(secretName2) {
   return `gitlab-pull-secret-${secretName2}`.slice(0, 253).replace(/[.-]+$/, "");
@@ -57931,13 +57931,13 @@ async function acquireTargetLock(ports, target) {
   throw new NamespacesUnavailableError(gone, "No listed namespace can hold the rotation lock; nothing was changed");
 }
 
-// src/target.ts
+// src/commands/target.ts
 function targetOf(config, namespaces2) {
   const spec = config.namespaceSelector === void 0 ? namespaces2 : [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
   return targetId(config.context, config.secretName, spec);
 }
 
-// src/static.ts
+// src/commands/static.ts
 function staticSummary(username, hosts) {
   return `Static credentials of ${username} for ${hosts.join(", ")}: nothing is minted or revoked, GitLab is never called`;
 }
@@ -58031,7 +58031,7 @@ async function applyStaticLocked(listed, ports, hosts) {
   return { ...base, changed: true, static: { username, applied: true }, verified, serviceAccountsUpdated: sas.updated, problems };
 }
 
-// src/rotate.ts
+// src/commands/rotate.ts
 function registryHost(config, owner2) {
   if (config.registry) return config.registry;
   if (owner2.registryAccessLevel === "disabled") {
@@ -58259,7 +58259,7 @@ async function rollBackApply(config, ports, owner2, minted) {
   return revokeNew(ports, owner2, minted, "the Secrets are as they were");
 }
 
-// src/wiring.ts
+// src/adapters/wiring.ts
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -59035,10 +59035,10 @@ var Groups = class extends BaseResource {
   }
 };
 
-// src/gitlab.ts
+// src/adapters/gitlab.ts
 var import_undici4 = __toESM(require_undici2(), 1);
 
-// src/retry.ts
+// src/adapters/retry.ts
 var RETRY_DEFAULTS = {
   deadlineMs: 6e4,
   baseDelayMs: 500,
@@ -59180,7 +59180,7 @@ async function retrying(attempt, how) {
   }
 }
 
-// src/tls.ts
+// src/adapters/tls.ts
 var import_undici3 = __toESM(require_undici2(), 1);
 import { readFileSync } from "node:fs";
 import { rootCertificates } from "node:tls";
@@ -59203,7 +59203,7 @@ function dispatcher(extraCaPem, proxy) {
   return new import_undici3.Agent({ connect: { ca } });
 }
 
-// src/gitlab.ts
+// src/adapters/gitlab.ts
 var REQUEST_TIMEOUT_MS = 3e4;
 var PER_PAGE = 100;
 var HttpStatusError = class extends Error {
@@ -59515,11 +59515,11 @@ function gitlabPort(opts) {
   };
 }
 
-// src/kubectl.ts
+// src/adapters/kubectl.ts
 import { existsSync as existsSync2 } from "node:fs";
 import { join as join3 } from "node:path";
 
-// src/childenv.ts
+// src/adapters/childenv.ts
 function inputVariable(input) {
   return `INPUT_${input.replace(/ /g, "_").toUpperCase()}`;
 }
@@ -59540,7 +59540,7 @@ function childEnv(env, holdsSecret, secretNames = secretVariables2()) {
   return out;
 }
 
-// src/kubectl.ts
+// src/adapters/kubectl.ts
 function namespacesInErrors(stderr) {
   const found = /* @__PURE__ */ new Set();
   for (const m of stderr.matchAll(/in the namespace "([^"]+)"|namespaces "([^"]+)" not found|namespace[:=] ?"?([a-z0-9-]+)"?/g)) {
@@ -59837,7 +59837,7 @@ function parseSecrets(stdout) {
   });
 }
 
-// src/registry.ts
+// src/adapters/registry.ts
 var import_undici5 = __toESM(require_undici2(), 1);
 var DEFAULT_TIMEOUT_MS = 15e3;
 var MANIFEST_TYPES = [
@@ -60362,7 +60362,7 @@ function registryPortFor(caPem, timeoutMs, proxy) {
   return registryPort({ ...d ? { dispatcher: d } : {}, ...timeoutMs ? { timeoutMs } : {} });
 }
 
-// src/wiring.ts
+// src/adapters/wiring.ts
 function complete(kube) {
   if (!kube.deleteSecrets || !kube.forbiddenSecretDeletes) throw new Error("the kubectl port cannot delete Secrets");
   return kube;
@@ -60396,12 +60396,12 @@ function livePorts(config, log, redactor) {
   };
 }
 
-// src/run.ts
+// src/faces/run.ts
 function runRotation(config, log, redactor) {
   return rotate(config, livePorts(config, log, redactor));
 }
 
-// src/action.ts
+// src/faces/action.ts
 function readInputs() {
   const raw = {};
   for (const o of OPTIONS) {

@@ -1,4 +1,4 @@
 // Entry of dist/index.js, the Action's `runs.main`.
-import { runAction } from "./action.js";
+import { runAction } from "./faces/action.js";
 
 await runAction();

@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import yaml from "js-yaml";
-import { OUTPUTS } from "../../src/options.ts";
+import { OUTPUTS } from "../../src/config/options.ts";
 import { node24, skipWithout } from "../support/tools.ts";
 import { ACTION, leaks, NAMESPACES, PAT, PROJECT, ROOT, run, startWorld, type Captured, type World } from "../support/world.ts";
 

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { OPTIONS, type RawSettings } from "../../src/options.ts";
+import { OPTIONS, type RawSettings } from "../../src/config/options.ts";
 import { BAD, BAD_VARIABLES, TOKEN, good, variableLabel, variablesOf } from "../support/bad-inputs.ts";
 import { leaks, startWorld, type Captured, type World } from "../support/world.ts";
 

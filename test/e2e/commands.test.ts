@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import yaml from "js-yaml";
-import { Annotations, targetId } from "../../src/naming.ts";
+import { Annotations, targetId } from "../../src/model/naming.ts";
 import { haveRegistryTools } from "../support/registry.ts";
 import { leaks, NAMESPACES, PROJECT, registryRequired, startWorld, type Captured, type World } from "../support/world.ts";
 

@@ -13,9 +13,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSyn
 import { arch } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { InputValue } from "../../src/component-metadata.ts";
-import { interpolateComponent } from "../../src/component-interpolation.ts";
-import { VERSION } from "../../src/version.ts";
+import type { InputValue } from "../../src/faces/component-metadata.ts";
+import { interpolateComponent } from "../../src/faces/component-interpolation.ts";
+import { VERSION } from "../../src/config/version.ts";
 import { CLI, leaks, NAMESPACES, PAT, PROJECT, ROOT, startWorld, type Captured, type World } from "../support/world.ts";
 
 const TEMPLATE = readFileSync(join(ROOT, "templates", "rotate.yml"), "utf8");

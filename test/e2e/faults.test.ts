@@ -4,7 +4,7 @@
 // Real kubectl, the real registry, and the stand-ins' fault injection.
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { Annotations } from "../../src/naming.ts";
+import { Annotations } from "../../src/model/naming.ts";
 import { leaks, NAMESPACES, PROJECT, startWorld, waitFor, type Captured, type World } from "../support/world.ts";
 
 const SECRET = "regcred";

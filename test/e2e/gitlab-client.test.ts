@@ -10,10 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { inspect } from "node:util";
-import { GitLabError } from "../../src/errors.js";
-import { gitlabPort, OrphanedTokenError, type GitLabPortOptions } from "../../src/gitlab.js";
-import type { GitLabPort, ResolvedOwner } from "../../src/ports.js";
-import { Secret } from "../../src/secret.js";
+import { GitLabError } from "../../src/model/errors.js";
+import { gitlabPort, OrphanedTokenError, type GitLabPortOptions } from "../../src/adapters/gitlab.js";
+import type { GitLabPort, ResolvedOwner } from "../../src/model/ports.js";
+import { Secret } from "../../src/model/secret.js";
 import { issueServerCert, makeCA } from "../support/certs.ts";
 import { startGitLabStandIn, type GitLabStandIn } from "../support/gitlab-standin.ts";
 

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { VERSION } from "../../src/version.ts";
+import { VERSION } from "../../src/config/version.ts";
 import { npm, packAndInstall, type Installed } from "../support/package.ts";
 import { leaks, NAMESPACES, PAT, PROJECT, run, startWorld, type Captured, type World } from "../support/world.ts";
 

@@ -11,7 +11,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { interpolateComponent } from "../../src/component-interpolation.ts";
+import { interpolateComponent } from "../../src/faces/component-interpolation.ts";
 import { haveRegistryTools } from "../support/registry.ts";
 import { closedPort, startProxyStandIn, type ProxyStandIn } from "../support/proxy-standin.ts";
 import { leaks, NAMESPACES, PAT, PROJECT, registryRequired, ROOT, startWorld, type Captured, type World } from "../support/world.ts";

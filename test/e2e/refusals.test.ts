@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Annotations } from "../../src/naming.ts";
+import { Annotations } from "../../src/model/naming.ts";
 import type { PolicyRule } from "../support/kube-standin.ts";
 import { stopSharedControlPlane, type RealKube } from "../support/kube-real.ts";
 import { kubeBackends, leaks, NAMESPACES, PROJECT, startWorld, waitFor, type Captured, type World } from "../support/world.ts";

@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Agent } from "undici";
-import { ExitCode } from "../../src/errors.js";
-import { registryPort, registryPortFor, VerifyError, type RegistryPort, type VerifyRequest, type VerifyStep } from "../../src/registry.js";
-import { Secret } from "../../src/secret.js";
+import { ExitCode } from "../../src/model/errors.js";
+import { registryPort, registryPortFor, VerifyError, type RegistryPort, type VerifyRequest, type VerifyStep } from "../../src/adapters/registry.js";
+import { Secret } from "../../src/model/secret.js";
 import { startGitLabStandIn, type GitLabStandIn } from "../support/gitlab-standin.ts";
 import { haveRegistryTools, seedImage, skopeoInspect, startRegistry, writeAuthFile, type Registry } from "../support/registry.ts";
 

@@ -1,7 +1,7 @@
 // Bad inputs, shared by the unit tests (parseConfig) and the end-to-end tests
 // (the built CLI, which must exit 2 before any request reaches a stand-in),
 // as flags and as option variables (GITLAB_PULL_SECRET_OPT_*).
-import { OPTIONS, optionVariable, type RawSettings } from "../../src/options.ts";
+import { OPTIONS, optionVariable, type RawSettings } from "../../src/config/options.ts";
 
 export const TOKEN = "glpat-unit-secret-value";
 export const good: RawSettings = { project: "grp/app", namespaces: ["team-a", "team-b"] };

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { childEnv, inputVariable, secretVariables } from "../../src/childenv.js";
-import { credentialsFor, secretForms } from "../../src/dockerconfig.js";
-import { credentialPluginLines, hintsFor } from "../../src/kubectl.js";
-import { OPTIONS, type OptionSpec } from "../../src/options.js";
-import { Redactor } from "../../src/report.js";
-import { Secret } from "../../src/secret.js";
+import { childEnv, inputVariable, secretVariables } from "../../src/adapters/childenv.js";
+import { credentialsFor, secretForms } from "../../src/model/dockerconfig.js";
+import { credentialPluginLines, hintsFor } from "../../src/adapters/kubectl.js";
+import { OPTIONS, type OptionSpec } from "../../src/config/options.js";
+import { Redactor } from "../../src/faces/report.js";
+import { Secret } from "../../src/model/secret.js";
 
 const PAT = "glpat-unitTestSecret0001";
 const nothing = (): boolean => false;

@@ -8,11 +8,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import yaml from "js-yaml";
-import { componentTemplate, DOTENV_FILE, type ComponentInputSpec, type InputValue } from "../../src/component-metadata.js";
-import { interpolateComponent, resolveInputs } from "../../src/component-interpolation.js";
-import { OPTIONS, optionVariable, type OptionSpec } from "../../src/options.js";
-import { readVariables } from "../../src/variables.js";
-import { VERSION } from "../../src/version.js";
+import { componentTemplate, DOTENV_FILE, type ComponentInputSpec, type InputValue } from "../../src/faces/component-metadata.js";
+import { interpolateComponent, resolveInputs } from "../../src/faces/component-interpolation.js";
+import { OPTIONS, optionVariable, type OptionSpec } from "../../src/config/options.js";
+import { readVariables } from "../../src/config/variables.js";
+import { VERSION } from "../../src/config/version.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const text = readFileSync(join(root, "templates", "rotate.yml"), "utf8");

@@ -1,7 +1,7 @@
 // kubectl in a Pod: its in-cluster configuration must not be switched off by our flags.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { usesKubeconfig } from "../../src/kubectl.js";
+import { usesKubeconfig } from "../../src/adapters/kubectl.js";
 
 const pod = { KUBERNETES_SERVICE_HOST: "10.0.0.1", KUBERNETES_SERVICE_PORT: "443", HOME: "/tmp" };
 const none = () => false;

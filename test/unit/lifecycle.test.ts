@@ -4,10 +4,10 @@
 // test/e2e/missing-namespace.test.ts.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { NamespacesUnavailableError, UsageError } from "../../src/errors.js";
-import { parseConfig } from "../../src/inputs.js";
-import { parseRefusals } from "../../src/kubectl.js";
-import { decideUnavailable, lifecycleOnly, skippedProblem } from "../../src/lifecycle.js";
+import { NamespacesUnavailableError, UsageError } from "../../src/model/errors.js";
+import { parseConfig } from "../../src/config/inputs.js";
+import { parseRefusals } from "../../src/adapters/kubectl.js";
+import { decideUnavailable, lifecycleOnly, skippedProblem } from "../../src/commands/lifecycle.js";
 
 const STDERR = [
   'Error from server (NotFound): namespaces "gone" not found',

@@ -7,10 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import yaml from "js-yaml";
-import { actionYaml } from "../../src/action-metadata.js";
-import { OPTIONS, OUTPUTS } from "../../src/options.js";
-import { withOptionsTable } from "../../src/options-doc.js";
-import { VERSION } from "../../src/version.js";
+import { actionYaml } from "../../src/faces/action-metadata.js";
+import { OPTIONS, OUTPUTS } from "../../src/config/options.js";
+import { withOptionsTable } from "../../src/faces/options-doc.js";
+import { VERSION } from "../../src/config/version.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatDuration, isLiveToken, revocationPlan } from "../../src/plan.js";
-import { isStale, leaseName, lockNamespace } from "../../src/lock.js";
+import { formatDuration, isLiveToken, revocationPlan } from "../../src/model/plan.js";
+import { isStale, leaseName, lockNamespace } from "../../src/commands/lock.js";
 
 test("a token is dead from 00:00 UTC of its expiry date, whatever `expired` says", () => {
   const t = { id: 1, name: "n", expiresAt: "2026-11-24T00:00:00.000Z", revoked: false };

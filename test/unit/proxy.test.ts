@@ -13,8 +13,8 @@ import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { rootCertificates } from "node:tls";
 import { fetch, type Dispatcher } from "undici";
-import { UsageError } from "../../src/errors.js";
-import { describeProxyRefusal, normalizeNoProxy, proxyDispatcher, proxyRefusalOf, proxySecretForms, readProxySettings, type ProxySettings } from "../../src/proxy.js";
+import { UsageError } from "../../src/model/errors.js";
+import { describeProxyRefusal, normalizeNoProxy, proxyDispatcher, proxyRefusalOf, proxySecretForms, readProxySettings, type ProxySettings } from "../../src/adapters/proxy.js";
 import { issueServerCert, makeCA } from "../support/certs.ts";
 import { closedPort, startProxyStandIn, type ProxyStandIn } from "../support/proxy-standin.ts";
 

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { credentialsFor, dockercfg, dockerConfigJson, payloadSha256, pullSecretPayload, registryHosts, secretForms, secretTypeOf } from "../../src/dockerconfig.js";
-import { UsageError } from "../../src/errors.js";
-import { expiryDateFor, parseDuration } from "../../src/duration.js";
-import { recordAnnotations, secretList, secretRefs, staticAnnotations } from "../../src/manifests.js";
-import { Annotations, mintedAt, ownsTokenName, targetId, tokenName } from "../../src/naming.js";
-import { errorLines, namespacesInErrors, parseSecrets } from "../../src/kubectl.js";
-import { Secret, redact } from "../../src/secret.js";
+import { credentialsFor, dockercfg, dockerConfigJson, payloadSha256, pullSecretPayload, registryHosts, secretForms, secretTypeOf } from "../../src/model/dockerconfig.js";
+import { UsageError } from "../../src/model/errors.js";
+import { expiryDateFor, parseDuration } from "../../src/config/duration.js";
+import { recordAnnotations, secretList, secretRefs, staticAnnotations } from "../../src/model/manifests.js";
+import { Annotations, mintedAt, ownsTokenName, targetId, tokenName } from "../../src/model/naming.js";
+import { errorLines, namespacesInErrors, parseSecrets } from "../../src/adapters/kubectl.js";
+import { Secret, redact } from "../../src/model/secret.js";
 import { inspect } from "node:util";
 
 describe("durations", () => {

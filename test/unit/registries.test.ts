@@ -5,21 +5,21 @@
 // test/e2e/registries.test.ts.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { configFor, type CommandName } from "../../src/commands.js";
-import { SecretTypeError, UsageError } from "../../src/errors.js";
-import type { Config } from "../../src/inputs.js";
-import type { LockPort } from "../../src/lock.js";
-import { Annotations } from "../../src/naming.js";
-import type { RawSettings } from "../../src/options.js";
-import { rotationDue, staticDue } from "../../src/plan.js";
-import type { ExistingSecret, KubePort, ResolvedOwner } from "../../src/ports.js";
-import { buildPlan, planLines } from "../../src/preview.js";
-import { renderCredentials } from "../../src/render.js";
-import { jobSummary, summaryLines, actionOutputs } from "../../src/report.js";
-import { rotate, type Ports } from "../../src/rotate.js";
-import { Secret } from "../../src/secret.js";
-import { assessStatus, statusLines } from "../../src/status.js";
-import { teardown, type TeardownPorts } from "../../src/teardown.js";
+import { configFor, type CommandName } from "../../src/faces/commands.js";
+import { SecretTypeError, UsageError } from "../../src/model/errors.js";
+import type { Config } from "../../src/config/inputs.js";
+import type { LockPort } from "../../src/commands/lock.js";
+import { Annotations } from "../../src/model/naming.js";
+import type { RawSettings } from "../../src/config/options.js";
+import { rotationDue, staticDue } from "../../src/model/plan.js";
+import type { ExistingSecret, KubePort, ResolvedOwner } from "../../src/model/ports.js";
+import { buildPlan, planLines } from "../../src/commands/preview.js";
+import { renderCredentials } from "../../src/commands/render.js";
+import { jobSummary, summaryLines, actionOutputs } from "../../src/faces/report.js";
+import { rotate, type Ports } from "../../src/commands/rotate.js";
+import { Secret } from "../../src/model/secret.js";
+import { assessStatus, statusLines } from "../../src/commands/status.js";
+import { teardown, type TeardownPorts } from "../../src/commands/teardown.js";
 
 const OWNER: ResolvedOwner = { kind: "project", id: 42, path: "grp/app", registryImagePrefix: "registry.example.com:5005/grp/app", registryAccessLevel: "enabled" };
 const NOW = new Date("2026-11-23T08:30:00Z");

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { Agent } from "undici";
-import { ExitCode } from "../../src/errors.js";
+import { ExitCode } from "../../src/model/errors.js";
 import {
   errorOf,
   grantsPull,
@@ -22,8 +22,8 @@ import {
   registryPortFor,
   VerifyError,
   type VerifyRequest,
-} from "../../src/registry.js";
-import { Secret } from "../../src/secret.js";
+} from "../../src/adapters/registry.js";
+import { Secret } from "../../src/model/secret.js";
 import { issueServerCert, makeCA } from "../support/certs.ts";
 
 describe("parseBearerChallenge", () => {

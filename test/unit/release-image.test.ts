@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import yaml from "js-yaml";
-import { componentInputs } from "../../src/component-metadata.js";
-import { VERSION } from "../../src/version.js";
+import { componentInputs } from "../../src/faces/component-metadata.js";
+import { VERSION } from "../../src/config/version.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const build = (args: string[]) => spawnSync("bash", [join(root, "image", "build.sh"), ...args], { encoding: "utf8" });

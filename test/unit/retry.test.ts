@@ -12,7 +12,7 @@ import {
   RetryExhaustedError,
   type Failure,
   type RetryOptions,
-} from "../../src/retry.js";
+} from "../../src/adapters/retry.js";
 
 const NOW = Date.UTC(2026, 10, 23, 8, 30, 0);
 const status = (s: number, headers: Record<string, string> = {}): Failure => ({ kind: "status", status: s, headers });

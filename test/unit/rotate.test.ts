@@ -2,12 +2,12 @@
 // The same flows run against real kubectl and the stand-ins in test/e2e.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { KubeError, RotationError, UnmanagedSecretError, UsageError } from "../../src/errors.js";
-import { parseConfig, type Config } from "../../src/inputs.js";
-import type { LeaseState, LockPort } from "../../src/lock.js";
-import type { ExistingSecret, KubePort, ResolvedOwner } from "../../src/ports.js";
-import { rotate, type Ports } from "../../src/rotate.js";
-import { Secret } from "../../src/secret.js";
+import { KubeError, RotationError, UnmanagedSecretError, UsageError } from "../../src/model/errors.js";
+import { parseConfig, type Config } from "../../src/config/inputs.js";
+import type { LeaseState, LockPort } from "../../src/commands/lock.js";
+import type { ExistingSecret, KubePort, ResolvedOwner } from "../../src/model/ports.js";
+import { rotate, type Ports } from "../../src/commands/rotate.js";
+import { Secret } from "../../src/model/secret.js";
 
 const OWNER: ResolvedOwner = { kind: "project", id: 42, path: "grp/app", registryImagePrefix: "registry.example.com:5005/grp/app", registryAccessLevel: "enabled" };
 
@@ -233,7 +233,7 @@ describe("rotate", () => {
   test("the sweep revokes our unreferenced tokens past the grace, never others", async () => {
     const target = "gitlab-pull-secret/current-context/gitlab-pull-secret/";
     const w = world({ tokens: [] });
-    const { targetId } = await import("../../src/naming.js");
+    const { targetId } = await import("../../src/model/naming.js");
     const t = targetId(undefined, "gitlab-pull-secret", ["a", "b"]);
     assert.ok(t.startsWith(target.slice("gitlab-pull-secret/".length)));
     w.tokens.push(

@@ -3,11 +3,11 @@
 // unknown or when a secret would come from one, and named in messages.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { SECRET_INPUTS } from "../../src/component-metadata.js";
-import { UsageError } from "../../src/errors.js";
-import { parseConfig } from "../../src/inputs.js";
-import { OPTIONS, OUTPUTS, VARIABLE_PREFIX, optionVariable, secretVariables, type OptionSpec } from "../../src/options.js";
-import { readVariables } from "../../src/variables.js";
+import { SECRET_INPUTS } from "../../src/faces/component-metadata.js";
+import { UsageError } from "../../src/model/errors.js";
+import { parseConfig } from "../../src/config/inputs.js";
+import { OPTIONS, OUTPUTS, VARIABLE_PREFIX, optionVariable, secretVariables, type OptionSpec } from "../../src/config/options.js";
+import { readVariables } from "../../src/config/variables.js";
 import { TOKEN, env } from "../support/bad-inputs.ts";
 
 const V = (name: string) => `${VARIABLE_PREFIX}${name}`;

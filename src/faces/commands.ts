@@ -1,10 +1,10 @@
 // The CLI's commands: what each does, which options it takes, what its exit
 // codes mean. Pure data plus the checks that use it, so --help, option
 // validation and the docs come from one place.
-import { UsageError } from "./errors.js";
-import { parseConfig, type Config, type Face } from "./inputs.js";
-import { OPTIONS, optionByKey, optionLabel, optionVariable, type OptionKey, type RawSettings } from "./options.js";
-import type { Labels } from "./variables.js";
+import { UsageError } from "../model/errors.js";
+import { parseConfig, type Config, type Face } from "../config/inputs.js";
+import { OPTIONS, optionByKey, optionLabel, optionVariable, type OptionKey, type RawSettings } from "../config/options.js";
+import type { Labels } from "../config/variables.js";
 
 export type CommandName = "rotate" | "plan" | "status" | "revoke" | "render";
 

@@ -4,7 +4,7 @@
 // no allow-list can know in advance (AWS_*, CLOUDSDK_*, AZURE_*, and whatever a
 // kubeconfig's own tooling expects), so everything is inherited except what
 // could carry a secret this run holds.
-import { OPTIONS, secretVariables as secretEnvVariables, type OptionSpec } from "./options.js";
+import { OPTIONS, secretVariables as secretEnvVariables, type OptionSpec } from "../config/options.js";
 
 /** How the Actions runner names an input in the environment (as @actions/core reads it). */
 export function inputVariable(input: string): string {

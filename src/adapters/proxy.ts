@@ -10,8 +10,8 @@
 // credentials.
 import { isIPv6 } from "node:net";
 import { EnvHttpProxyAgent, Pool, type Dispatcher } from "undici";
-import { UsageError } from "./errors.js";
-import { Secret } from "./secret.js";
+import { UsageError } from "../model/errors.js";
+import { Secret } from "../model/secret.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 

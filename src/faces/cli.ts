@@ -8,18 +8,18 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { COMMANDS, configFor, helpText, isCommand, type CommandName } from "./commands.js";
-import { ExitCode, GpsError, UsageError, exitCodeOf } from "./errors.js";
-import { inputSecrets, type Config } from "./inputs.js";
-import { OPTIONS, type OptionKey, type RawSettings } from "./options.js";
-import { planJson, planLines, planRotation } from "./preview.js";
-import { renderCredentials } from "./render.js";
+import { ExitCode, GpsError, UsageError, exitCodeOf } from "../model/errors.js";
+import { inputSecrets, type Config } from "../config/inputs.js";
+import { OPTIONS, type OptionKey, type RawSettings } from "../config/options.js";
+import { planJson, planLines, planRotation } from "../commands/preview.js";
+import { renderCredentials } from "../commands/render.js";
 import { Redactor, dotenvText, resultJson, streamLog, summaryLines } from "./report.js";
 import { runRotation } from "./run.js";
-import { readStatus, statusJson, statusLines, statusNeedsAttention } from "./status.js";
-import { ConfirmationRequiredError, teardown, teardownJson, teardownLines } from "./teardown.js";
-import { readVariables } from "./variables.js";
-import { VERSION } from "./version.js";
-import { livePorts } from "./wiring.js";
+import { readStatus, statusJson, statusLines, statusNeedsAttention } from "../commands/status.js";
+import { ConfirmationRequiredError, teardown, teardownJson, teardownLines } from "../commands/teardown.js";
+import { readVariables } from "../config/variables.js";
+import { VERSION } from "../config/version.js";
+import { livePorts } from "../adapters/wiring.js";
 
 export interface Io {
   stdout: (text: string) => void;

@@ -18,10 +18,10 @@
 // server is redacted against the password, user:password, its base64 and the
 // JWT before it is put into an error.
 import { fetch, type Dispatcher } from "undici";
-import { ExitCode, GpsError } from "./errors.js";
-import { isLoopbackHost } from "./inputs.js";
+import { ExitCode, GpsError } from "../model/errors.js";
+import { isLoopbackHost } from "../config/inputs.js";
 import { describeProxyRefusal, proxyRefusalOf, type ProxySettings } from "./proxy.js";
-import { redact, type Secret } from "./secret.js";
+import { redact, type Secret } from "../model/secret.js";
 import { dispatcher } from "./tls.js";
 
 export const DEFAULT_TIMEOUT_MS = 15_000;

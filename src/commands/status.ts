@@ -4,16 +4,16 @@
 // deploy tokens, so `status --warn-within 3d` in a scheduled job is the alarm.
 // With static credentials (--username) there is no GitLab owner and no token:
 // only the Secrets are read, and GitLab is never called.
-import { SECRET_TYPES, type SecretType } from "./dockerconfig.js";
-import { DAY_MS } from "./duration.js";
-import type { Config } from "./inputs.js";
-import { Annotations, STATIC_OWNER, ownerRef as ownerRefOf, ownsTokenName } from "./naming.js";
-import { formatDuration, heldTokens, isLiveToken, isManaged, sweepCandidates } from "./plan.js";
-import type { DeployTokenInfo } from "./gitlab.js";
-import type { ExistingSecret, NamespaceState, ResolvedOwner } from "./ports.js";
-import { unavailableText, type NamespaceLifecycle, type UnavailableNamespace } from "./errors.js";
+import { SECRET_TYPES, type SecretType } from "../model/dockerconfig.js";
+import { DAY_MS } from "../config/duration.js";
+import type { Config } from "../config/inputs.js";
+import { Annotations, STATIC_OWNER, ownerRef as ownerRefOf, ownsTokenName } from "../model/naming.js";
+import { formatDuration, heldTokens, isLiveToken, isManaged, sweepCandidates } from "../model/plan.js";
+import type { DeployTokenInfo } from "../adapters/gitlab.js";
+import type { ExistingSecret, NamespaceState, ResolvedOwner } from "../model/ports.js";
+import { unavailableText, type NamespaceLifecycle, type UnavailableNamespace } from "../model/errors.js";
 import { statesOf, unavailableIn, withPermissionHint } from "./lifecycle.js";
-import { textTable } from "./report.js";
+import { textTable } from "../faces/report.js";
 import { resolveNamespaces, type Ports } from "./rotate.js";
 import { targetOf } from "./target.js";
 

@@ -9,16 +9,16 @@
 // or alias), a Secret is missing, or one holds a deploy token. Otherwise it
 // changes nothing. The password itself is never read back from the cluster.
 import { checkApply, ensureServiceAccounts, readChecked, verifyCredentials, wouldAddTo } from "./apply.js";
-import { credentialsFor, payloadSha256, pullSecretPayload, registryHosts, secretForms, type RegistryCredentials } from "./dockerconfig.js";
-import { RotationError } from "./errors.js";
+import { credentialsFor, payloadSha256, pullSecretPayload, registryHosts, secretForms, type RegistryCredentials } from "../model/dockerconfig.js";
+import { RotationError } from "../model/errors.js";
 import { skippedProblem } from "./lifecycle.js";
-import type { Config } from "./inputs.js";
-import { staticAnnotations, secretList } from "./manifests.js";
-import { Annotations, STATIC_OWNER } from "./naming.js";
-import { isManaged, staticDue } from "./plan.js";
-import type { ExistingSecret } from "./ports.js";
+import type { Config } from "../config/inputs.js";
+import { staticAnnotations, secretList } from "../model/manifests.js";
+import { Annotations, STATIC_OWNER } from "../model/naming.js";
+import { isManaged, staticDue } from "../model/plan.js";
+import type { ExistingSecret } from "../model/ports.js";
 import type { Ports, RotationReport } from "./rotate.js";
-import type { Secret } from "./secret.js";
+import type { Secret } from "../model/secret.js";
 
 export function staticSummary(username: string, hosts: readonly string[]): string {
   return `Static credentials of ${username} for ${hosts.join(", ")}: nothing is minted or revoked, GitLab is never called`;

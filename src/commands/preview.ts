@@ -6,17 +6,17 @@
 //
 // The ports it hands rotate refuse every mutation (mint, revoke, Lease, a
 // real apply), so "no change" does not rest on rotate's dry-run branch alone.
-import { expiryDateFor } from "./duration.js";
-import type { Config } from "./inputs.js";
+import { expiryDateFor } from "../config/duration.js";
+import type { Config } from "../config/inputs.js";
 import type { LockPort } from "./lock.js";
-import { payloadSha256, pullSecretPayload } from "./dockerconfig.js";
-import { heldTokens, isLiveToken, referencedIds, revocationPlan, rotationDue, staticDue, sweepCandidates, type Due, type TokenView } from "./plan.js";
-import type { KubePort, ResolvedOwner, TargetState } from "./ports.js";
+import { payloadSha256, pullSecretPayload } from "../model/dockerconfig.js";
+import { heldTokens, isLiveToken, referencedIds, revocationPlan, rotationDue, staticDue, sweepCandidates, type Due, type TokenView } from "../model/plan.js";
+import type { KubePort, ResolvedOwner, TargetState } from "../model/ports.js";
 import { rotate, type Ports } from "./rotate.js";
-import { selectServiceAccounts, withPullSecret } from "./serviceaccounts.js";
+import { selectServiceAccounts, withPullSecret } from "../model/serviceaccounts.js";
 import { staticCredentials } from "./static.js";
 import { targetOf } from "./target.js";
-import type { NamespaceLifecycle, UnavailableNamespace } from "./errors.js";
+import type { NamespaceLifecycle, UnavailableNamespace } from "../model/errors.js";
 
 /** skip: the namespace does not exist or is being deleted (see reason); rotate leaves it out and exits 1. */
 export type NamespaceAction = "create" | "update" | "unchanged" | "skip";

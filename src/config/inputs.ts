@@ -1,13 +1,13 @@
 // RawSettings (what a face collected) + environment -> one validated Config.
 // Pure: no I/O. Every check runs before anything remote is called, and every
 // failure names the option, the bad value (never a secret) and the accepted form.
-import { SECRET_TYPES, credentialsFor, registryHosts, secretForms, type SecretType } from "./dockerconfig.js";
+import { SECRET_TYPES, credentialsFor, registryHosts, secretForms, type SecretType } from "../model/dockerconfig.js";
 import { DURATION_FORM, DAY_MS, parseDuration } from "./duration.js";
-import { UsageError } from "./errors.js";
-import { proxySecretForms, readProxySettings, type ProxySettings } from "./proxy.js";
+import { UsageError } from "../model/errors.js";
+import { proxySecretForms, readProxySettings, type ProxySettings } from "../adapters/proxy.js";
 import { OPTIONS, optionLabel, type OptionKey, type OptionSpec, type RawSettings } from "./options.js";
-import { Secret } from "./secret.js";
-import { MISSING_NAMESPACE_MODES, type MissingNamespaceMode } from "./lifecycle.js";
+import { Secret } from "../model/secret.js";
+import { MISSING_NAMESPACE_MODES, type MissingNamespaceMode } from "../commands/lifecycle.js";
 
 export type Face = "cli" | "action";
 

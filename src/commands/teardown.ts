@@ -15,15 +15,15 @@
 // With static credentials (--username) there is no token: it removes the
 // ServiceAccount entries and deletes the Secrets holding static credentials,
 // with no GitLab call. A Secret holding a deploy token is then another owner's.
-import { ExitCode, GpsError, KubeError } from "./errors.js";
-import type { Config } from "./inputs.js";
+import { ExitCode, GpsError, KubeError } from "../model/errors.js";
+import type { Config } from "../config/inputs.js";
 import { acquireTargetLock } from "./lock.js";
-import { Annotations, STATIC_OWNER, ownerRef as ownerRefOf, ownsTokenName } from "./naming.js";
-import { heldTokens, isLiveToken, isManaged } from "./plan.js";
-import type { DeployTokenInfo } from "./gitlab.js";
-import type { ExistingSecret, KubePort, ResolvedOwner } from "./ports.js";
+import { Annotations, STATIC_OWNER, ownerRef as ownerRefOf, ownsTokenName } from "../model/naming.js";
+import { heldTokens, isLiveToken, isManaged } from "../model/plan.js";
+import type { DeployTokenInfo } from "../adapters/gitlab.js";
+import type { ExistingSecret, KubePort, ResolvedOwner } from "../model/ports.js";
 import { resolveNamespaces, type Ports } from "./rotate.js";
-import { selectServiceAccounts, withoutPullSecret, type ServiceAccountState } from "./serviceaccounts.js";
+import { selectServiceAccounts, withoutPullSecret, type ServiceAccountState } from "../model/serviceaccounts.js";
 import { targetOf } from "./target.js";
 
 export type TeardownKube = KubePort & Required<Pick<KubePort, "deleteSecrets" | "forbiddenSecretDeletes">>;

@@ -5,7 +5,7 @@
 // hands its inputs over: as data in `variables:`, never as shell text. A flag
 // wins over its variable; a variable wins over the option's env fallbacks
 // (CI_SERVER_URL, CI_PROJECT_ID) and its default.
-import { UsageError } from "./errors.js";
+import { UsageError } from "../model/errors.js";
 import { OPTIONS, VARIABLE_PREFIX, optionVariable, prefixedName, type OptionKey, type OptionSpec, type RawSettings } from "./options.js";
 
 /** How each option that came from a variable is named in messages ($GITLAB_PULL_SECRET_OPT_...). */

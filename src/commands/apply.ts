@@ -2,16 +2,16 @@
 // GitLab deploy token (rotate.ts) or applies static credentials (static.ts):
 // read and check what the cluster holds, ask the API server to accept the
 // apply, prove the credentials pull, and add the Secret to ServiceAccounts.
-import { SECRET_TYPES, credentialsFor, pullSecretPayload } from "./dockerconfig.js";
-import { KubeError, SecretTypeError, UnmanagedSecretError, type UnavailableNamespace } from "./errors.js";
-import type { Config } from "./inputs.js";
+import { SECRET_TYPES, credentialsFor, pullSecretPayload } from "../model/dockerconfig.js";
+import { KubeError, SecretTypeError, UnmanagedSecretError, type UnavailableNamespace } from "../model/errors.js";
+import type { Config } from "../config/inputs.js";
 import { decideUnavailable, findUnavailable, readAvailable } from "./lifecycle.js";
-import { secretList } from "./manifests.js";
-import { isManaged } from "./plan.js";
-import type { ExistingSecret, Log } from "./ports.js";
+import { secretList } from "../model/manifests.js";
+import { isManaged } from "../model/plan.js";
+import type { ExistingSecret, Log } from "../model/ports.js";
 import type { Ports, PullVerifier, RotationReport } from "./rotate.js";
-import { Secret } from "./secret.js";
-import { missingServiceAccounts, selectServiceAccounts, withPullSecret, type ServiceAccountState } from "./serviceaccounts.js";
+import { Secret } from "../model/secret.js";
+import { missingServiceAccounts, selectServiceAccounts, withPullSecret, type ServiceAccountState } from "../model/serviceaccounts.js";
 
 export interface CheckedState {
   /** The run's Config with only the namespaces that can take the Secret; the target stays the configured one. */

@@ -15,12 +15,12 @@ import {
   type RequestOptions,
 } from "@gitbeaker/requester-utils";
 import { fetch, type Dispatcher } from "undici";
-import { GitLabError } from "./errors.js";
-import type { Owner } from "./inputs.js";
-import type { GitLabPort, MintedToken, ResolvedOwner } from "./ports.js";
+import { GitLabError } from "../model/errors.js";
+import type { Owner } from "../config/inputs.js";
+import type { GitLabPort, MintedToken, ResolvedOwner } from "../model/ports.js";
 import { describeProxyRefusal, proxyRefusalOf, type ProxySettings } from "./proxy.js";
 import { Attempts, outcomeOf, describeFailure, retrying, retryOptions, RetryExhaustedError, type Failure, type RetryOptions } from "./retry.js";
-import { Secret, redact } from "./secret.js";
+import { Secret, redact } from "../model/secret.js";
 import { dispatcher } from "./tls.js";
 
 const REQUEST_TIMEOUT_MS = 30_000;

@@ -7,8 +7,8 @@
 // file; a unit test fails when the committed template differs.
 // The model of GitLab's input handling used by the tests: component-interpolation.ts.
 import yaml from "js-yaml";
-import { OPTIONS, optionByKey, optionVariable, type OptionSpec } from "./options.js";
-import { VERSION } from "./version.js";
+import { OPTIONS, optionByKey, optionVariable, type OptionSpec } from "../config/options.js";
+import { VERSION } from "../config/version.js";
 
 export type ComponentInputType = "string" | "boolean" | "array";
 export type InputValue = string | boolean | number | unknown[];

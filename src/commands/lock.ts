@@ -3,9 +3,9 @@
 // process each (create, then delete by our holder label); a Lease older than
 // its duration belongs to a run that died and is taken over with a
 // resourceVersion-guarded replace.
-import { KubeError, NamespacesUnavailableError, unavailableText, type UnavailableNamespace } from "./errors.js";
+import { KubeError, NamespacesUnavailableError, unavailableText, type UnavailableNamespace } from "../model/errors.js";
 import { unavailableIn } from "./lifecycle.js";
-import type { Clock, KubePort, Log } from "./ports.js";
+import type { Clock, KubePort, Log } from "../model/ports.js";
 
 export interface LeaseState {
   holder: string;

@@ -1,7 +1,7 @@
 // action.yml as data, derived from the option table. `npm run build` writes
 // it; a test fails when the committed file drifts from the table.
 import yaml from "js-yaml";
-import { OPTIONS, OUTPUTS } from "./options.js";
+import { OPTIONS, OUTPUTS } from "../config/options.js";
 
 export function actionMetadata(): Record<string, unknown> {
   const inputs: Record<string, Record<string, unknown>> = {};

@@ -4,12 +4,12 @@
 // teardown to run deliberately, and render's output is a secret that has no
 // safe place in a job log or a step output).
 import * as core from "@actions/core";
-import { GpsError } from "./errors.js";
-import { inputSecrets, parseConfig } from "./inputs.js";
-import { OPTIONS, type RawSettings } from "./options.js";
-import type { Log } from "./ports.js";
+import { GpsError } from "../model/errors.js";
+import { inputSecrets, parseConfig } from "../config/inputs.js";
+import { OPTIONS, type RawSettings } from "../config/options.js";
+import type { Log } from "../model/ports.js";
 import { Redactor, actionOutputs, escapeHtml, jobSummary, summaryLines } from "./report.js";
-import type { RotationReport } from "./rotate.js";
+import type { RotationReport } from "../commands/rotate.js";
 import { runRotation } from "./run.js";
 
 export function readInputs(): RawSettings {

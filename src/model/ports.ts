@@ -1,6 +1,6 @@
 // The small interfaces through which rotate() talks to the world. The real
 // implementations live in gitlab.ts and kubectl.ts; tests may pass their own.
-import type { Owner } from "./inputs.js";
+import type { Owner } from "../config/inputs.js";
 import type { Secret } from "./secret.js";
 import type { ServiceAccountState } from "./serviceaccounts.js";
 

@@ -15,14 +15,14 @@
 // the given username and password, checked to pull only with --verify-image.
 import yaml from "js-yaml";
 import { verifyCredentials } from "./apply.js";
-import { credentialsFor, dockerConfigJson, payloadSha256, pullSecretPayload, registryHosts, secretForms, type RegistryCredentials } from "./dockerconfig.js";
-import { expiryDateFor } from "./duration.js";
-import { RotationError } from "./errors.js";
-import type { Config, RenderFormat } from "./inputs.js";
-import { recordAnnotations, secretObjects, staticAnnotations, type SecretArgs } from "./manifests.js";
-import { tokenName } from "./naming.js";
+import { credentialsFor, dockerConfigJson, payloadSha256, pullSecretPayload, registryHosts, secretForms, type RegistryCredentials } from "../model/dockerconfig.js";
+import { expiryDateFor } from "../config/duration.js";
+import { RotationError } from "../model/errors.js";
+import type { Config, RenderFormat } from "../config/inputs.js";
+import { recordAnnotations, secretObjects, staticAnnotations, type SecretArgs } from "../model/manifests.js";
+import { tokenName } from "../model/naming.js";
 import { registryHost, verifyTarget, type Ports } from "./rotate.js";
-import { Secret } from "./secret.js";
+import { Secret } from "../model/secret.js";
 import { staticLogin, staticVerifyTarget } from "./static.js";
 
 export interface Rendered {

@@ -5,13 +5,13 @@ import { getExecOutput } from "@actions/exec";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { childEnv } from "./childenv.js";
-import { KubeError, type Refusals } from "./errors.js";
-import { secretRefs } from "./manifests.js";
-import { MANAGER } from "./naming.js";
-import type { LeaseState, LockPort } from "./lock.js";
-import type { ExistingSecret, KubePort, NamespaceState, TargetState } from "./ports.js";
-import { parseServiceAccount, serviceAccountList } from "./serviceaccounts.js";
-import type { Secret } from "./secret.js";
+import { KubeError, type Refusals } from "../model/errors.js";
+import { secretRefs } from "../model/manifests.js";
+import { MANAGER } from "../model/naming.js";
+import type { LeaseState, LockPort } from "../commands/lock.js";
+import type { ExistingSecret, KubePort, NamespaceState, TargetState } from "../model/ports.js";
+import { parseServiceAccount, serviceAccountList } from "../model/serviceaccounts.js";
+import type { Secret } from "../model/secret.js";
 
 export interface KubectlOptions {
   kubeconfig: string | undefined;

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { rootCertificates } from "node:tls";
 import { Agent, type Dispatcher } from "undici";
-import { UsageError } from "./errors.js";
+import { UsageError } from "../model/errors.js";
 import { proxyDispatcher, type ProxySettings } from "./proxy.js";
 
 /** Reads and checks a PEM bundle at the edge, so a bad path is a usage error before any request. */

@@ -1,8 +1,8 @@
 // Which target a command is about, named exactly as rotate names it in its
 // tokens: commands that recognise "our" tokens (plan, status, revoke) must
 // compute the same id rotate minted them under, or they would miss them.
-import type { Config } from "./inputs.js";
-import { targetId } from "./naming.js";
+import type { Config } from "../config/inputs.js";
+import { targetId } from "../model/naming.js";
 
 /**
  * The id rotate puts in its token names: the namespace list as resolved, or,

@@ -1,10 +1,10 @@
 // Runs rotate on the real ports. Shared by the CLI and the Action so both run
 // the very same rotation.
-import type { Config } from "./inputs.js";
-import type { Log } from "./ports.js";
+import type { Config } from "../config/inputs.js";
+import type { Log } from "../model/ports.js";
 import type { Redactor } from "./report.js";
-import { rotate, type RotationReport } from "./rotate.js";
-import { livePorts } from "./wiring.js";
+import { rotate, type RotationReport } from "../commands/rotate.js";
+import { livePorts } from "../adapters/wiring.js";
 
 export function runRotation(config: Config, log: Log, redactor: Redactor): Promise<RotationReport> {
   return rotate(config, livePorts(config, log, redactor));

@@ -5,14 +5,14 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { gitlabPort } from "./gitlab.js";
-import type { Config } from "./inputs.js";
+import type { Config } from "../config/inputs.js";
 import { kubectlPort } from "./kubectl.js";
-import type { LockPort } from "./lock.js";
-import type { GitLabPort, KubePort, Log } from "./ports.js";
+import type { LockPort } from "../commands/lock.js";
+import type { GitLabPort, KubePort, Log } from "../model/ports.js";
 import { registryPortFor } from "./registry.js";
-import type { Redactor } from "./report.js";
-import type { Ports } from "./rotate.js";
-import type { TeardownKube } from "./teardown.js";
+import type { Redactor } from "../faces/report.js";
+import type { Ports } from "../commands/rotate.js";
+import type { TeardownKube } from "../commands/teardown.js";
 import { readCaFile } from "./tls.js";
 
 export type LivePorts = Ports & { kube: TeardownKube & LockPort };

@@ -4,19 +4,19 @@
 // Static credentials (--username) take the same lock, read, check, apply and
 // ServiceAccount steps without the GitLab ones (static.ts).
 import { checkApply, ensureServiceAccounts, readChecked, verifyCredentials, wouldAddTo } from "./apply.js";
-import { credentialsFor, pullSecretPayload, registryHosts, secretForms } from "./dockerconfig.js";
-import { expiryDateFor } from "./duration.js";
-import { GpsError, RotationError, UsageError, type UnavailableNamespace } from "./errors.js";
-import type { Config } from "./inputs.js";
+import { credentialsFor, pullSecretPayload, registryHosts, secretForms } from "../model/dockerconfig.js";
+import { expiryDateFor } from "../config/duration.js";
+import { GpsError, RotationError, UsageError, type UnavailableNamespace } from "../model/errors.js";
+import type { Config } from "../config/inputs.js";
 import { acquireTargetLock, type LockPort } from "./lock.js";
-import { recordAnnotations, secretList } from "./manifests.js";
-import { Annotations, tokenName } from "./naming.js";
+import { recordAnnotations, secretList } from "../model/manifests.js";
+import { Annotations, tokenName } from "../model/naming.js";
 import { targetOf } from "./target.js";
-import { heldTokens, isLiveToken, referencedIds, revocationPlan, rotationDue, sweepCandidates, type TokenView } from "./plan.js";
-import type { Clock, GitLabPort, KubePort, Log, MintedToken, ResolvedOwner } from "./ports.js";
-import type { Secret } from "./secret.js";
+import { heldTokens, isLiveToken, referencedIds, revocationPlan, rotationDue, sweepCandidates, type TokenView } from "../model/plan.js";
+import type { Clock, GitLabPort, KubePort, Log, MintedToken, ResolvedOwner } from "../model/ports.js";
+import type { Secret } from "../model/secret.js";
 import { applyStaticLocked, staticSummary } from "./static.js";
-import { KubeError } from "./errors.js";
+import { KubeError } from "../model/errors.js";
 import { skippedProblem } from "./lifecycle.js";
 
 export interface RotationReport {

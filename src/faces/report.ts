@@ -1,10 +1,10 @@
 // One way to tell people what happened, for each face: the CLI (stderr for
 // humans, one JSON object on stdout for machines) and the Action (log,
 // outputs, job summary). Every line passes redaction first.
-import { redact } from "./secret.js";
-import type { Log } from "./ports.js";
-import type { RotationReport } from "./rotate.js";
-import { unavailableText, type UnavailableNamespace } from "./errors.js";
+import { redact } from "../model/secret.js";
+import type { Log } from "../model/ports.js";
+import type { RotationReport } from "../commands/rotate.js";
+import { unavailableText, type UnavailableNamespace } from "../model/errors.js";
 
 /** Remembers every secret form registered so far and masks them. */
 export class Redactor {
