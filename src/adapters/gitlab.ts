@@ -1,3 +1,4 @@
+
 // Deploy tokens and owner info through gitbeaker's resource classes. The only
 // module that talks to GitLab's REST API.
 //
@@ -16,18 +17,17 @@ import {
 } from "@gitbeaker/requester-utils";
 import { fetch, type Dispatcher } from "undici";
 import { GitLabError } from "../model/errors.js";
-import type { Owner } from "../config/inputs.js";
-import type { GitLabPort, MintedToken, ResolvedOwner } from "../model/ports.js";
-import { describeProxyRefusal, proxyRefusalOf, type ProxySettings } from "./proxy.js";
+import type { DeployTokenInfo, GitLabPort, MintedToken, ResolvedOwner, Owner } from "../model/ports.js";
+import { describeProxyRefusal, proxyRefusalOf } from "./proxy.js";
 import { Attempts, outcomeOf, describeFailure, retrying, retryOptions, RetryExhaustedError, type Failure, type RetryOptions } from "./retry.js";
 import { Secret, redact } from "../model/secret.js";
 import { dispatcher } from "./tls.js";
+import type { ProxySettings } from "../config/proxy-settings.js";
 
 const REQUEST_TIMEOUT_MS = 30_000;
 /** GitLab's maximum; fewer round trips when an owner has many tokens. */
 const PER_PAGE = 100;
 
-export type DeployTokenInfo = Awaited<ReturnType<GitLabPort["listDeployTokens"]>>[number];
 
 export interface GitLabPortOptions {
   url: string;

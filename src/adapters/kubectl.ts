@@ -8,8 +8,7 @@ import { childEnv } from "./childenv.js";
 import { KubeError, type Refusals } from "../model/errors.js";
 import { secretRefs } from "../model/manifests.js";
 import { MANAGER } from "../model/naming.js";
-import type { LeaseState, LockPort } from "../commands/lock.js";
-import type { ExistingSecret, KubePort, NamespaceState, TargetState } from "../model/ports.js";
+import type { ExistingSecret, KubePort, NamespaceState, TargetState, LeaseState, LockPort } from "../model/ports.js";
 import { parseServiceAccount, serviceAccountList } from "../model/serviceaccounts.js";
 import type { Secret } from "../model/secret.js";
 

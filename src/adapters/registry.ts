@@ -20,9 +20,10 @@
 import { fetch, type Dispatcher } from "undici";
 import { ExitCode, GpsError } from "../model/errors.js";
 import { isLoopbackHost } from "../config/inputs.js";
-import { describeProxyRefusal, proxyRefusalOf, type ProxySettings } from "./proxy.js";
+import { describeProxyRefusal, proxyRefusalOf } from "./proxy.js";
 import { redact, type Secret } from "../model/secret.js";
 import { dispatcher } from "./tls.js";
+import type { ProxySettings } from "../config/proxy-settings.js";
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
 

@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import { rootCertificates } from "node:tls";
 import { Agent, type Dispatcher } from "undici";
 import { UsageError } from "../model/errors.js";
-import { proxyDispatcher, type ProxySettings } from "./proxy.js";
+import { proxyDispatcher } from "./proxy.js";
+import type { ProxySettings } from "../config/proxy-settings.js";
 
 /** Reads and checks a PEM bundle at the edge, so a bad path is a usage error before any request. */
 export function readCaFile(path: string, option = "--ca-file"): string {

@@ -7,13 +7,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { gitlabPort } from "./gitlab.js";
 import type { Config } from "../config/inputs.js";
 import { kubectlPort } from "./kubectl.js";
-import type { LockPort } from "../commands/lock.js";
-import type { GitLabPort, KubePort, Log } from "../model/ports.js";
+import type { GitLabPort, KubePort, Log, LockPort, Ports, TeardownKube } from "../model/ports.js";
 import { registryPortFor } from "./registry.js";
-import type { Redactor } from "../faces/report.js";
-import type { Ports } from "../commands/rotate.js";
-import type { TeardownKube } from "../commands/teardown.js";
 import { readCaFile } from "./tls.js";
+import type { Redactor } from "../model/secret.js";
 
 export type LivePorts = Ports & { kube: TeardownKube & LockPort };
 

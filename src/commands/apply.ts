@@ -8,10 +8,10 @@ import type { Config } from "../config/inputs.js";
 import { decideUnavailable, findUnavailable, readAvailable } from "./lifecycle.js";
 import { secretList } from "../model/manifests.js";
 import { isManaged } from "../model/plan.js";
-import type { ExistingSecret, Log } from "../model/ports.js";
-import type { Ports, PullVerifier, RotationReport } from "./rotate.js";
+import type { ExistingSecret, Log, Ports, PullVerifier } from "../model/ports.js";
 import { Secret } from "../model/secret.js";
 import { missingServiceAccounts, selectServiceAccounts, withPullSecret, type ServiceAccountState } from "../model/serviceaccounts.js";
+import type { RotationReport } from "./rotation-report.js";
 
 export interface CheckedState {
   /** The run's Config with only the namespaces that can take the Secret; the target stays the configured one. */

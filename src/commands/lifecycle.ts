@@ -14,11 +14,8 @@
 // sees a deleted namespace as an RBAC 403. Those namespaces are looked up
 // (get namespaces, when granted); unanswered, the 403 stays a permission error.
 import { KubeError, NamespacesUnavailableError, unavailableText, type Refusals, type UnavailableNamespace } from "../model/errors.js";
-import type { Config } from "../config/inputs.js";
+import type { Config, MissingNamespaceMode } from "../config/inputs.js";
 import type { KubePort, Log, NamespaceState, TargetState } from "../model/ports.js";
-
-export const MISSING_NAMESPACE_MODES = ["fail", "skip", "create"] as const;
-export type MissingNamespaceMode = (typeof MISSING_NAMESPACE_MODES)[number];
 
 /**
  * Pure: the namespaces that kubectl's refusals show cannot take an object, or

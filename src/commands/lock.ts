@@ -5,24 +5,7 @@
 // resourceVersion-guarded replace.
 import { KubeError, NamespacesUnavailableError, unavailableText, type UnavailableNamespace } from "../model/errors.js";
 import { unavailableIn } from "./lifecycle.js";
-import type { Clock, KubePort, Log } from "../model/ports.js";
-
-export interface LeaseState {
-  holder: string;
-  /** Last time the holder claimed it (ISO). */
-  renewTime: string;
-  durationSeconds: number;
-  resourceVersion: string;
-}
-
-export interface LockPort {
-  /** Creates the Lease; returns undefined when created, else the Lease that is already there. */
-  createLease(namespace: string, name: string, holder: string, durationSeconds: number, now: Date): Promise<LeaseState | undefined>;
-  /** Replaces a stale Lease if it still has `resourceVersion`; false when someone else changed it first. */
-  takeOverLease(namespace: string, name: string, holder: string, durationSeconds: number, now: Date, resourceVersion: string): Promise<boolean>;
-  /** Deletes the Lease only if `holder` still holds it. */
-  releaseLease(namespace: string, name: string, holder: string): Promise<void>;
-}
+import type { Clock, KubePort, LeaseState, LockPort, Log } from "../model/ports.js";
 
 export const LEASE_DURATION_SECONDS = 300;
 

@@ -8,11 +8,10 @@
 // real apply), so "no change" does not rest on rotate's dry-run branch alone.
 import { expiryDateFor } from "../config/duration.js";
 import type { Config } from "../config/inputs.js";
-import type { LockPort } from "./lock.js";
 import { payloadSha256, pullSecretPayload } from "../model/dockerconfig.js";
-import { heldTokens, isLiveToken, referencedIds, revocationPlan, rotationDue, staticDue, sweepCandidates, type Due, type TokenView } from "../model/plan.js";
-import type { KubePort, ResolvedOwner, TargetState } from "../model/ports.js";
-import { rotate, type Ports } from "./rotate.js";
+import { heldTokens, isLiveToken, referencedIds, revocationPlan, rotationDue, staticDue, sweepCandidates, type Due } from "../model/plan.js";
+import type { KubePort, ResolvedOwner, TargetState, LockPort, TokenView, Ports } from "../model/ports.js";
+import { rotate } from "./rotate.js";
 import { selectServiceAccounts, withPullSecret } from "../model/serviceaccounts.js";
 import { staticCredentials } from "./static.js";
 import { targetOf } from "./target.js";

@@ -21,9 +21,10 @@ import { RotationError } from "../model/errors.js";
 import type { Config, RenderFormat } from "../config/inputs.js";
 import { recordAnnotations, secretObjects, staticAnnotations, type SecretArgs } from "../model/manifests.js";
 import { tokenName } from "../model/naming.js";
-import { registryHost, verifyTarget, type Ports } from "./rotate.js";
+import { registryHost, verifyTarget } from "./rotate.js";
 import { Secret } from "../model/secret.js";
 import { staticLogin, staticVerifyTarget } from "./static.js";
+import type { Ports } from "../model/ports.js";
 
 export interface Rendered {
   format: RenderFormat;

@@ -8,76 +8,17 @@ import { credentialsFor, pullSecretPayload, registryHosts, secretForms } from ".
 import { expiryDateFor } from "../config/duration.js";
 import { GpsError, RotationError, UsageError, type UnavailableNamespace } from "../model/errors.js";
 import type { Config } from "../config/inputs.js";
-import { acquireTargetLock, type LockPort } from "./lock.js";
+import { acquireTargetLock } from "./lock.js";
 import { recordAnnotations, secretList } from "../model/manifests.js";
 import { Annotations, tokenName } from "../model/naming.js";
 import { targetOf } from "./target.js";
-import { heldTokens, isLiveToken, referencedIds, revocationPlan, rotationDue, sweepCandidates, type TokenView } from "../model/plan.js";
-import type { Clock, GitLabPort, KubePort, Log, MintedToken, ResolvedOwner } from "../model/ports.js";
+import { heldTokens, isLiveToken, referencedIds, revocationPlan, rotationDue, sweepCandidates } from "../model/plan.js";
+import type { Clock, GitLabPort, KubePort, Log, MintedToken, ResolvedOwner, LockPort, Ports, TokenView } from "../model/ports.js";
+import type { RotationReport } from "./rotation-report.js";
 import type { Secret } from "../model/secret.js";
 import { applyStaticLocked, staticSummary } from "./static.js";
 import { KubeError } from "../model/errors.js";
 import { skippedProblem } from "./lifecycle.js";
-
-export interface RotationReport {
-  changed: boolean;
-  dryRun: boolean;
-  secretName: string;
-  /** The namespaces the Secret was written to (or, with nothing due, is in): the listed ones minus `skipped`. */
-  namespaces: string[];
-  /** Listed namespaces that were skipped: missing or being deleted. The run exits 1 naming them. */
-  skipped: UnavailableNamespace[];
-  /** Namespaces where the Secret did not exist before. */
-  created: string[];
-  /** Why the run rotated or not. */
-  reason: string;
-  token: { id: number; username: string; expiresAt: string } | null;
-  previousTokenIds: number[];
-  keptTokenIds: number[];
-  revokedTokenIds: number[];
-  sweptTokenIds: number[];
-  verified: { repository: string; tag?: string; digest?: string } | null;
-  /** ServiceAccounts (namespace/name) that got the Secret added to imagePullSecrets by this run. */
-  serviceAccountsUpdated: string[];
-  /** The GitLab owner whose deploy tokens the Secrets hold; null with static credentials. */
-  owner: { kind: string; id: number; path: string } | null;
-  /** With static credentials (--username): whose, and whether this run wrote them. null for a minted deploy token. */
-  static: { username: string; applied: boolean } | null;
-  registry: string;
-  /** --registry-alias hosts written with the same credentials. */
-  registryAliases: string[];
-  /** Things that went wrong after the Secrets were safely rotated (e.g. a revoke that failed). */
-  problems: string[];
-}
-
-/** Lists every deploy token of the owner (all pages). */
-export interface TokenLister {
-  listDeployTokens(owner: ResolvedOwner): Promise<TokenView[]>;
-}
-
-export interface PullVerifier {
-  verifyPull(req: {
-    registry: string;
-    repository: string;
-    tag: string | undefined;
-    username: string;
-    password: Secret;
-    /** Whose credentials, for the hints of a failed check (default: a GitLab deploy token). */
-    credentials?: "deploy-token" | "static";
-  }): Promise<{ digest?: string; anonymous?: boolean }>;
-}
-
-export interface Ports {
-  gitlab: GitLabPort & TokenLister;
-  kube: KubePort;
-  lock: LockPort;
-  verifier: PullVerifier;
-  clock: Clock;
-  log: Log;
-  sleep: (ms: number) => Promise<void>;
-  /** Unique suffix for this run's token name and lock holder. */
-  nonce: () => string;
-}
 
 /** The registry host: given, or the part of the project's image prefix before the first '/'. */
 export function registryHost(config: Config, owner: ResolvedOwner): string {

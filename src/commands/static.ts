@@ -16,9 +16,9 @@ import type { Config } from "../config/inputs.js";
 import { staticAnnotations, secretList } from "../model/manifests.js";
 import { Annotations, STATIC_OWNER } from "../model/naming.js";
 import { isManaged, staticDue } from "../model/plan.js";
-import type { ExistingSecret } from "../model/ports.js";
-import type { Ports, RotationReport } from "./rotate.js";
+import type { ExistingSecret, Ports } from "../model/ports.js";
 import type { Secret } from "../model/secret.js";
+import type { RotationReport } from "./rotation-report.js";
 
 export function staticSummary(username: string, hosts: readonly string[]): string {
   return `Static credentials of ${username} for ${hosts.join(", ")}: nothing is minted or revoked, GitLab is never called`;

@@ -20,13 +20,11 @@ import type { Config } from "../config/inputs.js";
 import { acquireTargetLock } from "./lock.js";
 import { Annotations, STATIC_OWNER, ownerRef as ownerRefOf, ownsTokenName } from "../model/naming.js";
 import { heldTokens, isLiveToken, isManaged } from "../model/plan.js";
-import type { DeployTokenInfo } from "../adapters/gitlab.js";
-import type { ExistingSecret, KubePort, ResolvedOwner } from "../model/ports.js";
-import { resolveNamespaces, type Ports } from "./rotate.js";
+import type { ExistingSecret, KubePort, ResolvedOwner, DeployTokenInfo, Ports, TeardownKube } from "../model/ports.js";
+import { resolveNamespaces } from "./rotate.js";
 import { selectServiceAccounts, withoutPullSecret, type ServiceAccountState } from "../model/serviceaccounts.js";
 import { targetOf } from "./target.js";
 
-export type TeardownKube = KubePort & Required<Pick<KubePort, "deleteSecrets" | "forbiddenSecretDeletes">>;
 export type TeardownPorts = Omit<Ports, "kube" | "verifier"> & { kube: TeardownKube };
 
 export interface TeardownToken {

@@ -4,18 +4,16 @@
 import { SECRET_TYPES, credentialsFor, registryHosts, secretForms, type SecretType } from "../model/dockerconfig.js";
 import { DURATION_FORM, DAY_MS, parseDuration } from "./duration.js";
 import { UsageError } from "../model/errors.js";
-import { proxySecretForms, readProxySettings, type ProxySettings } from "../adapters/proxy.js";
 import { OPTIONS, optionLabel, type OptionKey, type OptionSpec, type RawSettings } from "./options.js";
+import type { Owner } from "../model/ports.js";
 import { Secret } from "../model/secret.js";
-import { MISSING_NAMESPACE_MODES, type MissingNamespaceMode } from "../commands/lifecycle.js";
+import { proxySecretForms, readProxySettings, type ProxySettings } from "./proxy-settings.js";
 
 export type Face = "cli" | "action";
 
-export interface Owner {
-  kind: "project" | "group";
-  /** Numeric id or full path, as the user gave it. */
-  ref: string;
-}
+/** What --missing-namespace may say about a listed namespace that is missing or being deleted. */
+export const MISSING_NAMESPACE_MODES = ["fail", "skip", "create"] as const;
+export type MissingNamespaceMode = (typeof MISSING_NAMESPACE_MODES)[number];
 
 /**
  * Where the Secret's credentials come from: a deploy token the tool mints for

@@ -29,7 +29,7 @@ export function actionMetadata(): Record<string, unknown> {
 
 export function actionYaml(): string {
   return (
-    "# Generated from src/options.ts by `npm run build`; edit the option table, not this file.\n" +
+    "# Generated from src/config/options.ts by `npm run build`; edit the option table, not this file.\n" +
     yaml.dump(actionMetadata(), { lineWidth: 120, noRefs: true, quotingType: '"' })
   );
 }

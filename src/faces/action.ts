@@ -8,9 +8,10 @@ import { GpsError } from "../model/errors.js";
 import { inputSecrets, parseConfig } from "../config/inputs.js";
 import { OPTIONS, type RawSettings } from "../config/options.js";
 import type { Log } from "../model/ports.js";
-import { Redactor, actionOutputs, escapeHtml, jobSummary, summaryLines } from "./report.js";
-import type { RotationReport } from "../commands/rotate.js";
+import { actionOutputs, escapeHtml, jobSummary, summaryLines } from "./report.js";
 import { runRotation } from "./run.js";
+import { Redactor } from "../model/secret.js";
+import type { RotationReport } from "../commands/rotation-report.js";
 
 export function readInputs(): RawSettings {
   const raw: RawSettings = {};

@@ -13,13 +13,15 @@ import { inputSecrets, type Config } from "../config/inputs.js";
 import { OPTIONS, type OptionKey, type RawSettings } from "../config/options.js";
 import { planJson, planLines, planRotation } from "../commands/preview.js";
 import { renderCredentials } from "../commands/render.js";
-import { Redactor, dotenvText, resultJson, streamLog, summaryLines } from "./report.js";
+import { dotenvText, resultJson, streamLog, summaryLines } from "./report.js";
 import { runRotation } from "./run.js";
-import { readStatus, statusJson, statusLines, statusNeedsAttention } from "../commands/status.js";
+import { readStatus, statusNeedsAttention } from "../commands/status.js";
 import { ConfirmationRequiredError, teardown, teardownJson, teardownLines } from "../commands/teardown.js";
 import { readVariables } from "../config/variables.js";
 import { VERSION } from "../config/version.js";
 import { livePorts } from "../adapters/wiring.js";
+import { Redactor } from "../model/secret.js";
+import { statusJson, statusLines } from "./status-view.js";
 
 export interface Io {
   stdout: (text: string) => void;

@@ -277,7 +277,7 @@ export function componentTemplate(options: readonly OptionSpec[] = OPTIONS): str
   const block = (text: string): string[] => ["    - |-", ...text.split("\n").map((l) => `      ${l}`)];
   return [
     "# GitLab CI/CD component: rotate a GitLab registry image pull Secret in Kubernetes namespaces.",
-    "# Generated from src/options.ts by `npm run build` (scripts/write-component.ts); edit the option table, not this file.",
+    "# Generated from src/config/options.ts by `npm run build` (scripts/write-component.ts); edit the option table, not this file.",
     yaml.dump(header, DUMP).trimEnd(),
     "---",
     "$[[ inputs.job_name ]]:",

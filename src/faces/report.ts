@@ -1,21 +1,10 @@
 // One way to tell people what happened, for each face: the CLI (stderr for
 // humans, one JSON object on stdout for machines) and the Action (log,
 // outputs, job summary). Every line passes redaction first.
-import { redact } from "../model/secret.js";
+import { redact, type Redactor } from "../model/secret.js";
 import type { Log } from "../model/ports.js";
-import type { RotationReport } from "../commands/rotate.js";
 import { unavailableText, type UnavailableNamespace } from "../model/errors.js";
-
-/** Remembers every secret form registered so far and masks them. */
-export class Redactor {
-  readonly #forms: string[] = [];
-  add(form: string): void {
-    if (form) this.#forms.push(form);
-  }
-  redact = (text: string): string => redact(text, this.#forms);
-  /** Whether text holds any form registered so far. */
-  holds = (text: string): boolean => this.#forms.some((form) => text.includes(form));
-}
+import type { RotationReport } from "../commands/rotation-report.js";
 
 /** The machine-readable result, identical for `--json` and the Action outputs. */
 export interface ResultJson {

@@ -1,14 +1,7 @@
 // Pure decisions of a rotation: is one due, which previous tokens to keep or
 // revoke, which of our tokens are orphans to sweep. No I/O.
-import type { ResolvedOwner, ExistingSecret } from "./ports.js";
+import type { ResolvedOwner, ExistingSecret, TokenView } from "./ports.js";
 import { Annotations, MANAGED_BY_LABEL, MANAGER, STATIC_OWNER, mintedAt, ownerRef, ownsTokenName } from "./naming.js";
-
-export interface TokenView {
-  id: number;
-  name: string;
-  expiresAt: string | null;
-  revoked: boolean;
-}
 
 /** Live the way GitLab authenticates: not revoked, and expiry (midnight UTC) still ahead. Never from `expired`. */
 export function isLiveToken(t: TokenView, now: Date): boolean {

@@ -1,8 +1,15 @@
-// The small interfaces through which rotate() talks to the world. The real
-// implementations live in gitlab.ts and kubectl.ts; tests may pass their own.
-import type { Owner } from "../config/inputs.js";
+// The small interfaces through which the commands talk to the world, all in
+// one place. The real implementations live in src/adapters/ (gitlab.ts,
+// kubectl.ts, registry.ts) and are put together by adapters/wiring.ts; tests
+// may pass their own.
 import type { Secret } from "./secret.js";
 import type { ServiceAccountState } from "./serviceaccounts.js";
+
+export interface Owner {
+  kind: "project" | "group";
+  /** Numeric id or full path, as the user gave it. */
+  ref: string;
+}
 
 export interface ResolvedOwner {
   kind: Owner["kind"];
@@ -104,3 +111,61 @@ export interface Log {
   /** Registers a secret form so no later output can show it (Action: core.setSecret). */
   secret(value: string): void;
 }
+
+export interface TokenView {
+  id: number;
+  name: string;
+  expiresAt: string | null;
+  revoked: boolean;
+}
+
+/** Lists every deploy token of the owner (all pages). */
+export interface TokenLister {
+  listDeployTokens(owner: ResolvedOwner): Promise<TokenView[]>;
+}
+
+export type DeployTokenInfo = Awaited<ReturnType<GitLabPort["listDeployTokens"]>>[number];
+
+export interface PullVerifier {
+  verifyPull(req: {
+    registry: string;
+    repository: string;
+    tag: string | undefined;
+    username: string;
+    password: Secret;
+    /** Whose credentials, for the hints of a failed check (default: a GitLab deploy token). */
+    credentials?: "deploy-token" | "static";
+  }): Promise<{ digest?: string; anonymous?: boolean }>;
+}
+
+export interface LeaseState {
+  holder: string;
+  /** Last time the holder claimed it (ISO). */
+  renewTime: string;
+  durationSeconds: number;
+  resourceVersion: string;
+}
+
+export interface LockPort {
+  /** Creates the Lease; returns undefined when created, else the Lease that is already there. */
+  createLease(namespace: string, name: string, holder: string, durationSeconds: number, now: Date): Promise<LeaseState | undefined>;
+  /** Replaces a stale Lease if it still has `resourceVersion`; false when someone else changed it first. */
+  takeOverLease(namespace: string, name: string, holder: string, durationSeconds: number, now: Date, resourceVersion: string): Promise<boolean>;
+  /** Deletes the Lease only if `holder` still holds it. */
+  releaseLease(namespace: string, name: string, holder: string): Promise<void>;
+}
+
+export interface Ports {
+  gitlab: GitLabPort & TokenLister;
+  kube: KubePort;
+  lock: LockPort;
+  verifier: PullVerifier;
+  clock: Clock;
+  log: Log;
+  sleep: (ms: number) => Promise<void>;
+  /** Unique suffix for this run's token name and lock holder. */
+  nonce: () => string;
+}
+
+/** A KubePort that can tear a target down (`revoke`): the optional deletes are there. */
+export type TeardownKube = KubePort & Required<Pick<KubePort, "deleteSecrets" | "forbiddenSecretDeletes">>;

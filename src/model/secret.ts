@@ -29,3 +29,14 @@ export function redact(text: string, forms: readonly string[]): string {
   }
   return out;
 }
+
+/** Remembers every secret form registered so far and masks them. */
+export class Redactor {
+  readonly #forms: string[] = [];
+  add(form: string): void {
+    if (form) this.#forms.push(form);
+  }
+  redact = (text: string): string => redact(text, this.#forms);
+  /** Whether text holds any form registered so far. */
+  holds = (text: string): boolean => this.#forms.some((form) => text.includes(form));
+}

@@ -4,8 +4,7 @@ import { childEnv, inputVariable, secretVariables } from "../../src/adapters/chi
 import { credentialsFor, secretForms } from "../../src/model/dockerconfig.js";
 import { credentialPluginLines, hintsFor } from "../../src/adapters/kubectl.js";
 import { OPTIONS, type OptionSpec } from "../../src/config/options.js";
-import { Redactor } from "../../src/faces/report.js";
-import { Secret } from "../../src/model/secret.js";
+import { Secret, Redactor } from "../../src/model/secret.js";
 
 const PAT = "glpat-unitTestSecret0001";
 const nothing = (): boolean => false;

@@ -14,9 +14,10 @@ import { after, before, beforeEach, describe, test } from "node:test";
 import { rootCertificates } from "node:tls";
 import { fetch, type Dispatcher } from "undici";
 import { UsageError } from "../../src/model/errors.js";
-import { describeProxyRefusal, normalizeNoProxy, proxyDispatcher, proxyRefusalOf, proxySecretForms, readProxySettings, type ProxySettings } from "../../src/adapters/proxy.js";
+import { describeProxyRefusal, proxyDispatcher, proxyRefusalOf } from "../../src/adapters/proxy.js";
 import { issueServerCert, makeCA } from "../support/certs.ts";
 import { closedPort, startProxyStandIn, type ProxyStandIn } from "../support/proxy-standin.ts";
+import { normalizeNoProxy, proxySecretForms, readProxySettings, type ProxySettings } from "../../src/config/proxy-settings.js";
 
 const USER = "corp\\svc-runner";
 const PASSWORD = "Pr0xy:p@ss w/rd%";

@@ -4,9 +4,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { KubeError, RotationError, UnmanagedSecretError, UsageError } from "../../src/model/errors.js";
 import { parseConfig, type Config } from "../../src/config/inputs.js";
-import type { LeaseState, LockPort } from "../../src/commands/lock.js";
-import type { ExistingSecret, KubePort, ResolvedOwner } from "../../src/model/ports.js";
-import { rotate, type Ports } from "../../src/commands/rotate.js";
+import type { ExistingSecret, KubePort, ResolvedOwner, LeaseState, LockPort, Ports } from "../../src/model/ports.js";
+import { rotate } from "../../src/commands/rotate.js";
 import { Secret } from "../../src/model/secret.js";
 
 const OWNER: ResolvedOwner = { kind: "project", id: 42, path: "grp/app", registryImagePrefix: "registry.example.com:5005/grp/app", registryAccessLevel: "enabled" };

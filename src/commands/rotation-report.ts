@@ -1,0 +1,34 @@
+// What a rotation (or a static apply) did: the one result every face shows
+// (CLI lines and --json, Action outputs and job summary).
+import type { UnavailableNamespace } from "../model/errors.js";
+
+export interface RotationReport {
+  changed: boolean;
+  dryRun: boolean;
+  secretName: string;
+  /** The namespaces the Secret was written to (or, with nothing due, is in): the listed ones minus `skipped`. */
+  namespaces: string[];
+  /** Listed namespaces that were skipped: missing or being deleted. The run exits 1 naming them. */
+  skipped: UnavailableNamespace[];
+  /** Namespaces where the Secret did not exist before. */
+  created: string[];
+  /** Why the run rotated or not. */
+  reason: string;
+  token: { id: number; username: string; expiresAt: string } | null;
+  previousTokenIds: number[];
+  keptTokenIds: number[];
+  revokedTokenIds: number[];
+  sweptTokenIds: number[];
+  verified: { repository: string; tag?: string; digest?: string } | null;
+  /** ServiceAccounts (namespace/name) that got the Secret added to imagePullSecrets by this run. */
+  serviceAccountsUpdated: string[];
+  /** The GitLab owner whose deploy tokens the Secrets hold; null with static credentials. */
+  owner: { kind: string; id: number; path: string } | null;
+  /** With static credentials (--username): whose, and whether this run wrote them. null for a minted deploy token. */
+  static: { username: string; applied: boolean } | null;
+  registry: string;
+  /** --registry-alias hosts written with the same credentials. */
+  registryAliases: string[];
+  /** Things that went wrong after the Secrets were safely rotated (e.g. a revoke that failed). */
+  problems: string[];
+}
