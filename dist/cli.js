@@ -43702,44 +43702,7 @@ function parseSecrets(stdout) {
   });
 }
 
-// src/adapters/registry.ts
-var import_undici4 = __toESM(require_undici(), 1);
-var DEFAULT_TIMEOUT_MS = 15e3;
-var MANIFEST_TYPES = [
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.docker.distribution.manifest.v2+json"
-];
-var BODY_CAP = 256 * 1024;
-var STEP_TEXT = {
-  registry: "reaching the registry",
-  token: "getting a registry token from its token service",
-  access: "checking the token's pull access",
-  manifest: "reading the image manifest"
-};
-var VerifyError = class extends GpsError {
-  exitCode = ExitCode.remote;
-  step;
-  /** HTTP status of the failing answer; undefined for connection failures and checks of a 200. */
-  status;
-  /** The registry/GitLab error code (UNAUTHORIZED, DENIED, MANIFEST_UNKNOWN, …) or the connection error code. */
-  code;
-  /** What was asked, e.g. "GET https://host/v2/" (no credentials). */
-  request;
-  /** What came back, redacted. */
-  answer;
-  hint;
-  constructor(f) {
-    super(`Registry check failed at step "${f.step}" (${STEP_TEXT[f.step]}): ${f.request} ${f.answer}. ${f.hint}`);
-    this.step = f.step;
-    this.status = f.status;
-    this.code = f.code;
-    this.request = f.request;
-    this.answer = f.answer;
-    this.hint = f.hint;
-  }
-};
+// src/adapters/registry-challenge.ts
 var TCHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
 var TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*(?=[ \t]*(?:,|$))/;
 function parseAuthChallenges(header2) {
@@ -43835,6 +43798,36 @@ function grantsPull(access, repository) {
 function describeAccess(access) {
   return access.length === 0 ? "access: []" : `access: ${access.map((a) => `${a.type}:${a.name}:${a.actions.join(",")}`).join(" ")}`;
 }
+
+// src/adapters/registry-hints.ts
+var STEP_TEXT = {
+  registry: "reaching the registry",
+  token: "getting a registry token from its token service",
+  access: "checking the token's pull access",
+  manifest: "reading the image manifest"
+};
+var VerifyError = class extends GpsError {
+  exitCode = ExitCode.remote;
+  step;
+  /** HTTP status of the failing answer; undefined for connection failures and checks of a 200. */
+  status;
+  /** The registry/GitLab error code (UNAUTHORIZED, DENIED, MANIFEST_UNKNOWN, …) or the connection error code. */
+  code;
+  /** What was asked, e.g. "GET https://host/v2/" (no credentials). */
+  request;
+  /** What came back, redacted. */
+  answer;
+  hint;
+  constructor(f) {
+    super(`Registry check failed at step "${f.step}" (${STEP_TEXT[f.step]}): ${f.request} ${f.answer}. ${f.hint}`);
+    this.step = f.step;
+    this.status = f.status;
+    this.code = f.code;
+    this.request = f.request;
+    this.answer = f.answer;
+    this.hint = f.hint;
+  }
+};
 function errorOf(body) {
   let v;
   try {
@@ -43937,6 +43930,114 @@ function connectionHint2(err, host, timeoutMs) {
     code
   };
 }
+function registryHint(a, registry2) {
+  if (a.status >= 300 && a.status < 400) {
+    return `The registry redirects to ${a.headers.get("location") ?? "(no Location)"}; give the final registry host with --registry`;
+  } else if (a.status === 404) {
+    return `${registry2} does not serve the registry API at /v2/: use the container registry host (the host part of the project's container_registry_image_prefix), which is often not the GitLab web host`;
+  } else if (a.status === 429) {
+    return "The registry is rate limiting this client; retry later";
+  } else if (a.status >= 500) {
+    return "The registry failed; retry, and check its logs if it persists";
+  } else {
+    return `Unexpected answer from ${registry2}; check --registry`;
+  }
+}
+function noBearerHint(schemes, registry2, isStatic) {
+  if (!schemes.includes("basic")) {
+    return `${registry2} sent no Bearer challenge with a realm, so there is no token service to ask. Check --registry and the registry's auth.token settings`;
+  }
+  return isStatic ? `${registry2} asks for Basic authentication, not for a token: the pull check speaks only the registry token flow. Leave out --verify-image for this registry` : `${registry2} asks for Basic authentication, not for a token: GitLab's container registry always uses token authentication, so this is not (or not configured as) the GitLab registry. Check --registry`;
+}
+function tokenHint(a, ctx) {
+  const { code } = ctx;
+  if (ctx.isStatic && (a.status === 401 || a.status === 403)) {
+    return a.status === 401 ? `${ctx.realmHost} refused username "${ctx.username}" with this password: check the username and the password or access token (REGISTRY_PASSWORD / --password-file), and that they are for ${ctx.registry}` : `${ctx.realmHost} accepted "${ctx.username}" but refused it a registry token: the account may not pull from ${ctx.registry}, or is locked`;
+  } else if (a.status === 401) {
+    return `GitLab refused username "${ctx.username}" with this token. The username must be the deploy token's own username exactly (gitlab+deploy-token-<id>, or the custom one it was created with; case-sensitive; never the token's name), and the token must be live: not mistyped, expired, revoked or deleted`;
+  } else if (a.status === 403) {
+    return `GitLab accepted the deploy token but not for the registry: it lacks the read_registry scope (create it with scopes [read_registry]). If it has that scope, GitLab may be banning this address after repeated failed logins; wait, or ask an administrator`;
+  } else if (a.status === 404 && code === "UNAVAILABLE") {
+    return "The container registry is not enabled on this GitLab instance; an administrator must enable it (registry settings in gitlab.rb / gitlab.yml)";
+  } else if (a.status === 404 && a.body.trim() === "") {
+    return `GitLab knows no registry service named "${ctx.service ?? ""}": the registry's auth.token.service must equal GitLab's registry service name (container_registry by default)`;
+  } else if (a.status === 404) {
+    return `${ctx.realmHost} does not look like GitLab's token endpoint; the registry's auth.token.realm should be https://<gitlab>/jwt/auth`;
+  } else if (a.status >= 300 && a.status < 400) {
+    return `The token service redirects to ${a.headers.get("location") ?? "(no Location)"}; the registry's auth.token.realm should be the final URL (check GitLab's external_url)`;
+  } else if (a.status === 429) {
+    return "GitLab is rate limiting this client; retry later";
+  } else if (a.status >= 500) {
+    return "GitLab failed to issue a registry token; retry, and check GitLab's registry settings if it persists";
+  } else {
+    return "Unexpected answer from GitLab's token service";
+  }
+}
+function noPullHint(req, isStatic) {
+  return isStatic ? `"${req.username}" cannot pull ${req.repository} on ${req.registry}: check the account's permissions there and the repository in --verify-image` : `The deploy token cannot reach this repository: it belongs to another project (or to a group that does not contain it), or the container registry is disabled for the project (Settings > General > Visibility > Container registry), or ${req.repository} is not the project's repository path`;
+}
+function manifestHint(answer, ctx) {
+  const { code, message, tags, image, repo } = ctx;
+  if (answer.status === 404 && (code === "NAME_UNKNOWN" || tags === "no-repository")) {
+    return `Repository ${repo} does not exist (nothing was pushed to it): check the repository in --verify-image`;
+  } else if (answer.status === 404 && code === "MANIFEST_UNKNOWN" && /accept header/i.test(message ?? "")) {
+    return `${image} exists but in a manifest type this check does not request; report this`;
+  } else if (answer.status === 404) {
+    const known = Array.isArray(tags) ? ` (tags there: ${tags.length ? tags.join(", ") : "none"})` : "";
+    return `Image ${image} does not exist: tag "${ctx.tag}" is not in ${repo}${known}. Push it first, or verify another tag with --verify-image`;
+  } else if (answer.status === 401) {
+    const ch = parseBearerChallenge(answer.headers.get("www-authenticate"));
+    return ch?.error === "invalid_token" ? "The registry rejected the token GitLab issued (invalid_token): the registry's auth.token issuer, service or rootcertbundle do not match GitLab's registry settings, or their clocks differ by more than a minute" : `The registry refused the token for ${ctx.repository} (${ch?.error ?? "insufficient_scope"}): it does not grant pull on this repository. Check that the token belongs to this project (or its group) and that the repository path is the project's`;
+  } else if (answer.status === 403) {
+    return `The registry denies pulling ${image}; check the project's container registry settings`;
+  } else if (answer.status === 429) {
+    return "The registry is rate limiting this client; retry later";
+  } else if (answer.status >= 500) {
+    return "The registry failed; retry, and check its logs if it persists";
+  } else {
+    return `Unexpected answer for ${image}`;
+  }
+}
+
+// src/adapters/registry-http.ts
+var import_undici4 = __toESM(require_undici(), 1);
+var BODY_CAP = 256 * 1024;
+async function exchange(opts, method, url, headers) {
+  const res = await (0, import_undici4.fetch)(url, {
+    method,
+    headers,
+    redirect: "manual",
+    signal: AbortSignal.timeout(opts.timeoutMs),
+    ...opts.dispatcher ? { dispatcher: opts.dispatcher } : {}
+  });
+  return { status: res.status, headers: res.headers, body: await readCapped(res.body) };
+}
+async function readCapped(body) {
+  if (!body) return "";
+  const reader = body.getReader();
+  const chunks = [];
+  let size = 0;
+  try {
+    while (size < BODY_CAP) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } finally {
+    await reader.cancel().catch(() => void 0);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+// src/adapters/registry.ts
+var DEFAULT_TIMEOUT_MS = 15e3;
+var MANIFEST_TYPES = [
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+  "application/vnd.docker.distribution.manifest.v2+json"
+];
 var Flow = class {
   constructor(req, opts) {
     this.req = req;
@@ -43961,18 +44062,11 @@ var Flow = class {
   basic() {
     return `Basic ${this.forms[2]}`;
   }
-  /** One request, body read (capped) within the timeout. Redirects are not followed: they would carry credentials elsewhere. */
+  /** One request; a failure to get an answer becomes the step's VerifyError, redacted. */
   async send(step, method, url, headers) {
     const request = `${method} ${shown2(url)}`;
     try {
-      const res = await (0, import_undici4.fetch)(url, {
-        method,
-        headers,
-        redirect: "manual",
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
-        ...this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}
-      });
-      return { status: res.status, headers: res.headers, body: await readCapped(res.body) };
+      return await exchange(this.opts, method, url, headers);
     } catch (err) {
       const c = connectionHint2(err, url.host, this.opts.timeoutMs);
       throw this.fail({ step, request, answer: c.answer, hint: c.hint, ...c.code ? { code: c.code } : {} });
@@ -44025,25 +44119,13 @@ var Flow = class {
       step: "registry",
       request,
       answer: `${answered(a)} ${header2 ? `with WWW-Authenticate: ${clip(header2, 200)}` : "without a WWW-Authenticate header"}`,
-      hint: schemes.includes("basic") ? this.isStatic() ? `${this.req.registry} asks for Basic authentication, not for a token: the pull check speaks only the registry token flow. Leave out --verify-image for this registry` : `${this.req.registry} asks for Basic authentication, not for a token: GitLab's container registry always uses token authentication, so this is not (or not configured as) the GitLab registry. Check --registry` : `${this.req.registry} sent no Bearer challenge with a realm, so there is no token service to ask. Check --registry and the registry's auth.token settings`,
+      hint: noBearerHint(schemes, this.req.registry, this.isStatic()),
       status: a.status
     });
   }
   registryFailure(a, request) {
     const { code } = errorOf(a.body);
-    let hint;
-    if (a.status >= 300 && a.status < 400) {
-      hint = `The registry redirects to ${a.headers.get("location") ?? "(no Location)"}; give the final registry host with --registry`;
-    } else if (a.status === 404) {
-      hint = `${this.req.registry} does not serve the registry API at /v2/: use the container registry host (the host part of the project's container_registry_image_prefix), which is often not the GitLab web host`;
-    } else if (a.status === 429) {
-      hint = "The registry is rate limiting this client; retry later";
-    } else if (a.status >= 500) {
-      hint = "The registry failed; retry, and check its logs if it persists";
-    } else {
-      hint = `Unexpected answer from ${this.req.registry}; check --registry`;
-    }
-    return this.fail({ step: "registry", request, answer: answered(a), hint, status: a.status, ...code ? { code } : {} });
+    return this.fail({ step: "registry", request, answer: answered(a), hint: registryHint(a, this.req.registry), status: a.status, ...code ? { code } : {} });
   }
   /** The realm must be https (http only on loopback): the deploy token goes there in clear. */
   realmUrl(c) {
@@ -44090,29 +44172,7 @@ var Flow = class {
   }
   tokenFailure(a, request, realm, c) {
     const { code } = errorOf(a.body);
-    const u = this.req.username;
-    let hint;
-    if (this.isStatic() && (a.status === 401 || a.status === 403)) {
-      hint = a.status === 401 ? `${realm.host} refused username "${u}" with this password: check the username and the password or access token (REGISTRY_PASSWORD / --password-file), and that they are for ${this.req.registry}` : `${realm.host} accepted "${u}" but refused it a registry token: the account may not pull from ${this.req.registry}, or is locked`;
-    } else if (a.status === 401) {
-      hint = `GitLab refused username "${u}" with this token. The username must be the deploy token's own username exactly (gitlab+deploy-token-<id>, or the custom one it was created with; case-sensitive; never the token's name), and the token must be live: not mistyped, expired, revoked or deleted`;
-    } else if (a.status === 403) {
-      hint = `GitLab accepted the deploy token but not for the registry: it lacks the read_registry scope (create it with scopes [read_registry]). If it has that scope, GitLab may be banning this address after repeated failed logins; wait, or ask an administrator`;
-    } else if (a.status === 404 && code === "UNAVAILABLE") {
-      hint = "The container registry is not enabled on this GitLab instance; an administrator must enable it (registry settings in gitlab.rb / gitlab.yml)";
-    } else if (a.status === 404 && a.body.trim() === "") {
-      hint = `GitLab knows no registry service named "${c.service ?? ""}": the registry's auth.token.service must equal GitLab's registry service name (container_registry by default)`;
-    } else if (a.status === 404) {
-      hint = `${realm.host} does not look like GitLab's token endpoint; the registry's auth.token.realm should be https://<gitlab>/jwt/auth`;
-    } else if (a.status >= 300 && a.status < 400) {
-      hint = `The token service redirects to ${a.headers.get("location") ?? "(no Location)"}; the registry's auth.token.realm should be the final URL (check GitLab's external_url)`;
-    } else if (a.status === 429) {
-      hint = "GitLab is rate limiting this client; retry later";
-    } else if (a.status >= 500) {
-      hint = "GitLab failed to issue a registry token; retry, and check GitLab's registry settings if it persists";
-    } else {
-      hint = "Unexpected answer from GitLab's token service";
-    }
+    const hint = tokenHint(a, { code, realmHost: realm.host, service: c.service, username: this.req.username, registry: this.req.registry, isStatic: this.isStatic() });
     return this.fail({ step: "token", request, answer: answered(a), hint, status: a.status, ...code ? { code } : {} });
   }
   /** Step 3: GitLab drops scopes it will not grant and still answers 200; the claim tells. */
@@ -44133,7 +44193,7 @@ var Flow = class {
       step: "access",
       request,
       answer: `answered HTTP 200 with a token granting no pull on ${this.req.repository} (${describeAccess(access)})`,
-      hint: this.isStatic() ? `"${this.req.username}" cannot pull ${this.req.repository} on ${this.req.registry}: check the account's permissions there and the repository in --verify-image` : `The deploy token cannot reach this repository: it belongs to another project (or to a group that does not contain it), or the container registry is disabled for the project (Settings > General > Visibility > Container registry), or ${this.req.repository} is not the project's repository path`,
+      hint: noPullHint(this.req, this.isStatic()),
       status: 200
     });
   }
@@ -44178,46 +44238,10 @@ var Flow = class {
     const image = this.image();
     const repo = `${this.req.registry}/${this.req.repository}`;
     const tags = answer.status === 404 && code !== "NAME_UNKNOWN" ? await this.someTags(auth) : void 0;
-    let hint;
-    if (answer.status === 404 && (code === "NAME_UNKNOWN" || tags === "no-repository")) {
-      hint = `Repository ${repo} does not exist (nothing was pushed to it): check the repository in --verify-image`;
-    } else if (answer.status === 404 && code === "MANIFEST_UNKNOWN" && /accept header/i.test(message ?? "")) {
-      hint = `${image} exists but in a manifest type this check does not request; report this`;
-    } else if (answer.status === 404) {
-      const known = Array.isArray(tags) ? ` (tags there: ${tags.length ? tags.join(", ") : "none"})` : "";
-      hint = `Image ${image} does not exist: tag "${this.req.tag}" is not in ${repo}${known}. Push it first, or verify another tag with --verify-image`;
-    } else if (answer.status === 401) {
-      const ch = parseBearerChallenge(answer.headers.get("www-authenticate"));
-      hint = ch?.error === "invalid_token" ? "The registry rejected the token GitLab issued (invalid_token): the registry's auth.token issuer, service or rootcertbundle do not match GitLab's registry settings, or their clocks differ by more than a minute" : `The registry refused the token for ${this.req.repository} (${ch?.error ?? "insufficient_scope"}): it does not grant pull on this repository. Check that the token belongs to this project (or its group) and that the repository path is the project's`;
-    } else if (answer.status === 403) {
-      hint = `The registry denies pulling ${image}; check the project's container registry settings`;
-    } else if (answer.status === 429) {
-      hint = "The registry is rate limiting this client; retry later";
-    } else if (answer.status >= 500) {
-      hint = "The registry failed; retry, and check its logs if it persists";
-    } else {
-      hint = `Unexpected answer for ${image}`;
-    }
+    const hint = manifestHint(answer, { code, message, tags, image, repo, tag: this.req.tag, repository: this.req.repository });
     return this.fail({ step: "manifest", request, answer: answered(answer), hint, status: answer.status, ...code ? { code } : {} });
   }
 };
-async function readCapped(body) {
-  if (!body) return "";
-  const reader = body.getReader();
-  const chunks = [];
-  let size = 0;
-  try {
-    while (size < BODY_CAP) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } finally {
-    await reader.cancel().catch(() => void 0);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
 function registryPort(opts = {}) {
   const flow = { dispatcher: opts.dispatcher, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS };
   return { verifyPull: (req) => new Flow(req, flow).run() };

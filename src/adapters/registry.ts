@@ -17,13 +17,29 @@
 // Credentials never leave this module in text: every string that came from a
 // server is redacted against the password, user:password, its base64 and the
 // JWT before it is put into an error.
-import { fetch, type Dispatcher } from "undici";
-import { ExitCode, GpsError } from "../model/errors.js";
+import type { Dispatcher } from "undici";
 import { isLoopbackHost } from "../config/inputs.js";
-import { describeProxyRefusal, proxyRefusalOf } from "./proxy.js";
-import { redact, type Secret } from "../model/secret.js";
-import { dispatcher } from "./tls.js";
 import type { ProxySettings } from "../config/proxy-settings.js";
+import { redact, type Secret } from "../model/secret.js";
+import { describeAccess, grantsPull, jwtAccess, parseAuthChallenges, parseBearerChallenge, type BearerChallenge } from "./registry-challenge.js";
+import {
+  VerifyError,
+  answered,
+  clip,
+  connectionHint,
+  errorOf,
+  manifestHint,
+  noBearerHint,
+  noPullHint,
+  registryHint,
+  shown,
+  tokenHint,
+  type Answer,
+  type VerifyStep,
+} from "./registry-hints.js";
+import { exchange, type FlowOptions } from "./registry-http.js";
+import { dispatcher } from "./tls.js";
+
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
 
@@ -34,9 +50,6 @@ export const MANIFEST_TYPES = [
   "application/vnd.docker.distribution.manifest.list.v2+json",
   "application/vnd.docker.distribution.manifest.v2+json",
 ] as const;
-
-/** Enough for any error body or token response; a server cannot make us buffer more. */
-const BODY_CAP = 256 * 1024;
 
 export interface VerifyRequest {
   /** host[:port] exactly as in image references, e.g. gitlab.example.com:5005. */
@@ -70,314 +83,7 @@ export interface RegistryPort {
   verifyPull(req: VerifyRequest): Promise<VerifyResult>;
 }
 
-export type VerifyStep = "registry" | "token" | "access" | "manifest";
-
-const STEP_TEXT: Record<VerifyStep, string> = {
-  registry: "reaching the registry",
-  token: "getting a registry token from its token service",
-  access: "checking the token's pull access",
-  manifest: "reading the image manifest",
-};
-
-/** The new credentials do not pull. The message says which step failed, what the server answered and what to do. */
-export class VerifyError extends GpsError {
-  readonly exitCode = ExitCode.remote;
-  readonly step: VerifyStep;
-  /** HTTP status of the failing answer; undefined for connection failures and checks of a 200. */
-  readonly status: number | undefined;
-  /** The registry/GitLab error code (UNAUTHORIZED, DENIED, MANIFEST_UNKNOWN, …) or the connection error code. */
-  readonly code: string | undefined;
-  /** What was asked, e.g. "GET https://host/v2/" (no credentials). */
-  readonly request: string;
-  /** What came back, redacted. */
-  readonly answer: string;
-  readonly hint: string;
-  constructor(f: { step: VerifyStep; request: string; answer: string; hint: string; status?: number; code?: string }) {
-    super(`Registry check failed at step "${f.step}" (${STEP_TEXT[f.step]}): ${f.request} ${f.answer}. ${f.hint}`);
-    this.step = f.step;
-    this.status = f.status;
-    this.code = f.code;
-    this.request = f.request;
-    this.answer = f.answer;
-    this.hint = f.hint;
-  }
-}
-
-// ---- WWW-Authenticate ---------------------------------------------------------------------------
-
-export interface AuthChallenge {
-  /** Lowercase, e.g. "bearer", "basic". */
-  scheme: string;
-  /** Parameter names lowercased; values unquoted and unescaped; the first of a repeated name wins. */
-  params: Record<string, string>;
-  /** The token68 form (`Negotiate abc==`), when the challenge has one instead of parameters. */
-  token68?: string;
-}
-
-const TCHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
-const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*(?=[ \t]*(?:,|$))/;
-
-/**
- * RFC 9110 §11.6.1 challenges: `scheme [token68 | param=value|"quoted, with \" escapes", …]`,
- * several challenges per header (fetch joins repeated header lines with ", ").
- * Never throws: what cannot be read is skipped.
- */
-export function parseAuthChallenges(header: string): AuthChallenge[] {
-  const out: AuthChallenge[] = [];
-  const n = header.length;
-  let i = 0;
-  let current: { scheme: string; params: Map<string, string>; token68?: string } | undefined;
-  const all: Array<NonNullable<typeof current>> = [];
-  const ws = (): void => {
-    while (i < n && (header[i] === " " || header[i] === "\t")) i++;
-  };
-  const token = (): string => {
-    const start = i;
-    while (i < n && TCHAR.test(header[i]!)) i++;
-    return header.slice(start, i);
-  };
-  const quoted = (): string => {
-    let v = "";
-    i++; // opening quote
-    while (i < n && header[i] !== '"') {
-      if (header[i] === "\\" && i + 1 < n) i++;
-      v += header[i];
-      i++;
-    }
-    i++; // closing quote, or past the end of an unterminated one
-    return v;
-  };
-
-  while (i < n) {
-    ws();
-    if (i >= n) break;
-    if (header[i] === ",") {
-      i++;
-      continue;
-    }
-    const name = token();
-    if (name === "") {
-      i++; // a character no grammar rule allows here
-      continue;
-    }
-    ws();
-    if (header[i] === "=") {
-      // name=value belongs to the challenge before it.
-      i++;
-      ws();
-      const value = header[i] === '"' ? quoted() : token();
-      const key = name.toLowerCase();
-      if (current && !current.params.has(key)) current.params.set(key, value);
-      continue;
-    }
-    // A bare token is a new scheme, possibly followed by a token68.
-    current = { scheme: name.toLowerCase(), params: new Map() };
-    all.push(current);
-    const t68 = TOKEN68.exec(header.slice(i));
-    if (t68) {
-      current.token68 = t68[0];
-      i += t68[0].length;
-    }
-  }
-  for (const c of all) {
-    const challenge: AuthChallenge = { scheme: c.scheme, params: Object.fromEntries(c.params) };
-    if (c.token68 !== undefined) challenge.token68 = c.token68;
-    out.push(challenge);
-  }
-  return out;
-}
-
-export interface BearerChallenge {
-  realm: string;
-  service: string | undefined;
-  scope: string | undefined;
-  /** invalid_token, insufficient_scope, … on a refused token. */
-  error: string | undefined;
-  params: Record<string, string>;
-}
-
-/** The first Bearer challenge that names a realm; undefined when there is none. */
-export function parseBearerChallenge(header: string | null | undefined): BearerChallenge | undefined {
-  if (!header) return undefined;
-  for (const c of parseAuthChallenges(header)) {
-    if (c.scheme !== "bearer" || !c.params.realm) continue;
-    return { realm: c.params.realm, service: c.params.service, scope: c.params.scope, error: c.params.error, params: c.params };
-  }
-  return undefined;
-}
-
-// ---- the JWT's access claim ---------------------------------------------------------------------
-
-export interface AccessEntry {
-  type: string;
-  name: string;
-  actions: string[];
-}
-
-/**
- * The `access` claim of a registry JWT, read without checking the signature
- * (the registry checks it; we only want to know what GitLab granted).
- * undefined when the token is not a JWT; [] when it grants nothing.
- */
-export function jwtAccess(jwt: string): AccessEntry[] | undefined {
-  const parts = jwt.split(".");
-  if (parts.length !== 3 || !parts[1]) return undefined;
-  let claims: unknown;
-  try {
-    claims = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8"));
-  } catch {
-    return undefined;
-  }
-  if (!claims || typeof claims !== "object" || Array.isArray(claims)) return undefined;
-  const access = (claims as { access?: unknown }).access;
-  if (!Array.isArray(access)) return [];
-  return access
-    .filter((e): e is Record<string, unknown> => !!e && typeof e === "object")
-    .map((e) => ({
-      type: typeof e.type === "string" ? e.type : "",
-      name: typeof e.name === "string" ? e.name : "",
-      actions: Array.isArray(e.actions) ? e.actions.filter((a): a is string => typeof a === "string") : [],
-    }));
-}
-
-/** Distribution's check: same type and exact name, action listed or "*". */
-export function grantsPull(access: readonly AccessEntry[], repository: string): boolean {
-  return access.some((a) => a.type === "repository" && a.name === repository && (a.actions.includes("pull") || a.actions.includes("*")));
-}
-
-function describeAccess(access: readonly AccessEntry[]): string {
-  return access.length === 0 ? "access: []" : `access: ${access.map((a) => `${a.type}:${a.name}:${a.actions.join(",")}`).join(" ")}`;
-}
-
-// ---- reading answers ----------------------------------------------------------------------------
-
-interface Answer {
-  status: number;
-  headers: { get(name: string): string | null };
-  body: string;
-}
-
-/** `{"errors":[{code,message}]}` (registry, /jwt/auth), or GitLab's `{"message"}` / `{"error"}`. */
-export function errorOf(body: string): { code: string | undefined; message: string | undefined } {
-  let v: unknown;
-  try {
-    v = JSON.parse(body);
-  } catch {
-    return { code: undefined, message: undefined };
-  }
-  if (!v || typeof v !== "object") return { code: undefined, message: undefined };
-  const o = v as { errors?: unknown; message?: unknown; error?: unknown; error_description?: unknown };
-  if (Array.isArray(o.errors) && o.errors[0] && typeof o.errors[0] === "object") {
-    const e = o.errors[0] as { code?: unknown; message?: unknown };
-    return { code: typeof e.code === "string" ? e.code : undefined, message: typeof e.message === "string" ? e.message : undefined };
-  }
-  const message = typeof o.message === "string" ? o.message : typeof o.error_description === "string" ? o.error_description : undefined;
-  return { code: typeof o.error === "string" ? o.error : undefined, message };
-}
-
-const clip = (s: string, max = 120): string => {
-  const one = s.replace(/\s+/g, " ").trim();
-  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
-};
-
-/** "answered HTTP 404 MANIFEST_UNKNOWN "manifest unknown"" — server text clipped, redaction happens later. */
-function answered(a: Answer): string {
-  const { code, message } = errorOf(a.body);
-  let text = `answered HTTP ${a.status}`;
-  if (code) text += ` ${code}`;
-  if (message) text += ` "${clip(message)}"`;
-  else if (!code && a.body.trim() && !/html/i.test(a.headers.get("content-type") ?? "")) text += ` "${clip(a.body, 120)}"`;
-  else if (!a.body.trim() && a.status >= 400) text += " with an empty body";
-  return text;
-}
-
-/** A URL as people read it: scope=repository:grp/app:pull rather than its percent-encoding. */
-function shown(url: URL): string {
-  try {
-    return decodeURIComponent(url.href);
-  } catch {
-    return url.href;
-  }
-}
-
-// ---- connection failures ------------------------------------------------------------------------
-
-const UNTRUSTED = new Set([
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "CERT_UNTRUSTED",
-  "CERT_SIGNATURE_FAILURE",
-]);
-
-/** The innermost error code (and message) of a fetch failure: fetch wraps the socket error in `cause`, happy eyeballs in AggregateError. */
-function causeOf(err: unknown): { code: string | undefined; message: string | undefined } {
-  let e: unknown = err;
-  let code: string | undefined;
-  let message: string | undefined;
-  for (let depth = 0; e && typeof e === "object" && depth < 6; depth++) {
-    const o = e as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown[] };
-    if (typeof o.code === "string") code = o.code;
-    if (typeof o.message === "string" && o.message) message = o.message;
-    e = o.cause ?? (Array.isArray(o.errors) ? o.errors[0] : undefined);
-  }
-  return { code, message };
-}
-
-function connectionHint(err: unknown, host: string, timeoutMs: number): { answer: string; hint: string; code: string | undefined } {
-  const name = (err as { name?: string } | undefined)?.name;
-  if (name === "TimeoutError" || name === "AbortError") {
-    return {
-      answer: `got no answer within ${timeoutMs / 1000} s`,
-      hint: `${host} is slow or unreachable from here; retry, or skip the check with --no-verify if this runner cannot reach it`,
-      code: "TIMEOUT",
-    };
-  }
-  const refusal = proxyRefusalOf(err);
-  if (refusal) {
-    const { detail, hint } = describeProxyRefusal(refusal);
-    return { answer: `failed: ${detail}`, hint, code: refusal.code };
-  }
-  const { code, message } = causeOf(err);
-  const c = code ?? clip(message ?? "unknown error", 120);
-  if (code && UNTRUSTED.has(code)) {
-    return {
-      answer: `failed: the TLS certificate of ${host} is not trusted (${c})`,
-      hint: `If ${host} uses a private CA, pass that CA's certificate (PEM) with --ca-file (Action input ca-file)`,
-      code,
-    };
-  }
-  if (code === "ERR_TLS_CERT_ALTNAME_INVALID" || code === "HOSTNAME_MISMATCH") {
-    return { answer: `failed: the TLS certificate does not name ${host} (${c})`, hint: `Use the host name the certificate was issued for`, code };
-  }
-  if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") {
-    return { answer: `failed: the TLS certificate of ${host} is not valid now (${c})`, hint: `Renew the certificate of ${host}`, code };
-  }
-  if (code && /^ERR_SSL_|^ERR_TLS_/.test(code)) {
-    return {
-      answer: `failed: TLS handshake with ${host} failed (${c})`,
-      hint: `Check that ${host} speaks HTTPS on that port; if its certificate is signed by a private CA, pass it with --ca-file (Action input ca-file)`,
-      code,
-    };
-  }
-  if (code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE") {
-    return { answer: `failed: ${host} closed the connection (${c})`, hint: "Retry; if it persists, check the registry and any proxy in front of it", code };
-  }
-  return {
-    answer: `failed: cannot connect to ${host} (${c})`,
-    hint: `Check the host and port and that this runner can reach ${host}; --no-verify skips this check`,
-    code,
-  };
-}
-
 // ---- the flow -----------------------------------------------------------------------------------
-
-interface FlowOptions {
-  dispatcher: Dispatcher | undefined;
-  timeoutMs: number;
-}
 
 type Step1 = { kind: "challenge"; challenge: BearerChallenge } | { kind: "anonymous"; digest: string | undefined };
 
@@ -408,18 +114,11 @@ class Flow {
     return `Basic ${this.forms[2]}`;
   }
 
-  /** One request, body read (capped) within the timeout. Redirects are not followed: they would carry credentials elsewhere. */
+  /** One request; a failure to get an answer becomes the step's VerifyError, redacted. */
   private async send(step: VerifyStep, method: "GET" | "HEAD", url: URL, headers: Record<string, string>): Promise<Answer> {
     const request = `${method} ${shown(url)}`;
     try {
-      const res = await fetch(url, {
-        method,
-        headers,
-        redirect: "manual",
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
-        ...(this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}),
-      });
-      return { status: res.status, headers: res.headers, body: await readCapped(res.body) };
+      return await exchange(this.opts, method, url, headers);
     } catch (err) {
       const c = connectionHint(err, url.host, this.opts.timeoutMs);
       throw this.fail({ step, request, answer: c.answer, hint: c.hint, ...(c.code ? { code: c.code } : {}) });
@@ -480,31 +179,16 @@ class Flow {
       step: "registry",
       request,
       answer: `${answered(a)} ${header ? `with WWW-Authenticate: ${clip(header, 200)}` : "without a WWW-Authenticate header"}`,
-      hint: schemes.includes("basic")
-        ? this.isStatic()
-          ? `${this.req.registry} asks for Basic authentication, not for a token: the pull check speaks only the registry token flow. Leave out --verify-image for this registry`
-          : `${this.req.registry} asks for Basic authentication, not for a token: GitLab's container registry always uses token authentication, so this is not (or not configured as) the GitLab registry. Check --registry`
-        : `${this.req.registry} sent no Bearer challenge with a realm, so there is no token service to ask. Check --registry and the registry's auth.token settings`,
+      hint: noBearerHint(schemes, this.req.registry, this.isStatic()),
       status: a.status,
     });
   }
 
   private registryFailure(a: Answer, request: string): VerifyError {
     const { code } = errorOf(a.body);
-    let hint: string;
-    if (a.status >= 300 && a.status < 400) {
-      hint = `The registry redirects to ${a.headers.get("location") ?? "(no Location)"}; give the final registry host with --registry`;
-    } else if (a.status === 404) {
-      hint = `${this.req.registry} does not serve the registry API at /v2/: use the container registry host (the host part of the project's container_registry_image_prefix), which is often not the GitLab web host`;
-    } else if (a.status === 429) {
-      hint = "The registry is rate limiting this client; retry later";
-    } else if (a.status >= 500) {
-      hint = "The registry failed; retry, and check its logs if it persists";
-    } else {
-      hint = `Unexpected answer from ${this.req.registry}; check --registry`;
-    }
-    return this.fail({ step: "registry", request, answer: answered(a), hint, status: a.status, ...(code ? { code } : {}) });
+    return this.fail({ step: "registry", request, answer: answered(a), hint: registryHint(a, this.req.registry), status: a.status, ...(code ? { code } : {}) });
   }
+
 
   /** The realm must be https (http only on loopback): the deploy token goes there in clear. */
   private realmUrl(c: BearerChallenge): URL {
@@ -556,41 +240,10 @@ class Flow {
 
   private tokenFailure(a: Answer, request: string, realm: URL, c: BearerChallenge): VerifyError {
     const { code } = errorOf(a.body);
-    const u = this.req.username;
-    let hint: string;
-    if (this.isStatic() && (a.status === 401 || a.status === 403)) {
-      hint =
-        a.status === 401
-          ? `${realm.host} refused username "${u}" with this password: check the username and the password or access token (REGISTRY_PASSWORD / --password-file), and that they are for ${this.req.registry}`
-          : `${realm.host} accepted "${u}" but refused it a registry token: the account may not pull from ${this.req.registry}, or is locked`;
-    } else if (a.status === 401) {
-      hint =
-        `GitLab refused username "${u}" with this token. The username must be the deploy token's own username exactly ` +
-        `(gitlab+deploy-token-<id>, or the custom one it was created with; case-sensitive; never the token's name), ` +
-        `and the token must be live: not mistyped, expired, revoked or deleted`;
-    } else if (a.status === 403) {
-      hint =
-        `GitLab accepted the deploy token but not for the registry: it lacks the read_registry scope (create it with scopes [read_registry]). ` +
-        `If it has that scope, GitLab may be banning this address after repeated failed logins; wait, or ask an administrator`;
-    } else if (a.status === 404 && code === "UNAVAILABLE") {
-      hint = "The container registry is not enabled on this GitLab instance; an administrator must enable it (registry settings in gitlab.rb / gitlab.yml)";
-    } else if (a.status === 404 && a.body.trim() === "") {
-      hint =
-        `GitLab knows no registry service named "${c.service ?? ""}": the registry's auth.token.service must equal GitLab's ` +
-        `registry service name (container_registry by default)`;
-    } else if (a.status === 404) {
-      hint = `${realm.host} does not look like GitLab's token endpoint; the registry's auth.token.realm should be https://<gitlab>/jwt/auth`;
-    } else if (a.status >= 300 && a.status < 400) {
-      hint = `The token service redirects to ${a.headers.get("location") ?? "(no Location)"}; the registry's auth.token.realm should be the final URL (check GitLab's external_url)`;
-    } else if (a.status === 429) {
-      hint = "GitLab is rate limiting this client; retry later";
-    } else if (a.status >= 500) {
-      hint = "GitLab failed to issue a registry token; retry, and check GitLab's registry settings if it persists";
-    } else {
-      hint = "Unexpected answer from GitLab's token service";
-    }
+    const hint = tokenHint(a, { code, realmHost: realm.host, service: c.service, username: this.req.username, registry: this.req.registry, isStatic: this.isStatic() });
     return this.fail({ step: "token", request, answer: answered(a), hint, status: a.status, ...(code ? { code } : {}) });
   }
+
 
   /** Step 3: GitLab drops scopes it will not grant and still answers 200; the claim tells. */
   private checkAccess(jwt: string, realm: URL): void {
@@ -610,12 +263,7 @@ class Flow {
       step: "access",
       request,
       answer: `answered HTTP 200 with a token granting no pull on ${this.req.repository} (${describeAccess(access)})`,
-      hint: this.isStatic()
-        ? `"${this.req.username}" cannot pull ${this.req.repository} on ${this.req.registry}: check the account's permissions there and the repository in --verify-image`
-        :
-        `The deploy token cannot reach this repository: it belongs to another project (or to a group that does not contain it), ` +
-        `or the container registry is disabled for the project (Settings > General > Visibility > Container registry), ` +
-        `or ${this.req.repository} is not the project's repository path`,
+      hint: noPullHint(this.req, this.isStatic()),
       status: 200,
     });
   }
@@ -665,49 +313,9 @@ class Flow {
     const repo = `${this.req.registry}/${this.req.repository}`;
     // distribution 2.8 says MANIFEST_UNKNOWN for a missing tag and for a missing repository alike; the tag list tells them apart.
     const tags = answer.status === 404 && code !== "NAME_UNKNOWN" ? await this.someTags(auth) : undefined;
-    let hint: string;
-    if (answer.status === 404 && (code === "NAME_UNKNOWN" || tags === "no-repository")) {
-      hint = `Repository ${repo} does not exist (nothing was pushed to it): check the repository in --verify-image`;
-    } else if (answer.status === 404 && code === "MANIFEST_UNKNOWN" && /accept header/i.test(message ?? "")) {
-      hint = `${image} exists but in a manifest type this check does not request; report this`;
-    } else if (answer.status === 404) {
-      const known = Array.isArray(tags) ? ` (tags there: ${tags.length ? tags.join(", ") : "none"})` : "";
-      hint = `Image ${image} does not exist: tag "${this.req.tag}" is not in ${repo}${known}. Push it first, or verify another tag with --verify-image`;
-    } else if (answer.status === 401) {
-      const ch = parseBearerChallenge(answer.headers.get("www-authenticate"));
-      hint =
-        ch?.error === "invalid_token"
-          ? "The registry rejected the token GitLab issued (invalid_token): the registry's auth.token issuer, service or rootcertbundle do not match GitLab's registry settings, or their clocks differ by more than a minute"
-          : `The registry refused the token for ${this.req.repository} (${ch?.error ?? "insufficient_scope"}): it does not grant pull on this repository. Check that the token belongs to this project (or its group) and that the repository path is the project's`;
-    } else if (answer.status === 403) {
-      hint = `The registry denies pulling ${image}; check the project's container registry settings`;
-    } else if (answer.status === 429) {
-      hint = "The registry is rate limiting this client; retry later";
-    } else if (answer.status >= 500) {
-      hint = "The registry failed; retry, and check its logs if it persists";
-    } else {
-      hint = `Unexpected answer for ${image}`;
-    }
+    const hint = manifestHint(answer, { code, message, tags, image, repo, tag: this.req.tag, repository: this.req.repository });
     return this.fail({ step: "manifest", request, answer: answered(answer), hint, status: answer.status, ...(code ? { code } : {}) });
   }
-}
-
-async function readCapped(body: ReadableStream<Uint8Array> | null): Promise<string> {
-  if (!body) return "";
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < BODY_CAP) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 export function registryPort(opts: { dispatcher?: Dispatcher; timeoutMs?: number } = {}): RegistryPort {

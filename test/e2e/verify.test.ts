@@ -9,10 +9,11 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Agent } from "undici";
 import { ExitCode } from "../../src/model/errors.js";
-import { registryPort, registryPortFor, VerifyError, type RegistryPort, type VerifyRequest, type VerifyStep } from "../../src/adapters/registry.js";
+import { registryPort, registryPortFor, type RegistryPort, type VerifyRequest } from "../../src/adapters/registry.js";
 import { Secret } from "../../src/model/secret.js";
 import { startGitLabStandIn, type GitLabStandIn } from "../support/gitlab-standin.ts";
 import { haveRegistryTools, seedImage, skopeoInspect, startRegistry, writeAuthFile, type Registry } from "../support/registry.ts";
+import { VerifyError, type VerifyStep } from "../../src/adapters/registry-hints.js";
 
 const ADMIN_PAT = "glpat-verify-admin-0000001";
 const MAINT_PAT = "glpat-verify-maint-0000001";

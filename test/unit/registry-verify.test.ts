@@ -11,20 +11,11 @@ import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { Agent } from "undici";
 import { ExitCode } from "../../src/model/errors.js";
-import {
-  errorOf,
-  grantsPull,
-  jwtAccess,
-  MANIFEST_TYPES,
-  parseAuthChallenges,
-  parseBearerChallenge,
-  registryPort,
-  registryPortFor,
-  VerifyError,
-  type VerifyRequest,
-} from "../../src/adapters/registry.js";
+import { MANIFEST_TYPES, registryPort, registryPortFor, type VerifyRequest } from "../../src/adapters/registry.js";
 import { Secret } from "../../src/model/secret.js";
 import { issueServerCert, makeCA } from "../support/certs.ts";
+import { errorOf, VerifyError } from "../../src/adapters/registry-hints.js";
+import { grantsPull, jwtAccess, parseAuthChallenges, parseBearerChallenge } from "../../src/adapters/registry-challenge.js";
 
 describe("parseBearerChallenge", () => {
   test("GitLab's registry at /v2/", () => {
