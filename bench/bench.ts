@@ -13,7 +13,7 @@ import { cpus, release, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Annotations } from "../src/model/naming.ts";
-import type { RecordedRequest } from "../test/support/kube-standin.ts";
+import type { RecordedRequest } from "../test/support/kube/index.ts";
 import { kubeBackends, PAT, PROJECT, startWorld, type Backend, type World } from "../test/support/world.ts";
 import { sharedControlPlane, stopSharedControlPlane } from "../test/support/kube-real.ts";
 import {

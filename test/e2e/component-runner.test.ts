@@ -12,7 +12,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
 import { dirname, join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
 import yaml from "js-yaml";
-import { startKubeStandIn, type KubeStandIn } from "../support/kube-standin.ts";
+import { startKubeStandIn, type KubeStandIn } from "../support/kube/index.ts";
 import { packAndInstall, type Installed } from "../support/package.ts";
 import { gitlabCiLocal, node24, skipWithout } from "../support/tools.ts";
 import { leaks, NAMESPACES, PAT, PROJECT, ROOT, run, startWorld, type Captured, type World } from "../support/world.ts";

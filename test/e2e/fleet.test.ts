@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import yaml from "js-yaml";
-import type { KubeStandIn } from "../support/kube-standin.ts";
+import type { KubeStandIn } from "../support/kube/index.ts";
 import { stopSharedControlPlane } from "../support/kube-real.ts";
 import { kubeBackends, leaks, NAMESPACES, PROJECT, startKube, startWorld, type Captured, type World } from "../support/world.ts";
 

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import yaml from "js-yaml";
-import type { PolicyRule } from "../support/kube-standin.ts";
+import type { PolicyRule } from "../support/kube/index.ts";
 import { haveRegistryTools } from "../support/registry.ts";
 import { leaks, NAMESPACES, PROJECT, registryRequired, ROOT, startWorld, type Captured, type World } from "../support/world.ts";
 

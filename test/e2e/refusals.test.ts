@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Annotations } from "../../src/model/naming.ts";
-import type { PolicyRule } from "../support/kube-standin.ts";
+import type { PolicyRule } from "../support/kube/index.ts";
 import { stopSharedControlPlane, type RealKube } from "../support/kube-real.ts";
 import { kubeBackends, leaks, NAMESPACES, PROJECT, startWorld, waitFor, type Captured, type World } from "../support/world.ts";
 

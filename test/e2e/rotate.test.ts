@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { join } from "node:path";
 import { kubeBackends, leaks, NAMESPACES, PROJECT, registryRequired, startWorld, type Captured, type World } from "../support/world.ts";
 import { stopSharedControlPlane } from "../support/kube-real.ts";
-import type { PolicyRule } from "../support/kube-standin.ts";
+import type { PolicyRule } from "../support/kube/index.ts";
 import { haveRegistryTools } from "../support/registry.ts";
 
 const SECRET = "regcred";

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import yaml from "js-yaml";
-import type { PolicyRule } from "../support/kube-standin.ts";
+import type { PolicyRule } from "../support/kube/index.ts";
 import { kubeBackends, leaks, NAMESPACES, PROJECT, ROOT, startWorld, type Captured, type World } from "../support/world.ts";
 import { stopSharedControlPlane } from "../support/kube-real.ts";
 

@@ -26,7 +26,7 @@ import { delimiter, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { issueClientCert, issueServerCert, makeCA, type Pem } from "./certs.ts";
-import type { DenyRule, Fault, KubeResource, KubeStandIn, PolicyRule, RecordedRequest } from "./kube-standin.ts";
+import type { DenyRule, Fault, KubeResource, KubeStandIn, PolicyRule, RecordedRequest } from "./kube/index.ts";
 import { requestSync, sleepSync } from "./sync-https.ts";
 
 /** The assets folder (kube-apiserver, optionally kube-controller-manager and etcd, plain or .gz), when the environment names one. */

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startGitLabStandIn, type GitLabStandIn } from "./gitlab-standin.ts";
-import { startKubeStandIn, type KubeStandIn } from "./kube-standin.ts";
+import { startKubeStandIn, type KubeStandIn } from "./kube/index.ts";
 import { kubeAssetsDir, sharedControlPlane, startControlPlane, type RealKube } from "./kube-real.ts";
 import { haveRegistryTools, seedImage, skopeoInspect, startRegistry, type Registry } from "./registry.ts";
 

@@ -1,4 +1,4 @@
-// The Kubernetes API stand-in (test/support/kube-standin.ts), driven by the REAL
+// The Kubernetes API stand-in (test/support/kube/), driven by the REAL
 // kubectl (v1.32 on PATH) and, for byte-level comparisons with the captures in
 // test/fixtures/kube/responses, by plain HTTPS.
 //
@@ -65,7 +65,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { encodeOpenAPIv2, readKubeFixture, startKubeStandIn, type KubeStandIn } from "../support/kube-standin.ts";
+import { encodeOpenAPIv2, readKubeFixture, startKubeStandIn, type KubeStandIn } from "../support/kube/index.ts";
 
 interface Run {
   code: number | null;
