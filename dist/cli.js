@@ -35989,6 +35989,19 @@ var SecretTypeError = class extends GpsError {
   found;
   exitCode = ExitCode.usage;
 };
+var OwnershipError = class extends GpsError {
+  constructor(secretName2, overlaps, target) {
+    const where = overlaps.map((o) => `${o.namespace} (deploy token ${o.tokenId} of ${o.otherTarget}${o.otherSpec ? `, ${o.otherSpec}` : ""})`).join("; ");
+    super(
+      `--strict-ownership: Secret "${secretName2}" in ${where} belongs to another target; this run's target is ${target.id ?? "?"} (${target.describe}). Nothing was changed. Give each pipeline its own --secret-name, or manage each namespace from one pipeline only.`
+    );
+    this.secretName = secretName2;
+    this.overlaps = overlaps;
+  }
+  secretName;
+  overlaps;
+  exitCode = ExitCode.usage;
+};
 var GitLabError = class extends GpsError {
   constructor(operation, status, detail, hint = "") {
     super(`GitLab: ${operation} failed${status ? ` (HTTP ${status})` : ""}: ${detail}${hint ? `. ${hint}` : ""}`);
@@ -36355,6 +36368,14 @@ var OPTIONS = [
     description: "Keep this many of the most recent previous tokens alive, for rollouts still pulling with them."
   },
   {
+    key: "strictOwnership",
+    kind: "boolean",
+    flag: "strict-ownership",
+    input: "strict-ownership",
+    default: "false",
+    description: "Refuse (exit 2, nothing changed) to overwrite a Secret that another target wrote last (another pipeline manages the same Secret name in an overlapping namespace set). Without it such a run warns loudly and goes on."
+  },
+  {
     key: "sweepGrace",
     kind: "string",
     flag: "sweep-grace",
@@ -36532,6 +36553,7 @@ function parseConfig(raw, env, face, opts = {}) {
     rotateBeforeMs: optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS),
     force: r.boolean("force"),
     keepPrevious: integer(r, "keepPrevious", 0, 10),
+    strictOwnership: r.boolean("strictOwnership"),
     sweepGraceMs: optionalDuration(r, "sweepGrace", 0, 7 * DAY_MS),
     lockTimeoutMs: optionalDuration(r, "lockTimeout", 0, 36e5),
     dotenv: r.string("dotenv"),
@@ -36620,6 +36642,7 @@ var DEPLOY_TOKEN_ONLY = [
   "tokenName",
   "rotateBefore",
   "keepPrevious",
+  "strictOwnership",
   "sweepGrace",
   "retryFor"
 ];
@@ -37011,23 +37034,42 @@ var Annotations = {
   /** Further hosts the docker config names with the same credentials (--registry-alias), comma-separated. */
   registryAliases: `${ANNOTATION}/registry-aliases`,
   /** Static credentials only: SHA-256 of the docker config, so a run can tell whether the content changed. */
-  configSha256: `${ANNOTATION}/config-sha256`
+  configSha256: `${ANNOTATION}/config-sha256`,
+  /** The target whose run wrote the Secret (naming.ts targetId): another target finds its overlap named. */
+  target: `${ANNOTATION}/target`,
+  /** That target's namespaces or selector, for people ("namespaces a,b"). */
+  targetSpec: `${ANNOTATION}/target-spec`
 };
 var STATIC_OWNER = "static";
 function ownerRef(owner2) {
   return owner2 ? `${owner2.kind}/${owner2.id}` : STATIC_OWNER;
 }
-function targetId(context2, secretName2, namespaces2) {
-  const set2 = createHash2("sha256").update([...namespaces2].sort().join(",")).digest("hex").slice(0, 8);
-  return `${context2 ?? "current-context"}/${secretName2}/${set2}`;
+function clusterKey(leaseUid) {
+  return `cluster-${leaseUid}`;
+}
+var CLUSTER_KEY = /^cluster-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+function isClusterKey(part) {
+  return CLUSTER_KEY.test(part);
+}
+function namespaceSetHash(namespaces2) {
+  return createHash2("sha256").update([...namespaces2].sort().join(",")).digest("hex").slice(0, 8);
+}
+function targetId(cluster, secretName2, namespaces2) {
+  return `${cluster}/${secretName2}/${namespaceSetHash(namespaces2)}`;
+}
+function parseTokenName(prefix, name) {
+  if (!name.startsWith(`${prefix}/`)) return void 0;
+  const parts = name.slice(prefix.length + 1).split("/");
+  if (parts.length < 4) return void 0;
+  const [secretName2, set2, tail] = parts.slice(-3);
+  const cluster = parts.slice(0, -3).join("/");
+  if (!/^[0-9a-f]{8}$/.test(set2) || !/^\d{8}T\d{6}Z-[0-9a-f]+$/.test(tail) || cluster === "") return void 0;
+  return { cluster, secretName: secretName2, set: set2, id: `${cluster}/${secretName2}/${set2}` };
 }
 function tokenName(prefix, target, now, nonce) {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
   const name = `${prefix}/${target}/${stamp}-${nonce}`;
   return name.length <= 255 ? name : `${name.slice(0, 255 - stamp.length - nonce.length - 2)}/${stamp}-${nonce}`;
-}
-function ownsTokenName(prefix, target, name) {
-  return name.startsWith(`${prefix}/${target}/`);
 }
 function mintedAt(name) {
   const m = /\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-f]+$/.exec(name);
@@ -37123,12 +37165,85 @@ function revocationPlan(held, newId, keep, liveIds) {
   const revoke = [.../* @__PURE__ */ new Set([...previous.slice(keep), ...held.pending])].filter((id) => id !== newId && !kept.includes(id) && liveIds.has(id));
   return { keep: kept, revoke: revoke.sort(byNewest) };
 }
+function namedForTarget(prefix, target, name) {
+  const t = parseTokenName(prefix, name);
+  return t !== void 0 && target.cluster !== void 0 && t.cluster === target.cluster && t.secretName === target.secretName && t.set === target.set;
+}
 function sweepCandidates(args) {
   return args.tokens.filter((t) => {
-    if (!ownsTokenName(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now)) return false;
+    if (!namedForTarget(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now)) return false;
     const minted = mintedAt(t.name);
     return minted !== void 0 && args.now.getTime() - minted.getTime() >= args.graceMs;
   });
+}
+
+// src/ownership.ts
+function claimOf(prefix, target, name) {
+  const t = parseTokenName(prefix, name);
+  if (!t) return { kind: "unproven" };
+  if (namedForTarget(prefix, target, name)) return { kind: "ours" };
+  if (t.secretName !== target.secretName || t.set !== target.set) return { kind: "other-target", target: t.id };
+  return isClusterKey(t.cluster) ? { kind: "other-cluster", target: t.id } : { kind: "legacy", target: t.id };
+}
+var idList = (text) => (text ?? "").split(",").map((p) => Number(p.trim())).filter((n) => Number.isInteger(n) && n > 0);
+function assessOwnership(args) {
+  const { owner: owner2, target } = args;
+  const all = heldTokens(args.existing, owner2);
+  const byId = new Map(args.tokens.map((t) => [t.id, t]));
+  const elsewhere = /* @__PURE__ */ new Map();
+  for (const s of args.managed ?? []) {
+    if (s.owner !== ownerRef(owner2)) continue;
+    if (s.name === target.secretName && args.namespaces.includes(s.namespace)) continue;
+    for (const id of [...idList(s.tokenId), ...idList(s.kept)]) elsewhere.set(id, [...elsewhere.get(id) ?? [], `${s.namespace}/${s.name}`]);
+  }
+  const holders = /* @__PURE__ */ new Map();
+  const ours = args.existing.filter((s) => isManaged(s) && s.annotations[Annotations.owner] === ownerRef(owner2));
+  for (const s of ours) {
+    const ids2 = /* @__PURE__ */ new Set([...idList(s.annotations[Annotations.tokenId]), ...idList(s.annotations[Annotations.keptTokenIds]), ...idList(s.annotations[Annotations.revokePending])]);
+    for (const id of ids2) holders.set(id, [...holders.get(id) ?? [], s.namespace]);
+  }
+  const spared = [];
+  const mayRevoke = (id) => {
+    const t = byId.get(id);
+    if (!t) return true;
+    const claim = claimOf(args.prefix, target, t.name);
+    const namespaces2 = holders.get(id) ?? [];
+    if (claim.kind === "ours" || claim.kind === "legacy") {
+      const where = elsewhere.get(id);
+      if (!where) return true;
+      spared.push({ id, name: t.name, why: "held-elsewhere", namespaces: namespaces2, elsewhere: where });
+      return false;
+    }
+    spared.push({ id, name: t.name, why: claim.kind, ...claim.kind === "unproven" ? {} : { target: claim.target }, namespaces: namespaces2 });
+    return false;
+  };
+  const revocable = { current: all.current.filter(mayRevoke), kept: all.kept.filter(mayRevoke), pending: all.pending.filter(mayRevoke) };
+  const overlaps = [];
+  for (const s of ours) {
+    const id = idList(s.annotations[Annotations.tokenId])[0];
+    const t = id === void 0 ? void 0 : byId.get(id);
+    if (!t) continue;
+    const claim = claimOf(args.prefix, target, t.name);
+    if (claim.kind !== "other-target") continue;
+    overlaps.push({ namespace: s.namespace, tokenId: t.id, otherTarget: claim.target, otherSpec: s.annotations[Annotations.targetSpec] || void 0 });
+  }
+  return { all, revocable, spared: spared.sort((a, b) => b.id - a.id), overlaps, heldElsewhere: new Set(elsewhere.keys()) };
+}
+function overlapMessage(o, secretName2, target) {
+  return `namespace ${o.namespace} is written by two targets: its Secret "${secretName2}" held deploy token ${o.tokenId} of ${o.otherTarget}${o.otherSpec ? ` (${o.otherSpec})` : ""}, and this run's target is ${target.id ?? `${target.secretName}/${target.set}`} (${target.describe}). Each run overwrites the other's Secret there. Give each pipeline its own --secret-name, or manage each namespace from one pipeline only (--strict-ownership refuses such a run)`;
+}
+function sparedMessage(s) {
+  const where = s.namespaces.length ? ` (in ${s.namespaces.join(", ")})` : "";
+  switch (s.why) {
+    case "other-target":
+      return `Left deploy token ${s.id}${where} alive: it was minted for another target, ${s.target}; its own pipeline revokes it`;
+    case "other-cluster":
+      return `Left deploy token ${s.id}${where} alive: it was minted for another cluster, ${s.target} (or under a Lease since deleted); it expires by itself`;
+    case "held-elsewhere":
+      return `Left deploy token ${s.id}${where} alive: managed Secret(s) outside this target still hold it: ${(s.elsewhere ?? []).join(", ")}`;
+    case "unproven":
+      return `Left deploy token ${s.id}${where} alive: its name (${s.name}) does not prove it was minted for this target`;
+  }
 }
 
 // src/manifests.ts
@@ -37283,6 +37398,9 @@ function leaseName(secretName2) {
 function lockNamespace(namespaces2) {
   return [...namespaces2].sort()[0];
 }
+function isFree(lease) {
+  return lease.holder === "";
+}
 function isStale(lease, now) {
   const renewed = Date.parse(lease.renewTime);
   return !Number.isFinite(renewed) || renewed + lease.durationSeconds * 1e3 < now.getTime();
@@ -37303,25 +37421,30 @@ async function acquireLock(args) {
   let announced = false;
   for (; ; ) {
     const now = clock.now();
-    const existing = await port.createLease(namespace, name, holder, LEASE_DURATION_SECONDS, now);
-    if (existing === void 0) break;
-    if (isStale(existing, now)) {
-      if (await port.takeOverLease(namespace, name, holder, LEASE_DURATION_SECONDS, now, existing.resourceVersion)) {
-        args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
-        break;
+    const existing = await port.readLease(namespace, name);
+    let taken;
+    if (existing === void 0) {
+      taken = await port.createLease(namespace, name, holder, LEASE_DURATION_SECONDS, now);
+    } else if (isFree(existing) || isStale(existing, now)) {
+      taken = await port.claimLease(namespace, name, holder, LEASE_DURATION_SECONDS, now, existing.resourceVersion);
+      if (taken && !isFree(existing)) args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
+    } else {
+      const waited = now.getTime() - started;
+      if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited);
+      if (!announced) {
+        args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
+        announced = true;
       }
+      await args.sleep(Math.min(delay * (0.5 + Math.random()), args.timeoutMs - waited));
+      delay = Math.min(delay * 2, 2e3);
       continue;
     }
-    const waited = now.getTime() - started;
-    if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited);
-    if (!announced) {
-      args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
-      announced = true;
-    }
-    await args.sleep(Math.min(delay * (0.5 + Math.random()), args.timeoutMs - waited));
-    delay = Math.min(delay * 2, 2e3);
+    const held = taken;
+    if (held) return { uid: held.uid, release: () => port.releaseLease(namespace, name, held) };
   }
-  return { release: () => port.releaseLease(namespace, name, holder) };
+}
+async function readTargetLeaseUid(lock, target) {
+  return (await lock.readLease(lockNamespace(target.namespaces), leaseName(target.secretName)))?.uid || void 0;
 }
 function acquireTargetLock(ports, target) {
   return acquireLock({
@@ -37337,9 +37460,24 @@ function acquireTargetLock(ports, target) {
 }
 
 // src/target.ts
-function targetOf(config, namespaces2) {
-  const spec = config.namespaceSelector === void 0 ? namespaces2 : [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
-  return targetId(config.context, config.secretName, spec);
+function namespaceSpec(config, namespaces2) {
+  return config.namespaceSelector === void 0 ? [...namespaces2] : [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
+}
+function targetOf(config, namespaces2, leaseUid) {
+  const spec = namespaceSpec(config, namespaces2);
+  const cluster = leaseUid === void 0 ? void 0 : clusterKey(leaseUid);
+  return {
+    cluster,
+    secretName: config.secretName,
+    set: namespaceSetHash(spec),
+    id: cluster === void 0 ? void 0 : targetId(cluster, config.secretName, spec),
+    describe: describeSpec(config, namespaces2)
+  };
+}
+function describeSpec(config, namespaces2) {
+  if (config.namespaceSelector === void 0) return `namespaces ${[...namespaces2].sort().join(",")}`;
+  const excl = config.excludeNamespaces.length ? ` excluding ${config.excludeNamespaces.join(",")}` : "";
+  return `selector ${config.namespaceSelector}${excl}`;
 }
 
 // src/static.ts
@@ -37480,14 +37618,14 @@ async function rotate(input, ports) {
     const owner2 = await ports.gitlab.resolveOwner(creds.owner);
     const hosts = registryHosts(registryHost(input, owner2), input.registryAliases);
     ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${hosts.join(", ")}`);
-    locked = (config2) => rotateLocked(config2, ports, owner2, hosts);
+    locked = (config2, leaseUid) => rotateLocked(config2, ports, owner2, hosts, leaseUid);
   }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
-  if (config.dryRun) return locked(config);
+  if (config.dryRun) return locked(config, creds.kind === "static" ? void 0 : await readTargetLeaseUid(ports.lock, config));
   if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces);
   const held = await acquireTargetLock(ports, config);
   try {
-    return await locked(config);
+    return await locked(config, held.uid);
   } finally {
     try {
       await held.release();
@@ -37496,15 +37634,39 @@ async function rotate(input, ports) {
     }
   }
 }
-async function rotateLocked(config, ports, owner2, hosts) {
+async function assessForRun(config, ports, args) {
+  const input = { existing: args.existing, owner: args.owner, tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, namespaces: config.namespaces };
+  const alone = assessOwnership({ ...input, managed: void 0 });
+  const r = alone.revocable;
+  const sweepable = sweepCandidates({ tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, referenced: referencedIds(alone.all), now: args.now, graceMs: config.sweepGraceMs });
+  const couldDie = [...r.current, ...r.kept, ...r.pending].some((id) => args.liveIds.has(id)) || sweepable.length > 0;
+  if (!couldDie || !ports.kube.listManagedSecrets) return alone;
+  const managed = await ports.kube.listManagedSecrets();
+  if (managed === "forbidden") {
+    ports.log.info(
+      "Note: RBAC does not allow listing Secrets cluster-wide, so this run cannot see Secrets outside its namespaces; it revokes only tokens whose name proves they were minted for this target"
+    );
+    return alone;
+  }
+  return assessOwnership({ ...input, managed });
+}
+function reportOwnership(config, log, own, target) {
+  if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
+  for (const o of own.overlaps) log.warn(overlapMessage(o, config.secretName, target));
+  for (const s of own.spared) log.info(sparedMessage(s));
+}
+async function rotateLocked(config, ports, owner2, hosts, leaseUid) {
   const { gitlab, kube, log } = ports;
-  const target = targetOf(config, config.namespaces);
+  const target = targetOf(config, config.namespaces, leaseUid);
   const registry2 = hosts[0];
   const { existing, accounts, present } = await readChecked(config, kube);
-  const held = heldTokens(existing, owner2);
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner2);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
+  const own = await assessForRun(config, ports, { owner: owner2, tokens, target, existing, liveIds, now });
+  reportOwnership(config, log, own, target);
+  const held = own.revocable;
+  const untouchable = /* @__PURE__ */ new Set([...referencedIds(own.all), ...own.heldElsewhere]);
   const due = rotationDue({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
   const base = {
     dryRun: config.dryRun,
@@ -37518,12 +37680,14 @@ async function rotateLocked(config, ports, owner2, hosts) {
     registry: registry2,
     registryAliases: hosts.slice(1),
     verified: null,
-    serviceAccountsUpdated: []
+    serviceAccountsUpdated: [],
+    spared: own.spared,
+    overlaps: own.overlaps
   };
   if (!due.due) {
     log.info(`Nothing to do: ${due.reason}`);
     const pending = held.pending.filter((id) => liveIds.has(id));
-    const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner2, tokens, target, referencedIds({ ...held, pending: [] }), pending);
+    const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner2, tokens, target, new Set([...untouchable].filter((id) => !pending.includes(id))), pending);
     const sas2 = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
     const problems2 = [...swept2.problems, ...sas2.problems];
     for (const p of problems2) log.warn(p);
@@ -37547,8 +37711,9 @@ async function rotateLocked(config, ports, owner2, hosts) {
     if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
     return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: [] };
   }
+  if (target.id === void 0) throw new Error("internal: minting without the target's Lease");
   const minted = await gitlab.createDeployToken(owner2, {
-    name: tokenName(config.tokenNamePrefix, target, now, ports.nonce()),
+    name: tokenName(config.tokenNamePrefix, target.id, now, ports.nonce()),
     expiresAt: expiryDateFor(now, config.expiresInMs)
   });
   const creds = credentialsFor(hosts, minted.username, minted.token);
@@ -37579,6 +37744,8 @@ async function rotateLocked(config, ports, owner2, hosts) {
         aliases: hosts.slice(1),
         rotatedAt: now.toISOString()
       }),
+      [Annotations.target]: target.id ?? "",
+      [Annotations.targetSpec]: target.describe,
       [Annotations.keptTokenIds]: plan.keep.join(","),
       [Annotations.revokePending]: pending.join(",")
     }
@@ -37601,7 +37768,7 @@ async function rotateLocked(config, ports, owner2, hosts) {
     }
   }
   if (plan.keep.length) log.info(`Kept previous deploy token(s) ${plan.keep.join(", ")} alive (--keep-previous ${config.keepPrevious})`);
-  const referenced = /* @__PURE__ */ new Set([minted.id, ...plan.keep, ...plan.revoke]);
+  const referenced = /* @__PURE__ */ new Set([minted.id, ...untouchable]);
   const swept = await sweep(config, ports, owner2, tokens, target, referenced, []);
   problems.push(...swept.problems);
   const sas = await ensureServiceAccounts(config, ports, accounts);
@@ -37662,14 +37829,18 @@ async function rollBackApply(config, ports, owner2, minted) {
 }
 
 // src/preview.ts
+function sparedWhy(s) {
+  return s.why === "held-elsewhere" ? `held by ${(s.elsewhere ?? []).join(", ")}` : s.why === "unproven" ? "name not ours" : `${s.why} ${s.target}`;
+}
 function tokenNamePattern(prefix, target) {
   return `${prefix}/${target}/<UTC timestamp>-<nonce>`;
 }
 function buildPlan(args) {
   const { config, owner: owner2, tokens, now, hosts } = args;
   const existing = args.state.secrets;
-  const target = targetOf(config, config.namespaces);
-  const held = heldTokens(existing, owner2);
+  const target = targetOf(config, config.namespaces, args.leaseUid);
+  const own = owner2 ? assessOwnership({ existing, owner: owner2, tokens, prefix: config.tokenNamePrefix, target, namespaces: config.namespaces, managed: Array.isArray(args.managed) ? args.managed : void 0 }) : void 0;
+  const held = own?.revocable ?? { current: [], kept: [], pending: [] };
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
   const due = owner2 ? rotationDue({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force }) : staticDue({
     namespaces: config.namespaces,
@@ -37691,11 +37862,11 @@ function buildPlan(args) {
     const plan = revocationPlan(held, 0, config.keepPrevious, liveIds);
     keep = plan.keep;
     revoke = plan.revoke;
-    referenced = /* @__PURE__ */ new Set([...plan.keep, ...plan.revoke]);
+    referenced = /* @__PURE__ */ new Set([...referencedIds(own.all), ...own.heldElsewhere]);
   } else {
     keep = held.kept;
     revoke = held.pending.filter((id) => liveIds.has(id));
-    referenced = referencedIds({ ...held, pending: [] });
+    referenced = new Set([...referencedIds(own.all), ...own.heldElsewhere].filter((id) => !revoke.includes(id)));
   }
   const sweep2 = (owner2 ? sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now, graceMs: config.sweepGraceMs }) : []).map((t) => t.id).filter((id) => !revoke.includes(id));
   return {
@@ -37711,11 +37882,15 @@ function buildPlan(args) {
       action: !due.due ? "unchanged" : present.has(namespace) ? "update" : "create"
     })),
     serviceAccounts: selectServiceAccounts(args.state.serviceAccounts, config.namespaces, config.serviceAccounts).filter((sa) => withPullSecret(sa, config.secretName) !== void 0).map((sa) => `${sa.namespace}/${sa.name}`),
-    mint: due.due && owner2 ? { namePattern: tokenNamePattern(config.tokenNamePrefix, target), expiresAt: expiryDateFor(now, config.expiresInMs), scopes: ["read_registry"] } : null,
+    mint: due.due && owner2 ? { namePattern: tokenNamePattern(config.tokenNamePrefix, target.id ?? `cluster-<uid of the Lease the first run creates>/${target.secretName}/${target.set}`), expiresAt: expiryDateFor(now, config.expiresInMs), scopes: ["read_registry"] } : null,
     current: held.current,
     keep: keep.map(view),
     revoke: revoke.map(view),
-    sweep: sweep2.map(view)
+    sweep: sweep2.map(view),
+    spared: own?.spared ?? [],
+    overlaps: own?.overlaps ?? [],
+    target,
+    clusterWide: args.managed === void 0 ? null : args.managed !== "forbidden"
   };
 }
 function refuse(what) {
@@ -37726,6 +37901,9 @@ async function planRotation(config, ports) {
   const seen = {};
   const kube = {
     ...ports.kube,
+    async listManagedSecrets() {
+      return seen.managed = ports.kube.listManagedSecrets ? await ports.kube.listManagedSecrets() : "forbidden";
+    },
     async readTarget(namespaces2, secretName2, serviceAccounts2) {
       seen.namespaces = [...namespaces2];
       return seen.state = await ports.kube.readTarget(namespaces2, secretName2, serviceAccounts2);
@@ -37739,8 +37917,13 @@ async function planRotation(config, ports) {
     deleteSecrets: async () => refuse("delete Secrets")
   };
   const lock = {
+    async readLease(namespace, name) {
+      const lease = await ports.lock.readLease(namespace, name);
+      seen.leaseUid = lease?.uid || void 0;
+      return lease;
+    },
     createLease: async () => refuse("take a Lease"),
-    takeOverLease: async () => refuse("take a Lease"),
+    claimLease: async () => refuse("take a Lease"),
     releaseLease: async () => refuse("release a Lease")
   };
   const observed = {
@@ -37767,7 +37950,9 @@ async function planRotation(config, ports) {
     hosts: [report.registry, ...report.registryAliases],
     state: seen.state ?? { secrets: [], serviceAccounts: [] },
     tokens: seen.tokens ?? [],
-    now
+    now,
+    leaseUid: seen.leaseUid,
+    managed: seen.managed
   });
 }
 function tokenList(tokens) {
@@ -37784,6 +37969,9 @@ function planLines(p) {
     `Keep:    ${tokenList(p.keep)}`,
     `Revoke:  ${tokenList(p.revoke)}`,
     `Sweep:   ${tokenList(p.sweep)}`,
+    ...p.spared.length ? [`Leave alive (not this target's to revoke): ${p.spared.map((t) => `${t.id} (${sparedWhy(t)})`).join(", ")}`] : [],
+    ...p.overlaps.map((o) => `warning: ${overlapMessage(o, p.secretName, p.target)}`),
+    ...p.clusterWide === false ? ["Note: RBAC does not allow listing Secrets cluster-wide; only token names decide what is revoked"] : [],
     ...p.serviceAccounts.length ? [`ServiceAccounts to get "${p.secretName}": ${p.serviceAccounts.join(", ")}`] : [],
     "Nothing was changed: no token minted, no Lease taken, no Secret written."
   ];
@@ -43086,32 +43274,41 @@ function failure(operation, stderr) {
   const detail = [errorLines(stderr), ...hintsFor(stderr)].join("\n");
   return new KubeError(operation, detail, namespacesInErrors(stderr));
 }
-var HOLDER_LABEL = "gitlab-pull-secret.io/lock-holder";
 function microTime(d) {
   return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
-function leaseManifest(namespace, name, holder, durationSeconds, now, resourceVersion) {
+function leaseManifest(namespace, name, hold, resourceVersion) {
   return JSON.stringify({
     apiVersion: "coordination.k8s.io/v1",
     kind: "Lease",
     metadata: {
       name,
       namespace,
-      labels: { [HOLDER_LABEL]: holder, "app.kubernetes.io/managed-by": MANAGER },
+      labels: { "app.kubernetes.io/managed-by": MANAGER },
       ...resourceVersion ? { resourceVersion } : {}
     },
-    spec: { holderIdentity: holder, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now) }
+    spec: hold ? { holderIdentity: hold.holder, leaseDurationSeconds: hold.durationSeconds, acquireTime: microTime(hold.now), renewTime: microTime(hold.now) } : {}
   });
 }
 function parseLease(stdout) {
   const o = JSON.parse(stdout);
   return {
-    holder: String(o.spec?.holderIdentity ?? "unknown"),
+    holder: String(o.spec?.holderIdentity ?? ""),
     renewTime: String(o.spec?.renewTime ?? o.spec?.acquireTime ?? ""),
     durationSeconds: Number(o.spec?.leaseDurationSeconds ?? 0),
-    resourceVersion: String(o.metadata?.resourceVersion ?? "")
+    resourceVersion: String(o.metadata?.resourceVersion ?? ""),
+    uid: String(o.metadata?.uid ?? "")
   };
 }
+var jp = (key) => `{.metadata.annotations.${key.replace(/\./g, "\\.")}}`;
+var MANAGED_FIELDS = `{range .items[*]}{.metadata.namespace}{"\\t"}{.metadata.name}{"\\t"}${jp(Annotations.owner)}{"\\t"}${jp(Annotations.tokenId)}{"\\t"}${jp(Annotations.keptTokenIds)}{"\\n"}{end}`;
+function parseManagedSecrets(stdout) {
+  return stdout.split("\n").filter((l) => l.trim() !== "").map((l) => {
+    const [namespace = "", name = "", owner2 = "", tokenId = "", kept = ""] = l.split("	");
+    return { namespace, name, owner: owner2, tokenId, kept };
+  });
+}
+var WRITE_RACE = /AlreadyExists|already exists|Conflict|the object has been modified|NotFound|not found/;
 function kubectlPort(opts) {
   const binary2 = opts.binary ?? "kubectl";
   const global2 = [
@@ -43176,28 +43373,36 @@ function kubectlPort(opts) {
       }
       return parseSecrets(r.stdout);
     },
+    async listManagedSecrets() {
+      const r = await run(["get", "secrets", "--all-namespaces", "-l", `${MANAGED_BY_LABEL}=${MANAGER}`, "-o", `jsonpath=${MANAGED_FIELDS}`], "");
+      if (r.exitCode !== 0) {
+        if (/is forbidden: User/.test(r.stderr)) return "forbidden";
+        throw failure("listing the managed Secrets of the cluster", opts.redact(r.stderr));
+      }
+      return parseManagedSecrets(r.stdout);
+    },
+    async readLease(namespace, name) {
+      const r = await run(["get", "lease", name, "-n", namespace, "-o", "json", "--ignore-not-found"], "");
+      if (r.exitCode !== 0) throw failure("reading the rotation lock", opts.redact(r.stderr));
+      return r.stdout.trim() === "" ? void 0 : parseLease(r.stdout);
+    },
     async createLease(namespace, name, holder, durationSeconds, now) {
-      const r = await run(["create", "-f", "-", "-o", "name"], leaseManifest(namespace, name, holder, durationSeconds, now));
-      if (r.exitCode === 0) return void 0;
-      if (!/AlreadyExists|already exists/.test(r.stderr)) throw failure("taking the rotation lock", opts.redact(r.stderr));
-      const got = await run(["get", "lease", name, "-n", namespace, "-o", "json", "--ignore-not-found"], "");
-      if (got.exitCode !== 0) throw failure("reading the rotation lock", opts.redact(got.stderr));
-      if (got.stdout.trim() === "") return { holder: "nobody", renewTime: "", durationSeconds: 0, resourceVersion: "" };
-      return parseLease(got.stdout);
+      const r = await run(["create", "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }));
+      if (r.exitCode === 0) return parseLease(r.stdout);
+      if (WRITE_RACE.test(r.stderr)) return void 0;
+      throw failure("taking the rotation lock", opts.redact(r.stderr));
     },
-    async takeOverLease(namespace, name, holder, durationSeconds, now, resourceVersion) {
-      if (!resourceVersion) return false;
-      const r = await run(["replace", "-f", "-", "-o", "name"], leaseManifest(namespace, name, holder, durationSeconds, now, resourceVersion));
-      if (r.exitCode === 0) return true;
-      if (/Conflict|the object has been modified|NotFound|not found/.test(r.stderr)) return false;
-      throw failure("taking over a stale rotation lock", opts.redact(r.stderr));
+    async claimLease(namespace, name, holder, durationSeconds, now, resourceVersion) {
+      if (!resourceVersion) return void 0;
+      const r = await run(["replace", "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }, resourceVersion));
+      if (r.exitCode === 0) return parseLease(r.stdout);
+      if (WRITE_RACE.test(r.stderr)) return void 0;
+      throw failure("taking the rotation lock", opts.redact(r.stderr));
     },
-    async releaseLease(namespace, name, holder) {
-      const r = await run(
-        ["delete", "lease", "-n", namespace, "--field-selector", `metadata.name=${name}`, "-l", `${HOLDER_LABEL}=${holder}`, "--ignore-not-found"],
-        ""
-      );
-      if (r.exitCode !== 0) throw failure("releasing the rotation lock", opts.redact(r.stderr));
+    async releaseLease(namespace, name, held) {
+      const r = await run(["replace", "-f", "-", "-o", "name"], leaseManifest(namespace, name, null, held.resourceVersion));
+      if (r.exitCode === 0 || /Conflict|the object has been modified|NotFound|not found/.test(r.stderr)) return;
+      throw failure("releasing the rotation lock", opts.redact(r.stderr));
     },
     async applySecrets(list2, { dryRun, force }) {
       const r = await run(
@@ -43924,15 +44129,29 @@ function assessStatus(args) {
     }
   }
   const held = heldTokens(args.existing, owner2);
-  const referenced = /* @__PURE__ */ new Set([...held.current, ...held.kept, ...held.pending]);
+  const own = owner2 ? assessOwnership({ existing: args.existing, owner: owner2, tokens: args.tokens, prefix: args.prefix, target, namespaces: args.namespaces, managed: Array.isArray(args.managed) ? args.managed : void 0 }) : void 0;
+  const referenced = /* @__PURE__ */ new Set([...referencedIds(held), ...own?.heldElsewhere ?? []]);
   const orphans = new Set(
     sweepCandidates({ tokens: args.tokens, prefix: args.prefix, target, referenced, now, graceMs: args.graceMs }).map((t) => t.id)
   );
-  const tokens = args.tokens.filter((t) => referenced.has(t.id) || ownsTokenName(args.prefix, target, t.name)).map((t) => {
+  const spared = new Map((own?.spared ?? []).map((s) => [s.id, s]));
+  const legacy = (name) => claimOf(args.prefix, target, name).kind === "legacy";
+  const tokens = args.tokens.filter((t) => referenced.has(t.id) || namedForTarget(args.prefix, target, t.name) || legacy(t.name)).map((t) => {
     const state = stateOf(t, now);
-    const role = held.current.includes(t.id) ? "current" : held.kept.includes(t.id) ? "kept" : held.pending.includes(t.id) ? "pending" : orphans.has(t.id) ? "orphan" : state === "live" ? "in-flight" : "stale";
+    const sparedAs = spared.get(t.id)?.why;
+    const role = sparedAs && sparedAs !== "held-elsewhere" ? sparedAs : held.current.includes(t.id) ? "current" : held.kept.includes(t.id) ? "kept" : held.pending.includes(t.id) ? "pending" : orphans.has(t.id) ? "orphan" : own?.heldElsewhere.has(t.id) ? "held-elsewhere" : legacy(t.name) ? "legacy" : state === "live" ? "in-flight" : "stale";
     return { id: t.id, name: t.name, username: t.username, expiresAt: t.expiresAt, daysLeft: daysLeft(t.expiresAt, now), state, role, usedBy: holders.get(t.id) ?? [] };
   }).sort((a, b) => b.id - a.id);
+  for (const o of own?.overlaps ?? []) {
+    findings.push({ severity: "attention", kind: "overlap", tokenId: o.tokenId, namespaces: [o.namespace], message: overlapMessage(o, args.secretName, target) });
+  }
+  for (const s of own?.spared ?? []) {
+    if (s.why === "other-target" && own.overlaps.some((o) => o.tokenId === s.id)) continue;
+    findings.push({ severity: "info", kind: "spared", tokenId: s.id, namespaces: s.namespaces, message: sparedMessage(s).replace(/^Left/, "rotate leaves") });
+  }
+  if (args.managed === "forbidden") {
+    findings.push({ severity: "info", kind: "cluster-wide", message: "RBAC does not allow listing Secrets cluster-wide: Secrets outside these namespaces were not checked" });
+  }
   for (const t of tokens) {
     if (t.role === "orphan") {
       findings.push({ severity: "attention", kind: "orphan", tokenId: t.id, message: `deploy token ${t.id} (${t.name}) is an orphan: live, ours, and no Secret references it. rotate sweeps it; revoke deletes it` });
@@ -43940,6 +44159,13 @@ function assessStatus(args) {
       findings.push({ severity: "attention", kind: "pending-revoke", tokenId: t.id, message: `deploy token ${t.id} is still live although an earlier run meant to revoke it; the next rotate revokes it` });
     } else if (t.role === "in-flight") {
       findings.push({ severity: "info", kind: "in-flight", tokenId: t.id, message: `deploy token ${t.id} is unreferenced but younger than --sweep-grace: a rotation may be running` });
+    } else if (t.role === "legacy" && t.state === "live") {
+      findings.push({
+        severity: "info",
+        kind: "legacy",
+        tokenId: t.id,
+        message: `deploy token ${t.id} (${t.name}) is legacy, not ours to sweep: it was named before token names carried the cluster's identity, so another cluster may hold it. It expires by itself${t.expiresAt ? ` on ${t.expiresAt.slice(0, 10)}` : ""}`
+      });
     } else if (t.role === "stale") {
       findings.push({ severity: "info", kind: "stale", tokenId: t.id, message: `deploy token ${t.id} is ${t.state} and still listed by GitLab; it cannot pull (revoke deletes it)` });
     }
@@ -43962,22 +44188,26 @@ async function readStatus(config, ports) {
   const creds = config.credentials;
   const owner2 = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
   const namespaces2 = await resolveNamespaces(config, ports.kube);
+  const leaseUid = owner2 ? await readTargetLeaseUid(ports.lock, { namespaces: namespaces2, secretName: config.secretName }) : void 0;
   const existing = await ports.kube.readSecrets(namespaces2, config.secretName);
   const tokens = owner2 ? await ports.gitlab.listDeployTokens(owner2) : [];
-  return assessStatus({
+  const input = {
     owner: owner2,
     ...creds.kind === "static" ? { staticUsername: creds.username } : {},
     secretName: config.secretName,
     secretType: config.secretType,
     namespaces: namespaces2,
-    target: targetOf(config, namespaces2),
+    target: targetOf(config, namespaces2, leaseUid),
     prefix: config.tokenNamePrefix,
     existing,
     tokens,
     now: ports.clock.now(),
     warnWithinMs: config.warnWithinMs,
     graceMs: config.sweepGraceMs
-  });
+  };
+  const first = assessStatus(input);
+  if (!first.tokens.some((t) => t.role === "orphan") || !ports.kube.listManagedSecrets) return first;
+  return assessStatus({ ...input, managed: await ports.kube.listManagedSecrets() });
 }
 function statusNeedsAttention(r) {
   return r.warnWithinMs !== void 0 && r.attention;
@@ -44043,24 +44273,30 @@ function teardownPlan(args) {
   const ownerRef2 = ownerRef(owner2);
   const managed = existing.filter(isManaged);
   const ours = managed.filter((s) => s.annotations[Annotations.owner] === ownerRef2);
-  const held = heldTokens(ours, owner2);
-  const why = (t) => held.current.includes(t.id) ? "current" : held.kept.includes(t.id) ? "kept" : held.pending.includes(t.id) ? "pending" : ownsTokenName(args.prefix, target, t.name) ? "named" : void 0;
+  const own = owner2 ? assessOwnership({ existing, owner: owner2, tokens: args.tokens, prefix: args.prefix, target, namespaces: args.namespaces, managed: args.managed }) : void 0;
+  const held = own?.all ?? { current: [], kept: [], pending: [] };
+  const mine = own?.revocable ?? held;
+  const why = (t) => mine.current.includes(t.id) ? "current" : mine.kept.includes(t.id) ? "kept" : mine.pending.includes(t.id) ? "pending" : namedForTarget(args.prefix, target, t.name) && !own?.heldElsewhere.has(t.id) && !own?.spared.some((s) => s.id === t.id) ? "named" : void 0;
   const listed = new Set(args.tokens.map((t) => t.id));
   const revoke = [];
   for (const t of args.tokens) {
     const w = why(t);
     if (w) revoke.push({ id: t.id, name: t.name, state: t.revoked ? "revoked" : isLiveToken(t, args.now) ? "live" : "expired", why: w });
   }
+  const foreignCurrent = new Set((own?.spared ?? []).filter((s) => s.why !== "held-elsewhere").map((s) => s.id));
+  const keepSecrets = ours.filter((s) => foreignCurrent.has(Number(s.annotations[Annotations.tokenId]))).map((s) => s.namespace);
   const others = managed.filter((s) => s.annotations[Annotations.owner] !== ownerRef2);
   return {
     secretName: args.secretName,
     owner: owner2 ? { kind: owner2.kind, id: owner2.id, path: owner2.path } : null,
-    deleteSecrets: ours.map((s) => s.namespace),
+    deleteSecrets: ours.map((s) => s.namespace).filter((ns) => !keepSecrets.includes(ns)),
     unmanaged: existing.filter((s) => !isManaged(s)).map((s) => s.namespace),
     otherOwner: others.map((s) => s.namespace),
     otherOwnerRefs: Object.fromEntries(others.map((s) => [s.namespace, s.annotations[Annotations.owner] ?? "?"])),
     revoke: revoke.sort((a, b) => b.id - a.id),
-    alreadyGone: [...held.current, ...held.kept, ...held.pending].filter((id) => !listed.has(id))
+    alreadyGone: [...held.current, ...held.kept, ...held.pending].filter((id) => !listed.has(id)),
+    spared: own?.spared ?? [],
+    keepSecrets
   };
 }
 function serviceAccountChanges(accounts, namespaces2, names, secretName2) {
@@ -44069,19 +44305,30 @@ function serviceAccountChanges(accounts, namespaces2, names, secretName2) {
     return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
   });
 }
-async function inspect2(config, ports, owner2, namespaces2) {
+async function inspect2(config, ports, owner2, namespaces2, leaseUid) {
   const state = await ports.kube.readTarget(namespaces2, config.secretName, config.serviceAccounts);
   const tokens = owner2 ? await ports.gitlab.listDeployTokens(owner2) : [];
-  const base = teardownPlan({
+  const now = ports.clock.now();
+  const input = {
     owner: owner2,
     secretName: config.secretName,
-    target: targetOf(config, namespaces2),
+    target: targetOf(config, namespaces2, leaseUid),
+    namespaces: namespaces2,
     prefix: config.tokenNamePrefix,
     existing: state.secrets,
     tokens,
-    now: ports.clock.now()
-  });
-  const saNamespaces = namespaces2.filter((ns) => !base.unmanaged.includes(ns) && !base.otherOwner.includes(ns));
+    now
+  };
+  let base = teardownPlan(input);
+  if (base.revoke.some((t) => t.state === "live") && ports.kube.listManagedSecrets) {
+    const managed = await ports.kube.listManagedSecrets();
+    if (managed === "forbidden") {
+      ports.log.info("Note: RBAC does not allow listing Secrets cluster-wide; only token names decide what is revoked");
+    } else {
+      base = teardownPlan({ ...input, managed });
+    }
+  }
+  const saNamespaces = namespaces2.filter((ns) => !base.unmanaged.includes(ns) && !base.otherOwner.includes(ns) && !base.keepSecrets.includes(ns));
   const serviceAccounts2 = config.serviceAccounts.length === 0 ? null : serviceAccountChanges(state.serviceAccounts, saNamespaces, config.serviceAccounts, config.secretName).map((c) => c.key);
   const forbidden = await ports.kube.forbiddenSecretDeletes(base.deleteSecrets, config.secretName);
   if (forbidden.length) {
@@ -44122,17 +44369,20 @@ async function teardown(config, ports, opts) {
     ...r
   });
   if (!opts.confirm) {
-    const { plan } = await inspect2(config, ports, owner2, namespaces2);
+    const leaseUid = owner2 ? await readTargetLeaseUid(ports.lock, { namespaces: namespaces2, secretName: config.secretName }) : void 0;
+    const { plan } = await inspect2(config, ports, owner2, namespaces2, leaseUid);
     if (isEmptyPlan(plan)) return done(plan, {});
     throw new ConfirmationRequiredError(plan);
   }
   const lease = await acquireTargetLock(ports, { ...config, namespaces: namespaces2 });
   try {
-    const seen = await inspect2(config, ports, owner2, namespaces2);
+    const seen = await inspect2(config, ports, owner2, namespaces2, lease.uid);
     const { plan } = seen;
     const { log } = ports;
     const revoked = [];
     const problems = otherOwnerProblems(plan);
+    for (const s of plan.spared) log.info(sparedMessage(s));
+    for (const ns of plan.keepSecrets) log.warn(`Kept the Secret in ${ns}: it holds a token another target (or cluster) wrote there, and deleting it would stop pulls`);
     for (const t of owner2 ? plan.revoke : []) {
       try {
         const outcome = await ports.gitlab.revokeDeployToken(owner2, t.id);
@@ -44183,6 +44433,8 @@ function teardownLines(r) {
   );
   lines.push(`  ${r.applied ? "deleted" : "delete"} Secrets in: ${(r.applied ? r.deletedSecrets : r.deleteSecrets).join(", ") || "none"}`);
   if (r.unmanaged.length) lines.push(`  left alone (not managed by gitlab-pull-secret): ${r.unmanaged.join(", ")}`);
+  if (r.keepSecrets.length) lines.push(`  left alone (another target's or cluster's token): ${r.keepSecrets.join(", ")}`);
+  if (r.spared.length) lines.push(`  left alive (not this target's to revoke): ${r.spared.map((t) => `${t.id} (${t.why}${t.target ? ` ${t.target}` : ""})`).join(", ")}`);
   if (!r.applied && isEmptyPlan(r)) lines.push("Nothing of this target is left to tear down.");
   return lines;
 }

@@ -4,9 +4,9 @@
 import { getExecOutput } from "@actions/exec";
 import { KubeError } from "./errors.js";
 import { secretRefs } from "./manifests.js";
-import { MANAGER } from "./naming.js";
+import { Annotations, MANAGED_BY_LABEL, MANAGER } from "./naming.js";
 import type { LeaseState, LockPort } from "./lock.js";
-import type { ExistingSecret, KubePort, TargetState } from "./ports.js";
+import type { ExistingSecret, KubePort, ManagedSecretRef, TargetState } from "./ports.js";
 import { parseServiceAccount, serviceAccountList } from "./serviceaccounts.js";
 import type { Secret } from "./secret.js";
 
@@ -80,36 +80,67 @@ function failure(operation: string, stderr: string): KubeError {
   return new KubeError(operation, detail, namespacesInErrors(stderr));
 }
 
-const HOLDER_LABEL = "gitlab-pull-secret.io/lock-holder";
-
 /** Lease times are MicroTime: RFC 3339 with microseconds. */
 function microTime(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
-export function leaseManifest(namespace: string, name: string, holder: string, durationSeconds: number, now: Date, resourceVersion?: string): string {
+/**
+ * The Lease as we write it: held (holder, times, duration) or released (no
+ * holder, no times: a run of an older version, which deletes the Lease, sees
+ * it as stale at once). A resourceVersion makes the write a guarded replace.
+ */
+export function leaseManifest(
+  namespace: string,
+  name: string,
+  hold: { holder: string; durationSeconds: number; now: Date } | null,
+  resourceVersion?: string,
+): string {
   return JSON.stringify({
     apiVersion: "coordination.k8s.io/v1",
     kind: "Lease",
     metadata: {
       name,
       namespace,
-      labels: { [HOLDER_LABEL]: holder, "app.kubernetes.io/managed-by": MANAGER },
+      labels: { "app.kubernetes.io/managed-by": MANAGER },
       ...(resourceVersion ? { resourceVersion } : {}),
     },
-    spec: { holderIdentity: holder, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now) },
+    spec: hold
+      ? { holderIdentity: hold.holder, leaseDurationSeconds: hold.durationSeconds, acquireTime: microTime(hold.now), renewTime: microTime(hold.now) }
+      : {},
   });
 }
 
 export function parseLease(stdout: string): LeaseState {
-  const o = JSON.parse(stdout) as { metadata?: { resourceVersion?: string }; spec?: Record<string, unknown> };
+  const o = JSON.parse(stdout) as { metadata?: { resourceVersion?: string; uid?: string }; spec?: Record<string, unknown> };
   return {
-    holder: String(o.spec?.holderIdentity ?? "unknown"),
+    holder: String(o.spec?.holderIdentity ?? ""),
     renewTime: String(o.spec?.renewTime ?? o.spec?.acquireTime ?? ""),
     durationSeconds: Number(o.spec?.leaseDurationSeconds ?? 0),
     resourceVersion: String(o.metadata?.resourceVersion ?? ""),
+    uid: String(o.metadata?.uid ?? ""),
   };
 }
+
+/** jsonpath escapes the dots of an annotation key. */
+const jp = (key: string): string => `{.metadata.annotations.${key.replace(/\./g, "\\.")}}`;
+
+/** One tab-separated line per Secret: where it is and which tokens it records. Never `data`. */
+export const MANAGED_FIELDS =
+  `{range .items[*]}{.metadata.namespace}{"\\t"}{.metadata.name}{"\\t"}${jp(Annotations.owner)}{"\\t"}` +
+  `${jp(Annotations.tokenId)}{"\\t"}${jp(Annotations.keptTokenIds)}{"\\n"}{end}`;
+
+export function parseManagedSecrets(stdout: string): ManagedSecretRef[] {
+  return stdout
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => {
+      const [namespace = "", name = "", owner = "", tokenId = "", kept = ""] = l.split("\t");
+      return { namespace, name, owner, tokenId, kept };
+    });
+}
+
+const WRITE_RACE = /AlreadyExists|already exists|Conflict|the object has been modified|NotFound|not found/;
 
 export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
   const binary = opts.binary ?? "kubectl";
@@ -183,32 +214,41 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
       return parseSecrets(r.stdout);
     },
 
+    async listManagedSecrets() {
+      const r = await run(["get", "secrets", "--all-namespaces", "-l", `${MANAGED_BY_LABEL}=${MANAGER}`, "-o", `jsonpath=${MANAGED_FIELDS}`], "");
+      if (r.exitCode !== 0) {
+        if (/is forbidden: User/.test(r.stderr)) return "forbidden";
+        throw failure("listing the managed Secrets of the cluster", opts.redact(r.stderr));
+      }
+      return parseManagedSecrets(r.stdout);
+    },
+
+    async readLease(namespace, name) {
+      const r = await run(["get", "lease", name, "-n", namespace, "-o", "json", "--ignore-not-found"], "");
+      if (r.exitCode !== 0) throw failure("reading the rotation lock", opts.redact(r.stderr));
+      return r.stdout.trim() === "" ? undefined : parseLease(r.stdout);
+    },
+
     async createLease(namespace, name, holder, durationSeconds, now) {
-      const r = await run(["create", "-f", "-", "-o", "name"], leaseManifest(namespace, name, holder, durationSeconds, now));
-      if (r.exitCode === 0) return undefined;
-      if (!/AlreadyExists|already exists/.test(r.stderr)) throw failure("taking the rotation lock", opts.redact(r.stderr));
-      const got = await run(["get", "lease", name, "-n", namespace, "-o", "json", "--ignore-not-found"], "");
-      if (got.exitCode !== 0) throw failure("reading the rotation lock", opts.redact(got.stderr));
-      // Released between our create and get: report it as stale so the caller retries at once.
-      if (got.stdout.trim() === "") return { holder: "nobody", renewTime: "", durationSeconds: 0, resourceVersion: "" };
-      return parseLease(got.stdout);
+      const r = await run(["create", "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }));
+      if (r.exitCode === 0) return parseLease(r.stdout);
+      if (WRITE_RACE.test(r.stderr)) return undefined;
+      throw failure("taking the rotation lock", opts.redact(r.stderr));
     },
 
-    async takeOverLease(namespace, name, holder, durationSeconds, now, resourceVersion) {
-      if (!resourceVersion) return false;
-      const r = await run(["replace", "-f", "-", "-o", "name"], leaseManifest(namespace, name, holder, durationSeconds, now, resourceVersion));
-      if (r.exitCode === 0) return true;
-      if (/Conflict|the object has been modified|NotFound|not found/.test(r.stderr)) return false;
-      throw failure("taking over a stale rotation lock", opts.redact(r.stderr));
+    async claimLease(namespace, name, holder, durationSeconds, now, resourceVersion) {
+      if (!resourceVersion) return undefined;
+      const r = await run(["replace", "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }, resourceVersion));
+      if (r.exitCode === 0) return parseLease(r.stdout);
+      if (WRITE_RACE.test(r.stderr)) return undefined;
+      throw failure("taking the rotation lock", opts.redact(r.stderr));
     },
 
-    async releaseLease(namespace, name, holder) {
-      // The holder label makes the delete conditional: a Lease taken over from us is not ours to delete.
-      const r = await run(
-        ["delete", "lease", "-n", namespace, "--field-selector", `metadata.name=${name}`, "-l", `${HOLDER_LABEL}=${holder}`, "--ignore-not-found"],
-        "",
-      );
-      if (r.exitCode !== 0) throw failure("releasing the rotation lock", opts.redact(r.stderr));
+    async releaseLease(namespace, name, held) {
+      // Guarded by the resourceVersion our claim left: a Lease taken over from us is not ours to clear.
+      const r = await run(["replace", "-f", "-", "-o", "name"], leaseManifest(namespace, name, null, held.resourceVersion));
+      if (r.exitCode === 0 || /Conflict|the object has been modified|NotFound|not found/.test(r.stderr)) return;
+      throw failure("releasing the rotation lock", opts.redact(r.stderr));
     },
 
     async applySecrets(list: Secret, { dryRun, force }) {

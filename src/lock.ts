@@ -1,26 +1,33 @@
 // One run per target at a time: a coordination.k8s.io/v1 Lease in the first
-// target namespace. Uncontended, taking and releasing it costs one kubectl
-// process each (create, then delete by our holder label); a Lease older than
-// its duration belongs to a run that died and is taken over with a
-// resourceVersion-guarded replace.
+// target namespace. The Lease is kept between runs with its holder cleared:
+// its server-assigned metadata.uid is the cluster's identity in our token
+// names (naming.ts clusterKey). Taking it costs two kubectl processes (get,
+// then create or a resourceVersion-guarded replace), releasing it one (a
+// guarded replace that clears the holder). A Lease older than its duration
+// belongs to a run that died and is taken over the same way.
 import { KubeError } from "./errors.js";
 import type { Clock, Log } from "./ports.js";
 
 export interface LeaseState {
+  /** "" when nobody holds it (released). */
   holder: string;
-  /** Last time the holder claimed it (ISO). */
+  /** Last time the holder claimed it (ISO); "" when released. */
   renewTime: string;
   durationSeconds: number;
   resourceVersion: string;
+  /** Server-assigned, stable for as long as the Lease exists. */
+  uid: string;
 }
 
 export interface LockPort {
-  /** Creates the Lease; returns undefined when created, else the Lease that is already there. */
+  /** The Lease as it is, or undefined when there is none. Reads only. */
+  readLease(namespace: string, name: string): Promise<LeaseState | undefined>;
+  /** Creates the Lease held by `holder`; undefined when someone created it first. */
   createLease(namespace: string, name: string, holder: string, durationSeconds: number, now: Date): Promise<LeaseState | undefined>;
-  /** Replaces a stale Lease if it still has `resourceVersion`; false when someone else changed it first. */
-  takeOverLease(namespace: string, name: string, holder: string, durationSeconds: number, now: Date, resourceVersion: string): Promise<boolean>;
-  /** Deletes the Lease only if `holder` still holds it. */
-  releaseLease(namespace: string, name: string, holder: string): Promise<void>;
+  /** Claims a free or stale Lease if it still has `resourceVersion`; undefined when someone else changed it first. */
+  claimLease(namespace: string, name: string, holder: string, durationSeconds: number, now: Date, resourceVersion: string): Promise<LeaseState | undefined>;
+  /** Clears the holder if the Lease is still as `held` left it (a Lease taken over from us is not ours to clear). */
+  releaseLease(namespace: string, name: string, held: LeaseState): Promise<void>;
 }
 
 export const LEASE_DURATION_SECONDS = 300;
@@ -32,6 +39,10 @@ export function leaseName(secretName: string): string {
 /** The namespace holding the target's Lease: the same for every run on these namespaces, whatever their order. */
 export function lockNamespace(namespaces: readonly string[]): string {
   return [...namespaces].sort()[0]!;
+}
+
+export function isFree(lease: LeaseState): boolean {
+  return lease.holder === "";
 }
 
 export function isStale(lease: LeaseState, now: Date): boolean {
@@ -52,6 +63,8 @@ export class LockTimeoutError extends KubeError {
 }
 
 export interface Held {
+  /** The Lease's uid: the cluster's identity (naming.ts clusterKey). */
+  uid: string;
   release(): Promise<void>;
 }
 
@@ -71,26 +84,34 @@ export async function acquireLock(args: {
   let announced = false;
   for (;;) {
     const now = clock.now();
-    const existing = await port.createLease(namespace, name, holder, LEASE_DURATION_SECONDS, now);
-    if (existing === undefined) break;
-    if (isStale(existing, now)) {
-      if (await port.takeOverLease(namespace, name, holder, LEASE_DURATION_SECONDS, now, existing.resourceVersion)) {
-        args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
-        break;
+    const existing = await port.readLease(namespace, name);
+    let taken: LeaseState | undefined;
+    if (existing === undefined) {
+      taken = await port.createLease(namespace, name, holder, LEASE_DURATION_SECONDS, now);
+    } else if (isFree(existing) || isStale(existing, now)) {
+      taken = await port.claimLease(namespace, name, holder, LEASE_DURATION_SECONDS, now, existing.resourceVersion);
+      if (taken && !isFree(existing)) args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
+    } else {
+      const waited = now.getTime() - started;
+      if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited);
+      if (!announced) {
+        args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
+        announced = true;
       }
+      // Jitter keeps waiting runs from retrying in lock step.
+      await args.sleep(Math.min(delay * (0.5 + Math.random()), args.timeoutMs - waited));
+      delay = Math.min(delay * 2, 2000);
       continue;
     }
-    const waited = now.getTime() - started;
-    if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited);
-    if (!announced) {
-      args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
-      announced = true;
-    }
-    // Jitter keeps waiting runs from retrying in lock step.
-    await args.sleep(Math.min(delay * (0.5 + Math.random()), args.timeoutMs - waited));
-    delay = Math.min(delay * 2, 2000);
+    // undefined: another run created or claimed it between our read and write; look again at once.
+    const held = taken;
+    if (held) return { uid: held.uid, release: () => port.releaseLease(namespace, name, held) };
   }
-  return { release: () => port.releaseLease(namespace, name, holder) };
+}
+
+/** The uid of the target's Lease without taking it (dry runs, plan, status); undefined before the first rotation. */
+export async function readTargetLeaseUid(lock: LockPort, target: { namespaces: readonly string[]; secretName: string }): Promise<string | undefined> {
+  return (await lock.readLease(lockNamespace(target.namespaces), leaseName(target.secretName)))?.uid || undefined;
 }
 
 /** The target's lock, named and placed the same for every command that changes the target. */

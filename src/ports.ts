@@ -45,6 +45,18 @@ export interface ExistingSecret {
   resourceVersion: string;
 }
 
+/** What the cluster-wide list of managed Secrets tells about each: where it is and which tokens it records. */
+export interface ManagedSecretRef {
+  namespace: string;
+  name: string;
+  /** The owner annotation ("project/42"); "" when absent. */
+  owner: string;
+  /** The token-id annotation as written. */
+  tokenId: string;
+  /** The kept-token-ids annotation as written. */
+  kept: string;
+}
+
 export interface TargetState {
   secrets: ExistingSecret[];
   serviceAccounts: ServiceAccountState[];
@@ -70,6 +82,12 @@ export interface KubePort {
    * (only when the user asked to adopt a Secret).
    */
   applySecrets(list: Secret, opts: { dryRun: boolean; force: boolean }): Promise<void>;
+  /**
+   * Every Secret labelled as ours in the whole cluster (one labelled list), or
+   * "forbidden" when RBAC refuses listing Secrets cluster-wide. Only the
+   * metadata a run needs leaves kubectl, never the Secrets' data.
+   */
+  listManagedSecrets?(): Promise<ManagedSecretRef[] | "forbidden">;
   /**
    * Teardown (`revoke`): the namespaces where the caller may NOT delete the
    * Secret `name` (SelfSubjectAccessReviews: asks, changes nothing, needs no

@@ -7,13 +7,15 @@
 import { SECRET_TYPES, type SecretType } from "./dockerconfig.js";
 import { DAY_MS } from "./duration.js";
 import type { Config } from "./inputs.js";
-import { Annotations, STATIC_OWNER, ownerRef as ownerRefOf, ownsTokenName } from "./naming.js";
-import { formatDuration, heldTokens, isLiveToken, isManaged, sweepCandidates } from "./plan.js";
+import { Annotations, STATIC_OWNER, ownerRef as ownerRefOf } from "./naming.js";
+import { formatDuration, heldTokens, isLiveToken, isManaged, namedForTarget, referencedIds, sweepCandidates } from "./plan.js";
+import { assessOwnership, claimOf, overlapMessage, sparedMessage } from "./ownership.js";
+import { readTargetLeaseUid, type LockPort } from "./lock.js";
 import type { DeployTokenInfo } from "./gitlab.js";
-import type { ExistingSecret, ResolvedOwner } from "./ports.js";
+import type { ExistingSecret, ManagedSecretRef, ResolvedOwner } from "./ports.js";
 import { textTable } from "./report.js";
 import { resolveNamespaces, type Ports } from "./rotate.js";
-import { targetOf } from "./target.js";
+import { targetOf, type TargetRef } from "./target.js";
 
 export type TokenState = "live" | "expired" | "revoked";
 
@@ -39,9 +41,14 @@ export interface SecretStatus {
  * current: a Secret holds it. kept / pending: recorded by the Secrets as kept
  * alive on purpose / left to revoke. orphan: ours, live, unreferenced, older
  * than --sweep-grace. in-flight: the same but younger (a rotation may be
- * running). stale: ours, no longer live, still listed by GitLab.
+ * running). stale: ours, no longer live, still listed by GitLab. legacy:
+ * named for this Secret and namespace set before names carried the cluster's
+ * identity, and unreferenced here: another cluster may hold it, so it is not
+ * ours to sweep. other-target / other-cluster / unproven: a Secret here holds
+ * or records it, but its name says it is not this target's to revoke.
+ * held-elsewhere: ours, but a managed Secret outside this target holds it.
  */
-export type TokenRole = "current" | "kept" | "pending" | "orphan" | "in-flight" | "stale";
+export type TokenRole = "current" | "kept" | "pending" | "orphan" | "in-flight" | "stale" | "legacy" | "other-target" | "other-cluster" | "unproven" | "held-elsewhere";
 
 export interface TokenStatus {
   id: number;
@@ -57,7 +64,7 @@ export interface TokenStatus {
 export interface Finding {
   /** attention: needs a person (makes --warn-within exit 3); info: worth knowing. */
   severity: "attention" | "info";
-  kind: "missing-secret" | "unmanaged-secret" | "other-owner" | "wrong-type" | "dead-token" | "expiring" | "orphan" | "pending-revoke" | "in-flight" | "stale";
+  kind: "missing-secret" | "unmanaged-secret" | "other-owner" | "wrong-type" | "dead-token" | "expiring" | "orphan" | "pending-revoke" | "in-flight" | "stale" | "overlap" | "legacy" | "spared" | "cluster-wide";
   message: string;
   tokenId?: number;
   namespaces?: string[];
@@ -106,14 +113,16 @@ export function assessStatus(args: {
   /** --secret-type; default dockerconfigjson. */
   secretType?: SecretType;
   namespaces: readonly string[];
-  /** The target id rotate named the tokens for (target.ts). */
-  target: string;
+  /** The target rotate named the tokens for (target.ts). */
+  target: TargetRef;
   prefix: string;
   existing: readonly ExistingSecret[];
   tokens: readonly DeployTokenInfo[];
   now: Date;
   warnWithinMs: number | undefined;
   graceMs: number;
+  /** The cluster-wide list of managed Secrets, "forbidden" when RBAC refused it, undefined when not read. */
+  managed?: readonly ManagedSecretRef[] | "forbidden";
 }): StatusReport {
   const { owner, now } = args;
   const ownerRef = ownerRefOf(owner);
@@ -191,31 +200,55 @@ export function assessStatus(args: {
     }
   }
 
-  // Our tokens: recorded by a Secret of ours, or named for this target.
+  // Our tokens: recorded by a Secret of ours, or named for this target (or legacy-named for it).
   const held = heldTokens(args.existing, owner);
-  const referenced = new Set([...held.current, ...held.kept, ...held.pending]);
+  const own = owner
+    ? assessOwnership({ existing: args.existing, owner, tokens: args.tokens, prefix: args.prefix, target, namespaces: args.namespaces, managed: Array.isArray(args.managed) ? args.managed : undefined })
+    : undefined;
+  const referenced = new Set([...referencedIds(held), ...(own?.heldElsewhere ?? [])]);
   const orphans = new Set(
     sweepCandidates({ tokens: args.tokens, prefix: args.prefix, target, referenced, now, graceMs: args.graceMs }).map((t) => t.id),
   );
+  const spared = new Map((own?.spared ?? []).map((s) => [s.id, s]));
+  const legacy = (name: string): boolean => claimOf(args.prefix, target, name).kind === "legacy";
   const tokens: TokenStatus[] = args.tokens
-    .filter((t) => referenced.has(t.id) || ownsTokenName(args.prefix, target, t.name))
+    .filter((t) => referenced.has(t.id) || namedForTarget(args.prefix, target, t.name) || legacy(t.name))
     .map((t) => {
       const state = stateOf(t, now);
-      const role: TokenRole = held.current.includes(t.id)
-        ? "current"
-        : held.kept.includes(t.id)
-          ? "kept"
-          : held.pending.includes(t.id)
-            ? "pending"
-            : orphans.has(t.id)
-              ? "orphan"
-              : state === "live"
-                ? "in-flight"
-                : "stale";
+      const sparedAs = spared.get(t.id)?.why;
+      const role: TokenRole =
+        sparedAs && sparedAs !== "held-elsewhere"
+          ? sparedAs
+          : held.current.includes(t.id)
+            ? "current"
+            : held.kept.includes(t.id)
+              ? "kept"
+              : held.pending.includes(t.id)
+                ? "pending"
+                : orphans.has(t.id)
+                  ? "orphan"
+                  : own?.heldElsewhere.has(t.id)
+                    ? "held-elsewhere"
+                    : legacy(t.name)
+                    ? "legacy"
+                    : state === "live"
+                      ? "in-flight"
+                      : "stale";
       return { id: t.id, name: t.name, username: t.username, expiresAt: t.expiresAt, daysLeft: daysLeft(t.expiresAt, now), state, role, usedBy: holders.get(t.id) ?? [] };
     })
     .sort((a, b) => b.id - a.id);
 
+  for (const o of own?.overlaps ?? []) {
+    findings.push({ severity: "attention", kind: "overlap", tokenId: o.tokenId, namespaces: [o.namespace], message: overlapMessage(o, args.secretName, target) });
+  }
+  for (const s of own?.spared ?? []) {
+    // Overlaps are named above; the other spared tokens are worth knowing.
+    if (s.why === "other-target" && own!.overlaps.some((o) => o.tokenId === s.id)) continue;
+    findings.push({ severity: "info", kind: "spared", tokenId: s.id, namespaces: s.namespaces, message: sparedMessage(s).replace(/^Left/, "rotate leaves") });
+  }
+  if (args.managed === "forbidden") {
+    findings.push({ severity: "info", kind: "cluster-wide", message: "RBAC does not allow listing Secrets cluster-wide: Secrets outside these namespaces were not checked" });
+  }
   for (const t of tokens) {
     if (t.role === "orphan") {
       findings.push({ severity: "attention", kind: "orphan", tokenId: t.id, message: `deploy token ${t.id} (${t.name}) is an orphan: live, ours, and no Secret references it. rotate sweeps it; revoke deletes it` });
@@ -223,6 +256,15 @@ export function assessStatus(args: {
       findings.push({ severity: "attention", kind: "pending-revoke", tokenId: t.id, message: `deploy token ${t.id} is still live although an earlier run meant to revoke it; the next rotate revokes it` });
     } else if (t.role === "in-flight") {
       findings.push({ severity: "info", kind: "in-flight", tokenId: t.id, message: `deploy token ${t.id} is unreferenced but younger than --sweep-grace: a rotation may be running` });
+    } else if (t.role === "legacy" && t.state === "live") {
+      findings.push({
+        severity: "info",
+        kind: "legacy",
+        tokenId: t.id,
+        message:
+          `deploy token ${t.id} (${t.name}) is legacy, not ours to sweep: it was named before token names carried the cluster's identity, ` +
+          `so another cluster may hold it. It expires by itself${t.expiresAt ? ` on ${t.expiresAt.slice(0, 10)}` : ""}`,
+      });
     } else if (t.role === "stale") {
       findings.push({ severity: "info", kind: "stale", tokenId: t.id, message: `deploy token ${t.id} is ${t.state} and still listed by GitLab; it cannot pull (revoke deletes it)` });
     }
@@ -243,28 +285,37 @@ export function assessStatus(args: {
   };
 }
 
-/** One read of the Secrets, one listing of the tokens; nothing is written. */
-export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "kube" | "clock">): Promise<StatusReport> {
+/**
+ * One read of the Lease (the cluster's identity), one of the Secrets, one
+ * listing of the tokens; nothing is written. The cluster-wide list of managed
+ * Secrets is read only when a token looks like an orphan, to make sure no
+ * Secret elsewhere holds it.
+ */
+export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "kube" | "clock"> & { lock: Pick<LockPort, "readLease"> }): Promise<StatusReport> {
   const creds = config.credentials;
   const owner = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
   // A selector costs one more read (list namespaces); a plain list none.
   const namespaces = await resolveNamespaces(config, ports.kube);
+  const leaseUid = owner ? await readTargetLeaseUid(ports.lock as LockPort, { namespaces, secretName: config.secretName }) : undefined;
   const existing = await ports.kube.readSecrets(namespaces, config.secretName);
   const tokens = owner ? await ports.gitlab.listDeployTokens(owner) : [];
-  return assessStatus({
+  const input = {
     owner,
     ...(creds.kind === "static" ? { staticUsername: creds.username } : {}),
     secretName: config.secretName,
     secretType: config.secretType,
     namespaces,
-    target: targetOf(config, namespaces),
+    target: targetOf(config, namespaces, leaseUid),
     prefix: config.tokenNamePrefix,
     existing,
     tokens,
     now: ports.clock.now(),
     warnWithinMs: config.warnWithinMs,
     graceMs: config.sweepGraceMs,
-  });
+  };
+  const first = assessStatus(input);
+  if (!first.tokens.some((t) => t.role === "orphan") || !ports.kube.listManagedSecrets) return first;
+  return assessStatus({ ...input, managed: await ports.kube.listManagedSecrets() });
 }
 
 /** Exit 3 only when asked to watch (--warn-within) and something needs attention. */
