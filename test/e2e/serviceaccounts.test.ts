@@ -160,7 +160,7 @@ describe("the documented RBAC is enough, and nothing less works", () => {
     const r = await run(kc, ["--namespace", NAMESPACES.join(",")]);
     runs.push(r);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /cannot create resource "leases"/);
+    assert.match(r.stderr, /cannot get resource "leases"/);
     assert.equal(w.gitlab.tokens.length, tokens);
   });
 
