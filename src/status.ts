@@ -1,6 +1,7 @@
 // status: what the cluster holds and what GitLab holds for one target, and
-// what needs a person. Read-only: one kubectl read of the Secrets, one GitLab
-// listing (after resolving the owner). GitLab sends no expiry notice for
+// what needs a person. Read-only: one read of the Lease (the cluster's
+// identity), one kubectl read of the Secrets, one GitLab listing (after
+// resolving the owner). GitLab sends no expiry notice for
 // deploy tokens, so `status --warn-within 3d` in a scheduled job is the alarm.
 // With static credentials (--username) there is no GitLab owner and no token:
 // only the Secrets are read, and GitLab is never called.
