@@ -37639,7 +37639,8 @@ async function assessForRun(config, ports, args) {
   const alone = assessOwnership({ ...input, managed: void 0 });
   const r = alone.revocable;
   const sweepable = sweepCandidates({ tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, referenced: referencedIds(alone.all), now: args.now, graceMs: config.sweepGraceMs });
-  const couldDie = [...r.current, ...r.kept, ...r.pending].some((id) => args.liveIds.has(id)) || sweepable.length > 0;
+  const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
+  const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
   if (!couldDie || !ports.kube.listManagedSecrets) return alone;
   const managed = await ports.kube.listManagedSecrets();
   if (managed === "forbidden") {
@@ -37663,11 +37664,11 @@ async function rotateLocked(config, ports, owner2, hosts, leaseUid) {
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner2);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
-  const own = await assessForRun(config, ports, { owner: owner2, tokens, target, existing, liveIds, now });
+  const due = rotationDue({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
+  const own = await assessForRun(config, ports, { owner: owner2, tokens, target, existing, liveIds, now, due: due.due });
   reportOwnership(config, log, own, target);
   const held = own.revocable;
   const untouchable = /* @__PURE__ */ new Set([...referencedIds(own.all), ...own.heldElsewhere]);
-  const due = rotationDue({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
   const base = {
     dryRun: config.dryRun,
     secretName: config.secretName,

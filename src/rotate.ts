@@ -160,13 +160,23 @@ export async function rotate(input: Config, ports: Ports): Promise<RotationRepor
 export async function assessForRun(
   config: Config,
   ports: Pick<Ports, "kube" | "log">,
-  args: { owner: ResolvedOwner; tokens: readonly TokenView[]; target: TargetRef; existing: Parameters<typeof assessOwnership>[0]["existing"]; liveIds: ReadonlySet<number>; now: Date },
+  args: {
+    owner: ResolvedOwner;
+    tokens: readonly TokenView[];
+    target: TargetRef;
+    existing: Parameters<typeof assessOwnership>[0]["existing"];
+    liveIds: ReadonlySet<number>;
+    now: Date;
+    /** A run with nothing due revokes only pending tokens and sweeps; one that rotates revokes the previous ones too. */
+    due: boolean;
+  },
 ): Promise<Ownership> {
   const input = { existing: args.existing, owner: args.owner, tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, namespaces: config.namespaces };
   const alone = assessOwnership({ ...input, managed: undefined });
   const r = alone.revocable;
   const sweepable = sweepCandidates({ tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, referenced: referencedIds(alone.all), now: args.now, graceMs: config.sweepGraceMs });
-  const couldDie = [...r.current, ...r.kept, ...r.pending].some((id) => args.liveIds.has(id)) || sweepable.length > 0;
+  const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
+  const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
   if (!couldDie || !ports.kube.listManagedSecrets) return alone;
   const managed = await ports.kube.listManagedSecrets();
   if (managed === "forbidden") {
@@ -196,13 +206,13 @@ async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, 
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
-  const own = await assessForRun(config, ports, { owner, tokens, target, existing, liveIds, now });
+  const due = rotationDue({ namespaces: config.namespaces, existing, owner, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
+  const own = await assessForRun(config, ports, { owner, tokens, target, existing, liveIds, now, due: due.due });
   reportOwnership(config, log, own, target);
   // Only tokens this target may revoke are "previous"; the others are left as they are.
   const held = own.revocable;
   // Nothing our Secrets hold or record, nor anything a Secret elsewhere holds, is ever swept.
   const untouchable = new Set([...referencedIds(own.all), ...own.heldElsewhere]);
-  const due = rotationDue({ namespaces: config.namespaces, existing, owner, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
 
   const base = {
     dryRun: config.dryRun,
