@@ -77,7 +77,8 @@ describe("plan, status, revoke and render through the CLI", () => {
     assert.equal(plan.due, true);
     assert.match(plan.reason, /the token expires in \d+d, within --rotate-before/);
     assert.deepEqual(plan.namespaces, NAMESPACES.map((namespace) => ({ namespace, action: "update" })));
-    assert.match(plan.mint.namePattern, /^gitlab-pull-secret\/current-context\/regcred\/[0-9a-f]{8}\/<UTC timestamp>-<nonce>$/);
+    assert.equal(plan.mint.namePattern.split("/")[1], clusterOf(w), "named for this cluster: the uid of the target's Lease");
+    assert.match(plan.mint.namePattern, /^gitlab-pull-secret\/cluster-[0-9a-f-]{36}\/regcred\/[0-9a-f]{8}\/<UTC timestamp>-<nonce>$/);
     assert.match(plan.mint.expiresAt, /^\d{4}-\d{2}-\d{2}$/);
     assert.deepEqual(plan.current, [firstToken]);
     assert.deepEqual(plan.revoke.map((t: { id: number }) => t.id), [firstToken]);
