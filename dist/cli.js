@@ -43309,7 +43309,8 @@ function parseManagedSecrets(stdout) {
     return { namespace, name, owner: owner2, tokenId, kept };
   });
 }
-var WRITE_RACE = /AlreadyExists|already exists|Conflict|the object has been modified|NotFound|not found/;
+var CREATE_RACE = /AlreadyExists|already exists/;
+var CLAIM_RACE = /Conflict|the object has been modified|leases(\.coordination\.k8s\.io)? "[^"]+" not found/;
 function kubectlPort(opts) {
   const binary2 = opts.binary ?? "kubectl";
   const global2 = [
@@ -43390,14 +43391,14 @@ function kubectlPort(opts) {
     async createLease(namespace, name, holder, durationSeconds, now) {
       const r = await run(["create", "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }));
       if (r.exitCode === 0) return parseLease(r.stdout);
-      if (WRITE_RACE.test(r.stderr)) return void 0;
+      if (CREATE_RACE.test(r.stderr)) return void 0;
       throw failure("taking the rotation lock", opts.redact(r.stderr));
     },
     async claimLease(namespace, name, holder, durationSeconds, now, resourceVersion) {
       if (!resourceVersion) return void 0;
       const r = await run(["replace", "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }, resourceVersion));
       if (r.exitCode === 0) return parseLease(r.stdout);
-      if (WRITE_RACE.test(r.stderr)) return void 0;
+      if (CLAIM_RACE.test(r.stderr)) return void 0;
       throw failure("taking the rotation lock", opts.redact(r.stderr));
     },
     async releaseLease(namespace, name, held) {

@@ -140,7 +140,14 @@ export function parseManagedSecrets(stdout: string): ManagedSecretRef[] {
     });
 }
 
-const WRITE_RACE = /AlreadyExists|already exists|Conflict|the object has been modified|NotFound|not found/;
+/** Another run created the Lease between our read and our create: look again. */
+const CREATE_RACE = /AlreadyExists|already exists/;
+/**
+ * Another run changed or released the Lease between our read and our replace:
+ * look again. Only the Lease's own NotFound: a missing namespace is a failure,
+ * or the run would retry forever.
+ */
+const CLAIM_RACE = /Conflict|the object has been modified|leases(\.coordination\.k8s\.io)? "[^"]+" not found/;
 
 export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
   const binary = opts.binary ?? "kubectl";
@@ -232,7 +239,7 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
     async createLease(namespace, name, holder, durationSeconds, now) {
       const r = await run(["create", "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }));
       if (r.exitCode === 0) return parseLease(r.stdout);
-      if (WRITE_RACE.test(r.stderr)) return undefined;
+      if (CREATE_RACE.test(r.stderr)) return undefined;
       throw failure("taking the rotation lock", opts.redact(r.stderr));
     },
 
@@ -240,7 +247,7 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
       if (!resourceVersion) return undefined;
       const r = await run(["replace", "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }, resourceVersion));
       if (r.exitCode === 0) return parseLease(r.stdout);
-      if (WRITE_RACE.test(r.stderr)) return undefined;
+      if (CLAIM_RACE.test(r.stderr)) return undefined;
       throw failure("taking the rotation lock", opts.redact(r.stderr));
     },
 
