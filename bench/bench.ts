@@ -14,7 +14,8 @@ import { join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Annotations } from "../src/naming.ts";
 import type { RecordedRequest } from "../test/support/kube-standin.ts";
-import { PAT, PROJECT, startWorld, type World } from "../test/support/world.ts";
+import { kubeBackends, PAT, PROJECT, startWorld, type Backend, type World } from "../test/support/world.ts";
+import { sharedControlPlane, stopSharedControlPlane } from "../test/support/kube-real.ts";
 import {
   fmtMB, fmtMs, fmtS, kubectlLabel, kubectlWrapper, mdTable, median, quantile, readTraces, requestKind, runProc, sum,
   summarizeProfile, textTable, cpuSnapshot, foreignCores, requestPhaseMs, stepsByKind, type ProfileSummary, type Proc, type TracedKubectl,
@@ -32,20 +33,37 @@ const option = (name: string): string | undefined => {
   const a = argv[i]!;
   return a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[i + 1];
 };
-const known = new Set(["--quick", "--strict", "--sizes", "--out", "--wait-quiet"]);
+const known = new Set(["--quick", "--strict", "--sizes", "--out", "--wait-quiet", "--backend"]);
 for (const [i, a] of argv.entries()) {
   const name = a.split("=")[0]!;
   if (a.startsWith("--") && !known.has(name)) {
     process.stderr.write(`bench: unknown option ${a}\nusage: npm run bench [-- --quick] [--sizes 1,10,100] [--out FILE] [--strict] [--wait-quiet SECONDS]\n`);
     process.exit(2);
   }
-  if (!a.startsWith("--") && !["--sizes", "--out", "--wait-quiet"].includes(argv[i - 1] ?? "")) {
+  if (!a.startsWith("--") && !["--sizes", "--out", "--wait-quiet", "--backend"].includes(argv[i - 1] ?? "")) {
     process.stderr.write(`bench: unexpected argument ${a}\n`);
     process.exit(2);
   }
 }
 
 const QUICK = flag("--quick");
+/**
+ * Which API server kubectl talks to: the stand-in, a real kube-apiserver
+ * (GPS_KUBE_ASSETS, see README), or both, side by side. Targets are judged on
+ * the real one when it ran.
+ */
+const BACKENDS: Backend[] = (() => {
+  const b = option("--backend") ?? (kubeBackends().length > 1 ? "both" : "standin");
+  if (b === "both") return ["standin", "real"];
+  if (b === "standin" || b === "real") return [b];
+  process.stderr.write("bench: --backend takes standin, real or both\n");
+  process.exit(2);
+})();
+if (BACKENDS.includes("real") && !kubeBackends().includes("real")) {
+  process.stderr.write("bench: --backend real needs GPS_KUBE_ASSETS (kube-apiserver and etcd binaries; see README)\n");
+  process.exit(2);
+}
+const JUDGED: Backend = BACKENDS.includes("real") ? "real" : "standin";
 /** Before each phase, wait up to this long for other processes to leave the cores alone. */
 const WAIT_QUIET_S = Number(option("--wait-quiet") ?? 0);
 const STRICT = flag("--strict");
@@ -135,6 +153,8 @@ interface ServerTiming {
 
 function instrumentKube(world: World): ServerTiming[] {
   const timings: ServerTiming[] = [];
+  // A real API server runs in its own process: its request log is its audit log, read after the fact.
+  if (world.backend === "real") return timings;
   const reqs = world.kube.requests;
   const push = Array.prototype.push;
   Object.defineProperty(reqs, "push", {
@@ -382,8 +402,8 @@ interface SizeResult {
   base: { create: BaseRun; updates: BaseRun[]; rss: BaseRun; timedMs: number; timedWhat: string };
 }
 
-async function benchSize(n: number, cli: string, largest: boolean): Promise<SizeResult> {
-  const world = await startWorld();
+async function benchSize(n: number, cli: string, largest: boolean, backend: Backend): Promise<SizeResult> {
+  const world = await startWorld({ backend });
   try {
     const binDir = join(world.dir, "bin");
     if (!existsSync(join(binDir, "kubectl"))) throw new Error(`the world's kubectl spy is not at ${binDir}/kubectl (test/support/world.ts changed?)`);
@@ -535,15 +555,26 @@ try {
   progress(`start: node -e 0 ${fmtMs(start.nodeMs)}, cli --version ${fmtMs(start.cliMs)} (+${fmtMs(start.deltaMs)})`);
   const spy = await spyOverhead();
 
-  const results: SizeResult[] = [];
+  const byBackend = new Map<Backend, SizeResult[]>();
   const load: Array<[string, number]> = [["start overhead", foreignCores(snapStart, cpuSnapshot(), TICKS)]];
-  for (const n of SIZES) {
-    await waitQuiet(`N=${n}`);
-    const a = cpuSnapshot();
-    results.push(await benchSize(n, chosen.cli, n === SIZES[SIZES.length - 1]));
-    load.push([`N=${n}`, foreignCores(a, cpuSnapshot(), TICKS)]);
-    progress(`other processes kept ${load[load.length - 1]![1].toFixed(2)} cores busy during N=${n}`);
+  for (const backend of BACKENDS) {
+    // etcd on disk: the benchmark wants a real server's costs (the tests keep etcd in /dev/shm).
+    if (backend === "real") progress(`real API server ${(await sharedControlPlane({ etcdOnDisk: true })).version}`);
+    const list: SizeResult[] = [];
+    for (const n of SIZES) {
+      await waitQuiet(`N=${n} (${backend})`);
+      const a = cpuSnapshot();
+      progress(`N=${n} on the ${backend === "real" ? "real API server" : "stand-in"}`);
+      list.push(await benchSize(n, chosen.cli, n === SIZES[SIZES.length - 1], backend));
+      load.push([`N=${n} (${backend})`, foreignCores(a, cpuSnapshot(), TICKS)]);
+      progress(`other processes kept ${load[load.length - 1]![1].toFixed(2)} cores busy during N=${n}`);
+    }
+    byBackend.set(backend, list);
   }
+  await stopSharedControlPlane();
+  const results = byBackend.get(JUDGED)!;
+  // Server-side latency per request is only seen inside the stand-in (it runs in this process).
+  const timingResults = byBackend.get("standin") ?? results;
   const loadTxt = load.map(([k, v]) => `${k}: ${v.toFixed(2)}`).join(", ");
   const busiest = Math.max(...load.map(([, v]) => v));
   if (busiest > 0.25) {
@@ -600,8 +631,20 @@ try {
     ];
   });
 
+  // ---- both modes side by side
+  const modeHead = ["N", ...BACKENDS.flatMap((b) => [`ours (${b})`, `baseline (${b})`, `ratio (${b})`, `API reqs per rotation (${b})`])];
+  const modeRows = SIZES.map((n, i) => [
+    String(n),
+    ...BACKENDS.flatMap((b) => {
+      const r = byBackend.get(b)![i]!;
+      const ours = median(r.timed.map((t) => t.ms));
+      return [fmtS(ours), fmtS(r.base.timedMs), `${(r.base.timedMs / ours).toFixed(1)}×`, counts(r.timed, "kube")];
+    }),
+  ]);
+
   // ---- targets
   const last = results[results.length - 1]!;
+  const timingLast = timingResults[timingResults.length - 1]!;
   const lastOurs = median(last.timed.map((t) => t.ms));
   const ratio = last.base.timedMs / lastOurs;
   const peakRss = Math.max(...last.timed.map((t) => t.rssKB));
@@ -645,7 +688,7 @@ try {
 
   // Per request kind: server-side latency (timed runs); kubectl's per-object step (traced run).
   const server = new Map<string, number[]>();
-  for (const run of last.timed) {
+  for (const run of timingLast.timed) {
     for (const t of run.server) {
       if (t.t1 === undefined) continue;
       const list = server.get(t.kind) ?? [];
@@ -654,7 +697,7 @@ try {
     }
   }
   const steps = stepsByKind(tr);
-  const kinds = [...server.entries()].map(([k, v]) => ({ k, perRun: v.length / last.timed.length, total: sum(v) / last.timed.length, v }));
+  const kinds = [...server.entries()].map(([k, v]) => ({ k, perRun: v.length / timingLast.timed.length, total: sum(v) / timingLast.timed.length, v }));
   kinds.sort((a, b) => b.total - a.total);
   const perReqRows = kinds.slice(0, 10).map(({ k, perRun, total, v }) => [
     `\`${k}\``,
@@ -671,7 +714,7 @@ try {
   const patch = kinds.find((x) => /^PATCH .*secrets\/\{name\}$/.test(x.k));
   const patchDry = kinds.find((x) => /^PATCH .*secrets\/\{name\} \(dry run\)$/.test(x.k));
   const patchStep = patch ? median(steps.get(patch.k) ?? [NaN]) : NaN;
-  const cpuPerReq = median(last.timed.map((r) => r.benchCpuMs / r.kube));
+  const cpuPerReq = median(timingLast.timed.map((r) => r.benchCpuMs / r.kube));
   const applyTrace = tr.filter((t) => t.argv.includes("apply"));
   const dryTrace = applyTrace.filter((t) => t.argv.includes("--dry-run=server"));
   const getTrace = tr.filter((t) => t.argv.includes("get"));
@@ -733,7 +776,7 @@ try {
 
   // ---- print
   const targetRows = targets.map(([t, m, ok]) => [t, m, ok === undefined ? "not checked" : ok ? "met" : "**MISSED**"]);
-  process.stdout.write(`\n${textTable(oursHead, oursRows)}\n\n${textTable(baseHead, baseRows)}\n\n${textTable(["target", "measured", ""], targetRows.map((r) => r.map((c) => c.replace(/\*\*/g, ""))))}\n\n`);
+  process.stdout.write(`\n${textTable(modeHead, modeRows)}\n\n${textTable(oursHead, oursRows)}\n\n${textTable(baseHead, baseRows)}\n\n${textTable(["target", "measured", ""], targetRows.map((r) => r.map((c) => c.replace(/\*\*/g, ""))))}\n\n`);
   for (const d of dominates) process.stdout.write(`- ${d.replace(/`/g, "")}\n`);
 
   // ---- RESULTS.md
@@ -759,13 +802,22 @@ try {
           (chosen.fresh ? `; fresh build of src/: cli.js ${(chosen.fresh.cli / 1024).toFixed(0)} KiB, index.js ${(chosen.fresh.index / 1024).toFixed(0)} KiB` : "")],
       ]),
       "",
-      "## Targets",
+      "## Both modes side by side",
+      "",
+      `kubectl talks to ${BACKENDS.map((b) => (b === "real" ? "a real kube-apiserver (etcd on local disk, started from GPS_KUBE_ASSETS)" : "the in-process Kubernetes API stand-in")).join(", then to ")}; ` +
+        "the same CLI, GitLab stand-in, registry, namespaces and checks. Ours: median of the timed rotations; baseline: as in the method below.",
+      "",
+      mdTable(modeHead, modeRows),
+      "",
+      `## Targets (judged on the ${JUDGED === "real" ? "real API server" : "stand-in"})`,
       "",
       mdTable(["target", "measured", ""], targetRows),
       "",
       `Counts are asserted: the benchmark exits 1 when any rotation uses more than ${LIMITS.kubectl} kubectl processes or ${LIMITS.gitlab} GitLab requests, ` +
         "when either count grows with N, or when a rotation was not real (see below). Violations in this run: " +
         (violations.length ? violations.map((v) => `\n- ${v}`).join("") : "none."),
+      "",
+      `The sections below describe the runs on the ${JUDGED === "real" ? "real API server" : "stand-in"}${JUDGED === "real" ? ", except the server-side latency per request, which only the stand-in can time from inside" : ""}.`,
       "",
       "## Ours: `rotate --service-account default`",
       "",

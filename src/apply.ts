@@ -3,8 +3,9 @@
 // read and check what the cluster holds, ask the API server to accept the
 // apply, prove the credentials pull, and add the Secret to ServiceAccounts.
 import { SECRET_TYPES, credentialsFor, pullSecretPayload } from "./dockerconfig.js";
-import { KubeError, SecretTypeError, UnmanagedSecretError } from "./errors.js";
+import { KubeError, SecretTypeError, UnmanagedSecretError, type UnavailableNamespace } from "./errors.js";
 import type { Config } from "./inputs.js";
+import { decideUnavailable, findUnavailable, readAvailable } from "./lifecycle.js";
 import { secretList } from "./manifests.js";
 import { isManaged } from "./plan.js";
 import type { ExistingSecret, Log } from "./ports.js";
@@ -13,6 +14,12 @@ import { Secret } from "./secret.js";
 import { missingServiceAccounts, selectServiceAccounts, withPullSecret, type ServiceAccountState } from "./serviceaccounts.js";
 
 export interface CheckedState {
+  /** The run's Config with only the namespaces that can take the Secret; the target stays the configured one. */
+  config: Config;
+  /** Listed namespaces left out: missing or being deleted (--missing-namespace skip or create). */
+  skipped: UnavailableNamespace[];
+  /** The server dry run of the apply already passed for every namespace of `config`. */
+  checked: boolean;
   existing: ExistingSecret[];
   /** The ServiceAccounts this run adds the Secret to. */
   accounts: ServiceAccountState[];
@@ -22,26 +29,43 @@ export interface CheckedState {
 
 /**
  * One read of the Secrets and ServiceAccounts, then the refusals that need a
- * person: a named ServiceAccount that does not exist, a Secret we do not
- * manage (without --adopt), a Secret of another type (the API server would
- * refuse to change it). All before anything is minted or written.
+ * person: a Secret we do not manage (without --adopt), a Secret of another
+ * type (the API server would refuse to change it); then the namespaces that
+ * cannot take the Secret (lifecycle.ts), and a named ServiceAccount that does
+ * not exist in the others. All before anything is minted or written.
  */
-export async function readChecked(config: Config, kube: Ports["kube"]): Promise<CheckedState> {
-  const state = await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+export async function readChecked(config: Config, ports: Pick<Ports, "kube" | "log">, hosts: readonly string[]): Promise<CheckedState> {
+  const { kube } = ports;
+  const read = await readAvailable(config, kube);
+  const { state } = read;
   const existing = state.secrets;
-  const missingSas = missingServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts);
-  if (missingSas.length > 0) {
-    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [...new Set(missingSas.map((k) => k.split("/")[0]!))]);
-  }
   const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
   if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
   const wanted = SECRET_TYPES[config.secretType].type;
   const otherType = existing.filter((s) => s.type !== wanted).map((s) => ({ namespace: s.namespace, type: s.type }));
   if (otherType.length > 0) throw new SecretTypeError(config.secretName, wanted, otherType);
+
+  const present = new Set(existing.map((s) => s.namespace));
+  const readable = { ...config, namespaces: config.namespaces.filter((ns) => !read.unavailable.some((u) => u.namespace === ns)) };
+  const probe = readable.namespaces.length
+    ? await findUnavailable(readable, kube, present, () => checkApply(readable, ports, hosts))
+    : { unavailable: [], checked: true };
+  const unavailable = [...read.unavailable, ...probe.unavailable].sort((a, b) => config.namespaces.indexOf(a.namespace) - config.namespaces.indexOf(b.namespace));
+  const checked = probe.checked;
+  const decided = decideUnavailable(config.missingNamespace, config.namespaces, unavailable, ports.log);
+  const work = { ...config, namespaces: decided.namespaces };
+
+  const missingSas = missingServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts);
+  if (missingSas.length > 0) {
+    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [...new Set(missingSas.map((k) => k.split("/")[0]!))]);
+  }
   return {
+    config: work,
+    skipped: decided.skipped,
+    checked,
     existing,
-    accounts: selectServiceAccounts(state.serviceAccounts, config.namespaces, config.serviceAccounts),
-    present: new Set(existing.map((s) => s.namespace)),
+    accounts: selectServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts),
+    present,
   };
 }
 

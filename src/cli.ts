@@ -10,13 +10,14 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { COMMANDS, configFor, helpText, isCommand, type CommandName } from "./commands.js";
 import { ExitCode, GpsError, UsageError, exitCodeOf } from "./errors.js";
 import { inputSecrets, type Config } from "./inputs.js";
-import { OPTIONS, type RawSettings } from "./options.js";
+import { OPTIONS, type OptionKey, type RawSettings } from "./options.js";
 import { planJson, planLines, planRotation } from "./preview.js";
 import { renderCredentials } from "./render.js";
 import { Redactor, dotenvText, resultJson, streamLog, summaryLines } from "./report.js";
 import { runRotation } from "./run.js";
 import { readStatus, statusJson, statusLines, statusNeedsAttention } from "./status.js";
 import { ConfirmationRequiredError, teardown, teardownJson, teardownLines } from "./teardown.js";
+import { readVariables } from "./variables.js";
 import { VERSION } from "./version.js";
 import { livePorts } from "./wiring.js";
 
@@ -207,7 +208,13 @@ export async function runCli(argv: string[], env: Env, io: Io): Promise<number> 
     if (args.tokenFile !== undefined) args.raw.gitlabToken = readSecretFile("--gitlab-token-file", args.tokenFile, "the GitLab token").trim();
     // Untrimmed: parseConfig drops only a trailing line break, since spaces may belong to a password.
     if (args.passwordFile !== undefined) args.raw.registryPassword = readSecretFile("--password-file", args.passwordFile, "the registry password");
-    const config = configFor(command, args.raw, env, "cli");
+    // A flag wins over its option variable; the variable names the option in messages only when it was used.
+    const fromEnv = readVariables(env, COMMANDS[command].options);
+    const labels = Object.fromEntries(Object.entries(fromEnv.labels).filter(([key]) => args.raw[key as OptionKey] === undefined));
+    const raw = { ...fromEnv.raw, ...args.raw };
+    json = raw.json === true || raw.json === "true"; // errors from here on are reported as --json asks
+    const config = configFor(command, raw, env, "cli", labels);
+    json = config.json;
     for (const form of inputSecrets(config)) redactor.add(form);
 
     const log = streamLog((line) => io.stderr(`${line}\n`), redactor);

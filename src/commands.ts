@@ -3,7 +3,8 @@
 // validation and the docs come from one place.
 import { UsageError } from "./errors.js";
 import { parseConfig, type Config, type Face } from "./inputs.js";
-import { OPTIONS, optionLabel, type OptionKey, type RawSettings } from "./options.js";
+import { OPTIONS, optionByKey, optionLabel, optionVariable, type OptionKey, type RawSettings } from "./options.js";
+import type { Labels } from "./variables.js";
 
 export type CommandName = "rotate" | "plan" | "status" | "revoke" | "render";
 
@@ -110,10 +111,10 @@ export function isCommand(name: string): name is CommandName {
 }
 
 /** An option given for a command that does not use it is a mistake worth stopping for. */
-export function checkOptions(command: CommandName, raw: RawSettings, face: Face): void {
+export function checkOptions(command: CommandName, raw: RawSettings, face: Face, labels: Labels = {}): void {
   for (const o of OPTIONS) {
     if (raw[o.key] === undefined || COMMANDS[command].options(o.key)) continue;
-    throw new UsageError(optionLabel(o, face), undefined, `not an option of ${command} (see gitlab-pull-secret ${command} --help)`);
+    throw new UsageError(labels[o.key] ?? optionLabel(o, face), undefined, `not an option of ${command} (see gitlab-pull-secret ${command} --help)`);
   }
 }
 
@@ -122,23 +123,30 @@ export function checkOptions(command: CommandName, raw: RawSettings, face: Face)
  * it needs no namespace: parseConfig (which requires one) gets a stand-in
  * that the Config then drops.
  */
-export function configFor(command: CommandName, raw: RawSettings, env: Readonly<Record<string, string | undefined>>, face: Face): Config {
-  checkOptions(command, raw, face);
+export function configFor(
+  command: CommandName,
+  raw: RawSettings,
+  env: Readonly<Record<string, string | undefined>>,
+  face: Face,
+  labels: Labels = {},
+): Config {
+  checkOptions(command, raw, face, labels);
+  const label = (key: OptionKey): string => labels[key] ?? optionLabel(optionByKey(key), face);
   // status and revoke read and delete; they never write credentials, so static ones need no password there.
-  const parse = (r: RawSettings): Config => parseConfig(r, env, face, { writesCredentials: command !== "status" && command !== "revoke" });
+  const parse = (r: RawSettings): Config => parseConfig(r, env, face, { writesCredentials: command !== "status" && command !== "revoke", labels });
   const format = typeof raw.format === "string" ? raw.format.trim() : undefined;
   if (command === "render" && !format) {
-    throw new UsageError("--format", undefined, "required for render: secret (a Secret manifest, YAML) or config.json (a docker config.json)");
+    throw new UsageError(label("format"), undefined, "required for render: secret (a Secret manifest, YAML) or config.json (a docker config.json)");
   }
   const given = Array.isArray(raw.namespaces) ? raw.namespaces.length > 0 : typeof raw.namespaces === "string" && raw.namespaces.trim() !== "";
   if (command === "render" && format === "config.json" && typeof raw.secretType === "string" && raw.secretType.trim() === "dockercfg") {
-    throw new UsageError("--secret-type", "dockercfg", "only with --format secret: a docker config.json always has the auths form (dockerconfigjson)");
+    throw new UsageError(label("secretType"), "dockercfg", `only with ${label("format")} secret: a docker config.json always has the auths form (dockerconfigjson)`);
   }
   if (command === "render" && format === "config.json" && !given) {
     return { ...parse({ ...raw, namespaces: ["default"] }), namespaces: [] };
   }
   if (command === "render" && format === "secret" && !given) {
-    throw new UsageError("--namespace", undefined, "required for render --format secret: the namespace(s) of the Secret manifest");
+    throw new UsageError(label("namespaces"), undefined, "required for render --format secret: the namespace(s) of the Secret manifest");
   }
   return parse(raw);
 }
@@ -166,7 +174,9 @@ export function helpText(version: string, command?: CommandName): string {
     const names = [o.flag ? `--${o.flag}${o.kind === "boolean" ? "" : " VALUE"}` : undefined, "fileFlag" in o ? `--${o.fileFlag} PATH` : undefined]
       .filter(Boolean)
       .join(", ");
-    const env = "env" in o && o.env ? ` [env: ${o.env.join(", ")}]` : "";
+    // In precedence order: the flag, then these variables, then the default.
+    const vars = [optionVariable(o), ...("env" in o && o.env ? o.env : [])].filter(Boolean);
+    const env = vars.length ? ` [env: ${vars.join(", ")}]` : "";
     const def = "default" in o ? ` [default: ${o.default}]` : "defaultText" in o ? ` [default: ${o.defaultText}]` : "";
     lines.push(`  ${(names || `$${"env" in o && o.env ? o.env[0] : ""}`).padEnd(34)}${o.description}${env}${def}`);
   }

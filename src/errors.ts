@@ -98,16 +98,54 @@ export class GitLabError extends GpsError {
   }
 }
 
+/**
+ * kubectl's error lines sorted by what they mean for each namespace: the
+ * namespace does not exist (404 `namespaces "x" not found`), it is being
+ * deleted (NamespaceLifecycle's 403 "is being terminated"), RBAC said no
+ * (403 "User ... cannot ... in the namespace"), or anything else.
+ */
+export interface Refusals {
+  missing: string[];
+  terminating: string[];
+  forbidden: string[];
+  /** Error lines that are none of the above. */
+  other: string[];
+}
+
 export class KubeError extends GpsError {
   readonly exitCode = ExitCode.remote;
   constructor(
     readonly operation: string,
     readonly detail: string,
     readonly namespaces: string[] = [],
+    /** What kubectl's error lines said, per namespace, when they came from kubectl. */
+    readonly refusals?: Refusals,
   ) {
     super(
       `Kubernetes: ${operation} failed${namespaces.length ? ` in namespace(s) ${namespaces.join(", ")}` : ""}: ${detail}`,
     );
+  }
+}
+
+export type NamespaceLifecycle = "missing" | "terminating";
+
+/** A listed namespace that cannot take the Secret: it does not exist, or it is being deleted. */
+export interface UnavailableNamespace {
+  namespace: string;
+  reason: NamespaceLifecycle;
+}
+
+export function unavailableText(list: readonly UnavailableNamespace[]): string {
+  return list.map((u) => `${u.namespace} (${u.reason === "missing" ? "does not exist" : "is being deleted"})`).join(", ");
+}
+
+/**
+ * Listed namespaces that do not exist or are being deleted, where the run
+ * may not go on without them: --missing-namespace fail, or none is left.
+ */
+export class NamespacesUnavailableError extends KubeError {
+  constructor(readonly unavailable: readonly UnavailableNamespace[], why: string) {
+    super("finding the namespaces", `${unavailableText(unavailable)}. ${why}`, unavailable.map((u) => u.namespace));
   }
 }
 

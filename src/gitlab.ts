@@ -18,6 +18,7 @@ import { fetch, type Dispatcher } from "undici";
 import { GitLabError } from "./errors.js";
 import type { Owner } from "./inputs.js";
 import type { GitLabPort, MintedToken, ResolvedOwner } from "./ports.js";
+import { describeProxyRefusal, proxyRefusalOf, type ProxySettings } from "./proxy.js";
 import { Attempts, outcomeOf, describeFailure, retrying, retryOptions, RetryExhaustedError, type Failure, type RetryOptions } from "./retry.js";
 import { Secret, redact } from "./secret.js";
 import { dispatcher } from "./tls.js";
@@ -33,6 +34,8 @@ export interface GitLabPortOptions {
   token: Secret;
   /** Extra CA (PEM) for a self-managed GitLab, on top of the system roots. */
   caPem?: string;
+  /** The environment's proxy (HTTPS_PROXY, NO_PROXY, ...); undefined connects directly. */
+  proxy?: ProxySettings;
   /** Deadline, backoff, and for tests the sleep/clock/random. */
   retry?: Partial<RetryOptions>;
   /** Limit for one HTTP request (connect to last body byte). */
@@ -60,6 +63,8 @@ class ConnectionError extends Error {
     /** A Node/undici code, "timeout" or "lost-response" (see retry.ts). */
     readonly code: string,
     message: string,
+    /** Set when the failure is the proxy's: what to do about it. */
+    readonly proxyHint?: string,
   ) {
     super(message);
   }
@@ -81,6 +86,12 @@ function connectionError(err: unknown, timeoutMs: number, readingBody: boolean):
   const name = (err as { name?: unknown } | null)?.name;
   if (name === "TimeoutError") return new ConnectionError("timeout", `no answer within ${timeoutMs / 1000} s`);
   if (name === "AbortError") return new ConnectionError("aborted", "the request was cancelled");
+  // Only the tunnel's opening is the proxy's; a break past it is the origin's, as without a proxy.
+  const refusal = readingBody ? undefined : proxyRefusalOf(err);
+  if (refusal) {
+    const { detail, hint } = describeProxyRefusal(refusal);
+    return new ConnectionError(refusal.code, detail, hint);
+  }
   const code = codeOf(err) ?? (readingBody ? "lost-response" : "network-error");
   return new ConnectionError(
     readingBody && code !== "lost-response" ? "lost-response" : code,
@@ -239,7 +250,7 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
     // Off: its AbortSignal would span every page of a listing and every retry; ours is per request.
     queryTimeout: null,
     // Typed as http.Agent; gitbeaker hands it to fetch as the dispatcher, and so does oneRequest.
-    agent: dispatcher(opts.caPem) as never,
+    agent: dispatcher(opts.caPem, opts.proxy) as never,
   };
   const deployTokens = new DeployTokens(base);
   const projects = new Projects(base);
@@ -252,7 +263,11 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
     if (err instanceof HttpStatusError) {
       return new GitLabError(operation, err.status, clean(err.description || `HTTP ${err.status}`), hintFor(err.status, who));
     }
-    if (err instanceof ConnectionError) return new GitLabError(operation, undefined, clean(err.message), connectionHint(err.code));
+    if (err instanceof ConnectionError) return new GitLabError(operation, undefined, clean(err.message), err.proxyHint ?? connectionHint(err.code));
+    if (err instanceof RetryExhaustedError && err.lastError instanceof ConnectionError && err.lastError.proxyHint) {
+      // A proxy that stayed unreachable: say so, not "GitLab is unavailable".
+      return new GitLabError(operation, undefined, clean(`${err.lastError.message}; ${err.message}`), err.lastError.proxyHint);
+    }
     if (err instanceof RetryExhaustedError) {
       const status = err.last.kind === "status" ? err.last.status : undefined;
       const hint = status === 429 ? hintFor(429, who) : "GitLab is unavailable or overloaded; try again later";

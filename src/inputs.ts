@@ -4,8 +4,10 @@
 import { SECRET_TYPES, credentialsFor, registryHosts, secretForms, type SecretType } from "./dockerconfig.js";
 import { DURATION_FORM, DAY_MS, parseDuration } from "./duration.js";
 import { UsageError } from "./errors.js";
+import { proxySecretForms, readProxySettings, type ProxySettings } from "./proxy.js";
 import { OPTIONS, optionLabel, type OptionKey, type OptionSpec, type RawSettings } from "./options.js";
 import { Secret } from "./secret.js";
+import { MISSING_NAMESPACE_MODES, type MissingNamespaceMode } from "./lifecycle.js";
 
 export type Face = "cli" | "action";
 
@@ -41,6 +43,9 @@ export interface Config {
   namespaces: string[];
   namespaceSelector: string | undefined;
   excludeNamespaces: string[];
+  /** A listed namespace that does not exist or is being deleted: skip it (default), fail the run, or create it. */
+  missingNamespace: MissingNamespaceMode;
+  /** missingNamespace === "create" (--create-namespace is its older name). */
   createNamespace: boolean;
   /** ServiceAccount names, or "*" for all in each namespace. */
   serviceAccounts: string[];
@@ -55,6 +60,8 @@ export interface Config {
   /** false with --no-verify; otherwise the image to check (repository undefined = the project's). */
   verify: false | { repository: string | undefined; tag: string | undefined };
   caFile: string | undefined;
+  /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment; undefined when no proxy is set. */
+  proxy: ProxySettings | undefined;
   /** Only tokens expiring within this are rotated; undefined = rotate every run. */
   rotateBeforeMs: number | undefined;
   force: boolean;
@@ -93,14 +100,16 @@ class Reader {
     private readonly raw: RawSettings,
     private readonly env: Readonly<Record<string, string | undefined>>,
     private readonly face: Face,
+    private readonly labels: Readonly<Partial<Record<OptionKey, string>>> = {},
   ) {}
 
   spec(key: OptionKey): OptionSpec {
     return OPTIONS.find((o) => o.key === key)!;
   }
 
+  /** The option as the user gave it: its flag, its input, or the variable it came from. */
   label(key: OptionKey): string {
-    return optionLabel(this.spec(key), this.face);
+    return this.labels[key] ?? optionLabel(this.spec(key), this.face);
   }
 
   /** The value as the face collected it, untrimmed. */
@@ -158,6 +167,8 @@ export interface ParseOptions {
    * --username they need neither the password nor --registry.
    */
   writesCredentials?: boolean;
+  /** Options that came from an option variable, named by it in messages (from readVariables). */
+  labels?: Readonly<Partial<Record<OptionKey, string>>>;
 }
 
 export function parseConfig(
@@ -166,9 +177,10 @@ export function parseConfig(
   face: Face,
   opts: ParseOptions = {},
 ): Config {
-  const r = new Reader(raw, env, face);
+  const r = new Reader(raw, env, face, opts.labels);
   const writes = opts.writesCredentials ?? true;
   const creds = credentials(r, writes);
+  const missing = missingNamespace(r);
   return {
     gitlabUrl: gitlabUrl(r),
     credentials: creds,
@@ -178,7 +190,8 @@ export function parseConfig(
     namespaces: namespaces(r),
     namespaceSelector: namespaceSelector(r),
     excludeNamespaces: nameList(r, "excludeNamespaces"),
-    createNamespace: r.boolean("createNamespace"),
+    missingNamespace: missing,
+    createNamespace: missing === "create",
     serviceAccounts: serviceAccounts(r),
     secretName: secretName(r),
     expiresInMs: lifetime(r),
@@ -190,6 +203,7 @@ export function parseConfig(
     json: r.boolean("json"),
     verify: verify(r, creds.kind === "static"),
     caFile: r.string("caFile"),
+    proxy: readProxySettings(env),
     rotateBeforeMs: optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS),
     force: r.boolean("force"),
     keepPrevious: integer(r, "keepPrevious", 0, 10),
@@ -210,6 +224,10 @@ export function parseConfig(
  * faces register them for masking (core.setSecret) before anything runs.
  */
 export function inputSecrets(config: Config): string[] {
+  return [...credentialSecrets(config), ...proxySecretForms(config.proxy)];
+}
+
+function credentialSecrets(config: Config): string[] {
   const c = config.credentials;
   if (c.kind === "deploy-token") return [c.gitlabToken.reveal()];
   if (!c.password) return [];
@@ -451,6 +469,23 @@ function nameList(r: Reader, key: OptionKey): string[] {
     seen.add(ns);
   }
   return list;
+}
+
+/**
+ * --create-namespace is the older name of --missing-namespace create. The
+ * default (skip) counts as not given, since the Action fills defaults in; only
+ * an explicit fail contradicts it.
+ */
+function missingNamespace(r: Reader): MissingNamespaceMode {
+  const value = r.string("missingNamespace")!;
+  if (!(MISSING_NAMESPACE_MODES as readonly string[]).includes(value)) {
+    throw new UsageError(r.label("missingNamespace"), value, "skip (rotate the others, exit 1), fail (change nothing, exit 1) or create");
+  }
+  if (!r.boolean("createNamespace")) return value as MissingNamespaceMode;
+  if (value === "fail") {
+    throw new UsageError(`${r.label("createNamespace")} and ${r.label("missingNamespace")}`, value, "only one of them: --create-namespace means --missing-namespace create");
+  }
+  return "create";
 }
 
 function namespaces(r: Reader): string[] {

@@ -1,37 +1,25 @@
 // The only place that runs kubectl. Manifests go on stdin, never argv or
-// files; the child gets an allow-listed environment, so the GitLab token (in
-// GITLAB_TOKEN or INPUT_GITLAB-TOKEN) never reaches it.
+// files; the child inherits our environment minus every secret (childenv.ts),
+// so credential plugins get the cloud's variables and never our tokens.
 import { getExecOutput } from "@actions/exec";
-import { KubeError } from "./errors.js";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { childEnv } from "./childenv.js";
+import { KubeError, type Refusals } from "./errors.js";
 import { secretRefs } from "./manifests.js";
 import { Annotations, MANAGED_BY_LABEL, MANAGER } from "./naming.js";
 import type { LeaseState, LockPort } from "./lock.js";
-import type { ExistingSecret, KubePort, ManagedSecretRef, TargetState } from "./ports.js";
+import type { ExistingSecret, KubePort, ManagedSecretRef, NamespaceState, TargetState } from "./ports.js";
 import { parseServiceAccount, serviceAccountList } from "./serviceaccounts.js";
 import type { Secret } from "./secret.js";
-
-const PASSED_ENV = [
-  "PATH", "HOME", "USER", "LANG", "LC_ALL", "TMPDIR", "KUBECONFIG", "KUBECACHEDIR",
-  "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy",
-  "SSL_CERT_FILE", "SSL_CERT_DIR",
-  // In-cluster config (a CronJob running this tool) needs these two.
-  "KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT",
-];
-
-export function childEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of PASSED_ENV) {
-    const v = env[name];
-    if (v !== undefined) out[name] = v;
-  }
-  return out;
-}
 
 export interface KubectlOptions {
   kubeconfig: string | undefined;
   context: string | undefined;
   /** Redacts every secret form registered so far; applied to anything kubectl printed before it is reused. */
   redact: (text: string) => string;
+  /** Whether text holds a secret form registered so far; such variables stay out of kubectl's environment. */
+  holdsSecret: (text: string) => boolean;
   env?: Readonly<Record<string, string | undefined>>;
   binary?: string;
 }
@@ -57,6 +45,23 @@ export function errorLines(stderr: string): string {
   return (lines.length ? lines : stderr.split("\n").filter((l) => l.trim() !== "").slice(-3)).join("\n");
 }
 
+const CREDENTIAL_PLUGIN_FAILED = /getting credentials: exec: /;
+/** kubectl's own stderr lines (klog lines carry a level letter and MMDD); the rest came from the plugin. */
+const KUBECTL_LINE = /^(error|Error|Unable to connect to the server:|[IWEF]\d{4} )/;
+
+/**
+ * What a failed credential plugin said. kubectl passes the plugin's stderr
+ * through, once per attempt, between its own lines, and itself reports only
+ * "executable ... failed with exit code N"; the plugin's words (an expired
+ * OIDC token, a role it may not assume) are the ones that tell the user what
+ * to fix. Each line once, the last few.
+ */
+export function credentialPluginLines(stderr: string): string[] {
+  if (!CREDENTIAL_PLUGIN_FAILED.test(stderr)) return [];
+  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !KUBECTL_LINE.test(l));
+  return [...new Set(lines)].slice(-10);
+}
+
 /** What to do about the errors kubectl reported, in the user's terms. */
 export function hintsFor(stderr: string): string[] {
   const hints: string[] = [];
@@ -69,15 +74,52 @@ export function hintsFor(stderr: string): string[] {
   if (/namespaces "[^"]+" not found/.test(stderr)) {
     hints.push("Create the namespace, or remove it from the namespace list");
   }
+  if (CREDENTIAL_PLUGIN_FAILED.test(stderr)) {
+    hints.push(
+      "The kubeconfig user's credential plugin (exec) failed. It runs with this tool's environment minus its own " +
+        "secrets, as it would from your shell: check the cloud credentials it reads (AWS_*, GOOGLE_APPLICATION_CREDENTIALS, " +
+        "CLOUDSDK_*, AZURE_*) and that `kubectl get ns` works in the same job",
+    );
+  }
+  if (/because it is being terminated/.test(stderr)) {
+    hints.push("The namespace is being deleted; remove it from the namespace list, or wait until it is gone and recreate it");
+  }
   if (/Unauthorized|must be logged in/.test(stderr)) {
     hints.push("kubectl's credentials were refused; check the kubeconfig and context");
   }
   return hints;
 }
 
+const MISSING = /namespaces "([^"]+)" not found/;
+// NamespaceLifecycle admission (plugin/pkg/admission/namespace/lifecycle): a create in a namespace being deleted.
+const TERMINATING = /unable to create new content in namespace ([a-z0-9-]+) because it is being terminated/;
+const FORBIDDEN = /is forbidden: User ".*" cannot [a-z]+ resource ".*" in the namespace "([^"]+)"/;
+
+/** Sorts kubectl's error lines per namespace (see Refusals). kubectl reports each object of a List on its own line. */
+export function parseRefusals(stderr: string): Refusals {
+  const out: Refusals = { missing: [], terminating: [], forbidden: [], other: [] };
+  const add = (list: string[], ns: string) => {
+    if (!list.includes(ns)) list.push(ns);
+  };
+  for (const raw of stderr.split("\n")) {
+    const line = raw.trim();
+    if (!/^(Error|error)/.test(line)) continue;
+    let m: RegExpExecArray | null;
+    if ((m = MISSING.exec(line))) add(out.missing, m[1]!);
+    else if ((m = TERMINATING.exec(line))) add(out.terminating, m[1]!);
+    else if ((m = FORBIDDEN.exec(line))) add(out.forbidden, m[1]!);
+    else out.other.push(line);
+  }
+  return out;
+}
+
 function failure(operation: string, stderr: string): KubeError {
-  const detail = [errorLines(stderr), ...hintsFor(stderr)].join("\n");
-  return new KubeError(operation, detail, namespacesInErrors(stderr));
+  const detail = [errorLines(stderr), ...pluginSaid(stderr), ...hintsFor(stderr)].join("\n");
+  return new KubeError(operation, detail, namespacesInErrors(stderr), parseRefusals(stderr));
+}
+
+function pluginSaid(stderr: string): string[] {
+  return credentialPluginLines(stderr).map((l) => `credential plugin: ${l}`);
 }
 
 /** Lease times are MicroTime: RFC 3339 with microseconds. */
@@ -149,12 +191,31 @@ const CREATE_RACE = /AlreadyExists|already exists/;
  */
 const CLAIM_RACE = /Conflict|the object has been modified|leases(\.coordination\.k8s\.io)? "[^"]+" not found/;
 
+/**
+ * Whether kubectl will use a kubeconfig rather than its in-cluster configuration. kubectl
+ * falls back to in-cluster (the Pod's ServiceAccount) only when the kubeconfig it loaded is
+ * the default one, and any override flag, `--request-timeout` included, makes it non-default:
+ * in a CronJob every call would then go to localhost:8080. Mirrors clientcmd's rule: a
+ * --kubeconfig, $KUBECONFIG, ~/.kube/config, or not in a Pod.
+ */
+export function usesKubeconfig(
+  env: Readonly<Record<string, string | undefined>>,
+  kubeconfigFlag: string | undefined,
+  homeConfigExists: (home: string) => boolean,
+): boolean {
+  if (kubeconfigFlag || env.KUBECONFIG) return true;
+  if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT) return true;
+  return env.HOME ? homeConfigExists(env.HOME) : false;
+}
+
 export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
   const binary = opts.binary ?? "kubectl";
+  const kubeconfig = usesKubeconfig(opts.env ?? process.env, opts.kubeconfig, (home) => existsSync(join(home, ".kube", "config")));
   const global = [
     ...(opts.kubeconfig ? ["--kubeconfig", opts.kubeconfig] : []),
     ...(opts.context ? ["--context", opts.context] : []),
-    "--request-timeout=60s",
+    // In-cluster, the flag would switch the ServiceAccount configuration off (see usesKubeconfig).
+    ...(kubeconfig ? ["--request-timeout=60s"] : []),
   ];
 
   async function run(args: string[], stdin: string): Promise<Run> {
@@ -163,7 +224,7 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
         input: Buffer.from(stdin),
         silent: true,
         ignoreReturnCode: true,
-        env: childEnv(opts.env ?? process.env),
+        env: childEnv(opts.env ?? process.env, opts.holdsSecret),
       });
     } catch (err) {
       throw new KubeError("running kubectl", `${(err as Error).message}. Is kubectl installed and on PATH?`);
@@ -205,6 +266,28 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
       const r = await run(["get", "namespaces", "-l", selector, "-o", "json"], "");
       if (r.exitCode !== 0) throw failure(`listing namespaces matching ${selector}`, opts.redact(r.stderr));
       return listItems(r.stdout).map((o) => String((o.metadata as Record<string, unknown>)?.name)).sort();
+    },
+
+    // One kubectl for all of them. A namespace the caller may not read (no
+    // get on namespaces) is "unknown", not an error: callers fall back to what
+    // they knew without it.
+    async namespaceStates(names) {
+      const states = new Map<string, NamespaceState>();
+      if (names.length === 0) return states;
+      const r = await run(["get", "namespaces", ...names, "-o", "json", "--ignore-not-found"], "");
+      const stderr = opts.redact(r.stderr);
+      const refusals = parseRefusals(stderr);
+      if (r.exitCode !== 0 && (refusals.other.length > 0 || refusals.forbidden.length + refusals.missing.length === 0)) {
+        throw failure("reading the namespaces", stderr);
+      }
+      const found = new Map(listItems(r.stdout).map((o) => [String((o.metadata as Record<string, unknown>)?.name), o]));
+      // Cluster-scoped: the 403 names no namespace, only the object ("namespaces \"c\" is forbidden").
+      const forbidden = new Set([...stderr.matchAll(/namespaces "([^"]+)" is forbidden/g)].map((m) => m[1]!));
+      for (const name of names) {
+        const o = found.get(name) as { status?: { phase?: string } } | undefined;
+        states.set(name, o ? (o.status?.phase === "Terminating" ? "terminating" : "active") : forbidden.has(name) ? "unknown" : "missing");
+      }
+      return states;
     },
 
     async applyNamespaces(names) {
@@ -324,7 +407,7 @@ function deleteFailure(operation: string, stderr: string): KubeError {
   const hints = /is forbidden: User/.test(stderr)
     ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch)"]
     : hintsFor(stderr);
-  return new KubeError(operation, [errorLines(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
+  return new KubeError(operation, [errorLines(stderr), ...pluginSaid(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
 }
 
 function objectRefs(refs: ReadonlyArray<{ kind: string; namespace: string; name: string }>): string {

@@ -1,12 +1,14 @@
 // One run per target at a time: a coordination.k8s.io/v1 Lease in the first
-// target namespace. The Lease is kept between runs with its holder cleared:
-// its server-assigned metadata.uid is the cluster's identity in our token
-// names (naming.ts clusterKey). Taking it costs two kubectl processes (get,
-// then create or a resourceVersion-guarded replace), releasing it one (a
-// guarded replace that clears the holder). A Lease older than its duration
-// belongs to a run that died and is taken over the same way.
-import { KubeError } from "./errors.js";
-import type { Clock, Log } from "./ports.js";
+// target namespace (the first, alphabetically, that exists). The Lease is kept
+// between runs with its holder cleared: its server-assigned metadata.uid is the
+// cluster's identity in our token names (naming.ts clusterKey). Taking it costs
+// two kubectl processes (get, then create or a resourceVersion-guarded
+// replace), releasing it one (a guarded replace that clears the holder). A
+// Lease older than its duration belongs to a run that died and is taken over
+// the same way.
+import { KubeError, NamespacesUnavailableError, unavailableText, type UnavailableNamespace } from "./errors.js";
+import { statesOf, unavailableIn } from "./lifecycle.js";
+import type { Clock, KubePort, Log } from "./ports.js";
 
 export interface LeaseState {
   /** "" when nobody holds it (released). */
@@ -109,24 +111,57 @@ export async function acquireLock(args: {
   }
 }
 
-/** The uid of the target's Lease without taking it (dry runs, plan, status); undefined before the first rotation. */
-export async function readTargetLeaseUid(lock: LockPort, target: { namespaces: readonly string[]; secretName: string }): Promise<string | undefined> {
-  return (await lock.readLease(lockNamespace(target.namespaces), leaseName(target.secretName)))?.uid || undefined;
+/**
+ * The uid of the target's Lease without taking it (dry runs, plan, status), in
+ * the namespace rotate places it: the first, alphabetically, unless that one is
+ * missing or being deleted (then the next). Asking about a namespace's state
+ * only when its Lease is absent keeps the common case at one request.
+ * Undefined before the first rotation.
+ */
+export async function readTargetLeaseUid(
+  lock: LockPort,
+  target: { namespaces: readonly string[]; secretName: string },
+  kube?: Pick<KubePort, "namespaceStates">,
+): Promise<string | undefined> {
+  for (const namespace of [...target.namespaces].sort()) {
+    const lease = await lock.readLease(namespace, leaseName(target.secretName));
+    if (lease?.uid) return lease.uid;
+    const state = (await statesOf(kube, [namespace])).get(namespace);
+    if (state !== "missing" && state !== "terminating") return undefined;
+  }
+  return undefined;
 }
 
-/** The target's lock, named and placed the same for every command that changes the target. */
-export function acquireTargetLock(
-  ports: { lock: LockPort; clock: Clock; log: Log; sleep: (ms: number) => Promise<void>; nonce: () => string },
+/**
+ * The target's lock, named and placed the same for every command that changes
+ * the target: in the first namespace, alphabetically, that exists. When that
+ * one is missing or being deleted the next one holds it, so a deleted
+ * namespace does not stop the others (runs that disagree about whether it
+ * exists can only meet while it is being created or deleted).
+ */
+export async function acquireTargetLock(
+  ports: { lock: LockPort; clock: Clock; log: Log; sleep: (ms: number) => Promise<void>; nonce: () => string; kube?: Pick<KubePort, "namespaceStates"> },
   target: { namespaces: readonly string[]; secretName: string; lockTimeoutMs: number },
 ): Promise<Held> {
-  return acquireLock({
-    port: ports.lock,
-    namespace: lockNamespace(target.namespaces),
-    name: leaseName(target.secretName),
-    holder: `gps-${ports.nonce()}`,
-    timeoutMs: target.lockTimeoutMs,
-    clock: ports.clock,
-    log: ports.log,
-    sleep: ports.sleep,
-  });
+  const gone: UnavailableNamespace[] = [];
+  for (const namespace of [...target.namespaces].sort()) {
+    try {
+      return await acquireLock({
+        port: ports.lock,
+        namespace,
+        name: leaseName(target.secretName),
+        holder: `gps-${ports.nonce()}`,
+        timeoutMs: target.lockTimeoutMs,
+        clock: ports.clock,
+        log: ports.log,
+        sleep: ports.sleep,
+      });
+    } catch (err) {
+      const here = (await unavailableIn(err, ports.kube))?.find((u) => u.namespace === namespace);
+      if (!here) throw err;
+      gone.push(here);
+      ports.log.info(`Namespace ${unavailableText([here])}: the rotation lock goes to the next listed namespace`);
+    }
+  }
+  throw new NamespacesUnavailableError(gone, "No listed namespace can hold the rotation lock; nothing was changed");
 }

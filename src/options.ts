@@ -1,5 +1,7 @@
-// The one table of options. The CLI flags, the Action inputs (action.yml) and
-// the docs are all derived from it, so the faces cannot drift apart.
+// The one table of options. The CLI flags, the option variables
+// (GITLAB_PULL_SECRET_OPT_*), the Action inputs (action.yml), the GitLab
+// component's inputs and the docs are all derived from it, so the faces
+// cannot drift apart.
 
 export type OptionKind = "string" | "boolean" | "list";
 
@@ -23,6 +25,8 @@ export interface OptionSpec {
   readonly required?: boolean;
   /** Never echoed anywhere. */
   readonly secret?: boolean;
+  /** false: no option variable, the value must be typed on the command line (a confirmation). */
+  readonly variable?: false;
 }
 
 export const OPTIONS = [
@@ -83,8 +87,14 @@ export const OPTIONS = [
     description: "Namespaces never to touch, even when the selector matches them.",
   },
   {
+    key: "missingNamespace", kind: "string", flag: "missing-namespace", input: "missing-namespace", default: "skip",
+    description:
+      "What to do with a listed namespace that does not exist or is being deleted: skip (rotate the others, then exit 1 naming it), " +
+      "fail (change nothing, exit 1), or create (create the missing ones; one being deleted is skipped).",
+  },
+  {
     key: "createNamespace", kind: "boolean", flag: "create-namespace", input: "create-namespace", default: "false",
-    description: "Create listed namespaces that do not exist (server-side apply of the Namespace), instead of failing.",
+    description: "The same as --missing-namespace create: create listed namespaces that do not exist (server-side apply of the Namespace).",
   },
   {
     key: "serviceAccounts", kind: "list", flag: "service-account", input: "service-accounts",
@@ -192,7 +202,7 @@ export const OPTIONS = [
       "an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens.",
   },
   {
-    key: "yes", kind: "boolean", flag: "yes", input: null, default: "false",
+    key: "yes", kind: "boolean", flag: "yes", input: null, default: "false", variable: false,
     description: "revoke: really revoke the tokens and delete the Secrets. Without it revoke only shows what it would do and exits 2.",
   },
   {
@@ -226,6 +236,35 @@ export function optionLabel(spec: OptionSpec, face: "cli" | "action"): string {
   return [env ? `$${env}` : undefined, spec.fileFlag ? `--${spec.fileFlag}` : undefined].filter(Boolean).join(" / ");
 }
 
+/**
+ * The prefix of the option variables. Distinct from the GITLAB_PULL_SECRET_*
+ * names of the dotenv report (GITLAB_PULL_SECRET_NAMESPACES, ...): GitLab gives
+ * a dotenv variable inherited from an earlier job precedence over a job's own
+ * variables, so a shared name would let one target's result steer the next.
+ */
+export const VARIABLE_PREFIX = "GITLAB_PULL_SECRET_OPT_";
+
+/**
+ * The environment variable an option can be given in (flag > variable > the
+ * option's env fallbacks > default), or null: secrets keep their own variables
+ * (GITLAB_TOKEN, REGISTRY_PASSWORD) and never get a prefixed one, and options
+ * without a flag or marked variable: false have none.
+ */
+export function optionVariable(spec: OptionSpec): string | null {
+  if (spec.secret || !spec.flag || spec.variable === false) return null;
+  return prefixedName(spec);
+}
+
+/** GITLAB_PULL_SECRET_OPT_ + the key in upper snake case (namespaces -> ..._NAMESPACES), whether or not the option has a variable. */
+export function prefixedName(spec: OptionSpec): string {
+  return VARIABLE_PREFIX + spec.key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+}
+
+/** Every environment variable a secret can be read from (for scrubbing the environment of child processes). */
+export function secretVariables(options: readonly OptionSpec[] = OPTIONS): string[] {
+  return options.filter((o) => o.secret).flatMap((o) => o.env ?? []);
+}
+
 /** The Action outputs; values are never secret. */
 export const OUTPUTS = [
   { name: "changed", description: "true when Secrets were written and a token minted." },
@@ -235,4 +274,5 @@ export const OUTPUTS = [
   { name: "token-username", description: "Username of that deploy token, or the username of static credentials (not secret)." },
   { name: "expires-at", description: "Expiry of that deploy token (ISO 8601)." },
   { name: "revoked-token-ids", description: "JSON array of the ids of the deploy tokens revoked by this run." },
+  { name: "skipped-namespaces", description: "JSON array of the listed namespaces skipped because they do not exist or are being deleted (the step fails)." },
 ] as const;

@@ -1,7 +1,7 @@
 // Pure: which tokens a target may revoke. A token dies only when its name
-// proves it was minted for this target in this cluster (or is a legacy name of
-// this target that this cluster's Secrets hold), and no managed Secret outside
-// the target still holds it. Everything else is left alive and reported:
+// proves it was minted for this target (this Secret name and namespace set) and
+// this cluster's Secrets of the target hold it, or its name also proves this
+// cluster (the sweep), and no managed Secret outside the target still holds it. Everything else is left alive and reported:
 // another target's token found in one of our Secrets (two pipelines write the
 // same namespace), another cluster's, or one whose name is not ours at all.
 import { Annotations, isClusterKey, parseTokenName } from "./naming.js";
@@ -104,7 +104,11 @@ export function assessOwnership(args: {
     if (!t) return true;
     const claim = claimOf(args.prefix, target, t.name);
     const namespaces = holders.get(id) ?? [];
-    if (claim.kind === "ours" || claim.kind === "legacy") {
+    // A token this cluster's own Secrets of this target hold was minted by a run against this
+    // cluster, whatever Lease uid its name carries: the Lease moves on when the namespace
+    // holding it is deleted (lock.ts), and legacy names carry a context. Only unreferenced
+    // tokens (the sweep) need the name alone to prove the cluster.
+    if (claim.kind === "ours" || claim.kind === "legacy" || claim.kind === "other-cluster") {
       const where = elsewhere.get(id);
       if (!where) return true;
       spared.push({ id, name: t.name, why: "held-elsewhere", namespaces, elsewhere: where });

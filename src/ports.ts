@@ -62,6 +62,9 @@ export interface TargetState {
   serviceAccounts: ServiceAccountState[];
 }
 
+/** A namespace as the API server reports it; "unknown" when the caller may not read it. */
+export type NamespaceState = "active" | "terminating" | "missing" | "unknown";
+
 export interface KubePort {
   /**
    * The Secrets named `secretName` and the ServiceAccounts named (or all, for
@@ -72,6 +75,13 @@ export interface KubePort {
   replaceServiceAccounts(objects: readonly Record<string, unknown>[]): Promise<"ok" | "conflict">;
   /** Names of the namespaces matching a label selector. */
   listNamespaces(selector: string): Promise<string[]>;
+  /**
+   * Whether these namespaces exist and are not being deleted. Needs get on
+   * namespaces (cluster scope); where that is refused the answer is "unknown".
+   * Optional: ports that only rotate may leave it out, and callers then treat
+   * every namespace as unknown.
+   */
+  namespaceStates?(names: readonly string[]): Promise<Map<string, NamespaceState>>;
   /** Creates the namespaces that do not exist (server-side apply; existing ones are left as they are). */
   applyNamespaces(names: readonly string[]): Promise<void>;
   /** The Secrets named `name` that exist in these namespaces (missing ones are absent from the result). */

@@ -22,8 +22,10 @@ import { rotate, type Ports } from "./rotate.js";
 import { selectServiceAccounts, withPullSecret } from "./serviceaccounts.js";
 import { staticCredentials } from "./static.js";
 import { targetOf } from "./target.js";
+import type { NamespaceLifecycle, UnavailableNamespace } from "./errors.js";
 
-export type NamespaceAction = "create" | "update" | "unchanged";
+/** skip: the namespace does not exist or is being deleted (see reason); rotate leaves it out and exits 1. */
+export type NamespaceAction = "create" | "update" | "unchanged" | "skip";
 
 export interface PlannedToken {
   id: number;
@@ -41,7 +43,7 @@ export interface RotationPlan {
   /** Whether rotate would mint and apply, and why (rotationDue's reason). */
   due: boolean;
   reason: string;
-  namespaces: Array<{ namespace: string; action: NamespaceAction }>;
+  namespaces: Array<{ namespace: string; action: NamespaceAction; reason?: NamespaceLifecycle }>;
   /** ServiceAccounts (namespace/name) rotate would add the Secret to. */
   serviceAccounts: string[];
   /** The token rotate would mint; null when nothing is due. */
@@ -81,12 +83,17 @@ export function buildPlan(args: {
   leaseUid?: string | undefined;
   /** What the cluster-wide list of managed Secrets returned, if rotate read it. */
   managed?: readonly ManagedSecretRef[] | "forbidden" | undefined;
+  /** Listed namespaces rotate would skip (missing or being deleted). */
+  skipped?: readonly UnavailableNamespace[];
 }): RotationPlan {
-  const { config, owner, tokens, now, hosts } = args;
+  const { owner, tokens, now, hosts } = args;
+  const skipped = args.skipped ?? [];
   const existing = args.state.secrets;
-  const target = targetOf(config, config.namespaces, args.leaseUid);
+  // The target is the configured one; the decisions are about the namespaces that can take the Secret.
+  const target = targetOf(args.config, args.config.namespaces, args.leaseUid);
+  const config = { ...args.config, namespaces: args.config.namespaces.filter((ns) => !skipped.some((s) => s.namespace === ns)) };
   const own = owner
-    ? assessOwnership({ existing, owner, tokens, prefix: config.tokenNamePrefix, target, namespaces: config.namespaces, managed: Array.isArray(args.managed) ? args.managed : undefined })
+    ? assessOwnership({ existing, owner, tokens, prefix: config.tokenNamePrefix, target, namespaces: args.config.namespaces, managed: Array.isArray(args.managed) ? args.managed : undefined })
     : undefined;
   const held = own?.revocable ?? { current: [], kept: [], pending: [] };
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
@@ -134,10 +141,11 @@ export function buildPlan(args: {
     registryAliases: hosts.slice(1),
     due: due.due,
     reason: due.reason,
-    namespaces: config.namespaces.map((namespace) => ({
-      namespace,
-      action: !due.due ? "unchanged" : present.has(namespace) ? "update" : "create",
-    })),
+    namespaces: args.config.namespaces.map((namespace) => {
+      const skip = skipped.find((s) => s.namespace === namespace);
+      if (skip) return { namespace, action: "skip" as const, reason: skip.reason };
+      return { namespace, action: !due.due ? "unchanged" : present.has(namespace) ? ("update" as const) : ("create" as const) };
+    }),
     serviceAccounts: selectServiceAccounts(args.state.serviceAccounts, config.namespaces, config.serviceAccounts)
       .filter((sa) => withPullSecret(sa, config.secretName) !== undefined)
       .map((sa) => `${sa.namespace}/${sa.name}`),
@@ -225,6 +233,7 @@ export async function planRotation(config: Config, ports: Ports): Promise<Rotati
     now,
     leaseUid: seen.leaseUid,
     managed: seen.managed,
+    skipped: report.skipped,
   });
 }
 
@@ -239,7 +248,7 @@ export function planLines(p: RotationPlan): string[] {
   const hosts = [p.registry, ...p.registryAliases].join(", ");
   return [
     `Plan for Secret "${p.secretName}" (${who}, registry ${hosts}): ${p.due ? (p.owner ? "rotate" : "apply") : "nothing due"}, because ${p.reason}`,
-    ...p.namespaces.map((n) => `  ${n.namespace.padEnd(width)}  ${n.action}`),
+    ...p.namespaces.map((n) => `  ${n.namespace.padEnd(width)}  ${n.action}${n.reason ? ` (${n.reason === "missing" ? "no such namespace" : "being deleted"})` : ""}`),
     p.mint
       ? `Mint:    a read_registry deploy token named ${p.mint.namePattern}, expiring ${p.mint.expiresAt} 00:00 UTC`
       : p.owner
@@ -252,6 +261,9 @@ export function planLines(p: RotationPlan): string[] {
     ...p.overlaps.map((o) => `warning: ${overlapMessage(o, p.secretName, p.target)}`),
     ...(p.clusterWide === false ? ["Note: RBAC does not allow listing Secrets cluster-wide; only token names decide what is revoked"] : []),
     ...(p.serviceAccounts.length ? [`ServiceAccounts to get "${p.secretName}": ${p.serviceAccounts.join(", ")}`] : []),
+    ...(p.namespaces.some((n) => n.action === "skip")
+      ? ["rotate would skip the namespace(s) marked skip and exit 1 naming them (--missing-namespace fail stops it instead)."]
+      : []),
     "Nothing was changed: no token minted, no Lease taken, no Secret written.",
   ];
 }

@@ -20,6 +20,7 @@
 import { fetch, type Dispatcher } from "undici";
 import { ExitCode, GpsError } from "./errors.js";
 import { isLoopbackHost } from "./inputs.js";
+import { describeProxyRefusal, proxyRefusalOf, type ProxySettings } from "./proxy.js";
 import { redact, type Secret } from "./secret.js";
 import { dispatcher } from "./tls.js";
 
@@ -332,6 +333,11 @@ function connectionHint(err: unknown, host: string, timeoutMs: number): { answer
       hint: `${host} is slow or unreachable from here; retry, or skip the check with --no-verify if this runner cannot reach it`,
       code: "TIMEOUT",
     };
+  }
+  const refusal = proxyRefusalOf(err);
+  if (refusal) {
+    const { detail, hint } = describeProxyRefusal(refusal);
+    return { answer: `failed: ${detail}`, hint, code: refusal.code };
   }
   const { code, message } = causeOf(err);
   const c = code ?? clip(message ?? "unknown error", 120);
@@ -708,8 +714,8 @@ export function registryPort(opts: { dispatcher?: Dispatcher; timeoutMs?: number
   return { verifyPull: (req) => new Flow(req, flow).run() };
 }
 
-/** The port the tool uses: system roots plus the --ca-file CA, as for GitLab. */
-export function registryPortFor(caPem: string | undefined, timeoutMs?: number): RegistryPort {
-  const d = dispatcher(caPem);
+/** The port the tool uses: system roots plus the --ca-file CA and the environment's proxy, as for GitLab. */
+export function registryPortFor(caPem: string | undefined, timeoutMs?: number, proxy?: ProxySettings): RegistryPort {
+  const d = dispatcher(caPem, proxy);
   return registryPort({ ...(d ? { dispatcher: d } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
 }

@@ -4,6 +4,7 @@
 import { redact } from "./secret.js";
 import type { Log } from "./ports.js";
 import type { RotationReport } from "./rotate.js";
+import { unavailableText, type UnavailableNamespace } from "./errors.js";
 
 /** Remembers every secret form registered so far and masks them. */
 export class Redactor {
@@ -12,6 +13,8 @@ export class Redactor {
     if (form) this.#forms.push(form);
   }
   redact = (text: string): string => redact(text, this.#forms);
+  /** Whether text holds any form registered so far. */
+  holds = (text: string): boolean => this.#forms.some((form) => text.includes(form));
 }
 
 /** The machine-readable result, identical for `--json` and the Action outputs. */
@@ -22,6 +25,8 @@ export interface ResultJson {
   namespaces: string[];
   token: { id: number; username: string; expiresAt: string } | null;
   revokedTokenIds: number[];
+  /** Listed namespaces left out because they do not exist ("missing") or are being deleted ("terminating"); the run exits 1. */
+  skippedNamespaces: UnavailableNamespace[];
 }
 
 export function resultJson(r: RotationReport): ResultJson {
@@ -32,6 +37,7 @@ export function resultJson(r: RotationReport): ResultJson {
     namespaces: r.namespaces,
     token: r.token,
     revokedTokenIds: r.revokedTokenIds,
+    skippedNamespaces: r.skipped,
   };
 }
 
@@ -46,6 +52,7 @@ export function actionOutputs(r: RotationReport): Record<string, string> {
     "token-username": r.token?.username ?? r.static?.username ?? "",
     "expires-at": r.token?.expiresAt ?? "",
     "revoked-token-ids": JSON.stringify(r.revokedTokenIds),
+    "skipped-namespaces": JSON.stringify(r.skipped.map((s) => s.namespace)),
   };
 }
 
@@ -62,11 +69,13 @@ export function summaryLines(r: RotationReport): string[] {
   const extra = [
     ...(r.sweptTokenIds.length ? [`Swept orphaned deploy token(s) ${r.sweptTokenIds.join(", ")}`] : []),
     ...(r.serviceAccountsUpdated?.length ? [`Added "${r.secretName}" to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`] : []),
+    ...(r.skipped.length ? [`Skipped namespace(s) ${unavailableText(r.skipped)}`] : []),
   ];
   if (r.dryRun && r.static) {
     return [
       `Dry run: nothing changed. A run would write the static credentials of ${r.static.username} to Secret "${r.secretName}" in ` +
         `${r.namespaces.join(", ")}${r.created.length ? ` (new in ${r.created.join(", ")})` : ""} if due (${r.reason}). Run plan for the full picture.`,
+      ...extra,
     ];
   }
   if (r.dryRun) {
@@ -75,6 +84,7 @@ export function summaryLines(r: RotationReport): string[] {
         (r.created.length ? ` (new in ${r.created.join(", ")})` : "") +
         ` and revoke ${r.previousTokenIds.length ? `deploy token(s) ${r.previousTokenIds.join(", ")}` : "no previous token"}` +
         ` if due (${r.reason}). Run plan for the full picture.`,
+      ...extra,
     ];
   }
   const hosts = [r.registry, ...r.registryAliases].join(", ");
@@ -135,6 +145,7 @@ export function jobSummary(r: RotationReport): JobSummary {
   const change = (ns: string): string =>
     written ? (r.created.includes(ns) ? "created" : "updated") : r.dryRun ? (r.created.includes(ns) ? "would create" : "checked") : "unchanged";
   const revoked = r.revokedTokenIds.join(", ") || "none";
+  const skippedRows = r.skipped.map((s) => [s.namespace, r.secretName, s.reason === "missing" ? "skipped: no such namespace" : "skipped: being deleted", "-", "-", "-", revoked]);
   const rows = r.namespaces.map((ns) => [
     ns,
     r.secretName,
@@ -156,7 +167,7 @@ export function jobSummary(r: RotationReport): JobSummary {
   if (r.sweptTokenIds.length) notes.push(`Swept orphaned deploy token(s) ${r.sweptTokenIds.join(", ")}`);
   if (r.serviceAccountsUpdated?.length) notes.push(`Added to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`);
   for (const p of r.problems) notes.push(`Warning: ${p}`);
-  return { heading, header: ["Namespace", "Secret", "Change", "Token id", "Username", "Expires", "Revoked token ids"], rows, notes };
+  return { heading, header: ["Namespace", "Secret", "Change", "Token id", "Username", "Expires", "Revoked token ids"], rows: [...rows, ...skippedRows], notes };
 }
 
 /** The job summary is HTML: text from servers (problems) must not become markup. */

@@ -6,7 +6,7 @@
 import { checkApply, ensureServiceAccounts, readChecked, verifyCredentials, wouldAddTo } from "./apply.js";
 import { credentialsFor, pullSecretPayload, registryHosts, secretForms } from "./dockerconfig.js";
 import { expiryDateFor } from "./duration.js";
-import { GpsError, RotationError, UsageError } from "./errors.js";
+import { GpsError, RotationError, UsageError, type UnavailableNamespace } from "./errors.js";
 import type { Config } from "./inputs.js";
 import { acquireTargetLock, readTargetLeaseUid, type LockPort } from "./lock.js";
 import { recordAnnotations, secretList } from "./manifests.js";
@@ -19,12 +19,16 @@ import type { Clock, GitLabPort, KubePort, Log, MintedToken, ResolvedOwner } fro
 import type { Secret } from "./secret.js";
 import { applyStaticLocked, staticSummary } from "./static.js";
 import { KubeError } from "./errors.js";
+import { skippedProblem } from "./lifecycle.js";
 
 export interface RotationReport {
   changed: boolean;
   dryRun: boolean;
   secretName: string;
+  /** The namespaces the Secret was written to (or, with nothing due, is in): the listed ones minus `skipped`. */
   namespaces: string[];
+  /** Listed namespaces that were skipped: missing or being deleted. The run exits 1 naming them. */
+  skipped: UnavailableNamespace[];
   /** Namespaces where the Secret did not exist before. */
   created: string[];
   /** Why the run rotated or not. */
@@ -136,7 +140,7 @@ export async function rotate(input: Config, ports: Ports): Promise<RotationRepor
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
 
   // A dry run changes nothing, not even a Lease: it only reads the Lease's uid (the cluster's identity).
-  if (config.dryRun) return locked(config, creds.kind === "static" ? undefined : await readTargetLeaseUid(ports.lock, config));
+  if (config.dryRun) return locked(config, creds.kind === "static" ? undefined : await readTargetLeaseUid(ports.lock, config, ports.kube));
   // Before the lock: the Lease lives in the first namespace, which may be one to create.
   if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces);
   const held = await acquireTargetLock(ports, config);
@@ -196,18 +200,23 @@ export function reportOwnership(config: Config, log: Log, own: Ownership, target
   for (const s of own.spared) log.info(sparedMessage(s));
 }
 
-async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, hosts: readonly string[], leaseUid: string | undefined): Promise<RotationReport> {
+async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, hosts: readonly string[], leaseUid: string | undefined): Promise<RotationReport> {
   const { gitlab, kube, log } = ports;
-  const target = targetOf(config, config.namespaces, leaseUid);
+  // The configured target, never the namespaces that happen to exist: tokens
+  // stay attributed (and swept) the same when a namespace is deleted.
+  const target = targetOf(listed, listed.namespaces, leaseUid);
   const registry = hosts[0]!;
 
-  const { existing, accounts, present } = await readChecked(config, kube);
+  // From here on, config holds only the namespaces that can take the Secret.
+  const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
+  const skipProblems = skippedProblem(skipped);
 
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
   const due = rotationDue({ namespaces: config.namespaces, existing, owner, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
-  const own = await assessForRun(config, ports, { owner, tokens, target, existing, liveIds, now, due: due.due });
+  // A skipped namespace's Secret is still the target's own, not a holder elsewhere.
+  const own = await assessForRun({ ...config, namespaces: listed.namespaces }, ports, { owner, tokens, target, existing, liveIds, now, due: due.due });
   reportOwnership(config, log, own, target);
   // Only tokens this target may revoke are "previous"; the others are left as they are.
   const held = own.revocable;
@@ -218,6 +227,7 @@ async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, 
     dryRun: config.dryRun,
     secretName: config.secretName,
     namespaces: [...config.namespaces],
+    skipped,
     created: config.namespaces.filter((ns) => !present.has(ns)),
     reason: due.reason,
     previousTokenIds: held.current,
@@ -237,7 +247,7 @@ async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, 
     const pending = held.pending.filter((id) => liveIds.has(id));
     const swept = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner, tokens, target, new Set([...untouchable].filter((id) => !pending.includes(id))), pending);
     const sas = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
-    const problems = [...swept.problems, ...sas.problems];
+    const problems = [...skipProblems, ...swept.problems, ...sas.problems];
     for (const p of problems) log.warn(p);
     return {
       ...base,
@@ -252,14 +262,15 @@ async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, 
   }
   log.info(`Rotating: ${due.reason}`);
 
-  await checkApply(config, ports, hosts);
+  if (!checked) await checkApply(config, ports, hosts);
 
   if (config.dryRun) {
     const plan = revocationPlan(held, 0, config.keepPrevious, liveIds);
     log.info(`Dry run: would mint a read_registry deploy token, write it to ${config.namespaces.length} Secret(s), keep ${plan.keep.join(", ") || "none"} and revoke ${plan.revoke.join(", ") || "none"}`);
     const wouldUpdate = wouldAddTo(config, accounts);
     if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
-    return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: [] };
+    for (const p of skipProblems) log.warn(p);
+    return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: skipProblems };
   }
 
   // A real run holds the Lease, so the cluster is known; without it no name could be proven ours later.
@@ -316,7 +327,7 @@ async function rotateLocked(config: Config, ports: Ports, owner: ResolvedOwner, 
   // that fails here (or a run killed here) leaves them recorded: the next run
   // revokes those still live.
   const revoked: number[] = [];
-  const problems: string[] = [];
+  const problems: string[] = [...skipProblems];
   for (const id of plan.revoke) {
     try {
       const outcome = await gitlab.revokeDeployToken(owner, id);

@@ -11,6 +11,7 @@
 import { checkApply, ensureServiceAccounts, readChecked, verifyCredentials, wouldAddTo } from "./apply.js";
 import { credentialsFor, payloadSha256, pullSecretPayload, registryHosts, secretForms, type RegistryCredentials } from "./dockerconfig.js";
 import { RotationError } from "./errors.js";
+import { skippedProblem } from "./lifecycle.js";
 import type { Config } from "./inputs.js";
 import { staticAnnotations, secretList } from "./manifests.js";
 import { Annotations, STATIC_OWNER } from "./naming.js";
@@ -48,21 +49,24 @@ export function replacedTokens(existing: readonly ExistingSecret[]): Array<{ nam
     .map((s) => ({ namespace: s.namespace, owner: s.annotations[Annotations.owner] ?? "?", tokenId: s.annotations[Annotations.tokenId]! }));
 }
 
-export async function applyStaticLocked(config: Config, ports: Ports, hosts: readonly string[]): Promise<RotationReport> {
+export async function applyStaticLocked(listed: Config, ports: Ports, hosts: readonly string[]): Promise<RotationReport> {
   const { kube, log } = ports;
-  const { username, password } = staticLogin(config);
+  const { username, password } = staticLogin(listed);
   const registry = hosts[0]!;
   const creds = credentialsFor(hosts, username, password);
   for (const form of secretForms(creds)) log.secret(form);
-  const payload = pullSecretPayload(config.secretType, creds);
+  const payload = pullSecretPayload(listed.secretType, creds);
   const configSha256 = payloadSha256(payload);
 
-  const { existing, accounts, present } = await readChecked(config, kube);
+  // From here on, config holds only the namespaces that can take the Secret.
+  const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
+  const skipProblems = skippedProblem(skipped);
   const due = staticDue({ namespaces: config.namespaces, existing, configSha256, force: config.force });
   const base = {
     dryRun: config.dryRun,
     secretName: config.secretName,
     namespaces: [...config.namespaces],
+    skipped,
     created: config.namespaces.filter((ns) => !present.has(ns)),
     reason: due.reason,
     token: null,
@@ -80,17 +84,19 @@ export async function applyStaticLocked(config: Config, ports: Ports, hosts: rea
   if (!due.due) {
     log.info(`Nothing to do: ${due.reason}`);
     const sas = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
-    for (const p of sas.problems) log.warn(p);
-    return { ...base, changed: sas.updated.length > 0, serviceAccountsUpdated: sas.updated, problems: sas.problems };
+    const problems = [...skipProblems, ...sas.problems];
+    for (const p of problems) log.warn(p);
+    return { ...base, changed: sas.updated.length > 0, serviceAccountsUpdated: sas.updated, problems };
   }
   log.info(`Applying: ${due.reason}`);
-  await checkApply(config, ports, hosts);
+  if (!checked) await checkApply(config, ports, hosts);
 
   if (config.dryRun) {
     log.info(`Dry run: would write the static credentials of ${username} to ${config.namespaces.length} Secret(s)`);
     const wouldUpdate = wouldAddTo(config, accounts);
     if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
-    return { ...base, changed: false, serviceAccountsUpdated: [], problems: [] };
+    for (const p of skipProblems) log.warn(p);
+    return { ...base, changed: false, serviceAccountsUpdated: [], problems: skipProblems };
   }
 
   let verified: RotationReport["verified"] = null;
@@ -119,7 +125,7 @@ export async function applyStaticLocked(config: Config, ports: Ports, hosts: rea
   }
   log.info(`Applied Secret "${config.secretName}" to ${config.namespaces.join(", ")}`);
 
-  const problems: string[] = [];
+  const problems: string[] = [...skipProblems];
   for (const t of replacedTokens(existing)) {
     // A warning, not a failure: the switch was asked for, and the token dies at its expiry.
     log.warn(

@@ -13,7 +13,9 @@ import { formatDuration, heldTokens, isLiveToken, isManaged, namedForTarget, ref
 import { assessOwnership, claimOf, overlapMessage, sparedMessage } from "./ownership.js";
 import { readTargetLeaseUid, type LockPort } from "./lock.js";
 import type { DeployTokenInfo } from "./gitlab.js";
-import type { ExistingSecret, ManagedSecretRef, ResolvedOwner } from "./ports.js";
+import type { ExistingSecret, ManagedSecretRef, NamespaceState, ResolvedOwner } from "./ports.js";
+import { unavailableText, type NamespaceLifecycle, type UnavailableNamespace } from "./errors.js";
+import { statesOf, unavailableIn, withPermissionHint } from "./lifecycle.js";
 import { textTable } from "./report.js";
 import { resolveNamespaces, type Ports } from "./rotate.js";
 import { targetOf, type TargetRef } from "./target.js";
@@ -36,6 +38,8 @@ export interface SecretStatus {
   daysLeft: number | null;
   /** The recorded token as GitLab sees it; "gone" when GitLab no longer lists it. */
   tokenState: TokenState | "gone" | null;
+  /** Where the Secret is absent: the namespace does not exist ("missing") or is being deleted ("terminating"); null otherwise or when not known. */
+  namespaceState: NamespaceLifecycle | null;
 }
 
 /**
@@ -65,7 +69,7 @@ export interface TokenStatus {
 export interface Finding {
   /** attention: needs a person (makes --warn-within exit 3); info: worth knowing. */
   severity: "attention" | "info";
-  kind: "missing-secret" | "unmanaged-secret" | "other-owner" | "wrong-type" | "dead-token" | "expiring" | "orphan" | "pending-revoke" | "in-flight" | "stale" | "overlap" | "legacy" | "spared" | "cluster-wide";
+  kind: "missing-namespace" | "missing-secret" | "unmanaged-secret" | "other-owner" | "wrong-type" | "dead-token" | "expiring" | "orphan" | "pending-revoke" | "in-flight" | "stale" | "overlap" | "legacy" | "spared" | "cluster-wide";
   message: string;
   tokenId?: number;
   namespaces?: string[];
@@ -124,6 +128,8 @@ export function assessStatus(args: {
   graceMs: number;
   /** The cluster-wide list of managed Secrets, "forbidden" when RBAC refused it, undefined when not read. */
   managed?: readonly ManagedSecretRef[] | "forbidden";
+  /** What the API server said of the namespaces where the Secret is absent (status asks only about those). */
+  namespaceStates?: ReadonlyMap<string, NamespaceState>;
 }): StatusReport {
   const { owner, now } = args;
   const ownerRef = ownerRefOf(owner);
@@ -135,7 +141,11 @@ export function assessStatus(args: {
 
   const secrets: SecretStatus[] = args.namespaces.map((namespace) => {
     const s = bySecretNs.get(namespace);
-    if (!s) return { namespace, present: false, managed: false, type: null, credentials: null, owner: null, tokenId: null, username: null, expiresAt: null, daysLeft: null, tokenState: null };
+    if (!s) {
+      const state = args.namespaceStates?.get(namespace);
+      const namespaceState = state === "missing" || state === "terminating" ? state : null;
+      return { namespace, present: false, managed: false, type: null, credentials: null, owner: null, tokenId: null, username: null, expiresAt: null, daysLeft: null, tokenState: null, namespaceState };
+    }
     const managed = isManaged(s);
     const tokenId = managed ? idOf(s.annotations[Annotations.tokenId]) : null;
     const recordedOwner = managed ? (s.annotations[Annotations.owner] ?? null) : null;
@@ -154,10 +164,22 @@ export function assessStatus(args: {
       expiresAt,
       daysLeft: daysLeft(expiresAt, now),
       tokenState: tokenId === null || recordedOwner !== ownerRef ? null : t ? stateOf(t, now) : "gone",
+      namespaceState: null,
     };
   });
 
-  const missing = secrets.filter((s) => !s.present).map((s) => s.namespace);
+  const gone = secrets.filter((s) => s.namespaceState !== null);
+  if (gone.length) {
+    findings.push({
+      severity: "attention",
+      kind: "missing-namespace",
+      namespaces: gone.map((s) => s.namespace),
+      message:
+        `listed namespace(s) ${unavailableText(gone.map((s) => ({ namespace: s.namespace, reason: s.namespaceState! })))}: rotate skips them and exits 1 ` +
+        `(--missing-namespace fail stops it). Recreate them (the next rotate fills them) or remove them from the list`,
+    });
+  }
+  const missing = secrets.filter((s) => !s.present && s.namespaceState === null).map((s) => s.namespace);
   if (missing.length) {
     findings.push({ severity: "attention", kind: "missing-secret", namespaces: missing, message: `no Secret "${args.secretName}" in ${list(missing)}: pods there cannot pull; rotate creates it` });
   }
@@ -297,8 +319,23 @@ export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "
   const owner = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
   // A selector costs one more read (list namespaces); a plain list none.
   const namespaces = await resolveNamespaces(config, ports.kube);
-  const leaseUid = owner ? await readTargetLeaseUid(ports.lock as LockPort, { namespaces, secretName: config.secretName }) : undefined;
-  const existing = await ports.kube.readSecrets(namespaces, config.secretName);
+  const leaseUid = owner ? await readTargetLeaseUid(ports.lock as LockPort, { namespaces, secretName: config.secretName }, ports.kube) : undefined;
+  // A namespaced Role's binding goes with its namespace: the read meets a 403 there (lifecycle.ts).
+  let gone: UnavailableNamespace[] = [];
+  let existing: ExistingSecret[];
+  try {
+    existing = await ports.kube.readSecrets(namespaces, config.secretName);
+  } catch (err) {
+    const unavailable = await unavailableIn(err, ports.kube);
+    if (!unavailable) throw withPermissionHint(err);
+    gone = unavailable;
+    const rest = namespaces.filter((ns) => !gone.some((u) => u.namespace === ns));
+    existing = rest.length ? await ports.kube.readSecrets(rest, config.secretName) : [];
+  }
+  // Only where the Secret is absent: a namespace holding it exists. Without get on namespaces the answer is "unknown".
+  const absent = namespaces.filter((ns) => !existing.some((s) => s.namespace === ns) && !gone.some((u) => u.namespace === ns));
+  const namespaceStates = await statesOf(ports.kube, absent);
+  for (const u of gone) namespaceStates.set(u.namespace, u.reason);
   const tokens = owner ? await ports.gitlab.listDeployTokens(owner) : [];
   const input = {
     owner,
@@ -313,6 +350,7 @@ export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "
     now: ports.clock.now(),
     warnWithinMs: config.warnWithinMs,
     graceMs: config.sweepGraceMs,
+    namespaceStates,
   };
   const first = assessStatus(input);
   if (!first.tokens.some((t) => t.role === "orphan") || !ports.kube.listManagedSecrets) return first;
@@ -337,7 +375,7 @@ export function statusLines(r: StatusReport): string[] {
           ? s.credentials === "static"
             ? [s.namespace, s.type ?? "-", "static", "-", "-", `static (${s.username ?? "?"})`]
             : [s.namespace, s.type ?? "-", dash(s.tokenId), dash(s.expiresAt?.slice(0, 10)), dash(s.daysLeft), s.managed ? dash(s.tokenState) : "unmanaged"]
-          : [s.namespace, "-", "-", "-", "-", "missing"],
+          : [s.namespace, "-", "-", "-", "-", s.namespaceState === "missing" ? "no such namespace" : s.namespaceState === "terminating" ? "namespace being deleted" : "missing"],
       ),
     ]),
   );

@@ -249,7 +249,7 @@ export async function teardown(config: Config, ports: TeardownPorts, opts: { con
   });
 
   if (!opts.confirm) {
-    const leaseUid = owner ? await readTargetLeaseUid(ports.lock, { namespaces, secretName: config.secretName }) : undefined;
+    const leaseUid = owner ? await readTargetLeaseUid(ports.lock, { namespaces, secretName: config.secretName }, ports.kube) : undefined;
     const { plan } = await inspect(config, ports, owner, namespaces, leaseUid);
     if (isEmptyPlan(plan)) return done(plan, {});
     throw new ConfirmationRequiredError(plan);

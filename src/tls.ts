@@ -1,10 +1,12 @@
 // One HTTP dispatcher for every HTTPS call the tool makes (GitLab API and the
 // registry check), trusting the system roots plus an optional extra CA for
-// self-hosted GitLab. TLS verification is never switched off.
+// self-hosted GitLab, through the environment's proxy when one is set.
+// TLS verification is never switched off.
 import { readFileSync } from "node:fs";
 import { rootCertificates } from "node:tls";
 import { Agent, type Dispatcher } from "undici";
 import { UsageError } from "./errors.js";
+import { proxyDispatcher, type ProxySettings } from "./proxy.js";
 
 /** Reads and checks a PEM bundle at the edge, so a bad path is a usage error before any request. */
 export function readCaFile(path: string, option = "--ca-file"): string {
@@ -21,7 +23,9 @@ export function readCaFile(path: string, option = "--ca-file"): string {
 }
 
 /** undici dispatcher for fetch (gitbeaker's `agent`, the registry check). */
-export function dispatcher(extraCaPem: string | undefined): Dispatcher | undefined {
-  if (!extraCaPem) return undefined;
-  return new Agent({ connect: { ca: [...rootCertificates, extraCaPem] } });
+export function dispatcher(extraCaPem: string | undefined, proxy?: ProxySettings): Dispatcher | undefined {
+  const ca = extraCaPem ? [...rootCertificates, extraCaPem] : undefined;
+  if (proxy) return proxyDispatcher(proxy, ca);
+  if (!ca) return undefined;
+  return new Agent({ connect: { ca } });
 }

@@ -38,7 +38,7 @@ function noGitLab(): LivePorts["gitlab"] {
 export function livePorts(config: Config, log: Log, redactor: Redactor): LivePorts {
   // Read at the edge: an unreadable CA file is a usage error before any request.
   const caPem = config.caFile ? readCaFile(config.caFile) : undefined;
-  const kube = complete(kubectlPort({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact }));
+  const kube = complete(kubectlPort({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact, holdsSecret: redactor.holds }));
   return {
     gitlab:
       config.credentials.kind === "static"
@@ -47,12 +47,13 @@ export function livePorts(config: Config, log: Log, redactor: Redactor): LivePor
             url: config.gitlabUrl,
             token: config.credentials.gitlabToken,
             caPem,
+            proxy: config.proxy,
             requestTimeoutMs: config.requestTimeoutMs,
             retry: { deadlineMs: config.retryForMs },
           }),
     kube,
     lock: kube,
-    verifier: registryPortFor(caPem, config.requestTimeoutMs),
+    verifier: registryPortFor(caPem, config.requestTimeoutMs, config.proxy),
     clock: { now: () => new Date() },
     sleep: (ms) => sleep(ms),
     log,

@@ -1,12 +1,13 @@
-// Bad input never touches anything: every bad input from the shared table, and
-// the ones only a command line can have, go through the built CLI, which must
-// exit 2 naming the option before a single request reaches GitLab or the cluster.
+// Bad input never touches anything: every bad input from the shared table, as
+// flags and as option variables, and the ones only a command line or an
+// environment can have, go through the built CLI, which must exit 2 naming the
+// option (or the variable) before a single request reaches GitLab or the cluster.
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { OPTIONS, type RawSettings } from "../../src/options.ts";
-import { BAD, good } from "../support/bad-inputs.ts";
+import { BAD, BAD_VARIABLES, TOKEN, good, variableLabel, variablesOf } from "../support/bad-inputs.ts";
 import { leaks, startWorld, type Captured, type World } from "../support/world.ts";
 
 /** RawSettings -> argv, the way a person would type them. */
@@ -48,6 +49,7 @@ describe("bad input through the CLI", () => {
       runs.push(r);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, option);
+      for (const secret of [TOKEN, "hunter2"]) assert.ok(!`${r.stdout}${r.stderr}`.includes(secret), "a secret was shown");
       assert.equal(w.gitlab.requests.length, 0, "no GitLab request");
       assert.equal(w.kube.requests.length, 0, "no API server request");
       assert.equal(w.kubectlCalls().length, kubectlBefore, "no kubectl spawned");
@@ -60,6 +62,19 @@ describe("bad input through the CLI", () => {
     const argv = argvOf(raw);
     if (!argv) continue;
     check(what, argv, env, new RegExp(option.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+  }
+
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  for (const [what, patch, env, option, shown] of BAD) {
+    const raw = { ...good, gitlabUrl: "https://gitlab.example.com", ...patch };
+    const variables = variablesOf(raw);
+    if (!variables) continue;
+    // The same message as the flag's, the variable named instead.
+    const message = `${escape(variableLabel(option, raw))}${shown === undefined ? "" : `.*${escape(JSON.stringify(shown))}`}`;
+    check(`${what}, as variables`, [], { ...env, ...variables }, new RegExp(message));
+  }
+  for (const [what, env, message] of BAD_VARIABLES) {
+    check(what, ["--gitlab-url", "https://gitlab.example.com", "--project", "grp/app", "--namespace", "team-a"], { GITLAB_TOKEN: "glpat-cli-bad-input-000", ...env }, message);
   }
 
   const base = ["--gitlab-url", "https://gitlab.example.com", "--project", "grp/app", "--namespace", "team-a"];

@@ -1,8 +1,9 @@
 // The GitLab CI/CD component end to end: templates/rotate.yml is included with
 // inputs (interpolated as GitLab does), and its job script runs as a runner
 // runs it: one shell, errexit/pipefail, every command echoed as `$ ...`, the
-// exit code checked after each, predefined CI variables and the masked token
-// variable in the environment. Against the GitLab and Kubernetes stand-ins and
+// exit code checked after each, predefined CI variables, the job's variables
+// (expanded as the runner expands them) and the masked token variable in the
+// environment. Against the GitLab and Kubernetes stand-ins and
 // the real kubectl. Every run ends with a leak scan of the job log, the dotenv
 // report, kubectl's argv/env and the files left behind.
 import assert from "node:assert/strict";
@@ -12,7 +13,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSyn
 import { arch } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { interpolateComponent, type InputValue } from "../../src/component-metadata.ts";
+import type { InputValue } from "../../src/component-metadata.ts";
+import { interpolateComponent } from "../../src/component-interpolation.ts";
 import { VERSION } from "../../src/version.ts";
 import { CLI, leaks, NAMESPACES, PAT, PROJECT, ROOT, startWorld, type Captured, type World } from "../support/world.ts";
 
@@ -46,6 +48,11 @@ function runnerScript(commands: string[], trace: boolean): string {
     "exit 0",
     "",
   ].join("\n");
+}
+
+/** The runner expands $NAME and ${NAME} in a job variable's value ($$ is a literal $). */
+function expand(value: string, env: Record<string, string | undefined>): string {
+  return value.replace(/\$\$|\$\{(\w+)\}|\$(\w+)/g, (m, braced?: string, bare?: string) => (m === "$$" ? "$" : env[braced ?? bare!] ?? ""));
 }
 
 function parseDotenv(text: string): Record<string, string> {
@@ -114,9 +121,12 @@ describe("the GitLab CI/CD component's job", () => {
       CI_PIPELINE_SOURCE: "schedule",
       CI_JOB_NAME: names[0],
       KUBECONFIG: world.kubeconfig,
-      [TOKEN_VARIABLE]: PAT,
-      ...o.env,
     };
+    // CI/CD variables of the project (the masked token's) outrank the job's own variables in GitLab.
+    const project: Record<string, string | undefined> = { [TOKEN_VARIABLE]: PAT, ...o.env };
+    const lookup = { ...env, ...project };
+    for (const [name, value] of Object.entries((job.variables ?? {}) as Record<string, string>)) env[name] = expand(value, lookup);
+    Object.assign(env, project);
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
     const r = await new Promise<Captured>((resolve, reject) => {
       const child = spawn(o.shell ?? "sh", [scriptPath], { cwd: buildDir, env: env as Record<string, string>, stdio: ["ignore", "pipe", "pipe"] });
@@ -143,14 +153,15 @@ describe("the GitLab CI/CD component's job", () => {
     assert.equal(j.code, 0, log(j));
     // The job as the pipeline gets it from the defaults.
     assert.equal(j.job.stage, "deploy");
-    assert.equal(j.job.image, "node:24-alpine");
+    assert.deepEqual(j.job.image, { name: `registry.gitlab.com/gitlab-pull-secret/gitlab-pull-secret:${VERSION}`, entrypoint: [""] });
     assert.deepEqual(j.job.rules, [{ if: '$CI_PIPELINE_SOURCE == "schedule"' }, { if: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" }]);
     assert.deepEqual(j.job.artifacts, { reports: { dotenv: "gitlab-pull-secret.env" } });
-    // The runner's command echo, then the command line built from the inputs: defaults
-    // ($CI_SERVER_URL, $CI_PROJECT_ID, 7d, ...) left to the CLI, the agent context as --context.
-    assert.match(j.stdout, /^\$ # Take the GitLab token from its CI\/CD variable into the shell only .* # collapsed multi-line command$/m);
+    // The runner's command echo; the inputs reached the CLI as variables: defaults ($CI_SERVER_URL,
+    // $CI_PROJECT_ID, 7d, ...) applied by the CLI, the agent context used for every kubectl.
+    assert.match(j.stdout, /^\$ # Take the GitLab token \(with a username: the registry password\) from the CI\/CD variable .* # collapsed multi-line command$/m);
     assert.match(j.stdout, /^\$ # Rotate: .* # collapsed multi-line command$/m);
-    assert.match(j.stdout, /^gitlab-pull-secret rotate --dotenv gitlab-pull-secret\.env --namespace team-a,team-b,team-c --context standin(?: --ca-file \S+| --no-verify)$/m);
+    assert.equal(j.job.variables.GITLAB_PULL_SECRET_OPT_NAMESPACES, '["team-a", "team-b", "team-c"]\n', "an array input as GitLab embeds it in text");
+    assert.equal(j.job.variables.GITLAB_PULL_SECRET_OPT_PROJECT, "", "empty: the CLI falls back to $CI_PROJECT_ID");
     assert.match(j.stdout, new RegExp(`^gitlab-pull-secret ${VERSION.replace(/\./g, "\\.")}, Client Version: v`, "m"));
     assert.match(j.stderr, /Rotated Secret "gitlab-pull-secret" in team-a, team-b, team-c/);
 
@@ -171,17 +182,26 @@ describe("the GitLab CI/CD component's job", () => {
 
   test("the next run (bash, GitLab's text interpolation, CI_DEBUG_TRACE on) replaces the token and revokes the first", async () => {
     const first = live()[0]!;
+    const calls = world.kubectlCalls().length;
     const j = await runJob({
-      inputs: { namespaces: NAMESPACES, project: PROJECT.path, expires_in: "36h", kube_context: "standin" },
+      // kube_context from a variable of the pipeline, as with parallel:matrix: the runner expands it.
+      inputs: { namespaces: NAMESPACES, project: PROJECT.path, expires_in: "36h", kube_context: "$KUBE_CONTEXT" },
+      env: { KUBE_CONTEXT: "standin" },
       shell: "bash",
       mode: "text",
       trace: true,
     });
     assert.equal(j.code, 0, log(j));
     assert.match(j.stderr, /^\+ /m, "the runner's xtrace was on");
-    assert.match(j.stdout, /^gitlab-pull-secret rotate --dotenv gitlab-pull-secret\.env --project grp\/app --namespace team-a,team-b,team-c --expires-in 36h --context standin(?: --ca-file \S+| --no-verify)$/m);
+    assert.equal(j.job.variables.GITLAB_PULL_SECRET_OPT_NAMESPACES, '["team-a","team-b","team-c"]\n', "text interpolation writes arrays as JSON");
+    const all = world.kubectlCalls();
+    const withContext = all.filter((c) => c.argv.includes("--context"));
+    assert.ok(all.length > calls && withContext.every((c) => c.argv[c.argv.indexOf("--context") + 1] === "standin"), "$KUBE_CONTEXT expanded");
     const now = live();
     assert.equal(now.length, 1);
+    // --expires-in 36h from its variable: GitLab's date is at most two days out (rounded up to 00:00 UTC).
+    assert.ok(Date.parse(now[0]!.expires_at!) - Date.now() <= 2 * 86400_000 + 60_000, `expires ${now[0]!.expires_at}`);
+    assert.equal(now[0]!.name.startsWith("gitlab-pull-secret/"), true);
     assert.notEqual(now[0]!.id, first.id);
     assert.equal(world.gitlab.isLive(first.id), false);
     assert.deepEqual(secretTokenIds("gitlab-pull-secret"), NAMESPACES.map(() => String(now[0]!.id)));
@@ -227,7 +247,6 @@ describe("the GitLab CI/CD component's job", () => {
     // The token variable is still set (runJob's default): with a username it is not read.
     const j = await runJob({ inputs: { ...inputs, password_variable: "HARBOR_PASSWORD" }, env: { HARBOR_PASSWORD: password }, shell: "bash", mode: "text" });
     assert.equal(j.code, 0, log(j));
-    assert.match(j.stdout, /^gitlab-pull-secret rotate --dotenv gitlab-pull-secret\.env --registry registry\.example\.com --username robot --namespace team-a --secret-name static-component(?: --ca-file \S+| --no-verify)$/m);
     assert.deepEqual(world.gitlab.requests, [], "no GitLab request");
     const s = world.kube.getObject("secrets", "team-a", "static-component");
     assert.equal(s.metadata.annotations["gitlab-pull-secret.io/owner"], "static");
@@ -238,6 +257,40 @@ describe("the GitLab CI/CD component's job", () => {
     assert.deepEqual(leaks(world, [missing, j]), []);
   });
 
+  test("inputs are data: shell syntax in them runs nothing, and a bad value fails as the flag would (exit 2, the variable named)", async () => {
+    const tokens = world.gitlab.tokens.length;
+    world.gitlab.resetRequests();
+    // The script's own `kubectl version --client` aside, the CLI must not spawn kubectl.
+    const clusterCalls = () => world.kubectlCalls().filter((c) => c.argv[0] !== "version").length;
+    const kubectl = clusterCalls();
+    const buildDir = () => join(world.dir, `job-${n}`, "build");
+    const hostile = await runJob({
+      inputs: {
+        namespaces: NAMESPACES,
+        namespace_selector: "team=$(touch pwned-1)",
+        secret_name: '"; touch pwned-2; echo "',
+        kube_context: "`touch pwned-3`",
+        kubeconfig: "$(touch pwned-4)",
+      },
+    });
+    assert.equal(hostile.code, 2, log(hostile));
+    assert.match(hostile.stderr, /^error: \$GITLAB_PULL_SECRET_OPT_NAMESPACE_SELECTOR: invalid value "team=\$\(touch pwned-1\)"; expected a label selector/m);
+    for (const f of ["pwned-1", "pwned-2", "pwned-3", "pwned-4"]) assert.ok(!existsSync(join(buildDir(), f)), `${f} was created: an input ran as code`);
+
+    const bad = await runJob({ inputs: { namespaces: NAMESPACES, expires_in: "7y" }, mode: "text" });
+    assert.equal(bad.code, 2, log(bad));
+    const cli = await world.runCli(["rotate", "--project", PROJECT.path, "--namespace", "team-a", "--expires-in", "7y"], {});
+    assert.equal(cli.code, 2);
+    // The same message as the flag's, naming the variable instead.
+    const message = /--expires-in: (invalid value .*)$/m.exec(cli.stderr)![1]!;
+    assert.ok(bad.stderr.includes(`error: $GITLAB_PULL_SECRET_OPT_EXPIRES_IN: ${message}`), bad.stderr);
+
+    assert.equal(world.gitlab.tokens.length, tokens);
+    assert.deepEqual(world.gitlab.requests, [], "no GitLab request");
+    assert.equal(clusterCalls(), kubectl, "no kubectl spawned");
+    assert.deepEqual(leaks(world, [hostile, bad, cli]), []);
+  });
+
   describe("an image without kubectl and gitlab-pull-secret", () => {
     // A PATH with only the basic tools of an image, a fake curl serving dl.k8s.io and a fake npm.
     let bin: string;
@@ -246,7 +299,7 @@ describe("the GitLab CI/CD component's job", () => {
 
     before(() => {
       bin = mkdtempSync(join(world.dir, "image-bin-"));
-      for (const tool of ["sh", "node", "sed", "cat", "mkdir", "chmod", "uname", "sha256sum", "env", "head", "grep", "cp"]) {
+      for (const tool of ["sh", "node", "sed", "cat", "mkdir", "chmod", "uname", "sha256sum", "env", "printenv", "head", "grep", "cp"]) {
         symlinkSync(execFileSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim(), join(bin, tool));
       }
       // What "dl.k8s.io" serves as kubectl: the world's kubectl spy.
@@ -320,7 +373,6 @@ describe("the GitLab CI/CD component's job", () => {
       assert.doesNotMatch(npmEnv, new RegExp(`^${TOKEN_VARIABLE}=`, "m"), "npm must not see the token variable");
       assert.ok(!npmEnv.includes(PAT), "npm must not see the token");
       // The installed tools did the run: a dry run, bare --dry-run flag, nothing minted or changed.
-      assert.match(j.stdout, /^gitlab-pull-secret rotate --dotenv gitlab-pull-secret\.env --namespace team-a,team-b,team-c --dry-run(?: --ca-file \S+| --no-verify)$/m);
       assert.match(j.stderr, /Dry run: nothing changed/);
       assert.equal(world.gitlab.tokens.length, tokens);
       assert.deepEqual(secretTokenIds("gitlab-pull-secret"), before);

@@ -4,25 +4,35 @@
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
-import { startKubeStandIn, type KubeStandIn } from "../support/kube-standin.ts";
-import { leaks, NAMESPACES, PROJECT, startWorld, type Captured, type World } from "../support/world.ts";
+import { after, before, describe, test } from "node:test";
+import yaml from "js-yaml";
+import type { KubeStandIn } from "../support/kube-standin.ts";
+import { stopSharedControlPlane } from "../support/kube-real.ts";
+import { kubeBackends, leaks, NAMESPACES, PROJECT, startKube, startWorld, type Captured, type World } from "../support/world.ts";
 
+after(stopSharedControlPlane);
+
+/** Two clusters: on the real backend, two control planes. */
+for (const backend of kubeBackends()) {
+describe(`fleet (${backend})`, () => {
 let w: World;
 let second: KubeStandIn;
 const runs: Captured[] = [];
 
-/** A kubeconfig whose context is named for its cluster, as a fleet's kubeconfigs are. */
+/** A kubeconfig whose cluster and context are named for its cluster, as a fleet's kubeconfigs are. */
 function kubeconfigFor(kube: KubeStandIn, context: string): string {
   const path = kube.writeKubeconfig(join(w.dir, `kube-${context}`));
-  writeFileSync(path, readFileSync(path, "utf8").replaceAll("standin", context));
+  const cfg = yaml.load(readFileSync(path, "utf8")) as any;
+  for (const c of [...cfg.clusters, ...cfg.contexts]) c.name = context;
+  cfg.contexts[0].context.cluster = context;
+  cfg["current-context"] = context;
+  writeFileSync(path, yaml.dump(cfg));
   return path;
 }
 
 before(async () => {
-  w = await startWorld();
-  second = await startKubeStandIn({ dir: join(w.dir, "kube-2") });
-  for (const ns of NAMESPACES) second.createNamespace(ns);
+  w = await startWorld({ backend });
+  second = await startKube(backend, join(w.dir, "kube-2"));
 });
 after(async () => {
   await second?.close();
@@ -57,3 +67,5 @@ test("two clusters in parallel: one token each, and sweeps stay in their own clu
   }
   assert.deepEqual(leaks(w, runs), []);
 });
+});
+}

@@ -1,6 +1,7 @@
 // Bad inputs, shared by the unit tests (parseConfig) and the end-to-end tests
-// (the built CLI, which must exit 2 before any request reaches a stand-in).
-import type { RawSettings } from "../../src/options.ts";
+// (the built CLI, which must exit 2 before any request reaches a stand-in),
+// as flags and as option variables (GITLAB_PULL_SECRET_OPT_*).
+import { OPTIONS, optionVariable, type RawSettings } from "../../src/options.ts";
 
 export const TOKEN = "glpat-unit-secret-value";
 export const good: RawSettings = { project: "grp/app", namespaces: ["team-a", "team-b"] };
@@ -74,3 +75,38 @@ export const BAD: Array<[string, RawSettings, Record<string, string>, string, st
   ["static credentials with a GitLab token file", { ...STATIC, gitlabToken: "glpat-never-shown" }, STATIC_ENV, "$GITLAB_TOKEN / --gitlab-token-file", undefined],
 ];
 
+
+/**
+ * RawSettings as option variables, lists as JSON arrays (as the GitLab component
+ * passes them); undefined when an option has no variable (secrets).
+ */
+export function variablesOf(raw: RawSettings): Record<string, string> | undefined {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    const name = optionVariable(OPTIONS.find((o) => o.key === key)!);
+    if (!name) return undefined;
+    env[name] = Array.isArray(value) ? JSON.stringify(value) : String(value);
+  }
+  return env;
+}
+
+/** The option a message names when the values came from variables: each flag given as a variable becomes that variable. */
+export function variableLabel(label: string, raw: RawSettings): string {
+  return label.replace(/--[a-z-]+/g, (flag) => {
+    const o = OPTIONS.find((x) => x.flag === flag.slice(2));
+    const value = o ? raw[o.key] : undefined;
+    const given = Array.isArray(value) ? value.length > 0 : value !== undefined && value !== "" && value !== false;
+    return o && given ? `$${optionVariable(o) ?? flag}` : flag;
+  });
+}
+
+// Bad option variables only an environment can hold: [what, env, message].
+export const BAD_VARIABLES: Array<[string, Record<string, string>, RegExp]> = [
+  ["an unknown option variable (a typo)", { GITLAB_PULL_SECRET_OPT_NAMESPACE: "team-a" }, /\$GITLAB_PULL_SECRET_OPT_NAMESPACE: not an option variable \(did you mean GITLAB_PULL_SECRET_OPT_NAMESPACES\?\)/],
+  ["the GitLab token in an option variable", { GITLAB_PULL_SECRET_OPT_GITLAB_TOKEN: TOKEN }, /\$GITLAB_PULL_SECRET_OPT_GITLAB_TOKEN: not read: a secret never comes from/],
+  ["the registry password in an option variable", { GITLAB_PULL_SECRET_OPT_REGISTRY_PASSWORD: "hunter2" }, /\$GITLAB_PULL_SECRET_OPT_REGISTRY_PASSWORD: not read/],
+  ["a list that is broken JSON", { GITLAB_PULL_SECRET_OPT_NAMESPACES: '["team-a",' }, /\$GITLAB_PULL_SECRET_OPT_NAMESPACES: invalid value "\[\\"team-a\\","; expected a JSON array of strings/],
+  ["a list of objects", { GITLAB_PULL_SECRET_OPT_SERVICE_ACCOUNTS: '[{"name":"default"}]' }, /\$GITLAB_PULL_SECRET_OPT_SERVICE_ACCOUNTS: invalid value/],
+  ["a boolean that is not true/false", { GITLAB_PULL_SECRET_OPT_FORCE: "1" }, /\$GITLAB_PULL_SECRET_OPT_FORCE: invalid value "1"; expected true or false/],
+];

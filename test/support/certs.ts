@@ -84,3 +84,17 @@ export function libtrustKeyId(publicKeyOrPem: string): string {
   }
   return out.match(/.{4}/g)!.join(":");
 }
+
+/** A client certificate (CN = user, O = each group) signed by `ca`: how kube-apiserver's x509 authenticator names users. */
+export function issueClientCert(dir: string, ca: Pem, name: string, user: string, groups: string[] = []): Pem {
+  mkdirSync(dir, { recursive: true });
+  const subj = `${groups.map((g) => `/O=${g}`).join("")}/CN=${user}`;
+  openssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", subj, "-keyout", `${name}.key`, "-out", `${name}.csr`], dir);
+  writeFileSync(join(dir, `${name}.ext`), "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n");
+  openssl(
+    ["x509", "-req", "-in", `${name}.csr`, "-CA", ca.certPath, "-CAkey", ca.keyPath, "-CAcreateserial",
+      "-days", "2", "-out", `${name}.crt`, "-extfile", `${name}.ext`],
+    dir,
+  );
+  return load(dir, name);
+}

@@ -90,7 +90,7 @@ export interface KubeStandIn {
   writeKubeconfig(dir: string, user?: string): string;
   /** The bearer token of a user (for direct HTTPS requests). */
   tokenFor(user?: string): string;
-  /** RBAC-like: rules = what is allowed; no rules => nothing but discovery. Re-adding replaces the rules, keeps the token. */
+  /** RBAC-like: rules = what is allowed; no rules => nothing but discovery. Re-adding replaces the rules, keeps the token. A Role's namespaces must exist. */
   addUser(name: string, rules?: PolicyRule[]): void;
   /** Force 403 (real Forbidden body) on matching requests, admin included. */
   deny(rule: DenyRule): void;
@@ -100,7 +100,13 @@ export interface KubeStandIn {
   getObject(resource: KubeResource, namespace: string | undefined, name: string): any | undefined;
   /** Create or replace bypassing RBAC and validation; sets uid/creationTimestamp if new, bumps resourceVersion. Returns the stored copy. */
   putObject(resource: KubeResource, obj: any): any;
+  /** Deleting a namespace also drops it from every user's Role namespaces (its RoleBindings go with it). */
   deleteObject(resource: KubeResource, namespace: string | undefined, name: string): boolean;
+  /**
+   * A namespace deleted but held by a finalizer: status.phase Terminating, deletionTimestamp set,
+   * its objects and RoleBindings gone. Creates in it get NamespaceLifecycle's 403.
+   */
+  terminateNamespace(name: string): void;
   listObjects(resource: KubeResource, namespace?: string): any[];
   requests: RecordedRequest[];
   resetRequests(): void;
@@ -1738,10 +1744,40 @@ export async function startKubeStandIn(opts: { dir?: string } = {}): Promise<Kub
     return ua.split("/")[0] ?? ua;
   }
 
-  function namespaceMustExist(r: ResDef, ns: string): void {
+  /**
+   * NamespaceLifecycle admission on a create (plugin/pkg/admission/namespace/lifecycle):
+   * 404 for a namespace that does not exist; 403 with the NamespaceTerminating cause for
+   * one being deleted (admission.NewForbidden -> errors.NewForbidden(resource, name, err)).
+   * Updates of objects already there are not refused.
+   */
+  function namespaceMustExist(r: ResDef, ns: string, name: string): void {
     if (!r.namespaced) return;
-    if (!stored(RESOURCES.namespaces, undefined, ns)) {
+    const namespace = stored(RESOURCES.namespaces, undefined, ns);
+    if (!namespace) {
       throw new ApiError(404, "NotFound", `namespaces ${q(ns)} not found`, { name: ns, kind: "namespaces" });
+    }
+    if (namespace.status?.phase === "Terminating") {
+      const gr = groupResource(r);
+      const reason = `unable to create new content in namespace ${ns} because it is being terminated`;
+      throw new ApiError(403, "Forbidden", name ? `${gr} ${q(name)} is forbidden: ${reason}` : `${gr} is forbidden: ${reason}`, {
+        name,
+        group: r.group,
+        kind: r.name,
+        causes: [{ reason: "NamespaceTerminating", message: `namespace ${ns} is being terminated`, field: "metadata.namespace" }],
+      });
+    }
+  }
+
+  /**
+   * What deleting a namespace takes with it beside its objects: the RoleBindings
+   * in it. A PolicyRule with `namespaces` models a Role bound in each of them,
+   * so the namespace leaves every such list (recreating the namespace does not
+   * bring the binding back).
+   */
+  function dropBindings(ns: string): void {
+    for (const user of users.values()) {
+      if (user.rules === "all") continue;
+      for (const rule of user.rules) if (rule.namespaces) rule.namespaces = rule.namespaces.filter((n) => n !== ns);
     }
   }
 
@@ -1812,7 +1848,7 @@ export async function startKubeStandIn(opts: { dir?: string } = {}): Promise<Kub
       }
       obj.metadata.namespace = ns;
     } else delete obj.metadata.namespace;
-    namespaceMustExist(r, ns);
+    namespaceMustExist(r, ns, obj.metadata.name ?? "");
     finishCreate(ctx, r, obj, dryRun, managerFor(ctx), "Update");
   }
 
@@ -1888,7 +1924,7 @@ export async function startKubeStandIn(opts: { dir?: string } = {}): Promise<Kub
     if (!cur) {
       if (!r.createOnUpdate) throw notFound(r, name);
       if (obj.metadata.resourceVersion) throw notFound(r, name);
-      namespaceMustExist(r, ns);
+      namespaceMustExist(r, ns, name);
       authorizeCreateOnUpdate(ctx, r, nsAttr, name);
       return finishCreate(ctx, r, obj, dryRun, managerFor(ctx), "Update");
     }
@@ -1932,6 +1968,7 @@ export async function startKubeStandIn(opts: { dir?: string } = {}): Promise<Kub
           if (v.metadata?.namespace === name && !k.startsWith("namespaces/")) store.delete(k);
         }
         store.delete(skey("namespaces", undefined, name));
+        dropBindings(name);
         notify(r, "DELETED", gone);
       }
       return send(ctx, 200, gone);
@@ -2035,7 +2072,7 @@ export async function startKubeStandIn(opts: { dir?: string } = {}): Promise<Kub
     const cur = stored(r, ns, name);
     if (!cur) {
       // patchCreater: mutating admission (NamespaceLifecycle) first, then the "create" authorization
-      namespaceMustExist(r, ns);
+      namespaceMustExist(r, ns, name);
       authorizeCreateOnUpdate(ctx, r, nsAttr, name);
       if (cfg.metadata.resourceVersion) throw notFound(r, name);
       return finishCreate(ctx, r, clone(cfg), dryRun, manager, "Apply");
@@ -2479,6 +2516,10 @@ export async function startKubeStandIn(opts: { dir?: string } = {}): Promise<Kub
     },
     addUser(name: string, rules: PolicyRule[] = []): void {
       if (name === ADMIN) throw new Error("kube-standin: admin is built in");
+      // A Role lives in its namespace: a real server refuses one for a namespace that does not exist (404).
+      for (const ns of rules.flatMap((r) => r.namespaces ?? [])) {
+        if (!stored(RESOURCES.namespaces, undefined, ns)) throw new Error(`kube-standin: no namespace ${ns} to hold a Role for ${name}`);
+      }
       const prev = users.get(name);
       users.set(name, { name, token: prev?.token ?? newToken(), rules: clone(rules) });
     },
@@ -2519,8 +2560,23 @@ export async function startKubeStandIn(opts: { dir?: string } = {}): Promise<Kub
     deleteObject(resource: KubeResource, namespace: string | undefined, name: string): boolean {
       if (resource === "namespaces") {
         for (const [k, v] of [...store]) if (v.metadata?.namespace === name && !k.startsWith("namespaces/")) store.delete(k);
+        dropBindings(name);
       }
       return store.delete(skey(resource, namespace, name));
+    },
+    terminateNamespace(name: string): void {
+      const r = RESOURCES.namespaces;
+      const cur = stored(r, undefined, name);
+      if (!cur) throw new Error(`kube-standin: no namespace ${name}`);
+      // The namespace controller has deleted what it could; a finalizer it waits on keeps the namespace.
+      for (const [k, v] of [...store]) if (v.metadata?.namespace === name && !k.startsWith("namespaces/")) store.delete(k);
+      dropBindings(name);
+      const next = clone(cur);
+      next.metadata.deletionTimestamp = nowRFC3339();
+      next.spec = { finalizers: ["kubernetes"] };
+      next.status = { phase: "Terminating" };
+      next.metadata.resourceVersion = nextRV();
+      notify(r, "MODIFIED", persist(r, next));
     },
     listObjects(resource: KubeResource, namespace?: string): any[] {
       const r = RESOURCES[resource];

@@ -231,7 +231,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60
 }
 
 /** Private scratch dir with hermetic containers config (policy, empty registries.conf). */
-function skopeoScratch(): { dir: string; env: NodeJS.ProcessEnv; policy: string; cleanup: () => void } {
+export function skopeoScratch(): { dir: string; env: NodeJS.ProcessEnv; policy: string; cleanup: () => void } {
   const dir = mkdtempSync(join(process.env.TMPDIR ?? "/tmp", "skopeo-"));
   const policy = join(dir, "policy.json");
   writeFileSync(policy, JSON.stringify({ default: [{ type: "insecureAcceptAnything" }] }));

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startGitLabStandIn, type GitLabStandIn } from "./gitlab-standin.ts";
 import { startKubeStandIn, type KubeStandIn } from "./kube-standin.ts";
+import { kubeAssetsDir, sharedControlPlane, startControlPlane, type RealKube } from "./kube-real.ts";
 import { haveRegistryTools, seedImage, skopeoInspect, startRegistry, type Registry } from "./registry.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -28,15 +29,46 @@ export interface Captured {
   files: Record<string, string>;
 }
 
+/**
+ * Which Kubernetes API server the real kubectl talks to: the stand-in always;
+ * a real control plane (test/support/kube-real.ts) too when GPS_KUBE_ASSETS
+ * names its binaries.
+ */
+export type Backend = "standin" | "real";
+
+/** The backends this run can test on: a suite that a real server can answer runs once per backend. */
+export function kubeBackends(): Backend[] {
+  return kubeAssetsDir() ? ["standin", "real"] : ["standin"];
+}
+
+/**
+ * A cluster of its own (a fleet's second cluster): a fresh stand-in, or a
+ * fresh control plane, not the one the file's worlds share. Close it yourself.
+ */
+export async function startKube(backend: Backend, dir: string): Promise<KubeStandIn> {
+  const kube = backend === "real" ? await startControlPlane({ dir }) : await startKubeStandIn({ dir });
+  for (const ns of NAMESPACES) kube.createNamespace(ns);
+  return kube;
+}
+
 export interface World {
   dir: string;
+  backend: Backend;
   gitlab: GitLabStandIn;
+  /** The stand-in, or a real API server behind the same interface (its stand-in-only faults throw). */
   kube: KubeStandIn;
   registry: Registry | undefined;
   kubeconfig: string;
   /** Directory where the kubectl spy writes one record per invocation. */
   spyDir: string;
+  /**
+   * Where helper programs a test writes (credential plugins kubectl runs)
+   * record what they were given; the leak scan reads every file in it.
+   */
+  recordsDir: string;
   home: string;
+  /** The environment every tool run here starts from: PATH with the kubectl spy first, HOME, TMPDIR, LANG. */
+  baseEnv(): Record<string, string>;
   runCli(args: string[], opts?: { env?: Record<string, string>; stdin?: string }): Promise<Captured>;
   /** Starts the CLI and returns at once, for runs a test kills or runs side by side. */
   startCli(args: string[], opts?: { env?: Record<string, string> }): Running;
@@ -72,7 +104,7 @@ export interface Running {
   done: Promise<Captured>;
 }
 
-function start(cmd: string, args: string[], env: Record<string, string>, stdin?: string): Running {
+export function start(cmd: string, args: string[], env: Record<string, string>, stdin?: string): Running {
   const child = spawn(cmd, args, { env, stdio: ["pipe", "pipe", "pipe"] });
   const done = new Promise<Captured>((resolve, reject) => {
     let stdout = "";
@@ -86,7 +118,7 @@ function start(cmd: string, args: string[], env: Record<string, string>, stdin?:
   return { child, done };
 }
 
-function run(cmd: string, args: string[], env: Record<string, string>, stdin?: string): Promise<Captured> {
+export function run(cmd: string, args: string[], env: Record<string, string>, stdin?: string): Promise<Captured> {
   return start(cmd, args, env, stdin).done;
 }
 
@@ -99,13 +131,15 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
   }
 }
 
-export async function startWorld(opts: { registry?: boolean } = {}): Promise<World> {
+export async function startWorld(opts: { registry?: boolean; backend?: Backend } = {}): Promise<World> {
+  const backend = opts.backend ?? "standin";
   const dir = mkdtempSync(join(tmpdir(), "gps-e2e-"));
   const home = join(dir, "home");
   const toolTmp = join(dir, "tool-tmp");
   const spyDir = join(dir, "kubectl-spy");
   const binDir = join(dir, "bin");
-  for (const d of [home, toolTmp, spyDir, binDir]) mkdirSync(d, { recursive: true });
+  const recordsDir = join(dir, "records");
+  for (const d of [home, toolTmp, spyDir, binDir, recordsDir]) mkdirSync(d, { recursive: true });
 
   const gitlab = await startGitLabStandIn({ dir: join(dir, "gitlab") });
   gitlab.addUser({ username: "maintainer" });
@@ -114,7 +148,16 @@ export async function startWorld(opts: { registry?: boolean } = {}): Promise<Wor
   gitlab.addPersonalAccessToken("root", ADMIN_PAT, ["api"]);
   gitlab.addProject({ id: PROJECT.id, path: PROJECT.path, members: { maintainer: "maintainer" } });
 
-  const kube = await startKubeStandIn({ dir: join(dir, "kube") });
+  // A real control plane is started once per test file and shared by its worlds, each starting from a clean slate.
+  let real: RealKube | undefined;
+  let kube: KubeStandIn;
+  if (backend === "real") {
+    real = await sharedControlPlane();
+    real.reset(NAMESPACES);
+    kube = real;
+  } else {
+    kube = await startKubeStandIn({ dir: join(dir, "kube") });
+  }
   for (const ns of NAMESPACES) kube.createNamespace(ns);
   const kubeconfig = kube.writeKubeconfig(join(dir, "kube"));
 
@@ -150,12 +193,15 @@ export async function startWorld(opts: { registry?: boolean } = {}): Promise<Wor
 
   const world: World = {
     dir,
+    backend,
     gitlab,
     kube,
     registry,
     kubeconfig,
     spyDir,
+    recordsDir,
     home,
+    baseEnv,
     runCli: (args, o = {}) =>
       run(process.execPath, [CLI, ...args], { ...baseEnv(), GITLAB_TOKEN: PAT, ...o.env }, o.stdin),
     startCli: (args, o = {}) => start(process.execPath, [CLI, ...args], { ...baseEnv(), GITLAB_TOKEN: PAT, ...o.env }),
@@ -243,7 +289,8 @@ export async function startWorld(opts: { registry?: boolean } = {}): Promise<Wor
     },
     async close() {
       await registry?.close();
-      await kube.close();
+      if (real) real.reset(NAMESPACES);
+      else await kube.close();
       await gitlab.close();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -252,11 +299,17 @@ export async function startWorld(opts: { registry?: boolean } = {}): Promise<Wor
 }
 
 /**
- * Scans every stream a run produced, every kubectl argv and environment, and
- * every file the tool could have left, for every secret form. Returns the
+ * Scans every stream a run produced, every kubectl argv and environment, what
+ * credential plugins recorded, and every file the tool could have left, for
+ * every secret form. Returns the
  * hits as "where: which form (first chars)" so a failure shows where, not what.
+ *
+ * `inherited`: variables the test itself gave the tool that kubectl is meant
+ * to inherit unchanged (a proxy URL with its credentials, as the runner gives
+ * every process of the job). Exactly those NAME=value lines are left out of
+ * the kubectl environments; everything else is scanned.
  */
-export function leaks(world: World, captured: Captured[]): string[] {
+export function leaks(world: World, captured: Captured[], opts: { inherited?: ReadonlyArray<Record<string, string>> } = {}): string[] {
   const forms = world.secretForms().filter((f) => f.length >= 8);
   const places: Array<[string, string]> = [];
   captured.forEach((c, i) => {
@@ -267,7 +320,11 @@ export function leaks(world: World, captured: Captured[]): string[] {
   });
   for (const [i, call] of world.kubectlCalls().entries()) {
     places.push([`kubectl ${i} argv`, call.argv.join(" ")]);
-    places.push([`kubectl ${i} env`, call.env]);
+    const passed = new Set((opts.inherited ?? []).flatMap((env) => Object.entries(env).map(([k, v]) => `${k}=${v}`)));
+    places.push([`kubectl ${i} env`, call.env.split("\n").filter((l) => !passed.has(l)).join("\n")]);
+  }
+  for (const f of readdirSync(world.recordsDir)) {
+    places.push([`record ${f}`, readFileSync(join(world.recordsDir, f), "utf8")]);
   }
   for (const f of world.leftoverFiles()) {
     // kubectl's discovery cache is the server's documents, not ours; scan it anyway.

@@ -283,7 +283,7 @@ describe("plan", () => {
     const c = config({ keepPrevious: "0" });
     const f = fakes({ secrets: [managed("a", 7)], tokens: [ours(7, { c })] });
     const p = await planRotation(c, f.ports);
-    assert.deepEqual(f.events, ["resolve", "read", "list", "dry-apply"]);
+    assert.deepEqual(f.events, ["resolve", "read", "dry-apply", "list"]);
     assert.equal(p.due, true);
     assert.deepEqual(p.namespaces, [{ namespace: "a", action: "update" }, { namespace: "b", action: "create" }]);
     assert.deepEqual(p.revoke.map((t) => t.id), [7]);
@@ -336,7 +336,7 @@ describe("status", () => {
     const r = base({ warnWithinMs: 3 * 86_400_000 });
     assert.deepEqual(r.secrets[0], {
       namespace: "a", present: true, managed: true, type: "kubernetes.io/dockerconfigjson", credentials: "deploy-token", owner: "project/42",
-      tokenId: 7, username: "gitlab+deploy-token-7", expiresAt: "2026-12-01T00:00:00.000Z", daysLeft: 7.6, tokenState: "live",
+      tokenId: 7, username: "gitlab+deploy-token-7", expiresAt: "2026-12-01T00:00:00.000Z", daysLeft: 7.6, tokenState: "live", namespaceState: null,
     });
     assert.deepEqual(r.tokens.map((t) => [t.id, t.role, t.usedBy]), [[7, "current", ["a", "b"]]]);
     assert.deepEqual(r.findings, []);
@@ -515,7 +515,7 @@ describe("render", () => {
 
 describe("reports", () => {
   const report = (patch: Partial<RotationReport> = {}): RotationReport => ({
-    changed: true, dryRun: false, secretName: "regcred", namespaces: ["a", "b"], created: ["b"], reason: "--force",
+    changed: true, dryRun: false, secretName: "regcred", namespaces: ["a", "b"], skipped: [], created: ["b"], reason: "--force",
     token: { id: 12, username: "gitlab+deploy-token-12", expiresAt: "2026-12-01T00:00:00.000Z" },
     previousTokenIds: [11], keptTokenIds: [], revokedTokenIds: [11], sweptTokenIds: [], verified: { repository: "grp/app", tag: "latest", digest: "sha256:d" },
     serviceAccountsUpdated: [], owner: { kind: "project", id: 42, path: "grp/app" }, static: null, registry: "r:5005", registryAliases: [], problems: [],

@@ -1,21 +1,17 @@
 // The GitLab CI/CD component is generated from the option table: the committed
-// template must be what the generator makes, its inputs must mirror the table,
-// its job must keep GitLab's component rules, and the model of GitLab's input
-// handling used by the end-to-end test must behave as GitLab documents.
+// template must be what the generator makes, its inputs must mirror the table
+// and reach the job as variables (never as script text), its job must keep
+// GitLab's component rules, and the model of GitLab's input handling used by
+// the end-to-end test must behave as GitLab documents.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import yaml from "js-yaml";
-import {
-  componentTemplate,
-  DOTENV_FILE,
-  interpolateComponent,
-  resolveInputs,
-  SHELL_SAFE_REGEX,
-  type ComponentInputSpec,
-} from "../../src/component-metadata.js";
-import { OPTIONS, type OptionSpec } from "../../src/options.js";
+import { componentTemplate, DOTENV_FILE, type ComponentInputSpec, type InputValue } from "../../src/component-metadata.js";
+import { interpolateComponent, resolveInputs } from "../../src/component-interpolation.js";
+import { OPTIONS, optionVariable, type OptionSpec } from "../../src/options.js";
+import { readVariables } from "../../src/variables.js";
 import { VERSION } from "../../src/version.js";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -33,7 +29,8 @@ const COMPONENT_ONLY = ["stage", "job_name", "rules", "image", "version", "kubec
 function expectedDefault(o: OptionSpec): unknown {
   if (o.kind === "boolean") return false;
   if (o.kind === "list") return o.required ? undefined : [];
-  if (o.env?.length) return `$${o.env[0]}`;
+  // Empty: the CLI falls back to $CI_SERVER_URL / $CI_PROJECT_ID itself.
+  if (o.env?.length) return "";
   return o.default ?? (o.required ? undefined : "");
 }
 
@@ -63,9 +60,12 @@ test("every option with an Action input is a snake_case component input with the
     else assert.deepEqual(spec.default, def, `default of ${name}`);
     assert.ok(spec.description.length > 10, `description of ${name}`);
   }
-  // The defaults people rely on in GitLab come from predefined variables.
-  assert.equal(inputs.gitlab_url?.default, "$CI_SERVER_URL");
-  assert.equal(inputs.project?.default, "$CI_PROJECT_ID");
+  // The defaults people rely on in GitLab come from predefined variables, applied by the CLI.
+  assert.match(inputs.gitlab_url!.description, /Empty: \$CI_SERVER_URL, then https:\/\/gitlab\.com\.$/);
+  assert.match(inputs.project!.description, /Empty: \$CI_PROJECT_ID\.$/);
+  for (const [name, spec] of Object.entries(inputs)) {
+    if (spec.regex !== undefined) assert.ok(COMPONENT_ONLY.includes(name), `${name}: option values are validated by the CLI, not by a regex guard`);
+  }
   assert.equal(inputs.namespaces?.type, "array");
   // Optional in GitLab's eyes: a namespace selector may choose them instead; the CLI insists on one of the two.
   assert.deepEqual(inputs.namespaces?.default, [], "namespaces default to none");
@@ -76,31 +76,33 @@ test("the token and the registry password are never input values: only the names
   for (const key of ["gitlabToken", "registryPassword"]) {
     const option = OPTIONS.find((o) => o.key === key)!;
     assert.ok(option.input && !(option.input.replace(/-/g, "_") in inputs), `no ${option.input} input`);
+    assert.equal(optionVariable(option), null, `${key} has no option variable`);
   }
   for (const name of Object.keys(inputs)) assert.doesNotMatch(name, /(token|password)$/, `${name} looks like a secret value`);
   assert.equal(inputs.token_variable?.default, "GITLAB_PULL_SECRET_TOKEN");
   assert.equal(inputs.token_variable?.regex, "^[A-Za-z_][A-Za-z0-9_]*$");
   assert.equal(inputs.password_variable?.default, "REGISTRY_PASSWORD");
   assert.equal(inputs.password_variable?.regex, "^[A-Za-z_][A-Za-z0-9_]*$");
-  // Each value is read once into an unexported shell variable, the CI/CD variable leaves the
+  assert.equal(job.variables.GPS_TOKEN_VARIABLE, "$[[ inputs.token_variable ]]");
+  assert.equal(job.variables.GPS_PASSWORD_VARIABLE, "$[[ inputs.password_variable ]]");
+  // Each value is read once into an unexported shell variable, the CI/CD variables leave the
   // environment, and the value reaches the CLI in its env variable, on that command alone.
   // The token is taken without the username input, the password with it (static credentials).
   const lines = script.join("\n").split("\n").map((l) => l.trim());
-  for (const [input, shell] of [["token_variable", "gps_token"], ["password_variable", "gps_password"]] as const) {
-    assert.deepEqual(
-      lines.filter((l) => l.includes(`\${$[[ inputs.${input} ]]`)),
-      [`if [ -z "\${$[[ inputs.${input} ]]:-}" ]; then`, `${shell}="\${$[[ inputs.${input} ]]}"`],
-    );
-    const read = lines.indexOf(`${shell}="\${$[[ inputs.${input} ]]}"`);
-    assert.equal(lines[read + 1], `unset $[[ inputs.${input} ]]`);
+  for (const [variable, shell] of [["GPS_TOKEN_VARIABLE", "gps_token"], ["GPS_PASSWORD_VARIABLE", "gps_password"]] as const) {
+    const read = lines.indexOf(`${shell}=$(printenv "$${variable}" || true)`);
+    assert.ok(read > 0, `${shell} is read from the variable ${variable} names`);
+    assert.match(lines[read + 1]!, new RegExp(`^if \\[ -z "\\$${shell}" \\]; then echo "error: the CI/CD variable \\$${variable} .*exit 2; fi$`));
     assert.deepEqual(
       lines.filter((l) => l.includes(shell)),
-      [`${shell}=""`, `${shell}="\${$[[ inputs.${input} ]]}"`, 'GITLAB_TOKEN="$gps_token" REGISTRY_PASSWORD="$gps_password" gitlab-pull-secret "$@"'],
+      ['gps_token="" gps_password=""', lines[read], lines[read + 1], `GITLAB_TOKEN="$gps_token" REGISTRY_PASSWORD="$gps_password" gitlab-pull-secret rotate --dotenv ${DOTENV_FILE}`],
+      `${shell} is set empty, read, checked, and handed to the CLI alone`,
     );
   }
-  const mode = lines.indexOf('if [ -z "$[[ inputs.username ]]" ]; then');
-  assert.ok(mode >= 0 && mode < lines.indexOf('gps_token="${$[[ inputs.token_variable ]]}"'), "the token is read only without a username");
-  assert.ok(lines.indexOf("else") < lines.indexOf('gps_password="${$[[ inputs.password_variable ]]}"'), "the password only with one");
+  assert.ok(lines.includes('unset "$GPS_TOKEN_VARIABLE" "$GPS_PASSWORD_VARIABLE"'), "both CI/CD variables leave the environment");
+  const mode = lines.indexOf('if [ -z "$GITLAB_PULL_SECRET_OPT_USERNAME" ]; then');
+  assert.ok(mode >= 0 && mode < lines.indexOf('gps_token=$(printenv "$GPS_TOKEN_VARIABLE" || true)'), "the token is read only without a username");
+  assert.ok(lines.indexOf("else") < lines.indexOf('gps_password=$(printenv "$GPS_PASSWORD_VARIABLE" || true)'), "the password only with one");
 });
 
 test("the component-only inputs: job shape, tool versions", () => {
@@ -108,7 +110,7 @@ test("the component-only inputs: job shape, tool versions", () => {
   assert.equal(inputs.job_name?.default, "gitlab-pull-secret");
   assert.equal(inputs.rules?.type, "array");
   assert.deepEqual(inputs.rules?.default, [{ if: '$CI_PIPELINE_SOURCE == "schedule"' }, { if: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" }]);
-  assert.equal(inputs.image?.default, "node:24-alpine");
+  assert.equal(inputs.image?.default, `registry.gitlab.com/gitlab-pull-secret/gitlab-pull-secret:${VERSION}`, "the job runs the image of the component's own release");
   assert.equal(inputs.version?.default, VERSION, "the component installs the CLI of its own release");
   assert.equal(inputs.kubectl_version?.default, "stable");
 });
@@ -124,62 +126,123 @@ test("interpolations reference only declared inputs, and every input is used", (
 
 test("no global keywords: one job whose name, stage, image and rules are inputs", () => {
   assert.deepEqual(Object.keys(jobs), ["$[[ inputs.job_name ]]"]);
-  assert.deepEqual(Object.keys(job).sort(), ["artifacts", "image", "rules", "script", "stage"]);
+  assert.deepEqual(Object.keys(job).sort(), ["artifacts", "image", "rules", "script", "stage", "variables"]);
   assert.equal(job.stage, "$[[ inputs.stage ]]");
-  assert.equal(job.image, "$[[ inputs.image ]]");
+  // The image's entrypoint is the CLI; an empty one lets the runner start the shell.
+  assert.deepEqual(job.image, { name: "$[[ inputs.image ]]", entrypoint: [""] });
   assert.equal(job.rules, "$[[ inputs.rules ]]");
   assert.deepEqual(job.artifacts, { reports: { dotenv: DOTENV_FILE } });
   assert.doesNotMatch(text, /^(default|stages|variables|include|workflow|image|services|cache|before_script|after_script):/m);
 });
 
-test("the script: no tracing, every table flag passed from its input, the dotenv written", () => {
+test("the script holds no input: every option reaches the CLI as its variable, and it stays short", () => {
   const all = script.join("\n");
+  assert.doesNotMatch(all, /\$\[\[/, "no $[[ inputs.* ]] inside script:");
   assert.doesNotMatch(all, /set -[a-z]*x|set -o xtrace|\bset -v\b/);
   // Items that touch the token turn off a tracing CI_DEBUG_TRACE may have enabled.
   for (const item of script) {
     if (item.includes("gps_token")) assert.match(item.split("\n")[1]!, /^set \+x$/);
   }
-  const rotate = script.find((s) => s.includes("gitlab-pull-secret \"$@\""))!;
-  assert.match(rotate, new RegExp(`set -- rotate --dotenv ${DOTENV_FILE}`));
-  const flags = new Set([...rotate.matchAll(/ (--[a-z-]+)/g)].map((m) => m[1]!));
-  const expected = (OPTIONS as readonly OptionSpec[]).filter((o) => o.input && !o.secret).map((o) => `--${o.flag}`);
-  for (const f of expected) assert.ok(flags.has(f), `${f} is not passed by the component`);
-  const known = new Set([...(OPTIONS as readonly OptionSpec[]).flatMap((o) => (o.flag ? [`--${o.flag}`] : []))]);
-  for (const f of flags) assert.ok(known.has(f), `the component passes ${f}, which the CLI does not know`);
+  const code = all.split("\n").filter((l) => !/^\s*#/.test(l));
+  assert.ok(code.length <= 40, `the script is ${code.length} lines`);
+  // The only option variable the script reads is the username, to know which secret to take.
+  assert.deepEqual([...new Set(all.match(/GITLAB_PULL_SECRET_OPT_\w+/g))], ["GITLAB_PULL_SECRET_OPT_USERNAME"]);
+  // The command line: rotate and the dotenv report, nothing from the inputs.
+  assert.match(all, new RegExp(`gitlab-pull-secret rotate --dotenv ${DOTENV_FILE}$`, "m"));
+  const expected = (OPTIONS as readonly OptionSpec[]).filter((o) => o.input && !o.secret);
+  for (const o of expected) {
+    const name = RENAMED[o.key] ?? o.input!.replace(/-/g, "_");
+    const variable = optionVariable(o)!;
+    const value = job.variables[variable];
+    assert.ok(typeof value === "string", `${variable} (input ${name}) is not a job variable`);
+    // A whole-value $[[ ]] keeps the input's type; a variable must be a string: booleans and arrays go embedded.
+    assert.equal(value, o.kind === "string" ? `$[[ inputs.${name} ]]` : `$[[ inputs.${name} ]]\n`, variable);
+  }
+  assert.deepEqual(Object.keys(job.variables).filter((v) => v.startsWith("GITLAB_PULL_SECRET_OPT_")).length, expected.length);
   // Tools: installed only when missing, the CLI at the pinned version, npm without the token.
   const install = script.find((s) => s.includes("npm install"))!;
   assert.match(install, /if ! command -v kubectl >\/dev\/null 2>&1; then/);
   assert.match(install, /if ! command -v gitlab-pull-secret >\/dev\/null 2>&1; then/);
-  assert.match(install, /npm install -g .*--ignore-scripts .*"gitlab-pull-secret@\$\[\[ inputs\.version \]\]"/);
+  assert.match(install, /npm install -g .*--ignore-scripts .*"gitlab-pull-secret@\$GPS_VERSION"/);
+  assert.equal(job.variables.GPS_VERSION, "$[[ inputs.version ]]");
+  assert.equal(job.variables.GPS_KUBECTL_VERSION, "$[[ inputs.kubectl_version ]]");
   // The token check (and unset) comes first, before anything is installed or run.
-  assert.ok(script[0]!.includes("unset $[[ inputs.token_variable ]]"));
+  assert.ok(script[0]!.includes('unset "$GPS_TOKEN_VARIABLE"'));
   assert.match(install, /sha256sum -c -/);
 });
 
-test("a new option in the table appears as an input and as a flag of the script", () => {
+const SAMPLE: Record<string, InputValue> = {
+  namespaces: ["team-a", "team-b"],
+  exclude_namespaces: [],
+  service_accounts: ["*"],
+  dry_run: true,
+  adopt: false,
+  kube_context: "grp/agents:prod-1",
+  namespace_selector: "tier in (web,api),!legacy",
+  project: "$(id)",
+  secret_name: 'a"b',
+};
+
+for (const mode of ["hash", "text"] as const) {
+  test(`the inputs arrive in the CLI as the flags would carry them (GitLab's ${mode} interpolation)`, () => {
+    // Text interpolation writes strings into the YAML as they are: a double quote would break the document there.
+    const given = mode === "text" ? { ...SAMPLE, secret_name: "ab" } : SAMPLE;
+    const jobs = interpolateComponent(text, given, mode);
+    const variables = jobs["gitlab-pull-secret"].variables as Record<string, string>;
+    const { raw, labels } = readVariables(variables);
+    assert.deepEqual(raw, {
+      namespaces: ["team-a", "team-b"],
+      serviceAccounts: ["*"],
+      dryRun: "true",
+      adopt: "false",
+      context: "grp/agents:prod-1",
+      namespaceSelector: "tier in (web,api),!legacy",
+      project: "$(id)", // data: the CLI refuses it as a project, no shell ever sees it
+      secretName: given.secret_name,
+      secretType: "dockerconfigjson",
+      expiresIn: "7d",
+      tokenName: "gitlab-pull-secret",
+      keepPrevious: "0",
+      sweepGrace: "10m",
+      lockTimeout: "2m",
+      requestTimeout: "30s",
+      retryFor: "60s",
+      createNamespace: "false",
+      missingNamespace: "skip",
+      strictOwnership: "false",
+      noVerify: "false",
+      allowInsecureHttp: "false",
+      force: "false",
+    });
+    assert.equal(labels.namespaces, "$GITLAB_PULL_SECRET_OPT_NAMESPACES");
+    // Not given: empty, so the CLI's own fallbacks ($CI_SERVER_URL, the project's registry) apply.
+    for (const v of ["GITLAB_PULL_SECRET_OPT_GITLAB_URL", "GITLAB_PULL_SECRET_OPT_GROUP", "GITLAB_PULL_SECRET_OPT_REGISTRY"]) assert.equal(variables[v], "", v);
+    assert.equal(variables.GPS_TOKEN_VARIABLE, "GITLAB_PULL_SECRET_TOKEN");
+    assert.equal(variables.GPS_VERSION, VERSION);
+  });
+}
+
+test("a new option in the table appears as an input and as a job variable", () => {
   const extra: OptionSpec = { key: "brandNew", kind: "string", flag: "brand-new", input: "brand-new", default: "x", description: "A new option." };
-  const generated = componentTemplate([...OPTIONS, extra]);
+  const flagged: OptionSpec = { key: "newSwitch", kind: "boolean", flag: "new-switch", input: "new-switch", default: "false", description: "A switch." };
+  const generated = componentTemplate([...OPTIONS, extra, flagged]);
   const [head, body] = yaml.loadAll(generated) as any[];
-  assert.deepEqual(head.spec.inputs.brand_new, { type: "string", default: "x", description: "A new option.", regex: SHELL_SAFE_REGEX });
-  assert.match(JSON.stringify(body), /if \[ \\"\$\[\[ inputs\.brand_new \]\]\\" != \\"x\\" \]; then set -- \\"\$@\\" --brand-new/);
+  assert.deepEqual(head.spec.inputs.brand_new, { type: "string", default: "x", description: "A new option." });
+  assert.equal(body["$[[ inputs.job_name ]]"].variables.GITLAB_PULL_SECRET_OPT_BRAND_NEW, "$[[ inputs.brand_new ]]");
+  assert.equal(body["$[[ inputs.job_name ]]"].variables.GITLAB_PULL_SECRET_OPT_NEW_SWITCH, "$[[ inputs.new_switch ]]\n");
   const secret: OptionSpec = { key: "other", kind: "string", flag: null, input: "other-secret", secret: true, env: ["OTHER"], description: "x" };
   assert.throws(() => componentTemplate([...OPTIONS, secret]), /secret option other has no SECRET_INPUTS entry/);
 });
 
-test("string inputs are shell-safe: variable references pass, code does not", () => {
-  const re = new RegExp(SHELL_SAFE_REGEX);
-  for (const ok of ["", "$CI_SERVER_URL", "${CI_PROJECT_ID}", "https://gitlab.example.com:8443", "grp/agents:prod-1", "team a", "7d"]) {
-    assert.ok(re.test(ok), `${ok} should be accepted`);
-  }
-  for (const bad of ["$(id)", "`id`", 'a"b', "a\\b", "$((1+1))", "x\ny", "${X:-$(id)}", "$"]) {
-    assert.ok(!re.test(bad), `${JSON.stringify(bad)} should be refused`);
-  }
+test("GitLab checks the formats the script relies on; RE2 only", () => {
   // GitLab checks a default against its regex too; RE2 has no lookaround or backreferences.
   for (const [name, spec] of Object.entries(inputs)) {
     if (spec.regex === undefined) continue;
     assert.doesNotMatch(spec.regex, /\(\?[=!<]|\\[1-9]/, `${name}: not RE2`);
     assert.ok(new RegExp(spec.regex).test(String(spec.default)), `default of ${name} fails its own regex`);
   }
+  assert.throws(() => resolveInputs(inputs, { namespaces: ["a"], token_variable: "MY-TOKEN" }), /`token_variable` input: provided value does not match/);
+  assert.throws(() => resolveInputs(inputs, { namespaces: ["a"], kubectl_version: "latest" }), /`kubectl_version` input: provided value does not match/);
 });
 
 // --- the model of GitLab's input handling the end-to-end test relies on ---
@@ -214,9 +277,15 @@ test("inputs are checked as GitLab checks them", () => {
   assert.throws(() => interpolateComponent(mini, { must: "m", list: "a,b" }), /`list` input: provided value is not a array/);
   assert.throws(() => interpolateComponent(mini, { must: "m", id: "ABC" }), /`id` input: provided value does not match required RegEx pattern/);
   assert.throws(() => interpolateComponent(mini.replace("$[[ inputs.must ]]", "$[[ inputs.missing ]]"), { must: "m" }), /unknown interpolation key: `missing`/);
-  // The real template: the token variable must be a variable name, strings cannot break out of quotes.
-  assert.throws(() => resolveInputs(inputs, { namespaces: ["a"], token_variable: "MY-TOKEN" }), /`token_variable` input: provided value does not match/);
-  assert.throws(() => resolveInputs(inputs, { namespaces: ["a"], project: "$(id)" }), /`project` input: provided value does not match/);
+});
+
+test("a job variable must be a string: a whole-value boolean or array fails as in GitLab", () => {
+  const withVariables = (value: string) => mini.replace("  needs: $[[ inputs.list ]]", `  needs: $[[ inputs.list ]]\n  variables:\n    X: ${value}`);
+  assert.throws(() => interpolateComponent(withVariables("$[[ inputs.flag ]]"), { must: "m" }), /variables:X: the value must be a string or a number, got true/);
+  assert.throws(() => interpolateComponent(withVariables("$[[ inputs.list ]]"), { must: "m" }), /got an array/);
+  assert.throws(() => interpolateComponent(withVariables("$[[ inputs.must ]]"), { must: "" }, "text"), /got null/, "text interpolation leaves an unquoted empty value null");
+  assert.deepEqual(interpolateComponent(withVariables("|\n      $[[ inputs.list ]]"), { must: "m" }).job.variables, { X: '["a", "b"]\n' });
+  assert.deepEqual(interpolateComponent(withVariables('"$[[ inputs.must ]]"'), { must: "" }, "text").job.variables, { X: "" });
 });
 
 // --- the project's own pipeline: self-test and Catalog release ---

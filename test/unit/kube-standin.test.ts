@@ -593,6 +593,48 @@ describe("kube-standin with the real kubectl", () => {
     });
   });
 
+  test("a namespace being deleted: NamespaceLifecycle's 403 on creates, updates still pass; RoleBindings go with a namespace", async () => {
+    s.createNamespace("t14");
+    assert.equal((await kubectl(SSA, { stdin: list([pullSecret("t14")]) })).code, 0);
+    s.createNamespace("t14-gone");
+    s.terminateNamespace("t14-gone");
+    const ns = s.getObject("namespaces", undefined, "t14-gone");
+    assert.equal(ns.status.phase, "Terminating");
+    assert.ok(ns.metadata.deletionTimestamp);
+    assert.equal(s.getObject("serviceaccounts", "t14-gone", "default"), undefined, "the namespace controller removed its objects");
+    // errors.NewForbidden(secrets, name, "unable to create ...") plus the NamespaceTerminating cause
+    assert.deepEqual(await call("POST", "/api/v1/namespaces/t14-gone/secrets", { body: pullSecret("t14-gone") }), {
+      status: 403,
+      body: {
+        kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure",
+        message: 'secrets "gitlab-pull" is forbidden: unable to create new content in namespace t14-gone because it is being terminated',
+        reason: "Forbidden",
+        details: {
+          name: "gitlab-pull", kind: "secrets",
+          causes: [{ reason: "NamespaceTerminating", message: "namespace t14-gone is being terminated", field: "metadata.namespace" }],
+        },
+        code: 403,
+      },
+    });
+    // kubectl applies a List object by object: one line per refusal, the others applied.
+    s.deleteObject("namespaces", undefined, "t14-none");
+    const r = await kubectl([...SSA.slice(0, -2), "--dry-run=server", "-f", "-"], { stdin: list([pullSecret("t14"), pullSecret("t14-gone"), pullSecret("t14-none")]) });
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.stderr.trim().split("\n"), [
+      'Error from server (Forbidden): secrets "gitlab-pull" is forbidden: unable to create new content in namespace t14-gone because it is being terminated',
+      'Error from server (NotFound): namespaces "t14-none" not found',
+    ]);
+    assert.match(r.stdout, /secret\/gitlab-pull serverside-applied \(server dry run\)/);
+
+    s.createNamespace("t14-b");
+    s.addUser("t14-user", [{ apiGroups: [""], resources: ["secrets"], verbs: ["get"], namespaces: ["t14", "t14-b"] }]);
+    assert.equal((await call("GET", "/api/v1/namespaces/t14-b/secrets/nope", { user: "t14-user" })).status, 404);
+    s.deleteObject("namespaces", undefined, "t14-b");
+    s.createNamespace("t14-b");
+    assert.equal((await call("GET", "/api/v1/namespaces/t14-b/secrets/nope", { user: "t14-user" })).status, 403, "the RoleBinding did not come back");
+    assert.equal((await call("GET", "/api/v1/namespaces/t14/secrets/nope", { user: "t14-user" })).status, 404);
+  });
+
   test("faults, the request log, protobuf bodies from kubectl create, and the openapi v2 encoding", async () => {
     s.createNamespace("t13");
     assert.equal((await kubectl(SSA, { stdin: list([pullSecret("t13")]) })).code, 0);

@@ -55,14 +55,15 @@ describe("what a run may revoke", () => {
   const target = targetOf(config(["a", "b"]), ["a", "b"], UID_A);
   const tokens = [live(1, named(UID_A, ["a", "b"], 1)), live(2, named(UID_A, ["b", "c"], 2)), live(3, named("current-context", ["a", "b"], 3)), live(4, named(UID_B, ["a", "b"], 4))];
 
-  test("its own and its legacy tokens; another target's or cluster's are spared and the overlap named", () => {
+  test("its own, its legacy and its moved-Lease tokens that our Secrets hold; another target's is spared and the overlap named", () => {
     const existing = [
       secret("a", { "gitlab-pull-secret.io/token-id": "1", "gitlab-pull-secret.io/kept-token-ids": "3,4" }),
       secret("b", { "gitlab-pull-secret.io/token-id": "2", "gitlab-pull-secret.io/target-spec": "namespaces b,c" }),
     ];
     const own = assessOwnership({ existing, owner: OWNER, tokens, prefix: "gitlab-pull-secret", target, namespaces: ["a", "b"], managed: undefined });
-    assert.deepEqual(own.revocable, { current: [1], kept: [3], pending: [] });
-    assert.deepEqual(own.spared.map((s) => [s.id, s.why, s.namespaces]), [[4, "other-cluster", ["a"]], [2, "other-target", ["b"]]]);
+    // 4 carries another Lease uid, but this cluster's Secret of this target holds it: the Lease moved.
+    assert.deepEqual(own.revocable, { current: [1], kept: [4, 3], pending: [] });
+    assert.deepEqual(own.spared.map((s) => [s.id, s.why, s.namespaces]), [[2, "other-target", ["b"]]]);
     assert.deepEqual(own.overlaps.map((o) => [o.namespace, o.tokenId, o.otherSpec]), [["b", 2, "namespaces b,c"]]);
     assert.match(overlapMessage(own.overlaps[0]!, "pull", target), /namespace b is written by two targets.*\(namespaces b,c\), and this run's target is cluster-.*\(namespaces a,b\).*--secret-name/);
   });

@@ -48,3 +48,11 @@ test("the version is package.json's", () => {
   assert.equal(VERSION, pkg.version);
   assert.equal(pkg.bin["gitlab-pull-secret"], "dist/cli.js");
 });
+
+test("the package has no runtime dependency and publishes only the bundled CLI", () => {
+  // dist/cli.js bundles every package it uses; test/e2e/installed.test.ts proves it by
+  // installing the packed tarball offline and rotating with it.
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  assert.equal(pkg.dependencies, undefined, "runtime packages belong in devDependencies: dist/ is bundled");
+  assert.deepEqual(pkg.files, ["dist/cli.js"]);
+});

@@ -5,7 +5,7 @@ import { UsageError } from "../../src/errors.js";
 import { expiryDateFor, parseDuration } from "../../src/duration.js";
 import { recordAnnotations, secretList, secretRefs, staticAnnotations } from "../../src/manifests.js";
 import { Annotations, mintedAt, ownsTokenName, targetId, tokenName } from "../../src/naming.js";
-import { errorLines, namespacesInErrors, parseSecrets, childEnv } from "../../src/kubectl.js";
+import { errorLines, namespacesInErrors, parseSecrets } from "../../src/kubectl.js";
 import { Secret, redact } from "../../src/secret.js";
 import { inspect } from "node:util";
 
@@ -179,9 +179,5 @@ describe("kubectl output", () => {
     const stderr = 'Error from server (Forbidden): secrets "p" is forbidden: User "ci" cannot patch resource "secrets" in API group "" in the namespace "team-b"\nError from server (NotFound): namespaces "gone" not found\n';
     assert.deepEqual(namespacesInErrors(stderr), ["team-b", "gone"]);
     assert.equal(errorLines(stderr).split("\n").length, 2);
-  });
-  test("children get an allow-listed environment without any token", () => {
-    const env = childEnv({ PATH: "/bin", HOME: "/root", GITLAB_TOKEN: "glpat-x", "INPUT_GITLAB-TOKEN": "glpat-x", KUBECONFIG: "/k" });
-    assert.deepEqual(env, { PATH: "/bin", HOME: "/root", KUBECONFIG: "/k" });
   });
 });

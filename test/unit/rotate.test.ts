@@ -141,7 +141,7 @@ describe("rotate", () => {
   test("first run: checks, mints, applies; nothing to revoke", async () => {
     const w = world();
     const r = await rotate(config(), w.ports);
-    assert.deepEqual(w.events, ["resolve", "lock", "read", "list", "dry-apply", "mint 100 2026-12-01", "verify grp/app", "apply", "unlock"]);
+    assert.deepEqual(w.events, ["resolve", "lock", "read", "dry-apply", "list", "mint 100 2026-12-01", "verify grp/app", "apply", "unlock"]);
     assert.equal(r.changed, true);
     assert.deepEqual(r.created, ["a", "b"]);
     assert.equal(r.registry, "registry.example.com:5005");
@@ -192,7 +192,7 @@ describe("rotate", () => {
   test("dry run mints and changes nothing", async () => {
     const w = world({ existing: [managed("a", 7)] });
     const r = await rotate(config({ dryRun: true }), w.ports);
-    assert.deepEqual(w.events, ["resolve", "read", "list", "dry-apply"]);
+    assert.deepEqual(w.events, ["resolve", "read", "dry-apply", "list"]);
     assert.equal(r.changed, false);
     assert.equal(r.token, null);
     assert.deepEqual(r.previousTokenIds, [7]);
