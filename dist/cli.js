@@ -37131,6 +37131,58 @@ function sweepCandidates(args) {
   });
 }
 
+// src/apitoken.ts
+var ROTATE_WARN_MS = 14 * DAY_MS;
+var SELF = "GET /personal_access_tokens/self";
+function endOf(expiresAt) {
+  if (expiresAt === null) return null;
+  const ms = Date.parse(`${expiresAt}T00:00:00Z`);
+  return Number.isFinite(ms) ? ms : null;
+}
+function unchecked(err) {
+  const answer = `${err.status ? `HTTP ${err.status}: ` : ""}${err.detail}`;
+  if (err.status !== void 0 && [400, 401, 403, 404].includes(err.status)) {
+    return `GitLab refused ${SELF} (${answer}): GitLab before 15.5 has no such endpoint, and only personal, project and group access tokens can read their own details. The API token's expiry is not checked; see it in GitLab under Access tokens`;
+  }
+  return `GitLab did not answer ${SELF} (${answer}). The API token's expiry is not checked this time`;
+}
+async function readApiToken(gitlab, now) {
+  if (!gitlab.apiTokenSelf) return null;
+  try {
+    const t = await gitlab.apiTokenSelf();
+    const end = endOf(t.expiresAt);
+    const daysLeft2 = end === null ? null : Math.floor((end - now.getTime()) / DAY_MS * 10) / 10;
+    return { checked: true, name: t.name, scopes: t.scopes, expiresAt: t.expiresAt, daysLeft: daysLeft2 };
+  } catch (err) {
+    if (!(err instanceof GitLabError)) throw err;
+    return { checked: false, reason: unchecked(err) };
+  }
+}
+function apiTokenExpiresWithin(t, now, withinMs) {
+  if (!t?.checked) return false;
+  const end = endOf(t.expiresAt);
+  return end !== null && end - now.getTime() <= withinMs;
+}
+function apiTokenExpiryMessage(t, now, within) {
+  const left = (endOf(t.expiresAt) ?? Number.POSITIVE_INFINITY) - now.getTime();
+  const when = left > 0 ? `expires in ${formatDuration(left)}, on ${t.expiresAt} 00:00 UTC` : `expired on ${t.expiresAt}`;
+  return `the GitLab API token "${t.name}" ${when} (${within}): create a new access token with the api scope (same role) and update the variable that holds it (GITLAB_TOKEN); once it lapses, every rotation fails`;
+}
+function apiTokenLine(t) {
+  if (!t.checked) return `API token: not checked. ${t.reason}`;
+  const expiry = t.expiresAt === null ? "never expires" : `expires ${t.expiresAt} (${t.daysLeft ?? "-"} days left)`;
+  return `API token "${t.name}": ${expiry}; scopes ${t.scopes.join(", ") || "none"}`;
+}
+async function checkApiToken(gitlab, now, log) {
+  const t = await readApiToken(gitlab, now);
+  if (t === null) return;
+  if (!t.checked) log.info(`Note: ${t.reason}`);
+  else if (apiTokenExpiresWithin(t, now, ROTATE_WARN_MS)) {
+    const message = apiTokenExpiryMessage(t, now, "within 14 days");
+    log.warn(message.charAt(0).toUpperCase() + message.slice(1));
+  } else log.info(apiTokenLine(t));
+}
+
 // src/manifests.ts
 function recordAnnotations(t) {
   return {
@@ -37480,6 +37532,7 @@ async function rotate(input, ports) {
     const owner2 = await ports.gitlab.resolveOwner(creds.owner);
     const hosts = registryHosts(registryHost(input, owner2), input.registryAliases);
     ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${hosts.join(", ")}`);
+    await checkApiToken(ports.gitlab, ports.clock.now(), ports.log);
     locked = (config2) => rotateLocked(config2, ports, owner2, hosts);
   }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
@@ -37753,6 +37806,8 @@ async function planRotation(config, ports) {
       async listDeployTokens(o) {
         return seen.tokens = await ports.gitlab.listDeployTokens(o);
       },
+      // Read-only, so plan warns about the API token's expiry as rotate would.
+      ...ports.gitlab.apiTokenSelf ? { apiTokenSelf: () => ports.gitlab.apiTokenSelf() } : {},
       createDeployToken: async () => refuse("mint a token"),
       revokeDeployToken: async () => refuse("revoke a token")
     },
@@ -41463,6 +41518,48 @@ var DeployTokens = class extends BaseResource {
     );
   }
 };
+var PersonalAccessTokens = class extends BaseResource {
+  all(options) {
+    return RequestHelper.get()(
+      this,
+      "personal_access_tokens",
+      options
+    );
+  }
+  // Convience method - Also located in Users
+  create(userId, name, scopes, options) {
+    return RequestHelper.post()(
+      this,
+      endpoint`users/${userId}/personal_access_tokens`,
+      {
+        name,
+        scopes,
+        ...options
+      }
+    );
+  }
+  remove({
+    tokenId,
+    ...options
+  } = {}) {
+    const url12 = tokenId ? endpoint`personal_access_tokens/${tokenId}` : "personal_access_tokens/self";
+    return RequestHelper.del()(this, url12, options);
+  }
+  rotate(tokenId, options) {
+    return RequestHelper.post()(
+      this,
+      endpoint`personal_access_tokens/${tokenId}/rotate`,
+      options
+    );
+  }
+  show({
+    tokenId,
+    ...options
+  } = {}) {
+    const url12 = tokenId ? endpoint`personal_access_tokens/${tokenId}` : "personal_access_tokens/self";
+    return RequestHelper.get()(this, url12, options);
+  }
+};
 var Projects = class extends BaseResource {
   all({
     userId,
@@ -42138,6 +42235,7 @@ function gitlabPort(opts) {
   const deployTokens = new DeployTokens(base);
   const projects = new Projects(base);
   const groups = new Groups(base);
+  const accessTokens = new PersonalAccessTokens(base);
   function gitLabError(operation, who, err) {
     if (err instanceof GitLabError) return err;
     const clean = (s) => redact(s, [secret]);
@@ -42273,6 +42371,16 @@ function gitlabPort(opts) {
     },
     async listDeployTokens(owner2) {
       return list2(owner2);
+    },
+    async apiTokenSelf() {
+      const t = await idempotent("reading the API token's own details", "the API token", () => accessTokens.show());
+      return {
+        id: Number(t.id),
+        name: String(t.name),
+        scopes: Array.isArray(t.scopes) ? t.scopes.map(String) : [],
+        // A date (YYYY-MM-DD); older entities may carry a full timestamp: keep the date.
+        expiresAt: typeof t.expires_at === "string" ? t.expires_at.slice(0, 10) : null
+      };
     }
   };
 }
@@ -43952,6 +44060,11 @@ function assessStatus(args) {
       findings.push({ severity: "info", kind: "stale", tokenId: t.id, message: `deploy token ${t.id} is ${t.state} and still listed by GitLab; it cannot pull (revoke deletes it)` });
     }
   }
+  const apiToken = args.apiToken ?? null;
+  if (apiTokenExpiresWithin(apiToken, now, args.warnWithinMs ?? ROTATE_WARN_MS)) {
+    const within = args.warnWithinMs !== void 0 ? "within --warn-within" : "within 14 days";
+    findings.push({ severity: "attention", kind: "api-token-expiring", message: apiTokenExpiryMessage(apiToken, now, within) });
+  }
   return {
     secretName: args.secretName,
     owner: owner2 ? { kind: owner2.kind, id: owner2.id, path: owner2.path } : null,
@@ -43961,6 +44074,7 @@ function assessStatus(args) {
     warnWithinMs: args.warnWithinMs,
     secrets,
     tokens,
+    apiToken,
     // Attention first; stable within each severity.
     findings: [...findings.filter((f) => f.severity === "attention"), ...findings.filter((f) => f.severity === "info")],
     attention: findings.some((f) => f.severity === "attention")
@@ -43969,6 +44083,7 @@ function assessStatus(args) {
 async function readStatus(config, ports) {
   const creds = config.credentials;
   const owner2 = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
+  const apiToken = owner2 ? await readApiToken(ports.gitlab, ports.clock.now()) : null;
   const namespaces2 = await resolveNamespaces(config, ports.kube);
   const existing = await ports.kube.readSecrets(namespaces2, config.secretName);
   const tokens = owner2 ? await ports.gitlab.listDeployTokens(owner2) : [];
@@ -43984,7 +44099,8 @@ async function readStatus(config, ports) {
     tokens,
     now: ports.clock.now(),
     warnWithinMs: config.warnWithinMs,
-    graceMs: config.sweepGraceMs
+    graceMs: config.sweepGraceMs,
+    apiToken
   });
 }
 function statusNeedsAttention(r) {
@@ -43993,7 +44109,7 @@ function statusNeedsAttention(r) {
 var dash = (v) => v === null || v === void 0 || v === "" ? "-" : String(v);
 function statusLines(r) {
   const whose = r.owner ? `of ${r.owner.kind} ${r.owner.path} (id ${r.owner.id})` : `with static credentials of ${r.static?.username ?? "?"}`;
-  const lines = [`Secret "${r.secretName}" ${whose}, checked ${r.checkedAt}`, ""];
+  const lines = [`Secret "${r.secretName}" ${whose}, checked ${r.checkedAt}`, ...r.apiToken ? [apiTokenLine(r.apiToken)] : [], ""];
   lines.push(
     ...textTable([
       ["NAMESPACE", "TYPE", "TOKEN", "EXPIRES", "DAYS LEFT", "TOKEN STATE"],
@@ -44253,12 +44369,15 @@ function readArgv(argv) {
   };
 }
 function readSecretFile(flag, path4, what) {
+  let text;
   try {
-    return readFileSync2(path4, "utf8");
+    text = readFileSync2(path4, "utf8");
   } catch (err) {
     const code = err.code ?? "unreadable";
     throw new UsageError(flag, path4, `a readable file holding ${what} (${code})`);
   }
+  if (text.trim() === "") throw new UsageError(flag, path4, `a file holding ${what} (this one is empty)`);
+  return text;
 }
 function writeDotenv(path4, text) {
   try {

@@ -137,9 +137,13 @@ describe("plan, status, revoke and render through the CLI", () => {
       assert.equal(s.attention, true);
       assert.deepEqual(s.findings.map((f: { kind: string; tokenId?: number }) => [f.kind, f.tokenId]), [["expiring", firstToken], ["orphan", 9001]]);
       assert.deepEqual(s.tokens.find((t: { id: number }) => t.id === 9001).role, "orphan");
-      // One kubectl read of the Secrets; GitLab: the project, then the token listing.
+      // One kubectl read of the Secrets; GitLab: the project, the API token's own details, then the token listing.
       assert.deepEqual(clusterWrites(w), []);
-      assert.deepEqual(w.gitlab.requests.map((q) => `${q.method} ${q.path}`), [`GET /api/v4/projects/${encodeURIComponent(PROJECT.path)}`, `GET /api/v4/projects/${PROJECT.id}/deploy_tokens`]);
+      assert.deepEqual(w.gitlab.requests.map((q) => `${q.method} ${q.path}`), [
+        `GET /api/v4/projects/${encodeURIComponent(PROJECT.path)}`,
+        "GET /api/v4/personal_access_tokens/self",
+        `GET /api/v4/projects/${PROJECT.id}/deploy_tokens`,
+      ]);
 
       // Without --warn-within the same findings are reported, and the exit code stays 0.
       const plain = await w.runCli(cli(w, "status"));
