@@ -36393,7 +36393,7 @@ var OPTIONS = [
     kind: "string",
     flag: "warn-within",
     input: null,
-    description: "status: exit 3 when something needs attention: a token in use expires within this duration (e.g. 3d), an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens."
+    description: "status: exit 3 when something needs attention: a token in use, or the GitLab API token itself, expires within this duration (e.g. 3d), an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens."
   },
   {
     key: "yes",
@@ -36887,7 +36887,7 @@ var COMMANDS = {
   status: {
     summary: "List the managed Secrets and this target's deploy tokens; flag orphans, dead and expiring tokens.",
     details: [
-      "Read-only: one kubectl read of the Secrets, one listing of the owner's deploy tokens. For every namespace: the Secret's type, token id, expiry and days left; for every token of ours: its state and which Secrets use it. GitLab sends no expiry notice for deploy tokens: run `status --warn-within 3d` on a schedule and alert on exit 3. A token of ours that no Secret references is an orphan once older than --sweep-grace (younger, a rotation may still be running). A Secret whose type is not --secret-type needs attention (rotate would refuse it). With --username (static credentials) only the Secrets are read: no password needed, no GitLab call."
+      "Read-only: one kubectl read of the Secrets, one listing of the owner's deploy tokens. For every namespace: the Secret's type, token id, expiry and days left; for every token of ours: its state and which Secrets use it. GitLab sends no expiry notice for deploy tokens: run `status --warn-within 3d` on a schedule and alert on exit 3. A token of ours that no Secret references is an orphan once older than --sweep-grace (younger, a rotation may still be running). A Secret whose type is not --secret-type needs attention (rotate would refuse it). The GitLab API token's own expiry date and scopes are shown too; it needs attention when it expires within --warn-within (14 days without). With --username (static credentials) only the Secrets are read: no password needed, no GitLab call."
     ],
     exitCodes: ["0  report printed (without --warn-within, also when something needs attention)", REMOTE, USAGE, "3  with --warn-within: something needs attention"],
     options: only([...TARGET, "secretType", "sweepGrace", "warnWithin"])

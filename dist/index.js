@@ -56746,7 +56746,7 @@ var OPTIONS = [
     kind: "string",
     flag: "warn-within",
     input: null,
-    description: "status: exit 3 when something needs attention: a token in use expires within this duration (e.g. 3d), an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens."
+    description: "status: exit 3 when something needs attention: a token in use, or the GitLab API token itself, expires within this duration (e.g. 3d), an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens."
   },
   {
     key: "yes",
