@@ -98,8 +98,10 @@ describe("plan, status, revoke and render through the CLI", () => {
     runs.push(r);
     assert.equal(r.code, 0, r.stderr);
     const s = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(s).sort(), ["attention", "checkedAt", "command", "findings", "owner", "secretName", "secretType", "secrets", "static", "tokens", "warnWithinSeconds"]);
+    assert.deepEqual(Object.keys(s).sort(), ["apiToken", "attention", "checkedAt", "command", "findings", "owner", "secretName", "secretType", "secrets", "static", "tokens", "warnWithinSeconds"]);
     assert.equal(s.warnWithinSeconds, 3 * 86400);
+    // The world's API token predates GitLab 16.0: it never expires.
+    assert.deepEqual(s.apiToken, { checked: true, name: "maintainer token", scopes: ["api"], expiresAt: null, daysLeft: null });
     assert.deepEqual(s.owner, { kind: "project", id: PROJECT.id, path: PROJECT.path });
     assert.equal(s.secrets.length, NAMESPACES.length);
     for (const [i, ns] of NAMESPACES.entries()) {
