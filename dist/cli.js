@@ -36600,7 +36600,7 @@ var OPTIONS = [
     kind: "string",
     flag: "warn-within",
     input: null,
-    description: "status: exit 3 when something needs attention: a token in use expires within this duration (e.g. 3d), an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens."
+    description: "status: exit 3 when something needs attention: a token in use, or the GitLab API token itself, expires within this duration (e.g. 3d), an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens."
   },
   {
     key: "yes",
@@ -37210,7 +37210,7 @@ var COMMANDS = {
   status: {
     summary: "List the managed Secrets and this target's deploy tokens; flag orphans, dead and expiring tokens.",
     details: [
-      "Read-only: one read of the target's Lease (the cluster's identity in token names), one kubectl read of the Secrets, one listing of the owner's deploy tokens. For every namespace: the Secret's type, token id, expiry and days left; for every token of ours: its state and which Secrets use it. GitLab sends no expiry notice for deploy tokens: run `status --warn-within 3d` on a schedule and alert on exit 3. A token of ours that no Secret references is an orphan once older than --sweep-grace (younger, a rotation may still be running). A Secret whose type is not --secret-type needs attention (rotate would refuse it). With --username (static credentials) only the Secrets are read: no password needed, no GitLab call. A namespace whose Secret another target (pipeline) wrote last needs attention; a token named before names carried the cluster's identity and referenced by no Secret here is shown as legacy: not ours to sweep, it expires by itself."
+      "Read-only: one read of the target's Lease (the cluster's identity in token names), one kubectl read of the Secrets, one listing of the owner's deploy tokens. For every namespace: the Secret's type, token id, expiry and days left; for every token of ours: its state and which Secrets use it. GitLab sends no expiry notice for deploy tokens: run `status --warn-within 3d` on a schedule and alert on exit 3. A token of ours that no Secret references is an orphan once older than --sweep-grace (younger, a rotation may still be running). A Secret whose type is not --secret-type needs attention (rotate would refuse it). The GitLab API token's own expiry date and scopes are shown too; it needs attention when it expires within --warn-within (14 days without). With --username (static credentials) only the Secrets are read: no password needed, no GitLab call. A namespace whose Secret another target (pipeline) wrote last needs attention; a token named before names carried the cluster's identity and referenced by no Secret here is shown as legacy: not ours to sweep, it expires by itself."
     ],
     exitCodes: ["0  report printed (without --warn-within, also when something needs attention)", REMOTE, USAGE, "3  with --warn-within: something needs attention"],
     options: only([...TARGET, "secretType", "sweepGrace", "warnWithin"])
@@ -37546,6 +37546,58 @@ function sparedMessage(s) {
     case "unproven":
       return `Left deploy token ${s.id}${where} alive: its name (${s.name}) does not prove it was minted for this target`;
   }
+}
+
+// src/apitoken.ts
+var ROTATE_WARN_MS = 14 * DAY_MS;
+var SELF = "GET /personal_access_tokens/self";
+function endOf(expiresAt) {
+  if (expiresAt === null) return null;
+  const ms = Date.parse(`${expiresAt}T00:00:00Z`);
+  return Number.isFinite(ms) ? ms : null;
+}
+function unchecked(err) {
+  const answer = `${err.status ? `HTTP ${err.status}: ` : ""}${err.detail}`;
+  if (err.status !== void 0 && [400, 401, 403, 404].includes(err.status)) {
+    return `GitLab refused ${SELF} (${answer}): GitLab before 15.5 has no such endpoint, and only personal, project and group access tokens can read their own details. The API token's expiry is not checked; see it in GitLab under Access tokens`;
+  }
+  return `GitLab did not answer ${SELF} (${answer}). The API token's expiry is not checked this time`;
+}
+async function readApiToken(gitlab, now) {
+  if (!gitlab.apiTokenSelf) return null;
+  try {
+    const t = await gitlab.apiTokenSelf();
+    const end = endOf(t.expiresAt);
+    const daysLeft2 = end === null ? null : Math.floor((end - now.getTime()) / DAY_MS * 10) / 10;
+    return { checked: true, name: t.name, scopes: t.scopes, expiresAt: t.expiresAt, daysLeft: daysLeft2 };
+  } catch (err) {
+    if (!(err instanceof GitLabError)) throw err;
+    return { checked: false, reason: unchecked(err) };
+  }
+}
+function apiTokenExpiresWithin(t, now, withinMs) {
+  if (!t?.checked) return false;
+  const end = endOf(t.expiresAt);
+  return end !== null && end - now.getTime() <= withinMs;
+}
+function apiTokenExpiryMessage(t, now, within) {
+  const left = (endOf(t.expiresAt) ?? Number.POSITIVE_INFINITY) - now.getTime();
+  const when = left > 0 ? `expires in ${formatDuration(left)}, on ${t.expiresAt} 00:00 UTC` : `expired on ${t.expiresAt}`;
+  return `the GitLab API token "${t.name}" ${when} (${within}): create a new access token with the api scope (same role) and update the variable that holds it (GITLAB_TOKEN); once it lapses, every rotation fails`;
+}
+function apiTokenLine(t) {
+  if (!t.checked) return `API token: not checked. ${t.reason}`;
+  const expiry = t.expiresAt === null ? "never expires" : `expires ${t.expiresAt} (${t.daysLeft ?? "-"} days left)`;
+  return `API token "${t.name}": ${expiry}; scopes ${t.scopes.join(", ") || "none"}`;
+}
+async function checkApiToken(gitlab, now, log) {
+  const t = await readApiToken(gitlab, now);
+  if (t === null) return;
+  if (!t.checked) log.info(`Note: ${t.reason}`);
+  else if (apiTokenExpiresWithin(t, now, ROTATE_WARN_MS)) {
+    const message = apiTokenExpiryMessage(t, now, "within 14 days");
+    log.warn(message.charAt(0).toUpperCase() + message.slice(1));
+  } else log.info(apiTokenLine(t));
 }
 
 // src/manifests.ts
@@ -37950,6 +38002,7 @@ async function rotate(input, ports) {
     const owner2 = await ports.gitlab.resolveOwner(creds.owner);
     const hosts = registryHosts(registryHost(input, owner2), input.registryAliases);
     ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${hosts.join(", ")}`);
+    await checkApiToken(ports.gitlab, ports.clock.now(), ports.log);
     locked = (config2, leaseUid) => rotateLocked(config2, ports, owner2, hosts, leaseUid);
   }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
@@ -38275,6 +38328,8 @@ async function planRotation(config, ports) {
       async listDeployTokens(o) {
         return seen.tokens = await ports.gitlab.listDeployTokens(o);
       },
+      // Read-only, so plan warns about the API token's expiry as rotate would.
+      ...ports.gitlab.apiTokenSelf ? { apiTokenSelf: () => ports.gitlab.apiTokenSelf() } : {},
       createDeployToken: async () => refuse("mint a token"),
       revokeDeployToken: async () => refuse("revoke a token")
     },
@@ -41997,6 +42052,48 @@ var DeployTokens = class extends BaseResource {
     );
   }
 };
+var PersonalAccessTokens = class extends BaseResource {
+  all(options) {
+    return RequestHelper.get()(
+      this,
+      "personal_access_tokens",
+      options
+    );
+  }
+  // Convience method - Also located in Users
+  create(userId, name, scopes, options) {
+    return RequestHelper.post()(
+      this,
+      endpoint2`users/${userId}/personal_access_tokens`,
+      {
+        name,
+        scopes,
+        ...options
+      }
+    );
+  }
+  remove({
+    tokenId,
+    ...options
+  } = {}) {
+    const url12 = tokenId ? endpoint2`personal_access_tokens/${tokenId}` : "personal_access_tokens/self";
+    return RequestHelper.del()(this, url12, options);
+  }
+  rotate(tokenId, options) {
+    return RequestHelper.post()(
+      this,
+      endpoint2`personal_access_tokens/${tokenId}/rotate`,
+      options
+    );
+  }
+  show({
+    tokenId,
+    ...options
+  } = {}) {
+    const url12 = tokenId ? endpoint2`personal_access_tokens/${tokenId}` : "personal_access_tokens/self";
+    return RequestHelper.get()(this, url12, options);
+  }
+};
 var Projects = class extends BaseResource {
   all({
     userId,
@@ -42681,6 +42778,7 @@ function gitlabPort(opts) {
   const deployTokens = new DeployTokens(base);
   const projects = new Projects(base);
   const groups = new Groups(base);
+  const accessTokens = new PersonalAccessTokens(base);
   function gitLabError(operation, who, err) {
     if (err instanceof GitLabError) return err;
     const clean = (s) => redact(s, [secret]);
@@ -42819,6 +42917,16 @@ function gitlabPort(opts) {
     },
     async listDeployTokens(owner2) {
       return list3(owner2);
+    },
+    async apiTokenSelf() {
+      const t = await idempotent("reading the API token's own details", "the API token", () => accessTokens.show());
+      return {
+        id: Number(t.id),
+        name: String(t.name),
+        scopes: Array.isArray(t.scopes) ? t.scopes.map(String) : [],
+        // A date (YYYY-MM-DD); older entities may carry a full timestamp: keep the date.
+        expiresAt: typeof t.expires_at === "string" ? t.expires_at.slice(0, 10) : null
+      };
     }
   };
 }
@@ -44611,6 +44719,11 @@ function assessStatus(args) {
       findings.push({ severity: "info", kind: "stale", tokenId: t.id, message: `deploy token ${t.id} is ${t.state} and still listed by GitLab; it cannot pull (revoke deletes it)` });
     }
   }
+  const apiToken = args.apiToken ?? null;
+  if (apiTokenExpiresWithin(apiToken, now, args.warnWithinMs ?? ROTATE_WARN_MS)) {
+    const within = args.warnWithinMs !== void 0 ? "within --warn-within" : "within 14 days";
+    findings.push({ severity: "attention", kind: "api-token-expiring", message: apiTokenExpiryMessage(apiToken, now, within) });
+  }
   return {
     secretName: args.secretName,
     owner: owner2 ? { kind: owner2.kind, id: owner2.id, path: owner2.path } : null,
@@ -44620,6 +44733,7 @@ function assessStatus(args) {
     warnWithinMs: args.warnWithinMs,
     secrets,
     tokens,
+    apiToken,
     // Attention first; stable within each severity.
     findings: [...findings.filter((f) => f.severity === "attention"), ...findings.filter((f) => f.severity === "info")],
     attention: findings.some((f) => f.severity === "attention")
@@ -44628,6 +44742,7 @@ function assessStatus(args) {
 async function readStatus(config, ports) {
   const creds = config.credentials;
   const owner2 = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
+  const apiToken = owner2 ? await readApiToken(ports.gitlab, ports.clock.now()) : null;
   const namespaces2 = await resolveNamespaces(config, ports.kube);
   const leaseUid = owner2 ? await readTargetLeaseUid(ports.lock, { namespaces: namespaces2, secretName: config.secretName }, ports.kube) : void 0;
   let gone = [];
@@ -44658,7 +44773,8 @@ async function readStatus(config, ports) {
     now: ports.clock.now(),
     warnWithinMs: config.warnWithinMs,
     graceMs: config.sweepGraceMs,
-    namespaceStates
+    namespaceStates,
+    apiToken
   };
   const first = assessStatus(input);
   if (!first.tokens.some((t) => t.role === "orphan") || !ports.kube.listManagedSecrets) return first;
@@ -44670,7 +44786,7 @@ function statusNeedsAttention(r) {
 var dash = (v) => v === null || v === void 0 || v === "" ? "-" : String(v);
 function statusLines(r) {
   const whose = r.owner ? `of ${r.owner.kind} ${r.owner.path} (id ${r.owner.id})` : `with static credentials of ${r.static?.username ?? "?"}`;
-  const lines = [`Secret "${r.secretName}" ${whose}, checked ${r.checkedAt}`, ""];
+  const lines = [`Secret "${r.secretName}" ${whose}, checked ${r.checkedAt}`, ...r.apiToken ? [apiTokenLine(r.apiToken)] : [], ""];
   lines.push(
     ...textTable([
       ["NAMESPACE", "TYPE", "TOKEN", "EXPIRES", "DAYS LEFT", "TOKEN STATE"],
@@ -45005,12 +45121,15 @@ function readArgv(argv) {
   };
 }
 function readSecretFile(flag, path4, what) {
+  let text;
   try {
-    return readFileSync2(path4, "utf8");
+    text = readFileSync2(path4, "utf8");
   } catch (err) {
     const code = err.code ?? "unreadable";
     throw new UsageError(flag, path4, `a readable file holding ${what} (${code})`);
   }
+  if (text.trim() === "") throw new UsageError(flag, path4, `a file holding ${what} (this one is empty)`);
+  return text;
 }
 function writeDotenv(path4, text) {
   try {

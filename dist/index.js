@@ -56953,7 +56953,7 @@ var OPTIONS = [
     kind: "string",
     flag: "warn-within",
     input: null,
-    description: "status: exit 3 when something needs attention: a token in use expires within this duration (e.g. 3d), an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens."
+    description: "status: exit 3 when something needs attention: a token in use, or the GitLab API token itself, expires within this duration (e.g. 3d), an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens."
   },
   {
     key: "yes",
@@ -57659,53 +57659,6 @@ function mintedAt(name) {
   return Number.isNaN(d.getTime()) ? void 0 : d;
 }
 
-// src/manifests.ts
-function recordAnnotations(t) {
-  return {
-    [Annotations.tokenId]: String(t.id),
-    [Annotations.tokenUsername]: t.username,
-    [Annotations.expiresAt]: t.expiresAt,
-    [Annotations.owner]: t.owner,
-    [Annotations.registry]: t.registry,
-    [Annotations.registryAliases]: (t.aliases ?? []).join(","),
-    [Annotations.rotatedAt]: t.rotatedAt
-  };
-}
-function staticAnnotations(s) {
-  return {
-    [Annotations.tokenId]: STATIC_OWNER,
-    [Annotations.tokenUsername]: s.username,
-    [Annotations.owner]: STATIC_OWNER,
-    [Annotations.registry]: s.registry,
-    [Annotations.registryAliases]: s.aliases.join(","),
-    [Annotations.configSha256]: s.configSha256,
-    [Annotations.rotatedAt]: s.rotatedAt
-  };
-}
-function secretList(args) {
-  const items = secretObjects(args, { [MANAGED_BY_LABEL]: MANAGER });
-  return new Secret(JSON.stringify({ apiVersion: "v1", kind: "List", items }));
-}
-function secretObjects(args, labels) {
-  const { type, key } = SECRET_TYPES[args.secretType];
-  const data = Buffer.from(args.payload.reveal()).toString("base64");
-  return args.namespaces.map((namespace) => ({
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { name: args.secretName, namespace, ...labels ? { labels } : {}, annotations: args.annotations },
-    type,
-    data: { [key]: data }
-  }));
-}
-function secretRefs(namespaces2, secretName2) {
-  const items = namespaces2.map((namespace) => ({
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { name: secretName2, namespace }
-  }));
-  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
-}
-
 // src/plan.ts
 function isLiveToken(t, now) {
   return !t.revoked && (t.expiresAt === null || Date.parse(t.expiresAt) > now.getTime());
@@ -57803,6 +57756,105 @@ function sweepCandidates(args) {
     const minted = mintedAt(t.name);
     return minted !== void 0 && args.now.getTime() - minted.getTime() >= args.graceMs;
   });
+}
+
+// src/apitoken.ts
+var ROTATE_WARN_MS = 14 * DAY_MS;
+var SELF = "GET /personal_access_tokens/self";
+function endOf(expiresAt) {
+  if (expiresAt === null) return null;
+  const ms = Date.parse(`${expiresAt}T00:00:00Z`);
+  return Number.isFinite(ms) ? ms : null;
+}
+function unchecked(err) {
+  const answer = `${err.status ? `HTTP ${err.status}: ` : ""}${err.detail}`;
+  if (err.status !== void 0 && [400, 401, 403, 404].includes(err.status)) {
+    return `GitLab refused ${SELF} (${answer}): GitLab before 15.5 has no such endpoint, and only personal, project and group access tokens can read their own details. The API token's expiry is not checked; see it in GitLab under Access tokens`;
+  }
+  return `GitLab did not answer ${SELF} (${answer}). The API token's expiry is not checked this time`;
+}
+async function readApiToken(gitlab, now) {
+  if (!gitlab.apiTokenSelf) return null;
+  try {
+    const t = await gitlab.apiTokenSelf();
+    const end = endOf(t.expiresAt);
+    const daysLeft = end === null ? null : Math.floor((end - now.getTime()) / DAY_MS * 10) / 10;
+    return { checked: true, name: t.name, scopes: t.scopes, expiresAt: t.expiresAt, daysLeft };
+  } catch (err) {
+    if (!(err instanceof GitLabError)) throw err;
+    return { checked: false, reason: unchecked(err) };
+  }
+}
+function apiTokenExpiresWithin(t, now, withinMs) {
+  if (!t?.checked) return false;
+  const end = endOf(t.expiresAt);
+  return end !== null && end - now.getTime() <= withinMs;
+}
+function apiTokenExpiryMessage(t, now, within) {
+  const left = (endOf(t.expiresAt) ?? Number.POSITIVE_INFINITY) - now.getTime();
+  const when = left > 0 ? `expires in ${formatDuration(left)}, on ${t.expiresAt} 00:00 UTC` : `expired on ${t.expiresAt}`;
+  return `the GitLab API token "${t.name}" ${when} (${within}): create a new access token with the api scope (same role) and update the variable that holds it (GITLAB_TOKEN); once it lapses, every rotation fails`;
+}
+function apiTokenLine(t) {
+  if (!t.checked) return `API token: not checked. ${t.reason}`;
+  const expiry = t.expiresAt === null ? "never expires" : `expires ${t.expiresAt} (${t.daysLeft ?? "-"} days left)`;
+  return `API token "${t.name}": ${expiry}; scopes ${t.scopes.join(", ") || "none"}`;
+}
+async function checkApiToken(gitlab, now, log) {
+  const t = await readApiToken(gitlab, now);
+  if (t === null) return;
+  if (!t.checked) log.info(`Note: ${t.reason}`);
+  else if (apiTokenExpiresWithin(t, now, ROTATE_WARN_MS)) {
+    const message = apiTokenExpiryMessage(t, now, "within 14 days");
+    log.warn(message.charAt(0).toUpperCase() + message.slice(1));
+  } else log.info(apiTokenLine(t));
+}
+
+// src/manifests.ts
+function recordAnnotations(t) {
+  return {
+    [Annotations.tokenId]: String(t.id),
+    [Annotations.tokenUsername]: t.username,
+    [Annotations.expiresAt]: t.expiresAt,
+    [Annotations.owner]: t.owner,
+    [Annotations.registry]: t.registry,
+    [Annotations.registryAliases]: (t.aliases ?? []).join(","),
+    [Annotations.rotatedAt]: t.rotatedAt
+  };
+}
+function staticAnnotations(s) {
+  return {
+    [Annotations.tokenId]: STATIC_OWNER,
+    [Annotations.tokenUsername]: s.username,
+    [Annotations.owner]: STATIC_OWNER,
+    [Annotations.registry]: s.registry,
+    [Annotations.registryAliases]: s.aliases.join(","),
+    [Annotations.configSha256]: s.configSha256,
+    [Annotations.rotatedAt]: s.rotatedAt
+  };
+}
+function secretList(args) {
+  const items = secretObjects(args, { [MANAGED_BY_LABEL]: MANAGER });
+  return new Secret(JSON.stringify({ apiVersion: "v1", kind: "List", items }));
+}
+function secretObjects(args, labels) {
+  const { type, key } = SECRET_TYPES[args.secretType];
+  const data = Buffer.from(args.payload.reveal()).toString("base64");
+  return args.namespaces.map((namespace) => ({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: args.secretName, namespace, ...labels ? { labels } : {}, annotations: args.annotations },
+    type,
+    data: { [key]: data }
+  }));
+}
+function secretRefs(namespaces2, secretName2) {
+  const items = namespaces2.map((namespace) => ({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: secretName2, namespace }
+  }));
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
 }
 
 // src/serviceaccounts.ts
@@ -58219,6 +58271,7 @@ async function rotate(input, ports) {
     const owner2 = await ports.gitlab.resolveOwner(creds.owner);
     const hosts = registryHosts(registryHost(input, owner2), input.registryAliases);
     ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${hosts.join(", ")}`);
+    await checkApiToken(ports.gitlab, ports.clock.now(), ports.log);
     locked = (config2, leaseUid) => rotateLocked(config2, ports, owner2, hosts, leaseUid);
   }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
@@ -58861,6 +58914,48 @@ var DeployTokens = class extends BaseResource {
       url12,
       options
     );
+  }
+};
+var PersonalAccessTokens = class extends BaseResource {
+  all(options) {
+    return RequestHelper.get()(
+      this,
+      "personal_access_tokens",
+      options
+    );
+  }
+  // Convience method - Also located in Users
+  create(userId, name, scopes, options) {
+    return RequestHelper.post()(
+      this,
+      endpoint2`users/${userId}/personal_access_tokens`,
+      {
+        name,
+        scopes,
+        ...options
+      }
+    );
+  }
+  remove({
+    tokenId,
+    ...options
+  } = {}) {
+    const url12 = tokenId ? endpoint2`personal_access_tokens/${tokenId}` : "personal_access_tokens/self";
+    return RequestHelper.del()(this, url12, options);
+  }
+  rotate(tokenId, options) {
+    return RequestHelper.post()(
+      this,
+      endpoint2`personal_access_tokens/${tokenId}/rotate`,
+      options
+    );
+  }
+  show({
+    tokenId,
+    ...options
+  } = {}) {
+    const url12 = tokenId ? endpoint2`personal_access_tokens/${tokenId}` : "personal_access_tokens/self";
+    return RequestHelper.get()(this, url12, options);
   }
 };
 var Projects = class extends BaseResource {
@@ -59547,6 +59642,7 @@ function gitlabPort(opts) {
   const deployTokens = new DeployTokens(base);
   const projects = new Projects(base);
   const groups = new Groups(base);
+  const accessTokens = new PersonalAccessTokens(base);
   function gitLabError(operation, who, err) {
     if (err instanceof GitLabError) return err;
     const clean = (s) => redact(s, [secret]);
@@ -59685,6 +59781,16 @@ function gitlabPort(opts) {
     },
     async listDeployTokens(owner2) {
       return list(owner2);
+    },
+    async apiTokenSelf() {
+      const t = await idempotent("reading the API token's own details", "the API token", () => accessTokens.show());
+      return {
+        id: Number(t.id),
+        name: String(t.name),
+        scopes: Array.isArray(t.scopes) ? t.scopes.map(String) : [],
+        // A date (YYYY-MM-DD); older entities may carry a full timestamp: keep the date.
+        expiresAt: typeof t.expires_at === "string" ? t.expires_at.slice(0, 10) : null
+      };
     }
   };
 }

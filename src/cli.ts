@@ -85,13 +85,20 @@ function readArgv(argv: string[]): { command: string | undefined; raw: RawSettin
   };
 }
 
+/**
+ * A file named explicitly wins or fails: an empty one is an error, never a
+ * silent fall-back to the environment variable.
+ */
 function readSecretFile(flag: string, path: string, what: string): string {
+  let text: string;
   try {
-    return readFileSync(path, "utf8");
+    text = readFileSync(path, "utf8");
   } catch (err) {
     const code = (err as { code?: string }).code ?? "unreadable";
     throw new UsageError(flag, path, `a readable file holding ${what} (${code})`);
   }
+  if (text.trim() === "") throw new UsageError(flag, path, `a file holding ${what} (this one is empty)`);
+  return text;
 }
 
 function writeDotenv(path: string, text: string): void {

@@ -60,7 +60,9 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
         "type, token id, expiry and days left; for every token of ours: its state and which Secrets use it. GitLab sends no " +
         "expiry notice for deploy tokens: run `status --warn-within 3d` on a schedule and alert on exit 3. A token of ours " +
         "that no Secret references is an orphan once older than --sweep-grace (younger, a rotation may still be running). " +
-        "A Secret whose type is not --secret-type needs attention (rotate would refuse it). With --username (static " +
+        "A Secret whose type is not --secret-type needs attention (rotate would refuse it). The GitLab API token's own " +
+        "expiry date and scopes are shown too; it needs attention when it expires within --warn-within (14 days without). " +
+        "With --username (static " +
         "credentials) only the Secrets are read: no password needed, no GitLab call. A namespace whose Secret another target " +
         "(pipeline) wrote last needs attention; a token named before names carried the cluster's identity and referenced by no " +
         "Secret here is shown as legacy: not ours to sweep, it expires by itself.",

@@ -6,7 +6,7 @@
 // the resources our own requesterFn that makes exactly one HTTP request per call
 // and wrap the calls in our policy (retry.ts). Failures become GitLabError; the
 // request, which carries the caller's PRIVATE-TOKEN, is never kept in an error.
-import { DeployTokens, Groups, Projects } from "@gitbeaker/core";
+import { DeployTokens, Groups, PersonalAccessTokens, Projects } from "@gitbeaker/core";
 import {
   createRequesterFn,
   getMatchingRateLimiter,
@@ -17,7 +17,7 @@ import {
 import { fetch, type Dispatcher } from "undici";
 import { GitLabError } from "./errors.js";
 import type { Owner } from "./inputs.js";
-import type { GitLabPort, MintedToken, ResolvedOwner } from "./ports.js";
+import type { ApiTokenSelf, GitLabPort, MintedToken, ResolvedOwner } from "./ports.js";
 import { describeProxyRefusal, proxyRefusalOf, type ProxySettings } from "./proxy.js";
 import { Attempts, outcomeOf, describeFailure, retrying, retryOptions, RetryExhaustedError, type Failure, type RetryOptions } from "./retry.js";
 import { Secret, redact } from "./secret.js";
@@ -255,6 +255,7 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
   const deployTokens = new DeployTokens(base);
   const projects = new Projects(base);
   const groups = new Groups(base);
+  const accessTokens = new PersonalAccessTokens(base);
 
   /** Any failure -> GitLabError, with the caller's token scrubbed from whatever GitLab echoed. */
   function gitLabError(operation: string, who: string, err: unknown): GitLabError {
@@ -411,6 +412,18 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
 
     async listDeployTokens(owner) {
       return list(owner);
+    },
+
+    async apiTokenSelf(): Promise<ApiTokenSelf> {
+      // gitbeaker's show() without a token id is GET /personal_access_tokens/self.
+      const t = (await idempotent("reading the API token's own details", "the API token", () => accessTokens.show())) as Record<string, unknown>;
+      return {
+        id: Number(t.id),
+        name: String(t.name),
+        scopes: Array.isArray(t.scopes) ? t.scopes.map(String) : [],
+        // A date (YYYY-MM-DD); older entities may carry a full timestamp: keep the date.
+        expiresAt: typeof t.expires_at === "string" ? t.expires_at.slice(0, 10) : null,
+      };
     },
   };
 }

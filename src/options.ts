@@ -198,8 +198,8 @@ export const OPTIONS = [
   {
     key: "warnWithin", kind: "string", flag: "warn-within", input: null,
     description:
-      "status: exit 3 when something needs attention: a token in use expires within this duration (e.g. 3d), " +
-      "an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens.",
+      "status: exit 3 when something needs attention: a token in use, or the GitLab API token itself, expires within this " +
+      "duration (e.g. 3d), an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens.",
   },
   {
     key: "yes", kind: "boolean", flag: "yes", input: null, default: "false", variable: false,

@@ -23,6 +23,15 @@ export interface MintedToken {
   token: Secret;
 }
 
+/** The API token's own details (GET /personal_access_tokens/self). */
+export interface ApiTokenSelf {
+  id: number;
+  name: string;
+  scopes: string[];
+  /** `YYYY-MM-DD`: the token stops working at 00:00 UTC that day. null: it never expires (created before GitLab 16.0). */
+  expiresAt: string | null;
+}
+
 export interface GitLabPort {
   resolveOwner(owner: Owner): Promise<ResolvedOwner>;
   createDeployToken(owner: ResolvedOwner, req: { name: string; expiresAt: string }): Promise<MintedToken>;
@@ -35,6 +44,12 @@ export interface GitLabPort {
   listDeployTokens(
     owner: ResolvedOwner,
   ): Promise<Array<{ id: number; name: string; username: string; expiresAt: string | null; revoked: boolean }>>;
+  /**
+   * The API token's own expiry and scopes. Optional: a port that cannot ask
+   * (a test's, plan's read-only wrapper before it forwards) leaves it out.
+   * GitLab before 15.5 refuses it (apitoken.ts says so and carries on).
+   */
+  apiTokenSelf?(): Promise<ApiTokenSelf>;
 }
 
 export interface ExistingSecret {

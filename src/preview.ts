@@ -216,6 +216,8 @@ export async function planRotation(config: Config, ports: Ports): Promise<Rotati
       async listDeployTokens(o) {
         return (seen.tokens = await ports.gitlab.listDeployTokens(o));
       },
+      // Read-only, so plan warns about the API token's expiry as rotate would.
+      ...(ports.gitlab.apiTokenSelf ? { apiTokenSelf: () => ports.gitlab.apiTokenSelf!() } : {}),
       createDeployToken: async () => refuse("mint a token"),
       revokeDeployToken: async () => refuse("revoke a token"),
     },

@@ -3,6 +3,7 @@
 // through ports and returns a report; the faces decide how to show it.
 // Static credentials (--username) take the same lock, read, check, apply and
 // ServiceAccount steps without the GitLab ones (static.ts).
+import { checkApiToken } from "./apitoken.js";
 import { checkApply, ensureServiceAccounts, readChecked, verifyCredentials, wouldAddTo } from "./apply.js";
 import { credentialsFor, pullSecretPayload, registryHosts, secretForms } from "./dockerconfig.js";
 import { expiryDateFor } from "./duration.js";
@@ -135,6 +136,7 @@ export async function rotate(input: Config, ports: Ports): Promise<RotationRepor
     const owner = await ports.gitlab.resolveOwner(creds.owner);
     const hosts = registryHosts(registryHost(input, owner), input.registryAliases);
     ports.log.info(`Owner: ${owner.kind} ${owner.path} (id ${owner.id}); registry ${hosts.join(", ")}`);
+    await checkApiToken(ports.gitlab, ports.clock.now(), ports.log);
     locked = (config, leaseUid) => rotateLocked(config, ports, owner, hosts, leaseUid);
   }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };

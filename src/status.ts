@@ -5,6 +5,9 @@
 // deploy tokens, so `status --warn-within 3d` in a scheduled job is the alarm.
 // With static credentials (--username) there is no GitLab owner and no token:
 // only the Secrets are read, and GitLab is never called.
+// The API token's own expiry is read too (apitoken.ts): it is the alarm for
+// the credential that mints everything.
+import { ROTATE_WARN_MS, apiTokenExpiresWithin, apiTokenExpiryMessage, apiTokenLine, readApiToken, type ApiTokenStatus } from "./apitoken.js";
 import { SECRET_TYPES, type SecretType } from "./dockerconfig.js";
 import { DAY_MS } from "./duration.js";
 import type { Config } from "./inputs.js";
@@ -69,7 +72,9 @@ export interface TokenStatus {
 export interface Finding {
   /** attention: needs a person (makes --warn-within exit 3); info: worth knowing. */
   severity: "attention" | "info";
-  kind: "missing-namespace" | "missing-secret" | "unmanaged-secret" | "other-owner" | "wrong-type" | "dead-token" | "expiring" | "orphan" | "pending-revoke" | "in-flight" | "stale" | "overlap" | "legacy" | "spared" | "cluster-wide";
+  kind:
+    | "missing-namespace" | "missing-secret" | "unmanaged-secret" | "other-owner" | "wrong-type" | "dead-token" | "expiring" | "orphan"
+    | "pending-revoke" | "in-flight" | "stale" | "overlap" | "legacy" | "spared" | "cluster-wide" | "api-token-expiring";
   message: string;
   tokenId?: number;
   namespaces?: string[];
@@ -86,6 +91,8 @@ export interface StatusReport {
   warnWithinMs: number | undefined;
   secrets: SecretStatus[];
   tokens: TokenStatus[];
+  /** The GitLab API token's own expiry and scopes; null with static credentials. */
+  apiToken: ApiTokenStatus | null;
   findings: Finding[];
   attention: boolean;
 }
@@ -130,6 +137,8 @@ export function assessStatus(args: {
   managed?: readonly ManagedSecretRef[] | "forbidden";
   /** What the API server said of the namespaces where the Secret is absent (status asks only about those). */
   namespaceStates?: ReadonlyMap<string, NamespaceState>;
+  /** What GitLab said about the API token itself; null or absent: not asked. */
+  apiToken?: ApiTokenStatus | null;
 }): StatusReport {
   const { owner, now } = args;
   const ownerRef = ownerRefOf(owner);
@@ -293,6 +302,13 @@ export function assessStatus(args: {
     }
   }
 
+  // Without --warn-within, the same 14 days rotate warns at.
+  const apiToken = args.apiToken ?? null;
+  if (apiTokenExpiresWithin(apiToken, now, args.warnWithinMs ?? ROTATE_WARN_MS)) {
+    const within = args.warnWithinMs !== undefined ? "within --warn-within" : "within 14 days";
+    findings.push({ severity: "attention", kind: "api-token-expiring", message: apiTokenExpiryMessage(apiToken, now, within) });
+  }
+
   return {
     secretName: args.secretName,
     owner: owner ? { kind: owner.kind, id: owner.id, path: owner.path } : null,
@@ -302,6 +318,7 @@ export function assessStatus(args: {
     warnWithinMs: args.warnWithinMs,
     secrets,
     tokens,
+    apiToken,
     // Attention first; stable within each severity.
     findings: [...findings.filter((f) => f.severity === "attention"), ...findings.filter((f) => f.severity === "info")],
     attention: findings.some((f) => f.severity === "attention"),
@@ -317,6 +334,8 @@ export function assessStatus(args: {
 export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "kube" | "clock"> & { lock: Pick<LockPort, "readLease"> }): Promise<StatusReport> {
   const creds = config.credentials;
   const owner = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
+  // After the owner: a dead API token fails there, with that call's clear error.
+  const apiToken = owner ? await readApiToken(ports.gitlab, ports.clock.now()) : null;
   // A selector costs one more read (list namespaces); a plain list none.
   const namespaces = await resolveNamespaces(config, ports.kube);
   const leaseUid = owner ? await readTargetLeaseUid(ports.lock as LockPort, { namespaces, secretName: config.secretName }, ports.kube) : undefined;
@@ -351,6 +370,7 @@ export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "
     warnWithinMs: config.warnWithinMs,
     graceMs: config.sweepGraceMs,
     namespaceStates,
+    apiToken,
   };
   const first = assessStatus(input);
   if (!first.tokens.some((t) => t.role === "orphan") || !ports.kube.listManagedSecrets) return first;
@@ -366,7 +386,7 @@ const dash = (v: string | number | null | undefined): string => (v === null || v
 
 export function statusLines(r: StatusReport): string[] {
   const whose = r.owner ? `of ${r.owner.kind} ${r.owner.path} (id ${r.owner.id})` : `with static credentials of ${r.static?.username ?? "?"}`;
-  const lines = [`Secret "${r.secretName}" ${whose}, checked ${r.checkedAt}`, ""];
+  const lines = [`Secret "${r.secretName}" ${whose}, checked ${r.checkedAt}`, ...(r.apiToken ? [apiTokenLine(r.apiToken)] : []), ""];
   lines.push(
     ...textTable([
       ["NAMESPACE", "TYPE", "TOKEN", "EXPIRES", "DAYS LEFT", "TOKEN STATE"],

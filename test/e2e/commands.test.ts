@@ -104,8 +104,10 @@ describe("plan, status, revoke and render through the CLI", () => {
     runs.push(r);
     assert.equal(r.code, 0, r.stderr);
     const s = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(s).sort(), ["attention", "checkedAt", "command", "findings", "owner", "secretName", "secretType", "secrets", "static", "tokens", "warnWithinSeconds"]);
+    assert.deepEqual(Object.keys(s).sort(), ["apiToken", "attention", "checkedAt", "command", "findings", "owner", "secretName", "secretType", "secrets", "static", "tokens", "warnWithinSeconds"]);
     assert.equal(s.warnWithinSeconds, 3 * 86400);
+    // The world's API token predates GitLab 16.0: it never expires.
+    assert.deepEqual(s.apiToken, { checked: true, name: "maintainer token", scopes: ["api"], expiresAt: null, daysLeft: null });
     assert.deepEqual(s.owner, { kind: "project", id: PROJECT.id, path: PROJECT.path });
     assert.equal(s.secrets.length, NAMESPACES.length);
     for (const [i, ns] of NAMESPACES.entries()) {
@@ -143,9 +145,13 @@ describe("plan, status, revoke and render through the CLI", () => {
       assert.equal(s.attention, true);
       assert.deepEqual(s.findings.map((f: { kind: string; tokenId?: number }) => [f.kind, f.tokenId]), [["expiring", firstToken], ["orphan", 9001]]);
       assert.deepEqual(s.tokens.find((t: { id: number }) => t.id === 9001).role, "orphan");
-      // One kubectl read of the Secrets; GitLab: the project, then the token listing.
+      // One kubectl read of the Secrets; GitLab: the project, the API token's own details, then the token listing.
       assert.deepEqual(clusterWrites(w), []);
-      assert.deepEqual(w.gitlab.requests.map((q) => `${q.method} ${q.path}`), [`GET /api/v4/projects/${encodeURIComponent(PROJECT.path)}`, `GET /api/v4/projects/${PROJECT.id}/deploy_tokens`]);
+      assert.deepEqual(w.gitlab.requests.map((q) => `${q.method} ${q.path}`), [
+        `GET /api/v4/projects/${encodeURIComponent(PROJECT.path)}`,
+        "GET /api/v4/personal_access_tokens/self",
+        `GET /api/v4/projects/${PROJECT.id}/deploy_tokens`,
+      ]);
 
       // Without --warn-within the same findings are reported, and the exit code stays 0.
       const plain = await w.runCli(cli(w, "status"));
