@@ -44,7 +44,7 @@ function parseOptions(): NonNullable<ParseArgsConfig["options"]> {
 }
 
 /** argv -> RawSettings. Never echoes a value: a token pasted into a flag must not reach the log. */
-function readArgv(argv: string[]): { command: string | undefined; raw: RawSettings; help: boolean; version: boolean; tokenFile?: string; passwordFile?: string } {
+export function readArgv(argv: string[]): { command: string | undefined; raw: RawSettings; help: boolean; version: boolean; tokenFile?: string; passwordFile?: string } {
   for (const arg of argv) {
     if (/^--gitlab-token(=|$)/.test(arg)) {
       throw new UsageError("--gitlab-token", undefined, "not accepted: argv is visible to every process; set GITLAB_TOKEN or use --gitlab-token-file");
