@@ -57663,6 +57663,16 @@ function secretRefs(namespaces2, secretName2) {
   }));
   return JSON.stringify({ apiVersion: "v1", kind: "List", items });
 }
+function splitList(list, parts, minItems) {
+  const doc = JSON.parse(list.reveal());
+  const items = doc.items ?? [];
+  const n = Math.max(1, Math.min(parts, Math.floor(items.length / Math.max(1, minItems))));
+  if (n === 1) return [list];
+  const size = Math.ceil(items.length / n);
+  const out = [];
+  for (let i = 0; i < items.length; i += size) out.push(new Secret(JSON.stringify({ ...doc, items: items.slice(i, i + size) })));
+  return out;
+}
 
 // src/plan.ts
 function isLiveToken(t, now) {
@@ -59610,6 +59620,16 @@ function pluginSaid(stderr) {
   return credentialPluginLines(stderr).map((l) => `credential plugin: ${l}`);
 }
 var HOLDER_LABEL = "gitlab-pull-secret.io/lock-holder";
+var LIST_FROM_NAMESPACES = 20;
+var APPLY_PROCESSES = 2;
+var MIN_PART = 30;
+function listForbidden(stderr, resource) {
+  return new RegExp(`cannot (list|watch) resource "${resource}" in API group "" at the cluster scope`).test(stderr);
+}
+function mergeStderr(stderrs) {
+  const lines = stderrs.flatMap((s) => s.split("\n")).filter((l) => l.trim() !== "");
+  return [...new Set(lines)].join("\n");
+}
 function microTime(d) {
   return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
@@ -59661,8 +59681,37 @@ function kubectlPort(opts) {
       throw new KubeError("running kubectl", `${err.message}. Is kubectl installed and on PATH?`);
     }
   }
+  async function listNamed(resource, name, namespaces2) {
+    const r = await run(["get", resource, "--all-namespaces", ...name ? ["--field-selector", `metadata.name=${name}`] : [], "-o", "json"], "");
+    if (r.exitCode !== 0) {
+      const stderr = opts.redact(r.stderr);
+      if (listForbidden(stderr, resource)) return void 0;
+      throw failure(`listing ${resource}${name ? ` named "${name}"` : ""} across namespaces`, stderr);
+    }
+    const order = new Map(namespaces2.map((ns, i) => [ns, i]));
+    const nsOf = (o) => String(o.metadata?.namespace);
+    return listItems(r.stdout).filter((o) => order.has(nsOf(o))).sort((a, b) => order.get(nsOf(a)) - order.get(nsOf(b)));
+  }
+  async function listTarget(namespaces2, secretName2, serviceAccounts2) {
+    const all = serviceAccounts2.includes("*");
+    const saName = all || serviceAccounts2.length !== 1 ? void 0 : serviceAccounts2[0];
+    const [secrets, accounts] = await Promise.all([
+      listNamed("secrets", secretName2, namespaces2),
+      serviceAccounts2.length === 0 ? Promise.resolve([]) : listNamed("serviceaccounts", saName, namespaces2)
+    ]);
+    if (!secrets || !accounts) return void 0;
+    const picked = all ? accounts : accounts.filter((o) => serviceAccounts2.includes(String(o.metadata?.name)));
+    return {
+      secrets: parseSecrets(JSON.stringify({ kind: "List", items: secrets })),
+      serviceAccounts: picked.map(parseServiceAccount)
+    };
+  }
   return {
     async readTarget(namespaces2, secretName2, serviceAccounts2) {
+      if (namespaces2.length >= LIST_FROM_NAMESPACES) {
+        const listed = await listTarget(namespaces2, secretName2, serviceAccounts2);
+        if (listed) return listed;
+      }
       const all = serviceAccounts2.includes("*");
       const named = all ? [] : namespaces2.flatMap((namespace) => serviceAccounts2.map((name) => ({ kind: "ServiceAccount", namespace, name })));
       const refs = [...namespaces2.map((namespace) => ({ kind: "Secret", namespace, name: secretName2 })), ...named];
@@ -59720,6 +59769,10 @@ function kubectlPort(opts) {
       if (r.exitCode !== 0) throw failure("creating the namespaces", opts.redact(r.stderr));
     },
     async readSecrets(namespaces2, name) {
+      if (namespaces2.length >= LIST_FROM_NAMESPACES) {
+        const listed = await listNamed("secrets", name, namespaces2);
+        if (listed) return parseSecrets(JSON.stringify({ kind: "List", items: listed }));
+      }
       const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], secretRefs(namespaces2, name));
       if (r.exitCode !== 0) {
         throw failure(`reading Secret "${name}"`, opts.redact(r.stderr));
@@ -59749,21 +59802,23 @@ function kubectlPort(opts) {
       );
       if (r.exitCode !== 0) throw failure("releasing the rotation lock", opts.redact(r.stderr));
     },
+    // Parts of the List at once (APPLY_PROCESSES). kubectl goes on past a
+    // refused object either way, so a failure is reported for the whole List,
+    // every refusal of every part in it, as from one process.
     async applySecrets(list, { dryRun, force }) {
-      const r = await run(
-        [
-          "apply",
-          "--server-side",
-          `--field-manager=${MANAGER}`,
-          ...force ? ["--force-conflicts"] : [],
-          ...dryRun ? ["--dry-run=server"] : [],
-          "-f",
-          "-"
-        ],
-        list.reveal()
-      );
-      if (r.exitCode !== 0) {
-        throw failure(dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets", opts.redact(r.stderr));
+      const args = [
+        "apply",
+        "--server-side",
+        `--field-manager=${MANAGER}`,
+        ...force ? ["--force-conflicts"] : [],
+        ...dryRun ? ["--dry-run=server"] : [],
+        "-f",
+        "-"
+      ];
+      const runs = await Promise.all(splitList(list, APPLY_PROCESSES, MIN_PART).map((part) => run(args, part.reveal())));
+      const failed = runs.filter((r) => r.exitCode !== 0);
+      if (failed.length > 0) {
+        throw failure(dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets", opts.redact(mergeStderr(failed.map((r) => r.stderr))));
       }
     },
     // One kubectl for every namespace. An access review rather than
