@@ -259,9 +259,12 @@ function cliEnv(ctx: Ctx, extra: Record<string, string>): Record<string, string>
 }
 
 /** One real rotation of ours, checked: fresh token, previous one revoked, every Secret and ServiceAccount updated. */
+/** Unique across every world of the benchmark: scratch names of one mode must not meet another's. */
+let runSeq = 0;
+
 async function runOurs(ctx: Ctx, label: string, opts: { cold?: boolean; measure?: boolean; profile?: boolean } = {}): Promise<OursRun> {
   const { world } = ctx;
-  const id = `${ctx.n}-${ctx.seq++}`;
+  const id = `${ctx.n}-${runSeq++}`;
   if (opts.cold) rmSync(join(world.home, ".kube", "cache"), { recursive: true, force: true });
   resetCounters(ctx);
   const rssFile = join(benchTmp, `rss-${id}.json`);
@@ -359,7 +362,7 @@ async function runOurs(ctx: Ctx, label: string, opts: { cold?: boolean; measure?
 /** One pass of the baseline loop, checked: every namespace has the Secret and the default ServiceAccount lists it. */
 async function runBaseline(ctx: Ctx, label: string, namespaces: string[], registry: string, measure = false): Promise<BaseRun> {
   const { world } = ctx;
-  const id = `${ctx.n}-${ctx.seq++}`;
+  const id = `${ctx.n}-${runSeq++}`;
   const nsFile = join(benchTmp, `ns-${id}.txt`);
   writeFileSync(nsFile, `${namespaces.join("\n")}\n`);
   resetCounters(ctx);
