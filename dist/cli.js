@@ -37,6 +37,9269 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   mod
 ));
 
+// node_modules/es-errors/type.js
+var require_type = __commonJS({
+  "node_modules/es-errors/type.js"(exports, module) {
+    "use strict";
+    module.exports = TypeError;
+  }
+});
+
+// node_modules/object-inspect/util.inspect.js
+var require_util_inspect = __commonJS({
+  "node_modules/object-inspect/util.inspect.js"(exports, module) {
+    module.exports = __require("util").inspect;
+  }
+});
+
+// node_modules/object-inspect/stringWidthRanges.js
+var require_stringWidthRanges = __commonJS({
+  "node_modules/object-inspect/stringWidthRanges.js"(exports, module) {
+    var $join = Array.prototype.join;
+    module.exports = $join.call([
+      "00.v,02n.w,0gw.33,07n.6,07b.18,01.0,01.1,01.1,01.0,01k.5,0a.a,01.0,01a.k,0g.0,02t.7,01.5,02.1,01.3,",
+      "0x.0,01.0,0u.q,02j.a,01m.8,09.0,0o.3,01.8,01.2,01.4,017.2,01g.1,05.8,016.1k,01j.0,01.0,04.7,04.0,",
+      "03.6,0a.1,0t.0,01m.0,04.3,08.0,0k.1,0q.0,02.1,01l.0,04.1,04.1,02.2,03.0,0u.1,03.0,0b.1,01l.0,04.4,",
+      "01.1,04.0,0k.1,0m.5,01.0,01m.0,02.0,01.3,08.0,07.1,0b.1,0u.0,01p.0,0c.0,01e.0,03.0,01j.0,01.2,05.2,",
+      "01.3,07.1,0b.1,0t.0,01m.0,02.0,06.0,05.1,0k.1,0s.1,01l.1,04.3,08.0,0k.1,0t.0,020.0,07.2,01.0,02i.0,",
+      "02.6,0c.7,02q.0,02.8,0b.6,021.1,0r.0,01.0,01.0,01j.d,01.4,01.1,05.a,01.z,09.0,02u.3,01.5,01.1,02.1,",
+      "0p.1,04.2,0g.3,0d.0,02.1,06.0,0f.0,22q.2n,0e5.2,0qa.2,0t.1,0u.1,0u.1,01s.1,01.6,08.0,02.a,09.0,",
+      "019.4,039.1,0y.0,03a.2,04.1,09.0,06.2,063.1,02.0,01m.0,01.6,01.0,01.0,02.7,06.9,02.0,01c.19,02.b,",
+      "0k.3,01c.0,01.4,01.0,05.0,014.8,0c.1,0w.3,02.1,01.2,01k.0,01.1,03.0,01.2,01m.7,02.1,048.2,01.c,01.6,",
+      "04.0,06.0,03.1,05i.1r,0ej.4,0q.4,01d.4,01.9,02o.w,2fd.1,2d.1,25a.3,23.0,22.0,2eh.1,2l.1,2q.7,2g.b,",
+      "217.0,2a.5,23.0,2d.0,28.1,2h.1,25.1,28.0,25.0,2l.0,27.1,21.0,24.0,22.0,27.0,24.1,2s.0,2z.0,21.0,",
+      "24.2,21.0,21p.2,2o.0,2e.0,2nv.1,21f.0,24.0,0bd.2,03x.0,02o.v,23k.p,21.2g,2c.5x,2q.26,22.2d,22.2u,",
+      "25.16,21.2l,21.2d,29.1b,21.13,28.mkc,23.1i,0bs.3,01.9,0w.1,028.1,07k.0,03.0,04.0,0p.1,05.0,047.1,",
+      "0q.h,0d.0,012.7,0p.a,2e.s,03.2,01c.0,02.3,02.1,013.0,01v.5,02.1,02.1,0c.0,08.0,01b.0,01f.0,01.2,",
+      "02.1,05.1,01.0,016.1,08.0,06m.0,02.0,04.0,2i.8mb,26l8.e7,0u.0,0kh.f,20.9,06.f,20.y,21.i,21.3,043.0,",
+      "21.2n,23j.6,0i.2,0e9.0,06a.0,045.4,01ae.2,01.1,05.3,014.2,04.0,04l.1,0fx.3,01t.4,08t.1,025.5,01y.a,",
+      "01d.3,03f.0,01i.e,015.0,02.1,0a.2,01d.3,02.1,02.0,04.0,0a.0,01e.2,010.4,01.7,01q.0,0c.1,01g.8,0a.3,",
+      "02.0,02n.2,02.0,01.1,06.0,02.0,04d.0,03.7,0l.1,01l.1,03.0,011.6,03.4,01y.5,0d.0,01.0,01.0,0e.1,",
+      "02d.7,02.2,01.0,0n.0,02c.5,01.0,04.1,01.1,06m.3,06.1,01.1,0r.1,02d.7,02.0,01.1,02y.0,01.0,02.5,01.0,",
+      "02t.0,01.0,02.3,01.4,077.8,01.1,074.1,01.0,04.0,040.3,02.1,04.0,0w.9,014.5,02.3,08.0,09.5,02.2,",
+      "01a.c,01.1,05i.0,01.2,01.0,05l.6,01.5,01.0,02a.l,02.6,01.1,01.1,03e.5,03.0,01.1,01.6,01.0,020.1,",
+      "03.0,01.0,09n.1,0b.1,01g.4,05.0,01.0,0n.0,0445.g,06.e,08ug.b,03.2,01xc.4,01n.6,0t4.0,01r.3,225.4,",
+      "2b.6,29.5p1,215.v,22p.36,26pp.3,21.6,21.1,21.82,2f.0,2t.2,22.0,2e.3,28.az,01wh.1,01.3,03mk.19,02.m,",
+      "2ev.1,30.4,02.2,09.f,02.6,0u.3,2d.1,30.3,03l.2,257.2e,29.m,01ah.1i,04.1d,08.0,0e.0,0m.4,01.e,011s.6,",
+      "01.g,02.6,01.1,01.4,02s.0,04g.6,0af.0,01p.3,0e4.3,072.1,06r.0,02.0,07.1,05.0,0d6.6,031.6,21bt.0,",
+      "25m.0,25a.0,22.9,223.s,2d.17,24.8,27.1,2e.5,24a.w,2c.8,21.1x,21.l,2c.16,24.4,2c.g,23.0,23.1y,21.0,",
+      "21.56,22.1q,2d.3,21.n,2i.0,2q.1,2d.0,22e.2c,21c.1x,26.0,23.2,22.3,23.3,2b.1,27.8,26b.b,24.0,27v.1a,",
+      "21.9,21.54,234.c,23.a,23.1k,21.0,24.f,22.b,24.9,2zr.1ekd,22.1ekd,0e1oj.0,0u.2n,03k.6n"
+    ], "");
+  }
+});
+
+// node_modules/object-inspect/stringWidth.js
+var require_stringWidth = __commonJS({
+  "node_modules/object-inspect/stringWidth.js"(exports, module) {
+    var $charCodeAt = String.prototype.charCodeAt;
+    var $indexOf = String.prototype.indexOf;
+    var $normalize = String.prototype.normalize;
+    var $slice = String.prototype.slice;
+    var $split = String.prototype.split;
+    var $floor = Math.floor;
+    var $parseInt = parseInt;
+    var ranges = require_stringWidthRanges();
+    var starts = [];
+    var ends = [];
+    var widths = [];
+    var tokens = $split.call(ranges, ",");
+    var previousEnd = -1;
+    for (t = 0; t < tokens.length; t++) {
+      dot = $indexOf.call(tokens[t], ".");
+      starts[t] = previousEnd + 1 + $parseInt($slice.call(tokens[t], 1, dot), 36);
+      previousEnd = starts[t] + $parseInt($slice.call(tokens[t], dot + 1), 36);
+      ends[t] = previousEnd;
+      widths[t] = Number($slice.call(tokens[t], 0, 1));
+    }
+    var dot;
+    var t;
+    function codePointWidth(code) {
+      var low = 0;
+      var high = starts.length - 1;
+      while (low <= high) {
+        var mid = $floor((low + high) / 2);
+        if (code < starts[mid]) {
+          high = mid - 1;
+        } else if (code > ends[mid]) {
+          low = mid + 1;
+        } else {
+          return widths[mid];
+        }
+      }
+      return 1;
+    }
+    function unicodeWidth(str2) {
+      var width = 0;
+      for (var i = 0; i < str2.length; i++) {
+        var code = $charCodeAt.call(str2, i);
+        if (code >= 55296 && code <= 56319 && i + 1 < str2.length) {
+          var next = $charCodeAt.call(str2, i + 1);
+          if (next >= 56320 && next <= 57343) {
+            code = (code - 55296) * 1024 + (next - 56320) + 65536;
+            i += 1;
+          }
+        }
+        width += codePointWidth(code);
+      }
+      return width;
+    }
+    module.exports = function getStringWidth(str2) {
+      var width = 0;
+      for (var i = 0; i < str2.length; i++) {
+        var code = $charCodeAt.call(str2, i);
+        if (code >= 127) {
+          var rest = $slice.call(str2, i);
+          return width + unicodeWidth($normalize ? $normalize.call(rest, "NFC") : rest);
+        }
+        width += code >= 32 ? 1 : 0;
+      }
+      return width;
+    };
+  }
+});
+
+// node_modules/object-inspect/index.js
+var require_object_inspect = __commonJS({
+  "node_modules/object-inspect/index.js"(exports, module) {
+    var hasMap = typeof Map === "function" && Map.prototype;
+    var mapSizeDescriptor = Object.getOwnPropertyDescriptor && hasMap ? Object.getOwnPropertyDescriptor(Map.prototype, "size") : null;
+    var mapSize = hasMap && mapSizeDescriptor && typeof mapSizeDescriptor.get === "function" ? mapSizeDescriptor.get : null;
+    var mapForEach = hasMap && Map.prototype.forEach;
+    var mapEntries = hasMap && Map.prototype.entries;
+    var hasSet = typeof Set === "function" && Set.prototype;
+    var setSizeDescriptor = Object.getOwnPropertyDescriptor && hasSet ? Object.getOwnPropertyDescriptor(Set.prototype, "size") : null;
+    var setSize = hasSet && setSizeDescriptor && typeof setSizeDescriptor.get === "function" ? setSizeDescriptor.get : null;
+    var setForEach = hasSet && Set.prototype.forEach;
+    var setValues = hasSet && Set.prototype.values;
+    var hasWeakMap = typeof WeakMap === "function" && WeakMap.prototype;
+    var weakMapHas = hasWeakMap ? WeakMap.prototype.has : null;
+    var hasWeakSet = typeof WeakSet === "function" && WeakSet.prototype;
+    var weakSetHas = hasWeakSet ? WeakSet.prototype.has : null;
+    var hasWeakRef = typeof WeakRef === "function" && WeakRef.prototype;
+    var weakRefDeref = hasWeakRef ? WeakRef.prototype.deref : null;
+    var booleanValueOf = Boolean.prototype.valueOf;
+    var objectToString = Object.prototype.toString;
+    var functionToString = Function.prototype.toString;
+    var $match = String.prototype.match;
+    var $slice = String.prototype.slice;
+    var $replace = String.prototype.replace;
+    var $toUpperCase = String.prototype.toUpperCase;
+    var $toLowerCase = String.prototype.toLowerCase;
+    var $test = RegExp.prototype.test;
+    var $concat = Array.prototype.concat;
+    var $join = Array.prototype.join;
+    var $arrSlice = Array.prototype.slice;
+    var $floor = Math.floor;
+    var $max = Math.max;
+    var $min = Math.min;
+    var $round = Math.round;
+    var $sqrt = Math.sqrt;
+    var bigIntValueOf = typeof BigInt === "function" ? BigInt.prototype.valueOf : null;
+    var gOPS = Object.getOwnPropertySymbols;
+    var symToString = typeof Symbol === "function" && typeof Symbol.iterator === "symbol" ? Symbol.prototype.toString : null;
+    var hasShammedSymbols = typeof Symbol === "function" && typeof Symbol.iterator === "object";
+    var toStringTag = typeof Symbol === "function" && Symbol.toStringTag && (hasShammedSymbols ? typeof Symbol.toStringTag === "object" : typeof Symbol.toStringTag === "symbol") ? Symbol.toStringTag : null;
+    var isEnumerable = Object.prototype.propertyIsEnumerable;
+    var gPO = (typeof Reflect === "function" ? Reflect.getPrototypeOf : Object.getPrototypeOf) || ([].__proto__ === Array.prototype ? function(O) {
+      return O.__proto__;
+    } : null);
+    var mapIteratorNext = mapEntries && gPO ? gPO(mapEntries.call(/* @__PURE__ */ new Map())).next : null;
+    var setIteratorNext = setValues && gPO ? gPO(setValues.call(/* @__PURE__ */ new Set())).next : null;
+    var typedArrayProto = typeof Uint8Array === "function" && gPO ? gPO(Uint8Array.prototype) : null;
+    var typedArrayTag = typedArrayProto && toStringTag ? getterOf(typedArrayProto, toStringTag) : null;
+    var typedArrayLength = typedArrayProto ? getterOf(typedArrayProto, "length") : null;
+    var typedArrayToString = /^\[object (?:Int8|Uint8|Uint8Clamped|Int16|Uint16|Int32|Uint32|Float16|Float32|Float64|BigInt64|BigUint64)Array\]$/;
+    var typedArrayLengths = { __proto__: null };
+    if (!typedArrayLength) {
+      TypedArrays = [
+        typeof Int8Array === "function" && Int8Array,
+        typeof Uint8Array === "function" && Uint8Array,
+        typeof Uint8ClampedArray === "function" && Uint8ClampedArray,
+        typeof Int16Array === "function" && Int16Array,
+        typeof Uint16Array === "function" && Uint16Array,
+        typeof Int32Array === "function" && Int32Array,
+        typeof Uint32Array === "function" && Uint32Array,
+        typeof Float32Array === "function" && Float32Array,
+        typeof Float64Array === "function" && Float64Array
+      ];
+      for (ta = 0; ta < TypedArrays.length; ta++) {
+        TypedArray = TypedArrays[ta];
+        lengthGetter = TypedArray && getterOf(TypedArray.prototype, "length");
+        if (lengthGetter) {
+          typedArrayLengths[toStr(new TypedArray(0))] = lengthGetter;
+        }
+      }
+    }
+    var TypedArrays;
+    var TypedArray;
+    var lengthGetter;
+    var ta;
+    function addNumericSeparator(num, str2) {
+      if (num === Infinity || num === -Infinity || num !== num || num && num > -1e3 && num < 1e3 || $test.call(/e/, str2)) {
+        return str2;
+      }
+      var sepRegex = /[0-9](?=(?:[0-9]{3})+(?![0-9]))/g;
+      if (typeof num === "number") {
+        var int2 = num < 0 ? -$floor(-num) : $floor(num);
+        if (int2 !== num) {
+          var intStr = String(int2);
+          var dec = $slice.call(str2, intStr.length + 1);
+          return $replace.call(intStr, sepRegex, "$&_") + "." + $replace.call($replace.call(dec, /([0-9]{3})/g, "$&_"), /_$/, "");
+        }
+      }
+      return $replace.call(str2, sepRegex, "$&_");
+    }
+    var utilInspect = require_util_inspect();
+    var getStringWidth = require_stringWidth();
+    var inspectCustom = utilInspect.custom;
+    var inspectSymbol = isSymbol(inspectCustom) ? inspectCustom : null;
+    var quotes = {
+      __proto__: null,
+      "double": '"',
+      single: "'"
+    };
+    var quoteREs = {
+      __proto__: null,
+      "double": /(["\\])/g,
+      single: /(['\\])/g
+    };
+    module.exports = function inspect_(obj, options, depth, seen, breakState) {
+      var opts = options || {};
+      if (has(opts, "quoteStyle") && !has(quotes, opts.quoteStyle)) {
+        throw new TypeError('option "quoteStyle" must be "single" or "double"');
+      }
+      if (has(opts, "maxStringLength") && (typeof opts.maxStringLength === "number" ? opts.maxStringLength < 0 && opts.maxStringLength !== Infinity : opts.maxStringLength !== null)) {
+        throw new TypeError('option "maxStringLength", if provided, must be a non-negative integer, Infinity, or `null`');
+      }
+      if (has(opts, "maxCollectionLength") && opts.maxCollectionLength !== null && opts.maxCollectionLength !== Infinity && !(typeof opts.maxCollectionLength === "number" && opts.maxCollectionLength >= 0 && $floor(opts.maxCollectionLength) === opts.maxCollectionLength)) {
+        throw new TypeError('option "maxCollectionLength", if provided, must be a non-negative integer, Infinity, or `null`');
+      }
+      var maxCollectionLength = typeof opts.maxCollectionLength === "number" ? opts.maxCollectionLength : Infinity;
+      var customInspect = has(opts, "customInspect") ? opts.customInspect : true;
+      if (typeof customInspect !== "boolean" && customInspect !== "symbol") {
+        throw new TypeError("option \"customInspect\", if provided, must be `true`, `false`, or `'symbol'`");
+      }
+      if (has(opts, "indent") && opts.indent !== null && opts.indent !== "	" && !(parseInt(opts.indent, 10) === opts.indent && opts.indent > 0)) {
+        throw new TypeError('option "indent" must be "\\t", an integer > 0, or `null`');
+      }
+      if (has(opts, "numericSeparator") && typeof opts.numericSeparator !== "boolean") {
+        throw new TypeError('option "numericSeparator", if provided, must be `true` or `false`');
+      }
+      var numericSeparator = opts.numericSeparator;
+      if (has(opts, "multilineStrings") && typeof opts.multilineStrings !== "boolean") {
+        throw new TypeError('option "multilineStrings", if provided, must be `true` or `false`');
+      }
+      var hasBreakLength = has(opts, "breakLength");
+      if (hasBreakLength && opts.breakLength !== Infinity && (typeof opts.breakLength !== "number" || opts.breakLength < 0 || parseInt(opts.breakLength, 10) !== opts.breakLength)) {
+        throw new TypeError('option "breakLength", if provided, must be a non-negative integer or `Infinity`');
+      }
+      if (typeof obj === "undefined") {
+        return "undefined";
+      }
+      if (obj === null) {
+        return "null";
+      }
+      if (typeof obj === "boolean") {
+        return obj ? "true" : "false";
+      }
+      if (typeof obj === "string") {
+        return inspectString(obj, opts);
+      }
+      if (typeof obj === "number") {
+        if (obj === 0) {
+          return Infinity / obj > 0 ? "0" : "-0";
+        }
+        var str2 = String(obj);
+        return numericSeparator ? addNumericSeparator(obj, str2) : str2;
+      }
+      if (typeof obj === "bigint") {
+        var bigIntStr = String(obj) + "n";
+        return numericSeparator ? addNumericSeparator(obj, bigIntStr) : bigIntStr;
+      }
+      var maxDepth = typeof opts.depth === "undefined" ? 5 : opts.depth;
+      if (typeof depth === "undefined") {
+        depth = 0;
+      }
+      if (depth >= maxDepth && maxDepth > 0 && typeof obj === "object") {
+        return isArray(obj) ? "[Array]" : "[Object]";
+      }
+      var indent = getIndent(hasBreakLength && (typeof opts.indent === "undefined" || opts.indent === null) ? { indent: 2 } : opts, depth);
+      var layout = hasBreakLength ? {
+        breakLength: opts.breakLength,
+        depth,
+        indent,
+        maxCollectionLength,
+        state: breakState || { currentDepth: depth }
+      } : null;
+      if (typeof seen === "undefined") {
+        seen = [];
+      } else if (indexOf(seen, obj) >= 0) {
+        return "[Circular]";
+      }
+      function inspect3(value, from, noIndent) {
+        var nextSeen = seen;
+        if (from) {
+          nextSeen = $arrSlice.call(seen);
+          nextSeen.push(from);
+        }
+        if (noIndent && !layout) {
+          var newOpts = {
+            depth: opts.depth
+          };
+          if (has(opts, "quoteStyle")) {
+            newOpts.quoteStyle = opts.quoteStyle;
+          }
+          if (has(opts, "maxCollectionLength")) {
+            newOpts.maxCollectionLength = opts.maxCollectionLength;
+          }
+          return inspect_(value, newOpts, depth + 1, nextSeen);
+        }
+        return inspect_(value, opts, depth + 1, nextSeen, layout ? layout.state : breakState);
+      }
+      function enter() {
+        if (layout) {
+          var previousDepth = layout.state.currentDepth;
+          layout.state.currentDepth = depth;
+          return previousDepth;
+        }
+        return null;
+      }
+      function leaveIfEmpty(entries, previousDepth) {
+        if (layout && entries.length === 0) {
+          layout.state.currentDepth = previousDepth;
+        }
+      }
+      if (typeof obj === "function" && !isRegExp(obj)) {
+        var name = nameOf(obj);
+        var fnDepth = enter();
+        var keys = arrObjKeys(obj, inspect3);
+        leaveIfEmpty(keys, fnDepth);
+        if (layout && keys.length > 0) {
+          return breakLines(keys, bracesOf("{", "}", "[Function" + (name ? ": " + name : " (anonymous)") + "]", " "), layout);
+        }
+        return "[Function" + (name ? ": " + name : " (anonymous)") + "]" + (keys.length > 0 ? " { " + $join.call(keys, ", ") + " }" : "");
+      }
+      if (isSymbol(obj)) {
+        var symString = hasShammedSymbols ? $replace.call(String(obj), /^(Symbol\(.*\))_[^)]*$/, "$1") : symToString.call(obj);
+        return typeof obj === "object" && !hasShammedSymbols ? markBoxed(symString) : symString;
+      }
+      if (isElement(obj)) {
+        var s = "<" + $toLowerCase.call(String(obj.nodeName));
+        var attrs = obj.attributes || [];
+        for (var i = 0; i < attrs.length; i++) {
+          s += " " + attrs[i].name + "=" + wrapQuotes(quote(attrs[i].value), "double", opts);
+        }
+        s += ">";
+        if (obj.childNodes && obj.childNodes.length) {
+          s += "...";
+        }
+        s += "</" + $toLowerCase.call(String(obj.nodeName)) + ">";
+        return s;
+      }
+      if (isArray(obj)) {
+        if (obj.length === 0) {
+          return "[]";
+        }
+        enter();
+        var xs = arrObjKeys(obj, inspect3, maxCollectionLength);
+        if (layout) {
+          return breakLines(xs, bracesOf("[", "]", "", " "), layout, obj);
+        }
+        if (indent && !singleLineValues(xs)) {
+          return "[" + indentedJoin(xs, indent) + "]";
+        }
+        return "[ " + $join.call(xs, ", ") + " ]";
+      }
+      if (isError(obj)) {
+        var errorDepth = enter();
+        var parts = arrObjKeys(obj, inspect3);
+        if (!("cause" in Error.prototype) && "cause" in obj && !isEnumerable.call(obj, "cause")) {
+          parts = $concat.call(["[cause]: " + inspect3(obj.cause)], parts);
+        }
+        leaveIfEmpty(parts, errorDepth);
+        if (parts.length === 0) {
+          return "[" + String(obj) + "]";
+        }
+        if (layout) {
+          return breakLines(parts, bracesOf("{ [" + String(obj) + "]", "}", "", " "), layout);
+        }
+        return "{ [" + String(obj) + "] " + $join.call(parts, ", ") + " }";
+      }
+      if (typeof obj === "object" && customInspect) {
+        if (inspectSymbol && typeof obj[inspectSymbol] === "function" && utilInspect) {
+          return utilInspect(obj, { depth: maxDepth - depth });
+        } else if (customInspect !== "symbol" && typeof obj.inspect === "function") {
+          return obj.inspect();
+        }
+      }
+      if (isMap(obj)) {
+        var mapParts = [];
+        var mapDepth = enter();
+        if (mapIteratorNext && maxCollectionLength < mapSize.call(obj)) {
+          var mapIterator = mapEntries.call(obj);
+          var mapStep;
+          while (mapParts.length < maxCollectionLength && !(mapStep = mapIteratorNext.call(mapIterator)).done) {
+            mapParts.push(inspect3(mapStep.value[0], obj, true) + " => " + inspect3(mapStep.value[1], obj));
+          }
+        } else if (mapForEach) {
+          mapForEach.call(obj, function(value, key) {
+            if (mapParts.length < maxCollectionLength) {
+              mapParts.push(inspect3(key, obj, true) + " => " + inspect3(value, obj));
+            }
+          });
+        }
+        var mapLength = mapSize.call(obj);
+        if (maxCollectionLength !== Infinity && mapLength > mapParts.length) {
+          mapParts.push(moreItems(mapLength - mapParts.length));
+        }
+        leaveIfEmpty(mapParts, mapDepth);
+        if (layout) {
+          return breakLines(mapParts, bracesOf("Map (" + mapLength + ") {", "}", "", ""), layout);
+        }
+        return collectionOf("Map", mapLength, mapParts, indent);
+      }
+      if (isSet(obj)) {
+        var setParts = [];
+        var setDepth = enter();
+        if (setIteratorNext && maxCollectionLength < setSize.call(obj)) {
+          var setIterator = setValues.call(obj);
+          var setStep;
+          while (setParts.length < maxCollectionLength && !(setStep = setIteratorNext.call(setIterator)).done) {
+            setParts.push(inspect3(setStep.value, obj));
+          }
+        } else if (setForEach) {
+          setForEach.call(obj, function(value) {
+            if (setParts.length < maxCollectionLength) {
+              setParts.push(inspect3(value, obj));
+            }
+          });
+        }
+        var setLength = setSize.call(obj);
+        if (maxCollectionLength !== Infinity && setLength > setParts.length) {
+          setParts.push(moreItems(setLength - setParts.length));
+        }
+        leaveIfEmpty(setParts, setDepth);
+        if (layout) {
+          return breakLines(setParts, bracesOf("Set (" + setLength + ") {", "}", "", ""), layout);
+        }
+        return collectionOf("Set", setLength, setParts, indent);
+      }
+      if (isWeakMap(obj)) {
+        return weakCollectionOf("WeakMap");
+      }
+      if (isWeakSet(obj)) {
+        return weakCollectionOf("WeakSet");
+      }
+      if (isWeakRef(obj)) {
+        return weakCollectionOf("WeakRef");
+      }
+      if (isNumber(obj)) {
+        return markBoxed(inspect3(Number(obj)));
+      }
+      if (isBigInt(obj)) {
+        return markBoxed(inspect3(bigIntValueOf.call(obj)));
+      }
+      if (isBoolean(obj)) {
+        return markBoxed(booleanValueOf.call(obj));
+      }
+      if (isString(obj)) {
+        return markBoxed(inspect3(String(obj)));
+      }
+      if (typeof window !== "undefined" && obj === window) {
+        return "{ [object Window] }";
+      }
+      if (typeof globalThis !== "undefined" && obj === globalThis || typeof global !== "undefined" && obj === global) {
+        return "{ [object globalThis] }";
+      }
+      if (!isDate(obj) && !isRegExp(obj)) {
+        var objectDepth = enter();
+        var ys = arrObjKeys(obj, inspect3, maxCollectionLength);
+        leaveIfEmpty(ys, objectDepth);
+        var isPlainObject = gPO ? gPO(obj) === Object.prototype : obj instanceof Object || obj.constructor === Object;
+        var protoTag = (gPO ? gPO(obj) === null : !(obj instanceof Object)) ? "null prototype" : "";
+        var stringTag = !isPlainObject && toStringTag && Object(obj) === obj && toStringTag in obj ? $slice.call(toStr(obj), 8, -1) : protoTag ? "Object" : "";
+        var constructorTag = isPlainObject || typeof obj.constructor !== "function" ? "" : obj.constructor.name ? obj.constructor.name + " " : "";
+        var tag = constructorTag + (stringTag || protoTag ? "[" + $join.call($concat.call([], stringTag || [], protoTag || []), ": ") + "] " : "");
+        if (ys.length === 0) {
+          return tag + "{}";
+        }
+        if (layout) {
+          return breakLines(ys, bracesOf(tag + "{", "}", "", " "), layout);
+        }
+        if (indent) {
+          return tag + "{" + indentedJoin(ys, indent) + "}";
+        }
+        return tag + "{ " + $join.call(ys, ", ") + " }";
+      }
+      return String(obj);
+    };
+    function wrapQuotes(s, defaultStyle, opts) {
+      var style = opts.quoteStyle || defaultStyle;
+      var quoteChar = quotes[style];
+      return quoteChar + s + quoteChar;
+    }
+    function quote(s) {
+      return $replace.call(String(s), /"/g, "&quot;");
+    }
+    function canTrustToString(obj) {
+      return !toStringTag || !(typeof obj === "object" && (toStringTag in obj || typeof obj[toStringTag] !== "undefined"));
+    }
+    function isArray(obj) {
+      return toStr(obj) === "[object Array]" && canTrustToString(obj);
+    }
+    function isDate(obj) {
+      return toStr(obj) === "[object Date]" && canTrustToString(obj);
+    }
+    function isRegExp(obj) {
+      return toStr(obj) === "[object RegExp]" && canTrustToString(obj);
+    }
+    function isError(obj) {
+      return toStr(obj) === "[object Error]" && canTrustToString(obj);
+    }
+    function isString(obj) {
+      return toStr(obj) === "[object String]" && canTrustToString(obj);
+    }
+    function isNumber(obj) {
+      return toStr(obj) === "[object Number]" && canTrustToString(obj);
+    }
+    function isBoolean(obj) {
+      return toStr(obj) === "[object Boolean]" && canTrustToString(obj);
+    }
+    function isSymbol(obj) {
+      if (hasShammedSymbols) {
+        return obj && typeof obj === "object" && obj instanceof Symbol;
+      }
+      if (typeof obj === "symbol") {
+        return true;
+      }
+      if (!obj || typeof obj !== "object" || !symToString) {
+        return false;
+      }
+      try {
+        symToString.call(obj);
+        return true;
+      } catch (e) {
+      }
+      return false;
+    }
+    function isBigInt(obj) {
+      if (!obj || typeof obj !== "object" || !bigIntValueOf) {
+        return false;
+      }
+      try {
+        bigIntValueOf.call(obj);
+        return true;
+      } catch (e) {
+      }
+      return false;
+    }
+    var hasOwn = Object.prototype.hasOwnProperty || function(key) {
+      return key in this;
+    };
+    function has(obj, key) {
+      return hasOwn.call(obj, key);
+    }
+    function toStr(obj) {
+      return objectToString.call(obj);
+    }
+    function isTypedArray(obj) {
+      if (typedArrayTag) {
+        return !!typedArrayTag.call(obj);
+      }
+      return !toStringTag && $test.call(typedArrayToString, toStr(obj));
+    }
+    function getTypedArrayLength(obj) {
+      if (typedArrayLength) {
+        return typedArrayLength.call(obj);
+      }
+      var getter = typedArrayLengths[toStr(obj)];
+      return getter ? getter.call(obj) : obj.length;
+    }
+    function getterOf(obj, key) {
+      var descriptor = Object.getOwnPropertyDescriptor ? Object.getOwnPropertyDescriptor(obj, key) : null;
+      return descriptor && typeof descriptor.get === "function" ? descriptor.get : null;
+    }
+    function moreItems(count) {
+      return "... " + count + " more item" + (count > 1 ? "s" : "");
+    }
+    function nameOf(f) {
+      if (f.name) {
+        return f.name;
+      }
+      var m = $match.call(functionToString.call(f), /^function\s*([\w$]+)/);
+      if (m) {
+        return m[1];
+      }
+      return null;
+    }
+    function indexOf(xs, x) {
+      if (xs.indexOf) {
+        return xs.indexOf(x);
+      }
+      for (var i = 0, l = xs.length; i < l; i++) {
+        if (xs[i] === x) {
+          return i;
+        }
+      }
+      return -1;
+    }
+    function isMap(x) {
+      if (!mapSize || !x || typeof x !== "object") {
+        return false;
+      }
+      try {
+        mapSize.call(x);
+        try {
+          setSize.call(x);
+        } catch (s) {
+          return true;
+        }
+        return x instanceof Map;
+      } catch (e) {
+      }
+      return false;
+    }
+    function isWeakMap(x) {
+      if (!weakMapHas || !x || typeof x !== "object") {
+        return false;
+      }
+      try {
+        weakMapHas.call(x, weakMapHas);
+        try {
+          weakSetHas.call(x, weakSetHas);
+        } catch (s) {
+          return true;
+        }
+        return x instanceof WeakMap;
+      } catch (e) {
+      }
+      return false;
+    }
+    function isWeakRef(x) {
+      if (!weakRefDeref || !x || typeof x !== "object") {
+        return false;
+      }
+      try {
+        weakRefDeref.call(x);
+        return true;
+      } catch (e) {
+      }
+      return false;
+    }
+    function isSet(x) {
+      if (!setSize || !x || typeof x !== "object") {
+        return false;
+      }
+      try {
+        setSize.call(x);
+        try {
+          mapSize.call(x);
+        } catch (m) {
+          return true;
+        }
+        return x instanceof Set;
+      } catch (e) {
+      }
+      return false;
+    }
+    function isWeakSet(x) {
+      if (!weakSetHas || !x || typeof x !== "object") {
+        return false;
+      }
+      try {
+        weakSetHas.call(x, weakSetHas);
+        try {
+          weakMapHas.call(x, weakMapHas);
+        } catch (s) {
+          return true;
+        }
+        return x instanceof WeakSet;
+      } catch (e) {
+      }
+      return false;
+    }
+    function isElement(x) {
+      if (!x || typeof x !== "object") {
+        return false;
+      }
+      if (typeof HTMLElement !== "undefined" && x instanceof HTMLElement) {
+        return true;
+      }
+      return typeof x.nodeName === "string" && typeof x.getAttribute === "function";
+    }
+    function inspectString(str2, opts) {
+      if (str2.length > opts.maxStringLength) {
+        var remaining = str2.length - opts.maxStringLength;
+        var trailer = "... " + remaining + " more character" + (remaining > 1 ? "s" : "");
+        return inspectString($slice.call(str2, 0, opts.maxStringLength), opts) + trailer;
+      }
+      var quoteRE = quoteREs[opts.quoteStyle || "single"];
+      quoteRE.lastIndex = 0;
+      var s = $replace.call($replace.call(str2, quoteRE, "\\$1"), opts.multilineStrings ? /[\x00-\x09\x0b-\x1f]/g : /[\x00-\x1f]/g, lowbyte);
+      return wrapQuotes(s, "single", opts);
+    }
+    function lowbyte(c) {
+      var n = c.charCodeAt(0);
+      var x = {
+        8: "b",
+        9: "t",
+        10: "n",
+        12: "f",
+        13: "r"
+      }[n];
+      if (x) {
+        return "\\" + x;
+      }
+      return "\\x" + (n < 16 ? "0" : "") + $toUpperCase.call(n.toString(16));
+    }
+    function markBoxed(str2) {
+      return "Object(" + str2 + ")";
+    }
+    function weakCollectionOf(type2) {
+      return type2 + " { ? }";
+    }
+    function collectionOf(type2, size, entries, indent) {
+      var joinedEntries = indent ? indentedJoin(entries, indent) : $join.call(entries, ", ");
+      return type2 + " (" + size + ") {" + joinedEntries + "}";
+    }
+    function isBelowBreakLength(entries, start, breakLength) {
+      if (breakLength === Infinity) {
+        return singleLineValues(entries);
+      }
+      var totalLength = entries.length + start;
+      if (totalLength + entries.length > breakLength) {
+        return false;
+      }
+      for (var i = 0; i < entries.length; i++) {
+        totalLength += entries[i].length;
+        if (totalLength > breakLength) {
+          return false;
+        }
+      }
+      return true;
+    }
+    function padTo(str2, width, atStart) {
+      var fill = width > str2.length ? $join.call(Array(width - str2.length + 1), " ") : "";
+      return atStart ? fill + str2 : str2 + fill;
+    }
+    function groupArrayElements(entries, layout, value) {
+      var separatorSpace = 2;
+      var totalLength = 0;
+      var maxLength = 0;
+      var outputLength = entries.length;
+      if (layout.maxCollectionLength < entries.length) {
+        outputLength -= 1;
+      }
+      var dataLen = [];
+      for (var i = 0; i < outputLength; i++) {
+        dataLen[i] = getStringWidth(entries[i]);
+        totalLength += dataLen[i] + separatorSpace;
+        if (maxLength < dataLen[i]) {
+          maxLength = dataLen[i];
+        }
+      }
+      var actualMax = maxLength + separatorSpace;
+      var indentationLvl = layout.indent.prev.length;
+      if (actualMax * 3 + indentationLvl >= layout.breakLength || totalLength / actualMax <= 5 && maxLength > 6) {
+        return entries;
+      }
+      var averageBias = $sqrt(actualMax - totalLength / entries.length);
+      var biasedMax = $max(actualMax - 3 - averageBias, 1);
+      var columns = $min(
+        $round($sqrt(2.5 * biasedMax * outputLength) / biasedMax),
+        $floor((layout.breakLength - indentationLvl) / actualMax),
+        12,
+        // `compact` * 4
+        15
+      );
+      if (columns <= 1) {
+        return entries;
+      }
+      var maxLineLength = [];
+      for (var c = 0; c < columns; c++) {
+        var lineMaxLength = 0;
+        for (var j = c; j < entries.length; j += columns) {
+          if (dataLen[j] > lineMaxLength) {
+            lineMaxLength = dataLen[j];
+          }
+        }
+        maxLineLength[c] = lineMaxLength + separatorSpace;
+      }
+      var numeric = true;
+      for (var k = 0; k < entries.length && numeric; k++) {
+        numeric = typeof value[k] === "number" || typeof value[k] === "bigint";
+      }
+      var grouped = [];
+      for (var row = 0; row < outputLength; row += columns) {
+        var max = $min(row + columns, outputLength);
+        var str2 = "";
+        var col = row;
+        for (; col < max - 1; col++) {
+          str2 += padTo(entries[col] + ", ", maxLineLength[col - row] + (entries[col].length - dataLen[col]), numeric);
+        }
+        var lastPadding = maxLineLength[col - row] + (entries[col].length - dataLen[col]) - separatorSpace;
+        str2 += numeric ? padTo(entries[col], lastPadding, true) : entries[col];
+        grouped.push(str2);
+      }
+      if (outputLength < entries.length) {
+        grouped.push(entries[outputLength]);
+      }
+      return grouped;
+    }
+    function bracesOf(opening, closing, base, padding) {
+      return [
+        opening,
+        closing,
+        base,
+        padding
+      ];
+    }
+    function breakLines(entries, braces, layout, arrayValue) {
+      var output = arrayValue && entries.length > 6 ? groupArrayElements(entries, layout, arrayValue) : entries;
+      var base = braces[2] ? braces[2] + " " : "";
+      if (layout.state.currentDepth - layout.depth < 3 && output.length === entries.length) {
+        var start = output.length + layout.indent.prev.length + braces[0].length + braces[2].length + 10;
+        if (isBelowBreakLength(output, start, layout.breakLength)) {
+          var joined = $join.call(output, ", ");
+          if (indexOf(joined, "\n") < 0) {
+            return base + braces[0] + braces[3] + joined + braces[3] + braces[1];
+          }
+        }
+      }
+      return base + braces[0] + indentedJoin(output, layout.indent) + braces[1];
+    }
+    function singleLineValues(xs) {
+      for (var i = 0; i < xs.length; i++) {
+        if (indexOf(xs[i], "\n") >= 0) {
+          return false;
+        }
+      }
+      return true;
+    }
+    function getIndent(opts, depth) {
+      var baseIndent;
+      if (opts.indent === "	") {
+        baseIndent = "	";
+      } else if (typeof opts.indent === "number" && opts.indent > 0) {
+        baseIndent = $join.call(Array(opts.indent + 1), " ");
+      } else {
+        return null;
+      }
+      return {
+        base: baseIndent,
+        prev: $join.call(Array(depth + 1), baseIndent)
+      };
+    }
+    function indentedJoin(xs, indent) {
+      if (xs.length === 0) {
+        return "";
+      }
+      var lineJoiner = "\n" + indent.prev + indent.base;
+      return lineJoiner + $join.call(xs, "," + lineJoiner) + "\n" + indent.prev;
+    }
+    function arrObjKeys(obj, inspect3, maxLength) {
+      var isArr = isArray(obj);
+      var limit = typeof maxLength === "number" ? maxLength : Infinity;
+      var typedLength = !isArr && limit !== Infinity && isTypedArray(obj) ? getTypedArrayLength(obj) : null;
+      if (typeof typedLength !== "number" || typedLength <= limit) {
+        typedLength = null;
+      }
+      var xs = [];
+      if (isArr) {
+        xs.length = obj.length < limit ? obj.length : limit;
+        for (var i = 0; i < obj.length && i < limit; i++) {
+          xs[i] = has(obj, i) ? inspect3(obj[i], obj) : "";
+        }
+        if (obj.length > limit) {
+          xs.push(moreItems(obj.length - limit));
+        }
+      } else if (typedLength !== null) {
+        for (var t = 0; t < limit; t++) {
+          xs.push(t + ": " + inspect3(obj[t], obj));
+        }
+        xs.push(moreItems(typedLength - limit));
+      }
+      var syms = typeof gOPS === "function" ? gOPS(obj) : [];
+      var symMap;
+      if (hasShammedSymbols) {
+        symMap = {};
+        for (var k = 0; k < syms.length; k++) {
+          symMap["$" + syms[k]] = syms[k];
+        }
+      }
+      for (var key in obj) {
+        if (!has(obj, key)) {
+          continue;
+        }
+        if (isArr && String(Number(key)) === key && key < obj.length) {
+          continue;
+        }
+        if (typedLength !== null && String(Number(key)) === key && key < typedLength) {
+          continue;
+        }
+        if (hasShammedSymbols && symMap["$" + key] instanceof Symbol) {
+          continue;
+        } else if ($test.call(/[^\w$]/, key)) {
+          xs.push(inspect3(key, obj) + ": " + inspect3(obj[key], obj));
+        } else {
+          xs.push(key + ": " + inspect3(obj[key], obj));
+        }
+      }
+      if (typeof gOPS === "function") {
+        for (var j = 0; j < syms.length; j++) {
+          if (isEnumerable.call(obj, syms[j])) {
+            xs.push("[" + inspect3(syms[j]) + "]: " + inspect3(obj[syms[j]], obj));
+          }
+        }
+      }
+      return xs;
+    }
+  }
+});
+
+// node_modules/side-channel-list/index.js
+var require_side_channel_list = __commonJS({
+  "node_modules/side-channel-list/index.js"(exports, module) {
+    "use strict";
+    var inspect3 = require_object_inspect();
+    var $TypeError = require_type();
+    var listGetNode = function(list3, key, isDelete) {
+      var prev = list3;
+      var curr;
+      for (; (curr = prev.next) != null; prev = curr) {
+        if (curr.key === key) {
+          prev.next = curr.next;
+          if (!isDelete) {
+            curr.next = /** @type {NonNullable<typeof list.next>} */
+            list3.next;
+            list3.next = curr;
+          }
+          return curr;
+        }
+      }
+    };
+    var listGet = function(objects, key) {
+      if (!objects) {
+        return void 0;
+      }
+      var node = listGetNode(objects, key);
+      return node && node.value;
+    };
+    var listSet = function(objects, key, value) {
+      var node = listGetNode(objects, key);
+      if (node) {
+        node.value = value;
+      } else {
+        objects.next = /** @type {import('./list.d.ts').ListNode<typeof value, typeof key>} */
+        {
+          // eslint-disable-line no-param-reassign, no-extra-parens
+          key,
+          next: objects.next,
+          value
+        };
+      }
+    };
+    var listHas = function(objects, key) {
+      if (!objects) {
+        return false;
+      }
+      return !!listGetNode(objects, key);
+    };
+    var listDelete = function(objects, key) {
+      if (objects) {
+        return listGetNode(objects, key, true);
+      }
+    };
+    module.exports = function getSideChannelList() {
+      var $o;
+      var channel = {
+        assert: function(key) {
+          if (!channel.has(key)) {
+            throw new $TypeError("Side channel does not contain " + inspect3(key));
+          }
+        },
+        "delete": function(key) {
+          var deletedNode = listDelete($o, key);
+          if (deletedNode && $o && !$o.next) {
+            $o = void 0;
+          }
+          return !!deletedNode;
+        },
+        get: function(key) {
+          return listGet($o, key);
+        },
+        has: function(key) {
+          return listHas($o, key);
+        },
+        set: function(key, value) {
+          if (!$o) {
+            $o = {
+              next: void 0
+            };
+          }
+          listSet(
+            /** @type {NonNullable<typeof $o>} */
+            $o,
+            key,
+            value
+          );
+        }
+      };
+      return channel;
+    };
+  }
+});
+
+// node_modules/es-object-atoms/index.js
+var require_es_object_atoms = __commonJS({
+  "node_modules/es-object-atoms/index.js"(exports, module) {
+    "use strict";
+    module.exports = Object;
+  }
+});
+
+// node_modules/es-errors/index.js
+var require_es_errors = __commonJS({
+  "node_modules/es-errors/index.js"(exports, module) {
+    "use strict";
+    module.exports = Error;
+  }
+});
+
+// node_modules/es-errors/eval.js
+var require_eval = __commonJS({
+  "node_modules/es-errors/eval.js"(exports, module) {
+    "use strict";
+    module.exports = EvalError;
+  }
+});
+
+// node_modules/es-errors/range.js
+var require_range = __commonJS({
+  "node_modules/es-errors/range.js"(exports, module) {
+    "use strict";
+    module.exports = RangeError;
+  }
+});
+
+// node_modules/es-errors/ref.js
+var require_ref = __commonJS({
+  "node_modules/es-errors/ref.js"(exports, module) {
+    "use strict";
+    module.exports = ReferenceError;
+  }
+});
+
+// node_modules/es-errors/syntax.js
+var require_syntax = __commonJS({
+  "node_modules/es-errors/syntax.js"(exports, module) {
+    "use strict";
+    module.exports = SyntaxError;
+  }
+});
+
+// node_modules/es-errors/uri.js
+var require_uri = __commonJS({
+  "node_modules/es-errors/uri.js"(exports, module) {
+    "use strict";
+    module.exports = URIError;
+  }
+});
+
+// node_modules/math-intrinsics/abs.js
+var require_abs = __commonJS({
+  "node_modules/math-intrinsics/abs.js"(exports, module) {
+    "use strict";
+    module.exports = Math.abs;
+  }
+});
+
+// node_modules/math-intrinsics/floor.js
+var require_floor = __commonJS({
+  "node_modules/math-intrinsics/floor.js"(exports, module) {
+    "use strict";
+    module.exports = Math.floor;
+  }
+});
+
+// node_modules/math-intrinsics/max.js
+var require_max = __commonJS({
+  "node_modules/math-intrinsics/max.js"(exports, module) {
+    "use strict";
+    module.exports = Math.max;
+  }
+});
+
+// node_modules/math-intrinsics/min.js
+var require_min = __commonJS({
+  "node_modules/math-intrinsics/min.js"(exports, module) {
+    "use strict";
+    module.exports = Math.min;
+  }
+});
+
+// node_modules/math-intrinsics/pow.js
+var require_pow = __commonJS({
+  "node_modules/math-intrinsics/pow.js"(exports, module) {
+    "use strict";
+    module.exports = Math.pow;
+  }
+});
+
+// node_modules/math-intrinsics/round.js
+var require_round = __commonJS({
+  "node_modules/math-intrinsics/round.js"(exports, module) {
+    "use strict";
+    module.exports = Math.round;
+  }
+});
+
+// node_modules/math-intrinsics/isNaN.js
+var require_isNaN = __commonJS({
+  "node_modules/math-intrinsics/isNaN.js"(exports, module) {
+    "use strict";
+    module.exports = Number.isNaN || function isNaN2(a) {
+      return a !== a;
+    };
+  }
+});
+
+// node_modules/math-intrinsics/sign.js
+var require_sign = __commonJS({
+  "node_modules/math-intrinsics/sign.js"(exports, module) {
+    "use strict";
+    var $isNaN = require_isNaN();
+    module.exports = function sign(number) {
+      if ($isNaN(number) || number === 0) {
+        return number;
+      }
+      return number < 0 ? -1 : 1;
+    };
+  }
+});
+
+// node_modules/gopd/gOPD.js
+var require_gOPD = __commonJS({
+  "node_modules/gopd/gOPD.js"(exports, module) {
+    "use strict";
+    module.exports = Object.getOwnPropertyDescriptor;
+  }
+});
+
+// node_modules/gopd/index.js
+var require_gopd = __commonJS({
+  "node_modules/gopd/index.js"(exports, module) {
+    "use strict";
+    var $gOPD = require_gOPD();
+    if ($gOPD) {
+      try {
+        $gOPD([], "length");
+      } catch (e) {
+        $gOPD = null;
+      }
+    }
+    module.exports = $gOPD;
+  }
+});
+
+// node_modules/es-define-property/index.js
+var require_es_define_property = __commonJS({
+  "node_modules/es-define-property/index.js"(exports, module) {
+    "use strict";
+    var $defineProperty = Object.defineProperty || false;
+    if ($defineProperty) {
+      try {
+        $defineProperty({}, "a", { value: 1 });
+      } catch (e) {
+        $defineProperty = false;
+      }
+    }
+    module.exports = $defineProperty;
+  }
+});
+
+// node_modules/has-symbols/shams.js
+var require_shams = __commonJS({
+  "node_modules/has-symbols/shams.js"(exports, module) {
+    "use strict";
+    module.exports = function hasSymbols() {
+      if (typeof Symbol !== "function" || typeof Object.getOwnPropertySymbols !== "function") {
+        return false;
+      }
+      if (typeof Symbol.iterator === "symbol") {
+        return true;
+      }
+      var obj = {};
+      var sym = /* @__PURE__ */ Symbol("test");
+      var symObj = Object(sym);
+      if (typeof sym === "string") {
+        return false;
+      }
+      if (Object.prototype.toString.call(sym) !== "[object Symbol]") {
+        return false;
+      }
+      if (Object.prototype.toString.call(symObj) !== "[object Symbol]") {
+        return false;
+      }
+      var symVal = 42;
+      obj[sym] = symVal;
+      for (var _ in obj) {
+        return false;
+      }
+      if (typeof Object.keys === "function" && Object.keys(obj).length !== 0) {
+        return false;
+      }
+      if (typeof Object.getOwnPropertyNames === "function" && Object.getOwnPropertyNames(obj).length !== 0) {
+        return false;
+      }
+      var syms = Object.getOwnPropertySymbols(obj);
+      if (syms.length !== 1 || syms[0] !== sym) {
+        return false;
+      }
+      if (!Object.prototype.propertyIsEnumerable.call(obj, sym)) {
+        return false;
+      }
+      if (typeof Object.getOwnPropertyDescriptor === "function") {
+        var descriptor = (
+          /** @type {PropertyDescriptor} */
+          Object.getOwnPropertyDescriptor(obj, sym)
+        );
+        if (descriptor.value !== symVal || descriptor.enumerable !== true) {
+          return false;
+        }
+      }
+      return true;
+    };
+  }
+});
+
+// node_modules/has-symbols/index.js
+var require_has_symbols = __commonJS({
+  "node_modules/has-symbols/index.js"(exports, module) {
+    "use strict";
+    var origSymbol = typeof Symbol !== "undefined" && Symbol;
+    var hasSymbolSham = require_shams();
+    module.exports = function hasNativeSymbols() {
+      if (typeof origSymbol !== "function") {
+        return false;
+      }
+      if (typeof Symbol !== "function") {
+        return false;
+      }
+      if (typeof origSymbol("foo") !== "symbol") {
+        return false;
+      }
+      if (typeof /* @__PURE__ */ Symbol("bar") !== "symbol") {
+        return false;
+      }
+      return hasSymbolSham();
+    };
+  }
+});
+
+// node_modules/get-proto/Reflect.getPrototypeOf.js
+var require_Reflect_getPrototypeOf = __commonJS({
+  "node_modules/get-proto/Reflect.getPrototypeOf.js"(exports, module) {
+    "use strict";
+    module.exports = typeof Reflect !== "undefined" && Reflect.getPrototypeOf || null;
+  }
+});
+
+// node_modules/get-proto/Object.getPrototypeOf.js
+var require_Object_getPrototypeOf = __commonJS({
+  "node_modules/get-proto/Object.getPrototypeOf.js"(exports, module) {
+    "use strict";
+    var $Object = require_es_object_atoms();
+    module.exports = $Object.getPrototypeOf || null;
+  }
+});
+
+// node_modules/function-bind/implementation.js
+var require_implementation = __commonJS({
+  "node_modules/function-bind/implementation.js"(exports, module) {
+    "use strict";
+    var ERROR_MESSAGE = "Function.prototype.bind called on incompatible ";
+    var toStr = Object.prototype.toString;
+    var max = Math.max;
+    var funcType = "[object Function]";
+    var concatty = function concatty2(a, b) {
+      var arr = [];
+      for (var i = 0; i < a.length; i += 1) {
+        arr[i] = a[i];
+      }
+      for (var j = 0; j < b.length; j += 1) {
+        arr[j + a.length] = b[j];
+      }
+      return arr;
+    };
+    var slicy = function slicy2(arrLike, offset) {
+      var arr = [];
+      for (var i = offset || 0, j = 0; i < arrLike.length; i += 1, j += 1) {
+        arr[j] = arrLike[i];
+      }
+      return arr;
+    };
+    var joiny = function(arr, joiner) {
+      var str2 = "";
+      for (var i = 0; i < arr.length; i += 1) {
+        str2 += arr[i];
+        if (i + 1 < arr.length) {
+          str2 += joiner;
+        }
+      }
+      return str2;
+    };
+    module.exports = function bind(that) {
+      var target = this;
+      if (typeof target !== "function" || toStr.apply(target) !== funcType) {
+        throw new TypeError(ERROR_MESSAGE + target);
+      }
+      var args = slicy(arguments, 1);
+      var bound;
+      var binder = function() {
+        if (this instanceof bound) {
+          var result = target.apply(
+            this,
+            concatty(args, arguments)
+          );
+          if (Object(result) === result) {
+            return result;
+          }
+          return this;
+        }
+        return target.apply(
+          that,
+          concatty(args, arguments)
+        );
+      };
+      var boundLength = max(0, target.length - args.length);
+      var boundArgs = [];
+      for (var i = 0; i < boundLength; i++) {
+        boundArgs[i] = "$" + i;
+      }
+      bound = Function("binder", "return function (" + joiny(boundArgs, ",") + "){ return binder.apply(this,arguments); }")(binder);
+      if (target.prototype) {
+        var Empty = function Empty2() {
+        };
+        Empty.prototype = target.prototype;
+        bound.prototype = new Empty();
+        Empty.prototype = null;
+      }
+      return bound;
+    };
+  }
+});
+
+// node_modules/function-bind/index.js
+var require_function_bind = __commonJS({
+  "node_modules/function-bind/index.js"(exports, module) {
+    "use strict";
+    var implementation = require_implementation();
+    module.exports = Function.prototype.bind || implementation;
+  }
+});
+
+// node_modules/call-bind-apply-helpers/functionCall.js
+var require_functionCall = __commonJS({
+  "node_modules/call-bind-apply-helpers/functionCall.js"(exports, module) {
+    "use strict";
+    module.exports = Function.prototype.call;
+  }
+});
+
+// node_modules/call-bind-apply-helpers/functionApply.js
+var require_functionApply = __commonJS({
+  "node_modules/call-bind-apply-helpers/functionApply.js"(exports, module) {
+    "use strict";
+    module.exports = Function.prototype.apply;
+  }
+});
+
+// node_modules/call-bind-apply-helpers/reflectApply.js
+var require_reflectApply = __commonJS({
+  "node_modules/call-bind-apply-helpers/reflectApply.js"(exports, module) {
+    "use strict";
+    module.exports = typeof Reflect !== "undefined" && Reflect && Reflect.apply;
+  }
+});
+
+// node_modules/call-bind-apply-helpers/actualApply.js
+var require_actualApply = __commonJS({
+  "node_modules/call-bind-apply-helpers/actualApply.js"(exports, module) {
+    "use strict";
+    var bind = require_function_bind();
+    var $apply = require_functionApply();
+    var $call = require_functionCall();
+    var $reflectApply = require_reflectApply();
+    module.exports = $reflectApply || bind.call($call, $apply);
+  }
+});
+
+// node_modules/call-bind-apply-helpers/index.js
+var require_call_bind_apply_helpers = __commonJS({
+  "node_modules/call-bind-apply-helpers/index.js"(exports, module) {
+    "use strict";
+    var bind = require_function_bind();
+    var $TypeError = require_type();
+    var $call = require_functionCall();
+    var $actualApply = require_actualApply();
+    module.exports = function callBindBasic(args) {
+      if (args.length < 1 || typeof args[0] !== "function") {
+        throw new $TypeError("a function is required");
+      }
+      return $actualApply(bind, $call, args);
+    };
+  }
+});
+
+// node_modules/dunder-proto/get.js
+var require_get = __commonJS({
+  "node_modules/dunder-proto/get.js"(exports, module) {
+    "use strict";
+    var callBind = require_call_bind_apply_helpers();
+    var gOPD = require_gopd();
+    var hasProtoAccessor;
+    try {
+      hasProtoAccessor = /** @type {{ __proto__?: typeof Array.prototype }} */
+      [].__proto__ === Array.prototype;
+    } catch (e) {
+      if (!e || typeof e !== "object" || !("code" in e) || e.code !== "ERR_PROTO_ACCESS") {
+        throw e;
+      }
+    }
+    var desc = !!hasProtoAccessor && gOPD && gOPD(
+      Object.prototype,
+      /** @type {keyof typeof Object.prototype} */
+      "__proto__"
+    );
+    var $Object = Object;
+    var $getPrototypeOf = $Object.getPrototypeOf;
+    module.exports = desc && typeof desc.get === "function" ? callBind([desc.get]) : typeof $getPrototypeOf === "function" ? (
+      /** @type {import('./get')} */
+      function getDunder(value) {
+        return $getPrototypeOf(value == null ? value : $Object(value));
+      }
+    ) : false;
+  }
+});
+
+// node_modules/get-proto/index.js
+var require_get_proto = __commonJS({
+  "node_modules/get-proto/index.js"(exports, module) {
+    "use strict";
+    var reflectGetProto = require_Reflect_getPrototypeOf();
+    var originalGetProto = require_Object_getPrototypeOf();
+    var getDunderProto = require_get();
+    module.exports = reflectGetProto ? function getProto(O) {
+      return reflectGetProto(O);
+    } : originalGetProto ? function getProto(O) {
+      if (!O || typeof O !== "object" && typeof O !== "function") {
+        throw new TypeError("getProto: not an object");
+      }
+      return originalGetProto(O);
+    } : getDunderProto ? function getProto(O) {
+      return getDunderProto(O);
+    } : null;
+  }
+});
+
+// node_modules/async-function/index.js
+var require_async_function = __commonJS({
+  "node_modules/async-function/index.js"(exports, module) {
+    "use strict";
+    var cached = (
+      /** @type {import('.').AsyncFunctionConstructor} */
+      async function() {
+      }.constructor
+    );
+    module.exports = () => cached;
+  }
+});
+
+// node_modules/generator-function/index.js
+var require_generator_function = __commonJS({
+  "node_modules/generator-function/index.js"(exports, module) {
+    "use strict";
+    var cached = (
+      /** @type {GeneratorFunctionConstructor} */
+      function* () {
+      }.constructor
+    );
+    module.exports = () => cached;
+  }
+});
+
+// node_modules/async-generator-function/index.js
+var require_async_generator_function = __commonJS({
+  "node_modules/async-generator-function/index.js"(exports, module) {
+    "use strict";
+    var cached = (
+      /** @type {import('.').AsyncGeneratorFunctionConstructor} */
+      async function* () {
+      }.constructor
+    );
+    module.exports = () => cached;
+  }
+});
+
+// node_modules/hasown/index.js
+var require_hasown = __commonJS({
+  "node_modules/hasown/index.js"(exports, module) {
+    "use strict";
+    var call = Function.prototype.call;
+    var $hasOwn = Object.prototype.hasOwnProperty;
+    var bind = require_function_bind();
+    module.exports = bind.call(call, $hasOwn);
+  }
+});
+
+// node_modules/get-intrinsic/index.js
+var require_get_intrinsic = __commonJS({
+  "node_modules/get-intrinsic/index.js"(exports, module) {
+    "use strict";
+    var undefined2;
+    var $Object = require_es_object_atoms();
+    var $Error = require_es_errors();
+    var $EvalError = require_eval();
+    var $RangeError = require_range();
+    var $ReferenceError = require_ref();
+    var $SyntaxError = require_syntax();
+    var $TypeError = require_type();
+    var $URIError = require_uri();
+    var abs = require_abs();
+    var floor = require_floor();
+    var max = require_max();
+    var min = require_min();
+    var pow = require_pow();
+    var round = require_round();
+    var sign = require_sign();
+    var $gOPD = require_gopd();
+    var $defineProperty = require_es_define_property();
+    var throwTypeError = function() {
+      throw new $TypeError();
+    };
+    var ThrowTypeError = $gOPD ? (function() {
+      try {
+        arguments.callee;
+        return throwTypeError;
+      } catch (calleeThrows) {
+        try {
+          return $gOPD(arguments, "callee").get;
+        } catch (gOPDthrows) {
+          return throwTypeError;
+        }
+      }
+    })() : throwTypeError;
+    var hasSymbols = require_has_symbols()();
+    var getProto = require_get_proto();
+    var $ObjectGPO = require_Object_getPrototypeOf();
+    var $ReflectGPO = require_Reflect_getPrototypeOf();
+    var $apply = require_functionApply();
+    var $call = require_functionCall();
+    var needsEval = {};
+    var TypedArray = typeof Uint8Array === "undefined" || !getProto ? undefined2 : getProto(Uint8Array);
+    var INTRINSICS = {
+      __proto__: null,
+      "%AggregateError%": typeof AggregateError === "undefined" ? undefined2 : AggregateError,
+      "%Array%": Array,
+      "%ArrayBuffer%": typeof ArrayBuffer === "undefined" ? undefined2 : ArrayBuffer,
+      "%ArrayIteratorPrototype%": hasSymbols && getProto ? getProto([][Symbol.iterator]()) : undefined2,
+      "%AsyncFromSyncIteratorPrototype%": undefined2,
+      "%AsyncFunction%": needsEval,
+      "%AsyncGenerator%": needsEval,
+      "%AsyncGeneratorFunction%": needsEval,
+      "%AsyncIteratorPrototype%": needsEval,
+      "%Atomics%": typeof Atomics === "undefined" ? undefined2 : Atomics,
+      "%BigInt%": typeof BigInt === "undefined" ? undefined2 : BigInt,
+      "%BigInt64Array%": typeof BigInt64Array === "undefined" ? undefined2 : BigInt64Array,
+      "%BigUint64Array%": typeof BigUint64Array === "undefined" ? undefined2 : BigUint64Array,
+      "%Boolean%": Boolean,
+      "%DataView%": typeof DataView === "undefined" ? undefined2 : DataView,
+      "%Date%": Date,
+      "%decodeURI%": decodeURI,
+      "%decodeURIComponent%": decodeURIComponent,
+      "%encodeURI%": encodeURI,
+      "%encodeURIComponent%": encodeURIComponent,
+      "%Error%": $Error,
+      "%eval%": eval,
+      // eslint-disable-line no-eval
+      "%EvalError%": $EvalError,
+      "%Float16Array%": typeof Float16Array === "undefined" ? undefined2 : Float16Array,
+      "%Float32Array%": typeof Float32Array === "undefined" ? undefined2 : Float32Array,
+      "%Float64Array%": typeof Float64Array === "undefined" ? undefined2 : Float64Array,
+      "%FinalizationRegistry%": typeof FinalizationRegistry === "undefined" ? undefined2 : FinalizationRegistry,
+      "%Function%": Function,
+      "%GeneratorFunction%": needsEval,
+      "%Int8Array%": typeof Int8Array === "undefined" ? undefined2 : Int8Array,
+      "%Int16Array%": typeof Int16Array === "undefined" ? undefined2 : Int16Array,
+      "%Int32Array%": typeof Int32Array === "undefined" ? undefined2 : Int32Array,
+      "%isFinite%": isFinite,
+      "%isNaN%": isNaN,
+      "%IteratorPrototype%": hasSymbols && getProto ? getProto(getProto([][Symbol.iterator]())) : undefined2,
+      "%JSON%": typeof JSON === "object" ? JSON : undefined2,
+      "%Map%": typeof Map === "undefined" ? undefined2 : Map,
+      "%MapIteratorPrototype%": typeof Map === "undefined" || !hasSymbols || !getProto ? undefined2 : getProto((/* @__PURE__ */ new Map())[Symbol.iterator]()),
+      "%Math%": Math,
+      "%Number%": Number,
+      "%Object%": $Object,
+      "%Object.getOwnPropertyDescriptor%": $gOPD,
+      "%parseFloat%": parseFloat,
+      "%parseInt%": parseInt,
+      "%Promise%": typeof Promise === "undefined" ? undefined2 : Promise,
+      "%Proxy%": typeof Proxy === "undefined" ? undefined2 : Proxy,
+      "%RangeError%": $RangeError,
+      "%ReferenceError%": $ReferenceError,
+      "%Reflect%": typeof Reflect === "undefined" ? undefined2 : Reflect,
+      "%RegExp%": RegExp,
+      "%Set%": typeof Set === "undefined" ? undefined2 : Set,
+      "%SetIteratorPrototype%": typeof Set === "undefined" || !hasSymbols || !getProto ? undefined2 : getProto((/* @__PURE__ */ new Set())[Symbol.iterator]()),
+      "%SharedArrayBuffer%": typeof SharedArrayBuffer === "undefined" ? undefined2 : SharedArrayBuffer,
+      "%String%": String,
+      "%StringIteratorPrototype%": hasSymbols && getProto ? getProto(""[Symbol.iterator]()) : undefined2,
+      "%Symbol%": hasSymbols ? Symbol : undefined2,
+      "%SyntaxError%": $SyntaxError,
+      "%ThrowTypeError%": ThrowTypeError,
+      "%TypedArray%": TypedArray,
+      "%TypeError%": $TypeError,
+      "%Uint8Array%": typeof Uint8Array === "undefined" ? undefined2 : Uint8Array,
+      "%Uint8ClampedArray%": typeof Uint8ClampedArray === "undefined" ? undefined2 : Uint8ClampedArray,
+      "%Uint16Array%": typeof Uint16Array === "undefined" ? undefined2 : Uint16Array,
+      "%Uint32Array%": typeof Uint32Array === "undefined" ? undefined2 : Uint32Array,
+      "%URIError%": $URIError,
+      "%WeakMap%": typeof WeakMap === "undefined" ? undefined2 : WeakMap,
+      "%WeakRef%": typeof WeakRef === "undefined" ? undefined2 : WeakRef,
+      "%WeakSet%": typeof WeakSet === "undefined" ? undefined2 : WeakSet,
+      "%Function.prototype.call%": $call,
+      "%Function.prototype.apply%": $apply,
+      "%Object.defineProperty%": $defineProperty,
+      "%Object.getPrototypeOf%": $ObjectGPO,
+      "%Math.abs%": abs,
+      "%Math.floor%": floor,
+      "%Math.max%": max,
+      "%Math.min%": min,
+      "%Math.pow%": pow,
+      "%Math.round%": round,
+      "%Math.sign%": sign,
+      "%Reflect.getPrototypeOf%": $ReflectGPO
+    };
+    if (getProto) {
+      try {
+        null.error;
+      } catch (e) {
+        errorProto = getProto(getProto(e));
+        INTRINSICS["%Error.prototype%"] = errorProto;
+      }
+    }
+    var errorProto;
+    var getAsyncFunction = require_async_function();
+    var getGeneratorFunction = require_generator_function();
+    var getAsyncGeneratorFunction = require_async_generator_function();
+    var doEval = function doEval2(name) {
+      var value;
+      if (name === "%AsyncFunction%") {
+        value = getAsyncFunction() || void undefined2;
+      } else if (name === "%GeneratorFunction%") {
+        value = getGeneratorFunction() || void undefined2;
+      } else if (name === "%AsyncGeneratorFunction%") {
+        value = getAsyncGeneratorFunction() || void undefined2;
+      } else if (name === "%AsyncGenerator%") {
+        var fn = doEval2("%AsyncGeneratorFunction%");
+        if (fn) {
+          value = fn.prototype;
+        }
+      } else if (name === "%AsyncIteratorPrototype%") {
+        var gen = doEval2("%AsyncGenerator%");
+        if (gen && getProto) {
+          value = getProto(gen.prototype);
+        }
+      }
+      INTRINSICS[name] = value;
+      return value;
+    };
+    var LEGACY_ALIASES = {
+      __proto__: null,
+      "%ArrayBufferPrototype%": ["ArrayBuffer", "prototype"],
+      "%ArrayPrototype%": ["Array", "prototype"],
+      "%ArrayProto_entries%": ["Array", "prototype", "entries"],
+      "%ArrayProto_forEach%": ["Array", "prototype", "forEach"],
+      "%ArrayProto_keys%": ["Array", "prototype", "keys"],
+      "%ArrayProto_values%": ["Array", "prototype", "values"],
+      "%AsyncFunctionPrototype%": ["AsyncFunction", "prototype"],
+      "%AsyncGenerator%": ["AsyncGeneratorFunction", "prototype"],
+      "%AsyncGeneratorPrototype%": ["AsyncGeneratorFunction", "prototype", "prototype"],
+      "%BooleanPrototype%": ["Boolean", "prototype"],
+      "%DataViewPrototype%": ["DataView", "prototype"],
+      "%DatePrototype%": ["Date", "prototype"],
+      "%ErrorPrototype%": ["Error", "prototype"],
+      "%EvalErrorPrototype%": ["EvalError", "prototype"],
+      "%Float32ArrayPrototype%": ["Float32Array", "prototype"],
+      "%Float64ArrayPrototype%": ["Float64Array", "prototype"],
+      "%FunctionPrototype%": ["Function", "prototype"],
+      "%Generator%": ["GeneratorFunction", "prototype"],
+      "%GeneratorPrototype%": ["GeneratorFunction", "prototype", "prototype"],
+      "%Int8ArrayPrototype%": ["Int8Array", "prototype"],
+      "%Int16ArrayPrototype%": ["Int16Array", "prototype"],
+      "%Int32ArrayPrototype%": ["Int32Array", "prototype"],
+      "%JSONParse%": ["JSON", "parse"],
+      "%JSONStringify%": ["JSON", "stringify"],
+      "%MapPrototype%": ["Map", "prototype"],
+      "%NumberPrototype%": ["Number", "prototype"],
+      "%ObjectPrototype%": ["Object", "prototype"],
+      "%ObjProto_toString%": ["Object", "prototype", "toString"],
+      "%ObjProto_valueOf%": ["Object", "prototype", "valueOf"],
+      "%PromisePrototype%": ["Promise", "prototype"],
+      "%PromiseProto_then%": ["Promise", "prototype", "then"],
+      "%Promise_all%": ["Promise", "all"],
+      "%Promise_reject%": ["Promise", "reject"],
+      "%Promise_resolve%": ["Promise", "resolve"],
+      "%RangeErrorPrototype%": ["RangeError", "prototype"],
+      "%ReferenceErrorPrototype%": ["ReferenceError", "prototype"],
+      "%RegExpPrototype%": ["RegExp", "prototype"],
+      "%SetPrototype%": ["Set", "prototype"],
+      "%SharedArrayBufferPrototype%": ["SharedArrayBuffer", "prototype"],
+      "%StringPrototype%": ["String", "prototype"],
+      "%SymbolPrototype%": ["Symbol", "prototype"],
+      "%SyntaxErrorPrototype%": ["SyntaxError", "prototype"],
+      "%TypedArrayPrototype%": ["TypedArray", "prototype"],
+      "%TypeErrorPrototype%": ["TypeError", "prototype"],
+      "%Uint8ArrayPrototype%": ["Uint8Array", "prototype"],
+      "%Uint8ClampedArrayPrototype%": ["Uint8ClampedArray", "prototype"],
+      "%Uint16ArrayPrototype%": ["Uint16Array", "prototype"],
+      "%Uint32ArrayPrototype%": ["Uint32Array", "prototype"],
+      "%URIErrorPrototype%": ["URIError", "prototype"],
+      "%WeakMapPrototype%": ["WeakMap", "prototype"],
+      "%WeakSetPrototype%": ["WeakSet", "prototype"]
+    };
+    var bind = require_function_bind();
+    var hasOwn = require_hasown();
+    var $concat = bind.call($call, Array.prototype.concat);
+    var $spliceApply = bind.call($apply, Array.prototype.splice);
+    var $replace = bind.call($call, String.prototype.replace);
+    var $strSlice = bind.call($call, String.prototype.slice);
+    var $exec = bind.call($call, RegExp.prototype.exec);
+    var rePropName = /[^%.[\]]+|\[(?:(-?\d+(?:\.\d+)?)|(["'])((?:(?!\2)[^\\]|\\.)*?)\2)\]|(?=(?:\.|\[\])(?:\.|\[\]|%$))/g;
+    var reEscapeChar = /\\(\\)?/g;
+    var stringToPath = function stringToPath2(string) {
+      var first = $strSlice(string, 0, 1);
+      var last = $strSlice(string, -1);
+      if (first === "%" && last !== "%") {
+        throw new $SyntaxError("invalid intrinsic syntax, expected closing `%`");
+      } else if (last === "%" && first !== "%") {
+        throw new $SyntaxError("invalid intrinsic syntax, expected opening `%`");
+      }
+      var result = [];
+      $replace(string, rePropName, function(match, number, quote, subString) {
+        result[result.length] = quote ? $replace(subString, reEscapeChar, "$1") : number || match;
+      });
+      return result;
+    };
+    var getBaseIntrinsic = function getBaseIntrinsic2(name, allowMissing) {
+      var intrinsicName = name;
+      var alias;
+      if (hasOwn(LEGACY_ALIASES, intrinsicName)) {
+        alias = LEGACY_ALIASES[intrinsicName];
+        intrinsicName = "%" + alias[0] + "%";
+      }
+      if (hasOwn(INTRINSICS, intrinsicName)) {
+        var value = INTRINSICS[intrinsicName];
+        if (value === needsEval) {
+          value = doEval(intrinsicName);
+        }
+        if (typeof value === "undefined" && !allowMissing) {
+          throw new $TypeError("intrinsic " + name + " exists, but is not available. Please file an issue!");
+        }
+        return {
+          alias,
+          name: intrinsicName,
+          value
+        };
+      }
+      throw new $SyntaxError("intrinsic " + name + " does not exist!");
+    };
+    module.exports = function GetIntrinsic(name, allowMissing) {
+      if (typeof name !== "string" || name.length === 0) {
+        throw new $TypeError("intrinsic name must be a non-empty string");
+      }
+      if (arguments.length > 1 && typeof allowMissing !== "boolean") {
+        throw new $TypeError('"allowMissing" argument must be a boolean');
+      }
+      if ($exec(/^%?[^%]*%?$/, name) === null) {
+        throw new $SyntaxError("`%` may not be present anywhere but at the beginning and end of the intrinsic name");
+      }
+      var parts = stringToPath(name);
+      var intrinsicBaseName = parts.length > 0 ? parts[0] : "";
+      var intrinsic = getBaseIntrinsic("%" + intrinsicBaseName + "%", allowMissing);
+      var intrinsicRealName = intrinsic.name;
+      var value = intrinsic.value;
+      var skipFurtherCaching = false;
+      var alias = intrinsic.alias;
+      if (alias) {
+        intrinsicBaseName = alias[0];
+        $spliceApply(parts, $concat([0, 1], alias));
+      }
+      for (var i = 1, isOwn = true; i < parts.length; i += 1) {
+        var part = parts[i];
+        var first = $strSlice(part, 0, 1);
+        var last = $strSlice(part, -1);
+        if ((first === '"' || first === "'" || first === "`" || (last === '"' || last === "'" || last === "`")) && first !== last) {
+          throw new $SyntaxError("property names with quotes must have matching quotes");
+        }
+        if (part === "constructor" || !isOwn) {
+          skipFurtherCaching = true;
+        }
+        intrinsicBaseName += "." + part;
+        intrinsicRealName = "%" + intrinsicBaseName + "%";
+        if (hasOwn(INTRINSICS, intrinsicRealName)) {
+          value = INTRINSICS[intrinsicRealName];
+        } else if (value != null) {
+          if (!(part in value)) {
+            if (!allowMissing) {
+              throw new $TypeError("base intrinsic for " + name + " exists, but the property is not available.");
+            }
+            return void undefined2;
+          }
+          if ($gOPD && i + 1 >= parts.length) {
+            var desc = $gOPD(value, part);
+            isOwn = !!desc;
+            if (isOwn && "get" in desc && !("originalValue" in desc.get)) {
+              value = desc.get;
+            } else {
+              value = value[part];
+            }
+          } else {
+            isOwn = hasOwn(value, part);
+            value = value[part];
+          }
+          if (isOwn && !skipFurtherCaching) {
+            INTRINSICS[intrinsicRealName] = value;
+          }
+        }
+      }
+      return value;
+    };
+  }
+});
+
+// node_modules/call-bound/index.js
+var require_call_bound = __commonJS({
+  "node_modules/call-bound/index.js"(exports, module) {
+    "use strict";
+    var GetIntrinsic = require_get_intrinsic();
+    var callBindBasic = require_call_bind_apply_helpers();
+    var $indexOf = callBindBasic([GetIntrinsic("%String.prototype.indexOf%")]);
+    module.exports = function callBoundIntrinsic(name, allowMissing) {
+      var intrinsic = (
+        /** @type {(this: unknown, ...args: unknown[]) => unknown} */
+        GetIntrinsic(name, !!allowMissing)
+      );
+      if (typeof intrinsic === "function" && $indexOf(name, ".prototype.") > -1) {
+        return callBindBasic(
+          /** @type {const} */
+          [intrinsic]
+        );
+      }
+      return intrinsic;
+    };
+  }
+});
+
+// node_modules/side-channel-map/index.js
+var require_side_channel_map = __commonJS({
+  "node_modules/side-channel-map/index.js"(exports, module) {
+    "use strict";
+    var GetIntrinsic = require_get_intrinsic();
+    var callBound = require_call_bound();
+    var inspect3 = require_object_inspect();
+    var $TypeError = require_type();
+    var $Map = GetIntrinsic("%Map%", true);
+    var $mapGet = callBound("Map.prototype.get", true);
+    var $mapSet = callBound("Map.prototype.set", true);
+    var $mapHas = callBound("Map.prototype.has", true);
+    var $mapDelete = callBound("Map.prototype.delete", true);
+    var $mapSize = callBound("Map.prototype.size", true);
+    module.exports = !!$Map && /** @type {Exclude<import('.'), false>} */
+    function getSideChannelMap() {
+      var $m;
+      var channel = {
+        assert: function(key) {
+          if (!channel.has(key)) {
+            throw new $TypeError("Side channel does not contain " + inspect3(key));
+          }
+        },
+        "delete": function(key) {
+          if ($m) {
+            var result = $mapDelete($m, key);
+            if ($mapSize($m) === 0) {
+              $m = void 0;
+            }
+            return result;
+          }
+          return false;
+        },
+        get: function(key) {
+          if ($m) {
+            return $mapGet($m, key);
+          }
+        },
+        has: function(key) {
+          if ($m) {
+            return $mapHas($m, key);
+          }
+          return false;
+        },
+        set: function(key, value) {
+          if (!$m) {
+            $m = new $Map();
+          }
+          $mapSet($m, key, value);
+        }
+      };
+      return channel;
+    };
+  }
+});
+
+// node_modules/side-channel-weakmap/index.js
+var require_side_channel_weakmap = __commonJS({
+  "node_modules/side-channel-weakmap/index.js"(exports, module) {
+    "use strict";
+    var GetIntrinsic = require_get_intrinsic();
+    var callBound = require_call_bound();
+    var inspect3 = require_object_inspect();
+    var getSideChannelMap = require_side_channel_map();
+    var $TypeError = require_type();
+    var $WeakMap = GetIntrinsic("%WeakMap%", true);
+    var $weakMapGet = callBound("WeakMap.prototype.get", true);
+    var $weakMapSet = callBound("WeakMap.prototype.set", true);
+    var $weakMapHas = callBound("WeakMap.prototype.has", true);
+    var $weakMapDelete = callBound("WeakMap.prototype.delete", true);
+    module.exports = $WeakMap ? (
+      /** @type {Exclude<import('.'), false>} */
+      function getSideChannelWeakMap() {
+        var $wm;
+        var $m;
+        var channel = {
+          assert: function(key) {
+            if (!channel.has(key)) {
+              throw new $TypeError("Side channel does not contain " + inspect3(key));
+            }
+          },
+          "delete": function(key) {
+            if ($WeakMap && key && (typeof key === "object" || typeof key === "function")) {
+              if ($wm) {
+                return $weakMapDelete($wm, key);
+              }
+            } else if (getSideChannelMap) {
+              if ($m) {
+                return $m["delete"](key);
+              }
+            }
+            return false;
+          },
+          get: function(key) {
+            if ($WeakMap && key && (typeof key === "object" || typeof key === "function")) {
+              if ($wm) {
+                return $weakMapGet($wm, key);
+              }
+            }
+            return $m && $m.get(key);
+          },
+          has: function(key) {
+            if ($WeakMap && key && (typeof key === "object" || typeof key === "function")) {
+              if ($wm) {
+                return $weakMapHas($wm, key);
+              }
+            }
+            return !!$m && $m.has(key);
+          },
+          set: function(key, value) {
+            if ($WeakMap && key && (typeof key === "object" || typeof key === "function")) {
+              if (!$wm) {
+                $wm = new $WeakMap();
+              }
+              $weakMapSet($wm, key, value);
+            } else if (getSideChannelMap) {
+              if (!$m) {
+                $m = getSideChannelMap();
+              }
+              $m.set(key, value);
+            }
+          }
+        };
+        return channel;
+      }
+    ) : getSideChannelMap;
+  }
+});
+
+// node_modules/side-channel/index.js
+var require_side_channel = __commonJS({
+  "node_modules/side-channel/index.js"(exports, module) {
+    "use strict";
+    var $TypeError = require_type();
+    var inspect3 = require_object_inspect();
+    var getSideChannelList = require_side_channel_list();
+    var getSideChannelMap = require_side_channel_map();
+    var getSideChannelWeakMap = require_side_channel_weakmap();
+    var makeChannel = getSideChannelWeakMap || getSideChannelMap || getSideChannelList;
+    module.exports = function getSideChannel() {
+      var $channelData;
+      var channel = {
+        assert: function(key) {
+          if (!channel.has(key)) {
+            var keyDesc = key && Object(key) === key ? "the given object key" : inspect3(key);
+            throw new $TypeError("Side channel does not contain " + keyDesc);
+          }
+        },
+        "delete": function(key) {
+          return !!$channelData && $channelData["delete"](key);
+        },
+        get: function(key) {
+          return $channelData && $channelData.get(key);
+        },
+        has: function(key) {
+          return !!$channelData && $channelData.has(key);
+        },
+        set: function(key, value) {
+          if (!$channelData) {
+            $channelData = makeChannel();
+          }
+          $channelData.set(key, value);
+        }
+      };
+      return channel;
+    };
+  }
+});
+
+// node_modules/qs/lib/formats.js
+var require_formats = __commonJS({
+  "node_modules/qs/lib/formats.js"(exports, module) {
+    "use strict";
+    var replace = String.prototype.replace;
+    var percentTwenties = /%20/g;
+    var Format = {
+      RFC1738: "RFC1738",
+      RFC3986: "RFC3986",
+      WHATWG: "WHATWG"
+    };
+    module.exports = {
+      "default": Format.RFC3986,
+      formatters: {
+        RFC1738: function(value) {
+          return replace.call(value, percentTwenties, "+");
+        },
+        RFC3986: function(value) {
+          return String(value);
+        },
+        WHATWG: function(value) {
+          return replace.call(value, percentTwenties, "+");
+        }
+      },
+      RFC1738: Format.RFC1738,
+      RFC3986: Format.RFC3986,
+      WHATWG: Format.WHATWG
+    };
+  }
+});
+
+// node_modules/qs/lib/utils.js
+var require_utils = __commonJS({
+  "node_modules/qs/lib/utils.js"(exports, module) {
+    "use strict";
+    var formats = require_formats();
+    var getSideChannel = require_side_channel();
+    var defineProperty = require_es_define_property();
+    var has = Object.prototype.hasOwnProperty;
+    var isArray = Array.isArray;
+    var overflowChannel = getSideChannel();
+    var markOverflow = function markOverflow2(obj, maxIndex) {
+      overflowChannel.set(obj, maxIndex);
+      return obj;
+    };
+    var isOverflow = function isOverflow2(obj) {
+      return overflowChannel.has(obj);
+    };
+    var getMaxIndex = function getMaxIndex2(obj) {
+      return overflowChannel.get(obj);
+    };
+    var setMaxIndex = function setMaxIndex2(obj, maxIndex) {
+      overflowChannel.set(obj, maxIndex);
+    };
+    var conflictChannel = getSideChannel();
+    var markConflict = function markConflict2(obj, maxIndex) {
+      conflictChannel.set(obj, maxIndex);
+      return obj;
+    };
+    var isConflict = function isConflict2(obj) {
+      return conflictChannel.has(obj);
+    };
+    var getConflictIndex = function getConflictIndex2(obj) {
+      return conflictChannel.get(obj);
+    };
+    var hexTable = (function() {
+      var array = [];
+      for (var i = 0; i < 256; ++i) {
+        array[array.length] = "%" + ((i < 16 ? "0" : "") + i.toString(16)).toUpperCase();
+      }
+      return array;
+    })();
+    var compactQueue = function compactQueue2(queue) {
+      while (queue.length > 1) {
+        var item = queue.pop();
+        var obj = item.obj[item.prop];
+        if (isArray(obj)) {
+          var compacted = [];
+          for (var j = 0; j < obj.length; ++j) {
+            if (typeof obj[j] !== "undefined") {
+              compacted[compacted.length] = obj[j];
+            }
+          }
+          item.obj[item.prop] = compacted;
+        }
+      }
+    };
+    var arrayToObject = function arrayToObject2(source, options) {
+      var obj = options && options.plainObjects ? { __proto__: null } : {};
+      for (var i = 0; i < source.length; ++i) {
+        if (typeof source[i] !== "undefined") {
+          obj[i] = source[i];
+        }
+      }
+      return obj;
+    };
+    var setProperty = function setProperty2(obj, key, value) {
+      if (key === "__proto__" && defineProperty) {
+        defineProperty(obj, key, {
+          configurable: true,
+          enumerable: true,
+          value,
+          writable: true
+        });
+      } else {
+        obj[key] = value;
+      }
+    };
+    var maxNumericIndex = function maxNumericIndex2(obj, min) {
+      var max = min;
+      var keys = Object.keys(obj);
+      for (var i = 0; i < keys.length; ++i) {
+        var num = parseInt(keys[i], 10);
+        if (String(num) === keys[i] && num > max) {
+          max = num;
+        }
+      }
+      return max;
+    };
+    var countElements = function countElements2(arr) {
+      var count = 0;
+      for (var i = 0; i < arr.length; ++i) {
+        if (has.call(arr, i)) {
+          count += 1;
+        }
+      }
+      return count;
+    };
+    var limitedPair = function limitedPair2(first, second, options) {
+      var pair = [first, second];
+      if (options && typeof options.arrayLimit === "number" && pair.length > options.arrayLimit) {
+        if (options.throwOnLimitExceeded) {
+          throw new RangeError("Array limit exceeded. Only " + options.arrayLimit + " element" + (options.arrayLimit === 1 ? "" : "s") + " allowed in an array.");
+        }
+        return markOverflow(arrayToObject(pair, options), 1);
+      }
+      return pair;
+    };
+    var merge2 = function merge3(target, source, options) {
+      if (!source) {
+        return target;
+      }
+      if (typeof source !== "object" && typeof source !== "function") {
+        if (isArray(target)) {
+          var nextIndex = target.length;
+          if (options && typeof options.arrayLimit === "number" && countElements(target) >= options.arrayLimit) {
+            if (options.throwOnLimitExceeded) {
+              throw new RangeError("Array limit exceeded. Only " + options.arrayLimit + " element" + (options.arrayLimit === 1 ? "" : "s") + " allowed in an array.");
+            }
+            return markOverflow(arrayToObject(target.concat(source), options), nextIndex);
+          }
+          target[nextIndex] = source;
+        } else if (target && typeof target === "object") {
+          if (isOverflow(target)) {
+            var newIndex = getMaxIndex(target) + 1;
+            target[newIndex] = source;
+            setMaxIndex(target, newIndex);
+          } else if (options && options.strictMerge && isConflict(target)) {
+            var nextConflict = getConflictIndex(target) + 1;
+            if (options.throwOnLimitExceeded && typeof options.arrayLimit === "number" && nextConflict >= options.arrayLimit) {
+              throw new RangeError("Array limit exceeded. Only " + options.arrayLimit + " element" + (options.arrayLimit === 1 ? "" : "s") + " allowed in an array.");
+            }
+            target[nextConflict] = source;
+            markConflict(target, nextConflict);
+          } else if (options && options.strictMerge) {
+            var conflict = limitedPair(target, source, options);
+            return isArray(conflict) ? markConflict(conflict, 1) : conflict;
+          } else if (options && (options.plainObjects || options.allowPrototypes) || !has.call(Object.prototype, source)) {
+            target[source] = true;
+          }
+        } else {
+          return limitedPair(target, source, options);
+        }
+        return target;
+      }
+      if (!target || typeof target !== "object") {
+        if (isOverflow(source)) {
+          var sourceKeys = Object.keys(source);
+          var result = options && options.plainObjects ? { __proto__: null, 0: target } : { 0: target };
+          for (var m = 0; m < sourceKeys.length; m++) {
+            var oldKey = parseInt(sourceKeys[m], 10);
+            result[oldKey + 1] = source[sourceKeys[m]];
+          }
+          return markOverflow(result, getMaxIndex(source) + 1);
+        }
+        var combined = [target].concat(source);
+        if (options && typeof options.arrayLimit === "number" && combined.length > options.arrayLimit) {
+          if (options.throwOnLimitExceeded) {
+            throw new RangeError("Array limit exceeded. Only " + options.arrayLimit + " element" + (options.arrayLimit === 1 ? "" : "s") + " allowed in an array.");
+          }
+          return markOverflow(arrayToObject(combined, options), combined.length - 1);
+        }
+        return combined;
+      }
+      var mergeTarget = target;
+      if (isArray(target) && !isArray(source)) {
+        mergeTarget = arrayToObject(target, options);
+        if (isConflict(target)) {
+          markConflict(mergeTarget, target.length - 1);
+        }
+      }
+      if (isArray(target) && isArray(source)) {
+        source.forEach(function(item, i) {
+          if (has.call(target, i)) {
+            var targetItem = target[i];
+            if (targetItem && typeof targetItem === "object" && item && typeof item === "object") {
+              target[i] = merge3(targetItem, item, options);
+            } else {
+              target[target.length] = item;
+            }
+          } else {
+            target[i] = item;
+          }
+        });
+        if (options && typeof options.arrayLimit === "number" && countElements(target) > options.arrayLimit) {
+          if (options.throwOnLimitExceeded) {
+            throw new RangeError("Array limit exceeded. Only " + options.arrayLimit + " element" + (options.arrayLimit === 1 ? "" : "s") + " allowed in an array.");
+          }
+          return markOverflow(arrayToObject(target, options), target.length - 1);
+        }
+        return target;
+      }
+      return Object.keys(source).reduce(function(acc, key) {
+        var value = source[key];
+        if (has.call(acc, key)) {
+          setProperty(acc, key, merge3(acc[key], value, options));
+        } else {
+          setProperty(acc, key, value);
+        }
+        if (isOverflow(source) && !isOverflow(acc)) {
+          markOverflow(acc, maxNumericIndex(acc, getMaxIndex(source)));
+        }
+        if (isOverflow(acc)) {
+          var keyNum = parseInt(key, 10);
+          if (String(keyNum) === key && keyNum >= 0 && keyNum > getMaxIndex(acc)) {
+            setMaxIndex(acc, keyNum);
+          }
+        }
+        if (isConflict(acc)) {
+          var conflictKey = parseInt(key, 10);
+          if (String(conflictKey) === key && conflictKey > getConflictIndex(acc)) {
+            markConflict(acc, conflictKey);
+          }
+        }
+        return acc;
+      }, mergeTarget);
+    };
+    var assign = function assignSingleSource(target, source) {
+      return Object.keys(source).reduce(function(acc, key) {
+        setProperty(acc, key, source[key]);
+        return acc;
+      }, target);
+    };
+    var decode = function(str2, defaultDecoder, charset) {
+      if (typeof str2 === "string" && str2.indexOf("%") === -1) {
+        return str2.indexOf("+") === -1 ? str2 : str2.replace(/\+/g, " ");
+      }
+      var strWithoutPlus = str2.replace(/\+/g, " ");
+      if (charset === "iso-8859-1") {
+        return strWithoutPlus.replace(/%[0-9a-f]{2}/gi, unescape);
+      }
+      try {
+        return decodeURIComponent(strWithoutPlus);
+      } catch (e) {
+        return strWithoutPlus;
+      }
+    };
+    var hasToPrimitive = typeof Symbol === "function" && typeof Symbol.toPrimitive === "symbol";
+    var arrayJoin = Array.prototype.join;
+    var arrayToString = Array.prototype.toString;
+    var objectToString = Object.prototype.toString;
+    var toCoercible = function toCoercible2(value, joining) {
+      if (!value || typeof value !== "object" && typeof value !== "function") {
+        return value;
+      }
+      if (hasToPrimitive && value[Symbol.toPrimitive] != null) {
+        return value;
+      }
+      if (isArray(value) && value.toString === arrayToString && value.join === arrayJoin) {
+        var ancestors = joining || getSideChannel();
+        if (ancestors.has(value)) {
+          return "";
+        }
+        ancestors.set(value, true);
+        var copy;
+        for (var i = 0; i < value.length; i += 1) {
+          var item = value[i];
+          var coerced = toCoercible2(item, ancestors);
+          if (!copy && coerced !== item) {
+            copy = [];
+            for (var j = 0; j < i; j += 1) {
+              copy[j] = value[j];
+            }
+          }
+          if (copy) {
+            copy[i] = coerced;
+          }
+        }
+        ancestors["delete"](value);
+        return copy || value;
+      }
+      if (typeof value.toString === "function") {
+        return value;
+      }
+      var valueOf = value.valueOf;
+      if (typeof valueOf === "function") {
+        var primitive = valueOf.call(value);
+        if (!primitive || typeof primitive !== "object" && typeof primitive !== "function") {
+          return String(primitive);
+        }
+      }
+      return objectToString.call(value);
+    };
+    var limit = 1024;
+    var encode = function encode2(str2, defaultEncoder, charset, kind, format) {
+      if (str2.length === 0) {
+        return str2;
+      }
+      var string = str2;
+      if (typeof str2 === "symbol") {
+        string = Symbol.prototype.toString.call(str2);
+      } else if (typeof str2 !== "string") {
+        string = String(toCoercible(str2));
+      }
+      if (charset === "iso-8859-1") {
+        return escape(string).replace(/%u[0-9a-f]{4}/gi, function($0) {
+          return "%26%23" + parseInt($0.slice(2), 16) + "%3B";
+        }).replace(/\+/g, "%2B");
+      }
+      var out = "";
+      for (var j = 0; j < string.length; j += limit) {
+        var segment = string.length >= limit ? string.slice(j, j + limit) : string;
+        if (j + limit < string.length) {
+          var last = segment.charCodeAt(segment.length - 1);
+          if (last >= 55296 && last <= 56319) {
+            segment = segment.slice(0, -1);
+            j -= 1;
+          }
+        }
+        var arr = [];
+        for (var i = 0; i < segment.length; ++i) {
+          var c = segment.charCodeAt(i);
+          if (c === 45 || c === 46 || c === 95 || c === 126 && format !== formats.WHATWG || c >= 48 && c <= 57 || c >= 65 && c <= 90 || c >= 97 && c <= 122 || format === formats.RFC1738 && (c === 40 || c === 41) || format === formats.WHATWG && c === 42) {
+            arr[arr.length] = segment.charAt(i);
+            continue;
+          }
+          if (c < 128) {
+            arr[arr.length] = hexTable[c];
+            continue;
+          }
+          if (c < 2048) {
+            arr[arr.length] = hexTable[192 | c >> 6] + hexTable[128 | c & 63];
+            continue;
+          }
+          if (c < 55296 || c >= 57344) {
+            arr[arr.length] = hexTable[224 | c >> 12] + hexTable[128 | c >> 6 & 63] + hexTable[128 | c & 63];
+            continue;
+          }
+          var next = segment.charCodeAt(i + 1);
+          if (c <= 56319 && next >= 56320 && next <= 57343) {
+            i += 1;
+            c = 65536 + ((c & 1023) << 10 | next & 1023);
+            arr[arr.length] = hexTable[240 | c >> 18] + hexTable[128 | c >> 12 & 63] + hexTable[128 | c >> 6 & 63] + hexTable[128 | c & 63];
+          } else {
+            arr[arr.length] = "%EF%BF%BD";
+          }
+        }
+        out += arr.join("");
+      }
+      return out;
+    };
+    var compact = function compact2(value) {
+      var queue = [{ obj: { o: value }, prop: "o" }];
+      var refs = getSideChannel();
+      for (var i = 0; i < queue.length; ++i) {
+        var item = queue[i];
+        var obj = item.obj[item.prop];
+        var keys = Object.keys(obj);
+        for (var j = 0; j < keys.length; ++j) {
+          var key = keys[j];
+          var val = obj[key];
+          if (typeof val === "object" && val !== null && !refs.has(val)) {
+            queue[queue.length] = { obj, prop: key };
+            refs.set(val, true);
+          }
+        }
+      }
+      compactQueue(queue);
+      return value;
+    };
+    var isRegExp = function isRegExp2(obj) {
+      return Object.prototype.toString.call(obj) === "[object RegExp]";
+    };
+    var isBuffer = function isBuffer2(obj) {
+      if (!obj || typeof obj !== "object") {
+        return false;
+      }
+      return !!(obj.constructor && typeof obj.constructor.isBuffer === "function" && obj.constructor.isBuffer(obj));
+    };
+    var combine = function combine2(a, b, arrayLimit, plainObjects, throwOnLimitExceeded) {
+      if (isOverflow(a)) {
+        if (throwOnLimitExceeded) {
+          throw new RangeError("Array limit exceeded. Only " + arrayLimit + " element" + (arrayLimit === 1 ? "" : "s") + " allowed in an array.");
+        }
+        var bValues = isArray(b) ? b : [b];
+        var newIndex = getMaxIndex(a);
+        for (var i = 0; i < bValues.length; ++i) {
+          newIndex += 1;
+          a[newIndex] = bValues[i];
+        }
+        setMaxIndex(a, newIndex);
+        return a;
+      }
+      var result = [].concat(a, b);
+      if (result.length > arrayLimit) {
+        if (throwOnLimitExceeded) {
+          throw new RangeError("Array limit exceeded. Only " + arrayLimit + " element" + (arrayLimit === 1 ? "" : "s") + " allowed in an array.");
+        }
+        return markOverflow(arrayToObject(result, { plainObjects }), result.length - 1);
+      }
+      return result;
+    };
+    var maybeMap = function maybeMap2(val, fn) {
+      if (isArray(val)) {
+        var mapped = [];
+        for (var i = 0; i < val.length; i += 1) {
+          mapped[mapped.length] = fn(val[i]);
+        }
+        return mapped;
+      }
+      return fn(val);
+    };
+    module.exports = {
+      arrayToObject,
+      assign,
+      combine,
+      compact,
+      decode,
+      encode,
+      isBuffer,
+      isOverflow,
+      isRegExp,
+      markOverflow,
+      maybeMap,
+      merge: merge2,
+      setProperty,
+      toCoercible
+    };
+  }
+});
+
+// node_modules/qs/lib/stringify.js
+var require_stringify = __commonJS({
+  "node_modules/qs/lib/stringify.js"(exports, module) {
+    "use strict";
+    var getSideChannel = require_side_channel();
+    var utils = require_utils();
+    var formats = require_formats();
+    var has = Object.prototype.hasOwnProperty;
+    var arrayPrefixGenerators = {
+      brackets: function brackets(prefix) {
+        return prefix + "[]";
+      },
+      comma: "comma",
+      indices: function indices(prefix, key) {
+        return prefix + "[" + key + "]";
+      },
+      repeat: function repeat(prefix) {
+        return prefix;
+      }
+    };
+    var isArray = Array.isArray;
+    var push = Array.prototype.push;
+    var pushToArray = function(arr, valueOrArray) {
+      push.apply(arr, isArray(valueOrArray) ? valueOrArray : [valueOrArray]);
+    };
+    var toISO = Date.prototype.toISOString;
+    var defaultFormat = formats["default"];
+    var defaults = {
+      addQueryPrefix: false,
+      allowDots: false,
+      allowEmptyArrays: false,
+      arrayFormat: "indices",
+      charset: "utf-8",
+      charsetSentinel: false,
+      commaRoundTrip: false,
+      delimiter: "&",
+      depth: Infinity,
+      encode: true,
+      encodeDotInKeys: false,
+      encoder: utils.encode,
+      encodeValuesOnly: false,
+      filter: void 0,
+      format: defaultFormat,
+      formatter: formats.formatters[defaultFormat],
+      // deprecated
+      indices: false,
+      serializeDate: function serializeDate(date) {
+        return toISO.call(date);
+      },
+      skipNulls: false,
+      strictNullHandling: false
+    };
+    var isNonNullishPrimitive = function isNonNullishPrimitive2(v) {
+      return typeof v === "string" || typeof v === "number" || typeof v === "boolean" || typeof v === "symbol" || typeof v === "bigint";
+    };
+    var sentinel = {};
+    var stringify2 = function stringify3(object, prefix, generateArrayPrefix, commaRoundTrip, allowEmptyArrays, strictNullHandling, skipNulls, encodeDotInKeys, encoder, filter, sort, allowDots, serializeDate, format, formatter, encodeValuesOnly, charset, sideChannel, depth, currentDepth) {
+      var obj = object;
+      if (currentDepth > depth) {
+        throw new RangeError("Input depth exceeded depth option of " + depth);
+      }
+      var tmpSc = sideChannel;
+      var step = 0;
+      var findFlag = false;
+      while ((tmpSc = tmpSc.get(sentinel)) !== void 0 && !findFlag) {
+        var pos = tmpSc.get(object);
+        step += 1;
+        if (typeof pos !== "undefined") {
+          if (pos === step) {
+            throw new RangeError("Cyclic object value");
+          } else {
+            findFlag = true;
+          }
+        }
+        if (typeof tmpSc.get(sentinel) === "undefined") {
+          step = 0;
+        }
+      }
+      obj = typeof filter === "function" ? filter(prefix, obj) : obj;
+      if (obj instanceof Date) {
+        obj = serializeDate(obj);
+      } else if (generateArrayPrefix === "comma" && isArray(obj)) {
+        obj = utils.maybeMap(obj, function(value2) {
+          if (value2 instanceof Date) {
+            return serializeDate(value2);
+          }
+          return value2;
+        });
+      }
+      if (obj === null) {
+        if (strictNullHandling) {
+          return formatter(encoder && !encodeValuesOnly ? encoder(prefix, defaults.encoder, charset, "key", format) : prefix);
+        }
+        obj = "";
+      }
+      if (isNonNullishPrimitive(obj) || utils.isBuffer(obj)) {
+        if (encoder) {
+          var keyValue = encodeValuesOnly ? prefix : encoder(prefix, defaults.encoder, charset, "key", format);
+          return [formatter(keyValue) + "=" + formatter(encoder(obj, defaults.encoder, charset, "value", format))];
+        }
+        return [formatter(prefix) + "=" + formatter(String(obj))];
+      }
+      var values = [];
+      if (typeof obj === "undefined") {
+        return values;
+      }
+      var objKeys;
+      if (generateArrayPrefix === "comma" && isArray(obj)) {
+        if (encodeValuesOnly && encoder) {
+          obj = utils.maybeMap(obj, function(v) {
+            return v == null ? v : encoder(v, defaults.encoder, charset, "value", format);
+          });
+        }
+        objKeys = [{ value: obj.length > 0 ? utils.toCoercible(obj).join(",") || null : void 0 }];
+      } else if (isArray(filter)) {
+        objKeys = filter;
+      } else {
+        var keys = Object.keys(obj);
+        objKeys = sort ? keys.sort(sort) : keys;
+      }
+      var encodedPrefix = String(prefix);
+      var adjustedPrefix = commaRoundTrip && isArray(obj) && obj.length === 1 ? encodedPrefix + "[]" : encodedPrefix;
+      if (allowEmptyArrays && isArray(obj) && obj.length === 0 && Object.keys(obj).length === 0) {
+        return formatter(encoder && !encodeValuesOnly ? encoder(adjustedPrefix, defaults.encoder, charset, "key", format) : adjustedPrefix) + "[]";
+      }
+      for (var j = 0; j < objKeys.length; ++j) {
+        var key = objKeys[j];
+        var value = typeof key === "object" && key && typeof key.value !== "undefined" ? key.value : obj[key];
+        if (skipNulls && value === null) {
+          continue;
+        }
+        var encodedKey = allowDots && encodeDotInKeys ? String(key).replace(/\./g, "%2E") : String(key);
+        var keyPrefix = isArray(obj) ? typeof generateArrayPrefix === "function" ? generateArrayPrefix(adjustedPrefix, encodedKey) : adjustedPrefix : adjustedPrefix + (allowDots ? "." + encodedKey : "[" + encodedKey + "]");
+        sideChannel.set(object, step);
+        var valueSideChannel = getSideChannel();
+        valueSideChannel.set(sentinel, sideChannel);
+        pushToArray(values, stringify3(
+          value,
+          keyPrefix,
+          generateArrayPrefix,
+          commaRoundTrip,
+          allowEmptyArrays,
+          strictNullHandling,
+          skipNulls,
+          encodeDotInKeys,
+          generateArrayPrefix === "comma" && encodeValuesOnly && isArray(obj) ? null : encoder,
+          filter,
+          sort,
+          allowDots,
+          serializeDate,
+          format,
+          formatter,
+          encodeValuesOnly,
+          charset,
+          valueSideChannel,
+          depth,
+          currentDepth + 1
+        ));
+      }
+      return values;
+    };
+    var normalizeStringifyOptions = function normalizeStringifyOptions2(opts) {
+      if (!opts) {
+        return defaults;
+      }
+      if (typeof opts.allowEmptyArrays !== "undefined" && typeof opts.allowEmptyArrays !== "boolean") {
+        throw new TypeError("`allowEmptyArrays` option can only be `true` or `false`, when provided");
+      }
+      if (typeof opts.encodeDotInKeys !== "undefined" && typeof opts.encodeDotInKeys !== "boolean") {
+        throw new TypeError("`encodeDotInKeys` option can only be `true` or `false`, when provided");
+      }
+      if (opts.encoder !== null && typeof opts.encoder !== "undefined" && typeof opts.encoder !== "function") {
+        throw new TypeError("Encoder has to be a function.");
+      }
+      var charset = opts.charset || defaults.charset;
+      if (typeof opts.charset !== "undefined" && opts.charset !== "utf-8" && opts.charset !== "iso-8859-1") {
+        throw new TypeError("The charset option must be either utf-8, iso-8859-1, or undefined");
+      }
+      var format = formats["default"];
+      if (typeof opts.format !== "undefined") {
+        if (!has.call(formats.formatters, opts.format)) {
+          throw new TypeError("Unknown format option provided.");
+        }
+        format = opts.format;
+      }
+      var formatter = formats.formatters[format];
+      var filter = defaults.filter;
+      if (typeof opts.filter === "function" || isArray(opts.filter)) {
+        filter = opts.filter;
+      }
+      var arrayFormat;
+      if (has.call(arrayPrefixGenerators, opts.arrayFormat)) {
+        arrayFormat = opts.arrayFormat;
+      } else if ("indices" in opts) {
+        arrayFormat = opts.indices ? "indices" : "repeat";
+      } else {
+        arrayFormat = defaults.arrayFormat;
+      }
+      if ("commaRoundTrip" in opts && typeof opts.commaRoundTrip !== "boolean") {
+        throw new TypeError("`commaRoundTrip` must be a boolean, or absent");
+      }
+      var allowDots = typeof opts.allowDots === "undefined" ? opts.encodeDotInKeys === true ? true : defaults.allowDots : !!opts.allowDots;
+      return {
+        addQueryPrefix: typeof opts.addQueryPrefix === "boolean" ? opts.addQueryPrefix : defaults.addQueryPrefix,
+        allowDots,
+        allowEmptyArrays: typeof opts.allowEmptyArrays === "boolean" ? !!opts.allowEmptyArrays : defaults.allowEmptyArrays,
+        arrayFormat,
+        charset,
+        charsetSentinel: typeof opts.charsetSentinel === "boolean" ? opts.charsetSentinel : defaults.charsetSentinel,
+        commaRoundTrip: !!opts.commaRoundTrip,
+        delimiter: typeof opts.delimiter === "undefined" ? defaults.delimiter : opts.delimiter,
+        depth: typeof opts.depth === "number" ? opts.depth : defaults.depth,
+        encode: typeof opts.encode === "boolean" ? opts.encode : defaults.encode,
+        encodeDotInKeys: typeof opts.encodeDotInKeys === "boolean" ? opts.encodeDotInKeys : defaults.encodeDotInKeys,
+        encoder: typeof opts.encoder === "function" ? opts.encoder : defaults.encoder,
+        encodeValuesOnly: typeof opts.encodeValuesOnly === "boolean" ? opts.encodeValuesOnly : defaults.encodeValuesOnly,
+        filter,
+        format,
+        formatter,
+        serializeDate: typeof opts.serializeDate === "function" ? opts.serializeDate : defaults.serializeDate,
+        skipNulls: typeof opts.skipNulls === "boolean" ? opts.skipNulls : defaults.skipNulls,
+        sort: typeof opts.sort === "function" ? opts.sort : null,
+        strictNullHandling: typeof opts.strictNullHandling === "boolean" ? opts.strictNullHandling : defaults.strictNullHandling
+      };
+    };
+    module.exports = function(object, opts) {
+      var obj = object;
+      var options = normalizeStringifyOptions(opts);
+      var objKeys;
+      var filter;
+      if (typeof options.filter === "function") {
+        filter = options.filter;
+        obj = filter("", obj);
+      } else if (isArray(options.filter)) {
+        filter = options.filter.slice();
+        objKeys = filter;
+      }
+      var keys = [];
+      if (typeof obj !== "object" || obj === null) {
+        return "";
+      }
+      var generateArrayPrefix = arrayPrefixGenerators[options.arrayFormat];
+      var commaRoundTrip = generateArrayPrefix === "comma" && options.commaRoundTrip;
+      if (!objKeys) {
+        objKeys = Object.keys(obj);
+      }
+      if (options.sort) {
+        objKeys.sort(options.sort);
+      }
+      var sideChannel = getSideChannel();
+      for (var i = 0; i < objKeys.length; ++i) {
+        var key = objKeys[i];
+        if (typeof key === "undefined" || key === null) {
+          continue;
+        }
+        var value = obj[key];
+        if (options.skipNulls && value === null) {
+          continue;
+        }
+        var encodedKey = options.encodeDotInKeys ? String(key).replace(/\./g, "%2E") : String(key);
+        pushToArray(keys, stringify2(
+          value,
+          encodedKey,
+          generateArrayPrefix,
+          commaRoundTrip,
+          options.allowEmptyArrays,
+          options.strictNullHandling,
+          options.skipNulls,
+          options.encodeDotInKeys,
+          options.encode ? options.encoder : null,
+          filter,
+          options.sort,
+          options.allowDots,
+          options.serializeDate,
+          options.format,
+          options.formatter,
+          options.encodeValuesOnly,
+          options.charset,
+          sideChannel,
+          options.depth,
+          0
+        ));
+      }
+      var joined = keys.join(options.delimiter);
+      var prefix = options.addQueryPrefix === true ? "?" : "";
+      if (options.charsetSentinel) {
+        if (options.charset === "iso-8859-1") {
+          prefix += "utf8=%26%2310003%3B" + options.delimiter;
+        } else {
+          prefix += "utf8=%E2%9C%93" + options.delimiter;
+        }
+      }
+      return joined.length > 0 ? prefix + joined : "";
+    };
+  }
+});
+
+// node_modules/qs/lib/parse.js
+var require_parse = __commonJS({
+  "node_modules/qs/lib/parse.js"(exports, module) {
+    "use strict";
+    var getSideChannel = require_side_channel();
+    var utils = require_utils();
+    var has = Object.prototype.hasOwnProperty;
+    var isArray = Array.isArray;
+    var getPrototypeOf = Object.getPrototypeOf;
+    var fromCharCode = String.fromCharCode;
+    var isPlainContainer = function isPlainContainer2(value) {
+      if (!value || typeof value !== "object") {
+        return false;
+      }
+      if (isArray(value)) {
+        return true;
+      }
+      var proto = getPrototypeOf(value);
+      return proto === Object.prototype || proto === null;
+    };
+    var emptyCopyOf = function emptyCopyOf2(value) {
+      if (isArray(value)) {
+        var arr = [];
+        arr.length = value.length;
+        return arr;
+      }
+      return getPrototypeOf(value) === null ? { __proto__: null } : {};
+    };
+    var copyInput = function copyInput2(input) {
+      var copies = getSideChannel();
+      var result = {};
+      var queue = [{ source: input, target: result }];
+      for (var i = 0; i < queue.length; ++i) {
+        var source = queue[i].source;
+        var target = queue[i].target;
+        var keys = Object.keys(source);
+        for (var j = 0; j < keys.length; ++j) {
+          var value = source[keys[j]];
+          if (isPlainContainer(value)) {
+            if (!copies.has(value)) {
+              var copy = emptyCopyOf(value);
+              copies.set(value, copy);
+              queue[queue.length] = { source: value, target: copy };
+            }
+            utils.setProperty(target, keys[j], copies.get(value));
+          } else {
+            utils.setProperty(target, keys[j], value);
+          }
+        }
+      }
+      return result;
+    };
+    var defaults = {
+      allowDots: false,
+      allowEmptyArrays: false,
+      allowPrototypes: false,
+      allowSparse: false,
+      arrayLimit: 20,
+      charset: "utf-8",
+      charsetSentinel: false,
+      comma: false,
+      decodeDotInKeys: false,
+      decoder: utils.decode,
+      delimiter: "&",
+      depth: 5,
+      duplicates: "combine",
+      ignoreQueryPrefix: false,
+      interpretNumericEntities: false,
+      parameterLimit: 1e3,
+      parseArrays: true,
+      plainObjects: false,
+      strictDepth: false,
+      strictMerge: true,
+      strictNullHandling: false,
+      throwOnLimitExceeded: false
+    };
+    var interpretNumericEntities = function(str2) {
+      return str2.replace(/&#(\d+);/g, function($0, numberStr) {
+        var c = parseInt(numberStr, 10);
+        if (c > 65535 && c <= 1114111) {
+          c -= 65536;
+          return fromCharCode(55296 | c >> 10, 56320 | c & 1023);
+        }
+        return fromCharCode(c);
+      });
+    };
+    var parseArrayValue = function(val, options, currentArrayLength) {
+      if (val && typeof val === "string" && options.comma && val.indexOf(",") > -1) {
+        if (options.throwOnLimitExceeded) {
+          var commaCount = 0;
+          var commaIndex = val.indexOf(",");
+          while (commaIndex > -1) {
+            commaCount += 1;
+            if (commaCount >= options.arrayLimit) {
+              throw new RangeError("Array limit exceeded. Only " + options.arrayLimit + " element" + (options.arrayLimit === 1 ? "" : "s") + " allowed in an array.");
+            }
+            commaIndex = val.indexOf(",", commaIndex + 1);
+          }
+        }
+        return val.split(",");
+      }
+      if (options.throwOnLimitExceeded && currentArrayLength >= options.arrayLimit && currentArrayLength > 0) {
+        throw new RangeError("Array limit exceeded. Only " + options.arrayLimit + " element" + (options.arrayLimit === 1 ? "" : "s") + " allowed in an array.");
+      }
+      return val;
+    };
+    var isoSentinel = "utf8=%26%2310003%3B";
+    var charsetSentinel = "utf8=%E2%9C%93";
+    var parseValues = function parseQueryStringValues(str2, options) {
+      var obj = { __proto__: null };
+      var cleanStr = options.ignoreQueryPrefix ? str2.replace(/^\?/, "") : str2;
+      cleanStr = cleanStr.replace(/%5B/gi, "[").replace(/%5D/gi, "]");
+      var limit = options.parameterLimit === Infinity ? void 0 : options.parameterLimit;
+      var parts = cleanStr.split(
+        options.delimiter,
+        options.throwOnLimitExceeded && typeof limit !== "undefined" ? limit + 1 : limit
+      );
+      if (options.throwOnLimitExceeded && typeof limit !== "undefined" && parts.length > limit) {
+        throw new RangeError("Parameter limit exceeded. Only " + limit + " parameter" + (limit === 1 ? "" : "s") + " allowed.");
+      }
+      var skipIndex = -1;
+      var i;
+      var charset = options.charset;
+      if (options.charsetSentinel) {
+        for (i = 0; i < parts.length; ++i) {
+          if (parts[i].indexOf("utf8=") === 0) {
+            if (parts[i] === charsetSentinel) {
+              charset = "utf-8";
+            } else if (parts[i] === isoSentinel) {
+              charset = "iso-8859-1";
+            }
+            skipIndex = i;
+            i = parts.length;
+          }
+        }
+      }
+      for (i = 0; i < parts.length; ++i) {
+        if (i === skipIndex) {
+          continue;
+        }
+        var part = parts[i];
+        var bracketEqualsPos = part.indexOf("]=");
+        var pos = bracketEqualsPos === -1 ? part.indexOf("=") : bracketEqualsPos + 1;
+        var isEmptyBracketKey = pos > 1 && part.slice(pos - 2, pos) === "[]";
+        var key;
+        var val;
+        if (pos === -1) {
+          key = options.decoder(part, defaults.decoder, charset, "key");
+          val = options.strictNullHandling ? null : "";
+        } else {
+          key = options.decoder(part.slice(0, pos), defaults.decoder, charset, "key");
+          if (key !== null) {
+            val = utils.maybeMap(
+              parseArrayValue(
+                part.slice(pos + 1),
+                options,
+                isArray(obj[key]) && (options.duplicates === "combine" || isEmptyBracketKey) ? obj[key].length : 0
+              ),
+              function(encodedVal) {
+                return options.decoder(encodedVal, defaults.decoder, charset, "value");
+              }
+            );
+          }
+        }
+        if (val && options.interpretNumericEntities && charset === "iso-8859-1") {
+          val = utils.maybeMap(val, function(value) {
+            return value ? interpretNumericEntities(String(value)) : value;
+          });
+        }
+        if (isEmptyBracketKey) {
+          val = isArray(val) ? [val] : val;
+        }
+        if (options.comma && isArray(val) && val.length > options.arrayLimit) {
+          val = utils.combine([], val, options.arrayLimit, options.plainObjects, options.throwOnLimitExceeded);
+        }
+        if (key !== null) {
+          var existing = has.call(obj, key);
+          if (existing && (options.duplicates === "combine" || isEmptyBracketKey)) {
+            obj[key] = utils.combine(
+              obj[key],
+              val,
+              options.arrayLimit,
+              options.plainObjects,
+              options.throwOnLimitExceeded
+            );
+          } else if (!existing || options.duplicates === "last") {
+            obj[key] = val;
+          }
+        }
+      }
+      return obj;
+    };
+    var stripWrappingBrackets = function stripWrappingBrackets2(key) {
+      return key.charAt(0) === "[" && key.charAt(key.length - 1) === "]" ? key.slice(1, -1) : key;
+    };
+    var parseObject = function(chain, val, options, valuesParsed) {
+      var currentArrayLength = 0;
+      if (chain.length > 0 && chain[chain.length - 1] === "[]") {
+        var parentKey = chain.slice(0, -1).join("");
+        currentArrayLength = Array.isArray(val) && val[parentKey] ? val[parentKey].length : 0;
+      }
+      var leaf = valuesParsed ? val : parseArrayValue(val, options, currentArrayLength);
+      for (var i = chain.length - 1; i >= 0; --i) {
+        var obj;
+        var root = chain[i];
+        if (root === "[]" && options.parseArrays) {
+          if (utils.isOverflow(leaf)) {
+            obj = leaf;
+          } else {
+            obj = options.allowEmptyArrays && (leaf === "" || options.strictNullHandling && leaf === null) ? [] : utils.combine(
+              [],
+              leaf,
+              options.arrayLimit,
+              options.plainObjects,
+              options.throwOnLimitExceeded
+            );
+          }
+        } else {
+          obj = options.plainObjects ? { __proto__: null } : {};
+          var cleanRoot = stripWrappingBrackets(root);
+          var decodedRoot = options.decodeDotInKeys ? cleanRoot.replace(/%2E/gi, ".") : cleanRoot;
+          var index = parseInt(decodedRoot, 10);
+          var isValidArrayIndex = !isNaN(index) && root !== decodedRoot && String(index) === decodedRoot && index >= 0 && options.parseArrays;
+          if (!options.parseArrays && decodedRoot === "") {
+            obj[0] = leaf;
+          } else if (isValidArrayIndex && index < options.arrayLimit) {
+            obj = [];
+            obj[index] = leaf;
+          } else if (isValidArrayIndex && options.throwOnLimitExceeded) {
+            throw new RangeError("Array limit exceeded. Only " + options.arrayLimit + " element" + (options.arrayLimit === 1 ? "" : "s") + " allowed in an array.");
+          } else if (isValidArrayIndex) {
+            obj[index] = leaf;
+            utils.markOverflow(obj, index);
+          } else if (decodedRoot !== "__proto__") {
+            obj[decodedRoot] = leaf;
+          }
+        }
+        leaf = obj;
+      }
+      return leaf;
+    };
+    var topLevelDotsToBrackets = function topLevelDotsToBrackets2(key) {
+      var result = "";
+      var depth = 0;
+      for (var i = 0; i < key.length; i += 1) {
+        var cu = key.charCodeAt(i);
+        if (cu === 91) {
+          depth += 1;
+          result += "[";
+        } else if (cu === 93) {
+          if (depth > 0) {
+            depth -= 1;
+          }
+          result += "]";
+        } else if (cu === 46 && depth === 0 && i + 1 < key.length && key.charCodeAt(i + 1) !== 46 && key.charCodeAt(i + 1) !== 91) {
+          var start = i + 1;
+          var j = start;
+          while (j < key.length && key.charCodeAt(j) !== 46 && key.charCodeAt(j) !== 91) {
+            j += 1;
+          }
+          result += "[" + key.slice(start, j) + "]";
+          i = j - 1;
+        } else {
+          result += key.charAt(i);
+        }
+      }
+      return result;
+    };
+    var splitKeyIntoSegments = function splitKeyIntoSegments2(originalKey, options) {
+      var key = options.allowDots ? topLevelDotsToBrackets(originalKey) : originalKey;
+      if (options.depth <= 0) {
+        if (!options.plainObjects && has.call(Object.prototype, stripWrappingBrackets(key))) {
+          if (!options.allowPrototypes) {
+            return;
+          }
+        }
+        return [key];
+      }
+      var segments = [];
+      var first = key.indexOf("[");
+      var parent = first >= 0 ? key.slice(0, first) : key;
+      if (parent) {
+        if (!options.plainObjects && has.call(Object.prototype, parent)) {
+          if (!options.allowPrototypes) {
+            return;
+          }
+        }
+        segments[segments.length] = parent;
+      }
+      var n = key.length;
+      var open2 = first;
+      var collected = 0;
+      while (open2 >= 0 && collected < options.depth) {
+        var level = 1;
+        var i = open2 + 1;
+        var close = -1;
+        while (i < n && close < 0) {
+          var cu = key.charCodeAt(i);
+          if (cu === 91) {
+            level += 1;
+          } else if (cu === 93) {
+            level -= 1;
+            if (level === 0) {
+              close = i;
+            }
+          }
+          i += 1;
+        }
+        if (close < 0) {
+          segments[segments.length] = "[" + key.slice(open2) + "]";
+          return segments;
+        }
+        var seg = key.slice(open2, close + 1);
+        var content = seg.slice(1, -1);
+        if (!options.plainObjects && has.call(Object.prototype, content) && !options.allowPrototypes) {
+          return;
+        }
+        segments[segments.length] = seg;
+        collected += 1;
+        open2 = key.indexOf("[", close + 1);
+      }
+      if (open2 >= 0) {
+        if (options.strictDepth === true) {
+          throw new RangeError("Input depth exceeded depth option of " + options.depth + " and strictDepth is true");
+        }
+        segments[segments.length] = "[" + key.slice(open2) + "]";
+      }
+      return segments;
+    };
+    var parseKeys = function parseQueryStringKeys(givenKey, val, options, valuesParsed) {
+      if (!givenKey) {
+        return;
+      }
+      var keys = splitKeyIntoSegments(givenKey, options);
+      if (!keys) {
+        return;
+      }
+      return parseObject(keys, val, options, valuesParsed);
+    };
+    var normalizeParseOptions = function normalizeParseOptions2(opts) {
+      if (!opts) {
+        return defaults;
+      }
+      if (typeof opts.allowEmptyArrays !== "undefined" && typeof opts.allowEmptyArrays !== "boolean") {
+        throw new TypeError("`allowEmptyArrays` option can only be `true` or `false`, when provided");
+      }
+      if (typeof opts.decodeDotInKeys !== "undefined" && typeof opts.decodeDotInKeys !== "boolean") {
+        throw new TypeError("`decodeDotInKeys` option can only be `true` or `false`, when provided");
+      }
+      if (opts.decoder !== null && typeof opts.decoder !== "undefined" && typeof opts.decoder !== "function") {
+        throw new TypeError("Decoder has to be a function.");
+      }
+      if (typeof opts.charset !== "undefined" && opts.charset !== "utf-8" && opts.charset !== "iso-8859-1") {
+        throw new TypeError("The charset option must be either utf-8, iso-8859-1, or undefined");
+      }
+      if (typeof opts.throwOnLimitExceeded !== "undefined" && typeof opts.throwOnLimitExceeded !== "boolean") {
+        throw new TypeError("`throwOnLimitExceeded` option must be a boolean");
+      }
+      var charset = typeof opts.charset === "undefined" ? defaults.charset : opts.charset;
+      var duplicates = typeof opts.duplicates === "undefined" ? defaults.duplicates : opts.duplicates;
+      if (duplicates !== "combine" && duplicates !== "first" && duplicates !== "last") {
+        throw new TypeError("The duplicates option must be either combine, first, or last");
+      }
+      var allowDots = typeof opts.allowDots === "undefined" ? opts.decodeDotInKeys === true ? true : defaults.allowDots : !!opts.allowDots;
+      return {
+        allowDots,
+        allowEmptyArrays: typeof opts.allowEmptyArrays === "boolean" ? !!opts.allowEmptyArrays : defaults.allowEmptyArrays,
+        allowPrototypes: typeof opts.allowPrototypes === "boolean" ? opts.allowPrototypes : defaults.allowPrototypes,
+        allowSparse: typeof opts.allowSparse === "boolean" ? opts.allowSparse : defaults.allowSparse,
+        arrayLimit: typeof opts.arrayLimit === "number" ? opts.arrayLimit : defaults.arrayLimit,
+        charset,
+        charsetSentinel: typeof opts.charsetSentinel === "boolean" ? opts.charsetSentinel : defaults.charsetSentinel,
+        comma: typeof opts.comma === "boolean" ? opts.comma : defaults.comma,
+        decodeDotInKeys: typeof opts.decodeDotInKeys === "boolean" ? opts.decodeDotInKeys : defaults.decodeDotInKeys,
+        decoder: typeof opts.decoder === "function" ? opts.decoder : defaults.decoder,
+        delimiter: typeof opts.delimiter === "string" || utils.isRegExp(opts.delimiter) ? opts.delimiter : defaults.delimiter,
+        // eslint-disable-next-line no-implicit-coercion, no-extra-parens
+        depth: typeof opts.depth === "number" || opts.depth === false ? +opts.depth : defaults.depth,
+        duplicates,
+        ignoreQueryPrefix: opts.ignoreQueryPrefix === true,
+        interpretNumericEntities: typeof opts.interpretNumericEntities === "boolean" ? opts.interpretNumericEntities : defaults.interpretNumericEntities,
+        parameterLimit: typeof opts.parameterLimit === "number" ? opts.parameterLimit : defaults.parameterLimit,
+        parseArrays: opts.parseArrays !== false,
+        plainObjects: typeof opts.plainObjects === "boolean" ? opts.plainObjects : defaults.plainObjects,
+        strictDepth: typeof opts.strictDepth === "boolean" ? !!opts.strictDepth : defaults.strictDepth,
+        strictMerge: typeof opts.strictMerge === "boolean" ? !!opts.strictMerge : defaults.strictMerge,
+        strictNullHandling: typeof opts.strictNullHandling === "boolean" ? opts.strictNullHandling : defaults.strictNullHandling,
+        throwOnLimitExceeded: typeof opts.throwOnLimitExceeded === "boolean" ? opts.throwOnLimitExceeded : false
+      };
+    };
+    module.exports = function(str2, opts) {
+      var options = normalizeParseOptions(opts);
+      if (str2 === "" || str2 === null || typeof str2 === "undefined") {
+        return options.plainObjects ? { __proto__: null } : {};
+      }
+      var tempObj = typeof str2 === "string" ? parseValues(str2, options) : copyInput(str2);
+      var obj = options.plainObjects ? { __proto__: null } : {};
+      var keys = Object.keys(tempObj);
+      for (var i = 0; i < keys.length; ++i) {
+        var key = keys[i];
+        var newObj = parseKeys(key, tempObj[key], options, typeof str2 === "string");
+        obj = utils.merge(obj, newObj, options);
+      }
+      if (options.allowSparse === true) {
+        return obj;
+      }
+      return utils.compact(obj);
+    };
+  }
+});
+
+// node_modules/qs/lib/index.js
+var require_lib = __commonJS({
+  "node_modules/qs/lib/index.js"(exports, module) {
+    "use strict";
+    var stringify2 = require_stringify();
+    var parse2 = require_parse();
+    var formats = require_formats();
+    module.exports = {
+      formats,
+      parse: parse2,
+      stringify: stringify2
+    };
+  }
+});
+
+// node_modules/xcase/es5/index.js
+var require_es5 = __commonJS({
+  "node_modules/xcase/es5/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", {
+      value: true
+    });
+    var _typeof = typeof Symbol === "function" && typeof Symbol.iterator === "symbol" ? function(obj) {
+      return typeof obj;
+    } : function(obj) {
+      return obj && typeof Symbol === "function" && obj.constructor === Symbol ? "symbol" : typeof obj;
+    };
+    function isLower(char) {
+      return char >= 97 && char <= 122;
+    }
+    function isUpper(char) {
+      return char >= 65 && char <= 90;
+    }
+    function isDigit(char) {
+      return char >= 48 && char <= 57;
+    }
+    function toUpper(char) {
+      return char - 32;
+    }
+    function toUpperSafe(char) {
+      if (isLower(char)) {
+        return char - 32;
+      }
+      return char;
+    }
+    function toLower(char) {
+      return char + 32;
+    }
+    function camelize$1(str2, separator) {
+      var firstChar = str2.charCodeAt(0);
+      if (isDigit(firstChar) || isUpper(firstChar) || firstChar == separator) {
+        return str2;
+      }
+      var out = [];
+      var changed = false;
+      if (isUpper(firstChar)) {
+        changed = true;
+        out.push(toLower(firstChar));
+      } else {
+        out.push(firstChar);
+      }
+      var length = str2.length;
+      for (var i = 1; i < length; ++i) {
+        var c = str2.charCodeAt(i);
+        if (c === separator) {
+          changed = true;
+          c = str2.charCodeAt(++i);
+          if (isNaN(c)) {
+            return str2;
+          }
+          out.push(toUpperSafe(c));
+        } else {
+          out.push(c);
+        }
+      }
+      return changed ? String.fromCharCode.apply(void 0, out) : str2;
+    }
+    function decamelize$1(str2, separator) {
+      var firstChar = str2.charCodeAt(0);
+      if (!isLower(firstChar)) {
+        return str2;
+      }
+      var length = str2.length;
+      var changed = false;
+      var out = [];
+      for (var i = 0; i < length; ++i) {
+        var c = str2.charCodeAt(i);
+        if (isUpper(c)) {
+          out.push(separator);
+          out.push(toLower(c));
+          changed = true;
+        } else {
+          out.push(c);
+        }
+      }
+      return changed ? String.fromCharCode.apply(void 0, out) : str2;
+    }
+    function pascalize$1(str2, separator) {
+      var firstChar = str2.charCodeAt(0);
+      if (isDigit(firstChar) || firstChar == separator) {
+        return str2;
+      }
+      var length = str2.length;
+      var changed = false;
+      var out = [];
+      for (var i = 0; i < length; ++i) {
+        var c = str2.charCodeAt(i);
+        if (c === separator) {
+          changed = true;
+          c = str2.charCodeAt(++i);
+          if (isNaN(c)) {
+            return str2;
+          }
+          out.push(toUpperSafe(c));
+        } else if (i === 0 && isLower(c)) {
+          changed = true;
+          out.push(toUpper(c));
+        } else {
+          out.push(c);
+        }
+      }
+      return changed ? String.fromCharCode.apply(void 0, out) : str2;
+    }
+    function depascalize$1(str2, separator) {
+      var firstChar = str2.charCodeAt(0);
+      if (!isUpper(firstChar)) {
+        return str2;
+      }
+      var length = str2.length;
+      var changed = false;
+      var out = [];
+      for (var i = 0; i < length; ++i) {
+        var c = str2.charCodeAt(i);
+        if (isUpper(c)) {
+          if (i > 0) {
+            out.push(separator);
+          }
+          out.push(toLower(c));
+          changed = true;
+        } else {
+          out.push(c);
+        }
+      }
+      return changed ? String.fromCharCode.apply(void 0, out) : str2;
+    }
+    function shouldProcessValue(value) {
+      return value && (typeof value === "undefined" ? "undefined" : _typeof(value)) == "object" && !(value instanceof Date) && !(value instanceof Function);
+    }
+    function processKeys(obj, fun, opts) {
+      var obj2 = void 0;
+      if (obj instanceof Array) {
+        obj2 = [];
+      } else {
+        if (typeof obj.prototype !== "undefined") {
+          return obj;
+        }
+        obj2 = {};
+      }
+      for (var key in obj) {
+        var value = obj[key];
+        if (typeof key === "string") key = fun(key, opts && opts.separator);
+        if (shouldProcessValue(value)) {
+          obj2[key] = processKeys(value, fun, opts);
+        } else {
+          obj2[key] = value;
+        }
+      }
+      return obj2;
+    }
+    function processKeysInPlace(obj, fun, opts) {
+      var keys = Object.keys(obj);
+      for (var idx = 0; idx < keys.length; ++idx) {
+        var key = keys[idx];
+        var value = obj[key];
+        var newKey = fun(key, opts && opts.separator);
+        if (newKey !== key) {
+          delete obj[key];
+        }
+        if (shouldProcessValue(value)) {
+          obj[newKey] = processKeys(value, fun, opts);
+        } else {
+          obj[newKey] = value;
+        }
+      }
+      return obj;
+    }
+    function camelize$$1(str2, separator) {
+      return camelize$1(
+        str2,
+        separator && separator.charCodeAt(0) || 95
+        /* _ */
+      );
+    }
+    function decamelize$$1(str2, separator) {
+      return decamelize$1(
+        str2,
+        separator && separator.charCodeAt(0) || 95
+        /* _ */
+      );
+    }
+    function pascalize$$1(str2, separator) {
+      return pascalize$1(
+        str2,
+        separator && separator.charCodeAt(0) || 95
+        /* _ */
+      );
+    }
+    function depascalize$$1(str2, separator) {
+      return depascalize$1(
+        str2,
+        separator && separator.charCodeAt(0) || 95
+        /* _ */
+      );
+    }
+    function camelizeKeys2(obj, opts) {
+      opts = opts || {};
+      if (!shouldProcessValue(obj)) return obj;
+      if (opts.inPlace) return processKeysInPlace(obj, camelize$$1, opts);
+      return processKeys(obj, camelize$$1, opts);
+    }
+    function decamelizeKeys3(obj, opts) {
+      opts = opts || {};
+      if (!shouldProcessValue(obj)) return obj;
+      if (opts.inPlace) return processKeysInPlace(obj, decamelize$$1, opts);
+      return processKeys(obj, decamelize$$1, opts);
+    }
+    function pascalizeKeys(obj, opts) {
+      opts = opts || {};
+      if (!shouldProcessValue(obj)) return obj;
+      if (opts.inPlace) return processKeysInPlace(obj, pascalize$$1, opts);
+      return processKeys(obj, pascalize$$1, opts);
+    }
+    function depascalizeKeys(obj, opts) {
+      opts = opts || {};
+      if (!shouldProcessValue(obj)) return obj;
+      if (opts.inPlace) return processKeysInPlace(obj, depascalize$$1, opts);
+      return processKeys(obj, depascalize$$1, opts);
+    }
+    exports.camelize = camelize$$1;
+    exports.decamelize = decamelize$$1;
+    exports.pascalize = pascalize$$1;
+    exports.depascalize = depascalize$$1;
+    exports.camelizeKeys = camelizeKeys2;
+    exports.decamelizeKeys = decamelizeKeys3;
+    exports.pascalizeKeys = pascalizeKeys;
+    exports.depascalizeKeys = depascalizeKeys;
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterAbstract.js
+var require_RateLimiterAbstract = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterAbstract.js"(exports, module) {
+    module.exports = class RateLimiterAbstract {
+      /**
+       *
+       * @param opts Object Defaults {
+       *   points: 4, // Number of points
+       *   duration: 1, // Per seconds
+       *   blockDuration: 0, // Block if consumed more than points in current duration for blockDuration seconds
+       *   execEvenly: false, // Execute allowed actions evenly over duration
+       *   execEvenlyMinDelayMs: duration * 1000 / points, // ms, works with execEvenly=true option
+       *   keyPrefix: 'rlflx',
+       * }
+       */
+      constructor(opts = {}) {
+        this.points = opts.points;
+        this.duration = opts.duration;
+        this.blockDuration = opts.blockDuration;
+        this.execEvenly = opts.execEvenly;
+        this.execEvenlyMinDelayMs = opts.execEvenlyMinDelayMs;
+        this.keyPrefix = opts.keyPrefix;
+      }
+      get points() {
+        return this._points;
+      }
+      set points(value) {
+        this._points = value >= 0 ? value : 4;
+      }
+      get duration() {
+        return this._duration;
+      }
+      set duration(value) {
+        this._duration = typeof value === "undefined" ? 1 : value;
+      }
+      get msDuration() {
+        return this.duration * 1e3;
+      }
+      get blockDuration() {
+        return this._blockDuration;
+      }
+      set blockDuration(value) {
+        this._blockDuration = typeof value === "undefined" ? 0 : value;
+      }
+      get msBlockDuration() {
+        return this.blockDuration * 1e3;
+      }
+      get execEvenly() {
+        return this._execEvenly;
+      }
+      set execEvenly(value) {
+        this._execEvenly = typeof value === "undefined" ? false : Boolean(value);
+      }
+      get execEvenlyMinDelayMs() {
+        return this._execEvenlyMinDelayMs;
+      }
+      set execEvenlyMinDelayMs(value) {
+        this._execEvenlyMinDelayMs = typeof value === "undefined" ? Math.ceil(this.msDuration / this.points) : value;
+      }
+      get keyPrefix() {
+        return this._keyPrefix;
+      }
+      set keyPrefix(value) {
+        if (typeof value === "undefined") {
+          value = "rlflx";
+        }
+        if (typeof value !== "string") {
+          throw new Error("keyPrefix must be string");
+        }
+        this._keyPrefix = value;
+      }
+      _getKeySecDuration(options = {}) {
+        return options && options.customDuration >= 0 ? options.customDuration : this.duration;
+      }
+      getKey(key) {
+        return this.keyPrefix.length > 0 ? `${this.keyPrefix}:${key}` : key;
+      }
+      parseKey(rlKey) {
+        return rlKey.substring(this.keyPrefix.length);
+      }
+      consume() {
+        throw new Error("You have to implement the method 'consume'!");
+      }
+      penalty() {
+        throw new Error("You have to implement the method 'penalty'!");
+      }
+      reward() {
+        throw new Error("You have to implement the method 'reward'!");
+      }
+      get() {
+        throw new Error("You have to implement the method 'get'!");
+      }
+      set() {
+        throw new Error("You have to implement the method 'set'!");
+      }
+      block() {
+        throw new Error("You have to implement the method 'block'!");
+      }
+      delete() {
+        throw new Error("You have to implement the method 'delete'!");
+      }
+    };
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/component/BlockedKeys/BlockedKeys.js
+var require_BlockedKeys = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/component/BlockedKeys/BlockedKeys.js"(exports, module) {
+    module.exports = class BlockedKeys {
+      constructor() {
+        this._keys = {};
+        this._addedKeysAmount = 0;
+      }
+      collectExpired() {
+        const now = Date.now();
+        Object.keys(this._keys).forEach((key) => {
+          if (this._keys[key] <= now) {
+            delete this._keys[key];
+          }
+        });
+        this._addedKeysAmount = Object.keys(this._keys).length;
+      }
+      /**
+       * Add new blocked key
+       *
+       * @param key String
+       * @param sec Number
+       */
+      add(key, sec) {
+        this.addMs(key, sec * 1e3);
+      }
+      /**
+       * Add new blocked key for ms
+       *
+       * @param key String
+       * @param ms Number
+       */
+      addMs(key, ms) {
+        this._keys[key] = Date.now() + ms;
+        this._addedKeysAmount++;
+        if (this._addedKeysAmount > 999) {
+          this.collectExpired();
+        }
+      }
+      /**
+       * 0 means not blocked
+       *
+       * @param key
+       * @returns {number}
+       */
+      msBeforeExpire(key) {
+        const expire = this._keys[key];
+        if (expire && expire >= Date.now()) {
+          this.collectExpired();
+          const now = Date.now();
+          return expire >= now ? expire - now : 0;
+        }
+        return 0;
+      }
+      /**
+       * If key is not given, delete all data in memory
+       * 
+       * @param {string|undefined} key
+       */
+      delete(key) {
+        if (key) {
+          delete this._keys[key];
+        } else {
+          Object.keys(this._keys).forEach((key2) => {
+            delete this._keys[key2];
+          });
+        }
+      }
+    };
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/component/BlockedKeys/index.js
+var require_BlockedKeys2 = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/component/BlockedKeys/index.js"(exports, module) {
+    var BlockedKeys = require_BlockedKeys();
+    module.exports = BlockedKeys;
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterRes.js
+var require_RateLimiterRes = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterRes.js"(exports, module) {
+    module.exports = class RateLimiterRes {
+      constructor(remainingPoints, msBeforeNext, consumedPoints, isFirstInDuration) {
+        this.remainingPoints = typeof remainingPoints === "undefined" ? 0 : remainingPoints;
+        this.msBeforeNext = typeof msBeforeNext === "undefined" ? 0 : msBeforeNext;
+        this.consumedPoints = typeof consumedPoints === "undefined" ? 0 : consumedPoints;
+        this.isFirstInDuration = typeof isFirstInDuration === "undefined" ? false : isFirstInDuration;
+      }
+      get msBeforeNext() {
+        return this._msBeforeNext;
+      }
+      set msBeforeNext(ms) {
+        this._msBeforeNext = ms;
+        return this;
+      }
+      get remainingPoints() {
+        return this._remainingPoints;
+      }
+      set remainingPoints(p) {
+        this._remainingPoints = p;
+        return this;
+      }
+      get consumedPoints() {
+        return this._consumedPoints;
+      }
+      set consumedPoints(p) {
+        this._consumedPoints = p;
+        return this;
+      }
+      get isFirstInDuration() {
+        return this._isFirstInDuration;
+      }
+      set isFirstInDuration(value) {
+        this._isFirstInDuration = Boolean(value);
+      }
+      _getDecoratedProperties() {
+        return {
+          remainingPoints: this.remainingPoints,
+          msBeforeNext: this.msBeforeNext,
+          consumedPoints: this.consumedPoints,
+          isFirstInDuration: this.isFirstInDuration
+        };
+      }
+      [/* @__PURE__ */ Symbol.for("nodejs.util.inspect.custom")]() {
+        return this._getDecoratedProperties();
+      }
+      toString() {
+        return JSON.stringify(this._getDecoratedProperties());
+      }
+      toJSON() {
+        return this._getDecoratedProperties();
+      }
+    };
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterInsuredAbstract.js
+var require_RateLimiterInsuredAbstract = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterInsuredAbstract.js"(exports, module) {
+    var RateLimiterAbstract = require_RateLimiterAbstract();
+    var RateLimiterRes = require_RateLimiterRes();
+    module.exports = class RateLimiterInsuredAbstract extends RateLimiterAbstract {
+      constructor(opts = {}) {
+        super(opts);
+        this.insuranceLimiter = opts.insuranceLimiter;
+      }
+      get insuranceLimiter() {
+        return this._insuranceLimiter;
+      }
+      set insuranceLimiter(value) {
+        if (typeof value !== "undefined" && !(value instanceof RateLimiterAbstract)) {
+          throw new Error("insuranceLimiter must be instance of RateLimiterAbstract");
+        }
+        this._insuranceLimiter = value;
+        if (this._insuranceLimiter) {
+          this._insuranceLimiter.blockDuration = this.blockDuration;
+          this._insuranceLimiter.execEvenly = this.execEvenly;
+        }
+      }
+      _handleError(err, funcName, resolve2, reject, params) {
+        if (err instanceof RateLimiterRes) {
+          reject(err);
+        } else if (!(this.insuranceLimiter instanceof RateLimiterAbstract)) {
+          reject(err);
+        } else {
+          this.insuranceLimiter[funcName](...params).then((res) => {
+            resolve2(res);
+          }).catch((res) => {
+            reject(res);
+          });
+        }
+      }
+      _operation(funcName, params) {
+        const promise = this[funcName](...params);
+        return new Promise((resolve2, reject) => {
+          return promise.then((res) => {
+            resolve2(res);
+          }).catch((err) => {
+            if (funcName.startsWith("_")) {
+              funcName = funcName.slice(1);
+            }
+            this._handleError(err, funcName, resolve2, reject, params);
+          });
+        });
+      }
+      consume(key, pointsToConsume = 1, options = {}) {
+        return this._operation("_consume", [key, pointsToConsume, options]);
+      }
+      penalty(key, points = 1, options = {}) {
+        return this._operation("_penalty", [key, points, options]);
+      }
+      reward(key, points = 1, options = {}) {
+        return this._operation("_reward", [key, points, options]);
+      }
+      get(key, options = {}) {
+        return this._operation("_get", [key, options]);
+      }
+      set(key, points, secDuration, options = {}) {
+        return this._operation("_set", [key, points, secDuration, options]);
+      }
+      block(key, secDuration, options = {}) {
+        return this._operation("_block", [key, secDuration, options]);
+      }
+      delete(key, options = {}) {
+        return this._operation("_delete", [key, options]);
+      }
+      _consume() {
+        throw new Error("You have to implement the method '_consume'!");
+      }
+      _penalty() {
+        throw new Error("You have to implement the method '_penalty'!");
+      }
+      _reward() {
+        throw new Error("You have to implement the method '_reward'!");
+      }
+      _get() {
+        throw new Error("You have to implement the method '_get'!");
+      }
+      _set() {
+        throw new Error("You have to implement the method '_set'!");
+      }
+      _block() {
+        throw new Error("You have to implement the method '_block'!");
+      }
+      _delete() {
+        throw new Error("You have to implement the method '_delete'!");
+      }
+    };
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterStoreAbstract.js
+var require_RateLimiterStoreAbstract = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterStoreAbstract.js"(exports, module) {
+    var RateLimiterAbstract = require_RateLimiterAbstract();
+    var BlockedKeys = require_BlockedKeys2();
+    var RateLimiterRes = require_RateLimiterRes();
+    var RateLimiterInsuredAbstract = require_RateLimiterInsuredAbstract();
+    module.exports = class RateLimiterStoreAbstract extends RateLimiterInsuredAbstract {
+      /**
+       *
+       * @param opts Object Defaults {
+       *   ... see other in RateLimiterAbstract
+       *
+       *   inMemoryBlockOnConsumed: 40, // Number of points when key is blocked
+       *   inMemoryBlockDuration: 10, // Block duration in seconds
+       *   insuranceLimiter: RateLimiterAbstract
+       * }
+       */
+      constructor(opts = {}) {
+        super(opts);
+        this.inMemoryBlockOnConsumed = opts.inMemoryBlockOnConsumed;
+        this.inMemoryBlockDuration = opts.inMemoryBlockDuration;
+        this._inMemoryBlockedKeys = new BlockedKeys();
+      }
+      get client() {
+        return this._client;
+      }
+      set client(value) {
+        if (typeof value === "undefined") {
+          throw new Error("storeClient is not set");
+        }
+        this._client = value;
+      }
+      /**
+       * Have to be launched after consume
+       * It blocks key and execute evenly depending on result from store
+       *
+       * It uses _getRateLimiterRes function to prepare RateLimiterRes from store result
+       *
+       * @param resolve
+       * @param reject
+       * @param rlKey
+       * @param changedPoints
+       * @param storeResult
+       * @param {Object} options
+       * @private
+       */
+      _afterConsume(resolve2, reject, rlKey, changedPoints, storeResult, options = {}) {
+        const res = this._getRateLimiterRes(rlKey, changedPoints, storeResult);
+        if (this.inMemoryBlockOnConsumed > 0 && !(this.inMemoryBlockDuration > 0) && res.consumedPoints >= this.inMemoryBlockOnConsumed) {
+          this._inMemoryBlockedKeys.addMs(rlKey, res.msBeforeNext);
+          if (res.consumedPoints > this.points) {
+            return reject(res);
+          } else {
+            return resolve2(res);
+          }
+        } else if (res.consumedPoints > this.points) {
+          let blockPromise = Promise.resolve();
+          if (this.blockDuration > 0 && res.consumedPoints <= this.points + changedPoints) {
+            res.msBeforeNext = this.msBlockDuration;
+            blockPromise = this._block(rlKey, res.consumedPoints, this.msBlockDuration, options);
+          }
+          if (this.inMemoryBlockOnConsumed > 0 && res.consumedPoints >= this.inMemoryBlockOnConsumed) {
+            this._inMemoryBlockedKeys.add(rlKey, this.inMemoryBlockDuration);
+            res.msBeforeNext = this.msInMemoryBlockDuration;
+          }
+          blockPromise.then(() => {
+            reject(res);
+          }).catch((err) => {
+            reject(err);
+          });
+        } else if (this.execEvenly && res.msBeforeNext > 0 && !res.isFirstInDuration) {
+          let delay = Math.ceil(res.msBeforeNext / (res.remainingPoints + 2));
+          if (delay < this.execEvenlyMinDelayMs) {
+            delay = res.consumedPoints * this.execEvenlyMinDelayMs;
+          }
+          setTimeout(resolve2, delay, res);
+        } else {
+          resolve2(res);
+        }
+      }
+      getInMemoryBlockMsBeforeExpire(rlKey) {
+        if (this.inMemoryBlockOnConsumed > 0) {
+          return this._inMemoryBlockedKeys.msBeforeExpire(rlKey);
+        }
+        return 0;
+      }
+      get inMemoryBlockOnConsumed() {
+        return this._inMemoryBlockOnConsumed;
+      }
+      set inMemoryBlockOnConsumed(value) {
+        this._inMemoryBlockOnConsumed = value ? parseInt(value) : 0;
+        if (this.inMemoryBlockOnConsumed > 0 && this.points > this.inMemoryBlockOnConsumed) {
+          throw new Error('inMemoryBlockOnConsumed option must be greater or equal "points" option');
+        }
+      }
+      get inMemoryBlockDuration() {
+        return this._inMemoryBlockDuration;
+      }
+      set inMemoryBlockDuration(value) {
+        this._inMemoryBlockDuration = value ? parseInt(value) : 0;
+        if (this.inMemoryBlockDuration > 0 && this.inMemoryBlockOnConsumed === 0) {
+          throw new Error("inMemoryBlockOnConsumed option must be set up");
+        }
+      }
+      get msInMemoryBlockDuration() {
+        return this._inMemoryBlockDuration * 1e3;
+      }
+      /**
+       * Block any key for secDuration seconds
+       *
+       * @param key
+       * @param secDuration
+       * @param {Object} options
+       *
+       * @return Promise<RateLimiterRes>
+       */
+      block(key, secDuration, options = {}) {
+        const msDuration = secDuration * 1e3;
+        return this._block(this.getKey(key), this.points + 1, msDuration, options);
+      }
+      /**
+       * Set points by key for any duration
+       *
+       * @param key
+       * @param points
+       * @param secDuration
+       * @param {Object} options
+       *
+       * @return Promise<RateLimiterRes>
+       */
+      set(key, points, secDuration, options = {}) {
+        const msDuration = (secDuration >= 0 ? secDuration : this.duration) * 1e3;
+        return this._block(this.getKey(key), points, msDuration, options);
+      }
+      /**
+       *
+       * @param key
+       * @param pointsToConsume
+       * @param {Object} options
+       * @returns Promise<RateLimiterRes>
+       */
+      _consume(key, pointsToConsume = 1, options = {}) {
+        return new Promise((resolve2, reject) => {
+          const rlKey = this.getKey(key);
+          const inMemoryBlockMsBeforeExpire = this.getInMemoryBlockMsBeforeExpire(rlKey);
+          if (inMemoryBlockMsBeforeExpire > 0) {
+            return reject(new RateLimiterRes(0, inMemoryBlockMsBeforeExpire));
+          }
+          this._upsert(rlKey, pointsToConsume, this._getKeySecDuration(options) * 1e3, false, options).then((res) => {
+            this._afterConsume(resolve2, reject, rlKey, pointsToConsume, res);
+          }).catch((err) => reject(err));
+        });
+      }
+      /**
+       *
+       * @param key
+       * @param points
+       * @param {Object} options
+       * @returns Promise<RateLimiterRes>
+       */
+      _penalty(key, points = 1, options = {}) {
+        const rlKey = this.getKey(key);
+        return new Promise((resolve2, reject) => {
+          this._upsert(rlKey, points, this._getKeySecDuration(options) * 1e3, false, options).then((res) => {
+            resolve2(this._getRateLimiterRes(rlKey, points, res));
+          }).catch((res) => reject(res));
+        });
+      }
+      /**
+       *
+       * @param key
+       * @param points
+       * @param {Object} options
+       * @returns Promise<RateLimiterRes>
+       */
+      _reward(key, points = 1, options = {}) {
+        const rlKey = this.getKey(key);
+        return new Promise((resolve2, reject) => {
+          this._upsert(rlKey, -points, this._getKeySecDuration(options) * 1e3, false, options).then((res) => {
+            resolve2(this._getRateLimiterRes(rlKey, -points, res));
+          }).catch((res) => reject(res));
+        });
+      }
+      /**
+       *
+       * @param key
+       * @param {Object} options
+       * @returns Promise<RateLimiterRes>|null
+       */
+      get(key, options = {}) {
+        const rlKey = this.getKey(key);
+        return new Promise((resolve2, reject) => {
+          this._get(rlKey, options).then((res) => {
+            if (res === null || typeof res === "undefined") {
+              resolve2(null);
+            } else {
+              resolve2(this._getRateLimiterRes(rlKey, 0, res));
+            }
+          }).catch((err) => {
+            this._handleError(err, "get", resolve2, reject, [key, options]);
+          });
+        });
+      }
+      /**
+       *
+       * @param key
+       * @param {Object} options
+       * @returns Promise<boolean>
+       */
+      delete(key, options = {}) {
+        const rlKey = this.getKey(key);
+        return new Promise((resolve2, reject) => {
+          this._delete(rlKey, options).then((res) => {
+            this._inMemoryBlockedKeys.delete(rlKey);
+            resolve2(res);
+          }).catch((err) => {
+            this._handleError(err, "delete", resolve2, reject, [key, options]);
+          });
+        });
+      }
+      /**
+       * Cleanup keys no-matter expired or not.
+       */
+      deleteInMemoryBlockedAll() {
+        this._inMemoryBlockedKeys.delete();
+      }
+      /**
+       * Get RateLimiterRes object filled depending on storeResult, which specific for exact store
+       *
+       * @param rlKey
+       * @param changedPoints
+       * @param storeResult
+       * @private
+       */
+      _getRateLimiterRes(rlKey, changedPoints, storeResult) {
+        throw new Error("You have to implement the method '_getRateLimiterRes'!");
+      }
+      /**
+       * Block key for this.msBlockDuration milliseconds
+       * Usually, it just prolongs lifetime of key
+       *
+       * @param rlKey
+       * @param initPoints
+       * @param msDuration
+       * @param {Object} options
+       *
+       * @return Promise<any>
+       */
+      _block(rlKey, initPoints, msDuration, options = {}) {
+        return new Promise((resolve2, reject) => {
+          this._upsert(rlKey, initPoints, msDuration, true, options).then(() => {
+            resolve2(new RateLimiterRes(0, msDuration > 0 ? msDuration : -1, initPoints));
+          }).catch((err) => {
+            this._handleError(err, "block", resolve2, reject, [this.parseKey(rlKey), msDuration / 1e3, options]);
+          });
+        });
+      }
+      /**
+       * Have to be implemented in every limiter
+       * Resolve with raw result from Store OR null if rlKey is not set
+       * or Reject with error
+       *
+       * @param rlKey
+       * @param {Object} options
+       * @private
+       *
+       * @return Promise<any>
+       */
+      _get(rlKey, options = {}) {
+        throw new Error("You have to implement the method '_get'!");
+      }
+      /**
+       * Have to be implemented
+       * Resolve with true OR false if rlKey doesn't exist
+       * or Reject with error
+       *
+       * @param rlKey
+       * @param {Object} options
+       * @private
+       *
+       * @return Promise<any>
+       */
+      _delete(rlKey, options = {}) {
+        throw new Error("You have to implement the method '_delete'!");
+      }
+      /**
+       * Have to be implemented
+       * Resolve with object used for {@link _getRateLimiterRes} to generate {@link RateLimiterRes}
+       *
+       * @param {string} rlKey
+       * @param {number} points
+       * @param {number} msDuration
+       * @param {boolean} forceExpire
+       * @param {Object} options
+       * @abstract
+       *
+       * @return Promise<Object>
+       */
+      _upsert(rlKey, points, msDuration, forceExpire = false, options = {}) {
+        throw new Error("You have to implement the method '_upsert'!");
+      }
+    };
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterRedis.js
+var require_RateLimiterRedis = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterRedis.js"(exports, module) {
+    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
+    var RateLimiterRes = require_RateLimiterRes();
+    var incrTtlLuaScript = `redis.call('set', KEYS[1], 0, 'EX', ARGV[2], 'NX') local consumed = redis.call('incrby', KEYS[1], ARGV[1]) local ttl = redis.call('pttl', KEYS[1]) if ttl == -1 then   redis.call('expire', KEYS[1], ARGV[2])   ttl = 1000 * ARGV[2] end return {consumed, ttl} `;
+    var RateLimiterRedis = class extends RateLimiterStoreAbstract {
+      /**
+       *
+       * @param {Object} opts
+       * Defaults {
+       *   ... see other in RateLimiterStoreAbstract
+       *
+       *   redis: RedisClient
+       *   rejectIfRedisNotReady: boolean = false - reject / invoke insuranceLimiter immediately when redis connection is not "ready"
+       * }
+       */
+      constructor(opts) {
+        super(opts);
+        this.client = opts.storeClient;
+        this._rejectIfRedisNotReady = !!opts.rejectIfRedisNotReady;
+        this._incrTtlLuaScript = opts.customIncrTtlLuaScript || incrTtlLuaScript;
+        this.useRedisPackage = opts.useRedisPackage || this.client.constructor.name === "Commander" || false;
+        this.useRedis3AndLowerPackage = opts.useRedis3AndLowerPackage;
+        if (typeof this.client.defineCommand === "function") {
+          this.client.defineCommand("rlflxIncr", {
+            numberOfKeys: 1,
+            lua: this._incrTtlLuaScript
+          });
+        }
+      }
+      /**
+       * Prevent actual redis call if redis connection is not ready
+       * Because of different connection state checks for ioredis and node-redis, only this clients would be actually checked.
+       * For any other clients all the requests would be passed directly to redis client
+       * @param {String} rlKey
+       * @param {Boolean} isReadonly
+       * @return {boolean}
+       * @private
+       */
+      _isRedisReady(rlKey, isReadonly) {
+        if (!this._rejectIfRedisNotReady) {
+          return true;
+        }
+        if (this.client.status) {
+          return this.client.status === "ready";
+        }
+        if (typeof this.client.isReady === "function") {
+          return this.client.isReady();
+        }
+        if (typeof this.client.isReady === "boolean") {
+          return this.client.isReady === true;
+        }
+        if (this.client._slots && typeof this.client._slots.getClient === "function") {
+          if (typeof this.client.isOpen === "boolean" && this.client.isOpen !== true) {
+            return false;
+          }
+          try {
+            const slotClient = this.client._slots.getClient(rlKey, isReadonly);
+            return slotClient && slotClient.isReady === true;
+          } catch (error) {
+            return false;
+          }
+        }
+        return true;
+      }
+      _getRateLimiterRes(rlKey, changedPoints, result) {
+        let [consumed, resTtlMs] = result;
+        if (Array.isArray(consumed)) {
+          [, consumed] = consumed;
+          [, resTtlMs] = resTtlMs;
+        }
+        const res = new RateLimiterRes();
+        res.consumedPoints = parseInt(consumed);
+        res.isFirstInDuration = res.consumedPoints === changedPoints;
+        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
+        res.msBeforeNext = resTtlMs;
+        return res;
+      }
+      async _upsert(rlKey, points, msDuration, forceExpire = false) {
+        if (typeof points == "string") {
+          if (!RegExp("^[1-9][0-9]*$").test(points)) {
+            throw new Error("Consuming string different than integer values is not supported by this package");
+          }
+        } else if (!Number.isInteger(points)) {
+          throw new Error("Consuming decimal number of points is not supported by this package");
+        }
+        if (!this._isRedisReady(rlKey, false)) {
+          throw new Error("Redis connection is not ready");
+        }
+        const secDuration = Math.floor(msDuration / 1e3);
+        const multi = this.client.multi();
+        if (forceExpire) {
+          if (secDuration > 0) {
+            if (!this.useRedisPackage && !this.useRedis3AndLowerPackage) {
+              multi.set(rlKey, points, "EX", secDuration);
+            } else {
+              multi.set(rlKey, points, { EX: secDuration });
+            }
+          } else {
+            multi.set(rlKey, points);
+          }
+          if (!this.useRedisPackage && !this.useRedis3AndLowerPackage) {
+            return multi.pttl(rlKey).exec(true);
+          }
+          return multi.pTTL(rlKey).exec(true);
+        }
+        if (secDuration > 0) {
+          if (!this.useRedisPackage && !this.useRedis3AndLowerPackage) {
+            return this.client.rlflxIncr(
+              [rlKey].concat([String(points), String(secDuration), String(this.points), String(this.duration)])
+            );
+          }
+          if (this.useRedis3AndLowerPackage) {
+            return new Promise((resolve2, reject) => {
+              const incrCallback = function(err, result) {
+                if (err) {
+                  return reject(err);
+                }
+                return resolve2(result);
+              };
+              if (typeof this.client.rlflxIncr === "function") {
+                this.client.rlflxIncr(rlKey, points, secDuration, this.points, this.duration, incrCallback);
+              } else {
+                this.client.eval(this._incrTtlLuaScript, 1, rlKey, points, secDuration, this.points, this.duration, incrCallback);
+              }
+            });
+          } else {
+            return this.client.eval(this._incrTtlLuaScript, {
+              keys: [rlKey],
+              arguments: [String(points), String(secDuration), String(this.points), String(this.duration)]
+            });
+          }
+        } else {
+          if (!this.useRedisPackage && !this.useRedis3AndLowerPackage) {
+            return multi.incrby(rlKey, points).pttl(rlKey).exec(true);
+          }
+          return multi.incrBy(rlKey, points).pTTL(rlKey).exec(true);
+        }
+      }
+      async _get(rlKey) {
+        if (!this._isRedisReady(rlKey, true)) {
+          throw new Error("Redis connection is not ready");
+        }
+        if (!this.useRedisPackage && !this.useRedis3AndLowerPackage) {
+          return this.client.multi().get(rlKey).pttl(rlKey).exec().then((result) => {
+            const [[, points]] = result;
+            if (points === null) return null;
+            return result;
+          });
+        }
+        return this.client.multi().get(rlKey).pTTL(rlKey).exec(true).then((result) => {
+          const [points] = result;
+          if (points === null) return null;
+          return result;
+        });
+      }
+      _delete(rlKey) {
+        return this.client.del(rlKey).then((result) => result > 0);
+      }
+    };
+    module.exports = RateLimiterRedis;
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterMongo.js
+var require_RateLimiterMongo = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterMongo.js"(exports, module) {
+    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
+    var RateLimiterRes = require_RateLimiterRes();
+    function getDriverVersion(client) {
+      try {
+        const _client = client.client ? client.client : client;
+        let _v = [0, 0, 0];
+        if (typeof _client.topology === "undefined") {
+          const { version } = _client.options.metadata.driver;
+          _v = version.split("|", 1)[0].split(".").map((v) => parseInt(v));
+        } else {
+          const { version } = _client.topology.s.options.metadata.driver;
+          _v = version.split(".").map((v) => parseInt(v));
+        }
+        return {
+          major: _v[0],
+          feature: _v[1],
+          patch: _v[2]
+        };
+      } catch (err) {
+        return { major: 0, feature: 0, patch: 0 };
+      }
+    }
+    var RateLimiterMongo = class _RateLimiterMongo extends RateLimiterStoreAbstract {
+      /**
+       *
+       * @param {Object} opts
+       * Defaults {
+       *   indexKeyPrefix: {attr1: 1, attr2: 1}
+       *   ... see other in RateLimiterStoreAbstract
+       *
+       *   mongo: MongoClient
+       * }
+       */
+      constructor(opts) {
+        super(opts);
+        this.dbName = opts.dbName;
+        this.tableName = opts.tableName;
+        this.indexKeyPrefix = opts.indexKeyPrefix;
+        this.disableIndexesCreation = opts.disableIndexesCreation;
+        if (opts.mongo) {
+          this.client = opts.mongo;
+        } else {
+          this.client = opts.storeClient;
+        }
+        if (typeof this.client.then === "function") {
+          this.client.then((conn) => {
+            this.client = conn;
+            this._initCollection();
+            this._driverVersion = getDriverVersion(this.client);
+          });
+        } else {
+          this._initCollection();
+          this._driverVersion = getDriverVersion(this.client);
+        }
+      }
+      get dbName() {
+        return this._dbName;
+      }
+      set dbName(value) {
+        this._dbName = typeof value === "undefined" ? _RateLimiterMongo.getDbName() : value;
+      }
+      static getDbName() {
+        return "node-rate-limiter-flexible";
+      }
+      get tableName() {
+        return this._tableName;
+      }
+      set tableName(value) {
+        this._tableName = typeof value === "undefined" ? this.keyPrefix : value;
+      }
+      get client() {
+        return this._client;
+      }
+      set client(value) {
+        if (typeof value === "undefined") {
+          throw new Error("mongo is not set");
+        }
+        this._client = value;
+      }
+      get indexKeyPrefix() {
+        return this._indexKeyPrefix;
+      }
+      set indexKeyPrefix(obj) {
+        this._indexKeyPrefix = obj || {};
+      }
+      get disableIndexesCreation() {
+        return this._disableIndexesCreation;
+      }
+      set disableIndexesCreation(value) {
+        this._disableIndexesCreation = !!value;
+      }
+      async createIndexes() {
+        const db = typeof this.client.db === "function" ? this.client.db(this.dbName) : this.client;
+        const collection = db.collection(this.tableName);
+        await collection.createIndex({ expire: -1 }, { expireAfterSeconds: 0 });
+        await collection.createIndex(Object.assign({}, this.indexKeyPrefix, { key: 1 }), { unique: true });
+      }
+      _initCollection() {
+        const db = typeof this.client.db === "function" ? this.client.db(this.dbName) : this.client;
+        const collection = db.collection(this.tableName);
+        if (!this.disableIndexesCreation) {
+          this.createIndexes().catch((err) => {
+            console.error(`Cannot create indexes for mongo collection ${this.tableName}`, err);
+          });
+        }
+        this._collection = collection;
+      }
+      _getRateLimiterRes(rlKey, changedPoints, result) {
+        const res = new RateLimiterRes();
+        let doc;
+        if (typeof result.value === "undefined") {
+          doc = result;
+        } else {
+          doc = result.value;
+        }
+        res.isFirstInDuration = doc.points === changedPoints;
+        res.consumedPoints = doc.points;
+        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
+        res.msBeforeNext = doc.expire !== null ? Math.max(new Date(doc.expire).getTime() - Date.now(), 0) : -1;
+        return res;
+      }
+      _upsert(key, points, msDuration, forceExpire = false, options = {}) {
+        if (!this._collection) {
+          return Promise.reject(Error("Mongo connection is not established"));
+        }
+        const docAttrs = options.attrs || {};
+        let where;
+        let upsertData;
+        if (forceExpire) {
+          where = { key };
+          where = Object.assign(where, docAttrs);
+          upsertData = {
+            $set: {
+              key,
+              points,
+              expire: msDuration > 0 ? new Date(Date.now() + msDuration) : null
+            }
+          };
+          upsertData.$set = Object.assign(upsertData.$set, docAttrs);
+        } else {
+          where = {
+            $or: [
+              { expire: { $gt: /* @__PURE__ */ new Date() } },
+              { expire: { $eq: null } }
+            ],
+            key
+          };
+          where = Object.assign(where, docAttrs);
+          upsertData = {
+            $setOnInsert: {
+              key,
+              expire: msDuration > 0 ? new Date(Date.now() + msDuration) : null
+            },
+            $inc: { points }
+          };
+          upsertData.$setOnInsert = Object.assign(upsertData.$setOnInsert, docAttrs);
+        }
+        const upsertOptions = {
+          upsert: true
+        };
+        if (this._driverVersion.major >= 4 || (this._driverVersion.major === 3 && this._driverVersion.feature >= 7 || this._driverVersion.feature >= 6 && this._driverVersion.patch >= 7)) {
+          upsertOptions.returnDocument = "after";
+        } else {
+          upsertOptions.returnOriginal = false;
+        }
+        return new Promise((resolve2, reject) => {
+          this._collection.findOneAndUpdate(
+            where,
+            upsertData,
+            upsertOptions
+          ).then((res) => {
+            resolve2(res);
+          }).catch((errUpsert) => {
+            if (errUpsert && errUpsert.code === 11e3) {
+              const replaceWhere = Object.assign({
+                // try to replace OLD limit doc
+                $or: [
+                  { expire: { $lte: /* @__PURE__ */ new Date() } },
+                  { expire: { $eq: null } }
+                ],
+                key
+              }, docAttrs);
+              const replaceTo = {
+                $set: Object.assign({
+                  key,
+                  points,
+                  expire: msDuration > 0 ? new Date(Date.now() + msDuration) : null
+                }, docAttrs)
+              };
+              this._collection.findOneAndUpdate(
+                replaceWhere,
+                replaceTo,
+                upsertOptions
+              ).then((res) => {
+                resolve2(res);
+              }).catch((errReplace) => {
+                if (errReplace && errReplace.code === 11e3) {
+                  this._upsert(key, points, msDuration, forceExpire).then((res) => resolve2(res)).catch((err) => reject(err));
+                } else {
+                  reject(errReplace);
+                }
+              });
+            } else {
+              reject(errUpsert);
+            }
+          });
+        });
+      }
+      _get(rlKey, options = {}) {
+        if (!this._collection) {
+          return Promise.reject(Error("Mongo connection is not established"));
+        }
+        const docAttrs = options.attrs || {};
+        const where = Object.assign({
+          key: rlKey,
+          $or: [
+            { expire: { $gt: /* @__PURE__ */ new Date() } },
+            { expire: { $eq: null } }
+          ]
+        }, docAttrs);
+        return this._collection.findOne(where);
+      }
+      _delete(rlKey, options = {}) {
+        if (!this._collection) {
+          return Promise.reject(Error("Mongo connection is not established"));
+        }
+        const docAttrs = options.attrs || {};
+        const where = Object.assign({ key: rlKey }, docAttrs);
+        return this._collection.deleteOne(where).then((res) => res.deletedCount > 0);
+      }
+    };
+    module.exports = RateLimiterMongo;
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterMySQL.js
+var require_RateLimiterMySQL = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterMySQL.js"(exports, module) {
+    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
+    var RateLimiterRes = require_RateLimiterRes();
+    var RateLimiterMySQL = class extends RateLimiterStoreAbstract {
+      /**
+       * @callback callback
+       * @param {Object} err
+       *
+       * @param {Object} opts
+       * @param {callback} cb
+       * Defaults {
+       *   ... see other in RateLimiterStoreAbstract
+       *
+       *   storeClient: anySqlClient,
+       *   storeType: 'knex', // required only for Knex instance
+       *   dbName: 'string',
+       *   tableName: 'string',
+       * }
+       */
+      constructor(opts, cb = null) {
+        super(opts);
+        this.client = opts.storeClient;
+        this.clientType = opts.storeType;
+        this.dbName = opts.dbName;
+        this.tableName = opts.tableName;
+        this.clearExpiredByTimeout = opts.clearExpiredByTimeout;
+        this.tableCreated = opts.tableCreated;
+        if (!this.tableCreated) {
+          this._createDbAndTable().then(() => {
+            this.tableCreated = true;
+            if (this.clearExpiredByTimeout) {
+              this._clearExpiredHourAgo();
+            }
+            if (typeof cb === "function") {
+              cb();
+            }
+          }).catch((err) => {
+            if (typeof cb === "function") {
+              cb(err);
+            } else {
+              throw err;
+            }
+          });
+        } else {
+          if (this.clearExpiredByTimeout) {
+            this._clearExpiredHourAgo();
+          }
+          if (typeof cb === "function") {
+            cb();
+          }
+        }
+      }
+      clearExpired(expire) {
+        return new Promise((resolve2) => {
+          this._getConnection().then((conn) => {
+            conn.query(`DELETE FROM ??.?? WHERE expire < ?`, [this.dbName, this.tableName, expire], () => {
+              this._releaseConnection(conn);
+              resolve2();
+            });
+          }).catch(() => {
+            resolve2();
+          });
+        });
+      }
+      _clearExpiredHourAgo() {
+        if (this._clearExpiredTimeoutId) {
+          clearTimeout(this._clearExpiredTimeoutId);
+        }
+        this._clearExpiredTimeoutId = setTimeout(() => {
+          this.clearExpired(Date.now() - 36e5).then(() => {
+            this._clearExpiredHourAgo();
+          });
+        }, 3e5);
+        this._clearExpiredTimeoutId.unref();
+      }
+      /**
+       *
+       * @return Promise<any>
+       * @private
+       */
+      _getConnection() {
+        switch (this.clientType) {
+          case "pool":
+            return new Promise((resolve2, reject) => {
+              this.client.getConnection((errConn, conn) => {
+                if (errConn) {
+                  return reject(errConn);
+                }
+                resolve2(conn);
+              });
+            });
+          case "sequelize":
+            return this.client.connectionManager.getConnection();
+          case "knex":
+            return this.client.client.acquireConnection();
+          default:
+            return Promise.resolve(this.client);
+        }
+      }
+      _releaseConnection(conn) {
+        switch (this.clientType) {
+          case "pool":
+            return conn.release();
+          case "sequelize":
+            return this.client.connectionManager.releaseConnection(conn);
+          case "knex":
+            return this.client.client.releaseConnection(conn);
+          default:
+            return true;
+        }
+      }
+      /**
+       *
+       * @returns {Promise<any>}
+       * @private
+       */
+      _createDbAndTable() {
+        return new Promise((resolve2, reject) => {
+          this._getConnection().then((conn) => {
+            conn.query(`CREATE DATABASE IF NOT EXISTS \`${this.dbName}\`;`, (errDb) => {
+              if (errDb) {
+                this._releaseConnection(conn);
+                return reject(errDb);
+              }
+              conn.query(this._getCreateTableStmt(), (err) => {
+                if (err) {
+                  this._releaseConnection(conn);
+                  return reject(err);
+                }
+                this._releaseConnection(conn);
+                resolve2();
+              });
+            });
+          }).catch((err) => {
+            reject(err);
+          });
+        });
+      }
+      _getCreateTableStmt() {
+        return `CREATE TABLE IF NOT EXISTS \`${this.dbName}\`.\`${this.tableName}\` (\`key\` VARCHAR(255) CHARACTER SET utf8 NOT NULL,\`points\` INT(9) NOT NULL default 0,\`expire\` BIGINT UNSIGNED,PRIMARY KEY (\`key\`)) ENGINE = INNODB;`;
+      }
+      get clientType() {
+        return this._clientType;
+      }
+      set clientType(value) {
+        if (typeof value === "undefined") {
+          if (this.client.constructor.name === "Connection") {
+            value = "connection";
+          } else if (this.client.constructor.name === "Pool") {
+            value = "pool";
+          } else if (this.client.constructor.name === "Sequelize") {
+            value = "sequelize";
+          } else {
+            throw new Error("storeType is not defined");
+          }
+        }
+        this._clientType = value.toLowerCase();
+      }
+      get dbName() {
+        return this._dbName;
+      }
+      set dbName(value) {
+        this._dbName = typeof value === "undefined" ? "rtlmtrflx" : value;
+      }
+      get tableName() {
+        return this._tableName;
+      }
+      set tableName(value) {
+        this._tableName = typeof value === "undefined" ? this.keyPrefix : value;
+      }
+      get tableCreated() {
+        return this._tableCreated;
+      }
+      set tableCreated(value) {
+        this._tableCreated = typeof value === "undefined" ? false : !!value;
+      }
+      get clearExpiredByTimeout() {
+        return this._clearExpiredByTimeout;
+      }
+      set clearExpiredByTimeout(value) {
+        this._clearExpiredByTimeout = typeof value === "undefined" ? true : Boolean(value);
+      }
+      _getRateLimiterRes(rlKey, changedPoints, result) {
+        const res = new RateLimiterRes();
+        const [row] = result;
+        res.isFirstInDuration = changedPoints === row.points;
+        res.consumedPoints = res.isFirstInDuration ? changedPoints : row.points;
+        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
+        res.msBeforeNext = row.expire ? Math.max(row.expire - Date.now(), 0) : -1;
+        return res;
+      }
+      _upsertTransaction(conn, key, points, msDuration, forceExpire) {
+        return new Promise((resolve2, reject) => {
+          conn.query("BEGIN", (errBegin) => {
+            if (errBegin) {
+              conn.rollback();
+              return reject(errBegin);
+            }
+            const dateNow = Date.now();
+            const newExpire = msDuration > 0 ? dateNow + msDuration : null;
+            let q;
+            let values;
+            if (forceExpire) {
+              q = `INSERT INTO ??.?? VALUES (?, ?, ?)
+          ON DUPLICATE KEY UPDATE 
+            points = ?, 
+            expire = ?;`;
+              values = [
+                this.dbName,
+                this.tableName,
+                key,
+                points,
+                newExpire,
+                points,
+                newExpire
+              ];
+            } else {
+              q = `INSERT INTO ??.?? VALUES (?, ?, ?)
+          ON DUPLICATE KEY UPDATE 
+            points = IF(expire <= ?, ?, points + (?)), 
+            expire = IF(expire <= ?, ?, expire);`;
+              values = [
+                this.dbName,
+                this.tableName,
+                key,
+                points,
+                newExpire,
+                dateNow,
+                points,
+                points,
+                dateNow,
+                newExpire
+              ];
+            }
+            conn.query(q, values, (errUpsert) => {
+              if (errUpsert) {
+                conn.rollback();
+                return reject(errUpsert);
+              }
+              conn.query("SELECT points, expire FROM ??.?? WHERE `key` = ?;", [this.dbName, this.tableName, key], (errSelect, res) => {
+                if (errSelect) {
+                  conn.rollback();
+                  return reject(errSelect);
+                }
+                conn.query("COMMIT", (err) => {
+                  if (err) {
+                    conn.rollback();
+                    return reject(err);
+                  }
+                  resolve2(res);
+                });
+              });
+            });
+          });
+        });
+      }
+      _upsert(key, points, msDuration, forceExpire = false) {
+        if (!this.tableCreated) {
+          return Promise.reject(Error("Table is not created yet"));
+        }
+        return new Promise((resolve2, reject) => {
+          this._getConnection().then((conn) => {
+            this._upsertTransaction(conn, key, points, msDuration, forceExpire).then((res) => {
+              resolve2(res);
+              this._releaseConnection(conn);
+            }).catch((err) => {
+              reject(err);
+              this._releaseConnection(conn);
+            });
+          }).catch((err) => {
+            reject(err);
+          });
+        });
+      }
+      _get(rlKey) {
+        if (!this.tableCreated) {
+          return Promise.reject(Error("Table is not created yet"));
+        }
+        return new Promise((resolve2, reject) => {
+          this._getConnection().then((conn) => {
+            conn.query(
+              "SELECT points, expire FROM ??.?? WHERE `key` = ? AND (`expire` > ? OR `expire` IS NULL)",
+              [this.dbName, this.tableName, rlKey, Date.now()],
+              (err, res) => {
+                if (err) {
+                  reject(err);
+                } else if (res.length === 0) {
+                  resolve2(null);
+                } else {
+                  resolve2(res);
+                }
+                this._releaseConnection(conn);
+              }
+              // eslint-disable-line
+            );
+          }).catch((err) => {
+            reject(err);
+          });
+        });
+      }
+      _delete(rlKey) {
+        if (!this.tableCreated) {
+          return Promise.reject(Error("Table is not created yet"));
+        }
+        return new Promise((resolve2, reject) => {
+          this._getConnection().then((conn) => {
+            conn.query(
+              "DELETE FROM ??.?? WHERE `key` = ?",
+              [this.dbName, this.tableName, rlKey],
+              (err, res) => {
+                if (err) {
+                  reject(err);
+                } else {
+                  resolve2(res.affectedRows > 0);
+                }
+                this._releaseConnection(conn);
+              }
+              // eslint-disable-line
+            );
+          }).catch((err) => {
+            reject(err);
+          });
+        });
+      }
+    };
+    module.exports = RateLimiterMySQL;
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterPostgres.js
+var require_RateLimiterPostgres = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterPostgres.js"(exports, module) {
+    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
+    var RateLimiterRes = require_RateLimiterRes();
+    var RateLimiterPostgres = class extends RateLimiterStoreAbstract {
+      /**
+       * @callback callback
+       * @param {Object} err
+       *
+       * @param {Object} opts
+       * @param {callback} cb
+       * Defaults {
+       *   ... see other in RateLimiterStoreAbstract
+       *
+       *   storeClient: postgresClient,
+       *   storeType: 'knex', // required only for Knex instance
+       *   tableName: 'string',
+       *   schemaName: 'string', // optional
+       * }
+       */
+      constructor(opts, cb = null) {
+        super(opts);
+        this.client = opts.storeClient;
+        this.clientType = opts.storeType;
+        this.tableName = opts.tableName;
+        this.schemaName = opts.schemaName;
+        this.clearExpiredByTimeout = opts.clearExpiredByTimeout;
+        this.tableCreated = opts.tableCreated;
+        if (!this.tableCreated) {
+          this._createTable().then(() => {
+            this.tableCreated = true;
+            if (this.clearExpiredByTimeout) {
+              this._clearExpiredHourAgo();
+            }
+            if (typeof cb === "function") {
+              cb();
+            }
+          }).catch((err) => {
+            if (typeof cb === "function") {
+              cb(err);
+            } else {
+              throw err;
+            }
+          });
+        } else {
+          if (this.clearExpiredByTimeout) {
+            this._clearExpiredHourAgo();
+          }
+          if (typeof cb === "function") {
+            cb();
+          }
+        }
+      }
+      _getTableIdentifier() {
+        return this.schemaName ? `"${this.schemaName}"."${this.tableName}"` : `"${this.tableName}"`;
+      }
+      clearExpired(expire) {
+        return new Promise((resolve2) => {
+          const q = {
+            name: "rlflx-clear-expired",
+            text: `DELETE FROM ${this._getTableIdentifier()} WHERE expire < $1`,
+            values: [expire]
+          };
+          this._query(q).then(() => {
+            resolve2();
+          }).catch(() => {
+            resolve2();
+          });
+        });
+      }
+      /**
+       * Delete all rows expired 1 hour ago once per 5 minutes
+       *
+       * @private
+       */
+      _clearExpiredHourAgo() {
+        if (this._clearExpiredTimeoutId) {
+          clearTimeout(this._clearExpiredTimeoutId);
+        }
+        this._clearExpiredTimeoutId = setTimeout(() => {
+          this.clearExpired(Date.now() - 36e5).then(() => {
+            this._clearExpiredHourAgo();
+          });
+        }, 3e5);
+        this._clearExpiredTimeoutId.unref();
+      }
+      /**
+       *
+       * @return Promise<any>
+       * @private
+       */
+      _getConnection() {
+        switch (this.clientType) {
+          case "pool":
+            return Promise.resolve(this.client);
+          case "sequelize":
+            return this.client.connectionManager.getConnection();
+          case "knex":
+            return this.client.client.acquireConnection();
+          case "typeorm":
+            return Promise.resolve(this.client.driver.master);
+          default:
+            return Promise.resolve(this.client);
+        }
+      }
+      _releaseConnection(conn) {
+        switch (this.clientType) {
+          case "pool":
+            return true;
+          case "sequelize":
+            return this.client.connectionManager.releaseConnection(conn);
+          case "knex":
+            return this.client.client.releaseConnection(conn);
+          case "typeorm":
+            return true;
+          default:
+            return true;
+        }
+      }
+      /**
+       *
+       * @returns {Promise<any>}
+       * @private
+       */
+      _createTable() {
+        return new Promise((resolve2, reject) => {
+          this._query({
+            text: this._getCreateTableStmt()
+          }).then(() => {
+            resolve2();
+          }).catch((err) => {
+            if (err.code === "23505") {
+              resolve2();
+            } else {
+              reject(err);
+            }
+          });
+        });
+      }
+      _getCreateTableStmt() {
+        return `CREATE TABLE IF NOT EXISTS ${this._getTableIdentifier()} (
+      key varchar(255) PRIMARY KEY,
+      points integer NOT NULL DEFAULT 0,
+      expire bigint
+    );`;
+      }
+      get clientType() {
+        return this._clientType;
+      }
+      set clientType(value) {
+        const constructorName = this.client.constructor.name;
+        if (typeof value === "undefined") {
+          if (constructorName === "Client") {
+            value = "client";
+          } else if (constructorName === "Pool" || constructorName === "BoundPool") {
+            value = "pool";
+          } else if (constructorName === "Sequelize") {
+            value = "sequelize";
+          } else {
+            throw new Error("storeType is not defined");
+          }
+        }
+        this._clientType = value.toLowerCase();
+      }
+      get tableName() {
+        return this._tableName;
+      }
+      set tableName(value) {
+        this._tableName = typeof value === "undefined" ? this.keyPrefix : value;
+      }
+      get schemaName() {
+        return this._schemaName;
+      }
+      set schemaName(value) {
+        this._schemaName = value;
+      }
+      get tableCreated() {
+        return this._tableCreated;
+      }
+      set tableCreated(value) {
+        this._tableCreated = typeof value === "undefined" ? false : !!value;
+      }
+      get clearExpiredByTimeout() {
+        return this._clearExpiredByTimeout;
+      }
+      set clearExpiredByTimeout(value) {
+        this._clearExpiredByTimeout = typeof value === "undefined" ? true : Boolean(value);
+      }
+      _getRateLimiterRes(rlKey, changedPoints, result) {
+        const res = new RateLimiterRes();
+        const row = result.rows[0];
+        res.isFirstInDuration = changedPoints === row.points;
+        res.consumedPoints = res.isFirstInDuration ? changedPoints : row.points;
+        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
+        res.msBeforeNext = row.expire ? Math.max(row.expire - Date.now(), 0) : -1;
+        return res;
+      }
+      _query(q) {
+        const prefix = this.tableName.toLowerCase();
+        const queryObj = { name: `${prefix}:${q.name}`, text: q.text, values: q.values };
+        return new Promise((resolve2, reject) => {
+          this._getConnection().then((conn) => {
+            conn.query(queryObj).then((res) => {
+              resolve2(res);
+              this._releaseConnection(conn);
+            }).catch((err) => {
+              reject(err);
+              this._releaseConnection(conn);
+            });
+          }).catch((err) => {
+            reject(err);
+          });
+        });
+      }
+      _upsert(key, points, msDuration, forceExpire = false) {
+        if (!this.tableCreated) {
+          return Promise.reject(Error("Table is not created yet"));
+        }
+        const newExpire = msDuration > 0 ? Date.now() + msDuration : null;
+        const expireQ = forceExpire ? " $3 " : ` CASE
+             WHEN ${this._getTableIdentifier()}.expire <= $4 THEN $3
+             ELSE ${this._getTableIdentifier()}.expire
+            END `;
+        return this._query({
+          name: forceExpire ? "rlflx-upsert-force" : "rlflx-upsert",
+          text: `
+            INSERT INTO ${this._getTableIdentifier()} VALUES ($1, $2, $3)
+              ON CONFLICT(key) DO UPDATE SET
+                points = CASE
+                          WHEN (${this._getTableIdentifier()}.expire <= $4 OR 1=${forceExpire ? 1 : 0}) THEN $2
+                          ELSE ${this._getTableIdentifier()}.points + ($2)
+                         END,
+                expire = ${expireQ}
+            RETURNING points, expire;`,
+          values: [key, points, newExpire, Date.now()]
+        });
+      }
+      _get(rlKey) {
+        if (!this.tableCreated) {
+          return Promise.reject(Error("Table is not created yet"));
+        }
+        return new Promise((resolve2, reject) => {
+          this._query({
+            name: "rlflx-get",
+            text: `
+            SELECT points, expire FROM ${this._getTableIdentifier()} WHERE key = $1 AND (expire > $2 OR expire IS NULL);`,
+            values: [rlKey, Date.now()]
+          }).then((res) => {
+            if (res.rowCount === 0) {
+              res = null;
+            }
+            resolve2(res);
+          }).catch((err) => {
+            reject(err);
+          });
+        });
+      }
+      _delete(rlKey) {
+        if (!this.tableCreated) {
+          return Promise.reject(Error("Table is not created yet"));
+        }
+        return this._query({
+          name: "rlflx-delete",
+          text: `DELETE FROM ${this._getTableIdentifier()} WHERE key = $1`,
+          values: [rlKey]
+        }).then((res) => res.rowCount > 0);
+      }
+    };
+    module.exports = RateLimiterPostgres;
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/component/MemoryStorage/Record.js
+var require_Record = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/component/MemoryStorage/Record.js"(exports, module) {
+    module.exports = class Record {
+      /**
+       *
+       * @param value int
+       * @param expiresAt Date|int
+       * @param timeoutId
+       */
+      constructor(value, expiresAt, timeoutId = null) {
+        this.value = value;
+        this.expiresAt = expiresAt;
+        this.timeoutId = timeoutId;
+      }
+      get value() {
+        return this._value;
+      }
+      set value(value) {
+        this._value = parseInt(value);
+      }
+      get expiresAt() {
+        return this._expiresAt;
+      }
+      set expiresAt(value) {
+        if (!(value instanceof Date) && Number.isInteger(value)) {
+          value = new Date(value);
+        }
+        this._expiresAt = value;
+      }
+      get timeoutId() {
+        return this._timeoutId;
+      }
+      set timeoutId(value) {
+        this._timeoutId = value;
+      }
+    };
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/component/MemoryStorage/MemoryStorage.js
+var require_MemoryStorage = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/component/MemoryStorage/MemoryStorage.js"(exports, module) {
+    var Record = require_Record();
+    var RateLimiterRes = require_RateLimiterRes();
+    module.exports = class MemoryStorage {
+      constructor() {
+        this._storage = {};
+      }
+      incrby(key, value, durationSec) {
+        if (this._storage[key]) {
+          const msBeforeExpires = this._storage[key].expiresAt ? this._storage[key].expiresAt.getTime() - (/* @__PURE__ */ new Date()).getTime() : -1;
+          if (!this._storage[key].expiresAt || msBeforeExpires > 0) {
+            this._storage[key].value = this._storage[key].value + value;
+            return new RateLimiterRes(0, msBeforeExpires, this._storage[key].value, false);
+          }
+          return this.set(key, value, durationSec);
+        }
+        return this.set(key, value, durationSec);
+      }
+      set(key, value, durationSec) {
+        const durationMs = durationSec * 1e3;
+        if (this._storage[key] && this._storage[key].timeoutId) {
+          clearTimeout(this._storage[key].timeoutId);
+        }
+        this._storage[key] = new Record(
+          value,
+          durationMs > 0 ? new Date(Date.now() + durationMs) : null
+        );
+        if (durationMs > 0) {
+          this._storage[key].timeoutId = setTimeout(() => {
+            delete this._storage[key];
+          }, durationMs);
+          if (this._storage[key].timeoutId.unref) {
+            this._storage[key].timeoutId.unref();
+          }
+        }
+        return new RateLimiterRes(0, durationMs === 0 ? -1 : durationMs, this._storage[key].value, true);
+      }
+      /**
+       *
+       * @param key
+       * @returns {*}
+       */
+      get(key) {
+        if (this._storage[key]) {
+          const msBeforeExpires = this._storage[key].expiresAt ? this._storage[key].expiresAt.getTime() - (/* @__PURE__ */ new Date()).getTime() : -1;
+          return new RateLimiterRes(0, msBeforeExpires, this._storage[key].value, false);
+        }
+        return null;
+      }
+      /**
+       *
+       * @param key
+       * @returns {boolean}
+       */
+      delete(key) {
+        if (this._storage[key]) {
+          if (this._storage[key].timeoutId) {
+            clearTimeout(this._storage[key].timeoutId);
+          }
+          delete this._storage[key];
+          return true;
+        }
+        return false;
+      }
+    };
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterMemory.js
+var require_RateLimiterMemory = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterMemory.js"(exports, module) {
+    var RateLimiterAbstract = require_RateLimiterAbstract();
+    var MemoryStorage = require_MemoryStorage();
+    var RateLimiterRes = require_RateLimiterRes();
+    var RateLimiterMemory2 = class extends RateLimiterAbstract {
+      constructor(opts = {}) {
+        super(opts);
+        this._memoryStorage = new MemoryStorage();
+      }
+      /**
+       *
+       * @param key
+       * @param pointsToConsume
+       * @param {Object} options
+       * @returns {Promise<RateLimiterRes>}
+       */
+      consume(key, pointsToConsume = 1, options = {}) {
+        return new Promise((resolve2, reject) => {
+          const rlKey = this.getKey(key);
+          const secDuration = this._getKeySecDuration(options);
+          let res = this._memoryStorage.incrby(rlKey, pointsToConsume, secDuration);
+          res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
+          if (res.consumedPoints > this.points) {
+            if (this.blockDuration > 0 && res.consumedPoints <= this.points + pointsToConsume) {
+              res = this._memoryStorage.set(rlKey, res.consumedPoints, this.blockDuration);
+            }
+            reject(res);
+          } else if (this.execEvenly && res.msBeforeNext > 0 && !res.isFirstInDuration) {
+            let delay = Math.ceil(res.msBeforeNext / (res.remainingPoints + 2));
+            if (delay < this.execEvenlyMinDelayMs) {
+              delay = res.consumedPoints * this.execEvenlyMinDelayMs;
+            }
+            setTimeout(resolve2, delay, res);
+          } else {
+            resolve2(res);
+          }
+        });
+      }
+      penalty(key, points = 1, options = {}) {
+        const rlKey = this.getKey(key);
+        return new Promise((resolve2) => {
+          const secDuration = this._getKeySecDuration(options);
+          const res = this._memoryStorage.incrby(rlKey, points, secDuration);
+          res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
+          resolve2(res);
+        });
+      }
+      reward(key, points = 1, options = {}) {
+        const rlKey = this.getKey(key);
+        return new Promise((resolve2) => {
+          const secDuration = this._getKeySecDuration(options);
+          const res = this._memoryStorage.incrby(rlKey, -points, secDuration);
+          res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
+          resolve2(res);
+        });
+      }
+      /**
+       * Block any key for secDuration seconds
+       *
+       * @param key
+       * @param secDuration
+       */
+      block(key, secDuration) {
+        const msDuration = secDuration * 1e3;
+        const initPoints = this.points + 1;
+        this._memoryStorage.set(this.getKey(key), initPoints, secDuration);
+        return Promise.resolve(
+          new RateLimiterRes(0, msDuration === 0 ? -1 : msDuration, initPoints)
+        );
+      }
+      set(key, points, secDuration) {
+        const msDuration = (secDuration >= 0 ? secDuration : this.duration) * 1e3;
+        this._memoryStorage.set(this.getKey(key), points, secDuration);
+        return Promise.resolve(
+          new RateLimiterRes(0, msDuration === 0 ? -1 : msDuration, points)
+        );
+      }
+      get(key) {
+        const res = this._memoryStorage.get(this.getKey(key));
+        if (res !== null) {
+          res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
+        }
+        return Promise.resolve(res);
+      }
+      delete(key) {
+        return Promise.resolve(this._memoryStorage.delete(this.getKey(key)));
+      }
+    };
+    module.exports = RateLimiterMemory2;
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterCluster.js
+var require_RateLimiterCluster = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterCluster.js"(exports, module) {
+    var cluster = __require("cluster");
+    var crypto = __require("crypto");
+    var RateLimiterAbstract = require_RateLimiterAbstract();
+    var RateLimiterMemory2 = require_RateLimiterMemory();
+    var RateLimiterRes = require_RateLimiterRes();
+    var channel = "rate_limiter_flexible";
+    var masterInstance = null;
+    var masterSendToWorker = function(worker, msg, type2, res) {
+      let data;
+      if (res === null || res === true || res === false) {
+        data = res;
+      } else {
+        data = {
+          remainingPoints: res.remainingPoints,
+          msBeforeNext: res.msBeforeNext,
+          consumedPoints: res.consumedPoints,
+          isFirstInDuration: res.isFirstInDuration
+        };
+      }
+      worker.send({
+        channel,
+        keyPrefix: msg.keyPrefix,
+        // which rate limiter exactly
+        promiseId: msg.promiseId,
+        type: type2,
+        data
+      });
+    };
+    var workerWaitInit = function(payload) {
+      setTimeout(() => {
+        if (this._initiated) {
+          process.send(payload);
+        } else if (typeof this._promises[payload.promiseId] !== "undefined") {
+          workerWaitInit.call(this, payload);
+        }
+      }, 30);
+    };
+    var workerSendToMaster = function(func, promiseId, key, arg, opts) {
+      const payload = {
+        channel,
+        keyPrefix: this.keyPrefix,
+        func,
+        promiseId,
+        data: {
+          key,
+          arg,
+          opts
+        }
+      };
+      if (!this._initiated) {
+        workerWaitInit.call(this, payload);
+      } else {
+        process.send(payload);
+      }
+    };
+    var masterProcessMsg = function(worker, msg) {
+      if (!msg || msg.channel !== channel || typeof this._rateLimiters[msg.keyPrefix] === "undefined") {
+        return false;
+      }
+      let promise;
+      switch (msg.func) {
+        case "consume":
+          promise = this._rateLimiters[msg.keyPrefix].consume(msg.data.key, msg.data.arg, msg.data.opts);
+          break;
+        case "penalty":
+          promise = this._rateLimiters[msg.keyPrefix].penalty(msg.data.key, msg.data.arg, msg.data.opts);
+          break;
+        case "reward":
+          promise = this._rateLimiters[msg.keyPrefix].reward(msg.data.key, msg.data.arg, msg.data.opts);
+          break;
+        case "block":
+          promise = this._rateLimiters[msg.keyPrefix].block(msg.data.key, msg.data.arg, msg.data.opts);
+          break;
+        case "get":
+          promise = this._rateLimiters[msg.keyPrefix].get(msg.data.key, msg.data.opts);
+          break;
+        case "delete":
+          promise = this._rateLimiters[msg.keyPrefix].delete(msg.data.key, msg.data.opts);
+          break;
+        default:
+          return false;
+      }
+      if (promise) {
+        promise.then((res) => {
+          masterSendToWorker(worker, msg, "resolve", res);
+        }).catch((rejRes) => {
+          masterSendToWorker(worker, msg, "reject", rejRes);
+        });
+      }
+    };
+    var workerProcessMsg = function(msg) {
+      if (!msg || msg.channel !== channel || msg.keyPrefix !== this.keyPrefix) {
+        return false;
+      }
+      if (this._promises[msg.promiseId]) {
+        clearTimeout(this._promises[msg.promiseId].timeoutId);
+        let res;
+        if (msg.data === null || msg.data === true || msg.data === false) {
+          res = msg.data;
+        } else {
+          res = new RateLimiterRes(
+            msg.data.remainingPoints,
+            msg.data.msBeforeNext,
+            msg.data.consumedPoints,
+            msg.data.isFirstInDuration
+            // eslint-disable-line comma-dangle
+          );
+        }
+        switch (msg.type) {
+          case "resolve":
+            this._promises[msg.promiseId].resolve(res);
+            break;
+          case "reject":
+            this._promises[msg.promiseId].reject(res);
+            break;
+          default:
+            throw new Error(`RateLimiterCluster: no such message type '${msg.type}'`);
+        }
+        delete this._promises[msg.promiseId];
+      }
+    };
+    var getOpts = function() {
+      return {
+        points: this.points,
+        duration: this.duration,
+        blockDuration: this.blockDuration,
+        execEvenly: this.execEvenly,
+        execEvenlyMinDelayMs: this.execEvenlyMinDelayMs,
+        keyPrefix: this.keyPrefix
+      };
+    };
+    var savePromise = function(resolve2, reject) {
+      const hrtime = process.hrtime();
+      let promiseId = hrtime[0].toString() + hrtime[1].toString();
+      if (typeof this._promises[promiseId] !== "undefined") {
+        promiseId += crypto.randomBytes(12).toString("base64");
+      }
+      this._promises[promiseId] = {
+        resolve: resolve2,
+        reject,
+        timeoutId: setTimeout(() => {
+          delete this._promises[promiseId];
+          reject(new Error("RateLimiterCluster timeout: no answer from master in time"));
+        }, this.timeoutMs)
+      };
+      return promiseId;
+    };
+    var RateLimiterClusterMaster = class {
+      constructor() {
+        if (masterInstance) {
+          return masterInstance;
+        }
+        this._rateLimiters = {};
+        cluster.setMaxListeners(0);
+        cluster.on("message", (worker, msg) => {
+          if (msg && msg.channel === channel && msg.type === "init") {
+            if (typeof this._rateLimiters[msg.opts.keyPrefix] === "undefined") {
+              this._rateLimiters[msg.opts.keyPrefix] = new RateLimiterMemory2(msg.opts);
+            }
+            worker.send({
+              channel,
+              type: "init",
+              keyPrefix: msg.opts.keyPrefix
+            });
+          } else {
+            masterProcessMsg.call(this, worker, msg);
+          }
+        });
+        masterInstance = this;
+      }
+    };
+    var RateLimiterClusterMasterPM2 = class {
+      constructor(pm2) {
+        if (masterInstance) {
+          return masterInstance;
+        }
+        this._rateLimiters = {};
+        pm2.launchBus((err, pm2Bus) => {
+          pm2Bus.on("process:msg", (packet) => {
+            const msg = packet.raw;
+            if (msg && msg.channel === channel && msg.type === "init") {
+              if (typeof this._rateLimiters[msg.opts.keyPrefix] === "undefined") {
+                this._rateLimiters[msg.opts.keyPrefix] = new RateLimiterMemory2(msg.opts);
+              }
+              pm2.sendDataToProcessId(packet.process.pm_id, {
+                data: {},
+                topic: channel,
+                channel,
+                type: "init",
+                keyPrefix: msg.opts.keyPrefix
+              }, (sendErr, res) => {
+                if (sendErr) {
+                  console.log(sendErr, res);
+                }
+              });
+            } else {
+              const worker = {
+                send: (msgData) => {
+                  const pm2Message = msgData;
+                  pm2Message.topic = channel;
+                  if (typeof pm2Message.data === "undefined") {
+                    pm2Message.data = {};
+                  }
+                  pm2.sendDataToProcessId(packet.process.pm_id, pm2Message, (sendErr, res) => {
+                    if (sendErr) {
+                      console.log(sendErr, res);
+                    }
+                  });
+                }
+              };
+              masterProcessMsg.call(this, worker, msg);
+            }
+          });
+        });
+        masterInstance = this;
+      }
+    };
+    var RateLimiterClusterWorker = class extends RateLimiterAbstract {
+      get timeoutMs() {
+        return this._timeoutMs;
+      }
+      set timeoutMs(value) {
+        this._timeoutMs = typeof value === "undefined" ? 5e3 : Math.abs(parseInt(value));
+      }
+      constructor(opts = {}) {
+        super(opts);
+        process.setMaxListeners(0);
+        this.timeoutMs = opts.timeoutMs;
+        this._initiated = false;
+        process.on("message", (msg) => {
+          if (msg && msg.channel === channel && msg.type === "init" && msg.keyPrefix === this.keyPrefix) {
+            this._initiated = true;
+          } else {
+            workerProcessMsg.call(this, msg);
+          }
+        });
+        process.send({
+          channel,
+          type: "init",
+          opts: getOpts.call(this)
+        });
+        this._promises = {};
+      }
+      consume(key, pointsToConsume = 1, options = {}) {
+        return new Promise((resolve2, reject) => {
+          const promiseId = savePromise.call(this, resolve2, reject);
+          workerSendToMaster.call(this, "consume", promiseId, key, pointsToConsume, options);
+        });
+      }
+      penalty(key, points = 1, options = {}) {
+        return new Promise((resolve2, reject) => {
+          const promiseId = savePromise.call(this, resolve2, reject);
+          workerSendToMaster.call(this, "penalty", promiseId, key, points, options);
+        });
+      }
+      reward(key, points = 1, options = {}) {
+        return new Promise((resolve2, reject) => {
+          const promiseId = savePromise.call(this, resolve2, reject);
+          workerSendToMaster.call(this, "reward", promiseId, key, points, options);
+        });
+      }
+      block(key, secDuration, options = {}) {
+        return new Promise((resolve2, reject) => {
+          const promiseId = savePromise.call(this, resolve2, reject);
+          workerSendToMaster.call(this, "block", promiseId, key, secDuration, options);
+        });
+      }
+      get(key, options = {}) {
+        return new Promise((resolve2, reject) => {
+          const promiseId = savePromise.call(this, resolve2, reject);
+          workerSendToMaster.call(this, "get", promiseId, key, options);
+        });
+      }
+      delete(key, options = {}) {
+        return new Promise((resolve2, reject) => {
+          const promiseId = savePromise.call(this, resolve2, reject);
+          workerSendToMaster.call(this, "delete", promiseId, key, options);
+        });
+      }
+    };
+    module.exports = {
+      RateLimiterClusterMaster,
+      RateLimiterClusterMasterPM2,
+      RateLimiterCluster: RateLimiterClusterWorker
+    };
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterMemcache.js
+var require_RateLimiterMemcache = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterMemcache.js"(exports, module) {
+    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
+    var RateLimiterRes = require_RateLimiterRes();
+    var RateLimiterMemcache = class extends RateLimiterStoreAbstract {
+      /**
+       *
+       * @param {Object} opts
+       * Defaults {
+       *   ... see other in RateLimiterStoreAbstract
+       *
+       *   storeClient: memcacheClient
+       * }
+       */
+      constructor(opts) {
+        super(opts);
+        this.client = opts.storeClient;
+      }
+      _getRateLimiterRes(rlKey, changedPoints, result) {
+        const res = new RateLimiterRes();
+        res.consumedPoints = parseInt(result.consumedPoints);
+        res.isFirstInDuration = result.consumedPoints === changedPoints;
+        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
+        res.msBeforeNext = result.msBeforeNext;
+        return res;
+      }
+      _upsert(rlKey, points, msDuration, forceExpire = false, options = {}) {
+        return new Promise((resolve2, reject) => {
+          const nowMs = Date.now();
+          const secDuration = Math.floor(msDuration / 1e3);
+          if (forceExpire) {
+            this.client.set(rlKey, points, secDuration, (err) => {
+              if (!err) {
+                this.client.set(
+                  `${rlKey}_expire`,
+                  secDuration > 0 ? nowMs + secDuration * 1e3 : -1,
+                  secDuration,
+                  () => {
+                    const res = {
+                      consumedPoints: points,
+                      msBeforeNext: secDuration > 0 ? secDuration * 1e3 : -1
+                    };
+                    resolve2(res);
+                  }
+                );
+              } else {
+                reject(err);
+              }
+            });
+          } else {
+            this.client.incr(rlKey, points, (err, consumedPoints) => {
+              if (err || consumedPoints === false) {
+                this.client.add(rlKey, points, secDuration, (errAddKey, createdNew) => {
+                  if (errAddKey || !createdNew) {
+                    if (typeof options.attemptNumber === "undefined" || options.attemptNumber < 3) {
+                      const nextOptions = Object.assign({}, options);
+                      nextOptions.attemptNumber = nextOptions.attemptNumber ? nextOptions.attemptNumber + 1 : 1;
+                      this._upsert(rlKey, points, msDuration, forceExpire, nextOptions).then((resUpsert) => resolve2(resUpsert)).catch((errUpsert) => reject(errUpsert));
+                    } else {
+                      reject(new Error("Can not add key"));
+                    }
+                  } else {
+                    this.client.add(
+                      `${rlKey}_expire`,
+                      secDuration > 0 ? nowMs + secDuration * 1e3 : -1,
+                      secDuration,
+                      () => {
+                        const res = {
+                          consumedPoints: points,
+                          msBeforeNext: secDuration > 0 ? secDuration * 1e3 : -1
+                        };
+                        resolve2(res);
+                      }
+                    );
+                  }
+                });
+              } else {
+                this.client.get(`${rlKey}_expire`, (errGetExpire, resGetExpireMs) => {
+                  if (errGetExpire) {
+                    reject(errGetExpire);
+                  } else {
+                    const expireMs = resGetExpireMs === false ? 0 : resGetExpireMs;
+                    const res = {
+                      consumedPoints,
+                      msBeforeNext: expireMs >= 0 ? Math.max(expireMs - nowMs, 0) : -1
+                    };
+                    resolve2(res);
+                  }
+                });
+              }
+            });
+          }
+        });
+      }
+      _get(rlKey) {
+        return new Promise((resolve2, reject) => {
+          const nowMs = Date.now();
+          this.client.get(rlKey, (err, consumedPoints) => {
+            if (!consumedPoints) {
+              resolve2(null);
+            } else {
+              this.client.get(`${rlKey}_expire`, (errGetExpire, resGetExpireMs) => {
+                if (errGetExpire) {
+                  reject(errGetExpire);
+                } else {
+                  const expireMs = resGetExpireMs === false ? 0 : resGetExpireMs;
+                  const res = {
+                    consumedPoints,
+                    msBeforeNext: expireMs >= 0 ? Math.max(expireMs - nowMs, 0) : -1
+                  };
+                  resolve2(res);
+                }
+              });
+            }
+          });
+        });
+      }
+      _delete(rlKey) {
+        return new Promise((resolve2, reject) => {
+          this.client.del(rlKey, (err, res) => {
+            if (err) {
+              reject(err);
+            } else if (res === false) {
+              resolve2(res);
+            } else {
+              this.client.del(`${rlKey}_expire`, (errDelExpire) => {
+                if (errDelExpire) {
+                  reject(errDelExpire);
+                } else {
+                  resolve2(res);
+                }
+              });
+            }
+          });
+        });
+      }
+    };
+    module.exports = RateLimiterMemcache;
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RLWrapperBlackAndWhite.js
+var require_RLWrapperBlackAndWhite = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RLWrapperBlackAndWhite.js"(exports, module) {
+    var RateLimiterRes = require_RateLimiterRes();
+    module.exports = class RLWrapperBlackAndWhite {
+      constructor(opts = {}) {
+        this.limiter = opts.limiter;
+        this.blackList = opts.blackList;
+        this.whiteList = opts.whiteList;
+        this.isBlackListed = opts.isBlackListed;
+        this.isWhiteListed = opts.isWhiteListed;
+        this.runActionAnyway = opts.runActionAnyway;
+      }
+      get limiter() {
+        return this._limiter;
+      }
+      set limiter(value) {
+        if (typeof value === "undefined") {
+          throw new Error("limiter is not set");
+        }
+        this._limiter = value;
+      }
+      get runActionAnyway() {
+        return this._runActionAnyway;
+      }
+      set runActionAnyway(value) {
+        this._runActionAnyway = typeof value === "undefined" ? false : value;
+      }
+      get blackList() {
+        return this._blackList;
+      }
+      set blackList(value) {
+        this._blackList = Array.isArray(value) ? value : [];
+      }
+      get isBlackListed() {
+        return this._isBlackListed;
+      }
+      set isBlackListed(func) {
+        if (typeof func === "undefined") {
+          func = () => false;
+        }
+        if (typeof func !== "function") {
+          throw new Error("isBlackListed must be function");
+        }
+        this._isBlackListed = func;
+      }
+      get whiteList() {
+        return this._whiteList;
+      }
+      set whiteList(value) {
+        this._whiteList = Array.isArray(value) ? value : [];
+      }
+      get isWhiteListed() {
+        return this._isWhiteListed;
+      }
+      set isWhiteListed(func) {
+        if (typeof func === "undefined") {
+          func = () => false;
+        }
+        if (typeof func !== "function") {
+          throw new Error("isWhiteListed must be function");
+        }
+        this._isWhiteListed = func;
+      }
+      isBlackListedSomewhere(key) {
+        return this.blackList.indexOf(key) >= 0 || this.isBlackListed(key);
+      }
+      isWhiteListedSomewhere(key) {
+        return this.whiteList.indexOf(key) >= 0 || this.isWhiteListed(key);
+      }
+      getBlackRes() {
+        return new RateLimiterRes(0, Number.MAX_SAFE_INTEGER, 0, false);
+      }
+      getWhiteRes() {
+        return new RateLimiterRes(Number.MAX_SAFE_INTEGER, 0, 0, false);
+      }
+      rejectBlack() {
+        return Promise.reject(this.getBlackRes());
+      }
+      resolveBlack() {
+        return Promise.resolve(this.getBlackRes());
+      }
+      resolveWhite() {
+        return Promise.resolve(this.getWhiteRes());
+      }
+      consume(key, pointsToConsume = 1) {
+        let res;
+        if (this.isWhiteListedSomewhere(key)) {
+          res = this.resolveWhite();
+        } else if (this.isBlackListedSomewhere(key)) {
+          res = this.rejectBlack();
+        }
+        if (typeof res === "undefined") {
+          return this.limiter.consume(key, pointsToConsume);
+        }
+        if (this.runActionAnyway) {
+          this.limiter.consume(key, pointsToConsume).catch(() => {
+          });
+        }
+        return res;
+      }
+      block(key, secDuration) {
+        let res;
+        if (this.isWhiteListedSomewhere(key)) {
+          res = this.resolveWhite();
+        } else if (this.isBlackListedSomewhere(key)) {
+          res = this.resolveBlack();
+        }
+        if (typeof res === "undefined") {
+          return this.limiter.block(key, secDuration);
+        }
+        if (this.runActionAnyway) {
+          this.limiter.block(key, secDuration).catch(() => {
+          });
+        }
+        return res;
+      }
+      penalty(key, points) {
+        let res;
+        if (this.isWhiteListedSomewhere(key)) {
+          res = this.resolveWhite();
+        } else if (this.isBlackListedSomewhere(key)) {
+          res = this.resolveBlack();
+        }
+        if (typeof res === "undefined") {
+          return this.limiter.penalty(key, points);
+        }
+        if (this.runActionAnyway) {
+          this.limiter.penalty(key, points).catch(() => {
+          });
+        }
+        return res;
+      }
+      reward(key, points) {
+        let res;
+        if (this.isWhiteListedSomewhere(key)) {
+          res = this.resolveWhite();
+        } else if (this.isBlackListedSomewhere(key)) {
+          res = this.resolveBlack();
+        }
+        if (typeof res === "undefined") {
+          return this.limiter.reward(key, points);
+        }
+        if (this.runActionAnyway) {
+          this.limiter.reward(key, points).catch(() => {
+          });
+        }
+        return res;
+      }
+      get(key) {
+        let res;
+        if (this.isWhiteListedSomewhere(key)) {
+          res = this.resolveWhite();
+        } else if (this.isBlackListedSomewhere(key)) {
+          res = this.resolveBlack();
+        }
+        if (typeof res === "undefined" || this.runActionAnyway) {
+          return this.limiter.get(key);
+        }
+        return res;
+      }
+      delete(key) {
+        return this.limiter.delete(key);
+      }
+    };
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RLWrapperTimeouts.js
+var require_RLWrapperTimeouts = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RLWrapperTimeouts.js"(exports, module) {
+    var RateLimiterAbstract = require_RateLimiterAbstract();
+    var RateLimiterInsuredAbstract = require_RateLimiterInsuredAbstract();
+    module.exports = class RLWrapperTimeouts extends RateLimiterInsuredAbstract {
+      constructor(opts = {}) {
+        super(opts);
+        this.limiter = opts.limiter;
+        this.timeoutMs = opts.timeoutMs || 0;
+      }
+      get limiter() {
+        return this._limiter;
+      }
+      set limiter(limiter) {
+        if (!(limiter instanceof RateLimiterAbstract)) {
+          throw new TypeError("limiter must be an instance of RateLimiterAbstract");
+        }
+        this._limiter = limiter;
+        if (!this.insuranceLimiter && limiter instanceof RateLimiterInsuredAbstract) {
+          this.insuranceLimiter = limiter.insuranceLimiter;
+        }
+      }
+      get timeoutMs() {
+        return this._timeoutMs;
+      }
+      set timeoutMs(value) {
+        if (typeof value !== "number" || value < 0) {
+          throw new TypeError("timeoutMs must be a non-negative number");
+        }
+        this._timeoutMs = value;
+      }
+      _run(funcName, params) {
+        return new Promise(async (resolve2, reject) => {
+          const timeout = setTimeout(() => {
+            return reject(new Error("Operation timed out"));
+          }, this.timeoutMs);
+          await this.limiter[funcName](...params).then((result) => {
+            clearTimeout(timeout);
+            resolve2(result);
+          }).catch((err) => {
+            clearTimeout(timeout);
+            reject(err);
+          });
+        });
+      }
+      _consume(key, pointsToConsume = 1, options = {}) {
+        return this._run("consume", [key, pointsToConsume, options]);
+      }
+      _penalty(key, points = 1, options = {}) {
+        return this._run("penalty", [key, points, options]);
+      }
+      _reward(key, points = 1, options = {}) {
+        return this._run("reward", [key, points, options]);
+      }
+      _get(key, options = {}) {
+        return this._run("get", [key, options]);
+      }
+      _set(key, points, secDuration, options = {}) {
+        return this._run("set", [key, points, secDuration, options]);
+      }
+      _block(key, secDuration, options = {}) {
+        return this._run("block", [key, secDuration, options]);
+      }
+      _delete(key, options = {}) {
+        return this._run("delete", [key, options]);
+      }
+    };
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterUnion.js
+var require_RateLimiterUnion = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterUnion.js"(exports, module) {
+    var RateLimiterAbstract = require_RateLimiterAbstract();
+    module.exports = class RateLimiterUnion {
+      constructor(...limiters) {
+        if (limiters.length < 1) {
+          throw new Error("RateLimiterUnion: at least one limiter have to be passed");
+        }
+        limiters.forEach((limiter) => {
+          if (!(limiter instanceof RateLimiterAbstract)) {
+            throw new Error("RateLimiterUnion: all limiters have to be instance of RateLimiterAbstract");
+          }
+        });
+        this._limiters = limiters;
+      }
+      consume(key, points = 1) {
+        return new Promise((resolve2, reject) => {
+          const promises2 = [];
+          this._limiters.forEach((limiter) => {
+            promises2.push(limiter.consume(key, points).catch((rej) => ({ rejected: true, rej })));
+          });
+          Promise.all(promises2).then((res) => {
+            const resObj = {};
+            let rejected = false;
+            res.forEach((item) => {
+              if (item.rejected === true) {
+                rejected = true;
+              }
+            });
+            for (let i = 0; i < res.length; i++) {
+              if (rejected && res[i].rejected === true) {
+                resObj[this._limiters[i].keyPrefix] = res[i].rej;
+              } else if (!rejected) {
+                resObj[this._limiters[i].keyPrefix] = res[i];
+              }
+            }
+            if (rejected) {
+              reject(resObj);
+            } else {
+              resolve2(resObj);
+            }
+          });
+        });
+      }
+    };
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/component/RateLimiterQueueError.js
+var require_RateLimiterQueueError = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/component/RateLimiterQueueError.js"(exports, module) {
+    module.exports = class RateLimiterQueueError extends Error {
+      constructor(message, extra) {
+        super();
+        if (Error.captureStackTrace) {
+          Error.captureStackTrace(this, this.constructor);
+        }
+        this.name = "CustomError";
+        this.message = message;
+        if (extra) {
+          this.extra = extra;
+        }
+      }
+    };
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterQueue.js
+var require_RateLimiterQueue = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterQueue.js"(exports, module) {
+    var RateLimiterQueueError = require_RateLimiterQueueError();
+    var MAX_QUEUE_SIZE = 4294967295;
+    var KEY_DEFAULT = "limiter";
+    module.exports = class RateLimiterQueue {
+      constructor(limiterFlexible, opts = {
+        maxQueueSize: MAX_QUEUE_SIZE
+      }) {
+        this._queueLimiters = {
+          KEY_DEFAULT: new RateLimiterQueueInternal(limiterFlexible, opts)
+        };
+        this._limiterFlexible = limiterFlexible;
+        this._maxQueueSize = opts.maxQueueSize;
+      }
+      getTokensRemaining(key = KEY_DEFAULT) {
+        if (this._queueLimiters[key]) {
+          return this._queueLimiters[key].getTokensRemaining();
+        } else {
+          return Promise.resolve(this._limiterFlexible.points);
+        }
+      }
+      removeTokens(tokens, key = KEY_DEFAULT) {
+        if (!this._queueLimiters[key]) {
+          this._queueLimiters[key] = new RateLimiterQueueInternal(
+            this._limiterFlexible,
+            {
+              key,
+              maxQueueSize: this._maxQueueSize
+            }
+          );
+        }
+        return this._queueLimiters[key].removeTokens(tokens);
+      }
+    };
+    var RateLimiterQueueInternal = class {
+      constructor(limiterFlexible, opts = {
+        maxQueueSize: MAX_QUEUE_SIZE,
+        key: KEY_DEFAULT
+      }) {
+        this._key = opts.key;
+        this._waitTimeout = null;
+        this._queue = [];
+        this._limiterFlexible = limiterFlexible;
+        this._maxQueueSize = opts.maxQueueSize;
+      }
+      getTokensRemaining() {
+        return this._limiterFlexible.get(this._key).then((rlRes) => {
+          return rlRes !== null ? rlRes.remainingPoints : this._limiterFlexible.points;
+        });
+      }
+      removeTokens(tokens) {
+        const _this = this;
+        return new Promise((resolve2, reject) => {
+          if (tokens > _this._limiterFlexible.points) {
+            reject(new RateLimiterQueueError(`Requested tokens ${tokens} exceeds maximum ${_this._limiterFlexible.points} tokens per interval`));
+            return;
+          }
+          if (_this._queue.length > 0) {
+            _this._queueRequest.call(_this, resolve2, reject, tokens);
+          } else {
+            _this._limiterFlexible.consume(_this._key, tokens).then((res) => {
+              resolve2(res.remainingPoints);
+            }).catch((rej) => {
+              if (rej instanceof Error) {
+                reject(rej);
+              } else {
+                _this._queueRequest.call(_this, resolve2, reject, tokens);
+                if (_this._waitTimeout === null) {
+                  _this._waitTimeout = setTimeout(_this._processFIFO.bind(_this), rej.msBeforeNext);
+                }
+              }
+            });
+          }
+        });
+      }
+      _queueRequest(resolve2, reject, tokens) {
+        const _this = this;
+        if (_this._queue.length < _this._maxQueueSize) {
+          _this._queue.push({ resolve: resolve2, reject, tokens });
+        } else {
+          reject(new RateLimiterQueueError(`Number of requests reached it's maximum ${_this._maxQueueSize}`));
+        }
+      }
+      _processFIFO() {
+        const _this = this;
+        if (_this._waitTimeout !== null) {
+          clearTimeout(_this._waitTimeout);
+          _this._waitTimeout = null;
+        }
+        if (_this._queue.length === 0) {
+          return;
+        }
+        const item = _this._queue.shift();
+        _this._limiterFlexible.consume(_this._key, item.tokens).then((res) => {
+          item.resolve(res.remainingPoints);
+          _this._processFIFO.call(_this);
+        }).catch((rej) => {
+          if (rej instanceof Error) {
+            item.reject(rej);
+            _this._processFIFO.call(_this);
+          } else {
+            _this._queue.unshift(item);
+            if (_this._waitTimeout === null) {
+              _this._waitTimeout = setTimeout(_this._processFIFO.bind(_this), rej.msBeforeNext);
+            }
+          }
+        });
+      }
+    };
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/BurstyRateLimiter.js
+var require_BurstyRateLimiter = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/BurstyRateLimiter.js"(exports, module) {
+    var RateLimiterRes = require_RateLimiterRes();
+    module.exports = class BurstyRateLimiter {
+      constructor(rateLimiter, burstLimiter) {
+        this._rateLimiter = rateLimiter;
+        this._burstLimiter = burstLimiter;
+      }
+      /**
+       * Merge rate limiter response objects. Responses can be null
+       *
+       * @param {RateLimiterRes} [rlRes] Rate limiter response
+       * @param {RateLimiterRes} [blRes] Bursty limiter response
+       */
+      _combineRes(rlRes, blRes) {
+        if (!rlRes) {
+          return null;
+        }
+        return new RateLimiterRes(
+          rlRes.remainingPoints,
+          Math.min(rlRes.msBeforeNext, blRes ? blRes.msBeforeNext : 0),
+          rlRes.consumedPoints,
+          rlRes.isFirstInDuration
+        );
+      }
+      /**
+       * @param key
+       * @param pointsToConsume
+       * @param options
+       * @returns {Promise<any>}
+       */
+      consume(key, pointsToConsume = 1, options = {}) {
+        return this._rateLimiter.consume(key, pointsToConsume, options).catch((rlRej) => {
+          if (rlRej instanceof RateLimiterRes) {
+            return this._burstLimiter.consume(key, pointsToConsume, options).then((blRes) => {
+              return Promise.resolve(this._combineRes(rlRej, blRes));
+            }).catch(
+              (blRej) => {
+                if (blRej instanceof RateLimiterRes) {
+                  return Promise.reject(this._combineRes(rlRej, blRej));
+                } else {
+                  return Promise.reject(blRej);
+                }
+              }
+            );
+          } else {
+            return Promise.reject(rlRej);
+          }
+        });
+      }
+      /**
+       * It doesn't expose available points from burstLimiter
+       *
+       * @param key
+       * @returns {Promise<RateLimiterRes>}
+       */
+      get(key) {
+        return Promise.all([
+          this._rateLimiter.get(key),
+          this._burstLimiter.get(key)
+        ]).then(([rlRes, blRes]) => {
+          return this._combineRes(rlRes, blRes);
+        });
+      }
+      get points() {
+        return this._rateLimiter.points;
+      }
+    };
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterDynamo.js
+var require_RateLimiterDynamo = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterDynamo.js"(exports, module) {
+    var RateLimiterRes = require_RateLimiterRes();
+    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
+    var DynamoItem = class {
+      /**
+       * Create a DynamoItem.
+       * @param {string} rlKey - The key for the rate limiter.
+       * @param {number} points - The number of points.
+       * @param {number} expire - The expiration time in seconds.
+       */
+      constructor(rlKey, points, expire) {
+        this.key = rlKey;
+        this.points = points;
+        this.expire = expire;
+      }
+    };
+    var DEFAULT_READ_CAPACITY_UNITS = 25;
+    var DEFAULT_WRITE_CAPACITY_UNITS = 25;
+    var RateLimiterDynamo = class extends RateLimiterStoreAbstract {
+      /**
+       * Constructs a new instance of the class.
+       * The storeClient MUST be an instance of AWS.DynamoDB NOT of AWS.DynamoDBClient.
+       *
+       * @param {Object} opts - The options for the constructor.
+       * @param {function} cb - The callback function (optional).
+       * @return {void}
+       */
+      constructor(opts, cb = null) {
+        super(opts);
+        this.client = opts.storeClient;
+        this.tableName = opts.tableName;
+        this.tableCreated = opts.tableCreated;
+        this.ttlManuallySet = opts.ttlSet;
+        if (!this.tableCreated) {
+          this._createTable(opts.dynamoTableOpts).then((data) => {
+            this.tableCreated = true;
+            this._setTTL().finally(() => {
+              if (typeof cb === "function") {
+                cb();
+              }
+            });
+          }).catch((err) => {
+            if (typeof cb === "function") {
+              cb(err);
+            } else {
+              throw err;
+            }
+          });
+        } else {
+          this._setTTL().finally(() => {
+            if (typeof cb === "function") {
+              cb();
+            }
+          });
+        }
+      }
+      get tableName() {
+        return this._tableName;
+      }
+      set tableName(value) {
+        this._tableName = typeof value === "undefined" ? "node-rate-limiter-flexible" : value;
+      }
+      get tableCreated() {
+        return this._tableCreated;
+      }
+      set tableCreated(value) {
+        this._tableCreated = typeof value === "undefined" ? false : !!value;
+      }
+      /**
+       * Creates a table in the database. Return null if the table already exists.
+       * 
+       * @param {{readCapacityUnits: number, writeCapacityUnits: number}} tableOpts
+       * @return {Promise} A promise that resolves with the result of creating the table.
+       */
+      async _createTable(tableOpts) {
+        const params = {
+          TableName: this.tableName,
+          AttributeDefinitions: [
+            {
+              AttributeName: "key",
+              AttributeType: "S"
+            }
+          ],
+          KeySchema: [
+            {
+              AttributeName: "key",
+              KeyType: "HASH"
+            }
+          ],
+          ProvisionedThroughput: {
+            ReadCapacityUnits: tableOpts && tableOpts.readCapacityUnits ? tableOpts.readCapacityUnits : DEFAULT_READ_CAPACITY_UNITS,
+            WriteCapacityUnits: tableOpts && tableOpts.writeCapacityUnits ? tableOpts.writeCapacityUnits : DEFAULT_WRITE_CAPACITY_UNITS
+          }
+        };
+        try {
+          const data = await this.client.createTable(params);
+          return data;
+        } catch (err) {
+          if (err.__type && err.__type.includes("ResourceInUseException")) {
+            return null;
+          } else {
+            throw err;
+          }
+        }
+      }
+      /**
+       * Retrieves an item from the table based on the provided key.
+       *
+       * @param {string} rlKey - The key used to retrieve the item.
+       * @throws {Error} Throws an error if the table is not created yet.
+       * @return {DynamoItem|null} - The retrieved item, or null if it doesn't exist.
+       */
+      async _get(rlKey) {
+        if (!this.tableCreated) {
+          throw new Error("Table is not created yet");
+        }
+        const params = {
+          TableName: this.tableName,
+          Key: {
+            key: { S: rlKey }
+          }
+        };
+        const data = await this.client.getItem(params);
+        if (data.Item) {
+          return new DynamoItem(
+            data.Item.key.S,
+            Number(data.Item.points.N),
+            Number(data.Item.expire.N)
+          );
+        } else {
+          return null;
+        }
+      }
+      /**
+       * Deletes an item from the table based on the given rlKey.
+       *
+       * @param {string} rlKey - The rlKey of the item to delete.
+       * @throws {Error} Throws an error if the table is not created yet.
+       * @return {boolean} Returns true if the item was successfully deleted, otherwise false.
+       */
+      async _delete(rlKey) {
+        if (!this.tableCreated) {
+          throw new Error("Table is not created yet");
+        }
+        const params = {
+          TableName: this.tableName,
+          Key: {
+            key: { S: rlKey }
+          },
+          ConditionExpression: "attribute_exists(#k)",
+          ExpressionAttributeNames: {
+            "#k": "key"
+          }
+        };
+        try {
+          const data = await this._client.deleteItem(params);
+          return data.$metadata.httpStatusCode === 200;
+        } catch (err) {
+          if (err.__type && err.__type.includes("ConditionalCheckFailedException")) {
+            return false;
+          } else {
+            throw err;
+          }
+        }
+      }
+      /**
+       * Implemented with DynamoDB Atomic Counters. 3 calls are made to DynamoDB but each call is atomic.
+       * From the documentation: "UpdateItem calls are naturally serialized within DynamoDB,
+       * so there are no race condition concerns with making multiple simultaneous calls."
+       * See: https://aws.amazon.com/it/blogs/database/implement-resource-counters-with-amazon-dynamodb/
+       * @param {*} rlKey 
+       * @param {*} points 
+       * @param {*} msDuration 
+       * @param {*} forceExpire 
+       * @param {*} options 
+       * @returns
+       */
+      async _upsert(rlKey, points, msDuration, forceExpire = false, options = {}) {
+        if (!this.tableCreated) {
+          throw new Error("Table is not created yet");
+        }
+        const dateNow = Date.now();
+        const dateNowSec = dateNow / 1e3;
+        const newExpireSec = msDuration > 0 ? (dateNow + msDuration) / 1e3 : -1;
+        if (forceExpire) {
+          return await this._baseUpsert({
+            TableName: this.tableName,
+            Key: { key: { S: rlKey } },
+            UpdateExpression: "SET points = :points, expire = :expire",
+            ExpressionAttributeValues: {
+              ":points": { N: points.toString() },
+              ":expire": { N: newExpireSec.toString() }
+            },
+            ReturnValues: "ALL_NEW"
+          });
+        }
+        try {
+          return await this._baseUpsert({
+            TableName: this.tableName,
+            Key: { key: { S: rlKey } },
+            UpdateExpression: "SET points = :new_points, expire = :new_expire",
+            ExpressionAttributeValues: {
+              ":new_points": { N: points.toString() },
+              ":new_expire": { N: newExpireSec.toString() },
+              ":where_expire": { N: dateNowSec.toString() }
+            },
+            ConditionExpression: "expire <= :where_expire OR attribute_not_exists(points)",
+            ReturnValues: "ALL_NEW"
+          });
+        } catch (err) {
+          return await this._baseUpsert({
+            TableName: this.tableName,
+            Key: { key: { S: rlKey } },
+            UpdateExpression: "SET points = points + :new_points",
+            ExpressionAttributeValues: {
+              ":new_points": { N: points.toString() },
+              ":where_expire": { N: dateNowSec.toString() }
+            },
+            ConditionExpression: "expire > :where_expire",
+            ReturnValues: "ALL_NEW"
+          });
+        }
+      }
+      /**
+       * Asynchronously upserts data into the table. params is a DynamoDB params object.
+       *
+       * @param {Object} params - The parameters for the upsert operation.
+       * @throws {Error} Throws an error if the table is not created yet.
+       * @return {DynamoItem} Returns a DynamoItem object with the updated data.
+       */
+      async _baseUpsert(params) {
+        if (!this.tableCreated) {
+          throw new Error("Table is not created yet");
+        }
+        try {
+          const data = await this.client.updateItem(params);
+          return new DynamoItem(
+            data.Attributes.key.S,
+            Number(data.Attributes.points.N),
+            Number(data.Attributes.expire.N)
+          );
+        } catch (err) {
+          throw err;
+        }
+      }
+      /**
+       * Sets the Time-to-Live (TTL) for the table. TTL use the expire field in the table.
+       * See: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html
+       *
+       * @return {Promise} A promise that resolves when the TTL is successfully set.
+       * @throws {Error} Throws an error if the table is not created yet.
+       * @returns {Promise}
+       */
+      async _setTTL() {
+        if (!this.tableCreated) {
+          throw new Error("Table is not created yet");
+        }
+        try {
+          const isTTLSet = await this._isTTLSet();
+          if (isTTLSet) {
+            return;
+          }
+          const params = {
+            TableName: this.tableName,
+            TimeToLiveSpecification: {
+              AttributeName: "expire",
+              Enabled: true
+            }
+          };
+          const res = await this.client.updateTimeToLive(params);
+          return res;
+        } catch (err) {
+          throw err;
+        }
+      }
+      /**
+       * Checks if the Time To Live (TTL) feature is set for the DynamoDB table.
+       *
+       * @return {boolean} Returns true if the TTL feature is enabled for the table, otherwise false.
+       * @throws {Error} Throws an error if the table is not created yet or if there is an error while checking the TTL status.
+       */
+      async _isTTLSet() {
+        if (!this.tableCreated) {
+          throw new Error("Table is not created yet");
+        }
+        if (this.ttlManuallySet) {
+          return true;
+        }
+        try {
+          const res = await this.client.describeTimeToLive({ TableName: this.tableName });
+          return res.$metadata.httpStatusCode == 200 && res.TimeToLiveDescription.TimeToLiveStatus === "ENABLED" && res.TimeToLiveDescription.AttributeName === "expire";
+        } catch (err) {
+          throw err;
+        }
+      }
+      /**
+       * Generate a RateLimiterRes object based on the provided parameters.
+       *
+       * @param {string} rlKey - The key for the rate limiter.
+       * @param {number} changedPoints - The number of points that have changed.
+       * @param {DynamoItem} result - The result object of _get() method.
+       * @returns {RateLimiterRes} - The generated RateLimiterRes object.
+       */
+      _getRateLimiterRes(rlKey, changedPoints, result) {
+        const res = new RateLimiterRes();
+        res.isFirstInDuration = changedPoints === result.points;
+        res.consumedPoints = res.isFirstInDuration ? changedPoints : result.points;
+        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
+        res.msBeforeNext = result.expire != -1 ? Math.max(result.expire * 1e3 - Date.now(), 0) : -1;
+        return res;
+      }
+    };
+    module.exports = RateLimiterDynamo;
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterPrisma.js
+var require_RateLimiterPrisma = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterPrisma.js"(exports, module) {
+    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
+    var RateLimiterRes = require_RateLimiterRes();
+    var RateLimiterPrisma = class extends RateLimiterStoreAbstract {
+      /**
+       * Constructor for the rate limiter
+       * @param {Object} opts - Options for the rate limiter
+       */
+      constructor(opts) {
+        super(opts);
+        this.modelName = opts.tableName || "RateLimiterFlexible";
+        this.prismaClient = opts.storeClient;
+        this.clearExpiredByTimeout = opts.clearExpiredByTimeout || true;
+        if (!this.prismaClient) {
+          throw new Error("Prisma client is not provided");
+        }
+        if (this.clearExpiredByTimeout) {
+          this._clearExpiredHourAgo();
+        }
+      }
+      _getRateLimiterRes(rlKey, changedPoints, result) {
+        const res = new RateLimiterRes();
+        let doc = result;
+        res.isFirstInDuration = doc.points === changedPoints;
+        res.consumedPoints = doc.points;
+        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
+        res.msBeforeNext = doc.expire !== null ? Math.max(new Date(doc.expire).getTime() - Date.now(), 0) : -1;
+        return res;
+      }
+      _upsert(key, points, msDuration, forceExpire = false) {
+        if (!this.prismaClient) {
+          return Promise.reject(new Error("Prisma client is not established"));
+        }
+        const now = /* @__PURE__ */ new Date();
+        const newExpire = msDuration > 0 ? new Date(now.getTime() + msDuration) : null;
+        return this.prismaClient.$transaction(async (prisma) => {
+          const existingRecord = await prisma[this.modelName].findFirst({
+            where: { key }
+          });
+          if (existingRecord) {
+            const shouldUpdateExpire = forceExpire || !existingRecord.expire || existingRecord.expire <= now || newExpire === null;
+            return prisma[this.modelName].update({
+              where: { key },
+              data: {
+                points: !shouldUpdateExpire ? existingRecord.points + points : points,
+                ...shouldUpdateExpire && { expire: newExpire }
+              }
+            });
+          } else {
+            return prisma[this.modelName].create({
+              data: {
+                key,
+                points,
+                expire: newExpire
+              }
+            });
+          }
+        });
+      }
+      _get(rlKey) {
+        if (!this.prismaClient) {
+          return Promise.reject(new Error("Prisma client is not established"));
+        }
+        return this.prismaClient[this.modelName].findFirst({
+          where: {
+            AND: [
+              { key: rlKey },
+              {
+                OR: [
+                  { expire: { gt: /* @__PURE__ */ new Date() } },
+                  { expire: null }
+                ]
+              }
+            ]
+          }
+        });
+      }
+      _delete(rlKey) {
+        if (!this.prismaClient) {
+          return Promise.reject(new Error("Prisma client is not established"));
+        }
+        return this.prismaClient[this.modelName].deleteMany({
+          where: {
+            key: rlKey
+          }
+        }).then((res) => res.count > 0);
+      }
+      _clearExpiredHourAgo() {
+        if (this._clearExpiredTimeoutId) {
+          clearTimeout(this._clearExpiredTimeoutId);
+        }
+        this._clearExpiredTimeoutId = setTimeout(async () => {
+          await this.prismaClient[this.modelName].deleteMany({
+            where: {
+              expire: {
+                lt: new Date(Date.now() - 36e5)
+              }
+            }
+          });
+          this._clearExpiredHourAgo();
+        }, 3e5);
+        this._clearExpiredTimeoutId.unref();
+      }
+    };
+    module.exports = RateLimiterPrisma;
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterDrizzle.js
+var require_RateLimiterDrizzle = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterDrizzle.js"(exports, module) {
+    var drizzleOperators = null;
+    var CLEANUP_INTERVAL_MS = 3e5;
+    var EXPIRED_THRESHOLD_MS = 36e5;
+    var RateLimiterDrizzleError = class extends Error {
+      constructor(message) {
+        super(message);
+        this.name = "RateLimiterDrizzleError";
+      }
+    };
+    async function getDrizzleOperators() {
+      if (drizzleOperators) return drizzleOperators;
+      try {
+        let getPackageName2 = function() {
+          return ["drizzle", "orm"].join("-");
+        };
+        var getPackageName = getPackageName2;
+        const drizzleOrm = await import(`${getPackageName2()}`);
+        const { and, or, gt, lt, eq, isNull, sql } = drizzleOrm.default || drizzleOrm;
+        drizzleOperators = { and, or, gt, lt, eq, isNull, sql };
+        return drizzleOperators;
+      } catch (error) {
+        throw new RateLimiterDrizzleError(
+          "drizzle-orm is not installed. Please install drizzle-orm to use RateLimiterDrizzle."
+        );
+      }
+    }
+    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
+    var RateLimiterRes = require_RateLimiterRes();
+    var RateLimiterDrizzle = class extends RateLimiterStoreAbstract {
+      constructor(opts) {
+        super(opts);
+        if (!opts?.schema) {
+          throw new RateLimiterDrizzleError("Drizzle schema is required");
+        }
+        if (!opts?.storeClient) {
+          throw new RateLimiterDrizzleError("Drizzle client is required");
+        }
+        this.schema = opts.schema;
+        this.drizzleClient = opts.storeClient;
+        this.clearExpiredByTimeout = opts.clearExpiredByTimeout ?? true;
+        if (this.clearExpiredByTimeout) {
+          this._clearExpiredHourAgo();
+        }
+      }
+      _getRateLimiterRes(rlKey, changedPoints, result) {
+        const res = new RateLimiterRes();
+        let doc = result;
+        res.isFirstInDuration = doc.points === changedPoints;
+        res.consumedPoints = doc.points;
+        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
+        res.msBeforeNext = doc.expire !== null ? Math.max(new Date(doc.expire).getTime() - Date.now(), 0) : -1;
+        return res;
+      }
+      async _upsert(key, points, msDuration, forceExpire = false) {
+        if (!this.drizzleClient) {
+          return Promise.reject(new RateLimiterDrizzleError("Drizzle client is not established"));
+        }
+        const { eq, sql } = await getDrizzleOperators();
+        const now = /* @__PURE__ */ new Date();
+        const newExpire = msDuration > 0 ? new Date(now.getTime() + msDuration) : null;
+        const query = await this.drizzleClient.transaction(async (tx) => {
+          const [existingRecord] = await tx.select().from(this.schema).where(eq(this.schema.key, key)).limit(1);
+          const shouldUpdateExpire = forceExpire || !existingRecord?.expire || existingRecord?.expire <= now || newExpire === null;
+          const [data] = await tx.insert(this.schema).values({
+            key,
+            points,
+            expire: newExpire
+          }).onConflictDoUpdate({
+            target: this.schema.key,
+            set: {
+              points: !shouldUpdateExpire ? sql`${this.schema.points} + ${points}` : points,
+              ...shouldUpdateExpire && { expire: newExpire }
+            }
+          }).returning();
+          return data;
+        });
+        return query;
+      }
+      async _get(rlKey) {
+        if (!this.drizzleClient) {
+          return Promise.reject(new RateLimiterDrizzleError("Drizzle client is not established"));
+        }
+        const { and, or, gt, eq, isNull } = await getDrizzleOperators();
+        const [response] = await this.drizzleClient.select().from(this.schema).where(
+          and(
+            eq(this.schema.key, rlKey),
+            or(gt(this.schema.expire, /* @__PURE__ */ new Date()), isNull(this.schema.expire))
+          )
+        ).limit(1);
+        return response || null;
+      }
+      async _delete(rlKey) {
+        if (!this.drizzleClient) {
+          return Promise.reject(new RateLimiterDrizzleError("Drizzle client is not established"));
+        }
+        const { eq } = await getDrizzleOperators();
+        const [result] = await this.drizzleClient.delete(this.schema).where(eq(this.schema.key, rlKey)).returning({ key: this.schema.key });
+        return !!result?.key;
+      }
+      _clearExpiredHourAgo() {
+        if (this._clearExpiredTimeoutId) {
+          clearTimeout(this._clearExpiredTimeoutId);
+        }
+        this._clearExpiredTimeoutId = setTimeout(async () => {
+          try {
+            const { lt } = await getDrizzleOperators();
+            await this.drizzleClient.delete(this.schema).where(lt(this.schema.expire, new Date(Date.now() - EXPIRED_THRESHOLD_MS)));
+          } catch (error) {
+            console.warn("Failed to clear expired records:", error);
+          }
+          this._clearExpiredHourAgo();
+        }, CLEANUP_INTERVAL_MS);
+        this._clearExpiredTimeoutId.unref();
+      }
+    };
+    module.exports = RateLimiterDrizzle;
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterDrizzleNonAtomic.js
+var require_RateLimiterDrizzleNonAtomic = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterDrizzleNonAtomic.js"(exports, module) {
+    var drizzleOperators = null;
+    var CLEANUP_INTERVAL_MS = 3e5;
+    var EXPIRED_THRESHOLD_MS = 36e5;
+    var RateLimiterDrizzleError = class extends Error {
+      constructor(message) {
+        super(message);
+        this.name = "RateLimiterDrizzleError";
+      }
+    };
+    async function getDrizzleOperators() {
+      if (drizzleOperators) return drizzleOperators;
+      try {
+        let getPackageName2 = function() {
+          return ["drizzle", "orm"].join("-");
+        };
+        var getPackageName = getPackageName2;
+        const drizzleOrm = await import(`${getPackageName2()}`);
+        const { and, or, gt, lt, eq, isNull, sql } = drizzleOrm.default || drizzleOrm;
+        drizzleOperators = { and, or, gt, lt, eq, isNull, sql };
+        return drizzleOperators;
+      } catch (error) {
+        throw new RateLimiterDrizzleError(
+          "drizzle-orm is not installed. Please install drizzle-orm to use RateLimiterDrizzleNonAtomic."
+        );
+      }
+    }
+    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
+    var RateLimiterRes = require_RateLimiterRes();
+    var RateLimiterDrizzleNonAtomic = class extends RateLimiterStoreAbstract {
+      constructor(opts) {
+        super(opts);
+        if (!opts?.schema) {
+          throw new RateLimiterDrizzleError("Drizzle schema is required");
+        }
+        if (!opts?.storeClient) {
+          throw new RateLimiterDrizzleError("Drizzle client is required");
+        }
+        this.schema = opts.schema;
+        this.drizzleClient = opts.storeClient;
+        this.clearExpiredByTimeout = opts.clearExpiredByTimeout ?? true;
+        if (this.clearExpiredByTimeout) {
+          this._clearExpiredHourAgo();
+        }
+      }
+      _getRateLimiterRes(rlKey, changedPoints, result) {
+        const res = new RateLimiterRes();
+        let doc = result;
+        res.isFirstInDuration = doc.points === changedPoints;
+        res.consumedPoints = doc.points;
+        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
+        res.msBeforeNext = doc.expire !== null ? Math.max(new Date(doc.expire).getTime() - Date.now(), 0) : -1;
+        return res;
+      }
+      async _upsert(key, points, msDuration, forceExpire = false) {
+        if (!this.drizzleClient) {
+          return Promise.reject(new RateLimiterDrizzleError("Drizzle client is not established"));
+        }
+        const { eq } = await getDrizzleOperators();
+        const now = /* @__PURE__ */ new Date();
+        const newExpire = msDuration > 0 ? new Date(now.getTime() + msDuration) : null;
+        const [existingRecord] = await this.drizzleClient.select().from(this.schema).where(eq(this.schema.key, key)).limit(1);
+        const shouldUpdateExpire = forceExpire || !existingRecord || !existingRecord.expire || existingRecord.expire <= now || newExpire === null;
+        let newPoints;
+        if (existingRecord && !shouldUpdateExpire) {
+          newPoints = existingRecord.points + points;
+        } else {
+          newPoints = points;
+        }
+        const [data] = await this.drizzleClient.insert(this.schema).values({
+          key,
+          points: newPoints,
+          expire: newExpire
+        }).onConflictDoUpdate({
+          target: this.schema.key,
+          set: {
+            points: newPoints,
+            ...shouldUpdateExpire && { expire: newExpire }
+          }
+        }).returning();
+        return data;
+      }
+      async _get(rlKey) {
+        if (!this.drizzleClient) {
+          return Promise.reject(new RateLimiterDrizzleError("Drizzle client is not established"));
+        }
+        const { and, or, gt, eq, isNull } = await getDrizzleOperators();
+        const [response] = await this.drizzleClient.select().from(this.schema).where(
+          and(
+            eq(this.schema.key, rlKey),
+            or(gt(this.schema.expire, /* @__PURE__ */ new Date()), isNull(this.schema.expire))
+          )
+        ).limit(1);
+        return response || null;
+      }
+      async _delete(rlKey) {
+        if (!this.drizzleClient) {
+          return Promise.reject(new RateLimiterDrizzleError("Drizzle client is not established"));
+        }
+        const { eq } = await getDrizzleOperators();
+        const [result] = await this.drizzleClient.delete(this.schema).where(eq(this.schema.key, rlKey)).returning({ key: this.schema.key });
+        return !!(result && result.key);
+      }
+      _clearExpiredHourAgo() {
+        if (this._clearExpiredTimeoutId) {
+          clearTimeout(this._clearExpiredTimeoutId);
+        }
+        this._clearExpiredTimeoutId = setTimeout(async () => {
+          try {
+            const { lt } = await getDrizzleOperators();
+            await this.drizzleClient.delete(this.schema).where(lt(this.schema.expire, new Date(Date.now() - EXPIRED_THRESHOLD_MS)));
+          } catch (error) {
+            console.warn("Failed to clear expired records:", error);
+          }
+          this._clearExpiredHourAgo();
+        }, CLEANUP_INTERVAL_MS);
+        this._clearExpiredTimeoutId.unref();
+      }
+    };
+    module.exports = RateLimiterDrizzleNonAtomic;
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterValkey.js
+var require_RateLimiterValkey = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterValkey.js"(exports, module) {
+    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
+    var RateLimiterRes = require_RateLimiterRes();
+    var incrTtlLuaScript = `
+server.call('set', KEYS[1], 0, 'EX', ARGV[2], 'NX')
+local consumed = server.call('incrby', KEYS[1], ARGV[1])
+local ttl = server.call('pttl', KEYS[1])
+return {consumed, ttl}
+`;
+    var RateLimiterValkey = class extends RateLimiterStoreAbstract {
+      /**
+       *
+       * @param {Object} opts
+       * Defaults {
+       *   ... see other in RateLimiterStoreAbstract
+       *
+       *   storeClient: ValkeyClient
+       *   rejectIfValkeyNotReady: boolean = false - reject / invoke insuranceLimiter immediately when valkey connection is not "ready"
+       * }
+       */
+      constructor(opts) {
+        super(opts);
+        this.client = opts.storeClient;
+        this._rejectIfValkeyNotReady = !!opts.rejectIfValkeyNotReady;
+        this._incrTtlLuaScript = opts.customIncrTtlLuaScript || incrTtlLuaScript;
+        this.client.defineCommand("rlflxIncr", {
+          numberOfKeys: 1,
+          lua: this._incrTtlLuaScript
+        });
+      }
+      /**
+       * Prevent actual valkey call if valkey connection is not ready
+       * @return {boolean}
+       * @private
+       */
+      _isValkeyReady() {
+        if (!this._rejectIfValkeyNotReady) {
+          return true;
+        }
+        return this.client.status === "ready";
+      }
+      _getRateLimiterRes(rlKey, changedPoints, result) {
+        let consumed;
+        let resTtlMs;
+        if (Array.isArray(result[0])) {
+          [[, consumed], [, resTtlMs]] = result;
+        } else {
+          [consumed, resTtlMs] = result;
+        }
+        const res = new RateLimiterRes();
+        res.consumedPoints = +consumed;
+        res.isFirstInDuration = res.consumedPoints === changedPoints;
+        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
+        res.msBeforeNext = resTtlMs;
+        return res;
+      }
+      _upsert(rlKey, points, msDuration, forceExpire = false) {
+        if (!this._isValkeyReady()) {
+          throw new Error("Valkey connection is not ready");
+        }
+        const secDuration = Math.floor(msDuration / 1e3);
+        if (forceExpire) {
+          const multi = this.client.multi();
+          if (secDuration > 0) {
+            multi.set(rlKey, points, "EX", secDuration);
+          } else {
+            multi.set(rlKey, points);
+          }
+          return multi.pttl(rlKey).exec();
+        }
+        if (secDuration > 0) {
+          return this.client.rlflxIncr([rlKey, String(points), String(secDuration), String(this.points), String(this.duration)]);
+        }
+        return this.client.multi().incrby(rlKey, points).pttl(rlKey).exec();
+      }
+      _get(rlKey) {
+        if (!this._isValkeyReady()) {
+          throw new Error("Valkey connection is not ready");
+        }
+        return this.client.multi().get(rlKey).pttl(rlKey).exec().then((result) => {
+          const [[, points]] = result;
+          if (points === null) return null;
+          return result;
+        });
+      }
+      _delete(rlKey) {
+        return this.client.del(rlKey).then((result) => result > 0);
+      }
+    };
+    module.exports = RateLimiterValkey;
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterValkeyGlide.js
+var require_RateLimiterValkeyGlide = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterValkeyGlide.js"(exports, module) {
+    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
+    var RateLimiterRes = require_RateLimiterRes();
+    var DEFAULT_LIBRARY_NAME = "ratelimiterflexible";
+    var DEFAULT_VALKEY_SCRIPT = `local key = KEYS[1]
+local pointsToConsume = tonumber(ARGV[1])
+if tonumber(ARGV[2]) > 0 then
+  server.call('set', key, "0", 'EX', ARGV[2], 'NX')
+  local consumed = server.call('incrby', key, pointsToConsume)
+  local pttl = server.call('pttl', key)
+  return {consumed, pttl}
+end
+local consumed = server.call('incrby', key, pointsToConsume)
+local pttl = server.call('pttl', key)
+return {consumed, pttl}`;
+    var GET_VALKEY_SCRIPT = `local key = KEYS[1]
+local value = server.call('get', key)
+if value == nil then
+  return value
+end
+local pttl = server.call('pttl', key)
+return {tonumber(value), pttl}`;
+    var RateLimiterValkeyGlide = class extends RateLimiterStoreAbstract {
+      /**
+       * Constructor for RateLimiterValkeyGlide
+       *
+       * @param {Object} opts - Configuration options
+       * @param {GlideClient|GlideClusterClient} opts.storeClient - Valkey Glide client instance (required)
+       * @param {number} [opts.points=4] - Maximum number of points that can be consumed over duration
+       * @param {number} [opts.duration=1] - Duration in seconds before points are reset
+       * @param {number} [opts.blockDuration=0] - Duration in seconds that a key will be blocked for if consumed more than points
+       * @param {boolean} [opts.rejectIfValkeyNotReady=false] - Whether to reject requests if Valkey is not ready
+       * @param {boolean} [opts.execEvenly=false] - Delay actions to distribute them evenly over duration
+       * @param {number} [opts.execEvenlyMinDelayMs] - Minimum delay between actions when execEvenly is true
+       * @param {string} [opts.customFunction] - Custom Lua script for rate limiting logic
+       * @param {number} [opts.inMemoryBlockOnConsumed] - Points threshold for in-memory blocking
+       * @param {number} [opts.inMemoryBlockDuration] - Duration in seconds for in-memory blocking
+       * @param {string} [opts.customFunctionLibName] - Custom name for the function library, defaults to 'ratelimiter'.
+       * The name is used to identify the library of the lua function. An custom name should be used only if you
+       * you want to use different libraries for different rate limiters, otherwise it is not needed.
+       * @param {RateLimiterAbstract} [opts.insuranceLimiter] - Backup limiter to use when the primary client fails
+       *
+       * @example
+       * const rateLimiter = new RateLimiterValkeyGlide({
+       *   storeClient: glideClient,
+       *   points: 5,
+       *   duration: 1
+       * });
+       *
+       * @example <caption>With custom Lua function</caption>
+       * const customScript = `local key = KEYS[1]
+       * local pointsToConsume = tonumber(ARGV[1]) or 0
+       * local secDuration = tonumber(ARGV[2]) or 0
+       *
+       * -- Custom implementation
+       * -- ...
+       *
+       * -- Must return exactly two values: [consumed_points, ttl_in_ms]
+       * return {consumed, ttl}`
+       *
+       * const rateLimiter = new RateLimiterValkeyGlide({
+       *   storeClient: glideClient,
+       *   points: 5,
+       *   customFunction: customScript
+       * });
+       *
+       * @example <caption>With insurance limiter</caption>
+       * const rateLimiter = new RateLimiterValkeyGlide({
+       *   storeClient: primaryGlideClient,
+       *   points: 5,
+       *   duration: 2,
+       *   insuranceLimiter: new RateLimiterMemory({
+       *     points: 5,
+       *     duration: 2
+       *   })
+       * });
+       *
+       * @description
+       * When providing a custom Lua script via `opts.customFunction`, it must:
+       *
+       * 1. Accept parameters:
+       *    - KEYS[1]: The key being rate limited
+       *    - ARGV[1]: Points to consume (as string, use tonumber() to convert)
+       *    - ARGV[2]: Duration in seconds (as string, use tonumber() to convert)
+       *
+       * 2. Return an array with exactly two elements:
+       *    - [0]: Consumed points (number)
+       *    - [1]: TTL in milliseconds (number)
+       *
+       * 3. Handle scenarios:
+       *    - New key creation: Initialize with expiry for fixed windows
+       *    - Key updates: Increment existing counters
+       */
+      constructor(opts) {
+        super(opts);
+        this.client = opts.storeClient;
+        this._scriptLoaded = false;
+        this._getScriptLoaded = false;
+        this._rejectIfValkeyNotReady = !!opts.rejectIfValkeyNotReady;
+        this._luaScript = opts.customFunction || DEFAULT_VALKEY_SCRIPT;
+        this._libraryName = opts.customFunctionLibName || DEFAULT_LIBRARY_NAME;
+      }
+      /**
+       * Ensure scripts are loaded in the Valkey server
+       * @returns {Promise<boolean>} True if scripts are loaded
+       * @private
+       */
+      async _loadScripts() {
+        if (this._scriptLoaded && this._getScriptLoaded) {
+          return true;
+        }
+        if (!this.client) {
+          throw new Error("Valkey client is not set");
+        }
+        const promises2 = [];
+        if (!this._scriptLoaded) {
+          const script = Buffer.from(`#!lua name=${this._libraryName}
+        local function consume(KEYS, ARGV)
+          ${this._luaScript.trim()}
+        end
+        server.register_function('consume', consume)`);
+          promises2.push(this.client.functionLoad(script, { replace: true }));
+        } else promises2.push(Promise.resolve(this._libraryName));
+        if (!this._getScriptLoaded) {
+          const script = Buffer.from(`#!lua name=ratelimiter_get
+        local function getValue(KEYS, ARGV)
+          ${GET_VALKEY_SCRIPT.trim()}
+        end
+        server.register_function('getValue', getValue)`);
+          promises2.push(this.client.functionLoad(script, { replace: true }));
+        } else promises2.push(Promise.resolve("ratelimiter_get"));
+        const results = await Promise.all(promises2);
+        this._scriptLoaded = results[0] === this._libraryName;
+        this._getScriptLoaded = results[1] === "ratelimiter_get";
+        if (!this._scriptLoaded || !this._getScriptLoaded) {
+          throw new Error("Valkey connection is not ready, scripts not loaded");
+        }
+        return true;
+      }
+      /**
+       * Update or insert the rate limiter record
+       *
+       * @param {string} rlKey - The rate limiter key
+       * @param {number} pointsToConsume - Points to be consumed
+       * @param {number} msDuration - Duration in milliseconds
+       * @param {boolean} [forceExpire=false] - Whether to force expiration
+       * @param {Object} [options={}] - Additional options
+       * @returns {Promise<Array>} Array containing consumed points and TTL
+       * @private
+       */
+      async _upsert(rlKey, pointsToConsume, msDuration, forceExpire = false, options = {}) {
+        await this._loadScripts();
+        const secDuration = Math.floor(msDuration / 1e3);
+        if (forceExpire) {
+          if (secDuration > 0) {
+            await this.client.set(
+              rlKey,
+              String(pointsToConsume),
+              { expiry: { type: "EX", count: secDuration } }
+            );
+            return [pointsToConsume, secDuration * 1e3];
+          }
+          await this.client.set(rlKey, String(pointsToConsume));
+          return [pointsToConsume, -1];
+        }
+        const result = await this.client.fcall(
+          "consume",
+          [rlKey],
+          [String(pointsToConsume), String(secDuration)]
+        );
+        return result;
+      }
+      /**
+       * Get the rate limiter record
+       *
+       * @param {string} rlKey - The rate limiter key
+       * @param {Object} [options={}] - Additional options
+       * @returns {Promise<Array|null>} Array containing consumed points and TTL, or null if not found
+       * @private
+       */
+      async _get(rlKey, options = {}) {
+        await this._loadScripts();
+        const res = await this.client.fcall("getValue", [rlKey], []);
+        return res.length > 0 ? res : null;
+      }
+      /**
+       * Delete the rate limiter record
+       *
+       * @param {string} rlKey - The rate limiter key
+       * @param {Object} [options={}] - Additional options
+       * @returns {Promise<boolean>} True if successful, false otherwise
+       * @private
+       */
+      async _delete(rlKey, options = {}) {
+        const result = await this.client.del([rlKey]);
+        return result > 0;
+      }
+      /**
+       * Convert raw result to RateLimiterRes object
+       *
+       * @param {string} rlKey - The rate limiter key
+       * @param {number} changedPoints - Points changed in this operation
+       * @param {Array|null} result - Result from Valkey operation
+       * @returns {RateLimiterRes|null} RateLimiterRes object or null if result is null
+       * @private
+       */
+      _getRateLimiterRes(rlKey, changedPoints, result) {
+        if (result === null) {
+          return null;
+        }
+        const res = new RateLimiterRes();
+        const [consumedPointsStr, pttl] = result;
+        const consumedPoints = Number(consumedPointsStr);
+        res.isFirstInDuration = consumedPoints === changedPoints;
+        res.consumedPoints = consumedPoints;
+        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
+        res.msBeforeNext = pttl;
+        return res;
+      }
+      /**
+       * Close the rate limiter and release resources
+       * Note: The method won't going to close the Valkey client, as it may be shared with other instances.
+       * @returns {Promise<void>} Promise that resolves when the rate limiter is closed
+       */
+      async close() {
+        if (this._scriptLoaded) {
+          await this.client.functionDelete(this._libraryName);
+          this._scriptLoaded = false;
+        }
+        if (this._getScriptLoaded) {
+          await this.client.functionDelete("ratelimiter_get");
+          this._getScriptLoaded = false;
+        }
+        if (this.insuranceLimiter) {
+          try {
+            await this.insuranceLimiter.close();
+          } catch (e) {
+          }
+        }
+        this.client = null;
+        this._scriptLoaded = false;
+        this._getScriptLoaded = false;
+        this._rejectIfValkeyNotReady = false;
+        this._luaScript = null;
+        this._libraryName = null;
+        this.insuranceLimiter = null;
+      }
+    };
+    module.exports = RateLimiterValkeyGlide;
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterSQLite.js
+var require_RateLimiterSQLite = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterSQLite.js"(exports, module) {
+    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
+    var RateLimiterRes = require_RateLimiterRes();
+    var RateLimiterSQLite = class extends RateLimiterStoreAbstract {
+      /**
+       * Internal store type used to determine the SQLite client in use.
+       * It can be one of the following:
+       * - `"sqlite3".
+       * - `"better-sqlite3".
+       *
+       * @type {("sqlite3" | "better-sqlite3" | null)}
+       * @private
+       */
+      _internalStoreType = null;
+      /**
+       * @callback callback
+       * @param {Object} err
+       *
+       * @param {Object} opts
+       * @param {callback} cb
+       * Defaults {
+       *   ... see other in RateLimiterStoreAbstract
+       *   storeClient: sqliteClient, // SQLite database instance (sqlite3, better-sqlite3, or knex instance)
+       *   storeType: 'sqlite3' | 'better-sqlite3' | 'knex', // Optional, defaults to 'sqlite3'
+       *   tableName: 'string',
+       *   tableCreated: boolean,
+       *   clearExpiredByTimeout: boolean,
+       * }
+       */
+      constructor(opts, cb = null) {
+        super(opts);
+        this.client = opts.storeClient;
+        this.storeType = opts.storeType || "sqlite3";
+        this.tableName = opts.tableName;
+        this.tableCreated = opts.tableCreated || false;
+        this.clearExpiredByTimeout = opts.clearExpiredByTimeout;
+        this._validateStoreTypes(cb);
+        this._validateStoreClient(cb);
+        this._setInternalStoreType(cb);
+        this._validateTableName(cb);
+        if (!this.tableCreated) {
+          this._createDbAndTable().then(() => {
+            this.tableCreated = true;
+            if (this.clearExpiredByTimeout) this._clearExpiredHourAgo();
+            if (typeof cb === "function") cb();
+          }).catch((err) => {
+            if (typeof cb === "function") cb(err);
+            else throw err;
+          });
+        } else {
+          if (this.clearExpiredByTimeout) this._clearExpiredHourAgo();
+          if (typeof cb === "function") cb();
+        }
+      }
+      _validateStoreTypes(cb) {
+        const validStoreTypes = ["sqlite3", "better-sqlite3", "knex"];
+        if (!validStoreTypes.includes(this.storeType)) {
+          const err = new Error(
+            `storeType must be one of: ${validStoreTypes.join(", ")}`
+          );
+          if (typeof cb === "function") return cb(err);
+          throw err;
+        }
+      }
+      _validateStoreClient(cb) {
+        if (this.storeType === "sqlite3") {
+          if (typeof this.client.run !== "function") {
+            const err = new Error(
+              "storeClient must be an instance of sqlite3.Database when storeType is 'sqlite3' or no storeType was provided"
+            );
+            if (typeof cb === "function") return cb(err);
+            throw err;
+          }
+        } else if (this.storeType === "better-sqlite3") {
+          if (typeof this.client.prepare !== "function" || typeof this.client.run !== "undefined") {
+            const err = new Error(
+              "storeClient must be an instance of better-sqlite3.Database when storeType is 'better-sqlite3'"
+            );
+            if (typeof cb === "function") return cb(err);
+            throw err;
+          }
+        } else if (this.storeType === "knex") {
+          if (typeof this.client.raw !== "function") {
+            const err = new Error(
+              "storeClient must be an instance of Knex when storeType is 'knex'"
+            );
+            if (typeof cb === "function") return cb(err);
+            throw err;
+          }
+        }
+      }
+      _setInternalStoreType(cb) {
+        if (this.storeType === "knex") {
+          const knexClientType = this.client.client.config.client;
+          if (knexClientType === "sqlite3") {
+            this._internalStoreType = "sqlite3";
+          } else if (knexClientType === "better-sqlite3") {
+            this._internalStoreType = "better-sqlite3";
+          } else {
+            const err = new Error(
+              "Knex must be configured with 'sqlite3' or 'better-sqlite3' for RateLimiterSQLite"
+            );
+            if (typeof cb === "function") return cb(err);
+            throw err;
+          }
+        } else {
+          this._internalStoreType = this.storeType;
+        }
+      }
+      _validateTableName(cb) {
+        if (!/^[A-Za-z0-9_]*$/.test(this.tableName)) {
+          const err = new Error("Table name must contain only letters and numbers");
+          if (typeof cb === "function") return cb(err);
+          throw err;
+        }
+      }
+      /**
+       * Acquires the database connection based on the storeType.
+       * @returns {Promise<Object>} The database client or connection
+       */
+      async _getConnection() {
+        if (this.storeType === "knex") {
+          return this.client.client.acquireConnection();
+        }
+        return this.client;
+      }
+      /**
+       * Releases the database connection if necessary.
+       * @param {Object} conn The database client or connection
+       */
+      _releaseConnection(conn) {
+        if (this.storeType === "knex") {
+          this.client.client.releaseConnection(conn);
+        }
+      }
+      async _createDbAndTable() {
+        const conn = await this._getConnection();
+        try {
+          switch (this._internalStoreType) {
+            case "sqlite3":
+              await new Promise((resolve2, reject) => {
+                conn.run(
+                  this._getCreateTableSQL(),
+                  (err) => err ? reject(err) : resolve2()
+                );
+              });
+              break;
+            case "better-sqlite3":
+              conn.prepare(this._getCreateTableSQL()).run();
+              break;
+            default:
+              throw new Error("Unsupported internalStoreType");
+          }
+        } finally {
+          this._releaseConnection(conn);
+        }
+      }
+      _getCreateTableSQL() {
+        return `CREATE TABLE IF NOT EXISTS ${this.tableName} (
+      key TEXT PRIMARY KEY,
+      points INTEGER NOT NULL DEFAULT 0,
+      expire INTEGER
+    )`;
+      }
+      _clearExpiredHourAgo() {
+        if (this._clearExpiredTimeoutId) clearTimeout(this._clearExpiredTimeoutId);
+        this._clearExpiredTimeoutId = setTimeout(() => {
+          this.clearExpired(Date.now() - 36e5).then(() => this._clearExpiredHourAgo());
+        }, 3e5);
+        this._clearExpiredTimeoutId.unref();
+      }
+      async clearExpired(nowMs) {
+        const sql = `DELETE FROM ${this.tableName} WHERE expire < ?`;
+        const conn = await this._getConnection();
+        try {
+          switch (this._internalStoreType) {
+            case "sqlite3":
+              await new Promise((resolve2, reject) => {
+                conn.run(sql, [nowMs], (err) => err ? reject(err) : resolve2());
+              });
+              break;
+            case "better-sqlite3":
+              conn.prepare(sql).run(nowMs);
+              break;
+            default:
+              throw new Error("Unsupported internalStoreType");
+          }
+        } finally {
+          this._releaseConnection(conn);
+        }
+      }
+      _getRateLimiterRes(rlKey, changedPoints, result) {
+        const res = new RateLimiterRes();
+        res.isFirstInDuration = changedPoints === result.points;
+        res.consumedPoints = res.isFirstInDuration ? changedPoints : result.points;
+        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
+        res.msBeforeNext = result.expire ? Math.max(result.expire - Date.now(), 0) : -1;
+        return res;
+      }
+      async _upsertTransactionSQLite3(conn, upsertQuery, upsertParams) {
+        return await new Promise((resolve2, reject) => {
+          conn.serialize(() => {
+            conn.run("SAVEPOINT rate_limiter_trx;", (err) => {
+              if (err) return reject(err);
+              conn.get(upsertQuery, upsertParams, (err2, row) => {
+                if (err2) {
+                  conn.run(
+                    "ROLLBACK TO SAVEPOINT rate_limiter_trx;",
+                    () => reject(err2)
+                  );
+                  return;
+                }
+                conn.run("RELEASE SAVEPOINT rate_limiter_trx;", () => resolve2(row));
+              });
+            });
+          });
+        });
+      }
+      async _upsertTransactionBetterSQLite3(conn, upsertQuery, upsertParams) {
+        return conn.transaction(
+          () => conn.prepare(upsertQuery).get(...upsertParams)
+        )();
+      }
+      async _upsertTransaction(rlKey, points, msDuration, forceExpire) {
+        const dateNow = Date.now();
+        const newExpire = msDuration > 0 ? dateNow + msDuration : null;
+        const upsertQuery = forceExpire ? `INSERT OR REPLACE INTO ${this.tableName} (key, points, expire) VALUES (?, ?, ?) RETURNING points, expire` : `INSERT INTO ${this.tableName} (key, points, expire)
+         VALUES (?, ?, ?)
+         ON CONFLICT(key) DO UPDATE SET
+           points = CASE WHEN expire IS NULL OR expire > ? THEN points + excluded.points ELSE excluded.points END,
+           expire = CASE WHEN expire IS NULL OR expire > ? THEN expire ELSE excluded.expire END
+         RETURNING points, expire`;
+        const upsertParams = forceExpire ? [rlKey, points, newExpire] : [rlKey, points, newExpire, dateNow, dateNow];
+        const conn = await this._getConnection();
+        try {
+          switch (this._internalStoreType) {
+            case "sqlite3":
+              return this._upsertTransactionSQLite3(
+                conn,
+                upsertQuery,
+                upsertParams
+              );
+            case "better-sqlite3":
+              return this._upsertTransactionBetterSQLite3(
+                conn,
+                upsertQuery,
+                upsertParams
+              );
+            default:
+              throw new Error("Unsupported internalStoreType");
+          }
+        } finally {
+          this._releaseConnection(conn);
+        }
+      }
+      _upsert(rlKey, points, msDuration, forceExpire = false) {
+        if (!this.tableCreated) {
+          return Promise.reject(new Error("Table is not created yet"));
+        }
+        return this._upsertTransaction(rlKey, points, msDuration, forceExpire);
+      }
+      async _get(rlKey) {
+        const sql = `SELECT points, expire FROM ${this.tableName} WHERE key = ? AND (expire > ? OR expire IS NULL)`;
+        const now = Date.now();
+        const conn = await this._getConnection();
+        try {
+          switch (this._internalStoreType) {
+            case "sqlite3":
+              return await new Promise((resolve2, reject) => {
+                conn.get(
+                  sql,
+                  [rlKey, now],
+                  (err, row) => err ? reject(err) : resolve2(row || null)
+                );
+              });
+            case "better-sqlite3":
+              return conn.prepare(sql).get(rlKey, now) || null;
+            default:
+              throw new Error("Unsupported internalStoreType");
+          }
+        } finally {
+          this._releaseConnection(conn);
+        }
+      }
+      async _delete(rlKey) {
+        if (!this.tableCreated) {
+          return Promise.reject(new Error("Table is not created yet"));
+        }
+        const sql = `DELETE FROM ${this.tableName} WHERE key = ?`;
+        const conn = await this._getConnection();
+        try {
+          switch (this._internalStoreType) {
+            case "sqlite3":
+              return await new Promise((resolve2, reject) => {
+                conn.run(sql, [rlKey], function(err) {
+                  if (err) reject(err);
+                  else resolve2(this.changes > 0);
+                });
+              });
+            case "better-sqlite3":
+              const result = conn.prepare(sql).run(rlKey);
+              return result.changes > 0;
+            default:
+              throw new Error("Unsupported internalStoreType");
+          }
+        } finally {
+          this._releaseConnection(conn);
+        }
+      }
+    };
+    module.exports = RateLimiterSQLite;
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/component/RateLimiterEtcdTransactionFailedError.js
+var require_RateLimiterEtcdTransactionFailedError = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/component/RateLimiterEtcdTransactionFailedError.js"(exports, module) {
+    module.exports = class RateLimiterEtcdTransactionFailedError extends Error {
+      constructor(message) {
+        super();
+        if (Error.captureStackTrace) {
+          Error.captureStackTrace(this, this.constructor);
+        }
+        this.name = "RateLimiterEtcdTransactionFailedError";
+        this.message = message;
+      }
+    };
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/component/RateLimiterSetupError.js
+var require_RateLimiterSetupError = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/component/RateLimiterSetupError.js"(exports, module) {
+    module.exports = class RateLimiterSetupError extends Error {
+      constructor(message) {
+        super();
+        if (Error.captureStackTrace) {
+          Error.captureStackTrace(this, this.constructor);
+        }
+        this.name = "RateLimiterSetupError";
+        this.message = message;
+      }
+    };
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterEtcdNonAtomic.js
+var require_RateLimiterEtcdNonAtomic = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterEtcdNonAtomic.js"(exports, module) {
+    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
+    var RateLimiterRes = require_RateLimiterRes();
+    var RateLimiterSetupError = require_RateLimiterSetupError();
+    var RateLimiterEtcdNonAtomic = class extends RateLimiterStoreAbstract {
+      /**
+       * @param {Object} opts
+       */
+      constructor(opts) {
+        super(opts);
+        if (!opts.storeClient) {
+          throw new RateLimiterSetupError('You need to set the option "storeClient" to an instance of class "Etcd3".');
+        }
+        this.client = opts.storeClient;
+      }
+      /**
+       * Get RateLimiterRes object filled depending on storeResult, which specific for exact store.
+       */
+      _getRateLimiterRes(rlKey, changedPoints, result) {
+        const res = new RateLimiterRes();
+        res.isFirstInDuration = changedPoints === result.points;
+        res.consumedPoints = res.isFirstInDuration ? changedPoints : result.points;
+        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
+        res.msBeforeNext = result.expire ? Math.max(result.expire - Date.now(), 0) : -1;
+        return res;
+      }
+      /**
+       * Resolve with object used for {@link _getRateLimiterRes} to generate {@link RateLimiterRes}.
+       */
+      async _upsert(rlKey, points, msDuration, forceExpire = false) {
+        const expire = msDuration > 0 ? Date.now() + msDuration : null;
+        let newValue = { points, expire };
+        if (forceExpire) {
+          await this.client.put(rlKey).value(JSON.stringify(newValue));
+        } else {
+          const oldValue = await this._get(rlKey);
+          newValue = { points: (oldValue !== null ? oldValue.points : 0) + points, expire };
+          await this.client.put(rlKey).value(JSON.stringify(newValue));
+        }
+        return newValue;
+      }
+      /**
+       * Resolve with raw result from Store OR null if rlKey is not set
+       * or Reject with error
+       */
+      async _get(rlKey) {
+        return this.client.get(rlKey).string().then((result) => result !== null ? JSON.parse(result) : null);
+      }
+      /**
+       * Resolve with true OR false if rlKey doesn't exist.
+       * or Reject with error.
+       */
+      async _delete(rlKey) {
+        return this.client.delete().key(rlKey).then((result) => result.deleted === "1");
+      }
+    };
+    module.exports = RateLimiterEtcdNonAtomic;
+  }
+});
+
+// node_modules/rate-limiter-flexible/lib/RateLimiterEtcd.js
+var require_RateLimiterEtcd = __commonJS({
+  "node_modules/rate-limiter-flexible/lib/RateLimiterEtcd.js"(exports, module) {
+    var RateLimiterEtcdTransactionFailedError = require_RateLimiterEtcdTransactionFailedError();
+    var RateLimiterEtcdNonAtomic = require_RateLimiterEtcdNonAtomic();
+    var MAX_TRANSACTION_TRIES = 5;
+    var RateLimiterEtcd = class extends RateLimiterEtcdNonAtomic {
+      /**
+       * Resolve with object used for {@link _getRateLimiterRes} to generate {@link RateLimiterRes}.
+       */
+      async _upsert(rlKey, points, msDuration, forceExpire = false) {
+        const expire = msDuration > 0 ? Date.now() + msDuration : null;
+        let newValue = { points, expire };
+        let oldValue;
+        if (forceExpire) {
+          await this.client.put(rlKey).value(JSON.stringify(newValue));
+        } else {
+          const added = await this.client.if(rlKey, "Version", "===", "0").then(this.client.put(rlKey).value(JSON.stringify(newValue))).commit().then((result) => !!result.succeeded);
+          if (!added) {
+            let success = false;
+            for (let i = 0; i < MAX_TRANSACTION_TRIES; i++) {
+              oldValue = await this._get(rlKey);
+              newValue = { points: oldValue.points + points, expire };
+              success = await this.client.if(rlKey, "Value", "===", JSON.stringify(oldValue)).then(this.client.put(rlKey).value(JSON.stringify(newValue))).commit().then((result) => !!result.succeeded);
+              if (success) {
+                break;
+              }
+            }
+            if (!success) {
+              throw new RateLimiterEtcdTransactionFailedError("Could not set new value in a transaction.");
+            }
+          }
+        }
+        return newValue;
+      }
+    };
+    module.exports = RateLimiterEtcd;
+  }
+});
+
+// node_modules/rate-limiter-flexible/index.js
+var require_rate_limiter_flexible = __commonJS({
+  "node_modules/rate-limiter-flexible/index.js"(exports, module) {
+    var RateLimiterRedis = require_RateLimiterRedis();
+    var RateLimiterMongo = require_RateLimiterMongo();
+    var RateLimiterMySQL = require_RateLimiterMySQL();
+    var RateLimiterPostgres = require_RateLimiterPostgres();
+    var { RateLimiterClusterMaster, RateLimiterClusterMasterPM2, RateLimiterCluster } = require_RateLimiterCluster();
+    var RateLimiterMemory2 = require_RateLimiterMemory();
+    var RateLimiterMemcache = require_RateLimiterMemcache();
+    var RLWrapperBlackAndWhite = require_RLWrapperBlackAndWhite();
+    var RLWrapperTimeouts = require_RLWrapperTimeouts();
+    var RateLimiterUnion = require_RateLimiterUnion();
+    var RateLimiterQueue2 = require_RateLimiterQueue();
+    var BurstyRateLimiter = require_BurstyRateLimiter();
+    var RateLimiterRes = require_RateLimiterRes();
+    var RateLimiterDynamo = require_RateLimiterDynamo();
+    var RateLimiterPrisma = require_RateLimiterPrisma();
+    var RateLimiterDrizzle = require_RateLimiterDrizzle();
+    var RateLimiterDrizzleNonAtomic = require_RateLimiterDrizzleNonAtomic();
+    var RateLimiterValkey = require_RateLimiterValkey();
+    var RateLimiterValkeyGlide = require_RateLimiterValkeyGlide();
+    var RateLimiterSQLite = require_RateLimiterSQLite();
+    var RateLimiterEtcd = require_RateLimiterEtcd();
+    var RateLimiterEtcdNonAtomic = require_RateLimiterEtcdNonAtomic();
+    var RateLimiterQueueError = require_RateLimiterQueueError();
+    var RateLimiterEtcdTransactionFailedError = require_RateLimiterEtcdTransactionFailedError();
+    module.exports = {
+      RateLimiterRedis,
+      RateLimiterMongo,
+      RateLimiterMySQL,
+      RateLimiterPostgres,
+      RateLimiterMemory: RateLimiterMemory2,
+      RateLimiterMemcache,
+      RateLimiterClusterMaster,
+      RateLimiterClusterMasterPM2,
+      RateLimiterCluster,
+      RLWrapperBlackAndWhite,
+      RLWrapperTimeouts,
+      RateLimiterUnion,
+      RateLimiterQueue: RateLimiterQueue2,
+      BurstyRateLimiter,
+      RateLimiterRes,
+      RateLimiterDynamo,
+      RateLimiterPrisma,
+      RateLimiterValkey,
+      RateLimiterValkeyGlide,
+      RateLimiterSQLite,
+      RateLimiterEtcd,
+      RateLimiterDrizzle,
+      RateLimiterDrizzleNonAtomic,
+      RateLimiterEtcdNonAtomic,
+      RateLimiterQueueError,
+      RateLimiterEtcdTransactionFailedError
+    };
+  }
+});
+
+// node_modules/picomatch-browser/lib/constants.js
+var require_constants = __commonJS({
+  "node_modules/picomatch-browser/lib/constants.js"(exports, module) {
+    "use strict";
+    var WIN_SLASH = "\\\\/";
+    var WIN_NO_SLASH = `[^${WIN_SLASH}]`;
+    var DOT_LITERAL = "\\.";
+    var PLUS_LITERAL = "\\+";
+    var QMARK_LITERAL = "\\?";
+    var SLASH_LITERAL = "\\/";
+    var ONE_CHAR = "(?=.)";
+    var QMARK = "[^/]";
+    var END_ANCHOR = `(?:${SLASH_LITERAL}|$)`;
+    var START_ANCHOR = `(?:^|${SLASH_LITERAL})`;
+    var DOTS_SLASH = `${DOT_LITERAL}{1,2}${END_ANCHOR}`;
+    var NO_DOT = `(?!${DOT_LITERAL})`;
+    var NO_DOTS = `(?!${START_ANCHOR}${DOTS_SLASH})`;
+    var NO_DOT_SLASH = `(?!${DOT_LITERAL}{0,1}${END_ANCHOR})`;
+    var NO_DOTS_SLASH = `(?!${DOTS_SLASH})`;
+    var QMARK_NO_DOT = `[^.${SLASH_LITERAL}]`;
+    var STAR = `${QMARK}*?`;
+    var SEP = "/";
+    var POSIX_CHARS = {
+      DOT_LITERAL,
+      PLUS_LITERAL,
+      QMARK_LITERAL,
+      SLASH_LITERAL,
+      ONE_CHAR,
+      QMARK,
+      END_ANCHOR,
+      DOTS_SLASH,
+      NO_DOT,
+      NO_DOTS,
+      NO_DOT_SLASH,
+      NO_DOTS_SLASH,
+      QMARK_NO_DOT,
+      STAR,
+      START_ANCHOR,
+      SEP
+    };
+    var WINDOWS_CHARS = {
+      ...POSIX_CHARS,
+      SLASH_LITERAL: `[${WIN_SLASH}]`,
+      QMARK: WIN_NO_SLASH,
+      STAR: `${WIN_NO_SLASH}*?`,
+      DOTS_SLASH: `${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$)`,
+      NO_DOT: `(?!${DOT_LITERAL})`,
+      NO_DOTS: `(?!(?:^|[${WIN_SLASH}])${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
+      NO_DOT_SLASH: `(?!${DOT_LITERAL}{0,1}(?:[${WIN_SLASH}]|$))`,
+      NO_DOTS_SLASH: `(?!${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
+      QMARK_NO_DOT: `[^.${WIN_SLASH}]`,
+      START_ANCHOR: `(?:^|[${WIN_SLASH}])`,
+      END_ANCHOR: `(?:[${WIN_SLASH}]|$)`,
+      SEP: "\\"
+    };
+    var POSIX_REGEX_SOURCE = {
+      alnum: "a-zA-Z0-9",
+      alpha: "a-zA-Z",
+      ascii: "\\x00-\\x7F",
+      blank: " \\t",
+      cntrl: "\\x00-\\x1F\\x7F",
+      digit: "0-9",
+      graph: "\\x21-\\x7E",
+      lower: "a-z",
+      print: "\\x20-\\x7E ",
+      punct: "\\-!\"#$%&'()\\*+,./:;<=>?@[\\]^_`{|}~",
+      space: " \\t\\r\\n\\v\\f",
+      upper: "A-Z",
+      word: "A-Za-z0-9_",
+      xdigit: "A-Fa-f0-9"
+    };
+    module.exports = {
+      MAX_LENGTH: 1024 * 64,
+      POSIX_REGEX_SOURCE,
+      // regular expressions
+      REGEX_BACKSLASH: /\\(?![*+?^${}(|)[\]])/g,
+      REGEX_NON_SPECIAL_CHARS: /^[^@![\].,$*+?^{}()|\\/]+/,
+      REGEX_SPECIAL_CHARS: /[-*+?.^${}(|)[\]]/,
+      REGEX_SPECIAL_CHARS_BACKREF: /(\\?)((\W)(\3*))/g,
+      REGEX_SPECIAL_CHARS_GLOBAL: /([-*+?.^${}(|)[\]])/g,
+      REGEX_REMOVE_BACKSLASH: /(?:\[.*?[^\\]\]|\\(?=.))/g,
+      // Replace globs with equivalent patterns to reduce parsing time.
+      REPLACEMENTS: {
+        "***": "*",
+        "**/**": "**",
+        "**/**/**": "**"
+      },
+      // Digits
+      CHAR_0: 48,
+      /* 0 */
+      CHAR_9: 57,
+      /* 9 */
+      // Alphabet chars.
+      CHAR_UPPERCASE_A: 65,
+      /* A */
+      CHAR_LOWERCASE_A: 97,
+      /* a */
+      CHAR_UPPERCASE_Z: 90,
+      /* Z */
+      CHAR_LOWERCASE_Z: 122,
+      /* z */
+      CHAR_LEFT_PARENTHESES: 40,
+      /* ( */
+      CHAR_RIGHT_PARENTHESES: 41,
+      /* ) */
+      CHAR_ASTERISK: 42,
+      /* * */
+      // Non-alphabetic chars.
+      CHAR_AMPERSAND: 38,
+      /* & */
+      CHAR_AT: 64,
+      /* @ */
+      CHAR_BACKWARD_SLASH: 92,
+      /* \ */
+      CHAR_CARRIAGE_RETURN: 13,
+      /* \r */
+      CHAR_CIRCUMFLEX_ACCENT: 94,
+      /* ^ */
+      CHAR_COLON: 58,
+      /* : */
+      CHAR_COMMA: 44,
+      /* , */
+      CHAR_DOT: 46,
+      /* . */
+      CHAR_DOUBLE_QUOTE: 34,
+      /* " */
+      CHAR_EQUAL: 61,
+      /* = */
+      CHAR_EXCLAMATION_MARK: 33,
+      /* ! */
+      CHAR_FORM_FEED: 12,
+      /* \f */
+      CHAR_FORWARD_SLASH: 47,
+      /* / */
+      CHAR_GRAVE_ACCENT: 96,
+      /* ` */
+      CHAR_HASH: 35,
+      /* # */
+      CHAR_HYPHEN_MINUS: 45,
+      /* - */
+      CHAR_LEFT_ANGLE_BRACKET: 60,
+      /* < */
+      CHAR_LEFT_CURLY_BRACE: 123,
+      /* { */
+      CHAR_LEFT_SQUARE_BRACKET: 91,
+      /* [ */
+      CHAR_LINE_FEED: 10,
+      /* \n */
+      CHAR_NO_BREAK_SPACE: 160,
+      /* \u00A0 */
+      CHAR_PERCENT: 37,
+      /* % */
+      CHAR_PLUS: 43,
+      /* + */
+      CHAR_QUESTION_MARK: 63,
+      /* ? */
+      CHAR_RIGHT_ANGLE_BRACKET: 62,
+      /* > */
+      CHAR_RIGHT_CURLY_BRACE: 125,
+      /* } */
+      CHAR_RIGHT_SQUARE_BRACKET: 93,
+      /* ] */
+      CHAR_SEMICOLON: 59,
+      /* ; */
+      CHAR_SINGLE_QUOTE: 39,
+      /* ' */
+      CHAR_SPACE: 32,
+      /*   */
+      CHAR_TAB: 9,
+      /* \t */
+      CHAR_UNDERSCORE: 95,
+      /* _ */
+      CHAR_VERTICAL_LINE: 124,
+      /* | */
+      CHAR_ZERO_WIDTH_NOBREAK_SPACE: 65279,
+      /* \uFEFF */
+      /**
+       * Create EXTGLOB_CHARS
+       */
+      extglobChars(chars) {
+        return {
+          "!": { type: "negate", open: "(?:(?!(?:", close: `))${chars.STAR})` },
+          "?": { type: "qmark", open: "(?:", close: ")?" },
+          "+": { type: "plus", open: "(?:", close: ")+" },
+          "*": { type: "star", open: "(?:", close: ")*" },
+          "@": { type: "at", open: "(?:", close: ")" }
+        };
+      },
+      /**
+       * Create GLOB_CHARS
+       */
+      globChars(win32) {
+        return win32 === true ? WINDOWS_CHARS : POSIX_CHARS;
+      }
+    };
+  }
+});
+
+// node_modules/picomatch-browser/lib/utils.js
+var require_utils2 = __commonJS({
+  "node_modules/picomatch-browser/lib/utils.js"(exports) {
+    "use strict";
+    var {
+      REGEX_BACKSLASH,
+      REGEX_REMOVE_BACKSLASH,
+      REGEX_SPECIAL_CHARS,
+      REGEX_SPECIAL_CHARS_GLOBAL
+    } = require_constants();
+    exports.isObject = (val) => val !== null && typeof val === "object" && !Array.isArray(val);
+    exports.hasRegexChars = (str2) => REGEX_SPECIAL_CHARS.test(str2);
+    exports.isRegexChar = (str2) => str2.length === 1 && exports.hasRegexChars(str2);
+    exports.escapeRegex = (str2) => str2.replace(REGEX_SPECIAL_CHARS_GLOBAL, "\\$1");
+    exports.toPosixSlashes = (str2) => str2.replace(REGEX_BACKSLASH, "/");
+    exports.removeBackslashes = (str2) => {
+      return str2.replace(REGEX_REMOVE_BACKSLASH, (match) => {
+        return match === "\\" ? "" : match;
+      });
+    };
+    exports.supportsLookbehinds = () => {
+      const segs = process.version.slice(1).split(".").map(Number);
+      if (segs.length === 3 && segs[0] >= 9 || segs[0] === 8 && segs[1] >= 10) {
+        return true;
+      }
+      return false;
+    };
+    exports.escapeLast = (input, char, lastIdx) => {
+      const idx = input.lastIndexOf(char, lastIdx);
+      if (idx === -1) return input;
+      if (input[idx - 1] === "\\") return exports.escapeLast(input, char, idx - 1);
+      return `${input.slice(0, idx)}\\${input.slice(idx)}`;
+    };
+    exports.removePrefix = (input, state = {}) => {
+      let output = input;
+      if (output.startsWith("./")) {
+        output = output.slice(2);
+        state.prefix = "./";
+      }
+      return output;
+    };
+    exports.wrapOutput = (input, state = {}, options = {}) => {
+      const prepend = options.contains ? "" : "^";
+      const append = options.contains ? "" : "$";
+      let output = `${prepend}(?:${input})${append}`;
+      if (state.negated === true) {
+        output = `(?:^(?!${output}).*$)`;
+      }
+      return output;
+    };
+    exports.basename = (path4, { windows } = {}) => {
+      if (windows) {
+        return path4.replace(/[\\/]$/, "").replace(/.*[\\/]/, "");
+      } else {
+        return path4.replace(/\/$/, "").replace(/.*\//, "");
+      }
+    };
+  }
+});
+
+// node_modules/picomatch-browser/lib/scan.js
+var require_scan = __commonJS({
+  "node_modules/picomatch-browser/lib/scan.js"(exports, module) {
+    "use strict";
+    var utils = require_utils2();
+    var {
+      CHAR_ASTERISK,
+      /* * */
+      CHAR_AT,
+      /* @ */
+      CHAR_BACKWARD_SLASH,
+      /* \ */
+      CHAR_COMMA,
+      /* , */
+      CHAR_DOT,
+      /* . */
+      CHAR_EXCLAMATION_MARK,
+      /* ! */
+      CHAR_FORWARD_SLASH,
+      /* / */
+      CHAR_LEFT_CURLY_BRACE,
+      /* { */
+      CHAR_LEFT_PARENTHESES,
+      /* ( */
+      CHAR_LEFT_SQUARE_BRACKET,
+      /* [ */
+      CHAR_PLUS,
+      /* + */
+      CHAR_QUESTION_MARK,
+      /* ? */
+      CHAR_RIGHT_CURLY_BRACE,
+      /* } */
+      CHAR_RIGHT_PARENTHESES,
+      /* ) */
+      CHAR_RIGHT_SQUARE_BRACKET
+      /* ] */
+    } = require_constants();
+    var isPathSeparator = (code) => {
+      return code === CHAR_FORWARD_SLASH || code === CHAR_BACKWARD_SLASH;
+    };
+    var depth = (token) => {
+      if (token.isPrefix !== true) {
+        token.depth = token.isGlobstar ? Infinity : 1;
+      }
+    };
+    var scan = (input, options) => {
+      const opts = options || {};
+      const length = input.length - 1;
+      const scanToEnd = opts.parts === true || opts.scanToEnd === true;
+      const slashes = [];
+      const tokens = [];
+      const parts = [];
+      let str2 = input;
+      let index = -1;
+      let start = 0;
+      let lastIndex = 0;
+      let isBrace = false;
+      let isBracket = false;
+      let isGlob = false;
+      let isExtglob = false;
+      let isGlobstar = false;
+      let braceEscaped = false;
+      let backslashes = false;
+      let negated = false;
+      let finished = false;
+      let braces = 0;
+      let prev;
+      let code;
+      let token = { value: "", depth: 0, isGlob: false };
+      const eos = () => index >= length;
+      const peek = () => str2.charCodeAt(index + 1);
+      const advance = () => {
+        prev = code;
+        return str2.charCodeAt(++index);
+      };
+      while (index < length) {
+        code = advance();
+        let next;
+        if (code === CHAR_BACKWARD_SLASH) {
+          backslashes = token.backslashes = true;
+          code = advance();
+          if (code === CHAR_LEFT_CURLY_BRACE) {
+            braceEscaped = true;
+          }
+          continue;
+        }
+        if (braceEscaped === true || code === CHAR_LEFT_CURLY_BRACE) {
+          braces++;
+          while (eos() !== true && (code = advance())) {
+            if (code === CHAR_BACKWARD_SLASH) {
+              backslashes = token.backslashes = true;
+              advance();
+              continue;
+            }
+            if (code === CHAR_LEFT_CURLY_BRACE) {
+              braces++;
+              continue;
+            }
+            if (braceEscaped !== true && code === CHAR_DOT && (code = advance()) === CHAR_DOT) {
+              isBrace = token.isBrace = true;
+              isGlob = token.isGlob = true;
+              finished = true;
+              if (scanToEnd === true) {
+                continue;
+              }
+              break;
+            }
+            if (braceEscaped !== true && code === CHAR_COMMA) {
+              isBrace = token.isBrace = true;
+              isGlob = token.isGlob = true;
+              finished = true;
+              if (scanToEnd === true) {
+                continue;
+              }
+              break;
+            }
+            if (code === CHAR_RIGHT_CURLY_BRACE) {
+              braces--;
+              if (braces === 0) {
+                braceEscaped = false;
+                isBrace = token.isBrace = true;
+                finished = true;
+                break;
+              }
+            }
+          }
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+        if (code === CHAR_FORWARD_SLASH) {
+          slashes.push(index);
+          tokens.push(token);
+          token = { value: "", depth: 0, isGlob: false };
+          if (finished === true) continue;
+          if (prev === CHAR_DOT && index === start + 1) {
+            start += 2;
+            continue;
+          }
+          lastIndex = index + 1;
+          continue;
+        }
+        if (opts.noext !== true) {
+          const isExtglobChar = code === CHAR_PLUS || code === CHAR_AT || code === CHAR_ASTERISK || code === CHAR_QUESTION_MARK || code === CHAR_EXCLAMATION_MARK;
+          if (isExtglobChar === true && peek() === CHAR_LEFT_PARENTHESES) {
+            isGlob = token.isGlob = true;
+            isExtglob = token.isExtglob = true;
+            finished = true;
+            if (scanToEnd === true) {
+              while (eos() !== true && (code = advance())) {
+                if (code === CHAR_BACKWARD_SLASH) {
+                  backslashes = token.backslashes = true;
+                  code = advance();
+                  continue;
+                }
+                if (code === CHAR_RIGHT_PARENTHESES) {
+                  isGlob = token.isGlob = true;
+                  finished = true;
+                  break;
+                }
+              }
+              continue;
+            }
+            break;
+          }
+        }
+        if (code === CHAR_ASTERISK) {
+          if (prev === CHAR_ASTERISK) isGlobstar = token.isGlobstar = true;
+          isGlob = token.isGlob = true;
+          finished = true;
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+        if (code === CHAR_QUESTION_MARK) {
+          isGlob = token.isGlob = true;
+          finished = true;
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+        if (code === CHAR_LEFT_SQUARE_BRACKET) {
+          while (eos() !== true && (next = advance())) {
+            if (next === CHAR_BACKWARD_SLASH) {
+              backslashes = token.backslashes = true;
+              advance();
+              continue;
+            }
+            if (next === CHAR_RIGHT_SQUARE_BRACKET) {
+              isBracket = token.isBracket = true;
+              isGlob = token.isGlob = true;
+              finished = true;
+              if (scanToEnd === true) {
+                continue;
+              }
+              break;
+            }
+          }
+        }
+        if (opts.nonegate !== true && code === CHAR_EXCLAMATION_MARK && index === start) {
+          negated = token.negated = true;
+          start++;
+          continue;
+        }
+        if (opts.noparen !== true && code === CHAR_LEFT_PARENTHESES) {
+          isGlob = token.isGlob = true;
+          if (scanToEnd === true) {
+            while (eos() !== true && (code = advance())) {
+              if (code === CHAR_LEFT_PARENTHESES) {
+                backslashes = token.backslashes = true;
+                code = advance();
+                continue;
+              }
+              if (code === CHAR_RIGHT_PARENTHESES) {
+                finished = true;
+                break;
+              }
+            }
+            continue;
+          }
+          break;
+        }
+        if (isGlob === true) {
+          finished = true;
+          if (scanToEnd === true) {
+            continue;
+          }
+          break;
+        }
+      }
+      if (opts.noext === true) {
+        isExtglob = false;
+        isGlob = false;
+      }
+      let base = str2;
+      let prefix = "";
+      let glob = "";
+      if (start > 0) {
+        prefix = str2.slice(0, start);
+        str2 = str2.slice(start);
+        lastIndex -= start;
+      }
+      if (base && isGlob === true && lastIndex > 0) {
+        base = str2.slice(0, lastIndex);
+        glob = str2.slice(lastIndex);
+      } else if (isGlob === true) {
+        base = "";
+        glob = str2;
+      } else {
+        base = str2;
+      }
+      if (base && base !== "" && base !== "/" && base !== str2) {
+        if (isPathSeparator(base.charCodeAt(base.length - 1))) {
+          base = base.slice(0, -1);
+        }
+      }
+      if (opts.unescape === true) {
+        if (glob) glob = utils.removeBackslashes(glob);
+        if (base && backslashes === true) {
+          base = utils.removeBackslashes(base);
+        }
+      }
+      const state = {
+        prefix,
+        input,
+        start,
+        base,
+        glob,
+        isBrace,
+        isBracket,
+        isGlob,
+        isExtglob,
+        isGlobstar,
+        negated
+      };
+      if (opts.tokens === true) {
+        state.maxDepth = 0;
+        if (!isPathSeparator(code)) {
+          tokens.push(token);
+        }
+        state.tokens = tokens;
+      }
+      if (opts.parts === true || opts.tokens === true) {
+        let prevIndex;
+        for (let idx = 0; idx < slashes.length; idx++) {
+          const n = prevIndex ? prevIndex + 1 : start;
+          const i = slashes[idx];
+          const value = input.slice(n, i);
+          if (opts.tokens) {
+            if (idx === 0 && start !== 0) {
+              tokens[idx].isPrefix = true;
+              tokens[idx].value = prefix;
+            } else {
+              tokens[idx].value = value;
+            }
+            depth(tokens[idx]);
+            state.maxDepth += tokens[idx].depth;
+          }
+          if (idx !== 0 || value !== "") {
+            parts.push(value);
+          }
+          prevIndex = i;
+        }
+        if (prevIndex && prevIndex + 1 < input.length) {
+          const value = input.slice(prevIndex + 1);
+          parts.push(value);
+          if (opts.tokens) {
+            tokens[tokens.length - 1].value = value;
+            depth(tokens[tokens.length - 1]);
+            state.maxDepth += tokens[tokens.length - 1].depth;
+          }
+        }
+        state.slashes = slashes;
+        state.parts = parts;
+      }
+      return state;
+    };
+    module.exports = scan;
+  }
+});
+
+// node_modules/picomatch-browser/lib/parse.js
+var require_parse2 = __commonJS({
+  "node_modules/picomatch-browser/lib/parse.js"(exports, module) {
+    "use strict";
+    var constants2 = require_constants();
+    var utils = require_utils2();
+    var {
+      MAX_LENGTH,
+      POSIX_REGEX_SOURCE,
+      REGEX_NON_SPECIAL_CHARS,
+      REGEX_SPECIAL_CHARS_BACKREF,
+      REPLACEMENTS
+    } = constants2;
+    var expandRange = (args, options) => {
+      if (typeof options.expandRange === "function") {
+        return options.expandRange(...args, options);
+      }
+      args.sort();
+      const value = `[${args.join("-")}]`;
+      try {
+        new RegExp(value);
+      } catch (ex) {
+        return args.map((v) => utils.escapeRegex(v)).join("..");
+      }
+      return value;
+    };
+    var syntaxError = (type2, char) => {
+      return `Missing ${type2}: "${char}" - use "\\\\${char}" to match literal characters`;
+    };
+    var parse2 = (input, options) => {
+      if (typeof input !== "string") {
+        throw new TypeError("Expected a string");
+      }
+      input = REPLACEMENTS[input] || input;
+      const opts = { ...options };
+      const max = typeof opts.maxLength === "number" ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
+      let len = input.length;
+      if (len > max) {
+        throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
+      }
+      const bos = { type: "bos", value: "", output: opts.prepend || "" };
+      const tokens = [bos];
+      const capture = opts.capture ? "" : "?:";
+      const PLATFORM_CHARS = constants2.globChars(opts.windows);
+      const EXTGLOB_CHARS = constants2.extglobChars(PLATFORM_CHARS);
+      const {
+        DOT_LITERAL,
+        PLUS_LITERAL,
+        SLASH_LITERAL,
+        ONE_CHAR,
+        DOTS_SLASH,
+        NO_DOT,
+        NO_DOT_SLASH,
+        NO_DOTS_SLASH,
+        QMARK,
+        QMARK_NO_DOT,
+        STAR,
+        START_ANCHOR
+      } = PLATFORM_CHARS;
+      const globstar = (opts2) => {
+        return `(${capture}(?:(?!${START_ANCHOR}${opts2.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
+      };
+      const nodot = opts.dot ? "" : NO_DOT;
+      const qmarkNoDot = opts.dot ? QMARK : QMARK_NO_DOT;
+      let star = opts.bash === true ? globstar(opts) : STAR;
+      if (opts.capture) {
+        star = `(${star})`;
+      }
+      if (typeof opts.noext === "boolean") {
+        opts.noextglob = opts.noext;
+      }
+      const state = {
+        input,
+        index: -1,
+        start: 0,
+        dot: opts.dot === true,
+        consumed: "",
+        output: "",
+        prefix: "",
+        backtrack: false,
+        negated: false,
+        brackets: 0,
+        braces: 0,
+        parens: 0,
+        quotes: 0,
+        globstar: false,
+        tokens
+      };
+      input = utils.removePrefix(input, state);
+      len = input.length;
+      const extglobs = [];
+      const braces = [];
+      const stack = [];
+      let prev = bos;
+      let value;
+      const eos = () => state.index === len - 1;
+      const peek = state.peek = (n = 1) => input[state.index + n];
+      const advance = state.advance = () => input[++state.index];
+      const remaining = () => input.slice(state.index + 1);
+      const consume = (value2 = "", num = 0) => {
+        state.consumed += value2;
+        state.index += num;
+      };
+      const append = (token) => {
+        state.output += token.output != null ? token.output : token.value;
+        consume(token.value);
+      };
+      const negate = () => {
+        let count = 1;
+        while (peek() === "!" && (peek(2) !== "(" || peek(3) === "?")) {
+          advance();
+          state.start++;
+          count++;
+        }
+        if (count % 2 === 0) {
+          return false;
+        }
+        state.negated = true;
+        state.start++;
+        return true;
+      };
+      const increment = (type2) => {
+        state[type2]++;
+        stack.push(type2);
+      };
+      const decrement = (type2) => {
+        state[type2]--;
+        stack.pop();
+      };
+      const push = (tok) => {
+        if (prev.type === "globstar") {
+          const isBrace = state.braces > 0 && (tok.type === "comma" || tok.type === "brace");
+          const isExtglob = tok.extglob === true || extglobs.length && (tok.type === "pipe" || tok.type === "paren");
+          if (tok.type !== "slash" && tok.type !== "paren" && !isBrace && !isExtglob) {
+            state.output = state.output.slice(0, -prev.output.length);
+            prev.type = "star";
+            prev.value = "*";
+            prev.output = star;
+            state.output += prev.output;
+          }
+        }
+        if (extglobs.length && tok.type !== "paren" && !EXTGLOB_CHARS[tok.value]) {
+          extglobs[extglobs.length - 1].inner += tok.value;
+        }
+        if (tok.value || tok.output) append(tok);
+        if (prev && prev.type === "text" && tok.type === "text") {
+          prev.value += tok.value;
+          prev.output = (prev.output || "") + tok.value;
+          return;
+        }
+        tok.prev = prev;
+        tokens.push(tok);
+        prev = tok;
+      };
+      const extglobOpen = (type2, value2) => {
+        const token = { ...EXTGLOB_CHARS[value2], conditions: 1, inner: "" };
+        token.prev = prev;
+        token.parens = state.parens;
+        token.output = state.output;
+        const output = (opts.capture ? "(" : "") + token.open;
+        increment("parens");
+        push({ type: type2, value: value2, output: state.output ? "" : ONE_CHAR });
+        push({ type: "paren", extglob: true, value: advance(), output });
+        extglobs.push(token);
+      };
+      const extglobClose = (token) => {
+        let output = token.close + (opts.capture ? ")" : "");
+        if (token.type === "negate") {
+          let extglobStar = star;
+          if (token.inner && token.inner.length > 1 && token.inner.includes("/")) {
+            extglobStar = globstar(opts);
+          }
+          if (extglobStar !== star || eos() || /^\)+$/.test(remaining())) {
+            output = token.close = `)$))${extglobStar}`;
+          }
+          if (token.prev.type === "bos" && eos()) {
+            state.negatedExtglob = true;
+          }
+        }
+        push({ type: "paren", extglob: true, value, output });
+        decrement("parens");
+      };
+      if (opts.fastpaths !== false && !/(^[*!]|[/()[\]{}"])/.test(input)) {
+        let backslashes = false;
+        let output = input.replace(REGEX_SPECIAL_CHARS_BACKREF, (m, esc, chars, first, rest, index) => {
+          if (first === "\\") {
+            backslashes = true;
+            return m;
+          }
+          if (first === "?") {
+            if (esc) {
+              return esc + first + (rest ? QMARK.repeat(rest.length) : "");
+            }
+            if (index === 0) {
+              return qmarkNoDot + (rest ? QMARK.repeat(rest.length) : "");
+            }
+            return QMARK.repeat(chars.length);
+          }
+          if (first === ".") {
+            return DOT_LITERAL.repeat(chars.length);
+          }
+          if (first === "*") {
+            if (esc) {
+              return esc + first + (rest ? star : "");
+            }
+            return star;
+          }
+          return esc ? m : `\\${m}`;
+        });
+        if (backslashes === true) {
+          if (opts.unescape === true) {
+            output = output.replace(/\\/g, "");
+          } else {
+            output = output.replace(/\\+/g, (m) => {
+              return m.length % 2 === 0 ? "\\\\" : m ? "\\" : "";
+            });
+          }
+        }
+        if (output === input && opts.contains === true) {
+          state.output = input;
+          return state;
+        }
+        state.output = utils.wrapOutput(output, state, options);
+        return state;
+      }
+      while (!eos()) {
+        value = advance();
+        if (value === "\0") {
+          continue;
+        }
+        if (value === "\\") {
+          const next = peek();
+          if (next === "/" && opts.bash !== true) {
+            continue;
+          }
+          if (next === "." || next === ";") {
+            continue;
+          }
+          if (!next) {
+            value += "\\";
+            push({ type: "text", value });
+            continue;
+          }
+          const match = /^\\+/.exec(remaining());
+          let slashes = 0;
+          if (match && match[0].length > 2) {
+            slashes = match[0].length;
+            state.index += slashes;
+            if (slashes % 2 !== 0) {
+              value += "\\";
+            }
+          }
+          if (opts.unescape === true) {
+            value = advance() || "";
+          } else {
+            value += advance() || "";
+          }
+          if (state.brackets === 0) {
+            push({ type: "text", value });
+            continue;
+          }
+        }
+        if (state.brackets > 0 && (value !== "]" || prev.value === "[" || prev.value === "[^")) {
+          if (opts.posix !== false && value === ":") {
+            const inner = prev.value.slice(1);
+            if (inner.includes("[")) {
+              prev.posix = true;
+              if (inner.includes(":")) {
+                const idx = prev.value.lastIndexOf("[");
+                const pre = prev.value.slice(0, idx);
+                const rest2 = prev.value.slice(idx + 2);
+                const posix = POSIX_REGEX_SOURCE[rest2];
+                if (posix) {
+                  prev.value = pre + posix;
+                  state.backtrack = true;
+                  advance();
+                  if (!bos.output && tokens.indexOf(prev) === 1) {
+                    bos.output = ONE_CHAR;
+                  }
+                  continue;
+                }
+              }
+            }
+          }
+          if (value === "[" && peek() !== ":" || value === "-" && peek() === "]") {
+            value = `\\${value}`;
+          }
+          if (value === "]" && (prev.value === "[" || prev.value === "[^")) {
+            value = `\\${value}`;
+          }
+          if (opts.posix === true && value === "!" && prev.value === "[") {
+            value = "^";
+          }
+          prev.value += value;
+          append({ value });
+          continue;
+        }
+        if (state.quotes === 1 && value !== '"') {
+          value = utils.escapeRegex(value);
+          prev.value += value;
+          append({ value });
+          continue;
+        }
+        if (value === '"') {
+          state.quotes = state.quotes === 1 ? 0 : 1;
+          if (opts.keepQuotes === true) {
+            push({ type: "text", value });
+          }
+          continue;
+        }
+        if (value === "(") {
+          increment("parens");
+          push({ type: "paren", value });
+          continue;
+        }
+        if (value === ")") {
+          if (state.parens === 0 && opts.strictBrackets === true) {
+            throw new SyntaxError(syntaxError("opening", "("));
+          }
+          const extglob = extglobs[extglobs.length - 1];
+          if (extglob && state.parens === extglob.parens + 1) {
+            extglobClose(extglobs.pop());
+            continue;
+          }
+          push({ type: "paren", value, output: state.parens ? ")" : "\\)" });
+          decrement("parens");
+          continue;
+        }
+        if (value === "[") {
+          if (opts.nobracket === true || !remaining().includes("]")) {
+            if (opts.nobracket !== true && opts.strictBrackets === true) {
+              throw new SyntaxError(syntaxError("closing", "]"));
+            }
+            value = `\\${value}`;
+          } else {
+            increment("brackets");
+          }
+          push({ type: "bracket", value });
+          continue;
+        }
+        if (value === "]") {
+          if (opts.nobracket === true || prev && prev.type === "bracket" && prev.value.length === 1) {
+            push({ type: "text", value, output: `\\${value}` });
+            continue;
+          }
+          if (state.brackets === 0) {
+            if (opts.strictBrackets === true) {
+              throw new SyntaxError(syntaxError("opening", "["));
+            }
+            push({ type: "text", value, output: `\\${value}` });
+            continue;
+          }
+          decrement("brackets");
+          const prevValue = prev.value.slice(1);
+          if (prev.posix !== true && prevValue[0] === "^" && !prevValue.includes("/")) {
+            value = `/${value}`;
+          }
+          prev.value += value;
+          append({ value });
+          if (opts.literalBrackets === false || utils.hasRegexChars(prevValue)) {
+            continue;
+          }
+          const escaped = utils.escapeRegex(prev.value);
+          state.output = state.output.slice(0, -prev.value.length);
+          if (opts.literalBrackets === true) {
+            state.output += escaped;
+            prev.value = escaped;
+            continue;
+          }
+          prev.value = `(${capture}${escaped}|${prev.value})`;
+          state.output += prev.value;
+          continue;
+        }
+        if (value === "{" && opts.nobrace !== true) {
+          increment("braces");
+          const open2 = {
+            type: "brace",
+            value,
+            output: "(",
+            outputIndex: state.output.length,
+            tokensIndex: state.tokens.length
+          };
+          braces.push(open2);
+          push(open2);
+          continue;
+        }
+        if (value === "}") {
+          const brace = braces[braces.length - 1];
+          if (opts.nobrace === true || !brace) {
+            push({ type: "text", value, output: value });
+            continue;
+          }
+          let output = ")";
+          if (brace.dots === true) {
+            const arr = tokens.slice();
+            const range = [];
+            for (let i = arr.length - 1; i >= 0; i--) {
+              tokens.pop();
+              if (arr[i].type === "brace") {
+                break;
+              }
+              if (arr[i].type !== "dots") {
+                range.unshift(arr[i].value);
+              }
+            }
+            output = expandRange(range, opts);
+            state.backtrack = true;
+          }
+          if (brace.comma !== true && brace.dots !== true) {
+            const out = state.output.slice(0, brace.outputIndex);
+            const toks = state.tokens.slice(brace.tokensIndex);
+            brace.value = brace.output = "\\{";
+            value = output = "\\}";
+            state.output = out;
+            for (const t of toks) {
+              state.output += t.output || t.value;
+            }
+          }
+          push({ type: "brace", value, output });
+          decrement("braces");
+          braces.pop();
+          continue;
+        }
+        if (value === "|") {
+          if (extglobs.length > 0) {
+            extglobs[extglobs.length - 1].conditions++;
+          }
+          push({ type: "text", value });
+          continue;
+        }
+        if (value === ",") {
+          let output = value;
+          const brace = braces[braces.length - 1];
+          if (brace && stack[stack.length - 1] === "braces") {
+            brace.comma = true;
+            output = "|";
+          }
+          push({ type: "comma", value, output });
+          continue;
+        }
+        if (value === "/") {
+          if (prev.type === "dot" && state.index === state.start + 1) {
+            state.start = state.index + 1;
+            state.consumed = "";
+            state.output = "";
+            tokens.pop();
+            prev = bos;
+            continue;
+          }
+          push({ type: "slash", value, output: SLASH_LITERAL });
+          continue;
+        }
+        if (value === ".") {
+          if (state.braces > 0 && prev.type === "dot") {
+            if (prev.value === ".") prev.output = DOT_LITERAL;
+            const brace = braces[braces.length - 1];
+            prev.type = "dots";
+            prev.output += value;
+            prev.value += value;
+            brace.dots = true;
+            continue;
+          }
+          if (state.braces + state.parens === 0 && prev.type !== "bos" && prev.type !== "slash") {
+            push({ type: "text", value, output: DOT_LITERAL });
+            continue;
+          }
+          push({ type: "dot", value, output: DOT_LITERAL });
+          continue;
+        }
+        if (value === "?") {
+          const isGroup = prev && prev.value === "(";
+          if (!isGroup && opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
+            extglobOpen("qmark", value);
+            continue;
+          }
+          if (prev && prev.type === "paren") {
+            const next = peek();
+            let output = value;
+            if (next === "<" && !utils.supportsLookbehinds()) {
+              throw new Error("Node.js v10 or higher is required for regex lookbehinds");
+            }
+            if (prev.value === "(" && !/[!=<:]/.test(next) || next === "<" && !/<([!=]|\w+>)/.test(remaining())) {
+              output = `\\${value}`;
+            }
+            push({ type: "text", value, output });
+            continue;
+          }
+          if (opts.dot !== true && (prev.type === "slash" || prev.type === "bos")) {
+            push({ type: "qmark", value, output: QMARK_NO_DOT });
+            continue;
+          }
+          push({ type: "qmark", value, output: QMARK });
+          continue;
+        }
+        if (value === "!") {
+          if (opts.noextglob !== true && peek() === "(") {
+            if (peek(2) !== "?" || !/[!=<:]/.test(peek(3))) {
+              extglobOpen("negate", value);
+              continue;
+            }
+          }
+          if (opts.nonegate !== true && state.index === 0) {
+            negate();
+            continue;
+          }
+        }
+        if (value === "+") {
+          if (opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
+            extglobOpen("plus", value);
+            continue;
+          }
+          if (prev && prev.value === "(" || opts.regex === false) {
+            push({ type: "plus", value, output: PLUS_LITERAL });
+            continue;
+          }
+          if (prev && (prev.type === "bracket" || prev.type === "paren" || prev.type === "brace") || state.parens > 0) {
+            push({ type: "plus", value });
+            continue;
+          }
+          push({ type: "plus", value: PLUS_LITERAL });
+          continue;
+        }
+        if (value === "@") {
+          if (opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
+            push({ type: "at", extglob: true, value, output: "" });
+            continue;
+          }
+          push({ type: "text", value });
+          continue;
+        }
+        if (value !== "*") {
+          if (value === "$" || value === "^") {
+            value = `\\${value}`;
+          }
+          const match = REGEX_NON_SPECIAL_CHARS.exec(remaining());
+          if (match) {
+            value += match[0];
+            state.index += match[0].length;
+          }
+          push({ type: "text", value });
+          continue;
+        }
+        if (prev && (prev.type === "globstar" || prev.star === true)) {
+          prev.type = "star";
+          prev.star = true;
+          prev.value += value;
+          prev.output = star;
+          state.backtrack = true;
+          state.globstar = true;
+          consume(value);
+          continue;
+        }
+        let rest = remaining();
+        if (opts.noextglob !== true && /^\([^?]/.test(rest)) {
+          extglobOpen("star", value);
+          continue;
+        }
+        if (prev.type === "star") {
+          if (opts.noglobstar === true) {
+            consume(value);
+            continue;
+          }
+          const prior = prev.prev;
+          const before = prior.prev;
+          const isStart = prior.type === "slash" || prior.type === "bos";
+          const afterStar = before && (before.type === "star" || before.type === "globstar");
+          if (opts.bash === true && (!isStart || rest[0] && rest[0] !== "/")) {
+            push({ type: "star", value, output: "" });
+            continue;
+          }
+          const isBrace = state.braces > 0 && (prior.type === "comma" || prior.type === "brace");
+          const isExtglob = extglobs.length && (prior.type === "pipe" || prior.type === "paren");
+          if (!isStart && prior.type !== "paren" && !isBrace && !isExtglob) {
+            push({ type: "star", value, output: "" });
+            continue;
+          }
+          while (rest.slice(0, 3) === "/**") {
+            const after = input[state.index + 4];
+            if (after && after !== "/") {
+              break;
+            }
+            rest = rest.slice(3);
+            consume("/**", 3);
+          }
+          if (prior.type === "bos" && eos()) {
+            prev.type = "globstar";
+            prev.value += value;
+            prev.output = globstar(opts);
+            state.output = prev.output;
+            state.globstar = true;
+            consume(value);
+            continue;
+          }
+          if (prior.type === "slash" && prior.prev.type !== "bos" && !afterStar && eos()) {
+            state.output = state.output.slice(0, -(prior.output + prev.output).length);
+            prior.output = `(?:${prior.output}`;
+            prev.type = "globstar";
+            prev.output = globstar(opts) + (opts.strictSlashes ? ")" : "|$)");
+            prev.value += value;
+            state.globstar = true;
+            state.output += prior.output + prev.output;
+            consume(value);
+            continue;
+          }
+          if (prior.type === "slash" && prior.prev.type !== "bos" && rest[0] === "/") {
+            const end = rest[1] !== void 0 ? "|$" : "";
+            state.output = state.output.slice(0, -(prior.output + prev.output).length);
+            prior.output = `(?:${prior.output}`;
+            prev.type = "globstar";
+            prev.output = `${globstar(opts)}${SLASH_LITERAL}|${SLASH_LITERAL}${end})`;
+            prev.value += value;
+            state.output += prior.output + prev.output;
+            state.globstar = true;
+            consume(value + advance());
+            push({ type: "slash", value: "/", output: "" });
+            continue;
+          }
+          if (prior.type === "bos" && rest[0] === "/") {
+            prev.type = "globstar";
+            prev.value += value;
+            prev.output = `(?:^|${SLASH_LITERAL}|${globstar(opts)}${SLASH_LITERAL})`;
+            state.output = prev.output;
+            state.globstar = true;
+            consume(value + advance());
+            push({ type: "slash", value: "/", output: "" });
+            continue;
+          }
+          state.output = state.output.slice(0, -prev.output.length);
+          prev.type = "globstar";
+          prev.output = globstar(opts);
+          prev.value += value;
+          state.output += prev.output;
+          state.globstar = true;
+          consume(value);
+          continue;
+        }
+        const token = { type: "star", value, output: star };
+        if (opts.bash === true) {
+          token.output = ".*?";
+          if (prev.type === "bos" || prev.type === "slash") {
+            token.output = nodot + token.output;
+          }
+          push(token);
+          continue;
+        }
+        if (prev && (prev.type === "bracket" || prev.type === "paren") && opts.regex === true) {
+          token.output = value;
+          push(token);
+          continue;
+        }
+        if (state.index === state.start || prev.type === "slash" || prev.type === "dot") {
+          if (prev.type === "dot") {
+            state.output += NO_DOT_SLASH;
+            prev.output += NO_DOT_SLASH;
+          } else if (opts.dot === true) {
+            state.output += NO_DOTS_SLASH;
+            prev.output += NO_DOTS_SLASH;
+          } else {
+            state.output += nodot;
+            prev.output += nodot;
+          }
+          if (peek() !== "*") {
+            state.output += ONE_CHAR;
+            prev.output += ONE_CHAR;
+          }
+        }
+        push(token);
+      }
+      while (state.brackets > 0) {
+        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "]"));
+        state.output = utils.escapeLast(state.output, "[");
+        decrement("brackets");
+      }
+      while (state.parens > 0) {
+        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", ")"));
+        state.output = utils.escapeLast(state.output, "(");
+        decrement("parens");
+      }
+      while (state.braces > 0) {
+        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "}"));
+        state.output = utils.escapeLast(state.output, "{");
+        decrement("braces");
+      }
+      if (opts.strictSlashes !== true && (prev.type === "star" || prev.type === "bracket")) {
+        push({ type: "maybe_slash", value: "", output: `${SLASH_LITERAL}?` });
+      }
+      if (state.backtrack === true) {
+        state.output = "";
+        for (const token of state.tokens) {
+          state.output += token.output != null ? token.output : token.value;
+          if (token.suffix) {
+            state.output += token.suffix;
+          }
+        }
+      }
+      return state;
+    };
+    parse2.fastpaths = (input, options) => {
+      const opts = { ...options };
+      const max = typeof opts.maxLength === "number" ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
+      const len = input.length;
+      if (len > max) {
+        throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
+      }
+      input = REPLACEMENTS[input] || input;
+      const {
+        DOT_LITERAL,
+        SLASH_LITERAL,
+        ONE_CHAR,
+        DOTS_SLASH,
+        NO_DOT,
+        NO_DOTS,
+        NO_DOTS_SLASH,
+        STAR,
+        START_ANCHOR
+      } = constants2.globChars(opts.windows);
+      const nodot = opts.dot ? NO_DOTS : NO_DOT;
+      const slashDot = opts.dot ? NO_DOTS_SLASH : NO_DOT;
+      const capture = opts.capture ? "" : "?:";
+      const state = { negated: false, prefix: "" };
+      let star = opts.bash === true ? ".*?" : STAR;
+      if (opts.capture) {
+        star = `(${star})`;
+      }
+      const globstar = (opts2) => {
+        if (opts2.noglobstar === true) return star;
+        return `(${capture}(?:(?!${START_ANCHOR}${opts2.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
+      };
+      const create = (str2) => {
+        switch (str2) {
+          case "*":
+            return `${nodot}${ONE_CHAR}${star}`;
+          case ".*":
+            return `${DOT_LITERAL}${ONE_CHAR}${star}`;
+          case "*.*":
+            return `${nodot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
+          case "*/*":
+            return `${nodot}${star}${SLASH_LITERAL}${ONE_CHAR}${slashDot}${star}`;
+          case "**":
+            return nodot + globstar(opts);
+          case "**/*":
+            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${ONE_CHAR}${star}`;
+          case "**/*.*":
+            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
+          case "**/.*":
+            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${DOT_LITERAL}${ONE_CHAR}${star}`;
+          default: {
+            const match = /^(.*?)\.(\w+)$/.exec(str2);
+            if (!match) return;
+            const source2 = create(match[1]);
+            if (!source2) return;
+            return source2 + DOT_LITERAL + match[2];
+          }
+        }
+      };
+      const output = utils.removePrefix(input, state);
+      let source = create(output);
+      if (source && opts.strictSlashes !== true) {
+        source += `${SLASH_LITERAL}?`;
+      }
+      return source;
+    };
+    module.exports = parse2;
+  }
+});
+
+// node_modules/picomatch-browser/lib/picomatch.js
+var require_picomatch = __commonJS({
+  "node_modules/picomatch-browser/lib/picomatch.js"(exports, module) {
+    "use strict";
+    var scan = require_scan();
+    var parse2 = require_parse2();
+    var utils = require_utils2();
+    var constants2 = require_constants();
+    var isObject = (val) => val && typeof val === "object" && !Array.isArray(val);
+    var picomatch = (glob, options, returnState = false) => {
+      if (Array.isArray(glob)) {
+        const fns = glob.map((input) => picomatch(input, options, returnState));
+        const arrayMatcher = (str2) => {
+          for (const isMatch of fns) {
+            const state2 = isMatch(str2);
+            if (state2) return state2;
+          }
+          return false;
+        };
+        return arrayMatcher;
+      }
+      const isState = isObject(glob) && glob.tokens && glob.input;
+      if (glob === "" || typeof glob !== "string" && !isState) {
+        throw new TypeError("Expected pattern to be a non-empty string");
+      }
+      const opts = options || {};
+      const posix = opts.windows;
+      const regex = isState ? picomatch.compileRe(glob, options) : picomatch.makeRe(glob, options, false, true);
+      const state = regex.state;
+      delete regex.state;
+      let isIgnored = () => false;
+      if (opts.ignore) {
+        const ignoreOpts = { ...options, ignore: null, onMatch: null, onResult: null };
+        isIgnored = picomatch(opts.ignore, ignoreOpts, returnState);
+      }
+      const matcher = (input, returnObject = false) => {
+        const { isMatch, match, output } = picomatch.test(input, regex, options, { glob, posix });
+        const result = { glob, state, regex, posix, input, output, match, isMatch };
+        if (typeof opts.onResult === "function") {
+          opts.onResult(result);
+        }
+        if (isMatch === false) {
+          result.isMatch = false;
+          return returnObject ? result : false;
+        }
+        if (isIgnored(input)) {
+          if (typeof opts.onIgnore === "function") {
+            opts.onIgnore(result);
+          }
+          result.isMatch = false;
+          return returnObject ? result : false;
+        }
+        if (typeof opts.onMatch === "function") {
+          opts.onMatch(result);
+        }
+        return returnObject ? result : true;
+      };
+      if (returnState) {
+        matcher.state = state;
+      }
+      return matcher;
+    };
+    picomatch.test = (input, regex, options, { glob, posix } = {}) => {
+      if (typeof input !== "string") {
+        throw new TypeError("Expected input to be a string");
+      }
+      if (input === "") {
+        return { isMatch: false, output: "" };
+      }
+      const opts = options || {};
+      const format = opts.format || (posix ? utils.toPosixSlashes : null);
+      let match = input === glob;
+      let output = match && format ? format(input) : input;
+      if (match === false) {
+        output = format ? format(input) : input;
+        match = output === glob;
+      }
+      if (match === false || opts.capture === true) {
+        if (opts.matchBase === true || opts.basename === true) {
+          match = picomatch.matchBase(input, regex, options, posix);
+        } else {
+          match = regex.exec(output);
+        }
+      }
+      return { isMatch: Boolean(match), match, output };
+    };
+    picomatch.matchBase = (input, glob, options) => {
+      const regex = glob instanceof RegExp ? glob : picomatch.makeRe(glob, options);
+      return regex.test(utils.basename(input));
+    };
+    picomatch.isMatch = (str2, patterns, options) => picomatch(patterns, options)(str2);
+    picomatch.parse = (pattern, options) => {
+      if (Array.isArray(pattern)) return pattern.map((p) => picomatch.parse(p, options));
+      return parse2(pattern, { ...options, fastpaths: false });
+    };
+    picomatch.scan = (input, options) => scan(input, options);
+    picomatch.compileRe = (parsed, options, returnOutput = false, returnState = false) => {
+      if (returnOutput === true) {
+        return parsed.output;
+      }
+      const opts = options || {};
+      const prepend = opts.contains ? "" : "^";
+      const append = opts.contains ? "" : "$";
+      let source = `${prepend}(?:${parsed.output})${append}`;
+      if (parsed && parsed.negated === true) {
+        source = `^(?!${source}).*$`;
+      }
+      const regex = picomatch.toRegex(source, options);
+      if (returnState === true) {
+        regex.state = parsed;
+      }
+      return regex;
+    };
+    picomatch.makeRe = (input, options, returnOutput = false, returnState = false) => {
+      if (!input || typeof input !== "string") {
+        throw new TypeError("Expected a non-empty string");
+      }
+      const opts = options || {};
+      let parsed = { negated: false, fastpaths: true };
+      let prefix = "";
+      let output;
+      if (input.startsWith("./")) {
+        input = input.slice(2);
+        prefix = parsed.prefix = "./";
+      }
+      if (opts.fastpaths !== false && (input[0] === "." || input[0] === "*")) {
+        output = parse2.fastpaths(input, options);
+      }
+      if (output === void 0) {
+        parsed = parse2(input, options);
+        parsed.prefix = prefix + (parsed.prefix || "");
+      } else {
+        parsed.output = output;
+      }
+      return picomatch.compileRe(parsed, options, returnOutput, returnState);
+    };
+    picomatch.toRegex = (source, options) => {
+      try {
+        const opts = options || {};
+        return new RegExp(source, opts.flags || (opts.nocase ? "i" : ""));
+      } catch (err) {
+        if (options && options.debug === true) throw err;
+        return /$^/;
+      }
+    };
+    picomatch.constants = constants2;
+    module.exports = picomatch;
+  }
+});
+
+// node_modules/picomatch-browser/index.js
+var require_picomatch_browser = __commonJS({
+  "node_modules/picomatch-browser/index.js"(exports, module) {
+    "use strict";
+    module.exports = require_picomatch();
+  }
+});
+
 // node_modules/undici/lib/core/symbols.js
 var require_symbols = __commonJS({
   "node_modules/undici/lib/core/symbols.js"(exports, module) {
@@ -757,7 +10020,7 @@ var require_errors = __commonJS({
 });
 
 // node_modules/undici/lib/core/constants.js
-var require_constants = __commonJS({
+var require_constants2 = __commonJS({
   "node_modules/undici/lib/core/constants.js"(exports, module) {
     "use strict";
     var wellknownHeaderNames = (
@@ -891,7 +10154,7 @@ var require_tree = __commonJS({
     var {
       wellknownHeaderNames,
       headerNameLowerCasedRecord
-    } = require_constants();
+    } = require_constants2();
     var TstNode = class _TstNode {
       /** @type {any} */
       value = null;
@@ -1039,7 +10302,7 @@ var require_util = __commonJS({
     var { EventEmitter: EE } = __require("node:events");
     var timers = require_timers();
     var { InvalidArgumentError, ConnectTimeoutError } = require_errors();
-    var { headerNameLowerCasedRecord } = require_constants();
+    var { headerNameLowerCasedRecord } = require_constants2();
     var { tree } = require_tree();
     var [nodeMajor, nodeMinor] = process.versions.node.split(".", 2).map((v) => Number(v));
     var BodyAsyncIterable = class {
@@ -2138,7 +11401,7 @@ var require_request = __commonJS({
       getProtocolFromUrlString
     } = require_util();
     var { channels } = require_diagnostics();
-    var { headerNameLowerCasedRecord } = require_constants();
+    var { headerNameLowerCasedRecord } = require_constants2();
     var invalidPathRegex = /[^\u0021-\u00ff]/;
     function isValidContentLengthHeaderValue(val) {
       if (typeof val !== "string" || val.length === 0) {
@@ -3015,7 +12278,7 @@ var require_connect = __commonJS({
 });
 
 // node_modules/undici/lib/llhttp/utils.js
-var require_utils = __commonJS({
+var require_utils3 = __commonJS({
   "node_modules/undici/lib/llhttp/utils.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -3031,12 +12294,12 @@ var require_utils = __commonJS({
 });
 
 // node_modules/undici/lib/llhttp/constants.js
-var require_constants2 = __commonJS({
+var require_constants3 = __commonJS({
   "node_modules/undici/lib/llhttp/constants.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SPECIAL_HEADERS = exports.MINOR = exports.MAJOR = exports.HTAB_SP_VCHAR_OBS_TEXT = exports.QUOTED_STRING = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.HEX = exports.URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.STATUSES_HTTP = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.HEADER_STATE = exports.FINISH = exports.STATUSES = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-    var utils_1 = require_utils();
+    var utils_1 = require_utils3();
     exports.ERROR = {
       OK: 0,
       INTERNAL: 1,
@@ -3684,7 +12947,7 @@ var require_llhttp_simd_wasm = __commonJS({
 });
 
 // node_modules/undici/lib/web/fetch/constants.js
-var require_constants3 = __commonJS({
+var require_constants4 = __commonJS({
   "node_modules/undici/lib/web/fetch/constants.js"(exports, module) {
     "use strict";
     var corsSafeListedMethods = (
@@ -5071,7 +14334,7 @@ var require_util2 = __commonJS({
     "use strict";
     var { Transform } = __require("node:stream");
     var zlib = __require("node:zlib");
-    var { redirectStatusSet, referrerPolicyTokens, badPortsSet } = require_constants3();
+    var { redirectStatusSet, referrerPolicyTokens, badPortsSet } = require_constants4();
     var { getGlobalOrigin } = require_global();
     var { collectAnHTTPQuotedString, parseMIMEType } = require_data_url();
     var { performance: performance2 } = __require("node:perf_hooks");
@@ -6681,7 +15944,7 @@ var require_client_h1 = __commonJS({
       kHTTPContext,
       kClosed
     } = require_symbols();
-    var constants2 = require_constants2();
+    var constants2 = require_constants3();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var removeAllListeners = util.removeAllListeners;
@@ -9487,7 +18750,7 @@ var require_pool = __commonJS({
     function defaultFactory(origin, opts) {
       return new Client(origin, opts);
     }
-    var Pool2 = class extends PoolBase {
+    var Pool = class extends PoolBase {
       constructor(origin, {
         connections,
         factory = defaultFactory,
@@ -9560,7 +18823,7 @@ var require_pool = __commonJS({
         }
       }
     };
-    module.exports = Pool2;
+    module.exports = Pool;
   }
 });
 
@@ -9580,7 +18843,7 @@ var require_balanced_pool = __commonJS({
       kRemoveClient,
       kGetDispatcher
     } = require_pool_base();
-    var Pool2 = require_pool();
+    var Pool = require_pool();
     var { kUrl } = require_symbols();
     var util = require_util();
     var kFactory = /* @__PURE__ */ Symbol("factory");
@@ -9601,7 +18864,7 @@ var require_balanced_pool = __commonJS({
       return a;
     }
     function defaultFactory(origin, opts) {
-      return new Pool2(origin, opts);
+      return new Pool(origin, opts);
     }
     var BalancedPool = class extends PoolBase {
       constructor(upstreams = [], { factory = defaultFactory, connect, tls, ...opts } = {}) {
@@ -9838,7 +19101,7 @@ var require_agent = __commonJS({
     var { InvalidArgumentError, MaxOriginsReachedError } = require_errors();
     var { kClients, kRunning, kClose, kDestroy, kDispatch, kUrl } = require_symbols();
     var DispatcherBase = require_dispatcher_base();
-    var Pool2 = require_pool();
+    var Pool = require_pool();
     var Client = require_client();
     var util = require_util();
     var kOnConnect = /* @__PURE__ */ Symbol("onConnect");
@@ -9849,9 +19112,9 @@ var require_agent = __commonJS({
     var kOptions = /* @__PURE__ */ Symbol("options");
     var kOrigins = /* @__PURE__ */ Symbol("origins");
     function defaultFactory(origin, opts) {
-      return opts && opts.connections === 1 ? new Client(origin, opts) : new Pool2(origin, opts);
+      return opts && opts.connections === 1 ? new Client(origin, opts) : new Pool(origin, opts);
     }
-    var Agent2 = class extends DispatcherBase {
+    var Agent = class extends DispatcherBase {
       constructor({ factory = defaultFactory, maxOrigins = Infinity, connect, tls, ...options } = {}) {
         if (typeof factory !== "function") {
           throw new InvalidArgumentError("factory must be a function.");
@@ -9963,7 +19226,7 @@ var require_agent = __commonJS({
         return allClientStats;
       }
     };
-    module.exports = Agent2;
+    module.exports = Agent;
   }
 });
 
@@ -10471,7 +19734,7 @@ var require_socks5_proxy_agent = __commonJS({
     var { InvalidArgumentError } = require_errors();
     var { Socks5Client, STATES } = require_socks5_client();
     var { kDispatch, kClose, kDestroy } = require_symbols();
-    var Pool2 = require_pool();
+    var Pool = require_pool();
     var buildConnector = require_connect();
     var { debuglog } = __require("node:util");
     var debug = debuglog("undici:socks5-proxy");
@@ -10594,7 +19857,7 @@ var require_socks5_proxy_agent = __commonJS({
           const originKey = String(origin);
           let pool = this[kPools].get(originKey);
           if (!pool || pool.destroyed || pool.closed) {
-            pool = new Pool2(origin, {
+            pool = new Pool(origin, {
               pipelining: opts.pipelining,
               connections: opts.connections,
               connect: async (connectOpts, callback) => {
@@ -10669,8 +19932,8 @@ var require_proxy_agent = __commonJS({
   "node_modules/undici/lib/dispatcher/proxy-agent.js"(exports, module) {
     "use strict";
     var { kProxy, kClose, kDestroy, kDispatch } = require_symbols();
-    var Agent2 = require_agent();
-    var Pool2 = require_pool();
+    var Agent = require_agent();
+    var Pool = require_pool();
     var DispatcherBase = require_dispatcher_base();
     var { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = require_errors();
     var buildConnector = require_connect();
@@ -10688,7 +19951,7 @@ var require_proxy_agent = __commonJS({
       return protocol === "https:" ? 443 : 80;
     }
     function defaultFactory(origin, opts) {
-      return new Pool2(origin, opts);
+      return new Pool(origin, opts);
     }
     var noop = () => {
     };
@@ -10696,7 +19959,7 @@ var require_proxy_agent = __commonJS({
       if (opts.connections === 1) {
         return new Client(origin, opts);
       }
-      return new Pool2(origin, opts);
+      return new Pool(origin, opts);
     }
     var Http1ProxyWrapper = class extends DispatcherBase {
       #client;
@@ -10800,7 +20063,7 @@ var require_proxy_agent = __commonJS({
         } else {
           this[kClient] = clientFactory(url, { connect });
         }
-        this[kAgent] = new Agent2({
+        this[kAgent] = new Agent({
           ...opts,
           factory,
           connect: async (opts2, callback) => {
@@ -10928,12 +20191,12 @@ var require_env_http_proxy_agent = __commonJS({
     var DispatcherBase = require_dispatcher_base();
     var { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = require_symbols();
     var ProxyAgent = require_proxy_agent();
-    var Agent2 = require_agent();
+    var Agent = require_agent();
     var DEFAULT_PORTS = {
       "http:": 80,
       "https:": 443
     };
-    var EnvHttpProxyAgent2 = class extends DispatcherBase {
+    var EnvHttpProxyAgent = class extends DispatcherBase {
       #noProxyValue = null;
       #noProxyEntries = null;
       #opts = null;
@@ -10941,7 +20204,7 @@ var require_env_http_proxy_agent = __commonJS({
         super();
         this.#opts = opts;
         const { httpProxy, httpsProxy, noProxy, ...agentOpts } = opts;
-        this[kNoProxyAgent] = new Agent2(agentOpts);
+        this[kNoProxyAgent] = new Agent(agentOpts);
         const HTTP_PROXY = httpProxy ?? process.env.http_proxy ?? process.env.HTTP_PROXY;
         if (HTTP_PROXY) {
           this[kHttpProxyAgent] = new ProxyAgent({ ...agentOpts, uri: HTTP_PROXY });
@@ -11040,7 +20303,7 @@ var require_env_http_proxy_agent = __commonJS({
         return process.env.no_proxy ?? process.env.NO_PROXY ?? "";
       }
     };
-    module.exports = EnvHttpProxyAgent2;
+    module.exports = EnvHttpProxyAgent;
   }
 });
 
@@ -13588,7 +22851,7 @@ var require_mock_pool = __commonJS({
   "node_modules/undici/lib/mock/mock-pool.js"(exports, module) {
     "use strict";
     var { promisify } = __require("node:util");
-    var Pool2 = require_pool();
+    var Pool = require_pool();
     var { buildMockDispatch } = require_mock_utils();
     var {
       kDispatches,
@@ -13603,7 +22866,7 @@ var require_mock_pool = __commonJS({
     var { MockInterceptor } = require_mock_interceptor();
     var Symbols = require_symbols();
     var { InvalidArgumentError } = require_errors();
-    var MockPool = class extends Pool2 {
+    var MockPool = class extends Pool {
       constructor(origin, opts) {
         if (!opts || !opts.agent || typeof opts.agent.dispatch !== "function") {
           throw new InvalidArgumentError("Argument opts.agent must implement Agent");
@@ -13690,7 +22953,7 @@ var require_mock_agent = __commonJS({
   "node_modules/undici/lib/mock/mock-agent.js"(exports, module) {
     "use strict";
     var { kClients } = require_symbols();
-    var Agent2 = require_agent();
+    var Agent = require_agent();
     var {
       kAgent,
       kMockAgentSet,
@@ -13728,7 +22991,7 @@ var require_mock_agent = __commonJS({
         if (opts?.agent && typeof opts.agent.dispatch !== "function") {
           throw new InvalidArgumentError("Argument opts.agent must implement Agent");
         }
-        const agent = opts?.agent ? opts.agent : new Agent2(opts);
+        const agent = opts?.agent ? opts.agent : new Agent(opts);
         this[kAgent] = agent;
         this[kClients] = agent[kClients];
         this[kOptions] = mockOptions;
@@ -14335,7 +23598,7 @@ var require_snapshot_recorder = __commonJS({
 var require_snapshot_agent = __commonJS({
   "node_modules/undici/lib/mock/snapshot-agent.js"(exports, module) {
     "use strict";
-    var Agent2 = require_agent();
+    var Agent = require_agent();
     var MockAgent = require_mock_agent();
     var { SnapshotRecorder } = require_snapshot_recorder();
     var WrapHandler = require_wrap_handler();
@@ -14386,7 +23649,7 @@ var require_snapshot_agent = __commonJS({
         });
         this[kSnapshotLoaded] = false;
         if (this[kSnapshotMode] === "record" || this[kSnapshotMode] === "update" || this[kSnapshotMode] === "playback" && opts.excludeUrls && opts.excludeUrls.length > 0) {
-          this[kRealAgent] = new Agent2(opts);
+          this[kRealAgent] = new Agent(opts);
         }
         if ((this[kSnapshotMode] === "playback" || this[kSnapshotMode] === "update") && this[kSnapshotPath]) {
           this.loadSnapshots().catch(() => {
@@ -14625,9 +23888,9 @@ var require_global2 = __commonJS({
     var globalDispatcher = /* @__PURE__ */ Symbol.for("undici.globalDispatcher.2");
     var legacyGlobalDispatcher = /* @__PURE__ */ Symbol.for("undici.globalDispatcher.1");
     var { InvalidArgumentError } = require_errors();
-    var Agent2 = require_agent();
+    var Agent = require_agent();
     if (getGlobalDispatcher() === void 0) {
-      setGlobalDispatcher(new Agent2());
+      setGlobalDispatcher(new Agent());
     }
     function setGlobalDispatcher(agent) {
       if (!agent || typeof agent.dispatch !== "function") {
@@ -19915,7 +29178,7 @@ var require_response = __commonJS({
     var {
       redirectStatusSet,
       nullBodyStatus
-    } = require_constants3();
+    } = require_constants4();
     var { webidl } = require_webidl();
     var { URLSerializer } = require_data_url();
     var { kConstruct } = require_symbols();
@@ -20340,7 +29603,7 @@ var require_request2 = __commonJS({
       requestCredentials,
       requestCache,
       requestDuplex
-    } = require_constants3();
+    } = require_constants4();
     var { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util;
     var { webidl } = require_webidl();
     var { URLSerializer } = require_data_url();
@@ -21269,7 +30532,7 @@ var require_fetch = __commonJS({
       safeMethodsSet,
       requestBodyHeader,
       subresourceSet
-    } = require_constants3();
+    } = require_constants4();
     var EE = __require("node:events");
     var { Readable, pipeline, finished, isErrored, isReadable } = __require("node:stream");
     var { addAbortListener, bufferToLowerCasedHeaderName } = require_util();
@@ -21318,7 +30581,7 @@ var require_fetch = __commonJS({
     function handleFetchDone(response) {
       finalizeAndReportTiming(response, "fetch");
     }
-    function fetch3(input, init = void 0) {
+    function fetch(input, init = void 0) {
       webidl.argumentLengthCheck(arguments, 1, "globalThis.fetch");
       let p = createDeferredPromise();
       let requestObject;
@@ -22348,7 +31611,7 @@ var require_fetch = __commonJS({
       }
     }
     module.exports = {
-      fetch: fetch3,
+      fetch,
       Fetch,
       fetching,
       finalizeAndReportTiming
@@ -23046,7 +32309,7 @@ var require_cachestorage = __commonJS({
 });
 
 // node_modules/undici/lib/web/cookies/constants.js
-var require_constants4 = __commonJS({
+var require_constants5 = __commonJS({
   "node_modules/undici/lib/web/cookies/constants.js"(exports, module) {
     "use strict";
     var maxAttributeValueSize = 1024;
@@ -23271,11 +32534,11 @@ var require_util4 = __commonJS({
 });
 
 // node_modules/undici/lib/web/cookies/parse.js
-var require_parse = __commonJS({
+var require_parse3 = __commonJS({
   "node_modules/undici/lib/web/cookies/parse.js"(exports, module) {
     "use strict";
     var { collectASequenceOfCodePointsFast } = require_infra();
-    var { maxNameValuePairSize, maxAttributeValueSize } = require_constants4();
+    var { maxNameValuePairSize, maxAttributeValueSize } = require_constants5();
     var { isCTLExcludingHtab } = require_util4();
     var assert = __require("node:assert");
     function parseSetCookie(header2) {
@@ -23411,7 +32674,7 @@ var require_parse = __commonJS({
 var require_cookies = __commonJS({
   "node_modules/undici/lib/web/cookies/index.js"(exports, module) {
     "use strict";
-    var { parseSetCookie } = require_parse();
+    var { parseSetCookie } = require_parse3();
     var { stringify: stringify2 } = require_util4();
     var { webidl } = require_webidl();
     var { Headers } = require_headers();
@@ -23811,7 +33074,7 @@ var require_events = __commonJS({
 });
 
 // node_modules/undici/lib/web/websocket/constants.js
-var require_constants5 = __commonJS({
+var require_constants6 = __commonJS({
   "node_modules/undici/lib/web/websocket/constants.js"(exports, module) {
     "use strict";
     var uid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -23870,7 +33133,7 @@ var require_constants5 = __commonJS({
 var require_util5 = __commonJS({
   "node_modules/undici/lib/web/websocket/util.js"(exports, module) {
     "use strict";
-    var { states, opcodes } = require_constants5();
+    var { states, opcodes } = require_constants6();
     var { isUtf8 } = __require("node:buffer");
     var { removeHTTPWhitespace } = require_data_url();
     var { collectASequenceOfCodePointsFast } = require_infra();
@@ -24048,7 +33311,7 @@ var require_frame = __commonJS({
   "node_modules/undici/lib/web/websocket/frame.js"(exports, module) {
     "use strict";
     var { runtimeFeatures } = require_runtime_features();
-    var { maxUnsigned16Bit, opcodes } = require_constants5();
+    var { maxUnsigned16Bit, opcodes } = require_constants6();
     var BUFFER_SIZE = 8 * 1024;
     var buffer = null;
     var bufIdx = BUFFER_SIZE;
@@ -24152,7 +33415,7 @@ var require_frame = __commonJS({
 var require_connection = __commonJS({
   "node_modules/undici/lib/web/websocket/connection.js"(exports, module) {
     "use strict";
-    var { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = require_constants5();
+    var { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = require_constants6();
     var { parseExtensions, isClosed, isClosing, isEstablished, isConnecting, validateCloseCodeAndReason } = require_util5();
     var { makeRequest } = require_request2();
     var { fetching } = require_fetch();
@@ -24398,7 +33661,7 @@ var require_receiver = __commonJS({
     "use strict";
     var { Writable } = __require("node:stream");
     var assert = __require("node:assert");
-    var { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = require_constants5();
+    var { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = require_constants6();
     var {
       isValidStatusCode,
       isValidOpcode,
@@ -24765,7 +34028,7 @@ var require_sender = __commonJS({
   "node_modules/undici/lib/web/websocket/sender.js"(exports, module) {
     "use strict";
     var { WebsocketFrameSend } = require_frame();
-    var { opcodes, sendHints } = require_constants5();
+    var { opcodes, sendHints } = require_constants6();
     var FixedQueue = require_fixed_queue();
     var SendQueue = class {
       /**
@@ -24855,7 +34118,7 @@ var require_websocket = __commonJS({
     var { webidl } = require_webidl();
     var { URLSerializer } = require_data_url();
     var { environmentSettingsObject } = require_util2();
-    var { staticPropertyDescriptors, states, sentCloseFrameState, sendHints, opcodes } = require_constants5();
+    var { staticPropertyDescriptors, states, sentCloseFrameState, sendHints, opcodes } = require_constants6();
     var {
       isConnecting,
       isEstablished,
@@ -25423,7 +34686,7 @@ var require_websocketstream = __commonJS({
     "use strict";
     var { createDeferredPromise } = require_promise();
     var { environmentSettingsObject } = require_util2();
-    var { states, opcodes, sentCloseFrameState } = require_constants5();
+    var { states, opcodes, sentCloseFrameState } = require_constants6();
     var { webidl } = require_webidl();
     var { getURLRecord, isValidSubprotocol, isEstablished, utf8Decode } = require_util5();
     var { establishWebSocketConnection, failWebsocketConnection, closeWebSocketConnection } = require_connection();
@@ -26481,13 +35744,13 @@ var require_undici = __commonJS({
     "use strict";
     var Client = require_client();
     var Dispatcher = require_dispatcher();
-    var Pool2 = require_pool();
+    var Pool = require_pool();
     var BalancedPool = require_balanced_pool();
     var RoundRobinPool = require_round_robin_pool();
-    var Agent2 = require_agent();
+    var Agent = require_agent();
     var ProxyAgent = require_proxy_agent();
     var Socks5ProxyAgent = require_socks5_proxy_agent();
-    var EnvHttpProxyAgent2 = require_env_http_proxy_agent();
+    var EnvHttpProxyAgent = require_env_http_proxy_agent();
     var RetryAgent = require_retry_agent();
     var H2CClient = require_h2c_client();
     var errors = require_errors();
@@ -26508,13 +35771,13 @@ var require_undici = __commonJS({
     Object.assign(Dispatcher.prototype, api);
     module.exports.Dispatcher = Dispatcher;
     module.exports.Client = Client;
-    module.exports.Pool = Pool2;
+    module.exports.Pool = Pool;
     module.exports.BalancedPool = BalancedPool;
     module.exports.RoundRobinPool = RoundRobinPool;
-    module.exports.Agent = Agent2;
+    module.exports.Agent = Agent;
     module.exports.ProxyAgent = ProxyAgent;
     module.exports.Socks5ProxyAgent = Socks5ProxyAgent;
-    module.exports.EnvHttpProxyAgent = EnvHttpProxyAgent2;
+    module.exports.EnvHttpProxyAgent = EnvHttpProxyAgent;
     module.exports.RetryAgent = RetryAgent;
     module.exports.H2CClient = H2CClient;
     module.exports.RetryHandler = RetryHandler;
@@ -26602,7 +35865,7 @@ var require_undici = __commonJS({
       err.stack = stack ? `${stack}
 ${captureLines}` : capture.stack;
     }
-    module.exports.fetch = function fetch3(init, options = void 0) {
+    module.exports.fetch = function fetch(init, options = void 0) {
       return fetchImpl(init, options).catch((err) => {
         if (currentFilename) {
           appendFetchStackTrace(err, currentFilename);
@@ -26667,9269 +35930,6 @@ ${captureLines}` : capture.stack;
       globalThis.EventSource = module.exports.EventSource;
     }
     module.exports.install = install;
-  }
-});
-
-// node_modules/es-errors/type.js
-var require_type = __commonJS({
-  "node_modules/es-errors/type.js"(exports, module) {
-    "use strict";
-    module.exports = TypeError;
-  }
-});
-
-// node_modules/object-inspect/util.inspect.js
-var require_util_inspect = __commonJS({
-  "node_modules/object-inspect/util.inspect.js"(exports, module) {
-    module.exports = __require("util").inspect;
-  }
-});
-
-// node_modules/object-inspect/stringWidthRanges.js
-var require_stringWidthRanges = __commonJS({
-  "node_modules/object-inspect/stringWidthRanges.js"(exports, module) {
-    var $join = Array.prototype.join;
-    module.exports = $join.call([
-      "00.v,02n.w,0gw.33,07n.6,07b.18,01.0,01.1,01.1,01.0,01k.5,0a.a,01.0,01a.k,0g.0,02t.7,01.5,02.1,01.3,",
-      "0x.0,01.0,0u.q,02j.a,01m.8,09.0,0o.3,01.8,01.2,01.4,017.2,01g.1,05.8,016.1k,01j.0,01.0,04.7,04.0,",
-      "03.6,0a.1,0t.0,01m.0,04.3,08.0,0k.1,0q.0,02.1,01l.0,04.1,04.1,02.2,03.0,0u.1,03.0,0b.1,01l.0,04.4,",
-      "01.1,04.0,0k.1,0m.5,01.0,01m.0,02.0,01.3,08.0,07.1,0b.1,0u.0,01p.0,0c.0,01e.0,03.0,01j.0,01.2,05.2,",
-      "01.3,07.1,0b.1,0t.0,01m.0,02.0,06.0,05.1,0k.1,0s.1,01l.1,04.3,08.0,0k.1,0t.0,020.0,07.2,01.0,02i.0,",
-      "02.6,0c.7,02q.0,02.8,0b.6,021.1,0r.0,01.0,01.0,01j.d,01.4,01.1,05.a,01.z,09.0,02u.3,01.5,01.1,02.1,",
-      "0p.1,04.2,0g.3,0d.0,02.1,06.0,0f.0,22q.2n,0e5.2,0qa.2,0t.1,0u.1,0u.1,01s.1,01.6,08.0,02.a,09.0,",
-      "019.4,039.1,0y.0,03a.2,04.1,09.0,06.2,063.1,02.0,01m.0,01.6,01.0,01.0,02.7,06.9,02.0,01c.19,02.b,",
-      "0k.3,01c.0,01.4,01.0,05.0,014.8,0c.1,0w.3,02.1,01.2,01k.0,01.1,03.0,01.2,01m.7,02.1,048.2,01.c,01.6,",
-      "04.0,06.0,03.1,05i.1r,0ej.4,0q.4,01d.4,01.9,02o.w,2fd.1,2d.1,25a.3,23.0,22.0,2eh.1,2l.1,2q.7,2g.b,",
-      "217.0,2a.5,23.0,2d.0,28.1,2h.1,25.1,28.0,25.0,2l.0,27.1,21.0,24.0,22.0,27.0,24.1,2s.0,2z.0,21.0,",
-      "24.2,21.0,21p.2,2o.0,2e.0,2nv.1,21f.0,24.0,0bd.2,03x.0,02o.v,23k.p,21.2g,2c.5x,2q.26,22.2d,22.2u,",
-      "25.16,21.2l,21.2d,29.1b,21.13,28.mkc,23.1i,0bs.3,01.9,0w.1,028.1,07k.0,03.0,04.0,0p.1,05.0,047.1,",
-      "0q.h,0d.0,012.7,0p.a,2e.s,03.2,01c.0,02.3,02.1,013.0,01v.5,02.1,02.1,0c.0,08.0,01b.0,01f.0,01.2,",
-      "02.1,05.1,01.0,016.1,08.0,06m.0,02.0,04.0,2i.8mb,26l8.e7,0u.0,0kh.f,20.9,06.f,20.y,21.i,21.3,043.0,",
-      "21.2n,23j.6,0i.2,0e9.0,06a.0,045.4,01ae.2,01.1,05.3,014.2,04.0,04l.1,0fx.3,01t.4,08t.1,025.5,01y.a,",
-      "01d.3,03f.0,01i.e,015.0,02.1,0a.2,01d.3,02.1,02.0,04.0,0a.0,01e.2,010.4,01.7,01q.0,0c.1,01g.8,0a.3,",
-      "02.0,02n.2,02.0,01.1,06.0,02.0,04d.0,03.7,0l.1,01l.1,03.0,011.6,03.4,01y.5,0d.0,01.0,01.0,0e.1,",
-      "02d.7,02.2,01.0,0n.0,02c.5,01.0,04.1,01.1,06m.3,06.1,01.1,0r.1,02d.7,02.0,01.1,02y.0,01.0,02.5,01.0,",
-      "02t.0,01.0,02.3,01.4,077.8,01.1,074.1,01.0,04.0,040.3,02.1,04.0,0w.9,014.5,02.3,08.0,09.5,02.2,",
-      "01a.c,01.1,05i.0,01.2,01.0,05l.6,01.5,01.0,02a.l,02.6,01.1,01.1,03e.5,03.0,01.1,01.6,01.0,020.1,",
-      "03.0,01.0,09n.1,0b.1,01g.4,05.0,01.0,0n.0,0445.g,06.e,08ug.b,03.2,01xc.4,01n.6,0t4.0,01r.3,225.4,",
-      "2b.6,29.5p1,215.v,22p.36,26pp.3,21.6,21.1,21.82,2f.0,2t.2,22.0,2e.3,28.az,01wh.1,01.3,03mk.19,02.m,",
-      "2ev.1,30.4,02.2,09.f,02.6,0u.3,2d.1,30.3,03l.2,257.2e,29.m,01ah.1i,04.1d,08.0,0e.0,0m.4,01.e,011s.6,",
-      "01.g,02.6,01.1,01.4,02s.0,04g.6,0af.0,01p.3,0e4.3,072.1,06r.0,02.0,07.1,05.0,0d6.6,031.6,21bt.0,",
-      "25m.0,25a.0,22.9,223.s,2d.17,24.8,27.1,2e.5,24a.w,2c.8,21.1x,21.l,2c.16,24.4,2c.g,23.0,23.1y,21.0,",
-      "21.56,22.1q,2d.3,21.n,2i.0,2q.1,2d.0,22e.2c,21c.1x,26.0,23.2,22.3,23.3,2b.1,27.8,26b.b,24.0,27v.1a,",
-      "21.9,21.54,234.c,23.a,23.1k,21.0,24.f,22.b,24.9,2zr.1ekd,22.1ekd,0e1oj.0,0u.2n,03k.6n"
-    ], "");
-  }
-});
-
-// node_modules/object-inspect/stringWidth.js
-var require_stringWidth = __commonJS({
-  "node_modules/object-inspect/stringWidth.js"(exports, module) {
-    var $charCodeAt = String.prototype.charCodeAt;
-    var $indexOf = String.prototype.indexOf;
-    var $normalize = String.prototype.normalize;
-    var $slice = String.prototype.slice;
-    var $split = String.prototype.split;
-    var $floor = Math.floor;
-    var $parseInt = parseInt;
-    var ranges = require_stringWidthRanges();
-    var starts = [];
-    var ends = [];
-    var widths = [];
-    var tokens = $split.call(ranges, ",");
-    var previousEnd = -1;
-    for (t = 0; t < tokens.length; t++) {
-      dot = $indexOf.call(tokens[t], ".");
-      starts[t] = previousEnd + 1 + $parseInt($slice.call(tokens[t], 1, dot), 36);
-      previousEnd = starts[t] + $parseInt($slice.call(tokens[t], dot + 1), 36);
-      ends[t] = previousEnd;
-      widths[t] = Number($slice.call(tokens[t], 0, 1));
-    }
-    var dot;
-    var t;
-    function codePointWidth(code) {
-      var low = 0;
-      var high = starts.length - 1;
-      while (low <= high) {
-        var mid = $floor((low + high) / 2);
-        if (code < starts[mid]) {
-          high = mid - 1;
-        } else if (code > ends[mid]) {
-          low = mid + 1;
-        } else {
-          return widths[mid];
-        }
-      }
-      return 1;
-    }
-    function unicodeWidth(str2) {
-      var width = 0;
-      for (var i = 0; i < str2.length; i++) {
-        var code = $charCodeAt.call(str2, i);
-        if (code >= 55296 && code <= 56319 && i + 1 < str2.length) {
-          var next = $charCodeAt.call(str2, i + 1);
-          if (next >= 56320 && next <= 57343) {
-            code = (code - 55296) * 1024 + (next - 56320) + 65536;
-            i += 1;
-          }
-        }
-        width += codePointWidth(code);
-      }
-      return width;
-    }
-    module.exports = function getStringWidth(str2) {
-      var width = 0;
-      for (var i = 0; i < str2.length; i++) {
-        var code = $charCodeAt.call(str2, i);
-        if (code >= 127) {
-          var rest = $slice.call(str2, i);
-          return width + unicodeWidth($normalize ? $normalize.call(rest, "NFC") : rest);
-        }
-        width += code >= 32 ? 1 : 0;
-      }
-      return width;
-    };
-  }
-});
-
-// node_modules/object-inspect/index.js
-var require_object_inspect = __commonJS({
-  "node_modules/object-inspect/index.js"(exports, module) {
-    var hasMap = typeof Map === "function" && Map.prototype;
-    var mapSizeDescriptor = Object.getOwnPropertyDescriptor && hasMap ? Object.getOwnPropertyDescriptor(Map.prototype, "size") : null;
-    var mapSize = hasMap && mapSizeDescriptor && typeof mapSizeDescriptor.get === "function" ? mapSizeDescriptor.get : null;
-    var mapForEach = hasMap && Map.prototype.forEach;
-    var mapEntries = hasMap && Map.prototype.entries;
-    var hasSet = typeof Set === "function" && Set.prototype;
-    var setSizeDescriptor = Object.getOwnPropertyDescriptor && hasSet ? Object.getOwnPropertyDescriptor(Set.prototype, "size") : null;
-    var setSize = hasSet && setSizeDescriptor && typeof setSizeDescriptor.get === "function" ? setSizeDescriptor.get : null;
-    var setForEach = hasSet && Set.prototype.forEach;
-    var setValues = hasSet && Set.prototype.values;
-    var hasWeakMap = typeof WeakMap === "function" && WeakMap.prototype;
-    var weakMapHas = hasWeakMap ? WeakMap.prototype.has : null;
-    var hasWeakSet = typeof WeakSet === "function" && WeakSet.prototype;
-    var weakSetHas = hasWeakSet ? WeakSet.prototype.has : null;
-    var hasWeakRef = typeof WeakRef === "function" && WeakRef.prototype;
-    var weakRefDeref = hasWeakRef ? WeakRef.prototype.deref : null;
-    var booleanValueOf = Boolean.prototype.valueOf;
-    var objectToString = Object.prototype.toString;
-    var functionToString = Function.prototype.toString;
-    var $match = String.prototype.match;
-    var $slice = String.prototype.slice;
-    var $replace = String.prototype.replace;
-    var $toUpperCase = String.prototype.toUpperCase;
-    var $toLowerCase = String.prototype.toLowerCase;
-    var $test = RegExp.prototype.test;
-    var $concat = Array.prototype.concat;
-    var $join = Array.prototype.join;
-    var $arrSlice = Array.prototype.slice;
-    var $floor = Math.floor;
-    var $max = Math.max;
-    var $min = Math.min;
-    var $round = Math.round;
-    var $sqrt = Math.sqrt;
-    var bigIntValueOf = typeof BigInt === "function" ? BigInt.prototype.valueOf : null;
-    var gOPS = Object.getOwnPropertySymbols;
-    var symToString = typeof Symbol === "function" && typeof Symbol.iterator === "symbol" ? Symbol.prototype.toString : null;
-    var hasShammedSymbols = typeof Symbol === "function" && typeof Symbol.iterator === "object";
-    var toStringTag = typeof Symbol === "function" && Symbol.toStringTag && (hasShammedSymbols ? typeof Symbol.toStringTag === "object" : typeof Symbol.toStringTag === "symbol") ? Symbol.toStringTag : null;
-    var isEnumerable = Object.prototype.propertyIsEnumerable;
-    var gPO = (typeof Reflect === "function" ? Reflect.getPrototypeOf : Object.getPrototypeOf) || ([].__proto__ === Array.prototype ? function(O) {
-      return O.__proto__;
-    } : null);
-    var mapIteratorNext = mapEntries && gPO ? gPO(mapEntries.call(/* @__PURE__ */ new Map())).next : null;
-    var setIteratorNext = setValues && gPO ? gPO(setValues.call(/* @__PURE__ */ new Set())).next : null;
-    var typedArrayProto = typeof Uint8Array === "function" && gPO ? gPO(Uint8Array.prototype) : null;
-    var typedArrayTag = typedArrayProto && toStringTag ? getterOf(typedArrayProto, toStringTag) : null;
-    var typedArrayLength = typedArrayProto ? getterOf(typedArrayProto, "length") : null;
-    var typedArrayToString = /^\[object (?:Int8|Uint8|Uint8Clamped|Int16|Uint16|Int32|Uint32|Float16|Float32|Float64|BigInt64|BigUint64)Array\]$/;
-    var typedArrayLengths = { __proto__: null };
-    if (!typedArrayLength) {
-      TypedArrays = [
-        typeof Int8Array === "function" && Int8Array,
-        typeof Uint8Array === "function" && Uint8Array,
-        typeof Uint8ClampedArray === "function" && Uint8ClampedArray,
-        typeof Int16Array === "function" && Int16Array,
-        typeof Uint16Array === "function" && Uint16Array,
-        typeof Int32Array === "function" && Int32Array,
-        typeof Uint32Array === "function" && Uint32Array,
-        typeof Float32Array === "function" && Float32Array,
-        typeof Float64Array === "function" && Float64Array
-      ];
-      for (ta = 0; ta < TypedArrays.length; ta++) {
-        TypedArray = TypedArrays[ta];
-        lengthGetter = TypedArray && getterOf(TypedArray.prototype, "length");
-        if (lengthGetter) {
-          typedArrayLengths[toStr(new TypedArray(0))] = lengthGetter;
-        }
-      }
-    }
-    var TypedArrays;
-    var TypedArray;
-    var lengthGetter;
-    var ta;
-    function addNumericSeparator(num, str2) {
-      if (num === Infinity || num === -Infinity || num !== num || num && num > -1e3 && num < 1e3 || $test.call(/e/, str2)) {
-        return str2;
-      }
-      var sepRegex = /[0-9](?=(?:[0-9]{3})+(?![0-9]))/g;
-      if (typeof num === "number") {
-        var int2 = num < 0 ? -$floor(-num) : $floor(num);
-        if (int2 !== num) {
-          var intStr = String(int2);
-          var dec = $slice.call(str2, intStr.length + 1);
-          return $replace.call(intStr, sepRegex, "$&_") + "." + $replace.call($replace.call(dec, /([0-9]{3})/g, "$&_"), /_$/, "");
-        }
-      }
-      return $replace.call(str2, sepRegex, "$&_");
-    }
-    var utilInspect = require_util_inspect();
-    var getStringWidth = require_stringWidth();
-    var inspectCustom = utilInspect.custom;
-    var inspectSymbol = isSymbol(inspectCustom) ? inspectCustom : null;
-    var quotes = {
-      __proto__: null,
-      "double": '"',
-      single: "'"
-    };
-    var quoteREs = {
-      __proto__: null,
-      "double": /(["\\])/g,
-      single: /(['\\])/g
-    };
-    module.exports = function inspect_(obj, options, depth, seen, breakState) {
-      var opts = options || {};
-      if (has(opts, "quoteStyle") && !has(quotes, opts.quoteStyle)) {
-        throw new TypeError('option "quoteStyle" must be "single" or "double"');
-      }
-      if (has(opts, "maxStringLength") && (typeof opts.maxStringLength === "number" ? opts.maxStringLength < 0 && opts.maxStringLength !== Infinity : opts.maxStringLength !== null)) {
-        throw new TypeError('option "maxStringLength", if provided, must be a non-negative integer, Infinity, or `null`');
-      }
-      if (has(opts, "maxCollectionLength") && opts.maxCollectionLength !== null && opts.maxCollectionLength !== Infinity && !(typeof opts.maxCollectionLength === "number" && opts.maxCollectionLength >= 0 && $floor(opts.maxCollectionLength) === opts.maxCollectionLength)) {
-        throw new TypeError('option "maxCollectionLength", if provided, must be a non-negative integer, Infinity, or `null`');
-      }
-      var maxCollectionLength = typeof opts.maxCollectionLength === "number" ? opts.maxCollectionLength : Infinity;
-      var customInspect = has(opts, "customInspect") ? opts.customInspect : true;
-      if (typeof customInspect !== "boolean" && customInspect !== "symbol") {
-        throw new TypeError("option \"customInspect\", if provided, must be `true`, `false`, or `'symbol'`");
-      }
-      if (has(opts, "indent") && opts.indent !== null && opts.indent !== "	" && !(parseInt(opts.indent, 10) === opts.indent && opts.indent > 0)) {
-        throw new TypeError('option "indent" must be "\\t", an integer > 0, or `null`');
-      }
-      if (has(opts, "numericSeparator") && typeof opts.numericSeparator !== "boolean") {
-        throw new TypeError('option "numericSeparator", if provided, must be `true` or `false`');
-      }
-      var numericSeparator = opts.numericSeparator;
-      if (has(opts, "multilineStrings") && typeof opts.multilineStrings !== "boolean") {
-        throw new TypeError('option "multilineStrings", if provided, must be `true` or `false`');
-      }
-      var hasBreakLength = has(opts, "breakLength");
-      if (hasBreakLength && opts.breakLength !== Infinity && (typeof opts.breakLength !== "number" || opts.breakLength < 0 || parseInt(opts.breakLength, 10) !== opts.breakLength)) {
-        throw new TypeError('option "breakLength", if provided, must be a non-negative integer or `Infinity`');
-      }
-      if (typeof obj === "undefined") {
-        return "undefined";
-      }
-      if (obj === null) {
-        return "null";
-      }
-      if (typeof obj === "boolean") {
-        return obj ? "true" : "false";
-      }
-      if (typeof obj === "string") {
-        return inspectString(obj, opts);
-      }
-      if (typeof obj === "number") {
-        if (obj === 0) {
-          return Infinity / obj > 0 ? "0" : "-0";
-        }
-        var str2 = String(obj);
-        return numericSeparator ? addNumericSeparator(obj, str2) : str2;
-      }
-      if (typeof obj === "bigint") {
-        var bigIntStr = String(obj) + "n";
-        return numericSeparator ? addNumericSeparator(obj, bigIntStr) : bigIntStr;
-      }
-      var maxDepth = typeof opts.depth === "undefined" ? 5 : opts.depth;
-      if (typeof depth === "undefined") {
-        depth = 0;
-      }
-      if (depth >= maxDepth && maxDepth > 0 && typeof obj === "object") {
-        return isArray(obj) ? "[Array]" : "[Object]";
-      }
-      var indent = getIndent(hasBreakLength && (typeof opts.indent === "undefined" || opts.indent === null) ? { indent: 2 } : opts, depth);
-      var layout = hasBreakLength ? {
-        breakLength: opts.breakLength,
-        depth,
-        indent,
-        maxCollectionLength,
-        state: breakState || { currentDepth: depth }
-      } : null;
-      if (typeof seen === "undefined") {
-        seen = [];
-      } else if (indexOf(seen, obj) >= 0) {
-        return "[Circular]";
-      }
-      function inspect3(value, from, noIndent) {
-        var nextSeen = seen;
-        if (from) {
-          nextSeen = $arrSlice.call(seen);
-          nextSeen.push(from);
-        }
-        if (noIndent && !layout) {
-          var newOpts = {
-            depth: opts.depth
-          };
-          if (has(opts, "quoteStyle")) {
-            newOpts.quoteStyle = opts.quoteStyle;
-          }
-          if (has(opts, "maxCollectionLength")) {
-            newOpts.maxCollectionLength = opts.maxCollectionLength;
-          }
-          return inspect_(value, newOpts, depth + 1, nextSeen);
-        }
-        return inspect_(value, opts, depth + 1, nextSeen, layout ? layout.state : breakState);
-      }
-      function enter() {
-        if (layout) {
-          var previousDepth = layout.state.currentDepth;
-          layout.state.currentDepth = depth;
-          return previousDepth;
-        }
-        return null;
-      }
-      function leaveIfEmpty(entries, previousDepth) {
-        if (layout && entries.length === 0) {
-          layout.state.currentDepth = previousDepth;
-        }
-      }
-      if (typeof obj === "function" && !isRegExp(obj)) {
-        var name = nameOf(obj);
-        var fnDepth = enter();
-        var keys = arrObjKeys(obj, inspect3);
-        leaveIfEmpty(keys, fnDepth);
-        if (layout && keys.length > 0) {
-          return breakLines(keys, bracesOf("{", "}", "[Function" + (name ? ": " + name : " (anonymous)") + "]", " "), layout);
-        }
-        return "[Function" + (name ? ": " + name : " (anonymous)") + "]" + (keys.length > 0 ? " { " + $join.call(keys, ", ") + " }" : "");
-      }
-      if (isSymbol(obj)) {
-        var symString = hasShammedSymbols ? $replace.call(String(obj), /^(Symbol\(.*\))_[^)]*$/, "$1") : symToString.call(obj);
-        return typeof obj === "object" && !hasShammedSymbols ? markBoxed(symString) : symString;
-      }
-      if (isElement(obj)) {
-        var s = "<" + $toLowerCase.call(String(obj.nodeName));
-        var attrs = obj.attributes || [];
-        for (var i = 0; i < attrs.length; i++) {
-          s += " " + attrs[i].name + "=" + wrapQuotes(quote(attrs[i].value), "double", opts);
-        }
-        s += ">";
-        if (obj.childNodes && obj.childNodes.length) {
-          s += "...";
-        }
-        s += "</" + $toLowerCase.call(String(obj.nodeName)) + ">";
-        return s;
-      }
-      if (isArray(obj)) {
-        if (obj.length === 0) {
-          return "[]";
-        }
-        enter();
-        var xs = arrObjKeys(obj, inspect3, maxCollectionLength);
-        if (layout) {
-          return breakLines(xs, bracesOf("[", "]", "", " "), layout, obj);
-        }
-        if (indent && !singleLineValues(xs)) {
-          return "[" + indentedJoin(xs, indent) + "]";
-        }
-        return "[ " + $join.call(xs, ", ") + " ]";
-      }
-      if (isError(obj)) {
-        var errorDepth = enter();
-        var parts = arrObjKeys(obj, inspect3);
-        if (!("cause" in Error.prototype) && "cause" in obj && !isEnumerable.call(obj, "cause")) {
-          parts = $concat.call(["[cause]: " + inspect3(obj.cause)], parts);
-        }
-        leaveIfEmpty(parts, errorDepth);
-        if (parts.length === 0) {
-          return "[" + String(obj) + "]";
-        }
-        if (layout) {
-          return breakLines(parts, bracesOf("{ [" + String(obj) + "]", "}", "", " "), layout);
-        }
-        return "{ [" + String(obj) + "] " + $join.call(parts, ", ") + " }";
-      }
-      if (typeof obj === "object" && customInspect) {
-        if (inspectSymbol && typeof obj[inspectSymbol] === "function" && utilInspect) {
-          return utilInspect(obj, { depth: maxDepth - depth });
-        } else if (customInspect !== "symbol" && typeof obj.inspect === "function") {
-          return obj.inspect();
-        }
-      }
-      if (isMap(obj)) {
-        var mapParts = [];
-        var mapDepth = enter();
-        if (mapIteratorNext && maxCollectionLength < mapSize.call(obj)) {
-          var mapIterator = mapEntries.call(obj);
-          var mapStep;
-          while (mapParts.length < maxCollectionLength && !(mapStep = mapIteratorNext.call(mapIterator)).done) {
-            mapParts.push(inspect3(mapStep.value[0], obj, true) + " => " + inspect3(mapStep.value[1], obj));
-          }
-        } else if (mapForEach) {
-          mapForEach.call(obj, function(value, key) {
-            if (mapParts.length < maxCollectionLength) {
-              mapParts.push(inspect3(key, obj, true) + " => " + inspect3(value, obj));
-            }
-          });
-        }
-        var mapLength = mapSize.call(obj);
-        if (maxCollectionLength !== Infinity && mapLength > mapParts.length) {
-          mapParts.push(moreItems(mapLength - mapParts.length));
-        }
-        leaveIfEmpty(mapParts, mapDepth);
-        if (layout) {
-          return breakLines(mapParts, bracesOf("Map (" + mapLength + ") {", "}", "", ""), layout);
-        }
-        return collectionOf("Map", mapLength, mapParts, indent);
-      }
-      if (isSet(obj)) {
-        var setParts = [];
-        var setDepth = enter();
-        if (setIteratorNext && maxCollectionLength < setSize.call(obj)) {
-          var setIterator = setValues.call(obj);
-          var setStep;
-          while (setParts.length < maxCollectionLength && !(setStep = setIteratorNext.call(setIterator)).done) {
-            setParts.push(inspect3(setStep.value, obj));
-          }
-        } else if (setForEach) {
-          setForEach.call(obj, function(value) {
-            if (setParts.length < maxCollectionLength) {
-              setParts.push(inspect3(value, obj));
-            }
-          });
-        }
-        var setLength = setSize.call(obj);
-        if (maxCollectionLength !== Infinity && setLength > setParts.length) {
-          setParts.push(moreItems(setLength - setParts.length));
-        }
-        leaveIfEmpty(setParts, setDepth);
-        if (layout) {
-          return breakLines(setParts, bracesOf("Set (" + setLength + ") {", "}", "", ""), layout);
-        }
-        return collectionOf("Set", setLength, setParts, indent);
-      }
-      if (isWeakMap(obj)) {
-        return weakCollectionOf("WeakMap");
-      }
-      if (isWeakSet(obj)) {
-        return weakCollectionOf("WeakSet");
-      }
-      if (isWeakRef(obj)) {
-        return weakCollectionOf("WeakRef");
-      }
-      if (isNumber(obj)) {
-        return markBoxed(inspect3(Number(obj)));
-      }
-      if (isBigInt(obj)) {
-        return markBoxed(inspect3(bigIntValueOf.call(obj)));
-      }
-      if (isBoolean(obj)) {
-        return markBoxed(booleanValueOf.call(obj));
-      }
-      if (isString(obj)) {
-        return markBoxed(inspect3(String(obj)));
-      }
-      if (typeof window !== "undefined" && obj === window) {
-        return "{ [object Window] }";
-      }
-      if (typeof globalThis !== "undefined" && obj === globalThis || typeof global !== "undefined" && obj === global) {
-        return "{ [object globalThis] }";
-      }
-      if (!isDate(obj) && !isRegExp(obj)) {
-        var objectDepth = enter();
-        var ys = arrObjKeys(obj, inspect3, maxCollectionLength);
-        leaveIfEmpty(ys, objectDepth);
-        var isPlainObject = gPO ? gPO(obj) === Object.prototype : obj instanceof Object || obj.constructor === Object;
-        var protoTag = (gPO ? gPO(obj) === null : !(obj instanceof Object)) ? "null prototype" : "";
-        var stringTag = !isPlainObject && toStringTag && Object(obj) === obj && toStringTag in obj ? $slice.call(toStr(obj), 8, -1) : protoTag ? "Object" : "";
-        var constructorTag = isPlainObject || typeof obj.constructor !== "function" ? "" : obj.constructor.name ? obj.constructor.name + " " : "";
-        var tag = constructorTag + (stringTag || protoTag ? "[" + $join.call($concat.call([], stringTag || [], protoTag || []), ": ") + "] " : "");
-        if (ys.length === 0) {
-          return tag + "{}";
-        }
-        if (layout) {
-          return breakLines(ys, bracesOf(tag + "{", "}", "", " "), layout);
-        }
-        if (indent) {
-          return tag + "{" + indentedJoin(ys, indent) + "}";
-        }
-        return tag + "{ " + $join.call(ys, ", ") + " }";
-      }
-      return String(obj);
-    };
-    function wrapQuotes(s, defaultStyle, opts) {
-      var style = opts.quoteStyle || defaultStyle;
-      var quoteChar = quotes[style];
-      return quoteChar + s + quoteChar;
-    }
-    function quote(s) {
-      return $replace.call(String(s), /"/g, "&quot;");
-    }
-    function canTrustToString(obj) {
-      return !toStringTag || !(typeof obj === "object" && (toStringTag in obj || typeof obj[toStringTag] !== "undefined"));
-    }
-    function isArray(obj) {
-      return toStr(obj) === "[object Array]" && canTrustToString(obj);
-    }
-    function isDate(obj) {
-      return toStr(obj) === "[object Date]" && canTrustToString(obj);
-    }
-    function isRegExp(obj) {
-      return toStr(obj) === "[object RegExp]" && canTrustToString(obj);
-    }
-    function isError(obj) {
-      return toStr(obj) === "[object Error]" && canTrustToString(obj);
-    }
-    function isString(obj) {
-      return toStr(obj) === "[object String]" && canTrustToString(obj);
-    }
-    function isNumber(obj) {
-      return toStr(obj) === "[object Number]" && canTrustToString(obj);
-    }
-    function isBoolean(obj) {
-      return toStr(obj) === "[object Boolean]" && canTrustToString(obj);
-    }
-    function isSymbol(obj) {
-      if (hasShammedSymbols) {
-        return obj && typeof obj === "object" && obj instanceof Symbol;
-      }
-      if (typeof obj === "symbol") {
-        return true;
-      }
-      if (!obj || typeof obj !== "object" || !symToString) {
-        return false;
-      }
-      try {
-        symToString.call(obj);
-        return true;
-      } catch (e) {
-      }
-      return false;
-    }
-    function isBigInt(obj) {
-      if (!obj || typeof obj !== "object" || !bigIntValueOf) {
-        return false;
-      }
-      try {
-        bigIntValueOf.call(obj);
-        return true;
-      } catch (e) {
-      }
-      return false;
-    }
-    var hasOwn = Object.prototype.hasOwnProperty || function(key) {
-      return key in this;
-    };
-    function has(obj, key) {
-      return hasOwn.call(obj, key);
-    }
-    function toStr(obj) {
-      return objectToString.call(obj);
-    }
-    function isTypedArray(obj) {
-      if (typedArrayTag) {
-        return !!typedArrayTag.call(obj);
-      }
-      return !toStringTag && $test.call(typedArrayToString, toStr(obj));
-    }
-    function getTypedArrayLength(obj) {
-      if (typedArrayLength) {
-        return typedArrayLength.call(obj);
-      }
-      var getter = typedArrayLengths[toStr(obj)];
-      return getter ? getter.call(obj) : obj.length;
-    }
-    function getterOf(obj, key) {
-      var descriptor = Object.getOwnPropertyDescriptor ? Object.getOwnPropertyDescriptor(obj, key) : null;
-      return descriptor && typeof descriptor.get === "function" ? descriptor.get : null;
-    }
-    function moreItems(count) {
-      return "... " + count + " more item" + (count > 1 ? "s" : "");
-    }
-    function nameOf(f) {
-      if (f.name) {
-        return f.name;
-      }
-      var m = $match.call(functionToString.call(f), /^function\s*([\w$]+)/);
-      if (m) {
-        return m[1];
-      }
-      return null;
-    }
-    function indexOf(xs, x) {
-      if (xs.indexOf) {
-        return xs.indexOf(x);
-      }
-      for (var i = 0, l = xs.length; i < l; i++) {
-        if (xs[i] === x) {
-          return i;
-        }
-      }
-      return -1;
-    }
-    function isMap(x) {
-      if (!mapSize || !x || typeof x !== "object") {
-        return false;
-      }
-      try {
-        mapSize.call(x);
-        try {
-          setSize.call(x);
-        } catch (s) {
-          return true;
-        }
-        return x instanceof Map;
-      } catch (e) {
-      }
-      return false;
-    }
-    function isWeakMap(x) {
-      if (!weakMapHas || !x || typeof x !== "object") {
-        return false;
-      }
-      try {
-        weakMapHas.call(x, weakMapHas);
-        try {
-          weakSetHas.call(x, weakSetHas);
-        } catch (s) {
-          return true;
-        }
-        return x instanceof WeakMap;
-      } catch (e) {
-      }
-      return false;
-    }
-    function isWeakRef(x) {
-      if (!weakRefDeref || !x || typeof x !== "object") {
-        return false;
-      }
-      try {
-        weakRefDeref.call(x);
-        return true;
-      } catch (e) {
-      }
-      return false;
-    }
-    function isSet(x) {
-      if (!setSize || !x || typeof x !== "object") {
-        return false;
-      }
-      try {
-        setSize.call(x);
-        try {
-          mapSize.call(x);
-        } catch (m) {
-          return true;
-        }
-        return x instanceof Set;
-      } catch (e) {
-      }
-      return false;
-    }
-    function isWeakSet(x) {
-      if (!weakSetHas || !x || typeof x !== "object") {
-        return false;
-      }
-      try {
-        weakSetHas.call(x, weakSetHas);
-        try {
-          weakMapHas.call(x, weakMapHas);
-        } catch (s) {
-          return true;
-        }
-        return x instanceof WeakSet;
-      } catch (e) {
-      }
-      return false;
-    }
-    function isElement(x) {
-      if (!x || typeof x !== "object") {
-        return false;
-      }
-      if (typeof HTMLElement !== "undefined" && x instanceof HTMLElement) {
-        return true;
-      }
-      return typeof x.nodeName === "string" && typeof x.getAttribute === "function";
-    }
-    function inspectString(str2, opts) {
-      if (str2.length > opts.maxStringLength) {
-        var remaining = str2.length - opts.maxStringLength;
-        var trailer = "... " + remaining + " more character" + (remaining > 1 ? "s" : "");
-        return inspectString($slice.call(str2, 0, opts.maxStringLength), opts) + trailer;
-      }
-      var quoteRE = quoteREs[opts.quoteStyle || "single"];
-      quoteRE.lastIndex = 0;
-      var s = $replace.call($replace.call(str2, quoteRE, "\\$1"), opts.multilineStrings ? /[\x00-\x09\x0b-\x1f]/g : /[\x00-\x1f]/g, lowbyte);
-      return wrapQuotes(s, "single", opts);
-    }
-    function lowbyte(c) {
-      var n = c.charCodeAt(0);
-      var x = {
-        8: "b",
-        9: "t",
-        10: "n",
-        12: "f",
-        13: "r"
-      }[n];
-      if (x) {
-        return "\\" + x;
-      }
-      return "\\x" + (n < 16 ? "0" : "") + $toUpperCase.call(n.toString(16));
-    }
-    function markBoxed(str2) {
-      return "Object(" + str2 + ")";
-    }
-    function weakCollectionOf(type2) {
-      return type2 + " { ? }";
-    }
-    function collectionOf(type2, size, entries, indent) {
-      var joinedEntries = indent ? indentedJoin(entries, indent) : $join.call(entries, ", ");
-      return type2 + " (" + size + ") {" + joinedEntries + "}";
-    }
-    function isBelowBreakLength(entries, start, breakLength) {
-      if (breakLength === Infinity) {
-        return singleLineValues(entries);
-      }
-      var totalLength = entries.length + start;
-      if (totalLength + entries.length > breakLength) {
-        return false;
-      }
-      for (var i = 0; i < entries.length; i++) {
-        totalLength += entries[i].length;
-        if (totalLength > breakLength) {
-          return false;
-        }
-      }
-      return true;
-    }
-    function padTo(str2, width, atStart) {
-      var fill = width > str2.length ? $join.call(Array(width - str2.length + 1), " ") : "";
-      return atStart ? fill + str2 : str2 + fill;
-    }
-    function groupArrayElements(entries, layout, value) {
-      var separatorSpace = 2;
-      var totalLength = 0;
-      var maxLength = 0;
-      var outputLength = entries.length;
-      if (layout.maxCollectionLength < entries.length) {
-        outputLength -= 1;
-      }
-      var dataLen = [];
-      for (var i = 0; i < outputLength; i++) {
-        dataLen[i] = getStringWidth(entries[i]);
-        totalLength += dataLen[i] + separatorSpace;
-        if (maxLength < dataLen[i]) {
-          maxLength = dataLen[i];
-        }
-      }
-      var actualMax = maxLength + separatorSpace;
-      var indentationLvl = layout.indent.prev.length;
-      if (actualMax * 3 + indentationLvl >= layout.breakLength || totalLength / actualMax <= 5 && maxLength > 6) {
-        return entries;
-      }
-      var averageBias = $sqrt(actualMax - totalLength / entries.length);
-      var biasedMax = $max(actualMax - 3 - averageBias, 1);
-      var columns = $min(
-        $round($sqrt(2.5 * biasedMax * outputLength) / biasedMax),
-        $floor((layout.breakLength - indentationLvl) / actualMax),
-        12,
-        // `compact` * 4
-        15
-      );
-      if (columns <= 1) {
-        return entries;
-      }
-      var maxLineLength = [];
-      for (var c = 0; c < columns; c++) {
-        var lineMaxLength = 0;
-        for (var j = c; j < entries.length; j += columns) {
-          if (dataLen[j] > lineMaxLength) {
-            lineMaxLength = dataLen[j];
-          }
-        }
-        maxLineLength[c] = lineMaxLength + separatorSpace;
-      }
-      var numeric = true;
-      for (var k = 0; k < entries.length && numeric; k++) {
-        numeric = typeof value[k] === "number" || typeof value[k] === "bigint";
-      }
-      var grouped = [];
-      for (var row = 0; row < outputLength; row += columns) {
-        var max = $min(row + columns, outputLength);
-        var str2 = "";
-        var col = row;
-        for (; col < max - 1; col++) {
-          str2 += padTo(entries[col] + ", ", maxLineLength[col - row] + (entries[col].length - dataLen[col]), numeric);
-        }
-        var lastPadding = maxLineLength[col - row] + (entries[col].length - dataLen[col]) - separatorSpace;
-        str2 += numeric ? padTo(entries[col], lastPadding, true) : entries[col];
-        grouped.push(str2);
-      }
-      if (outputLength < entries.length) {
-        grouped.push(entries[outputLength]);
-      }
-      return grouped;
-    }
-    function bracesOf(opening, closing, base, padding) {
-      return [
-        opening,
-        closing,
-        base,
-        padding
-      ];
-    }
-    function breakLines(entries, braces, layout, arrayValue) {
-      var output = arrayValue && entries.length > 6 ? groupArrayElements(entries, layout, arrayValue) : entries;
-      var base = braces[2] ? braces[2] + " " : "";
-      if (layout.state.currentDepth - layout.depth < 3 && output.length === entries.length) {
-        var start = output.length + layout.indent.prev.length + braces[0].length + braces[2].length + 10;
-        if (isBelowBreakLength(output, start, layout.breakLength)) {
-          var joined = $join.call(output, ", ");
-          if (indexOf(joined, "\n") < 0) {
-            return base + braces[0] + braces[3] + joined + braces[3] + braces[1];
-          }
-        }
-      }
-      return base + braces[0] + indentedJoin(output, layout.indent) + braces[1];
-    }
-    function singleLineValues(xs) {
-      for (var i = 0; i < xs.length; i++) {
-        if (indexOf(xs[i], "\n") >= 0) {
-          return false;
-        }
-      }
-      return true;
-    }
-    function getIndent(opts, depth) {
-      var baseIndent;
-      if (opts.indent === "	") {
-        baseIndent = "	";
-      } else if (typeof opts.indent === "number" && opts.indent > 0) {
-        baseIndent = $join.call(Array(opts.indent + 1), " ");
-      } else {
-        return null;
-      }
-      return {
-        base: baseIndent,
-        prev: $join.call(Array(depth + 1), baseIndent)
-      };
-    }
-    function indentedJoin(xs, indent) {
-      if (xs.length === 0) {
-        return "";
-      }
-      var lineJoiner = "\n" + indent.prev + indent.base;
-      return lineJoiner + $join.call(xs, "," + lineJoiner) + "\n" + indent.prev;
-    }
-    function arrObjKeys(obj, inspect3, maxLength) {
-      var isArr = isArray(obj);
-      var limit = typeof maxLength === "number" ? maxLength : Infinity;
-      var typedLength = !isArr && limit !== Infinity && isTypedArray(obj) ? getTypedArrayLength(obj) : null;
-      if (typeof typedLength !== "number" || typedLength <= limit) {
-        typedLength = null;
-      }
-      var xs = [];
-      if (isArr) {
-        xs.length = obj.length < limit ? obj.length : limit;
-        for (var i = 0; i < obj.length && i < limit; i++) {
-          xs[i] = has(obj, i) ? inspect3(obj[i], obj) : "";
-        }
-        if (obj.length > limit) {
-          xs.push(moreItems(obj.length - limit));
-        }
-      } else if (typedLength !== null) {
-        for (var t = 0; t < limit; t++) {
-          xs.push(t + ": " + inspect3(obj[t], obj));
-        }
-        xs.push(moreItems(typedLength - limit));
-      }
-      var syms = typeof gOPS === "function" ? gOPS(obj) : [];
-      var symMap;
-      if (hasShammedSymbols) {
-        symMap = {};
-        for (var k = 0; k < syms.length; k++) {
-          symMap["$" + syms[k]] = syms[k];
-        }
-      }
-      for (var key in obj) {
-        if (!has(obj, key)) {
-          continue;
-        }
-        if (isArr && String(Number(key)) === key && key < obj.length) {
-          continue;
-        }
-        if (typedLength !== null && String(Number(key)) === key && key < typedLength) {
-          continue;
-        }
-        if (hasShammedSymbols && symMap["$" + key] instanceof Symbol) {
-          continue;
-        } else if ($test.call(/[^\w$]/, key)) {
-          xs.push(inspect3(key, obj) + ": " + inspect3(obj[key], obj));
-        } else {
-          xs.push(key + ": " + inspect3(obj[key], obj));
-        }
-      }
-      if (typeof gOPS === "function") {
-        for (var j = 0; j < syms.length; j++) {
-          if (isEnumerable.call(obj, syms[j])) {
-            xs.push("[" + inspect3(syms[j]) + "]: " + inspect3(obj[syms[j]], obj));
-          }
-        }
-      }
-      return xs;
-    }
-  }
-});
-
-// node_modules/side-channel-list/index.js
-var require_side_channel_list = __commonJS({
-  "node_modules/side-channel-list/index.js"(exports, module) {
-    "use strict";
-    var inspect3 = require_object_inspect();
-    var $TypeError = require_type();
-    var listGetNode = function(list3, key, isDelete) {
-      var prev = list3;
-      var curr;
-      for (; (curr = prev.next) != null; prev = curr) {
-        if (curr.key === key) {
-          prev.next = curr.next;
-          if (!isDelete) {
-            curr.next = /** @type {NonNullable<typeof list.next>} */
-            list3.next;
-            list3.next = curr;
-          }
-          return curr;
-        }
-      }
-    };
-    var listGet = function(objects, key) {
-      if (!objects) {
-        return void 0;
-      }
-      var node = listGetNode(objects, key);
-      return node && node.value;
-    };
-    var listSet = function(objects, key, value) {
-      var node = listGetNode(objects, key);
-      if (node) {
-        node.value = value;
-      } else {
-        objects.next = /** @type {import('./list.d.ts').ListNode<typeof value, typeof key>} */
-        {
-          // eslint-disable-line no-param-reassign, no-extra-parens
-          key,
-          next: objects.next,
-          value
-        };
-      }
-    };
-    var listHas = function(objects, key) {
-      if (!objects) {
-        return false;
-      }
-      return !!listGetNode(objects, key);
-    };
-    var listDelete = function(objects, key) {
-      if (objects) {
-        return listGetNode(objects, key, true);
-      }
-    };
-    module.exports = function getSideChannelList() {
-      var $o;
-      var channel = {
-        assert: function(key) {
-          if (!channel.has(key)) {
-            throw new $TypeError("Side channel does not contain " + inspect3(key));
-          }
-        },
-        "delete": function(key) {
-          var deletedNode = listDelete($o, key);
-          if (deletedNode && $o && !$o.next) {
-            $o = void 0;
-          }
-          return !!deletedNode;
-        },
-        get: function(key) {
-          return listGet($o, key);
-        },
-        has: function(key) {
-          return listHas($o, key);
-        },
-        set: function(key, value) {
-          if (!$o) {
-            $o = {
-              next: void 0
-            };
-          }
-          listSet(
-            /** @type {NonNullable<typeof $o>} */
-            $o,
-            key,
-            value
-          );
-        }
-      };
-      return channel;
-    };
-  }
-});
-
-// node_modules/es-object-atoms/index.js
-var require_es_object_atoms = __commonJS({
-  "node_modules/es-object-atoms/index.js"(exports, module) {
-    "use strict";
-    module.exports = Object;
-  }
-});
-
-// node_modules/es-errors/index.js
-var require_es_errors = __commonJS({
-  "node_modules/es-errors/index.js"(exports, module) {
-    "use strict";
-    module.exports = Error;
-  }
-});
-
-// node_modules/es-errors/eval.js
-var require_eval = __commonJS({
-  "node_modules/es-errors/eval.js"(exports, module) {
-    "use strict";
-    module.exports = EvalError;
-  }
-});
-
-// node_modules/es-errors/range.js
-var require_range = __commonJS({
-  "node_modules/es-errors/range.js"(exports, module) {
-    "use strict";
-    module.exports = RangeError;
-  }
-});
-
-// node_modules/es-errors/ref.js
-var require_ref = __commonJS({
-  "node_modules/es-errors/ref.js"(exports, module) {
-    "use strict";
-    module.exports = ReferenceError;
-  }
-});
-
-// node_modules/es-errors/syntax.js
-var require_syntax = __commonJS({
-  "node_modules/es-errors/syntax.js"(exports, module) {
-    "use strict";
-    module.exports = SyntaxError;
-  }
-});
-
-// node_modules/es-errors/uri.js
-var require_uri = __commonJS({
-  "node_modules/es-errors/uri.js"(exports, module) {
-    "use strict";
-    module.exports = URIError;
-  }
-});
-
-// node_modules/math-intrinsics/abs.js
-var require_abs = __commonJS({
-  "node_modules/math-intrinsics/abs.js"(exports, module) {
-    "use strict";
-    module.exports = Math.abs;
-  }
-});
-
-// node_modules/math-intrinsics/floor.js
-var require_floor = __commonJS({
-  "node_modules/math-intrinsics/floor.js"(exports, module) {
-    "use strict";
-    module.exports = Math.floor;
-  }
-});
-
-// node_modules/math-intrinsics/max.js
-var require_max = __commonJS({
-  "node_modules/math-intrinsics/max.js"(exports, module) {
-    "use strict";
-    module.exports = Math.max;
-  }
-});
-
-// node_modules/math-intrinsics/min.js
-var require_min = __commonJS({
-  "node_modules/math-intrinsics/min.js"(exports, module) {
-    "use strict";
-    module.exports = Math.min;
-  }
-});
-
-// node_modules/math-intrinsics/pow.js
-var require_pow = __commonJS({
-  "node_modules/math-intrinsics/pow.js"(exports, module) {
-    "use strict";
-    module.exports = Math.pow;
-  }
-});
-
-// node_modules/math-intrinsics/round.js
-var require_round = __commonJS({
-  "node_modules/math-intrinsics/round.js"(exports, module) {
-    "use strict";
-    module.exports = Math.round;
-  }
-});
-
-// node_modules/math-intrinsics/isNaN.js
-var require_isNaN = __commonJS({
-  "node_modules/math-intrinsics/isNaN.js"(exports, module) {
-    "use strict";
-    module.exports = Number.isNaN || function isNaN2(a) {
-      return a !== a;
-    };
-  }
-});
-
-// node_modules/math-intrinsics/sign.js
-var require_sign = __commonJS({
-  "node_modules/math-intrinsics/sign.js"(exports, module) {
-    "use strict";
-    var $isNaN = require_isNaN();
-    module.exports = function sign(number) {
-      if ($isNaN(number) || number === 0) {
-        return number;
-      }
-      return number < 0 ? -1 : 1;
-    };
-  }
-});
-
-// node_modules/gopd/gOPD.js
-var require_gOPD = __commonJS({
-  "node_modules/gopd/gOPD.js"(exports, module) {
-    "use strict";
-    module.exports = Object.getOwnPropertyDescriptor;
-  }
-});
-
-// node_modules/gopd/index.js
-var require_gopd = __commonJS({
-  "node_modules/gopd/index.js"(exports, module) {
-    "use strict";
-    var $gOPD = require_gOPD();
-    if ($gOPD) {
-      try {
-        $gOPD([], "length");
-      } catch (e) {
-        $gOPD = null;
-      }
-    }
-    module.exports = $gOPD;
-  }
-});
-
-// node_modules/es-define-property/index.js
-var require_es_define_property = __commonJS({
-  "node_modules/es-define-property/index.js"(exports, module) {
-    "use strict";
-    var $defineProperty = Object.defineProperty || false;
-    if ($defineProperty) {
-      try {
-        $defineProperty({}, "a", { value: 1 });
-      } catch (e) {
-        $defineProperty = false;
-      }
-    }
-    module.exports = $defineProperty;
-  }
-});
-
-// node_modules/has-symbols/shams.js
-var require_shams = __commonJS({
-  "node_modules/has-symbols/shams.js"(exports, module) {
-    "use strict";
-    module.exports = function hasSymbols() {
-      if (typeof Symbol !== "function" || typeof Object.getOwnPropertySymbols !== "function") {
-        return false;
-      }
-      if (typeof Symbol.iterator === "symbol") {
-        return true;
-      }
-      var obj = {};
-      var sym = /* @__PURE__ */ Symbol("test");
-      var symObj = Object(sym);
-      if (typeof sym === "string") {
-        return false;
-      }
-      if (Object.prototype.toString.call(sym) !== "[object Symbol]") {
-        return false;
-      }
-      if (Object.prototype.toString.call(symObj) !== "[object Symbol]") {
-        return false;
-      }
-      var symVal = 42;
-      obj[sym] = symVal;
-      for (var _ in obj) {
-        return false;
-      }
-      if (typeof Object.keys === "function" && Object.keys(obj).length !== 0) {
-        return false;
-      }
-      if (typeof Object.getOwnPropertyNames === "function" && Object.getOwnPropertyNames(obj).length !== 0) {
-        return false;
-      }
-      var syms = Object.getOwnPropertySymbols(obj);
-      if (syms.length !== 1 || syms[0] !== sym) {
-        return false;
-      }
-      if (!Object.prototype.propertyIsEnumerable.call(obj, sym)) {
-        return false;
-      }
-      if (typeof Object.getOwnPropertyDescriptor === "function") {
-        var descriptor = (
-          /** @type {PropertyDescriptor} */
-          Object.getOwnPropertyDescriptor(obj, sym)
-        );
-        if (descriptor.value !== symVal || descriptor.enumerable !== true) {
-          return false;
-        }
-      }
-      return true;
-    };
-  }
-});
-
-// node_modules/has-symbols/index.js
-var require_has_symbols = __commonJS({
-  "node_modules/has-symbols/index.js"(exports, module) {
-    "use strict";
-    var origSymbol = typeof Symbol !== "undefined" && Symbol;
-    var hasSymbolSham = require_shams();
-    module.exports = function hasNativeSymbols() {
-      if (typeof origSymbol !== "function") {
-        return false;
-      }
-      if (typeof Symbol !== "function") {
-        return false;
-      }
-      if (typeof origSymbol("foo") !== "symbol") {
-        return false;
-      }
-      if (typeof /* @__PURE__ */ Symbol("bar") !== "symbol") {
-        return false;
-      }
-      return hasSymbolSham();
-    };
-  }
-});
-
-// node_modules/get-proto/Reflect.getPrototypeOf.js
-var require_Reflect_getPrototypeOf = __commonJS({
-  "node_modules/get-proto/Reflect.getPrototypeOf.js"(exports, module) {
-    "use strict";
-    module.exports = typeof Reflect !== "undefined" && Reflect.getPrototypeOf || null;
-  }
-});
-
-// node_modules/get-proto/Object.getPrototypeOf.js
-var require_Object_getPrototypeOf = __commonJS({
-  "node_modules/get-proto/Object.getPrototypeOf.js"(exports, module) {
-    "use strict";
-    var $Object = require_es_object_atoms();
-    module.exports = $Object.getPrototypeOf || null;
-  }
-});
-
-// node_modules/function-bind/implementation.js
-var require_implementation = __commonJS({
-  "node_modules/function-bind/implementation.js"(exports, module) {
-    "use strict";
-    var ERROR_MESSAGE = "Function.prototype.bind called on incompatible ";
-    var toStr = Object.prototype.toString;
-    var max = Math.max;
-    var funcType = "[object Function]";
-    var concatty = function concatty2(a, b) {
-      var arr = [];
-      for (var i = 0; i < a.length; i += 1) {
-        arr[i] = a[i];
-      }
-      for (var j = 0; j < b.length; j += 1) {
-        arr[j + a.length] = b[j];
-      }
-      return arr;
-    };
-    var slicy = function slicy2(arrLike, offset) {
-      var arr = [];
-      for (var i = offset || 0, j = 0; i < arrLike.length; i += 1, j += 1) {
-        arr[j] = arrLike[i];
-      }
-      return arr;
-    };
-    var joiny = function(arr, joiner) {
-      var str2 = "";
-      for (var i = 0; i < arr.length; i += 1) {
-        str2 += arr[i];
-        if (i + 1 < arr.length) {
-          str2 += joiner;
-        }
-      }
-      return str2;
-    };
-    module.exports = function bind(that) {
-      var target = this;
-      if (typeof target !== "function" || toStr.apply(target) !== funcType) {
-        throw new TypeError(ERROR_MESSAGE + target);
-      }
-      var args = slicy(arguments, 1);
-      var bound;
-      var binder = function() {
-        if (this instanceof bound) {
-          var result = target.apply(
-            this,
-            concatty(args, arguments)
-          );
-          if (Object(result) === result) {
-            return result;
-          }
-          return this;
-        }
-        return target.apply(
-          that,
-          concatty(args, arguments)
-        );
-      };
-      var boundLength = max(0, target.length - args.length);
-      var boundArgs = [];
-      for (var i = 0; i < boundLength; i++) {
-        boundArgs[i] = "$" + i;
-      }
-      bound = Function("binder", "return function (" + joiny(boundArgs, ",") + "){ return binder.apply(this,arguments); }")(binder);
-      if (target.prototype) {
-        var Empty = function Empty2() {
-        };
-        Empty.prototype = target.prototype;
-        bound.prototype = new Empty();
-        Empty.prototype = null;
-      }
-      return bound;
-    };
-  }
-});
-
-// node_modules/function-bind/index.js
-var require_function_bind = __commonJS({
-  "node_modules/function-bind/index.js"(exports, module) {
-    "use strict";
-    var implementation = require_implementation();
-    module.exports = Function.prototype.bind || implementation;
-  }
-});
-
-// node_modules/call-bind-apply-helpers/functionCall.js
-var require_functionCall = __commonJS({
-  "node_modules/call-bind-apply-helpers/functionCall.js"(exports, module) {
-    "use strict";
-    module.exports = Function.prototype.call;
-  }
-});
-
-// node_modules/call-bind-apply-helpers/functionApply.js
-var require_functionApply = __commonJS({
-  "node_modules/call-bind-apply-helpers/functionApply.js"(exports, module) {
-    "use strict";
-    module.exports = Function.prototype.apply;
-  }
-});
-
-// node_modules/call-bind-apply-helpers/reflectApply.js
-var require_reflectApply = __commonJS({
-  "node_modules/call-bind-apply-helpers/reflectApply.js"(exports, module) {
-    "use strict";
-    module.exports = typeof Reflect !== "undefined" && Reflect && Reflect.apply;
-  }
-});
-
-// node_modules/call-bind-apply-helpers/actualApply.js
-var require_actualApply = __commonJS({
-  "node_modules/call-bind-apply-helpers/actualApply.js"(exports, module) {
-    "use strict";
-    var bind = require_function_bind();
-    var $apply = require_functionApply();
-    var $call = require_functionCall();
-    var $reflectApply = require_reflectApply();
-    module.exports = $reflectApply || bind.call($call, $apply);
-  }
-});
-
-// node_modules/call-bind-apply-helpers/index.js
-var require_call_bind_apply_helpers = __commonJS({
-  "node_modules/call-bind-apply-helpers/index.js"(exports, module) {
-    "use strict";
-    var bind = require_function_bind();
-    var $TypeError = require_type();
-    var $call = require_functionCall();
-    var $actualApply = require_actualApply();
-    module.exports = function callBindBasic(args) {
-      if (args.length < 1 || typeof args[0] !== "function") {
-        throw new $TypeError("a function is required");
-      }
-      return $actualApply(bind, $call, args);
-    };
-  }
-});
-
-// node_modules/dunder-proto/get.js
-var require_get = __commonJS({
-  "node_modules/dunder-proto/get.js"(exports, module) {
-    "use strict";
-    var callBind = require_call_bind_apply_helpers();
-    var gOPD = require_gopd();
-    var hasProtoAccessor;
-    try {
-      hasProtoAccessor = /** @type {{ __proto__?: typeof Array.prototype }} */
-      [].__proto__ === Array.prototype;
-    } catch (e) {
-      if (!e || typeof e !== "object" || !("code" in e) || e.code !== "ERR_PROTO_ACCESS") {
-        throw e;
-      }
-    }
-    var desc = !!hasProtoAccessor && gOPD && gOPD(
-      Object.prototype,
-      /** @type {keyof typeof Object.prototype} */
-      "__proto__"
-    );
-    var $Object = Object;
-    var $getPrototypeOf = $Object.getPrototypeOf;
-    module.exports = desc && typeof desc.get === "function" ? callBind([desc.get]) : typeof $getPrototypeOf === "function" ? (
-      /** @type {import('./get')} */
-      function getDunder(value) {
-        return $getPrototypeOf(value == null ? value : $Object(value));
-      }
-    ) : false;
-  }
-});
-
-// node_modules/get-proto/index.js
-var require_get_proto = __commonJS({
-  "node_modules/get-proto/index.js"(exports, module) {
-    "use strict";
-    var reflectGetProto = require_Reflect_getPrototypeOf();
-    var originalGetProto = require_Object_getPrototypeOf();
-    var getDunderProto = require_get();
-    module.exports = reflectGetProto ? function getProto(O) {
-      return reflectGetProto(O);
-    } : originalGetProto ? function getProto(O) {
-      if (!O || typeof O !== "object" && typeof O !== "function") {
-        throw new TypeError("getProto: not an object");
-      }
-      return originalGetProto(O);
-    } : getDunderProto ? function getProto(O) {
-      return getDunderProto(O);
-    } : null;
-  }
-});
-
-// node_modules/async-function/index.js
-var require_async_function = __commonJS({
-  "node_modules/async-function/index.js"(exports, module) {
-    "use strict";
-    var cached = (
-      /** @type {import('.').AsyncFunctionConstructor} */
-      async function() {
-      }.constructor
-    );
-    module.exports = () => cached;
-  }
-});
-
-// node_modules/generator-function/index.js
-var require_generator_function = __commonJS({
-  "node_modules/generator-function/index.js"(exports, module) {
-    "use strict";
-    var cached = (
-      /** @type {GeneratorFunctionConstructor} */
-      function* () {
-      }.constructor
-    );
-    module.exports = () => cached;
-  }
-});
-
-// node_modules/async-generator-function/index.js
-var require_async_generator_function = __commonJS({
-  "node_modules/async-generator-function/index.js"(exports, module) {
-    "use strict";
-    var cached = (
-      /** @type {import('.').AsyncGeneratorFunctionConstructor} */
-      async function* () {
-      }.constructor
-    );
-    module.exports = () => cached;
-  }
-});
-
-// node_modules/hasown/index.js
-var require_hasown = __commonJS({
-  "node_modules/hasown/index.js"(exports, module) {
-    "use strict";
-    var call = Function.prototype.call;
-    var $hasOwn = Object.prototype.hasOwnProperty;
-    var bind = require_function_bind();
-    module.exports = bind.call(call, $hasOwn);
-  }
-});
-
-// node_modules/get-intrinsic/index.js
-var require_get_intrinsic = __commonJS({
-  "node_modules/get-intrinsic/index.js"(exports, module) {
-    "use strict";
-    var undefined2;
-    var $Object = require_es_object_atoms();
-    var $Error = require_es_errors();
-    var $EvalError = require_eval();
-    var $RangeError = require_range();
-    var $ReferenceError = require_ref();
-    var $SyntaxError = require_syntax();
-    var $TypeError = require_type();
-    var $URIError = require_uri();
-    var abs = require_abs();
-    var floor = require_floor();
-    var max = require_max();
-    var min = require_min();
-    var pow = require_pow();
-    var round = require_round();
-    var sign = require_sign();
-    var $gOPD = require_gopd();
-    var $defineProperty = require_es_define_property();
-    var throwTypeError = function() {
-      throw new $TypeError();
-    };
-    var ThrowTypeError = $gOPD ? (function() {
-      try {
-        arguments.callee;
-        return throwTypeError;
-      } catch (calleeThrows) {
-        try {
-          return $gOPD(arguments, "callee").get;
-        } catch (gOPDthrows) {
-          return throwTypeError;
-        }
-      }
-    })() : throwTypeError;
-    var hasSymbols = require_has_symbols()();
-    var getProto = require_get_proto();
-    var $ObjectGPO = require_Object_getPrototypeOf();
-    var $ReflectGPO = require_Reflect_getPrototypeOf();
-    var $apply = require_functionApply();
-    var $call = require_functionCall();
-    var needsEval = {};
-    var TypedArray = typeof Uint8Array === "undefined" || !getProto ? undefined2 : getProto(Uint8Array);
-    var INTRINSICS = {
-      __proto__: null,
-      "%AggregateError%": typeof AggregateError === "undefined" ? undefined2 : AggregateError,
-      "%Array%": Array,
-      "%ArrayBuffer%": typeof ArrayBuffer === "undefined" ? undefined2 : ArrayBuffer,
-      "%ArrayIteratorPrototype%": hasSymbols && getProto ? getProto([][Symbol.iterator]()) : undefined2,
-      "%AsyncFromSyncIteratorPrototype%": undefined2,
-      "%AsyncFunction%": needsEval,
-      "%AsyncGenerator%": needsEval,
-      "%AsyncGeneratorFunction%": needsEval,
-      "%AsyncIteratorPrototype%": needsEval,
-      "%Atomics%": typeof Atomics === "undefined" ? undefined2 : Atomics,
-      "%BigInt%": typeof BigInt === "undefined" ? undefined2 : BigInt,
-      "%BigInt64Array%": typeof BigInt64Array === "undefined" ? undefined2 : BigInt64Array,
-      "%BigUint64Array%": typeof BigUint64Array === "undefined" ? undefined2 : BigUint64Array,
-      "%Boolean%": Boolean,
-      "%DataView%": typeof DataView === "undefined" ? undefined2 : DataView,
-      "%Date%": Date,
-      "%decodeURI%": decodeURI,
-      "%decodeURIComponent%": decodeURIComponent,
-      "%encodeURI%": encodeURI,
-      "%encodeURIComponent%": encodeURIComponent,
-      "%Error%": $Error,
-      "%eval%": eval,
-      // eslint-disable-line no-eval
-      "%EvalError%": $EvalError,
-      "%Float16Array%": typeof Float16Array === "undefined" ? undefined2 : Float16Array,
-      "%Float32Array%": typeof Float32Array === "undefined" ? undefined2 : Float32Array,
-      "%Float64Array%": typeof Float64Array === "undefined" ? undefined2 : Float64Array,
-      "%FinalizationRegistry%": typeof FinalizationRegistry === "undefined" ? undefined2 : FinalizationRegistry,
-      "%Function%": Function,
-      "%GeneratorFunction%": needsEval,
-      "%Int8Array%": typeof Int8Array === "undefined" ? undefined2 : Int8Array,
-      "%Int16Array%": typeof Int16Array === "undefined" ? undefined2 : Int16Array,
-      "%Int32Array%": typeof Int32Array === "undefined" ? undefined2 : Int32Array,
-      "%isFinite%": isFinite,
-      "%isNaN%": isNaN,
-      "%IteratorPrototype%": hasSymbols && getProto ? getProto(getProto([][Symbol.iterator]())) : undefined2,
-      "%JSON%": typeof JSON === "object" ? JSON : undefined2,
-      "%Map%": typeof Map === "undefined" ? undefined2 : Map,
-      "%MapIteratorPrototype%": typeof Map === "undefined" || !hasSymbols || !getProto ? undefined2 : getProto((/* @__PURE__ */ new Map())[Symbol.iterator]()),
-      "%Math%": Math,
-      "%Number%": Number,
-      "%Object%": $Object,
-      "%Object.getOwnPropertyDescriptor%": $gOPD,
-      "%parseFloat%": parseFloat,
-      "%parseInt%": parseInt,
-      "%Promise%": typeof Promise === "undefined" ? undefined2 : Promise,
-      "%Proxy%": typeof Proxy === "undefined" ? undefined2 : Proxy,
-      "%RangeError%": $RangeError,
-      "%ReferenceError%": $ReferenceError,
-      "%Reflect%": typeof Reflect === "undefined" ? undefined2 : Reflect,
-      "%RegExp%": RegExp,
-      "%Set%": typeof Set === "undefined" ? undefined2 : Set,
-      "%SetIteratorPrototype%": typeof Set === "undefined" || !hasSymbols || !getProto ? undefined2 : getProto((/* @__PURE__ */ new Set())[Symbol.iterator]()),
-      "%SharedArrayBuffer%": typeof SharedArrayBuffer === "undefined" ? undefined2 : SharedArrayBuffer,
-      "%String%": String,
-      "%StringIteratorPrototype%": hasSymbols && getProto ? getProto(""[Symbol.iterator]()) : undefined2,
-      "%Symbol%": hasSymbols ? Symbol : undefined2,
-      "%SyntaxError%": $SyntaxError,
-      "%ThrowTypeError%": ThrowTypeError,
-      "%TypedArray%": TypedArray,
-      "%TypeError%": $TypeError,
-      "%Uint8Array%": typeof Uint8Array === "undefined" ? undefined2 : Uint8Array,
-      "%Uint8ClampedArray%": typeof Uint8ClampedArray === "undefined" ? undefined2 : Uint8ClampedArray,
-      "%Uint16Array%": typeof Uint16Array === "undefined" ? undefined2 : Uint16Array,
-      "%Uint32Array%": typeof Uint32Array === "undefined" ? undefined2 : Uint32Array,
-      "%URIError%": $URIError,
-      "%WeakMap%": typeof WeakMap === "undefined" ? undefined2 : WeakMap,
-      "%WeakRef%": typeof WeakRef === "undefined" ? undefined2 : WeakRef,
-      "%WeakSet%": typeof WeakSet === "undefined" ? undefined2 : WeakSet,
-      "%Function.prototype.call%": $call,
-      "%Function.prototype.apply%": $apply,
-      "%Object.defineProperty%": $defineProperty,
-      "%Object.getPrototypeOf%": $ObjectGPO,
-      "%Math.abs%": abs,
-      "%Math.floor%": floor,
-      "%Math.max%": max,
-      "%Math.min%": min,
-      "%Math.pow%": pow,
-      "%Math.round%": round,
-      "%Math.sign%": sign,
-      "%Reflect.getPrototypeOf%": $ReflectGPO
-    };
-    if (getProto) {
-      try {
-        null.error;
-      } catch (e) {
-        errorProto = getProto(getProto(e));
-        INTRINSICS["%Error.prototype%"] = errorProto;
-      }
-    }
-    var errorProto;
-    var getAsyncFunction = require_async_function();
-    var getGeneratorFunction = require_generator_function();
-    var getAsyncGeneratorFunction = require_async_generator_function();
-    var doEval = function doEval2(name) {
-      var value;
-      if (name === "%AsyncFunction%") {
-        value = getAsyncFunction() || void undefined2;
-      } else if (name === "%GeneratorFunction%") {
-        value = getGeneratorFunction() || void undefined2;
-      } else if (name === "%AsyncGeneratorFunction%") {
-        value = getAsyncGeneratorFunction() || void undefined2;
-      } else if (name === "%AsyncGenerator%") {
-        var fn = doEval2("%AsyncGeneratorFunction%");
-        if (fn) {
-          value = fn.prototype;
-        }
-      } else if (name === "%AsyncIteratorPrototype%") {
-        var gen = doEval2("%AsyncGenerator%");
-        if (gen && getProto) {
-          value = getProto(gen.prototype);
-        }
-      }
-      INTRINSICS[name] = value;
-      return value;
-    };
-    var LEGACY_ALIASES = {
-      __proto__: null,
-      "%ArrayBufferPrototype%": ["ArrayBuffer", "prototype"],
-      "%ArrayPrototype%": ["Array", "prototype"],
-      "%ArrayProto_entries%": ["Array", "prototype", "entries"],
-      "%ArrayProto_forEach%": ["Array", "prototype", "forEach"],
-      "%ArrayProto_keys%": ["Array", "prototype", "keys"],
-      "%ArrayProto_values%": ["Array", "prototype", "values"],
-      "%AsyncFunctionPrototype%": ["AsyncFunction", "prototype"],
-      "%AsyncGenerator%": ["AsyncGeneratorFunction", "prototype"],
-      "%AsyncGeneratorPrototype%": ["AsyncGeneratorFunction", "prototype", "prototype"],
-      "%BooleanPrototype%": ["Boolean", "prototype"],
-      "%DataViewPrototype%": ["DataView", "prototype"],
-      "%DatePrototype%": ["Date", "prototype"],
-      "%ErrorPrototype%": ["Error", "prototype"],
-      "%EvalErrorPrototype%": ["EvalError", "prototype"],
-      "%Float32ArrayPrototype%": ["Float32Array", "prototype"],
-      "%Float64ArrayPrototype%": ["Float64Array", "prototype"],
-      "%FunctionPrototype%": ["Function", "prototype"],
-      "%Generator%": ["GeneratorFunction", "prototype"],
-      "%GeneratorPrototype%": ["GeneratorFunction", "prototype", "prototype"],
-      "%Int8ArrayPrototype%": ["Int8Array", "prototype"],
-      "%Int16ArrayPrototype%": ["Int16Array", "prototype"],
-      "%Int32ArrayPrototype%": ["Int32Array", "prototype"],
-      "%JSONParse%": ["JSON", "parse"],
-      "%JSONStringify%": ["JSON", "stringify"],
-      "%MapPrototype%": ["Map", "prototype"],
-      "%NumberPrototype%": ["Number", "prototype"],
-      "%ObjectPrototype%": ["Object", "prototype"],
-      "%ObjProto_toString%": ["Object", "prototype", "toString"],
-      "%ObjProto_valueOf%": ["Object", "prototype", "valueOf"],
-      "%PromisePrototype%": ["Promise", "prototype"],
-      "%PromiseProto_then%": ["Promise", "prototype", "then"],
-      "%Promise_all%": ["Promise", "all"],
-      "%Promise_reject%": ["Promise", "reject"],
-      "%Promise_resolve%": ["Promise", "resolve"],
-      "%RangeErrorPrototype%": ["RangeError", "prototype"],
-      "%ReferenceErrorPrototype%": ["ReferenceError", "prototype"],
-      "%RegExpPrototype%": ["RegExp", "prototype"],
-      "%SetPrototype%": ["Set", "prototype"],
-      "%SharedArrayBufferPrototype%": ["SharedArrayBuffer", "prototype"],
-      "%StringPrototype%": ["String", "prototype"],
-      "%SymbolPrototype%": ["Symbol", "prototype"],
-      "%SyntaxErrorPrototype%": ["SyntaxError", "prototype"],
-      "%TypedArrayPrototype%": ["TypedArray", "prototype"],
-      "%TypeErrorPrototype%": ["TypeError", "prototype"],
-      "%Uint8ArrayPrototype%": ["Uint8Array", "prototype"],
-      "%Uint8ClampedArrayPrototype%": ["Uint8ClampedArray", "prototype"],
-      "%Uint16ArrayPrototype%": ["Uint16Array", "prototype"],
-      "%Uint32ArrayPrototype%": ["Uint32Array", "prototype"],
-      "%URIErrorPrototype%": ["URIError", "prototype"],
-      "%WeakMapPrototype%": ["WeakMap", "prototype"],
-      "%WeakSetPrototype%": ["WeakSet", "prototype"]
-    };
-    var bind = require_function_bind();
-    var hasOwn = require_hasown();
-    var $concat = bind.call($call, Array.prototype.concat);
-    var $spliceApply = bind.call($apply, Array.prototype.splice);
-    var $replace = bind.call($call, String.prototype.replace);
-    var $strSlice = bind.call($call, String.prototype.slice);
-    var $exec = bind.call($call, RegExp.prototype.exec);
-    var rePropName = /[^%.[\]]+|\[(?:(-?\d+(?:\.\d+)?)|(["'])((?:(?!\2)[^\\]|\\.)*?)\2)\]|(?=(?:\.|\[\])(?:\.|\[\]|%$))/g;
-    var reEscapeChar = /\\(\\)?/g;
-    var stringToPath = function stringToPath2(string) {
-      var first = $strSlice(string, 0, 1);
-      var last = $strSlice(string, -1);
-      if (first === "%" && last !== "%") {
-        throw new $SyntaxError("invalid intrinsic syntax, expected closing `%`");
-      } else if (last === "%" && first !== "%") {
-        throw new $SyntaxError("invalid intrinsic syntax, expected opening `%`");
-      }
-      var result = [];
-      $replace(string, rePropName, function(match, number, quote, subString) {
-        result[result.length] = quote ? $replace(subString, reEscapeChar, "$1") : number || match;
-      });
-      return result;
-    };
-    var getBaseIntrinsic = function getBaseIntrinsic2(name, allowMissing) {
-      var intrinsicName = name;
-      var alias;
-      if (hasOwn(LEGACY_ALIASES, intrinsicName)) {
-        alias = LEGACY_ALIASES[intrinsicName];
-        intrinsicName = "%" + alias[0] + "%";
-      }
-      if (hasOwn(INTRINSICS, intrinsicName)) {
-        var value = INTRINSICS[intrinsicName];
-        if (value === needsEval) {
-          value = doEval(intrinsicName);
-        }
-        if (typeof value === "undefined" && !allowMissing) {
-          throw new $TypeError("intrinsic " + name + " exists, but is not available. Please file an issue!");
-        }
-        return {
-          alias,
-          name: intrinsicName,
-          value
-        };
-      }
-      throw new $SyntaxError("intrinsic " + name + " does not exist!");
-    };
-    module.exports = function GetIntrinsic(name, allowMissing) {
-      if (typeof name !== "string" || name.length === 0) {
-        throw new $TypeError("intrinsic name must be a non-empty string");
-      }
-      if (arguments.length > 1 && typeof allowMissing !== "boolean") {
-        throw new $TypeError('"allowMissing" argument must be a boolean');
-      }
-      if ($exec(/^%?[^%]*%?$/, name) === null) {
-        throw new $SyntaxError("`%` may not be present anywhere but at the beginning and end of the intrinsic name");
-      }
-      var parts = stringToPath(name);
-      var intrinsicBaseName = parts.length > 0 ? parts[0] : "";
-      var intrinsic = getBaseIntrinsic("%" + intrinsicBaseName + "%", allowMissing);
-      var intrinsicRealName = intrinsic.name;
-      var value = intrinsic.value;
-      var skipFurtherCaching = false;
-      var alias = intrinsic.alias;
-      if (alias) {
-        intrinsicBaseName = alias[0];
-        $spliceApply(parts, $concat([0, 1], alias));
-      }
-      for (var i = 1, isOwn = true; i < parts.length; i += 1) {
-        var part = parts[i];
-        var first = $strSlice(part, 0, 1);
-        var last = $strSlice(part, -1);
-        if ((first === '"' || first === "'" || first === "`" || (last === '"' || last === "'" || last === "`")) && first !== last) {
-          throw new $SyntaxError("property names with quotes must have matching quotes");
-        }
-        if (part === "constructor" || !isOwn) {
-          skipFurtherCaching = true;
-        }
-        intrinsicBaseName += "." + part;
-        intrinsicRealName = "%" + intrinsicBaseName + "%";
-        if (hasOwn(INTRINSICS, intrinsicRealName)) {
-          value = INTRINSICS[intrinsicRealName];
-        } else if (value != null) {
-          if (!(part in value)) {
-            if (!allowMissing) {
-              throw new $TypeError("base intrinsic for " + name + " exists, but the property is not available.");
-            }
-            return void undefined2;
-          }
-          if ($gOPD && i + 1 >= parts.length) {
-            var desc = $gOPD(value, part);
-            isOwn = !!desc;
-            if (isOwn && "get" in desc && !("originalValue" in desc.get)) {
-              value = desc.get;
-            } else {
-              value = value[part];
-            }
-          } else {
-            isOwn = hasOwn(value, part);
-            value = value[part];
-          }
-          if (isOwn && !skipFurtherCaching) {
-            INTRINSICS[intrinsicRealName] = value;
-          }
-        }
-      }
-      return value;
-    };
-  }
-});
-
-// node_modules/call-bound/index.js
-var require_call_bound = __commonJS({
-  "node_modules/call-bound/index.js"(exports, module) {
-    "use strict";
-    var GetIntrinsic = require_get_intrinsic();
-    var callBindBasic = require_call_bind_apply_helpers();
-    var $indexOf = callBindBasic([GetIntrinsic("%String.prototype.indexOf%")]);
-    module.exports = function callBoundIntrinsic(name, allowMissing) {
-      var intrinsic = (
-        /** @type {(this: unknown, ...args: unknown[]) => unknown} */
-        GetIntrinsic(name, !!allowMissing)
-      );
-      if (typeof intrinsic === "function" && $indexOf(name, ".prototype.") > -1) {
-        return callBindBasic(
-          /** @type {const} */
-          [intrinsic]
-        );
-      }
-      return intrinsic;
-    };
-  }
-});
-
-// node_modules/side-channel-map/index.js
-var require_side_channel_map = __commonJS({
-  "node_modules/side-channel-map/index.js"(exports, module) {
-    "use strict";
-    var GetIntrinsic = require_get_intrinsic();
-    var callBound = require_call_bound();
-    var inspect3 = require_object_inspect();
-    var $TypeError = require_type();
-    var $Map = GetIntrinsic("%Map%", true);
-    var $mapGet = callBound("Map.prototype.get", true);
-    var $mapSet = callBound("Map.prototype.set", true);
-    var $mapHas = callBound("Map.prototype.has", true);
-    var $mapDelete = callBound("Map.prototype.delete", true);
-    var $mapSize = callBound("Map.prototype.size", true);
-    module.exports = !!$Map && /** @type {Exclude<import('.'), false>} */
-    function getSideChannelMap() {
-      var $m;
-      var channel = {
-        assert: function(key) {
-          if (!channel.has(key)) {
-            throw new $TypeError("Side channel does not contain " + inspect3(key));
-          }
-        },
-        "delete": function(key) {
-          if ($m) {
-            var result = $mapDelete($m, key);
-            if ($mapSize($m) === 0) {
-              $m = void 0;
-            }
-            return result;
-          }
-          return false;
-        },
-        get: function(key) {
-          if ($m) {
-            return $mapGet($m, key);
-          }
-        },
-        has: function(key) {
-          if ($m) {
-            return $mapHas($m, key);
-          }
-          return false;
-        },
-        set: function(key, value) {
-          if (!$m) {
-            $m = new $Map();
-          }
-          $mapSet($m, key, value);
-        }
-      };
-      return channel;
-    };
-  }
-});
-
-// node_modules/side-channel-weakmap/index.js
-var require_side_channel_weakmap = __commonJS({
-  "node_modules/side-channel-weakmap/index.js"(exports, module) {
-    "use strict";
-    var GetIntrinsic = require_get_intrinsic();
-    var callBound = require_call_bound();
-    var inspect3 = require_object_inspect();
-    var getSideChannelMap = require_side_channel_map();
-    var $TypeError = require_type();
-    var $WeakMap = GetIntrinsic("%WeakMap%", true);
-    var $weakMapGet = callBound("WeakMap.prototype.get", true);
-    var $weakMapSet = callBound("WeakMap.prototype.set", true);
-    var $weakMapHas = callBound("WeakMap.prototype.has", true);
-    var $weakMapDelete = callBound("WeakMap.prototype.delete", true);
-    module.exports = $WeakMap ? (
-      /** @type {Exclude<import('.'), false>} */
-      function getSideChannelWeakMap() {
-        var $wm;
-        var $m;
-        var channel = {
-          assert: function(key) {
-            if (!channel.has(key)) {
-              throw new $TypeError("Side channel does not contain " + inspect3(key));
-            }
-          },
-          "delete": function(key) {
-            if ($WeakMap && key && (typeof key === "object" || typeof key === "function")) {
-              if ($wm) {
-                return $weakMapDelete($wm, key);
-              }
-            } else if (getSideChannelMap) {
-              if ($m) {
-                return $m["delete"](key);
-              }
-            }
-            return false;
-          },
-          get: function(key) {
-            if ($WeakMap && key && (typeof key === "object" || typeof key === "function")) {
-              if ($wm) {
-                return $weakMapGet($wm, key);
-              }
-            }
-            return $m && $m.get(key);
-          },
-          has: function(key) {
-            if ($WeakMap && key && (typeof key === "object" || typeof key === "function")) {
-              if ($wm) {
-                return $weakMapHas($wm, key);
-              }
-            }
-            return !!$m && $m.has(key);
-          },
-          set: function(key, value) {
-            if ($WeakMap && key && (typeof key === "object" || typeof key === "function")) {
-              if (!$wm) {
-                $wm = new $WeakMap();
-              }
-              $weakMapSet($wm, key, value);
-            } else if (getSideChannelMap) {
-              if (!$m) {
-                $m = getSideChannelMap();
-              }
-              $m.set(key, value);
-            }
-          }
-        };
-        return channel;
-      }
-    ) : getSideChannelMap;
-  }
-});
-
-// node_modules/side-channel/index.js
-var require_side_channel = __commonJS({
-  "node_modules/side-channel/index.js"(exports, module) {
-    "use strict";
-    var $TypeError = require_type();
-    var inspect3 = require_object_inspect();
-    var getSideChannelList = require_side_channel_list();
-    var getSideChannelMap = require_side_channel_map();
-    var getSideChannelWeakMap = require_side_channel_weakmap();
-    var makeChannel = getSideChannelWeakMap || getSideChannelMap || getSideChannelList;
-    module.exports = function getSideChannel() {
-      var $channelData;
-      var channel = {
-        assert: function(key) {
-          if (!channel.has(key)) {
-            var keyDesc = key && Object(key) === key ? "the given object key" : inspect3(key);
-            throw new $TypeError("Side channel does not contain " + keyDesc);
-          }
-        },
-        "delete": function(key) {
-          return !!$channelData && $channelData["delete"](key);
-        },
-        get: function(key) {
-          return $channelData && $channelData.get(key);
-        },
-        has: function(key) {
-          return !!$channelData && $channelData.has(key);
-        },
-        set: function(key, value) {
-          if (!$channelData) {
-            $channelData = makeChannel();
-          }
-          $channelData.set(key, value);
-        }
-      };
-      return channel;
-    };
-  }
-});
-
-// node_modules/qs/lib/formats.js
-var require_formats = __commonJS({
-  "node_modules/qs/lib/formats.js"(exports, module) {
-    "use strict";
-    var replace = String.prototype.replace;
-    var percentTwenties = /%20/g;
-    var Format = {
-      RFC1738: "RFC1738",
-      RFC3986: "RFC3986",
-      WHATWG: "WHATWG"
-    };
-    module.exports = {
-      "default": Format.RFC3986,
-      formatters: {
-        RFC1738: function(value) {
-          return replace.call(value, percentTwenties, "+");
-        },
-        RFC3986: function(value) {
-          return String(value);
-        },
-        WHATWG: function(value) {
-          return replace.call(value, percentTwenties, "+");
-        }
-      },
-      RFC1738: Format.RFC1738,
-      RFC3986: Format.RFC3986,
-      WHATWG: Format.WHATWG
-    };
-  }
-});
-
-// node_modules/qs/lib/utils.js
-var require_utils2 = __commonJS({
-  "node_modules/qs/lib/utils.js"(exports, module) {
-    "use strict";
-    var formats = require_formats();
-    var getSideChannel = require_side_channel();
-    var defineProperty = require_es_define_property();
-    var has = Object.prototype.hasOwnProperty;
-    var isArray = Array.isArray;
-    var overflowChannel = getSideChannel();
-    var markOverflow = function markOverflow2(obj, maxIndex) {
-      overflowChannel.set(obj, maxIndex);
-      return obj;
-    };
-    var isOverflow = function isOverflow2(obj) {
-      return overflowChannel.has(obj);
-    };
-    var getMaxIndex = function getMaxIndex2(obj) {
-      return overflowChannel.get(obj);
-    };
-    var setMaxIndex = function setMaxIndex2(obj, maxIndex) {
-      overflowChannel.set(obj, maxIndex);
-    };
-    var conflictChannel = getSideChannel();
-    var markConflict = function markConflict2(obj, maxIndex) {
-      conflictChannel.set(obj, maxIndex);
-      return obj;
-    };
-    var isConflict = function isConflict2(obj) {
-      return conflictChannel.has(obj);
-    };
-    var getConflictIndex = function getConflictIndex2(obj) {
-      return conflictChannel.get(obj);
-    };
-    var hexTable = (function() {
-      var array = [];
-      for (var i = 0; i < 256; ++i) {
-        array[array.length] = "%" + ((i < 16 ? "0" : "") + i.toString(16)).toUpperCase();
-      }
-      return array;
-    })();
-    var compactQueue = function compactQueue2(queue) {
-      while (queue.length > 1) {
-        var item = queue.pop();
-        var obj = item.obj[item.prop];
-        if (isArray(obj)) {
-          var compacted = [];
-          for (var j = 0; j < obj.length; ++j) {
-            if (typeof obj[j] !== "undefined") {
-              compacted[compacted.length] = obj[j];
-            }
-          }
-          item.obj[item.prop] = compacted;
-        }
-      }
-    };
-    var arrayToObject = function arrayToObject2(source, options) {
-      var obj = options && options.plainObjects ? { __proto__: null } : {};
-      for (var i = 0; i < source.length; ++i) {
-        if (typeof source[i] !== "undefined") {
-          obj[i] = source[i];
-        }
-      }
-      return obj;
-    };
-    var setProperty = function setProperty2(obj, key, value) {
-      if (key === "__proto__" && defineProperty) {
-        defineProperty(obj, key, {
-          configurable: true,
-          enumerable: true,
-          value,
-          writable: true
-        });
-      } else {
-        obj[key] = value;
-      }
-    };
-    var maxNumericIndex = function maxNumericIndex2(obj, min) {
-      var max = min;
-      var keys = Object.keys(obj);
-      for (var i = 0; i < keys.length; ++i) {
-        var num = parseInt(keys[i], 10);
-        if (String(num) === keys[i] && num > max) {
-          max = num;
-        }
-      }
-      return max;
-    };
-    var countElements = function countElements2(arr) {
-      var count = 0;
-      for (var i = 0; i < arr.length; ++i) {
-        if (has.call(arr, i)) {
-          count += 1;
-        }
-      }
-      return count;
-    };
-    var limitedPair = function limitedPair2(first, second, options) {
-      var pair = [first, second];
-      if (options && typeof options.arrayLimit === "number" && pair.length > options.arrayLimit) {
-        if (options.throwOnLimitExceeded) {
-          throw new RangeError("Array limit exceeded. Only " + options.arrayLimit + " element" + (options.arrayLimit === 1 ? "" : "s") + " allowed in an array.");
-        }
-        return markOverflow(arrayToObject(pair, options), 1);
-      }
-      return pair;
-    };
-    var merge2 = function merge3(target, source, options) {
-      if (!source) {
-        return target;
-      }
-      if (typeof source !== "object" && typeof source !== "function") {
-        if (isArray(target)) {
-          var nextIndex = target.length;
-          if (options && typeof options.arrayLimit === "number" && countElements(target) >= options.arrayLimit) {
-            if (options.throwOnLimitExceeded) {
-              throw new RangeError("Array limit exceeded. Only " + options.arrayLimit + " element" + (options.arrayLimit === 1 ? "" : "s") + " allowed in an array.");
-            }
-            return markOverflow(arrayToObject(target.concat(source), options), nextIndex);
-          }
-          target[nextIndex] = source;
-        } else if (target && typeof target === "object") {
-          if (isOverflow(target)) {
-            var newIndex = getMaxIndex(target) + 1;
-            target[newIndex] = source;
-            setMaxIndex(target, newIndex);
-          } else if (options && options.strictMerge && isConflict(target)) {
-            var nextConflict = getConflictIndex(target) + 1;
-            if (options.throwOnLimitExceeded && typeof options.arrayLimit === "number" && nextConflict >= options.arrayLimit) {
-              throw new RangeError("Array limit exceeded. Only " + options.arrayLimit + " element" + (options.arrayLimit === 1 ? "" : "s") + " allowed in an array.");
-            }
-            target[nextConflict] = source;
-            markConflict(target, nextConflict);
-          } else if (options && options.strictMerge) {
-            var conflict = limitedPair(target, source, options);
-            return isArray(conflict) ? markConflict(conflict, 1) : conflict;
-          } else if (options && (options.plainObjects || options.allowPrototypes) || !has.call(Object.prototype, source)) {
-            target[source] = true;
-          }
-        } else {
-          return limitedPair(target, source, options);
-        }
-        return target;
-      }
-      if (!target || typeof target !== "object") {
-        if (isOverflow(source)) {
-          var sourceKeys = Object.keys(source);
-          var result = options && options.plainObjects ? { __proto__: null, 0: target } : { 0: target };
-          for (var m = 0; m < sourceKeys.length; m++) {
-            var oldKey = parseInt(sourceKeys[m], 10);
-            result[oldKey + 1] = source[sourceKeys[m]];
-          }
-          return markOverflow(result, getMaxIndex(source) + 1);
-        }
-        var combined = [target].concat(source);
-        if (options && typeof options.arrayLimit === "number" && combined.length > options.arrayLimit) {
-          if (options.throwOnLimitExceeded) {
-            throw new RangeError("Array limit exceeded. Only " + options.arrayLimit + " element" + (options.arrayLimit === 1 ? "" : "s") + " allowed in an array.");
-          }
-          return markOverflow(arrayToObject(combined, options), combined.length - 1);
-        }
-        return combined;
-      }
-      var mergeTarget = target;
-      if (isArray(target) && !isArray(source)) {
-        mergeTarget = arrayToObject(target, options);
-        if (isConflict(target)) {
-          markConflict(mergeTarget, target.length - 1);
-        }
-      }
-      if (isArray(target) && isArray(source)) {
-        source.forEach(function(item, i) {
-          if (has.call(target, i)) {
-            var targetItem = target[i];
-            if (targetItem && typeof targetItem === "object" && item && typeof item === "object") {
-              target[i] = merge3(targetItem, item, options);
-            } else {
-              target[target.length] = item;
-            }
-          } else {
-            target[i] = item;
-          }
-        });
-        if (options && typeof options.arrayLimit === "number" && countElements(target) > options.arrayLimit) {
-          if (options.throwOnLimitExceeded) {
-            throw new RangeError("Array limit exceeded. Only " + options.arrayLimit + " element" + (options.arrayLimit === 1 ? "" : "s") + " allowed in an array.");
-          }
-          return markOverflow(arrayToObject(target, options), target.length - 1);
-        }
-        return target;
-      }
-      return Object.keys(source).reduce(function(acc, key) {
-        var value = source[key];
-        if (has.call(acc, key)) {
-          setProperty(acc, key, merge3(acc[key], value, options));
-        } else {
-          setProperty(acc, key, value);
-        }
-        if (isOverflow(source) && !isOverflow(acc)) {
-          markOverflow(acc, maxNumericIndex(acc, getMaxIndex(source)));
-        }
-        if (isOverflow(acc)) {
-          var keyNum = parseInt(key, 10);
-          if (String(keyNum) === key && keyNum >= 0 && keyNum > getMaxIndex(acc)) {
-            setMaxIndex(acc, keyNum);
-          }
-        }
-        if (isConflict(acc)) {
-          var conflictKey = parseInt(key, 10);
-          if (String(conflictKey) === key && conflictKey > getConflictIndex(acc)) {
-            markConflict(acc, conflictKey);
-          }
-        }
-        return acc;
-      }, mergeTarget);
-    };
-    var assign = function assignSingleSource(target, source) {
-      return Object.keys(source).reduce(function(acc, key) {
-        setProperty(acc, key, source[key]);
-        return acc;
-      }, target);
-    };
-    var decode = function(str2, defaultDecoder, charset) {
-      if (typeof str2 === "string" && str2.indexOf("%") === -1) {
-        return str2.indexOf("+") === -1 ? str2 : str2.replace(/\+/g, " ");
-      }
-      var strWithoutPlus = str2.replace(/\+/g, " ");
-      if (charset === "iso-8859-1") {
-        return strWithoutPlus.replace(/%[0-9a-f]{2}/gi, unescape);
-      }
-      try {
-        return decodeURIComponent(strWithoutPlus);
-      } catch (e) {
-        return strWithoutPlus;
-      }
-    };
-    var hasToPrimitive = typeof Symbol === "function" && typeof Symbol.toPrimitive === "symbol";
-    var arrayJoin = Array.prototype.join;
-    var arrayToString = Array.prototype.toString;
-    var objectToString = Object.prototype.toString;
-    var toCoercible = function toCoercible2(value, joining) {
-      if (!value || typeof value !== "object" && typeof value !== "function") {
-        return value;
-      }
-      if (hasToPrimitive && value[Symbol.toPrimitive] != null) {
-        return value;
-      }
-      if (isArray(value) && value.toString === arrayToString && value.join === arrayJoin) {
-        var ancestors = joining || getSideChannel();
-        if (ancestors.has(value)) {
-          return "";
-        }
-        ancestors.set(value, true);
-        var copy;
-        for (var i = 0; i < value.length; i += 1) {
-          var item = value[i];
-          var coerced = toCoercible2(item, ancestors);
-          if (!copy && coerced !== item) {
-            copy = [];
-            for (var j = 0; j < i; j += 1) {
-              copy[j] = value[j];
-            }
-          }
-          if (copy) {
-            copy[i] = coerced;
-          }
-        }
-        ancestors["delete"](value);
-        return copy || value;
-      }
-      if (typeof value.toString === "function") {
-        return value;
-      }
-      var valueOf = value.valueOf;
-      if (typeof valueOf === "function") {
-        var primitive = valueOf.call(value);
-        if (!primitive || typeof primitive !== "object" && typeof primitive !== "function") {
-          return String(primitive);
-        }
-      }
-      return objectToString.call(value);
-    };
-    var limit = 1024;
-    var encode = function encode2(str2, defaultEncoder, charset, kind, format) {
-      if (str2.length === 0) {
-        return str2;
-      }
-      var string = str2;
-      if (typeof str2 === "symbol") {
-        string = Symbol.prototype.toString.call(str2);
-      } else if (typeof str2 !== "string") {
-        string = String(toCoercible(str2));
-      }
-      if (charset === "iso-8859-1") {
-        return escape(string).replace(/%u[0-9a-f]{4}/gi, function($0) {
-          return "%26%23" + parseInt($0.slice(2), 16) + "%3B";
-        }).replace(/\+/g, "%2B");
-      }
-      var out = "";
-      for (var j = 0; j < string.length; j += limit) {
-        var segment = string.length >= limit ? string.slice(j, j + limit) : string;
-        if (j + limit < string.length) {
-          var last = segment.charCodeAt(segment.length - 1);
-          if (last >= 55296 && last <= 56319) {
-            segment = segment.slice(0, -1);
-            j -= 1;
-          }
-        }
-        var arr = [];
-        for (var i = 0; i < segment.length; ++i) {
-          var c = segment.charCodeAt(i);
-          if (c === 45 || c === 46 || c === 95 || c === 126 && format !== formats.WHATWG || c >= 48 && c <= 57 || c >= 65 && c <= 90 || c >= 97 && c <= 122 || format === formats.RFC1738 && (c === 40 || c === 41) || format === formats.WHATWG && c === 42) {
-            arr[arr.length] = segment.charAt(i);
-            continue;
-          }
-          if (c < 128) {
-            arr[arr.length] = hexTable[c];
-            continue;
-          }
-          if (c < 2048) {
-            arr[arr.length] = hexTable[192 | c >> 6] + hexTable[128 | c & 63];
-            continue;
-          }
-          if (c < 55296 || c >= 57344) {
-            arr[arr.length] = hexTable[224 | c >> 12] + hexTable[128 | c >> 6 & 63] + hexTable[128 | c & 63];
-            continue;
-          }
-          var next = segment.charCodeAt(i + 1);
-          if (c <= 56319 && next >= 56320 && next <= 57343) {
-            i += 1;
-            c = 65536 + ((c & 1023) << 10 | next & 1023);
-            arr[arr.length] = hexTable[240 | c >> 18] + hexTable[128 | c >> 12 & 63] + hexTable[128 | c >> 6 & 63] + hexTable[128 | c & 63];
-          } else {
-            arr[arr.length] = "%EF%BF%BD";
-          }
-        }
-        out += arr.join("");
-      }
-      return out;
-    };
-    var compact = function compact2(value) {
-      var queue = [{ obj: { o: value }, prop: "o" }];
-      var refs = getSideChannel();
-      for (var i = 0; i < queue.length; ++i) {
-        var item = queue[i];
-        var obj = item.obj[item.prop];
-        var keys = Object.keys(obj);
-        for (var j = 0; j < keys.length; ++j) {
-          var key = keys[j];
-          var val = obj[key];
-          if (typeof val === "object" && val !== null && !refs.has(val)) {
-            queue[queue.length] = { obj, prop: key };
-            refs.set(val, true);
-          }
-        }
-      }
-      compactQueue(queue);
-      return value;
-    };
-    var isRegExp = function isRegExp2(obj) {
-      return Object.prototype.toString.call(obj) === "[object RegExp]";
-    };
-    var isBuffer = function isBuffer2(obj) {
-      if (!obj || typeof obj !== "object") {
-        return false;
-      }
-      return !!(obj.constructor && typeof obj.constructor.isBuffer === "function" && obj.constructor.isBuffer(obj));
-    };
-    var combine = function combine2(a, b, arrayLimit, plainObjects, throwOnLimitExceeded) {
-      if (isOverflow(a)) {
-        if (throwOnLimitExceeded) {
-          throw new RangeError("Array limit exceeded. Only " + arrayLimit + " element" + (arrayLimit === 1 ? "" : "s") + " allowed in an array.");
-        }
-        var bValues = isArray(b) ? b : [b];
-        var newIndex = getMaxIndex(a);
-        for (var i = 0; i < bValues.length; ++i) {
-          newIndex += 1;
-          a[newIndex] = bValues[i];
-        }
-        setMaxIndex(a, newIndex);
-        return a;
-      }
-      var result = [].concat(a, b);
-      if (result.length > arrayLimit) {
-        if (throwOnLimitExceeded) {
-          throw new RangeError("Array limit exceeded. Only " + arrayLimit + " element" + (arrayLimit === 1 ? "" : "s") + " allowed in an array.");
-        }
-        return markOverflow(arrayToObject(result, { plainObjects }), result.length - 1);
-      }
-      return result;
-    };
-    var maybeMap = function maybeMap2(val, fn) {
-      if (isArray(val)) {
-        var mapped = [];
-        for (var i = 0; i < val.length; i += 1) {
-          mapped[mapped.length] = fn(val[i]);
-        }
-        return mapped;
-      }
-      return fn(val);
-    };
-    module.exports = {
-      arrayToObject,
-      assign,
-      combine,
-      compact,
-      decode,
-      encode,
-      isBuffer,
-      isOverflow,
-      isRegExp,
-      markOverflow,
-      maybeMap,
-      merge: merge2,
-      setProperty,
-      toCoercible
-    };
-  }
-});
-
-// node_modules/qs/lib/stringify.js
-var require_stringify = __commonJS({
-  "node_modules/qs/lib/stringify.js"(exports, module) {
-    "use strict";
-    var getSideChannel = require_side_channel();
-    var utils = require_utils2();
-    var formats = require_formats();
-    var has = Object.prototype.hasOwnProperty;
-    var arrayPrefixGenerators = {
-      brackets: function brackets(prefix) {
-        return prefix + "[]";
-      },
-      comma: "comma",
-      indices: function indices(prefix, key) {
-        return prefix + "[" + key + "]";
-      },
-      repeat: function repeat(prefix) {
-        return prefix;
-      }
-    };
-    var isArray = Array.isArray;
-    var push = Array.prototype.push;
-    var pushToArray = function(arr, valueOrArray) {
-      push.apply(arr, isArray(valueOrArray) ? valueOrArray : [valueOrArray]);
-    };
-    var toISO = Date.prototype.toISOString;
-    var defaultFormat = formats["default"];
-    var defaults = {
-      addQueryPrefix: false,
-      allowDots: false,
-      allowEmptyArrays: false,
-      arrayFormat: "indices",
-      charset: "utf-8",
-      charsetSentinel: false,
-      commaRoundTrip: false,
-      delimiter: "&",
-      depth: Infinity,
-      encode: true,
-      encodeDotInKeys: false,
-      encoder: utils.encode,
-      encodeValuesOnly: false,
-      filter: void 0,
-      format: defaultFormat,
-      formatter: formats.formatters[defaultFormat],
-      // deprecated
-      indices: false,
-      serializeDate: function serializeDate(date) {
-        return toISO.call(date);
-      },
-      skipNulls: false,
-      strictNullHandling: false
-    };
-    var isNonNullishPrimitive = function isNonNullishPrimitive2(v) {
-      return typeof v === "string" || typeof v === "number" || typeof v === "boolean" || typeof v === "symbol" || typeof v === "bigint";
-    };
-    var sentinel = {};
-    var stringify2 = function stringify3(object, prefix, generateArrayPrefix, commaRoundTrip, allowEmptyArrays, strictNullHandling, skipNulls, encodeDotInKeys, encoder, filter, sort, allowDots, serializeDate, format, formatter, encodeValuesOnly, charset, sideChannel, depth, currentDepth) {
-      var obj = object;
-      if (currentDepth > depth) {
-        throw new RangeError("Input depth exceeded depth option of " + depth);
-      }
-      var tmpSc = sideChannel;
-      var step = 0;
-      var findFlag = false;
-      while ((tmpSc = tmpSc.get(sentinel)) !== void 0 && !findFlag) {
-        var pos = tmpSc.get(object);
-        step += 1;
-        if (typeof pos !== "undefined") {
-          if (pos === step) {
-            throw new RangeError("Cyclic object value");
-          } else {
-            findFlag = true;
-          }
-        }
-        if (typeof tmpSc.get(sentinel) === "undefined") {
-          step = 0;
-        }
-      }
-      obj = typeof filter === "function" ? filter(prefix, obj) : obj;
-      if (obj instanceof Date) {
-        obj = serializeDate(obj);
-      } else if (generateArrayPrefix === "comma" && isArray(obj)) {
-        obj = utils.maybeMap(obj, function(value2) {
-          if (value2 instanceof Date) {
-            return serializeDate(value2);
-          }
-          return value2;
-        });
-      }
-      if (obj === null) {
-        if (strictNullHandling) {
-          return formatter(encoder && !encodeValuesOnly ? encoder(prefix, defaults.encoder, charset, "key", format) : prefix);
-        }
-        obj = "";
-      }
-      if (isNonNullishPrimitive(obj) || utils.isBuffer(obj)) {
-        if (encoder) {
-          var keyValue = encodeValuesOnly ? prefix : encoder(prefix, defaults.encoder, charset, "key", format);
-          return [formatter(keyValue) + "=" + formatter(encoder(obj, defaults.encoder, charset, "value", format))];
-        }
-        return [formatter(prefix) + "=" + formatter(String(obj))];
-      }
-      var values = [];
-      if (typeof obj === "undefined") {
-        return values;
-      }
-      var objKeys;
-      if (generateArrayPrefix === "comma" && isArray(obj)) {
-        if (encodeValuesOnly && encoder) {
-          obj = utils.maybeMap(obj, function(v) {
-            return v == null ? v : encoder(v, defaults.encoder, charset, "value", format);
-          });
-        }
-        objKeys = [{ value: obj.length > 0 ? utils.toCoercible(obj).join(",") || null : void 0 }];
-      } else if (isArray(filter)) {
-        objKeys = filter;
-      } else {
-        var keys = Object.keys(obj);
-        objKeys = sort ? keys.sort(sort) : keys;
-      }
-      var encodedPrefix = String(prefix);
-      var adjustedPrefix = commaRoundTrip && isArray(obj) && obj.length === 1 ? encodedPrefix + "[]" : encodedPrefix;
-      if (allowEmptyArrays && isArray(obj) && obj.length === 0 && Object.keys(obj).length === 0) {
-        return formatter(encoder && !encodeValuesOnly ? encoder(adjustedPrefix, defaults.encoder, charset, "key", format) : adjustedPrefix) + "[]";
-      }
-      for (var j = 0; j < objKeys.length; ++j) {
-        var key = objKeys[j];
-        var value = typeof key === "object" && key && typeof key.value !== "undefined" ? key.value : obj[key];
-        if (skipNulls && value === null) {
-          continue;
-        }
-        var encodedKey = allowDots && encodeDotInKeys ? String(key).replace(/\./g, "%2E") : String(key);
-        var keyPrefix = isArray(obj) ? typeof generateArrayPrefix === "function" ? generateArrayPrefix(adjustedPrefix, encodedKey) : adjustedPrefix : adjustedPrefix + (allowDots ? "." + encodedKey : "[" + encodedKey + "]");
-        sideChannel.set(object, step);
-        var valueSideChannel = getSideChannel();
-        valueSideChannel.set(sentinel, sideChannel);
-        pushToArray(values, stringify3(
-          value,
-          keyPrefix,
-          generateArrayPrefix,
-          commaRoundTrip,
-          allowEmptyArrays,
-          strictNullHandling,
-          skipNulls,
-          encodeDotInKeys,
-          generateArrayPrefix === "comma" && encodeValuesOnly && isArray(obj) ? null : encoder,
-          filter,
-          sort,
-          allowDots,
-          serializeDate,
-          format,
-          formatter,
-          encodeValuesOnly,
-          charset,
-          valueSideChannel,
-          depth,
-          currentDepth + 1
-        ));
-      }
-      return values;
-    };
-    var normalizeStringifyOptions = function normalizeStringifyOptions2(opts) {
-      if (!opts) {
-        return defaults;
-      }
-      if (typeof opts.allowEmptyArrays !== "undefined" && typeof opts.allowEmptyArrays !== "boolean") {
-        throw new TypeError("`allowEmptyArrays` option can only be `true` or `false`, when provided");
-      }
-      if (typeof opts.encodeDotInKeys !== "undefined" && typeof opts.encodeDotInKeys !== "boolean") {
-        throw new TypeError("`encodeDotInKeys` option can only be `true` or `false`, when provided");
-      }
-      if (opts.encoder !== null && typeof opts.encoder !== "undefined" && typeof opts.encoder !== "function") {
-        throw new TypeError("Encoder has to be a function.");
-      }
-      var charset = opts.charset || defaults.charset;
-      if (typeof opts.charset !== "undefined" && opts.charset !== "utf-8" && opts.charset !== "iso-8859-1") {
-        throw new TypeError("The charset option must be either utf-8, iso-8859-1, or undefined");
-      }
-      var format = formats["default"];
-      if (typeof opts.format !== "undefined") {
-        if (!has.call(formats.formatters, opts.format)) {
-          throw new TypeError("Unknown format option provided.");
-        }
-        format = opts.format;
-      }
-      var formatter = formats.formatters[format];
-      var filter = defaults.filter;
-      if (typeof opts.filter === "function" || isArray(opts.filter)) {
-        filter = opts.filter;
-      }
-      var arrayFormat;
-      if (has.call(arrayPrefixGenerators, opts.arrayFormat)) {
-        arrayFormat = opts.arrayFormat;
-      } else if ("indices" in opts) {
-        arrayFormat = opts.indices ? "indices" : "repeat";
-      } else {
-        arrayFormat = defaults.arrayFormat;
-      }
-      if ("commaRoundTrip" in opts && typeof opts.commaRoundTrip !== "boolean") {
-        throw new TypeError("`commaRoundTrip` must be a boolean, or absent");
-      }
-      var allowDots = typeof opts.allowDots === "undefined" ? opts.encodeDotInKeys === true ? true : defaults.allowDots : !!opts.allowDots;
-      return {
-        addQueryPrefix: typeof opts.addQueryPrefix === "boolean" ? opts.addQueryPrefix : defaults.addQueryPrefix,
-        allowDots,
-        allowEmptyArrays: typeof opts.allowEmptyArrays === "boolean" ? !!opts.allowEmptyArrays : defaults.allowEmptyArrays,
-        arrayFormat,
-        charset,
-        charsetSentinel: typeof opts.charsetSentinel === "boolean" ? opts.charsetSentinel : defaults.charsetSentinel,
-        commaRoundTrip: !!opts.commaRoundTrip,
-        delimiter: typeof opts.delimiter === "undefined" ? defaults.delimiter : opts.delimiter,
-        depth: typeof opts.depth === "number" ? opts.depth : defaults.depth,
-        encode: typeof opts.encode === "boolean" ? opts.encode : defaults.encode,
-        encodeDotInKeys: typeof opts.encodeDotInKeys === "boolean" ? opts.encodeDotInKeys : defaults.encodeDotInKeys,
-        encoder: typeof opts.encoder === "function" ? opts.encoder : defaults.encoder,
-        encodeValuesOnly: typeof opts.encodeValuesOnly === "boolean" ? opts.encodeValuesOnly : defaults.encodeValuesOnly,
-        filter,
-        format,
-        formatter,
-        serializeDate: typeof opts.serializeDate === "function" ? opts.serializeDate : defaults.serializeDate,
-        skipNulls: typeof opts.skipNulls === "boolean" ? opts.skipNulls : defaults.skipNulls,
-        sort: typeof opts.sort === "function" ? opts.sort : null,
-        strictNullHandling: typeof opts.strictNullHandling === "boolean" ? opts.strictNullHandling : defaults.strictNullHandling
-      };
-    };
-    module.exports = function(object, opts) {
-      var obj = object;
-      var options = normalizeStringifyOptions(opts);
-      var objKeys;
-      var filter;
-      if (typeof options.filter === "function") {
-        filter = options.filter;
-        obj = filter("", obj);
-      } else if (isArray(options.filter)) {
-        filter = options.filter.slice();
-        objKeys = filter;
-      }
-      var keys = [];
-      if (typeof obj !== "object" || obj === null) {
-        return "";
-      }
-      var generateArrayPrefix = arrayPrefixGenerators[options.arrayFormat];
-      var commaRoundTrip = generateArrayPrefix === "comma" && options.commaRoundTrip;
-      if (!objKeys) {
-        objKeys = Object.keys(obj);
-      }
-      if (options.sort) {
-        objKeys.sort(options.sort);
-      }
-      var sideChannel = getSideChannel();
-      for (var i = 0; i < objKeys.length; ++i) {
-        var key = objKeys[i];
-        if (typeof key === "undefined" || key === null) {
-          continue;
-        }
-        var value = obj[key];
-        if (options.skipNulls && value === null) {
-          continue;
-        }
-        var encodedKey = options.encodeDotInKeys ? String(key).replace(/\./g, "%2E") : String(key);
-        pushToArray(keys, stringify2(
-          value,
-          encodedKey,
-          generateArrayPrefix,
-          commaRoundTrip,
-          options.allowEmptyArrays,
-          options.strictNullHandling,
-          options.skipNulls,
-          options.encodeDotInKeys,
-          options.encode ? options.encoder : null,
-          filter,
-          options.sort,
-          options.allowDots,
-          options.serializeDate,
-          options.format,
-          options.formatter,
-          options.encodeValuesOnly,
-          options.charset,
-          sideChannel,
-          options.depth,
-          0
-        ));
-      }
-      var joined = keys.join(options.delimiter);
-      var prefix = options.addQueryPrefix === true ? "?" : "";
-      if (options.charsetSentinel) {
-        if (options.charset === "iso-8859-1") {
-          prefix += "utf8=%26%2310003%3B" + options.delimiter;
-        } else {
-          prefix += "utf8=%E2%9C%93" + options.delimiter;
-        }
-      }
-      return joined.length > 0 ? prefix + joined : "";
-    };
-  }
-});
-
-// node_modules/qs/lib/parse.js
-var require_parse2 = __commonJS({
-  "node_modules/qs/lib/parse.js"(exports, module) {
-    "use strict";
-    var getSideChannel = require_side_channel();
-    var utils = require_utils2();
-    var has = Object.prototype.hasOwnProperty;
-    var isArray = Array.isArray;
-    var getPrototypeOf = Object.getPrototypeOf;
-    var fromCharCode = String.fromCharCode;
-    var isPlainContainer = function isPlainContainer2(value) {
-      if (!value || typeof value !== "object") {
-        return false;
-      }
-      if (isArray(value)) {
-        return true;
-      }
-      var proto = getPrototypeOf(value);
-      return proto === Object.prototype || proto === null;
-    };
-    var emptyCopyOf = function emptyCopyOf2(value) {
-      if (isArray(value)) {
-        var arr = [];
-        arr.length = value.length;
-        return arr;
-      }
-      return getPrototypeOf(value) === null ? { __proto__: null } : {};
-    };
-    var copyInput = function copyInput2(input) {
-      var copies = getSideChannel();
-      var result = {};
-      var queue = [{ source: input, target: result }];
-      for (var i = 0; i < queue.length; ++i) {
-        var source = queue[i].source;
-        var target = queue[i].target;
-        var keys = Object.keys(source);
-        for (var j = 0; j < keys.length; ++j) {
-          var value = source[keys[j]];
-          if (isPlainContainer(value)) {
-            if (!copies.has(value)) {
-              var copy = emptyCopyOf(value);
-              copies.set(value, copy);
-              queue[queue.length] = { source: value, target: copy };
-            }
-            utils.setProperty(target, keys[j], copies.get(value));
-          } else {
-            utils.setProperty(target, keys[j], value);
-          }
-        }
-      }
-      return result;
-    };
-    var defaults = {
-      allowDots: false,
-      allowEmptyArrays: false,
-      allowPrototypes: false,
-      allowSparse: false,
-      arrayLimit: 20,
-      charset: "utf-8",
-      charsetSentinel: false,
-      comma: false,
-      decodeDotInKeys: false,
-      decoder: utils.decode,
-      delimiter: "&",
-      depth: 5,
-      duplicates: "combine",
-      ignoreQueryPrefix: false,
-      interpretNumericEntities: false,
-      parameterLimit: 1e3,
-      parseArrays: true,
-      plainObjects: false,
-      strictDepth: false,
-      strictMerge: true,
-      strictNullHandling: false,
-      throwOnLimitExceeded: false
-    };
-    var interpretNumericEntities = function(str2) {
-      return str2.replace(/&#(\d+);/g, function($0, numberStr) {
-        var c = parseInt(numberStr, 10);
-        if (c > 65535 && c <= 1114111) {
-          c -= 65536;
-          return fromCharCode(55296 | c >> 10, 56320 | c & 1023);
-        }
-        return fromCharCode(c);
-      });
-    };
-    var parseArrayValue = function(val, options, currentArrayLength) {
-      if (val && typeof val === "string" && options.comma && val.indexOf(",") > -1) {
-        if (options.throwOnLimitExceeded) {
-          var commaCount = 0;
-          var commaIndex = val.indexOf(",");
-          while (commaIndex > -1) {
-            commaCount += 1;
-            if (commaCount >= options.arrayLimit) {
-              throw new RangeError("Array limit exceeded. Only " + options.arrayLimit + " element" + (options.arrayLimit === 1 ? "" : "s") + " allowed in an array.");
-            }
-            commaIndex = val.indexOf(",", commaIndex + 1);
-          }
-        }
-        return val.split(",");
-      }
-      if (options.throwOnLimitExceeded && currentArrayLength >= options.arrayLimit && currentArrayLength > 0) {
-        throw new RangeError("Array limit exceeded. Only " + options.arrayLimit + " element" + (options.arrayLimit === 1 ? "" : "s") + " allowed in an array.");
-      }
-      return val;
-    };
-    var isoSentinel = "utf8=%26%2310003%3B";
-    var charsetSentinel = "utf8=%E2%9C%93";
-    var parseValues = function parseQueryStringValues(str2, options) {
-      var obj = { __proto__: null };
-      var cleanStr = options.ignoreQueryPrefix ? str2.replace(/^\?/, "") : str2;
-      cleanStr = cleanStr.replace(/%5B/gi, "[").replace(/%5D/gi, "]");
-      var limit = options.parameterLimit === Infinity ? void 0 : options.parameterLimit;
-      var parts = cleanStr.split(
-        options.delimiter,
-        options.throwOnLimitExceeded && typeof limit !== "undefined" ? limit + 1 : limit
-      );
-      if (options.throwOnLimitExceeded && typeof limit !== "undefined" && parts.length > limit) {
-        throw new RangeError("Parameter limit exceeded. Only " + limit + " parameter" + (limit === 1 ? "" : "s") + " allowed.");
-      }
-      var skipIndex = -1;
-      var i;
-      var charset = options.charset;
-      if (options.charsetSentinel) {
-        for (i = 0; i < parts.length; ++i) {
-          if (parts[i].indexOf("utf8=") === 0) {
-            if (parts[i] === charsetSentinel) {
-              charset = "utf-8";
-            } else if (parts[i] === isoSentinel) {
-              charset = "iso-8859-1";
-            }
-            skipIndex = i;
-            i = parts.length;
-          }
-        }
-      }
-      for (i = 0; i < parts.length; ++i) {
-        if (i === skipIndex) {
-          continue;
-        }
-        var part = parts[i];
-        var bracketEqualsPos = part.indexOf("]=");
-        var pos = bracketEqualsPos === -1 ? part.indexOf("=") : bracketEqualsPos + 1;
-        var isEmptyBracketKey = pos > 1 && part.slice(pos - 2, pos) === "[]";
-        var key;
-        var val;
-        if (pos === -1) {
-          key = options.decoder(part, defaults.decoder, charset, "key");
-          val = options.strictNullHandling ? null : "";
-        } else {
-          key = options.decoder(part.slice(0, pos), defaults.decoder, charset, "key");
-          if (key !== null) {
-            val = utils.maybeMap(
-              parseArrayValue(
-                part.slice(pos + 1),
-                options,
-                isArray(obj[key]) && (options.duplicates === "combine" || isEmptyBracketKey) ? obj[key].length : 0
-              ),
-              function(encodedVal) {
-                return options.decoder(encodedVal, defaults.decoder, charset, "value");
-              }
-            );
-          }
-        }
-        if (val && options.interpretNumericEntities && charset === "iso-8859-1") {
-          val = utils.maybeMap(val, function(value) {
-            return value ? interpretNumericEntities(String(value)) : value;
-          });
-        }
-        if (isEmptyBracketKey) {
-          val = isArray(val) ? [val] : val;
-        }
-        if (options.comma && isArray(val) && val.length > options.arrayLimit) {
-          val = utils.combine([], val, options.arrayLimit, options.plainObjects, options.throwOnLimitExceeded);
-        }
-        if (key !== null) {
-          var existing = has.call(obj, key);
-          if (existing && (options.duplicates === "combine" || isEmptyBracketKey)) {
-            obj[key] = utils.combine(
-              obj[key],
-              val,
-              options.arrayLimit,
-              options.plainObjects,
-              options.throwOnLimitExceeded
-            );
-          } else if (!existing || options.duplicates === "last") {
-            obj[key] = val;
-          }
-        }
-      }
-      return obj;
-    };
-    var stripWrappingBrackets = function stripWrappingBrackets2(key) {
-      return key.charAt(0) === "[" && key.charAt(key.length - 1) === "]" ? key.slice(1, -1) : key;
-    };
-    var parseObject = function(chain, val, options, valuesParsed) {
-      var currentArrayLength = 0;
-      if (chain.length > 0 && chain[chain.length - 1] === "[]") {
-        var parentKey = chain.slice(0, -1).join("");
-        currentArrayLength = Array.isArray(val) && val[parentKey] ? val[parentKey].length : 0;
-      }
-      var leaf = valuesParsed ? val : parseArrayValue(val, options, currentArrayLength);
-      for (var i = chain.length - 1; i >= 0; --i) {
-        var obj;
-        var root = chain[i];
-        if (root === "[]" && options.parseArrays) {
-          if (utils.isOverflow(leaf)) {
-            obj = leaf;
-          } else {
-            obj = options.allowEmptyArrays && (leaf === "" || options.strictNullHandling && leaf === null) ? [] : utils.combine(
-              [],
-              leaf,
-              options.arrayLimit,
-              options.plainObjects,
-              options.throwOnLimitExceeded
-            );
-          }
-        } else {
-          obj = options.plainObjects ? { __proto__: null } : {};
-          var cleanRoot = stripWrappingBrackets(root);
-          var decodedRoot = options.decodeDotInKeys ? cleanRoot.replace(/%2E/gi, ".") : cleanRoot;
-          var index = parseInt(decodedRoot, 10);
-          var isValidArrayIndex = !isNaN(index) && root !== decodedRoot && String(index) === decodedRoot && index >= 0 && options.parseArrays;
-          if (!options.parseArrays && decodedRoot === "") {
-            obj[0] = leaf;
-          } else if (isValidArrayIndex && index < options.arrayLimit) {
-            obj = [];
-            obj[index] = leaf;
-          } else if (isValidArrayIndex && options.throwOnLimitExceeded) {
-            throw new RangeError("Array limit exceeded. Only " + options.arrayLimit + " element" + (options.arrayLimit === 1 ? "" : "s") + " allowed in an array.");
-          } else if (isValidArrayIndex) {
-            obj[index] = leaf;
-            utils.markOverflow(obj, index);
-          } else if (decodedRoot !== "__proto__") {
-            obj[decodedRoot] = leaf;
-          }
-        }
-        leaf = obj;
-      }
-      return leaf;
-    };
-    var topLevelDotsToBrackets = function topLevelDotsToBrackets2(key) {
-      var result = "";
-      var depth = 0;
-      for (var i = 0; i < key.length; i += 1) {
-        var cu = key.charCodeAt(i);
-        if (cu === 91) {
-          depth += 1;
-          result += "[";
-        } else if (cu === 93) {
-          if (depth > 0) {
-            depth -= 1;
-          }
-          result += "]";
-        } else if (cu === 46 && depth === 0 && i + 1 < key.length && key.charCodeAt(i + 1) !== 46 && key.charCodeAt(i + 1) !== 91) {
-          var start = i + 1;
-          var j = start;
-          while (j < key.length && key.charCodeAt(j) !== 46 && key.charCodeAt(j) !== 91) {
-            j += 1;
-          }
-          result += "[" + key.slice(start, j) + "]";
-          i = j - 1;
-        } else {
-          result += key.charAt(i);
-        }
-      }
-      return result;
-    };
-    var splitKeyIntoSegments = function splitKeyIntoSegments2(originalKey, options) {
-      var key = options.allowDots ? topLevelDotsToBrackets(originalKey) : originalKey;
-      if (options.depth <= 0) {
-        if (!options.plainObjects && has.call(Object.prototype, stripWrappingBrackets(key))) {
-          if (!options.allowPrototypes) {
-            return;
-          }
-        }
-        return [key];
-      }
-      var segments = [];
-      var first = key.indexOf("[");
-      var parent = first >= 0 ? key.slice(0, first) : key;
-      if (parent) {
-        if (!options.plainObjects && has.call(Object.prototype, parent)) {
-          if (!options.allowPrototypes) {
-            return;
-          }
-        }
-        segments[segments.length] = parent;
-      }
-      var n = key.length;
-      var open2 = first;
-      var collected = 0;
-      while (open2 >= 0 && collected < options.depth) {
-        var level = 1;
-        var i = open2 + 1;
-        var close = -1;
-        while (i < n && close < 0) {
-          var cu = key.charCodeAt(i);
-          if (cu === 91) {
-            level += 1;
-          } else if (cu === 93) {
-            level -= 1;
-            if (level === 0) {
-              close = i;
-            }
-          }
-          i += 1;
-        }
-        if (close < 0) {
-          segments[segments.length] = "[" + key.slice(open2) + "]";
-          return segments;
-        }
-        var seg = key.slice(open2, close + 1);
-        var content = seg.slice(1, -1);
-        if (!options.plainObjects && has.call(Object.prototype, content) && !options.allowPrototypes) {
-          return;
-        }
-        segments[segments.length] = seg;
-        collected += 1;
-        open2 = key.indexOf("[", close + 1);
-      }
-      if (open2 >= 0) {
-        if (options.strictDepth === true) {
-          throw new RangeError("Input depth exceeded depth option of " + options.depth + " and strictDepth is true");
-        }
-        segments[segments.length] = "[" + key.slice(open2) + "]";
-      }
-      return segments;
-    };
-    var parseKeys = function parseQueryStringKeys(givenKey, val, options, valuesParsed) {
-      if (!givenKey) {
-        return;
-      }
-      var keys = splitKeyIntoSegments(givenKey, options);
-      if (!keys) {
-        return;
-      }
-      return parseObject(keys, val, options, valuesParsed);
-    };
-    var normalizeParseOptions = function normalizeParseOptions2(opts) {
-      if (!opts) {
-        return defaults;
-      }
-      if (typeof opts.allowEmptyArrays !== "undefined" && typeof opts.allowEmptyArrays !== "boolean") {
-        throw new TypeError("`allowEmptyArrays` option can only be `true` or `false`, when provided");
-      }
-      if (typeof opts.decodeDotInKeys !== "undefined" && typeof opts.decodeDotInKeys !== "boolean") {
-        throw new TypeError("`decodeDotInKeys` option can only be `true` or `false`, when provided");
-      }
-      if (opts.decoder !== null && typeof opts.decoder !== "undefined" && typeof opts.decoder !== "function") {
-        throw new TypeError("Decoder has to be a function.");
-      }
-      if (typeof opts.charset !== "undefined" && opts.charset !== "utf-8" && opts.charset !== "iso-8859-1") {
-        throw new TypeError("The charset option must be either utf-8, iso-8859-1, or undefined");
-      }
-      if (typeof opts.throwOnLimitExceeded !== "undefined" && typeof opts.throwOnLimitExceeded !== "boolean") {
-        throw new TypeError("`throwOnLimitExceeded` option must be a boolean");
-      }
-      var charset = typeof opts.charset === "undefined" ? defaults.charset : opts.charset;
-      var duplicates = typeof opts.duplicates === "undefined" ? defaults.duplicates : opts.duplicates;
-      if (duplicates !== "combine" && duplicates !== "first" && duplicates !== "last") {
-        throw new TypeError("The duplicates option must be either combine, first, or last");
-      }
-      var allowDots = typeof opts.allowDots === "undefined" ? opts.decodeDotInKeys === true ? true : defaults.allowDots : !!opts.allowDots;
-      return {
-        allowDots,
-        allowEmptyArrays: typeof opts.allowEmptyArrays === "boolean" ? !!opts.allowEmptyArrays : defaults.allowEmptyArrays,
-        allowPrototypes: typeof opts.allowPrototypes === "boolean" ? opts.allowPrototypes : defaults.allowPrototypes,
-        allowSparse: typeof opts.allowSparse === "boolean" ? opts.allowSparse : defaults.allowSparse,
-        arrayLimit: typeof opts.arrayLimit === "number" ? opts.arrayLimit : defaults.arrayLimit,
-        charset,
-        charsetSentinel: typeof opts.charsetSentinel === "boolean" ? opts.charsetSentinel : defaults.charsetSentinel,
-        comma: typeof opts.comma === "boolean" ? opts.comma : defaults.comma,
-        decodeDotInKeys: typeof opts.decodeDotInKeys === "boolean" ? opts.decodeDotInKeys : defaults.decodeDotInKeys,
-        decoder: typeof opts.decoder === "function" ? opts.decoder : defaults.decoder,
-        delimiter: typeof opts.delimiter === "string" || utils.isRegExp(opts.delimiter) ? opts.delimiter : defaults.delimiter,
-        // eslint-disable-next-line no-implicit-coercion, no-extra-parens
-        depth: typeof opts.depth === "number" || opts.depth === false ? +opts.depth : defaults.depth,
-        duplicates,
-        ignoreQueryPrefix: opts.ignoreQueryPrefix === true,
-        interpretNumericEntities: typeof opts.interpretNumericEntities === "boolean" ? opts.interpretNumericEntities : defaults.interpretNumericEntities,
-        parameterLimit: typeof opts.parameterLimit === "number" ? opts.parameterLimit : defaults.parameterLimit,
-        parseArrays: opts.parseArrays !== false,
-        plainObjects: typeof opts.plainObjects === "boolean" ? opts.plainObjects : defaults.plainObjects,
-        strictDepth: typeof opts.strictDepth === "boolean" ? !!opts.strictDepth : defaults.strictDepth,
-        strictMerge: typeof opts.strictMerge === "boolean" ? !!opts.strictMerge : defaults.strictMerge,
-        strictNullHandling: typeof opts.strictNullHandling === "boolean" ? opts.strictNullHandling : defaults.strictNullHandling,
-        throwOnLimitExceeded: typeof opts.throwOnLimitExceeded === "boolean" ? opts.throwOnLimitExceeded : false
-      };
-    };
-    module.exports = function(str2, opts) {
-      var options = normalizeParseOptions(opts);
-      if (str2 === "" || str2 === null || typeof str2 === "undefined") {
-        return options.plainObjects ? { __proto__: null } : {};
-      }
-      var tempObj = typeof str2 === "string" ? parseValues(str2, options) : copyInput(str2);
-      var obj = options.plainObjects ? { __proto__: null } : {};
-      var keys = Object.keys(tempObj);
-      for (var i = 0; i < keys.length; ++i) {
-        var key = keys[i];
-        var newObj = parseKeys(key, tempObj[key], options, typeof str2 === "string");
-        obj = utils.merge(obj, newObj, options);
-      }
-      if (options.allowSparse === true) {
-        return obj;
-      }
-      return utils.compact(obj);
-    };
-  }
-});
-
-// node_modules/qs/lib/index.js
-var require_lib = __commonJS({
-  "node_modules/qs/lib/index.js"(exports, module) {
-    "use strict";
-    var stringify2 = require_stringify();
-    var parse2 = require_parse2();
-    var formats = require_formats();
-    module.exports = {
-      formats,
-      parse: parse2,
-      stringify: stringify2
-    };
-  }
-});
-
-// node_modules/xcase/es5/index.js
-var require_es5 = __commonJS({
-  "node_modules/xcase/es5/index.js"(exports) {
-    "use strict";
-    Object.defineProperty(exports, "__esModule", {
-      value: true
-    });
-    var _typeof = typeof Symbol === "function" && typeof Symbol.iterator === "symbol" ? function(obj) {
-      return typeof obj;
-    } : function(obj) {
-      return obj && typeof Symbol === "function" && obj.constructor === Symbol ? "symbol" : typeof obj;
-    };
-    function isLower(char) {
-      return char >= 97 && char <= 122;
-    }
-    function isUpper(char) {
-      return char >= 65 && char <= 90;
-    }
-    function isDigit(char) {
-      return char >= 48 && char <= 57;
-    }
-    function toUpper(char) {
-      return char - 32;
-    }
-    function toUpperSafe(char) {
-      if (isLower(char)) {
-        return char - 32;
-      }
-      return char;
-    }
-    function toLower(char) {
-      return char + 32;
-    }
-    function camelize$1(str2, separator) {
-      var firstChar = str2.charCodeAt(0);
-      if (isDigit(firstChar) || isUpper(firstChar) || firstChar == separator) {
-        return str2;
-      }
-      var out = [];
-      var changed = false;
-      if (isUpper(firstChar)) {
-        changed = true;
-        out.push(toLower(firstChar));
-      } else {
-        out.push(firstChar);
-      }
-      var length = str2.length;
-      for (var i = 1; i < length; ++i) {
-        var c = str2.charCodeAt(i);
-        if (c === separator) {
-          changed = true;
-          c = str2.charCodeAt(++i);
-          if (isNaN(c)) {
-            return str2;
-          }
-          out.push(toUpperSafe(c));
-        } else {
-          out.push(c);
-        }
-      }
-      return changed ? String.fromCharCode.apply(void 0, out) : str2;
-    }
-    function decamelize$1(str2, separator) {
-      var firstChar = str2.charCodeAt(0);
-      if (!isLower(firstChar)) {
-        return str2;
-      }
-      var length = str2.length;
-      var changed = false;
-      var out = [];
-      for (var i = 0; i < length; ++i) {
-        var c = str2.charCodeAt(i);
-        if (isUpper(c)) {
-          out.push(separator);
-          out.push(toLower(c));
-          changed = true;
-        } else {
-          out.push(c);
-        }
-      }
-      return changed ? String.fromCharCode.apply(void 0, out) : str2;
-    }
-    function pascalize$1(str2, separator) {
-      var firstChar = str2.charCodeAt(0);
-      if (isDigit(firstChar) || firstChar == separator) {
-        return str2;
-      }
-      var length = str2.length;
-      var changed = false;
-      var out = [];
-      for (var i = 0; i < length; ++i) {
-        var c = str2.charCodeAt(i);
-        if (c === separator) {
-          changed = true;
-          c = str2.charCodeAt(++i);
-          if (isNaN(c)) {
-            return str2;
-          }
-          out.push(toUpperSafe(c));
-        } else if (i === 0 && isLower(c)) {
-          changed = true;
-          out.push(toUpper(c));
-        } else {
-          out.push(c);
-        }
-      }
-      return changed ? String.fromCharCode.apply(void 0, out) : str2;
-    }
-    function depascalize$1(str2, separator) {
-      var firstChar = str2.charCodeAt(0);
-      if (!isUpper(firstChar)) {
-        return str2;
-      }
-      var length = str2.length;
-      var changed = false;
-      var out = [];
-      for (var i = 0; i < length; ++i) {
-        var c = str2.charCodeAt(i);
-        if (isUpper(c)) {
-          if (i > 0) {
-            out.push(separator);
-          }
-          out.push(toLower(c));
-          changed = true;
-        } else {
-          out.push(c);
-        }
-      }
-      return changed ? String.fromCharCode.apply(void 0, out) : str2;
-    }
-    function shouldProcessValue(value) {
-      return value && (typeof value === "undefined" ? "undefined" : _typeof(value)) == "object" && !(value instanceof Date) && !(value instanceof Function);
-    }
-    function processKeys(obj, fun, opts) {
-      var obj2 = void 0;
-      if (obj instanceof Array) {
-        obj2 = [];
-      } else {
-        if (typeof obj.prototype !== "undefined") {
-          return obj;
-        }
-        obj2 = {};
-      }
-      for (var key in obj) {
-        var value = obj[key];
-        if (typeof key === "string") key = fun(key, opts && opts.separator);
-        if (shouldProcessValue(value)) {
-          obj2[key] = processKeys(value, fun, opts);
-        } else {
-          obj2[key] = value;
-        }
-      }
-      return obj2;
-    }
-    function processKeysInPlace(obj, fun, opts) {
-      var keys = Object.keys(obj);
-      for (var idx = 0; idx < keys.length; ++idx) {
-        var key = keys[idx];
-        var value = obj[key];
-        var newKey = fun(key, opts && opts.separator);
-        if (newKey !== key) {
-          delete obj[key];
-        }
-        if (shouldProcessValue(value)) {
-          obj[newKey] = processKeys(value, fun, opts);
-        } else {
-          obj[newKey] = value;
-        }
-      }
-      return obj;
-    }
-    function camelize$$1(str2, separator) {
-      return camelize$1(
-        str2,
-        separator && separator.charCodeAt(0) || 95
-        /* _ */
-      );
-    }
-    function decamelize$$1(str2, separator) {
-      return decamelize$1(
-        str2,
-        separator && separator.charCodeAt(0) || 95
-        /* _ */
-      );
-    }
-    function pascalize$$1(str2, separator) {
-      return pascalize$1(
-        str2,
-        separator && separator.charCodeAt(0) || 95
-        /* _ */
-      );
-    }
-    function depascalize$$1(str2, separator) {
-      return depascalize$1(
-        str2,
-        separator && separator.charCodeAt(0) || 95
-        /* _ */
-      );
-    }
-    function camelizeKeys2(obj, opts) {
-      opts = opts || {};
-      if (!shouldProcessValue(obj)) return obj;
-      if (opts.inPlace) return processKeysInPlace(obj, camelize$$1, opts);
-      return processKeys(obj, camelize$$1, opts);
-    }
-    function decamelizeKeys3(obj, opts) {
-      opts = opts || {};
-      if (!shouldProcessValue(obj)) return obj;
-      if (opts.inPlace) return processKeysInPlace(obj, decamelize$$1, opts);
-      return processKeys(obj, decamelize$$1, opts);
-    }
-    function pascalizeKeys(obj, opts) {
-      opts = opts || {};
-      if (!shouldProcessValue(obj)) return obj;
-      if (opts.inPlace) return processKeysInPlace(obj, pascalize$$1, opts);
-      return processKeys(obj, pascalize$$1, opts);
-    }
-    function depascalizeKeys(obj, opts) {
-      opts = opts || {};
-      if (!shouldProcessValue(obj)) return obj;
-      if (opts.inPlace) return processKeysInPlace(obj, depascalize$$1, opts);
-      return processKeys(obj, depascalize$$1, opts);
-    }
-    exports.camelize = camelize$$1;
-    exports.decamelize = decamelize$$1;
-    exports.pascalize = pascalize$$1;
-    exports.depascalize = depascalize$$1;
-    exports.camelizeKeys = camelizeKeys2;
-    exports.decamelizeKeys = decamelizeKeys3;
-    exports.pascalizeKeys = pascalizeKeys;
-    exports.depascalizeKeys = depascalizeKeys;
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterAbstract.js
-var require_RateLimiterAbstract = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterAbstract.js"(exports, module) {
-    module.exports = class RateLimiterAbstract {
-      /**
-       *
-       * @param opts Object Defaults {
-       *   points: 4, // Number of points
-       *   duration: 1, // Per seconds
-       *   blockDuration: 0, // Block if consumed more than points in current duration for blockDuration seconds
-       *   execEvenly: false, // Execute allowed actions evenly over duration
-       *   execEvenlyMinDelayMs: duration * 1000 / points, // ms, works with execEvenly=true option
-       *   keyPrefix: 'rlflx',
-       * }
-       */
-      constructor(opts = {}) {
-        this.points = opts.points;
-        this.duration = opts.duration;
-        this.blockDuration = opts.blockDuration;
-        this.execEvenly = opts.execEvenly;
-        this.execEvenlyMinDelayMs = opts.execEvenlyMinDelayMs;
-        this.keyPrefix = opts.keyPrefix;
-      }
-      get points() {
-        return this._points;
-      }
-      set points(value) {
-        this._points = value >= 0 ? value : 4;
-      }
-      get duration() {
-        return this._duration;
-      }
-      set duration(value) {
-        this._duration = typeof value === "undefined" ? 1 : value;
-      }
-      get msDuration() {
-        return this.duration * 1e3;
-      }
-      get blockDuration() {
-        return this._blockDuration;
-      }
-      set blockDuration(value) {
-        this._blockDuration = typeof value === "undefined" ? 0 : value;
-      }
-      get msBlockDuration() {
-        return this.blockDuration * 1e3;
-      }
-      get execEvenly() {
-        return this._execEvenly;
-      }
-      set execEvenly(value) {
-        this._execEvenly = typeof value === "undefined" ? false : Boolean(value);
-      }
-      get execEvenlyMinDelayMs() {
-        return this._execEvenlyMinDelayMs;
-      }
-      set execEvenlyMinDelayMs(value) {
-        this._execEvenlyMinDelayMs = typeof value === "undefined" ? Math.ceil(this.msDuration / this.points) : value;
-      }
-      get keyPrefix() {
-        return this._keyPrefix;
-      }
-      set keyPrefix(value) {
-        if (typeof value === "undefined") {
-          value = "rlflx";
-        }
-        if (typeof value !== "string") {
-          throw new Error("keyPrefix must be string");
-        }
-        this._keyPrefix = value;
-      }
-      _getKeySecDuration(options = {}) {
-        return options && options.customDuration >= 0 ? options.customDuration : this.duration;
-      }
-      getKey(key) {
-        return this.keyPrefix.length > 0 ? `${this.keyPrefix}:${key}` : key;
-      }
-      parseKey(rlKey) {
-        return rlKey.substring(this.keyPrefix.length);
-      }
-      consume() {
-        throw new Error("You have to implement the method 'consume'!");
-      }
-      penalty() {
-        throw new Error("You have to implement the method 'penalty'!");
-      }
-      reward() {
-        throw new Error("You have to implement the method 'reward'!");
-      }
-      get() {
-        throw new Error("You have to implement the method 'get'!");
-      }
-      set() {
-        throw new Error("You have to implement the method 'set'!");
-      }
-      block() {
-        throw new Error("You have to implement the method 'block'!");
-      }
-      delete() {
-        throw new Error("You have to implement the method 'delete'!");
-      }
-    };
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/component/BlockedKeys/BlockedKeys.js
-var require_BlockedKeys = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/component/BlockedKeys/BlockedKeys.js"(exports, module) {
-    module.exports = class BlockedKeys {
-      constructor() {
-        this._keys = {};
-        this._addedKeysAmount = 0;
-      }
-      collectExpired() {
-        const now = Date.now();
-        Object.keys(this._keys).forEach((key) => {
-          if (this._keys[key] <= now) {
-            delete this._keys[key];
-          }
-        });
-        this._addedKeysAmount = Object.keys(this._keys).length;
-      }
-      /**
-       * Add new blocked key
-       *
-       * @param key String
-       * @param sec Number
-       */
-      add(key, sec) {
-        this.addMs(key, sec * 1e3);
-      }
-      /**
-       * Add new blocked key for ms
-       *
-       * @param key String
-       * @param ms Number
-       */
-      addMs(key, ms) {
-        this._keys[key] = Date.now() + ms;
-        this._addedKeysAmount++;
-        if (this._addedKeysAmount > 999) {
-          this.collectExpired();
-        }
-      }
-      /**
-       * 0 means not blocked
-       *
-       * @param key
-       * @returns {number}
-       */
-      msBeforeExpire(key) {
-        const expire = this._keys[key];
-        if (expire && expire >= Date.now()) {
-          this.collectExpired();
-          const now = Date.now();
-          return expire >= now ? expire - now : 0;
-        }
-        return 0;
-      }
-      /**
-       * If key is not given, delete all data in memory
-       * 
-       * @param {string|undefined} key
-       */
-      delete(key) {
-        if (key) {
-          delete this._keys[key];
-        } else {
-          Object.keys(this._keys).forEach((key2) => {
-            delete this._keys[key2];
-          });
-        }
-      }
-    };
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/component/BlockedKeys/index.js
-var require_BlockedKeys2 = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/component/BlockedKeys/index.js"(exports, module) {
-    var BlockedKeys = require_BlockedKeys();
-    module.exports = BlockedKeys;
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterRes.js
-var require_RateLimiterRes = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterRes.js"(exports, module) {
-    module.exports = class RateLimiterRes {
-      constructor(remainingPoints, msBeforeNext, consumedPoints, isFirstInDuration) {
-        this.remainingPoints = typeof remainingPoints === "undefined" ? 0 : remainingPoints;
-        this.msBeforeNext = typeof msBeforeNext === "undefined" ? 0 : msBeforeNext;
-        this.consumedPoints = typeof consumedPoints === "undefined" ? 0 : consumedPoints;
-        this.isFirstInDuration = typeof isFirstInDuration === "undefined" ? false : isFirstInDuration;
-      }
-      get msBeforeNext() {
-        return this._msBeforeNext;
-      }
-      set msBeforeNext(ms) {
-        this._msBeforeNext = ms;
-        return this;
-      }
-      get remainingPoints() {
-        return this._remainingPoints;
-      }
-      set remainingPoints(p) {
-        this._remainingPoints = p;
-        return this;
-      }
-      get consumedPoints() {
-        return this._consumedPoints;
-      }
-      set consumedPoints(p) {
-        this._consumedPoints = p;
-        return this;
-      }
-      get isFirstInDuration() {
-        return this._isFirstInDuration;
-      }
-      set isFirstInDuration(value) {
-        this._isFirstInDuration = Boolean(value);
-      }
-      _getDecoratedProperties() {
-        return {
-          remainingPoints: this.remainingPoints,
-          msBeforeNext: this.msBeforeNext,
-          consumedPoints: this.consumedPoints,
-          isFirstInDuration: this.isFirstInDuration
-        };
-      }
-      [/* @__PURE__ */ Symbol.for("nodejs.util.inspect.custom")]() {
-        return this._getDecoratedProperties();
-      }
-      toString() {
-        return JSON.stringify(this._getDecoratedProperties());
-      }
-      toJSON() {
-        return this._getDecoratedProperties();
-      }
-    };
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterInsuredAbstract.js
-var require_RateLimiterInsuredAbstract = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterInsuredAbstract.js"(exports, module) {
-    var RateLimiterAbstract = require_RateLimiterAbstract();
-    var RateLimiterRes = require_RateLimiterRes();
-    module.exports = class RateLimiterInsuredAbstract extends RateLimiterAbstract {
-      constructor(opts = {}) {
-        super(opts);
-        this.insuranceLimiter = opts.insuranceLimiter;
-      }
-      get insuranceLimiter() {
-        return this._insuranceLimiter;
-      }
-      set insuranceLimiter(value) {
-        if (typeof value !== "undefined" && !(value instanceof RateLimiterAbstract)) {
-          throw new Error("insuranceLimiter must be instance of RateLimiterAbstract");
-        }
-        this._insuranceLimiter = value;
-        if (this._insuranceLimiter) {
-          this._insuranceLimiter.blockDuration = this.blockDuration;
-          this._insuranceLimiter.execEvenly = this.execEvenly;
-        }
-      }
-      _handleError(err, funcName, resolve2, reject, params) {
-        if (err instanceof RateLimiterRes) {
-          reject(err);
-        } else if (!(this.insuranceLimiter instanceof RateLimiterAbstract)) {
-          reject(err);
-        } else {
-          this.insuranceLimiter[funcName](...params).then((res) => {
-            resolve2(res);
-          }).catch((res) => {
-            reject(res);
-          });
-        }
-      }
-      _operation(funcName, params) {
-        const promise = this[funcName](...params);
-        return new Promise((resolve2, reject) => {
-          return promise.then((res) => {
-            resolve2(res);
-          }).catch((err) => {
-            if (funcName.startsWith("_")) {
-              funcName = funcName.slice(1);
-            }
-            this._handleError(err, funcName, resolve2, reject, params);
-          });
-        });
-      }
-      consume(key, pointsToConsume = 1, options = {}) {
-        return this._operation("_consume", [key, pointsToConsume, options]);
-      }
-      penalty(key, points = 1, options = {}) {
-        return this._operation("_penalty", [key, points, options]);
-      }
-      reward(key, points = 1, options = {}) {
-        return this._operation("_reward", [key, points, options]);
-      }
-      get(key, options = {}) {
-        return this._operation("_get", [key, options]);
-      }
-      set(key, points, secDuration, options = {}) {
-        return this._operation("_set", [key, points, secDuration, options]);
-      }
-      block(key, secDuration, options = {}) {
-        return this._operation("_block", [key, secDuration, options]);
-      }
-      delete(key, options = {}) {
-        return this._operation("_delete", [key, options]);
-      }
-      _consume() {
-        throw new Error("You have to implement the method '_consume'!");
-      }
-      _penalty() {
-        throw new Error("You have to implement the method '_penalty'!");
-      }
-      _reward() {
-        throw new Error("You have to implement the method '_reward'!");
-      }
-      _get() {
-        throw new Error("You have to implement the method '_get'!");
-      }
-      _set() {
-        throw new Error("You have to implement the method '_set'!");
-      }
-      _block() {
-        throw new Error("You have to implement the method '_block'!");
-      }
-      _delete() {
-        throw new Error("You have to implement the method '_delete'!");
-      }
-    };
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterStoreAbstract.js
-var require_RateLimiterStoreAbstract = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterStoreAbstract.js"(exports, module) {
-    var RateLimiterAbstract = require_RateLimiterAbstract();
-    var BlockedKeys = require_BlockedKeys2();
-    var RateLimiterRes = require_RateLimiterRes();
-    var RateLimiterInsuredAbstract = require_RateLimiterInsuredAbstract();
-    module.exports = class RateLimiterStoreAbstract extends RateLimiterInsuredAbstract {
-      /**
-       *
-       * @param opts Object Defaults {
-       *   ... see other in RateLimiterAbstract
-       *
-       *   inMemoryBlockOnConsumed: 40, // Number of points when key is blocked
-       *   inMemoryBlockDuration: 10, // Block duration in seconds
-       *   insuranceLimiter: RateLimiterAbstract
-       * }
-       */
-      constructor(opts = {}) {
-        super(opts);
-        this.inMemoryBlockOnConsumed = opts.inMemoryBlockOnConsumed;
-        this.inMemoryBlockDuration = opts.inMemoryBlockDuration;
-        this._inMemoryBlockedKeys = new BlockedKeys();
-      }
-      get client() {
-        return this._client;
-      }
-      set client(value) {
-        if (typeof value === "undefined") {
-          throw new Error("storeClient is not set");
-        }
-        this._client = value;
-      }
-      /**
-       * Have to be launched after consume
-       * It blocks key and execute evenly depending on result from store
-       *
-       * It uses _getRateLimiterRes function to prepare RateLimiterRes from store result
-       *
-       * @param resolve
-       * @param reject
-       * @param rlKey
-       * @param changedPoints
-       * @param storeResult
-       * @param {Object} options
-       * @private
-       */
-      _afterConsume(resolve2, reject, rlKey, changedPoints, storeResult, options = {}) {
-        const res = this._getRateLimiterRes(rlKey, changedPoints, storeResult);
-        if (this.inMemoryBlockOnConsumed > 0 && !(this.inMemoryBlockDuration > 0) && res.consumedPoints >= this.inMemoryBlockOnConsumed) {
-          this._inMemoryBlockedKeys.addMs(rlKey, res.msBeforeNext);
-          if (res.consumedPoints > this.points) {
-            return reject(res);
-          } else {
-            return resolve2(res);
-          }
-        } else if (res.consumedPoints > this.points) {
-          let blockPromise = Promise.resolve();
-          if (this.blockDuration > 0 && res.consumedPoints <= this.points + changedPoints) {
-            res.msBeforeNext = this.msBlockDuration;
-            blockPromise = this._block(rlKey, res.consumedPoints, this.msBlockDuration, options);
-          }
-          if (this.inMemoryBlockOnConsumed > 0 && res.consumedPoints >= this.inMemoryBlockOnConsumed) {
-            this._inMemoryBlockedKeys.add(rlKey, this.inMemoryBlockDuration);
-            res.msBeforeNext = this.msInMemoryBlockDuration;
-          }
-          blockPromise.then(() => {
-            reject(res);
-          }).catch((err) => {
-            reject(err);
-          });
-        } else if (this.execEvenly && res.msBeforeNext > 0 && !res.isFirstInDuration) {
-          let delay = Math.ceil(res.msBeforeNext / (res.remainingPoints + 2));
-          if (delay < this.execEvenlyMinDelayMs) {
-            delay = res.consumedPoints * this.execEvenlyMinDelayMs;
-          }
-          setTimeout(resolve2, delay, res);
-        } else {
-          resolve2(res);
-        }
-      }
-      getInMemoryBlockMsBeforeExpire(rlKey) {
-        if (this.inMemoryBlockOnConsumed > 0) {
-          return this._inMemoryBlockedKeys.msBeforeExpire(rlKey);
-        }
-        return 0;
-      }
-      get inMemoryBlockOnConsumed() {
-        return this._inMemoryBlockOnConsumed;
-      }
-      set inMemoryBlockOnConsumed(value) {
-        this._inMemoryBlockOnConsumed = value ? parseInt(value) : 0;
-        if (this.inMemoryBlockOnConsumed > 0 && this.points > this.inMemoryBlockOnConsumed) {
-          throw new Error('inMemoryBlockOnConsumed option must be greater or equal "points" option');
-        }
-      }
-      get inMemoryBlockDuration() {
-        return this._inMemoryBlockDuration;
-      }
-      set inMemoryBlockDuration(value) {
-        this._inMemoryBlockDuration = value ? parseInt(value) : 0;
-        if (this.inMemoryBlockDuration > 0 && this.inMemoryBlockOnConsumed === 0) {
-          throw new Error("inMemoryBlockOnConsumed option must be set up");
-        }
-      }
-      get msInMemoryBlockDuration() {
-        return this._inMemoryBlockDuration * 1e3;
-      }
-      /**
-       * Block any key for secDuration seconds
-       *
-       * @param key
-       * @param secDuration
-       * @param {Object} options
-       *
-       * @return Promise<RateLimiterRes>
-       */
-      block(key, secDuration, options = {}) {
-        const msDuration = secDuration * 1e3;
-        return this._block(this.getKey(key), this.points + 1, msDuration, options);
-      }
-      /**
-       * Set points by key for any duration
-       *
-       * @param key
-       * @param points
-       * @param secDuration
-       * @param {Object} options
-       *
-       * @return Promise<RateLimiterRes>
-       */
-      set(key, points, secDuration, options = {}) {
-        const msDuration = (secDuration >= 0 ? secDuration : this.duration) * 1e3;
-        return this._block(this.getKey(key), points, msDuration, options);
-      }
-      /**
-       *
-       * @param key
-       * @param pointsToConsume
-       * @param {Object} options
-       * @returns Promise<RateLimiterRes>
-       */
-      _consume(key, pointsToConsume = 1, options = {}) {
-        return new Promise((resolve2, reject) => {
-          const rlKey = this.getKey(key);
-          const inMemoryBlockMsBeforeExpire = this.getInMemoryBlockMsBeforeExpire(rlKey);
-          if (inMemoryBlockMsBeforeExpire > 0) {
-            return reject(new RateLimiterRes(0, inMemoryBlockMsBeforeExpire));
-          }
-          this._upsert(rlKey, pointsToConsume, this._getKeySecDuration(options) * 1e3, false, options).then((res) => {
-            this._afterConsume(resolve2, reject, rlKey, pointsToConsume, res);
-          }).catch((err) => reject(err));
-        });
-      }
-      /**
-       *
-       * @param key
-       * @param points
-       * @param {Object} options
-       * @returns Promise<RateLimiterRes>
-       */
-      _penalty(key, points = 1, options = {}) {
-        const rlKey = this.getKey(key);
-        return new Promise((resolve2, reject) => {
-          this._upsert(rlKey, points, this._getKeySecDuration(options) * 1e3, false, options).then((res) => {
-            resolve2(this._getRateLimiterRes(rlKey, points, res));
-          }).catch((res) => reject(res));
-        });
-      }
-      /**
-       *
-       * @param key
-       * @param points
-       * @param {Object} options
-       * @returns Promise<RateLimiterRes>
-       */
-      _reward(key, points = 1, options = {}) {
-        const rlKey = this.getKey(key);
-        return new Promise((resolve2, reject) => {
-          this._upsert(rlKey, -points, this._getKeySecDuration(options) * 1e3, false, options).then((res) => {
-            resolve2(this._getRateLimiterRes(rlKey, -points, res));
-          }).catch((res) => reject(res));
-        });
-      }
-      /**
-       *
-       * @param key
-       * @param {Object} options
-       * @returns Promise<RateLimiterRes>|null
-       */
-      get(key, options = {}) {
-        const rlKey = this.getKey(key);
-        return new Promise((resolve2, reject) => {
-          this._get(rlKey, options).then((res) => {
-            if (res === null || typeof res === "undefined") {
-              resolve2(null);
-            } else {
-              resolve2(this._getRateLimiterRes(rlKey, 0, res));
-            }
-          }).catch((err) => {
-            this._handleError(err, "get", resolve2, reject, [key, options]);
-          });
-        });
-      }
-      /**
-       *
-       * @param key
-       * @param {Object} options
-       * @returns Promise<boolean>
-       */
-      delete(key, options = {}) {
-        const rlKey = this.getKey(key);
-        return new Promise((resolve2, reject) => {
-          this._delete(rlKey, options).then((res) => {
-            this._inMemoryBlockedKeys.delete(rlKey);
-            resolve2(res);
-          }).catch((err) => {
-            this._handleError(err, "delete", resolve2, reject, [key, options]);
-          });
-        });
-      }
-      /**
-       * Cleanup keys no-matter expired or not.
-       */
-      deleteInMemoryBlockedAll() {
-        this._inMemoryBlockedKeys.delete();
-      }
-      /**
-       * Get RateLimiterRes object filled depending on storeResult, which specific for exact store
-       *
-       * @param rlKey
-       * @param changedPoints
-       * @param storeResult
-       * @private
-       */
-      _getRateLimiterRes(rlKey, changedPoints, storeResult) {
-        throw new Error("You have to implement the method '_getRateLimiterRes'!");
-      }
-      /**
-       * Block key for this.msBlockDuration milliseconds
-       * Usually, it just prolongs lifetime of key
-       *
-       * @param rlKey
-       * @param initPoints
-       * @param msDuration
-       * @param {Object} options
-       *
-       * @return Promise<any>
-       */
-      _block(rlKey, initPoints, msDuration, options = {}) {
-        return new Promise((resolve2, reject) => {
-          this._upsert(rlKey, initPoints, msDuration, true, options).then(() => {
-            resolve2(new RateLimiterRes(0, msDuration > 0 ? msDuration : -1, initPoints));
-          }).catch((err) => {
-            this._handleError(err, "block", resolve2, reject, [this.parseKey(rlKey), msDuration / 1e3, options]);
-          });
-        });
-      }
-      /**
-       * Have to be implemented in every limiter
-       * Resolve with raw result from Store OR null if rlKey is not set
-       * or Reject with error
-       *
-       * @param rlKey
-       * @param {Object} options
-       * @private
-       *
-       * @return Promise<any>
-       */
-      _get(rlKey, options = {}) {
-        throw new Error("You have to implement the method '_get'!");
-      }
-      /**
-       * Have to be implemented
-       * Resolve with true OR false if rlKey doesn't exist
-       * or Reject with error
-       *
-       * @param rlKey
-       * @param {Object} options
-       * @private
-       *
-       * @return Promise<any>
-       */
-      _delete(rlKey, options = {}) {
-        throw new Error("You have to implement the method '_delete'!");
-      }
-      /**
-       * Have to be implemented
-       * Resolve with object used for {@link _getRateLimiterRes} to generate {@link RateLimiterRes}
-       *
-       * @param {string} rlKey
-       * @param {number} points
-       * @param {number} msDuration
-       * @param {boolean} forceExpire
-       * @param {Object} options
-       * @abstract
-       *
-       * @return Promise<Object>
-       */
-      _upsert(rlKey, points, msDuration, forceExpire = false, options = {}) {
-        throw new Error("You have to implement the method '_upsert'!");
-      }
-    };
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterRedis.js
-var require_RateLimiterRedis = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterRedis.js"(exports, module) {
-    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
-    var RateLimiterRes = require_RateLimiterRes();
-    var incrTtlLuaScript = `redis.call('set', KEYS[1], 0, 'EX', ARGV[2], 'NX') local consumed = redis.call('incrby', KEYS[1], ARGV[1]) local ttl = redis.call('pttl', KEYS[1]) if ttl == -1 then   redis.call('expire', KEYS[1], ARGV[2])   ttl = 1000 * ARGV[2] end return {consumed, ttl} `;
-    var RateLimiterRedis = class extends RateLimiterStoreAbstract {
-      /**
-       *
-       * @param {Object} opts
-       * Defaults {
-       *   ... see other in RateLimiterStoreAbstract
-       *
-       *   redis: RedisClient
-       *   rejectIfRedisNotReady: boolean = false - reject / invoke insuranceLimiter immediately when redis connection is not "ready"
-       * }
-       */
-      constructor(opts) {
-        super(opts);
-        this.client = opts.storeClient;
-        this._rejectIfRedisNotReady = !!opts.rejectIfRedisNotReady;
-        this._incrTtlLuaScript = opts.customIncrTtlLuaScript || incrTtlLuaScript;
-        this.useRedisPackage = opts.useRedisPackage || this.client.constructor.name === "Commander" || false;
-        this.useRedis3AndLowerPackage = opts.useRedis3AndLowerPackage;
-        if (typeof this.client.defineCommand === "function") {
-          this.client.defineCommand("rlflxIncr", {
-            numberOfKeys: 1,
-            lua: this._incrTtlLuaScript
-          });
-        }
-      }
-      /**
-       * Prevent actual redis call if redis connection is not ready
-       * Because of different connection state checks for ioredis and node-redis, only this clients would be actually checked.
-       * For any other clients all the requests would be passed directly to redis client
-       * @param {String} rlKey
-       * @param {Boolean} isReadonly
-       * @return {boolean}
-       * @private
-       */
-      _isRedisReady(rlKey, isReadonly) {
-        if (!this._rejectIfRedisNotReady) {
-          return true;
-        }
-        if (this.client.status) {
-          return this.client.status === "ready";
-        }
-        if (typeof this.client.isReady === "function") {
-          return this.client.isReady();
-        }
-        if (typeof this.client.isReady === "boolean") {
-          return this.client.isReady === true;
-        }
-        if (this.client._slots && typeof this.client._slots.getClient === "function") {
-          if (typeof this.client.isOpen === "boolean" && this.client.isOpen !== true) {
-            return false;
-          }
-          try {
-            const slotClient = this.client._slots.getClient(rlKey, isReadonly);
-            return slotClient && slotClient.isReady === true;
-          } catch (error) {
-            return false;
-          }
-        }
-        return true;
-      }
-      _getRateLimiterRes(rlKey, changedPoints, result) {
-        let [consumed, resTtlMs] = result;
-        if (Array.isArray(consumed)) {
-          [, consumed] = consumed;
-          [, resTtlMs] = resTtlMs;
-        }
-        const res = new RateLimiterRes();
-        res.consumedPoints = parseInt(consumed);
-        res.isFirstInDuration = res.consumedPoints === changedPoints;
-        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
-        res.msBeforeNext = resTtlMs;
-        return res;
-      }
-      async _upsert(rlKey, points, msDuration, forceExpire = false) {
-        if (typeof points == "string") {
-          if (!RegExp("^[1-9][0-9]*$").test(points)) {
-            throw new Error("Consuming string different than integer values is not supported by this package");
-          }
-        } else if (!Number.isInteger(points)) {
-          throw new Error("Consuming decimal number of points is not supported by this package");
-        }
-        if (!this._isRedisReady(rlKey, false)) {
-          throw new Error("Redis connection is not ready");
-        }
-        const secDuration = Math.floor(msDuration / 1e3);
-        const multi = this.client.multi();
-        if (forceExpire) {
-          if (secDuration > 0) {
-            if (!this.useRedisPackage && !this.useRedis3AndLowerPackage) {
-              multi.set(rlKey, points, "EX", secDuration);
-            } else {
-              multi.set(rlKey, points, { EX: secDuration });
-            }
-          } else {
-            multi.set(rlKey, points);
-          }
-          if (!this.useRedisPackage && !this.useRedis3AndLowerPackage) {
-            return multi.pttl(rlKey).exec(true);
-          }
-          return multi.pTTL(rlKey).exec(true);
-        }
-        if (secDuration > 0) {
-          if (!this.useRedisPackage && !this.useRedis3AndLowerPackage) {
-            return this.client.rlflxIncr(
-              [rlKey].concat([String(points), String(secDuration), String(this.points), String(this.duration)])
-            );
-          }
-          if (this.useRedis3AndLowerPackage) {
-            return new Promise((resolve2, reject) => {
-              const incrCallback = function(err, result) {
-                if (err) {
-                  return reject(err);
-                }
-                return resolve2(result);
-              };
-              if (typeof this.client.rlflxIncr === "function") {
-                this.client.rlflxIncr(rlKey, points, secDuration, this.points, this.duration, incrCallback);
-              } else {
-                this.client.eval(this._incrTtlLuaScript, 1, rlKey, points, secDuration, this.points, this.duration, incrCallback);
-              }
-            });
-          } else {
-            return this.client.eval(this._incrTtlLuaScript, {
-              keys: [rlKey],
-              arguments: [String(points), String(secDuration), String(this.points), String(this.duration)]
-            });
-          }
-        } else {
-          if (!this.useRedisPackage && !this.useRedis3AndLowerPackage) {
-            return multi.incrby(rlKey, points).pttl(rlKey).exec(true);
-          }
-          return multi.incrBy(rlKey, points).pTTL(rlKey).exec(true);
-        }
-      }
-      async _get(rlKey) {
-        if (!this._isRedisReady(rlKey, true)) {
-          throw new Error("Redis connection is not ready");
-        }
-        if (!this.useRedisPackage && !this.useRedis3AndLowerPackage) {
-          return this.client.multi().get(rlKey).pttl(rlKey).exec().then((result) => {
-            const [[, points]] = result;
-            if (points === null) return null;
-            return result;
-          });
-        }
-        return this.client.multi().get(rlKey).pTTL(rlKey).exec(true).then((result) => {
-          const [points] = result;
-          if (points === null) return null;
-          return result;
-        });
-      }
-      _delete(rlKey) {
-        return this.client.del(rlKey).then((result) => result > 0);
-      }
-    };
-    module.exports = RateLimiterRedis;
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterMongo.js
-var require_RateLimiterMongo = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterMongo.js"(exports, module) {
-    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
-    var RateLimiterRes = require_RateLimiterRes();
-    function getDriverVersion(client) {
-      try {
-        const _client = client.client ? client.client : client;
-        let _v = [0, 0, 0];
-        if (typeof _client.topology === "undefined") {
-          const { version } = _client.options.metadata.driver;
-          _v = version.split("|", 1)[0].split(".").map((v) => parseInt(v));
-        } else {
-          const { version } = _client.topology.s.options.metadata.driver;
-          _v = version.split(".").map((v) => parseInt(v));
-        }
-        return {
-          major: _v[0],
-          feature: _v[1],
-          patch: _v[2]
-        };
-      } catch (err) {
-        return { major: 0, feature: 0, patch: 0 };
-      }
-    }
-    var RateLimiterMongo = class _RateLimiterMongo extends RateLimiterStoreAbstract {
-      /**
-       *
-       * @param {Object} opts
-       * Defaults {
-       *   indexKeyPrefix: {attr1: 1, attr2: 1}
-       *   ... see other in RateLimiterStoreAbstract
-       *
-       *   mongo: MongoClient
-       * }
-       */
-      constructor(opts) {
-        super(opts);
-        this.dbName = opts.dbName;
-        this.tableName = opts.tableName;
-        this.indexKeyPrefix = opts.indexKeyPrefix;
-        this.disableIndexesCreation = opts.disableIndexesCreation;
-        if (opts.mongo) {
-          this.client = opts.mongo;
-        } else {
-          this.client = opts.storeClient;
-        }
-        if (typeof this.client.then === "function") {
-          this.client.then((conn) => {
-            this.client = conn;
-            this._initCollection();
-            this._driverVersion = getDriverVersion(this.client);
-          });
-        } else {
-          this._initCollection();
-          this._driverVersion = getDriverVersion(this.client);
-        }
-      }
-      get dbName() {
-        return this._dbName;
-      }
-      set dbName(value) {
-        this._dbName = typeof value === "undefined" ? _RateLimiterMongo.getDbName() : value;
-      }
-      static getDbName() {
-        return "node-rate-limiter-flexible";
-      }
-      get tableName() {
-        return this._tableName;
-      }
-      set tableName(value) {
-        this._tableName = typeof value === "undefined" ? this.keyPrefix : value;
-      }
-      get client() {
-        return this._client;
-      }
-      set client(value) {
-        if (typeof value === "undefined") {
-          throw new Error("mongo is not set");
-        }
-        this._client = value;
-      }
-      get indexKeyPrefix() {
-        return this._indexKeyPrefix;
-      }
-      set indexKeyPrefix(obj) {
-        this._indexKeyPrefix = obj || {};
-      }
-      get disableIndexesCreation() {
-        return this._disableIndexesCreation;
-      }
-      set disableIndexesCreation(value) {
-        this._disableIndexesCreation = !!value;
-      }
-      async createIndexes() {
-        const db = typeof this.client.db === "function" ? this.client.db(this.dbName) : this.client;
-        const collection = db.collection(this.tableName);
-        await collection.createIndex({ expire: -1 }, { expireAfterSeconds: 0 });
-        await collection.createIndex(Object.assign({}, this.indexKeyPrefix, { key: 1 }), { unique: true });
-      }
-      _initCollection() {
-        const db = typeof this.client.db === "function" ? this.client.db(this.dbName) : this.client;
-        const collection = db.collection(this.tableName);
-        if (!this.disableIndexesCreation) {
-          this.createIndexes().catch((err) => {
-            console.error(`Cannot create indexes for mongo collection ${this.tableName}`, err);
-          });
-        }
-        this._collection = collection;
-      }
-      _getRateLimiterRes(rlKey, changedPoints, result) {
-        const res = new RateLimiterRes();
-        let doc;
-        if (typeof result.value === "undefined") {
-          doc = result;
-        } else {
-          doc = result.value;
-        }
-        res.isFirstInDuration = doc.points === changedPoints;
-        res.consumedPoints = doc.points;
-        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
-        res.msBeforeNext = doc.expire !== null ? Math.max(new Date(doc.expire).getTime() - Date.now(), 0) : -1;
-        return res;
-      }
-      _upsert(key, points, msDuration, forceExpire = false, options = {}) {
-        if (!this._collection) {
-          return Promise.reject(Error("Mongo connection is not established"));
-        }
-        const docAttrs = options.attrs || {};
-        let where;
-        let upsertData;
-        if (forceExpire) {
-          where = { key };
-          where = Object.assign(where, docAttrs);
-          upsertData = {
-            $set: {
-              key,
-              points,
-              expire: msDuration > 0 ? new Date(Date.now() + msDuration) : null
-            }
-          };
-          upsertData.$set = Object.assign(upsertData.$set, docAttrs);
-        } else {
-          where = {
-            $or: [
-              { expire: { $gt: /* @__PURE__ */ new Date() } },
-              { expire: { $eq: null } }
-            ],
-            key
-          };
-          where = Object.assign(where, docAttrs);
-          upsertData = {
-            $setOnInsert: {
-              key,
-              expire: msDuration > 0 ? new Date(Date.now() + msDuration) : null
-            },
-            $inc: { points }
-          };
-          upsertData.$setOnInsert = Object.assign(upsertData.$setOnInsert, docAttrs);
-        }
-        const upsertOptions = {
-          upsert: true
-        };
-        if (this._driverVersion.major >= 4 || (this._driverVersion.major === 3 && this._driverVersion.feature >= 7 || this._driverVersion.feature >= 6 && this._driverVersion.patch >= 7)) {
-          upsertOptions.returnDocument = "after";
-        } else {
-          upsertOptions.returnOriginal = false;
-        }
-        return new Promise((resolve2, reject) => {
-          this._collection.findOneAndUpdate(
-            where,
-            upsertData,
-            upsertOptions
-          ).then((res) => {
-            resolve2(res);
-          }).catch((errUpsert) => {
-            if (errUpsert && errUpsert.code === 11e3) {
-              const replaceWhere = Object.assign({
-                // try to replace OLD limit doc
-                $or: [
-                  { expire: { $lte: /* @__PURE__ */ new Date() } },
-                  { expire: { $eq: null } }
-                ],
-                key
-              }, docAttrs);
-              const replaceTo = {
-                $set: Object.assign({
-                  key,
-                  points,
-                  expire: msDuration > 0 ? new Date(Date.now() + msDuration) : null
-                }, docAttrs)
-              };
-              this._collection.findOneAndUpdate(
-                replaceWhere,
-                replaceTo,
-                upsertOptions
-              ).then((res) => {
-                resolve2(res);
-              }).catch((errReplace) => {
-                if (errReplace && errReplace.code === 11e3) {
-                  this._upsert(key, points, msDuration, forceExpire).then((res) => resolve2(res)).catch((err) => reject(err));
-                } else {
-                  reject(errReplace);
-                }
-              });
-            } else {
-              reject(errUpsert);
-            }
-          });
-        });
-      }
-      _get(rlKey, options = {}) {
-        if (!this._collection) {
-          return Promise.reject(Error("Mongo connection is not established"));
-        }
-        const docAttrs = options.attrs || {};
-        const where = Object.assign({
-          key: rlKey,
-          $or: [
-            { expire: { $gt: /* @__PURE__ */ new Date() } },
-            { expire: { $eq: null } }
-          ]
-        }, docAttrs);
-        return this._collection.findOne(where);
-      }
-      _delete(rlKey, options = {}) {
-        if (!this._collection) {
-          return Promise.reject(Error("Mongo connection is not established"));
-        }
-        const docAttrs = options.attrs || {};
-        const where = Object.assign({ key: rlKey }, docAttrs);
-        return this._collection.deleteOne(where).then((res) => res.deletedCount > 0);
-      }
-    };
-    module.exports = RateLimiterMongo;
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterMySQL.js
-var require_RateLimiterMySQL = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterMySQL.js"(exports, module) {
-    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
-    var RateLimiterRes = require_RateLimiterRes();
-    var RateLimiterMySQL = class extends RateLimiterStoreAbstract {
-      /**
-       * @callback callback
-       * @param {Object} err
-       *
-       * @param {Object} opts
-       * @param {callback} cb
-       * Defaults {
-       *   ... see other in RateLimiterStoreAbstract
-       *
-       *   storeClient: anySqlClient,
-       *   storeType: 'knex', // required only for Knex instance
-       *   dbName: 'string',
-       *   tableName: 'string',
-       * }
-       */
-      constructor(opts, cb = null) {
-        super(opts);
-        this.client = opts.storeClient;
-        this.clientType = opts.storeType;
-        this.dbName = opts.dbName;
-        this.tableName = opts.tableName;
-        this.clearExpiredByTimeout = opts.clearExpiredByTimeout;
-        this.tableCreated = opts.tableCreated;
-        if (!this.tableCreated) {
-          this._createDbAndTable().then(() => {
-            this.tableCreated = true;
-            if (this.clearExpiredByTimeout) {
-              this._clearExpiredHourAgo();
-            }
-            if (typeof cb === "function") {
-              cb();
-            }
-          }).catch((err) => {
-            if (typeof cb === "function") {
-              cb(err);
-            } else {
-              throw err;
-            }
-          });
-        } else {
-          if (this.clearExpiredByTimeout) {
-            this._clearExpiredHourAgo();
-          }
-          if (typeof cb === "function") {
-            cb();
-          }
-        }
-      }
-      clearExpired(expire) {
-        return new Promise((resolve2) => {
-          this._getConnection().then((conn) => {
-            conn.query(`DELETE FROM ??.?? WHERE expire < ?`, [this.dbName, this.tableName, expire], () => {
-              this._releaseConnection(conn);
-              resolve2();
-            });
-          }).catch(() => {
-            resolve2();
-          });
-        });
-      }
-      _clearExpiredHourAgo() {
-        if (this._clearExpiredTimeoutId) {
-          clearTimeout(this._clearExpiredTimeoutId);
-        }
-        this._clearExpiredTimeoutId = setTimeout(() => {
-          this.clearExpired(Date.now() - 36e5).then(() => {
-            this._clearExpiredHourAgo();
-          });
-        }, 3e5);
-        this._clearExpiredTimeoutId.unref();
-      }
-      /**
-       *
-       * @return Promise<any>
-       * @private
-       */
-      _getConnection() {
-        switch (this.clientType) {
-          case "pool":
-            return new Promise((resolve2, reject) => {
-              this.client.getConnection((errConn, conn) => {
-                if (errConn) {
-                  return reject(errConn);
-                }
-                resolve2(conn);
-              });
-            });
-          case "sequelize":
-            return this.client.connectionManager.getConnection();
-          case "knex":
-            return this.client.client.acquireConnection();
-          default:
-            return Promise.resolve(this.client);
-        }
-      }
-      _releaseConnection(conn) {
-        switch (this.clientType) {
-          case "pool":
-            return conn.release();
-          case "sequelize":
-            return this.client.connectionManager.releaseConnection(conn);
-          case "knex":
-            return this.client.client.releaseConnection(conn);
-          default:
-            return true;
-        }
-      }
-      /**
-       *
-       * @returns {Promise<any>}
-       * @private
-       */
-      _createDbAndTable() {
-        return new Promise((resolve2, reject) => {
-          this._getConnection().then((conn) => {
-            conn.query(`CREATE DATABASE IF NOT EXISTS \`${this.dbName}\`;`, (errDb) => {
-              if (errDb) {
-                this._releaseConnection(conn);
-                return reject(errDb);
-              }
-              conn.query(this._getCreateTableStmt(), (err) => {
-                if (err) {
-                  this._releaseConnection(conn);
-                  return reject(err);
-                }
-                this._releaseConnection(conn);
-                resolve2();
-              });
-            });
-          }).catch((err) => {
-            reject(err);
-          });
-        });
-      }
-      _getCreateTableStmt() {
-        return `CREATE TABLE IF NOT EXISTS \`${this.dbName}\`.\`${this.tableName}\` (\`key\` VARCHAR(255) CHARACTER SET utf8 NOT NULL,\`points\` INT(9) NOT NULL default 0,\`expire\` BIGINT UNSIGNED,PRIMARY KEY (\`key\`)) ENGINE = INNODB;`;
-      }
-      get clientType() {
-        return this._clientType;
-      }
-      set clientType(value) {
-        if (typeof value === "undefined") {
-          if (this.client.constructor.name === "Connection") {
-            value = "connection";
-          } else if (this.client.constructor.name === "Pool") {
-            value = "pool";
-          } else if (this.client.constructor.name === "Sequelize") {
-            value = "sequelize";
-          } else {
-            throw new Error("storeType is not defined");
-          }
-        }
-        this._clientType = value.toLowerCase();
-      }
-      get dbName() {
-        return this._dbName;
-      }
-      set dbName(value) {
-        this._dbName = typeof value === "undefined" ? "rtlmtrflx" : value;
-      }
-      get tableName() {
-        return this._tableName;
-      }
-      set tableName(value) {
-        this._tableName = typeof value === "undefined" ? this.keyPrefix : value;
-      }
-      get tableCreated() {
-        return this._tableCreated;
-      }
-      set tableCreated(value) {
-        this._tableCreated = typeof value === "undefined" ? false : !!value;
-      }
-      get clearExpiredByTimeout() {
-        return this._clearExpiredByTimeout;
-      }
-      set clearExpiredByTimeout(value) {
-        this._clearExpiredByTimeout = typeof value === "undefined" ? true : Boolean(value);
-      }
-      _getRateLimiterRes(rlKey, changedPoints, result) {
-        const res = new RateLimiterRes();
-        const [row] = result;
-        res.isFirstInDuration = changedPoints === row.points;
-        res.consumedPoints = res.isFirstInDuration ? changedPoints : row.points;
-        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
-        res.msBeforeNext = row.expire ? Math.max(row.expire - Date.now(), 0) : -1;
-        return res;
-      }
-      _upsertTransaction(conn, key, points, msDuration, forceExpire) {
-        return new Promise((resolve2, reject) => {
-          conn.query("BEGIN", (errBegin) => {
-            if (errBegin) {
-              conn.rollback();
-              return reject(errBegin);
-            }
-            const dateNow = Date.now();
-            const newExpire = msDuration > 0 ? dateNow + msDuration : null;
-            let q;
-            let values;
-            if (forceExpire) {
-              q = `INSERT INTO ??.?? VALUES (?, ?, ?)
-          ON DUPLICATE KEY UPDATE 
-            points = ?, 
-            expire = ?;`;
-              values = [
-                this.dbName,
-                this.tableName,
-                key,
-                points,
-                newExpire,
-                points,
-                newExpire
-              ];
-            } else {
-              q = `INSERT INTO ??.?? VALUES (?, ?, ?)
-          ON DUPLICATE KEY UPDATE 
-            points = IF(expire <= ?, ?, points + (?)), 
-            expire = IF(expire <= ?, ?, expire);`;
-              values = [
-                this.dbName,
-                this.tableName,
-                key,
-                points,
-                newExpire,
-                dateNow,
-                points,
-                points,
-                dateNow,
-                newExpire
-              ];
-            }
-            conn.query(q, values, (errUpsert) => {
-              if (errUpsert) {
-                conn.rollback();
-                return reject(errUpsert);
-              }
-              conn.query("SELECT points, expire FROM ??.?? WHERE `key` = ?;", [this.dbName, this.tableName, key], (errSelect, res) => {
-                if (errSelect) {
-                  conn.rollback();
-                  return reject(errSelect);
-                }
-                conn.query("COMMIT", (err) => {
-                  if (err) {
-                    conn.rollback();
-                    return reject(err);
-                  }
-                  resolve2(res);
-                });
-              });
-            });
-          });
-        });
-      }
-      _upsert(key, points, msDuration, forceExpire = false) {
-        if (!this.tableCreated) {
-          return Promise.reject(Error("Table is not created yet"));
-        }
-        return new Promise((resolve2, reject) => {
-          this._getConnection().then((conn) => {
-            this._upsertTransaction(conn, key, points, msDuration, forceExpire).then((res) => {
-              resolve2(res);
-              this._releaseConnection(conn);
-            }).catch((err) => {
-              reject(err);
-              this._releaseConnection(conn);
-            });
-          }).catch((err) => {
-            reject(err);
-          });
-        });
-      }
-      _get(rlKey) {
-        if (!this.tableCreated) {
-          return Promise.reject(Error("Table is not created yet"));
-        }
-        return new Promise((resolve2, reject) => {
-          this._getConnection().then((conn) => {
-            conn.query(
-              "SELECT points, expire FROM ??.?? WHERE `key` = ? AND (`expire` > ? OR `expire` IS NULL)",
-              [this.dbName, this.tableName, rlKey, Date.now()],
-              (err, res) => {
-                if (err) {
-                  reject(err);
-                } else if (res.length === 0) {
-                  resolve2(null);
-                } else {
-                  resolve2(res);
-                }
-                this._releaseConnection(conn);
-              }
-              // eslint-disable-line
-            );
-          }).catch((err) => {
-            reject(err);
-          });
-        });
-      }
-      _delete(rlKey) {
-        if (!this.tableCreated) {
-          return Promise.reject(Error("Table is not created yet"));
-        }
-        return new Promise((resolve2, reject) => {
-          this._getConnection().then((conn) => {
-            conn.query(
-              "DELETE FROM ??.?? WHERE `key` = ?",
-              [this.dbName, this.tableName, rlKey],
-              (err, res) => {
-                if (err) {
-                  reject(err);
-                } else {
-                  resolve2(res.affectedRows > 0);
-                }
-                this._releaseConnection(conn);
-              }
-              // eslint-disable-line
-            );
-          }).catch((err) => {
-            reject(err);
-          });
-        });
-      }
-    };
-    module.exports = RateLimiterMySQL;
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterPostgres.js
-var require_RateLimiterPostgres = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterPostgres.js"(exports, module) {
-    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
-    var RateLimiterRes = require_RateLimiterRes();
-    var RateLimiterPostgres = class extends RateLimiterStoreAbstract {
-      /**
-       * @callback callback
-       * @param {Object} err
-       *
-       * @param {Object} opts
-       * @param {callback} cb
-       * Defaults {
-       *   ... see other in RateLimiterStoreAbstract
-       *
-       *   storeClient: postgresClient,
-       *   storeType: 'knex', // required only for Knex instance
-       *   tableName: 'string',
-       *   schemaName: 'string', // optional
-       * }
-       */
-      constructor(opts, cb = null) {
-        super(opts);
-        this.client = opts.storeClient;
-        this.clientType = opts.storeType;
-        this.tableName = opts.tableName;
-        this.schemaName = opts.schemaName;
-        this.clearExpiredByTimeout = opts.clearExpiredByTimeout;
-        this.tableCreated = opts.tableCreated;
-        if (!this.tableCreated) {
-          this._createTable().then(() => {
-            this.tableCreated = true;
-            if (this.clearExpiredByTimeout) {
-              this._clearExpiredHourAgo();
-            }
-            if (typeof cb === "function") {
-              cb();
-            }
-          }).catch((err) => {
-            if (typeof cb === "function") {
-              cb(err);
-            } else {
-              throw err;
-            }
-          });
-        } else {
-          if (this.clearExpiredByTimeout) {
-            this._clearExpiredHourAgo();
-          }
-          if (typeof cb === "function") {
-            cb();
-          }
-        }
-      }
-      _getTableIdentifier() {
-        return this.schemaName ? `"${this.schemaName}"."${this.tableName}"` : `"${this.tableName}"`;
-      }
-      clearExpired(expire) {
-        return new Promise((resolve2) => {
-          const q = {
-            name: "rlflx-clear-expired",
-            text: `DELETE FROM ${this._getTableIdentifier()} WHERE expire < $1`,
-            values: [expire]
-          };
-          this._query(q).then(() => {
-            resolve2();
-          }).catch(() => {
-            resolve2();
-          });
-        });
-      }
-      /**
-       * Delete all rows expired 1 hour ago once per 5 minutes
-       *
-       * @private
-       */
-      _clearExpiredHourAgo() {
-        if (this._clearExpiredTimeoutId) {
-          clearTimeout(this._clearExpiredTimeoutId);
-        }
-        this._clearExpiredTimeoutId = setTimeout(() => {
-          this.clearExpired(Date.now() - 36e5).then(() => {
-            this._clearExpiredHourAgo();
-          });
-        }, 3e5);
-        this._clearExpiredTimeoutId.unref();
-      }
-      /**
-       *
-       * @return Promise<any>
-       * @private
-       */
-      _getConnection() {
-        switch (this.clientType) {
-          case "pool":
-            return Promise.resolve(this.client);
-          case "sequelize":
-            return this.client.connectionManager.getConnection();
-          case "knex":
-            return this.client.client.acquireConnection();
-          case "typeorm":
-            return Promise.resolve(this.client.driver.master);
-          default:
-            return Promise.resolve(this.client);
-        }
-      }
-      _releaseConnection(conn) {
-        switch (this.clientType) {
-          case "pool":
-            return true;
-          case "sequelize":
-            return this.client.connectionManager.releaseConnection(conn);
-          case "knex":
-            return this.client.client.releaseConnection(conn);
-          case "typeorm":
-            return true;
-          default:
-            return true;
-        }
-      }
-      /**
-       *
-       * @returns {Promise<any>}
-       * @private
-       */
-      _createTable() {
-        return new Promise((resolve2, reject) => {
-          this._query({
-            text: this._getCreateTableStmt()
-          }).then(() => {
-            resolve2();
-          }).catch((err) => {
-            if (err.code === "23505") {
-              resolve2();
-            } else {
-              reject(err);
-            }
-          });
-        });
-      }
-      _getCreateTableStmt() {
-        return `CREATE TABLE IF NOT EXISTS ${this._getTableIdentifier()} (
-      key varchar(255) PRIMARY KEY,
-      points integer NOT NULL DEFAULT 0,
-      expire bigint
-    );`;
-      }
-      get clientType() {
-        return this._clientType;
-      }
-      set clientType(value) {
-        const constructorName = this.client.constructor.name;
-        if (typeof value === "undefined") {
-          if (constructorName === "Client") {
-            value = "client";
-          } else if (constructorName === "Pool" || constructorName === "BoundPool") {
-            value = "pool";
-          } else if (constructorName === "Sequelize") {
-            value = "sequelize";
-          } else {
-            throw new Error("storeType is not defined");
-          }
-        }
-        this._clientType = value.toLowerCase();
-      }
-      get tableName() {
-        return this._tableName;
-      }
-      set tableName(value) {
-        this._tableName = typeof value === "undefined" ? this.keyPrefix : value;
-      }
-      get schemaName() {
-        return this._schemaName;
-      }
-      set schemaName(value) {
-        this._schemaName = value;
-      }
-      get tableCreated() {
-        return this._tableCreated;
-      }
-      set tableCreated(value) {
-        this._tableCreated = typeof value === "undefined" ? false : !!value;
-      }
-      get clearExpiredByTimeout() {
-        return this._clearExpiredByTimeout;
-      }
-      set clearExpiredByTimeout(value) {
-        this._clearExpiredByTimeout = typeof value === "undefined" ? true : Boolean(value);
-      }
-      _getRateLimiterRes(rlKey, changedPoints, result) {
-        const res = new RateLimiterRes();
-        const row = result.rows[0];
-        res.isFirstInDuration = changedPoints === row.points;
-        res.consumedPoints = res.isFirstInDuration ? changedPoints : row.points;
-        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
-        res.msBeforeNext = row.expire ? Math.max(row.expire - Date.now(), 0) : -1;
-        return res;
-      }
-      _query(q) {
-        const prefix = this.tableName.toLowerCase();
-        const queryObj = { name: `${prefix}:${q.name}`, text: q.text, values: q.values };
-        return new Promise((resolve2, reject) => {
-          this._getConnection().then((conn) => {
-            conn.query(queryObj).then((res) => {
-              resolve2(res);
-              this._releaseConnection(conn);
-            }).catch((err) => {
-              reject(err);
-              this._releaseConnection(conn);
-            });
-          }).catch((err) => {
-            reject(err);
-          });
-        });
-      }
-      _upsert(key, points, msDuration, forceExpire = false) {
-        if (!this.tableCreated) {
-          return Promise.reject(Error("Table is not created yet"));
-        }
-        const newExpire = msDuration > 0 ? Date.now() + msDuration : null;
-        const expireQ = forceExpire ? " $3 " : ` CASE
-             WHEN ${this._getTableIdentifier()}.expire <= $4 THEN $3
-             ELSE ${this._getTableIdentifier()}.expire
-            END `;
-        return this._query({
-          name: forceExpire ? "rlflx-upsert-force" : "rlflx-upsert",
-          text: `
-            INSERT INTO ${this._getTableIdentifier()} VALUES ($1, $2, $3)
-              ON CONFLICT(key) DO UPDATE SET
-                points = CASE
-                          WHEN (${this._getTableIdentifier()}.expire <= $4 OR 1=${forceExpire ? 1 : 0}) THEN $2
-                          ELSE ${this._getTableIdentifier()}.points + ($2)
-                         END,
-                expire = ${expireQ}
-            RETURNING points, expire;`,
-          values: [key, points, newExpire, Date.now()]
-        });
-      }
-      _get(rlKey) {
-        if (!this.tableCreated) {
-          return Promise.reject(Error("Table is not created yet"));
-        }
-        return new Promise((resolve2, reject) => {
-          this._query({
-            name: "rlflx-get",
-            text: `
-            SELECT points, expire FROM ${this._getTableIdentifier()} WHERE key = $1 AND (expire > $2 OR expire IS NULL);`,
-            values: [rlKey, Date.now()]
-          }).then((res) => {
-            if (res.rowCount === 0) {
-              res = null;
-            }
-            resolve2(res);
-          }).catch((err) => {
-            reject(err);
-          });
-        });
-      }
-      _delete(rlKey) {
-        if (!this.tableCreated) {
-          return Promise.reject(Error("Table is not created yet"));
-        }
-        return this._query({
-          name: "rlflx-delete",
-          text: `DELETE FROM ${this._getTableIdentifier()} WHERE key = $1`,
-          values: [rlKey]
-        }).then((res) => res.rowCount > 0);
-      }
-    };
-    module.exports = RateLimiterPostgres;
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/component/MemoryStorage/Record.js
-var require_Record = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/component/MemoryStorage/Record.js"(exports, module) {
-    module.exports = class Record {
-      /**
-       *
-       * @param value int
-       * @param expiresAt Date|int
-       * @param timeoutId
-       */
-      constructor(value, expiresAt, timeoutId = null) {
-        this.value = value;
-        this.expiresAt = expiresAt;
-        this.timeoutId = timeoutId;
-      }
-      get value() {
-        return this._value;
-      }
-      set value(value) {
-        this._value = parseInt(value);
-      }
-      get expiresAt() {
-        return this._expiresAt;
-      }
-      set expiresAt(value) {
-        if (!(value instanceof Date) && Number.isInteger(value)) {
-          value = new Date(value);
-        }
-        this._expiresAt = value;
-      }
-      get timeoutId() {
-        return this._timeoutId;
-      }
-      set timeoutId(value) {
-        this._timeoutId = value;
-      }
-    };
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/component/MemoryStorage/MemoryStorage.js
-var require_MemoryStorage = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/component/MemoryStorage/MemoryStorage.js"(exports, module) {
-    var Record = require_Record();
-    var RateLimiterRes = require_RateLimiterRes();
-    module.exports = class MemoryStorage {
-      constructor() {
-        this._storage = {};
-      }
-      incrby(key, value, durationSec) {
-        if (this._storage[key]) {
-          const msBeforeExpires = this._storage[key].expiresAt ? this._storage[key].expiresAt.getTime() - (/* @__PURE__ */ new Date()).getTime() : -1;
-          if (!this._storage[key].expiresAt || msBeforeExpires > 0) {
-            this._storage[key].value = this._storage[key].value + value;
-            return new RateLimiterRes(0, msBeforeExpires, this._storage[key].value, false);
-          }
-          return this.set(key, value, durationSec);
-        }
-        return this.set(key, value, durationSec);
-      }
-      set(key, value, durationSec) {
-        const durationMs = durationSec * 1e3;
-        if (this._storage[key] && this._storage[key].timeoutId) {
-          clearTimeout(this._storage[key].timeoutId);
-        }
-        this._storage[key] = new Record(
-          value,
-          durationMs > 0 ? new Date(Date.now() + durationMs) : null
-        );
-        if (durationMs > 0) {
-          this._storage[key].timeoutId = setTimeout(() => {
-            delete this._storage[key];
-          }, durationMs);
-          if (this._storage[key].timeoutId.unref) {
-            this._storage[key].timeoutId.unref();
-          }
-        }
-        return new RateLimiterRes(0, durationMs === 0 ? -1 : durationMs, this._storage[key].value, true);
-      }
-      /**
-       *
-       * @param key
-       * @returns {*}
-       */
-      get(key) {
-        if (this._storage[key]) {
-          const msBeforeExpires = this._storage[key].expiresAt ? this._storage[key].expiresAt.getTime() - (/* @__PURE__ */ new Date()).getTime() : -1;
-          return new RateLimiterRes(0, msBeforeExpires, this._storage[key].value, false);
-        }
-        return null;
-      }
-      /**
-       *
-       * @param key
-       * @returns {boolean}
-       */
-      delete(key) {
-        if (this._storage[key]) {
-          if (this._storage[key].timeoutId) {
-            clearTimeout(this._storage[key].timeoutId);
-          }
-          delete this._storage[key];
-          return true;
-        }
-        return false;
-      }
-    };
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterMemory.js
-var require_RateLimiterMemory = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterMemory.js"(exports, module) {
-    var RateLimiterAbstract = require_RateLimiterAbstract();
-    var MemoryStorage = require_MemoryStorage();
-    var RateLimiterRes = require_RateLimiterRes();
-    var RateLimiterMemory2 = class extends RateLimiterAbstract {
-      constructor(opts = {}) {
-        super(opts);
-        this._memoryStorage = new MemoryStorage();
-      }
-      /**
-       *
-       * @param key
-       * @param pointsToConsume
-       * @param {Object} options
-       * @returns {Promise<RateLimiterRes>}
-       */
-      consume(key, pointsToConsume = 1, options = {}) {
-        return new Promise((resolve2, reject) => {
-          const rlKey = this.getKey(key);
-          const secDuration = this._getKeySecDuration(options);
-          let res = this._memoryStorage.incrby(rlKey, pointsToConsume, secDuration);
-          res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
-          if (res.consumedPoints > this.points) {
-            if (this.blockDuration > 0 && res.consumedPoints <= this.points + pointsToConsume) {
-              res = this._memoryStorage.set(rlKey, res.consumedPoints, this.blockDuration);
-            }
-            reject(res);
-          } else if (this.execEvenly && res.msBeforeNext > 0 && !res.isFirstInDuration) {
-            let delay = Math.ceil(res.msBeforeNext / (res.remainingPoints + 2));
-            if (delay < this.execEvenlyMinDelayMs) {
-              delay = res.consumedPoints * this.execEvenlyMinDelayMs;
-            }
-            setTimeout(resolve2, delay, res);
-          } else {
-            resolve2(res);
-          }
-        });
-      }
-      penalty(key, points = 1, options = {}) {
-        const rlKey = this.getKey(key);
-        return new Promise((resolve2) => {
-          const secDuration = this._getKeySecDuration(options);
-          const res = this._memoryStorage.incrby(rlKey, points, secDuration);
-          res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
-          resolve2(res);
-        });
-      }
-      reward(key, points = 1, options = {}) {
-        const rlKey = this.getKey(key);
-        return new Promise((resolve2) => {
-          const secDuration = this._getKeySecDuration(options);
-          const res = this._memoryStorage.incrby(rlKey, -points, secDuration);
-          res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
-          resolve2(res);
-        });
-      }
-      /**
-       * Block any key for secDuration seconds
-       *
-       * @param key
-       * @param secDuration
-       */
-      block(key, secDuration) {
-        const msDuration = secDuration * 1e3;
-        const initPoints = this.points + 1;
-        this._memoryStorage.set(this.getKey(key), initPoints, secDuration);
-        return Promise.resolve(
-          new RateLimiterRes(0, msDuration === 0 ? -1 : msDuration, initPoints)
-        );
-      }
-      set(key, points, secDuration) {
-        const msDuration = (secDuration >= 0 ? secDuration : this.duration) * 1e3;
-        this._memoryStorage.set(this.getKey(key), points, secDuration);
-        return Promise.resolve(
-          new RateLimiterRes(0, msDuration === 0 ? -1 : msDuration, points)
-        );
-      }
-      get(key) {
-        const res = this._memoryStorage.get(this.getKey(key));
-        if (res !== null) {
-          res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
-        }
-        return Promise.resolve(res);
-      }
-      delete(key) {
-        return Promise.resolve(this._memoryStorage.delete(this.getKey(key)));
-      }
-    };
-    module.exports = RateLimiterMemory2;
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterCluster.js
-var require_RateLimiterCluster = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterCluster.js"(exports, module) {
-    var cluster = __require("cluster");
-    var crypto = __require("crypto");
-    var RateLimiterAbstract = require_RateLimiterAbstract();
-    var RateLimiterMemory2 = require_RateLimiterMemory();
-    var RateLimiterRes = require_RateLimiterRes();
-    var channel = "rate_limiter_flexible";
-    var masterInstance = null;
-    var masterSendToWorker = function(worker, msg, type2, res) {
-      let data;
-      if (res === null || res === true || res === false) {
-        data = res;
-      } else {
-        data = {
-          remainingPoints: res.remainingPoints,
-          msBeforeNext: res.msBeforeNext,
-          consumedPoints: res.consumedPoints,
-          isFirstInDuration: res.isFirstInDuration
-        };
-      }
-      worker.send({
-        channel,
-        keyPrefix: msg.keyPrefix,
-        // which rate limiter exactly
-        promiseId: msg.promiseId,
-        type: type2,
-        data
-      });
-    };
-    var workerWaitInit = function(payload) {
-      setTimeout(() => {
-        if (this._initiated) {
-          process.send(payload);
-        } else if (typeof this._promises[payload.promiseId] !== "undefined") {
-          workerWaitInit.call(this, payload);
-        }
-      }, 30);
-    };
-    var workerSendToMaster = function(func, promiseId, key, arg, opts) {
-      const payload = {
-        channel,
-        keyPrefix: this.keyPrefix,
-        func,
-        promiseId,
-        data: {
-          key,
-          arg,
-          opts
-        }
-      };
-      if (!this._initiated) {
-        workerWaitInit.call(this, payload);
-      } else {
-        process.send(payload);
-      }
-    };
-    var masterProcessMsg = function(worker, msg) {
-      if (!msg || msg.channel !== channel || typeof this._rateLimiters[msg.keyPrefix] === "undefined") {
-        return false;
-      }
-      let promise;
-      switch (msg.func) {
-        case "consume":
-          promise = this._rateLimiters[msg.keyPrefix].consume(msg.data.key, msg.data.arg, msg.data.opts);
-          break;
-        case "penalty":
-          promise = this._rateLimiters[msg.keyPrefix].penalty(msg.data.key, msg.data.arg, msg.data.opts);
-          break;
-        case "reward":
-          promise = this._rateLimiters[msg.keyPrefix].reward(msg.data.key, msg.data.arg, msg.data.opts);
-          break;
-        case "block":
-          promise = this._rateLimiters[msg.keyPrefix].block(msg.data.key, msg.data.arg, msg.data.opts);
-          break;
-        case "get":
-          promise = this._rateLimiters[msg.keyPrefix].get(msg.data.key, msg.data.opts);
-          break;
-        case "delete":
-          promise = this._rateLimiters[msg.keyPrefix].delete(msg.data.key, msg.data.opts);
-          break;
-        default:
-          return false;
-      }
-      if (promise) {
-        promise.then((res) => {
-          masterSendToWorker(worker, msg, "resolve", res);
-        }).catch((rejRes) => {
-          masterSendToWorker(worker, msg, "reject", rejRes);
-        });
-      }
-    };
-    var workerProcessMsg = function(msg) {
-      if (!msg || msg.channel !== channel || msg.keyPrefix !== this.keyPrefix) {
-        return false;
-      }
-      if (this._promises[msg.promiseId]) {
-        clearTimeout(this._promises[msg.promiseId].timeoutId);
-        let res;
-        if (msg.data === null || msg.data === true || msg.data === false) {
-          res = msg.data;
-        } else {
-          res = new RateLimiterRes(
-            msg.data.remainingPoints,
-            msg.data.msBeforeNext,
-            msg.data.consumedPoints,
-            msg.data.isFirstInDuration
-            // eslint-disable-line comma-dangle
-          );
-        }
-        switch (msg.type) {
-          case "resolve":
-            this._promises[msg.promiseId].resolve(res);
-            break;
-          case "reject":
-            this._promises[msg.promiseId].reject(res);
-            break;
-          default:
-            throw new Error(`RateLimiterCluster: no such message type '${msg.type}'`);
-        }
-        delete this._promises[msg.promiseId];
-      }
-    };
-    var getOpts = function() {
-      return {
-        points: this.points,
-        duration: this.duration,
-        blockDuration: this.blockDuration,
-        execEvenly: this.execEvenly,
-        execEvenlyMinDelayMs: this.execEvenlyMinDelayMs,
-        keyPrefix: this.keyPrefix
-      };
-    };
-    var savePromise = function(resolve2, reject) {
-      const hrtime = process.hrtime();
-      let promiseId = hrtime[0].toString() + hrtime[1].toString();
-      if (typeof this._promises[promiseId] !== "undefined") {
-        promiseId += crypto.randomBytes(12).toString("base64");
-      }
-      this._promises[promiseId] = {
-        resolve: resolve2,
-        reject,
-        timeoutId: setTimeout(() => {
-          delete this._promises[promiseId];
-          reject(new Error("RateLimiterCluster timeout: no answer from master in time"));
-        }, this.timeoutMs)
-      };
-      return promiseId;
-    };
-    var RateLimiterClusterMaster = class {
-      constructor() {
-        if (masterInstance) {
-          return masterInstance;
-        }
-        this._rateLimiters = {};
-        cluster.setMaxListeners(0);
-        cluster.on("message", (worker, msg) => {
-          if (msg && msg.channel === channel && msg.type === "init") {
-            if (typeof this._rateLimiters[msg.opts.keyPrefix] === "undefined") {
-              this._rateLimiters[msg.opts.keyPrefix] = new RateLimiterMemory2(msg.opts);
-            }
-            worker.send({
-              channel,
-              type: "init",
-              keyPrefix: msg.opts.keyPrefix
-            });
-          } else {
-            masterProcessMsg.call(this, worker, msg);
-          }
-        });
-        masterInstance = this;
-      }
-    };
-    var RateLimiterClusterMasterPM2 = class {
-      constructor(pm2) {
-        if (masterInstance) {
-          return masterInstance;
-        }
-        this._rateLimiters = {};
-        pm2.launchBus((err, pm2Bus) => {
-          pm2Bus.on("process:msg", (packet) => {
-            const msg = packet.raw;
-            if (msg && msg.channel === channel && msg.type === "init") {
-              if (typeof this._rateLimiters[msg.opts.keyPrefix] === "undefined") {
-                this._rateLimiters[msg.opts.keyPrefix] = new RateLimiterMemory2(msg.opts);
-              }
-              pm2.sendDataToProcessId(packet.process.pm_id, {
-                data: {},
-                topic: channel,
-                channel,
-                type: "init",
-                keyPrefix: msg.opts.keyPrefix
-              }, (sendErr, res) => {
-                if (sendErr) {
-                  console.log(sendErr, res);
-                }
-              });
-            } else {
-              const worker = {
-                send: (msgData) => {
-                  const pm2Message = msgData;
-                  pm2Message.topic = channel;
-                  if (typeof pm2Message.data === "undefined") {
-                    pm2Message.data = {};
-                  }
-                  pm2.sendDataToProcessId(packet.process.pm_id, pm2Message, (sendErr, res) => {
-                    if (sendErr) {
-                      console.log(sendErr, res);
-                    }
-                  });
-                }
-              };
-              masterProcessMsg.call(this, worker, msg);
-            }
-          });
-        });
-        masterInstance = this;
-      }
-    };
-    var RateLimiterClusterWorker = class extends RateLimiterAbstract {
-      get timeoutMs() {
-        return this._timeoutMs;
-      }
-      set timeoutMs(value) {
-        this._timeoutMs = typeof value === "undefined" ? 5e3 : Math.abs(parseInt(value));
-      }
-      constructor(opts = {}) {
-        super(opts);
-        process.setMaxListeners(0);
-        this.timeoutMs = opts.timeoutMs;
-        this._initiated = false;
-        process.on("message", (msg) => {
-          if (msg && msg.channel === channel && msg.type === "init" && msg.keyPrefix === this.keyPrefix) {
-            this._initiated = true;
-          } else {
-            workerProcessMsg.call(this, msg);
-          }
-        });
-        process.send({
-          channel,
-          type: "init",
-          opts: getOpts.call(this)
-        });
-        this._promises = {};
-      }
-      consume(key, pointsToConsume = 1, options = {}) {
-        return new Promise((resolve2, reject) => {
-          const promiseId = savePromise.call(this, resolve2, reject);
-          workerSendToMaster.call(this, "consume", promiseId, key, pointsToConsume, options);
-        });
-      }
-      penalty(key, points = 1, options = {}) {
-        return new Promise((resolve2, reject) => {
-          const promiseId = savePromise.call(this, resolve2, reject);
-          workerSendToMaster.call(this, "penalty", promiseId, key, points, options);
-        });
-      }
-      reward(key, points = 1, options = {}) {
-        return new Promise((resolve2, reject) => {
-          const promiseId = savePromise.call(this, resolve2, reject);
-          workerSendToMaster.call(this, "reward", promiseId, key, points, options);
-        });
-      }
-      block(key, secDuration, options = {}) {
-        return new Promise((resolve2, reject) => {
-          const promiseId = savePromise.call(this, resolve2, reject);
-          workerSendToMaster.call(this, "block", promiseId, key, secDuration, options);
-        });
-      }
-      get(key, options = {}) {
-        return new Promise((resolve2, reject) => {
-          const promiseId = savePromise.call(this, resolve2, reject);
-          workerSendToMaster.call(this, "get", promiseId, key, options);
-        });
-      }
-      delete(key, options = {}) {
-        return new Promise((resolve2, reject) => {
-          const promiseId = savePromise.call(this, resolve2, reject);
-          workerSendToMaster.call(this, "delete", promiseId, key, options);
-        });
-      }
-    };
-    module.exports = {
-      RateLimiterClusterMaster,
-      RateLimiterClusterMasterPM2,
-      RateLimiterCluster: RateLimiterClusterWorker
-    };
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterMemcache.js
-var require_RateLimiterMemcache = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterMemcache.js"(exports, module) {
-    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
-    var RateLimiterRes = require_RateLimiterRes();
-    var RateLimiterMemcache = class extends RateLimiterStoreAbstract {
-      /**
-       *
-       * @param {Object} opts
-       * Defaults {
-       *   ... see other in RateLimiterStoreAbstract
-       *
-       *   storeClient: memcacheClient
-       * }
-       */
-      constructor(opts) {
-        super(opts);
-        this.client = opts.storeClient;
-      }
-      _getRateLimiterRes(rlKey, changedPoints, result) {
-        const res = new RateLimiterRes();
-        res.consumedPoints = parseInt(result.consumedPoints);
-        res.isFirstInDuration = result.consumedPoints === changedPoints;
-        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
-        res.msBeforeNext = result.msBeforeNext;
-        return res;
-      }
-      _upsert(rlKey, points, msDuration, forceExpire = false, options = {}) {
-        return new Promise((resolve2, reject) => {
-          const nowMs = Date.now();
-          const secDuration = Math.floor(msDuration / 1e3);
-          if (forceExpire) {
-            this.client.set(rlKey, points, secDuration, (err) => {
-              if (!err) {
-                this.client.set(
-                  `${rlKey}_expire`,
-                  secDuration > 0 ? nowMs + secDuration * 1e3 : -1,
-                  secDuration,
-                  () => {
-                    const res = {
-                      consumedPoints: points,
-                      msBeforeNext: secDuration > 0 ? secDuration * 1e3 : -1
-                    };
-                    resolve2(res);
-                  }
-                );
-              } else {
-                reject(err);
-              }
-            });
-          } else {
-            this.client.incr(rlKey, points, (err, consumedPoints) => {
-              if (err || consumedPoints === false) {
-                this.client.add(rlKey, points, secDuration, (errAddKey, createdNew) => {
-                  if (errAddKey || !createdNew) {
-                    if (typeof options.attemptNumber === "undefined" || options.attemptNumber < 3) {
-                      const nextOptions = Object.assign({}, options);
-                      nextOptions.attemptNumber = nextOptions.attemptNumber ? nextOptions.attemptNumber + 1 : 1;
-                      this._upsert(rlKey, points, msDuration, forceExpire, nextOptions).then((resUpsert) => resolve2(resUpsert)).catch((errUpsert) => reject(errUpsert));
-                    } else {
-                      reject(new Error("Can not add key"));
-                    }
-                  } else {
-                    this.client.add(
-                      `${rlKey}_expire`,
-                      secDuration > 0 ? nowMs + secDuration * 1e3 : -1,
-                      secDuration,
-                      () => {
-                        const res = {
-                          consumedPoints: points,
-                          msBeforeNext: secDuration > 0 ? secDuration * 1e3 : -1
-                        };
-                        resolve2(res);
-                      }
-                    );
-                  }
-                });
-              } else {
-                this.client.get(`${rlKey}_expire`, (errGetExpire, resGetExpireMs) => {
-                  if (errGetExpire) {
-                    reject(errGetExpire);
-                  } else {
-                    const expireMs = resGetExpireMs === false ? 0 : resGetExpireMs;
-                    const res = {
-                      consumedPoints,
-                      msBeforeNext: expireMs >= 0 ? Math.max(expireMs - nowMs, 0) : -1
-                    };
-                    resolve2(res);
-                  }
-                });
-              }
-            });
-          }
-        });
-      }
-      _get(rlKey) {
-        return new Promise((resolve2, reject) => {
-          const nowMs = Date.now();
-          this.client.get(rlKey, (err, consumedPoints) => {
-            if (!consumedPoints) {
-              resolve2(null);
-            } else {
-              this.client.get(`${rlKey}_expire`, (errGetExpire, resGetExpireMs) => {
-                if (errGetExpire) {
-                  reject(errGetExpire);
-                } else {
-                  const expireMs = resGetExpireMs === false ? 0 : resGetExpireMs;
-                  const res = {
-                    consumedPoints,
-                    msBeforeNext: expireMs >= 0 ? Math.max(expireMs - nowMs, 0) : -1
-                  };
-                  resolve2(res);
-                }
-              });
-            }
-          });
-        });
-      }
-      _delete(rlKey) {
-        return new Promise((resolve2, reject) => {
-          this.client.del(rlKey, (err, res) => {
-            if (err) {
-              reject(err);
-            } else if (res === false) {
-              resolve2(res);
-            } else {
-              this.client.del(`${rlKey}_expire`, (errDelExpire) => {
-                if (errDelExpire) {
-                  reject(errDelExpire);
-                } else {
-                  resolve2(res);
-                }
-              });
-            }
-          });
-        });
-      }
-    };
-    module.exports = RateLimiterMemcache;
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RLWrapperBlackAndWhite.js
-var require_RLWrapperBlackAndWhite = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RLWrapperBlackAndWhite.js"(exports, module) {
-    var RateLimiterRes = require_RateLimiterRes();
-    module.exports = class RLWrapperBlackAndWhite {
-      constructor(opts = {}) {
-        this.limiter = opts.limiter;
-        this.blackList = opts.blackList;
-        this.whiteList = opts.whiteList;
-        this.isBlackListed = opts.isBlackListed;
-        this.isWhiteListed = opts.isWhiteListed;
-        this.runActionAnyway = opts.runActionAnyway;
-      }
-      get limiter() {
-        return this._limiter;
-      }
-      set limiter(value) {
-        if (typeof value === "undefined") {
-          throw new Error("limiter is not set");
-        }
-        this._limiter = value;
-      }
-      get runActionAnyway() {
-        return this._runActionAnyway;
-      }
-      set runActionAnyway(value) {
-        this._runActionAnyway = typeof value === "undefined" ? false : value;
-      }
-      get blackList() {
-        return this._blackList;
-      }
-      set blackList(value) {
-        this._blackList = Array.isArray(value) ? value : [];
-      }
-      get isBlackListed() {
-        return this._isBlackListed;
-      }
-      set isBlackListed(func) {
-        if (typeof func === "undefined") {
-          func = () => false;
-        }
-        if (typeof func !== "function") {
-          throw new Error("isBlackListed must be function");
-        }
-        this._isBlackListed = func;
-      }
-      get whiteList() {
-        return this._whiteList;
-      }
-      set whiteList(value) {
-        this._whiteList = Array.isArray(value) ? value : [];
-      }
-      get isWhiteListed() {
-        return this._isWhiteListed;
-      }
-      set isWhiteListed(func) {
-        if (typeof func === "undefined") {
-          func = () => false;
-        }
-        if (typeof func !== "function") {
-          throw new Error("isWhiteListed must be function");
-        }
-        this._isWhiteListed = func;
-      }
-      isBlackListedSomewhere(key) {
-        return this.blackList.indexOf(key) >= 0 || this.isBlackListed(key);
-      }
-      isWhiteListedSomewhere(key) {
-        return this.whiteList.indexOf(key) >= 0 || this.isWhiteListed(key);
-      }
-      getBlackRes() {
-        return new RateLimiterRes(0, Number.MAX_SAFE_INTEGER, 0, false);
-      }
-      getWhiteRes() {
-        return new RateLimiterRes(Number.MAX_SAFE_INTEGER, 0, 0, false);
-      }
-      rejectBlack() {
-        return Promise.reject(this.getBlackRes());
-      }
-      resolveBlack() {
-        return Promise.resolve(this.getBlackRes());
-      }
-      resolveWhite() {
-        return Promise.resolve(this.getWhiteRes());
-      }
-      consume(key, pointsToConsume = 1) {
-        let res;
-        if (this.isWhiteListedSomewhere(key)) {
-          res = this.resolveWhite();
-        } else if (this.isBlackListedSomewhere(key)) {
-          res = this.rejectBlack();
-        }
-        if (typeof res === "undefined") {
-          return this.limiter.consume(key, pointsToConsume);
-        }
-        if (this.runActionAnyway) {
-          this.limiter.consume(key, pointsToConsume).catch(() => {
-          });
-        }
-        return res;
-      }
-      block(key, secDuration) {
-        let res;
-        if (this.isWhiteListedSomewhere(key)) {
-          res = this.resolveWhite();
-        } else if (this.isBlackListedSomewhere(key)) {
-          res = this.resolveBlack();
-        }
-        if (typeof res === "undefined") {
-          return this.limiter.block(key, secDuration);
-        }
-        if (this.runActionAnyway) {
-          this.limiter.block(key, secDuration).catch(() => {
-          });
-        }
-        return res;
-      }
-      penalty(key, points) {
-        let res;
-        if (this.isWhiteListedSomewhere(key)) {
-          res = this.resolveWhite();
-        } else if (this.isBlackListedSomewhere(key)) {
-          res = this.resolveBlack();
-        }
-        if (typeof res === "undefined") {
-          return this.limiter.penalty(key, points);
-        }
-        if (this.runActionAnyway) {
-          this.limiter.penalty(key, points).catch(() => {
-          });
-        }
-        return res;
-      }
-      reward(key, points) {
-        let res;
-        if (this.isWhiteListedSomewhere(key)) {
-          res = this.resolveWhite();
-        } else if (this.isBlackListedSomewhere(key)) {
-          res = this.resolveBlack();
-        }
-        if (typeof res === "undefined") {
-          return this.limiter.reward(key, points);
-        }
-        if (this.runActionAnyway) {
-          this.limiter.reward(key, points).catch(() => {
-          });
-        }
-        return res;
-      }
-      get(key) {
-        let res;
-        if (this.isWhiteListedSomewhere(key)) {
-          res = this.resolveWhite();
-        } else if (this.isBlackListedSomewhere(key)) {
-          res = this.resolveBlack();
-        }
-        if (typeof res === "undefined" || this.runActionAnyway) {
-          return this.limiter.get(key);
-        }
-        return res;
-      }
-      delete(key) {
-        return this.limiter.delete(key);
-      }
-    };
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RLWrapperTimeouts.js
-var require_RLWrapperTimeouts = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RLWrapperTimeouts.js"(exports, module) {
-    var RateLimiterAbstract = require_RateLimiterAbstract();
-    var RateLimiterInsuredAbstract = require_RateLimiterInsuredAbstract();
-    module.exports = class RLWrapperTimeouts extends RateLimiterInsuredAbstract {
-      constructor(opts = {}) {
-        super(opts);
-        this.limiter = opts.limiter;
-        this.timeoutMs = opts.timeoutMs || 0;
-      }
-      get limiter() {
-        return this._limiter;
-      }
-      set limiter(limiter) {
-        if (!(limiter instanceof RateLimiterAbstract)) {
-          throw new TypeError("limiter must be an instance of RateLimiterAbstract");
-        }
-        this._limiter = limiter;
-        if (!this.insuranceLimiter && limiter instanceof RateLimiterInsuredAbstract) {
-          this.insuranceLimiter = limiter.insuranceLimiter;
-        }
-      }
-      get timeoutMs() {
-        return this._timeoutMs;
-      }
-      set timeoutMs(value) {
-        if (typeof value !== "number" || value < 0) {
-          throw new TypeError("timeoutMs must be a non-negative number");
-        }
-        this._timeoutMs = value;
-      }
-      _run(funcName, params) {
-        return new Promise(async (resolve2, reject) => {
-          const timeout = setTimeout(() => {
-            return reject(new Error("Operation timed out"));
-          }, this.timeoutMs);
-          await this.limiter[funcName](...params).then((result) => {
-            clearTimeout(timeout);
-            resolve2(result);
-          }).catch((err) => {
-            clearTimeout(timeout);
-            reject(err);
-          });
-        });
-      }
-      _consume(key, pointsToConsume = 1, options = {}) {
-        return this._run("consume", [key, pointsToConsume, options]);
-      }
-      _penalty(key, points = 1, options = {}) {
-        return this._run("penalty", [key, points, options]);
-      }
-      _reward(key, points = 1, options = {}) {
-        return this._run("reward", [key, points, options]);
-      }
-      _get(key, options = {}) {
-        return this._run("get", [key, options]);
-      }
-      _set(key, points, secDuration, options = {}) {
-        return this._run("set", [key, points, secDuration, options]);
-      }
-      _block(key, secDuration, options = {}) {
-        return this._run("block", [key, secDuration, options]);
-      }
-      _delete(key, options = {}) {
-        return this._run("delete", [key, options]);
-      }
-    };
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterUnion.js
-var require_RateLimiterUnion = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterUnion.js"(exports, module) {
-    var RateLimiterAbstract = require_RateLimiterAbstract();
-    module.exports = class RateLimiterUnion {
-      constructor(...limiters) {
-        if (limiters.length < 1) {
-          throw new Error("RateLimiterUnion: at least one limiter have to be passed");
-        }
-        limiters.forEach((limiter) => {
-          if (!(limiter instanceof RateLimiterAbstract)) {
-            throw new Error("RateLimiterUnion: all limiters have to be instance of RateLimiterAbstract");
-          }
-        });
-        this._limiters = limiters;
-      }
-      consume(key, points = 1) {
-        return new Promise((resolve2, reject) => {
-          const promises2 = [];
-          this._limiters.forEach((limiter) => {
-            promises2.push(limiter.consume(key, points).catch((rej) => ({ rejected: true, rej })));
-          });
-          Promise.all(promises2).then((res) => {
-            const resObj = {};
-            let rejected = false;
-            res.forEach((item) => {
-              if (item.rejected === true) {
-                rejected = true;
-              }
-            });
-            for (let i = 0; i < res.length; i++) {
-              if (rejected && res[i].rejected === true) {
-                resObj[this._limiters[i].keyPrefix] = res[i].rej;
-              } else if (!rejected) {
-                resObj[this._limiters[i].keyPrefix] = res[i];
-              }
-            }
-            if (rejected) {
-              reject(resObj);
-            } else {
-              resolve2(resObj);
-            }
-          });
-        });
-      }
-    };
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/component/RateLimiterQueueError.js
-var require_RateLimiterQueueError = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/component/RateLimiterQueueError.js"(exports, module) {
-    module.exports = class RateLimiterQueueError extends Error {
-      constructor(message, extra) {
-        super();
-        if (Error.captureStackTrace) {
-          Error.captureStackTrace(this, this.constructor);
-        }
-        this.name = "CustomError";
-        this.message = message;
-        if (extra) {
-          this.extra = extra;
-        }
-      }
-    };
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterQueue.js
-var require_RateLimiterQueue = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterQueue.js"(exports, module) {
-    var RateLimiterQueueError = require_RateLimiterQueueError();
-    var MAX_QUEUE_SIZE = 4294967295;
-    var KEY_DEFAULT = "limiter";
-    module.exports = class RateLimiterQueue {
-      constructor(limiterFlexible, opts = {
-        maxQueueSize: MAX_QUEUE_SIZE
-      }) {
-        this._queueLimiters = {
-          KEY_DEFAULT: new RateLimiterQueueInternal(limiterFlexible, opts)
-        };
-        this._limiterFlexible = limiterFlexible;
-        this._maxQueueSize = opts.maxQueueSize;
-      }
-      getTokensRemaining(key = KEY_DEFAULT) {
-        if (this._queueLimiters[key]) {
-          return this._queueLimiters[key].getTokensRemaining();
-        } else {
-          return Promise.resolve(this._limiterFlexible.points);
-        }
-      }
-      removeTokens(tokens, key = KEY_DEFAULT) {
-        if (!this._queueLimiters[key]) {
-          this._queueLimiters[key] = new RateLimiterQueueInternal(
-            this._limiterFlexible,
-            {
-              key,
-              maxQueueSize: this._maxQueueSize
-            }
-          );
-        }
-        return this._queueLimiters[key].removeTokens(tokens);
-      }
-    };
-    var RateLimiterQueueInternal = class {
-      constructor(limiterFlexible, opts = {
-        maxQueueSize: MAX_QUEUE_SIZE,
-        key: KEY_DEFAULT
-      }) {
-        this._key = opts.key;
-        this._waitTimeout = null;
-        this._queue = [];
-        this._limiterFlexible = limiterFlexible;
-        this._maxQueueSize = opts.maxQueueSize;
-      }
-      getTokensRemaining() {
-        return this._limiterFlexible.get(this._key).then((rlRes) => {
-          return rlRes !== null ? rlRes.remainingPoints : this._limiterFlexible.points;
-        });
-      }
-      removeTokens(tokens) {
-        const _this = this;
-        return new Promise((resolve2, reject) => {
-          if (tokens > _this._limiterFlexible.points) {
-            reject(new RateLimiterQueueError(`Requested tokens ${tokens} exceeds maximum ${_this._limiterFlexible.points} tokens per interval`));
-            return;
-          }
-          if (_this._queue.length > 0) {
-            _this._queueRequest.call(_this, resolve2, reject, tokens);
-          } else {
-            _this._limiterFlexible.consume(_this._key, tokens).then((res) => {
-              resolve2(res.remainingPoints);
-            }).catch((rej) => {
-              if (rej instanceof Error) {
-                reject(rej);
-              } else {
-                _this._queueRequest.call(_this, resolve2, reject, tokens);
-                if (_this._waitTimeout === null) {
-                  _this._waitTimeout = setTimeout(_this._processFIFO.bind(_this), rej.msBeforeNext);
-                }
-              }
-            });
-          }
-        });
-      }
-      _queueRequest(resolve2, reject, tokens) {
-        const _this = this;
-        if (_this._queue.length < _this._maxQueueSize) {
-          _this._queue.push({ resolve: resolve2, reject, tokens });
-        } else {
-          reject(new RateLimiterQueueError(`Number of requests reached it's maximum ${_this._maxQueueSize}`));
-        }
-      }
-      _processFIFO() {
-        const _this = this;
-        if (_this._waitTimeout !== null) {
-          clearTimeout(_this._waitTimeout);
-          _this._waitTimeout = null;
-        }
-        if (_this._queue.length === 0) {
-          return;
-        }
-        const item = _this._queue.shift();
-        _this._limiterFlexible.consume(_this._key, item.tokens).then((res) => {
-          item.resolve(res.remainingPoints);
-          _this._processFIFO.call(_this);
-        }).catch((rej) => {
-          if (rej instanceof Error) {
-            item.reject(rej);
-            _this._processFIFO.call(_this);
-          } else {
-            _this._queue.unshift(item);
-            if (_this._waitTimeout === null) {
-              _this._waitTimeout = setTimeout(_this._processFIFO.bind(_this), rej.msBeforeNext);
-            }
-          }
-        });
-      }
-    };
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/BurstyRateLimiter.js
-var require_BurstyRateLimiter = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/BurstyRateLimiter.js"(exports, module) {
-    var RateLimiterRes = require_RateLimiterRes();
-    module.exports = class BurstyRateLimiter {
-      constructor(rateLimiter, burstLimiter) {
-        this._rateLimiter = rateLimiter;
-        this._burstLimiter = burstLimiter;
-      }
-      /**
-       * Merge rate limiter response objects. Responses can be null
-       *
-       * @param {RateLimiterRes} [rlRes] Rate limiter response
-       * @param {RateLimiterRes} [blRes] Bursty limiter response
-       */
-      _combineRes(rlRes, blRes) {
-        if (!rlRes) {
-          return null;
-        }
-        return new RateLimiterRes(
-          rlRes.remainingPoints,
-          Math.min(rlRes.msBeforeNext, blRes ? blRes.msBeforeNext : 0),
-          rlRes.consumedPoints,
-          rlRes.isFirstInDuration
-        );
-      }
-      /**
-       * @param key
-       * @param pointsToConsume
-       * @param options
-       * @returns {Promise<any>}
-       */
-      consume(key, pointsToConsume = 1, options = {}) {
-        return this._rateLimiter.consume(key, pointsToConsume, options).catch((rlRej) => {
-          if (rlRej instanceof RateLimiterRes) {
-            return this._burstLimiter.consume(key, pointsToConsume, options).then((blRes) => {
-              return Promise.resolve(this._combineRes(rlRej, blRes));
-            }).catch(
-              (blRej) => {
-                if (blRej instanceof RateLimiterRes) {
-                  return Promise.reject(this._combineRes(rlRej, blRej));
-                } else {
-                  return Promise.reject(blRej);
-                }
-              }
-            );
-          } else {
-            return Promise.reject(rlRej);
-          }
-        });
-      }
-      /**
-       * It doesn't expose available points from burstLimiter
-       *
-       * @param key
-       * @returns {Promise<RateLimiterRes>}
-       */
-      get(key) {
-        return Promise.all([
-          this._rateLimiter.get(key),
-          this._burstLimiter.get(key)
-        ]).then(([rlRes, blRes]) => {
-          return this._combineRes(rlRes, blRes);
-        });
-      }
-      get points() {
-        return this._rateLimiter.points;
-      }
-    };
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterDynamo.js
-var require_RateLimiterDynamo = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterDynamo.js"(exports, module) {
-    var RateLimiterRes = require_RateLimiterRes();
-    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
-    var DynamoItem = class {
-      /**
-       * Create a DynamoItem.
-       * @param {string} rlKey - The key for the rate limiter.
-       * @param {number} points - The number of points.
-       * @param {number} expire - The expiration time in seconds.
-       */
-      constructor(rlKey, points, expire) {
-        this.key = rlKey;
-        this.points = points;
-        this.expire = expire;
-      }
-    };
-    var DEFAULT_READ_CAPACITY_UNITS = 25;
-    var DEFAULT_WRITE_CAPACITY_UNITS = 25;
-    var RateLimiterDynamo = class extends RateLimiterStoreAbstract {
-      /**
-       * Constructs a new instance of the class.
-       * The storeClient MUST be an instance of AWS.DynamoDB NOT of AWS.DynamoDBClient.
-       *
-       * @param {Object} opts - The options for the constructor.
-       * @param {function} cb - The callback function (optional).
-       * @return {void}
-       */
-      constructor(opts, cb = null) {
-        super(opts);
-        this.client = opts.storeClient;
-        this.tableName = opts.tableName;
-        this.tableCreated = opts.tableCreated;
-        this.ttlManuallySet = opts.ttlSet;
-        if (!this.tableCreated) {
-          this._createTable(opts.dynamoTableOpts).then((data) => {
-            this.tableCreated = true;
-            this._setTTL().finally(() => {
-              if (typeof cb === "function") {
-                cb();
-              }
-            });
-          }).catch((err) => {
-            if (typeof cb === "function") {
-              cb(err);
-            } else {
-              throw err;
-            }
-          });
-        } else {
-          this._setTTL().finally(() => {
-            if (typeof cb === "function") {
-              cb();
-            }
-          });
-        }
-      }
-      get tableName() {
-        return this._tableName;
-      }
-      set tableName(value) {
-        this._tableName = typeof value === "undefined" ? "node-rate-limiter-flexible" : value;
-      }
-      get tableCreated() {
-        return this._tableCreated;
-      }
-      set tableCreated(value) {
-        this._tableCreated = typeof value === "undefined" ? false : !!value;
-      }
-      /**
-       * Creates a table in the database. Return null if the table already exists.
-       * 
-       * @param {{readCapacityUnits: number, writeCapacityUnits: number}} tableOpts
-       * @return {Promise} A promise that resolves with the result of creating the table.
-       */
-      async _createTable(tableOpts) {
-        const params = {
-          TableName: this.tableName,
-          AttributeDefinitions: [
-            {
-              AttributeName: "key",
-              AttributeType: "S"
-            }
-          ],
-          KeySchema: [
-            {
-              AttributeName: "key",
-              KeyType: "HASH"
-            }
-          ],
-          ProvisionedThroughput: {
-            ReadCapacityUnits: tableOpts && tableOpts.readCapacityUnits ? tableOpts.readCapacityUnits : DEFAULT_READ_CAPACITY_UNITS,
-            WriteCapacityUnits: tableOpts && tableOpts.writeCapacityUnits ? tableOpts.writeCapacityUnits : DEFAULT_WRITE_CAPACITY_UNITS
-          }
-        };
-        try {
-          const data = await this.client.createTable(params);
-          return data;
-        } catch (err) {
-          if (err.__type && err.__type.includes("ResourceInUseException")) {
-            return null;
-          } else {
-            throw err;
-          }
-        }
-      }
-      /**
-       * Retrieves an item from the table based on the provided key.
-       *
-       * @param {string} rlKey - The key used to retrieve the item.
-       * @throws {Error} Throws an error if the table is not created yet.
-       * @return {DynamoItem|null} - The retrieved item, or null if it doesn't exist.
-       */
-      async _get(rlKey) {
-        if (!this.tableCreated) {
-          throw new Error("Table is not created yet");
-        }
-        const params = {
-          TableName: this.tableName,
-          Key: {
-            key: { S: rlKey }
-          }
-        };
-        const data = await this.client.getItem(params);
-        if (data.Item) {
-          return new DynamoItem(
-            data.Item.key.S,
-            Number(data.Item.points.N),
-            Number(data.Item.expire.N)
-          );
-        } else {
-          return null;
-        }
-      }
-      /**
-       * Deletes an item from the table based on the given rlKey.
-       *
-       * @param {string} rlKey - The rlKey of the item to delete.
-       * @throws {Error} Throws an error if the table is not created yet.
-       * @return {boolean} Returns true if the item was successfully deleted, otherwise false.
-       */
-      async _delete(rlKey) {
-        if (!this.tableCreated) {
-          throw new Error("Table is not created yet");
-        }
-        const params = {
-          TableName: this.tableName,
-          Key: {
-            key: { S: rlKey }
-          },
-          ConditionExpression: "attribute_exists(#k)",
-          ExpressionAttributeNames: {
-            "#k": "key"
-          }
-        };
-        try {
-          const data = await this._client.deleteItem(params);
-          return data.$metadata.httpStatusCode === 200;
-        } catch (err) {
-          if (err.__type && err.__type.includes("ConditionalCheckFailedException")) {
-            return false;
-          } else {
-            throw err;
-          }
-        }
-      }
-      /**
-       * Implemented with DynamoDB Atomic Counters. 3 calls are made to DynamoDB but each call is atomic.
-       * From the documentation: "UpdateItem calls are naturally serialized within DynamoDB,
-       * so there are no race condition concerns with making multiple simultaneous calls."
-       * See: https://aws.amazon.com/it/blogs/database/implement-resource-counters-with-amazon-dynamodb/
-       * @param {*} rlKey 
-       * @param {*} points 
-       * @param {*} msDuration 
-       * @param {*} forceExpire 
-       * @param {*} options 
-       * @returns
-       */
-      async _upsert(rlKey, points, msDuration, forceExpire = false, options = {}) {
-        if (!this.tableCreated) {
-          throw new Error("Table is not created yet");
-        }
-        const dateNow = Date.now();
-        const dateNowSec = dateNow / 1e3;
-        const newExpireSec = msDuration > 0 ? (dateNow + msDuration) / 1e3 : -1;
-        if (forceExpire) {
-          return await this._baseUpsert({
-            TableName: this.tableName,
-            Key: { key: { S: rlKey } },
-            UpdateExpression: "SET points = :points, expire = :expire",
-            ExpressionAttributeValues: {
-              ":points": { N: points.toString() },
-              ":expire": { N: newExpireSec.toString() }
-            },
-            ReturnValues: "ALL_NEW"
-          });
-        }
-        try {
-          return await this._baseUpsert({
-            TableName: this.tableName,
-            Key: { key: { S: rlKey } },
-            UpdateExpression: "SET points = :new_points, expire = :new_expire",
-            ExpressionAttributeValues: {
-              ":new_points": { N: points.toString() },
-              ":new_expire": { N: newExpireSec.toString() },
-              ":where_expire": { N: dateNowSec.toString() }
-            },
-            ConditionExpression: "expire <= :where_expire OR attribute_not_exists(points)",
-            ReturnValues: "ALL_NEW"
-          });
-        } catch (err) {
-          return await this._baseUpsert({
-            TableName: this.tableName,
-            Key: { key: { S: rlKey } },
-            UpdateExpression: "SET points = points + :new_points",
-            ExpressionAttributeValues: {
-              ":new_points": { N: points.toString() },
-              ":where_expire": { N: dateNowSec.toString() }
-            },
-            ConditionExpression: "expire > :where_expire",
-            ReturnValues: "ALL_NEW"
-          });
-        }
-      }
-      /**
-       * Asynchronously upserts data into the table. params is a DynamoDB params object.
-       *
-       * @param {Object} params - The parameters for the upsert operation.
-       * @throws {Error} Throws an error if the table is not created yet.
-       * @return {DynamoItem} Returns a DynamoItem object with the updated data.
-       */
-      async _baseUpsert(params) {
-        if (!this.tableCreated) {
-          throw new Error("Table is not created yet");
-        }
-        try {
-          const data = await this.client.updateItem(params);
-          return new DynamoItem(
-            data.Attributes.key.S,
-            Number(data.Attributes.points.N),
-            Number(data.Attributes.expire.N)
-          );
-        } catch (err) {
-          throw err;
-        }
-      }
-      /**
-       * Sets the Time-to-Live (TTL) for the table. TTL use the expire field in the table.
-       * See: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/howitworks-ttl.html
-       *
-       * @return {Promise} A promise that resolves when the TTL is successfully set.
-       * @throws {Error} Throws an error if the table is not created yet.
-       * @returns {Promise}
-       */
-      async _setTTL() {
-        if (!this.tableCreated) {
-          throw new Error("Table is not created yet");
-        }
-        try {
-          const isTTLSet = await this._isTTLSet();
-          if (isTTLSet) {
-            return;
-          }
-          const params = {
-            TableName: this.tableName,
-            TimeToLiveSpecification: {
-              AttributeName: "expire",
-              Enabled: true
-            }
-          };
-          const res = await this.client.updateTimeToLive(params);
-          return res;
-        } catch (err) {
-          throw err;
-        }
-      }
-      /**
-       * Checks if the Time To Live (TTL) feature is set for the DynamoDB table.
-       *
-       * @return {boolean} Returns true if the TTL feature is enabled for the table, otherwise false.
-       * @throws {Error} Throws an error if the table is not created yet or if there is an error while checking the TTL status.
-       */
-      async _isTTLSet() {
-        if (!this.tableCreated) {
-          throw new Error("Table is not created yet");
-        }
-        if (this.ttlManuallySet) {
-          return true;
-        }
-        try {
-          const res = await this.client.describeTimeToLive({ TableName: this.tableName });
-          return res.$metadata.httpStatusCode == 200 && res.TimeToLiveDescription.TimeToLiveStatus === "ENABLED" && res.TimeToLiveDescription.AttributeName === "expire";
-        } catch (err) {
-          throw err;
-        }
-      }
-      /**
-       * Generate a RateLimiterRes object based on the provided parameters.
-       *
-       * @param {string} rlKey - The key for the rate limiter.
-       * @param {number} changedPoints - The number of points that have changed.
-       * @param {DynamoItem} result - The result object of _get() method.
-       * @returns {RateLimiterRes} - The generated RateLimiterRes object.
-       */
-      _getRateLimiterRes(rlKey, changedPoints, result) {
-        const res = new RateLimiterRes();
-        res.isFirstInDuration = changedPoints === result.points;
-        res.consumedPoints = res.isFirstInDuration ? changedPoints : result.points;
-        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
-        res.msBeforeNext = result.expire != -1 ? Math.max(result.expire * 1e3 - Date.now(), 0) : -1;
-        return res;
-      }
-    };
-    module.exports = RateLimiterDynamo;
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterPrisma.js
-var require_RateLimiterPrisma = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterPrisma.js"(exports, module) {
-    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
-    var RateLimiterRes = require_RateLimiterRes();
-    var RateLimiterPrisma = class extends RateLimiterStoreAbstract {
-      /**
-       * Constructor for the rate limiter
-       * @param {Object} opts - Options for the rate limiter
-       */
-      constructor(opts) {
-        super(opts);
-        this.modelName = opts.tableName || "RateLimiterFlexible";
-        this.prismaClient = opts.storeClient;
-        this.clearExpiredByTimeout = opts.clearExpiredByTimeout || true;
-        if (!this.prismaClient) {
-          throw new Error("Prisma client is not provided");
-        }
-        if (this.clearExpiredByTimeout) {
-          this._clearExpiredHourAgo();
-        }
-      }
-      _getRateLimiterRes(rlKey, changedPoints, result) {
-        const res = new RateLimiterRes();
-        let doc = result;
-        res.isFirstInDuration = doc.points === changedPoints;
-        res.consumedPoints = doc.points;
-        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
-        res.msBeforeNext = doc.expire !== null ? Math.max(new Date(doc.expire).getTime() - Date.now(), 0) : -1;
-        return res;
-      }
-      _upsert(key, points, msDuration, forceExpire = false) {
-        if (!this.prismaClient) {
-          return Promise.reject(new Error("Prisma client is not established"));
-        }
-        const now = /* @__PURE__ */ new Date();
-        const newExpire = msDuration > 0 ? new Date(now.getTime() + msDuration) : null;
-        return this.prismaClient.$transaction(async (prisma) => {
-          const existingRecord = await prisma[this.modelName].findFirst({
-            where: { key }
-          });
-          if (existingRecord) {
-            const shouldUpdateExpire = forceExpire || !existingRecord.expire || existingRecord.expire <= now || newExpire === null;
-            return prisma[this.modelName].update({
-              where: { key },
-              data: {
-                points: !shouldUpdateExpire ? existingRecord.points + points : points,
-                ...shouldUpdateExpire && { expire: newExpire }
-              }
-            });
-          } else {
-            return prisma[this.modelName].create({
-              data: {
-                key,
-                points,
-                expire: newExpire
-              }
-            });
-          }
-        });
-      }
-      _get(rlKey) {
-        if (!this.prismaClient) {
-          return Promise.reject(new Error("Prisma client is not established"));
-        }
-        return this.prismaClient[this.modelName].findFirst({
-          where: {
-            AND: [
-              { key: rlKey },
-              {
-                OR: [
-                  { expire: { gt: /* @__PURE__ */ new Date() } },
-                  { expire: null }
-                ]
-              }
-            ]
-          }
-        });
-      }
-      _delete(rlKey) {
-        if (!this.prismaClient) {
-          return Promise.reject(new Error("Prisma client is not established"));
-        }
-        return this.prismaClient[this.modelName].deleteMany({
-          where: {
-            key: rlKey
-          }
-        }).then((res) => res.count > 0);
-      }
-      _clearExpiredHourAgo() {
-        if (this._clearExpiredTimeoutId) {
-          clearTimeout(this._clearExpiredTimeoutId);
-        }
-        this._clearExpiredTimeoutId = setTimeout(async () => {
-          await this.prismaClient[this.modelName].deleteMany({
-            where: {
-              expire: {
-                lt: new Date(Date.now() - 36e5)
-              }
-            }
-          });
-          this._clearExpiredHourAgo();
-        }, 3e5);
-        this._clearExpiredTimeoutId.unref();
-      }
-    };
-    module.exports = RateLimiterPrisma;
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterDrizzle.js
-var require_RateLimiterDrizzle = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterDrizzle.js"(exports, module) {
-    var drizzleOperators = null;
-    var CLEANUP_INTERVAL_MS = 3e5;
-    var EXPIRED_THRESHOLD_MS = 36e5;
-    var RateLimiterDrizzleError = class extends Error {
-      constructor(message) {
-        super(message);
-        this.name = "RateLimiterDrizzleError";
-      }
-    };
-    async function getDrizzleOperators() {
-      if (drizzleOperators) return drizzleOperators;
-      try {
-        let getPackageName2 = function() {
-          return ["drizzle", "orm"].join("-");
-        };
-        var getPackageName = getPackageName2;
-        const drizzleOrm = await import(`${getPackageName2()}`);
-        const { and, or, gt, lt, eq, isNull, sql } = drizzleOrm.default || drizzleOrm;
-        drizzleOperators = { and, or, gt, lt, eq, isNull, sql };
-        return drizzleOperators;
-      } catch (error) {
-        throw new RateLimiterDrizzleError(
-          "drizzle-orm is not installed. Please install drizzle-orm to use RateLimiterDrizzle."
-        );
-      }
-    }
-    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
-    var RateLimiterRes = require_RateLimiterRes();
-    var RateLimiterDrizzle = class extends RateLimiterStoreAbstract {
-      constructor(opts) {
-        super(opts);
-        if (!opts?.schema) {
-          throw new RateLimiterDrizzleError("Drizzle schema is required");
-        }
-        if (!opts?.storeClient) {
-          throw new RateLimiterDrizzleError("Drizzle client is required");
-        }
-        this.schema = opts.schema;
-        this.drizzleClient = opts.storeClient;
-        this.clearExpiredByTimeout = opts.clearExpiredByTimeout ?? true;
-        if (this.clearExpiredByTimeout) {
-          this._clearExpiredHourAgo();
-        }
-      }
-      _getRateLimiterRes(rlKey, changedPoints, result) {
-        const res = new RateLimiterRes();
-        let doc = result;
-        res.isFirstInDuration = doc.points === changedPoints;
-        res.consumedPoints = doc.points;
-        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
-        res.msBeforeNext = doc.expire !== null ? Math.max(new Date(doc.expire).getTime() - Date.now(), 0) : -1;
-        return res;
-      }
-      async _upsert(key, points, msDuration, forceExpire = false) {
-        if (!this.drizzleClient) {
-          return Promise.reject(new RateLimiterDrizzleError("Drizzle client is not established"));
-        }
-        const { eq, sql } = await getDrizzleOperators();
-        const now = /* @__PURE__ */ new Date();
-        const newExpire = msDuration > 0 ? new Date(now.getTime() + msDuration) : null;
-        const query = await this.drizzleClient.transaction(async (tx) => {
-          const [existingRecord] = await tx.select().from(this.schema).where(eq(this.schema.key, key)).limit(1);
-          const shouldUpdateExpire = forceExpire || !existingRecord?.expire || existingRecord?.expire <= now || newExpire === null;
-          const [data] = await tx.insert(this.schema).values({
-            key,
-            points,
-            expire: newExpire
-          }).onConflictDoUpdate({
-            target: this.schema.key,
-            set: {
-              points: !shouldUpdateExpire ? sql`${this.schema.points} + ${points}` : points,
-              ...shouldUpdateExpire && { expire: newExpire }
-            }
-          }).returning();
-          return data;
-        });
-        return query;
-      }
-      async _get(rlKey) {
-        if (!this.drizzleClient) {
-          return Promise.reject(new RateLimiterDrizzleError("Drizzle client is not established"));
-        }
-        const { and, or, gt, eq, isNull } = await getDrizzleOperators();
-        const [response] = await this.drizzleClient.select().from(this.schema).where(
-          and(
-            eq(this.schema.key, rlKey),
-            or(gt(this.schema.expire, /* @__PURE__ */ new Date()), isNull(this.schema.expire))
-          )
-        ).limit(1);
-        return response || null;
-      }
-      async _delete(rlKey) {
-        if (!this.drizzleClient) {
-          return Promise.reject(new RateLimiterDrizzleError("Drizzle client is not established"));
-        }
-        const { eq } = await getDrizzleOperators();
-        const [result] = await this.drizzleClient.delete(this.schema).where(eq(this.schema.key, rlKey)).returning({ key: this.schema.key });
-        return !!result?.key;
-      }
-      _clearExpiredHourAgo() {
-        if (this._clearExpiredTimeoutId) {
-          clearTimeout(this._clearExpiredTimeoutId);
-        }
-        this._clearExpiredTimeoutId = setTimeout(async () => {
-          try {
-            const { lt } = await getDrizzleOperators();
-            await this.drizzleClient.delete(this.schema).where(lt(this.schema.expire, new Date(Date.now() - EXPIRED_THRESHOLD_MS)));
-          } catch (error) {
-            console.warn("Failed to clear expired records:", error);
-          }
-          this._clearExpiredHourAgo();
-        }, CLEANUP_INTERVAL_MS);
-        this._clearExpiredTimeoutId.unref();
-      }
-    };
-    module.exports = RateLimiterDrizzle;
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterDrizzleNonAtomic.js
-var require_RateLimiterDrizzleNonAtomic = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterDrizzleNonAtomic.js"(exports, module) {
-    var drizzleOperators = null;
-    var CLEANUP_INTERVAL_MS = 3e5;
-    var EXPIRED_THRESHOLD_MS = 36e5;
-    var RateLimiterDrizzleError = class extends Error {
-      constructor(message) {
-        super(message);
-        this.name = "RateLimiterDrizzleError";
-      }
-    };
-    async function getDrizzleOperators() {
-      if (drizzleOperators) return drizzleOperators;
-      try {
-        let getPackageName2 = function() {
-          return ["drizzle", "orm"].join("-");
-        };
-        var getPackageName = getPackageName2;
-        const drizzleOrm = await import(`${getPackageName2()}`);
-        const { and, or, gt, lt, eq, isNull, sql } = drizzleOrm.default || drizzleOrm;
-        drizzleOperators = { and, or, gt, lt, eq, isNull, sql };
-        return drizzleOperators;
-      } catch (error) {
-        throw new RateLimiterDrizzleError(
-          "drizzle-orm is not installed. Please install drizzle-orm to use RateLimiterDrizzleNonAtomic."
-        );
-      }
-    }
-    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
-    var RateLimiterRes = require_RateLimiterRes();
-    var RateLimiterDrizzleNonAtomic = class extends RateLimiterStoreAbstract {
-      constructor(opts) {
-        super(opts);
-        if (!opts?.schema) {
-          throw new RateLimiterDrizzleError("Drizzle schema is required");
-        }
-        if (!opts?.storeClient) {
-          throw new RateLimiterDrizzleError("Drizzle client is required");
-        }
-        this.schema = opts.schema;
-        this.drizzleClient = opts.storeClient;
-        this.clearExpiredByTimeout = opts.clearExpiredByTimeout ?? true;
-        if (this.clearExpiredByTimeout) {
-          this._clearExpiredHourAgo();
-        }
-      }
-      _getRateLimiterRes(rlKey, changedPoints, result) {
-        const res = new RateLimiterRes();
-        let doc = result;
-        res.isFirstInDuration = doc.points === changedPoints;
-        res.consumedPoints = doc.points;
-        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
-        res.msBeforeNext = doc.expire !== null ? Math.max(new Date(doc.expire).getTime() - Date.now(), 0) : -1;
-        return res;
-      }
-      async _upsert(key, points, msDuration, forceExpire = false) {
-        if (!this.drizzleClient) {
-          return Promise.reject(new RateLimiterDrizzleError("Drizzle client is not established"));
-        }
-        const { eq } = await getDrizzleOperators();
-        const now = /* @__PURE__ */ new Date();
-        const newExpire = msDuration > 0 ? new Date(now.getTime() + msDuration) : null;
-        const [existingRecord] = await this.drizzleClient.select().from(this.schema).where(eq(this.schema.key, key)).limit(1);
-        const shouldUpdateExpire = forceExpire || !existingRecord || !existingRecord.expire || existingRecord.expire <= now || newExpire === null;
-        let newPoints;
-        if (existingRecord && !shouldUpdateExpire) {
-          newPoints = existingRecord.points + points;
-        } else {
-          newPoints = points;
-        }
-        const [data] = await this.drizzleClient.insert(this.schema).values({
-          key,
-          points: newPoints,
-          expire: newExpire
-        }).onConflictDoUpdate({
-          target: this.schema.key,
-          set: {
-            points: newPoints,
-            ...shouldUpdateExpire && { expire: newExpire }
-          }
-        }).returning();
-        return data;
-      }
-      async _get(rlKey) {
-        if (!this.drizzleClient) {
-          return Promise.reject(new RateLimiterDrizzleError("Drizzle client is not established"));
-        }
-        const { and, or, gt, eq, isNull } = await getDrizzleOperators();
-        const [response] = await this.drizzleClient.select().from(this.schema).where(
-          and(
-            eq(this.schema.key, rlKey),
-            or(gt(this.schema.expire, /* @__PURE__ */ new Date()), isNull(this.schema.expire))
-          )
-        ).limit(1);
-        return response || null;
-      }
-      async _delete(rlKey) {
-        if (!this.drizzleClient) {
-          return Promise.reject(new RateLimiterDrizzleError("Drizzle client is not established"));
-        }
-        const { eq } = await getDrizzleOperators();
-        const [result] = await this.drizzleClient.delete(this.schema).where(eq(this.schema.key, rlKey)).returning({ key: this.schema.key });
-        return !!(result && result.key);
-      }
-      _clearExpiredHourAgo() {
-        if (this._clearExpiredTimeoutId) {
-          clearTimeout(this._clearExpiredTimeoutId);
-        }
-        this._clearExpiredTimeoutId = setTimeout(async () => {
-          try {
-            const { lt } = await getDrizzleOperators();
-            await this.drizzleClient.delete(this.schema).where(lt(this.schema.expire, new Date(Date.now() - EXPIRED_THRESHOLD_MS)));
-          } catch (error) {
-            console.warn("Failed to clear expired records:", error);
-          }
-          this._clearExpiredHourAgo();
-        }, CLEANUP_INTERVAL_MS);
-        this._clearExpiredTimeoutId.unref();
-      }
-    };
-    module.exports = RateLimiterDrizzleNonAtomic;
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterValkey.js
-var require_RateLimiterValkey = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterValkey.js"(exports, module) {
-    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
-    var RateLimiterRes = require_RateLimiterRes();
-    var incrTtlLuaScript = `
-server.call('set', KEYS[1], 0, 'EX', ARGV[2], 'NX')
-local consumed = server.call('incrby', KEYS[1], ARGV[1])
-local ttl = server.call('pttl', KEYS[1])
-return {consumed, ttl}
-`;
-    var RateLimiterValkey = class extends RateLimiterStoreAbstract {
-      /**
-       *
-       * @param {Object} opts
-       * Defaults {
-       *   ... see other in RateLimiterStoreAbstract
-       *
-       *   storeClient: ValkeyClient
-       *   rejectIfValkeyNotReady: boolean = false - reject / invoke insuranceLimiter immediately when valkey connection is not "ready"
-       * }
-       */
-      constructor(opts) {
-        super(opts);
-        this.client = opts.storeClient;
-        this._rejectIfValkeyNotReady = !!opts.rejectIfValkeyNotReady;
-        this._incrTtlLuaScript = opts.customIncrTtlLuaScript || incrTtlLuaScript;
-        this.client.defineCommand("rlflxIncr", {
-          numberOfKeys: 1,
-          lua: this._incrTtlLuaScript
-        });
-      }
-      /**
-       * Prevent actual valkey call if valkey connection is not ready
-       * @return {boolean}
-       * @private
-       */
-      _isValkeyReady() {
-        if (!this._rejectIfValkeyNotReady) {
-          return true;
-        }
-        return this.client.status === "ready";
-      }
-      _getRateLimiterRes(rlKey, changedPoints, result) {
-        let consumed;
-        let resTtlMs;
-        if (Array.isArray(result[0])) {
-          [[, consumed], [, resTtlMs]] = result;
-        } else {
-          [consumed, resTtlMs] = result;
-        }
-        const res = new RateLimiterRes();
-        res.consumedPoints = +consumed;
-        res.isFirstInDuration = res.consumedPoints === changedPoints;
-        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
-        res.msBeforeNext = resTtlMs;
-        return res;
-      }
-      _upsert(rlKey, points, msDuration, forceExpire = false) {
-        if (!this._isValkeyReady()) {
-          throw new Error("Valkey connection is not ready");
-        }
-        const secDuration = Math.floor(msDuration / 1e3);
-        if (forceExpire) {
-          const multi = this.client.multi();
-          if (secDuration > 0) {
-            multi.set(rlKey, points, "EX", secDuration);
-          } else {
-            multi.set(rlKey, points);
-          }
-          return multi.pttl(rlKey).exec();
-        }
-        if (secDuration > 0) {
-          return this.client.rlflxIncr([rlKey, String(points), String(secDuration), String(this.points), String(this.duration)]);
-        }
-        return this.client.multi().incrby(rlKey, points).pttl(rlKey).exec();
-      }
-      _get(rlKey) {
-        if (!this._isValkeyReady()) {
-          throw new Error("Valkey connection is not ready");
-        }
-        return this.client.multi().get(rlKey).pttl(rlKey).exec().then((result) => {
-          const [[, points]] = result;
-          if (points === null) return null;
-          return result;
-        });
-      }
-      _delete(rlKey) {
-        return this.client.del(rlKey).then((result) => result > 0);
-      }
-    };
-    module.exports = RateLimiterValkey;
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterValkeyGlide.js
-var require_RateLimiterValkeyGlide = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterValkeyGlide.js"(exports, module) {
-    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
-    var RateLimiterRes = require_RateLimiterRes();
-    var DEFAULT_LIBRARY_NAME = "ratelimiterflexible";
-    var DEFAULT_VALKEY_SCRIPT = `local key = KEYS[1]
-local pointsToConsume = tonumber(ARGV[1])
-if tonumber(ARGV[2]) > 0 then
-  server.call('set', key, "0", 'EX', ARGV[2], 'NX')
-  local consumed = server.call('incrby', key, pointsToConsume)
-  local pttl = server.call('pttl', key)
-  return {consumed, pttl}
-end
-local consumed = server.call('incrby', key, pointsToConsume)
-local pttl = server.call('pttl', key)
-return {consumed, pttl}`;
-    var GET_VALKEY_SCRIPT = `local key = KEYS[1]
-local value = server.call('get', key)
-if value == nil then
-  return value
-end
-local pttl = server.call('pttl', key)
-return {tonumber(value), pttl}`;
-    var RateLimiterValkeyGlide = class extends RateLimiterStoreAbstract {
-      /**
-       * Constructor for RateLimiterValkeyGlide
-       *
-       * @param {Object} opts - Configuration options
-       * @param {GlideClient|GlideClusterClient} opts.storeClient - Valkey Glide client instance (required)
-       * @param {number} [opts.points=4] - Maximum number of points that can be consumed over duration
-       * @param {number} [opts.duration=1] - Duration in seconds before points are reset
-       * @param {number} [opts.blockDuration=0] - Duration in seconds that a key will be blocked for if consumed more than points
-       * @param {boolean} [opts.rejectIfValkeyNotReady=false] - Whether to reject requests if Valkey is not ready
-       * @param {boolean} [opts.execEvenly=false] - Delay actions to distribute them evenly over duration
-       * @param {number} [opts.execEvenlyMinDelayMs] - Minimum delay between actions when execEvenly is true
-       * @param {string} [opts.customFunction] - Custom Lua script for rate limiting logic
-       * @param {number} [opts.inMemoryBlockOnConsumed] - Points threshold for in-memory blocking
-       * @param {number} [opts.inMemoryBlockDuration] - Duration in seconds for in-memory blocking
-       * @param {string} [opts.customFunctionLibName] - Custom name for the function library, defaults to 'ratelimiter'.
-       * The name is used to identify the library of the lua function. An custom name should be used only if you
-       * you want to use different libraries for different rate limiters, otherwise it is not needed.
-       * @param {RateLimiterAbstract} [opts.insuranceLimiter] - Backup limiter to use when the primary client fails
-       *
-       * @example
-       * const rateLimiter = new RateLimiterValkeyGlide({
-       *   storeClient: glideClient,
-       *   points: 5,
-       *   duration: 1
-       * });
-       *
-       * @example <caption>With custom Lua function</caption>
-       * const customScript = `local key = KEYS[1]
-       * local pointsToConsume = tonumber(ARGV[1]) or 0
-       * local secDuration = tonumber(ARGV[2]) or 0
-       *
-       * -- Custom implementation
-       * -- ...
-       *
-       * -- Must return exactly two values: [consumed_points, ttl_in_ms]
-       * return {consumed, ttl}`
-       *
-       * const rateLimiter = new RateLimiterValkeyGlide({
-       *   storeClient: glideClient,
-       *   points: 5,
-       *   customFunction: customScript
-       * });
-       *
-       * @example <caption>With insurance limiter</caption>
-       * const rateLimiter = new RateLimiterValkeyGlide({
-       *   storeClient: primaryGlideClient,
-       *   points: 5,
-       *   duration: 2,
-       *   insuranceLimiter: new RateLimiterMemory({
-       *     points: 5,
-       *     duration: 2
-       *   })
-       * });
-       *
-       * @description
-       * When providing a custom Lua script via `opts.customFunction`, it must:
-       *
-       * 1. Accept parameters:
-       *    - KEYS[1]: The key being rate limited
-       *    - ARGV[1]: Points to consume (as string, use tonumber() to convert)
-       *    - ARGV[2]: Duration in seconds (as string, use tonumber() to convert)
-       *
-       * 2. Return an array with exactly two elements:
-       *    - [0]: Consumed points (number)
-       *    - [1]: TTL in milliseconds (number)
-       *
-       * 3. Handle scenarios:
-       *    - New key creation: Initialize with expiry for fixed windows
-       *    - Key updates: Increment existing counters
-       */
-      constructor(opts) {
-        super(opts);
-        this.client = opts.storeClient;
-        this._scriptLoaded = false;
-        this._getScriptLoaded = false;
-        this._rejectIfValkeyNotReady = !!opts.rejectIfValkeyNotReady;
-        this._luaScript = opts.customFunction || DEFAULT_VALKEY_SCRIPT;
-        this._libraryName = opts.customFunctionLibName || DEFAULT_LIBRARY_NAME;
-      }
-      /**
-       * Ensure scripts are loaded in the Valkey server
-       * @returns {Promise<boolean>} True if scripts are loaded
-       * @private
-       */
-      async _loadScripts() {
-        if (this._scriptLoaded && this._getScriptLoaded) {
-          return true;
-        }
-        if (!this.client) {
-          throw new Error("Valkey client is not set");
-        }
-        const promises2 = [];
-        if (!this._scriptLoaded) {
-          const script = Buffer.from(`#!lua name=${this._libraryName}
-        local function consume(KEYS, ARGV)
-          ${this._luaScript.trim()}
-        end
-        server.register_function('consume', consume)`);
-          promises2.push(this.client.functionLoad(script, { replace: true }));
-        } else promises2.push(Promise.resolve(this._libraryName));
-        if (!this._getScriptLoaded) {
-          const script = Buffer.from(`#!lua name=ratelimiter_get
-        local function getValue(KEYS, ARGV)
-          ${GET_VALKEY_SCRIPT.trim()}
-        end
-        server.register_function('getValue', getValue)`);
-          promises2.push(this.client.functionLoad(script, { replace: true }));
-        } else promises2.push(Promise.resolve("ratelimiter_get"));
-        const results = await Promise.all(promises2);
-        this._scriptLoaded = results[0] === this._libraryName;
-        this._getScriptLoaded = results[1] === "ratelimiter_get";
-        if (!this._scriptLoaded || !this._getScriptLoaded) {
-          throw new Error("Valkey connection is not ready, scripts not loaded");
-        }
-        return true;
-      }
-      /**
-       * Update or insert the rate limiter record
-       *
-       * @param {string} rlKey - The rate limiter key
-       * @param {number} pointsToConsume - Points to be consumed
-       * @param {number} msDuration - Duration in milliseconds
-       * @param {boolean} [forceExpire=false] - Whether to force expiration
-       * @param {Object} [options={}] - Additional options
-       * @returns {Promise<Array>} Array containing consumed points and TTL
-       * @private
-       */
-      async _upsert(rlKey, pointsToConsume, msDuration, forceExpire = false, options = {}) {
-        await this._loadScripts();
-        const secDuration = Math.floor(msDuration / 1e3);
-        if (forceExpire) {
-          if (secDuration > 0) {
-            await this.client.set(
-              rlKey,
-              String(pointsToConsume),
-              { expiry: { type: "EX", count: secDuration } }
-            );
-            return [pointsToConsume, secDuration * 1e3];
-          }
-          await this.client.set(rlKey, String(pointsToConsume));
-          return [pointsToConsume, -1];
-        }
-        const result = await this.client.fcall(
-          "consume",
-          [rlKey],
-          [String(pointsToConsume), String(secDuration)]
-        );
-        return result;
-      }
-      /**
-       * Get the rate limiter record
-       *
-       * @param {string} rlKey - The rate limiter key
-       * @param {Object} [options={}] - Additional options
-       * @returns {Promise<Array|null>} Array containing consumed points and TTL, or null if not found
-       * @private
-       */
-      async _get(rlKey, options = {}) {
-        await this._loadScripts();
-        const res = await this.client.fcall("getValue", [rlKey], []);
-        return res.length > 0 ? res : null;
-      }
-      /**
-       * Delete the rate limiter record
-       *
-       * @param {string} rlKey - The rate limiter key
-       * @param {Object} [options={}] - Additional options
-       * @returns {Promise<boolean>} True if successful, false otherwise
-       * @private
-       */
-      async _delete(rlKey, options = {}) {
-        const result = await this.client.del([rlKey]);
-        return result > 0;
-      }
-      /**
-       * Convert raw result to RateLimiterRes object
-       *
-       * @param {string} rlKey - The rate limiter key
-       * @param {number} changedPoints - Points changed in this operation
-       * @param {Array|null} result - Result from Valkey operation
-       * @returns {RateLimiterRes|null} RateLimiterRes object or null if result is null
-       * @private
-       */
-      _getRateLimiterRes(rlKey, changedPoints, result) {
-        if (result === null) {
-          return null;
-        }
-        const res = new RateLimiterRes();
-        const [consumedPointsStr, pttl] = result;
-        const consumedPoints = Number(consumedPointsStr);
-        res.isFirstInDuration = consumedPoints === changedPoints;
-        res.consumedPoints = consumedPoints;
-        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
-        res.msBeforeNext = pttl;
-        return res;
-      }
-      /**
-       * Close the rate limiter and release resources
-       * Note: The method won't going to close the Valkey client, as it may be shared with other instances.
-       * @returns {Promise<void>} Promise that resolves when the rate limiter is closed
-       */
-      async close() {
-        if (this._scriptLoaded) {
-          await this.client.functionDelete(this._libraryName);
-          this._scriptLoaded = false;
-        }
-        if (this._getScriptLoaded) {
-          await this.client.functionDelete("ratelimiter_get");
-          this._getScriptLoaded = false;
-        }
-        if (this.insuranceLimiter) {
-          try {
-            await this.insuranceLimiter.close();
-          } catch (e) {
-          }
-        }
-        this.client = null;
-        this._scriptLoaded = false;
-        this._getScriptLoaded = false;
-        this._rejectIfValkeyNotReady = false;
-        this._luaScript = null;
-        this._libraryName = null;
-        this.insuranceLimiter = null;
-      }
-    };
-    module.exports = RateLimiterValkeyGlide;
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterSQLite.js
-var require_RateLimiterSQLite = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterSQLite.js"(exports, module) {
-    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
-    var RateLimiterRes = require_RateLimiterRes();
-    var RateLimiterSQLite = class extends RateLimiterStoreAbstract {
-      /**
-       * Internal store type used to determine the SQLite client in use.
-       * It can be one of the following:
-       * - `"sqlite3".
-       * - `"better-sqlite3".
-       *
-       * @type {("sqlite3" | "better-sqlite3" | null)}
-       * @private
-       */
-      _internalStoreType = null;
-      /**
-       * @callback callback
-       * @param {Object} err
-       *
-       * @param {Object} opts
-       * @param {callback} cb
-       * Defaults {
-       *   ... see other in RateLimiterStoreAbstract
-       *   storeClient: sqliteClient, // SQLite database instance (sqlite3, better-sqlite3, or knex instance)
-       *   storeType: 'sqlite3' | 'better-sqlite3' | 'knex', // Optional, defaults to 'sqlite3'
-       *   tableName: 'string',
-       *   tableCreated: boolean,
-       *   clearExpiredByTimeout: boolean,
-       * }
-       */
-      constructor(opts, cb = null) {
-        super(opts);
-        this.client = opts.storeClient;
-        this.storeType = opts.storeType || "sqlite3";
-        this.tableName = opts.tableName;
-        this.tableCreated = opts.tableCreated || false;
-        this.clearExpiredByTimeout = opts.clearExpiredByTimeout;
-        this._validateStoreTypes(cb);
-        this._validateStoreClient(cb);
-        this._setInternalStoreType(cb);
-        this._validateTableName(cb);
-        if (!this.tableCreated) {
-          this._createDbAndTable().then(() => {
-            this.tableCreated = true;
-            if (this.clearExpiredByTimeout) this._clearExpiredHourAgo();
-            if (typeof cb === "function") cb();
-          }).catch((err) => {
-            if (typeof cb === "function") cb(err);
-            else throw err;
-          });
-        } else {
-          if (this.clearExpiredByTimeout) this._clearExpiredHourAgo();
-          if (typeof cb === "function") cb();
-        }
-      }
-      _validateStoreTypes(cb) {
-        const validStoreTypes = ["sqlite3", "better-sqlite3", "knex"];
-        if (!validStoreTypes.includes(this.storeType)) {
-          const err = new Error(
-            `storeType must be one of: ${validStoreTypes.join(", ")}`
-          );
-          if (typeof cb === "function") return cb(err);
-          throw err;
-        }
-      }
-      _validateStoreClient(cb) {
-        if (this.storeType === "sqlite3") {
-          if (typeof this.client.run !== "function") {
-            const err = new Error(
-              "storeClient must be an instance of sqlite3.Database when storeType is 'sqlite3' or no storeType was provided"
-            );
-            if (typeof cb === "function") return cb(err);
-            throw err;
-          }
-        } else if (this.storeType === "better-sqlite3") {
-          if (typeof this.client.prepare !== "function" || typeof this.client.run !== "undefined") {
-            const err = new Error(
-              "storeClient must be an instance of better-sqlite3.Database when storeType is 'better-sqlite3'"
-            );
-            if (typeof cb === "function") return cb(err);
-            throw err;
-          }
-        } else if (this.storeType === "knex") {
-          if (typeof this.client.raw !== "function") {
-            const err = new Error(
-              "storeClient must be an instance of Knex when storeType is 'knex'"
-            );
-            if (typeof cb === "function") return cb(err);
-            throw err;
-          }
-        }
-      }
-      _setInternalStoreType(cb) {
-        if (this.storeType === "knex") {
-          const knexClientType = this.client.client.config.client;
-          if (knexClientType === "sqlite3") {
-            this._internalStoreType = "sqlite3";
-          } else if (knexClientType === "better-sqlite3") {
-            this._internalStoreType = "better-sqlite3";
-          } else {
-            const err = new Error(
-              "Knex must be configured with 'sqlite3' or 'better-sqlite3' for RateLimiterSQLite"
-            );
-            if (typeof cb === "function") return cb(err);
-            throw err;
-          }
-        } else {
-          this._internalStoreType = this.storeType;
-        }
-      }
-      _validateTableName(cb) {
-        if (!/^[A-Za-z0-9_]*$/.test(this.tableName)) {
-          const err = new Error("Table name must contain only letters and numbers");
-          if (typeof cb === "function") return cb(err);
-          throw err;
-        }
-      }
-      /**
-       * Acquires the database connection based on the storeType.
-       * @returns {Promise<Object>} The database client or connection
-       */
-      async _getConnection() {
-        if (this.storeType === "knex") {
-          return this.client.client.acquireConnection();
-        }
-        return this.client;
-      }
-      /**
-       * Releases the database connection if necessary.
-       * @param {Object} conn The database client or connection
-       */
-      _releaseConnection(conn) {
-        if (this.storeType === "knex") {
-          this.client.client.releaseConnection(conn);
-        }
-      }
-      async _createDbAndTable() {
-        const conn = await this._getConnection();
-        try {
-          switch (this._internalStoreType) {
-            case "sqlite3":
-              await new Promise((resolve2, reject) => {
-                conn.run(
-                  this._getCreateTableSQL(),
-                  (err) => err ? reject(err) : resolve2()
-                );
-              });
-              break;
-            case "better-sqlite3":
-              conn.prepare(this._getCreateTableSQL()).run();
-              break;
-            default:
-              throw new Error("Unsupported internalStoreType");
-          }
-        } finally {
-          this._releaseConnection(conn);
-        }
-      }
-      _getCreateTableSQL() {
-        return `CREATE TABLE IF NOT EXISTS ${this.tableName} (
-      key TEXT PRIMARY KEY,
-      points INTEGER NOT NULL DEFAULT 0,
-      expire INTEGER
-    )`;
-      }
-      _clearExpiredHourAgo() {
-        if (this._clearExpiredTimeoutId) clearTimeout(this._clearExpiredTimeoutId);
-        this._clearExpiredTimeoutId = setTimeout(() => {
-          this.clearExpired(Date.now() - 36e5).then(() => this._clearExpiredHourAgo());
-        }, 3e5);
-        this._clearExpiredTimeoutId.unref();
-      }
-      async clearExpired(nowMs) {
-        const sql = `DELETE FROM ${this.tableName} WHERE expire < ?`;
-        const conn = await this._getConnection();
-        try {
-          switch (this._internalStoreType) {
-            case "sqlite3":
-              await new Promise((resolve2, reject) => {
-                conn.run(sql, [nowMs], (err) => err ? reject(err) : resolve2());
-              });
-              break;
-            case "better-sqlite3":
-              conn.prepare(sql).run(nowMs);
-              break;
-            default:
-              throw new Error("Unsupported internalStoreType");
-          }
-        } finally {
-          this._releaseConnection(conn);
-        }
-      }
-      _getRateLimiterRes(rlKey, changedPoints, result) {
-        const res = new RateLimiterRes();
-        res.isFirstInDuration = changedPoints === result.points;
-        res.consumedPoints = res.isFirstInDuration ? changedPoints : result.points;
-        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
-        res.msBeforeNext = result.expire ? Math.max(result.expire - Date.now(), 0) : -1;
-        return res;
-      }
-      async _upsertTransactionSQLite3(conn, upsertQuery, upsertParams) {
-        return await new Promise((resolve2, reject) => {
-          conn.serialize(() => {
-            conn.run("SAVEPOINT rate_limiter_trx;", (err) => {
-              if (err) return reject(err);
-              conn.get(upsertQuery, upsertParams, (err2, row) => {
-                if (err2) {
-                  conn.run(
-                    "ROLLBACK TO SAVEPOINT rate_limiter_trx;",
-                    () => reject(err2)
-                  );
-                  return;
-                }
-                conn.run("RELEASE SAVEPOINT rate_limiter_trx;", () => resolve2(row));
-              });
-            });
-          });
-        });
-      }
-      async _upsertTransactionBetterSQLite3(conn, upsertQuery, upsertParams) {
-        return conn.transaction(
-          () => conn.prepare(upsertQuery).get(...upsertParams)
-        )();
-      }
-      async _upsertTransaction(rlKey, points, msDuration, forceExpire) {
-        const dateNow = Date.now();
-        const newExpire = msDuration > 0 ? dateNow + msDuration : null;
-        const upsertQuery = forceExpire ? `INSERT OR REPLACE INTO ${this.tableName} (key, points, expire) VALUES (?, ?, ?) RETURNING points, expire` : `INSERT INTO ${this.tableName} (key, points, expire)
-         VALUES (?, ?, ?)
-         ON CONFLICT(key) DO UPDATE SET
-           points = CASE WHEN expire IS NULL OR expire > ? THEN points + excluded.points ELSE excluded.points END,
-           expire = CASE WHEN expire IS NULL OR expire > ? THEN expire ELSE excluded.expire END
-         RETURNING points, expire`;
-        const upsertParams = forceExpire ? [rlKey, points, newExpire] : [rlKey, points, newExpire, dateNow, dateNow];
-        const conn = await this._getConnection();
-        try {
-          switch (this._internalStoreType) {
-            case "sqlite3":
-              return this._upsertTransactionSQLite3(
-                conn,
-                upsertQuery,
-                upsertParams
-              );
-            case "better-sqlite3":
-              return this._upsertTransactionBetterSQLite3(
-                conn,
-                upsertQuery,
-                upsertParams
-              );
-            default:
-              throw new Error("Unsupported internalStoreType");
-          }
-        } finally {
-          this._releaseConnection(conn);
-        }
-      }
-      _upsert(rlKey, points, msDuration, forceExpire = false) {
-        if (!this.tableCreated) {
-          return Promise.reject(new Error("Table is not created yet"));
-        }
-        return this._upsertTransaction(rlKey, points, msDuration, forceExpire);
-      }
-      async _get(rlKey) {
-        const sql = `SELECT points, expire FROM ${this.tableName} WHERE key = ? AND (expire > ? OR expire IS NULL)`;
-        const now = Date.now();
-        const conn = await this._getConnection();
-        try {
-          switch (this._internalStoreType) {
-            case "sqlite3":
-              return await new Promise((resolve2, reject) => {
-                conn.get(
-                  sql,
-                  [rlKey, now],
-                  (err, row) => err ? reject(err) : resolve2(row || null)
-                );
-              });
-            case "better-sqlite3":
-              return conn.prepare(sql).get(rlKey, now) || null;
-            default:
-              throw new Error("Unsupported internalStoreType");
-          }
-        } finally {
-          this._releaseConnection(conn);
-        }
-      }
-      async _delete(rlKey) {
-        if (!this.tableCreated) {
-          return Promise.reject(new Error("Table is not created yet"));
-        }
-        const sql = `DELETE FROM ${this.tableName} WHERE key = ?`;
-        const conn = await this._getConnection();
-        try {
-          switch (this._internalStoreType) {
-            case "sqlite3":
-              return await new Promise((resolve2, reject) => {
-                conn.run(sql, [rlKey], function(err) {
-                  if (err) reject(err);
-                  else resolve2(this.changes > 0);
-                });
-              });
-            case "better-sqlite3":
-              const result = conn.prepare(sql).run(rlKey);
-              return result.changes > 0;
-            default:
-              throw new Error("Unsupported internalStoreType");
-          }
-        } finally {
-          this._releaseConnection(conn);
-        }
-      }
-    };
-    module.exports = RateLimiterSQLite;
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/component/RateLimiterEtcdTransactionFailedError.js
-var require_RateLimiterEtcdTransactionFailedError = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/component/RateLimiterEtcdTransactionFailedError.js"(exports, module) {
-    module.exports = class RateLimiterEtcdTransactionFailedError extends Error {
-      constructor(message) {
-        super();
-        if (Error.captureStackTrace) {
-          Error.captureStackTrace(this, this.constructor);
-        }
-        this.name = "RateLimiterEtcdTransactionFailedError";
-        this.message = message;
-      }
-    };
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/component/RateLimiterSetupError.js
-var require_RateLimiterSetupError = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/component/RateLimiterSetupError.js"(exports, module) {
-    module.exports = class RateLimiterSetupError extends Error {
-      constructor(message) {
-        super();
-        if (Error.captureStackTrace) {
-          Error.captureStackTrace(this, this.constructor);
-        }
-        this.name = "RateLimiterSetupError";
-        this.message = message;
-      }
-    };
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterEtcdNonAtomic.js
-var require_RateLimiterEtcdNonAtomic = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterEtcdNonAtomic.js"(exports, module) {
-    var RateLimiterStoreAbstract = require_RateLimiterStoreAbstract();
-    var RateLimiterRes = require_RateLimiterRes();
-    var RateLimiterSetupError = require_RateLimiterSetupError();
-    var RateLimiterEtcdNonAtomic = class extends RateLimiterStoreAbstract {
-      /**
-       * @param {Object} opts
-       */
-      constructor(opts) {
-        super(opts);
-        if (!opts.storeClient) {
-          throw new RateLimiterSetupError('You need to set the option "storeClient" to an instance of class "Etcd3".');
-        }
-        this.client = opts.storeClient;
-      }
-      /**
-       * Get RateLimiterRes object filled depending on storeResult, which specific for exact store.
-       */
-      _getRateLimiterRes(rlKey, changedPoints, result) {
-        const res = new RateLimiterRes();
-        res.isFirstInDuration = changedPoints === result.points;
-        res.consumedPoints = res.isFirstInDuration ? changedPoints : result.points;
-        res.remainingPoints = Math.max(this.points - res.consumedPoints, 0);
-        res.msBeforeNext = result.expire ? Math.max(result.expire - Date.now(), 0) : -1;
-        return res;
-      }
-      /**
-       * Resolve with object used for {@link _getRateLimiterRes} to generate {@link RateLimiterRes}.
-       */
-      async _upsert(rlKey, points, msDuration, forceExpire = false) {
-        const expire = msDuration > 0 ? Date.now() + msDuration : null;
-        let newValue = { points, expire };
-        if (forceExpire) {
-          await this.client.put(rlKey).value(JSON.stringify(newValue));
-        } else {
-          const oldValue = await this._get(rlKey);
-          newValue = { points: (oldValue !== null ? oldValue.points : 0) + points, expire };
-          await this.client.put(rlKey).value(JSON.stringify(newValue));
-        }
-        return newValue;
-      }
-      /**
-       * Resolve with raw result from Store OR null if rlKey is not set
-       * or Reject with error
-       */
-      async _get(rlKey) {
-        return this.client.get(rlKey).string().then((result) => result !== null ? JSON.parse(result) : null);
-      }
-      /**
-       * Resolve with true OR false if rlKey doesn't exist.
-       * or Reject with error.
-       */
-      async _delete(rlKey) {
-        return this.client.delete().key(rlKey).then((result) => result.deleted === "1");
-      }
-    };
-    module.exports = RateLimiterEtcdNonAtomic;
-  }
-});
-
-// node_modules/rate-limiter-flexible/lib/RateLimiterEtcd.js
-var require_RateLimiterEtcd = __commonJS({
-  "node_modules/rate-limiter-flexible/lib/RateLimiterEtcd.js"(exports, module) {
-    var RateLimiterEtcdTransactionFailedError = require_RateLimiterEtcdTransactionFailedError();
-    var RateLimiterEtcdNonAtomic = require_RateLimiterEtcdNonAtomic();
-    var MAX_TRANSACTION_TRIES = 5;
-    var RateLimiterEtcd = class extends RateLimiterEtcdNonAtomic {
-      /**
-       * Resolve with object used for {@link _getRateLimiterRes} to generate {@link RateLimiterRes}.
-       */
-      async _upsert(rlKey, points, msDuration, forceExpire = false) {
-        const expire = msDuration > 0 ? Date.now() + msDuration : null;
-        let newValue = { points, expire };
-        let oldValue;
-        if (forceExpire) {
-          await this.client.put(rlKey).value(JSON.stringify(newValue));
-        } else {
-          const added = await this.client.if(rlKey, "Version", "===", "0").then(this.client.put(rlKey).value(JSON.stringify(newValue))).commit().then((result) => !!result.succeeded);
-          if (!added) {
-            let success = false;
-            for (let i = 0; i < MAX_TRANSACTION_TRIES; i++) {
-              oldValue = await this._get(rlKey);
-              newValue = { points: oldValue.points + points, expire };
-              success = await this.client.if(rlKey, "Value", "===", JSON.stringify(oldValue)).then(this.client.put(rlKey).value(JSON.stringify(newValue))).commit().then((result) => !!result.succeeded);
-              if (success) {
-                break;
-              }
-            }
-            if (!success) {
-              throw new RateLimiterEtcdTransactionFailedError("Could not set new value in a transaction.");
-            }
-          }
-        }
-        return newValue;
-      }
-    };
-    module.exports = RateLimiterEtcd;
-  }
-});
-
-// node_modules/rate-limiter-flexible/index.js
-var require_rate_limiter_flexible = __commonJS({
-  "node_modules/rate-limiter-flexible/index.js"(exports, module) {
-    var RateLimiterRedis = require_RateLimiterRedis();
-    var RateLimiterMongo = require_RateLimiterMongo();
-    var RateLimiterMySQL = require_RateLimiterMySQL();
-    var RateLimiterPostgres = require_RateLimiterPostgres();
-    var { RateLimiterClusterMaster, RateLimiterClusterMasterPM2, RateLimiterCluster } = require_RateLimiterCluster();
-    var RateLimiterMemory2 = require_RateLimiterMemory();
-    var RateLimiterMemcache = require_RateLimiterMemcache();
-    var RLWrapperBlackAndWhite = require_RLWrapperBlackAndWhite();
-    var RLWrapperTimeouts = require_RLWrapperTimeouts();
-    var RateLimiterUnion = require_RateLimiterUnion();
-    var RateLimiterQueue2 = require_RateLimiterQueue();
-    var BurstyRateLimiter = require_BurstyRateLimiter();
-    var RateLimiterRes = require_RateLimiterRes();
-    var RateLimiterDynamo = require_RateLimiterDynamo();
-    var RateLimiterPrisma = require_RateLimiterPrisma();
-    var RateLimiterDrizzle = require_RateLimiterDrizzle();
-    var RateLimiterDrizzleNonAtomic = require_RateLimiterDrizzleNonAtomic();
-    var RateLimiterValkey = require_RateLimiterValkey();
-    var RateLimiterValkeyGlide = require_RateLimiterValkeyGlide();
-    var RateLimiterSQLite = require_RateLimiterSQLite();
-    var RateLimiterEtcd = require_RateLimiterEtcd();
-    var RateLimiterEtcdNonAtomic = require_RateLimiterEtcdNonAtomic();
-    var RateLimiterQueueError = require_RateLimiterQueueError();
-    var RateLimiterEtcdTransactionFailedError = require_RateLimiterEtcdTransactionFailedError();
-    module.exports = {
-      RateLimiterRedis,
-      RateLimiterMongo,
-      RateLimiterMySQL,
-      RateLimiterPostgres,
-      RateLimiterMemory: RateLimiterMemory2,
-      RateLimiterMemcache,
-      RateLimiterClusterMaster,
-      RateLimiterClusterMasterPM2,
-      RateLimiterCluster,
-      RLWrapperBlackAndWhite,
-      RLWrapperTimeouts,
-      RateLimiterUnion,
-      RateLimiterQueue: RateLimiterQueue2,
-      BurstyRateLimiter,
-      RateLimiterRes,
-      RateLimiterDynamo,
-      RateLimiterPrisma,
-      RateLimiterValkey,
-      RateLimiterValkeyGlide,
-      RateLimiterSQLite,
-      RateLimiterEtcd,
-      RateLimiterDrizzle,
-      RateLimiterDrizzleNonAtomic,
-      RateLimiterEtcdNonAtomic,
-      RateLimiterQueueError,
-      RateLimiterEtcdTransactionFailedError
-    };
-  }
-});
-
-// node_modules/picomatch-browser/lib/constants.js
-var require_constants6 = __commonJS({
-  "node_modules/picomatch-browser/lib/constants.js"(exports, module) {
-    "use strict";
-    var WIN_SLASH = "\\\\/";
-    var WIN_NO_SLASH = `[^${WIN_SLASH}]`;
-    var DOT_LITERAL = "\\.";
-    var PLUS_LITERAL = "\\+";
-    var QMARK_LITERAL = "\\?";
-    var SLASH_LITERAL = "\\/";
-    var ONE_CHAR = "(?=.)";
-    var QMARK = "[^/]";
-    var END_ANCHOR = `(?:${SLASH_LITERAL}|$)`;
-    var START_ANCHOR = `(?:^|${SLASH_LITERAL})`;
-    var DOTS_SLASH = `${DOT_LITERAL}{1,2}${END_ANCHOR}`;
-    var NO_DOT = `(?!${DOT_LITERAL})`;
-    var NO_DOTS = `(?!${START_ANCHOR}${DOTS_SLASH})`;
-    var NO_DOT_SLASH = `(?!${DOT_LITERAL}{0,1}${END_ANCHOR})`;
-    var NO_DOTS_SLASH = `(?!${DOTS_SLASH})`;
-    var QMARK_NO_DOT = `[^.${SLASH_LITERAL}]`;
-    var STAR = `${QMARK}*?`;
-    var SEP = "/";
-    var POSIX_CHARS = {
-      DOT_LITERAL,
-      PLUS_LITERAL,
-      QMARK_LITERAL,
-      SLASH_LITERAL,
-      ONE_CHAR,
-      QMARK,
-      END_ANCHOR,
-      DOTS_SLASH,
-      NO_DOT,
-      NO_DOTS,
-      NO_DOT_SLASH,
-      NO_DOTS_SLASH,
-      QMARK_NO_DOT,
-      STAR,
-      START_ANCHOR,
-      SEP
-    };
-    var WINDOWS_CHARS = {
-      ...POSIX_CHARS,
-      SLASH_LITERAL: `[${WIN_SLASH}]`,
-      QMARK: WIN_NO_SLASH,
-      STAR: `${WIN_NO_SLASH}*?`,
-      DOTS_SLASH: `${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$)`,
-      NO_DOT: `(?!${DOT_LITERAL})`,
-      NO_DOTS: `(?!(?:^|[${WIN_SLASH}])${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
-      NO_DOT_SLASH: `(?!${DOT_LITERAL}{0,1}(?:[${WIN_SLASH}]|$))`,
-      NO_DOTS_SLASH: `(?!${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
-      QMARK_NO_DOT: `[^.${WIN_SLASH}]`,
-      START_ANCHOR: `(?:^|[${WIN_SLASH}])`,
-      END_ANCHOR: `(?:[${WIN_SLASH}]|$)`,
-      SEP: "\\"
-    };
-    var POSIX_REGEX_SOURCE = {
-      alnum: "a-zA-Z0-9",
-      alpha: "a-zA-Z",
-      ascii: "\\x00-\\x7F",
-      blank: " \\t",
-      cntrl: "\\x00-\\x1F\\x7F",
-      digit: "0-9",
-      graph: "\\x21-\\x7E",
-      lower: "a-z",
-      print: "\\x20-\\x7E ",
-      punct: "\\-!\"#$%&'()\\*+,./:;<=>?@[\\]^_`{|}~",
-      space: " \\t\\r\\n\\v\\f",
-      upper: "A-Z",
-      word: "A-Za-z0-9_",
-      xdigit: "A-Fa-f0-9"
-    };
-    module.exports = {
-      MAX_LENGTH: 1024 * 64,
-      POSIX_REGEX_SOURCE,
-      // regular expressions
-      REGEX_BACKSLASH: /\\(?![*+?^${}(|)[\]])/g,
-      REGEX_NON_SPECIAL_CHARS: /^[^@![\].,$*+?^{}()|\\/]+/,
-      REGEX_SPECIAL_CHARS: /[-*+?.^${}(|)[\]]/,
-      REGEX_SPECIAL_CHARS_BACKREF: /(\\?)((\W)(\3*))/g,
-      REGEX_SPECIAL_CHARS_GLOBAL: /([-*+?.^${}(|)[\]])/g,
-      REGEX_REMOVE_BACKSLASH: /(?:\[.*?[^\\]\]|\\(?=.))/g,
-      // Replace globs with equivalent patterns to reduce parsing time.
-      REPLACEMENTS: {
-        "***": "*",
-        "**/**": "**",
-        "**/**/**": "**"
-      },
-      // Digits
-      CHAR_0: 48,
-      /* 0 */
-      CHAR_9: 57,
-      /* 9 */
-      // Alphabet chars.
-      CHAR_UPPERCASE_A: 65,
-      /* A */
-      CHAR_LOWERCASE_A: 97,
-      /* a */
-      CHAR_UPPERCASE_Z: 90,
-      /* Z */
-      CHAR_LOWERCASE_Z: 122,
-      /* z */
-      CHAR_LEFT_PARENTHESES: 40,
-      /* ( */
-      CHAR_RIGHT_PARENTHESES: 41,
-      /* ) */
-      CHAR_ASTERISK: 42,
-      /* * */
-      // Non-alphabetic chars.
-      CHAR_AMPERSAND: 38,
-      /* & */
-      CHAR_AT: 64,
-      /* @ */
-      CHAR_BACKWARD_SLASH: 92,
-      /* \ */
-      CHAR_CARRIAGE_RETURN: 13,
-      /* \r */
-      CHAR_CIRCUMFLEX_ACCENT: 94,
-      /* ^ */
-      CHAR_COLON: 58,
-      /* : */
-      CHAR_COMMA: 44,
-      /* , */
-      CHAR_DOT: 46,
-      /* . */
-      CHAR_DOUBLE_QUOTE: 34,
-      /* " */
-      CHAR_EQUAL: 61,
-      /* = */
-      CHAR_EXCLAMATION_MARK: 33,
-      /* ! */
-      CHAR_FORM_FEED: 12,
-      /* \f */
-      CHAR_FORWARD_SLASH: 47,
-      /* / */
-      CHAR_GRAVE_ACCENT: 96,
-      /* ` */
-      CHAR_HASH: 35,
-      /* # */
-      CHAR_HYPHEN_MINUS: 45,
-      /* - */
-      CHAR_LEFT_ANGLE_BRACKET: 60,
-      /* < */
-      CHAR_LEFT_CURLY_BRACE: 123,
-      /* { */
-      CHAR_LEFT_SQUARE_BRACKET: 91,
-      /* [ */
-      CHAR_LINE_FEED: 10,
-      /* \n */
-      CHAR_NO_BREAK_SPACE: 160,
-      /* \u00A0 */
-      CHAR_PERCENT: 37,
-      /* % */
-      CHAR_PLUS: 43,
-      /* + */
-      CHAR_QUESTION_MARK: 63,
-      /* ? */
-      CHAR_RIGHT_ANGLE_BRACKET: 62,
-      /* > */
-      CHAR_RIGHT_CURLY_BRACE: 125,
-      /* } */
-      CHAR_RIGHT_SQUARE_BRACKET: 93,
-      /* ] */
-      CHAR_SEMICOLON: 59,
-      /* ; */
-      CHAR_SINGLE_QUOTE: 39,
-      /* ' */
-      CHAR_SPACE: 32,
-      /*   */
-      CHAR_TAB: 9,
-      /* \t */
-      CHAR_UNDERSCORE: 95,
-      /* _ */
-      CHAR_VERTICAL_LINE: 124,
-      /* | */
-      CHAR_ZERO_WIDTH_NOBREAK_SPACE: 65279,
-      /* \uFEFF */
-      /**
-       * Create EXTGLOB_CHARS
-       */
-      extglobChars(chars) {
-        return {
-          "!": { type: "negate", open: "(?:(?!(?:", close: `))${chars.STAR})` },
-          "?": { type: "qmark", open: "(?:", close: ")?" },
-          "+": { type: "plus", open: "(?:", close: ")+" },
-          "*": { type: "star", open: "(?:", close: ")*" },
-          "@": { type: "at", open: "(?:", close: ")" }
-        };
-      },
-      /**
-       * Create GLOB_CHARS
-       */
-      globChars(win32) {
-        return win32 === true ? WINDOWS_CHARS : POSIX_CHARS;
-      }
-    };
-  }
-});
-
-// node_modules/picomatch-browser/lib/utils.js
-var require_utils3 = __commonJS({
-  "node_modules/picomatch-browser/lib/utils.js"(exports) {
-    "use strict";
-    var {
-      REGEX_BACKSLASH,
-      REGEX_REMOVE_BACKSLASH,
-      REGEX_SPECIAL_CHARS,
-      REGEX_SPECIAL_CHARS_GLOBAL
-    } = require_constants6();
-    exports.isObject = (val) => val !== null && typeof val === "object" && !Array.isArray(val);
-    exports.hasRegexChars = (str2) => REGEX_SPECIAL_CHARS.test(str2);
-    exports.isRegexChar = (str2) => str2.length === 1 && exports.hasRegexChars(str2);
-    exports.escapeRegex = (str2) => str2.replace(REGEX_SPECIAL_CHARS_GLOBAL, "\\$1");
-    exports.toPosixSlashes = (str2) => str2.replace(REGEX_BACKSLASH, "/");
-    exports.removeBackslashes = (str2) => {
-      return str2.replace(REGEX_REMOVE_BACKSLASH, (match) => {
-        return match === "\\" ? "" : match;
-      });
-    };
-    exports.supportsLookbehinds = () => {
-      const segs = process.version.slice(1).split(".").map(Number);
-      if (segs.length === 3 && segs[0] >= 9 || segs[0] === 8 && segs[1] >= 10) {
-        return true;
-      }
-      return false;
-    };
-    exports.escapeLast = (input, char, lastIdx) => {
-      const idx = input.lastIndexOf(char, lastIdx);
-      if (idx === -1) return input;
-      if (input[idx - 1] === "\\") return exports.escapeLast(input, char, idx - 1);
-      return `${input.slice(0, idx)}\\${input.slice(idx)}`;
-    };
-    exports.removePrefix = (input, state = {}) => {
-      let output = input;
-      if (output.startsWith("./")) {
-        output = output.slice(2);
-        state.prefix = "./";
-      }
-      return output;
-    };
-    exports.wrapOutput = (input, state = {}, options = {}) => {
-      const prepend = options.contains ? "" : "^";
-      const append = options.contains ? "" : "$";
-      let output = `${prepend}(?:${input})${append}`;
-      if (state.negated === true) {
-        output = `(?:^(?!${output}).*$)`;
-      }
-      return output;
-    };
-    exports.basename = (path4, { windows } = {}) => {
-      if (windows) {
-        return path4.replace(/[\\/]$/, "").replace(/.*[\\/]/, "");
-      } else {
-        return path4.replace(/\/$/, "").replace(/.*\//, "");
-      }
-    };
-  }
-});
-
-// node_modules/picomatch-browser/lib/scan.js
-var require_scan = __commonJS({
-  "node_modules/picomatch-browser/lib/scan.js"(exports, module) {
-    "use strict";
-    var utils = require_utils3();
-    var {
-      CHAR_ASTERISK,
-      /* * */
-      CHAR_AT,
-      /* @ */
-      CHAR_BACKWARD_SLASH,
-      /* \ */
-      CHAR_COMMA,
-      /* , */
-      CHAR_DOT,
-      /* . */
-      CHAR_EXCLAMATION_MARK,
-      /* ! */
-      CHAR_FORWARD_SLASH,
-      /* / */
-      CHAR_LEFT_CURLY_BRACE,
-      /* { */
-      CHAR_LEFT_PARENTHESES,
-      /* ( */
-      CHAR_LEFT_SQUARE_BRACKET,
-      /* [ */
-      CHAR_PLUS,
-      /* + */
-      CHAR_QUESTION_MARK,
-      /* ? */
-      CHAR_RIGHT_CURLY_BRACE,
-      /* } */
-      CHAR_RIGHT_PARENTHESES,
-      /* ) */
-      CHAR_RIGHT_SQUARE_BRACKET
-      /* ] */
-    } = require_constants6();
-    var isPathSeparator = (code) => {
-      return code === CHAR_FORWARD_SLASH || code === CHAR_BACKWARD_SLASH;
-    };
-    var depth = (token) => {
-      if (token.isPrefix !== true) {
-        token.depth = token.isGlobstar ? Infinity : 1;
-      }
-    };
-    var scan = (input, options) => {
-      const opts = options || {};
-      const length = input.length - 1;
-      const scanToEnd = opts.parts === true || opts.scanToEnd === true;
-      const slashes = [];
-      const tokens = [];
-      const parts = [];
-      let str2 = input;
-      let index = -1;
-      let start = 0;
-      let lastIndex = 0;
-      let isBrace = false;
-      let isBracket = false;
-      let isGlob = false;
-      let isExtglob = false;
-      let isGlobstar = false;
-      let braceEscaped = false;
-      let backslashes = false;
-      let negated = false;
-      let finished = false;
-      let braces = 0;
-      let prev;
-      let code;
-      let token = { value: "", depth: 0, isGlob: false };
-      const eos = () => index >= length;
-      const peek = () => str2.charCodeAt(index + 1);
-      const advance = () => {
-        prev = code;
-        return str2.charCodeAt(++index);
-      };
-      while (index < length) {
-        code = advance();
-        let next;
-        if (code === CHAR_BACKWARD_SLASH) {
-          backslashes = token.backslashes = true;
-          code = advance();
-          if (code === CHAR_LEFT_CURLY_BRACE) {
-            braceEscaped = true;
-          }
-          continue;
-        }
-        if (braceEscaped === true || code === CHAR_LEFT_CURLY_BRACE) {
-          braces++;
-          while (eos() !== true && (code = advance())) {
-            if (code === CHAR_BACKWARD_SLASH) {
-              backslashes = token.backslashes = true;
-              advance();
-              continue;
-            }
-            if (code === CHAR_LEFT_CURLY_BRACE) {
-              braces++;
-              continue;
-            }
-            if (braceEscaped !== true && code === CHAR_DOT && (code = advance()) === CHAR_DOT) {
-              isBrace = token.isBrace = true;
-              isGlob = token.isGlob = true;
-              finished = true;
-              if (scanToEnd === true) {
-                continue;
-              }
-              break;
-            }
-            if (braceEscaped !== true && code === CHAR_COMMA) {
-              isBrace = token.isBrace = true;
-              isGlob = token.isGlob = true;
-              finished = true;
-              if (scanToEnd === true) {
-                continue;
-              }
-              break;
-            }
-            if (code === CHAR_RIGHT_CURLY_BRACE) {
-              braces--;
-              if (braces === 0) {
-                braceEscaped = false;
-                isBrace = token.isBrace = true;
-                finished = true;
-                break;
-              }
-            }
-          }
-          if (scanToEnd === true) {
-            continue;
-          }
-          break;
-        }
-        if (code === CHAR_FORWARD_SLASH) {
-          slashes.push(index);
-          tokens.push(token);
-          token = { value: "", depth: 0, isGlob: false };
-          if (finished === true) continue;
-          if (prev === CHAR_DOT && index === start + 1) {
-            start += 2;
-            continue;
-          }
-          lastIndex = index + 1;
-          continue;
-        }
-        if (opts.noext !== true) {
-          const isExtglobChar = code === CHAR_PLUS || code === CHAR_AT || code === CHAR_ASTERISK || code === CHAR_QUESTION_MARK || code === CHAR_EXCLAMATION_MARK;
-          if (isExtglobChar === true && peek() === CHAR_LEFT_PARENTHESES) {
-            isGlob = token.isGlob = true;
-            isExtglob = token.isExtglob = true;
-            finished = true;
-            if (scanToEnd === true) {
-              while (eos() !== true && (code = advance())) {
-                if (code === CHAR_BACKWARD_SLASH) {
-                  backslashes = token.backslashes = true;
-                  code = advance();
-                  continue;
-                }
-                if (code === CHAR_RIGHT_PARENTHESES) {
-                  isGlob = token.isGlob = true;
-                  finished = true;
-                  break;
-                }
-              }
-              continue;
-            }
-            break;
-          }
-        }
-        if (code === CHAR_ASTERISK) {
-          if (prev === CHAR_ASTERISK) isGlobstar = token.isGlobstar = true;
-          isGlob = token.isGlob = true;
-          finished = true;
-          if (scanToEnd === true) {
-            continue;
-          }
-          break;
-        }
-        if (code === CHAR_QUESTION_MARK) {
-          isGlob = token.isGlob = true;
-          finished = true;
-          if (scanToEnd === true) {
-            continue;
-          }
-          break;
-        }
-        if (code === CHAR_LEFT_SQUARE_BRACKET) {
-          while (eos() !== true && (next = advance())) {
-            if (next === CHAR_BACKWARD_SLASH) {
-              backslashes = token.backslashes = true;
-              advance();
-              continue;
-            }
-            if (next === CHAR_RIGHT_SQUARE_BRACKET) {
-              isBracket = token.isBracket = true;
-              isGlob = token.isGlob = true;
-              finished = true;
-              if (scanToEnd === true) {
-                continue;
-              }
-              break;
-            }
-          }
-        }
-        if (opts.nonegate !== true && code === CHAR_EXCLAMATION_MARK && index === start) {
-          negated = token.negated = true;
-          start++;
-          continue;
-        }
-        if (opts.noparen !== true && code === CHAR_LEFT_PARENTHESES) {
-          isGlob = token.isGlob = true;
-          if (scanToEnd === true) {
-            while (eos() !== true && (code = advance())) {
-              if (code === CHAR_LEFT_PARENTHESES) {
-                backslashes = token.backslashes = true;
-                code = advance();
-                continue;
-              }
-              if (code === CHAR_RIGHT_PARENTHESES) {
-                finished = true;
-                break;
-              }
-            }
-            continue;
-          }
-          break;
-        }
-        if (isGlob === true) {
-          finished = true;
-          if (scanToEnd === true) {
-            continue;
-          }
-          break;
-        }
-      }
-      if (opts.noext === true) {
-        isExtglob = false;
-        isGlob = false;
-      }
-      let base = str2;
-      let prefix = "";
-      let glob = "";
-      if (start > 0) {
-        prefix = str2.slice(0, start);
-        str2 = str2.slice(start);
-        lastIndex -= start;
-      }
-      if (base && isGlob === true && lastIndex > 0) {
-        base = str2.slice(0, lastIndex);
-        glob = str2.slice(lastIndex);
-      } else if (isGlob === true) {
-        base = "";
-        glob = str2;
-      } else {
-        base = str2;
-      }
-      if (base && base !== "" && base !== "/" && base !== str2) {
-        if (isPathSeparator(base.charCodeAt(base.length - 1))) {
-          base = base.slice(0, -1);
-        }
-      }
-      if (opts.unescape === true) {
-        if (glob) glob = utils.removeBackslashes(glob);
-        if (base && backslashes === true) {
-          base = utils.removeBackslashes(base);
-        }
-      }
-      const state = {
-        prefix,
-        input,
-        start,
-        base,
-        glob,
-        isBrace,
-        isBracket,
-        isGlob,
-        isExtglob,
-        isGlobstar,
-        negated
-      };
-      if (opts.tokens === true) {
-        state.maxDepth = 0;
-        if (!isPathSeparator(code)) {
-          tokens.push(token);
-        }
-        state.tokens = tokens;
-      }
-      if (opts.parts === true || opts.tokens === true) {
-        let prevIndex;
-        for (let idx = 0; idx < slashes.length; idx++) {
-          const n = prevIndex ? prevIndex + 1 : start;
-          const i = slashes[idx];
-          const value = input.slice(n, i);
-          if (opts.tokens) {
-            if (idx === 0 && start !== 0) {
-              tokens[idx].isPrefix = true;
-              tokens[idx].value = prefix;
-            } else {
-              tokens[idx].value = value;
-            }
-            depth(tokens[idx]);
-            state.maxDepth += tokens[idx].depth;
-          }
-          if (idx !== 0 || value !== "") {
-            parts.push(value);
-          }
-          prevIndex = i;
-        }
-        if (prevIndex && prevIndex + 1 < input.length) {
-          const value = input.slice(prevIndex + 1);
-          parts.push(value);
-          if (opts.tokens) {
-            tokens[tokens.length - 1].value = value;
-            depth(tokens[tokens.length - 1]);
-            state.maxDepth += tokens[tokens.length - 1].depth;
-          }
-        }
-        state.slashes = slashes;
-        state.parts = parts;
-      }
-      return state;
-    };
-    module.exports = scan;
-  }
-});
-
-// node_modules/picomatch-browser/lib/parse.js
-var require_parse3 = __commonJS({
-  "node_modules/picomatch-browser/lib/parse.js"(exports, module) {
-    "use strict";
-    var constants2 = require_constants6();
-    var utils = require_utils3();
-    var {
-      MAX_LENGTH,
-      POSIX_REGEX_SOURCE,
-      REGEX_NON_SPECIAL_CHARS,
-      REGEX_SPECIAL_CHARS_BACKREF,
-      REPLACEMENTS
-    } = constants2;
-    var expandRange = (args, options) => {
-      if (typeof options.expandRange === "function") {
-        return options.expandRange(...args, options);
-      }
-      args.sort();
-      const value = `[${args.join("-")}]`;
-      try {
-        new RegExp(value);
-      } catch (ex) {
-        return args.map((v) => utils.escapeRegex(v)).join("..");
-      }
-      return value;
-    };
-    var syntaxError = (type2, char) => {
-      return `Missing ${type2}: "${char}" - use "\\\\${char}" to match literal characters`;
-    };
-    var parse2 = (input, options) => {
-      if (typeof input !== "string") {
-        throw new TypeError("Expected a string");
-      }
-      input = REPLACEMENTS[input] || input;
-      const opts = { ...options };
-      const max = typeof opts.maxLength === "number" ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
-      let len = input.length;
-      if (len > max) {
-        throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
-      }
-      const bos = { type: "bos", value: "", output: opts.prepend || "" };
-      const tokens = [bos];
-      const capture = opts.capture ? "" : "?:";
-      const PLATFORM_CHARS = constants2.globChars(opts.windows);
-      const EXTGLOB_CHARS = constants2.extglobChars(PLATFORM_CHARS);
-      const {
-        DOT_LITERAL,
-        PLUS_LITERAL,
-        SLASH_LITERAL,
-        ONE_CHAR,
-        DOTS_SLASH,
-        NO_DOT,
-        NO_DOT_SLASH,
-        NO_DOTS_SLASH,
-        QMARK,
-        QMARK_NO_DOT,
-        STAR,
-        START_ANCHOR
-      } = PLATFORM_CHARS;
-      const globstar = (opts2) => {
-        return `(${capture}(?:(?!${START_ANCHOR}${opts2.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
-      };
-      const nodot = opts.dot ? "" : NO_DOT;
-      const qmarkNoDot = opts.dot ? QMARK : QMARK_NO_DOT;
-      let star = opts.bash === true ? globstar(opts) : STAR;
-      if (opts.capture) {
-        star = `(${star})`;
-      }
-      if (typeof opts.noext === "boolean") {
-        opts.noextglob = opts.noext;
-      }
-      const state = {
-        input,
-        index: -1,
-        start: 0,
-        dot: opts.dot === true,
-        consumed: "",
-        output: "",
-        prefix: "",
-        backtrack: false,
-        negated: false,
-        brackets: 0,
-        braces: 0,
-        parens: 0,
-        quotes: 0,
-        globstar: false,
-        tokens
-      };
-      input = utils.removePrefix(input, state);
-      len = input.length;
-      const extglobs = [];
-      const braces = [];
-      const stack = [];
-      let prev = bos;
-      let value;
-      const eos = () => state.index === len - 1;
-      const peek = state.peek = (n = 1) => input[state.index + n];
-      const advance = state.advance = () => input[++state.index];
-      const remaining = () => input.slice(state.index + 1);
-      const consume = (value2 = "", num = 0) => {
-        state.consumed += value2;
-        state.index += num;
-      };
-      const append = (token) => {
-        state.output += token.output != null ? token.output : token.value;
-        consume(token.value);
-      };
-      const negate = () => {
-        let count = 1;
-        while (peek() === "!" && (peek(2) !== "(" || peek(3) === "?")) {
-          advance();
-          state.start++;
-          count++;
-        }
-        if (count % 2 === 0) {
-          return false;
-        }
-        state.negated = true;
-        state.start++;
-        return true;
-      };
-      const increment = (type2) => {
-        state[type2]++;
-        stack.push(type2);
-      };
-      const decrement = (type2) => {
-        state[type2]--;
-        stack.pop();
-      };
-      const push = (tok) => {
-        if (prev.type === "globstar") {
-          const isBrace = state.braces > 0 && (tok.type === "comma" || tok.type === "brace");
-          const isExtglob = tok.extglob === true || extglobs.length && (tok.type === "pipe" || tok.type === "paren");
-          if (tok.type !== "slash" && tok.type !== "paren" && !isBrace && !isExtglob) {
-            state.output = state.output.slice(0, -prev.output.length);
-            prev.type = "star";
-            prev.value = "*";
-            prev.output = star;
-            state.output += prev.output;
-          }
-        }
-        if (extglobs.length && tok.type !== "paren" && !EXTGLOB_CHARS[tok.value]) {
-          extglobs[extglobs.length - 1].inner += tok.value;
-        }
-        if (tok.value || tok.output) append(tok);
-        if (prev && prev.type === "text" && tok.type === "text") {
-          prev.value += tok.value;
-          prev.output = (prev.output || "") + tok.value;
-          return;
-        }
-        tok.prev = prev;
-        tokens.push(tok);
-        prev = tok;
-      };
-      const extglobOpen = (type2, value2) => {
-        const token = { ...EXTGLOB_CHARS[value2], conditions: 1, inner: "" };
-        token.prev = prev;
-        token.parens = state.parens;
-        token.output = state.output;
-        const output = (opts.capture ? "(" : "") + token.open;
-        increment("parens");
-        push({ type: type2, value: value2, output: state.output ? "" : ONE_CHAR });
-        push({ type: "paren", extglob: true, value: advance(), output });
-        extglobs.push(token);
-      };
-      const extglobClose = (token) => {
-        let output = token.close + (opts.capture ? ")" : "");
-        if (token.type === "negate") {
-          let extglobStar = star;
-          if (token.inner && token.inner.length > 1 && token.inner.includes("/")) {
-            extglobStar = globstar(opts);
-          }
-          if (extglobStar !== star || eos() || /^\)+$/.test(remaining())) {
-            output = token.close = `)$))${extglobStar}`;
-          }
-          if (token.prev.type === "bos" && eos()) {
-            state.negatedExtglob = true;
-          }
-        }
-        push({ type: "paren", extglob: true, value, output });
-        decrement("parens");
-      };
-      if (opts.fastpaths !== false && !/(^[*!]|[/()[\]{}"])/.test(input)) {
-        let backslashes = false;
-        let output = input.replace(REGEX_SPECIAL_CHARS_BACKREF, (m, esc, chars, first, rest, index) => {
-          if (first === "\\") {
-            backslashes = true;
-            return m;
-          }
-          if (first === "?") {
-            if (esc) {
-              return esc + first + (rest ? QMARK.repeat(rest.length) : "");
-            }
-            if (index === 0) {
-              return qmarkNoDot + (rest ? QMARK.repeat(rest.length) : "");
-            }
-            return QMARK.repeat(chars.length);
-          }
-          if (first === ".") {
-            return DOT_LITERAL.repeat(chars.length);
-          }
-          if (first === "*") {
-            if (esc) {
-              return esc + first + (rest ? star : "");
-            }
-            return star;
-          }
-          return esc ? m : `\\${m}`;
-        });
-        if (backslashes === true) {
-          if (opts.unescape === true) {
-            output = output.replace(/\\/g, "");
-          } else {
-            output = output.replace(/\\+/g, (m) => {
-              return m.length % 2 === 0 ? "\\\\" : m ? "\\" : "";
-            });
-          }
-        }
-        if (output === input && opts.contains === true) {
-          state.output = input;
-          return state;
-        }
-        state.output = utils.wrapOutput(output, state, options);
-        return state;
-      }
-      while (!eos()) {
-        value = advance();
-        if (value === "\0") {
-          continue;
-        }
-        if (value === "\\") {
-          const next = peek();
-          if (next === "/" && opts.bash !== true) {
-            continue;
-          }
-          if (next === "." || next === ";") {
-            continue;
-          }
-          if (!next) {
-            value += "\\";
-            push({ type: "text", value });
-            continue;
-          }
-          const match = /^\\+/.exec(remaining());
-          let slashes = 0;
-          if (match && match[0].length > 2) {
-            slashes = match[0].length;
-            state.index += slashes;
-            if (slashes % 2 !== 0) {
-              value += "\\";
-            }
-          }
-          if (opts.unescape === true) {
-            value = advance() || "";
-          } else {
-            value += advance() || "";
-          }
-          if (state.brackets === 0) {
-            push({ type: "text", value });
-            continue;
-          }
-        }
-        if (state.brackets > 0 && (value !== "]" || prev.value === "[" || prev.value === "[^")) {
-          if (opts.posix !== false && value === ":") {
-            const inner = prev.value.slice(1);
-            if (inner.includes("[")) {
-              prev.posix = true;
-              if (inner.includes(":")) {
-                const idx = prev.value.lastIndexOf("[");
-                const pre = prev.value.slice(0, idx);
-                const rest2 = prev.value.slice(idx + 2);
-                const posix = POSIX_REGEX_SOURCE[rest2];
-                if (posix) {
-                  prev.value = pre + posix;
-                  state.backtrack = true;
-                  advance();
-                  if (!bos.output && tokens.indexOf(prev) === 1) {
-                    bos.output = ONE_CHAR;
-                  }
-                  continue;
-                }
-              }
-            }
-          }
-          if (value === "[" && peek() !== ":" || value === "-" && peek() === "]") {
-            value = `\\${value}`;
-          }
-          if (value === "]" && (prev.value === "[" || prev.value === "[^")) {
-            value = `\\${value}`;
-          }
-          if (opts.posix === true && value === "!" && prev.value === "[") {
-            value = "^";
-          }
-          prev.value += value;
-          append({ value });
-          continue;
-        }
-        if (state.quotes === 1 && value !== '"') {
-          value = utils.escapeRegex(value);
-          prev.value += value;
-          append({ value });
-          continue;
-        }
-        if (value === '"') {
-          state.quotes = state.quotes === 1 ? 0 : 1;
-          if (opts.keepQuotes === true) {
-            push({ type: "text", value });
-          }
-          continue;
-        }
-        if (value === "(") {
-          increment("parens");
-          push({ type: "paren", value });
-          continue;
-        }
-        if (value === ")") {
-          if (state.parens === 0 && opts.strictBrackets === true) {
-            throw new SyntaxError(syntaxError("opening", "("));
-          }
-          const extglob = extglobs[extglobs.length - 1];
-          if (extglob && state.parens === extglob.parens + 1) {
-            extglobClose(extglobs.pop());
-            continue;
-          }
-          push({ type: "paren", value, output: state.parens ? ")" : "\\)" });
-          decrement("parens");
-          continue;
-        }
-        if (value === "[") {
-          if (opts.nobracket === true || !remaining().includes("]")) {
-            if (opts.nobracket !== true && opts.strictBrackets === true) {
-              throw new SyntaxError(syntaxError("closing", "]"));
-            }
-            value = `\\${value}`;
-          } else {
-            increment("brackets");
-          }
-          push({ type: "bracket", value });
-          continue;
-        }
-        if (value === "]") {
-          if (opts.nobracket === true || prev && prev.type === "bracket" && prev.value.length === 1) {
-            push({ type: "text", value, output: `\\${value}` });
-            continue;
-          }
-          if (state.brackets === 0) {
-            if (opts.strictBrackets === true) {
-              throw new SyntaxError(syntaxError("opening", "["));
-            }
-            push({ type: "text", value, output: `\\${value}` });
-            continue;
-          }
-          decrement("brackets");
-          const prevValue = prev.value.slice(1);
-          if (prev.posix !== true && prevValue[0] === "^" && !prevValue.includes("/")) {
-            value = `/${value}`;
-          }
-          prev.value += value;
-          append({ value });
-          if (opts.literalBrackets === false || utils.hasRegexChars(prevValue)) {
-            continue;
-          }
-          const escaped = utils.escapeRegex(prev.value);
-          state.output = state.output.slice(0, -prev.value.length);
-          if (opts.literalBrackets === true) {
-            state.output += escaped;
-            prev.value = escaped;
-            continue;
-          }
-          prev.value = `(${capture}${escaped}|${prev.value})`;
-          state.output += prev.value;
-          continue;
-        }
-        if (value === "{" && opts.nobrace !== true) {
-          increment("braces");
-          const open2 = {
-            type: "brace",
-            value,
-            output: "(",
-            outputIndex: state.output.length,
-            tokensIndex: state.tokens.length
-          };
-          braces.push(open2);
-          push(open2);
-          continue;
-        }
-        if (value === "}") {
-          const brace = braces[braces.length - 1];
-          if (opts.nobrace === true || !brace) {
-            push({ type: "text", value, output: value });
-            continue;
-          }
-          let output = ")";
-          if (brace.dots === true) {
-            const arr = tokens.slice();
-            const range = [];
-            for (let i = arr.length - 1; i >= 0; i--) {
-              tokens.pop();
-              if (arr[i].type === "brace") {
-                break;
-              }
-              if (arr[i].type !== "dots") {
-                range.unshift(arr[i].value);
-              }
-            }
-            output = expandRange(range, opts);
-            state.backtrack = true;
-          }
-          if (brace.comma !== true && brace.dots !== true) {
-            const out = state.output.slice(0, brace.outputIndex);
-            const toks = state.tokens.slice(brace.tokensIndex);
-            brace.value = brace.output = "\\{";
-            value = output = "\\}";
-            state.output = out;
-            for (const t of toks) {
-              state.output += t.output || t.value;
-            }
-          }
-          push({ type: "brace", value, output });
-          decrement("braces");
-          braces.pop();
-          continue;
-        }
-        if (value === "|") {
-          if (extglobs.length > 0) {
-            extglobs[extglobs.length - 1].conditions++;
-          }
-          push({ type: "text", value });
-          continue;
-        }
-        if (value === ",") {
-          let output = value;
-          const brace = braces[braces.length - 1];
-          if (brace && stack[stack.length - 1] === "braces") {
-            brace.comma = true;
-            output = "|";
-          }
-          push({ type: "comma", value, output });
-          continue;
-        }
-        if (value === "/") {
-          if (prev.type === "dot" && state.index === state.start + 1) {
-            state.start = state.index + 1;
-            state.consumed = "";
-            state.output = "";
-            tokens.pop();
-            prev = bos;
-            continue;
-          }
-          push({ type: "slash", value, output: SLASH_LITERAL });
-          continue;
-        }
-        if (value === ".") {
-          if (state.braces > 0 && prev.type === "dot") {
-            if (prev.value === ".") prev.output = DOT_LITERAL;
-            const brace = braces[braces.length - 1];
-            prev.type = "dots";
-            prev.output += value;
-            prev.value += value;
-            brace.dots = true;
-            continue;
-          }
-          if (state.braces + state.parens === 0 && prev.type !== "bos" && prev.type !== "slash") {
-            push({ type: "text", value, output: DOT_LITERAL });
-            continue;
-          }
-          push({ type: "dot", value, output: DOT_LITERAL });
-          continue;
-        }
-        if (value === "?") {
-          const isGroup = prev && prev.value === "(";
-          if (!isGroup && opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
-            extglobOpen("qmark", value);
-            continue;
-          }
-          if (prev && prev.type === "paren") {
-            const next = peek();
-            let output = value;
-            if (next === "<" && !utils.supportsLookbehinds()) {
-              throw new Error("Node.js v10 or higher is required for regex lookbehinds");
-            }
-            if (prev.value === "(" && !/[!=<:]/.test(next) || next === "<" && !/<([!=]|\w+>)/.test(remaining())) {
-              output = `\\${value}`;
-            }
-            push({ type: "text", value, output });
-            continue;
-          }
-          if (opts.dot !== true && (prev.type === "slash" || prev.type === "bos")) {
-            push({ type: "qmark", value, output: QMARK_NO_DOT });
-            continue;
-          }
-          push({ type: "qmark", value, output: QMARK });
-          continue;
-        }
-        if (value === "!") {
-          if (opts.noextglob !== true && peek() === "(") {
-            if (peek(2) !== "?" || !/[!=<:]/.test(peek(3))) {
-              extglobOpen("negate", value);
-              continue;
-            }
-          }
-          if (opts.nonegate !== true && state.index === 0) {
-            negate();
-            continue;
-          }
-        }
-        if (value === "+") {
-          if (opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
-            extglobOpen("plus", value);
-            continue;
-          }
-          if (prev && prev.value === "(" || opts.regex === false) {
-            push({ type: "plus", value, output: PLUS_LITERAL });
-            continue;
-          }
-          if (prev && (prev.type === "bracket" || prev.type === "paren" || prev.type === "brace") || state.parens > 0) {
-            push({ type: "plus", value });
-            continue;
-          }
-          push({ type: "plus", value: PLUS_LITERAL });
-          continue;
-        }
-        if (value === "@") {
-          if (opts.noextglob !== true && peek() === "(" && peek(2) !== "?") {
-            push({ type: "at", extglob: true, value, output: "" });
-            continue;
-          }
-          push({ type: "text", value });
-          continue;
-        }
-        if (value !== "*") {
-          if (value === "$" || value === "^") {
-            value = `\\${value}`;
-          }
-          const match = REGEX_NON_SPECIAL_CHARS.exec(remaining());
-          if (match) {
-            value += match[0];
-            state.index += match[0].length;
-          }
-          push({ type: "text", value });
-          continue;
-        }
-        if (prev && (prev.type === "globstar" || prev.star === true)) {
-          prev.type = "star";
-          prev.star = true;
-          prev.value += value;
-          prev.output = star;
-          state.backtrack = true;
-          state.globstar = true;
-          consume(value);
-          continue;
-        }
-        let rest = remaining();
-        if (opts.noextglob !== true && /^\([^?]/.test(rest)) {
-          extglobOpen("star", value);
-          continue;
-        }
-        if (prev.type === "star") {
-          if (opts.noglobstar === true) {
-            consume(value);
-            continue;
-          }
-          const prior = prev.prev;
-          const before = prior.prev;
-          const isStart = prior.type === "slash" || prior.type === "bos";
-          const afterStar = before && (before.type === "star" || before.type === "globstar");
-          if (opts.bash === true && (!isStart || rest[0] && rest[0] !== "/")) {
-            push({ type: "star", value, output: "" });
-            continue;
-          }
-          const isBrace = state.braces > 0 && (prior.type === "comma" || prior.type === "brace");
-          const isExtglob = extglobs.length && (prior.type === "pipe" || prior.type === "paren");
-          if (!isStart && prior.type !== "paren" && !isBrace && !isExtglob) {
-            push({ type: "star", value, output: "" });
-            continue;
-          }
-          while (rest.slice(0, 3) === "/**") {
-            const after = input[state.index + 4];
-            if (after && after !== "/") {
-              break;
-            }
-            rest = rest.slice(3);
-            consume("/**", 3);
-          }
-          if (prior.type === "bos" && eos()) {
-            prev.type = "globstar";
-            prev.value += value;
-            prev.output = globstar(opts);
-            state.output = prev.output;
-            state.globstar = true;
-            consume(value);
-            continue;
-          }
-          if (prior.type === "slash" && prior.prev.type !== "bos" && !afterStar && eos()) {
-            state.output = state.output.slice(0, -(prior.output + prev.output).length);
-            prior.output = `(?:${prior.output}`;
-            prev.type = "globstar";
-            prev.output = globstar(opts) + (opts.strictSlashes ? ")" : "|$)");
-            prev.value += value;
-            state.globstar = true;
-            state.output += prior.output + prev.output;
-            consume(value);
-            continue;
-          }
-          if (prior.type === "slash" && prior.prev.type !== "bos" && rest[0] === "/") {
-            const end = rest[1] !== void 0 ? "|$" : "";
-            state.output = state.output.slice(0, -(prior.output + prev.output).length);
-            prior.output = `(?:${prior.output}`;
-            prev.type = "globstar";
-            prev.output = `${globstar(opts)}${SLASH_LITERAL}|${SLASH_LITERAL}${end})`;
-            prev.value += value;
-            state.output += prior.output + prev.output;
-            state.globstar = true;
-            consume(value + advance());
-            push({ type: "slash", value: "/", output: "" });
-            continue;
-          }
-          if (prior.type === "bos" && rest[0] === "/") {
-            prev.type = "globstar";
-            prev.value += value;
-            prev.output = `(?:^|${SLASH_LITERAL}|${globstar(opts)}${SLASH_LITERAL})`;
-            state.output = prev.output;
-            state.globstar = true;
-            consume(value + advance());
-            push({ type: "slash", value: "/", output: "" });
-            continue;
-          }
-          state.output = state.output.slice(0, -prev.output.length);
-          prev.type = "globstar";
-          prev.output = globstar(opts);
-          prev.value += value;
-          state.output += prev.output;
-          state.globstar = true;
-          consume(value);
-          continue;
-        }
-        const token = { type: "star", value, output: star };
-        if (opts.bash === true) {
-          token.output = ".*?";
-          if (prev.type === "bos" || prev.type === "slash") {
-            token.output = nodot + token.output;
-          }
-          push(token);
-          continue;
-        }
-        if (prev && (prev.type === "bracket" || prev.type === "paren") && opts.regex === true) {
-          token.output = value;
-          push(token);
-          continue;
-        }
-        if (state.index === state.start || prev.type === "slash" || prev.type === "dot") {
-          if (prev.type === "dot") {
-            state.output += NO_DOT_SLASH;
-            prev.output += NO_DOT_SLASH;
-          } else if (opts.dot === true) {
-            state.output += NO_DOTS_SLASH;
-            prev.output += NO_DOTS_SLASH;
-          } else {
-            state.output += nodot;
-            prev.output += nodot;
-          }
-          if (peek() !== "*") {
-            state.output += ONE_CHAR;
-            prev.output += ONE_CHAR;
-          }
-        }
-        push(token);
-      }
-      while (state.brackets > 0) {
-        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "]"));
-        state.output = utils.escapeLast(state.output, "[");
-        decrement("brackets");
-      }
-      while (state.parens > 0) {
-        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", ")"));
-        state.output = utils.escapeLast(state.output, "(");
-        decrement("parens");
-      }
-      while (state.braces > 0) {
-        if (opts.strictBrackets === true) throw new SyntaxError(syntaxError("closing", "}"));
-        state.output = utils.escapeLast(state.output, "{");
-        decrement("braces");
-      }
-      if (opts.strictSlashes !== true && (prev.type === "star" || prev.type === "bracket")) {
-        push({ type: "maybe_slash", value: "", output: `${SLASH_LITERAL}?` });
-      }
-      if (state.backtrack === true) {
-        state.output = "";
-        for (const token of state.tokens) {
-          state.output += token.output != null ? token.output : token.value;
-          if (token.suffix) {
-            state.output += token.suffix;
-          }
-        }
-      }
-      return state;
-    };
-    parse2.fastpaths = (input, options) => {
-      const opts = { ...options };
-      const max = typeof opts.maxLength === "number" ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
-      const len = input.length;
-      if (len > max) {
-        throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
-      }
-      input = REPLACEMENTS[input] || input;
-      const {
-        DOT_LITERAL,
-        SLASH_LITERAL,
-        ONE_CHAR,
-        DOTS_SLASH,
-        NO_DOT,
-        NO_DOTS,
-        NO_DOTS_SLASH,
-        STAR,
-        START_ANCHOR
-      } = constants2.globChars(opts.windows);
-      const nodot = opts.dot ? NO_DOTS : NO_DOT;
-      const slashDot = opts.dot ? NO_DOTS_SLASH : NO_DOT;
-      const capture = opts.capture ? "" : "?:";
-      const state = { negated: false, prefix: "" };
-      let star = opts.bash === true ? ".*?" : STAR;
-      if (opts.capture) {
-        star = `(${star})`;
-      }
-      const globstar = (opts2) => {
-        if (opts2.noglobstar === true) return star;
-        return `(${capture}(?:(?!${START_ANCHOR}${opts2.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
-      };
-      const create = (str2) => {
-        switch (str2) {
-          case "*":
-            return `${nodot}${ONE_CHAR}${star}`;
-          case ".*":
-            return `${DOT_LITERAL}${ONE_CHAR}${star}`;
-          case "*.*":
-            return `${nodot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
-          case "*/*":
-            return `${nodot}${star}${SLASH_LITERAL}${ONE_CHAR}${slashDot}${star}`;
-          case "**":
-            return nodot + globstar(opts);
-          case "**/*":
-            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${ONE_CHAR}${star}`;
-          case "**/*.*":
-            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
-          case "**/.*":
-            return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${DOT_LITERAL}${ONE_CHAR}${star}`;
-          default: {
-            const match = /^(.*?)\.(\w+)$/.exec(str2);
-            if (!match) return;
-            const source2 = create(match[1]);
-            if (!source2) return;
-            return source2 + DOT_LITERAL + match[2];
-          }
-        }
-      };
-      const output = utils.removePrefix(input, state);
-      let source = create(output);
-      if (source && opts.strictSlashes !== true) {
-        source += `${SLASH_LITERAL}?`;
-      }
-      return source;
-    };
-    module.exports = parse2;
-  }
-});
-
-// node_modules/picomatch-browser/lib/picomatch.js
-var require_picomatch = __commonJS({
-  "node_modules/picomatch-browser/lib/picomatch.js"(exports, module) {
-    "use strict";
-    var scan = require_scan();
-    var parse2 = require_parse3();
-    var utils = require_utils3();
-    var constants2 = require_constants6();
-    var isObject = (val) => val && typeof val === "object" && !Array.isArray(val);
-    var picomatch = (glob, options, returnState = false) => {
-      if (Array.isArray(glob)) {
-        const fns = glob.map((input) => picomatch(input, options, returnState));
-        const arrayMatcher = (str2) => {
-          for (const isMatch of fns) {
-            const state2 = isMatch(str2);
-            if (state2) return state2;
-          }
-          return false;
-        };
-        return arrayMatcher;
-      }
-      const isState = isObject(glob) && glob.tokens && glob.input;
-      if (glob === "" || typeof glob !== "string" && !isState) {
-        throw new TypeError("Expected pattern to be a non-empty string");
-      }
-      const opts = options || {};
-      const posix = opts.windows;
-      const regex = isState ? picomatch.compileRe(glob, options) : picomatch.makeRe(glob, options, false, true);
-      const state = regex.state;
-      delete regex.state;
-      let isIgnored = () => false;
-      if (opts.ignore) {
-        const ignoreOpts = { ...options, ignore: null, onMatch: null, onResult: null };
-        isIgnored = picomatch(opts.ignore, ignoreOpts, returnState);
-      }
-      const matcher = (input, returnObject = false) => {
-        const { isMatch, match, output } = picomatch.test(input, regex, options, { glob, posix });
-        const result = { glob, state, regex, posix, input, output, match, isMatch };
-        if (typeof opts.onResult === "function") {
-          opts.onResult(result);
-        }
-        if (isMatch === false) {
-          result.isMatch = false;
-          return returnObject ? result : false;
-        }
-        if (isIgnored(input)) {
-          if (typeof opts.onIgnore === "function") {
-            opts.onIgnore(result);
-          }
-          result.isMatch = false;
-          return returnObject ? result : false;
-        }
-        if (typeof opts.onMatch === "function") {
-          opts.onMatch(result);
-        }
-        return returnObject ? result : true;
-      };
-      if (returnState) {
-        matcher.state = state;
-      }
-      return matcher;
-    };
-    picomatch.test = (input, regex, options, { glob, posix } = {}) => {
-      if (typeof input !== "string") {
-        throw new TypeError("Expected input to be a string");
-      }
-      if (input === "") {
-        return { isMatch: false, output: "" };
-      }
-      const opts = options || {};
-      const format = opts.format || (posix ? utils.toPosixSlashes : null);
-      let match = input === glob;
-      let output = match && format ? format(input) : input;
-      if (match === false) {
-        output = format ? format(input) : input;
-        match = output === glob;
-      }
-      if (match === false || opts.capture === true) {
-        if (opts.matchBase === true || opts.basename === true) {
-          match = picomatch.matchBase(input, regex, options, posix);
-        } else {
-          match = regex.exec(output);
-        }
-      }
-      return { isMatch: Boolean(match), match, output };
-    };
-    picomatch.matchBase = (input, glob, options) => {
-      const regex = glob instanceof RegExp ? glob : picomatch.makeRe(glob, options);
-      return regex.test(utils.basename(input));
-    };
-    picomatch.isMatch = (str2, patterns, options) => picomatch(patterns, options)(str2);
-    picomatch.parse = (pattern, options) => {
-      if (Array.isArray(pattern)) return pattern.map((p) => picomatch.parse(p, options));
-      return parse2(pattern, { ...options, fastpaths: false });
-    };
-    picomatch.scan = (input, options) => scan(input, options);
-    picomatch.compileRe = (parsed, options, returnOutput = false, returnState = false) => {
-      if (returnOutput === true) {
-        return parsed.output;
-      }
-      const opts = options || {};
-      const prepend = opts.contains ? "" : "^";
-      const append = opts.contains ? "" : "$";
-      let source = `${prepend}(?:${parsed.output})${append}`;
-      if (parsed && parsed.negated === true) {
-        source = `^(?!${source}).*$`;
-      }
-      const regex = picomatch.toRegex(source, options);
-      if (returnState === true) {
-        regex.state = parsed;
-      }
-      return regex;
-    };
-    picomatch.makeRe = (input, options, returnOutput = false, returnState = false) => {
-      if (!input || typeof input !== "string") {
-        throw new TypeError("Expected a non-empty string");
-      }
-      const opts = options || {};
-      let parsed = { negated: false, fastpaths: true };
-      let prefix = "";
-      let output;
-      if (input.startsWith("./")) {
-        input = input.slice(2);
-        prefix = parsed.prefix = "./";
-      }
-      if (opts.fastpaths !== false && (input[0] === "." || input[0] === "*")) {
-        output = parse2.fastpaths(input, options);
-      }
-      if (output === void 0) {
-        parsed = parse2(input, options);
-        parsed.prefix = prefix + (parsed.prefix || "");
-      } else {
-        parsed.output = output;
-      }
-      return picomatch.compileRe(parsed, options, returnOutput, returnState);
-    };
-    picomatch.toRegex = (source, options) => {
-      try {
-        const opts = options || {};
-        return new RegExp(source, opts.flags || (opts.nocase ? "i" : ""));
-      } catch (err) {
-        if (options && options.debug === true) throw err;
-        return /$^/;
-      }
-    };
-    picomatch.constants = constants2;
-    module.exports = picomatch;
-  }
-});
-
-// node_modules/picomatch-browser/index.js
-var require_picomatch_browser = __commonJS({
-  "node_modules/picomatch-browser/index.js"(exports, module) {
-    "use strict";
-    module.exports = require_picomatch();
   }
 });
 
@@ -36157,7 +36157,6 @@ function expiryDateFor(now, lifetimeMs) {
 }
 
 // src/proxy.ts
-var import_undici = __toESM(require_undici(), 1);
 import { isIPv6 } from "node:net";
 var ACCEPTED = "a proxy URL such as http://proxy.example.com:3128 (http:// or https://; http://user:password@host:port when it needs credentials)";
 function variable(env, name) {
@@ -36284,9 +36283,9 @@ function codeOf(err, depth = 0) {
   if (typeof e.code === "string" && e.code !== "") return e.code;
   return codeOf(e.cause, depth + 1) ?? (Array.isArray(e.errors) ? codeOf(e.errors[0], depth + 1) : void 0);
 }
-function attributingClient(settings) {
+function attributingClient(undici, settings) {
   return (proxyUrl, options) => {
-    const pool = new import_undici.Pool(proxyUrl, options);
+    const pool = new undici.Pool(proxyUrl, options);
     const names = [settings.https, settings.http].filter((e) => e?.host === proxyUrl.host).map((e) => e.variable);
     const variables = [...new Set(names)].join(" / ") || "HTTPS_PROXY / HTTP_PROXY";
     const connect = pool.connect.bind(pool);
@@ -36310,15 +36309,14 @@ function attributingClient(settings) {
     return pool;
   };
 }
-function proxyDispatcher(settings, ca) {
-  const tls = ca ? { ca } : void 0;
-  return new import_undici.EnvHttpProxyAgent({
+function proxyDispatcher(undici, settings, tls) {
+  return new undici.EnvHttpProxyAgent({
     // "" (not undefined): undici would otherwise read process.env itself.
     httpProxy: settings.http?.url.reveal() ?? "",
     httpsProxy: settings.https?.url.reveal() ?? "",
     noProxy: settings.noProxy,
     ...tls ? { connect: tls, requestTls: tls, proxyTls: tls } : {},
-    clientFactory: attributingClient(settings)
+    clientFactory: attributingClient(undici, settings)
   });
 }
 
@@ -37645,6 +37643,16 @@ function secretRefs(namespaces2, secretName2) {
     metadata: { name: secretName2, namespace }
   }));
   return JSON.stringify({ apiVersion: "v1", kind: "List", items });
+}
+function splitList(list3, parts, minItems) {
+  const doc = JSON.parse(list3.reveal());
+  const items = doc.items ?? [];
+  const n = Math.max(1, Math.min(parts, Math.floor(items.length / Math.max(1, minItems))));
+  if (n === 1) return [list3];
+  const size = Math.ceil(items.length / n);
+  const out = [];
+  for (let i = 0; i < items.length; i += size) out.push(new Secret(JSON.stringify({ ...doc, items: items.slice(i, i + size) })));
+  return out;
 }
 
 // src/serviceaccounts.ts
@@ -42440,8 +42448,24 @@ var Groups = class extends BaseResource {
   }
 };
 
-// src/gitlab.ts
-var import_undici3 = __toESM(require_undici(), 1);
+// src/undici.ts
+var loading;
+function loadUndici() {
+  return loading ??= Promise.resolve().then(() => __toESM(require_undici(), 1));
+}
+var LazyDispatcher = class {
+  constructor(make) {
+    this.make = make;
+  }
+  make;
+  #built;
+  get() {
+    return this.#built ??= loadUndici().then(this.make);
+  }
+};
+function dispatcherOf(d) {
+  return d instanceof LazyDispatcher ? d.get() : Promise.resolve(d);
+}
 
 // src/retry.ts
 var RETRY_DEFAULTS = {
@@ -42586,9 +42610,8 @@ async function retrying(attempt, how) {
 }
 
 // src/tls.ts
-var import_undici2 = __toESM(require_undici(), 1);
 import { readFileSync } from "node:fs";
-import { rootCertificates } from "node:tls";
+import { createSecureContext, rootCertificates } from "node:tls";
 function readCaFile(path4, option = "--ca-file") {
   let pem;
   try {
@@ -42601,11 +42624,20 @@ function readCaFile(path4, option = "--ca-file") {
   }
   return pem;
 }
+var contexts = /* @__PURE__ */ new Map();
+function secureContextFor(extraCaPem) {
+  let context2 = contexts.get(extraCaPem);
+  if (!context2) {
+    context2 = createSecureContext({ ca: [...rootCertificates, extraCaPem] });
+    contexts.set(extraCaPem, context2);
+  }
+  return context2;
+}
 function dispatcher(extraCaPem, proxy) {
-  const ca = extraCaPem ? [...rootCertificates, extraCaPem] : void 0;
-  if (proxy) return proxyDispatcher(proxy, ca);
-  if (!ca) return void 0;
-  return new import_undici2.Agent({ connect: { ca } });
+  const tls = () => extraCaPem ? { secureContext: secureContextFor(extraCaPem) } : void 0;
+  if (proxy) return new LazyDispatcher((undici) => proxyDispatcher(undici, proxy, tls()));
+  if (!extraCaPem) return void 0;
+  return new LazyDispatcher((undici) => new undici.Agent({ connect: tls() }));
 }
 
 // src/gitlab.ts
@@ -42688,12 +42720,14 @@ function oneRequest(timeoutMs) {
     const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
     let response;
     try {
-      response = await (0, import_undici3.fetch)(url, {
+      const { fetch } = await loadUndici();
+      const dispatcher2 = await dispatcherOf(o.agent);
+      response = await fetch(url, {
         method,
         headers: o.headers,
         body: typeof o.body === "string" ? o.body : void 0,
         signal,
-        dispatcher: o.agent
+        ...dispatcher2 ? { dispatcher: dispatcher2 } : {}
       });
     } catch (err) {
       throw connectionError(err, timeoutMs, false);
@@ -42772,7 +42806,7 @@ function gitlabPort(opts) {
     requesterFn: createRequesterFn((_, reqo) => Promise.resolve(reqo), oneRequest(timeoutMs)),
     // Off: its AbortSignal would span every page of a listing and every retry; ours is per request.
     queryTimeout: null,
-    // Typed as http.Agent; gitbeaker hands it to fetch as the dispatcher, and so does oneRequest.
+    // Typed as http.Agent; gitbeaker passes it through to oneRequest, which makes it the dispatcher.
     agent: dispatcher(opts.caPem, opts.proxy)
   };
   const deployTokens = new DeployTokens(base);
@@ -43775,6 +43809,16 @@ function failure(operation, stderr) {
 function pluginSaid(stderr) {
   return credentialPluginLines(stderr).map((l) => `credential plugin: ${l}`);
 }
+var LIST_FROM_NAMESPACES = 20;
+var APPLY_PROCESSES = 2;
+var MIN_PART = 30;
+function listForbidden(stderr, resource) {
+  return new RegExp(`cannot (list|watch) resource "${resource}" in API group "" at the cluster scope`).test(stderr);
+}
+function mergeStderr(stderrs) {
+  const lines = stderrs.flatMap((s) => s.split("\n")).filter((l) => l.trim() !== "");
+  return [...new Set(lines)].join("\n");
+}
 function microTime(d) {
   return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
@@ -43837,8 +43881,37 @@ function kubectlPort(opts) {
       throw new KubeError("running kubectl", `${err.message}. Is kubectl installed and on PATH?`);
     }
   }
+  async function listNamed(resource, name, namespaces2) {
+    const r = await run(["get", resource, "--all-namespaces", ...name ? ["--field-selector", `metadata.name=${name}`] : [], "-o", "json"], "");
+    if (r.exitCode !== 0) {
+      const stderr = opts.redact(r.stderr);
+      if (listForbidden(stderr, resource)) return void 0;
+      throw failure(`listing ${resource}${name ? ` named "${name}"` : ""} across namespaces`, stderr);
+    }
+    const order = new Map(namespaces2.map((ns, i) => [ns, i]));
+    const nsOf = (o) => String(o.metadata?.namespace);
+    return listItems(r.stdout).filter((o) => order.has(nsOf(o))).sort((a, b) => order.get(nsOf(a)) - order.get(nsOf(b)));
+  }
+  async function listTarget(namespaces2, secretName2, serviceAccounts2) {
+    const all = serviceAccounts2.includes("*");
+    const saName = all || serviceAccounts2.length !== 1 ? void 0 : serviceAccounts2[0];
+    const [secrets, accounts] = await Promise.all([
+      listNamed("secrets", secretName2, namespaces2),
+      serviceAccounts2.length === 0 ? Promise.resolve([]) : listNamed("serviceaccounts", saName, namespaces2)
+    ]);
+    if (!secrets || !accounts) return void 0;
+    const picked = all ? accounts : accounts.filter((o) => serviceAccounts2.includes(String(o.metadata?.name)));
+    return {
+      secrets: parseSecrets(JSON.stringify({ kind: "List", items: secrets })),
+      serviceAccounts: picked.map(parseServiceAccount)
+    };
+  }
   return {
     async readTarget(namespaces2, secretName2, serviceAccounts2) {
+      if (namespaces2.length >= LIST_FROM_NAMESPACES) {
+        const listed = await listTarget(namespaces2, secretName2, serviceAccounts2);
+        if (listed) return listed;
+      }
       const all = serviceAccounts2.includes("*");
       const named = all ? [] : namespaces2.flatMap((namespace) => serviceAccounts2.map((name) => ({ kind: "ServiceAccount", namespace, name })));
       const refs = [...namespaces2.map((namespace) => ({ kind: "Secret", namespace, name: secretName2 })), ...named];
@@ -43896,6 +43969,10 @@ function kubectlPort(opts) {
       if (r.exitCode !== 0) throw failure("creating the namespaces", opts.redact(r.stderr));
     },
     async readSecrets(namespaces2, name) {
+      if (namespaces2.length >= LIST_FROM_NAMESPACES) {
+        const listed = await listNamed("secrets", name, namespaces2);
+        if (listed) return parseSecrets(JSON.stringify({ kind: "List", items: listed }));
+      }
       const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], secretRefs(namespaces2, name));
       if (r.exitCode !== 0) {
         throw failure(`reading Secret "${name}"`, opts.redact(r.stderr));
@@ -43933,21 +44010,23 @@ function kubectlPort(opts) {
       if (r.exitCode === 0 || /Conflict|the object has been modified|NotFound|not found/.test(r.stderr)) return;
       throw failure("releasing the rotation lock", opts.redact(r.stderr));
     },
+    // Parts of the List at once (APPLY_PROCESSES). kubectl goes on past a
+    // refused object either way, so a failure is reported for the whole List,
+    // every refusal of every part in it, as from one process.
     async applySecrets(list3, { dryRun, force }) {
-      const r = await run(
-        [
-          "apply",
-          "--server-side",
-          `--field-manager=${MANAGER}`,
-          ...force ? ["--force-conflicts"] : [],
-          ...dryRun ? ["--dry-run=server"] : [],
-          "-f",
-          "-"
-        ],
-        list3.reveal()
-      );
-      if (r.exitCode !== 0) {
-        throw failure(dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets", opts.redact(r.stderr));
+      const args = [
+        "apply",
+        "--server-side",
+        `--field-manager=${MANAGER}`,
+        ...force ? ["--force-conflicts"] : [],
+        ...dryRun ? ["--dry-run=server"] : [],
+        "-f",
+        "-"
+      ];
+      const runs = await Promise.all(splitList(list3, APPLY_PROCESSES, MIN_PART).map((part) => run(args, part.reveal())));
+      const failed = runs.filter((r) => r.exitCode !== 0);
+      if (failed.length > 0) {
+        throw failure(dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets", opts.redact(mergeStderr(failed.map((r) => r.stderr))));
       }
     },
     // One kubectl for every namespace. An access review rather than
@@ -44022,7 +44101,6 @@ function parseSecrets(stdout) {
 }
 
 // src/registry.ts
-var import_undici4 = __toESM(require_undici(), 1);
 var DEFAULT_TIMEOUT_MS = 15e3;
 var MANIFEST_TYPES = [
   "application/vnd.oci.image.index.v1+json",
@@ -44284,12 +44362,14 @@ var Flow = class {
   async send(step, method, url, headers) {
     const request = `${method} ${shown2(url)}`;
     try {
-      const res = await (0, import_undici4.fetch)(url, {
+      const { fetch } = await loadUndici();
+      const dispatcher2 = await dispatcherOf(this.opts.dispatcher);
+      const res = await fetch(url, {
         method,
         headers,
         redirect: "manual",
         signal: AbortSignal.timeout(this.opts.timeoutMs),
-        ...this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}
+        ...dispatcher2 ? { dispatcher: dispatcher2 } : {}
       });
       return { status: res.status, headers: res.headers, body: await readCapped(res.body) };
     } catch (err) {

@@ -14,7 +14,7 @@ import {
   type RequestHandlerFn,
   type RequestOptions,
 } from "@gitbeaker/requester-utils";
-import { fetch, type Dispatcher } from "undici";
+import { dispatcherOf, loadUndici, type LazyDispatcher, type Undici } from "./undici.js";
 import { GitLabError } from "./errors.js";
 import type { Owner } from "./inputs.js";
 import type { ApiTokenSelf, GitLabPort, MintedToken, ResolvedOwner } from "./ports.js";
@@ -142,14 +142,16 @@ function oneRequest(timeoutMs: number): RequestHandlerFn {
     // gitbeaker's own signal spans all pages of a listing; ours is per request.
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
-    let response: Awaited<ReturnType<typeof fetch>>;
+    let response: Awaited<ReturnType<Undici["fetch"]>>;
     try {
+      const { fetch } = await loadUndici();
+      const dispatcher = await dispatcherOf(o.agent as LazyDispatcher | undefined);
       response = await fetch(url, {
         method,
         headers: o.headers,
         body: typeof o.body === "string" ? o.body : undefined,
         signal,
-        dispatcher: o.agent as Dispatcher | undefined,
+        ...(dispatcher ? { dispatcher } : {}),
       });
     } catch (err) {
       throw connectionError(err, timeoutMs, false);
@@ -249,7 +251,7 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
     requesterFn: createRequesterFn((_, reqo) => Promise.resolve(reqo), oneRequest(timeoutMs)),
     // Off: its AbortSignal would span every page of a listing and every retry; ours is per request.
     queryTimeout: null,
-    // Typed as http.Agent; gitbeaker hands it to fetch as the dispatcher, and so does oneRequest.
+    // Typed as http.Agent; gitbeaker passes it through to oneRequest, which makes it the dispatcher.
     agent: dispatcher(opts.caPem, opts.proxy) as never,
   };
   const deployTokens = new DeployTokens(base);

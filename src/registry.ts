@@ -17,7 +17,8 @@
 // Credentials never leave this module in text: every string that came from a
 // server is redacted against the password, user:password, its base64 and the
 // JWT before it is put into an error.
-import { fetch, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+import { dispatcherOf, loadUndici, type LazyDispatcher } from "./undici.js";
 import { ExitCode, GpsError } from "./errors.js";
 import { isLoopbackHost } from "./inputs.js";
 import { describeProxyRefusal, proxyRefusalOf, type ProxySettings } from "./proxy.js";
@@ -374,7 +375,7 @@ function connectionHint(err: unknown, host: string, timeoutMs: number): { answer
 // ---- the flow -----------------------------------------------------------------------------------
 
 interface FlowOptions {
-  dispatcher: Dispatcher | undefined;
+  dispatcher: Dispatcher | LazyDispatcher | undefined;
   timeoutMs: number;
 }
 
@@ -411,12 +412,14 @@ class Flow {
   private async send(step: VerifyStep, method: "GET" | "HEAD", url: URL, headers: Record<string, string>): Promise<Answer> {
     const request = `${method} ${shown(url)}`;
     try {
+      const { fetch } = await loadUndici();
+      const dispatcher = await dispatcherOf(this.opts.dispatcher);
       const res = await fetch(url, {
         method,
         headers,
         redirect: "manual",
         signal: AbortSignal.timeout(this.opts.timeoutMs),
-        ...(this.opts.dispatcher ? { dispatcher: this.opts.dispatcher } : {}),
+        ...(dispatcher ? { dispatcher } : {}),
       });
       return { status: res.status, headers: res.headers, body: await readCapped(res.body) };
     } catch (err) {
@@ -709,7 +712,7 @@ async function readCapped(body: ReadableStream<Uint8Array> | null): Promise<stri
   return Buffer.concat(chunks).toString("utf8");
 }
 
-export function registryPort(opts: { dispatcher?: Dispatcher; timeoutMs?: number } = {}): RegistryPort {
+export function registryPort(opts: { dispatcher?: Dispatcher | LazyDispatcher; timeoutMs?: number } = {}): RegistryPort {
   const flow: FlowOptions = { dispatcher: opts.dispatcher, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS };
   return { verifyPull: (req) => new Flow(req, flow).run() };
 }
