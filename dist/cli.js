@@ -18750,7 +18750,7 @@ var require_pool = __commonJS({
     function defaultFactory(origin, opts) {
       return new Client(origin, opts);
     }
-    var Pool2 = class extends PoolBase {
+    var Pool = class extends PoolBase {
       constructor(origin, {
         connections,
         factory = defaultFactory,
@@ -18823,7 +18823,7 @@ var require_pool = __commonJS({
         }
       }
     };
-    module.exports = Pool2;
+    module.exports = Pool;
   }
 });
 
@@ -18843,7 +18843,7 @@ var require_balanced_pool = __commonJS({
       kRemoveClient,
       kGetDispatcher
     } = require_pool_base();
-    var Pool2 = require_pool();
+    var Pool = require_pool();
     var { kUrl } = require_symbols();
     var util = require_util();
     var kFactory = /* @__PURE__ */ Symbol("factory");
@@ -18864,7 +18864,7 @@ var require_balanced_pool = __commonJS({
       return a;
     }
     function defaultFactory(origin, opts) {
-      return new Pool2(origin, opts);
+      return new Pool(origin, opts);
     }
     var BalancedPool = class extends PoolBase {
       constructor(upstreams = [], { factory = defaultFactory, connect, tls, ...opts } = {}) {
@@ -19101,7 +19101,7 @@ var require_agent = __commonJS({
     var { InvalidArgumentError, MaxOriginsReachedError } = require_errors();
     var { kClients, kRunning, kClose, kDestroy, kDispatch, kUrl } = require_symbols();
     var DispatcherBase = require_dispatcher_base();
-    var Pool2 = require_pool();
+    var Pool = require_pool();
     var Client = require_client();
     var util = require_util();
     var kOnConnect = /* @__PURE__ */ Symbol("onConnect");
@@ -19112,9 +19112,9 @@ var require_agent = __commonJS({
     var kOptions = /* @__PURE__ */ Symbol("options");
     var kOrigins = /* @__PURE__ */ Symbol("origins");
     function defaultFactory(origin, opts) {
-      return opts && opts.connections === 1 ? new Client(origin, opts) : new Pool2(origin, opts);
+      return opts && opts.connections === 1 ? new Client(origin, opts) : new Pool(origin, opts);
     }
-    var Agent2 = class extends DispatcherBase {
+    var Agent = class extends DispatcherBase {
       constructor({ factory = defaultFactory, maxOrigins = Infinity, connect, tls, ...options } = {}) {
         if (typeof factory !== "function") {
           throw new InvalidArgumentError("factory must be a function.");
@@ -19226,7 +19226,7 @@ var require_agent = __commonJS({
         return allClientStats;
       }
     };
-    module.exports = Agent2;
+    module.exports = Agent;
   }
 });
 
@@ -19734,7 +19734,7 @@ var require_socks5_proxy_agent = __commonJS({
     var { InvalidArgumentError } = require_errors();
     var { Socks5Client, STATES } = require_socks5_client();
     var { kDispatch, kClose, kDestroy } = require_symbols();
-    var Pool2 = require_pool();
+    var Pool = require_pool();
     var buildConnector = require_connect();
     var { debuglog } = __require("node:util");
     var debug = debuglog("undici:socks5-proxy");
@@ -19857,7 +19857,7 @@ var require_socks5_proxy_agent = __commonJS({
           const originKey = String(origin);
           let pool = this[kPools].get(originKey);
           if (!pool || pool.destroyed || pool.closed) {
-            pool = new Pool2(origin, {
+            pool = new Pool(origin, {
               pipelining: opts.pipelining,
               connections: opts.connections,
               connect: async (connectOpts, callback) => {
@@ -19932,8 +19932,8 @@ var require_proxy_agent = __commonJS({
   "node_modules/undici/lib/dispatcher/proxy-agent.js"(exports, module) {
     "use strict";
     var { kProxy, kClose, kDestroy, kDispatch } = require_symbols();
-    var Agent2 = require_agent();
-    var Pool2 = require_pool();
+    var Agent = require_agent();
+    var Pool = require_pool();
     var DispatcherBase = require_dispatcher_base();
     var { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = require_errors();
     var buildConnector = require_connect();
@@ -19951,7 +19951,7 @@ var require_proxy_agent = __commonJS({
       return protocol === "https:" ? 443 : 80;
     }
     function defaultFactory(origin, opts) {
-      return new Pool2(origin, opts);
+      return new Pool(origin, opts);
     }
     var noop = () => {
     };
@@ -19959,7 +19959,7 @@ var require_proxy_agent = __commonJS({
       if (opts.connections === 1) {
         return new Client(origin, opts);
       }
-      return new Pool2(origin, opts);
+      return new Pool(origin, opts);
     }
     var Http1ProxyWrapper = class extends DispatcherBase {
       #client;
@@ -20063,7 +20063,7 @@ var require_proxy_agent = __commonJS({
         } else {
           this[kClient] = clientFactory(url, { connect });
         }
-        this[kAgent] = new Agent2({
+        this[kAgent] = new Agent({
           ...opts,
           factory,
           connect: async (opts2, callback) => {
@@ -20191,12 +20191,12 @@ var require_env_http_proxy_agent = __commonJS({
     var DispatcherBase = require_dispatcher_base();
     var { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = require_symbols();
     var ProxyAgent = require_proxy_agent();
-    var Agent2 = require_agent();
+    var Agent = require_agent();
     var DEFAULT_PORTS = {
       "http:": 80,
       "https:": 443
     };
-    var EnvHttpProxyAgent2 = class extends DispatcherBase {
+    var EnvHttpProxyAgent = class extends DispatcherBase {
       #noProxyValue = null;
       #noProxyEntries = null;
       #opts = null;
@@ -20204,7 +20204,7 @@ var require_env_http_proxy_agent = __commonJS({
         super();
         this.#opts = opts;
         const { httpProxy, httpsProxy, noProxy, ...agentOpts } = opts;
-        this[kNoProxyAgent] = new Agent2(agentOpts);
+        this[kNoProxyAgent] = new Agent(agentOpts);
         const HTTP_PROXY = httpProxy ?? process.env.http_proxy ?? process.env.HTTP_PROXY;
         if (HTTP_PROXY) {
           this[kHttpProxyAgent] = new ProxyAgent({ ...agentOpts, uri: HTTP_PROXY });
@@ -20303,7 +20303,7 @@ var require_env_http_proxy_agent = __commonJS({
         return process.env.no_proxy ?? process.env.NO_PROXY ?? "";
       }
     };
-    module.exports = EnvHttpProxyAgent2;
+    module.exports = EnvHttpProxyAgent;
   }
 });
 
@@ -22851,7 +22851,7 @@ var require_mock_pool = __commonJS({
   "node_modules/undici/lib/mock/mock-pool.js"(exports, module) {
     "use strict";
     var { promisify } = __require("node:util");
-    var Pool2 = require_pool();
+    var Pool = require_pool();
     var { buildMockDispatch } = require_mock_utils();
     var {
       kDispatches,
@@ -22866,7 +22866,7 @@ var require_mock_pool = __commonJS({
     var { MockInterceptor } = require_mock_interceptor();
     var Symbols = require_symbols();
     var { InvalidArgumentError } = require_errors();
-    var MockPool = class extends Pool2 {
+    var MockPool = class extends Pool {
       constructor(origin, opts) {
         if (!opts || !opts.agent || typeof opts.agent.dispatch !== "function") {
           throw new InvalidArgumentError("Argument opts.agent must implement Agent");
@@ -22953,7 +22953,7 @@ var require_mock_agent = __commonJS({
   "node_modules/undici/lib/mock/mock-agent.js"(exports, module) {
     "use strict";
     var { kClients } = require_symbols();
-    var Agent2 = require_agent();
+    var Agent = require_agent();
     var {
       kAgent,
       kMockAgentSet,
@@ -22991,7 +22991,7 @@ var require_mock_agent = __commonJS({
         if (opts?.agent && typeof opts.agent.dispatch !== "function") {
           throw new InvalidArgumentError("Argument opts.agent must implement Agent");
         }
-        const agent = opts?.agent ? opts.agent : new Agent2(opts);
+        const agent = opts?.agent ? opts.agent : new Agent(opts);
         this[kAgent] = agent;
         this[kClients] = agent[kClients];
         this[kOptions] = mockOptions;
@@ -23598,7 +23598,7 @@ var require_snapshot_recorder = __commonJS({
 var require_snapshot_agent = __commonJS({
   "node_modules/undici/lib/mock/snapshot-agent.js"(exports, module) {
     "use strict";
-    var Agent2 = require_agent();
+    var Agent = require_agent();
     var MockAgent = require_mock_agent();
     var { SnapshotRecorder } = require_snapshot_recorder();
     var WrapHandler = require_wrap_handler();
@@ -23649,7 +23649,7 @@ var require_snapshot_agent = __commonJS({
         });
         this[kSnapshotLoaded] = false;
         if (this[kSnapshotMode] === "record" || this[kSnapshotMode] === "update" || this[kSnapshotMode] === "playback" && opts.excludeUrls && opts.excludeUrls.length > 0) {
-          this[kRealAgent] = new Agent2(opts);
+          this[kRealAgent] = new Agent(opts);
         }
         if ((this[kSnapshotMode] === "playback" || this[kSnapshotMode] === "update") && this[kSnapshotPath]) {
           this.loadSnapshots().catch(() => {
@@ -23888,9 +23888,9 @@ var require_global2 = __commonJS({
     var globalDispatcher = /* @__PURE__ */ Symbol.for("undici.globalDispatcher.2");
     var legacyGlobalDispatcher = /* @__PURE__ */ Symbol.for("undici.globalDispatcher.1");
     var { InvalidArgumentError } = require_errors();
-    var Agent2 = require_agent();
+    var Agent = require_agent();
     if (getGlobalDispatcher() === void 0) {
-      setGlobalDispatcher(new Agent2());
+      setGlobalDispatcher(new Agent());
     }
     function setGlobalDispatcher(agent) {
       if (!agent || typeof agent.dispatch !== "function") {
@@ -30581,7 +30581,7 @@ var require_fetch = __commonJS({
     function handleFetchDone(response) {
       finalizeAndReportTiming(response, "fetch");
     }
-    function fetch3(input, init = void 0) {
+    function fetch(input, init = void 0) {
       webidl.argumentLengthCheck(arguments, 1, "globalThis.fetch");
       let p = createDeferredPromise();
       let requestObject;
@@ -31611,7 +31611,7 @@ var require_fetch = __commonJS({
       }
     }
     module.exports = {
-      fetch: fetch3,
+      fetch,
       Fetch,
       fetching,
       finalizeAndReportTiming
@@ -35744,13 +35744,13 @@ var require_undici = __commonJS({
     "use strict";
     var Client = require_client();
     var Dispatcher = require_dispatcher();
-    var Pool2 = require_pool();
+    var Pool = require_pool();
     var BalancedPool = require_balanced_pool();
     var RoundRobinPool = require_round_robin_pool();
-    var Agent2 = require_agent();
+    var Agent = require_agent();
     var ProxyAgent = require_proxy_agent();
     var Socks5ProxyAgent = require_socks5_proxy_agent();
-    var EnvHttpProxyAgent2 = require_env_http_proxy_agent();
+    var EnvHttpProxyAgent = require_env_http_proxy_agent();
     var RetryAgent = require_retry_agent();
     var H2CClient = require_h2c_client();
     var errors = require_errors();
@@ -35771,13 +35771,13 @@ var require_undici = __commonJS({
     Object.assign(Dispatcher.prototype, api);
     module.exports.Dispatcher = Dispatcher;
     module.exports.Client = Client;
-    module.exports.Pool = Pool2;
+    module.exports.Pool = Pool;
     module.exports.BalancedPool = BalancedPool;
     module.exports.RoundRobinPool = RoundRobinPool;
-    module.exports.Agent = Agent2;
+    module.exports.Agent = Agent;
     module.exports.ProxyAgent = ProxyAgent;
     module.exports.Socks5ProxyAgent = Socks5ProxyAgent;
-    module.exports.EnvHttpProxyAgent = EnvHttpProxyAgent2;
+    module.exports.EnvHttpProxyAgent = EnvHttpProxyAgent;
     module.exports.RetryAgent = RetryAgent;
     module.exports.H2CClient = H2CClient;
     module.exports.RetryHandler = RetryHandler;
@@ -35865,7 +35865,7 @@ var require_undici = __commonJS({
       err.stack = stack ? `${stack}
 ${captureLines}` : capture.stack;
     }
-    module.exports.fetch = function fetch3(init, options = void 0) {
+    module.exports.fetch = function fetch(init, options = void 0) {
       return fetchImpl(init, options).catch((err) => {
         if (currentFilename) {
           appendFetchStackTrace(err, currentFilename);
@@ -35987,6 +35987,19 @@ var SecretTypeError = class extends GpsError {
   secretName;
   wanted;
   found;
+  exitCode = ExitCode.usage;
+};
+var OwnershipError = class extends GpsError {
+  constructor(secretName2, overlaps, target) {
+    const where = overlaps.map((o) => `${o.namespace} (deploy token ${o.tokenId} of ${o.otherTarget}${o.otherSpec ? `, ${o.otherSpec}` : ""})`).join("; ");
+    super(
+      `--strict-ownership: Secret "${secretName2}" in ${where} belongs to another target; this run's target is ${target.id ?? "?"} (${target.describe}). Nothing was changed. Give each pipeline its own --secret-name, or manage each namespace from one pipeline only.`
+    );
+    this.secretName = secretName2;
+    this.overlaps = overlaps;
+  }
+  secretName;
+  overlaps;
   exitCode = ExitCode.usage;
 };
 var GitLabError = class extends GpsError {
@@ -36384,6 +36397,14 @@ var OPTIONS = [
     description: "Keep this many of the most recent previous tokens alive, for rollouts still pulling with them."
   },
   {
+    key: "strictOwnership",
+    kind: "boolean",
+    flag: "strict-ownership",
+    input: "strict-ownership",
+    default: "false",
+    description: "Refuse (exit 2, nothing changed) to overwrite a Secret that another target wrote last (another pipeline manages the same Secret name in an overlapping namespace set). Without it such a run warns loudly and goes on."
+  },
+  {
     key: "sweepGrace",
     kind: "string",
     flag: "sweep-grace",
@@ -36422,7 +36443,7 @@ var OPTIONS = [
     kind: "string",
     flag: "warn-within",
     input: null,
-    description: "status: exit 3 when something needs attention: a token in use expires within this duration (e.g. 3d), an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens."
+    description: "status: exit 3 when something needs attention: a token in use, or the GitLab API token itself, expires within this duration (e.g. 3d), an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens."
   },
   {
     key: "yes",
@@ -36642,6 +36663,7 @@ function parseConfig(raw, env, face, opts = {}) {
     rotateBeforeMs: optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS),
     force: r.boolean("force"),
     keepPrevious: integer(r, "keepPrevious", 0, 10),
+    strictOwnership: r.boolean("strictOwnership"),
     sweepGraceMs: optionalDuration(r, "sweepGrace", 0, 7 * DAY_MS),
     lockTimeoutMs: optionalDuration(r, "lockTimeout", 0, 36e5),
     dotenv: r.string("dotenv"),
@@ -36733,6 +36755,7 @@ var DEPLOY_TOKEN_ONLY = [
   "tokenName",
   "rotateBefore",
   "keepPrevious",
+  "strictOwnership",
   "sweepGrace",
   "retryFor"
 ];
@@ -37011,7 +37034,7 @@ var COMMANDS = {
   status: {
     summary: "List the managed Secrets and this target's deploy tokens; flag orphans, dead and expiring tokens.",
     details: [
-      "Read-only: one kubectl read of the Secrets, one listing of the owner's deploy tokens. For every namespace: the Secret's type, token id, expiry and days left; for every token of ours: its state and which Secrets use it. GitLab sends no expiry notice for deploy tokens: run `status --warn-within 3d` on a schedule and alert on exit 3. A token of ours that no Secret references is an orphan once older than --sweep-grace (younger, a rotation may still be running). A Secret whose type is not --secret-type needs attention (rotate would refuse it). With --username (static credentials) only the Secrets are read: no password needed, no GitLab call."
+      "Read-only: one read of the target's Lease (the cluster's identity in token names), one kubectl read of the Secrets, one listing of the owner's deploy tokens. For every namespace: the Secret's type, token id, expiry and days left; for every token of ours: its state and which Secrets use it. GitLab sends no expiry notice for deploy tokens: run `status --warn-within 3d` on a schedule and alert on exit 3. A token of ours that no Secret references is an orphan once older than --sweep-grace (younger, a rotation may still be running). A Secret whose type is not --secret-type needs attention (rotate would refuse it). The GitLab API token's own expiry date and scopes are shown too; it needs attention when it expires within --warn-within (14 days without). With --username (static credentials) only the Secrets are read: no password needed, no GitLab call. A namespace whose Secret another target (pipeline) wrote last needs attention; a token named before names carried the cluster's identity and referenced by no Secret here is shown as legacy: not ours to sweep, it expires by itself."
     ],
     exitCodes: ["0  report printed (without --warn-within, also when something needs attention)", REMOTE, USAGE, "3  with --warn-within: something needs attention"],
     options: only([...TARGET, "secretType", "sweepGrace", "warnWithin"])
@@ -37019,7 +37042,7 @@ var COMMANDS = {
   revoke: {
     summary: "Tear the target down: revoke our tokens, remove our ServiceAccount entries, delete the managed Secrets.",
     details: [
-      "Revokes every deploy token of ours for the target (held, kept or left pending by the Secrets, and orphans named for it), removes the Secret from the imagePullSecrets of the ServiceAccounts named with --service-account (give the same as to rotate; other entries stay), and deletes the Secrets it manages. A Secret it does not manage is never touched. The cluster is asked whether the deletes are allowed (access reviews) before any token is revoked; if a revoke fails, the Secrets are kept as the record of what is left.",
+      "Revokes every deploy token of ours for the target (held, kept or left pending by the Secrets, and orphans named for it), removes the Secret from the imagePullSecrets of the ServiceAccounts named with --service-account (give the same as to rotate; other entries stay), and deletes the Secrets it manages. A Secret it does not manage is never touched, nor one holding another target's or cluster's token (nor that token). The cluster is asked whether the deletes are allowed (access reviews) before any token is revoked; if a revoke fails, the Secrets are kept as the record of what is left.",
       "With --username (static credentials) there is no token: it deletes the Secrets holding static credentials and removes their ServiceAccount entries, with no GitLab call and no password.",
       "Without --yes it only shows what it would do and exits 2. Needs the verb delete on secrets besides the rotation Role."
     ],
@@ -37137,23 +37160,42 @@ var Annotations = {
   /** Further hosts the docker config names with the same credentials (--registry-alias), comma-separated. */
   registryAliases: `${ANNOTATION}/registry-aliases`,
   /** Static credentials only: SHA-256 of the docker config, so a run can tell whether the content changed. */
-  configSha256: `${ANNOTATION}/config-sha256`
+  configSha256: `${ANNOTATION}/config-sha256`,
+  /** The target whose run wrote the Secret (naming.ts targetId): another target finds its overlap named. */
+  target: `${ANNOTATION}/target`,
+  /** That target's namespaces or selector, for people ("namespaces a,b"). */
+  targetSpec: `${ANNOTATION}/target-spec`
 };
 var STATIC_OWNER = "static";
 function ownerRef(owner2) {
   return owner2 ? `${owner2.kind}/${owner2.id}` : STATIC_OWNER;
 }
-function targetId(context2, secretName2, namespaces2) {
-  const set2 = createHash2("sha256").update([...namespaces2].sort().join(",")).digest("hex").slice(0, 8);
-  return `${context2 ?? "current-context"}/${secretName2}/${set2}`;
+function clusterKey(leaseUid) {
+  return `cluster-${leaseUid}`;
+}
+var CLUSTER_KEY = /^cluster-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+function isClusterKey(part) {
+  return CLUSTER_KEY.test(part);
+}
+function namespaceSetHash(namespaces2) {
+  return createHash2("sha256").update([...namespaces2].sort().join(",")).digest("hex").slice(0, 8);
+}
+function targetId(cluster, secretName2, namespaces2) {
+  return `${cluster}/${secretName2}/${namespaceSetHash(namespaces2)}`;
+}
+function parseTokenName(prefix, name) {
+  if (!name.startsWith(`${prefix}/`)) return void 0;
+  const parts = name.slice(prefix.length + 1).split("/");
+  if (parts.length < 4) return void 0;
+  const [secretName2, set2, tail] = parts.slice(-3);
+  const cluster = parts.slice(0, -3).join("/");
+  if (!/^[0-9a-f]{8}$/.test(set2) || !/^\d{8}T\d{6}Z-[0-9a-f]+$/.test(tail) || cluster === "") return void 0;
+  return { cluster, secretName: secretName2, set: set2, id: `${cluster}/${secretName2}/${set2}` };
 }
 function tokenName(prefix, target, now, nonce) {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
   const name = `${prefix}/${target}/${stamp}-${nonce}`;
   return name.length <= 255 ? name : `${name.slice(0, 255 - stamp.length - nonce.length - 2)}/${stamp}-${nonce}`;
-}
-function ownsTokenName(prefix, target, name) {
-  return name.startsWith(`${prefix}/${target}/`);
 }
 function mintedAt(name) {
   const m = /\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-f]+$/.exec(name);
@@ -37249,12 +37291,137 @@ function revocationPlan(held, newId, keep, liveIds) {
   const revoke = [.../* @__PURE__ */ new Set([...previous.slice(keep), ...held.pending])].filter((id) => id !== newId && !kept.includes(id) && liveIds.has(id));
   return { keep: kept, revoke: revoke.sort(byNewest) };
 }
+function namedForTarget(prefix, target, name) {
+  const t = parseTokenName(prefix, name);
+  return t !== void 0 && target.cluster !== void 0 && t.cluster === target.cluster && t.secretName === target.secretName && t.set === target.set;
+}
 function sweepCandidates(args) {
   return args.tokens.filter((t) => {
-    if (!ownsTokenName(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now)) return false;
+    if (!namedForTarget(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now)) return false;
     const minted = mintedAt(t.name);
     return minted !== void 0 && args.now.getTime() - minted.getTime() >= args.graceMs;
   });
+}
+
+// src/model/ownership.ts
+function claimOf(prefix, target, name) {
+  const t = parseTokenName(prefix, name);
+  if (!t) return { kind: "unproven" };
+  if (namedForTarget(prefix, target, name)) return { kind: "ours" };
+  if (t.secretName !== target.secretName || t.set !== target.set) return { kind: "other-target", target: t.id };
+  return isClusterKey(t.cluster) ? { kind: "other-cluster", target: t.id } : { kind: "legacy", target: t.id };
+}
+var idList = (text) => (text ?? "").split(",").map((p) => Number(p.trim())).filter((n) => Number.isInteger(n) && n > 0);
+function assessOwnership(args) {
+  const { owner: owner2, target } = args;
+  const all = heldTokens(args.existing, owner2);
+  const byId = new Map(args.tokens.map((t) => [t.id, t]));
+  const elsewhere = /* @__PURE__ */ new Map();
+  for (const s of args.managed ?? []) {
+    if (s.owner !== ownerRef(owner2)) continue;
+    if (s.name === target.secretName && args.namespaces.includes(s.namespace)) continue;
+    for (const id of [...idList(s.tokenId), ...idList(s.kept)]) elsewhere.set(id, [...elsewhere.get(id) ?? [], `${s.namespace}/${s.name}`]);
+  }
+  const holders = /* @__PURE__ */ new Map();
+  const ours = args.existing.filter((s) => isManaged(s) && s.annotations[Annotations.owner] === ownerRef(owner2));
+  for (const s of ours) {
+    const ids2 = /* @__PURE__ */ new Set([...idList(s.annotations[Annotations.tokenId]), ...idList(s.annotations[Annotations.keptTokenIds]), ...idList(s.annotations[Annotations.revokePending])]);
+    for (const id of ids2) holders.set(id, [...holders.get(id) ?? [], s.namespace]);
+  }
+  const spared = [];
+  const mayRevoke = (id) => {
+    const t = byId.get(id);
+    if (!t) return true;
+    const claim = claimOf(args.prefix, target, t.name);
+    const namespaces2 = holders.get(id) ?? [];
+    if (claim.kind === "ours" || claim.kind === "legacy" || claim.kind === "other-cluster") {
+      const where = elsewhere.get(id);
+      if (!where) return true;
+      spared.push({ id, name: t.name, why: "held-elsewhere", namespaces: namespaces2, elsewhere: where });
+      return false;
+    }
+    spared.push({ id, name: t.name, why: claim.kind, ...claim.kind === "unproven" ? {} : { target: claim.target }, namespaces: namespaces2 });
+    return false;
+  };
+  const revocable = { current: all.current.filter(mayRevoke), kept: all.kept.filter(mayRevoke), pending: all.pending.filter(mayRevoke) };
+  const overlaps = [];
+  for (const s of ours) {
+    const id = idList(s.annotations[Annotations.tokenId])[0];
+    const t = id === void 0 ? void 0 : byId.get(id);
+    if (!t) continue;
+    const claim = claimOf(args.prefix, target, t.name);
+    if (claim.kind !== "other-target") continue;
+    overlaps.push({ namespace: s.namespace, tokenId: t.id, otherTarget: claim.target, otherSpec: s.annotations[Annotations.targetSpec] || void 0 });
+  }
+  return { all, revocable, spared: spared.sort((a, b) => b.id - a.id), overlaps, heldElsewhere: new Set(elsewhere.keys()) };
+}
+function overlapMessage(o, secretName2, target) {
+  return `namespace ${o.namespace} is written by two targets: its Secret "${secretName2}" held deploy token ${o.tokenId} of ${o.otherTarget}${o.otherSpec ? ` (${o.otherSpec})` : ""}, and this run's target is ${target.id ?? `${target.secretName}/${target.set}`} (${target.describe}). Each run overwrites the other's Secret there. Give each pipeline its own --secret-name, or manage each namespace from one pipeline only (--strict-ownership refuses such a run)`;
+}
+function sparedMessage(s) {
+  const where = s.namespaces.length ? ` (in ${s.namespaces.join(", ")})` : "";
+  switch (s.why) {
+    case "other-target":
+      return `Left deploy token ${s.id}${where} alive: it was minted for another target, ${s.target}; its own pipeline revokes it`;
+    case "other-cluster":
+      return `Left deploy token ${s.id}${where} alive: it was minted for another cluster, ${s.target} (or under a Lease since deleted); it expires by itself`;
+    case "held-elsewhere":
+      return `Left deploy token ${s.id}${where} alive: managed Secret(s) outside this target still hold it: ${(s.elsewhere ?? []).join(", ")}`;
+    case "unproven":
+      return `Left deploy token ${s.id}${where} alive: its name (${s.name}) does not prove it was minted for this target`;
+  }
+}
+
+// src/commands/apitoken.ts
+var ROTATE_WARN_MS = 14 * DAY_MS;
+var SELF = "GET /personal_access_tokens/self";
+function endOf(expiresAt) {
+  if (expiresAt === null) return null;
+  const ms = Date.parse(`${expiresAt}T00:00:00Z`);
+  return Number.isFinite(ms) ? ms : null;
+}
+function unchecked(err) {
+  const answer = `${err.status ? `HTTP ${err.status}: ` : ""}${err.detail}`;
+  if (err.status !== void 0 && [400, 401, 403, 404].includes(err.status)) {
+    return `GitLab refused ${SELF} (${answer}): GitLab before 15.5 has no such endpoint, and only personal, project and group access tokens can read their own details. The API token's expiry is not checked; see it in GitLab under Access tokens`;
+  }
+  return `GitLab did not answer ${SELF} (${answer}). The API token's expiry is not checked this time`;
+}
+async function readApiToken(gitlab, now) {
+  if (!gitlab.apiTokenSelf) return null;
+  try {
+    const t = await gitlab.apiTokenSelf();
+    const end = endOf(t.expiresAt);
+    const daysLeft2 = end === null ? null : Math.floor((end - now.getTime()) / DAY_MS * 10) / 10;
+    return { checked: true, name: t.name, scopes: t.scopes, expiresAt: t.expiresAt, daysLeft: daysLeft2 };
+  } catch (err) {
+    if (!(err instanceof GitLabError)) throw err;
+    return { checked: false, reason: unchecked(err) };
+  }
+}
+function apiTokenExpiresWithin(t, now, withinMs) {
+  if (!t?.checked) return false;
+  const end = endOf(t.expiresAt);
+  return end !== null && end - now.getTime() <= withinMs;
+}
+function apiTokenExpiryMessage(t, now, within) {
+  const left = (endOf(t.expiresAt) ?? Number.POSITIVE_INFINITY) - now.getTime();
+  const when = left > 0 ? `expires in ${formatDuration(left)}, on ${t.expiresAt} 00:00 UTC` : `expired on ${t.expiresAt}`;
+  return `the GitLab API token "${t.name}" ${when} (${within}): create a new access token with the api scope (same role) and update the variable that holds it (GITLAB_TOKEN); once it lapses, every rotation fails`;
+}
+function apiTokenLine(t) {
+  if (!t.checked) return `API token: not checked. ${t.reason}`;
+  const expiry = t.expiresAt === null ? "never expires" : `expires ${t.expiresAt} (${t.daysLeft ?? "-"} days left)`;
+  return `API token "${t.name}": ${expiry}; scopes ${t.scopes.join(", ") || "none"}`;
+}
+async function checkApiToken(gitlab, now, log) {
+  const t = await readApiToken(gitlab, now);
+  if (t === null) return;
+  if (!t.checked) log.info(`Note: ${t.reason}`);
+  else if (apiTokenExpiresWithin(t, now, ROTATE_WARN_MS)) {
+    const message = apiTokenExpiryMessage(t, now, "within 14 days");
+    log.warn(message.charAt(0).toUpperCase() + message.slice(1));
+  } else log.info(apiTokenLine(t));
 }
 
 // src/commands/lifecycle.ts
@@ -37381,6 +37548,16 @@ function secretRefs(namespaces2, secretName2) {
   }));
   return JSON.stringify({ apiVersion: "v1", kind: "List", items });
 }
+function splitList(list3, parts, minItems) {
+  const doc = JSON.parse(list3.reveal());
+  const items = doc.items ?? [];
+  const n = Math.max(1, Math.min(parts, Math.floor(items.length / Math.max(1, minItems))));
+  if (n === 1) return [list3];
+  const size = Math.ceil(items.length / n);
+  const out = [];
+  for (let i = 0; i < items.length; i += size) out.push(new Secret(JSON.stringify({ ...doc, items: items.slice(i, i + size) })));
+  return out;
+}
 
 // src/model/serviceaccounts.ts
 function parseServiceAccount(raw) {
@@ -37496,6 +37673,9 @@ var LEASE_DURATION_SECONDS = 300;
 function leaseName(secretName2) {
   return `gitlab-pull-secret-${secretName2}`.slice(0, 253).replace(/[.-]+$/, "");
 }
+function isFree(lease) {
+  return lease.holder === "";
+}
 function isStale(lease, now) {
   const renewed = Date.parse(lease.renewTime);
   return !Number.isFinite(renewed) || renewed + lease.durationSeconds * 1e3 < now.getTime();
@@ -37516,25 +37696,36 @@ async function acquireLock(args) {
   let announced = false;
   for (; ; ) {
     const now = clock.now();
-    const existing = await port.createLease(namespace, name, holder, LEASE_DURATION_SECONDS, now);
-    if (existing === void 0) break;
-    if (isStale(existing, now)) {
-      if (await port.takeOverLease(namespace, name, holder, LEASE_DURATION_SECONDS, now, existing.resourceVersion)) {
-        args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
-        break;
+    const existing = await port.readLease(namespace, name);
+    let taken;
+    if (existing === void 0) {
+      taken = await port.createLease(namespace, name, holder, LEASE_DURATION_SECONDS, now);
+    } else if (isFree(existing) || isStale(existing, now)) {
+      taken = await port.claimLease(namespace, name, holder, LEASE_DURATION_SECONDS, now, existing.resourceVersion);
+      if (taken && !isFree(existing)) args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
+    } else {
+      const waited = now.getTime() - started;
+      if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited);
+      if (!announced) {
+        args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
+        announced = true;
       }
+      await args.sleep(Math.min(delay * (0.5 + Math.random()), args.timeoutMs - waited));
+      delay = Math.min(delay * 2, 2e3);
       continue;
     }
-    const waited = now.getTime() - started;
-    if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited);
-    if (!announced) {
-      args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
-      announced = true;
-    }
-    await args.sleep(Math.min(delay * (0.5 + Math.random()), args.timeoutMs - waited));
-    delay = Math.min(delay * 2, 2e3);
+    const held = taken;
+    if (held) return { uid: held.uid, release: () => port.releaseLease(namespace, name, held) };
   }
-  return { release: () => port.releaseLease(namespace, name, holder) };
+}
+async function readTargetLeaseUid(lock, target, kube) {
+  for (const namespace of [...target.namespaces].sort()) {
+    const lease = await lock.readLease(namespace, leaseName(target.secretName));
+    if (lease?.uid) return lease.uid;
+    const state = (await statesOf(kube, [namespace])).get(namespace);
+    if (state !== "missing" && state !== "terminating") return void 0;
+  }
+  return void 0;
 }
 async function acquireTargetLock(ports, target) {
   const gone = [];
@@ -37561,9 +37752,24 @@ async function acquireTargetLock(ports, target) {
 }
 
 // src/commands/target.ts
-function targetOf(config, namespaces2) {
-  const spec = config.namespaceSelector === void 0 ? namespaces2 : [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
-  return targetId(config.context, config.secretName, spec);
+function namespaceSpec(config, namespaces2) {
+  return config.namespaceSelector === void 0 ? [...namespaces2] : [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
+}
+function targetOf(config, namespaces2, leaseUid) {
+  const spec = namespaceSpec(config, namespaces2);
+  const cluster = leaseUid === void 0 ? void 0 : clusterKey(leaseUid);
+  return {
+    cluster,
+    secretName: config.secretName,
+    set: namespaceSetHash(spec),
+    id: cluster === void 0 ? void 0 : targetId(cluster, config.secretName, spec),
+    describe: describeSpec(config, namespaces2)
+  };
+}
+function describeSpec(config, namespaces2) {
+  if (config.namespaceSelector === void 0) return `namespaces ${[...namespaces2].sort().join(",")}`;
+  const excl = config.excludeNamespaces.length ? ` excluding ${config.excludeNamespaces.join(",")}` : "";
+  return `selector ${config.namespaceSelector}${excl}`;
 }
 
 // src/commands/static.ts
@@ -37708,14 +37914,15 @@ async function rotate(input, ports) {
     const owner2 = await ports.gitlab.resolveOwner(creds.owner);
     const hosts = registryHosts(registryHost(input, owner2), input.registryAliases);
     ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${hosts.join(", ")}`);
-    locked = (config2) => rotateLocked(config2, ports, owner2, hosts);
+    await checkApiToken(ports.gitlab, ports.clock.now(), ports.log);
+    locked = (config2, leaseUid) => rotateLocked(config2, ports, owner2, hosts, leaseUid);
   }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
-  if (config.dryRun) return locked(config);
+  if (config.dryRun) return locked(config, creds.kind === "static" ? void 0 : await readTargetLeaseUid(ports.lock, config, ports.kube));
   if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces);
   const held = await acquireTargetLock(ports, config);
   try {
-    return await locked(config);
+    return await locked(config, held.uid);
   } finally {
     try {
       await held.release();
@@ -37724,17 +37931,42 @@ async function rotate(input, ports) {
     }
   }
 }
-async function rotateLocked(listed, ports, owner2, hosts) {
+async function assessForRun(config, ports, args) {
+  const input = { existing: args.existing, owner: args.owner, tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, namespaces: config.namespaces };
+  const alone = assessOwnership({ ...input, managed: void 0 });
+  const r = alone.revocable;
+  const sweepable = sweepCandidates({ tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, referenced: referencedIds(alone.all), now: args.now, graceMs: config.sweepGraceMs });
+  const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
+  const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
+  if (!couldDie || !ports.kube.listManagedSecrets) return alone;
+  const managed = await ports.kube.listManagedSecrets();
+  if (managed === "forbidden") {
+    ports.log.info(
+      "Note: RBAC does not allow listing Secrets cluster-wide, so this run cannot see Secrets outside its namespaces; it revokes only tokens whose name proves they were minted for this target"
+    );
+    return alone;
+  }
+  return assessOwnership({ ...input, managed });
+}
+function reportOwnership(config, log, own, target) {
+  if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
+  for (const o of own.overlaps) log.warn(overlapMessage(o, config.secretName, target));
+  for (const s of own.spared) log.info(sparedMessage(s));
+}
+async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
   const { gitlab, kube, log } = ports;
-  const target = targetOf(listed, listed.namespaces);
+  const target = targetOf(listed, listed.namespaces, leaseUid);
   const registry2 = hosts[0];
   const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
   const skipProblems = skippedProblem(skipped);
-  const held = heldTokens(existing, owner2);
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner2);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
   const due = rotationDue({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
+  const own = await assessForRun({ ...config, namespaces: listed.namespaces }, ports, { owner: owner2, tokens, target, existing, liveIds, now, due: due.due });
+  reportOwnership(config, log, own, target);
+  const held = own.revocable;
+  const untouchable = /* @__PURE__ */ new Set([...referencedIds(own.all), ...own.heldElsewhere]);
   const base = {
     dryRun: config.dryRun,
     secretName: config.secretName,
@@ -37748,12 +37980,14 @@ async function rotateLocked(listed, ports, owner2, hosts) {
     registry: registry2,
     registryAliases: hosts.slice(1),
     verified: null,
-    serviceAccountsUpdated: []
+    serviceAccountsUpdated: [],
+    spared: own.spared,
+    overlaps: own.overlaps
   };
   if (!due.due) {
     log.info(`Nothing to do: ${due.reason}`);
     const pending = held.pending.filter((id) => liveIds.has(id));
-    const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner2, tokens, target, referencedIds({ ...held, pending: [] }), pending);
+    const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner2, tokens, target, new Set([...untouchable].filter((id) => !pending.includes(id))), pending);
     const sas2 = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
     const problems2 = [...skipProblems, ...swept2.problems, ...sas2.problems];
     for (const p of problems2) log.warn(p);
@@ -37778,8 +38012,9 @@ async function rotateLocked(listed, ports, owner2, hosts) {
     for (const p of skipProblems) log.warn(p);
     return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: skipProblems };
   }
+  if (target.id === void 0) throw new Error("internal: minting without the target's Lease");
   const minted = await gitlab.createDeployToken(owner2, {
-    name: tokenName(config.tokenNamePrefix, target, now, ports.nonce()),
+    name: tokenName(config.tokenNamePrefix, target.id, now, ports.nonce()),
     expiresAt: expiryDateFor(now, config.expiresInMs)
   });
   const creds = credentialsFor(hosts, minted.username, minted.token);
@@ -37810,6 +38045,8 @@ async function rotateLocked(listed, ports, owner2, hosts) {
         aliases: hosts.slice(1),
         rotatedAt: now.toISOString()
       }),
+      [Annotations.target]: target.id ?? "",
+      [Annotations.targetSpec]: target.describe,
       [Annotations.keptTokenIds]: plan.keep.join(","),
       [Annotations.revokePending]: pending.join(",")
     }
@@ -37832,7 +38069,7 @@ async function rotateLocked(listed, ports, owner2, hosts) {
     }
   }
   if (plan.keep.length) log.info(`Kept previous deploy token(s) ${plan.keep.join(", ")} alive (--keep-previous ${config.keepPrevious})`);
-  const referenced = /* @__PURE__ */ new Set([minted.id, ...plan.keep, ...plan.revoke]);
+  const referenced = /* @__PURE__ */ new Set([minted.id, ...untouchable]);
   const swept = await sweep(config, ports, owner2, tokens, target, referenced, []);
   problems.push(...swept.problems);
   const sas = await ensureServiceAccounts(config, ports, accounts);
@@ -37893,6 +38130,9 @@ async function rollBackApply(config, ports, owner2, minted) {
 }
 
 // src/commands/preview.ts
+function sparedWhy(s) {
+  return s.why === "held-elsewhere" ? `held by ${(s.elsewhere ?? []).join(", ")}` : s.why === "unproven" ? "name not ours" : `${s.why} ${s.target}`;
+}
 function tokenNamePattern(prefix, target) {
   return `${prefix}/${target}/<UTC timestamp>-<nonce>`;
 }
@@ -37900,9 +38140,10 @@ function buildPlan(args) {
   const { owner: owner2, tokens, now, hosts } = args;
   const skipped = args.skipped ?? [];
   const existing = args.state.secrets;
-  const target = targetOf(args.config, args.config.namespaces);
+  const target = targetOf(args.config, args.config.namespaces, args.leaseUid);
   const config = { ...args.config, namespaces: args.config.namespaces.filter((ns) => !skipped.some((s) => s.namespace === ns)) };
-  const held = heldTokens(existing, owner2);
+  const own = owner2 ? assessOwnership({ existing, owner: owner2, tokens, prefix: config.tokenNamePrefix, target, namespaces: args.config.namespaces, managed: Array.isArray(args.managed) ? args.managed : void 0 }) : void 0;
+  const held = own?.revocable ?? { current: [], kept: [], pending: [] };
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
   const due = owner2 ? rotationDue({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force }) : staticDue({
     namespaces: config.namespaces,
@@ -37924,11 +38165,11 @@ function buildPlan(args) {
     const plan = revocationPlan(held, 0, config.keepPrevious, liveIds);
     keep = plan.keep;
     revoke = plan.revoke;
-    referenced = /* @__PURE__ */ new Set([...plan.keep, ...plan.revoke]);
+    referenced = /* @__PURE__ */ new Set([...referencedIds(own.all), ...own.heldElsewhere]);
   } else {
     keep = held.kept;
     revoke = held.pending.filter((id) => liveIds.has(id));
-    referenced = referencedIds({ ...held, pending: [] });
+    referenced = new Set([...referencedIds(own.all), ...own.heldElsewhere].filter((id) => !revoke.includes(id)));
   }
   const sweep2 = (owner2 ? sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now, graceMs: config.sweepGraceMs }) : []).map((t) => t.id).filter((id) => !revoke.includes(id));
   return {
@@ -37945,11 +38186,15 @@ function buildPlan(args) {
       return { namespace, action: !due.due ? "unchanged" : present.has(namespace) ? "update" : "create" };
     }),
     serviceAccounts: selectServiceAccounts(args.state.serviceAccounts, config.namespaces, config.serviceAccounts).filter((sa) => withPullSecret(sa, config.secretName) !== void 0).map((sa) => `${sa.namespace}/${sa.name}`),
-    mint: due.due && owner2 ? { namePattern: tokenNamePattern(config.tokenNamePrefix, target), expiresAt: expiryDateFor(now, config.expiresInMs), scopes: ["read_registry"] } : null,
+    mint: due.due && owner2 ? { namePattern: tokenNamePattern(config.tokenNamePrefix, target.id ?? `cluster-<uid of the Lease the first run creates>/${target.secretName}/${target.set}`), expiresAt: expiryDateFor(now, config.expiresInMs), scopes: ["read_registry"] } : null,
     current: held.current,
     keep: keep.map(view),
     revoke: revoke.map(view),
-    sweep: sweep2.map(view)
+    sweep: sweep2.map(view),
+    spared: own?.spared ?? [],
+    overlaps: own?.overlaps ?? [],
+    target,
+    clusterWide: args.managed === void 0 ? null : args.managed !== "forbidden"
   };
 }
 function refuse(what) {
@@ -37960,6 +38205,9 @@ async function planRotation(config, ports) {
   const seen = {};
   const kube = {
     ...ports.kube,
+    async listManagedSecrets() {
+      return seen.managed = ports.kube.listManagedSecrets ? await ports.kube.listManagedSecrets() : "forbidden";
+    },
     async readTarget(namespaces2, secretName2, serviceAccounts2) {
       seen.namespaces = [...namespaces2];
       return seen.state = await ports.kube.readTarget(namespaces2, secretName2, serviceAccounts2);
@@ -37973,8 +38221,13 @@ async function planRotation(config, ports) {
     deleteSecrets: async () => refuse("delete Secrets")
   };
   const lock = {
+    async readLease(namespace, name) {
+      const lease = await ports.lock.readLease(namespace, name);
+      seen.leaseUid = lease?.uid || void 0;
+      return lease;
+    },
     createLease: async () => refuse("take a Lease"),
-    takeOverLease: async () => refuse("take a Lease"),
+    claimLease: async () => refuse("take a Lease"),
     releaseLease: async () => refuse("release a Lease")
   };
   const observed = {
@@ -37987,6 +38240,8 @@ async function planRotation(config, ports) {
       async listDeployTokens(o) {
         return seen.tokens = await ports.gitlab.listDeployTokens(o);
       },
+      // Read-only, so plan warns about the API token's expiry as rotate would.
+      ...ports.gitlab.apiTokenSelf ? { apiTokenSelf: () => ports.gitlab.apiTokenSelf() } : {},
       createDeployToken: async () => refuse("mint a token"),
       revokeDeployToken: async () => refuse("revoke a token")
     },
@@ -38002,6 +38257,8 @@ async function planRotation(config, ports) {
     state: seen.state ?? { secrets: [], serviceAccounts: [] },
     tokens: seen.tokens ?? [],
     now,
+    leaseUid: seen.leaseUid,
+    managed: seen.managed,
     skipped: report.skipped
   });
 }
@@ -38019,6 +38276,9 @@ function planLines(p) {
     `Keep:    ${tokenList(p.keep)}`,
     `Revoke:  ${tokenList(p.revoke)}`,
     `Sweep:   ${tokenList(p.sweep)}`,
+    ...p.spared.length ? [`Leave alive (not this target's to revoke): ${p.spared.map((t) => `${t.id} (${sparedWhy(t)})`).join(", ")}`] : [],
+    ...p.overlaps.map((o) => `warning: ${overlapMessage(o, p.secretName, p.target)}`),
+    ...p.clusterWide === false ? ["Note: RBAC does not allow listing Secrets cluster-wide; only token names decide what is revoked"] : [],
     ...p.serviceAccounts.length ? [`ServiceAccounts to get "${p.secretName}": ${p.serviceAccounts.join(", ")}`] : [],
     ...p.namespaces.some((n) => n.action === "skip") ? ["rotate would skip the namespace(s) marked skip and exit 1 naming them (--missing-namespace fail stops it instead)."] : [],
     "Nothing was changed: no token minted, no Lease taken, no Secret written."
@@ -41695,6 +41955,48 @@ var DeployTokens = class extends BaseResource {
     );
   }
 };
+var PersonalAccessTokens = class extends BaseResource {
+  all(options) {
+    return RequestHelper.get()(
+      this,
+      "personal_access_tokens",
+      options
+    );
+  }
+  // Convience method - Also located in Users
+  create(userId, name, scopes, options) {
+    return RequestHelper.post()(
+      this,
+      endpoint2`users/${userId}/personal_access_tokens`,
+      {
+        name,
+        scopes,
+        ...options
+      }
+    );
+  }
+  remove({
+    tokenId,
+    ...options
+  } = {}) {
+    const url12 = tokenId ? endpoint2`personal_access_tokens/${tokenId}` : "personal_access_tokens/self";
+    return RequestHelper.del()(this, url12, options);
+  }
+  rotate(tokenId, options) {
+    return RequestHelper.post()(
+      this,
+      endpoint2`personal_access_tokens/${tokenId}/rotate`,
+      options
+    );
+  }
+  show({
+    tokenId,
+    ...options
+  } = {}) {
+    const url12 = tokenId ? endpoint2`personal_access_tokens/${tokenId}` : "personal_access_tokens/self";
+    return RequestHelper.get()(this, url12, options);
+  }
+};
 var Projects = class extends BaseResource {
   all({
     userId,
@@ -42041,11 +42343,26 @@ var Groups = class extends BaseResource {
   }
 };
 
-// src/adapters/gitlab.ts
-var import_undici3 = __toESM(require_undici(), 1);
+// src/adapters/undici.ts
+var loading;
+function loadUndici() {
+  return loading ??= Promise.resolve().then(() => __toESM(require_undici(), 1));
+}
+var LazyDispatcher = class {
+  constructor(make) {
+    this.make = make;
+  }
+  make;
+  #built;
+  get() {
+    return this.#built ??= loadUndici().then(this.make);
+  }
+};
+function dispatcherOf(d) {
+  return d instanceof LazyDispatcher ? d.get() : Promise.resolve(d);
+}
 
 // src/adapters/proxy.ts
-var import_undici = __toESM(require_undici(), 1);
 var ProxyRefusal = class extends Error {
   constructor(proxy, variables, target, status, cause, sentCredentials) {
     super(status ? `the proxy ${proxy} answered HTTP ${status} to CONNECT ${target}` : `cannot connect to the proxy ${proxy} (${cause})`);
@@ -42115,9 +42432,9 @@ function codeOf(err, depth = 0) {
   if (typeof e.code === "string" && e.code !== "") return e.code;
   return codeOf(e.cause, depth + 1) ?? (Array.isArray(e.errors) ? codeOf(e.errors[0], depth + 1) : void 0);
 }
-function attributingClient(settings) {
+function attributingClient(undici, settings) {
   return (proxyUrl, options) => {
-    const pool = new import_undici.Pool(proxyUrl, options);
+    const pool = new undici.Pool(proxyUrl, options);
     const names = [settings.https, settings.http].filter((e) => e?.host === proxyUrl.host).map((e) => e.variable);
     const variables = [...new Set(names)].join(" / ") || "HTTPS_PROXY / HTTP_PROXY";
     const connect = pool.connect.bind(pool);
@@ -42141,15 +42458,14 @@ function attributingClient(settings) {
     return pool;
   };
 }
-function proxyDispatcher(settings, ca) {
-  const tls = ca ? { ca } : void 0;
-  return new import_undici.EnvHttpProxyAgent({
+function proxyDispatcher(undici, settings, tls) {
+  return new undici.EnvHttpProxyAgent({
     // "" (not undefined): undici would otherwise read process.env itself.
     httpProxy: settings.http?.url.reveal() ?? "",
     httpsProxy: settings.https?.url.reveal() ?? "",
     noProxy: settings.noProxy,
     ...tls ? { connect: tls, requestTls: tls, proxyTls: tls } : {},
-    clientFactory: attributingClient(settings)
+    clientFactory: attributingClient(undici, settings)
   });
 }
 
@@ -42296,9 +42612,8 @@ async function retrying(attempt, how) {
 }
 
 // src/adapters/tls.ts
-var import_undici2 = __toESM(require_undici(), 1);
 import { readFileSync } from "node:fs";
-import { rootCertificates } from "node:tls";
+import { createSecureContext, rootCertificates } from "node:tls";
 function readCaFile(path4, option = "--ca-file") {
   let pem;
   try {
@@ -42311,11 +42626,20 @@ function readCaFile(path4, option = "--ca-file") {
   }
   return pem;
 }
+var contexts = /* @__PURE__ */ new Map();
+function secureContextFor(extraCaPem) {
+  let context2 = contexts.get(extraCaPem);
+  if (!context2) {
+    context2 = createSecureContext({ ca: [...rootCertificates, extraCaPem] });
+    contexts.set(extraCaPem, context2);
+  }
+  return context2;
+}
 function dispatcher(extraCaPem, proxy) {
-  const ca = extraCaPem ? [...rootCertificates, extraCaPem] : void 0;
-  if (proxy) return proxyDispatcher(proxy, ca);
-  if (!ca) return void 0;
-  return new import_undici2.Agent({ connect: { ca } });
+  const tls = () => extraCaPem ? { secureContext: secureContextFor(extraCaPem) } : void 0;
+  if (proxy) return new LazyDispatcher((undici) => proxyDispatcher(undici, proxy, tls()));
+  if (!extraCaPem) return void 0;
+  return new LazyDispatcher((undici) => new undici.Agent({ connect: tls() }));
 }
 
 // src/adapters/gitlab.ts
@@ -42398,12 +42722,14 @@ function oneRequest(timeoutMs) {
     const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
     let response;
     try {
-      response = await (0, import_undici3.fetch)(url, {
+      const { fetch } = await loadUndici();
+      const dispatcher2 = await dispatcherOf(o.agent);
+      response = await fetch(url, {
         method,
         headers: o.headers,
         body: typeof o.body === "string" ? o.body : void 0,
         signal,
-        dispatcher: o.agent
+        ...dispatcher2 ? { dispatcher: dispatcher2 } : {}
       });
     } catch (err) {
       throw connectionError(err, timeoutMs, false);
@@ -42482,12 +42808,13 @@ function gitlabPort(opts) {
     requesterFn: createRequesterFn((_, reqo) => Promise.resolve(reqo), oneRequest(timeoutMs)),
     // Off: its AbortSignal would span every page of a listing and every retry; ours is per request.
     queryTimeout: null,
-    // Typed as http.Agent; gitbeaker hands it to fetch as the dispatcher, and so does oneRequest.
+    // Typed as http.Agent; gitbeaker passes it through to oneRequest, which makes it the dispatcher.
     agent: dispatcher(opts.caPem, opts.proxy)
   };
   const deployTokens = new DeployTokens(base);
   const projects = new Projects(base);
   const groups = new Groups(base);
+  const accessTokens = new PersonalAccessTokens(base);
   function gitLabError(operation, who, err) {
     if (err instanceof GitLabError) return err;
     const clean = (s) => redact(s, [secret]);
@@ -42626,6 +42953,16 @@ function gitlabPort(opts) {
     },
     async listDeployTokens(owner2) {
       return list3(owner2);
+    },
+    async apiTokenSelf() {
+      const t = await idempotent("reading the API token's own details", "the API token", () => accessTokens.show());
+      return {
+        id: Number(t.id),
+        name: String(t.name),
+        scopes: Array.isArray(t.scopes) ? t.scopes.map(String) : [],
+        // A date (YYYY-MM-DD); older entities may carry a full timestamp: keep the date.
+        expiresAt: typeof t.expires_at === "string" ? t.expires_at.slice(0, 10) : null
+      };
     }
   };
 }
@@ -43474,32 +43811,52 @@ function failure(operation, stderr) {
 function pluginSaid(stderr) {
   return credentialPluginLines(stderr).map((l) => `credential plugin: ${l}`);
 }
-var HOLDER_LABEL = "gitlab-pull-secret.io/lock-holder";
+var LIST_FROM_NAMESPACES = 20;
+var APPLY_PROCESSES = 2;
+var MIN_PART = 30;
+function listForbidden(stderr, resource) {
+  return new RegExp(`cannot (list|watch) resource "${resource}" in API group "" at the cluster scope`).test(stderr);
+}
+function mergeStderr(stderrs) {
+  const lines = stderrs.flatMap((s) => s.split("\n")).filter((l) => l.trim() !== "");
+  return [...new Set(lines)].join("\n");
+}
 function microTime(d) {
   return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
-function leaseManifest(namespace, name, holder, durationSeconds, now, resourceVersion) {
+function leaseManifest(namespace, name, hold, resourceVersion) {
   return JSON.stringify({
     apiVersion: "coordination.k8s.io/v1",
     kind: "Lease",
     metadata: {
       name,
       namespace,
-      labels: { [HOLDER_LABEL]: holder, "app.kubernetes.io/managed-by": MANAGER },
+      labels: { "app.kubernetes.io/managed-by": MANAGER },
       ...resourceVersion ? { resourceVersion } : {}
     },
-    spec: { holderIdentity: holder, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now) }
+    spec: hold ? { holderIdentity: hold.holder, leaseDurationSeconds: hold.durationSeconds, acquireTime: microTime(hold.now), renewTime: microTime(hold.now) } : {}
   });
 }
 function parseLease(stdout) {
   const o = JSON.parse(stdout);
   return {
-    holder: String(o.spec?.holderIdentity ?? "unknown"),
+    holder: String(o.spec?.holderIdentity ?? ""),
     renewTime: String(o.spec?.renewTime ?? o.spec?.acquireTime ?? ""),
     durationSeconds: Number(o.spec?.leaseDurationSeconds ?? 0),
-    resourceVersion: String(o.metadata?.resourceVersion ?? "")
+    resourceVersion: String(o.metadata?.resourceVersion ?? ""),
+    uid: String(o.metadata?.uid ?? "")
   };
 }
+var jp = (key) => `{.metadata.annotations.${key.replace(/\./g, "\\.")}}`;
+var MANAGED_FIELDS = `{range .items[*]}{.metadata.namespace}{"\\t"}{.metadata.name}{"\\t"}${jp(Annotations.owner)}{"\\t"}${jp(Annotations.tokenId)}{"\\t"}${jp(Annotations.keptTokenIds)}{"\\n"}{end}`;
+function parseManagedSecrets(stdout) {
+  return stdout.split("\n").filter((l) => l.trim() !== "").map((l) => {
+    const [namespace = "", name = "", owner2 = "", tokenId = "", kept = ""] = l.split("	");
+    return { namespace, name, owner: owner2, tokenId, kept };
+  });
+}
+var CREATE_RACE = /AlreadyExists|already exists/;
+var CLAIM_RACE = /Conflict|the object has been modified|leases(\.coordination\.k8s\.io)? "[^"]+" not found/;
 function usesKubeconfig(env, kubeconfigFlag, homeConfigExists) {
   if (kubeconfigFlag || env.KUBECONFIG) return true;
   if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT) return true;
@@ -43526,8 +43883,37 @@ function kubectlPort(opts) {
       throw new KubeError("running kubectl", `${err.message}. Is kubectl installed and on PATH?`);
     }
   }
+  async function listNamed(resource, name, namespaces2) {
+    const r = await run(["get", resource, "--all-namespaces", ...name ? ["--field-selector", `metadata.name=${name}`] : [], "-o", "json"], "");
+    if (r.exitCode !== 0) {
+      const stderr = opts.redact(r.stderr);
+      if (listForbidden(stderr, resource)) return void 0;
+      throw failure(`listing ${resource}${name ? ` named "${name}"` : ""} across namespaces`, stderr);
+    }
+    const order = new Map(namespaces2.map((ns, i) => [ns, i]));
+    const nsOf = (o) => String(o.metadata?.namespace);
+    return listItems(r.stdout).filter((o) => order.has(nsOf(o))).sort((a, b) => order.get(nsOf(a)) - order.get(nsOf(b)));
+  }
+  async function listTarget(namespaces2, secretName2, serviceAccounts2) {
+    const all = serviceAccounts2.includes("*");
+    const saName = all || serviceAccounts2.length !== 1 ? void 0 : serviceAccounts2[0];
+    const [secrets, accounts] = await Promise.all([
+      listNamed("secrets", secretName2, namespaces2),
+      serviceAccounts2.length === 0 ? Promise.resolve([]) : listNamed("serviceaccounts", saName, namespaces2)
+    ]);
+    if (!secrets || !accounts) return void 0;
+    const picked = all ? accounts : accounts.filter((o) => serviceAccounts2.includes(String(o.metadata?.name)));
+    return {
+      secrets: parseSecrets(JSON.stringify({ kind: "List", items: secrets })),
+      serviceAccounts: picked.map(parseServiceAccount)
+    };
+  }
   return {
     async readTarget(namespaces2, secretName2, serviceAccounts2) {
+      if (namespaces2.length >= LIST_FROM_NAMESPACES) {
+        const listed = await listTarget(namespaces2, secretName2, serviceAccounts2);
+        if (listed) return listed;
+      }
       const all = serviceAccounts2.includes("*");
       const named = all ? [] : namespaces2.flatMap((namespace) => serviceAccounts2.map((name) => ({ kind: "ServiceAccount", namespace, name })));
       const refs = [...namespaces2.map((namespace) => ({ kind: "Secret", namespace, name: secretName2 })), ...named];
@@ -43585,50 +43971,64 @@ function kubectlPort(opts) {
       if (r.exitCode !== 0) throw failure("creating the namespaces", opts.redact(r.stderr));
     },
     async readSecrets(namespaces2, name) {
+      if (namespaces2.length >= LIST_FROM_NAMESPACES) {
+        const listed = await listNamed("secrets", name, namespaces2);
+        if (listed) return parseSecrets(JSON.stringify({ kind: "List", items: listed }));
+      }
       const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], secretRefs(namespaces2, name));
       if (r.exitCode !== 0) {
         throw failure(`reading Secret "${name}"`, opts.redact(r.stderr));
       }
       return parseSecrets(r.stdout);
     },
-    async createLease(namespace, name, holder, durationSeconds, now) {
-      const r = await run(["create", "-f", "-", "-o", "name"], leaseManifest(namespace, name, holder, durationSeconds, now));
-      if (r.exitCode === 0) return void 0;
-      if (!/AlreadyExists|already exists/.test(r.stderr)) throw failure("taking the rotation lock", opts.redact(r.stderr));
-      const got = await run(["get", "lease", name, "-n", namespace, "-o", "json", "--ignore-not-found"], "");
-      if (got.exitCode !== 0) throw failure("reading the rotation lock", opts.redact(got.stderr));
-      if (got.stdout.trim() === "") return { holder: "nobody", renewTime: "", durationSeconds: 0, resourceVersion: "" };
-      return parseLease(got.stdout);
-    },
-    async takeOverLease(namespace, name, holder, durationSeconds, now, resourceVersion) {
-      if (!resourceVersion) return false;
-      const r = await run(["replace", "-f", "-", "-o", "name"], leaseManifest(namespace, name, holder, durationSeconds, now, resourceVersion));
-      if (r.exitCode === 0) return true;
-      if (/Conflict|the object has been modified|NotFound|not found/.test(r.stderr)) return false;
-      throw failure("taking over a stale rotation lock", opts.redact(r.stderr));
-    },
-    async releaseLease(namespace, name, holder) {
-      const r = await run(
-        ["delete", "lease", "-n", namespace, "--field-selector", `metadata.name=${name}`, "-l", `${HOLDER_LABEL}=${holder}`, "--ignore-not-found"],
-        ""
-      );
-      if (r.exitCode !== 0) throw failure("releasing the rotation lock", opts.redact(r.stderr));
-    },
-    async applySecrets(list3, { dryRun, force }) {
-      const r = await run(
-        [
-          "apply",
-          "--server-side",
-          `--field-manager=${MANAGER}`,
-          ...force ? ["--force-conflicts"] : [],
-          ...dryRun ? ["--dry-run=server"] : [],
-          "-f",
-          "-"
-        ],
-        list3.reveal()
-      );
+    async listManagedSecrets() {
+      const r = await run(["get", "secrets", "--all-namespaces", "-l", `${MANAGED_BY_LABEL}=${MANAGER}`, "-o", `jsonpath=${MANAGED_FIELDS}`], "");
       if (r.exitCode !== 0) {
-        throw failure(dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets", opts.redact(r.stderr));
+        if (/is forbidden: User/.test(r.stderr)) return "forbidden";
+        throw failure("listing the managed Secrets of the cluster", opts.redact(r.stderr));
+      }
+      return parseManagedSecrets(r.stdout);
+    },
+    async readLease(namespace, name) {
+      const r = await run(["get", "lease", name, "-n", namespace, "-o", "json", "--ignore-not-found"], "");
+      if (r.exitCode !== 0) throw failure("reading the rotation lock", opts.redact(r.stderr));
+      return r.stdout.trim() === "" ? void 0 : parseLease(r.stdout);
+    },
+    async createLease(namespace, name, holder, durationSeconds, now) {
+      const r = await run(["create", "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }));
+      if (r.exitCode === 0) return parseLease(r.stdout);
+      if (CREATE_RACE.test(r.stderr)) return void 0;
+      throw failure("taking the rotation lock", opts.redact(r.stderr));
+    },
+    async claimLease(namespace, name, holder, durationSeconds, now, resourceVersion) {
+      if (!resourceVersion) return void 0;
+      const r = await run(["replace", "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }, resourceVersion));
+      if (r.exitCode === 0) return parseLease(r.stdout);
+      if (CLAIM_RACE.test(r.stderr)) return void 0;
+      throw failure("taking the rotation lock", opts.redact(r.stderr));
+    },
+    async releaseLease(namespace, name, held) {
+      const r = await run(["replace", "-f", "-", "-o", "name"], leaseManifest(namespace, name, null, held.resourceVersion));
+      if (r.exitCode === 0 || /Conflict|the object has been modified|NotFound|not found/.test(r.stderr)) return;
+      throw failure("releasing the rotation lock", opts.redact(r.stderr));
+    },
+    // Parts of the List at once (APPLY_PROCESSES). kubectl goes on past a
+    // refused object either way, so a failure is reported for the whole List,
+    // every refusal of every part in it, as from one process.
+    async applySecrets(list3, { dryRun, force }) {
+      const args = [
+        "apply",
+        "--server-side",
+        `--field-manager=${MANAGER}`,
+        ...force ? ["--force-conflicts"] : [],
+        ...dryRun ? ["--dry-run=server"] : [],
+        "-f",
+        "-"
+      ];
+      const runs = await Promise.all(splitList(list3, APPLY_PROCESSES, MIN_PART).map((part) => run(args, part.reveal())));
+      const failed = runs.filter((r) => r.exitCode !== 0);
+      if (failed.length > 0) {
+        throw failure(dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets", opts.redact(mergeStderr(failed.map((r) => r.stderr))));
       }
     },
     // One kubectl for every namespace. An access review rather than
@@ -44000,15 +44400,16 @@ function manifestHint(answer, ctx) {
 }
 
 // src/adapters/registry-http.ts
-var import_undici4 = __toESM(require_undici(), 1);
 var BODY_CAP = 256 * 1024;
 async function exchange(opts, method, url, headers) {
-  const res = await (0, import_undici4.fetch)(url, {
+  const { fetch } = await loadUndici();
+  const dispatcher2 = await dispatcherOf(opts.dispatcher);
+  const res = await fetch(url, {
     method,
     headers,
     redirect: "manual",
     signal: AbortSignal.timeout(opts.timeoutMs),
-    ...opts.dispatcher ? { dispatcher: opts.dispatcher } : {}
+    ...dispatcher2 ? { dispatcher: dispatcher2 } : {}
   });
   return { status: res.status, headers: res.headers, body: await readCapped(res.body) };
 }
@@ -44383,15 +44784,29 @@ function assessStatus(args) {
     }
   }
   const held = heldTokens(args.existing, owner2);
-  const referenced = /* @__PURE__ */ new Set([...held.current, ...held.kept, ...held.pending]);
+  const own = owner2 ? assessOwnership({ existing: args.existing, owner: owner2, tokens: args.tokens, prefix: args.prefix, target, namespaces: args.namespaces, managed: Array.isArray(args.managed) ? args.managed : void 0 }) : void 0;
+  const referenced = /* @__PURE__ */ new Set([...referencedIds(held), ...own?.heldElsewhere ?? []]);
   const orphans = new Set(
     sweepCandidates({ tokens: args.tokens, prefix: args.prefix, target, referenced, now, graceMs: args.graceMs }).map((t) => t.id)
   );
-  const tokens = args.tokens.filter((t) => referenced.has(t.id) || ownsTokenName(args.prefix, target, t.name)).map((t) => {
+  const spared = new Map((own?.spared ?? []).map((s) => [s.id, s]));
+  const legacy = (name) => claimOf(args.prefix, target, name).kind === "legacy";
+  const tokens = args.tokens.filter((t) => referenced.has(t.id) || namedForTarget(args.prefix, target, t.name) || legacy(t.name)).map((t) => {
     const state = stateOf(t, now);
-    const role = held.current.includes(t.id) ? "current" : held.kept.includes(t.id) ? "kept" : held.pending.includes(t.id) ? "pending" : orphans.has(t.id) ? "orphan" : state === "live" ? "in-flight" : "stale";
+    const sparedAs = spared.get(t.id)?.why;
+    const role = sparedAs && sparedAs !== "held-elsewhere" ? sparedAs : held.current.includes(t.id) ? "current" : held.kept.includes(t.id) ? "kept" : held.pending.includes(t.id) ? "pending" : orphans.has(t.id) ? "orphan" : own?.heldElsewhere.has(t.id) ? "held-elsewhere" : legacy(t.name) ? "legacy" : state === "live" ? "in-flight" : "stale";
     return { id: t.id, name: t.name, username: t.username, expiresAt: t.expiresAt, daysLeft: daysLeft(t.expiresAt, now), state, role, usedBy: holders.get(t.id) ?? [] };
   }).sort((a, b) => b.id - a.id);
+  for (const o of own?.overlaps ?? []) {
+    findings.push({ severity: "attention", kind: "overlap", tokenId: o.tokenId, namespaces: [o.namespace], message: overlapMessage(o, args.secretName, target) });
+  }
+  for (const s of own?.spared ?? []) {
+    if (s.why === "other-target" && own.overlaps.some((o) => o.tokenId === s.id)) continue;
+    findings.push({ severity: "info", kind: "spared", tokenId: s.id, namespaces: s.namespaces, message: sparedMessage(s).replace(/^Left/, "rotate leaves") });
+  }
+  if (args.managed === "forbidden") {
+    findings.push({ severity: "info", kind: "cluster-wide", message: "RBAC does not allow listing Secrets cluster-wide: Secrets outside these namespaces were not checked" });
+  }
   for (const t of tokens) {
     if (t.role === "orphan") {
       findings.push({ severity: "attention", kind: "orphan", tokenId: t.id, message: `deploy token ${t.id} (${t.name}) is an orphan: live, ours, and no Secret references it. rotate sweeps it; revoke deletes it` });
@@ -44399,9 +44814,21 @@ function assessStatus(args) {
       findings.push({ severity: "attention", kind: "pending-revoke", tokenId: t.id, message: `deploy token ${t.id} is still live although an earlier run meant to revoke it; the next rotate revokes it` });
     } else if (t.role === "in-flight") {
       findings.push({ severity: "info", kind: "in-flight", tokenId: t.id, message: `deploy token ${t.id} is unreferenced but younger than --sweep-grace: a rotation may be running` });
+    } else if (t.role === "legacy" && t.state === "live") {
+      findings.push({
+        severity: "info",
+        kind: "legacy",
+        tokenId: t.id,
+        message: `deploy token ${t.id} (${t.name}) is legacy, not ours to sweep: it was named before token names carried the cluster's identity, so another cluster may hold it. It expires by itself${t.expiresAt ? ` on ${t.expiresAt.slice(0, 10)}` : ""}`
+      });
     } else if (t.role === "stale") {
       findings.push({ severity: "info", kind: "stale", tokenId: t.id, message: `deploy token ${t.id} is ${t.state} and still listed by GitLab; it cannot pull (revoke deletes it)` });
     }
+  }
+  const apiToken = args.apiToken ?? null;
+  if (apiTokenExpiresWithin(apiToken, now, args.warnWithinMs ?? ROTATE_WARN_MS)) {
+    const within = args.warnWithinMs !== void 0 ? "within --warn-within" : "within 14 days";
+    findings.push({ severity: "attention", kind: "api-token-expiring", message: apiTokenExpiryMessage(apiToken, now, within) });
   }
   return {
     secretName: args.secretName,
@@ -44412,6 +44839,7 @@ function assessStatus(args) {
     warnWithinMs: args.warnWithinMs,
     secrets,
     tokens,
+    apiToken,
     // Attention first; stable within each severity.
     findings: [...findings.filter((f) => f.severity === "attention"), ...findings.filter((f) => f.severity === "info")],
     attention: findings.some((f) => f.severity === "attention")
@@ -44420,7 +44848,9 @@ function assessStatus(args) {
 async function readStatus(config, ports) {
   const creds = config.credentials;
   const owner2 = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
+  const apiToken = owner2 ? await readApiToken(ports.gitlab, ports.clock.now()) : null;
   const namespaces2 = await resolveNamespaces(config, ports.kube);
+  const leaseUid = owner2 ? await readTargetLeaseUid(ports.lock, { namespaces: namespaces2, secretName: config.secretName }, ports.kube) : void 0;
   let gone = [];
   let existing;
   try {
@@ -44436,21 +44866,25 @@ async function readStatus(config, ports) {
   const namespaceStates = await statesOf(ports.kube, absent);
   for (const u of gone) namespaceStates.set(u.namespace, u.reason);
   const tokens = owner2 ? await ports.gitlab.listDeployTokens(owner2) : [];
-  return assessStatus({
+  const input = {
     owner: owner2,
     ...creds.kind === "static" ? { staticUsername: creds.username } : {},
     secretName: config.secretName,
     secretType: config.secretType,
     namespaces: namespaces2,
-    target: targetOf(config, namespaces2),
+    target: targetOf(config, namespaces2, leaseUid),
     prefix: config.tokenNamePrefix,
     existing,
     tokens,
     now: ports.clock.now(),
     warnWithinMs: config.warnWithinMs,
     graceMs: config.sweepGraceMs,
-    namespaceStates
-  });
+    namespaceStates,
+    apiToken
+  };
+  const first = assessStatus(input);
+  if (!first.tokens.some((t) => t.role === "orphan") || !ports.kube.listManagedSecrets) return first;
+  return assessStatus({ ...input, managed: await ports.kube.listManagedSecrets() });
 }
 function statusNeedsAttention(r) {
   return r.warnWithinMs !== void 0 && r.attention;
@@ -44481,24 +44915,30 @@ function teardownPlan(args) {
   const ownerRef2 = ownerRef(owner2);
   const managed = existing.filter(isManaged);
   const ours = managed.filter((s) => s.annotations[Annotations.owner] === ownerRef2);
-  const held = heldTokens(ours, owner2);
-  const why = (t) => held.current.includes(t.id) ? "current" : held.kept.includes(t.id) ? "kept" : held.pending.includes(t.id) ? "pending" : ownsTokenName(args.prefix, target, t.name) ? "named" : void 0;
+  const own = owner2 ? assessOwnership({ existing, owner: owner2, tokens: args.tokens, prefix: args.prefix, target, namespaces: args.namespaces, managed: args.managed }) : void 0;
+  const held = own?.all ?? { current: [], kept: [], pending: [] };
+  const mine = own?.revocable ?? held;
+  const why = (t) => mine.current.includes(t.id) ? "current" : mine.kept.includes(t.id) ? "kept" : mine.pending.includes(t.id) ? "pending" : namedForTarget(args.prefix, target, t.name) && !own?.heldElsewhere.has(t.id) && !own?.spared.some((s) => s.id === t.id) ? "named" : void 0;
   const listed = new Set(args.tokens.map((t) => t.id));
   const revoke = [];
   for (const t of args.tokens) {
     const w = why(t);
     if (w) revoke.push({ id: t.id, name: t.name, state: t.revoked ? "revoked" : isLiveToken(t, args.now) ? "live" : "expired", why: w });
   }
+  const foreignCurrent = new Set((own?.spared ?? []).filter((s) => s.why !== "held-elsewhere").map((s) => s.id));
+  const keepSecrets = ours.filter((s) => foreignCurrent.has(Number(s.annotations[Annotations.tokenId]))).map((s) => s.namespace);
   const others = managed.filter((s) => s.annotations[Annotations.owner] !== ownerRef2);
   return {
     secretName: args.secretName,
     owner: owner2 ? { kind: owner2.kind, id: owner2.id, path: owner2.path } : null,
-    deleteSecrets: ours.map((s) => s.namespace),
+    deleteSecrets: ours.map((s) => s.namespace).filter((ns) => !keepSecrets.includes(ns)),
     unmanaged: existing.filter((s) => !isManaged(s)).map((s) => s.namespace),
     otherOwner: others.map((s) => s.namespace),
     otherOwnerRefs: Object.fromEntries(others.map((s) => [s.namespace, s.annotations[Annotations.owner] ?? "?"])),
     revoke: revoke.sort((a, b) => b.id - a.id),
-    alreadyGone: [...held.current, ...held.kept, ...held.pending].filter((id) => !listed.has(id))
+    alreadyGone: [...held.current, ...held.kept, ...held.pending].filter((id) => !listed.has(id)),
+    spared: own?.spared ?? [],
+    keepSecrets
   };
 }
 function serviceAccountChanges(accounts, namespaces2, names, secretName2) {
@@ -44507,19 +44947,30 @@ function serviceAccountChanges(accounts, namespaces2, names, secretName2) {
     return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
   });
 }
-async function inspect2(config, ports, owner2, namespaces2) {
+async function inspect2(config, ports, owner2, namespaces2, leaseUid) {
   const state = await ports.kube.readTarget(namespaces2, config.secretName, config.serviceAccounts);
   const tokens = owner2 ? await ports.gitlab.listDeployTokens(owner2) : [];
-  const base = teardownPlan({
+  const now = ports.clock.now();
+  const input = {
     owner: owner2,
     secretName: config.secretName,
-    target: targetOf(config, namespaces2),
+    target: targetOf(config, namespaces2, leaseUid),
+    namespaces: namespaces2,
     prefix: config.tokenNamePrefix,
     existing: state.secrets,
     tokens,
-    now: ports.clock.now()
-  });
-  const saNamespaces = namespaces2.filter((ns) => !base.unmanaged.includes(ns) && !base.otherOwner.includes(ns));
+    now
+  };
+  let base = teardownPlan(input);
+  if (base.revoke.some((t) => t.state === "live") && ports.kube.listManagedSecrets) {
+    const managed = await ports.kube.listManagedSecrets();
+    if (managed === "forbidden") {
+      ports.log.info("Note: RBAC does not allow listing Secrets cluster-wide; only token names decide what is revoked");
+    } else {
+      base = teardownPlan({ ...input, managed });
+    }
+  }
+  const saNamespaces = namespaces2.filter((ns) => !base.unmanaged.includes(ns) && !base.otherOwner.includes(ns) && !base.keepSecrets.includes(ns));
   const serviceAccounts2 = config.serviceAccounts.length === 0 ? null : serviceAccountChanges(state.serviceAccounts, saNamespaces, config.serviceAccounts, config.secretName).map((c) => c.key);
   const forbidden = await ports.kube.forbiddenSecretDeletes(base.deleteSecrets, config.secretName);
   if (forbidden.length) {
@@ -44560,17 +45011,20 @@ async function teardown(config, ports, opts) {
     ...r
   });
   if (!opts.confirm) {
-    const { plan } = await inspect2(config, ports, owner2, namespaces2);
+    const leaseUid = owner2 ? await readTargetLeaseUid(ports.lock, { namespaces: namespaces2, secretName: config.secretName }, ports.kube) : void 0;
+    const { plan } = await inspect2(config, ports, owner2, namespaces2, leaseUid);
     if (isEmptyPlan(plan)) return done(plan, {});
     throw new ConfirmationRequiredError(plan);
   }
   const lease = await acquireTargetLock(ports, { ...config, namespaces: namespaces2 });
   try {
-    const seen = await inspect2(config, ports, owner2, namespaces2);
+    const seen = await inspect2(config, ports, owner2, namespaces2, lease.uid);
     const { plan } = seen;
     const { log } = ports;
     const revoked = [];
     const problems = otherOwnerProblems(plan);
+    for (const s of plan.spared) log.info(sparedMessage(s));
+    for (const ns of plan.keepSecrets) log.warn(`Kept the Secret in ${ns}: it holds a token another target (or cluster) wrote there, and deleting it would stop pulls`);
     for (const t of owner2 ? plan.revoke : []) {
       try {
         const outcome = await ports.gitlab.revokeDeployToken(owner2, t.id);
@@ -44621,6 +45075,8 @@ function teardownLines(r) {
   );
   lines.push(`  ${r.applied ? "deleted" : "delete"} Secrets in: ${(r.applied ? r.deletedSecrets : r.deleteSecrets).join(", ") || "none"}`);
   if (r.unmanaged.length) lines.push(`  left alone (not managed by gitlab-pull-secret): ${r.unmanaged.join(", ")}`);
+  if (r.keepSecrets.length) lines.push(`  left alone (another target's or cluster's token): ${r.keepSecrets.join(", ")}`);
+  if (r.spared.length) lines.push(`  left alive (not this target's to revoke): ${r.spared.map((t) => `${t.id} (${t.why}${t.target ? ` ${t.target}` : ""})`).join(", ")}`);
   if (!r.applied && isEmptyPlan(r)) lines.push("Nothing of this target is left to tear down.");
   return lines;
 }
@@ -44688,7 +45144,7 @@ var VERSION = "0.1.0";
 var dash = (v) => v === null || v === void 0 || v === "" ? "-" : String(v);
 function statusLines(r) {
   const whose = r.owner ? `of ${r.owner.kind} ${r.owner.path} (id ${r.owner.id})` : `with static credentials of ${r.static?.username ?? "?"}`;
-  const lines = [`Secret "${r.secretName}" ${whose}, checked ${r.checkedAt}`, ""];
+  const lines = [`Secret "${r.secretName}" ${whose}, checked ${r.checkedAt}`, ...r.apiToken ? [apiTokenLine(r.apiToken)] : [], ""];
   lines.push(
     ...textTable([
       ["NAMESPACE", "TYPE", "TOKEN", "EXPIRES", "DAYS LEFT", "TOKEN STATE"],
@@ -44773,12 +45229,15 @@ function readArgv(argv) {
   };
 }
 function readSecretFile(flag, path4, what) {
+  let text;
   try {
-    return readFileSync2(path4, "utf8");
+    text = readFileSync2(path4, "utf8");
   } catch (err) {
     const code = err.code ?? "unreadable";
     throw new UsageError(flag, path4, `a readable file holding ${what} (${code})`);
   }
+  if (text.trim() === "") throw new UsageError(flag, path4, `a file holding ${what} (this one is empty)`);
+  return text;
 }
 function writeDotenv(path4, text) {
   try {

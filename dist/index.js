@@ -8387,7 +8387,7 @@ var require_pool = __commonJS({
     function defaultFactory(origin, opts) {
       return new Client(origin, opts);
     }
-    var Pool2 = class extends PoolBase {
+    var Pool = class extends PoolBase {
       constructor(origin, {
         connections,
         factory = defaultFactory,
@@ -8450,7 +8450,7 @@ var require_pool = __commonJS({
         }
       }
     };
-    module.exports = Pool2;
+    module.exports = Pool;
   }
 });
 
@@ -8470,7 +8470,7 @@ var require_balanced_pool = __commonJS({
       kRemoveClient,
       kGetDispatcher
     } = require_pool_base();
-    var Pool2 = require_pool();
+    var Pool = require_pool();
     var { kUrl, kInterceptors } = require_symbols();
     var { parseOrigin } = require_util();
     var kFactory = /* @__PURE__ */ Symbol("factory");
@@ -8491,7 +8491,7 @@ var require_balanced_pool = __commonJS({
       return a;
     }
     function defaultFactory(origin, opts) {
-      return new Pool2(origin, opts);
+      return new Pool(origin, opts);
     }
     var BalancedPool = class extends PoolBase {
       constructor(upstreams = [], { factory = defaultFactory, ...opts } = {}) {
@@ -8605,7 +8605,7 @@ var require_agent = __commonJS({
     var { InvalidArgumentError } = require_errors();
     var { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = require_symbols();
     var DispatcherBase = require_dispatcher_base();
-    var Pool2 = require_pool();
+    var Pool = require_pool();
     var Client = require_client();
     var util = require_util();
     var createRedirectInterceptor = require_redirect_interceptor();
@@ -8617,9 +8617,9 @@ var require_agent = __commonJS({
     var kFactory = /* @__PURE__ */ Symbol("factory");
     var kOptions = /* @__PURE__ */ Symbol("options");
     function defaultFactory(origin, opts) {
-      return opts && opts.connections === 1 ? new Client(origin, opts) : new Pool2(origin, opts);
+      return opts && opts.connections === 1 ? new Client(origin, opts) : new Pool(origin, opts);
     }
-    var Agent2 = class extends DispatcherBase {
+    var Agent = class extends DispatcherBase {
       constructor({ factory = defaultFactory, maxRedirections = 0, connect, tls, ...options } = {}) {
         if (typeof factory !== "function") {
           throw new InvalidArgumentError("factory must be a function.");
@@ -8694,7 +8694,7 @@ var require_agent = __commonJS({
         await Promise.all(destroyPromises);
       }
     };
-    module.exports = Agent2;
+    module.exports = Agent;
   }
 });
 
@@ -8704,8 +8704,8 @@ var require_proxy_agent = __commonJS({
     "use strict";
     var { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = require_symbols();
     var { URL: URL2 } = __require("node:url");
-    var Agent2 = require_agent();
-    var Pool2 = require_pool();
+    var Agent = require_agent();
+    var Pool = require_pool();
     var DispatcherBase = require_dispatcher_base();
     var { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = require_errors();
     var buildConnector = require_connect();
@@ -8721,7 +8721,7 @@ var require_proxy_agent = __commonJS({
       return protocol === "https:" ? 443 : 80;
     }
     function defaultFactory(origin, opts) {
-      return new Pool2(origin, opts);
+      return new Pool(origin, opts);
     }
     var noop = () => {
     };
@@ -8729,7 +8729,7 @@ var require_proxy_agent = __commonJS({
       if (opts.connections === 1) {
         return new Client(origin, opts);
       }
-      return new Pool2(origin, opts);
+      return new Pool(origin, opts);
     }
     var Http1ProxyWrapper = class extends DispatcherBase {
       #client;
@@ -8819,7 +8819,7 @@ var require_proxy_agent = __commonJS({
           return agentFactory(origin2, options);
         };
         this[kClient] = clientFactory(url, { connect });
-        this[kAgent] = new Agent2({
+        this[kAgent] = new Agent({
           ...opts,
           factory,
           connect: async (opts2, callback) => {
@@ -8928,13 +8928,13 @@ var require_env_http_proxy_agent = __commonJS({
     var DispatcherBase = require_dispatcher_base();
     var { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = require_symbols();
     var ProxyAgent2 = require_proxy_agent();
-    var Agent2 = require_agent();
+    var Agent = require_agent();
     var DEFAULT_PORTS = {
       "http:": 80,
       "https:": 443
     };
     var experimentalWarned = false;
-    var EnvHttpProxyAgent2 = class extends DispatcherBase {
+    var EnvHttpProxyAgent = class extends DispatcherBase {
       #noProxyValue = null;
       #noProxyEntries = null;
       #opts = null;
@@ -8948,7 +8948,7 @@ var require_env_http_proxy_agent = __commonJS({
           });
         }
         const { httpProxy, httpsProxy, noProxy, ...agentOpts } = opts;
-        this[kNoProxyAgent] = new Agent2(agentOpts);
+        this[kNoProxyAgent] = new Agent(agentOpts);
         const HTTP_PROXY = httpProxy ?? process.env.http_proxy ?? process.env.HTTP_PROXY;
         if (HTTP_PROXY) {
           this[kHttpProxyAgent] = new ProxyAgent2({ ...agentOpts, uri: HTTP_PROXY });
@@ -9053,7 +9053,7 @@ var require_env_http_proxy_agent = __commonJS({
         return process.env.no_proxy ?? process.env.NO_PROXY ?? "";
       }
     };
-    module.exports = EnvHttpProxyAgent2;
+    module.exports = EnvHttpProxyAgent;
   }
 });
 
@@ -11168,7 +11168,7 @@ var require_mock_pool = __commonJS({
   "node_modules/@actions/http-client/node_modules/undici/lib/mock/mock-pool.js"(exports, module) {
     "use strict";
     var { promisify } = __require("node:util");
-    var Pool2 = require_pool();
+    var Pool = require_pool();
     var { buildMockDispatch } = require_mock_utils();
     var {
       kDispatches,
@@ -11182,7 +11182,7 @@ var require_mock_pool = __commonJS({
     var { MockInterceptor } = require_mock_interceptor();
     var Symbols = require_symbols();
     var { InvalidArgumentError } = require_errors();
-    var MockPool = class extends Pool2 {
+    var MockPool = class extends Pool {
       constructor(origin, opts) {
         super(origin, opts);
         if (!opts || !opts.agent || typeof opts.agent.dispatch !== "function") {
@@ -11293,7 +11293,7 @@ var require_mock_agent = __commonJS({
   "node_modules/@actions/http-client/node_modules/undici/lib/mock/mock-agent.js"(exports, module) {
     "use strict";
     var { kClients } = require_symbols();
-    var Agent2 = require_agent();
+    var Agent = require_agent();
     var {
       kAgent,
       kMockAgentSet,
@@ -11320,7 +11320,7 @@ var require_mock_agent = __commonJS({
         if (opts?.agent && typeof opts.agent.dispatch !== "function") {
           throw new InvalidArgumentError("Argument opts.agent must implement Agent");
         }
-        const agent = opts?.agent ? opts.agent : new Agent2(opts);
+        const agent = opts?.agent ? opts.agent : new Agent(opts);
         this[kAgent] = agent;
         this[kClients] = agent[kClients];
         this[kOptions] = buildMockOptions(opts);
@@ -11424,9 +11424,9 @@ var require_global2 = __commonJS({
     "use strict";
     var globalDispatcher = /* @__PURE__ */ Symbol.for("undici.globalDispatcher.1");
     var { InvalidArgumentError } = require_errors();
-    var Agent2 = require_agent();
+    var Agent = require_agent();
     if (getGlobalDispatcher() === void 0) {
-      setGlobalDispatcher(new Agent2());
+      setGlobalDispatcher(new Agent());
     }
     function setGlobalDispatcher(agent) {
       if (!agent || typeof agent.dispatch !== "function") {
@@ -13608,7 +13608,7 @@ var require_fetch = __commonJS({
     function handleFetchDone(response) {
       finalizeAndReportTiming(response, "fetch");
     }
-    function fetch3(input, init = void 0) {
+    function fetch(input, init = void 0) {
       webidl.argumentLengthCheck(arguments, 1, "globalThis.fetch");
       let p = createDeferredPromise();
       let requestObject;
@@ -14563,7 +14563,7 @@ var require_fetch = __commonJS({
       }
     }
     module.exports = {
-      fetch: fetch3,
+      fetch,
       Fetch,
       fetching,
       finalizeAndReportTiming
@@ -19014,11 +19014,11 @@ var require_undici = __commonJS({
     "use strict";
     var Client = require_client();
     var Dispatcher = require_dispatcher();
-    var Pool2 = require_pool();
+    var Pool = require_pool();
     var BalancedPool = require_balanced_pool();
-    var Agent2 = require_agent();
+    var Agent = require_agent();
     var ProxyAgent2 = require_proxy_agent();
-    var EnvHttpProxyAgent2 = require_env_http_proxy_agent();
+    var EnvHttpProxyAgent = require_env_http_proxy_agent();
     var RetryAgent = require_retry_agent();
     var errors = require_errors();
     var util = require_util();
@@ -19037,11 +19037,11 @@ var require_undici = __commonJS({
     Object.assign(Dispatcher.prototype, api);
     module.exports.Dispatcher = Dispatcher;
     module.exports.Client = Client;
-    module.exports.Pool = Pool2;
+    module.exports.Pool = Pool;
     module.exports.BalancedPool = BalancedPool;
-    module.exports.Agent = Agent2;
+    module.exports.Agent = Agent;
     module.exports.ProxyAgent = ProxyAgent2;
-    module.exports.EnvHttpProxyAgent = EnvHttpProxyAgent2;
+    module.exports.EnvHttpProxyAgent = EnvHttpProxyAgent;
     module.exports.RetryAgent = RetryAgent;
     module.exports.RetryHandler = RetryHandler;
     module.exports.DecoratorHandler = DecoratorHandler;
@@ -19101,7 +19101,7 @@ var require_undici = __commonJS({
     module.exports.setGlobalDispatcher = setGlobalDispatcher;
     module.exports.getGlobalDispatcher = getGlobalDispatcher;
     var fetchImpl = require_fetch().fetch;
-    module.exports.fetch = async function fetch3(init, options = void 0) {
+    module.exports.fetch = async function fetch(init, options = void 0) {
       try {
         return await fetchImpl(init, options);
       } catch (err) {
@@ -37863,7 +37863,7 @@ var require_pool2 = __commonJS({
     function defaultFactory(origin, opts) {
       return new Client(origin, opts);
     }
-    var Pool2 = class extends PoolBase {
+    var Pool = class extends PoolBase {
       constructor(origin, {
         connections,
         factory = defaultFactory,
@@ -37936,7 +37936,7 @@ var require_pool2 = __commonJS({
         }
       }
     };
-    module.exports = Pool2;
+    module.exports = Pool;
   }
 });
 
@@ -37956,7 +37956,7 @@ var require_balanced_pool2 = __commonJS({
       kRemoveClient,
       kGetDispatcher
     } = require_pool_base2();
-    var Pool2 = require_pool2();
+    var Pool = require_pool2();
     var { kUrl } = require_symbols6();
     var util = require_util9();
     var kFactory = /* @__PURE__ */ Symbol("factory");
@@ -37977,7 +37977,7 @@ var require_balanced_pool2 = __commonJS({
       return a;
     }
     function defaultFactory(origin, opts) {
-      return new Pool2(origin, opts);
+      return new Pool(origin, opts);
     }
     var BalancedPool = class extends PoolBase {
       constructor(upstreams = [], { factory = defaultFactory, connect, tls, ...opts } = {}) {
@@ -38214,7 +38214,7 @@ var require_agent2 = __commonJS({
     var { InvalidArgumentError, MaxOriginsReachedError } = require_errors2();
     var { kClients, kRunning, kClose, kDestroy, kDispatch, kUrl } = require_symbols6();
     var DispatcherBase = require_dispatcher_base2();
-    var Pool2 = require_pool2();
+    var Pool = require_pool2();
     var Client = require_client2();
     var util = require_util9();
     var kOnConnect = /* @__PURE__ */ Symbol("onConnect");
@@ -38225,9 +38225,9 @@ var require_agent2 = __commonJS({
     var kOptions = /* @__PURE__ */ Symbol("options");
     var kOrigins = /* @__PURE__ */ Symbol("origins");
     function defaultFactory(origin, opts) {
-      return opts && opts.connections === 1 ? new Client(origin, opts) : new Pool2(origin, opts);
+      return opts && opts.connections === 1 ? new Client(origin, opts) : new Pool(origin, opts);
     }
-    var Agent2 = class extends DispatcherBase {
+    var Agent = class extends DispatcherBase {
       constructor({ factory = defaultFactory, maxOrigins = Infinity, connect, tls, ...options } = {}) {
         if (typeof factory !== "function") {
           throw new InvalidArgumentError("factory must be a function.");
@@ -38339,7 +38339,7 @@ var require_agent2 = __commonJS({
         return allClientStats;
       }
     };
-    module.exports = Agent2;
+    module.exports = Agent;
   }
 });
 
@@ -38847,7 +38847,7 @@ var require_socks5_proxy_agent = __commonJS({
     var { InvalidArgumentError } = require_errors2();
     var { Socks5Client, STATES } = require_socks5_client();
     var { kDispatch, kClose, kDestroy } = require_symbols6();
-    var Pool2 = require_pool2();
+    var Pool = require_pool2();
     var buildConnector = require_connect2();
     var { debuglog } = __require("node:util");
     var debug2 = debuglog("undici:socks5-proxy");
@@ -38970,7 +38970,7 @@ var require_socks5_proxy_agent = __commonJS({
           const originKey = String(origin);
           let pool = this[kPools].get(originKey);
           if (!pool || pool.destroyed || pool.closed) {
-            pool = new Pool2(origin, {
+            pool = new Pool(origin, {
               pipelining: opts.pipelining,
               connections: opts.connections,
               connect: async (connectOpts, callback) => {
@@ -39045,8 +39045,8 @@ var require_proxy_agent2 = __commonJS({
   "node_modules/undici/lib/dispatcher/proxy-agent.js"(exports, module) {
     "use strict";
     var { kProxy, kClose, kDestroy, kDispatch } = require_symbols6();
-    var Agent2 = require_agent2();
-    var Pool2 = require_pool2();
+    var Agent = require_agent2();
+    var Pool = require_pool2();
     var DispatcherBase = require_dispatcher_base2();
     var { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = require_errors2();
     var buildConnector = require_connect2();
@@ -39064,7 +39064,7 @@ var require_proxy_agent2 = __commonJS({
       return protocol === "https:" ? 443 : 80;
     }
     function defaultFactory(origin, opts) {
-      return new Pool2(origin, opts);
+      return new Pool(origin, opts);
     }
     var noop = () => {
     };
@@ -39072,7 +39072,7 @@ var require_proxy_agent2 = __commonJS({
       if (opts.connections === 1) {
         return new Client(origin, opts);
       }
-      return new Pool2(origin, opts);
+      return new Pool(origin, opts);
     }
     var Http1ProxyWrapper = class extends DispatcherBase {
       #client;
@@ -39176,7 +39176,7 @@ var require_proxy_agent2 = __commonJS({
         } else {
           this[kClient] = clientFactory(url, { connect });
         }
-        this[kAgent] = new Agent2({
+        this[kAgent] = new Agent({
           ...opts,
           factory,
           connect: async (opts2, callback) => {
@@ -39304,12 +39304,12 @@ var require_env_http_proxy_agent2 = __commonJS({
     var DispatcherBase = require_dispatcher_base2();
     var { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = require_symbols6();
     var ProxyAgent2 = require_proxy_agent2();
-    var Agent2 = require_agent2();
+    var Agent = require_agent2();
     var DEFAULT_PORTS = {
       "http:": 80,
       "https:": 443
     };
-    var EnvHttpProxyAgent2 = class extends DispatcherBase {
+    var EnvHttpProxyAgent = class extends DispatcherBase {
       #noProxyValue = null;
       #noProxyEntries = null;
       #opts = null;
@@ -39317,7 +39317,7 @@ var require_env_http_proxy_agent2 = __commonJS({
         super();
         this.#opts = opts;
         const { httpProxy, httpsProxy, noProxy, ...agentOpts } = opts;
-        this[kNoProxyAgent] = new Agent2(agentOpts);
+        this[kNoProxyAgent] = new Agent(agentOpts);
         const HTTP_PROXY = httpProxy ?? process.env.http_proxy ?? process.env.HTTP_PROXY;
         if (HTTP_PROXY) {
           this[kHttpProxyAgent] = new ProxyAgent2({ ...agentOpts, uri: HTTP_PROXY });
@@ -39416,7 +39416,7 @@ var require_env_http_proxy_agent2 = __commonJS({
         return process.env.no_proxy ?? process.env.NO_PROXY ?? "";
       }
     };
-    module.exports = EnvHttpProxyAgent2;
+    module.exports = EnvHttpProxyAgent;
   }
 });
 
@@ -41964,7 +41964,7 @@ var require_mock_pool2 = __commonJS({
   "node_modules/undici/lib/mock/mock-pool.js"(exports, module) {
     "use strict";
     var { promisify } = __require("node:util");
-    var Pool2 = require_pool2();
+    var Pool = require_pool2();
     var { buildMockDispatch } = require_mock_utils2();
     var {
       kDispatches,
@@ -41979,7 +41979,7 @@ var require_mock_pool2 = __commonJS({
     var { MockInterceptor } = require_mock_interceptor2();
     var Symbols = require_symbols6();
     var { InvalidArgumentError } = require_errors2();
-    var MockPool = class extends Pool2 {
+    var MockPool = class extends Pool {
       constructor(origin, opts) {
         if (!opts || !opts.agent || typeof opts.agent.dispatch !== "function") {
           throw new InvalidArgumentError("Argument opts.agent must implement Agent");
@@ -42066,7 +42066,7 @@ var require_mock_agent2 = __commonJS({
   "node_modules/undici/lib/mock/mock-agent.js"(exports, module) {
     "use strict";
     var { kClients } = require_symbols6();
-    var Agent2 = require_agent2();
+    var Agent = require_agent2();
     var {
       kAgent,
       kMockAgentSet,
@@ -42104,7 +42104,7 @@ var require_mock_agent2 = __commonJS({
         if (opts?.agent && typeof opts.agent.dispatch !== "function") {
           throw new InvalidArgumentError("Argument opts.agent must implement Agent");
         }
-        const agent = opts?.agent ? opts.agent : new Agent2(opts);
+        const agent = opts?.agent ? opts.agent : new Agent(opts);
         this[kAgent] = agent;
         this[kClients] = agent[kClients];
         this[kOptions] = mockOptions;
@@ -42711,7 +42711,7 @@ var require_snapshot_recorder = __commonJS({
 var require_snapshot_agent = __commonJS({
   "node_modules/undici/lib/mock/snapshot-agent.js"(exports, module) {
     "use strict";
-    var Agent2 = require_agent2();
+    var Agent = require_agent2();
     var MockAgent = require_mock_agent2();
     var { SnapshotRecorder } = require_snapshot_recorder();
     var WrapHandler = require_wrap_handler();
@@ -42762,7 +42762,7 @@ var require_snapshot_agent = __commonJS({
         });
         this[kSnapshotLoaded] = false;
         if (this[kSnapshotMode] === "record" || this[kSnapshotMode] === "update" || this[kSnapshotMode] === "playback" && opts.excludeUrls && opts.excludeUrls.length > 0) {
-          this[kRealAgent] = new Agent2(opts);
+          this[kRealAgent] = new Agent(opts);
         }
         if ((this[kSnapshotMode] === "playback" || this[kSnapshotMode] === "update") && this[kSnapshotPath]) {
           this.loadSnapshots().catch(() => {
@@ -43001,9 +43001,9 @@ var require_global4 = __commonJS({
     var globalDispatcher = /* @__PURE__ */ Symbol.for("undici.globalDispatcher.2");
     var legacyGlobalDispatcher = /* @__PURE__ */ Symbol.for("undici.globalDispatcher.1");
     var { InvalidArgumentError } = require_errors2();
-    var Agent2 = require_agent2();
+    var Agent = require_agent2();
     if (getGlobalDispatcher() === void 0) {
-      setGlobalDispatcher(new Agent2());
+      setGlobalDispatcher(new Agent());
     }
     function setGlobalDispatcher(agent) {
       if (!agent || typeof agent.dispatch !== "function") {
@@ -49694,7 +49694,7 @@ var require_fetch2 = __commonJS({
     function handleFetchDone(response) {
       finalizeAndReportTiming(response, "fetch");
     }
-    function fetch3(input, init = void 0) {
+    function fetch(input, init = void 0) {
       webidl.argumentLengthCheck(arguments, 1, "globalThis.fetch");
       let p = createDeferredPromise();
       let requestObject;
@@ -50724,7 +50724,7 @@ var require_fetch2 = __commonJS({
       }
     }
     module.exports = {
-      fetch: fetch3,
+      fetch,
       Fetch,
       fetching,
       finalizeAndReportTiming
@@ -54857,13 +54857,13 @@ var require_undici2 = __commonJS({
     "use strict";
     var Client = require_client2();
     var Dispatcher = require_dispatcher2();
-    var Pool2 = require_pool2();
+    var Pool = require_pool2();
     var BalancedPool = require_balanced_pool2();
     var RoundRobinPool = require_round_robin_pool();
-    var Agent2 = require_agent2();
+    var Agent = require_agent2();
     var ProxyAgent2 = require_proxy_agent2();
     var Socks5ProxyAgent = require_socks5_proxy_agent();
-    var EnvHttpProxyAgent2 = require_env_http_proxy_agent2();
+    var EnvHttpProxyAgent = require_env_http_proxy_agent2();
     var RetryAgent = require_retry_agent2();
     var H2CClient = require_h2c_client();
     var errors = require_errors2();
@@ -54884,13 +54884,13 @@ var require_undici2 = __commonJS({
     Object.assign(Dispatcher.prototype, api);
     module.exports.Dispatcher = Dispatcher;
     module.exports.Client = Client;
-    module.exports.Pool = Pool2;
+    module.exports.Pool = Pool;
     module.exports.BalancedPool = BalancedPool;
     module.exports.RoundRobinPool = RoundRobinPool;
-    module.exports.Agent = Agent2;
+    module.exports.Agent = Agent;
     module.exports.ProxyAgent = ProxyAgent2;
     module.exports.Socks5ProxyAgent = Socks5ProxyAgent;
-    module.exports.EnvHttpProxyAgent = EnvHttpProxyAgent2;
+    module.exports.EnvHttpProxyAgent = EnvHttpProxyAgent;
     module.exports.RetryAgent = RetryAgent;
     module.exports.H2CClient = H2CClient;
     module.exports.RetryHandler = RetryHandler;
@@ -54978,7 +54978,7 @@ var require_undici2 = __commonJS({
       err.stack = stack ? `${stack}
 ${captureLines}` : capture.stack;
     }
-    module.exports.fetch = function fetch3(init, options = void 0) {
+    module.exports.fetch = function fetch(init, options = void 0) {
       return fetchImpl(init, options).catch((err) => {
         if (currentFilename) {
           appendFetchStackTrace(err, currentFilename);
@@ -56345,6 +56345,19 @@ var SecretTypeError = class extends GpsError {
   found;
   exitCode = ExitCode2.usage;
 };
+var OwnershipError = class extends GpsError {
+  constructor(secretName2, overlaps, target) {
+    const where = overlaps.map((o) => `${o.namespace} (deploy token ${o.tokenId} of ${o.otherTarget}${o.otherSpec ? `, ${o.otherSpec}` : ""})`).join("; ");
+    super(
+      `--strict-ownership: Secret "${secretName2}" in ${where} belongs to another target; this run's target is ${target.id ?? "?"} (${target.describe}). Nothing was changed. Give each pipeline its own --secret-name, or manage each namespace from one pipeline only.`
+    );
+    this.secretName = secretName2;
+    this.overlaps = overlaps;
+  }
+  secretName;
+  overlaps;
+  exitCode = ExitCode2.usage;
+};
 var GitLabError = class extends GpsError {
   constructor(operation, status, detail, hint = "") {
     super(`GitLab: ${operation} failed${status ? ` (HTTP ${status})` : ""}: ${detail}${hint ? `. ${hint}` : ""}`);
@@ -56737,6 +56750,14 @@ var OPTIONS = [
     description: "Keep this many of the most recent previous tokens alive, for rollouts still pulling with them."
   },
   {
+    key: "strictOwnership",
+    kind: "boolean",
+    flag: "strict-ownership",
+    input: "strict-ownership",
+    default: "false",
+    description: "Refuse (exit 2, nothing changed) to overwrite a Secret that another target wrote last (another pipeline manages the same Secret name in an overlapping namespace set). Without it such a run warns loudly and goes on."
+  },
+  {
     key: "sweepGrace",
     kind: "string",
     flag: "sweep-grace",
@@ -56775,7 +56796,7 @@ var OPTIONS = [
     kind: "string",
     flag: "warn-within",
     input: null,
-    description: "status: exit 3 when something needs attention: a token in use expires within this duration (e.g. 3d), an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens."
+    description: "status: exit 3 when something needs attention: a token in use, or the GitLab API token itself, expires within this duration (e.g. 3d), an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens."
   },
   {
     key: "yes",
@@ -56984,6 +57005,7 @@ function parseConfig(raw, env, face, opts = {}) {
     rotateBeforeMs: optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS),
     force: r.boolean("force"),
     keepPrevious: integer(r, "keepPrevious", 0, 10),
+    strictOwnership: r.boolean("strictOwnership"),
     sweepGraceMs: optionalDuration(r, "sweepGrace", 0, 7 * DAY_MS),
     lockTimeoutMs: optionalDuration(r, "lockTimeout", 0, 36e5),
     dotenv: r.string("dotenv"),
@@ -57075,6 +57097,7 @@ var DEPLOY_TOKEN_ONLY = [
   "tokenName",
   "rotateBefore",
   "keepPrevious",
+  "strictOwnership",
   "sweepGrace",
   "retryFor"
 ];
@@ -57388,84 +57411,6 @@ function escapeHtml(text) {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
-// src/commands/lifecycle.ts
-function lifecycleOnly(refusals, states) {
-  if (refusals.other.length > 0) return void 0;
-  const out = /* @__PURE__ */ new Map();
-  for (const namespace of refusals.missing) out.set(namespace, { namespace, reason: "missing" });
-  for (const namespace of refusals.terminating) out.set(namespace, { namespace, reason: "terminating" });
-  for (const namespace of refusals.forbidden) {
-    if (out.has(namespace)) continue;
-    const state = states.get(namespace);
-    if (state !== "missing" && state !== "terminating") return void 0;
-    out.set(namespace, { namespace, reason: state });
-  }
-  return out.size > 0 ? [...out.values()] : void 0;
-}
-async function statesOf(kube, names) {
-  if (names.length === 0 || !kube?.namespaceStates) return /* @__PURE__ */ new Map();
-  try {
-    return await kube.namespaceStates(names);
-  } catch {
-    return /* @__PURE__ */ new Map();
-  }
-}
-async function unavailableIn(err, kube) {
-  if (!(err instanceof KubeError) || !err.refusals) return void 0;
-  return lifecycleOnly(err.refusals, await statesOf(kube, err.refusals.forbidden));
-}
-var PERMISSION_HINT = "If a namespace named here was deleted: its RoleBinding went with it, so the API server answers 403 there. Grant get on namespaces (examples/rbac/clusterrole-namespaces-get.yaml) so such a namespace is told apart from a missing grant and skipped";
-function withPermissionHint(err) {
-  if (!(err instanceof KubeError) || !err.refusals || err.refusals.forbidden.length === 0) return err;
-  return new KubeError(err.operation, `${err.detail}
-${PERMISSION_HINT}`, err.namespaces, err.refusals);
-}
-async function readAvailable(config, kube) {
-  try {
-    return { state: await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts), unavailable: [] };
-  } catch (err) {
-    const unavailable = await unavailableIn(err, kube);
-    if (!unavailable) throw withPermissionHint(err);
-    const rest = config.namespaces.filter((ns) => !unavailable.some((u) => u.namespace === ns));
-    const state = rest.length ? await kube.readTarget(rest, config.secretName, config.serviceAccounts) : { secrets: [], serviceAccounts: [] };
-    return { state, unavailable };
-  }
-}
-async function findUnavailable(config, kube, present, dryRun) {
-  if (config.namespaces.every((ns) => present.has(ns))) return { unavailable: [], checked: false };
-  try {
-    await dryRun();
-    return { unavailable: [], checked: true };
-  } catch (err) {
-    if (!(err instanceof KubeError) || !err.refusals) throw err;
-    const unavailable = await unavailableIn(err, kube);
-    if (!unavailable) throw withPermissionHint(err);
-    const order = (u) => config.namespaces.indexOf(u.namespace);
-    return { unavailable: unavailable.sort((a, b) => order(a) - order(b)), checked: true };
-  }
-}
-function decideUnavailable(mode, namespaces2, unavailable, log) {
-  const skipped = mode === "create" ? unavailable.filter((u) => u.reason === "terminating") : [...unavailable];
-  if (skipped.length === 0) return { namespaces: [...namespaces2], skipped };
-  if (mode === "fail") {
-    throw new NamespacesUnavailableError(
-      skipped,
-      "Nothing was changed (--missing-namespace fail). Recreate them, remove them from the list, or pass --missing-namespace skip to rotate the others"
-    );
-  }
-  const gone = new Set(skipped.map((u) => u.namespace));
-  const rest = namespaces2.filter((ns) => !gone.has(ns));
-  if (rest.length === 0) throw new NamespacesUnavailableError(skipped, "No listed namespace can take the Secret; nothing was changed");
-  log.info(`Skipping namespace(s) ${unavailableText(skipped)}; the Secret goes to ${rest.join(", ")}`);
-  return { namespaces: rest, skipped };
-}
-function skippedProblem(skipped) {
-  if (skipped.length === 0) return [];
-  return [
-    `Skipped namespace(s) ${unavailableText(skipped)}: no Secret was written there. Recreate the namespace (the next run fills it) or remove it from the list; the others were handled as usual`
-  ];
-}
-
 // src/model/naming.ts
 import { createHash as createHash2 } from "node:crypto";
 var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
@@ -57485,76 +57430,48 @@ var Annotations = {
   /** Further hosts the docker config names with the same credentials (--registry-alias), comma-separated. */
   registryAliases: `${ANNOTATION}/registry-aliases`,
   /** Static credentials only: SHA-256 of the docker config, so a run can tell whether the content changed. */
-  configSha256: `${ANNOTATION}/config-sha256`
+  configSha256: `${ANNOTATION}/config-sha256`,
+  /** The target whose run wrote the Secret (naming.ts targetId): another target finds its overlap named. */
+  target: `${ANNOTATION}/target`,
+  /** That target's namespaces or selector, for people ("namespaces a,b"). */
+  targetSpec: `${ANNOTATION}/target-spec`
 };
 var STATIC_OWNER = "static";
 function ownerRef(owner2) {
   return owner2 ? `${owner2.kind}/${owner2.id}` : STATIC_OWNER;
 }
-function targetId(context2, secretName2, namespaces2) {
-  const set = createHash2("sha256").update([...namespaces2].sort().join(",")).digest("hex").slice(0, 8);
-  return `${context2 ?? "current-context"}/${secretName2}/${set}`;
+function clusterKey(leaseUid) {
+  return `cluster-${leaseUid}`;
+}
+var CLUSTER_KEY = /^cluster-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+function isClusterKey(part) {
+  return CLUSTER_KEY.test(part);
+}
+function namespaceSetHash(namespaces2) {
+  return createHash2("sha256").update([...namespaces2].sort().join(",")).digest("hex").slice(0, 8);
+}
+function targetId(cluster, secretName2, namespaces2) {
+  return `${cluster}/${secretName2}/${namespaceSetHash(namespaces2)}`;
+}
+function parseTokenName(prefix, name) {
+  if (!name.startsWith(`${prefix}/`)) return void 0;
+  const parts = name.slice(prefix.length + 1).split("/");
+  if (parts.length < 4) return void 0;
+  const [secretName2, set, tail] = parts.slice(-3);
+  const cluster = parts.slice(0, -3).join("/");
+  if (!/^[0-9a-f]{8}$/.test(set) || !/^\d{8}T\d{6}Z-[0-9a-f]+$/.test(tail) || cluster === "") return void 0;
+  return { cluster, secretName: secretName2, set, id: `${cluster}/${secretName2}/${set}` };
 }
 function tokenName(prefix, target, now, nonce) {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
   const name = `${prefix}/${target}/${stamp}-${nonce}`;
   return name.length <= 255 ? name : `${name.slice(0, 255 - stamp.length - nonce.length - 2)}/${stamp}-${nonce}`;
 }
-function ownsTokenName(prefix, target, name) {
-  return name.startsWith(`${prefix}/${target}/`);
-}
 function mintedAt(name) {
   const m = /\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-f]+$/.exec(name);
   if (!m) return void 0;
   const d = /* @__PURE__ */ new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
   return Number.isNaN(d.getTime()) ? void 0 : d;
-}
-
-// src/model/manifests.ts
-function recordAnnotations(t) {
-  return {
-    [Annotations.tokenId]: String(t.id),
-    [Annotations.tokenUsername]: t.username,
-    [Annotations.expiresAt]: t.expiresAt,
-    [Annotations.owner]: t.owner,
-    [Annotations.registry]: t.registry,
-    [Annotations.registryAliases]: (t.aliases ?? []).join(","),
-    [Annotations.rotatedAt]: t.rotatedAt
-  };
-}
-function staticAnnotations(s) {
-  return {
-    [Annotations.tokenId]: STATIC_OWNER,
-    [Annotations.tokenUsername]: s.username,
-    [Annotations.owner]: STATIC_OWNER,
-    [Annotations.registry]: s.registry,
-    [Annotations.registryAliases]: s.aliases.join(","),
-    [Annotations.configSha256]: s.configSha256,
-    [Annotations.rotatedAt]: s.rotatedAt
-  };
-}
-function secretList(args) {
-  const items = secretObjects(args, { [MANAGED_BY_LABEL]: MANAGER });
-  return new Secret(JSON.stringify({ apiVersion: "v1", kind: "List", items }));
-}
-function secretObjects(args, labels) {
-  const { type, key } = SECRET_TYPES[args.secretType];
-  const data = Buffer.from(args.payload.reveal()).toString("base64");
-  return args.namespaces.map((namespace) => ({
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { name: args.secretName, namespace, ...labels ? { labels } : {}, annotations: args.annotations },
-    type,
-    data: { [key]: data }
-  }));
-}
-function secretRefs(namespaces2, secretName2) {
-  const items = namespaces2.map((namespace) => ({
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { name: secretName2, namespace }
-  }));
-  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
 }
 
 // src/model/plan.ts
@@ -57644,12 +57561,203 @@ function revocationPlan(held, newId, keep, liveIds) {
   const revoke = [.../* @__PURE__ */ new Set([...previous.slice(keep), ...held.pending])].filter((id) => id !== newId && !kept.includes(id) && liveIds.has(id));
   return { keep: kept, revoke: revoke.sort(byNewest) };
 }
+function namedForTarget(prefix, target, name) {
+  const t = parseTokenName(prefix, name);
+  return t !== void 0 && target.cluster !== void 0 && t.cluster === target.cluster && t.secretName === target.secretName && t.set === target.set;
+}
 function sweepCandidates(args) {
   return args.tokens.filter((t) => {
-    if (!ownsTokenName(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now)) return false;
+    if (!namedForTarget(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now)) return false;
     const minted = mintedAt(t.name);
     return minted !== void 0 && args.now.getTime() - minted.getTime() >= args.graceMs;
   });
+}
+
+// src/commands/apitoken.ts
+var ROTATE_WARN_MS = 14 * DAY_MS;
+var SELF = "GET /personal_access_tokens/self";
+function endOf(expiresAt) {
+  if (expiresAt === null) return null;
+  const ms = Date.parse(`${expiresAt}T00:00:00Z`);
+  return Number.isFinite(ms) ? ms : null;
+}
+function unchecked(err) {
+  const answer = `${err.status ? `HTTP ${err.status}: ` : ""}${err.detail}`;
+  if (err.status !== void 0 && [400, 401, 403, 404].includes(err.status)) {
+    return `GitLab refused ${SELF} (${answer}): GitLab before 15.5 has no such endpoint, and only personal, project and group access tokens can read their own details. The API token's expiry is not checked; see it in GitLab under Access tokens`;
+  }
+  return `GitLab did not answer ${SELF} (${answer}). The API token's expiry is not checked this time`;
+}
+async function readApiToken(gitlab, now) {
+  if (!gitlab.apiTokenSelf) return null;
+  try {
+    const t = await gitlab.apiTokenSelf();
+    const end = endOf(t.expiresAt);
+    const daysLeft = end === null ? null : Math.floor((end - now.getTime()) / DAY_MS * 10) / 10;
+    return { checked: true, name: t.name, scopes: t.scopes, expiresAt: t.expiresAt, daysLeft };
+  } catch (err) {
+    if (!(err instanceof GitLabError)) throw err;
+    return { checked: false, reason: unchecked(err) };
+  }
+}
+function apiTokenExpiresWithin(t, now, withinMs) {
+  if (!t?.checked) return false;
+  const end = endOf(t.expiresAt);
+  return end !== null && end - now.getTime() <= withinMs;
+}
+function apiTokenExpiryMessage(t, now, within) {
+  const left = (endOf(t.expiresAt) ?? Number.POSITIVE_INFINITY) - now.getTime();
+  const when = left > 0 ? `expires in ${formatDuration(left)}, on ${t.expiresAt} 00:00 UTC` : `expired on ${t.expiresAt}`;
+  return `the GitLab API token "${t.name}" ${when} (${within}): create a new access token with the api scope (same role) and update the variable that holds it (GITLAB_TOKEN); once it lapses, every rotation fails`;
+}
+function apiTokenLine(t) {
+  if (!t.checked) return `API token: not checked. ${t.reason}`;
+  const expiry = t.expiresAt === null ? "never expires" : `expires ${t.expiresAt} (${t.daysLeft ?? "-"} days left)`;
+  return `API token "${t.name}": ${expiry}; scopes ${t.scopes.join(", ") || "none"}`;
+}
+async function checkApiToken(gitlab, now, log) {
+  const t = await readApiToken(gitlab, now);
+  if (t === null) return;
+  if (!t.checked) log.info(`Note: ${t.reason}`);
+  else if (apiTokenExpiresWithin(t, now, ROTATE_WARN_MS)) {
+    const message = apiTokenExpiryMessage(t, now, "within 14 days");
+    log.warn(message.charAt(0).toUpperCase() + message.slice(1));
+  } else log.info(apiTokenLine(t));
+}
+
+// src/commands/lifecycle.ts
+function lifecycleOnly(refusals, states) {
+  if (refusals.other.length > 0) return void 0;
+  const out = /* @__PURE__ */ new Map();
+  for (const namespace of refusals.missing) out.set(namespace, { namespace, reason: "missing" });
+  for (const namespace of refusals.terminating) out.set(namespace, { namespace, reason: "terminating" });
+  for (const namespace of refusals.forbidden) {
+    if (out.has(namespace)) continue;
+    const state = states.get(namespace);
+    if (state !== "missing" && state !== "terminating") return void 0;
+    out.set(namespace, { namespace, reason: state });
+  }
+  return out.size > 0 ? [...out.values()] : void 0;
+}
+async function statesOf(kube, names) {
+  if (names.length === 0 || !kube?.namespaceStates) return /* @__PURE__ */ new Map();
+  try {
+    return await kube.namespaceStates(names);
+  } catch {
+    return /* @__PURE__ */ new Map();
+  }
+}
+async function unavailableIn(err, kube) {
+  if (!(err instanceof KubeError) || !err.refusals) return void 0;
+  return lifecycleOnly(err.refusals, await statesOf(kube, err.refusals.forbidden));
+}
+var PERMISSION_HINT = "If a namespace named here was deleted: its RoleBinding went with it, so the API server answers 403 there. Grant get on namespaces (examples/rbac/clusterrole-namespaces-get.yaml) so such a namespace is told apart from a missing grant and skipped";
+function withPermissionHint(err) {
+  if (!(err instanceof KubeError) || !err.refusals || err.refusals.forbidden.length === 0) return err;
+  return new KubeError(err.operation, `${err.detail}
+${PERMISSION_HINT}`, err.namespaces, err.refusals);
+}
+async function readAvailable(config, kube) {
+  try {
+    return { state: await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts), unavailable: [] };
+  } catch (err) {
+    const unavailable = await unavailableIn(err, kube);
+    if (!unavailable) throw withPermissionHint(err);
+    const rest = config.namespaces.filter((ns) => !unavailable.some((u) => u.namespace === ns));
+    const state = rest.length ? await kube.readTarget(rest, config.secretName, config.serviceAccounts) : { secrets: [], serviceAccounts: [] };
+    return { state, unavailable };
+  }
+}
+async function findUnavailable(config, kube, present, dryRun) {
+  if (config.namespaces.every((ns) => present.has(ns))) return { unavailable: [], checked: false };
+  try {
+    await dryRun();
+    return { unavailable: [], checked: true };
+  } catch (err) {
+    if (!(err instanceof KubeError) || !err.refusals) throw err;
+    const unavailable = await unavailableIn(err, kube);
+    if (!unavailable) throw withPermissionHint(err);
+    const order = (u) => config.namespaces.indexOf(u.namespace);
+    return { unavailable: unavailable.sort((a, b) => order(a) - order(b)), checked: true };
+  }
+}
+function decideUnavailable(mode, namespaces2, unavailable, log) {
+  const skipped = mode === "create" ? unavailable.filter((u) => u.reason === "terminating") : [...unavailable];
+  if (skipped.length === 0) return { namespaces: [...namespaces2], skipped };
+  if (mode === "fail") {
+    throw new NamespacesUnavailableError(
+      skipped,
+      "Nothing was changed (--missing-namespace fail). Recreate them, remove them from the list, or pass --missing-namespace skip to rotate the others"
+    );
+  }
+  const gone = new Set(skipped.map((u) => u.namespace));
+  const rest = namespaces2.filter((ns) => !gone.has(ns));
+  if (rest.length === 0) throw new NamespacesUnavailableError(skipped, "No listed namespace can take the Secret; nothing was changed");
+  log.info(`Skipping namespace(s) ${unavailableText(skipped)}; the Secret goes to ${rest.join(", ")}`);
+  return { namespaces: rest, skipped };
+}
+function skippedProblem(skipped) {
+  if (skipped.length === 0) return [];
+  return [
+    `Skipped namespace(s) ${unavailableText(skipped)}: no Secret was written there. Recreate the namespace (the next run fills it) or remove it from the list; the others were handled as usual`
+  ];
+}
+
+// src/model/manifests.ts
+function recordAnnotations(t) {
+  return {
+    [Annotations.tokenId]: String(t.id),
+    [Annotations.tokenUsername]: t.username,
+    [Annotations.expiresAt]: t.expiresAt,
+    [Annotations.owner]: t.owner,
+    [Annotations.registry]: t.registry,
+    [Annotations.registryAliases]: (t.aliases ?? []).join(","),
+    [Annotations.rotatedAt]: t.rotatedAt
+  };
+}
+function staticAnnotations(s) {
+  return {
+    [Annotations.tokenId]: STATIC_OWNER,
+    [Annotations.tokenUsername]: s.username,
+    [Annotations.owner]: STATIC_OWNER,
+    [Annotations.registry]: s.registry,
+    [Annotations.registryAliases]: s.aliases.join(","),
+    [Annotations.configSha256]: s.configSha256,
+    [Annotations.rotatedAt]: s.rotatedAt
+  };
+}
+function secretList(args) {
+  const items = secretObjects(args, { [MANAGED_BY_LABEL]: MANAGER });
+  return new Secret(JSON.stringify({ apiVersion: "v1", kind: "List", items }));
+}
+function secretObjects(args, labels) {
+  const { type, key } = SECRET_TYPES[args.secretType];
+  const data = Buffer.from(args.payload.reveal()).toString("base64");
+  return args.namespaces.map((namespace) => ({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: args.secretName, namespace, ...labels ? { labels } : {}, annotations: args.annotations },
+    type,
+    data: { [key]: data }
+  }));
+}
+function secretRefs(namespaces2, secretName2) {
+  const items = namespaces2.map((namespace) => ({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: secretName2, namespace }
+  }));
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
+}
+function splitList(list, parts, minItems) {
+  const doc = JSON.parse(list.reveal());
+  const items = doc.items ?? [];
+  const n = Math.max(1, Math.min(parts, Math.floor(items.length / Math.max(1, minItems))));
+  if (n === 1) return [list];
+  const size = Math.ceil(items.length / n);
+  const out = [];
+  for (let i = 0; i < items.length; i += size) out.push(new Secret(JSON.stringify({ ...doc, items: items.slice(i, i + size) })));
+  return out;
 }
 
 // src/model/serviceaccounts.ts
@@ -57760,6 +57868,9 @@ var LEASE_DURATION_SECONDS = 300;
 function leaseName(secretName2) {
   return `gitlab-pull-secret-${secretName2}`.slice(0, 253).replace(/[.-]+$/, "");
 }
+function isFree(lease) {
+  return lease.holder === "";
+}
 function isStale(lease, now) {
   const renewed = Date.parse(lease.renewTime);
   return !Number.isFinite(renewed) || renewed + lease.durationSeconds * 1e3 < now.getTime();
@@ -57780,25 +57891,36 @@ async function acquireLock(args) {
   let announced = false;
   for (; ; ) {
     const now = clock.now();
-    const existing = await port.createLease(namespace, name, holder, LEASE_DURATION_SECONDS, now);
-    if (existing === void 0) break;
-    if (isStale(existing, now)) {
-      if (await port.takeOverLease(namespace, name, holder, LEASE_DURATION_SECONDS, now, existing.resourceVersion)) {
-        args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
-        break;
+    const existing = await port.readLease(namespace, name);
+    let taken;
+    if (existing === void 0) {
+      taken = await port.createLease(namespace, name, holder, LEASE_DURATION_SECONDS, now);
+    } else if (isFree(existing) || isStale(existing, now)) {
+      taken = await port.claimLease(namespace, name, holder, LEASE_DURATION_SECONDS, now, existing.resourceVersion);
+      if (taken && !isFree(existing)) args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
+    } else {
+      const waited = now.getTime() - started;
+      if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited);
+      if (!announced) {
+        args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
+        announced = true;
       }
+      await args.sleep(Math.min(delay * (0.5 + Math.random()), args.timeoutMs - waited));
+      delay = Math.min(delay * 2, 2e3);
       continue;
     }
-    const waited = now.getTime() - started;
-    if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited);
-    if (!announced) {
-      args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
-      announced = true;
-    }
-    await args.sleep(Math.min(delay * (0.5 + Math.random()), args.timeoutMs - waited));
-    delay = Math.min(delay * 2, 2e3);
+    const held = taken;
+    if (held) return { uid: held.uid, release: () => port.releaseLease(namespace, name, held) };
   }
-  return { release: () => port.releaseLease(namespace, name, holder) };
+}
+async function readTargetLeaseUid(lock, target, kube) {
+  for (const namespace of [...target.namespaces].sort()) {
+    const lease = await lock.readLease(namespace, leaseName(target.secretName));
+    if (lease?.uid) return lease.uid;
+    const state = (await statesOf(kube, [namespace])).get(namespace);
+    if (state !== "missing" && state !== "terminating") return void 0;
+  }
+  return void 0;
 }
 async function acquireTargetLock(ports, target) {
   const gone = [];
@@ -57825,9 +57947,93 @@ async function acquireTargetLock(ports, target) {
 }
 
 // src/commands/target.ts
-function targetOf(config, namespaces2) {
-  const spec = config.namespaceSelector === void 0 ? namespaces2 : [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
-  return targetId(config.context, config.secretName, spec);
+function namespaceSpec(config, namespaces2) {
+  return config.namespaceSelector === void 0 ? [...namespaces2] : [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
+}
+function targetOf(config, namespaces2, leaseUid) {
+  const spec = namespaceSpec(config, namespaces2);
+  const cluster = leaseUid === void 0 ? void 0 : clusterKey(leaseUid);
+  return {
+    cluster,
+    secretName: config.secretName,
+    set: namespaceSetHash(spec),
+    id: cluster === void 0 ? void 0 : targetId(cluster, config.secretName, spec),
+    describe: describeSpec(config, namespaces2)
+  };
+}
+function describeSpec(config, namespaces2) {
+  if (config.namespaceSelector === void 0) return `namespaces ${[...namespaces2].sort().join(",")}`;
+  const excl = config.excludeNamespaces.length ? ` excluding ${config.excludeNamespaces.join(",")}` : "";
+  return `selector ${config.namespaceSelector}${excl}`;
+}
+
+// src/model/ownership.ts
+function claimOf(prefix, target, name) {
+  const t = parseTokenName(prefix, name);
+  if (!t) return { kind: "unproven" };
+  if (namedForTarget(prefix, target, name)) return { kind: "ours" };
+  if (t.secretName !== target.secretName || t.set !== target.set) return { kind: "other-target", target: t.id };
+  return isClusterKey(t.cluster) ? { kind: "other-cluster", target: t.id } : { kind: "legacy", target: t.id };
+}
+var idList = (text) => (text ?? "").split(",").map((p) => Number(p.trim())).filter((n) => Number.isInteger(n) && n > 0);
+function assessOwnership(args) {
+  const { owner: owner2, target } = args;
+  const all = heldTokens(args.existing, owner2);
+  const byId = new Map(args.tokens.map((t) => [t.id, t]));
+  const elsewhere = /* @__PURE__ */ new Map();
+  for (const s of args.managed ?? []) {
+    if (s.owner !== ownerRef(owner2)) continue;
+    if (s.name === target.secretName && args.namespaces.includes(s.namespace)) continue;
+    for (const id of [...idList(s.tokenId), ...idList(s.kept)]) elsewhere.set(id, [...elsewhere.get(id) ?? [], `${s.namespace}/${s.name}`]);
+  }
+  const holders = /* @__PURE__ */ new Map();
+  const ours = args.existing.filter((s) => isManaged(s) && s.annotations[Annotations.owner] === ownerRef(owner2));
+  for (const s of ours) {
+    const ids2 = /* @__PURE__ */ new Set([...idList(s.annotations[Annotations.tokenId]), ...idList(s.annotations[Annotations.keptTokenIds]), ...idList(s.annotations[Annotations.revokePending])]);
+    for (const id of ids2) holders.set(id, [...holders.get(id) ?? [], s.namespace]);
+  }
+  const spared = [];
+  const mayRevoke = (id) => {
+    const t = byId.get(id);
+    if (!t) return true;
+    const claim = claimOf(args.prefix, target, t.name);
+    const namespaces2 = holders.get(id) ?? [];
+    if (claim.kind === "ours" || claim.kind === "legacy" || claim.kind === "other-cluster") {
+      const where = elsewhere.get(id);
+      if (!where) return true;
+      spared.push({ id, name: t.name, why: "held-elsewhere", namespaces: namespaces2, elsewhere: where });
+      return false;
+    }
+    spared.push({ id, name: t.name, why: claim.kind, ...claim.kind === "unproven" ? {} : { target: claim.target }, namespaces: namespaces2 });
+    return false;
+  };
+  const revocable = { current: all.current.filter(mayRevoke), kept: all.kept.filter(mayRevoke), pending: all.pending.filter(mayRevoke) };
+  const overlaps = [];
+  for (const s of ours) {
+    const id = idList(s.annotations[Annotations.tokenId])[0];
+    const t = id === void 0 ? void 0 : byId.get(id);
+    if (!t) continue;
+    const claim = claimOf(args.prefix, target, t.name);
+    if (claim.kind !== "other-target") continue;
+    overlaps.push({ namespace: s.namespace, tokenId: t.id, otherTarget: claim.target, otherSpec: s.annotations[Annotations.targetSpec] || void 0 });
+  }
+  return { all, revocable, spared: spared.sort((a, b) => b.id - a.id), overlaps, heldElsewhere: new Set(elsewhere.keys()) };
+}
+function overlapMessage(o, secretName2, target) {
+  return `namespace ${o.namespace} is written by two targets: its Secret "${secretName2}" held deploy token ${o.tokenId} of ${o.otherTarget}${o.otherSpec ? ` (${o.otherSpec})` : ""}, and this run's target is ${target.id ?? `${target.secretName}/${target.set}`} (${target.describe}). Each run overwrites the other's Secret there. Give each pipeline its own --secret-name, or manage each namespace from one pipeline only (--strict-ownership refuses such a run)`;
+}
+function sparedMessage(s) {
+  const where = s.namespaces.length ? ` (in ${s.namespaces.join(", ")})` : "";
+  switch (s.why) {
+    case "other-target":
+      return `Left deploy token ${s.id}${where} alive: it was minted for another target, ${s.target}; its own pipeline revokes it`;
+    case "other-cluster":
+      return `Left deploy token ${s.id}${where} alive: it was minted for another cluster, ${s.target} (or under a Lease since deleted); it expires by itself`;
+    case "held-elsewhere":
+      return `Left deploy token ${s.id}${where} alive: managed Secret(s) outside this target still hold it: ${(s.elsewhere ?? []).join(", ")}`;
+    case "unproven":
+      return `Left deploy token ${s.id}${where} alive: its name (${s.name}) does not prove it was minted for this target`;
+  }
 }
 
 // src/commands/static.ts
@@ -57968,14 +58174,15 @@ async function rotate(input, ports) {
     const owner2 = await ports.gitlab.resolveOwner(creds.owner);
     const hosts = registryHosts(registryHost(input, owner2), input.registryAliases);
     ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${hosts.join(", ")}`);
-    locked = (config2) => rotateLocked(config2, ports, owner2, hosts);
+    await checkApiToken(ports.gitlab, ports.clock.now(), ports.log);
+    locked = (config2, leaseUid) => rotateLocked(config2, ports, owner2, hosts, leaseUid);
   }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
-  if (config.dryRun) return locked(config);
+  if (config.dryRun) return locked(config, creds.kind === "static" ? void 0 : await readTargetLeaseUid(ports.lock, config, ports.kube));
   if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces);
   const held = await acquireTargetLock(ports, config);
   try {
-    return await locked(config);
+    return await locked(config, held.uid);
   } finally {
     try {
       await held.release();
@@ -57984,17 +58191,42 @@ async function rotate(input, ports) {
     }
   }
 }
-async function rotateLocked(listed, ports, owner2, hosts) {
+async function assessForRun(config, ports, args) {
+  const input = { existing: args.existing, owner: args.owner, tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, namespaces: config.namespaces };
+  const alone = assessOwnership({ ...input, managed: void 0 });
+  const r = alone.revocable;
+  const sweepable = sweepCandidates({ tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, referenced: referencedIds(alone.all), now: args.now, graceMs: config.sweepGraceMs });
+  const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
+  const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
+  if (!couldDie || !ports.kube.listManagedSecrets) return alone;
+  const managed = await ports.kube.listManagedSecrets();
+  if (managed === "forbidden") {
+    ports.log.info(
+      "Note: RBAC does not allow listing Secrets cluster-wide, so this run cannot see Secrets outside its namespaces; it revokes only tokens whose name proves they were minted for this target"
+    );
+    return alone;
+  }
+  return assessOwnership({ ...input, managed });
+}
+function reportOwnership(config, log, own, target) {
+  if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
+  for (const o of own.overlaps) log.warn(overlapMessage(o, config.secretName, target));
+  for (const s of own.spared) log.info(sparedMessage(s));
+}
+async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
   const { gitlab, kube, log } = ports;
-  const target = targetOf(listed, listed.namespaces);
+  const target = targetOf(listed, listed.namespaces, leaseUid);
   const registry2 = hosts[0];
   const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
   const skipProblems = skippedProblem(skipped);
-  const held = heldTokens(existing, owner2);
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner2);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
   const due = rotationDue({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
+  const own = await assessForRun({ ...config, namespaces: listed.namespaces }, ports, { owner: owner2, tokens, target, existing, liveIds, now, due: due.due });
+  reportOwnership(config, log, own, target);
+  const held = own.revocable;
+  const untouchable = /* @__PURE__ */ new Set([...referencedIds(own.all), ...own.heldElsewhere]);
   const base = {
     dryRun: config.dryRun,
     secretName: config.secretName,
@@ -58008,12 +58240,14 @@ async function rotateLocked(listed, ports, owner2, hosts) {
     registry: registry2,
     registryAliases: hosts.slice(1),
     verified: null,
-    serviceAccountsUpdated: []
+    serviceAccountsUpdated: [],
+    spared: own.spared,
+    overlaps: own.overlaps
   };
   if (!due.due) {
     log.info(`Nothing to do: ${due.reason}`);
     const pending = held.pending.filter((id) => liveIds.has(id));
-    const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner2, tokens, target, referencedIds({ ...held, pending: [] }), pending);
+    const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner2, tokens, target, new Set([...untouchable].filter((id) => !pending.includes(id))), pending);
     const sas2 = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
     const problems2 = [...skipProblems, ...swept2.problems, ...sas2.problems];
     for (const p of problems2) log.warn(p);
@@ -58038,8 +58272,9 @@ async function rotateLocked(listed, ports, owner2, hosts) {
     for (const p of skipProblems) log.warn(p);
     return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: skipProblems };
   }
+  if (target.id === void 0) throw new Error("internal: minting without the target's Lease");
   const minted = await gitlab.createDeployToken(owner2, {
-    name: tokenName(config.tokenNamePrefix, target, now, ports.nonce()),
+    name: tokenName(config.tokenNamePrefix, target.id, now, ports.nonce()),
     expiresAt: expiryDateFor(now, config.expiresInMs)
   });
   const creds = credentialsFor(hosts, minted.username, minted.token);
@@ -58070,6 +58305,8 @@ async function rotateLocked(listed, ports, owner2, hosts) {
         aliases: hosts.slice(1),
         rotatedAt: now.toISOString()
       }),
+      [Annotations.target]: target.id ?? "",
+      [Annotations.targetSpec]: target.describe,
       [Annotations.keptTokenIds]: plan.keep.join(","),
       [Annotations.revokePending]: pending.join(",")
     }
@@ -58092,7 +58329,7 @@ async function rotateLocked(listed, ports, owner2, hosts) {
     }
   }
   if (plan.keep.length) log.info(`Kept previous deploy token(s) ${plan.keep.join(", ")} alive (--keep-previous ${config.keepPrevious})`);
-  const referenced = /* @__PURE__ */ new Set([minted.id, ...plan.keep, ...plan.revoke]);
+  const referenced = /* @__PURE__ */ new Set([minted.id, ...untouchable]);
   const swept = await sweep(config, ports, owner2, tokens, target, referenced, []);
   problems.push(...swept.problems);
   const sas = await ensureServiceAccounts(config, ports, accounts);
@@ -58582,6 +58819,48 @@ var DeployTokens = class extends BaseResource {
     );
   }
 };
+var PersonalAccessTokens = class extends BaseResource {
+  all(options) {
+    return RequestHelper.get()(
+      this,
+      "personal_access_tokens",
+      options
+    );
+  }
+  // Convience method - Also located in Users
+  create(userId, name, scopes, options) {
+    return RequestHelper.post()(
+      this,
+      endpoint2`users/${userId}/personal_access_tokens`,
+      {
+        name,
+        scopes,
+        ...options
+      }
+    );
+  }
+  remove({
+    tokenId,
+    ...options
+  } = {}) {
+    const url12 = tokenId ? endpoint2`personal_access_tokens/${tokenId}` : "personal_access_tokens/self";
+    return RequestHelper.del()(this, url12, options);
+  }
+  rotate(tokenId, options) {
+    return RequestHelper.post()(
+      this,
+      endpoint2`personal_access_tokens/${tokenId}/rotate`,
+      options
+    );
+  }
+  show({
+    tokenId,
+    ...options
+  } = {}) {
+    const url12 = tokenId ? endpoint2`personal_access_tokens/${tokenId}` : "personal_access_tokens/self";
+    return RequestHelper.get()(this, url12, options);
+  }
+};
 var Projects = class extends BaseResource {
   all({
     userId,
@@ -58928,11 +59207,26 @@ var Groups = class extends BaseResource {
   }
 };
 
-// src/adapters/gitlab.ts
-var import_undici4 = __toESM(require_undici2(), 1);
+// src/adapters/undici.ts
+var loading;
+function loadUndici() {
+  return loading ??= Promise.resolve().then(() => __toESM(require_undici2(), 1));
+}
+var LazyDispatcher = class {
+  constructor(make) {
+    this.make = make;
+  }
+  make;
+  #built;
+  get() {
+    return this.#built ??= loadUndici().then(this.make);
+  }
+};
+function dispatcherOf(d) {
+  return d instanceof LazyDispatcher ? d.get() : Promise.resolve(d);
+}
 
 // src/adapters/proxy.ts
-var import_undici2 = __toESM(require_undici2(), 1);
 var ProxyRefusal = class extends Error {
   constructor(proxy, variables, target, status, cause, sentCredentials) {
     super(status ? `the proxy ${proxy} answered HTTP ${status} to CONNECT ${target}` : `cannot connect to the proxy ${proxy} (${cause})`);
@@ -59002,9 +59296,9 @@ function codeOf(err, depth = 0) {
   if (typeof e.code === "string" && e.code !== "") return e.code;
   return codeOf(e.cause, depth + 1) ?? (Array.isArray(e.errors) ? codeOf(e.errors[0], depth + 1) : void 0);
 }
-function attributingClient(settings) {
+function attributingClient(undici, settings) {
   return (proxyUrl, options) => {
-    const pool = new import_undici2.Pool(proxyUrl, options);
+    const pool = new undici.Pool(proxyUrl, options);
     const names = [settings.https, settings.http].filter((e) => e?.host === proxyUrl.host).map((e) => e.variable);
     const variables = [...new Set(names)].join(" / ") || "HTTPS_PROXY / HTTP_PROXY";
     const connect = pool.connect.bind(pool);
@@ -59028,15 +59322,14 @@ function attributingClient(settings) {
     return pool;
   };
 }
-function proxyDispatcher(settings, ca) {
-  const tls = ca ? { ca } : void 0;
-  return new import_undici2.EnvHttpProxyAgent({
+function proxyDispatcher(undici, settings, tls) {
+  return new undici.EnvHttpProxyAgent({
     // "" (not undefined): undici would otherwise read process.env itself.
     httpProxy: settings.http?.url.reveal() ?? "",
     httpsProxy: settings.https?.url.reveal() ?? "",
     noProxy: settings.noProxy,
     ...tls ? { connect: tls, requestTls: tls, proxyTls: tls } : {},
-    clientFactory: attributingClient(settings)
+    clientFactory: attributingClient(undici, settings)
   });
 }
 
@@ -59183,9 +59476,8 @@ async function retrying(attempt, how) {
 }
 
 // src/adapters/tls.ts
-var import_undici3 = __toESM(require_undici2(), 1);
 import { readFileSync } from "node:fs";
-import { rootCertificates } from "node:tls";
+import { createSecureContext, rootCertificates } from "node:tls";
 function readCaFile(path4, option = "--ca-file") {
   let pem;
   try {
@@ -59198,11 +59490,20 @@ function readCaFile(path4, option = "--ca-file") {
   }
   return pem;
 }
+var contexts = /* @__PURE__ */ new Map();
+function secureContextFor(extraCaPem) {
+  let context2 = contexts.get(extraCaPem);
+  if (!context2) {
+    context2 = createSecureContext({ ca: [...rootCertificates, extraCaPem] });
+    contexts.set(extraCaPem, context2);
+  }
+  return context2;
+}
 function dispatcher(extraCaPem, proxy) {
-  const ca = extraCaPem ? [...rootCertificates, extraCaPem] : void 0;
-  if (proxy) return proxyDispatcher(proxy, ca);
-  if (!ca) return void 0;
-  return new import_undici3.Agent({ connect: { ca } });
+  const tls = () => extraCaPem ? { secureContext: secureContextFor(extraCaPem) } : void 0;
+  if (proxy) return new LazyDispatcher((undici) => proxyDispatcher(undici, proxy, tls()));
+  if (!extraCaPem) return void 0;
+  return new LazyDispatcher((undici) => new undici.Agent({ connect: tls() }));
 }
 
 // src/adapters/gitlab.ts
@@ -59285,12 +59586,14 @@ function oneRequest(timeoutMs) {
     const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
     let response;
     try {
-      response = await (0, import_undici4.fetch)(url, {
+      const { fetch } = await loadUndici();
+      const dispatcher2 = await dispatcherOf(o.agent);
+      response = await fetch(url, {
         method,
         headers: o.headers,
         body: typeof o.body === "string" ? o.body : void 0,
         signal,
-        dispatcher: o.agent
+        ...dispatcher2 ? { dispatcher: dispatcher2 } : {}
       });
     } catch (err) {
       throw connectionError(err, timeoutMs, false);
@@ -59369,12 +59672,13 @@ function gitlabPort(opts) {
     requesterFn: createRequesterFn((_, reqo) => Promise.resolve(reqo), oneRequest(timeoutMs)),
     // Off: its AbortSignal would span every page of a listing and every retry; ours is per request.
     queryTimeout: null,
-    // Typed as http.Agent; gitbeaker hands it to fetch as the dispatcher, and so does oneRequest.
+    // Typed as http.Agent; gitbeaker passes it through to oneRequest, which makes it the dispatcher.
     agent: dispatcher(opts.caPem, opts.proxy)
   };
   const deployTokens = new DeployTokens(base);
   const projects = new Projects(base);
   const groups = new Groups(base);
+  const accessTokens = new PersonalAccessTokens(base);
   function gitLabError(operation, who, err) {
     if (err instanceof GitLabError) return err;
     const clean = (s) => redact(s, [secret]);
@@ -59513,6 +59817,16 @@ function gitlabPort(opts) {
     },
     async listDeployTokens(owner2) {
       return list(owner2);
+    },
+    async apiTokenSelf() {
+      const t = await idempotent("reading the API token's own details", "the API token", () => accessTokens.show());
+      return {
+        id: Number(t.id),
+        name: String(t.name),
+        scopes: Array.isArray(t.scopes) ? t.scopes.map(String) : [],
+        // A date (YYYY-MM-DD); older entities may carry a full timestamp: keep the date.
+        expiresAt: typeof t.expires_at === "string" ? t.expires_at.slice(0, 10) : null
+      };
     }
   };
 }
@@ -59611,32 +59925,52 @@ function failure(operation, stderr) {
 function pluginSaid(stderr) {
   return credentialPluginLines(stderr).map((l) => `credential plugin: ${l}`);
 }
-var HOLDER_LABEL = "gitlab-pull-secret.io/lock-holder";
+var LIST_FROM_NAMESPACES = 20;
+var APPLY_PROCESSES = 2;
+var MIN_PART = 30;
+function listForbidden(stderr, resource) {
+  return new RegExp(`cannot (list|watch) resource "${resource}" in API group "" at the cluster scope`).test(stderr);
+}
+function mergeStderr(stderrs) {
+  const lines = stderrs.flatMap((s) => s.split("\n")).filter((l) => l.trim() !== "");
+  return [...new Set(lines)].join("\n");
+}
 function microTime(d) {
   return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
-function leaseManifest(namespace, name, holder, durationSeconds, now, resourceVersion) {
+function leaseManifest(namespace, name, hold, resourceVersion) {
   return JSON.stringify({
     apiVersion: "coordination.k8s.io/v1",
     kind: "Lease",
     metadata: {
       name,
       namespace,
-      labels: { [HOLDER_LABEL]: holder, "app.kubernetes.io/managed-by": MANAGER },
+      labels: { "app.kubernetes.io/managed-by": MANAGER },
       ...resourceVersion ? { resourceVersion } : {}
     },
-    spec: { holderIdentity: holder, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now) }
+    spec: hold ? { holderIdentity: hold.holder, leaseDurationSeconds: hold.durationSeconds, acquireTime: microTime(hold.now), renewTime: microTime(hold.now) } : {}
   });
 }
 function parseLease(stdout) {
   const o = JSON.parse(stdout);
   return {
-    holder: String(o.spec?.holderIdentity ?? "unknown"),
+    holder: String(o.spec?.holderIdentity ?? ""),
     renewTime: String(o.spec?.renewTime ?? o.spec?.acquireTime ?? ""),
     durationSeconds: Number(o.spec?.leaseDurationSeconds ?? 0),
-    resourceVersion: String(o.metadata?.resourceVersion ?? "")
+    resourceVersion: String(o.metadata?.resourceVersion ?? ""),
+    uid: String(o.metadata?.uid ?? "")
   };
 }
+var jp = (key) => `{.metadata.annotations.${key.replace(/\./g, "\\.")}}`;
+var MANAGED_FIELDS = `{range .items[*]}{.metadata.namespace}{"\\t"}{.metadata.name}{"\\t"}${jp(Annotations.owner)}{"\\t"}${jp(Annotations.tokenId)}{"\\t"}${jp(Annotations.keptTokenIds)}{"\\n"}{end}`;
+function parseManagedSecrets(stdout) {
+  return stdout.split("\n").filter((l) => l.trim() !== "").map((l) => {
+    const [namespace = "", name = "", owner2 = "", tokenId = "", kept = ""] = l.split("	");
+    return { namespace, name, owner: owner2, tokenId, kept };
+  });
+}
+var CREATE_RACE = /AlreadyExists|already exists/;
+var CLAIM_RACE = /Conflict|the object has been modified|leases(\.coordination\.k8s\.io)? "[^"]+" not found/;
 function usesKubeconfig(env, kubeconfigFlag, homeConfigExists) {
   if (kubeconfigFlag || env.KUBECONFIG) return true;
   if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT) return true;
@@ -59663,8 +59997,37 @@ function kubectlPort(opts) {
       throw new KubeError("running kubectl", `${err.message}. Is kubectl installed and on PATH?`);
     }
   }
+  async function listNamed(resource, name, namespaces2) {
+    const r = await run(["get", resource, "--all-namespaces", ...name ? ["--field-selector", `metadata.name=${name}`] : [], "-o", "json"], "");
+    if (r.exitCode !== 0) {
+      const stderr = opts.redact(r.stderr);
+      if (listForbidden(stderr, resource)) return void 0;
+      throw failure(`listing ${resource}${name ? ` named "${name}"` : ""} across namespaces`, stderr);
+    }
+    const order = new Map(namespaces2.map((ns, i) => [ns, i]));
+    const nsOf = (o) => String(o.metadata?.namespace);
+    return listItems(r.stdout).filter((o) => order.has(nsOf(o))).sort((a, b) => order.get(nsOf(a)) - order.get(nsOf(b)));
+  }
+  async function listTarget(namespaces2, secretName2, serviceAccounts2) {
+    const all = serviceAccounts2.includes("*");
+    const saName = all || serviceAccounts2.length !== 1 ? void 0 : serviceAccounts2[0];
+    const [secrets, accounts] = await Promise.all([
+      listNamed("secrets", secretName2, namespaces2),
+      serviceAccounts2.length === 0 ? Promise.resolve([]) : listNamed("serviceaccounts", saName, namespaces2)
+    ]);
+    if (!secrets || !accounts) return void 0;
+    const picked = all ? accounts : accounts.filter((o) => serviceAccounts2.includes(String(o.metadata?.name)));
+    return {
+      secrets: parseSecrets(JSON.stringify({ kind: "List", items: secrets })),
+      serviceAccounts: picked.map(parseServiceAccount)
+    };
+  }
   return {
     async readTarget(namespaces2, secretName2, serviceAccounts2) {
+      if (namespaces2.length >= LIST_FROM_NAMESPACES) {
+        const listed = await listTarget(namespaces2, secretName2, serviceAccounts2);
+        if (listed) return listed;
+      }
       const all = serviceAccounts2.includes("*");
       const named = all ? [] : namespaces2.flatMap((namespace) => serviceAccounts2.map((name) => ({ kind: "ServiceAccount", namespace, name })));
       const refs = [...namespaces2.map((namespace) => ({ kind: "Secret", namespace, name: secretName2 })), ...named];
@@ -59722,50 +60085,64 @@ function kubectlPort(opts) {
       if (r.exitCode !== 0) throw failure("creating the namespaces", opts.redact(r.stderr));
     },
     async readSecrets(namespaces2, name) {
+      if (namespaces2.length >= LIST_FROM_NAMESPACES) {
+        const listed = await listNamed("secrets", name, namespaces2);
+        if (listed) return parseSecrets(JSON.stringify({ kind: "List", items: listed }));
+      }
       const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], secretRefs(namespaces2, name));
       if (r.exitCode !== 0) {
         throw failure(`reading Secret "${name}"`, opts.redact(r.stderr));
       }
       return parseSecrets(r.stdout);
     },
-    async createLease(namespace, name, holder, durationSeconds, now) {
-      const r = await run(["create", "-f", "-", "-o", "name"], leaseManifest(namespace, name, holder, durationSeconds, now));
-      if (r.exitCode === 0) return void 0;
-      if (!/AlreadyExists|already exists/.test(r.stderr)) throw failure("taking the rotation lock", opts.redact(r.stderr));
-      const got = await run(["get", "lease", name, "-n", namespace, "-o", "json", "--ignore-not-found"], "");
-      if (got.exitCode !== 0) throw failure("reading the rotation lock", opts.redact(got.stderr));
-      if (got.stdout.trim() === "") return { holder: "nobody", renewTime: "", durationSeconds: 0, resourceVersion: "" };
-      return parseLease(got.stdout);
-    },
-    async takeOverLease(namespace, name, holder, durationSeconds, now, resourceVersion) {
-      if (!resourceVersion) return false;
-      const r = await run(["replace", "-f", "-", "-o", "name"], leaseManifest(namespace, name, holder, durationSeconds, now, resourceVersion));
-      if (r.exitCode === 0) return true;
-      if (/Conflict|the object has been modified|NotFound|not found/.test(r.stderr)) return false;
-      throw failure("taking over a stale rotation lock", opts.redact(r.stderr));
-    },
-    async releaseLease(namespace, name, holder) {
-      const r = await run(
-        ["delete", "lease", "-n", namespace, "--field-selector", `metadata.name=${name}`, "-l", `${HOLDER_LABEL}=${holder}`, "--ignore-not-found"],
-        ""
-      );
-      if (r.exitCode !== 0) throw failure("releasing the rotation lock", opts.redact(r.stderr));
-    },
-    async applySecrets(list, { dryRun, force }) {
-      const r = await run(
-        [
-          "apply",
-          "--server-side",
-          `--field-manager=${MANAGER}`,
-          ...force ? ["--force-conflicts"] : [],
-          ...dryRun ? ["--dry-run=server"] : [],
-          "-f",
-          "-"
-        ],
-        list.reveal()
-      );
+    async listManagedSecrets() {
+      const r = await run(["get", "secrets", "--all-namespaces", "-l", `${MANAGED_BY_LABEL}=${MANAGER}`, "-o", `jsonpath=${MANAGED_FIELDS}`], "");
       if (r.exitCode !== 0) {
-        throw failure(dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets", opts.redact(r.stderr));
+        if (/is forbidden: User/.test(r.stderr)) return "forbidden";
+        throw failure("listing the managed Secrets of the cluster", opts.redact(r.stderr));
+      }
+      return parseManagedSecrets(r.stdout);
+    },
+    async readLease(namespace, name) {
+      const r = await run(["get", "lease", name, "-n", namespace, "-o", "json", "--ignore-not-found"], "");
+      if (r.exitCode !== 0) throw failure("reading the rotation lock", opts.redact(r.stderr));
+      return r.stdout.trim() === "" ? void 0 : parseLease(r.stdout);
+    },
+    async createLease(namespace, name, holder, durationSeconds, now) {
+      const r = await run(["create", "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }));
+      if (r.exitCode === 0) return parseLease(r.stdout);
+      if (CREATE_RACE.test(r.stderr)) return void 0;
+      throw failure("taking the rotation lock", opts.redact(r.stderr));
+    },
+    async claimLease(namespace, name, holder, durationSeconds, now, resourceVersion) {
+      if (!resourceVersion) return void 0;
+      const r = await run(["replace", "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }, resourceVersion));
+      if (r.exitCode === 0) return parseLease(r.stdout);
+      if (CLAIM_RACE.test(r.stderr)) return void 0;
+      throw failure("taking the rotation lock", opts.redact(r.stderr));
+    },
+    async releaseLease(namespace, name, held) {
+      const r = await run(["replace", "-f", "-", "-o", "name"], leaseManifest(namespace, name, null, held.resourceVersion));
+      if (r.exitCode === 0 || /Conflict|the object has been modified|NotFound|not found/.test(r.stderr)) return;
+      throw failure("releasing the rotation lock", opts.redact(r.stderr));
+    },
+    // Parts of the List at once (APPLY_PROCESSES). kubectl goes on past a
+    // refused object either way, so a failure is reported for the whole List,
+    // every refusal of every part in it, as from one process.
+    async applySecrets(list, { dryRun, force }) {
+      const args = [
+        "apply",
+        "--server-side",
+        `--field-manager=${MANAGER}`,
+        ...force ? ["--force-conflicts"] : [],
+        ...dryRun ? ["--dry-run=server"] : [],
+        "-f",
+        "-"
+      ];
+      const runs = await Promise.all(splitList(list, APPLY_PROCESSES, MIN_PART).map((part) => run(args, part.reveal())));
+      const failed = runs.filter((r) => r.exitCode !== 0);
+      if (failed.length > 0) {
+        throw failure(dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets", opts.redact(mergeStderr(failed.map((r) => r.stderr))));
       }
     },
     // One kubectl for every namespace. An access review rather than
@@ -60137,15 +60514,16 @@ function manifestHint(answer, ctx) {
 }
 
 // src/adapters/registry-http.ts
-var import_undici5 = __toESM(require_undici2(), 1);
 var BODY_CAP = 256 * 1024;
 async function exchange(opts, method, url, headers) {
-  const res = await (0, import_undici5.fetch)(url, {
+  const { fetch } = await loadUndici();
+  const dispatcher2 = await dispatcherOf(opts.dispatcher);
+  const res = await fetch(url, {
     method,
     headers,
     redirect: "manual",
     signal: AbortSignal.timeout(opts.timeoutMs),
-    ...opts.dispatcher ? { dispatcher: opts.dispatcher } : {}
+    ...dispatcher2 ? { dispatcher: dispatcher2 } : {}
   });
   return { status: res.status, headers: res.headers, body: await readCapped(res.body) };
 }

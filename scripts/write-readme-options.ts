@@ -1,4 +1,4 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { withOptionsTable } from "../src/faces/options-doc.js";
 
-writeFileSync("README.md", withOptionsTable(readFileSync("README.md", "utf8")));
+writeFileSync("docs/options.md", withOptionsTable(readFileSync("docs/options.md", "utf8")));

@@ -7,7 +7,7 @@
 // the resources our own requesterFn that makes exactly one HTTP request per call
 // and wrap the calls in our policy (retry.ts). Failures become GitLabError; the
 // request, which carries the caller's PRIVATE-TOKEN, is never kept in an error.
-import { DeployTokens, Groups, Projects } from "@gitbeaker/core";
+import { DeployTokens, Groups, PersonalAccessTokens, Projects } from "@gitbeaker/core";
 import {
   createRequesterFn,
   getMatchingRateLimiter,
@@ -15,9 +15,9 @@ import {
   type RequestHandlerFn,
   type RequestOptions,
 } from "@gitbeaker/requester-utils";
-import { fetch, type Dispatcher } from "undici";
+import { dispatcherOf, loadUndici, type LazyDispatcher, type Undici } from "./undici.js";
 import { GitLabError } from "../model/errors.js";
-import type { DeployTokenInfo, GitLabPort, MintedToken, ResolvedOwner, Owner } from "../model/ports.js";
+import type { ApiTokenSelf, DeployTokenInfo, GitLabPort, MintedToken, ResolvedOwner, Owner } from "../model/ports.js";
 import { describeProxyRefusal, proxyRefusalOf } from "./proxy.js";
 import { Attempts, outcomeOf, describeFailure, retrying, retryOptions, RetryExhaustedError, type Failure, type RetryOptions } from "./retry.js";
 import { Secret, redact } from "../model/secret.js";
@@ -142,14 +142,16 @@ function oneRequest(timeoutMs: number): RequestHandlerFn {
     // gitbeaker's own signal spans all pages of a listing; ours is per request.
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
-    let response: Awaited<ReturnType<typeof fetch>>;
+    let response: Awaited<ReturnType<Undici["fetch"]>>;
     try {
+      const { fetch } = await loadUndici();
+      const dispatcher = await dispatcherOf(o.agent as LazyDispatcher | undefined);
       response = await fetch(url, {
         method,
         headers: o.headers,
         body: typeof o.body === "string" ? o.body : undefined,
         signal,
-        dispatcher: o.agent as Dispatcher | undefined,
+        ...(dispatcher ? { dispatcher } : {}),
       });
     } catch (err) {
       throw connectionError(err, timeoutMs, false);
@@ -249,12 +251,13 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
     requesterFn: createRequesterFn((_, reqo) => Promise.resolve(reqo), oneRequest(timeoutMs)),
     // Off: its AbortSignal would span every page of a listing and every retry; ours is per request.
     queryTimeout: null,
-    // Typed as http.Agent; gitbeaker hands it to fetch as the dispatcher, and so does oneRequest.
+    // Typed as http.Agent; gitbeaker passes it through to oneRequest, which makes it the dispatcher.
     agent: dispatcher(opts.caPem, opts.proxy) as never,
   };
   const deployTokens = new DeployTokens(base);
   const projects = new Projects(base);
   const groups = new Groups(base);
+  const accessTokens = new PersonalAccessTokens(base);
 
   /** Any failure -> GitLabError, with the caller's token scrubbed from whatever GitLab echoed. */
   function gitLabError(operation: string, who: string, err: unknown): GitLabError {
@@ -411,6 +414,18 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
 
     async listDeployTokens(owner) {
       return list(owner);
+    },
+
+    async apiTokenSelf(): Promise<ApiTokenSelf> {
+      // gitbeaker's show() without a token id is GET /personal_access_tokens/self.
+      const t = (await idempotent("reading the API token's own details", "the API token", () => accessTokens.show())) as Record<string, unknown>;
+      return {
+        id: Number(t.id),
+        name: String(t.name),
+        scopes: Array.isArray(t.scopes) ? t.scopes.map(String) : [],
+        // A date (YYYY-MM-DD); older entities may carry a full timestamp: keep the date.
+        expiresAt: typeof t.expires_at === "string" ? t.expires_at.slice(0, 10) : null,
+      };
     },
   };
 }

@@ -2,9 +2,12 @@
 // by config/proxy-settings.ts). undici's EnvHttpProxyAgent does the routing
 // and the NO_PROXY matching; this module builds it from the checked settings
 // and turns a proxy's refusal into an error that says "proxy" and names its
-// host, never its credentials.
-import { EnvHttpProxyAgent, Pool, type Dispatcher } from "undici";
+// host, never its credentials. undici itself is loaded on the first request
+// (adapters/undici.ts), so it is handed in.
+import type { SecureContext } from "node:tls";
+import type { Dispatcher, Pool } from "undici";
 import type { ProxySettings } from "../config/proxy-settings.js";
+import type { Undici } from "./undici.js";
 
 // ---- refusals ------------------------------------------------------------------------------------
 
@@ -93,9 +96,9 @@ type ConnectOptions = Parameters<Pool["connect"]>[0];
  * still known to be the proxy's: past it, undici's errors no longer tell the
  * proxy from the origin.
  */
-function attributingClient(settings: ProxySettings) {
+function attributingClient(undici: Pick<Undici, "Pool">, settings: ProxySettings) {
   return (proxyUrl: URL, options: object): Dispatcher => {
-    const pool = new Pool(proxyUrl, options);
+    const pool = new undici.Pool(proxyUrl, options);
     const names = [settings.https, settings.http].filter((e) => e?.host === proxyUrl.host).map((e) => e!.variable);
     const variables = [...new Set(names)].join(" / ") || "HTTPS_PROXY / HTTP_PROXY";
     const connect = pool.connect.bind(pool) as (o: ConnectOptions) => Promise<ConnectResult>;
@@ -128,14 +131,17 @@ function attributingClient(settings: ProxySettings) {
  * --ca-file) is trusted for the origin through the tunnel (requestTls), for a
  * direct connection (connect), and for an https:// proxy itself (proxyTls).
  */
-export function proxyDispatcher(settings: ProxySettings, ca: string[] | undefined): Dispatcher {
-  const tls = ca ? { ca } : undefined;
-  return new EnvHttpProxyAgent({
+export function proxyDispatcher(
+  undici: Pick<Undici, "EnvHttpProxyAgent" | "Pool">,
+  settings: ProxySettings,
+  tls: { ca?: string[]; secureContext?: SecureContext } | undefined,
+): Dispatcher {
+  return new undici.EnvHttpProxyAgent({
     // "" (not undefined): undici would otherwise read process.env itself.
     httpProxy: settings.http?.url.reveal() ?? "",
     httpsProxy: settings.https?.url.reveal() ?? "",
     noProxy: settings.noProxy,
     ...(tls ? { connect: tls, requestTls: tls, proxyTls: tls } : {}),
-    clientFactory: attributingClient(settings),
+    clientFactory: attributingClient(undici, settings),
   });
 }

@@ -1,25 +1,29 @@
 // One HTTP exchange of the registry check: the body read within the timeout
 // and capped (a server cannot make us buffer more), redirects never followed
 // (they would carry the credentials elsewhere).
-import { fetch, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+import { dispatcherOf, loadUndici, type LazyDispatcher } from "./undici.js";
 import type { Answer } from "./registry-hints.js";
 
 /** Enough for any error body or token response; a server cannot make us buffer more. */
 const BODY_CAP = 256 * 1024;
 
 export interface FlowOptions {
-  dispatcher: Dispatcher | undefined;
+  dispatcher: Dispatcher | LazyDispatcher | undefined;
   timeoutMs: number;
 }
 
 /** Sends one request and reads its answer; throws what fetch throws when there is none. */
 export async function exchange(opts: FlowOptions, method: "GET" | "HEAD", url: URL, headers: Record<string, string>): Promise<Answer> {
+  // undici is loaded on the first request, not at start-up (adapters/undici.ts).
+  const { fetch } = await loadUndici();
+  const dispatcher = await dispatcherOf(opts.dispatcher);
   const res = await fetch(url, {
     method,
     headers,
     redirect: "manual",
     signal: AbortSignal.timeout(opts.timeoutMs),
-    ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+    ...(dispatcher ? { dispatcher } : {}),
   });
   return { status: res.status, headers: res.headers, body: await readCapped(res.body) };
 }

@@ -18,6 +18,7 @@
 // server is redacted against the password, user:password, its base64 and the
 // JWT before it is put into an error.
 import type { Dispatcher } from "undici";
+import type { LazyDispatcher } from "./undici.js";
 import { isLoopbackHost } from "../config/inputs.js";
 import type { ProxySettings } from "../config/proxy-settings.js";
 import { redact, type Secret } from "../model/secret.js";
@@ -318,7 +319,7 @@ class Flow {
   }
 }
 
-export function registryPort(opts: { dispatcher?: Dispatcher; timeoutMs?: number } = {}): RegistryPort {
+export function registryPort(opts: { dispatcher?: Dispatcher | LazyDispatcher; timeoutMs?: number } = {}): RegistryPort {
   const flow: FlowOptions = { dispatcher: opts.dispatcher, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS };
   return { verifyPull: (req) => new Flow(req, flow).run() };
 }

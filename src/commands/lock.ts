@@ -1,10 +1,13 @@
 // One run per target at a time: a coordination.k8s.io/v1 Lease in the first
-// target namespace. Uncontended, taking and releasing it costs one kubectl
-// process each (create, then delete by our holder label); a Lease older than
-// its duration belongs to a run that died and is taken over with a
-// resourceVersion-guarded replace.
+// target namespace (the first, alphabetically, that exists). The Lease is kept
+// between runs with its holder cleared: its server-assigned metadata.uid is the
+// cluster's identity in our token names (naming.ts clusterKey). Taking it costs
+// two kubectl processes (get, then create or a resourceVersion-guarded
+// replace), releasing it one (a guarded replace that clears the holder). A
+// Lease older than its duration belongs to a run that died and is taken over
+// the same way.
 import { KubeError, NamespacesUnavailableError, unavailableText, type UnavailableNamespace } from "../model/errors.js";
-import { unavailableIn } from "./lifecycle.js";
+import { statesOf, unavailableIn } from "./lifecycle.js";
 import type { Clock, KubePort, LeaseState, LockPort, Log } from "../model/ports.js";
 
 export const LEASE_DURATION_SECONDS = 300;
@@ -16,6 +19,10 @@ export function leaseName(secretName: string): string {
 /** The namespace holding the target's Lease: the same for every run on these namespaces, whatever their order. */
 export function lockNamespace(namespaces: readonly string[]): string {
   return [...namespaces].sort()[0]!;
+}
+
+export function isFree(lease: LeaseState): boolean {
+  return lease.holder === "";
 }
 
 export function isStale(lease: LeaseState, now: Date): boolean {
@@ -36,6 +43,8 @@ export class LockTimeoutError extends KubeError {
 }
 
 export interface Held {
+  /** The Lease's uid: the cluster's identity (naming.ts clusterKey). */
+  uid: string;
   release(): Promise<void>;
 }
 
@@ -55,26 +64,50 @@ export async function acquireLock(args: {
   let announced = false;
   for (;;) {
     const now = clock.now();
-    const existing = await port.createLease(namespace, name, holder, LEASE_DURATION_SECONDS, now);
-    if (existing === undefined) break;
-    if (isStale(existing, now)) {
-      if (await port.takeOverLease(namespace, name, holder, LEASE_DURATION_SECONDS, now, existing.resourceVersion)) {
-        args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
-        break;
+    const existing = await port.readLease(namespace, name);
+    let taken: LeaseState | undefined;
+    if (existing === undefined) {
+      taken = await port.createLease(namespace, name, holder, LEASE_DURATION_SECONDS, now);
+    } else if (isFree(existing) || isStale(existing, now)) {
+      taken = await port.claimLease(namespace, name, holder, LEASE_DURATION_SECONDS, now, existing.resourceVersion);
+      if (taken && !isFree(existing)) args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
+    } else {
+      const waited = now.getTime() - started;
+      if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited);
+      if (!announced) {
+        args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
+        announced = true;
       }
+      // Jitter keeps waiting runs from retrying in lock step.
+      await args.sleep(Math.min(delay * (0.5 + Math.random()), args.timeoutMs - waited));
+      delay = Math.min(delay * 2, 2000);
       continue;
     }
-    const waited = now.getTime() - started;
-    if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited);
-    if (!announced) {
-      args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
-      announced = true;
-    }
-    // Jitter keeps waiting runs from retrying in lock step.
-    await args.sleep(Math.min(delay * (0.5 + Math.random()), args.timeoutMs - waited));
-    delay = Math.min(delay * 2, 2000);
+    // undefined: another run created or claimed it between our read and write; look again at once.
+    const held = taken;
+    if (held) return { uid: held.uid, release: () => port.releaseLease(namespace, name, held) };
   }
-  return { release: () => port.releaseLease(namespace, name, holder) };
+}
+
+/**
+ * The uid of the target's Lease without taking it (dry runs, plan, status), in
+ * the namespace rotate places it: the first, alphabetically, unless that one is
+ * missing or being deleted (then the next). Asking about a namespace's state
+ * only when its Lease is absent keeps the common case at one request.
+ * Undefined before the first rotation.
+ */
+export async function readTargetLeaseUid(
+  lock: LockPort,
+  target: { namespaces: readonly string[]; secretName: string },
+  kube?: Pick<KubePort, "namespaceStates">,
+): Promise<string | undefined> {
+  for (const namespace of [...target.namespaces].sort()) {
+    const lease = await lock.readLease(namespace, leaseName(target.secretName));
+    if (lease?.uid) return lease.uid;
+    const state = (await statesOf(kube, [namespace])).get(namespace);
+    if (state !== "missing" && state !== "terminating") return undefined;
+  }
+  return undefined;
 }
 
 /**

@@ -9,10 +9,16 @@
 import { expiryDateFor } from "../config/duration.js";
 import type { Config } from "../config/inputs.js";
 import { payloadSha256, pullSecretPayload } from "../model/dockerconfig.js";
-import { heldTokens, isLiveToken, referencedIds, revocationPlan, rotationDue, staticDue, sweepCandidates, type Due } from "../model/plan.js";
-import type { KubePort, ResolvedOwner, TargetState, LockPort, TokenView, Ports } from "../model/ports.js";
+import { isLiveToken, referencedIds, revocationPlan, rotationDue, staticDue, sweepCandidates, type Due } from "../model/plan.js";
+import type { KubePort, ManagedSecretRef, ResolvedOwner, TargetState, LockPort, TokenView, Ports } from "../model/ports.js";
+import { assessOwnership, overlapMessage, type Overlap, type Spared } from "../model/ownership.js";
+import type { TargetRef } from "../model/naming.js";
 import { rotate } from "./rotate.js";
 import { selectServiceAccounts, withPullSecret } from "../model/serviceaccounts.js";
+
+function sparedWhy(s: Spared): string {
+  return s.why === "held-elsewhere" ? `held by ${(s.elsewhere ?? []).join(", ")}` : s.why === "unproven" ? "name not ours" : `${s.why} ${s.target}`;
+}
 import { staticCredentials } from "./static.js";
 import { targetOf } from "./target.js";
 import type { NamespaceLifecycle, UnavailableNamespace } from "../model/errors.js";
@@ -46,6 +52,14 @@ export interface RotationPlan {
   keep: PlannedToken[];
   revoke: PlannedToken[];
   sweep: PlannedToken[];
+  /** Tokens the Secrets hold or record that rotate would leave alive: another target's, another cluster's, or held elsewhere. */
+  spared: Spared[];
+  /** Namespaces whose Secret another target wrote last. */
+  overlaps: Overlap[];
+  /** This run's target. */
+  target: TargetRef;
+  /** Whether the cluster-wide list of managed Secrets was read (null: not needed, nothing could die). */
+  clusterWide: boolean | null;
 }
 
 /** How rotate names the token it mints (naming.ts tokenName), with the per-run parts left open. */
@@ -64,6 +78,10 @@ export function buildPlan(args: {
   state: TargetState;
   tokens: readonly TokenView[];
   now: Date;
+  /** The uid of the target's Lease; undefined before the first rotation. */
+  leaseUid?: string | undefined;
+  /** What the cluster-wide list of managed Secrets returned, if rotate read it. */
+  managed?: readonly ManagedSecretRef[] | "forbidden" | undefined;
   /** Listed namespaces rotate would skip (missing or being deleted). */
   skipped?: readonly UnavailableNamespace[];
 }): RotationPlan {
@@ -71,9 +89,12 @@ export function buildPlan(args: {
   const skipped = args.skipped ?? [];
   const existing = args.state.secrets;
   // The target is the configured one; the decisions are about the namespaces that can take the Secret.
-  const target = targetOf(args.config, args.config.namespaces);
+  const target = targetOf(args.config, args.config.namespaces, args.leaseUid);
   const config = { ...args.config, namespaces: args.config.namespaces.filter((ns) => !skipped.some((s) => s.namespace === ns)) };
-  const held = heldTokens(existing, owner);
+  const own = owner
+    ? assessOwnership({ existing, owner, tokens, prefix: config.tokenNamePrefix, target, namespaces: args.config.namespaces, managed: Array.isArray(args.managed) ? args.managed : undefined })
+    : undefined;
+  const held = own?.revocable ?? { current: [], kept: [], pending: [] };
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
   const due: Due = owner
     ? rotationDue({ namespaces: config.namespaces, existing, owner, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force })
@@ -101,11 +122,11 @@ export function buildPlan(args: {
     const plan = revocationPlan(held, 0, config.keepPrevious, liveIds);
     keep = plan.keep;
     revoke = plan.revoke;
-    referenced = new Set([...plan.keep, ...plan.revoke]);
+    referenced = new Set([...referencedIds(own!.all), ...own!.heldElsewhere]);
   } else {
     keep = held.kept;
     revoke = held.pending.filter((id) => liveIds.has(id));
-    referenced = referencedIds({ ...held, pending: [] });
+    referenced = new Set([...referencedIds(own!.all), ...own!.heldElsewhere].filter((id) => !revoke.includes(id)));
   }
   const sweep = (owner ? sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now, graceMs: config.sweepGraceMs }) : [])
     .map((t) => t.id)
@@ -128,12 +149,16 @@ export function buildPlan(args: {
       .filter((sa) => withPullSecret(sa, config.secretName) !== undefined)
       .map((sa) => `${sa.namespace}/${sa.name}`),
     mint: due.due && owner
-      ? { namePattern: tokenNamePattern(config.tokenNamePrefix, target), expiresAt: expiryDateFor(now, config.expiresInMs), scopes: ["read_registry"] }
+      ? { namePattern: tokenNamePattern(config.tokenNamePrefix, target.id ?? `cluster-<uid of the Lease the first run creates>/${target.secretName}/${target.set}`), expiresAt: expiryDateFor(now, config.expiresInMs), scopes: ["read_registry"] }
       : null,
     current: held.current,
     keep: keep.map(view),
     revoke: revoke.map(view),
     sweep: sweep.map(view),
+    spared: own?.spared ?? [],
+    overlaps: own?.overlaps ?? [],
+    target,
+    clusterWide: args.managed === undefined ? null : args.managed !== "forbidden",
   };
 }
 
@@ -145,9 +170,19 @@ function refuse(what: string): never {
 export async function planRotation(config: Config, ports: Ports): Promise<RotationPlan> {
   // One instant for rotate's decision and ours, so both see the same expiries.
   const now = ports.clock.now();
-  const seen: { owner?: ResolvedOwner; namespaces?: string[]; state?: TargetState; tokens?: TokenView[] } = {};
+  const seen: {
+    owner?: ResolvedOwner;
+    namespaces?: string[];
+    state?: TargetState;
+    tokens?: TokenView[];
+    leaseUid?: string;
+    managed?: ManagedSecretRef[] | "forbidden";
+  } = {};
   const kube: KubePort = {
     ...ports.kube,
+    async listManagedSecrets() {
+      return (seen.managed = ports.kube.listManagedSecrets ? await ports.kube.listManagedSecrets() : "forbidden");
+    },
     async readTarget(namespaces, secretName, serviceAccounts) {
       seen.namespaces = [...namespaces];
       return (seen.state = await ports.kube.readTarget(namespaces, secretName, serviceAccounts));
@@ -161,8 +196,13 @@ export async function planRotation(config: Config, ports: Ports): Promise<Rotati
     deleteSecrets: async () => refuse("delete Secrets"),
   };
   const lock: LockPort = {
+    async readLease(namespace, name) {
+      const lease = await ports.lock.readLease(namespace, name);
+      seen.leaseUid = lease?.uid || undefined;
+      return lease;
+    },
     createLease: async () => refuse("take a Lease"),
-    takeOverLease: async () => refuse("take a Lease"),
+    claimLease: async () => refuse("take a Lease"),
     releaseLease: async () => refuse("release a Lease"),
   };
   const observed: Ports = {
@@ -175,6 +215,8 @@ export async function planRotation(config: Config, ports: Ports): Promise<Rotati
       async listDeployTokens(o) {
         return (seen.tokens = await ports.gitlab.listDeployTokens(o));
       },
+      // Read-only, so plan warns about the API token's expiry as rotate would.
+      ...(ports.gitlab.apiTokenSelf ? { apiTokenSelf: () => ports.gitlab.apiTokenSelf!() } : {}),
       createDeployToken: async () => refuse("mint a token"),
       revokeDeployToken: async () => refuse("revoke a token"),
     },
@@ -190,6 +232,8 @@ export async function planRotation(config: Config, ports: Ports): Promise<Rotati
     state: seen.state ?? { secrets: [], serviceAccounts: [] },
     tokens: seen.tokens ?? [],
     now,
+    leaseUid: seen.leaseUid,
+    managed: seen.managed,
     skipped: report.skipped,
   });
 }
@@ -214,6 +258,9 @@ export function planLines(p: RotationPlan): string[] {
     `Keep:    ${tokenList(p.keep)}`,
     `Revoke:  ${tokenList(p.revoke)}`,
     `Sweep:   ${tokenList(p.sweep)}`,
+    ...(p.spared.length ? [`Leave alive (not this target's to revoke): ${p.spared.map((t) => `${t.id} (${sparedWhy(t)})`).join(", ")}`] : []),
+    ...p.overlaps.map((o) => `warning: ${overlapMessage(o, p.secretName, p.target)}`),
+    ...(p.clusterWide === false ? ["Note: RBAC does not allow listing Secrets cluster-wide; only token names decide what is revoked"] : []),
     ...(p.serviceAccounts.length ? [`ServiceAccounts to get "${p.secretName}": ${p.serviceAccounts.join(", ")}`] : []),
     ...(p.namespaces.some((n) => n.action === "skip")
       ? ["rotate would skip the namespace(s) marked skip and exit 1 naming them (--missing-namespace fail stops it instead)."]

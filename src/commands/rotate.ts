@@ -3,16 +3,18 @@
 // through ports and returns a report; the faces decide how to show it.
 // Static credentials (--username) take the same lock, read, check, apply and
 // ServiceAccount steps without the GitLab ones (static.ts).
+import { checkApiToken } from "./apitoken.js";
 import { checkApply, ensureServiceAccounts, readChecked, verifyCredentials, wouldAddTo } from "./apply.js";
 import { credentialsFor, pullSecretPayload, registryHosts, secretForms } from "../model/dockerconfig.js";
 import { expiryDateFor } from "../config/duration.js";
-import { GpsError, RotationError, UsageError, type UnavailableNamespace } from "../model/errors.js";
+import { GpsError, OwnershipError, RotationError, UsageError, type UnavailableNamespace } from "../model/errors.js";
 import type { Config } from "../config/inputs.js";
-import { acquireTargetLock } from "./lock.js";
+import { acquireTargetLock, readTargetLeaseUid } from "./lock.js";
 import { recordAnnotations, secretList } from "../model/manifests.js";
 import { Annotations, tokenName } from "../model/naming.js";
-import { targetOf } from "./target.js";
-import { heldTokens, isLiveToken, referencedIds, revocationPlan, rotationDue, sweepCandidates } from "../model/plan.js";
+import { targetOf, type TargetRef } from "./target.js";
+import { isLiveToken, referencedIds, revocationPlan, rotationDue, sweepCandidates } from "../model/plan.js";
+import { assessOwnership, overlapMessage, sparedMessage, type Ownership } from "../model/ownership.js";
 import type { Clock, GitLabPort, KubePort, Log, MintedToken, ResolvedOwner, LockPort, Ports, TokenView } from "../model/ports.js";
 import type { RotationReport } from "./rotation-report.js";
 import type { Secret } from "../model/secret.js";
@@ -59,7 +61,7 @@ export async function resolveNamespaces(config: Config, kube: KubePort): Promise
 }
 
 export async function rotate(input: Config, ports: Ports): Promise<RotationReport> {
-  let locked: (config: Config) => Promise<RotationReport>;
+  let locked: (config: Config, leaseUid: string | undefined) => Promise<RotationReport>;
   const creds = input.credentials;
   if (creds.kind === "static") {
     // No GitLab call at all: the registry was given, the credentials too.
@@ -70,17 +72,18 @@ export async function rotate(input: Config, ports: Ports): Promise<RotationRepor
     const owner = await ports.gitlab.resolveOwner(creds.owner);
     const hosts = registryHosts(registryHost(input, owner), input.registryAliases);
     ports.log.info(`Owner: ${owner.kind} ${owner.path} (id ${owner.id}); registry ${hosts.join(", ")}`);
-    locked = (config) => rotateLocked(config, ports, owner, hosts);
+    await checkApiToken(ports.gitlab, ports.clock.now(), ports.log);
+    locked = (config, leaseUid) => rotateLocked(config, ports, owner, hosts, leaseUid);
   }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
 
-  // A dry run changes nothing, not even a Lease.
-  if (config.dryRun) return locked(config);
+  // A dry run changes nothing, not even a Lease: it only reads the Lease's uid (the cluster's identity).
+  if (config.dryRun) return locked(config, creds.kind === "static" ? undefined : await readTargetLeaseUid(ports.lock, config, ports.kube));
   // Before the lock: the Lease lives in the first namespace, which may be one to create.
   if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces);
   const held = await acquireTargetLock(ports, config);
   try {
-    return await locked(config);
+    return await locked(config, held.uid);
   } finally {
     try {
       await held.release();
@@ -90,22 +93,73 @@ export async function rotate(input: Config, ports: Ports): Promise<RotationRepor
   }
 }
 
-async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, hosts: readonly string[]): Promise<RotationReport> {
+/**
+ * Which tokens this run may revoke (ownership.ts). The cluster-wide list of
+ * managed Secrets costs one request, so it is asked only when some live token
+ * could die; when RBAC refuses it the run says so once and goes on by the
+ * token names alone.
+ */
+export async function assessForRun(
+  config: Config,
+  ports: Pick<Ports, "kube" | "log">,
+  args: {
+    owner: ResolvedOwner;
+    tokens: readonly TokenView[];
+    target: TargetRef;
+    existing: Parameters<typeof assessOwnership>[0]["existing"];
+    liveIds: ReadonlySet<number>;
+    now: Date;
+    /** A run with nothing due revokes only pending tokens and sweeps; one that rotates revokes the previous ones too. */
+    due: boolean;
+  },
+): Promise<Ownership> {
+  const input = { existing: args.existing, owner: args.owner, tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, namespaces: config.namespaces };
+  const alone = assessOwnership({ ...input, managed: undefined });
+  const r = alone.revocable;
+  const sweepable = sweepCandidates({ tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, referenced: referencedIds(alone.all), now: args.now, graceMs: config.sweepGraceMs });
+  const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
+  const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
+  if (!couldDie || !ports.kube.listManagedSecrets) return alone;
+  const managed = await ports.kube.listManagedSecrets();
+  if (managed === "forbidden") {
+    ports.log.info(
+      "Note: RBAC does not allow listing Secrets cluster-wide, so this run cannot see Secrets outside its namespaces; " +
+        "it revokes only tokens whose name proves they were minted for this target",
+    );
+    return alone;
+  }
+  return assessOwnership({ ...input, managed });
+}
+
+/** Says what the ownership check found: overlaps loudly, spared tokens plainly; refuses with --strict-ownership. */
+export function reportOwnership(config: Config, log: Log, own: Ownership, target: TargetRef): void {
+  if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
+  for (const o of own.overlaps) log.warn(overlapMessage(o, config.secretName, target));
+  for (const s of own.spared) log.info(sparedMessage(s));
+}
+
+async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, hosts: readonly string[], leaseUid: string | undefined): Promise<RotationReport> {
   const { gitlab, kube, log } = ports;
   // The configured target, never the namespaces that happen to exist: tokens
   // stay attributed (and swept) the same when a namespace is deleted.
-  const target = targetOf(listed, listed.namespaces);
+  const target = targetOf(listed, listed.namespaces, leaseUid);
   const registry = hosts[0]!;
 
   // From here on, config holds only the namespaces that can take the Secret.
   const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
   const skipProblems = skippedProblem(skipped);
-  const held = heldTokens(existing, owner);
 
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
   const due = rotationDue({ namespaces: config.namespaces, existing, owner, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
+  // A skipped namespace's Secret is still the target's own, not a holder elsewhere.
+  const own = await assessForRun({ ...config, namespaces: listed.namespaces }, ports, { owner, tokens, target, existing, liveIds, now, due: due.due });
+  reportOwnership(config, log, own, target);
+  // Only tokens this target may revoke are "previous"; the others are left as they are.
+  const held = own.revocable;
+  // Nothing our Secrets hold or record, nor anything a Secret elsewhere holds, is ever swept.
+  const untouchable = new Set([...referencedIds(own.all), ...own.heldElsewhere]);
 
   const base = {
     dryRun: config.dryRun,
@@ -121,13 +175,15 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
     registryAliases: hosts.slice(1),
     verified: null,
     serviceAccountsUpdated: [] as string[],
+    spared: own.spared,
+    overlaps: own.overlaps,
   };
 
   if (!due.due) {
     log.info(`Nothing to do: ${due.reason}`);
     // Leftovers of an earlier run: pending revokes still live, then orphans.
     const pending = held.pending.filter((id) => liveIds.has(id));
-    const swept = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner, tokens, target, referencedIds({ ...held, pending: [] }), pending);
+    const swept = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner, tokens, target, new Set([...untouchable].filter((id) => !pending.includes(id))), pending);
     const sas = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
     const problems = [...skipProblems, ...swept.problems, ...sas.problems];
     for (const p of problems) log.warn(p);
@@ -155,8 +211,10 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
     return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: skipProblems };
   }
 
+  // A real run holds the Lease, so the cluster is known; without it no name could be proven ours later.
+  if (target.id === undefined) throw new Error("internal: minting without the target's Lease");
   const minted = await gitlab.createDeployToken(owner, {
-    name: tokenName(config.tokenNamePrefix, target, now, ports.nonce()),
+    name: tokenName(config.tokenNamePrefix, target.id, now, ports.nonce()),
     expiresAt: expiryDateFor(now, config.expiresInMs),
   });
   const creds = credentialsFor(hosts, minted.username, minted.token);
@@ -190,6 +248,8 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
           aliases: hosts.slice(1),
           rotatedAt: now.toISOString(),
         }),
+        [Annotations.target]: target.id ?? "",
+        [Annotations.targetSpec]: target.describe,
         [Annotations.keptTokenIds]: plan.keep.join(","),
         [Annotations.revokePending]: pending.join(","),
       },
@@ -216,7 +276,7 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
     }
   }
   if (plan.keep.length) log.info(`Kept previous deploy token(s) ${plan.keep.join(", ")} alive (--keep-previous ${config.keepPrevious})`);
-  const referenced = new Set([minted.id, ...plan.keep, ...plan.revoke]);
+  const referenced = new Set([minted.id, ...untouchable]);
   const swept = await sweep(config, ports, owner, tokens, target, referenced, []);
   problems.push(...swept.problems);
   const sas = await ensureServiceAccounts(config, ports, accounts);
@@ -242,7 +302,7 @@ async function sweep(
   ports: Ports,
   owner: ResolvedOwner,
   tokens: readonly TokenView[],
-  target: string,
+  target: TargetRef,
   referenced: ReadonlySet<number>,
   pending: readonly number[],
 ): Promise<{ ids: number[]; problems: string[] }> {

@@ -1,5 +1,6 @@
 // What a rotation (or a static apply) did: the one result every face shows
 // (CLI lines and --json, Action outputs and job summary).
+import type { Overlap, Spared } from "../model/ownership.js";
 import type { UnavailableNamespace } from "../model/errors.js";
 
 export interface RotationReport {
@@ -31,4 +32,8 @@ export interface RotationReport {
   registryAliases: string[];
   /** Things that went wrong after the Secrets were safely rotated (e.g. a revoke that failed). */
   problems: string[];
+  /** Tokens our Secrets hold or record that this run left alive because it cannot prove they are its own to revoke. */
+  spared?: Spared[];
+  /** Namespaces whose Secret another target wrote last (two pipelines write them). */
+  overlaps?: Overlap[];
 }

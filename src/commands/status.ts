@@ -1,19 +1,25 @@
 // status: what the cluster holds and what GitLab holds for one target, and
-// what needs a person. Read-only: one kubectl read of the Secrets, one GitLab
-// listing (after resolving the owner). GitLab sends no expiry notice for
+// what needs a person. Read-only: one read of the Lease (the cluster's
+// identity), one kubectl read of the Secrets, one GitLab listing (after
+// resolving the owner). GitLab sends no expiry notice for
 // deploy tokens, so `status --warn-within 3d` in a scheduled job is the alarm.
 // With static credentials (--username) there is no GitLab owner and no token:
 // only the Secrets are read, and GitLab is never called.
+// The API token's own expiry is read too (apitoken.ts): it is the alarm for
+// the credential that mints everything.
+import { ROTATE_WARN_MS, apiTokenExpiresWithin, apiTokenExpiryMessage, readApiToken, type ApiTokenStatus } from "./apitoken.js";
 import { SECRET_TYPES, type SecretType } from "../model/dockerconfig.js";
 import { DAY_MS } from "../config/duration.js";
 import type { Config } from "../config/inputs.js";
-import { Annotations, STATIC_OWNER, ownerRef as ownerRefOf, ownsTokenName } from "../model/naming.js";
-import { formatDuration, heldTokens, isLiveToken, isManaged, sweepCandidates } from "../model/plan.js";
-import type { ExistingSecret, NamespaceState, ResolvedOwner, DeployTokenInfo, Ports } from "../model/ports.js";
+import { Annotations, STATIC_OWNER, ownerRef as ownerRefOf } from "../model/naming.js";
+import { formatDuration, heldTokens, isLiveToken, isManaged, namedForTarget, referencedIds, sweepCandidates } from "../model/plan.js";
+import { assessOwnership, claimOf, overlapMessage, sparedMessage } from "../model/ownership.js";
+import { readTargetLeaseUid } from "./lock.js";
+import type { ExistingSecret, ManagedSecretRef, NamespaceState, ResolvedOwner, DeployTokenInfo, LockPort, Ports } from "../model/ports.js";
 import { unavailableText, type NamespaceLifecycle, type UnavailableNamespace } from "../model/errors.js";
 import { statesOf, unavailableIn, withPermissionHint } from "./lifecycle.js";
 import { resolveNamespaces } from "./rotate.js";
-import { targetOf } from "./target.js";
+import { targetOf, type TargetRef } from "./target.js";
 
 export type TokenState = "live" | "expired" | "revoked";
 
@@ -41,9 +47,14 @@ export interface SecretStatus {
  * current: a Secret holds it. kept / pending: recorded by the Secrets as kept
  * alive on purpose / left to revoke. orphan: ours, live, unreferenced, older
  * than --sweep-grace. in-flight: the same but younger (a rotation may be
- * running). stale: ours, no longer live, still listed by GitLab.
+ * running). stale: ours, no longer live, still listed by GitLab. legacy:
+ * named for this Secret and namespace set before names carried the cluster's
+ * identity, and unreferenced here: another cluster may hold it, so it is not
+ * ours to sweep. other-target / other-cluster / unproven: a Secret here holds
+ * or records it, but its name says it is not this target's to revoke.
+ * held-elsewhere: ours, but a managed Secret outside this target holds it.
  */
-export type TokenRole = "current" | "kept" | "pending" | "orphan" | "in-flight" | "stale";
+export type TokenRole = "current" | "kept" | "pending" | "orphan" | "in-flight" | "stale" | "legacy" | "other-target" | "other-cluster" | "unproven" | "held-elsewhere";
 
 export interface TokenStatus {
   id: number;
@@ -59,7 +70,9 @@ export interface TokenStatus {
 export interface Finding {
   /** attention: needs a person (makes --warn-within exit 3); info: worth knowing. */
   severity: "attention" | "info";
-  kind: "missing-namespace" | "missing-secret" | "unmanaged-secret" | "other-owner" | "wrong-type" | "dead-token" | "expiring" | "orphan" | "pending-revoke" | "in-flight" | "stale";
+  kind:
+    | "missing-namespace" | "missing-secret" | "unmanaged-secret" | "other-owner" | "wrong-type" | "dead-token" | "expiring" | "orphan"
+    | "pending-revoke" | "in-flight" | "stale" | "overlap" | "legacy" | "spared" | "cluster-wide" | "api-token-expiring";
   message: string;
   tokenId?: number;
   namespaces?: string[];
@@ -76,6 +89,8 @@ export interface StatusReport {
   warnWithinMs: number | undefined;
   secrets: SecretStatus[];
   tokens: TokenStatus[];
+  /** The GitLab API token's own expiry and scopes; null with static credentials. */
+  apiToken: ApiTokenStatus | null;
   findings: Finding[];
   attention: boolean;
 }
@@ -108,16 +123,20 @@ export function assessStatus(args: {
   /** --secret-type; default dockerconfigjson. */
   secretType?: SecretType;
   namespaces: readonly string[];
-  /** The target id rotate named the tokens for (target.ts). */
-  target: string;
+  /** The target rotate named the tokens for (target.ts). */
+  target: TargetRef;
   prefix: string;
   existing: readonly ExistingSecret[];
   tokens: readonly DeployTokenInfo[];
   now: Date;
   warnWithinMs: number | undefined;
   graceMs: number;
+  /** The cluster-wide list of managed Secrets, "forbidden" when RBAC refused it, undefined when not read. */
+  managed?: readonly ManagedSecretRef[] | "forbidden";
   /** What the API server said of the namespaces where the Secret is absent (status asks only about those). */
   namespaceStates?: ReadonlyMap<string, NamespaceState>;
+  /** What GitLab said about the API token itself; null or absent: not asked. */
+  apiToken?: ApiTokenStatus | null;
 }): StatusReport {
   const { owner, now } = args;
   const ownerRef = ownerRefOf(owner);
@@ -211,31 +230,55 @@ export function assessStatus(args: {
     }
   }
 
-  // Our tokens: recorded by a Secret of ours, or named for this target.
+  // Our tokens: recorded by a Secret of ours, or named for this target (or legacy-named for it).
   const held = heldTokens(args.existing, owner);
-  const referenced = new Set([...held.current, ...held.kept, ...held.pending]);
+  const own = owner
+    ? assessOwnership({ existing: args.existing, owner, tokens: args.tokens, prefix: args.prefix, target, namespaces: args.namespaces, managed: Array.isArray(args.managed) ? args.managed : undefined })
+    : undefined;
+  const referenced = new Set([...referencedIds(held), ...(own?.heldElsewhere ?? [])]);
   const orphans = new Set(
     sweepCandidates({ tokens: args.tokens, prefix: args.prefix, target, referenced, now, graceMs: args.graceMs }).map((t) => t.id),
   );
+  const spared = new Map((own?.spared ?? []).map((s) => [s.id, s]));
+  const legacy = (name: string): boolean => claimOf(args.prefix, target, name).kind === "legacy";
   const tokens: TokenStatus[] = args.tokens
-    .filter((t) => referenced.has(t.id) || ownsTokenName(args.prefix, target, t.name))
+    .filter((t) => referenced.has(t.id) || namedForTarget(args.prefix, target, t.name) || legacy(t.name))
     .map((t) => {
       const state = stateOf(t, now);
-      const role: TokenRole = held.current.includes(t.id)
-        ? "current"
-        : held.kept.includes(t.id)
-          ? "kept"
-          : held.pending.includes(t.id)
-            ? "pending"
-            : orphans.has(t.id)
-              ? "orphan"
-              : state === "live"
-                ? "in-flight"
-                : "stale";
+      const sparedAs = spared.get(t.id)?.why;
+      const role: TokenRole =
+        sparedAs && sparedAs !== "held-elsewhere"
+          ? sparedAs
+          : held.current.includes(t.id)
+            ? "current"
+            : held.kept.includes(t.id)
+              ? "kept"
+              : held.pending.includes(t.id)
+                ? "pending"
+                : orphans.has(t.id)
+                  ? "orphan"
+                  : own?.heldElsewhere.has(t.id)
+                    ? "held-elsewhere"
+                    : legacy(t.name)
+                    ? "legacy"
+                    : state === "live"
+                      ? "in-flight"
+                      : "stale";
       return { id: t.id, name: t.name, username: t.username, expiresAt: t.expiresAt, daysLeft: daysLeft(t.expiresAt, now), state, role, usedBy: holders.get(t.id) ?? [] };
     })
     .sort((a, b) => b.id - a.id);
 
+  for (const o of own?.overlaps ?? []) {
+    findings.push({ severity: "attention", kind: "overlap", tokenId: o.tokenId, namespaces: [o.namespace], message: overlapMessage(o, args.secretName, target) });
+  }
+  for (const s of own?.spared ?? []) {
+    // Overlaps are named above; the other spared tokens are worth knowing.
+    if (s.why === "other-target" && own!.overlaps.some((o) => o.tokenId === s.id)) continue;
+    findings.push({ severity: "info", kind: "spared", tokenId: s.id, namespaces: s.namespaces, message: sparedMessage(s).replace(/^Left/, "rotate leaves") });
+  }
+  if (args.managed === "forbidden") {
+    findings.push({ severity: "info", kind: "cluster-wide", message: "RBAC does not allow listing Secrets cluster-wide: Secrets outside these namespaces were not checked" });
+  }
   for (const t of tokens) {
     if (t.role === "orphan") {
       findings.push({ severity: "attention", kind: "orphan", tokenId: t.id, message: `deploy token ${t.id} (${t.name}) is an orphan: live, ours, and no Secret references it. rotate sweeps it; revoke deletes it` });
@@ -243,9 +286,25 @@ export function assessStatus(args: {
       findings.push({ severity: "attention", kind: "pending-revoke", tokenId: t.id, message: `deploy token ${t.id} is still live although an earlier run meant to revoke it; the next rotate revokes it` });
     } else if (t.role === "in-flight") {
       findings.push({ severity: "info", kind: "in-flight", tokenId: t.id, message: `deploy token ${t.id} is unreferenced but younger than --sweep-grace: a rotation may be running` });
+    } else if (t.role === "legacy" && t.state === "live") {
+      findings.push({
+        severity: "info",
+        kind: "legacy",
+        tokenId: t.id,
+        message:
+          `deploy token ${t.id} (${t.name}) is legacy, not ours to sweep: it was named before token names carried the cluster's identity, ` +
+          `so another cluster may hold it. It expires by itself${t.expiresAt ? ` on ${t.expiresAt.slice(0, 10)}` : ""}`,
+      });
     } else if (t.role === "stale") {
       findings.push({ severity: "info", kind: "stale", tokenId: t.id, message: `deploy token ${t.id} is ${t.state} and still listed by GitLab; it cannot pull (revoke deletes it)` });
     }
+  }
+
+  // Without --warn-within, the same 14 days rotate warns at.
+  const apiToken = args.apiToken ?? null;
+  if (apiTokenExpiresWithin(apiToken, now, args.warnWithinMs ?? ROTATE_WARN_MS)) {
+    const within = args.warnWithinMs !== undefined ? "within --warn-within" : "within 14 days";
+    findings.push({ severity: "attention", kind: "api-token-expiring", message: apiTokenExpiryMessage(apiToken, now, within) });
   }
 
   return {
@@ -257,18 +316,27 @@ export function assessStatus(args: {
     warnWithinMs: args.warnWithinMs,
     secrets,
     tokens,
+    apiToken,
     // Attention first; stable within each severity.
     findings: [...findings.filter((f) => f.severity === "attention"), ...findings.filter((f) => f.severity === "info")],
     attention: findings.some((f) => f.severity === "attention"),
   };
 }
 
-/** One read of the Secrets, one listing of the tokens; nothing is written. */
-export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "kube" | "clock">): Promise<StatusReport> {
+/**
+ * One read of the Lease (the cluster's identity), one of the Secrets, one
+ * listing of the tokens; nothing is written. The cluster-wide list of managed
+ * Secrets is read only when a token looks like an orphan, to make sure no
+ * Secret elsewhere holds it.
+ */
+export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "kube" | "clock"> & { lock: Pick<LockPort, "readLease"> }): Promise<StatusReport> {
   const creds = config.credentials;
   const owner = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
+  // After the owner: a dead API token fails there, with that call's clear error.
+  const apiToken = owner ? await readApiToken(ports.gitlab, ports.clock.now()) : null;
   // A selector costs one more read (list namespaces); a plain list none.
   const namespaces = await resolveNamespaces(config, ports.kube);
+  const leaseUid = owner ? await readTargetLeaseUid(ports.lock as LockPort, { namespaces, secretName: config.secretName }, ports.kube) : undefined;
   // A namespaced Role's binding goes with its namespace: the read meets a 403 there (lifecycle.ts).
   let gone: UnavailableNamespace[] = [];
   let existing: ExistingSecret[];
@@ -286,13 +354,13 @@ export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "
   const namespaceStates = await statesOf(ports.kube, absent);
   for (const u of gone) namespaceStates.set(u.namespace, u.reason);
   const tokens = owner ? await ports.gitlab.listDeployTokens(owner) : [];
-  return assessStatus({
+  const input = {
     owner,
     ...(creds.kind === "static" ? { staticUsername: creds.username } : {}),
     secretName: config.secretName,
     secretType: config.secretType,
     namespaces,
-    target: targetOf(config, namespaces),
+    target: targetOf(config, namespaces, leaseUid),
     prefix: config.tokenNamePrefix,
     existing,
     tokens,
@@ -300,7 +368,11 @@ export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "
     warnWithinMs: config.warnWithinMs,
     graceMs: config.sweepGraceMs,
     namespaceStates,
-  });
+    apiToken,
+  };
+  const first = assessStatus(input);
+  if (!first.tokens.some((t) => t.role === "orphan") || !ports.kube.listManagedSecrets) return first;
+  return assessStatus({ ...input, managed: await ports.kube.listManagedSecrets() });
 }
 
 /** Exit 3 only when asked to watch (--warn-within) and something needs attention. */

@@ -17,13 +17,14 @@
 // with no GitLab call. A Secret holding a deploy token is then another owner's.
 import { ExitCode, GpsError, KubeError } from "../model/errors.js";
 import type { Config } from "../config/inputs.js";
-import { acquireTargetLock } from "./lock.js";
-import { Annotations, STATIC_OWNER, ownerRef as ownerRefOf, ownsTokenName } from "../model/naming.js";
-import { heldTokens, isLiveToken, isManaged } from "../model/plan.js";
-import type { ExistingSecret, KubePort, ResolvedOwner, DeployTokenInfo, Ports, TeardownKube } from "../model/ports.js";
+import { acquireTargetLock, readTargetLeaseUid } from "./lock.js";
+import { Annotations, STATIC_OWNER, ownerRef as ownerRefOf } from "../model/naming.js";
+import { isLiveToken, isManaged, namedForTarget } from "../model/plan.js";
+import { assessOwnership, sparedMessage, type Spared } from "../model/ownership.js";
+import type { ExistingSecret, KubePort, ManagedSecretRef, ResolvedOwner, DeployTokenInfo, Ports, TeardownKube } from "../model/ports.js";
 import { resolveNamespaces } from "./rotate.js";
 import { selectServiceAccounts, withoutPullSecret, type ServiceAccountState } from "../model/serviceaccounts.js";
-import { targetOf } from "./target.js";
+import { targetOf, type TargetRef } from "./target.js";
 
 export type TeardownPorts = Omit<Ports, "kube" | "verifier"> & { kube: TeardownKube };
 
@@ -50,6 +51,10 @@ export interface TeardownPlan {
   revoke: TeardownToken[];
   /** Token ids the Secrets record that GitLab no longer lists. */
   alreadyGone: number[];
+  /** Tokens the Secrets hold or record that are not this target's to revoke (another target's, another cluster's, held elsewhere): left alive. */
+  spared: Spared[];
+  /** Namespaces whose Secret holds a token of another target or cluster: kept, since deleting it would stop pulls there. */
+  keepSecrets: string[];
   /** ServiceAccounts (namespace/name) losing our entry; null when no --service-account was given. */
   serviceAccounts: string[] | null;
 }
@@ -88,26 +93,33 @@ export function teardownPlan(args: {
   /** null: static credentials (no tokens; args.tokens is empty). */
   owner: ResolvedOwner | null;
   secretName: string;
-  /** The target id rotate named the tokens for (target.ts). */
-  target: string;
+  /** The target rotate named the tokens for (target.ts). */
+  target: TargetRef;
+  namespaces: readonly string[];
   prefix: string;
   existing: readonly ExistingSecret[];
   tokens: readonly DeployTokenInfo[];
   now: Date;
+  /** The cluster-wide list of managed Secrets, when read and allowed. */
+  managed?: readonly ManagedSecretRef[];
 }): Omit<TeardownPlan, "serviceAccounts"> {
   const { owner, existing, target } = args;
   const ownerRef = ownerRefOf(owner);
   const managed = existing.filter(isManaged);
   const ours = managed.filter((s) => s.annotations[Annotations.owner] === ownerRef);
-  const held = heldTokens(ours, owner);
+  const own = owner
+    ? assessOwnership({ existing, owner, tokens: args.tokens, prefix: args.prefix, target, namespaces: args.namespaces, managed: args.managed })
+    : undefined;
+  const held = own?.all ?? { current: [], kept: [], pending: [] };
+  const mine = own?.revocable ?? held;
   const why = (t: DeployTokenInfo): TeardownToken["why"] | undefined =>
-    held.current.includes(t.id)
+    mine.current.includes(t.id)
       ? "current"
-      : held.kept.includes(t.id)
+      : mine.kept.includes(t.id)
         ? "kept"
-        : held.pending.includes(t.id)
+        : mine.pending.includes(t.id)
           ? "pending"
-          : ownsTokenName(args.prefix, target, t.name)
+          : namedForTarget(args.prefix, target, t.name) && !own?.heldElsewhere.has(t.id) && !own?.spared.some((s) => s.id === t.id)
             ? "named"
             : undefined;
   const listed = new Set(args.tokens.map((t) => t.id));
@@ -117,16 +129,21 @@ export function teardownPlan(args: {
     // Expired and revoked ones too: teardown leaves nothing of ours listed.
     if (w) revoke.push({ id: t.id, name: t.name, state: t.revoked ? "revoked" : isLiveToken(t, args.now) ? "live" : "expired", why: w });
   }
+  // A Secret whose token is another target's or cluster's still serves them: deleting it would stop pulls there.
+  const foreignCurrent = new Set((own?.spared ?? []).filter((s) => s.why !== "held-elsewhere").map((s) => s.id));
+  const keepSecrets = ours.filter((s) => foreignCurrent.has(Number(s.annotations[Annotations.tokenId]))).map((s) => s.namespace);
   const others = managed.filter((s) => s.annotations[Annotations.owner] !== ownerRef);
   return {
     secretName: args.secretName,
     owner: owner ? { kind: owner.kind, id: owner.id, path: owner.path } : null,
-    deleteSecrets: ours.map((s) => s.namespace),
+    deleteSecrets: ours.map((s) => s.namespace).filter((ns) => !keepSecrets.includes(ns)),
     unmanaged: existing.filter((s) => !isManaged(s)).map((s) => s.namespace),
     otherOwner: others.map((s) => s.namespace),
     otherOwnerRefs: Object.fromEntries(others.map((s) => [s.namespace, s.annotations[Annotations.owner] ?? "?"])),
     revoke: revoke.sort((a, b) => b.id - a.id),
     alreadyGone: [...held.current, ...held.kept, ...held.pending].filter((id) => !listed.has(id)),
+    spared: own?.spared ?? [],
+    keepSecrets,
   };
 }
 
@@ -152,20 +169,32 @@ interface Inspection {
 }
 
 /** Reads (one kubectl for Secrets and ServiceAccounts), plans, and asks the cluster whether the deletes are allowed. */
-async function inspect(config: Config, ports: TeardownPorts, owner: ResolvedOwner | null, namespaces: string[]): Promise<Inspection> {
+async function inspect(config: Config, ports: TeardownPorts, owner: ResolvedOwner | null, namespaces: string[], leaseUid: string | undefined): Promise<Inspection> {
   const state = await ports.kube.readTarget(namespaces, config.secretName, config.serviceAccounts);
   const tokens = owner ? await ports.gitlab.listDeployTokens(owner) : [];
-  const base = teardownPlan({
+  const now = ports.clock.now();
+  const input = {
     owner,
     secretName: config.secretName,
-    target: targetOf(config, namespaces),
+    target: targetOf(config, namespaces, leaseUid),
+    namespaces,
     prefix: config.tokenNamePrefix,
     existing: state.secrets,
     tokens,
-    now: ports.clock.now(),
-  });
+    now,
+  };
+  let base = teardownPlan(input);
+  // Before any live token dies: is one still held by a managed Secret outside the target? (One request, when allowed.)
+  if (base.revoke.some((t) => t.state === "live") && ports.kube.listManagedSecrets) {
+    const managed = await ports.kube.listManagedSecrets();
+    if (managed === "forbidden") {
+      ports.log.info("Note: RBAC does not allow listing Secrets cluster-wide; only token names decide what is revoked");
+    } else {
+      base = teardownPlan({ ...input, managed });
+    }
+  }
   // An entry in a namespace where the Secret is someone else's points at theirs: leave it.
-  const saNamespaces = namespaces.filter((ns) => !base.unmanaged.includes(ns) && !base.otherOwner.includes(ns));
+  const saNamespaces = namespaces.filter((ns) => !base.unmanaged.includes(ns) && !base.otherOwner.includes(ns) && !base.keepSecrets.includes(ns));
   const serviceAccounts =
     config.serviceAccounts.length === 0
       ? null
@@ -218,7 +247,8 @@ export async function teardown(config: Config, ports: TeardownPorts, opts: { con
   });
 
   if (!opts.confirm) {
-    const { plan } = await inspect(config, ports, owner, namespaces);
+    const leaseUid = owner ? await readTargetLeaseUid(ports.lock, { namespaces, secretName: config.secretName }, ports.kube) : undefined;
+    const { plan } = await inspect(config, ports, owner, namespaces, leaseUid);
     if (isEmptyPlan(plan)) return done(plan, {});
     throw new ConfirmationRequiredError(plan);
   }
@@ -226,11 +256,14 @@ export async function teardown(config: Config, ports: TeardownPorts, opts: { con
   // Under the target's Lease, so a rotation cannot mint and apply behind our back.
   const lease = await acquireTargetLock(ports, { ...config, namespaces });
   try {
-    const seen = await inspect(config, ports, owner, namespaces);
+    const seen = await inspect(config, ports, owner, namespaces, lease.uid);
     const { plan } = seen;
     const { log } = ports;
     const revoked: number[] = [];
     const problems = otherOwnerProblems(plan);
+    for (const s of plan.spared) log.info(sparedMessage(s));
+    // Not a failure: the Secret serves the target that wrote it last, which tears it down itself.
+    for (const ns of plan.keepSecrets) log.warn(`Kept the Secret in ${ns}: it holds a token another target (or cluster) wrote there, and deleting it would stop pulls`);
     // Static credentials list no token (plan.revoke is empty), so owner is set whenever this loop runs.
     for (const t of owner ? plan.revoke : []) {
       try {
@@ -285,6 +318,8 @@ export function teardownLines(r: TeardownReport): string[] {
   );
   lines.push(`  ${r.applied ? "deleted" : "delete"} Secrets in: ${(r.applied ? r.deletedSecrets : r.deleteSecrets).join(", ") || "none"}`);
   if (r.unmanaged.length) lines.push(`  left alone (not managed by gitlab-pull-secret): ${r.unmanaged.join(", ")}`);
+  if (r.keepSecrets.length) lines.push(`  left alone (another target's or cluster's token): ${r.keepSecrets.join(", ")}`);
+  if (r.spared.length) lines.push(`  left alive (not this target's to revoke): ${r.spared.map((t) => `${t.id} (${t.why}${t.target ? ` ${t.target}` : ""})`).join(", ")}`);
   if (!r.applied && isEmptyPlan(r)) lines.push("Nothing of this target is left to tear down.");
   return lines;
 }

@@ -64,6 +64,8 @@ export interface Config {
   rotateBeforeMs: number | undefined;
   force: boolean;
   keepPrevious: number;
+  /** Refuse to overwrite a Secret another target wrote last (exit 2), instead of warning. */
+  strictOwnership: boolean;
   sweepGraceMs: number;
   lockTimeoutMs: number;
   dotenv: string | undefined;
@@ -203,6 +205,7 @@ export function parseConfig(
     rotateBeforeMs: optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS),
     force: r.boolean("force"),
     keepPrevious: integer(r, "keepPrevious", 0, 10),
+    strictOwnership: r.boolean("strictOwnership"),
     sweepGraceMs: optionalDuration(r, "sweepGrace", 0, 7 * DAY_MS)!,
     lockTimeoutMs: optionalDuration(r, "lockTimeout", 0, 3_600_000)!,
     dotenv: r.string("dotenv"),
@@ -308,7 +311,7 @@ function gitlabUrl(r: Reader): string {
 // static credentials they are refused when given (Action inputs arrive with
 // their defaults filled in, so a default is not "given").
 const DEPLOY_TOKEN_ONLY: readonly OptionKey[] = [
-  "gitlabToken", "gitlabUrl", "allowInsecureHttp", "expiresIn", "tokenName", "rotateBefore", "keepPrevious", "sweepGrace", "retryFor",
+  "gitlabToken", "gitlabUrl", "allowInsecureHttp", "expiresIn", "tokenName", "rotateBefore", "keepPrevious", "strictOwnership", "sweepGrace", "retryFor",
 ];
 
 function credentials(r: Reader, writes: boolean): Credentials {

@@ -170,6 +170,12 @@ export const OPTIONS = [
     description: "Keep this many of the most recent previous tokens alive, for rollouts still pulling with them.",
   },
   {
+    key: "strictOwnership", kind: "boolean", flag: "strict-ownership", input: "strict-ownership", default: "false",
+    description:
+      "Refuse (exit 2, nothing changed) to overwrite a Secret that another target wrote last (another pipeline manages " +
+      "the same Secret name in an overlapping namespace set). Without it such a run warns loudly and goes on.",
+  },
+  {
     key: "sweepGrace", kind: "string", flag: "sweep-grace", input: "sweep-grace", default: "10m",
     description:
       "Revoke this tool's tokens for the target that no Secret references once they are older than this " +
@@ -192,8 +198,8 @@ export const OPTIONS = [
   {
     key: "warnWithin", kind: "string", flag: "warn-within", input: null,
     description:
-      "status: exit 3 when something needs attention: a token in use expires within this duration (e.g. 3d), " +
-      "an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens.",
+      "status: exit 3 when something needs attention: a token in use, or the GitLab API token itself, expires within this " +
+      "duration (e.g. 3d), an orphaned token, a Secret holding a dead token. GitLab sends no expiry notice for deploy tokens.",
   },
   {
     key: "yes", kind: "boolean", flag: "yes", input: null, default: "false", variable: false,

@@ -46,7 +46,7 @@ function parseOptions(): NonNullable<ParseArgsConfig["options"]> {
 }
 
 /** argv -> RawSettings. Never echoes a value: a token pasted into a flag must not reach the log. */
-function readArgv(argv: string[]): { command: string | undefined; raw: RawSettings; help: boolean; version: boolean; tokenFile?: string; passwordFile?: string } {
+export function readArgv(argv: string[]): { command: string | undefined; raw: RawSettings; help: boolean; version: boolean; tokenFile?: string; passwordFile?: string } {
   for (const arg of argv) {
     if (/^--gitlab-token(=|$)/.test(arg)) {
       throw new UsageError("--gitlab-token", undefined, "not accepted: argv is visible to every process; set GITLAB_TOKEN or use --gitlab-token-file");
@@ -87,13 +87,20 @@ function readArgv(argv: string[]): { command: string | undefined; raw: RawSettin
   };
 }
 
+/**
+ * A file named explicitly wins or fails: an empty one is an error, never a
+ * silent fall-back to the environment variable.
+ */
 function readSecretFile(flag: string, path: string, what: string): string {
+  let text: string;
   try {
-    return readFileSync(path, "utf8");
+    text = readFileSync(path, "utf8");
   } catch (err) {
     const code = (err as { code?: string }).code ?? "unreadable";
     throw new UsageError(flag, path, `a readable file holding ${what} (${code})`);
   }
+  if (text.trim() === "") throw new UsageError(flag, path, `a file holding ${what} (this one is empty)`);
+  return text;
 }
 
 function writeDotenv(path: string, text: string): void {

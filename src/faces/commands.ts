@@ -55,12 +55,17 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
   status: {
     summary: "List the managed Secrets and this target's deploy tokens; flag orphans, dead and expiring tokens.",
     details: [
-      "Read-only: one kubectl read of the Secrets, one listing of the owner's deploy tokens. For every namespace: the Secret's " +
+      "Read-only: one read of the target's Lease (the cluster's identity in token names), one kubectl read of the Secrets, one " +
+        "listing of the owner's deploy tokens. For every namespace: the Secret's " +
         "type, token id, expiry and days left; for every token of ours: its state and which Secrets use it. GitLab sends no " +
         "expiry notice for deploy tokens: run `status --warn-within 3d` on a schedule and alert on exit 3. A token of ours " +
         "that no Secret references is an orphan once older than --sweep-grace (younger, a rotation may still be running). " +
-        "A Secret whose type is not --secret-type needs attention (rotate would refuse it). With --username (static " +
-        "credentials) only the Secrets are read: no password needed, no GitLab call.",
+        "A Secret whose type is not --secret-type needs attention (rotate would refuse it). The GitLab API token's own " +
+        "expiry date and scopes are shown too; it needs attention when it expires within --warn-within (14 days without). " +
+        "With --username (static " +
+        "credentials) only the Secrets are read: no password needed, no GitLab call. A namespace whose Secret another target " +
+        "(pipeline) wrote last needs attention; a token named before names carried the cluster's identity and referenced by no " +
+        "Secret here is shown as legacy: not ours to sweep, it expires by itself.",
     ],
     exitCodes: ["0  report printed (without --warn-within, also when something needs attention)", REMOTE, USAGE, "3  with --warn-within: something needs attention"],
     options: only([...TARGET, "secretType", "sweepGrace", "warnWithin"]),
@@ -70,7 +75,8 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
     details: [
       "Revokes every deploy token of ours for the target (held, kept or left pending by the Secrets, and orphans named for it), " +
         "removes the Secret from the imagePullSecrets of the ServiceAccounts named with --service-account (give the same as " +
-        "to rotate; other entries stay), and deletes the Secrets it manages. A Secret it does not manage is never touched. The cluster is asked whether the deletes are allowed " +
+        "to rotate; other entries stay), and deletes the Secrets it manages. A Secret it does not manage is never touched, nor one " +
+        "holding another target's or cluster's token (nor that token). The cluster is asked whether the deletes are allowed " +
         "(access reviews) before any token is revoked; if a revoke fails, the Secrets are kept as the record of what is left.",
       "With --username (static credentials) there is no token: it deletes the Secrets holding static credentials and removes " +
         "their ServiceAccount entries, with no GitLab call and no password.",

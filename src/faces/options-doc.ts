@@ -29,6 +29,6 @@ export function optionsTable(): string {
 export function withOptionsTable(readme: string): string {
   const start = readme.indexOf(BEGIN);
   const end = readme.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`README.md lacks the ${BEGIN} ... ${END} markers`);
+  if (start < 0 || end < start) throw new Error(`docs/options.md lacks the ${BEGIN} ... ${END} markers`);
   return `${readme.slice(0, start)}${BEGIN}\n${optionsTable()}\n${readme.slice(end)}`;
 }

@@ -1,13 +1,14 @@
 // How `status` shows its report: the tables people read on stderr and the
 // object `--json` prints. The report itself is read by commands/status.ts.
 import type { StatusReport } from "../commands/status.js";
+import { apiTokenLine } from "../commands/apitoken.js";
 import { textTable } from "./report.js";
 
 const dash = (v: string | number | null | undefined): string => (v === null || v === undefined || v === "" ? "-" : String(v));
 
 export function statusLines(r: StatusReport): string[] {
   const whose = r.owner ? `of ${r.owner.kind} ${r.owner.path} (id ${r.owner.id})` : `with static credentials of ${r.static?.username ?? "?"}`;
-  const lines = [`Secret "${r.secretName}" ${whose}, checked ${r.checkedAt}`, ""];
+  const lines = [`Secret "${r.secretName}" ${whose}, checked ${r.checkedAt}`, ...(r.apiToken ? [apiTokenLine(r.apiToken)] : []), ""];
   lines.push(
     ...textTable([
       ["NAMESPACE", "TYPE", "TOKEN", "EXPIRES", "DAYS LEFT", "TOKEN STATE"],

@@ -66,6 +66,26 @@ export class SecretTypeError extends GpsError {
   }
 }
 
+/**
+ * --strict-ownership: a namespace's Secret was written by another target (two
+ * pipelines manage the same Secret name there). Found before anything is minted.
+ */
+export class OwnershipError extends GpsError {
+  readonly exitCode = ExitCode.usage;
+  constructor(
+    readonly secretName: string,
+    readonly overlaps: ReadonlyArray<{ namespace: string; tokenId: number; otherTarget: string; otherSpec: string | undefined }>,
+    target: { id: string | undefined; describe: string },
+  ) {
+    const where = overlaps.map((o) => `${o.namespace} (deploy token ${o.tokenId} of ${o.otherTarget}${o.otherSpec ? `, ${o.otherSpec}` : ""})`).join("; ");
+    super(
+      `--strict-ownership: Secret "${secretName}" in ${where} belongs to another target; this run's target is ` +
+        `${target.id ?? "?"} (${target.describe}). Nothing was changed. Give each pipeline its own --secret-name, ` +
+        `or manage each namespace from one pipeline only.`,
+    );
+  }
+}
+
 export class GitLabError extends GpsError {
   readonly exitCode = ExitCode.remote;
   constructor(

@@ -90,3 +90,19 @@ export function secretRefs(namespaces: readonly string[], secretName: string): s
   }));
   return JSON.stringify({ apiVersion: "v1", kind: "List", items });
 }
+
+/**
+ * Splits a `v1 List` into at most `parts` Lists of contiguous items, each of
+ * at least `minItems` (fewer parts when the List is small). The items hold
+ * the payload in clear, so each part is a Secret again at once.
+ */
+export function splitList(list: Secret, parts: number, minItems: number): Secret[] {
+  const doc = JSON.parse(list.reveal()) as { items?: unknown[] };
+  const items = doc.items ?? [];
+  const n = Math.max(1, Math.min(parts, Math.floor(items.length / Math.max(1, minItems))));
+  if (n === 1) return [list];
+  const size = Math.ceil(items.length / n);
+  const out: Secret[] = [];
+  for (let i = 0; i < items.length; i += size) out.push(new Secret(JSON.stringify({ ...doc, items: items.slice(i, i + size) })));
+  return out;
+}

@@ -20,6 +20,10 @@ export const Annotations = {
   registryAliases: `${ANNOTATION}/registry-aliases`,
   /** Static credentials only: SHA-256 of the docker config, so a run can tell whether the content changed. */
   configSha256: `${ANNOTATION}/config-sha256`,
+  /** The target whose run wrote the Secret (naming.ts targetId): another target finds its overlap named. */
+  target: `${ANNOTATION}/target`,
+  /** That target's namespaces or selector, for people ("namespaces a,b"). */
+  targetSpec: `${ANNOTATION}/target-spec`,
 } as const;
 
 /**
@@ -35,14 +39,60 @@ export function ownerRef(owner: { kind: string; id: number } | null): string {
 }
 
 /**
- * The target a token serves: the cluster context, the Secret name and the set
- * of namespaces (hashed, order-free). A token's name carries it, so a sweep
- * only ever touches tokens minted for exactly this target, never those of a
- * pipeline that manages the same Secret name in other namespaces.
+ * The cluster part of a target: the server-assigned uid of our Lease in the
+ * first target namespace (lock.ts). A kubeconfig's context name says nothing
+ * about which cluster it reaches (copied kubeconfigs, k3s "default", kind, no
+ * --context at all), so it no longer names the cluster.
  */
-export function targetId(context: string | undefined, secretName: string, namespaces: readonly string[]): string {
-  const set = createHash("sha256").update([...namespaces].sort().join(",")).digest("hex").slice(0, 8);
-  return `${context ?? "current-context"}/${secretName}/${set}`;
+export function clusterKey(leaseUid: string): string {
+  return `cluster-${leaseUid}`;
+}
+
+const CLUSTER_KEY = /^cluster-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A cluster part written by this version (a Lease uid), not a legacy context name. */
+export function isClusterKey(part: string): boolean {
+  return CLUSTER_KEY.test(part);
+}
+
+/** The hash of a namespace spec: order-free, the same in every cluster. */
+export function namespaceSetHash(namespaces: readonly string[]): string {
+  return createHash("sha256").update([...namespaces].sort().join(",")).digest("hex").slice(0, 8);
+}
+
+/**
+ * The target a token serves: the cluster (clusterKey), the Secret name and
+ * the set of namespaces (hashed, order-free). A token's name carries it, so a
+ * run only ever revokes or sweeps tokens minted for exactly this target, never
+ * those of another cluster or of a pipeline that manages the same Secret name
+ * in other namespaces.
+ */
+export function targetId(cluster: string, secretName: string, namespaces: readonly string[]): string {
+  return `${cluster}/${secretName}/${namespaceSetHash(namespaces)}`;
+}
+
+/** The parts of one of our token names; `cluster` is a clusterKey, or a context name for legacy tokens. */
+export interface TokenTarget {
+  cluster: string;
+  secretName: string;
+  set: string;
+  /** `<cluster>/<secret>/<set>`, as targetId makes it. */
+  id: string;
+}
+
+/**
+ * Reads the target back from a token name `<prefix>/<cluster>/<secret>/<set>/<stamp>-<nonce>`;
+ * undefined when the name is not one of ours. Legacy context names may hold '/'
+ * (GitLab agent contexts do), Secret names never do, so it parses from the end.
+ */
+export function parseTokenName(prefix: string, name: string): TokenTarget | undefined {
+  if (!name.startsWith(`${prefix}/`)) return undefined;
+  const parts = name.slice(prefix.length + 1).split("/");
+  if (parts.length < 4) return undefined;
+  const [secretName, set, tail] = parts.slice(-3) as [string, string, string];
+  const cluster = parts.slice(0, -3).join("/");
+  if (!/^[0-9a-f]{8}$/.test(set) || !/^\d{8}T\d{6}Z-[0-9a-f]+$/.test(tail) || cluster === "") return undefined;
+  return { cluster, secretName, set, id: `${cluster}/${secretName}/${set}` };
 }
 
 /** Unique per run, so a create whose response was lost can be found by name. */
@@ -63,4 +113,17 @@ export function mintedAt(name: string): Date | undefined {
   if (!m) return undefined;
   const d = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
   return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+/** A target, as ownership.ts compares token names against it (built by commands/target.ts). */
+export interface TargetRef {
+  /** clusterKey(Lease uid); undefined when the Lease does not exist yet (read-only commands before any rotation). */
+  cluster: string | undefined;
+  secretName: string;
+  /** namespaceSetHash of the spec. */
+  set: string;
+  /** The full id, when the cluster is known. */
+  id: string | undefined;
+  /** For people: "namespaces a, b" or "selector team=x, excluding y". */
+  describe: string;
 }

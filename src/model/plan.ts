@@ -1,7 +1,7 @@
 // Pure decisions of a rotation: is one due, which previous tokens to keep or
 // revoke, which of our tokens are orphans to sweep. No I/O.
 import type { ResolvedOwner, ExistingSecret, TokenView } from "./ports.js";
-import { Annotations, MANAGED_BY_LABEL, MANAGER, STATIC_OWNER, mintedAt, ownerRef, ownsTokenName } from "./naming.js";
+import { Annotations, MANAGED_BY_LABEL, MANAGER, STATIC_OWNER, mintedAt, ownerRef, parseTokenName, type TargetRef } from "./naming.js";
 
 /** Live the way GitLab authenticates: not revoked, and expiry (midnight UTC) still ahead. Never from `expired`. */
 export function isLiveToken(t: TokenView, now: Date): boolean {
@@ -154,20 +154,30 @@ export function revocationPlan(held: Held, newId: number, keep: number, liveIds:
 }
 
 /**
+ * Named for exactly this target in this cluster (the Lease uid in the name).
+ * Legacy names (a context name where the cluster id goes) never are: another
+ * cluster may hold them.
+ */
+export function namedForTarget(prefix: string, target: TargetRef, name: string): boolean {
+  const t = parseTokenName(prefix, name);
+  return t !== undefined && target.cluster !== undefined && t.cluster === target.cluster && t.secretName === target.secretName && t.set === target.set;
+}
+
+/**
  * Our live tokens for this target that no Secret references, older than the
- * grace: what a run that died half way left behind. A token without our name
- * prefix and target, or whose age cannot be read from its name, is never swept.
+ * grace: what a run that died half way left behind. A token not named for this
+ * target in this cluster, or whose age cannot be read from its name, is never swept.
  */
 export function sweepCandidates(args: {
   tokens: readonly TokenView[];
   prefix: string;
-  target: string;
+  target: TargetRef;
   referenced: ReadonlySet<number>;
   now: Date;
   graceMs: number;
 }): TokenView[] {
   return args.tokens.filter((t) => {
-    if (!ownsTokenName(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now)) return false;
+    if (!namedForTarget(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now)) return false;
     const minted = mintedAt(t.name);
     return minted !== undefined && args.now.getTime() - minted.getTime() >= args.graceMs;
   });

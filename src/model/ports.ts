@@ -30,6 +30,15 @@ export interface MintedToken {
   token: Secret;
 }
 
+/** The API token's own details (GET /personal_access_tokens/self). */
+export interface ApiTokenSelf {
+  id: number;
+  name: string;
+  scopes: string[];
+  /** `YYYY-MM-DD`: the token stops working at 00:00 UTC that day. null: it never expires (created before GitLab 16.0). */
+  expiresAt: string | null;
+}
+
 export interface GitLabPort {
   resolveOwner(owner: Owner): Promise<ResolvedOwner>;
   createDeployToken(owner: ResolvedOwner, req: { name: string; expiresAt: string }): Promise<MintedToken>;
@@ -42,6 +51,12 @@ export interface GitLabPort {
   listDeployTokens(
     owner: ResolvedOwner,
   ): Promise<Array<{ id: number; name: string; username: string; expiresAt: string | null; revoked: boolean }>>;
+  /**
+   * The API token's own expiry and scopes. Optional: a port that cannot ask
+   * (a test's, plan's read-only wrapper before it forwards) leaves it out.
+   * GitLab before 15.5 refuses it (apitoken.ts says so and carries on).
+   */
+  apiTokenSelf?(): Promise<ApiTokenSelf>;
 }
 
 export interface ExistingSecret {
@@ -50,6 +65,18 @@ export interface ExistingSecret {
   labels: Record<string, string>;
   annotations: Record<string, string>;
   resourceVersion: string;
+}
+
+/** What the cluster-wide list of managed Secrets tells about each: where it is and which tokens it records. */
+export interface ManagedSecretRef {
+  namespace: string;
+  name: string;
+  /** The owner annotation ("project/42"); "" when absent. */
+  owner: string;
+  /** The token-id annotation as written. */
+  tokenId: string;
+  /** The kept-token-ids annotation as written. */
+  kept: string;
 }
 
 export interface TargetState {
@@ -87,6 +114,12 @@ export interface KubePort {
    * (only when the user asked to adopt a Secret).
    */
   applySecrets(list: Secret, opts: { dryRun: boolean; force: boolean }): Promise<void>;
+  /**
+   * Every Secret labelled as ours in the whole cluster (one labelled list), or
+   * "forbidden" when RBAC refuses listing Secrets cluster-wide. Only the
+   * metadata a run needs leaves kubectl, never the Secrets' data.
+   */
+  listManagedSecrets?(): Promise<ManagedSecretRef[] | "forbidden">;
   /**
    * Teardown (`revoke`): the namespaces where the caller may NOT delete the
    * Secret `name` (SelfSubjectAccessReviews: asks, changes nothing, needs no
@@ -139,20 +172,25 @@ export interface PullVerifier {
 }
 
 export interface LeaseState {
+  /** "" when nobody holds it (released). */
   holder: string;
-  /** Last time the holder claimed it (ISO). */
+  /** Last time the holder claimed it (ISO); "" when released. */
   renewTime: string;
   durationSeconds: number;
   resourceVersion: string;
+  /** Server-assigned, stable for as long as the Lease exists. */
+  uid: string;
 }
 
 export interface LockPort {
-  /** Creates the Lease; returns undefined when created, else the Lease that is already there. */
+  /** The Lease as it is, or undefined when there is none. Reads only. */
+  readLease(namespace: string, name: string): Promise<LeaseState | undefined>;
+  /** Creates the Lease held by `holder`; undefined when someone created it first. */
   createLease(namespace: string, name: string, holder: string, durationSeconds: number, now: Date): Promise<LeaseState | undefined>;
-  /** Replaces a stale Lease if it still has `resourceVersion`; false when someone else changed it first. */
-  takeOverLease(namespace: string, name: string, holder: string, durationSeconds: number, now: Date, resourceVersion: string): Promise<boolean>;
-  /** Deletes the Lease only if `holder` still holds it. */
-  releaseLease(namespace: string, name: string, holder: string): Promise<void>;
+  /** Claims a free or stale Lease if it still has `resourceVersion`; undefined when someone else changed it first. */
+  claimLease(namespace: string, name: string, holder: string, durationSeconds: number, now: Date, resourceVersion: string): Promise<LeaseState | undefined>;
+  /** Clears the holder if the Lease is still as `held` left it (a Lease taken over from us is not ours to clear). */
+  releaseLease(namespace: string, name: string, held: LeaseState): Promise<void>;
 }
 
 export interface Ports {

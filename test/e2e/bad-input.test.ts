@@ -3,12 +3,13 @@
 // environment can have, go through the built CLI, which must exit 2 naming the
 // option (or the variable) before a single request reaches GitLab or the cluster.
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { OPTIONS, type RawSettings } from "../../src/config/options.ts";
-import { BAD, BAD_VARIABLES, TOKEN, good, variableLabel, variablesOf } from "../support/bad-inputs.ts";
-import { leaks, startWorld, type Captured, type World } from "../support/world.ts";
+import { BAD, BAD_FILES, BAD_VARIABLES, TOKEN, good, variableLabel, variablesOf, type BadFile } from "../support/bad-inputs.ts";
+import { ROOT, leaks, startWorld, type Captured, type World } from "../support/world.ts";
 
 /** RawSettings -> argv, the way a person would type them. */
 function argvOf(raw: RawSettings): string[] | undefined {
@@ -30,6 +31,8 @@ function argvOf(raw: RawSettings): string[] | undefined {
 describe("bad input through the CLI", () => {
   let w: World;
   const runs: Captured[] = [];
+  // Made before the tests are defined: a case names its file in its argv.
+  const files = mkdtempSync(join(tmpdir(), "gps-bad-files-"));
   const counted: string[] = [];
   before(async () => {
     w = await startWorld({ registry: false });
@@ -38,6 +41,7 @@ describe("bad input through the CLI", () => {
     process.stdout.write(`# bad inputs refused through the CLI with exit 2 and zero requests: ${counted.length}\n`);
     assert.deepEqual(leaks(w, runs), []);
     await w?.close();
+    rmSync(files, { recursive: true, force: true });
   });
 
   function check(name: string, argv: string[], env: Record<string, string>, option: RegExp, command = "rotate") {
@@ -81,20 +85,22 @@ describe("bad input through the CLI", () => {
   const env = { GITLAB_TOKEN: "glpat-cli-bad-input-000" };
   check("the token as a flag value", [...base, "--gitlab-token", "glpat-never-on-argv"], env, /--gitlab-token: not accepted: argv is visible/);
   check("an unknown option", [...base, "--namespaces", "x"], env, /--namespaces: a known option/);
-  check("a missing token file", [...base, "--gitlab-token-file", "/nonexistent/token"], {}, /--gitlab-token-file: invalid value "\/nonexistent\/token".*ENOENT/);
   check("a missing CA file", [...base, "--ca-file", "/nonexistent/ca.pem"], env, /--ca-file: invalid value "\/nonexistent\/ca.pem"/);
   check("a CA file that is not PEM", [...base, "--ca-file", "/etc/hostname"], env, /--ca-file: .*BEGIN CERTIFICATE/);
   check("an unwritable --dotenv", [...base, "--dotenv", "/nonexistent/dir/out.env"], env, /--dotenv: invalid value/);
   check("an option without its value", [...base, "--secret-name"], env, /--secret-name: a value after the option/);
   check("an unknown command", base, env, /command: invalid value "rotat"/, "rotat");
 
-  test("an unreadable token file", async () => {
-    const path = join(w.dir, "token-dir");
-    writeFileSync(path, "");
-    // An empty token file is no token at all.
-    const r = await w.runCli(["rotate", ...base, "--kubeconfig", w.kubeconfig, "--gitlab-token-file", path], { env: { GITLAB_TOKEN: "" } });
-    runs.push(r);
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /GITLAB_TOKEN \/ --gitlab-token-file: required/);
-  });
+  // Secret files: each case gets its own path, so the message can be checked to name it.
+  const staticBase = ["--username", "robot", "--registry", "harbor.example.com", "--namespace", "team-a"];
+  const why: Record<BadFile, string> = { empty: "this one is empty", blank: "this one is empty", missing: "ENOENT", directory: "EISDIR", "below a file": "ENOTDIR" };
+  for (const [i, [what, flag, file, fileEnv, creds]] of BAD_FILES.entries()) {
+    const path = join(files, `file-${i}`);
+    if (file === "empty") writeFileSync(path, "");
+    if (file === "blank") writeFileSync(path, "\n  \n");
+    if (file === "directory") mkdirSync(path, { recursive: true });
+    const named = file === "below a file" ? join(ROOT, "package.json", "token") : path;
+    const quoted = JSON.stringify(named).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    check(what, [...(creds === "static" ? staticBase : base), flag, named], fileEnv, new RegExp(`${flag}: invalid value ${quoted}; expected .*\\(${why[file]}\\)`));
+  }
 });

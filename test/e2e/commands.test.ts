@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import yaml from "js-yaml";
-import { Annotations, targetId } from "../../src/model/naming.ts";
+import { Annotations, clusterKey, targetId } from "../../src/model/naming.ts";
 import { haveRegistryTools } from "../support/registry.ts";
 import { leaks, NAMESPACES, PROJECT, registryRequired, startWorld, type Captured, type World } from "../support/world.ts";
 
@@ -38,6 +38,11 @@ function clusterWrites(w: World): string[] {
   return w.kube.requests
     .filter((r) => r.method !== "GET" && !/dryRun=All/.test(r.query) && !r.path.endsWith("/selfsubjectaccessreviews"))
     .map((r) => `${r.method} ${r.path}`);
+}
+
+/** The cluster part of this target's token names: the uid of the Lease the first rotation kept in team-a. */
+function clusterOf(w: World): string {
+  return clusterKey(w.kube.getObject("leases", "team-a", `gitlab-pull-secret-${SECRET}`).metadata.uid);
 }
 
 function assertNoLeaks(w: World, runs: Captured[]): void {
@@ -72,7 +77,8 @@ describe("plan, status, revoke and render through the CLI", () => {
     assert.equal(plan.due, true);
     assert.match(plan.reason, /the token expires in \d+d, within --rotate-before/);
     assert.deepEqual(plan.namespaces, NAMESPACES.map((namespace) => ({ namespace, action: "update" })));
-    assert.match(plan.mint.namePattern, /^gitlab-pull-secret\/current-context\/regcred\/[0-9a-f]{8}\/<UTC timestamp>-<nonce>$/);
+    assert.equal(plan.mint.namePattern.split("/")[1], clusterOf(w), "named for this cluster: the uid of the target's Lease");
+    assert.match(plan.mint.namePattern, /^gitlab-pull-secret\/cluster-[0-9a-f-]{36}\/regcred\/[0-9a-f]{8}\/<UTC timestamp>-<nonce>$/);
     assert.match(plan.mint.expiresAt, /^\d{4}-\d{2}-\d{2}$/);
     assert.deepEqual(plan.current, [firstToken]);
     assert.deepEqual(plan.revoke.map((t: { id: number }) => t.id), [firstToken]);
@@ -81,7 +87,7 @@ describe("plan, status, revoke and render through the CLI", () => {
     assert.equal(w.gitlab.tokens.length, tokensBefore);
     assert.deepEqual(secretVersions(w), versions);
     assert.deepEqual(clusterWrites(w), []);
-    assert.ok(!w.kube.requests.some((q) => q.path.includes("/leases")), "no Lease taken");
+    assert.ok(!w.kube.requests.some((q) => q.path.includes("/leases") && q.method !== "GET"), "no Lease taken (only read, for the cluster's identity)");
     assert.ok(w.kube.requests.some((q) => q.method === "PATCH" && /dryRun=All/.test(q.query)), "the apply was checked as a server dry run");
 
     const text = await w.runCli(cli(w, "plan", ["--rotate-before", "1d"]));
@@ -98,8 +104,10 @@ describe("plan, status, revoke and render through the CLI", () => {
     runs.push(r);
     assert.equal(r.code, 0, r.stderr);
     const s = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(s).sort(), ["attention", "checkedAt", "command", "findings", "owner", "secretName", "secretType", "secrets", "static", "tokens", "warnWithinSeconds"]);
+    assert.deepEqual(Object.keys(s).sort(), ["apiToken", "attention", "checkedAt", "command", "findings", "owner", "secretName", "secretType", "secrets", "static", "tokens", "warnWithinSeconds"]);
     assert.equal(s.warnWithinSeconds, 3 * 86400);
+    // The world's API token predates GitLab 16.0: it never expires.
+    assert.deepEqual(s.apiToken, { checked: true, name: "maintainer token", scopes: ["api"], expiresAt: null, daysLeft: null });
     assert.deepEqual(s.owner, { kind: "project", id: PROJECT.id, path: PROJECT.path });
     assert.equal(s.secrets.length, NAMESPACES.length);
     for (const [i, ns] of NAMESPACES.entries()) {
@@ -119,7 +127,7 @@ describe("plan, status, revoke and render through the CLI", () => {
 
   test("status --warn-within exits 3 for an orphan and a token about to expire, and reads only", async () => {
     // An orphan: ours by name, live, referenced by no Secret, minted long ago (a run that died after minting).
-    const target = targetId(undefined, SECRET, NAMESPACES);
+    const target = targetId(clusterOf(w), SECRET, NAMESPACES);
     w.gitlab.tokens.push({
       id: 9001, name: `${PREFIX}/${target}/20260101T000000Z-dead01`, username: "gitlab+deploy-token-9001", token: "gldt-orphanSecretValue0001",
       scopes: ["read_registry"], expires_at: "2099-01-01T00:00:00.000Z", revoked: false, deleted: false, owner: { kind: "project", id: PROJECT.id }, createdAt: new Date("2026-01-01T00:00:00Z"),
@@ -137,9 +145,13 @@ describe("plan, status, revoke and render through the CLI", () => {
       assert.equal(s.attention, true);
       assert.deepEqual(s.findings.map((f: { kind: string; tokenId?: number }) => [f.kind, f.tokenId]), [["expiring", firstToken], ["orphan", 9001]]);
       assert.deepEqual(s.tokens.find((t: { id: number }) => t.id === 9001).role, "orphan");
-      // One kubectl read of the Secrets; GitLab: the project, then the token listing.
+      // One kubectl read of the Secrets; GitLab: the project, the API token's own details, then the token listing.
       assert.deepEqual(clusterWrites(w), []);
-      assert.deepEqual(w.gitlab.requests.map((q) => `${q.method} ${q.path}`), [`GET /api/v4/projects/${encodeURIComponent(PROJECT.path)}`, `GET /api/v4/projects/${PROJECT.id}/deploy_tokens`]);
+      assert.deepEqual(w.gitlab.requests.map((q) => `${q.method} ${q.path}`), [
+        `GET /api/v4/projects/${encodeURIComponent(PROJECT.path)}`,
+        "GET /api/v4/personal_access_tokens/self",
+        `GET /api/v4/projects/${PROJECT.id}/deploy_tokens`,
+      ]);
 
       // Without --warn-within the same findings are reported, and the exit code stays 0.
       const plain = await w.runCli(cli(w, "status"));
@@ -205,7 +217,7 @@ describe("plan, status, revoke and render through the CLI", () => {
   });
 
   test("revoke without --yes changes nothing and exits 2; with --yes it tears the target down, leaving others alone", async () => {
-    const target = targetId(undefined, SECRET, NAMESPACES);
+    const target = targetId(clusterOf(w), SECRET, NAMESPACES);
     w.gitlab.tokens.push({
       id: 9002, name: `${PREFIX}/${target}/20260101T000000Z-dead02`, username: "gitlab+deploy-token-9002", token: "gldt-orphanSecretValue0002",
       scopes: ["read_registry"], expires_at: "2099-01-01T00:00:00.000Z", revoked: false, deleted: false, owner: { kind: "project", id: PROJECT.id }, createdAt: new Date("2026-01-01T00:00:00Z"),
@@ -259,7 +271,7 @@ describe("plan, status, revoke and render through the CLI", () => {
     assert.equal(w.kube.getObject("secrets", "team-b", SECRET), undefined);
     assert.equal(w.kube.getObject("secrets", "team-c", SECRET).metadata.resourceVersion, cVersion, "the unmanaged Secret is untouched");
     assert.deepEqual(w.kube.getObject("serviceaccounts", "team-a", "default").imagePullSecrets, [{ name: "other" }]);
-    assert.ok(!w.kube.listObjects("leases").length, "the Lease was released");
+    assert.ok(w.kube.listObjects("leases").every((l) => !l.spec.holderIdentity), "the Lease was released (kept, no holder: the cluster's identity)");
 
     // Again: nothing of the target is left, so no --yes is needed.
     const again = await w.runCli(cli(w, "revoke"));

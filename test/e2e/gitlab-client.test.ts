@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { inspect } from "node:util";
+import { readApiToken } from "../../src/commands/apitoken.js";
 import { GitLabError } from "../../src/model/errors.js";
 import { gitlabPort, OrphanedTokenError, type GitLabPortOptions } from "../../src/adapters/gitlab.js";
 import type { GitLabPort, ResolvedOwner } from "../../src/model/ports.js";
@@ -348,5 +349,46 @@ describe("TLS with an extra CA (caPem → gitbeaker's agent)", () => {
     const name = uniqueName();
     const minted = await gitlabPort({ url, token: new Secret(PAT), caPem, ...FAST }).createDeployToken(PROJECT, { name, expiresAt: EXPIRES });
     assert.deepEqual(liveNamed(name).map((t) => t.id), [minted.id]);
+  });
+});
+
+describe("the API token's own details (GET /personal_access_tokens/self)", () => {
+  const SELF = /^\/api\/v4\/personal_access_tokens\/self$/;
+
+  test("read through the port: name, scopes, the expiry date, asked as the caller", async () => {
+    const t = await port().apiTokenSelf!();
+    assert.deepEqual({ name: t.name, scopes: t.scopes, expiresAt: t.expiresAt }, { name: "maintainer token", scopes: ["api"], expiresAt: null });
+    const status = await readApiToken(port(), new Date());
+    assert.deepEqual(status, { checked: true, name: "maintainer token", scopes: ["api"], expiresAt: null, daysLeft: null });
+    assert.deepEqual(gl.requests.map((r) => `${r.method} ${r.path} ${r.status} ${r.auth}`), [
+      "GET /api/v4/personal_access_tokens/self 200 maintainer",
+      "GET /api/v4/personal_access_tokens/self 200 maintainer",
+    ]);
+  });
+
+  // Each refusal GitLab can give, with its body: final at once, said in words, never an exception.
+  for (const [status, body, who] of [
+    [400, JSON.stringify({ message: "400 Bad request - This endpoint requires token type to be a personal access token" }), "an OAuth token"],
+    [401, JSON.stringify({ message: "401 Unauthorized" }), "GitLab 15.1-15.4, a user"],
+    [403, JSON.stringify({ message: "403 Forbidden" }), "a proxy or policy in front of GitLab"],
+    [404, JSON.stringify({ message: "404 Not found" }), "GitLab 15.3-15.4, an administrator"],
+    [404, JSON.stringify({ error: "404 Not Found" }), "GitLab before 15.1"],
+  ] as const) {
+    test(`HTTP ${status} (${who}): not checked, asked once, the reason names the answer`, async () => {
+      gl.fault({ kind: "status", path: SELF, status, body });
+      const r = await readApiToken(port(), new Date());
+      assert.equal(r?.checked, false);
+      const detail = JSON.parse(body).message ?? JSON.parse(body).error;
+      assert.ok(r.reason.startsWith(`GitLab refused GET /personal_access_tokens/self (HTTP ${status}: ${detail}): GitLab before 15.5`), r.reason);
+      assert.equal(api("GET", SELF).length, 1, "a refusal is not retried");
+    });
+  }
+
+  test("GitLab unavailable throughout: retried under the policy, then not checked, without an exception", async () => {
+    gl.fault({ kind: "status", path: SELF, status: 503 });
+    const r = await readApiToken(port({ retry: { baseDelayMs: 5, maxDelayMs: 10, deadlineMs: 300 } }), new Date());
+    assert.equal(r?.checked, false);
+    assert.match(r.reason, /^GitLab did not answer GET \/personal_access_tokens\/self \(HTTP 503: .*\)\. The API token's expiry is not checked this time$/);
+    assert.ok(api("GET", SELF).length > 1, "retried");
   });
 });

@@ -73,7 +73,11 @@ describe(`rotate through the CLI (${backend})`, () => {
     assert.deepEqual(out.revokedTokenIds, []);
     const minted = world.gitlab.tokens.find((t) => t.id === live[0])!;
     assert.deepEqual(minted.scopes, ["read_registry"]);
-    assert.match(minted.name, /^gitlab-pull-secret\/current-context\/regcred\/[0-9a-f]{8}\/\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+    // The cluster part is the uid of the Lease kept in the first namespace, released (no holder) between runs.
+    const lease = world.kube.getObject("leases", "team-a", "gitlab-pull-secret-regcred");
+    assert.equal(lease.spec.holderIdentity, undefined, "the Lease is kept, with its holder cleared");
+    assert.equal(minted.name.split("/")[1], `cluster-${lease.metadata.uid}`);
+    assert.match(minted.name, /^gitlab-pull-secret\/cluster-[0-9a-f-]{36}\/regcred\/[0-9a-f]{8}\/\d{8}T\d{6}Z-[0-9a-f]{6}$/);
     for (const ns of NAMESPACES) {
       const s = world.kube.getObject("secrets", ns, SECRET);
       assert.equal(s.type, "kubernetes.io/dockerconfigjson");

@@ -110,3 +110,21 @@ export const BAD_VARIABLES: Array<[string, Record<string, string>, RegExp]> = [
   ["a list of objects", { GITLAB_PULL_SECRET_OPT_SERVICE_ACCOUNTS: '[{"name":"default"}]' }, /\$GITLAB_PULL_SECRET_OPT_SERVICE_ACCOUNTS: invalid value/],
   ["a boolean that is not true/false", { GITLAB_PULL_SECRET_OPT_FORCE: "1" }, /\$GITLAB_PULL_SECRET_OPT_FORCE: invalid value "1"; expected true or false/],
 ];
+
+/**
+ * CLI only: secret files named on the command line (RawSettings cannot carry a
+ * file). A file named explicitly wins or fails: exit 2 naming the flag and the
+ * file, even when the environment variable is set too.
+ * [what, flag, the file, env, which credentials the rest of the command line is for]
+ */
+export type BadFile = "empty" | "blank" | "missing" | "directory" | "below a file";
+export const BAD_FILES: Array<[string, "--gitlab-token-file" | "--password-file", BadFile, Record<string, string>, "deploy-token" | "static"]> = [
+  ["an empty token file while GITLAB_TOKEN is set", "--gitlab-token-file", "empty", { GITLAB_TOKEN: "glpat-cli-bad-input-000" }, "deploy-token"],
+  ["a token file of blank lines while GITLAB_TOKEN is set", "--gitlab-token-file", "blank", { GITLAB_TOKEN: "glpat-cli-bad-input-000" }, "deploy-token"],
+  ["an empty token file", "--gitlab-token-file", "empty", {}, "deploy-token"],
+  ["a missing token file", "--gitlab-token-file", "missing", {}, "deploy-token"],
+  ["a missing token file while GITLAB_TOKEN is set", "--gitlab-token-file", "missing", { GITLAB_TOKEN: "glpat-cli-bad-input-000" }, "deploy-token"],
+  ["a token file that is a directory", "--gitlab-token-file", "directory", { GITLAB_TOKEN: "glpat-cli-bad-input-000" }, "deploy-token"],
+  ["a token file below a file (unreadable path)", "--gitlab-token-file", "below a file", {}, "deploy-token"],
+  ["an empty password file while REGISTRY_PASSWORD is set", "--password-file", "empty", { REGISTRY_PASSWORD: "hunter2" }, "static"],
+];

@@ -1,7 +1,8 @@
 // GitLab stand-in for tests: an HTTP server on 127.0.0.1 that follows
 // GitLab's documented REST API to the letter (deploy token REST API, project and
-// group lookups, pagination, rate-limit headers, /jwt/auth issuing registry JWTs)
-// and injects faults on demand. Built on node:http and node:crypto only.
+// group lookups, pagination, rate-limit headers, /jwt/auth issuing registry JWTs,
+// an access token's own details at /personal_access_tokens/self as each GitLab
+// version answers it) and injects faults on demand. Built on node:http and node:crypto only.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createPrivateKey, randomBytes, randomUUID, sign as cryptoSign, type KeyObject } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -71,10 +72,28 @@ export type Fault =
   | (FaultBase & { kind: "timeout" })
   | (FaultBase & { kind: "lostResponse" });
 
+/**
+ * How GET /api/v4/personal_access_tokens/self is answered, by GitLab version:
+ * - "self" (15.5 and later): the token's own details.
+ * - "by-id" (15.1 to 15.4): only GET /personal_access_tokens/:id exists, so
+ *   "self" is an id that finds no token: 401 for a user, 404 for an administrator.
+ * - "absent" (before 15.1): no such route, GitLab's catch-all 404.
+ */
+export type PatSelfMode = "self" | "by-id" | "absent";
+
+export interface PersonalAccessTokenOptions {
+  /** Default: the token's user name plus " token". */
+  name?: string;
+  /** `YYYY-MM-DD`: the token stops working at 00:00 UTC that day. Default null (a token from before GitLab 16.0 that never expires). */
+  expiresAt?: string | null;
+}
+
 export interface GitLabStandIn {
   url: string;
   addUser(u: { username: string; admin?: boolean }): void;
-  addPersonalAccessToken(username: string, token: string, scopes: string[]): void;
+  addPersonalAccessToken(username: string, token: string, scopes: string[], opts?: PersonalAccessTokenOptions): void;
+  /** Which GitLab version's /personal_access_tokens/self to serve (default "self"). */
+  setPatSelf(mode: PatSelfMode): void;
   addProject(p: { id: number; path: string; registryEnabled?: boolean; members?: Record<string, Role> }): void;
   addGroup(g: { id: number; path: string; members?: Record<string, Role> }): void;
   setRegistry(r: { host: string } | null): void;
@@ -122,7 +141,7 @@ const REASONS: Record<number, string> = {
 };
 
 interface User { username: string; admin: boolean; id: number }
-interface Pat { username: string; scopes: string[] }
+interface Pat { id: number; name: string; username: string; scopes: string[]; expiresAt: string | null; createdAt: Date }
 interface Project { id: number; path: string; registryEnabled: boolean; members: Record<string, Role> }
 interface Group { id: number; path: string; members: Record<string, Role> }
 interface Resp { status: number; headers: Record<string, string>; body: string }
@@ -135,6 +154,9 @@ function json(status: number, value: unknown, headers: Record<string, string> = 
 const msg = (status: number, message: string): Resp => json(status, { message });
 const notFound = (): Resp => msg(404, "404 Not found");
 const unauthorized = (): Resp => msg(401, "401 Unauthorized");
+/** API::APIGuard for an access token past its expires_at. */
+const tokenExpired = (): Resp =>
+  json(401, { error: "invalid_token", error_description: "Token is expired. You can either do re-authorization or token refresh." });
 const forbidden = (): Resp => msg(403, "403 Forbidden");
 const grapeError = (errors: string[]): Resp => json(400, { error: errors.join(", ") });
 const insufficientScope = (scope: string): Resp =>
@@ -256,7 +278,9 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
   const requests: RecordedRequest[] = [];
   let faults: Array<Fault & { left: number }> = [];
   let registry: { host: string } | null = null;
+  let patSelf: PatSelfMode = "self";
   let nextTokenId = 1;
+  let nextPatId = 1;
   let baseUrl = "";
 
   // ---- model helpers ---------------------------------------------------------------------------
@@ -270,6 +294,24 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
   };
   /** Ruby `expires_at < Date.today`: a day comparison, deliberately not liveness. */
   const expiredField = (t: DeployTokenState): boolean => t.expires_at !== null && expiryMs(t) < startOfTodayUtc();
+
+  /** An access token's `expires_at` is a date: it stops working at 00:00 UTC that day. */
+  const patExpired = (p: Pat): boolean => p.expiresAt !== null && Date.parse(`${p.expiresAt}T00:00:00Z`) <= now().getTime();
+
+  /** API::Entities::PersonalAccessTokenWithLastUsedIps. */
+  const patEntity = (p: Pat): Record<string, unknown> => ({
+    id: p.id,
+    name: p.name,
+    revoked: false,
+    created_at: p.createdAt.toISOString(),
+    description: null,
+    scopes: [...p.scopes],
+    user_id: users.get(p.username)!.id,
+    last_used_at: now().toISOString(),
+    active: !patExpired(p),
+    expires_at: p.expiresAt,
+    last_used_ips: ["127.0.0.1"],
+  });
 
   const entity = (t: DeployTokenState): Record<string, unknown> => ({
     id: t.id,
@@ -428,10 +470,10 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
 
   // ---- REST API --------------------------------------------------------------------------------
 
-  type Caller = { user: User; scopes: string[] } | null;
+  type Caller = { user: User; scopes: string[]; pat: Pat } | null;
 
-  /** undefined = no credential given; "invalid" = 401; otherwise the caller. */
-  function apiCaller(req: IncomingMessage): Caller | "invalid" | undefined {
+  /** undefined = no credential given; "invalid" / "expired" = 401; otherwise the caller. */
+  function apiCaller(req: IncomingMessage): Caller | "invalid" | "expired" | undefined {
     let secret: string | undefined;
     const pt = req.headers["private-token"];
     if (typeof pt === "string") secret = pt;
@@ -444,7 +486,8 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
     const pat = pats.get(secret);
     const user = pat ? users.get(pat.username) : undefined;
     if (!pat || !user) return "invalid";
-    return { user, scopes: pat.scopes };
+    if (patExpired(pat)) return "expired";
+    return { user, scopes: pat.scopes, pat };
   }
 
   function createToken(owner: DeployTokenState["owner"], params: Params): Resp {
@@ -506,7 +549,8 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
     const notAllowed = json(405, { error: "405 Not Allowed" });
     // Route table.
     type Route = { kind: "version" } | { kind: "project"; id: string } | { kind: "group"; id: string }
-      | { kind: "tokens"; owner: "projects" | "groups"; id: string; tokenId?: string } | { kind: "admin-tokens" };
+      | { kind: "tokens"; owner: "projects" | "groups"; id: string; tokenId?: string } | { kind: "admin-tokens" }
+      | { kind: "pat"; id: string };
     let route: Route | undefined;
     let allowed: string[] = [];
     const [a, b, c, d, ...rest] = segs;
@@ -516,6 +560,9 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
         allowed = ["GET"];
       } else if (a === "deploy_tokens" && b === undefined) {
         route = { kind: "admin-tokens" };
+        allowed = ["GET"];
+      } else if (a === "personal_access_tokens" && b !== undefined && b !== "" && c === undefined && patSelf !== "absent") {
+        route = { kind: "pat", id: b };
         allowed = ["GET"];
       } else if ((a === "projects" || a === "groups") && b !== undefined && b !== "") {
         if (c === undefined) {
@@ -537,9 +584,12 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
     // Authentication (an invalid credential is always 401; scopes are checked here, before the route).
     const caller = apiCaller(req);
     if (caller === "invalid") return unauthorized();
+    if (caller === "expired") return tokenExpired();
+    // Any scope may read the token's own details (SelfInformation allows all scopes).
+    const selfRoute = route.kind === "pat" && route.id === "self" && patSelf === "self";
     if (caller) {
       ctx.auth = caller.user.username;
-      if (!caller.scopes.includes("api")) {
+      if (!caller.scopes.includes("api") && !selfRoute) {
         if (m !== "GET") return insufficientScope("api");
         if (!caller.scopes.includes("read_api")) return insufficientScope("api read_api");
       }
@@ -550,6 +600,16 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
       case "version":
         if (!user) return unauthorized();
         return json(200, { version: "17.11.0-ee", revision: "0000000000", kas: { enabled: false }, enterprise: true });
+      case "pat": {
+        if (!caller) return unauthorized();
+        if (selfRoute) return json(200, patEntity(caller.pat));
+        // GET /personal_access_tokens/:id: PersonalAccessToken.find_by_id, then "only admins
+        // should be informed if the token doesn't exist". "self" is no id before 15.5.
+        const id = /^\d+$/.test(route.id) ? Number(route.id) : NaN;
+        const token = [...pats.values()].find((p) => p.id === id);
+        if (token && (token.username === caller.user.username || caller.user.admin)) return json(200, patEntity(token));
+        return caller.user.admin ? notFound() : unauthorized();
+      }
       case "admin-tokens": {
         if (!user) return unauthorized();
         if (!user.admin) return forbidden();
@@ -673,7 +733,7 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
       if (password !== "") {
         const pat = pats.get(password);
         const u = pat ? users.get(pat.username) : undefined;
-        if (pat && u && pat.scopes.some((s) => PAT_SCOPES.includes(s))) {
+        if (pat && u && !patExpired(pat) && pat.scopes.some((s) => PAT_SCOPES.includes(s))) {
           found = { kind: "user", user: u, abilities: patAbilities(pat.scopes) };
         }
         if (!found) {
@@ -877,9 +937,13 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
     addUser(u) {
       users.set(u.username, { username: u.username, admin: u.admin ?? false, id: nextUserId++ });
     },
-    addPersonalAccessToken(username, token, scopes) {
+    addPersonalAccessToken(username, token, scopes, o = {}) {
       if (!users.has(username)) throw new Error(`gitlab stand-in: unknown user ${username}`);
-      pats.set(token, { username, scopes: [...scopes] });
+      if (o.expiresAt != null && !/^\d{4}-\d{2}-\d{2}$/.test(o.expiresAt)) throw new Error(`gitlab stand-in: expiresAt ${o.expiresAt} is not YYYY-MM-DD`);
+      pats.set(token, { id: nextPatId++, name: o.name ?? `${username} token`, username, scopes: [...scopes], expiresAt: o.expiresAt ?? null, createdAt: now() });
+    },
+    setPatSelf(mode) {
+      patSelf = mode;
     },
     addProject(p) {
       projects.push({ id: p.id, path: p.path, registryEnabled: p.registryEnabled ?? true, members: { ...(p.members ?? {}) } });

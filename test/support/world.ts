@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startGitLabStandIn, type GitLabStandIn } from "./gitlab-standin.ts";
-import { startKubeStandIn, type KubeStandIn } from "./kube/index.ts";
+import { startKubeStandIn, type KubeStandIn, type LatencyModel } from "./kube/index.ts";
 import { kubeAssetsDir, sharedControlPlane, startControlPlane, type RealKube } from "./kube-real.ts";
 import { haveRegistryTools, seedImage, skopeoInspect, startRegistry, type Registry } from "./registry.ts";
 
@@ -131,7 +131,7 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
   }
 }
 
-export async function startWorld(opts: { registry?: boolean; backend?: Backend } = {}): Promise<World> {
+export async function startWorld(opts: { registry?: boolean; backend?: Backend; kubeLatency?: LatencyModel } = {}): Promise<World> {
   const backend = opts.backend ?? "standin";
   const dir = mkdtempSync(join(tmpdir(), "gps-e2e-"));
   const home = join(dir, "home");
@@ -156,7 +156,7 @@ export async function startWorld(opts: { registry?: boolean; backend?: Backend }
     real.reset(NAMESPACES);
     kube = real;
   } else {
-    kube = await startKubeStandIn({ dir: join(dir, "kube") });
+    kube = await startKubeStandIn({ dir: join(dir, "kube"), ...(opts.kubeLatency ? { latency: opts.kubeLatency } : {}) });
   }
   for (const ns of NAMESPACES) kube.createNamespace(ns);
   const kubeconfig = kube.writeKubeconfig(join(dir, "kube"));

@@ -29,7 +29,9 @@ const NOW = new Date("2026-11-23T08:30:00Z");
 const ENV = { GITLAB_TOKEN: "glpat-unit" };
 
 const config = (patch: RawSettings = {}): Config => parseConfig({ project: "grp/app", namespaces: ["a", "b"], ...patch }, ENV, "cli");
-const target = (c: Config = config()): string => targetOf(c, c.namespaces);
+/** The uid of the fakes' Lease: the cluster's identity in token names. */
+const LEASE_UID = "0f0f0f0f-0000-4000-8000-000000000042";
+const target = (c: Config = config()): string => targetOf(c, c.namespaces, LEASE_UID).id!;
 
 interface FakeToken { id: number; name: string; username: string; expiresAt: string | null; revoked: boolean }
 
@@ -141,13 +143,17 @@ function fakes(opts: { secrets?: ExistingSecret[]; tokens?: FakeToken[]; account
       secrets = secrets.filter((s) => !namespaces.includes(s.namespace));
     },
   };
+  const free = { holder: "", renewTime: "", durationSeconds: 0, resourceVersion: "1", uid: LEASE_UID };
   const lock: LockPort = {
+    async readLease() {
+      return free;
+    },
     async createLease() {
-      events.push("lock");
       return undefined;
     },
-    async takeOverLease() {
-      return false;
+    async claimLease(_ns, _name, holder) {
+      events.push("lock");
+      return { ...free, holder, resourceVersion: "2" };
     },
     async releaseLease() {
       events.push("unlock");
@@ -235,6 +241,7 @@ describe("plan", () => {
       state: { secrets: [managed("a", 7, { [Annotations.keptTokenIds]: "5" }), managed("b", 7)], serviceAccounts: [sa("a", "default", []), sa("b", "default", ["regcred", "gitlab-pull-secret"])] },
       tokens: [ours(7, { c }), ours(5, { c }), ours(9, { c }), ours(3, { c, expiresAt: "2026-11-01T00:00:00.000Z" })],
       now: NOW,
+      leaseUid: LEASE_UID,
     });
     assert.equal(p.due, true);
     assert.equal(p.reason, "every run rotates (no --rotate-before)");
@@ -246,7 +253,7 @@ describe("plan", () => {
     // 9: ours, live, unreferenced, past the grace. 3: expired, nothing to sweep.
     assert.deepEqual(p.sweep.map((t) => t.id), [9]);
     assert.deepEqual(p.serviceAccounts, []);
-    const withSa = buildPlan({ config: config({ namespaces: ["a", "b"], serviceAccounts: ["default"] }), owner: OWNER, hosts: ["r"], state: { secrets: [], serviceAccounts: [sa("a", "default", []), sa("b", "default", ["gitlab-pull-secret"])] }, tokens: [], now: NOW });
+    const withSa = buildPlan({ config: config({ namespaces: ["a", "b"], serviceAccounts: ["default"] }), owner: OWNER, hosts: ["r"], state: { secrets: [], serviceAccounts: [sa("a", "default", []), sa("b", "default", ["gitlab-pull-secret"])] }, tokens: [], now: NOW, leaseUid: LEASE_UID });
     assert.deepEqual(withSa.serviceAccounts, ["a/default"]);
   });
 
@@ -259,6 +266,7 @@ describe("plan", () => {
       state: { secrets: [managed("a", 7, { [Annotations.revokePending]: "6" }), managed("b", 7)], serviceAccounts: [] },
       tokens: [ours(7, { c }), ours(6, { c })],
       now: NOW,
+      leaseUid: LEASE_UID,
     });
     assert.equal(p.due, false);
     assert.match(p.reason, /deploy token 7 has 7d left, more than --rotate-before/);
@@ -288,7 +296,7 @@ describe("plan", () => {
     const f = fakes();
     const p = await planRotation(c, f.ports);
     assert.deepEqual(p.namespaces.map((n) => n.namespace), ["sel-1", "sel-2"]);
-    assert.match(p.mint!.namePattern, /\/current-context\/gitlab-pull-secret\/[0-9a-f]{8}\/<UTC timestamp>/);
+    assert.match(p.mint!.namePattern, /\/cluster-[0-9a-f-]{36}\/gitlab-pull-secret\/[0-9a-f]{8}\/<UTC timestamp>/);
   });
 });
 
@@ -304,7 +312,7 @@ describe("target ids", () => {
       await rotate(c, f.ports);
       const minted = f.tokens.at(-1)!;
       const resolved = c.namespaceSelector ? ["sel-1"] : c.namespaces;
-      assert.ok(ownsTokenName(c.tokenNamePrefix, targetOf(c, resolved), minted.name), minted.name);
+      assert.ok(ownsTokenName(c.tokenNamePrefix, targetOf(c, resolved, LEASE_UID).id!, minted.name), minted.name);
     });
   }
 });
@@ -315,7 +323,7 @@ describe("status", () => {
       owner: OWNER,
       secretName: "gitlab-pull-secret",
       namespaces: ["a", "b"],
-      target: target(),
+      target: targetOf(config(), config().namespaces, LEASE_UID),
       prefix: "gitlab-pull-secret",
       existing: [managed("a", 7), managed("b", 7)],
       tokens: [ours(7)],
@@ -394,13 +402,16 @@ describe("revoke (teardown)", () => {
     const p = teardownPlan({
       owner: OWNER,
       secretName: "gitlab-pull-secret",
-      target: target(c),
+      target: targetOf(c, c.namespaces, LEASE_UID),
+      namespaces: c.namespaces,
       prefix: "gitlab-pull-secret",
       existing: [managed("a", 7, { [Annotations.keptTokenIds]: "5", [Annotations.revokePending]: "4,3" }), unmanaged("b"), managed("c", 7, { [Annotations.owner]: "project/9" })],
       tokens: [ours(7, { c }), { ...ours(5, { c }), name: "renamed-prefix/x" }, ours(4, { c }), ours(8, { c, expiresAt: "2026-11-01T00:00:00.000Z" }), { ...ours(2), name: "made-by-hand" }],
       now: NOW,
     });
-    assert.deepEqual(p.revoke.map((t) => [t.id, t.why, t.state]), [[8, "named", "expired"], [7, "current", "live"], [5, "kept", "live"], [4, "pending", "live"]]);
+    // 5: recorded as kept, but its name does not prove it is this target's: left alive, and said so.
+    assert.deepEqual(p.revoke.map((t) => [t.id, t.why, t.state]), [[8, "named", "expired"], [7, "current", "live"], [4, "pending", "live"]]);
+    assert.deepEqual(p.spared.map((t) => [t.id, t.why]), [[5, "unproven"]]);
     assert.deepEqual(p.deleteSecrets, ["a"]);
     assert.deepEqual(p.unmanaged, ["b"]);
     assert.deepEqual(p.otherOwner, ["c"]);
@@ -454,7 +465,8 @@ describe("revoke (teardown)", () => {
   });
 
   test("a failed revoke keeps the Secrets as the record of what is left", async () => {
-    const f = fakes({ secrets: [managed("a", 7, { [Annotations.keptTokenIds]: "5" })], tokens: [ours(7), ours(5)], failRevoke: [5] });
+    const c = config({ namespaces: ["a"] });
+    const f = fakes({ secrets: [managed("a", 7, { [Annotations.keptTokenIds]: "5" })], tokens: [ours(7, { c }), ours(5, { c })], failRevoke: [5] });
     const r = await teardown(config({ namespaces: ["a"] }), f.ports, { confirm: true });
     assert.deepEqual(r.revokedTokenIds, [7]);
     assert.deepEqual(r.deletedSecrets, []);
@@ -489,7 +501,7 @@ describe("render", () => {
     assert.ok(r.token);
     assert.match(r.token.name, /^gitlab-pull-secret\/render\/gitlab-pull-secret\/20261123T083000Z-abcdef$/);
     assert.ok(!ownsTokenName(c.tokenNamePrefix, target(c), r.token.name));
-    assert.ok(!ownsTokenName(c.tokenNamePrefix, targetOf({ ...c, context: "render" }, c.namespaces), r.token.name));
+    assert.ok(!ownsTokenName(c.tokenNamePrefix, targetOf({ ...c, context: "render" }, c.namespaces, LEASE_UID).id!, r.token.name));
     assert.ok(ownsTokenName(c.tokenNamePrefix, renderTarget(c.secretName), r.token.name));
     assert.match(r.content.reveal(), /gitlab-pull-secret\.io\/token-id: '100'/);
     assert.equal(`${r.content}`, "[redacted]");

@@ -209,6 +209,7 @@ for (const mode of ["hash", "text"] as const) {
       retryFor: "60s",
       createNamespace: "false",
       missingNamespace: "skip",
+      strictOwnership: "false",
       noVerify: "false",
       allowInsecureHttp: "false",
       force: "false",

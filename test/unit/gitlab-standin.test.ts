@@ -562,3 +562,74 @@ describe("/jwt/auth (§3)", () => {
     assert.deepEqual(decodeJwt(out.body.token).claims.access, []);
   });
 });
+
+describe("an access token's own details: GET /personal_access_tokens/self, by GitLab version", () => {
+  const DUE = "glpat-due-00000000000000";
+  const BOT = "glpat-bot-00000000000000";
+  const REGONLY = "glpat-regonly-0000000000";
+  before(() => {
+    gl.addUser({ username: "project_10_bot_abc" });
+    // 16.0 and later: every access token has an expiry date (at most 365 days).
+    gl.addPersonalAccessToken("maint", DUE, ["api", "read_registry"], { name: "ci rotation", expiresAt: "2026-06-06" });
+    gl.addPersonalAccessToken("project_10_bot_abc", BOT, ["api"], { name: "project token", expiresAt: "2027-05-01" });
+    gl.addPersonalAccessToken("maint", REGONLY, ["read_registry"], { expiresAt: "2026-12-31" });
+  });
+  after(() => gl.setPatSelf("self"));
+
+  it("15.5 and later: the token's entity, expires_at a date; project tokens too (bot users); any scope may ask", async () => {
+    const r = await api("GET", "/api/v4/personal_access_tokens/self", { token: DUE });
+    assert.equal(r.status, 200);
+    assert.deepEqual(Object.keys(r.body), ["id", "name", "revoked", "created_at", "description", "scopes", "user_id", "last_used_at", "active", "expires_at", "last_used_ips"]);
+    assert.equal(r.body.name, "ci rotation");
+    assert.deepEqual(r.body.scopes, ["api", "read_registry"]);
+    assert.equal(r.body.expires_at, "2026-06-06");
+    assert.equal(r.body.active, true);
+    assert.equal(r.body.revoked, false);
+    const bot = await api("GET", "/api/v4/personal_access_tokens/self", { token: BOT });
+    assert.equal(bot.status, 200);
+    assert.equal(bot.body.expires_at, "2027-05-01");
+    const legacy = await api("GET", "/api/v4/personal_access_tokens/self", { token: MAINT });
+    assert.equal(legacy.body.expires_at, null, "a token from before 16.0 may never expire");
+    assert.equal((await api("GET", "/api/v4/personal_access_tokens/self", { token: REGONLY })).status, 200);
+    // ...while other routes still need api or read_api.
+    assert.equal((await api("GET", "/api/v4/projects/10", { token: REGONLY })).status, 403);
+    assert.equal((await api("GET", "/api/v4/personal_access_tokens/self")).status, 401);
+    assert.deepEqual((await api("GET", "/api/v4/personal_access_tokens/self", { token: "glpat-nope" })).body, { message: "401 Unauthorized" });
+  });
+
+  it("an access token stops working at 00:00 UTC of its expiry date: 401 invalid_token everywhere, and no registry login", async () => {
+    clock = new Date("2026-06-05T23:59:59.000Z");
+    assert.equal((await api("GET", "/api/v4/projects/10", { token: DUE })).status, 200);
+    clock = new Date("2026-06-06T00:00:00.000Z");
+    try {
+      const r = await api("GET", "/api/v4/personal_access_tokens/self", { token: DUE });
+      assert.equal(r.status, 401);
+      assert.deepEqual(r.body, { error: "invalid_token", error_description: "Token is expired. You can either do re-authorization or token refresh." });
+      assert.equal((await api("GET", "/api/v4/projects/10", { token: DUE })).status, 401);
+      const login = await jwtAuth("service=container_registry&scope=repository:grp/app:pull", { user: "maint", pass: DUE });
+      assert.equal(login.status, 401);
+    } finally {
+      clock = new Date("2026-06-01T12:00:00.000Z");
+    }
+  });
+
+  it("15.1 to 15.4: only /:id exists, so self finds no token: 401 for a user, 404 for an administrator; own ids work", async () => {
+    const ownId = (await api("GET", "/api/v4/personal_access_tokens/self", { token: DUE })).body.id;
+    gl.setPatSelf("by-id");
+    const user = await api("GET", "/api/v4/personal_access_tokens/self", { token: DUE });
+    assert.equal(user.status, 401);
+    assert.deepEqual(user.body, { message: "401 Unauthorized" });
+    const admin = await api("GET", "/api/v4/personal_access_tokens/self", { token: ADMIN });
+    assert.equal(admin.status, 404);
+    assert.deepEqual(admin.body, { message: "404 Not found" });
+    assert.equal((await api("GET", `/api/v4/personal_access_tokens/${ownId}`, { token: DUE })).body.name, "ci rotation");
+    assert.equal((await api("GET", `/api/v4/personal_access_tokens/${ownId}`, { token: OUTSIDER })).status, 401, "another user's token");
+  });
+
+  it("before 15.1: no route at all, GitLab's catch-all 404", async () => {
+    gl.setPatSelf("absent");
+    const r = await api("GET", "/api/v4/personal_access_tokens/self", { token: DUE });
+    assert.equal(r.status, 404);
+    assert.deepEqual(r.body, { error: "404 Not Found" });
+  });
+});

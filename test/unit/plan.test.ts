@@ -29,7 +29,7 @@ test("durations read well", () => {
 test("the lock: one name and namespace per target, stale after its duration", () => {
   assert.equal(lockNamespace(["team-b", "team-a"]), "team-a");
   assert.equal(leaseName("regcred"), "gitlab-pull-secret-regcred");
-  const lease = { holder: "x", renewTime: "2026-11-23T08:00:00.000000Z", durationSeconds: 300, resourceVersion: "1" };
+  const lease = { holder: "x", renewTime: "2026-11-23T08:00:00.000000Z", durationSeconds: 300, resourceVersion: "1", uid: "u" };
   assert.equal(isStale(lease, new Date("2026-11-23T08:04:59Z")), false);
   assert.equal(isStale(lease, new Date("2026-11-23T08:05:01Z")), true);
   assert.equal(isStale({ ...lease, renewTime: "" }, new Date()), true);

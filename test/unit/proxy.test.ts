@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { rootCertificates } from "node:tls";
+import * as undici from "undici";
 import { fetch, type Dispatcher } from "undici";
 import { UsageError } from "../../src/model/errors.js";
 import { describeProxyRefusal, proxyDispatcher, proxyRefusalOf } from "../../src/adapters/proxy.js";
@@ -136,7 +137,7 @@ describe("routing through the dispatcher", () => {
     return readProxySettings(env)!;
   }
   async function get(url: string, s: ProxySettings, withCa = true): Promise<string> {
-    const d = proxyDispatcher(s, withCa ? ca : undefined);
+    const d = proxyDispatcher(undici, s, withCa ? { ca } : undefined);
     open.push(d);
     const res = await fetch(url, { dispatcher: d });
     return res.text();

@@ -22,6 +22,8 @@ import { teardown, type TeardownPorts } from "../../src/commands/teardown.js";
 import { statusLines } from "../../src/faces/status-view.js";
 
 const OWNER: ResolvedOwner = { kind: "project", id: 42, path: "grp/app", registryImagePrefix: "registry.example.com:5005/grp/app", registryAccessLevel: "enabled" };
+/** A target as target.ts makes it; static credentials hold no token, so its parts never match. */
+const REF = { cluster: undefined, secretName: "s", set: "00000000", id: undefined, describe: "namespaces a" };
 const NOW = new Date("2026-11-23T08:30:00Z");
 const STATIC: RawSettings = { namespaces: ["a", "b"], username: "robot", registry: "harbor.example.com" };
 
@@ -93,11 +95,14 @@ function fakes(opts: { existing?: ExistingSecret[] } = {}) {
     },
   } satisfies KubePort;
   const lock: LockPort = {
-    async createLease() {
+    async readLease() {
       return undefined;
     },
-    async takeOverLease() {
-      return false;
+    async createLease(_ns, _name, holder) {
+      return { holder, renewTime: "", durationSeconds: 300, resourceVersion: "1", uid: "0f0f0f0f-0000-4000-8000-000000000042" };
+    },
+    async claimLease() {
+      return undefined;
     },
     async releaseLease() {},
   };
@@ -199,7 +204,7 @@ describe("static credentials", () => {
     assert.equal(plan.mint, null);
     assert.match(planLines(plan).join("\n"), /static credentials of robot.*apply, because the Secret in a holds other credentials/);
 
-    const status = assessStatus({ owner: null, staticUsername: "robot", secretName: "gitlab-pull-secret", namespaces: ["a", "b"], target: "t", prefix: "p", existing: f.secrets(), tokens: [], now: NOW, warnWithinMs: 1, graceMs: 0 });
+    const status = assessStatus({ owner: null, staticUsername: "robot", secretName: "gitlab-pull-secret", namespaces: ["a", "b"], target: REF, prefix: "p", existing: f.secrets(), tokens: [], now: NOW, warnWithinMs: 1, graceMs: 0 });
     assert.deepEqual(status.secrets.map((s) => [s.namespace, s.credentials, s.username]), [["a", "static", "robot"], ["b", "static", "robot"]]);
     assert.deepEqual(status.findings, []);
     assert.match(statusLines(status).join("\n"), /static credentials of robot[\s\S]*no deploy tokens \(GitLab was not asked\)/);
@@ -219,7 +224,7 @@ describe("static credentials", () => {
   test("status of a deploy-token target names a static Secret; a static status names a deploy-token Secret", () => {
     const st: ExistingSecret = { namespace: "a", type: "kubernetes.io/dockerconfigjson", labels: { "app.kubernetes.io/managed-by": "gitlab-pull-secret" }, annotations: { [Annotations.tokenId]: "static", [Annotations.owner]: "static", [Annotations.tokenUsername]: "robot" }, resourceVersion: "1" };
     const dt: ExistingSecret = { ...st, annotations: { [Annotations.tokenId]: "7", [Annotations.owner]: "project/42" } };
-    const args = { secretName: "s", namespaces: ["a"], target: "t", prefix: "p", tokens: [], now: NOW, warnWithinMs: undefined, graceMs: 0 };
+    const args = { secretName: "s", namespaces: ["a"], target: REF, prefix: "p", tokens: [], now: NOW, warnWithinMs: undefined, graceMs: 0 };
     const a = assessStatus({ ...args, owner: { kind: "project", id: 42, path: "grp/app", registryImagePrefix: undefined, registryAccessLevel: undefined }, existing: [st] });
     assert.match(a.findings[0]!.message, /holds static credentials \(of robot\), not a deploy token of project\/42/);
     const b = assessStatus({ ...args, owner: null, existing: [dt] });
@@ -261,7 +266,7 @@ describe("Secret type", () => {
   });
 
   test("status flags a Secret of the other type; render config.json refuses dockercfg", () => {
-    const r = assessStatus({ owner: null, secretName: "s", secretType: "dockercfg", namespaces: ["b"], target: "t", prefix: "p", existing: [existing("kubernetes.io/dockerconfigjson")], tokens: [], now: NOW, warnWithinMs: 1, graceMs: 0 });
+    const r = assessStatus({ owner: null, secretName: "s", secretType: "dockercfg", namespaces: ["b"], target: REF, prefix: "p", existing: [existing("kubernetes.io/dockerconfigjson")], tokens: [], now: NOW, warnWithinMs: 1, graceMs: 0 });
     assert.ok(r.findings.some((x) => x.kind === "wrong-type" && /is not kubernetes\.io\/dockercfg/.test(x.message)));
     assert.throws(() => cfg("render", { project: "grp/app", format: "config.json", secretType: "dockercfg" }, { GITLAB_TOKEN: "x" }), (e: unknown) => e instanceof UsageError && /--secret-type/.test(e.message));
   });

@@ -7,6 +7,10 @@ import { parseConfig, type Config } from "../../src/config/inputs.js";
 import type { ExistingSecret, KubePort, ResolvedOwner, LeaseState, LockPort, Ports } from "../../src/model/ports.js";
 import { rotate } from "../../src/commands/rotate.js";
 import { Secret } from "../../src/model/secret.js";
+import { clusterKey, targetId } from "../../src/model/naming.js";
+
+/** The uid of the fakes' Lease: the cluster's identity in token names. */
+const LEASE_UID = "0f0f0f0f-0000-4000-8000-000000000042";
 
 const OWNER: ResolvedOwner = { kind: "project", id: 42, path: "grp/app", registryImagePrefix: "registry.example.com:5005/grp/app", registryAccessLevel: "enabled" };
 
@@ -70,20 +74,27 @@ function world(opts: { existing?: ExistingSecret[]; failApply?: "dry" | "real"; 
       }
     },
   };
-  let lease: LeaseState | undefined = opts.leaseHolder ? { holder: opts.leaseHolder, renewTime: "2026-11-23T08:29:00.000000Z", durationSeconds: 300, resourceVersion: "1" } : undefined;
+  let lease: LeaseState | undefined = opts.leaseHolder
+    ? { holder: opts.leaseHolder, renewTime: "2026-11-23T08:29:00.000000Z", durationSeconds: 300, resourceVersion: "1", uid: LEASE_UID }
+    : undefined;
   const lock: LockPort = {
+    async readLease() {
+      return lease;
+    },
     async createLease(_ns, _name, holder, durationSeconds, now) {
       events.push("lock");
-      if (lease) return lease;
-      lease = { holder, renewTime: now.toISOString(), durationSeconds, resourceVersion: "2" };
-      return undefined;
+      lease = { holder, renewTime: now.toISOString(), durationSeconds, resourceVersion: "2", uid: LEASE_UID };
+      return lease;
     },
-    async takeOverLease() {
-      return false;
+    async claimLease(_ns, _name, holder, durationSeconds, now, resourceVersion) {
+      if (lease?.resourceVersion !== resourceVersion) return undefined;
+      events.push("lock");
+      lease = { holder, renewTime: now.toISOString(), durationSeconds, resourceVersion: String(Number(resourceVersion) + 1), uid: LEASE_UID };
+      return lease;
     },
-    async releaseLease(_ns, _name, holder) {
+    async releaseLease(_ns, _name, held) {
       events.push("unlock");
-      if (lease?.holder === holder) lease = undefined;
+      if (lease?.resourceVersion === held.resourceVersion) lease = { ...lease, holder: "", renewTime: "" };
     },
   };
   const logs: string[] = [];
@@ -109,7 +120,10 @@ function world(opts: { existing?: ExistingSecret[]; failApply?: "dry" | "real"; 
   return { ports, events, logs, tokens };
 }
 
-const live = (id: number, name = `gitlab-pull-secret/x/${id}`, expiresAt: string | null = "2026-12-01T00:00:00.000Z"): FakeToken => ({ id, name, expiresAt, revoked: false, deleted: false });
+/** A name of the default target (namespaces a, b) in the fakes' cluster. */
+const oursNamed = (id: number): string =>
+  `gitlab-pull-secret/${targetId(clusterKey(LEASE_UID), "gitlab-pull-secret", ["a", "b"])}/20261123T070000Z-${id.toString(16).padStart(6, "0")}`;
+const live = (id: number, name = oursNamed(id), expiresAt: string | null = "2026-12-01T00:00:00.000Z"): FakeToken => ({ id, name, expiresAt, revoked: false, deleted: false });
 
 const config = (patch: Record<string, unknown> = {}): Config =>
   parseConfig({ project: "grp/app", namespaces: ["a", "b"], ...patch }, { GITLAB_TOKEN: "glpat-x" }, "cli");
@@ -134,7 +148,7 @@ describe("rotate", () => {
   });
 
   test("second run revokes every distinct previous token of this owner, after apply", async () => {
-    const w = world({ existing: [managed("a", 7), managed("b", 8), managed("c", 7), managed("d", 9, "project/99")], tokens: [live(7), live(8), live(9)] });
+    const w = world({ existing: [managed("a", 7), managed("b", 8), managed("c", 7), managed("d", 9, "project/99")], tokens: [live(7), live(8), live(9, "made-by-hand")] });
     const r = await rotate(config(), w.ports);
     assert.deepEqual(w.events.slice(-4), ["apply", "revoke 8", "revoke 7", "unlock"]);
     assert.deepEqual(r.revokedTokenIds, [8, 7]);
@@ -230,11 +244,8 @@ describe("rotate", () => {
   });
 
   test("the sweep revokes our unreferenced tokens past the grace, never others", async () => {
-    const target = "gitlab-pull-secret/current-context/gitlab-pull-secret/";
     const w = world({ tokens: [] });
-    const { targetId } = await import("../../src/model/naming.js");
-    const t = targetId(undefined, "gitlab-pull-secret", ["a", "b"]);
-    assert.ok(t.startsWith(target.slice("gitlab-pull-secret/".length)));
+    const t = targetId(clusterKey(LEASE_UID), "gitlab-pull-secret", ["a", "b"]);
     w.tokens.push(
       live(50, `gitlab-pull-secret/${t}/20261123T080000Z-aaaaaa`), // orphan, 30 min old
       live(51, `gitlab-pull-secret/${t}/20261123T082500Z-bbbbbb`), // orphan inside the 10m grace

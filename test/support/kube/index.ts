@@ -14,3 +14,4 @@ export type { DenyRule, Fault, KubeResource, KubeStandIn, PolicyRule, RecordedRe
 export { decodeKubeProtobuf, encodeOpenAPIv2, kubeFixturesDir, readKubeFixture } from "./discovery.ts";
 export { goJsonMapError } from "./json.ts";
 export { startKubeStandIn } from "./server.ts";
+export { CALIBRATED, latencyFromEnv, ServiceSlots, type LatencyModel } from "./latency.ts";

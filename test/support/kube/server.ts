@@ -41,6 +41,7 @@ import { LEASE_SPEC_ORDER, RESOURCES, type ResDef, apiVersionOf, canonical } fro
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import { ApiError, type Cause, type FieldErr, alreadyExists, badRequest, conflict, fe, genericServerResponse, groupResource, invalid, notFound, q } from "./status.ts";
 import { validateObject, validateUpdate } from "./validation.ts";
+import { latencyFromEnv, ServiceSlots, type LatencyModel } from "./latency.ts";
 
 interface User {
   name: string;
@@ -68,7 +69,10 @@ interface Ctx {
 const ADMIN = "admin";
 const MAX_BODY = 3 * 1024 * 1024;
 
-export async function startKubeStandIn(opts: { dir?: string } = {}): Promise<KubeStandIn> {
+export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyModel } = {}): Promise<KubeStandIn> {
+  const latency = opts.latency ?? latencyFromEnv();
+  const slots = latency && latency.serviceMs > 0 ? new ServiceSlots(latency.serviceMs, latency.slots ?? 2) : undefined;
+  const serve = (): Promise<void> | undefined => slots?.serve();
   const captures = loadCaptures();
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "kube-standin-"));
   mkdirSync(dir, { recursive: true });
@@ -1012,6 +1016,7 @@ export async function startKubeStandIn(opts: { dir?: string } = {}): Promise<Kub
           throw faultError(f);
         }
         ctx.body = await readBody(req);
+        await serve();
         route(ctx);
       } catch (e) {
         if (res.headersSent) {

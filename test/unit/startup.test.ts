@@ -1,0 +1,57 @@
+// Start-up and connection costs: undici is loaded only when a request needs
+// it, and one TLS secure context per CA bundle serves every connection.
+import assert from "node:assert/strict";
+import { readFileSync, mkdtempSync } from "node:fs";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { dispatcher, secureContextFor } from "../../src/adapters/tls.js";
+import { dispatcherOf, LazyDispatcher } from "../../src/adapters/undici.js";
+import { issueServerCert, makeCA } from "../support/certs.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+test("the CLI bundle evaluates undici only inside a dynamic import (not at start-up)", () => {
+  const cli = readFileSync(join(ROOT, "dist", "cli.js"), "utf8");
+  const calls = cli.split("\n").filter((l) => l.includes("require_undici()"));
+  assert.ok(calls.length > 0, "undici is in the bundle");
+  for (const line of calls) assert.match(line, /Promise\.resolve\(\)\.then\(\(\) => __toESM\(require_undici\(\)/, line.trim());
+});
+
+test("one secure context per CA bundle; the dispatcher is built on first use and trusts the CA on every connection", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "gps-tls-"));
+  const ca = makeCA(dir, "ca");
+  const other = makeCA(dir, "other");
+  const cert = issueServerCert(dir, ca, "server");
+  assert.equal(secureContextFor(ca.cert), secureContextFor(ca.cert));
+  assert.notEqual(secureContextFor(ca.cert), secureContextFor(other.cert));
+
+  const server = https.createServer({ key: cert.key, cert: cert.cert }, (_req, res) => res.end("ok"));
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const sockets = new Set<unknown>();
+  server.on("secureConnection", (s) => sockets.add(s));
+  try {
+    const d = dispatcher(ca.cert);
+    assert.ok(d instanceof LazyDispatcher);
+    const agent = (await dispatcherOf(d))!;
+    assert.equal(await dispatcherOf(d), agent, "built once");
+    const { fetch } = await import("undici");
+    for (let i = 0; i < 3; i++) {
+      // A new connection each time: the context is shared, not the socket.
+      const res = await fetch(url, { dispatcher: agent, headers: { connection: "close" } });
+      assert.equal(await res.text(), "ok");
+    }
+    assert.equal(sockets.size, 3);
+    const wrong = (await dispatcherOf(dispatcher(other.cert)))!;
+    await assert.rejects(fetch(url, { dispatcher: wrong }), /fetch failed/);
+    assert.equal(dispatcher(undefined), undefined, "system roots: undici's default dispatcher");
+    await agent.close();
+    await wrong.close();
+  } finally {
+    server.closeAllConnections();
+    await new Promise((ok) => server.close(ok));
+  }
+});
