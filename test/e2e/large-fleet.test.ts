@@ -49,7 +49,7 @@ describe(`a fleet of ${N} namespaces (${backend})`, () => {
     await w?.close();
   });
 
-  test("one LIST per kind, the dry run and the apply in two kubectl processes each: 8 kubectl in all, the same at every N", async () => {
+  test("one LIST per kind, the dry run and the apply in two kubectl processes each: 10 kubectl in all, the same at every N", async () => {
     const first = await w.runCli(rotateArgs(w));
     runs.push(first);
     assert.equal(first.code, 0, first.stderr);
@@ -65,15 +65,18 @@ describe(`a fleet of ${N} namespaces (${backend})`, () => {
 
     const calls = callsSince(w, from);
     const lists = calls.filter((a) => a[0] === "get" && a.includes("--all-namespaces"));
+    // The Secrets and the ServiceAccounts by name, and (a token is about to die) every managed Secret of the cluster (ownership).
     assert.deepEqual(lists.map((a) => a.slice(0, 5)).sort(), [
       ["get", "secrets", "--all-namespaces", "--field-selector", `metadata.name=${SECRET}`],
+      ["get", "secrets", "--all-namespaces", "-l", "app.kubernetes.io/managed-by=gitlab-pull-secret"],
       ["get", "serviceaccounts", "--all-namespaces", "--field-selector", "metadata.name=default"],
     ]);
     assert.equal(calls.filter((a) => a.includes("-f") && a[0] === "get").length, 0, "no GET per object");
     const applies = calls.filter((a) => a[0] === "apply");
     assert.equal(applies.filter((a) => a.includes("--dry-run=server")).length, 2, "the dry run in two parts");
     assert.equal(applies.filter((a) => !a.includes("--dry-run=server")).length, 2, "the apply in two parts");
-    assert.equal(calls.length, 8, calls.map((a) => a.slice(0, 3).join(" ")).join("\n"));
+    // The Lease read and claim, three LISTs, the dry run and the apply in two parts each, the release.
+    assert.equal(calls.length, 10, calls.map((a) => a.slice(0, 3).join(" ")).join("\n"));
 
     if (backend === "standin") {
       // Per object only writes: the PATCHes of the dry run and the apply, the first run's PUT of each ServiceAccount.
