@@ -36165,6 +36165,65 @@ function expiryDateFor(now, lifetimeMs) {
   return new Date(midnight).toISOString().slice(0, 10);
 }
 
+// src/config/proxy-settings.ts
+import { isIPv6 } from "node:net";
+var ACCEPTED = "a proxy URL such as http://proxy.example.com:3128 (http:// or https://; http://user:password@host:port when it needs credentials)";
+function variable(env, name) {
+  for (const n of [name.toLowerCase(), name.toUpperCase()]) {
+    const v = env[n]?.trim();
+    if (v) return { name: n, value: v };
+  }
+  return void 0;
+}
+function shown(url) {
+  return `${url.protocol}//${url.username || url.password ? "***@" : ""}${url.host}`;
+}
+function endpoint(name, value) {
+  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+  let url;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(name, void 0, ACCEPTED);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(name, shown(url), ACCEPTED);
+  if (!url.hostname) throw new UsageError(name, shown(url), ACCEPTED);
+  let password;
+  try {
+    decodeURIComponent(url.username);
+    password = decodeURIComponent(url.password);
+  } catch {
+    throw new UsageError(name, shown(url), `${ACCEPTED}, with special characters in the credentials percent-encoded`);
+  }
+  if (url.username && !password) throw new UsageError(name, shown(url), `${ACCEPTED}: a user needs a password`);
+  return { url: new Secret(url.href), host: url.host, variable: name };
+}
+function secretForms2(e) {
+  if (!e) return [];
+  const url = new URL(e.url.reveal());
+  if (!url.password) return [];
+  const user = decodeURIComponent(url.username);
+  const password = decodeURIComponent(url.password);
+  const basic = Buffer.from(`${user}:${password}`).toString("base64");
+  return [password, `${user}:${password}`, basic, basic.replace(/=+$/, ""), url.password, `${url.username}:${url.password}`];
+}
+function normalizeNoProxy(value) {
+  return value.split(/[,\s]+/).filter((e) => e !== "").map((e) => isIPv6(e) ? new URL(`http://[${e}]/`).hostname : e).join(",");
+}
+function readProxySettings(env) {
+  const http = variable(env, "HTTP_PROXY");
+  const https = variable(env, "HTTPS_PROXY");
+  if (!http && !https) return void 0;
+  return {
+    http: http && endpoint(http.name, http.value),
+    https: https && endpoint(https.name, https.value),
+    noProxy: normalizeNoProxy(variable(env, "NO_PROXY")?.value ?? "")
+  };
+}
+function proxySecretForms(settings) {
+  return [.../* @__PURE__ */ new Set([...secretForms2(settings?.http), ...secretForms2(settings?.https)])];
+}
+
 // src/config/options.ts
 var OPTIONS = [
   {
@@ -36498,79 +36557,7 @@ function secretVariables(options = OPTIONS) {
   return options.filter((o) => o.secret).flatMap((o) => o.env ?? []);
 }
 
-// src/config/proxy-settings.ts
-import { isIPv6 } from "node:net";
-var ACCEPTED = "a proxy URL such as http://proxy.example.com:3128 (http:// or https://; http://user:password@host:port when it needs credentials)";
-function variable(env, name) {
-  for (const n of [name.toLowerCase(), name.toUpperCase()]) {
-    const v = env[n]?.trim();
-    if (v) return { name: n, value: v };
-  }
-  return void 0;
-}
-function shown(url) {
-  return `${url.protocol}//${url.username || url.password ? "***@" : ""}${url.host}`;
-}
-function endpoint(name, value) {
-  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
-  let url;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new UsageError(name, void 0, ACCEPTED);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(name, shown(url), ACCEPTED);
-  if (!url.hostname) throw new UsageError(name, shown(url), ACCEPTED);
-  let password;
-  try {
-    decodeURIComponent(url.username);
-    password = decodeURIComponent(url.password);
-  } catch {
-    throw new UsageError(name, shown(url), `${ACCEPTED}, with special characters in the credentials percent-encoded`);
-  }
-  if (url.username && !password) throw new UsageError(name, shown(url), `${ACCEPTED}: a user needs a password`);
-  return { url: new Secret(url.href), host: url.host, variable: name };
-}
-function secretForms2(e) {
-  if (!e) return [];
-  const url = new URL(e.url.reveal());
-  if (!url.password) return [];
-  const user = decodeURIComponent(url.username);
-  const password = decodeURIComponent(url.password);
-  const basic = Buffer.from(`${user}:${password}`).toString("base64");
-  return [password, `${user}:${password}`, basic, basic.replace(/=+$/, ""), url.password, `${url.username}:${url.password}`];
-}
-function normalizeNoProxy(value) {
-  return value.split(/[,\s]+/).filter((e) => e !== "").map((e) => isIPv6(e) ? new URL(`http://[${e}]/`).hostname : e).join(",");
-}
-function readProxySettings(env) {
-  const http = variable(env, "HTTP_PROXY");
-  const https = variable(env, "HTTPS_PROXY");
-  if (!http && !https) return void 0;
-  return {
-    http: http && endpoint(http.name, http.value),
-    https: https && endpoint(https.name, https.value),
-    noProxy: normalizeNoProxy(variable(env, "NO_PROXY")?.value ?? "")
-  };
-}
-function proxySecretForms(settings) {
-  return [.../* @__PURE__ */ new Set([...secretForms2(settings?.http), ...secretForms2(settings?.https)])];
-}
-
-// src/config/inputs.ts
-var MISSING_NAMESPACE_MODES = ["fail", "skip", "create"];
-var MAX_LIFETIME_MS = 365 * DAY_MS;
-var MIN_LIFETIME_MS = 36e5;
-var DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-var DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-var HOST_PORT = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:]+\])(?::(\d{1,5}))?$/i;
-var PATH_SEGMENT = "[A-Za-z0-9_][A-Za-z0-9_.-]*";
-var PROJECT_REF = new RegExp(`^(?:[1-9]\\d*|${PATH_SEGMENT}(?:/${PATH_SEGMENT})+)$`);
-var GROUP_REF = new RegExp(`^(?:[1-9]\\d*|${PATH_SEGMENT}(?:/${PATH_SEGMENT})*)$`);
-var TOKEN_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-function isLoopbackHost(hostname) {
-  return hostname === "localhost" || /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === "[::1]";
-}
+// src/config/input-reader.ts
 var Reader = class {
   constructor(raw, env, face, labels = {}) {
     this.raw = raw;
@@ -36632,104 +36619,13 @@ var Reader = class {
     return items.flatMap((s) => s.split(/[,\n]/)).map((s) => s.trim()).filter((s) => s !== "");
   }
 };
-function parseConfig(raw, env, face, opts = {}) {
-  const r = new Reader(raw, env, face, opts.labels);
-  const writes = opts.writesCredentials ?? true;
-  const creds = credentials(r, writes);
-  const missing = missingNamespace(r);
-  return {
-    gitlabUrl: gitlabUrl(r),
-    credentials: creds,
-    registry: registry(r, creds.kind === "static" && writes),
-    registryAliases: registryAliases(r),
-    secretType: secretType(r),
-    namespaces: namespaces(r),
-    namespaceSelector: namespaceSelector(r),
-    excludeNamespaces: nameList(r, "excludeNamespaces"),
-    missingNamespace: missing,
-    createNamespace: missing === "create",
-    serviceAccounts: serviceAccounts(r),
-    secretName: secretName(r),
-    expiresInMs: lifetime(r),
-    tokenNamePrefix: tokenNamePrefix(r),
-    kubeconfig: r.string("kubeconfig"),
-    context: context(r),
-    dryRun: r.boolean("dryRun"),
-    adopt: r.boolean("adopt"),
-    json: r.boolean("json"),
-    verify: verify(r, creds.kind === "static"),
-    caFile: r.string("caFile"),
-    proxy: readProxySettings(env),
-    rotateBeforeMs: optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS),
-    force: r.boolean("force"),
-    keepPrevious: integer(r, "keepPrevious", 0, 10),
-    strictOwnership: r.boolean("strictOwnership"),
-    sweepGraceMs: optionalDuration(r, "sweepGrace", 0, 7 * DAY_MS),
-    lockTimeoutMs: optionalDuration(r, "lockTimeout", 0, 36e5),
-    dotenv: r.string("dotenv"),
-    requestTimeoutMs: optionalDuration(r, "requestTimeout", 1e3, 6e5),
-    retryForMs: optionalDuration(r, "retryFor", 0, 36e5),
-    warnWithinMs: optionalDuration(r, "warnWithin", 0, MAX_LIFETIME_MS),
-    yes: r.boolean("yes"),
-    renderFormat: renderFormat(r)
-  };
-}
-function inputSecrets(config) {
-  return [...credentialSecrets(config), ...proxySecretForms(config.proxy)];
-}
-function credentialSecrets(config) {
-  const c = config.credentials;
-  if (c.kind === "deploy-token") return [c.gitlabToken.reveal()];
-  if (!c.password) return [];
-  const hosts = config.registry ? registryHosts(config.registry, config.registryAliases) : ["registry"];
-  return secretForms(credentialsFor(hosts, c.username, c.password));
-}
-var RENDER_FORMATS = ["secret", "config.json"];
-function renderFormat(r) {
-  const value = r.explicit("format");
-  if (value === void 0) return void 0;
-  if (!RENDER_FORMATS.includes(value)) {
-    throw new UsageError(r.label("format"), value, "secret (a Secret manifest) or config.json (a docker config.json)");
-  }
-  return value;
-}
-var REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-var TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-function verify(r, staticCredentials2) {
-  const image = r.string("verifyImage");
-  if (r.boolean("noVerify")) {
-    if (image) throw new UsageError(`${r.label("verifyImage")} and ${r.label("noVerify")}`, image, "only one of them");
-    return false;
-  }
-  if (image === void 0 && staticCredentials2) return false;
-  if (image === void 0) {
-    if (r.explicit("group")) {
-      throw new UsageError(r.label("verifyImage"), void 0, `required with a group: a repository to check the new token against (e.g. my-group/app:latest), or ${r.label("noVerify")}`);
-    }
-    return { repository: void 0, tag: void 0 };
-  }
-  const colon = image.lastIndexOf(":");
-  const [repository, tag] = colon > 0 ? [image.slice(0, colon), image.slice(colon + 1)] : [image, void 0];
-  if (!REPOSITORY.test(repository) || tag !== void 0 && !TAG.test(tag)) {
-    throw new UsageError(r.label("verifyImage"), image, "a repository path below the registry, optionally with :tag (e.g. grp/app or grp/app/api:1.4)");
-  }
-  return { repository, tag };
-}
-function optionalDuration(r, key, minMs, maxMs) {
-  const value = r.string(key);
-  if (value === void 0) return void 0;
-  const ms = parseDuration(value);
-  if (ms === void 0 || ms < minMs || ms > maxMs) {
-    throw new UsageError(r.label(key), value, `${DURATION_FORM}, at most ${Math.round(maxMs / 6e4)}m`);
-  }
-  return ms;
-}
-function integer(r, key, min, max) {
-  const value = r.string(key);
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new UsageError(r.label(key), value, `a whole number from ${min} to ${max}`);
-  }
-  return Number(value);
+
+// src/config/input-credentials.ts
+var PATH_SEGMENT = "[A-Za-z0-9_][A-Za-z0-9_.-]*";
+var PROJECT_REF = new RegExp(`^(?:[1-9]\\d*|${PATH_SEGMENT}(?:/${PATH_SEGMENT})+)$`);
+var GROUP_REF = new RegExp(`^(?:[1-9]\\d*|${PATH_SEGMENT}(?:/${PATH_SEGMENT})*)$`);
+function isLoopbackHost(hostname) {
+  return hostname === "localhost" || /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === "[::1]";
 }
 function gitlabUrl(r) {
   const value = r.string("gitlabUrl");
@@ -36809,17 +36705,6 @@ function registryPassword(r) {
   const value = (typeof explicit === "string" && explicit !== "" ? explicit : r.envValue("registryPassword"))?.replace(/\r?\n$/, "");
   return value ? new Secret(value) : void 0;
 }
-function secretType(r) {
-  const value = r.string("secretType");
-  if (!Object.hasOwn(SECRET_TYPES, value)) {
-    throw new UsageError(
-      r.label("secretType"),
-      value,
-      "dockerconfigjson (kubernetes.io/dockerconfigjson) or dockercfg (the legacy kubernetes.io/dockercfg)"
-    );
-  }
-  return value;
-}
 function gitlabToken(r) {
   const value = r.string("gitlabToken");
   if (!value) {
@@ -36848,6 +36733,31 @@ function owner(r) {
   }
   if (!PROJECT_REF.test(ref)) throw new UsageError(r.label("project"), ref, "a numeric project id or a full path like group/project");
   return { kind: "project", ref };
+}
+
+// src/config/input-registry.ts
+var HOST_PORT = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:]+\])(?::(\d{1,5}))?$/i;
+var REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+var TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+function verify(r, staticCredentials2) {
+  const image = r.string("verifyImage");
+  if (r.boolean("noVerify")) {
+    if (image) throw new UsageError(`${r.label("verifyImage")} and ${r.label("noVerify")}`, image, "only one of them");
+    return false;
+  }
+  if (image === void 0 && staticCredentials2) return false;
+  if (image === void 0) {
+    if (r.explicit("group")) {
+      throw new UsageError(r.label("verifyImage"), void 0, `required with a group: a repository to check the new token against (e.g. my-group/app:latest), or ${r.label("noVerify")}`);
+    }
+    return { repository: void 0, tag: void 0 };
+  }
+  const colon = image.lastIndexOf(":");
+  const [repository, tag] = colon > 0 ? [image.slice(0, colon), image.slice(colon + 1)] : [image, void 0];
+  if (!REPOSITORY.test(repository) || tag !== void 0 && !TAG.test(tag)) {
+    throw new UsageError(r.label("verifyImage"), image, "a repository path below the registry, optionally with :tag (e.g. grp/app or grp/app/api:1.4)");
+  }
+  return { repository, tag };
 }
 function registry(r, staticCredentials2) {
   const value = r.explicit("registry");
@@ -36886,6 +36796,25 @@ function registryAliases(r) {
     out.push(host);
   }
   return out;
+}
+
+// src/config/config-shape.ts
+var MISSING_NAMESPACE_MODES = ["fail", "skip", "create"];
+var RENDER_FORMATS = ["secret", "config.json"];
+
+// src/config/input-kube.ts
+var DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+var DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+function secretType(r) {
+  const value = r.string("secretType");
+  if (!Object.hasOwn(SECRET_TYPES, value)) {
+    throw new UsageError(
+      r.label("secretType"),
+      value,
+      "dockerconfigjson (kubernetes.io/dockerconfigjson) or dockercfg (the legacy kubernetes.io/dockercfg)"
+    );
+  }
+  return value;
 }
 function nameList(r, key) {
   const list3 = r.list(key);
@@ -36962,6 +36891,42 @@ function secretName(r) {
   }
   return value;
 }
+function context(r) {
+  const value = r.string("context");
+  if (value !== void 0 && /\s/.test(value)) {
+    throw new UsageError(r.label("context"), value, "a kubeconfig context name without whitespace");
+  }
+  return value;
+}
+
+// src/config/input-values.ts
+var MAX_LIFETIME_MS = 365 * DAY_MS;
+var MIN_LIFETIME_MS = 36e5;
+var TOKEN_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+function renderFormat(r) {
+  const value = r.explicit("format");
+  if (value === void 0) return void 0;
+  if (!RENDER_FORMATS.includes(value)) {
+    throw new UsageError(r.label("format"), value, "secret (a Secret manifest) or config.json (a docker config.json)");
+  }
+  return value;
+}
+function optionalDuration(r, key, minMs, maxMs) {
+  const value = r.string(key);
+  if (value === void 0) return void 0;
+  const ms = parseDuration(value);
+  if (ms === void 0 || ms < minMs || ms > maxMs) {
+    throw new UsageError(r.label(key), value, `${DURATION_FORM}, at most ${Math.round(maxMs / 6e4)}m`);
+  }
+  return ms;
+}
+function integer(r, key, min, max) {
+  const value = r.string(key);
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(r.label(key), value, `a whole number from ${min} to ${max}`);
+  }
+  return Number(value);
+}
 function lifetime(r) {
   const value = r.string("expiresIn");
   const ms = parseDuration(value);
@@ -36981,12 +36946,59 @@ function tokenNamePrefix(r) {
   }
   return value;
 }
-function context(r) {
-  const value = r.string("context");
-  if (value !== void 0 && /\s/.test(value)) {
-    throw new UsageError(r.label("context"), value, "a kubeconfig context name without whitespace");
-  }
-  return value;
+
+// src/config/inputs.ts
+function parseConfig(raw, env, face, opts = {}) {
+  const r = new Reader(raw, env, face, opts.labels);
+  const writes = opts.writesCredentials ?? true;
+  const creds = credentials(r, writes);
+  const missing = missingNamespace(r);
+  return {
+    gitlabUrl: gitlabUrl(r),
+    credentials: creds,
+    registry: registry(r, creds.kind === "static" && writes),
+    registryAliases: registryAliases(r),
+    secretType: secretType(r),
+    namespaces: namespaces(r),
+    namespaceSelector: namespaceSelector(r),
+    excludeNamespaces: nameList(r, "excludeNamespaces"),
+    missingNamespace: missing,
+    createNamespace: missing === "create",
+    serviceAccounts: serviceAccounts(r),
+    secretName: secretName(r),
+    expiresInMs: lifetime(r),
+    tokenNamePrefix: tokenNamePrefix(r),
+    kubeconfig: r.string("kubeconfig"),
+    context: context(r),
+    dryRun: r.boolean("dryRun"),
+    adopt: r.boolean("adopt"),
+    json: r.boolean("json"),
+    verify: verify(r, creds.kind === "static"),
+    caFile: r.string("caFile"),
+    proxy: readProxySettings(env),
+    rotateBeforeMs: optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS),
+    force: r.boolean("force"),
+    keepPrevious: integer(r, "keepPrevious", 0, 10),
+    strictOwnership: r.boolean("strictOwnership"),
+    sweepGraceMs: optionalDuration(r, "sweepGrace", 0, 7 * DAY_MS),
+    lockTimeoutMs: optionalDuration(r, "lockTimeout", 0, 36e5),
+    dotenv: r.string("dotenv"),
+    requestTimeoutMs: optionalDuration(r, "requestTimeout", 1e3, 6e5),
+    retryForMs: optionalDuration(r, "retryFor", 0, 36e5),
+    warnWithinMs: optionalDuration(r, "warnWithin", 0, MAX_LIFETIME_MS),
+    yes: r.boolean("yes"),
+    renderFormat: renderFormat(r)
+  };
+}
+function inputSecrets(config) {
+  return [...credentialSecrets(config), ...proxySecretForms(config.proxy)];
+}
+function credentialSecrets(config) {
+  const c = config.credentials;
+  if (c.kind === "deploy-token") return [c.gitlabToken.reveal()];
+  if (!c.password) return [];
+  const hosts = config.registry ? registryHosts(config.registry, config.registryAliases) : ["registry"];
+  return secretForms(credentialsFor(hosts, c.username, c.password));
 }
 
 // src/faces/commands.ts
