@@ -42979,6 +42979,171 @@ function gitlabPort(opts) {
   };
 }
 
+// src/adapters/kubectl-errors.ts
+function namespacesInErrors(stderr) {
+  const found = /* @__PURE__ */ new Set();
+  for (const m of stderr.matchAll(/in the namespace "([^"]+)"|namespaces "([^"]+)" not found|namespace[:=] ?"?([a-z0-9-]+)"?/g)) {
+    found.add(m[1] ?? m[2] ?? m[3]);
+  }
+  return [...found];
+}
+function errorLines(stderr) {
+  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => /^(Error|error)/.test(l));
+  return (lines.length ? lines : stderr.split("\n").filter((l) => l.trim() !== "").slice(-3)).join("\n");
+}
+var CREDENTIAL_PLUGIN_FAILED = /getting credentials: exec: /;
+var KUBECTL_LINE = /^(error|Error|Unable to connect to the server:|[IWEF]\d{4} )/;
+function credentialPluginLines(stderr) {
+  if (!CREDENTIAL_PLUGIN_FAILED.test(stderr)) return [];
+  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !KUBECTL_LINE.test(l));
+  return [...new Set(lines)].slice(-10);
+}
+function hintsFor(stderr) {
+  const hints = [];
+  if (/Apply failed with \d+ conflicts?/.test(stderr)) {
+    hints.push("Another field manager owns these fields of the Secret; pass --adopt to take them over");
+  }
+  if (/is forbidden: User/.test(stderr)) {
+    hints.push("Grant the Role from the README (secrets: get, create, patch) in each target namespace");
+  }
+  if (/namespaces "[^"]+" not found/.test(stderr)) {
+    hints.push("Create the namespace, or remove it from the namespace list");
+  }
+  if (CREDENTIAL_PLUGIN_FAILED.test(stderr)) {
+    hints.push(
+      "The kubeconfig user's credential plugin (exec) failed. It runs with this tool's environment minus its own secrets, as it would from your shell: check the cloud credentials it reads (AWS_*, GOOGLE_APPLICATION_CREDENTIALS, CLOUDSDK_*, AZURE_*) and that `kubectl get ns` works in the same job"
+    );
+  }
+  if (/because it is being terminated/.test(stderr)) {
+    hints.push("The namespace is being deleted; remove it from the namespace list, or wait until it is gone and recreate it");
+  }
+  if (/Unauthorized|must be logged in/.test(stderr)) {
+    hints.push("kubectl's credentials were refused; check the kubeconfig and context");
+  }
+  return hints;
+}
+var MISSING = /namespaces "([^"]+)" not found/;
+var TERMINATING = /unable to create new content in namespace ([a-z0-9-]+) because it is being terminated/;
+var FORBIDDEN = /is forbidden: User ".*" cannot [a-z]+ resource ".*" in the namespace "([^"]+)"/;
+function parseRefusals(stderr) {
+  const out = { missing: [], terminating: [], forbidden: [], other: [] };
+  const add = (list3, ns) => {
+    if (!list3.includes(ns)) list3.push(ns);
+  };
+  for (const raw of stderr.split("\n")) {
+    const line = raw.trim();
+    if (!/^(Error|error)/.test(line)) continue;
+    let m;
+    if (m = MISSING.exec(line)) add(out.missing, m[1]);
+    else if (m = TERMINATING.exec(line)) add(out.terminating, m[1]);
+    else if (m = FORBIDDEN.exec(line)) add(out.forbidden, m[1]);
+    else out.other.push(line);
+  }
+  return out;
+}
+function failure(operation, stderr) {
+  const detail = [errorLines(stderr), ...pluginSaid(stderr), ...hintsFor(stderr)].join("\n");
+  return new KubeError(operation, detail, namespacesInErrors(stderr), parseRefusals(stderr));
+}
+function pluginSaid(stderr) {
+  return credentialPluginLines(stderr).map((l) => `credential plugin: ${l}`);
+}
+function listForbidden(stderr, resource) {
+  return new RegExp(`cannot (list|watch) resource "${resource}" in API group "" at the cluster scope`).test(stderr);
+}
+function mergeStderr(stderrs) {
+  const lines = stderrs.flatMap((s) => s.split("\n")).filter((l) => l.trim() !== "");
+  return [...new Set(lines)].join("\n");
+}
+function deleteFailure(operation, stderr) {
+  const hints = /is forbidden: User/.test(stderr) ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch)"] : hintsFor(stderr);
+  return new KubeError(operation, [errorLines(stderr), ...pluginSaid(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
+}
+
+// src/adapters/kubectl-lease.ts
+function microTime(d) {
+  return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+function leaseManifest(namespace, name, hold, resourceVersion) {
+  return JSON.stringify({
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: {
+      name,
+      namespace,
+      labels: { "app.kubernetes.io/managed-by": MANAGER },
+      ...resourceVersion ? { resourceVersion } : {}
+    },
+    spec: hold ? { holderIdentity: hold.holder, leaseDurationSeconds: hold.durationSeconds, acquireTime: microTime(hold.now), renewTime: microTime(hold.now) } : {}
+  });
+}
+function parseLease(stdout) {
+  const o = JSON.parse(stdout);
+  return {
+    holder: String(o.spec?.holderIdentity ?? ""),
+    renewTime: String(o.spec?.renewTime ?? o.spec?.acquireTime ?? ""),
+    durationSeconds: Number(o.spec?.leaseDurationSeconds ?? 0),
+    resourceVersion: String(o.metadata?.resourceVersion ?? ""),
+    uid: String(o.metadata?.uid ?? "")
+  };
+}
+var CREATE_RACE = /AlreadyExists|already exists/;
+var CLAIM_RACE = /Conflict|the object has been modified|leases(\.coordination\.k8s\.io)? "[^"]+" not found/;
+
+// src/adapters/kubectl-objects.ts
+var jp = (key) => `{.metadata.annotations.${key.replace(/\./g, "\\.")}}`;
+var MANAGED_FIELDS = `{range .items[*]}{.metadata.namespace}{"\\t"}{.metadata.name}{"\\t"}${jp(Annotations.owner)}{"\\t"}${jp(Annotations.tokenId)}{"\\t"}${jp(Annotations.keptTokenIds)}{"\\n"}{end}`;
+function parseManagedSecrets(stdout) {
+  return stdout.split("\n").filter((l) => l.trim() !== "").map((l) => {
+    const [namespace = "", name = "", owner2 = "", tokenId = "", kept = ""] = l.split("	");
+    return { namespace, name, owner: owner2, tokenId, kept };
+  });
+}
+function deleteReviews(namespaces2, name) {
+  const items = namespaces2.map((namespace) => ({
+    apiVersion: "authorization.k8s.io/v1",
+    kind: "SelfSubjectAccessReview",
+    spec: { resourceAttributes: { namespace, verb: "delete", resource: "secrets", name } }
+  }));
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
+}
+function parseDeleteReviews(stdout, namespaces2) {
+  const allowed = new Set(
+    stdout.split("\n").map((l) => l.trim().split(/\s+/)).filter(([, ok]) => ok === "true").map(([ns]) => ns)
+  );
+  return namespaces2.filter((ns) => !allowed.has(ns));
+}
+function objectRefs(refs) {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "List",
+    items: refs.map((r) => ({ apiVersion: "v1", kind: r.kind, metadata: { name: r.name, namespace: r.namespace } }))
+  });
+}
+function listItems(stdout) {
+  const text = stdout.trim();
+  if (text === "") return [];
+  const doc = JSON.parse(text);
+  return doc.kind === "List" || Array.isArray(doc.items) ? doc.items ?? [] : [doc];
+}
+function parseSecrets(stdout) {
+  const text = stdout.trim();
+  if (text === "") return [];
+  const doc = JSON.parse(text);
+  const items = doc.kind === "List" || Array.isArray(doc.items) ? doc.items ?? [] : [doc];
+  return items.map((raw) => {
+    const o = raw;
+    const md = o.metadata ?? {};
+    return {
+      namespace: String(md.namespace),
+      type: String(o.type ?? "Opaque"),
+      labels: md.labels ?? {},
+      annotations: md.annotations ?? {},
+      resourceVersion: String(md.resourceVersion ?? "")
+    };
+  });
+}
+
 // node_modules/@actions/exec/lib/exec.js
 import { StringDecoder } from "string_decoder";
 
@@ -43729,7 +43894,7 @@ function getExecOutput(commandLine, args, options) {
   });
 }
 
-// src/adapters/kubectl.ts
+// src/adapters/kubectl-run.ts
 import { existsSync } from "node:fs";
 import { join as join3 } from "node:path";
 
@@ -43754,127 +43919,13 @@ function childEnv(env, holdsSecret, secretNames = secretVariables2()) {
   return out;
 }
 
-// src/adapters/kubectl.ts
-function namespacesInErrors(stderr) {
-  const found = /* @__PURE__ */ new Set();
-  for (const m of stderr.matchAll(/in the namespace "([^"]+)"|namespaces "([^"]+)" not found|namespace[:=] ?"?([a-z0-9-]+)"?/g)) {
-    found.add(m[1] ?? m[2] ?? m[3]);
-  }
-  return [...found];
-}
-function errorLines(stderr) {
-  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => /^(Error|error)/.test(l));
-  return (lines.length ? lines : stderr.split("\n").filter((l) => l.trim() !== "").slice(-3)).join("\n");
-}
-var CREDENTIAL_PLUGIN_FAILED = /getting credentials: exec: /;
-var KUBECTL_LINE = /^(error|Error|Unable to connect to the server:|[IWEF]\d{4} )/;
-function credentialPluginLines(stderr) {
-  if (!CREDENTIAL_PLUGIN_FAILED.test(stderr)) return [];
-  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !KUBECTL_LINE.test(l));
-  return [...new Set(lines)].slice(-10);
-}
-function hintsFor(stderr) {
-  const hints = [];
-  if (/Apply failed with \d+ conflicts?/.test(stderr)) {
-    hints.push("Another field manager owns these fields of the Secret; pass --adopt to take them over");
-  }
-  if (/is forbidden: User/.test(stderr)) {
-    hints.push("Grant the Role from the README (secrets: get, create, patch) in each target namespace");
-  }
-  if (/namespaces "[^"]+" not found/.test(stderr)) {
-    hints.push("Create the namespace, or remove it from the namespace list");
-  }
-  if (CREDENTIAL_PLUGIN_FAILED.test(stderr)) {
-    hints.push(
-      "The kubeconfig user's credential plugin (exec) failed. It runs with this tool's environment minus its own secrets, as it would from your shell: check the cloud credentials it reads (AWS_*, GOOGLE_APPLICATION_CREDENTIALS, CLOUDSDK_*, AZURE_*) and that `kubectl get ns` works in the same job"
-    );
-  }
-  if (/because it is being terminated/.test(stderr)) {
-    hints.push("The namespace is being deleted; remove it from the namespace list, or wait until it is gone and recreate it");
-  }
-  if (/Unauthorized|must be logged in/.test(stderr)) {
-    hints.push("kubectl's credentials were refused; check the kubeconfig and context");
-  }
-  return hints;
-}
-var MISSING = /namespaces "([^"]+)" not found/;
-var TERMINATING = /unable to create new content in namespace ([a-z0-9-]+) because it is being terminated/;
-var FORBIDDEN = /is forbidden: User ".*" cannot [a-z]+ resource ".*" in the namespace "([^"]+)"/;
-function parseRefusals(stderr) {
-  const out = { missing: [], terminating: [], forbidden: [], other: [] };
-  const add = (list3, ns) => {
-    if (!list3.includes(ns)) list3.push(ns);
-  };
-  for (const raw of stderr.split("\n")) {
-    const line = raw.trim();
-    if (!/^(Error|error)/.test(line)) continue;
-    let m;
-    if (m = MISSING.exec(line)) add(out.missing, m[1]);
-    else if (m = TERMINATING.exec(line)) add(out.terminating, m[1]);
-    else if (m = FORBIDDEN.exec(line)) add(out.forbidden, m[1]);
-    else out.other.push(line);
-  }
-  return out;
-}
-function failure(operation, stderr) {
-  const detail = [errorLines(stderr), ...pluginSaid(stderr), ...hintsFor(stderr)].join("\n");
-  return new KubeError(operation, detail, namespacesInErrors(stderr), parseRefusals(stderr));
-}
-function pluginSaid(stderr) {
-  return credentialPluginLines(stderr).map((l) => `credential plugin: ${l}`);
-}
-var LIST_FROM_NAMESPACES = 20;
-var APPLY_PROCESSES = 2;
-var MIN_PART = 30;
-function listForbidden(stderr, resource) {
-  return new RegExp(`cannot (list|watch) resource "${resource}" in API group "" at the cluster scope`).test(stderr);
-}
-function mergeStderr(stderrs) {
-  const lines = stderrs.flatMap((s) => s.split("\n")).filter((l) => l.trim() !== "");
-  return [...new Set(lines)].join("\n");
-}
-function microTime(d) {
-  return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
-}
-function leaseManifest(namespace, name, hold, resourceVersion) {
-  return JSON.stringify({
-    apiVersion: "coordination.k8s.io/v1",
-    kind: "Lease",
-    metadata: {
-      name,
-      namespace,
-      labels: { "app.kubernetes.io/managed-by": MANAGER },
-      ...resourceVersion ? { resourceVersion } : {}
-    },
-    spec: hold ? { holderIdentity: hold.holder, leaseDurationSeconds: hold.durationSeconds, acquireTime: microTime(hold.now), renewTime: microTime(hold.now) } : {}
-  });
-}
-function parseLease(stdout) {
-  const o = JSON.parse(stdout);
-  return {
-    holder: String(o.spec?.holderIdentity ?? ""),
-    renewTime: String(o.spec?.renewTime ?? o.spec?.acquireTime ?? ""),
-    durationSeconds: Number(o.spec?.leaseDurationSeconds ?? 0),
-    resourceVersion: String(o.metadata?.resourceVersion ?? ""),
-    uid: String(o.metadata?.uid ?? "")
-  };
-}
-var jp = (key) => `{.metadata.annotations.${key.replace(/\./g, "\\.")}}`;
-var MANAGED_FIELDS = `{range .items[*]}{.metadata.namespace}{"\\t"}{.metadata.name}{"\\t"}${jp(Annotations.owner)}{"\\t"}${jp(Annotations.tokenId)}{"\\t"}${jp(Annotations.keptTokenIds)}{"\\n"}{end}`;
-function parseManagedSecrets(stdout) {
-  return stdout.split("\n").filter((l) => l.trim() !== "").map((l) => {
-    const [namespace = "", name = "", owner2 = "", tokenId = "", kept = ""] = l.split("	");
-    return { namespace, name, owner: owner2, tokenId, kept };
-  });
-}
-var CREATE_RACE = /AlreadyExists|already exists/;
-var CLAIM_RACE = /Conflict|the object has been modified|leases(\.coordination\.k8s\.io)? "[^"]+" not found/;
+// src/adapters/kubectl-run.ts
 function usesKubeconfig(env, kubeconfigFlag, homeConfigExists) {
   if (kubeconfigFlag || env.KUBECONFIG) return true;
   if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT) return true;
   return env.HOME ? homeConfigExists(env.HOME) : false;
 }
-function kubectlPort(opts) {
+function kubectlRunner(opts) {
   const binary2 = opts.binary ?? "kubectl";
   const kubeconfig = usesKubeconfig(opts.env ?? process.env, opts.kubeconfig, (home) => existsSync(join3(home, ".kube", "config")));
   const global2 = [
@@ -43895,6 +43946,15 @@ function kubectlPort(opts) {
       throw new KubeError("running kubectl", `${err.message}. Is kubectl installed and on PATH?`);
     }
   }
+  return run;
+}
+
+// src/adapters/kubectl.ts
+var LIST_FROM_NAMESPACES = 20;
+var APPLY_PROCESSES = 2;
+var MIN_PART = 30;
+function kubectlPort(opts) {
+  const run = kubectlRunner(opts);
   async function listNamed(resource, name, namespaces2) {
     const r = await run(["get", resource, "--all-namespaces", ...name ? ["--field-selector", `metadata.name=${name}`] : [], "-o", "json"], "");
     if (r.exitCode !== 0) {
@@ -44064,54 +44124,6 @@ function kubectlPort(opts) {
       if (r.exitCode !== 0) throw deleteFailure(`deleting Secret "${name}"`, opts.redact(r.stderr));
     }
   };
-}
-function deleteReviews(namespaces2, name) {
-  const items = namespaces2.map((namespace) => ({
-    apiVersion: "authorization.k8s.io/v1",
-    kind: "SelfSubjectAccessReview",
-    spec: { resourceAttributes: { namespace, verb: "delete", resource: "secrets", name } }
-  }));
-  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
-}
-function parseDeleteReviews(stdout, namespaces2) {
-  const allowed = new Set(
-    stdout.split("\n").map((l) => l.trim().split(/\s+/)).filter(([, ok]) => ok === "true").map(([ns]) => ns)
-  );
-  return namespaces2.filter((ns) => !allowed.has(ns));
-}
-function deleteFailure(operation, stderr) {
-  const hints = /is forbidden: User/.test(stderr) ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch)"] : hintsFor(stderr);
-  return new KubeError(operation, [errorLines(stderr), ...pluginSaid(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
-}
-function objectRefs(refs) {
-  return JSON.stringify({
-    apiVersion: "v1",
-    kind: "List",
-    items: refs.map((r) => ({ apiVersion: "v1", kind: r.kind, metadata: { name: r.name, namespace: r.namespace } }))
-  });
-}
-function listItems(stdout) {
-  const text = stdout.trim();
-  if (text === "") return [];
-  const doc = JSON.parse(text);
-  return doc.kind === "List" || Array.isArray(doc.items) ? doc.items ?? [] : [doc];
-}
-function parseSecrets(stdout) {
-  const text = stdout.trim();
-  if (text === "") return [];
-  const doc = JSON.parse(text);
-  const items = doc.kind === "List" || Array.isArray(doc.items) ? doc.items ?? [] : [doc];
-  return items.map((raw) => {
-    const o = raw;
-    const md = o.metadata ?? {};
-    return {
-      namespace: String(md.namespace),
-      type: String(o.type ?? "Opaque"),
-      labels: md.labels ?? {},
-      annotations: md.annotations ?? {},
-      resourceVersion: String(md.resourceVersion ?? "")
-    };
-  });
 }
 
 // src/adapters/registry-challenge.ts

@@ -59843,32 +59843,7 @@ function gitlabPort(opts) {
   };
 }
 
-// src/adapters/kubectl.ts
-import { existsSync as existsSync2 } from "node:fs";
-import { join as join3 } from "node:path";
-
-// src/adapters/childenv.ts
-function inputVariable(input) {
-  return `INPUT_${input.replace(/ /g, "_").toUpperCase()}`;
-}
-function secretVariables2(options = OPTIONS) {
-  return [...secretVariables(options), ...options.flatMap((o) => o.secret && o.input ? [inputVariable(o.input)] : [])];
-}
-var PROXY_VARIABLES = /* @__PURE__ */ new Set(["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY"]);
-function childEnv(env, holdsSecret, secretNames = secretVariables2()) {
-  const dropped = new Set(secretNames.map((n) => n.toUpperCase()));
-  const out = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (value === void 0) continue;
-    const upper = name.toUpperCase();
-    if (dropped.has(upper) || upper.startsWith("INPUT_")) continue;
-    if (!PROXY_VARIABLES.has(upper) && holdsSecret(`${name}=${value}`)) continue;
-    out[name] = value;
-  }
-  return out;
-}
-
-// src/adapters/kubectl.ts
+// src/adapters/kubectl-errors.ts
 function namespacesInErrors(stderr) {
   const found = /* @__PURE__ */ new Set();
   for (const m of stderr.matchAll(/in the namespace "([^"]+)"|namespaces "([^"]+)" not found|namespace[:=] ?"?([a-z0-9-]+)"?/g)) {
@@ -59937,9 +59912,6 @@ function failure(operation, stderr) {
 function pluginSaid(stderr) {
   return credentialPluginLines(stderr).map((l) => `credential plugin: ${l}`);
 }
-var LIST_FROM_NAMESPACES = 20;
-var APPLY_PROCESSES = 2;
-var MIN_PART = 30;
 function listForbidden(stderr, resource) {
   return new RegExp(`cannot (list|watch) resource "${resource}" in API group "" at the cluster scope`).test(stderr);
 }
@@ -59947,6 +59919,12 @@ function mergeStderr(stderrs) {
   const lines = stderrs.flatMap((s) => s.split("\n")).filter((l) => l.trim() !== "");
   return [...new Set(lines)].join("\n");
 }
+function deleteFailure(operation, stderr) {
+  const hints = /is forbidden: User/.test(stderr) ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch)"] : hintsFor(stderr);
+  return new KubeError(operation, [errorLines(stderr), ...pluginSaid(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
+}
+
+// src/adapters/kubectl-lease.ts
 function microTime(d) {
   return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
@@ -59973,6 +59951,10 @@ function parseLease(stdout) {
     uid: String(o.metadata?.uid ?? "")
   };
 }
+var CREATE_RACE = /AlreadyExists|already exists/;
+var CLAIM_RACE = /Conflict|the object has been modified|leases(\.coordination\.k8s\.io)? "[^"]+" not found/;
+
+// src/adapters/kubectl-objects.ts
 var jp = (key) => `{.metadata.annotations.${key.replace(/\./g, "\\.")}}`;
 var MANAGED_FIELDS = `{range .items[*]}{.metadata.namespace}{"\\t"}{.metadata.name}{"\\t"}${jp(Annotations.owner)}{"\\t"}${jp(Annotations.tokenId)}{"\\t"}${jp(Annotations.keptTokenIds)}{"\\n"}{end}`;
 function parseManagedSecrets(stdout) {
@@ -59981,14 +59963,83 @@ function parseManagedSecrets(stdout) {
     return { namespace, name, owner: owner2, tokenId, kept };
   });
 }
-var CREATE_RACE = /AlreadyExists|already exists/;
-var CLAIM_RACE = /Conflict|the object has been modified|leases(\.coordination\.k8s\.io)? "[^"]+" not found/;
+function deleteReviews(namespaces2, name) {
+  const items = namespaces2.map((namespace) => ({
+    apiVersion: "authorization.k8s.io/v1",
+    kind: "SelfSubjectAccessReview",
+    spec: { resourceAttributes: { namespace, verb: "delete", resource: "secrets", name } }
+  }));
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
+}
+function parseDeleteReviews(stdout, namespaces2) {
+  const allowed = new Set(
+    stdout.split("\n").map((l) => l.trim().split(/\s+/)).filter(([, ok]) => ok === "true").map(([ns]) => ns)
+  );
+  return namespaces2.filter((ns) => !allowed.has(ns));
+}
+function objectRefs(refs) {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "List",
+    items: refs.map((r) => ({ apiVersion: "v1", kind: r.kind, metadata: { name: r.name, namespace: r.namespace } }))
+  });
+}
+function listItems(stdout) {
+  const text = stdout.trim();
+  if (text === "") return [];
+  const doc = JSON.parse(text);
+  return doc.kind === "List" || Array.isArray(doc.items) ? doc.items ?? [] : [doc];
+}
+function parseSecrets(stdout) {
+  const text = stdout.trim();
+  if (text === "") return [];
+  const doc = JSON.parse(text);
+  const items = doc.kind === "List" || Array.isArray(doc.items) ? doc.items ?? [] : [doc];
+  return items.map((raw) => {
+    const o = raw;
+    const md = o.metadata ?? {};
+    return {
+      namespace: String(md.namespace),
+      type: String(o.type ?? "Opaque"),
+      labels: md.labels ?? {},
+      annotations: md.annotations ?? {},
+      resourceVersion: String(md.resourceVersion ?? "")
+    };
+  });
+}
+
+// src/adapters/kubectl-run.ts
+import { existsSync as existsSync2 } from "node:fs";
+import { join as join3 } from "node:path";
+
+// src/adapters/childenv.ts
+function inputVariable(input) {
+  return `INPUT_${input.replace(/ /g, "_").toUpperCase()}`;
+}
+function secretVariables2(options = OPTIONS) {
+  return [...secretVariables(options), ...options.flatMap((o) => o.secret && o.input ? [inputVariable(o.input)] : [])];
+}
+var PROXY_VARIABLES = /* @__PURE__ */ new Set(["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY"]);
+function childEnv(env, holdsSecret, secretNames = secretVariables2()) {
+  const dropped = new Set(secretNames.map((n) => n.toUpperCase()));
+  const out = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === void 0) continue;
+    const upper = name.toUpperCase();
+    if (dropped.has(upper) || upper.startsWith("INPUT_")) continue;
+    if (!PROXY_VARIABLES.has(upper) && holdsSecret(`${name}=${value}`)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+// src/adapters/kubectl-run.ts
 function usesKubeconfig(env, kubeconfigFlag, homeConfigExists) {
   if (kubeconfigFlag || env.KUBECONFIG) return true;
   if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT) return true;
   return env.HOME ? homeConfigExists(env.HOME) : false;
 }
-function kubectlPort(opts) {
+function kubectlRunner(opts) {
   const binary = opts.binary ?? "kubectl";
   const kubeconfig = usesKubeconfig(opts.env ?? process.env, opts.kubeconfig, (home) => existsSync2(join3(home, ".kube", "config")));
   const global2 = [
@@ -60009,6 +60060,15 @@ function kubectlPort(opts) {
       throw new KubeError("running kubectl", `${err.message}. Is kubectl installed and on PATH?`);
     }
   }
+  return run;
+}
+
+// src/adapters/kubectl.ts
+var LIST_FROM_NAMESPACES = 20;
+var APPLY_PROCESSES = 2;
+var MIN_PART = 30;
+function kubectlPort(opts) {
+  const run = kubectlRunner(opts);
   async function listNamed(resource, name, namespaces2) {
     const r = await run(["get", resource, "--all-namespaces", ...name ? ["--field-selector", `metadata.name=${name}`] : [], "-o", "json"], "");
     if (r.exitCode !== 0) {
@@ -60178,54 +60238,6 @@ function kubectlPort(opts) {
       if (r.exitCode !== 0) throw deleteFailure(`deleting Secret "${name}"`, opts.redact(r.stderr));
     }
   };
-}
-function deleteReviews(namespaces2, name) {
-  const items = namespaces2.map((namespace) => ({
-    apiVersion: "authorization.k8s.io/v1",
-    kind: "SelfSubjectAccessReview",
-    spec: { resourceAttributes: { namespace, verb: "delete", resource: "secrets", name } }
-  }));
-  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
-}
-function parseDeleteReviews(stdout, namespaces2) {
-  const allowed = new Set(
-    stdout.split("\n").map((l) => l.trim().split(/\s+/)).filter(([, ok]) => ok === "true").map(([ns]) => ns)
-  );
-  return namespaces2.filter((ns) => !allowed.has(ns));
-}
-function deleteFailure(operation, stderr) {
-  const hints = /is forbidden: User/.test(stderr) ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch)"] : hintsFor(stderr);
-  return new KubeError(operation, [errorLines(stderr), ...pluginSaid(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
-}
-function objectRefs(refs) {
-  return JSON.stringify({
-    apiVersion: "v1",
-    kind: "List",
-    items: refs.map((r) => ({ apiVersion: "v1", kind: r.kind, metadata: { name: r.name, namespace: r.namespace } }))
-  });
-}
-function listItems(stdout) {
-  const text = stdout.trim();
-  if (text === "") return [];
-  const doc = JSON.parse(text);
-  return doc.kind === "List" || Array.isArray(doc.items) ? doc.items ?? [] : [doc];
-}
-function parseSecrets(stdout) {
-  const text = stdout.trim();
-  if (text === "") return [];
-  const doc = JSON.parse(text);
-  const items = doc.kind === "List" || Array.isArray(doc.items) ? doc.items ?? [] : [doc];
-  return items.map((raw) => {
-    const o = raw;
-    const md = o.metadata ?? {};
-    return {
-      namespace: String(md.namespace),
-      type: String(o.type ?? "Opaque"),
-      labels: md.labels ?? {},
-      annotations: md.annotations ?? {},
-      resourceVersion: String(md.resourceVersion ?? "")
-    };
-  });
 }
 
 // src/adapters/registry-challenge.ts
