@@ -59219,132 +59219,6 @@ var Groups = class extends BaseResource {
   }
 };
 
-// src/adapters/undici.ts
-var loading;
-function loadUndici() {
-  return loading ??= Promise.resolve().then(() => __toESM(require_undici2(), 1));
-}
-var LazyDispatcher = class {
-  constructor(make) {
-    this.make = make;
-  }
-  make;
-  #built;
-  get() {
-    return this.#built ??= loadUndici().then(this.make);
-  }
-};
-function dispatcherOf(d) {
-  return d instanceof LazyDispatcher ? d.get() : Promise.resolve(d);
-}
-
-// src/adapters/proxy.ts
-var ProxyRefusal = class extends Error {
-  constructor(proxy, variables, target, status, cause, sentCredentials) {
-    super(status ? `the proxy ${proxy} answered HTTP ${status} to CONNECT ${target}` : `cannot connect to the proxy ${proxy} (${cause})`);
-    this.proxy = proxy;
-    this.variables = variables;
-    this.target = target;
-    this.status = status;
-    this.sentCredentials = sentCredentials;
-    this.code = status ? `PROXY_${status}` : cause ?? "network-error";
-  }
-  proxy;
-  variables;
-  target;
-  status;
-  sentCredentials;
-  name = "ProxyRefusal";
-  code;
-};
-function proxyRefusalOf(err) {
-  let e = err;
-  for (let depth = 0; e && typeof e === "object" && depth < 6; depth++) {
-    if (e instanceof ProxyRefusal) return e;
-    e = e.cause;
-  }
-  return void 0;
-}
-var REASONS = {
-  400: "Bad Request",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  407: "Proxy Authentication Required",
-  500: "Internal Server Error",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout"
-};
-var TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL/;
-function describeProxyRefusal(r) {
-  const host = r.target.replace(/:\d+$/, "");
-  const direct = `if this runner reaches ${host} without the proxy, add it to NO_PROXY`;
-  if (r.status === void 0) {
-    const hint = TLS_CODES.test(r.code) ? `The proxy's TLS certificate is not trusted: pass its CA with --ca-file (Action input ca-file), or check the proxy URL in ${r.variables}` : `Check the proxy's host and port in ${r.variables}; ${direct}`;
-    return { detail: `cannot connect to the proxy ${r.proxy} (${r.code}) to reach ${r.target}`, hint };
-  }
-  const answer = `HTTP ${r.status}${REASONS[r.status] ? ` ${REASONS[r.status]}` : ""}`;
-  if (r.status === 407) {
-    return {
-      detail: `the proxy ${r.proxy} refused the tunnel to ${r.target} (${answer})`,
-      hint: r.sentCredentials ? `The proxy rejected the credentials in ${r.variables}: check the user and password (special characters percent-encoded)` : `The proxy requires credentials: put them in ${r.variables} as http://user:password@${r.proxy}`
-    };
-  }
-  if (r.status >= 500) {
-    return {
-      detail: `the proxy ${r.proxy} could not open a tunnel to ${r.target} (${answer})`,
-      hint: `The proxy cannot reach ${r.target}: check the host and port; ${direct}`
-    };
-  }
-  return {
-    detail: `the proxy ${r.proxy} refused the tunnel to ${r.target} (${answer})`,
-    hint: `The proxy does not allow connections to ${r.target}: ask its administrators to allow it, or, ${direct}`
-  };
-}
-function codeOf(err, depth = 0) {
-  if (!err || typeof err !== "object" || depth > 4) return void 0;
-  const e = err;
-  if (typeof e.code === "string" && e.code !== "") return e.code;
-  return codeOf(e.cause, depth + 1) ?? (Array.isArray(e.errors) ? codeOf(e.errors[0], depth + 1) : void 0);
-}
-function attributingClient(undici, settings) {
-  return (proxyUrl, options) => {
-    const pool = new undici.Pool(proxyUrl, options);
-    const names = [settings.https, settings.http].filter((e) => e?.host === proxyUrl.host).map((e) => e.variable);
-    const variables = [...new Set(names)].join(" / ") || "HTTPS_PROXY / HTTP_PROXY";
-    const connect = pool.connect.bind(pool);
-    const attributed = async (o) => {
-      const sentCredentials = Object.keys(o.headers ?? {}).some((k) => k.toLowerCase() === "proxy-authorization");
-      let result;
-      try {
-        result = await connect(o);
-      } catch (err) {
-        const name = err?.name;
-        if (name === "AbortError" || name === "TimeoutError") throw err;
-        throw new ProxyRefusal(proxyUrl.host, variables, o.path, void 0, codeOf(err) ?? "network-error", sentCredentials);
-      }
-      if (result.statusCode !== 200) {
-        result.socket.on("error", () => void 0).destroy();
-        throw new ProxyRefusal(proxyUrl.host, variables, o.path, result.statusCode, void 0, sentCredentials);
-      }
-      return result;
-    };
-    pool.connect = ((o, callback) => callback === void 0 ? attributed(o) : connect(o, callback));
-    return pool;
-  };
-}
-function proxyDispatcher(undici, settings, tls) {
-  return new undici.EnvHttpProxyAgent({
-    // "" (not undefined): undici would otherwise read process.env itself.
-    httpProxy: settings.http?.url.reveal() ?? "",
-    httpsProxy: settings.https?.url.reveal() ?? "",
-    noProxy: settings.noProxy,
-    ...tls ? { connect: tls, requestTls: tls, proxyTls: tls } : {},
-    clientFactory: attributingClient(undici, settings)
-  });
-}
-
 // src/adapters/retry.ts
 var RETRY_DEFAULTS = {
   deadlineMs: 6e4,
@@ -59490,6 +59364,134 @@ async function retrying(attempt, how) {
 // src/adapters/tls.ts
 import { readFileSync } from "node:fs";
 import { createSecureContext, rootCertificates } from "node:tls";
+
+// src/adapters/proxy.ts
+var ProxyRefusal = class extends Error {
+  constructor(proxy, variables, target, status, cause, sentCredentials) {
+    super(status ? `the proxy ${proxy} answered HTTP ${status} to CONNECT ${target}` : `cannot connect to the proxy ${proxy} (${cause})`);
+    this.proxy = proxy;
+    this.variables = variables;
+    this.target = target;
+    this.status = status;
+    this.sentCredentials = sentCredentials;
+    this.code = status ? `PROXY_${status}` : cause ?? "network-error";
+  }
+  proxy;
+  variables;
+  target;
+  status;
+  sentCredentials;
+  name = "ProxyRefusal";
+  code;
+};
+function proxyRefusalOf(err) {
+  let e = err;
+  for (let depth = 0; e && typeof e === "object" && depth < 6; depth++) {
+    if (e instanceof ProxyRefusal) return e;
+    e = e.cause;
+  }
+  return void 0;
+}
+var REASONS = {
+  400: "Bad Request",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  407: "Proxy Authentication Required",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout"
+};
+var TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL/;
+function describeProxyRefusal(r) {
+  const host = r.target.replace(/:\d+$/, "");
+  const direct = `if this runner reaches ${host} without the proxy, add it to NO_PROXY`;
+  if (r.status === void 0) {
+    const hint = TLS_CODES.test(r.code) ? `The proxy's TLS certificate is not trusted: pass its CA with --ca-file (Action input ca-file), or check the proxy URL in ${r.variables}` : `Check the proxy's host and port in ${r.variables}; ${direct}`;
+    return { detail: `cannot connect to the proxy ${r.proxy} (${r.code}) to reach ${r.target}`, hint };
+  }
+  const answer = `HTTP ${r.status}${REASONS[r.status] ? ` ${REASONS[r.status]}` : ""}`;
+  if (r.status === 407) {
+    return {
+      detail: `the proxy ${r.proxy} refused the tunnel to ${r.target} (${answer})`,
+      hint: r.sentCredentials ? `The proxy rejected the credentials in ${r.variables}: check the user and password (special characters percent-encoded)` : `The proxy requires credentials: put them in ${r.variables} as http://user:password@${r.proxy}`
+    };
+  }
+  if (r.status >= 500) {
+    return {
+      detail: `the proxy ${r.proxy} could not open a tunnel to ${r.target} (${answer})`,
+      hint: `The proxy cannot reach ${r.target}: check the host and port; ${direct}`
+    };
+  }
+  return {
+    detail: `the proxy ${r.proxy} refused the tunnel to ${r.target} (${answer})`,
+    hint: `The proxy does not allow connections to ${r.target}: ask its administrators to allow it, or, ${direct}`
+  };
+}
+function codeOf(err, depth = 0) {
+  if (!err || typeof err !== "object" || depth > 4) return void 0;
+  const e = err;
+  if (typeof e.code === "string" && e.code !== "") return e.code;
+  return codeOf(e.cause, depth + 1) ?? (Array.isArray(e.errors) ? codeOf(e.errors[0], depth + 1) : void 0);
+}
+function attributingClient(undici, settings) {
+  return (proxyUrl, options) => {
+    const pool = new undici.Pool(proxyUrl, options);
+    const names = [settings.https, settings.http].filter((e) => e?.host === proxyUrl.host).map((e) => e.variable);
+    const variables = [...new Set(names)].join(" / ") || "HTTPS_PROXY / HTTP_PROXY";
+    const connect = pool.connect.bind(pool);
+    const attributed = async (o) => {
+      const sentCredentials = Object.keys(o.headers ?? {}).some((k) => k.toLowerCase() === "proxy-authorization");
+      let result;
+      try {
+        result = await connect(o);
+      } catch (err) {
+        const name = err?.name;
+        if (name === "AbortError" || name === "TimeoutError") throw err;
+        throw new ProxyRefusal(proxyUrl.host, variables, o.path, void 0, codeOf(err) ?? "network-error", sentCredentials);
+      }
+      if (result.statusCode !== 200) {
+        result.socket.on("error", () => void 0).destroy();
+        throw new ProxyRefusal(proxyUrl.host, variables, o.path, result.statusCode, void 0, sentCredentials);
+      }
+      return result;
+    };
+    pool.connect = ((o, callback) => callback === void 0 ? attributed(o) : connect(o, callback));
+    return pool;
+  };
+}
+function proxyDispatcher(undici, settings, tls) {
+  return new undici.EnvHttpProxyAgent({
+    // "" (not undefined): undici would otherwise read process.env itself.
+    httpProxy: settings.http?.url.reveal() ?? "",
+    httpsProxy: settings.https?.url.reveal() ?? "",
+    noProxy: settings.noProxy,
+    ...tls ? { connect: tls, requestTls: tls, proxyTls: tls } : {},
+    clientFactory: attributingClient(undici, settings)
+  });
+}
+
+// src/adapters/undici.ts
+var loading;
+function loadUndici() {
+  return loading ??= Promise.resolve().then(() => __toESM(require_undici2(), 1));
+}
+var LazyDispatcher = class {
+  constructor(make) {
+    this.make = make;
+  }
+  make;
+  #built;
+  get() {
+    return this.#built ??= loadUndici().then(this.make);
+  }
+};
+function dispatcherOf(d) {
+  return d instanceof LazyDispatcher ? d.get() : Promise.resolve(d);
+}
+
+// src/adapters/tls.ts
 function readCaFile(path4, option = "--ca-file") {
   let pem;
   try {
@@ -59518,9 +59520,7 @@ function dispatcher(extraCaPem, proxy) {
   return new LazyDispatcher((undici) => new undici.Agent({ connect: tls() }));
 }
 
-// src/adapters/gitlab.ts
-var REQUEST_TIMEOUT_MS = 3e4;
-var PER_PAGE = 100;
+// src/adapters/gitlab-requester.ts
 var HttpStatusError = class extends Error {
   constructor(status, headers, description) {
     super(description || `HTTP ${status}`);
@@ -59543,7 +59543,6 @@ var ConnectionError = class extends Error {
   proxyHint;
   name = "ConnectionError";
 };
-var TLS_CODES2 = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS/;
 function codeOf2(err, depth = 0) {
   if (!err || typeof err !== "object" || depth > 4) return void 0;
   const e = err;
@@ -59632,6 +59631,9 @@ function classify(err) {
   if (err instanceof ConnectionError) return { kind: "connection", code: err.code };
   return void 0;
 }
+
+// src/adapters/gitlab-errors.ts
+var TLS_CODES2 = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS/;
 function hintFor(status, owner2) {
   switch (status) {
     case 401:
@@ -59658,6 +59660,10 @@ var OrphanedTokenError = class extends GitLabError {
   }
   orphanTokenId;
 };
+
+// src/adapters/gitlab.ts
+var REQUEST_TIMEOUT_MS = 3e4;
+var PER_PAGE = 100;
 function describe(owner2) {
   return `${owner2.kind} ${owner2.path ?? owner2.ref}`;
 }
