@@ -44721,7 +44721,7 @@ function runRotation(config, log, redactor) {
   return rotate(config, livePorts(config, log, redactor));
 }
 
-// src/commands/status.ts
+// src/commands/status-assess.ts
 function daysLeft(expiresAt, now) {
   if (expiresAt === null) return null;
   const ms = Date.parse(expiresAt);
@@ -44875,6 +44875,8 @@ function assessStatus(args) {
     attention: findings.some((f) => f.severity === "attention")
   };
 }
+
+// src/commands/status.ts
 async function readStatus(config, ports) {
   const creds = config.credentials;
   const owner2 = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
