@@ -37882,7 +37882,7 @@ async function applyStaticLocked(listed, ports, hosts) {
   return { ...base, changed: true, static: { username, applied: true }, verified, serviceAccountsUpdated: sas.updated, problems };
 }
 
-// src/commands/rotate.ts
+// src/commands/rotate-scope.ts
 function registryHost(config, owner2) {
   if (config.registry) return config.registry;
   if (owner2.registryAccessLevel === "disabled") {
@@ -37915,6 +37915,75 @@ async function resolveNamespaces(config, kube) {
   }
   return result;
 }
+
+// src/commands/rotate-ownership.ts
+async function assessForRun(config, ports, args) {
+  const input = { existing: args.existing, owner: args.owner, tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, namespaces: config.namespaces };
+  const alone = assessOwnership({ ...input, managed: void 0 });
+  const r = alone.revocable;
+  const sweepable = sweepCandidates({ tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, referenced: referencedIds(alone.all), now: args.now, graceMs: config.sweepGraceMs });
+  const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
+  const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
+  if (!couldDie || !ports.kube.listManagedSecrets) return alone;
+  const managed = await ports.kube.listManagedSecrets();
+  if (managed === "forbidden") {
+    ports.log.info(
+      "Note: RBAC does not allow listing Secrets cluster-wide, so this run cannot see Secrets outside its namespaces; it revokes only tokens whose name proves they were minted for this target"
+    );
+    return alone;
+  }
+  return assessOwnership({ ...input, managed });
+}
+function reportOwnership(config, log, own, target) {
+  if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
+  for (const o of own.overlaps) log.warn(overlapMessage(o, config.secretName, target));
+  for (const s of own.spared) log.info(sparedMessage(s));
+}
+
+// src/commands/rotate-revoke.ts
+async function sweep(config, ports, owner2, tokens, target, referenced, pending) {
+  const orphans = [
+    ...tokens.filter((t) => pending.includes(t.id)),
+    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs })
+  ];
+  const ids2 = [];
+  const problems = [];
+  for (const t of orphans) {
+    try {
+      await ports.gitlab.revokeDeployToken(owner2, t.id);
+      ids2.push(t.id);
+      ports.log.info(
+        pending.includes(t.id) ? `Revoked deploy token ${t.id}, left pending by an earlier run` : `Swept orphaned deploy token ${t.id} (${t.name}): no Secret references it`
+      );
+    } catch (err) {
+      problems.push(`Could not sweep orphaned deploy token ${t.id}: ${err.message}`);
+    }
+  }
+  return { ids: ids2, problems };
+}
+async function revokeNew(ports, owner2, minted, state) {
+  try {
+    await ports.gitlab.revokeDeployToken(owner2, minted.id);
+    return `new deploy token ${minted.id} revoked; ${state}`;
+  } catch (err) {
+    return `revoking new deploy token ${minted.id} failed too (${err.message}); the next run sweeps it; ${state}`;
+  }
+}
+async function rollBackApply(config, ports, owner2, minted) {
+  let holders;
+  try {
+    const now = await ports.kube.readSecrets(config.namespaces, config.secretName);
+    holders = now.filter((s) => s.annotations[Annotations.tokenId] === String(minted.id)).map((s) => s.namespace);
+  } catch (err) {
+    return `could not re-read the Secrets (${err.message}); deploy token ${minted.id} is kept alive in case a Secret holds it`;
+  }
+  if (holders.length > 0) {
+    return `Secret(s) in ${holders.join(", ")} already hold new deploy token ${minted.id}, so it is kept; previous tokens are kept too. Re-run to finish the rotation`;
+  }
+  return revokeNew(ports, owner2, minted, "the Secrets are as they were");
+}
+
+// src/commands/rotate.ts
 async function rotate(input, ports) {
   let locked;
   const creds = input.credentials;
@@ -37942,28 +38011,6 @@ async function rotate(input, ports) {
       ports.log.warn(`Could not release the rotation lock (${err.message}); it expires by itself`);
     }
   }
-}
-async function assessForRun(config, ports, args) {
-  const input = { existing: args.existing, owner: args.owner, tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, namespaces: config.namespaces };
-  const alone = assessOwnership({ ...input, managed: void 0 });
-  const r = alone.revocable;
-  const sweepable = sweepCandidates({ tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, referenced: referencedIds(alone.all), now: args.now, graceMs: config.sweepGraceMs });
-  const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
-  const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
-  if (!couldDie || !ports.kube.listManagedSecrets) return alone;
-  const managed = await ports.kube.listManagedSecrets();
-  if (managed === "forbidden") {
-    ports.log.info(
-      "Note: RBAC does not allow listing Secrets cluster-wide, so this run cannot see Secrets outside its namespaces; it revokes only tokens whose name proves they were minted for this target"
-    );
-    return alone;
-  }
-  return assessOwnership({ ...input, managed });
-}
-function reportOwnership(config, log, own, target) {
-  if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
-  for (const o of own.overlaps) log.warn(overlapMessage(o, config.secretName, target));
-  for (const s of own.spared) log.info(sparedMessage(s));
 }
 async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
   const { gitlab, kube, log } = ports;
@@ -38098,47 +38145,6 @@ async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
     serviceAccountsUpdated: sas.updated,
     problems
   };
-}
-async function sweep(config, ports, owner2, tokens, target, referenced, pending) {
-  const orphans = [
-    ...tokens.filter((t) => pending.includes(t.id)),
-    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs })
-  ];
-  const ids2 = [];
-  const problems = [];
-  for (const t of orphans) {
-    try {
-      await ports.gitlab.revokeDeployToken(owner2, t.id);
-      ids2.push(t.id);
-      ports.log.info(
-        pending.includes(t.id) ? `Revoked deploy token ${t.id}, left pending by an earlier run` : `Swept orphaned deploy token ${t.id} (${t.name}): no Secret references it`
-      );
-    } catch (err) {
-      problems.push(`Could not sweep orphaned deploy token ${t.id}: ${err.message}`);
-    }
-  }
-  return { ids: ids2, problems };
-}
-async function revokeNew(ports, owner2, minted, state) {
-  try {
-    await ports.gitlab.revokeDeployToken(owner2, minted.id);
-    return `new deploy token ${minted.id} revoked; ${state}`;
-  } catch (err) {
-    return `revoking new deploy token ${minted.id} failed too (${err.message}); the next run sweeps it; ${state}`;
-  }
-}
-async function rollBackApply(config, ports, owner2, minted) {
-  let holders;
-  try {
-    const now = await ports.kube.readSecrets(config.namespaces, config.secretName);
-    holders = now.filter((s) => s.annotations[Annotations.tokenId] === String(minted.id)).map((s) => s.namespace);
-  } catch (err) {
-    return `could not re-read the Secrets (${err.message}); deploy token ${minted.id} is kept alive in case a Secret holds it`;
-  }
-  if (holders.length > 0) {
-    return `Secret(s) in ${holders.join(", ")} already hold new deploy token ${minted.id}, so it is kept; previous tokens are kept too. Re-run to finish the rotation`;
-  }
-  return revokeNew(ports, owner2, minted, "the Secrets are as they were");
 }
 
 // src/commands/preview.ts

@@ -57979,75 +57979,6 @@ function describeSpec(config, namespaces2) {
   return `selector ${config.namespaceSelector}${excl}`;
 }
 
-// src/model/ownership.ts
-function claimOf(prefix, target, name) {
-  const t = parseTokenName(prefix, name);
-  if (!t) return { kind: "unproven" };
-  if (namedForTarget(prefix, target, name)) return { kind: "ours" };
-  if (t.secretName !== target.secretName || t.set !== target.set) return { kind: "other-target", target: t.id };
-  return isClusterKey(t.cluster) ? { kind: "other-cluster", target: t.id } : { kind: "legacy", target: t.id };
-}
-var idList = (text) => (text ?? "").split(",").map((p) => Number(p.trim())).filter((n) => Number.isInteger(n) && n > 0);
-function assessOwnership(args) {
-  const { owner: owner2, target } = args;
-  const all = heldTokens(args.existing, owner2);
-  const byId = new Map(args.tokens.map((t) => [t.id, t]));
-  const elsewhere = /* @__PURE__ */ new Map();
-  for (const s of args.managed ?? []) {
-    if (s.owner !== ownerRef(owner2)) continue;
-    if (s.name === target.secretName && args.namespaces.includes(s.namespace)) continue;
-    for (const id of [...idList(s.tokenId), ...idList(s.kept)]) elsewhere.set(id, [...elsewhere.get(id) ?? [], `${s.namespace}/${s.name}`]);
-  }
-  const holders = /* @__PURE__ */ new Map();
-  const ours = args.existing.filter((s) => isManaged(s) && s.annotations[Annotations.owner] === ownerRef(owner2));
-  for (const s of ours) {
-    const ids2 = /* @__PURE__ */ new Set([...idList(s.annotations[Annotations.tokenId]), ...idList(s.annotations[Annotations.keptTokenIds]), ...idList(s.annotations[Annotations.revokePending])]);
-    for (const id of ids2) holders.set(id, [...holders.get(id) ?? [], s.namespace]);
-  }
-  const spared = [];
-  const mayRevoke = (id) => {
-    const t = byId.get(id);
-    if (!t) return true;
-    const claim = claimOf(args.prefix, target, t.name);
-    const namespaces2 = holders.get(id) ?? [];
-    if (claim.kind === "ours" || claim.kind === "legacy" || claim.kind === "other-cluster") {
-      const where = elsewhere.get(id);
-      if (!where) return true;
-      spared.push({ id, name: t.name, why: "held-elsewhere", namespaces: namespaces2, elsewhere: where });
-      return false;
-    }
-    spared.push({ id, name: t.name, why: claim.kind, ...claim.kind === "unproven" ? {} : { target: claim.target }, namespaces: namespaces2 });
-    return false;
-  };
-  const revocable = { current: all.current.filter(mayRevoke), kept: all.kept.filter(mayRevoke), pending: all.pending.filter(mayRevoke) };
-  const overlaps = [];
-  for (const s of ours) {
-    const id = idList(s.annotations[Annotations.tokenId])[0];
-    const t = id === void 0 ? void 0 : byId.get(id);
-    if (!t) continue;
-    const claim = claimOf(args.prefix, target, t.name);
-    if (claim.kind !== "other-target") continue;
-    overlaps.push({ namespace: s.namespace, tokenId: t.id, otherTarget: claim.target, otherSpec: s.annotations[Annotations.targetSpec] || void 0 });
-  }
-  return { all, revocable, spared: spared.sort((a, b) => b.id - a.id), overlaps, heldElsewhere: new Set(elsewhere.keys()) };
-}
-function overlapMessage(o, secretName2, target) {
-  return `namespace ${o.namespace} is written by two targets: its Secret "${secretName2}" held deploy token ${o.tokenId} of ${o.otherTarget}${o.otherSpec ? ` (${o.otherSpec})` : ""}, and this run's target is ${target.id ?? `${target.secretName}/${target.set}`} (${target.describe}). Each run overwrites the other's Secret there. Give each pipeline its own --secret-name, or manage each namespace from one pipeline only (--strict-ownership refuses such a run)`;
-}
-function sparedMessage(s) {
-  const where = s.namespaces.length ? ` (in ${s.namespaces.join(", ")})` : "";
-  switch (s.why) {
-    case "other-target":
-      return `Left deploy token ${s.id}${where} alive: it was minted for another target, ${s.target}; its own pipeline revokes it`;
-    case "other-cluster":
-      return `Left deploy token ${s.id}${where} alive: it was minted for another cluster, ${s.target} (or under a Lease since deleted); it expires by itself`;
-    case "held-elsewhere":
-      return `Left deploy token ${s.id}${where} alive: managed Secret(s) outside this target still hold it: ${(s.elsewhere ?? []).join(", ")}`;
-    case "unproven":
-      return `Left deploy token ${s.id}${where} alive: its name (${s.name}) does not prove it was minted for this target`;
-  }
-}
-
 // src/commands/static.ts
 function staticSummary(username, hosts) {
   return `Static credentials of ${username} for ${hosts.join(", ")}: nothing is minted or revoked, GitLab is never called`;
@@ -58142,7 +58073,7 @@ async function applyStaticLocked(listed, ports, hosts) {
   return { ...base, changed: true, static: { username, applied: true }, verified, serviceAccountsUpdated: sas.updated, problems };
 }
 
-// src/commands/rotate.ts
+// src/commands/rotate-scope.ts
 function registryHost(config, owner2) {
   if (config.registry) return config.registry;
   if (owner2.registryAccessLevel === "disabled") {
@@ -58175,6 +58106,144 @@ async function resolveNamespaces(config, kube) {
   }
   return result;
 }
+
+// src/model/ownership.ts
+function claimOf(prefix, target, name) {
+  const t = parseTokenName(prefix, name);
+  if (!t) return { kind: "unproven" };
+  if (namedForTarget(prefix, target, name)) return { kind: "ours" };
+  if (t.secretName !== target.secretName || t.set !== target.set) return { kind: "other-target", target: t.id };
+  return isClusterKey(t.cluster) ? { kind: "other-cluster", target: t.id } : { kind: "legacy", target: t.id };
+}
+var idList = (text) => (text ?? "").split(",").map((p) => Number(p.trim())).filter((n) => Number.isInteger(n) && n > 0);
+function assessOwnership(args) {
+  const { owner: owner2, target } = args;
+  const all = heldTokens(args.existing, owner2);
+  const byId = new Map(args.tokens.map((t) => [t.id, t]));
+  const elsewhere = /* @__PURE__ */ new Map();
+  for (const s of args.managed ?? []) {
+    if (s.owner !== ownerRef(owner2)) continue;
+    if (s.name === target.secretName && args.namespaces.includes(s.namespace)) continue;
+    for (const id of [...idList(s.tokenId), ...idList(s.kept)]) elsewhere.set(id, [...elsewhere.get(id) ?? [], `${s.namespace}/${s.name}`]);
+  }
+  const holders = /* @__PURE__ */ new Map();
+  const ours = args.existing.filter((s) => isManaged(s) && s.annotations[Annotations.owner] === ownerRef(owner2));
+  for (const s of ours) {
+    const ids2 = /* @__PURE__ */ new Set([...idList(s.annotations[Annotations.tokenId]), ...idList(s.annotations[Annotations.keptTokenIds]), ...idList(s.annotations[Annotations.revokePending])]);
+    for (const id of ids2) holders.set(id, [...holders.get(id) ?? [], s.namespace]);
+  }
+  const spared = [];
+  const mayRevoke = (id) => {
+    const t = byId.get(id);
+    if (!t) return true;
+    const claim = claimOf(args.prefix, target, t.name);
+    const namespaces2 = holders.get(id) ?? [];
+    if (claim.kind === "ours" || claim.kind === "legacy" || claim.kind === "other-cluster") {
+      const where = elsewhere.get(id);
+      if (!where) return true;
+      spared.push({ id, name: t.name, why: "held-elsewhere", namespaces: namespaces2, elsewhere: where });
+      return false;
+    }
+    spared.push({ id, name: t.name, why: claim.kind, ...claim.kind === "unproven" ? {} : { target: claim.target }, namespaces: namespaces2 });
+    return false;
+  };
+  const revocable = { current: all.current.filter(mayRevoke), kept: all.kept.filter(mayRevoke), pending: all.pending.filter(mayRevoke) };
+  const overlaps = [];
+  for (const s of ours) {
+    const id = idList(s.annotations[Annotations.tokenId])[0];
+    const t = id === void 0 ? void 0 : byId.get(id);
+    if (!t) continue;
+    const claim = claimOf(args.prefix, target, t.name);
+    if (claim.kind !== "other-target") continue;
+    overlaps.push({ namespace: s.namespace, tokenId: t.id, otherTarget: claim.target, otherSpec: s.annotations[Annotations.targetSpec] || void 0 });
+  }
+  return { all, revocable, spared: spared.sort((a, b) => b.id - a.id), overlaps, heldElsewhere: new Set(elsewhere.keys()) };
+}
+function overlapMessage(o, secretName2, target) {
+  return `namespace ${o.namespace} is written by two targets: its Secret "${secretName2}" held deploy token ${o.tokenId} of ${o.otherTarget}${o.otherSpec ? ` (${o.otherSpec})` : ""}, and this run's target is ${target.id ?? `${target.secretName}/${target.set}`} (${target.describe}). Each run overwrites the other's Secret there. Give each pipeline its own --secret-name, or manage each namespace from one pipeline only (--strict-ownership refuses such a run)`;
+}
+function sparedMessage(s) {
+  const where = s.namespaces.length ? ` (in ${s.namespaces.join(", ")})` : "";
+  switch (s.why) {
+    case "other-target":
+      return `Left deploy token ${s.id}${where} alive: it was minted for another target, ${s.target}; its own pipeline revokes it`;
+    case "other-cluster":
+      return `Left deploy token ${s.id}${where} alive: it was minted for another cluster, ${s.target} (or under a Lease since deleted); it expires by itself`;
+    case "held-elsewhere":
+      return `Left deploy token ${s.id}${where} alive: managed Secret(s) outside this target still hold it: ${(s.elsewhere ?? []).join(", ")}`;
+    case "unproven":
+      return `Left deploy token ${s.id}${where} alive: its name (${s.name}) does not prove it was minted for this target`;
+  }
+}
+
+// src/commands/rotate-ownership.ts
+async function assessForRun(config, ports, args) {
+  const input = { existing: args.existing, owner: args.owner, tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, namespaces: config.namespaces };
+  const alone = assessOwnership({ ...input, managed: void 0 });
+  const r = alone.revocable;
+  const sweepable = sweepCandidates({ tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, referenced: referencedIds(alone.all), now: args.now, graceMs: config.sweepGraceMs });
+  const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
+  const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
+  if (!couldDie || !ports.kube.listManagedSecrets) return alone;
+  const managed = await ports.kube.listManagedSecrets();
+  if (managed === "forbidden") {
+    ports.log.info(
+      "Note: RBAC does not allow listing Secrets cluster-wide, so this run cannot see Secrets outside its namespaces; it revokes only tokens whose name proves they were minted for this target"
+    );
+    return alone;
+  }
+  return assessOwnership({ ...input, managed });
+}
+function reportOwnership(config, log, own, target) {
+  if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
+  for (const o of own.overlaps) log.warn(overlapMessage(o, config.secretName, target));
+  for (const s of own.spared) log.info(sparedMessage(s));
+}
+
+// src/commands/rotate-revoke.ts
+async function sweep(config, ports, owner2, tokens, target, referenced, pending) {
+  const orphans = [
+    ...tokens.filter((t) => pending.includes(t.id)),
+    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs })
+  ];
+  const ids2 = [];
+  const problems = [];
+  for (const t of orphans) {
+    try {
+      await ports.gitlab.revokeDeployToken(owner2, t.id);
+      ids2.push(t.id);
+      ports.log.info(
+        pending.includes(t.id) ? `Revoked deploy token ${t.id}, left pending by an earlier run` : `Swept orphaned deploy token ${t.id} (${t.name}): no Secret references it`
+      );
+    } catch (err) {
+      problems.push(`Could not sweep orphaned deploy token ${t.id}: ${err.message}`);
+    }
+  }
+  return { ids: ids2, problems };
+}
+async function revokeNew(ports, owner2, minted, state) {
+  try {
+    await ports.gitlab.revokeDeployToken(owner2, minted.id);
+    return `new deploy token ${minted.id} revoked; ${state}`;
+  } catch (err) {
+    return `revoking new deploy token ${minted.id} failed too (${err.message}); the next run sweeps it; ${state}`;
+  }
+}
+async function rollBackApply(config, ports, owner2, minted) {
+  let holders;
+  try {
+    const now = await ports.kube.readSecrets(config.namespaces, config.secretName);
+    holders = now.filter((s) => s.annotations[Annotations.tokenId] === String(minted.id)).map((s) => s.namespace);
+  } catch (err) {
+    return `could not re-read the Secrets (${err.message}); deploy token ${minted.id} is kept alive in case a Secret holds it`;
+  }
+  if (holders.length > 0) {
+    return `Secret(s) in ${holders.join(", ")} already hold new deploy token ${minted.id}, so it is kept; previous tokens are kept too. Re-run to finish the rotation`;
+  }
+  return revokeNew(ports, owner2, minted, "the Secrets are as they were");
+}
+
+// src/commands/rotate.ts
 async function rotate(input, ports) {
   let locked;
   const creds = input.credentials;
@@ -58202,28 +58271,6 @@ async function rotate(input, ports) {
       ports.log.warn(`Could not release the rotation lock (${err.message}); it expires by itself`);
     }
   }
-}
-async function assessForRun(config, ports, args) {
-  const input = { existing: args.existing, owner: args.owner, tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, namespaces: config.namespaces };
-  const alone = assessOwnership({ ...input, managed: void 0 });
-  const r = alone.revocable;
-  const sweepable = sweepCandidates({ tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, referenced: referencedIds(alone.all), now: args.now, graceMs: config.sweepGraceMs });
-  const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
-  const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
-  if (!couldDie || !ports.kube.listManagedSecrets) return alone;
-  const managed = await ports.kube.listManagedSecrets();
-  if (managed === "forbidden") {
-    ports.log.info(
-      "Note: RBAC does not allow listing Secrets cluster-wide, so this run cannot see Secrets outside its namespaces; it revokes only tokens whose name proves they were minted for this target"
-    );
-    return alone;
-  }
-  return assessOwnership({ ...input, managed });
-}
-function reportOwnership(config, log, own, target) {
-  if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
-  for (const o of own.overlaps) log.warn(overlapMessage(o, config.secretName, target));
-  for (const s of own.spared) log.info(sparedMessage(s));
 }
 async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
   const { gitlab, kube, log } = ports;
@@ -58358,47 +58405,6 @@ async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
     serviceAccountsUpdated: sas.updated,
     problems
   };
-}
-async function sweep(config, ports, owner2, tokens, target, referenced, pending) {
-  const orphans = [
-    ...tokens.filter((t) => pending.includes(t.id)),
-    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs })
-  ];
-  const ids2 = [];
-  const problems = [];
-  for (const t of orphans) {
-    try {
-      await ports.gitlab.revokeDeployToken(owner2, t.id);
-      ids2.push(t.id);
-      ports.log.info(
-        pending.includes(t.id) ? `Revoked deploy token ${t.id}, left pending by an earlier run` : `Swept orphaned deploy token ${t.id} (${t.name}): no Secret references it`
-      );
-    } catch (err) {
-      problems.push(`Could not sweep orphaned deploy token ${t.id}: ${err.message}`);
-    }
-  }
-  return { ids: ids2, problems };
-}
-async function revokeNew(ports, owner2, minted, state) {
-  try {
-    await ports.gitlab.revokeDeployToken(owner2, minted.id);
-    return `new deploy token ${minted.id} revoked; ${state}`;
-  } catch (err) {
-    return `revoking new deploy token ${minted.id} failed too (${err.message}); the next run sweeps it; ${state}`;
-  }
-}
-async function rollBackApply(config, ports, owner2, minted) {
-  let holders;
-  try {
-    const now = await ports.kube.readSecrets(config.namespaces, config.secretName);
-    holders = now.filter((s) => s.annotations[Annotations.tokenId] === String(minted.id)).map((s) => s.namespace);
-  } catch (err) {
-    return `could not re-read the Secrets (${err.message}); deploy token ${minted.id} is kept alive in case a Secret holds it`;
-  }
-  if (holders.length > 0) {
-    return `Secret(s) in ${holders.join(", ")} already hold new deploy token ${minted.id}, so it is kept; previous tokens are kept too. Re-run to finish the rotation`;
-  }
-  return revokeNew(ports, owner2, minted, "the Secrets are as they were");
 }
 
 // src/adapters/wiring.ts
