@@ -44467,7 +44467,7 @@ async function readCapped(body) {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-// src/adapters/registry.ts
+// src/adapters/registry-types.ts
 var DEFAULT_TIMEOUT_MS = 15e3;
 var MANIFEST_TYPES = [
   "application/vnd.oci.image.index.v1+json",
@@ -44475,6 +44475,8 @@ var MANIFEST_TYPES = [
   "application/vnd.docker.distribution.manifest.list.v2+json",
   "application/vnd.docker.distribution.manifest.v2+json"
 ];
+
+// src/adapters/registry.ts
 var Flow = class {
   constructor(req, opts) {
     this.req = req;
