@@ -44930,7 +44930,7 @@ function statusNeedsAttention(r) {
   return r.warnWithinMs !== void 0 && r.attention;
 }
 
-// src/commands/teardown.ts
+// src/commands/teardown-plan.ts
 var ConfirmationRequiredError = class extends GpsError {
   constructor(plan) {
     super(`--yes: required to revoke; nothing was changed. It would ${intentText(plan)}. Re-run with --yes to do it.`);
@@ -44987,6 +44987,8 @@ function serviceAccountChanges(accounts, namespaces2, names, secretName2) {
     return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
   });
 }
+
+// src/commands/teardown.ts
 async function inspect2(config, ports, owner2, namespaces2, leaseUid) {
   const state = await ports.kube.readTarget(namespaces2, config.secretName, config.serviceAccounts);
   const tokens = owner2 ? await ports.gitlab.listDeployTokens(owner2) : [];
