@@ -56518,6 +56518,65 @@ function expiryDateFor(now, lifetimeMs) {
   return new Date(midnight).toISOString().slice(0, 10);
 }
 
+// src/config/proxy-settings.ts
+import { isIPv6 } from "node:net";
+var ACCEPTED = "a proxy URL such as http://proxy.example.com:3128 (http:// or https://; http://user:password@host:port when it needs credentials)";
+function variable(env, name) {
+  for (const n of [name.toLowerCase(), name.toUpperCase()]) {
+    const v = env[n]?.trim();
+    if (v) return { name: n, value: v };
+  }
+  return void 0;
+}
+function shown(url) {
+  return `${url.protocol}//${url.username || url.password ? "***@" : ""}${url.host}`;
+}
+function endpoint(name, value) {
+  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
+  let url;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(name, void 0, ACCEPTED);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(name, shown(url), ACCEPTED);
+  if (!url.hostname) throw new UsageError(name, shown(url), ACCEPTED);
+  let password;
+  try {
+    decodeURIComponent(url.username);
+    password = decodeURIComponent(url.password);
+  } catch {
+    throw new UsageError(name, shown(url), `${ACCEPTED}, with special characters in the credentials percent-encoded`);
+  }
+  if (url.username && !password) throw new UsageError(name, shown(url), `${ACCEPTED}: a user needs a password`);
+  return { url: new Secret(url.href), host: url.host, variable: name };
+}
+function secretForms2(e) {
+  if (!e) return [];
+  const url = new URL(e.url.reveal());
+  if (!url.password) return [];
+  const user = decodeURIComponent(url.username);
+  const password = decodeURIComponent(url.password);
+  const basic = Buffer.from(`${user}:${password}`).toString("base64");
+  return [password, `${user}:${password}`, basic, basic.replace(/=+$/, ""), url.password, `${url.username}:${url.password}`];
+}
+function normalizeNoProxy(value) {
+  return value.split(/[,\s]+/).filter((e) => e !== "").map((e) => isIPv6(e) ? new URL(`http://[${e}]/`).hostname : e).join(",");
+}
+function readProxySettings(env) {
+  const http = variable(env, "HTTP_PROXY");
+  const https = variable(env, "HTTPS_PROXY");
+  if (!http && !https) return void 0;
+  return {
+    http: http && endpoint(http.name, http.value),
+    https: https && endpoint(https.name, https.value),
+    noProxy: normalizeNoProxy(variable(env, "NO_PROXY")?.value ?? "")
+  };
+}
+function proxySecretForms(settings) {
+  return [.../* @__PURE__ */ new Set([...secretForms2(settings?.http), ...secretForms2(settings?.https)])];
+}
+
 // src/config/options.ts
 var OPTIONS = [
   {
@@ -56840,79 +56899,7 @@ function secretVariables(options = OPTIONS) {
   return options.filter((o) => o.secret).flatMap((o) => o.env ?? []);
 }
 
-// src/config/proxy-settings.ts
-import { isIPv6 } from "node:net";
-var ACCEPTED = "a proxy URL such as http://proxy.example.com:3128 (http:// or https://; http://user:password@host:port when it needs credentials)";
-function variable(env, name) {
-  for (const n of [name.toLowerCase(), name.toUpperCase()]) {
-    const v = env[n]?.trim();
-    if (v) return { name: n, value: v };
-  }
-  return void 0;
-}
-function shown(url) {
-  return `${url.protocol}//${url.username || url.password ? "***@" : ""}${url.host}`;
-}
-function endpoint(name, value) {
-  const text = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`;
-  let url;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new UsageError(name, void 0, ACCEPTED);
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(name, shown(url), ACCEPTED);
-  if (!url.hostname) throw new UsageError(name, shown(url), ACCEPTED);
-  let password;
-  try {
-    decodeURIComponent(url.username);
-    password = decodeURIComponent(url.password);
-  } catch {
-    throw new UsageError(name, shown(url), `${ACCEPTED}, with special characters in the credentials percent-encoded`);
-  }
-  if (url.username && !password) throw new UsageError(name, shown(url), `${ACCEPTED}: a user needs a password`);
-  return { url: new Secret(url.href), host: url.host, variable: name };
-}
-function secretForms2(e) {
-  if (!e) return [];
-  const url = new URL(e.url.reveal());
-  if (!url.password) return [];
-  const user = decodeURIComponent(url.username);
-  const password = decodeURIComponent(url.password);
-  const basic = Buffer.from(`${user}:${password}`).toString("base64");
-  return [password, `${user}:${password}`, basic, basic.replace(/=+$/, ""), url.password, `${url.username}:${url.password}`];
-}
-function normalizeNoProxy(value) {
-  return value.split(/[,\s]+/).filter((e) => e !== "").map((e) => isIPv6(e) ? new URL(`http://[${e}]/`).hostname : e).join(",");
-}
-function readProxySettings(env) {
-  const http = variable(env, "HTTP_PROXY");
-  const https = variable(env, "HTTPS_PROXY");
-  if (!http && !https) return void 0;
-  return {
-    http: http && endpoint(http.name, http.value),
-    https: https && endpoint(https.name, https.value),
-    noProxy: normalizeNoProxy(variable(env, "NO_PROXY")?.value ?? "")
-  };
-}
-function proxySecretForms(settings) {
-  return [.../* @__PURE__ */ new Set([...secretForms2(settings?.http), ...secretForms2(settings?.https)])];
-}
-
-// src/config/inputs.ts
-var MISSING_NAMESPACE_MODES = ["fail", "skip", "create"];
-var MAX_LIFETIME_MS = 365 * DAY_MS;
-var MIN_LIFETIME_MS = 36e5;
-var DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-var DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-var HOST_PORT = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:]+\])(?::(\d{1,5}))?$/i;
-var PATH_SEGMENT = "[A-Za-z0-9_][A-Za-z0-9_.-]*";
-var PROJECT_REF = new RegExp(`^(?:[1-9]\\d*|${PATH_SEGMENT}(?:/${PATH_SEGMENT})+)$`);
-var GROUP_REF = new RegExp(`^(?:[1-9]\\d*|${PATH_SEGMENT}(?:/${PATH_SEGMENT})*)$`);
-var TOKEN_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-function isLoopbackHost(hostname) {
-  return hostname === "localhost" || /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === "[::1]";
-}
+// src/config/input-reader.ts
 var Reader = class {
   constructor(raw, env, face, labels = {}) {
     this.raw = raw;
@@ -56974,104 +56961,13 @@ var Reader = class {
     return items.flatMap((s) => s.split(/[,\n]/)).map((s) => s.trim()).filter((s) => s !== "");
   }
 };
-function parseConfig(raw, env, face, opts = {}) {
-  const r = new Reader(raw, env, face, opts.labels);
-  const writes = opts.writesCredentials ?? true;
-  const creds = credentials(r, writes);
-  const missing = missingNamespace(r);
-  return {
-    gitlabUrl: gitlabUrl(r),
-    credentials: creds,
-    registry: registry(r, creds.kind === "static" && writes),
-    registryAliases: registryAliases(r),
-    secretType: secretType(r),
-    namespaces: namespaces(r),
-    namespaceSelector: namespaceSelector(r),
-    excludeNamespaces: nameList(r, "excludeNamespaces"),
-    missingNamespace: missing,
-    createNamespace: missing === "create",
-    serviceAccounts: serviceAccounts(r),
-    secretName: secretName(r),
-    expiresInMs: lifetime(r),
-    tokenNamePrefix: tokenNamePrefix(r),
-    kubeconfig: r.string("kubeconfig"),
-    context: context(r),
-    dryRun: r.boolean("dryRun"),
-    adopt: r.boolean("adopt"),
-    json: r.boolean("json"),
-    verify: verify(r, creds.kind === "static"),
-    caFile: r.string("caFile"),
-    proxy: readProxySettings(env),
-    rotateBeforeMs: optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS),
-    force: r.boolean("force"),
-    keepPrevious: integer(r, "keepPrevious", 0, 10),
-    strictOwnership: r.boolean("strictOwnership"),
-    sweepGraceMs: optionalDuration(r, "sweepGrace", 0, 7 * DAY_MS),
-    lockTimeoutMs: optionalDuration(r, "lockTimeout", 0, 36e5),
-    dotenv: r.string("dotenv"),
-    requestTimeoutMs: optionalDuration(r, "requestTimeout", 1e3, 6e5),
-    retryForMs: optionalDuration(r, "retryFor", 0, 36e5),
-    warnWithinMs: optionalDuration(r, "warnWithin", 0, MAX_LIFETIME_MS),
-    yes: r.boolean("yes"),
-    renderFormat: renderFormat(r)
-  };
-}
-function inputSecrets(config) {
-  return [...credentialSecrets(config), ...proxySecretForms(config.proxy)];
-}
-function credentialSecrets(config) {
-  const c = config.credentials;
-  if (c.kind === "deploy-token") return [c.gitlabToken.reveal()];
-  if (!c.password) return [];
-  const hosts = config.registry ? registryHosts(config.registry, config.registryAliases) : ["registry"];
-  return secretForms(credentialsFor(hosts, c.username, c.password));
-}
-var RENDER_FORMATS = ["secret", "config.json"];
-function renderFormat(r) {
-  const value = r.explicit("format");
-  if (value === void 0) return void 0;
-  if (!RENDER_FORMATS.includes(value)) {
-    throw new UsageError(r.label("format"), value, "secret (a Secret manifest) or config.json (a docker config.json)");
-  }
-  return value;
-}
-var REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-var TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-function verify(r, staticCredentials) {
-  const image = r.string("verifyImage");
-  if (r.boolean("noVerify")) {
-    if (image) throw new UsageError(`${r.label("verifyImage")} and ${r.label("noVerify")}`, image, "only one of them");
-    return false;
-  }
-  if (image === void 0 && staticCredentials) return false;
-  if (image === void 0) {
-    if (r.explicit("group")) {
-      throw new UsageError(r.label("verifyImage"), void 0, `required with a group: a repository to check the new token against (e.g. my-group/app:latest), or ${r.label("noVerify")}`);
-    }
-    return { repository: void 0, tag: void 0 };
-  }
-  const colon = image.lastIndexOf(":");
-  const [repository, tag] = colon > 0 ? [image.slice(0, colon), image.slice(colon + 1)] : [image, void 0];
-  if (!REPOSITORY.test(repository) || tag !== void 0 && !TAG.test(tag)) {
-    throw new UsageError(r.label("verifyImage"), image, "a repository path below the registry, optionally with :tag (e.g. grp/app or grp/app/api:1.4)");
-  }
-  return { repository, tag };
-}
-function optionalDuration(r, key, minMs, maxMs) {
-  const value = r.string(key);
-  if (value === void 0) return void 0;
-  const ms = parseDuration(value);
-  if (ms === void 0 || ms < minMs || ms > maxMs) {
-    throw new UsageError(r.label(key), value, `${DURATION_FORM}, at most ${Math.round(maxMs / 6e4)}m`);
-  }
-  return ms;
-}
-function integer(r, key, min, max) {
-  const value = r.string(key);
-  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new UsageError(r.label(key), value, `a whole number from ${min} to ${max}`);
-  }
-  return Number(value);
+
+// src/config/input-credentials.ts
+var PATH_SEGMENT = "[A-Za-z0-9_][A-Za-z0-9_.-]*";
+var PROJECT_REF = new RegExp(`^(?:[1-9]\\d*|${PATH_SEGMENT}(?:/${PATH_SEGMENT})+)$`);
+var GROUP_REF = new RegExp(`^(?:[1-9]\\d*|${PATH_SEGMENT}(?:/${PATH_SEGMENT})*)$`);
+function isLoopbackHost(hostname) {
+  return hostname === "localhost" || /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === "[::1]";
 }
 function gitlabUrl(r) {
   const value = r.string("gitlabUrl");
@@ -57151,17 +57047,6 @@ function registryPassword(r) {
   const value = (typeof explicit === "string" && explicit !== "" ? explicit : r.envValue("registryPassword"))?.replace(/\r?\n$/, "");
   return value ? new Secret(value) : void 0;
 }
-function secretType(r) {
-  const value = r.string("secretType");
-  if (!Object.hasOwn(SECRET_TYPES, value)) {
-    throw new UsageError(
-      r.label("secretType"),
-      value,
-      "dockerconfigjson (kubernetes.io/dockerconfigjson) or dockercfg (the legacy kubernetes.io/dockercfg)"
-    );
-  }
-  return value;
-}
 function gitlabToken(r) {
   const value = r.string("gitlabToken");
   if (!value) {
@@ -57190,6 +57075,31 @@ function owner(r) {
   }
   if (!PROJECT_REF.test(ref)) throw new UsageError(r.label("project"), ref, "a numeric project id or a full path like group/project");
   return { kind: "project", ref };
+}
+
+// src/config/input-registry.ts
+var HOST_PORT = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:]+\])(?::(\d{1,5}))?$/i;
+var REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+var TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+function verify(r, staticCredentials) {
+  const image = r.string("verifyImage");
+  if (r.boolean("noVerify")) {
+    if (image) throw new UsageError(`${r.label("verifyImage")} and ${r.label("noVerify")}`, image, "only one of them");
+    return false;
+  }
+  if (image === void 0 && staticCredentials) return false;
+  if (image === void 0) {
+    if (r.explicit("group")) {
+      throw new UsageError(r.label("verifyImage"), void 0, `required with a group: a repository to check the new token against (e.g. my-group/app:latest), or ${r.label("noVerify")}`);
+    }
+    return { repository: void 0, tag: void 0 };
+  }
+  const colon = image.lastIndexOf(":");
+  const [repository, tag] = colon > 0 ? [image.slice(0, colon), image.slice(colon + 1)] : [image, void 0];
+  if (!REPOSITORY.test(repository) || tag !== void 0 && !TAG.test(tag)) {
+    throw new UsageError(r.label("verifyImage"), image, "a repository path below the registry, optionally with :tag (e.g. grp/app or grp/app/api:1.4)");
+  }
+  return { repository, tag };
 }
 function registry(r, staticCredentials) {
   const value = r.explicit("registry");
@@ -57228,6 +57138,25 @@ function registryAliases(r) {
     out.push(host);
   }
   return out;
+}
+
+// src/config/config-shape.ts
+var MISSING_NAMESPACE_MODES = ["fail", "skip", "create"];
+var RENDER_FORMATS = ["secret", "config.json"];
+
+// src/config/input-kube.ts
+var DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+var DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+function secretType(r) {
+  const value = r.string("secretType");
+  if (!Object.hasOwn(SECRET_TYPES, value)) {
+    throw new UsageError(
+      r.label("secretType"),
+      value,
+      "dockerconfigjson (kubernetes.io/dockerconfigjson) or dockercfg (the legacy kubernetes.io/dockercfg)"
+    );
+  }
+  return value;
 }
 function nameList(r, key) {
   const list = r.list(key);
@@ -57304,6 +57233,42 @@ function secretName(r) {
   }
   return value;
 }
+function context(r) {
+  const value = r.string("context");
+  if (value !== void 0 && /\s/.test(value)) {
+    throw new UsageError(r.label("context"), value, "a kubeconfig context name without whitespace");
+  }
+  return value;
+}
+
+// src/config/input-values.ts
+var MAX_LIFETIME_MS = 365 * DAY_MS;
+var MIN_LIFETIME_MS = 36e5;
+var TOKEN_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+function renderFormat(r) {
+  const value = r.explicit("format");
+  if (value === void 0) return void 0;
+  if (!RENDER_FORMATS.includes(value)) {
+    throw new UsageError(r.label("format"), value, "secret (a Secret manifest) or config.json (a docker config.json)");
+  }
+  return value;
+}
+function optionalDuration(r, key, minMs, maxMs) {
+  const value = r.string(key);
+  if (value === void 0) return void 0;
+  const ms = parseDuration(value);
+  if (ms === void 0 || ms < minMs || ms > maxMs) {
+    throw new UsageError(r.label(key), value, `${DURATION_FORM}, at most ${Math.round(maxMs / 6e4)}m`);
+  }
+  return ms;
+}
+function integer(r, key, min, max) {
+  const value = r.string(key);
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(r.label(key), value, `a whole number from ${min} to ${max}`);
+  }
+  return Number(value);
+}
 function lifetime(r) {
   const value = r.string("expiresIn");
   const ms = parseDuration(value);
@@ -57323,12 +57288,59 @@ function tokenNamePrefix(r) {
   }
   return value;
 }
-function context(r) {
-  const value = r.string("context");
-  if (value !== void 0 && /\s/.test(value)) {
-    throw new UsageError(r.label("context"), value, "a kubeconfig context name without whitespace");
-  }
-  return value;
+
+// src/config/inputs.ts
+function parseConfig(raw, env, face, opts = {}) {
+  const r = new Reader(raw, env, face, opts.labels);
+  const writes = opts.writesCredentials ?? true;
+  const creds = credentials(r, writes);
+  const missing = missingNamespace(r);
+  return {
+    gitlabUrl: gitlabUrl(r),
+    credentials: creds,
+    registry: registry(r, creds.kind === "static" && writes),
+    registryAliases: registryAliases(r),
+    secretType: secretType(r),
+    namespaces: namespaces(r),
+    namespaceSelector: namespaceSelector(r),
+    excludeNamespaces: nameList(r, "excludeNamespaces"),
+    missingNamespace: missing,
+    createNamespace: missing === "create",
+    serviceAccounts: serviceAccounts(r),
+    secretName: secretName(r),
+    expiresInMs: lifetime(r),
+    tokenNamePrefix: tokenNamePrefix(r),
+    kubeconfig: r.string("kubeconfig"),
+    context: context(r),
+    dryRun: r.boolean("dryRun"),
+    adopt: r.boolean("adopt"),
+    json: r.boolean("json"),
+    verify: verify(r, creds.kind === "static"),
+    caFile: r.string("caFile"),
+    proxy: readProxySettings(env),
+    rotateBeforeMs: optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS),
+    force: r.boolean("force"),
+    keepPrevious: integer(r, "keepPrevious", 0, 10),
+    strictOwnership: r.boolean("strictOwnership"),
+    sweepGraceMs: optionalDuration(r, "sweepGrace", 0, 7 * DAY_MS),
+    lockTimeoutMs: optionalDuration(r, "lockTimeout", 0, 36e5),
+    dotenv: r.string("dotenv"),
+    requestTimeoutMs: optionalDuration(r, "requestTimeout", 1e3, 6e5),
+    retryForMs: optionalDuration(r, "retryFor", 0, 36e5),
+    warnWithinMs: optionalDuration(r, "warnWithin", 0, MAX_LIFETIME_MS),
+    yes: r.boolean("yes"),
+    renderFormat: renderFormat(r)
+  };
+}
+function inputSecrets(config) {
+  return [...credentialSecrets(config), ...proxySecretForms(config.proxy)];
+}
+function credentialSecrets(config) {
+  const c = config.credentials;
+  if (c.kind === "deploy-token") return [c.gitlabToken.reveal()];
+  if (!c.password) return [];
+  const hosts = config.registry ? registryHosts(config.registry, config.registryAliases) : ["registry"];
+  return secretForms(credentialsFor(hosts, c.username, c.password));
 }
 
 // src/faces/report.ts
@@ -57967,75 +57979,6 @@ function describeSpec(config, namespaces2) {
   return `selector ${config.namespaceSelector}${excl}`;
 }
 
-// src/model/ownership.ts
-function claimOf(prefix, target, name) {
-  const t = parseTokenName(prefix, name);
-  if (!t) return { kind: "unproven" };
-  if (namedForTarget(prefix, target, name)) return { kind: "ours" };
-  if (t.secretName !== target.secretName || t.set !== target.set) return { kind: "other-target", target: t.id };
-  return isClusterKey(t.cluster) ? { kind: "other-cluster", target: t.id } : { kind: "legacy", target: t.id };
-}
-var idList = (text) => (text ?? "").split(",").map((p) => Number(p.trim())).filter((n) => Number.isInteger(n) && n > 0);
-function assessOwnership(args) {
-  const { owner: owner2, target } = args;
-  const all = heldTokens(args.existing, owner2);
-  const byId = new Map(args.tokens.map((t) => [t.id, t]));
-  const elsewhere = /* @__PURE__ */ new Map();
-  for (const s of args.managed ?? []) {
-    if (s.owner !== ownerRef(owner2)) continue;
-    if (s.name === target.secretName && args.namespaces.includes(s.namespace)) continue;
-    for (const id of [...idList(s.tokenId), ...idList(s.kept)]) elsewhere.set(id, [...elsewhere.get(id) ?? [], `${s.namespace}/${s.name}`]);
-  }
-  const holders = /* @__PURE__ */ new Map();
-  const ours = args.existing.filter((s) => isManaged(s) && s.annotations[Annotations.owner] === ownerRef(owner2));
-  for (const s of ours) {
-    const ids2 = /* @__PURE__ */ new Set([...idList(s.annotations[Annotations.tokenId]), ...idList(s.annotations[Annotations.keptTokenIds]), ...idList(s.annotations[Annotations.revokePending])]);
-    for (const id of ids2) holders.set(id, [...holders.get(id) ?? [], s.namespace]);
-  }
-  const spared = [];
-  const mayRevoke = (id) => {
-    const t = byId.get(id);
-    if (!t) return true;
-    const claim = claimOf(args.prefix, target, t.name);
-    const namespaces2 = holders.get(id) ?? [];
-    if (claim.kind === "ours" || claim.kind === "legacy" || claim.kind === "other-cluster") {
-      const where = elsewhere.get(id);
-      if (!where) return true;
-      spared.push({ id, name: t.name, why: "held-elsewhere", namespaces: namespaces2, elsewhere: where });
-      return false;
-    }
-    spared.push({ id, name: t.name, why: claim.kind, ...claim.kind === "unproven" ? {} : { target: claim.target }, namespaces: namespaces2 });
-    return false;
-  };
-  const revocable = { current: all.current.filter(mayRevoke), kept: all.kept.filter(mayRevoke), pending: all.pending.filter(mayRevoke) };
-  const overlaps = [];
-  for (const s of ours) {
-    const id = idList(s.annotations[Annotations.tokenId])[0];
-    const t = id === void 0 ? void 0 : byId.get(id);
-    if (!t) continue;
-    const claim = claimOf(args.prefix, target, t.name);
-    if (claim.kind !== "other-target") continue;
-    overlaps.push({ namespace: s.namespace, tokenId: t.id, otherTarget: claim.target, otherSpec: s.annotations[Annotations.targetSpec] || void 0 });
-  }
-  return { all, revocable, spared: spared.sort((a, b) => b.id - a.id), overlaps, heldElsewhere: new Set(elsewhere.keys()) };
-}
-function overlapMessage(o, secretName2, target) {
-  return `namespace ${o.namespace} is written by two targets: its Secret "${secretName2}" held deploy token ${o.tokenId} of ${o.otherTarget}${o.otherSpec ? ` (${o.otherSpec})` : ""}, and this run's target is ${target.id ?? `${target.secretName}/${target.set}`} (${target.describe}). Each run overwrites the other's Secret there. Give each pipeline its own --secret-name, or manage each namespace from one pipeline only (--strict-ownership refuses such a run)`;
-}
-function sparedMessage(s) {
-  const where = s.namespaces.length ? ` (in ${s.namespaces.join(", ")})` : "";
-  switch (s.why) {
-    case "other-target":
-      return `Left deploy token ${s.id}${where} alive: it was minted for another target, ${s.target}; its own pipeline revokes it`;
-    case "other-cluster":
-      return `Left deploy token ${s.id}${where} alive: it was minted for another cluster, ${s.target} (or under a Lease since deleted); it expires by itself`;
-    case "held-elsewhere":
-      return `Left deploy token ${s.id}${where} alive: managed Secret(s) outside this target still hold it: ${(s.elsewhere ?? []).join(", ")}`;
-    case "unproven":
-      return `Left deploy token ${s.id}${where} alive: its name (${s.name}) does not prove it was minted for this target`;
-  }
-}
-
 // src/commands/static.ts
 function staticSummary(username, hosts) {
   return `Static credentials of ${username} for ${hosts.join(", ")}: nothing is minted or revoked, GitLab is never called`;
@@ -58130,7 +58073,7 @@ async function applyStaticLocked(listed, ports, hosts) {
   return { ...base, changed: true, static: { username, applied: true }, verified, serviceAccountsUpdated: sas.updated, problems };
 }
 
-// src/commands/rotate.ts
+// src/commands/rotate-scope.ts
 function registryHost(config, owner2) {
   if (config.registry) return config.registry;
   if (owner2.registryAccessLevel === "disabled") {
@@ -58163,6 +58106,144 @@ async function resolveNamespaces(config, kube) {
   }
   return result;
 }
+
+// src/model/ownership.ts
+function claimOf(prefix, target, name) {
+  const t = parseTokenName(prefix, name);
+  if (!t) return { kind: "unproven" };
+  if (namedForTarget(prefix, target, name)) return { kind: "ours" };
+  if (t.secretName !== target.secretName || t.set !== target.set) return { kind: "other-target", target: t.id };
+  return isClusterKey(t.cluster) ? { kind: "other-cluster", target: t.id } : { kind: "legacy", target: t.id };
+}
+var idList = (text) => (text ?? "").split(",").map((p) => Number(p.trim())).filter((n) => Number.isInteger(n) && n > 0);
+function assessOwnership(args) {
+  const { owner: owner2, target } = args;
+  const all = heldTokens(args.existing, owner2);
+  const byId = new Map(args.tokens.map((t) => [t.id, t]));
+  const elsewhere = /* @__PURE__ */ new Map();
+  for (const s of args.managed ?? []) {
+    if (s.owner !== ownerRef(owner2)) continue;
+    if (s.name === target.secretName && args.namespaces.includes(s.namespace)) continue;
+    for (const id of [...idList(s.tokenId), ...idList(s.kept)]) elsewhere.set(id, [...elsewhere.get(id) ?? [], `${s.namespace}/${s.name}`]);
+  }
+  const holders = /* @__PURE__ */ new Map();
+  const ours = args.existing.filter((s) => isManaged(s) && s.annotations[Annotations.owner] === ownerRef(owner2));
+  for (const s of ours) {
+    const ids2 = /* @__PURE__ */ new Set([...idList(s.annotations[Annotations.tokenId]), ...idList(s.annotations[Annotations.keptTokenIds]), ...idList(s.annotations[Annotations.revokePending])]);
+    for (const id of ids2) holders.set(id, [...holders.get(id) ?? [], s.namespace]);
+  }
+  const spared = [];
+  const mayRevoke = (id) => {
+    const t = byId.get(id);
+    if (!t) return true;
+    const claim = claimOf(args.prefix, target, t.name);
+    const namespaces2 = holders.get(id) ?? [];
+    if (claim.kind === "ours" || claim.kind === "legacy" || claim.kind === "other-cluster") {
+      const where = elsewhere.get(id);
+      if (!where) return true;
+      spared.push({ id, name: t.name, why: "held-elsewhere", namespaces: namespaces2, elsewhere: where });
+      return false;
+    }
+    spared.push({ id, name: t.name, why: claim.kind, ...claim.kind === "unproven" ? {} : { target: claim.target }, namespaces: namespaces2 });
+    return false;
+  };
+  const revocable = { current: all.current.filter(mayRevoke), kept: all.kept.filter(mayRevoke), pending: all.pending.filter(mayRevoke) };
+  const overlaps = [];
+  for (const s of ours) {
+    const id = idList(s.annotations[Annotations.tokenId])[0];
+    const t = id === void 0 ? void 0 : byId.get(id);
+    if (!t) continue;
+    const claim = claimOf(args.prefix, target, t.name);
+    if (claim.kind !== "other-target") continue;
+    overlaps.push({ namespace: s.namespace, tokenId: t.id, otherTarget: claim.target, otherSpec: s.annotations[Annotations.targetSpec] || void 0 });
+  }
+  return { all, revocable, spared: spared.sort((a, b) => b.id - a.id), overlaps, heldElsewhere: new Set(elsewhere.keys()) };
+}
+function overlapMessage(o, secretName2, target) {
+  return `namespace ${o.namespace} is written by two targets: its Secret "${secretName2}" held deploy token ${o.tokenId} of ${o.otherTarget}${o.otherSpec ? ` (${o.otherSpec})` : ""}, and this run's target is ${target.id ?? `${target.secretName}/${target.set}`} (${target.describe}). Each run overwrites the other's Secret there. Give each pipeline its own --secret-name, or manage each namespace from one pipeline only (--strict-ownership refuses such a run)`;
+}
+function sparedMessage(s) {
+  const where = s.namespaces.length ? ` (in ${s.namespaces.join(", ")})` : "";
+  switch (s.why) {
+    case "other-target":
+      return `Left deploy token ${s.id}${where} alive: it was minted for another target, ${s.target}; its own pipeline revokes it`;
+    case "other-cluster":
+      return `Left deploy token ${s.id}${where} alive: it was minted for another cluster, ${s.target} (or under a Lease since deleted); it expires by itself`;
+    case "held-elsewhere":
+      return `Left deploy token ${s.id}${where} alive: managed Secret(s) outside this target still hold it: ${(s.elsewhere ?? []).join(", ")}`;
+    case "unproven":
+      return `Left deploy token ${s.id}${where} alive: its name (${s.name}) does not prove it was minted for this target`;
+  }
+}
+
+// src/commands/rotate-ownership.ts
+async function assessForRun(config, ports, args) {
+  const input = { existing: args.existing, owner: args.owner, tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, namespaces: config.namespaces };
+  const alone = assessOwnership({ ...input, managed: void 0 });
+  const r = alone.revocable;
+  const sweepable = sweepCandidates({ tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, referenced: referencedIds(alone.all), now: args.now, graceMs: config.sweepGraceMs });
+  const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
+  const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
+  if (!couldDie || !ports.kube.listManagedSecrets) return alone;
+  const managed = await ports.kube.listManagedSecrets();
+  if (managed === "forbidden") {
+    ports.log.info(
+      "Note: RBAC does not allow listing Secrets cluster-wide, so this run cannot see Secrets outside its namespaces; it revokes only tokens whose name proves they were minted for this target"
+    );
+    return alone;
+  }
+  return assessOwnership({ ...input, managed });
+}
+function reportOwnership(config, log, own, target) {
+  if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
+  for (const o of own.overlaps) log.warn(overlapMessage(o, config.secretName, target));
+  for (const s of own.spared) log.info(sparedMessage(s));
+}
+
+// src/commands/rotate-revoke.ts
+async function sweep(config, ports, owner2, tokens, target, referenced, pending) {
+  const orphans = [
+    ...tokens.filter((t) => pending.includes(t.id)),
+    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs })
+  ];
+  const ids2 = [];
+  const problems = [];
+  for (const t of orphans) {
+    try {
+      await ports.gitlab.revokeDeployToken(owner2, t.id);
+      ids2.push(t.id);
+      ports.log.info(
+        pending.includes(t.id) ? `Revoked deploy token ${t.id}, left pending by an earlier run` : `Swept orphaned deploy token ${t.id} (${t.name}): no Secret references it`
+      );
+    } catch (err) {
+      problems.push(`Could not sweep orphaned deploy token ${t.id}: ${err.message}`);
+    }
+  }
+  return { ids: ids2, problems };
+}
+async function revokeNew(ports, owner2, minted, state) {
+  try {
+    await ports.gitlab.revokeDeployToken(owner2, minted.id);
+    return `new deploy token ${minted.id} revoked; ${state}`;
+  } catch (err) {
+    return `revoking new deploy token ${minted.id} failed too (${err.message}); the next run sweeps it; ${state}`;
+  }
+}
+async function rollBackApply(config, ports, owner2, minted) {
+  let holders;
+  try {
+    const now = await ports.kube.readSecrets(config.namespaces, config.secretName);
+    holders = now.filter((s) => s.annotations[Annotations.tokenId] === String(minted.id)).map((s) => s.namespace);
+  } catch (err) {
+    return `could not re-read the Secrets (${err.message}); deploy token ${minted.id} is kept alive in case a Secret holds it`;
+  }
+  if (holders.length > 0) {
+    return `Secret(s) in ${holders.join(", ")} already hold new deploy token ${minted.id}, so it is kept; previous tokens are kept too. Re-run to finish the rotation`;
+  }
+  return revokeNew(ports, owner2, minted, "the Secrets are as they were");
+}
+
+// src/commands/rotate.ts
 async function rotate(input, ports) {
   let locked;
   const creds = input.credentials;
@@ -58190,28 +58271,6 @@ async function rotate(input, ports) {
       ports.log.warn(`Could not release the rotation lock (${err.message}); it expires by itself`);
     }
   }
-}
-async function assessForRun(config, ports, args) {
-  const input = { existing: args.existing, owner: args.owner, tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, namespaces: config.namespaces };
-  const alone = assessOwnership({ ...input, managed: void 0 });
-  const r = alone.revocable;
-  const sweepable = sweepCandidates({ tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, referenced: referencedIds(alone.all), now: args.now, graceMs: config.sweepGraceMs });
-  const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
-  const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
-  if (!couldDie || !ports.kube.listManagedSecrets) return alone;
-  const managed = await ports.kube.listManagedSecrets();
-  if (managed === "forbidden") {
-    ports.log.info(
-      "Note: RBAC does not allow listing Secrets cluster-wide, so this run cannot see Secrets outside its namespaces; it revokes only tokens whose name proves they were minted for this target"
-    );
-    return alone;
-  }
-  return assessOwnership({ ...input, managed });
-}
-function reportOwnership(config, log, own, target) {
-  if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
-  for (const o of own.overlaps) log.warn(overlapMessage(o, config.secretName, target));
-  for (const s of own.spared) log.info(sparedMessage(s));
 }
 async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
   const { gitlab, kube, log } = ports;
@@ -58346,47 +58405,6 @@ async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
     serviceAccountsUpdated: sas.updated,
     problems
   };
-}
-async function sweep(config, ports, owner2, tokens, target, referenced, pending) {
-  const orphans = [
-    ...tokens.filter((t) => pending.includes(t.id)),
-    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs })
-  ];
-  const ids2 = [];
-  const problems = [];
-  for (const t of orphans) {
-    try {
-      await ports.gitlab.revokeDeployToken(owner2, t.id);
-      ids2.push(t.id);
-      ports.log.info(
-        pending.includes(t.id) ? `Revoked deploy token ${t.id}, left pending by an earlier run` : `Swept orphaned deploy token ${t.id} (${t.name}): no Secret references it`
-      );
-    } catch (err) {
-      problems.push(`Could not sweep orphaned deploy token ${t.id}: ${err.message}`);
-    }
-  }
-  return { ids: ids2, problems };
-}
-async function revokeNew(ports, owner2, minted, state) {
-  try {
-    await ports.gitlab.revokeDeployToken(owner2, minted.id);
-    return `new deploy token ${minted.id} revoked; ${state}`;
-  } catch (err) {
-    return `revoking new deploy token ${minted.id} failed too (${err.message}); the next run sweeps it; ${state}`;
-  }
-}
-async function rollBackApply(config, ports, owner2, minted) {
-  let holders;
-  try {
-    const now = await ports.kube.readSecrets(config.namespaces, config.secretName);
-    holders = now.filter((s) => s.annotations[Annotations.tokenId] === String(minted.id)).map((s) => s.namespace);
-  } catch (err) {
-    return `could not re-read the Secrets (${err.message}); deploy token ${minted.id} is kept alive in case a Secret holds it`;
-  }
-  if (holders.length > 0) {
-    return `Secret(s) in ${holders.join(", ")} already hold new deploy token ${minted.id}, so it is kept; previous tokens are kept too. Re-run to finish the rotation`;
-  }
-  return revokeNew(ports, owner2, minted, "the Secrets are as they were");
 }
 
 // src/adapters/wiring.ts
@@ -59207,132 +59225,6 @@ var Groups = class extends BaseResource {
   }
 };
 
-// src/adapters/undici.ts
-var loading;
-function loadUndici() {
-  return loading ??= Promise.resolve().then(() => __toESM(require_undici2(), 1));
-}
-var LazyDispatcher = class {
-  constructor(make) {
-    this.make = make;
-  }
-  make;
-  #built;
-  get() {
-    return this.#built ??= loadUndici().then(this.make);
-  }
-};
-function dispatcherOf(d) {
-  return d instanceof LazyDispatcher ? d.get() : Promise.resolve(d);
-}
-
-// src/adapters/proxy.ts
-var ProxyRefusal = class extends Error {
-  constructor(proxy, variables, target, status, cause, sentCredentials) {
-    super(status ? `the proxy ${proxy} answered HTTP ${status} to CONNECT ${target}` : `cannot connect to the proxy ${proxy} (${cause})`);
-    this.proxy = proxy;
-    this.variables = variables;
-    this.target = target;
-    this.status = status;
-    this.sentCredentials = sentCredentials;
-    this.code = status ? `PROXY_${status}` : cause ?? "network-error";
-  }
-  proxy;
-  variables;
-  target;
-  status;
-  sentCredentials;
-  name = "ProxyRefusal";
-  code;
-};
-function proxyRefusalOf(err) {
-  let e = err;
-  for (let depth = 0; e && typeof e === "object" && depth < 6; depth++) {
-    if (e instanceof ProxyRefusal) return e;
-    e = e.cause;
-  }
-  return void 0;
-}
-var REASONS = {
-  400: "Bad Request",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  407: "Proxy Authentication Required",
-  500: "Internal Server Error",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout"
-};
-var TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL/;
-function describeProxyRefusal(r) {
-  const host = r.target.replace(/:\d+$/, "");
-  const direct = `if this runner reaches ${host} without the proxy, add it to NO_PROXY`;
-  if (r.status === void 0) {
-    const hint = TLS_CODES.test(r.code) ? `The proxy's TLS certificate is not trusted: pass its CA with --ca-file (Action input ca-file), or check the proxy URL in ${r.variables}` : `Check the proxy's host and port in ${r.variables}; ${direct}`;
-    return { detail: `cannot connect to the proxy ${r.proxy} (${r.code}) to reach ${r.target}`, hint };
-  }
-  const answer = `HTTP ${r.status}${REASONS[r.status] ? ` ${REASONS[r.status]}` : ""}`;
-  if (r.status === 407) {
-    return {
-      detail: `the proxy ${r.proxy} refused the tunnel to ${r.target} (${answer})`,
-      hint: r.sentCredentials ? `The proxy rejected the credentials in ${r.variables}: check the user and password (special characters percent-encoded)` : `The proxy requires credentials: put them in ${r.variables} as http://user:password@${r.proxy}`
-    };
-  }
-  if (r.status >= 500) {
-    return {
-      detail: `the proxy ${r.proxy} could not open a tunnel to ${r.target} (${answer})`,
-      hint: `The proxy cannot reach ${r.target}: check the host and port; ${direct}`
-    };
-  }
-  return {
-    detail: `the proxy ${r.proxy} refused the tunnel to ${r.target} (${answer})`,
-    hint: `The proxy does not allow connections to ${r.target}: ask its administrators to allow it, or, ${direct}`
-  };
-}
-function codeOf(err, depth = 0) {
-  if (!err || typeof err !== "object" || depth > 4) return void 0;
-  const e = err;
-  if (typeof e.code === "string" && e.code !== "") return e.code;
-  return codeOf(e.cause, depth + 1) ?? (Array.isArray(e.errors) ? codeOf(e.errors[0], depth + 1) : void 0);
-}
-function attributingClient(undici, settings) {
-  return (proxyUrl, options) => {
-    const pool = new undici.Pool(proxyUrl, options);
-    const names = [settings.https, settings.http].filter((e) => e?.host === proxyUrl.host).map((e) => e.variable);
-    const variables = [...new Set(names)].join(" / ") || "HTTPS_PROXY / HTTP_PROXY";
-    const connect = pool.connect.bind(pool);
-    const attributed = async (o) => {
-      const sentCredentials = Object.keys(o.headers ?? {}).some((k) => k.toLowerCase() === "proxy-authorization");
-      let result;
-      try {
-        result = await connect(o);
-      } catch (err) {
-        const name = err?.name;
-        if (name === "AbortError" || name === "TimeoutError") throw err;
-        throw new ProxyRefusal(proxyUrl.host, variables, o.path, void 0, codeOf(err) ?? "network-error", sentCredentials);
-      }
-      if (result.statusCode !== 200) {
-        result.socket.on("error", () => void 0).destroy();
-        throw new ProxyRefusal(proxyUrl.host, variables, o.path, result.statusCode, void 0, sentCredentials);
-      }
-      return result;
-    };
-    pool.connect = ((o, callback) => callback === void 0 ? attributed(o) : connect(o, callback));
-    return pool;
-  };
-}
-function proxyDispatcher(undici, settings, tls) {
-  return new undici.EnvHttpProxyAgent({
-    // "" (not undefined): undici would otherwise read process.env itself.
-    httpProxy: settings.http?.url.reveal() ?? "",
-    httpsProxy: settings.https?.url.reveal() ?? "",
-    noProxy: settings.noProxy,
-    ...tls ? { connect: tls, requestTls: tls, proxyTls: tls } : {},
-    clientFactory: attributingClient(undici, settings)
-  });
-}
-
 // src/adapters/retry.ts
 var RETRY_DEFAULTS = {
   deadlineMs: 6e4,
@@ -59478,6 +59370,134 @@ async function retrying(attempt, how) {
 // src/adapters/tls.ts
 import { readFileSync } from "node:fs";
 import { createSecureContext, rootCertificates } from "node:tls";
+
+// src/adapters/proxy.ts
+var ProxyRefusal = class extends Error {
+  constructor(proxy, variables, target, status, cause, sentCredentials) {
+    super(status ? `the proxy ${proxy} answered HTTP ${status} to CONNECT ${target}` : `cannot connect to the proxy ${proxy} (${cause})`);
+    this.proxy = proxy;
+    this.variables = variables;
+    this.target = target;
+    this.status = status;
+    this.sentCredentials = sentCredentials;
+    this.code = status ? `PROXY_${status}` : cause ?? "network-error";
+  }
+  proxy;
+  variables;
+  target;
+  status;
+  sentCredentials;
+  name = "ProxyRefusal";
+  code;
+};
+function proxyRefusalOf(err) {
+  let e = err;
+  for (let depth = 0; e && typeof e === "object" && depth < 6; depth++) {
+    if (e instanceof ProxyRefusal) return e;
+    e = e.cause;
+  }
+  return void 0;
+}
+var REASONS = {
+  400: "Bad Request",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  407: "Proxy Authentication Required",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout"
+};
+var TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL/;
+function describeProxyRefusal(r) {
+  const host = r.target.replace(/:\d+$/, "");
+  const direct = `if this runner reaches ${host} without the proxy, add it to NO_PROXY`;
+  if (r.status === void 0) {
+    const hint = TLS_CODES.test(r.code) ? `The proxy's TLS certificate is not trusted: pass its CA with --ca-file (Action input ca-file), or check the proxy URL in ${r.variables}` : `Check the proxy's host and port in ${r.variables}; ${direct}`;
+    return { detail: `cannot connect to the proxy ${r.proxy} (${r.code}) to reach ${r.target}`, hint };
+  }
+  const answer = `HTTP ${r.status}${REASONS[r.status] ? ` ${REASONS[r.status]}` : ""}`;
+  if (r.status === 407) {
+    return {
+      detail: `the proxy ${r.proxy} refused the tunnel to ${r.target} (${answer})`,
+      hint: r.sentCredentials ? `The proxy rejected the credentials in ${r.variables}: check the user and password (special characters percent-encoded)` : `The proxy requires credentials: put them in ${r.variables} as http://user:password@${r.proxy}`
+    };
+  }
+  if (r.status >= 500) {
+    return {
+      detail: `the proxy ${r.proxy} could not open a tunnel to ${r.target} (${answer})`,
+      hint: `The proxy cannot reach ${r.target}: check the host and port; ${direct}`
+    };
+  }
+  return {
+    detail: `the proxy ${r.proxy} refused the tunnel to ${r.target} (${answer})`,
+    hint: `The proxy does not allow connections to ${r.target}: ask its administrators to allow it, or, ${direct}`
+  };
+}
+function codeOf(err, depth = 0) {
+  if (!err || typeof err !== "object" || depth > 4) return void 0;
+  const e = err;
+  if (typeof e.code === "string" && e.code !== "") return e.code;
+  return codeOf(e.cause, depth + 1) ?? (Array.isArray(e.errors) ? codeOf(e.errors[0], depth + 1) : void 0);
+}
+function attributingClient(undici, settings) {
+  return (proxyUrl, options) => {
+    const pool = new undici.Pool(proxyUrl, options);
+    const names = [settings.https, settings.http].filter((e) => e?.host === proxyUrl.host).map((e) => e.variable);
+    const variables = [...new Set(names)].join(" / ") || "HTTPS_PROXY / HTTP_PROXY";
+    const connect = pool.connect.bind(pool);
+    const attributed = async (o) => {
+      const sentCredentials = Object.keys(o.headers ?? {}).some((k) => k.toLowerCase() === "proxy-authorization");
+      let result;
+      try {
+        result = await connect(o);
+      } catch (err) {
+        const name = err?.name;
+        if (name === "AbortError" || name === "TimeoutError") throw err;
+        throw new ProxyRefusal(proxyUrl.host, variables, o.path, void 0, codeOf(err) ?? "network-error", sentCredentials);
+      }
+      if (result.statusCode !== 200) {
+        result.socket.on("error", () => void 0).destroy();
+        throw new ProxyRefusal(proxyUrl.host, variables, o.path, result.statusCode, void 0, sentCredentials);
+      }
+      return result;
+    };
+    pool.connect = ((o, callback) => callback === void 0 ? attributed(o) : connect(o, callback));
+    return pool;
+  };
+}
+function proxyDispatcher(undici, settings, tls) {
+  return new undici.EnvHttpProxyAgent({
+    // "" (not undefined): undici would otherwise read process.env itself.
+    httpProxy: settings.http?.url.reveal() ?? "",
+    httpsProxy: settings.https?.url.reveal() ?? "",
+    noProxy: settings.noProxy,
+    ...tls ? { connect: tls, requestTls: tls, proxyTls: tls } : {},
+    clientFactory: attributingClient(undici, settings)
+  });
+}
+
+// src/adapters/undici.ts
+var loading;
+function loadUndici() {
+  return loading ??= Promise.resolve().then(() => __toESM(require_undici2(), 1));
+}
+var LazyDispatcher = class {
+  constructor(make) {
+    this.make = make;
+  }
+  make;
+  #built;
+  get() {
+    return this.#built ??= loadUndici().then(this.make);
+  }
+};
+function dispatcherOf(d) {
+  return d instanceof LazyDispatcher ? d.get() : Promise.resolve(d);
+}
+
+// src/adapters/tls.ts
 function readCaFile(path4, option = "--ca-file") {
   let pem;
   try {
@@ -59506,9 +59526,7 @@ function dispatcher(extraCaPem, proxy) {
   return new LazyDispatcher((undici) => new undici.Agent({ connect: tls() }));
 }
 
-// src/adapters/gitlab.ts
-var REQUEST_TIMEOUT_MS = 3e4;
-var PER_PAGE = 100;
+// src/adapters/gitlab-requester.ts
 var HttpStatusError = class extends Error {
   constructor(status, headers, description) {
     super(description || `HTTP ${status}`);
@@ -59531,7 +59549,6 @@ var ConnectionError = class extends Error {
   proxyHint;
   name = "ConnectionError";
 };
-var TLS_CODES2 = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS/;
 function codeOf2(err, depth = 0) {
   if (!err || typeof err !== "object" || depth > 4) return void 0;
   const e = err;
@@ -59620,6 +59637,9 @@ function classify(err) {
   if (err instanceof ConnectionError) return { kind: "connection", code: err.code };
   return void 0;
 }
+
+// src/adapters/gitlab-errors.ts
+var TLS_CODES2 = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS/;
 function hintFor(status, owner2) {
   switch (status) {
     case 401:
@@ -59646,6 +59666,10 @@ var OrphanedTokenError = class extends GitLabError {
   }
   orphanTokenId;
 };
+
+// src/adapters/gitlab.ts
+var REQUEST_TIMEOUT_MS = 3e4;
+var PER_PAGE = 100;
 function describe(owner2) {
   return `${owner2.kind} ${owner2.path ?? owner2.ref}`;
 }
@@ -59831,32 +59855,7 @@ function gitlabPort(opts) {
   };
 }
 
-// src/adapters/kubectl.ts
-import { existsSync as existsSync2 } from "node:fs";
-import { join as join3 } from "node:path";
-
-// src/adapters/childenv.ts
-function inputVariable(input) {
-  return `INPUT_${input.replace(/ /g, "_").toUpperCase()}`;
-}
-function secretVariables2(options = OPTIONS) {
-  return [...secretVariables(options), ...options.flatMap((o) => o.secret && o.input ? [inputVariable(o.input)] : [])];
-}
-var PROXY_VARIABLES = /* @__PURE__ */ new Set(["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY"]);
-function childEnv(env, holdsSecret, secretNames = secretVariables2()) {
-  const dropped = new Set(secretNames.map((n) => n.toUpperCase()));
-  const out = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (value === void 0) continue;
-    const upper = name.toUpperCase();
-    if (dropped.has(upper) || upper.startsWith("INPUT_")) continue;
-    if (!PROXY_VARIABLES.has(upper) && holdsSecret(`${name}=${value}`)) continue;
-    out[name] = value;
-  }
-  return out;
-}
-
-// src/adapters/kubectl.ts
+// src/adapters/kubectl-errors.ts
 function namespacesInErrors(stderr) {
   const found = /* @__PURE__ */ new Set();
   for (const m of stderr.matchAll(/in the namespace "([^"]+)"|namespaces "([^"]+)" not found|namespace[:=] ?"?([a-z0-9-]+)"?/g)) {
@@ -59925,9 +59924,6 @@ function failure(operation, stderr) {
 function pluginSaid(stderr) {
   return credentialPluginLines(stderr).map((l) => `credential plugin: ${l}`);
 }
-var LIST_FROM_NAMESPACES = 20;
-var APPLY_PROCESSES = 2;
-var MIN_PART = 30;
 function listForbidden(stderr, resource) {
   return new RegExp(`cannot (list|watch) resource "${resource}" in API group "" at the cluster scope`).test(stderr);
 }
@@ -59935,6 +59931,12 @@ function mergeStderr(stderrs) {
   const lines = stderrs.flatMap((s) => s.split("\n")).filter((l) => l.trim() !== "");
   return [...new Set(lines)].join("\n");
 }
+function deleteFailure(operation, stderr) {
+  const hints = /is forbidden: User/.test(stderr) ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch)"] : hintsFor(stderr);
+  return new KubeError(operation, [errorLines(stderr), ...pluginSaid(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
+}
+
+// src/adapters/kubectl-lease.ts
 function microTime(d) {
   return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
@@ -59961,6 +59963,10 @@ function parseLease(stdout) {
     uid: String(o.metadata?.uid ?? "")
   };
 }
+var CREATE_RACE = /AlreadyExists|already exists/;
+var CLAIM_RACE = /Conflict|the object has been modified|leases(\.coordination\.k8s\.io)? "[^"]+" not found/;
+
+// src/adapters/kubectl-objects.ts
 var jp = (key) => `{.metadata.annotations.${key.replace(/\./g, "\\.")}}`;
 var MANAGED_FIELDS = `{range .items[*]}{.metadata.namespace}{"\\t"}{.metadata.name}{"\\t"}${jp(Annotations.owner)}{"\\t"}${jp(Annotations.tokenId)}{"\\t"}${jp(Annotations.keptTokenIds)}{"\\n"}{end}`;
 function parseManagedSecrets(stdout) {
@@ -59969,14 +59975,83 @@ function parseManagedSecrets(stdout) {
     return { namespace, name, owner: owner2, tokenId, kept };
   });
 }
-var CREATE_RACE = /AlreadyExists|already exists/;
-var CLAIM_RACE = /Conflict|the object has been modified|leases(\.coordination\.k8s\.io)? "[^"]+" not found/;
+function deleteReviews(namespaces2, name) {
+  const items = namespaces2.map((namespace) => ({
+    apiVersion: "authorization.k8s.io/v1",
+    kind: "SelfSubjectAccessReview",
+    spec: { resourceAttributes: { namespace, verb: "delete", resource: "secrets", name } }
+  }));
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
+}
+function parseDeleteReviews(stdout, namespaces2) {
+  const allowed = new Set(
+    stdout.split("\n").map((l) => l.trim().split(/\s+/)).filter(([, ok]) => ok === "true").map(([ns]) => ns)
+  );
+  return namespaces2.filter((ns) => !allowed.has(ns));
+}
+function objectRefs(refs) {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "List",
+    items: refs.map((r) => ({ apiVersion: "v1", kind: r.kind, metadata: { name: r.name, namespace: r.namespace } }))
+  });
+}
+function listItems(stdout) {
+  const text = stdout.trim();
+  if (text === "") return [];
+  const doc = JSON.parse(text);
+  return doc.kind === "List" || Array.isArray(doc.items) ? doc.items ?? [] : [doc];
+}
+function parseSecrets(stdout) {
+  const text = stdout.trim();
+  if (text === "") return [];
+  const doc = JSON.parse(text);
+  const items = doc.kind === "List" || Array.isArray(doc.items) ? doc.items ?? [] : [doc];
+  return items.map((raw) => {
+    const o = raw;
+    const md = o.metadata ?? {};
+    return {
+      namespace: String(md.namespace),
+      type: String(o.type ?? "Opaque"),
+      labels: md.labels ?? {},
+      annotations: md.annotations ?? {},
+      resourceVersion: String(md.resourceVersion ?? "")
+    };
+  });
+}
+
+// src/adapters/kubectl-run.ts
+import { existsSync as existsSync2 } from "node:fs";
+import { join as join3 } from "node:path";
+
+// src/adapters/childenv.ts
+function inputVariable(input) {
+  return `INPUT_${input.replace(/ /g, "_").toUpperCase()}`;
+}
+function secretVariables2(options = OPTIONS) {
+  return [...secretVariables(options), ...options.flatMap((o) => o.secret && o.input ? [inputVariable(o.input)] : [])];
+}
+var PROXY_VARIABLES = /* @__PURE__ */ new Set(["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY"]);
+function childEnv(env, holdsSecret, secretNames = secretVariables2()) {
+  const dropped = new Set(secretNames.map((n) => n.toUpperCase()));
+  const out = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === void 0) continue;
+    const upper = name.toUpperCase();
+    if (dropped.has(upper) || upper.startsWith("INPUT_")) continue;
+    if (!PROXY_VARIABLES.has(upper) && holdsSecret(`${name}=${value}`)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+// src/adapters/kubectl-run.ts
 function usesKubeconfig(env, kubeconfigFlag, homeConfigExists) {
   if (kubeconfigFlag || env.KUBECONFIG) return true;
   if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT) return true;
   return env.HOME ? homeConfigExists(env.HOME) : false;
 }
-function kubectlPort(opts) {
+function kubectlRunner(opts) {
   const binary = opts.binary ?? "kubectl";
   const kubeconfig = usesKubeconfig(opts.env ?? process.env, opts.kubeconfig, (home) => existsSync2(join3(home, ".kube", "config")));
   const global2 = [
@@ -59997,6 +60072,15 @@ function kubectlPort(opts) {
       throw new KubeError("running kubectl", `${err.message}. Is kubectl installed and on PATH?`);
     }
   }
+  return run;
+}
+
+// src/adapters/kubectl.ts
+var LIST_FROM_NAMESPACES = 20;
+var APPLY_PROCESSES = 2;
+var MIN_PART = 30;
+function kubectlPort(opts) {
+  const run = kubectlRunner(opts);
   async function listNamed(resource, name, namespaces2) {
     const r = await run(["get", resource, "--all-namespaces", ...name ? ["--field-selector", `metadata.name=${name}`] : [], "-o", "json"], "");
     if (r.exitCode !== 0) {
@@ -60166,54 +60250,6 @@ function kubectlPort(opts) {
       if (r.exitCode !== 0) throw deleteFailure(`deleting Secret "${name}"`, opts.redact(r.stderr));
     }
   };
-}
-function deleteReviews(namespaces2, name) {
-  const items = namespaces2.map((namespace) => ({
-    apiVersion: "authorization.k8s.io/v1",
-    kind: "SelfSubjectAccessReview",
-    spec: { resourceAttributes: { namespace, verb: "delete", resource: "secrets", name } }
-  }));
-  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
-}
-function parseDeleteReviews(stdout, namespaces2) {
-  const allowed = new Set(
-    stdout.split("\n").map((l) => l.trim().split(/\s+/)).filter(([, ok]) => ok === "true").map(([ns]) => ns)
-  );
-  return namespaces2.filter((ns) => !allowed.has(ns));
-}
-function deleteFailure(operation, stderr) {
-  const hints = /is forbidden: User/.test(stderr) ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch)"] : hintsFor(stderr);
-  return new KubeError(operation, [errorLines(stderr), ...pluginSaid(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
-}
-function objectRefs(refs) {
-  return JSON.stringify({
-    apiVersion: "v1",
-    kind: "List",
-    items: refs.map((r) => ({ apiVersion: "v1", kind: r.kind, metadata: { name: r.name, namespace: r.namespace } }))
-  });
-}
-function listItems(stdout) {
-  const text = stdout.trim();
-  if (text === "") return [];
-  const doc = JSON.parse(text);
-  return doc.kind === "List" || Array.isArray(doc.items) ? doc.items ?? [] : [doc];
-}
-function parseSecrets(stdout) {
-  const text = stdout.trim();
-  if (text === "") return [];
-  const doc = JSON.parse(text);
-  const items = doc.kind === "List" || Array.isArray(doc.items) ? doc.items ?? [] : [doc];
-  return items.map((raw) => {
-    const o = raw;
-    const md = o.metadata ?? {};
-    return {
-      namespace: String(md.namespace),
-      type: String(o.type ?? "Opaque"),
-      labels: md.labels ?? {},
-      annotations: md.annotations ?? {},
-      resourceVersion: String(md.resourceVersion ?? "")
-    };
-  });
 }
 
 // src/adapters/registry-challenge.ts
@@ -60545,7 +60581,7 @@ async function readCapped(body) {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-// src/adapters/registry.ts
+// src/adapters/registry-types.ts
 var DEFAULT_TIMEOUT_MS = 15e3;
 var MANIFEST_TYPES = [
   "application/vnd.oci.image.index.v1+json",
@@ -60553,6 +60589,8 @@ var MANIFEST_TYPES = [
   "application/vnd.docker.distribution.manifest.list.v2+json",
   "application/vnd.docker.distribution.manifest.v2+json"
 ];
+
+// src/adapters/registry.ts
 var Flow = class {
   constructor(req, opts) {
     this.req = req;

@@ -1,4 +1,3 @@
-
 // Deploy tokens and owner info through gitbeaker's resource classes. The only
 // module that talks to GitLab's REST API.
 //
@@ -7,27 +6,25 @@
 // the resources our own requesterFn that makes exactly one HTTP request per call
 // and wrap the calls in our policy (retry.ts). Failures become GitLabError; the
 // request, which carries the caller's PRIVATE-TOKEN, is never kept in an error.
+//
+// The requester and its errors live in gitlab-requester.ts, the user-facing
+// hints in gitlab-errors.ts; this module is the port.
 import { DeployTokens, Groups, PersonalAccessTokens, Projects } from "@gitbeaker/core";
-import {
-  createRequesterFn,
-  getMatchingRateLimiter,
-  type RateLimiters,
-  type RequestHandlerFn,
-  type RequestOptions,
-} from "@gitbeaker/requester-utils";
-import { dispatcherOf, loadUndici, type LazyDispatcher, type Undici } from "./undici.js";
+import { createRequesterFn } from "@gitbeaker/requester-utils";
 import { GitLabError } from "../model/errors.js";
 import type { ApiTokenSelf, DeployTokenInfo, GitLabPort, MintedToken, ResolvedOwner, Owner } from "../model/ports.js";
-import { describeProxyRefusal, proxyRefusalOf } from "./proxy.js";
 import { Attempts, outcomeOf, describeFailure, retrying, retryOptions, RetryExhaustedError, type Failure, type RetryOptions } from "./retry.js";
 import { Secret, redact } from "../model/secret.js";
 import { dispatcher } from "./tls.js";
 import type { ProxySettings } from "../config/proxy-settings.js";
+import { ConnectionError, HttpStatusError, classify, oneRequest } from "./gitlab-requester.js";
+import { OrphanedTokenError, connectionHint, hintFor } from "./gitlab-errors.js";
+
+export { OrphanedTokenError } from "./gitlab-errors.js";
 
 const REQUEST_TIMEOUT_MS = 30_000;
 /** GitLab's maximum; fewer round trips when an owner has many tokens. */
 const PER_PAGE = 100;
-
 
 export interface GitLabPortOptions {
   url: string;
@@ -40,184 +37,6 @@ export interface GitLabPortOptions {
   retry?: Partial<RetryOptions>;
   /** Limit for one HTTP request (connect to last body byte). */
   requestTimeoutMs?: number;
-}
-
-// ---- one HTTP request per gitbeaker call ----------------------------------------------------------
-
-/** GitLab answered with a non-2xx status. Holds the response's facts only, never the request. */
-class HttpStatusError extends Error {
-  override name = "HttpStatusError";
-  constructor(
-    readonly status: number,
-    readonly headers: Readonly<Record<string, string>>,
-    readonly description: string,
-  ) {
-    super(description || `HTTP ${status}`);
-  }
-}
-
-/** No usable answer: the connection failed, timed out, or broke while the response was read. */
-class ConnectionError extends Error {
-  override name = "ConnectionError";
-  constructor(
-    /** A Node/undici code, "timeout" or "lost-response" (see retry.ts). */
-    readonly code: string,
-    message: string,
-    /** Set when the failure is the proxy's: what to do about it. */
-    readonly proxyHint?: string,
-  ) {
-    super(message);
-  }
-}
-
-const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS/;
-
-/** Finds the first error code in undici's wrapping (TypeError "fetch failed" -> cause -> AggregateError). */
-function codeOf(err: unknown, depth = 0): string | undefined {
-  if (!err || typeof err !== "object" || depth > 4) return undefined;
-  const e = err as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
-  if (typeof e.code === "string" && e.code !== "") return e.code;
-  if (e.message === "socket hang up") return "socket hang up";
-  return codeOf(e.cause, depth + 1) ?? (Array.isArray(e.errors) ? codeOf(e.errors[0], depth + 1) : undefined);
-}
-
-/** Builds the error from codes only: undici's messages are safe, but nothing of theirs needs to travel. */
-function connectionError(err: unknown, timeoutMs: number, readingBody: boolean): ConnectionError {
-  const name = (err as { name?: unknown } | null)?.name;
-  if (name === "TimeoutError") return new ConnectionError("timeout", `no answer within ${timeoutMs / 1000} s`);
-  if (name === "AbortError") return new ConnectionError("aborted", "the request was cancelled");
-  // Only the tunnel's opening is the proxy's; a break past it is the origin's, as without a proxy.
-  const refusal = readingBody ? undefined : proxyRefusalOf(err);
-  if (refusal) {
-    const { detail, hint } = describeProxyRefusal(refusal);
-    return new ConnectionError(refusal.code, detail, hint);
-  }
-  const code = codeOf(err) ?? (readingBody ? "lost-response" : "network-error");
-  return new ConnectionError(
-    readingBody && code !== "lost-response" ? "lost-response" : code,
-    readingBody
-      ? `the connection broke while GitLab's answer was read (${code})`
-      : `the connection to GitLab failed (${code})`,
-  );
-}
-
-/** gitbeaker's rule (JSON `error` or `message`, else the text), without its SyntaxError on bad JSON. */
-function describeBody(text: string, contentType: string | undefined): string {
-  const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
-  if (type === "text/html") return ""; // a proxy's error page says nothing the status does not
-  if (type === "application/json") {
-    try {
-      const body = JSON.parse(text) as Record<string, unknown> | null;
-      const main = body?.error ?? body?.message ?? "";
-      const s = typeof main === "string" ? main : JSON.stringify(main);
-      const more = typeof body?.error_description === "string" ? body.error_description : "";
-      return (more ? `${s}: ${more}` : s).slice(0, 500);
-    } catch {
-      /* fall through to the raw text */
-    }
-  }
-  return text.trim().slice(0, 500);
-}
-
-function parseBody(text: string, contentType: string | undefined): unknown {
-  const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
-  if (type === "application/json") return text === "" ? {} : (JSON.parse(text) as unknown) ?? {};
-  return text;
-}
-
-/**
- * gitbeaker's request handler minus its retry loop: one fetch (undici's, so the
- * CA dispatcher passed as gitbeaker's `agent` always matches its client), a
- * per-request timeout, gitbeaker's client-side rate limiter kept.
- */
-function oneRequest(timeoutMs: number): RequestHandlerFn {
-  return async (endpoint, raw) => {
-    const o = (raw ?? {}) as RequestOptions & { agent?: unknown; rateLimiters?: RateLimiters };
-    const method = o.method ?? "GET";
-    const prefix = o.prefixUrl ?? "";
-    const url = new URL(endpoint, prefix.endsWith("/") ? prefix : `${prefix}/`);
-    url.search = o.searchParams ?? "";
-    await getMatchingRateLimiter(endpoint, o.rateLimiters, method)();
-
-    // gitbeaker's own signal spans all pages of a listing; ours is per request.
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
-    let response: Awaited<ReturnType<Undici["fetch"]>>;
-    try {
-      const { fetch } = await loadUndici();
-      const dispatcher = await dispatcherOf(o.agent as LazyDispatcher | undefined);
-      response = await fetch(url, {
-        method,
-        headers: o.headers,
-        body: typeof o.body === "string" ? o.body : undefined,
-        signal,
-        ...(dispatcher ? { dispatcher } : {}),
-      });
-    } catch (err) {
-      throw connectionError(err, timeoutMs, false);
-    }
-    let text: string;
-    try {
-      text = response.status === 204 ? "" : await response.text();
-    } catch (err) {
-      throw connectionError(err, timeoutMs, true);
-    }
-    const headers = Object.fromEntries(response.headers.entries());
-    if (!response.ok) throw new HttpStatusError(response.status, headers, describeBody(text, headers["content-type"]));
-    let body: unknown;
-    try {
-      body = response.status === 204 ? null : parseBody(text, headers["content-type"]);
-    } catch {
-      // A 2xx we cannot read: for a create, the token may exist while we never saw its secret.
-      throw new ConnectionError("lost-response", "GitLab's answer could not be read (invalid JSON)");
-    }
-    return { status: response.status, headers, body: body as never };
-  };
-}
-
-// ---- errors ---------------------------------------------------------------------------------------
-
-function classify(err: unknown): Failure | undefined {
-  if (err instanceof HttpStatusError) return { kind: "status", status: err.status, headers: err.headers };
-  if (err instanceof ConnectionError) return { kind: "connection", code: err.code };
-  return undefined;
-}
-
-function hintFor(status: number | undefined, owner: string): string {
-  switch (status) {
-    case 401:
-      return "The GitLab token is missing, wrong, expired or revoked";
-    case 403:
-      // GitLab lets a group Maintainer list group deploy tokens but only an Owner create or delete them.
-      return owner.startsWith("group ")
-        ? `The GitLab token needs the api scope, held by an Owner of ${owner}: group deploy tokens need the Owner role; Maintainer is not enough`
-        : `The GitLab token needs the api scope, held by a Maintainer of ${owner} (Owner for group deploy tokens)`;
-    case 404:
-      return `${owner} does not exist, or the GitLab token cannot see it`;
-    case 429:
-      return "GitLab is rate limiting this token; try again later";
-    default:
-      return "";
-  }
-}
-
-function connectionHint(code: string): string {
-  if (code === "ENOTFOUND") return "Check the GitLab URL";
-  if (TLS_CODES.test(code)) return "GitLab's certificate is not trusted; pass its CA with --ca-file (Action input ca-file)";
-  return "";
-}
-
-/** A token minted by a create whose answer we lost, that we then could not delete. */
-export class OrphanedTokenError extends GitLabError {
-  constructor(
-    operation: string,
-    status: number | undefined,
-    detail: string,
-    hint: string,
-    readonly orphanTokenId: number | undefined,
-  ) {
-    super(operation, status, detail, hint);
-  }
 }
 
 function describe(owner: { kind: string; ref?: string; path?: string }): string {

@@ -17,11 +17,15 @@
 // Credentials never leave this module in text: every string that came from a
 // server is redacted against the password, user:password, its base64 and the
 // JWT before it is put into an error.
+//
+// The port's request and result types are in registry-types.ts, the challenge
+// parser in registry-challenge.ts, the HTTP exchange in registry-http.ts and
+// the error hints in registry-hints.ts; this module is the token flow.
 import type { Dispatcher } from "undici";
 import type { LazyDispatcher } from "./undici.js";
 import { isLoopbackHost } from "../config/inputs.js";
 import type { ProxySettings } from "../config/proxy-settings.js";
-import { redact, type Secret } from "../model/secret.js";
+import { redact } from "../model/secret.js";
 import { describeAccess, grantsPull, jwtAccess, parseAuthChallenges, parseBearerChallenge, type BearerChallenge } from "./registry-challenge.js";
 import {
   VerifyError,
@@ -40,51 +44,10 @@ import {
 } from "./registry-hints.js";
 import { exchange, type FlowOptions } from "./registry-http.js";
 import { dispatcher } from "./tls.js";
+import { DEFAULT_TIMEOUT_MS, MANIFEST_TYPES, type RegistryPort, type VerifyRequest, type VerifyResult } from "./registry-types.js";
 
+export { DEFAULT_TIMEOUT_MS, MANIFEST_TYPES, type RegistryPort, type VerifyRequest, type VerifyResult } from "./registry-types.js";
 
-export const DEFAULT_TIMEOUT_MS = 15_000;
-
-/** Every manifest type a pull may meet; distribution 2.8 answers 404 for an OCI image not listed in Accept. */
-export const MANIFEST_TYPES = [
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-] as const;
-
-export interface VerifyRequest {
-  /** host[:port] exactly as in image references, e.g. gitlab.example.com:5005. */
-  registry: string;
-  /** Repository path below the registry, e.g. grp/app (lowercase, as GitLab stores it). */
-  repository: string;
-  /** With a tag the manifest is fetched; without, the check stops at the token's access. */
-  tag: string | undefined;
-  username: string;
-  password: Secret;
-  /**
-   * Whose credentials: a GitLab deploy token (the default) or static ones for
-   * any registry (--username). Only the hints of a failure differ.
-   */
-  credentials?: "deploy-token" | "static";
-}
-
-export interface VerifyResult {
-  registry: string;
-  repository: string;
-  tag?: string;
-  /** Docker-Content-Digest of the tag's manifest (only with a tag). */
-  digest?: string;
-  /** The token service the registry pointed to; undefined when the registry asked for no credentials. */
-  realm: string | undefined;
-  /** The registry served the repository without credentials: the check proves nothing about the token. */
-  anonymous: boolean;
-}
-
-export interface RegistryPort {
-  verifyPull(req: VerifyRequest): Promise<VerifyResult>;
-}
-
-// ---- the flow -----------------------------------------------------------------------------------
 
 type Step1 = { kind: "challenge"; challenge: BearerChallenge } | { kind: "anonymous"; digest: string | undefined };
 

@@ -3,62 +3,29 @@
 // through ports and returns a report; the faces decide how to show it.
 // Static credentials (--username) take the same lock, read, check, apply and
 // ServiceAccount steps without the GitLab ones (static.ts).
+// The run's scope (rotate-scope.ts), the ownership check (rotate-ownership.ts)
+// and revoking (rotate-revoke.ts) are their own modules, re-exported here.
 import { checkApiToken } from "./apitoken.js";
 import { checkApply, ensureServiceAccounts, readChecked, verifyCredentials, wouldAddTo } from "./apply.js";
 import { credentialsFor, pullSecretPayload, registryHosts, secretForms } from "../model/dockerconfig.js";
 import { expiryDateFor } from "../config/duration.js";
-import { GpsError, OwnershipError, RotationError, UsageError, type UnavailableNamespace } from "../model/errors.js";
+import { RotationError } from "../model/errors.js";
 import type { Config } from "../config/inputs.js";
 import { acquireTargetLock, readTargetLeaseUid } from "./lock.js";
 import { recordAnnotations, secretList } from "../model/manifests.js";
 import { Annotations, tokenName } from "../model/naming.js";
-import { targetOf, type TargetRef } from "./target.js";
-import { isLiveToken, referencedIds, revocationPlan, rotationDue, sweepCandidates } from "../model/plan.js";
-import { assessOwnership, overlapMessage, sparedMessage, type Ownership } from "../model/ownership.js";
-import type { Clock, GitLabPort, KubePort, Log, MintedToken, ResolvedOwner, LockPort, Ports, TokenView } from "../model/ports.js";
+import { targetOf } from "./target.js";
+import { isLiveToken, referencedIds, revocationPlan, rotationDue } from "../model/plan.js";
+import type { ResolvedOwner, Ports } from "../model/ports.js";
 import type { RotationReport } from "./rotation-report.js";
-import type { Secret } from "../model/secret.js";
 import { applyStaticLocked, staticSummary } from "./static.js";
-import { KubeError } from "../model/errors.js";
 import { skippedProblem } from "./lifecycle.js";
+import { registryHost, resolveNamespaces, verifyTarget } from "./rotate-scope.js";
+import { assessForRun, reportOwnership } from "./rotate-ownership.js";
+import { rollBackApply, revokeNew, sweep } from "./rotate-revoke.js";
 
-/** The registry host: given, or the part of the project's image prefix before the first '/'. */
-export function registryHost(config: Config, owner: ResolvedOwner): string {
-  if (config.registry) return config.registry;
-  if (owner.registryAccessLevel === "disabled") {
-    throw new UsageError("--registry", undefined, `the container registry is disabled for project ${owner.path}; enable it in the project's settings`);
-  }
-  const prefix = owner.registryImagePrefix;
-  if (!prefix) {
-    throw new UsageError(
-      "--registry",
-      undefined,
-      `required: GitLab reports no container registry for ${owner.kind} ${owner.path} (the instance registry is off); give the registry host[:port]`,
-    );
-  }
-  return prefix.split("/")[0]!.toLowerCase();
-}
-
-/** The repository the pull check reads: given, or the project's own. */
-export function verifyTarget(config: Config, owner: ResolvedOwner): { repository: string; tag: string | undefined } | null {
-  if (config.verify === false) return null;
-  if (config.verify.repository) return { repository: config.verify.repository, tag: config.verify.tag };
-  const path = owner.registryImagePrefix?.split("/").slice(1).join("/") || owner.path.toLowerCase();
-  return { repository: path, tag: config.verify.tag };
-}
-
-/** The namespaces of this run: the list, plus the selector's matches, minus the exclusions. */
-export async function resolveNamespaces(config: Config, kube: KubePort): Promise<string[]> {
-  const chosen = [...config.namespaces];
-  if (config.namespaceSelector !== undefined) {
-    for (const ns of await kube.listNamespaces(config.namespaceSelector)) if (!chosen.includes(ns)) chosen.push(ns);
-  }
-  const result = chosen.filter((ns) => !config.excludeNamespaces.includes(ns));
-  if (result.length === 0) {
-    throw new KubeError("choosing namespaces", `no namespace is left to manage (selector ${config.namespaceSelector ?? "none"}, excluded ${config.excludeNamespaces.join(", ") || "none"})`);
-  }
-  return result;
-}
+export { registryHost, resolveNamespaces, verifyTarget } from "./rotate-scope.js";
+export { assessForRun, reportOwnership } from "./rotate-ownership.js";
 
 export async function rotate(input: Config, ports: Ports): Promise<RotationReport> {
   let locked: (config: Config, leaseUid: string | undefined) => Promise<RotationReport>;
@@ -91,51 +58,6 @@ export async function rotate(input: Config, ports: Ports): Promise<RotationRepor
       ports.log.warn(`Could not release the rotation lock (${(err as Error).message}); it expires by itself`);
     }
   }
-}
-
-/**
- * Which tokens this run may revoke (ownership.ts). The cluster-wide list of
- * managed Secrets costs one request, so it is asked only when some live token
- * could die; when RBAC refuses it the run says so once and goes on by the
- * token names alone.
- */
-export async function assessForRun(
-  config: Config,
-  ports: Pick<Ports, "kube" | "log">,
-  args: {
-    owner: ResolvedOwner;
-    tokens: readonly TokenView[];
-    target: TargetRef;
-    existing: Parameters<typeof assessOwnership>[0]["existing"];
-    liveIds: ReadonlySet<number>;
-    now: Date;
-    /** A run with nothing due revokes only pending tokens and sweeps; one that rotates revokes the previous ones too. */
-    due: boolean;
-  },
-): Promise<Ownership> {
-  const input = { existing: args.existing, owner: args.owner, tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, namespaces: config.namespaces };
-  const alone = assessOwnership({ ...input, managed: undefined });
-  const r = alone.revocable;
-  const sweepable = sweepCandidates({ tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, referenced: referencedIds(alone.all), now: args.now, graceMs: config.sweepGraceMs });
-  const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
-  const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
-  if (!couldDie || !ports.kube.listManagedSecrets) return alone;
-  const managed = await ports.kube.listManagedSecrets();
-  if (managed === "forbidden") {
-    ports.log.info(
-      "Note: RBAC does not allow listing Secrets cluster-wide, so this run cannot see Secrets outside its namespaces; " +
-        "it revokes only tokens whose name proves they were minted for this target",
-    );
-    return alone;
-  }
-  return assessOwnership({ ...input, managed });
-}
-
-/** Says what the ownership check found: overlaps loudly, spared tokens plainly; refuses with --strict-ownership. */
-export function reportOwnership(config: Config, log: Log, own: Ownership, target: TargetRef): void {
-  if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
-  for (const o of own.overlaps) log.warn(overlapMessage(o, config.secretName, target));
-  for (const s of own.spared) log.info(sparedMessage(s));
 }
 
 async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, hosts: readonly string[], leaseUid: string | undefined): Promise<RotationReport> {
@@ -294,64 +216,4 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
     serviceAccountsUpdated: sas.updated,
     problems,
   };
-}
-
-/** Revokes our live tokens for this target that nothing references (a run that died half way left them). */
-async function sweep(
-  config: Config,
-  ports: Ports,
-  owner: ResolvedOwner,
-  tokens: readonly TokenView[],
-  target: TargetRef,
-  referenced: ReadonlySet<number>,
-  pending: readonly number[],
-): Promise<{ ids: number[]; problems: string[] }> {
-  const orphans = [
-    ...tokens.filter((t) => pending.includes(t.id)),
-    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs }),
-  ];
-  const ids: number[] = [];
-  const problems: string[] = [];
-  for (const t of orphans) {
-    try {
-      await ports.gitlab.revokeDeployToken(owner, t.id);
-      ids.push(t.id);
-      ports.log.info(
-        pending.includes(t.id)
-          ? `Revoked deploy token ${t.id}, left pending by an earlier run`
-          : `Swept orphaned deploy token ${t.id} (${t.name}): no Secret references it`,
-      );
-    } catch (err) {
-      problems.push(`Could not sweep orphaned deploy token ${t.id}: ${(err as Error).message}`);
-    }
-  }
-  return { ids, problems };
-}
-
-async function revokeNew(ports: Ports, owner: ResolvedOwner, minted: MintedToken, state: string): Promise<string> {
-  try {
-    await ports.gitlab.revokeDeployToken(owner, minted.id);
-    return `new deploy token ${minted.id} revoked; ${state}`;
-  } catch (err) {
-    return `revoking new deploy token ${minted.id} failed too (${(err as Error).message}); the next run sweeps it; ${state}`;
-  }
-}
-
-/**
- * After a failed apply: revoke the new token unless some Secret already holds
- * it (kubectl applies item by item, so a late failure can leave earlier
- * namespaces updated). A Secret must never point at a dead token.
- */
-async function rollBackApply(config: Config, ports: Ports, owner: ResolvedOwner, minted: MintedToken): Promise<string> {
-  let holders: string[];
-  try {
-    const now = await ports.kube.readSecrets(config.namespaces, config.secretName);
-    holders = now.filter((s) => s.annotations[Annotations.tokenId] === String(minted.id)).map((s) => s.namespace);
-  } catch (err) {
-    return `could not re-read the Secrets (${(err as GpsError).message}); deploy token ${minted.id} is kept alive in case a Secret holds it`;
-  }
-  if (holders.length > 0) {
-    return `Secret(s) in ${holders.join(", ")} already hold new deploy token ${minted.id}, so it is kept; previous tokens are kept too. Re-run to finish the rotation`;
-  }
-  return revokeNew(ports, owner, minted, "the Secrets are as they were");
 }

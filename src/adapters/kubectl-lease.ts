@@ -1,0 +1,55 @@
+// The rotation lock's Lease as kubectl reads and writes it, and the errors
+// that mean another run got there first (look again) rather than failure.
+import { MANAGER } from "../model/naming.js";
+import type { LeaseState } from "../model/ports.js";
+
+/** Lease times are MicroTime: RFC 3339 with microseconds. */
+function microTime(d: Date): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
+/**
+ * The Lease as we write it: held (holder, times, duration) or released (no
+ * holder, no times: a run of an older version, which deletes the Lease, sees
+ * it as stale at once). A resourceVersion makes the write a guarded replace.
+ */
+export function leaseManifest(
+  namespace: string,
+  name: string,
+  hold: { holder: string; durationSeconds: number; now: Date } | null,
+  resourceVersion?: string,
+): string {
+  return JSON.stringify({
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: {
+      name,
+      namespace,
+      labels: { "app.kubernetes.io/managed-by": MANAGER },
+      ...(resourceVersion ? { resourceVersion } : {}),
+    },
+    spec: hold
+      ? { holderIdentity: hold.holder, leaseDurationSeconds: hold.durationSeconds, acquireTime: microTime(hold.now), renewTime: microTime(hold.now) }
+      : {},
+  });
+}
+
+export function parseLease(stdout: string): LeaseState {
+  const o = JSON.parse(stdout) as { metadata?: { resourceVersion?: string; uid?: string }; spec?: Record<string, unknown> };
+  return {
+    holder: String(o.spec?.holderIdentity ?? ""),
+    renewTime: String(o.spec?.renewTime ?? o.spec?.acquireTime ?? ""),
+    durationSeconds: Number(o.spec?.leaseDurationSeconds ?? 0),
+    resourceVersion: String(o.metadata?.resourceVersion ?? ""),
+    uid: String(o.metadata?.uid ?? ""),
+  };
+}
+
+/** Another run created the Lease between our read and our create: look again. */
+export const CREATE_RACE = /AlreadyExists|already exists/;
+/**
+ * Another run changed or released the Lease between our read and our replace:
+ * look again. Only the Lease's own NotFound: a missing namespace is a failure,
+ * or the run would retry forever.
+ */
+export const CLAIM_RACE = /Conflict|the object has been modified|leases(\.coordination\.k8s\.io)? "[^"]+" not found/;

@@ -1,0 +1,53 @@
+// Which tokens a rotation may revoke, and what it says about the rest
+// (model/ownership.ts decides; this asks the cluster only when it matters).
+import { OwnershipError } from "../model/errors.js";
+import type { Config } from "../config/inputs.js";
+import type { TargetRef } from "./target.js";
+import { referencedIds, sweepCandidates } from "../model/plan.js";
+import { assessOwnership, overlapMessage, sparedMessage, type Ownership } from "../model/ownership.js";
+import type { Log, ResolvedOwner, Ports, TokenView } from "../model/ports.js";
+
+/**
+ * Which tokens this run may revoke (ownership.ts). The cluster-wide list of
+ * managed Secrets costs one request, so it is asked only when some live token
+ * could die; when RBAC refuses it the run says so once and goes on by the
+ * token names alone.
+ */
+export async function assessForRun(
+  config: Config,
+  ports: Pick<Ports, "kube" | "log">,
+  args: {
+    owner: ResolvedOwner;
+    tokens: readonly TokenView[];
+    target: TargetRef;
+    existing: Parameters<typeof assessOwnership>[0]["existing"];
+    liveIds: ReadonlySet<number>;
+    now: Date;
+    /** A run with nothing due revokes only pending tokens and sweeps; one that rotates revokes the previous ones too. */
+    due: boolean;
+  },
+): Promise<Ownership> {
+  const input = { existing: args.existing, owner: args.owner, tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, namespaces: config.namespaces };
+  const alone = assessOwnership({ ...input, managed: undefined });
+  const r = alone.revocable;
+  const sweepable = sweepCandidates({ tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, referenced: referencedIds(alone.all), now: args.now, graceMs: config.sweepGraceMs });
+  const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
+  const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
+  if (!couldDie || !ports.kube.listManagedSecrets) return alone;
+  const managed = await ports.kube.listManagedSecrets();
+  if (managed === "forbidden") {
+    ports.log.info(
+      "Note: RBAC does not allow listing Secrets cluster-wide, so this run cannot see Secrets outside its namespaces; " +
+        "it revokes only tokens whose name proves they were minted for this target",
+    );
+    return alone;
+  }
+  return assessOwnership({ ...input, managed });
+}
+
+/** Says what the ownership check found: overlaps loudly, spared tokens plainly; refuses with --strict-ownership. */
+export function reportOwnership(config: Config, log: Log, own: Ownership, target: TargetRef): void {
+  if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
+  for (const o of own.overlaps) log.warn(overlapMessage(o, config.secretName, target));
+  for (const s of own.spared) log.info(sparedMessage(s));
+}
