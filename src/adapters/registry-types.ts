@@ -1,6 +1,6 @@
 // What the pull check is asked and answers (the RegistryPort), and the
 // constants its callers and tests share. Types only, besides two constants.
-import type { Secret } from "../model/secret.js";
+import type { PullCheckRequest } from "../model/ports.js";
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
 
@@ -12,21 +12,8 @@ export const MANIFEST_TYPES = [
   "application/vnd.docker.distribution.manifest.v2+json",
 ] as const;
 
-export interface VerifyRequest {
-  /** host[:port] exactly as in image references, e.g. gitlab.example.com:5005. */
-  registry: string;
-  /** Repository path below the registry, e.g. grp/app (lowercase, as GitLab stores it). */
-  repository: string;
-  /** With a tag the manifest is fetched; without, the check stops at the token's access. */
-  tag: string | undefined;
-  username: string;
-  password: Secret;
-  /**
-   * Whose credentials: a GitLab deploy token (the default) or static ones for
-   * any registry (--username). Only the hints of a failure differ.
-   */
-  credentials?: "deploy-token" | "static";
-}
+/** The port's request, defined once with the port (model/ports.ts). */
+export type VerifyRequest = PullCheckRequest;
 
 export interface VerifyResult {
   registry: string;

@@ -8,7 +8,7 @@ import type { Config } from "../config/inputs.js";
 import { decideUnavailable, findUnavailable, readAvailable } from "./lifecycle.js";
 import { secretList } from "../model/manifests.js";
 import { isManaged } from "../model/plan.js";
-import type { ExistingSecret, Log, Ports, PullVerifier } from "../model/ports.js";
+import type { ExistingSecret, Log, Ports, PullCheckRequest } from "../model/ports.js";
 import { Secret } from "../model/secret.js";
 import { missingServiceAccounts, selectServiceAccounts, withPullSecret, type ServiceAccountState } from "../model/serviceaccounts.js";
 import type { RotationReport } from "./rotation-report.js";
@@ -84,7 +84,7 @@ export async function checkApply(config: Config, ports: Pick<Ports, "kube" | "lo
 /** Proves the credentials pull `check`; throws what the registry said (the caller rolls back). */
 export async function verifyCredentials(
   ports: Pick<Ports, "verifier" | "log">,
-  req: Parameters<PullVerifier["verifyPull"]>[0] & {
+  req: PullCheckRequest & {
     /** Who the log lines speak of: "the new token", "the credentials of robot". */
     what: string;
   },

@@ -159,16 +159,25 @@ export interface TokenLister {
 
 export type DeployTokenInfo = Awaited<ReturnType<GitLabPort["listDeployTokens"]>>[number];
 
+/** What the pull check is asked: the adapter's VerifyRequest is this type. */
+export interface PullCheckRequest {
+  /** host[:port] exactly as in image references, e.g. gitlab.example.com:5005. */
+  registry: string;
+  /** Repository path below the registry, e.g. grp/app (lowercase, as GitLab stores it). */
+  repository: string;
+  /** With a tag the manifest is fetched; without, the check stops at the token's access. */
+  tag: string | undefined;
+  username: string;
+  password: Secret;
+  /**
+   * Whose credentials: a GitLab deploy token (the default) or static ones for
+   * any registry (--username). Only the hints of a failure differ.
+   */
+  credentials?: "deploy-token" | "static";
+}
+
 export interface PullVerifier {
-  verifyPull(req: {
-    registry: string;
-    repository: string;
-    tag: string | undefined;
-    username: string;
-    password: Secret;
-    /** Whose credentials, for the hints of a failed check (default: a GitLab deploy token). */
-    credentials?: "deploy-token" | "static";
-  }): Promise<{ digest?: string; anonymous?: boolean }>;
+  verifyPull(req: PullCheckRequest): Promise<{ digest?: string; anonymous?: boolean }>;
 }
 
 export interface LeaseState {
