@@ -57716,6 +57716,17 @@ function skippedProblem(skipped) {
 }
 
 // src/model/manifests.ts
+function mintedRecord(minted, owner2, hosts, now) {
+  return {
+    id: minted.id,
+    username: minted.username,
+    expiresAt: minted.expiresAt,
+    owner: ownerRef(owner2),
+    registry: hosts[0],
+    aliases: hosts.slice(1),
+    rotatedAt: now.toISOString()
+  };
+}
 function recordAnnotations(t) {
   return {
     [Annotations.tokenId]: String(t.id),
@@ -58355,15 +58366,7 @@ async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
     secretType: config.secretType,
     payload: pullSecretPayload(config.secretType, creds),
     annotations: {
-      ...recordAnnotations({
-        id: minted.id,
-        username: minted.username,
-        expiresAt: minted.expiresAt,
-        owner: `${owner2.kind}/${owner2.id}`,
-        registry: registry2,
-        aliases: hosts.slice(1),
-        rotatedAt: now.toISOString()
-      }),
+      ...recordAnnotations(mintedRecord(minted, owner2, hosts, now)),
       [Annotations.target]: target.id ?? "",
       [Annotations.targetSpec]: target.describe,
       [Annotations.keptTokenIds]: plan.keep.join(","),

@@ -19,7 +19,7 @@ import { credentialsFor, dockerConfigJson, payloadSha256, pullSecretPayload, reg
 import { expiryDateFor } from "../config/duration.js";
 import { RotationError } from "../model/errors.js";
 import type { Config, RenderFormat } from "../config/inputs.js";
-import { recordAnnotations, secretObjects, staticAnnotations, type SecretArgs } from "../model/manifests.js";
+import { mintedRecord, recordAnnotations, secretObjects, staticAnnotations, type SecretArgs } from "../model/manifests.js";
 import { tokenName } from "../model/naming.js";
 import { registryHost, verifyTarget } from "./rotate.js";
 import { Secret } from "../model/secret.js";
@@ -122,15 +122,7 @@ export async function renderCredentials(
   }
 
   const content = document(config, format, creds, () =>
-    recordAnnotations({
-      id: minted.id,
-      username: minted.username,
-      expiresAt: minted.expiresAt,
-      owner: `${owner.kind}/${owner.id}`,
-      registry,
-      aliases: hosts.slice(1),
-      rotatedAt: now.toISOString(),
-    }),
+    recordAnnotations(mintedRecord(minted, owner, hosts, now)),
   );
   return {
     format,

@@ -12,7 +12,7 @@ import { expiryDateFor } from "../config/duration.js";
 import { RotationError } from "../model/errors.js";
 import type { Config } from "../config/inputs.js";
 import { acquireTargetLock, readTargetLeaseUid } from "./lock.js";
-import { recordAnnotations, secretList } from "../model/manifests.js";
+import { mintedRecord, recordAnnotations, secretList } from "../model/manifests.js";
 import { Annotations, tokenName } from "../model/naming.js";
 import { targetOf } from "./target.js";
 import { isLiveToken, referencedIds, revocationPlan, rotationDue } from "../model/plan.js";
@@ -161,15 +161,7 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
       secretType: config.secretType,
       payload: pullSecretPayload(config.secretType, creds),
       annotations: {
-        ...recordAnnotations({
-          id: minted.id,
-          username: minted.username,
-          expiresAt: minted.expiresAt,
-          owner: `${owner.kind}/${owner.id}`,
-          registry,
-          aliases: hosts.slice(1),
-          rotatedAt: now.toISOString(),
-        }),
+        ...recordAnnotations(mintedRecord(minted, owner, hosts, now)),
         [Annotations.target]: target.id ?? "",
         [Annotations.targetSpec]: target.describe,
         [Annotations.keptTokenIds]: plan.keep.join(","),

@@ -1,6 +1,6 @@
 // Pure: what the cluster should hold -> the documents kubectl applies.
 import { SECRET_TYPES, type SecretType } from "./dockerconfig.js";
-import { Annotations, MANAGED_BY_LABEL, MANAGER, STATIC_OWNER } from "./naming.js";
+import { Annotations, MANAGED_BY_LABEL, MANAGER, STATIC_OWNER, ownerRef } from "./naming.js";
 import { Secret } from "./secret.js";
 
 export interface TokenRecord {
@@ -13,6 +13,24 @@ export interface TokenRecord {
   /** Further hosts with the same credentials (--registry-alias). */
   aliases?: readonly string[];
   rotatedAt: string;
+}
+
+/** The record of a token just minted for `owner`, written to `hosts` (the registry, then its aliases). */
+export function mintedRecord(
+  minted: { id: number; username: string; expiresAt: string },
+  owner: { kind: string; id: number },
+  hosts: readonly string[],
+  now: Date,
+): TokenRecord {
+  return {
+    id: minted.id,
+    username: minted.username,
+    expiresAt: minted.expiresAt,
+    owner: ownerRef(owner),
+    registry: hosts[0]!,
+    aliases: hosts.slice(1),
+    rotatedAt: now.toISOString(),
+  };
 }
 
 export function recordAnnotations(t: TokenRecord): Record<string, string> {
