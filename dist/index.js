@@ -57984,10 +57984,23 @@ function targetOf(config, namespaces2, leaseUid) {
     describe: describeSpec(config, namespaces2)
   };
 }
+var DESCRIBE_NAMES_MAX = 200;
 function describeSpec(config, namespaces2) {
-  if (config.namespaceSelector === void 0) return `namespaces ${[...namespaces2].sort().join(",")}`;
+  if (config.namespaceSelector === void 0) return `namespaces ${abbreviatedList([...namespaces2].sort(), DESCRIBE_NAMES_MAX)}`;
   const excl = config.excludeNamespaces.length ? ` excluding ${config.excludeNamespaces.join(",")}` : "";
   return `selector ${config.namespaceSelector}${excl}`;
+}
+function abbreviatedList(names, max) {
+  const full = names.join(",");
+  if (full.length <= max) return full;
+  const shown3 = [];
+  let length = 0;
+  for (const n of names) {
+    if (length + n.length + 1 > max) break;
+    shown3.push(n);
+    length += n.length + 1;
+  }
+  return `${shown3.join(",")},\u2026 (${names.length} in all)`;
 }
 
 // src/commands/static.ts
@@ -60081,6 +60094,7 @@ function kubectlRunner(opts) {
 // src/adapters/kubectl.ts
 var LIST_FROM_NAMESPACES = 20;
 var APPLY_PROCESSES = 2;
+var NO_SCHEMA_CHECK = "--validate=false";
 var MIN_PART = 30;
 function kubectlPort(opts) {
   const run = kubectlRunner(opts);
@@ -60134,7 +60148,7 @@ function kubectlPort(opts) {
     },
     async replaceServiceAccounts(objects) {
       if (objects.length === 0) return "ok";
-      const r = await run(["replace", "-f", "-", "-o", "name"], serviceAccountList(objects));
+      const r = await run(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "name"], serviceAccountList(objects));
       if (r.exitCode === 0) return "ok";
       const stderr = opts.redact(r.stderr);
       const lines = stderr.split("\n").filter((l) => /^(Error|error)/.test(l.trim()));
@@ -60168,7 +60182,7 @@ function kubectlPort(opts) {
     },
     async applyNamespaces(names) {
       const doc = JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })) });
-      const r = await run(["apply", "--server-side", `--field-manager=${MANAGER}`, "-f", "-"], doc);
+      const r = await run(["apply", "--server-side", `--field-manager=${MANAGER}`, NO_SCHEMA_CHECK, "-f", "-"], doc);
       if (r.exitCode !== 0) throw failure("creating the namespaces", opts.redact(r.stderr));
     },
     async readSecrets(namespaces2, name) {
@@ -60196,20 +60210,20 @@ function kubectlPort(opts) {
       return r.stdout.trim() === "" ? void 0 : parseLease(r.stdout);
     },
     async createLease(namespace, name, holder, durationSeconds, now) {
-      const r = await run(["create", "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }));
+      const r = await run(["create", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }));
       if (r.exitCode === 0) return parseLease(r.stdout);
       if (CREATE_RACE.test(r.stderr)) return void 0;
       throw failure("taking the rotation lock", opts.redact(r.stderr));
     },
     async claimLease(namespace, name, holder, durationSeconds, now, resourceVersion) {
       if (!resourceVersion) return void 0;
-      const r = await run(["replace", "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }, resourceVersion));
+      const r = await run(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }, resourceVersion));
       if (r.exitCode === 0) return parseLease(r.stdout);
       if (CLAIM_RACE.test(r.stderr)) return void 0;
       throw failure("taking the rotation lock", opts.redact(r.stderr));
     },
     async releaseLease(namespace, name, held) {
-      const r = await run(["replace", "-f", "-", "-o", "name"], leaseManifest(namespace, name, null, held.resourceVersion));
+      const r = await run(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "name"], leaseManifest(namespace, name, null, held.resourceVersion));
       if (r.exitCode === 0 || /Conflict|the object has been modified|NotFound|not found/.test(r.stderr)) return;
       throw failure("releasing the rotation lock", opts.redact(r.stderr));
     },
@@ -60221,6 +60235,7 @@ function kubectlPort(opts) {
         "apply",
         "--server-side",
         `--field-manager=${MANAGER}`,
+        NO_SCHEMA_CHECK,
         ...force ? ["--force-conflicts"] : [],
         ...dryRun ? ["--dry-run=server"] : [],
         "-f",
@@ -60238,7 +60253,7 @@ function kubectlPort(opts) {
     async forbiddenSecretDeletes(namespaces2, name) {
       if (namespaces2.length === 0) return [];
       const r = await run(
-        ["create", "-f", "-", "-o", 'jsonpath={.spec.resourceAttributes.namespace} {.status.allowed}{"\\n"}'],
+        ["create", NO_SCHEMA_CHECK, "-f", "-", "-o", 'jsonpath={.spec.resourceAttributes.namespace} {.status.allowed}{"\\n"}'],
         deleteReviews(namespaces2, name)
       );
       if (r.exitCode !== 0) throw deleteFailure(`checking the permission to delete Secret "${name}"`, opts.redact(r.stderr));

@@ -19,7 +19,7 @@ import { rotate } from "../../src/commands/rotate.js";
 import { Secret } from "../../src/model/secret.js";
 import type { ServiceAccountState } from "../../src/model/serviceaccounts.js";
 import { assessStatus, daysLeft, statusNeedsAttention } from "../../src/commands/status.js";
-import { targetOf } from "../../src/commands/target.js";
+import { DESCRIBE_NAMES_MAX, abbreviatedList, targetOf } from "../../src/commands/target.js";
 import { ConfirmationRequiredError, teardown, teardownPlan, type TeardownPorts } from "../../src/commands/teardown.js";
 import type { RotationReport } from "../../src/commands/rotation-report.js";
 import { statusLines } from "../../src/faces/status-view.js";
@@ -315,6 +315,24 @@ describe("target ids", () => {
       assert.ok(ownsTokenName(c.tokenNamePrefix, targetOf(c, resolved, LEASE_UID).id!, minted.name), minted.name);
     });
   }
+
+  test("a target's description stays short however many namespaces it has (it goes into every Secret)", () => {
+    const few = parseConfig({ project: "grp/app", namespaces: ["b", "a"] }, ENV, "cli");
+    assert.equal(targetOf(few, few.namespaces, LEASE_UID).describe, "namespaces a,b");
+    const names = Array.from({ length: 1000 }, (_, i) => `bench-${String(i).padStart(4, "0")}`);
+    const many = parseConfig({ project: "grp/app", namespaces: names }, ENV, "cli");
+    const d = targetOf(many, many.namespaces, LEASE_UID).describe;
+    assert.ok(d.length <= "namespaces ".length + DESCRIBE_NAMES_MAX + " (1000 in all)".length + 2, `${d.length} characters`);
+    assert.match(d, /^namespaces bench-0000,bench-0001,.*,… \(1000 in all\)$/);
+    // The id still hashes every name: the short description does not merge two targets.
+    const other = parseConfig({ project: "grp/app", namespaces: [...names.slice(0, 999), "bench-x"] }, ENV, "cli");
+    assert.notEqual(targetOf(other, other.namespaces, LEASE_UID).id, targetOf(many, many.namespaces, LEASE_UID).id);
+  });
+
+  test("abbreviatedList keeps whole names and counts them all", () => {
+    assert.equal(abbreviatedList(["a", "b", "c"], 5), "a,b,c");
+    assert.equal(abbreviatedList(["aa", "bb", "cc"], 6), "aa,bb,… (3 in all)");
+  });
 });
 
 describe("status", () => {
