@@ -58306,7 +58306,10 @@ async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
   const tokens = await gitlab.listDeployTokens(owner2);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
   const due = rotationDue({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
-  const own = await assessForRun({ ...config, namespaces: listed.namespaces }, ports, { owner: owner2, tokens, target, existing, liveIds, now, due: due.due });
+  const [own] = await settledInOrder(
+    assessForRun({ ...config, namespaces: listed.namespaces }, ports, { owner: owner2, tokens, target, existing, liveIds, now, due: due.due }),
+    due.due && !checked ? checkApply(config, ports, hosts) : Promise.resolve()
+  );
   reportOwnership(config, log, own, target);
   const held = own.revocable;
   const untouchable = /* @__PURE__ */ new Set([...referencedIds(own.all), ...own.heldElsewhere]);
@@ -58346,7 +58349,6 @@ async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
     };
   }
   log.info(`Rotating: ${due.reason}`);
-  if (!checked) await checkApply(config, ports, hosts);
   if (config.dryRun) {
     const plan2 = revocationPlan(held, 0, config.keepPrevious, liveIds);
     log.info(`Dry run: would mint a read_registry deploy token, write it to ${config.namespaces.length} Secret(s), keep ${plan2.keep.join(", ") || "none"} and revoke ${plan2.revoke.join(", ") || "none"}`);
@@ -58421,6 +58423,12 @@ async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
     serviceAccountsUpdated: sas.updated,
     problems
   };
+}
+async function settledInOrder(a, b) {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === "rejected") throw ra.reason;
+  if (rb.status === "rejected") throw rb.reason;
+  return [ra.value, rb.value];
 }
 
 // src/adapters/wiring.ts

@@ -76,7 +76,12 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
   const due = rotationDue({ namespaces: config.namespaces, existing, owner, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
   // A skipped namespace's Secret is still the target's own, not a holder elsewhere.
-  const own = await assessForRun({ ...config, namespaces: listed.namespaces }, ports, { owner, tokens, target, existing, liveIds, now, due: due.due });
+  // The ownership LIST and the server dry run are independent reads, each
+  // seconds of kubectl on a large fleet: they run side by side.
+  const [own] = await settledInOrder(
+    assessForRun({ ...config, namespaces: listed.namespaces }, ports, { owner, tokens, target, existing, liveIds, now, due: due.due }),
+    due.due && !checked ? checkApply(config, ports, hosts) : Promise.resolve(),
+  );
   reportOwnership(config, log, own, target);
   // Only tokens this target may revoke are "previous"; the others are left as they are.
   const held = own.revocable;
@@ -121,8 +126,6 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
     };
   }
   log.info(`Rotating: ${due.reason}`);
-
-  if (!checked) await checkApply(config, ports, hosts);
 
   if (config.dryRun) {
     const plan = revocationPlan(held, 0, config.keepPrevious, liveIds);
@@ -208,4 +211,12 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
     serviceAccountsUpdated: sas.updated,
     problems,
   };
+}
+
+/** Both results once both have settled (no kubectl left running behind an error); the first failure, in argument order. */
+async function settledInOrder<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === "rejected") throw ra.reason;
+  if (rb.status === "rejected") throw rb.reason;
+  return [ra.value, rb.value];
 }
