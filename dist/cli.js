@@ -44129,7 +44129,7 @@ var MIN_PART = 30;
 function kubectlPort(opts) {
   const run = kubectlRunner(opts);
   async function runTraced(args, stdin) {
-    const r = await run([TRACE_FLAG, ...args], stdin);
+    const r = await run([...args, TRACE_FLAG], stdin);
     const { requests, rest } = splitTrace(r.stderr);
     const stderr = opts.redact(rest);
     return { exitCode: r.exitCode, stderr, attribution: r.exitCode === 0 ? void 0 : attribute(stderr, requests) };

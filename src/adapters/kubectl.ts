@@ -52,7 +52,7 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
    * without the flag, redacted.
    */
   async function runTraced(args: string[], stdin: string) {
-    const r = await run([TRACE_FLAG, ...args], stdin);
+    const r = await run([...args, TRACE_FLAG], stdin);
     const { requests, rest } = splitTrace(r.stderr);
     const stderr = opts.redact(rest);
     return { exitCode: r.exitCode, stderr, attribution: r.exitCode === 0 ? undefined : attribute(stderr, requests) };
