@@ -43133,9 +43133,12 @@ function namedNamespace(first) {
   const m = MISSING.exec(first) ?? TERMINATING.exec(first) ?? /in the namespace "([^"]+)"/.exec(first);
   return m?.[1];
 }
-function refusalReason(record) {
+function withoutAdvice(record) {
   const advice = record.findIndex((l) => /^Please review the fields above/.test(l));
-  const lines = advice > 0 ? record.slice(0, advice) : record;
+  return advice > 0 ? record.slice(0, advice) : record;
+}
+function refusalReason(record) {
+  const lines = withoutAdvice(record);
   let text = lines[0].replace(/^(Error from server( \([A-Za-z]+\))?|error|Error): /, "").replace(/^[a-z0-9.]+ "[^"]*" is forbidden: /, "");
   for (const l of lines.slice(1).map((x) => x.trim())) {
     if (l.startsWith("- ")) text += `${text.endsWith(":") ? " " : ", "}${l.slice(2)}`;
@@ -43177,7 +43180,7 @@ function attribute(stderr, requests) {
   const unattributed = [];
   for (const record of records) {
     const namespace = namedNamespace(record[0]);
-    if (namespace === void 0) unattributed.push(record.join("\n"));
+    if (namespace === void 0) unattributed.push(withoutAdvice(record).join("\n"));
     else named.push({ namespace, reason: refusalReason(record) });
   }
   const statusOnly = refused.filter((r) => !named.some((n) => n.namespace === r.namespace)).map((r) => ({ namespace: r.namespace, reason: r.status || "no answer" }));
@@ -44217,8 +44220,8 @@ function kubectlPort(opts) {
     },
     async applyNamespaces(names) {
       const doc = JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })) });
-      const r = await run(["apply", "--server-side", `--field-manager=${MANAGER}`, "-f", "-"], doc);
-      if (r.exitCode !== 0) throw failure("creating the namespaces", opts.redact(r.stderr));
+      const r = await runTraced(["apply", "--server-side", `--field-manager=${MANAGER}`, "-f", "-"], doc);
+      if (r.exitCode !== 0) throw failure("creating the namespaces", r.stderr, r.attribution);
     },
     async readSecrets(namespaces2, name) {
       if (namespaces2.length >= LIST_FROM_NAMESPACES) {

@@ -102,6 +102,12 @@ function namedNamespace(first: string): string | undefined {
   return m?.[1];
 }
 
+/** A failure message without the advice kubectl appends to a conflict (the hint says what to do). */
+function withoutAdvice(record: readonly string[]): readonly string[] {
+  const advice = record.findIndex((l) => /^Please review the fields above/.test(l));
+  return advice > 0 ? record.slice(0, advice) : record;
+}
+
 /**
  * One failure message as one line, in the API server's words: without
  * kubectl's "Error from server (Forbidden): " and the object's
@@ -109,8 +115,7 @@ function namedNamespace(first: string): string | undefined {
  * fields on the line, its advice dropped (the hint says what to do).
  */
 export function refusalReason(record: readonly string[]): string {
-  const advice = record.findIndex((l) => /^Please review the fields above/.test(l));
-  const lines = advice > 0 ? record.slice(0, advice) : record;
+  const lines = withoutAdvice(record);
   let text = lines[0]!.replace(/^(Error from server( \([A-Za-z]+\))?|error|Error): /, "").replace(/^[a-z0-9.]+ "[^"]*" is forbidden: /, "");
   for (const l of lines.slice(1).map((x) => x.trim())) {
     if (l.startsWith("- ")) text += `${text.endsWith(":") ? " " : ", "}${l.slice(2)}`;
@@ -163,7 +168,7 @@ export function attribute(stderr: string, requests?: readonly TracedRequest[]): 
   const unattributed: string[] = [];
   for (const record of records) {
     const namespace = namedNamespace(record[0]!);
-    if (namespace === undefined) unattributed.push(record.join("\n"));
+    if (namespace === undefined) unattributed.push(withoutAdvice(record).join("\n"));
     else named.push({ namespace, reason: refusalReason(record) });
   }
   const statusOnly = refused.filter((r) => !named.some((n) => n.namespace === r.namespace)).map((r) => ({ namespace: r.namespace!, reason: r.status || "no answer" }));

@@ -46,9 +46,9 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
   const run = kubectlRunner(opts);
 
   /**
-   * A call that writes a List of namespaced objects, at TRACE_FLAG: when the
-   * API server refuses some, the trace says which namespace each refusal is
-   * for (kubectl-trace.ts). The stderr returned is what kubectl printed
+   * A call that writes a List of objects in (or of) namespaces, at TRACE_FLAG:
+   * when the API server refuses some, the trace says which namespace each
+   * refusal is for (kubectl-trace.ts). The stderr returned is what kubectl printed
    * without the flag, redacted.
    */
   async function runTraced(args: string[], stdin: string) {
@@ -158,8 +158,8 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
 
     async applyNamespaces(names) {
       const doc = JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })) });
-      const r = await run(["apply", "--server-side", `--field-manager=${MANAGER}`, "-f", "-"], doc);
-      if (r.exitCode !== 0) throw failure("creating the namespaces", opts.redact(r.stderr));
+      const r = await runTraced(["apply", "--server-side", `--field-manager=${MANAGER}`, "-f", "-"], doc);
+      if (r.exitCode !== 0) throw failure("creating the namespaces", r.stderr, r.attribution);
     },
 
     async readSecrets(namespaces, name) {

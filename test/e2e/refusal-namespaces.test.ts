@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { REFUSAL_LINES } from "../../src/model/errors.ts";
 import { stopSharedControlPlane, type RealKube } from "../support/kube-real.ts";
-import { kubeBackends, leaks, NAMESPACES, PROJECT, run, startWorld, waitFor, type Captured, type World } from "../support/world.ts";
+import { kubeBackends, leaks, NAMESPACES, PAT, PROJECT, run, startWorld, waitFor, type Captured, type World } from "../support/world.ts";
 
 const SECRET = "regcred";
 const WEBHOOK = 'admission webhook "deny.example.com" denied the request: pull secrets here come from the platform team';
@@ -48,10 +48,19 @@ for (const backend of kubeBackends()) {
       await w?.close();
     });
 
+    /** team-b refuses the Secret with a message that names no namespace: a quota (real), a webhook (stand-in). Returns the reason and the undo. */
+    async function refuseTeamB(): Promise<{ reason: string; undo: () => void }> {
+      if (backend === "standin") {
+        denyDryRun(w, /team-b/, 1);
+        return { reason: WEBHOOK, undo: () => w.kube.clearFaults() };
+      }
+      const real = w.kube as RealKube;
+      await noRoom(real, "team-b");
+      return { reason: QUOTA, undo: () => assert.equal(real.api("DELETE", "/api/v1/namespaces/team-b/resourcequotas/no-secrets").status, 200) };
+    }
+
     test("one of three namespaces refuses the Secret: the dry run names it and why, nothing is minted or written", async () => {
-      const reason = backend === "real" ? QUOTA : WEBHOOK;
-      if (backend === "real") await noRoom(w.kube as RealKube, "team-b");
-      else denyDryRun(w, /team-b/, 1);
+      const { reason, undo } = await refuseTeamB();
 
       const r = await w.runCli(args(w, NAMESPACES, ["--json"]));
       runs.push(r);
@@ -65,7 +74,23 @@ for (const backend of kubeBackends()) {
       for (const text of [r.stdout, r.stderr]) assert.doesNotMatch(text, /round_trippers|I\d{4} \d\d:\d\d|server response object/);
       assert.equal(w.gitlab.tokens.length, 0, "nothing minted");
       assert.deepEqual(secretsIn(w, NAMESPACES), [], "nothing written");
-      if (backend === "real") assert.equal((w.kube as RealKube).api("DELETE", "/api/v1/namespaces/team-b/resourcequotas/no-secrets").status, 200);
+      undo();
+    });
+
+    test("the Action fails the step with the same lines", async () => {
+      const { reason, undo } = await refuseTeamB();
+      const r = await w.runAction({
+        "gitlab-url": w.gitlab.url, "gitlab-token": PAT, project: String(PROJECT.id), namespaces: NAMESPACES.join("\n"),
+        "secret-name": SECRET, kubeconfig: w.kubeconfig, ...(w.verifyInputs("action") as Record<string, string>),
+      });
+      runs.push(r);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      // The runner's ::error:: command carries the message's line breaks as %0A.
+      assert.ok(r.stdout.split("\n").includes(`::error::Kubernetes: checking the Secrets (server dry run) failed in 1 namespace:%0A  team-b: ${reason}`), r.stdout);
+      assert.doesNotMatch(r.stdout + r.stderr, /round_trippers|I\d{4} \d\d:\d\d/);
+      assert.equal(w.gitlab.tokens.length, 0, "nothing minted");
+      assert.deepEqual(secretsIn(w, NAMESPACES), [], "nothing written");
+      undo();
     });
 
     test("kubectl's trace (-v=6) holds no Secret data and no credential, only URLs and statuses", async () => {

@@ -163,6 +163,13 @@ describe("each refusal's namespace", () => {
     assert.deepEqual(attribute(rest, requests).refused, [{ namespace: "a", reason: "404 Not Found" }, { namespace: "nope", reason: 'namespaces "nope" not found' }]);
   });
 
+  test("a message left without a namespace is shown as kubectl printed it, a conflict without its advice", () => {
+    const { requests, rest } = splitTrace([patch("a", "409 Conflict"), patch("b", "403 Forbidden"), ...CONFLICT].join("\n"));
+    const a = attribute(rest, requests);
+    assert.deepEqual(a.refused, [{ namespace: "a", reason: "409 Conflict" }, { namespace: "b", reason: "403 Forbidden" }]);
+    assert.deepEqual(a.unattributed, [CONFLICT.slice(0, 4).join("\n")]);
+  });
+
   test("without a trace (reads): the messages that name their namespace", () => {
     const get = 'Error from server (Forbidden): secrets "s" is forbidden: User "ci" cannot get resource "secrets" in API group "" in the namespace "team-c"';
     assert.deepEqual(attribute(`${get}\n${QUOTA}\n`), { refused: [{ namespace: "team-c", reason: get.replace(/^.*is forbidden: /, "") }], unattributed: [QUOTA] });
