@@ -9,10 +9,11 @@ import { MANAGED_BY_LABEL, MANAGER } from "../model/naming.js";
 import type { KubePort, NamespaceState, TargetState, LockPort } from "../model/ports.js";
 import { parseServiceAccount, serviceAccountList } from "../model/serviceaccounts.js";
 import type { Secret } from "../model/secret.js";
-import { deleteFailure, failure, listForbidden, mergeStderr, parseRefusals } from "./kubectl-errors.js";
+import { attribute, combine, deleteFailure, failure, listForbidden, mergeStderr, parseRefusals } from "./kubectl-errors.js";
 import { CLAIM_RACE, CREATE_RACE, leaseManifest, parseLease } from "./kubectl-lease.js";
 import { MANAGED_FIELDS, deleteReviews, listItems, objectRefs, parseDeleteReviews, parseManagedSecrets, parseSecrets } from "./kubectl-objects.js";
 import { kubectlRunner, type KubectlOptions } from "./kubectl-run.js";
+import { splitTrace, TRACE_FLAG } from "./kubectl-trace.js";
 
 export { credentialPluginLines, errorLines, hintsFor, listForbidden, mergeStderr, namespacesInErrors, parseRefusals } from "./kubectl-errors.js";
 export { leaseManifest, parseLease } from "./kubectl-lease.js";
@@ -52,6 +53,19 @@ const MIN_PART = 30;
 
 export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
   const run = kubectlRunner(opts);
+
+  /**
+   * A call that writes a List of objects in (or of) namespaces, at TRACE_FLAG:
+   * when the API server refuses some, the trace says which namespace each
+   * refusal is for (kubectl-trace.ts). The stderr returned is what kubectl printed
+   * without the flag, redacted.
+   */
+  async function runTraced(args: string[], stdin: string) {
+    const r = await run([...args, TRACE_FLAG], stdin);
+    const { requests, rest } = splitTrace(r.stderr);
+    const stderr = opts.redact(rest);
+    return { exitCode: r.exitCode, stderr, attribution: r.exitCode === 0 ? undefined : attribute(stderr, requests) };
+  }
 
   /**
    * The objects named `name` in `wanted` namespaces, from one LIST across
@@ -116,12 +130,11 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
 
     async replaceServiceAccounts(objects) {
       if (objects.length === 0) return "ok";
-      const r = await run(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "name"], serviceAccountList(objects));
+      const r = await runTraced(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "name"], serviceAccountList(objects));
       if (r.exitCode === 0) return "ok";
-      const stderr = opts.redact(r.stderr);
-      const lines = stderr.split("\n").filter((l) => /^(Error|error)/.test(l.trim()));
+      const lines = r.stderr.split("\n").filter((l) => /^(Error|error)/.test(l.trim()));
       if (lines.length > 0 && lines.every((l) => /Conflict|the object has been modified/.test(l))) return "conflict";
-      throw failure("adding the Secret to the ServiceAccounts", stderr);
+      throw failure("adding the Secret to the ServiceAccounts", r.stderr, r.attribution);
     },
 
     async listNamespaces(selector) {
@@ -154,8 +167,8 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
 
     async applyNamespaces(names) {
       const doc = JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })) });
-      const r = await run(["apply", "--server-side", `--field-manager=${MANAGER}`, NO_SCHEMA_CHECK, "-f", "-"], doc);
-      if (r.exitCode !== 0) throw failure("creating the namespaces", opts.redact(r.stderr));
+      const r = await runTraced(["apply", "--server-side", `--field-manager=${MANAGER}`, NO_SCHEMA_CHECK, "-f", "-"], doc);
+      if (r.exitCode !== 0) throw failure("creating the namespaces", r.stderr, r.attribution);
     },
 
     async readSecrets(namespaces, name) {
@@ -209,7 +222,8 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
 
     // Parts of the List at once (APPLY_PROCESSES). kubectl goes on past a
     // refused object either way, so a failure is reported for the whole List,
-    // every refusal of every part in it, as from one process.
+    // every refusal of every part in it, as from one process; each part's
+    // messages are given their namespaces before they are merged.
     async applySecrets(list: Secret, { dryRun, force }) {
       const args = [
         "apply", "--server-side", `--field-manager=${MANAGER}`, NO_SCHEMA_CHECK,
@@ -217,10 +231,11 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
         ...(dryRun ? ["--dry-run=server"] : []),
         "-f", "-",
       ];
-      const runs = await Promise.all(splitList(list, APPLY_PROCESSES, MIN_PART).map((part) => run(args, part.reveal())));
+      const runs = await Promise.all(splitList(list, APPLY_PROCESSES, MIN_PART).map((part) => runTraced(args, part.reveal())));
       const failed = runs.filter((r) => r.exitCode !== 0);
       if (failed.length > 0) {
-        throw failure(dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets", opts.redact(mergeStderr(failed.map((r) => r.stderr))));
+        const what = dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets";
+        throw failure(what, mergeStderr(failed.map((r) => r.stderr)), combine(failed.map((r) => r.attribution!)));
       }
     },
 

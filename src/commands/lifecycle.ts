@@ -59,7 +59,7 @@ const PERMISSION_HINT =
 /** A failure with an RBAC 403 that may be a deleted namespace says how to tell the two apart. */
 export function withPermissionHint(err: unknown): unknown {
   if (!(err instanceof KubeError) || !err.refusals || err.refusals.forbidden.length === 0) return err;
-  return new KubeError(err.operation, `${err.detail}\n${PERMISSION_HINT}`, err.namespaces, err.refusals);
+  return new KubeError(err.operation, `${err.detail}\n${PERMISSION_HINT}`, err.namespaces, err.refusals, err.refused);
 }
 
 /**

@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { COMMANDS, configFor, helpText, isCommand, type CommandName } from "./commands.js";
-import { ExitCode, GpsError, UsageError, exitCodeOf } from "../model/errors.js";
+import { ExitCode, GpsError, UsageError, exitCodeOf, refusedOf } from "../model/errors.js";
 import { inputSecrets, type Config } from "../config/inputs.js";
 import { OPTIONS, type OptionKey, type RawSettings } from "../config/options.js";
 import { planJson, planLines, planRotation } from "../commands/preview.js";
@@ -235,7 +235,13 @@ export async function runCli(argv: string[], env: Env, io: Io): Promise<number> 
     const message = redactor.redact(err instanceof GpsError ? err.message : `unexpected error: ${(err as Error).message}`);
     const code = exitCodeOf(err);
     io.stderr(`error: ${message}\n`);
-    if (json) io.stdout(`${JSON.stringify({ error: { message, exitCode: code } })}\n`);
+    if (json) io.stdout(`${redactor.redact(JSON.stringify({ error: { message, exitCode: code, ...refusedJson(err) } }))}\n`);
     return code;
   }
+}
+
+/** Every namespace the API server refused, uncapped (the message shows the first few): for scripts. */
+function refusedJson(err: unknown): { refusedNamespaces?: Array<{ namespace: string; reason: string }> } {
+  const refused = refusedOf(err);
+  return refused.length ? { refusedNamespaces: refused.map((r) => ({ namespace: r.namespace, reason: r.reason })) } : {};
 }

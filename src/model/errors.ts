@@ -112,6 +112,24 @@ export interface Refusals {
   other: string[];
 }
 
+/** What the API server said about one namespace's object, in its own words (the namespace is not repeated in front). */
+export interface NamespaceRefusal {
+  namespace: string;
+  reason: string;
+}
+
+/** At most this many namespaces get their own line in a message; the rest are counted. The full list is on the error. */
+export const REFUSAL_LINES = 20;
+
+/** One line per refused namespace, indented, capped at REFUSAL_LINES. */
+export function refusalLines(refused: readonly NamespaceRefusal[], cap = REFUSAL_LINES): string[] {
+  const shown = refused.length > cap ? refused.slice(0, cap) : refused;
+  const lines = shown.map((r) => `  ${r.namespace}: ${r.reason}`);
+  const more = refused.length - shown.length;
+  if (more > 0) lines.push(`  … and ${more} more namespace${more === 1 ? "" : "s"}`);
+  return lines;
+}
+
 export class KubeError extends GpsError {
   readonly exitCode = ExitCode.remote;
   constructor(
@@ -120,11 +138,29 @@ export class KubeError extends GpsError {
     readonly namespaces: string[] = [],
     /** What kubectl's error lines said, per namespace, when they came from kubectl. */
     readonly refusals?: Refusals,
+    /**
+     * Each namespace whose object the API server refused, with its reason,
+     * in the order kubectl sent them. The message shows the first
+     * REFUSAL_LINES; `detail` then holds what could not be given a namespace.
+     */
+    readonly refused: readonly NamespaceRefusal[] = [],
   ) {
     super(
-      `Kubernetes: ${operation} failed${namespaces.length ? ` in namespace(s) ${namespaces.join(", ")}` : ""}: ${detail}`,
+      refused.length
+        ? [
+            `Kubernetes: ${operation} failed in ${refused.length} namespace${refused.length === 1 ? "" : "s"}:`,
+            ...refusalLines(refused),
+            ...(detail ? [detail] : []),
+          ].join("\n")
+        : `Kubernetes: ${operation} failed${namespaces.length ? ` in namespace(s) ${namespaces.join(", ")}` : ""}: ${detail}`,
     );
   }
+}
+
+/** The per-namespace refusals behind an error, also when a rollback wrapped it. */
+export function refusedOf(err: unknown): readonly NamespaceRefusal[] {
+  const inner = err instanceof RotationError ? err.cause : err;
+  return inner instanceof KubeError ? inner.refused : [];
 }
 
 export type NamespaceLifecycle = "missing" | "terminating";

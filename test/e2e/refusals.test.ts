@@ -147,8 +147,9 @@ for (const backend of kubeBackends()) {
       const r = await w.runCli(a);
       runs.push(r);
       assert.equal(r.code, 1, r.stderr);
-      // kubectl's line for it names the Secret and the quota, not the namespace (unlike an RBAC refusal).
-      assert.match(r.stderr, /server dry run\) failed: .*secrets "regcred" is forbidden: exceeded quota: no-secrets, requested: count\/secrets=1, used: count\/secrets=0, limited: count\/secrets=0/);
+      // kubectl's line for it names the Secret and the quota, not the namespace (unlike an RBAC refusal); the request trace does.
+      assert.match(r.stderr, /server dry run\) failed in 1 namespace:\n {2}quota-full: exceeded quota: no-secrets, requested: count\/secrets=1, used: count\/secrets=0, limited: count\/secrets=0\n/);
+      assert.doesNotMatch(r.stderr, /Error from server|round_trippers/, "kubectl's own line and its trace stay behind the parsed one");
       assert.equal(w.gitlab.tokens.length, tokens, "nothing minted");
       assert.deepEqual(versions(w), before);
     });
