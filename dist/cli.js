@@ -36458,7 +36458,7 @@ var OPTIONS = [
     kind: "string",
     flag: "rotate-before",
     input: "rotate-before",
-    description: "Rotate only when a managed Secret's token expires within this duration (e.g. 2d); otherwise change nothing. Unset: rotate on every run."
+    description: "Rotate only when a managed Secret's token expires within this duration (e.g. 2d); otherwise change nothing, except that namespaces without the Secret get the current token (fill, nothing minted). Unset: rotate on every run."
   },
   {
     key: "force",
@@ -37067,10 +37067,11 @@ var COMMANDS = {
   status: {
     summary: "List the managed Secrets and this target's deploy tokens; flag orphans, dead and expiring tokens.",
     details: [
-      "Read-only: one read of the target's Lease (the cluster's identity in token names), one kubectl read of the Secrets, one listing of the owner's deploy tokens. For every namespace: the Secret's type, token id, expiry and days left; for every token of ours: its state and which Secrets use it. GitLab sends no expiry notice for deploy tokens: run `status --warn-within 3d` on a schedule and alert on exit 3. A token of ours that no Secret references is an orphan once older than --sweep-grace (younger, a rotation may still be running). A Secret whose type is not --secret-type needs attention (rotate would refuse it). The GitLab API token's own expiry date and scopes are shown too; it needs attention when it expires within --warn-within (14 days without). With --username (static credentials) only the Secrets are read: no password needed, no GitLab call. A namespace whose Secret another target (pipeline) wrote last needs attention; a token named before names carried the cluster's identity and referenced by no Secret here is shown as legacy: not ours to sweep, it expires by itself."
+      "Read-only: one read of the target's Lease (the cluster's identity in token names), one kubectl read of the Secrets, one listing of the owner's deploy tokens. For every namespace: the Secret's type, token id, expiry and days left; for every token of ours: its state and which Secrets use it. GitLab sends no expiry notice for deploy tokens: run `status --warn-within 3d` on a schedule and alert on exit 3. A token of ours that no Secret references is an orphan once older than --sweep-grace (younger, a rotation may still be running). A Secret whose type is not --secret-type needs attention (rotate would refuse it). The GitLab API token's own expiry date and scopes are shown too; it needs attention when it expires within --warn-within (14 days without). With --username (static credentials) only the Secrets are read: no password needed, no GitLab call. A namespace whose Secret another target (pipeline) wrote last needs attention; a token named before names carried the cluster's identity and referenced by no Secret here is shown as legacy: not ours to sweep, it expires by itself. Given rotate's --rotate-before (and --registry, --registry-alias), a namespace without the Secret that the next rotate fills with the current token is shown so."
     ],
     exitCodes: ["0  report printed (without --warn-within, also when something needs attention)", REMOTE, USAGE, "3  with --warn-within: something needs attention"],
-    options: only([...TARGET, "secretType", "sweepGrace", "warnWithin"])
+    // rotate's --rotate-before and registry: given the same, status tells which namespaces the next rotate fills.
+    options: only([...TARGET, "secretType", "sweepGrace", "warnWithin", "rotateBefore", "registry", "registryAliases"])
   },
   revoke: {
     summary: "Tear the target down: revoke our tokens, remove our ServiceAccount entries, delete the managed Secrets.",

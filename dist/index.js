@@ -56811,7 +56811,7 @@ var OPTIONS = [
     kind: "string",
     flag: "rotate-before",
     input: "rotate-before",
-    description: "Rotate only when a managed Secret's token expires within this duration (e.g. 2d); otherwise change nothing. Unset: rotate on every run."
+    description: "Rotate only when a managed Secret's token expires within this duration (e.g. 2d); otherwise change nothing, except that namespaces without the Secret get the current token (fill, nothing minted). Unset: rotate on every run."
   },
   {
     key: "force",
