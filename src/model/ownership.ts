@@ -4,6 +4,8 @@
 // cluster (the sweep), and no managed Secret outside the target still holds it. Everything else is left alive and reported:
 // another target's token found in one of our Secrets (two pipelines write the
 // same namespace), another cluster's, or one whose name is not ours at all.
+// A namespace list this target grew out of (supersededList) counts as this
+// target: its Secrets are all among ours, so its token is our previous one.
 import { Annotations, isClusterKey, parseTokenName, targetId, type TargetRef } from "./naming.js";
 import { heldTokens, isManaged, namedForTarget, type Held } from "./plan.js";
 import type { ExistingSecret, ManagedSecretRef, ResolvedOwner, TokenView } from "./ports.js";
