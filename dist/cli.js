@@ -45059,7 +45059,7 @@ async function readStatus(config, ports) {
   const tokens = owner2 ? await ports.gitlab.listDeployTokens(owner2) : [];
   const now = ports.clock.now();
   const target = targetOf(config, namespaces2, leaseUid);
-  const available = namespaces2.filter((ns) => !gone.some((u) => u.namespace === ns));
+  const available = namespaces2.filter((ns) => !["missing", "terminating"].includes(namespaceStates.get(ns) ?? "active"));
   const fill = owner2 ? fillOf(config, { owner: owner2, namespaces: available, existing, tokens, now, target }) : null;
   const input = {
     owner: owner2,

@@ -59,7 +59,8 @@ export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "
   const tokens = owner ? await ports.gitlab.listDeployTokens(owner) : [];
   const now = ports.clock.now();
   const target = targetOf(config, namespaces, leaseUid);
-  const available = namespaces.filter((ns) => !gone.some((u) => u.namespace === ns));
+  // rotate skips a namespace that does not exist or is being deleted: never one to fill.
+  const available = namespaces.filter((ns) => !["missing", "terminating"].includes(namespaceStates.get(ns) ?? "active"));
   const fill = owner ? fillOf(config, { owner, namespaces: available, existing, tokens, now, target }) : null;
   const input = {
     owner,

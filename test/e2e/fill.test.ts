@@ -146,6 +146,30 @@ for (const backend of kubeBackends()) {
       assert.deepEqual(leaks(w, runs), []);
     });
 
+    test("a listed namespace that did not exist is skipped, not filled; once created, the next run fills it", async () => {
+      const secret = "ghostcred";
+      // It sorts after team-a: the Lease (the cluster's identity in token names) stays in the first namespace that exists.
+      const where = ["--namespace", "team-a,team-b,team-x"];
+      const r1 = await ok(cli(w, "rotate", where, ["--json"], secret), 1);
+      const minted = JSON.parse(r1.stdout).token.id as number;
+      assert.deepEqual(JSON.parse(r1.stdout).skippedNamespaces, [{ namespace: "team-x", reason: "missing" }]);
+      const missing = JSON.parse((await ok(cli(w, "status", where, ["--json"], secret))).stdout);
+      const ghost = missing.secrets.find((x: { namespace: string }) => x.namespace === "team-x");
+      assert.equal(ghost.namespaceState, "missing");
+      assert.equal(ghost.fillWith, null, "rotate skips a namespace that does not exist; it is not one to fill");
+
+      w.kube.createNamespace("team-x");
+      const status = JSON.parse((await ok(cli(w, "status", where, ["--json"], secret))).stdout);
+      assert.equal(status.secrets.find((x: { namespace: string }) => x.namespace === "team-x").fillWith, minted);
+      const tokensBefore = w.gitlab.tokens.length;
+      const r2 = await ok(cli(w, "rotate", where, ["--json"], secret));
+      const out = JSON.parse(r2.stdout);
+      assert.deepEqual(out.filledNamespaces, ["team-x"]);
+      assert.equal(w.gitlab.tokens.length, tokensBefore);
+      assert.equal(w.kube.getObject("secrets", "team-x", secret).metadata.annotations[`${ANN}token-id`], String(minted));
+      assert.deepEqual(leaks(w, runs), []);
+    });
+
     test("a namespace list that grows rotates once, revokes the old list's token and warns of no overlap", async () => {
       const secret = "listcred";
       const list = (ns: string[]) => ["--namespace", ns.join(",")];
