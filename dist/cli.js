@@ -36167,6 +36167,27 @@ function secretForms(creds) {
   }
   return [...forms];
 }
+function credentialsIn(type2, payload, hosts) {
+  let doc;
+  try {
+    doc = JSON.parse(payload.reveal());
+  } catch {
+    return "its docker config is not JSON";
+  }
+  const map2 = type2 === "dockercfg" ? doc : doc?.auths;
+  if (typeof map2 !== "object" || map2 === null) return "its docker config has no host entries";
+  const names = Object.keys(map2).map((h) => h.toLowerCase());
+  if (names.length !== hosts.length || hosts.some((h) => !names.includes(h))) return `its docker config names other hosts than ${hosts.join(", ")}`;
+  const first = Object.values(map2)[0];
+  const { username, password } = first;
+  if (typeof username !== "string" || typeof password !== "string" || username === "" || password === "") return "its docker config lacks a username or password";
+  const creds = credentialsFor(hosts, username, new Secret(password));
+  for (const e of Object.values(map2)) {
+    const want = entry(creds[0]);
+    if (e.username !== want.username || e.password !== want.password || e.auth !== void 0 && e.auth !== want.auth) return "its docker config holds different credentials for its hosts";
+  }
+  return creds;
+}
 
 // src/config/duration.ts
 var UNIT_MS = { s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 };
@@ -36455,7 +36476,7 @@ var OPTIONS = [
     kind: "string",
     flag: "rotate-before",
     input: "rotate-before",
-    description: "Rotate only when a managed Secret's token expires within this duration (e.g. 2d); otherwise change nothing. Unset: rotate on every run."
+    description: "Rotate only when a managed Secret's token expires within this duration (e.g. 2d); otherwise change nothing, except that namespaces without the Secret get the current token (fill, nothing minted). Unset: rotate on every run."
   },
   {
     key: "force",
@@ -37064,10 +37085,11 @@ var COMMANDS = {
   status: {
     summary: "List the managed Secrets and this target's deploy tokens; flag orphans, dead and expiring tokens.",
     details: [
-      "Read-only: one read of the target's Lease (the cluster's identity in token names), one kubectl read of the Secrets, one listing of the owner's deploy tokens. For every namespace: the Secret's type, token id, expiry and days left; for every token of ours: its state and which Secrets use it. GitLab sends no expiry notice for deploy tokens: run `status --warn-within 3d` on a schedule and alert on exit 3. A token of ours that no Secret references is an orphan once older than --sweep-grace (younger, a rotation may still be running). A Secret whose type is not --secret-type needs attention (rotate would refuse it). The GitLab API token's own expiry date and scopes are shown too; it needs attention when it expires within --warn-within (14 days without). With --username (static credentials) only the Secrets are read: no password needed, no GitLab call. A namespace whose Secret another target (pipeline) wrote last needs attention; a token named before names carried the cluster's identity and referenced by no Secret here is shown as legacy: not ours to sweep, it expires by itself."
+      "Read-only: one read of the target's Lease (the cluster's identity in token names), one kubectl read of the Secrets, one listing of the owner's deploy tokens. For every namespace: the Secret's type, token id, expiry and days left; for every token of ours: its state and which Secrets use it. GitLab sends no expiry notice for deploy tokens: run `status --warn-within 3d` on a schedule and alert on exit 3. A token of ours that no Secret references is an orphan once older than --sweep-grace (younger, a rotation may still be running). A Secret whose type is not --secret-type needs attention (rotate would refuse it). The GitLab API token's own expiry date and scopes are shown too; it needs attention when it expires within --warn-within (14 days without). With --username (static credentials) only the Secrets are read: no password needed, no GitLab call. A namespace whose Secret another target (pipeline) wrote last needs attention; a token named before names carried the cluster's identity and referenced by no Secret here is shown as legacy: not ours to sweep, it expires by itself. Given rotate's --rotate-before (and --registry, --registry-alias), a namespace without the Secret that the next rotate fills with the current token is shown so."
     ],
     exitCodes: ["0  report printed (without --warn-within, also when something needs attention)", REMOTE, USAGE, "3  with --warn-within: something needs attention"],
-    options: only([...TARGET, "secretType", "sweepGrace", "warnWithin"])
+    // rotate's --rotate-before and registry: given the same, status tells which namespaces the next rotate fills.
+    options: only([...TARGET, "secretType", "sweepGrace", "warnWithin", "rotateBefore", "registry", "registryAliases"])
   },
   revoke: {
     summary: "Tear the target down: revoke our tokens, remove our ServiceAccount entries, delete the managed Secrets.",
@@ -37333,13 +37355,47 @@ function sweepCandidates(args) {
   });
 }
 
+// src/model/fill.ts
+function rotationDecision(args) {
+  const present = new Set(args.existing.map((s) => s.namespace));
+  const lacking = args.namespaces.filter((ns) => !present.has(ns));
+  const holding = args.namespaces.filter((ns) => present.has(ns));
+  const whole = rotationDue(args);
+  if (lacking.length === 0 || args.force || args.rotateBeforeMs === void 0) return whole.due ? { action: "rotate", reason: whole.reason } : { action: "none", reason: whole.reason };
+  if (holding.length === 0) return { action: "rotate", reason: `no namespace holds a Secret yet (${lacking.join(", ")})` };
+  const rest = rotationDue({ ...args, namespaces: holding });
+  if (rest.due) return { action: "rotate", reason: rest.reason };
+  const source = holding[0];
+  const tokenId = Number(args.existing.find((s) => s.namespace === source).annotations[Annotations.tokenId]);
+  const token = args.tokens.find((t) => t.id === tokenId);
+  if (!token || !namedForTarget(args.prefix, args.target, token.name)) {
+    const was = args.existing.find((s) => s.namespace === source).annotations[Annotations.targetSpec];
+    return {
+      action: "rotate",
+      reason: `no managed Secret in ${lacking.join(", ")}, and deploy token ${tokenId} cannot be copied there: ${was ? `it was minted for ${was}, and ` : ""}its name does not prove it was minted for this target in this cluster (${args.target.describe})`
+    };
+  }
+  return { action: "fill", reason: rest.reason, namespaces: lacking, tokenId, source };
+}
+function fillAnnotations(source) {
+  const ours = new Set(Object.values(Annotations));
+  return Object.fromEntries(Object.entries(source.annotations).filter(([k]) => ours.has(k)));
+}
+
 // src/model/ownership.ts
-function claimOf(prefix, target, name) {
+function claimOf(prefix, target, name, superseded = /* @__PURE__ */ new Set()) {
   const t = parseTokenName(prefix, name);
   if (!t) return { kind: "unproven" };
   if (namedForTarget(prefix, target, name)) return { kind: "ours" };
+  if (superseded.has(t.id)) return { kind: "superseded", target: t.id };
   if (t.secretName !== target.secretName || t.set !== target.set) return { kind: "other-target", target: t.id };
   return isClusterKey(t.cluster) ? { kind: "other-cluster", target: t.id } : { kind: "legacy", target: t.id };
+}
+function supersededList(target, recordedTarget, recordedSpec, namespaces2) {
+  const prefix = "namespaces ";
+  if (target.cluster === void 0 || !recordedTarget || recordedTarget === target.id || !recordedSpec?.startsWith(prefix)) return false;
+  const list3 = recordedSpec.slice(prefix.length).split(",").filter((ns) => ns !== "");
+  return list3.length > 0 && list3.every((ns) => namespaces2.includes(ns)) && recordedTarget === targetId(target.cluster, target.secretName, list3);
 }
 var idList = (text) => (text ?? "").split(",").map((p) => Number(p.trim())).filter((n) => Number.isInteger(n) && n > 0);
 function assessOwnership(args) {
@@ -37358,13 +37414,16 @@ function assessOwnership(args) {
     const ids2 = /* @__PURE__ */ new Set([...idList(s.annotations[Annotations.tokenId]), ...idList(s.annotations[Annotations.keptTokenIds]), ...idList(s.annotations[Annotations.revokePending])]);
     for (const id of ids2) holders.set(id, [...holders.get(id) ?? [], s.namespace]);
   }
+  const superseded = new Set(
+    ours.filter((s) => supersededList(target, s.annotations[Annotations.target], s.annotations[Annotations.targetSpec], args.namespaces)).map((s) => s.annotations[Annotations.target])
+  );
   const spared = [];
   const mayRevoke = (id) => {
     const t = byId.get(id);
     if (!t) return true;
-    const claim = claimOf(args.prefix, target, t.name);
+    const claim = claimOf(args.prefix, target, t.name, superseded);
     const namespaces2 = holders.get(id) ?? [];
-    if (claim.kind === "ours" || claim.kind === "legacy" || claim.kind === "other-cluster") {
+    if (claim.kind === "ours" || claim.kind === "superseded" || claim.kind === "legacy" || claim.kind === "other-cluster") {
       const where = elsewhere.get(id);
       if (!where) return true;
       spared.push({ id, name: t.name, why: "held-elsewhere", namespaces: namespaces2, elsewhere: where });
@@ -37379,7 +37438,7 @@ function assessOwnership(args) {
     const id = idList(s.annotations[Annotations.tokenId])[0];
     const t = id === void 0 ? void 0 : byId.get(id);
     if (!t) continue;
-    const claim = claimOf(args.prefix, target, t.name);
+    const claim = claimOf(args.prefix, target, t.name, superseded);
     if (claim.kind !== "other-target") continue;
     overlaps.push({ namespace: s.namespace, tokenId: t.id, otherTarget: claim.target, otherSpec: s.annotations[Annotations.targetSpec] || void 0 });
   }
@@ -37826,6 +37885,95 @@ function abbreviatedList(names, max) {
   return `${shown3.join(",")},\u2026 (${names.length} in all)`;
 }
 
+// src/commands/rotate-scope.ts
+function registryHost(config, owner2) {
+  if (config.registry) return config.registry;
+  if (owner2.registryAccessLevel === "disabled") {
+    throw new UsageError("--registry", void 0, `the container registry is disabled for project ${owner2.path}; enable it in the project's settings`);
+  }
+  const prefix = owner2.registryImagePrefix;
+  if (!prefix) {
+    throw new UsageError(
+      "--registry",
+      void 0,
+      `required: GitLab reports no container registry for ${owner2.kind} ${owner2.path} (the instance registry is off); give the registry host[:port]`
+    );
+  }
+  return prefix.split("/")[0].toLowerCase();
+}
+function verifyTarget(config, owner2) {
+  if (config.verify === false) return null;
+  if (config.verify.repository) return { repository: config.verify.repository, tag: config.verify.tag };
+  const path4 = owner2.registryImagePrefix?.split("/").slice(1).join("/") || owner2.path.toLowerCase();
+  return { repository: path4, tag: config.verify.tag };
+}
+async function resolveNamespaces(config, kube) {
+  const chosen = [...config.namespaces];
+  if (config.namespaceSelector !== void 0) {
+    for (const ns of await kube.listNamespaces(config.namespaceSelector)) if (!chosen.includes(ns)) chosen.push(ns);
+  }
+  const result = chosen.filter((ns) => !config.excludeNamespaces.includes(ns));
+  if (result.length === 0) {
+    throw new KubeError("choosing namespaces", `no namespace is left to manage (selector ${config.namespaceSelector ?? "none"}, excluded ${config.excludeNamespaces.join(", ") || "none"})`);
+  }
+  return result;
+}
+
+// src/commands/fill.ts
+async function readCurrent(config, ports, hosts, fill) {
+  const where = `the Secret in ${fill.source}`;
+  if (!ports.kube.readSecretData) return "this run cannot read a Secret's data to copy it";
+  const read = await ports.kube.readSecretData(fill.source, config.secretName);
+  for (const value of Object.values(read?.data ?? {})) {
+    ports.log.secret(value.reveal());
+    ports.log.secret(Buffer.from(value.reveal()).toString("base64"));
+  }
+  if (!read) return `${where} is gone`;
+  if (read.secret.annotations[Annotations.tokenId] !== String(fill.tokenId)) return `${where} changed while this run read it`;
+  const payload = read.data[SECRET_TYPES[config.secretType].key];
+  if (!payload) return `${where} holds no ${SECRET_TYPES[config.secretType].key}`;
+  const creds = credentialsIn(config.secretType, payload, hosts);
+  if (typeof creds === "string") return `${where} does not hold what it records: ${creds}`;
+  for (const form of secretForms(creds)) ports.log.secret(form);
+  const recorded = read.secret.annotations[Annotations.tokenUsername];
+  if (recorded !== void 0 && recorded !== creds[0].username) return `${where} does not hold what it records: another username than ${recorded}`;
+  return { source: read.secret, creds };
+}
+async function fillSecrets(config, ports, args) {
+  const { fill, current, hosts } = args;
+  const into = fill.namespaces.join(", ");
+  const only2 = { ...config, namespaces: fill.namespaces };
+  if (!args.checked) await checkApply(only2, ports, hosts);
+  if (config.dryRun) {
+    ports.log.info(`Dry run: would fill ${into} with deploy token ${fill.tokenId}; nothing would be minted or revoked`);
+    return null;
+  }
+  let verified = null;
+  const check = verifyTarget(config, args.owner);
+  if (check) {
+    const { username, password } = current.creds[0];
+    try {
+      verified = await verifyCredentials(ports, { registry: hosts[0], ...check, username, password, what: `deploy token ${fill.tokenId}` });
+    } catch (err) {
+      throw new RotationError(err, `nothing to roll back: nothing was minted or revoked, and ${into} was not written`);
+    }
+  }
+  const list3 = secretList({
+    namespaces: fill.namespaces,
+    secretName: config.secretName,
+    secretType: config.secretType,
+    payload: pullSecretPayload(config.secretType, current.creds),
+    annotations: fillAnnotations(current.source)
+  });
+  try {
+    await ports.kube.applySecrets(list3, { dryRun: false, force: false });
+  } catch (err) {
+    throw new RotationError(err, "nothing to roll back: nothing was minted or revoked; a filled Secret holds the current token. Re-run to finish");
+  }
+  ports.log.info(`Filled Secret "${config.secretName}" in ${into} with deploy token ${fill.tokenId}`);
+  return verified;
+}
+
 // src/commands/static.ts
 function staticSummary(username, hosts) {
   return `Static credentials of ${username} for ${hosts.join(", ")}: nothing is minted or revoked, GitLab is never called`;
@@ -37922,40 +38070,6 @@ async function applyStaticLocked(listed, ports, hosts) {
   problems.push(...sas.problems);
   for (const p of problems) log.warn(p);
   return { ...base, changed: true, static: { username, applied: true }, verified, serviceAccountsUpdated: sas.updated, problems };
-}
-
-// src/commands/rotate-scope.ts
-function registryHost(config, owner2) {
-  if (config.registry) return config.registry;
-  if (owner2.registryAccessLevel === "disabled") {
-    throw new UsageError("--registry", void 0, `the container registry is disabled for project ${owner2.path}; enable it in the project's settings`);
-  }
-  const prefix = owner2.registryImagePrefix;
-  if (!prefix) {
-    throw new UsageError(
-      "--registry",
-      void 0,
-      `required: GitLab reports no container registry for ${owner2.kind} ${owner2.path} (the instance registry is off); give the registry host[:port]`
-    );
-  }
-  return prefix.split("/")[0].toLowerCase();
-}
-function verifyTarget(config, owner2) {
-  if (config.verify === false) return null;
-  if (config.verify.repository) return { repository: config.verify.repository, tag: config.verify.tag };
-  const path4 = owner2.registryImagePrefix?.split("/").slice(1).join("/") || owner2.path.toLowerCase();
-  return { repository: path4, tag: config.verify.tag };
-}
-async function resolveNamespaces(config, kube) {
-  const chosen = [...config.namespaces];
-  if (config.namespaceSelector !== void 0) {
-    for (const ns of await kube.listNamespaces(config.namespaceSelector)) if (!chosen.includes(ns)) chosen.push(ns);
-  }
-  const result = chosen.filter((ns) => !config.excludeNamespaces.includes(ns));
-  if (result.length === 0) {
-    throw new KubeError("choosing namespaces", `no namespace is left to manage (selector ${config.namespaceSelector ?? "none"}, excluded ${config.excludeNamespaces.join(", ") || "none"})`);
-  }
-  return result;
 }
 
 // src/commands/rotate-ownership.ts
@@ -38063,7 +38177,10 @@ async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner2);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
-  const due = rotationDue({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
+  let decision = rotationDecision({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force, tokens, prefix: config.tokenNamePrefix, target });
+  const current = decision.action === "fill" ? await readCurrent(config, ports, hosts, decision) : void 0;
+  if (typeof current === "string") decision = { action: "rotate", reason: `${current}, so the namespaces without it cannot be filled` };
+  const due = { due: decision.action === "rotate", reason: decision.reason };
   const [own] = await settledInOrder(
     assessForRun({ ...config, namespaces: listed.namespaces }, ports, { owner: owner2, tokens, target, existing, liveIds, now, due: due.due }),
     due.due && !checked ? checkApply(config, ports, hosts) : Promise.resolve()
@@ -38088,8 +38205,11 @@ async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
     spared: own.spared,
     overlaps: own.overlaps
   };
-  if (!due.due) {
-    log.info(`Nothing to do: ${due.reason}`);
+  if (decision.action !== "rotate") {
+    const fill = decision.action === "fill" && typeof current === "object" ? { decision, current } : void 0;
+    log.info(fill ? `Filling ${fill.decision.namespaces.join(", ")} with deploy token ${fill.decision.tokenId}, no rotation due: ${due.reason}` : `Nothing to do: ${due.reason}`);
+    const verified2 = fill ? await fillSecrets(config, ports, { owner: owner2, hosts, fill: fill.decision, current: fill.current, checked }) : null;
+    const filled = fill ? { namespaces: fill.decision.namespaces, tokenId: fill.decision.tokenId } : void 0;
     const pending = held.pending.filter((id) => liveIds.has(id));
     const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner2, tokens, target, new Set([...untouchable].filter((id) => !pending.includes(id))), pending);
     const sas2 = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
@@ -38097,7 +38217,9 @@ async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
     for (const p of problems2) log.warn(p);
     return {
       ...base,
-      changed: sas2.updated.length > 0,
+      changed: filled !== void 0 && !config.dryRun || sas2.updated.length > 0,
+      ...filled ? { filled } : {},
+      verified: verified2,
       token: null,
       keptTokenIds: held.kept,
       revokedTokenIds: [],
@@ -38205,7 +38327,10 @@ function buildPlan(args) {
   const own = owner2 ? assessOwnership({ existing, owner: owner2, tokens, prefix: config.tokenNamePrefix, target, namespaces: args.config.namespaces, managed: Array.isArray(args.managed) ? args.managed : void 0 }) : void 0;
   const held = own?.revocable ?? { current: [], kept: [], pending: [] };
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
-  const due = owner2 ? rotationDue({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force }) : staticDue({
+  let decision = owner2 ? rotationDecision({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force, tokens, prefix: config.tokenNamePrefix, target }) : void 0;
+  if (decision?.action === "fill" && args.fillRefused !== void 0) decision = { action: "rotate", reason: args.fillRefused };
+  const fill = decision?.action === "fill" ? { tokenId: decision.tokenId, namespaces: decision.namespaces } : null;
+  const due = decision ? { due: decision.action === "rotate", reason: decision.reason } : staticDue({
     namespaces: config.namespaces,
     existing,
     configSha256: payloadSha256(pullSecretPayload(config.secretType, staticCredentials(config))),
@@ -38243,8 +38368,10 @@ function buildPlan(args) {
     namespaces: args.config.namespaces.map((namespace) => {
       const skip = skipped.find((s) => s.namespace === namespace);
       if (skip) return { namespace, action: "skip", reason: skip.reason };
+      if (fill?.namespaces.includes(namespace)) return { namespace, action: "fill" };
       return { namespace, action: !due.due ? "unchanged" : present.has(namespace) ? "update" : "create" };
     }),
+    fill,
     serviceAccounts: selectServiceAccounts(args.state.serviceAccounts, config.namespaces, config.serviceAccounts).filter((sa) => withPullSecret(sa, config.secretName) !== void 0).map((sa) => `${sa.namespace}/${sa.name}`),
     mint: due.due && owner2 ? { namePattern: tokenNamePattern(config.tokenNamePrefix, target.id ?? `cluster-<uid of the Lease the first run creates>/${target.secretName}/${target.set}`), expiresAt: expiryDateFor(now, config.expiresInMs), scopes: ["read_registry"] } : null,
     current: held.current,
@@ -38319,7 +38446,8 @@ async function planRotation(config, ports) {
     now,
     leaseUid: seen.leaseUid,
     managed: seen.managed,
-    skipped: report.skipped
+    skipped: report.skipped,
+    fillRefused: report.filled ? void 0 : report.reason
   });
 }
 function tokenList(tokens) {
@@ -38330,9 +38458,9 @@ function planLines(p) {
   const who = p.owner ? `${p.owner.kind} ${p.owner.path}` : `static credentials of ${p.static?.username ?? "?"}`;
   const hosts = [p.registry, ...p.registryAliases].join(", ");
   return [
-    `Plan for Secret "${p.secretName}" (${who}, registry ${hosts}): ${p.due ? p.owner ? "rotate" : "apply" : "nothing due"}, because ${p.reason}`,
+    `Plan for Secret "${p.secretName}" (${who}, registry ${hosts}): ${p.due ? p.owner ? "rotate" : "apply" : p.fill ? "fill" : "nothing due"}, because ${p.reason}`,
     ...p.namespaces.map((n) => `  ${n.namespace.padEnd(width)}  ${n.action}${n.reason ? ` (${n.reason === "missing" ? "no such namespace" : "being deleted"})` : ""}`),
-    p.mint ? `Mint:    a read_registry deploy token named ${p.mint.namePattern}, expiring ${p.mint.expiresAt} 00:00 UTC` : p.owner ? `Mint:    nothing (the Secrets keep deploy token ${p.current.join(", ") || "-"})` : `Mint:    nothing (static credentials are applied as given; no token is minted or revoked, GitLab is not called)`,
+    p.mint ? `Mint:    a read_registry deploy token named ${p.mint.namePattern}, expiring ${p.mint.expiresAt} 00:00 UTC` : p.fill ? `Mint:    nothing (fill ${p.fill.namespaces.join(", ")} with deploy token ${p.fill.tokenId}, which the other Secrets hold; nothing is revoked for it)` : p.owner ? `Mint:    nothing (the Secrets keep deploy token ${p.current.join(", ") || "-"})` : `Mint:    nothing (static credentials are applied as given; no token is minted or revoked, GitLab is not called)`,
     `Keep:    ${tokenList(p.keep)}`,
     `Revoke:  ${tokenList(p.revoke)}`,
     `Sweep:   ${tokenList(p.sweep)}`,
@@ -41510,7 +41638,8 @@ function resultJson(r) {
     namespaces: r.namespaces,
     token: r.token,
     revokedTokenIds: r.revokedTokenIds,
-    skippedNamespaces: r.skipped
+    skippedNamespaces: r.skipped,
+    filledNamespaces: r.filled?.namespaces ?? []
   };
 }
 function actionOutputs(r) {
@@ -41523,7 +41652,8 @@ function actionOutputs(r) {
     "token-username": r.token?.username ?? r.static?.username ?? "",
     "expires-at": r.token?.expiresAt ?? "",
     "revoked-token-ids": JSON.stringify(r.revokedTokenIds),
-    "skipped-namespaces": JSON.stringify(r.skipped.map((s) => s.namespace))
+    "skipped-namespaces": JSON.stringify(r.skipped.map((s) => s.namespace)),
+    "filled-namespaces": JSON.stringify(r.filled?.namespaces ?? [])
   };
 }
 function dotenvText(r, prefix = "GITLAB_PULL_SECRET_") {
@@ -41541,6 +41671,9 @@ function summaryLines(r) {
       ...extra
     ];
   }
+  if (r.dryRun && r.filled) {
+    return [`Dry run: nothing changed. A run would fill ${r.filled.namespaces.join(", ")} with deploy token ${r.filled.tokenId} (no rotation due: ${r.reason}). Run plan for the full picture.`, ...extra];
+  }
   if (r.dryRun) {
     return [
       `Dry run: nothing changed. A rotation would write Secret "${r.secretName}" to ${r.namespaces.join(", ")}` + (r.created.length ? ` (new in ${r.created.join(", ")})` : "") + ` and revoke ${r.previousTokenIds.length ? `deploy token(s) ${r.previousTokenIds.join(", ")}` : "no previous token"} if due (${r.reason}). Run plan for the full picture.`,
@@ -41552,6 +41685,13 @@ function summaryLines(r) {
     return [
       `Applied the static credentials of ${r.static.username} to Secret "${r.secretName}" in ${r.namespaces.join(", ")}` + (r.created.length ? ` (created in ${r.created.join(", ")})` : ""),
       `Registry ${hosts}; nothing was minted or revoked`,
+      ...extra
+    ];
+  }
+  if (r.filled) {
+    return [
+      `Filled ${r.filled.namespaces.join(", ")} with deploy token ${r.filled.tokenId} (no rotation due: ${r.reason})`,
+      `Secret "${r.secretName}" for ${hosts}; nothing was minted or revoked`,
       ...extra
     ];
   }
@@ -43340,6 +43480,13 @@ function parseSecrets(stdout) {
     };
   });
 }
+function parseSecretData(stdout) {
+  if (stdout.trim() === "") return void 0;
+  const raw = JSON.parse(stdout);
+  const data = {};
+  for (const [key, value] of Object.entries(raw.data ?? {})) data[key] = new Secret(Buffer.from(String(value), "base64").toString("utf8"));
+  return { secret: parseSecrets(stdout)[0], data };
+}
 
 // node_modules/@actions/exec/lib/exec.js
 import { StringDecoder } from "string_decoder";
@@ -44256,6 +44403,12 @@ function kubectlPort(opts) {
       }
       return parseSecrets(r.stdout);
     },
+    // The data comes back on stdout only; the name and namespace are no secret in argv.
+    async readSecretData(namespace, name) {
+      const r = await run(["get", "secret", name, "-n", namespace, "-o", "json", "--ignore-not-found"], "");
+      if (r.exitCode !== 0) throw failure(`reading Secret "${name}" in ${namespace}`, opts.redact(r.stderr));
+      return parseSecretData(r.stdout);
+    },
     async listManagedSecrets() {
       const r = await run(["get", "secrets", "--all-namespaces", "-l", `${MANAGED_BY_LABEL}=${MANAGER}`, "-o", `jsonpath=${MANAGED_FIELDS}`], "");
       if (r.exitCode !== 0) {
@@ -44950,7 +45103,8 @@ function assessStatus(args) {
     if (!s) {
       const state = args.namespaceStates?.get(namespace);
       const namespaceState = state === "missing" || state === "terminating" ? state : null;
-      return { namespace, present: false, managed: false, type: null, credentials: null, owner: null, tokenId: null, username: null, expiresAt: null, daysLeft: null, tokenState: null, namespaceState };
+      const fillWith = args.fill?.namespaces.includes(namespace) ? args.fill.tokenId : null;
+      return { namespace, present: false, managed: false, type: null, credentials: null, owner: null, tokenId: null, username: null, expiresAt: null, daysLeft: null, tokenState: null, fillWith, namespaceState };
     }
     const managed = isManaged(s);
     const tokenId = managed ? idOf(s.annotations[Annotations.tokenId]) : null;
@@ -44969,6 +45123,7 @@ function assessStatus(args) {
       expiresAt,
       daysLeft: daysLeft(expiresAt, now),
       tokenState: tokenId === null || recordedOwner !== ownerRef2 ? null : t ? stateOf(t, now) : "gone",
+      fillWith: null,
       namespaceState: null
     };
   });
@@ -44983,7 +45138,8 @@ function assessStatus(args) {
   }
   const missing = secrets.filter((s) => !s.present && s.namespaceState === null).map((s) => s.namespace);
   if (missing.length) {
-    findings.push({ severity: "attention", kind: "missing-secret", namespaces: missing, message: `no Secret "${args.secretName}" in ${list(missing)}: pods there cannot pull; rotate creates it` });
+    const next = args.fill ? `rotate fills it with deploy token ${args.fill.tokenId}, the one the other Secrets hold (nothing minted)` : "rotate creates it";
+    findings.push({ severity: "attention", kind: "missing-secret", namespaces: missing, message: `no Secret "${args.secretName}" in ${list(missing)}: pods there cannot pull; ${next}` });
   }
   const unmanaged = secrets.filter((s) => s.present && !s.managed).map((s) => s.namespace);
   if (unmanaged.length) {
@@ -45100,17 +45256,22 @@ async function readStatus(config, ports) {
   const namespaceStates = await statesOf(ports.kube, absent);
   for (const u of gone) namespaceStates.set(u.namespace, u.reason);
   const tokens = owner2 ? await ports.gitlab.listDeployTokens(owner2) : [];
+  const now = ports.clock.now();
+  const target = targetOf(config, namespaces2, leaseUid);
+  const available = namespaces2.filter((ns) => !["missing", "terminating"].includes(namespaceStates.get(ns) ?? "active"));
+  const fill = owner2 ? fillOf(config, { owner: owner2, namespaces: available, existing, tokens, now, target }) : null;
   const input = {
     owner: owner2,
     ...creds.kind === "static" ? { staticUsername: creds.username } : {},
     secretName: config.secretName,
     secretType: config.secretType,
     namespaces: namespaces2,
-    target: targetOf(config, namespaces2, leaseUid),
+    target,
     prefix: config.tokenNamePrefix,
     existing,
     tokens,
-    now: ports.clock.now(),
+    now,
+    fill,
     warnWithinMs: config.warnWithinMs,
     graceMs: config.sweepGraceMs,
     namespaceStates,
@@ -45119,6 +45280,17 @@ async function readStatus(config, ports) {
   const first = assessStatus(input);
   if (!first.tokens.some((t) => t.role === "orphan") || !ports.kube.listManagedSecrets) return first;
   return assessStatus({ ...input, managed: await ports.kube.listManagedSecrets() });
+}
+function fillOf(config, args) {
+  let hosts;
+  try {
+    hosts = registryHosts(registryHost(config, args.owner), config.registryAliases);
+  } catch {
+    return null;
+  }
+  const liveIds = new Set(args.tokens.filter((t) => isLiveToken(t, args.now)).map((t) => t.id));
+  const d = rotationDecision({ ...args, hosts, liveIds, rotateBeforeMs: config.rotateBeforeMs, force: config.force, prefix: config.tokenNamePrefix });
+  return d.action === "fill" ? { tokenId: d.tokenId, namespaces: d.namespaces } : null;
 }
 function statusNeedsAttention(r) {
   return r.warnWithinMs !== void 0 && r.attention;
@@ -45385,7 +45557,7 @@ function statusLines(r) {
     ...textTable([
       ["NAMESPACE", "TYPE", "TOKEN", "EXPIRES", "DAYS LEFT", "TOKEN STATE"],
       ...r.secrets.map(
-        (s) => s.present ? s.credentials === "static" ? [s.namespace, s.type ?? "-", "static", "-", "-", `static (${s.username ?? "?"})`] : [s.namespace, s.type ?? "-", dash(s.tokenId), dash(s.expiresAt?.slice(0, 10)), dash(s.daysLeft), s.managed ? dash(s.tokenState) : "unmanaged"] : [s.namespace, "-", "-", "-", "-", s.namespaceState === "missing" ? "no such namespace" : s.namespaceState === "terminating" ? "namespace being deleted" : "missing"]
+        (s) => s.present ? s.credentials === "static" ? [s.namespace, s.type ?? "-", "static", "-", "-", `static (${s.username ?? "?"})`] : [s.namespace, s.type ?? "-", dash(s.tokenId), dash(s.expiresAt?.slice(0, 10)), dash(s.daysLeft), s.managed ? dash(s.tokenState) : "unmanaged"] : [s.namespace, "-", "-", "-", "-", s.namespaceState === "missing" ? "no such namespace" : s.namespaceState === "terminating" ? "namespace being deleted" : s.fillWith !== null ? `missing: rotate fills it with ${s.fillWith}` : "missing"]
       )
     ])
   );

@@ -56516,6 +56516,27 @@ function secretForms(creds) {
   }
   return [...forms];
 }
+function credentialsIn(type, payload, hosts) {
+  let doc;
+  try {
+    doc = JSON.parse(payload.reveal());
+  } catch {
+    return "its docker config is not JSON";
+  }
+  const map = type === "dockercfg" ? doc : doc?.auths;
+  if (typeof map !== "object" || map === null) return "its docker config has no host entries";
+  const names = Object.keys(map).map((h) => h.toLowerCase());
+  if (names.length !== hosts.length || hosts.some((h) => !names.includes(h))) return `its docker config names other hosts than ${hosts.join(", ")}`;
+  const first = Object.values(map)[0];
+  const { username, password } = first;
+  if (typeof username !== "string" || typeof password !== "string" || username === "" || password === "") return "its docker config lacks a username or password";
+  const creds = credentialsFor(hosts, username, new Secret(password));
+  for (const e of Object.values(map)) {
+    const want = entry(creds[0]);
+    if (e.username !== want.username || e.password !== want.password || e.auth !== void 0 && e.auth !== want.auth) return "its docker config holds different credentials for its hosts";
+  }
+  return creds;
+}
 
 // src/config/duration.ts
 var UNIT_MS = { s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 };
@@ -56804,7 +56825,7 @@ var OPTIONS = [
     kind: "string",
     flag: "rotate-before",
     input: "rotate-before",
-    description: "Rotate only when a managed Secret's token expires within this duration (e.g. 2d); otherwise change nothing. Unset: rotate on every run."
+    description: "Rotate only when a managed Secret's token expires within this duration (e.g. 2d); otherwise change nothing, except that namespaces without the Secret get the current token (fill, nothing minted). Unset: rotate on every run."
   },
   {
     key: "force",
@@ -57368,7 +57389,8 @@ function actionOutputs(r) {
     "token-username": r.token?.username ?? r.static?.username ?? "",
     "expires-at": r.token?.expiresAt ?? "",
     "revoked-token-ids": JSON.stringify(r.revokedTokenIds),
-    "skipped-namespaces": JSON.stringify(r.skipped.map((s) => s.namespace))
+    "skipped-namespaces": JSON.stringify(r.skipped.map((s) => s.namespace)),
+    "filled-namespaces": JSON.stringify(r.filled?.namespaces ?? [])
   };
 }
 function summaryLines(r) {
@@ -57382,6 +57404,9 @@ function summaryLines(r) {
       `Dry run: nothing changed. A run would write the static credentials of ${r.static.username} to Secret "${r.secretName}" in ${r.namespaces.join(", ")}${r.created.length ? ` (new in ${r.created.join(", ")})` : ""} if due (${r.reason}). Run plan for the full picture.`,
       ...extra
     ];
+  }
+  if (r.dryRun && r.filled) {
+    return [`Dry run: nothing changed. A run would fill ${r.filled.namespaces.join(", ")} with deploy token ${r.filled.tokenId} (no rotation due: ${r.reason}). Run plan for the full picture.`, ...extra];
   }
   if (r.dryRun) {
     return [
@@ -57397,6 +57422,13 @@ function summaryLines(r) {
       ...extra
     ];
   }
+  if (r.filled) {
+    return [
+      `Filled ${r.filled.namespaces.join(", ")} with deploy token ${r.filled.tokenId} (no rotation due: ${r.reason})`,
+      `Secret "${r.secretName}" for ${hosts}; nothing was minted or revoked`,
+      ...extra
+    ];
+  }
   if (!r.token) return [`Unchanged: ${r.reason}`, ...extra];
   const t = r.token;
   return [
@@ -57408,8 +57440,9 @@ function summaryLines(r) {
 }
 function jobSummary(r) {
   const written = r.token !== null || r.static?.applied === true;
-  const heading = r.token ? "gitlab-pull-secret: rotated" : written ? "gitlab-pull-secret: static credentials applied" : r.dryRun ? "gitlab-pull-secret: dry run (nothing changed)" : r.changed ? "gitlab-pull-secret: ServiceAccounts updated" : "gitlab-pull-secret: unchanged";
-  const change = (ns) => written ? r.created.includes(ns) ? "created" : "updated" : r.dryRun ? r.created.includes(ns) ? "would create" : "checked" : "unchanged";
+  const heading = r.token ? "gitlab-pull-secret: rotated" : written ? "gitlab-pull-secret: static credentials applied" : r.dryRun ? "gitlab-pull-secret: dry run (nothing changed)" : r.filled ? `gitlab-pull-secret: filled ${r.filled.namespaces.join(", ")}` : r.changed ? "gitlab-pull-secret: ServiceAccounts updated" : "gitlab-pull-secret: unchanged";
+  const filled = (ns) => r.filled?.namespaces.includes(ns) === true;
+  const change = (ns) => written ? r.created.includes(ns) ? "created" : "updated" : r.dryRun ? filled(ns) ? "would fill" : r.created.includes(ns) ? "would create" : "checked" : filled(ns) ? "filled" : "unchanged";
   const revoked = r.revokedTokenIds.join(", ") || "none";
   const skippedRows = r.skipped.map((s) => [s.namespace, r.secretName, s.reason === "missing" ? "skipped: no such namespace" : "skipped: being deleted", "-", "-", "-", revoked]);
   const rows = r.namespaces.map((ns) => [
@@ -58017,6 +58050,122 @@ function abbreviatedList(names, max) {
   return `${shown3.join(",")},\u2026 (${names.length} in all)`;
 }
 
+// src/model/fill.ts
+function rotationDecision(args) {
+  const present = new Set(args.existing.map((s) => s.namespace));
+  const lacking = args.namespaces.filter((ns) => !present.has(ns));
+  const holding = args.namespaces.filter((ns) => present.has(ns));
+  const whole = rotationDue(args);
+  if (lacking.length === 0 || args.force || args.rotateBeforeMs === void 0) return whole.due ? { action: "rotate", reason: whole.reason } : { action: "none", reason: whole.reason };
+  if (holding.length === 0) return { action: "rotate", reason: `no namespace holds a Secret yet (${lacking.join(", ")})` };
+  const rest = rotationDue({ ...args, namespaces: holding });
+  if (rest.due) return { action: "rotate", reason: rest.reason };
+  const source = holding[0];
+  const tokenId = Number(args.existing.find((s) => s.namespace === source).annotations[Annotations.tokenId]);
+  const token = args.tokens.find((t) => t.id === tokenId);
+  if (!token || !namedForTarget(args.prefix, args.target, token.name)) {
+    const was = args.existing.find((s) => s.namespace === source).annotations[Annotations.targetSpec];
+    return {
+      action: "rotate",
+      reason: `no managed Secret in ${lacking.join(", ")}, and deploy token ${tokenId} cannot be copied there: ${was ? `it was minted for ${was}, and ` : ""}its name does not prove it was minted for this target in this cluster (${args.target.describe})`
+    };
+  }
+  return { action: "fill", reason: rest.reason, namespaces: lacking, tokenId, source };
+}
+function fillAnnotations(source) {
+  const ours = new Set(Object.values(Annotations));
+  return Object.fromEntries(Object.entries(source.annotations).filter(([k]) => ours.has(k)));
+}
+
+// src/commands/rotate-scope.ts
+function registryHost(config, owner2) {
+  if (config.registry) return config.registry;
+  if (owner2.registryAccessLevel === "disabled") {
+    throw new UsageError("--registry", void 0, `the container registry is disabled for project ${owner2.path}; enable it in the project's settings`);
+  }
+  const prefix = owner2.registryImagePrefix;
+  if (!prefix) {
+    throw new UsageError(
+      "--registry",
+      void 0,
+      `required: GitLab reports no container registry for ${owner2.kind} ${owner2.path} (the instance registry is off); give the registry host[:port]`
+    );
+  }
+  return prefix.split("/")[0].toLowerCase();
+}
+function verifyTarget(config, owner2) {
+  if (config.verify === false) return null;
+  if (config.verify.repository) return { repository: config.verify.repository, tag: config.verify.tag };
+  const path4 = owner2.registryImagePrefix?.split("/").slice(1).join("/") || owner2.path.toLowerCase();
+  return { repository: path4, tag: config.verify.tag };
+}
+async function resolveNamespaces(config, kube) {
+  const chosen = [...config.namespaces];
+  if (config.namespaceSelector !== void 0) {
+    for (const ns of await kube.listNamespaces(config.namespaceSelector)) if (!chosen.includes(ns)) chosen.push(ns);
+  }
+  const result = chosen.filter((ns) => !config.excludeNamespaces.includes(ns));
+  if (result.length === 0) {
+    throw new KubeError("choosing namespaces", `no namespace is left to manage (selector ${config.namespaceSelector ?? "none"}, excluded ${config.excludeNamespaces.join(", ") || "none"})`);
+  }
+  return result;
+}
+
+// src/commands/fill.ts
+async function readCurrent(config, ports, hosts, fill) {
+  const where = `the Secret in ${fill.source}`;
+  if (!ports.kube.readSecretData) return "this run cannot read a Secret's data to copy it";
+  const read = await ports.kube.readSecretData(fill.source, config.secretName);
+  for (const value of Object.values(read?.data ?? {})) {
+    ports.log.secret(value.reveal());
+    ports.log.secret(Buffer.from(value.reveal()).toString("base64"));
+  }
+  if (!read) return `${where} is gone`;
+  if (read.secret.annotations[Annotations.tokenId] !== String(fill.tokenId)) return `${where} changed while this run read it`;
+  const payload = read.data[SECRET_TYPES[config.secretType].key];
+  if (!payload) return `${where} holds no ${SECRET_TYPES[config.secretType].key}`;
+  const creds = credentialsIn(config.secretType, payload, hosts);
+  if (typeof creds === "string") return `${where} does not hold what it records: ${creds}`;
+  for (const form of secretForms(creds)) ports.log.secret(form);
+  const recorded = read.secret.annotations[Annotations.tokenUsername];
+  if (recorded !== void 0 && recorded !== creds[0].username) return `${where} does not hold what it records: another username than ${recorded}`;
+  return { source: read.secret, creds };
+}
+async function fillSecrets(config, ports, args) {
+  const { fill, current, hosts } = args;
+  const into = fill.namespaces.join(", ");
+  const only = { ...config, namespaces: fill.namespaces };
+  if (!args.checked) await checkApply(only, ports, hosts);
+  if (config.dryRun) {
+    ports.log.info(`Dry run: would fill ${into} with deploy token ${fill.tokenId}; nothing would be minted or revoked`);
+    return null;
+  }
+  let verified = null;
+  const check = verifyTarget(config, args.owner);
+  if (check) {
+    const { username, password } = current.creds[0];
+    try {
+      verified = await verifyCredentials(ports, { registry: hosts[0], ...check, username, password, what: `deploy token ${fill.tokenId}` });
+    } catch (err) {
+      throw new RotationError(err, `nothing to roll back: nothing was minted or revoked, and ${into} was not written`);
+    }
+  }
+  const list = secretList({
+    namespaces: fill.namespaces,
+    secretName: config.secretName,
+    secretType: config.secretType,
+    payload: pullSecretPayload(config.secretType, current.creds),
+    annotations: fillAnnotations(current.source)
+  });
+  try {
+    await ports.kube.applySecrets(list, { dryRun: false, force: false });
+  } catch (err) {
+    throw new RotationError(err, "nothing to roll back: nothing was minted or revoked; a filled Secret holds the current token. Re-run to finish");
+  }
+  ports.log.info(`Filled Secret "${config.secretName}" in ${into} with deploy token ${fill.tokenId}`);
+  return verified;
+}
+
 // src/commands/static.ts
 function staticSummary(username, hosts) {
   return `Static credentials of ${username} for ${hosts.join(", ")}: nothing is minted or revoked, GitLab is never called`;
@@ -58111,47 +58260,20 @@ async function applyStaticLocked(listed, ports, hosts) {
   return { ...base, changed: true, static: { username, applied: true }, verified, serviceAccountsUpdated: sas.updated, problems };
 }
 
-// src/commands/rotate-scope.ts
-function registryHost(config, owner2) {
-  if (config.registry) return config.registry;
-  if (owner2.registryAccessLevel === "disabled") {
-    throw new UsageError("--registry", void 0, `the container registry is disabled for project ${owner2.path}; enable it in the project's settings`);
-  }
-  const prefix = owner2.registryImagePrefix;
-  if (!prefix) {
-    throw new UsageError(
-      "--registry",
-      void 0,
-      `required: GitLab reports no container registry for ${owner2.kind} ${owner2.path} (the instance registry is off); give the registry host[:port]`
-    );
-  }
-  return prefix.split("/")[0].toLowerCase();
-}
-function verifyTarget(config, owner2) {
-  if (config.verify === false) return null;
-  if (config.verify.repository) return { repository: config.verify.repository, tag: config.verify.tag };
-  const path4 = owner2.registryImagePrefix?.split("/").slice(1).join("/") || owner2.path.toLowerCase();
-  return { repository: path4, tag: config.verify.tag };
-}
-async function resolveNamespaces(config, kube) {
-  const chosen = [...config.namespaces];
-  if (config.namespaceSelector !== void 0) {
-    for (const ns of await kube.listNamespaces(config.namespaceSelector)) if (!chosen.includes(ns)) chosen.push(ns);
-  }
-  const result = chosen.filter((ns) => !config.excludeNamespaces.includes(ns));
-  if (result.length === 0) {
-    throw new KubeError("choosing namespaces", `no namespace is left to manage (selector ${config.namespaceSelector ?? "none"}, excluded ${config.excludeNamespaces.join(", ") || "none"})`);
-  }
-  return result;
-}
-
 // src/model/ownership.ts
-function claimOf(prefix, target, name) {
+function claimOf(prefix, target, name, superseded = /* @__PURE__ */ new Set()) {
   const t = parseTokenName(prefix, name);
   if (!t) return { kind: "unproven" };
   if (namedForTarget(prefix, target, name)) return { kind: "ours" };
+  if (superseded.has(t.id)) return { kind: "superseded", target: t.id };
   if (t.secretName !== target.secretName || t.set !== target.set) return { kind: "other-target", target: t.id };
   return isClusterKey(t.cluster) ? { kind: "other-cluster", target: t.id } : { kind: "legacy", target: t.id };
+}
+function supersededList(target, recordedTarget, recordedSpec, namespaces2) {
+  const prefix = "namespaces ";
+  if (target.cluster === void 0 || !recordedTarget || recordedTarget === target.id || !recordedSpec?.startsWith(prefix)) return false;
+  const list = recordedSpec.slice(prefix.length).split(",").filter((ns) => ns !== "");
+  return list.length > 0 && list.every((ns) => namespaces2.includes(ns)) && recordedTarget === targetId(target.cluster, target.secretName, list);
 }
 var idList = (text) => (text ?? "").split(",").map((p) => Number(p.trim())).filter((n) => Number.isInteger(n) && n > 0);
 function assessOwnership(args) {
@@ -58170,13 +58292,16 @@ function assessOwnership(args) {
     const ids2 = /* @__PURE__ */ new Set([...idList(s.annotations[Annotations.tokenId]), ...idList(s.annotations[Annotations.keptTokenIds]), ...idList(s.annotations[Annotations.revokePending])]);
     for (const id of ids2) holders.set(id, [...holders.get(id) ?? [], s.namespace]);
   }
+  const superseded = new Set(
+    ours.filter((s) => supersededList(target, s.annotations[Annotations.target], s.annotations[Annotations.targetSpec], args.namespaces)).map((s) => s.annotations[Annotations.target])
+  );
   const spared = [];
   const mayRevoke = (id) => {
     const t = byId.get(id);
     if (!t) return true;
-    const claim = claimOf(args.prefix, target, t.name);
+    const claim = claimOf(args.prefix, target, t.name, superseded);
     const namespaces2 = holders.get(id) ?? [];
-    if (claim.kind === "ours" || claim.kind === "legacy" || claim.kind === "other-cluster") {
+    if (claim.kind === "ours" || claim.kind === "superseded" || claim.kind === "legacy" || claim.kind === "other-cluster") {
       const where = elsewhere.get(id);
       if (!where) return true;
       spared.push({ id, name: t.name, why: "held-elsewhere", namespaces: namespaces2, elsewhere: where });
@@ -58191,7 +58316,7 @@ function assessOwnership(args) {
     const id = idList(s.annotations[Annotations.tokenId])[0];
     const t = id === void 0 ? void 0 : byId.get(id);
     if (!t) continue;
-    const claim = claimOf(args.prefix, target, t.name);
+    const claim = claimOf(args.prefix, target, t.name, superseded);
     if (claim.kind !== "other-target") continue;
     overlaps.push({ namespace: s.namespace, tokenId: t.id, otherTarget: claim.target, otherSpec: s.annotations[Annotations.targetSpec] || void 0 });
   }
@@ -58319,7 +58444,10 @@ async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner2);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
-  const due = rotationDue({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
+  let decision = rotationDecision({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force, tokens, prefix: config.tokenNamePrefix, target });
+  const current = decision.action === "fill" ? await readCurrent(config, ports, hosts, decision) : void 0;
+  if (typeof current === "string") decision = { action: "rotate", reason: `${current}, so the namespaces without it cannot be filled` };
+  const due = { due: decision.action === "rotate", reason: decision.reason };
   const [own] = await settledInOrder(
     assessForRun({ ...config, namespaces: listed.namespaces }, ports, { owner: owner2, tokens, target, existing, liveIds, now, due: due.due }),
     due.due && !checked ? checkApply(config, ports, hosts) : Promise.resolve()
@@ -58344,8 +58472,11 @@ async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
     spared: own.spared,
     overlaps: own.overlaps
   };
-  if (!due.due) {
-    log.info(`Nothing to do: ${due.reason}`);
+  if (decision.action !== "rotate") {
+    const fill = decision.action === "fill" && typeof current === "object" ? { decision, current } : void 0;
+    log.info(fill ? `Filling ${fill.decision.namespaces.join(", ")} with deploy token ${fill.decision.tokenId}, no rotation due: ${due.reason}` : `Nothing to do: ${due.reason}`);
+    const verified2 = fill ? await fillSecrets(config, ports, { owner: owner2, hosts, fill: fill.decision, current: fill.current, checked }) : null;
+    const filled = fill ? { namespaces: fill.decision.namespaces, tokenId: fill.decision.tokenId } : void 0;
     const pending = held.pending.filter((id) => liveIds.has(id));
     const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner2, tokens, target, new Set([...untouchable].filter((id) => !pending.includes(id))), pending);
     const sas2 = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
@@ -58353,7 +58484,9 @@ async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
     for (const p of problems2) log.warn(p);
     return {
       ...base,
-      changed: sas2.updated.length > 0,
+      changed: filled !== void 0 && !config.dryRun || sas2.updated.length > 0,
+      ...filled ? { filled } : {},
+      verified: verified2,
       token: null,
       keptTokenIds: held.kept,
       revokedTokenIds: [],
@@ -60208,6 +60341,13 @@ function parseSecrets(stdout) {
     };
   });
 }
+function parseSecretData(stdout) {
+  if (stdout.trim() === "") return void 0;
+  const raw = JSON.parse(stdout);
+  const data = {};
+  for (const [key, value] of Object.entries(raw.data ?? {})) data[key] = new Secret(Buffer.from(String(value), "base64").toString("utf8"));
+  return { secret: parseSecrets(stdout)[0], data };
+}
 
 // src/adapters/kubectl-run.ts
 import { existsSync as existsSync2 } from "node:fs";
@@ -60373,6 +60513,12 @@ function kubectlPort(opts) {
         throw failure(`reading Secret "${name}"`, opts.redact(r.stderr));
       }
       return parseSecrets(r.stdout);
+    },
+    // The data comes back on stdout only; the name and namespace are no secret in argv.
+    async readSecretData(namespace, name) {
+      const r = await run(["get", "secret", name, "-n", namespace, "-o", "json", "--ignore-not-found"], "");
+      if (r.exitCode !== 0) throw failure(`reading Secret "${name}" in ${namespace}`, opts.redact(r.stderr));
+      return parseSecretData(r.stdout);
     },
     async listManagedSecrets() {
       const r = await run(["get", "secrets", "--all-namespaces", "-l", `${MANAGED_BY_LABEL}=${MANAGER}`, "-o", `jsonpath=${MANAGED_FIELDS}`], "");

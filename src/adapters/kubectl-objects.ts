@@ -1,7 +1,9 @@
 // What goes to kubectl on stdin and what comes back on stdout: object
-// references, access reviews, and the parsed Lists. Pure; never touches `data`.
+// references, access reviews, and the parsed Lists. Pure; only parseSecretData
+// touches `data`, and wraps every value at once.
 import { Annotations } from "../model/naming.js";
 import type { ExistingSecret, ManagedSecretRef } from "../model/ports.js";
+import { Secret } from "../model/secret.js";
 
 /** jsonpath escapes the dots of an annotation key. */
 const jp = (key: string): string => `{.metadata.annotations.${key.replace(/\./g, "\\.")}}`;
@@ -76,4 +78,13 @@ export function parseSecrets(stdout: string): ExistingSecret[] {
       resourceVersion: String(md.resourceVersion ?? ""),
     };
   });
+}
+
+/** `kubectl get secret -o json` of one Secret -> its metadata and its data, each value decoded and wrapped; undefined when empty. */
+export function parseSecretData(stdout: string): { secret: ExistingSecret; data: Record<string, Secret> } | undefined {
+  if (stdout.trim() === "") return undefined;
+  const raw = JSON.parse(stdout) as { data?: Record<string, unknown> };
+  const data: Record<string, Secret> = {};
+  for (const [key, value] of Object.entries(raw.data ?? {})) data[key] = new Secret(Buffer.from(String(value), "base64").toString("utf8"));
+  return { secret: parseSecrets(stdout)[0]!, data };
 }

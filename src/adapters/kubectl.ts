@@ -11,13 +11,13 @@ import { parseServiceAccount, serviceAccountList } from "../model/serviceaccount
 import type { Secret } from "../model/secret.js";
 import { attribute, combine, deleteFailure, failure, listForbidden, mergeStderr, parseRefusals } from "./kubectl-errors.js";
 import { CLAIM_RACE, CREATE_RACE, leaseManifest, parseLease } from "./kubectl-lease.js";
-import { MANAGED_FIELDS, deleteReviews, listItems, objectRefs, parseDeleteReviews, parseManagedSecrets, parseSecrets } from "./kubectl-objects.js";
+import { MANAGED_FIELDS, deleteReviews, listItems, objectRefs, parseDeleteReviews, parseManagedSecrets, parseSecretData, parseSecrets } from "./kubectl-objects.js";
 import { kubectlRunner, type KubectlOptions } from "./kubectl-run.js";
 import { splitTrace, TRACE_FLAG } from "./kubectl-trace.js";
 
 export { credentialPluginLines, errorLines, hintsFor, listForbidden, mergeStderr, namespacesInErrors, parseRefusals } from "./kubectl-errors.js";
 export { leaseManifest, parseLease } from "./kubectl-lease.js";
-export { MANAGED_FIELDS, deleteReviews, listItems, parseDeleteReviews, parseManagedSecrets, parseSecrets } from "./kubectl-objects.js";
+export { MANAGED_FIELDS, deleteReviews, listItems, parseDeleteReviews, parseManagedSecrets, parseSecretData, parseSecrets } from "./kubectl-objects.js";
 export { usesKubeconfig, type KubectlOptions } from "./kubectl-run.js";
 
 /**
@@ -181,6 +181,13 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
         throw failure(`reading Secret "${name}"`, opts.redact(r.stderr));
       }
       return parseSecrets(r.stdout);
+    },
+
+    // The data comes back on stdout only; the name and namespace are no secret in argv.
+    async readSecretData(namespace, name) {
+      const r = await run(["get", "secret", name, "-n", namespace, "-o", "json", "--ignore-not-found"], "");
+      if (r.exitCode !== 0) throw failure(`reading Secret "${name}" in ${namespace}`, opts.redact(r.stderr));
+      return parseSecretData(r.stdout);
     },
 
     async listManagedSecrets() {

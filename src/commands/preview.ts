@@ -9,7 +9,8 @@
 import { expiryDateFor } from "../config/duration.js";
 import type { Config } from "../config/inputs.js";
 import { payloadSha256, pullSecretPayload } from "../model/dockerconfig.js";
-import { isLiveToken, referencedIds, revocationPlan, rotationDue, staticDue, sweepCandidates, type Due } from "../model/plan.js";
+import { isLiveToken, referencedIds, revocationPlan, staticDue, sweepCandidates, type Due } from "../model/plan.js";
+import { rotationDecision, type Decision } from "../model/fill.js";
 import type { KubePort, ManagedSecretRef, ResolvedOwner, TargetState, LockPort, TokenView, Ports } from "../model/ports.js";
 import { assessOwnership, overlapMessage, type Overlap, type Spared } from "../model/ownership.js";
 import type { TargetRef } from "../model/naming.js";
@@ -24,7 +25,8 @@ import { targetOf } from "./target.js";
 import type { NamespaceLifecycle, UnavailableNamespace } from "../model/errors.js";
 
 /** skip: the namespace does not exist or is being deleted (see reason); rotate leaves it out and exits 1. */
-export type NamespaceAction = "create" | "update" | "unchanged" | "skip";
+/** fill: the namespace lacks the Secret and gets the current token; nothing is minted (model/fill.ts). */
+export type NamespaceAction = "create" | "update" | "unchanged" | "skip" | "fill";
 
 export interface PlannedToken {
   id: number;
@@ -45,6 +47,8 @@ export interface RotationPlan {
   namespaces: Array<{ namespace: string; action: NamespaceAction; reason?: NamespaceLifecycle }>;
   /** ServiceAccounts (namespace/name) rotate would add the Secret to. */
   serviceAccounts: string[];
+  /** Nothing due: the namespaces without the Secret would get the current token, this one; null otherwise. */
+  fill: { tokenId: number; namespaces: string[] } | null;
   /** The token rotate would mint; null when nothing is due. */
   mint: { namePattern: string; expiresAt: string; scopes: ["read_registry"] } | null;
   /** Token ids the Secrets hold now. */
@@ -84,6 +88,8 @@ export function buildPlan(args: {
   managed?: readonly ManagedSecretRef[] | "forbidden" | undefined;
   /** Listed namespaces rotate would skip (missing or being deleted). */
   skipped?: readonly UnavailableNamespace[];
+  /** Why rotate's dry run rotated where the Secrets' records said fill (the source Secret did not hold what it records). */
+  fillRefused?: string | undefined;
 }): RotationPlan {
   const { owner, tokens, now, hosts } = args;
   const skipped = args.skipped ?? [];
@@ -96,8 +102,13 @@ export function buildPlan(args: {
     : undefined;
   const held = own?.revocable ?? { current: [], kept: [], pending: [] };
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
-  const due: Due = owner
-    ? rotationDue({ namespaces: config.namespaces, existing, owner, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force })
+  let decision: Decision | undefined = owner
+    ? rotationDecision({ namespaces: config.namespaces, existing, owner, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force, tokens, prefix: config.tokenNamePrefix, target })
+    : undefined;
+  if (decision?.action === "fill" && args.fillRefused !== undefined) decision = { action: "rotate", reason: args.fillRefused };
+  const fill = decision?.action === "fill" ? { tokenId: decision.tokenId, namespaces: decision.namespaces } : null;
+  const due: Due = decision
+    ? { due: decision.action === "rotate", reason: decision.reason }
     : staticDue({
         namespaces: config.namespaces,
         existing,
@@ -143,8 +154,10 @@ export function buildPlan(args: {
     namespaces: args.config.namespaces.map((namespace) => {
       const skip = skipped.find((s) => s.namespace === namespace);
       if (skip) return { namespace, action: "skip" as const, reason: skip.reason };
+      if (fill?.namespaces.includes(namespace)) return { namespace, action: "fill" as const };
       return { namespace, action: !due.due ? "unchanged" : present.has(namespace) ? ("update" as const) : ("create" as const) };
     }),
+    fill,
     serviceAccounts: selectServiceAccounts(args.state.serviceAccounts, config.namespaces, config.serviceAccounts)
       .filter((sa) => withPullSecret(sa, config.secretName) !== undefined)
       .map((sa) => `${sa.namespace}/${sa.name}`),
@@ -235,6 +248,7 @@ export async function planRotation(config: Config, ports: Ports): Promise<Rotati
     leaseUid: seen.leaseUid,
     managed: seen.managed,
     skipped: report.skipped,
+    fillRefused: report.filled ? undefined : report.reason,
   });
 }
 
@@ -248,10 +262,12 @@ export function planLines(p: RotationPlan): string[] {
   const who = p.owner ? `${p.owner.kind} ${p.owner.path}` : `static credentials of ${p.static?.username ?? "?"}`;
   const hosts = [p.registry, ...p.registryAliases].join(", ");
   return [
-    `Plan for Secret "${p.secretName}" (${who}, registry ${hosts}): ${p.due ? (p.owner ? "rotate" : "apply") : "nothing due"}, because ${p.reason}`,
+    `Plan for Secret "${p.secretName}" (${who}, registry ${hosts}): ${p.due ? (p.owner ? "rotate" : "apply") : p.fill ? "fill" : "nothing due"}, because ${p.reason}`,
     ...p.namespaces.map((n) => `  ${n.namespace.padEnd(width)}  ${n.action}${n.reason ? ` (${n.reason === "missing" ? "no such namespace" : "being deleted"})` : ""}`),
     p.mint
       ? `Mint:    a read_registry deploy token named ${p.mint.namePattern}, expiring ${p.mint.expiresAt} 00:00 UTC`
+      : p.fill
+        ? `Mint:    nothing (fill ${p.fill.namespaces.join(", ")} with deploy token ${p.fill.tokenId}, which the other Secrets hold; nothing is revoked for it)`
       : p.owner
         ? `Mint:    nothing (the Secrets keep deploy token ${p.current.join(", ") || "-"})`
         : `Mint:    nothing (static credentials are applied as given; no token is minted or revoked, GitLab is not called)`,

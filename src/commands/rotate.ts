@@ -1,5 +1,6 @@
 // The orchestration: lock -> read -> decide -> check -> mint -> verify ->
-// apply -> revoke previous -> sweep, with rollback. It talks to the world only
+// apply -> revoke previous -> sweep, with rollback. When nothing is due, the
+// namespaces without the Secret are filled with the current token (fill.ts). It talks to the world only
 // through ports and returns a report; the faces decide how to show it.
 // Static credentials (--username) take the same lock, read, check, apply and
 // ServiceAccount steps without the GitLab ones (static.ts).
@@ -15,7 +16,9 @@ import { acquireTargetLock, readTargetLeaseUid } from "./lock.js";
 import { mintedRecord, recordAnnotations, secretList } from "../model/manifests.js";
 import { Annotations, tokenName } from "../model/naming.js";
 import { targetOf } from "./target.js";
-import { isLiveToken, referencedIds, revocationPlan, rotationDue } from "../model/plan.js";
+import { isLiveToken, referencedIds, revocationPlan } from "../model/plan.js";
+import { rotationDecision } from "../model/fill.js";
+import { fillSecrets, readCurrent } from "./fill.js";
 import type { ResolvedOwner, Ports } from "../model/ports.js";
 import type { RotationReport } from "./rotation-report.js";
 import { applyStaticLocked, staticSummary } from "./static.js";
@@ -74,7 +77,10 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
-  const due = rotationDue({ namespaces: config.namespaces, existing, owner, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force });
+  let decision = rotationDecision({ namespaces: config.namespaces, existing, owner, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force, tokens, prefix: config.tokenNamePrefix, target });
+  const current = decision.action === "fill" ? await readCurrent(config, ports, hosts, decision) : undefined;
+  if (typeof current === "string") decision = { action: "rotate", reason: `${current}, so the namespaces without it cannot be filled` };
+  const due = { due: decision.action === "rotate", reason: decision.reason };
   // A skipped namespace's Secret is still the target's own, not a holder elsewhere.
   // The ownership LIST and the server dry run are independent reads, each
   // seconds of kubectl on a large fleet: they run side by side.
@@ -106,8 +112,11 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
     overlaps: own.overlaps,
   };
 
-  if (!due.due) {
-    log.info(`Nothing to do: ${due.reason}`);
+  if (decision.action !== "rotate") {
+    const fill = decision.action === "fill" && typeof current === "object" ? { decision, current } : undefined;
+    log.info(fill ? `Filling ${fill.decision.namespaces.join(", ")} with deploy token ${fill.decision.tokenId}, no rotation due: ${due.reason}` : `Nothing to do: ${due.reason}`);
+    const verified = fill ? await fillSecrets(config, ports, { owner, hosts, fill: fill.decision, current: fill.current, checked }) : null;
+    const filled = fill ? { namespaces: fill.decision.namespaces, tokenId: fill.decision.tokenId } : undefined;
     // Leftovers of an earlier run: pending revokes still live, then orphans.
     const pending = held.pending.filter((id) => liveIds.has(id));
     const swept = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner, tokens, target, new Set([...untouchable].filter((id) => !pending.includes(id))), pending);
@@ -116,7 +125,9 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
     for (const p of problems) log.warn(p);
     return {
       ...base,
-      changed: sas.updated.length > 0,
+      changed: (filled !== undefined && !config.dryRun) || sas.updated.length > 0,
+      ...(filled ? { filled } : {}),
+      verified,
       token: null,
       keptTokenIds: held.kept,
       revokedTokenIds: [],

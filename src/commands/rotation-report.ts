@@ -32,6 +32,8 @@ export interface RotationReport {
   registryAliases: string[];
   /** Things that went wrong after the Secrets were safely rotated (e.g. a revoke that failed). */
   problems: string[];
+  /** Nothing was due, and these namespaces, which lacked the Secret, got the current token (dry run: would get). */
+  filled?: { namespaces: string[]; tokenId: number };
   /** Tokens our Secrets hold or record that this run left alive because it cannot prove they are its own to revoke. */
   spared?: Spared[];
   /** Namespaces whose Secret another target wrote last (two pipelines write them). */

@@ -51,6 +51,8 @@ export function assessStatus(args: {
   managed?: readonly ManagedSecretRef[] | "forbidden";
   /** What the API server said of the namespaces where the Secret is absent (status asks only about those). */
   namespaceStates?: ReadonlyMap<string, NamespaceState>;
+  /** What rotate with these options would fill (model/fill.ts): the namespaces without the Secret and the token they would get. */
+  fill?: { tokenId: number; namespaces: readonly string[] } | null;
   /** What GitLab said about the API token itself; null or absent: not asked. */
   apiToken?: ApiTokenStatus | null;
 }): StatusReport {
@@ -67,7 +69,8 @@ export function assessStatus(args: {
     if (!s) {
       const state = args.namespaceStates?.get(namespace);
       const namespaceState = state === "missing" || state === "terminating" ? state : null;
-      return { namespace, present: false, managed: false, type: null, credentials: null, owner: null, tokenId: null, username: null, expiresAt: null, daysLeft: null, tokenState: null, namespaceState };
+      const fillWith = args.fill?.namespaces.includes(namespace) ? args.fill.tokenId : null;
+      return { namespace, present: false, managed: false, type: null, credentials: null, owner: null, tokenId: null, username: null, expiresAt: null, daysLeft: null, tokenState: null, fillWith, namespaceState };
     }
     const managed = isManaged(s);
     const tokenId = managed ? idOf(s.annotations[Annotations.tokenId]) : null;
@@ -87,6 +90,7 @@ export function assessStatus(args: {
       expiresAt,
       daysLeft: daysLeft(expiresAt, now),
       tokenState: tokenId === null || recordedOwner !== ownerRef ? null : t ? stateOf(t, now) : "gone",
+      fillWith: null,
       namespaceState: null,
     };
   });
@@ -104,7 +108,8 @@ export function assessStatus(args: {
   }
   const missing = secrets.filter((s) => !s.present && s.namespaceState === null).map((s) => s.namespace);
   if (missing.length) {
-    findings.push({ severity: "attention", kind: "missing-secret", namespaces: missing, message: `no Secret "${args.secretName}" in ${list(missing)}: pods there cannot pull; rotate creates it` });
+    const next = args.fill ? `rotate fills it with deploy token ${args.fill.tokenId}, the one the other Secrets hold (nothing minted)` : "rotate creates it";
+    findings.push({ severity: "attention", kind: "missing-secret", namespaces: missing, message: `no Secret "${args.secretName}" in ${list(missing)}: pods there cannot pull; ${next}` });
   }
   const unmanaged = secrets.filter((s) => s.present && !s.managed).map((s) => s.namespace);
   if (unmanaged.length) {

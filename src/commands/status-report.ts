@@ -22,6 +22,8 @@ export interface SecretStatus {
   daysLeft: number | null;
   /** The recorded token as GitLab sees it; "gone" when GitLab no longer lists it. */
   tokenState: TokenState | "gone" | null;
+  /** Where the Secret is absent: the deploy token the next rotate, with these options, copies here (a fill); null otherwise. */
+  fillWith: number | null;
   /** Where the Secret is absent: the namespace does not exist ("missing") or is being deleted ("terminating"); null otherwise or when not known. */
   namespaceState: NamespaceLifecycle | null;
 }

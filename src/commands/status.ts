@@ -12,10 +12,13 @@
 import { readApiToken } from "./apitoken.js";
 import type { Config } from "../config/inputs.js";
 import { readTargetLeaseUid } from "./lock.js";
-import type { ExistingSecret, LockPort, Ports } from "../model/ports.js";
+import type { DeployTokenInfo, ExistingSecret, LockPort, Ports, ResolvedOwner } from "../model/ports.js";
+import { registryHosts } from "../model/dockerconfig.js";
+import { rotationDecision } from "../model/fill.js";
+import { isLiveToken } from "../model/plan.js";
 import type { UnavailableNamespace } from "../model/errors.js";
 import { statesOf, unavailableIn, withPermissionHint } from "./lifecycle.js";
-import { resolveNamespaces } from "./rotate.js";
+import { registryHost, resolveNamespaces } from "./rotate.js";
 import { targetOf } from "./target.js";
 import { assessStatus } from "./status-assess.js";
 import type { StatusReport } from "./status-report.js";
@@ -54,17 +57,23 @@ export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "
   const namespaceStates = await statesOf(ports.kube, absent);
   for (const u of gone) namespaceStates.set(u.namespace, u.reason);
   const tokens = owner ? await ports.gitlab.listDeployTokens(owner) : [];
+  const now = ports.clock.now();
+  const target = targetOf(config, namespaces, leaseUid);
+  // rotate skips a namespace that does not exist or is being deleted: never one to fill.
+  const available = namespaces.filter((ns) => !["missing", "terminating"].includes(namespaceStates.get(ns) ?? "active"));
+  const fill = owner ? fillOf(config, { owner, namespaces: available, existing, tokens, now, target }) : null;
   const input = {
     owner,
     ...(creds.kind === "static" ? { staticUsername: creds.username } : {}),
     secretName: config.secretName,
     secretType: config.secretType,
     namespaces,
-    target: targetOf(config, namespaces, leaseUid),
+    target,
     prefix: config.tokenNamePrefix,
     existing,
     tokens,
-    now: ports.clock.now(),
+    now,
+    fill,
     warnWithinMs: config.warnWithinMs,
     graceMs: config.sweepGraceMs,
     namespaceStates,
@@ -73,6 +82,26 @@ export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "
   const first = assessStatus(input);
   if (!first.tokens.some((t) => t.role === "orphan") || !ports.kube.listManagedSecrets) return first;
   return assessStatus({ ...input, managed: await ports.kube.listManagedSecrets() });
+}
+
+/**
+ * What rotate with these options (--rotate-before, --force, the registry and
+ * aliases) would fill, by the same pure decision; null when it would not fill.
+ * A registry that cannot be named here leaves the question unanswered.
+ */
+function fillOf(
+  config: Config,
+  args: { owner: ResolvedOwner; namespaces: string[]; existing: ExistingSecret[]; tokens: DeployTokenInfo[]; now: Date; target: ReturnType<typeof targetOf> },
+): { tokenId: number; namespaces: string[] } | null {
+  let hosts: string[];
+  try {
+    hosts = registryHosts(registryHost(config, args.owner), config.registryAliases);
+  } catch {
+    return null;
+  }
+  const liveIds = new Set(args.tokens.filter((t) => isLiveToken(t, args.now)).map((t) => t.id));
+  const d = rotationDecision({ ...args, hosts, liveIds, rotateBeforeMs: config.rotateBeforeMs, force: config.force, prefix: config.tokenNamePrefix });
+  return d.action === "fill" ? { tokenId: d.tokenId, namespaces: d.namespaces } : null;
 }
 
 /** Exit 3 only when asked to watch (--warn-within) and something needs attention. */

@@ -158,8 +158,8 @@ export const OPTIONS = [
   {
     key: "rotateBefore", kind: "string", flag: "rotate-before", input: "rotate-before",
     description:
-      "Rotate only when a managed Secret's token expires within this duration (e.g. 2d); otherwise change nothing. " +
-      "Unset: rotate on every run.",
+      "Rotate only when a managed Secret's token expires within this duration (e.g. 2d); otherwise change nothing, except " +
+      "that namespaces without the Secret get the current token (fill, nothing minted). Unset: rotate on every run.",
   },
   {
     key: "force", kind: "boolean", flag: "force", input: "force", default: "false",
@@ -267,7 +267,7 @@ export function secretVariables(options: readonly OptionSpec[] = OPTIONS): strin
 
 /** The Action outputs; values are never secret. */
 export const OUTPUTS = [
-  { name: "changed", description: "true when Secrets were written and a token minted." },
+  { name: "changed", description: "true when this run wrote Secrets (a new token, or the current one filled into namespaces that lacked it) or ServiceAccounts." },
   { name: "secret-name", description: "Name of the image pull Secret." },
   { name: "namespaces", description: "JSON array of the namespaces the Secret is in." },
   { name: "token-id", description: "GitLab id of the deploy token now in the Secrets (empty with static credentials)." },
@@ -275,4 +275,5 @@ export const OUTPUTS = [
   { name: "expires-at", description: "Expiry of that deploy token (ISO 8601)." },
   { name: "revoked-token-ids", description: "JSON array of the ids of the deploy tokens revoked by this run." },
   { name: "skipped-namespaces", description: "JSON array of the listed namespaces skipped because they do not exist or are being deleted (the step fails)." },
+  { name: "filled-namespaces", description: "JSON array of the namespaces that lacked the Secret and got the current token, nothing being due (nothing minted)." },
 ] as const;

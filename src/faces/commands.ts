@@ -65,10 +65,12 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
         "With --username (static " +
         "credentials) only the Secrets are read: no password needed, no GitLab call. A namespace whose Secret another target " +
         "(pipeline) wrote last needs attention; a token named before names carried the cluster's identity and referenced by no " +
-        "Secret here is shown as legacy: not ours to sweep, it expires by itself.",
+        "Secret here is shown as legacy: not ours to sweep, it expires by itself. Given rotate's --rotate-before (and " +
+        "--registry, --registry-alias), a namespace without the Secret that the next rotate fills with the current token is shown so.",
     ],
     exitCodes: ["0  report printed (without --warn-within, also when something needs attention)", REMOTE, USAGE, "3  with --warn-within: something needs attention"],
-    options: only([...TARGET, "secretType", "sweepGrace", "warnWithin"]),
+    // rotate's --rotate-before and registry: given the same, status tells which namespaces the next rotate fills.
+    options: only([...TARGET, "secretType", "sweepGrace", "warnWithin", "rotateBefore", "registry", "registryAliases"]),
   },
   revoke: {
     summary: "Tear the target down: revoke our tokens, remove our ServiceAccount entries, delete the managed Secrets.",

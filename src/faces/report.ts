@@ -16,6 +16,8 @@ export interface ResultJson {
   revokedTokenIds: number[];
   /** Listed namespaces left out because they do not exist ("missing") or are being deleted ("terminating"); the run exits 1. */
   skippedNamespaces: UnavailableNamespace[];
+  /** Namespaces that lacked the Secret and got the current token, nothing being due (no token minted: `token` is null). */
+  filledNamespaces: string[];
 }
 
 export function resultJson(r: RotationReport): ResultJson {
@@ -27,6 +29,7 @@ export function resultJson(r: RotationReport): ResultJson {
     token: r.token,
     revokedTokenIds: r.revokedTokenIds,
     skippedNamespaces: r.skipped,
+    filledNamespaces: r.filled?.namespaces ?? [],
   };
 }
 
@@ -42,6 +45,7 @@ export function actionOutputs(r: RotationReport): Record<string, string> {
     "expires-at": r.token?.expiresAt ?? "",
     "revoked-token-ids": JSON.stringify(r.revokedTokenIds),
     "skipped-namespaces": JSON.stringify(r.skipped.map((s) => s.namespace)),
+    "filled-namespaces": JSON.stringify(r.filled?.namespaces ?? []),
   };
 }
 
@@ -67,6 +71,9 @@ export function summaryLines(r: RotationReport): string[] {
       ...extra,
     ];
   }
+  if (r.dryRun && r.filled) {
+    return [`Dry run: nothing changed. A run would fill ${r.filled.namespaces.join(", ")} with deploy token ${r.filled.tokenId} (no rotation due: ${r.reason}). Run plan for the full picture.`, ...extra];
+  }
   if (r.dryRun) {
     return [
       `Dry run: nothing changed. A rotation would write Secret "${r.secretName}" to ${r.namespaces.join(", ")}` +
@@ -86,6 +93,13 @@ export function summaryLines(r: RotationReport): string[] {
     ];
   }
   // Nothing was due (--rotate-before, or static credentials already in place): the Secrets keep what they hold.
+  if (r.filled) {
+    return [
+      `Filled ${r.filled.namespaces.join(", ")} with deploy token ${r.filled.tokenId} (no rotation due: ${r.reason})`,
+      `Secret "${r.secretName}" for ${hosts}; nothing was minted or revoked`,
+      ...extra,
+    ];
+  }
   if (!r.token) return [`Unchanged: ${r.reason}`, ...extra];
   const t = r.token;
   return [
@@ -128,11 +142,18 @@ export function jobSummary(r: RotationReport): JobSummary {
       ? "gitlab-pull-secret: static credentials applied"
       : r.dryRun
       ? "gitlab-pull-secret: dry run (nothing changed)"
+      : r.filled
+        ? `gitlab-pull-secret: filled ${r.filled.namespaces.join(", ")}`
       : r.changed
         ? "gitlab-pull-secret: ServiceAccounts updated"
         : "gitlab-pull-secret: unchanged";
+  const filled = (ns: string): boolean => r.filled?.namespaces.includes(ns) === true;
   const change = (ns: string): string =>
-    written ? (r.created.includes(ns) ? "created" : "updated") : r.dryRun ? (r.created.includes(ns) ? "would create" : "checked") : "unchanged";
+    written
+      ? r.created.includes(ns) ? "created" : "updated"
+      : r.dryRun
+        ? filled(ns) ? "would fill" : r.created.includes(ns) ? "would create" : "checked"
+        : filled(ns) ? "filled" : "unchanged";
   const revoked = r.revokedTokenIds.join(", ") || "none";
   const skippedRows = r.skipped.map((s) => [s.namespace, r.secretName, s.reason === "missing" ? "skipped: no such namespace" : "skipped: being deleted", "-", "-", "-", revoked]);
   const rows = r.namespaces.map((ns) => [

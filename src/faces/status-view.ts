@@ -17,7 +17,7 @@ export function statusLines(r: StatusReport): string[] {
           ? s.credentials === "static"
             ? [s.namespace, s.type ?? "-", "static", "-", "-", `static (${s.username ?? "?"})`]
             : [s.namespace, s.type ?? "-", dash(s.tokenId), dash(s.expiresAt?.slice(0, 10)), dash(s.daysLeft), s.managed ? dash(s.tokenState) : "unmanaged"]
-          : [s.namespace, "-", "-", "-", "-", s.namespaceState === "missing" ? "no such namespace" : s.namespaceState === "terminating" ? "namespace being deleted" : "missing"],
+          : [s.namespace, "-", "-", "-", "-", s.namespaceState === "missing" ? "no such namespace" : s.namespaceState === "terminating" ? "namespace being deleted" : s.fillWith !== null ? `missing: rotate fills it with ${s.fillWith}` : "missing"],
       ),
     ]),
   );

@@ -4,7 +4,9 @@
 // cluster (the sweep), and no managed Secret outside the target still holds it. Everything else is left alive and reported:
 // another target's token found in one of our Secrets (two pipelines write the
 // same namespace), another cluster's, or one whose name is not ours at all.
-import { Annotations, isClusterKey, parseTokenName, type TargetRef } from "./naming.js";
+// A namespace list this target grew out of (supersededList) counts as this
+// target: its Secrets are all among ours, so its token is our previous one.
+import { Annotations, isClusterKey, parseTokenName, targetId, type TargetRef } from "./naming.js";
 import { heldTokens, isManaged, namedForTarget, type Held } from "./plan.js";
 import type { ExistingSecret, ManagedSecretRef, ResolvedOwner, TokenView } from "./ports.js";
 import { ownerRef } from "./naming.js";
@@ -16,17 +18,39 @@ export type Claim =
   | { kind: "legacy"; target: string }
   /** Named for this Secret and namespace set in another cluster (or under a Lease since deleted). */
   | { kind: "other-cluster"; target: string }
+  /**
+   * Named for a namespace list of this cluster and Secret name that this
+   * target's namespaces now include (the list grew): its every Secret is one
+   * this run writes, so its token is this target's previous one.
+   */
+  | { kind: "superseded"; target: string }
   /** Named for another Secret name or namespace set. */
   | { kind: "other-target"; target: string }
   /** Not one of our names: made by hand, by render, or under another --token-name. */
   | { kind: "unproven" };
 
-export function claimOf(prefix: string, target: TargetRef, name: string): Claim {
+export function claimOf(prefix: string, target: TargetRef, name: string, superseded: ReadonlySet<string> = new Set()): Claim {
   const t = parseTokenName(prefix, name);
   if (!t) return { kind: "unproven" };
   if (namedForTarget(prefix, target, name)) return { kind: "ours" };
+  if (superseded.has(t.id)) return { kind: "superseded", target: t.id };
   if (t.secretName !== target.secretName || t.set !== target.set) return { kind: "other-target", target: t.id };
   return isClusterKey(t.cluster) ? { kind: "other-cluster", target: t.id } : { kind: "legacy", target: t.id };
+}
+
+/**
+ * Whether a Secret's recorded target is a namespace list this target has
+ * grown out of: the same cluster and Secret name, a list (`namespaces a,b` as
+ * target.ts describes it) whose hash is the one in the recorded id, so the
+ * annotation and the token name agree, and every namespace of it is one of
+ * this target's. A list that shrank or moved is not: a namespace it left may
+ * still pull with its token.
+ */
+export function supersededList(target: TargetRef, recordedTarget: string | undefined, recordedSpec: string | undefined, namespaces: readonly string[]): boolean {
+  const prefix = "namespaces ";
+  if (target.cluster === undefined || !recordedTarget || recordedTarget === target.id || !recordedSpec?.startsWith(prefix)) return false;
+  const list = recordedSpec.slice(prefix.length).split(",").filter((ns) => ns !== "");
+  return list.length > 0 && list.every((ns) => namespaces.includes(ns)) && recordedTarget === targetId(target.cluster, target.secretName, list);
 }
 
 /** A token our Secrets hold or record that this target will not revoke, and why. */
@@ -96,18 +120,23 @@ export function assessOwnership(args: {
     for (const id of ids) holders.set(id, [...(holders.get(id) ?? []), s.namespace]);
   }
 
+  // The namespace lists this target grew out of, as our Secrets record them.
+  const superseded = new Set(
+    ours.filter((s) => supersededList(target, s.annotations[Annotations.target], s.annotations[Annotations.targetSpec], args.namespaces)).map((s) => s.annotations[Annotations.target]!),
+  );
+
   const spared: Spared[] = [];
   const mayRevoke = (id: number): boolean => {
     const t = byId.get(id);
     // GitLab no longer lists it: nothing to revoke, and nothing to prove.
     if (!t) return true;
-    const claim = claimOf(args.prefix, target, t.name);
+    const claim = claimOf(args.prefix, target, t.name, superseded);
     const namespaces = holders.get(id) ?? [];
     // A token this cluster's own Secrets of this target hold was minted by a run against this
     // cluster, whatever Lease uid its name carries: the Lease moves on when the namespace
     // holding it is deleted (lock.ts), and legacy names carry a context. Only unreferenced
     // tokens (the sweep) need the name alone to prove the cluster.
-    if (claim.kind === "ours" || claim.kind === "legacy" || claim.kind === "other-cluster") {
+    if (claim.kind === "ours" || claim.kind === "superseded" || claim.kind === "legacy" || claim.kind === "other-cluster") {
       const where = elsewhere.get(id);
       if (!where) return true;
       spared.push({ id, name: t.name, why: "held-elsewhere", namespaces, elsewhere: where });
@@ -123,7 +152,7 @@ export function assessOwnership(args: {
     const id = idList(s.annotations[Annotations.tokenId])[0];
     const t = id === undefined ? undefined : byId.get(id);
     if (!t) continue;
-    const claim = claimOf(args.prefix, target, t.name);
+    const claim = claimOf(args.prefix, target, t.name, superseded);
     if (claim.kind !== "other-target") continue;
     overlaps.push({ namespace: s.namespace, tokenId: t.id, otherTarget: claim.target, otherSpec: s.annotations[Annotations.targetSpec] || undefined });
   }

@@ -109,6 +109,12 @@ export interface KubePort {
   /** The Secrets named `name` that exist in these namespaces (missing ones are absent from the result). */
   readSecrets(namespaces: readonly string[], name: string): Promise<ExistingSecret[]>;
   /**
+   * One Secret with its data: fill reads the current token from one of our
+   * Secrets to copy it. Every value is decoded and wrapped at once; undefined
+   * when the Secret does not exist. Optional: a port without it never fills.
+   */
+  readSecretData?(namespace: string, name: string): Promise<{ secret: ExistingSecret; data: Record<string, Secret> } | undefined>;
+  /**
    * Server-side apply of a v1 List. `dryRun` asks the API server to authorize
    * and validate without persisting; `force` takes fields other managers own
    * (only when the user asked to adopt a Secret).

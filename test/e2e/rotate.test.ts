@@ -62,7 +62,8 @@ describe(`rotate through the CLI (${backend})`, () => {
     const out = JSON.parse(r.stdout);
     const live = liveOurs(world);
     assert.equal(live.length, 1);
-    assert.deepEqual(Object.keys(out).sort(), ["changed", "dryRun", "namespaces", "revokedTokenIds", "secretName", "skippedNamespaces", "token"]);
+    assert.deepEqual(Object.keys(out).sort(), ["changed", "dryRun", "filledNamespaces", "namespaces", "revokedTokenIds", "secretName", "skippedNamespaces", "token"]);
+    assert.deepEqual(out.filledNamespaces, []);
     assert.deepEqual(out.skippedNamespaces, []);
     assert.equal(out.changed, true);
     assert.equal(out.dryRun, false);

@@ -355,7 +355,7 @@ describe("status", () => {
     const r = base({ warnWithinMs: 3 * 86_400_000 });
     assert.deepEqual(r.secrets[0], {
       namespace: "a", present: true, managed: true, type: "kubernetes.io/dockerconfigjson", credentials: "deploy-token", owner: "project/42",
-      tokenId: 7, username: "gitlab+deploy-token-7", expiresAt: "2026-12-01T00:00:00.000Z", daysLeft: 7.6, tokenState: "live", namespaceState: null,
+      tokenId: 7, username: "gitlab+deploy-token-7", expiresAt: "2026-12-01T00:00:00.000Z", daysLeft: 7.6, tokenState: "live", fillWith: null, namespaceState: null,
     });
     assert.deepEqual(r.tokens.map((t) => [t.id, t.role, t.usedBy]), [[7, "current", ["a", "b"]]]);
     assert.deepEqual(r.findings, []);

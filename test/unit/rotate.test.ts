@@ -16,11 +16,12 @@ const OWNER: ResolvedOwner = { kind: "project", id: 42, path: "grp/app", registr
 
 interface FakeToken { id: number; name: string; expiresAt: string | null; revoked: boolean; deleted: boolean }
 
-function world(opts: { existing?: ExistingSecret[]; failApply?: "dry" | "real"; partial?: string[]; failRevoke?: boolean; failVerify?: boolean; tokens?: FakeToken[]; leaseHolder?: string } = {}) {
+function world(opts: { data?: Record<string, string>; existing?: ExistingSecret[]; failApply?: "dry" | "real"; partial?: string[]; failRevoke?: boolean; failVerify?: boolean; tokens?: FakeToken[]; leaseHolder?: string } = {}) {
   const events: string[] = [];
   let nextId = 100;
   let secrets = opts.existing ?? [];
   const tokens: FakeToken[] = opts.tokens ?? [];
+  const applied: string[] = [];
   const gitlab = {
     async resolveOwner() {
       events.push("resolve");
@@ -63,8 +64,16 @@ function world(opts: { existing?: ExistingSecret[]; failApply?: "dry" | "real"; 
       events.push("read");
       return secrets;
     },
+    // The docker config each namespace's Secret holds (opts.data), for fill.
+    async readSecretData(namespace) {
+      events.push(`read-data ${namespace}`);
+      const secret = secrets.find((s) => s.namespace === namespace);
+      const text = opts.data?.[namespace];
+      return secret && text !== undefined ? { secret, data: { ".dockerconfigjson": new Secret(text) } } : undefined;
+    },
     async applySecrets(list, { dryRun }) {
       events.push(dryRun ? "dry-apply" : "apply");
+      if (!dryRun) applied.push(list.reveal());
       if (opts.failApply === (dryRun ? "dry" : "real")) {
         const items = JSON.parse(list.reveal()).items as Array<{ metadata: { namespace: string; annotations: Record<string, string>; labels: Record<string, string> } }>;
         if (opts.partial) {
@@ -117,7 +126,9 @@ function world(opts: { existing?: ExistingSecret[]; failApply?: "dry" | "real"; 
     log: { info: (m: string) => logs.push(m), warn: (m: string) => logs.push(`warn ${m}`), secret: () => {} },
     nonce: () => "abcdef",
   };
-  return { ports, events, logs, tokens };
+  const forms: string[] = [];
+  ports.log.secret = (v: string) => forms.push(v);
+  return { ports, events, logs, tokens, applied, forms };
 }
 
 /** A name of the default target (namespaces a, b) in the fakes' cluster. */
@@ -225,7 +236,8 @@ describe("rotate", () => {
     for (const [existing, tokens, why] of [
       [[managed("a", 7, "project/42", soon), managed("b", 7, "project/42", soon)], [live(7)], /expires in 15h/],
       [[managed("a", 7), managed("b", 7)], [], /no longer live/],
-      [[managed("a", 7)], [live(7)], /no managed Secret in b/],
+      [[managed("a", 7)], [live(7, "made-by-hand")], /no managed Secret in b, and deploy token 7 cannot be copied there: its name does not prove/],
+      [[], [live(7)], /no namespace holds a Secret yet \(a, b\)/],
     ] as const) {
       const w = world({ existing: [...existing], tokens: [...tokens] });
       const r = await rotate(config({ rotateBefore: "2d" }), w.ports);
@@ -271,5 +283,62 @@ describe("rotate", () => {
     const err = await rotate(config({ lockTimeout: "1m" }), w.ports).catch((e) => e);
     assert.match(String(err.message), /held by gps-other[\s\S]*Nothing was changed/);
     assert.ok(!w.events.some((e) => e.startsWith("mint") || e === "read"));
+  });
+});
+
+describe("fill: nothing due, a namespace without the Secret gets the current token", () => {
+  const CFG = JSON.stringify({ auths: { "registry.example.com:5005": { username: "gitlab+deploy-token-7", password: "gldt-seven", auth: Buffer.from("gitlab+deploy-token-7:gldt-seven").toString("base64") } } });
+  const record = { "gitlab-pull-secret.io/token-username": "gitlab+deploy-token-7", "gitlab-pull-secret.io/registry": "registry.example.com:5005", "gitlab-pull-secret.io/registry-aliases": "", "gitlab-pull-secret.io/target-spec": "namespaces a,b", "gitlab-pull-secret.io/rotated-at": "2026-11-20T00:00:00.000Z" };
+  const three = () => config({ rotateBefore: "2d", namespaces: ["a", "b", "c"] });
+  // The token was minted for a,b,c: the list is the target.
+  const named = (id: number) => `gitlab-pull-secret/${targetId(clusterKey(LEASE_UID), "gitlab-pull-secret", ["a", "b", "c"])}/20261123T070000Z-${id.toString(16).padStart(6, "0")}`;
+
+  test("copies the source's docker config and record; nothing minted or revoked; the read credentials are checked and registered", async () => {
+    const w = world({ existing: [managed("a", 7, "project/42", record), managed("b", 7, "project/42", record)], tokens: [live(7, named(7))], data: { a: CFG } });
+    const r = await rotate(three(), w.ports);
+    assert.deepEqual(w.events, ["resolve", "lock", "read", "dry-apply", "list", "read-data a", "verify grp/app", "apply", "unlock"]);
+    assert.equal(r.changed, true);
+    assert.deepEqual(r.filled, { namespaces: ["c"], tokenId: 7 });
+    assert.equal(r.token, null);
+    assert.deepEqual(r.revokedTokenIds, []);
+    assert.match(r.reason, /deploy token 7 has 7d left/);
+    const items = JSON.parse(w.applied[0]!).items;
+    assert.deepEqual(items.map((i: { metadata: { namespace: string } }) => i.metadata.namespace), ["c"]);
+    assert.equal(Buffer.from(items[0].data[".dockerconfigjson"], "base64").toString(), CFG);
+    assert.deepEqual(items[0].metadata.annotations, managed("a", 7, "project/42", record).annotations);
+    for (const form of ["gldt-seven", "gitlab+deploy-token-7:gldt-seven", CFG, Buffer.from(CFG).toString("base64")]) assert.ok(w.forms.includes(form), `registered ${form.slice(0, 12)}`);
+    assert.ok(w.logs.some((l) => /Filled Secret "gitlab-pull-secret" in c with deploy token 7/.test(l)));
+  });
+
+  test("a dry run (plan) reads and checks, writes nothing", async () => {
+    // A dry run takes no Lease, it reads the one earlier runs kept (its uid proves the cluster).
+    const w = world({ existing: [managed("a", 7, "project/42", record), managed("b", 7, "project/42", record)], tokens: [live(7, named(7))], data: { a: CFG }, leaseHolder: "gps-earlier" });
+    const r = await rotate({ ...three(), dryRun: true }, w.ports);
+    assert.deepEqual(r.filled, { namespaces: ["c"], tokenId: 7 });
+    assert.equal(r.changed, false);
+    assert.ok(!w.events.includes("apply") && !w.events.some((e) => e.startsWith("verify")));
+  });
+
+  test("a source whose data does not match its record makes the run rotate instead", async () => {
+    for (const [data, why] of [
+      [JSON.stringify({ auths: { "other.example.com": { username: "gitlab+deploy-token-7", password: "gldt-seven" } } }), /names other hosts/],
+      [JSON.stringify({ auths: { "registry.example.com:5005": { username: "someone-else", password: "gldt-seven" } } }), /another username than gitlab\+deploy-token-7/],
+      ["not json", /is not JSON/],
+    ] as const) {
+      const w = world({ existing: [managed("a", 7, "project/42", record), managed("b", 7, "project/42", record)], tokens: [live(7, named(7))], data: { a: data } });
+      const r = await rotate(three(), w.ports);
+      assert.match(r.reason, why);
+      assert.match(r.reason, /cannot be filled/);
+      assert.equal(r.token?.id, 100);
+      assert.equal(r.filled, undefined);
+    }
+  });
+
+  test("a failed pull check of the read credentials writes nothing", async () => {
+    const w = world({ existing: [managed("a", 7, "project/42", record), managed("b", 7, "project/42", record)], tokens: [live(7, named(7))], data: { a: CFG }, failVerify: true });
+    const err = await rotate(three(), w.ports).catch((e) => e);
+    assert.ok(err instanceof RotationError);
+    assert.match(err.message, /registry said no[\s\S]*nothing was minted or revoked, and c was not written/);
+    assert.ok(!w.events.includes("apply") && !w.events.some((e) => e.startsWith("mint")));
   });
 });
