@@ -4,12 +4,15 @@
 // plugin (a recording stand-in, test/support/exec-plugin.ts): the plugin gets
 // what it needs, exactly as under plain kubectl, and no form of our secrets.
 // Every test ends with the leak scan, which includes the plugins' records.
+// On every backend: the plugin's bearer token must satisfy the stand-in or a
+// real kube-apiserver (its static token file) for anything to be written.
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pluginCalls, runWith, writeExecKubeconfig, writePlugin, type PluginCall } from "../support/exec-plugin.ts";
-import { leaks, NAMESPACES, PAT, PROJECT, startWorld, type Captured, type World } from "../support/world.ts";
+import { stopSharedControlPlane } from "../support/kube-real.ts";
+import { kubeBackends, leaks, NAMESPACES, PAT, PROJECT, startWorld, type Captured, type World } from "../support/world.ts";
 
 const EKS_ARGS = ["--region", "eu-west-1", "eks", "get-token", "--cluster-name", "prod", "--output", "json"];
 const AKS_ARGS = ["get-token", "--login", "workloadidentity", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"];
@@ -51,7 +54,10 @@ function liveTokens(world: World): number[] {
   return world.gitlab.tokens.filter((t) => world.gitlab.isLive(t.id)).map((t) => t.id);
 }
 
-describe("kubectl credential plugins", () => {
+after(stopSharedControlPlane);
+
+for (const backend of kubeBackends()) {
+describe(`kubectl credential plugins (${backend})`, () => {
   let world: World;
   let cloud: { aws: Record<string, string>; google: Record<string, string>; azure: Record<string, string> };
   // Where a user might also have put the API token: the component's renamed variable, free text.
@@ -59,7 +65,7 @@ describe("kubectl credential plugins", () => {
   const runs: Captured[] = [];
 
   before(async () => {
-    world = await startWorld();
+    world = await startWorld({ backend });
     const file = (name: string, text: string): string => {
       const path = join(world.dir, name);
       writeFileSync(path, text, { mode: 0o600 });
@@ -200,6 +206,28 @@ describe("kubectl credential plugins", () => {
     assertNoLeaks(world, runs);
   });
 
+  test("a plugin whose token the API server refuses: kubectl's 401 reaches the user, nothing is minted or written", async () => {
+    // A plugin that hands out a cached token its cloud has since revoked: the plugin succeeds, the server says 401.
+    const plugin = writePlugin(world, { name: "aws-stale", requires: ["AWS_ROLE_ARN"], token: "k8s-aws-v1.c3RhbGUtY2FjaGVkLXRva2Vu" });
+    const kubeconfig = writeExecKubeconfig(world, "stale", { command: plugin, args: EKS_ARGS, interactiveMode: "Never" });
+    const live = liveTokens(world);
+    const r = await world.runCli(rotateArgs(world, kubeconfig, "stale-pull"), { env: { ...cloud.aws, ...strays } });
+    runs.push(r);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /(reading|taking) the rotation lock failed/);
+    // kubectl words it after the first request refused: the Status message of a GET ("Unauthorized"), or
+    // client-go's text for a 401 when discovery goes first (no cached discovery for this server in HOME yet).
+    assert.match(r.stderr, /You must be logged in to the server \((Unauthorized|the server has asked for the client to provide credentials)\)/);
+    assert.match(r.stderr, /kubectl's credentials were refused/);
+    assert.deepEqual(liveTokens(world), live, "nothing minted");
+    assert.deepEqual(managedBy(world, "stale-pull"), []);
+    // The server refused what the plugin returned; client-go's exec authenticator asks the plugin again after a 401.
+    const calls = pluginCalls(world, "aws-stale");
+    assert.ok(calls.length >= 2, `the plugin ran again after the 401 (${calls.length} calls)`);
+    assertClean(calls);
+    assertNoLeaks(world, runs);
+  });
+
   describe("through the Action", () => {
     const inputs = (kubeconfig: string, secretName: string): Record<string, string> => ({
       "gitlab-url": world.gitlab.url,
@@ -258,3 +286,4 @@ describe("kubectl credential plugins", () => {
     });
   });
 });
+}

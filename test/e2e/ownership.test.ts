@@ -8,14 +8,17 @@
 //
 // One cluster, two pipelines with overlapping namespace sets (a list and a
 // list, a list and a selector): no sequence of runs leaves a namespace with a
-// token that does not pull, and the overlap is named loudly.
+// token that does not pull, and the overlap is named loudly. That part runs on
+// every backend (a real kube-apiserver too when GPS_KUBE_ASSETS is set); the
+// two clusters stay on stand-ins, whose context names can be made the same.
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { clusterKey, mintedAt, namespaceSetHash } from "../../src/model/naming.ts";
-import { startKubeStandIn, type KubeStandIn } from "../support/kube/index.ts";
-import { leaks, PROJECT, startWorld, waitFor, type Captured, type World } from "../support/world.ts";
+import { startKubeStandIn, type KubeStandIn, type PolicyRule } from "../support/kube/index.ts";
+import { stopSharedControlPlane } from "../support/kube-real.ts";
+import { kubeBackends, leaks, PROJECT, startWorld, waitFor, type Captured, type World } from "../support/world.ts";
 
 const SECRET = "regcred";
 const TOKEN_ID = "gitlab-pull-secret.io/token-id";
@@ -62,6 +65,22 @@ function ok(r: Captured): Captured {
   assert.equal(r.code, 0, r.stderr);
   return r;
 }
+
+/**
+ * Everything the tool does in `namespaces` (examples/rbac/role.yaml, with list and
+ * delete for status and revoke), and getting namespaces, but no cluster-wide list
+ * of Secrets: RBAC refuses that list on either backend.
+ */
+function rulesWithoutClusterList(namespaces: string[]): PolicyRule[] {
+  return [
+    { apiGroups: [""], resources: ["namespaces"], verbs: ["get"] },
+    { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "create", "patch", "delete"], namespaces },
+    { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["get", "update"], namespaces },
+    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "list", "create", "update", "delete"], namespaces },
+  ];
+}
+
+after(stopSharedControlPlane);
 
 describe("two clusters that kubeconfigs cannot tell apart", () => {
   let w: World;
@@ -198,7 +217,8 @@ describe("two clusters that kubeconfigs cannot tell apart", () => {
   });
 });
 
-describe("one cluster, two pipelines whose namespace sets overlap", () => {
+for (const backend of kubeBackends()) {
+describe(`one cluster, two pipelines whose namespace sets overlap (${backend})`, () => {
   let w: World;
   const runs: Captured[] = [];
   const A = ["team-a", "team-b"];
@@ -211,7 +231,7 @@ describe("one cluster, two pipelines whose namespace sets overlap", () => {
   };
 
   before(async () => {
-    w = await startWorld();
+    w = await startWorld({ backend });
     w.kube.createNamespace("mirror");
     w.kube.createNamespace("web-1", { tier: "web" });
     w.kube.createNamespace("web-2", { tier: "web" });
@@ -222,58 +242,58 @@ describe("one cluster, two pipelines whose namespace sets overlap", () => {
 
   for (const [variant, secret, denyList] of [["the cluster-wide list readable", "pull-1", false], ["RBAC refusing the cluster-wide list", "pull-2", true]] as const) {
     test(`a,b then b,c, four times (${variant}): every namespace pulls after every run, the overlap is named`, async () => {
-      if (denyList) w.kube.deny({ verb: "list", resource: "secrets", namespace: "" });
-      try {
-        const sequence = [["A", A], ["B", B], ["A", A], ["B", B]] as const;
-        const mine: Record<string, number[]> = { A: [], B: [] };
-        for (const [i, [who, namespaces]] of sequence.entries()) {
-          const r = ok(await run(command(w, "rotate", w.kubeconfig, [...namespaces], w.verifyFlags(), secret)));
-          const out = JSON.parse(r.stdout);
-          mine[who]!.push(out.token.id);
-          // Only this pipeline's own previous token may die.
-          const other = who === "A" ? mine.B! : mine.A!;
-          for (const id of out.revokedTokenIds) assert.ok(!other.includes(id), `run ${i + 1} (${who}) revoked ${id}, the other pipeline's`);
-          if (i > 0) {
-            // team-b held the other pipeline's token: named loudly, with both targets and the way out.
-            assert.match(r.stderr, /warning: namespace team-b is written by two targets/);
-            assert.match(r.stderr, new RegExp(`\\(namespaces ${(who === "A" ? B : A).join(",")}\\), and this run's target is .*\\(namespaces ${[...namespaces].join(",")}\\)`));
-            assert.match(r.stderr, /own --secret-name/);
-          }
-          const noteCount = (r.stderr.match(/RBAC does not allow listing Secrets cluster-wide/g) ?? []).length;
-          // Asked only when a token of this pipeline could die: from its second run on.
-          assert.equal(noteCount, denyList && i >= 2 ? 1 : 0, `the fallback is said once, only when it applies: ${r.stderr}`);
-          await assertPulls(w, w.kube, ALL.filter((ns) => w.kube.getObject("secrets", ns, secret)), `after run ${i + 1} (${who})`, secret);
-        }
-        // Each pipeline's latest token lives; each superseded one is gone once nothing holds it.
-        assert.ok(w.gitlab.isLive(mine.A!.at(-1)!) && w.gitlab.isLive(mine.B!.at(-1)!));
-        const held = new Set(ALL.map((ns) => heldBy(w.kube, ns, secret)));
-        for (const id of [mine.A![0]!, mine.B![0]!]) assert.equal(w.gitlab.isLive(id), held.has(id), `token ${id}: live exactly when a Secret holds it`);
-
-        // status names the overlap; plan says which token it would keep because another target owns it.
-        const st = JSON.parse((await run(command(w, "status", w.kubeconfig, A, [], secret))).stdout);
-        assert.ok(st.findings.some((f: { kind: string; namespaces?: string[] }) => f.kind === "overlap" && f.namespaces?.includes("team-b")), JSON.stringify(st.findings));
-        const plan = JSON.parse(ok(await run(command(w, "plan", w.kubeconfig, A, w.verifyFlags(), secret))).stdout);
-        assert.deepEqual(plan.spared.map((t: { id: number; why: string }) => [t.id, t.why]), [[mine.B!.at(-1)!, "other-target"]]);
-        assert.deepEqual(plan.revoke.map((t: { id: number }) => t.id), [mine.A!.at(-1)!]);
-
-        // --strict-ownership refuses before anything changes.
-        const liveBefore = w.gitlab.tokens.filter((t) => w.gitlab.isLive(t.id)).length;
-        const strict = await run(command(w, "rotate", w.kubeconfig, A, [...w.verifyFlags(), "--strict-ownership"], secret));
-        assert.equal(strict.code, 2, strict.stderr);
-        assert.match(strict.stderr, /--strict-ownership: Secret "pull-\d" in team-b \(deploy token \d+ of cluster-[0-9a-f-]+\/pull-\d\/[0-9a-f]{8}, namespaces team-b,team-c\) belongs to another target[\s\S]*Nothing was changed/);
-        assert.equal(w.gitlab.tokens.filter((t) => w.gitlab.isLive(t.id)).length, liveBefore);
-
-        // revoke --yes of A: A's tokens die, B's stay, and team-b's Secret (B's) is kept.
-        const bLatest = mine.B!.at(-1)!;
-        const down = JSON.parse(ok(await run(command(w, "revoke", w.kubeconfig, A, ["--yes"], secret))).stdout);
-        assert.ok(!down.revokedTokenIds.includes(bLatest));
-        assert.deepEqual(down.keepSecrets, ["team-b"]);
-        assert.ok(w.gitlab.isLive(bLatest));
-        assert.equal(w.kube.getObject("secrets", "team-a", secret), undefined);
-        await assertPulls(w, w.kube, ["team-b", "team-c"], "after A's teardown", secret);
-      } finally {
-        w.kube.clearDenials();
+      let kubeconfig = w.kubeconfig;
+      if (denyList) {
+        w.kube.addUser("no-cluster-list", rulesWithoutClusterList(ALL));
+        kubeconfig = w.kube.writeKubeconfig(join(w.dir, "kube-no-cluster-list"), "no-cluster-list");
       }
+      const sequence = [["A", A], ["B", B], ["A", A], ["B", B]] as const;
+      const mine: Record<string, number[]> = { A: [], B: [] };
+      for (const [i, [who, namespaces]] of sequence.entries()) {
+        const r = ok(await run(command(w, "rotate", kubeconfig, [...namespaces], w.verifyFlags(), secret)));
+        const out = JSON.parse(r.stdout);
+        mine[who]!.push(out.token.id);
+        // Only this pipeline's own previous token may die.
+        const other = who === "A" ? mine.B! : mine.A!;
+        for (const id of out.revokedTokenIds) assert.ok(!other.includes(id), `run ${i + 1} (${who}) revoked ${id}, the other pipeline's`);
+        if (i > 0) {
+          // team-b held the other pipeline's token: named loudly, with both targets and the way out.
+          assert.match(r.stderr, /warning: namespace team-b is written by two targets/);
+          assert.match(r.stderr, new RegExp(`\\(namespaces ${(who === "A" ? B : A).join(",")}\\), and this run's target is .*\\(namespaces ${[...namespaces].join(",")}\\)`));
+          assert.match(r.stderr, /own --secret-name/);
+        }
+        const noteCount = (r.stderr.match(/RBAC does not allow listing Secrets cluster-wide/g) ?? []).length;
+        // Asked only when a token of this pipeline could die: from its second run on.
+        assert.equal(noteCount, denyList && i >= 2 ? 1 : 0, `the fallback is said once, only when it applies: ${r.stderr}`);
+        await assertPulls(w, w.kube, ALL.filter((ns) => w.kube.getObject("secrets", ns, secret)), `after run ${i + 1} (${who})`, secret);
+      }
+      // Each pipeline's latest token lives; each superseded one is gone once nothing holds it.
+      assert.ok(w.gitlab.isLive(mine.A!.at(-1)!) && w.gitlab.isLive(mine.B!.at(-1)!));
+      const held = new Set(ALL.map((ns) => heldBy(w.kube, ns, secret)));
+      for (const id of [mine.A![0]!, mine.B![0]!]) assert.equal(w.gitlab.isLive(id), held.has(id), `token ${id}: live exactly when a Secret holds it`);
+
+      // status names the overlap; plan says which token it would keep because another target owns it.
+      const st = JSON.parse((await run(command(w, "status", kubeconfig, A, [], secret))).stdout);
+      assert.ok(st.findings.some((f: { kind: string; namespaces?: string[] }) => f.kind === "overlap" && f.namespaces?.includes("team-b")), JSON.stringify(st.findings));
+      const plan = JSON.parse(ok(await run(command(w, "plan", kubeconfig, A, w.verifyFlags(), secret))).stdout);
+      assert.deepEqual(plan.spared.map((t: { id: number; why: string }) => [t.id, t.why]), [[mine.B!.at(-1)!, "other-target"]]);
+      assert.deepEqual(plan.revoke.map((t: { id: number }) => t.id), [mine.A!.at(-1)!]);
+
+      // --strict-ownership refuses before anything changes.
+      const liveBefore = w.gitlab.tokens.filter((t) => w.gitlab.isLive(t.id)).length;
+      const strict = await run(command(w, "rotate", kubeconfig, A, [...w.verifyFlags(), "--strict-ownership"], secret));
+      assert.equal(strict.code, 2, strict.stderr);
+      assert.match(strict.stderr, /--strict-ownership: Secret "pull-\d" in team-b \(deploy token \d+ of cluster-[0-9a-f-]+\/pull-\d\/[0-9a-f]{8}, namespaces team-b,team-c\) belongs to another target[\s\S]*Nothing was changed/);
+      assert.equal(w.gitlab.tokens.filter((t) => w.gitlab.isLive(t.id)).length, liveBefore);
+
+      // revoke --yes of A: A's tokens die, B's stay, and team-b's Secret (B's) is kept.
+      const bLatest = mine.B!.at(-1)!;
+      const down = JSON.parse(ok(await run(command(w, "revoke", kubeconfig, A, ["--yes"], secret))).stdout);
+      assert.ok(!down.revokedTokenIds.includes(bLatest));
+      assert.deepEqual(down.keepSecrets, ["team-b"]);
+      assert.ok(w.gitlab.isLive(bLatest));
+      assert.equal(w.kube.getObject("secrets", "team-a", secret), undefined);
+      await assertPulls(w, w.kube, ["team-b", "team-c"], "after A's teardown", secret);
       assert.deepEqual(leaks(w, runs), []);
     });
   }
@@ -321,3 +341,4 @@ describe("one cluster, two pipelines whose namespace sets overlap", () => {
     assert.deepEqual(leaks(w, runs), []);
   });
 });
+}

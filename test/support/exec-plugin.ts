@@ -3,7 +3,7 @@
 // sh script that records its argv, environment and stdin into the world's
 // recordsDir (which the leak scan reads), then, like the real plugins, refuses
 // unless its cloud's variables are present, and prints an ExecCredential with
-// the stand-in API server's bearer token.
+// the API server's bearer token (the stand-in's, or a real server's static token).
 import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -22,6 +22,8 @@ export interface PluginSpec {
   args?: readonly string[];
   /** Fail anyway, printing this on stderr (after recording), as a plugin whose cloud refuses does. */
   failWith?: string;
+  /** The bearer token to hand out instead of the API server's (one it does not accept: a stale cached token). */
+  token?: string;
 }
 
 export interface ExecUser {
@@ -47,7 +49,7 @@ export function writePlugin(world: World, spec: PluginSpec): string {
   const dir = join(world.dir, "plugins");
   mkdirSync(dir, { recursive: true });
   const path = join(dir, spec.name);
-  const token = world.kube.tokenFor();
+  const token = spec.token ?? world.kube.tokenFor();
   const credential = JSON.stringify({ apiVersion: API_VERSION, kind: "ExecCredential", status: { token } });
   const lines = [
     "#!/bin/sh",
@@ -69,7 +71,7 @@ export function writePlugin(world: World, spec: PluginSpec): string {
   return path;
 }
 
-/** A kubeconfig for the stand-in whose user is the exec plugin; context "cloud". */
+/** A kubeconfig for the world's API server whose user is the exec plugin; context "cloud". */
 export function writeExecKubeconfig(world: World, name: string, exec: ExecUser): string {
   const user = {
     exec: {

@@ -8,6 +8,8 @@
 // system:masters; other users get client certificates and real RBAC objects
 // from their PolicyRules), direct state access through an admin client the
 // audit log ignores, and `requests` read back from the API server's audit log.
+// The admin can also authenticate with a bearer token (a static token file), so
+// a credential plugin can hand kubectl a token as EKS, GKE and AKS plugins do.
 // Faults only the stand-in can inject (deny, fault) throw here: tests that need
 // them stay stand-in only.
 //
@@ -15,7 +17,7 @@
 // usual termination signals, and a watchdog shell that outlives a SIGKILLed
 // test process by at most a second.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import {
   accessSync, closeSync, constants, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync,
   renameSync, rmSync, statSync, writeFileSync, createWriteStream,
@@ -284,6 +286,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   execFileSync("openssl", ["genrsa", "-out", "sa.key", "2048"], { cwd: pki, stdio: "ignore" });
   execFileSync("openssl", ["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"], { cwd: pki, stdio: "ignore" });
   const users = new Map<string, Pem>([[ADMIN, issueClientCert(pki, ca, "user-admin", ADMIN, ["system:masters"])]]);
+  // Credential plugins return bearer tokens; a static token file is the one token authenticator fixed at start-up.
+  const adminToken = randomBytes(24).toString("base64url");
+  writeFileSync(join(pki, "tokens.csv"), `${adminToken},${ADMIN},${ADMIN},"system:masters"\n`, { mode: 0o600 });
   writeFileSync(join(dir, "audit-policy.yaml"), AUDIT_POLICY);
   const auditLog = join(dir, "audit.log");
   const shm = "/dev/shm";
@@ -355,6 +360,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       "--etcd-servers", `http://127.0.0.1:${etcdClient}`, "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
       "--secure-port", String(securePort), "--endpoint-reconciler-type", "none",
       "--tls-cert-file", serving.certPath, "--tls-private-key-file", serving.keyPath, "--client-ca-file", ca.certPath,
+      "--token-auth-file", join(pki, "tokens.csv"),
       "--authorization-mode", "Node,RBAC", "--service-cluster-ip-range", "10.96.0.0/16",
       "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
       "--service-account-key-file", join(pki, "sa.pub"), "--service-account-signing-key-file", join(pki, "sa.key"),
@@ -504,8 +510,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       writeFileSync(file, kubeconfigText(who, user, "real"), { mode: 0o600 });
       return file;
     },
-    tokenFor(): string {
-      throw new Error("real API server: users authenticate with client certificates, not tokens");
+    tokenFor(user = ADMIN): string {
+      if (user !== ADMIN) throw new Error(`real API server: only ${ADMIN} has a bearer token (the token file is read at start-up); ${user} has a client certificate`);
+      return adminToken;
     },
     addUser(name: string, rules: PolicyRule[] = []): void {
       if (name === ADMIN) throw new Error("real API server: admin is built in");

@@ -107,7 +107,7 @@ function kubectl(args: string[], opts: { stdin?: string; user?: string; kubeconf
 function call(
   method: string,
   path: string,
-  opts: { user?: string; token?: string; body?: unknown; contentType?: string; userAgent?: string } = {},
+  opts: { user?: string; token?: string; anonymous?: boolean; body?: unknown; contentType?: string; userAgent?: string } = {},
 ): Promise<{ status: number; body: any }> {
   const payload = opts.body === undefined ? undefined : Buffer.from(typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body));
   return new Promise((resolve, reject) => {
@@ -117,7 +117,7 @@ function call(
         method,
         ca: readFileSync(s.caPath),
         headers: {
-          Authorization: `Bearer ${opts.token ?? s.tokenFor(opts.user)}`,
+          ...(opts.anonymous ? {} : { Authorization: `Bearer ${opts.token ?? s.tokenFor(opts.user)}` }),
           Accept: "application/json",
           "User-Agent": opts.userAgent ?? "node-test/1.0",
           ...(payload ? { "Content-Type": opts.contentType ?? "application/json", "Content-Length": String(payload.length) } : {}),
@@ -563,6 +563,42 @@ describe("kube-standin with the real kubectl", () => {
     });
     assert.equal(viaCurl.status, 201);
     assert.deepEqual(shape(viaCurl.body), shape(capture("lease-created.json")));
+  });
+
+  test("no credentials at all is system:anonymous (403), as on kube-apiserver; a credential that fails is 401", async () => {
+    s.createNamespace("team-a");
+    // Bodies as kube-apiserver v1.29.14 (anonymous auth on, default RBAC) answered them.
+    const nonResource = (path: string) => ({
+      status: 403,
+      body: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: `forbidden: User "system:anonymous" cannot get path "${path}"`, reason: "Forbidden", details: {}, code: 403 },
+    });
+    for (const path of ["/api", "/apis", "/openapi/v2", "/api/v1"]) assert.deepEqual(await call("GET", path, { anonymous: true }), nonResource(path));
+    assert.deepEqual(await call("GET", "/api/v1/namespaces/team-a/secrets", { anonymous: true }), {
+      status: 403,
+      body: {
+        kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure",
+        message: 'secrets is forbidden: User "system:anonymous" cannot list resource "secrets" in API group "" in the namespace "team-a"',
+        reason: "Forbidden", details: { kind: "secrets" }, code: 403,
+      },
+    });
+    assert.deepEqual(await call("GET", "/api/v1/namespaces/team-a", { anonymous: true }), {
+      status: 403,
+      body: {
+        kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure",
+        message: 'namespaces "team-a" is forbidden: User "system:anonymous" cannot get resource "namespaces" in API group "" in the namespace "team-a"',
+        reason: "Forbidden", details: { name: "team-a", kind: "namespaces" }, code: 403,
+      },
+    });
+    const review = await call("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
+      anonymous: true,
+      body: { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", spec: { resourceAttributes: { verb: "get", resource: "secrets" } } },
+    });
+    assert.deepEqual([review.status, review.body.message], [403, 'selfsubjectaccessreviews.authorization.k8s.io is forbidden: User "system:anonymous" cannot create resource "selfsubjectaccessreviews" in API group "authorization.k8s.io" at the cluster scope']);
+    // system:public-info-viewer: the version is public.
+    const version = await call("GET", "/version", { anonymous: true });
+    assert.equal(version.status, 200);
+    assert.match(version.body.gitVersion, /^v1\./);
+    assert.equal((await call("GET", "/api/v1/namespaces/team-a/secrets", { token: "wrong" })).status, 401);
   });
 
   test("Status bodies equal the captured ones", async () => {

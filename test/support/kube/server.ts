@@ -67,6 +67,14 @@ interface Ctx {
 }
 
 const ADMIN = "admin";
+/**
+ * A request with no credentials at all: kube-apiserver's anonymous authenticator
+ * (--anonymous-auth defaults to true) makes it system:anonymous, whom default RBAC
+ * lets read only the public info paths (system:public-info-viewer). A credential
+ * that fails is still 401.
+ */
+const ANONYMOUS = "system:anonymous";
+const PUBLIC_INFO = new Set(["/version", "/healthz", "/livez", "/readyz"]);
 const MAX_BODY = 3 * 1024 * 1024;
 
 export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyModel } = {}): Promise<KubeStandIn> {
@@ -878,8 +886,29 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     return true;
   }
 
+  /**
+   * What default RBAC refuses system:anonymous before any handler runs. Discovery
+   * and openapi are non-resource paths for authenticated users only: the
+   * authorizer's non-resource message, verb the lower-cased method (request
+   * info). SelfSubjectAccessReviews need system:basic-user, also authenticated
+   * only. Resource requests fall through to RBAC, which has no rules for anonymous.
+   */
+  function refuseAnonymous(ctx: Ctx, path: string): void {
+    if (PUBLIC_INFO.has(path)) return;
+    const seg = path.split("/").filter(Boolean);
+    const resourceRequest = (seg[0] === "api" && seg.length >= 3) || (seg[0] === "apis" && seg.length >= 4);
+    if (!resourceRequest) {
+      const verb = (ctx.req.method ?? "GET").toLowerCase();
+      throw new ApiError(403, "Forbidden", `forbidden: User ${q(ANONYMOUS)} cannot ${verb} path ${q(ctx.url.pathname)}`, {});
+    }
+    if (path === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") {
+      throw forbidden({ user: ANONYMOUS, verb: "create", group: "authorization.k8s.io", resource: "selfsubjectaccessreviews", namespace: "", name: "" });
+    }
+  }
+
   function route(ctx: Ctx): void {
     const path = ctx.url.pathname.replace(/\/+$/, "") || "/";
+    if (ctx.user.name === ANONYMOUS) refuseAnonymous(ctx, path);
     if (serveDiscovery(ctx, path)) return;
     if (path === "/healthz" || path === "/livez" || path === "/readyz") return send(ctx, 200, Buffer.from("ok"), { "Content-Type": "text/plain; charset=utf-8" });
     if (path === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" && ctx.req.method === "POST") return doSelfSubjectAccessReview(ctx);
@@ -936,7 +965,8 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
   }
 
   function authenticate(req: IncomingMessage): User | undefined {
-    const h = String(req.headers.authorization ?? "");
+    if (req.headers.authorization === undefined) return { name: ANONYMOUS, token: "", rules: [] };
+    const h = String(req.headers.authorization);
     const m = h.match(/^Bearer\s+(\S+)$/i);
     if (!m) return undefined;
     for (const u of users.values()) if (u.token === m[1]) return u;
