@@ -58166,6 +58166,22 @@ async function fillSecrets(config, ports, args) {
   return verified;
 }
 
+// src/commands/rotation-report.ts
+function reportBase(args) {
+  const { config, hosts } = args;
+  return {
+    dryRun: config.dryRun,
+    secretName: config.secretName,
+    namespaces: [...config.namespaces],
+    skipped: args.skipped,
+    created: config.namespaces.filter((ns) => !args.present.has(ns)),
+    reason: args.reason,
+    registry: hosts[0],
+    registryAliases: hosts.slice(1),
+    verified: null
+  };
+}
+
 // src/commands/static.ts
 function staticSummary(username, hosts) {
   return `Static credentials of ${username} for ${hosts.join(", ")}: nothing is minted or revoked, GitLab is never called`;
@@ -58193,22 +58209,14 @@ async function applyStaticLocked(listed, ports, hosts) {
   const skipProblems = skippedProblem(skipped);
   const due = staticDue({ namespaces: config.namespaces, existing, configSha256, force: config.force });
   const base = {
-    dryRun: config.dryRun,
-    secretName: config.secretName,
-    namespaces: [...config.namespaces],
-    skipped,
-    created: config.namespaces.filter((ns) => !present.has(ns)),
-    reason: due.reason,
+    ...reportBase({ config, skipped, present, reason: due.reason, hosts }),
     token: null,
     previousTokenIds: [],
     keptTokenIds: [],
     revokedTokenIds: [],
     sweptTokenIds: [],
     owner: null,
-    static: { username, applied: false },
-    registry: registry2,
-    registryAliases: hosts.slice(1),
-    verified: null
+    static: { username, applied: false }
   };
   if (!due.due) {
     log.info(`Nothing to do: ${due.reason}`);
@@ -58384,12 +58392,12 @@ async function sweep(config, ports, owner2, tokens, target, referenced, pending)
   }
   return { ids: ids2, problems };
 }
-async function revokeNew(ports, owner2, minted, state) {
+async function revokeNew(ports, owner2, minted, state, ifRevokeFails = "the next run sweeps it") {
   try {
     await ports.gitlab.revokeDeployToken(owner2, minted.id);
     return `new deploy token ${minted.id} revoked; ${state}`;
   } catch (err) {
-    return `revoking new deploy token ${minted.id} failed too (${err.message}); the next run sweeps it; ${state}`;
+    return `revoking new deploy token ${minted.id} failed too (${err.message}); ${ifRevokeFails}; ${state}`;
   }
 }
 async function rollBackApply(config, ports, owner2, minted) {
@@ -58404,6 +58412,25 @@ async function rollBackApply(config, ports, owner2, minted) {
     return `Secret(s) in ${holders.join(", ")} already hold new deploy token ${minted.id}, so it is kept; previous tokens are kept too. Re-run to finish the rotation`;
   }
   return revokeNew(ports, owner2, minted, "the Secrets are as they were");
+}
+
+// src/commands/mint.ts
+async function mintChecked(config, ports, args) {
+  const { gitlab, log } = ports;
+  const { owner: owner2, hosts } = args;
+  const now = ports.clock.now();
+  const minted = await gitlab.createDeployToken(owner2, { name: args.name, expiresAt: expiryDateFor(now, config.expiresInMs) });
+  const creds = credentialsFor(hosts, minted.username, minted.token);
+  for (const form of secretForms(creds)) log.secret(form);
+  log.info(`Minted deploy token ${minted.id} (${minted.username}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`);
+  const check = verifyTarget(config, owner2);
+  if (!check) return { minted, creds, verified: null };
+  try {
+    const verified = await verifyCredentials(ports, { registry: hosts[0], ...check, username: minted.username, password: minted.token, what: "the new token" });
+    return { minted, creds, verified };
+  } catch (err) {
+    throw new RotationError(err, await revokeNew(ports, owner2, minted, args.untouched, args.ifRevokeFails));
+  }
 }
 
 // src/commands/rotate.ts
@@ -58438,7 +58465,6 @@ async function rotate(input, ports) {
 async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
   const { gitlab, kube, log } = ports;
   const target = targetOf(listed, listed.namespaces, leaseUid);
-  const registry2 = hosts[0];
   const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
   const skipProblems = skippedProblem(skipped);
   const now = ports.clock.now();
@@ -58456,18 +58482,10 @@ async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
   const held = own.revocable;
   const untouchable = /* @__PURE__ */ new Set([...referencedIds(own.all), ...own.heldElsewhere]);
   const base = {
-    dryRun: config.dryRun,
-    secretName: config.secretName,
-    namespaces: [...config.namespaces],
-    skipped,
-    created: config.namespaces.filter((ns) => !present.has(ns)),
-    reason: due.reason,
+    ...reportBase({ config, skipped, present, reason: due.reason, hosts }),
     previousTokenIds: held.current,
     owner: { kind: owner2.kind, id: owner2.id, path: owner2.path },
     static: null,
-    registry: registry2,
-    registryAliases: hosts.slice(1),
-    verified: null,
     serviceAccountsUpdated: [],
     spared: own.spared,
     overlaps: own.overlaps
@@ -58505,22 +58523,12 @@ async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
     return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: skipProblems };
   }
   if (target.id === void 0) throw new Error("internal: minting without the target's Lease");
-  const minted = await gitlab.createDeployToken(owner2, {
+  const { minted, creds, verified } = await mintChecked(config, ports, {
+    owner: owner2,
+    hosts,
     name: tokenName(config.tokenNamePrefix, target.id, now, ports.nonce()),
-    expiresAt: expiryDateFor(now, config.expiresInMs)
+    untouched: "the cluster was not touched"
   });
-  const creds = credentialsFor(hosts, minted.username, minted.token);
-  for (const form of secretForms(creds)) log.secret(form);
-  log.info(`Minted deploy token ${minted.id} (${minted.username}), expires ${minted.expiresAt}`);
-  let verified = null;
-  const check = verifyTarget(config, owner2);
-  if (check) {
-    try {
-      verified = await verifyCredentials(ports, { registry: registry2, ...check, username: minted.username, password: minted.token, what: "the new token" });
-    } catch (err) {
-      throw new RotationError(err, await revokeNew(ports, owner2, minted, "the cluster was not touched"));
-    }
-  }
   const plan = revocationPlan(held, minted.id, config.keepPrevious, liveIds);
   const listWith = (pending) => secretList({
     namespaces: config.namespaces,

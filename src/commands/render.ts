@@ -16,12 +16,12 @@
 import yaml from "js-yaml";
 import { verifyCredentials } from "./apply.js";
 import { credentialsFor, dockerConfigJson, payloadSha256, pullSecretPayload, registryHosts, secretForms, type RegistryCredentials } from "../model/dockerconfig.js";
-import { expiryDateFor } from "../config/duration.js";
 import { RotationError } from "../model/errors.js";
 import type { Config, RenderFormat } from "../config/inputs.js";
 import { mintedRecord, recordAnnotations, secretObjects, staticAnnotations, type SecretArgs } from "../model/manifests.js";
 import { tokenName } from "../model/naming.js";
-import { registryHost, verifyTarget } from "./rotate.js";
+import { registryHost } from "./rotate.js";
+import { mintChecked } from "./mint.js";
 import { Secret } from "../model/secret.js";
 import { staticLogin, staticVerifyTarget } from "./static.js";
 import type { Ports } from "../model/ports.js";
@@ -90,36 +90,19 @@ export async function renderCredentials(
   ports: Pick<Ports, "gitlab" | "verifier" | "clock" | "log" | "nonce">,
 ): Promise<Rendered> {
   if (config.credentials.kind === "static") return renderStatic(config, format, ports);
-  const { gitlab, log } = ports;
-  const owner = await gitlab.resolveOwner(config.credentials.owner);
+  const owner = await ports.gitlab.resolveOwner(config.credentials.owner);
   const hosts = registryHosts(registryHost(config, owner), config.registryAliases);
   const registry = hosts[0]!;
   const now = ports.clock.now();
-  const minted = await gitlab.createDeployToken(owner, {
-    name: tokenName(config.tokenNamePrefix, renderTarget(config.secretName), now, ports.nonce()),
-    expiresAt: expiryDateFor(now, config.expiresInMs),
-  });
-  const creds = credentialsFor(hosts, minted.username, minted.token);
   // Masked before anything could print them; only the rendered document on stdout shows them.
-  for (const form of secretForms(creds)) log.secret(form);
-  log.info(`Minted deploy token ${minted.id} (${minted.username}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`);
-
-  let verified: Rendered["verified"] = null;
-  const check = verifyTarget(config, owner);
-  if (check) {
-    try {
-      verified = await verifyCredentials(ports, { registry, ...check, username: minted.username, password: minted.token, what: "the new token" });
-    } catch (err) {
-      let rollback: string;
-      try {
-        await gitlab.revokeDeployToken(owner, minted.id);
-        rollback = `new deploy token ${minted.id} revoked; nothing was printed`;
-      } catch (inner) {
-        rollback = `revoking new deploy token ${minted.id} failed too (${(inner as Error).message}); delete it in GitLab; nothing was printed`;
-      }
-      throw new RotationError(err as Error, rollback);
-    }
-  }
+  const { minted, creds, verified } = await mintChecked(config, ports, {
+    owner,
+    hosts,
+    name: tokenName(config.tokenNamePrefix, renderTarget(config.secretName), now, ports.nonce()),
+    untouched: "nothing was printed",
+    // Rendered tokens are never swept (no Secret of ours records them).
+    ifRevokeFails: "delete it in GitLab",
+  });
 
   const content = document(config, format, creds, () =>
     recordAnnotations(mintedRecord(minted, owner, hosts, now)),

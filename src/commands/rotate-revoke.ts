@@ -40,12 +40,19 @@ export async function sweep(
   return { ids, problems };
 }
 
-export async function revokeNew(ports: Ports, owner: ResolvedOwner, minted: MintedToken, state: string): Promise<string> {
+export async function revokeNew(
+  ports: Pick<Ports, "gitlab">,
+  owner: ResolvedOwner,
+  minted: MintedToken,
+  state: string,
+  /** What the user should know if this revoke fails too. */
+  ifRevokeFails = "the next run sweeps it",
+): Promise<string> {
   try {
     await ports.gitlab.revokeDeployToken(owner, minted.id);
     return `new deploy token ${minted.id} revoked; ${state}`;
   } catch (err) {
-    return `revoking new deploy token ${minted.id} failed too (${(err as Error).message}); the next run sweeps it; ${state}`;
+    return `revoking new deploy token ${minted.id} failed too (${(err as Error).message}); ${ifRevokeFails}; ${state}`;
   }
 }
 

@@ -23,7 +23,7 @@ export function registryHost(config: Config, owner: ResolvedOwner): string {
 }
 
 /** The repository the pull check reads: given, or the project's own. */
-export function verifyTarget(config: Config, owner: ResolvedOwner): { repository: string; tag: string | undefined } | null {
+export function verifyTarget(config: Pick<Config, "verify">, owner: ResolvedOwner): { repository: string; tag: string | undefined } | null {
   if (config.verify === false) return null;
   if (config.verify.repository) return { repository: config.verify.repository, tag: config.verify.tag };
   const path = owner.registryImagePrefix?.split("/").slice(1).join("/") || owner.path.toLowerCase();

@@ -7,9 +7,8 @@
 // The run's scope (rotate-scope.ts), the ownership check (rotate-ownership.ts)
 // and revoking (rotate-revoke.ts) are their own modules, re-exported here.
 import { checkApiToken } from "./apitoken.js";
-import { checkApply, ensureServiceAccounts, readChecked, verifyCredentials, wouldAddTo } from "./apply.js";
-import { credentialsFor, pullSecretPayload, registryHosts, secretForms } from "../model/dockerconfig.js";
-import { expiryDateFor } from "../config/duration.js";
+import { checkApply, ensureServiceAccounts, readChecked, wouldAddTo } from "./apply.js";
+import { pullSecretPayload, registryHosts } from "../model/dockerconfig.js";
 import { RotationError } from "../model/errors.js";
 import type { Config } from "../config/inputs.js";
 import { acquireTargetLock, readTargetLeaseUid } from "./lock.js";
@@ -20,12 +19,13 @@ import { isLiveToken, referencedIds, revocationPlan } from "../model/plan.js";
 import { rotationDecision } from "../model/fill.js";
 import { fillSecrets, readCurrent } from "./fill.js";
 import type { ResolvedOwner, Ports } from "../model/ports.js";
-import type { RotationReport } from "./rotation-report.js";
+import { reportBase, type RotationReport } from "./rotation-report.js";
 import { applyStaticLocked, staticSummary } from "./static.js";
 import { skippedProblem } from "./lifecycle.js";
-import { registryHost, resolveNamespaces, verifyTarget } from "./rotate-scope.js";
+import { registryHost, resolveNamespaces } from "./rotate-scope.js";
 import { assessForRun, reportOwnership } from "./rotate-ownership.js";
-import { rollBackApply, revokeNew, sweep } from "./rotate-revoke.js";
+import { rollBackApply, sweep } from "./rotate-revoke.js";
+import { mintChecked } from "./mint.js";
 
 export { registryHost, resolveNamespaces, verifyTarget } from "./rotate-scope.js";
 export { assessForRun, reportOwnership } from "./rotate-ownership.js";
@@ -68,7 +68,6 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
   // The configured target, never the namespaces that happen to exist: tokens
   // stay attributed (and swept) the same when a namespace is deleted.
   const target = targetOf(listed, listed.namespaces, leaseUid);
-  const registry = hosts[0]!;
 
   // From here on, config holds only the namespaces that can take the Secret.
   const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
@@ -95,18 +94,10 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
   const untouchable = new Set([...referencedIds(own.all), ...own.heldElsewhere]);
 
   const base = {
-    dryRun: config.dryRun,
-    secretName: config.secretName,
-    namespaces: [...config.namespaces],
-    skipped,
-    created: config.namespaces.filter((ns) => !present.has(ns)),
-    reason: due.reason,
+    ...reportBase({ config, skipped, present, reason: due.reason, hosts }),
     previousTokenIds: held.current,
     owner: { kind: owner.kind, id: owner.id, path: owner.path },
     static: null,
-    registry,
-    registryAliases: hosts.slice(1),
-    verified: null,
     serviceAccountsUpdated: [] as string[],
     spared: own.spared,
     overlaps: own.overlaps,
@@ -149,23 +140,12 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
 
   // A real run holds the Lease, so the cluster is known; without it no name could be proven ours later.
   if (target.id === undefined) throw new Error("internal: minting without the target's Lease");
-  const minted = await gitlab.createDeployToken(owner, {
+  const { minted, creds, verified } = await mintChecked(config, ports, {
+    owner,
+    hosts,
     name: tokenName(config.tokenNamePrefix, target.id, now, ports.nonce()),
-    expiresAt: expiryDateFor(now, config.expiresInMs),
+    untouched: "the cluster was not touched",
   });
-  const creds = credentialsFor(hosts, minted.username, minted.token);
-  for (const form of secretForms(creds)) log.secret(form);
-  log.info(`Minted deploy token ${minted.id} (${minted.username}), expires ${minted.expiresAt}`);
-
-  let verified: RotationReport["verified"] = null;
-  const check = verifyTarget(config, owner);
-  if (check) {
-    try {
-      verified = await verifyCredentials(ports, { registry, ...check, username: minted.username, password: minted.token, what: "the new token" });
-    } catch (err) {
-      throw new RotationError(err as Error, await revokeNew(ports, owner, minted, "the cluster was not touched"));
-    }
-  }
 
   const plan = revocationPlan(held, minted.id, config.keepPrevious, liveIds);
   const listWith = (pending: number[]) =>

@@ -2,6 +2,7 @@
 // (CLI lines and --json, Action outputs and job summary).
 import type { Overlap, Spared } from "../model/ownership.js";
 import type { UnavailableNamespace } from "../model/errors.js";
+import type { Config } from "../config/inputs.js";
 
 export interface RotationReport {
   changed: boolean;
@@ -38,4 +39,28 @@ export interface RotationReport {
   spared?: Spared[];
   /** Namespaces whose Secret another target wrote last (two pipelines write them). */
   overlaps?: Overlap[];
+}
+
+/** What every run's report says from what it read, before it decides anything: where, what was skipped or new, why, which registry. */
+export function reportBase(args: {
+  config: Pick<Config, "dryRun" | "secretName" | "namespaces">;
+  skipped: UnavailableNamespace[];
+  /** Namespaces where the Secret exists already. */
+  present: ReadonlySet<string>;
+  reason: string;
+  /** The registry, then its aliases. */
+  hosts: readonly string[];
+}): Pick<RotationReport, "dryRun" | "secretName" | "namespaces" | "skipped" | "created" | "reason" | "registry" | "registryAliases" | "verified"> {
+  const { config, hosts } = args;
+  return {
+    dryRun: config.dryRun,
+    secretName: config.secretName,
+    namespaces: [...config.namespaces],
+    skipped: args.skipped,
+    created: config.namespaces.filter((ns) => !args.present.has(ns)),
+    reason: args.reason,
+    registry: hosts[0]!,
+    registryAliases: hosts.slice(1),
+    verified: null,
+  };
 }

@@ -18,7 +18,7 @@ import { Annotations, STATIC_OWNER } from "../model/naming.js";
 import { isManaged, staticDue } from "../model/plan.js";
 import type { ExistingSecret, Ports } from "../model/ports.js";
 import type { Secret } from "../model/secret.js";
-import type { RotationReport } from "./rotation-report.js";
+import { reportBase, type RotationReport } from "./rotation-report.js";
 
 export function staticSummary(username: string, hosts: readonly string[]): string {
   return `Static credentials of ${username} for ${hosts.join(", ")}: nothing is minted or revoked, GitLab is never called`;
@@ -63,12 +63,7 @@ export async function applyStaticLocked(listed: Config, ports: Ports, hosts: rea
   const skipProblems = skippedProblem(skipped);
   const due = staticDue({ namespaces: config.namespaces, existing, configSha256, force: config.force });
   const base = {
-    dryRun: config.dryRun,
-    secretName: config.secretName,
-    namespaces: [...config.namespaces],
-    skipped,
-    created: config.namespaces.filter((ns) => !present.has(ns)),
-    reason: due.reason,
+    ...reportBase({ config, skipped, present, reason: due.reason, hosts }),
     token: null,
     previousTokenIds: [],
     keptTokenIds: [],
@@ -76,9 +71,6 @@ export async function applyStaticLocked(listed: Config, ports: Ports, hosts: rea
     sweptTokenIds: [],
     owner: null,
     static: { username, applied: false },
-    registry,
-    registryAliases: hosts.slice(1),
-    verified: null,
   };
 
   if (!due.due) {
