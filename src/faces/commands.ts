@@ -83,7 +83,7 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       "Without --yes it only shows what it would do and exits 2. Needs the verb delete on secrets besides the rotation Role.",
     ],
     exitCodes: ["0  done, or nothing left to tear down", `${REMOTE} (the message says what was done; re-running finishes)`, "2  bad input, or --yes missing (nothing was changed)"],
-    options: only([...TARGET, "serviceAccounts", "lockTimeout", "yes"]),
+    options: only([...TARGET, "serviceAccounts", "lockTimeout", "lockLeaseDuration", "yes"]),
   },
   render: {
     summary: "Mint a token and PRINT it as a Secret manifest or a docker config.json, for GitOps or node config.",
