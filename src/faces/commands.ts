@@ -46,7 +46,8 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
     summary: "Show what rotate would do with the same options, changing nothing.",
     details: [
       "Runs the rotation's checks (GitLab access, the owner's registry, a server-side dry run of the apply) and prints, " +
-        "per namespace, create / update / unchanged; the token rotate would mint (name pattern, expiry); the tokens it would " +
+        "per namespace, create / update / unchanged (with --create-namespace, a namespace that does not exist yet as " +
+        "create namespace + create Secret: its creation is a server dry run, the Secret's own check runs at apply time); the token rotate would mint (name pattern, expiry); the tokens it would " +
         "keep, revoke and sweep; and why. No token is minted, no Lease taken, no Secret written. Takes rotate's options.",
     ],
     exitCodes: ["0  plan printed", REMOTE, "2  bad input, or a Secret rotate would refuse (nothing was changed)"],

@@ -6,6 +6,7 @@
 // Every test ends with the leak scan.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { stopSharedControlPlane } from "../support/kube-real.ts";
 import { kubeBackends, leaks, NAMESPACES, PROJECT, startWorld, type Captured, type Running, type World } from "../support/world.ts";
 
 const SECRET = "regcred";
@@ -50,6 +51,8 @@ function holdMint(w: World): () => void {
 }
 
 const mintHeld = (w: World) => () => w.gitlab.requests.some((q) => q.method === "POST" && q.fault === "hold");
+
+after(stopSharedControlPlane);
 
 for (const backend of kubeBackends()) {
   describe(`the rotation lock over a long run (${backend})`, () => {

@@ -5,6 +5,7 @@
 // on the cluster changes. Every test ends with the leak scan.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { stopSharedControlPlane } from "../support/kube-real.ts";
 import { kubeBackends, leaks, NAMESPACES, PROJECT, startWorld, type Captured, type World } from "../support/world.ts";
 
 const SECRET = "regcred";
@@ -31,6 +32,8 @@ function versions(w: World): Array<string | undefined> {
     w.kube.getObject("leases", NAMESPACES[0]!, `gitlab-pull-secret-${SECRET}`)?.metadata.resourceVersion,
   ];
 }
+
+after(stopSharedControlPlane);
 
 for (const backend of kubeBackends()) {
   describe(`plan --create-namespace (${backend})`, () => {
