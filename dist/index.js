@@ -57906,10 +57906,6 @@ function wouldAddTo(config, accounts) {
 }
 
 // src/commands/lease-keeper.ts
-function isStale(lease, now) {
-  const renewed = Date.parse(lease.renewTime);
-  return !Number.isFinite(renewed) || renewed + lease.durationSeconds * 1e3 < now.getTime();
-}
 var RENEWALS_PER_DURATION = 3;
 function retryDelayMs(durationSeconds) {
   return Math.min(1e4, Math.max(1e3, durationSeconds * 1e3 / RENEWALS_PER_DURATION / 5));
@@ -57918,10 +57914,19 @@ var LeaseKeeper = class {
   constructor(a) {
     this.a = a;
     this.state = a.held;
+    this.renewedAt = a.claimedAt.getTime();
+    this.durationMs = a.durationSeconds * 1e3;
     this.schedule(this.intervalMs());
   }
   a;
   state;
+  /**
+   * When this run last wrote the Lease (claim or renewal), by its own clock,
+   * and for how long it asked: what the run knows for sure, whatever the
+   * server echoes back.
+   */
+  renewedAt;
+  durationMs;
   /** Set when another run changed the Lease (taken over, released, deleted). */
   lost;
   expired = false;
@@ -57944,7 +57949,7 @@ var LeaseKeeper = class {
    */
   lostReason() {
     if (this.lost) return this.lost;
-    if (this.expired || isStale(this.state, this.a.clock.now())) {
+    if (this.expired || this.pastDuration(this.a.clock.now())) {
       this.expired = true;
       return this.expiredText();
     }
@@ -57958,10 +57963,13 @@ var LeaseKeeper = class {
     await this.inflight;
   }
   intervalMs() {
-    return this.state.durationSeconds * 1e3 / RENEWALS_PER_DURATION;
+    return this.durationMs / RENEWALS_PER_DURATION;
+  }
+  pastDuration(now) {
+    return now.getTime() > this.renewedAt + this.durationMs;
   }
   expiredText() {
-    return `it was not renewed within its ${this.state.durationSeconds}s (last renewed ${this.state.renewTime}), so another run may have taken it over` + (this.failing ? `; renewing failed: ${this.failing}` : "");
+    return `it was not renewed within its ${this.durationMs / 1e3}s (last renewed ${new Date(this.renewedAt).toISOString()}), so another run may have taken it over` + (this.failing ? `; renewing failed: ${this.failing}` : "");
   }
   schedule(ms) {
     if (this.stopped || this.lost || this.expired || !this.a.timer || !this.a.port.renewLease) return;
@@ -57973,7 +57981,7 @@ var LeaseKeeper = class {
   async renew() {
     const { port, namespace, name, clock, log } = this.a;
     const now = clock.now();
-    if (isStale(this.state, now)) {
+    if (this.pastDuration(now)) {
       this.expired = true;
       log.warn(`Lost the rotation lock (Lease ${namespace}/${name}): ${this.expiredText()}`);
       return;
@@ -57984,22 +57992,25 @@ var LeaseKeeper = class {
         if (this.failing) log.info(`Renewed the rotation lock (Lease ${namespace}/${name}) again`);
         this.failing = void 0;
         this.state = renewed;
+        this.renewedAt = now.getTime();
         this.schedule(this.intervalMs());
         return;
       }
       const seen = await port.readLease(namespace, name);
       if (seen && seen.holder === this.state.holder) {
         this.state = seen;
-        this.schedule(retryDelayMs(seen.durationSeconds));
+        const stored = Date.parse(seen.renewTime);
+        if (Number.isFinite(stored) && stored > this.renewedAt && stored <= now.getTime()) this.renewedAt = stored;
+        this.schedule(retryDelayMs(this.durationMs / 1e3));
         return;
       }
       this.lost = !seen ? "it was deleted" : seen.holder ? `another run took it over (holder ${seen.holder})` : "someone released it";
       log.warn(`Lost the rotation lock (Lease ${namespace}/${name}): ${this.lost}`);
     } catch (err) {
       this.failing = err.message;
-      const left = Date.parse(this.state.renewTime) + this.state.durationSeconds * 1e3 - clock.now().getTime();
-      const wait = Math.min(retryDelayMs(this.state.durationSeconds), Math.max(0, left + 1));
-      log.warn(`Could not renew the rotation lock (${this.failing}); retrying in ${Math.ceil(wait / 1e3)}s (it holds until ${new Date(Date.parse(this.state.renewTime) + this.state.durationSeconds * 1e3).toISOString()})`);
+      const until = this.renewedAt + this.durationMs;
+      const wait = Math.min(retryDelayMs(this.durationMs / 1e3), Math.max(0, until - clock.now().getTime() + 1));
+      log.warn(`Could not renew the rotation lock (${this.failing}); retrying in ${Math.ceil(wait / 1e3)}s (it holds until ${new Date(until).toISOString()})`);
       this.schedule(wait);
     }
   }
@@ -58029,6 +58040,10 @@ function leaseName(secretName2) {
 }
 function isFree(lease) {
   return lease.holder === "";
+}
+function isStale(lease, now) {
+  const renewed = Date.parse(lease.renewTime);
+  return !Number.isFinite(renewed) || renewed + lease.durationSeconds * 1e3 < now.getTime();
 }
 var LockTimeoutError = class extends KubeError {
   constructor(namespace, name, holder, waitedMs, durationSeconds) {
@@ -58065,7 +58080,7 @@ async function acquireLock(args) {
       delay = Math.min(delay * 2, 2e3);
       continue;
     }
-    if (taken) return hold({ ...args, held: taken });
+    if (taken) return hold({ ...args, held: taken, claimedAt: now, durationSeconds: duration });
   }
 }
 function hold(args) {

@@ -9,12 +9,6 @@
 import { KubeError } from "../model/errors.js";
 import type { Clock, LeaseState, LockPort, Log, Timer } from "../model/ports.js";
 
-/** Past renewTime + duration, another run may take the Lease over (lock.ts acquireLock). */
-export function isStale(lease: LeaseState, now: Date): boolean {
-  const renewed = Date.parse(lease.renewTime);
-  return !Number.isFinite(renewed) || renewed + lease.durationSeconds * 1000 < now.getTime();
-}
-
 /** Renewals per duration: two may fail before the Lease is in danger. */
 export const RENEWALS_PER_DURATION = 3;
 
@@ -25,6 +19,13 @@ export function retryDelayMs(durationSeconds: number): number {
 
 export class LeaseKeeper {
   private state: LeaseState;
+  /**
+   * When this run last wrote the Lease (claim or renewal), by its own clock,
+   * and for how long it asked: what the run knows for sure, whatever the
+   * server echoes back.
+   */
+  private renewedAt: number;
+  private readonly durationMs: number;
   /** Set when another run changed the Lease (taken over, released, deleted). */
   private lost: string | undefined;
   private expired = false;
@@ -39,6 +40,9 @@ export class LeaseKeeper {
       namespace: string;
       name: string;
       held: LeaseState;
+      /** When the claim was written, and the duration it asked for. */
+      claimedAt: Date;
+      durationSeconds: number;
       clock: Clock;
       /** Without a timer (or a port that cannot renew) the Lease is held for its duration only. */
       timer: Timer | undefined;
@@ -46,6 +50,8 @@ export class LeaseKeeper {
     },
   ) {
     this.state = a.held;
+    this.renewedAt = a.claimedAt.getTime();
+    this.durationMs = a.durationSeconds * 1000;
     this.schedule(this.intervalMs());
   }
 
@@ -66,7 +72,7 @@ export class LeaseKeeper {
    */
   lostReason(): string | undefined {
     if (this.lost) return this.lost;
-    if (this.expired || isStale(this.state, this.a.clock.now())) {
+    if (this.expired || this.pastDuration(this.a.clock.now())) {
       this.expired = true;
       return this.expiredText();
     }
@@ -82,12 +88,16 @@ export class LeaseKeeper {
   }
 
   private intervalMs(): number {
-    return (this.state.durationSeconds * 1000) / RENEWALS_PER_DURATION;
+    return this.durationMs / RENEWALS_PER_DURATION;
+  }
+
+  private pastDuration(now: Date): boolean {
+    return now.getTime() > this.renewedAt + this.durationMs;
   }
 
   private expiredText(): string {
     return (
-      `it was not renewed within its ${this.state.durationSeconds}s (last renewed ${this.state.renewTime}), so another run may have taken it over` +
+      `it was not renewed within its ${this.durationMs / 1000}s (last renewed ${new Date(this.renewedAt).toISOString()}), so another run may have taken it over` +
       (this.failing ? `; renewing failed: ${this.failing}` : "")
     );
   }
@@ -103,7 +113,7 @@ export class LeaseKeeper {
   private async renew(): Promise<void> {
     const { port, namespace, name, clock, log } = this.a;
     const now = clock.now();
-    if (isStale(this.state, now)) {
+    if (this.pastDuration(now)) {
       // Too late: the run stops before its next write, and releases the Lease (still guarded) at its end.
       this.expired = true;
       log.warn(`Lost the rotation lock (Lease ${namespace}/${name}): ${this.expiredText()}`);
@@ -115,6 +125,7 @@ export class LeaseKeeper {
         if (this.failing) log.info(`Renewed the rotation lock (Lease ${namespace}/${name}) again`);
         this.failing = undefined;
         this.state = renewed;
+        this.renewedAt = now.getTime();
         this.schedule(this.intervalMs());
         return;
       }
@@ -122,16 +133,18 @@ export class LeaseKeeper {
       const seen = await port.readLease(namespace, name);
       if (seen && seen.holder === this.state.holder) {
         this.state = seen;
-        this.schedule(retryDelayMs(seen.durationSeconds));
+        const stored = Date.parse(seen.renewTime);
+        if (Number.isFinite(stored) && stored > this.renewedAt && stored <= now.getTime()) this.renewedAt = stored;
+        this.schedule(retryDelayMs(this.durationMs / 1000));
         return;
       }
       this.lost = !seen ? "it was deleted" : seen.holder ? `another run took it over (holder ${seen.holder})` : "someone released it";
       log.warn(`Lost the rotation lock (Lease ${namespace}/${name}): ${this.lost}`);
     } catch (err) {
       this.failing = (err as Error).message;
-      const left = Date.parse(this.state.renewTime) + this.state.durationSeconds * 1000 - clock.now().getTime();
-      const wait = Math.min(retryDelayMs(this.state.durationSeconds), Math.max(0, left + 1));
-      log.warn(`Could not renew the rotation lock (${this.failing}); retrying in ${Math.ceil(wait / 1000)}s (it holds until ${new Date(Date.parse(this.state.renewTime) + this.state.durationSeconds * 1000).toISOString()})`);
+      const until = this.renewedAt + this.durationMs;
+      const wait = Math.min(retryDelayMs(this.durationMs / 1000), Math.max(0, until - clock.now().getTime() + 1));
+      log.warn(`Could not renew the rotation lock (${this.failing}); retrying in ${Math.ceil(wait / 1000)}s (it holds until ${new Date(until).toISOString()})`);
       this.schedule(wait);
     }
   }

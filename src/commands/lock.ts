@@ -9,11 +9,9 @@
 // every third of the duration, none in a run shorter than that).
 import { KubeError, NamespacesUnavailableError, unavailableText, type UnavailableNamespace } from "../model/errors.js";
 import { statesOf, unavailableIn } from "./lifecycle.js";
-import { isStale, LeaseKeeper } from "./lease-keeper.js";
+import { LeaseKeeper } from "./lease-keeper.js";
 import type { LeaseWatch } from "./lease-guard.js";
 import type { Clock, KubePort, LeaseState, LockPort, Log, Timer } from "../model/ports.js";
-
-export { isStale } from "./lease-keeper.js";
 
 /** The default of --lock-lease-duration. */
 export const LEASE_DURATION_SECONDS = 300;
@@ -29,6 +27,11 @@ export function lockNamespace(namespaces: readonly string[]): string {
 
 export function isFree(lease: LeaseState): boolean {
   return lease.holder === "";
+}
+
+export function isStale(lease: LeaseState, now: Date): boolean {
+  const renewed = Date.parse(lease.renewTime);
+  return !Number.isFinite(renewed) || renewed + lease.durationSeconds * 1000 < now.getTime();
 }
 
 export class LockTimeoutError extends KubeError {
@@ -91,11 +94,21 @@ export async function acquireLock(args: {
       continue;
     }
     // undefined: another run created or claimed it between our read and write; look again at once.
-    if (taken) return hold({ ...args, held: taken });
+    if (taken) return hold({ ...args, held: taken, claimedAt: now, durationSeconds: duration });
   }
 }
 
-function hold(args: { port: LockPort; namespace: string; name: string; held: LeaseState; clock: Clock; log: Log; timer?: Timer | undefined }): Held {
+function hold(args: {
+  port: LockPort;
+  namespace: string;
+  name: string;
+  held: LeaseState;
+  claimedAt: Date;
+  durationSeconds: number;
+  clock: Clock;
+  log: Log;
+  timer?: Timer | undefined;
+}): Held {
   const { port, namespace, name } = args;
   const keeper = new LeaseKeeper({ ...args, timer: args.timer });
   return {
