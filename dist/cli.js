@@ -36519,6 +36519,14 @@ var OPTIONS = [
     description: "How long to wait for another run on the same target to release its Lease."
   },
   {
+    key: "lockLeaseDuration",
+    kind: "string",
+    flag: "lock-lease-duration",
+    input: "lock-lease-duration",
+    default: "5m",
+    description: "How long the target's Lease stays this run's without a renewal (15s to 60m). A running run renews it every third of this; a run that died is taken over this long after its last renewal."
+  },
+  {
     key: "requestTimeout",
     kind: "string",
     flag: "request-timeout",
@@ -36959,6 +36967,16 @@ function optionalDuration(r, key, minMs, maxMs) {
   }
   return ms;
 }
+var MIN_LOCK_LEASE_MS = 15e3;
+var MAX_LOCK_LEASE_MS = 36e5;
+function lockLease(r) {
+  const value = r.string("lockLeaseDuration");
+  const ms = parseDuration(value);
+  if (ms === void 0 || ms < MIN_LOCK_LEASE_MS || ms > MAX_LOCK_LEASE_MS) {
+    throw new UsageError(r.label("lockLeaseDuration"), value, `${DURATION_FORM}, from 15s to 60m`);
+  }
+  return ms;
+}
 function integer(r, key, min, max) {
   const value = r.string(key);
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
@@ -37021,6 +37039,7 @@ function parseConfig(raw, env, face, opts = {}) {
     strictOwnership: r.boolean("strictOwnership"),
     sweepGraceMs: optionalDuration(r, "sweepGrace", 0, 7 * DAY_MS),
     lockTimeoutMs: optionalDuration(r, "lockTimeout", 0, 36e5),
+    lockLeaseMs: lockLease(r),
     dotenv: r.string("dotenv"),
     requestTimeoutMs: optionalDuration(r, "requestTimeout", 1e3, 6e5),
     retryForMs: optionalDuration(r, "retryFor", 0, 36e5),
@@ -37077,7 +37096,7 @@ var COMMANDS = {
   plan: {
     summary: "Show what rotate would do with the same options, changing nothing.",
     details: [
-      "Runs the rotation's checks (GitLab access, the owner's registry, a server-side dry run of the apply) and prints, per namespace, create / update / unchanged; the token rotate would mint (name pattern, expiry); the tokens it would keep, revoke and sweep; and why. No token is minted, no Lease taken, no Secret written. Takes rotate's options."
+      "Runs the rotation's checks (GitLab access, the owner's registry, a server-side dry run of the apply) and prints, per namespace, create / update / unchanged (with --create-namespace, a namespace that does not exist yet as create namespace + create Secret: its creation is a server dry run, the Secret's own check runs at apply time); the token rotate would mint (name pattern, expiry); the tokens it would keep, revoke and sweep; and why. No token is minted, no Lease taken, no Secret written. Takes rotate's options."
     ],
     exitCodes: ["0  plan printed", REMOTE, "2  bad input, or a Secret rotate would refuse (nothing was changed)"],
     options: (key) => !NOT_ROTATE.includes(key) && key !== "dotenv"
@@ -37099,7 +37118,7 @@ var COMMANDS = {
       "Without --yes it only shows what it would do and exits 2. Needs the verb delete on secrets besides the rotation Role."
     ],
     exitCodes: ["0  done, or nothing left to tear down", `${REMOTE} (the message says what was done; re-running finishes)`, "2  bad input, or --yes missing (nothing was changed)"],
-    options: only([...TARGET, "serviceAccounts", "lockTimeout", "yes"])
+    options: only([...TARGET, "serviceAccounts", "lockTimeout", "lockLeaseDuration", "yes"])
   },
   render: {
     summary: "Mint a token and PRINT it as a Secret manifest or a docker config.json, for GitOps or node config.",
@@ -37768,6 +37787,134 @@ function wouldAddTo(config, accounts) {
   return accounts.filter((sa) => withPullSecret(sa, config.secretName)).map((sa) => `${sa.namespace}/${sa.name}`);
 }
 
+// src/commands/lease-keeper.ts
+var RENEWALS_PER_DURATION = 3;
+function retryDelayMs(durationSeconds) {
+  return Math.min(1e4, Math.max(1e3, durationSeconds * 1e3 / RENEWALS_PER_DURATION / 5));
+}
+var LeaseKeeper = class {
+  constructor(a) {
+    this.a = a;
+    this.state = a.held;
+    this.renewedAt = a.claimedAt.getTime();
+    this.durationMs = a.durationSeconds * 1e3;
+    this.schedule(this.intervalMs());
+  }
+  a;
+  state;
+  /**
+   * When this run last wrote the Lease (claim or renewal), by its own clock,
+   * and for how long it asked: what the run knows for sure, whatever the
+   * server echoes back.
+   */
+  renewedAt;
+  durationMs;
+  /** Set when another run changed the Lease (taken over, released, deleted). */
+  lost;
+  expired = false;
+  failing;
+  cancel;
+  inflight;
+  stopped = false;
+  /** The Lease as this run last wrote or saw it: what a release must still find. */
+  get current() {
+    return this.state;
+  }
+  /** Whether another run changed the Lease (taken over, released, deleted): then it is not ours to release. */
+  get changedByOthers() {
+    return this.lost !== void 0;
+  }
+  /**
+   * undefined while the Lease is this run's; otherwise why not, for the user.
+   * Past its duration it counts as lost for good, even though nobody may have
+   * taken it yet: from then on another run may, at any moment.
+   */
+  lostReason() {
+    if (this.lost) return this.lost;
+    if (this.expired || this.pastDuration(this.a.clock.now())) {
+      this.expired = true;
+      return this.expiredText();
+    }
+    return void 0;
+  }
+  /** Stops renewing, and waits for a renewal under way, so a release finds the Lease as this run left it. */
+  async stop() {
+    this.stopped = true;
+    this.cancel?.();
+    this.cancel = void 0;
+    await this.inflight;
+  }
+  intervalMs() {
+    return this.durationMs / RENEWALS_PER_DURATION;
+  }
+  pastDuration(now) {
+    return now.getTime() > this.renewedAt + this.durationMs;
+  }
+  expiredText() {
+    return `it was not renewed within its ${this.durationMs / 1e3}s (last renewed ${new Date(this.renewedAt).toISOString()}), so another run may have taken it over` + (this.failing ? `; renewing failed: ${this.failing}` : "");
+  }
+  schedule(ms) {
+    if (this.stopped || this.lost || this.expired || !this.a.timer || !this.a.port.renewLease) return;
+    this.cancel = this.a.timer.after(Math.max(0, ms), () => {
+      this.cancel = void 0;
+      this.inflight = this.renew().finally(() => this.inflight = void 0);
+    });
+  }
+  async renew() {
+    const { port, namespace, name, clock, log } = this.a;
+    const now = clock.now();
+    if (this.pastDuration(now)) {
+      this.expired = true;
+      log.warn(`Lost the rotation lock (Lease ${namespace}/${name}): ${this.expiredText()}`);
+      return;
+    }
+    try {
+      const renewed = await port.renewLease(namespace, name, this.state, now);
+      if (renewed) {
+        if (this.failing) log.info(`Renewed the rotation lock (Lease ${namespace}/${name}) again`);
+        this.failing = void 0;
+        this.state = renewed;
+        this.renewedAt = now.getTime();
+        this.schedule(this.intervalMs());
+        return;
+      }
+      const seen = await port.readLease(namespace, name);
+      if (seen && seen.holder === this.state.holder) {
+        this.state = seen;
+        const stored = Date.parse(seen.renewTime);
+        if (Number.isFinite(stored) && stored > this.renewedAt && stored <= now.getTime()) this.renewedAt = stored;
+        this.schedule(retryDelayMs(this.durationMs / 1e3));
+        return;
+      }
+      this.lost = !seen ? "it was deleted" : seen.holder ? `another run took it over (holder ${seen.holder})` : "someone released it";
+      log.warn(`Lost the rotation lock (Lease ${namespace}/${name}): ${this.lost}`);
+    } catch (err) {
+      this.failing = err.message;
+      const until = this.renewedAt + this.durationMs;
+      const wait = Math.min(retryDelayMs(this.durationMs / 1e3), Math.max(0, until - clock.now().getTime() + 1));
+      log.warn(`Could not renew the rotation lock (${this.failing}); retrying in ${Math.ceil(wait / 1e3)}s (it holds until ${new Date(until).toISOString()})`);
+      this.schedule(wait);
+    }
+  }
+};
+var LockLostError = class extends KubeError {
+  constructor(lease, why, done, notDone) {
+    super(
+      "holding the rotation lock",
+      `Lease ${lease.namespace}/${lease.name} is no longer this run's: ${why}. This run stopped before ${notDone.join("; ")}. ` + (done.length ? `Done before that: ${done.join("; ")}. ` : "Nothing was changed. ") + `Another run may be working on this target now; re-run once it is finished: the Secrets record the tokens still to revoke, and tokens no Secret references are swept`,
+      [lease.namespace]
+    );
+    this.lease = lease;
+    this.why = why;
+    this.done = done;
+    this.notDone = notDone;
+  }
+  lease;
+  why;
+  done;
+  notDone;
+};
+
 // src/commands/lock.ts
 var LEASE_DURATION_SECONDS = 300;
 function leaseName(secretName2) {
@@ -37781,16 +37928,17 @@ function isStale(lease, now) {
   return !Number.isFinite(renewed) || renewed + lease.durationSeconds * 1e3 < now.getTime();
 }
 var LockTimeoutError = class extends KubeError {
-  constructor(namespace, name, holder, waitedMs) {
+  constructor(namespace, name, holder, waitedMs, durationSeconds) {
     super(
       "waiting for the rotation lock",
-      `Lease ${namespace}/${name} is held by ${holder} (another run on this target); gave up after ${Math.round(waitedMs / 1e3)}s. Nothing was changed. Re-run later, raise --lock-timeout, or delete the Lease if that run is gone (it is taken over automatically ${LEASE_DURATION_SECONDS}s after its last renewal)`,
+      `Lease ${namespace}/${name} is held by ${holder} (another run on this target); gave up after ${Math.round(waitedMs / 1e3)}s. Nothing was changed. Re-run later, raise --lock-timeout, or delete the Lease if that run is gone (it is taken over automatically ${durationSeconds}s after its last renewal)`,
       [namespace]
     );
   }
 };
 async function acquireLock(args) {
   const { port, namespace, name, holder, clock } = args;
+  const duration = args.durationSeconds ?? LEASE_DURATION_SECONDS;
   const started = clock.now().getTime();
   let delay = 250;
   let announced = false;
@@ -37799,13 +37947,13 @@ async function acquireLock(args) {
     const existing = await port.readLease(namespace, name);
     let taken;
     if (existing === void 0) {
-      taken = await port.createLease(namespace, name, holder, LEASE_DURATION_SECONDS, now);
+      taken = await port.createLease(namespace, name, holder, duration, now);
     } else if (isFree(existing) || isStale(existing, now)) {
-      taken = await port.claimLease(namespace, name, holder, LEASE_DURATION_SECONDS, now, existing.resourceVersion);
+      taken = await port.claimLease(namespace, name, holder, duration, now, existing.resourceVersion);
       if (taken && !isFree(existing)) args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
     } else {
       const waited = now.getTime() - started;
-      if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited);
+      if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited, existing.durationSeconds);
       if (!announced) {
         args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
         announced = true;
@@ -37814,9 +37962,22 @@ async function acquireLock(args) {
       delay = Math.min(delay * 2, 2e3);
       continue;
     }
-    const held = taken;
-    if (held) return { uid: held.uid, release: () => port.releaseLease(namespace, name, held) };
+    if (taken) return hold({ ...args, held: taken, claimedAt: now, durationSeconds: duration });
   }
+}
+function hold(args) {
+  const { port, namespace, name } = args;
+  const keeper = new LeaseKeeper({ ...args, timer: args.timer });
+  return {
+    uid: args.held.uid,
+    lease: { namespace, name },
+    lostReason: () => keeper.lostReason(),
+    async release() {
+      await keeper.stop();
+      if (keeper.changedByOthers) return;
+      await port.releaseLease(namespace, name, keeper.current);
+    }
+  };
 }
 async function readTargetLeaseUid(lock, target, kube) {
   for (const namespace of [...target.namespaces].sort()) {
@@ -37837,9 +37998,11 @@ async function acquireTargetLock(ports, target) {
         name: leaseName(target.secretName),
         holder: `gps-${ports.nonce()}`,
         timeoutMs: target.lockTimeoutMs,
+        durationSeconds: target.lockLeaseMs === void 0 ? void 0 : Math.round(target.lockLeaseMs / 1e3),
         clock: ports.clock,
         log: ports.log,
-        sleep: ports.sleep
+        sleep: ports.sleep,
+        timer: ports.timer
       });
     } catch (err) {
       const here = (await unavailableIn(err, ports.kube))?.find((u) => u.namespace === namespace);
@@ -37849,6 +38012,76 @@ async function acquireTargetLock(ports, target) {
     }
   }
   throw new NamespacesUnavailableError(gone, "No listed namespace can hold the rotation lock; nothing was changed");
+}
+
+// src/commands/lease-guard.ts
+function guardWrites(ports, watch) {
+  const done = [];
+  const refused = [];
+  const minted = /* @__PURE__ */ new Set();
+  const lostError = (why, notDone) => new LockLostError(watch.lease, why, done, notDone);
+  const before = (step) => {
+    const why = watch.lostReason();
+    if (why === void 0) return;
+    refused.push(step);
+    throw lostError(why, [step]);
+  };
+  const { gitlab, kube } = ports;
+  const guarded = {
+    ...ports,
+    gitlab: {
+      ...gitlab,
+      async createDeployToken(owner2, req) {
+        before("minting a deploy token");
+        const t = await gitlab.createDeployToken(owner2, req);
+        minted.add(t.id);
+        done.push(`minted deploy token ${t.id}`);
+        return t;
+      },
+      async revokeDeployToken(owner2, id) {
+        if (!minted.has(id)) before(`revoking deploy token ${id}`);
+        const outcome = await gitlab.revokeDeployToken(owner2, id);
+        done.push(`revoked deploy token ${id}`);
+        return outcome;
+      }
+    },
+    kube: {
+      ...kube,
+      async applySecrets(list3, opts) {
+        if (opts.dryRun) return kube.applySecrets(list3, opts);
+        before("writing the Secrets");
+        await kube.applySecrets(list3, opts);
+        done.push("wrote the Secrets");
+      },
+      async replaceServiceAccounts(objects) {
+        before("updating the ServiceAccounts");
+        const outcome = await kube.replaceServiceAccounts(objects);
+        if (outcome === "ok") done.push("updated the ServiceAccounts");
+        return outcome;
+      },
+      async applyNamespaces(names, opts) {
+        if (opts?.dryRun) return kube.applyNamespaces(names, opts);
+        before("creating the namespaces");
+        await kube.applyNamespaces(names, opts);
+      },
+      ...kube.deleteSecrets ? {
+        async deleteSecrets(namespaces2, name) {
+          if (namespaces2.length) before(`deleting the Secrets in ${namespaces2.join(", ")}`);
+          await kube.deleteSecrets(namespaces2, name);
+          if (namespaces2.length) done.push(`deleted the Secrets in ${namespaces2.join(", ")}`);
+        }
+      } : {}
+    }
+  };
+  return {
+    // The same port objects with their writes wrapped: whatever else P holds passes through.
+    ports: guarded,
+    settle(result) {
+      const why = watch.lostReason();
+      if (refused.length && why !== void 0) throw lostError(why, refused);
+      return result;
+    }
+  };
 }
 
 // src/commands/target.ts
@@ -38173,20 +38406,21 @@ async function rotate(input, ports) {
   if (creds.kind === "static") {
     const hosts = registryHosts(input.registry, input.registryAliases);
     ports.log.info(staticSummary(creds.username, hosts));
-    locked = (config2) => applyStaticLocked(config2, ports, hosts);
+    locked = (config2, _, p) => applyStaticLocked(config2, p, hosts);
   } else {
     const owner2 = await ports.gitlab.resolveOwner(creds.owner);
     const hosts = registryHosts(registryHost(input, owner2), input.registryAliases);
     ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${hosts.join(", ")}`);
     await checkApiToken(ports.gitlab, ports.clock.now(), ports.log);
-    locked = (config2, leaseUid) => rotateLocked(config2, ports, owner2, hosts, leaseUid);
+    locked = (config2, leaseUid, p) => rotateLocked(config2, p, owner2, hosts, leaseUid);
   }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
-  if (config.dryRun) return locked(config, creds.kind === "static" ? void 0 : await readTargetLeaseUid(ports.lock, config, ports.kube));
-  if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces);
+  if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces, { dryRun: config.dryRun });
+  if (config.dryRun) return locked(config, creds.kind === "static" ? void 0 : await readTargetLeaseUid(ports.lock, config, ports.kube), ports);
   const held = await acquireTargetLock(ports, config);
+  const guard = guardWrites(ports, held);
   try {
-    return await locked(config, held.uid);
+    return guard.settle(await locked(config, held.uid, guard.ports));
   } finally {
     try {
       await held.release();
@@ -38377,7 +38611,8 @@ function buildPlan(args) {
       const skip = skipped.find((s) => s.namespace === namespace);
       if (skip) return { namespace, action: "skip", reason: skip.reason };
       if (fill?.namespaces.includes(namespace)) return { namespace, action: "fill" };
-      return { namespace, action: !due.due ? "unchanged" : present.has(namespace) ? "update" : "create" };
+      const action = !due.due ? "unchanged" : present.has(namespace) ? "update" : "create";
+      return { namespace, action, ...args.toCreate?.includes(namespace) ? { createNamespace: true } : {} };
     }),
     fill,
     serviceAccounts: selectServiceAccounts(args.state.serviceAccounts, config.namespaces, config.serviceAccounts).filter((sa) => withPullSecret(sa, config.secretName) !== void 0).map((sa) => `${sa.namespace}/${sa.name}`),
@@ -38398,6 +38633,7 @@ function refuse(what) {
 async function planRotation(config, ports) {
   const now = ports.clock.now();
   const seen = {};
+  const missing = /* @__PURE__ */ new Set();
   const kube = {
     ...ports.kube,
     async listManagedSecrets() {
@@ -38409,10 +38645,26 @@ async function planRotation(config, ports) {
     },
     async applySecrets(list3, opts) {
       if (!opts.dryRun) refuse("write Secrets");
-      return ports.kube.applySecrets(list3, opts);
+      try {
+        return await ports.kube.applySecrets(list3, opts);
+      } catch (err) {
+        for (const ns of err instanceof KubeError ? err.refusals?.missing ?? [] : []) missing.add(ns);
+        throw err;
+      }
     },
+    ...ports.kube.namespaceStates ? {
+      async namespaceStates(names) {
+        const states = await ports.kube.namespaceStates(names);
+        for (const [ns, state] of states) if (state === "missing") missing.add(ns);
+        return states;
+      }
+    } : {},
     replaceServiceAccounts: async () => refuse("write ServiceAccounts"),
-    applyNamespaces: async () => refuse("create namespaces"),
+    // --create-namespace: the API server's dry run of the creation only.
+    async applyNamespaces(names, opts) {
+      if (!opts?.dryRun) refuse("create namespaces");
+      return ports.kube.applyNamespaces(names, opts);
+    },
     deleteSecrets: async () => refuse("delete Secrets")
   };
   const lock = {
@@ -38455,7 +38707,8 @@ async function planRotation(config, ports) {
     leaseUid: seen.leaseUid,
     managed: seen.managed,
     skipped: report.skipped,
-    fillRefused: report.filled ? void 0 : report.reason
+    fillRefused: report.filled ? void 0 : report.reason,
+    toCreate: config.createNamespace ? (seen.namespaces ?? []).filter((ns) => missing.has(ns)) : []
   });
 }
 function tokenList(tokens) {
@@ -38467,7 +38720,7 @@ function planLines(p) {
   const hosts = [p.registry, ...p.registryAliases].join(", ");
   return [
     `Plan for Secret "${p.secretName}" (${who}, registry ${hosts}): ${p.due ? p.owner ? "rotate" : "apply" : p.fill ? "fill" : "nothing due"}, because ${p.reason}`,
-    ...p.namespaces.map((n) => `  ${n.namespace.padEnd(width)}  ${n.action}${n.reason ? ` (${n.reason === "missing" ? "no such namespace" : "being deleted"})` : ""}`),
+    ...p.namespaces.map((n) => `  ${n.namespace.padEnd(width)}  ${n.createNamespace ? `create namespace + ${n.action} Secret` : n.action}${n.reason ? ` (${n.reason === "missing" ? "no such namespace" : "being deleted"})` : ""}`),
     p.mint ? `Mint:    a read_registry deploy token named ${p.mint.namePattern}, expiring ${p.mint.expiresAt} 00:00 UTC` : p.fill ? `Mint:    nothing (fill ${p.fill.namespaces.join(", ")} with deploy token ${p.fill.tokenId}, which the other Secrets hold; nothing is revoked for it)` : p.owner ? `Mint:    nothing (the Secrets keep deploy token ${p.current.join(", ") || "-"})` : `Mint:    nothing (static credentials are applied as given; no token is minted or revoked, GitLab is not called)`,
     `Keep:    ${tokenList(p.keep)}`,
     `Revoke:  ${tokenList(p.revoke)}`,
@@ -38476,6 +38729,9 @@ function planLines(p) {
     ...p.overlaps.map((o) => `warning: ${overlapMessage(o, p.secretName, p.target)}`),
     ...p.clusterWide === false ? ["Note: RBAC does not allow listing Secrets cluster-wide; only token names decide what is revoked"] : [],
     ...p.serviceAccounts.length ? [`ServiceAccounts to get "${p.secretName}": ${p.serviceAccounts.join(", ")}`] : [],
+    ...p.namespaces.some((n) => n.createNamespace) ? [
+      "The namespace(s) marked create namespace do not exist yet: the API server accepted creating them (server dry run), but a dry-run namespace is not kept, so the check of the Secret inside (quota, admission) runs when rotate creates them."
+    ] : [],
     ...p.namespaces.some((n) => n.action === "skip") ? ["rotate would skip the namespace(s) marked skip and exit 1 naming them (--missing-namespace fail stops it instead)."] : [],
     "Nothing was changed: no token minted, no Lease taken, no Secret written."
   ];
@@ -43393,7 +43649,7 @@ function deleteFailure(operation, stderr) {
 function microTime(d) {
   return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
-function leaseManifest(namespace, name, hold, resourceVersion) {
+function leaseManifest(namespace, name, hold2, resourceVersion) {
   return JSON.stringify({
     apiVersion: "coordination.k8s.io/v1",
     kind: "Lease",
@@ -43403,7 +43659,7 @@ function leaseManifest(namespace, name, hold, resourceVersion) {
       labels: { "app.kubernetes.io/managed-by": MANAGER },
       ...resourceVersion ? { resourceVersion } : {}
     },
-    spec: hold ? { holderIdentity: hold.holder, leaseDurationSeconds: hold.durationSeconds, acquireTime: microTime(hold.now), renewTime: microTime(hold.now) } : {}
+    spec: hold2 ? { holderIdentity: hold2.holder, leaseDurationSeconds: hold2.durationSeconds, acquireTime: hold2.acquireTime || microTime(hold2.now), renewTime: microTime(hold2.now) } : {}
   });
 }
 function parseLease(stdout) {
@@ -43411,6 +43667,7 @@ function parseLease(stdout) {
   return {
     holder: String(o.spec?.holderIdentity ?? ""),
     renewTime: String(o.spec?.renewTime ?? o.spec?.acquireTime ?? ""),
+    ...o.spec?.acquireTime ? { acquireTime: String(o.spec.acquireTime) } : {},
     durationSeconds: Number(o.spec?.leaseDurationSeconds ?? 0),
     resourceVersion: String(o.metadata?.resourceVersion ?? ""),
     uid: String(o.metadata?.uid ?? "")
@@ -44379,10 +44636,10 @@ function kubectlPort(opts) {
       }
       return states;
     },
-    async applyNamespaces(names) {
+    async applyNamespaces(names, { dryRun } = { dryRun: false }) {
       const doc = JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })) });
-      const r = await runTraced(["apply", "--server-side", `--field-manager=${MANAGER}`, NO_SCHEMA_CHECK, "-f", "-"], doc);
-      if (r.exitCode !== 0) throw failure("creating the namespaces", r.stderr, r.attribution);
+      const r = await runTraced(["apply", "--server-side", `--field-manager=${MANAGER}`, NO_SCHEMA_CHECK, ...dryRun ? ["--dry-run=server"] : [], "-f", "-"], doc);
+      if (r.exitCode !== 0) throw failure(dryRun ? "checking the namespaces' creation (server dry run)" : "creating the namespaces", r.stderr, r.attribution);
     },
     async readSecrets(namespaces2, name) {
       if (namespaces2.length >= LIST_FROM_NAMESPACES) {
@@ -44426,6 +44683,13 @@ function kubectlPort(opts) {
       if (r.exitCode === 0) return parseLease(r.stdout);
       if (CLAIM_RACE.test(r.stderr)) return void 0;
       throw failure("taking the rotation lock", opts.redact(r.stderr));
+    },
+    async renewLease(namespace, name, held, now) {
+      const hold2 = { holder: held.holder, durationSeconds: held.durationSeconds, now, acquireTime: held.acquireTime };
+      const r = await run(["replace", "-f", "-", "-o", "json"], leaseManifest(namespace, name, hold2, held.resourceVersion));
+      if (r.exitCode === 0) return parseLease(r.stdout);
+      if (CLAIM_RACE.test(r.stderr)) return void 0;
+      throw failure("renewing the rotation lock", opts.redact(r.stderr));
     },
     async releaseLease(namespace, name, held) {
       const r = await run(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "name"], leaseManifest(namespace, name, null, held.resourceVersion));
@@ -45058,6 +45322,14 @@ function livePorts(config, log, redactor) {
     verifier: registryPortFor(caPem, config.requestTimeoutMs, config.proxy),
     clock: { now: () => /* @__PURE__ */ new Date() },
     sleep: (ms) => sleep(ms),
+    // Unref'd: a renewal timer never keeps the CLI alive after its run.
+    timer: {
+      after(ms, fn) {
+        const t = setTimeout(fn, ms);
+        t.unref();
+        return () => clearTimeout(t);
+      }
+    },
     log,
     nonce: () => randomBytes(3).toString("hex")
   };
@@ -45417,6 +45689,8 @@ async function teardown(config, ports, opts) {
     throw new ConfirmationRequiredError(plan);
   }
   const lease = await acquireTargetLock(ports, { ...config, namespaces: namespaces2 });
+  const guard = guardWrites(ports, lease);
+  ports = guard.ports;
   try {
     const seen = await inspect2(config, ports, owner2, namespaces2, lease.uid);
     const { plan } = seen;
@@ -45436,7 +45710,7 @@ async function teardown(config, ports, opts) {
     }
     if (revoked.length < plan.revoke.length) {
       problems.push(`Kept the Secrets, which record the tokens still to revoke: re-run revoke --yes`);
-      return done(plan, { applied: true, revokedTokenIds: revoked, problems });
+      return guard.settle(done(plan, { applied: true, revokedTokenIds: revoked, problems }));
     }
     if (plan.serviceAccounts?.length) {
       try {
@@ -45444,7 +45718,7 @@ async function teardown(config, ports, opts) {
         log.info(`Removed "${config.secretName}" from imagePullSecrets of ${changed.join(", ") || "no ServiceAccount"}`);
       } catch (err) {
         problems.push(`Tokens revoked, but removing "${config.secretName}" from the ServiceAccounts failed (${err.message}); the Secrets were kept: re-run revoke --yes`);
-        return done(plan, { applied: true, revokedTokenIds: revoked, problems });
+        return guard.settle(done(plan, { applied: true, revokedTokenIds: revoked, problems }));
       }
     }
     try {
@@ -45452,9 +45726,9 @@ async function teardown(config, ports, opts) {
       if (plan.deleteSecrets.length) log.info(`Deleted Secret "${config.secretName}" in ${plan.deleteSecrets.join(", ")}`);
     } catch (err) {
       problems.push(`Tokens revoked, but deleting the Secrets failed (${err.message}): re-run revoke --yes`);
-      return done(plan, { applied: true, revokedTokenIds: revoked, problems });
+      return guard.settle(done(plan, { applied: true, revokedTokenIds: revoked, problems }));
     }
-    return done(plan, { applied: true, revokedTokenIds: revoked, deletedSecrets: plan.deleteSecrets, problems });
+    return guard.settle(done(plan, { applied: true, revokedTokenIds: revoked, deletedSecrets: plan.deleteSecrets, problems }));
   } finally {
     try {
       await lease.release();

@@ -56868,6 +56868,14 @@ var OPTIONS = [
     description: "How long to wait for another run on the same target to release its Lease."
   },
   {
+    key: "lockLeaseDuration",
+    kind: "string",
+    flag: "lock-lease-duration",
+    input: "lock-lease-duration",
+    default: "5m",
+    description: "How long the target's Lease stays this run's without a renewal (15s to 60m). A running run renews it every third of this; a run that died is taken over this long after its last renewal."
+  },
+  {
     key: "requestTimeout",
     kind: "string",
     flag: "request-timeout",
@@ -57297,6 +57305,16 @@ function optionalDuration(r, key, minMs, maxMs) {
   }
   return ms;
 }
+var MIN_LOCK_LEASE_MS = 15e3;
+var MAX_LOCK_LEASE_MS = 36e5;
+function lockLease(r) {
+  const value = r.string("lockLeaseDuration");
+  const ms = parseDuration(value);
+  if (ms === void 0 || ms < MIN_LOCK_LEASE_MS || ms > MAX_LOCK_LEASE_MS) {
+    throw new UsageError(r.label("lockLeaseDuration"), value, `${DURATION_FORM}, from 15s to 60m`);
+  }
+  return ms;
+}
 function integer(r, key, min, max) {
   const value = r.string(key);
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
@@ -57359,6 +57377,7 @@ function parseConfig(raw, env, face, opts = {}) {
     strictOwnership: r.boolean("strictOwnership"),
     sweepGraceMs: optionalDuration(r, "sweepGrace", 0, 7 * DAY_MS),
     lockTimeoutMs: optionalDuration(r, "lockTimeout", 0, 36e5),
+    lockLeaseMs: lockLease(r),
     dotenv: r.string("dotenv"),
     requestTimeoutMs: optionalDuration(r, "requestTimeout", 1e3, 6e5),
     retryForMs: optionalDuration(r, "retryFor", 0, 36e5),
@@ -57933,6 +57952,134 @@ function wouldAddTo(config, accounts) {
   return accounts.filter((sa) => withPullSecret(sa, config.secretName)).map((sa) => `${sa.namespace}/${sa.name}`);
 }
 
+// src/commands/lease-keeper.ts
+var RENEWALS_PER_DURATION = 3;
+function retryDelayMs(durationSeconds) {
+  return Math.min(1e4, Math.max(1e3, durationSeconds * 1e3 / RENEWALS_PER_DURATION / 5));
+}
+var LeaseKeeper = class {
+  constructor(a) {
+    this.a = a;
+    this.state = a.held;
+    this.renewedAt = a.claimedAt.getTime();
+    this.durationMs = a.durationSeconds * 1e3;
+    this.schedule(this.intervalMs());
+  }
+  a;
+  state;
+  /**
+   * When this run last wrote the Lease (claim or renewal), by its own clock,
+   * and for how long it asked: what the run knows for sure, whatever the
+   * server echoes back.
+   */
+  renewedAt;
+  durationMs;
+  /** Set when another run changed the Lease (taken over, released, deleted). */
+  lost;
+  expired = false;
+  failing;
+  cancel;
+  inflight;
+  stopped = false;
+  /** The Lease as this run last wrote or saw it: what a release must still find. */
+  get current() {
+    return this.state;
+  }
+  /** Whether another run changed the Lease (taken over, released, deleted): then it is not ours to release. */
+  get changedByOthers() {
+    return this.lost !== void 0;
+  }
+  /**
+   * undefined while the Lease is this run's; otherwise why not, for the user.
+   * Past its duration it counts as lost for good, even though nobody may have
+   * taken it yet: from then on another run may, at any moment.
+   */
+  lostReason() {
+    if (this.lost) return this.lost;
+    if (this.expired || this.pastDuration(this.a.clock.now())) {
+      this.expired = true;
+      return this.expiredText();
+    }
+    return void 0;
+  }
+  /** Stops renewing, and waits for a renewal under way, so a release finds the Lease as this run left it. */
+  async stop() {
+    this.stopped = true;
+    this.cancel?.();
+    this.cancel = void 0;
+    await this.inflight;
+  }
+  intervalMs() {
+    return this.durationMs / RENEWALS_PER_DURATION;
+  }
+  pastDuration(now) {
+    return now.getTime() > this.renewedAt + this.durationMs;
+  }
+  expiredText() {
+    return `it was not renewed within its ${this.durationMs / 1e3}s (last renewed ${new Date(this.renewedAt).toISOString()}), so another run may have taken it over` + (this.failing ? `; renewing failed: ${this.failing}` : "");
+  }
+  schedule(ms) {
+    if (this.stopped || this.lost || this.expired || !this.a.timer || !this.a.port.renewLease) return;
+    this.cancel = this.a.timer.after(Math.max(0, ms), () => {
+      this.cancel = void 0;
+      this.inflight = this.renew().finally(() => this.inflight = void 0);
+    });
+  }
+  async renew() {
+    const { port, namespace, name, clock, log } = this.a;
+    const now = clock.now();
+    if (this.pastDuration(now)) {
+      this.expired = true;
+      log.warn(`Lost the rotation lock (Lease ${namespace}/${name}): ${this.expiredText()}`);
+      return;
+    }
+    try {
+      const renewed = await port.renewLease(namespace, name, this.state, now);
+      if (renewed) {
+        if (this.failing) log.info(`Renewed the rotation lock (Lease ${namespace}/${name}) again`);
+        this.failing = void 0;
+        this.state = renewed;
+        this.renewedAt = now.getTime();
+        this.schedule(this.intervalMs());
+        return;
+      }
+      const seen = await port.readLease(namespace, name);
+      if (seen && seen.holder === this.state.holder) {
+        this.state = seen;
+        const stored = Date.parse(seen.renewTime);
+        if (Number.isFinite(stored) && stored > this.renewedAt && stored <= now.getTime()) this.renewedAt = stored;
+        this.schedule(retryDelayMs(this.durationMs / 1e3));
+        return;
+      }
+      this.lost = !seen ? "it was deleted" : seen.holder ? `another run took it over (holder ${seen.holder})` : "someone released it";
+      log.warn(`Lost the rotation lock (Lease ${namespace}/${name}): ${this.lost}`);
+    } catch (err) {
+      this.failing = err.message;
+      const until = this.renewedAt + this.durationMs;
+      const wait = Math.min(retryDelayMs(this.durationMs / 1e3), Math.max(0, until - clock.now().getTime() + 1));
+      log.warn(`Could not renew the rotation lock (${this.failing}); retrying in ${Math.ceil(wait / 1e3)}s (it holds until ${new Date(until).toISOString()})`);
+      this.schedule(wait);
+    }
+  }
+};
+var LockLostError = class extends KubeError {
+  constructor(lease, why, done, notDone) {
+    super(
+      "holding the rotation lock",
+      `Lease ${lease.namespace}/${lease.name} is no longer this run's: ${why}. This run stopped before ${notDone.join("; ")}. ` + (done.length ? `Done before that: ${done.join("; ")}. ` : "Nothing was changed. ") + `Another run may be working on this target now; re-run once it is finished: the Secrets record the tokens still to revoke, and tokens no Secret references are swept`,
+      [lease.namespace]
+    );
+    this.lease = lease;
+    this.why = why;
+    this.done = done;
+    this.notDone = notDone;
+  }
+  lease;
+  why;
+  done;
+  notDone;
+};
+
 // src/commands/lock.ts
 var LEASE_DURATION_SECONDS = 300;
 function leaseName(secretName2) {
@@ -57946,16 +58093,17 @@ function isStale(lease, now) {
   return !Number.isFinite(renewed) || renewed + lease.durationSeconds * 1e3 < now.getTime();
 }
 var LockTimeoutError = class extends KubeError {
-  constructor(namespace, name, holder, waitedMs) {
+  constructor(namespace, name, holder, waitedMs, durationSeconds) {
     super(
       "waiting for the rotation lock",
-      `Lease ${namespace}/${name} is held by ${holder} (another run on this target); gave up after ${Math.round(waitedMs / 1e3)}s. Nothing was changed. Re-run later, raise --lock-timeout, or delete the Lease if that run is gone (it is taken over automatically ${LEASE_DURATION_SECONDS}s after its last renewal)`,
+      `Lease ${namespace}/${name} is held by ${holder} (another run on this target); gave up after ${Math.round(waitedMs / 1e3)}s. Nothing was changed. Re-run later, raise --lock-timeout, or delete the Lease if that run is gone (it is taken over automatically ${durationSeconds}s after its last renewal)`,
       [namespace]
     );
   }
 };
 async function acquireLock(args) {
   const { port, namespace, name, holder, clock } = args;
+  const duration = args.durationSeconds ?? LEASE_DURATION_SECONDS;
   const started = clock.now().getTime();
   let delay = 250;
   let announced = false;
@@ -57964,13 +58112,13 @@ async function acquireLock(args) {
     const existing = await port.readLease(namespace, name);
     let taken;
     if (existing === void 0) {
-      taken = await port.createLease(namespace, name, holder, LEASE_DURATION_SECONDS, now);
+      taken = await port.createLease(namespace, name, holder, duration, now);
     } else if (isFree(existing) || isStale(existing, now)) {
-      taken = await port.claimLease(namespace, name, holder, LEASE_DURATION_SECONDS, now, existing.resourceVersion);
+      taken = await port.claimLease(namespace, name, holder, duration, now, existing.resourceVersion);
       if (taken && !isFree(existing)) args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
     } else {
       const waited = now.getTime() - started;
-      if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited);
+      if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited, existing.durationSeconds);
       if (!announced) {
         args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
         announced = true;
@@ -57979,9 +58127,22 @@ async function acquireLock(args) {
       delay = Math.min(delay * 2, 2e3);
       continue;
     }
-    const held = taken;
-    if (held) return { uid: held.uid, release: () => port.releaseLease(namespace, name, held) };
+    if (taken) return hold({ ...args, held: taken, claimedAt: now, durationSeconds: duration });
   }
+}
+function hold(args) {
+  const { port, namespace, name } = args;
+  const keeper = new LeaseKeeper({ ...args, timer: args.timer });
+  return {
+    uid: args.held.uid,
+    lease: { namespace, name },
+    lostReason: () => keeper.lostReason(),
+    async release() {
+      await keeper.stop();
+      if (keeper.changedByOthers) return;
+      await port.releaseLease(namespace, name, keeper.current);
+    }
+  };
 }
 async function readTargetLeaseUid(lock, target, kube) {
   for (const namespace of [...target.namespaces].sort()) {
@@ -58002,9 +58163,11 @@ async function acquireTargetLock(ports, target) {
         name: leaseName(target.secretName),
         holder: `gps-${ports.nonce()}`,
         timeoutMs: target.lockTimeoutMs,
+        durationSeconds: target.lockLeaseMs === void 0 ? void 0 : Math.round(target.lockLeaseMs / 1e3),
         clock: ports.clock,
         log: ports.log,
-        sleep: ports.sleep
+        sleep: ports.sleep,
+        timer: ports.timer
       });
     } catch (err) {
       const here = (await unavailableIn(err, ports.kube))?.find((u) => u.namespace === namespace);
@@ -58014,6 +58177,76 @@ async function acquireTargetLock(ports, target) {
     }
   }
   throw new NamespacesUnavailableError(gone, "No listed namespace can hold the rotation lock; nothing was changed");
+}
+
+// src/commands/lease-guard.ts
+function guardWrites(ports, watch) {
+  const done = [];
+  const refused = [];
+  const minted = /* @__PURE__ */ new Set();
+  const lostError = (why, notDone) => new LockLostError(watch.lease, why, done, notDone);
+  const before = (step) => {
+    const why = watch.lostReason();
+    if (why === void 0) return;
+    refused.push(step);
+    throw lostError(why, [step]);
+  };
+  const { gitlab, kube } = ports;
+  const guarded = {
+    ...ports,
+    gitlab: {
+      ...gitlab,
+      async createDeployToken(owner2, req) {
+        before("minting a deploy token");
+        const t = await gitlab.createDeployToken(owner2, req);
+        minted.add(t.id);
+        done.push(`minted deploy token ${t.id}`);
+        return t;
+      },
+      async revokeDeployToken(owner2, id) {
+        if (!minted.has(id)) before(`revoking deploy token ${id}`);
+        const outcome = await gitlab.revokeDeployToken(owner2, id);
+        done.push(`revoked deploy token ${id}`);
+        return outcome;
+      }
+    },
+    kube: {
+      ...kube,
+      async applySecrets(list, opts) {
+        if (opts.dryRun) return kube.applySecrets(list, opts);
+        before("writing the Secrets");
+        await kube.applySecrets(list, opts);
+        done.push("wrote the Secrets");
+      },
+      async replaceServiceAccounts(objects) {
+        before("updating the ServiceAccounts");
+        const outcome = await kube.replaceServiceAccounts(objects);
+        if (outcome === "ok") done.push("updated the ServiceAccounts");
+        return outcome;
+      },
+      async applyNamespaces(names, opts) {
+        if (opts?.dryRun) return kube.applyNamespaces(names, opts);
+        before("creating the namespaces");
+        await kube.applyNamespaces(names, opts);
+      },
+      ...kube.deleteSecrets ? {
+        async deleteSecrets(namespaces2, name) {
+          if (namespaces2.length) before(`deleting the Secrets in ${namespaces2.join(", ")}`);
+          await kube.deleteSecrets(namespaces2, name);
+          if (namespaces2.length) done.push(`deleted the Secrets in ${namespaces2.join(", ")}`);
+        }
+      } : {}
+    }
+  };
+  return {
+    // The same port objects with their writes wrapped: whatever else P holds passes through.
+    ports: guarded,
+    settle(result) {
+      const why = watch.lostReason();
+      if (refused.length && why !== void 0) throw lostError(why, refused);
+      return result;
+    }
+  };
 }
 
 // src/commands/target.ts
@@ -58440,20 +58673,21 @@ async function rotate(input, ports) {
   if (creds.kind === "static") {
     const hosts = registryHosts(input.registry, input.registryAliases);
     ports.log.info(staticSummary(creds.username, hosts));
-    locked = (config2) => applyStaticLocked(config2, ports, hosts);
+    locked = (config2, _, p) => applyStaticLocked(config2, p, hosts);
   } else {
     const owner2 = await ports.gitlab.resolveOwner(creds.owner);
     const hosts = registryHosts(registryHost(input, owner2), input.registryAliases);
     ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${hosts.join(", ")}`);
     await checkApiToken(ports.gitlab, ports.clock.now(), ports.log);
-    locked = (config2, leaseUid) => rotateLocked(config2, ports, owner2, hosts, leaseUid);
+    locked = (config2, leaseUid, p) => rotateLocked(config2, p, owner2, hosts, leaseUid);
   }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
-  if (config.dryRun) return locked(config, creds.kind === "static" ? void 0 : await readTargetLeaseUid(ports.lock, config, ports.kube));
-  if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces);
+  if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces, { dryRun: config.dryRun });
+  if (config.dryRun) return locked(config, creds.kind === "static" ? void 0 : await readTargetLeaseUid(ports.lock, config, ports.kube), ports);
   const held = await acquireTargetLock(ports, config);
+  const guard = guardWrites(ports, held);
   try {
-    return await locked(config, held.uid);
+    return guard.settle(await locked(config, held.uid, guard.ports));
   } finally {
     try {
       await held.release();
@@ -60270,7 +60504,7 @@ function deleteFailure(operation, stderr) {
 function microTime(d) {
   return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
-function leaseManifest(namespace, name, hold, resourceVersion) {
+function leaseManifest(namespace, name, hold2, resourceVersion) {
   return JSON.stringify({
     apiVersion: "coordination.k8s.io/v1",
     kind: "Lease",
@@ -60280,7 +60514,7 @@ function leaseManifest(namespace, name, hold, resourceVersion) {
       labels: { "app.kubernetes.io/managed-by": MANAGER },
       ...resourceVersion ? { resourceVersion } : {}
     },
-    spec: hold ? { holderIdentity: hold.holder, leaseDurationSeconds: hold.durationSeconds, acquireTime: microTime(hold.now), renewTime: microTime(hold.now) } : {}
+    spec: hold2 ? { holderIdentity: hold2.holder, leaseDurationSeconds: hold2.durationSeconds, acquireTime: hold2.acquireTime || microTime(hold2.now), renewTime: microTime(hold2.now) } : {}
   });
 }
 function parseLease(stdout) {
@@ -60288,6 +60522,7 @@ function parseLease(stdout) {
   return {
     holder: String(o.spec?.holderIdentity ?? ""),
     renewTime: String(o.spec?.renewTime ?? o.spec?.acquireTime ?? ""),
+    ...o.spec?.acquireTime ? { acquireTime: String(o.spec.acquireTime) } : {},
     durationSeconds: Number(o.spec?.leaseDurationSeconds ?? 0),
     resourceVersion: String(o.metadata?.resourceVersion ?? ""),
     uid: String(o.metadata?.uid ?? "")
@@ -60506,10 +60741,10 @@ function kubectlPort(opts) {
       }
       return states;
     },
-    async applyNamespaces(names) {
+    async applyNamespaces(names, { dryRun } = { dryRun: false }) {
       const doc = JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })) });
-      const r = await runTraced(["apply", "--server-side", `--field-manager=${MANAGER}`, NO_SCHEMA_CHECK, "-f", "-"], doc);
-      if (r.exitCode !== 0) throw failure("creating the namespaces", r.stderr, r.attribution);
+      const r = await runTraced(["apply", "--server-side", `--field-manager=${MANAGER}`, NO_SCHEMA_CHECK, ...dryRun ? ["--dry-run=server"] : [], "-f", "-"], doc);
+      if (r.exitCode !== 0) throw failure(dryRun ? "checking the namespaces' creation (server dry run)" : "creating the namespaces", r.stderr, r.attribution);
     },
     async readSecrets(namespaces2, name) {
       if (namespaces2.length >= LIST_FROM_NAMESPACES) {
@@ -60553,6 +60788,13 @@ function kubectlPort(opts) {
       if (r.exitCode === 0) return parseLease(r.stdout);
       if (CLAIM_RACE.test(r.stderr)) return void 0;
       throw failure("taking the rotation lock", opts.redact(r.stderr));
+    },
+    async renewLease(namespace, name, held, now) {
+      const hold2 = { holder: held.holder, durationSeconds: held.durationSeconds, now, acquireTime: held.acquireTime };
+      const r = await run(["replace", "-f", "-", "-o", "json"], leaseManifest(namespace, name, hold2, held.resourceVersion));
+      if (r.exitCode === 0) return parseLease(r.stdout);
+      if (CLAIM_RACE.test(r.stderr)) return void 0;
+      throw failure("renewing the rotation lock", opts.redact(r.stderr));
     },
     async releaseLease(namespace, name, held) {
       const r = await run(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "name"], leaseManifest(namespace, name, null, held.resourceVersion));
@@ -61185,6 +61427,14 @@ function livePorts(config, log, redactor) {
     verifier: registryPortFor(caPem, config.requestTimeoutMs, config.proxy),
     clock: { now: () => /* @__PURE__ */ new Date() },
     sleep: (ms) => sleep(ms),
+    // Unref'd: a renewal timer never keeps the CLI alive after its run.
+    timer: {
+      after(ms, fn) {
+        const t = setTimeout(fn, ms);
+        t.unref();
+        return () => clearTimeout(t);
+      }
+    },
     log,
     nonce: () => randomBytes(3).toString("hex")
   };

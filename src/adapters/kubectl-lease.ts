@@ -16,7 +16,8 @@ function microTime(d: Date): string {
 export function leaseManifest(
   namespace: string,
   name: string,
-  hold: { holder: string; durationSeconds: number; now: Date } | null,
+  /** acquireTime: as the claim stored it, when renewing (a claim takes `now`). */
+  hold: { holder: string; durationSeconds: number; now: Date; acquireTime?: string | undefined } | null,
   resourceVersion?: string,
 ): string {
   return JSON.stringify({
@@ -29,7 +30,7 @@ export function leaseManifest(
       ...(resourceVersion ? { resourceVersion } : {}),
     },
     spec: hold
-      ? { holderIdentity: hold.holder, leaseDurationSeconds: hold.durationSeconds, acquireTime: microTime(hold.now), renewTime: microTime(hold.now) }
+      ? { holderIdentity: hold.holder, leaseDurationSeconds: hold.durationSeconds, acquireTime: hold.acquireTime || microTime(hold.now), renewTime: microTime(hold.now) }
       : {},
   });
 }
@@ -39,6 +40,7 @@ export function parseLease(stdout: string): LeaseState {
   return {
     holder: String(o.spec?.holderIdentity ?? ""),
     renewTime: String(o.spec?.renewTime ?? o.spec?.acquireTime ?? ""),
+    ...(o.spec?.acquireTime ? { acquireTime: String(o.spec.acquireTime) } : {}),
     durationSeconds: Number(o.spec?.leaseDurationSeconds ?? 0),
     resourceVersion: String(o.metadata?.resourceVersion ?? ""),
     uid: String(o.metadata?.uid ?? ""),

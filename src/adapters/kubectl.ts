@@ -165,10 +165,10 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
       return states;
     },
 
-    async applyNamespaces(names) {
+    async applyNamespaces(names, { dryRun } = { dryRun: false }) {
       const doc = JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })) });
-      const r = await runTraced(["apply", "--server-side", `--field-manager=${MANAGER}`, NO_SCHEMA_CHECK, "-f", "-"], doc);
-      if (r.exitCode !== 0) throw failure("creating the namespaces", r.stderr, r.attribution);
+      const r = await runTraced(["apply", "--server-side", `--field-manager=${MANAGER}`, NO_SCHEMA_CHECK, ...(dryRun ? ["--dry-run=server"] : []), "-f", "-"], doc);
+      if (r.exitCode !== 0) throw failure(dryRun ? "checking the namespaces' creation (server dry run)" : "creating the namespaces", r.stderr, r.attribution);
     },
 
     async readSecrets(namespaces, name) {
@@ -218,6 +218,14 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
       if (r.exitCode === 0) return parseLease(r.stdout);
       if (CLAIM_RACE.test(r.stderr)) return undefined;
       throw failure("taking the rotation lock", opts.redact(r.stderr));
+    },
+
+    async renewLease(namespace, name, held, now) {
+      const hold = { holder: held.holder, durationSeconds: held.durationSeconds, now, acquireTime: held.acquireTime };
+      const r = await run(["replace", "-f", "-", "-o", "json"], leaseManifest(namespace, name, hold, held.resourceVersion));
+      if (r.exitCode === 0) return parseLease(r.stdout);
+      if (CLAIM_RACE.test(r.stderr)) return undefined;
+      throw failure("renewing the rotation lock", opts.redact(r.stderr));
     },
 
     async releaseLease(namespace, name, held) {

@@ -53,6 +53,14 @@ export function livePorts(config: Config, log: Log, redactor: Redactor): LivePor
     verifier: registryPortFor(caPem, config.requestTimeoutMs, config.proxy),
     clock: { now: () => new Date() },
     sleep: (ms) => sleep(ms),
+    // Unref'd: a renewal timer never keeps the CLI alive after its run.
+    timer: {
+      after(ms, fn) {
+        const t = setTimeout(fn, ms);
+        t.unref();
+        return () => clearTimeout(t);
+      },
+    },
     log,
     nonce: () => randomBytes(3).toString("hex"),
   };

@@ -5,11 +5,15 @@
 // two kubectl processes (get, then create or a resourceVersion-guarded
 // replace), releasing it one (a guarded replace that clears the holder). A
 // Lease older than its duration belongs to a run that died and is taken over
-// the same way.
+// the same way; while a run holds it, lease-keeper.ts renews it (one kubectl
+// every third of the duration, none in a run shorter than that).
 import { KubeError, NamespacesUnavailableError, unavailableText, type UnavailableNamespace } from "../model/errors.js";
 import { statesOf, unavailableIn } from "./lifecycle.js";
-import type { Clock, KubePort, LeaseState, LockPort, Log } from "../model/ports.js";
+import { LeaseKeeper } from "./lease-keeper.js";
+import type { LeaseWatch } from "./lease-guard.js";
+import type { Clock, KubePort, LeaseState, LockPort, Log, Timer } from "../model/ports.js";
 
+/** The default of --lock-lease-duration. */
 export const LEASE_DURATION_SECONDS = 300;
 
 export function leaseName(secretName: string): string {
@@ -31,20 +35,21 @@ export function isStale(lease: LeaseState, now: Date): boolean {
 }
 
 export class LockTimeoutError extends KubeError {
-  constructor(namespace: string, name: string, holder: string, waitedMs: number) {
+  constructor(namespace: string, name: string, holder: string, waitedMs: number, durationSeconds: number) {
     super(
       "waiting for the rotation lock",
       `Lease ${namespace}/${name} is held by ${holder} (another run on this target); gave up after ${Math.round(waitedMs / 1000)}s. ` +
         `Nothing was changed. Re-run later, raise --lock-timeout, or delete the Lease if that run is gone ` +
-        `(it is taken over automatically ${LEASE_DURATION_SECONDS}s after its last renewal)`,
+        `(it is taken over automatically ${durationSeconds}s after its last renewal)`,
       [namespace],
     );
   }
 }
 
-export interface Held {
+export interface Held extends LeaseWatch {
   /** The Lease's uid: the cluster's identity (naming.ts clusterKey). */
   uid: string;
+  /** Stops the renewal, then clears the holder unless another run changed the Lease. */
   release(): Promise<void>;
 }
 
@@ -54,11 +59,16 @@ export async function acquireLock(args: {
   name: string;
   holder: string;
   timeoutMs: number;
+  /** How long the Lease stays ours without a renewal (default LEASE_DURATION_SECONDS). */
+  durationSeconds?: number;
   clock: Clock;
   log: Log;
   sleep: (ms: number) => Promise<void>;
+  /** Renews the Lease while held; without it, the Lease is held for its duration only. */
+  timer?: Timer | undefined;
 }): Promise<Held> {
   const { port, namespace, name, holder, clock } = args;
+  const duration = args.durationSeconds ?? LEASE_DURATION_SECONDS;
   const started = clock.now().getTime();
   let delay = 250;
   let announced = false;
@@ -67,13 +77,13 @@ export async function acquireLock(args: {
     const existing = await port.readLease(namespace, name);
     let taken: LeaseState | undefined;
     if (existing === undefined) {
-      taken = await port.createLease(namespace, name, holder, LEASE_DURATION_SECONDS, now);
+      taken = await port.createLease(namespace, name, holder, duration, now);
     } else if (isFree(existing) || isStale(existing, now)) {
-      taken = await port.claimLease(namespace, name, holder, LEASE_DURATION_SECONDS, now, existing.resourceVersion);
+      taken = await port.claimLease(namespace, name, holder, duration, now, existing.resourceVersion);
       if (taken && !isFree(existing)) args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
     } else {
       const waited = now.getTime() - started;
-      if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited);
+      if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited, existing.durationSeconds);
       if (!announced) {
         args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
         announced = true;
@@ -84,9 +94,33 @@ export async function acquireLock(args: {
       continue;
     }
     // undefined: another run created or claimed it between our read and write; look again at once.
-    const held = taken;
-    if (held) return { uid: held.uid, release: () => port.releaseLease(namespace, name, held) };
+    if (taken) return hold({ ...args, held: taken, claimedAt: now, durationSeconds: duration });
   }
+}
+
+function hold(args: {
+  port: LockPort;
+  namespace: string;
+  name: string;
+  held: LeaseState;
+  claimedAt: Date;
+  durationSeconds: number;
+  clock: Clock;
+  log: Log;
+  timer?: Timer | undefined;
+}): Held {
+  const { port, namespace, name } = args;
+  const keeper = new LeaseKeeper({ ...args, timer: args.timer });
+  return {
+    uid: args.held.uid,
+    lease: { namespace, name },
+    lostReason: () => keeper.lostReason(),
+    async release() {
+      await keeper.stop();
+      if (keeper.changedByOthers) return;
+      await port.releaseLease(namespace, name, keeper.current);
+    },
+  };
 }
 
 /**
@@ -118,8 +152,8 @@ export async function readTargetLeaseUid(
  * exists can only meet while it is being created or deleted).
  */
 export async function acquireTargetLock(
-  ports: { lock: LockPort; clock: Clock; log: Log; sleep: (ms: number) => Promise<void>; nonce: () => string; kube?: Pick<KubePort, "namespaceStates"> },
-  target: { namespaces: readonly string[]; secretName: string; lockTimeoutMs: number },
+  ports: { lock: LockPort; clock: Clock; log: Log; sleep: (ms: number) => Promise<void>; nonce: () => string; timer?: Timer | undefined; kube?: Pick<KubePort, "namespaceStates"> },
+  target: { namespaces: readonly string[]; secretName: string; lockTimeoutMs: number; lockLeaseMs?: number },
 ): Promise<Held> {
   const gone: UnavailableNamespace[] = [];
   for (const namespace of [...target.namespaces].sort()) {
@@ -130,9 +164,11 @@ export async function acquireTargetLock(
         name: leaseName(target.secretName),
         holder: `gps-${ports.nonce()}`,
         timeoutMs: target.lockTimeoutMs,
+        durationSeconds: target.lockLeaseMs === undefined ? undefined : Math.round(target.lockLeaseMs / 1000),
         clock: ports.clock,
         log: ports.log,
         sleep: ports.sleep,
+        timer: ports.timer,
       });
     } catch (err) {
       const here = (await unavailableIn(err, ports.kube))?.find((u) => u.namespace === namespace);

@@ -22,7 +22,7 @@ function sparedWhy(s: Spared): string {
 }
 import { staticCredentials } from "./static.js";
 import { targetOf } from "./target.js";
-import type { NamespaceLifecycle, UnavailableNamespace } from "../model/errors.js";
+import { KubeError, type NamespaceLifecycle, type UnavailableNamespace } from "../model/errors.js";
 
 /** skip: the namespace does not exist or is being deleted (see reason); rotate leaves it out and exits 1. */
 /** fill: the namespace lacks the Secret and gets the current token; nothing is minted (model/fill.ts). */
@@ -44,7 +44,11 @@ export interface RotationPlan {
   /** Whether rotate would mint and apply, and why (rotationDue's reason). */
   due: boolean;
   reason: string;
-  namespaces: Array<{ namespace: string; action: NamespaceAction; reason?: NamespaceLifecycle }>;
+  /**
+   * createNamespace: the namespace does not exist and rotate would create it
+   * (--create-namespace); the Secret's own server check runs only then.
+   */
+  namespaces: Array<{ namespace: string; action: NamespaceAction; reason?: NamespaceLifecycle; createNamespace?: true }>;
   /** ServiceAccounts (namespace/name) rotate would add the Secret to. */
   serviceAccounts: string[];
   /** Nothing due: the namespaces without the Secret would get the current token, this one; null otherwise. */
@@ -90,6 +94,8 @@ export function buildPlan(args: {
   skipped?: readonly UnavailableNamespace[];
   /** Why rotate's dry run rotated where the Secrets' records said fill (the source Secret did not hold what it records). */
   fillRefused?: string | undefined;
+  /** Listed namespaces that do not exist, which rotate would create (--create-namespace). */
+  toCreate?: readonly string[];
 }): RotationPlan {
   const { owner, tokens, now, hosts } = args;
   const skipped = args.skipped ?? [];
@@ -155,7 +161,8 @@ export function buildPlan(args: {
       const skip = skipped.find((s) => s.namespace === namespace);
       if (skip) return { namespace, action: "skip" as const, reason: skip.reason };
       if (fill?.namespaces.includes(namespace)) return { namespace, action: "fill" as const };
-      return { namespace, action: !due.due ? "unchanged" : present.has(namespace) ? ("update" as const) : ("create" as const) };
+      const action = !due.due ? ("unchanged" as const) : present.has(namespace) ? ("update" as const) : ("create" as const);
+      return { namespace, action, ...(args.toCreate?.includes(namespace) ? { createNamespace: true as const } : {}) };
     }),
     fill,
     serviceAccounts: selectServiceAccounts(args.state.serviceAccounts, config.namespaces, config.serviceAccounts)
@@ -191,6 +198,8 @@ export async function planRotation(config: Config, ports: Ports): Promise<Rotati
     leaseUid?: string;
     managed?: ManagedSecretRef[] | "forbidden";
   } = {};
+  // Namespaces the API server said do not exist, as rotate's own checks asked it (no request of plan's own).
+  const missing = new Set<string>();
   const kube: KubePort = {
     ...ports.kube,
     async listManagedSecrets() {
@@ -202,10 +211,28 @@ export async function planRotation(config: Config, ports: Ports): Promise<Rotati
     },
     async applySecrets(list, opts) {
       if (!opts.dryRun) refuse("write Secrets");
-      return ports.kube.applySecrets(list, opts);
+      try {
+        return await ports.kube.applySecrets(list, opts);
+      } catch (err) {
+        for (const ns of err instanceof KubeError ? (err.refusals?.missing ?? []) : []) missing.add(ns);
+        throw err;
+      }
     },
+    ...(ports.kube.namespaceStates
+      ? {
+          async namespaceStates(names: readonly string[]) {
+            const states = await ports.kube.namespaceStates!(names);
+            for (const [ns, state] of states) if (state === "missing") missing.add(ns);
+            return states;
+          },
+        }
+      : {}),
     replaceServiceAccounts: async () => refuse("write ServiceAccounts"),
-    applyNamespaces: async () => refuse("create namespaces"),
+    // --create-namespace: the API server's dry run of the creation only.
+    async applyNamespaces(names, opts) {
+      if (!opts?.dryRun) refuse("create namespaces");
+      return ports.kube.applyNamespaces(names, opts);
+    },
     deleteSecrets: async () => refuse("delete Secrets"),
   };
   const lock: LockPort = {
@@ -249,6 +276,7 @@ export async function planRotation(config: Config, ports: Ports): Promise<Rotati
     managed: seen.managed,
     skipped: report.skipped,
     fillRefused: report.filled ? undefined : report.reason,
+    toCreate: config.createNamespace ? (seen.namespaces ?? []).filter((ns) => missing.has(ns)) : [],
   });
 }
 
@@ -263,7 +291,7 @@ export function planLines(p: RotationPlan): string[] {
   const hosts = [p.registry, ...p.registryAliases].join(", ");
   return [
     `Plan for Secret "${p.secretName}" (${who}, registry ${hosts}): ${p.due ? (p.owner ? "rotate" : "apply") : p.fill ? "fill" : "nothing due"}, because ${p.reason}`,
-    ...p.namespaces.map((n) => `  ${n.namespace.padEnd(width)}  ${n.action}${n.reason ? ` (${n.reason === "missing" ? "no such namespace" : "being deleted"})` : ""}`),
+    ...p.namespaces.map((n) => `  ${n.namespace.padEnd(width)}  ${n.createNamespace ? `create namespace + ${n.action} Secret` : n.action}${n.reason ? ` (${n.reason === "missing" ? "no such namespace" : "being deleted"})` : ""}`),
     p.mint
       ? `Mint:    a read_registry deploy token named ${p.mint.namePattern}, expiring ${p.mint.expiresAt} 00:00 UTC`
       : p.fill
@@ -278,6 +306,12 @@ export function planLines(p: RotationPlan): string[] {
     ...p.overlaps.map((o) => `warning: ${overlapMessage(o, p.secretName, p.target)}`),
     ...(p.clusterWide === false ? ["Note: RBAC does not allow listing Secrets cluster-wide; only token names decide what is revoked"] : []),
     ...(p.serviceAccounts.length ? [`ServiceAccounts to get "${p.secretName}": ${p.serviceAccounts.join(", ")}`] : []),
+    ...(p.namespaces.some((n) => n.createNamespace)
+      ? [
+          "The namespace(s) marked create namespace do not exist yet: the API server accepted creating them (server dry run), but a " +
+            "dry-run namespace is not kept, so the check of the Secret inside (quota, admission) runs when rotate creates them.",
+        ]
+      : []),
     ...(p.namespaces.some((n) => n.action === "skip")
       ? ["rotate would skip the namespace(s) marked skip and exit 1 naming them (--missing-namespace fail stops it instead)."]
       : []),

@@ -12,6 +12,7 @@ import { pullSecretPayload, registryHosts } from "../model/dockerconfig.js";
 import { RotationError } from "../model/errors.js";
 import type { Config } from "../config/inputs.js";
 import { acquireTargetLock, readTargetLeaseUid } from "./lock.js";
+import { guardWrites } from "./lease-guard.js";
 import { mintedRecord, recordAnnotations, secretList } from "../model/manifests.js";
 import { Annotations, tokenName } from "../model/naming.js";
 import { targetOf } from "./target.js";
@@ -31,29 +32,31 @@ export { registryHost, resolveNamespaces, verifyTarget } from "./rotate-scope.js
 export { assessForRun, reportOwnership } from "./rotate-ownership.js";
 
 export async function rotate(input: Config, ports: Ports): Promise<RotationReport> {
-  let locked: (config: Config, leaseUid: string | undefined) => Promise<RotationReport>;
+  let locked: (config: Config, leaseUid: string | undefined, ports: Ports) => Promise<RotationReport>;
   const creds = input.credentials;
   if (creds.kind === "static") {
     // No GitLab call at all: the registry was given, the credentials too.
     const hosts = registryHosts(input.registry!, input.registryAliases);
     ports.log.info(staticSummary(creds.username, hosts));
-    locked = (config) => applyStaticLocked(config, ports, hosts);
+    locked = (config, _, p) => applyStaticLocked(config, p, hosts);
   } else {
     const owner = await ports.gitlab.resolveOwner(creds.owner);
     const hosts = registryHosts(registryHost(input, owner), input.registryAliases);
     ports.log.info(`Owner: ${owner.kind} ${owner.path} (id ${owner.id}); registry ${hosts.join(", ")}`);
     await checkApiToken(ports.gitlab, ports.clock.now(), ports.log);
-    locked = (config, leaseUid) => rotateLocked(config, ports, owner, hosts, leaseUid);
+    locked = (config, leaseUid, p) => rotateLocked(config, p, owner, hosts, leaseUid);
   }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
 
   // A dry run changes nothing, not even a Lease: it only reads the Lease's uid (the cluster's identity).
-  if (config.dryRun) return locked(config, creds.kind === "static" ? undefined : await readTargetLeaseUid(ports.lock, config, ports.kube));
-  // Before the lock: the Lease lives in the first namespace, which may be one to create.
-  if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces);
+  // Before the lock: the Lease lives in the first namespace, which may be one to create. A dry run only asks the server.
+  if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces, { dryRun: config.dryRun });
+  if (config.dryRun) return locked(config, creds.kind === "static" ? undefined : await readTargetLeaseUid(ports.lock, config, ports.kube), ports);
   const held = await acquireTargetLock(ports, config);
+  // Every write under the lock first checks the Lease is still ours (renewed in the background).
+  const guard = guardWrites(ports, held);
   try {
-    return await locked(config, held.uid);
+    return guard.settle(await locked(config, held.uid, guard.ports));
   } finally {
     try {
       await held.release();

@@ -20,6 +20,7 @@
 import { KubeError } from "../model/errors.js";
 import type { Config } from "../config/inputs.js";
 import { acquireTargetLock, readTargetLeaseUid } from "./lock.js";
+import { guardWrites } from "./lease-guard.js";
 import { STATIC_OWNER } from "../model/naming.js";
 import { sparedMessage } from "../model/ownership.js";
 import type { ResolvedOwner, Ports, TeardownKube } from "../model/ports.js";
@@ -127,6 +128,9 @@ export async function teardown(config: Config, ports: TeardownPorts, opts: { con
 
   // Under the target's Lease, so a rotation cannot mint and apply behind our back.
   const lease = await acquireTargetLock(ports, { ...config, namespaces });
+  // Every write from here on first checks the Lease is still ours (renewed in the background).
+  const guard = guardWrites(ports, lease);
+  ports = guard.ports;
   try {
     const seen = await inspect(config, ports, owner, namespaces, lease.uid);
     const { plan } = seen;
@@ -148,7 +152,7 @@ export async function teardown(config: Config, ports: TeardownPorts, opts: { con
     }
     if (revoked.length < plan.revoke.length) {
       problems.push(`Kept the Secrets, which record the tokens still to revoke: re-run revoke --yes`);
-      return done(plan, { applied: true, revokedTokenIds: revoked, problems });
+      return guard.settle(done(plan, { applied: true, revokedTokenIds: revoked, problems }));
     }
     if (plan.serviceAccounts?.length) {
       try {
@@ -156,7 +160,7 @@ export async function teardown(config: Config, ports: TeardownPorts, opts: { con
         log.info(`Removed "${config.secretName}" from imagePullSecrets of ${changed.join(", ") || "no ServiceAccount"}`);
       } catch (err) {
         problems.push(`Tokens revoked, but removing "${config.secretName}" from the ServiceAccounts failed (${(err as Error).message}); the Secrets were kept: re-run revoke --yes`);
-        return done(plan, { applied: true, revokedTokenIds: revoked, problems });
+        return guard.settle(done(plan, { applied: true, revokedTokenIds: revoked, problems }));
       }
     }
     try {
@@ -164,9 +168,9 @@ export async function teardown(config: Config, ports: TeardownPorts, opts: { con
       if (plan.deleteSecrets.length) log.info(`Deleted Secret "${config.secretName}" in ${plan.deleteSecrets.join(", ")}`);
     } catch (err) {
       problems.push(`Tokens revoked, but deleting the Secrets failed (${(err as Error).message}): re-run revoke --yes`);
-      return done(plan, { applied: true, revokedTokenIds: revoked, problems });
+      return guard.settle(done(plan, { applied: true, revokedTokenIds: revoked, problems }));
     }
-    return done(plan, { applied: true, revokedTokenIds: revoked, deletedSecrets: plan.deleteSecrets, problems });
+    return guard.settle(done(plan, { applied: true, revokedTokenIds: revoked, deletedSecrets: plan.deleteSecrets, problems }));
   } finally {
     try {
       await lease.release();

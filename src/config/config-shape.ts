@@ -65,6 +65,8 @@ export interface Config {
   strictOwnership: boolean;
   sweepGraceMs: number;
   lockTimeoutMs: number;
+  /** --lock-lease-duration: the Lease's duration; renewed every third of it. */
+  lockLeaseMs: number;
   dotenv: string | undefined;
   requestTimeoutMs: number;
   retryForMs: number;

@@ -30,6 +30,19 @@ export function optionalDuration(r: Reader, key: OptionKey, minMs: number, maxMs
   return ms;
 }
 
+/** Below 15 s a busy API server's latency eats the renewal margin; kube leader election's default is 15 s too. */
+export const MIN_LOCK_LEASE_MS = 15_000;
+const MAX_LOCK_LEASE_MS = 3_600_000;
+
+export function lockLease(r: Reader): number {
+  const value = r.string("lockLeaseDuration")!;
+  const ms = parseDuration(value);
+  if (ms === undefined || ms < MIN_LOCK_LEASE_MS || ms > MAX_LOCK_LEASE_MS) {
+    throw new UsageError(r.label("lockLeaseDuration"), value, `${DURATION_FORM}, from 15s to 60m`);
+  }
+  return ms;
+}
+
 export function integer(r: Reader, key: OptionKey, min: number, max: number): number {
   const value = r.string(key)!;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {

@@ -12,7 +12,7 @@ import { Reader } from "./input-reader.js";
 import { credentials, gitlabUrl } from "./input-credentials.js";
 import { registry, registryAliases, verify } from "./input-registry.js";
 import { context, missingNamespace, nameList, namespaceSelector, namespaces, secretName, secretType, serviceAccounts } from "./input-kube.js";
-import { MAX_LIFETIME_MS, integer, lifetime, optionalDuration, renderFormat, tokenNamePrefix } from "./input-values.js";
+import { MAX_LIFETIME_MS, integer, lifetime, lockLease, optionalDuration, renderFormat, tokenNamePrefix } from "./input-values.js";
 
 export {
   MISSING_NAMESPACE_MODES,
@@ -74,6 +74,7 @@ export function parseConfig(
     strictOwnership: r.boolean("strictOwnership"),
     sweepGraceMs: optionalDuration(r, "sweepGrace", 0, 7 * DAY_MS)!,
     lockTimeoutMs: optionalDuration(r, "lockTimeout", 0, 3_600_000)!,
+    lockLeaseMs: lockLease(r),
     dotenv: r.string("dotenv"),
     requestTimeoutMs: optionalDuration(r, "requestTimeout", 1000, 600_000)!,
     retryForMs: optionalDuration(r, "retryFor", 0, 3_600_000)!,

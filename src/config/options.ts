@@ -186,6 +186,12 @@ export const OPTIONS = [
     description: "How long to wait for another run on the same target to release its Lease.",
   },
   {
+    key: "lockLeaseDuration", kind: "string", flag: "lock-lease-duration", input: "lock-lease-duration", default: "5m",
+    description:
+      "How long the target's Lease stays this run's without a renewal (15s to 60m). A running run renews it every third " +
+      "of this; a run that died is taken over this long after its last renewal.",
+  },
+  {
     key: "requestTimeout", kind: "string", flag: "request-timeout", input: "request-timeout", default: "30s",
     description: "Give up on one GitLab or registry request after this long.",
   },

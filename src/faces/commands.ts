@@ -46,7 +46,8 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
     summary: "Show what rotate would do with the same options, changing nothing.",
     details: [
       "Runs the rotation's checks (GitLab access, the owner's registry, a server-side dry run of the apply) and prints, " +
-        "per namespace, create / update / unchanged; the token rotate would mint (name pattern, expiry); the tokens it would " +
+        "per namespace, create / update / unchanged (with --create-namespace, a namespace that does not exist yet as " +
+        "create namespace + create Secret: its creation is a server dry run, the Secret's own check runs at apply time); the token rotate would mint (name pattern, expiry); the tokens it would " +
         "keep, revoke and sweep; and why. No token is minted, no Lease taken, no Secret written. Takes rotate's options.",
     ],
     exitCodes: ["0  plan printed", REMOTE, "2  bad input, or a Secret rotate would refuse (nothing was changed)"],
@@ -85,7 +86,7 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       "Without --yes it only shows what it would do and exits 2. Needs the verb delete on secrets besides the rotation Role.",
     ],
     exitCodes: ["0  done, or nothing left to tear down", `${REMOTE} (the message says what was done; re-running finishes)`, "2  bad input, or --yes missing (nothing was changed)"],
-    options: only([...TARGET, "serviceAccounts", "lockTimeout", "yes"]),
+    options: only([...TARGET, "serviceAccounts", "lockTimeout", "lockLeaseDuration", "yes"]),
   },
   render: {
     summary: "Mint a token and PRINT it as a Secret manifest or a docker config.json, for GitOps or node config.",

@@ -104,8 +104,12 @@ export interface KubePort {
    * every namespace as unknown.
    */
   namespaceStates?(names: readonly string[]): Promise<Map<string, NamespaceState>>;
-  /** Creates the namespaces that do not exist (server-side apply; existing ones are left as they are). */
-  applyNamespaces(names: readonly string[]): Promise<void>;
+  /**
+   * Creates the namespaces that do not exist (server-side apply; existing ones
+   * are left as they are). `dryRun`: the API server authorizes and admits the
+   * creation without persisting it (plan).
+   */
+  applyNamespaces(names: readonly string[], opts?: { dryRun: boolean }): Promise<void>;
   /** The Secrets named `name` that exist in these namespaces (missing ones are absent from the result). */
   readSecrets(namespaces: readonly string[], name: string): Promise<ExistingSecret[]>;
   /**
@@ -141,6 +145,11 @@ export interface KubePort {
 
 export interface Clock {
   now(): Date;
+}
+
+/** Calls `fn` once after `ms`; the returned function cancels it. The live one never keeps the process alive (unref'd). */
+export interface Timer {
+  after(ms: number, fn: () => void): () => void;
 }
 
 /** Where progress goes. Every line passes the reporter's redaction. */
@@ -189,8 +198,10 @@ export interface PullVerifier {
 export interface LeaseState {
   /** "" when nobody holds it (released). */
   holder: string;
-  /** Last time the holder claimed it (ISO); "" when released. */
+  /** Last time the holder claimed or renewed it (ISO); "" when released. */
   renewTime: string;
+  /** When the holder claimed it (MicroTime as stored); kept as is by renewals. */
+  acquireTime?: string;
   durationSeconds: number;
   resourceVersion: string;
   /** Server-assigned, stable for as long as the Lease exists. */
@@ -204,6 +215,13 @@ export interface LockPort {
   createLease(namespace: string, name: string, holder: string, durationSeconds: number, now: Date): Promise<LeaseState | undefined>;
   /** Claims a free or stale Lease if it still has `resourceVersion`; undefined when someone else changed it first. */
   claimLease(namespace: string, name: string, holder: string, durationSeconds: number, now: Date, resourceVersion: string): Promise<LeaseState | undefined>;
+  /**
+   * Moves renewTime to `now` if the Lease is still as `held` left it (a
+   * resourceVersion-guarded replace); undefined when it was changed or
+   * deleted since (the caller reads it to learn by whom). Optional: a port
+   * without it holds the Lease for its duration only.
+   */
+  renewLease?(namespace: string, name: string, held: LeaseState, now: Date): Promise<LeaseState | undefined>;
   /** Clears the holder if the Lease is still as `held` left it (a Lease taken over from us is not ours to clear). */
   releaseLease(namespace: string, name: string, held: LeaseState): Promise<void>;
 }
@@ -216,6 +234,8 @@ export interface Ports {
   clock: Clock;
   log: Log;
   sleep: (ms: number) => Promise<void>;
+  /** Runs the Lease's renewal while a run holds it. Optional: without it the Lease is not renewed (test fakes). */
+  timer?: Timer;
   /** Unique suffix for this run's token name and lock holder. */
   nonce: () => string;
 }

@@ -54,6 +54,8 @@ export const BAD: Array<[string, RawSettings, Record<string, string>, string, st
   ["--rotate-before without unit", { rotateBefore: "2" }, env, "--rotate-before", "2"],
   ["--sweep-grace over 7d", { sweepGrace: "8d" }, env, "--sweep-grace", "8d"],
   ["--lock-timeout in years", { lockTimeout: "1y" }, env, "--lock-timeout", "1y"],
+  ["--lock-lease-duration under 15s", { lockLeaseDuration: "10s" }, env, "--lock-lease-duration", "10s"],
+  ["--lock-lease-duration over an hour", { lockLeaseDuration: "2h" }, env, "--lock-lease-duration", "2h"],
   ["--request-timeout under a second", { requestTimeout: "0s" }, env, "--request-timeout", "0s"],
   ["plain http with a non-boolean escape hatch", { gitlabUrl: "http://gitlab.example.com", allowInsecureHttp: "maybe" }, env, "--allow-insecure-http", "maybe"],
   ["unknown Secret type", { secretType: "opaque" }, env, "--secret-type", "opaque"],

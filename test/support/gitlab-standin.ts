@@ -70,7 +70,9 @@ export type Fault =
     })
   | (FaultBase & { kind: "drop" })
   | (FaultBase & { kind: "timeout" })
-  | (FaultBase & { kind: "lostResponse" });
+  | (FaultBase & { kind: "lostResponse" })
+  /** Answered as usual, but only once `until` settles: a slow GitLab, for as long as a test needs one. */
+  | (FaultBase & { kind: "hold"; until: Promise<unknown> });
 
 /**
  * How GET /api/v4/personal_access_tokens/self is answered, by GitLab version:
@@ -879,6 +881,7 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
         res.on("close", () => pending.delete(res));
         return;
       }
+      if (f.kind === "hold") await f.until;
     }
 
     const ctx: Ctx = {};

@@ -205,6 +205,7 @@ for (const mode of ["hash", "text"] as const) {
       keepPrevious: "0",
       sweepGrace: "10m",
       lockTimeout: "2m",
+      lockLeaseDuration: "5m",
       requestTimeout: "30s",
       retryFor: "60s",
       createNamespace: "false",
