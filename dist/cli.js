@@ -38554,9 +38554,6 @@ async function settledInOrder(a, b) {
 }
 
 // src/commands/preview.ts
-function sparedWhy(s) {
-  return s.why === "held-elsewhere" ? `held by ${(s.elsewhere ?? []).join(", ")}` : s.why === "unproven" ? "name not ours" : `${s.why} ${s.target}`;
-}
 function tokenNamePattern(prefix, target) {
   return `${prefix}/${target}/<UTC timestamp>-<nonce>`;
 }
@@ -38710,6 +38707,11 @@ async function planRotation(config, ports) {
     fillRefused: report.filled ? void 0 : report.reason,
     toCreate: config.createNamespace ? (seen.namespaces ?? []).filter((ns) => missing.has(ns)) : []
   });
+}
+
+// src/faces/plan-view.ts
+function sparedWhy(s) {
+  return s.why === "held-elsewhere" ? `held by ${(s.elsewhere ?? []).join(", ")}` : s.why === "unproven" ? "name not ours" : `${s.why} ${s.target}`;
 }
 function tokenList(tokens) {
   return tokens.length ? tokens.map((t) => `${t.id} (${t.name}${t.expiresAt ? `, expires ${t.expiresAt.slice(0, 10)}` : ""})`).join(", ") : "none";

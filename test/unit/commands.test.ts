@@ -12,7 +12,8 @@ import { deleteReviews, parseDeleteReviews } from "../../src/adapters/kubectl.js
 import { Annotations, ownsTokenName } from "../../src/model/naming.js";
 import { OPTIONS, type RawSettings } from "../../src/config/options.js";
 import type { ExistingSecret, KubePort, ResolvedOwner, LockPort, Ports } from "../../src/model/ports.js";
-import { buildPlan, planLines, planRotation } from "../../src/commands/preview.js";
+import { buildPlan, planRotation } from "../../src/commands/preview.js";
+import { planLines } from "../../src/faces/plan-view.js";
 import { configJson, renderCredentials, renderTarget, secretManifests } from "../../src/commands/render.js";
 import { escapeHtml, jobSummary, summaryLines, textTable } from "../../src/faces/report.js";
 import { rotate } from "../../src/commands/rotate.js";
