@@ -37385,10 +37385,11 @@ function rotationDecision(args) {
   const rest = rotationDue({ ...args, namespaces: holding });
   if (rest.due) return { action: "rotate", reason: rest.reason };
   const source = holding[0];
-  const tokenId = Number(args.existing.find((s) => s.namespace === source).annotations[Annotations.tokenId]);
+  const sourceSecret = args.existing.find((s) => s.namespace === source);
+  const tokenId = Number(sourceSecret.annotations[Annotations.tokenId]);
   const token = args.tokens.find((t) => t.id === tokenId);
   if (!token || !namedForTarget(args.prefix, args.target, token.name)) {
-    const was = args.existing.find((s) => s.namespace === source).annotations[Annotations.targetSpec];
+    const was = sourceSecret.annotations[Annotations.targetSpec];
     return {
       action: "rotate",
       reason: `no managed Secret in ${lacking.join(", ")}, and deploy token ${tokenId} cannot be copied there: ${was ? `it was minted for ${was}, and ` : ""}its name does not prove it was minted for this target in this cluster (${args.target.describe})`
@@ -37967,7 +37968,7 @@ async function acquireLock(args) {
 }
 function hold(args) {
   const { port, namespace, name } = args;
-  const keeper = new LeaseKeeper({ ...args, timer: args.timer });
+  const keeper = new LeaseKeeper(args);
   return {
     uid: args.held.uid,
     lease: { namespace, name },

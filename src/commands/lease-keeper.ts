@@ -12,6 +12,21 @@ import type { Clock, LeaseState, LockPort, Log, Timer } from "../model/ports.js"
 /** Renewals per duration: two may fail before the Lease is in danger. */
 export const RENEWALS_PER_DURATION = 3;
 
+/** What a keeper needs: the Lease as the claim left it, and how to renew it. */
+export interface KeeperArgs {
+  port: LockPort;
+  namespace: string;
+  name: string;
+  held: LeaseState;
+  /** When the claim was written, and the duration it asked for. */
+  claimedAt: Date;
+  durationSeconds: number;
+  clock: Clock;
+  /** Without a timer (or a port that cannot renew) the Lease is held for its duration only. */
+  timer?: Timer | undefined;
+  log: Log;
+}
+
 /** How soon a failed renewal is tried again: often enough to land several tries before expiry, never a busy loop. */
 export function retryDelayMs(durationSeconds: number): number {
   return Math.min(10_000, Math.max(1000, (durationSeconds * 1000) / RENEWALS_PER_DURATION / 5));
@@ -34,21 +49,7 @@ export class LeaseKeeper {
   private inflight: Promise<void> | undefined;
   private stopped = false;
 
-  constructor(
-    private readonly a: {
-      port: LockPort;
-      namespace: string;
-      name: string;
-      held: LeaseState;
-      /** When the claim was written, and the duration it asked for. */
-      claimedAt: Date;
-      durationSeconds: number;
-      clock: Clock;
-      /** Without a timer (or a port that cannot renew) the Lease is held for its duration only. */
-      timer: Timer | undefined;
-      log: Log;
-    },
-  ) {
+  constructor(private readonly a: KeeperArgs) {
     this.state = a.held;
     this.renewedAt = a.claimedAt.getTime();
     this.durationMs = a.durationSeconds * 1000;

@@ -9,7 +9,7 @@
 // every third of the duration, none in a run shorter than that).
 import { KubeError, NamespacesUnavailableError, unavailableText, type UnavailableNamespace } from "../model/errors.js";
 import { statesOf, unavailableIn } from "./lifecycle.js";
-import { LeaseKeeper } from "./lease-keeper.js";
+import { LeaseKeeper, type KeeperArgs } from "./lease-keeper.js";
 import type { LeaseWatch } from "./lease-guard.js";
 import type { Clock, KubePort, LeaseState, LockPort, Log, Timer } from "../model/ports.js";
 
@@ -98,19 +98,9 @@ export async function acquireLock(args: {
   }
 }
 
-function hold(args: {
-  port: LockPort;
-  namespace: string;
-  name: string;
-  held: LeaseState;
-  claimedAt: Date;
-  durationSeconds: number;
-  clock: Clock;
-  log: Log;
-  timer?: Timer | undefined;
-}): Held {
+function hold(args: KeeperArgs): Held {
   const { port, namespace, name } = args;
-  const keeper = new LeaseKeeper({ ...args, timer: args.timer });
+  const keeper = new LeaseKeeper(args);
   return {
     uid: args.held.uid,
     lease: { namespace, name },

@@ -6,8 +6,8 @@
 // it into the namespaces without the Secret instead, as in-cluster copiers do.
 import { Annotations } from "./naming.js";
 import type { TargetRef } from "./naming.js";
-import { namedForTarget, rotationDue } from "./plan.js";
-import type { ExistingSecret, ResolvedOwner, TokenView } from "./ports.js";
+import { namedForTarget, rotationDue, type DueInput } from "./plan.js";
+import type { ExistingSecret, TokenView } from "./ports.js";
 
 export type Decision =
   /** Mint a new token and write every namespace. */
@@ -17,22 +17,14 @@ export type Decision =
   /** Copy the current token, which `source`'s Secret holds, into `namespaces` (they hold no Secret of that name). */
   | { action: "fill"; reason: string; namespaces: string[]; tokenId: number; source: string };
 
-export function rotationDecision(args: {
-  /** The namespaces that can take the Secret (skipped ones left out). */
-  namespaces: readonly string[];
-  existing: readonly ExistingSecret[];
-  owner: ResolvedOwner;
-  /** The registry, then its aliases, as this run writes them. */
-  hosts: readonly string[];
-  liveIds: ReadonlySet<number>;
-  now: Date;
-  rotateBeforeMs: number | undefined;
-  force: boolean;
-  /** The owner's tokens (their names prove which target minted them). */
-  tokens: readonly TokenView[];
-  prefix: string;
-  target: TargetRef;
-}): Decision {
+export function rotationDecision(
+  args: DueInput & {
+    /** The owner's tokens (their names prove which target minted them). */
+    tokens: readonly TokenView[];
+    prefix: string;
+    target: TargetRef;
+  },
+): Decision {
   const present = new Set(args.existing.map((s) => s.namespace));
   const lacking = args.namespaces.filter((ns) => !present.has(ns));
   const holding = args.namespaces.filter((ns) => present.has(ns));
@@ -44,11 +36,12 @@ export function rotationDecision(args: {
   const rest = rotationDue({ ...args, namespaces: holding });
   if (rest.due) return { action: "rotate", reason: rest.reason };
   const source = holding[0]!;
-  const tokenId = Number(args.existing.find((s) => s.namespace === source)!.annotations[Annotations.tokenId]);
+  const sourceSecret = args.existing.find((s) => s.namespace === source)!;
+  const tokenId = Number(sourceSecret.annotations[Annotations.tokenId]);
   const token = args.tokens.find((t) => t.id === tokenId);
   if (!token || !namedForTarget(args.prefix, args.target, token.name)) {
     // A namespace list that grew is the usual case: the list is the target, so it changed (docs/fleets.md).
-    const was = args.existing.find((s) => s.namespace === source)!.annotations[Annotations.targetSpec];
+    const was = sourceSecret.annotations[Annotations.targetSpec];
     return {
       action: "rotate",
       reason:

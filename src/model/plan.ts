@@ -73,7 +73,9 @@ function hostsText(hosts: readonly string[]): string {
   return hosts.join(", ");
 }
 
-export function rotationDue(args: {
+/** What decides whether a rotation is due (and, in fill.ts, whether a fill does instead). */
+export interface DueInput {
+  /** The namespaces that can take the Secret (skipped ones left out). */
   namespaces: readonly string[];
   existing: readonly ExistingSecret[];
   owner: ResolvedOwner;
@@ -83,7 +85,9 @@ export function rotationDue(args: {
   now: Date;
   rotateBeforeMs: number | undefined;
   force: boolean;
-}): Due {
+}
+
+export function rotationDue(args: DueInput): Due {
   if (args.force) return { due: true, reason: "--force" };
   if (args.rotateBeforeMs === undefined) return { due: true, reason: "every run rotates (no --rotate-before)" };
   const byNs = new Map(args.existing.map((s) => [s.namespace, s]));
