@@ -57348,13 +57348,15 @@ function parseConfig(raw, env, face, opts = {}) {
   const writes = opts.writesCredentials ?? true;
   const creds = credentials(r, writes);
   const missing = missingNamespace(r);
+  const listed = namespaces(r);
   return {
     gitlabUrl: gitlabUrl(r),
     credentials: creds,
     registry: registry(r, creds.kind === "static" && writes),
     registryAliases: registryAliases(r),
     secretType: secretType(r),
-    namespaces: namespaces(r),
+    namespaces: listed,
+    listedNamespaces: [...listed],
     namespaceSelector: namespaceSelector(r),
     excludeNamespaces: nameList(r, "excludeNamespaces"),
     missingNamespace: missing,
@@ -58250,8 +58252,29 @@ function guardWrites(ports, watch) {
 }
 
 // src/commands/target.ts
+function normalizeSelector(selector) {
+  const parts = [];
+  let depth = 0;
+  let current = "";
+  for (const ch of selector) {
+    if (ch === "(") depth++;
+    if (ch === ")") depth--;
+    if (ch === "," && depth === 0) {
+      parts.push(current);
+      current = "";
+    } else current += ch;
+  }
+  parts.push(current);
+  return parts.map((p) => p.trim().replace(/\s+/g, " ")).filter((p) => p !== "").sort().join(",");
+}
 function namespaceSpec(config, namespaces2) {
-  return config.namespaceSelector === void 0 ? [...namespaces2] : [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
+  if (config.namespaceSelector === void 0) return [...namespaces2];
+  const listed = [...new Set(config.listedNamespaces)].filter((n) => !config.excludeNamespaces.includes(n));
+  return [
+    `selector=${normalizeSelector(config.namespaceSelector)}`,
+    ...[...new Set(config.excludeNamespaces)].map((n) => `exclude=${n}`),
+    ...listed.map((n) => `namespace=${n}`)
+  ];
 }
 function targetOf(config, namespaces2, leaseUid) {
   const spec = namespaceSpec(config, namespaces2);
@@ -58268,7 +58291,9 @@ var DESCRIBE_NAMES_MAX = 200;
 function describeSpec(config, namespaces2) {
   if (config.namespaceSelector === void 0) return `namespaces ${abbreviatedList([...namespaces2].sort(), DESCRIBE_NAMES_MAX)}`;
   const excl = config.excludeNamespaces.length ? ` excluding ${config.excludeNamespaces.join(",")}` : "";
-  return `selector ${config.namespaceSelector}${excl}`;
+  const listed = config.listedNamespaces.filter((n) => !config.excludeNamespaces.includes(n));
+  const plus = listed.length ? ` plus namespaces ${abbreviatedList([...listed].sort(), DESCRIBE_NAMES_MAX)}` : "";
+  return `selector ${normalizeSelector(config.namespaceSelector)}${plus}${excl}`;
 }
 function abbreviatedList(names, max) {
   const full = names.join(",");

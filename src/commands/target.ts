@@ -6,20 +6,58 @@ import { clusterKey, namespaceSetHash, targetId, type TargetRef } from "../model
 
 export type { TargetRef };
 
-/** The namespace spec a target is named for: the list as resolved, or the selector and exclusions. */
-function namespaceSpec(config: Config, namespaces: readonly string[]): string[] {
-  return config.namespaceSelector === undefined
-    ? [...namespaces]
-    : [`selector=${config.namespaceSelector}`, ...config.excludeNamespaces.map((n) => `exclude=${n}`)];
+/**
+ * A label selector's requirements in one order, so that `a=1,b=2` and
+ * `b=2, a=1` name the same target. Commas inside `in (...)` belong to their
+ * requirement.
+ */
+export function normalizeSelector(selector: string): string {
+  const parts: string[] = [];
+  let depth = 0;
+  let current = "";
+  for (const ch of selector) {
+    if (ch === "(") depth++;
+    if (ch === ")") depth--;
+    if (ch === "," && depth === 0) {
+      parts.push(current);
+      current = "";
+    } else current += ch;
+  }
+  parts.push(current);
+  return parts
+    .map((p) => p.trim().replace(/\s+/g, " "))
+    .filter((p) => p !== "")
+    .sort()
+    .join(",");
 }
 
 /**
- * The id rotate puts in its token names: the cluster (the uid of the target's
- * Lease), the Secret name, and the namespace list as resolved, or, with a
- * selector, the selector and the exclusions, so a namespace joining the
- * selector keeps the same target.
+ * The namespace spec a target is named for. A plain list is the list as
+ * resolved (the hash older versions wrote). A selector is the whole spec:
+ * selector, exclusions and the list named beside it, so two pipelines that
+ * share a selector but add different namespaces are two targets and never take
+ * each other's token for their own (issue: P/Q/P).
  */
-export function targetOf(config: Config, namespaces: readonly string[], leaseUid: string | undefined): TargetRef {
+function namespaceSpec(config: SpecInput, namespaces: readonly string[]): string[] {
+  if (config.namespaceSelector === undefined) return [...namespaces];
+  const listed = [...new Set(config.listedNamespaces)].filter((n) => !config.excludeNamespaces.includes(n));
+  return [
+    `selector=${normalizeSelector(config.namespaceSelector)}`,
+    ...[...new Set(config.excludeNamespaces)].map((n) => `exclude=${n}`),
+    ...listed.map((n) => `namespace=${n}`),
+  ];
+}
+
+/** What names a target: the configured spec, never the namespaces that happen to match or exist. */
+export type SpecInput = Pick<Config, "secretName" | "namespaceSelector" | "excludeNamespaces" | "listedNamespaces">;
+
+/**
+ * The id rotate puts in its token names: the cluster (the uid of the target's
+ * Lease), the Secret name, and the namespace spec: the list as resolved, or,
+ * with a selector, the selector, the exclusions and any list beside it, so a
+ * namespace joining the selector keeps the same target.
+ */
+export function targetOf(config: SpecInput, namespaces: readonly string[], leaseUid: string | undefined): TargetRef {
   const spec = namespaceSpec(config, namespaces);
   const cluster = leaseUid === undefined ? undefined : clusterKey(leaseUid);
   return {
@@ -39,10 +77,12 @@ export function targetOf(config: Config, namespaces: readonly string[], leaseUid
  */
 export const DESCRIBE_NAMES_MAX = 200;
 
-export function describeSpec(config: Config, namespaces: readonly string[]): string {
+export function describeSpec(config: SpecInput, namespaces: readonly string[]): string {
   if (config.namespaceSelector === undefined) return `namespaces ${abbreviatedList([...namespaces].sort(), DESCRIBE_NAMES_MAX)}`;
   const excl = config.excludeNamespaces.length ? ` excluding ${config.excludeNamespaces.join(",")}` : "";
-  return `selector ${config.namespaceSelector}${excl}`;
+  const listed = config.listedNamespaces.filter((n) => !config.excludeNamespaces.includes(n));
+  const plus = listed.length ? ` plus namespaces ${abbreviatedList([...listed].sort(), DESCRIBE_NAMES_MAX)}` : "";
+  return `selector ${normalizeSelector(config.namespaceSelector)}${plus}${excl}`;
 }
 
 /** "a,b,c", or as many names as fit in `max` characters and "… (N in all)". */

@@ -36,6 +36,11 @@ export interface Config {
   secretType: SecretType;
   /** Namespaces named explicitly (may be empty when a selector chooses them). */
   namespaces: string[];
+  /**
+   * The namespaces as configured, never narrowed: a selector's target is named
+   * for them too (commands/target.ts), while \`namespaces\` becomes the run's scope.
+   */
+  listedNamespaces: readonly string[];
   namespaceSelector: string | undefined;
   excludeNamespaces: string[];
   /** A listed namespace that does not exist or is being deleted: skip it (default), fail the run, or create it. */

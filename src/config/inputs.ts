@@ -45,13 +45,15 @@ export function parseConfig(
   const writes = opts.writesCredentials ?? true;
   const creds = credentials(r, writes);
   const missing = missingNamespace(r);
+  const listed = namespaces(r);
   return {
     gitlabUrl: gitlabUrl(r),
     credentials: creds,
     registry: registry(r, creds.kind === "static" && writes),
     registryAliases: registryAliases(r),
     secretType: secretType(r),
-    namespaces: namespaces(r),
+    namespaces: listed,
+    listedNamespaces: [...listed],
     namespaceSelector: namespaceSelector(r),
     excludeNamespaces: nameList(r, "excludeNamespaces"),
     missingNamespace: missing,

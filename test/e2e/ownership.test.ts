@@ -321,6 +321,35 @@ describe(`one cluster, two pipelines whose namespace sets overlap (${backend})`,
     assert.deepEqual(leaks(w, runs), []);
   });
 
+  test("P/Q/P: two pipelines share a selector and each adds a namespace (least privilege): every namespace pulls", async () => {
+    // The outage of issue 21: the selector's target ignored the list, so P and Q were one
+    // target and each revoked the other's token as its own "previous" one.
+    const secret = "pull-5";
+    for (const ns of ["x-1", "x-2"]) w.kube.createNamespace(ns, { team: "x" });
+    for (const ns of ["only-p", "only-q"]) w.kube.createNamespace(ns);
+    const all = ["x-1", "x-2", "only-p", "only-q"];
+    // examples/rbac: role.yaml in each namespace, clusterrole-selector.yaml (list namespaces); no cluster-wide Secret list.
+    w.kube.addUser("least-privilege", [
+      { apiGroups: [""], resources: ["namespaces"], verbs: ["list"] },
+      { apiGroups: [""], resources: ["secrets"], verbs: ["get", "create", "patch"], namespaces: all },
+      { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["get", "update"], namespaces: all },
+      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "list", "create", "update", "delete"], namespaces: all },
+    ]);
+    const kubeconfig = w.kube.writeKubeconfig(join(w.dir, "kube-least-privilege"), "least-privilege");
+    const pipeline = (extra: string) => [...command(w, "rotate", kubeconfig, [extra], [...w.verifyFlags(), "--force"], secret), "--namespace-selector", "team=x"];
+    const mine: Record<string, number[]> = { P: [], Q: [] };
+    for (const [who, extra] of [["P", "only-p"], ["Q", "only-q"], ["P", "only-p"]] as const) {
+      const out = JSON.parse(ok(await run(pipeline(extra))).stdout);
+      mine[who]!.push(out.token.id);
+      const other = mine[who === "P" ? "Q" : "P"]!;
+      for (const id of out.revokedTokenIds) assert.ok(!other.includes(id), `${who} revoked ${id}, the other pipeline's token`);
+      await assertPulls(w, w.kube, all.filter((ns) => w.kube.getObject("secrets", ns, secret)), `after ${who}`, secret);
+    }
+    assert.notEqual(heldBy(w.kube, "only-q", secret), undefined);
+    assert.ok(w.gitlab.isLive(heldBy(w.kube, "only-q", secret)!), "Q's namespace still holds a live token after P's second run");
+    assert.deepEqual(leaks(w, runs), []);
+  });
+
   test("the cluster-wide list keeps a token alive that a managed copy outside the target still holds", async () => {
     const secret = "pull-4";
     const first = JSON.parse(ok(await run(command(w, "rotate", w.kubeconfig, ["team-a"], w.verifyFlags(), secret))).stdout).token.id as number;

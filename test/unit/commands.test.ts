@@ -520,7 +520,7 @@ describe("render", () => {
     assert.ok(r.token);
     assert.match(r.token.name, /^gitlab-pull-secret\/render\/gitlab-pull-secret\/20261123T083000Z-abcdef$/);
     assert.ok(!ownsTokenName(c.tokenNamePrefix, target(c), r.token.name));
-    assert.ok(!ownsTokenName(c.tokenNamePrefix, targetOf({ ...c, context: "render" }, c.namespaces, LEASE_UID).id!, r.token.name));
+    assert.ok(!ownsTokenName(c.tokenNamePrefix, targetOf(c, c.namespaces, LEASE_UID).id!, r.token.name));
     assert.ok(ownsTokenName(c.tokenNamePrefix, renderTarget(c.secretName), r.token.name));
     assert.match(r.content.reveal(), /gitlab-pull-secret\.io\/token-id: '100'/);
     assert.equal(`${r.content}`, "[redacted]");

@@ -81,3 +81,25 @@ describe("what a run may revoke", () => {
     assert.deepEqual([...own.heldElsewhere], [1]);
   });
 });
+
+describe("a target is its cluster, its Secret name and its whole spec", () => {
+  const spec = (raw: Record<string, unknown>) => parseConfig({ project: "grp/app", secretName: "pull", ...raw }, { GITLAB_TOKEN: "glpat-x" }, "cli");
+  const id = (raw: Record<string, unknown>, resolved: string[] = []) => { const c = spec(raw); return targetOf(c, resolved.length ? resolved : c.namespaces, UID_A).id; };
+
+  test("a selector with different lists beside it names different targets (P/Q/P)", () => {
+    const p = id({ namespaceSelector: "team=x", namespaces: ["y"] }, ["x-1", "y"]);
+    const q = id({ namespaceSelector: "team=x", namespaces: ["z"] }, ["x-1", "z"]);
+    assert.notEqual(p, q);
+    assert.notEqual(p, id({ namespaceSelector: "team=x" }, ["x-1", "y"]), "the selector alone is a third target");
+  });
+
+  test("what matches today does not name the target; the order of a selector's requirements does not either", () => {
+    assert.equal(id({ namespaceSelector: "team=x,env in (a,b)" }, ["x-1"]), id({ namespaceSelector: " env in (a,b) , team=x" }, ["x-1", "x-2"]));
+    assert.notEqual(id({ namespaceSelector: "team=x" }), id({ namespaceSelector: "team=x", excludeNamespaces: ["x-2"] }));
+  });
+
+  test("a plain list and a plain selector keep the names older versions minted", () => {
+    assert.equal(id({ namespaces: ["b", "a"] }), targetId(clusterKey(UID_A), "pull", ["a", "b"]));
+    assert.equal(id({ namespaceSelector: "team=x", excludeNamespaces: ["q"] }), targetId(clusterKey(UID_A), "pull", ["selector=team=x", "exclude=q"]));
+  });
+});
