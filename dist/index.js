@@ -57514,7 +57514,9 @@ var Annotations = {
   /** The target whose run wrote the Secret (naming.ts targetId): another target finds its overlap named. */
   target: `${ANNOTATION}/target`,
   /** That target's namespaces or selector, for people ("namespaces a,b"). */
-  targetSpec: `${ANNOTATION}/target-spec`
+  targetSpec: `${ANNOTATION}/target-spec`,
+  /** The namespace of the Lease the run that wrote it held: where the target's record is (model/target-record.ts). */
+  lease: `${ANNOTATION}/lease`
 };
 var STATIC_OWNER = "static";
 function ownerRef(owner2) {
@@ -58004,6 +58006,30 @@ var LeaseKeeper = class {
     }
     return void 0;
   }
+  /**
+   * Writes our annotations onto the Lease with a guarded renewal, so the
+   * renewals after it carry them. false when the port cannot (no renewLease)
+   * or the Lease changed under us (the next write's guard then stops the run).
+   */
+  async annotate(patch2) {
+    const { port, namespace, name, clock } = this.a;
+    if (!port.renewLease || this.lost || Object.keys(patch2).length === 0) return Object.keys(patch2).length === 0;
+    await this.inflight;
+    const now = clock.now();
+    const renewed = await port.renewLease(namespace, name, { ...this.state, annotations: { ...this.state.annotations, ...patch2 } }, now);
+    if (!renewed) return false;
+    this.state = renewed;
+    this.renewedAt = now.getTime();
+    return true;
+  }
+  /**
+   * Annotations the next write of the Lease (a renewal, or the release at the
+   * run's end) carries, with no write of their own: what can wait for the end
+   * of the run costs no kubectl.
+   */
+  stage(patch2) {
+    if (Object.keys(patch2).length) this.state = { ...this.state, annotations: { ...this.state.annotations, ...patch2 } };
+  }
   /** Stops renewing, and waits for a renewal under way, so a release finds the Lease as this run left it. */
   async stop() {
     this.stopped = true;
@@ -58082,6 +58108,94 @@ var LockLostError = class extends KubeError {
   notDone;
 };
 
+// src/model/target-record.ts
+var PREFIX = "gitlab-pull-secret.io/";
+var WRITTEN = "written.gitlab-pull-secret.io/";
+var LeaseAnnotations = {
+  /** The cluster's identity (a uid), as the first Lease of the target gave it. */
+  cluster: `${PREFIX}cluster`,
+  /**
+   * The uid of the Lease that wrote `cluster`: equal to its own uid unless the
+   * Lease is a restored copy; UNSETTLED from its creation until the run that
+   * created it has settled the identity (a run killed before that leaves it so).
+   */
+  anchor: `${PREFIX}anchor-uid`
+};
+var UNSETTLED = { [LeaseAnnotations.anchor]: "unsettled" };
+function isLeaseAnnotation(key) {
+  return key.startsWith(PREFIX) || key.startsWith(WRITTEN);
+}
+function writtenKey(set) {
+  return `${WRITTEN}${set}`;
+}
+function writtenIn(lease, set) {
+  const value = lease?.annotations?.[writtenKey(set)];
+  if (value === void 0) return void 0;
+  const [since = "", list = ""] = value.split(";");
+  return { since, namespaces: list.split(",").filter((ns) => ns !== "") };
+}
+function writtenPatch(set, w) {
+  return { [writtenKey(set)]: `${w.since};${[...new Set(w.namespaces)].sort().join(",")}` };
+}
+function kindOf(lease) {
+  const anchor = lease.annotations?.[LeaseAnnotations.anchor];
+  if (anchor === void 0) return "legacy";
+  if (anchor === UNSETTLED[LeaseAnnotations.anchor]) return "unsettled";
+  return anchor === lease.uid ? "original" : "copy";
+}
+function identityIn(lease) {
+  const kind = kindOf(lease);
+  if (kind === "legacy") return lease.uid || void 0;
+  return kind === "original" ? lease.annotations?.[LeaseAnnotations.cluster] : void 0;
+}
+function agreed(secrets, secretName2, set, pick) {
+  const ours = secrets.filter((s) => (s.annotations[Annotations.target] ?? "").endsWith(`/${secretName2}/${set}`));
+  for (const group of [ours, secrets]) {
+    const values = new Set(group.map(pick).filter((v) => !!v));
+    if (values.size === 1) return [...values][0];
+    if (values.size > 1) return void 0;
+  }
+  return void 0;
+}
+function namedLeaseNamespace(secrets, secretName2, set) {
+  return agreed(secrets, secretName2, set, (s) => s.annotations[Annotations.lease]);
+}
+function recordedCluster(secrets, secretName2, set) {
+  return agreed(secrets, secretName2, set, (s) => /^cluster-([0-9a-f-]{36})\//.exec(s.annotations[Annotations.target] ?? "")?.[1]);
+}
+function clusterIdentity(args) {
+  const { held } = args;
+  const fresh = args.fresh || held !== void 0 && kindOf(held) === "unsettled";
+  if (held && !fresh) {
+    if (kindOf(held) === "copy") return held.uid;
+    const own = identityIn(held);
+    if (own) return own;
+  }
+  if (args.named && args.named !== "unreadable") {
+    const theirs = identityIn(args.named);
+    if (theirs) return theirs;
+  }
+  if (args.recorded && (!held || fresh)) return args.recorded;
+  return held?.uid;
+}
+function identityPatch(held, identity) {
+  const want = { [LeaseAnnotations.cluster]: identity, [LeaseAnnotations.anchor]: held.uid };
+  return Object.entries(want).some(([k, v]) => held.annotations?.[k] !== v) ? want : {};
+}
+function writtenRecord(args) {
+  const recordOf = (l) => l && l !== "unreadable" && kindOf(l) !== "copy" && kindOf(l) !== "unsettled" ? writtenIn(l, args.set) : void 0;
+  const own = recordOf(args.held);
+  const named = recordOf(args.named);
+  const ours = args.live.some((t) => {
+    const parsed = parseTokenName(args.prefix, t.name);
+    return parsed !== void 0 && parsed.secretName === args.secretName && parsed.set === args.set;
+  });
+  if (!own && !named) return ours ? "lost" : void 0;
+  const sources = [own, named].filter((r) => r !== void 0);
+  const since = own ? own.since : named.since;
+  return { since, namespaces: [...new Set(sources.flatMap((w) => w.namespaces))].sort() };
+}
+
 // src/commands/lock.ts
 var LEASE_DURATION_SECONDS = 300;
 function leaseName(secretName2) {
@@ -58114,9 +58228,9 @@ async function acquireLock(args) {
     const existing = await port.readLease(namespace, name);
     let taken;
     if (existing === void 0) {
-      taken = await port.createLease(namespace, name, holder, duration, now);
+      taken = await port.createLease(namespace, name, holder, duration, now, { ...UNSETTLED });
     } else if (isFree(existing) || isStale(existing, now)) {
-      taken = await port.claimLease(namespace, name, holder, duration, now, existing.resourceVersion);
+      taken = await port.claimLease(namespace, name, holder, duration, now, existing.resourceVersion, existing.annotations);
       if (taken && !isFree(existing)) args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
     } else {
       const waited = now.getTime() - started;
@@ -58129,14 +58243,18 @@ async function acquireLock(args) {
       delay = Math.min(delay * 2, 2e3);
       continue;
     }
-    if (taken) return hold({ ...args, held: taken, claimedAt: now, durationSeconds: duration });
+    if (taken) return hold({ ...args, held: taken, claimedAt: now, durationSeconds: duration }, existing === void 0);
   }
 }
-function hold(args) {
+function hold(args, fresh) {
   const { port, namespace, name } = args;
   const keeper = new LeaseKeeper(args);
   return {
     uid: args.held.uid,
+    fresh,
+    current: () => keeper.current,
+    annotate: (patch2) => keeper.annotate(patch2),
+    stage: (patch2) => keeper.stage(patch2),
     lease: { namespace, name },
     lostReason: () => keeper.lostReason(),
     async release() {
@@ -58146,14 +58264,14 @@ function hold(args) {
     }
   };
 }
-async function readTargetLeaseUid(lock, target, kube) {
+async function readTargetLease(lock, target, kube) {
   for (const namespace of [...target.namespaces].sort()) {
     const lease = await lock.readLease(namespace, leaseName(target.secretName));
-    if (lease?.uid) return lease.uid;
+    if (lease?.uid) return { lease, namespace };
     const state = (await statesOf(kube, [namespace])).get(namespace);
-    if (state !== "missing" && state !== "terminating") return void 0;
+    if (state !== "missing" && state !== "terminating") return { lease: void 0, namespace };
   }
-  return void 0;
+  return { lease: void 0, namespace: void 0 };
 }
 async function acquireTargetLock(ports, target) {
   const gone = [];
@@ -58249,63 +58367,6 @@ function guardWrites(ports, watch) {
       return result;
     }
   };
-}
-
-// src/commands/target.ts
-function normalizeSelector(selector) {
-  const parts = [];
-  let depth = 0;
-  let current = "";
-  for (const ch of selector) {
-    if (ch === "(") depth++;
-    if (ch === ")") depth--;
-    if (ch === "," && depth === 0) {
-      parts.push(current);
-      current = "";
-    } else current += ch;
-  }
-  parts.push(current);
-  return parts.map((p) => p.trim().replace(/\s+/g, " ")).filter((p) => p !== "").sort().join(",");
-}
-function namespaceSpec(config, namespaces2) {
-  if (config.namespaceSelector === void 0) return [...namespaces2];
-  const listed = [...new Set(config.listedNamespaces)].filter((n) => !config.excludeNamespaces.includes(n));
-  return [
-    `selector=${normalizeSelector(config.namespaceSelector)}`,
-    ...[...new Set(config.excludeNamespaces)].map((n) => `exclude=${n}`),
-    ...listed.map((n) => `namespace=${n}`)
-  ];
-}
-function targetOf(config, namespaces2, leaseUid) {
-  const spec = namespaceSpec(config, namespaces2);
-  const cluster = leaseUid === void 0 ? void 0 : clusterKey(leaseUid);
-  return {
-    cluster,
-    secretName: config.secretName,
-    set: namespaceSetHash(spec),
-    id: cluster === void 0 ? void 0 : targetId(cluster, config.secretName, spec),
-    describe: describeSpec(config, namespaces2)
-  };
-}
-var DESCRIBE_NAMES_MAX = 200;
-function describeSpec(config, namespaces2) {
-  if (config.namespaceSelector === void 0) return `namespaces ${abbreviatedList([...namespaces2].sort(), DESCRIBE_NAMES_MAX)}`;
-  const excl = config.excludeNamespaces.length ? ` excluding ${config.excludeNamespaces.join(",")}` : "";
-  const listed = config.listedNamespaces.filter((n) => !config.excludeNamespaces.includes(n));
-  const plus = listed.length ? ` plus namespaces ${abbreviatedList([...listed].sort(), DESCRIBE_NAMES_MAX)}` : "";
-  return `selector ${normalizeSelector(config.namespaceSelector)}${plus}${excl}`;
-}
-function abbreviatedList(names, max) {
-  const full = names.join(",");
-  if (full.length <= max) return full;
-  const shown3 = [];
-  let length = 0;
-  for (const n of names) {
-    if (length + n.length + 1 > max) break;
-    shown3.push(n);
-    length += n.length + 1;
-  }
-  return `${shown3.join(",")},\u2026 (${names.length} in all)`;
 }
 
 // src/model/fill.ts
@@ -58414,7 +58475,7 @@ async function fillSecrets(config, ports, args) {
     secretName: config.secretName,
     secretType: config.secretType,
     payload: pullSecretPayload(config.secretType, current.creds),
-    annotations: fillAnnotations(current.source)
+    annotations: { ...fillAnnotations(current.source), ...args.leaseNamespace ? { [Annotations.lease]: args.leaseNamespace } : {} }
   });
   try {
     await ports.kube.applySecrets(list, { dryRun: false, force: false });
@@ -58423,6 +58484,138 @@ async function fillSecrets(config, ports, args) {
   }
   ports.log.info(`Filled Secret "${config.secretName}" in ${into} with deploy token ${fill.tokenId}`);
   return verified;
+}
+
+// src/commands/target.ts
+function normalizeSelector(selector) {
+  const parts = [];
+  let depth = 0;
+  let current = "";
+  for (const ch of selector) {
+    if (ch === "(") depth++;
+    if (ch === ")") depth--;
+    if (ch === "," && depth === 0) {
+      parts.push(current);
+      current = "";
+    } else current += ch;
+  }
+  parts.push(current);
+  return parts.map((p) => p.trim().replace(/\s+/g, " ")).filter((p) => p !== "").sort().join(",");
+}
+function namespaceSpec(config, namespaces2) {
+  if (config.namespaceSelector === void 0) return [...namespaces2];
+  const listed = [...new Set(config.listedNamespaces)].filter((n) => !config.excludeNamespaces.includes(n));
+  return [
+    `selector=${normalizeSelector(config.namespaceSelector)}`,
+    ...[...new Set(config.excludeNamespaces)].map((n) => `exclude=${n}`),
+    ...listed.map((n) => `namespace=${n}`)
+  ];
+}
+function targetOf(config, namespaces2, leaseUid) {
+  const spec = namespaceSpec(config, namespaces2);
+  const cluster = leaseUid === void 0 ? void 0 : clusterKey(leaseUid);
+  return {
+    cluster,
+    secretName: config.secretName,
+    set: namespaceSetHash(spec),
+    id: cluster === void 0 ? void 0 : targetId(cluster, config.secretName, spec),
+    describe: describeSpec(config, namespaces2)
+  };
+}
+var DESCRIBE_NAMES_MAX = 200;
+function describeSpec(config, namespaces2) {
+  if (config.namespaceSelector === void 0) return `namespaces ${abbreviatedList([...namespaces2].sort(), DESCRIBE_NAMES_MAX)}`;
+  const excl = config.excludeNamespaces.length ? ` excluding ${config.excludeNamespaces.join(",")}` : "";
+  const listed = config.listedNamespaces.filter((n) => !config.excludeNamespaces.includes(n));
+  const plus = listed.length ? ` plus namespaces ${abbreviatedList([...listed].sort(), DESCRIBE_NAMES_MAX)}` : "";
+  return `selector ${normalizeSelector(config.namespaceSelector)}${plus}${excl}`;
+}
+function abbreviatedList(names, max) {
+  const full = names.join(",");
+  if (full.length <= max) return full;
+  const shown3 = [];
+  let length = 0;
+  for (const n of names) {
+    if (length + n.length + 1 > max) break;
+    shown3.push(n);
+    length += n.length + 1;
+  }
+  return `${shown3.join(",")},\u2026 (${names.length} in all)`;
+}
+
+// src/commands/target-memory.ts
+async function recallTarget(lock, args) {
+  const { config, set } = args;
+  const namedNs = namedLeaseNamespace(args.existing, config.secretName, set);
+  let named;
+  if (namedNs !== void 0 && namedNs !== args.heldNamespace) {
+    try {
+      named = await lock.readLease(namedNs, leaseName(config.secretName)) ?? "unreadable";
+    } catch {
+      named = "unreadable";
+    }
+  }
+  const unsettled = args.fresh || !args.held || args.held.annotations?.[LeaseAnnotations.anchor] === UNSETTLED[LeaseAnnotations.anchor];
+  if (named === void 0 && namedNs === void 0 && unsettled && lock.readLeases) {
+    const others = args.namespaces.filter((ns) => ns !== args.heldNamespace);
+    const found = others.length ? await lock.readLeases(others, leaseName(config.secretName)).catch(() => /* @__PURE__ */ new Map()) : /* @__PURE__ */ new Map();
+    named = [...found.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, l]) => l).find((l) => l.annotations?.[LeaseAnnotations.anchor] !== UNSETTLED[LeaseAnnotations.anchor]);
+  }
+  const recorded = recordedCluster(args.existing, config.secretName, set);
+  const clusterUid = clusterIdentity({ held: args.held, fresh: args.fresh, named, recorded });
+  const written = config.namespaceSelector === void 0 ? void 0 : writtenRecord({ held: args.held, named, set, secretName: config.secretName, prefix: config.tokenNamePrefix, live: args.live });
+  return { clusterUid, written };
+}
+async function readDeparted(kube, args) {
+  const departed = args.written.namespaces.filter((ns) => !args.scope.includes(ns));
+  if (departed.length === 0) return { holders: [], unknown: [], keep: [] };
+  const present = await kube.listNamespaces(`kubernetes.io/metadata.name in (${departed.join(",")})`);
+  if (present.length === 0) return { holders: [], unknown: [], keep: [] };
+  let secrets;
+  try {
+    secrets = await kube.readSecrets(present, args.secretName);
+  } catch {
+    return { holders: [], unknown: present, keep: present };
+  }
+  const ours = secrets.filter((s) => s.labels[MANAGED_BY_LABEL] === MANAGER && s.annotations[Annotations.owner] === ownerRef(args.owner));
+  return {
+    holders: ours.map((s) => ({
+      namespace: s.namespace,
+      name: args.secretName,
+      owner: s.annotations[Annotations.owner] ?? "",
+      tokenId: s.annotations[Annotations.tokenId] ?? "",
+      kept: s.annotations[Annotations.keptTokenIds] ?? ""
+    })),
+    unknown: [],
+    keep: ours.map((s) => s.namespace)
+  };
+}
+async function recallForRun(config, ports, args) {
+  const { hand } = args;
+  const spec = targetOf(config, config.namespaces, void 0);
+  const memory = await recallTarget(ports.lock, { config, namespaces: config.namespaces, set: spec.set, held: hand.lease, heldNamespace: hand.namespace, fresh: hand.fresh, existing: args.existing, live: args.live });
+  const target = targetOf(config, config.namespaces, memory.clusterUid);
+  const written = memory.written;
+  const departed = written && written !== "lost" ? await readDeparted(ports.kube, { written, scope: config.namespaces, secretName: config.secretName, owner: args.owner }) : { holders: [], unknown: [], keep: [] };
+  const unproven = written === "lost" ? "the Lease that recorded where this selector's target wrote is gone (or was written by an older version)" : departed.unknown.length ? `namespace(s) ${departed.unknown.join(", ")} left the selector and their Secret cannot be read` : void 0;
+  const since = written && written !== "lost" ? written.since : args.now.toISOString();
+  const identity = hand.lease && memory.clusterUid ? identityPatch(hand.lease, memory.clusterUid) : {};
+  const record = config.namespaceSelector === void 0 ? {} : writtenPatch(spec.set, { since, namespaces: [...config.namespaces, ...departed.keep] });
+  const changed = (patch2) => Object.fromEntries(Object.entries(patch2).filter(([k, v]) => hand.lease?.annotations?.[k] !== v));
+  const sweepFrom = config.namespaceSelector === void 0 ? 0 : unproven ? Infinity : Date.parse(since);
+  const settleNow = hand.fresh || hand.lease?.annotations?.[LeaseAnnotations.anchor] === UNSETTLED[LeaseAnnotations.anchor];
+  return { target, departed: departed.holders, unproven, sweepFrom, patch: changed(record), identity: changed(identity), settleNow };
+}
+async function remember(hand, recall, selector) {
+  const now = recall.settleNow ? { ...recall.identity, ...recall.patch } : recall.patch;
+  if (!recall.settleNow) hand.stage?.(recall.identity);
+  if (Object.keys(now).length === 0 || !hand.annotate) return;
+  if (await hand.annotate(now) || !selector) return;
+  throw new KubeError(
+    "recording where the target writes",
+    `the Lease in ${hand.namespace ?? "?"} changed while this run held it, so where this selector's target writes could not be recorded. Nothing was written; re-run`,
+    hand.namespace ? [hand.namespace] : []
+  );
 }
 
 // src/commands/rotation-report.ts
@@ -58587,7 +58780,7 @@ function assessOwnership(args) {
     if (claim.kind !== "other-target") continue;
     overlaps.push({ namespace: s.namespace, tokenId: t.id, otherTarget: claim.target, otherSpec: s.annotations[Annotations.targetSpec] || void 0 });
   }
-  return { all, revocable, spared: spared.sort((a, b) => b.id - a.id), overlaps, heldElsewhere: new Set(elsewhere.keys()) };
+  return { all, revocable, spared: spared.sort((a, b) => b.id - a.id), overlaps, heldElsewhere: new Set(elsewhere.keys()), elsewhereHolders: elsewhere };
 }
 function overlapMessage(o, secretName2, target) {
   return `namespace ${o.namespace} is written by two targets: its Secret "${secretName2}" held deploy token ${o.tokenId} of ${o.otherTarget}${o.otherSpec ? ` (${o.otherSpec})` : ""}, and this run's target is ${target.id ?? `${target.secretName}/${target.set}`} (${target.describe}). Each run overwrites the other's Secret there. Give each pipeline its own --secret-name, or manage each namespace from one pipeline only (--strict-ownership refuses such a run)`;
@@ -58603,14 +58796,18 @@ function sparedMessage(s) {
       return `Left deploy token ${s.id}${where} alive: managed Secret(s) outside this target still hold it: ${(s.elsewhere ?? []).join(", ")}`;
     case "unproven":
       return `Left deploy token ${s.id}${where} alive: its name (${s.name}) does not prove it was minted for this target`;
+    case "unrecorded":
+      return `Left deploy token ${s.id} alive: ${s.reason ?? "where this target wrote is not on record"}, so a namespace outside the selector may still pull with it; it expires by itself`;
   }
 }
 
 // src/commands/rotate-ownership.ts
 async function assessForRun(config, ports, args) {
   const input = { existing: args.existing, owner: args.owner, tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, namespaces: config.namespaces };
-  const alone = assessOwnership({ ...input, managed: void 0 });
-  const r = alone.revocable;
+  const departed = args.departed ?? [];
+  const plain = assessOwnership({ ...input, managed: departed.length ? departed : void 0 });
+  const alone = withUnproven(plain, args.unproven);
+  const r = plain.revocable;
   const sweepable = sweepCandidates({ tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, referenced: referencedIds(alone.all), now: args.now, graceMs: config.sweepGraceMs });
   const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
   const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
@@ -58624,6 +58821,13 @@ async function assessForRun(config, ports, args) {
   }
   return assessOwnership({ ...input, managed });
 }
+function withUnproven(own, why) {
+  if (!why) return own;
+  const r = own.revocable;
+  const ids2 = [.../* @__PURE__ */ new Set([...r.current, ...r.kept, ...r.pending])];
+  const spared = ids2.map((id) => ({ id, name: "", why: "unrecorded", reason: why, namespaces: [] }));
+  return { ...own, revocable: { current: [], kept: [], pending: [] }, spared: [...own.spared, ...spared].sort((a, b) => b.id - a.id) };
+}
 function reportOwnership(config, log, own, target) {
   if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
   for (const o of own.overlaps) log.warn(overlapMessage(o, config.secretName, target));
@@ -58631,10 +58835,12 @@ function reportOwnership(config, log, own, target) {
 }
 
 // src/commands/rotate-revoke.ts
-async function sweep(config, ports, owner2, tokens, target, referenced, pending) {
+async function sweep(config, ports, owner2, tokens, target, referenced, pending, mintedFrom = 0) {
   const orphans = [
     ...tokens.filter((t) => pending.includes(t.id)),
-    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs })
+    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs }).filter(
+      (t) => (mintedAt(t.name)?.getTime() ?? -Infinity) >= mintedFrom
+    )
   ];
   const ids2 = [];
   const problems = [];
@@ -58705,15 +58911,19 @@ async function rotate(input, ports) {
     const hosts = registryHosts(registryHost(input, owner2), input.registryAliases);
     ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${hosts.join(", ")}`);
     await checkApiToken(ports.gitlab, ports.clock.now(), ports.log);
-    locked = (config2, leaseUid, p) => rotateLocked(config2, p, owner2, hosts, leaseUid);
+    locked = (config2, hand, p) => rotateLocked(config2, p, owner2, hosts, hand);
   }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
   if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces, { dryRun: config.dryRun });
-  if (config.dryRun) return locked(config, creds.kind === "static" ? void 0 : await readTargetLeaseUid(ports.lock, config, ports.kube), ports);
+  if (config.dryRun) {
+    const read = creds.kind === "static" ? { lease: void 0, namespace: void 0 } : await readTargetLease(ports.lock, config, ports.kube);
+    return locked(config, { ...read, fresh: false }, ports);
+  }
   const held = await acquireTargetLock(ports, config);
   const guard = guardWrites(ports, held);
   try {
-    return guard.settle(await locked(config, held.uid, guard.ports));
+    const hand = { lease: held.current(), namespace: held.lease.namespace, fresh: held.fresh, annotate: (patch2) => held.annotate(patch2), stage: (patch2) => held.stage(patch2) };
+    return guard.settle(await locked(config, hand, guard.ports));
   } finally {
     try {
       await held.release();
@@ -58722,27 +58932,30 @@ async function rotate(input, ports) {
     }
   }
 }
-async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
+async function rotateLocked(listed, ports, owner2, hosts, hand) {
   const { gitlab, kube, log } = ports;
-  const target = targetOf(listed, listed.namespaces, leaseUid);
   const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
   const skipProblems = skippedProblem(skipped);
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner2);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
+  const recall = await recallForRun(listed, ports, { owner: owner2, hand, existing, live: tokens.filter((t) => liveIds.has(t.id)), now });
+  const { target } = recall;
   let decision = rotationDecision({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force, tokens, prefix: config.tokenNamePrefix, target });
   const current = decision.action === "fill" ? await readCurrent(config, ports, hosts, decision) : void 0;
   if (typeof current === "string") decision = { action: "rotate", reason: `${current}, so the namespaces without it cannot be filled` };
   const due = { due: decision.action === "rotate", reason: decision.reason };
   const [own] = await settledInOrder(
-    assessForRun({ ...config, namespaces: listed.namespaces }, ports, { owner: owner2, tokens, target, existing, liveIds, now, due: due.due }),
+    assessForRun({ ...config, namespaces: listed.namespaces }, ports, { owner: owner2, tokens, target, existing, liveIds, now, due: due.due, departed: recall.departed, unproven: recall.unproven }),
     due.due && !checked ? checkApply(config, ports, hosts) : Promise.resolve()
   );
   reportOwnership(config, log, own, target);
   const held = own.revocable;
   const untouchable = /* @__PURE__ */ new Set([...referencedIds(own.all), ...own.heldElsewhere]);
+  if (!config.dryRun) await remember(hand, recall, listed.namespaceSelector !== void 0);
   const base = {
     ...reportBase({ config, skipped, present, reason: due.reason, hosts }),
+    recall,
     previousTokenIds: held.current,
     owner: { kind: owner2.kind, id: owner2.id, path: owner2.path },
     static: null,
@@ -58753,10 +58966,10 @@ async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
   if (decision.action !== "rotate") {
     const fill = decision.action === "fill" && typeof current === "object" ? { decision, current } : void 0;
     log.info(fill ? `Filling ${fill.decision.namespaces.join(", ")} with deploy token ${fill.decision.tokenId}, no rotation due: ${due.reason}` : `Nothing to do: ${due.reason}`);
-    const verified2 = fill ? await fillSecrets(config, ports, { owner: owner2, hosts, fill: fill.decision, current: fill.current, checked }) : null;
+    const verified2 = fill ? await fillSecrets(config, ports, { owner: owner2, hosts, fill: fill.decision, current: fill.current, checked, leaseNamespace: hand.namespace }) : null;
     const filled = fill ? { namespaces: fill.decision.namespaces, tokenId: fill.decision.tokenId } : void 0;
     const pending = held.pending.filter((id) => liveIds.has(id));
-    const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner2, tokens, target, new Set([...untouchable].filter((id) => !pending.includes(id))), pending);
+    const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner2, tokens, target, new Set([...untouchable].filter((id) => !pending.includes(id))), pending, recall.sweepFrom);
     const sas2 = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
     const problems2 = [...skipProblems, ...swept2.problems, ...sas2.problems];
     for (const p of problems2) log.warn(p);
@@ -58799,6 +59012,7 @@ async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
       ...recordAnnotations(mintedRecord(minted, owner2, hosts, now)),
       [Annotations.target]: target.id ?? "",
       [Annotations.targetSpec]: target.describe,
+      [Annotations.lease]: hand.namespace ?? "",
       [Annotations.keptTokenIds]: plan.keep.join(","),
       [Annotations.revokePending]: pending.join(",")
     }
@@ -58822,7 +59036,7 @@ async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
   }
   if (plan.keep.length) log.info(`Kept previous deploy token(s) ${plan.keep.join(", ")} alive (--keep-previous ${config.keepPrevious})`);
   const referenced = /* @__PURE__ */ new Set([minted.id, ...untouchable]);
-  const swept = await sweep(config, ports, owner2, tokens, target, referenced, []);
+  const swept = await sweep(config, ports, owner2, tokens, target, referenced, [], recall.sweepFrom);
   problems.push(...swept.problems);
   const sas = await ensureServiceAccounts(config, ports, accounts);
   problems.push(...sas.problems);
@@ -60530,7 +60744,7 @@ function deleteFailure(operation, stderr) {
 function microTime(d) {
   return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
-function leaseManifest(namespace, name, hold2, resourceVersion) {
+function leaseManifest(namespace, name, hold2, resourceVersion, annotations = {}) {
   return JSON.stringify({
     apiVersion: "coordination.k8s.io/v1",
     kind: "Lease",
@@ -60538,6 +60752,7 @@ function leaseManifest(namespace, name, hold2, resourceVersion) {
       name,
       namespace,
       labels: { "app.kubernetes.io/managed-by": MANAGER },
+      ...Object.keys(annotations).length ? { annotations } : {},
       ...resourceVersion ? { resourceVersion } : {}
     },
     spec: hold2 ? { holderIdentity: hold2.holder, leaseDurationSeconds: hold2.durationSeconds, acquireTime: hold2.acquireTime || microTime(hold2.now), renewTime: microTime(hold2.now) } : {}
@@ -60545,13 +60760,15 @@ function leaseManifest(namespace, name, hold2, resourceVersion) {
 }
 function parseLease(stdout) {
   const o = JSON.parse(stdout);
+  const ours = Object.entries(o.metadata?.annotations ?? {}).filter(([k]) => isLeaseAnnotation(k));
   return {
     holder: String(o.spec?.holderIdentity ?? ""),
     renewTime: String(o.spec?.renewTime ?? o.spec?.acquireTime ?? ""),
     ...o.spec?.acquireTime ? { acquireTime: String(o.spec.acquireTime) } : {},
     durationSeconds: Number(o.spec?.leaseDurationSeconds ?? 0),
     resourceVersion: String(o.metadata?.resourceVersion ?? ""),
-    uid: String(o.metadata?.uid ?? "")
+    uid: String(o.metadata?.uid ?? ""),
+    ...ours.length ? { annotations: Object.fromEntries(ours) } : {}
   };
 }
 var CREATE_RACE = /AlreadyExists|already exists/;
@@ -60584,7 +60801,7 @@ function objectRefs(refs) {
   return JSON.stringify({
     apiVersion: "v1",
     kind: "List",
-    items: refs.map((r) => ({ apiVersion: "v1", kind: r.kind, metadata: { name: r.name, namespace: r.namespace } }))
+    items: refs.map((r) => ({ apiVersion: r.apiVersion ?? "v1", kind: r.kind, metadata: { name: r.name, namespace: r.namespace } }))
   });
 }
 function listItems(stdout) {
@@ -60802,28 +61019,39 @@ function kubectlPort(opts) {
       if (r.exitCode !== 0) throw failure("reading the rotation lock", opts.redact(r.stderr));
       return r.stdout.trim() === "" ? void 0 : parseLease(r.stdout);
     },
-    async createLease(namespace, name, holder, durationSeconds, now) {
-      const r = await run(["create", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }));
+    // One kubectl for all of them; a namespace that is gone or not ours to read has none we can use.
+    async readLeases(namespaces2, name) {
+      const found = /* @__PURE__ */ new Map();
+      if (namespaces2.length === 0) return found;
+      const refs = namespaces2.map((namespace) => ({ kind: "Lease", apiVersion: "coordination.k8s.io/v1", namespace, name }));
+      const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], objectRefs(refs));
+      const stderr = opts.redact(r.stderr);
+      if (r.exitCode !== 0 && parseRefusals(stderr).other.length > 0) throw failure("reading the target's Leases", stderr);
+      for (const o of listItems(r.stdout)) found.set(String(o.metadata?.namespace), parseLease(JSON.stringify(o)));
+      return found;
+    },
+    async createLease(namespace, name, holder, durationSeconds, now, annotations) {
+      const r = await run(["create", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }, void 0, annotations));
       if (r.exitCode === 0) return parseLease(r.stdout);
       if (CREATE_RACE.test(r.stderr)) return void 0;
       throw failure("taking the rotation lock", opts.redact(r.stderr));
     },
-    async claimLease(namespace, name, holder, durationSeconds, now, resourceVersion) {
+    async claimLease(namespace, name, holder, durationSeconds, now, resourceVersion, annotations) {
       if (!resourceVersion) return void 0;
-      const r = await run(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }, resourceVersion));
+      const r = await run(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }, resourceVersion, annotations));
       if (r.exitCode === 0) return parseLease(r.stdout);
       if (CLAIM_RACE.test(r.stderr)) return void 0;
       throw failure("taking the rotation lock", opts.redact(r.stderr));
     },
     async renewLease(namespace, name, held, now) {
       const hold2 = { holder: held.holder, durationSeconds: held.durationSeconds, now, acquireTime: held.acquireTime };
-      const r = await run(["replace", "-f", "-", "-o", "json"], leaseManifest(namespace, name, hold2, held.resourceVersion));
+      const r = await run(["replace", "-f", "-", "-o", "json"], leaseManifest(namespace, name, hold2, held.resourceVersion, held.annotations));
       if (r.exitCode === 0) return parseLease(r.stdout);
       if (CLAIM_RACE.test(r.stderr)) return void 0;
       throw failure("renewing the rotation lock", opts.redact(r.stderr));
     },
     async releaseLease(namespace, name, held) {
-      const r = await run(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "name"], leaseManifest(namespace, name, null, held.resourceVersion));
+      const r = await run(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "name"], leaseManifest(namespace, name, null, held.resourceVersion, held.annotations));
       if (r.exitCode === 0 || /Conflict|the object has been modified|NotFound|not found/.test(r.stderr)) return;
       throw failure("releasing the rotation lock", opts.redact(r.stderr));
     },

@@ -2,6 +2,7 @@
 // that mean another run got there first (look again) rather than failure.
 import { MANAGER } from "../model/naming.js";
 import type { LeaseState } from "../model/ports.js";
+import { isLeaseAnnotation } from "../model/target-record.js";
 
 /** Lease times are MicroTime: RFC 3339 with microseconds. */
 function microTime(d: Date): string {
@@ -19,6 +20,8 @@ export function leaseManifest(
   /** acquireTime: as the claim stored it, when renewing (a claim takes `now`). */
   hold: { holder: string; durationSeconds: number; now: Date; acquireTime?: string | undefined } | null,
   resourceVersion?: string,
+  /** Ours (gitlab-pull-secret.io and its subdomains), carried by every write. */
+  annotations: Record<string, string> = {},
 ): string {
   return JSON.stringify({
     apiVersion: "coordination.k8s.io/v1",
@@ -27,6 +30,7 @@ export function leaseManifest(
       name,
       namespace,
       labels: { "app.kubernetes.io/managed-by": MANAGER },
+      ...(Object.keys(annotations).length ? { annotations } : {}),
       ...(resourceVersion ? { resourceVersion } : {}),
     },
     spec: hold
@@ -36,7 +40,8 @@ export function leaseManifest(
 }
 
 export function parseLease(stdout: string): LeaseState {
-  const o = JSON.parse(stdout) as { metadata?: { resourceVersion?: string; uid?: string }; spec?: Record<string, unknown> };
+  const o = JSON.parse(stdout) as { metadata?: { resourceVersion?: string; uid?: string; annotations?: Record<string, string> }; spec?: Record<string, unknown> };
+  const ours = Object.entries(o.metadata?.annotations ?? {}).filter(([k]) => isLeaseAnnotation(k));
   return {
     holder: String(o.spec?.holderIdentity ?? ""),
     renewTime: String(o.spec?.renewTime ?? o.spec?.acquireTime ?? ""),
@@ -44,6 +49,7 @@ export function parseLease(stdout: string): LeaseState {
     durationSeconds: Number(o.spec?.leaseDurationSeconds ?? 0),
     resourceVersion: String(o.metadata?.resourceVersion ?? ""),
     uid: String(o.metadata?.uid ?? ""),
+    ...(ours.length ? { annotations: Object.fromEntries(ours) } : {}),
   };
 }
 

@@ -45,11 +45,11 @@ export function parseDeleteReviews(stdout: string, namespaces: readonly string[]
   return namespaces.filter((ns) => !allowed.has(ns));
 }
 
-export function objectRefs(refs: ReadonlyArray<{ kind: string; namespace: string; name: string }>): string {
+export function objectRefs(refs: ReadonlyArray<{ kind: string; namespace: string; name: string; apiVersion?: string }>): string {
   return JSON.stringify({
     apiVersion: "v1",
     kind: "List",
-    items: refs.map((r) => ({ apiVersion: "v1", kind: r.kind, metadata: { name: r.name, namespace: r.namespace } })),
+    items: refs.map((r) => ({ apiVersion: r.apiVersion ?? "v1", kind: r.kind, metadata: { name: r.name, namespace: r.namespace } })),
   });
 }
 

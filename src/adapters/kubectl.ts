@@ -6,7 +6,7 @@
 // Lease (kubectl-lease.ts) are their own modules, re-exported here for callers.
 import { secretRefs, splitList } from "../model/manifests.js";
 import { MANAGED_BY_LABEL, MANAGER } from "../model/naming.js";
-import type { KubePort, NamespaceState, TargetState, LockPort } from "../model/ports.js";
+import type { KubePort, LeaseState, NamespaceState, TargetState, LockPort } from "../model/ports.js";
 import { parseServiceAccount, serviceAccountList } from "../model/serviceaccounts.js";
 import type { Secret } from "../model/secret.js";
 import { attribute, combine, deleteFailure, failure, listForbidden, mergeStderr, parseRefusals } from "./kubectl-errors.js";
@@ -205,16 +205,28 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
       return r.stdout.trim() === "" ? undefined : parseLease(r.stdout);
     },
 
-    async createLease(namespace, name, holder, durationSeconds, now) {
-      const r = await run(["create", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }));
+    // One kubectl for all of them; a namespace that is gone or not ours to read has none we can use.
+    async readLeases(namespaces, name) {
+      const found = new Map<string, LeaseState>();
+      if (namespaces.length === 0) return found;
+      const refs = namespaces.map((namespace) => ({ kind: "Lease", apiVersion: "coordination.k8s.io/v1", namespace, name }));
+      const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], objectRefs(refs));
+      const stderr = opts.redact(r.stderr);
+      if (r.exitCode !== 0 && parseRefusals(stderr).other.length > 0) throw failure("reading the target's Leases", stderr);
+      for (const o of listItems(r.stdout)) found.set(String((o.metadata as Record<string, unknown>)?.namespace), parseLease(JSON.stringify(o)));
+      return found;
+    },
+
+    async createLease(namespace, name, holder, durationSeconds, now, annotations) {
+      const r = await run(["create", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }, undefined, annotations));
       if (r.exitCode === 0) return parseLease(r.stdout);
       if (CREATE_RACE.test(r.stderr)) return undefined;
       throw failure("taking the rotation lock", opts.redact(r.stderr));
     },
 
-    async claimLease(namespace, name, holder, durationSeconds, now, resourceVersion) {
+    async claimLease(namespace, name, holder, durationSeconds, now, resourceVersion, annotations) {
       if (!resourceVersion) return undefined;
-      const r = await run(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }, resourceVersion));
+      const r = await run(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }, resourceVersion, annotations));
       if (r.exitCode === 0) return parseLease(r.stdout);
       if (CLAIM_RACE.test(r.stderr)) return undefined;
       throw failure("taking the rotation lock", opts.redact(r.stderr));
@@ -222,7 +234,7 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
 
     async renewLease(namespace, name, held, now) {
       const hold = { holder: held.holder, durationSeconds: held.durationSeconds, now, acquireTime: held.acquireTime };
-      const r = await run(["replace", "-f", "-", "-o", "json"], leaseManifest(namespace, name, hold, held.resourceVersion));
+      const r = await run(["replace", "-f", "-", "-o", "json"], leaseManifest(namespace, name, hold, held.resourceVersion, held.annotations));
       if (r.exitCode === 0) return parseLease(r.stdout);
       if (CLAIM_RACE.test(r.stderr)) return undefined;
       throw failure("renewing the rotation lock", opts.redact(r.stderr));
@@ -230,7 +242,7 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
 
     async releaseLease(namespace, name, held) {
       // Guarded by the resourceVersion our claim left: a Lease taken over from us is not ours to clear.
-      const r = await run(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "name"], leaseManifest(namespace, name, null, held.resourceVersion));
+      const r = await run(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "name"], leaseManifest(namespace, name, null, held.resourceVersion, held.annotations));
       if (r.exitCode === 0 || /Conflict|the object has been modified|NotFound|not found/.test(r.stderr)) return;
       throw failure("releasing the rotation lock", opts.redact(r.stderr));
     },

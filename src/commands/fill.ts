@@ -56,7 +56,15 @@ export async function readCurrent(config: Config, ports: Pick<Ports, "kube" | "l
 export async function fillSecrets(
   config: Config,
   ports: Ports,
-  args: { owner: ResolvedOwner; hosts: readonly string[]; fill: FillDecision; current: CurrentToken; checked: boolean },
+  args: {
+    owner: ResolvedOwner;
+    hosts: readonly string[];
+    fill: FillDecision;
+    current: CurrentToken;
+    checked: boolean;
+    /** Where this run's Lease is: the filled Secrets name it, as rotate's do. */
+    leaseNamespace: string | undefined;
+  },
 ): Promise<RotationReport["verified"]> {
   const { fill, current, hosts } = args;
   const into = fill.namespaces.join(", ");
@@ -83,7 +91,7 @@ export async function fillSecrets(
     secretName: config.secretName,
     secretType: config.secretType,
     payload: pullSecretPayload(config.secretType, current.creds),
-    annotations: fillAnnotations(current.source),
+    annotations: { ...fillAnnotations(current.source), ...(args.leaseNamespace ? { [Annotations.lease]: args.leaseNamespace } : {}) },
   });
   try {
     // No --force-conflicts: these namespaces held no Secret when read, and one made since is not ours to take.

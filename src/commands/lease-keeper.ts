@@ -80,6 +80,32 @@ export class LeaseKeeper {
     return undefined;
   }
 
+  /**
+   * Writes our annotations onto the Lease with a guarded renewal, so the
+   * renewals after it carry them. false when the port cannot (no renewLease)
+   * or the Lease changed under us (the next write's guard then stops the run).
+   */
+  async annotate(patch: Record<string, string>): Promise<boolean> {
+    const { port, namespace, name, clock } = this.a;
+    if (!port.renewLease || this.lost || Object.keys(patch).length === 0) return Object.keys(patch).length === 0;
+    await this.inflight;
+    const now = clock.now();
+    const renewed = await port.renewLease(namespace, name, { ...this.state, annotations: { ...this.state.annotations, ...patch } }, now);
+    if (!renewed) return false;
+    this.state = renewed;
+    this.renewedAt = now.getTime();
+    return true;
+  }
+
+  /**
+   * Annotations the next write of the Lease (a renewal, or the release at the
+   * run's end) carries, with no write of their own: what can wait for the end
+   * of the run costs no kubectl.
+   */
+  stage(patch: Record<string, string>): void {
+    if (Object.keys(patch).length) this.state = { ...this.state, annotations: { ...this.state.annotations, ...patch } };
+  }
+
   /** Stops renewing, and waits for a renewal under way, so a release finds the Lease as this run left it. */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -12,6 +12,7 @@ import { statesOf, unavailableIn } from "./lifecycle.js";
 import { LeaseKeeper, type KeeperArgs } from "./lease-keeper.js";
 import type { LeaseWatch } from "./lease-guard.js";
 import type { Clock, KubePort, LeaseState, LockPort, Log, Timer } from "../model/ports.js";
+import { UNSETTLED } from "../model/target-record.js";
 
 /** The default of --lock-lease-duration. */
 export const LEASE_DURATION_SECONDS = 300;
@@ -47,8 +48,16 @@ export class LockTimeoutError extends KubeError {
 }
 
 export interface Held extends LeaseWatch {
-  /** The Lease's uid: the cluster's identity (naming.ts clusterKey). */
+  /** The Lease's uid. */
   uid: string;
+  /** The Lease as this run last wrote it (its annotations: model/target-record.ts). */
+  current(): LeaseState;
+  /** This run created the Lease (there was none in its namespace). */
+  fresh: boolean;
+  /** Writes our annotations onto the Lease (lease-keeper.ts annotate); false when it could not. */
+  annotate(patch: Record<string, string>): Promise<boolean>;
+  /** Annotations the Lease gets with its next write, the release at the latest (lease-keeper.ts stage). */
+  stage(patch: Record<string, string>): void;
   /** Stops the renewal, then clears the holder unless another run changed the Lease. */
   release(): Promise<void>;
 }
@@ -77,9 +86,9 @@ export async function acquireLock(args: {
     const existing = await port.readLease(namespace, name);
     let taken: LeaseState | undefined;
     if (existing === undefined) {
-      taken = await port.createLease(namespace, name, holder, duration, now);
+      taken = await port.createLease(namespace, name, holder, duration, now, { ...UNSETTLED });
     } else if (isFree(existing) || isStale(existing, now)) {
-      taken = await port.claimLease(namespace, name, holder, duration, now, existing.resourceVersion);
+      taken = await port.claimLease(namespace, name, holder, duration, now, existing.resourceVersion, existing.annotations);
       if (taken && !isFree(existing)) args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
     } else {
       const waited = now.getTime() - started;
@@ -94,15 +103,19 @@ export async function acquireLock(args: {
       continue;
     }
     // undefined: another run created or claimed it between our read and write; look again at once.
-    if (taken) return hold({ ...args, held: taken, claimedAt: now, durationSeconds: duration });
+    if (taken) return hold({ ...args, held: taken, claimedAt: now, durationSeconds: duration }, existing === undefined);
   }
 }
 
-function hold(args: KeeperArgs): Held {
+function hold(args: KeeperArgs, fresh: boolean): Held {
   const { port, namespace, name } = args;
   const keeper = new LeaseKeeper(args);
   return {
     uid: args.held.uid,
+    fresh,
+    current: () => keeper.current,
+    annotate: (patch) => keeper.annotate(patch),
+    stage: (patch) => keeper.stage(patch),
     lease: { namespace, name },
     lostReason: () => keeper.lostReason(),
     async release() {
@@ -114,24 +127,25 @@ function hold(args: KeeperArgs): Held {
 }
 
 /**
- * The uid of the target's Lease without taking it (dry runs, plan, status), in
+ * The target's Lease without taking it (dry runs, plan, status, revoke), in
  * the namespace rotate places it: the first, alphabetically, unless that one is
  * missing or being deleted (then the next). Asking about a namespace's state
- * only when its Lease is absent keeps the common case at one request.
- * Undefined before the first rotation.
+ * only when its Lease is absent keeps the common case at one request. No
+ * Lease before the first rotation; `namespace` is then where rotate would
+ * create it (undefined when it cannot tell).
  */
-export async function readTargetLeaseUid(
-  lock: LockPort,
+export async function readTargetLease(
+  lock: Pick<LockPort, "readLease">,
   target: { namespaces: readonly string[]; secretName: string },
   kube?: Pick<KubePort, "namespaceStates">,
-): Promise<string | undefined> {
+): Promise<{ lease: LeaseState | undefined; namespace: string | undefined }> {
   for (const namespace of [...target.namespaces].sort()) {
     const lease = await lock.readLease(namespace, leaseName(target.secretName));
-    if (lease?.uid) return lease.uid;
+    if (lease?.uid) return { lease, namespace };
     const state = (await statesOf(kube, [namespace])).get(namespace);
-    if (state !== "missing" && state !== "terminating") return undefined;
+    if (state !== "missing" && state !== "terminating") return { lease: undefined, namespace };
   }
-  return undefined;
+  return { lease: undefined, namespace: undefined };
 }
 
 /**

@@ -13,7 +13,9 @@ import { isLiveToken, referencedIds, revocationPlan, staticDue, sweepCandidates,
 import { rotationDecision, type Decision } from "../model/fill.js";
 import type { KubePort, ManagedSecretRef, ResolvedOwner, TargetState, LockPort, TokenView, Ports } from "../model/ports.js";
 import { assessOwnership, type Overlap, type Spared } from "../model/ownership.js";
-import type { TargetRef } from "../model/naming.js";
+import { mintedAt, type TargetRef } from "../model/naming.js";
+import { withUnproven } from "./rotate-ownership.js";
+import type { TargetRecall } from "./target-memory.js";
 import { rotate } from "./rotate.js";
 import { selectServiceAccounts, withPullSecret } from "../model/serviceaccounts.js";
 
@@ -83,8 +85,8 @@ export function buildPlan(args: {
   state: TargetState;
   tokens: readonly TokenView[];
   now: Date;
-  /** The uid of the target's Lease; undefined before the first rotation. */
-  leaseUid?: string | undefined;
+  /** What rotate's dry run recalled of the target (its cluster, departed namespaces); absent with static credentials. */
+  recall?: TargetRecall | undefined;
   /** What the cluster-wide list of managed Secrets returned, if rotate read it. */
   managed?: readonly ManagedSecretRef[] | "forbidden" | undefined;
   /** Listed namespaces rotate would skip (missing or being deleted). */
@@ -98,11 +100,15 @@ export function buildPlan(args: {
   const skipped = args.skipped ?? [];
   const existing = args.state.secrets;
   // The target is the configured one; the decisions are about the namespaces that can take the Secret.
-  const target = targetOf(args.config, args.config.namespaces, args.leaseUid);
+  const target = args.recall?.target ?? targetOf(args.config, args.config.namespaces, undefined);
   const config = { ...args.config, namespaces: args.config.namespaces.filter((ns) => !skipped.some((s) => s.namespace === ns)) };
-  const own = owner
-    ? assessOwnership({ existing, owner, tokens, prefix: config.tokenNamePrefix, target, namespaces: args.config.namespaces, managed: Array.isArray(args.managed) ? args.managed : undefined })
+  const departed = args.recall?.departed ?? [];
+  const listed = Array.isArray(args.managed);
+  const assessed = owner
+    ? assessOwnership({ existing, owner, tokens, prefix: config.tokenNamePrefix, target, namespaces: args.config.namespaces, managed: listed ? (args.managed as ManagedSecretRef[]) : departed.length ? departed : undefined })
     : undefined;
+  // As rotate: an unknown holder spares every token, unless the cluster-wide list saw them all.
+  const own = assessed && !listed ? withUnproven(assessed, args.recall?.unproven) : assessed;
   const held = own?.revocable ?? { current: [], kept: [], pending: [] };
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
   let decision: Decision | undefined = owner
@@ -142,7 +148,9 @@ export function buildPlan(args: {
     revoke = held.pending.filter((id) => liveIds.has(id));
     referenced = new Set([...referencedIds(own!.all), ...own!.heldElsewhere].filter((id) => !revoke.includes(id)));
   }
+  const sweepFrom = args.recall?.sweepFrom ?? 0;
   const sweep = (owner ? sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now, graceMs: config.sweepGraceMs }) : [])
+    .filter((t) => (mintedAt(t.name)?.getTime() ?? -Infinity) >= sweepFrom)
     .map((t) => t.id)
     .filter((id) => !revoke.includes(id));
 
@@ -192,7 +200,6 @@ export async function planRotation(config: Config, ports: Ports): Promise<Rotati
     namespaces?: string[];
     state?: TargetState;
     tokens?: TokenView[];
-    leaseUid?: string;
     managed?: ManagedSecretRef[] | "forbidden";
   } = {};
   // Namespaces the API server said do not exist, as rotate's own checks asked it (no request of plan's own).
@@ -233,11 +240,7 @@ export async function planRotation(config: Config, ports: Ports): Promise<Rotati
     deleteSecrets: async () => refuse("delete Secrets"),
   };
   const lock: LockPort = {
-    async readLease(namespace, name) {
-      const lease = await ports.lock.readLease(namespace, name);
-      seen.leaseUid = lease?.uid || undefined;
-      return lease;
-    },
+    readLease: (namespace, name) => ports.lock.readLease(namespace, name),
     createLease: async () => refuse("take a Lease"),
     claimLease: async () => refuse("take a Lease"),
     releaseLease: async () => refuse("release a Lease"),
@@ -269,7 +272,7 @@ export async function planRotation(config: Config, ports: Ports): Promise<Rotati
     state: seen.state ?? { secrets: [], serviceAccounts: [] },
     tokens: seen.tokens ?? [],
     now,
-    leaseUid: seen.leaseUid,
+    recall: report.recall,
     managed: seen.managed,
     skipped: report.skipped,
     fillRefused: report.filled ? undefined : report.reason,

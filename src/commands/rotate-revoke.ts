@@ -3,7 +3,7 @@
 // reported, never thrown past the run: the Secrets record what is left.
 import type { GpsError } from "../model/errors.js";
 import type { Config } from "../config/inputs.js";
-import { Annotations } from "../model/naming.js";
+import { Annotations, mintedAt } from "../model/naming.js";
 import type { TargetRef } from "./target.js";
 import { sweepCandidates } from "../model/plan.js";
 import type { MintedToken, ResolvedOwner, Ports, TokenView } from "../model/ports.js";
@@ -17,10 +17,14 @@ export async function sweep(
   target: TargetRef,
   referenced: ReadonlySet<number>,
   pending: readonly number[],
+  /** Only orphans minted at or after this (ms): before it, where the target wrote was not on record. */
+  mintedFrom = 0,
 ): Promise<{ ids: number[]; problems: string[] }> {
   const orphans = [
     ...tokens.filter((t) => pending.includes(t.id)),
-    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs }),
+    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs }).filter(
+      (t) => (mintedAt(t.name)?.getTime() ?? -Infinity) >= mintedFrom,
+    ),
   ];
   const ids: number[] = [];
   const problems: string[] = [];

@@ -11,7 +11,7 @@ import { checkApply, ensureServiceAccounts, readChecked, wouldAddTo } from "./ap
 import { pullSecretPayload, registryHosts } from "../model/dockerconfig.js";
 import { RotationError } from "../model/errors.js";
 import type { Config } from "../config/inputs.js";
-import { acquireTargetLock, readTargetLeaseUid } from "./lock.js";
+import { acquireTargetLock, readTargetLease } from "./lock.js";
 import { guardWrites } from "./lease-guard.js";
 import { mintedRecord, recordAnnotations, secretList } from "../model/manifests.js";
 import { Annotations, tokenName } from "../model/naming.js";
@@ -19,7 +19,8 @@ import { targetOf } from "./target.js";
 import { isLiveToken, referencedIds, revocationPlan } from "../model/plan.js";
 import { rotationDecision } from "../model/fill.js";
 import { fillSecrets, readCurrent } from "./fill.js";
-import type { ResolvedOwner, Ports } from "../model/ports.js";
+import type { LeaseState, ResolvedOwner, Ports } from "../model/ports.js";
+import { recallForRun, remember } from "./target-memory.js";
 import { reportBase, type RotationReport } from "./rotation-report.js";
 import { applyStaticLocked, staticSummary } from "./static.js";
 import { skippedProblem } from "./lifecycle.js";
@@ -31,8 +32,20 @@ import { mintChecked } from "./mint.js";
 export { registryHost, resolveNamespaces, verifyTarget } from "./rotate-scope.js";
 export { assessForRun, reportOwnership } from "./rotate-ownership.js";
 
+/** The target's Lease as a run has it: held (rotate), or only read (a dry run). */
+export interface LeaseInHand {
+  lease: LeaseState | undefined;
+  namespace: string | undefined;
+  /** Created by this run. */
+  fresh: boolean;
+  /** Writes our annotations onto it; absent in a dry run. */
+  annotate?: (patch: Record<string, string>) => Promise<boolean>;
+  /** Has it carry them with its next write (the release at the latest); absent in a dry run. */
+  stage?: (patch: Record<string, string>) => void;
+}
+
 export async function rotate(input: Config, ports: Ports): Promise<RotationReport> {
-  let locked: (config: Config, leaseUid: string | undefined, ports: Ports) => Promise<RotationReport>;
+  let locked: (config: Config, hand: LeaseInHand, ports: Ports) => Promise<RotationReport>;
   const creds = input.credentials;
   if (creds.kind === "static") {
     // No GitLab call at all: the registry was given, the credentials too.
@@ -44,19 +57,23 @@ export async function rotate(input: Config, ports: Ports): Promise<RotationRepor
     const hosts = registryHosts(registryHost(input, owner), input.registryAliases);
     ports.log.info(`Owner: ${owner.kind} ${owner.path} (id ${owner.id}); registry ${hosts.join(", ")}`);
     await checkApiToken(ports.gitlab, ports.clock.now(), ports.log);
-    locked = (config, leaseUid, p) => rotateLocked(config, p, owner, hosts, leaseUid);
+    locked = (config, hand, p) => rotateLocked(config, p, owner, hosts, hand);
   }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
 
   // A dry run changes nothing, not even a Lease: it only reads the Lease's uid (the cluster's identity).
   // Before the lock: the Lease lives in the first namespace, which may be one to create. A dry run only asks the server.
   if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces, { dryRun: config.dryRun });
-  if (config.dryRun) return locked(config, creds.kind === "static" ? undefined : await readTargetLeaseUid(ports.lock, config, ports.kube), ports);
+  if (config.dryRun) {
+    const read = creds.kind === "static" ? { lease: undefined, namespace: undefined } : await readTargetLease(ports.lock, config, ports.kube);
+    return locked(config, { ...read, fresh: false }, ports);
+  }
   const held = await acquireTargetLock(ports, config);
   // Every write under the lock first checks the Lease is still ours (renewed in the background).
   const guard = guardWrites(ports, held);
   try {
-    return guard.settle(await locked(config, held.uid, guard.ports));
+    const hand: LeaseInHand = { lease: held.current(), namespace: held.lease.namespace, fresh: held.fresh, annotate: (patch) => held.annotate(patch), stage: (patch) => held.stage(patch) };
+    return guard.settle(await locked(config, hand, guard.ports));
   } finally {
     try {
       await held.release();
@@ -66,11 +83,8 @@ export async function rotate(input: Config, ports: Ports): Promise<RotationRepor
   }
 }
 
-async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, hosts: readonly string[], leaseUid: string | undefined): Promise<RotationReport> {
+async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, hosts: readonly string[], hand: LeaseInHand): Promise<RotationReport> {
   const { gitlab, kube, log } = ports;
-  // The configured target, never the namespaces that happen to exist: tokens
-  // stay attributed (and swept) the same when a namespace is deleted.
-  const target = targetOf(listed, listed.namespaces, leaseUid);
 
   // From here on, config holds only the namespaces that can take the Secret.
   const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
@@ -79,6 +93,11 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
+  // The configured target, never the namespaces that happen to exist: tokens
+  // stay attributed (and swept) the same when a namespace is deleted. Its
+  // cluster is what the Leases remember, wherever the lock is now.
+  const recall = await recallForRun(listed, ports, { owner, hand, existing, live: tokens.filter((t) => liveIds.has(t.id)), now });
+  const { target } = recall;
   let decision = rotationDecision({ namespaces: config.namespaces, existing, owner, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force, tokens, prefix: config.tokenNamePrefix, target });
   const current = decision.action === "fill" ? await readCurrent(config, ports, hosts, decision) : undefined;
   if (typeof current === "string") decision = { action: "rotate", reason: `${current}, so the namespaces without it cannot be filled` };
@@ -87,7 +106,7 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
   // The ownership LIST and the server dry run are independent reads, each
   // seconds of kubectl on a large fleet: they run side by side.
   const [own] = await settledInOrder(
-    assessForRun({ ...config, namespaces: listed.namespaces }, ports, { owner, tokens, target, existing, liveIds, now, due: due.due }),
+    assessForRun({ ...config, namespaces: listed.namespaces }, ports, { owner, tokens, target, existing, liveIds, now, due: due.due, departed: recall.departed, unproven: recall.unproven }),
     due.due && !checked ? checkApply(config, ports, hosts) : Promise.resolve(),
   );
   reportOwnership(config, log, own, target);
@@ -96,8 +115,11 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
   // Nothing our Secrets hold or record, nor anything a Secret elsewhere holds, is ever swept.
   const untouchable = new Set([...referencedIds(own.all), ...own.heldElsewhere]);
 
+  if (!config.dryRun) await remember(hand, recall, listed.namespaceSelector !== undefined);
+
   const base = {
     ...reportBase({ config, skipped, present, reason: due.reason, hosts }),
+    recall,
     previousTokenIds: held.current,
     owner: { kind: owner.kind, id: owner.id, path: owner.path },
     static: null,
@@ -109,11 +131,11 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
   if (decision.action !== "rotate") {
     const fill = decision.action === "fill" && typeof current === "object" ? { decision, current } : undefined;
     log.info(fill ? `Filling ${fill.decision.namespaces.join(", ")} with deploy token ${fill.decision.tokenId}, no rotation due: ${due.reason}` : `Nothing to do: ${due.reason}`);
-    const verified = fill ? await fillSecrets(config, ports, { owner, hosts, fill: fill.decision, current: fill.current, checked }) : null;
+    const verified = fill ? await fillSecrets(config, ports, { owner, hosts, fill: fill.decision, current: fill.current, checked, leaseNamespace: hand.namespace }) : null;
     const filled = fill ? { namespaces: fill.decision.namespaces, tokenId: fill.decision.tokenId } : undefined;
     // Leftovers of an earlier run: pending revokes still live, then orphans.
     const pending = held.pending.filter((id) => liveIds.has(id));
-    const swept = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner, tokens, target, new Set([...untouchable].filter((id) => !pending.includes(id))), pending);
+    const swept = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner, tokens, target, new Set([...untouchable].filter((id) => !pending.includes(id))), pending, recall.sweepFrom);
     const sas = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
     const problems = [...skipProblems, ...swept.problems, ...sas.problems];
     for (const p of problems) log.warn(p);
@@ -161,6 +183,7 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
         ...recordAnnotations(mintedRecord(minted, owner, hosts, now)),
         [Annotations.target]: target.id ?? "",
         [Annotations.targetSpec]: target.describe,
+        [Annotations.lease]: hand.namespace ?? "",
         [Annotations.keptTokenIds]: plan.keep.join(","),
         [Annotations.revokePending]: pending.join(","),
       },
@@ -188,7 +211,7 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
   }
   if (plan.keep.length) log.info(`Kept previous deploy token(s) ${plan.keep.join(", ")} alive (--keep-previous ${config.keepPrevious})`);
   const referenced = new Set([minted.id, ...untouchable]);
-  const swept = await sweep(config, ports, owner, tokens, target, referenced, []);
+  const swept = await sweep(config, ports, owner, tokens, target, referenced, [], recall.sweepFrom);
   problems.push(...swept.problems);
   const sas = await ensureServiceAccounts(config, ports, accounts);
   problems.push(...sas.problems);

@@ -3,6 +3,7 @@
 import type { Overlap, Spared } from "../model/ownership.js";
 import type { UnavailableNamespace } from "../model/errors.js";
 import type { Config } from "../config/inputs.js";
+import type { TargetRecall } from "./target-memory.js";
 
 export interface RotationReport {
   changed: boolean;
@@ -39,6 +40,8 @@ export interface RotationReport {
   spared?: Spared[];
   /** Namespaces whose Secret another target wrote last (two pipelines write them). */
   overlaps?: Overlap[];
+  /** What the run recalled of its target (target-memory.ts): plan's view of the same decision. Not part of any output. */
+  recall?: TargetRecall;
 }
 
 /** What every run's report says from what it read, before it decides anything: where, what was skipped or new, why, which registry. */

@@ -55,6 +55,8 @@ export function assessStatus(args: {
   fill?: { tokenId: number; namespaces: readonly string[] } | null;
   /** What GitLab said about the API token itself; null or absent: not asked. */
   apiToken?: ApiTokenStatus | null;
+  /** These namespaces are part of a larger target (ownership.ts coveringTarget): tokens held outside them are not judged. */
+  partOf?: TargetRef | undefined;
 }): StatusReport {
   const { owner, now } = args;
   const ownerRef = ownerRefOf(owner);
@@ -157,13 +159,15 @@ export function assessStatus(args: {
     ? assessOwnership({ existing: args.existing, owner, tokens: args.tokens, prefix: args.prefix, target, namespaces: args.namespaces, managed: Array.isArray(args.managed) ? args.managed : undefined })
     : undefined;
   const referenced = new Set([...referencedIds(held), ...(own?.heldElsewhere ?? [])]);
+  // Part of a target: a token no Secret here references may be held in its other namespaces, so none is called an orphan.
   const orphans = new Set(
-    sweepCandidates({ tokens: args.tokens, prefix: args.prefix, target, referenced, now, graceMs: args.graceMs }).map((t) => t.id),
+    args.partOf ? [] : sweepCandidates({ tokens: args.tokens, prefix: args.prefix, target, referenced, now, graceMs: args.graceMs }).map((t) => t.id),
   );
+  const elsewhere = own?.elsewhereHolders ?? new Map<number, readonly string[]>();
   const spared = new Map((own?.spared ?? []).map((s) => [s.id, s]));
   const legacy = (name: string): boolean => claimOf(args.prefix, target, name).kind === "legacy";
   const tokens: TokenStatus[] = args.tokens
-    .filter((t) => referenced.has(t.id) || namedForTarget(args.prefix, target, t.name) || legacy(t.name))
+    .filter((t) => referenced.has(t.id) || ((namedForTarget(args.prefix, target, t.name) || legacy(t.name)) && !args.partOf))
     .map((t) => {
       const state = stateOf(t, now);
       const sparedAs = spared.get(t.id)?.why;
@@ -185,7 +189,9 @@ export function assessStatus(args: {
                     : state === "live"
                       ? "in-flight"
                       : "stale";
-      return { id: t.id, name: t.name, username: t.username, expiresAt: t.expiresAt, daysLeft: daysLeft(t.expiresAt, now), state, role, usedBy: holders.get(t.id) ?? [] };
+      // Held here: the namespaces; held only outside the target: the Secrets there, so the table says who still needs it.
+      const usedBy = holders.get(t.id) ?? [...(elsewhere.get(t.id) ?? [])];
+      return { id: t.id, name: t.name, username: t.username, expiresAt: t.expiresAt, daysLeft: daysLeft(t.expiresAt, now), state, role, usedBy };
     })
     .sort((a, b) => b.id - a.id);
 
@@ -196,6 +202,13 @@ export function assessStatus(args: {
     // Overlaps are named above; the other spared tokens are worth knowing.
     if (s.why === "other-target" && own!.overlaps.some((o) => o.tokenId === s.id)) continue;
     findings.push({ severity: "info", kind: "spared", tokenId: s.id, namespaces: s.namespaces, message: sparedMessage(s).replace(/^Left/, "rotate leaves") });
+  }
+  if (args.partOf) {
+    findings.push({
+      severity: "info",
+      kind: "part-of-target",
+      message: `these namespaces are part of target ${args.partOf.id} (${args.partOf.describe}): tokens held only outside them are not shown; give status that target's own namespaces or selector to see them all`,
+    });
   }
   if (args.managed === "forbidden") {
     findings.push({ severity: "info", kind: "cluster-wide", message: "RBAC does not allow listing Secrets cluster-wide: Secrets outside these namespaces were not checked" });

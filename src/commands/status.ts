@@ -11,11 +11,12 @@
 // status-assess.ts; this module reads the world for it.
 import { readApiToken } from "./apitoken.js";
 import type { Config } from "../config/inputs.js";
-import { readTargetLeaseUid } from "./lock.js";
+import { recallClusterUid } from "./target-memory.js";
 import type { DeployTokenInfo, ExistingSecret, LockPort, Ports, ResolvedOwner } from "../model/ports.js";
 import { registryHosts } from "../model/dockerconfig.js";
 import { rotationDecision } from "../model/fill.js";
 import { isLiveToken } from "../model/plan.js";
+import { coveringTarget } from "../model/ownership.js";
 import type { UnavailableNamespace } from "../model/errors.js";
 import { statesOf, unavailableIn, withPermissionHint } from "./lifecycle.js";
 import { registryHost, resolveNamespaces } from "./rotate.js";
@@ -39,7 +40,6 @@ export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "
   const apiToken = owner ? await readApiToken(ports.gitlab, ports.clock.now()) : null;
   // A selector costs one more read (list namespaces); a plain list none.
   const namespaces = await resolveNamespaces(config, ports.kube);
-  const leaseUid = owner ? await readTargetLeaseUid(ports.lock as LockPort, { namespaces, secretName: config.secretName }, ports.kube) : undefined;
   // A namespaced Role's binding goes with its namespace: the read meets a 403 there (lifecycle.ts).
   let gone: UnavailableNamespace[] = [];
   let existing: ExistingSecret[];
@@ -58,7 +58,12 @@ export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "
   for (const u of gone) namespaceStates.set(u.namespace, u.reason);
   const tokens = owner ? await ports.gitlab.listDeployTokens(owner) : [];
   const now = ports.clock.now();
-  const target = targetOf(config, namespaces, leaseUid);
+  const live = tokens.filter((t) => isLiveToken(t, now));
+  const leaseUid = owner ? await recallClusterUid(ports, config, { namespaces, existing, live }) : undefined;
+  const named = targetOf(config, namespaces, leaseUid);
+  // Part of a target (a subset of its list, or a selector's namespaces listed by name): that target, not an overlap.
+  const covering = owner ? coveringTarget(existing, owner, named, namespaces) : undefined;
+  const target = covering ?? named;
   // rotate skips a namespace that does not exist or is being deleted: never one to fill.
   const available = namespaces.filter((ns) => !["missing", "terminating"].includes(namespaceStates.get(ns) ?? "active"));
   const fill = owner ? fillOf(config, { owner, namespaces: available, existing, tokens, now, target }) : null;
@@ -78,6 +83,7 @@ export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "
     graceMs: config.sweepGraceMs,
     namespaceStates,
     apiToken,
+    partOf: covering?.partial ? covering : undefined,
   };
   const first = assessStatus(input);
   if (!first.tokens.some((t) => t.role === "orphan") || !ports.kube.listManagedSecrets) return first;

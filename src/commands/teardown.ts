@@ -19,11 +19,13 @@
 // reads the world and carries the plan out.
 import { KubeError } from "../model/errors.js";
 import type { Config } from "../config/inputs.js";
-import { acquireTargetLock, readTargetLeaseUid } from "./lock.js";
+import { acquireTargetLock, readTargetLease } from "./lock.js";
+import { recallTarget } from "./target-memory.js";
 import { guardWrites } from "./lease-guard.js";
 import { STATIC_OWNER } from "../model/naming.js";
 import { sparedMessage } from "../model/ownership.js";
-import type { ResolvedOwner, Ports, TeardownKube } from "../model/ports.js";
+import type { LeaseState, ResolvedOwner, Ports, TeardownKube } from "../model/ports.js";
+import { isLiveToken } from "../model/plan.js";
 import { resolveNamespaces } from "./rotate.js";
 import type { ServiceAccountState } from "../model/serviceaccounts.js";
 import { targetOf } from "./target.js";
@@ -41,15 +43,26 @@ interface Inspection {
   accounts: ServiceAccountState[];
 }
 
+/** The target's Lease as revoke has it: held, or only read without --yes. */
+interface Hand {
+  lease: LeaseState | undefined;
+  namespace: string | undefined;
+  fresh: boolean;
+}
+
 /** Reads (one kubectl for Secrets and ServiceAccounts), plans, and asks the cluster whether the deletes are allowed. */
-async function inspect(config: Config, ports: TeardownPorts, owner: ResolvedOwner | null, namespaces: string[], leaseUid: string | undefined): Promise<Inspection> {
+async function inspect(config: Config, ports: TeardownPorts, owner: ResolvedOwner | null, namespaces: string[], hand: Hand): Promise<Inspection> {
   const state = await ports.kube.readTarget(namespaces, config.secretName, config.serviceAccounts);
   const tokens = owner ? await ports.gitlab.listDeployTokens(owner) : [];
   const now = ports.clock.now();
+  // The cluster as rotate recalls it (target-memory.ts), so revoke names the tokens rotate minted.
+  const set = targetOf(config, namespaces, undefined).set;
+  const live = tokens.filter((t) => isLiveToken(t, now));
+  const recalled = owner ? await recallTarget(ports.lock, { config, namespaces, set, ...hand, heldNamespace: hand.namespace, held: hand.lease, existing: state.secrets, live }) : undefined;
   const input = {
     owner,
     secretName: config.secretName,
-    target: targetOf(config, namespaces, leaseUid),
+    target: targetOf(config, namespaces, recalled?.clusterUid),
     namespaces,
     prefix: config.tokenNamePrefix,
     existing: state.secrets,
@@ -120,8 +133,8 @@ export async function teardown(config: Config, ports: TeardownPorts, opts: { con
   });
 
   if (!opts.confirm) {
-    const leaseUid = owner ? await readTargetLeaseUid(ports.lock, { namespaces, secretName: config.secretName }, ports.kube) : undefined;
-    const { plan } = await inspect(config, ports, owner, namespaces, leaseUid);
+    const read = await readTargetLease(ports.lock, { namespaces, secretName: config.secretName }, ports.kube);
+    const { plan } = await inspect(config, ports, owner, namespaces, { ...read, fresh: false });
     if (isEmptyPlan(plan)) return done(plan, {});
     throw new ConfirmationRequiredError(plan);
   }
@@ -132,7 +145,7 @@ export async function teardown(config: Config, ports: TeardownPorts, opts: { con
   const guard = guardWrites(ports, lease);
   ports = guard.ports;
   try {
-    const seen = await inspect(config, ports, owner, namespaces, lease.uid);
+    const seen = await inspect(config, ports, owner, namespaces, { lease: lease.current(), namespace: lease.lease.namespace, fresh: lease.fresh });
     const { plan } = seen;
     const { log } = ports;
     const revoked: number[] = [];

@@ -24,6 +24,8 @@ export const Annotations = {
   target: `${ANNOTATION}/target`,
   /** That target's namespaces or selector, for people ("namespaces a,b"). */
   targetSpec: `${ANNOTATION}/target-spec`,
+  /** The namespace of the Lease the run that wrote it held: where the target's record is (model/target-record.ts). */
+  lease: `${ANNOTATION}/lease`,
 } as const;
 
 /**

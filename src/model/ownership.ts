@@ -57,7 +57,9 @@ export function supersededList(target: TargetRef, recordedTarget: string | undef
 export interface Spared {
   id: number;
   name: string;
-  why: "other-target" | "other-cluster" | "unproven" | "held-elsewhere";
+  why: "other-target" | "other-cluster" | "unproven" | "held-elsewhere" | "unrecorded";
+  /** unrecorded: why this run cannot know every holder. */
+  reason?: string;
   /** The target its name carries (other-target, other-cluster). */
   target?: string;
   /** Our namespaces whose Secret holds or records it. */
@@ -85,6 +87,8 @@ export interface Ownership {
   overlaps: Overlap[];
   /** Token ids that managed Secrets outside this target hold or keep: never revoked, never swept. */
   heldElsewhere: Set<number>;
+  /** For each of those, the Secrets holding it ("namespace/name"), for people. */
+  elsewhereHolders: ReadonlyMap<number, readonly string[]>;
 }
 
 const idList = (text: string | undefined): number[] =>
@@ -157,7 +161,40 @@ export function assessOwnership(args: {
     overlaps.push({ namespace: s.namespace, tokenId: t.id, otherTarget: claim.target, otherSpec: s.annotations[Annotations.targetSpec] || undefined });
   }
 
-  return { all, revocable, spared: spared.sort((a, b) => b.id - a.id), overlaps, heldElsewhere: new Set(elsewhere.keys()) };
+  return { all, revocable, spared: spared.sort((a, b) => b.id - a.id), overlaps, heldElsewhere: new Set(elsewhere.keys()), elsewhereHolders: elsewhere };
+}
+
+/**
+ * The target that wrote every one of our Secrets in these namespaces, when it
+ * is not the one these options name but covers them: `status --namespace a,b`
+ * about a target configured as `a,b,c` (or as a selector) looks at part of
+ * that target, not at two targets. undefined when the Secrets record several
+ * targets, another cluster or Secret name, or a list that lacks one of these
+ * namespaces (or is abbreviated, so it cannot be told).
+ */
+export function coveringTarget(
+  existing: readonly ExistingSecret[],
+  owner: ResolvedOwner,
+  target: TargetRef,
+  namespaces: readonly string[],
+): (TargetRef & { partial: boolean }) | undefined {
+  const ours = existing.filter((s) => isManaged(s) && s.annotations[Annotations.owner] === ownerRef(owner));
+  const ids = new Set(ours.map((s) => s.annotations[Annotations.target] ?? ""));
+  if (ours.length === 0 || ids.size !== 1) return undefined;
+  const id = [...ids][0]!;
+  if (id === "" || id === target.id) return undefined;
+  const parts = id.split("/");
+  const [secretName, set] = parts.slice(-2) as [string, string];
+  const cluster = parts.slice(0, -2).join("/");
+  if (secretName !== target.secretName || cluster !== target.cluster || !/^[0-9a-f]{8}$/.test(set ?? "")) return undefined;
+  const spec = ours[0]!.annotations[Annotations.targetSpec] ?? "";
+  if (spec.startsWith("namespaces ")) {
+    if (spec.includes("…")) return undefined;
+    const list = spec.slice("namespaces ".length).split(",");
+    if (!namespaces.every((ns) => list.includes(ns))) return undefined;
+    return { cluster, secretName, set, id, describe: spec, partial: list.length > namespaces.length };
+  }
+  return spec.startsWith("selector ") ? { cluster, secretName, set, id, describe: spec, partial: true } : undefined;
 }
 
 /** The loud line for a namespace two targets write, with the way out. */
@@ -182,5 +219,7 @@ export function sparedMessage(s: Spared): string {
       return `Left deploy token ${s.id}${where} alive: managed Secret(s) outside this target still hold it: ${(s.elsewhere ?? []).join(", ")}`;
     case "unproven":
       return `Left deploy token ${s.id}${where} alive: its name (${s.name}) does not prove it was minted for this target`;
+    case "unrecorded":
+      return `Left deploy token ${s.id} alive: ${s.reason ?? "where this target wrote is not on record"}, so a namespace outside the selector may still pull with it; it expires by itself`;
   }
 }

@@ -206,18 +206,41 @@ export interface LeaseState {
   resourceVersion: string;
   /** Server-assigned, stable for as long as the Lease exists. */
   uid: string;
+  /**
+   * Our annotations on it (model/target-record.ts): the cluster's identity and
+   * where each selector target wrote its Secrets. Every write of the Lease
+   * carries them, so a claim, renewal or release never drops them.
+   */
+  annotations?: Record<string, string>;
 }
 
 export interface LockPort {
   /** The Lease as it is, or undefined when there is none. Reads only. */
   readLease(namespace: string, name: string): Promise<LeaseState | undefined>;
-  /** Creates the Lease held by `holder`; undefined when someone created it first. */
-  createLease(namespace: string, name: string, holder: string, durationSeconds: number, now: Date): Promise<LeaseState | undefined>;
-  /** Claims a free or stale Lease if it still has `resourceVersion`; undefined when someone else changed it first. */
-  claimLease(namespace: string, name: string, holder: string, durationSeconds: number, now: Date, resourceVersion: string): Promise<LeaseState | undefined>;
   /**
-   * Moves renewTime to `now` if the Lease is still as `held` left it (a
-   * resourceVersion-guarded replace); undefined when it was changed or
+   * The Leases of that name in these namespaces, in one call; a namespace that
+   * is gone or refuses the read has none. Reads only. Optional: a port without
+   * it never looks for a target's earlier Lease beyond what the Secrets name.
+   */
+  readLeases?(namespaces: readonly string[], name: string): Promise<Map<string, LeaseState>>;
+  /** Creates the Lease held by `holder`, with `annotations`; undefined when someone created it first. */
+  createLease(namespace: string, name: string, holder: string, durationSeconds: number, now: Date, annotations?: Record<string, string>): Promise<LeaseState | undefined>;
+  /**
+   * Claims a free or stale Lease if it still has `resourceVersion`, keeping
+   * `annotations` (ours, as read); undefined when someone else changed it first.
+   */
+  claimLease(
+    namespace: string,
+    name: string,
+    holder: string,
+    durationSeconds: number,
+    now: Date,
+    resourceVersion: string,
+    annotations?: Record<string, string>,
+  ): Promise<LeaseState | undefined>;
+  /**
+   * Moves renewTime to `now` and writes `held.annotations` if the Lease is
+   * still as `held` left it (a resourceVersion-guarded replace); undefined when it was changed or
    * deleted since (the caller reads it to learn by whom). Optional: a port
    * without it holds the Lease for its duration only.
    */

@@ -11,7 +11,7 @@ import { parseConfig, type Config } from "../../src/config/inputs.js";
 import { deleteReviews, parseDeleteReviews } from "../../src/adapters/kubectl.js";
 import { Annotations, ownsTokenName } from "../../src/model/naming.js";
 import { OPTIONS, type RawSettings } from "../../src/config/options.js";
-import type { ExistingSecret, KubePort, ResolvedOwner, LockPort, Ports } from "../../src/model/ports.js";
+import type { ExistingSecret, KubePort, ResolvedOwner, LeaseState, LockPort, Ports } from "../../src/model/ports.js";
 import { buildPlan, planRotation } from "../../src/commands/preview.js";
 import { planLines } from "../../src/faces/plan-view.js";
 import { configJson, renderCredentials, renderTarget, secretManifests } from "../../src/commands/render.js";
@@ -20,6 +20,7 @@ import { rotate } from "../../src/commands/rotate.js";
 import { Secret } from "../../src/model/secret.js";
 import type { ServiceAccountState } from "../../src/model/serviceaccounts.js";
 import { assessStatus, daysLeft, statusNeedsAttention } from "../../src/commands/status.js";
+import { coveringTarget } from "../../src/model/ownership.js";
 import { DESCRIBE_NAMES_MAX, abbreviatedList, targetOf } from "../../src/commands/target.js";
 import { ConfirmationRequiredError, teardown, teardownPlan, type TeardownPorts } from "../../src/commands/teardown.js";
 import type { RotationReport } from "../../src/commands/rotation-report.js";
@@ -33,6 +34,8 @@ const config = (patch: RawSettings = {}): Config => parseConfig({ project: "grp/
 /** The uid of the fakes' Lease: the cluster's identity in token names. */
 const LEASE_UID = "0f0f0f0f-0000-4000-8000-000000000042";
 const target = (c: Config = config()): string => targetOf(c, c.namespaces, LEASE_UID).id!;
+/** What rotate's dry run recalls of a target whose Lease has LEASE_UID and no record (plan.buildPlan input). */
+const recallFor = (c: Config) => ({ target: targetOf(c, c.namespaces, LEASE_UID), departed: [], unproven: undefined, sweepFrom: 0, patch: {}, identity: {}, settleNow: false });
 
 interface FakeToken { id: number; name: string; username: string; expiresAt: string | null; revoked: boolean }
 
@@ -144,7 +147,8 @@ function fakes(opts: { secrets?: ExistingSecret[]; tokens?: FakeToken[]; account
       secrets = secrets.filter((s) => !namespaces.includes(s.namespace));
     },
   };
-  const free = { holder: "", renewTime: "", durationSeconds: 0, resourceVersion: "1", uid: LEASE_UID };
+  // One Lease, free between runs; what a run records on it (renewLease) stays for the next.
+  let free: LeaseState = { holder: "", renewTime: "", durationSeconds: 0, resourceVersion: "1", uid: LEASE_UID };
   const lock: LockPort = {
     async readLease() {
       return free;
@@ -155,6 +159,10 @@ function fakes(opts: { secrets?: ExistingSecret[]; tokens?: FakeToken[]; account
     async claimLease(_ns, _name, holder) {
       events.push("lock");
       return { ...free, holder, resourceVersion: "2" };
+    },
+    async renewLease(_ns, _name, held) {
+      free = { ...free, annotations: { ...held.annotations }, resourceVersion: String(Number(held.resourceVersion) + 1) };
+      return { ...held, resourceVersion: free.resourceVersion };
     },
     async releaseLease() {
       events.push("unlock");
@@ -242,7 +250,7 @@ describe("plan", () => {
       state: { secrets: [managed("a", 7, { [Annotations.keptTokenIds]: "5" }), managed("b", 7)], serviceAccounts: [sa("a", "default", []), sa("b", "default", ["regcred", "gitlab-pull-secret"])] },
       tokens: [ours(7, { c }), ours(5, { c }), ours(9, { c }), ours(3, { c, expiresAt: "2026-11-01T00:00:00.000Z" })],
       now: NOW,
-      leaseUid: LEASE_UID,
+      recall: recallFor(c),
     });
     assert.equal(p.due, true);
     assert.equal(p.reason, "every run rotates (no --rotate-before)");
@@ -254,7 +262,7 @@ describe("plan", () => {
     // 9: ours, live, unreferenced, past the grace. 3: expired, nothing to sweep.
     assert.deepEqual(p.sweep.map((t) => t.id), [9]);
     assert.deepEqual(p.serviceAccounts, []);
-    const withSa = buildPlan({ config: config({ namespaces: ["a", "b"], serviceAccounts: ["default"] }), owner: OWNER, hosts: ["r"], state: { secrets: [], serviceAccounts: [sa("a", "default", []), sa("b", "default", ["gitlab-pull-secret"])] }, tokens: [], now: NOW, leaseUid: LEASE_UID });
+    const withSa = buildPlan({ config: config({ namespaces: ["a", "b"], serviceAccounts: ["default"] }), owner: OWNER, hosts: ["r"], state: { secrets: [], serviceAccounts: [sa("a", "default", []), sa("b", "default", ["gitlab-pull-secret"])] }, tokens: [], now: NOW, recall: recallFor(config({ namespaces: ["a", "b"], serviceAccounts: ["default"] })) });
     assert.deepEqual(withSa.serviceAccounts, ["a/default"]);
   });
 
@@ -267,7 +275,7 @@ describe("plan", () => {
       state: { secrets: [managed("a", 7, { [Annotations.revokePending]: "6" }), managed("b", 7)], serviceAccounts: [] },
       tokens: [ours(7, { c }), ours(6, { c })],
       now: NOW,
-      leaseUid: LEASE_UID,
+      recall: recallFor(c),
     });
     assert.equal(p.due, false);
     assert.match(p.reason, /deploy token 7 has 7d left, more than --rotate-before/);
@@ -395,6 +403,34 @@ describe("status", () => {
     const odd = base({ existing: [unmanaged("a")], tokens: [ours(7)] });
     assert.deepEqual(odd.findings.map((f) => f.kind).sort(), ["missing-secret", "orphan", "unmanaged-secret"]);
     assert.equal(odd.secrets[1]!.present, false);
+  });
+
+  test("a subset of one target's list is part of that target: no overlap, nothing needs attention (issue 21)", () => {
+    const whole = config({ namespaces: ["a", "b", "c"] });
+    const wrote = { [Annotations.target]: targetOf(whole, whole.namespaces, LEASE_UID).id!, [Annotations.targetSpec]: "namespaces a,b,c" };
+    const existing = [managed("a", 7, wrote), managed("b", 7, wrote)];
+    const asked = targetOf(config(), ["a", "b"], LEASE_UID);
+    const before = base({ existing, tokens: [ours(7, { c: whole })], target: asked, warnWithinMs: 0 });
+    assert.deepEqual(before.findings.map((f) => f.kind), ["overlap", "overlap"], "what status said before it looked for the covering target");
+    const covering = coveringTarget(existing, OWNER, asked, ["a", "b"]);
+    assert.equal(covering?.id, wrote[Annotations.target]);
+    assert.equal(covering?.partial, true);
+    const r = base({ existing, tokens: [ours(7, { c: whole }), ours(8, { c: whole })], target: covering!, partOf: covering, warnWithinMs: 0 });
+    assert.deepEqual(r.findings.map((f) => [f.kind, f.severity]), [["part-of-target", "info"]]);
+    assert.deepEqual(r.tokens.map((t) => [t.id, t.role]), [[7, "current"]], "8 may be held in c: not called an orphan");
+    assert.equal(statusNeedsAttention(r), false);
+    // A list that lacks one of them, or Secrets of two targets, are not covered.
+    assert.equal(coveringTarget(existing, OWNER, targetOf(config(), ["a", "d"], LEASE_UID), ["a", "d"]), undefined);
+    assert.equal(coveringTarget([...existing, managed("c", 9, { [Annotations.target]: "x/gitlab-pull-secret/0000000f" })], OWNER, asked, ["a", "b", "c"]), undefined);
+  });
+
+  test("a token held only outside the target says who holds it", () => {
+    const r = base({
+      existing: [managed("a", 7, { [Annotations.keptTokenIds]: "6" }), managed("b", 7)],
+      tokens: [ours(7), ours(6)],
+      managed: [{ namespace: "mirror", name: "gitlab-pull-secret", owner: "project/42", tokenId: "6", kept: "" }],
+    });
+    assert.deepEqual(r.tokens.map((t) => [t.id, t.role, t.usedBy]), [[7, "current", ["a", "b"]], [6, "kept", ["mirror/gitlab-pull-secret"]]]);
   });
 
   test("days left and the text report", () => {

@@ -305,7 +305,7 @@ describe("fill: nothing due, a namespace without the Secret gets the current tok
     const items = JSON.parse(w.applied[0]!).items;
     assert.deepEqual(items.map((i: { metadata: { namespace: string } }) => i.metadata.namespace), ["c"]);
     assert.equal(Buffer.from(items[0].data[".dockerconfigjson"], "base64").toString(), CFG);
-    assert.deepEqual(items[0].metadata.annotations, managed("a", 7, "project/42", record).annotations);
+    assert.deepEqual(items[0].metadata.annotations, { ...managed("a", 7, "project/42", record).annotations, "gitlab-pull-secret.io/lease": "a" });
     for (const form of ["gldt-seven", "gitlab+deploy-token-7:gldt-seven", CFG, Buffer.from(CFG).toString("base64")]) assert.ok(w.forms.includes(form), `registered ${form.slice(0, 12)}`);
     assert.ok(w.logs.some((l) => /Filled Secret "gitlab-pull-secret" in c with deploy token 7/.test(l)));
   });
