@@ -5,6 +5,7 @@ import type { SecretType } from "../model/dockerconfig.js";
 import type { Owner } from "../model/ports.js";
 import type { Secret } from "../model/secret.js";
 import type { ProxySettings } from "./proxy-settings.js";
+import type { ObserveSettings } from "./observe-shape.js";
 
 export type Face = "cli" | "action";
 
@@ -81,6 +82,8 @@ export interface Config {
   yes: boolean;
   /** render: what to print; undefined unless --format was given. */
   renderFormat: RenderFormat | undefined;
+  /** Metrics file, Pushgateway, Events (input-observe.ts). */
+  observe: ObserveSettings;
 }
 
 export const RENDER_FORMATS = ["secret", "config.json"] as const;

@@ -12,6 +12,7 @@ import { Reader } from "./input-reader.js";
 import { credentials, gitlabUrl } from "./input-credentials.js";
 import { registry, registryAliases, verify } from "./input-registry.js";
 import { context, missingNamespace, nameList, namespaceSelector, namespaces, secretName, secretType, serviceAccounts } from "./input-kube.js";
+import { observe } from "./input-observe.js";
 import { MAX_LIFETIME_MS, integer, lifetime, lockLease, optionalDuration, renderFormat, tokenNamePrefix } from "./input-values.js";
 
 export {
@@ -83,6 +84,7 @@ export function parseConfig(
     warnWithinMs: optionalDuration(r, "warnWithin", 0, MAX_LIFETIME_MS),
     yes: r.boolean("yes"),
     renderFormat: renderFormat(r),
+    observe: observe(r),
   };
 }
 

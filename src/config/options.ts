@@ -213,7 +213,9 @@ export const OPTIONS = [
   },
   {
     key: "format", kind: "string", flag: "format", input: null,
-    description: "render: secret (a Secret manifest, YAML) or config.json (a docker config.json). The output holds a live credential.",
+    description:
+      "render: secret (a Secret manifest, YAML) or config.json (a docker config.json); the output holds a live credential. " +
+      "status: openmetrics (the metrics as OpenMetrics text on stdout, the table on stderr).",
   },
   {
     key: "json", kind: "boolean", flag: "json", input: null, default: "false",
@@ -222,6 +224,25 @@ export const OPTIONS = [
   {
     key: "dotenv", kind: "string", flag: "dotenv", input: null,
     description: "Also write the result (no secrets) as KEY=value lines to this file, for GitLab's artifacts:reports:dotenv.",
+  },
+  // Signals for the monitoring a platform team runs (faces/metrics.ts, commands/run-signals.ts).
+  {
+    key: "metricsFile", kind: "string", flag: "metrics-file", input: "metrics-file",
+    description:
+      "rotate, status: also write the Prometheus metrics (token expiries, Secret health, the run's result and counts) to this " +
+      "file, atomically, for node-exporter's textfile collector (name it *.prom) or a job artifact.",
+  },
+  {
+    key: "pushgatewayUrl", kind: "string", flag: "pushgateway-url", input: "pushgateway-url",
+    description:
+      "rotate, status: also push the same metrics to this Prometheus Pushgateway (http(s)://host:port; no credentials or query " +
+      "in the URL), grouped by job gitlab-pull-secret and the Secret's name. For CI jobs, which nothing can scrape.",
+  },
+  {
+    key: "events", kind: "boolean", flag: "events", input: "events", default: "false",
+    description:
+      "rotate: record Kubernetes Events (events.k8s.io/v1): one per run on the target's Lease (Rotated, Filled, NothingDue, " +
+      "RotationFailed) and a Warning on the Secret of each namespace that needs a person. Needs create on events; refused, the run goes on.",
   },
 ] as const satisfies readonly OptionSpec[];
 
@@ -282,4 +303,7 @@ export const OUTPUTS = [
   { name: "revoked-token-ids", description: "JSON array of the ids of the deploy tokens revoked by this run." },
   { name: "skipped-namespaces", description: "JSON array of the listed namespaces skipped because they do not exist or are being deleted (the step fails)." },
   { name: "filled-namespaces", description: "JSON array of the namespaces that lacked the Secret and got the current token, nothing being due (nothing minted)." },
+  { name: "result", description: "What the run did: rotated, applied (static credentials), filled, nothing-due, or failed." },
+  { name: "token-expiry-timestamp", description: "Expiry of the deploy token this run minted, as Unix seconds (empty when none was minted)." },
+  { name: "api-token-expires-at", description: "The GitLab API token's expiry date (YYYY-MM-DD; empty when it never expires or could not be read)." },
 ] as const;

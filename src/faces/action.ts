@@ -9,7 +9,7 @@ import { inputSecrets, parseConfig } from "../config/inputs.js";
 import { OPTIONS, type RawSettings } from "../config/options.js";
 import type { Log } from "../model/ports.js";
 import { actionOutputs, escapeHtml, jobSummary, summaryLines } from "./report.js";
-import { runRotation } from "./run.js";
+import { observedRotation } from "./signals.js";
 import { Redactor } from "../model/secret.js";
 import type { RotationReport } from "../commands/rotation-report.js";
 
@@ -56,13 +56,15 @@ export async function runAction(): Promise<void> {
     const log = actionLog(redactor);
     // The GitLab token, or every form of the static credentials, before anything could print them.
     for (const form of inputSecrets(config)) log.secret(form);
-    const report = await runRotation(config, log, redactor);
+    const { report, apiTokenExpiresAt } = await observedRotation(config, log, redactor);
     for (const line of summaryLines(report)) log.info(line);
-    for (const [name, value] of Object.entries(actionOutputs(report))) core.setOutput(name, value);
+    for (const [name, value] of Object.entries(actionOutputs(report, { apiTokenExpiresAt }))) core.setOutput(name, value);
     await writeSummary(report, redactor);
     if (report.problems.length > 0) core.setFailed(redactor.redact(report.problems.join("\n")));
   } catch (err) {
     const message = err instanceof GpsError ? err.message : `unexpected error: ${(err as Error).message}`;
+    // A workflow's later steps (an alert, a metric) can branch on it.
+    core.setOutput("result", "failed");
     core.setFailed(redactor.redact(message));
   }
 }

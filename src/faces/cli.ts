@@ -15,7 +15,8 @@ import { planRotation } from "../commands/preview.js";
 import { planJson, planLines } from "./plan-view.js";
 import { renderCredentials } from "../commands/render.js";
 import { dotenvText, resultJson, streamLog, summaryLines } from "./report.js";
-import { runRotation } from "./run.js";
+import { checkMetricsFile, emitStatusMetrics, observedRotation } from "./signals.js";
+import { metricsText } from "./metrics.js";
 import { readStatus, statusNeedsAttention } from "../commands/status.js";
 import { ConfirmationRequiredError, teardown, teardownJson, teardownLines } from "../commands/teardown.js";
 import { readVariables } from "../config/variables.js";
@@ -130,8 +131,8 @@ interface Context {
 async function rotateCommand({ config, log, redactor }: Context): Promise<Outcome> {
   // Fail on an unwritable --dotenv before anything remote happens.
   if (config.dotenv) writeDotenv(config.dotenv, "");
-  const report = await runRotation(config, log, redactor);
-  if (config.dotenv) writeDotenv(config.dotenv, redactor.redact(dotenvText(report)));
+  const { report, apiTokenExpiresAt } = await observedRotation(config, log, redactor);
+  if (config.dotenv) writeDotenv(config.dotenv, redactor.redact(dotenvText(report, { apiTokenExpiresAt })));
   // rotate has always logged its summary on stderr; --json alone goes to stdout.
   for (const line of summaryLines(report)) log.info(line);
   return { exitCode: report.problems.length > 0 ? ExitCode.remote : ExitCode.ok, lines: [], json: resultJson(report) };
@@ -142,9 +143,18 @@ async function planCommand({ config, log, redactor }: Context): Promise<Outcome>
   return { exitCode: ExitCode.ok, lines: planLines(plan), json: planJson(plan) };
 }
 
-async function statusCommand({ config, log, redactor }: Context): Promise<Outcome> {
+async function statusCommand({ config, log, redactor, io }: Context): Promise<Outcome> {
+  checkMetricsFile(config);
   const report = await readStatus(config, livePorts(config, log, redactor));
-  return { exitCode: statusNeedsAttention(report) ? ATTENTION_EXIT : ExitCode.ok, lines: statusLines(report), json: statusJson(report) };
+  await emitStatusMetrics(config, report, log, redactor);
+  const exitCode = statusNeedsAttention(report) ? ATTENTION_EXIT : ExitCode.ok;
+  if (config.observe.statusFormat === "openmetrics") {
+    // stdout is the scrape body; the table still goes to people, on stderr.
+    io.stderr(`${statusLines(report).map(redactor.redact).join("\n")}\n`);
+    io.stdout(redactor.redact((await metricsText("openmetrics", { status: report })).text));
+    return { exitCode, lines: [], json: undefined };
+  }
+  return { exitCode, lines: statusLines(report), json: statusJson(report) };
 }
 
 async function revokeCommand({ config, log, redactor, io }: Context): Promise<Outcome> {

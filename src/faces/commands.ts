@@ -51,7 +51,7 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
         "keep, revoke and sweep; and why. No token is minted, no Lease taken, no Secret written. Takes rotate's options.",
     ],
     exitCodes: ["0  plan printed", REMOTE, "2  bad input, or a Secret rotate would refuse (nothing was changed)"],
-    options: (key) => !NOT_ROTATE.includes(key) && key !== "dotenv",
+    options: (key) => !NOT_ROTATE.includes(key) && !["dotenv", "metricsFile", "pushgatewayUrl", "events"].includes(key),
   },
   status: {
     summary: "List the managed Secrets and this target's deploy tokens; flag orphans, dead and expiring tokens.",
@@ -71,7 +71,7 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
     ],
     exitCodes: ["0  report printed (without --warn-within, also when something needs attention)", REMOTE, USAGE, "3  with --warn-within: something needs attention"],
     // rotate's --rotate-before and registry: given the same, status tells which namespaces the next rotate fills.
-    options: only([...TARGET, "secretType", "sweepGrace", "warnWithin", "rotateBefore", "registry", "registryAliases"]),
+    options: only([...TARGET, "secretType", "sweepGrace", "warnWithin", "rotateBefore", "registry", "registryAliases", "format", "metricsFile", "pushgatewayUrl"]),
   },
   revoke: {
     summary: "Tear the target down: revoke our tokens, remove our ServiceAccount entries, delete the managed Secrets.",
@@ -147,6 +147,7 @@ export function configFor(
   if (command === "render" && format === "config.json" && typeof raw.secretType === "string" && raw.secretType.trim() === "dockercfg") {
     throw new UsageError(label("secretType"), "dockercfg", `only with ${label("format")} secret: a docker config.json always has the auths form (dockerconfigjson)`);
   }
+  if (command === "status") return statusConfig(raw, format, parse, label);
   if (command === "render" && format === "config.json" && !given) {
     return { ...parse({ ...raw, namespaces: ["default"] }), namespaces: [] };
   }
@@ -154,6 +155,14 @@ export function configFor(
     throw new UsageError(label("namespaces"), undefined, "required for render --format secret: the namespace(s) of the Secret manifest");
   }
   return parse(raw);
+}
+
+/** status --format openmetrics prints the metrics (faces/metrics.ts) instead of the table; render's formats are not status's. */
+function statusConfig(raw: RawSettings, format: string | undefined, parse: (r: RawSettings) => Config, label: (key: OptionKey) => string): Config {
+  if (format !== undefined && format !== "openmetrics") throw new UsageError(label("format"), format, "openmetrics (status prints the table without --format)");
+  if (format && (raw.json === true || raw.json === "true")) throw new UsageError(label("format"), format, `either ${label("format")} openmetrics or ${label("json")}, not both: both print on stdout`);
+  const config = parse({ ...raw, format: undefined });
+  return format ? { ...config, observe: { ...config.observe, statusFormat: "openmetrics" } } : config;
 }
 
 /** `<command> --help` (or the overview without a command). */

@@ -5,6 +5,7 @@ import { redact, type Redactor } from "../model/secret.js";
 import type { Log } from "../model/ports.js";
 import { unavailableText, type UnavailableNamespace } from "../model/errors.js";
 import type { RotationReport } from "../commands/rotation-report.js";
+import { runResult } from "../commands/run-signals.js";
 
 /** The machine-readable result, identical for `--json` and the Action outputs. */
 export interface ResultJson {
@@ -33,8 +34,14 @@ export function resultJson(r: RotationReport): ResultJson {
   };
 }
 
+/** What the run's ports saw beside its report (faces/signals.ts). */
+export interface RunExtras {
+  /** The API token's expiry date; null: it never expires; undefined: not read. */
+  apiTokenExpiresAt?: string | null | undefined;
+}
+
 /** Action outputs, named as in action.yml. */
-export function actionOutputs(r: RotationReport): Record<string, string> {
+export function actionOutputs(r: RotationReport, extras: RunExtras = {}): Record<string, string> {
   return {
     changed: String(r.changed),
     "secret-name": r.secretName,
@@ -46,13 +53,16 @@ export function actionOutputs(r: RotationReport): Record<string, string> {
     "revoked-token-ids": JSON.stringify(r.revokedTokenIds),
     "skipped-namespaces": JSON.stringify(r.skipped.map((s) => s.namespace)),
     "filled-namespaces": JSON.stringify(r.filled?.namespaces ?? []),
+    result: runResult({ report: r }),
+    "token-expiry-timestamp": r.token ? String(Math.floor(Date.parse(r.token.expiresAt) / 1000)) : "",
+    "api-token-expires-at": extras.apiTokenExpiresAt ?? "",
   };
 }
 
 /** The same outputs as dotenv lines for GitLab's `artifacts:reports:dotenv` (never secret). */
-export function dotenvText(r: RotationReport, prefix = "GITLAB_PULL_SECRET_"): string {
+export function dotenvText(r: RotationReport, extras: RunExtras = {}, prefix = "GITLAB_PULL_SECRET_"): string {
   return (
-    Object.entries(actionOutputs(r))
+    Object.entries(actionOutputs(r, extras))
       .map(([name, value]) => `${prefix}${name.toUpperCase().replace(/-/g, "_")}=${value}`)
       .join("\n") + "\n"
   );

@@ -2,6 +2,7 @@
 // one place. The real implementations live in src/adapters/ (gitlab.ts,
 // kubectl.ts, registry.ts) and are put together by adapters/wiring.ts; tests
 // may pass their own.
+import type { KubeEvent } from "./events.js";
 import type { Secret } from "./secret.js";
 import type { ServiceAccountState } from "./serviceaccounts.js";
 
@@ -265,3 +266,12 @@ export interface Ports {
 
 /** A KubePort that can tear a target down (`revoke`): the optional deletes are there. */
 export type TeardownKube = KubePort & Required<Pick<KubePort, "deleteSecrets" | "forbiddenSecretDeletes">>;
+
+/**
+ * Records Kubernetes Events (events.k8s.io/v1). Never fails a run: "forbidden"
+ * when RBAC refuses create on events (every one of them), otherwise how many
+ * were created and what kubectl said about the rest (redacted).
+ */
+export interface EventPort {
+  createEvents(events: readonly KubeEvent[], at: Date): Promise<{ created: number; refused: "forbidden" | undefined; failures: string[] }>;
+}

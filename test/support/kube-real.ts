@@ -252,6 +252,7 @@ const RESOURCES: Record<KubeResource, { prefix: string; kind: string; apiVersion
   secrets: { prefix: "/api/v1", kind: "Secret", apiVersion: "v1", namespaced: true },
   serviceaccounts: { prefix: "/api/v1", kind: "ServiceAccount", apiVersion: "v1", namespaced: true },
   leases: { prefix: "/apis/coordination.k8s.io/v1", kind: "Lease", apiVersion: "coordination.k8s.io/v1", namespaced: true },
+  events: { prefix: "/apis/events.k8s.io/v1", kind: "Event", apiVersion: "events.k8s.io/v1", namespaced: true },
 };
 
 function objectPath(r: KubeResource, namespace: string | undefined, name?: string): string {
@@ -632,7 +633,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         call("DELETE", objectPath("namespaces", undefined, name));
       }
       for (const ns of keep) {
-        for (const kind of ["secrets", "leases"] as const) call("DELETE", objectPath(kind, ns));
+        for (const kind of ["secrets", "leases", "events"] as const) call("DELETE", objectPath(kind, ns));
         call("DELETE", `/api/v1/namespaces/${ns}/resourcequotas`);
         for (const sa of kube.listObjects("serviceaccounts", ns)) {
           if (sa.metadata.name !== "default") kube.deleteObject("serviceaccounts", ns, sa.metadata.name);

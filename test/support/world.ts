@@ -66,6 +66,8 @@ export interface World {
    * record what they were given; the leak scan reads every file in it.
    */
   recordsDir: string;
+  /** Where tests put what the tool writes for monitoring (metrics files) and what stand-ins received (pushed bodies); the leak scan reads every file in it. */
+  signalsDir: string;
   home: string;
   /** The environment every tool run here starts from: PATH with the kubectl spy first, HOME, TMPDIR, LANG. */
   baseEnv(): Record<string, string>;
@@ -139,7 +141,8 @@ export async function startWorld(opts: { registry?: boolean; backend?: Backend; 
   const spyDir = join(dir, "kubectl-spy");
   const binDir = join(dir, "bin");
   const recordsDir = join(dir, "records");
-  for (const d of [home, toolTmp, spyDir, binDir, recordsDir]) mkdirSync(d, { recursive: true });
+  const signalsDir = join(dir, "signals");
+  for (const d of [home, toolTmp, spyDir, binDir, recordsDir, signalsDir]) mkdirSync(d, { recursive: true });
 
   const gitlab = await startGitLabStandIn({ dir: join(dir, "gitlab") });
   gitlab.addUser({ username: "maintainer" });
@@ -200,6 +203,7 @@ export async function startWorld(opts: { registry?: boolean; backend?: Backend; 
     kubeconfig,
     spyDir,
     recordsDir,
+    signalsDir,
     home,
     baseEnv,
     runCli: (args, o = {}) =>
@@ -300,7 +304,8 @@ export async function startWorld(opts: { registry?: boolean; backend?: Backend; 
 
 /**
  * Scans every stream a run produced, every kubectl argv and environment, what
- * credential plugins recorded, and every file the tool could have left, for
+ * credential plugins recorded, the metrics files and pushed bodies in
+ * signalsDir, every Kubernetes Event, and every file the tool could have left, for
  * every secret form. Returns the
  * hits as "where: which form (first chars)" so a failure shows where, not what.
  *
@@ -326,6 +331,11 @@ export function leaks(world: World, captured: Captured[], opts: { inherited?: Re
   for (const f of readdirSync(world.recordsDir)) {
     places.push([`record ${f}`, readFileSync(join(world.recordsDir, f), "utf8")]);
   }
+  for (const f of readdirSync(world.signalsDir)) {
+    places.push([`signal ${f}`, readFileSync(join(world.signalsDir, f), "utf8")]);
+  }
+  // Every Event in the cluster, whoever wrote it: the notes are where a token would show.
+  for (const e of world.kube.listObjects("events")) places.push([`event ${e.metadata.namespace}/${e.metadata.name}`, JSON.stringify(e)]);
   for (const f of world.leftoverFiles()) {
     // kubectl's discovery cache is the server's documents, not ours; scan it anyway.
     places.push([`file ${f}`, readFileSync(f, "utf8")]);

@@ -214,6 +214,7 @@ for (const mode of ["hash", "text"] as const) {
       noVerify: "false",
       allowInsecureHttp: "false",
       force: "false",
+      events: "false",
     });
     assert.equal(labels.namespaces, "$GITLAB_PULL_SECRET_OPT_NAMESPACES");
     // Not given: empty, so the CLI's own fallbacks ($CI_SERVER_URL, the project's registry) apply.

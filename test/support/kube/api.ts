@@ -1,7 +1,8 @@
 // The stand-in's public API: the resources it serves, RBAC rules and
 // denials, recorded requests, injected faults, and the handle tests drive.
 
-export type KubeResource = "secrets" | "serviceaccounts" | "leases" | "namespaces";
+/** events: events.k8s.io/v1 Events, also listed as core/v1 Events (what `kubectl events` and `kubectl describe` read). */
+export type KubeResource = "secrets" | "serviceaccounts" | "leases" | "namespaces" | "events";
 
 export interface PolicyRule {
   apiGroups: string[];

@@ -1,4 +1,4 @@
-// The four resources served and their canonical JSON (field order as the
+// The resources served and their canonical JSON (field order as the
 // API server writes it).
 import type { KubeResource } from "./api.ts";
 import { clone, isObj } from "./json.ts";
@@ -14,6 +14,12 @@ export interface ResDef {
   /** top-level fields a Strict decoder knows */
   fields: string[];
 }
+
+/** k8s.io/api/events/v1 Event, in struct order. */
+const EVENT_FIELDS = [
+  "apiVersion", "kind", "metadata", "eventTime", "series", "reportingController", "reportingInstance", "action", "reason", "regarding", "related",
+  "note", "type", "deprecatedSource", "deprecatedFirstTimestamp", "deprecatedLastTimestamp", "deprecatedCount",
+];
 
 export const RESOURCES: Record<KubeResource, ResDef> = {
   secrets: {
@@ -32,6 +38,11 @@ export const RESOURCES: Record<KubeResource, ResDef> = {
     name: "namespaces", group: "", version: "v1", kind: "Namespace", namespaced: false, createOnUpdate: false,
     fields: ["apiVersion", "kind", "metadata", "spec", "status"],
   },
+  // Stored as events.k8s.io/v1; the core/v1 view (coreEvent) is the same object under the older field names.
+  events: {
+    name: "events", group: "events.k8s.io", version: "v1", kind: "Event", namespaced: true, createOnUpdate: false,
+    fields: EVENT_FIELDS,
+  },
 };
 
 export function apiVersionOf(r: ResDef): string {
@@ -43,7 +54,9 @@ const KEY_ORDER: Record<string, string[]> = {
   ServiceAccount: ["kind", "apiVersion", "metadata", "secrets", "imagePullSecrets", "automountServiceAccountToken"],
   Lease: ["kind", "apiVersion", "metadata", "spec"],
   Namespace: ["kind", "apiVersion", "metadata", "spec", "status"],
+  Event: ["kind", ...EVENT_FIELDS.slice(0, 1), ...EVENT_FIELDS.slice(2)],
 };
+const REF_ORDER = ["kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath"];
 const META_ORDER = [
   "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation", "creationTimestamp",
   "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences", "finalizers", "managedFields",
@@ -91,9 +104,46 @@ export function canonical(r: ResDef, obj: any, withTypeMeta = true): any {
   }
   for (const k of ["imagePullSecrets", "secrets"]) if (Array.isArray(o[k]) && o[k].length === 0) delete o[k];
   if (r.kind === "Lease" && isObj(o.spec)) o.spec = ordered(o.spec, LEASE_SPEC_ORDER);
+  if (r.kind === "Event") {
+    // Go's encoding of the zero values: a struct is never omitted, a zero metav1.Time is null.
+    o.deprecatedSource ??= {};
+    o.deprecatedFirstTimestamp ??= null;
+    o.deprecatedLastTimestamp ??= null;
+    if (isObj(o.regarding)) o.regarding = ordered(o.regarding, REF_ORDER);
+  }
   if (r.kind === "Namespace") {
     if (isObj(o.spec)) o.spec = ordered(o.spec, ["finalizers"]);
     if (isObj(o.status)) o.status = ordered(o.status, ["phase", "conditions"]);
   }
   return ordered(o, KEY_ORDER[r.kind] ?? []);
+}
+
+/**
+ * The core/v1 view of a stored events.k8s.io/v1 Event, as the API server
+ * converts it (pkg/apis/events/v1 conversion): regarding -> involvedObject,
+ * note -> message, reportingController -> reportingComponent, deprecated* ->
+ * source, firstTimestamp, lastTimestamp, count.
+ */
+export function coreEvent(stored: any, withTypeMeta = true): any {
+  const e = canonical(RESOURCES.events, stored, false);
+  const out: any = {
+    ...(withTypeMeta ? { kind: "Event", apiVersion: "v1" } : {}),
+    metadata: e.metadata,
+    involvedObject: e.regarding ?? {},
+    reason: e.reason,
+    message: e.note,
+    source: e.deprecatedSource ?? {},
+    firstTimestamp: e.deprecatedFirstTimestamp ?? null,
+    lastTimestamp: e.deprecatedLastTimestamp ?? null,
+    ...(e.deprecatedCount ? { count: e.deprecatedCount } : {}),
+    type: e.type,
+    eventTime: e.eventTime ?? null,
+    ...(e.series ? { series: e.series } : {}),
+    action: e.action,
+    ...(e.related ? { related: e.related } : {}),
+    reportingComponent: e.reportingController ?? "",
+    reportingInstance: e.reportingInstance ?? "",
+  };
+  for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
+  return out;
 }

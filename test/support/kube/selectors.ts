@@ -55,6 +55,18 @@ export function parseFieldSelector(r: ResDef, sel: string): Array<(o: any) => bo
   };
   if (r.kind === "Secret") supported.type = (o) => o.type ?? "";
   if (r.kind === "Namespace") supported["status.phase"] = (o) => o.status?.phase ?? "";
+  if (r.kind === "Event") {
+    // pkg/registry/core/event ToSelectableFields, on the stored (events.k8s.io) object; both views select the same.
+    for (const f of ["kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath"]) {
+      supported[`involvedObject.${f}`] = (o) => o.regarding?.[f] ?? "";
+      supported[`regarding.${f}`] = (o) => o.regarding?.[f] ?? "";
+    }
+    supported.reason = (o) => o.reason ?? "";
+    supported.type = (o) => o.type ?? "";
+    supported.reportingComponent = (o) => o.reportingController ?? "";
+    supported.reportingController = (o) => o.reportingController ?? "";
+    supported.source = (o) => o.deprecatedSource?.component || o.reportingController || "";
+  }
   return splitTopLevel(sel).map((term) => {
     const m = term.match(/^([^!=]+?)\s*(!=|==|=)\s*(.*)$/);
     if (!m) throw badRequest(`invalid selector: '${sel}'; can't understand '${term}'`);

@@ -37,7 +37,7 @@ import { type StaticDoc, decodeKubeProtobuf, loadCaptures, openapiV2Proto } from
 import { clone, deepEqual, isObj, nowRFC3339 } from "./json.ts";
 import { type MFEntry, deleteAt, fieldsOf, getAt, pathString, readManaged, setAt, trackUpdate, unkey, writeManaged } from "./managed-fields.ts";
 import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
-import { LEASE_SPEC_ORDER, RESOURCES, type ResDef, apiVersionOf, canonical } from "./resources.ts";
+import { LEASE_SPEC_ORDER, RESOURCES, type ResDef, apiVersionOf, canonical, coreEvent } from "./resources.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import { ApiError, type Cause, type FieldErr, alreadyExists, badRequest, conflict, fe, genericServerResponse, groupResource, invalid, notFound, q } from "./status.ts";
 import { validateObject, validateUpdate } from "./validation.ts";
@@ -820,6 +820,29 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     };
   }
 
+  // ----- core/v1 Events: the events.k8s.io/v1 objects under their older names (kubectl events, kubectl describe) -----
+
+  /** Read-only here: the tool writes events.k8s.io/v1; creating through core/v1 is not modelled. */
+  function coreEvents(ctx: Ctx, rest: string[]): void {
+    const r = RESOURCES.events;
+    const core: ResDef = { ...r, group: "" };
+    const ns = rest[0] === "namespaces" ? rest[1]! : "";
+    const name = rest[0] === "namespaces" ? rest[3] ?? "" : rest[1] ?? "";
+    const m = ctx.req.method === "HEAD" ? "GET" : ctx.req.method;
+    if (m !== "GET" || ["1", "true"].includes(ctx.url.searchParams.get("watch") ?? "")) {
+      throw new ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", { kind: "events" });
+    }
+    if (name) {
+      authorize(ctx, core, "get", ns, name);
+      const obj = stored(r, ns, name);
+      if (!obj) throw notFound(core, name);
+      return send(ctx, 200, coreEvent(obj));
+    }
+    authorize(ctx, core, "list", ns, "");
+    const items = selected(ctx, r, ns || undefined);
+    send(ctx, 200, { kind: "EventList", apiVersion: "v1", metadata: { resourceVersion: String(rvCounter) }, items: items.map((o) => coreEvent(o, false)) });
+  }
+
   // ----- SelfSubjectAccessReview (kubectl auth can-i) -----
 
   function doSelfSubjectAccessReview(ctx: Ctx): void {
@@ -921,8 +944,12 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     } else if (path.startsWith("/apis/coordination.k8s.io/v1/")) {
       group = "coordination.k8s.io";
       rest = path.slice("/apis/coordination.k8s.io/v1".length).split("/").filter(Boolean);
+    } else if (path.startsWith("/apis/events.k8s.io/v1/")) {
+      group = "events.k8s.io";
+      rest = path.slice("/apis/events.k8s.io/v1".length).split("/").filter(Boolean);
     } else throw genericServerResponse(404, "");
     rest = rest.map(decodeURIComponent);
+    if (group === "" && (rest[0] === "events" || (rest[0] === "namespaces" && rest[2] === "events"))) return coreEvents(ctx, rest);
 
     const res = (name: string | undefined): ResDef => {
       const r = (RESOURCES as Record<string, ResDef | undefined>)[name ?? ""];

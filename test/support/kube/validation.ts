@@ -102,6 +102,40 @@ export function validateObject(r: ResDef, obj: any): FieldErr[] {
     const t = obj.spec.leaseTransitions;
     if (t !== undefined && t !== null && (typeof t !== "number" || t < 0)) errs.push(fe.invalid("spec.leaseTransitions", t, "must be greater than or equal to 0"));
   }
+  if (r.kind === "Event") errs.push(...validateEvent(obj));
+  return errs;
+}
+
+const QUALIFIED_NAME_RE = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+/**
+ * ValidateEventCreate for an events.k8s.io/v1 request (pkg/apis/core/validation/events.go):
+ * legacyValidateEvent's "new Event" branch, then the strict checks. The field
+ * paths are the internal type's (involvedObject, not regarding), as the server
+ * reports them.
+ */
+function validateEvent(e: any): FieldErr[] {
+  const errs: FieldErr[] = [];
+  const ns: string = e.metadata?.namespace ?? "";
+  const regardingNs: string = e.regarding?.namespace ?? "";
+  if (!e.eventTime) errs.push(fe.required("eventTime", ""));
+  if (!regardingNs && ns !== "default" && ns !== "kube-system") errs.push(fe.invalid("involvedObject.namespace", regardingNs, "does not match event.namespace"));
+  const controller: string = e.reportingController ?? "";
+  if (!controller) errs.push(fe.required("reportingController", ""));
+  else if (!QUALIFIED_NAME_RE.test(controller) || controller.split("/").pop()!.length > 63) {
+    errs.push(fe.invalid("reportingController", controller, "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"));
+  }
+  const limited: Array<[string, string, number]> = [["reportingInstance", e.reportingInstance ?? "", 128], ["action", e.action ?? "", 128], ["reason", e.reason ?? "", 128]];
+  for (const [field, value, max] of limited) {
+    if (!value) errs.push(fe.required(field, ""));
+    else if (Buffer.byteLength(value) > max) errs.push(fe.invalid(field, "", `can have at most ${max} characters`));
+  }
+  if (Buffer.byteLength(e.note ?? "") > 1024) errs.push(fe.invalid("note", "", "can have at most 1024 characters"));
+  if (e.type !== "Normal" && e.type !== "Warning") errs.push(fe.invalid("type", "", `has invalid value: ${e.type ?? ""}`));
+  if (e.deprecatedFirstTimestamp) errs.push(fe.invalid("firstTimestamp", "", "needs to be unset"));
+  if (e.deprecatedLastTimestamp) errs.push(fe.invalid("lastTimestamp", "", "needs to be unset"));
+  if (e.deprecatedCount) errs.push(fe.invalid("count", "", "needs to be unset"));
+  if (isObj(e.deprecatedSource) && (e.deprecatedSource.component || e.deprecatedSource.host)) errs.push(fe.invalid("source", "", "needs to be unset"));
   return errs;
 }
 
