@@ -24,6 +24,8 @@ export interface ComponentInputSpec {
 
 /** File name of the dotenv report the job writes (`--dotenv`) and uploads. */
 export const DOTENV_FILE = "gitlab-pull-secret.env";
+/** The textfile the job writes with input metrics (`--metrics-file`) and uploads as an artifact, failed runs included. */
+export const METRICS_FILE = "gitlab-pull-secret.prom";
 /**
  * The image this project releases (image/build.sh): Node, kubectl and the CLI, nothing to
  * install at run time. The component's default is the image of its own version.
@@ -86,6 +88,7 @@ const SCRIPT_VARIABLES: Readonly<Record<string, string>> = {
   GPS_PASSWORD_VARIABLE: "password_variable",
   GPS_VERSION: "version",
   GPS_KUBECTL_VERSION: "kubectl_version",
+  GPS_METRICS: "metrics",
 };
 
 export function snake(name: string): string {
@@ -156,6 +159,13 @@ function jobInputs(): Record<string, ComponentInputSpec> {
       regex: KUBECTL_VERSION_REGEX,
       description: "kubectl release (vX.Y.Z, or stable for the latest) downloaded from dl.k8s.io, checksum verified, when the image lacks kubectl.",
     },
+    metrics: {
+      type: "boolean",
+      default: false,
+      description:
+        `Write the run's Prometheus metrics to ${METRICS_FILE} (node-exporter textfile format, as --metrics-file) and upload it as a job ` +
+        "artifact, failed runs included, for a job that collects it or a Pushgateway. See docs/monitoring.md. metrics_file names another path instead (not uploaded).",
+    },
   };
 }
 
@@ -187,7 +197,7 @@ export function componentInputs(options: readonly OptionSpec[] = OPTIONS): Recor
 function jobVariables(options: readonly OptionSpec[]): string[] {
   const line = (variable: string, input: string, type: ComponentInputType): string[] =>
     type === "string" ? [`    ${variable}: "$[[ inputs.${input} ]]"`] : [`    ${variable}: |`, `      $[[ inputs.${input} ]]`];
-  const lines = Object.entries(SCRIPT_VARIABLES).flatMap(([variable, input]) => line(variable, input, "string"));
+  const lines = Object.entries(SCRIPT_VARIABLES).flatMap(([variable, input]) => line(variable, input, input === "metrics" ? "boolean" : "string"));
   for (const o of options) {
     const input = componentInputName(o);
     if (!input || o.secret) continue;
@@ -264,6 +274,7 @@ export function componentScript(options: readonly OptionSpec[] = OPTIONS): strin
     [
       `# Rotate: the inputs reach the CLI as its option variables, the secret as ${tokenEnv} / ${passwordEnv} on this command only`,
       "set +x",
+      `if [ "$(echo $GPS_METRICS)" = true ] && [ -z "$${optionVariable(optionByKey("metricsFile"))}" ]; then export ${optionVariable(optionByKey("metricsFile"))}=${METRICS_FILE}; fi`,
       `${tokenEnv}="$gps_token" ${passwordEnv}="$gps_password" gitlab-pull-secret rotate --dotenv ${DOTENV_FILE}`,
     ],
   ].map((item) => item.join("\n"));
@@ -293,6 +304,9 @@ export function componentTemplate(options: readonly OptionSpec[] = OPTIONS): str
     "  script:",
     ...componentScript(options).flatMap(block),
     "  artifacts:",
+    "    when: always",
+    "    paths:",
+    `      - ${METRICS_FILE}`,
     "    reports:",
     `      dotenv: ${DOTENV_FILE}`,
     "",

@@ -13,7 +13,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSyn
 import { arch } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { InputValue } from "../../src/faces/component-metadata.ts";
+import { METRICS_FILE, type InputValue } from "../../src/faces/component-metadata.ts";
 import { interpolateComponent } from "../../src/faces/component-interpolation.ts";
 import { VERSION } from "../../src/config/version.ts";
 import { CLI, leaks, NAMESPACES, PAT, PROJECT, ROOT, startWorld, type Captured, type World } from "../support/world.ts";
@@ -140,6 +140,9 @@ describe("the GitLab CI/CD component's job", () => {
     const dotenvPath = join(buildDir, "gitlab-pull-secret.env");
     const dotenvText = existsSync(dotenvPath) ? readFileSync(dotenvPath, "utf8") : undefined;
     if (dotenvText !== undefined) r.files["gitlab-pull-secret.env"] = dotenvText;
+    // Input metrics: the textfile the job uploads as an artifact (the leak scan reads it too).
+    const metricsPath = join(buildDir, METRICS_FILE);
+    if (existsSync(metricsPath)) r.files[METRICS_FILE] = readFileSync(metricsPath, "utf8");
     return { ...r, job, dotenv: dotenvText === undefined ? undefined : parseDotenv(dotenvText) };
   }
 
@@ -155,7 +158,8 @@ describe("the GitLab CI/CD component's job", () => {
     assert.equal(j.job.stage, "deploy");
     assert.deepEqual(j.job.image, { name: `registry.gitlab.com/gitlab-pull-secret/gitlab-pull-secret:${VERSION}`, entrypoint: [""] });
     assert.deepEqual(j.job.rules, [{ if: '$CI_PIPELINE_SOURCE == "schedule"' }, { if: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" }]);
-    assert.deepEqual(j.job.artifacts, { reports: { dotenv: "gitlab-pull-secret.env" } });
+    assert.deepEqual(j.job.artifacts, { when: "always", paths: [METRICS_FILE], reports: { dotenv: "gitlab-pull-secret.env" } });
+    assert.equal(j.files[METRICS_FILE], undefined, "no metrics file without input metrics");
     // The runner's command echo; the inputs reached the CLI as variables: defaults ($CI_SERVER_URL,
     // $CI_PROJECT_ID, 7d, ...) applied by the CLI, the agent context used for every kubectl.
     assert.match(j.stdout, /^\$ # Take the GitLab token \(with a username: the registry password\) from the CI\/CD variable .* # collapsed multi-line command$/m);
@@ -185,7 +189,7 @@ describe("the GitLab CI/CD component's job", () => {
     const calls = world.kubectlCalls().length;
     const j = await runJob({
       // kube_context from a variable of the pipeline, as with parallel:matrix: the runner expands it.
-      inputs: { namespaces: NAMESPACES, project: PROJECT.path, expires_in: "36h", kube_context: "$KUBE_CONTEXT" },
+      inputs: { namespaces: NAMESPACES, project: PROJECT.path, expires_in: "36h", kube_context: "$KUBE_CONTEXT", metrics: true },
       env: { KUBE_CONTEXT: "standin" },
       shell: "bash",
       mode: "text",
@@ -207,6 +211,11 @@ describe("the GitLab CI/CD component's job", () => {
     assert.deepEqual(secretTokenIds("gitlab-pull-secret"), NAMESPACES.map(() => String(now[0]!.id)));
     assert.equal(j.dotenv?.GITLAB_PULL_SECRET_TOKEN_ID, String(now[0]!.id));
     assert.equal(j.dotenv?.GITLAB_PULL_SECRET_REVOKED_TOKEN_IDS, JSON.stringify([first.id]));
+    // metrics: true wrote the run's metrics where the job's artifacts: paths picks them up.
+    const prom = j.files[METRICS_FILE] ?? "";
+    assert.match(prom, /^gitlab_pull_secret_last_run_success\{secret="gitlab-pull-secret"\} 1$/m, prom);
+    assert.match(prom, /^gitlab_pull_secret_last_run_minted_tokens\{secret="gitlab-pull-secret"\} 1$/m);
+    assert.deepEqual(j.job.artifacts.paths, [METRICS_FILE]);
     // Tracing is switched off before the token is expanded: the masked variable never reaches the log.
     assert.ok(!log(j).includes(PAT));
     assert.deepEqual(leaks(world, [j]), []);

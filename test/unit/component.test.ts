@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import yaml from "js-yaml";
-import { componentTemplate, DOTENV_FILE, type ComponentInputSpec, type InputValue } from "../../src/faces/component-metadata.js";
+import { componentTemplate, DOTENV_FILE, METRICS_FILE, type ComponentInputSpec, type InputValue } from "../../src/faces/component-metadata.js";
 import { interpolateComponent, resolveInputs } from "../../src/faces/component-interpolation.js";
 import { OPTIONS, optionVariable, type OptionSpec } from "../../src/config/options.js";
 import { readVariables } from "../../src/config/variables.js";
@@ -24,7 +24,7 @@ const script = (job?.script ?? []) as string[];
 
 /** Written out here, not imported: the names people type in `include: inputs:`. */
 const RENAMED: Record<string, string> = { context: "kube_context" };
-const COMPONENT_ONLY = ["stage", "job_name", "rules", "image", "version", "kubectl_version", "token_variable", "password_variable"];
+const COMPONENT_ONLY = ["stage", "job_name", "rules", "image", "version", "kubectl_version", "metrics", "token_variable", "password_variable"];
 
 function expectedDefault(o: OptionSpec): unknown {
   if (o.kind === "boolean") return false;
@@ -131,7 +131,8 @@ test("no global keywords: one job whose name, stage, image and rules are inputs"
   // The image's entrypoint is the CLI; an empty one lets the runner start the shell.
   assert.deepEqual(job.image, { name: "$[[ inputs.image ]]", entrypoint: [""] });
   assert.equal(job.rules, "$[[ inputs.rules ]]");
-  assert.deepEqual(job.artifacts, { reports: { dotenv: DOTENV_FILE } });
+  // The metrics textfile (input metrics) goes up on a failed run too: that run's result is what alerts need.
+  assert.deepEqual(job.artifacts, { when: "always", paths: [METRICS_FILE], reports: { dotenv: DOTENV_FILE } });
   assert.doesNotMatch(text, /^(default|stages|variables|include|workflow|image|services|cache|before_script|after_script):/m);
 });
 
@@ -145,8 +146,9 @@ test("the script holds no input: every option reaches the CLI as its variable, a
   }
   const code = all.split("\n").filter((l) => !/^\s*#/.test(l));
   assert.ok(code.length <= 40, `the script is ${code.length} lines`);
-  // The only option variable the script reads is the username, to know which secret to take.
-  assert.deepEqual([...new Set(all.match(/GITLAB_PULL_SECRET_OPT_\w+/g))], ["GITLAB_PULL_SECRET_OPT_USERNAME"]);
+  // The only option variables the script reads: the username, to know which secret to take, and the
+  // metrics file, which input metrics sets to the uploaded artifact when the user named none.
+  assert.deepEqual([...new Set(all.match(/GITLAB_PULL_SECRET_OPT_\w+/g))], ["GITLAB_PULL_SECRET_OPT_USERNAME", "GITLAB_PULL_SECRET_OPT_METRICS_FILE"]);
   // The command line: rotate and the dotenv report, nothing from the inputs.
   assert.match(all, new RegExp(`gitlab-pull-secret rotate --dotenv ${DOTENV_FILE}$`, "m"));
   const expected = (OPTIONS as readonly OptionSpec[]).filter((o) => o.input && !o.secret);
