@@ -36191,17 +36191,36 @@ function credentialsIn(type2, payload, hosts) {
 
 // src/config/duration.ts
 var UNIT_MS = { s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 };
-var DURATION_FORM = "a whole number followed by s, m, h, d or w (e.g. 90s, 36h, 7d, 2w)";
+var EXAMPLES = ["90s", "10m", "36h", "7d", "2w"];
+function durationForm(minMs = 0, maxMs = Number.POSITIVE_INFINITY) {
+  const fitting = EXAMPLES.filter((e) => {
+    const ms = parseDuration(e);
+    return ms >= minMs && ms <= maxMs;
+  });
+  return `a whole number followed by s, m, h, d or w${fitting.length ? ` (e.g. ${fitting.join(", ")})` : ""}`;
+}
+function formatDuration(ms) {
+  for (const unit of ["d", "h", "m", "s"]) {
+    if (ms >= UNIT_MS[unit] && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
+  }
+  return `${ms / 1e3}s`;
+}
+function durationRange(minMs, maxMs) {
+  const range = minMs > 0 ? `from ${formatDuration(minMs)} to ${formatDuration(maxMs)}` : `at most ${formatDuration(maxMs)}`;
+  return `${durationForm(minMs, maxMs)}, ${range}`;
+}
 function parseDuration(text) {
   const m = /^(\d{1,6})([smhdw])$/.exec(text.trim());
   if (!m) return void 0;
   return Number(m[1]) * UNIT_MS[m[2]];
 }
 var DAY_MS = UNIT_MS.d;
+var MAX_EXPIRY_DAYS = 365;
 function expiryDateFor(now, lifetimeMs) {
   const end = now.getTime() + lifetimeMs;
   const midnight = Math.ceil(end / DAY_MS) * DAY_MS;
-  return new Date(midnight).toISOString().slice(0, 10);
+  const latest = (Math.floor(now.getTime() / DAY_MS) + MAX_EXPIRY_DAYS) * DAY_MS;
+  return new Date(Math.min(midnight, latest)).toISOString().slice(0, 10);
 }
 
 // src/config/proxy-settings.ts
@@ -36227,6 +36246,8 @@ function endpoint(name, value) {
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(name, shown(url), ACCEPTED);
   if (!url.hostname) throw new UsageError(name, shown(url), ACCEPTED);
+  const extra = url.search || url.href.includes("?") ? "a query (?...)" : url.hash || url.href.includes("#") ? "a fragment (#...)" : void 0;
+  if (extra) throw new UsageError(name, shown(url), `${ACCEPTED}, without ${extra} (not shown: it may hold a secret)`);
   let password;
   try {
     decodeURIComponent(url.username);
@@ -36398,7 +36419,7 @@ var OPTIONS = [
     flag: "expires-in",
     input: "expires-in",
     default: "7d",
-    description: "Token lifetime (36h, 7d, 2w; at most 365d). GitLab expires tokens at 00:00 UTC, so the date is rounded up."
+    description: "Token lifetime (36h, 7d, 2w; from 1h to 365d). GitLab expires tokens at 00:00 UTC, so the date is rounded up, but never past 365 days from today. Longer than --rotate-before."
   },
   {
     key: "tokenName",
@@ -36476,7 +36497,7 @@ var OPTIONS = [
     kind: "string",
     flag: "rotate-before",
     input: "rotate-before",
-    description: "Rotate only when a managed Secret's token expires within this duration (e.g. 2d); otherwise change nothing, except that namespaces without the Secret get the current token (fill, nothing minted). Unset: rotate on every run."
+    description: "Rotate only when a managed Secret's token expires within this duration (e.g. 2d); otherwise change nothing, except that namespaces without the Secret get the current token (fill, nothing minted). Unset: rotate on every run. Shorter than --expires-in (otherwise every run would rotate)."
   },
   {
     key: "force",
@@ -36674,19 +36695,35 @@ var GROUP_REF = new RegExp(`^(?:[1-9]\\d*|${PATH_SEGMENT}(?:/${PATH_SEGMENT})*)$
 function isLoopbackHost(hostname) {
   return hostname === "localhost" || /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === "[::1]";
 }
+function secretBearingPart(url) {
+  if (url.username || url.password) return "user:password@ credentials";
+  if (url.search || url.href.includes("?")) return "a query (?...)";
+  if (url.hash || url.href.includes("#")) return "a fragment (#...)";
+  return void 0;
+}
+var HOSTNAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/i;
 function gitlabUrl(r) {
   const value = r.string("gitlabUrl");
+  const label = r.explicit("gitlabUrl") === void 0 && r.envValue("gitlabUrl") ? `$${r.spec("gitlabUrl").env[0]}` : r.label("gitlabUrl");
   const accepted = "an https:// URL such as https://gitlab.example.com (http:// only for 127.0.0.1/localhost, or with --allow-insecure-http)";
   let url;
   try {
     url = new URL(value);
   } catch {
-    throw new UsageError(r.label("gitlabUrl"), value, accepted);
+    if (HOSTNAME.test(value) && value.includes(".") && !/^gl[a-z]*-/i.test(value)) throw new UsageError(label, value, `${accepted}; did you mean https://${value}?`);
+    throw new UsageError(label, void 0, `not a URL (the value is not shown: it may be a secret); expected ${accepted}`);
+  }
+  const part = secretBearingPart(url);
+  if (part) {
+    throw new UsageError(
+      label,
+      void 0,
+      `has ${part}, which a base URL must not have (the value is not shown: that part may hold a token); give only the scheme, host and path, e.g. ${url.protocol}//${url.host}, and the token in $GITLAB_TOKEN or --gitlab-token-file`
+    );
   }
   const plainLoopback = url.protocol === "http:" && (isLoopbackHost(url.hostname) || r.boolean("allowInsecureHttp"));
-  if (url.protocol !== "https:" && !plainLoopback || url.username || url.password || url.search || url.hash) {
-    const shown3 = url.username || url.password ? `${url.protocol}//***@${url.host}` : value;
-    throw new UsageError(r.label("gitlabUrl"), shown3, accepted);
+  if (url.protocol !== "https:" && !plainLoopback) {
+    throw new UsageError(label, `${url.protocol}//${url.host}${url.pathname === "/" ? "" : url.pathname}`, accepted);
   }
   return url.href.replace(/\/+$/, "");
 }
@@ -36947,7 +36984,7 @@ function context(r) {
 }
 
 // src/config/input-values.ts
-var MAX_LIFETIME_MS = 365 * DAY_MS;
+var MAX_LIFETIME_MS = MAX_EXPIRY_DAYS * DAY_MS;
 var MIN_LIFETIME_MS = 36e5;
 var TOKEN_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 function renderFormat(r) {
@@ -36963,7 +37000,7 @@ function optionalDuration(r, key, minMs, maxMs) {
   if (value === void 0) return void 0;
   const ms = parseDuration(value);
   if (ms === void 0 || ms < minMs || ms > maxMs) {
-    throw new UsageError(r.label(key), value, `${DURATION_FORM}, at most ${Math.round(maxMs / 6e4)}m`);
+    throw new UsageError(r.label(key), value, durationRange(minMs, maxMs));
   }
   return ms;
 }
@@ -36973,7 +37010,7 @@ function lockLease(r) {
   const value = r.string("lockLeaseDuration");
   const ms = parseDuration(value);
   if (ms === void 0 || ms < MIN_LOCK_LEASE_MS || ms > MAX_LOCK_LEASE_MS) {
-    throw new UsageError(r.label("lockLeaseDuration"), value, `${DURATION_FORM}, from 15s to 60m`);
+    throw new UsageError(r.label("lockLeaseDuration"), value, durationRange(MIN_LOCK_LEASE_MS, MAX_LOCK_LEASE_MS));
   }
   return ms;
 }
@@ -36988,7 +37025,7 @@ function lifetime(r) {
   const value = r.string("expiresIn");
   const ms = parseDuration(value);
   if (ms === void 0 || ms < MIN_LIFETIME_MS || ms > MAX_LIFETIME_MS) {
-    throw new UsageError(r.label("expiresIn"), value, `${DURATION_FORM}, from 1h to 365d`);
+    throw new UsageError(r.label("expiresIn"), value, durationRange(MIN_LIFETIME_MS, MAX_LIFETIME_MS));
   }
   return ms;
 }
@@ -37003,15 +37040,27 @@ function tokenNamePrefix(r) {
   }
   return value;
 }
+function rotationWindow(r, rotateBeforeMs, expiresInMs) {
+  if (rotateBeforeMs === void 0 || rotateBeforeMs < expiresInMs) return;
+  throw new UsageError(
+    `${r.label("rotateBefore")} and ${r.label("expiresIn")}`,
+    `${r.string("rotateBefore")}, ${r.string("expiresIn")}`,
+    `${r.label("rotateBefore")} shorter than ${r.label("expiresIn")}: a token that lives ${formatDuration(expiresInMs)} is due ${formatDuration(rotateBeforeMs)} before it expires, so every run would rotate it (mint a new token, revoke the last). E.g. ${r.label("expiresIn")} 30d with ${r.label("rotateBefore")} 7d`
+  );
+}
 
 // src/config/inputs.ts
 function parseConfig(raw, env, face, opts = {}) {
   const r = new Reader(raw, env, face, opts.labels);
   const writes = opts.writesCredentials ?? true;
+  const url = gitlabUrl(r);
   const creds = credentials(r, writes);
   const missing = missingNamespace(r);
+  const expiresInMs = lifetime(r);
+  const rotateBeforeMs = optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS);
+  if (writes) rotationWindow(r, rotateBeforeMs, expiresInMs);
   return {
-    gitlabUrl: gitlabUrl(r),
+    gitlabUrl: url,
     credentials: creds,
     registry: registry(r, creds.kind === "static" && writes),
     registryAliases: registryAliases(r),
@@ -37023,7 +37072,7 @@ function parseConfig(raw, env, face, opts = {}) {
     createNamespace: missing === "create",
     serviceAccounts: serviceAccounts(r),
     secretName: secretName(r),
-    expiresInMs: lifetime(r),
+    expiresInMs,
     tokenNamePrefix: tokenNamePrefix(r),
     kubeconfig: r.string("kubeconfig"),
     context: context(r),
@@ -37033,7 +37082,7 @@ function parseConfig(raw, env, face, opts = {}) {
     verify: verify(r, creds.kind === "static"),
     caFile: r.string("caFile"),
     proxy: readProxySettings(env),
-    rotateBeforeMs: optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS),
+    rotateBeforeMs,
     force: r.boolean("force"),
     keepPrevious: integer(r, "keepPrevious", 0, 10),
     strictOwnership: r.boolean("strictOwnership"),
@@ -37171,10 +37220,13 @@ function configFor(command, raw, env, face, labels = {}) {
     throw new UsageError(label("format"), void 0, "required for render: secret (a Secret manifest, YAML) or config.json (a docker config.json)");
   }
   const given = Array.isArray(raw.namespaces) ? raw.namespaces.length > 0 : typeof raw.namespaces === "string" && raw.namespaces.trim() !== "";
-  if (command === "render" && format === "config.json" && typeof raw.secretType === "string" && raw.secretType.trim() === "dockercfg") {
-    throw new UsageError(label("secretType"), "dockercfg", `only with ${label("format")} secret: a docker config.json always has the auths form (dockerconfigjson)`);
+  if (command === "render" && format === "config.json" && typeof raw.secretType === "string" && raw.secretType.trim() !== "") {
+    throw new UsageError(label("secretType"), raw.secretType.trim(), `only with ${label("format")} secret: a docker config.json always has the auths form (dockerconfigjson)`);
   }
-  if (command === "render" && format === "config.json" && !given) {
+  if (command === "render" && format === "config.json" && given) {
+    throw new UsageError(label("namespaces"), void 0, `not used by render ${label("format")} config.json (a docker config.json has no namespace); leave it out, or use ${label("format")} secret`);
+  }
+  if (command === "render" && format === "config.json") {
     return { ...parse2({ ...raw, namespaces: ["default"] }), namespaces: [] };
   }
   if (command === "render" && format === "secret" && !given) {
@@ -37333,8 +37385,8 @@ function rotationDue(args) {
   }
   if (tokenIds.size > 1) return { due: true, reason: `the Secrets hold different tokens (${[...tokenIds].join(", ")})` };
   const left = soonest - args.now.getTime();
-  if (left <= args.rotateBeforeMs) return { due: true, reason: `the token expires in ${formatDuration(left)}, within --rotate-before` };
-  return { due: false, reason: `deploy token ${[...tokenIds][0]} has ${formatDuration(left)} left, more than --rotate-before` };
+  if (left <= args.rotateBeforeMs) return { due: true, reason: `the token expires in ${formatDuration2(left)}, within --rotate-before` };
+  return { due: false, reason: `deploy token ${[...tokenIds][0]} has ${formatDuration2(left)} left, more than --rotate-before` };
 }
 function staticDue(args) {
   if (args.force) return { due: true, reason: "--force" };
@@ -37350,7 +37402,7 @@ function staticDue(args) {
   }
   return { due: false, reason: "every Secret already holds these credentials (same docker config SHA-256)" };
 }
-function formatDuration(ms) {
+function formatDuration2(ms) {
   if (!Number.isFinite(ms) || ms <= 0) return "no time";
   const h = ms / 36e5;
   return h >= 48 ? `${Math.floor(h / 24)}d` : h >= 1 ? `${Math.floor(h)}h` : `${Math.max(1, Math.floor(ms / 6e4))}m`;
@@ -37515,7 +37567,7 @@ function apiTokenExpiresWithin(t, now, withinMs) {
 }
 function apiTokenExpiryMessage(t, now, within) {
   const left = (endOf(t.expiresAt) ?? Number.POSITIVE_INFINITY) - now.getTime();
-  const when = left > 0 ? `expires in ${formatDuration(left)}, on ${t.expiresAt} 00:00 UTC` : `expired on ${t.expiresAt}`;
+  const when = left > 0 ? `expires in ${formatDuration2(left)}, on ${t.expiresAt} 00:00 UTC` : `expired on ${t.expiresAt}`;
   return `the GitLab API token "${t.name}" ${when} (${within}): create a new access token with the api scope (same role) and update the variable that holds it (GITLAB_TOKEN); once it lapses, every rotation fails`;
 }
 function apiTokenLine(t) {
@@ -45296,6 +45348,58 @@ function registryPortFor(caPem, timeoutMs, proxy) {
   return registryPort({ ...d ? { dispatcher: d } : {}, ...timeoutMs ? { timeoutMs } : {} });
 }
 
+// src/adapters/kubeconfig-check.ts
+import { existsSync as existsSync2, statSync } from "node:fs";
+import { join as join4 } from "node:path";
+function whereFrom(opts, env) {
+  if (opts.kubeconfig) return opts.kubeconfig;
+  if (env.KUBECONFIG) return `$KUBECONFIG (${env.KUBECONFIG})`;
+  return env.HOME ? join4(env.HOME, ".kube", "config") : "~/.kube/config";
+}
+function scrubKubeconfigError(stderr) {
+  const line = stderr.split("\n").map((l) => l.trim()).find((l) => /^error/i.test(l)) ?? stderr.trim().split("\n").at(-1) ?? "";
+  return line.replace(/^error:\s*/i, "").replace(/`[^`]*`/g, "`\u2026`").replace(/error loading config file "[^"]*":\s*/, "").slice(0, 300);
+}
+async function checkKubeconfig(opts) {
+  const env = opts.env ?? process.env;
+  if (!usesKubeconfig(env, opts.kubeconfig, (home) => existsSync2(join4(home, ".kube", "config")))) return;
+  if (opts.kubeconfig) {
+    let isFile;
+    try {
+      isFile = statSync(opts.kubeconfig).isFile();
+    } catch (err) {
+      throw new UsageError(opts.labels.kubeconfig, opts.kubeconfig, `an existing kubeconfig file (${err.code ?? "unreadable"})`);
+    }
+    if (!isFile) throw new UsageError(opts.labels.kubeconfig, opts.kubeconfig, "a kubeconfig file (this is a directory)");
+  }
+  const run = kubectlRunner(opts);
+  const r = await run(["config", "view", "--minify", "-o", "json"], "");
+  if (r.exitCode === 0) return;
+  const said = scrubKubeconfigError(opts.redact(r.stderr));
+  const where = whereFrom(opts, env);
+  const loading2 = /error loading config file "([^"]*)"/.exec(r.stderr);
+  if (loading2) {
+    throw new UsageError(opts.kubeconfig ? opts.labels.kubeconfig : "$KUBECONFIG", loading2[1], `a kubeconfig (YAML) kubectl can read; kubectl says: ${said}`);
+  }
+  const contexts2 = await knownContexts(opts);
+  const known = contexts2.length ? `: ${contexts2.join(", ")}` : " (it has none)";
+  if (opts.context && /cannot locate context|context was not found|no context exists/i.test(r.stderr)) {
+    throw new UsageError(opts.labels.context, opts.context, `a context of ${where}${known}`);
+  }
+  if (/current-context must exist/.test(r.stderr)) {
+    throw new UsageError(
+      opts.labels.context,
+      void 0,
+      `required here: ${where} ${opts.kubeconfig || env.KUBECONFIG || existsSync2(where) ? "sets no current-context" : "does not exist"}, so kubectl has no cluster to talk to; give ${opts.labels.kubeconfig} and ${opts.labels.context}${contexts2.length ? ` (contexts there${known})` : ""}`
+    );
+  }
+  throw new UsageError(`${opts.labels.kubeconfig} / ${opts.labels.context}`, void 0, `a kubeconfig kubectl can use (${where}); kubectl says: ${said}`);
+}
+async function knownContexts(opts) {
+  const r = await kubectlRunner({ ...opts, context: void 0 })(["config", "get-contexts", "-o", "name"], "");
+  return r.exitCode === 0 ? r.stdout.split("\n").map((l) => l.trim()).filter((l) => l !== "").slice(0, 20) : [];
+}
+
 // src/adapters/wiring.ts
 function complete(kube) {
   if (!kube.deleteSecrets || !kube.forbiddenSecretDeletes) throw new Error("the kubectl port cannot delete Secrets");
@@ -45307,6 +45411,11 @@ function noGitLab() {
   };
   const port = { resolveOwner: refuse2, createDeployToken: refuse2, revokeDeployToken: refuse2, listDeployTokens: refuse2 };
   return port;
+}
+async function checkLocalSetup(config, redactor, opts) {
+  if (config.caFile) readCaFile(config.caFile);
+  if (!opts.cluster) return;
+  await checkKubeconfig({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact, holdsSecret: redactor.holds, labels: opts.labels });
 }
 function livePorts(config, log, redactor) {
   const caPem = config.caFile ? readCaFile(config.caFile) : void 0;
@@ -45434,7 +45543,7 @@ function assessStatus(args) {
       const why = s.tokenState === "gone" ? "GitLab no longer has it" : s.tokenState === "revoked" ? "it was revoked" : `it expired ${s.expiresAt?.slice(0, 10) ?? ""}`.trim();
       findings.push({ severity: "attention", kind: "dead-token", tokenId: id, namespaces: namespaces2, message: `${where} holds deploy token ${id}, which cannot pull: ${why}. Run rotate` });
     } else if (args.warnWithinMs !== void 0 && s.expiresAt !== null && Date.parse(s.expiresAt) - now.getTime() <= args.warnWithinMs) {
-      const left = formatDuration(Date.parse(s.expiresAt) - now.getTime());
+      const left = formatDuration2(Date.parse(s.expiresAt) - now.getTime());
       findings.push({ severity: "attention", kind: "expiring", tokenId: id, namespaces: namespaces2, message: `deploy token ${id} in ${list(namespaces2)} expires in ${left} (${s.expiresAt.slice(0, 10)} 00:00 UTC), within --warn-within: run rotate` });
     }
   }
@@ -45890,7 +45999,13 @@ function readArgv(argv) {
   const raw = {};
   for (const o of OPTIONS) {
     const v = o.flag ? values[o.flag] : void 0;
-    if (v !== void 0) raw[o.key] = v;
+    if (v === void 0) continue;
+    const blank = typeof v === "string" ? v.trim() === "" : Array.isArray(v) && v.every((x) => x.trim() === "");
+    if (blank) {
+      const fallback = "default" in o ? `its default (${o.default})` : "defaultText" in o ? `its default (${o.defaultText})` : "nothing";
+      throw new UsageError(`--${o.flag}`, void 0, `an empty value; give a value, or leave the option out for ${fallback}`);
+    }
+    raw[o.key] = v;
   }
   const [command, ...extra] = parsed.positionals;
   if (extra.length > 0) throw new UsageError("arguments", extra.join(" "), "one command followed by options");
@@ -45924,7 +46039,6 @@ function writeDotenv(path4, text) {
   }
 }
 async function rotateCommand({ config, log, redactor }) {
-  if (config.dotenv) writeDotenv(config.dotenv, "");
   const report = await runRotation(config, log, redactor);
   if (config.dotenv) writeDotenv(config.dotenv, redactor.redact(dotenvText(report)));
   for (const line of summaryLines(report)) log.info(line);
@@ -46012,6 +46126,12 @@ async function runCli(argv, env, io) {
     const config = configFor(command, raw, env, "cli", labels);
     json2 = config.json;
     for (const form of inputSecrets(config)) redactor.add(form);
+    if (config.dotenv) writeDotenv(config.dotenv, "");
+    await checkLocalSetup(config, redactor, {
+      // render never contacts the cluster.
+      cluster: command !== "render",
+      labels: { kubeconfig: labels.kubeconfig ?? "--kubeconfig", context: labels.context ?? "--context" }
+    });
     const log = streamLog((line) => io.stderr(`${line}
 `), redactor);
     const outcome = await RUN[command]({ config, log, redactor, io });

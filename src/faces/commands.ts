@@ -144,10 +144,14 @@ export function configFor(
     throw new UsageError(label("format"), undefined, "required for render: secret (a Secret manifest, YAML) or config.json (a docker config.json)");
   }
   const given = Array.isArray(raw.namespaces) ? raw.namespaces.length > 0 : typeof raw.namespaces === "string" && raw.namespaces.trim() !== "";
-  if (command === "render" && format === "config.json" && typeof raw.secretType === "string" && raw.secretType.trim() === "dockercfg") {
-    throw new UsageError(label("secretType"), "dockercfg", `only with ${label("format")} secret: a docker config.json always has the auths form (dockerconfigjson)`);
+  if (command === "render" && format === "config.json" && typeof raw.secretType === "string" && raw.secretType.trim() !== "") {
+    throw new UsageError(label("secretType"), raw.secretType.trim(), `only with ${label("format")} secret: a docker config.json always has the auths form (dockerconfigjson)`);
   }
-  if (command === "render" && format === "config.json" && !given) {
+  if (command === "render" && format === "config.json" && given) {
+    // A docker config.json names no namespace: a given one would be ignored, and the user may believe it scoped something.
+    throw new UsageError(label("namespaces"), undefined, `not used by render ${label("format")} config.json (a docker config.json has no namespace); leave it out, or use ${label("format")} secret`);
+  }
+  if (command === "render" && format === "config.json") {
     return { ...parse({ ...raw, namespaces: ["default"] }), namespaces: [] };
   }
   if (command === "render" && format === "secret" && !given) {

@@ -87,7 +87,7 @@ describe(`plan, status, revoke and render through the CLI (${backend})`, () => {
     const tokensBefore = w.gitlab.tokens.length;
     const versions = secretVersions(w);
     w.kube.resetRequests();
-    const r = await w.runCli(cli(w, "plan", ["--json", "--rotate-before", "30d"]));
+    const r = await w.runCli(cli(w, "plan", ["--json", "--expires-in", "60d", "--rotate-before", "30d"]));
     runs.push(r);
     assert.equal(r.code, 0, r.stderr);
     const plan = JSON.parse(r.stdout);
