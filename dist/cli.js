@@ -24377,7 +24377,7 @@ var require_dump = __commonJS({
 var require_dns = __commonJS({
   "node_modules/undici/lib/interceptor/dns.js"(exports, module) {
     "use strict";
-    var { isIP } = __require("node:net");
+    var { isIP: isIP2 } = __require("node:net");
     var { lookup } = __require("node:dns");
     var DecoratorHandler = require_decorator_handler();
     var { InvalidArgumentError, InformationalError } = require_errors();
@@ -24783,7 +24783,7 @@ var require_dns = __commonJS({
       return (dispatch) => {
         return function dnsInterceptor(origDispatchOpts, handler) {
           const origin = origDispatchOpts.origin.constructor === URL ? origDispatchOpts.origin : new URL(origDispatchOpts.origin);
-          if (isIP(origin.hostname) !== 0) {
+          if (isIP2(origin.hostname) !== 0) {
             return dispatch(origDispatchOpts, handler);
           }
           instance.runLookup(origin, origDispatchOpts, (err, newOrigin) => {
@@ -35977,8 +35977,11 @@ var UnmanagedSecretError = class extends GpsError {
 var SecretTypeError = class extends GpsError {
   constructor(secretName2, wanted, found) {
     const where = found.map((f) => `${f.namespace} (${f.type})`).join(", ");
+    const options = [...new Set(found.map((f) => f.option))];
+    const only2 = options.length === 1 ? options[0] : void 0;
+    const fix = only2 ? `Pass --secret-type ${only2} (Action input secret-type), the type the Secret has, or give this tool another --secret-name.` : `--adopt cannot help: only a kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg Secret can be taken over. Give this tool another --secret-name (Action input secret-name), or, if nothing uses that Secret, delete it (kubectl delete secret ${secretName2} -n ${found.find((f) => !f.option)?.namespace ?? found[0]?.namespace ?? "NAMESPACE"}) and run again.`;
     super(
-      `Secret "${secretName2}" already exists with another type in namespace(s) ${where}; this run would write ${wanted}. A Secret's type cannot change (the API server refuses it as immutable). Nothing was changed. Give the ${wanted} Secret another --secret-name (Action input secret-name), or keep the --secret-type the Secret has.`
+      `Secret "${secretName2}" already exists with another type in namespace(s) ${where}; this run would write ${wanted}. A Secret's type cannot change (the API server refuses it as immutable). Nothing was changed. ${fix}`
     );
     this.secretName = secretName2;
     this.wanted = wanted;
@@ -36044,6 +36047,9 @@ var KubeError = class extends GpsError {
   refused;
   exitCode = ExitCode.remote;
 };
+var FieldConflictError = class extends KubeError {
+  exitCode = ExitCode.usage;
+};
 function refusedOf(err) {
   const inner = err instanceof RotationError ? err.cause : err;
   return inner instanceof KubeError ? inner.refused : [];
@@ -36064,10 +36070,11 @@ var RotationError = class extends GpsError {
 Rollback: ${rollback}`);
     this.cause = cause;
     this.rollback = rollback;
+    this.exitCode = cause instanceof FieldConflictError ? ExitCode.usage : ExitCode.remote;
   }
   cause;
   rollback;
-  exitCode = ExitCode.remote;
+  exitCode;
 };
 function exitCodeOf(err) {
   return err instanceof GpsError ? err.exitCode : ExitCode.remote;
@@ -36118,6 +36125,9 @@ var SECRET_TYPES = {
   dockerconfigjson: { type: "kubernetes.io/dockerconfigjson", key: ".dockerconfigjson" },
   dockercfg: { type: "kubernetes.io/dockercfg", key: ".dockercfg" }
 };
+function secretTypeOf(kubernetesType) {
+  return Object.keys(SECRET_TYPES).find((t) => SECRET_TYPES[t].type === kubernetesType);
+}
 function entry(c) {
   const password = c.password.reveal();
   return { username: c.username, password, auth: Buffer.from(`${c.username}:${password}`).toString("base64") };
@@ -36497,7 +36507,7 @@ var OPTIONS = [
     kind: "string",
     flag: "rotate-before",
     input: "rotate-before",
-    description: "Rotate only when a managed Secret's token expires within this duration (e.g. 2d); otherwise change nothing, except that namespaces without the Secret get the current token (fill, nothing minted). Unset: rotate on every run. Shorter than --expires-in (otherwise every run would rotate)."
+    description: "Rotate only when a managed Secret's token expires within this duration (e.g. 2d); otherwise change nothing, except that namespaces without the Secret get the current token (fill, nothing minted). Unset: rotate on every run. Shorter than the token lifetime (otherwise every run would rotate)."
   },
   {
     key: "force",
@@ -37774,9 +37784,10 @@ async function readChecked(config, ports, hosts) {
   const { state } = read;
   const existing = state.secrets;
   const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
-  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
   const wanted = SECRET_TYPES[config.secretType].type;
-  const otherType = existing.filter((s) => s.type !== wanted).map((s) => ({ namespace: s.namespace, type: s.type }));
+  const otherType = existing.filter((s) => s.type !== wanted).map((s) => ({ namespace: s.namespace, type: s.type, option: secretTypeOf(s.type) }));
+  if (otherType.some((s) => s.option === void 0)) throw new SecretTypeError(config.secretName, wanted, otherType);
+  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
   if (otherType.length > 0) throw new SecretTypeError(config.secretName, wanted, otherType);
   const present = new Set(existing.map((s) => s.namespace));
   const readable = { ...config, namespaces: config.namespaces.filter((ns) => !read.unavailable.some((u) => u.namespace === ns)) };
@@ -38468,8 +38479,20 @@ async function rotate(input, ports) {
     locked = (config2, leaseUid, p) => rotateLocked(config2, p, owner2, hosts, leaseUid);
   }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
-  if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces, { dryRun: config.dryRun });
+  const created = config.createNamespace ? await ports.kube.applyNamespaces(config.namespaces, { dryRun: config.dryRun }) ?? [] : [];
   if (config.dryRun) return locked(config, creds.kind === "static" ? void 0 : await readTargetLeaseUid(ports.lock, config, ports.kube), ports);
+  try {
+    return await lockedRun(config, ports, locked);
+  } catch (err) {
+    if (created.length) {
+      ports.log.warn(
+        `--create-namespace created namespace(s) ${created.join(", ")} before the run failed; they were left in place, empty of our Secret. Delete them if they are not wanted (kubectl delete namespace ${created.join(" ")}), or fix the cause and run again.`
+      );
+    }
+    throw err;
+  }
+}
+async function lockedRun(config, ports, locked) {
   const held = await acquireTargetLock(ports, config);
   const guard = guardWrites(ports, held);
   try {
@@ -43140,6 +43163,8 @@ function dispatcher(extraCaPem, proxy) {
 }
 
 // src/adapters/gitlab-requester.ts
+import { isIP } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 var HttpStatusError = class extends Error {
   constructor(status, headers, description) {
     super(description || `HTTP ${status}`);
@@ -43184,6 +43209,40 @@ function connectionError(err, timeoutMs, readingBody) {
     readingBody ? `the connection broke while GitLab's answer was read (${code})` : `the connection to GitLab failed (${code})`
   );
 }
+var PLAINTEXT_PEER = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|wrong version number|packet length too long/i;
+var CLOSED_EARLY = /* @__PURE__ */ new Set(["UND_ERR_SOCKET", "ECONNRESET", "socket hang up", "UND_ERR_CLOSED"]);
+function speaksTls(url, timeoutMs) {
+  return new Promise((resolve2) => {
+    const port = Number(url.port || 80);
+    const socket = tlsConnect({ host: url.hostname.replace(/^\[|\]$/g, ""), port, servername: isIP(url.hostname) ? void 0 : url.hostname, rejectUnauthorized: false });
+    const done = (answer) => {
+      socket.destroy();
+      resolve2(answer);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("secureConnect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+async function schemeMismatch(url, err, timeoutMs) {
+  const code = codeOf2(err) ?? "";
+  const message = err?.cause?.message;
+  if (url.protocol === "https:" && (PLAINTEXT_PEER.test(code) || typeof message === "string" && PLAINTEXT_PEER.test(message))) {
+    return new ConnectionError(
+      "scheme-mismatch",
+      `${url.host} answers plain http, not https (the TLS handshake got a plain-text reply)`,
+      `Use http://${url.host} only if that is really GitLab (loopback, or with --allow-insecure-http); otherwise check the port of the GitLab URL`
+    );
+  }
+  if (url.protocol === "http:" && CLOSED_EARLY.has(code) && await speaksTls(url, Math.min(timeoutMs, 5e3))) {
+    return new ConnectionError(
+      "scheme-mismatch",
+      `${url.host} speaks https, but the GitLab URL says http:// (the server dropped the plain-text request)`,
+      `Use https://${url.host} as the GitLab URL`
+    );
+  }
+  return void 0;
+}
 function describeBody(text, contentType) {
   const type2 = (contentType ?? "").split(";")[0].trim().toLowerCase();
   if (type2 === "text/html") return "";
@@ -43226,7 +43285,7 @@ function oneRequest(timeoutMs) {
         ...dispatcher2 ? { dispatcher: dispatcher2 } : {}
       });
     } catch (err) {
-      throw connectionError(err, timeoutMs, false);
+      throw await schemeMismatch(url, err, timeoutMs) ?? connectionError(err, timeoutMs, false);
     }
     let text;
     try {
@@ -43235,6 +43294,9 @@ function oneRequest(timeoutMs) {
       throw connectionError(err, timeoutMs, true);
     }
     const headers = Object.fromEntries(response.headers.entries());
+    if (response.status === 400 && url.protocol === "http:" && /plain HTTP request was sent to HTTPS port/i.test(text)) {
+      throw new ConnectionError("scheme-mismatch", `${url.host} speaks https, but the GitLab URL says http:// (HTTP 400: the plain HTTP request was sent to an HTTPS port)`, `Use https://${url.host} as the GitLab URL`);
+    }
     if (!response.ok) throw new HttpStatusError(response.status, headers, describeBody(text, headers["content-type"]));
     let body;
     try {
@@ -43554,14 +43616,35 @@ function credentialPluginLines(stderr) {
   const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !KUBECTL_LINE.test(l));
   return [...new Set(lines)].slice(-10);
 }
+function grantFile(verb, resource, clusterScope) {
+  if (resource === "namespaces") {
+    if (verb === "list" || verb === "watch") return "examples/rbac/clusterrole-selector.yaml (list namespaces, for --namespace-selector)";
+    if (verb === "create" || verb === "patch") return "examples/rbac/clusterrole-create-namespace.yaml (create and patch namespaces, for --create-namespace)";
+    return "examples/rbac/clusterrole-namespaces-get.yaml (get namespaces)";
+  }
+  if (clusterScope && resource === "serviceaccounts") {
+    return "examples/rbac/clusterrole-all-serviceaccounts.yaml (list serviceaccounts at cluster scope, for --service-account '*')";
+  }
+  if (verb === "delete" && resource === "secrets") return "examples/rbac/role-revoke.yaml (delete secrets, for revoke) in each target namespace";
+  if (clusterScope) return `a ClusterRole granting ${verb} on ${resource} at cluster scope`;
+  return `examples/rbac/role.yaml (secrets: get, create, patch; serviceaccounts: get, update; leases: get, create, update) in each target namespace`;
+}
+var REFUSED_VERB = /cannot ([a-z]+) resource "([^"]+)"(?: in API group "[^"]*")? (at the cluster scope|in the namespace "[^"]+")/g;
+function grantHints(stderr) {
+  const files = /* @__PURE__ */ new Set();
+  for (const m of stderr.matchAll(REFUSED_VERB)) files.add(grantFile(m[1], m[2], m[3] === "at the cluster scope"));
+  if (files.size === 0) files.add(grantFile("get", "secrets", false));
+  return [...files].map((f) => `Grant ${f}`);
+}
 function hintsFor(stderr) {
   const hints = [];
   if (/Apply failed with \d+ conflicts?/.test(stderr)) {
-    hints.push("Another field manager owns these fields of the Secret; pass --adopt to take them over");
+    const managers = [...new Set([...stderr.matchAll(/conflicts? with "([^"]+)"/g)].map((m) => m[1]))];
+    hints.push(
+      `Another field manager${managers.length ? ` (${managers.map((m) => `"${m}"`).join(", ")})` : ""} last wrote these fields of the Secret, so every apply is refused the same way: retrying cannot help. Pass --adopt to take the fields over, or stop the other tool from applying this Secret and use another --secret-name for it`
+    );
   }
-  if (/is forbidden: User/.test(stderr)) {
-    hints.push("Grant the Role from the README (secrets: get, create, patch) in each target namespace");
-  }
+  if (/is forbidden: User/.test(stderr)) hints.push(...grantHints(stderr));
   if (/namespaces "[^"]+" not found/.test(stderr)) {
     hints.push("Create the namespace, or remove it from the namespace list");
   }
@@ -43683,7 +43766,9 @@ function failure(operation, stderr, attribution = attribute(stderr)) {
   const rest = attribution.refused.length ? attribution.unattributed : [errorLines(stderr)];
   const detail = [...rest, ...pluginSaid(stderr), ...hintsFor(stderr)].join("\n");
   const namespaces2 = [.../* @__PURE__ */ new Set([...attribution.refused.map((r) => r.namespace), ...namespacesInErrors(stderr)])];
-  return new KubeError(operation, detail, namespaces2, parseRefusals(stderr), attribution.refused);
+  const records = errorRecords(stderr);
+  const onlyConflicts = records.length > 0 && records.every((r) => /Apply failed with \d+ conflicts?/.test(r.join(" ")));
+  return new (onlyConflicts ? FieldConflictError : KubeError)(operation, detail, namespaces2, parseRefusals(stderr), attribution.refused);
 }
 function pluginSaid(stderr) {
   return credentialPluginLines(stderr).map((l) => `credential plugin: ${l}`);
@@ -43696,7 +43781,7 @@ function mergeStderr(stderrs) {
   return [...new Set(lines)].join("\n");
 }
 function deleteFailure(operation, stderr) {
-  const hints = /is forbidden: User/.test(stderr) ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch)"] : hintsFor(stderr);
+  const hints = /is forbidden: User/.test(stderr) ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch): grant examples/rbac/role-revoke.yaml"] : hintsFor(stderr);
   return new KubeError(operation, [errorLines(stderr), ...pluginSaid(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
 }
 
@@ -44602,13 +44687,14 @@ var LIST_FROM_NAMESPACES = 20;
 var APPLY_PROCESSES = 2;
 var NO_SCHEMA_CHECK = "--validate=false";
 var MIN_PART = 30;
+var CREATED_SKEW_MS = 5 * 6e4;
 function kubectlPort(opts) {
   const run = kubectlRunner(opts);
   async function runTraced(args, stdin) {
     const r = await run([...args, TRACE_FLAG], stdin);
     const { requests, rest } = splitTrace(r.stderr);
     const stderr = opts.redact(rest);
-    return { exitCode: r.exitCode, stderr, attribution: r.exitCode === 0 ? void 0 : attribute(stderr, requests) };
+    return { exitCode: r.exitCode, stdout: r.stdout, stderr, attribution: r.exitCode === 0 ? void 0 : attribute(stderr, requests) };
   }
   async function listNamed(resource, name, namespaces2) {
     const r = await run(["get", resource, "--all-namespaces", ...name ? ["--field-selector", `metadata.name=${name}`] : [], "-o", "json"], "");
@@ -44693,8 +44779,11 @@ function kubectlPort(opts) {
     },
     async applyNamespaces(names, { dryRun } = { dryRun: false }) {
       const doc = JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })) });
-      const r = await runTraced(["apply", "--server-side", `--field-manager=${MANAGER}`, NO_SCHEMA_CHECK, ...dryRun ? ["--dry-run=server"] : [], "-f", "-"], doc);
+      const startedAt = Date.now();
+      const r = await runTraced(["apply", "--server-side", `--field-manager=${MANAGER}`, NO_SCHEMA_CHECK, ...dryRun ? ["--dry-run=server"] : [], "-o", "json", "-f", "-"], doc);
       if (r.exitCode !== 0) throw failure(dryRun ? "checking the namespaces' creation (server dry run)" : "creating the namespaces", r.stderr, r.attribution);
+      if (dryRun) return [];
+      return listItems(r.stdout).filter((ns) => Date.parse(ns.metadata?.creationTimestamp ?? "") >= startedAt - CREATED_SKEW_MS).map((ns) => ns.metadata?.name ?? "?");
     },
     async readSecrets(namespaces2, name) {
       if (namespaces2.length >= LIST_FROM_NAMESPACES) {
@@ -45675,7 +45764,9 @@ function statusNeedsAttention(r) {
 // src/commands/teardown-plan.ts
 var ConfirmationRequiredError = class extends GpsError {
   constructor(plan) {
-    super(`--yes: required to revoke; nothing was changed. It would ${intentText(plan)}. Re-run with --yes to do it.`);
+    super(
+      plan.deleteForbidden?.length ? `--yes: required to revoke; nothing was changed. It would ${intentText(plan)}, but RBAC does not allow deleting the Secret in ${plan.deleteForbidden.join(", ")}: grant examples/rbac/role-revoke.yaml (delete on secrets) there first, then re-run with --yes.` : `--yes: required to revoke; nothing was changed. It would ${intentText(plan)}. Re-run with --yes to do it.`
+    );
     this.plan = plan;
   }
   plan;
@@ -45731,7 +45822,7 @@ function serviceAccountChanges(accounts, namespaces2, names, secretName2) {
 }
 
 // src/commands/teardown.ts
-async function inspect2(config, ports, owner2, namespaces2, leaseUid) {
+async function inspect2(config, ports, owner2, namespaces2, leaseUid, confirmed) {
   const state = await ports.kube.readTarget(namespaces2, config.secretName, config.serviceAccounts);
   const tokens = owner2 ? await ports.gitlab.listDeployTokens(owner2) : [];
   const now = ports.clock.now();
@@ -45757,10 +45848,11 @@ async function inspect2(config, ports, owner2, namespaces2, leaseUid) {
   const saNamespaces = namespaces2.filter((ns) => !base.unmanaged.includes(ns) && !base.otherOwner.includes(ns) && !base.keepSecrets.includes(ns));
   const serviceAccounts2 = config.serviceAccounts.length === 0 ? null : serviceAccountChanges(state.serviceAccounts, saNamespaces, config.serviceAccounts, config.secretName).map((c) => c.key);
   const forbidden = await ports.kube.forbiddenSecretDeletes(base.deleteSecrets, config.secretName);
-  if (forbidden.length) {
+  if (forbidden.length && !confirmed) base = { ...base, deleteForbidden: forbidden };
+  else if (forbidden.length) {
     throw new KubeError(
       `checking the permission to delete Secret "${config.secretName}"`,
-      "not allowed. Nothing was changed. revoke needs the verb delete on secrets (beside the rotation Role's get, create, patch)",
+      "not allowed. Nothing was changed. revoke needs the verb delete on secrets (beside the rotation Role's get, create, patch): grant examples/rbac/role-revoke.yaml",
       forbidden
     );
   }
@@ -45796,7 +45888,7 @@ async function teardown(config, ports, opts) {
   });
   if (!opts.confirm) {
     const leaseUid = owner2 ? await readTargetLeaseUid(ports.lock, { namespaces: namespaces2, secretName: config.secretName }, ports.kube) : void 0;
-    const { plan } = await inspect2(config, ports, owner2, namespaces2, leaseUid);
+    const { plan } = await inspect2(config, ports, owner2, namespaces2, leaseUid, false);
     if (isEmptyPlan(plan)) return done(plan, {});
     throw new ConfirmationRequiredError(plan);
   }
@@ -45804,7 +45896,7 @@ async function teardown(config, ports, opts) {
   const guard = guardWrites(ports, lease);
   ports = guard.ports;
   try {
-    const seen = await inspect2(config, ports, owner2, namespaces2, lease.uid);
+    const seen = await inspect2(config, ports, owner2, namespaces2, lease.uid, true);
     const { plan } = seen;
     const { log } = ports;
     const revoked = [];
@@ -45860,6 +45952,7 @@ function teardownLines(r) {
     r.serviceAccounts === null ? "  ServiceAccounts: none named (pass rotate's --service-account to remove its entries)" : `  ServiceAccounts losing "${r.secretName}": ${r.serviceAccounts.join(", ") || "none"}`
   );
   lines.push(`  ${r.applied ? "deleted" : "delete"} Secrets in: ${(r.applied ? r.deletedSecrets : r.deleteSecrets).join(", ") || "none"}`);
+  if (r.deleteForbidden?.length) lines.push(`  not allowed to delete the Secret (RBAC; grant examples/rbac/role-revoke.yaml): ${r.deleteForbidden.join(", ")}`);
   if (r.unmanaged.length) lines.push(`  left alone (not managed by gitlab-pull-secret): ${r.unmanaged.join(", ")}`);
   if (r.keepSecrets.length) lines.push(`  left alone (another target's or cluster's token): ${r.keepSecrets.join(", ")}`);
   if (r.spared.length) lines.push(`  left alive (not this target's to revoke): ${r.spared.map((t) => `${t.id} (${t.why}${t.target ? ` ${t.target}` : ""})`).join(", ")}`);

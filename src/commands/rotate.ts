@@ -50,8 +50,28 @@ export async function rotate(input: Config, ports: Ports): Promise<RotationRepor
 
   // A dry run changes nothing, not even a Lease: it only reads the Lease's uid (the cluster's identity).
   // Before the lock: the Lease lives in the first namespace, which may be one to create. A dry run only asks the server.
-  if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces, { dryRun: config.dryRun });
+  const created = config.createNamespace ? ((await ports.kube.applyNamespaces(config.namespaces, { dryRun: config.dryRun })) ?? []) : [];
   if (config.dryRun) return locked(config, creds.kind === "static" ? undefined : await readTargetLeaseUid(ports.lock, config, ports.kube), ports);
+  try {
+    return await lockedRun(config, ports, locked);
+  } catch (err) {
+    // Namespaces are created first (the Lease and the Secrets' dry run need them), so a later failure
+    // (no grant to write Secrets there, say) would leave them behind unnoticed: say which, and how to remove them.
+    if (created.length) {
+      ports.log.warn(
+        `--create-namespace created namespace(s) ${created.join(", ")} before the run failed; they were left in place, empty of our Secret. ` +
+          `Delete them if they are not wanted (kubectl delete namespace ${created.join(" ")}), or fix the cause and run again.`,
+      );
+    }
+    throw err;
+  }
+}
+
+async function lockedRun(
+  config: Config,
+  ports: Ports,
+  locked: (config: Config, leaseUid: string | undefined, ports: Ports) => Promise<RotationReport>,
+): Promise<RotationReport> {
   const held = await acquireTargetLock(ports, config);
   // Every write under the lock first checks the Lease is still ours (renewed in the background).
   const guard = guardWrites(ports, held);

@@ -162,7 +162,7 @@ export const OPTIONS = [
     description:
       "Rotate only when a managed Secret's token expires within this duration (e.g. 2d); otherwise change nothing, except " +
       "that namespaces without the Secret get the current token (fill, nothing minted). Unset: rotate on every run. " +
-      "Shorter than --expires-in (otherwise every run would rotate).",
+      "Shorter than the token lifetime (otherwise every run would rotate).",
   },
   {
     key: "force", kind: "boolean", flag: "force", input: "force", default: "false",

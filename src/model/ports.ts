@@ -109,7 +109,8 @@ export interface KubePort {
    * are left as they are). `dryRun`: the API server authorizes and admits the
    * creation without persisting it (plan).
    */
-  applyNamespaces(names: readonly string[], opts?: { dryRun: boolean }): Promise<void>;
+  /** The namespaces this apply created (not those that existed), when the implementation can tell. */
+  applyNamespaces(names: readonly string[], opts?: { dryRun: boolean }): Promise<string[] | void>;
   /** The Secrets named `name` that exist in these namespaces (missing ones are absent from the result). */
   readSecrets(namespaces: readonly string[], name: string): Promise<ExistingSecret[]>;
   /**
