@@ -37089,7 +37089,8 @@ function parseConfig(raw, env, face, opts = {}) {
     dryRun: r.boolean("dryRun"),
     adopt: r.boolean("adopt"),
     json: r.boolean("json"),
-    verify: verify(r, creds.kind === "static"),
+    // status and revoke never mint nor check a pull (and take no --verify-image): a group needs none there.
+    verify: writes ? verify(r, creds.kind === "static") : false,
     caFile: r.string("caFile"),
     proxy: readProxySettings(env),
     rotateBeforeMs,
@@ -37585,14 +37586,42 @@ function apiTokenLine(t) {
   const expiry = t.expiresAt === null ? "never expires" : `expires ${t.expiresAt} (${t.daysLeft ?? "-"} days left)`;
   return `API token "${t.name}": ${expiry}; scopes ${t.scopes.join(", ") || "none"}`;
 }
-async function checkApiToken(gitlab, now, log) {
-  const t = await readApiToken(gitlab, now);
+function logApiToken(t, now, log) {
   if (t === null) return;
   if (!t.checked) log.info(`Note: ${t.reason}`);
   else if (apiTokenExpiresWithin(t, now, ROTATE_WARN_MS)) {
     const message = apiTokenExpiryMessage(t, now, "within 14 days");
     log.warn(message.charAt(0).toUpperCase() + message.slice(1));
   } else log.info(apiTokenLine(t));
+}
+var NEEDED = { project: { level: 40, role: "Maintainer" }, group: { level: 50, role: "Owner" } };
+var ROLES = { 0: "no role", 5: "Minimal Access", 10: "Guest", 15: "Planner", 20: "Reporter", 30: "Developer", 40: "Maintainer", 50: "Owner" };
+async function checkGitLabAccess(gitlab, owner2, now) {
+  const t = await readApiToken(gitlab, now);
+  const who = `${owner2.kind} ${owner2.path}`;
+  if (t?.checked && !t.scopes.includes("api")) {
+    throw new GitLabError(
+      "checking the API token's scopes",
+      void 0,
+      `the GitLab API token "${t.name}" has the scopes ${t.scopes.join(", ") || "none"}, not api`,
+      `Creating and revoking deploy tokens needs the api scope (read_api only reads): rotate would fail with HTTP 403. Create an access token with the api scope (${NEEDED[owner2.kind].role} of ${who}) and put it in GITLAB_TOKEN`
+    );
+  }
+  const access = gitlab.callerAccess ? await gitlab.callerAccess(owner2) : void 0;
+  const need = NEEDED[owner2.kind];
+  if (access && !access.admin && access.level !== void 0 && access.level < need.level) {
+    throw new GitLabError(
+      "checking the API token's role",
+      void 0,
+      `the GitLab API token's user is ${ROLES[access.level] ?? `access level ${access.level}`} of ${who}; ${owner2.kind} deploy tokens need ${need.role}`,
+      owner2.kind === "group" ? `Group deploy tokens need the Owner role (Maintainer is not enough): rotate would fail with HTTP 403. Use a token of an Owner of ${who}, or a project's deploy token (--project)` : `Project deploy tokens need at least Maintainer: rotate would fail with HTTP 403. Use a token of a Maintainer of ${who}`
+    );
+  }
+  return t;
+}
+async function checkRotateAccess(gitlab, owner2, now, log) {
+  const t = await checkGitLabAccess(gitlab, owner2, now);
+  logApiToken(t, now, log);
 }
 
 // src/commands/lifecycle.ts
@@ -38475,7 +38504,7 @@ async function rotate(input, ports) {
     const owner2 = await ports.gitlab.resolveOwner(creds.owner);
     const hosts = registryHosts(registryHost(input, owner2), input.registryAliases);
     ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${hosts.join(", ")}`);
-    await checkApiToken(ports.gitlab, ports.clock.now(), ports.log);
+    await checkRotateAccess(ports.gitlab, owner2, ports.clock.now(), ports.log);
     locked = (config2, leaseUid, p) => rotateLocked(config2, p, owner2, hosts, leaseUid);
   }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
@@ -38762,6 +38791,8 @@ async function planRotation(config, ports) {
       },
       // Read-only, so plan warns about the API token's expiry as rotate would.
       ...ports.gitlab.apiTokenSelf ? { apiTokenSelf: () => ports.gitlab.apiTokenSelf() } : {},
+      // Read-only too: plan refuses a token rotate cannot use (scope, role), as rotate would.
+      ...ports.gitlab.callerAccess ? { callerAccess: (o) => ports.gitlab.callerAccess(o) } : {},
       createDeployToken: async () => refuse("mint a token"),
       revokeDeployToken: async () => refuse("revoke a token")
     },
@@ -42473,6 +42504,41 @@ var DeployTokens = class extends BaseResource {
     );
   }
 };
+var ResourceMembers = class extends BaseResource {
+  constructor(resourceType, options) {
+    super({ prefixUrl: resourceType, ...options });
+  }
+  add(resourceId, accessLevel, options) {
+    return RequestHelper.post()(this, endpoint2`${resourceId}/members`, {
+      accessLevel,
+      ...options
+    });
+  }
+  all(resourceId, {
+    includeInherited,
+    ...options
+  } = {}) {
+    let url12 = endpoint2`${resourceId}/members`;
+    if (includeInherited) url12 += "/all";
+    return RequestHelper.get()(this, url12, options);
+  }
+  edit(resourceId, userId, accessLevel, options) {
+    return RequestHelper.put()(this, endpoint2`${resourceId}/members/${userId}`, {
+      accessLevel,
+      ...options
+    });
+  }
+  show(resourceId, userId, { includeInherited, ...options } = {}) {
+    const [rId, uId] = [resourceId, userId].map(encodeURIComponent);
+    const url12 = [rId, "members"];
+    if (includeInherited) url12.push("all");
+    url12.push(uId);
+    return RequestHelper.get()(this, url12.join("/"), options);
+  }
+  remove(resourceId, userId, options) {
+    return RequestHelper.del()(this, endpoint2`${resourceId}/members/${userId}`, options);
+  }
+};
 var PersonalAccessTokens = class extends BaseResource {
   all(options) {
     return RequestHelper.get()(
@@ -42744,6 +42810,59 @@ var Projects = class extends BaseResource {
     });
   }
 };
+var GroupMembers = class extends ResourceMembers {
+  constructor(options) {
+    super("groups", options);
+  }
+  allBillable(groupId, options) {
+    return RequestHelper.get()(
+      this,
+      endpoint2`${groupId}/billable_members`,
+      options
+    );
+  }
+  allPending(groupId, options) {
+    return RequestHelper.get()(this, endpoint2`${groupId}/pending_members`, options);
+  }
+  allBillableMemberships(groupId, userId, options) {
+    return RequestHelper.get()(
+      this,
+      endpoint2`${groupId}/billable_members/${userId}/memberships`,
+      options
+    );
+  }
+  approve(groupId, userId, options) {
+    return RequestHelper.put()(
+      this,
+      endpoint2`${groupId}/members/${userId}/approve`,
+      options
+    );
+  }
+  approveAll(groupId, options) {
+    return RequestHelper.put()(
+      this,
+      endpoint2`${groupId}/members/approve_all`,
+      options
+    );
+  }
+  removeBillable(groupId, userId, options) {
+    return RequestHelper.del()(this, endpoint2`${groupId}/billable_members/${userId}`, options);
+  }
+  removeOverrideFlag(groupId, userId, options) {
+    return RequestHelper.del()(
+      this,
+      endpoint2`${groupId}/members/${userId}/override`,
+      options
+    );
+  }
+  setOverrideFlag(groupId, userId, options) {
+    return RequestHelper.post()(
+      this,
+      endpoint2`${groupId}/members/${userId}/override`,
+      options
+    );
+  }
+};
 var Groups = class extends BaseResource {
   all(options) {
     return RequestHelper.get()(this, "groups", options);
@@ -42858,6 +42977,180 @@ var Groups = class extends BaseResource {
       ...options,
       file: [content, filename]
     });
+  }
+};
+var Users = class extends BaseResource {
+  activate(userId, options) {
+    return RequestHelper.post()(this, endpoint2`users/${userId}/activate`, options);
+  }
+  all(options) {
+    return RequestHelper.get()(
+      this,
+      "users",
+      options
+    );
+  }
+  allActivities(options) {
+    return RequestHelper.get()(this, "user/activities", options);
+  }
+  allEvents(userId, options) {
+    return RequestHelper.get()(this, endpoint2`users/${userId}/events`, options);
+  }
+  allFollowers(userId, options) {
+    return RequestHelper.get()(
+      this,
+      endpoint2`users/${userId}/followers`,
+      options
+    );
+  }
+  allFollowing(userId, options) {
+    return RequestHelper.get()(
+      this,
+      endpoint2`users/${userId}/following`,
+      options
+    );
+  }
+  allMemberships(userId, options) {
+    return RequestHelper.get()(
+      this,
+      endpoint2`users/${userId}/memberships`,
+      options
+    );
+  }
+  allProjects(userId, options) {
+    return RequestHelper.get()(this, endpoint2`users/${userId}/projects`, options);
+  }
+  allContributedProjects(userId, options) {
+    return RequestHelper.get()(
+      this,
+      endpoint2`users/${userId}/contributed_projects`,
+      options
+    );
+  }
+  allStarredProjects(userId, options) {
+    return RequestHelper.get()(
+      this,
+      endpoint2`users/${userId}/starred_projects`,
+      options
+    );
+  }
+  approve(userId, options) {
+    return RequestHelper.post()(
+      this,
+      endpoint2`users/${userId}/approve`,
+      options
+    );
+  }
+  ban(userId, options) {
+    return RequestHelper.post()(this, endpoint2`users/${userId}/ban`, options);
+  }
+  block(userId, options) {
+    return RequestHelper.post()(this, endpoint2`users/${userId}/block`, options);
+  }
+  create(options) {
+    return RequestHelper.post()(this, "users", options);
+  }
+  createPersonalAccessToken(userId, name, scopes, options) {
+    return RequestHelper.post()(
+      this,
+      endpoint2`users/${userId}/personal_access_tokens`,
+      {
+        name,
+        scopes,
+        ...options
+      }
+    );
+  }
+  createCIRunner(runnerType, options) {
+    return RequestHelper.post()(this, "user/runners", {
+      ...options,
+      runnerType
+    });
+  }
+  deactivate(userId, options) {
+    return RequestHelper.post()(this, endpoint2`users/${userId}/deactivate`, options);
+  }
+  disableTwoFactor(userId, options) {
+    return RequestHelper.patch()(this, endpoint2`users/${userId}/disable_two_factor`, options);
+  }
+  edit(userId, { avatar, ...options } = {}) {
+    const opts = {
+      ...options,
+      isForm: true
+    };
+    if (avatar) opts.avatar = [avatar.content, avatar.filename];
+    return RequestHelper.put()(this, endpoint2`users/${userId}`, opts);
+  }
+  editStatus(options) {
+    return RequestHelper.put()(this, "user/status", options);
+  }
+  editCurrentUserPreferences(viewDiffsFileByFile, showWhitespaceInDiffs, options) {
+    return RequestHelper.put()(this, "user/preferences", {
+      viewDiffsFileByFile,
+      showWhitespaceInDiffs,
+      ...options
+    });
+  }
+  follow(userId, options) {
+    return RequestHelper.post()(this, endpoint2`users/${userId}/follow`, options);
+  }
+  reject(userId, options) {
+    return RequestHelper.post()(
+      this,
+      endpoint2`users/${userId}/reject`,
+      options
+    );
+  }
+  show(userId, options) {
+    return RequestHelper.get()(
+      this,
+      endpoint2`users/${userId}`,
+      options
+    );
+  }
+  showCount(options) {
+    return RequestHelper.get()(this, "user_counts", options);
+  }
+  showAssociationsCount(userId, options) {
+    return RequestHelper.get()(
+      this,
+      `users/${userId}/associations_count`,
+      options
+    );
+  }
+  showCurrentUser(options) {
+    return RequestHelper.get()(
+      this,
+      "user",
+      options
+    );
+  }
+  showCurrentUserPreferences(options) {
+    return RequestHelper.get()(this, "user/preferences", options);
+  }
+  showStatus({
+    iDOrUsername,
+    ...options
+  } = {}) {
+    let url12;
+    if (iDOrUsername) url12 = `users/${iDOrUsername}/status`;
+    else url12 = "user/status";
+    return RequestHelper.get()(this, url12, options);
+  }
+  remove(userId, options) {
+    return RequestHelper.del()(this, endpoint2`users/${userId}`, options);
+  }
+  removeAuthenticationIdentity(userId, provider, options) {
+    return RequestHelper.del()(this, endpoint2`users/${userId}/identities/${provider}`, options);
+  }
+  unban(userId, options) {
+    return RequestHelper.post()(this, endpoint2`users/${userId}/unban`, options);
+  }
+  unblock(userId, options) {
+    return RequestHelper.post()(this, endpoint2`users/${userId}/unblock`, options);
+  }
+  unfollow(userId, options) {
+    return RequestHelper.post()(this, endpoint2`users/${userId}/unfollow`, options);
   }
 };
 
@@ -43345,6 +43638,12 @@ var OrphanedTokenError = class extends GitLabError {
 // src/adapters/gitlab.ts
 var REQUEST_TIMEOUT_MS = 3e4;
 var PER_PAGE = 100;
+function accessOf(permissions) {
+  const p = permissions;
+  if (!p || typeof p !== "object") return void 0;
+  const levels = [p.project_access?.access_level, p.group_access?.access_level].filter((l) => typeof l === "number");
+  return levels.length ? Math.max(...levels) : 0;
+}
 function describe(owner2) {
   return `${owner2.kind} ${owner2.path ?? owner2.ref}`;
 }
@@ -43378,6 +43677,9 @@ function gitlabPort(opts) {
   const projects = new Projects(base);
   const groups = new Groups(base);
   const accessTokens = new PersonalAccessTokens(base);
+  const users = new Users(base);
+  const groupMembers = new GroupMembers(base);
+  const projectAccess = /* @__PURE__ */ new Map();
   function gitLabError(operation, who, err) {
     if (err instanceof GitLabError) return err;
     const clean = (s) => redact(s, [secret]);
@@ -43458,6 +43760,7 @@ function gitlabPort(opts) {
       const who = describe(owner2);
       if (owner2.kind === "project") {
         const p = await idempotent("reading the project", who, () => projects.show(owner2.ref));
+        projectAccess.set(Number(p.id), accessOf(p.permissions));
         return {
           kind: "project",
           id: Number(p.id),
@@ -43516,6 +43819,19 @@ function gitlabPort(opts) {
     },
     async listDeployTokens(owner2) {
       return list3(owner2);
+    },
+    async callerAccess(owner2) {
+      const who = describe(owner2);
+      const me = await idempotent("reading the API token's user", "the API token", () => users.showCurrentUser());
+      const admin = me.is_admin === true;
+      if (owner2.kind === "project") return { level: projectAccess.get(owner2.id), admin };
+      try {
+        const m = await idempotent("reading the API token's role in the group", who, () => groupMembers.show(owner2.id, Number(me.id), { includeInherited: true }));
+        return { level: typeof m.access_level === "number" ? m.access_level : void 0, admin };
+      } catch (err) {
+        if (err instanceof GitLabError && err.status === 404) return { level: 0, admin };
+        throw err;
+      }
     },
     async apiTokenSelf() {
       const t = await idempotent("reading the API token's own details", "the API token", () => accessTokens.show());
@@ -45703,7 +46019,7 @@ function assessStatus(args) {
 async function readStatus(config, ports) {
   const creds = config.credentials;
   const owner2 = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
-  const apiToken = owner2 ? await readApiToken(ports.gitlab, ports.clock.now()) : null;
+  const apiToken = owner2 ? await checkGitLabAccess(ports.gitlab, owner2, ports.clock.now()) : null;
   const namespaces2 = await resolveNamespaces(config, ports.kube);
   const leaseUid = owner2 ? await readTargetLeaseUid(ports.lock, { namespaces: namespaces2, secretName: config.secretName }, ports.kube) : void 0;
   let gone = [];

@@ -6,7 +6,7 @@
 // ServiceAccount steps without the GitLab ones (static.ts).
 // The run's scope (rotate-scope.ts), the ownership check (rotate-ownership.ts)
 // and revoking (rotate-revoke.ts) are their own modules, re-exported here.
-import { checkApiToken } from "./apitoken.js";
+import { checkRotateAccess } from "./apitoken.js";
 import { checkApply, ensureServiceAccounts, readChecked, wouldAddTo } from "./apply.js";
 import { pullSecretPayload, registryHosts } from "../model/dockerconfig.js";
 import { RotationError } from "../model/errors.js";
@@ -43,7 +43,7 @@ export async function rotate(input: Config, ports: Ports): Promise<RotationRepor
     const owner = await ports.gitlab.resolveOwner(creds.owner);
     const hosts = registryHosts(registryHost(input, owner), input.registryAliases);
     ports.log.info(`Owner: ${owner.kind} ${owner.path} (id ${owner.id}); registry ${hosts.join(", ")}`);
-    await checkApiToken(ports.gitlab, ports.clock.now(), ports.log);
+    await checkRotateAccess(ports.gitlab, owner, ports.clock.now(), ports.log);
     locked = (config, leaseUid, p) => rotateLocked(config, p, owner, hosts, leaseUid);
   }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };

@@ -71,7 +71,8 @@ export function parseConfig(
     dryRun: r.boolean("dryRun"),
     adopt: r.boolean("adopt"),
     json: r.boolean("json"),
-    verify: verify(r, creds.kind === "static"),
+    // status and revoke never mint nor check a pull (and take no --verify-image): a group needs none there.
+    verify: writes ? verify(r, creds.kind === "static") : false,
     caFile: r.string("caFile"),
     proxy: readProxySettings(env),
     rotateBeforeMs,

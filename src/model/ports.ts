@@ -57,6 +57,18 @@ export interface GitLabPort {
    * GitLab before 15.5 refuses it (apitoken.ts says so and carries on).
    */
   apiTokenSelf?(): Promise<ApiTokenSelf>;
+  /**
+   * The API token's user's role on the owner, as GitLab's access levels (40 Maintainer, 50 Owner):
+   * what rotate needs to create deploy tokens there. Optional: fakes and older ports may not ask.
+   */
+  callerAccess?(owner: ResolvedOwner): Promise<CallerAccess>;
+}
+
+export interface CallerAccess {
+  /** The highest access level on the owner (direct or inherited); 0: not a member; undefined: GitLab did not say. */
+  level: number | undefined;
+  /** An administrator may create deploy tokens anywhere. */
+  admin: boolean;
 }
 
 export interface ExistingSecret {

@@ -133,3 +133,52 @@ for (const backend of kubeBackends()) {
     });
   });
 }
+
+// Class 3: plan and status check what rotate needs from GitLab (the api scope, the role for the
+// owner kind) with the same function, and fail as rotate would: exit 1, naming what is missing.
+for (const backend of kubeBackends()) {
+  describe(`plan and status refuse what rotate refuses (${backend})`, () => {
+    let w: World;
+    const runs: Captured[] = [];
+    const READ_API = "glpat-e2eReadApiOnlySecret0003";
+    before(async () => {
+      w = await startWorld({ backend, registry: false });
+      w.gitlab.addPersonalAccessToken("maintainer", READ_API, ["read_api"]);
+      w.gitlab.addGroup({ id: 7, path: "grp", members: { maintainer: "maintainer" } });
+    });
+    after(async () => {
+      assert.deepEqual(leaks(w, runs), []);
+      await w?.close();
+    });
+
+    const base = (w: World) => ["--gitlab-url", w.gitlab.url, "--kubeconfig", w.kubeconfig, "--namespace", "team-a", "--no-verify"];
+    for (const command of ["rotate", "plan", "status"]) {
+      test(`${command} with a read_api token: exit 1 naming the api scope, nothing minted`, async () => {
+        const tokens = w.gitlab.tokens.length;
+        const r = await w.runCli([command, ...base(w).filter((a) => command !== "status" || a !== "--no-verify"), "--project", PROJECT.path], { env: { GITLAB_TOKEN: READ_API } });
+        runs.push(r);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /checking the API token's scopes failed: the GitLab API token ".*" has the scopes read_api, not api/);
+        assert.doesNotMatch(r.stdout + r.stderr, /Nothing needs attention/);
+        assert.equal(w.gitlab.tokens.length, tokens);
+      });
+      test(`${command} for group deploy tokens with a Maintainer's token: exit 1 naming the Owner role`, async () => {
+        const tokens = w.gitlab.tokens.length;
+        const args = [command, ...base(w).filter((a) => command !== "status" || a !== "--no-verify"), "--group", "grp", "--registry", "registry.test:5005"];
+        const r = await w.runCli(args);
+        runs.push(r);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /checking the API token's role failed: the GitLab API token's user is Maintainer of group grp; group deploy tokens need Owner/);
+        assert.equal(w.gitlab.tokens.length, tokens);
+        const asked = w.gitlab.requests.map((q) => q.path);
+        assert.ok(asked.some((p) => /\/groups\/7\/members\/all\/\d+$/.test(p)), "the role was read from GitLab's members API");
+      });
+    }
+
+    test("plan with a Maintainer's api token on the project still passes", async () => {
+      const r = await w.runCli(["plan", ...base(w), "--project", PROJECT.path]);
+      runs.push(r);
+      assert.equal(r.code, 0, r.stderr);
+    });
+  });
+}
