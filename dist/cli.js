@@ -36329,7 +36329,7 @@ var OPTIONS = [
     kind: "string",
     flag: "group",
     input: "group",
-    description: "Group (numeric id or full path) that owns the deploy token, instead of a project."
+    description: "Group (numeric id or full path) that owns the deploy token, instead of a project (the token's user must be an Owner). Needs --registry, and --verify-image (a repository of the group to prove the token pulls) or --no-verify."
   },
   {
     key: "registry",
@@ -37187,7 +37187,8 @@ var COMMANDS = {
       "--format secret: one pull Secret per --namespace (kubernetes.io/dockerconfigjson, or kubernetes.io/dockercfg with --secret-type dockercfg), as YAML (no managed-by label: the GitOps tool owns it). --format config.json: a docker config.json for the kubelet or containers tools (--namespace not needed). The token is checked to pull (as rotate does) before anything is printed; the cluster is never contacted.",
       "With --username (static credentials) nothing is minted: the document holds the given username and password, checked to pull only with --verify-image."
     ],
-    exitCodes: ["0  printed", `${REMOTE} (a token that failed its pull check is revoked; nothing was printed)`, USAGE],
+    // render never contacts the cluster: its exit 1 is GitLab's or the registry's.
+    exitCodes: ["0  printed", "1  GitLab or the registry failed (a token that failed its pull check is revoked; nothing was printed)", USAGE],
     options: only([
       "gitlabUrl",
       "gitlabToken",
@@ -37245,6 +37246,15 @@ function configFor(command, raw, env, face, labels = {}) {
   }
   return parse2(raw);
 }
+function describeFor(description, spec) {
+  const refused = (flag) => {
+    const o = OPTIONS.find((x) => x.flag === flag || "fileFlag" in x && x.fileFlag === flag);
+    return o !== void 0 && !spec.options(o.key);
+  };
+  const sentences = description.split(/(?<=\.)\s+(?=[A-Z])/);
+  const kept = sentences.filter((s) => ![...s.matchAll(/--([a-z][a-z-]*)/g)].some((m) => refused(m[1])));
+  return kept.join(" ");
+}
 function helpText(version, command) {
   const lines = [
     `gitlab-pull-secret ${version}: GitLab registry image pull Secrets for Kubernetes, rotated safely.`,
@@ -37268,7 +37278,7 @@ function helpText(version, command) {
     const vars = [optionVariable(o), ..."env" in o && o.env ? o.env : []].filter(Boolean);
     const env = vars.length ? ` [env: ${vars.join(", ")}]` : "";
     const def = "default" in o ? ` [default: ${o.default}]` : "defaultText" in o ? ` [default: ${o.defaultText}]` : "";
-    lines.push(`  ${(names || `$${"env" in o && o.env ? o.env[0] : ""}`).padEnd(34)}${o.description}${env}${def}`);
+    lines.push(`  ${(names || `$${"env" in o && o.env ? o.env[0] : ""}`).padEnd(34)}${describeFor(o.description, spec)}${env}${def}`);
   }
   lines.push("  --help, -h".padEnd(36) + "Show this help.", "");
   lines.push("Exit codes:", ...spec.exitCodes.map((c) => `  ${c}`));
@@ -37609,7 +37619,7 @@ async function checkGitLabAccess(gitlab, owner2, now) {
   }
   const access = gitlab.callerAccess ? await gitlab.callerAccess(owner2) : void 0;
   const need = NEEDED[owner2.kind];
-  if (access && !access.admin && access.level !== void 0 && access.level < need.level) {
+  if (access && access.level !== void 0 && access.level < need.level && !await access.isAdmin()) {
     throw new GitLabError(
       "checking the API token's role",
       void 0,
@@ -37695,8 +37705,13 @@ function decideUnavailable(mode, namespaces2, unavailable, log) {
   log.info(`Skipping namespace(s) ${unavailableText(skipped)}; the Secret goes to ${rest.join(", ")}`);
   return { namespaces: rest, skipped };
 }
-function skippedProblem(skipped) {
+function skippedProblem(skipped, dryRun = false) {
   if (skipped.length === 0) return [];
+  if (dryRun) {
+    return [
+      `Would skip namespace(s) ${unavailableText(skipped)}: rotate would write no Secret there. Recreate the namespace (the next run fills it) or remove it from the list; the others would be handled as usual`
+    ];
+  }
   return [
     `Skipped namespace(s) ${unavailableText(skipped)}: no Secret was written there. Recreate the namespace (the next run fills it) or remove it from the list; the others were handled as usual`
   ];
@@ -38344,7 +38359,7 @@ async function applyStaticLocked(listed, ports, hosts) {
   const payload = pullSecretPayload(listed.secretType, creds);
   const configSha256 = payloadSha256(payload);
   const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
-  const skipProblems = skippedProblem(skipped);
+  const skipProblems = skippedProblem(skipped, config.dryRun);
   const due = staticDue({ namespaces: config.namespaces, existing, configSha256, force: config.force });
   const base = {
     ...reportBase({ config, skipped, present, reason: due.reason, hosts }),
@@ -38538,7 +38553,7 @@ async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
   const { gitlab, kube, log } = ports;
   const target = targetOf(listed, listed.namespaces, leaseUid);
   const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
-  const skipProblems = skippedProblem(skipped);
+  const skipProblems = skippedProblem(skipped, config.dryRun);
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner2);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
@@ -43822,14 +43837,15 @@ function gitlabPort(opts) {
     },
     async callerAccess(owner2) {
       const who = describe(owner2);
-      const me = await idempotent("reading the API token's user", "the API token", () => users.showCurrentUser());
-      const admin = me.is_admin === true;
-      if (owner2.kind === "project") return { level: projectAccess.get(owner2.id), admin };
+      const currentUser = async () => await idempotent("reading the API token's user", "the API token", () => users.showCurrentUser());
+      if (owner2.kind === "project") return { level: projectAccess.get(owner2.id), isAdmin: async () => (await currentUser()).is_admin === true };
+      const me = await currentUser();
+      const isAdmin = async () => me.is_admin === true;
       try {
         const m = await idempotent("reading the API token's role in the group", who, () => groupMembers.show(owner2.id, Number(me.id), { includeInherited: true }));
-        return { level: typeof m.access_level === "number" ? m.access_level : void 0, admin };
+        return { level: typeof m.access_level === "number" ? m.access_level : void 0, isAdmin };
       } catch (err) {
-        if (err instanceof GitLabError && err.status === 404) return { level: 0, admin };
+        if (err instanceof GitLabError && err.status === 404) return { level: 0, isAdmin };
         throw err;
       }
     },

@@ -56678,7 +56678,7 @@ var OPTIONS = [
     kind: "string",
     flag: "group",
     input: "group",
-    description: "Group (numeric id or full path) that owns the deploy token, instead of a project."
+    description: "Group (numeric id or full path) that owns the deploy token, instead of a project (the token's user must be an Owner). Needs --registry, and --verify-image (a repository of the group to prove the token pulls) or --no-verify."
   },
   {
     key: "registry",
@@ -57776,7 +57776,7 @@ async function checkGitLabAccess(gitlab, owner2, now) {
   }
   const access2 = gitlab.callerAccess ? await gitlab.callerAccess(owner2) : void 0;
   const need = NEEDED[owner2.kind];
-  if (access2 && !access2.admin && access2.level !== void 0 && access2.level < need.level) {
+  if (access2 && access2.level !== void 0 && access2.level < need.level && !await access2.isAdmin()) {
     throw new GitLabError(
       "checking the API token's role",
       void 0,
@@ -57862,8 +57862,13 @@ function decideUnavailable(mode, namespaces2, unavailable, log) {
   log.info(`Skipping namespace(s) ${unavailableText(skipped)}; the Secret goes to ${rest.join(", ")}`);
   return { namespaces: rest, skipped };
 }
-function skippedProblem(skipped) {
+function skippedProblem(skipped, dryRun = false) {
   if (skipped.length === 0) return [];
+  if (dryRun) {
+    return [
+      `Would skip namespace(s) ${unavailableText(skipped)}: rotate would write no Secret there. Recreate the namespace (the next run fills it) or remove it from the list; the others would be handled as usual`
+    ];
+  }
   return [
     `Skipped namespace(s) ${unavailableText(skipped)}: no Secret was written there. Recreate the namespace (the next run fills it) or remove it from the list; the others were handled as usual`
   ];
@@ -58529,7 +58534,7 @@ async function applyStaticLocked(listed, ports, hosts) {
   const payload = pullSecretPayload(listed.secretType, creds);
   const configSha256 = payloadSha256(payload);
   const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
-  const skipProblems = skippedProblem(skipped);
+  const skipProblems = skippedProblem(skipped, config.dryRun);
   const due = staticDue({ namespaces: config.namespaces, existing, configSha256, force: config.force });
   const base = {
     ...reportBase({ config, skipped, present, reason: due.reason, hosts }),
@@ -58802,7 +58807,7 @@ async function rotateLocked(listed, ports, owner2, hosts, leaseUid) {
   const { gitlab, kube, log } = ports;
   const target = targetOf(listed, listed.namespaces, leaseUid);
   const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
-  const skipProblems = skippedProblem(skipped);
+  const skipProblems = skippedProblem(skipped, config.dryRun);
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner2);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
@@ -60670,14 +60675,15 @@ function gitlabPort(opts) {
     },
     async callerAccess(owner2) {
       const who = describe(owner2);
-      const me = await idempotent("reading the API token's user", "the API token", () => users.showCurrentUser());
-      const admin = me.is_admin === true;
-      if (owner2.kind === "project") return { level: projectAccess.get(owner2.id), admin };
+      const currentUser = async () => await idempotent("reading the API token's user", "the API token", () => users.showCurrentUser());
+      if (owner2.kind === "project") return { level: projectAccess.get(owner2.id), isAdmin: async () => (await currentUser()).is_admin === true };
+      const me = await currentUser();
+      const isAdmin = async () => me.is_admin === true;
       try {
         const m = await idempotent("reading the API token's role in the group", who, () => groupMembers.show(owner2.id, Number(me.id), { includeInherited: true }));
-        return { level: typeof m.access_level === "number" ? m.access_level : void 0, admin };
+        return { level: typeof m.access_level === "number" ? m.access_level : void 0, isAdmin };
       } catch (err) {
-        if (err instanceof GitLabError && err.status === 404) return { level: 0, admin };
+        if (err instanceof GitLabError && err.status === 404) return { level: 0, isAdmin };
         throw err;
       }
     },

@@ -250,15 +250,17 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
 
     async callerAccess(owner): Promise<CallerAccess> {
       const who = describe(owner);
-      const me = (await idempotent("reading the API token's user", "the API token", () => users.showCurrentUser())) as Record<string, unknown>;
-      const admin = me.is_admin === true;
-      if (owner.kind === "project") return { level: projectAccess.get(owner.id), admin };
+      const currentUser = async () => (await idempotent("reading the API token's user", "the API token", () => users.showCurrentUser())) as Record<string, unknown>;
+      // A project's level came with resolveOwner: GET /user only if it falls short, to see whether the user is an administrator.
+      if (owner.kind === "project") return { level: projectAccess.get(owner.id), isAdmin: async () => (await currentUser()).is_admin === true };
+      const me = await currentUser();
+      const isAdmin = async () => me.is_admin === true;
       // GET /groups/:id/members/all/:user_id: the role, inherited ones included; 404 when not a member.
       try {
         const m = (await idempotent("reading the API token's role in the group", who, () => groupMembers.show(owner.id, Number(me.id), { includeInherited: true }))) as Record<string, unknown>;
-        return { level: typeof m.access_level === "number" ? m.access_level : undefined, admin };
+        return { level: typeof m.access_level === "number" ? m.access_level : undefined, isAdmin };
       } catch (err) {
-        if (err instanceof GitLabError && err.status === 404) return { level: 0, admin };
+        if (err instanceof GitLabError && err.status === 404) return { level: 0, isAdmin };
         throw err;
       }
     },

@@ -131,7 +131,7 @@ export async function checkGitLabAccess(
   }
   const access = gitlab.callerAccess ? await gitlab.callerAccess(owner) : undefined;
   const need = NEEDED[owner.kind];
-  if (access && !access.admin && access.level !== undefined && access.level < need.level) {
+  if (access && access.level !== undefined && access.level < need.level && !(await access.isAdmin())) {
     throw new GitLabError(
       "checking the API token's role",
       undefined,

@@ -94,7 +94,7 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
 
   // From here on, config holds only the namespaces that can take the Secret.
   const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
-  const skipProblems = skippedProblem(skipped);
+  const skipProblems = skippedProblem(skipped, config.dryRun);
 
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner);

@@ -48,7 +48,9 @@ export const OPTIONS = [
   },
   {
     key: "group", kind: "string", flag: "group", input: "group",
-    description: "Group (numeric id or full path) that owns the deploy token, instead of a project.",
+    description:
+      "Group (numeric id or full path) that owns the deploy token, instead of a project (the token's user must be an Owner). " +
+      "Needs --registry, and --verify-image (a repository of the group to prove the token pulls) or --no-verify.",
   },
   {
     key: "registry", kind: "string", flag: "registry", input: "registry",

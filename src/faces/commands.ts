@@ -102,7 +102,8 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       "With --username (static credentials) nothing is minted: the document holds the given username and password, checked " +
         "to pull only with --verify-image.",
     ],
-    exitCodes: ["0  printed", `${REMOTE} (a token that failed its pull check is revoked; nothing was printed)`, USAGE],
+    // render never contacts the cluster: its exit 1 is GitLab's or the registry's.
+    exitCodes: ["0  printed", "1  GitLab or the registry failed (a token that failed its pull check is revoked; nothing was printed)", USAGE],
     options: only([
       "gitlabUrl", "gitlabToken", "project", "group", "registry", "registryAliases", "username", "registryPassword",
       "namespaces", "secretName", "secretType", "tokenName", "expiresIn",
@@ -160,6 +161,21 @@ export function configFor(
   return parse(raw);
 }
 
+/**
+ * An option's description as one command's help shows it: a sentence naming
+ * a flag the command refuses is left out (revoke --help must not send people
+ * to --registry, which revoke refuses).
+ */
+function describeFor(description: string, spec: CommandSpec): string {
+  const refused = (flag: string) => {
+    const o = OPTIONS.find((x) => x.flag === flag || ("fileFlag" in x && x.fileFlag === flag));
+    return o !== undefined && !spec.options(o.key);
+  };
+  const sentences = description.split(/(?<=\.)\s+(?=[A-Z])/);
+  const kept = sentences.filter((s) => ![...s.matchAll(/--([a-z][a-z-]*)/g)].some((m) => refused(m[1]!)));
+  return kept.join(" ");
+}
+
 /** `<command> --help` (or the overview without a command). */
 export function helpText(version: string, command?: CommandName): string {
   const lines = [
@@ -187,7 +203,7 @@ export function helpText(version: string, command?: CommandName): string {
     const vars = [optionVariable(o), ...("env" in o && o.env ? o.env : [])].filter(Boolean);
     const env = vars.length ? ` [env: ${vars.join(", ")}]` : "";
     const def = "default" in o ? ` [default: ${o.default}]` : "defaultText" in o ? ` [default: ${o.defaultText}]` : "";
-    lines.push(`  ${(names || `$${"env" in o && o.env ? o.env[0] : ""}`).padEnd(34)}${o.description}${env}${def}`);
+    lines.push(`  ${(names || `$${"env" in o && o.env ? o.env[0] : ""}`).padEnd(34)}${describeFor(o.description, spec)}${env}${def}`);
   }
   lines.push("  --help, -h".padEnd(36) + "Show this help.", "");
   lines.push("Exit codes:", ...spec.exitCodes.map((c) => `  ${c}`));

@@ -67,8 +67,8 @@ export interface GitLabPort {
 export interface CallerAccess {
   /** The highest access level on the owner (direct or inherited); 0: not a member; undefined: GitLab did not say. */
   level: number | undefined;
-  /** An administrator may create deploy tokens anywhere. */
-  admin: boolean;
+  /** An administrator may create deploy tokens anywhere; asked only when the level falls short (one more request). */
+  isAdmin(): Promise<boolean>;
 }
 
 export interface ExistingSecret {

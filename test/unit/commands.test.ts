@@ -592,3 +592,20 @@ describe("reports", () => {
     assert.deepEqual(textTable([["A", "BB", "C"], ["aaa", "b", "c"]]), ["A    BB  C", "aaa  b   c"]);
   });
 });
+
+describe("help texts say what each command does", () => {
+  test("no command's help names a flag it refuses; render's exit 1 is not the cluster's; --group names --verify-image", () => {
+    for (const name of Object.keys(COMMANDS) as CommandName[]) {
+      const text = helpText("9.9.9", name);
+      const options = text.split("\nOptions:\n")[1]!.split("\nExit codes:")[0]!;
+      for (const m of options.matchAll(/--([a-z][a-z-]*)/g)) {
+        const o = OPTIONS.find((x) => x.flag === m[1] || ("fileFlag" in x && x.fileFlag === m[1]));
+        if (o && m[1] !== "help") assert.ok(COMMANDS[name].options(o.key), `${name} --help names --${m[1]}, which ${name} refuses`);
+      }
+    }
+    assert.doesNotMatch(helpText("9.9.9", "revoke"), /--registry/);
+    assert.match(helpText("9.9.9", "render"), /\n  1  GitLab or the registry failed/);
+    assert.doesNotMatch(helpText("9.9.9", "render"), /the cluster failed/);
+    assert.match(helpText("9.9.9", "rotate"), /--group VALUE .*--verify-image .*or --no-verify/);
+  });
+});
