@@ -95,8 +95,9 @@ const START_RUNS = 25;
 
 // GitLab: the project, the API token's own details (its expiry), the listing, the create, /jwt/auth, the revoke.
 // kubectl at N >= 100: the Lease (read, then claim), the cluster-wide list of managed Secrets (when a token could die),
-// two LISTs, the dry run and the apply in two processes each, the release; one more on a run that adds the Secret to ServiceAccounts.
-const LIMITS = { kubectl: 11, gitlab: 6, startMs: 100, rssMB: 150, ratio: 40 } as const;
+// two LISTs, the dry run and the apply in two processes each, the release; one more on a run that adds the Secret to ServiceAccounts;
+// and the local kubeconfig check before GitLab is called (`kubectl config view`, no request).
+const LIMITS = { kubectl: 12, gitlab: 6, startMs: 100, rssMB: 150, ratio: 40 } as const;
 /** From this N on a rotation's kubectl count must not change (below it, small Lists are read by GETs and applied by one process). */
 const COUNTS_FIXED_FROM = 100;
 const SECRET = "gitlab-pull-secret";

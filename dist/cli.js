@@ -15114,7 +15114,7 @@ var require_dump = __commonJS({
 var require_dns = __commonJS({
   "node_modules/undici/lib/interceptor/dns.js"(exports, module) {
     "use strict";
-    var { isIP } = __require("node:net");
+    var { isIP: isIP2 } = __require("node:net");
     var { lookup } = __require("node:dns");
     var DecoratorHandler = require_decorator_handler();
     var { InvalidArgumentError, InformationalError } = require_errors();
@@ -15520,7 +15520,7 @@ var require_dns = __commonJS({
       return (dispatch) => {
         return function dnsInterceptor(origDispatchOpts, handler) {
           const origin = origDispatchOpts.origin.constructor === URL ? origDispatchOpts.origin : new URL(origDispatchOpts.origin);
-          if (isIP(origin.hostname) !== 0) {
+          if (isIP2(origin.hostname) !== 0) {
             return dispatch(origDispatchOpts, handler);
           }
           instance.runLookup(origin, origDispatchOpts, (err, newOrigin) => {
@@ -40941,8 +40941,11 @@ var UnmanagedSecretError = class extends GpsError {
 var SecretTypeError = class extends GpsError {
   constructor(secretName2, wanted, found) {
     const where = found.map((f) => `${f.namespace} (${f.type})`).join(", ");
+    const options = [...new Set(found.map((f) => f.option))];
+    const only2 = options.length === 1 ? options[0] : void 0;
+    const fix = only2 ? `Pass --secret-type ${only2} (Action input secret-type), the type the Secret has, or give this tool another --secret-name.` : `--adopt cannot help: only a kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg Secret can be taken over. Give this tool another --secret-name (Action input secret-name), or, if nothing uses that Secret, delete it (kubectl delete secret ${secretName2} -n ${found.find((f) => !f.option)?.namespace ?? found[0]?.namespace ?? "NAMESPACE"}) and run again.`;
     super(
-      `Secret "${secretName2}" already exists with another type in namespace(s) ${where}; this run would write ${wanted}. A Secret's type cannot change (the API server refuses it as immutable). Nothing was changed. Give the ${wanted} Secret another --secret-name (Action input secret-name), or keep the --secret-type the Secret has.`
+      `Secret "${secretName2}" already exists with another type in namespace(s) ${where}; this run would write ${wanted}. A Secret's type cannot change (the API server refuses it as immutable). Nothing was changed. ${fix}`
     );
     this.secretName = secretName2;
     this.wanted = wanted;
@@ -41008,6 +41011,9 @@ var KubeError = class extends GpsError {
   refused;
   exitCode = ExitCode.remote;
 };
+var FieldConflictError = class extends KubeError {
+  exitCode = ExitCode.usage;
+};
 function refusedOf(err) {
   const inner = err instanceof RotationError ? err.cause : err;
   return inner instanceof KubeError ? inner.refused : [];
@@ -41028,10 +41034,11 @@ var RotationError = class extends GpsError {
 Rollback: ${rollback}`);
     this.cause = cause;
     this.rollback = rollback;
+    this.exitCode = cause instanceof FieldConflictError ? ExitCode.usage : ExitCode.remote;
   }
   cause;
   rollback;
-  exitCode = ExitCode.remote;
+  exitCode;
 };
 function exitCodeOf(err) {
   return err instanceof GpsError ? err.exitCode : ExitCode.remote;
@@ -41082,6 +41089,9 @@ var SECRET_TYPES = {
   dockerconfigjson: { type: "kubernetes.io/dockerconfigjson", key: ".dockerconfigjson" },
   dockercfg: { type: "kubernetes.io/dockercfg", key: ".dockercfg" }
 };
+function secretTypeOf(kubernetesType) {
+  return Object.keys(SECRET_TYPES).find((t) => SECRET_TYPES[t].type === kubernetesType);
+}
 function entry(c) {
   const password = c.password.reveal();
   return { username: c.username, password, auth: Buffer.from(`${c.username}:${password}`).toString("base64") };
@@ -41155,17 +41165,36 @@ function credentialsIn(type2, payload, hosts) {
 
 // src/config/duration.ts
 var UNIT_MS = { s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5 };
-var DURATION_FORM = "a whole number followed by s, m, h, d or w (e.g. 90s, 36h, 7d, 2w)";
+var EXAMPLES = ["90s", "10m", "36h", "7d", "2w"];
+function durationForm(minMs = 0, maxMs = Number.POSITIVE_INFINITY) {
+  const fitting = EXAMPLES.filter((e) => {
+    const ms = parseDuration(e);
+    return ms >= minMs && ms <= maxMs;
+  });
+  return `a whole number followed by s, m, h, d or w${fitting.length ? ` (e.g. ${fitting.join(", ")})` : ""}`;
+}
+function formatDuration(ms) {
+  for (const unit of ["d", "h", "m", "s"]) {
+    if (ms >= UNIT_MS[unit] && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
+  }
+  return `${ms / 1e3}s`;
+}
+function durationRange(minMs, maxMs) {
+  const range = minMs > 0 ? `from ${formatDuration(minMs)} to ${formatDuration(maxMs)}` : `at most ${formatDuration(maxMs)}`;
+  return `${durationForm(minMs, maxMs)}, ${range}`;
+}
 function parseDuration(text) {
   const m = /^(\d{1,6})([smhdw])$/.exec(text.trim());
   if (!m) return void 0;
   return Number(m[1]) * UNIT_MS[m[2]];
 }
 var DAY_MS = UNIT_MS.d;
+var MAX_EXPIRY_DAYS = 365;
 function expiryDateFor(now, lifetimeMs) {
   const end = now.getTime() + lifetimeMs;
   const midnight = Math.ceil(end / DAY_MS) * DAY_MS;
-  return new Date(midnight).toISOString().slice(0, 10);
+  const latest = (Math.floor(now.getTime() / DAY_MS) + MAX_EXPIRY_DAYS) * DAY_MS;
+  return new Date(Math.min(midnight, latest)).toISOString().slice(0, 10);
 }
 
 // src/config/proxy-settings.ts
@@ -41191,6 +41220,8 @@ function endpoint(name, value) {
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(name, shown(url), ACCEPTED);
   if (!url.hostname) throw new UsageError(name, shown(url), ACCEPTED);
+  const extra = url.search || url.href.includes("?") ? "a query (?...)" : url.hash || url.href.includes("#") ? "a fragment (#...)" : void 0;
+  if (extra) throw new UsageError(name, shown(url), `${ACCEPTED}, without ${extra} (not shown: it may hold a secret)`);
   let password;
   try {
     decodeURIComponent(url.username);
@@ -41262,7 +41293,7 @@ var OPTIONS = [
     kind: "string",
     flag: "group",
     input: "group",
-    description: "Group (numeric id or full path) that owns the deploy token, instead of a project."
+    description: "Group (numeric id or full path) that owns the deploy token, instead of a project (the token's user must be an Owner). Needs --registry, and --verify-image (a repository of the group to prove the token pulls) or --no-verify."
   },
   {
     key: "registry",
@@ -41362,7 +41393,7 @@ var OPTIONS = [
     flag: "expires-in",
     input: "expires-in",
     default: "7d",
-    description: "Token lifetime (36h, 7d, 2w; at most 365d). GitLab expires tokens at 00:00 UTC, so the date is rounded up."
+    description: "Token lifetime (36h, 7d, 2w; from 1h to 365d). GitLab expires tokens at 00:00 UTC, so the date is rounded up, but never past 365 days from today. Longer than --rotate-before."
   },
   {
     key: "tokenName",
@@ -41440,7 +41471,7 @@ var OPTIONS = [
     kind: "string",
     flag: "rotate-before",
     input: "rotate-before",
-    description: "Rotate only when a managed Secret's token expires within this duration (e.g. 2d); otherwise change nothing, except that namespaces without the Secret get the current token (fill, nothing minted). Unset: rotate on every run."
+    description: "Rotate only when a managed Secret's token expires within this duration (e.g. 2d); otherwise change nothing, except that namespaces without the Secret get the current token (fill, nothing minted). Unset: rotate on every run. Shorter than the token lifetime (otherwise every run would rotate)."
   },
   {
     key: "force",
@@ -41661,19 +41692,35 @@ var GROUP_REF = new RegExp(`^(?:[1-9]\\d*|${PATH_SEGMENT}(?:/${PATH_SEGMENT})*)$
 function isLoopbackHost(hostname2) {
   return hostname2 === "localhost" || /^127\.\d+\.\d+\.\d+$/.test(hostname2) || hostname2 === "[::1]";
 }
+function secretBearingPart(url) {
+  if (url.username || url.password) return "user:password@ credentials";
+  if (url.search || url.href.includes("?")) return "a query (?...)";
+  if (url.hash || url.href.includes("#")) return "a fragment (#...)";
+  return void 0;
+}
+var HOSTNAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/i;
 function gitlabUrl(r) {
   const value = r.string("gitlabUrl");
+  const label = r.explicit("gitlabUrl") === void 0 && r.envValue("gitlabUrl") ? `$${r.spec("gitlabUrl").env[0]}` : r.label("gitlabUrl");
   const accepted = "an https:// URL such as https://gitlab.example.com (http:// only for 127.0.0.1/localhost, or with --allow-insecure-http)";
   let url;
   try {
     url = new URL(value);
   } catch {
-    throw new UsageError(r.label("gitlabUrl"), value, accepted);
+    if (HOSTNAME.test(value) && value.includes(".") && !/^gl[a-z]*-/i.test(value)) throw new UsageError(label, value, `${accepted}; did you mean https://${value}?`);
+    throw new UsageError(label, void 0, `not a URL (the value is not shown: it may be a secret); expected ${accepted}`);
+  }
+  const part = secretBearingPart(url);
+  if (part) {
+    throw new UsageError(
+      label,
+      void 0,
+      `has ${part}, which a base URL must not have (the value is not shown: that part may hold a token); give only the scheme, host and path, e.g. ${url.protocol}//${url.host}, and the token in $GITLAB_TOKEN or --gitlab-token-file`
+    );
   }
   const plainLoopback = url.protocol === "http:" && (isLoopbackHost(url.hostname) || r.boolean("allowInsecureHttp"));
-  if (url.protocol !== "https:" && !plainLoopback || url.username || url.password || url.search || url.hash) {
-    const shown3 = url.username || url.password ? `${url.protocol}//***@${url.host}` : value;
-    throw new UsageError(r.label("gitlabUrl"), shown3, accepted);
+  if (url.protocol !== "https:" && !plainLoopback) {
+    throw new UsageError(label, `${url.protocol}//${url.host}${url.pathname === "/" ? "" : url.pathname}`, accepted);
   }
   return url.href.replace(/\/+$/, "");
 }
@@ -41963,7 +42010,7 @@ function observe(r) {
 }
 
 // src/config/input-values.ts
-var MAX_LIFETIME_MS = 365 * DAY_MS;
+var MAX_LIFETIME_MS = MAX_EXPIRY_DAYS * DAY_MS;
 var MIN_LIFETIME_MS = 36e5;
 var TOKEN_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 function renderFormat(r) {
@@ -41979,7 +42026,7 @@ function optionalDuration(r, key, minMs, maxMs) {
   if (value === void 0) return void 0;
   const ms = parseDuration(value);
   if (ms === void 0 || ms < minMs || ms > maxMs) {
-    throw new UsageError(r.label(key), value, `${DURATION_FORM}, at most ${Math.round(maxMs / 6e4)}m`);
+    throw new UsageError(r.label(key), value, durationRange(minMs, maxMs));
   }
   return ms;
 }
@@ -41989,7 +42036,7 @@ function lockLease(r) {
   const value = r.string("lockLeaseDuration");
   const ms = parseDuration(value);
   if (ms === void 0 || ms < MIN_LOCK_LEASE_MS || ms > MAX_LOCK_LEASE_MS) {
-    throw new UsageError(r.label("lockLeaseDuration"), value, `${DURATION_FORM}, from 15s to 60m`);
+    throw new UsageError(r.label("lockLeaseDuration"), value, durationRange(MIN_LOCK_LEASE_MS, MAX_LOCK_LEASE_MS));
   }
   return ms;
 }
@@ -42004,7 +42051,7 @@ function lifetime(r) {
   const value = r.string("expiresIn");
   const ms = parseDuration(value);
   if (ms === void 0 || ms < MIN_LIFETIME_MS || ms > MAX_LIFETIME_MS) {
-    throw new UsageError(r.label("expiresIn"), value, `${DURATION_FORM}, from 1h to 365d`);
+    throw new UsageError(r.label("expiresIn"), value, durationRange(MIN_LIFETIME_MS, MAX_LIFETIME_MS));
   }
   return ms;
 }
@@ -42019,16 +42066,28 @@ function tokenNamePrefix(r) {
   }
   return value;
 }
+function rotationWindow(r, rotateBeforeMs, expiresInMs) {
+  if (rotateBeforeMs === void 0 || rotateBeforeMs < expiresInMs) return;
+  throw new UsageError(
+    `${r.label("rotateBefore")} and ${r.label("expiresIn")}`,
+    `${r.string("rotateBefore")}, ${r.string("expiresIn")}`,
+    `${r.label("rotateBefore")} shorter than ${r.label("expiresIn")}: a token that lives ${formatDuration(expiresInMs)} is due ${formatDuration(rotateBeforeMs)} before it expires, so every run would rotate it (mint a new token, revoke the last). E.g. ${r.label("expiresIn")} 30d with ${r.label("rotateBefore")} 7d`
+  );
+}
 
 // src/config/inputs.ts
 function parseConfig(raw, env, face, opts = {}) {
   const r = new Reader(raw, env, face, opts.labels);
   const writes = opts.writesCredentials ?? true;
+  const url = gitlabUrl(r);
   const creds = credentials(r, writes);
   const missing = missingNamespace(r);
   const listed = namespaces(r);
+  const expiresInMs = lifetime(r);
+  const rotateBeforeMs = optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS);
+  if (writes) rotationWindow(r, rotateBeforeMs, expiresInMs);
   return {
-    gitlabUrl: gitlabUrl(r),
+    gitlabUrl: url,
     credentials: creds,
     registry: registry(r, creds.kind === "static" && writes),
     registryAliases: registryAliases(r),
@@ -42041,17 +42100,18 @@ function parseConfig(raw, env, face, opts = {}) {
     createNamespace: missing === "create",
     serviceAccounts: serviceAccounts(r),
     secretName: secretName(r),
-    expiresInMs: lifetime(r),
+    expiresInMs,
     tokenNamePrefix: tokenNamePrefix(r),
     kubeconfig: r.string("kubeconfig"),
     context: context(r),
     dryRun: r.boolean("dryRun"),
     adopt: r.boolean("adopt"),
     json: r.boolean("json"),
-    verify: verify(r, creds.kind === "static"),
+    // status and revoke never mint nor check a pull (and take no --verify-image): a group needs none there.
+    verify: writes ? verify(r, creds.kind === "static") : false,
     caFile: r.string("caFile"),
     proxy: readProxySettings(env),
-    rotateBeforeMs: optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS),
+    rotateBeforeMs,
     force: r.boolean("force"),
     keepPrevious: integer(r, "keepPrevious", 0, 10),
     strictOwnership: r.boolean("strictOwnership"),
@@ -42146,7 +42206,8 @@ var COMMANDS = {
       "--format secret: one pull Secret per --namespace (kubernetes.io/dockerconfigjson, or kubernetes.io/dockercfg with --secret-type dockercfg), as YAML (no managed-by label: the GitOps tool owns it). --format config.json: a docker config.json for the kubelet or containers tools (--namespace not needed). The token is checked to pull (as rotate does) before anything is printed; the cluster is never contacted.",
       "With --username (static credentials) nothing is minted: the document holds the given username and password, checked to pull only with --verify-image."
     ],
-    exitCodes: ["0  printed", `${REMOTE} (a token that failed its pull check is revoked; nothing was printed)`, USAGE],
+    // render never contacts the cluster: its exit 1 is GitLab's or the registry's.
+    exitCodes: ["0  printed", "1  GitLab or the registry failed (a token that failed its pull check is revoked; nothing was printed)", USAGE],
     options: only([
       "gitlabUrl",
       "gitlabToken",
@@ -42190,11 +42251,14 @@ function configFor(command, raw, env, face, labels = {}) {
     throw new UsageError(label("format"), void 0, "required for render: secret (a Secret manifest, YAML) or config.json (a docker config.json)");
   }
   const given = Array.isArray(raw.namespaces) ? raw.namespaces.length > 0 : typeof raw.namespaces === "string" && raw.namespaces.trim() !== "";
-  if (command === "render" && format === "config.json" && typeof raw.secretType === "string" && raw.secretType.trim() === "dockercfg") {
-    throw new UsageError(label("secretType"), "dockercfg", `only with ${label("format")} secret: a docker config.json always has the auths form (dockerconfigjson)`);
+  if (command === "render" && format === "config.json" && typeof raw.secretType === "string" && raw.secretType.trim() !== "") {
+    throw new UsageError(label("secretType"), raw.secretType.trim(), `only with ${label("format")} secret: a docker config.json always has the auths form (dockerconfigjson)`);
   }
   if (command === "status") return statusConfig(raw, format, parse2, label);
-  if (command === "render" && format === "config.json" && !given) {
+  if (command === "render" && format === "config.json" && given) {
+    throw new UsageError(label("namespaces"), void 0, `not used by render ${label("format")} config.json (a docker config.json has no namespace); leave it out, or use ${label("format")} secret`);
+  }
+  if (command === "render" && format === "config.json") {
     return { ...parse2({ ...raw, namespaces: ["default"] }), namespaces: [] };
   }
   if (command === "render" && format === "secret" && !given) {
@@ -42207,6 +42271,15 @@ function statusConfig(raw, format, parse2, label) {
   if (format && (raw.json === true || raw.json === "true")) throw new UsageError(label("format"), format, `either ${label("format")} openmetrics or ${label("json")}, not both: both print on stdout`);
   const config = parse2({ ...raw, format: void 0 });
   return format ? { ...config, observe: { ...config.observe, statusFormat: "openmetrics" } } : config;
+}
+function describeFor(description, spec) {
+  const refused = (flag) => {
+    const o = OPTIONS.find((x) => x.flag === flag || "fileFlag" in x && x.fileFlag === flag);
+    return o !== void 0 && !spec.options(o.key);
+  };
+  const sentences = description.split(/(?<=\.)\s+(?=[A-Z])/);
+  const kept = sentences.filter((s) => ![...s.matchAll(/--([a-z][a-z-]*)/g)].some((m) => refused(m[1])));
+  return kept.join(" ");
 }
 function helpText(version, command) {
   const lines = [
@@ -42231,7 +42304,7 @@ function helpText(version, command) {
     const vars = [optionVariable(o), ..."env" in o && o.env ? o.env : []].filter(Boolean);
     const env = vars.length ? ` [env: ${vars.join(", ")}]` : "";
     const def = "default" in o ? ` [default: ${o.default}]` : "defaultText" in o ? ` [default: ${o.defaultText}]` : "";
-    lines.push(`  ${(names || `$${"env" in o && o.env ? o.env[0] : ""}`).padEnd(34)}${o.description}${env}${def}`);
+    lines.push(`  ${(names || `$${"env" in o && o.env ? o.env[0] : ""}`).padEnd(34)}${describeFor(o.description, spec)}${env}${def}`);
   }
   lines.push("  --help, -h".padEnd(36) + "Show this help.", "");
   lines.push("Exit codes:", ...spec.exitCodes.map((c) => `  ${c}`));
@@ -42361,8 +42434,8 @@ function rotationDue(args) {
   }
   if (tokenIds.size > 1) return { due: true, reason: `the Secrets hold different tokens (${[...tokenIds].join(", ")})` };
   const left = soonest - args.now.getTime();
-  if (left <= args.rotateBeforeMs) return { due: true, reason: `the token expires in ${formatDuration(left)}, within --rotate-before` };
-  return { due: false, reason: `deploy token ${[...tokenIds][0]} has ${formatDuration(left)} left, more than --rotate-before` };
+  if (left <= args.rotateBeforeMs) return { due: true, reason: `the token expires in ${formatDuration2(left)}, within --rotate-before` };
+  return { due: false, reason: `deploy token ${[...tokenIds][0]} has ${formatDuration2(left)} left, more than --rotate-before` };
 }
 function staticDue(args) {
   if (args.force) return { due: true, reason: "--force" };
@@ -42378,7 +42451,7 @@ function staticDue(args) {
   }
   return { due: false, reason: "every Secret already holds these credentials (same docker config SHA-256)" };
 }
-function formatDuration(ms) {
+function formatDuration2(ms) {
   if (!Number.isFinite(ms) || ms <= 0) return "no time";
   const h = ms / 36e5;
   return h >= 48 ? `${Math.floor(h / 24)}d` : h >= 1 ? `${Math.floor(h)}h` : `${Math.max(1, Math.floor(ms / 6e4))}m`;
@@ -42597,7 +42670,7 @@ function apiTokenExpiresWithin(t, now, withinMs) {
 }
 function apiTokenExpiryMessage(t, now, within) {
   const left = (endOf(t.expiresAt) ?? Number.POSITIVE_INFINITY) - now.getTime();
-  const when = left > 0 ? `expires in ${formatDuration(left)}, on ${t.expiresAt} 00:00 UTC` : `expired on ${t.expiresAt}`;
+  const when = left > 0 ? `expires in ${formatDuration2(left)}, on ${t.expiresAt} 00:00 UTC` : `expired on ${t.expiresAt}`;
   return `the GitLab API token "${t.name}" ${when} (${within}): create a new access token with the api scope (same role) and update the variable that holds it (GITLAB_TOKEN); once it lapses, every rotation fails`;
 }
 function apiTokenLine(t) {
@@ -42605,14 +42678,42 @@ function apiTokenLine(t) {
   const expiry = t.expiresAt === null ? "never expires" : `expires ${t.expiresAt} (${t.daysLeft ?? "-"} days left)`;
   return `API token "${t.name}": ${expiry}; scopes ${t.scopes.join(", ") || "none"}`;
 }
-async function checkApiToken(gitlab, now, log) {
-  const t = await readApiToken(gitlab, now);
+function logApiToken(t, now, log) {
   if (t === null) return;
   if (!t.checked) log.info(`Note: ${t.reason}`);
   else if (apiTokenExpiresWithin(t, now, ROTATE_WARN_MS)) {
     const message = apiTokenExpiryMessage(t, now, "within 14 days");
     log.warn(message.charAt(0).toUpperCase() + message.slice(1));
   } else log.info(apiTokenLine(t));
+}
+var NEEDED = { project: { level: 40, role: "Maintainer" }, group: { level: 50, role: "Owner" } };
+var ROLES = { 0: "no role", 5: "Minimal Access", 10: "Guest", 15: "Planner", 20: "Reporter", 30: "Developer", 40: "Maintainer", 50: "Owner" };
+async function checkGitLabAccess(gitlab, owner2, now) {
+  const t = await readApiToken(gitlab, now);
+  const who = `${owner2.kind} ${owner2.path}`;
+  if (t?.checked && !t.scopes.includes("api")) {
+    throw new GitLabError(
+      "checking the API token's scopes",
+      void 0,
+      `the GitLab API token "${t.name}" has the scopes ${t.scopes.join(", ") || "none"}, not api`,
+      `Creating and revoking deploy tokens needs the api scope (read_api only reads): rotate would fail with HTTP 403. Create an access token with the api scope (${NEEDED[owner2.kind].role} of ${who}) and put it in GITLAB_TOKEN`
+    );
+  }
+  const access = gitlab.callerAccess ? await gitlab.callerAccess(owner2) : void 0;
+  const need = NEEDED[owner2.kind];
+  if (access && access.level !== void 0 && access.level < need.level && !await access.isAdmin()) {
+    throw new GitLabError(
+      "checking the API token's role",
+      void 0,
+      `the GitLab API token's user is ${ROLES[access.level] ?? `access level ${access.level}`} of ${who}; ${owner2.kind} deploy tokens need ${need.role}`,
+      owner2.kind === "group" ? `Group deploy tokens need the Owner role (Maintainer is not enough): rotate would fail with HTTP 403. Use a token of an Owner of ${who}, or a project's deploy token (--project)` : `Project deploy tokens need at least Maintainer: rotate would fail with HTTP 403. Use a token of a Maintainer of ${who}`
+    );
+  }
+  return t;
+}
+async function checkRotateAccess(gitlab, owner2, now, log) {
+  const t = await checkGitLabAccess(gitlab, owner2, now);
+  logApiToken(t, now, log);
 }
 
 // src/commands/lifecycle.ts
@@ -42686,8 +42787,13 @@ function decideUnavailable(mode, namespaces2, unavailable, log) {
   log.info(`Skipping namespace(s) ${unavailableText(skipped)}; the Secret goes to ${rest.join(", ")}`);
   return { namespaces: rest, skipped };
 }
-function skippedProblem(skipped) {
+function skippedProblem(skipped, dryRun = false) {
   if (skipped.length === 0) return [];
+  if (dryRun) {
+    return [
+      `Would skip namespace(s) ${unavailableText(skipped)}: rotate would write no Secret there. Recreate the namespace (the next run fills it) or remove it from the list; the others would be handled as usual`
+    ];
+  }
   return [
     `Skipped namespace(s) ${unavailableText(skipped)}: no Secret was written there. Recreate the namespace (the next run fills it) or remove it from the list; the others were handled as usual`
   ];
@@ -42804,9 +42910,10 @@ async function readChecked(config, ports, hosts) {
   const { state } = read;
   const existing = state.secrets;
   const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
-  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
   const wanted = SECRET_TYPES[config.secretType].type;
-  const otherType = existing.filter((s) => s.type !== wanted).map((s) => ({ namespace: s.namespace, type: s.type }));
+  const otherType = existing.filter((s) => s.type !== wanted).map((s) => ({ namespace: s.namespace, type: s.type, option: secretTypeOf(s.type) }));
+  if (otherType.some((s) => s.option === void 0)) throw new SecretTypeError(config.secretName, wanted, otherType);
+  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
   if (otherType.length > 0) throw new SecretTypeError(config.secretName, wanted, otherType);
   const present = new Set(existing.map((s) => s.namespace));
   const readable = { ...config, namespaces: config.namespaces.filter((ns) => !read.unavailable.some((u) => u.namespace === ns)) };
@@ -43557,7 +43664,7 @@ async function applyStaticLocked(listed, ports, hosts) {
   const payload = pullSecretPayload(listed.secretType, creds);
   const configSha256 = payloadSha256(payload);
   const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
-  const skipProblems = skippedProblem(skipped);
+  const skipProblems = skippedProblem(skipped, config.dryRun);
   const due = staticDue({ namespaces: config.namespaces, existing, configSha256, force: config.force });
   const base = {
     ...reportBase({ config, skipped, present, reason: due.reason, hosts }),
@@ -43695,15 +43802,27 @@ async function rotate(input, ports) {
     const owner2 = await ports.gitlab.resolveOwner(creds.owner);
     const hosts = registryHosts(registryHost(input, owner2), input.registryAliases);
     ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${hosts.join(", ")}`);
-    await checkApiToken(ports.gitlab, ports.clock.now(), ports.log);
+    await checkRotateAccess(ports.gitlab, owner2, ports.clock.now(), ports.log);
     locked = (config2, hand, p) => rotateLocked(config2, p, owner2, hosts, hand);
   }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
-  if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces, { dryRun: config.dryRun });
+  const created = config.createNamespace ? await ports.kube.applyNamespaces(config.namespaces, { dryRun: config.dryRun }) ?? [] : [];
   if (config.dryRun) {
     const read = creds.kind === "static" ? { lease: void 0, namespace: void 0 } : await readTargetLease(ports.lock, config, ports.kube);
     return locked(config, { ...read, fresh: false }, ports);
   }
+  try {
+    return await lockedRun(config, ports, locked);
+  } catch (err) {
+    if (created.length) {
+      ports.log.warn(
+        `--create-namespace created namespace(s) ${created.join(", ")} before the run failed; they were left in place, empty of our Secret. Delete them if they are not wanted (kubectl delete namespace ${created.join(" ")}), or fix the cause and run again.`
+      );
+    }
+    throw err;
+  }
+}
+async function lockedRun(config, ports, locked) {
   const held = await acquireTargetLock(ports, config);
   const guard = guardWrites(ports, held);
   try {
@@ -43720,7 +43839,7 @@ async function rotate(input, ports) {
 async function rotateLocked(listed, ports, owner2, hosts, hand) {
   const { gitlab, kube, log } = ports;
   const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
-  const skipProblems = skippedProblem(skipped);
+  const skipProblems = skippedProblem(skipped, config.dryRun);
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner2);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
@@ -43978,6 +44097,8 @@ async function planRotation(config, ports) {
       },
       // Read-only, so plan warns about the API token's expiry as rotate would.
       ...ports.gitlab.apiTokenSelf ? { apiTokenSelf: () => ports.gitlab.apiTokenSelf() } : {},
+      // Read-only too: plan refuses a token rotate cannot use (scope, role), as rotate would.
+      ...ports.gitlab.callerAccess ? { callerAccess: (o) => ports.gitlab.callerAccess(o) } : {},
       createDeployToken: async () => refuse("mint a token"),
       revokeDeployToken: async () => refuse("revoke a token")
     },
@@ -47384,7 +47505,7 @@ function textTable(rows) {
 import { randomBytes as randomBytes2 } from "node:crypto";
 import { readFileSync as readFileSync2, renameSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { basename as basename3, dirname as dirname3, join as join4 } from "node:path";
+import { basename as basename3, dirname as dirname3, join as join5 } from "node:path";
 
 // src/model/events.ts
 var REPORTING_CONTROLLER = MANAGER;
@@ -48883,6 +49004,41 @@ var DeployTokens = class extends BaseResource {
     );
   }
 };
+var ResourceMembers = class extends BaseResource {
+  constructor(resourceType, options) {
+    super({ prefixUrl: resourceType, ...options });
+  }
+  add(resourceId, accessLevel, options) {
+    return RequestHelper.post()(this, endpoint2`${resourceId}/members`, {
+      accessLevel,
+      ...options
+    });
+  }
+  all(resourceId, {
+    includeInherited,
+    ...options
+  } = {}) {
+    let url12 = endpoint2`${resourceId}/members`;
+    if (includeInherited) url12 += "/all";
+    return RequestHelper.get()(this, url12, options);
+  }
+  edit(resourceId, userId, accessLevel, options) {
+    return RequestHelper.put()(this, endpoint2`${resourceId}/members/${userId}`, {
+      accessLevel,
+      ...options
+    });
+  }
+  show(resourceId, userId, { includeInherited, ...options } = {}) {
+    const [rId, uId] = [resourceId, userId].map(encodeURIComponent);
+    const url12 = [rId, "members"];
+    if (includeInherited) url12.push("all");
+    url12.push(uId);
+    return RequestHelper.get()(this, url12.join("/"), options);
+  }
+  remove(resourceId, userId, options) {
+    return RequestHelper.del()(this, endpoint2`${resourceId}/members/${userId}`, options);
+  }
+};
 var PersonalAccessTokens = class extends BaseResource {
   all(options) {
     return RequestHelper.get()(
@@ -49154,6 +49310,59 @@ var Projects = class extends BaseResource {
     });
   }
 };
+var GroupMembers = class extends ResourceMembers {
+  constructor(options) {
+    super("groups", options);
+  }
+  allBillable(groupId, options) {
+    return RequestHelper.get()(
+      this,
+      endpoint2`${groupId}/billable_members`,
+      options
+    );
+  }
+  allPending(groupId, options) {
+    return RequestHelper.get()(this, endpoint2`${groupId}/pending_members`, options);
+  }
+  allBillableMemberships(groupId, userId, options) {
+    return RequestHelper.get()(
+      this,
+      endpoint2`${groupId}/billable_members/${userId}/memberships`,
+      options
+    );
+  }
+  approve(groupId, userId, options) {
+    return RequestHelper.put()(
+      this,
+      endpoint2`${groupId}/members/${userId}/approve`,
+      options
+    );
+  }
+  approveAll(groupId, options) {
+    return RequestHelper.put()(
+      this,
+      endpoint2`${groupId}/members/approve_all`,
+      options
+    );
+  }
+  removeBillable(groupId, userId, options) {
+    return RequestHelper.del()(this, endpoint2`${groupId}/billable_members/${userId}`, options);
+  }
+  removeOverrideFlag(groupId, userId, options) {
+    return RequestHelper.del()(
+      this,
+      endpoint2`${groupId}/members/${userId}/override`,
+      options
+    );
+  }
+  setOverrideFlag(groupId, userId, options) {
+    return RequestHelper.post()(
+      this,
+      endpoint2`${groupId}/members/${userId}/override`,
+      options
+    );
+  }
+};
 var Groups = class extends BaseResource {
   all(options) {
     return RequestHelper.get()(this, "groups", options);
@@ -49268,6 +49477,180 @@ var Groups = class extends BaseResource {
       ...options,
       file: [content, filename]
     });
+  }
+};
+var Users = class extends BaseResource {
+  activate(userId, options) {
+    return RequestHelper.post()(this, endpoint2`users/${userId}/activate`, options);
+  }
+  all(options) {
+    return RequestHelper.get()(
+      this,
+      "users",
+      options
+    );
+  }
+  allActivities(options) {
+    return RequestHelper.get()(this, "user/activities", options);
+  }
+  allEvents(userId, options) {
+    return RequestHelper.get()(this, endpoint2`users/${userId}/events`, options);
+  }
+  allFollowers(userId, options) {
+    return RequestHelper.get()(
+      this,
+      endpoint2`users/${userId}/followers`,
+      options
+    );
+  }
+  allFollowing(userId, options) {
+    return RequestHelper.get()(
+      this,
+      endpoint2`users/${userId}/following`,
+      options
+    );
+  }
+  allMemberships(userId, options) {
+    return RequestHelper.get()(
+      this,
+      endpoint2`users/${userId}/memberships`,
+      options
+    );
+  }
+  allProjects(userId, options) {
+    return RequestHelper.get()(this, endpoint2`users/${userId}/projects`, options);
+  }
+  allContributedProjects(userId, options) {
+    return RequestHelper.get()(
+      this,
+      endpoint2`users/${userId}/contributed_projects`,
+      options
+    );
+  }
+  allStarredProjects(userId, options) {
+    return RequestHelper.get()(
+      this,
+      endpoint2`users/${userId}/starred_projects`,
+      options
+    );
+  }
+  approve(userId, options) {
+    return RequestHelper.post()(
+      this,
+      endpoint2`users/${userId}/approve`,
+      options
+    );
+  }
+  ban(userId, options) {
+    return RequestHelper.post()(this, endpoint2`users/${userId}/ban`, options);
+  }
+  block(userId, options) {
+    return RequestHelper.post()(this, endpoint2`users/${userId}/block`, options);
+  }
+  create(options) {
+    return RequestHelper.post()(this, "users", options);
+  }
+  createPersonalAccessToken(userId, name, scopes, options) {
+    return RequestHelper.post()(
+      this,
+      endpoint2`users/${userId}/personal_access_tokens`,
+      {
+        name,
+        scopes,
+        ...options
+      }
+    );
+  }
+  createCIRunner(runnerType, options) {
+    return RequestHelper.post()(this, "user/runners", {
+      ...options,
+      runnerType
+    });
+  }
+  deactivate(userId, options) {
+    return RequestHelper.post()(this, endpoint2`users/${userId}/deactivate`, options);
+  }
+  disableTwoFactor(userId, options) {
+    return RequestHelper.patch()(this, endpoint2`users/${userId}/disable_two_factor`, options);
+  }
+  edit(userId, { avatar, ...options } = {}) {
+    const opts = {
+      ...options,
+      isForm: true
+    };
+    if (avatar) opts.avatar = [avatar.content, avatar.filename];
+    return RequestHelper.put()(this, endpoint2`users/${userId}`, opts);
+  }
+  editStatus(options) {
+    return RequestHelper.put()(this, "user/status", options);
+  }
+  editCurrentUserPreferences(viewDiffsFileByFile, showWhitespaceInDiffs, options) {
+    return RequestHelper.put()(this, "user/preferences", {
+      viewDiffsFileByFile,
+      showWhitespaceInDiffs,
+      ...options
+    });
+  }
+  follow(userId, options) {
+    return RequestHelper.post()(this, endpoint2`users/${userId}/follow`, options);
+  }
+  reject(userId, options) {
+    return RequestHelper.post()(
+      this,
+      endpoint2`users/${userId}/reject`,
+      options
+    );
+  }
+  show(userId, options) {
+    return RequestHelper.get()(
+      this,
+      endpoint2`users/${userId}`,
+      options
+    );
+  }
+  showCount(options) {
+    return RequestHelper.get()(this, "user_counts", options);
+  }
+  showAssociationsCount(userId, options) {
+    return RequestHelper.get()(
+      this,
+      `users/${userId}/associations_count`,
+      options
+    );
+  }
+  showCurrentUser(options) {
+    return RequestHelper.get()(
+      this,
+      "user",
+      options
+    );
+  }
+  showCurrentUserPreferences(options) {
+    return RequestHelper.get()(this, "user/preferences", options);
+  }
+  showStatus({
+    iDOrUsername,
+    ...options
+  } = {}) {
+    let url12;
+    if (iDOrUsername) url12 = `users/${iDOrUsername}/status`;
+    else url12 = "user/status";
+    return RequestHelper.get()(this, url12, options);
+  }
+  remove(userId, options) {
+    return RequestHelper.del()(this, endpoint2`users/${userId}`, options);
+  }
+  removeAuthenticationIdentity(userId, provider, options) {
+    return RequestHelper.del()(this, endpoint2`users/${userId}/identities/${provider}`, options);
+  }
+  unban(userId, options) {
+    return RequestHelper.post()(this, endpoint2`users/${userId}/unban`, options);
+  }
+  unblock(userId, options) {
+    return RequestHelper.post()(this, endpoint2`users/${userId}/unblock`, options);
+  }
+  unfollow(userId, options) {
+    return RequestHelper.post()(this, endpoint2`users/${userId}/unfollow`, options);
   }
 };
 
@@ -49414,6 +49797,8 @@ async function retrying(attempt, how) {
 }
 
 // src/adapters/gitlab-requester.ts
+import { isIP } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 var HttpStatusError = class extends Error {
   constructor(status, headers, description) {
     super(description || `HTTP ${status}`);
@@ -49458,6 +49843,40 @@ function connectionError(err, timeoutMs, readingBody) {
     readingBody ? `the connection broke while GitLab's answer was read (${code})` : `the connection to GitLab failed (${code})`
   );
 }
+var PLAINTEXT_PEER = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|wrong version number|packet length too long/i;
+var CLOSED_EARLY = /* @__PURE__ */ new Set(["UND_ERR_SOCKET", "ECONNRESET", "socket hang up", "UND_ERR_CLOSED"]);
+function speaksTls(url, timeoutMs) {
+  return new Promise((resolve2) => {
+    const port = Number(url.port || 80);
+    const socket = tlsConnect({ host: url.hostname.replace(/^\[|\]$/g, ""), port, servername: isIP(url.hostname) ? void 0 : url.hostname, rejectUnauthorized: false });
+    const done = (answer) => {
+      socket.destroy();
+      resolve2(answer);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("secureConnect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+async function schemeMismatch(url, err, timeoutMs) {
+  const code = codeOf2(err) ?? "";
+  const message = err?.cause?.message;
+  if (url.protocol === "https:" && (PLAINTEXT_PEER.test(code) || typeof message === "string" && PLAINTEXT_PEER.test(message))) {
+    return new ConnectionError(
+      "scheme-mismatch",
+      `${url.host} answers plain http, not https (the TLS handshake got a plain-text reply)`,
+      `Use http://${url.host} only if that is really GitLab (loopback, or with --allow-insecure-http); otherwise check the port of the GitLab URL`
+    );
+  }
+  if (url.protocol === "http:" && CLOSED_EARLY.has(code) && await speaksTls(url, Math.min(timeoutMs, 5e3))) {
+    return new ConnectionError(
+      "scheme-mismatch",
+      `${url.host} speaks https, but the GitLab URL says http:// (the server dropped the plain-text request)`,
+      `Use https://${url.host} as the GitLab URL`
+    );
+  }
+  return void 0;
+}
 function describeBody(text, contentType) {
   const type2 = (contentType ?? "").split(";")[0].trim().toLowerCase();
   if (type2 === "text/html") return "";
@@ -49500,7 +49919,7 @@ function oneRequest(timeoutMs) {
         ...dispatcher2 ? { dispatcher: dispatcher2 } : {}
       });
     } catch (err) {
-      throw connectionError(err, timeoutMs, false);
+      throw await schemeMismatch(url, err, timeoutMs) ?? connectionError(err, timeoutMs, false);
     }
     let text;
     try {
@@ -49509,6 +49928,9 @@ function oneRequest(timeoutMs) {
       throw connectionError(err, timeoutMs, true);
     }
     const headers = Object.fromEntries(response.headers.entries());
+    if (response.status === 400 && url.protocol === "http:" && /plain HTTP request was sent to HTTPS port/i.test(text)) {
+      throw new ConnectionError("scheme-mismatch", `${url.host} speaks https, but the GitLab URL says http:// (HTTP 400: the plain HTTP request was sent to an HTTPS port)`, `Use https://${url.host} as the GitLab URL`);
+    }
     if (!response.ok) throw new HttpStatusError(response.status, headers, describeBody(text, headers["content-type"]));
     let body;
     try {
@@ -49557,6 +49979,12 @@ var OrphanedTokenError = class extends GitLabError {
 // src/adapters/gitlab.ts
 var REQUEST_TIMEOUT_MS = 3e4;
 var PER_PAGE = 100;
+function accessOf(permissions) {
+  const p = permissions;
+  if (!p || typeof p !== "object") return void 0;
+  const levels = [p.project_access?.access_level, p.group_access?.access_level].filter((l) => typeof l === "number");
+  return levels.length ? Math.max(...levels) : 0;
+}
 function describe(owner2) {
   return `${owner2.kind} ${owner2.path ?? owner2.ref}`;
 }
@@ -49590,6 +50018,9 @@ function gitlabPort(opts) {
   const projects = new Projects(base);
   const groups = new Groups(base);
   const accessTokens = new PersonalAccessTokens(base);
+  const users = new Users(base);
+  const groupMembers = new GroupMembers(base);
+  const projectAccess = /* @__PURE__ */ new Map();
   function gitLabError(operation, who, err) {
     if (err instanceof GitLabError) return err;
     const clean = (s) => redact(s, [secret]);
@@ -49670,6 +50101,7 @@ function gitlabPort(opts) {
       const who = describe(owner2);
       if (owner2.kind === "project") {
         const p = await idempotent("reading the project", who, () => projects.show(owner2.ref));
+        projectAccess.set(Number(p.id), accessOf(p.permissions));
         return {
           kind: "project",
           id: Number(p.id),
@@ -49728,6 +50160,20 @@ function gitlabPort(opts) {
     },
     async listDeployTokens(owner2) {
       return list3(owner2);
+    },
+    async callerAccess(owner2) {
+      const who = describe(owner2);
+      const currentUser = async () => await idempotent("reading the API token's user", "the API token", () => users.showCurrentUser());
+      if (owner2.kind === "project") return { level: projectAccess.get(owner2.id), isAdmin: async () => (await currentUser()).is_admin === true };
+      const me = await currentUser();
+      const isAdmin = async () => me.is_admin === true;
+      try {
+        const m = await idempotent("reading the API token's role in the group", who, () => groupMembers.show(owner2.id, Number(me.id), { includeInherited: true }));
+        return { level: typeof m.access_level === "number" ? m.access_level : void 0, isAdmin };
+      } catch (err) {
+        if (err instanceof GitLabError && err.status === 404) return { level: 0, isAdmin };
+        throw err;
+      }
     },
     async apiTokenSelf() {
       const t = await idempotent("reading the API token's own details", "the API token", () => accessTokens.show());
@@ -49828,14 +50274,35 @@ function credentialPluginLines(stderr) {
   const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !KUBECTL_LINE.test(l));
   return [...new Set(lines)].slice(-10);
 }
+function grantFile(verb, resource, clusterScope) {
+  if (resource === "namespaces") {
+    if (verb === "list" || verb === "watch") return "examples/rbac/clusterrole-selector.yaml (list namespaces, for --namespace-selector)";
+    if (verb === "create" || verb === "patch") return "examples/rbac/clusterrole-create-namespace.yaml (create and patch namespaces, for --create-namespace)";
+    return "examples/rbac/clusterrole-namespaces-get.yaml (get namespaces)";
+  }
+  if (clusterScope && resource === "serviceaccounts") {
+    return "examples/rbac/clusterrole-all-serviceaccounts.yaml (list serviceaccounts at cluster scope, for --service-account '*')";
+  }
+  if (verb === "delete" && resource === "secrets") return "examples/rbac/role-revoke.yaml (delete secrets, for revoke) in each target namespace";
+  if (clusterScope) return `a ClusterRole granting ${verb} on ${resource} at cluster scope`;
+  return `examples/rbac/role.yaml (secrets: get, create, patch; serviceaccounts: get, update; leases: get, create, update) in each target namespace`;
+}
+var REFUSED_VERB = /cannot ([a-z]+) resource "([^"]+)"(?: in API group "[^"]*")? (at the cluster scope|in the namespace "[^"]+")/g;
+function grantHints(stderr) {
+  const files = /* @__PURE__ */ new Set();
+  for (const m of stderr.matchAll(REFUSED_VERB)) files.add(grantFile(m[1], m[2], m[3] === "at the cluster scope"));
+  if (files.size === 0) files.add(grantFile("get", "secrets", false));
+  return [...files].map((f) => `Grant ${f}`);
+}
 function hintsFor(stderr) {
   const hints = [];
   if (/Apply failed with \d+ conflicts?/.test(stderr)) {
-    hints.push("Another field manager owns these fields of the Secret; pass --adopt to take them over");
+    const managers = [...new Set([...stderr.matchAll(/conflicts? with "([^"]+)"/g)].map((m) => m[1]))];
+    hints.push(
+      `Another field manager${managers.length ? ` (${managers.map((m) => `"${m}"`).join(", ")})` : ""} last wrote these fields of the Secret, so every apply is refused the same way: retrying cannot help. Pass --adopt to take the fields over, or stop the other tool from applying this Secret and use another --secret-name for it`
+    );
   }
-  if (/is forbidden: User/.test(stderr)) {
-    hints.push("Grant the Role from the README (secrets: get, create, patch) in each target namespace");
-  }
+  if (/is forbidden: User/.test(stderr)) hints.push(...grantHints(stderr));
   if (/namespaces "[^"]+" not found/.test(stderr)) {
     hints.push("Create the namespace, or remove it from the namespace list");
   }
@@ -49957,7 +50424,9 @@ function failure(operation, stderr, attribution = attribute(stderr)) {
   const rest = attribution.refused.length ? attribution.unattributed : [errorLines(stderr)];
   const detail = [...rest, ...pluginSaid(stderr), ...hintsFor(stderr)].join("\n");
   const namespaces2 = [.../* @__PURE__ */ new Set([...attribution.refused.map((r) => r.namespace), ...namespacesInErrors(stderr)])];
-  return new KubeError(operation, detail, namespaces2, parseRefusals(stderr), attribution.refused);
+  const records = errorRecords(stderr);
+  const onlyConflicts = records.length > 0 && records.every((r) => /Apply failed with \d+ conflicts?/.test(r.join(" ")));
+  return new (onlyConflicts ? FieldConflictError : KubeError)(operation, detail, namespaces2, parseRefusals(stderr), attribution.refused);
 }
 function pluginSaid(stderr) {
   return credentialPluginLines(stderr).map((l) => `credential plugin: ${l}`);
@@ -49970,7 +50439,7 @@ function mergeStderr(stderrs) {
   return [...new Set(lines)].join("\n");
 }
 function deleteFailure(operation, stderr) {
-  const hints = /is forbidden: User/.test(stderr) ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch)"] : hintsFor(stderr);
+  const hints = /is forbidden: User/.test(stderr) ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch): grant examples/rbac/role-revoke.yaml"] : hintsFor(stderr);
   return new KubeError(operation, [errorLines(stderr), ...pluginSaid(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
 }
 
@@ -50074,13 +50543,14 @@ var LIST_FROM_NAMESPACES = 20;
 var APPLY_PROCESSES = 2;
 var NO_SCHEMA_CHECK = "--validate=false";
 var MIN_PART = 30;
+var CREATED_SKEW_MS = 5 * 6e4;
 function kubectlPort(opts) {
   const run = kubectlRunner(opts);
   async function runTraced(args, stdin) {
     const r = await run([...args, TRACE_FLAG], stdin);
     const { requests, rest } = splitTrace(r.stderr);
     const stderr = opts.redact(rest);
-    return { exitCode: r.exitCode, stderr, attribution: r.exitCode === 0 ? void 0 : attribute(stderr, requests) };
+    return { exitCode: r.exitCode, stdout: r.stdout, stderr, attribution: r.exitCode === 0 ? void 0 : attribute(stderr, requests) };
   }
   async function listNamed(resource, name, namespaces2) {
     const r = await run(["get", resource, "--all-namespaces", ...name ? ["--field-selector", `metadata.name=${name}`] : [], "-o", "json"], "");
@@ -50165,8 +50635,11 @@ function kubectlPort(opts) {
     },
     async applyNamespaces(names, { dryRun } = { dryRun: false }) {
       const doc = JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })) });
-      const r = await runTraced(["apply", "--server-side", `--field-manager=${MANAGER}`, NO_SCHEMA_CHECK, ...dryRun ? ["--dry-run=server"] : [], "-f", "-"], doc);
+      const startedAt = Date.now();
+      const r = await runTraced(["apply", "--server-side", `--field-manager=${MANAGER}`, NO_SCHEMA_CHECK, ...dryRun ? ["--dry-run=server"] : [], "-o", "json", "-f", "-"], doc);
       if (r.exitCode !== 0) throw failure(dryRun ? "checking the namespaces' creation (server dry run)" : "creating the namespaces", r.stderr, r.attribution);
+      if (dryRun) return [];
+      return listItems(r.stdout).filter((ns) => Date.parse(ns.metadata?.creationTimestamp ?? "") >= startedAt - CREATED_SKEW_MS).map((ns) => ns.metadata?.name ?? "?");
     },
     async readSecrets(namespaces2, name) {
       if (namespaces2.length >= LIST_FROM_NAMESPACES) {
@@ -50831,6 +51304,58 @@ function registryPortFor(caPem, timeoutMs, proxy) {
   return registryPort({ ...d ? { dispatcher: d } : {}, ...timeoutMs ? { timeoutMs } : {} });
 }
 
+// src/adapters/kubeconfig-check.ts
+import { existsSync as existsSync2, statSync } from "node:fs";
+import { join as join4 } from "node:path";
+function whereFrom(opts, env) {
+  if (opts.kubeconfig) return opts.kubeconfig;
+  if (env.KUBECONFIG) return `$KUBECONFIG (${env.KUBECONFIG})`;
+  return env.HOME ? join4(env.HOME, ".kube", "config") : "~/.kube/config";
+}
+function scrubKubeconfigError(stderr) {
+  const line = stderr.split("\n").map((l) => l.trim()).find((l) => /^error/i.test(l)) ?? stderr.trim().split("\n").at(-1) ?? "";
+  return line.replace(/^error:\s*/i, "").replace(/`[^`]*`/g, "`\u2026`").replace(/error loading config file "[^"]*":\s*/, "").slice(0, 300);
+}
+async function checkKubeconfig(opts) {
+  const env = opts.env ?? process.env;
+  if (!usesKubeconfig(env, opts.kubeconfig, (home) => existsSync2(join4(home, ".kube", "config")))) return;
+  if (opts.kubeconfig) {
+    let isFile;
+    try {
+      isFile = statSync(opts.kubeconfig).isFile();
+    } catch (err) {
+      throw new UsageError(opts.labels.kubeconfig, opts.kubeconfig, `an existing kubeconfig file (${err.code ?? "unreadable"})`);
+    }
+    if (!isFile) throw new UsageError(opts.labels.kubeconfig, opts.kubeconfig, "a kubeconfig file (this is a directory)");
+  }
+  const run = kubectlRunner(opts);
+  const r = await run(["config", "view", "--minify", "-o", "json"], "");
+  if (r.exitCode === 0) return;
+  const said = scrubKubeconfigError(opts.redact(r.stderr));
+  const where = whereFrom(opts, env);
+  const loading2 = /error loading config file "([^"]*)"/.exec(r.stderr);
+  if (loading2) {
+    throw new UsageError(opts.kubeconfig ? opts.labels.kubeconfig : "$KUBECONFIG", loading2[1], `a kubeconfig (YAML) kubectl can read; kubectl says: ${said}`);
+  }
+  const contexts2 = await knownContexts(opts);
+  const known = contexts2.length ? `: ${contexts2.join(", ")}` : " (it has none)";
+  if (opts.context && /cannot locate context|context was not found|no context exists/i.test(r.stderr)) {
+    throw new UsageError(opts.labels.context, opts.context, `a context of ${where}${known}`);
+  }
+  if (/current-context must exist/.test(r.stderr)) {
+    throw new UsageError(
+      opts.labels.context,
+      void 0,
+      `required here: ${where} ${opts.kubeconfig || env.KUBECONFIG || existsSync2(where) ? "sets no current-context" : "does not exist"}, so kubectl has no cluster to talk to; give ${opts.labels.kubeconfig} and ${opts.labels.context}${contexts2.length ? ` (contexts there${known})` : ""}`
+    );
+  }
+  throw new UsageError(`${opts.labels.kubeconfig} / ${opts.labels.context}`, void 0, `a kubeconfig kubectl can use (${where}); kubectl says: ${said}`);
+}
+async function knownContexts(opts) {
+  const r = await kubectlRunner({ ...opts, context: void 0 })(["config", "get-contexts", "-o", "name"], "");
+  return r.exitCode === 0 ? r.stdout.split("\n").map((l) => l.trim()).filter((l) => l !== "").slice(0, 20) : [];
+}
+
 // src/adapters/wiring.ts
 function complete(kube) {
   if (!kube.deleteSecrets || !kube.forbiddenSecretDeletes) throw new Error("the kubectl port cannot delete Secrets");
@@ -50842,6 +51367,11 @@ function noGitLab() {
   };
   const port = { resolveOwner: refuse2, createDeployToken: refuse2, revokeDeployToken: refuse2, listDeployTokens: refuse2 };
   return port;
+}
+async function checkLocalSetup(config, redactor, opts) {
+  if (config.caFile) readCaFile(config.caFile);
+  if (!opts.cluster) return;
+  await checkKubeconfig({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact, holdsSecret: redactor.holds, labels: opts.labels });
 }
 function livePorts(config, log, redactor) {
   const caPem = config.caFile ? readCaFile(config.caFile) : void 0;
@@ -50964,7 +51494,7 @@ function assessStatus(args) {
       const why = s.tokenState === "gone" ? "GitLab no longer has it" : s.tokenState === "revoked" ? "it was revoked" : `it expired ${s.expiresAt?.slice(0, 10) ?? ""}`.trim();
       findings.push({ severity: "attention", kind: "dead-token", tokenId: id, namespaces: namespaces2, message: `${where} holds deploy token ${id}, which cannot pull: ${why}. Run rotate` });
     } else if (args.warnWithinMs !== void 0 && s.expiresAt !== null && Date.parse(s.expiresAt) - now.getTime() <= args.warnWithinMs) {
-      const left = formatDuration(Date.parse(s.expiresAt) - now.getTime());
+      const left = formatDuration2(Date.parse(s.expiresAt) - now.getTime());
       findings.push({ severity: "attention", kind: "expiring", tokenId: id, namespaces: namespaces2, message: `deploy token ${id} in ${list(namespaces2)} expires in ${left} (${s.expiresAt.slice(0, 10)} 00:00 UTC), within --warn-within: run rotate` });
     }
   }
@@ -51044,7 +51574,7 @@ function assessStatus(args) {
 async function readStatus(config, ports) {
   const creds = config.credentials;
   const owner2 = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
-  const apiToken = owner2 ? await readApiToken(ports.gitlab, ports.clock.now()) : null;
+  const apiToken = owner2 ? await checkGitLabAccess(ports.gitlab, owner2, ports.clock.now()) : null;
   const namespaces2 = await resolveNamespaces(config, ports.kube);
   let gone = [];
   let existing;
@@ -51242,7 +51772,7 @@ function checkMetricsFile(config) {
   }
 }
 function tempBeside(path4) {
-  return join4(dirname3(path4), `.${basename3(path4)}.${process.pid}.${randomBytes2(3).toString("hex")}.tmp`);
+  return join5(dirname3(path4), `.${basename3(path4)}.${process.pid}.${randomBytes2(3).toString("hex")}.tmp`);
 }
 function writeAtomically(path4, text) {
   const tmp = tempBeside(path4);
@@ -51355,7 +51885,9 @@ async function observedRotation(config, log, redactor) {
 // src/commands/teardown-plan.ts
 var ConfirmationRequiredError = class extends GpsError {
   constructor(plan) {
-    super(`--yes: required to revoke; nothing was changed. It would ${intentText(plan)}. Re-run with --yes to do it.`);
+    super(
+      plan.deleteForbidden?.length ? `--yes: required to revoke; nothing was changed. It would ${intentText(plan)}, but RBAC does not allow deleting the Secret in ${plan.deleteForbidden.join(", ")}: grant examples/rbac/role-revoke.yaml (delete on secrets) there first, then re-run with --yes.` : `--yes: required to revoke; nothing was changed. It would ${intentText(plan)}. Re-run with --yes to do it.`
+    );
     this.plan = plan;
   }
   plan;
@@ -51411,7 +51943,7 @@ function serviceAccountChanges(accounts, namespaces2, names, secretName2) {
 }
 
 // src/commands/teardown.ts
-async function inspect2(config, ports, owner2, namespaces2, hand) {
+async function inspect2(config, ports, owner2, namespaces2, hand, confirmed) {
   const state = await ports.kube.readTarget(namespaces2, config.secretName, config.serviceAccounts);
   const tokens = owner2 ? await ports.gitlab.listDeployTokens(owner2) : [];
   const now = ports.clock.now();
@@ -51440,10 +51972,11 @@ async function inspect2(config, ports, owner2, namespaces2, hand) {
   const saNamespaces = namespaces2.filter((ns) => !base.unmanaged.includes(ns) && !base.otherOwner.includes(ns) && !base.keepSecrets.includes(ns));
   const serviceAccounts2 = config.serviceAccounts.length === 0 ? null : serviceAccountChanges(state.serviceAccounts, saNamespaces, config.serviceAccounts, config.secretName).map((c) => c.key);
   const forbidden = await ports.kube.forbiddenSecretDeletes(base.deleteSecrets, config.secretName);
-  if (forbidden.length) {
+  if (forbidden.length && !confirmed) base = { ...base, deleteForbidden: forbidden };
+  else if (forbidden.length) {
     throw new KubeError(
       `checking the permission to delete Secret "${config.secretName}"`,
-      "not allowed. Nothing was changed. revoke needs the verb delete on secrets (beside the rotation Role's get, create, patch)",
+      "not allowed. Nothing was changed. revoke needs the verb delete on secrets (beside the rotation Role's get, create, patch): grant examples/rbac/role-revoke.yaml",
       forbidden
     );
   }
@@ -51479,7 +52012,7 @@ async function teardown(config, ports, opts) {
   });
   if (!opts.confirm) {
     const read = await readTargetLease(ports.lock, { namespaces: namespaces2, secretName: config.secretName }, ports.kube);
-    const { plan } = await inspect2(config, ports, owner2, namespaces2, { ...read, fresh: false });
+    const { plan } = await inspect2(config, ports, owner2, namespaces2, { ...read, fresh: false }, false);
     if (isEmptyPlan(plan)) return done(plan, {});
     throw new ConfirmationRequiredError(plan);
   }
@@ -51487,7 +52020,7 @@ async function teardown(config, ports, opts) {
   const guard = guardWrites(ports, lease);
   ports = guard.ports;
   try {
-    const seen = await inspect2(config, ports, owner2, namespaces2, { lease: lease.current(), namespace: lease.lease.namespace, fresh: lease.fresh });
+    const seen = await inspect2(config, ports, owner2, namespaces2, { lease: lease.current(), namespace: lease.lease.namespace, fresh: lease.fresh }, true);
     const { plan } = seen;
     const { log } = ports;
     const revoked = [];
@@ -51543,6 +52076,7 @@ function teardownLines(r) {
     r.serviceAccounts === null ? "  ServiceAccounts: none named (pass rotate's --service-account to remove its entries)" : `  ServiceAccounts losing "${r.secretName}": ${r.serviceAccounts.join(", ") || "none"}`
   );
   lines.push(`  ${r.applied ? "deleted" : "delete"} Secrets in: ${(r.applied ? r.deletedSecrets : r.deleteSecrets).join(", ") || "none"}`);
+  if (r.deleteForbidden?.length) lines.push(`  not allowed to delete the Secret (RBAC; grant examples/rbac/role-revoke.yaml): ${r.deleteForbidden.join(", ")}`);
   if (r.unmanaged.length) lines.push(`  left alone (not managed by gitlab-pull-secret): ${r.unmanaged.join(", ")}`);
   if (r.keepSecrets.length) lines.push(`  left alone (another target's or cluster's token): ${r.keepSecrets.join(", ")}`);
   if (r.spared.length) lines.push(`  left alive (not this target's to revoke): ${r.spared.map((t) => `${t.id} (${t.why}${t.target ? ` ${t.target}` : ""})`).join(", ")}`);
@@ -51682,7 +52216,13 @@ function readArgv(argv) {
   const raw = {};
   for (const o of OPTIONS) {
     const v = o.flag ? values[o.flag] : void 0;
-    if (v !== void 0) raw[o.key] = v;
+    if (v === void 0) continue;
+    const blank = typeof v === "string" ? v.trim() === "" : Array.isArray(v) && v.every((x) => x.trim() === "");
+    if (blank) {
+      const fallback = "default" in o ? `its default (${o.default})` : "defaultText" in o ? `its default (${o.defaultText})` : "nothing";
+      throw new UsageError(`--${o.flag}`, void 0, `an empty value; give a value, or leave the option out for ${fallback}`);
+    }
+    raw[o.key] = v;
   }
   const [command, ...extra] = parsed.positionals;
   if (extra.length > 0) throw new UsageError("arguments", extra.join(" "), "one command followed by options");
@@ -51716,7 +52256,6 @@ function writeDotenv(path4, text) {
   }
 }
 async function rotateCommand({ config, log, redactor }) {
-  if (config.dotenv) writeDotenv(config.dotenv, "");
   const { report, apiTokenExpiresAt } = await observedRotation(config, log, redactor);
   if (config.dotenv) writeDotenv(config.dotenv, redactor.redact(dotenvText(report, { apiTokenExpiresAt })));
   for (const line of summaryLines(report)) log.info(line);
@@ -51813,6 +52352,12 @@ async function runCli(argv, env, io) {
     const config = configFor(command, raw, env, "cli", labels);
     json2 = config.json;
     for (const form of inputSecrets(config)) redactor.add(form);
+    if (config.dotenv) writeDotenv(config.dotenv, "");
+    await checkLocalSetup(config, redactor, {
+      // render never contacts the cluster.
+      cluster: command !== "render",
+      labels: { kubeconfig: labels.kubeconfig ?? "--kubeconfig", context: labels.context ?? "--context" }
+    });
     const log = streamLog((line) => io.stderr(`${line}
 `), redactor);
     const outcome = await RUN[command]({ config, log, redactor, io });

@@ -11,6 +11,8 @@ import {
 import { dispatcherOf, loadUndici, type LazyDispatcher, type Undici } from "./undici.js";
 import { describeProxyRefusal, proxyRefusalOf } from "./proxy.js";
 import type { Failure } from "./retry.js";
+import { isIP } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 
 /** GitLab answered with a non-2xx status. Holds the response's facts only, never the request. */
 export class HttpStatusError extends Error {
@@ -31,7 +33,7 @@ export class ConnectionError extends Error {
     /** A Node/undici code, "timeout" or "lost-response" (see retry.ts). */
     readonly code: string,
     message: string,
-    /** Set when the failure is the proxy's: what to do about it. */
+    /** What to do about it, where the code alone cannot say: the proxy's refusal, a scheme the server does not speak. */
     readonly proxyHint?: string,
   ) {
     super(message);
@@ -65,6 +67,56 @@ function connectionError(err: unknown, timeoutMs: number, readingBody: boolean):
       ? `the connection broke while GitLab's answer was read (${code})`
       : `the connection to GitLab failed (${code})`,
   );
+}
+
+/** OpenSSL's words for a peer that answered the TLS hello in plain text (an http:// server on that port). */
+const PLAINTEXT_PEER = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|wrong version number|packet length too long/i;
+/** How an https:// server treats a plain-text request: it drops the connection before any answer. */
+const CLOSED_EARLY = new Set(["UND_ERR_SOCKET", "ECONNRESET", "socket hang up", "UND_ERR_CLOSED"]);
+
+/**
+ * Whether host:port completes (or fails on its certificate in) a TLS handshake:
+ * the server speaks https. Nothing is sent past the hello, so no request and
+ * no token; the peer's certificate is not trusted for anything.
+ */
+function speaksTls(url: URL, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const port = Number(url.port || 80);
+    const socket = tlsConnect({ host: url.hostname.replace(/^\[|\]$/g, ""), port, servername: isIP(url.hostname) ? undefined : url.hostname, rejectUnauthorized: false });
+    const done = (answer: boolean) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("secureConnect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+/**
+ * A scheme that does not match the server is no transient failure: an https://
+ * URL against a plain-http port fails every TLS hello, and an http:// URL
+ * against an https port has every connection dropped. Say so at once (a
+ * final failure, never retried) instead of retrying until --retry-for ends.
+ */
+async function schemeMismatch(url: URL, err: unknown, timeoutMs: number): Promise<ConnectionError | undefined> {
+  const code = codeOf(err) ?? "";
+  const message = (err as { cause?: { message?: unknown } } | null)?.cause?.message;
+  if (url.protocol === "https:" && (PLAINTEXT_PEER.test(code) || (typeof message === "string" && PLAINTEXT_PEER.test(message)))) {
+    return new ConnectionError(
+      "scheme-mismatch",
+      `${url.host} answers plain http, not https (the TLS handshake got a plain-text reply)`,
+      `Use http://${url.host} only if that is really GitLab (loopback, or with --allow-insecure-http); otherwise check the port of the GitLab URL`,
+    );
+  }
+  if (url.protocol === "http:" && CLOSED_EARLY.has(code) && (await speaksTls(url, Math.min(timeoutMs, 5000)))) {
+    return new ConnectionError(
+      "scheme-mismatch",
+      `${url.host} speaks https, but the GitLab URL says http:// (the server dropped the plain-text request)`,
+      `Use https://${url.host} as the GitLab URL`,
+    );
+  }
+  return undefined;
 }
 
 /** gitbeaker's rule (JSON `error` or `message`, else the text), without its SyntaxError on bad JSON. */
@@ -120,7 +172,7 @@ export function oneRequest(timeoutMs: number): RequestHandlerFn {
         ...(dispatcher ? { dispatcher } : {}),
       });
     } catch (err) {
-      throw connectionError(err, timeoutMs, false);
+      throw (await schemeMismatch(url, err, timeoutMs)) ?? connectionError(err, timeoutMs, false);
     }
     let text: string;
     try {
@@ -129,6 +181,10 @@ export function oneRequest(timeoutMs: number): RequestHandlerFn {
       throw connectionError(err, timeoutMs, true);
     }
     const headers = Object.fromEntries(response.headers.entries());
+    // nginx (as in GitLab's Omnibus package) answers a plain request on its TLS port with this 400 page.
+    if (response.status === 400 && url.protocol === "http:" && /plain HTTP request was sent to HTTPS port/i.test(text)) {
+      throw new ConnectionError("scheme-mismatch", `${url.host} speaks https, but the GitLab URL says http:// (HTTP 400: the plain HTTP request was sent to an HTTPS port)`, `Use https://${url.host} as the GitLab URL`);
+    }
     if (!response.ok) throw new HttpStatusError(response.status, headers, describeBody(text, headers["content-type"]));
     let body: unknown;
     try {

@@ -9,10 +9,10 @@
 //
 // The requester and its errors live in gitlab-requester.ts, the user-facing
 // hints in gitlab-errors.ts; this module is the port.
-import { DeployTokens, Groups, PersonalAccessTokens, Projects } from "@gitbeaker/core";
+import { DeployTokens, GroupMembers, Groups, PersonalAccessTokens, Projects, Users } from "@gitbeaker/core";
 import { createRequesterFn } from "@gitbeaker/requester-utils";
 import { GitLabError } from "../model/errors.js";
-import type { ApiTokenSelf, DeployTokenInfo, GitLabPort, MintedToken, ResolvedOwner, Owner } from "../model/ports.js";
+import type { ApiTokenSelf, CallerAccess, DeployTokenInfo, GitLabPort, MintedToken, ResolvedOwner, Owner } from "../model/ports.js";
 import { Attempts, outcomeOf, describeFailure, retrying, retryOptions, RetryExhaustedError, type Failure, type RetryOptions } from "./retry.js";
 import { Secret, redact } from "../model/secret.js";
 import { dispatcher } from "./tls.js";
@@ -37,6 +37,14 @@ export interface GitLabPortOptions {
   retry?: Partial<RetryOptions>;
   /** Limit for one HTTP request (connect to last body byte). */
   requestTimeoutMs?: number;
+}
+
+/** The caller's level from a project's `permissions` (project_access, group_access: the higher); undefined when absent. */
+function accessOf(permissions: unknown): number | undefined {
+  const p = permissions as { project_access?: { access_level?: unknown } | null; group_access?: { access_level?: unknown } | null } | undefined;
+  if (!p || typeof p !== "object") return undefined;
+  const levels = [p.project_access?.access_level, p.group_access?.access_level].filter((l): l is number => typeof l === "number");
+  return levels.length ? Math.max(...levels) : 0;
 }
 
 function describe(owner: { kind: string; ref?: string; path?: string }): string {
@@ -77,6 +85,10 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
   const projects = new Projects(base);
   const groups = new Groups(base);
   const accessTokens = new PersonalAccessTokens(base);
+  const users = new Users(base);
+  const groupMembers = new GroupMembers(base);
+  /** GET /projects/:id carries the caller's own permissions: kept from resolveOwner, so checking the role costs no request. */
+  const projectAccess = new Map<number, number | undefined>();
 
   /** Any failure -> GitLabError, with the caller's token scrubbed from whatever GitLab echoed. */
   function gitLabError(operation: string, who: string, err: unknown): GitLabError {
@@ -171,6 +183,7 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
       const who = describe(owner);
       if (owner.kind === "project") {
         const p = (await idempotent("reading the project", who, () => projects.show(owner.ref))) as Record<string, unknown>;
+        projectAccess.set(Number(p.id), accessOf(p.permissions));
         return {
           kind: "project",
           id: Number(p.id),
@@ -233,6 +246,23 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
 
     async listDeployTokens(owner) {
       return list(owner);
+    },
+
+    async callerAccess(owner): Promise<CallerAccess> {
+      const who = describe(owner);
+      const currentUser = async () => (await idempotent("reading the API token's user", "the API token", () => users.showCurrentUser())) as Record<string, unknown>;
+      // A project's level came with resolveOwner: GET /user only if it falls short, to see whether the user is an administrator.
+      if (owner.kind === "project") return { level: projectAccess.get(owner.id), isAdmin: async () => (await currentUser()).is_admin === true };
+      const me = await currentUser();
+      const isAdmin = async () => me.is_admin === true;
+      // GET /groups/:id/members/all/:user_id: the role, inherited ones included; 404 when not a member.
+      try {
+        const m = (await idempotent("reading the API token's role in the group", who, () => groupMembers.show(owner.id, Number(me.id), { includeInherited: true }))) as Record<string, unknown>;
+        return { level: typeof m.access_level === "number" ? m.access_level : undefined, isAdmin };
+      } catch (err) {
+        if (err instanceof GitLabError && err.status === 404) return { level: 0, isAdmin };
+        throw err;
+      }
     },
 
     async apiTokenSelf(): Promise<ApiTokenSelf> {

@@ -1,7 +1,7 @@
 // kubectl's stderr -> what the user needs: the API server's own lines, the
 // credential plugin's words, per-namespace refusals and hints. Pure, so every
 // error shape is tested without a cluster.
-import { KubeError, type NamespaceRefusal, type Refusals } from "../model/errors.js";
+import { FieldConflictError, KubeError, type NamespaceRefusal, type Refusals } from "../model/errors.js";
 import { refusedRequests, type TracedRequest } from "./kubectl-trace.js";
 
 /** Namespaces named in kubectl/API server error lines. */
@@ -36,15 +36,47 @@ export function credentialPluginLines(stderr: string): string[] {
   return [...new Set(lines)].slice(-10);
 }
 
+/**
+ * Which file of examples/rbac grants a refused verb. A cluster-scope refusal
+ * is never fixed by the namespace Role, so naming role.yaml there was advice
+ * that could not work; each cluster-scope grant has its own ClusterRole file.
+ */
+export function grantFile(verb: string, resource: string, clusterScope: boolean): string {
+  if (resource === "namespaces") {
+    if (verb === "list" || verb === "watch") return "examples/rbac/clusterrole-selector.yaml (list namespaces, for --namespace-selector)";
+    if (verb === "create" || verb === "patch") return "examples/rbac/clusterrole-create-namespace.yaml (create and patch namespaces, for --create-namespace)";
+    return "examples/rbac/clusterrole-namespaces-get.yaml (get namespaces)";
+  }
+  if (clusterScope && resource === "serviceaccounts") {
+    return "examples/rbac/clusterrole-all-serviceaccounts.yaml (list serviceaccounts at cluster scope, for --service-account '*')";
+  }
+  if (verb === "delete" && resource === "secrets") return "examples/rbac/role-revoke.yaml (delete secrets, for revoke) in each target namespace";
+  if (clusterScope) return `a ClusterRole granting ${verb} on ${resource} at cluster scope`;
+  return `examples/rbac/role.yaml (secrets: get, create, patch; serviceaccounts: get, update; leases: get, create, update) in each target namespace`;
+}
+
+const REFUSED_VERB = /cannot ([a-z]+) resource "([^"]+)"(?: in API group "[^"]*")? (at the cluster scope|in the namespace "[^"]+")/g;
+
+/** One hint per grant the RBAC refusals in stderr call for, naming the file that grants it. */
+export function grantHints(stderr: string): string[] {
+  const files = new Set<string>();
+  for (const m of stderr.matchAll(REFUSED_VERB)) files.add(grantFile(m[1]!, m[2]!, m[3] === "at the cluster scope"));
+  if (files.size === 0) files.add(grantFile("get", "secrets", false));
+  return [...files].map((f) => `Grant ${f}`);
+}
+
 /** What to do about the errors kubectl reported, in the user's terms. */
 export function hintsFor(stderr: string): string[] {
   const hints: string[] = [];
   if (/Apply failed with \d+ conflicts?/.test(stderr)) {
-    hints.push("Another field manager owns these fields of the Secret; pass --adopt to take them over");
+    const managers = [...new Set([...stderr.matchAll(/conflicts? with "([^"]+)"/g)].map((m) => m[1]!))];
+    hints.push(
+      `Another field manager${managers.length ? ` (${managers.map((m) => `"${m}"`).join(", ")})` : ""} last wrote these fields of the Secret, ` +
+        `so every apply is refused the same way: retrying cannot help. Pass --adopt to take the fields over, or stop the other tool ` +
+        `from applying this Secret and use another --secret-name for it`,
+    );
   }
-  if (/is forbidden: User/.test(stderr)) {
-    hints.push('Grant the Role from the README (secrets: get, create, patch) in each target namespace');
-  }
+  if (/is forbidden: User/.test(stderr)) hints.push(...grantHints(stderr));
   if (/namespaces "[^"]+" not found/.test(stderr)) {
     hints.push("Create the namespace, or remove it from the namespace list");
   }
@@ -222,7 +254,10 @@ export function failure(operation: string, stderr: string, attribution: Attribut
   const rest = attribution.refused.length ? attribution.unattributed : [errorLines(stderr)];
   const detail = [...rest, ...pluginSaid(stderr), ...hintsFor(stderr)].join("\n");
   const namespaces = [...new Set([...attribution.refused.map((r) => r.namespace), ...namespacesInErrors(stderr)])];
-  return new KubeError(operation, detail, namespaces, parseRefusals(stderr), attribution.refused);
+  const records = errorRecords(stderr);
+  // Only conflicts: the same apply would be refused again; anything else in the mix may be transient.
+  const onlyConflicts = records.length > 0 && records.every((r) => /Apply failed with \d+ conflicts?/.test(r.join(" ")));
+  return new (onlyConflicts ? FieldConflictError : KubeError)(operation, detail, namespaces, parseRefusals(stderr), attribution.refused);
 }
 
 function pluginSaid(stderr: string): string[] {
@@ -243,7 +278,7 @@ export function mergeStderr(stderrs: readonly string[]): string {
 /** Like failure(), with the verb teardown needs beyond the rotation Role. */
 export function deleteFailure(operation: string, stderr: string): KubeError {
   const hints = /is forbidden: User/.test(stderr)
-    ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch)"]
+    ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch): grant examples/rbac/role-revoke.yaml"]
     : hintsFor(stderr);
   return new KubeError(operation, [errorLines(stderr), ...pluginSaid(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
 }

@@ -50,6 +50,8 @@ export const APPLY_PROCESSES = 2;
  */
 const NO_SCHEMA_CHECK = "--validate=false";
 const MIN_PART = 30;
+/** How far the API server's clock may be behind ours and a namespace still count as created by this run. */
+const CREATED_SKEW_MS = 5 * 60_000;
 
 export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
   const run = kubectlRunner(opts);
@@ -64,7 +66,7 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
     const r = await run([...args, TRACE_FLAG], stdin);
     const { requests, rest } = splitTrace(r.stderr);
     const stderr = opts.redact(rest);
-    return { exitCode: r.exitCode, stderr, attribution: r.exitCode === 0 ? undefined : attribute(stderr, requests) };
+    return { exitCode: r.exitCode, stdout: r.stdout, stderr, attribution: r.exitCode === 0 ? undefined : attribute(stderr, requests) };
   }
 
   /**
@@ -167,8 +169,15 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
 
     async applyNamespaces(names, { dryRun } = { dryRun: false }) {
       const doc = JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })) });
-      const r = await runTraced(["apply", "--server-side", `--field-manager=${MANAGER}`, NO_SCHEMA_CHECK, ...(dryRun ? ["--dry-run=server"] : []), "-f", "-"], doc);
+      const startedAt = Date.now();
+      const r = await runTraced(["apply", "--server-side", `--field-manager=${MANAGER}`, NO_SCHEMA_CHECK, ...(dryRun ? ["--dry-run=server"] : []), "-o", "json", "-f", "-"], doc);
       if (r.exitCode !== 0) throw failure(dryRun ? "checking the namespaces' creation (server dry run)" : "creating the namespaces", r.stderr, r.attribution);
+      if (dryRun) return [];
+      // Apply does not say which objects it created; a creation time within this run (with room for the
+      // server's clock to differ) tells the namespaces that are new, so a run that fails later can name them.
+      return (listItems(r.stdout) as Array<{ metadata?: { name?: string; creationTimestamp?: string } }>)
+        .filter((ns) => Date.parse(ns.metadata?.creationTimestamp ?? "") >= startedAt - CREATED_SKEW_MS)
+        .map((ns) => ns.metadata?.name ?? "?");
     },
 
     async readSecrets(namespaces, name) {

@@ -10,6 +10,7 @@ import { kubectlPort } from "./kubectl.js";
 import type { GitLabPort, KubePort, Log, LockPort, Ports, TeardownKube } from "../model/ports.js";
 import { registryPortFor } from "./registry.js";
 import { readCaFile } from "./tls.js";
+import { checkKubeconfig } from "./kubeconfig-check.js";
 import type { Redactor } from "../model/secret.js";
 
 export type LivePorts = Ports & { kube: TeardownKube & LockPort };
@@ -30,6 +31,22 @@ function noGitLab(): LivePorts["gitlab"] {
   };
   const port: GitLabPort = { resolveOwner: refuse, createDeployToken: refuse, revokeDeployToken: refuse, listDeployTokens: refuse };
   return port;
+}
+
+/**
+ * What can be checked on this machine, checked before anything remote: the CA
+ * file, and (for the commands that talk to the cluster) the kubeconfig and
+ * its context. A mistake here is a usage error (exit 2) naming the file or
+ * the context, not a failure at the first cluster call after GitLab was asked.
+ */
+export async function checkLocalSetup(
+  config: Config,
+  redactor: Redactor,
+  opts: { cluster: boolean; labels: { kubeconfig: string; context: string } },
+): Promise<void> {
+  if (config.caFile) readCaFile(config.caFile);
+  if (!opts.cluster) return;
+  await checkKubeconfig({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact, holdsSecret: redactor.holds, labels: opts.labels });
 }
 
 export function livePorts(config: Config, log: Log, redactor: Redactor): LivePorts {

@@ -8,7 +8,7 @@
 import { DAY_MS } from "../config/duration.js";
 import { GitLabError } from "../model/errors.js";
 import { formatDuration } from "../model/plan.js";
-import type { GitLabPort, Log } from "../model/ports.js";
+import type { GitLabPort, Log, ResolvedOwner } from "../model/ports.js";
 
 /** rotate warns when the API token has less than this left: time to make a new one before the schedule breaks. */
 export const ROTATE_WARN_MS = 14 * DAY_MS;
@@ -88,11 +88,64 @@ export function apiTokenLine(t: ApiTokenStatus): string {
 
 /** rotate: one line about the API token, a warning when it expires within 14 days. Carries on whatever GitLab says. */
 export async function checkApiToken(gitlab: Pick<GitLabPort, "apiTokenSelf">, now: Date, log: Log): Promise<void> {
-  const t = await readApiToken(gitlab, now);
+  logApiToken(await readApiToken(gitlab, now), now, log);
+}
+
+function logApiToken(t: ApiTokenStatus | null, now: Date, log: Log): void {
   if (t === null) return;
   if (!t.checked) log.info(`Note: ${t.reason}`);
   else if (apiTokenExpiresWithin(t, now, ROTATE_WARN_MS)) {
     const message = apiTokenExpiryMessage(t, now, "within 14 days");
     log.warn(message.charAt(0).toUpperCase() + message.slice(1));
   } else log.info(apiTokenLine(t));
+}
+
+/** GitLab's access levels that create deploy tokens: Maintainer on a project, Owner on a group. */
+const NEEDED = { project: { level: 40, role: "Maintainer" }, group: { level: 50, role: "Owner" } } as const;
+const ROLES: Record<number, string> = { 0: "no role", 5: "Minimal Access", 10: "Guest", 15: "Planner", 20: "Reporter", 30: "Developer", 40: "Maintainer", 50: "Owner" };
+
+/**
+ * What rotate needs from GitLab, checked before anything is minted: the api
+ * scope, and the role the owner kind needs. One function for rotate, plan and
+ * status, so plan and status refuse what rotate would (a read_api token, a
+ * Maintainer asked for group deploy tokens) instead of approving it. What
+ * GitLab does not say (an older GitLab without /personal_access_tokens/self,
+ * a port that cannot ask) is not held against the token. Returns the token's
+ * status for the caller's report.
+ */
+export async function checkGitLabAccess(
+  gitlab: Pick<GitLabPort, "apiTokenSelf" | "callerAccess">,
+  owner: ResolvedOwner,
+  now: Date,
+): Promise<ApiTokenStatus | null> {
+  const t = await readApiToken(gitlab, now);
+  const who = `${owner.kind} ${owner.path}`;
+  if (t?.checked && !t.scopes.includes("api")) {
+    throw new GitLabError(
+      "checking the API token's scopes",
+      undefined,
+      `the GitLab API token "${t.name}" has the scopes ${t.scopes.join(", ") || "none"}, not api`,
+      `Creating and revoking deploy tokens needs the api scope (read_api only reads): rotate would fail with HTTP 403. ` +
+        `Create an access token with the api scope (${NEEDED[owner.kind].role} of ${who}) and put it in GITLAB_TOKEN`,
+    );
+  }
+  const access = gitlab.callerAccess ? await gitlab.callerAccess(owner) : undefined;
+  const need = NEEDED[owner.kind];
+  if (access && access.level !== undefined && access.level < need.level && !(await access.isAdmin())) {
+    throw new GitLabError(
+      "checking the API token's role",
+      undefined,
+      `the GitLab API token's user is ${ROLES[access.level] ?? `access level ${access.level}`} of ${who}; ${owner.kind} deploy tokens need ${need.role}`,
+      owner.kind === "group"
+        ? `Group deploy tokens need the Owner role (Maintainer is not enough): rotate would fail with HTTP 403. Use a token of an Owner of ${who}, or a project's deploy token (--project)`
+        : `Project deploy tokens need at least Maintainer: rotate would fail with HTTP 403. Use a token of a Maintainer of ${who}`,
+    );
+  }
+  return t;
+}
+
+/** rotate and plan: the access check, then the one line (or warning) about the API token. */
+export async function checkRotateAccess(gitlab: Pick<GitLabPort, "apiTokenSelf" | "callerAccess">, owner: ResolvedOwner, now: Date, log: Log): Promise<void> {
+  const t = await checkGitLabAccess(gitlab, owner, now);
+  logApiToken(t, now, log);
 }

@@ -2,7 +2,7 @@
 // GitLab deploy token (rotate.ts) or applies static credentials (static.ts):
 // read and check what the cluster holds, ask the API server to accept the
 // apply, prove the credentials pull, and add the Secret to ServiceAccounts.
-import { SECRET_TYPES, credentialsFor, pullSecretPayload } from "../model/dockerconfig.js";
+import { SECRET_TYPES, credentialsFor, pullSecretPayload, secretTypeOf } from "../model/dockerconfig.js";
 import { KubeError, SecretTypeError, UnmanagedSecretError, type UnavailableNamespace } from "../model/errors.js";
 import type { Config } from "../config/inputs.js";
 import { decideUnavailable, findUnavailable, readAvailable } from "./lifecycle.js";
@@ -40,9 +40,11 @@ export async function readChecked(config: Config, ports: Pick<Ports, "kube" | "l
   const { state } = read;
   const existing = state.secrets;
   const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
-  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
   const wanted = SECRET_TYPES[config.secretType].type;
-  const otherType = existing.filter((s) => s.type !== wanted).map((s) => ({ namespace: s.namespace, type: s.type }));
+  const otherType = existing.filter((s) => s.type !== wanted).map((s) => ({ namespace: s.namespace, type: s.type, option: secretTypeOf(s.type) }));
+  // A type no --secret-type writes (Opaque, ...) first: advising --adopt for it would be advice that fails next.
+  if (otherType.some((s) => s.option === undefined)) throw new SecretTypeError(config.secretName, wanted, otherType);
+  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
   if (otherType.length > 0) throw new SecretTypeError(config.secretName, wanted, otherType);
 
   const present = new Set(existing.map((s) => s.namespace));

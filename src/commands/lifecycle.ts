@@ -138,8 +138,15 @@ export function decideUnavailable(
 }
 
 /** The run's problem line for skipped namespaces: it makes the run exit 1 while the others are rotated. */
-export function skippedProblem(skipped: readonly UnavailableNamespace[]): string[] {
+export function skippedProblem(skipped: readonly UnavailableNamespace[], dryRun = false): string[] {
   if (skipped.length === 0) return [];
+  // A dry run (and plan, which runs one) changes nothing: it says what rotate would do, not what was done.
+  if (dryRun) {
+    return [
+      `Would skip namespace(s) ${unavailableText(skipped)}: rotate would write no Secret there. Recreate the namespace (the next run fills it) ` +
+        `or remove it from the list; the others would be handled as usual`,
+    ];
+  }
   return [
     `Skipped namespace(s) ${unavailableText(skipped)}: no Secret was written there. Recreate the namespace (the next run fills it) ` +
       `or remove it from the list; the others were handled as usual`,

@@ -257,6 +257,8 @@ export async function planRotation(config: Config, ports: Ports): Promise<Rotati
       },
       // Read-only, so plan warns about the API token's expiry as rotate would.
       ...(ports.gitlab.apiTokenSelf ? { apiTokenSelf: () => ports.gitlab.apiTokenSelf!() } : {}),
+      // Read-only too: plan refuses a token rotate cannot use (scope, role), as rotate would.
+      ...(ports.gitlab.callerAccess ? { callerAccess: (o: ResolvedOwner) => ports.gitlab.callerAccess!(o) } : {}),
       createDeployToken: async () => refuse("mint a token"),
       revokeDeployToken: async () => refuse("revoke a token"),
     },

@@ -6,7 +6,7 @@
 // ServiceAccount steps without the GitLab ones (static.ts).
 // The run's scope (rotate-scope.ts), the ownership check (rotate-ownership.ts)
 // and revoking (rotate-revoke.ts) are their own modules, re-exported here.
-import { checkApiToken } from "./apitoken.js";
+import { checkRotateAccess } from "./apitoken.js";
 import { checkApply, ensureServiceAccounts, readChecked, wouldAddTo } from "./apply.js";
 import { pullSecretPayload, registryHosts } from "../model/dockerconfig.js";
 import { RotationError } from "../model/errors.js";
@@ -56,18 +56,38 @@ export async function rotate(input: Config, ports: Ports): Promise<RotationRepor
     const owner = await ports.gitlab.resolveOwner(creds.owner);
     const hosts = registryHosts(registryHost(input, owner), input.registryAliases);
     ports.log.info(`Owner: ${owner.kind} ${owner.path} (id ${owner.id}); registry ${hosts.join(", ")}`);
-    await checkApiToken(ports.gitlab, ports.clock.now(), ports.log);
+    await checkRotateAccess(ports.gitlab, owner, ports.clock.now(), ports.log);
     locked = (config, hand, p) => rotateLocked(config, p, owner, hosts, hand);
   }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
 
   // A dry run changes nothing, not even a Lease: it only reads the Lease's uid (the cluster's identity).
   // Before the lock: the Lease lives in the first namespace, which may be one to create. A dry run only asks the server.
-  if (config.createNamespace) await ports.kube.applyNamespaces(config.namespaces, { dryRun: config.dryRun });
+  const created = config.createNamespace ? ((await ports.kube.applyNamespaces(config.namespaces, { dryRun: config.dryRun })) ?? []) : [];
   if (config.dryRun) {
     const read = creds.kind === "static" ? { lease: undefined, namespace: undefined } : await readTargetLease(ports.lock, config, ports.kube);
     return locked(config, { ...read, fresh: false }, ports);
   }
+  try {
+    return await lockedRun(config, ports, locked);
+  } catch (err) {
+    // Namespaces are created first (the Lease and the Secrets' dry run need them), so a later failure
+    // (no grant to write Secrets there, say) would leave them behind unnoticed: say which, and how to remove them.
+    if (created.length) {
+      ports.log.warn(
+        `--create-namespace created namespace(s) ${created.join(", ")} before the run failed; they were left in place, empty of our Secret. ` +
+          `Delete them if they are not wanted (kubectl delete namespace ${created.join(" ")}), or fix the cause and run again.`,
+      );
+    }
+    throw err;
+  }
+}
+
+async function lockedRun(
+  config: Config,
+  ports: Ports,
+  locked: (config: Config, hand: LeaseInHand, ports: Ports) => Promise<RotationReport>,
+): Promise<RotationReport> {
   const held = await acquireTargetLock(ports, config);
   // Every write under the lock first checks the Lease is still ours (renewed in the background).
   const guard = guardWrites(ports, held);
@@ -88,7 +108,7 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
 
   // From here on, config holds only the namespaces that can take the Secret.
   const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
-  const skipProblems = skippedProblem(skipped);
+  const skipProblems = skippedProblem(skipped, config.dryRun);
 
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner);

@@ -60,7 +60,7 @@ export async function applyStaticLocked(listed: Config, ports: Ports, hosts: rea
 
   // From here on, config holds only the namespaces that can take the Secret.
   const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
-  const skipProblems = skippedProblem(skipped);
+  const skipProblems = skippedProblem(skipped, config.dryRun);
   const due = staticDue({ namespaces: config.namespaces, existing, configSha256, force: config.force });
   const base = {
     ...reportBase({ config, skipped, present, reason: due.reason, hosts }),

@@ -9,7 +9,7 @@
 // the credential that mints everything.
 // The report's shape is in status-report.ts, its pure assessment in
 // status-assess.ts; this module reads the world for it.
-import { readApiToken } from "./apitoken.js";
+import { checkGitLabAccess } from "./apitoken.js";
 import type { Config } from "../config/inputs.js";
 import { recallClusterUid } from "./target-memory.js";
 import type { DeployTokenInfo, ExistingSecret, LockPort, Ports, ResolvedOwner } from "../model/ports.js";
@@ -37,7 +37,8 @@ export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "
   const creds = config.credentials;
   const owner = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
   // After the owner: a dead API token fails there, with that call's clear error.
-  const apiToken = owner ? await readApiToken(ports.gitlab, ports.clock.now()) : null;
+  // The same check as rotate's: status must not say "nothing needs attention" about a token rotate cannot use.
+  const apiToken = owner ? await checkGitLabAccess(ports.gitlab, owner, ports.clock.now()) : null;
   // A selector costs one more read (list namespaces); a plain list none.
   const namespaces = await resolveNamespaces(config, ports.kube);
   // A namespaced Role's binding goes with its namespace: the read meets a 403 there (lifecycle.ts).

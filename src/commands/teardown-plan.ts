@@ -37,6 +37,8 @@ export interface TeardownPlan {
   keepSecrets: string[];
   /** ServiceAccounts (namespace/name) losing our entry; null when no --service-account was given. */
   serviceAccounts: string[] | null;
+  /** Namespaces where RBAC would refuse deleting the Secret (the access reviews said no): revoke --yes stops there. */
+  deleteForbidden?: string[];
 }
 
 export interface TeardownReport extends TeardownPlan {
@@ -51,7 +53,12 @@ export interface TeardownReport extends TeardownPlan {
 export class ConfirmationRequiredError extends GpsError {
   readonly exitCode = ExitCode.usage;
   constructor(readonly plan: TeardownPlan) {
-    super(`--yes: required to revoke; nothing was changed. It would ${intentText(plan)}. Re-run with --yes to do it.`);
+    super(
+      plan.deleteForbidden?.length
+        ? `--yes: required to revoke; nothing was changed. It would ${intentText(plan)}, but RBAC does not allow deleting the Secret in ` +
+            `${plan.deleteForbidden.join(", ")}: grant examples/rbac/role-revoke.yaml (delete on secrets) there first, then re-run with --yes.`
+        : `--yes: required to revoke; nothing was changed. It would ${intentText(plan)}. Re-run with --yes to do it.`,
+    );
   }
 }
 

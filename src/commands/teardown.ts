@@ -51,7 +51,14 @@ interface Hand {
 }
 
 /** Reads (one kubectl for Secrets and ServiceAccounts), plans, and asks the cluster whether the deletes are allowed. */
-async function inspect(config: Config, ports: TeardownPorts, owner: ResolvedOwner | null, namespaces: string[], hand: Hand): Promise<Inspection> {
+async function inspect(
+  config: Config,
+  ports: TeardownPorts,
+  owner: ResolvedOwner | null,
+  namespaces: string[],
+  hand: Hand,
+  confirmed: boolean,
+): Promise<Inspection> {
   const state = await ports.kube.readTarget(namespaces, config.secretName, config.serviceAccounts);
   const tokens = owner ? await ports.gitlab.listDeployTokens(owner) : [];
   const now = ports.clock.now();
@@ -86,10 +93,12 @@ async function inspect(config: Config, ports: TeardownPorts, owner: ResolvedOwne
       ? null
       : serviceAccountChanges(state.serviceAccounts, saNamespaces, config.serviceAccounts, config.secretName).map((c) => c.key);
   const forbidden = await ports.kube.forbiddenSecretDeletes(base.deleteSecrets, config.secretName);
-  if (forbidden.length) {
+  // Without --yes the plan is the product: show it, with the grant it lacks, and exit 2 as documented.
+  if (forbidden.length && !confirmed) base = { ...base, deleteForbidden: forbidden };
+  else if (forbidden.length) {
     throw new KubeError(
       `checking the permission to delete Secret "${config.secretName}"`,
-      "not allowed. Nothing was changed. revoke needs the verb delete on secrets (beside the rotation Role's get, create, patch)",
+      "not allowed. Nothing was changed. revoke needs the verb delete on secrets (beside the rotation Role's get, create, patch): grant examples/rbac/role-revoke.yaml",
       forbidden,
     );
   }
@@ -134,7 +143,7 @@ export async function teardown(config: Config, ports: TeardownPorts, opts: { con
 
   if (!opts.confirm) {
     const read = await readTargetLease(ports.lock, { namespaces, secretName: config.secretName }, ports.kube);
-    const { plan } = await inspect(config, ports, owner, namespaces, { ...read, fresh: false });
+    const { plan } = await inspect(config, ports, owner, namespaces, { ...read, fresh: false }, false);
     if (isEmptyPlan(plan)) return done(plan, {});
     throw new ConfirmationRequiredError(plan);
   }
@@ -145,7 +154,7 @@ export async function teardown(config: Config, ports: TeardownPorts, opts: { con
   const guard = guardWrites(ports, lease);
   ports = guard.ports;
   try {
-    const seen = await inspect(config, ports, owner, namespaces, { lease: lease.current(), namespace: lease.lease.namespace, fresh: lease.fresh });
+    const seen = await inspect(config, ports, owner, namespaces, { lease: lease.current(), namespace: lease.lease.namespace, fresh: lease.fresh }, true);
     const { plan } = seen;
     const { log } = ports;
     const revoked: number[] = [];
@@ -206,6 +215,7 @@ export function teardownLines(r: TeardownReport): string[] {
       : `  ServiceAccounts losing "${r.secretName}": ${r.serviceAccounts.join(", ") || "none"}`,
   );
   lines.push(`  ${r.applied ? "deleted" : "delete"} Secrets in: ${(r.applied ? r.deletedSecrets : r.deleteSecrets).join(", ") || "none"}`);
+  if (r.deleteForbidden?.length) lines.push(`  not allowed to delete the Secret (RBAC; grant examples/rbac/role-revoke.yaml): ${r.deleteForbidden.join(", ")}`);
   if (r.unmanaged.length) lines.push(`  left alone (not managed by gitlab-pull-secret): ${r.unmanaged.join(", ")}`);
   if (r.keepSecrets.length) lines.push(`  left alone (another target's or cluster's token): ${r.keepSecrets.join(", ")}`);
   if (r.spared.length) lines.push(`  left alive (not this target's to revoke): ${r.spared.map((t) => `${t.id} (${t.why}${t.target ? ` ${t.target}` : ""})`).join(", ")}`);

@@ -15,20 +15,47 @@ export function isLoopbackHost(hostname: string): boolean {
   return hostname === "localhost" || /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === "[::1]";
 }
 
+/**
+ * What is wrong with a URL's parts that could carry a secret, or undefined.
+ * The query, the fragment and user:password@ are where tokens get pasted
+ * (?private_token=...); none of them belongs in a base URL, and the value is
+ * never echoed, since the part that is wrong is the part that may be secret.
+ */
+export function secretBearingPart(url: URL): string | undefined {
+  if (url.username || url.password) return "user:password@ credentials";
+  if (url.search || url.href.includes("?")) return "a query (?...)";
+  if (url.hash || url.href.includes("#")) return "a fragment (#...)";
+  return undefined;
+}
+
+const HOSTNAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/i;
+
 export function gitlabUrl(r: Reader): string {
   const value = r.string("gitlabUrl")!;
+  // From $CI_SERVER_URL when neither the flag nor an option variable gave it: name the variable the user can fix.
+  const label = r.explicit("gitlabUrl") === undefined && r.envValue("gitlabUrl") ? `$${r.spec("gitlabUrl").env![0]}` : r.label("gitlabUrl");
   const accepted = "an https:// URL such as https://gitlab.example.com (http:// only for 127.0.0.1/localhost, or with --allow-insecure-http)";
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new UsageError(r.label("gitlabUrl"), value, accepted);
+    // Echoed only when it is plainly a host name: anything else may be a token pasted in the wrong place.
+    // GitLab's tokens start gl<kind>- (glpat-, gldt-, glcbt-) and newer ones hold dots: never echo such a value.
+    if (HOSTNAME.test(value) && value.includes(".") && !/^gl[a-z]*-/i.test(value)) throw new UsageError(label, value, `${accepted}; did you mean https://${value}?`);
+    throw new UsageError(label, undefined, `not a URL (the value is not shown: it may be a secret); expected ${accepted}`);
+  }
+  const part = secretBearingPart(url);
+  if (part) {
+    throw new UsageError(
+      label,
+      undefined,
+      `has ${part}, which a base URL must not have (the value is not shown: that part may hold a token); ` +
+        `give only the scheme, host and path, e.g. ${url.protocol}//${url.host}, and the token in $GITLAB_TOKEN or --gitlab-token-file`,
+    );
   }
   const plainLoopback = url.protocol === "http:" && (isLoopbackHost(url.hostname) || r.boolean("allowInsecureHttp"));
-  if ((url.protocol !== "https:" && !plainLoopback) || url.username || url.password || url.search || url.hash) {
-    // Credentials in the URL would be a secret: never echo them.
-    const shown = url.username || url.password ? `${url.protocol}//***@${url.host}` : value;
-    throw new UsageError(r.label("gitlabUrl"), shown, accepted);
+  if (url.protocol !== "https:" && !plainLoopback) {
+    throw new UsageError(label, `${url.protocol}//${url.host}${url.pathname === "/" ? "" : url.pathname}`, accepted);
   }
   return url.href.replace(/\/+$/, "");
 }

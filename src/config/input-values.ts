@@ -1,12 +1,12 @@
 // Scalar options: durations, counts, the token's lifetime and name, the render
 // format. Bounds live here so every duration is checked the same way.
-import { DURATION_FORM, DAY_MS, parseDuration } from "./duration.js";
+import { DAY_MS, MAX_EXPIRY_DAYS, durationRange, formatDuration, parseDuration } from "./duration.js";
 import { UsageError } from "../model/errors.js";
 import type { OptionKey } from "./options.js";
 import { RENDER_FORMATS, type RenderFormat } from "./config-shape.js";
 import type { Reader } from "./input-reader.js";
 
-export const MAX_LIFETIME_MS = 365 * DAY_MS;
+export const MAX_LIFETIME_MS = MAX_EXPIRY_DAYS * DAY_MS;
 const MIN_LIFETIME_MS = 3_600_000;
 
 const TOKEN_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -25,7 +25,7 @@ export function optionalDuration(r: Reader, key: OptionKey, minMs: number, maxMs
   if (value === undefined) return undefined;
   const ms = parseDuration(value);
   if (ms === undefined || ms < minMs || ms > maxMs) {
-    throw new UsageError(r.label(key), value, `${DURATION_FORM}, at most ${Math.round(maxMs / 60_000)}m`);
+    throw new UsageError(r.label(key), value, durationRange(minMs, maxMs));
   }
   return ms;
 }
@@ -38,7 +38,7 @@ export function lockLease(r: Reader): number {
   const value = r.string("lockLeaseDuration")!;
   const ms = parseDuration(value);
   if (ms === undefined || ms < MIN_LOCK_LEASE_MS || ms > MAX_LOCK_LEASE_MS) {
-    throw new UsageError(r.label("lockLeaseDuration"), value, `${DURATION_FORM}, from 15s to 60m`);
+    throw new UsageError(r.label("lockLeaseDuration"), value, durationRange(MIN_LOCK_LEASE_MS, MAX_LOCK_LEASE_MS));
   }
   return ms;
 }
@@ -55,7 +55,7 @@ export function lifetime(r: Reader): number {
   const value = r.string("expiresIn")!;
   const ms = parseDuration(value);
   if (ms === undefined || ms < MIN_LIFETIME_MS || ms > MAX_LIFETIME_MS) {
-    throw new UsageError(r.label("expiresIn"), value, `${DURATION_FORM}, from 1h to 365d`);
+    throw new UsageError(r.label("expiresIn"), value, durationRange(MIN_LIFETIME_MS, MAX_LIFETIME_MS));
   }
   return ms;
 }
@@ -71,4 +71,20 @@ export function tokenNamePrefix(r: Reader): string {
     );
   }
   return value;
+}
+
+/**
+ * A new token expires --expires-in from now; with --rotate-before as long or
+ * longer it is due again at once, so every scheduled run would mint a token
+ * and revoke the last one: the window must be shorter than the lifetime.
+ */
+export function rotationWindow(r: Reader, rotateBeforeMs: number | undefined, expiresInMs: number): void {
+  if (rotateBeforeMs === undefined || rotateBeforeMs < expiresInMs) return;
+  throw new UsageError(
+    `${r.label("rotateBefore")} and ${r.label("expiresIn")}`,
+    `${r.string("rotateBefore")}, ${r.string("expiresIn")}`,
+    `${r.label("rotateBefore")} shorter than ${r.label("expiresIn")}: a token that lives ${formatDuration(expiresInMs)} is due ` +
+      `${formatDuration(rotateBeforeMs)} before it expires, so every run would rotate it (mint a new token, revoke the last). ` +
+      `E.g. ${r.label("expiresIn")} 30d with ${r.label("rotateBefore")} 7d`,
+  );
 }

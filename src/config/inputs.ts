@@ -13,7 +13,7 @@ import { credentials, gitlabUrl } from "./input-credentials.js";
 import { registry, registryAliases, verify } from "./input-registry.js";
 import { context, missingNamespace, nameList, namespaceSelector, namespaces, secretName, secretType, serviceAccounts } from "./input-kube.js";
 import { observe } from "./input-observe.js";
-import { MAX_LIFETIME_MS, integer, lifetime, lockLease, optionalDuration, renderFormat, tokenNamePrefix } from "./input-values.js";
+import { MAX_LIFETIME_MS, integer, lifetime, lockLease, optionalDuration, renderFormat, rotationWindow, tokenNamePrefix } from "./input-values.js";
 
 export {
   MISSING_NAMESPACE_MODES,
@@ -44,11 +44,17 @@ export function parseConfig(
 ): Config {
   const r = new Reader(raw, env, face, opts.labels);
   const writes = opts.writesCredentials ?? true;
+  // First: a token pasted into the URL is the mistake most worth stopping at, before any other message.
+  const url = gitlabUrl(r);
   const creds = credentials(r, writes);
   const missing = missingNamespace(r);
   const listed = namespaces(r);
+  const expiresInMs = lifetime(r);
+  const rotateBeforeMs = optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS);
+  // status reads --rotate-before only to predict fills and takes no --expires-in: the default would judge it wrongly.
+  if (writes) rotationWindow(r, rotateBeforeMs, expiresInMs);
   return {
-    gitlabUrl: gitlabUrl(r),
+    gitlabUrl: url,
     credentials: creds,
     registry: registry(r, creds.kind === "static" && writes),
     registryAliases: registryAliases(r),
@@ -61,17 +67,18 @@ export function parseConfig(
     createNamespace: missing === "create",
     serviceAccounts: serviceAccounts(r),
     secretName: secretName(r),
-    expiresInMs: lifetime(r),
+    expiresInMs,
     tokenNamePrefix: tokenNamePrefix(r),
     kubeconfig: r.string("kubeconfig"),
     context: context(r),
     dryRun: r.boolean("dryRun"),
     adopt: r.boolean("adopt"),
     json: r.boolean("json"),
-    verify: verify(r, creds.kind === "static"),
+    // status and revoke never mint nor check a pull (and take no --verify-image): a group needs none there.
+    verify: writes ? verify(r, creds.kind === "static") : false,
     caFile: r.string("caFile"),
     proxy: readProxySettings(env),
-    rotateBeforeMs: optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS),
+    rotateBeforeMs,
     force: r.boolean("force"),
     keepPrevious: integer(r, "keepPrevious", 0, 10),
     strictOwnership: r.boolean("strictOwnership"),

@@ -48,7 +48,9 @@ export const OPTIONS = [
   },
   {
     key: "group", kind: "string", flag: "group", input: "group",
-    description: "Group (numeric id or full path) that owns the deploy token, instead of a project.",
+    description:
+      "Group (numeric id or full path) that owns the deploy token, instead of a project (the token's user must be an Owner). " +
+      "Needs --registry, and --verify-image (a repository of the group to prove the token pulls) or --no-verify.",
   },
   {
     key: "registry", kind: "string", flag: "registry", input: "registry",
@@ -114,7 +116,9 @@ export const OPTIONS = [
   },
   {
     key: "expiresIn", kind: "string", flag: "expires-in", input: "expires-in", default: "7d",
-    description: "Token lifetime (36h, 7d, 2w; at most 365d). GitLab expires tokens at 00:00 UTC, so the date is rounded up.",
+    description:
+      "Token lifetime (36h, 7d, 2w; from 1h to 365d). GitLab expires tokens at 00:00 UTC, so the date is rounded up, " +
+      "but never past 365 days from today. Longer than --rotate-before.",
   },
   {
     key: "tokenName", kind: "string", flag: "token-name", input: "token-name", default: "gitlab-pull-secret",
@@ -159,7 +163,8 @@ export const OPTIONS = [
     key: "rotateBefore", kind: "string", flag: "rotate-before", input: "rotate-before",
     description:
       "Rotate only when a managed Secret's token expires within this duration (e.g. 2d); otherwise change nothing, except " +
-      "that namespaces without the Secret get the current token (fill, nothing minted). Unset: rotate on every run.",
+      "that namespaces without the Secret get the current token (fill, nothing minted). Unset: rotate on every run. " +
+      "Shorter than the token lifetime (otherwise every run would rotate).",
   },
   {
     key: "force", kind: "boolean", flag: "force", input: "force", default: "false",

@@ -55,6 +55,9 @@ function endpoint(name: string, value: string): ProxyEndpoint {
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(name, shown(url), ACCEPTED);
   if (!url.hostname) throw new UsageError(name, shown(url), ACCEPTED);
+  // user:password@ is how a proxy takes credentials; a query or a fragment has no meaning for a proxy and may hold a token.
+  const extra = url.search || url.href.includes("?") ? "a query (?...)" : url.hash || url.href.includes("#") ? "a fragment (#...)" : undefined;
+  if (extra) throw new UsageError(name, shown(url), `${ACCEPTED}, without ${extra} (not shown: it may hold a secret)`);
   let password: string;
   try {
     decodeURIComponent(url.username);

@@ -10,6 +10,7 @@ import { OPTIONS, type RawSettings } from "../config/options.js";
 import type { Log } from "../model/ports.js";
 import { actionOutputs, escapeHtml, jobSummary, summaryLines } from "./report.js";
 import { observedRotation } from "./signals.js";
+import { checkLocalSetup } from "../adapters/wiring.js";
 import { Redactor } from "../model/secret.js";
 import type { RotationReport } from "../commands/rotation-report.js";
 
@@ -56,10 +57,17 @@ export async function runAction(): Promise<void> {
     const log = actionLog(redactor);
     // The GitLab token, or every form of the static credentials, before anything could print them.
     for (const form of inputSecrets(config)) log.secret(form);
+    await checkLocalSetup(config, redactor, { cluster: true, labels: { kubeconfig: "input 'kubeconfig'", context: "input 'context'" } });
     const { report, apiTokenExpiresAt } = await observedRotation(config, log, redactor);
     for (const line of summaryLines(report)) log.info(line);
     for (const [name, value] of Object.entries(actionOutputs(report, { apiTokenExpiresAt }))) core.setOutput(name, value);
-    await writeSummary(report, redactor);
+    try {
+      await writeSummary(report, redactor);
+    } catch (err) {
+      // The rotation is done and its outputs are written: a report that cannot be written (no
+      // GITHUB_STEP_SUMMARY on older self-hosted runners) must not turn that into a failed step.
+      log.warn(`The job summary was not written (${(err as Error).message}); the rotation itself succeeded, see the log and the step outputs.`);
+    }
     if (report.problems.length > 0) core.setFailed(redactor.redact(report.problems.join("\n")));
   } catch (err) {
     const message = err instanceof GpsError ? err.message : `unexpected error: ${(err as Error).message}`;

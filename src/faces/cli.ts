@@ -21,7 +21,7 @@ import { readStatus, statusNeedsAttention } from "../commands/status.js";
 import { ConfirmationRequiredError, teardown, teardownJson, teardownLines } from "../commands/teardown.js";
 import { readVariables } from "../config/variables.js";
 import { VERSION } from "../config/version.js";
-import { livePorts } from "../adapters/wiring.js";
+import { checkLocalSetup, livePorts } from "../adapters/wiring.js";
 import { Redactor } from "../model/secret.js";
 import { statusJson, statusLines } from "./status-view.js";
 
@@ -73,7 +73,15 @@ export function readArgv(argv: string[]): { command: string | undefined; raw: Ra
   const raw: RawSettings = {};
   for (const o of OPTIONS) {
     const v = o.flag ? values[o.flag] : undefined;
-    if (v !== undefined) raw[o.key] = v;
+    if (v === undefined) continue;
+    // On a command line an empty value is a mistake (an unset shell variable), never "not given":
+    // read as not given, --gitlab-url '' would quietly become gitlab.com and --token-name '' the default.
+    const blank = typeof v === "string" ? v.trim() === "" : Array.isArray(v) && v.every((x) => x.trim() === "");
+    if (blank) {
+      const fallback = "default" in o ? `its default (${o.default})` : "defaultText" in o ? `its default (${o.defaultText})` : "nothing";
+      throw new UsageError(`--${o.flag}`, undefined, `an empty value; give a value, or leave the option out for ${fallback}`);
+    }
+    raw[o.key] = v;
   }
   const [command, ...extra] = parsed.positionals;
   if (extra.length > 0) throw new UsageError("arguments", extra.join(" "), "one command followed by options");
@@ -129,8 +137,6 @@ interface Context {
 }
 
 async function rotateCommand({ config, log, redactor }: Context): Promise<Outcome> {
-  // Fail on an unwritable --dotenv before anything remote happens.
-  if (config.dotenv) writeDotenv(config.dotenv, "");
   const { report, apiTokenExpiresAt } = await observedRotation(config, log, redactor);
   if (config.dotenv) writeDotenv(config.dotenv, redactor.redact(dotenvText(report, { apiTokenExpiresAt })));
   // rotate has always logged its summary on stderr; --json alone goes to stdout.
@@ -237,6 +243,13 @@ export async function runCli(argv: string[], env: Env, io: Io): Promise<number> 
     json = config.json;
     for (const form of inputSecrets(config)) redactor.add(form);
 
+    // Fail on an unwritable --dotenv before anything else runs, kubectl included.
+    if (config.dotenv) writeDotenv(config.dotenv, "");
+    await checkLocalSetup(config, redactor, {
+      // render never contacts the cluster.
+      cluster: command !== "render",
+      labels: { kubeconfig: labels.kubeconfig ?? "--kubeconfig", context: labels.context ?? "--context" },
+    });
     const log = streamLog((line) => io.stderr(`${line}\n`), redactor);
     const outcome = await RUN[command]({ config, log, redactor, io });
     if (outcome.lines.length) (json ? io.stderr : io.stdout)(`${outcome.lines.map(redactor.redact).join("\n")}\n`);

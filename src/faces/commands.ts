@@ -102,7 +102,8 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       "With --username (static credentials) nothing is minted: the document holds the given username and password, checked " +
         "to pull only with --verify-image.",
     ],
-    exitCodes: ["0  printed", `${REMOTE} (a token that failed its pull check is revoked; nothing was printed)`, USAGE],
+    // render never contacts the cluster: its exit 1 is GitLab's or the registry's.
+    exitCodes: ["0  printed", "1  GitLab or the registry failed (a token that failed its pull check is revoked; nothing was printed)", USAGE],
     options: only([
       "gitlabUrl", "gitlabToken", "project", "group", "registry", "registryAliases", "username", "registryPassword",
       "namespaces", "secretName", "secretType", "tokenName", "expiresIn",
@@ -144,11 +145,15 @@ export function configFor(
     throw new UsageError(label("format"), undefined, "required for render: secret (a Secret manifest, YAML) or config.json (a docker config.json)");
   }
   const given = Array.isArray(raw.namespaces) ? raw.namespaces.length > 0 : typeof raw.namespaces === "string" && raw.namespaces.trim() !== "";
-  if (command === "render" && format === "config.json" && typeof raw.secretType === "string" && raw.secretType.trim() === "dockercfg") {
-    throw new UsageError(label("secretType"), "dockercfg", `only with ${label("format")} secret: a docker config.json always has the auths form (dockerconfigjson)`);
+  if (command === "render" && format === "config.json" && typeof raw.secretType === "string" && raw.secretType.trim() !== "") {
+    throw new UsageError(label("secretType"), raw.secretType.trim(), `only with ${label("format")} secret: a docker config.json always has the auths form (dockerconfigjson)`);
   }
   if (command === "status") return statusConfig(raw, format, parse, label);
-  if (command === "render" && format === "config.json" && !given) {
+  if (command === "render" && format === "config.json" && given) {
+    // A docker config.json names no namespace: a given one would be ignored, and the user may believe it scoped something.
+    throw new UsageError(label("namespaces"), undefined, `not used by render ${label("format")} config.json (a docker config.json has no namespace); leave it out, or use ${label("format")} secret`);
+  }
+  if (command === "render" && format === "config.json") {
     return { ...parse({ ...raw, namespaces: ["default"] }), namespaces: [] };
   }
   if (command === "render" && format === "secret" && !given) {
@@ -163,6 +168,21 @@ function statusConfig(raw: RawSettings, format: string | undefined, parse: (r: R
   if (format && (raw.json === true || raw.json === "true")) throw new UsageError(label("format"), format, `either ${label("format")} openmetrics or ${label("json")}, not both: both print on stdout`);
   const config = parse({ ...raw, format: undefined });
   return format ? { ...config, observe: { ...config.observe, statusFormat: "openmetrics" } } : config;
+}
+
+/**
+ * An option's description as one command's help shows it: a sentence naming
+ * a flag the command refuses is left out (revoke --help must not send people
+ * to --registry, which revoke refuses).
+ */
+function describeFor(description: string, spec: CommandSpec): string {
+  const refused = (flag: string) => {
+    const o = OPTIONS.find((x) => x.flag === flag || ("fileFlag" in x && x.fileFlag === flag));
+    return o !== undefined && !spec.options(o.key);
+  };
+  const sentences = description.split(/(?<=\.)\s+(?=[A-Z])/);
+  const kept = sentences.filter((s) => ![...s.matchAll(/--([a-z][a-z-]*)/g)].some((m) => refused(m[1]!)));
+  return kept.join(" ");
 }
 
 /** `<command> --help` (or the overview without a command). */
@@ -192,7 +212,7 @@ export function helpText(version: string, command?: CommandName): string {
     const vars = [optionVariable(o), ...("env" in o && o.env ? o.env : [])].filter(Boolean);
     const env = vars.length ? ` [env: ${vars.join(", ")}]` : "";
     const def = "default" in o ? ` [default: ${o.default}]` : "defaultText" in o ? ` [default: ${o.defaultText}]` : "";
-    lines.push(`  ${(names || `$${"env" in o && o.env ? o.env[0] : ""}`).padEnd(34)}${o.description}${env}${def}`);
+    lines.push(`  ${(names || `$${"env" in o && o.env ? o.env[0] : ""}`).padEnd(34)}${describeFor(o.description, spec)}${env}${def}`);
   }
   lines.push("  --help, -h".padEnd(36) + "Show this help.", "");
   lines.push("Exit codes:", ...spec.exitCodes.map((c) => `  ${c}`));

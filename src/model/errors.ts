@@ -55,13 +55,22 @@ export class SecretTypeError extends GpsError {
     readonly secretName: string,
     /** The Kubernetes type the run would write, e.g. kubernetes.io/dockercfg. */
     readonly wanted: string,
-    readonly found: ReadonlyArray<{ namespace: string; type: string }>,
+    /** `option`: the --secret-type value that writes that type (dockercfg), absent for types we never write (Opaque). */
+    readonly found: ReadonlyArray<{ namespace: string; type: string; option?: string }>,
   ) {
     const where = found.map((f) => `${f.namespace} (${f.type})`).join(", ");
+    // The advice must be one that works: --secret-type takes option values (dockercfg), not Kubernetes types,
+    // and an Opaque (or any other) Secret can be neither written by us nor changed to a pull Secret, so --adopt cannot help.
+    const options = [...new Set(found.map((f) => f.option))];
+    const only = options.length === 1 ? options[0] : undefined;
+    const fix = only
+      ? `Pass --secret-type ${only} (Action input secret-type), the type the Secret has, or give this tool another --secret-name.`
+      : `--adopt cannot help: only a kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg Secret can be taken over. Give this tool ` +
+        `another --secret-name (Action input secret-name), or, if nothing uses that Secret, delete it ` +
+        `(kubectl delete secret ${secretName} -n ${found.find((f) => !f.option)?.namespace ?? found[0]?.namespace ?? "NAMESPACE"}) and run again.`;
     super(
       `Secret "${secretName}" already exists with another type in namespace(s) ${where}; this run would write ${wanted}. ` +
-        `A Secret's type cannot change (the API server refuses it as immutable). Nothing was changed. ` +
-        `Give the ${wanted} Secret another --secret-name (Action input secret-name), or keep the --secret-type the Secret has.`,
+        `A Secret's type cannot change (the API server refuses it as immutable). Nothing was changed. ${fix}`,
     );
   }
 }
@@ -131,7 +140,7 @@ export function refusalLines(refused: readonly NamespaceRefusal[], cap = REFUSAL
 }
 
 export class KubeError extends GpsError {
-  readonly exitCode = ExitCode.remote;
+  readonly exitCode: ExitCodeValue = ExitCode.remote;
   constructor(
     readonly operation: string,
     readonly detail: string,
@@ -155,6 +164,17 @@ export class KubeError extends GpsError {
         : `Kubernetes: ${operation} failed${namespaces.length ? ` in namespace(s) ${namespaces.join(", ")}` : ""}: ${detail}`,
     );
   }
+}
+
+/**
+ * Server-side apply refused because another field manager owns fields of the
+ * Secret (someone applied or edited it with another tool). The cluster did
+ * not fail and will refuse the same apply every time: only the user can
+ * decide whether to take the fields over (--adopt), so it is exit 2, not
+ * "retrying may help".
+ */
+export class FieldConflictError extends KubeError {
+  override readonly exitCode: ExitCodeValue = ExitCode.usage;
 }
 
 /** The per-namespace refusals behind an error, also when a rollback wrapped it. */
@@ -187,9 +207,11 @@ export class NamespacesUnavailableError extends KubeError {
 
 /** A failure after the new token was minted; says what rollback did. */
 export class RotationError extends GpsError {
-  readonly exitCode = ExitCode.remote;
+  readonly exitCode: ExitCodeValue;
   constructor(override readonly cause: GpsError | Error, readonly rollback: string) {
     super(`${cause.message}\nRollback: ${rollback}`);
+    // After the rollback a conflict is still the user's to decide, as before the mint.
+    this.exitCode = cause instanceof FieldConflictError ? ExitCode.usage : ExitCode.remote;
   }
 }
 

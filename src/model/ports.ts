@@ -58,6 +58,18 @@ export interface GitLabPort {
    * GitLab before 15.5 refuses it (apitoken.ts says so and carries on).
    */
   apiTokenSelf?(): Promise<ApiTokenSelf>;
+  /**
+   * The API token's user's role on the owner, as GitLab's access levels (40 Maintainer, 50 Owner):
+   * what rotate needs to create deploy tokens there. Optional: fakes and older ports may not ask.
+   */
+  callerAccess?(owner: ResolvedOwner): Promise<CallerAccess>;
+}
+
+export interface CallerAccess {
+  /** The highest access level on the owner (direct or inherited); 0: not a member; undefined: GitLab did not say. */
+  level: number | undefined;
+  /** An administrator may create deploy tokens anywhere; asked only when the level falls short (one more request). */
+  isAdmin(): Promise<boolean>;
 }
 
 export interface ExistingSecret {
@@ -110,7 +122,8 @@ export interface KubePort {
    * are left as they are). `dryRun`: the API server authorizes and admits the
    * creation without persisting it (plan).
    */
-  applyNamespaces(names: readonly string[], opts?: { dryRun: boolean }): Promise<void>;
+  /** The namespaces this apply created (not those that existed), when the implementation can tell. */
+  applyNamespaces(names: readonly string[], opts?: { dryRun: boolean }): Promise<string[] | void>;
   /** The Secrets named `name` that exist in these namespaces (missing ones are absent from the result). */
   readSecrets(namespaces: readonly string[], name: string): Promise<ExistingSecret[]>;
   /**

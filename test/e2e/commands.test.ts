@@ -87,7 +87,7 @@ describe(`plan, status, revoke and render through the CLI (${backend})`, () => {
     const tokensBefore = w.gitlab.tokens.length;
     const versions = secretVersions(w);
     w.kube.resetRequests();
-    const r = await w.runCli(cli(w, "plan", ["--json", "--rotate-before", "30d"]));
+    const r = await w.runCli(cli(w, "plan", ["--json", "--expires-in", "60d", "--rotate-before", "30d"]));
     runs.push(r);
     assert.equal(r.code, 0, r.stderr);
     const plan = JSON.parse(r.stdout);
@@ -265,10 +265,17 @@ describe(`plan, status, revoke and render through the CLI (${backend})`, () => {
     w.kube.addUser("no-delete-b", rulesWithoutDelete("team-b"));
     const noDelete = cli(w, "revoke", ["--yes"]);
     noDelete[noDelete.indexOf("--kubeconfig") + 1] = w.kube.writeKubeconfig(join(w.dir, "kube-no-delete-b"), "no-delete-b");
+    // Without --yes, as docs/cli.md says: the plan, the grant it lacks, exit 2 (not a bare exit 1).
+    const planOnly = await w.runCli(noDelete.filter((a) => a !== "--yes"));
+    runs.push(planOnly);
+    assert.equal(planOnly.code, 2, planOnly.stderr);
+    assert.match(planOnly.stdout, /Would tear down Secret "regcred"/);
+    assert.match(planOnly.stdout, /not allowed to delete the Secret \(RBAC; grant examples\/rbac\/role-revoke\.yaml\): team-b/);
+    assert.match(planOnly.stderr, /--yes: required to revoke; nothing was changed\..*RBAC does not allow deleting the Secret in team-b: grant examples\/rbac\/role-revoke\.yaml/);
     const forbidden = await w.runCli(noDelete);
     runs.push(forbidden);
     assert.equal(forbidden.code, 1, forbidden.stderr);
-    assert.match(forbidden.stderr, /checking the permission to delete Secret "regcred" failed in namespace\(s\) team-b: not allowed. Nothing was changed/);
+    assert.match(forbidden.stderr, /checking the permission to delete Secret "regcred" failed in namespace\(s\) team-b: not allowed. Nothing was changed.*role-revoke\.yaml/);
     assert.deepEqual(liveOurs(w).filter((id) => !rendered.includes(id)), ourLive);
     assert.ok(w.kube.getObject("secrets", "team-b", SECRET));
 

@@ -25,9 +25,12 @@ function rotateArgs(w: World, kubeconfig = w.kubeconfig): string[] {
     "--namespace", FLEET.join(","), "--service-account", "default", ...w.verifyFlags(), "--json"];
 }
 
-/** kubectl calls since `from`, as argv arrays, without the global flags (--kubeconfig, --request-timeout). */
+/**
+ * kubectl calls since `from` that talk to the cluster, as argv arrays, without the global flags (--kubeconfig,
+ * --request-timeout). The local kubeconfig check (`kubectl config view`, no request) is left out: it is one per run at any N.
+ */
 function callsSince(w: World, from: number): string[][] {
-  return w.kubectlCalls().slice(from).map((c) => c.argv.filter((a, i, all) => a !== "--kubeconfig" && all[i - 1] !== "--kubeconfig" && !a.startsWith("--request-timeout")));
+  return w.kubectlCalls().slice(from).filter((c) => !(c.argv.includes("config") && c.argv.includes("view"))).map((c) => c.argv.filter((a, i, all) => a !== "--kubeconfig" && all[i - 1] !== "--kubeconfig" && !a.startsWith("--request-timeout")));
 }
 
 function assertRotated(w: World, tokenId: number): void {

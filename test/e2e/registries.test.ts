@@ -87,12 +87,14 @@ describe("registries and tokens", () => {
       assertNoLeaks();
     });
 
-    test("a Maintainer of the group gets GitLab's 403 with the Owner hint; nothing is minted or written", async () => {
+    test("a Maintainer of the group is refused before the create (its role read from GitLab) with the Owner hint; nothing is minted or written", async () => {
       const before = { tokens: w.gitlab.tokens.length, versions: versions(SECRET) };
+      w.gitlab.resetRequests();
       const r = await cli(args(), { GITLAB_TOKEN: PAT });
       assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stderr, /creating the deploy token failed \(HTTP 403\)/);
-      assert.match(r.stderr, /group grp: group deploy tokens need the Owner role; Maintainer is not enough/);
+      assert.match(r.stderr, /checking the API token's role failed: the GitLab API token's user is Maintainer of group grp; group deploy tokens need Owner/);
+      assert.match(r.stderr, /Group deploy tokens need the Owner role \(Maintainer is not enough\)/);
+      assert.ok(!w.gitlab.requests.some((q) => q.method === "POST"), "no create was even tried");
       assert.equal(w.gitlab.tokens.length, before.tokens);
       assert.deepEqual(versions(SECRET), before.versions);
       assertNoLeaks();

@@ -180,6 +180,9 @@ describe(`the documented RBAC is enough, and nothing less works (${backend})`, (
     runs.push(denied);
     assert.equal(denied.code, 1);
     assert.match(denied.stderr, /cannot list resource "namespaces"/);
+    // The cluster-scope grant is named by its file: the namespace Role cannot grant it.
+    assert.match(denied.stderr, /Grant examples\/rbac\/clusterrole-selector\.yaml/);
+    assert.doesNotMatch(denied.stderr, /role\.yaml \(secrets/);
 
     const both = asUser("sel-both", [...rulesFrom("role.yaml", ["sel-a", "sel-b"]), ...rulesFrom("clusterrole-selector.yaml", [])]);
     const ok = await run(both, ["--namespace-selector", "pull=yes"]);
@@ -201,6 +204,28 @@ describe(`the documented RBAC is enough, and nothing less works (${backend})`, (
     runs.push(refused);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /namespaces/);
+    assert.match(refused.stderr, /Grant examples\/rbac\/clusterrole-create-namespace\.yaml/);
+  });
+
+  test("--create-namespace, allowed to create the namespace but not to write Secrets: the namespace left behind is named", async () => {
+    // clusterrole-create-namespace.yaml without role.yaml's secrets rules: the namespace is made, the Secret is refused.
+    const rules = [...rulesFrom("role.yaml", undefined).filter((r) => !r.resources.includes("secrets")), ...rulesFrom("clusterrole-create-namespace.yaml", [])];
+    const kc = asUser("half-creator", rules);
+    const tokens = w.gitlab.tokens.length;
+    const r = await run(kc, ["--namespace", "left-behind", "--create-namespace"]);
+    runs.push(r);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /cannot (get|list|patch) resource "secrets"/);
+    assert.match(r.stderr, /--create-namespace created namespace\(s\) left-behind before the run failed; they were left in place.*kubectl delete namespace left-behind/);
+    assert.equal(w.gitlab.tokens.length, tokens, "nothing minted");
+  });
+
+  test("--service-account '*' without clusterrole-all-serviceaccounts.yaml names that file", async () => {
+    const kc = asUser("star-role-only", rulesFrom("role.yaml", ["team-b"]));
+    const r = await run(kc, ["--namespace", "team-b", "--service-account", "*", "--secret-name", "everyone-b"]);
+    runs.push(r);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /Grant examples\/rbac\/clusterrole-all-serviceaccounts\.yaml/);
   });
 
   test("--service-account '*' needs clusterrole-all-serviceaccounts.yaml", async () => {

@@ -354,6 +354,36 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
     }
     return level;
   }
+  /** A user's own membership of a group, inherited from ancestors included, without the admin shortcut (members/all). */
+  function memberLevel(username: string, g: Group): number {
+    let level = 0;
+    for (const other of groups) {
+      if (other === g || under(g.path, other.path)) {
+        const r = other.members[username];
+        if (r) level = Math.max(level, ROLE_LEVEL[r]);
+      }
+    }
+    return level;
+  }
+  /**
+   * GET /projects/:id's `permissions` for the caller (API::Entities::ProjectWithAccess): the direct
+   * membership as project_access, the closest group membership as group_access; null where none.
+   */
+  function permissionsFor(user: User | undefined, p: Project): Record<string, unknown> {
+    const access = (level: number) => (level > 0 ? { access_level: level, notification_level: 3 } : null);
+    const direct = user && p.members[user.username] ? ROLE_LEVEL[p.members[user.username]!] : 0;
+    const inherited = user ? Math.max(0, ...groups.filter((g) => under(p.path, g.path)).map((g) => (g.members[user.username] ? ROLE_LEVEL[g.members[user.username]!] : 0))) : 0;
+    return { project_access: access(direct), group_access: access(inherited) };
+  }
+  /** GET /user: API::Entities::UserPublic, or UserWithAdmin (is_admin) for administrators. */
+  function currentUserEntity(u: User): Record<string, unknown> {
+    return {
+      id: u.id, username: u.username, name: u.username, state: "active", locked: false,
+      avatar_url: null, web_url: `${baseUrl}/${u.username}`, created_at: "2024-01-01T00:00:00.000Z",
+      ...(u.admin ? { is_admin: true } : {}),
+    };
+  }
+
   /** A private group is visible to its members and to members of anything below it. */
   function groupVisible(user: User | undefined, g: Group): boolean {
     if (!user) return false;
@@ -550,7 +580,8 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
     const routeNotFound = json(404, { error: "404 Not Found" });
     const notAllowed = json(405, { error: "405 Not Allowed" });
     // Route table.
-    type Route = { kind: "version" } | { kind: "project"; id: string } | { kind: "group"; id: string }
+    type Route = { kind: "version" } | { kind: "project"; id: string } | { kind: "group"; id: string } | { kind: "user" }
+      | { kind: "member"; id: string; userId: string }
       | { kind: "tokens"; owner: "projects" | "groups"; id: string; tokenId?: string } | { kind: "admin-tokens" }
       | { kind: "pat"; id: string };
     let route: Route | undefined;
@@ -559,6 +590,9 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
     if (rest.length === 0) {
       if (a === "version" && b === undefined) {
         route = { kind: "version" };
+        allowed = ["GET"];
+      } else if (a === "user" && b === undefined) {
+        route = { kind: "user" };
         allowed = ["GET"];
       } else if (a === "deploy_tokens" && b === undefined) {
         route = { kind: "admin-tokens" };
@@ -578,6 +612,11 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
           allowed = ["GET", "DELETE"];
         }
       }
+    }
+    // /groups/:id/members/all/:user_id: the one route of five segments.
+    if (rest.length === 1 && a === "groups" && b && c === "members" && d === "all" && rest[0]) {
+      route = { kind: "member", id: b, userId: rest[0] };
+      allowed = ["GET"];
     }
     if (!route) return routeNotFound;
     const m = method === "HEAD" ? "GET" : method;
@@ -620,10 +659,24 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
         const list = tokens.filter((t) => !t.deleted && (act !== true || active(t))).sort((x, y) => x.id - y.id);
         return paginate(list.map(entity), params, reqPath, query);
       }
+      case "user":
+        if (!user) return unauthorized();
+        return json(200, currentUserEntity(user));
+      case "member": {
+        if (!user) return unauthorized();
+        const g = findBy(groups, route.id);
+        if (!g || !groupVisible(user, g)) return json(404, { message: "404 Group Not Found" });
+        const uid = intParam(route.userId);
+        if (uid === undefined || Number.isNaN(uid)) return grapeError(["user_id is invalid"]);
+        const member = [...users.values()].find((u) => u.id === uid);
+        const level = member ? memberLevel(member.username, g) : 0;
+        if (!member || level === 0) return json(404, { message: "404 Not found" });
+        return json(200, { ...currentUserEntity({ ...member, admin: false }), access_level: level, created_at: "2024-01-01T00:00:00.000Z", expires_at: null, membership_state: "active" });
+      }
       case "project": {
         const p = findBy(projects, route.id);
         if (!p || projectRole(user, p) === 0) return notFound();
-        return json(200, projectEntity(p));
+        return json(200, { ...projectEntity(p), permissions: permissionsFor(user, p) });
       }
       case "group": {
         const g = findBy(groups, route.id);

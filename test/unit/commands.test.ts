@@ -25,6 +25,7 @@ import { DESCRIBE_NAMES_MAX, abbreviatedList, targetOf } from "../../src/command
 import { ConfirmationRequiredError, teardown, teardownPlan, type TeardownPorts } from "../../src/commands/teardown.js";
 import type { RotationReport } from "../../src/commands/rotation-report.js";
 import { statusLines } from "../../src/faces/status-view.js";
+import { readArgv } from "../../src/faces/cli.js";
 
 const OWNER: ResolvedOwner = { kind: "project", id: 42, path: "grp/app", registryImagePrefix: "registry.example.com:5005/grp/app", registryAccessLevel: "enabled" };
 const NOW = new Date("2026-11-23T08:30:00Z");
@@ -212,6 +213,29 @@ describe("command options and help", () => {
     assert.equal(c.renderFormat, "config.json");
     assert.deepEqual(c.namespaces, []);
     assert.deepEqual(configFor("render", { project: "grp/app", format: "secret", namespaces: ["a"] }, ENV, "cli").namespaces, ["a"]);
+  });
+
+  test("render --format config.json refuses what only a Secret manifest uses: --namespace, --secret-type", () => {
+    assert.throws(() => configFor("render", { project: "grp/app", format: "config.json", namespaces: ["x"] }, ENV, "cli"), /--namespace: not used by render --format config\.json/);
+    assert.throws(() => configFor("render", { project: "grp/app", format: "config.json", secretType: "dockerconfigjson" }, ENV, "cli"), /--secret-type: .*only with --format secret/);
+  });
+
+  test("an empty value on the command line is refused for every option with a value, never read as 'use the default'", () => {
+    for (const o of OPTIONS) {
+      if (!o.flag || o.kind === "boolean") continue;
+      for (const empty of ["", "  "]) {
+        assert.throws(() => readArgv(["rotate", `--${o.flag}`, empty]), (e: unknown) => e instanceof UsageError && e.message.startsWith(`--${o.flag}: an empty value`), o.flag);
+      }
+    }
+    assert.throws(() => readArgv(["rotate", "--namespace", "", "--namespace", " "]), /--namespace: an empty value/);
+    assert.deepEqual(readArgv(["rotate", "--namespace", "", "--namespace", "a"]).raw.namespaces, ["", "a"], "a list with a value in it is checked by the option");
+  });
+
+  test("--rotate-before must be shorter than --expires-in, where rotate and plan mint; status takes no --expires-in", () => {
+    assert.throws(() => configFor("rotate", { project: "grp/app", namespaces: ["a"], rotateBefore: "10d", expiresIn: "7d" }, ENV, "cli"), /--rotate-before and --expires-in: invalid value "10d, 7d"; expected --rotate-before shorter than --expires-in: .*every run would rotate/);
+    assert.throws(() => configFor("plan", { project: "grp/app", namespaces: ["a"], rotateBefore: "7d" }, ENV, "cli"), /--rotate-before and --expires-in/);
+    assert.equal(configFor("rotate", { project: "grp/app", namespaces: ["a"], rotateBefore: "6d" }, ENV, "cli").rotateBeforeMs, 6 * 86_400_000);
+    assert.equal(configFor("status", { project: "grp/app", namespaces: ["a"], rotateBefore: "10d" }, ENV, "cli").rotateBeforeMs, 10 * 86_400_000);
   });
 
   test("--warn-within and --yes are parsed into the Config", () => {
@@ -602,5 +626,22 @@ describe("reports", () => {
     assert.equal(escapeHtml(`<b a="x">&'`), "&lt;b a=&quot;x&quot;&gt;&amp;&#39;");
     assert.match(jobSummary(report({ problems: ["Could not revoke 11"] })).notes.at(-1)!, /^Warning: Could not revoke 11$/);
     assert.deepEqual(textTable([["A", "BB", "C"], ["aaa", "b", "c"]]), ["A    BB  C", "aaa  b   c"]);
+  });
+});
+
+describe("help texts say what each command does", () => {
+  test("no command's help names a flag it refuses; render's exit 1 is not the cluster's; --group names --verify-image", () => {
+    for (const name of Object.keys(COMMANDS) as CommandName[]) {
+      const text = helpText("9.9.9", name);
+      const options = text.split("\nOptions:\n")[1]!.split("\nExit codes:")[0]!;
+      for (const m of options.matchAll(/--([a-z][a-z-]*)/g)) {
+        const o = OPTIONS.find((x) => x.flag === m[1] || ("fileFlag" in x && x.fileFlag === m[1]));
+        if (o && m[1] !== "help") assert.ok(COMMANDS[name].options(o.key), `${name} --help names --${m[1]}, which ${name} refuses`);
+      }
+    }
+    assert.doesNotMatch(helpText("9.9.9", "revoke"), /--registry/);
+    assert.match(helpText("9.9.9", "render"), /\n  1  GitLab or the registry failed/);
+    assert.doesNotMatch(helpText("9.9.9", "render"), /the cluster failed/);
+    assert.match(helpText("9.9.9", "rotate"), /--group VALUE .*--verify-image .*or --no-verify/);
   });
 });

@@ -7,9 +7,9 @@
 // test/e2e/refusals.test.ts.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { attribute, combine, errorRecords, failure, parseRefusals, refusalReason } from "../../src/adapters/kubectl-errors.js";
+import { attribute, combine, errorRecords, failure, grantHints, parseRefusals, refusalReason } from "../../src/adapters/kubectl-errors.js";
 import { refusedRequests, splitTrace } from "../../src/adapters/kubectl-trace.js";
-import { KubeError, REFUSAL_LINES, RotationError, refusedOf } from "../../src/model/errors.js";
+import { FieldConflictError, KubeError, REFUSAL_LINES, RotationError, refusedOf } from "../../src/model/errors.js";
 
 const klog = (msg: string, file = "round_trippers.go:553") => `I1130 06:47:51.239153   16138 ${file}] ${msg}`;
 const patch = (ns: string, status: string, query = "dryRun=All&fieldManager=gitlab-pull-secret&fieldValidation=Strict&force=false") =>
@@ -185,6 +185,24 @@ describe("each refusal's namespace", () => {
 });
 
 describe("the message", () => {
+  test("conflicts only: retrying cannot help, exit 2 (also after a rollback)", () => {
+    const err = failure("applying the Secrets", 'error: Apply failed with 1 conflict: conflict with "other-tool" using v1: .data..dockerconfigjson\nPlease review the fields above--they currently have other managers.');
+    assert.ok(err instanceof FieldConflictError);
+    assert.equal(err.exitCode, 2);
+    assert.match(err.message, /\("other-tool"\) last wrote these fields.*retrying cannot help/);
+    assert.equal(new RotationError(err, "revoked the new token").exitCode, 2);
+  });
+
+  test("an RBAC refusal names the examples/rbac file that grants it, the cluster-scope ones by their own file", () => {
+    const forbidden = (what: string) => `Error from server (Forbidden): x is forbidden: User "u" cannot ${what}`;
+    assert.deepEqual(grantHints(forbidden('list resource "namespaces" in API group "" at the cluster scope')), ["Grant examples/rbac/clusterrole-selector.yaml (list namespaces, for --namespace-selector)"]);
+    assert.deepEqual(grantHints(forbidden('list resource "serviceaccounts" in API group "" at the cluster scope')), ["Grant examples/rbac/clusterrole-all-serviceaccounts.yaml (list serviceaccounts at cluster scope, for --service-account '*')"]);
+    assert.match(grantHints(forbidden('create resource "namespaces" in API group "" at the cluster scope'))[0]!, /clusterrole-create-namespace\.yaml/);
+    assert.match(grantHints(forbidden('get resource "namespaces" in API group "" at the cluster scope'))[0]!, /clusterrole-namespaces-get\.yaml/);
+    assert.match(grantHints(forbidden('patch resource "secrets" in API group "" in the namespace "team-a"'))[0]!, /examples\/rbac\/role\.yaml .* in each target namespace/);
+    assert.match(grantHints(forbidden('delete resource "secrets" in API group "" in the namespace "team-a"'))[0]!, /role-revoke\.yaml/);
+  });
+
   test("one line per namespace, then the hints; no raw kubectl line when every message found its namespace", () => {
     const { requests, rest } = splitTrace(V132);
     const err = failure("checking the Secrets (server dry run)", rest, attribute(rest, requests));
@@ -195,10 +213,13 @@ describe("the message", () => {
         "  b: exceeded quota: q, requested: count/secrets=1, used: count/secrets=0, limited: count/secrets=0",
         '  c: Apply failed with 2 conflicts: conflicts with "kubectl-create" using v1: .data.k; conflicts with "y": .data.k',
         '  nope: namespaces "nope" not found',
-        "Another field manager owns these fields of the Secret; pass --adopt to take them over",
+        'Another field manager ("kubectl-create", "y") last wrote these fields of the Secret, so every apply is refused the same way: ' +
+          "retrying cannot help. Pass --adopt to take the fields over, or stop the other tool from applying this Secret and use another --secret-name for it",
         "Create the namespace, or remove it from the namespace list",
       ].join("\n"),
     );
+    // A quota and a missing namespace beside the conflict: not only the user's to resolve, so still exit 1.
+    assert.equal(err.exitCode, 1);
     assert.deepEqual(err.namespaces, ["b", "c", "nope"]);
     assert.deepEqual(err.refusals?.missing, ["nope"], "the lifecycle classification still sees the missing namespace");
   });

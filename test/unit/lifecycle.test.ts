@@ -56,6 +56,9 @@ describe("--missing-namespace", () => {
   test("skip: the rest goes on, the skipped are named", () => {
     assert.deepEqual(decideUnavailable("skip", all, gone, log), { namespaces: ["a", "b"], skipped: gone });
     assert.match(skippedProblem(gone)[0]!, /^Skipped namespace\(s\) c \(does not exist\), d \(is being deleted\): no Secret was written there/);
+    // plan and --dry-run change nothing: they speak of what rotate would do.
+    assert.match(skippedProblem(gone, true)[0]!, /^Would skip namespace\(s\) c \(does not exist\), d \(is being deleted\): rotate would write no Secret there/);
+    assert.doesNotMatch(skippedProblem(gone, true)[0]!, /was written|were handled/);
     assert.deepEqual(skippedProblem([]), []);
   });
 

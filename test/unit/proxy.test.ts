@@ -48,6 +48,15 @@ describe("readProxySettings", () => {
     assert.equal(s.http?.variable, "HTTP_PROXY");
   });
 
+  test("a query or a fragment is refused without showing it (it may hold a token); credentials are a proxy's own", () => {
+    for (const [value, part] of [["http://proxy.corp:3128/?token=glpat-secret-in-query", "a query"], ["http://proxy.corp:3128/#glpat-secret-in-fragment", "a fragment"]]) {
+      const err = usage(() => readProxySettings({ HTTPS_PROXY: value! }));
+      assert.match(err.message, new RegExp(`HTTPS_PROXY: invalid value "http://proxy.corp:3128"; expected .*without ${part}`));
+      assert.doesNotMatch(err.message, /glpat-secret/);
+    }
+    assert.equal(readProxySettings({ HTTPS_PROXY: `http://u:${ENCODED}@proxy.corp:3128` })!.https?.host, "proxy.corp:3128");
+  });
+
   test("a bare host:port is an http:// proxy", () => {
     const s = readProxySettings({ HTTPS_PROXY: "proxy.corp:3128" })!;
     assert.equal(s.https?.url.reveal(), "http://proxy.corp:3128/");

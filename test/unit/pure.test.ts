@@ -2,12 +2,15 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { credentialsFor, dockercfg, dockerConfigJson, payloadSha256, pullSecretPayload, registryHosts, secretForms, secretTypeOf } from "../../src/model/dockerconfig.js";
 import { UsageError } from "../../src/model/errors.js";
-import { expiryDateFor, parseDuration } from "../../src/config/duration.js";
+import { durationForm, expiryDateFor, formatDuration, parseDuration } from "../../src/config/duration.js";
+import { parseConfig } from "../../src/config/inputs.js";
+import { OPTIONS } from "../../src/config/options.js";
 import { recordAnnotations, secretList, secretRefs, staticAnnotations } from "../../src/model/manifests.js";
 import { Annotations, mintedAt, ownsTokenName, targetId, tokenName } from "../../src/model/naming.js";
 import { errorLines, namespacesInErrors, parseSecrets } from "../../src/adapters/kubectl.js";
 import { Secret, redact } from "../../src/model/secret.js";
 import { inspect } from "node:util";
+import { scrubKubeconfigError } from "../../src/adapters/kubeconfig-check.js";
 
 describe("durations", () => {
   test("parses the documented units", () => {
@@ -31,6 +34,47 @@ describe("durations", () => {
       const life = Date.parse(`${d}T00:00:00Z`) - now.getTime();
       assert.ok(life >= h * 3600_000 && life < h * 3600_000 + 86400_000, `${h}h -> ${d}`);
     }
+  });
+});
+
+describe("duration limits", () => {
+  test("--expires-in 365d gives a date at most 365 days out, whatever the time of day", () => {
+    for (const at of ["2026-01-01T00:00:00Z", "2026-01-01T00:00:01Z", "2026-06-15T12:00:00Z", "2026-12-31T23:59:59Z"]) {
+      const now = new Date(at);
+      const d = expiryDateFor(now, 365 * 86400_000);
+      const today = Date.parse(`${at.slice(0, 10)}T00:00:00Z`);
+      assert.ok(Date.parse(`${d}T00:00:00Z`) - today <= 365 * 86400_000, `${at} -> ${d}`);
+    }
+    // Below the limit the date is still rounded up: the token lives at least as long as asked.
+    assert.equal(expiryDateFor(new Date("2026-01-01T10:00:00Z"), 364 * 86400_000), "2027-01-01");
+  });
+  test("each duration option's error gives only examples that option accepts", () => {
+    const duration = OPTIONS.filter((o) => ["expiresIn", "rotateBefore", "sweepGrace", "lockTimeout", "lockLeaseDuration", "requestTimeout", "retryFor", "warnWithin"].includes(o.key));
+    for (const o of duration) {
+      let message = "";
+      try {
+        parseConfig({ project: "grp/app", namespaces: ["a"], expiresIn: "365d", [o.key]: "7y" }, { GITLAB_TOKEN: "glpat-x" }, "cli");
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      const examples = /\(e\.g\. ([^)]*)\)/.exec(message)?.[1]?.split(", ") ?? [];
+      assert.ok(examples.length > 0, `${o.key}: ${message}`);
+      for (const e of examples) {
+        let accepted = true;
+        try {
+          parseConfig({ project: "grp/app", namespaces: ["a"], expiresIn: "365d", [o.key]: e }, { GITLAB_TOKEN: "glpat-x" }, "cli");
+        } catch {
+          accepted = false;
+        }
+        assert.ok(accepted, `${o.key}'s message suggests ${e}, which it refuses: ${message}`);
+      }
+    }
+  });
+  test("formats bounds in the largest whole unit", () => {
+    assert.equal(formatDuration(3_600_000), "1h");
+    assert.equal(formatDuration(365 * 86400_000), "365d");
+    assert.equal(formatDuration(15_000), "15s");
+    assert.equal(durationForm(3_600_000), "a whole number followed by s, m, h, d or w (e.g. 36h, 7d, 2w)");
   });
 });
 
@@ -179,5 +223,16 @@ describe("kubectl output", () => {
     const stderr = 'Error from server (Forbidden): secrets "p" is forbidden: User "ci" cannot patch resource "secrets" in API group "" in the namespace "team-b"\nError from server (NotFound): namespaces "gone" not found\n';
     assert.deepEqual(namespacesInErrors(stderr), ["team-b", "gone"]);
     assert.equal(errorLines(stderr).split("\n").length, 2);
+  });
+});
+
+describe("kubeconfig errors", () => {
+  test("kubectl's words keep the reason and drop anything quoted from the file", () => {
+    assert.equal(
+      scrubKubeconfigError('error: error loading config file "/k": yaml: unmarshal errors:\n  line 3: cannot unmarshal !!str `glpat-in-file` into api.Config'),
+      "yaml: unmarshal errors:",
+    );
+    assert.equal(scrubKubeconfigError("error: error loading config file \"/k\": json: cannot unmarshal !!str `secret-value` into x"), "json: cannot unmarshal !!str `…` into x");
+    assert.equal(scrubKubeconfigError("error: cannot locate context nope"), "cannot locate context nope");
   });
 });
