@@ -42369,6 +42369,9 @@ function tokenName(prefix, target, now, nonce) {
   const name = `${prefix}/${target}/${stamp}-${nonce}`;
   return name.length <= 255 ? name : `${name.slice(0, 255 - stamp.length - nonce.length - 2)}/${stamp}-${nonce}`;
 }
+function ownsTokenName(prefix, target, name) {
+  return name.startsWith(`${prefix}/${target}/`);
+}
 function mintedAt(name) {
   const m = /\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-[0-9a-f]+$/.exec(name);
   if (!m) return void 0;
@@ -51507,10 +51510,11 @@ function assessStatus(args) {
   const elsewhere = own?.elsewhereHolders ?? /* @__PURE__ */ new Map();
   const spared = new Map((own?.spared ?? []).map((s) => [s.id, s]));
   const legacy = (name) => claimOf(args.prefix, target, name).kind === "legacy";
-  const tokens = args.tokens.filter((t) => referenced.has(t.id) || (namedForTarget(args.prefix, target, t.name) || legacy(t.name)) && !args.partOf).map((t) => {
+  const rendered = (t) => ownsTokenName(args.prefix, renderTarget(args.secretName), t.name) && isLiveToken(t, now);
+  const tokens = args.tokens.filter((t) => referenced.has(t.id) || (namedForTarget(args.prefix, target, t.name) || legacy(t.name)) && !args.partOf || rendered(t)).map((t) => {
     const state = stateOf(t, now);
     const sparedAs = spared.get(t.id)?.why;
-    const role = sparedAs && sparedAs !== "held-elsewhere" ? sparedAs : held.current.includes(t.id) ? "current" : held.kept.includes(t.id) ? "kept" : held.pending.includes(t.id) ? "pending" : orphans.has(t.id) ? "orphan" : own?.heldElsewhere.has(t.id) ? "held-elsewhere" : legacy(t.name) ? "legacy" : state === "live" ? "in-flight" : "stale";
+    const role = sparedAs && sparedAs !== "held-elsewhere" ? sparedAs : held.current.includes(t.id) ? "current" : held.kept.includes(t.id) ? "kept" : held.pending.includes(t.id) ? "pending" : orphans.has(t.id) ? "orphan" : own?.heldElsewhere.has(t.id) ? "held-elsewhere" : rendered(t) ? "render" : legacy(t.name) ? "legacy" : state === "live" ? "in-flight" : "stale";
     const usedBy = holders.get(t.id) ?? [...elsewhere.get(t.id) ?? []];
     return { id: t.id, name: t.name, username: t.username, expiresAt: t.expiresAt, daysLeft: daysLeft(t.expiresAt, now), state, role, usedBy };
   }).sort((a, b) => b.id - a.id);
@@ -51544,6 +51548,13 @@ function assessStatus(args) {
         kind: "legacy",
         tokenId: t.id,
         message: `deploy token ${t.id} (${t.name}) is legacy, not ours to sweep: it was named before token names carried the cluster's identity, so another cluster may hold it. It expires by itself${t.expiresAt ? ` on ${t.expiresAt.slice(0, 10)}` : ""}`
+      });
+    } else if (t.role === "render") {
+      findings.push({
+        severity: "info",
+        kind: "render",
+        tokenId: t.id,
+        message: `deploy token ${t.id} (${t.name}) was minted by render for a GitOps copy or a node's config: rotate never revokes or sweeps it. It expires by itself${t.expiresAt ? ` on ${t.expiresAt.slice(0, 10)}` : ""}; revoke it in GitLab when that copy is retired`
       });
     } else if (t.role === "stale") {
       findings.push({ severity: "info", kind: "stale", tokenId: t.id, message: `deploy token ${t.id} is ${t.state} and still listed by GitLab; it cannot pull (revoke deletes it)` });

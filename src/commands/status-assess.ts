@@ -9,6 +9,8 @@ import { assessOwnership, claimOf, overlapMessage, sparedMessage } from "../mode
 import type { ExistingSecret, ManagedSecretRef, NamespaceState, ResolvedOwner, DeployTokenInfo } from "../model/ports.js";
 import { unavailableText } from "../model/errors.js";
 import type { TargetRef } from "./target.js";
+import { renderTarget } from "./render.js";
+import { ownsTokenName } from "../model/naming.js";
 import type { Finding, SecretStatus, StatusReport, TokenRole, TokenState, TokenStatus } from "./status-report.js";
 
 /** Days from now to `expiresAt`, floored to a tenth; null for a token that never expires. */
@@ -166,8 +168,10 @@ export function assessStatus(args: {
   const elsewhere = own?.elsewhereHolders ?? new Map<number, readonly string[]>();
   const spared = new Map((own?.spared ?? []).map((s) => [s.id, s]));
   const legacy = (name: string): boolean => claimOf(args.prefix, target, name).kind === "legacy";
+  // render's tokens (GitOps copies, node configs): never rotate's to revoke or sweep, but live credentials people should see.
+  const rendered = (t: DeployTokenInfo): boolean => ownsTokenName(args.prefix, renderTarget(args.secretName), t.name) && isLiveToken(t, now);
   const tokens: TokenStatus[] = args.tokens
-    .filter((t) => referenced.has(t.id) || ((namedForTarget(args.prefix, target, t.name) || legacy(t.name)) && !args.partOf))
+    .filter((t) => referenced.has(t.id) || ((namedForTarget(args.prefix, target, t.name) || legacy(t.name)) && !args.partOf) || rendered(t))
     .map((t) => {
       const state = stateOf(t, now);
       const sparedAs = spared.get(t.id)?.why;
@@ -184,6 +188,8 @@ export function assessStatus(args: {
                   ? "orphan"
                   : own?.heldElsewhere.has(t.id)
                     ? "held-elsewhere"
+                    : rendered(t)
+                    ? "render"
                     : legacy(t.name)
                     ? "legacy"
                     : state === "live"
@@ -228,6 +234,15 @@ export function assessStatus(args: {
         message:
           `deploy token ${t.id} (${t.name}) is legacy, not ours to sweep: it was named before token names carried the cluster's identity, ` +
           `so another cluster may hold it. It expires by itself${t.expiresAt ? ` on ${t.expiresAt.slice(0, 10)}` : ""}`,
+      });
+    } else if (t.role === "render") {
+      findings.push({
+        severity: "info",
+        kind: "render",
+        tokenId: t.id,
+        message:
+          `deploy token ${t.id} (${t.name}) was minted by render for a GitOps copy or a node's config: rotate never revokes or sweeps it. ` +
+          `It expires by itself${t.expiresAt ? ` on ${t.expiresAt.slice(0, 10)}` : ""}; revoke it in GitLab when that copy is retired`,
       });
     } else if (t.role === "stale") {
       findings.push({ severity: "info", kind: "stale", tokenId: t.id, message: `deploy token ${t.id} is ${t.state} and still listed by GitLab; it cannot pull (revoke deletes it)` });

@@ -39,7 +39,7 @@ export interface SecretStatus {
  * or records it, but its name says it is not this target's to revoke.
  * held-elsewhere: ours, but a managed Secret outside this target holds it.
  */
-export type TokenRole = "current" | "kept" | "pending" | "orphan" | "in-flight" | "stale" | "legacy" | "other-target" | "other-cluster" | "unproven" | "held-elsewhere" | "unrecorded";
+export type TokenRole = "current" | "kept" | "pending" | "orphan" | "in-flight" | "stale" | "legacy" | "other-target" | "other-cluster" | "unproven" | "held-elsewhere" | "unrecorded" | "render";
 
 export interface TokenStatus {
   id: number;
@@ -57,7 +57,7 @@ export interface Finding {
   severity: "attention" | "info";
   kind:
     | "missing-namespace" | "missing-secret" | "unmanaged-secret" | "other-owner" | "wrong-type" | "dead-token" | "expiring" | "orphan"
-    | "pending-revoke" | "in-flight" | "stale" | "overlap" | "legacy" | "spared" | "cluster-wide" | "api-token-expiring" | "part-of-target";
+    | "pending-revoke" | "in-flight" | "stale" | "overlap" | "legacy" | "spared" | "cluster-wide" | "api-token-expiring" | "part-of-target" | "render";
   message: string;
   tokenId?: number;
   namespaces?: string[];

@@ -448,6 +448,16 @@ describe("status", () => {
     assert.equal(coveringTarget([...existing, managed("c", 9, { [Annotations.target]: "x/gitlab-pull-secret/0000000f" })], OWNER, asked, ["a", "b", "c"]), undefined);
   });
 
+  test("render's live tokens are listed as render's: never an orphan, nothing needs attention", () => {
+    const rendered = { ...ours(11), name: "gitlab-pull-secret/render/gitlab-pull-secret/20261120T080000Z-abc123" };
+    const dead = { ...ours(10, { revoked: true }), name: "gitlab-pull-secret/render/gitlab-pull-secret/20261101T080000Z-abc123" };
+    const r = base({ tokens: [ours(7), rendered, dead], warnWithinMs: 0 });
+    assert.deepEqual(r.tokens.map((t) => [t.id, t.role]), [[11, "render"], [7, "current"]]);
+    assert.deepEqual(r.findings.map((f) => [f.kind, f.severity, f.tokenId]), [["render", "info", 11]]);
+    assert.match(r.findings[0]!.message, /minted by render .* rotate never revokes or sweeps it/);
+    assert.equal(statusNeedsAttention(r), false);
+  });
+
   test("a token held only outside the target says who holds it", () => {
     const r = base({
       existing: [managed("a", 7, { [Annotations.keptTokenIds]: "6" }), managed("b", 7)],
