@@ -51476,7 +51476,8 @@ function assessStatus(args) {
     findings.push({ severity: "attention", kind: "unmanaged-secret", namespaces: unmanaged, message: `Secret "${args.secretName}" in ${list(unmanaged)} is not managed by gitlab-pull-secret: rotate refuses it without --adopt` });
   }
   for (const s of secrets.filter((x) => x.managed && x.owner !== ownerRef2)) {
-    const message = s.credentials === "static" ? `the Secret in ${s.namespace} holds static credentials (of ${s.username ?? "?"}), not a deploy token of ${ownerRef2}: rotate replaces it` : owner2 === null ? `the Secret in ${s.namespace} holds deploy token ${s.tokenId ?? "?"} of ${s.owner ?? "an unknown owner"}, not the static credentials: rotate replaces it (without revoking that token: run revoke with its --project/--group)` : `the Secret in ${s.namespace} holds a token of ${s.owner ?? "an unknown owner"}, not ${ownerRef2}: rotate replaces it`;
+    const fate = s.type === wantedType ? "rotate replaces it" : `rotate refuses it, since it is ${s.type} (see below)`;
+    const message = s.credentials === "static" ? `the Secret in ${s.namespace} holds static credentials (of ${s.username ?? "?"}), not a deploy token of ${ownerRef2}: ${fate}` : owner2 === null ? `the Secret in ${s.namespace} holds deploy token ${s.tokenId ?? "?"} of ${s.owner ?? "an unknown owner"}, not the static credentials: ${fate}${s.type === wantedType ? " (without revoking that token: run revoke with its --project/--group)" : ""}` : `the Secret in ${s.namespace} holds a token of ${s.owner ?? "an unknown owner"}, not ${ownerRef2}: ${fate}`;
     findings.push({ severity: "attention", kind: "other-owner", namespaces: [s.namespace], message });
   }
   const wrongType = secrets.filter((s) => s.present && s.type !== wantedType);

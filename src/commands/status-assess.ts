@@ -120,12 +120,14 @@ export function assessStatus(args: {
     findings.push({ severity: "attention", kind: "unmanaged-secret", namespaces: unmanaged, message: `Secret "${args.secretName}" in ${list(unmanaged)} is not managed by gitlab-pull-secret: rotate refuses it without --adopt` });
   }
   for (const s of secrets.filter((x) => x.managed && x.owner !== ownerRef)) {
+    // A Secret of another type is one rotate refuses (a Secret's type cannot change): never promise to replace it.
+    const fate = s.type === wantedType ? "rotate replaces it" : `rotate refuses it, since it is ${s.type} (see below)`;
     const message =
       s.credentials === "static"
-        ? `the Secret in ${s.namespace} holds static credentials (of ${s.username ?? "?"}), not a deploy token of ${ownerRef}: rotate replaces it`
+        ? `the Secret in ${s.namespace} holds static credentials (of ${s.username ?? "?"}), not a deploy token of ${ownerRef}: ${fate}`
         : owner === null
-          ? `the Secret in ${s.namespace} holds deploy token ${s.tokenId ?? "?"} of ${s.owner ?? "an unknown owner"}, not the static credentials: rotate replaces it (without revoking that token: run revoke with its --project/--group)`
-          : `the Secret in ${s.namespace} holds a token of ${s.owner ?? "an unknown owner"}, not ${ownerRef}: rotate replaces it`;
+          ? `the Secret in ${s.namespace} holds deploy token ${s.tokenId ?? "?"} of ${s.owner ?? "an unknown owner"}, not the static credentials: ${fate}${s.type === wantedType ? " (without revoking that token: run revoke with its --project/--group)" : ""}`
+          : `the Secret in ${s.namespace} holds a token of ${s.owner ?? "an unknown owner"}, not ${ownerRef}: ${fate}`;
     findings.push({ severity: "attention", kind: "other-owner", namespaces: [s.namespace], message });
   }
   const wrongType = secrets.filter((s) => s.present && s.type !== wantedType);

@@ -448,6 +448,17 @@ describe("status", () => {
     assert.equal(coveringTarget([...existing, managed("c", 9, { [Annotations.target]: "x/gitlab-pull-secret/0000000f" })], OWNER, asked, ["a", "b", "c"]), undefined);
   });
 
+  test("status never promises rotate replaces a Secret rotate refuses (another type)", () => {
+    const staticOther = { ...managed("a", 7, { [Annotations.owner]: "static", [Annotations.tokenId]: "static" }), type: "kubernetes.io/dockercfg" };
+    const r = base({ existing: [staticOther, managed("b", 7)], warnWithinMs: 0 });
+    const other = r.findings.find((f) => f.kind === "other-owner")!;
+    assert.match(other.message, /rotate refuses it, since it is kubernetes\.io\/dockercfg/);
+    assert.doesNotMatch(other.message, /rotate replaces it/);
+    assert.ok(r.findings.some((f) => f.kind === "wrong-type"));
+    const sameType = base({ existing: [managed("a", 7, { [Annotations.owner]: "static", [Annotations.tokenId]: "static" }), managed("b", 7)], warnWithinMs: 0 });
+    assert.match(sameType.findings.find((f) => f.kind === "other-owner")!.message, /rotate replaces it$/);
+  });
+
   test("render's live tokens are listed as render's: never an orphan, nothing needs attention", () => {
     const rendered = { ...ours(11), name: "gitlab-pull-secret/render/gitlab-pull-secret/20261120T080000Z-abc123" };
     const dead = { ...ours(10, { revoked: true }), name: "gitlab-pull-secret/render/gitlab-pull-secret/20261101T080000Z-abc123" };
