@@ -47270,6 +47270,7 @@ async function renderCredentials(config, format, ports) {
   const hosts = registryHosts(registryHost(config, owner2), config.registryAliases);
   const registry2 = hosts[0];
   const now = ports.clock.now();
+  await checkRotateAccess(ports.gitlab, owner2, now, ports.log);
   const { minted, creds, verified } = await mintChecked(config, ports, {
     owner: owner2,
     hosts,

@@ -22,6 +22,7 @@ import { mintedRecord, recordAnnotations, secretObjects, staticAnnotations, type
 import { tokenName } from "../model/naming.js";
 import { registryHost } from "./rotate.js";
 import { mintChecked } from "./mint.js";
+import { checkRotateAccess } from "./apitoken.js";
 import { Secret } from "../model/secret.js";
 import { staticLogin, staticVerifyTarget } from "./static.js";
 import type { Ports } from "../model/ports.js";
@@ -94,6 +95,8 @@ export async function renderCredentials(
   const hosts = registryHosts(registryHost(config, owner), config.registryAliases);
   const registry = hosts[0]!;
   const now = ports.clock.now();
+  // render mints as rotate does, so it needs what rotate needs from GitLab: said before minting, not as a 403 after.
+  await checkRotateAccess(ports.gitlab, owner, now, ports.log);
   // Masked before anything could print them; only the rendered document on stdout shows them.
   const { minted, creds, verified } = await mintChecked(config, ports, {
     owner,

@@ -175,6 +175,16 @@ for (const backend of kubeBackends()) {
       });
     }
 
+    test("render (it mints too) with a read_api token: exit 1 naming the api scope, nothing minted or printed", async () => {
+      const tokens = w.gitlab.tokens.length;
+      const r = await w.runCli(["render", "--format", "config.json", "--gitlab-url", w.gitlab.url, "--project", PROJECT.path, "--no-verify"], { env: { GITLAB_TOKEN: READ_API } });
+      runs.push(r);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /checking the API token's scopes failed: the GitLab API token ".*" has the scopes read_api, not api/);
+      assert.equal(r.stdout, "");
+      assert.equal(w.gitlab.tokens.length, tokens);
+    });
+
     test("plan with a Maintainer's api token on the project still passes", async () => {
       const r = await w.runCli(["plan", ...base(w), "--project", PROJECT.path]);
       runs.push(r);
