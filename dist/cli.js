@@ -41879,6 +41879,26 @@ function registryAliases(r) {
   return out;
 }
 
+// src/model/selector.ts
+function selectorRequirements(selector) {
+  const out = [];
+  let depth = 0;
+  let current = "";
+  for (const ch of selector) {
+    if (ch === "(") depth++;
+    if (ch === ")") depth--;
+    if (ch === "," && depth === 0) {
+      out.push(current.trim());
+      current = "";
+    } else current += ch;
+  }
+  out.push(current.trim());
+  return out;
+}
+function normalizeSelector(selector) {
+  return selectorRequirements(selector).map((p) => p.replace(/\s+/g, " ")).filter((p) => p !== "").sort().join(",");
+}
+
 // src/config/config-shape.ts
 var MISSING_NAMESPACE_MODES = ["fail", "skip", "create"];
 var RENDER_FORMATS = ["secret", "config.json"];
@@ -41932,25 +41952,10 @@ var LABEL_VALUE = "(?:[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?";
 var REQUIREMENT = new RegExp(
   `^(?:!?${LABEL_KEY}|${LABEL_KEY}\\s*(?:=|==|!=)\\s*${LABEL_VALUE}|${LABEL_KEY}\\s+(?:in|notin)\\s+\\(\\s*${LABEL_VALUE}(?:\\s*,\\s*${LABEL_VALUE})*\\s*\\))$`
 );
-function requirements(selector) {
-  const out = [];
-  let depth = 0;
-  let cur = "";
-  for (const ch of selector) {
-    if (ch === "(") depth++;
-    if (ch === ")") depth--;
-    if (ch === "," && depth === 0) {
-      out.push(cur.trim());
-      cur = "";
-    } else cur += ch;
-  }
-  out.push(cur.trim());
-  return out;
-}
 function namespaceSelector(r) {
   const value = r.explicit("namespaceSelector");
   if (value === void 0) return void 0;
-  if (!requirements(value).every((req) => REQUIREMENT.test(req))) {
+  if (!selectorRequirements(value).every((req) => REQUIREMENT.test(req))) {
     throw new UsageError(r.label("namespaceSelector"), value, "a label selector such as team=payments,env!=dev or tier in (web,api)");
   }
   return value;
@@ -43486,21 +43491,6 @@ async function fillSecrets(config, ports, args) {
 }
 
 // src/commands/target.ts
-function normalizeSelector(selector) {
-  const parts = [];
-  let depth = 0;
-  let current = "";
-  for (const ch of selector) {
-    if (ch === "(") depth++;
-    if (ch === ")") depth--;
-    if (ch === "," && depth === 0) {
-      parts.push(current);
-      current = "";
-    } else current += ch;
-  }
-  parts.push(current);
-  return parts.map((p) => p.trim().replace(/\s+/g, " ")).filter((p) => p !== "").sort().join(",");
-}
 function namespaceSpec(config, namespaces2) {
   if (config.namespaceSelector === void 0) return [...namespaces2];
   const listed = [...new Set(config.listedNamespaces)].filter((n) => !config.excludeNamespaces.includes(n));

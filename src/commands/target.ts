@@ -3,33 +3,11 @@
 // compute the same id rotate minted them under, or they would miss them.
 import type { Config } from "../config/inputs.js";
 import { clusterKey, namespaceSetHash, targetId, type TargetRef } from "../model/naming.js";
+import { normalizeSelector } from "../model/selector.js";
+
+export { normalizeSelector };
 
 export type { TargetRef };
-
-/**
- * A label selector's requirements in one order, so that `a=1,b=2` and
- * `b=2, a=1` name the same target. Commas inside `in (...)` belong to their
- * requirement.
- */
-export function normalizeSelector(selector: string): string {
-  const parts: string[] = [];
-  let depth = 0;
-  let current = "";
-  for (const ch of selector) {
-    if (ch === "(") depth++;
-    if (ch === ")") depth--;
-    if (ch === "," && depth === 0) {
-      parts.push(current);
-      current = "";
-    } else current += ch;
-  }
-  parts.push(current);
-  return parts
-    .map((p) => p.trim().replace(/\s+/g, " "))
-    .filter((p) => p !== "")
-    .sort()
-    .join(",");
-}
 
 /**
  * The namespace spec a target is named for. A plain list is the list as

@@ -3,6 +3,7 @@
 // bad one fails here, before anything is minted.
 import { SECRET_TYPES, type SecretType } from "../model/dockerconfig.js";
 import { UsageError } from "../model/errors.js";
+import { selectorRequirements } from "../model/selector.js";
 import type { OptionKey } from "./options.js";
 import { MISSING_NAMESPACE_MODES, type MissingNamespaceMode } from "./config-shape.js";
 import type { Reader } from "./input-reader.js";
@@ -67,27 +68,11 @@ const REQUIREMENT = new RegExp(
   `^(?:!?${LABEL_KEY}|${LABEL_KEY}\\s*(?:=|==|!=)\\s*${LABEL_VALUE}|${LABEL_KEY}\\s+(?:in|notin)\\s+\\(\\s*${LABEL_VALUE}(?:\\s*,\\s*${LABEL_VALUE})*\\s*\\))$`,
 );
 
-/** Splits on commas outside parentheses. */
-function requirements(selector: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let cur = "";
-  for (const ch of selector) {
-    if (ch === "(") depth++;
-    if (ch === ")") depth--;
-    if (ch === "," && depth === 0) {
-      out.push(cur.trim());
-      cur = "";
-    } else cur += ch;
-  }
-  out.push(cur.trim());
-  return out;
-}
 
 export function namespaceSelector(r: Reader): string | undefined {
   const value = r.explicit("namespaceSelector");
   if (value === undefined) return undefined;
-  if (!requirements(value).every((req) => REQUIREMENT.test(req))) {
+  if (!selectorRequirements(value).every((req) => REQUIREMENT.test(req))) {
     throw new UsageError(r.label("namespaceSelector"), value, "a label selector such as team=payments,env!=dev or tier in (web,api)");
   }
   return value;
