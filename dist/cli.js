@@ -52356,6 +52356,7 @@ async function runCli(argv, env, io) {
     json2 = config.json;
     for (const form of inputSecrets(config)) redactor.add(form);
     if (config.dotenv) writeDotenv(config.dotenv, "");
+    checkMetricsFile(config);
     await checkLocalSetup(config, redactor, {
       // render never contacts the cluster.
       cluster: command !== "render",

@@ -71064,6 +71064,7 @@ async function runAction() {
     const config = parseConfig(readInputs(), process.env, "action");
     const log = actionLog(redactor);
     for (const form of inputSecrets(config)) log.secret(form);
+    checkMetricsFile(config);
     await checkLocalSetup(config, redactor, { cluster: true, labels: { kubeconfig: "input 'kubeconfig'", context: "input 'context'" } });
     const { report, apiTokenExpiresAt } = await observedRotation(config, log, redactor);
     for (const line of summaryLines(report)) log.info(line);

@@ -9,7 +9,7 @@ import { inputSecrets, parseConfig } from "../config/inputs.js";
 import { OPTIONS, type RawSettings } from "../config/options.js";
 import type { Log } from "../model/ports.js";
 import { actionOutputs, escapeHtml, jobSummary, summaryLines } from "./report.js";
-import { observedRotation } from "./signals.js";
+import { checkMetricsFile, observedRotation } from "./signals.js";
 import { checkLocalSetup } from "../adapters/wiring.js";
 import { Redactor } from "../model/secret.js";
 import type { RotationReport } from "../commands/rotation-report.js";
@@ -57,6 +57,7 @@ export async function runAction(): Promise<void> {
     const log = actionLog(redactor);
     // The GitLab token, or every form of the static credentials, before anything could print them.
     for (const form of inputSecrets(config)) log.secret(form);
+    checkMetricsFile(config);
     await checkLocalSetup(config, redactor, { cluster: true, labels: { kubeconfig: "input 'kubeconfig'", context: "input 'context'" } });
     const { report, apiTokenExpiresAt } = await observedRotation(config, log, redactor);
     for (const line of summaryLines(report)) log.info(line);

@@ -243,8 +243,9 @@ export async function runCli(argv: string[], env: Env, io: Io): Promise<number> 
     json = config.json;
     for (const form of inputSecrets(config)) redactor.add(form);
 
-    // Fail on an unwritable --dotenv before anything else runs, kubectl included.
+    // Fail on an unwritable --dotenv or --metrics-file before anything else runs, kubectl included.
     if (config.dotenv) writeDotenv(config.dotenv, "");
+    checkMetricsFile(config);
     await checkLocalSetup(config, redactor, {
       // render never contacts the cluster.
       cluster: command !== "render",

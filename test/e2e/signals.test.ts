@@ -233,9 +233,11 @@ for (const backend of kubeBackends()) {
     });
 
     test("a refused run: RotationFailed on the Lease and a Warning on the Secret in the namespace that needs a person", async () => {
-      // Someone else's Secret of our name: replaced, not edited (a real server never changes a Secret's type).
+      // Someone else's pull Secret of our name and type (an Opaque one is refused for its type first):
+      // replaced, not edited (a real server never changes a Secret's type).
       w.kube.deleteObject("secrets", "team-b", SECRET);
-      w.kube.putObject("secrets", { apiVersion: "v1", kind: "Secret", metadata: { name: SECRET, namespace: "team-b" }, type: "Opaque", data: {} });
+      const theirs = Buffer.from(JSON.stringify({ auths: {} })).toString("base64");
+      w.kube.putObject("secrets", { apiVersion: "v1", kind: "Secret", metadata: { name: SECRET, namespace: "team-b" }, type: "kubernetes.io/dockerconfigjson", data: { ".dockerconfigjson": theirs } });
       try {
         const r = await w.runCli(cli(w, "rotate", ["--events"]));
         runs.push(r);
