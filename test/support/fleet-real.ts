@@ -49,7 +49,8 @@ function counted<T extends object>(port: T, step: () => void): T {
 
 export async function realHarness(w: World, h: History, tag: string): Promise<Harness> {
   if (h.clusters.length !== 1) throw new Error("the real tier plays one cluster per history");
-  const fleet = new Fleet();
+  // Each history its own range of token ids: one GitLab instance never gives two tokens one id.
+  const fleet = new Fleet(100 + 10_000 * Number(tag.replace(/\D/g, "") || 0));
   const view = new Cluster("k0", fleet);
   const prefix = `${tag}-`;
   const users = h.pipelines.map((_, i) => `${tag}-p${i}`);

@@ -114,6 +114,13 @@ function matches(selector: string, name: string, labels: Record<string, string>)
 }
 
 export class Fleet {
+  /**
+   * GitLab's ids are unique per instance: fleets that share one real API server
+   * (fleet-real.ts) start at different ids, or one history's Secrets would hold
+   * "token 100" of another's.
+   */
+  constructor(private readonly firstTokenId = 100) {}
+
   counter = 0;
   clock = Date.parse("2026-11-23T08:30:00Z");
   readonly tokens: FleetToken[] = [];
@@ -171,7 +178,7 @@ export class Fleet {
       },
       async createDeployToken(_owner, req) {
         step();
-        const id = fleet.tokens.length + 100;
+        const id = fleet.tokens.length + fleet.firstTokenId;
         const value = `gldt-${id}-${(++fleet.counter).toString(36)}`;
         const t: FleetToken = { id, name: req.name, value, expiresAt: `${req.expiresAt}T00:00:00.000Z`, deleted: false, mintedBy: who };
         fleet.tokens.push(t);
