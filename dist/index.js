@@ -62762,11 +62762,17 @@ function targetId(cluster, secretName2, namespaces2) {
 }
 function parseTokenName(prefix, name) {
   if (!name.startsWith(`${prefix}/`)) return void 0;
-  const parts = name.slice(prefix.length + 1).split("/");
-  if (parts.length < 4) return void 0;
-  const [secretName2, set2, tail] = parts.slice(-3);
-  const cluster = parts.slice(0, -3).join("/");
-  if (!/^[0-9a-f]{8}$/.test(set2) || !/^\d{8}T\d{6}Z-[0-9a-f]+$/.test(tail) || cluster === "") return void 0;
+  const rest = name.slice(prefix.length + 1);
+  const cut = rest.lastIndexOf("/");
+  if (cut < 0 || !/^\d{8}T\d{6}Z-[0-9a-f]+$/.test(rest.slice(cut + 1))) return void 0;
+  return parseTargetId(rest.slice(0, cut));
+}
+function parseTargetId(id) {
+  const parts = id.split("/");
+  if (parts.length < 3) return void 0;
+  const [secretName2, set2] = parts.slice(-2);
+  const cluster = parts.slice(0, -2).join("/");
+  if (!/^[0-9a-f]{8}$/.test(set2) || cluster === "") return void 0;
   return { cluster, secretName: secretName2, set: set2, id: `${cluster}/${secretName2}/${set2}` };
 }
 function tokenName(prefix, target, now, nonce) {
@@ -62813,10 +62819,13 @@ function writtenIn(lease, set2) {
 function writtenPatch(set2, w) {
   return { [writtenKey(set2)]: `${w.since};${[...new Set(w.namespaces)].sort().join(",")}` };
 }
+function isUnsettled(lease) {
+  return lease.annotations?.[LeaseAnnotations.anchor] === UNSETTLED[LeaseAnnotations.anchor];
+}
 function kindOf(lease) {
   const anchor = lease.annotations?.[LeaseAnnotations.anchor];
   if (anchor === void 0) return "legacy";
-  if (anchor === UNSETTLED[LeaseAnnotations.anchor]) return "unsettled";
+  if (isUnsettled(lease)) return "unsettled";
   return anchor === lease.uid ? "original" : "copy";
 }
 function identityIn(lease) {
@@ -62837,11 +62846,14 @@ function namedLeaseNamespace(secrets, secretName2, set2) {
   return agreed(secrets, secretName2, set2, (s) => s.annotations[Annotations.lease]);
 }
 function recordedCluster(secrets, secretName2, set2) {
-  return agreed(secrets, secretName2, set2, (s) => /^cluster-([0-9a-f-]{36})\//.exec(s.annotations[Annotations.target] ?? "")?.[1]);
+  return agreed(secrets, secretName2, set2, (s) => {
+    const cluster = parseTargetId(s.annotations[Annotations.target] ?? "")?.cluster;
+    return cluster && isClusterKey(cluster) ? cluster.slice("cluster-".length) : void 0;
+  });
 }
 function clusterIdentity(args) {
   const { held } = args;
-  const fresh = args.fresh || held !== void 0 && kindOf(held) === "unsettled";
+  const fresh = args.fresh || held !== void 0 && isUnsettled(held);
   if (held && !fresh) {
     if (kindOf(held) === "copy") return held.uid;
     const own = identityIn(held);
@@ -66533,10 +66545,11 @@ function namedForTarget(prefix, target, name) {
   return t !== void 0 && target.cluster !== void 0 && t.cluster === target.cluster && t.secretName === target.secretName && t.set === target.set;
 }
 function sweepCandidates(args) {
+  const from = args.mintedFrom ?? -Infinity;
   return args.tokens.filter((t) => {
     if (!namedForTarget(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now)) return false;
     const minted = mintedAt(t.name);
-    return minted !== void 0 && args.now.getTime() - minted.getTime() >= args.graceMs;
+    return minted !== void 0 && args.now.getTime() - minted.getTime() >= args.graceMs && minted.getTime() >= from;
   });
 }
 
@@ -66925,7 +66938,8 @@ function abbreviatedList(names, max) {
 
 // src/commands/target-memory.ts
 async function recallTarget(lock, args) {
-  const { config, set: set2 } = args;
+  const { config } = args;
+  const set2 = targetOf(config, args.namespaces, void 0).set;
   const namedNs = namedLeaseNamespace(args.existing, config.secretName, set2);
   let named;
   if (namedNs !== void 0 && namedNs !== args.heldNamespace) {
@@ -66935,11 +66949,11 @@ async function recallTarget(lock, args) {
       named = "unreadable";
     }
   }
-  const unsettled = args.fresh || !args.held || args.held.annotations?.[LeaseAnnotations.anchor] === UNSETTLED[LeaseAnnotations.anchor];
+  const unsettled = args.fresh || !args.held || isUnsettled(args.held);
   if (named === void 0 && namedNs === void 0 && unsettled && lock.readLeases) {
     const others = args.namespaces.filter((ns) => ns !== args.heldNamespace);
     const found = others.length ? await lock.readLeases(others, leaseName(config.secretName)).catch(() => /* @__PURE__ */ new Map()) : /* @__PURE__ */ new Map();
-    named = [...found.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, l]) => l).find((l) => l.annotations?.[LeaseAnnotations.anchor] !== UNSETTLED[LeaseAnnotations.anchor]);
+    named = [...found.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, l]) => l).find((l) => !isUnsettled(l));
   }
   const recorded = recordedCluster(args.existing, config.secretName, set2);
   const clusterUid = clusterIdentity({ held: args.held, fresh: args.fresh, named, recorded });
@@ -66957,7 +66971,7 @@ async function readDeparted(kube, args) {
   } catch {
     return { holders: [], unknown: present, keep: present };
   }
-  const ours = secrets.filter((s) => s.labels[MANAGED_BY_LABEL] === MANAGER && s.annotations[Annotations.owner] === ownerRef(args.owner));
+  const ours = secrets.filter((s) => isManaged(s) && s.annotations[Annotations.owner] === ownerRef(args.owner));
   return {
     holders: ours.map((s) => ({
       namespace: s.namespace,
@@ -66973,7 +66987,7 @@ async function readDeparted(kube, args) {
 async function recallForRun(config, ports, args) {
   const { hand } = args;
   const spec = targetOf(config, config.namespaces, void 0);
-  const memory = await recallTarget(ports.lock, { config, namespaces: config.namespaces, set: spec.set, held: hand.lease, heldNamespace: hand.namespace, fresh: hand.fresh, existing: args.existing, live: args.live });
+  const memory = await recallTarget(ports.lock, { config, namespaces: config.namespaces, held: hand.lease, heldNamespace: hand.namespace, fresh: hand.fresh, existing: args.existing, live: args.live });
   const target = targetOf(config, config.namespaces, memory.clusterUid);
   const written = memory.written;
   const departed = written && written !== "lost" ? await readDeparted(ports.kube, { written, scope: config.namespaces, secretName: config.secretName, owner: args.owner }) : { holders: [], unknown: [], keep: [] };
@@ -66983,7 +66997,7 @@ async function recallForRun(config, ports, args) {
   const record = config.namespaceSelector === void 0 ? {} : writtenPatch(spec.set, { since, namespaces: [...config.namespaces, ...departed.keep] });
   const changed = (patch2) => Object.fromEntries(Object.entries(patch2).filter(([k, v]) => hand.lease?.annotations?.[k] !== v));
   const sweepFrom = config.namespaceSelector === void 0 ? 0 : unproven ? Infinity : Date.parse(since);
-  const settleNow = hand.fresh || hand.lease?.annotations?.[LeaseAnnotations.anchor] === UNSETTLED[LeaseAnnotations.anchor];
+  const settleNow = hand.fresh || hand.lease !== void 0 && isUnsettled(hand.lease);
   return { target, departed: departed.holders, unproven, sweepFrom, patch: changed(record), identity: changed(identity), settleNow };
 }
 async function remember(hand, recall, selector) {
@@ -66999,8 +67013,7 @@ async function remember(hand, recall, selector) {
 }
 async function recallClusterUid(ports, config, args) {
   const hand = await readTargetLease(ports.lock, { namespaces: args.namespaces, secretName: config.secretName }, ports.kube);
-  const set2 = targetOf(config, args.namespaces, void 0).set;
-  const memory = await recallTarget(ports.lock, { config, namespaces: args.namespaces, set: set2, held: hand.lease, heldNamespace: hand.namespace, fresh: false, existing: args.existing, live: args.live });
+  const memory = await recallTarget(ports.lock, { config, namespaces: args.namespaces, held: hand.lease, heldNamespace: hand.namespace, fresh: false, existing: args.existing, live: args.live });
   return memory.clusterUid;
 }
 
@@ -67174,10 +67187,9 @@ function coveringTarget(existing, owner2, target, namespaces2) {
   if (ours.length === 0 || ids2.size !== 1) return void 0;
   const id = [...ids2][0];
   if (id === "" || id === target.id) return void 0;
-  const parts = id.split("/");
-  const [secretName2, set2] = parts.slice(-2);
-  const cluster = parts.slice(0, -2).join("/");
-  if (secretName2 !== target.secretName || cluster !== target.cluster || !/^[0-9a-f]{8}$/.test(set2 ?? "")) return void 0;
+  const recorded = parseTargetId(id);
+  if (!recorded || recorded.secretName !== target.secretName || recorded.cluster !== target.cluster) return void 0;
+  const { cluster, secretName: secretName2, set: set2 } = recorded;
   const spec = ours[0].annotations[Annotations.targetSpec] ?? "";
   if (spec.startsWith("namespaces ")) {
     if (spec.includes("\u2026")) return void 0;
@@ -67243,9 +67255,7 @@ function reportOwnership(config, log, own, target) {
 async function sweep(config, ports, owner2, tokens, target, referenced, pending, mintedFrom = 0) {
   const orphans = [
     ...tokens.filter((t) => pending.includes(t.id)),
-    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs }).filter(
-      (t) => (mintedAt(t.name)?.getTime() ?? -Infinity) >= mintedFrom
-    )
+    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs, mintedFrom })
   ];
   const ids2 = [];
   const problems = [];

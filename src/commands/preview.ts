@@ -13,7 +13,7 @@ import { isLiveToken, referencedIds, revocationPlan, staticDue, sweepCandidates,
 import { rotationDecision, type Decision } from "../model/fill.js";
 import type { KubePort, ManagedSecretRef, ResolvedOwner, TargetState, LockPort, TokenView, Ports } from "../model/ports.js";
 import { assessOwnership, type Overlap, type Spared } from "../model/ownership.js";
-import { mintedAt, type TargetRef } from "../model/naming.js";
+import type { TargetRef } from "../model/naming.js";
 import { withUnproven } from "./rotate-ownership.js";
 import type { TargetRecall } from "./target-memory.js";
 import { rotate } from "./rotate.js";
@@ -148,9 +148,8 @@ export function buildPlan(args: {
     revoke = held.pending.filter((id) => liveIds.has(id));
     referenced = new Set([...referencedIds(own!.all), ...own!.heldElsewhere].filter((id) => !revoke.includes(id)));
   }
-  const sweepFrom = args.recall?.sweepFrom ?? 0;
-  const sweep = (owner ? sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now, graceMs: config.sweepGraceMs }) : [])
-    .filter((t) => (mintedAt(t.name)?.getTime() ?? -Infinity) >= sweepFrom)
+  const mintedFrom = args.recall?.sweepFrom ?? 0;
+  const sweep = (owner ? sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now, graceMs: config.sweepGraceMs, mintedFrom }) : [])
     .map((t) => t.id)
     .filter((id) => !revoke.includes(id));
 

@@ -3,7 +3,7 @@
 // reported, never thrown past the run: the Secrets record what is left.
 import type { GpsError } from "../model/errors.js";
 import type { Config } from "../config/inputs.js";
-import { Annotations, mintedAt } from "../model/naming.js";
+import { Annotations } from "../model/naming.js";
 import type { TargetRef } from "./target.js";
 import { sweepCandidates } from "../model/plan.js";
 import type { MintedToken, ResolvedOwner, Ports, TokenView } from "../model/ports.js";
@@ -22,9 +22,7 @@ export async function sweep(
 ): Promise<{ ids: number[]; problems: string[] }> {
   const orphans = [
     ...tokens.filter((t) => pending.includes(t.id)),
-    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs }).filter(
-      (t) => (mintedAt(t.name)?.getTime() ?? -Infinity) >= mintedFrom,
-    ),
+    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs, mintedFrom }),
   ];
   const ids: number[] = [];
   const problems: string[] = [];

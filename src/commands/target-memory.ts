@@ -5,10 +5,11 @@
 // Lease the Secrets name is read only when it is not the one in hand.
 import type { Config } from "../config/inputs.js";
 import { leaseName, readTargetLease } from "./lock.js";
-import { Annotations, MANAGED_BY_LABEL, MANAGER, ownerRef } from "../model/naming.js";
-import { clusterIdentity, identityPatch, LeaseAnnotations, namedLeaseNamespace, recordedCluster, UNSETTLED, writtenPatch, writtenRecord, type Written } from "../model/target-record.js";
+import { Annotations, ownerRef } from "../model/naming.js";
+import { isManaged } from "../model/plan.js";
+import { clusterIdentity, identityPatch, isUnsettled, namedLeaseNamespace, recordedCluster, writtenPatch, writtenRecord, type Written } from "../model/target-record.js";
 import { KubeError } from "../model/errors.js";
-import { targetOf, type TargetRef } from "./target.js";
+import { targetOf, type SpecInput, type TargetRef } from "./target.js";
 import type { ExistingSecret, KubePort, LeaseState, LockPort, ManagedSecretRef, ResolvedOwner, TokenView } from "../model/ports.js";
 
 export interface Recalled {
@@ -21,11 +22,9 @@ export interface Recalled {
 export async function recallTarget(
   lock: Pick<LockPort, "readLease" | "readLeases">,
   args: {
-    config: Pick<Config, "secretName" | "namespaceSelector" | "tokenNamePrefix">;
+    config: SpecInput & Pick<Config, "tokenNamePrefix">;
     /** The target's namespaces: where an earlier Lease of it may be. */
     namespaces: readonly string[];
-    /** The target's namespace-set hash (target.ts). */
-    set: string;
     /** The Lease in hand (held, or read without the lock) and its namespace; undefined when there is none yet. */
     held: LeaseState | undefined;
     heldNamespace: string | undefined;
@@ -34,7 +33,9 @@ export async function recallTarget(
     live: readonly TokenView[];
   },
 ): Promise<Recalled> {
-  const { config, set } = args;
+  const { config } = args;
+  // The spec's hash names the target's Secrets and record whatever the cluster: the cluster is what this finds.
+  const set = targetOf(config, args.namespaces, undefined).set;
   const namedNs = namedLeaseNamespace(args.existing, config.secretName, set);
   let named: LeaseState | "unreadable" | undefined;
   if (namedNs !== undefined && namedNs !== args.heldNamespace) {
@@ -46,11 +47,11 @@ export async function recallTarget(
   }
   // A new Lease and no Secret to say where the last one was (a run killed before it wrote any, or
   // Secrets another target overwrote): look in the target's other namespaces, in one read.
-  const unsettled = args.fresh || !args.held || args.held.annotations?.[LeaseAnnotations.anchor] === UNSETTLED[LeaseAnnotations.anchor];
+  const unsettled = args.fresh || !args.held || isUnsettled(args.held);
   if (named === undefined && namedNs === undefined && unsettled && lock.readLeases) {
     const others = args.namespaces.filter((ns) => ns !== args.heldNamespace);
     const found = others.length ? await lock.readLeases(others, leaseName(config.secretName)).catch(() => new Map<string, LeaseState>()) : new Map<string, LeaseState>();
-    named = [...found.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, l]) => l).find((l) => l.annotations?.[LeaseAnnotations.anchor] !== UNSETTLED[LeaseAnnotations.anchor]);
+    named = [...found.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, l]) => l).find((l) => !isUnsettled(l));
   }
   const recorded = recordedCluster(args.existing, config.secretName, set);
   const clusterUid = clusterIdentity({ held: args.held, fresh: args.fresh, named, recorded });
@@ -90,7 +91,7 @@ export async function readDeparted(
   } catch {
     return { holders: [], unknown: present, keep: present };
   }
-  const ours = secrets.filter((s) => s.labels[MANAGED_BY_LABEL] === MANAGER && s.annotations[Annotations.owner] === ownerRef(args.owner));
+  const ours = secrets.filter((s) => isManaged(s) && s.annotations[Annotations.owner] === ownerRef(args.owner));
   return {
     holders: ours.map((s) => ({
       namespace: s.namespace,
@@ -132,7 +133,7 @@ export async function recallForRun(
 ): Promise<TargetRecall> {
   const { hand } = args;
   const spec = targetOf(config, config.namespaces, undefined);
-  const memory = await recallTarget(ports.lock, { config, namespaces: config.namespaces, set: spec.set, held: hand.lease, heldNamespace: hand.namespace, fresh: hand.fresh, existing: args.existing, live: args.live });
+  const memory = await recallTarget(ports.lock, { config, namespaces: config.namespaces, held: hand.lease, heldNamespace: hand.namespace, fresh: hand.fresh, existing: args.existing, live: args.live });
   const target = targetOf(config, config.namespaces, memory.clusterUid);
   const written = memory.written;
   const departed: Departed =
@@ -148,7 +149,7 @@ export async function recallForRun(
   const record = config.namespaceSelector === undefined ? {} : writtenPatch(spec.set, { since, namespaces: [...config.namespaces, ...departed.keep] });
   const changed = (patch: Record<string, string>) => Object.fromEntries(Object.entries(patch).filter(([k, v]) => hand.lease?.annotations?.[k] !== v));
   const sweepFrom = config.namespaceSelector === undefined ? 0 : unproven ? Infinity : Date.parse(since);
-  const settleNow = hand.fresh || hand.lease?.annotations?.[LeaseAnnotations.anchor] === UNSETTLED[LeaseAnnotations.anchor];
+  const settleNow = hand.fresh || (hand.lease !== undefined && isUnsettled(hand.lease));
   return { target, departed: departed.holders, unproven, sweepFrom, patch: changed(record), identity: changed(identity), settleNow };
 }
 
@@ -180,7 +181,6 @@ export async function recallClusterUid(
   args: { namespaces: readonly string[]; existing: readonly ExistingSecret[]; live: readonly TokenView[] },
 ): Promise<string | undefined> {
   const hand = await readTargetLease(ports.lock, { namespaces: args.namespaces, secretName: config.secretName }, ports.kube);
-  const set = targetOf(config, args.namespaces, undefined).set;
-  const memory = await recallTarget(ports.lock, { config, namespaces: args.namespaces, set, held: hand.lease, heldNamespace: hand.namespace, fresh: false, existing: args.existing, live: args.live });
+  const memory = await recallTarget(ports.lock, { config, namespaces: args.namespaces, held: hand.lease, heldNamespace: hand.namespace, fresh: false, existing: args.existing, live: args.live });
   return memory.clusterUid;
 }

@@ -63,9 +63,10 @@ async function inspect(
   const tokens = owner ? await ports.gitlab.listDeployTokens(owner) : [];
   const now = ports.clock.now();
   // The cluster as rotate recalls it (target-memory.ts), so revoke names the tokens rotate minted.
-  const set = targetOf(config, namespaces, undefined).set;
   const live = tokens.filter((t) => isLiveToken(t, now));
-  const recalled = owner ? await recallTarget(ports.lock, { config, namespaces, set, ...hand, heldNamespace: hand.namespace, held: hand.lease, existing: state.secrets, live }) : undefined;
+  const recalled = owner
+    ? await recallTarget(ports.lock, { config, namespaces, held: hand.lease, heldNamespace: hand.namespace, fresh: hand.fresh, existing: state.secrets, live })
+    : undefined;
   const input = {
     owner,
     secretName: config.secretName,

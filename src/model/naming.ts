@@ -89,11 +89,19 @@ export interface TokenTarget {
  */
 export function parseTokenName(prefix: string, name: string): TokenTarget | undefined {
   if (!name.startsWith(`${prefix}/`)) return undefined;
-  const parts = name.slice(prefix.length + 1).split("/");
-  if (parts.length < 4) return undefined;
-  const [secretName, set, tail] = parts.slice(-3) as [string, string, string];
-  const cluster = parts.slice(0, -3).join("/");
-  if (!/^[0-9a-f]{8}$/.test(set) || !/^\d{8}T\d{6}Z-[0-9a-f]+$/.test(tail) || cluster === "") return undefined;
+  const rest = name.slice(prefix.length + 1);
+  const cut = rest.lastIndexOf("/");
+  if (cut < 0 || !/^\d{8}T\d{6}Z-[0-9a-f]+$/.test(rest.slice(cut + 1))) return undefined;
+  return parseTargetId(rest.slice(0, cut));
+}
+
+/** Reads a target id `<cluster>/<secret>/<set>` (targetId, the target annotation) back; undefined when it is not one. */
+export function parseTargetId(id: string): TokenTarget | undefined {
+  const parts = id.split("/");
+  if (parts.length < 3) return undefined;
+  const [secretName, set] = parts.slice(-2) as [string, string];
+  const cluster = parts.slice(0, -2).join("/");
+  if (!/^[0-9a-f]{8}$/.test(set) || cluster === "") return undefined;
   return { cluster, secretName, set, id: `${cluster}/${secretName}/${set}` };
 }
 

@@ -6,7 +6,7 @@
 // same namespace), another cluster's, or one whose name is not ours at all.
 // A namespace list this target grew out of (supersededList) counts as this
 // target: its Secrets are all among ours, so its token is our previous one.
-import { Annotations, isClusterKey, parseTokenName, targetId, type TargetRef } from "./naming.js";
+import { Annotations, isClusterKey, parseTargetId, parseTokenName, targetId, type TargetRef } from "./naming.js";
 import { heldTokens, isManaged, namedForTarget, type Held } from "./plan.js";
 import type { ExistingSecret, ManagedSecretRef, ResolvedOwner, TokenView } from "./ports.js";
 import { ownerRef } from "./naming.js";
@@ -183,10 +183,9 @@ export function coveringTarget(
   if (ours.length === 0 || ids.size !== 1) return undefined;
   const id = [...ids][0]!;
   if (id === "" || id === target.id) return undefined;
-  const parts = id.split("/");
-  const [secretName, set] = parts.slice(-2) as [string, string];
-  const cluster = parts.slice(0, -2).join("/");
-  if (secretName !== target.secretName || cluster !== target.cluster || !/^[0-9a-f]{8}$/.test(set ?? "")) return undefined;
+  const recorded = parseTargetId(id);
+  if (!recorded || recorded.secretName !== target.secretName || recorded.cluster !== target.cluster) return undefined;
+  const { cluster, secretName, set } = recorded;
   const spec = ours[0]!.annotations[Annotations.targetSpec] ?? "";
   if (spec.startsWith("namespaces ")) {
     if (spec.includes("…")) return undefined;

@@ -179,10 +179,17 @@ export function sweepCandidates(args: {
   referenced: ReadonlySet<number>;
   now: Date;
   graceMs: number;
+  /**
+   * Only tokens minted at or after this (ms): before it, where a selector's
+   * target wrote was not on record (target-memory.ts), so a namespace outside
+   * it may hold them. Default: every age.
+   */
+  mintedFrom?: number;
 }): TokenView[] {
+  const from = args.mintedFrom ?? -Infinity;
   return args.tokens.filter((t) => {
     if (!namedForTarget(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now)) return false;
     const minted = mintedAt(t.name);
-    return minted !== undefined && args.now.getTime() - minted.getTime() >= args.graceMs;
+    return minted !== undefined && args.now.getTime() - minted.getTime() >= args.graceMs && minted.getTime() >= from;
   });
 }

@@ -14,7 +14,7 @@
 //   selector, and without a cluster-wide Secret list it would revoke a token
 //   that namespace still pulls with. The Lease records every namespace the
 //   target wrote to (one annotation per target), so the run can look there.
-import { Annotations, parseTokenName } from "./naming.js";
+import { Annotations, isClusterKey, parseTargetId, parseTokenName } from "./naming.js";
 import type { ExistingSecret, LeaseState, TokenView } from "./ports.js";
 
 const PREFIX = "gitlab-pull-secret.io/";
@@ -67,6 +67,11 @@ export function writtenPatch(set: string, w: Written): Record<string, string> {
   return { [writtenKey(set)]: `${w.since};${[...new Set(w.namespaces)].sort().join(",")}` };
 }
 
+/** A Lease created by a run that has not yet written the identity (or was killed before it could). */
+export function isUnsettled(lease: LeaseState): boolean {
+  return lease.annotations?.[LeaseAnnotations.anchor] === UNSETTLED[LeaseAnnotations.anchor];
+}
+
 type Kind = "original" | "legacy" | "unsettled" | "copy";
 
 /**
@@ -77,7 +82,7 @@ type Kind = "original" | "legacy" | "unsettled" | "copy";
 function kindOf(lease: LeaseState): Kind {
   const anchor = lease.annotations?.[LeaseAnnotations.anchor];
   if (anchor === undefined) return "legacy";
-  if (anchor === UNSETTLED[LeaseAnnotations.anchor]) return "unsettled";
+  if (isUnsettled(lease)) return "unsettled";
   return anchor === lease.uid ? "original" : "copy";
 }
 
@@ -109,7 +114,10 @@ export function namedLeaseNamespace(secrets: readonly ExistingSecret[], secretNa
 
 /** The cluster uid our Secrets record in their target annotation, when they agree on one. */
 export function recordedCluster(secrets: readonly ExistingSecret[], secretName: string, set: string): string | undefined {
-  return agreed(secrets, secretName, set, (s) => /^cluster-([0-9a-f-]{36})\//.exec(s.annotations[Annotations.target] ?? "")?.[1]);
+  return agreed(secrets, secretName, set, (s) => {
+    const cluster = parseTargetId(s.annotations[Annotations.target] ?? "")?.cluster;
+    return cluster && isClusterKey(cluster) ? cluster.slice("cluster-".length) : undefined;
+  });
 }
 
 /**
@@ -126,7 +134,7 @@ export function clusterIdentity(args: {
   recorded: string | undefined;
 }): string | undefined {
   const { held } = args;
-  const fresh = args.fresh || (held !== undefined && kindOf(held) === "unsettled");
+  const fresh = args.fresh || (held !== undefined && isUnsettled(held));
   if (held && !fresh) {
     // A copy restored into another cluster is a new cluster: its own uid, never the copied identity.
     if (kindOf(held) === "copy") return held.uid;
