@@ -38,9 +38,19 @@ module.exports = {
     {
       name: "src-not-to-outside",
       severity: "error",
-      comment: "The shipped code imports only itself and its dependencies, never tests, scripts or anything outside the repository.",
+      comment:
+        "The shipped code imports only itself and its dependencies, never tests, scripts or anything outside the repository.",
       from: { path: "^src/" },
-      to: { pathNot: ["^src/", "node_modules", "^node:", "^(fs|path|os|crypto|util|net|tls|child_process|stream|events|url|module|http|https|buffer|timers|process|assert)(/|$)"], dependencyTypesNot: ["core"], couldNotResolve: false },
+      to: {
+        pathNot: [
+          "^src/",
+          "node_modules",
+          "^node:",
+          "^(fs|path|os|crypto|util|net|tls|child_process|stream|events|url|module|http|https|buffer|timers|process|assert)(/|$)",
+        ],
+        dependencyTypesNot: ["core"],
+        couldNotResolve: false,
+      },
     },
     {
       name: "entries-only-to-faces",
@@ -90,7 +100,12 @@ module.exports = {
     // Type-only imports count: a layer that needs another's types depends on it.
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
-    enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default", "types"], mainFields: ["module", "main", "types"], extensions: [".ts", ".js", ".mjs", ".d.ts", ".json"] },
+    enhancedResolveOptions: {
+      exportsFields: ["exports"],
+      conditionNames: ["import", "require", "node", "default", "types"],
+      mainFields: ["module", "main", "types"],
+      extensions: [".ts", ".js", ".mjs", ".d.ts", ".json"],
+    },
     exclude: { path: "node_modules" },
   },
 };

@@ -8,7 +8,16 @@
 // Prints the tables and, for a full run, writes bench/RESULTS.md. Exits 1 when a
 // rotation was not real or kubectl/GitLab counts exceed their limits or grow with N.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { cpus, release, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -19,8 +28,27 @@ import { CALIBRATED } from "../test/support/kube/latency.ts";
 import { LIST_FROM_NAMESPACES } from "../src/adapters/kubectl.ts";
 import { sharedControlPlane, stopSharedControlPlane } from "../test/support/kube-real.ts";
 import {
-  fmtMB, fmtMs, fmtS, kubectlLabel, kubectlWrapper, mdTable, median, quantile, readTraces, requestKind, runProc, sum,
-  summarizeProfile, textTable, cpuSnapshot, foreignCores, requestPhaseMs, stepsByKind, type ProfileSummary, type Proc, type TracedKubectl,
+  fmtMB,
+  fmtMs,
+  fmtS,
+  kubectlLabel,
+  kubectlWrapper,
+  mdTable,
+  median,
+  quantile,
+  readTraces,
+  requestKind,
+  runProc,
+  sum,
+  summarizeProfile,
+  textTable,
+  cpuSnapshot,
+  foreignCores,
+  requestPhaseMs,
+  stepsByKind,
+  type ProfileSummary,
+  type Proc,
+  type TracedKubectl,
 } from "./lib.ts";
 
 // ---------------------------------------------------------------------------
@@ -39,7 +67,9 @@ const known = new Set(["--quick", "--strict", "--sizes", "--out", "--wait-quiet"
 for (const [i, a] of argv.entries()) {
   const name = a.split("=")[0]!;
   if (a.startsWith("--") && !known.has(name)) {
-    process.stderr.write(`bench: unknown option ${a}\nusage: npm run bench [-- --quick] [--sizes 1,10,100] [--out FILE] [--strict] [--wait-quiet SECONDS]\n`);
+    process.stderr.write(
+      `bench: unknown option ${a}\nusage: npm run bench [-- --quick] [--sizes 1,10,100] [--out FILE] [--strict] [--wait-quiet SECONDS]\n`,
+    );
     process.exit(2);
   }
   if (!a.startsWith("--") && !["--sizes", "--out", "--wait-quiet", "--backend"].includes(argv[i - 1] ?? "")) {
@@ -61,13 +91,15 @@ type Mode = "standin" | "calibrated" | "real";
 const MODES = ["standin", "calibrated", "real"] as const;
 const BACKENDS: Mode[] = (() => {
   const b = option("--backend") ?? "both";
-  if (b === "both") return kubeBackends().includes("real") ? ["standin", "calibrated", "real"] : ["standin", "calibrated"];
+  if (b === "both")
+    return kubeBackends().includes("real") ? ["standin", "calibrated", "real"] : ["standin", "calibrated"];
   const list = b.split(",").map((x) => x.trim());
   if (list.every((x): x is Mode => (MODES as readonly string[]).includes(x))) return list;
   process.stderr.write("bench: --backend takes standin, calibrated, real (a comma list) or both\n");
   process.exit(2);
 })();
-const modeName = (m: Mode) => (m === "real" ? "real API server" : m === "calibrated" ? "calibrated stand-in" : "fast stand-in");
+const modeName = (m: Mode) =>
+  m === "real" ? "real API server" : m === "calibrated" ? "calibrated stand-in" : "fast stand-in";
 if (BACKENDS.includes("real") && !kubeBackends().includes("real")) {
   process.stderr.write("bench: --backend real needs GPS_KUBE_ASSETS (kube-apiserver and etcd binaries; see README)\n");
   process.exit(2);
@@ -83,7 +115,11 @@ if (SIZES.some((n) => !Number.isInteger(n) || n < 1 || n > 5000)) {
 }
 SIZES.sort((a, b) => a - b);
 const outOption = option("--out");
-const OUT = outOption ? resolve(outOption) : QUICK || option("--sizes") ? undefined : new URL("./RESULTS.md", import.meta.url).pathname;
+const OUT = outOption
+  ? resolve(outOption)
+  : QUICK || option("--sizes")
+    ? undefined
+    : new URL("./RESULTS.md", import.meta.url).pathname;
 
 /** Timed rotations of ours at N (after one warm-up rotation). */
 const oursRuns = (n: number) => (n >= 1000 ? 3 : 5);
@@ -108,7 +144,8 @@ const BASELINE_SH = join(ROOT, "bench", "baseline.sh");
 const PROBE = pathToFileURL(join(ROOT, "bench", "rss-probe.mjs")).href;
 
 const t0Bench = Date.now();
-const progress = (s: string) => process.stderr.write(`[bench ${((Date.now() - t0Bench) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
+const progress = (s: string) =>
+  process.stderr.write(`[bench ${((Date.now() - t0Bench) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
 
 // ---------------------------------------------------------------------------
 // Scratch space, the kubectl wrapper (must precede startWorld: the world's
@@ -138,14 +175,20 @@ const size = (p: string) => (existsSync(p) ? statSync(p).size : NaN);
 
 async function chooseCli(): Promise<{ cli: string; what: string; fresh: { cli: number; index: number } | undefined }> {
   const out = join(benchTmp, "build");
-  const b = await runProc(process.execPath, [join(ROOT, "scripts", "build.mjs"), "--outdir", out], { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" });
+  const b = await runProc(process.execPath, [join(ROOT, "scripts", "build.mjs"), "--outdir", out], {
+    PATH: process.env.PATH ?? "",
+    HOME: process.env.HOME ?? "",
+  });
   if (b.code !== 0) {
-    notes.push(`A fresh build of src/ failed (${b.stderr.trim().split("\n")[0] ?? ""}); measured dist/cli.js as it is.`);
+    notes.push(
+      `A fresh build of src/ failed (${b.stderr.trim().split("\n")[0] ?? ""}); measured dist/cli.js as it is.`,
+    );
     return { cli: DIST_CLI, what: "dist/cli.js (could not check it against src/)", fresh: undefined };
   }
   const fresh = { cli: size(join(out, "cli.js")), index: size(join(out, "index.js")) };
   const same = (a: string, c: string) => existsSync(a) && readFileSync(a).equals(readFileSync(c));
-  if (same(DIST_CLI, join(out, "cli.js"))) return { cli: DIST_CLI, what: "dist/cli.js (identical to a fresh build of src/)", fresh };
+  if (same(DIST_CLI, join(out, "cli.js")))
+    return { cli: DIST_CLI, what: "dist/cli.js (identical to a fresh build of src/)", fresh };
   notes.push(
     "dist/cli.js differed from a fresh build of the current src/ (src/ is being edited and dist/ lags), so the runs used a fresh " +
       "`scripts/build.mjs --outdir` bundle of src/ in a temp dir; bundle sizes of both are reported.",
@@ -177,7 +220,11 @@ function instrumentKube(world: World): ServerTiming[] {
     writable: true,
     value(this: RecordedRequest[], ...items: RecordedRequest[]): number {
       for (const rec of items) {
-        const t: ServerTiming = { kind: requestKind(rec.method, `${rec.path}?${rec.query}`), t0: performance.now(), t1: undefined };
+        const t: ServerTiming = {
+          kind: requestKind(rec.method, `${rec.path}?${rec.query}`),
+          t0: performance.now(),
+          t1: undefined,
+        };
         let status = rec.status;
         Object.defineProperty(rec, "status", {
           configurable: true,
@@ -258,14 +305,25 @@ function resetCounters(ctx: Ctx): void {
 const tail = (s: string) => s.trim().split("\n").slice(-3).join(" / ");
 
 function cliEnv(ctx: Ctx, extra: Record<string, string>): Record<string, string> {
-  return { PATH: `${ctx.binDir}:${process.env.PATH ?? ""}`, HOME: ctx.world.home, TMPDIR: ctx.toolTmp, LANG: "C.UTF-8", GITLAB_TOKEN: PAT, ...extra };
+  return {
+    PATH: `${ctx.binDir}:${process.env.PATH ?? ""}`,
+    HOME: ctx.world.home,
+    TMPDIR: ctx.toolTmp,
+    LANG: "C.UTF-8",
+    GITLAB_TOKEN: PAT,
+    ...extra,
+  };
 }
 
 /** One real rotation of ours, checked: fresh token, previous one revoked, every Secret and ServiceAccount updated. */
 /** Unique across every world of the benchmark: scratch names of one mode must not meet another's. */
 let runSeq = 0;
 
-async function runOurs(ctx: Ctx, label: string, opts: { cold?: boolean; measure?: boolean; profile?: boolean } = {}): Promise<OursRun> {
+async function runOurs(
+  ctx: Ctx,
+  label: string,
+  opts: { cold?: boolean; measure?: boolean; profile?: boolean } = {},
+): Promise<OursRun> {
   const { world } = ctx;
   const id = `${ctx.n}-${runSeq++}`;
   if (opts.cold) rmSync(join(world.home, ".kube", "cache"), { recursive: true, force: true });
@@ -284,7 +342,12 @@ async function runOurs(ctx: Ctx, label: string, opts: { cold?: boolean; measure?
   const snap0 = cpuSnapshot();
   let p: Proc;
   try {
-    p = await runProc(process.execPath, [...nodeFlags, ctx.cli, ...ctx.args], cliEnv(ctx, { NODE_OPTIONS: `--import=${PROBE}`, GPS_BENCH_RSS_OUT: rssFile }), { timeoutMs: 10 * 60_000 });
+    p = await runProc(
+      process.execPath,
+      [...nodeFlags, ctx.cli, ...ctx.args],
+      cliEnv(ctx, { NODE_OPTIONS: `--import=${PROBE}`, GPS_BENCH_RSS_OUT: rssFile }),
+      { timeoutMs: 10 * 60_000 },
+    );
   } finally {
     if (measureDir) wrapper.plain();
   }
@@ -353,8 +416,12 @@ async function runOurs(ctx: Ctx, label: string, opts: { cold?: boolean; measure?
     traces: measureDir ? readTraces(measureDir) : [],
     profile,
   };
-  if (run.kubectl > LIMITS.kubectl) violations.push(`ours N=${ctx.n} ${label}: ${run.kubectl} kubectl processes (limit ${LIMITS.kubectl})`);
-  if (run.gitlab > LIMITS.gitlab) violations.push(`ours N=${ctx.n} ${label}: ${run.gitlab} GitLab requests (limit ${LIMITS.gitlab}): ${run.gitlabCalls.join(", ")}`);
+  if (run.kubectl > LIMITS.kubectl)
+    violations.push(`ours N=${ctx.n} ${label}: ${run.kubectl} kubectl processes (limit ${LIMITS.kubectl})`);
+  if (run.gitlab > LIMITS.gitlab)
+    violations.push(
+      `ours N=${ctx.n} ${label}: ${run.gitlab} GitLab requests (limit ${LIMITS.gitlab}): ${run.gitlabCalls.join(", ")}`,
+    );
   progress(
     `ours     N=${ctx.n} ${label.padEnd(8)} ${fmtS(run.ms).padStart(8)}  kubectl ${run.kubectl}  GitLab ${run.gitlab}  API ${run.kube}  RSS ${fmtMB(run.rssKB)}  ` +
       `node CPU ${fmtMs(run.cpuMs)}  other load ${foreign.toFixed(2)}`,
@@ -363,7 +430,13 @@ async function runOurs(ctx: Ctx, label: string, opts: { cold?: boolean; measure?
 }
 
 /** One pass of the baseline loop, checked: every namespace has the Secret and the default ServiceAccount lists it. */
-async function runBaseline(ctx: Ctx, label: string, namespaces: string[], registry: string, measure = false): Promise<BaseRun> {
+async function runBaseline(
+  ctx: Ctx,
+  label: string,
+  namespaces: string[],
+  registry: string,
+  measure = false,
+): Promise<BaseRun> {
   const { world } = ctx;
   const id = `${ctx.n}-${runSeq++}`;
   const nsFile = join(benchTmp, `ns-${id}.txt`);
@@ -405,8 +478,17 @@ async function runBaseline(ctx: Ctx, label: string, namespaces: string[], regist
   }
   if (missing) problems.push(`${missing} namespaces lack the Secret or the ServiceAccount entry`);
   if (problems.length) violations.push(`baseline N=${ctx.n} ${label}: ${problems.join("; ")}`);
-  const run: BaseRun = { label, ms: p.ms, foreign: foreignCores(snap0, cpuSnapshot(), TICKS), kubectl: spyCount(ctx), kube: world.kube.requests.length, traces: measureDir ? readTraces(measureDir) : [] };
-  progress(`baseline N=${ctx.n} ${label.padEnd(8)} ${fmtS(run.ms).padStart(8)}  kubectl ${run.kubectl}  API ${run.kube}  other load ${run.foreign.toFixed(2)}`);
+  const run: BaseRun = {
+    label,
+    ms: p.ms,
+    foreign: foreignCores(snap0, cpuSnapshot(), TICKS),
+    kubectl: spyCount(ctx),
+    kube: world.kube.requests.length,
+    traces: measureDir ? readTraces(measureDir) : [],
+  };
+  progress(
+    `baseline N=${ctx.n} ${label.padEnd(8)} ${fmtS(run.ms).padStart(8)}  kubectl ${run.kubectl}  API ${run.kube}  other load ${run.foreign.toFixed(2)}`,
+  );
   return run;
 }
 
@@ -421,11 +503,19 @@ interface SizeResult {
 }
 
 async function benchSize(n: number, cli: string, largest: boolean, mode: Mode): Promise<SizeResult> {
-  const world = await startWorld(mode === "real" ? { backend: "real" } : { backend: "standin", ...(mode === "calibrated" ? { kubeLatency: CALIBRATED } : {}) });
+  const world = await startWorld(
+    mode === "real"
+      ? { backend: "real" }
+      : { backend: "standin", ...(mode === "calibrated" ? { kubeLatency: CALIBRATED } : {}) },
+  );
   try {
     const binDir = join(world.dir, "bin");
-    if (!existsSync(join(binDir, "kubectl"))) throw new Error(`the world's kubectl spy is not at ${binDir}/kubectl (test/support/world.ts changed?)`);
-    if (!world.registry) notes.push(`N=${n}: no docker-registry here, so the pull check was skipped (--no-verify); GitLab counts lack /jwt/auth.`);
+    if (!existsSync(join(binDir, "kubectl")))
+      throw new Error(`the world's kubectl spy is not at ${binDir}/kubectl (test/support/world.ts changed?)`);
+    if (!world.registry)
+      notes.push(
+        `N=${n}: no docker-registry here, so the pull check was skipped (--no-verify); GitLab counts lack /jwt/auth.`,
+      );
     const namespaces = Array.from({ length: n }, (_, i) => `bench-${String(i).padStart(4, "0")}`);
     for (const ns of namespaces) world.kube.createNamespace(ns);
     const ctx: Ctx = {
@@ -437,8 +527,19 @@ async function benchSize(n: number, cli: string, largest: boolean, mode: Mode): 
       timings: instrumentKube(world),
       cli,
       args: [
-        "rotate", "--gitlab-url", world.gitlab.url, "--project", PROJECT.path, "--kubeconfig", world.kubeconfig,
-        "--namespace", namespaces.join(","), "--service-account", "default", ...world.verifyFlags(), "--json",
+        "rotate",
+        "--gitlab-url",
+        world.gitlab.url,
+        "--project",
+        PROJECT.path,
+        "--kubeconfig",
+        world.kubeconfig,
+        "--namespace",
+        namespaces.join(","),
+        "--service-account",
+        "default",
+        ...world.verifyFlags(),
+        "--json",
       ],
       tokenId: undefined,
       seq: 0,
@@ -459,7 +560,8 @@ async function benchSize(n: number, cli: string, largest: boolean, mode: Mode): 
     const registry = world.registry?.host ?? "registry.test:5005";
     const create = await runBaseline(ctx, "create", namespaces, registry);
     const updates: BaseRun[] = [];
-    for (let i = 0; i < baselineUpdates(n); i++) updates.push(await runBaseline(ctx, `update ${i + 1}`, namespaces, registry));
+    for (let i = 0; i < baselineUpdates(n); i++)
+      updates.push(await runBaseline(ctx, `update ${i + 1}`, namespaces, registry));
     const rss = await runBaseline(ctx, "trace", namespaces.slice(0, 10), registry, true);
     const timedMs = updates.length ? median(updates.map((u) => u.ms)) : create.ms;
     const timedWhat = updates.length ? `median of ${updates.length} update passes` : "the single create pass";
@@ -494,7 +596,11 @@ async function spyOverhead(): Promise<{ directMs: number; spiedMs: number }> {
   const dir = join(benchTmp, "spy-probe");
   mkdirSync(join(dir, "rec"), { recursive: true });
   const spy = join(dir, "kubectl");
-  writeFileSync(spy, `#!/bin/sh\nrec="${dir}/rec/$$"\nprintf '%s\\0' "$@" > "$rec.argv"\nenv > "$rec.env"\nexec "${realKubectl}" "$@"\n`, { mode: 0o755 });
+  writeFileSync(
+    spy,
+    `#!/bin/sh\nrec="${dir}/rec/$$"\nprintf '%s\\0' "$@" > "$rec.argv"\nenv > "$rec.env"\nexec "${realKubectl}" "$@"\n`,
+    { mode: 0o755 },
+  );
   const env = { PATH: process.env.PATH ?? "", HOME: benchTmp };
   const direct: number[] = [];
   const spied: number[] = [];
@@ -560,7 +666,10 @@ const maxOf = (runs: OursRun[], key: "kubectl" | "gitlab") => Math.max(...runs.m
 
 const mach = machine();
 const TICKS = Number(sh("getconf CLK_TCK")) || 100;
-const command = process.env.npm_lifecycle_event === "bench" ? `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}` : `node --import tsx bench/bench.ts ${argv.join(" ")}`.trim();
+const command =
+  process.env.npm_lifecycle_event === "bench"
+    ? `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`
+    : `node --import tsx bench/bench.ts ${argv.join(" ")}`.trim();
 progress(`sizes ${SIZES.join(", ")}; ${mach.nproc} cores; scratch ${benchTmp}`);
 
 let exitCode = 0;
@@ -609,16 +718,31 @@ try {
     const first = fixedBase!;
     for (const key of ["kubectl", "gitlab"] as const) {
       if (maxOf(r.timed, key) > maxOf(first.timed, key)) {
-        violations.push(`${key} per run grows with N: ${maxOf(first.timed, key)} at N=${first.n}, ${maxOf(r.timed, key)} at N=${r.n}`);
+        violations.push(
+          `${key} per run grows with N: ${maxOf(first.timed, key)} at N=${first.n}, ${maxOf(r.timed, key)} at N=${r.n}`,
+        );
       }
       if (r.warmup[key] > first.warmup[key]) {
-        violations.push(`${key} in the first rotation grows with N: ${first.warmup[key]} at N=${first.n}, ${r.warmup[key]} at N=${r.n}`);
+        violations.push(
+          `${key} in the first rotation grows with N: ${first.warmup[key]} at N=${first.n}, ${r.warmup[key]} at N=${r.n}`,
+        );
       }
     }
   }
 
   // ---- tables
-  const oursHead = ["N", "ours: wall, warm cache (median, min–max)", "cold cache (median)", "kubectl procs", "GitLab reqs", "API server reqs", "node CPU", "node peak RSS", "kubectl peak RSS", "other load (max)"];
+  const oursHead = [
+    "N",
+    "ours: wall, warm cache (median, min–max)",
+    "cold cache (median)",
+    "kubectl procs",
+    "GitLab reqs",
+    "API server reqs",
+    "node CPU",
+    "node peak RSS",
+    "kubectl peak RSS",
+    "other load (max)",
+  ];
   const oursRows = results.map((r) => {
     const ms = r.timed.map((t) => t.ms);
     const kubectlRss = Math.max(...r.measure.traces.map((t) => t.maxRssKB));
@@ -635,7 +759,17 @@ try {
       Math.max(...[...r.timed, ...r.cold].map((t) => t.foreign)).toFixed(2),
     ];
   });
-  const baseHead = ["N", "baseline: create pass", "baseline: update passes (median)", "kubectl procs", "API server reqs", "kubectl peak RSS", "other load (max)", "ours (median)", "ratio baseline/ours"];
+  const baseHead = [
+    "N",
+    "baseline: create pass",
+    "baseline: update passes (median)",
+    "kubectl procs",
+    "API server reqs",
+    "kubectl peak RSS",
+    "other load (max)",
+    "ours (median)",
+    "ratio baseline/ours",
+  ];
   const baseRows = results.map((r) => {
     const ours = median(r.timed.map((t) => t.ms));
     return [
@@ -652,7 +786,10 @@ try {
   });
 
   // ---- both modes side by side
-  const modeHead = ["N", ...BACKENDS.flatMap((b) => [`ours (${b})`, `baseline (${b})`, `ratio (${b})`, `API reqs per rotation (${b})`])];
+  const modeHead = [
+    "N",
+    ...BACKENDS.flatMap((b) => [`ours (${b})`, `baseline (${b})`, `ratio (${b})`, `API reqs per rotation (${b})`]),
+  ];
   const modeRows = SIZES.map((n, i) => [
     String(n),
     ...BACKENDS.flatMap((b) => {
@@ -674,11 +811,31 @@ try {
   const countsGrow = violations.some((v) => /grows with N/.test(v));
   /** true met, false missed, undefined not checked (the target is for a size this run did not measure). */
   const targets: Array<[string, string, boolean | undefined]> = [
-    [`N = ${last.n}: ours ≥ ${LIMITS.ratio}× faster than the baseline`, `${ratio.toFixed(1)}× (baseline ${fmtS(last.base.timedMs)}, ${last.base.timedWhat}, measured in full; ours ${fmtS(lastOurs)})`, ratio >= LIMITS.ratio],
-    [`kubectl processes per run ≤ ${LIMITS.kubectl}, not growing with N`, `max ${maxKubectl} over every rotation at every N${countsGrow ? "; GROWS" : "; the same at every N"}`, maxKubectl <= LIMITS.kubectl && !countsGrow],
-    [`GitLab requests per run ≤ ${LIMITS.gitlab} (with /jwt/auth), not growing with N`, `max ${maxGitlab}${countsGrow ? "; GROWS" : "; the same at every N"}`, maxGitlab <= LIMITS.gitlab && !countsGrow],
-    [`CLI start overhead ≤ ${LIMITS.startMs} ms`, `${fmtMs(start.deltaMs)} (\`node cli.js --version\` ${fmtMs(start.cliMs)} − \`node -e 0\` ${fmtMs(start.nodeMs)}, medians of ${START_RUNS})`, start.deltaMs <= LIMITS.startMs],
-    [`peak RSS < ${LIMITS.rssMB} MB at N = ${last.n}`, `${fmtMB(peakRss)} (our node process, max of the timed runs)`, peakRss / 1024 < LIMITS.rssMB],
+    [
+      `N = ${last.n}: ours ≥ ${LIMITS.ratio}× faster than the baseline`,
+      `${ratio.toFixed(1)}× (baseline ${fmtS(last.base.timedMs)}, ${last.base.timedWhat}, measured in full; ours ${fmtS(lastOurs)})`,
+      ratio >= LIMITS.ratio,
+    ],
+    [
+      `kubectl processes per run ≤ ${LIMITS.kubectl}, not growing with N`,
+      `max ${maxKubectl} over every rotation at every N${countsGrow ? "; GROWS" : "; the same at every N"}`,
+      maxKubectl <= LIMITS.kubectl && !countsGrow,
+    ],
+    [
+      `GitLab requests per run ≤ ${LIMITS.gitlab} (with /jwt/auth), not growing with N`,
+      `max ${maxGitlab}${countsGrow ? "; GROWS" : "; the same at every N"}`,
+      maxGitlab <= LIMITS.gitlab && !countsGrow,
+    ],
+    [
+      `CLI start overhead ≤ ${LIMITS.startMs} ms`,
+      `${fmtMs(start.deltaMs)} (\`node cli.js --version\` ${fmtMs(start.cliMs)} − \`node -e 0\` ${fmtMs(start.nodeMs)}, medians of ${START_RUNS})`,
+      start.deltaMs <= LIMITS.startMs,
+    ],
+    [
+      `peak RSS < ${LIMITS.rssMB} MB at N = ${last.n}`,
+      `${fmtMB(peakRss)} (our node process, max of the timed runs)`,
+      peakRss / 1024 < LIMITS.rssMB,
+    ],
   ];
   if (last.n < 1000) {
     for (const i of [0, 4]) {
@@ -692,7 +849,9 @@ try {
   const kubectlTotal = sum(tr.map((t) => t.wallMs));
   // kubectl processes of one step overlap, so their walls cannot be subtracted from the run's.
   const outsideKubectl = (fmt: (ms: number) => string) =>
-    tr.some((t) => t.argv.includes("apply")) && kubectlTotal > last.measure.ms ? "not separable (kubectl processes ran at once)" : fmt(last.measure.ms - kubectlTotal);
+    tr.some((t) => t.argv.includes("apply")) && kubectlTotal > last.measure.ms
+      ? "not separable (kubectl processes ran at once)"
+      : fmt(last.measure.ms - kubectlTotal);
   const breakdownRows = tr.map((t, i) => {
     const phase = requestPhaseMs(t);
     return [
@@ -706,8 +865,26 @@ try {
       fmtMB(t.maxRssKB),
     ];
   });
-  breakdownRows.push(["", "node outside kubectl (start, GitLab, pull check, manifests, spawning)", outsideKubectl(fmtMs), "", "", "", "", fmtMB(last.measure.rssKB)]);
-  breakdownRows.push(["", "**total (traced run, kubectl at -v=6)**", `**${fmtMs(last.measure.ms)}**`, String(sum(tr.map((t) => t.requests.length))), "", "", "", ""]);
+  breakdownRows.push([
+    "",
+    "node outside kubectl (start, GitLab, pull check, manifests, spawning)",
+    outsideKubectl(fmtMs),
+    "",
+    "",
+    "",
+    "",
+    fmtMB(last.measure.rssKB),
+  ]);
+  breakdownRows.push([
+    "",
+    "**total (traced run, kubectl at -v=6)**",
+    `**${fmtMs(last.measure.ms)}**`,
+    String(sum(tr.map((t) => t.requests.length))),
+    "",
+    "",
+    "",
+    "",
+  ]);
 
   // Per request kind: server-side latency (timed runs); kubectl's per-object step (traced run).
   const server = new Map<string, number[]>();
@@ -720,16 +897,23 @@ try {
     }
   }
   const steps = stepsByKind(tr);
-  const kinds = [...server.entries()].map(([k, v]) => ({ k, perRun: v.length / timingLast.timed.length, total: sum(v) / timingLast.timed.length, v }));
+  const kinds = [...server.entries()].map(([k, v]) => ({
+    k,
+    perRun: v.length / timingLast.timed.length,
+    total: sum(v) / timingLast.timed.length,
+    v,
+  }));
   kinds.sort((a, b) => b.total - a.total);
-  const perReqRows = kinds.slice(0, 10).map(({ k, perRun, total, v }) => [
-    `\`${k}\``,
-    perRun.toFixed(perRun % 1 ? 1 : 0),
-    fmtMs(median(v)),
-    fmtMs(quantile(v, 0.9)),
-    fmtMs(total),
-    (steps.get(k)?.length ?? 0) >= 5 ? fmtMs(median(steps.get(k)!)) : "–",
-  ]);
+  const perReqRows = kinds
+    .slice(0, 10)
+    .map(({ k, perRun, total, v }) => [
+      `\`${k}\``,
+      perRun.toFixed(perRun % 1 ? 1 : 0),
+      fmtMs(median(v)),
+      fmtMs(quantile(v, 0.9)),
+      fmtMs(total),
+      (steps.get(k)?.length ?? 0) >= 5 ? fmtMs(median(steps.get(k)!)) : "–",
+    ]);
   const perObject = kinds.filter((x) => x.perRun >= last.n);
   const perObjectCount = sum(perObject.map((x) => x.perRun));
   const perObjectServer = sum(perObject.map((x) => x.total));
@@ -745,11 +929,14 @@ try {
   const wallOf = (ts: TracedKubectl[]) => sum(ts.map((t) => t.wallMs));
   const coldDelta = median(last.cold.map((c) => c.ms)) - lastOurs;
   const coldExtra = median(last.cold.map((c) => c.kube)) - median(last.timed.map((t) => t.kube));
-  const slope = (f: (r: SizeResult) => number) => (results.length > 1 ? (f(last) - f(first)) / (last.n - first.n) : NaN);
+  const slope = (f: (r: SizeResult) => number) =>
+    results.length > 1 ? (f(last) - f(first)) / (last.n - first.n) : NaN;
   const oursSlope = slope((r) => median(r.timed.map((t) => t.ms)));
   const baseSlope = slope((r) => r.base.timedMs);
   const fixedMs = median(first.timed.map((t) => t.ms));
-  const updVsCreate = results.filter((r) => r.base.updates.length).map((r) => `${(r.base.timedMs / r.base.create.ms).toFixed(2)}× at N = ${r.n}`);
+  const updVsCreate = results
+    .filter((r) => r.base.updates.length)
+    .map((r) => `${(r.base.timedMs / r.base.create.ms).toFixed(2)}× at N = ${r.n}`);
 
   const dominates: string[] = [];
   dominates.push(
@@ -793,18 +980,28 @@ try {
     dominates.push(
       `CPU profile of our node process at N = ${last.n} (\`--cpu-prof\`, one extra run): ${fmtS(prof.totalMs)} profiled, ${fmtS(prof.idleMs)} idle ` +
         `(waiting for kubectl, GitLab and the registry), ${fmtMs(busy)} on CPU (GC ${fmtMs(prof.gcMs)}). Top self time: ` +
-        `${prof.top.slice(0, 6).map((t) => `${t.name} ${fmtMs(t.ms)}`).join("; ")}.`,
+        `${prof.top
+          .slice(0, 6)
+          .map((t) => `${t.name} ${fmtMs(t.ms)}`)
+          .join("; ")}.`,
     );
   }
 
   // ---- print
   const targetRows = targets.map(([t, m, ok]) => [t, m, ok === undefined ? "not checked" : ok ? "met" : "**MISSED**"]);
-  process.stdout.write(`\n${textTable(modeHead, modeRows)}\n\n${textTable(oursHead, oursRows)}\n\n${textTable(baseHead, baseRows)}\n\n${textTable(["target", "measured", ""], targetRows.map((r) => r.map((c) => c.replace(/\*\*/g, ""))))}\n\n`);
+  process.stdout.write(
+    `\n${textTable(modeHead, modeRows)}\n\n${textTable(oursHead, oursRows)}\n\n${textTable(baseHead, baseRows)}\n\n${textTable(
+      ["target", "measured", ""],
+      targetRows.map((r) => r.map((c) => c.replace(/\*\*/g, ""))),
+    )}\n\n`,
+  );
   for (const d of dominates) process.stdout.write(`- ${d.replace(/`/g, "")}\n`);
 
   // ---- RESULTS.md
   if (OUT) {
-    const ratioTxt = results.map((r) => `N=${r.n}: ${(r.base.timedMs / median(r.timed.map((t) => t.ms))).toFixed(1)}×`).join(", ");
+    const ratioTxt = results
+      .map((r) => `N=${r.n}: ${(r.base.timedMs / median(r.timed.map((t) => t.ms))).toFixed(1)}×`)
+      .join(", ");
     const md = [
       "# gitlab-pull-secret benchmark results",
       "",
@@ -812,18 +1009,26 @@ try {
       "",
       "## Machine",
       "",
-      mdTable(["", ""], [
-        ["`nproc`", mach.nproc!],
-        ["memory", mach.memory!],
-        ["CPU", mach.cpu!],
-        ["kernel", mach.kernel!],
-        ["Node", mach.node!],
-        ["kubectl", mach.kubectl!],
-        ["measured CLI", chosen.what],
-        ["load from other processes (average busy cores)", loadTxt],
-        ["bundle sizes", `dist/cli.js ${(size(DIST_CLI) / 1024).toFixed(0)} KiB, dist/index.js ${(size(DIST_INDEX) / 1024).toFixed(0)} KiB` +
-          (chosen.fresh ? `; fresh build of src/: cli.js ${(chosen.fresh.cli / 1024).toFixed(0)} KiB, index.js ${(chosen.fresh.index / 1024).toFixed(0)} KiB` : "")],
-      ]),
+      mdTable(
+        ["", ""],
+        [
+          ["`nproc`", mach.nproc!],
+          ["memory", mach.memory!],
+          ["CPU", mach.cpu!],
+          ["kernel", mach.kernel!],
+          ["Node", mach.node!],
+          ["kubectl", mach.kubectl!],
+          ["measured CLI", chosen.what],
+          ["load from other processes (average busy cores)", loadTxt],
+          [
+            "bundle sizes",
+            `dist/cli.js ${(size(DIST_CLI) / 1024).toFixed(0)} KiB, dist/index.js ${(size(DIST_INDEX) / 1024).toFixed(0)} KiB` +
+              (chosen.fresh
+                ? `; fresh build of src/: cli.js ${(chosen.fresh.cli / 1024).toFixed(0)} KiB, index.js ${(chosen.fresh.index / 1024).toFixed(0)} KiB`
+                : ""),
+          ],
+        ],
+      ),
       "",
       "## Both modes side by side",
       "",
@@ -858,11 +1063,26 @@ try {
       "",
       "The traced rotation, kubectl by kubectl (kubectl under `/usr/bin/time` with `-v=6`: method, URL, status, latency; never `-v=8`, which logs Secret data):",
       "",
-      mdTable(["#", "kubectl", "wall", "API requests", "first → last response", "per request", "outside requests (start, discovery cache, exit)", "peak RSS"], breakdownRows),
+      mdTable(
+        [
+          "#",
+          "kubectl",
+          "wall",
+          "API requests",
+          "first → last response",
+          "per request",
+          "outside requests (start, discovery cache, exit)",
+          "peak RSS",
+        ],
+        breakdownRows,
+      ),
       "",
       "API requests by kind, per timed rotation (server side: from request arrival to response finished inside the stand-in, over all timed runs; kubectl's step: median gap between consecutive responses of that kind within one kubectl in the traced run, from klog's µs timestamps):",
       "",
-      mdTable(["request", "per run", "server median", "server p90", "server total per run", "kubectl's step per object"], perReqRows),
+      mdTable(
+        ["request", "per run", "server median", "server p90", "server total per run", "kubectl's step per object"],
+        perReqRows,
+      ),
       "",
       "## Method",
       "",
@@ -879,7 +1099,7 @@ try {
       "- Peak RSS of our node process: `VmHWM` from `/proc/self/status`, read in a `process.on('exit')` hook preloaded with `NODE_OPTIONS=--import bench/rss-probe.mjs` (the node process only; kubectl's memory is not in it). " +
         "kubectl's peak RSS: `/usr/bin/time -f %M` around each kubectl in the traced run (the largest kubectl of the run).",
       `- Baseline: \`bench/baseline.sh\` under bash, with the same kubeconfig, HOME (warm discovery cache) and kubectl spy, Secret \`${BASELINE_SECRET}\`, a fake token on argv. Per namespace: ` +
-        "`kubectl create secret docker-registry … --dry-run=client -o yaml | kubectl apply -f -` and `kubectl patch serviceaccount default -p '{\"imagePullSecrets\":[{\"name\":\"regcred\"}]}'` (strategic merge; the list is atomic, so this replaces it). " +
+        '`kubectl create secret docker-registry … --dry-run=client -o yaml | kubectl apply -f -` and `kubectl patch serviceaccount default -p \'{"imagePullSecrets":[{"name":"regcred"}]}\'` (strategic merge; the list is atomic, so this replaces it). ' +
         "It does less than ours: no token mint, no pull check, no lock, no server dry run, no revoke. Its create pass runs first (creates the Secrets); " +
         `update passes follow (${baselineUpdates(1)} for N ≤ 10, ${baselineUpdates(100)} for N = 100, ${baselineUpdates(1000)} for N = 1000). ` +
         (results.some((r) => r.n >= 1000)

@@ -14,7 +14,12 @@ export interface Proc {
 }
 
 /** Spawns a process (asynchronously: the stand-ins live in this process's event loop). */
-export function runProc(cmd: string, args: string[], env: Record<string, string>, opts: { stdin?: string; timeoutMs?: number } = {}): Promise<Proc> {
+export function runProc(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  opts: { stdin?: string; timeoutMs?: number } = {},
+): Promise<Proc> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(cmd, args, { env, stdio: ["pipe", "pipe", "pipe"] });
@@ -62,11 +67,16 @@ export function fmtMs(ms: number): string {
   return ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`;
 }
 
-export const fmtMB = (kB: number | undefined): string => (kB === undefined || !Number.isFinite(kB) ? "n/a" : `${(kB / 1024).toFixed(1)} MB`);
+export const fmtMB = (kB: number | undefined): string =>
+  kB === undefined || !Number.isFinite(kB) ? "n/a" : `${(kB / 1024).toFixed(1)} MB`;
 
 /** A markdown table. */
 export function mdTable(head: string[], rows: string[][]): string {
-  return [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+  return [
+    `| ${head.join(" | ")} |`,
+    `| ${head.map(() => "---").join(" | ")} |`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
 }
 
 /** The same table as aligned plain text, for the terminal. */
@@ -109,10 +119,10 @@ export function kubectlWrapper(dir: string, realKubectl: string): KubectlWrapper
           "#!/bin/bash",
           `d=${q(recordDir)}`,
           'id="$$-$RANDOM"',
-          't0=$(date +%s%N)',
+          "t0=$(date +%s%N)",
           `/usr/bin/time -f '%e %M' -o "$d/$id.time" ${q(realKubectl)} -v=6 "$@" 2>"$d/$id.log"`,
           "rc=$?",
-          't1=$(date +%s%N)',
+          "t1=$(date +%s%N)",
           // Pass on everything but klog's info lines, so the tool still sees kubectl's errors.
           "grep -v '^I[0-9][0-9][0-9][0-9] ' \"$d/$id.log\" >&2",
           'printf \'%s\\n%s\\n%s\\n\' "$t0" "$t1" "$rc" > "$d/$id.span"',
@@ -147,7 +157,8 @@ export interface TracedKubectl {
   requests: TracedRequest[];
 }
 
-const V6_LINE = /^[IWEF]\d{4} (\d{2}):(\d{2}):(\d{2})\.(\d{6})\s+\d+ round_trippers\.go:\d+\] (GET|POST|PUT|PATCH|DELETE|HEAD) (\S+) (\d{3})[^\n]*? in (\d+) milliseconds/gm;
+const V6_LINE =
+  /^[IWEF]\d{4} (\d{2}):(\d{2}):(\d{2})\.(\d{6})\s+\d+ round_trippers\.go:\d+\] (GET|POST|PUT|PATCH|DELETE|HEAD) (\S+) (\d{3})[^\n]*? in (\d+) milliseconds/gm;
 
 export function parseV6(log: string): TracedRequest[] {
   const out: TracedRequest[] = [];
@@ -186,16 +197,26 @@ export function stepsByKind(traces: Array<{ requests: TracedRequest[] }>): Map<s
 
 /** The kubectl processes a "measure" run recorded, in start order. */
 export function readTraces(recordDir: string): TracedKubectl[] {
-  const ids = readdirSync(recordDir).filter((f) => f.endsWith(".span")).map((f) => f.slice(0, -".span".length));
+  const ids = readdirSync(recordDir)
+    .filter((f) => f.endsWith(".span"))
+    .map((f) => f.slice(0, -".span".length));
   const traces = ids.map((id) => {
-    const [t0, t1, rc] = readFileSync(join(recordDir, `${id}.span`), "utf8").trim().split("\n");
-    const timeLines = existsSync(join(recordDir, `${id}.time`)) ? readFileSync(join(recordDir, `${id}.time`), "utf8").trim().split("\n") : [];
+    const [t0, t1, rc] = readFileSync(join(recordDir, `${id}.span`), "utf8")
+      .trim()
+      .split("\n");
+    const timeLines = existsSync(join(recordDir, `${id}.time`))
+      ? readFileSync(join(recordDir, `${id}.time`), "utf8")
+          .trim()
+          .split("\n")
+      : [];
     const last = timeLines[timeLines.length - 1] ?? "";
     const rss = Number(last.split(" ")[1]);
     const startNs = BigInt(t0 ?? "0");
     const endNs = BigInt(t1 ?? "0");
     return {
-      argv: readFileSync(join(recordDir, `${id}.argv`), "utf8").split("\0").filter((a) => a !== ""),
+      argv: readFileSync(join(recordDir, `${id}.argv`), "utf8")
+        .split("\0")
+        .filter((a) => a !== ""),
       startNs,
       endNs,
       wallMs: Number(endNs - startNs) / 1e6,
@@ -279,7 +300,10 @@ export function summarizeProfile(file: string, topN = 10): ProfileSummary {
     mod.set(m, (mod.get(m) ?? 0) + us);
   });
   const sorted = (m: Map<string, number>) =>
-    [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, topN).map(([name, us]) => ({ name, ms: us / 1000 }));
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, topN)
+      .map(([name, us]) => ({ name, ms: us / 1000 }));
   return {
     totalMs: (p.endTime - p.startTime) / 1000,
     idleMs: idle / 1000,

@@ -11,6 +11,13 @@ if (out) {
     const status = readFileSync("/proc/self/status", "utf8");
     const hwm = /^VmHWM:\s+(\d+) kB/m.exec(status);
     const u = process.resourceUsage();
-    writeFileSync(out, JSON.stringify({ vmHWMkB: hwm ? Number(hwm[1]) : null, maxRSSkB: u.maxRSS, cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000 }));
+    writeFileSync(
+      out,
+      JSON.stringify({
+        vmHWMkB: hwm ? Number(hwm[1]) : null,
+        maxRSSkB: u.maxRSS,
+        cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000,
+      }),
+    );
   });
 }

@@ -40958,7 +40958,9 @@ var SecretTypeError = class extends GpsError {
 };
 var OwnershipError = class extends GpsError {
   constructor(secretName2, overlaps, target) {
-    const where = overlaps.map((o) => `${o.namespace} (deploy token ${o.tokenId} of ${o.otherTarget}${o.otherSpec ? `, ${o.otherSpec}` : ""})`).join("; ");
+    const where = overlaps.map(
+      (o) => `${o.namespace} (deploy token ${o.tokenId} of ${o.otherTarget}${o.otherSpec ? `, ${o.otherSpec}` : ""})`
+    ).join("; ");
     super(
       `--strict-ownership: Secret "${secretName2}" in ${where} belongs to another target; this run's target is ${target.id ?? "?"} (${target.describe}). Nothing was changed. Give each pipeline its own --secret-name, or manage each namespace from one pipeline only.`
     );
@@ -41023,7 +41025,11 @@ function unavailableText(list3) {
 }
 var NamespacesUnavailableError = class extends KubeError {
   constructor(unavailable, why) {
-    super("finding the namespaces", `${unavailableText(unavailable)}. ${why}`, unavailable.map((u) => u.namespace));
+    super(
+      "finding the namespaces",
+      `${unavailableText(unavailable)}. ${why}`,
+      unavailable.map((u) => u.namespace)
+    );
     this.unavailable = unavailable;
   }
   unavailable;
@@ -41101,7 +41107,11 @@ function registryHosts(registry2, aliases) {
   for (const alias of aliases) {
     const host = alias.toLowerCase();
     if (hosts.includes(host)) {
-      throw new UsageError("--registry-alias", alias, `each host once, and not the registry itself (${registry2}): the same credentials are written under every name`);
+      throw new UsageError(
+        "--registry-alias",
+        alias,
+        `each host once, and not the registry itself (${registry2}): the same credentials are written under every name`
+      );
     }
     hosts.push(host);
   }
@@ -41151,14 +41161,17 @@ function credentialsIn(type2, payload, hosts) {
   const map2 = type2 === "dockercfg" ? doc : doc?.auths;
   if (typeof map2 !== "object" || map2 === null) return "its docker config has no host entries";
   const names = Object.keys(map2).map((h) => h.toLowerCase());
-  if (names.length !== hosts.length || hosts.some((h) => !names.includes(h))) return `its docker config names other hosts than ${hosts.join(", ")}`;
+  if (names.length !== hosts.length || hosts.some((h) => !names.includes(h)))
+    return `its docker config names other hosts than ${hosts.join(", ")}`;
   const first = Object.values(map2)[0];
   const { username, password } = first;
-  if (typeof username !== "string" || typeof password !== "string" || username === "" || password === "") return "its docker config lacks a username or password";
+  if (typeof username !== "string" || typeof password !== "string" || username === "" || password === "")
+    return "its docker config lacks a username or password";
   const creds = credentialsFor(hosts, username, new Secret(password));
   for (const e of Object.values(map2)) {
     const want = entry(creds[0]);
-    if (e.username !== want.username || e.password !== want.password || e.auth !== void 0 && e.auth !== want.auth) return "its docker config holds different credentials for its hosts";
+    if (e.username !== want.username || e.password !== want.password || e.auth !== void 0 && e.auth !== want.auth)
+      return "its docker config holds different credentials for its hosts";
   }
   return creds;
 }
@@ -41239,7 +41252,14 @@ function secretForms2(e) {
   const user = decodeURIComponent(url.username);
   const password = decodeURIComponent(url.password);
   const basic = Buffer.from(`${user}:${password}`).toString("base64");
-  return [password, `${user}:${password}`, basic, basic.replace(/=+$/, ""), url.password, `${url.username}:${url.password}`];
+  return [
+    password,
+    `${user}:${password}`,
+    basic,
+    basic.replace(/=+$/, ""),
+    url.password,
+    `${url.username}:${url.password}`
+  ];
 }
 function normalizeNoProxy(value) {
   return value.split(/[,\s]+/).filter((e) => e !== "").map((e) => isIPv6(e) ? new URL(`http://[${e}]/`).hostname : e).join(",");
@@ -41707,8 +41727,13 @@ function gitlabUrl(r) {
   try {
     url = new URL(value);
   } catch {
-    if (HOSTNAME.test(value) && value.includes(".") && !/^gl[a-z]*-/i.test(value)) throw new UsageError(label, value, `${accepted}; did you mean https://${value}?`);
-    throw new UsageError(label, void 0, `not a URL (the value is not shown: it may be a secret); expected ${accepted}`);
+    if (HOSTNAME.test(value) && value.includes(".") && !/^gl[a-z]*-/i.test(value))
+      throw new UsageError(label, value, `${accepted}; did you mean https://${value}?`);
+    throw new UsageError(
+      label,
+      void 0,
+      `not a URL (the value is not shown: it may be a secret); expected ${accepted}`
+    );
   }
   const part = secretBearingPart(url);
   if (part) {
@@ -41740,7 +41765,11 @@ function credentials(r, writes) {
   const username = r.explicit("username");
   if (username === void 0) {
     if (r.explicit("registryPassword") !== void 0) {
-      throw new UsageError(r.label("registryPassword"), void 0, `only with ${r.label("username")} (static registry credentials); a GitLab deploy token needs no password`);
+      throw new UsageError(
+        r.label("registryPassword"),
+        void 0,
+        `only with ${r.label("username")} (static registry credentials); a GitLab deploy token needs no password`
+      );
     }
     return { kind: "deploy-token", gitlabToken: gitlabToken(r), owner: owner(r) };
   }
@@ -41783,7 +41812,10 @@ function credentials(r, writes) {
 }
 function registryPassword(r) {
   const explicit = r.rawValue("registryPassword");
-  const value = (typeof explicit === "string" && explicit !== "" ? explicit : r.envValue("registryPassword"))?.replace(/\r?\n$/, "");
+  const value = (typeof explicit === "string" && explicit !== "" ? explicit : r.envValue("registryPassword"))?.replace(
+    /\r?\n$/,
+    ""
+  );
   return value ? new Secret(value) : void 0;
 }
 function gitlabToken(r) {
@@ -41805,14 +41837,20 @@ function owner(r) {
     throw new UsageError(`${r.label("project")} and ${r.label("group")}`, `${project}, ${group}`, "only one of them");
   }
   if (group) {
-    if (!GROUP_REF.test(group)) throw new UsageError(r.label("group"), group, "a numeric group id or a full path like my-group/sub");
+    if (!GROUP_REF.test(group))
+      throw new UsageError(r.label("group"), group, "a numeric group id or a full path like my-group/sub");
     return { kind: "group", ref: group };
   }
   const ref = project ?? r.string("project");
   if (!ref) {
-    throw new UsageError(`${r.label("project")} / ${r.label("group")}`, void 0, "required: a project or a group (default $CI_PROJECT_ID)");
+    throw new UsageError(
+      `${r.label("project")} / ${r.label("group")}`,
+      void 0,
+      "required: a project or a group (default $CI_PROJECT_ID)"
+    );
   }
-  if (!PROJECT_REF.test(ref)) throw new UsageError(r.label("project"), ref, "a numeric project id or a full path like group/project");
+  if (!PROJECT_REF.test(ref))
+    throw new UsageError(r.label("project"), ref, "a numeric project id or a full path like group/project");
   return { kind: "project", ref };
 }
 
@@ -41829,14 +41867,22 @@ function verify(r, staticCredentials2) {
   if (image === void 0 && staticCredentials2) return false;
   if (image === void 0) {
     if (r.explicit("group")) {
-      throw new UsageError(r.label("verifyImage"), void 0, `required with a group: a repository to check the new token against (e.g. my-group/app:latest), or ${r.label("noVerify")}`);
+      throw new UsageError(
+        r.label("verifyImage"),
+        void 0,
+        `required with a group: a repository to check the new token against (e.g. my-group/app:latest), or ${r.label("noVerify")}`
+      );
     }
     return { repository: void 0, tag: void 0 };
   }
   const colon = image.lastIndexOf(":");
   const [repository, tag] = colon > 0 ? [image.slice(0, colon), image.slice(colon + 1)] : [image, void 0];
   if (!REPOSITORY.test(repository) || tag !== void 0 && !TAG.test(tag)) {
-    throw new UsageError(r.label("verifyImage"), image, "a repository path below the registry, optionally with :tag (e.g. grp/app or grp/app/api:1.4)");
+    throw new UsageError(
+      r.label("verifyImage"),
+      image,
+      "a repository path below the registry, optionally with :tag (e.g. grp/app or grp/app/api:1.4)"
+    );
   }
   return { repository, tag };
 }
@@ -41844,7 +41890,11 @@ function registry(r, staticCredentials2) {
   const value = r.explicit("registry");
   if (value === void 0) {
     if (r.explicit("group")) {
-      throw new UsageError(r.label("registry"), void 0, "required with a group: the registry host[:port], e.g. registry.gitlab.com");
+      throw new UsageError(
+        r.label("registry"),
+        void 0,
+        "required with a group: the registry host[:port], e.g. registry.gitlab.com"
+      );
     }
     if (staticCredentials2) {
       throw new UsageError(
@@ -41871,7 +41921,11 @@ function registryAliases(r) {
   for (const alias of r.list("registryAliases")) {
     const host = hostPort(r, "registryAliases", alias);
     if (seen.has(host)) {
-      throw new UsageError(r.label("registryAliases"), alias, `each host once, and not --registry itself: the same credentials are written under every name`);
+      throw new UsageError(
+        r.label("registryAliases"),
+        alias,
+        `each host once, and not --registry itself: the same credentials are written under every name`
+      );
     }
     seen.add(host);
     out.push(host);
@@ -41922,7 +41976,11 @@ function nameList(r, key) {
   const seen = /* @__PURE__ */ new Set();
   for (const ns of list3) {
     if (ns.length > 63 || !DNS_LABEL.test(ns)) {
-      throw new UsageError(r.label(key), ns, "an RFC 1123 label: lowercase letters, digits and '-', at most 63 characters");
+      throw new UsageError(
+        r.label(key),
+        ns,
+        "an RFC 1123 label: lowercase letters, digits and '-', at most 63 characters"
+      );
     }
     if (seen.has(ns)) throw new UsageError(r.label(key), ns, "each namespace once (it is listed twice)");
     seen.add(ns);
@@ -41932,18 +41990,30 @@ function nameList(r, key) {
 function missingNamespace(r) {
   const value = r.string("missingNamespace");
   if (!MISSING_NAMESPACE_MODES.includes(value)) {
-    throw new UsageError(r.label("missingNamespace"), value, "skip (rotate the others, exit 1), fail (change nothing, exit 1) or create");
+    throw new UsageError(
+      r.label("missingNamespace"),
+      value,
+      "skip (rotate the others, exit 1), fail (change nothing, exit 1) or create"
+    );
   }
   if (!r.boolean("createNamespace")) return value;
   if (value === "fail") {
-    throw new UsageError(`${r.label("createNamespace")} and ${r.label("missingNamespace")}`, value, "only one of them: --create-namespace means --missing-namespace create");
+    throw new UsageError(
+      `${r.label("createNamespace")} and ${r.label("missingNamespace")}`,
+      value,
+      "only one of them: --create-namespace means --missing-namespace create"
+    );
   }
   return "create";
 }
 function namespaces(r) {
   const list3 = nameList(r, "namespaces");
   if (list3.length === 0 && r.explicit("namespaceSelector") === void 0) {
-    throw new UsageError(`${r.label("namespaces")} / ${r.label("namespaceSelector")}`, void 0, "required: at least one namespace, or a namespace selector");
+    throw new UsageError(
+      `${r.label("namespaces")} / ${r.label("namespaceSelector")}`,
+      void 0,
+      "required: at least one namespace, or a namespace selector"
+    );
   }
   return list3;
 }
@@ -41956,7 +42026,11 @@ function namespaceSelector(r) {
   const value = r.explicit("namespaceSelector");
   if (value === void 0) return void 0;
   if (!selectorRequirements(value).every((req) => REQUIREMENT.test(req))) {
-    throw new UsageError(r.label("namespaceSelector"), value, "a label selector such as team=payments,env!=dev or tier in (web,api)");
+    throw new UsageError(
+      r.label("namespaceSelector"),
+      value,
+      "a label selector such as team=payments,env!=dev or tier in (web,api)"
+    );
   }
   return value;
 }
@@ -41964,16 +42038,25 @@ function serviceAccounts(r) {
   const list3 = r.list("serviceAccounts");
   for (const sa of list3) {
     if (sa !== "*" && (sa.length > 253 || !DNS_SUBDOMAIN.test(sa))) {
-      throw new UsageError(r.label("serviceAccounts"), sa, "a ServiceAccount name (RFC 1123 subdomain), default, or * for all");
+      throw new UsageError(
+        r.label("serviceAccounts"),
+        sa,
+        "a ServiceAccount name (RFC 1123 subdomain), default, or * for all"
+      );
     }
   }
-  if (list3.includes("*") && list3.length > 1) throw new UsageError(r.label("serviceAccounts"), list3.join(","), "either * alone or a list of names");
+  if (list3.includes("*") && list3.length > 1)
+    throw new UsageError(r.label("serviceAccounts"), list3.join(","), "either * alone or a list of names");
   return [...new Set(list3)];
 }
 function secretName(r) {
   const value = r.string("secretName");
   if (value.length > 253 || !DNS_SUBDOMAIN.test(value)) {
-    throw new UsageError(r.label("secretName"), value, "an RFC 1123 subdomain: lowercase letters, digits, '-' and '.', at most 253 characters");
+    throw new UsageError(
+      r.label("secretName"),
+      value,
+      "an RFC 1123 subdomain: lowercase letters, digits, '-' and '.', at most 253 characters"
+    );
   }
   return value;
 }
@@ -41997,12 +42080,21 @@ function pushgatewayUrl(r) {
     throw new UsageError(r.label("pushgatewayUrl"), void 0, PUSHGATEWAY_FORM);
   }
   if (url.username || url.password) {
-    throw new UsageError(r.label("pushgatewayUrl"), void 0, `${PUSHGATEWAY_FORM} (credentials in a URL end up in logs; this one was not shown)`);
+    throw new UsageError(
+      r.label("pushgatewayUrl"),
+      void 0,
+      `${PUSHGATEWAY_FORM} (credentials in a URL end up in logs; this one was not shown)`
+    );
   }
   if (url.search || url.hash || /[?#]/.test(value)) {
-    throw new UsageError(r.label("pushgatewayUrl"), void 0, `${PUSHGATEWAY_FORM} (this one has a query or fragment and was not shown)`);
+    throw new UsageError(
+      r.label("pushgatewayUrl"),
+      void 0,
+      `${PUSHGATEWAY_FORM} (this one has a query or fragment and was not shown)`
+    );
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(r.label("pushgatewayUrl"), void 0, PUSHGATEWAY_FORM);
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new UsageError(r.label("pushgatewayUrl"), void 0, PUSHGATEWAY_FORM);
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
 }
 function observe(r) {
@@ -42173,7 +42265,11 @@ var COMMANDS = {
     details: [
       "With --username (static credentials for any registry: Docker Hub, Harbor, IBM Cloud's iamapikey) nothing is minted or revoked and GitLab is never called: the Secrets are written when the docker config they record (its SHA-256, in an annotation) differs from the one the given credentials make, and otherwise left alone."
     ],
-    exitCodes: ["0  done, or nothing was due", `${REMOTE} (after rollback; retrying may help)`, "2  bad input, or a Secret only you can decide on (nothing was changed)"],
+    exitCodes: [
+      "0  done, or nothing was due",
+      `${REMOTE} (after rollback; retrying may help)`,
+      "2  bad input, or a Secret only you can decide on (nothing was changed)"
+    ],
     // Every option but the other commands' own, including options added later.
     options: (key) => !NOT_ROTATE.includes(key)
   },
@@ -42190,9 +42286,25 @@ var COMMANDS = {
     details: [
       "Read-only: one read of the target's Lease (the cluster's identity in token names), one kubectl read of the Secrets, one listing of the owner's deploy tokens. For every namespace: the Secret's type, token id, expiry and days left; for every token of ours: its state and which Secrets use it. GitLab sends no expiry notice for deploy tokens: run `status --warn-within 3d` on a schedule and alert on exit 3. A token of ours that no Secret references is an orphan once older than --sweep-grace (younger, a rotation may still be running). A Secret whose type is not --secret-type needs attention (rotate would refuse it). The GitLab API token's own expiry date and scopes are shown too; it needs attention when it expires within --warn-within (14 days without). With --username (static credentials) only the Secrets are read: no password needed, no GitLab call. A namespace whose Secret another target (pipeline) wrote last needs attention; a token named before names carried the cluster's identity and referenced by no Secret here is shown as legacy: not ours to sweep, it expires by itself. Given rotate's --rotate-before (and --registry, --registry-alias), a namespace without the Secret that the next rotate fills with the current token is shown so."
     ],
-    exitCodes: ["0  report printed (without --warn-within, also when something needs attention)", REMOTE, USAGE, "3  with --warn-within: something needs attention"],
+    exitCodes: [
+      "0  report printed (without --warn-within, also when something needs attention)",
+      REMOTE,
+      USAGE,
+      "3  with --warn-within: something needs attention"
+    ],
     // rotate's --rotate-before and registry: given the same, status tells which namespaces the next rotate fills.
-    options: only([...TARGET, "secretType", "sweepGrace", "warnWithin", "rotateBefore", "registry", "registryAliases", "format", "metricsFile", "pushgatewayUrl"])
+    options: only([
+      ...TARGET,
+      "secretType",
+      "sweepGrace",
+      "warnWithin",
+      "rotateBefore",
+      "registry",
+      "registryAliases",
+      "format",
+      "metricsFile",
+      "pushgatewayUrl"
+    ])
   },
   revoke: {
     summary: "Tear the target down: revoke our tokens, remove our ServiceAccount entries, delete the managed Secrets.",
@@ -42201,7 +42313,11 @@ var COMMANDS = {
       "With --username (static credentials) there is no token: it deletes the Secrets holding static credentials and removes their ServiceAccount entries, with no GitLab call and no password.",
       "Without --yes it only shows what it would do and exits 2. Needs the verb delete on secrets besides the rotation Role."
     ],
-    exitCodes: ["0  done, or nothing left to tear down", `${REMOTE} (the message says what was done; re-running finishes)`, "2  bad input, or --yes missing (nothing was changed)"],
+    exitCodes: [
+      "0  done, or nothing left to tear down",
+      `${REMOTE} (the message says what was done; re-running finishes)`,
+      "2  bad input, or --yes missing (nothing was changed)"
+    ],
     options: only([...TARGET, "serviceAccounts", "lockTimeout", "lockLeaseDuration", "yes"])
   },
   render: {
@@ -42212,7 +42328,11 @@ var COMMANDS = {
       "With --username (static credentials) nothing is minted: the document holds the given username and password, checked to pull only with --verify-image."
     ],
     // render never contacts the cluster: its exit 1 is GitLab's or the registry's.
-    exitCodes: ["0  printed", "1  GitLab or the registry failed (a token that failed its pull check is revoked; nothing was printed)", USAGE],
+    exitCodes: [
+      "0  printed",
+      "1  GitLab or the registry failed (a token that failed its pull check is revoked; nothing was printed)",
+      USAGE
+    ],
     options: only([
       "gitlabUrl",
       "gitlabToken",
@@ -42244,7 +42364,11 @@ function isCommand(name) {
 function checkOptions(command, raw, face, labels = {}) {
   for (const o of OPTIONS) {
     if (raw[o.key] === void 0 || COMMANDS[command].options(o.key)) continue;
-    throw new UsageError(labels[o.key] ?? optionLabel(o, face), void 0, `not an option of ${command} (see gitlab-pull-secret ${command} --help)`);
+    throw new UsageError(
+      labels[o.key] ?? optionLabel(o, face),
+      void 0,
+      `not an option of ${command} (see gitlab-pull-secret ${command} --help)`
+    );
   }
 }
 function configFor(command, raw, env, face, labels = {}) {
@@ -42253,27 +42377,49 @@ function configFor(command, raw, env, face, labels = {}) {
   const parse2 = (r) => parseConfig(r, env, face, { writesCredentials: command !== "status" && command !== "revoke", labels });
   const format = typeof raw.format === "string" ? raw.format.trim() : void 0;
   if (command === "render" && !format) {
-    throw new UsageError(label("format"), void 0, "required for render: secret (a Secret manifest, YAML) or config.json (a docker config.json)");
+    throw new UsageError(
+      label("format"),
+      void 0,
+      "required for render: secret (a Secret manifest, YAML) or config.json (a docker config.json)"
+    );
   }
   const given = Array.isArray(raw.namespaces) ? raw.namespaces.length > 0 : typeof raw.namespaces === "string" && raw.namespaces.trim() !== "";
   if (command === "render" && format === "config.json" && typeof raw.secretType === "string" && raw.secretType.trim() !== "") {
-    throw new UsageError(label("secretType"), raw.secretType.trim(), `only with ${label("format")} secret: a docker config.json always has the auths form (dockerconfigjson)`);
+    throw new UsageError(
+      label("secretType"),
+      raw.secretType.trim(),
+      `only with ${label("format")} secret: a docker config.json always has the auths form (dockerconfigjson)`
+    );
   }
   if (command === "status") return statusConfig(raw, format, parse2, label);
   if (command === "render" && format === "config.json" && given) {
-    throw new UsageError(label("namespaces"), void 0, `not used by render ${label("format")} config.json (a docker config.json has no namespace); leave it out, or use ${label("format")} secret`);
+    throw new UsageError(
+      label("namespaces"),
+      void 0,
+      `not used by render ${label("format")} config.json (a docker config.json has no namespace); leave it out, or use ${label("format")} secret`
+    );
   }
   if (command === "render" && format === "config.json") {
     return { ...parse2({ ...raw, namespaces: ["default"] }), namespaces: [] };
   }
   if (command === "render" && format === "secret" && !given) {
-    throw new UsageError(label("namespaces"), void 0, "required for render --format secret: the namespace(s) of the Secret manifest");
+    throw new UsageError(
+      label("namespaces"),
+      void 0,
+      "required for render --format secret: the namespace(s) of the Secret manifest"
+    );
   }
   return parse2(raw);
 }
 function statusConfig(raw, format, parse2, label) {
-  if (format !== void 0 && format !== "openmetrics") throw new UsageError(label("format"), format, "openmetrics (status prints the table without --format)");
-  if (format && (raw.json === true || raw.json === "true")) throw new UsageError(label("format"), format, `either ${label("format")} openmetrics or ${label("json")}, not both: both print on stdout`);
+  if (format !== void 0 && format !== "openmetrics")
+    throw new UsageError(label("format"), format, "openmetrics (status prints the table without --format)");
+  if (format && (raw.json === true || raw.json === "true"))
+    throw new UsageError(
+      label("format"),
+      format,
+      `either ${label("format")} openmetrics or ${label("json")}, not both: both print on stdout`
+    );
   const config = parse2({ ...raw, format: void 0 });
   return format ? { ...config, observe: { ...config.observe, statusFormat: "openmetrics" } } : config;
 }
@@ -42305,11 +42451,16 @@ function helpText(version, command) {
   lines.push("Options:");
   for (const o of OPTIONS) {
     if (!spec.options(o.key)) continue;
-    const names = [o.flag ? `--${o.flag}${o.kind === "boolean" ? "" : " VALUE"}` : void 0, "fileFlag" in o ? `--${o.fileFlag} PATH` : void 0].filter(Boolean).join(", ");
+    const names = [
+      o.flag ? `--${o.flag}${o.kind === "boolean" ? "" : " VALUE"}` : void 0,
+      "fileFlag" in o ? `--${o.fileFlag} PATH` : void 0
+    ].filter(Boolean).join(", ");
     const vars = [optionVariable(o), ..."env" in o && o.env ? o.env : []].filter(Boolean);
     const env = vars.length ? ` [env: ${vars.join(", ")}]` : "";
     const def = "default" in o ? ` [default: ${o.default}]` : "defaultText" in o ? ` [default: ${o.defaultText}]` : "";
-    lines.push(`  ${(names || `$${"env" in o && o.env ? o.env[0] : ""}`).padEnd(34)}${describeFor(o.description, spec)}${env}${def}`);
+    lines.push(
+      `  ${(names || `$${"env" in o && o.env ? o.env[0] : ""}`).padEnd(34)}${describeFor(o.description, spec)}${env}${def}`
+    );
   }
   lines.push("  --help, -h".padEnd(36) + "Show this help.", "");
   lines.push("Exit codes:", ...spec.exitCodes.map((c) => `  ${c}`));
@@ -42437,19 +42588,31 @@ function rotationDue(args) {
   for (const ns of args.namespaces) {
     const s = byNs.get(ns);
     if (!s || !isManaged(s)) return { due: true, reason: `no managed Secret in ${ns}` };
-    if (s.annotations[Annotations.owner] === STATIC_OWNER) return { due: true, reason: `the Secret in ${ns} holds static credentials` };
-    if (s.annotations[Annotations.owner] !== `${args.owner.kind}/${args.owner.id}`) return { due: true, reason: `the Secret in ${ns} holds a token of another owner` };
-    if (hostsDiffer(s, args.hosts)) return { due: true, reason: `the Secret in ${ns} is not for ${hostsText(args.hosts)}` };
+    if (s.annotations[Annotations.owner] === STATIC_OWNER)
+      return { due: true, reason: `the Secret in ${ns} holds static credentials` };
+    if (s.annotations[Annotations.owner] !== `${args.owner.kind}/${args.owner.id}`)
+      return { due: true, reason: `the Secret in ${ns} holds a token of another owner` };
+    if (hostsDiffer(s, args.hosts))
+      return { due: true, reason: `the Secret in ${ns} is not for ${hostsText(args.hosts)}` };
     const id = Number(s.annotations[Annotations.tokenId]);
-    if (!args.liveIds.has(id)) return { due: true, reason: `deploy token ${s.annotations[Annotations.tokenId] ?? "?"} in ${ns} is no longer live in GitLab` };
+    if (!args.liveIds.has(id))
+      return {
+        due: true,
+        reason: `deploy token ${s.annotations[Annotations.tokenId] ?? "?"} in ${ns} is no longer live in GitLab`
+      };
     tokenIds.add(String(id));
     const expires = Date.parse(s.annotations[Annotations.expiresAt] ?? "");
     soonest = Math.min(soonest, Number.isFinite(expires) ? expires : -Infinity);
   }
-  if (tokenIds.size > 1) return { due: true, reason: `the Secrets hold different tokens (${[...tokenIds].join(", ")})` };
+  if (tokenIds.size > 1)
+    return { due: true, reason: `the Secrets hold different tokens (${[...tokenIds].join(", ")})` };
   const left = soonest - args.now.getTime();
-  if (left <= args.rotateBeforeMs) return { due: true, reason: `the token expires in ${formatDuration2(left)}, within --rotate-before` };
-  return { due: false, reason: `deploy token ${[...tokenIds][0]} has ${formatDuration2(left)} left, more than --rotate-before` };
+  if (left <= args.rotateBeforeMs)
+    return { due: true, reason: `the token expires in ${formatDuration2(left)}, within --rotate-before` };
+  return {
+    due: false,
+    reason: `deploy token ${[...tokenIds][0]} has ${formatDuration2(left)} left, more than --rotate-before`
+  };
 }
 function staticDue(args) {
   if (args.force) return { due: true, reason: "--force" };
@@ -42458,7 +42621,11 @@ function staticDue(args) {
     const s = byNs.get(ns);
     if (!s || !isManaged(s)) return { due: true, reason: `no managed Secret in ${ns}` };
     const owner2 = s.annotations[Annotations.owner];
-    if (owner2 !== STATIC_OWNER) return { due: true, reason: `the Secret in ${ns} holds a deploy token of ${owner2 ?? "an unknown owner"}, not static credentials` };
+    if (owner2 !== STATIC_OWNER)
+      return {
+        due: true,
+        reason: `the Secret in ${ns} holds a deploy token of ${owner2 ?? "an unknown owner"}, not static credentials`
+      };
     if (s.annotations[Annotations.configSha256] !== args.configSha256) {
       return { due: true, reason: `the Secret in ${ns} holds other credentials (its docker config differs)` };
     }
@@ -42474,7 +42641,9 @@ function revocationPlan(held, newId, keep, liveIds) {
   const byNewest = (a, b) => b - a;
   const previous = [.../* @__PURE__ */ new Set([...held.current, ...held.kept])].filter((id) => id !== newId && liveIds.has(id)).sort(byNewest);
   const kept = previous.slice(0, keep);
-  const revoke = [.../* @__PURE__ */ new Set([...previous.slice(keep), ...held.pending])].filter((id) => id !== newId && !kept.includes(id) && liveIds.has(id));
+  const revoke = [.../* @__PURE__ */ new Set([...previous.slice(keep), ...held.pending])].filter(
+    (id) => id !== newId && !kept.includes(id) && liveIds.has(id)
+  );
   return { keep: kept, revoke: revoke.sort(byNewest) };
 }
 function namedForTarget(prefix, target, name) {
@@ -42484,7 +42653,8 @@ function namedForTarget(prefix, target, name) {
 function sweepCandidates(args) {
   const from = args.mintedFrom ?? -Infinity;
   return args.tokens.filter((t) => {
-    if (!namedForTarget(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now)) return false;
+    if (!namedForTarget(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now))
+      return false;
     const minted = mintedAt(t.name);
     return minted !== void 0 && args.now.getTime() - minted.getTime() >= args.graceMs && minted.getTime() >= from;
   });
@@ -42496,8 +42666,10 @@ function rotationDecision(args) {
   const lacking = args.namespaces.filter((ns) => !present.has(ns));
   const holding = args.namespaces.filter((ns) => present.has(ns));
   const whole = rotationDue(args);
-  if (lacking.length === 0 || args.force || args.rotateBeforeMs === void 0) return whole.due ? { action: "rotate", reason: whole.reason } : { action: "none", reason: whole.reason };
-  if (holding.length === 0) return { action: "rotate", reason: `no namespace holds a Secret yet (${lacking.join(", ")})` };
+  if (lacking.length === 0 || args.force || args.rotateBeforeMs === void 0)
+    return whole.due ? { action: "rotate", reason: whole.reason } : { action: "none", reason: whole.reason };
+  if (holding.length === 0)
+    return { action: "rotate", reason: `no namespace holds a Secret yet (${lacking.join(", ")})` };
   const rest = rotationDue({ ...args, namespaces: holding });
   if (rest.due) return { action: "rotate", reason: rest.reason };
   const source = holding[0];
@@ -42529,7 +42701,8 @@ function claimOf(prefix, target, name, superseded = /* @__PURE__ */ new Set()) {
 }
 function supersededList(target, recordedTarget, recordedSpec, namespaces2) {
   const prefix = "namespaces ";
-  if (target.cluster === void 0 || !recordedTarget || recordedTarget === target.id || !recordedSpec?.startsWith(prefix)) return false;
+  if (target.cluster === void 0 || !recordedTarget || recordedTarget === target.id || !recordedSpec?.startsWith(prefix))
+    return false;
   const list3 = recordedSpec.slice(prefix.length).split(",").filter((ns) => ns !== "");
   return list3.length > 0 && list3.every((ns) => namespaces2.includes(ns)) && recordedTarget === targetId(target.cluster, target.secretName, list3);
 }
@@ -42542,16 +42715,28 @@ function assessOwnership(args) {
   for (const s of args.managed ?? []) {
     if (s.owner !== ownerRef(owner2)) continue;
     if (s.name === target.secretName && args.namespaces.includes(s.namespace)) continue;
-    for (const id of [...idList(s.tokenId), ...idList(s.kept)]) elsewhere.set(id, [...elsewhere.get(id) ?? [], `${s.namespace}/${s.name}`]);
+    for (const id of [...idList(s.tokenId), ...idList(s.kept)])
+      elsewhere.set(id, [...elsewhere.get(id) ?? [], `${s.namespace}/${s.name}`]);
   }
   const holders = /* @__PURE__ */ new Map();
   const ours = args.existing.filter((s) => isManaged(s) && s.annotations[Annotations.owner] === ownerRef(owner2));
   for (const s of ours) {
-    const ids2 = /* @__PURE__ */ new Set([...idList(s.annotations[Annotations.tokenId]), ...idList(s.annotations[Annotations.keptTokenIds]), ...idList(s.annotations[Annotations.revokePending])]);
+    const ids2 = /* @__PURE__ */ new Set([
+      ...idList(s.annotations[Annotations.tokenId]),
+      ...idList(s.annotations[Annotations.keptTokenIds]),
+      ...idList(s.annotations[Annotations.revokePending])
+    ]);
     for (const id of ids2) holders.set(id, [...holders.get(id) ?? [], s.namespace]);
   }
   const superseded = new Set(
-    ours.filter((s) => supersededList(target, s.annotations[Annotations.target], s.annotations[Annotations.targetSpec], args.namespaces)).map((s) => s.annotations[Annotations.target])
+    ours.filter(
+      (s) => supersededList(
+        target,
+        s.annotations[Annotations.target],
+        s.annotations[Annotations.targetSpec],
+        args.namespaces
+      )
+    ).map((s) => s.annotations[Annotations.target])
   );
   const spared = [];
   const mayRevoke = (id) => {
@@ -42565,10 +42750,20 @@ function assessOwnership(args) {
       spared.push({ id, name: t.name, why: "held-elsewhere", namespaces: namespaces2, elsewhere: where });
       return false;
     }
-    spared.push({ id, name: t.name, why: claim.kind, ...claim.kind === "unproven" ? {} : { target: claim.target }, namespaces: namespaces2 });
+    spared.push({
+      id,
+      name: t.name,
+      why: claim.kind,
+      ...claim.kind === "unproven" ? {} : { target: claim.target },
+      namespaces: namespaces2
+    });
     return false;
   };
-  const revocable = { current: all.current.filter(mayRevoke), kept: all.kept.filter(mayRevoke), pending: all.pending.filter(mayRevoke) };
+  const revocable = {
+    current: all.current.filter(mayRevoke),
+    kept: all.kept.filter(mayRevoke),
+    pending: all.pending.filter(mayRevoke)
+  };
   const overlaps = [];
   for (const s of ours) {
     const id = idList(s.annotations[Annotations.tokenId])[0];
@@ -42576,9 +42771,21 @@ function assessOwnership(args) {
     if (!t) continue;
     const claim = claimOf(args.prefix, target, t.name, superseded);
     if (claim.kind !== "other-target") continue;
-    overlaps.push({ namespace: s.namespace, tokenId: t.id, otherTarget: claim.target, otherSpec: s.annotations[Annotations.targetSpec] || void 0 });
+    overlaps.push({
+      namespace: s.namespace,
+      tokenId: t.id,
+      otherTarget: claim.target,
+      otherSpec: s.annotations[Annotations.targetSpec] || void 0
+    });
   }
-  return { all, revocable, spared: spared.sort((a, b) => b.id - a.id), overlaps, heldElsewhere: new Set(elsewhere.keys()), elsewhereHolders: elsewhere };
+  return {
+    all,
+    revocable,
+    spared: spared.sort((a, b) => b.id - a.id),
+    overlaps,
+    heldElsewhere: new Set(elsewhere.keys()),
+    elsewhereHolders: elsewhere
+  };
 }
 function coveringTarget(existing, owner2, target, namespaces2) {
   const ours = existing.filter((s) => isManaged(s) && s.annotations[Annotations.owner] === ownerRef(owner2));
@@ -42619,12 +42826,26 @@ function sparedMessage(s) {
 
 // src/commands/rotate-ownership.ts
 async function assessForRun(config, ports, args) {
-  const input = { existing: args.existing, owner: args.owner, tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, namespaces: config.namespaces };
+  const input = {
+    existing: args.existing,
+    owner: args.owner,
+    tokens: args.tokens,
+    prefix: config.tokenNamePrefix,
+    target: args.target,
+    namespaces: config.namespaces
+  };
   const departed = args.departed ?? [];
   const plain = assessOwnership({ ...input, managed: departed.length ? departed : void 0 });
   const alone = withUnproven(plain, args.unproven);
   const r = plain.revocable;
-  const sweepable = sweepCandidates({ tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, referenced: referencedIds(alone.all), now: args.now, graceMs: config.sweepGraceMs });
+  const sweepable = sweepCandidates({
+    tokens: args.tokens,
+    prefix: config.tokenNamePrefix,
+    target: args.target,
+    referenced: referencedIds(alone.all),
+    now: args.now,
+    graceMs: config.sweepGraceMs
+  });
   const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
   const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
   if (!couldDie || !ports.kube.listManagedSecrets) return alone;
@@ -42641,8 +42862,18 @@ function withUnproven(own, why) {
   if (!why) return own;
   const r = own.revocable;
   const ids2 = [.../* @__PURE__ */ new Set([...r.current, ...r.kept, ...r.pending])];
-  const spared = ids2.map((id) => ({ id, name: "", why: "unrecorded", reason: why, namespaces: [] }));
-  return { ...own, revocable: { current: [], kept: [], pending: [] }, spared: [...own.spared, ...spared].sort((a, b) => b.id - a.id) };
+  const spared = ids2.map((id) => ({
+    id,
+    name: "",
+    why: "unrecorded",
+    reason: why,
+    namespaces: []
+  }));
+  return {
+    ...own,
+    revocable: { current: [], kept: [], pending: [] },
+    spared: [...own.spared, ...spared].sort((a, b) => b.id - a.id)
+  };
 }
 function reportOwnership(config, log, own, target) {
   if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
@@ -42701,7 +42932,16 @@ function logApiToken(t, now, log) {
   } else log.info(apiTokenLine(t));
 }
 var NEEDED = { project: { level: 40, role: "Maintainer" }, group: { level: 50, role: "Owner" } };
-var ROLES = { 0: "no role", 5: "Minimal Access", 10: "Guest", 15: "Planner", 20: "Reporter", 30: "Developer", 40: "Maintainer", 50: "Owner" };
+var ROLES = {
+  0: "no role",
+  5: "Minimal Access",
+  10: "Guest",
+  15: "Planner",
+  20: "Reporter",
+  30: "Developer",
+  40: "Maintainer",
+  50: "Owner"
+};
 async function checkGitLabAccess(gitlab, owner2, now) {
   const t = await readApiToken(gitlab, now);
   const who = `${owner2.kind} ${owner2.path}`;
@@ -42764,7 +43004,10 @@ ${PERMISSION_HINT}`, err.namespaces, err.refusals, err.refused);
 }
 async function readAvailable(config, kube) {
   try {
-    return { state: await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts), unavailable: [] };
+    return {
+      state: await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts),
+      unavailable: []
+    };
   } catch (err) {
     const unavailable = await unavailableIn(err, kube);
     if (!unavailable) throw withPermissionHint(err);
@@ -42797,7 +43040,8 @@ function decideUnavailable(mode, namespaces2, unavailable, log) {
   }
   const gone = new Set(skipped.map((u) => u.namespace));
   const rest = namespaces2.filter((ns) => !gone.has(ns));
-  if (rest.length === 0) throw new NamespacesUnavailableError(skipped, "No listed namespace can take the Secret; nothing was changed");
+  if (rest.length === 0)
+    throw new NamespacesUnavailableError(skipped, "No listed namespace can take the Secret; nothing was changed");
   log.info(`Skipping namespace(s) ${unavailableText(skipped)}; the Secret goes to ${rest.join(", ")}`);
   return { namespaces: rest, skipped };
 }
@@ -42877,7 +43121,8 @@ function splitList(list3, parts, minItems) {
   if (n === 1) return [list3];
   const size = Math.ceil(items.length / n);
   const out = [];
-  for (let i = 0; i < items.length; i += size) out.push(new Secret(JSON.stringify({ ...doc, items: items.slice(i, i + size) })));
+  for (let i = 0; i < items.length; i += size)
+    out.push(new Secret(JSON.stringify({ ...doc, items: items.slice(i, i + size) })));
   return out;
 }
 
@@ -42930,15 +43175,22 @@ async function readChecked(config, ports, hosts) {
   if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
   if (otherType.length > 0) throw new SecretTypeError(config.secretName, wanted, otherType);
   const present = new Set(existing.map((s) => s.namespace));
-  const readable = { ...config, namespaces: config.namespaces.filter((ns) => !read.unavailable.some((u) => u.namespace === ns)) };
+  const readable = {
+    ...config,
+    namespaces: config.namespaces.filter((ns) => !read.unavailable.some((u) => u.namespace === ns))
+  };
   const probe = readable.namespaces.length ? await findUnavailable(readable, kube, present, () => checkApply(readable, ports, hosts)) : { unavailable: [], checked: true };
-  const unavailable = [...read.unavailable, ...probe.unavailable].sort((a, b) => config.namespaces.indexOf(a.namespace) - config.namespaces.indexOf(b.namespace));
+  const unavailable = [...read.unavailable, ...probe.unavailable].sort(
+    (a, b) => config.namespaces.indexOf(a.namespace) - config.namespaces.indexOf(b.namespace)
+  );
   const checked = probe.checked;
   const decided = decideUnavailable(config.missingNamespace, config.namespaces, unavailable, ports.log);
   const work = { ...config, namespaces: decided.namespaces };
   const missingSas = missingServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts);
   if (missingSas.length > 0) {
-    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [...new Set(missingSas.map((k) => k.split("/")[0]))]);
+    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [
+      ...new Set(missingSas.map((k) => k.split("/")[0]))
+    ]);
   }
   return {
     config: work,
@@ -42951,7 +43203,13 @@ async function readChecked(config, ports, hosts) {
 }
 async function checkApply(config, ports, hosts) {
   const payload = pullSecretPayload(config.secretType, credentialsFor(hosts, "dry-run", new Secret("dry-run")));
-  const list3 = secretList({ namespaces: config.namespaces, secretName: config.secretName, secretType: config.secretType, payload, annotations: {} });
+  const list3 = secretList({
+    namespaces: config.namespaces,
+    secretName: config.secretName,
+    secretType: config.secretType,
+    payload,
+    annotations: {}
+  });
   await ports.kube.applySecrets(list3, { dryRun: true, force: config.adopt });
   ports.log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
 }
@@ -42959,9 +43217,16 @@ async function verifyCredentials(ports, req) {
   const { what, ...pull } = req;
   const r = await ports.verifier.verifyPull(pull);
   const image = `${req.repository}${req.tag ? `:${req.tag}` : ""}`;
-  if (r.anonymous) ports.log.warn(`${req.registry} serves ${image} without authentication, so the pull check says nothing about ${what}`);
+  if (r.anonymous)
+    ports.log.warn(
+      `${req.registry} serves ${image} without authentication, so the pull check says nothing about ${what}`
+    );
   else ports.log.info(`Verified: ${what} pulls ${image} from ${req.registry}`);
-  return { repository: req.repository, ...req.tag ? { tag: req.tag } : {}, ...r.digest ? { digest: r.digest } : {} };
+  return {
+    repository: req.repository,
+    ...req.tag ? { tag: req.tag } : {},
+    ...r.digest ? { digest: r.digest } : {}
+  };
 }
 var SERVICE_ACCOUNT_ATTEMPTS = 5;
 async function ensureServiceAccounts(config, ports, initial) {
@@ -42980,12 +43245,20 @@ async function ensureServiceAccounts(config, ports, initial) {
         return { updated, problems: [] };
       }
     } catch (err) {
-      return { updated, problems: [`The Secrets are written, but the ServiceAccounts were not updated: ${err.message}`] };
+      return {
+        updated,
+        problems: [`The Secrets are written, but the ServiceAccounts were not updated: ${err.message}`]
+      };
     }
     const fresh = await ports.kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
     accounts = selectServiceAccounts(fresh.serviceAccounts, config.namespaces, config.serviceAccounts);
   }
-  return { updated, problems: [`ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`] };
+  return {
+    updated,
+    problems: [
+      `ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`
+    ]
+  };
 }
 function wouldAddTo(config, accounts) {
   return accounts.filter((sa) => withPullSecret(sa, config.secretName)).map((sa) => `${sa.namespace}/${sa.name}`);
@@ -43051,7 +43324,12 @@ var LeaseKeeper = class {
     if (!port.renewLease || this.lost || Object.keys(patch2).length === 0) return Object.keys(patch2).length === 0;
     await this.inflight;
     const now = clock.now();
-    const renewed = await port.renewLease(namespace, name, { ...this.state, annotations: { ...this.state.annotations, ...patch2 } }, now);
+    const renewed = await port.renewLease(
+      namespace,
+      name,
+      { ...this.state, annotations: { ...this.state.annotations, ...patch2 } },
+      now
+    );
     if (!renewed) return false;
     this.state = renewed;
     this.renewedAt = now.getTime();
@@ -43120,7 +43398,9 @@ var LeaseKeeper = class {
       this.failing = err.message;
       const until = this.renewedAt + this.durationMs;
       const wait = Math.min(retryDelayMs(this.durationMs / 1e3), Math.max(0, until - clock.now().getTime() + 1));
-      log.warn(`Could not renew the rotation lock (${this.failing}); retrying in ${Math.ceil(wait / 1e3)}s (it holds until ${new Date(until).toISOString()})`);
+      log.warn(
+        `Could not renew the rotation lock (${this.failing}); retrying in ${Math.ceil(wait / 1e3)}s (it holds until ${new Date(until).toISOString()})`
+      );
       this.schedule(wait);
     }
   }
@@ -43274,11 +43554,21 @@ async function acquireLock(args) {
     if (existing === void 0) {
       taken = await port.createLease(namespace, name, holder, duration, now, { ...UNSETTLED });
     } else if (isFree(existing) || isStale(existing, now)) {
-      taken = await port.claimLease(namespace, name, holder, duration, now, existing.resourceVersion, existing.annotations);
-      if (taken && !isFree(existing)) args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
+      taken = await port.claimLease(
+        namespace,
+        name,
+        holder,
+        duration,
+        now,
+        existing.resourceVersion,
+        existing.annotations
+      );
+      if (taken && !isFree(existing))
+        args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
     } else {
       const waited = now.getTime() - started;
-      if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited, existing.durationSeconds);
+      if (waited >= args.timeoutMs)
+        throw new LockTimeoutError(namespace, name, existing.holder, waited, existing.durationSeconds);
       if (!announced) {
         args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
         announced = true;
@@ -43417,7 +43707,11 @@ function guardWrites(ports, watch) {
 function registryHost(config, owner2) {
   if (config.registry) return config.registry;
   if (owner2.registryAccessLevel === "disabled") {
-    throw new UsageError("--registry", void 0, `the container registry is disabled for project ${owner2.path}; enable it in the project's settings`);
+    throw new UsageError(
+      "--registry",
+      void 0,
+      `the container registry is disabled for project ${owner2.path}; enable it in the project's settings`
+    );
   }
   const prefix = owner2.registryImagePrefix;
   if (!prefix) {
@@ -43442,7 +43736,10 @@ async function resolveNamespaces(config, kube) {
   }
   const result = chosen.filter((ns) => !config.excludeNamespaces.includes(ns));
   if (result.length === 0) {
-    throw new KubeError("choosing namespaces", `no namespace is left to manage (selector ${config.namespaceSelector ?? "none"}, excluded ${config.excludeNamespaces.join(", ") || "none"})`);
+    throw new KubeError(
+      "choosing namespaces",
+      `no namespace is left to manage (selector ${config.namespaceSelector ?? "none"}, excluded ${config.excludeNamespaces.join(", ") || "none"})`
+    );
   }
   return result;
 }
@@ -43457,14 +43754,16 @@ async function readCurrent(config, ports, hosts, fill) {
     ports.log.secret(Buffer.from(value.reveal()).toString("base64"));
   }
   if (!read) return `${where} is gone`;
-  if (read.secret.annotations[Annotations.tokenId] !== String(fill.tokenId)) return `${where} changed while this run read it`;
+  if (read.secret.annotations[Annotations.tokenId] !== String(fill.tokenId))
+    return `${where} changed while this run read it`;
   const payload = read.data[SECRET_TYPES[config.secretType].key];
   if (!payload) return `${where} holds no ${SECRET_TYPES[config.secretType].key}`;
   const creds = credentialsIn(config.secretType, payload, hosts);
   if (typeof creds === "string") return `${where} does not hold what it records: ${creds}`;
   for (const form of secretForms(creds)) ports.log.secret(form);
   const recorded = read.secret.annotations[Annotations.tokenUsername];
-  if (recorded !== void 0 && recorded !== creds[0].username) return `${where} does not hold what it records: another username than ${recorded}`;
+  if (recorded !== void 0 && recorded !== creds[0].username)
+    return `${where} does not hold what it records: another username than ${recorded}`;
   return { source: read.secret, creds };
 }
 async function fillSecrets(config, ports, args) {
@@ -43481,9 +43780,18 @@ async function fillSecrets(config, ports, args) {
   if (check) {
     const { username, password } = current.creds[0];
     try {
-      verified = await verifyCredentials(ports, { registry: hosts[0], ...check, username, password, what: `deploy token ${fill.tokenId}` });
+      verified = await verifyCredentials(ports, {
+        registry: hosts[0],
+        ...check,
+        username,
+        password,
+        what: `deploy token ${fill.tokenId}`
+      });
     } catch (err) {
-      throw new RotationError(err, `nothing to roll back: nothing was minted or revoked, and ${into} was not written`);
+      throw new RotationError(
+        err,
+        `nothing to roll back: nothing was minted or revoked, and ${into} was not written`
+      );
     }
   }
   const list3 = secretList({
@@ -43491,12 +43799,18 @@ async function fillSecrets(config, ports, args) {
     secretName: config.secretName,
     secretType: config.secretType,
     payload: pullSecretPayload(config.secretType, current.creds),
-    annotations: { ...fillAnnotations(current.source), ...args.leaseNamespace ? { [Annotations.lease]: args.leaseNamespace } : {} }
+    annotations: {
+      ...fillAnnotations(current.source),
+      ...args.leaseNamespace ? { [Annotations.lease]: args.leaseNamespace } : {}
+    }
   });
   try {
     await ports.kube.applySecrets(list3, { dryRun: false, force: false });
   } catch (err) {
-    throw new RotationError(err, "nothing to roll back: nothing was minted or revoked; a filled Secret holds the current token. Re-run to finish");
+    throw new RotationError(
+      err,
+      "nothing to roll back: nothing was minted or revoked; a filled Secret holds the current token. Re-run to finish"
+    );
   }
   ports.log.info(`Filled Secret "${config.secretName}" in ${into} with deploy token ${fill.tokenId}`);
   return verified;
@@ -43525,7 +43839,8 @@ function targetOf(config, namespaces2, leaseUid) {
 }
 var DESCRIBE_NAMES_MAX = 200;
 function describeSpec(config, namespaces2) {
-  if (config.namespaceSelector === void 0) return `namespaces ${abbreviatedList([...namespaces2].sort(), DESCRIBE_NAMES_MAX)}`;
+  if (config.namespaceSelector === void 0)
+    return `namespaces ${abbreviatedList([...namespaces2].sort(), DESCRIBE_NAMES_MAX)}`;
   const excl = config.excludeNamespaces.length ? ` excluding ${config.excludeNamespaces.join(",")}` : "";
   const listed = config.listedNamespaces.filter((n) => !config.excludeNamespaces.includes(n));
   const plus = listed.length ? ` plus namespaces ${abbreviatedList([...listed].sort(), DESCRIBE_NAMES_MAX)}` : "";
@@ -43565,7 +43880,14 @@ async function recallTarget(lock, args) {
   }
   const recorded = recordedCluster(args.existing, config.secretName, set2);
   const clusterUid = clusterIdentity({ held: args.held, fresh: args.fresh, named, recorded });
-  const written = config.namespaceSelector === void 0 ? void 0 : writtenRecord({ held: args.held, named, set: set2, secretName: config.secretName, prefix: config.tokenNamePrefix, live: args.live });
+  const written = config.namespaceSelector === void 0 ? void 0 : writtenRecord({
+    held: args.held,
+    named,
+    set: set2,
+    secretName: config.secretName,
+    prefix: config.tokenNamePrefix,
+    live: args.live
+  });
   return { clusterUid, written };
 }
 async function readDeparted(kube, args) {
@@ -43595,10 +43917,23 @@ async function readDeparted(kube, args) {
 async function recallForRun(config, ports, args) {
   const { hand } = args;
   const spec = targetOf(config, config.namespaces, void 0);
-  const memory = await recallTarget(ports.lock, { config, namespaces: config.namespaces, held: hand.lease, heldNamespace: hand.namespace, fresh: hand.fresh, existing: args.existing, live: args.live });
+  const memory = await recallTarget(ports.lock, {
+    config,
+    namespaces: config.namespaces,
+    held: hand.lease,
+    heldNamespace: hand.namespace,
+    fresh: hand.fresh,
+    existing: args.existing,
+    live: args.live
+  });
   const target = targetOf(config, config.namespaces, memory.clusterUid);
   const written = memory.written;
-  const departed = written && written !== "lost" ? await readDeparted(ports.kube, { written, scope: config.namespaces, secretName: config.secretName, owner: args.owner }) : { holders: [], unknown: [], keep: [] };
+  const departed = written && written !== "lost" ? await readDeparted(ports.kube, {
+    written,
+    scope: config.namespaces,
+    secretName: config.secretName,
+    owner: args.owner
+  }) : { holders: [], unknown: [], keep: [] };
   const unproven = written === "lost" ? "the Lease that recorded where this selector's target wrote is gone (or was written by an older version)" : departed.unknown.length ? `namespace(s) ${departed.unknown.join(", ")} left the selector and their Secret cannot be read` : void 0;
   const since = written && written !== "lost" ? written.since : args.now.toISOString();
   const identity = hand.lease && memory.clusterUid ? identityPatch(hand.lease, memory.clusterUid) : {};
@@ -43606,7 +43941,15 @@ async function recallForRun(config, ports, args) {
   const changed = (patch2) => Object.fromEntries(Object.entries(patch2).filter(([k, v]) => hand.lease?.annotations?.[k] !== v));
   const sweepFrom = config.namespaceSelector === void 0 ? 0 : unproven ? Infinity : Date.parse(since);
   const settleNow = hand.fresh || hand.lease !== void 0 && isUnsettled(hand.lease);
-  return { target, departed: departed.holders, unproven, sweepFrom, patch: changed(record), identity: changed(identity), settleNow };
+  return {
+    target,
+    departed: departed.holders,
+    unproven,
+    sweepFrom,
+    patch: changed(record),
+    identity: changed(identity),
+    settleNow
+  };
 }
 async function remember(hand, recall, selector) {
   const now = recall.settleNow ? { ...recall.identity, ...recall.patch } : recall.patch;
@@ -43620,8 +43963,20 @@ async function remember(hand, recall, selector) {
   );
 }
 async function recallClusterUid(ports, config, args) {
-  const hand = await readTargetLease(ports.lock, { namespaces: args.namespaces, secretName: config.secretName }, ports.kube);
-  const memory = await recallTarget(ports.lock, { config, namespaces: args.namespaces, held: hand.lease, heldNamespace: hand.namespace, fresh: false, existing: args.existing, live: args.live });
+  const hand = await readTargetLease(
+    ports.lock,
+    { namespaces: args.namespaces, secretName: config.secretName },
+    ports.kube
+  );
+  const memory = await recallTarget(ports.lock, {
+    config,
+    namespaces: args.namespaces,
+    held: hand.lease,
+    heldNamespace: hand.namespace,
+    fresh: false,
+    existing: args.existing,
+    live: args.live
+  });
   return memory.clusterUid;
 }
 
@@ -43658,7 +44013,13 @@ function staticVerifyTarget(config) {
   return config.verify && config.verify.repository ? { repository: config.verify.repository, tag: config.verify.tag } : null;
 }
 function replacedTokens(existing) {
-  return existing.filter((s) => isManaged(s) && s.annotations[Annotations.owner] !== STATIC_OWNER && s.annotations[Annotations.tokenId]).map((s) => ({ namespace: s.namespace, owner: s.annotations[Annotations.owner] ?? "?", tokenId: s.annotations[Annotations.tokenId] }));
+  return existing.filter(
+    (s) => isManaged(s) && s.annotations[Annotations.owner] !== STATIC_OWNER && s.annotations[Annotations.tokenId]
+  ).map((s) => ({
+    namespace: s.namespace,
+    owner: s.annotations[Annotations.owner] ?? "?",
+    tokenId: s.annotations[Annotations.tokenId]
+  }));
 }
 async function applyStaticLocked(listed, ports, hosts) {
   const { kube, log } = ports;
@@ -43693,7 +44054,8 @@ async function applyStaticLocked(listed, ports, hosts) {
   if (config.dryRun) {
     log.info(`Dry run: would write the static credentials of ${username} to ${config.namespaces.length} Secret(s)`);
     const wouldUpdate = wouldAddTo(config, accounts);
-    if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
+    if (wouldUpdate.length)
+      log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
     for (const p of skipProblems) log.warn(p);
     return { ...base, changed: false, serviceAccountsUpdated: [], problems: skipProblems };
   }
@@ -43701,9 +44063,19 @@ async function applyStaticLocked(listed, ports, hosts) {
   const check = staticVerifyTarget(config);
   if (check) {
     try {
-      verified = await verifyCredentials(ports, { registry: registry2, ...check, username, password, credentials: "static", what: `the credentials of ${username}` });
+      verified = await verifyCredentials(ports, {
+        registry: registry2,
+        ...check,
+        username,
+        password,
+        credentials: "static",
+        what: `the credentials of ${username}`
+      });
     } catch (err) {
-      throw new RotationError(err, "nothing to roll back (static credentials: nothing was minted); the cluster was not touched");
+      throw new RotationError(
+        err,
+        "nothing to roll back (static credentials: nothing was minted); the cluster was not touched"
+      );
     }
   }
   const list3 = secretList({
@@ -43711,12 +44083,21 @@ async function applyStaticLocked(listed, ports, hosts) {
     secretName: config.secretName,
     secretType: config.secretType,
     payload,
-    annotations: staticAnnotations({ username, registry: registry2, aliases: hosts.slice(1), configSha256, rotatedAt: ports.clock.now().toISOString() })
+    annotations: staticAnnotations({
+      username,
+      registry: registry2,
+      aliases: hosts.slice(1),
+      configSha256,
+      rotatedAt: ports.clock.now().toISOString()
+    })
   });
   try {
     await kube.applySecrets(list3, { dryRun: false, force: config.adopt });
   } catch (err) {
-    throw new RotationError(err, "nothing to revoke (static credentials); Secrets the apply reached hold the new credentials, the others are as they were. Re-run to finish");
+    throw new RotationError(
+      err,
+      "nothing to revoke (static credentials); Secrets the apply reached hold the new credentials, the others are as they were. Re-run to finish"
+    );
   }
   log.info(`Applied Secret "${config.secretName}" to ${config.namespaces.join(", ")}`);
   const problems = [...skipProblems];
@@ -43728,14 +44109,29 @@ async function applyStaticLocked(listed, ports, hosts) {
   const sas = await ensureServiceAccounts(config, ports, accounts);
   problems.push(...sas.problems);
   for (const p of problems) log.warn(p);
-  return { ...base, changed: true, static: { username, applied: true }, verified, serviceAccountsUpdated: sas.updated, problems };
+  return {
+    ...base,
+    changed: true,
+    static: { username, applied: true },
+    verified,
+    serviceAccountsUpdated: sas.updated,
+    problems
+  };
 }
 
 // src/commands/rotate-revoke.ts
 async function sweep(config, ports, owner2, tokens, target, referenced, pending, mintedFrom = 0) {
   const orphans = [
     ...tokens.filter((t) => pending.includes(t.id)),
-    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs, mintedFrom })
+    ...sweepCandidates({
+      tokens,
+      prefix: config.tokenNamePrefix,
+      target,
+      referenced,
+      now: ports.clock.now(),
+      graceMs: config.sweepGraceMs,
+      mintedFrom
+    })
   ];
   const ids2 = [];
   const problems = [];
@@ -43779,14 +44175,25 @@ async function mintChecked(config, ports, args) {
   const { gitlab, log } = ports;
   const { owner: owner2, hosts } = args;
   const now = ports.clock.now();
-  const minted = await gitlab.createDeployToken(owner2, { name: args.name, expiresAt: expiryDateFor(now, config.expiresInMs) });
+  const minted = await gitlab.createDeployToken(owner2, {
+    name: args.name,
+    expiresAt: expiryDateFor(now, config.expiresInMs)
+  });
   const creds = credentialsFor(hosts, minted.username, minted.token);
   for (const form of secretForms(creds)) log.secret(form);
-  log.info(`Minted deploy token ${minted.id} (${minted.username}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`);
+  log.info(
+    `Minted deploy token ${minted.id} (${minted.username}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`
+  );
   const check = verifyTarget(config, owner2);
   if (!check) return { minted, creds, verified: null };
   try {
-    const verified = await verifyCredentials(ports, { registry: hosts[0], ...check, username: minted.username, password: minted.token, what: "the new token" });
+    const verified = await verifyCredentials(ports, {
+      registry: hosts[0],
+      ...check,
+      username: minted.username,
+      password: minted.token,
+      what: "the new token"
+    });
     return { minted, creds, verified };
   } catch (err) {
     throw new RotationError(err, await revokeNew(ports, owner2, minted, args.untouched, args.ifRevokeFails));
@@ -43829,7 +44236,13 @@ async function lockedRun(config, ports, locked) {
   const held = await acquireTargetLock(ports, config);
   const guard = guardWrites(ports, held);
   try {
-    const hand = { lease: held.current(), namespace: held.lease.namespace, fresh: held.fresh, annotate: (patch2) => held.annotate(patch2), stage: (patch2) => held.stage(patch2) };
+    const hand = {
+      lease: held.current(),
+      namespace: held.lease.namespace,
+      fresh: held.fresh,
+      annotate: (patch2) => held.annotate(patch2),
+      stage: (patch2) => held.stage(patch2)
+    };
     return guard.settle(await locked(config, hand, guard.ports));
   } finally {
     try {
@@ -43846,14 +44259,43 @@ async function rotateLocked(listed, ports, owner2, hosts, hand) {
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner2);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
-  const recall = await recallForRun(listed, ports, { owner: owner2, hand, existing, live: tokens.filter((t) => liveIds.has(t.id)), now });
+  const recall = await recallForRun(listed, ports, {
+    owner: owner2,
+    hand,
+    existing,
+    live: tokens.filter((t) => liveIds.has(t.id)),
+    now
+  });
   const { target } = recall;
-  let decision = rotationDecision({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force, tokens, prefix: config.tokenNamePrefix, target });
+  let decision = rotationDecision({
+    namespaces: config.namespaces,
+    existing,
+    owner: owner2,
+    hosts,
+    liveIds,
+    now,
+    rotateBeforeMs: config.rotateBeforeMs,
+    force: config.force,
+    tokens,
+    prefix: config.tokenNamePrefix,
+    target
+  });
   const current = decision.action === "fill" ? await readCurrent(config, ports, hosts, decision) : void 0;
-  if (typeof current === "string") decision = { action: "rotate", reason: `${current}, so the namespaces without it cannot be filled` };
+  if (typeof current === "string")
+    decision = { action: "rotate", reason: `${current}, so the namespaces without it cannot be filled` };
   const due = { due: decision.action === "rotate", reason: decision.reason };
   const [own] = await settledInOrder(
-    assessForRun({ ...config, namespaces: listed.namespaces }, ports, { owner: owner2, tokens, target, existing, liveIds, now, due: due.due, departed: recall.departed, unproven: recall.unproven }),
+    assessForRun({ ...config, namespaces: listed.namespaces }, ports, {
+      owner: owner2,
+      tokens,
+      target,
+      existing,
+      liveIds,
+      now,
+      due: due.due,
+      departed: recall.departed,
+      unproven: recall.unproven
+    }),
     due.due && !checked ? checkApply(config, ports, hosts) : Promise.resolve()
   );
   reportOwnership(config, log, own, target);
@@ -43872,11 +44314,29 @@ async function rotateLocked(listed, ports, owner2, hosts, hand) {
   };
   if (decision.action !== "rotate") {
     const fill = decision.action === "fill" && typeof current === "object" ? { decision, current } : void 0;
-    log.info(fill ? `Filling ${fill.decision.namespaces.join(", ")} with deploy token ${fill.decision.tokenId}, no rotation due: ${due.reason}` : `Nothing to do: ${due.reason}`);
-    const verified2 = fill ? await fillSecrets(config, ports, { owner: owner2, hosts, fill: fill.decision, current: fill.current, checked, leaseNamespace: hand.namespace }) : null;
+    log.info(
+      fill ? `Filling ${fill.decision.namespaces.join(", ")} with deploy token ${fill.decision.tokenId}, no rotation due: ${due.reason}` : `Nothing to do: ${due.reason}`
+    );
+    const verified2 = fill ? await fillSecrets(config, ports, {
+      owner: owner2,
+      hosts,
+      fill: fill.decision,
+      current: fill.current,
+      checked,
+      leaseNamespace: hand.namespace
+    }) : null;
     const filled = fill ? { namespaces: fill.decision.namespaces, tokenId: fill.decision.tokenId } : void 0;
     const pending = held.pending.filter((id) => liveIds.has(id));
-    const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner2, tokens, target, new Set([...untouchable].filter((id) => !pending.includes(id))), pending, recall.sweepFrom);
+    const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(
+      config,
+      ports,
+      owner2,
+      tokens,
+      target,
+      new Set([...untouchable].filter((id) => !pending.includes(id))),
+      pending,
+      recall.sweepFrom
+    );
     const sas2 = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
     const problems2 = [...skipProblems, ...swept2.problems, ...sas2.problems];
     for (const p of problems2) log.warn(p);
@@ -43896,11 +44356,22 @@ async function rotateLocked(listed, ports, owner2, hosts, hand) {
   log.info(`Rotating: ${due.reason}`);
   if (config.dryRun) {
     const plan2 = revocationPlan(held, 0, config.keepPrevious, liveIds);
-    log.info(`Dry run: would mint a read_registry deploy token, write it to ${config.namespaces.length} Secret(s), keep ${plan2.keep.join(", ") || "none"} and revoke ${plan2.revoke.join(", ") || "none"}`);
+    log.info(
+      `Dry run: would mint a read_registry deploy token, write it to ${config.namespaces.length} Secret(s), keep ${plan2.keep.join(", ") || "none"} and revoke ${plan2.revoke.join(", ") || "none"}`
+    );
     const wouldUpdate = wouldAddTo(config, accounts);
-    if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
+    if (wouldUpdate.length)
+      log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
     for (const p of skipProblems) log.warn(p);
-    return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: skipProblems };
+    return {
+      ...base,
+      changed: false,
+      token: null,
+      keptTokenIds: [],
+      revokedTokenIds: [],
+      sweptTokenIds: [],
+      problems: skipProblems
+    };
   }
   if (target.id === void 0) throw new Error("internal: minting without the target's Lease");
   const { minted, creds, verified } = await mintChecked(config, ports, {
@@ -43936,12 +44407,17 @@ async function rotateLocked(listed, ports, owner2, hosts, hand) {
     try {
       const outcome = await gitlab.revokeDeployToken(owner2, id);
       revoked.push(id);
-      log.info(outcome === "revoked" ? `Revoked previous deploy token ${id}` : `Previous deploy token ${id} was already gone`);
+      log.info(
+        outcome === "revoked" ? `Revoked previous deploy token ${id}` : `Previous deploy token ${id} was already gone`
+      );
     } catch (err) {
-      problems.push(`Could not revoke previous deploy token ${id} (recorded; the next run revokes it): ${err.message}`);
+      problems.push(
+        `Could not revoke previous deploy token ${id} (recorded; the next run revokes it): ${err.message}`
+      );
     }
   }
-  if (plan.keep.length) log.info(`Kept previous deploy token(s) ${plan.keep.join(", ")} alive (--keep-previous ${config.keepPrevious})`);
+  if (plan.keep.length)
+    log.info(`Kept previous deploy token(s) ${plan.keep.join(", ")} alive (--keep-previous ${config.keepPrevious})`);
   const referenced = /* @__PURE__ */ new Set([minted.id, ...untouchable]);
   const swept = await sweep(config, ports, owner2, tokens, target, referenced, [], recall.sweepFrom);
   problems.push(...swept.problems);
@@ -43976,15 +44452,39 @@ function buildPlan(args) {
   const skipped = args.skipped ?? [];
   const existing = args.state.secrets;
   const target = args.recall?.target ?? targetOf(args.config, args.config.namespaces, void 0);
-  const config = { ...args.config, namespaces: args.config.namespaces.filter((ns) => !skipped.some((s) => s.namespace === ns)) };
+  const config = {
+    ...args.config,
+    namespaces: args.config.namespaces.filter((ns) => !skipped.some((s) => s.namespace === ns))
+  };
   const departed = args.recall?.departed ?? [];
   const listed = Array.isArray(args.managed);
-  const assessed = owner2 ? assessOwnership({ existing, owner: owner2, tokens, prefix: config.tokenNamePrefix, target, namespaces: args.config.namespaces, managed: listed ? args.managed : departed.length ? departed : void 0 }) : void 0;
+  const assessed = owner2 ? assessOwnership({
+    existing,
+    owner: owner2,
+    tokens,
+    prefix: config.tokenNamePrefix,
+    target,
+    namespaces: args.config.namespaces,
+    managed: listed ? args.managed : departed.length ? departed : void 0
+  }) : void 0;
   const own = assessed && !listed ? withUnproven(assessed, args.recall?.unproven) : assessed;
   const held = own?.revocable ?? { current: [], kept: [], pending: [] };
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
-  let decision = owner2 ? rotationDecision({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force, tokens, prefix: config.tokenNamePrefix, target }) : void 0;
-  if (decision?.action === "fill" && args.fillRefused !== void 0) decision = { action: "rotate", reason: args.fillRefused };
+  let decision = owner2 ? rotationDecision({
+    namespaces: config.namespaces,
+    existing,
+    owner: owner2,
+    hosts,
+    liveIds,
+    now,
+    rotateBeforeMs: config.rotateBeforeMs,
+    force: config.force,
+    tokens,
+    prefix: config.tokenNamePrefix,
+    target
+  }) : void 0;
+  if (decision?.action === "fill" && args.fillRefused !== void 0)
+    decision = { action: "rotate", reason: args.fillRefused };
   const fill = decision?.action === "fill" ? { tokenId: decision.tokenId, namespaces: decision.namespaces } : null;
   const due = decision ? { due: decision.action === "rotate", reason: decision.reason } : staticDue({
     namespaces: config.namespaces,
@@ -43993,7 +44493,11 @@ function buildPlan(args) {
     force: config.force
   });
   const byId = new Map(tokens.map((t) => [t.id, t]));
-  const view = (id) => ({ id, name: byId.get(id)?.name ?? "?", expiresAt: byId.get(id)?.expiresAt ?? null });
+  const view = (id) => ({
+    id,
+    name: byId.get(id)?.name ?? "?",
+    expiresAt: byId.get(id)?.expiresAt ?? null
+  });
   const present = new Set(existing.map((s) => s.namespace));
   let keep;
   let revoke;
@@ -44013,7 +44517,15 @@ function buildPlan(args) {
     referenced = new Set([...referencedIds(own.all), ...own.heldElsewhere].filter((id) => !revoke.includes(id)));
   }
   const mintedFrom = args.recall?.sweepFrom ?? 0;
-  const sweep2 = (owner2 ? sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now, graceMs: config.sweepGraceMs, mintedFrom }) : []).map((t) => t.id).filter((id) => !revoke.includes(id));
+  const sweep2 = (owner2 ? sweepCandidates({
+    tokens,
+    prefix: config.tokenNamePrefix,
+    target,
+    referenced,
+    now,
+    graceMs: config.sweepGraceMs,
+    mintedFrom
+  }) : []).map((t) => t.id).filter((id) => !revoke.includes(id));
   return {
     secretName: config.secretName,
     owner: owner2 ? { kind: owner2.kind, id: owner2.id, path: owner2.path } : null,
@@ -44031,7 +44543,14 @@ function buildPlan(args) {
     }),
     fill,
     serviceAccounts: selectServiceAccounts(args.state.serviceAccounts, config.namespaces, config.serviceAccounts).filter((sa) => withPullSecret(sa, config.secretName) !== void 0).map((sa) => `${sa.namespace}/${sa.name}`),
-    mint: due.due && owner2 ? { namePattern: tokenNamePattern(config.tokenNamePrefix, target.id ?? `cluster-<uid of the Lease the first run creates>/${target.secretName}/${target.set}`), expiresAt: expiryDateFor(now, config.expiresInMs), scopes: ["read_registry"] } : null,
+    mint: due.due && owner2 ? {
+      namePattern: tokenNamePattern(
+        config.tokenNamePrefix,
+        target.id ?? `cluster-<uid of the Lease the first run creates>/${target.secretName}/${target.set}`
+      ),
+      expiresAt: expiryDateFor(now, config.expiresInMs),
+      scopes: ["read_registry"]
+    } : null,
     current: held.current,
     keep: keep.map(view),
     revoke: revoke.map(view),
@@ -44138,7 +44657,9 @@ function planLines(p) {
   const hosts = [p.registry, ...p.registryAliases].join(", ");
   return [
     `Plan for Secret "${p.secretName}" (${who}, registry ${hosts}): ${p.due ? p.owner ? "rotate" : "apply" : p.fill ? "fill" : "nothing due"}, because ${p.reason}`,
-    ...p.namespaces.map((n) => `  ${n.namespace.padEnd(width)}  ${n.createNamespace ? `create namespace + ${n.action} Secret` : n.action}${n.reason ? ` (${n.reason === "missing" ? "no such namespace" : "being deleted"})` : ""}`),
+    ...p.namespaces.map(
+      (n) => `  ${n.namespace.padEnd(width)}  ${n.createNamespace ? `create namespace + ${n.action} Secret` : n.action}${n.reason ? ` (${n.reason === "missing" ? "no such namespace" : "being deleted"})` : ""}`
+    ),
     p.mint ? `Mint:    a read_registry deploy token named ${p.mint.namePattern}, expiring ${p.mint.expiresAt} 00:00 UTC` : p.fill ? `Mint:    nothing (fill ${p.fill.namespaces.join(", ")} with deploy token ${p.fill.tokenId}, which the other Secrets hold; nothing is revoked for it)` : p.owner ? `Mint:    nothing (the Secrets keep deploy token ${p.current.join(", ") || "-"})` : `Mint:    nothing (static credentials are applied as given; no token is minted or revoked, GitLab is not called)`,
     `Keep:    ${tokenList(p.keep)}`,
     `Revoke:  ${tokenList(p.revoke)}`,
@@ -44150,7 +44671,9 @@ function planLines(p) {
     ...p.namespaces.some((n) => n.createNamespace) ? [
       "The namespace(s) marked create namespace do not exist yet: the API server accepted creating them (server dry run), but a dry-run namespace is not kept, so the check of the Secret inside (quota, admission) runs when rotate creates them."
     ] : [],
-    ...p.namespaces.some((n) => n.action === "skip") ? ["rotate would skip the namespace(s) marked skip and exit 1 naming them (--missing-namespace fail stops it instead)."] : [],
+    ...p.namespaces.some((n) => n.action === "skip") ? [
+      "rotate would skip the namespace(s) marked skip and exit 1 naming them (--missing-namespace fail stops it instead)."
+    ] : [],
     "Nothing was changed: no token minted, no Lease taken, no Secret written."
   ];
 }
@@ -47239,7 +47762,13 @@ function configJson(creds) {
 function document(config, format, creds, annotations) {
   if (format === "config.json") return configJson(creds);
   const payload = pullSecretPayload(config.secretType, creds);
-  return secretManifests({ namespaces: config.namespaces, secretName: config.secretName, secretType: config.secretType, payload, annotations: annotations(payload) });
+  return secretManifests({
+    namespaces: config.namespaces,
+    secretName: config.secretName,
+    secretType: config.secretType,
+    payload,
+    annotations: annotations(payload)
+  });
 }
 async function renderStatic(config, format, ports) {
   const { username, password } = staticLogin(config);
@@ -47250,7 +47779,14 @@ async function renderStatic(config, format, ports) {
   const check = staticVerifyTarget(config);
   if (check) {
     try {
-      verified = await verifyCredentials(ports, { registry: hosts[0], ...check, username, password, credentials: "static", what: `the credentials of ${username}` });
+      verified = await verifyCredentials(ports, {
+        registry: hosts[0],
+        ...check,
+        username,
+        password,
+        credentials: "static",
+        what: `the credentials of ${username}`
+      });
     } catch (err) {
       throw new RotationError(err, "nothing was minted and nothing was printed");
     }
@@ -47260,9 +47796,23 @@ async function renderStatic(config, format, ports) {
     config,
     format,
     creds,
-    (payload) => staticAnnotations({ username, registry: hosts[0], aliases: hosts.slice(1), configSha256: payloadSha256(payload), rotatedAt: now })
+    (payload) => staticAnnotations({
+      username,
+      registry: hosts[0],
+      aliases: hosts.slice(1),
+      configSha256: payloadSha256(payload),
+      rotatedAt: now
+    })
   );
-  return { format, token: null, static: { username }, registry: hosts[0], registryAliases: hosts.slice(1), verified, content };
+  return {
+    format,
+    token: null,
+    static: { username },
+    registry: hosts[0],
+    registryAliases: hosts.slice(1),
+    verified,
+    content
+  };
 }
 async function renderCredentials(config, format, ports) {
   if (config.credentials.kind === "static") return renderStatic(config, format, ports);
@@ -47279,12 +47829,7 @@ async function renderCredentials(config, format, ports) {
     // Rendered tokens are never swept (no Secret of ours records them).
     ifRevokeFails: "delete it in GitLab"
   });
-  const content = document(
-    config,
-    format,
-    creds,
-    () => recordAnnotations(mintedRecord(minted, owner2, hosts, now))
-  );
+  const content = document(config, format, creds, () => recordAnnotations(mintedRecord(minted, owner2, hosts, now)));
   return {
     format,
     token: { id: minted.id, name: minted.name, username: minted.username, expiresAt: minted.expiresAt },
@@ -47318,7 +47863,13 @@ var REASONS = {
 };
 var WARNING_CAP = REFUSAL_LINES;
 function leaseRef(namespace, secretName2, uid) {
-  return { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace, name: leaseName(secretName2), ...uid ? { uid } : {} };
+  return {
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    namespace,
+    name: leaseName(secretName2),
+    ...uid ? { uid } : {}
+  };
 }
 function expectedLease(namespaces2, secretName2) {
   return namespaces2.length ? leaseRef(lockNamespace(namespaces2), secretName2) : void 0;
@@ -47348,7 +47899,11 @@ function namespaceWarnings(o, secretName2) {
     }));
   }
   if (err instanceof KubeError && err.refused.length) {
-    return err.refused.map((r) => ({ namespace: r.namespace, reason: "SecretRefused", note: `The API server refused ${secret} here: ${r.reason}` }));
+    return err.refused.map((r) => ({
+      namespace: r.namespace,
+      reason: "SecretRefused",
+      note: `The API server refused ${secret} here: ${r.reason}`
+    }));
   }
   return (o.report?.overlaps ?? []).map((ov) => ({
     namespace: ov.namespace,
@@ -47363,12 +47918,16 @@ function runNote(o, result) {
   const where = `${r.namespaces.length} namespace${r.namespaces.length === 1 ? "" : "s"}`;
   if (result === "rotated") {
     const t = r.token;
-    parts.push(`Rotated Secret "${r.secretName}" in ${where}: deploy token ${t.id} (${t.username}), expires ${t.expiresAt}.`);
+    parts.push(
+      `Rotated Secret "${r.secretName}" in ${where}: deploy token ${t.id} (${t.username}), expires ${t.expiresAt}.`
+    );
     parts.push(r.revokedTokenIds.length ? `Revoked ${r.revokedTokenIds.join(", ")}.` : "No previous token revoked.");
   } else if (result === "applied") {
     parts.push(`Applied the static credentials of ${r.static.username} to Secret "${r.secretName}" in ${where}.`);
   } else if (result === "filled") {
-    parts.push(`Filled ${r.filled.namespaces.length} namespace(s) with deploy token ${r.filled.tokenId}; no rotation due: ${r.reason}.`);
+    parts.push(
+      `Filled ${r.filled.namespaces.length} namespace(s) with deploy token ${r.filled.tokenId}; no rotation due: ${r.reason}.`
+    );
   } else {
     parts.push(`Nothing due for Secret "${r.secretName}" in ${where}: ${r.reason}.`);
   }
@@ -47386,7 +47945,13 @@ function runEvents(args) {
   const events2 = [];
   if (args.lease) {
     const note = runNote(outcome, result) + (more > 0 ? ` ${more} more namespace(s) need attention (Warnings on the first ${shown3.length}).` : "");
-    events2.push({ type: runSucceeded(outcome) ? "Normal" : "Warning", reason: REASONS[result], action: "Rotate", regarding: args.lease, note: redact2(note) });
+    events2.push({
+      type: runSucceeded(outcome) ? "Normal" : "Warning",
+      reason: REASONS[result],
+      action: "Rotate",
+      regarding: args.lease,
+      note: redact2(note)
+    });
   }
   for (const w of shown3) {
     events2.push({
@@ -47460,7 +48025,10 @@ function summaryLines(r) {
     ];
   }
   if (r.dryRun && r.filled) {
-    return [`Dry run: nothing changed. A run would fill ${r.filled.namespaces.join(", ")} with deploy token ${r.filled.tokenId} (no rotation due: ${r.reason}). Run plan for the full picture.`, ...extra];
+    return [
+      `Dry run: nothing changed. A run would fill ${r.filled.namespaces.join(", ")} with deploy token ${r.filled.tokenId} (no rotation due: ${r.reason}). Run plan for the full picture.`,
+      ...extra
+    ];
   }
   if (r.dryRun) {
     return [
@@ -47502,7 +48070,9 @@ function streamLog(write, redactor) {
 function textTable(rows) {
   const widths = [];
   for (const row of rows) row.forEach((cell, i) => widths[i] = Math.max(widths[i] ?? 0, cell.length));
-  return rows.map((row) => row.map((cell, i) => i === row.length - 1 ? cell : cell.padEnd(widths[i])).join("  ").trimEnd());
+  return rows.map(
+    (row) => row.map((cell, i) => i === row.length - 1 ? cell : cell.padEnd(widths[i])).join("  ").trimEnd()
+  );
 }
 
 // src/faces/signals.ts
@@ -48326,7 +48896,10 @@ function inputVariable(input) {
   return `INPUT_${input.replace(/ /g, "_").toUpperCase()}`;
 }
 function secretVariables2(options = OPTIONS) {
-  return [...secretVariables(options), ...options.flatMap((o) => o.secret && o.input ? [inputVariable(o.input)] : [])];
+  return [
+    ...secretVariables(options),
+    ...options.flatMap((o) => o.secret && o.input ? [inputVariable(o.input)] : [])
+  ];
 }
 var PROXY_VARIABLES = /* @__PURE__ */ new Set(["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY"]);
 function childEnv(env, holdsSecret, secretNames = secretVariables2()) {
@@ -48350,7 +48923,11 @@ function usesKubeconfig(env, kubeconfigFlag, homeConfigExists) {
 }
 function kubectlRunner(opts) {
   const binary2 = opts.binary ?? "kubectl";
-  const kubeconfig = usesKubeconfig(opts.env ?? process.env, opts.kubeconfig, (home) => existsSync(join3(home, ".kube", "config")));
+  const kubeconfig = usesKubeconfig(
+    opts.env ?? process.env,
+    opts.kubeconfig,
+    (home) => existsSync(join3(home, ".kube", "config"))
+  );
   const global2 = [
     ...opts.kubeconfig ? ["--kubeconfig", opts.kubeconfig] : [],
     ...opts.context ? ["--context", opts.context] : [],
@@ -48379,7 +48956,10 @@ function kubectlEventPort(opts) {
   return {
     async createEvents(events2, at) {
       if (events2.length === 0) return { created: 0, refused: void 0, failures: [] };
-      const r = await run(["create", "-f", "-", "-o", "name", "--validate=false"], eventList(events2, at, opts.reportingInstance));
+      const r = await run(
+        ["create", "-f", "-", "-o", "name", "--validate=false"],
+        eventList(events2, at, opts.reportingInstance)
+      );
       const created = r.stdout.split("\n").filter((l) => l.trim() !== "").length;
       if (r.exitCode === 0) return { created, refused: void 0, failures: [] };
       const lines = opts.redact(r.stderr).split("\n").map((l) => l.trim()).filter((l) => l !== "");
@@ -48397,7 +48977,9 @@ import { createSecureContext, rootCertificates } from "node:tls";
 // src/adapters/proxy.ts
 var ProxyRefusal = class extends Error {
   constructor(proxy, variables, target, status, cause, sentCredentials) {
-    super(status ? `the proxy ${proxy} answered HTTP ${status} to CONNECT ${target}` : `cannot connect to the proxy ${proxy} (${cause})`);
+    super(
+      status ? `the proxy ${proxy} answered HTTP ${status} to CONNECT ${target}` : `cannot connect to the proxy ${proxy} (${cause})`
+    );
     this.proxy = proxy;
     this.variables = variables;
     this.target = target;
@@ -48478,7 +49060,14 @@ function attributingClient(undici, settings) {
       } catch (err) {
         const name = err?.name;
         if (name === "AbortError" || name === "TimeoutError") throw err;
-        throw new ProxyRefusal(proxyUrl.host, variables, o.path, void 0, codeOf(err) ?? "network-error", sentCredentials);
+        throw new ProxyRefusal(
+          proxyUrl.host,
+          variables,
+          o.path,
+          void 0,
+          codeOf(err) ?? "network-error",
+          sentCredentials
+        );
       }
       if (result.statusCode !== 200) {
         result.socket.on("error", () => void 0).destroy();
@@ -48526,7 +49115,11 @@ function readCaFile(path4, option = "--ca-file") {
   try {
     pem = readFileSync(path4, "utf8");
   } catch (err) {
-    throw new UsageError(option, path4, `a readable PEM file of CA certificates (${err.code ?? "unreadable"})`);
+    throw new UsageError(
+      option,
+      path4,
+      `a readable PEM file of CA certificates (${err.code ?? "unreadable"})`
+    );
   }
   if (!/-----BEGIN CERTIFICATE-----/.test(pem)) {
     throw new UsageError(option, path4, "a PEM file holding at least one -----BEGIN CERTIFICATE----- block");
@@ -48570,7 +49163,9 @@ async function pushMetrics(args) {
     });
   } catch (err) {
     const cause = err.cause;
-    throw new Error(`cannot reach the Pushgateway at ${new URL(url).host} (${cause?.code ?? cause?.message ?? err.message})`);
+    throw new Error(
+      `cannot reach the Pushgateway at ${new URL(url).host} (${cause?.code ?? cause?.message ?? err.message})`
+    );
   }
   const body = (await res.text()).slice(0, 300).trim();
   if (res.status < 200 || res.status > 299) {
@@ -49727,7 +50322,8 @@ function backoffMs(retryNumber, opts, random) {
   return step / 2 + random * (step / 2);
 }
 function nextStep(f, ctx, opts, random) {
-  if (!isRetryable(f, ctx.idempotent)) return { retry: false, why: outcomeOf(f) === "unknown" ? "unknown-outcome" : "final" };
+  if (!isRetryable(f, ctx.idempotent))
+    return { retry: false, why: outcomeOf(f) === "unknown" ? "unknown-outcome" : "final" };
   const waitMs = advertisedWaitMs(f, ctx.nowMs) ?? backoffMs(ctx.retryNumber, opts, random);
   if (ctx.nowMs + waitMs > ctx.deadlineAt) return { retry: false, why: "deadline", waitMs };
   return { retry: true, waitMs };
@@ -49776,10 +50372,22 @@ var Attempts = class {
    */
   async pause(f, err, idempotent) {
     const nowMs = this.opts.now();
-    const step = nextStep(f, { idempotent, retryNumber: this.count, nowMs, deadlineAt: this.deadlineAt }, this.opts, this.opts.random());
+    const step = nextStep(
+      f,
+      { idempotent, retryNumber: this.count, nowMs, deadlineAt: this.deadlineAt },
+      this.opts,
+      this.opts.random()
+    );
     if (!step.retry) {
       if (step.why === "deadline") {
-        throw new RetryExhaustedError(this.count, f, nowMs - this.startedAt, step.waitMs, this.deadlineAt - this.startedAt, err);
+        throw new RetryExhaustedError(
+          this.count,
+          f,
+          nowMs - this.startedAt,
+          step.waitMs,
+          this.deadlineAt - this.startedAt,
+          err
+        );
       }
       throw err;
     }
@@ -49852,7 +50460,12 @@ var CLOSED_EARLY = /* @__PURE__ */ new Set(["UND_ERR_SOCKET", "ECONNRESET", "soc
 function speaksTls(url, timeoutMs) {
   return new Promise((resolve2) => {
     const port = Number(url.port || 80);
-    const socket = tlsConnect({ host: url.hostname.replace(/^\[|\]$/g, ""), port, servername: isIP(url.hostname) ? void 0 : url.hostname, rejectUnauthorized: false });
+    const socket = tlsConnect({
+      host: url.hostname.replace(/^\[|\]$/g, ""),
+      port,
+      servername: isIP(url.hostname) ? void 0 : url.hostname,
+      rejectUnauthorized: false
+    });
     const done = (answer) => {
       socket.destroy();
       resolve2(answer);
@@ -49933,7 +50546,11 @@ function oneRequest(timeoutMs) {
     }
     const headers = Object.fromEntries(response.headers.entries());
     if (response.status === 400 && url.protocol === "http:" && /plain HTTP request was sent to HTTPS port/i.test(text)) {
-      throw new ConnectionError("scheme-mismatch", `${url.host} speaks https, but the GitLab URL says http:// (HTTP 400: the plain HTTP request was sent to an HTTPS port)`, `Use https://${url.host} as the GitLab URL`);
+      throw new ConnectionError(
+        "scheme-mismatch",
+        `${url.host} speaks https, but the GitLab URL says http:// (HTTP 400: the plain HTTP request was sent to an HTTPS port)`,
+        `Use https://${url.host} as the GitLab URL`
+      );
     }
     if (!response.ok) throw new HttpStatusError(response.status, headers, describeBody(text, headers["content-type"]));
     let body;
@@ -49969,7 +50586,8 @@ function hintFor(status, owner2) {
 }
 function connectionHint(code) {
   if (code === "ENOTFOUND") return "Check the GitLab URL";
-  if (TLS_CODES2.test(code)) return "GitLab's certificate is not trusted; pass its CA with --ca-file (Action input ca-file)";
+  if (TLS_CODES2.test(code))
+    return "GitLab's certificate is not trusted; pass its CA with --ca-file (Action input ca-file)";
   return "";
 }
 var OrphanedTokenError = class extends GitLabError {
@@ -49986,7 +50604,9 @@ var PER_PAGE = 100;
 function accessOf(permissions) {
   const p = permissions;
   if (!p || typeof p !== "object") return void 0;
-  const levels = [p.project_access?.access_level, p.group_access?.access_level].filter((l) => typeof l === "number");
+  const levels = [p.project_access?.access_level, p.group_access?.access_level].filter(
+    (l) => typeof l === "number"
+  );
   return levels.length ? Math.max(...levels) : 0;
 }
 function describe(owner2) {
@@ -50029,11 +50649,22 @@ function gitlabPort(opts) {
     if (err instanceof GitLabError) return err;
     const clean = (s) => redact(s, [secret]);
     if (err instanceof HttpStatusError) {
-      return new GitLabError(operation, err.status, clean(err.description || `HTTP ${err.status}`), hintFor(err.status, who));
+      return new GitLabError(
+        operation,
+        err.status,
+        clean(err.description || `HTTP ${err.status}`),
+        hintFor(err.status, who)
+      );
     }
-    if (err instanceof ConnectionError) return new GitLabError(operation, void 0, clean(err.message), err.proxyHint ?? connectionHint(err.code));
+    if (err instanceof ConnectionError)
+      return new GitLabError(operation, void 0, clean(err.message), err.proxyHint ?? connectionHint(err.code));
     if (err instanceof RetryExhaustedError && err.lastError instanceof ConnectionError && err.lastError.proxyHint) {
-      return new GitLabError(operation, void 0, clean(`${err.lastError.message}; ${err.message}`), err.lastError.proxyHint);
+      return new GitLabError(
+        operation,
+        void 0,
+        clean(`${err.lastError.message}; ${err.message}`),
+        err.lastError.proxyHint
+      );
     }
     if (err instanceof RetryExhaustedError) {
       const status = err.last.kind === "status" ? err.last.status : void 0;
@@ -50060,7 +50691,12 @@ function gitlabPort(opts) {
   }
   async function revoke(owner2, id, deadlineAt) {
     try {
-      await idempotent(`revoking deploy token ${id}`, describe(owner2), () => deployTokens.remove(id, ownerIds(owner2)), deadlineAt);
+      await idempotent(
+        `revoking deploy token ${id}`,
+        describe(owner2),
+        () => deployTokens.remove(id, ownerIds(owner2)),
+        deadlineAt
+      );
       return "revoked";
     } catch (err) {
       if (err instanceof GitLabError && err.status === 404) return "already-gone";
@@ -50114,8 +50750,18 @@ function gitlabPort(opts) {
           registryAccessLevel: typeof p.container_registry_access_level === "string" ? p.container_registry_access_level : void 0
         };
       }
-      const g = await idempotent("reading the group", who, () => groups.show(owner2.ref, { withProjects: false }));
-      return { kind: "group", id: Number(g.id), path: String(g.full_path), registryImagePrefix: void 0, registryAccessLevel: void 0 };
+      const g = await idempotent(
+        "reading the group",
+        who,
+        () => groups.show(owner2.ref, { withProjects: false })
+      );
+      return {
+        kind: "group",
+        id: Number(g.id),
+        path: String(g.full_path),
+        registryImagePrefix: void 0,
+        registryAccessLevel: void 0
+      };
     },
     /**
      * POST is not idempotent, so it is never blindly repeated: a 429 (or a refused
@@ -50133,7 +50779,10 @@ function gitlabPort(opts) {
         let error;
         let t;
         try {
-          t = await deployTokens.create(req.name, ["read_registry"], { ...ownerIds(owner2), expires_at: req.expiresAt });
+          t = await deployTokens.create(req.name, ["read_registry"], {
+            ...ownerIds(owner2),
+            expires_at: req.expiresAt
+          });
         } catch (err) {
           failure2 = classify(err);
           error = err;
@@ -50168,11 +50817,16 @@ function gitlabPort(opts) {
     async callerAccess(owner2) {
       const who = describe(owner2);
       const currentUser = async () => await idempotent("reading the API token's user", "the API token", () => users.showCurrentUser());
-      if (owner2.kind === "project") return { level: projectAccess.get(owner2.id), isAdmin: async () => (await currentUser()).is_admin === true };
+      if (owner2.kind === "project")
+        return { level: projectAccess.get(owner2.id), isAdmin: async () => (await currentUser()).is_admin === true };
       const me = await currentUser();
       const isAdmin = async () => me.is_admin === true;
       try {
-        const m = await idempotent("reading the API token's role in the group", who, () => groupMembers.show(owner2.id, Number(me.id), { includeInherited: true }));
+        const m = await idempotent(
+          "reading the API token's role in the group",
+          who,
+          () => groupMembers.show(owner2.id, Number(me.id), { includeInherited: true })
+        );
         return { level: typeof m.access_level === "number" ? m.access_level : void 0, isAdmin };
       } catch (err) {
         if (err instanceof GitLabError && err.status === 404) return { level: 0, isAdmin };
@@ -50180,7 +50834,11 @@ function gitlabPort(opts) {
       }
     },
     async apiTokenSelf() {
-      const t = await idempotent("reading the API token's own details", "the API token", () => accessTokens.show());
+      const t = await idempotent(
+        "reading the API token's own details",
+        "the API token",
+        () => accessTokens.show()
+      );
       return {
         id: Number(t.id),
         name: String(t.name),
@@ -50262,7 +50920,9 @@ function refusedRequests(requests) {
 // src/adapters/kubectl-errors.ts
 function namespacesInErrors(stderr) {
   const found = /* @__PURE__ */ new Set();
-  for (const m of stderr.matchAll(/in the namespace "([^"]+)"|namespaces "([^"]+)" not found|namespace[:=] ?"?([a-z0-9-]+)"?/g)) {
+  for (const m of stderr.matchAll(
+    /in the namespace "([^"]+)"|namespaces "([^"]+)" not found|namespace[:=] ?"?([a-z0-9-]+)"?/g
+  )) {
     found.add(m[1] ?? m[2] ?? m[3]);
   }
   return [...found];
@@ -50280,14 +50940,17 @@ function credentialPluginLines(stderr) {
 }
 function grantFile(verb, resource, clusterScope) {
   if (resource === "namespaces") {
-    if (verb === "list" || verb === "watch") return "examples/rbac/clusterrole-selector.yaml (list namespaces, for --namespace-selector)";
-    if (verb === "create" || verb === "patch") return "examples/rbac/clusterrole-create-namespace.yaml (create and patch namespaces, for --create-namespace)";
+    if (verb === "list" || verb === "watch")
+      return "examples/rbac/clusterrole-selector.yaml (list namespaces, for --namespace-selector)";
+    if (verb === "create" || verb === "patch")
+      return "examples/rbac/clusterrole-create-namespace.yaml (create and patch namespaces, for --create-namespace)";
     return "examples/rbac/clusterrole-namespaces-get.yaml (get namespaces)";
   }
   if (clusterScope && resource === "serviceaccounts") {
     return "examples/rbac/clusterrole-all-serviceaccounts.yaml (list serviceaccounts at cluster scope, for --service-account '*')";
   }
-  if (verb === "delete" && resource === "secrets") return "examples/rbac/role-revoke.yaml (delete secrets, for revoke) in each target namespace";
+  if (verb === "delete" && resource === "secrets")
+    return "examples/rbac/role-revoke.yaml (delete secrets, for revoke) in each target namespace";
   if (clusterScope) return `a ClusterRole granting ${verb} on ${resource} at cluster scope`;
   return `examples/rbac/role.yaml (secrets: get, create, patch; serviceaccounts: get, update; leases: get, create, update) in each target namespace`;
 }
@@ -50316,7 +50979,9 @@ function hintsFor(stderr) {
     );
   }
   if (/because it is being terminated/.test(stderr)) {
-    hints.push("The namespace is being deleted; remove it from the namespace list, or wait until it is gone and recreate it");
+    hints.push(
+      "The namespace is being deleted; remove it from the namespace list, or wait until it is gone and recreate it"
+    );
   }
   if (/Unauthorized|must be logged in/.test(stderr)) {
     hints.push("kubectl's credentials were refused; check the kubeconfig and context");
@@ -50383,7 +51048,12 @@ function attribute(stderr, requests) {
   const records = errorRecords(stderr);
   const refused = requests ? refusedRequests(requests) : [];
   if (refused.length > 0 && refused.length === records.length && records.every((r, i) => agrees(r, refused[i]))) {
-    return combine([{ refused: refused.map((r, i) => ({ namespace: r.namespace, reason: refusalReason(records[i]) })), unattributed: [] }]);
+    return combine([
+      {
+        refused: refused.map((r, i) => ({ namespace: r.namespace, reason: refusalReason(records[i]) })),
+        unattributed: []
+      }
+    ]);
   }
   const named = [];
   const unattributed = [];
@@ -50394,7 +51064,9 @@ function attribute(stderr, requests) {
   }
   const statusOnly = refused.filter((r) => !named.some((n) => n.namespace === r.namespace)).map((r) => ({ namespace: r.namespace, reason: r.status || "no answer" }));
   const order = new Map(refused.map((r, i) => [r.namespace, i]));
-  const all = [...named, ...statusOnly].sort((a, b) => (order.get(a.namespace) ?? Infinity) - (order.get(b.namespace) ?? Infinity));
+  const all = [...named, ...statusOnly].sort(
+    (a, b) => (order.get(a.namespace) ?? Infinity) - (order.get(b.namespace) ?? Infinity)
+  );
   return combine([{ refused: all, unattributed }]);
 }
 function combine(parts) {
@@ -50430,7 +51102,13 @@ function failure(operation, stderr, attribution = attribute(stderr)) {
   const namespaces2 = [.../* @__PURE__ */ new Set([...attribution.refused.map((r) => r.namespace), ...namespacesInErrors(stderr)])];
   const records = errorRecords(stderr);
   const onlyConflicts = records.length > 0 && records.every((r) => /Apply failed with \d+ conflicts?/.test(r.join(" ")));
-  return new (onlyConflicts ? FieldConflictError : KubeError)(operation, detail, namespaces2, parseRefusals(stderr), attribution.refused);
+  return new (onlyConflicts ? FieldConflictError : KubeError)(
+    operation,
+    detail,
+    namespaces2,
+    parseRefusals(stderr),
+    attribution.refused
+  );
 }
 function pluginSaid(stderr) {
   return credentialPluginLines(stderr).map((l) => `credential plugin: ${l}`);
@@ -50443,8 +51121,14 @@ function mergeStderr(stderrs) {
   return [...new Set(lines)].join("\n");
 }
 function deleteFailure(operation, stderr) {
-  const hints = /is forbidden: User/.test(stderr) ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch): grant examples/rbac/role-revoke.yaml"] : hintsFor(stderr);
-  return new KubeError(operation, [errorLines(stderr), ...pluginSaid(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
+  const hints = /is forbidden: User/.test(stderr) ? [
+    "revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch): grant examples/rbac/role-revoke.yaml"
+  ] : hintsFor(stderr);
+  return new KubeError(
+    operation,
+    [errorLines(stderr), ...pluginSaid(stderr), ...hints].join("\n"),
+    namespacesInErrors(stderr)
+  );
 }
 
 // src/adapters/kubectl-lease.ts
@@ -50462,7 +51146,12 @@ function leaseManifest(namespace, name, hold2, resourceVersion, annotations = {}
       ...Object.keys(annotations).length ? { annotations } : {},
       ...resourceVersion ? { resourceVersion } : {}
     },
-    spec: hold2 ? { holderIdentity: hold2.holder, leaseDurationSeconds: hold2.durationSeconds, acquireTime: hold2.acquireTime || microTime2(hold2.now), renewTime: microTime2(hold2.now) } : {}
+    spec: hold2 ? {
+      holderIdentity: hold2.holder,
+      leaseDurationSeconds: hold2.durationSeconds,
+      acquireTime: hold2.acquireTime || microTime2(hold2.now),
+      renewTime: microTime2(hold2.now)
+    } : {}
   });
 }
 function parseLease(stdout) {
@@ -50508,7 +51197,11 @@ function objectRefs(refs) {
   return JSON.stringify({
     apiVersion: "v1",
     kind: "List",
-    items: refs.map((r) => ({ apiVersion: r.apiVersion ?? "v1", kind: r.kind, metadata: { name: r.name, namespace: r.namespace } }))
+    items: refs.map((r) => ({
+      apiVersion: r.apiVersion ?? "v1",
+      kind: r.kind,
+      metadata: { name: r.name, namespace: r.namespace }
+    }))
   });
 }
 function listItems(stdout) {
@@ -50538,7 +51231,8 @@ function parseSecretData(stdout) {
   if (stdout.trim() === "") return void 0;
   const raw = JSON.parse(stdout);
   const data = {};
-  for (const [key, value] of Object.entries(raw.data ?? {})) data[key] = new Secret(Buffer.from(String(value), "base64").toString("utf8"));
+  for (const [key, value] of Object.entries(raw.data ?? {}))
+    data[key] = new Secret(Buffer.from(String(value), "base64").toString("utf8"));
   return { secret: parseSecrets(stdout)[0], data };
 }
 
@@ -50554,10 +51248,25 @@ function kubectlPort(opts) {
     const r = await run([...args, TRACE_FLAG], stdin);
     const { requests, rest } = splitTrace(r.stderr);
     const stderr = opts.redact(rest);
-    return { exitCode: r.exitCode, stdout: r.stdout, stderr, attribution: r.exitCode === 0 ? void 0 : attribute(stderr, requests) };
+    return {
+      exitCode: r.exitCode,
+      stdout: r.stdout,
+      stderr,
+      attribution: r.exitCode === 0 ? void 0 : attribute(stderr, requests)
+    };
   }
   async function listNamed(resource, name, namespaces2) {
-    const r = await run(["get", resource, "--all-namespaces", ...name ? ["--field-selector", `metadata.name=${name}`] : [], "-o", "json"], "");
+    const r = await run(
+      [
+        "get",
+        resource,
+        "--all-namespaces",
+        ...name ? ["--field-selector", `metadata.name=${name}`] : [],
+        "-o",
+        "json"
+      ],
+      ""
+    );
     if (r.exitCode !== 0) {
       const stderr = opts.redact(r.stderr);
       if (listForbidden(stderr, resource)) return void 0;
@@ -50588,16 +51297,25 @@ function kubectlPort(opts) {
         if (listed) return listed;
       }
       const all = serviceAccounts2.includes("*");
-      const named = all ? [] : namespaces2.flatMap((namespace) => serviceAccounts2.map((name) => ({ kind: "ServiceAccount", namespace, name })));
+      const named = all ? [] : namespaces2.flatMap(
+        (namespace) => serviceAccounts2.map((name) => ({ kind: "ServiceAccount", namespace, name }))
+      );
       const refs = [...namespaces2.map((namespace) => ({ kind: "Secret", namespace, name: secretName2 })), ...named];
       const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], objectRefs(refs));
-      if (r.exitCode !== 0) throw failure(`reading Secret "${secretName2}"${named.length ? " and the ServiceAccounts" : ""}`, opts.redact(r.stderr));
+      if (r.exitCode !== 0)
+        throw failure(
+          `reading Secret "${secretName2}"${named.length ? " and the ServiceAccounts" : ""}`,
+          opts.redact(r.stderr)
+        );
       const items = listItems(r.stdout);
       let accounts = items.filter((o) => o.kind === "ServiceAccount");
       if (all) {
         const sa = await run(["get", "serviceaccounts", "--all-namespaces", "-o", "json"], "");
-        if (sa.exitCode !== 0) throw failure("listing ServiceAccounts (for --service-account '*')", opts.redact(sa.stderr));
-        accounts = listItems(sa.stdout).filter((o) => namespaces2.includes(String(o.metadata?.namespace)));
+        if (sa.exitCode !== 0)
+          throw failure("listing ServiceAccounts (for --service-account '*')", opts.redact(sa.stderr));
+        accounts = listItems(sa.stdout).filter(
+          (o) => namespaces2.includes(String(o.metadata?.namespace))
+        );
       }
       return {
         secrets: parseSecrets(JSON.stringify({ kind: "List", items: items.filter((o) => o.kind === "Secret") })),
@@ -50633,15 +51351,40 @@ function kubectlPort(opts) {
       const forbidden = new Set([...stderr.matchAll(/namespaces "([^"]+)" is forbidden/g)].map((m) => m[1]));
       for (const name of names) {
         const o = found.get(name);
-        states.set(name, o ? o.status?.phase === "Terminating" ? "terminating" : "active" : forbidden.has(name) ? "unknown" : "missing");
+        states.set(
+          name,
+          o ? o.status?.phase === "Terminating" ? "terminating" : "active" : forbidden.has(name) ? "unknown" : "missing"
+        );
       }
       return states;
     },
     async applyNamespaces(names, { dryRun } = { dryRun: false }) {
-      const doc = JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })) });
+      const doc = JSON.stringify({
+        apiVersion: "v1",
+        kind: "List",
+        items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } }))
+      });
       const startedAt = Date.now();
-      const r = await runTraced(["apply", "--server-side", `--field-manager=${MANAGER}`, NO_SCHEMA_CHECK, ...dryRun ? ["--dry-run=server"] : [], "-o", "json", "-f", "-"], doc);
-      if (r.exitCode !== 0) throw failure(dryRun ? "checking the namespaces' creation (server dry run)" : "creating the namespaces", r.stderr, r.attribution);
+      const r = await runTraced(
+        [
+          "apply",
+          "--server-side",
+          `--field-manager=${MANAGER}`,
+          NO_SCHEMA_CHECK,
+          ...dryRun ? ["--dry-run=server"] : [],
+          "-o",
+          "json",
+          "-f",
+          "-"
+        ],
+        doc
+      );
+      if (r.exitCode !== 0)
+        throw failure(
+          dryRun ? "checking the namespaces' creation (server dry run)" : "creating the namespaces",
+          r.stderr,
+          r.attribution
+        );
       if (dryRun) return [];
       return listItems(r.stdout).filter((ns) => Date.parse(ns.metadata?.creationTimestamp ?? "") >= startedAt - CREATED_SKEW_MS).map((ns) => ns.metadata?.name ?? "?");
     },
@@ -50663,7 +51406,18 @@ function kubectlPort(opts) {
       return parseSecretData(r.stdout);
     },
     async listManagedSecrets() {
-      const r = await run(["get", "secrets", "--all-namespaces", "-l", `${MANAGED_BY_LABEL}=${MANAGER}`, "-o", `jsonpath=${MANAGED_FIELDS}`], "");
+      const r = await run(
+        [
+          "get",
+          "secrets",
+          "--all-namespaces",
+          "-l",
+          `${MANAGED_BY_LABEL}=${MANAGER}`,
+          "-o",
+          `jsonpath=${MANAGED_FIELDS}`
+        ],
+        ""
+      );
       if (r.exitCode !== 0) {
         if (/is forbidden: User/.test(r.stderr)) return "forbidden";
         throw failure("listing the managed Secrets of the cluster", opts.redact(r.stderr));
@@ -50679,35 +51433,54 @@ function kubectlPort(opts) {
     async readLeases(namespaces2, name) {
       const found = /* @__PURE__ */ new Map();
       if (namespaces2.length === 0) return found;
-      const refs = namespaces2.map((namespace) => ({ kind: "Lease", apiVersion: "coordination.k8s.io/v1", namespace, name }));
+      const refs = namespaces2.map((namespace) => ({
+        kind: "Lease",
+        apiVersion: "coordination.k8s.io/v1",
+        namespace,
+        name
+      }));
       const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], objectRefs(refs));
       const stderr = opts.redact(r.stderr);
-      if (r.exitCode !== 0 && parseRefusals(stderr).other.length > 0) throw failure("reading the target's Leases", stderr);
-      for (const o of listItems(r.stdout)) found.set(String(o.metadata?.namespace), parseLease(JSON.stringify(o)));
+      if (r.exitCode !== 0 && parseRefusals(stderr).other.length > 0)
+        throw failure("reading the target's Leases", stderr);
+      for (const o of listItems(r.stdout))
+        found.set(String(o.metadata?.namespace), parseLease(JSON.stringify(o)));
       return found;
     },
     async createLease(namespace, name, holder, durationSeconds, now, annotations) {
-      const r = await run(["create", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }, void 0, annotations));
+      const r = await run(
+        ["create", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"],
+        leaseManifest(namespace, name, { holder, durationSeconds, now }, void 0, annotations)
+      );
       if (r.exitCode === 0) return parseLease(r.stdout);
       if (CREATE_RACE.test(r.stderr)) return void 0;
       throw failure("taking the rotation lock", opts.redact(r.stderr));
     },
     async claimLease(namespace, name, holder, durationSeconds, now, resourceVersion, annotations) {
       if (!resourceVersion) return void 0;
-      const r = await run(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }, resourceVersion, annotations));
+      const r = await run(
+        ["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"],
+        leaseManifest(namespace, name, { holder, durationSeconds, now }, resourceVersion, annotations)
+      );
       if (r.exitCode === 0) return parseLease(r.stdout);
       if (CLAIM_RACE.test(r.stderr)) return void 0;
       throw failure("taking the rotation lock", opts.redact(r.stderr));
     },
     async renewLease(namespace, name, held, now) {
       const hold2 = { holder: held.holder, durationSeconds: held.durationSeconds, now, acquireTime: held.acquireTime };
-      const r = await run(["replace", "-f", "-", "-o", "json"], leaseManifest(namespace, name, hold2, held.resourceVersion, held.annotations));
+      const r = await run(
+        ["replace", "-f", "-", "-o", "json"],
+        leaseManifest(namespace, name, hold2, held.resourceVersion, held.annotations)
+      );
       if (r.exitCode === 0) return parseLease(r.stdout);
       if (CLAIM_RACE.test(r.stderr)) return void 0;
       throw failure("renewing the rotation lock", opts.redact(r.stderr));
     },
     async releaseLease(namespace, name, held) {
-      const r = await run(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "name"], leaseManifest(namespace, name, null, held.resourceVersion, held.annotations));
+      const r = await run(
+        ["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "name"],
+        leaseManifest(namespace, name, null, held.resourceVersion, held.annotations)
+      );
       if (r.exitCode === 0 || /Conflict|the object has been modified|NotFound|not found/.test(r.stderr)) return;
       throw failure("releasing the rotation lock", opts.redact(r.stderr));
     },
@@ -50726,7 +51499,9 @@ function kubectlPort(opts) {
         "-f",
         "-"
       ];
-      const runs = await Promise.all(splitList(list3, APPLY_PROCESSES, MIN_PART).map((part) => runTraced(args, part.reveal())));
+      const runs = await Promise.all(
+        splitList(list3, APPLY_PROCESSES, MIN_PART).map((part) => runTraced(args, part.reveal()))
+      );
       const failed = runs.filter((r) => r.exitCode !== 0);
       if (failed.length > 0) {
         const what = dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets";
@@ -50739,10 +51514,18 @@ function kubectlPort(opts) {
     async forbiddenSecretDeletes(namespaces2, name) {
       if (namespaces2.length === 0) return [];
       const r = await run(
-        ["create", NO_SCHEMA_CHECK, "-f", "-", "-o", 'jsonpath={.spec.resourceAttributes.namespace} {.status.allowed}{"\\n"}'],
+        [
+          "create",
+          NO_SCHEMA_CHECK,
+          "-f",
+          "-",
+          "-o",
+          'jsonpath={.spec.resourceAttributes.namespace} {.status.allowed}{"\\n"}'
+        ],
         deleteReviews(namespaces2, name)
       );
-      if (r.exitCode !== 0) throw deleteFailure(`checking the permission to delete Secret "${name}"`, opts.redact(r.stderr));
+      if (r.exitCode !== 0)
+        throw deleteFailure(`checking the permission to delete Secret "${name}"`, opts.redact(r.stderr));
       return parseDeleteReviews(r.stdout, namespaces2);
     },
     // One kubectl for every namespace, references on stdin. No precondition
@@ -50824,7 +51607,13 @@ function parseBearerChallenge(header2) {
   if (!header2) return void 0;
   for (const c of parseAuthChallenges(header2)) {
     if (c.scheme !== "bearer" || !c.params.realm) continue;
-    return { realm: c.params.realm, service: c.params.service, scope: c.params.scope, error: c.params.error, params: c.params };
+    return {
+      realm: c.params.realm,
+      service: c.params.service,
+      scope: c.params.scope,
+      error: c.params.error,
+      params: c.params
+    };
   }
   return void 0;
 }
@@ -50847,7 +51636,9 @@ function jwtAccess(jwt) {
   }));
 }
 function grantsPull(access, repository) {
-  return access.some((a) => a.type === "repository" && a.name === repository && (a.actions.includes("pull") || a.actions.includes("*")));
+  return access.some(
+    (a) => a.type === "repository" && a.name === repository && (a.actions.includes("pull") || a.actions.includes("*"))
+  );
 }
 function describeAccess(access) {
   return access.length === 0 ? "access: []" : `access: ${access.map((a) => `${a.type}:${a.name}:${a.actions.join(",")}`).join(" ")}`;
@@ -50893,7 +51684,10 @@ function errorOf(body) {
   const o = v;
   if (Array.isArray(o.errors) && o.errors[0] && typeof o.errors[0] === "object") {
     const e = o.errors[0];
-    return { code: typeof e.code === "string" ? e.code : void 0, message: typeof e.message === "string" ? e.message : void 0 };
+    return {
+      code: typeof e.code === "string" ? e.code : void 0,
+      message: typeof e.message === "string" ? e.message : void 0
+    };
   }
   const message = typeof o.message === "string" ? o.message : typeof o.error_description === "string" ? o.error_description : void 0;
   return { code: typeof o.error === "string" ? o.error : void 0, message };
@@ -50907,7 +51701,8 @@ function answered(a) {
   let text = `answered HTTP ${a.status}`;
   if (code) text += ` ${code}`;
   if (message) text += ` "${clip2(message)}"`;
-  else if (!code && a.body.trim() && !/html/i.test(a.headers.get("content-type") ?? "")) text += ` "${clip2(a.body, 120)}"`;
+  else if (!code && a.body.trim() && !/html/i.test(a.headers.get("content-type") ?? ""))
+    text += ` "${clip2(a.body, 120)}"`;
   else if (!a.body.trim() && a.status >= 400) text += " with an empty body";
   return text;
 }
@@ -50963,10 +51758,18 @@ function connectionHint2(err, host, timeoutMs) {
     };
   }
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID" || code === "HOSTNAME_MISMATCH") {
-    return { answer: `failed: the TLS certificate does not name ${host} (${c})`, hint: `Use the host name the certificate was issued for`, code };
+    return {
+      answer: `failed: the TLS certificate does not name ${host} (${c})`,
+      hint: `Use the host name the certificate was issued for`,
+      code
+    };
   }
   if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") {
-    return { answer: `failed: the TLS certificate of ${host} is not valid now (${c})`, hint: `Renew the certificate of ${host}`, code };
+    return {
+      answer: `failed: the TLS certificate of ${host} is not valid now (${c})`,
+      hint: `Renew the certificate of ${host}`,
+      code
+    };
   }
   if (code && /^ERR_SSL_|^ERR_TLS_/.test(code)) {
     return {
@@ -50976,7 +51779,11 @@ function connectionHint2(err, host, timeoutMs) {
     };
   }
   if (code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE") {
-    return { answer: `failed: ${host} closed the connection (${c})`, hint: "Retry; if it persists, check the registry and any proxy in front of it", code };
+    return {
+      answer: `failed: ${host} closed the connection (${c})`,
+      hint: "Retry; if it persists, check the registry and any proxy in front of it",
+      code
+    };
   }
   return {
     answer: `failed: cannot connect to ${host} (${c})`,
@@ -51136,7 +51943,11 @@ var Flow = class {
     return `${this.req.registry}/${this.req.repository}${this.req.tag ? `:${this.req.tag}` : ""}`;
   }
   async run() {
-    const result = { registry: this.req.registry, repository: this.req.repository, ...this.req.tag ? { tag: this.req.tag } : {} };
+    const result = {
+      registry: this.req.registry,
+      repository: this.req.repository,
+      ...this.req.tag ? { tag: this.req.tag } : {}
+    };
     const first = await this.challenge();
     if (first.kind === "anonymous") {
       return { ...result, ...first.digest ? { digest: first.digest } : {}, realm: void 0, anonymous: true };
@@ -51158,7 +51969,8 @@ var Flow = class {
       const m = this.manifestUrl();
       const probe2 = await this.send("manifest", "HEAD", m, { accept: MANIFEST_TYPES.join(", ") });
       if (probe2.status === 401) return { kind: "challenge", challenge: this.bearerOf(probe2, `HEAD ${shown2(m)}`) };
-      if (probe2.status === 200) return { kind: "anonymous", digest: probe2.headers.get("docker-content-digest") ?? void 0 };
+      if (probe2.status === 200)
+        return { kind: "anonymous", digest: probe2.headers.get("docker-content-digest") ?? void 0 };
       throw await this.manifestFailure(probe2, {});
     }
     const tags = new URL(`${this.base}/v2/${this.repoPath}/tags/list?n=1`);
@@ -51182,7 +51994,14 @@ var Flow = class {
   }
   registryFailure(a, request2) {
     const { code } = errorOf(a.body);
-    return this.fail({ step: "registry", request: request2, answer: answered(a), hint: registryHint(a, this.req.registry), status: a.status, ...code ? { code } : {} });
+    return this.fail({
+      step: "registry",
+      request: request2,
+      answer: answered(a),
+      hint: registryHint(a, this.req.registry),
+      status: a.status,
+      ...code ? { code } : {}
+    });
   }
   /** The realm must be https (http only on loopback): the deploy token goes there in clear. */
   realmUrl(c) {
@@ -51191,10 +52010,20 @@ var Flow = class {
     try {
       url = new URL(c.realm);
     } catch {
-      throw this.fail({ step: "registry", request: `GET ${this.base}/v2/`, answer: `named realm "${clip2(c.realm, 200)}", which is not a URL`, hint: "Fix the registry's auth.token.realm (GitLab: https://<gitlab>/jwt/auth)" });
+      throw this.fail({
+        step: "registry",
+        request: `GET ${this.base}/v2/`,
+        answer: `named realm "${clip2(c.realm, 200)}", which is not a URL`,
+        hint: "Fix the registry's auth.token.realm (GitLab: https://<gitlab>/jwt/auth)"
+      });
     }
     if (url.username || url.password) {
-      throw this.fail({ step: "registry", request: where, answer: "names a realm with credentials in the URL", hint: "Fix the registry's auth.token.realm; the deploy token is not sent there" });
+      throw this.fail({
+        step: "registry",
+        request: where,
+        answer: "names a realm with credentials in the URL",
+        hint: "Fix the registry's auth.token.realm; the deploy token is not sent there"
+      });
     }
     if (url.protocol === "https:" || url.protocol === "http:" && isLoopbackHost(url.hostname)) return url;
     throw this.fail({
@@ -51219,7 +52048,13 @@ var Flow = class {
     }
     const jwt = typeof body?.access_token === "string" && body.access_token ? body.access_token : typeof body?.token === "string" ? body.token : "";
     if (!jwt) {
-      throw this.fail({ step: "token", request: request2, answer: "answered HTTP 200 without a token", hint: `${realm.host} is not a registry token service; check the registry's auth.token.realm`, status: 200 });
+      throw this.fail({
+        step: "token",
+        request: request2,
+        answer: "answered HTTP 200 without a token",
+        hint: `${realm.host} is not a registry token service; check the registry's auth.token.realm`,
+        status: 200
+      });
     }
     this.forms.push(jwt);
     return jwt;
@@ -51229,8 +52064,22 @@ var Flow = class {
   }
   tokenFailure(a, request2, realm, c) {
     const { code } = errorOf(a.body);
-    const hint = tokenHint(a, { code, realmHost: realm.host, service: c.service, username: this.req.username, registry: this.req.registry, isStatic: this.isStatic() });
-    return this.fail({ step: "token", request: request2, answer: answered(a), hint, status: a.status, ...code ? { code } : {} });
+    const hint = tokenHint(a, {
+      code,
+      realmHost: realm.host,
+      service: c.service,
+      username: this.req.username,
+      registry: this.req.registry,
+      isStatic: this.isStatic()
+    });
+    return this.fail({
+      step: "token",
+      request: request2,
+      answer: answered(a),
+      hint,
+      status: a.status,
+      ...code ? { code } : {}
+    });
   }
   /** Step 3: GitLab drops scopes it will not grant and still answers 200; the claim tells. */
   checkAccess(jwt, realm) {
@@ -51285,7 +52134,9 @@ var Flow = class {
     let request2 = `HEAD ${shown2(url)}`;
     let answer = a;
     if (a.status === 404) {
-      const g = await this.send("manifest", "GET", url, { ...auth, accept: MANIFEST_TYPES.join(", ") }).catch(() => void 0);
+      const g = await this.send("manifest", "GET", url, { ...auth, accept: MANIFEST_TYPES.join(", ") }).catch(
+        () => void 0
+      );
       if (g?.status === 404) {
         answer = g;
         request2 = `GET ${shown2(url)}`;
@@ -51295,8 +52146,23 @@ var Flow = class {
     const image = this.image();
     const repo = `${this.req.registry}/${this.req.repository}`;
     const tags = answer.status === 404 && code !== "NAME_UNKNOWN" ? await this.someTags(auth) : void 0;
-    const hint = manifestHint(answer, { code, message, tags, image, repo, tag: this.req.tag, repository: this.req.repository });
-    return this.fail({ step: "manifest", request: request2, answer: answered(answer), hint, status: answer.status, ...code ? { code } : {} });
+    const hint = manifestHint(answer, {
+      code,
+      message,
+      tags,
+      image,
+      repo,
+      tag: this.req.tag,
+      repository: this.req.repository
+    });
+    return this.fail({
+      step: "manifest",
+      request: request2,
+      answer: answered(answer),
+      hint,
+      status: answer.status,
+      ...code ? { code } : {}
+    });
   }
 };
 function registryPort(opts = {}) {
@@ -51328,9 +52194,14 @@ async function checkKubeconfig(opts) {
     try {
       isFile = statSync(opts.kubeconfig).isFile();
     } catch (err) {
-      throw new UsageError(opts.labels.kubeconfig, opts.kubeconfig, `an existing kubeconfig file (${err.code ?? "unreadable"})`);
+      throw new UsageError(
+        opts.labels.kubeconfig,
+        opts.kubeconfig,
+        `an existing kubeconfig file (${err.code ?? "unreadable"})`
+      );
     }
-    if (!isFile) throw new UsageError(opts.labels.kubeconfig, opts.kubeconfig, "a kubeconfig file (this is a directory)");
+    if (!isFile)
+      throw new UsageError(opts.labels.kubeconfig, opts.kubeconfig, "a kubeconfig file (this is a directory)");
   }
   const run = kubectlRunner(opts);
   const r = await run(["config", "view", "--minify", "-o", "json"], "");
@@ -51339,7 +52210,11 @@ async function checkKubeconfig(opts) {
   const where = whereFrom(opts, env);
   const loading2 = /error loading config file "([^"]*)"/.exec(r.stderr);
   if (loading2) {
-    throw new UsageError(opts.kubeconfig ? opts.labels.kubeconfig : "$KUBECONFIG", loading2[1], `a kubeconfig (YAML) kubectl can read; kubectl says: ${said}`);
+    throw new UsageError(
+      opts.kubeconfig ? opts.labels.kubeconfig : "$KUBECONFIG",
+      loading2[1],
+      `a kubeconfig (YAML) kubectl can read; kubectl says: ${said}`
+    );
   }
   const contexts2 = await knownContexts(opts);
   const known = contexts2.length ? `: ${contexts2.join(", ")}` : " (it has none)";
@@ -51353,7 +52228,11 @@ async function checkKubeconfig(opts) {
       `required here: ${where} ${opts.kubeconfig || env.KUBECONFIG || existsSync2(where) ? "sets no current-context" : "does not exist"}, so kubectl has no cluster to talk to; give ${opts.labels.kubeconfig} and ${opts.labels.context}${contexts2.length ? ` (contexts there${known})` : ""}`
     );
   }
-  throw new UsageError(`${opts.labels.kubeconfig} / ${opts.labels.context}`, void 0, `a kubeconfig kubectl can use (${where}); kubectl says: ${said}`);
+  throw new UsageError(
+    `${opts.labels.kubeconfig} / ${opts.labels.context}`,
+    void 0,
+    `a kubeconfig kubectl can use (${where}); kubectl says: ${said}`
+  );
 }
 async function knownContexts(opts) {
   const r = await kubectlRunner({ ...opts, context: void 0 })(["config", "get-contexts", "-o", "name"], "");
@@ -51369,17 +52248,35 @@ function noGitLab() {
   const refuse2 = () => {
     throw new Error("static credentials (--username): GitLab is never called");
   };
-  const port = { resolveOwner: refuse2, createDeployToken: refuse2, revokeDeployToken: refuse2, listDeployTokens: refuse2 };
+  const port = {
+    resolveOwner: refuse2,
+    createDeployToken: refuse2,
+    revokeDeployToken: refuse2,
+    listDeployTokens: refuse2
+  };
   return port;
 }
 async function checkLocalSetup(config, redactor, opts) {
   if (config.caFile) readCaFile(config.caFile);
   if (!opts.cluster) return;
-  await checkKubeconfig({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact, holdsSecret: redactor.holds, labels: opts.labels });
+  await checkKubeconfig({
+    kubeconfig: config.kubeconfig,
+    context: config.context,
+    redact: redactor.redact,
+    holdsSecret: redactor.holds,
+    labels: opts.labels
+  });
 }
 function livePorts(config, log, redactor) {
   const caPem = config.caFile ? readCaFile(config.caFile) : void 0;
-  const kube = complete(kubectlPort({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact, holdsSecret: redactor.holds }));
+  const kube = complete(
+    kubectlPort({
+      kubeconfig: config.kubeconfig,
+      context: config.context,
+      redact: redactor.redact,
+      holdsSecret: redactor.holds
+    })
+  );
   return {
     gitlab: config.credentials.kind === "static" ? noGitLab() : gitlabPort({
       url: config.gitlabUrl,
@@ -51435,7 +52332,21 @@ function assessStatus(args) {
       const state = args.namespaceStates?.get(namespace);
       const namespaceState = state === "missing" || state === "terminating" ? state : null;
       const fillWith = args.fill?.namespaces.includes(namespace) ? args.fill.tokenId : null;
-      return { namespace, present: false, managed: false, type: null, credentials: null, owner: null, tokenId: null, username: null, expiresAt: null, daysLeft: null, tokenState: null, fillWith, namespaceState };
+      return {
+        namespace,
+        present: false,
+        managed: false,
+        type: null,
+        credentials: null,
+        owner: null,
+        tokenId: null,
+        username: null,
+        expiresAt: null,
+        daysLeft: null,
+        tokenState: null,
+        fillWith,
+        namespaceState
+      };
     }
     const managed = isManaged(s);
     const tokenId = managed ? idOf(s.annotations[Annotations.tokenId]) : null;
@@ -51470,11 +52381,21 @@ function assessStatus(args) {
   const missing = secrets.filter((s) => !s.present && s.namespaceState === null).map((s) => s.namespace);
   if (missing.length) {
     const next = args.fill ? `rotate fills it with deploy token ${args.fill.tokenId}, the one the other Secrets hold (nothing minted)` : "rotate creates it";
-    findings.push({ severity: "attention", kind: "missing-secret", namespaces: missing, message: `no Secret "${args.secretName}" in ${list(missing)}: pods there cannot pull; ${next}` });
+    findings.push({
+      severity: "attention",
+      kind: "missing-secret",
+      namespaces: missing,
+      message: `no Secret "${args.secretName}" in ${list(missing)}: pods there cannot pull; ${next}`
+    });
   }
   const unmanaged = secrets.filter((s) => s.present && !s.managed).map((s) => s.namespace);
   if (unmanaged.length) {
-    findings.push({ severity: "attention", kind: "unmanaged-secret", namespaces: unmanaged, message: `Secret "${args.secretName}" in ${list(unmanaged)} is not managed by gitlab-pull-secret: rotate refuses it without --adopt` });
+    findings.push({
+      severity: "attention",
+      kind: "unmanaged-secret",
+      namespaces: unmanaged,
+      message: `Secret "${args.secretName}" in ${list(unmanaged)} is not managed by gitlab-pull-secret: rotate refuses it without --adopt`
+    });
   }
   for (const s of secrets.filter((x) => x.managed && x.owner !== ownerRef2)) {
     const fate = s.type === wantedType ? "rotate replaces it" : `rotate refuses it, since it is ${s.type} (see below)`;
@@ -51491,41 +52412,93 @@ function assessStatus(args) {
     });
   }
   const holders = /* @__PURE__ */ new Map();
-  for (const s of secrets) if (s.tokenId !== null && s.tokenState !== null) holders.set(s.tokenId, [...holders.get(s.tokenId) ?? [], s.namespace]);
+  for (const s of secrets)
+    if (s.tokenId !== null && s.tokenState !== null)
+      holders.set(s.tokenId, [...holders.get(s.tokenId) ?? [], s.namespace]);
   for (const [id, namespaces2] of holders) {
     const s = secrets.find((x) => x.tokenId === id);
     const where = `the Secret in ${list(namespaces2)}`;
     if (s.tokenState !== "live") {
       const why = s.tokenState === "gone" ? "GitLab no longer has it" : s.tokenState === "revoked" ? "it was revoked" : `it expired ${s.expiresAt?.slice(0, 10) ?? ""}`.trim();
-      findings.push({ severity: "attention", kind: "dead-token", tokenId: id, namespaces: namespaces2, message: `${where} holds deploy token ${id}, which cannot pull: ${why}. Run rotate` });
+      findings.push({
+        severity: "attention",
+        kind: "dead-token",
+        tokenId: id,
+        namespaces: namespaces2,
+        message: `${where} holds deploy token ${id}, which cannot pull: ${why}. Run rotate`
+      });
     } else if (args.warnWithinMs !== void 0 && s.expiresAt !== null && Date.parse(s.expiresAt) - now.getTime() <= args.warnWithinMs) {
       const left = formatDuration2(Date.parse(s.expiresAt) - now.getTime());
-      findings.push({ severity: "attention", kind: "expiring", tokenId: id, namespaces: namespaces2, message: `deploy token ${id} in ${list(namespaces2)} expires in ${left} (${s.expiresAt.slice(0, 10)} 00:00 UTC), within --warn-within: run rotate` });
+      findings.push({
+        severity: "attention",
+        kind: "expiring",
+        tokenId: id,
+        namespaces: namespaces2,
+        message: `deploy token ${id} in ${list(namespaces2)} expires in ${left} (${s.expiresAt.slice(0, 10)} 00:00 UTC), within --warn-within: run rotate`
+      });
     }
   }
   const held = heldTokens(args.existing, owner2);
-  const own = owner2 ? assessOwnership({ existing: args.existing, owner: owner2, tokens: args.tokens, prefix: args.prefix, target, namespaces: args.namespaces, managed: Array.isArray(args.managed) ? args.managed : void 0 }) : void 0;
+  const own = owner2 ? assessOwnership({
+    existing: args.existing,
+    owner: owner2,
+    tokens: args.tokens,
+    prefix: args.prefix,
+    target,
+    namespaces: args.namespaces,
+    managed: Array.isArray(args.managed) ? args.managed : void 0
+  }) : void 0;
   const referenced = /* @__PURE__ */ new Set([...referencedIds(held), ...own?.heldElsewhere ?? []]);
   const orphans = new Set(
-    args.partOf ? [] : sweepCandidates({ tokens: args.tokens, prefix: args.prefix, target, referenced, now, graceMs: args.graceMs }).map((t) => t.id)
+    args.partOf ? [] : sweepCandidates({
+      tokens: args.tokens,
+      prefix: args.prefix,
+      target,
+      referenced,
+      now,
+      graceMs: args.graceMs
+    }).map((t) => t.id)
   );
   const elsewhere = own?.elsewhereHolders ?? /* @__PURE__ */ new Map();
   const spared = new Map((own?.spared ?? []).map((s) => [s.id, s]));
   const legacy = (name) => claimOf(args.prefix, target, name).kind === "legacy";
   const rendered = (t) => ownsTokenName(args.prefix, renderTarget(args.secretName), t.name) && isLiveToken(t, now);
-  const tokens = args.tokens.filter((t) => referenced.has(t.id) || (namedForTarget(args.prefix, target, t.name) || legacy(t.name)) && !args.partOf || rendered(t)).map((t) => {
+  const tokens = args.tokens.filter(
+    (t) => referenced.has(t.id) || (namedForTarget(args.prefix, target, t.name) || legacy(t.name)) && !args.partOf || rendered(t)
+  ).map((t) => {
     const state = stateOf(t, now);
     const sparedAs = spared.get(t.id)?.why;
     const role = sparedAs && sparedAs !== "held-elsewhere" ? sparedAs : held.current.includes(t.id) ? "current" : held.kept.includes(t.id) ? "kept" : held.pending.includes(t.id) ? "pending" : orphans.has(t.id) ? "orphan" : own?.heldElsewhere.has(t.id) ? "held-elsewhere" : rendered(t) ? "render" : legacy(t.name) ? "legacy" : state === "live" ? "in-flight" : "stale";
     const usedBy = holders.get(t.id) ?? [...elsewhere.get(t.id) ?? []];
-    return { id: t.id, name: t.name, username: t.username, expiresAt: t.expiresAt, daysLeft: daysLeft(t.expiresAt, now), state, role, usedBy };
+    return {
+      id: t.id,
+      name: t.name,
+      username: t.username,
+      expiresAt: t.expiresAt,
+      daysLeft: daysLeft(t.expiresAt, now),
+      state,
+      role,
+      usedBy
+    };
   }).sort((a, b) => b.id - a.id);
   for (const o of own?.overlaps ?? []) {
-    findings.push({ severity: "attention", kind: "overlap", tokenId: o.tokenId, namespaces: [o.namespace], message: overlapMessage(o, args.secretName, target) });
+    findings.push({
+      severity: "attention",
+      kind: "overlap",
+      tokenId: o.tokenId,
+      namespaces: [o.namespace],
+      message: overlapMessage(o, args.secretName, target)
+    });
   }
   for (const s of own?.spared ?? []) {
     if (s.why === "other-target" && own.overlaps.some((o) => o.tokenId === s.id)) continue;
-    findings.push({ severity: "info", kind: "spared", tokenId: s.id, namespaces: s.namespaces, message: sparedMessage(s).replace(/^Left/, "rotate leaves") });
+    findings.push({
+      severity: "info",
+      kind: "spared",
+      tokenId: s.id,
+      namespaces: s.namespaces,
+      message: sparedMessage(s).replace(/^Left/, "rotate leaves")
+    });
   }
   if (args.partOf) {
     findings.push({
@@ -51535,15 +52508,34 @@ function assessStatus(args) {
     });
   }
   if (args.managed === "forbidden") {
-    findings.push({ severity: "info", kind: "cluster-wide", message: "RBAC does not allow listing Secrets cluster-wide: Secrets outside these namespaces were not checked" });
+    findings.push({
+      severity: "info",
+      kind: "cluster-wide",
+      message: "RBAC does not allow listing Secrets cluster-wide: Secrets outside these namespaces were not checked"
+    });
   }
   for (const t of tokens) {
     if (t.role === "orphan") {
-      findings.push({ severity: "attention", kind: "orphan", tokenId: t.id, message: `deploy token ${t.id} (${t.name}) is an orphan: live, ours, and no Secret references it. rotate sweeps it; revoke deletes it` });
+      findings.push({
+        severity: "attention",
+        kind: "orphan",
+        tokenId: t.id,
+        message: `deploy token ${t.id} (${t.name}) is an orphan: live, ours, and no Secret references it. rotate sweeps it; revoke deletes it`
+      });
     } else if (t.role === "pending" && t.state === "live") {
-      findings.push({ severity: "attention", kind: "pending-revoke", tokenId: t.id, message: `deploy token ${t.id} is still live although an earlier run meant to revoke it; the next rotate revokes it` });
+      findings.push({
+        severity: "attention",
+        kind: "pending-revoke",
+        tokenId: t.id,
+        message: `deploy token ${t.id} is still live although an earlier run meant to revoke it; the next rotate revokes it`
+      });
     } else if (t.role === "in-flight") {
-      findings.push({ severity: "info", kind: "in-flight", tokenId: t.id, message: `deploy token ${t.id} is unreferenced but younger than --sweep-grace: a rotation may be running` });
+      findings.push({
+        severity: "info",
+        kind: "in-flight",
+        tokenId: t.id,
+        message: `deploy token ${t.id} is unreferenced but younger than --sweep-grace: a rotation may be running`
+      });
     } else if (t.role === "legacy" && t.state === "live") {
       findings.push({
         severity: "info",
@@ -51559,13 +52551,22 @@ function assessStatus(args) {
         message: `deploy token ${t.id} (${t.name}) was minted by render for a GitOps copy or a node's config: rotate never revokes or sweeps it. It expires by itself${t.expiresAt ? ` on ${t.expiresAt.slice(0, 10)}` : ""}; revoke it in GitLab when that copy is retired`
       });
     } else if (t.role === "stale") {
-      findings.push({ severity: "info", kind: "stale", tokenId: t.id, message: `deploy token ${t.id} is ${t.state} and still listed by GitLab; it cannot pull (revoke deletes it)` });
+      findings.push({
+        severity: "info",
+        kind: "stale",
+        tokenId: t.id,
+        message: `deploy token ${t.id} is ${t.state} and still listed by GitLab; it cannot pull (revoke deletes it)`
+      });
     }
   }
   const apiToken = args.apiToken ?? null;
   if (apiTokenExpiresWithin(apiToken, now, args.warnWithinMs ?? ROTATE_WARN_MS)) {
     const within = args.warnWithinMs !== void 0 ? "within --warn-within" : "within 14 days";
-    findings.push({ severity: "attention", kind: "api-token-expiring", message: apiTokenExpiryMessage(apiToken, now, within) });
+    findings.push({
+      severity: "attention",
+      kind: "api-token-expiring",
+      message: apiTokenExpiryMessage(apiToken, now, within)
+    });
   }
   return {
     secretName: args.secretName,
@@ -51600,7 +52601,9 @@ async function readStatus(config, ports) {
     const rest = namespaces2.filter((ns) => !gone.some((u) => u.namespace === ns));
     existing = rest.length ? await ports.kube.readSecrets(rest, config.secretName) : [];
   }
-  const absent = namespaces2.filter((ns) => !existing.some((s) => s.namespace === ns) && !gone.some((u) => u.namespace === ns));
+  const absent = namespaces2.filter(
+    (ns) => !existing.some((s) => s.namespace === ns) && !gone.some((u) => u.namespace === ns)
+  );
   const namespaceStates = await statesOf(ports.kube, absent);
   for (const u of gone) namespaceStates.set(u.namespace, u.reason);
   const tokens = owner2 ? await ports.gitlab.listDeployTokens(owner2) : [];
@@ -51610,7 +52613,9 @@ async function readStatus(config, ports) {
   const named = targetOf(config, namespaces2, leaseUid);
   const covering = owner2 ? coveringTarget(existing, owner2, named, namespaces2) : void 0;
   const target = covering ?? named;
-  const available = namespaces2.filter((ns) => !["missing", "terminating"].includes(namespaceStates.get(ns) ?? "active"));
+  const available = namespaces2.filter(
+    (ns) => !["missing", "terminating"].includes(namespaceStates.get(ns) ?? "active")
+  );
   const fill = owner2 ? fillOf(config, { owner: owner2, namespaces: available, existing, tokens, now, target }) : null;
   const input = {
     owner: owner2,
@@ -51642,7 +52647,14 @@ function fillOf(config, args) {
     return null;
   }
   const liveIds = new Set(args.tokens.filter((t) => isLiveToken(t, args.now)).map((t) => t.id));
-  const d = rotationDecision({ ...args, hosts, liveIds, rotateBeforeMs: config.rotateBeforeMs, force: config.force, prefix: config.tokenNamePrefix });
+  const d = rotationDecision({
+    ...args,
+    hosts,
+    liveIds,
+    rotateBeforeMs: config.rotateBeforeMs,
+    force: config.force,
+    prefix: config.tokenNamePrefix
+  });
   return d.action === "fill" ? { tokenId: d.tokenId, namespaces: d.namespaces } : null;
 }
 function statusNeedsAttention(r) {
@@ -51651,12 +52663,22 @@ function statusNeedsAttention(r) {
 
 // src/faces/metrics.ts
 var PREFIX2 = "gitlab_pull_secret_";
-var UNHEALTHY = /* @__PURE__ */ new Set(["missing-namespace", "missing-secret", "unmanaged-secret", "other-owner", "wrong-type", "dead-token", "overlap"]);
+var UNHEALTHY = /* @__PURE__ */ new Set([
+  "missing-namespace",
+  "missing-secret",
+  "unmanaged-secret",
+  "other-owner",
+  "wrong-type",
+  "dead-token",
+  "overlap"
+]);
 function secretHealthy(r, namespace) {
   const s = r.secrets.find((x) => x.namespace === namespace);
   if (!s || !s.present || !s.managed) return false;
   if (s.credentials !== "static" && s.tokenState !== "live") return false;
-  return !r.findings.some((f) => f.severity === "attention" && UNHEALTHY.has(f.kind) && f.namespaces?.includes(namespace));
+  return !r.findings.some(
+    (f) => f.severity === "attention" && UNHEALTHY.has(f.kind) && f.namespaces?.includes(namespace)
+  );
 }
 var seconds2 = (iso) => {
   if (!iso) return void 0;
@@ -51672,31 +52694,61 @@ function families(status, run) {
   };
   if (status) {
     const secret = status.secretName;
-    const expiry = family("token_expiry_timestamp_seconds", "When the deploy token a managed Secret holds expires (Unix time).", ["namespace", "secret"]);
-    const healthy = family("secret_healthy", "1 when the Secret is present, ours, of the right type and holds a live token of this target; 0 otherwise.", ["namespace", "secret"]);
+    const expiry = family(
+      "token_expiry_timestamp_seconds",
+      "When the deploy token a managed Secret holds expires (Unix time).",
+      ["namespace", "secret"]
+    );
+    const healthy = family(
+      "secret_healthy",
+      "1 when the Secret is present, ours, of the right type and holds a live token of this target; 0 otherwise.",
+      ["namespace", "secret"]
+    );
     for (const s of status.secrets) {
       const at = s.present && s.managed ? seconds2(s.expiresAt) : void 0;
       if (at !== void 0) expiry.samples.push({ labels: { namespace: s.namespace, secret }, value: at });
-      healthy.samples.push({ labels: { namespace: s.namespace, secret }, value: secretHealthy(status, s.namespace) ? 1 : 0 });
+      healthy.samples.push({
+        labels: { namespace: s.namespace, secret },
+        value: secretHealthy(status, s.namespace) ? 1 : 0
+      });
     }
     const byKind = /* @__PURE__ */ new Map();
     for (const f of status.findings) {
       const key = `${f.kind}\0${f.severity}`;
       byKind.set(key, { severity: f.severity, count: (byKind.get(key)?.count ?? 0) + 1 });
     }
-    const findings = family("findings", "What status found, counted by reason (the findings of its table); attention ones make --warn-within exit 3.", ["secret", "reason", "severity"]);
+    const findings = family(
+      "findings",
+      "What status found, counted by reason (the findings of its table); attention ones make --warn-within exit 3.",
+      ["secret", "reason", "severity"]
+    );
     for (const [key, v] of [...byKind].sort(([a], [b]) => a < b ? -1 : 1)) {
-      findings.samples.push({ labels: { secret, reason: key.split("\0")[0], severity: v.severity }, value: v.count });
+      findings.samples.push({
+        labels: { secret, reason: key.split("\0")[0], severity: v.severity },
+        value: v.count
+      });
     }
-    family("attention", "1 when something needs a person (what makes status --warn-within exit 3).", ["secret"]).samples.push({ labels: { secret }, value: status.attention ? 1 : 0 });
-    family("status_timestamp_seconds", "When status read the cluster and GitLab (Unix time).", ["secret"]).samples.push({ labels: { secret }, value: seconds2(status.checkedAt) ?? 0 });
+    family("attention", "1 when something needs a person (what makes status --warn-within exit 3).", [
+      "secret"
+    ]).samples.push({ labels: { secret }, value: status.attention ? 1 : 0 });
+    family("status_timestamp_seconds", "When status read the cluster and GitLab (Unix time).", ["secret"]).samples.push(
+      { labels: { secret }, value: seconds2(status.checkedAt) ?? 0 }
+    );
     const api = status.apiToken;
     if (api?.checked) {
-      const info = family("api_token_info", "The GitLab API token that mints the deploy tokens: its name and scopes (value always 1).", ["secret", "name", "scopes"]);
+      const info = family(
+        "api_token_info",
+        "The GitLab API token that mints the deploy tokens: its name and scopes (value always 1).",
+        ["secret", "name", "scopes"]
+      );
       info.samples.push({ labels: { secret, name: api.name, scopes: [...api.scopes].sort().join(",") }, value: 1 });
       const at = seconds2(api.expiresAt);
       if (at !== void 0) {
-        family("api_token_expiry_timestamp_seconds", "When the GitLab API token expires (Unix time; absent when it never expires).", ["secret"]).samples.push({ labels: { secret }, value: at });
+        family(
+          "api_token_expiry_timestamp_seconds",
+          "When the GitLab API token expires (Unix time; absent when it never expires).",
+          ["secret"]
+        ).samples.push({ labels: { secret }, value: at });
       }
     }
   }
@@ -51706,16 +52758,32 @@ function families(status, run) {
       if (value !== void 0) family(name, help, ["secret"]).samples.push({ labels: { secret }, value });
     };
     one("last_run_timestamp_seconds", "When the last rotate run ended (Unix time).", run.finishedAt.getTime() / 1e3);
-    one("last_run_success", "1 when the last rotate run exited 0; 0 when it failed or left a problem (a skipped namespace, a failed revoke).", run.success ? 1 : 0);
-    const result = family("last_run_result", "The last rotate run's result: 1 for the one it had, 0 for the others.", ["secret", "result"]);
-    for (const r of RUN_RESULTS) result.samples.push({ labels: { secret, result: r }, value: r === run.result ? 1 : 0 });
+    one(
+      "last_run_success",
+      "1 when the last rotate run exited 0; 0 when it failed or left a problem (a skipped namespace, a failed revoke).",
+      run.success ? 1 : 0
+    );
+    const result = family("last_run_result", "The last rotate run's result: 1 for the one it had, 0 for the others.", [
+      "secret",
+      "result"
+    ]);
+    for (const r of RUN_RESULTS)
+      result.samples.push({ labels: { secret, result: r }, value: r === run.result ? 1 : 0 });
     one("last_success_timestamp_seconds", "When a rotate run last exited 0 (Unix time).", run.lastSuccessSeconds);
     one("last_run_duration_seconds", "How long the last rotate run took.", run.durationSeconds);
     one("last_run_minted_tokens", "Deploy tokens the last run minted.", run.minted);
     one("last_run_revoked_tokens", "Previous deploy tokens the last run revoked.", run.revoked);
     one("last_run_swept_tokens", "Orphaned deploy tokens the last run swept.", run.swept);
-    one("last_run_filled_namespaces", "Namespaces the last run filled with the current token (nothing due).", run.filled);
-    one("last_run_skipped_namespaces", "Listed namespaces the last run skipped (missing or being deleted).", run.skipped);
+    one(
+      "last_run_filled_namespaces",
+      "Namespaces the last run filled with the current token (nothing due).",
+      run.filled
+    );
+    one(
+      "last_run_skipped_namespaces",
+      "Listed namespaces the last run skipped (missing or being deleted).",
+      run.skipped
+    );
   }
   return out.filter((f) => f.samples.length > 0);
 }
@@ -51749,7 +52817,8 @@ function previousLastSuccess(text, secretName2) {
 function watched(ports, seen) {
   const { lock, gitlab } = ports;
   const note = (namespace, name) => (lease) => {
-    if (lease?.uid) seen.lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace, name, uid: lease.uid };
+    if (lease?.uid)
+      seen.lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace, name, uid: lease.uid };
     return lease;
   };
   const watchedLock = {
@@ -51781,7 +52850,11 @@ function checkMetricsFile(config) {
     writeFileSync(probe, "", { mode: 420 });
     rmSync(probe, { force: true });
   } catch (err) {
-    throw new UsageError("--metrics-file", path4, `a file in a writable directory (${err.code ?? "unwritable"})`);
+    throw new UsageError(
+      "--metrics-file",
+      path4,
+      `a file in a writable directory (${err.code ?? "unwritable"})`
+    );
   }
 }
 function tempBeside(path4) {
@@ -51814,7 +52887,9 @@ async function emit(config, parts, log, redactor) {
       writeAtomically(metricsFile, clean);
       log.info(`Wrote the metrics to ${metricsFile}`);
     } catch (err) {
-      log.warn(`Could not write the metrics to ${metricsFile}: ${err.code ?? err.message}`);
+      log.warn(
+        `Could not write the metrics to ${metricsFile}: ${err.code ?? err.message}`
+      );
     }
   }
   if (pushgatewayUrl2) {
@@ -51878,7 +52953,12 @@ async function observedRotation(config, log, redactor) {
         holdsSecret: redactor.holds,
         reportingInstance: `${hostname()}`
       });
-      const list3 = runEvents({ outcome, lease: lease ?? void 0, secretName: config.secretName, redact: redactor.redact });
+      const list3 = runEvents({
+        outcome,
+        lease: lease ?? void 0,
+        secretName: config.secretName,
+        redact: redactor.redact
+      });
       await announce(port, list3, finished, log);
     }
     if (metricsFile || pushgatewayUrl2) {
@@ -51886,9 +52966,16 @@ async function observedRotation(config, log, redactor) {
       try {
         status = await readStatus(config, ports);
       } catch (err) {
-        log.warn(`The metrics hold the run only: reading the Secrets and tokens after it failed: ${err.message}`);
+        log.warn(
+          `The metrics hold the run only: reading the Secrets and tokens after it failed: ${err.message}`
+        );
       }
-      await emit(config, { ...status ? { status } : {}, run: runFacts(config, outcome, started, finished) }, log, redactor);
+      await emit(
+        config,
+        { ...status ? { status } : {}, run: runFacts(config, outcome, started, finished) },
+        log,
+        redactor
+      );
     }
   }
   if (outcome.error) throw outcome.error;
@@ -51922,7 +53009,15 @@ function teardownPlan(args) {
   const ownerRef2 = ownerRef(owner2);
   const managed = existing.filter(isManaged);
   const ours = managed.filter((s) => s.annotations[Annotations.owner] === ownerRef2);
-  const own = owner2 ? assessOwnership({ existing, owner: owner2, tokens: args.tokens, prefix: args.prefix, target, namespaces: args.namespaces, managed: args.managed }) : void 0;
+  const own = owner2 ? assessOwnership({
+    existing,
+    owner: owner2,
+    tokens: args.tokens,
+    prefix: args.prefix,
+    target,
+    namespaces: args.namespaces,
+    managed: args.managed
+  }) : void 0;
   const held = own?.all ?? { current: [], kept: [], pending: [] };
   const mine = own?.revocable ?? held;
   const why = (t) => mine.current.includes(t.id) ? "current" : mine.kept.includes(t.id) ? "kept" : mine.pending.includes(t.id) ? "pending" : namedForTarget(args.prefix, target, t.name) && !own?.heldElsewhere.has(t.id) && !own?.spared.some((s) => s.id === t.id) ? "named" : void 0;
@@ -51930,7 +53025,13 @@ function teardownPlan(args) {
   const revoke = [];
   for (const t of args.tokens) {
     const w = why(t);
-    if (w) revoke.push({ id: t.id, name: t.name, state: t.revoked ? "revoked" : isLiveToken(t, args.now) ? "live" : "expired", why: w });
+    if (w)
+      revoke.push({
+        id: t.id,
+        name: t.name,
+        state: t.revoked ? "revoked" : isLiveToken(t, args.now) ? "live" : "expired",
+        why: w
+      });
   }
   const foreignCurrent = new Set((own?.spared ?? []).filter((s) => s.why !== "held-elsewhere").map((s) => s.id));
   const keepSecrets = ours.filter((s) => foreignCurrent.has(Number(s.annotations[Annotations.tokenId]))).map((s) => s.namespace);
@@ -51961,7 +53062,15 @@ async function inspect2(config, ports, owner2, namespaces2, hand, confirmed) {
   const tokens = owner2 ? await ports.gitlab.listDeployTokens(owner2) : [];
   const now = ports.clock.now();
   const live = tokens.filter((t) => isLiveToken(t, now));
-  const recalled = owner2 ? await recallTarget(ports.lock, { config, namespaces: namespaces2, held: hand.lease, heldNamespace: hand.namespace, fresh: hand.fresh, existing: state.secrets, live }) : void 0;
+  const recalled = owner2 ? await recallTarget(ports.lock, {
+    config,
+    namespaces: namespaces2,
+    held: hand.lease,
+    heldNamespace: hand.namespace,
+    fresh: hand.fresh,
+    existing: state.secrets,
+    live
+  }) : void 0;
   const input = {
     owner: owner2,
     secretName: config.secretName,
@@ -51981,8 +53090,12 @@ async function inspect2(config, ports, owner2, namespaces2, hand, confirmed) {
       base = teardownPlan({ ...input, managed });
     }
   }
-  const saNamespaces = namespaces2.filter((ns) => !base.unmanaged.includes(ns) && !base.otherOwner.includes(ns) && !base.keepSecrets.includes(ns));
-  const serviceAccounts2 = config.serviceAccounts.length === 0 ? null : serviceAccountChanges(state.serviceAccounts, saNamespaces, config.serviceAccounts, config.secretName).map((c) => c.key);
+  const saNamespaces = namespaces2.filter(
+    (ns) => !base.unmanaged.includes(ns) && !base.otherOwner.includes(ns) && !base.keepSecrets.includes(ns)
+  );
+  const serviceAccounts2 = config.serviceAccounts.length === 0 ? null : serviceAccountChanges(state.serviceAccounts, saNamespaces, config.serviceAccounts, config.secretName).map(
+    (c) => c.key
+  );
   const forbidden = await ports.kube.forbiddenSecretDeletes(base.deleteSecrets, config.secretName);
   if (forbidden.length && !confirmed) base = { ...base, deleteForbidden: forbidden };
   else if (forbidden.length) {
@@ -52000,7 +53113,8 @@ async function removeFromServiceAccounts(config, ports, seen) {
   for (let attempt = 1; attempt <= SERVICE_ACCOUNT_ATTEMPTS2; attempt++) {
     const changes = serviceAccountChanges(accounts, seen.saNamespaces, config.serviceAccounts, config.secretName);
     if (changes.length === 0) return [];
-    if (await ports.kube.replaceServiceAccounts(changes.map((c) => c.next)) === "ok") return changes.map((c) => c.key);
+    if (await ports.kube.replaceServiceAccounts(changes.map((c) => c.next)) === "ok")
+      return changes.map((c) => c.key);
     accounts = (await ports.kube.readTarget(seen.namespaces, config.secretName, config.serviceAccounts)).serviceAccounts;
   }
   throw new Error(`the ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS2} attempts`);
@@ -52032,18 +53146,30 @@ async function teardown(config, ports, opts) {
   const guard = guardWrites(ports, lease);
   ports = guard.ports;
   try {
-    const seen = await inspect2(config, ports, owner2, namespaces2, { lease: lease.current(), namespace: lease.lease.namespace, fresh: lease.fresh }, true);
+    const seen = await inspect2(
+      config,
+      ports,
+      owner2,
+      namespaces2,
+      { lease: lease.current(), namespace: lease.lease.namespace, fresh: lease.fresh },
+      true
+    );
     const { plan } = seen;
     const { log } = ports;
     const revoked = [];
     const problems = otherOwnerProblems(plan);
     for (const s of plan.spared) log.info(sparedMessage(s));
-    for (const ns of plan.keepSecrets) log.warn(`Kept the Secret in ${ns}: it holds a token another target (or cluster) wrote there, and deleting it would stop pulls`);
+    for (const ns of plan.keepSecrets)
+      log.warn(
+        `Kept the Secret in ${ns}: it holds a token another target (or cluster) wrote there, and deleting it would stop pulls`
+      );
     for (const t of owner2 ? plan.revoke : []) {
       try {
         const outcome = await ports.gitlab.revokeDeployToken(owner2, t.id);
         revoked.push(t.id);
-        log.info(outcome === "revoked" ? `Revoked deploy token ${t.id} (${t.why})` : `Deploy token ${t.id} was already gone`);
+        log.info(
+          outcome === "revoked" ? `Revoked deploy token ${t.id} (${t.why})` : `Deploy token ${t.id} was already gone`
+        );
       } catch (err) {
         problems.push(`Could not revoke deploy token ${t.id}: ${err.message}`);
       }
@@ -52055,20 +53181,27 @@ async function teardown(config, ports, opts) {
     if (plan.serviceAccounts?.length) {
       try {
         const changed = await removeFromServiceAccounts(config, ports, seen);
-        log.info(`Removed "${config.secretName}" from imagePullSecrets of ${changed.join(", ") || "no ServiceAccount"}`);
+        log.info(
+          `Removed "${config.secretName}" from imagePullSecrets of ${changed.join(", ") || "no ServiceAccount"}`
+        );
       } catch (err) {
-        problems.push(`Tokens revoked, but removing "${config.secretName}" from the ServiceAccounts failed (${err.message}); the Secrets were kept: re-run revoke --yes`);
+        problems.push(
+          `Tokens revoked, but removing "${config.secretName}" from the ServiceAccounts failed (${err.message}); the Secrets were kept: re-run revoke --yes`
+        );
         return guard.settle(done(plan, { applied: true, revokedTokenIds: revoked, problems }));
       }
     }
     try {
       await ports.kube.deleteSecrets(plan.deleteSecrets, config.secretName);
-      if (plan.deleteSecrets.length) log.info(`Deleted Secret "${config.secretName}" in ${plan.deleteSecrets.join(", ")}`);
+      if (plan.deleteSecrets.length)
+        log.info(`Deleted Secret "${config.secretName}" in ${plan.deleteSecrets.join(", ")}`);
     } catch (err) {
       problems.push(`Tokens revoked, but deleting the Secrets failed (${err.message}): re-run revoke --yes`);
       return guard.settle(done(plan, { applied: true, revokedTokenIds: revoked, problems }));
     }
-    return guard.settle(done(plan, { applied: true, revokedTokenIds: revoked, deletedSecrets: plan.deleteSecrets, problems }));
+    return guard.settle(
+      done(plan, { applied: true, revokedTokenIds: revoked, deletedSecrets: plan.deleteSecrets, problems })
+    );
   } finally {
     try {
       await lease.release();
@@ -52080,18 +53213,31 @@ async function teardown(config, ports, opts) {
 function teardownLines(r) {
   const lines = [];
   const head = r.applied ? "Tore down" : "Would tear down";
-  lines.push(`${head} Secret "${r.secretName}" ${r.owner ? `of ${r.owner.kind} ${r.owner.path}` : "holding static credentials"}:`);
+  lines.push(
+    `${head} Secret "${r.secretName}" ${r.owner ? `of ${r.owner.kind} ${r.owner.path}` : "holding static credentials"}:`
+  );
   const tokens = r.revoke.map((t) => `${t.id} (${t.why}, ${t.state})`).join(", ") || "none";
-  lines.push(`  ${r.applied ? "revoked" : "revoke"} deploy tokens: ${r.applied ? r.revokedTokenIds.join(", ") || "none" : tokens}`);
+  lines.push(
+    `  ${r.applied ? "revoked" : "revoke"} deploy tokens: ${r.applied ? r.revokedTokenIds.join(", ") || "none" : tokens}`
+  );
   if (r.alreadyGone.length) lines.push(`  already gone from GitLab: ${r.alreadyGone.join(", ")}`);
   lines.push(
     r.serviceAccounts === null ? "  ServiceAccounts: none named (pass rotate's --service-account to remove its entries)" : `  ServiceAccounts losing "${r.secretName}": ${r.serviceAccounts.join(", ") || "none"}`
   );
-  lines.push(`  ${r.applied ? "deleted" : "delete"} Secrets in: ${(r.applied ? r.deletedSecrets : r.deleteSecrets).join(", ") || "none"}`);
-  if (r.deleteForbidden?.length) lines.push(`  not allowed to delete the Secret (RBAC; grant examples/rbac/role-revoke.yaml): ${r.deleteForbidden.join(", ")}`);
+  lines.push(
+    `  ${r.applied ? "deleted" : "delete"} Secrets in: ${(r.applied ? r.deletedSecrets : r.deleteSecrets).join(", ") || "none"}`
+  );
+  if (r.deleteForbidden?.length)
+    lines.push(
+      `  not allowed to delete the Secret (RBAC; grant examples/rbac/role-revoke.yaml): ${r.deleteForbidden.join(", ")}`
+    );
   if (r.unmanaged.length) lines.push(`  left alone (not managed by gitlab-pull-secret): ${r.unmanaged.join(", ")}`);
-  if (r.keepSecrets.length) lines.push(`  left alone (another target's or cluster's token): ${r.keepSecrets.join(", ")}`);
-  if (r.spared.length) lines.push(`  left alive (not this target's to revoke): ${r.spared.map((t) => `${t.id} (${t.why}${t.target ? ` ${t.target}` : ""})`).join(", ")}`);
+  if (r.keepSecrets.length)
+    lines.push(`  left alone (another target's or cluster's token): ${r.keepSecrets.join(", ")}`);
+  if (r.spared.length)
+    lines.push(
+      `  left alive (not this target's to revoke): ${r.spared.map((t) => `${t.id} (${t.why}${t.target ? ` ${t.target}` : ""})`).join(", ")}`
+    );
   if (!r.applied && isEmptyPlan(r)) lines.push("Nothing of this target is left to tear down.");
   return lines;
 }
@@ -52105,12 +53251,22 @@ function refusal(name, options) {
   const spec = options.find((o) => prefixedName(o) === name);
   const label = `$${name}`;
   if (spec?.secret) {
-    const where = [...(spec.env ?? []).map((e) => `$${e}`), ...spec.fileFlag ? [`--${spec.fileFlag}`] : []].join(" or ");
-    return new UsageError(label, void 0, `not read: a secret never comes from a ${VARIABLE_PREFIX} variable; give it in ${where}`);
+    const where = [...(spec.env ?? []).map((e) => `$${e}`), ...spec.fileFlag ? [`--${spec.fileFlag}`] : []].join(
+      " or "
+    );
+    return new UsageError(
+      label,
+      void 0,
+      `not read: a secret never comes from a ${VARIABLE_PREFIX} variable; give it in ${where}`
+    );
   }
   if (spec?.flag) return new UsageError(label, void 0, `not read: --${spec.flag} must be given on the command line`);
   const near = options.map(optionVariable).find((v) => v !== null && (v === `${name}S` || `${v}S` === name));
-  return new UsageError(label, void 0, `not an option variable${near ? ` (did you mean ${near}?)` : ""}; gitlab-pull-secret <command> --help lists them`);
+  return new UsageError(
+    label,
+    void 0,
+    `not an option variable${near ? ` (did you mean ${near}?)` : ""}; gitlab-pull-secret <command> --help lists them`
+  );
 }
 function list2(value, label) {
   if (!value.startsWith("[")) return [value];
@@ -52125,10 +53281,12 @@ function list2(value, label) {
   return parsed.map(String);
 }
 function readVariables(env, takes = () => true, options = OPTIONS) {
-  const byName = new Map(options.flatMap((o) => {
-    const name = optionVariable(o);
-    return name ? [[name, o]] : [];
-  }));
+  const byName = new Map(
+    options.flatMap((o) => {
+      const name = optionVariable(o);
+      return name ? [[name, o]] : [];
+    })
+  );
   const raw = {};
   const labels = {};
   for (const name of Object.keys(env).sort()) {
@@ -52159,12 +53317,30 @@ var VERSION = "0.1.0";
 var dash = (v) => v === null || v === void 0 || v === "" ? "-" : String(v);
 function statusLines(r) {
   const whose = r.owner ? `of ${r.owner.kind} ${r.owner.path} (id ${r.owner.id})` : `with static credentials of ${r.static?.username ?? "?"}`;
-  const lines = [`Secret "${r.secretName}" ${whose}, checked ${r.checkedAt}`, ...r.apiToken ? [apiTokenLine(r.apiToken)] : [], ""];
+  const lines = [
+    `Secret "${r.secretName}" ${whose}, checked ${r.checkedAt}`,
+    ...r.apiToken ? [apiTokenLine(r.apiToken)] : [],
+    ""
+  ];
   lines.push(
     ...textTable([
       ["NAMESPACE", "TYPE", "TOKEN", "EXPIRES", "DAYS LEFT", "TOKEN STATE"],
       ...r.secrets.map(
-        (s) => s.present ? s.credentials === "static" ? [s.namespace, s.type ?? "-", "static", "-", "-", `static (${s.username ?? "?"})`] : [s.namespace, s.type ?? "-", dash(s.tokenId), dash(s.expiresAt?.slice(0, 10)), dash(s.daysLeft), s.managed ? dash(s.tokenState) : "unmanaged"] : [s.namespace, "-", "-", "-", "-", s.namespaceState === "missing" ? "no such namespace" : s.namespaceState === "terminating" ? "namespace being deleted" : s.fillWith !== null ? `missing: rotate fills it with ${s.fillWith}` : "missing"]
+        (s) => s.present ? s.credentials === "static" ? [s.namespace, s.type ?? "-", "static", "-", "-", `static (${s.username ?? "?"})`] : [
+          s.namespace,
+          s.type ?? "-",
+          dash(s.tokenId),
+          dash(s.expiresAt?.slice(0, 10)),
+          dash(s.daysLeft),
+          s.managed ? dash(s.tokenState) : "unmanaged"
+        ] : [
+          s.namespace,
+          "-",
+          "-",
+          "-",
+          "-",
+          s.namespaceState === "missing" ? "no such namespace" : s.namespaceState === "terminating" ? "namespace being deleted" : s.fillWith !== null ? `missing: rotate fills it with ${s.fillWith}` : "missing"
+        ]
       )
     ])
   );
@@ -52175,7 +53351,15 @@ function statusLines(r) {
     lines.push(
       ...textTable([
         ["TOKEN", "STATE", "ROLE", "EXPIRES", "DAYS LEFT", "USED BY", "NAME"],
-        ...r.tokens.map((t) => [String(t.id), t.state, t.role, dash(t.expiresAt?.slice(0, 10)), dash(t.daysLeft), dash(t.usedBy.join(",")), t.name])
+        ...r.tokens.map((t) => [
+          String(t.id),
+          t.state,
+          t.role,
+          dash(t.expiresAt?.slice(0, 10)),
+          dash(t.daysLeft),
+          dash(t.usedBy.join(",")),
+          t.name
+        ])
       ])
     );
   }
@@ -52200,7 +53384,8 @@ function parseOptions() {
     version: { type: "boolean" }
   };
   for (const o of OPTIONS) {
-    if (o.flag) options[o.flag] = o.kind === "boolean" ? { type: "boolean" } : { type: "string", multiple: o.kind === "list" };
+    if (o.flag)
+      options[o.flag] = o.kind === "boolean" ? { type: "boolean" } : { type: "string", multiple: o.kind === "list" };
     if ("fileFlag" in o && o.fileFlag) options[o.fileFlag] = { type: "string" };
   }
   return options;
@@ -52208,11 +53393,19 @@ function parseOptions() {
 function readArgv(argv) {
   for (const arg of argv) {
     if (/^--gitlab-token(=|$)/.test(arg)) {
-      throw new UsageError("--gitlab-token", void 0, "not accepted: argv is visible to every process; set GITLAB_TOKEN or use --gitlab-token-file");
+      throw new UsageError(
+        "--gitlab-token",
+        void 0,
+        "not accepted: argv is visible to every process; set GITLAB_TOKEN or use --gitlab-token-file"
+      );
     }
     const password = /^(--(?:registry-)?password)(=|$)/.exec(arg);
     if (password) {
-      throw new UsageError(password[1], void 0, "not accepted: argv is visible to every process; set REGISTRY_PASSWORD or use --password-file");
+      throw new UsageError(
+        password[1],
+        void 0,
+        "not accepted: argv is visible to every process; set REGISTRY_PASSWORD or use --password-file"
+      );
     }
   }
   let parsed;
@@ -52232,7 +53425,11 @@ function readArgv(argv) {
     const blank = typeof v === "string" ? v.trim() === "" : Array.isArray(v) && v.every((x) => x.trim() === "");
     if (blank) {
       const fallback = "default" in o ? `its default (${o.default})` : "defaultText" in o ? `its default (${o.defaultText})` : "nothing";
-      throw new UsageError(`--${o.flag}`, void 0, `an empty value; give a value, or leave the option out for ${fallback}`);
+      throw new UsageError(
+        `--${o.flag}`,
+        void 0,
+        `an empty value; give a value, or leave the option out for ${fallback}`
+      );
     }
     raw[o.key] = v;
   }
@@ -52293,14 +53490,21 @@ async function statusCommand({ config, log, redactor, io }) {
 async function revokeCommand({ config, log, redactor, io }) {
   try {
     const report = await teardown(config, livePorts(config, log, redactor), { confirm: config.yes });
-    return { exitCode: report.problems.length > 0 ? ExitCode.remote : ExitCode.ok, lines: teardownLines(report), json: teardownJson(report) };
+    return {
+      exitCode: report.problems.length > 0 ? ExitCode.remote : ExitCode.ok,
+      lines: teardownLines(report),
+      json: teardownJson(report)
+    };
   } catch (err) {
     if (!(err instanceof ConfirmationRequiredError)) throw err;
     const report = { ...err.plan, applied: false, revokedTokenIds: [], deletedSecrets: [], problems: [] };
     const message = redactor.redact(err.message);
     const lines = teardownLines(report).map(redactor.redact);
-    if (config.json) io.stdout(`${redactor.redact(JSON.stringify({ ...teardownJson(report), error: { message, exitCode: err.exitCode } }))}
-`);
+    if (config.json)
+      io.stdout(
+        `${redactor.redact(JSON.stringify({ ...teardownJson(report), error: { message, exitCode: err.exitCode } }))}
+`
+      );
     else io.stdout(`${lines.join("\n")}
 `);
     io.stderr(`error: ${message}
@@ -52355,10 +53559,14 @@ async function runCli(argv, env, io) {
     if (!isCommand(command)) {
       throw new UsageError("command", command, `one of ${Object.keys(COMMANDS).join(", ")}`);
     }
-    if (args.tokenFile !== void 0) args.raw.gitlabToken = readSecretFile("--gitlab-token-file", args.tokenFile, "the GitLab token").trim();
-    if (args.passwordFile !== void 0) args.raw.registryPassword = readSecretFile("--password-file", args.passwordFile, "the registry password");
+    if (args.tokenFile !== void 0)
+      args.raw.gitlabToken = readSecretFile("--gitlab-token-file", args.tokenFile, "the GitLab token").trim();
+    if (args.passwordFile !== void 0)
+      args.raw.registryPassword = readSecretFile("--password-file", args.passwordFile, "the registry password");
     const fromEnv = readVariables(env, COMMANDS[command].options);
-    const labels = Object.fromEntries(Object.entries(fromEnv.labels).filter(([key]) => args.raw[key] === void 0));
+    const labels = Object.fromEntries(
+      Object.entries(fromEnv.labels).filter(([key]) => args.raw[key] === void 0)
+    );
     const raw = { ...fromEnv.raw, ...args.raw };
     json2 = raw.json === true || raw.json === "true";
     const config = configFor(command, raw, env, "cli", labels);
@@ -52380,11 +53588,14 @@ async function runCli(argv, env, io) {
 `);
     return outcome.exitCode;
   } catch (err) {
-    const message = redactor.redact(err instanceof GpsError ? err.message : `unexpected error: ${err.message}`);
+    const message = redactor.redact(
+      err instanceof GpsError ? err.message : `unexpected error: ${err.message}`
+    );
     const code = exitCodeOf(err);
     io.stderr(`error: ${message}
 `);
-    if (json2) io.stdout(`${redactor.redact(JSON.stringify({ error: { message, exitCode: code, ...refusedJson(err) } }))}
+    if (json2)
+      io.stdout(`${redactor.redact(JSON.stringify({ error: { message, exitCode: code, ...refusedJson(err) } }))}
 `);
     return code;
   }

@@ -61314,7 +61314,9 @@ var SecretTypeError = class extends GpsError {
 };
 var OwnershipError = class extends GpsError {
   constructor(secretName2, overlaps, target) {
-    const where = overlaps.map((o) => `${o.namespace} (deploy token ${o.tokenId} of ${o.otherTarget}${o.otherSpec ? `, ${o.otherSpec}` : ""})`).join("; ");
+    const where = overlaps.map(
+      (o) => `${o.namespace} (deploy token ${o.tokenId} of ${o.otherTarget}${o.otherSpec ? `, ${o.otherSpec}` : ""})`
+    ).join("; ");
     super(
       `--strict-ownership: Secret "${secretName2}" in ${where} belongs to another target; this run's target is ${target.id ?? "?"} (${target.describe}). Nothing was changed. Give each pipeline its own --secret-name, or manage each namespace from one pipeline only.`
     );
@@ -61375,7 +61377,11 @@ function unavailableText(list2) {
 }
 var NamespacesUnavailableError = class extends KubeError {
   constructor(unavailable, why) {
-    super("finding the namespaces", `${unavailableText(unavailable)}. ${why}`, unavailable.map((u) => u.namespace));
+    super(
+      "finding the namespaces",
+      `${unavailableText(unavailable)}. ${why}`,
+      unavailable.map((u) => u.namespace)
+    );
     this.unavailable = unavailable;
   }
   unavailable;
@@ -61450,7 +61456,11 @@ function registryHosts(registry2, aliases) {
   for (const alias of aliases) {
     const host = alias.toLowerCase();
     if (hosts.includes(host)) {
-      throw new UsageError("--registry-alias", alias, `each host once, and not the registry itself (${registry2}): the same credentials are written under every name`);
+      throw new UsageError(
+        "--registry-alias",
+        alias,
+        `each host once, and not the registry itself (${registry2}): the same credentials are written under every name`
+      );
     }
     hosts.push(host);
   }
@@ -61500,14 +61510,17 @@ function credentialsIn(type2, payload, hosts) {
   const map2 = type2 === "dockercfg" ? doc : doc?.auths;
   if (typeof map2 !== "object" || map2 === null) return "its docker config has no host entries";
   const names = Object.keys(map2).map((h) => h.toLowerCase());
-  if (names.length !== hosts.length || hosts.some((h) => !names.includes(h))) return `its docker config names other hosts than ${hosts.join(", ")}`;
+  if (names.length !== hosts.length || hosts.some((h) => !names.includes(h)))
+    return `its docker config names other hosts than ${hosts.join(", ")}`;
   const first = Object.values(map2)[0];
   const { username, password } = first;
-  if (typeof username !== "string" || typeof password !== "string" || username === "" || password === "") return "its docker config lacks a username or password";
+  if (typeof username !== "string" || typeof password !== "string" || username === "" || password === "")
+    return "its docker config lacks a username or password";
   const creds = credentialsFor(hosts, username, new Secret(password));
   for (const e of Object.values(map2)) {
     const want = entry(creds[0]);
-    if (e.username !== want.username || e.password !== want.password || e.auth !== void 0 && e.auth !== want.auth) return "its docker config holds different credentials for its hosts";
+    if (e.username !== want.username || e.password !== want.password || e.auth !== void 0 && e.auth !== want.auth)
+      return "its docker config holds different credentials for its hosts";
   }
   return creds;
 }
@@ -61588,7 +61601,14 @@ function secretForms2(e) {
   const user = decodeURIComponent(url.username);
   const password = decodeURIComponent(url.password);
   const basic = Buffer.from(`${user}:${password}`).toString("base64");
-  return [password, `${user}:${password}`, basic, basic.replace(/=+$/, ""), url.password, `${url.username}:${url.password}`];
+  return [
+    password,
+    `${user}:${password}`,
+    basic,
+    basic.replace(/=+$/, ""),
+    url.password,
+    `${url.username}:${url.password}`
+  ];
 }
 function normalizeNoProxy(value) {
   return value.split(/[,\s]+/).filter((e) => e !== "").map((e) => isIPv6(e) ? new URL(`http://[${e}]/`).hostname : e).join(",");
@@ -62045,8 +62065,13 @@ function gitlabUrl(r) {
   try {
     url = new URL(value);
   } catch {
-    if (HOSTNAME.test(value) && value.includes(".") && !/^gl[a-z]*-/i.test(value)) throw new UsageError(label, value, `${accepted}; did you mean https://${value}?`);
-    throw new UsageError(label, void 0, `not a URL (the value is not shown: it may be a secret); expected ${accepted}`);
+    if (HOSTNAME.test(value) && value.includes(".") && !/^gl[a-z]*-/i.test(value))
+      throw new UsageError(label, value, `${accepted}; did you mean https://${value}?`);
+    throw new UsageError(
+      label,
+      void 0,
+      `not a URL (the value is not shown: it may be a secret); expected ${accepted}`
+    );
   }
   const part = secretBearingPart(url);
   if (part) {
@@ -62078,7 +62103,11 @@ function credentials(r, writes) {
   const username = r.explicit("username");
   if (username === void 0) {
     if (r.explicit("registryPassword") !== void 0) {
-      throw new UsageError(r.label("registryPassword"), void 0, `only with ${r.label("username")} (static registry credentials); a GitLab deploy token needs no password`);
+      throw new UsageError(
+        r.label("registryPassword"),
+        void 0,
+        `only with ${r.label("username")} (static registry credentials); a GitLab deploy token needs no password`
+      );
     }
     return { kind: "deploy-token", gitlabToken: gitlabToken(r), owner: owner(r) };
   }
@@ -62121,7 +62150,10 @@ function credentials(r, writes) {
 }
 function registryPassword(r) {
   const explicit = r.rawValue("registryPassword");
-  const value = (typeof explicit === "string" && explicit !== "" ? explicit : r.envValue("registryPassword"))?.replace(/\r?\n$/, "");
+  const value = (typeof explicit === "string" && explicit !== "" ? explicit : r.envValue("registryPassword"))?.replace(
+    /\r?\n$/,
+    ""
+  );
   return value ? new Secret(value) : void 0;
 }
 function gitlabToken(r) {
@@ -62143,14 +62175,20 @@ function owner(r) {
     throw new UsageError(`${r.label("project")} and ${r.label("group")}`, `${project}, ${group}`, "only one of them");
   }
   if (group) {
-    if (!GROUP_REF.test(group)) throw new UsageError(r.label("group"), group, "a numeric group id or a full path like my-group/sub");
+    if (!GROUP_REF.test(group))
+      throw new UsageError(r.label("group"), group, "a numeric group id or a full path like my-group/sub");
     return { kind: "group", ref: group };
   }
   const ref = project ?? r.string("project");
   if (!ref) {
-    throw new UsageError(`${r.label("project")} / ${r.label("group")}`, void 0, "required: a project or a group (default $CI_PROJECT_ID)");
+    throw new UsageError(
+      `${r.label("project")} / ${r.label("group")}`,
+      void 0,
+      "required: a project or a group (default $CI_PROJECT_ID)"
+    );
   }
-  if (!PROJECT_REF.test(ref)) throw new UsageError(r.label("project"), ref, "a numeric project id or a full path like group/project");
+  if (!PROJECT_REF.test(ref))
+    throw new UsageError(r.label("project"), ref, "a numeric project id or a full path like group/project");
   return { kind: "project", ref };
 }
 
@@ -62167,14 +62205,22 @@ function verify(r, staticCredentials) {
   if (image === void 0 && staticCredentials) return false;
   if (image === void 0) {
     if (r.explicit("group")) {
-      throw new UsageError(r.label("verifyImage"), void 0, `required with a group: a repository to check the new token against (e.g. my-group/app:latest), or ${r.label("noVerify")}`);
+      throw new UsageError(
+        r.label("verifyImage"),
+        void 0,
+        `required with a group: a repository to check the new token against (e.g. my-group/app:latest), or ${r.label("noVerify")}`
+      );
     }
     return { repository: void 0, tag: void 0 };
   }
   const colon = image.lastIndexOf(":");
   const [repository, tag] = colon > 0 ? [image.slice(0, colon), image.slice(colon + 1)] : [image, void 0];
   if (!REPOSITORY.test(repository) || tag !== void 0 && !TAG.test(tag)) {
-    throw new UsageError(r.label("verifyImage"), image, "a repository path below the registry, optionally with :tag (e.g. grp/app or grp/app/api:1.4)");
+    throw new UsageError(
+      r.label("verifyImage"),
+      image,
+      "a repository path below the registry, optionally with :tag (e.g. grp/app or grp/app/api:1.4)"
+    );
   }
   return { repository, tag };
 }
@@ -62182,7 +62228,11 @@ function registry(r, staticCredentials) {
   const value = r.explicit("registry");
   if (value === void 0) {
     if (r.explicit("group")) {
-      throw new UsageError(r.label("registry"), void 0, "required with a group: the registry host[:port], e.g. registry.gitlab.com");
+      throw new UsageError(
+        r.label("registry"),
+        void 0,
+        "required with a group: the registry host[:port], e.g. registry.gitlab.com"
+      );
     }
     if (staticCredentials) {
       throw new UsageError(
@@ -62209,7 +62259,11 @@ function registryAliases(r) {
   for (const alias of r.list("registryAliases")) {
     const host = hostPort(r, "registryAliases", alias);
     if (seen.has(host)) {
-      throw new UsageError(r.label("registryAliases"), alias, `each host once, and not --registry itself: the same credentials are written under every name`);
+      throw new UsageError(
+        r.label("registryAliases"),
+        alias,
+        `each host once, and not --registry itself: the same credentials are written under every name`
+      );
     }
     seen.add(host);
     out.push(host);
@@ -62260,7 +62314,11 @@ function nameList(r, key) {
   const seen = /* @__PURE__ */ new Set();
   for (const ns of list2) {
     if (ns.length > 63 || !DNS_LABEL.test(ns)) {
-      throw new UsageError(r.label(key), ns, "an RFC 1123 label: lowercase letters, digits and '-', at most 63 characters");
+      throw new UsageError(
+        r.label(key),
+        ns,
+        "an RFC 1123 label: lowercase letters, digits and '-', at most 63 characters"
+      );
     }
     if (seen.has(ns)) throw new UsageError(r.label(key), ns, "each namespace once (it is listed twice)");
     seen.add(ns);
@@ -62270,18 +62328,30 @@ function nameList(r, key) {
 function missingNamespace(r) {
   const value = r.string("missingNamespace");
   if (!MISSING_NAMESPACE_MODES.includes(value)) {
-    throw new UsageError(r.label("missingNamespace"), value, "skip (rotate the others, exit 1), fail (change nothing, exit 1) or create");
+    throw new UsageError(
+      r.label("missingNamespace"),
+      value,
+      "skip (rotate the others, exit 1), fail (change nothing, exit 1) or create"
+    );
   }
   if (!r.boolean("createNamespace")) return value;
   if (value === "fail") {
-    throw new UsageError(`${r.label("createNamespace")} and ${r.label("missingNamespace")}`, value, "only one of them: --create-namespace means --missing-namespace create");
+    throw new UsageError(
+      `${r.label("createNamespace")} and ${r.label("missingNamespace")}`,
+      value,
+      "only one of them: --create-namespace means --missing-namespace create"
+    );
   }
   return "create";
 }
 function namespaces(r) {
   const list2 = nameList(r, "namespaces");
   if (list2.length === 0 && r.explicit("namespaceSelector") === void 0) {
-    throw new UsageError(`${r.label("namespaces")} / ${r.label("namespaceSelector")}`, void 0, "required: at least one namespace, or a namespace selector");
+    throw new UsageError(
+      `${r.label("namespaces")} / ${r.label("namespaceSelector")}`,
+      void 0,
+      "required: at least one namespace, or a namespace selector"
+    );
   }
   return list2;
 }
@@ -62294,7 +62364,11 @@ function namespaceSelector(r) {
   const value = r.explicit("namespaceSelector");
   if (value === void 0) return void 0;
   if (!selectorRequirements(value).every((req) => REQUIREMENT.test(req))) {
-    throw new UsageError(r.label("namespaceSelector"), value, "a label selector such as team=payments,env!=dev or tier in (web,api)");
+    throw new UsageError(
+      r.label("namespaceSelector"),
+      value,
+      "a label selector such as team=payments,env!=dev or tier in (web,api)"
+    );
   }
   return value;
 }
@@ -62302,16 +62376,25 @@ function serviceAccounts(r) {
   const list2 = r.list("serviceAccounts");
   for (const sa of list2) {
     if (sa !== "*" && (sa.length > 253 || !DNS_SUBDOMAIN.test(sa))) {
-      throw new UsageError(r.label("serviceAccounts"), sa, "a ServiceAccount name (RFC 1123 subdomain), default, or * for all");
+      throw new UsageError(
+        r.label("serviceAccounts"),
+        sa,
+        "a ServiceAccount name (RFC 1123 subdomain), default, or * for all"
+      );
     }
   }
-  if (list2.includes("*") && list2.length > 1) throw new UsageError(r.label("serviceAccounts"), list2.join(","), "either * alone or a list of names");
+  if (list2.includes("*") && list2.length > 1)
+    throw new UsageError(r.label("serviceAccounts"), list2.join(","), "either * alone or a list of names");
   return [...new Set(list2)];
 }
 function secretName(r) {
   const value = r.string("secretName");
   if (value.length > 253 || !DNS_SUBDOMAIN.test(value)) {
-    throw new UsageError(r.label("secretName"), value, "an RFC 1123 subdomain: lowercase letters, digits, '-' and '.', at most 253 characters");
+    throw new UsageError(
+      r.label("secretName"),
+      value,
+      "an RFC 1123 subdomain: lowercase letters, digits, '-' and '.', at most 253 characters"
+    );
   }
   return value;
 }
@@ -62335,12 +62418,21 @@ function pushgatewayUrl(r) {
     throw new UsageError(r.label("pushgatewayUrl"), void 0, PUSHGATEWAY_FORM);
   }
   if (url.username || url.password) {
-    throw new UsageError(r.label("pushgatewayUrl"), void 0, `${PUSHGATEWAY_FORM} (credentials in a URL end up in logs; this one was not shown)`);
+    throw new UsageError(
+      r.label("pushgatewayUrl"),
+      void 0,
+      `${PUSHGATEWAY_FORM} (credentials in a URL end up in logs; this one was not shown)`
+    );
   }
   if (url.search || url.hash || /[?#]/.test(value)) {
-    throw new UsageError(r.label("pushgatewayUrl"), void 0, `${PUSHGATEWAY_FORM} (this one has a query or fragment and was not shown)`);
+    throw new UsageError(
+      r.label("pushgatewayUrl"),
+      void 0,
+      `${PUSHGATEWAY_FORM} (this one has a query or fragment and was not shown)`
+    );
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(r.label("pushgatewayUrl"), void 0, PUSHGATEWAY_FORM);
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new UsageError(r.label("pushgatewayUrl"), void 0, PUSHGATEWAY_FORM);
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
 }
 function observe(r) {
@@ -62515,7 +62607,10 @@ ${PERMISSION_HINT}`, err.namespaces, err.refusals, err.refused);
 }
 async function readAvailable(config, kube) {
   try {
-    return { state: await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts), unavailable: [] };
+    return {
+      state: await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts),
+      unavailable: []
+    };
   } catch (err) {
     const unavailable = await unavailableIn(err, kube);
     if (!unavailable) throw withPermissionHint(err);
@@ -62548,7 +62643,8 @@ function decideUnavailable(mode, namespaces2, unavailable, log) {
   }
   const gone = new Set(skipped.map((u) => u.namespace));
   const rest = namespaces2.filter((ns) => !gone.has(ns));
-  if (rest.length === 0) throw new NamespacesUnavailableError(skipped, "No listed namespace can take the Secret; nothing was changed");
+  if (rest.length === 0)
+    throw new NamespacesUnavailableError(skipped, "No listed namespace can take the Secret; nothing was changed");
   log.info(`Skipping namespace(s) ${unavailableText(skipped)}; the Secret goes to ${rest.join(", ")}`);
   return { namespaces: rest, skipped };
 }
@@ -62624,7 +62720,12 @@ var LeaseKeeper = class {
     if (!port.renewLease || this.lost || Object.keys(patch2).length === 0) return Object.keys(patch2).length === 0;
     await this.inflight;
     const now = clock.now();
-    const renewed = await port.renewLease(namespace, name, { ...this.state, annotations: { ...this.state.annotations, ...patch2 } }, now);
+    const renewed = await port.renewLease(
+      namespace,
+      name,
+      { ...this.state, annotations: { ...this.state.annotations, ...patch2 } },
+      now
+    );
     if (!renewed) return false;
     this.state = renewed;
     this.renewedAt = now.getTime();
@@ -62693,7 +62794,9 @@ var LeaseKeeper = class {
       this.failing = err.message;
       const until = this.renewedAt + this.durationMs;
       const wait = Math.min(retryDelayMs(this.durationMs / 1e3), Math.max(0, until - clock.now().getTime() + 1));
-      log.warn(`Could not renew the rotation lock (${this.failing}); retrying in ${Math.ceil(wait / 1e3)}s (it holds until ${new Date(until).toISOString()})`);
+      log.warn(
+        `Could not renew the rotation lock (${this.failing}); retrying in ${Math.ceil(wait / 1e3)}s (it holds until ${new Date(until).toISOString()})`
+      );
       this.schedule(wait);
     }
   }
@@ -62921,11 +63024,21 @@ async function acquireLock(args) {
     if (existing === void 0) {
       taken = await port.createLease(namespace, name, holder, duration, now, { ...UNSETTLED });
     } else if (isFree(existing) || isStale(existing, now)) {
-      taken = await port.claimLease(namespace, name, holder, duration, now, existing.resourceVersion, existing.annotations);
-      if (taken && !isFree(existing)) args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
+      taken = await port.claimLease(
+        namespace,
+        name,
+        holder,
+        duration,
+        now,
+        existing.resourceVersion,
+        existing.annotations
+      );
+      if (taken && !isFree(existing))
+        args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
     } else {
       const waited = now.getTime() - started;
-      if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited, existing.durationSeconds);
+      if (waited >= args.timeoutMs)
+        throw new LockTimeoutError(namespace, name, existing.holder, waited, existing.durationSeconds);
       if (!announced) {
         args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
         announced = true;
@@ -63012,7 +63125,13 @@ var REASONS = {
 };
 var WARNING_CAP = REFUSAL_LINES;
 function leaseRef(namespace, secretName2, uid) {
-  return { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace, name: leaseName(secretName2), ...uid ? { uid } : {} };
+  return {
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    namespace,
+    name: leaseName(secretName2),
+    ...uid ? { uid } : {}
+  };
 }
 function expectedLease(namespaces2, secretName2) {
   return namespaces2.length ? leaseRef(lockNamespace(namespaces2), secretName2) : void 0;
@@ -63042,7 +63161,11 @@ function namespaceWarnings(o, secretName2) {
     }));
   }
   if (err instanceof KubeError && err.refused.length) {
-    return err.refused.map((r) => ({ namespace: r.namespace, reason: "SecretRefused", note: `The API server refused ${secret} here: ${r.reason}` }));
+    return err.refused.map((r) => ({
+      namespace: r.namespace,
+      reason: "SecretRefused",
+      note: `The API server refused ${secret} here: ${r.reason}`
+    }));
   }
   return (o.report?.overlaps ?? []).map((ov) => ({
     namespace: ov.namespace,
@@ -63057,12 +63180,16 @@ function runNote(o, result) {
   const where = `${r.namespaces.length} namespace${r.namespaces.length === 1 ? "" : "s"}`;
   if (result === "rotated") {
     const t = r.token;
-    parts.push(`Rotated Secret "${r.secretName}" in ${where}: deploy token ${t.id} (${t.username}), expires ${t.expiresAt}.`);
+    parts.push(
+      `Rotated Secret "${r.secretName}" in ${where}: deploy token ${t.id} (${t.username}), expires ${t.expiresAt}.`
+    );
     parts.push(r.revokedTokenIds.length ? `Revoked ${r.revokedTokenIds.join(", ")}.` : "No previous token revoked.");
   } else if (result === "applied") {
     parts.push(`Applied the static credentials of ${r.static.username} to Secret "${r.secretName}" in ${where}.`);
   } else if (result === "filled") {
-    parts.push(`Filled ${r.filled.namespaces.length} namespace(s) with deploy token ${r.filled.tokenId}; no rotation due: ${r.reason}.`);
+    parts.push(
+      `Filled ${r.filled.namespaces.length} namespace(s) with deploy token ${r.filled.tokenId}; no rotation due: ${r.reason}.`
+    );
   } else {
     parts.push(`Nothing due for Secret "${r.secretName}" in ${where}: ${r.reason}.`);
   }
@@ -63080,7 +63207,13 @@ function runEvents(args) {
   const events2 = [];
   if (args.lease) {
     const note = runNote(outcome, result) + (more > 0 ? ` ${more} more namespace(s) need attention (Warnings on the first ${shown3.length}).` : "");
-    events2.push({ type: runSucceeded(outcome) ? "Normal" : "Warning", reason: REASONS[result], action: "Rotate", regarding: args.lease, note: redact2(note) });
+    events2.push({
+      type: runSucceeded(outcome) ? "Normal" : "Warning",
+      reason: REASONS[result],
+      action: "Rotate",
+      regarding: args.lease,
+      note: redact2(note)
+    });
   }
   for (const w of shown3) {
     events2.push({
@@ -63139,7 +63272,10 @@ function summaryLines(r) {
     ];
   }
   if (r.dryRun && r.filled) {
-    return [`Dry run: nothing changed. A run would fill ${r.filled.namespaces.join(", ")} with deploy token ${r.filled.tokenId} (no rotation due: ${r.reason}). Run plan for the full picture.`, ...extra];
+    return [
+      `Dry run: nothing changed. A run would fill ${r.filled.namespaces.join(", ")} with deploy token ${r.filled.tokenId} (no rotation due: ${r.reason}). Run plan for the full picture.`,
+      ...extra
+    ];
   }
   if (r.dryRun) {
     return [
@@ -63177,7 +63313,15 @@ function jobSummary(r) {
   const filled = (ns) => r.filled?.namespaces.includes(ns) === true;
   const change = (ns) => written ? r.created.includes(ns) ? "created" : "updated" : r.dryRun ? filled(ns) ? "would fill" : r.created.includes(ns) ? "would create" : "checked" : filled(ns) ? "filled" : "unchanged";
   const revoked = r.revokedTokenIds.join(", ") || "none";
-  const skippedRows = r.skipped.map((s) => [s.namespace, r.secretName, s.reason === "missing" ? "skipped: no such namespace" : "skipped: being deleted", "-", "-", "-", revoked]);
+  const skippedRows = r.skipped.map((s) => [
+    s.namespace,
+    r.secretName,
+    s.reason === "missing" ? "skipped: no such namespace" : "skipped: being deleted",
+    "-",
+    "-",
+    "-",
+    revoked
+  ]);
   const rows = r.namespaces.map((ns) => [
     ns,
     r.secretName,
@@ -63192,12 +63336,21 @@ function jobSummary(r) {
     `Reason: ${r.reason}`,
     r.owner ? `Owner: ${r.owner.kind} ${r.owner.path} (id ${r.owner.id}); registry ${[r.registry, ...r.registryAliases].join(", ")}` : `Static credentials of ${r.static?.username ?? "?"} (nothing minted or revoked); registry ${[r.registry, ...r.registryAliases].join(", ")}`
   ];
-  if (r.verified) notes.push(`Pull check: ${r.verified.repository}${r.verified.tag ? `:${r.verified.tag}` : ""}${r.verified.digest ? ` (${r.verified.digest})` : ""}`);
+  if (r.verified)
+    notes.push(
+      `Pull check: ${r.verified.repository}${r.verified.tag ? `:${r.verified.tag}` : ""}${r.verified.digest ? ` (${r.verified.digest})` : ""}`
+    );
   if (r.keptTokenIds.length) notes.push(`Kept alive: deploy token(s) ${r.keptTokenIds.join(", ")}`);
   if (r.sweptTokenIds.length) notes.push(`Swept orphaned deploy token(s) ${r.sweptTokenIds.join(", ")}`);
-  if (r.serviceAccountsUpdated?.length) notes.push(`Added to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`);
+  if (r.serviceAccountsUpdated?.length)
+    notes.push(`Added to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`);
   for (const p of r.problems) notes.push(`Warning: ${p}`);
-  return { heading, header: ["Namespace", "Secret", "Change", "Token id", "Username", "Expires", "Revoked token ids"], rows: [...rows, ...skippedRows], notes };
+  return {
+    heading,
+    header: ["Namespace", "Secret", "Change", "Token id", "Username", "Expires", "Revoked token ids"],
+    rows: [...rows, ...skippedRows],
+    notes
+  };
 }
 function escapeHtml(text) {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -63274,7 +63427,10 @@ function inputVariable(input) {
   return `INPUT_${input.replace(/ /g, "_").toUpperCase()}`;
 }
 function secretVariables2(options = OPTIONS) {
-  return [...secretVariables(options), ...options.flatMap((o) => o.secret && o.input ? [inputVariable(o.input)] : [])];
+  return [
+    ...secretVariables(options),
+    ...options.flatMap((o) => o.secret && o.input ? [inputVariable(o.input)] : [])
+  ];
 }
 var PROXY_VARIABLES = /* @__PURE__ */ new Set(["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY"]);
 function childEnv(env, holdsSecret, secretNames = secretVariables2()) {
@@ -63298,7 +63454,11 @@ function usesKubeconfig(env, kubeconfigFlag, homeConfigExists) {
 }
 function kubectlRunner(opts) {
   const binary2 = opts.binary ?? "kubectl";
-  const kubeconfig = usesKubeconfig(opts.env ?? process.env, opts.kubeconfig, (home) => existsSync2(join3(home, ".kube", "config")));
+  const kubeconfig = usesKubeconfig(
+    opts.env ?? process.env,
+    opts.kubeconfig,
+    (home) => existsSync2(join3(home, ".kube", "config"))
+  );
   const global2 = [
     ...opts.kubeconfig ? ["--kubeconfig", opts.kubeconfig] : [],
     ...opts.context ? ["--context", opts.context] : [],
@@ -63327,7 +63487,10 @@ function kubectlEventPort(opts) {
   return {
     async createEvents(events2, at) {
       if (events2.length === 0) return { created: 0, refused: void 0, failures: [] };
-      const r = await run(["create", "-f", "-", "-o", "name", "--validate=false"], eventList(events2, at, opts.reportingInstance));
+      const r = await run(
+        ["create", "-f", "-", "-o", "name", "--validate=false"],
+        eventList(events2, at, opts.reportingInstance)
+      );
       const created = r.stdout.split("\n").filter((l) => l.trim() !== "").length;
       if (r.exitCode === 0) return { created, refused: void 0, failures: [] };
       const lines = opts.redact(r.stderr).split("\n").map((l) => l.trim()).filter((l) => l !== "");
@@ -63345,7 +63508,9 @@ import { createSecureContext, rootCertificates } from "node:tls";
 // src/adapters/proxy.ts
 var ProxyRefusal = class extends Error {
   constructor(proxy, variables, target, status, cause, sentCredentials) {
-    super(status ? `the proxy ${proxy} answered HTTP ${status} to CONNECT ${target}` : `cannot connect to the proxy ${proxy} (${cause})`);
+    super(
+      status ? `the proxy ${proxy} answered HTTP ${status} to CONNECT ${target}` : `cannot connect to the proxy ${proxy} (${cause})`
+    );
     this.proxy = proxy;
     this.variables = variables;
     this.target = target;
@@ -63426,7 +63591,14 @@ function attributingClient(undici, settings) {
       } catch (err) {
         const name = err?.name;
         if (name === "AbortError" || name === "TimeoutError") throw err;
-        throw new ProxyRefusal(proxyUrl.host, variables, o.path, void 0, codeOf(err) ?? "network-error", sentCredentials);
+        throw new ProxyRefusal(
+          proxyUrl.host,
+          variables,
+          o.path,
+          void 0,
+          codeOf(err) ?? "network-error",
+          sentCredentials
+        );
       }
       if (result.statusCode !== 200) {
         result.socket.on("error", () => void 0).destroy();
@@ -63474,7 +63646,11 @@ function readCaFile(path4, option = "--ca-file") {
   try {
     pem = readFileSync(path4, "utf8");
   } catch (err) {
-    throw new UsageError(option, path4, `a readable PEM file of CA certificates (${err.code ?? "unreadable"})`);
+    throw new UsageError(
+      option,
+      path4,
+      `a readable PEM file of CA certificates (${err.code ?? "unreadable"})`
+    );
   }
   if (!/-----BEGIN CERTIFICATE-----/.test(pem)) {
     throw new UsageError(option, path4, "a PEM file holding at least one -----BEGIN CERTIFICATE----- block");
@@ -63518,7 +63694,9 @@ async function pushMetrics(args) {
     });
   } catch (err) {
     const cause = err.cause;
-    throw new Error(`cannot reach the Pushgateway at ${new URL(url).host} (${cause?.code ?? cause?.message ?? err.message})`);
+    throw new Error(
+      `cannot reach the Pushgateway at ${new URL(url).host} (${cause?.code ?? cause?.message ?? err.message})`
+    );
   }
   const body = (await res.text()).slice(0, 300).trim();
   if (res.status < 200 || res.status > 299) {
@@ -64675,7 +64853,8 @@ function backoffMs(retryNumber, opts, random) {
   return step / 2 + random * (step / 2);
 }
 function nextStep(f, ctx, opts, random) {
-  if (!isRetryable(f, ctx.idempotent)) return { retry: false, why: outcomeOf(f) === "unknown" ? "unknown-outcome" : "final" };
+  if (!isRetryable(f, ctx.idempotent))
+    return { retry: false, why: outcomeOf(f) === "unknown" ? "unknown-outcome" : "final" };
   const waitMs = advertisedWaitMs(f, ctx.nowMs) ?? backoffMs(ctx.retryNumber, opts, random);
   if (ctx.nowMs + waitMs > ctx.deadlineAt) return { retry: false, why: "deadline", waitMs };
   return { retry: true, waitMs };
@@ -64724,10 +64903,22 @@ var Attempts = class {
    */
   async pause(f, err, idempotent) {
     const nowMs = this.opts.now();
-    const step = nextStep(f, { idempotent, retryNumber: this.count, nowMs, deadlineAt: this.deadlineAt }, this.opts, this.opts.random());
+    const step = nextStep(
+      f,
+      { idempotent, retryNumber: this.count, nowMs, deadlineAt: this.deadlineAt },
+      this.opts,
+      this.opts.random()
+    );
     if (!step.retry) {
       if (step.why === "deadline") {
-        throw new RetryExhaustedError(this.count, f, nowMs - this.startedAt, step.waitMs, this.deadlineAt - this.startedAt, err);
+        throw new RetryExhaustedError(
+          this.count,
+          f,
+          nowMs - this.startedAt,
+          step.waitMs,
+          this.deadlineAt - this.startedAt,
+          err
+        );
       }
       throw err;
     }
@@ -64800,7 +64991,12 @@ var CLOSED_EARLY = /* @__PURE__ */ new Set(["UND_ERR_SOCKET", "ECONNRESET", "soc
 function speaksTls(url, timeoutMs) {
   return new Promise((resolve2) => {
     const port = Number(url.port || 80);
-    const socket = tlsConnect({ host: url.hostname.replace(/^\[|\]$/g, ""), port, servername: isIP(url.hostname) ? void 0 : url.hostname, rejectUnauthorized: false });
+    const socket = tlsConnect({
+      host: url.hostname.replace(/^\[|\]$/g, ""),
+      port,
+      servername: isIP(url.hostname) ? void 0 : url.hostname,
+      rejectUnauthorized: false
+    });
     const done = (answer) => {
       socket.destroy();
       resolve2(answer);
@@ -64881,7 +65077,11 @@ function oneRequest(timeoutMs) {
     }
     const headers = Object.fromEntries(response.headers.entries());
     if (response.status === 400 && url.protocol === "http:" && /plain HTTP request was sent to HTTPS port/i.test(text)) {
-      throw new ConnectionError("scheme-mismatch", `${url.host} speaks https, but the GitLab URL says http:// (HTTP 400: the plain HTTP request was sent to an HTTPS port)`, `Use https://${url.host} as the GitLab URL`);
+      throw new ConnectionError(
+        "scheme-mismatch",
+        `${url.host} speaks https, but the GitLab URL says http:// (HTTP 400: the plain HTTP request was sent to an HTTPS port)`,
+        `Use https://${url.host} as the GitLab URL`
+      );
     }
     if (!response.ok) throw new HttpStatusError(response.status, headers, describeBody(text, headers["content-type"]));
     let body;
@@ -64917,7 +65117,8 @@ function hintFor(status, owner2) {
 }
 function connectionHint(code) {
   if (code === "ENOTFOUND") return "Check the GitLab URL";
-  if (TLS_CODES2.test(code)) return "GitLab's certificate is not trusted; pass its CA with --ca-file (Action input ca-file)";
+  if (TLS_CODES2.test(code))
+    return "GitLab's certificate is not trusted; pass its CA with --ca-file (Action input ca-file)";
   return "";
 }
 var OrphanedTokenError = class extends GitLabError {
@@ -64934,7 +65135,9 @@ var PER_PAGE = 100;
 function accessOf(permissions) {
   const p = permissions;
   if (!p || typeof p !== "object") return void 0;
-  const levels = [p.project_access?.access_level, p.group_access?.access_level].filter((l) => typeof l === "number");
+  const levels = [p.project_access?.access_level, p.group_access?.access_level].filter(
+    (l) => typeof l === "number"
+  );
   return levels.length ? Math.max(...levels) : 0;
 }
 function describe(owner2) {
@@ -64977,11 +65180,22 @@ function gitlabPort(opts) {
     if (err instanceof GitLabError) return err;
     const clean = (s) => redact(s, [secret]);
     if (err instanceof HttpStatusError) {
-      return new GitLabError(operation, err.status, clean(err.description || `HTTP ${err.status}`), hintFor(err.status, who));
+      return new GitLabError(
+        operation,
+        err.status,
+        clean(err.description || `HTTP ${err.status}`),
+        hintFor(err.status, who)
+      );
     }
-    if (err instanceof ConnectionError) return new GitLabError(operation, void 0, clean(err.message), err.proxyHint ?? connectionHint(err.code));
+    if (err instanceof ConnectionError)
+      return new GitLabError(operation, void 0, clean(err.message), err.proxyHint ?? connectionHint(err.code));
     if (err instanceof RetryExhaustedError && err.lastError instanceof ConnectionError && err.lastError.proxyHint) {
-      return new GitLabError(operation, void 0, clean(`${err.lastError.message}; ${err.message}`), err.lastError.proxyHint);
+      return new GitLabError(
+        operation,
+        void 0,
+        clean(`${err.lastError.message}; ${err.message}`),
+        err.lastError.proxyHint
+      );
     }
     if (err instanceof RetryExhaustedError) {
       const status = err.last.kind === "status" ? err.last.status : void 0;
@@ -65008,7 +65222,12 @@ function gitlabPort(opts) {
   }
   async function revoke(owner2, id, deadlineAt) {
     try {
-      await idempotent(`revoking deploy token ${id}`, describe(owner2), () => deployTokens.remove(id, ownerIds(owner2)), deadlineAt);
+      await idempotent(
+        `revoking deploy token ${id}`,
+        describe(owner2),
+        () => deployTokens.remove(id, ownerIds(owner2)),
+        deadlineAt
+      );
       return "revoked";
     } catch (err) {
       if (err instanceof GitLabError && err.status === 404) return "already-gone";
@@ -65062,8 +65281,18 @@ function gitlabPort(opts) {
           registryAccessLevel: typeof p.container_registry_access_level === "string" ? p.container_registry_access_level : void 0
         };
       }
-      const g = await idempotent("reading the group", who, () => groups.show(owner2.ref, { withProjects: false }));
-      return { kind: "group", id: Number(g.id), path: String(g.full_path), registryImagePrefix: void 0, registryAccessLevel: void 0 };
+      const g = await idempotent(
+        "reading the group",
+        who,
+        () => groups.show(owner2.ref, { withProjects: false })
+      );
+      return {
+        kind: "group",
+        id: Number(g.id),
+        path: String(g.full_path),
+        registryImagePrefix: void 0,
+        registryAccessLevel: void 0
+      };
     },
     /**
      * POST is not idempotent, so it is never blindly repeated: a 429 (or a refused
@@ -65081,7 +65310,10 @@ function gitlabPort(opts) {
         let error2;
         let t;
         try {
-          t = await deployTokens.create(req.name, ["read_registry"], { ...ownerIds(owner2), expires_at: req.expiresAt });
+          t = await deployTokens.create(req.name, ["read_registry"], {
+            ...ownerIds(owner2),
+            expires_at: req.expiresAt
+          });
         } catch (err) {
           failure2 = classify(err);
           error2 = err;
@@ -65116,11 +65348,16 @@ function gitlabPort(opts) {
     async callerAccess(owner2) {
       const who = describe(owner2);
       const currentUser = async () => await idempotent("reading the API token's user", "the API token", () => users.showCurrentUser());
-      if (owner2.kind === "project") return { level: projectAccess.get(owner2.id), isAdmin: async () => (await currentUser()).is_admin === true };
+      if (owner2.kind === "project")
+        return { level: projectAccess.get(owner2.id), isAdmin: async () => (await currentUser()).is_admin === true };
       const me = await currentUser();
       const isAdmin = async () => me.is_admin === true;
       try {
-        const m = await idempotent("reading the API token's role in the group", who, () => groupMembers.show(owner2.id, Number(me.id), { includeInherited: true }));
+        const m = await idempotent(
+          "reading the API token's role in the group",
+          who,
+          () => groupMembers.show(owner2.id, Number(me.id), { includeInherited: true })
+        );
         return { level: typeof m.access_level === "number" ? m.access_level : void 0, isAdmin };
       } catch (err) {
         if (err instanceof GitLabError && err.status === 404) return { level: 0, isAdmin };
@@ -65128,7 +65365,11 @@ function gitlabPort(opts) {
       }
     },
     async apiTokenSelf() {
-      const t = await idempotent("reading the API token's own details", "the API token", () => accessTokens.show());
+      const t = await idempotent(
+        "reading the API token's own details",
+        "the API token",
+        () => accessTokens.show()
+      );
       return {
         id: Number(t.id),
         name: String(t.name),
@@ -65204,7 +65445,8 @@ function splitList(list2, parts, minItems) {
   if (n === 1) return [list2];
   const size = Math.ceil(items.length / n);
   const out = [];
-  for (let i = 0; i < items.length; i += size) out.push(new Secret(JSON.stringify({ ...doc, items: items.slice(i, i + size) })));
+  for (let i = 0; i < items.length; i += size)
+    out.push(new Secret(JSON.stringify({ ...doc, items: items.slice(i, i + size) })));
   return out;
 }
 
@@ -65308,7 +65550,9 @@ function refusedRequests(requests) {
 // src/adapters/kubectl-errors.ts
 function namespacesInErrors(stderr) {
   const found = /* @__PURE__ */ new Set();
-  for (const m of stderr.matchAll(/in the namespace "([^"]+)"|namespaces "([^"]+)" not found|namespace[:=] ?"?([a-z0-9-]+)"?/g)) {
+  for (const m of stderr.matchAll(
+    /in the namespace "([^"]+)"|namespaces "([^"]+)" not found|namespace[:=] ?"?([a-z0-9-]+)"?/g
+  )) {
     found.add(m[1] ?? m[2] ?? m[3]);
   }
   return [...found];
@@ -65326,14 +65570,17 @@ function credentialPluginLines(stderr) {
 }
 function grantFile(verb, resource, clusterScope) {
   if (resource === "namespaces") {
-    if (verb === "list" || verb === "watch") return "examples/rbac/clusterrole-selector.yaml (list namespaces, for --namespace-selector)";
-    if (verb === "create" || verb === "patch") return "examples/rbac/clusterrole-create-namespace.yaml (create and patch namespaces, for --create-namespace)";
+    if (verb === "list" || verb === "watch")
+      return "examples/rbac/clusterrole-selector.yaml (list namespaces, for --namespace-selector)";
+    if (verb === "create" || verb === "patch")
+      return "examples/rbac/clusterrole-create-namespace.yaml (create and patch namespaces, for --create-namespace)";
     return "examples/rbac/clusterrole-namespaces-get.yaml (get namespaces)";
   }
   if (clusterScope && resource === "serviceaccounts") {
     return "examples/rbac/clusterrole-all-serviceaccounts.yaml (list serviceaccounts at cluster scope, for --service-account '*')";
   }
-  if (verb === "delete" && resource === "secrets") return "examples/rbac/role-revoke.yaml (delete secrets, for revoke) in each target namespace";
+  if (verb === "delete" && resource === "secrets")
+    return "examples/rbac/role-revoke.yaml (delete secrets, for revoke) in each target namespace";
   if (clusterScope) return `a ClusterRole granting ${verb} on ${resource} at cluster scope`;
   return `examples/rbac/role.yaml (secrets: get, create, patch; serviceaccounts: get, update; leases: get, create, update) in each target namespace`;
 }
@@ -65362,7 +65609,9 @@ function hintsFor(stderr) {
     );
   }
   if (/because it is being terminated/.test(stderr)) {
-    hints.push("The namespace is being deleted; remove it from the namespace list, or wait until it is gone and recreate it");
+    hints.push(
+      "The namespace is being deleted; remove it from the namespace list, or wait until it is gone and recreate it"
+    );
   }
   if (/Unauthorized|must be logged in/.test(stderr)) {
     hints.push("kubectl's credentials were refused; check the kubeconfig and context");
@@ -65429,7 +65678,12 @@ function attribute(stderr, requests) {
   const records = errorRecords(stderr);
   const refused = requests ? refusedRequests(requests) : [];
   if (refused.length > 0 && refused.length === records.length && records.every((r, i) => agrees(r, refused[i]))) {
-    return combine([{ refused: refused.map((r, i) => ({ namespace: r.namespace, reason: refusalReason(records[i]) })), unattributed: [] }]);
+    return combine([
+      {
+        refused: refused.map((r, i) => ({ namespace: r.namespace, reason: refusalReason(records[i]) })),
+        unattributed: []
+      }
+    ]);
   }
   const named = [];
   const unattributed = [];
@@ -65440,7 +65694,9 @@ function attribute(stderr, requests) {
   }
   const statusOnly = refused.filter((r) => !named.some((n) => n.namespace === r.namespace)).map((r) => ({ namespace: r.namespace, reason: r.status || "no answer" }));
   const order = new Map(refused.map((r, i) => [r.namespace, i]));
-  const all = [...named, ...statusOnly].sort((a, b) => (order.get(a.namespace) ?? Infinity) - (order.get(b.namespace) ?? Infinity));
+  const all = [...named, ...statusOnly].sort(
+    (a, b) => (order.get(a.namespace) ?? Infinity) - (order.get(b.namespace) ?? Infinity)
+  );
   return combine([{ refused: all, unattributed }]);
 }
 function combine(parts) {
@@ -65476,7 +65732,13 @@ function failure(operation, stderr, attribution = attribute(stderr)) {
   const namespaces2 = [.../* @__PURE__ */ new Set([...attribution.refused.map((r) => r.namespace), ...namespacesInErrors(stderr)])];
   const records = errorRecords(stderr);
   const onlyConflicts = records.length > 0 && records.every((r) => /Apply failed with \d+ conflicts?/.test(r.join(" ")));
-  return new (onlyConflicts ? FieldConflictError : KubeError)(operation, detail, namespaces2, parseRefusals(stderr), attribution.refused);
+  return new (onlyConflicts ? FieldConflictError : KubeError)(
+    operation,
+    detail,
+    namespaces2,
+    parseRefusals(stderr),
+    attribution.refused
+  );
 }
 function pluginSaid(stderr) {
   return credentialPluginLines(stderr).map((l) => `credential plugin: ${l}`);
@@ -65489,8 +65751,14 @@ function mergeStderr(stderrs) {
   return [...new Set(lines)].join("\n");
 }
 function deleteFailure(operation, stderr) {
-  const hints = /is forbidden: User/.test(stderr) ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch): grant examples/rbac/role-revoke.yaml"] : hintsFor(stderr);
-  return new KubeError(operation, [errorLines(stderr), ...pluginSaid(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
+  const hints = /is forbidden: User/.test(stderr) ? [
+    "revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch): grant examples/rbac/role-revoke.yaml"
+  ] : hintsFor(stderr);
+  return new KubeError(
+    operation,
+    [errorLines(stderr), ...pluginSaid(stderr), ...hints].join("\n"),
+    namespacesInErrors(stderr)
+  );
 }
 
 // src/adapters/kubectl-lease.ts
@@ -65508,7 +65776,12 @@ function leaseManifest(namespace, name, hold2, resourceVersion, annotations = {}
       ...Object.keys(annotations).length ? { annotations } : {},
       ...resourceVersion ? { resourceVersion } : {}
     },
-    spec: hold2 ? { holderIdentity: hold2.holder, leaseDurationSeconds: hold2.durationSeconds, acquireTime: hold2.acquireTime || microTime2(hold2.now), renewTime: microTime2(hold2.now) } : {}
+    spec: hold2 ? {
+      holderIdentity: hold2.holder,
+      leaseDurationSeconds: hold2.durationSeconds,
+      acquireTime: hold2.acquireTime || microTime2(hold2.now),
+      renewTime: microTime2(hold2.now)
+    } : {}
   });
 }
 function parseLease(stdout) {
@@ -65554,7 +65827,11 @@ function objectRefs(refs) {
   return JSON.stringify({
     apiVersion: "v1",
     kind: "List",
-    items: refs.map((r) => ({ apiVersion: r.apiVersion ?? "v1", kind: r.kind, metadata: { name: r.name, namespace: r.namespace } }))
+    items: refs.map((r) => ({
+      apiVersion: r.apiVersion ?? "v1",
+      kind: r.kind,
+      metadata: { name: r.name, namespace: r.namespace }
+    }))
   });
 }
 function listItems(stdout) {
@@ -65584,7 +65861,8 @@ function parseSecretData(stdout) {
   if (stdout.trim() === "") return void 0;
   const raw = JSON.parse(stdout);
   const data = {};
-  for (const [key, value] of Object.entries(raw.data ?? {})) data[key] = new Secret(Buffer.from(String(value), "base64").toString("utf8"));
+  for (const [key, value] of Object.entries(raw.data ?? {}))
+    data[key] = new Secret(Buffer.from(String(value), "base64").toString("utf8"));
   return { secret: parseSecrets(stdout)[0], data };
 }
 
@@ -65600,10 +65878,25 @@ function kubectlPort(opts) {
     const r = await run([...args, TRACE_FLAG], stdin);
     const { requests, rest } = splitTrace(r.stderr);
     const stderr = opts.redact(rest);
-    return { exitCode: r.exitCode, stdout: r.stdout, stderr, attribution: r.exitCode === 0 ? void 0 : attribute(stderr, requests) };
+    return {
+      exitCode: r.exitCode,
+      stdout: r.stdout,
+      stderr,
+      attribution: r.exitCode === 0 ? void 0 : attribute(stderr, requests)
+    };
   }
   async function listNamed(resource, name, namespaces2) {
-    const r = await run(["get", resource, "--all-namespaces", ...name ? ["--field-selector", `metadata.name=${name}`] : [], "-o", "json"], "");
+    const r = await run(
+      [
+        "get",
+        resource,
+        "--all-namespaces",
+        ...name ? ["--field-selector", `metadata.name=${name}`] : [],
+        "-o",
+        "json"
+      ],
+      ""
+    );
     if (r.exitCode !== 0) {
       const stderr = opts.redact(r.stderr);
       if (listForbidden(stderr, resource)) return void 0;
@@ -65634,16 +65927,25 @@ function kubectlPort(opts) {
         if (listed) return listed;
       }
       const all = serviceAccounts2.includes("*");
-      const named = all ? [] : namespaces2.flatMap((namespace) => serviceAccounts2.map((name) => ({ kind: "ServiceAccount", namespace, name })));
+      const named = all ? [] : namespaces2.flatMap(
+        (namespace) => serviceAccounts2.map((name) => ({ kind: "ServiceAccount", namespace, name }))
+      );
       const refs = [...namespaces2.map((namespace) => ({ kind: "Secret", namespace, name: secretName2 })), ...named];
       const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], objectRefs(refs));
-      if (r.exitCode !== 0) throw failure(`reading Secret "${secretName2}"${named.length ? " and the ServiceAccounts" : ""}`, opts.redact(r.stderr));
+      if (r.exitCode !== 0)
+        throw failure(
+          `reading Secret "${secretName2}"${named.length ? " and the ServiceAccounts" : ""}`,
+          opts.redact(r.stderr)
+        );
       const items = listItems(r.stdout);
       let accounts = items.filter((o) => o.kind === "ServiceAccount");
       if (all) {
         const sa = await run(["get", "serviceaccounts", "--all-namespaces", "-o", "json"], "");
-        if (sa.exitCode !== 0) throw failure("listing ServiceAccounts (for --service-account '*')", opts.redact(sa.stderr));
-        accounts = listItems(sa.stdout).filter((o) => namespaces2.includes(String(o.metadata?.namespace)));
+        if (sa.exitCode !== 0)
+          throw failure("listing ServiceAccounts (for --service-account '*')", opts.redact(sa.stderr));
+        accounts = listItems(sa.stdout).filter(
+          (o) => namespaces2.includes(String(o.metadata?.namespace))
+        );
       }
       return {
         secrets: parseSecrets(JSON.stringify({ kind: "List", items: items.filter((o) => o.kind === "Secret") })),
@@ -65679,15 +65981,40 @@ function kubectlPort(opts) {
       const forbidden = new Set([...stderr.matchAll(/namespaces "([^"]+)" is forbidden/g)].map((m) => m[1]));
       for (const name of names) {
         const o = found.get(name);
-        states.set(name, o ? o.status?.phase === "Terminating" ? "terminating" : "active" : forbidden.has(name) ? "unknown" : "missing");
+        states.set(
+          name,
+          o ? o.status?.phase === "Terminating" ? "terminating" : "active" : forbidden.has(name) ? "unknown" : "missing"
+        );
       }
       return states;
     },
     async applyNamespaces(names, { dryRun } = { dryRun: false }) {
-      const doc = JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })) });
+      const doc = JSON.stringify({
+        apiVersion: "v1",
+        kind: "List",
+        items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } }))
+      });
       const startedAt = Date.now();
-      const r = await runTraced(["apply", "--server-side", `--field-manager=${MANAGER}`, NO_SCHEMA_CHECK, ...dryRun ? ["--dry-run=server"] : [], "-o", "json", "-f", "-"], doc);
-      if (r.exitCode !== 0) throw failure(dryRun ? "checking the namespaces' creation (server dry run)" : "creating the namespaces", r.stderr, r.attribution);
+      const r = await runTraced(
+        [
+          "apply",
+          "--server-side",
+          `--field-manager=${MANAGER}`,
+          NO_SCHEMA_CHECK,
+          ...dryRun ? ["--dry-run=server"] : [],
+          "-o",
+          "json",
+          "-f",
+          "-"
+        ],
+        doc
+      );
+      if (r.exitCode !== 0)
+        throw failure(
+          dryRun ? "checking the namespaces' creation (server dry run)" : "creating the namespaces",
+          r.stderr,
+          r.attribution
+        );
       if (dryRun) return [];
       return listItems(r.stdout).filter((ns) => Date.parse(ns.metadata?.creationTimestamp ?? "") >= startedAt - CREATED_SKEW_MS).map((ns) => ns.metadata?.name ?? "?");
     },
@@ -65709,7 +66036,18 @@ function kubectlPort(opts) {
       return parseSecretData(r.stdout);
     },
     async listManagedSecrets() {
-      const r = await run(["get", "secrets", "--all-namespaces", "-l", `${MANAGED_BY_LABEL}=${MANAGER}`, "-o", `jsonpath=${MANAGED_FIELDS}`], "");
+      const r = await run(
+        [
+          "get",
+          "secrets",
+          "--all-namespaces",
+          "-l",
+          `${MANAGED_BY_LABEL}=${MANAGER}`,
+          "-o",
+          `jsonpath=${MANAGED_FIELDS}`
+        ],
+        ""
+      );
       if (r.exitCode !== 0) {
         if (/is forbidden: User/.test(r.stderr)) return "forbidden";
         throw failure("listing the managed Secrets of the cluster", opts.redact(r.stderr));
@@ -65725,35 +66063,54 @@ function kubectlPort(opts) {
     async readLeases(namespaces2, name) {
       const found = /* @__PURE__ */ new Map();
       if (namespaces2.length === 0) return found;
-      const refs = namespaces2.map((namespace) => ({ kind: "Lease", apiVersion: "coordination.k8s.io/v1", namespace, name }));
+      const refs = namespaces2.map((namespace) => ({
+        kind: "Lease",
+        apiVersion: "coordination.k8s.io/v1",
+        namespace,
+        name
+      }));
       const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], objectRefs(refs));
       const stderr = opts.redact(r.stderr);
-      if (r.exitCode !== 0 && parseRefusals(stderr).other.length > 0) throw failure("reading the target's Leases", stderr);
-      for (const o of listItems(r.stdout)) found.set(String(o.metadata?.namespace), parseLease(JSON.stringify(o)));
+      if (r.exitCode !== 0 && parseRefusals(stderr).other.length > 0)
+        throw failure("reading the target's Leases", stderr);
+      for (const o of listItems(r.stdout))
+        found.set(String(o.metadata?.namespace), parseLease(JSON.stringify(o)));
       return found;
     },
     async createLease(namespace, name, holder, durationSeconds, now, annotations) {
-      const r = await run(["create", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }, void 0, annotations));
+      const r = await run(
+        ["create", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"],
+        leaseManifest(namespace, name, { holder, durationSeconds, now }, void 0, annotations)
+      );
       if (r.exitCode === 0) return parseLease(r.stdout);
       if (CREATE_RACE.test(r.stderr)) return void 0;
       throw failure("taking the rotation lock", opts.redact(r.stderr));
     },
     async claimLease(namespace, name, holder, durationSeconds, now, resourceVersion, annotations) {
       if (!resourceVersion) return void 0;
-      const r = await run(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }, resourceVersion, annotations));
+      const r = await run(
+        ["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"],
+        leaseManifest(namespace, name, { holder, durationSeconds, now }, resourceVersion, annotations)
+      );
       if (r.exitCode === 0) return parseLease(r.stdout);
       if (CLAIM_RACE.test(r.stderr)) return void 0;
       throw failure("taking the rotation lock", opts.redact(r.stderr));
     },
     async renewLease(namespace, name, held, now) {
       const hold2 = { holder: held.holder, durationSeconds: held.durationSeconds, now, acquireTime: held.acquireTime };
-      const r = await run(["replace", "-f", "-", "-o", "json"], leaseManifest(namespace, name, hold2, held.resourceVersion, held.annotations));
+      const r = await run(
+        ["replace", "-f", "-", "-o", "json"],
+        leaseManifest(namespace, name, hold2, held.resourceVersion, held.annotations)
+      );
       if (r.exitCode === 0) return parseLease(r.stdout);
       if (CLAIM_RACE.test(r.stderr)) return void 0;
       throw failure("renewing the rotation lock", opts.redact(r.stderr));
     },
     async releaseLease(namespace, name, held) {
-      const r = await run(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "name"], leaseManifest(namespace, name, null, held.resourceVersion, held.annotations));
+      const r = await run(
+        ["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "name"],
+        leaseManifest(namespace, name, null, held.resourceVersion, held.annotations)
+      );
       if (r.exitCode === 0 || /Conflict|the object has been modified|NotFound|not found/.test(r.stderr)) return;
       throw failure("releasing the rotation lock", opts.redact(r.stderr));
     },
@@ -65772,7 +66129,9 @@ function kubectlPort(opts) {
         "-f",
         "-"
       ];
-      const runs = await Promise.all(splitList(list2, APPLY_PROCESSES, MIN_PART).map((part) => runTraced(args, part.reveal())));
+      const runs = await Promise.all(
+        splitList(list2, APPLY_PROCESSES, MIN_PART).map((part) => runTraced(args, part.reveal()))
+      );
       const failed = runs.filter((r) => r.exitCode !== 0);
       if (failed.length > 0) {
         const what = dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets";
@@ -65785,10 +66144,18 @@ function kubectlPort(opts) {
     async forbiddenSecretDeletes(namespaces2, name) {
       if (namespaces2.length === 0) return [];
       const r = await run(
-        ["create", NO_SCHEMA_CHECK, "-f", "-", "-o", 'jsonpath={.spec.resourceAttributes.namespace} {.status.allowed}{"\\n"}'],
+        [
+          "create",
+          NO_SCHEMA_CHECK,
+          "-f",
+          "-",
+          "-o",
+          'jsonpath={.spec.resourceAttributes.namespace} {.status.allowed}{"\\n"}'
+        ],
         deleteReviews(namespaces2, name)
       );
-      if (r.exitCode !== 0) throw deleteFailure(`checking the permission to delete Secret "${name}"`, opts.redact(r.stderr));
+      if (r.exitCode !== 0)
+        throw deleteFailure(`checking the permission to delete Secret "${name}"`, opts.redact(r.stderr));
       return parseDeleteReviews(r.stdout, namespaces2);
     },
     // One kubectl for every namespace, references on stdin. No precondition
@@ -65870,7 +66237,13 @@ function parseBearerChallenge(header2) {
   if (!header2) return void 0;
   for (const c of parseAuthChallenges(header2)) {
     if (c.scheme !== "bearer" || !c.params.realm) continue;
-    return { realm: c.params.realm, service: c.params.service, scope: c.params.scope, error: c.params.error, params: c.params };
+    return {
+      realm: c.params.realm,
+      service: c.params.service,
+      scope: c.params.scope,
+      error: c.params.error,
+      params: c.params
+    };
   }
   return void 0;
 }
@@ -65893,7 +66266,9 @@ function jwtAccess(jwt) {
   }));
 }
 function grantsPull(access2, repository) {
-  return access2.some((a) => a.type === "repository" && a.name === repository && (a.actions.includes("pull") || a.actions.includes("*")));
+  return access2.some(
+    (a) => a.type === "repository" && a.name === repository && (a.actions.includes("pull") || a.actions.includes("*"))
+  );
 }
 function describeAccess(access2) {
   return access2.length === 0 ? "access: []" : `access: ${access2.map((a) => `${a.type}:${a.name}:${a.actions.join(",")}`).join(" ")}`;
@@ -65939,7 +66314,10 @@ function errorOf(body) {
   const o = v;
   if (Array.isArray(o.errors) && o.errors[0] && typeof o.errors[0] === "object") {
     const e = o.errors[0];
-    return { code: typeof e.code === "string" ? e.code : void 0, message: typeof e.message === "string" ? e.message : void 0 };
+    return {
+      code: typeof e.code === "string" ? e.code : void 0,
+      message: typeof e.message === "string" ? e.message : void 0
+    };
   }
   const message = typeof o.message === "string" ? o.message : typeof o.error_description === "string" ? o.error_description : void 0;
   return { code: typeof o.error === "string" ? o.error : void 0, message };
@@ -65953,7 +66331,8 @@ function answered(a) {
   let text = `answered HTTP ${a.status}`;
   if (code) text += ` ${code}`;
   if (message) text += ` "${clip2(message)}"`;
-  else if (!code && a.body.trim() && !/html/i.test(a.headers.get("content-type") ?? "")) text += ` "${clip2(a.body, 120)}"`;
+  else if (!code && a.body.trim() && !/html/i.test(a.headers.get("content-type") ?? ""))
+    text += ` "${clip2(a.body, 120)}"`;
   else if (!a.body.trim() && a.status >= 400) text += " with an empty body";
   return text;
 }
@@ -66009,10 +66388,18 @@ function connectionHint2(err, host, timeoutMs) {
     };
   }
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID" || code === "HOSTNAME_MISMATCH") {
-    return { answer: `failed: the TLS certificate does not name ${host} (${c})`, hint: `Use the host name the certificate was issued for`, code };
+    return {
+      answer: `failed: the TLS certificate does not name ${host} (${c})`,
+      hint: `Use the host name the certificate was issued for`,
+      code
+    };
   }
   if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") {
-    return { answer: `failed: the TLS certificate of ${host} is not valid now (${c})`, hint: `Renew the certificate of ${host}`, code };
+    return {
+      answer: `failed: the TLS certificate of ${host} is not valid now (${c})`,
+      hint: `Renew the certificate of ${host}`,
+      code
+    };
   }
   if (code && /^ERR_SSL_|^ERR_TLS_/.test(code)) {
     return {
@@ -66022,7 +66409,11 @@ function connectionHint2(err, host, timeoutMs) {
     };
   }
   if (code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE") {
-    return { answer: `failed: ${host} closed the connection (${c})`, hint: "Retry; if it persists, check the registry and any proxy in front of it", code };
+    return {
+      answer: `failed: ${host} closed the connection (${c})`,
+      hint: "Retry; if it persists, check the registry and any proxy in front of it",
+      code
+    };
   }
   return {
     answer: `failed: cannot connect to ${host} (${c})`,
@@ -66182,7 +66573,11 @@ var Flow = class {
     return `${this.req.registry}/${this.req.repository}${this.req.tag ? `:${this.req.tag}` : ""}`;
   }
   async run() {
-    const result = { registry: this.req.registry, repository: this.req.repository, ...this.req.tag ? { tag: this.req.tag } : {} };
+    const result = {
+      registry: this.req.registry,
+      repository: this.req.repository,
+      ...this.req.tag ? { tag: this.req.tag } : {}
+    };
     const first = await this.challenge();
     if (first.kind === "anonymous") {
       return { ...result, ...first.digest ? { digest: first.digest } : {}, realm: void 0, anonymous: true };
@@ -66204,7 +66599,8 @@ var Flow = class {
       const m = this.manifestUrl();
       const probe2 = await this.send("manifest", "HEAD", m, { accept: MANIFEST_TYPES.join(", ") });
       if (probe2.status === 401) return { kind: "challenge", challenge: this.bearerOf(probe2, `HEAD ${shown2(m)}`) };
-      if (probe2.status === 200) return { kind: "anonymous", digest: probe2.headers.get("docker-content-digest") ?? void 0 };
+      if (probe2.status === 200)
+        return { kind: "anonymous", digest: probe2.headers.get("docker-content-digest") ?? void 0 };
       throw await this.manifestFailure(probe2, {});
     }
     const tags = new URL(`${this.base}/v2/${this.repoPath}/tags/list?n=1`);
@@ -66228,7 +66624,14 @@ var Flow = class {
   }
   registryFailure(a, request2) {
     const { code } = errorOf(a.body);
-    return this.fail({ step: "registry", request: request2, answer: answered(a), hint: registryHint(a, this.req.registry), status: a.status, ...code ? { code } : {} });
+    return this.fail({
+      step: "registry",
+      request: request2,
+      answer: answered(a),
+      hint: registryHint(a, this.req.registry),
+      status: a.status,
+      ...code ? { code } : {}
+    });
   }
   /** The realm must be https (http only on loopback): the deploy token goes there in clear. */
   realmUrl(c) {
@@ -66237,10 +66640,20 @@ var Flow = class {
     try {
       url = new URL(c.realm);
     } catch {
-      throw this.fail({ step: "registry", request: `GET ${this.base}/v2/`, answer: `named realm "${clip2(c.realm, 200)}", which is not a URL`, hint: "Fix the registry's auth.token.realm (GitLab: https://<gitlab>/jwt/auth)" });
+      throw this.fail({
+        step: "registry",
+        request: `GET ${this.base}/v2/`,
+        answer: `named realm "${clip2(c.realm, 200)}", which is not a URL`,
+        hint: "Fix the registry's auth.token.realm (GitLab: https://<gitlab>/jwt/auth)"
+      });
     }
     if (url.username || url.password) {
-      throw this.fail({ step: "registry", request: where, answer: "names a realm with credentials in the URL", hint: "Fix the registry's auth.token.realm; the deploy token is not sent there" });
+      throw this.fail({
+        step: "registry",
+        request: where,
+        answer: "names a realm with credentials in the URL",
+        hint: "Fix the registry's auth.token.realm; the deploy token is not sent there"
+      });
     }
     if (url.protocol === "https:" || url.protocol === "http:" && isLoopbackHost(url.hostname)) return url;
     throw this.fail({
@@ -66265,7 +66678,13 @@ var Flow = class {
     }
     const jwt = typeof body?.access_token === "string" && body.access_token ? body.access_token : typeof body?.token === "string" ? body.token : "";
     if (!jwt) {
-      throw this.fail({ step: "token", request: request2, answer: "answered HTTP 200 without a token", hint: `${realm.host} is not a registry token service; check the registry's auth.token.realm`, status: 200 });
+      throw this.fail({
+        step: "token",
+        request: request2,
+        answer: "answered HTTP 200 without a token",
+        hint: `${realm.host} is not a registry token service; check the registry's auth.token.realm`,
+        status: 200
+      });
     }
     this.forms.push(jwt);
     return jwt;
@@ -66275,8 +66694,22 @@ var Flow = class {
   }
   tokenFailure(a, request2, realm, c) {
     const { code } = errorOf(a.body);
-    const hint = tokenHint(a, { code, realmHost: realm.host, service: c.service, username: this.req.username, registry: this.req.registry, isStatic: this.isStatic() });
-    return this.fail({ step: "token", request: request2, answer: answered(a), hint, status: a.status, ...code ? { code } : {} });
+    const hint = tokenHint(a, {
+      code,
+      realmHost: realm.host,
+      service: c.service,
+      username: this.req.username,
+      registry: this.req.registry,
+      isStatic: this.isStatic()
+    });
+    return this.fail({
+      step: "token",
+      request: request2,
+      answer: answered(a),
+      hint,
+      status: a.status,
+      ...code ? { code } : {}
+    });
   }
   /** Step 3: GitLab drops scopes it will not grant and still answers 200; the claim tells. */
   checkAccess(jwt, realm) {
@@ -66331,7 +66764,9 @@ var Flow = class {
     let request2 = `HEAD ${shown2(url)}`;
     let answer = a;
     if (a.status === 404) {
-      const g = await this.send("manifest", "GET", url, { ...auth, accept: MANIFEST_TYPES.join(", ") }).catch(() => void 0);
+      const g = await this.send("manifest", "GET", url, { ...auth, accept: MANIFEST_TYPES.join(", ") }).catch(
+        () => void 0
+      );
       if (g?.status === 404) {
         answer = g;
         request2 = `GET ${shown2(url)}`;
@@ -66341,8 +66776,23 @@ var Flow = class {
     const image = this.image();
     const repo = `${this.req.registry}/${this.req.repository}`;
     const tags = answer.status === 404 && code !== "NAME_UNKNOWN" ? await this.someTags(auth) : void 0;
-    const hint = manifestHint(answer, { code, message, tags, image, repo, tag: this.req.tag, repository: this.req.repository });
-    return this.fail({ step: "manifest", request: request2, answer: answered(answer), hint, status: answer.status, ...code ? { code } : {} });
+    const hint = manifestHint(answer, {
+      code,
+      message,
+      tags,
+      image,
+      repo,
+      tag: this.req.tag,
+      repository: this.req.repository
+    });
+    return this.fail({
+      step: "manifest",
+      request: request2,
+      answer: answered(answer),
+      hint,
+      status: answer.status,
+      ...code ? { code } : {}
+    });
   }
 };
 function registryPort(opts = {}) {
@@ -66374,9 +66824,14 @@ async function checkKubeconfig(opts) {
     try {
       isFile = statSync(opts.kubeconfig).isFile();
     } catch (err) {
-      throw new UsageError(opts.labels.kubeconfig, opts.kubeconfig, `an existing kubeconfig file (${err.code ?? "unreadable"})`);
+      throw new UsageError(
+        opts.labels.kubeconfig,
+        opts.kubeconfig,
+        `an existing kubeconfig file (${err.code ?? "unreadable"})`
+      );
     }
-    if (!isFile) throw new UsageError(opts.labels.kubeconfig, opts.kubeconfig, "a kubeconfig file (this is a directory)");
+    if (!isFile)
+      throw new UsageError(opts.labels.kubeconfig, opts.kubeconfig, "a kubeconfig file (this is a directory)");
   }
   const run = kubectlRunner(opts);
   const r = await run(["config", "view", "--minify", "-o", "json"], "");
@@ -66385,7 +66840,11 @@ async function checkKubeconfig(opts) {
   const where = whereFrom(opts, env);
   const loading2 = /error loading config file "([^"]*)"/.exec(r.stderr);
   if (loading2) {
-    throw new UsageError(opts.kubeconfig ? opts.labels.kubeconfig : "$KUBECONFIG", loading2[1], `a kubeconfig (YAML) kubectl can read; kubectl says: ${said}`);
+    throw new UsageError(
+      opts.kubeconfig ? opts.labels.kubeconfig : "$KUBECONFIG",
+      loading2[1],
+      `a kubeconfig (YAML) kubectl can read; kubectl says: ${said}`
+    );
   }
   const contexts2 = await knownContexts(opts);
   const known = contexts2.length ? `: ${contexts2.join(", ")}` : " (it has none)";
@@ -66399,7 +66858,11 @@ async function checkKubeconfig(opts) {
       `required here: ${where} ${opts.kubeconfig || env.KUBECONFIG || existsSync3(where) ? "sets no current-context" : "does not exist"}, so kubectl has no cluster to talk to; give ${opts.labels.kubeconfig} and ${opts.labels.context}${contexts2.length ? ` (contexts there${known})` : ""}`
     );
   }
-  throw new UsageError(`${opts.labels.kubeconfig} / ${opts.labels.context}`, void 0, `a kubeconfig kubectl can use (${where}); kubectl says: ${said}`);
+  throw new UsageError(
+    `${opts.labels.kubeconfig} / ${opts.labels.context}`,
+    void 0,
+    `a kubeconfig kubectl can use (${where}); kubectl says: ${said}`
+  );
 }
 async function knownContexts(opts) {
   const r = await kubectlRunner({ ...opts, context: void 0 })(["config", "get-contexts", "-o", "name"], "");
@@ -66415,17 +66878,35 @@ function noGitLab() {
   const refuse = () => {
     throw new Error("static credentials (--username): GitLab is never called");
   };
-  const port = { resolveOwner: refuse, createDeployToken: refuse, revokeDeployToken: refuse, listDeployTokens: refuse };
+  const port = {
+    resolveOwner: refuse,
+    createDeployToken: refuse,
+    revokeDeployToken: refuse,
+    listDeployTokens: refuse
+  };
   return port;
 }
 async function checkLocalSetup(config, redactor, opts) {
   if (config.caFile) readCaFile(config.caFile);
   if (!opts.cluster) return;
-  await checkKubeconfig({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact, holdsSecret: redactor.holds, labels: opts.labels });
+  await checkKubeconfig({
+    kubeconfig: config.kubeconfig,
+    context: config.context,
+    redact: redactor.redact,
+    holdsSecret: redactor.holds,
+    labels: opts.labels
+  });
 }
 function livePorts(config, log, redactor) {
   const caPem = config.caFile ? readCaFile(config.caFile) : void 0;
-  const kube = complete(kubectlPort({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact, holdsSecret: redactor.holds }));
+  const kube = complete(
+    kubectlPort({
+      kubeconfig: config.kubeconfig,
+      context: config.context,
+      redact: redactor.redact,
+      holdsSecret: redactor.holds
+    })
+  );
   return {
     gitlab: config.credentials.kind === "static" ? noGitLab() : gitlabPort({
       url: config.gitlabUrl,
@@ -66500,19 +66981,31 @@ function rotationDue(args) {
   for (const ns of args.namespaces) {
     const s = byNs.get(ns);
     if (!s || !isManaged(s)) return { due: true, reason: `no managed Secret in ${ns}` };
-    if (s.annotations[Annotations.owner] === STATIC_OWNER) return { due: true, reason: `the Secret in ${ns} holds static credentials` };
-    if (s.annotations[Annotations.owner] !== `${args.owner.kind}/${args.owner.id}`) return { due: true, reason: `the Secret in ${ns} holds a token of another owner` };
-    if (hostsDiffer(s, args.hosts)) return { due: true, reason: `the Secret in ${ns} is not for ${hostsText(args.hosts)}` };
+    if (s.annotations[Annotations.owner] === STATIC_OWNER)
+      return { due: true, reason: `the Secret in ${ns} holds static credentials` };
+    if (s.annotations[Annotations.owner] !== `${args.owner.kind}/${args.owner.id}`)
+      return { due: true, reason: `the Secret in ${ns} holds a token of another owner` };
+    if (hostsDiffer(s, args.hosts))
+      return { due: true, reason: `the Secret in ${ns} is not for ${hostsText(args.hosts)}` };
     const id = Number(s.annotations[Annotations.tokenId]);
-    if (!args.liveIds.has(id)) return { due: true, reason: `deploy token ${s.annotations[Annotations.tokenId] ?? "?"} in ${ns} is no longer live in GitLab` };
+    if (!args.liveIds.has(id))
+      return {
+        due: true,
+        reason: `deploy token ${s.annotations[Annotations.tokenId] ?? "?"} in ${ns} is no longer live in GitLab`
+      };
     tokenIds.add(String(id));
     const expires = Date.parse(s.annotations[Annotations.expiresAt] ?? "");
     soonest = Math.min(soonest, Number.isFinite(expires) ? expires : -Infinity);
   }
-  if (tokenIds.size > 1) return { due: true, reason: `the Secrets hold different tokens (${[...tokenIds].join(", ")})` };
+  if (tokenIds.size > 1)
+    return { due: true, reason: `the Secrets hold different tokens (${[...tokenIds].join(", ")})` };
   const left = soonest - args.now.getTime();
-  if (left <= args.rotateBeforeMs) return { due: true, reason: `the token expires in ${formatDuration2(left)}, within --rotate-before` };
-  return { due: false, reason: `deploy token ${[...tokenIds][0]} has ${formatDuration2(left)} left, more than --rotate-before` };
+  if (left <= args.rotateBeforeMs)
+    return { due: true, reason: `the token expires in ${formatDuration2(left)}, within --rotate-before` };
+  return {
+    due: false,
+    reason: `deploy token ${[...tokenIds][0]} has ${formatDuration2(left)} left, more than --rotate-before`
+  };
 }
 function staticDue(args) {
   if (args.force) return { due: true, reason: "--force" };
@@ -66521,7 +67014,11 @@ function staticDue(args) {
     const s = byNs.get(ns);
     if (!s || !isManaged(s)) return { due: true, reason: `no managed Secret in ${ns}` };
     const owner2 = s.annotations[Annotations.owner];
-    if (owner2 !== STATIC_OWNER) return { due: true, reason: `the Secret in ${ns} holds a deploy token of ${owner2 ?? "an unknown owner"}, not static credentials` };
+    if (owner2 !== STATIC_OWNER)
+      return {
+        due: true,
+        reason: `the Secret in ${ns} holds a deploy token of ${owner2 ?? "an unknown owner"}, not static credentials`
+      };
     if (s.annotations[Annotations.configSha256] !== args.configSha256) {
       return { due: true, reason: `the Secret in ${ns} holds other credentials (its docker config differs)` };
     }
@@ -66537,7 +67034,9 @@ function revocationPlan(held, newId, keep, liveIds) {
   const byNewest = (a, b) => b - a;
   const previous = [.../* @__PURE__ */ new Set([...held.current, ...held.kept])].filter((id) => id !== newId && liveIds.has(id)).sort(byNewest);
   const kept = previous.slice(0, keep);
-  const revoke = [.../* @__PURE__ */ new Set([...previous.slice(keep), ...held.pending])].filter((id) => id !== newId && !kept.includes(id) && liveIds.has(id));
+  const revoke = [.../* @__PURE__ */ new Set([...previous.slice(keep), ...held.pending])].filter(
+    (id) => id !== newId && !kept.includes(id) && liveIds.has(id)
+  );
   return { keep: kept, revoke: revoke.sort(byNewest) };
 }
 function namedForTarget(prefix, target, name) {
@@ -66547,7 +67046,8 @@ function namedForTarget(prefix, target, name) {
 function sweepCandidates(args) {
   const from = args.mintedFrom ?? -Infinity;
   return args.tokens.filter((t) => {
-    if (!namedForTarget(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now)) return false;
+    if (!namedForTarget(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now))
+      return false;
     const minted = mintedAt(t.name);
     return minted !== void 0 && args.now.getTime() - minted.getTime() >= args.graceMs && minted.getTime() >= from;
   });
@@ -66604,7 +67104,16 @@ function logApiToken(t, now, log) {
   } else log.info(apiTokenLine(t));
 }
 var NEEDED = { project: { level: 40, role: "Maintainer" }, group: { level: 50, role: "Owner" } };
-var ROLES = { 0: "no role", 5: "Minimal Access", 10: "Guest", 15: "Planner", 20: "Reporter", 30: "Developer", 40: "Maintainer", 50: "Owner" };
+var ROLES = {
+  0: "no role",
+  5: "Minimal Access",
+  10: "Guest",
+  15: "Planner",
+  20: "Reporter",
+  30: "Developer",
+  40: "Maintainer",
+  50: "Owner"
+};
 async function checkGitLabAccess(gitlab, owner2, now) {
   const t = await readApiToken(gitlab, now);
   const who = `${owner2.kind} ${owner2.path}`;
@@ -66646,15 +67155,22 @@ async function readChecked(config, ports, hosts) {
   if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
   if (otherType.length > 0) throw new SecretTypeError(config.secretName, wanted, otherType);
   const present = new Set(existing.map((s) => s.namespace));
-  const readable = { ...config, namespaces: config.namespaces.filter((ns) => !read.unavailable.some((u) => u.namespace === ns)) };
+  const readable = {
+    ...config,
+    namespaces: config.namespaces.filter((ns) => !read.unavailable.some((u) => u.namespace === ns))
+  };
   const probe = readable.namespaces.length ? await findUnavailable(readable, kube, present, () => checkApply(readable, ports, hosts)) : { unavailable: [], checked: true };
-  const unavailable = [...read.unavailable, ...probe.unavailable].sort((a, b) => config.namespaces.indexOf(a.namespace) - config.namespaces.indexOf(b.namespace));
+  const unavailable = [...read.unavailable, ...probe.unavailable].sort(
+    (a, b) => config.namespaces.indexOf(a.namespace) - config.namespaces.indexOf(b.namespace)
+  );
   const checked = probe.checked;
   const decided = decideUnavailable(config.missingNamespace, config.namespaces, unavailable, ports.log);
   const work = { ...config, namespaces: decided.namespaces };
   const missingSas = missingServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts);
   if (missingSas.length > 0) {
-    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [...new Set(missingSas.map((k) => k.split("/")[0]))]);
+    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [
+      ...new Set(missingSas.map((k) => k.split("/")[0]))
+    ]);
   }
   return {
     config: work,
@@ -66667,7 +67183,13 @@ async function readChecked(config, ports, hosts) {
 }
 async function checkApply(config, ports, hosts) {
   const payload = pullSecretPayload(config.secretType, credentialsFor(hosts, "dry-run", new Secret("dry-run")));
-  const list2 = secretList({ namespaces: config.namespaces, secretName: config.secretName, secretType: config.secretType, payload, annotations: {} });
+  const list2 = secretList({
+    namespaces: config.namespaces,
+    secretName: config.secretName,
+    secretType: config.secretType,
+    payload,
+    annotations: {}
+  });
   await ports.kube.applySecrets(list2, { dryRun: true, force: config.adopt });
   ports.log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
 }
@@ -66675,9 +67197,16 @@ async function verifyCredentials(ports, req) {
   const { what, ...pull } = req;
   const r = await ports.verifier.verifyPull(pull);
   const image = `${req.repository}${req.tag ? `:${req.tag}` : ""}`;
-  if (r.anonymous) ports.log.warn(`${req.registry} serves ${image} without authentication, so the pull check says nothing about ${what}`);
+  if (r.anonymous)
+    ports.log.warn(
+      `${req.registry} serves ${image} without authentication, so the pull check says nothing about ${what}`
+    );
   else ports.log.info(`Verified: ${what} pulls ${image} from ${req.registry}`);
-  return { repository: req.repository, ...req.tag ? { tag: req.tag } : {}, ...r.digest ? { digest: r.digest } : {} };
+  return {
+    repository: req.repository,
+    ...req.tag ? { tag: req.tag } : {},
+    ...r.digest ? { digest: r.digest } : {}
+  };
 }
 var SERVICE_ACCOUNT_ATTEMPTS = 5;
 async function ensureServiceAccounts(config, ports, initial) {
@@ -66696,12 +67225,20 @@ async function ensureServiceAccounts(config, ports, initial) {
         return { updated, problems: [] };
       }
     } catch (err) {
-      return { updated, problems: [`The Secrets are written, but the ServiceAccounts were not updated: ${err.message}`] };
+      return {
+        updated,
+        problems: [`The Secrets are written, but the ServiceAccounts were not updated: ${err.message}`]
+      };
     }
     const fresh = await ports.kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
     accounts = selectServiceAccounts(fresh.serviceAccounts, config.namespaces, config.serviceAccounts);
   }
-  return { updated, problems: [`ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`] };
+  return {
+    updated,
+    problems: [
+      `ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`
+    ]
+  };
 }
 function wouldAddTo(config, accounts) {
   return accounts.filter((sa) => withPullSecret(sa, config.secretName)).map((sa) => `${sa.namespace}/${sa.name}`);
@@ -66783,8 +67320,10 @@ function rotationDecision(args) {
   const lacking = args.namespaces.filter((ns) => !present.has(ns));
   const holding = args.namespaces.filter((ns) => present.has(ns));
   const whole = rotationDue(args);
-  if (lacking.length === 0 || args.force || args.rotateBeforeMs === void 0) return whole.due ? { action: "rotate", reason: whole.reason } : { action: "none", reason: whole.reason };
-  if (holding.length === 0) return { action: "rotate", reason: `no namespace holds a Secret yet (${lacking.join(", ")})` };
+  if (lacking.length === 0 || args.force || args.rotateBeforeMs === void 0)
+    return whole.due ? { action: "rotate", reason: whole.reason } : { action: "none", reason: whole.reason };
+  if (holding.length === 0)
+    return { action: "rotate", reason: `no namespace holds a Secret yet (${lacking.join(", ")})` };
   const rest = rotationDue({ ...args, namespaces: holding });
   if (rest.due) return { action: "rotate", reason: rest.reason };
   const source = holding[0];
@@ -66809,7 +67348,11 @@ function fillAnnotations(source) {
 function registryHost(config, owner2) {
   if (config.registry) return config.registry;
   if (owner2.registryAccessLevel === "disabled") {
-    throw new UsageError("--registry", void 0, `the container registry is disabled for project ${owner2.path}; enable it in the project's settings`);
+    throw new UsageError(
+      "--registry",
+      void 0,
+      `the container registry is disabled for project ${owner2.path}; enable it in the project's settings`
+    );
   }
   const prefix = owner2.registryImagePrefix;
   if (!prefix) {
@@ -66834,7 +67377,10 @@ async function resolveNamespaces(config, kube) {
   }
   const result = chosen.filter((ns) => !config.excludeNamespaces.includes(ns));
   if (result.length === 0) {
-    throw new KubeError("choosing namespaces", `no namespace is left to manage (selector ${config.namespaceSelector ?? "none"}, excluded ${config.excludeNamespaces.join(", ") || "none"})`);
+    throw new KubeError(
+      "choosing namespaces",
+      `no namespace is left to manage (selector ${config.namespaceSelector ?? "none"}, excluded ${config.excludeNamespaces.join(", ") || "none"})`
+    );
   }
   return result;
 }
@@ -66849,14 +67395,16 @@ async function readCurrent(config, ports, hosts, fill) {
     ports.log.secret(Buffer.from(value.reveal()).toString("base64"));
   }
   if (!read) return `${where} is gone`;
-  if (read.secret.annotations[Annotations.tokenId] !== String(fill.tokenId)) return `${where} changed while this run read it`;
+  if (read.secret.annotations[Annotations.tokenId] !== String(fill.tokenId))
+    return `${where} changed while this run read it`;
   const payload = read.data[SECRET_TYPES[config.secretType].key];
   if (!payload) return `${where} holds no ${SECRET_TYPES[config.secretType].key}`;
   const creds = credentialsIn(config.secretType, payload, hosts);
   if (typeof creds === "string") return `${where} does not hold what it records: ${creds}`;
   for (const form of secretForms(creds)) ports.log.secret(form);
   const recorded = read.secret.annotations[Annotations.tokenUsername];
-  if (recorded !== void 0 && recorded !== creds[0].username) return `${where} does not hold what it records: another username than ${recorded}`;
+  if (recorded !== void 0 && recorded !== creds[0].username)
+    return `${where} does not hold what it records: another username than ${recorded}`;
   return { source: read.secret, creds };
 }
 async function fillSecrets(config, ports, args) {
@@ -66873,9 +67421,18 @@ async function fillSecrets(config, ports, args) {
   if (check) {
     const { username, password } = current.creds[0];
     try {
-      verified = await verifyCredentials(ports, { registry: hosts[0], ...check, username, password, what: `deploy token ${fill.tokenId}` });
+      verified = await verifyCredentials(ports, {
+        registry: hosts[0],
+        ...check,
+        username,
+        password,
+        what: `deploy token ${fill.tokenId}`
+      });
     } catch (err) {
-      throw new RotationError(err, `nothing to roll back: nothing was minted or revoked, and ${into} was not written`);
+      throw new RotationError(
+        err,
+        `nothing to roll back: nothing was minted or revoked, and ${into} was not written`
+      );
     }
   }
   const list2 = secretList({
@@ -66883,12 +67440,18 @@ async function fillSecrets(config, ports, args) {
     secretName: config.secretName,
     secretType: config.secretType,
     payload: pullSecretPayload(config.secretType, current.creds),
-    annotations: { ...fillAnnotations(current.source), ...args.leaseNamespace ? { [Annotations.lease]: args.leaseNamespace } : {} }
+    annotations: {
+      ...fillAnnotations(current.source),
+      ...args.leaseNamespace ? { [Annotations.lease]: args.leaseNamespace } : {}
+    }
   });
   try {
     await ports.kube.applySecrets(list2, { dryRun: false, force: false });
   } catch (err) {
-    throw new RotationError(err, "nothing to roll back: nothing was minted or revoked; a filled Secret holds the current token. Re-run to finish");
+    throw new RotationError(
+      err,
+      "nothing to roll back: nothing was minted or revoked; a filled Secret holds the current token. Re-run to finish"
+    );
   }
   ports.log.info(`Filled Secret "${config.secretName}" in ${into} with deploy token ${fill.tokenId}`);
   return verified;
@@ -66917,7 +67480,8 @@ function targetOf(config, namespaces2, leaseUid) {
 }
 var DESCRIBE_NAMES_MAX = 200;
 function describeSpec(config, namespaces2) {
-  if (config.namespaceSelector === void 0) return `namespaces ${abbreviatedList([...namespaces2].sort(), DESCRIBE_NAMES_MAX)}`;
+  if (config.namespaceSelector === void 0)
+    return `namespaces ${abbreviatedList([...namespaces2].sort(), DESCRIBE_NAMES_MAX)}`;
   const excl = config.excludeNamespaces.length ? ` excluding ${config.excludeNamespaces.join(",")}` : "";
   const listed = config.listedNamespaces.filter((n) => !config.excludeNamespaces.includes(n));
   const plus = listed.length ? ` plus namespaces ${abbreviatedList([...listed].sort(), DESCRIBE_NAMES_MAX)}` : "";
@@ -66957,7 +67521,14 @@ async function recallTarget(lock, args) {
   }
   const recorded = recordedCluster(args.existing, config.secretName, set2);
   const clusterUid = clusterIdentity({ held: args.held, fresh: args.fresh, named, recorded });
-  const written = config.namespaceSelector === void 0 ? void 0 : writtenRecord({ held: args.held, named, set: set2, secretName: config.secretName, prefix: config.tokenNamePrefix, live: args.live });
+  const written = config.namespaceSelector === void 0 ? void 0 : writtenRecord({
+    held: args.held,
+    named,
+    set: set2,
+    secretName: config.secretName,
+    prefix: config.tokenNamePrefix,
+    live: args.live
+  });
   return { clusterUid, written };
 }
 async function readDeparted(kube, args) {
@@ -66987,10 +67558,23 @@ async function readDeparted(kube, args) {
 async function recallForRun(config, ports, args) {
   const { hand } = args;
   const spec = targetOf(config, config.namespaces, void 0);
-  const memory = await recallTarget(ports.lock, { config, namespaces: config.namespaces, held: hand.lease, heldNamespace: hand.namespace, fresh: hand.fresh, existing: args.existing, live: args.live });
+  const memory = await recallTarget(ports.lock, {
+    config,
+    namespaces: config.namespaces,
+    held: hand.lease,
+    heldNamespace: hand.namespace,
+    fresh: hand.fresh,
+    existing: args.existing,
+    live: args.live
+  });
   const target = targetOf(config, config.namespaces, memory.clusterUid);
   const written = memory.written;
-  const departed = written && written !== "lost" ? await readDeparted(ports.kube, { written, scope: config.namespaces, secretName: config.secretName, owner: args.owner }) : { holders: [], unknown: [], keep: [] };
+  const departed = written && written !== "lost" ? await readDeparted(ports.kube, {
+    written,
+    scope: config.namespaces,
+    secretName: config.secretName,
+    owner: args.owner
+  }) : { holders: [], unknown: [], keep: [] };
   const unproven = written === "lost" ? "the Lease that recorded where this selector's target wrote is gone (or was written by an older version)" : departed.unknown.length ? `namespace(s) ${departed.unknown.join(", ")} left the selector and their Secret cannot be read` : void 0;
   const since = written && written !== "lost" ? written.since : args.now.toISOString();
   const identity = hand.lease && memory.clusterUid ? identityPatch(hand.lease, memory.clusterUid) : {};
@@ -66998,7 +67582,15 @@ async function recallForRun(config, ports, args) {
   const changed = (patch2) => Object.fromEntries(Object.entries(patch2).filter(([k, v]) => hand.lease?.annotations?.[k] !== v));
   const sweepFrom = config.namespaceSelector === void 0 ? 0 : unproven ? Infinity : Date.parse(since);
   const settleNow = hand.fresh || hand.lease !== void 0 && isUnsettled(hand.lease);
-  return { target, departed: departed.holders, unproven, sweepFrom, patch: changed(record), identity: changed(identity), settleNow };
+  return {
+    target,
+    departed: departed.holders,
+    unproven,
+    sweepFrom,
+    patch: changed(record),
+    identity: changed(identity),
+    settleNow
+  };
 }
 async function remember(hand, recall, selector) {
   const now = recall.settleNow ? { ...recall.identity, ...recall.patch } : recall.patch;
@@ -67012,8 +67604,20 @@ async function remember(hand, recall, selector) {
   );
 }
 async function recallClusterUid(ports, config, args) {
-  const hand = await readTargetLease(ports.lock, { namespaces: args.namespaces, secretName: config.secretName }, ports.kube);
-  const memory = await recallTarget(ports.lock, { config, namespaces: args.namespaces, held: hand.lease, heldNamespace: hand.namespace, fresh: false, existing: args.existing, live: args.live });
+  const hand = await readTargetLease(
+    ports.lock,
+    { namespaces: args.namespaces, secretName: config.secretName },
+    ports.kube
+  );
+  const memory = await recallTarget(ports.lock, {
+    config,
+    namespaces: args.namespaces,
+    held: hand.lease,
+    heldNamespace: hand.namespace,
+    fresh: false,
+    existing: args.existing,
+    live: args.live
+  });
   return memory.clusterUid;
 }
 
@@ -67046,7 +67650,13 @@ function staticVerifyTarget(config) {
   return config.verify && config.verify.repository ? { repository: config.verify.repository, tag: config.verify.tag } : null;
 }
 function replacedTokens(existing) {
-  return existing.filter((s) => isManaged(s) && s.annotations[Annotations.owner] !== STATIC_OWNER && s.annotations[Annotations.tokenId]).map((s) => ({ namespace: s.namespace, owner: s.annotations[Annotations.owner] ?? "?", tokenId: s.annotations[Annotations.tokenId] }));
+  return existing.filter(
+    (s) => isManaged(s) && s.annotations[Annotations.owner] !== STATIC_OWNER && s.annotations[Annotations.tokenId]
+  ).map((s) => ({
+    namespace: s.namespace,
+    owner: s.annotations[Annotations.owner] ?? "?",
+    tokenId: s.annotations[Annotations.tokenId]
+  }));
 }
 async function applyStaticLocked(listed, ports, hosts) {
   const { kube, log } = ports;
@@ -67081,7 +67691,8 @@ async function applyStaticLocked(listed, ports, hosts) {
   if (config.dryRun) {
     log.info(`Dry run: would write the static credentials of ${username} to ${config.namespaces.length} Secret(s)`);
     const wouldUpdate = wouldAddTo(config, accounts);
-    if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
+    if (wouldUpdate.length)
+      log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
     for (const p of skipProblems) log.warn(p);
     return { ...base, changed: false, serviceAccountsUpdated: [], problems: skipProblems };
   }
@@ -67089,9 +67700,19 @@ async function applyStaticLocked(listed, ports, hosts) {
   const check = staticVerifyTarget(config);
   if (check) {
     try {
-      verified = await verifyCredentials(ports, { registry: registry2, ...check, username, password, credentials: "static", what: `the credentials of ${username}` });
+      verified = await verifyCredentials(ports, {
+        registry: registry2,
+        ...check,
+        username,
+        password,
+        credentials: "static",
+        what: `the credentials of ${username}`
+      });
     } catch (err) {
-      throw new RotationError(err, "nothing to roll back (static credentials: nothing was minted); the cluster was not touched");
+      throw new RotationError(
+        err,
+        "nothing to roll back (static credentials: nothing was minted); the cluster was not touched"
+      );
     }
   }
   const list2 = secretList({
@@ -67099,12 +67720,21 @@ async function applyStaticLocked(listed, ports, hosts) {
     secretName: config.secretName,
     secretType: config.secretType,
     payload,
-    annotations: staticAnnotations({ username, registry: registry2, aliases: hosts.slice(1), configSha256, rotatedAt: ports.clock.now().toISOString() })
+    annotations: staticAnnotations({
+      username,
+      registry: registry2,
+      aliases: hosts.slice(1),
+      configSha256,
+      rotatedAt: ports.clock.now().toISOString()
+    })
   });
   try {
     await kube.applySecrets(list2, { dryRun: false, force: config.adopt });
   } catch (err) {
-    throw new RotationError(err, "nothing to revoke (static credentials); Secrets the apply reached hold the new credentials, the others are as they were. Re-run to finish");
+    throw new RotationError(
+      err,
+      "nothing to revoke (static credentials); Secrets the apply reached hold the new credentials, the others are as they were. Re-run to finish"
+    );
   }
   log.info(`Applied Secret "${config.secretName}" to ${config.namespaces.join(", ")}`);
   const problems = [...skipProblems];
@@ -67116,7 +67746,14 @@ async function applyStaticLocked(listed, ports, hosts) {
   const sas = await ensureServiceAccounts(config, ports, accounts);
   problems.push(...sas.problems);
   for (const p of problems) log.warn(p);
-  return { ...base, changed: true, static: { username, applied: true }, verified, serviceAccountsUpdated: sas.updated, problems };
+  return {
+    ...base,
+    changed: true,
+    static: { username, applied: true },
+    verified,
+    serviceAccountsUpdated: sas.updated,
+    problems
+  };
 }
 
 // src/model/ownership.ts
@@ -67130,7 +67767,8 @@ function claimOf(prefix, target, name, superseded = /* @__PURE__ */ new Set()) {
 }
 function supersededList(target, recordedTarget, recordedSpec, namespaces2) {
   const prefix = "namespaces ";
-  if (target.cluster === void 0 || !recordedTarget || recordedTarget === target.id || !recordedSpec?.startsWith(prefix)) return false;
+  if (target.cluster === void 0 || !recordedTarget || recordedTarget === target.id || !recordedSpec?.startsWith(prefix))
+    return false;
   const list2 = recordedSpec.slice(prefix.length).split(",").filter((ns) => ns !== "");
   return list2.length > 0 && list2.every((ns) => namespaces2.includes(ns)) && recordedTarget === targetId(target.cluster, target.secretName, list2);
 }
@@ -67143,16 +67781,28 @@ function assessOwnership(args) {
   for (const s of args.managed ?? []) {
     if (s.owner !== ownerRef(owner2)) continue;
     if (s.name === target.secretName && args.namespaces.includes(s.namespace)) continue;
-    for (const id of [...idList(s.tokenId), ...idList(s.kept)]) elsewhere.set(id, [...elsewhere.get(id) ?? [], `${s.namespace}/${s.name}`]);
+    for (const id of [...idList(s.tokenId), ...idList(s.kept)])
+      elsewhere.set(id, [...elsewhere.get(id) ?? [], `${s.namespace}/${s.name}`]);
   }
   const holders = /* @__PURE__ */ new Map();
   const ours = args.existing.filter((s) => isManaged(s) && s.annotations[Annotations.owner] === ownerRef(owner2));
   for (const s of ours) {
-    const ids2 = /* @__PURE__ */ new Set([...idList(s.annotations[Annotations.tokenId]), ...idList(s.annotations[Annotations.keptTokenIds]), ...idList(s.annotations[Annotations.revokePending])]);
+    const ids2 = /* @__PURE__ */ new Set([
+      ...idList(s.annotations[Annotations.tokenId]),
+      ...idList(s.annotations[Annotations.keptTokenIds]),
+      ...idList(s.annotations[Annotations.revokePending])
+    ]);
     for (const id of ids2) holders.set(id, [...holders.get(id) ?? [], s.namespace]);
   }
   const superseded = new Set(
-    ours.filter((s) => supersededList(target, s.annotations[Annotations.target], s.annotations[Annotations.targetSpec], args.namespaces)).map((s) => s.annotations[Annotations.target])
+    ours.filter(
+      (s) => supersededList(
+        target,
+        s.annotations[Annotations.target],
+        s.annotations[Annotations.targetSpec],
+        args.namespaces
+      )
+    ).map((s) => s.annotations[Annotations.target])
   );
   const spared = [];
   const mayRevoke = (id) => {
@@ -67166,10 +67816,20 @@ function assessOwnership(args) {
       spared.push({ id, name: t.name, why: "held-elsewhere", namespaces: namespaces2, elsewhere: where });
       return false;
     }
-    spared.push({ id, name: t.name, why: claim.kind, ...claim.kind === "unproven" ? {} : { target: claim.target }, namespaces: namespaces2 });
+    spared.push({
+      id,
+      name: t.name,
+      why: claim.kind,
+      ...claim.kind === "unproven" ? {} : { target: claim.target },
+      namespaces: namespaces2
+    });
     return false;
   };
-  const revocable = { current: all.current.filter(mayRevoke), kept: all.kept.filter(mayRevoke), pending: all.pending.filter(mayRevoke) };
+  const revocable = {
+    current: all.current.filter(mayRevoke),
+    kept: all.kept.filter(mayRevoke),
+    pending: all.pending.filter(mayRevoke)
+  };
   const overlaps = [];
   for (const s of ours) {
     const id = idList(s.annotations[Annotations.tokenId])[0];
@@ -67177,9 +67837,21 @@ function assessOwnership(args) {
     if (!t) continue;
     const claim = claimOf(args.prefix, target, t.name, superseded);
     if (claim.kind !== "other-target") continue;
-    overlaps.push({ namespace: s.namespace, tokenId: t.id, otherTarget: claim.target, otherSpec: s.annotations[Annotations.targetSpec] || void 0 });
+    overlaps.push({
+      namespace: s.namespace,
+      tokenId: t.id,
+      otherTarget: claim.target,
+      otherSpec: s.annotations[Annotations.targetSpec] || void 0
+    });
   }
-  return { all, revocable, spared: spared.sort((a, b) => b.id - a.id), overlaps, heldElsewhere: new Set(elsewhere.keys()), elsewhereHolders: elsewhere };
+  return {
+    all,
+    revocable,
+    spared: spared.sort((a, b) => b.id - a.id),
+    overlaps,
+    heldElsewhere: new Set(elsewhere.keys()),
+    elsewhereHolders: elsewhere
+  };
 }
 function coveringTarget(existing, owner2, target, namespaces2) {
   const ours = existing.filter((s) => isManaged(s) && s.annotations[Annotations.owner] === ownerRef(owner2));
@@ -67220,12 +67892,26 @@ function sparedMessage(s) {
 
 // src/commands/rotate-ownership.ts
 async function assessForRun(config, ports, args) {
-  const input = { existing: args.existing, owner: args.owner, tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, namespaces: config.namespaces };
+  const input = {
+    existing: args.existing,
+    owner: args.owner,
+    tokens: args.tokens,
+    prefix: config.tokenNamePrefix,
+    target: args.target,
+    namespaces: config.namespaces
+  };
   const departed = args.departed ?? [];
   const plain = assessOwnership({ ...input, managed: departed.length ? departed : void 0 });
   const alone = withUnproven(plain, args.unproven);
   const r = plain.revocable;
-  const sweepable = sweepCandidates({ tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, referenced: referencedIds(alone.all), now: args.now, graceMs: config.sweepGraceMs });
+  const sweepable = sweepCandidates({
+    tokens: args.tokens,
+    prefix: config.tokenNamePrefix,
+    target: args.target,
+    referenced: referencedIds(alone.all),
+    now: args.now,
+    graceMs: config.sweepGraceMs
+  });
   const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
   const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
   if (!couldDie || !ports.kube.listManagedSecrets) return alone;
@@ -67242,8 +67928,18 @@ function withUnproven(own, why) {
   if (!why) return own;
   const r = own.revocable;
   const ids2 = [.../* @__PURE__ */ new Set([...r.current, ...r.kept, ...r.pending])];
-  const spared = ids2.map((id) => ({ id, name: "", why: "unrecorded", reason: why, namespaces: [] }));
-  return { ...own, revocable: { current: [], kept: [], pending: [] }, spared: [...own.spared, ...spared].sort((a, b) => b.id - a.id) };
+  const spared = ids2.map((id) => ({
+    id,
+    name: "",
+    why: "unrecorded",
+    reason: why,
+    namespaces: []
+  }));
+  return {
+    ...own,
+    revocable: { current: [], kept: [], pending: [] },
+    spared: [...own.spared, ...spared].sort((a, b) => b.id - a.id)
+  };
 }
 function reportOwnership(config, log, own, target) {
   if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
@@ -67255,7 +67951,15 @@ function reportOwnership(config, log, own, target) {
 async function sweep(config, ports, owner2, tokens, target, referenced, pending, mintedFrom = 0) {
   const orphans = [
     ...tokens.filter((t) => pending.includes(t.id)),
-    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs, mintedFrom })
+    ...sweepCandidates({
+      tokens,
+      prefix: config.tokenNamePrefix,
+      target,
+      referenced,
+      now: ports.clock.now(),
+      graceMs: config.sweepGraceMs,
+      mintedFrom
+    })
   ];
   const ids2 = [];
   const problems = [];
@@ -67299,14 +68003,25 @@ async function mintChecked(config, ports, args) {
   const { gitlab, log } = ports;
   const { owner: owner2, hosts } = args;
   const now = ports.clock.now();
-  const minted = await gitlab.createDeployToken(owner2, { name: args.name, expiresAt: expiryDateFor(now, config.expiresInMs) });
+  const minted = await gitlab.createDeployToken(owner2, {
+    name: args.name,
+    expiresAt: expiryDateFor(now, config.expiresInMs)
+  });
   const creds = credentialsFor(hosts, minted.username, minted.token);
   for (const form of secretForms(creds)) log.secret(form);
-  log.info(`Minted deploy token ${minted.id} (${minted.username}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`);
+  log.info(
+    `Minted deploy token ${minted.id} (${minted.username}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`
+  );
   const check = verifyTarget(config, owner2);
   if (!check) return { minted, creds, verified: null };
   try {
-    const verified = await verifyCredentials(ports, { registry: hosts[0], ...check, username: minted.username, password: minted.token, what: "the new token" });
+    const verified = await verifyCredentials(ports, {
+      registry: hosts[0],
+      ...check,
+      username: minted.username,
+      password: minted.token,
+      what: "the new token"
+    });
     return { minted, creds, verified };
   } catch (err) {
     throw new RotationError(err, await revokeNew(ports, owner2, minted, args.untouched, args.ifRevokeFails));
@@ -67349,7 +68064,13 @@ async function lockedRun(config, ports, locked) {
   const held = await acquireTargetLock(ports, config);
   const guard = guardWrites(ports, held);
   try {
-    const hand = { lease: held.current(), namespace: held.lease.namespace, fresh: held.fresh, annotate: (patch2) => held.annotate(patch2), stage: (patch2) => held.stage(patch2) };
+    const hand = {
+      lease: held.current(),
+      namespace: held.lease.namespace,
+      fresh: held.fresh,
+      annotate: (patch2) => held.annotate(patch2),
+      stage: (patch2) => held.stage(patch2)
+    };
     return guard.settle(await locked(config, hand, guard.ports));
   } finally {
     try {
@@ -67366,14 +68087,43 @@ async function rotateLocked(listed, ports, owner2, hosts, hand) {
   const now = ports.clock.now();
   const tokens = await gitlab.listDeployTokens(owner2);
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
-  const recall = await recallForRun(listed, ports, { owner: owner2, hand, existing, live: tokens.filter((t) => liveIds.has(t.id)), now });
+  const recall = await recallForRun(listed, ports, {
+    owner: owner2,
+    hand,
+    existing,
+    live: tokens.filter((t) => liveIds.has(t.id)),
+    now
+  });
   const { target } = recall;
-  let decision = rotationDecision({ namespaces: config.namespaces, existing, owner: owner2, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force, tokens, prefix: config.tokenNamePrefix, target });
+  let decision = rotationDecision({
+    namespaces: config.namespaces,
+    existing,
+    owner: owner2,
+    hosts,
+    liveIds,
+    now,
+    rotateBeforeMs: config.rotateBeforeMs,
+    force: config.force,
+    tokens,
+    prefix: config.tokenNamePrefix,
+    target
+  });
   const current = decision.action === "fill" ? await readCurrent(config, ports, hosts, decision) : void 0;
-  if (typeof current === "string") decision = { action: "rotate", reason: `${current}, so the namespaces without it cannot be filled` };
+  if (typeof current === "string")
+    decision = { action: "rotate", reason: `${current}, so the namespaces without it cannot be filled` };
   const due = { due: decision.action === "rotate", reason: decision.reason };
   const [own] = await settledInOrder(
-    assessForRun({ ...config, namespaces: listed.namespaces }, ports, { owner: owner2, tokens, target, existing, liveIds, now, due: due.due, departed: recall.departed, unproven: recall.unproven }),
+    assessForRun({ ...config, namespaces: listed.namespaces }, ports, {
+      owner: owner2,
+      tokens,
+      target,
+      existing,
+      liveIds,
+      now,
+      due: due.due,
+      departed: recall.departed,
+      unproven: recall.unproven
+    }),
     due.due && !checked ? checkApply(config, ports, hosts) : Promise.resolve()
   );
   reportOwnership(config, log, own, target);
@@ -67392,11 +68142,29 @@ async function rotateLocked(listed, ports, owner2, hosts, hand) {
   };
   if (decision.action !== "rotate") {
     const fill = decision.action === "fill" && typeof current === "object" ? { decision, current } : void 0;
-    log.info(fill ? `Filling ${fill.decision.namespaces.join(", ")} with deploy token ${fill.decision.tokenId}, no rotation due: ${due.reason}` : `Nothing to do: ${due.reason}`);
-    const verified2 = fill ? await fillSecrets(config, ports, { owner: owner2, hosts, fill: fill.decision, current: fill.current, checked, leaseNamespace: hand.namespace }) : null;
+    log.info(
+      fill ? `Filling ${fill.decision.namespaces.join(", ")} with deploy token ${fill.decision.tokenId}, no rotation due: ${due.reason}` : `Nothing to do: ${due.reason}`
+    );
+    const verified2 = fill ? await fillSecrets(config, ports, {
+      owner: owner2,
+      hosts,
+      fill: fill.decision,
+      current: fill.current,
+      checked,
+      leaseNamespace: hand.namespace
+    }) : null;
     const filled = fill ? { namespaces: fill.decision.namespaces, tokenId: fill.decision.tokenId } : void 0;
     const pending = held.pending.filter((id) => liveIds.has(id));
-    const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner2, tokens, target, new Set([...untouchable].filter((id) => !pending.includes(id))), pending, recall.sweepFrom);
+    const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(
+      config,
+      ports,
+      owner2,
+      tokens,
+      target,
+      new Set([...untouchable].filter((id) => !pending.includes(id))),
+      pending,
+      recall.sweepFrom
+    );
     const sas2 = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
     const problems2 = [...skipProblems, ...swept2.problems, ...sas2.problems];
     for (const p of problems2) log.warn(p);
@@ -67416,11 +68184,22 @@ async function rotateLocked(listed, ports, owner2, hosts, hand) {
   log.info(`Rotating: ${due.reason}`);
   if (config.dryRun) {
     const plan2 = revocationPlan(held, 0, config.keepPrevious, liveIds);
-    log.info(`Dry run: would mint a read_registry deploy token, write it to ${config.namespaces.length} Secret(s), keep ${plan2.keep.join(", ") || "none"} and revoke ${plan2.revoke.join(", ") || "none"}`);
+    log.info(
+      `Dry run: would mint a read_registry deploy token, write it to ${config.namespaces.length} Secret(s), keep ${plan2.keep.join(", ") || "none"} and revoke ${plan2.revoke.join(", ") || "none"}`
+    );
     const wouldUpdate = wouldAddTo(config, accounts);
-    if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
+    if (wouldUpdate.length)
+      log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
     for (const p of skipProblems) log.warn(p);
-    return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: skipProblems };
+    return {
+      ...base,
+      changed: false,
+      token: null,
+      keptTokenIds: [],
+      revokedTokenIds: [],
+      sweptTokenIds: [],
+      problems: skipProblems
+    };
   }
   if (target.id === void 0) throw new Error("internal: minting without the target's Lease");
   const { minted, creds, verified } = await mintChecked(config, ports, {
@@ -67456,12 +68235,17 @@ async function rotateLocked(listed, ports, owner2, hosts, hand) {
     try {
       const outcome = await gitlab.revokeDeployToken(owner2, id);
       revoked.push(id);
-      log.info(outcome === "revoked" ? `Revoked previous deploy token ${id}` : `Previous deploy token ${id} was already gone`);
+      log.info(
+        outcome === "revoked" ? `Revoked previous deploy token ${id}` : `Previous deploy token ${id} was already gone`
+      );
     } catch (err) {
-      problems.push(`Could not revoke previous deploy token ${id} (recorded; the next run revokes it): ${err.message}`);
+      problems.push(
+        `Could not revoke previous deploy token ${id} (recorded; the next run revokes it): ${err.message}`
+      );
     }
   }
-  if (plan.keep.length) log.info(`Kept previous deploy token(s) ${plan.keep.join(", ")} alive (--keep-previous ${config.keepPrevious})`);
+  if (plan.keep.length)
+    log.info(`Kept previous deploy token(s) ${plan.keep.join(", ")} alive (--keep-previous ${config.keepPrevious})`);
   const referenced = /* @__PURE__ */ new Set([minted.id, ...untouchable]);
   const swept = await sweep(config, ports, owner2, tokens, target, referenced, [], recall.sweepFrom);
   problems.push(...swept.problems);
@@ -70586,7 +71370,21 @@ function assessStatus(args) {
       const state = args.namespaceStates?.get(namespace);
       const namespaceState = state === "missing" || state === "terminating" ? state : null;
       const fillWith = args.fill?.namespaces.includes(namespace) ? args.fill.tokenId : null;
-      return { namespace, present: false, managed: false, type: null, credentials: null, owner: null, tokenId: null, username: null, expiresAt: null, daysLeft: null, tokenState: null, fillWith, namespaceState };
+      return {
+        namespace,
+        present: false,
+        managed: false,
+        type: null,
+        credentials: null,
+        owner: null,
+        tokenId: null,
+        username: null,
+        expiresAt: null,
+        daysLeft: null,
+        tokenState: null,
+        fillWith,
+        namespaceState
+      };
     }
     const managed = isManaged(s);
     const tokenId = managed ? idOf(s.annotations[Annotations.tokenId]) : null;
@@ -70621,11 +71419,21 @@ function assessStatus(args) {
   const missing = secrets.filter((s) => !s.present && s.namespaceState === null).map((s) => s.namespace);
   if (missing.length) {
     const next = args.fill ? `rotate fills it with deploy token ${args.fill.tokenId}, the one the other Secrets hold (nothing minted)` : "rotate creates it";
-    findings.push({ severity: "attention", kind: "missing-secret", namespaces: missing, message: `no Secret "${args.secretName}" in ${list(missing)}: pods there cannot pull; ${next}` });
+    findings.push({
+      severity: "attention",
+      kind: "missing-secret",
+      namespaces: missing,
+      message: `no Secret "${args.secretName}" in ${list(missing)}: pods there cannot pull; ${next}`
+    });
   }
   const unmanaged = secrets.filter((s) => s.present && !s.managed).map((s) => s.namespace);
   if (unmanaged.length) {
-    findings.push({ severity: "attention", kind: "unmanaged-secret", namespaces: unmanaged, message: `Secret "${args.secretName}" in ${list(unmanaged)} is not managed by gitlab-pull-secret: rotate refuses it without --adopt` });
+    findings.push({
+      severity: "attention",
+      kind: "unmanaged-secret",
+      namespaces: unmanaged,
+      message: `Secret "${args.secretName}" in ${list(unmanaged)} is not managed by gitlab-pull-secret: rotate refuses it without --adopt`
+    });
   }
   for (const s of secrets.filter((x) => x.managed && x.owner !== ownerRef2)) {
     const fate = s.type === wantedType ? "rotate replaces it" : `rotate refuses it, since it is ${s.type} (see below)`;
@@ -70642,41 +71450,93 @@ function assessStatus(args) {
     });
   }
   const holders = /* @__PURE__ */ new Map();
-  for (const s of secrets) if (s.tokenId !== null && s.tokenState !== null) holders.set(s.tokenId, [...holders.get(s.tokenId) ?? [], s.namespace]);
+  for (const s of secrets)
+    if (s.tokenId !== null && s.tokenState !== null)
+      holders.set(s.tokenId, [...holders.get(s.tokenId) ?? [], s.namespace]);
   for (const [id, namespaces2] of holders) {
     const s = secrets.find((x) => x.tokenId === id);
     const where = `the Secret in ${list(namespaces2)}`;
     if (s.tokenState !== "live") {
       const why = s.tokenState === "gone" ? "GitLab no longer has it" : s.tokenState === "revoked" ? "it was revoked" : `it expired ${s.expiresAt?.slice(0, 10) ?? ""}`.trim();
-      findings.push({ severity: "attention", kind: "dead-token", tokenId: id, namespaces: namespaces2, message: `${where} holds deploy token ${id}, which cannot pull: ${why}. Run rotate` });
+      findings.push({
+        severity: "attention",
+        kind: "dead-token",
+        tokenId: id,
+        namespaces: namespaces2,
+        message: `${where} holds deploy token ${id}, which cannot pull: ${why}. Run rotate`
+      });
     } else if (args.warnWithinMs !== void 0 && s.expiresAt !== null && Date.parse(s.expiresAt) - now.getTime() <= args.warnWithinMs) {
       const left = formatDuration2(Date.parse(s.expiresAt) - now.getTime());
-      findings.push({ severity: "attention", kind: "expiring", tokenId: id, namespaces: namespaces2, message: `deploy token ${id} in ${list(namespaces2)} expires in ${left} (${s.expiresAt.slice(0, 10)} 00:00 UTC), within --warn-within: run rotate` });
+      findings.push({
+        severity: "attention",
+        kind: "expiring",
+        tokenId: id,
+        namespaces: namespaces2,
+        message: `deploy token ${id} in ${list(namespaces2)} expires in ${left} (${s.expiresAt.slice(0, 10)} 00:00 UTC), within --warn-within: run rotate`
+      });
     }
   }
   const held = heldTokens(args.existing, owner2);
-  const own = owner2 ? assessOwnership({ existing: args.existing, owner: owner2, tokens: args.tokens, prefix: args.prefix, target, namespaces: args.namespaces, managed: Array.isArray(args.managed) ? args.managed : void 0 }) : void 0;
+  const own = owner2 ? assessOwnership({
+    existing: args.existing,
+    owner: owner2,
+    tokens: args.tokens,
+    prefix: args.prefix,
+    target,
+    namespaces: args.namespaces,
+    managed: Array.isArray(args.managed) ? args.managed : void 0
+  }) : void 0;
   const referenced = /* @__PURE__ */ new Set([...referencedIds(held), ...own?.heldElsewhere ?? []]);
   const orphans = new Set(
-    args.partOf ? [] : sweepCandidates({ tokens: args.tokens, prefix: args.prefix, target, referenced, now, graceMs: args.graceMs }).map((t) => t.id)
+    args.partOf ? [] : sweepCandidates({
+      tokens: args.tokens,
+      prefix: args.prefix,
+      target,
+      referenced,
+      now,
+      graceMs: args.graceMs
+    }).map((t) => t.id)
   );
   const elsewhere = own?.elsewhereHolders ?? /* @__PURE__ */ new Map();
   const spared = new Map((own?.spared ?? []).map((s) => [s.id, s]));
   const legacy = (name) => claimOf(args.prefix, target, name).kind === "legacy";
   const rendered = (t) => ownsTokenName(args.prefix, renderTarget(args.secretName), t.name) && isLiveToken(t, now);
-  const tokens = args.tokens.filter((t) => referenced.has(t.id) || (namedForTarget(args.prefix, target, t.name) || legacy(t.name)) && !args.partOf || rendered(t)).map((t) => {
+  const tokens = args.tokens.filter(
+    (t) => referenced.has(t.id) || (namedForTarget(args.prefix, target, t.name) || legacy(t.name)) && !args.partOf || rendered(t)
+  ).map((t) => {
     const state = stateOf(t, now);
     const sparedAs = spared.get(t.id)?.why;
     const role = sparedAs && sparedAs !== "held-elsewhere" ? sparedAs : held.current.includes(t.id) ? "current" : held.kept.includes(t.id) ? "kept" : held.pending.includes(t.id) ? "pending" : orphans.has(t.id) ? "orphan" : own?.heldElsewhere.has(t.id) ? "held-elsewhere" : rendered(t) ? "render" : legacy(t.name) ? "legacy" : state === "live" ? "in-flight" : "stale";
     const usedBy = holders.get(t.id) ?? [...elsewhere.get(t.id) ?? []];
-    return { id: t.id, name: t.name, username: t.username, expiresAt: t.expiresAt, daysLeft: daysLeft(t.expiresAt, now), state, role, usedBy };
+    return {
+      id: t.id,
+      name: t.name,
+      username: t.username,
+      expiresAt: t.expiresAt,
+      daysLeft: daysLeft(t.expiresAt, now),
+      state,
+      role,
+      usedBy
+    };
   }).sort((a, b) => b.id - a.id);
   for (const o of own?.overlaps ?? []) {
-    findings.push({ severity: "attention", kind: "overlap", tokenId: o.tokenId, namespaces: [o.namespace], message: overlapMessage(o, args.secretName, target) });
+    findings.push({
+      severity: "attention",
+      kind: "overlap",
+      tokenId: o.tokenId,
+      namespaces: [o.namespace],
+      message: overlapMessage(o, args.secretName, target)
+    });
   }
   for (const s of own?.spared ?? []) {
     if (s.why === "other-target" && own.overlaps.some((o) => o.tokenId === s.id)) continue;
-    findings.push({ severity: "info", kind: "spared", tokenId: s.id, namespaces: s.namespaces, message: sparedMessage(s).replace(/^Left/, "rotate leaves") });
+    findings.push({
+      severity: "info",
+      kind: "spared",
+      tokenId: s.id,
+      namespaces: s.namespaces,
+      message: sparedMessage(s).replace(/^Left/, "rotate leaves")
+    });
   }
   if (args.partOf) {
     findings.push({
@@ -70686,15 +71546,34 @@ function assessStatus(args) {
     });
   }
   if (args.managed === "forbidden") {
-    findings.push({ severity: "info", kind: "cluster-wide", message: "RBAC does not allow listing Secrets cluster-wide: Secrets outside these namespaces were not checked" });
+    findings.push({
+      severity: "info",
+      kind: "cluster-wide",
+      message: "RBAC does not allow listing Secrets cluster-wide: Secrets outside these namespaces were not checked"
+    });
   }
   for (const t of tokens) {
     if (t.role === "orphan") {
-      findings.push({ severity: "attention", kind: "orphan", tokenId: t.id, message: `deploy token ${t.id} (${t.name}) is an orphan: live, ours, and no Secret references it. rotate sweeps it; revoke deletes it` });
+      findings.push({
+        severity: "attention",
+        kind: "orphan",
+        tokenId: t.id,
+        message: `deploy token ${t.id} (${t.name}) is an orphan: live, ours, and no Secret references it. rotate sweeps it; revoke deletes it`
+      });
     } else if (t.role === "pending" && t.state === "live") {
-      findings.push({ severity: "attention", kind: "pending-revoke", tokenId: t.id, message: `deploy token ${t.id} is still live although an earlier run meant to revoke it; the next rotate revokes it` });
+      findings.push({
+        severity: "attention",
+        kind: "pending-revoke",
+        tokenId: t.id,
+        message: `deploy token ${t.id} is still live although an earlier run meant to revoke it; the next rotate revokes it`
+      });
     } else if (t.role === "in-flight") {
-      findings.push({ severity: "info", kind: "in-flight", tokenId: t.id, message: `deploy token ${t.id} is unreferenced but younger than --sweep-grace: a rotation may be running` });
+      findings.push({
+        severity: "info",
+        kind: "in-flight",
+        tokenId: t.id,
+        message: `deploy token ${t.id} is unreferenced but younger than --sweep-grace: a rotation may be running`
+      });
     } else if (t.role === "legacy" && t.state === "live") {
       findings.push({
         severity: "info",
@@ -70710,13 +71589,22 @@ function assessStatus(args) {
         message: `deploy token ${t.id} (${t.name}) was minted by render for a GitOps copy or a node's config: rotate never revokes or sweeps it. It expires by itself${t.expiresAt ? ` on ${t.expiresAt.slice(0, 10)}` : ""}; revoke it in GitLab when that copy is retired`
       });
     } else if (t.role === "stale") {
-      findings.push({ severity: "info", kind: "stale", tokenId: t.id, message: `deploy token ${t.id} is ${t.state} and still listed by GitLab; it cannot pull (revoke deletes it)` });
+      findings.push({
+        severity: "info",
+        kind: "stale",
+        tokenId: t.id,
+        message: `deploy token ${t.id} is ${t.state} and still listed by GitLab; it cannot pull (revoke deletes it)`
+      });
     }
   }
   const apiToken = args.apiToken ?? null;
   if (apiTokenExpiresWithin(apiToken, now, args.warnWithinMs ?? ROTATE_WARN_MS)) {
     const within = args.warnWithinMs !== void 0 ? "within --warn-within" : "within 14 days";
-    findings.push({ severity: "attention", kind: "api-token-expiring", message: apiTokenExpiryMessage(apiToken, now, within) });
+    findings.push({
+      severity: "attention",
+      kind: "api-token-expiring",
+      message: apiTokenExpiryMessage(apiToken, now, within)
+    });
   }
   return {
     secretName: args.secretName,
@@ -70751,7 +71639,9 @@ async function readStatus(config, ports) {
     const rest = namespaces2.filter((ns) => !gone.some((u) => u.namespace === ns));
     existing = rest.length ? await ports.kube.readSecrets(rest, config.secretName) : [];
   }
-  const absent = namespaces2.filter((ns) => !existing.some((s) => s.namespace === ns) && !gone.some((u) => u.namespace === ns));
+  const absent = namespaces2.filter(
+    (ns) => !existing.some((s) => s.namespace === ns) && !gone.some((u) => u.namespace === ns)
+  );
   const namespaceStates = await statesOf(ports.kube, absent);
   for (const u of gone) namespaceStates.set(u.namespace, u.reason);
   const tokens = owner2 ? await ports.gitlab.listDeployTokens(owner2) : [];
@@ -70761,7 +71651,9 @@ async function readStatus(config, ports) {
   const named = targetOf(config, namespaces2, leaseUid);
   const covering = owner2 ? coveringTarget(existing, owner2, named, namespaces2) : void 0;
   const target = covering ?? named;
-  const available = namespaces2.filter((ns) => !["missing", "terminating"].includes(namespaceStates.get(ns) ?? "active"));
+  const available = namespaces2.filter(
+    (ns) => !["missing", "terminating"].includes(namespaceStates.get(ns) ?? "active")
+  );
   const fill = owner2 ? fillOf(config, { owner: owner2, namespaces: available, existing, tokens, now, target }) : null;
   const input = {
     owner: owner2,
@@ -70793,18 +71685,35 @@ function fillOf(config, args) {
     return null;
   }
   const liveIds = new Set(args.tokens.filter((t) => isLiveToken(t, args.now)).map((t) => t.id));
-  const d = rotationDecision({ ...args, hosts, liveIds, rotateBeforeMs: config.rotateBeforeMs, force: config.force, prefix: config.tokenNamePrefix });
+  const d = rotationDecision({
+    ...args,
+    hosts,
+    liveIds,
+    rotateBeforeMs: config.rotateBeforeMs,
+    force: config.force,
+    prefix: config.tokenNamePrefix
+  });
   return d.action === "fill" ? { tokenId: d.tokenId, namespaces: d.namespaces } : null;
 }
 
 // src/faces/metrics.ts
 var PREFIX2 = "gitlab_pull_secret_";
-var UNHEALTHY = /* @__PURE__ */ new Set(["missing-namespace", "missing-secret", "unmanaged-secret", "other-owner", "wrong-type", "dead-token", "overlap"]);
+var UNHEALTHY = /* @__PURE__ */ new Set([
+  "missing-namespace",
+  "missing-secret",
+  "unmanaged-secret",
+  "other-owner",
+  "wrong-type",
+  "dead-token",
+  "overlap"
+]);
 function secretHealthy(r, namespace) {
   const s = r.secrets.find((x) => x.namespace === namespace);
   if (!s || !s.present || !s.managed) return false;
   if (s.credentials !== "static" && s.tokenState !== "live") return false;
-  return !r.findings.some((f) => f.severity === "attention" && UNHEALTHY.has(f.kind) && f.namespaces?.includes(namespace));
+  return !r.findings.some(
+    (f) => f.severity === "attention" && UNHEALTHY.has(f.kind) && f.namespaces?.includes(namespace)
+  );
 }
 var seconds2 = (iso) => {
   if (!iso) return void 0;
@@ -70820,31 +71729,61 @@ function families(status, run) {
   };
   if (status) {
     const secret = status.secretName;
-    const expiry = family("token_expiry_timestamp_seconds", "When the deploy token a managed Secret holds expires (Unix time).", ["namespace", "secret"]);
-    const healthy = family("secret_healthy", "1 when the Secret is present, ours, of the right type and holds a live token of this target; 0 otherwise.", ["namespace", "secret"]);
+    const expiry = family(
+      "token_expiry_timestamp_seconds",
+      "When the deploy token a managed Secret holds expires (Unix time).",
+      ["namespace", "secret"]
+    );
+    const healthy = family(
+      "secret_healthy",
+      "1 when the Secret is present, ours, of the right type and holds a live token of this target; 0 otherwise.",
+      ["namespace", "secret"]
+    );
     for (const s of status.secrets) {
       const at = s.present && s.managed ? seconds2(s.expiresAt) : void 0;
       if (at !== void 0) expiry.samples.push({ labels: { namespace: s.namespace, secret }, value: at });
-      healthy.samples.push({ labels: { namespace: s.namespace, secret }, value: secretHealthy(status, s.namespace) ? 1 : 0 });
+      healthy.samples.push({
+        labels: { namespace: s.namespace, secret },
+        value: secretHealthy(status, s.namespace) ? 1 : 0
+      });
     }
     const byKind = /* @__PURE__ */ new Map();
     for (const f of status.findings) {
       const key = `${f.kind}\0${f.severity}`;
       byKind.set(key, { severity: f.severity, count: (byKind.get(key)?.count ?? 0) + 1 });
     }
-    const findings = family("findings", "What status found, counted by reason (the findings of its table); attention ones make --warn-within exit 3.", ["secret", "reason", "severity"]);
+    const findings = family(
+      "findings",
+      "What status found, counted by reason (the findings of its table); attention ones make --warn-within exit 3.",
+      ["secret", "reason", "severity"]
+    );
     for (const [key, v] of [...byKind].sort(([a], [b]) => a < b ? -1 : 1)) {
-      findings.samples.push({ labels: { secret, reason: key.split("\0")[0], severity: v.severity }, value: v.count });
+      findings.samples.push({
+        labels: { secret, reason: key.split("\0")[0], severity: v.severity },
+        value: v.count
+      });
     }
-    family("attention", "1 when something needs a person (what makes status --warn-within exit 3).", ["secret"]).samples.push({ labels: { secret }, value: status.attention ? 1 : 0 });
-    family("status_timestamp_seconds", "When status read the cluster and GitLab (Unix time).", ["secret"]).samples.push({ labels: { secret }, value: seconds2(status.checkedAt) ?? 0 });
+    family("attention", "1 when something needs a person (what makes status --warn-within exit 3).", [
+      "secret"
+    ]).samples.push({ labels: { secret }, value: status.attention ? 1 : 0 });
+    family("status_timestamp_seconds", "When status read the cluster and GitLab (Unix time).", ["secret"]).samples.push(
+      { labels: { secret }, value: seconds2(status.checkedAt) ?? 0 }
+    );
     const api = status.apiToken;
     if (api?.checked) {
-      const info2 = family("api_token_info", "The GitLab API token that mints the deploy tokens: its name and scopes (value always 1).", ["secret", "name", "scopes"]);
+      const info2 = family(
+        "api_token_info",
+        "The GitLab API token that mints the deploy tokens: its name and scopes (value always 1).",
+        ["secret", "name", "scopes"]
+      );
       info2.samples.push({ labels: { secret, name: api.name, scopes: [...api.scopes].sort().join(",") }, value: 1 });
       const at = seconds2(api.expiresAt);
       if (at !== void 0) {
-        family("api_token_expiry_timestamp_seconds", "When the GitLab API token expires (Unix time; absent when it never expires).", ["secret"]).samples.push({ labels: { secret }, value: at });
+        family(
+          "api_token_expiry_timestamp_seconds",
+          "When the GitLab API token expires (Unix time; absent when it never expires).",
+          ["secret"]
+        ).samples.push({ labels: { secret }, value: at });
       }
     }
   }
@@ -70854,16 +71793,32 @@ function families(status, run) {
       if (value !== void 0) family(name, help, ["secret"]).samples.push({ labels: { secret }, value });
     };
     one("last_run_timestamp_seconds", "When the last rotate run ended (Unix time).", run.finishedAt.getTime() / 1e3);
-    one("last_run_success", "1 when the last rotate run exited 0; 0 when it failed or left a problem (a skipped namespace, a failed revoke).", run.success ? 1 : 0);
-    const result = family("last_run_result", "The last rotate run's result: 1 for the one it had, 0 for the others.", ["secret", "result"]);
-    for (const r of RUN_RESULTS) result.samples.push({ labels: { secret, result: r }, value: r === run.result ? 1 : 0 });
+    one(
+      "last_run_success",
+      "1 when the last rotate run exited 0; 0 when it failed or left a problem (a skipped namespace, a failed revoke).",
+      run.success ? 1 : 0
+    );
+    const result = family("last_run_result", "The last rotate run's result: 1 for the one it had, 0 for the others.", [
+      "secret",
+      "result"
+    ]);
+    for (const r of RUN_RESULTS)
+      result.samples.push({ labels: { secret, result: r }, value: r === run.result ? 1 : 0 });
     one("last_success_timestamp_seconds", "When a rotate run last exited 0 (Unix time).", run.lastSuccessSeconds);
     one("last_run_duration_seconds", "How long the last rotate run took.", run.durationSeconds);
     one("last_run_minted_tokens", "Deploy tokens the last run minted.", run.minted);
     one("last_run_revoked_tokens", "Previous deploy tokens the last run revoked.", run.revoked);
     one("last_run_swept_tokens", "Orphaned deploy tokens the last run swept.", run.swept);
-    one("last_run_filled_namespaces", "Namespaces the last run filled with the current token (nothing due).", run.filled);
-    one("last_run_skipped_namespaces", "Listed namespaces the last run skipped (missing or being deleted).", run.skipped);
+    one(
+      "last_run_filled_namespaces",
+      "Namespaces the last run filled with the current token (nothing due).",
+      run.filled
+    );
+    one(
+      "last_run_skipped_namespaces",
+      "Listed namespaces the last run skipped (missing or being deleted).",
+      run.skipped
+    );
   }
   return out.filter((f) => f.samples.length > 0);
 }
@@ -70897,7 +71852,8 @@ function previousLastSuccess(text, secretName2) {
 function watched(ports, seen) {
   const { lock, gitlab } = ports;
   const note = (namespace, name) => (lease) => {
-    if (lease?.uid) seen.lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace, name, uid: lease.uid };
+    if (lease?.uid)
+      seen.lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace, name, uid: lease.uid };
     return lease;
   };
   const watchedLock = {
@@ -70929,7 +71885,11 @@ function checkMetricsFile(config) {
     writeFileSync(probe, "", { mode: 420 });
     rmSync(probe, { force: true });
   } catch (err) {
-    throw new UsageError("--metrics-file", path4, `a file in a writable directory (${err.code ?? "unwritable"})`);
+    throw new UsageError(
+      "--metrics-file",
+      path4,
+      `a file in a writable directory (${err.code ?? "unwritable"})`
+    );
   }
 }
 function tempBeside(path4) {
@@ -70962,7 +71922,9 @@ async function emit(config, parts, log, redactor) {
       writeAtomically(metricsFile, clean);
       log.info(`Wrote the metrics to ${metricsFile}`);
     } catch (err) {
-      log.warn(`Could not write the metrics to ${metricsFile}: ${err.code ?? err.message}`);
+      log.warn(
+        `Could not write the metrics to ${metricsFile}: ${err.code ?? err.message}`
+      );
     }
   }
   if (pushgatewayUrl2) {
@@ -71023,7 +71985,12 @@ async function observedRotation(config, log, redactor) {
         holdsSecret: redactor.holds,
         reportingInstance: `${hostname()}`
       });
-      const list2 = runEvents({ outcome, lease: lease ?? void 0, secretName: config.secretName, redact: redactor.redact });
+      const list2 = runEvents({
+        outcome,
+        lease: lease ?? void 0,
+        secretName: config.secretName,
+        redact: redactor.redact
+      });
       await announce(port, list2, finished, log);
     }
     if (metricsFile || pushgatewayUrl2) {
@@ -71031,9 +71998,16 @@ async function observedRotation(config, log, redactor) {
       try {
         status = await readStatus(config, ports);
       } catch (err) {
-        log.warn(`The metrics hold the run only: reading the Secrets and tokens after it failed: ${err.message}`);
+        log.warn(
+          `The metrics hold the run only: reading the Secrets and tokens after it failed: ${err.message}`
+        );
       }
-      await emit(config, { ...status ? { status } : {}, run: runFacts(config, outcome, started, finished) }, log, redactor);
+      await emit(
+        config,
+        { ...status ? { status } : {}, run: runFacts(config, outcome, started, finished) },
+        log,
+        redactor
+      );
     }
   }
   if (outcome.error) throw outcome.error;
@@ -71075,14 +72049,20 @@ async function runAction() {
     const log = actionLog(redactor);
     for (const form of inputSecrets(config)) log.secret(form);
     checkMetricsFile(config);
-    await checkLocalSetup(config, redactor, { cluster: true, labels: { kubeconfig: "input 'kubeconfig'", context: "input 'context'" } });
+    await checkLocalSetup(config, redactor, {
+      cluster: true,
+      labels: { kubeconfig: "input 'kubeconfig'", context: "input 'context'" }
+    });
     const { report, apiTokenExpiresAt } = await observedRotation(config, log, redactor);
     for (const line of summaryLines(report)) log.info(line);
-    for (const [name, value] of Object.entries(actionOutputs(report, { apiTokenExpiresAt }))) setOutput(name, value);
+    for (const [name, value] of Object.entries(actionOutputs(report, { apiTokenExpiresAt })))
+      setOutput(name, value);
     try {
       await writeSummary(report, redactor);
     } catch (err) {
-      log.warn(`The job summary was not written (${err.message}); the rotation itself succeeded, see the log and the step outputs.`);
+      log.warn(
+        `The job summary was not written (${err.message}); the rotation itself succeeded, see the log and the step outputs.`
+      );
     }
     if (report.problems.length > 0) setFailed(redactor.redact(report.problems.join("\n")));
   } catch (err) {

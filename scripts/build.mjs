@@ -9,7 +9,8 @@ const outdir = outIndex > 0 ? process.argv[outIndex + 1] : "dist";
 
 // Some dependencies are CommonJS and require() Node built-ins; an ESM bundle
 // needs a real require for them.
-const banner = "import { createRequire as __gpsCreateRequire } from 'node:module';\nconst require = __gpsCreateRequire(import.meta.url);";
+const banner =
+  "import { createRequire as __gpsCreateRequire } from 'node:module';\nconst require = __gpsCreateRequire(import.meta.url);";
 
 const common = {
   bundle: true,

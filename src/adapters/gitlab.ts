@@ -12,8 +12,25 @@
 import { DeployTokens, GroupMembers, Groups, PersonalAccessTokens, Projects, Users } from "@gitbeaker/core";
 import { createRequesterFn } from "@gitbeaker/requester-utils";
 import { GitLabError } from "../model/errors.js";
-import type { ApiTokenSelf, CallerAccess, DeployTokenInfo, GitLabPort, MintedToken, ResolvedOwner, Owner } from "../model/ports.js";
-import { Attempts, outcomeOf, describeFailure, retrying, retryOptions, RetryExhaustedError, type Failure, type RetryOptions } from "./retry.js";
+import type {
+  ApiTokenSelf,
+  CallerAccess,
+  DeployTokenInfo,
+  GitLabPort,
+  MintedToken,
+  ResolvedOwner,
+  Owner,
+} from "../model/ports.js";
+import {
+  Attempts,
+  outcomeOf,
+  describeFailure,
+  retrying,
+  retryOptions,
+  RetryExhaustedError,
+  type Failure,
+  type RetryOptions,
+} from "./retry.js";
 import { Secret, redact } from "../model/secret.js";
 import { dispatcher } from "./tls.js";
 import type { ProxySettings } from "../config/proxy-settings.js";
@@ -41,9 +58,13 @@ export interface GitLabPortOptions {
 
 /** The caller's level from a project's `permissions` (project_access, group_access: the higher); undefined when absent. */
 function accessOf(permissions: unknown): number | undefined {
-  const p = permissions as { project_access?: { access_level?: unknown } | null; group_access?: { access_level?: unknown } | null } | undefined;
+  const p = permissions as
+    | { project_access?: { access_level?: unknown } | null; group_access?: { access_level?: unknown } | null }
+    | undefined;
   if (!p || typeof p !== "object") return undefined;
-  const levels = [p.project_access?.access_level, p.group_access?.access_level].filter((l): l is number => typeof l === "number");
+  const levels = [p.project_access?.access_level, p.group_access?.access_level].filter(
+    (l): l is number => typeof l === "number",
+  );
   return levels.length ? Math.max(...levels) : 0;
 }
 
@@ -95,12 +116,23 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
     if (err instanceof GitLabError) return err;
     const clean = (s: string): string => redact(s, [secret]);
     if (err instanceof HttpStatusError) {
-      return new GitLabError(operation, err.status, clean(err.description || `HTTP ${err.status}`), hintFor(err.status, who));
+      return new GitLabError(
+        operation,
+        err.status,
+        clean(err.description || `HTTP ${err.status}`),
+        hintFor(err.status, who),
+      );
     }
-    if (err instanceof ConnectionError) return new GitLabError(operation, undefined, clean(err.message), err.proxyHint ?? connectionHint(err.code));
+    if (err instanceof ConnectionError)
+      return new GitLabError(operation, undefined, clean(err.message), err.proxyHint ?? connectionHint(err.code));
     if (err instanceof RetryExhaustedError && err.lastError instanceof ConnectionError && err.lastError.proxyHint) {
       // A proxy that stayed unreachable: say so, not "GitLab is unavailable".
-      return new GitLabError(operation, undefined, clean(`${err.lastError.message}; ${err.message}`), err.lastError.proxyHint);
+      return new GitLabError(
+        operation,
+        undefined,
+        clean(`${err.lastError.message}; ${err.message}`),
+        err.lastError.proxyHint,
+      );
     }
     if (err instanceof RetryExhaustedError) {
       const status = err.last.kind === "status" ? err.last.status : undefined;
@@ -111,7 +143,12 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
   }
 
   /** An idempotent call under our retry policy. */
-  async function idempotent<T>(operation: string, who: string, call: () => Promise<T>, deadlineAt?: number): Promise<T> {
+  async function idempotent<T>(
+    operation: string,
+    who: string,
+    call: () => Promise<T>,
+    deadlineAt?: number,
+  ): Promise<T> {
     try {
       return await retrying(call, { idempotent: true, classify, opts: retry, deadlineAt });
     } catch (err) {
@@ -121,15 +158,23 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
 
   async function list(owner: ResolvedOwner, deadlineAt?: number): Promise<DeployTokenInfo[]> {
     // `active` deliberately unset: revoked and expired tokens are listed too.
-    const rows = await idempotent("listing the deploy tokens", describe(owner), () =>
-      deployTokens.all({ ...ownerIds(owner), perPage: PER_PAGE } as never),
-    deadlineAt);
+    const rows = await idempotent(
+      "listing the deploy tokens",
+      describe(owner),
+      () => deployTokens.all({ ...ownerIds(owner), perPage: PER_PAGE } as never),
+      deadlineAt,
+    );
     return (rows as unknown as Array<Record<string, unknown>>).map(toInfo);
   }
 
   async function revoke(owner: ResolvedOwner, id: number, deadlineAt?: number): Promise<"revoked" | "already-gone"> {
     try {
-      await idempotent(`revoking deploy token ${id}`, describe(owner), () => deployTokens.remove(id, ownerIds(owner) as never), deadlineAt);
+      await idempotent(
+        `revoking deploy token ${id}`,
+        describe(owner),
+        () => deployTokens.remove(id, ownerIds(owner) as never),
+        deadlineAt,
+      );
       return "revoked";
     } catch (err) {
       // DELETE is a hard delete: a second one answers 404, which means the token is gone.
@@ -182,18 +227,31 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
     async resolveOwner(owner: Owner): Promise<ResolvedOwner> {
       const who = describe(owner);
       if (owner.kind === "project") {
-        const p = (await idempotent("reading the project", who, () => projects.show(owner.ref))) as Record<string, unknown>;
+        const p = (await idempotent("reading the project", who, () => projects.show(owner.ref))) as Record<
+          string,
+          unknown
+        >;
         projectAccess.set(Number(p.id), accessOf(p.permissions));
         return {
           kind: "project",
           id: Number(p.id),
           path: String(p.path_with_namespace),
-          registryImagePrefix: typeof p.container_registry_image_prefix === "string" ? p.container_registry_image_prefix : undefined,
-          registryAccessLevel: typeof p.container_registry_access_level === "string" ? p.container_registry_access_level : undefined,
+          registryImagePrefix:
+            typeof p.container_registry_image_prefix === "string" ? p.container_registry_image_prefix : undefined,
+          registryAccessLevel:
+            typeof p.container_registry_access_level === "string" ? p.container_registry_access_level : undefined,
         };
       }
-      const g = (await idempotent("reading the group", who, () => groups.show(owner.ref, { withProjects: false }))) as Record<string, unknown>;
-      return { kind: "group", id: Number(g.id), path: String(g.full_path), registryImagePrefix: undefined, registryAccessLevel: undefined };
+      const g = (await idempotent("reading the group", who, () =>
+        groups.show(owner.ref, { withProjects: false }),
+      )) as Record<string, unknown>;
+      return {
+        kind: "group",
+        id: Number(g.id),
+        path: String(g.full_path),
+        registryImagePrefix: undefined,
+        registryAccessLevel: undefined,
+      };
     },
 
     /**
@@ -212,7 +270,10 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
         let error: unknown;
         let t: Record<string, unknown> | undefined;
         try {
-          t = (await deployTokens.create(req.name, ["read_registry"], { ...ownerIds(owner), expires_at: req.expiresAt } as never)) as Record<string, unknown>;
+          t = (await deployTokens.create(req.name, ["read_registry"], {
+            ...ownerIds(owner),
+            expires_at: req.expiresAt,
+          } as never)) as Record<string, unknown>;
         } catch (err) {
           failure = classify(err);
           error = err;
@@ -250,14 +311,21 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
 
     async callerAccess(owner): Promise<CallerAccess> {
       const who = describe(owner);
-      const currentUser = async () => (await idempotent("reading the API token's user", "the API token", () => users.showCurrentUser())) as Record<string, unknown>;
+      const currentUser = async () =>
+        (await idempotent("reading the API token's user", "the API token", () => users.showCurrentUser())) as Record<
+          string,
+          unknown
+        >;
       // A project's level came with resolveOwner: GET /user only if it falls short, to see whether the user is an administrator.
-      if (owner.kind === "project") return { level: projectAccess.get(owner.id), isAdmin: async () => (await currentUser()).is_admin === true };
+      if (owner.kind === "project")
+        return { level: projectAccess.get(owner.id), isAdmin: async () => (await currentUser()).is_admin === true };
       const me = await currentUser();
       const isAdmin = async () => me.is_admin === true;
       // GET /groups/:id/members/all/:user_id: the role, inherited ones included; 404 when not a member.
       try {
-        const m = (await idempotent("reading the API token's role in the group", who, () => groupMembers.show(owner.id, Number(me.id), { includeInherited: true }))) as Record<string, unknown>;
+        const m = (await idempotent("reading the API token's role in the group", who, () =>
+          groupMembers.show(owner.id, Number(me.id), { includeInherited: true }),
+        )) as Record<string, unknown>;
         return { level: typeof m.access_level === "number" ? m.access_level : undefined, isAdmin };
       } catch (err) {
         if (err instanceof GitLabError && err.status === 404) return { level: 0, isAdmin };
@@ -267,7 +335,9 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
 
     async apiTokenSelf(): Promise<ApiTokenSelf> {
       // gitbeaker's show() without a token id is GET /personal_access_tokens/self.
-      const t = (await idempotent("reading the API token's own details", "the API token", () => accessTokens.show())) as Record<string, unknown>;
+      const t = (await idempotent("reading the API token's own details", "the API token", () =>
+        accessTokens.show(),
+      )) as Record<string, unknown>;
       return {
         id: Number(t.id),
         name: String(t.name),

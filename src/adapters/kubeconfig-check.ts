@@ -29,7 +29,13 @@ function whereFrom(opts: KubeconfigCheck, env: Env): string {
  * kubeconfig's values include tokens and keys.
  */
 export function scrubKubeconfigError(stderr: string): string {
-  const line = stderr.split("\n").map((l) => l.trim()).find((l) => /^error/i.test(l)) ?? stderr.trim().split("\n").at(-1) ?? "";
+  const line =
+    stderr
+      .split("\n")
+      .map((l) => l.trim())
+      .find((l) => /^error/i.test(l)) ??
+    stderr.trim().split("\n").at(-1) ??
+    "";
   return line
     .replace(/^error:\s*/i, "")
     .replace(/`[^`]*`/g, "`…`")
@@ -46,9 +52,14 @@ export async function checkKubeconfig(opts: KubeconfigCheck): Promise<void> {
     try {
       isFile = statSync(opts.kubeconfig).isFile();
     } catch (err) {
-      throw new UsageError(opts.labels.kubeconfig, opts.kubeconfig, `an existing kubeconfig file (${(err as { code?: string }).code ?? "unreadable"})`);
+      throw new UsageError(
+        opts.labels.kubeconfig,
+        opts.kubeconfig,
+        `an existing kubeconfig file (${(err as { code?: string }).code ?? "unreadable"})`,
+      );
     }
-    if (!isFile) throw new UsageError(opts.labels.kubeconfig, opts.kubeconfig, "a kubeconfig file (this is a directory)");
+    if (!isFile)
+      throw new UsageError(opts.labels.kubeconfig, opts.kubeconfig, "a kubeconfig file (this is a directory)");
   }
   const run = kubectlRunner(opts);
   // Without --raw kubectl prints keys and tokens as REDACTED / DATA+OMITTED; the output is not kept anyway.
@@ -58,7 +69,11 @@ export async function checkKubeconfig(opts: KubeconfigCheck): Promise<void> {
   const where = whereFrom(opts, env);
   const loading = /error loading config file "([^"]*)"/.exec(r.stderr);
   if (loading) {
-    throw new UsageError(opts.kubeconfig ? opts.labels.kubeconfig : "$KUBECONFIG", loading[1]!, `a kubeconfig (YAML) kubectl can read; kubectl says: ${said}`);
+    throw new UsageError(
+      opts.kubeconfig ? opts.labels.kubeconfig : "$KUBECONFIG",
+      loading[1]!,
+      `a kubeconfig (YAML) kubectl can read; kubectl says: ${said}`,
+    );
   }
   const contexts = await knownContexts(opts);
   const known = contexts.length ? `: ${contexts.join(", ")}` : " (it has none)";
@@ -73,11 +88,21 @@ export async function checkKubeconfig(opts: KubeconfigCheck): Promise<void> {
         `so kubectl has no cluster to talk to; give ${opts.labels.kubeconfig} and ${opts.labels.context}${contexts.length ? ` (contexts there${known})` : ""}`,
     );
   }
-  throw new UsageError(`${opts.labels.kubeconfig} / ${opts.labels.context}`, undefined, `a kubeconfig kubectl can use (${where}); kubectl says: ${said}`);
+  throw new UsageError(
+    `${opts.labels.kubeconfig} / ${opts.labels.context}`,
+    undefined,
+    `a kubeconfig kubectl can use (${where}); kubectl says: ${said}`,
+  );
 }
 
 /** The context names of the kubeconfig (not secret); empty when even that fails. */
 async function knownContexts(opts: KubeconfigCheck): Promise<string[]> {
   const r = await kubectlRunner({ ...opts, context: undefined })(["config", "get-contexts", "-o", "name"], "");
-  return r.exitCode === 0 ? r.stdout.split("\n").map((l) => l.trim()).filter((l) => l !== "").slice(0, 20) : [];
+  return r.exitCode === 0
+    ? r.stdout
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l !== "")
+        .slice(0, 20)
+    : [];
 }

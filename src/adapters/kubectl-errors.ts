@@ -7,7 +7,9 @@ import { refusedRequests, type TracedRequest } from "./kubectl-trace.js";
 /** Namespaces named in kubectl/API server error lines. */
 export function namespacesInErrors(stderr: string): string[] {
   const found = new Set<string>();
-  for (const m of stderr.matchAll(/in the namespace "([^"]+)"|namespaces "([^"]+)" not found|namespace[:=] ?"?([a-z0-9-]+)"?/g)) {
+  for (const m of stderr.matchAll(
+    /in the namespace "([^"]+)"|namespaces "([^"]+)" not found|namespace[:=] ?"?([a-z0-9-]+)"?/g,
+  )) {
     found.add((m[1] ?? m[2] ?? m[3])!);
   }
   return [...found];
@@ -15,8 +17,18 @@ export function namespacesInErrors(stderr: string): string[] {
 
 /** The API server's own words, without kubectl's "error when ..." wrapping noise. */
 export function errorLines(stderr: string): string {
-  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => /^(Error|error)/.test(l));
-  return (lines.length ? lines : stderr.split("\n").filter((l) => l.trim() !== "").slice(-3)).join("\n");
+  const lines = stderr
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => /^(Error|error)/.test(l));
+  return (
+    lines.length
+      ? lines
+      : stderr
+          .split("\n")
+          .filter((l) => l.trim() !== "")
+          .slice(-3)
+  ).join("\n");
 }
 
 const CREDENTIAL_PLUGIN_FAILED = /getting credentials: exec: /;
@@ -32,7 +44,10 @@ const KUBECTL_LINE = /^(error|Error|Unable to connect to the server:|[IWEF]\d{4}
  */
 export function credentialPluginLines(stderr: string): string[] {
   if (!CREDENTIAL_PLUGIN_FAILED.test(stderr)) return [];
-  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !KUBECTL_LINE.test(l));
+  const lines = stderr
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !KUBECTL_LINE.test(l));
   return [...new Set(lines)].slice(-10);
 }
 
@@ -43,19 +58,23 @@ export function credentialPluginLines(stderr: string): string[] {
  */
 export function grantFile(verb: string, resource: string, clusterScope: boolean): string {
   if (resource === "namespaces") {
-    if (verb === "list" || verb === "watch") return "examples/rbac/clusterrole-selector.yaml (list namespaces, for --namespace-selector)";
-    if (verb === "create" || verb === "patch") return "examples/rbac/clusterrole-create-namespace.yaml (create and patch namespaces, for --create-namespace)";
+    if (verb === "list" || verb === "watch")
+      return "examples/rbac/clusterrole-selector.yaml (list namespaces, for --namespace-selector)";
+    if (verb === "create" || verb === "patch")
+      return "examples/rbac/clusterrole-create-namespace.yaml (create and patch namespaces, for --create-namespace)";
     return "examples/rbac/clusterrole-namespaces-get.yaml (get namespaces)";
   }
   if (clusterScope && resource === "serviceaccounts") {
     return "examples/rbac/clusterrole-all-serviceaccounts.yaml (list serviceaccounts at cluster scope, for --service-account '*')";
   }
-  if (verb === "delete" && resource === "secrets") return "examples/rbac/role-revoke.yaml (delete secrets, for revoke) in each target namespace";
+  if (verb === "delete" && resource === "secrets")
+    return "examples/rbac/role-revoke.yaml (delete secrets, for revoke) in each target namespace";
   if (clusterScope) return `a ClusterRole granting ${verb} on ${resource} at cluster scope`;
   return `examples/rbac/role.yaml (secrets: get, create, patch; serviceaccounts: get, update; leases: get, create, update) in each target namespace`;
 }
 
-const REFUSED_VERB = /cannot ([a-z]+) resource "([^"]+)"(?: in API group "[^"]*")? (at the cluster scope|in the namespace "[^"]+")/g;
+const REFUSED_VERB =
+  /cannot ([a-z]+) resource "([^"]+)"(?: in API group "[^"]*")? (at the cluster scope|in the namespace "[^"]+")/g;
 
 /** One hint per grant the RBAC refusals in stderr call for, naming the file that grants it. */
 export function grantHints(stderr: string): string[] {
@@ -88,7 +107,9 @@ export function hintsFor(stderr: string): string[] {
     );
   }
   if (/because it is being terminated/.test(stderr)) {
-    hints.push("The namespace is being deleted; remove it from the namespace list, or wait until it is gone and recreate it");
+    hints.push(
+      "The namespace is being deleted; remove it from the namespace list, or wait until it is gone and recreate it",
+    );
   }
   if (/Unauthorized|must be logged in/.test(stderr)) {
     hints.push("kubectl's credentials were refused; check the kubeconfig and context");
@@ -148,7 +169,9 @@ function withoutAdvice(record: readonly string[]): readonly string[] {
  */
 export function refusalReason(record: readonly string[]): string {
   const lines = withoutAdvice(record);
-  let text = lines[0]!.replace(/^(Error from server( \([A-Za-z]+\))?|error|Error): /, "").replace(/^[a-z0-9.]+ "[^"]*" is forbidden: /, "");
+  let text = lines[0]!
+    .replace(/^(Error from server( \([A-Za-z]+\))?|error|Error): /, "")
+    .replace(/^[a-z0-9.]+ "[^"]*" is forbidden: /, "");
   for (const l of lines.slice(1).map((x) => x.trim())) {
     if (l.startsWith("- ")) text += `${text.endsWith(":") ? " " : ", "}${l.slice(2)}`;
     else text += `; ${l}`;
@@ -159,8 +182,19 @@ export function refusalReason(record: readonly string[]): string {
 // The HTTP status each StatusError reason comes with (k8s.io/apimachinery/pkg/api/errors); a check that a
 // message and a request were paired right.
 const REASON_CODE: Record<string, number> = {
-  BadRequest: 400, Unauthorized: 401, Forbidden: 403, NotFound: 404, MethodNotAllowed: 405, AlreadyExists: 409, Conflict: 409,
-  Gone: 410, Invalid: 422, TooManyRequests: 429, InternalError: 500, ServiceUnavailable: 503, Timeout: 504,
+  BadRequest: 400,
+  Unauthorized: 401,
+  Forbidden: 403,
+  NotFound: 404,
+  MethodNotAllowed: 405,
+  AlreadyExists: 409,
+  Conflict: 409,
+  Gone: 410,
+  Invalid: 422,
+  TooManyRequests: 429,
+  InternalError: 500,
+  ServiceUnavailable: 503,
+  Timeout: 504,
 };
 
 function agrees(record: readonly string[], request: TracedRequest): boolean {
@@ -194,7 +228,12 @@ export function attribute(stderr: string, requests?: readonly TracedRequest[]): 
   const records = errorRecords(stderr);
   const refused = requests ? refusedRequests(requests) : [];
   if (refused.length > 0 && refused.length === records.length && records.every((r, i) => agrees(r, refused[i]!))) {
-    return combine([{ refused: refused.map((r, i) => ({ namespace: r.namespace!, reason: refusalReason(records[i]!) })), unattributed: [] }]);
+    return combine([
+      {
+        refused: refused.map((r, i) => ({ namespace: r.namespace!, reason: refusalReason(records[i]!) })),
+        unattributed: [],
+      },
+    ]);
   }
   const named: NamespaceRefusal[] = [];
   const unattributed: string[] = [];
@@ -203,9 +242,13 @@ export function attribute(stderr: string, requests?: readonly TracedRequest[]): 
     if (namespace === undefined) unattributed.push(withoutAdvice(record).join("\n"));
     else named.push({ namespace, reason: refusalReason(record) });
   }
-  const statusOnly = refused.filter((r) => !named.some((n) => n.namespace === r.namespace)).map((r) => ({ namespace: r.namespace!, reason: r.status || "no answer" }));
+  const statusOnly = refused
+    .filter((r) => !named.some((n) => n.namespace === r.namespace))
+    .map((r) => ({ namespace: r.namespace!, reason: r.status || "no answer" }));
   const order = new Map(refused.map((r, i) => [r.namespace!, i]));
-  const all = [...named, ...statusOnly].sort((a, b) => (order.get(a.namespace) ?? Infinity) - (order.get(b.namespace) ?? Infinity));
+  const all = [...named, ...statusOnly].sort(
+    (a, b) => (order.get(a.namespace) ?? Infinity) - (order.get(b.namespace) ?? Infinity),
+  );
   return combine([{ refused: all, unattributed }]);
 }
 
@@ -256,8 +299,15 @@ export function failure(operation: string, stderr: string, attribution: Attribut
   const namespaces = [...new Set([...attribution.refused.map((r) => r.namespace), ...namespacesInErrors(stderr)])];
   const records = errorRecords(stderr);
   // Only conflicts: the same apply would be refused again; anything else in the mix may be transient.
-  const onlyConflicts = records.length > 0 && records.every((r) => /Apply failed with \d+ conflicts?/.test(r.join(" ")));
-  return new (onlyConflicts ? FieldConflictError : KubeError)(operation, detail, namespaces, parseRefusals(stderr), attribution.refused);
+  const onlyConflicts =
+    records.length > 0 && records.every((r) => /Apply failed with \d+ conflicts?/.test(r.join(" ")));
+  return new (onlyConflicts ? FieldConflictError : KubeError)(
+    operation,
+    detail,
+    namespaces,
+    parseRefusals(stderr),
+    attribution.refused,
+  );
 }
 
 function pluginSaid(stderr: string): string[] {
@@ -278,7 +328,13 @@ export function mergeStderr(stderrs: readonly string[]): string {
 /** Like failure(), with the verb teardown needs beyond the rotation Role. */
 export function deleteFailure(operation: string, stderr: string): KubeError {
   const hints = /is forbidden: User/.test(stderr)
-    ? ["revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch): grant examples/rbac/role-revoke.yaml"]
+    ? [
+        "revoke needs the verb delete on secrets in each target namespace (beside the rotation Role's get, create, patch): grant examples/rbac/role-revoke.yaml",
+      ]
     : hintsFor(stderr);
-  return new KubeError(operation, [errorLines(stderr), ...pluginSaid(stderr), ...hints].join("\n"), namespacesInErrors(stderr));
+  return new KubeError(
+    operation,
+    [errorLines(stderr), ...pluginSaid(stderr), ...hints].join("\n"),
+    namespacesInErrors(stderr),
+  );
 }

@@ -14,10 +14,17 @@ export function kubectlEventPort(opts: KubectlOptions & { reportingInstance: str
     async createEvents(events, at) {
       if (events.length === 0) return { created: 0, refused: undefined, failures: [] };
       // No schema check: the objects are ours (model/events.ts) and the check would first download the OpenAPI document.
-      const r = await run(["create", "-f", "-", "-o", "name", "--validate=false"], eventList(events, at, opts.reportingInstance));
+      const r = await run(
+        ["create", "-f", "-", "-o", "name", "--validate=false"],
+        eventList(events, at, opts.reportingInstance),
+      );
       const created = r.stdout.split("\n").filter((l) => l.trim() !== "").length;
       if (r.exitCode === 0) return { created, refused: undefined, failures: [] };
-      const lines = opts.redact(r.stderr).split("\n").map((l) => l.trim()).filter((l) => l !== "");
+      const lines = opts
+        .redact(r.stderr)
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l !== "");
       const forbidden = lines.filter((l) => EVENTS_FORBIDDEN.test(l));
       const failures = lines.filter((l) => !EVENTS_FORBIDDEN.test(l));
       return { created, refused: forbidden.length ? "forbidden" : undefined, failures };

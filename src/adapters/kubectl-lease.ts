@@ -34,13 +34,21 @@ export function leaseManifest(
       ...(resourceVersion ? { resourceVersion } : {}),
     },
     spec: hold
-      ? { holderIdentity: hold.holder, leaseDurationSeconds: hold.durationSeconds, acquireTime: hold.acquireTime || microTime(hold.now), renewTime: microTime(hold.now) }
+      ? {
+          holderIdentity: hold.holder,
+          leaseDurationSeconds: hold.durationSeconds,
+          acquireTime: hold.acquireTime || microTime(hold.now),
+          renewTime: microTime(hold.now),
+        }
       : {},
   });
 }
 
 export function parseLease(stdout: string): LeaseState {
-  const o = JSON.parse(stdout) as { metadata?: { resourceVersion?: string; uid?: string; annotations?: Record<string, string> }; spec?: Record<string, unknown> };
+  const o = JSON.parse(stdout) as {
+    metadata?: { resourceVersion?: string; uid?: string; annotations?: Record<string, string> };
+    spec?: Record<string, unknown>;
+  };
   const ours = Object.entries(o.metadata?.annotations ?? {}).filter(([k]) => isLeaseAnnotation(k));
   return {
     holder: String(o.spec?.holderIdentity ?? ""),

@@ -45,11 +45,17 @@ export function parseDeleteReviews(stdout: string, namespaces: readonly string[]
   return namespaces.filter((ns) => !allowed.has(ns));
 }
 
-export function objectRefs(refs: ReadonlyArray<{ kind: string; namespace: string; name: string; apiVersion?: string }>): string {
+export function objectRefs(
+  refs: ReadonlyArray<{ kind: string; namespace: string; name: string; apiVersion?: string }>,
+): string {
   return JSON.stringify({
     apiVersion: "v1",
     kind: "List",
-    items: refs.map((r) => ({ apiVersion: r.apiVersion ?? "v1", kind: r.kind, metadata: { name: r.name, namespace: r.namespace } })),
+    items: refs.map((r) => ({
+      apiVersion: r.apiVersion ?? "v1",
+      kind: r.kind,
+      metadata: { name: r.name, namespace: r.namespace },
+    })),
   });
 }
 
@@ -58,7 +64,9 @@ export function listItems(stdout: string): Array<Record<string, unknown> & { kin
   const text = stdout.trim();
   if (text === "") return [];
   const doc = JSON.parse(text) as { kind?: string; items?: unknown[] };
-  return (doc.kind === "List" || Array.isArray(doc.items) ? (doc.items ?? []) : [doc]) as Array<Record<string, unknown> & { kind?: string }>;
+  return (doc.kind === "List" || Array.isArray(doc.items) ? (doc.items ?? []) : [doc]) as Array<
+    Record<string, unknown> & { kind?: string }
+  >;
 }
 
 /** `kubectl get -o json` prints nothing, one object, or a List. */
@@ -85,6 +93,7 @@ export function parseSecretData(stdout: string): { secret: ExistingSecret; data:
   if (stdout.trim() === "") return undefined;
   const raw = JSON.parse(stdout) as { data?: Record<string, unknown> };
   const data: Record<string, Secret> = {};
-  for (const [key, value] of Object.entries(raw.data ?? {})) data[key] = new Secret(Buffer.from(String(value), "base64").toString("utf8"));
+  for (const [key, value] of Object.entries(raw.data ?? {}))
+    data[key] = new Secret(Buffer.from(String(value), "base64").toString("utf8"));
   return { secret: parseSecrets(stdout)[0]!, data };
 }

@@ -43,7 +43,9 @@ export function usesKubeconfig(
 /** The one way to call kubectl: `args` after the global flags, `stdin` as its input. */
 export function kubectlRunner(opts: KubectlOptions): (args: string[], stdin: string) => Promise<Run> {
   const binary = opts.binary ?? "kubectl";
-  const kubeconfig = usesKubeconfig(opts.env ?? process.env, opts.kubeconfig, (home) => existsSync(join(home, ".kube", "config")));
+  const kubeconfig = usesKubeconfig(opts.env ?? process.env, opts.kubeconfig, (home) =>
+    existsSync(join(home, ".kube", "config")),
+  );
   const global = [
     ...(opts.kubeconfig ? ["--kubeconfig", opts.kubeconfig] : []),
     ...(opts.context ? ["--context", opts.context] : []),

@@ -9,15 +9,48 @@ import { MANAGED_BY_LABEL, MANAGER } from "../model/naming.js";
 import type { KubePort, LeaseState, NamespaceState, TargetState, LockPort } from "../model/ports.js";
 import { parseServiceAccount, serviceAccountList } from "../model/serviceaccounts.js";
 import type { Secret } from "../model/secret.js";
-import { attribute, combine, deleteFailure, failure, listForbidden, mergeStderr, parseRefusals } from "./kubectl-errors.js";
+import {
+  attribute,
+  combine,
+  deleteFailure,
+  failure,
+  listForbidden,
+  mergeStderr,
+  parseRefusals,
+} from "./kubectl-errors.js";
 import { CLAIM_RACE, CREATE_RACE, leaseManifest, parseLease } from "./kubectl-lease.js";
-import { MANAGED_FIELDS, deleteReviews, listItems, objectRefs, parseDeleteReviews, parseManagedSecrets, parseSecretData, parseSecrets } from "./kubectl-objects.js";
+import {
+  MANAGED_FIELDS,
+  deleteReviews,
+  listItems,
+  objectRefs,
+  parseDeleteReviews,
+  parseManagedSecrets,
+  parseSecretData,
+  parseSecrets,
+} from "./kubectl-objects.js";
 import { kubectlRunner, type KubectlOptions } from "./kubectl-run.js";
 import { splitTrace, TRACE_FLAG } from "./kubectl-trace.js";
 
-export { credentialPluginLines, errorLines, hintsFor, listForbidden, mergeStderr, namespacesInErrors, parseRefusals } from "./kubectl-errors.js";
+export {
+  credentialPluginLines,
+  errorLines,
+  hintsFor,
+  listForbidden,
+  mergeStderr,
+  namespacesInErrors,
+  parseRefusals,
+} from "./kubectl-errors.js";
 export { leaseManifest, parseLease } from "./kubectl-lease.js";
-export { MANAGED_FIELDS, deleteReviews, listItems, parseDeleteReviews, parseManagedSecrets, parseSecretData, parseSecrets } from "./kubectl-objects.js";
+export {
+  MANAGED_FIELDS,
+  deleteReviews,
+  listItems,
+  parseDeleteReviews,
+  parseManagedSecrets,
+  parseSecretData,
+  parseSecrets,
+} from "./kubectl-objects.js";
 export { usesKubeconfig, type KubectlOptions } from "./kubectl-run.js";
 
 /**
@@ -66,15 +99,34 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
     const r = await run([...args, TRACE_FLAG], stdin);
     const { requests, rest } = splitTrace(r.stderr);
     const stderr = opts.redact(rest);
-    return { exitCode: r.exitCode, stdout: r.stdout, stderr, attribution: r.exitCode === 0 ? undefined : attribute(stderr, requests) };
+    return {
+      exitCode: r.exitCode,
+      stdout: r.stdout,
+      stderr,
+      attribution: r.exitCode === 0 ? undefined : attribute(stderr, requests),
+    };
   }
 
   /**
    * The objects named `name` in `wanted` namespaces, from one LIST across
    * namespaces; undefined when RBAC refuses the LIST (the caller GETs them).
    */
-  async function listNamed(resource: "secrets" | "serviceaccounts", name: string | undefined, namespaces: readonly string[]) {
-    const r = await run(["get", resource, "--all-namespaces", ...(name ? ["--field-selector", `metadata.name=${name}`] : []), "-o", "json"], "");
+  async function listNamed(
+    resource: "secrets" | "serviceaccounts",
+    name: string | undefined,
+    namespaces: readonly string[],
+  ) {
+    const r = await run(
+      [
+        "get",
+        resource,
+        "--all-namespaces",
+        ...(name ? ["--field-selector", `metadata.name=${name}`] : []),
+        "-o",
+        "json",
+      ],
+      "",
+    );
     if (r.exitCode !== 0) {
       const stderr = opts.redact(r.stderr);
       if (listForbidden(stderr, resource)) return undefined;
@@ -89,7 +141,11 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
   }
 
   /** readTarget by LISTs (see LIST_FROM_NAMESPACES): the Secrets and the ServiceAccounts at once, two kubectl processes. */
-  async function listTarget(namespaces: readonly string[], secretName: string, serviceAccounts: readonly string[]): Promise<TargetState | undefined> {
+  async function listTarget(
+    namespaces: readonly string[],
+    secretName: string,
+    serviceAccounts: readonly string[],
+  ): Promise<TargetState | undefined> {
     const all = serviceAccounts.includes("*");
     // One name: the server filters. Several: one LIST of them all, filtered here.
     const saName = all || serviceAccounts.length !== 1 ? undefined : serviceAccounts[0];
@@ -98,7 +154,9 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
       serviceAccounts.length === 0 ? Promise.resolve([]) : listNamed("serviceaccounts", saName, namespaces),
     ]);
     if (!secrets || !accounts) return undefined;
-    const picked = all ? accounts : accounts.filter((o) => serviceAccounts.includes(String((o.metadata as Record<string, unknown>)?.name)));
+    const picked = all
+      ? accounts
+      : accounts.filter((o) => serviceAccounts.includes(String((o.metadata as Record<string, unknown>)?.name)));
     return {
       secrets: parseSecrets(JSON.stringify({ kind: "List", items: secrets })),
       serviceAccounts: picked.map(parseServiceAccount),
@@ -112,17 +170,28 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
         if (listed) return listed;
       }
       const all = serviceAccounts.includes("*");
-      const named = all ? [] : namespaces.flatMap((namespace) => serviceAccounts.map((name) => ({ kind: "ServiceAccount", namespace, name })));
+      const named = all
+        ? []
+        : namespaces.flatMap((namespace) =>
+            serviceAccounts.map((name) => ({ kind: "ServiceAccount", namespace, name })),
+          );
       const refs = [...namespaces.map((namespace) => ({ kind: "Secret", namespace, name: secretName })), ...named];
       const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], objectRefs(refs));
-      if (r.exitCode !== 0) throw failure(`reading Secret "${secretName}"${named.length ? " and the ServiceAccounts" : ""}`, opts.redact(r.stderr));
+      if (r.exitCode !== 0)
+        throw failure(
+          `reading Secret "${secretName}"${named.length ? " and the ServiceAccounts" : ""}`,
+          opts.redact(r.stderr),
+        );
       const items = listItems(r.stdout);
       let accounts = items.filter((o) => o.kind === "ServiceAccount");
       if (all) {
         // "*" cannot be a list of references: it needs list on serviceaccounts.
         const sa = await run(["get", "serviceaccounts", "--all-namespaces", "-o", "json"], "");
-        if (sa.exitCode !== 0) throw failure("listing ServiceAccounts (for --service-account '*')", opts.redact(sa.stderr));
-        accounts = listItems(sa.stdout).filter((o) => namespaces.includes(String((o.metadata as Record<string, unknown>)?.namespace)));
+        if (sa.exitCode !== 0)
+          throw failure("listing ServiceAccounts (for --service-account '*')", opts.redact(sa.stderr));
+        accounts = listItems(sa.stdout).filter((o) =>
+          namespaces.includes(String((o.metadata as Record<string, unknown>)?.namespace)),
+        );
       }
       return {
         secrets: parseSecrets(JSON.stringify({ kind: "List", items: items.filter((o) => o.kind === "Secret") })),
@@ -142,7 +211,9 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
     async listNamespaces(selector) {
       const r = await run(["get", "namespaces", "-l", selector, "-o", "json"], "");
       if (r.exitCode !== 0) throw failure(`listing namespaces matching ${selector}`, opts.redact(r.stderr));
-      return listItems(r.stdout).map((o) => String((o.metadata as Record<string, unknown>)?.name)).sort();
+      return listItems(r.stdout)
+        .map((o) => String((o.metadata as Record<string, unknown>)?.name))
+        .sort();
     },
 
     // One kubectl for all of them. A namespace the caller may not read (no
@@ -154,7 +225,10 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
       const r = await run(["get", "namespaces", ...names, "-o", "json", "--ignore-not-found"], "");
       const stderr = opts.redact(r.stderr);
       const refusals = parseRefusals(stderr);
-      if (r.exitCode !== 0 && (refusals.other.length > 0 || refusals.forbidden.length + refusals.missing.length === 0)) {
+      if (
+        r.exitCode !== 0 &&
+        (refusals.other.length > 0 || refusals.forbidden.length + refusals.missing.length === 0)
+      ) {
         throw failure("reading the namespaces", stderr);
       }
       const found = new Map(listItems(r.stdout).map((o) => [String((o.metadata as Record<string, unknown>)?.name), o]));
@@ -162,16 +236,47 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
       const forbidden = new Set([...stderr.matchAll(/namespaces "([^"]+)" is forbidden/g)].map((m) => m[1]!));
       for (const name of names) {
         const o = found.get(name) as { status?: { phase?: string } } | undefined;
-        states.set(name, o ? (o.status?.phase === "Terminating" ? "terminating" : "active") : forbidden.has(name) ? "unknown" : "missing");
+        states.set(
+          name,
+          o
+            ? o.status?.phase === "Terminating"
+              ? "terminating"
+              : "active"
+            : forbidden.has(name)
+              ? "unknown"
+              : "missing",
+        );
       }
       return states;
     },
 
     async applyNamespaces(names, { dryRun } = { dryRun: false }) {
-      const doc = JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })) });
+      const doc = JSON.stringify({
+        apiVersion: "v1",
+        kind: "List",
+        items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })),
+      });
       const startedAt = Date.now();
-      const r = await runTraced(["apply", "--server-side", `--field-manager=${MANAGER}`, NO_SCHEMA_CHECK, ...(dryRun ? ["--dry-run=server"] : []), "-o", "json", "-f", "-"], doc);
-      if (r.exitCode !== 0) throw failure(dryRun ? "checking the namespaces' creation (server dry run)" : "creating the namespaces", r.stderr, r.attribution);
+      const r = await runTraced(
+        [
+          "apply",
+          "--server-side",
+          `--field-manager=${MANAGER}`,
+          NO_SCHEMA_CHECK,
+          ...(dryRun ? ["--dry-run=server"] : []),
+          "-o",
+          "json",
+          "-f",
+          "-",
+        ],
+        doc,
+      );
+      if (r.exitCode !== 0)
+        throw failure(
+          dryRun ? "checking the namespaces' creation (server dry run)" : "creating the namespaces",
+          r.stderr,
+          r.attribution,
+        );
       if (dryRun) return [];
       // Apply does not say which objects it created; a creation time within this run (with room for the
       // server's clock to differ) tells the namespaces that are new, so a run that fails later can name them.
@@ -200,7 +305,18 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
     },
 
     async listManagedSecrets() {
-      const r = await run(["get", "secrets", "--all-namespaces", "-l", `${MANAGED_BY_LABEL}=${MANAGER}`, "-o", `jsonpath=${MANAGED_FIELDS}`], "");
+      const r = await run(
+        [
+          "get",
+          "secrets",
+          "--all-namespaces",
+          "-l",
+          `${MANAGED_BY_LABEL}=${MANAGER}`,
+          "-o",
+          `jsonpath=${MANAGED_FIELDS}`,
+        ],
+        "",
+      );
       if (r.exitCode !== 0) {
         if (/is forbidden: User/.test(r.stderr)) return "forbidden";
         throw failure("listing the managed Secrets of the cluster", opts.redact(r.stderr));
@@ -218,16 +334,26 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
     async readLeases(namespaces, name) {
       const found = new Map<string, LeaseState>();
       if (namespaces.length === 0) return found;
-      const refs = namespaces.map((namespace) => ({ kind: "Lease", apiVersion: "coordination.k8s.io/v1", namespace, name }));
+      const refs = namespaces.map((namespace) => ({
+        kind: "Lease",
+        apiVersion: "coordination.k8s.io/v1",
+        namespace,
+        name,
+      }));
       const r = await run(["get", "-f", "-", "-o", "json", "--ignore-not-found"], objectRefs(refs));
       const stderr = opts.redact(r.stderr);
-      if (r.exitCode !== 0 && parseRefusals(stderr).other.length > 0) throw failure("reading the target's Leases", stderr);
-      for (const o of listItems(r.stdout)) found.set(String((o.metadata as Record<string, unknown>)?.namespace), parseLease(JSON.stringify(o)));
+      if (r.exitCode !== 0 && parseRefusals(stderr).other.length > 0)
+        throw failure("reading the target's Leases", stderr);
+      for (const o of listItems(r.stdout))
+        found.set(String((o.metadata as Record<string, unknown>)?.namespace), parseLease(JSON.stringify(o)));
       return found;
     },
 
     async createLease(namespace, name, holder, durationSeconds, now, annotations) {
-      const r = await run(["create", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }, undefined, annotations));
+      const r = await run(
+        ["create", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"],
+        leaseManifest(namespace, name, { holder, durationSeconds, now }, undefined, annotations),
+      );
       if (r.exitCode === 0) return parseLease(r.stdout);
       if (CREATE_RACE.test(r.stderr)) return undefined;
       throw failure("taking the rotation lock", opts.redact(r.stderr));
@@ -235,7 +361,10 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
 
     async claimLease(namespace, name, holder, durationSeconds, now, resourceVersion, annotations) {
       if (!resourceVersion) return undefined;
-      const r = await run(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"], leaseManifest(namespace, name, { holder, durationSeconds, now }, resourceVersion, annotations));
+      const r = await run(
+        ["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "json"],
+        leaseManifest(namespace, name, { holder, durationSeconds, now }, resourceVersion, annotations),
+      );
       if (r.exitCode === 0) return parseLease(r.stdout);
       if (CLAIM_RACE.test(r.stderr)) return undefined;
       throw failure("taking the rotation lock", opts.redact(r.stderr));
@@ -243,7 +372,10 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
 
     async renewLease(namespace, name, held, now) {
       const hold = { holder: held.holder, durationSeconds: held.durationSeconds, now, acquireTime: held.acquireTime };
-      const r = await run(["replace", "-f", "-", "-o", "json"], leaseManifest(namespace, name, hold, held.resourceVersion, held.annotations));
+      const r = await run(
+        ["replace", "-f", "-", "-o", "json"],
+        leaseManifest(namespace, name, hold, held.resourceVersion, held.annotations),
+      );
       if (r.exitCode === 0) return parseLease(r.stdout);
       if (CLAIM_RACE.test(r.stderr)) return undefined;
       throw failure("renewing the rotation lock", opts.redact(r.stderr));
@@ -251,7 +383,10 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
 
     async releaseLease(namespace, name, held) {
       // Guarded by the resourceVersion our claim left: a Lease taken over from us is not ours to clear.
-      const r = await run(["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "name"], leaseManifest(namespace, name, null, held.resourceVersion, held.annotations));
+      const r = await run(
+        ["replace", NO_SCHEMA_CHECK, "-f", "-", "-o", "name"],
+        leaseManifest(namespace, name, null, held.resourceVersion, held.annotations),
+      );
       if (r.exitCode === 0 || /Conflict|the object has been modified|NotFound|not found/.test(r.stderr)) return;
       throw failure("releasing the rotation lock", opts.redact(r.stderr));
     },
@@ -262,12 +397,18 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
     // messages are given their namespaces before they are merged.
     async applySecrets(list: Secret, { dryRun, force }) {
       const args = [
-        "apply", "--server-side", `--field-manager=${MANAGER}`, NO_SCHEMA_CHECK,
+        "apply",
+        "--server-side",
+        `--field-manager=${MANAGER}`,
+        NO_SCHEMA_CHECK,
         ...(force ? ["--force-conflicts"] : []),
         ...(dryRun ? ["--dry-run=server"] : []),
-        "-f", "-",
+        "-f",
+        "-",
       ];
-      const runs = await Promise.all(splitList(list, APPLY_PROCESSES, MIN_PART).map((part) => runTraced(args, part.reveal())));
+      const runs = await Promise.all(
+        splitList(list, APPLY_PROCESSES, MIN_PART).map((part) => runTraced(args, part.reveal())),
+      );
       const failed = runs.filter((r) => r.exitCode !== 0);
       if (failed.length > 0) {
         const what = dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets";
@@ -281,10 +422,18 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
     async forbiddenSecretDeletes(namespaces, name) {
       if (namespaces.length === 0) return [];
       const r = await run(
-        ["create", NO_SCHEMA_CHECK, "-f", "-", "-o", 'jsonpath={.spec.resourceAttributes.namespace} {.status.allowed}{"\\n"}'],
+        [
+          "create",
+          NO_SCHEMA_CHECK,
+          "-f",
+          "-",
+          "-o",
+          'jsonpath={.spec.resourceAttributes.namespace} {.status.allowed}{"\\n"}',
+        ],
         deleteReviews(namespaces, name),
       );
-      if (r.exitCode !== 0) throw deleteFailure(`checking the permission to delete Secret "${name}"`, opts.redact(r.stderr));
+      if (r.exitCode !== 0)
+        throw deleteFailure(`checking the permission to delete Secret "${name}"`, opts.redact(r.stderr));
       return parseDeleteReviews(r.stdout, namespaces);
     },
 

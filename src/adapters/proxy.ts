@@ -28,8 +28,12 @@ export class ProxyRefusal extends Error {
     cause: string | undefined,
     readonly sentCredentials: boolean,
   ) {
-    super(status ? `the proxy ${proxy} answered HTTP ${status} to CONNECT ${target}` : `cannot connect to the proxy ${proxy} (${cause})`);
-    this.code = status ? `PROXY_${status}` : cause ?? "network-error";
+    super(
+      status
+        ? `the proxy ${proxy} answered HTTP ${status} to CONNECT ${target}`
+        : `cannot connect to the proxy ${proxy} (${cause})`,
+    );
+    this.code = status ? `PROXY_${status}` : (cause ?? "network-error");
   }
 }
 
@@ -44,8 +48,15 @@ export function proxyRefusalOf(err: unknown): ProxyRefusal | undefined {
 }
 
 const REASONS: Record<number, string> = {
-  400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 407: "Proxy Authentication Required",
-  500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
+  400: "Bad Request",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  407: "Proxy Authentication Required",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
 };
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL/;
 
@@ -111,7 +122,14 @@ function attributingClient(undici: Pick<Undici, "Pool">, settings: ProxySettings
         const name = (err as { name?: unknown } | null)?.name;
         // Our own timeout or cancellation stays what it is.
         if (name === "AbortError" || name === "TimeoutError") throw err;
-        throw new ProxyRefusal(proxyUrl.host, variables, o.path, undefined, codeOf(err) ?? "network-error", sentCredentials);
+        throw new ProxyRefusal(
+          proxyUrl.host,
+          variables,
+          o.path,
+          undefined,
+          codeOf(err) ?? "network-error",
+          sentCredentials,
+        );
       }
       if (result.statusCode !== 200) {
         result.socket.on("error", () => undefined).destroy();
@@ -121,7 +139,9 @@ function attributingClient(undici: Pick<Undici, "Pool">, settings: ProxySettings
     };
     // ProxyAgent awaits the promise form; the callback form is passed through untouched.
     pool.connect = ((o: ConnectOptions, callback?: unknown) =>
-      callback === undefined ? attributed(o) : (connect as (...a: unknown[]) => unknown)(o, callback)) as Pool["connect"];
+      callback === undefined
+        ? attributed(o)
+        : (connect as (...a: unknown[]) => unknown)(o, callback)) as Pool["connect"];
     return pool;
   };
 }

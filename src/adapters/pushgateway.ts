@@ -39,7 +39,9 @@ export async function pushMetrics(args: {
     });
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new Error(`cannot reach the Pushgateway at ${new URL(url).host} (${cause?.code ?? cause?.message ?? (err as Error).message})`);
+    throw new Error(
+      `cannot reach the Pushgateway at ${new URL(url).host} (${cause?.code ?? cause?.message ?? (err as Error).message})`,
+    );
   }
   const body = (await res.text()).slice(0, 300).trim();
   if (res.status < 200 || res.status > 299) {

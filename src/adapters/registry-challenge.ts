@@ -100,7 +100,13 @@ export function parseBearerChallenge(header: string | null | undefined): BearerC
   if (!header) return undefined;
   for (const c of parseAuthChallenges(header)) {
     if (c.scheme !== "bearer" || !c.params.realm) continue;
-    return { realm: c.params.realm, service: c.params.service, scope: c.params.scope, error: c.params.error, params: c.params };
+    return {
+      realm: c.params.realm,
+      service: c.params.service,
+      scope: c.params.scope,
+      error: c.params.error,
+      params: c.params,
+    };
   }
   return undefined;
 }
@@ -141,9 +147,13 @@ export function jwtAccess(jwt: string): AccessEntry[] | undefined {
 
 /** Distribution's check: same type and exact name, action listed or "*". */
 export function grantsPull(access: readonly AccessEntry[], repository: string): boolean {
-  return access.some((a) => a.type === "repository" && a.name === repository && (a.actions.includes("pull") || a.actions.includes("*")));
+  return access.some(
+    (a) => a.type === "repository" && a.name === repository && (a.actions.includes("pull") || a.actions.includes("*")),
+  );
 }
 
 export function describeAccess(access: readonly AccessEntry[]): string {
-  return access.length === 0 ? "access: []" : `access: ${access.map((a) => `${a.type}:${a.name}:${a.actions.join(",")}`).join(" ")}`;
+  return access.length === 0
+    ? "access: []"
+    : `access: ${access.map((a) => `${a.type}:${a.name}:${a.actions.join(",")}`).join(" ")}`;
 }

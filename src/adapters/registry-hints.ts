@@ -59,9 +59,17 @@ export function errorOf(body: string): { code: string | undefined; message: stri
   const o = v as { errors?: unknown; message?: unknown; error?: unknown; error_description?: unknown };
   if (Array.isArray(o.errors) && o.errors[0] && typeof o.errors[0] === "object") {
     const e = o.errors[0] as { code?: unknown; message?: unknown };
-    return { code: typeof e.code === "string" ? e.code : undefined, message: typeof e.message === "string" ? e.message : undefined };
+    return {
+      code: typeof e.code === "string" ? e.code : undefined,
+      message: typeof e.message === "string" ? e.message : undefined,
+    };
   }
-  const message = typeof o.message === "string" ? o.message : typeof o.error_description === "string" ? o.error_description : undefined;
+  const message =
+    typeof o.message === "string"
+      ? o.message
+      : typeof o.error_description === "string"
+        ? o.error_description
+        : undefined;
   return { code: typeof o.error === "string" ? o.error : undefined, message };
 }
 
@@ -76,7 +84,8 @@ export function answered(a: Answer): string {
   let text = `answered HTTP ${a.status}`;
   if (code) text += ` ${code}`;
   if (message) text += ` "${clip(message)}"`;
-  else if (!code && a.body.trim() && !/html/i.test(a.headers.get("content-type") ?? "")) text += ` "${clip(a.body, 120)}"`;
+  else if (!code && a.body.trim() && !/html/i.test(a.headers.get("content-type") ?? ""))
+    text += ` "${clip(a.body, 120)}"`;
   else if (!a.body.trim() && a.status >= 400) text += " with an empty body";
   return text;
 }
@@ -116,7 +125,11 @@ function causeOf(err: unknown): { code: string | undefined; message: string | un
   return { code, message };
 }
 
-export function connectionHint(err: unknown, host: string, timeoutMs: number): { answer: string; hint: string; code: string | undefined } {
+export function connectionHint(
+  err: unknown,
+  host: string,
+  timeoutMs: number,
+): { answer: string; hint: string; code: string | undefined } {
   const name = (err as { name?: string } | undefined)?.name;
   if (name === "TimeoutError" || name === "AbortError") {
     return {
@@ -140,10 +153,18 @@ export function connectionHint(err: unknown, host: string, timeoutMs: number): {
     };
   }
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID" || code === "HOSTNAME_MISMATCH") {
-    return { answer: `failed: the TLS certificate does not name ${host} (${c})`, hint: `Use the host name the certificate was issued for`, code };
+    return {
+      answer: `failed: the TLS certificate does not name ${host} (${c})`,
+      hint: `Use the host name the certificate was issued for`,
+      code,
+    };
   }
   if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") {
-    return { answer: `failed: the TLS certificate of ${host} is not valid now (${c})`, hint: `Renew the certificate of ${host}`, code };
+    return {
+      answer: `failed: the TLS certificate of ${host} is not valid now (${c})`,
+      hint: `Renew the certificate of ${host}`,
+      code,
+    };
   }
   if (code && /^ERR_SSL_|^ERR_TLS_/.test(code)) {
     return {
@@ -153,7 +174,11 @@ export function connectionHint(err: unknown, host: string, timeoutMs: number): {
     };
   }
   if (code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE") {
-    return { answer: `failed: ${host} closed the connection (${c})`, hint: "Retry; if it persists, check the registry and any proxy in front of it", code };
+    return {
+      answer: `failed: ${host} closed the connection (${c})`,
+      hint: "Retry; if it persists, check the registry and any proxy in front of it",
+      code,
+    };
   }
   return {
     answer: `failed: cannot connect to ${host} (${c})`,
@@ -192,15 +217,20 @@ export function noBearerHint(schemes: readonly string[], registry: string, isSta
 /** Step 2: the token service did not answer 200. */
 export function tokenHint(
   a: Answer,
-  ctx: { code: string | undefined; realmHost: string; service: string | undefined; username: string; registry: string; isStatic: boolean },
+  ctx: {
+    code: string | undefined;
+    realmHost: string;
+    service: string | undefined;
+    username: string;
+    registry: string;
+    isStatic: boolean;
+  },
 ): string {
   const { code } = ctx;
   if (ctx.isStatic && (a.status === 401 || a.status === 403)) {
-    return (
-      a.status === 401
-        ? `${ctx.realmHost} refused username "${ctx.username}" with this password: check the username and the password or access token (REGISTRY_PASSWORD / --password-file), and that they are for ${ctx.registry}`
-        : `${ctx.realmHost} accepted "${ctx.username}" but refused it a registry token: the account may not pull from ${ctx.registry}, or is locked`
-    );
+    return a.status === 401
+      ? `${ctx.realmHost} refused username "${ctx.username}" with this password: check the username and the password or access token (REGISTRY_PASSWORD / --password-file), and that they are for ${ctx.registry}`
+      : `${ctx.realmHost} accepted "${ctx.username}" but refused it a registry token: the account may not pull from ${ctx.registry}, or is locked`;
   } else if (a.status === 401) {
     return (
       `GitLab refused username "${ctx.username}" with this token. The username must be the deploy token's own username exactly ` +
@@ -244,7 +274,15 @@ export function noPullHint(req: { username: string; repository: string; registry
 /** Step 4: the manifest request did not answer 200 (`tags`: the repository's, when they could be listed). */
 export function manifestHint(
   answer: Answer,
-  ctx: { code: string | undefined; message: string | undefined; tags: string[] | "no-repository" | undefined; image: string; repo: string; tag: string | undefined; repository: string },
+  ctx: {
+    code: string | undefined;
+    message: string | undefined;
+    tags: string[] | "no-repository" | undefined;
+    image: string;
+    repo: string;
+    tag: string | undefined;
+    repository: string;
+  },
 ): string {
   const { code, message, tags, image, repo } = ctx;
   if (answer.status === 404 && (code === "NAME_UNKNOWN" || tags === "no-repository")) {
@@ -256,11 +294,9 @@ export function manifestHint(
     return `Image ${image} does not exist: tag "${ctx.tag}" is not in ${repo}${known}. Push it first, or verify another tag with --verify-image`;
   } else if (answer.status === 401) {
     const ch = parseBearerChallenge(answer.headers.get("www-authenticate"));
-    return (
-      ch?.error === "invalid_token"
-        ? "The registry rejected the token GitLab issued (invalid_token): the registry's auth.token issuer, service or rootcertbundle do not match GitLab's registry settings, or their clocks differ by more than a minute"
-        : `The registry refused the token for ${ctx.repository} (${ch?.error ?? "insufficient_scope"}): it does not grant pull on this repository. Check that the token belongs to this project (or its group) and that the repository path is the project's`
-    );
+    return ch?.error === "invalid_token"
+      ? "The registry rejected the token GitLab issued (invalid_token): the registry's auth.token issuer, service or rootcertbundle do not match GitLab's registry settings, or their clocks differ by more than a minute"
+      : `The registry refused the token for ${ctx.repository} (${ch?.error ?? "insufficient_scope"}): it does not grant pull on this repository. Check that the token belongs to this project (or its group) and that the repository path is the project's`;
   } else if (answer.status === 403) {
     return `The registry denies pulling ${image}; check the project's container registry settings`;
   } else if (answer.status === 429) {

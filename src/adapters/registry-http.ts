@@ -14,7 +14,12 @@ export interface FlowOptions {
 }
 
 /** Sends one request and reads its answer; throws what fetch throws when there is none. */
-export async function exchange(opts: FlowOptions, method: "GET" | "HEAD", url: URL, headers: Record<string, string>): Promise<Answer> {
+export async function exchange(
+  opts: FlowOptions,
+  method: "GET" | "HEAD",
+  url: URL,
+  headers: Record<string, string>,
+): Promise<Answer> {
   // undici is loaded on the first request, not at start-up (adapters/undici.ts).
   const { fetch } = await loadUndici();
   const dispatcher = await dispatcherOf(opts.dispatcher);

@@ -26,7 +26,14 @@ import type { LazyDispatcher } from "./undici.js";
 import { isLoopbackHost } from "../config/inputs.js";
 import type { ProxySettings } from "../config/proxy-settings.js";
 import { redact } from "../model/secret.js";
-import { describeAccess, grantsPull, jwtAccess, parseAuthChallenges, parseBearerChallenge, type BearerChallenge } from "./registry-challenge.js";
+import {
+  describeAccess,
+  grantsPull,
+  jwtAccess,
+  parseAuthChallenges,
+  parseBearerChallenge,
+  type BearerChallenge,
+} from "./registry-challenge.js";
 import {
   VerifyError,
   answered,
@@ -44,10 +51,21 @@ import {
 } from "./registry-hints.js";
 import { exchange, type FlowOptions } from "./registry-http.js";
 import { dispatcher } from "./tls.js";
-import { DEFAULT_TIMEOUT_MS, MANIFEST_TYPES, type RegistryPort, type VerifyRequest, type VerifyResult } from "./registry-types.js";
+import {
+  DEFAULT_TIMEOUT_MS,
+  MANIFEST_TYPES,
+  type RegistryPort,
+  type VerifyRequest,
+  type VerifyResult,
+} from "./registry-types.js";
 
-export { DEFAULT_TIMEOUT_MS, MANIFEST_TYPES, type RegistryPort, type VerifyRequest, type VerifyResult } from "./registry-types.js";
-
+export {
+  DEFAULT_TIMEOUT_MS,
+  MANIFEST_TYPES,
+  type RegistryPort,
+  type VerifyRequest,
+  type VerifyResult,
+} from "./registry-types.js";
 
 type Step1 = { kind: "challenge"; challenge: BearerChallenge } | { kind: "anonymous"; digest: string | undefined };
 
@@ -69,7 +87,14 @@ class Flow {
     this.repoPath = req.repository.split("/").map(encodeURIComponent).join("/");
   }
 
-  private fail(f: { step: VerifyStep; request: string; answer: string; hint: string; status?: number; code?: string }): VerifyError {
+  private fail(f: {
+    step: VerifyStep;
+    request: string;
+    answer: string;
+    hint: string;
+    status?: number;
+    code?: string;
+  }): VerifyError {
     const r = (s: string): string => redact(s, this.forms);
     return new VerifyError({ ...f, request: r(f.request), answer: r(f.answer), hint: r(f.hint) });
   }
@@ -79,7 +104,12 @@ class Flow {
   }
 
   /** One request; a failure to get an answer becomes the step's VerifyError, redacted. */
-  private async send(step: VerifyStep, method: "GET" | "HEAD", url: URL, headers: Record<string, string>): Promise<Answer> {
+  private async send(
+    step: VerifyStep,
+    method: "GET" | "HEAD",
+    url: URL,
+    headers: Record<string, string>,
+  ): Promise<Answer> {
     const request = `${method} ${shown(url)}`;
     try {
       return await exchange(this.opts, method, url, headers);
@@ -98,7 +128,11 @@ class Flow {
   }
 
   async run(): Promise<VerifyResult> {
-    const result = { registry: this.req.registry, repository: this.req.repository, ...(this.req.tag ? { tag: this.req.tag } : {}) };
+    const result = {
+      registry: this.req.registry,
+      repository: this.req.repository,
+      ...(this.req.tag ? { tag: this.req.tag } : {}),
+    };
     const first = await this.challenge();
     if (first.kind === "anonymous") {
       return { ...result, ...(first.digest ? { digest: first.digest } : {}), realm: undefined, anonymous: true };
@@ -123,7 +157,8 @@ class Flow {
       const m = this.manifestUrl();
       const probe = await this.send("manifest", "HEAD", m, { accept: MANIFEST_TYPES.join(", ") });
       if (probe.status === 401) return { kind: "challenge", challenge: this.bearerOf(probe, `HEAD ${shown(m)}`) };
-      if (probe.status === 200) return { kind: "anonymous", digest: probe.headers.get("docker-content-digest") ?? undefined };
+      if (probe.status === 200)
+        return { kind: "anonymous", digest: probe.headers.get("docker-content-digest") ?? undefined };
       throw await this.manifestFailure(probe, {});
     }
     const tags = new URL(`${this.base}/v2/${this.repoPath}/tags/list?n=1`);
@@ -150,9 +185,15 @@ class Flow {
 
   private registryFailure(a: Answer, request: string): VerifyError {
     const { code } = errorOf(a.body);
-    return this.fail({ step: "registry", request, answer: answered(a), hint: registryHint(a, this.req.registry), status: a.status, ...(code ? { code } : {}) });
+    return this.fail({
+      step: "registry",
+      request,
+      answer: answered(a),
+      hint: registryHint(a, this.req.registry),
+      status: a.status,
+      ...(code ? { code } : {}),
+    });
   }
-
 
   /** The realm must be https (http only on loopback): the deploy token goes there in clear. */
   private realmUrl(c: BearerChallenge): URL {
@@ -161,10 +202,20 @@ class Flow {
     try {
       url = new URL(c.realm);
     } catch {
-      throw this.fail({ step: "registry", request: `GET ${this.base}/v2/`, answer: `named realm "${clip(c.realm, 200)}", which is not a URL`, hint: "Fix the registry's auth.token.realm (GitLab: https://<gitlab>/jwt/auth)" });
+      throw this.fail({
+        step: "registry",
+        request: `GET ${this.base}/v2/`,
+        answer: `named realm "${clip(c.realm, 200)}", which is not a URL`,
+        hint: "Fix the registry's auth.token.realm (GitLab: https://<gitlab>/jwt/auth)",
+      });
     }
     if (url.username || url.password) {
-      throw this.fail({ step: "registry", request: where, answer: "names a realm with credentials in the URL", hint: "Fix the registry's auth.token.realm; the deploy token is not sent there" });
+      throw this.fail({
+        step: "registry",
+        request: where,
+        answer: "names a realm with credentials in the URL",
+        hint: "Fix the registry's auth.token.realm; the deploy token is not sent there",
+      });
     }
     if (url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname))) return url;
     throw this.fail({
@@ -190,9 +241,20 @@ class Flow {
       /* reported below */
     }
     // distribution's client prefers access_token when both are present (session.go).
-    const jwt = typeof body?.access_token === "string" && body.access_token ? body.access_token : typeof body?.token === "string" ? body.token : "";
+    const jwt =
+      typeof body?.access_token === "string" && body.access_token
+        ? body.access_token
+        : typeof body?.token === "string"
+          ? body.token
+          : "";
     if (!jwt) {
-      throw this.fail({ step: "token", request, answer: "answered HTTP 200 without a token", hint: `${realm.host} is not a registry token service; check the registry's auth.token.realm`, status: 200 });
+      throw this.fail({
+        step: "token",
+        request,
+        answer: "answered HTTP 200 without a token",
+        hint: `${realm.host} is not a registry token service; check the registry's auth.token.realm`,
+        status: 200,
+      });
     }
     this.forms.push(jwt);
     return jwt;
@@ -204,10 +266,23 @@ class Flow {
 
   private tokenFailure(a: Answer, request: string, realm: URL, c: BearerChallenge): VerifyError {
     const { code } = errorOf(a.body);
-    const hint = tokenHint(a, { code, realmHost: realm.host, service: c.service, username: this.req.username, registry: this.req.registry, isStatic: this.isStatic() });
-    return this.fail({ step: "token", request, answer: answered(a), hint, status: a.status, ...(code ? { code } : {}) });
+    const hint = tokenHint(a, {
+      code,
+      realmHost: realm.host,
+      service: c.service,
+      username: this.req.username,
+      registry: this.req.registry,
+      isStatic: this.isStatic(),
+    });
+    return this.fail({
+      step: "token",
+      request,
+      answer: answered(a),
+      hint,
+      status: a.status,
+      ...(code ? { code } : {}),
+    });
   }
-
 
   /** Step 3: GitLab drops scopes it will not grant and still answers 200; the claim tells. */
   private checkAccess(jwt: string, realm: URL): void {
@@ -266,7 +341,9 @@ class Flow {
     let answer = a;
     if (a.status === 404) {
       // HEAD answers carry no body; GET the same URL to learn whether the tag or the repository is missing.
-      const g = await this.send("manifest", "GET", url, { ...auth, accept: MANIFEST_TYPES.join(", ") }).catch(() => undefined);
+      const g = await this.send("manifest", "GET", url, { ...auth, accept: MANIFEST_TYPES.join(", ") }).catch(
+        () => undefined,
+      );
       if (g?.status === 404) {
         answer = g;
         request = `GET ${shown(url)}`;
@@ -277,12 +354,29 @@ class Flow {
     const repo = `${this.req.registry}/${this.req.repository}`;
     // distribution 2.8 says MANIFEST_UNKNOWN for a missing tag and for a missing repository alike; the tag list tells them apart.
     const tags = answer.status === 404 && code !== "NAME_UNKNOWN" ? await this.someTags(auth) : undefined;
-    const hint = manifestHint(answer, { code, message, tags, image, repo, tag: this.req.tag, repository: this.req.repository });
-    return this.fail({ step: "manifest", request, answer: answered(answer), hint, status: answer.status, ...(code ? { code } : {}) });
+    const hint = manifestHint(answer, {
+      code,
+      message,
+      tags,
+      image,
+      repo,
+      tag: this.req.tag,
+      repository: this.req.repository,
+    });
+    return this.fail({
+      step: "manifest",
+      request,
+      answer: answered(answer),
+      hint,
+      status: answer.status,
+      ...(code ? { code } : {}),
+    });
   }
 }
 
-export function registryPort(opts: { dispatcher?: Dispatcher | LazyDispatcher; timeoutMs?: number } = {}): RegistryPort {
+export function registryPort(
+  opts: { dispatcher?: Dispatcher | LazyDispatcher; timeoutMs?: number } = {},
+): RegistryPort {
   const flow: FlowOptions = { dispatcher: opts.dispatcher, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS };
   return { verifyPull: (req) => new Flow(req, flow).run() };
 }

@@ -118,7 +118,11 @@ export function advertisedWaitMs(f: Failure, nowMs: number): number | undefined 
  * Exponential backoff with "equal jitter": step n (1-based) is d = min(max, base·2^(n-1)),
  * and the wait is uniform in [d/2, d). Never zero, so clients that failed together spread out.
  */
-export function backoffMs(retryNumber: number, opts: Pick<RetryOptions, "baseDelayMs" | "maxDelayMs">, random: number): number {
+export function backoffMs(
+  retryNumber: number,
+  opts: Pick<RetryOptions, "baseDelayMs" | "maxDelayMs">,
+  random: number,
+): number {
   const step = Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** Math.max(0, retryNumber - 1));
   return step / 2 + random * (step / 2);
 }
@@ -135,7 +139,8 @@ export function nextStep(
   opts: Pick<RetryOptions, "baseDelayMs" | "maxDelayMs">,
   random: number,
 ): Step {
-  if (!isRetryable(f, ctx.idempotent)) return { retry: false, why: outcomeOf(f) === "unknown" ? "unknown-outcome" : "final" };
+  if (!isRetryable(f, ctx.idempotent))
+    return { retry: false, why: outcomeOf(f) === "unknown" ? "unknown-outcome" : "final" };
   const waitMs = advertisedWaitMs(f, ctx.nowMs) ?? backoffMs(ctx.retryNumber, opts, random);
   if (ctx.nowMs + waitMs > ctx.deadlineAt) return { retry: false, why: "deadline", waitMs };
   return { retry: true, waitMs };
@@ -194,10 +199,22 @@ export class Attempts {
    */
   async pause(f: Failure, err: unknown, idempotent: boolean): Promise<void> {
     const nowMs = this.opts.now();
-    const step = nextStep(f, { idempotent, retryNumber: this.count, nowMs, deadlineAt: this.deadlineAt }, this.opts, this.opts.random());
+    const step = nextStep(
+      f,
+      { idempotent, retryNumber: this.count, nowMs, deadlineAt: this.deadlineAt },
+      this.opts,
+      this.opts.random(),
+    );
     if (!step.retry) {
       if (step.why === "deadline") {
-        throw new RetryExhaustedError(this.count, f, nowMs - this.startedAt, step.waitMs, this.deadlineAt - this.startedAt, err);
+        throw new RetryExhaustedError(
+          this.count,
+          f,
+          nowMs - this.startedAt,
+          step.waitMs,
+          this.deadlineAt - this.startedAt,
+          err,
+        );
       }
       throw err;
     }
@@ -211,7 +228,12 @@ export class Attempts {
  */
 export async function retrying<T>(
   attempt: () => Promise<T>,
-  how: { idempotent: boolean; classify: (err: unknown) => Failure | undefined; opts: RetryOptions; deadlineAt?: number },
+  how: {
+    idempotent: boolean;
+    classify: (err: unknown) => Failure | undefined;
+    opts: RetryOptions;
+    deadlineAt?: number;
+  },
 ): Promise<T> {
   const attempts = new Attempts(how.opts, how.deadlineAt);
   for (;;) {

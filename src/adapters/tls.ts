@@ -15,7 +15,11 @@ export function readCaFile(path: string, option = "--ca-file"): string {
   try {
     pem = readFileSync(path, "utf8");
   } catch (err) {
-    throw new UsageError(option, path, `a readable PEM file of CA certificates (${(err as { code?: string }).code ?? "unreadable"})`);
+    throw new UsageError(
+      option,
+      path,
+      `a readable PEM file of CA certificates (${(err as { code?: string }).code ?? "unreadable"})`,
+    );
   }
   if (!/-----BEGIN CERTIFICATE-----/.test(pem)) {
     throw new UsageError(option, path, "a PEM file holding at least one -----BEGIN CERTIFICATE----- block");

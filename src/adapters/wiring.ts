@@ -29,7 +29,12 @@ function noGitLab(): LivePorts["gitlab"] {
   const refuse = (): never => {
     throw new Error("static credentials (--username): GitLab is never called");
   };
-  const port: GitLabPort = { resolveOwner: refuse, createDeployToken: refuse, revokeDeployToken: refuse, listDeployTokens: refuse };
+  const port: GitLabPort = {
+    resolveOwner: refuse,
+    createDeployToken: refuse,
+    revokeDeployToken: refuse,
+    listDeployTokens: refuse,
+  };
   return port;
 }
 
@@ -46,13 +51,26 @@ export async function checkLocalSetup(
 ): Promise<void> {
   if (config.caFile) readCaFile(config.caFile);
   if (!opts.cluster) return;
-  await checkKubeconfig({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact, holdsSecret: redactor.holds, labels: opts.labels });
+  await checkKubeconfig({
+    kubeconfig: config.kubeconfig,
+    context: config.context,
+    redact: redactor.redact,
+    holdsSecret: redactor.holds,
+    labels: opts.labels,
+  });
 }
 
 export function livePorts(config: Config, log: Log, redactor: Redactor): LivePorts {
   // Read at the edge: an unreadable CA file is a usage error before any request.
   const caPem = config.caFile ? readCaFile(config.caFile) : undefined;
-  const kube = complete(kubectlPort({ kubeconfig: config.kubeconfig, context: config.context, redact: redactor.redact, holdsSecret: redactor.holds }));
+  const kube = complete(
+    kubectlPort({
+      kubeconfig: config.kubeconfig,
+      context: config.context,
+      redact: redactor.redact,
+      holdsSecret: redactor.holds,
+    }),
+  );
   return {
     gitlab:
       config.credentials.kind === "static"

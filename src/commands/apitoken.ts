@@ -49,7 +49,10 @@ function unchecked(err: GitLabError): string {
 }
 
 /** null when the port cannot ask (static credentials, a test's port). Never throws for GitLab's sake. */
-export async function readApiToken(gitlab: Pick<GitLabPort, "apiTokenSelf">, now: Date): Promise<ApiTokenStatus | null> {
+export async function readApiToken(
+  gitlab: Pick<GitLabPort, "apiTokenSelf">,
+  now: Date,
+): Promise<ApiTokenStatus | null> {
   if (!gitlab.apiTokenSelf) return null;
   try {
     const t = await gitlab.apiTokenSelf();
@@ -72,7 +75,8 @@ export function apiTokenExpiresWithin(t: ApiTokenStatus | null, now: Date, withi
 /** Pure: the warning, naming the date and what to do. `within` says which limit it crossed. */
 export function apiTokenExpiryMessage(t: Checked, now: Date, within: string): string {
   const left = (endOf(t.expiresAt) ?? Number.POSITIVE_INFINITY) - now.getTime();
-  const when = left > 0 ? `expires in ${formatDuration(left)}, on ${t.expiresAt} 00:00 UTC` : `expired on ${t.expiresAt}`;
+  const when =
+    left > 0 ? `expires in ${formatDuration(left)}, on ${t.expiresAt} 00:00 UTC` : `expired on ${t.expiresAt}`;
   return (
     `the GitLab API token "${t.name}" ${when} (${within}): create a new access token with the api scope (same role) ` +
     `and update the variable that holds it (GITLAB_TOKEN); once it lapses, every rotation fails`
@@ -102,7 +106,16 @@ function logApiToken(t: ApiTokenStatus | null, now: Date, log: Log): void {
 
 /** GitLab's access levels that create deploy tokens: Maintainer on a project, Owner on a group. */
 const NEEDED = { project: { level: 40, role: "Maintainer" }, group: { level: 50, role: "Owner" } } as const;
-const ROLES: Record<number, string> = { 0: "no role", 5: "Minimal Access", 10: "Guest", 15: "Planner", 20: "Reporter", 30: "Developer", 40: "Maintainer", 50: "Owner" };
+const ROLES: Record<number, string> = {
+  0: "no role",
+  5: "Minimal Access",
+  10: "Guest",
+  15: "Planner",
+  20: "Reporter",
+  30: "Developer",
+  40: "Maintainer",
+  50: "Owner",
+};
 
 /**
  * What rotate needs from GitLab, checked before anything is minted: the api
@@ -145,7 +158,12 @@ export async function checkGitLabAccess(
 }
 
 /** rotate and plan: the access check, then the one line (or warning) about the API token. */
-export async function checkRotateAccess(gitlab: Pick<GitLabPort, "apiTokenSelf" | "callerAccess">, owner: ResolvedOwner, now: Date, log: Log): Promise<void> {
+export async function checkRotateAccess(
+  gitlab: Pick<GitLabPort, "apiTokenSelf" | "callerAccess">,
+  owner: ResolvedOwner,
+  now: Date,
+  log: Log,
+): Promise<void> {
   const t = await checkGitLabAccess(gitlab, owner, now);
   logApiToken(t, now, log);
 }

@@ -10,7 +10,12 @@ import { secretList } from "../model/manifests.js";
 import { isManaged } from "../model/plan.js";
 import type { ExistingSecret, Log, Ports, PullCheckRequest } from "../model/ports.js";
 import { Secret } from "../model/secret.js";
-import { missingServiceAccounts, selectServiceAccounts, withPullSecret, type ServiceAccountState } from "../model/serviceaccounts.js";
+import {
+  missingServiceAccounts,
+  selectServiceAccounts,
+  withPullSecret,
+  type ServiceAccountState,
+} from "../model/serviceaccounts.js";
 import type { RotationReport } from "./rotation-report.js";
 
 export interface CheckedState {
@@ -34,32 +39,45 @@ export interface CheckedState {
  * cannot take the Secret (lifecycle.ts), and a named ServiceAccount that does
  * not exist in the others. All before anything is minted or written.
  */
-export async function readChecked(config: Config, ports: Pick<Ports, "kube" | "log">, hosts: readonly string[]): Promise<CheckedState> {
+export async function readChecked(
+  config: Config,
+  ports: Pick<Ports, "kube" | "log">,
+  hosts: readonly string[],
+): Promise<CheckedState> {
   const { kube } = ports;
   const read = await readAvailable(config, kube);
   const { state } = read;
   const existing = state.secrets;
   const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
   const wanted = SECRET_TYPES[config.secretType].type;
-  const otherType = existing.filter((s) => s.type !== wanted).map((s) => ({ namespace: s.namespace, type: s.type, option: secretTypeOf(s.type) }));
+  const otherType = existing
+    .filter((s) => s.type !== wanted)
+    .map((s) => ({ namespace: s.namespace, type: s.type, option: secretTypeOf(s.type) }));
   // A type no --secret-type writes (Opaque, ...) first: advising --adopt for it would be advice that fails next.
   if (otherType.some((s) => s.option === undefined)) throw new SecretTypeError(config.secretName, wanted, otherType);
   if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
   if (otherType.length > 0) throw new SecretTypeError(config.secretName, wanted, otherType);
 
   const present = new Set(existing.map((s) => s.namespace));
-  const readable = { ...config, namespaces: config.namespaces.filter((ns) => !read.unavailable.some((u) => u.namespace === ns)) };
+  const readable = {
+    ...config,
+    namespaces: config.namespaces.filter((ns) => !read.unavailable.some((u) => u.namespace === ns)),
+  };
   const probe = readable.namespaces.length
     ? await findUnavailable(readable, kube, present, () => checkApply(readable, ports, hosts))
     : { unavailable: [], checked: true };
-  const unavailable = [...read.unavailable, ...probe.unavailable].sort((a, b) => config.namespaces.indexOf(a.namespace) - config.namespaces.indexOf(b.namespace));
+  const unavailable = [...read.unavailable, ...probe.unavailable].sort(
+    (a, b) => config.namespaces.indexOf(a.namespace) - config.namespaces.indexOf(b.namespace),
+  );
   const checked = probe.checked;
   const decided = decideUnavailable(config.missingNamespace, config.namespaces, unavailable, ports.log);
   const work = { ...config, namespaces: decided.namespaces };
 
   const missingSas = missingServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts);
   if (missingSas.length > 0) {
-    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [...new Set(missingSas.map((k) => k.split("/")[0]!))]);
+    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [
+      ...new Set(missingSas.map((k) => k.split("/")[0]!)),
+    ]);
   }
   return {
     config: work,
@@ -76,9 +94,19 @@ export async function readChecked(config: Config, ports: Pick<Ports, "kube" | "l
  * the real apply, so a missing namespace or RBAC verb is found before a token
  * exists. The credentials in it are placeholders; the shape is the real one.
  */
-export async function checkApply(config: Config, ports: Pick<Ports, "kube" | "log">, hosts: readonly string[]): Promise<void> {
+export async function checkApply(
+  config: Config,
+  ports: Pick<Ports, "kube" | "log">,
+  hosts: readonly string[],
+): Promise<void> {
   const payload = pullSecretPayload(config.secretType, credentialsFor(hosts, "dry-run", new Secret("dry-run")));
-  const list = secretList({ namespaces: config.namespaces, secretName: config.secretName, secretType: config.secretType, payload, annotations: {} });
+  const list = secretList({
+    namespaces: config.namespaces,
+    secretName: config.secretName,
+    secretType: config.secretType,
+    payload,
+    annotations: {},
+  });
   await ports.kube.applySecrets(list, { dryRun: true, force: config.adopt });
   ports.log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
 }
@@ -94,9 +122,16 @@ export async function verifyCredentials(
   const { what, ...pull } = req;
   const r = await ports.verifier.verifyPull(pull);
   const image = `${req.repository}${req.tag ? `:${req.tag}` : ""}`;
-  if (r.anonymous) ports.log.warn(`${req.registry} serves ${image} without authentication, so the pull check says nothing about ${what}`);
+  if (r.anonymous)
+    ports.log.warn(
+      `${req.registry} serves ${image} without authentication, so the pull check says nothing about ${what}`,
+    );
   else ports.log.info(`Verified: ${what} pulls ${image} from ${req.registry}`);
-  return { repository: req.repository, ...(req.tag ? { tag: req.tag } : {}), ...(r.digest ? { digest: r.digest } : {}) };
+  return {
+    repository: req.repository,
+    ...(req.tag ? { tag: req.tag } : {}),
+    ...(r.digest ? { digest: r.digest } : {}),
+  };
 }
 
 const SERVICE_ACCOUNT_ATTEMPTS = 5;
@@ -126,12 +161,20 @@ export async function ensureServiceAccounts(
         return { updated, problems: [] };
       }
     } catch (err) {
-      return { updated, problems: [`The Secrets are written, but the ServiceAccounts were not updated: ${(err as Error).message}`] };
+      return {
+        updated,
+        problems: [`The Secrets are written, but the ServiceAccounts were not updated: ${(err as Error).message}`],
+      };
     }
     const fresh = await ports.kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
     accounts = selectServiceAccounts(fresh.serviceAccounts, config.namespaces, config.serviceAccounts);
   }
-  return { updated, problems: [`ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`] };
+  return {
+    updated,
+    problems: [
+      `ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`,
+    ],
+  };
 }
 
 /** What the dry-run branch of every run says it would do with the ServiceAccounts. */

@@ -4,7 +4,13 @@
 // the same server dry run first and the same pull check (with the read
 // credentials), and the ServiceAccounts are handled by rotate as on any run.
 import { checkApply, verifyCredentials } from "./apply.js";
-import { SECRET_TYPES, credentialsIn, pullSecretPayload, secretForms, type RegistryCredentials } from "../model/dockerconfig.js";
+import {
+  SECRET_TYPES,
+  credentialsIn,
+  pullSecretPayload,
+  secretForms,
+  type RegistryCredentials,
+} from "../model/dockerconfig.js";
 import { RotationError } from "../model/errors.js";
 import type { Config } from "../config/inputs.js";
 import { fillAnnotations, type Decision } from "../model/fill.js";
@@ -28,7 +34,12 @@ export interface CurrentToken {
  * it. A string says why it cannot be copied (the run rotates instead): the
  * Secret changed since it was read, or does not hold what it records.
  */
-export async function readCurrent(config: Config, ports: Pick<Ports, "kube" | "log">, hosts: readonly string[], fill: FillDecision): Promise<CurrentToken | string> {
+export async function readCurrent(
+  config: Config,
+  ports: Pick<Ports, "kube" | "log">,
+  hosts: readonly string[],
+  fill: FillDecision,
+): Promise<CurrentToken | string> {
   const where = `the Secret in ${fill.source}`;
   if (!ports.kube.readSecretData) return "this run cannot read a Secret's data to copy it";
   const read = await ports.kube.readSecretData(fill.source, config.secretName);
@@ -37,14 +48,16 @@ export async function readCurrent(config: Config, ports: Pick<Ports, "kube" | "l
     ports.log.secret(Buffer.from(value.reveal()).toString("base64"));
   }
   if (!read) return `${where} is gone`;
-  if (read.secret.annotations[Annotations.tokenId] !== String(fill.tokenId)) return `${where} changed while this run read it`;
+  if (read.secret.annotations[Annotations.tokenId] !== String(fill.tokenId))
+    return `${where} changed while this run read it`;
   const payload = read.data[SECRET_TYPES[config.secretType].key];
   if (!payload) return `${where} holds no ${SECRET_TYPES[config.secretType].key}`;
   const creds = credentialsIn(config.secretType, payload, hosts);
   if (typeof creds === "string") return `${where} does not hold what it records: ${creds}`;
   for (const form of secretForms(creds)) ports.log.secret(form);
   const recorded = read.secret.annotations[Annotations.tokenUsername];
-  if (recorded !== undefined && recorded !== creds[0]!.username) return `${where} does not hold what it records: another username than ${recorded}`;
+  if (recorded !== undefined && recorded !== creds[0]!.username)
+    return `${where} does not hold what it records: another username than ${recorded}`;
   return { source: read.secret, creds };
 }
 
@@ -80,9 +93,18 @@ export async function fillSecrets(
   if (check) {
     const { username, password } = current.creds[0]!;
     try {
-      verified = await verifyCredentials(ports, { registry: hosts[0]!, ...check, username, password, what: `deploy token ${fill.tokenId}` });
+      verified = await verifyCredentials(ports, {
+        registry: hosts[0]!,
+        ...check,
+        username,
+        password,
+        what: `deploy token ${fill.tokenId}`,
+      });
     } catch (err) {
-      throw new RotationError(err as Error, `nothing to roll back: nothing was minted or revoked, and ${into} was not written`);
+      throw new RotationError(
+        err as Error,
+        `nothing to roll back: nothing was minted or revoked, and ${into} was not written`,
+      );
     }
   }
 
@@ -91,13 +113,19 @@ export async function fillSecrets(
     secretName: config.secretName,
     secretType: config.secretType,
     payload: pullSecretPayload(config.secretType, current.creds),
-    annotations: { ...fillAnnotations(current.source), ...(args.leaseNamespace ? { [Annotations.lease]: args.leaseNamespace } : {}) },
+    annotations: {
+      ...fillAnnotations(current.source),
+      ...(args.leaseNamespace ? { [Annotations.lease]: args.leaseNamespace } : {}),
+    },
   });
   try {
     // No --force-conflicts: these namespaces held no Secret when read, and one made since is not ours to take.
     await ports.kube.applySecrets(list, { dryRun: false, force: false });
   } catch (err) {
-    throw new RotationError(err as Error, "nothing to roll back: nothing was minted or revoked; a filled Secret holds the current token. Re-run to finish");
+    throw new RotationError(
+      err as Error,
+      "nothing to roll back: nothing was minted or revoked; a filled Secret holds the current token. Re-run to finish",
+    );
   }
   ports.log.info(`Filled Secret "${config.secretName}" in ${into} with deploy token ${fill.tokenId}`);
   return verified;

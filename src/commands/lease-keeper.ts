@@ -90,7 +90,12 @@ export class LeaseKeeper {
     if (!port.renewLease || this.lost || Object.keys(patch).length === 0) return Object.keys(patch).length === 0;
     await this.inflight;
     const now = clock.now();
-    const renewed = await port.renewLease(namespace, name, { ...this.state, annotations: { ...this.state.annotations, ...patch } }, now);
+    const renewed = await port.renewLease(
+      namespace,
+      name,
+      { ...this.state, annotations: { ...this.state.annotations, ...patch } },
+      now,
+    );
     if (!renewed) return false;
     this.state = renewed;
     this.renewedAt = now.getTime();
@@ -165,13 +170,19 @@ export class LeaseKeeper {
         this.schedule(retryDelayMs(this.durationMs / 1000));
         return;
       }
-      this.lost = !seen ? "it was deleted" : seen.holder ? `another run took it over (holder ${seen.holder})` : "someone released it";
+      this.lost = !seen
+        ? "it was deleted"
+        : seen.holder
+          ? `another run took it over (holder ${seen.holder})`
+          : "someone released it";
       log.warn(`Lost the rotation lock (Lease ${namespace}/${name}): ${this.lost}`);
     } catch (err) {
       this.failing = (err as Error).message;
       const until = this.renewedAt + this.durationMs;
       const wait = Math.min(retryDelayMs(this.durationMs / 1000), Math.max(0, until - clock.now().getTime() + 1));
-      log.warn(`Could not renew the rotation lock (${this.failing}); retrying in ${Math.ceil(wait / 1000)}s (it holds until ${new Date(until).toISOString()})`);
+      log.warn(
+        `Could not renew the rotation lock (${this.failing}); retrying in ${Math.ceil(wait / 1000)}s (it holds until ${new Date(until).toISOString()})`,
+      );
       this.schedule(wait);
     }
   }

@@ -13,7 +13,13 @@
 // in its namespace and goes with it, so a user granted by namespaced Roles
 // sees a deleted namespace as an RBAC 403. Those namespaces are looked up
 // (get namespaces, when granted); unanswered, the 403 stays a permission error.
-import { KubeError, NamespacesUnavailableError, unavailableText, type Refusals, type UnavailableNamespace } from "../model/errors.js";
+import {
+  KubeError,
+  NamespacesUnavailableError,
+  unavailableText,
+  type Refusals,
+  type UnavailableNamespace,
+} from "../model/errors.js";
 import type { Config, MissingNamespaceMode } from "../config/inputs.js";
 import type { KubePort, Log, NamespaceState, TargetState } from "../model/ports.js";
 
@@ -22,7 +28,10 @@ import type { KubePort, Log, NamespaceState, TargetState } from "../model/ports.
  * undefined when something else went wrong as well (a permission, a conflict,
  * an invalid object). `states` answers the RBAC 403s (see above).
  */
-export function lifecycleOnly(refusals: Refusals, states: ReadonlyMap<string, NamespaceState>): UnavailableNamespace[] | undefined {
+export function lifecycleOnly(
+  refusals: Refusals,
+  states: ReadonlyMap<string, NamespaceState>,
+): UnavailableNamespace[] | undefined {
   if (refusals.other.length > 0) return undefined;
   const out = new Map<string, UnavailableNamespace>();
   for (const namespace of refusals.missing) out.set(namespace, { namespace, reason: "missing" });
@@ -37,7 +46,10 @@ export function lifecycleOnly(refusals: Refusals, states: ReadonlyMap<string, Na
 }
 
 /** The states of the namespaces behind RBAC 403s; none asked, or the question itself failed, is an empty answer. */
-export async function statesOf(kube: Pick<KubePort, "namespaceStates"> | undefined, names: readonly string[]): Promise<Map<string, NamespaceState>> {
+export async function statesOf(
+  kube: Pick<KubePort, "namespaceStates"> | undefined,
+  names: readonly string[],
+): Promise<Map<string, NamespaceState>> {
   if (names.length === 0 || !kube?.namespaceStates) return new Map();
   try {
     return await kube.namespaceStates(names);
@@ -47,7 +59,10 @@ export async function statesOf(kube: Pick<KubePort, "namespaceStates"> | undefin
 }
 
 /** The namespaces behind a kubectl failure, when they are all missing or being deleted; undefined otherwise. */
-export async function unavailableIn(err: unknown, kube: Pick<KubePort, "namespaceStates"> | undefined): Promise<UnavailableNamespace[] | undefined> {
+export async function unavailableIn(
+  err: unknown,
+  kube: Pick<KubePort, "namespaceStates"> | undefined,
+): Promise<UnavailableNamespace[] | undefined> {
   if (!(err instanceof KubeError) || !err.refusals) return undefined;
   return lifecycleOnly(err.refusals, await statesOf(kube, err.refusals.forbidden));
 }
@@ -72,12 +87,17 @@ export async function readAvailable(
   kube: KubePort,
 ): Promise<{ state: TargetState; unavailable: UnavailableNamespace[] }> {
   try {
-    return { state: await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts), unavailable: [] };
+    return {
+      state: await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts),
+      unavailable: [],
+    };
   } catch (err) {
     const unavailable = await unavailableIn(err, kube);
     if (!unavailable) throw withPermissionHint(err);
     const rest = config.namespaces.filter((ns) => !unavailable.some((u) => u.namespace === ns));
-    const state = rest.length ? await kube.readTarget(rest, config.secretName, config.serviceAccounts) : { secrets: [], serviceAccounts: [] };
+    const state = rest.length
+      ? await kube.readTarget(rest, config.secretName, config.serviceAccounts)
+      : { secrets: [], serviceAccounts: [] };
     return { state, unavailable };
   }
 }
@@ -132,7 +152,8 @@ export function decideUnavailable(
   }
   const gone = new Set(skipped.map((u) => u.namespace));
   const rest = namespaces.filter((ns) => !gone.has(ns));
-  if (rest.length === 0) throw new NamespacesUnavailableError(skipped, "No listed namespace can take the Secret; nothing was changed");
+  if (rest.length === 0)
+    throw new NamespacesUnavailableError(skipped, "No listed namespace can take the Secret; nothing was changed");
   log.info(`Skipping namespace(s) ${unavailableText(skipped)}; the Secret goes to ${rest.join(", ")}`);
   return { namespaces: rest, skipped };
 }

@@ -88,11 +88,21 @@ export async function acquireLock(args: {
     if (existing === undefined) {
       taken = await port.createLease(namespace, name, holder, duration, now, { ...UNSETTLED });
     } else if (isFree(existing) || isStale(existing, now)) {
-      taken = await port.claimLease(namespace, name, holder, duration, now, existing.resourceVersion, existing.annotations);
-      if (taken && !isFree(existing)) args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
+      taken = await port.claimLease(
+        namespace,
+        name,
+        holder,
+        duration,
+        now,
+        existing.resourceVersion,
+        existing.annotations,
+      );
+      if (taken && !isFree(existing))
+        args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
     } else {
       const waited = now.getTime() - started;
-      if (waited >= args.timeoutMs) throw new LockTimeoutError(namespace, name, existing.holder, waited, existing.durationSeconds);
+      if (waited >= args.timeoutMs)
+        throw new LockTimeoutError(namespace, name, existing.holder, waited, existing.durationSeconds);
       if (!announced) {
         args.log.info(`Waiting for ${existing.holder} to finish (Lease ${namespace}/${name})`);
         announced = true;
@@ -156,7 +166,15 @@ export async function readTargetLease(
  * exists can only meet while it is being created or deleted).
  */
 export async function acquireTargetLock(
-  ports: { lock: LockPort; clock: Clock; log: Log; sleep: (ms: number) => Promise<void>; nonce: () => string; timer?: Timer | undefined; kube?: Pick<KubePort, "namespaceStates"> },
+  ports: {
+    lock: LockPort;
+    clock: Clock;
+    log: Log;
+    sleep: (ms: number) => Promise<void>;
+    nonce: () => string;
+    timer?: Timer | undefined;
+    kube?: Pick<KubePort, "namespaceStates">;
+  },
   target: { namespaces: readonly string[]; secretName: string; lockTimeoutMs: number; lockLeaseMs?: number },
 ): Promise<Held> {
   const gone: UnavailableNamespace[] = [];

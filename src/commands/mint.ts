@@ -37,15 +37,26 @@ export async function mintChecked(
   const { gitlab, log } = ports;
   const { owner, hosts } = args;
   const now = ports.clock.now();
-  const minted = await gitlab.createDeployToken(owner, { name: args.name, expiresAt: expiryDateFor(now, config.expiresInMs) });
+  const minted = await gitlab.createDeployToken(owner, {
+    name: args.name,
+    expiresAt: expiryDateFor(now, config.expiresInMs),
+  });
   const creds = credentialsFor(hosts, minted.username, minted.token);
   for (const form of secretForms(creds)) log.secret(form);
-  log.info(`Minted deploy token ${minted.id} (${minted.username}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`);
+  log.info(
+    `Minted deploy token ${minted.id} (${minted.username}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`,
+  );
 
   const check = verifyTarget(config, owner);
   if (!check) return { minted, creds, verified: null };
   try {
-    const verified = await verifyCredentials(ports, { registry: hosts[0]!, ...check, username: minted.username, password: minted.token, what: "the new token" });
+    const verified = await verifyCredentials(ports, {
+      registry: hosts[0]!,
+      ...check,
+      username: minted.username,
+      password: minted.token,
+      what: "the new token",
+    });
     return { minted, creds, verified };
   } catch (err) {
     throw new RotationError(err as Error, await revokeNew(ports, owner, minted, args.untouched, args.ifRevokeFails));

@@ -11,7 +11,15 @@ import type { Config } from "../config/inputs.js";
 import { payloadSha256, pullSecretPayload } from "../model/dockerconfig.js";
 import { isLiveToken, referencedIds, revocationPlan, staticDue, sweepCandidates, type Due } from "../model/plan.js";
 import { rotationDecision, type Decision } from "../model/fill.js";
-import type { KubePort, ManagedSecretRef, ResolvedOwner, TargetState, LockPort, TokenView, Ports } from "../model/ports.js";
+import type {
+  KubePort,
+  ManagedSecretRef,
+  ResolvedOwner,
+  TargetState,
+  LockPort,
+  TokenView,
+  Ports,
+} from "../model/ports.js";
 import { assessOwnership, type Overlap, type Spared } from "../model/ownership.js";
 import type { TargetRef } from "../model/naming.js";
 import { withUnproven } from "./rotate-ownership.js";
@@ -47,7 +55,12 @@ export interface RotationPlan {
    * createNamespace: the namespace does not exist and rotate would create it
    * (--create-namespace); the Secret's own server check runs only then.
    */
-  namespaces: Array<{ namespace: string; action: NamespaceAction; reason?: NamespaceLifecycle; createNamespace?: true }>;
+  namespaces: Array<{
+    namespace: string;
+    action: NamespaceAction;
+    reason?: NamespaceLifecycle;
+    createNamespace?: true;
+  }>;
   /** ServiceAccounts (namespace/name) rotate would add the Secret to. */
   serviceAccounts: string[];
   /** Nothing due: the namespaces without the Secret would get the current token, this one; null otherwise. */
@@ -101,20 +114,44 @@ export function buildPlan(args: {
   const existing = args.state.secrets;
   // The target is the configured one; the decisions are about the namespaces that can take the Secret.
   const target = args.recall?.target ?? targetOf(args.config, args.config.namespaces, undefined);
-  const config = { ...args.config, namespaces: args.config.namespaces.filter((ns) => !skipped.some((s) => s.namespace === ns)) };
+  const config = {
+    ...args.config,
+    namespaces: args.config.namespaces.filter((ns) => !skipped.some((s) => s.namespace === ns)),
+  };
   const departed = args.recall?.departed ?? [];
   const listed = Array.isArray(args.managed);
   const assessed = owner
-    ? assessOwnership({ existing, owner, tokens, prefix: config.tokenNamePrefix, target, namespaces: args.config.namespaces, managed: listed ? (args.managed as ManagedSecretRef[]) : departed.length ? departed : undefined })
+    ? assessOwnership({
+        existing,
+        owner,
+        tokens,
+        prefix: config.tokenNamePrefix,
+        target,
+        namespaces: args.config.namespaces,
+        managed: listed ? (args.managed as ManagedSecretRef[]) : departed.length ? departed : undefined,
+      })
     : undefined;
   // As rotate: an unknown holder spares every token, unless the cluster-wide list saw them all.
   const own = assessed && !listed ? withUnproven(assessed, args.recall?.unproven) : assessed;
   const held = own?.revocable ?? { current: [], kept: [], pending: [] };
   const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
   let decision: Decision | undefined = owner
-    ? rotationDecision({ namespaces: config.namespaces, existing, owner, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force, tokens, prefix: config.tokenNamePrefix, target })
+    ? rotationDecision({
+        namespaces: config.namespaces,
+        existing,
+        owner,
+        hosts,
+        liveIds,
+        now,
+        rotateBeforeMs: config.rotateBeforeMs,
+        force: config.force,
+        tokens,
+        prefix: config.tokenNamePrefix,
+        target,
+      })
     : undefined;
-  if (decision?.action === "fill" && args.fillRefused !== undefined) decision = { action: "rotate", reason: args.fillRefused };
+  if (decision?.action === "fill" && args.fillRefused !== undefined)
+    decision = { action: "rotate", reason: args.fillRefused };
   const fill = decision?.action === "fill" ? { tokenId: decision.tokenId, namespaces: decision.namespaces } : null;
   const due: Due = decision
     ? { due: decision.action === "rotate", reason: decision.reason }
@@ -125,7 +162,11 @@ export function buildPlan(args: {
         force: config.force,
       });
   const byId = new Map(tokens.map((t) => [t.id, t]));
-  const view = (id: number): PlannedToken => ({ id, name: byId.get(id)?.name ?? "?", expiresAt: byId.get(id)?.expiresAt ?? null });
+  const view = (id: number): PlannedToken => ({
+    id,
+    name: byId.get(id)?.name ?? "?",
+    expiresAt: byId.get(id)?.expiresAt ?? null,
+  });
   const present = new Set(existing.map((s) => s.namespace));
 
   // The same sets rotate computes: after a mint (due), or the leftovers it
@@ -149,7 +190,19 @@ export function buildPlan(args: {
     referenced = new Set([...referencedIds(own!.all), ...own!.heldElsewhere].filter((id) => !revoke.includes(id)));
   }
   const mintedFrom = args.recall?.sweepFrom ?? 0;
-  const sweep = (owner ? sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now, graceMs: config.sweepGraceMs, mintedFrom }) : [])
+  const sweep = (
+    owner
+      ? sweepCandidates({
+          tokens,
+          prefix: config.tokenNamePrefix,
+          target,
+          referenced,
+          now,
+          graceMs: config.sweepGraceMs,
+          mintedFrom,
+        })
+      : []
+  )
     .map((t) => t.id)
     .filter((id) => !revoke.includes(id));
 
@@ -165,16 +218,28 @@ export function buildPlan(args: {
       const skip = skipped.find((s) => s.namespace === namespace);
       if (skip) return { namespace, action: "skip" as const, reason: skip.reason };
       if (fill?.namespaces.includes(namespace)) return { namespace, action: "fill" as const };
-      const action = !due.due ? ("unchanged" as const) : present.has(namespace) ? ("update" as const) : ("create" as const);
+      const action = !due.due
+        ? ("unchanged" as const)
+        : present.has(namespace)
+          ? ("update" as const)
+          : ("create" as const);
       return { namespace, action, ...(args.toCreate?.includes(namespace) ? { createNamespace: true as const } : {}) };
     }),
     fill,
     serviceAccounts: selectServiceAccounts(args.state.serviceAccounts, config.namespaces, config.serviceAccounts)
       .filter((sa) => withPullSecret(sa, config.secretName) !== undefined)
       .map((sa) => `${sa.namespace}/${sa.name}`),
-    mint: due.due && owner
-      ? { namePattern: tokenNamePattern(config.tokenNamePrefix, target.id ?? `cluster-<uid of the Lease the first run creates>/${target.secretName}/${target.set}`), expiresAt: expiryDateFor(now, config.expiresInMs), scopes: ["read_registry"] }
-      : null,
+    mint:
+      due.due && owner
+        ? {
+            namePattern: tokenNamePattern(
+              config.tokenNamePrefix,
+              target.id ?? `cluster-<uid of the Lease the first run creates>/${target.secretName}/${target.set}`,
+            ),
+            expiresAt: expiryDateFor(now, config.expiresInMs),
+            scopes: ["read_registry"],
+          }
+        : null,
     current: held.current,
     keep: keep.map(view),
     revoke: revoke.map(view),

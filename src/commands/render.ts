@@ -15,10 +15,24 @@
 // the given username and password, checked to pull only with --verify-image.
 import yaml from "js-yaml";
 import { verifyCredentials } from "./apply.js";
-import { credentialsFor, dockerConfigJson, payloadSha256, pullSecretPayload, registryHosts, secretForms, type RegistryCredentials } from "../model/dockerconfig.js";
+import {
+  credentialsFor,
+  dockerConfigJson,
+  payloadSha256,
+  pullSecretPayload,
+  registryHosts,
+  secretForms,
+  type RegistryCredentials,
+} from "../model/dockerconfig.js";
 import { RotationError } from "../model/errors.js";
 import type { Config, RenderFormat } from "../config/inputs.js";
-import { mintedRecord, recordAnnotations, secretObjects, staticAnnotations, type SecretArgs } from "../model/manifests.js";
+import {
+  mintedRecord,
+  recordAnnotations,
+  secretObjects,
+  staticAnnotations,
+  type SecretArgs,
+} from "../model/manifests.js";
 import { tokenName } from "../model/naming.js";
 import { registryHost } from "./rotate.js";
 import { mintChecked } from "./mint.js";
@@ -57,14 +71,29 @@ export function configJson(creds: readonly RegistryCredentials[]): Secret {
 }
 
 /** The document asked for: a config.json, or the Secret manifests with these annotations. */
-function document(config: Config, format: RenderFormat, creds: readonly RegistryCredentials[], annotations: (payload: Secret) => Record<string, string>): Secret {
+function document(
+  config: Config,
+  format: RenderFormat,
+  creds: readonly RegistryCredentials[],
+  annotations: (payload: Secret) => Record<string, string>,
+): Secret {
   if (format === "config.json") return configJson(creds);
   const payload = pullSecretPayload(config.secretType, creds);
-  return secretManifests({ namespaces: config.namespaces, secretName: config.secretName, secretType: config.secretType, payload, annotations: annotations(payload) });
+  return secretManifests({
+    namespaces: config.namespaces,
+    secretName: config.secretName,
+    secretType: config.secretType,
+    payload,
+    annotations: annotations(payload),
+  });
 }
 
 /** Static credentials: nothing to mint, nothing to revoke if the check fails. */
-async function renderStatic(config: Config, format: RenderFormat, ports: Pick<Ports, "verifier" | "clock" | "log">): Promise<Rendered> {
+async function renderStatic(
+  config: Config,
+  format: RenderFormat,
+  ports: Pick<Ports, "verifier" | "clock" | "log">,
+): Promise<Rendered> {
   const { username, password } = staticLogin(config);
   const hosts = registryHosts(config.registry!, config.registryAliases);
   const creds = credentialsFor(hosts, username, password);
@@ -73,16 +102,37 @@ async function renderStatic(config: Config, format: RenderFormat, ports: Pick<Po
   const check = staticVerifyTarget(config);
   if (check) {
     try {
-      verified = await verifyCredentials(ports, { registry: hosts[0]!, ...check, username, password, credentials: "static", what: `the credentials of ${username}` });
+      verified = await verifyCredentials(ports, {
+        registry: hosts[0]!,
+        ...check,
+        username,
+        password,
+        credentials: "static",
+        what: `the credentials of ${username}`,
+      });
     } catch (err) {
       throw new RotationError(err as Error, "nothing was minted and nothing was printed");
     }
   }
   const now = ports.clock.now().toISOString();
   const content = document(config, format, creds, (payload) =>
-    staticAnnotations({ username, registry: hosts[0]!, aliases: hosts.slice(1), configSha256: payloadSha256(payload), rotatedAt: now }),
+    staticAnnotations({
+      username,
+      registry: hosts[0]!,
+      aliases: hosts.slice(1),
+      configSha256: payloadSha256(payload),
+      rotatedAt: now,
+    }),
   );
-  return { format, token: null, static: { username }, registry: hosts[0]!, registryAliases: hosts.slice(1), verified, content };
+  return {
+    format,
+    token: null,
+    static: { username },
+    registry: hosts[0]!,
+    registryAliases: hosts.slice(1),
+    verified,
+    content,
+  };
 }
 
 export async function renderCredentials(
@@ -107,9 +157,7 @@ export async function renderCredentials(
     ifRevokeFails: "delete it in GitLab",
   });
 
-  const content = document(config, format, creds, () =>
-    recordAnnotations(mintedRecord(minted, owner, hosts, now)),
-  );
+  const content = document(config, format, creds, () => recordAnnotations(mintedRecord(minted, owner, hosts, now)));
   return {
     format,
     token: { id: minted.id, name: minted.name, username: minted.username, expiresAt: minted.expiresAt },

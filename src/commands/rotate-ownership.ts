@@ -31,13 +31,27 @@ export async function assessForRun(
     unproven?: string | undefined;
   },
 ): Promise<Ownership> {
-  const input = { existing: args.existing, owner: args.owner, tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, namespaces: config.namespaces };
+  const input = {
+    existing: args.existing,
+    owner: args.owner,
+    tokens: args.tokens,
+    prefix: config.tokenNamePrefix,
+    target: args.target,
+    namespaces: config.namespaces,
+  };
   const departed = args.departed ?? [];
   const plain = assessOwnership({ ...input, managed: departed.length ? departed : undefined });
   const alone = withUnproven(plain, args.unproven);
   // What could die if the cluster-wide list proved it: without the list, nothing unproven does.
   const r = plain.revocable;
-  const sweepable = sweepCandidates({ tokens: args.tokens, prefix: config.tokenNamePrefix, target: args.target, referenced: referencedIds(alone.all), now: args.now, graceMs: config.sweepGraceMs });
+  const sweepable = sweepCandidates({
+    tokens: args.tokens,
+    prefix: config.tokenNamePrefix,
+    target: args.target,
+    referenced: referencedIds(alone.all),
+    now: args.now,
+    graceMs: config.sweepGraceMs,
+  });
   const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
   const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
   if (!couldDie || !ports.kube.listManagedSecrets) return alone;
@@ -58,8 +72,18 @@ export function withUnproven(own: Ownership, why: string | undefined): Ownership
   if (!why) return own;
   const r = own.revocable;
   const ids = [...new Set([...r.current, ...r.kept, ...r.pending])];
-  const spared = ids.map((id) => ({ id, name: "", why: "unrecorded" as const, reason: why, namespaces: [] as string[] }));
-  return { ...own, revocable: { current: [], kept: [], pending: [] }, spared: [...own.spared, ...spared].sort((a, b) => b.id - a.id) };
+  const spared = ids.map((id) => ({
+    id,
+    name: "",
+    why: "unrecorded" as const,
+    reason: why,
+    namespaces: [] as string[],
+  }));
+  return {
+    ...own,
+    revocable: { current: [], kept: [], pending: [] },
+    spared: [...own.spared, ...spared].sort((a, b) => b.id - a.id),
+  };
 }
 
 /** Says what the ownership check found: overlaps loudly, spared tokens plainly; refuses with --strict-ownership. */

@@ -22,7 +22,15 @@ export async function sweep(
 ): Promise<{ ids: number[]; problems: string[] }> {
   const orphans = [
     ...tokens.filter((t) => pending.includes(t.id)),
-    ...sweepCandidates({ tokens, prefix: config.tokenNamePrefix, target, referenced, now: ports.clock.now(), graceMs: config.sweepGraceMs, mintedFrom }),
+    ...sweepCandidates({
+      tokens,
+      prefix: config.tokenNamePrefix,
+      target,
+      referenced,
+      now: ports.clock.now(),
+      graceMs: config.sweepGraceMs,
+      mintedFrom,
+    }),
   ];
   const ids: number[] = [];
   const problems: string[] = [];
@@ -64,7 +72,12 @@ export async function revokeNew(
  * namespaces updated). A Secret must never point at a dead token.
  */
 
-export async function rollBackApply(config: Config, ports: Ports, owner: ResolvedOwner, minted: MintedToken): Promise<string> {
+export async function rollBackApply(
+  config: Config,
+  ports: Ports,
+  owner: ResolvedOwner,
+  minted: MintedToken,
+): Promise<string> {
   let holders: string[];
   try {
     const now = await ports.kube.readSecrets(config.namespaces, config.secretName);

@@ -9,7 +9,11 @@ import type { KubePort, ResolvedOwner } from "../model/ports.js";
 export function registryHost(config: Config, owner: ResolvedOwner): string {
   if (config.registry) return config.registry;
   if (owner.registryAccessLevel === "disabled") {
-    throw new UsageError("--registry", undefined, `the container registry is disabled for project ${owner.path}; enable it in the project's settings`);
+    throw new UsageError(
+      "--registry",
+      undefined,
+      `the container registry is disabled for project ${owner.path}; enable it in the project's settings`,
+    );
   }
   const prefix = owner.registryImagePrefix;
   if (!prefix) {
@@ -23,7 +27,10 @@ export function registryHost(config: Config, owner: ResolvedOwner): string {
 }
 
 /** The repository the pull check reads: given, or the project's own. */
-export function verifyTarget(config: Pick<Config, "verify">, owner: ResolvedOwner): { repository: string; tag: string | undefined } | null {
+export function verifyTarget(
+  config: Pick<Config, "verify">,
+  owner: ResolvedOwner,
+): { repository: string; tag: string | undefined } | null {
   if (config.verify === false) return null;
   if (config.verify.repository) return { repository: config.verify.repository, tag: config.verify.tag };
   const path = owner.registryImagePrefix?.split("/").slice(1).join("/") || owner.path.toLowerCase();
@@ -38,7 +45,10 @@ export async function resolveNamespaces(config: Config, kube: KubePort): Promise
   }
   const result = chosen.filter((ns) => !config.excludeNamespaces.includes(ns));
   if (result.length === 0) {
-    throw new KubeError("choosing namespaces", `no namespace is left to manage (selector ${config.namespaceSelector ?? "none"}, excluded ${config.excludeNamespaces.join(", ") || "none"})`);
+    throw new KubeError(
+      "choosing namespaces",
+      `no namespace is left to manage (selector ${config.namespaceSelector ?? "none"}, excluded ${config.excludeNamespaces.join(", ") || "none"})`,
+    );
   }
   return result;
 }

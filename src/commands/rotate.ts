@@ -63,9 +63,14 @@ export async function rotate(input: Config, ports: Ports): Promise<RotationRepor
 
   // A dry run changes nothing, not even a Lease: it only reads the Lease's uid (the cluster's identity).
   // Before the lock: the Lease lives in the first namespace, which may be one to create. A dry run only asks the server.
-  const created = config.createNamespace ? ((await ports.kube.applyNamespaces(config.namespaces, { dryRun: config.dryRun })) ?? []) : [];
+  const created = config.createNamespace
+    ? ((await ports.kube.applyNamespaces(config.namespaces, { dryRun: config.dryRun })) ?? [])
+    : [];
   if (config.dryRun) {
-    const read = creds.kind === "static" ? { lease: undefined, namespace: undefined } : await readTargetLease(ports.lock, config, ports.kube);
+    const read =
+      creds.kind === "static"
+        ? { lease: undefined, namespace: undefined }
+        : await readTargetLease(ports.lock, config, ports.kube);
     return locked(config, { ...read, fresh: false }, ports);
   }
   try {
@@ -92,7 +97,13 @@ async function lockedRun(
   // Every write under the lock first checks the Lease is still ours (renewed in the background).
   const guard = guardWrites(ports, held);
   try {
-    const hand: LeaseInHand = { lease: held.current(), namespace: held.lease.namespace, fresh: held.fresh, annotate: (patch) => held.annotate(patch), stage: (patch) => held.stage(patch) };
+    const hand: LeaseInHand = {
+      lease: held.current(),
+      namespace: held.lease.namespace,
+      fresh: held.fresh,
+      annotate: (patch) => held.annotate(patch),
+      stage: (patch) => held.stage(patch),
+    };
     return guard.settle(await locked(config, hand, guard.ports));
   } finally {
     try {
@@ -103,7 +114,13 @@ async function lockedRun(
   }
 }
 
-async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, hosts: readonly string[], hand: LeaseInHand): Promise<RotationReport> {
+async function rotateLocked(
+  listed: Config,
+  ports: Ports,
+  owner: ResolvedOwner,
+  hosts: readonly string[],
+  hand: LeaseInHand,
+): Promise<RotationReport> {
   const { gitlab, kube, log } = ports;
 
   // From here on, config holds only the namespaces that can take the Secret.
@@ -116,17 +133,46 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
   // The configured target, never the namespaces that happen to exist: tokens
   // stay attributed (and swept) the same when a namespace is deleted. Its
   // cluster is what the Leases remember, wherever the lock is now.
-  const recall = await recallForRun(listed, ports, { owner, hand, existing, live: tokens.filter((t) => liveIds.has(t.id)), now });
+  const recall = await recallForRun(listed, ports, {
+    owner,
+    hand,
+    existing,
+    live: tokens.filter((t) => liveIds.has(t.id)),
+    now,
+  });
   const { target } = recall;
-  let decision = rotationDecision({ namespaces: config.namespaces, existing, owner, hosts, liveIds, now, rotateBeforeMs: config.rotateBeforeMs, force: config.force, tokens, prefix: config.tokenNamePrefix, target });
+  let decision = rotationDecision({
+    namespaces: config.namespaces,
+    existing,
+    owner,
+    hosts,
+    liveIds,
+    now,
+    rotateBeforeMs: config.rotateBeforeMs,
+    force: config.force,
+    tokens,
+    prefix: config.tokenNamePrefix,
+    target,
+  });
   const current = decision.action === "fill" ? await readCurrent(config, ports, hosts, decision) : undefined;
-  if (typeof current === "string") decision = { action: "rotate", reason: `${current}, so the namespaces without it cannot be filled` };
+  if (typeof current === "string")
+    decision = { action: "rotate", reason: `${current}, so the namespaces without it cannot be filled` };
   const due = { due: decision.action === "rotate", reason: decision.reason };
   // A skipped namespace's Secret is still the target's own, not a holder elsewhere.
   // The ownership LIST and the server dry run are independent reads, each
   // seconds of kubectl on a large fleet: they run side by side.
   const [own] = await settledInOrder(
-    assessForRun({ ...config, namespaces: listed.namespaces }, ports, { owner, tokens, target, existing, liveIds, now, due: due.due, departed: recall.departed, unproven: recall.unproven }),
+    assessForRun({ ...config, namespaces: listed.namespaces }, ports, {
+      owner,
+      tokens,
+      target,
+      existing,
+      liveIds,
+      now,
+      due: due.due,
+      departed: recall.departed,
+      unproven: recall.unproven,
+    }),
     due.due && !checked ? checkApply(config, ports, hosts) : Promise.resolve(),
   );
   reportOwnership(config, log, own, target);
@@ -150,12 +196,36 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
 
   if (decision.action !== "rotate") {
     const fill = decision.action === "fill" && typeof current === "object" ? { decision, current } : undefined;
-    log.info(fill ? `Filling ${fill.decision.namespaces.join(", ")} with deploy token ${fill.decision.tokenId}, no rotation due: ${due.reason}` : `Nothing to do: ${due.reason}`);
-    const verified = fill ? await fillSecrets(config, ports, { owner, hosts, fill: fill.decision, current: fill.current, checked, leaseNamespace: hand.namespace }) : null;
+    log.info(
+      fill
+        ? `Filling ${fill.decision.namespaces.join(", ")} with deploy token ${fill.decision.tokenId}, no rotation due: ${due.reason}`
+        : `Nothing to do: ${due.reason}`,
+    );
+    const verified = fill
+      ? await fillSecrets(config, ports, {
+          owner,
+          hosts,
+          fill: fill.decision,
+          current: fill.current,
+          checked,
+          leaseNamespace: hand.namespace,
+        })
+      : null;
     const filled = fill ? { namespaces: fill.decision.namespaces, tokenId: fill.decision.tokenId } : undefined;
     // Leftovers of an earlier run: pending revokes still live, then orphans.
     const pending = held.pending.filter((id) => liveIds.has(id));
-    const swept = config.dryRun ? { ids: [], problems: [] } : await sweep(config, ports, owner, tokens, target, new Set([...untouchable].filter((id) => !pending.includes(id))), pending, recall.sweepFrom);
+    const swept = config.dryRun
+      ? { ids: [], problems: [] }
+      : await sweep(
+          config,
+          ports,
+          owner,
+          tokens,
+          target,
+          new Set([...untouchable].filter((id) => !pending.includes(id))),
+          pending,
+          recall.sweepFrom,
+        );
     const sas = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
     const problems = [...skipProblems, ...swept.problems, ...sas.problems];
     for (const p of problems) log.warn(p);
@@ -176,11 +246,22 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
 
   if (config.dryRun) {
     const plan = revocationPlan(held, 0, config.keepPrevious, liveIds);
-    log.info(`Dry run: would mint a read_registry deploy token, write it to ${config.namespaces.length} Secret(s), keep ${plan.keep.join(", ") || "none"} and revoke ${plan.revoke.join(", ") || "none"}`);
+    log.info(
+      `Dry run: would mint a read_registry deploy token, write it to ${config.namespaces.length} Secret(s), keep ${plan.keep.join(", ") || "none"} and revoke ${plan.revoke.join(", ") || "none"}`,
+    );
     const wouldUpdate = wouldAddTo(config, accounts);
-    if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
+    if (wouldUpdate.length)
+      log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
     for (const p of skipProblems) log.warn(p);
-    return { ...base, changed: false, token: null, keptTokenIds: [], revokedTokenIds: [], sweptTokenIds: [], problems: skipProblems };
+    return {
+      ...base,
+      changed: false,
+      token: null,
+      keptTokenIds: [],
+      revokedTokenIds: [],
+      sweptTokenIds: [],
+      problems: skipProblems,
+    };
   }
 
   // A real run holds the Lease, so the cluster is known; without it no name could be proven ours later.
@@ -224,12 +305,17 @@ async function rotateLocked(listed: Config, ports: Ports, owner: ResolvedOwner, 
     try {
       const outcome = await gitlab.revokeDeployToken(owner, id);
       revoked.push(id);
-      log.info(outcome === "revoked" ? `Revoked previous deploy token ${id}` : `Previous deploy token ${id} was already gone`);
+      log.info(
+        outcome === "revoked" ? `Revoked previous deploy token ${id}` : `Previous deploy token ${id} was already gone`,
+      );
     } catch (err) {
-      problems.push(`Could not revoke previous deploy token ${id} (recorded; the next run revokes it): ${(err as Error).message}`);
+      problems.push(
+        `Could not revoke previous deploy token ${id} (recorded; the next run revokes it): ${(err as Error).message}`,
+      );
     }
   }
-  if (plan.keep.length) log.info(`Kept previous deploy token(s) ${plan.keep.join(", ")} alive (--keep-previous ${config.keepPrevious})`);
+  if (plan.keep.length)
+    log.info(`Kept previous deploy token(s) ${plan.keep.join(", ")} alive (--keep-previous ${config.keepPrevious})`);
   const referenced = new Set([minted.id, ...untouchable]);
   const swept = await sweep(config, ports, owner, tokens, target, referenced, [], recall.sweepFrom);
   problems.push(...swept.problems);

@@ -53,7 +53,18 @@ export function reportBase(args: {
   reason: string;
   /** The registry, then its aliases. */
   hosts: readonly string[];
-}): Pick<RotationReport, "dryRun" | "secretName" | "namespaces" | "skipped" | "created" | "reason" | "registry" | "registryAliases" | "verified"> {
+}): Pick<
+  RotationReport,
+  | "dryRun"
+  | "secretName"
+  | "namespaces"
+  | "skipped"
+  | "created"
+  | "reason"
+  | "registry"
+  | "registryAliases"
+  | "verified"
+> {
   const { config, hosts } = args;
   return {
     dryRun: config.dryRun,

@@ -10,7 +10,15 @@
 // exist or is being deleted cannot hold an Event (the API server refuses to
 // create anything there), so the run's Event names it instead.
 import { leaseName, lockNamespace } from "./lock.js";
-import { KubeError, OwnershipError, REFUSAL_LINES, RotationError, SecretTypeError, UnmanagedSecretError, unavailableText } from "../model/errors.js";
+import {
+  KubeError,
+  OwnershipError,
+  REFUSAL_LINES,
+  RotationError,
+  SecretTypeError,
+  UnmanagedSecretError,
+  unavailableText,
+} from "../model/errors.js";
 import type { KubeEvent, ObjectRef } from "../model/events.js";
 import type { EventPort, Log } from "../model/ports.js";
 import type { RotationReport } from "./rotation-report.js";
@@ -48,7 +56,13 @@ const REASONS: Record<RunResult, string> = {
 export const WARNING_CAP = REFUSAL_LINES;
 
 export function leaseRef(namespace: string, secretName: string, uid?: string): ObjectRef {
-  return { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace, name: leaseName(secretName), ...(uid ? { uid } : {}) };
+  return {
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    namespace,
+    name: leaseName(secretName),
+    ...(uid ? { uid } : {}),
+  };
 }
 
 /** The Lease a run that failed before taking it would have taken, when its namespaces are known. */
@@ -88,7 +102,11 @@ function namespaceWarnings(o: RunOutcome, secretName: string): NamespaceWarning[
     }));
   }
   if (err instanceof KubeError && err.refused.length) {
-    return err.refused.map((r) => ({ namespace: r.namespace, reason: "SecretRefused", note: `The API server refused ${secret} here: ${r.reason}` }));
+    return err.refused.map((r) => ({
+      namespace: r.namespace,
+      reason: "SecretRefused",
+      note: `The API server refused ${secret} here: ${r.reason}`,
+    }));
   }
   return (o.report?.overlaps ?? []).map((ov) => ({
     namespace: ov.namespace,
@@ -104,12 +122,16 @@ function runNote(o: RunOutcome, result: RunResult): string {
   const where = `${r.namespaces.length} namespace${r.namespaces.length === 1 ? "" : "s"}`;
   if (result === "rotated") {
     const t = r.token!;
-    parts.push(`Rotated Secret "${r.secretName}" in ${where}: deploy token ${t.id} (${t.username}), expires ${t.expiresAt}.`);
+    parts.push(
+      `Rotated Secret "${r.secretName}" in ${where}: deploy token ${t.id} (${t.username}), expires ${t.expiresAt}.`,
+    );
     parts.push(r.revokedTokenIds.length ? `Revoked ${r.revokedTokenIds.join(", ")}.` : "No previous token revoked.");
   } else if (result === "applied") {
     parts.push(`Applied the static credentials of ${r.static!.username} to Secret "${r.secretName}" in ${where}.`);
   } else if (result === "filled") {
-    parts.push(`Filled ${r.filled!.namespaces.length} namespace(s) with deploy token ${r.filled!.tokenId}; no rotation due: ${r.reason}.`);
+    parts.push(
+      `Filled ${r.filled!.namespaces.length} namespace(s) with deploy token ${r.filled!.tokenId}; no rotation due: ${r.reason}.`,
+    );
   } else {
     parts.push(`Nothing due for Secret "${r.secretName}" in ${where}: ${r.reason}.`);
   }
@@ -124,7 +146,12 @@ function runNote(o: RunOutcome, result: RunResult): string {
  * Warning otherwise) and up to WARNING_CAP Warnings on the Secrets of the
  * namespaces that need a person. `redact` is the run's: every note passes it.
  */
-export function runEvents(args: { outcome: RunOutcome; lease: ObjectRef | undefined; secretName: string; redact: (text: string) => string }): KubeEvent[] {
+export function runEvents(args: {
+  outcome: RunOutcome;
+  lease: ObjectRef | undefined;
+  secretName: string;
+  redact: (text: string) => string;
+}): KubeEvent[] {
   const { outcome, secretName, redact } = args;
   const result = runResult(outcome);
   const warnings = namespaceWarnings(outcome, secretName);
@@ -132,8 +159,16 @@ export function runEvents(args: { outcome: RunOutcome; lease: ObjectRef | undefi
   const more = warnings.length - shown.length;
   const events: KubeEvent[] = [];
   if (args.lease) {
-    const note = runNote(outcome, result) + (more > 0 ? ` ${more} more namespace(s) need attention (Warnings on the first ${shown.length}).` : "");
-    events.push({ type: runSucceeded(outcome) ? "Normal" : "Warning", reason: REASONS[result], action: "Rotate", regarding: args.lease, note: redact(note) });
+    const note =
+      runNote(outcome, result) +
+      (more > 0 ? ` ${more} more namespace(s) need attention (Warnings on the first ${shown.length}).` : "");
+    events.push({
+      type: runSucceeded(outcome) ? "Normal" : "Warning",
+      reason: REASONS[result],
+      action: "Rotate",
+      regarding: args.lease,
+      note: redact(note),
+    });
   }
   for (const w of shown) {
     events.push({

@@ -9,7 +9,14 @@
 // or alias), a Secret is missing, or one holds a deploy token. Otherwise it
 // changes nothing. The password itself is never read back from the cluster.
 import { checkApply, ensureServiceAccounts, readChecked, verifyCredentials, wouldAddTo } from "./apply.js";
-import { credentialsFor, payloadSha256, pullSecretPayload, registryHosts, secretForms, type RegistryCredentials } from "../model/dockerconfig.js";
+import {
+  credentialsFor,
+  payloadSha256,
+  pullSecretPayload,
+  registryHosts,
+  secretForms,
+  type RegistryCredentials,
+} from "../model/dockerconfig.js";
 import { RotationError } from "../model/errors.js";
 import { skippedProblem } from "./lifecycle.js";
 import type { Config } from "../config/inputs.js";
@@ -39,17 +46,31 @@ export function staticCredentials(config: Config): RegistryCredentials[] {
 
 /** The pull check with static credentials runs only on request: there is no project repository to default to. */
 export function staticVerifyTarget(config: Config): { repository: string; tag: string | undefined } | null {
-  return config.verify && config.verify.repository ? { repository: config.verify.repository, tag: config.verify.tag } : null;
+  return config.verify && config.verify.repository
+    ? { repository: config.verify.repository, tag: config.verify.tag }
+    : null;
 }
 
 /** Deploy tokens the Secrets held before static credentials replace them: nobody revokes those here. */
-export function replacedTokens(existing: readonly ExistingSecret[]): Array<{ namespace: string; owner: string; tokenId: string }> {
+export function replacedTokens(
+  existing: readonly ExistingSecret[],
+): Array<{ namespace: string; owner: string; tokenId: string }> {
   return existing
-    .filter((s) => isManaged(s) && s.annotations[Annotations.owner] !== STATIC_OWNER && s.annotations[Annotations.tokenId])
-    .map((s) => ({ namespace: s.namespace, owner: s.annotations[Annotations.owner] ?? "?", tokenId: s.annotations[Annotations.tokenId]! }));
+    .filter(
+      (s) => isManaged(s) && s.annotations[Annotations.owner] !== STATIC_OWNER && s.annotations[Annotations.tokenId],
+    )
+    .map((s) => ({
+      namespace: s.namespace,
+      owner: s.annotations[Annotations.owner] ?? "?",
+      tokenId: s.annotations[Annotations.tokenId]!,
+    }));
 }
 
-export async function applyStaticLocked(listed: Config, ports: Ports, hosts: readonly string[]): Promise<RotationReport> {
+export async function applyStaticLocked(
+  listed: Config,
+  ports: Ports,
+  hosts: readonly string[],
+): Promise<RotationReport> {
   const { kube, log } = ports;
   const { username, password } = staticLogin(listed);
   const registry = hosts[0]!;
@@ -86,7 +107,8 @@ export async function applyStaticLocked(listed: Config, ports: Ports, hosts: rea
   if (config.dryRun) {
     log.info(`Dry run: would write the static credentials of ${username} to ${config.namespaces.length} Secret(s)`);
     const wouldUpdate = wouldAddTo(config, accounts);
-    if (wouldUpdate.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
+    if (wouldUpdate.length)
+      log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
     for (const p of skipProblems) log.warn(p);
     return { ...base, changed: false, serviceAccountsUpdated: [], problems: skipProblems };
   }
@@ -95,9 +117,19 @@ export async function applyStaticLocked(listed: Config, ports: Ports, hosts: rea
   const check = staticVerifyTarget(config);
   if (check) {
     try {
-      verified = await verifyCredentials(ports, { registry, ...check, username, password, credentials: "static", what: `the credentials of ${username}` });
+      verified = await verifyCredentials(ports, {
+        registry,
+        ...check,
+        username,
+        password,
+        credentials: "static",
+        what: `the credentials of ${username}`,
+      });
     } catch (err) {
-      throw new RotationError(err as Error, "nothing to roll back (static credentials: nothing was minted); the cluster was not touched");
+      throw new RotationError(
+        err as Error,
+        "nothing to roll back (static credentials: nothing was minted); the cluster was not touched",
+      );
     }
   }
 
@@ -106,14 +138,23 @@ export async function applyStaticLocked(listed: Config, ports: Ports, hosts: rea
     secretName: config.secretName,
     secretType: config.secretType,
     payload,
-    annotations: staticAnnotations({ username, registry, aliases: hosts.slice(1), configSha256, rotatedAt: ports.clock.now().toISOString() }),
+    annotations: staticAnnotations({
+      username,
+      registry,
+      aliases: hosts.slice(1),
+      configSha256,
+      rotatedAt: ports.clock.now().toISOString(),
+    }),
   });
   try {
     await kube.applySecrets(list, { dryRun: false, force: config.adopt });
   } catch (err) {
     // kubectl applies item by item: namespaces before the failing one hold the new
     // content and its SHA-256, the rest the old, so the next run finishes the job.
-    throw new RotationError(err as Error, "nothing to revoke (static credentials); Secrets the apply reached hold the new credentials, the others are as they were. Re-run to finish");
+    throw new RotationError(
+      err as Error,
+      "nothing to revoke (static credentials); Secrets the apply reached hold the new credentials, the others are as they were. Re-run to finish",
+    );
   }
   log.info(`Applied Secret "${config.secretName}" to ${config.namespaces.join(", ")}`);
 
@@ -128,5 +169,12 @@ export async function applyStaticLocked(listed: Config, ports: Ports, hosts: rea
   const sas = await ensureServiceAccounts(config, ports, accounts);
   problems.push(...sas.problems);
   for (const p of problems) log.warn(p);
-  return { ...base, changed: true, static: { username, applied: true }, verified, serviceAccountsUpdated: sas.updated, problems };
+  return {
+    ...base,
+    changed: true,
+    static: { username, applied: true },
+    verified,
+    serviceAccountsUpdated: sas.updated,
+    problems,
+  };
 }

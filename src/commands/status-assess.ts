@@ -4,9 +4,23 @@ import { ROTATE_WARN_MS, apiTokenExpiresWithin, apiTokenExpiryMessage, type ApiT
 import { SECRET_TYPES, type SecretType } from "../model/dockerconfig.js";
 import { DAY_MS } from "../config/duration.js";
 import { Annotations, STATIC_OWNER, ownerRef as ownerRefOf } from "../model/naming.js";
-import { formatDuration, heldTokens, isLiveToken, isManaged, namedForTarget, referencedIds, sweepCandidates } from "../model/plan.js";
+import {
+  formatDuration,
+  heldTokens,
+  isLiveToken,
+  isManaged,
+  namedForTarget,
+  referencedIds,
+  sweepCandidates,
+} from "../model/plan.js";
 import { assessOwnership, claimOf, overlapMessage, sparedMessage } from "../model/ownership.js";
-import type { ExistingSecret, ManagedSecretRef, NamespaceState, ResolvedOwner, DeployTokenInfo } from "../model/ports.js";
+import type {
+  ExistingSecret,
+  ManagedSecretRef,
+  NamespaceState,
+  ResolvedOwner,
+  DeployTokenInfo,
+} from "../model/ports.js";
 import { unavailableText } from "../model/errors.js";
 import type { TargetRef } from "./target.js";
 import { renderTarget } from "./render.js";
@@ -74,7 +88,21 @@ export function assessStatus(args: {
       const state = args.namespaceStates?.get(namespace);
       const namespaceState = state === "missing" || state === "terminating" ? state : null;
       const fillWith = args.fill?.namespaces.includes(namespace) ? args.fill.tokenId : null;
-      return { namespace, present: false, managed: false, type: null, credentials: null, owner: null, tokenId: null, username: null, expiresAt: null, daysLeft: null, tokenState: null, fillWith, namespaceState };
+      return {
+        namespace,
+        present: false,
+        managed: false,
+        type: null,
+        credentials: null,
+        owner: null,
+        tokenId: null,
+        username: null,
+        expiresAt: null,
+        daysLeft: null,
+        tokenState: null,
+        fillWith,
+        namespaceState,
+      };
     }
     const managed = isManaged(s);
     const tokenId = managed ? idOf(s.annotations[Annotations.tokenId]) : null;
@@ -112,12 +140,24 @@ export function assessStatus(args: {
   }
   const missing = secrets.filter((s) => !s.present && s.namespaceState === null).map((s) => s.namespace);
   if (missing.length) {
-    const next = args.fill ? `rotate fills it with deploy token ${args.fill.tokenId}, the one the other Secrets hold (nothing minted)` : "rotate creates it";
-    findings.push({ severity: "attention", kind: "missing-secret", namespaces: missing, message: `no Secret "${args.secretName}" in ${list(missing)}: pods there cannot pull; ${next}` });
+    const next = args.fill
+      ? `rotate fills it with deploy token ${args.fill.tokenId}, the one the other Secrets hold (nothing minted)`
+      : "rotate creates it";
+    findings.push({
+      severity: "attention",
+      kind: "missing-secret",
+      namespaces: missing,
+      message: `no Secret "${args.secretName}" in ${list(missing)}: pods there cannot pull; ${next}`,
+    });
   }
   const unmanaged = secrets.filter((s) => s.present && !s.managed).map((s) => s.namespace);
   if (unmanaged.length) {
-    findings.push({ severity: "attention", kind: "unmanaged-secret", namespaces: unmanaged, message: `Secret "${args.secretName}" in ${list(unmanaged)} is not managed by gitlab-pull-secret: rotate refuses it without --adopt` });
+    findings.push({
+      severity: "attention",
+      kind: "unmanaged-secret",
+      namespaces: unmanaged,
+      message: `Secret "${args.secretName}" in ${list(unmanaged)} is not managed by gitlab-pull-secret: rotate refuses it without --adopt`,
+    });
   }
   for (const s of secrets.filter((x) => x.managed && x.owner !== ownerRef)) {
     // A Secret of another type is one rotate refuses (a Secret's type cannot change): never promise to replace it.
@@ -144,36 +184,82 @@ export function assessStatus(args: {
 
   // One finding per token the Secrets hold, naming every namespace holding it.
   const holders = new Map<number, string[]>();
-  for (const s of secrets) if (s.tokenId !== null && s.tokenState !== null) holders.set(s.tokenId, [...(holders.get(s.tokenId) ?? []), s.namespace]);
+  for (const s of secrets)
+    if (s.tokenId !== null && s.tokenState !== null)
+      holders.set(s.tokenId, [...(holders.get(s.tokenId) ?? []), s.namespace]);
   for (const [id, namespaces] of holders) {
     const s = secrets.find((x) => x.tokenId === id)!;
     const where = `the Secret in ${list(namespaces)}`;
     if (s.tokenState !== "live") {
-      const why = s.tokenState === "gone" ? "GitLab no longer has it" : s.tokenState === "revoked" ? "it was revoked" : `it expired ${s.expiresAt?.slice(0, 10) ?? ""}`.trim();
-      findings.push({ severity: "attention", kind: "dead-token", tokenId: id, namespaces, message: `${where} holds deploy token ${id}, which cannot pull: ${why}. Run rotate` });
-    } else if (args.warnWithinMs !== undefined && s.expiresAt !== null && Date.parse(s.expiresAt) - now.getTime() <= args.warnWithinMs) {
+      const why =
+        s.tokenState === "gone"
+          ? "GitLab no longer has it"
+          : s.tokenState === "revoked"
+            ? "it was revoked"
+            : `it expired ${s.expiresAt?.slice(0, 10) ?? ""}`.trim();
+      findings.push({
+        severity: "attention",
+        kind: "dead-token",
+        tokenId: id,
+        namespaces,
+        message: `${where} holds deploy token ${id}, which cannot pull: ${why}. Run rotate`,
+      });
+    } else if (
+      args.warnWithinMs !== undefined &&
+      s.expiresAt !== null &&
+      Date.parse(s.expiresAt) - now.getTime() <= args.warnWithinMs
+    ) {
       const left = formatDuration(Date.parse(s.expiresAt) - now.getTime());
-      findings.push({ severity: "attention", kind: "expiring", tokenId: id, namespaces, message: `deploy token ${id} in ${list(namespaces)} expires in ${left} (${s.expiresAt.slice(0, 10)} 00:00 UTC), within --warn-within: run rotate` });
+      findings.push({
+        severity: "attention",
+        kind: "expiring",
+        tokenId: id,
+        namespaces,
+        message: `deploy token ${id} in ${list(namespaces)} expires in ${left} (${s.expiresAt.slice(0, 10)} 00:00 UTC), within --warn-within: run rotate`,
+      });
     }
   }
 
   // Our tokens: recorded by a Secret of ours, or named for this target (or legacy-named for it).
   const held = heldTokens(args.existing, owner);
   const own = owner
-    ? assessOwnership({ existing: args.existing, owner, tokens: args.tokens, prefix: args.prefix, target, namespaces: args.namespaces, managed: Array.isArray(args.managed) ? args.managed : undefined })
+    ? assessOwnership({
+        existing: args.existing,
+        owner,
+        tokens: args.tokens,
+        prefix: args.prefix,
+        target,
+        namespaces: args.namespaces,
+        managed: Array.isArray(args.managed) ? args.managed : undefined,
+      })
     : undefined;
   const referenced = new Set([...referencedIds(held), ...(own?.heldElsewhere ?? [])]);
   // Part of a target: a token no Secret here references may be held in its other namespaces, so none is called an orphan.
   const orphans = new Set(
-    args.partOf ? [] : sweepCandidates({ tokens: args.tokens, prefix: args.prefix, target, referenced, now, graceMs: args.graceMs }).map((t) => t.id),
+    args.partOf
+      ? []
+      : sweepCandidates({
+          tokens: args.tokens,
+          prefix: args.prefix,
+          target,
+          referenced,
+          now,
+          graceMs: args.graceMs,
+        }).map((t) => t.id),
   );
   const elsewhere = own?.elsewhereHolders ?? new Map<number, readonly string[]>();
   const spared = new Map((own?.spared ?? []).map((s) => [s.id, s]));
   const legacy = (name: string): boolean => claimOf(args.prefix, target, name).kind === "legacy";
   // render's tokens (GitOps copies, node configs): never rotate's to revoke or sweep, but live credentials people should see.
-  const rendered = (t: DeployTokenInfo): boolean => ownsTokenName(args.prefix, renderTarget(args.secretName), t.name) && isLiveToken(t, now);
+  const rendered = (t: DeployTokenInfo): boolean =>
+    ownsTokenName(args.prefix, renderTarget(args.secretName), t.name) && isLiveToken(t, now);
   const tokens: TokenStatus[] = args.tokens
-    .filter((t) => referenced.has(t.id) || ((namedForTarget(args.prefix, target, t.name) || legacy(t.name)) && !args.partOf) || rendered(t))
+    .filter(
+      (t) =>
+        referenced.has(t.id) ||
+        ((namedForTarget(args.prefix, target, t.name) || legacy(t.name)) && !args.partOf) ||
+        rendered(t),
+    )
     .map((t) => {
       const state = stateOf(t, now);
       const sparedAs = spared.get(t.id)?.why;
@@ -191,25 +277,46 @@ export function assessStatus(args: {
                   : own?.heldElsewhere.has(t.id)
                     ? "held-elsewhere"
                     : rendered(t)
-                    ? "render"
-                    : legacy(t.name)
-                    ? "legacy"
-                    : state === "live"
-                      ? "in-flight"
-                      : "stale";
+                      ? "render"
+                      : legacy(t.name)
+                        ? "legacy"
+                        : state === "live"
+                          ? "in-flight"
+                          : "stale";
       // Held here: the namespaces; held only outside the target: the Secrets there, so the table says who still needs it.
       const usedBy = holders.get(t.id) ?? [...(elsewhere.get(t.id) ?? [])];
-      return { id: t.id, name: t.name, username: t.username, expiresAt: t.expiresAt, daysLeft: daysLeft(t.expiresAt, now), state, role, usedBy };
+      return {
+        id: t.id,
+        name: t.name,
+        username: t.username,
+        expiresAt: t.expiresAt,
+        daysLeft: daysLeft(t.expiresAt, now),
+        state,
+        role,
+        usedBy,
+      };
     })
     .sort((a, b) => b.id - a.id);
 
   for (const o of own?.overlaps ?? []) {
-    findings.push({ severity: "attention", kind: "overlap", tokenId: o.tokenId, namespaces: [o.namespace], message: overlapMessage(o, args.secretName, target) });
+    findings.push({
+      severity: "attention",
+      kind: "overlap",
+      tokenId: o.tokenId,
+      namespaces: [o.namespace],
+      message: overlapMessage(o, args.secretName, target),
+    });
   }
   for (const s of own?.spared ?? []) {
     // Overlaps are named above; the other spared tokens are worth knowing.
     if (s.why === "other-target" && own!.overlaps.some((o) => o.tokenId === s.id)) continue;
-    findings.push({ severity: "info", kind: "spared", tokenId: s.id, namespaces: s.namespaces, message: sparedMessage(s).replace(/^Left/, "rotate leaves") });
+    findings.push({
+      severity: "info",
+      kind: "spared",
+      tokenId: s.id,
+      namespaces: s.namespaces,
+      message: sparedMessage(s).replace(/^Left/, "rotate leaves"),
+    });
   }
   if (args.partOf) {
     findings.push({
@@ -219,15 +326,34 @@ export function assessStatus(args: {
     });
   }
   if (args.managed === "forbidden") {
-    findings.push({ severity: "info", kind: "cluster-wide", message: "RBAC does not allow listing Secrets cluster-wide: Secrets outside these namespaces were not checked" });
+    findings.push({
+      severity: "info",
+      kind: "cluster-wide",
+      message: "RBAC does not allow listing Secrets cluster-wide: Secrets outside these namespaces were not checked",
+    });
   }
   for (const t of tokens) {
     if (t.role === "orphan") {
-      findings.push({ severity: "attention", kind: "orphan", tokenId: t.id, message: `deploy token ${t.id} (${t.name}) is an orphan: live, ours, and no Secret references it. rotate sweeps it; revoke deletes it` });
+      findings.push({
+        severity: "attention",
+        kind: "orphan",
+        tokenId: t.id,
+        message: `deploy token ${t.id} (${t.name}) is an orphan: live, ours, and no Secret references it. rotate sweeps it; revoke deletes it`,
+      });
     } else if (t.role === "pending" && t.state === "live") {
-      findings.push({ severity: "attention", kind: "pending-revoke", tokenId: t.id, message: `deploy token ${t.id} is still live although an earlier run meant to revoke it; the next rotate revokes it` });
+      findings.push({
+        severity: "attention",
+        kind: "pending-revoke",
+        tokenId: t.id,
+        message: `deploy token ${t.id} is still live although an earlier run meant to revoke it; the next rotate revokes it`,
+      });
     } else if (t.role === "in-flight") {
-      findings.push({ severity: "info", kind: "in-flight", tokenId: t.id, message: `deploy token ${t.id} is unreferenced but younger than --sweep-grace: a rotation may be running` });
+      findings.push({
+        severity: "info",
+        kind: "in-flight",
+        tokenId: t.id,
+        message: `deploy token ${t.id} is unreferenced but younger than --sweep-grace: a rotation may be running`,
+      });
     } else if (t.role === "legacy" && t.state === "live") {
       findings.push({
         severity: "info",
@@ -247,7 +373,12 @@ export function assessStatus(args: {
           `It expires by itself${t.expiresAt ? ` on ${t.expiresAt.slice(0, 10)}` : ""}; revoke it in GitLab when that copy is retired`,
       });
     } else if (t.role === "stale") {
-      findings.push({ severity: "info", kind: "stale", tokenId: t.id, message: `deploy token ${t.id} is ${t.state} and still listed by GitLab; it cannot pull (revoke deletes it)` });
+      findings.push({
+        severity: "info",
+        kind: "stale",
+        tokenId: t.id,
+        message: `deploy token ${t.id} is ${t.state} and still listed by GitLab; it cannot pull (revoke deletes it)`,
+      });
     }
   }
 
@@ -255,7 +386,11 @@ export function assessStatus(args: {
   const apiToken = args.apiToken ?? null;
   if (apiTokenExpiresWithin(apiToken, now, args.warnWithinMs ?? ROTATE_WARN_MS)) {
     const within = args.warnWithinMs !== undefined ? "within --warn-within" : "within 14 days";
-    findings.push({ severity: "attention", kind: "api-token-expiring", message: apiTokenExpiryMessage(apiToken, now, within) });
+    findings.push({
+      severity: "attention",
+      kind: "api-token-expiring",
+      message: apiTokenExpiryMessage(apiToken, now, within),
+    });
   }
 
   return {

@@ -39,7 +39,20 @@ export interface SecretStatus {
  * or records it, but its name says it is not this target's to revoke.
  * held-elsewhere: ours, but a managed Secret outside this target holds it.
  */
-export type TokenRole = "current" | "kept" | "pending" | "orphan" | "in-flight" | "stale" | "legacy" | "other-target" | "other-cluster" | "unproven" | "held-elsewhere" | "unrecorded" | "render";
+export type TokenRole =
+  | "current"
+  | "kept"
+  | "pending"
+  | "orphan"
+  | "in-flight"
+  | "stale"
+  | "legacy"
+  | "other-target"
+  | "other-cluster"
+  | "unproven"
+  | "held-elsewhere"
+  | "unrecorded"
+  | "render";
 
 export interface TokenStatus {
   id: number;
@@ -56,8 +69,24 @@ export interface Finding {
   /** attention: needs a person (makes --warn-within exit 3); info: worth knowing. */
   severity: "attention" | "info";
   kind:
-    | "missing-namespace" | "missing-secret" | "unmanaged-secret" | "other-owner" | "wrong-type" | "dead-token" | "expiring" | "orphan"
-    | "pending-revoke" | "in-flight" | "stale" | "overlap" | "legacy" | "spared" | "cluster-wide" | "api-token-expiring" | "part-of-target" | "render";
+    | "missing-namespace"
+    | "missing-secret"
+    | "unmanaged-secret"
+    | "other-owner"
+    | "wrong-type"
+    | "dead-token"
+    | "expiring"
+    | "orphan"
+    | "pending-revoke"
+    | "in-flight"
+    | "stale"
+    | "overlap"
+    | "legacy"
+    | "spared"
+    | "cluster-wide"
+    | "api-token-expiring"
+    | "part-of-target"
+    | "render";
   message: string;
   tokenId?: number;
   namespaces?: string[];

@@ -33,7 +33,10 @@ export type { Finding, SecretStatus, StatusReport, TokenRole, TokenState, TokenS
  * Secrets is read only when a token looks like an orphan, to make sure no
  * Secret elsewhere holds it.
  */
-export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "kube" | "clock"> & { lock: Pick<LockPort, "readLease"> }): Promise<StatusReport> {
+export async function readStatus(
+  config: Config,
+  ports: Pick<Ports, "gitlab" | "kube" | "clock"> & { lock: Pick<LockPort, "readLease"> },
+): Promise<StatusReport> {
   const creds = config.credentials;
   const owner = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
   // After the owner: a dead API token fails there, with that call's clear error.
@@ -54,7 +57,9 @@ export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "
     existing = rest.length ? await ports.kube.readSecrets(rest, config.secretName) : [];
   }
   // Only where the Secret is absent: a namespace holding it exists. Without get on namespaces the answer is "unknown".
-  const absent = namespaces.filter((ns) => !existing.some((s) => s.namespace === ns) && !gone.some((u) => u.namespace === ns));
+  const absent = namespaces.filter(
+    (ns) => !existing.some((s) => s.namespace === ns) && !gone.some((u) => u.namespace === ns),
+  );
   const namespaceStates = await statesOf(ports.kube, absent);
   for (const u of gone) namespaceStates.set(u.namespace, u.reason);
   const tokens = owner ? await ports.gitlab.listDeployTokens(owner) : [];
@@ -66,7 +71,9 @@ export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "
   const covering = owner ? coveringTarget(existing, owner, named, namespaces) : undefined;
   const target = covering ?? named;
   // rotate skips a namespace that does not exist or is being deleted: never one to fill.
-  const available = namespaces.filter((ns) => !["missing", "terminating"].includes(namespaceStates.get(ns) ?? "active"));
+  const available = namespaces.filter(
+    (ns) => !["missing", "terminating"].includes(namespaceStates.get(ns) ?? "active"),
+  );
   const fill = owner ? fillOf(config, { owner, namespaces: available, existing, tokens, now, target }) : null;
   const input = {
     owner,
@@ -98,7 +105,14 @@ export async function readStatus(config: Config, ports: Pick<Ports, "gitlab" | "
  */
 function fillOf(
   config: Config,
-  args: { owner: ResolvedOwner; namespaces: string[]; existing: ExistingSecret[]; tokens: DeployTokenInfo[]; now: Date; target: ReturnType<typeof targetOf> },
+  args: {
+    owner: ResolvedOwner;
+    namespaces: string[];
+    existing: ExistingSecret[];
+    tokens: DeployTokenInfo[];
+    now: Date;
+    target: ReturnType<typeof targetOf>;
+  },
 ): { tokenId: number; namespaces: string[] } | null {
   let hosts: string[];
   try {
@@ -107,7 +121,14 @@ function fillOf(
     return null;
   }
   const liveIds = new Set(args.tokens.filter((t) => isLiveToken(t, args.now)).map((t) => t.id));
-  const d = rotationDecision({ ...args, hosts, liveIds, rotateBeforeMs: config.rotateBeforeMs, force: config.force, prefix: config.tokenNamePrefix });
+  const d = rotationDecision({
+    ...args,
+    hosts,
+    liveIds,
+    rotateBeforeMs: config.rotateBeforeMs,
+    force: config.force,
+    prefix: config.tokenNamePrefix,
+  });
   return d.action === "fill" ? { tokenId: d.tokenId, namespaces: d.namespaces } : null;
 }
 

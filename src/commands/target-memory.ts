@@ -7,10 +7,27 @@ import type { Config } from "../config/inputs.js";
 import { leaseName, readTargetLease } from "./lock.js";
 import { Annotations, ownerRef } from "../model/naming.js";
 import { isManaged } from "../model/plan.js";
-import { clusterIdentity, identityPatch, isUnsettled, namedLeaseNamespace, recordedCluster, writtenPatch, writtenRecord, type Written } from "../model/target-record.js";
+import {
+  clusterIdentity,
+  identityPatch,
+  isUnsettled,
+  namedLeaseNamespace,
+  recordedCluster,
+  writtenPatch,
+  writtenRecord,
+  type Written,
+} from "../model/target-record.js";
 import { KubeError } from "../model/errors.js";
 import { targetOf, type SpecInput, type TargetRef } from "./target.js";
-import type { ExistingSecret, KubePort, LeaseState, LockPort, ManagedSecretRef, ResolvedOwner, TokenView } from "../model/ports.js";
+import type {
+  ExistingSecret,
+  KubePort,
+  LeaseState,
+  LockPort,
+  ManagedSecretRef,
+  ResolvedOwner,
+  TokenView,
+} from "../model/ports.js";
 
 export interface Recalled {
   /** The cluster's identity (a uid); undefined before the first rotation. */
@@ -50,15 +67,27 @@ export async function recallTarget(
   const unsettled = args.fresh || !args.held || isUnsettled(args.held);
   if (named === undefined && namedNs === undefined && unsettled && lock.readLeases) {
     const others = args.namespaces.filter((ns) => ns !== args.heldNamespace);
-    const found = others.length ? await lock.readLeases(others, leaseName(config.secretName)).catch(() => new Map<string, LeaseState>()) : new Map<string, LeaseState>();
-    named = [...found.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, l]) => l).find((l) => !isUnsettled(l));
+    const found = others.length
+      ? await lock.readLeases(others, leaseName(config.secretName)).catch(() => new Map<string, LeaseState>())
+      : new Map<string, LeaseState>();
+    named = [...found.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([, l]) => l)
+      .find((l) => !isUnsettled(l));
   }
   const recorded = recordedCluster(args.existing, config.secretName, set);
   const clusterUid = clusterIdentity({ held: args.held, fresh: args.fresh, named, recorded });
   const written =
     config.namespaceSelector === undefined
       ? undefined
-      : writtenRecord({ held: args.held, named, set, secretName: config.secretName, prefix: config.tokenNamePrefix, live: args.live });
+      : writtenRecord({
+          held: args.held,
+          named,
+          set,
+          secretName: config.secretName,
+          prefix: config.tokenNamePrefix,
+          live: args.live,
+        });
   return { clusterUid, written };
 }
 
@@ -129,15 +158,36 @@ export interface TargetRecall {
 export async function recallForRun(
   config: Config,
   ports: { kube: Pick<KubePort, "listNamespaces" | "readSecrets">; lock: Pick<LockPort, "readLease" | "readLeases"> },
-  args: { owner: ResolvedOwner; hand: { lease: LeaseState | undefined; namespace: string | undefined; fresh: boolean }; existing: readonly ExistingSecret[]; live: readonly TokenView[]; now: Date },
+  args: {
+    owner: ResolvedOwner;
+    hand: { lease: LeaseState | undefined; namespace: string | undefined; fresh: boolean };
+    existing: readonly ExistingSecret[];
+    live: readonly TokenView[];
+    now: Date;
+  },
 ): Promise<TargetRecall> {
   const { hand } = args;
   const spec = targetOf(config, config.namespaces, undefined);
-  const memory = await recallTarget(ports.lock, { config, namespaces: config.namespaces, held: hand.lease, heldNamespace: hand.namespace, fresh: hand.fresh, existing: args.existing, live: args.live });
+  const memory = await recallTarget(ports.lock, {
+    config,
+    namespaces: config.namespaces,
+    held: hand.lease,
+    heldNamespace: hand.namespace,
+    fresh: hand.fresh,
+    existing: args.existing,
+    live: args.live,
+  });
   const target = targetOf(config, config.namespaces, memory.clusterUid);
   const written = memory.written;
   const departed: Departed =
-    written && written !== "lost" ? await readDeparted(ports.kube, { written, scope: config.namespaces, secretName: config.secretName, owner: args.owner }) : { holders: [], unknown: [], keep: [] };
+    written && written !== "lost"
+      ? await readDeparted(ports.kube, {
+          written,
+          scope: config.namespaces,
+          secretName: config.secretName,
+          owner: args.owner,
+        })
+      : { holders: [], unknown: [], keep: [] };
   const unproven =
     written === "lost"
       ? "the Lease that recorded where this selector's target wrote is gone (or was written by an older version)"
@@ -146,11 +196,23 @@ export async function recallForRun(
         : undefined;
   const since = written && written !== "lost" ? written.since : args.now.toISOString();
   const identity = hand.lease && memory.clusterUid ? identityPatch(hand.lease, memory.clusterUid) : {};
-  const record = config.namespaceSelector === undefined ? {} : writtenPatch(spec.set, { since, namespaces: [...config.namespaces, ...departed.keep] });
-  const changed = (patch: Record<string, string>) => Object.fromEntries(Object.entries(patch).filter(([k, v]) => hand.lease?.annotations?.[k] !== v));
+  const record =
+    config.namespaceSelector === undefined
+      ? {}
+      : writtenPatch(spec.set, { since, namespaces: [...config.namespaces, ...departed.keep] });
+  const changed = (patch: Record<string, string>) =>
+    Object.fromEntries(Object.entries(patch).filter(([k, v]) => hand.lease?.annotations?.[k] !== v));
   const sweepFrom = config.namespaceSelector === undefined ? 0 : unproven ? Infinity : Date.parse(since);
   const settleNow = hand.fresh || (hand.lease !== undefined && isUnsettled(hand.lease));
-  return { target, departed: departed.holders, unproven, sweepFrom, patch: changed(record), identity: changed(identity), settleNow };
+  return {
+    target,
+    departed: departed.holders,
+    unproven,
+    sweepFrom,
+    patch: changed(record),
+    identity: changed(identity),
+    settleNow,
+  };
 }
 
 /**
@@ -159,7 +221,11 @@ export async function recallForRun(
  * cannot record stops there: writing unrecorded would lose track of a token.
  */
 export async function remember(
-  hand: { annotate?: (patch: Record<string, string>) => Promise<boolean>; stage?: (patch: Record<string, string>) => void; namespace: string | undefined },
+  hand: {
+    annotate?: (patch: Record<string, string>) => Promise<boolean>;
+    stage?: (patch: Record<string, string>) => void;
+    namespace: string | undefined;
+  },
   recall: TargetRecall,
   selector: boolean,
 ): Promise<void> {
@@ -177,10 +243,25 @@ export async function remember(
 /** The cluster's identity as rotate would recall it, without the lock (plan, status, revoke): reads only. */
 export async function recallClusterUid(
   ports: { lock: Pick<LockPort, "readLease" | "readLeases">; kube?: Pick<KubePort, "namespaceStates"> },
-  config: Pick<Config, "secretName" | "namespaceSelector" | "excludeNamespaces" | "listedNamespaces" | "tokenNamePrefix">,
+  config: Pick<
+    Config,
+    "secretName" | "namespaceSelector" | "excludeNamespaces" | "listedNamespaces" | "tokenNamePrefix"
+  >,
   args: { namespaces: readonly string[]; existing: readonly ExistingSecret[]; live: readonly TokenView[] },
 ): Promise<string | undefined> {
-  const hand = await readTargetLease(ports.lock, { namespaces: args.namespaces, secretName: config.secretName }, ports.kube);
-  const memory = await recallTarget(ports.lock, { config, namespaces: args.namespaces, held: hand.lease, heldNamespace: hand.namespace, fresh: false, existing: args.existing, live: args.live });
+  const hand = await readTargetLease(
+    ports.lock,
+    { namespaces: args.namespaces, secretName: config.secretName },
+    ports.kube,
+  );
+  const memory = await recallTarget(ports.lock, {
+    config,
+    namespaces: args.namespaces,
+    held: hand.lease,
+    heldNamespace: hand.namespace,
+    fresh: false,
+    existing: args.existing,
+    live: args.live,
+  });
   return memory.clusterUid;
 }

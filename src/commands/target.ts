@@ -56,7 +56,8 @@ export function targetOf(config: SpecInput, namespaces: readonly string[], lease
 export const DESCRIBE_NAMES_MAX = 200;
 
 export function describeSpec(config: SpecInput, namespaces: readonly string[]): string {
-  if (config.namespaceSelector === undefined) return `namespaces ${abbreviatedList([...namespaces].sort(), DESCRIBE_NAMES_MAX)}`;
+  if (config.namespaceSelector === undefined)
+    return `namespaces ${abbreviatedList([...namespaces].sort(), DESCRIBE_NAMES_MAX)}`;
   const excl = config.excludeNamespaces.length ? ` excluding ${config.excludeNamespaces.join(",")}` : "";
   const listed = config.listedNamespaces.filter((n) => !config.excludeNamespaces.includes(n));
   const plus = listed.length ? ` plus namespaces ${abbreviatedList([...listed].sort(), DESCRIBE_NAMES_MAX)}` : "";

@@ -65,7 +65,9 @@ export class ConfirmationRequiredError extends GpsError {
 function intentText(p: TeardownPlan): string {
   const parts = [
     p.revoke.length ? `revoke deploy token(s) ${p.revoke.map((t) => t.id).join(", ")}` : undefined,
-    p.serviceAccounts?.length ? `remove "${p.secretName}" from ServiceAccount(s) ${p.serviceAccounts.join(", ")}` : undefined,
+    p.serviceAccounts?.length
+      ? `remove "${p.secretName}" from ServiceAccount(s) ${p.serviceAccounts.join(", ")}`
+      : undefined,
     p.deleteSecrets.length ? `delete Secret "${p.secretName}" in ${p.deleteSecrets.join(", ")}` : undefined,
   ].filter((x): x is string => x !== undefined);
   return parts.join(", ") || "do nothing";
@@ -95,7 +97,15 @@ export function teardownPlan(args: {
   const managed = existing.filter(isManaged);
   const ours = managed.filter((s) => s.annotations[Annotations.owner] === ownerRef);
   const own = owner
-    ? assessOwnership({ existing, owner, tokens: args.tokens, prefix: args.prefix, target, namespaces: args.namespaces, managed: args.managed })
+    ? assessOwnership({
+        existing,
+        owner,
+        tokens: args.tokens,
+        prefix: args.prefix,
+        target,
+        namespaces: args.namespaces,
+        managed: args.managed,
+      })
     : undefined;
   const held = own?.all ?? { current: [], kept: [], pending: [] };
   const mine = own?.revocable ?? held;
@@ -106,7 +116,9 @@ export function teardownPlan(args: {
         ? "kept"
         : mine.pending.includes(t.id)
           ? "pending"
-          : namedForTarget(args.prefix, target, t.name) && !own?.heldElsewhere.has(t.id) && !own?.spared.some((s) => s.id === t.id)
+          : namedForTarget(args.prefix, target, t.name) &&
+              !own?.heldElsewhere.has(t.id) &&
+              !own?.spared.some((s) => s.id === t.id)
             ? "named"
             : undefined;
   const listed = new Set(args.tokens.map((t) => t.id));
@@ -114,11 +126,19 @@ export function teardownPlan(args: {
   for (const t of args.tokens) {
     const w = why(t);
     // Expired and revoked ones too: teardown leaves nothing of ours listed.
-    if (w) revoke.push({ id: t.id, name: t.name, state: t.revoked ? "revoked" : isLiveToken(t, args.now) ? "live" : "expired", why: w });
+    if (w)
+      revoke.push({
+        id: t.id,
+        name: t.name,
+        state: t.revoked ? "revoked" : isLiveToken(t, args.now) ? "live" : "expired",
+        why: w,
+      });
   }
   // A Secret whose token is another target's or cluster's still serves them: deleting it would stop pulls there.
   const foreignCurrent = new Set((own?.spared ?? []).filter((s) => s.why !== "held-elsewhere").map((s) => s.id));
-  const keepSecrets = ours.filter((s) => foreignCurrent.has(Number(s.annotations[Annotations.tokenId]))).map((s) => s.namespace);
+  const keepSecrets = ours
+    .filter((s) => foreignCurrent.has(Number(s.annotations[Annotations.tokenId])))
+    .map((s) => s.namespace);
   const others = managed.filter((s) => s.annotations[Annotations.owner] !== ownerRef);
   return {
     secretName: args.secretName,

@@ -29,9 +29,24 @@ import { isLiveToken } from "../model/plan.js";
 import { resolveNamespaces } from "./rotate.js";
 import type { ServiceAccountState } from "../model/serviceaccounts.js";
 import { targetOf } from "./target.js";
-import { ConfirmationRequiredError, isEmptyPlan, serviceAccountChanges, teardownPlan, type TeardownPlan, type TeardownReport } from "./teardown-plan.js";
+import {
+  ConfirmationRequiredError,
+  isEmptyPlan,
+  serviceAccountChanges,
+  teardownPlan,
+  type TeardownPlan,
+  type TeardownReport,
+} from "./teardown-plan.js";
 
-export { ConfirmationRequiredError, isEmptyPlan, serviceAccountChanges, teardownPlan, type TeardownPlan, type TeardownReport, type TeardownToken } from "./teardown-plan.js";
+export {
+  ConfirmationRequiredError,
+  isEmptyPlan,
+  serviceAccountChanges,
+  teardownPlan,
+  type TeardownPlan,
+  type TeardownReport,
+  type TeardownToken,
+} from "./teardown-plan.js";
 
 export type TeardownPorts = Omit<Ports, "kube" | "verifier"> & { kube: TeardownKube };
 
@@ -65,7 +80,15 @@ async function inspect(
   // The cluster as rotate recalls it (target-memory.ts), so revoke names the tokens rotate minted.
   const live = tokens.filter((t) => isLiveToken(t, now));
   const recalled = owner
-    ? await recallTarget(ports.lock, { config, namespaces, held: hand.lease, heldNamespace: hand.namespace, fresh: hand.fresh, existing: state.secrets, live })
+    ? await recallTarget(ports.lock, {
+        config,
+        namespaces,
+        held: hand.lease,
+        heldNamespace: hand.namespace,
+        fresh: hand.fresh,
+        existing: state.secrets,
+        live,
+      })
     : undefined;
   const input = {
     owner,
@@ -88,11 +111,15 @@ async function inspect(
     }
   }
   // An entry in a namespace where the Secret is someone else's points at theirs: leave it.
-  const saNamespaces = namespaces.filter((ns) => !base.unmanaged.includes(ns) && !base.otherOwner.includes(ns) && !base.keepSecrets.includes(ns));
+  const saNamespaces = namespaces.filter(
+    (ns) => !base.unmanaged.includes(ns) && !base.otherOwner.includes(ns) && !base.keepSecrets.includes(ns),
+  );
   const serviceAccounts =
     config.serviceAccounts.length === 0
       ? null
-      : serviceAccountChanges(state.serviceAccounts, saNamespaces, config.serviceAccounts, config.secretName).map((c) => c.key);
+      : serviceAccountChanges(state.serviceAccounts, saNamespaces, config.serviceAccounts, config.secretName).map(
+          (c) => c.key,
+        );
   const forbidden = await ports.kube.forbiddenSecretDeletes(base.deleteSecrets, config.secretName);
   // Without --yes the plan is the product: show it, with the grant it lacks, and exit 2 as documented.
   if (forbidden.length && !confirmed) base = { ...base, deleteForbidden: forbidden };
@@ -114,8 +141,10 @@ async function removeFromServiceAccounts(config: Config, ports: TeardownPorts, s
   for (let attempt = 1; attempt <= SERVICE_ACCOUNT_ATTEMPTS; attempt++) {
     const changes = serviceAccountChanges(accounts, seen.saNamespaces, config.serviceAccounts, config.secretName);
     if (changes.length === 0) return [];
-    if ((await ports.kube.replaceServiceAccounts(changes.map((c) => c.next))) === "ok") return changes.map((c) => c.key);
-    accounts = (await ports.kube.readTarget(seen.namespaces, config.secretName, config.serviceAccounts)).serviceAccounts;
+    if ((await ports.kube.replaceServiceAccounts(changes.map((c) => c.next))) === "ok")
+      return changes.map((c) => c.key);
+    accounts = (await ports.kube.readTarget(seen.namespaces, config.secretName, config.serviceAccounts))
+      .serviceAccounts;
   }
   throw new Error(`the ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts`);
 }
@@ -128,7 +157,11 @@ function otherOwnerProblems(p: TeardownPlan): string[] {
   );
 }
 
-export async function teardown(config: Config, ports: TeardownPorts, opts: { confirm: boolean }): Promise<TeardownReport> {
+export async function teardown(
+  config: Config,
+  ports: TeardownPorts,
+  opts: { confirm: boolean },
+): Promise<TeardownReport> {
   const creds = config.credentials;
   // Static credentials: no GitLab owner, no call to GitLab.
   const owner = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
@@ -155,20 +188,32 @@ export async function teardown(config: Config, ports: TeardownPorts, opts: { con
   const guard = guardWrites(ports, lease);
   ports = guard.ports;
   try {
-    const seen = await inspect(config, ports, owner, namespaces, { lease: lease.current(), namespace: lease.lease.namespace, fresh: lease.fresh }, true);
+    const seen = await inspect(
+      config,
+      ports,
+      owner,
+      namespaces,
+      { lease: lease.current(), namespace: lease.lease.namespace, fresh: lease.fresh },
+      true,
+    );
     const { plan } = seen;
     const { log } = ports;
     const revoked: number[] = [];
     const problems = otherOwnerProblems(plan);
     for (const s of plan.spared) log.info(sparedMessage(s));
     // Not a failure: the Secret serves the target that wrote it last, which tears it down itself.
-    for (const ns of plan.keepSecrets) log.warn(`Kept the Secret in ${ns}: it holds a token another target (or cluster) wrote there, and deleting it would stop pulls`);
+    for (const ns of plan.keepSecrets)
+      log.warn(
+        `Kept the Secret in ${ns}: it holds a token another target (or cluster) wrote there, and deleting it would stop pulls`,
+      );
     // Static credentials list no token (plan.revoke is empty), so owner is set whenever this loop runs.
     for (const t of owner ? plan.revoke : []) {
       try {
         const outcome = await ports.gitlab.revokeDeployToken(owner!, t.id);
         revoked.push(t.id);
-        log.info(outcome === "revoked" ? `Revoked deploy token ${t.id} (${t.why})` : `Deploy token ${t.id} was already gone`);
+        log.info(
+          outcome === "revoked" ? `Revoked deploy token ${t.id} (${t.why})` : `Deploy token ${t.id} was already gone`,
+        );
       } catch (err) {
         problems.push(`Could not revoke deploy token ${t.id}: ${(err as Error).message}`);
       }
@@ -180,20 +225,27 @@ export async function teardown(config: Config, ports: TeardownPorts, opts: { con
     if (plan.serviceAccounts?.length) {
       try {
         const changed = await removeFromServiceAccounts(config, ports, seen);
-        log.info(`Removed "${config.secretName}" from imagePullSecrets of ${changed.join(", ") || "no ServiceAccount"}`);
+        log.info(
+          `Removed "${config.secretName}" from imagePullSecrets of ${changed.join(", ") || "no ServiceAccount"}`,
+        );
       } catch (err) {
-        problems.push(`Tokens revoked, but removing "${config.secretName}" from the ServiceAccounts failed (${(err as Error).message}); the Secrets were kept: re-run revoke --yes`);
+        problems.push(
+          `Tokens revoked, but removing "${config.secretName}" from the ServiceAccounts failed (${(err as Error).message}); the Secrets were kept: re-run revoke --yes`,
+        );
         return guard.settle(done(plan, { applied: true, revokedTokenIds: revoked, problems }));
       }
     }
     try {
       await ports.kube.deleteSecrets(plan.deleteSecrets, config.secretName);
-      if (plan.deleteSecrets.length) log.info(`Deleted Secret "${config.secretName}" in ${plan.deleteSecrets.join(", ")}`);
+      if (plan.deleteSecrets.length)
+        log.info(`Deleted Secret "${config.secretName}" in ${plan.deleteSecrets.join(", ")}`);
     } catch (err) {
       problems.push(`Tokens revoked, but deleting the Secrets failed (${(err as Error).message}): re-run revoke --yes`);
       return guard.settle(done(plan, { applied: true, revokedTokenIds: revoked, problems }));
     }
-    return guard.settle(done(plan, { applied: true, revokedTokenIds: revoked, deletedSecrets: plan.deleteSecrets, problems }));
+    return guard.settle(
+      done(plan, { applied: true, revokedTokenIds: revoked, deletedSecrets: plan.deleteSecrets, problems }),
+    );
   } finally {
     try {
       await lease.release();
@@ -206,20 +258,33 @@ export async function teardown(config: Config, ports: TeardownPorts, opts: { con
 export function teardownLines(r: TeardownReport): string[] {
   const lines: string[] = [];
   const head = r.applied ? "Tore down" : "Would tear down";
-  lines.push(`${head} Secret "${r.secretName}" ${r.owner ? `of ${r.owner.kind} ${r.owner.path}` : "holding static credentials"}:`);
+  lines.push(
+    `${head} Secret "${r.secretName}" ${r.owner ? `of ${r.owner.kind} ${r.owner.path}` : "holding static credentials"}:`,
+  );
   const tokens = r.revoke.map((t) => `${t.id} (${t.why}, ${t.state})`).join(", ") || "none";
-  lines.push(`  ${r.applied ? "revoked" : "revoke"} deploy tokens: ${r.applied ? r.revokedTokenIds.join(", ") || "none" : tokens}`);
+  lines.push(
+    `  ${r.applied ? "revoked" : "revoke"} deploy tokens: ${r.applied ? r.revokedTokenIds.join(", ") || "none" : tokens}`,
+  );
   if (r.alreadyGone.length) lines.push(`  already gone from GitLab: ${r.alreadyGone.join(", ")}`);
   lines.push(
     r.serviceAccounts === null
       ? "  ServiceAccounts: none named (pass rotate's --service-account to remove its entries)"
       : `  ServiceAccounts losing "${r.secretName}": ${r.serviceAccounts.join(", ") || "none"}`,
   );
-  lines.push(`  ${r.applied ? "deleted" : "delete"} Secrets in: ${(r.applied ? r.deletedSecrets : r.deleteSecrets).join(", ") || "none"}`);
-  if (r.deleteForbidden?.length) lines.push(`  not allowed to delete the Secret (RBAC; grant examples/rbac/role-revoke.yaml): ${r.deleteForbidden.join(", ")}`);
+  lines.push(
+    `  ${r.applied ? "deleted" : "delete"} Secrets in: ${(r.applied ? r.deletedSecrets : r.deleteSecrets).join(", ") || "none"}`,
+  );
+  if (r.deleteForbidden?.length)
+    lines.push(
+      `  not allowed to delete the Secret (RBAC; grant examples/rbac/role-revoke.yaml): ${r.deleteForbidden.join(", ")}`,
+    );
   if (r.unmanaged.length) lines.push(`  left alone (not managed by gitlab-pull-secret): ${r.unmanaged.join(", ")}`);
-  if (r.keepSecrets.length) lines.push(`  left alone (another target's or cluster's token): ${r.keepSecrets.join(", ")}`);
-  if (r.spared.length) lines.push(`  left alive (not this target's to revoke): ${r.spared.map((t) => `${t.id} (${t.why}${t.target ? ` ${t.target}` : ""})`).join(", ")}`);
+  if (r.keepSecrets.length)
+    lines.push(`  left alone (another target's or cluster's token): ${r.keepSecrets.join(", ")}`);
+  if (r.spared.length)
+    lines.push(
+      `  left alive (not this target's to revoke): ${r.spared.map((t) => `${t.id} (${t.why}${t.target ? ` ${t.target}` : ""})`).join(", ")}`,
+    );
   if (!r.applied && isEmptyPlan(r)) lines.push("Nothing of this target is left to tear down.");
   return lines;
 }

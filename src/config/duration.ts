@@ -26,7 +26,8 @@ export function formatDuration(ms: number): string {
 
 /** The accepted form and range of a duration option, for its error message. */
 export function durationRange(minMs: number, maxMs: number): string {
-  const range = minMs > 0 ? `from ${formatDuration(minMs)} to ${formatDuration(maxMs)}` : `at most ${formatDuration(maxMs)}`;
+  const range =
+    minMs > 0 ? `from ${formatDuration(minMs)} to ${formatDuration(maxMs)}` : `at most ${formatDuration(maxMs)}`;
   return `${durationForm(minMs, maxMs)}, ${range}`;
 }
 

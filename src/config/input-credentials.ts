@@ -33,16 +33,25 @@ const HOSTNAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?
 export function gitlabUrl(r: Reader): string {
   const value = r.string("gitlabUrl")!;
   // From $CI_SERVER_URL when neither the flag nor an option variable gave it: name the variable the user can fix.
-  const label = r.explicit("gitlabUrl") === undefined && r.envValue("gitlabUrl") ? `$${r.spec("gitlabUrl").env![0]}` : r.label("gitlabUrl");
-  const accepted = "an https:// URL such as https://gitlab.example.com (http:// only for 127.0.0.1/localhost, or with --allow-insecure-http)";
+  const label =
+    r.explicit("gitlabUrl") === undefined && r.envValue("gitlabUrl")
+      ? `$${r.spec("gitlabUrl").env![0]}`
+      : r.label("gitlabUrl");
+  const accepted =
+    "an https:// URL such as https://gitlab.example.com (http:// only for 127.0.0.1/localhost, or with --allow-insecure-http)";
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     // Echoed only when it is plainly a host name: anything else may be a token pasted in the wrong place.
     // GitLab's tokens start gl<kind>- (glpat-, gldt-, glcbt-) and newer ones hold dots: never echo such a value.
-    if (HOSTNAME.test(value) && value.includes(".") && !/^gl[a-z]*-/i.test(value)) throw new UsageError(label, value, `${accepted}; did you mean https://${value}?`);
-    throw new UsageError(label, undefined, `not a URL (the value is not shown: it may be a secret); expected ${accepted}`);
+    if (HOSTNAME.test(value) && value.includes(".") && !/^gl[a-z]*-/i.test(value))
+      throw new UsageError(label, value, `${accepted}; did you mean https://${value}?`);
+    throw new UsageError(
+      label,
+      undefined,
+      `not a URL (the value is not shown: it may be a secret); expected ${accepted}`,
+    );
   }
   const part = secretBearingPart(url);
   if (part) {
@@ -64,14 +73,27 @@ export function gitlabUrl(r: Reader): string {
 // static credentials they are refused when given (Action inputs arrive with
 // their defaults filled in, so a default is not "given").
 const DEPLOY_TOKEN_ONLY: readonly OptionKey[] = [
-  "gitlabToken", "gitlabUrl", "allowInsecureHttp", "expiresIn", "tokenName", "rotateBefore", "keepPrevious", "strictOwnership", "sweepGrace", "retryFor",
+  "gitlabToken",
+  "gitlabUrl",
+  "allowInsecureHttp",
+  "expiresIn",
+  "tokenName",
+  "rotateBefore",
+  "keepPrevious",
+  "strictOwnership",
+  "sweepGrace",
+  "retryFor",
 ];
 
 export function credentials(r: Reader, writes: boolean): Credentials {
   const username = r.explicit("username");
   if (username === undefined) {
     if (r.explicit("registryPassword") !== undefined) {
-      throw new UsageError(r.label("registryPassword"), undefined, `only with ${r.label("username")} (static registry credentials); a GitLab deploy token needs no password`);
+      throw new UsageError(
+        r.label("registryPassword"),
+        undefined,
+        `only with ${r.label("username")} (static registry credentials); a GitLab deploy token needs no password`,
+      );
     }
     return { kind: "deploy-token", gitlabToken: gitlabToken(r), owner: owner(r) };
   }
@@ -119,7 +141,10 @@ export function credentials(r: Reader, writes: boolean): Credentials {
  */
 function registryPassword(r: Reader): Secret | undefined {
   const explicit = r.rawValue("registryPassword");
-  const value = (typeof explicit === "string" && explicit !== "" ? explicit : r.envValue("registryPassword"))?.replace(/\r?\n$/, "");
+  const value = (typeof explicit === "string" && explicit !== "" ? explicit : r.envValue("registryPassword"))?.replace(
+    /\r?\n$/,
+    "",
+  );
   return value ? new Secret(value) : undefined;
 }
 
@@ -143,13 +168,19 @@ function owner(r: Reader): Owner {
     throw new UsageError(`${r.label("project")} and ${r.label("group")}`, `${project}, ${group}`, "only one of them");
   }
   if (group) {
-    if (!GROUP_REF.test(group)) throw new UsageError(r.label("group"), group, "a numeric group id or a full path like my-group/sub");
+    if (!GROUP_REF.test(group))
+      throw new UsageError(r.label("group"), group, "a numeric group id or a full path like my-group/sub");
     return { kind: "group", ref: group };
   }
   const ref = project ?? r.string("project");
   if (!ref) {
-    throw new UsageError(`${r.label("project")} / ${r.label("group")}`, undefined, "required: a project or a group (default $CI_PROJECT_ID)");
+    throw new UsageError(
+      `${r.label("project")} / ${r.label("group")}`,
+      undefined,
+      "required: a project or a group (default $CI_PROJECT_ID)",
+    );
   }
-  if (!PROJECT_REF.test(ref)) throw new UsageError(r.label("project"), ref, "a numeric project id or a full path like group/project");
+  if (!PROJECT_REF.test(ref))
+    throw new UsageError(r.label("project"), ref, "a numeric project id or a full path like group/project");
   return { kind: "project", ref };
 }

@@ -67,6 +67,9 @@ export class Reader {
   list(key: OptionKey): string[] {
     const v = this.raw[key];
     const items = typeof v === "string" ? [v] : Array.isArray(v) ? v : [];
-    return items.flatMap((s) => s.split(/[,\n]/)).map((s) => s.trim()).filter((s) => s !== "");
+    return items
+      .flatMap((s) => s.split(/[,\n]/))
+      .map((s) => s.trim())
+      .filter((s) => s !== "");
   }
 }

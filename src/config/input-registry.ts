@@ -5,11 +5,11 @@ import type { OptionKey } from "./options.js";
 import type { Config } from "./config-shape.js";
 import type { Reader } from "./input-reader.js";
 
-const HOST_PORT = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:]+\])(?::(\d{1,5}))?$/i;
+const HOST_PORT =
+  /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:]+\])(?::(\d{1,5}))?$/i;
 
 const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-
 
 export function verify(r: Reader, staticCredentials: boolean): Config["verify"] {
   const image = r.string("verifyImage");
@@ -21,14 +21,22 @@ export function verify(r: Reader, staticCredentials: boolean): Config["verify"] 
   if (image === undefined && staticCredentials) return false;
   if (image === undefined) {
     if (r.explicit("group")) {
-      throw new UsageError(r.label("verifyImage"), undefined, `required with a group: a repository to check the new token against (e.g. my-group/app:latest), or ${r.label("noVerify")}`);
+      throw new UsageError(
+        r.label("verifyImage"),
+        undefined,
+        `required with a group: a repository to check the new token against (e.g. my-group/app:latest), or ${r.label("noVerify")}`,
+      );
     }
     return { repository: undefined, tag: undefined };
   }
   const colon = image.lastIndexOf(":");
   const [repository, tag] = colon > 0 ? [image.slice(0, colon), image.slice(colon + 1)] : [image, undefined];
   if (!REPOSITORY.test(repository) || (tag !== undefined && !TAG.test(tag))) {
-    throw new UsageError(r.label("verifyImage"), image, "a repository path below the registry, optionally with :tag (e.g. grp/app or grp/app/api:1.4)");
+    throw new UsageError(
+      r.label("verifyImage"),
+      image,
+      "a repository path below the registry, optionally with :tag (e.g. grp/app or grp/app/api:1.4)",
+    );
   }
   return { repository, tag };
 }
@@ -37,7 +45,11 @@ export function registry(r: Reader, staticCredentials: boolean): string | undefi
   const value = r.explicit("registry");
   if (value === undefined) {
     if (r.explicit("group")) {
-      throw new UsageError(r.label("registry"), undefined, "required with a group: the registry host[:port], e.g. registry.gitlab.com");
+      throw new UsageError(
+        r.label("registry"),
+        undefined,
+        "required with a group: the registry host[:port], e.g. registry.gitlab.com",
+      );
     }
     if (staticCredentials) {
       throw new UsageError(
@@ -68,7 +80,11 @@ export function registryAliases(r: Reader): string[] {
   for (const alias of r.list("registryAliases")) {
     const host = hostPort(r, "registryAliases", alias);
     if (seen.has(host)) {
-      throw new UsageError(r.label("registryAliases"), alias, `each host once, and not --registry itself: the same credentials are written under every name`);
+      throw new UsageError(
+        r.label("registryAliases"),
+        alias,
+        `each host once, and not --registry itself: the same credentials are written under every name`,
+      );
     }
     seen.add(host);
     out.push(host);

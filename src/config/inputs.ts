@@ -11,9 +11,27 @@ import type { Config, Face } from "./config-shape.js";
 import { Reader } from "./input-reader.js";
 import { credentials, gitlabUrl } from "./input-credentials.js";
 import { registry, registryAliases, verify } from "./input-registry.js";
-import { context, missingNamespace, nameList, namespaceSelector, namespaces, secretName, secretType, serviceAccounts } from "./input-kube.js";
+import {
+  context,
+  missingNamespace,
+  nameList,
+  namespaceSelector,
+  namespaces,
+  secretName,
+  secretType,
+  serviceAccounts,
+} from "./input-kube.js";
 import { observe } from "./input-observe.js";
-import { MAX_LIFETIME_MS, integer, lifetime, lockLease, optionalDuration, renderFormat, rotationWindow, tokenNamePrefix } from "./input-values.js";
+import {
+  MAX_LIFETIME_MS,
+  integer,
+  lifetime,
+  lockLease,
+  optionalDuration,
+  renderFormat,
+  rotationWindow,
+  tokenNamePrefix,
+} from "./input-values.js";
 
 export {
   MISSING_NAMESPACE_MODES,

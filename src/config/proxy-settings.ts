@@ -27,7 +27,8 @@ export interface ProxySettings {
   noProxy: string;
 }
 
-const ACCEPTED = "a proxy URL such as http://proxy.example.com:3128 (http:// or https://; http://user:password@host:port when it needs credentials)";
+const ACCEPTED =
+  "a proxy URL such as http://proxy.example.com:3128 (http:// or https://; http://user:password@host:port when it needs credentials)";
 
 /** The first non-empty of the lower- and upper-case variable, lower case first as curl and undici read them. */
 function variable(env: Env, name: string): { name: string; value: string } | undefined {
@@ -56,7 +57,12 @@ function endpoint(name: string, value: string): ProxyEndpoint {
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(name, shown(url), ACCEPTED);
   if (!url.hostname) throw new UsageError(name, shown(url), ACCEPTED);
   // user:password@ is how a proxy takes credentials; a query or a fragment has no meaning for a proxy and may hold a token.
-  const extra = url.search || url.href.includes("?") ? "a query (?...)" : url.hash || url.href.includes("#") ? "a fragment (#...)" : undefined;
+  const extra =
+    url.search || url.href.includes("?")
+      ? "a query (?...)"
+      : url.hash || url.href.includes("#")
+        ? "a fragment (#...)"
+        : undefined;
   if (extra) throw new UsageError(name, shown(url), `${ACCEPTED}, without ${extra} (not shown: it may hold a secret)`);
   let password: string;
   try {
@@ -78,7 +84,14 @@ function secretForms(e: ProxyEndpoint | undefined): string[] {
   const user = decodeURIComponent(url.username);
   const password = decodeURIComponent(url.password);
   const basic = Buffer.from(`${user}:${password}`).toString("base64");
-  return [password, `${user}:${password}`, basic, basic.replace(/=+$/, ""), url.password, `${url.username}:${url.password}`];
+  return [
+    password,
+    `${user}:${password}`,
+    basic,
+    basic.replace(/=+$/, ""),
+    url.password,
+    `${url.username}:${url.password}`,
+  ];
 }
 
 /**

@@ -6,7 +6,15 @@
 // wins over its variable; a variable wins over the option's env fallbacks
 // (CI_SERVER_URL, CI_PROJECT_ID) and its default.
 import { UsageError } from "../model/errors.js";
-import { OPTIONS, VARIABLE_PREFIX, optionVariable, prefixedName, type OptionKey, type OptionSpec, type RawSettings } from "./options.js";
+import {
+  OPTIONS,
+  VARIABLE_PREFIX,
+  optionVariable,
+  prefixedName,
+  type OptionKey,
+  type OptionSpec,
+  type RawSettings,
+} from "./options.js";
 
 /** How each option that came from a variable is named in messages ($GITLAB_PULL_SECRET_OPT_...). */
 export type Labels = Partial<Record<OptionKey, string>>;
@@ -24,12 +32,22 @@ function refusal(name: string, options: readonly OptionSpec[]): UsageError {
   const spec = options.find((o) => prefixedName(o) === name);
   const label = `$${name}`;
   if (spec?.secret) {
-    const where = [...(spec.env ?? []).map((e) => `$${e}`), ...(spec.fileFlag ? [`--${spec.fileFlag}`] : [])].join(" or ");
-    return new UsageError(label, undefined, `not read: a secret never comes from a ${VARIABLE_PREFIX} variable; give it in ${where}`);
+    const where = [...(spec.env ?? []).map((e) => `$${e}`), ...(spec.fileFlag ? [`--${spec.fileFlag}`] : [])].join(
+      " or ",
+    );
+    return new UsageError(
+      label,
+      undefined,
+      `not read: a secret never comes from a ${VARIABLE_PREFIX} variable; give it in ${where}`,
+    );
   }
   if (spec?.flag) return new UsageError(label, undefined, `not read: --${spec.flag} must be given on the command line`);
   const near = options.map(optionVariable).find((v) => v !== null && (v === `${name}S` || `${v}S` === name));
-  return new UsageError(label, undefined, `not an option variable${near ? ` (did you mean ${near}?)` : ""}; gitlab-pull-secret <command> --help lists them`);
+  return new UsageError(
+    label,
+    undefined,
+    `not an option variable${near ? ` (did you mean ${near}?)` : ""}; gitlab-pull-secret <command> --help lists them`,
+  );
 }
 
 function list(value: string, label: string): string[] {
@@ -41,7 +59,9 @@ function list(value: string, label: string): string[] {
     throw new UsageError(label, value, LIST_FORM);
   }
   // GitLab writes an array input embedded in text as ["a", "b"]; numbers stay numbers there ([123]).
-  const ok = Array.isArray(parsed) && parsed.every((v) => typeof v === "string" || (typeof v === "number" && Number.isFinite(v)));
+  const ok =
+    Array.isArray(parsed) &&
+    parsed.every((v) => typeof v === "string" || (typeof v === "number" && Number.isFinite(v)));
   if (!ok) throw new UsageError(label, value, LIST_FORM);
   return (parsed as Array<string | number>).map(String);
 }
@@ -59,10 +79,12 @@ export function readVariables(
   takes: (key: OptionKey) => boolean = () => true,
   options: readonly OptionSpec[] = OPTIONS,
 ): FromVariables {
-  const byName = new Map(options.flatMap((o) => {
-    const name = optionVariable(o);
-    return name ? [[name, o] as const] : [];
-  }));
+  const byName = new Map(
+    options.flatMap((o) => {
+      const name = optionVariable(o);
+      return name ? [[name, o] as const] : [];
+    }),
+  );
   const raw: RawSettings = {};
   const labels: Labels = {};
   for (const name of Object.keys(env).sort()) {

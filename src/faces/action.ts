@@ -58,16 +58,22 @@ export async function runAction(): Promise<void> {
     // The GitLab token, or every form of the static credentials, before anything could print them.
     for (const form of inputSecrets(config)) log.secret(form);
     checkMetricsFile(config);
-    await checkLocalSetup(config, redactor, { cluster: true, labels: { kubeconfig: "input 'kubeconfig'", context: "input 'context'" } });
+    await checkLocalSetup(config, redactor, {
+      cluster: true,
+      labels: { kubeconfig: "input 'kubeconfig'", context: "input 'context'" },
+    });
     const { report, apiTokenExpiresAt } = await observedRotation(config, log, redactor);
     for (const line of summaryLines(report)) log.info(line);
-    for (const [name, value] of Object.entries(actionOutputs(report, { apiTokenExpiresAt }))) core.setOutput(name, value);
+    for (const [name, value] of Object.entries(actionOutputs(report, { apiTokenExpiresAt })))
+      core.setOutput(name, value);
     try {
       await writeSummary(report, redactor);
     } catch (err) {
       // The rotation is done and its outputs are written: a report that cannot be written (no
       // GITHUB_STEP_SUMMARY on older self-hosted runners) must not turn that into a failed step.
-      log.warn(`The job summary was not written (${(err as Error).message}); the rotation itself succeeded, see the log and the step outputs.`);
+      log.warn(
+        `The job summary was not written (${(err as Error).message}); the rotation itself succeeded, see the log and the step outputs.`,
+      );
     }
     if (report.problems.length > 0) core.setFailed(redactor.redact(report.problems.join("\n")));
   } catch (err) {

@@ -41,21 +41,37 @@ function parseOptions(): NonNullable<ParseArgsConfig["options"]> {
     version: { type: "boolean" },
   };
   for (const o of OPTIONS) {
-    if (o.flag) options[o.flag] = o.kind === "boolean" ? { type: "boolean" } : { type: "string", multiple: o.kind === "list" };
+    if (o.flag)
+      options[o.flag] = o.kind === "boolean" ? { type: "boolean" } : { type: "string", multiple: o.kind === "list" };
     if ("fileFlag" in o && o.fileFlag) options[o.fileFlag] = { type: "string" };
   }
   return options;
 }
 
 /** argv -> RawSettings. Never echoes a value: a token pasted into a flag must not reach the log. */
-export function readArgv(argv: string[]): { command: string | undefined; raw: RawSettings; help: boolean; version: boolean; tokenFile?: string; passwordFile?: string } {
+export function readArgv(argv: string[]): {
+  command: string | undefined;
+  raw: RawSettings;
+  help: boolean;
+  version: boolean;
+  tokenFile?: string;
+  passwordFile?: string;
+} {
   for (const arg of argv) {
     if (/^--gitlab-token(=|$)/.test(arg)) {
-      throw new UsageError("--gitlab-token", undefined, "not accepted: argv is visible to every process; set GITLAB_TOKEN or use --gitlab-token-file");
+      throw new UsageError(
+        "--gitlab-token",
+        undefined,
+        "not accepted: argv is visible to every process; set GITLAB_TOKEN or use --gitlab-token-file",
+      );
     }
     const password = /^(--(?:registry-)?password)(=|$)/.exec(arg);
     if (password) {
-      throw new UsageError(password[1]!, undefined, "not accepted: argv is visible to every process; set REGISTRY_PASSWORD or use --password-file");
+      throw new UsageError(
+        password[1]!,
+        undefined,
+        "not accepted: argv is visible to every process; set REGISTRY_PASSWORD or use --password-file",
+      );
     }
   }
   let parsed;
@@ -66,7 +82,11 @@ export function readArgv(argv: string[]): { command: string | undefined; raw: Ra
     // Only the option's name: node's message may quote the value that follows it.
     const option = /'(--?[A-Za-z0-9-]+)/.exec((err as Error).message)?.[1] ?? "an option";
     const accepted =
-      code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ? "a known option (see --help)" : code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" ? "a value after the option (see --help)" : "see --help";
+      code === "ERR_PARSE_ARGS_UNKNOWN_OPTION"
+        ? "a known option (see --help)"
+        : code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE"
+          ? "a value after the option (see --help)"
+          : "see --help";
     throw new UsageError(option, undefined, accepted);
   }
   const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
@@ -78,8 +98,17 @@ export function readArgv(argv: string[]): { command: string | undefined; raw: Ra
     // read as not given, --gitlab-url '' would quietly become gitlab.com and --token-name '' the default.
     const blank = typeof v === "string" ? v.trim() === "" : Array.isArray(v) && v.every((x) => x.trim() === "");
     if (blank) {
-      const fallback = "default" in o ? `its default (${o.default})` : "defaultText" in o ? `its default (${o.defaultText})` : "nothing";
-      throw new UsageError(`--${o.flag}`, undefined, `an empty value; give a value, or leave the option out for ${fallback}`);
+      const fallback =
+        "default" in o
+          ? `its default (${o.default})`
+          : "defaultText" in o
+            ? `its default (${o.defaultText})`
+            : "nothing";
+      throw new UsageError(
+        `--${o.flag}`,
+        undefined,
+        `an empty value; give a value, or leave the option out for ${fallback}`,
+      );
     }
     raw[o.key] = v;
   }
@@ -166,14 +195,21 @@ async function statusCommand({ config, log, redactor, io }: Context): Promise<Ou
 async function revokeCommand({ config, log, redactor, io }: Context): Promise<Outcome> {
   try {
     const report = await teardown(config, livePorts(config, log, redactor), { confirm: config.yes });
-    return { exitCode: report.problems.length > 0 ? ExitCode.remote : ExitCode.ok, lines: teardownLines(report), json: teardownJson(report) };
+    return {
+      exitCode: report.problems.length > 0 ? ExitCode.remote : ExitCode.ok,
+      lines: teardownLines(report),
+      json: teardownJson(report),
+    };
   } catch (err) {
     if (!(err instanceof ConfirmationRequiredError)) throw err;
     // Without --yes: show the plan like any report, then fail as a usage error.
     const report = { ...err.plan, applied: false, revokedTokenIds: [], deletedSecrets: [], problems: [] };
     const message = redactor.redact(err.message);
     const lines = teardownLines(report).map(redactor.redact);
-    if (config.json) io.stdout(`${redactor.redact(JSON.stringify({ ...teardownJson(report), error: { message, exitCode: err.exitCode } }))}\n`);
+    if (config.json)
+      io.stdout(
+        `${redactor.redact(JSON.stringify({ ...teardownJson(report), error: { message, exitCode: err.exitCode } }))}\n`,
+      );
     else io.stdout(`${lines.join("\n")}\n`);
     io.stderr(`error: ${message}\n`);
     return { exitCode: err.exitCode, lines: [], json: undefined };
@@ -194,7 +230,10 @@ async function renderCommand({ config, log, redactor, io }: Context): Promise<Ou
   // The one place a secret is written: render's stdout, which the user asked for.
   if (config.json) io.stdout(`${JSON.stringify({ ...facts, content: rendered.content.reveal() })}\n`);
   else io.stdout(rendered.content.reveal());
-  const what = rendered.format === "secret" ? `Secret "${config.secretName}" for ${config.namespaces.join(", ")}` : "a docker config.json";
+  const what =
+    rendered.format === "secret"
+      ? `Secret "${config.secretName}" for ${config.namespaces.join(", ")}`
+      : "a docker config.json";
   log.info(
     rendered.token
       ? `Printed ${what} with deploy token ${rendered.token.id} (${rendered.token.username}), expires ${rendered.token.expiresAt}. ` +
@@ -231,12 +270,16 @@ export async function runCli(argv: string[], env: Env, io: Io): Promise<number> 
     if (!isCommand(command)) {
       throw new UsageError("command", command, `one of ${Object.keys(COMMANDS).join(", ")}`);
     }
-    if (args.tokenFile !== undefined) args.raw.gitlabToken = readSecretFile("--gitlab-token-file", args.tokenFile, "the GitLab token").trim();
+    if (args.tokenFile !== undefined)
+      args.raw.gitlabToken = readSecretFile("--gitlab-token-file", args.tokenFile, "the GitLab token").trim();
     // Untrimmed: parseConfig drops only a trailing line break, since spaces may belong to a password.
-    if (args.passwordFile !== undefined) args.raw.registryPassword = readSecretFile("--password-file", args.passwordFile, "the registry password");
+    if (args.passwordFile !== undefined)
+      args.raw.registryPassword = readSecretFile("--password-file", args.passwordFile, "the registry password");
     // A flag wins over its option variable; the variable names the option in messages only when it was used.
     const fromEnv = readVariables(env, COMMANDS[command].options);
-    const labels = Object.fromEntries(Object.entries(fromEnv.labels).filter(([key]) => args.raw[key as OptionKey] === undefined));
+    const labels = Object.fromEntries(
+      Object.entries(fromEnv.labels).filter(([key]) => args.raw[key as OptionKey] === undefined),
+    );
     const raw = { ...fromEnv.raw, ...args.raw };
     json = raw.json === true || raw.json === "true"; // errors from here on are reported as --json asks
     const config = configFor(command, raw, env, "cli", labels);
@@ -257,10 +300,13 @@ export async function runCli(argv: string[], env: Env, io: Io): Promise<number> 
     if (json && outcome.json !== undefined) io.stdout(`${redactor.redact(JSON.stringify(outcome.json))}\n`);
     return outcome.exitCode;
   } catch (err) {
-    const message = redactor.redact(err instanceof GpsError ? err.message : `unexpected error: ${(err as Error).message}`);
+    const message = redactor.redact(
+      err instanceof GpsError ? err.message : `unexpected error: ${(err as Error).message}`,
+    );
     const code = exitCodeOf(err);
     io.stderr(`error: ${message}\n`);
-    if (json) io.stdout(`${redactor.redact(JSON.stringify({ error: { message, exitCode: code, ...refusedJson(err) } }))}\n`);
+    if (json)
+      io.stdout(`${redactor.redact(JSON.stringify({ error: { message, exitCode: code, ...refusedJson(err) } }))}\n`);
     return code;
   }
 }
@@ -268,5 +314,7 @@ export async function runCli(argv: string[], env: Env, io: Io): Promise<number> 
 /** Every namespace the API server refused, uncapped (the message shows the first few): for scripts. */
 function refusedJson(err: unknown): { refusedNamespaces?: Array<{ namespace: string; reason: string }> } {
   const refused = refusedOf(err);
-  return refused.length ? { refusedNamespaces: refused.map((r) => ({ namespace: r.namespace, reason: r.reason })) } : {};
+  return refused.length
+    ? { refusedNamespaces: refused.map((r) => ({ namespace: r.namespace, reason: r.reason })) }
+    : {};
 }

@@ -3,7 +3,14 @@
 // validation and the docs come from one place.
 import { UsageError } from "../model/errors.js";
 import { parseConfig, type Config, type Face } from "../config/inputs.js";
-import { OPTIONS, optionByKey, optionLabel, optionVariable, type OptionKey, type RawSettings } from "../config/options.js";
+import {
+  OPTIONS,
+  optionByKey,
+  optionLabel,
+  optionVariable,
+  type OptionKey,
+  type RawSettings,
+} from "../config/options.js";
 import type { Labels } from "../config/variables.js";
 
 export type CommandName = "rotate" | "plan" | "status" | "revoke" | "render";
@@ -21,8 +28,23 @@ export interface CommandSpec {
 const NOT_ROTATE: readonly OptionKey[] = ["warnWithin", "yes", "format"];
 /** Where to find GitLab and the cluster, and which target: every command but render needs these. */
 const TARGET: readonly OptionKey[] = [
-  "gitlabUrl", "gitlabToken", "project", "group", "username", "namespaces", "namespaceSelector", "excludeNamespaces", "secretName", "tokenName",
-  "kubeconfig", "context", "caFile", "allowInsecureHttp", "requestTimeout", "retryFor", "json",
+  "gitlabUrl",
+  "gitlabToken",
+  "project",
+  "group",
+  "username",
+  "namespaces",
+  "namespaceSelector",
+  "excludeNamespaces",
+  "secretName",
+  "tokenName",
+  "kubeconfig",
+  "context",
+  "caFile",
+  "allowInsecureHttp",
+  "requestTimeout",
+  "retryFor",
+  "json",
 ];
 
 const only = (keys: readonly OptionKey[]) => (key: OptionKey) => keys.includes(key);
@@ -32,13 +54,18 @@ const USAGE = "2  bad input (nothing was changed)";
 
 export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
   rotate: {
-    summary: "Mint a read_registry deploy token, apply the pull Secret to every namespace, revoke the token it replaces.",
+    summary:
+      "Mint a read_registry deploy token, apply the pull Secret to every namespace, revoke the token it replaces.",
     details: [
       "With --username (static credentials for any registry: Docker Hub, Harbor, IBM Cloud's iamapikey) nothing is minted or " +
         "revoked and GitLab is never called: the Secrets are written when the docker config they record (its SHA-256, in an " +
         "annotation) differs from the one the given credentials make, and otherwise left alone.",
     ],
-    exitCodes: ["0  done, or nothing was due", `${REMOTE} (after rollback; retrying may help)`, "2  bad input, or a Secret only you can decide on (nothing was changed)"],
+    exitCodes: [
+      "0  done, or nothing was due",
+      `${REMOTE} (after rollback; retrying may help)`,
+      "2  bad input, or a Secret only you can decide on (nothing was changed)",
+    ],
     // Every option but the other commands' own, including options added later.
     options: (key) => !NOT_ROTATE.includes(key),
   },
@@ -69,9 +96,25 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
         "Secret here is shown as legacy: not ours to sweep, it expires by itself. Given rotate's --rotate-before (and " +
         "--registry, --registry-alias), a namespace without the Secret that the next rotate fills with the current token is shown so.",
     ],
-    exitCodes: ["0  report printed (without --warn-within, also when something needs attention)", REMOTE, USAGE, "3  with --warn-within: something needs attention"],
+    exitCodes: [
+      "0  report printed (without --warn-within, also when something needs attention)",
+      REMOTE,
+      USAGE,
+      "3  with --warn-within: something needs attention",
+    ],
     // rotate's --rotate-before and registry: given the same, status tells which namespaces the next rotate fills.
-    options: only([...TARGET, "secretType", "sweepGrace", "warnWithin", "rotateBefore", "registry", "registryAliases", "format", "metricsFile", "pushgatewayUrl"]),
+    options: only([
+      ...TARGET,
+      "secretType",
+      "sweepGrace",
+      "warnWithin",
+      "rotateBefore",
+      "registry",
+      "registryAliases",
+      "format",
+      "metricsFile",
+      "pushgatewayUrl",
+    ]),
   },
   revoke: {
     summary: "Tear the target down: revoke our tokens, remove our ServiceAccount entries, delete the managed Secrets.",
@@ -85,7 +128,11 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
         "their ServiceAccount entries, with no GitLab call and no password.",
       "Without --yes it only shows what it would do and exits 2. Needs the verb delete on secrets besides the rotation Role.",
     ],
-    exitCodes: ["0  done, or nothing left to tear down", `${REMOTE} (the message says what was done; re-running finishes)`, "2  bad input, or --yes missing (nothing was changed)"],
+    exitCodes: [
+      "0  done, or nothing left to tear down",
+      `${REMOTE} (the message says what was done; re-running finishes)`,
+      "2  bad input, or --yes missing (nothing was changed)",
+    ],
     options: only([...TARGET, "serviceAccounts", "lockTimeout", "lockLeaseDuration", "yes"]),
   },
   render: {
@@ -103,11 +150,33 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
         "to pull only with --verify-image.",
     ],
     // render never contacts the cluster: its exit 1 is GitLab's or the registry's.
-    exitCodes: ["0  printed", "1  GitLab or the registry failed (a token that failed its pull check is revoked; nothing was printed)", USAGE],
+    exitCodes: [
+      "0  printed",
+      "1  GitLab or the registry failed (a token that failed its pull check is revoked; nothing was printed)",
+      USAGE,
+    ],
     options: only([
-      "gitlabUrl", "gitlabToken", "project", "group", "registry", "registryAliases", "username", "registryPassword",
-      "namespaces", "secretName", "secretType", "tokenName", "expiresIn",
-      "verifyImage", "noVerify", "caFile", "allowInsecureHttp", "requestTimeout", "retryFor", "json", "format",
+      "gitlabUrl",
+      "gitlabToken",
+      "project",
+      "group",
+      "registry",
+      "registryAliases",
+      "username",
+      "registryPassword",
+      "namespaces",
+      "secretName",
+      "secretType",
+      "tokenName",
+      "expiresIn",
+      "verifyImage",
+      "noVerify",
+      "caFile",
+      "allowInsecureHttp",
+      "requestTimeout",
+      "retryFor",
+      "json",
+      "format",
     ]),
   },
 };
@@ -120,7 +189,11 @@ export function isCommand(name: string): name is CommandName {
 export function checkOptions(command: CommandName, raw: RawSettings, face: Face, labels: Labels = {}): void {
   for (const o of OPTIONS) {
     if (raw[o.key] === undefined || COMMANDS[command].options(o.key)) continue;
-    throw new UsageError(labels[o.key] ?? optionLabel(o, face), undefined, `not an option of ${command} (see gitlab-pull-secret ${command} --help)`);
+    throw new UsageError(
+      labels[o.key] ?? optionLabel(o, face),
+      undefined,
+      `not an option of ${command} (see gitlab-pull-secret ${command} --help)`,
+    );
   }
 }
 
@@ -139,33 +212,68 @@ export function configFor(
   checkOptions(command, raw, face, labels);
   const label = (key: OptionKey): string => labels[key] ?? optionLabel(optionByKey(key), face);
   // status and revoke read and delete; they never write credentials, so static ones need no password there.
-  const parse = (r: RawSettings): Config => parseConfig(r, env, face, { writesCredentials: command !== "status" && command !== "revoke", labels });
+  const parse = (r: RawSettings): Config =>
+    parseConfig(r, env, face, { writesCredentials: command !== "status" && command !== "revoke", labels });
   const format = typeof raw.format === "string" ? raw.format.trim() : undefined;
   if (command === "render" && !format) {
-    throw new UsageError(label("format"), undefined, "required for render: secret (a Secret manifest, YAML) or config.json (a docker config.json)");
+    throw new UsageError(
+      label("format"),
+      undefined,
+      "required for render: secret (a Secret manifest, YAML) or config.json (a docker config.json)",
+    );
   }
-  const given = Array.isArray(raw.namespaces) ? raw.namespaces.length > 0 : typeof raw.namespaces === "string" && raw.namespaces.trim() !== "";
-  if (command === "render" && format === "config.json" && typeof raw.secretType === "string" && raw.secretType.trim() !== "") {
-    throw new UsageError(label("secretType"), raw.secretType.trim(), `only with ${label("format")} secret: a docker config.json always has the auths form (dockerconfigjson)`);
+  const given = Array.isArray(raw.namespaces)
+    ? raw.namespaces.length > 0
+    : typeof raw.namespaces === "string" && raw.namespaces.trim() !== "";
+  if (
+    command === "render" &&
+    format === "config.json" &&
+    typeof raw.secretType === "string" &&
+    raw.secretType.trim() !== ""
+  ) {
+    throw new UsageError(
+      label("secretType"),
+      raw.secretType.trim(),
+      `only with ${label("format")} secret: a docker config.json always has the auths form (dockerconfigjson)`,
+    );
   }
   if (command === "status") return statusConfig(raw, format, parse, label);
   if (command === "render" && format === "config.json" && given) {
     // A docker config.json names no namespace: a given one would be ignored, and the user may believe it scoped something.
-    throw new UsageError(label("namespaces"), undefined, `not used by render ${label("format")} config.json (a docker config.json has no namespace); leave it out, or use ${label("format")} secret`);
+    throw new UsageError(
+      label("namespaces"),
+      undefined,
+      `not used by render ${label("format")} config.json (a docker config.json has no namespace); leave it out, or use ${label("format")} secret`,
+    );
   }
   if (command === "render" && format === "config.json") {
     return { ...parse({ ...raw, namespaces: ["default"] }), namespaces: [] };
   }
   if (command === "render" && format === "secret" && !given) {
-    throw new UsageError(label("namespaces"), undefined, "required for render --format secret: the namespace(s) of the Secret manifest");
+    throw new UsageError(
+      label("namespaces"),
+      undefined,
+      "required for render --format secret: the namespace(s) of the Secret manifest",
+    );
   }
   return parse(raw);
 }
 
 /** status --format openmetrics prints the metrics (faces/metrics.ts) instead of the table; render's formats are not status's. */
-function statusConfig(raw: RawSettings, format: string | undefined, parse: (r: RawSettings) => Config, label: (key: OptionKey) => string): Config {
-  if (format !== undefined && format !== "openmetrics") throw new UsageError(label("format"), format, "openmetrics (status prints the table without --format)");
-  if (format && (raw.json === true || raw.json === "true")) throw new UsageError(label("format"), format, `either ${label("format")} openmetrics or ${label("json")}, not both: both print on stdout`);
+function statusConfig(
+  raw: RawSettings,
+  format: string | undefined,
+  parse: (r: RawSettings) => Config,
+  label: (key: OptionKey) => string,
+): Config {
+  if (format !== undefined && format !== "openmetrics")
+    throw new UsageError(label("format"), format, "openmetrics (status prints the table without --format)");
+  if (format && (raw.json === true || raw.json === "true"))
+    throw new UsageError(
+      label("format"),
+      format,
+      `either ${label("format")} openmetrics or ${label("json")}, not both: both print on stdout`,
+    );
   const config = parse({ ...raw, format: undefined });
   return format ? { ...config, observe: { ...config.observe, statusFormat: "openmetrics" } } : config;
 }
@@ -205,14 +313,19 @@ export function helpText(version: string, command?: CommandName): string {
   lines.push("Options:");
   for (const o of OPTIONS) {
     if (!spec.options(o.key)) continue;
-    const names = [o.flag ? `--${o.flag}${o.kind === "boolean" ? "" : " VALUE"}` : undefined, "fileFlag" in o ? `--${o.fileFlag} PATH` : undefined]
+    const names = [
+      o.flag ? `--${o.flag}${o.kind === "boolean" ? "" : " VALUE"}` : undefined,
+      "fileFlag" in o ? `--${o.fileFlag} PATH` : undefined,
+    ]
       .filter(Boolean)
       .join(", ");
     // In precedence order: the flag, then these variables, then the default.
     const vars = [optionVariable(o), ...("env" in o && o.env ? o.env : [])].filter(Boolean);
     const env = vars.length ? ` [env: ${vars.join(", ")}]` : "";
     const def = "default" in o ? ` [default: ${o.default}]` : "defaultText" in o ? ` [default: ${o.defaultText}]` : "";
-    lines.push(`  ${(names || `$${"env" in o && o.env ? o.env[0] : ""}`).padEnd(34)}${describeFor(o.description, spec)}${env}${def}`);
+    lines.push(
+      `  ${(names || `$${"env" in o && o.env ? o.env[0] : ""}`).padEnd(34)}${describeFor(o.description, spec)}${env}${def}`,
+    );
   }
   lines.push("  --help, -h".padEnd(36) + "Show this help.", "");
   lines.push("Exit codes:", ...spec.exitCodes.map((c) => `  ${c}`));

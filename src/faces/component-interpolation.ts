@@ -14,7 +14,10 @@ export class InterpolationError extends Error {}
 const BLOCK = /\$\[\[\s*(\S.*?\S)\s*\]\]/g;
 
 /** Splits a component file into its spec header and its content (the text after `---`). */
-export function splitComponent(text: string): { header: { spec?: { inputs?: Record<string, ComponentInputSpec | null> } }; content: string } {
+export function splitComponent(text: string): {
+  header: { spec?: { inputs?: Record<string, ComponentInputSpec | null> } };
+  content: string;
+} {
   const m = /^---[ \t]*$/m.exec(text);
   if (!m) throw new InterpolationError("no --- after the spec header");
   const header = yaml.load(text.slice(0, m.index)) as { spec?: { inputs?: Record<string, ComponentInputSpec | null> } };
@@ -51,10 +54,14 @@ export function resolveInputs(
       continue;
     }
     if (type === "string" && spec.options && !spec.options.includes(value as string)) {
-      errors.push(`\`${name}\` input: \`${String(value)}\` cannot be used because it is not in the list of allowed options`);
+      errors.push(
+        `\`${name}\` input: \`${String(value)}\` cannot be used because it is not in the list of allowed options`,
+      );
     }
     if (type === "string" && spec.regex !== undefined && !new RegExp(spec.regex).test(value as string)) {
-      errors.push(`\`${name}\` input: ${name in given ? "provided" : "default"} value does not match required RegEx pattern`);
+      errors.push(
+        `\`${name}\` input: ${name in given ? "provided" : "default"} value does not match required RegEx pattern`,
+      );
     }
     values[name] = value;
   }
@@ -66,7 +73,8 @@ function blockValue(data: string, inputs: Record<string, InputValue>): InputValu
   const [access, ...functions] = data.split("|").map((s) => s.trim());
   if (functions.length > 0) throw new InterpolationError(`interpolation functions are not modelled here: ${data}`);
   const parts = access!.split(".");
-  if (parts.length !== 2 || parts[0] !== "inputs") throw new InterpolationError(`invalid interpolation access pattern: ${access}`);
+  if (parts.length !== 2 || parts[0] !== "inputs")
+    throw new InterpolationError(`invalid interpolation access pattern: ${access}`);
   if (!(parts[1]! in inputs)) throw new InterpolationError(`unknown interpolation key: \`${parts[1]}\``);
   return inputs[parts[1]!]!;
 }
@@ -77,7 +85,9 @@ function rubyInspect(v: unknown): string {
   if (v === null || v === undefined) return "nil";
   if (Array.isArray(v)) return `[${v.map(rubyInspect).join(", ")}]`;
   if (typeof v === "object") {
-    return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${k}: ${rubyInspect(x)}`).join(", ")}}`;
+    return `{${Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => `${k}: ${rubyInspect(x)}`)
+      .join(", ")}}`;
   }
   return String(v);
 }
@@ -108,7 +118,11 @@ function interpolateNode(node: unknown, inputs: Record<string, InputValue>): unk
  * otherwise values are embedded with Ruby's to_s. mode "text" (GitLab's
  * ci_text_interpolation): the text is interpolated (non-strings as JSON), then parsed.
  */
-export function interpolateComponent(text: string, given: Record<string, InputValue>, mode: "hash" | "text" = "hash"): Record<string, any> {
+export function interpolateComponent(
+  text: string,
+  given: Record<string, InputValue>,
+  mode: "hash" | "text" = "hash",
+): Record<string, any> {
   const { header, content } = splitComponent(text);
   const specs = header.spec?.inputs;
   if (!specs) throw new InterpolationError("the header has no spec:inputs");
@@ -140,7 +154,9 @@ function checkVariables(jobs: Record<string, any>): void {
     for (const [key, v] of Object.entries((variables ?? {}) as Record<string, unknown>)) {
       const value = v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>).value : v;
       if (typeof value !== "string" && typeof value !== "number") {
-        throw new InterpolationError(`jobs:${name}:variables:${key}: the value must be a string or a number, got ${Array.isArray(value) ? "an array" : String(value)}`);
+        throw new InterpolationError(
+          `jobs:${name}:variables:${key}: the value must be a string or a number, got ${Array.isArray(value) ? "an array" : String(value)}`,
+        );
       }
     }
   }

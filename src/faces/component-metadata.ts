@@ -45,7 +45,9 @@ export const COMPONENT_RENAMES: Readonly<Record<string, string>> = { context: "k
  * REGISTRY_PASSWORD) for the CLI alone. Adding a secret option to the table
  * without an entry here fails the build.
  */
-export const SECRET_INPUTS: Readonly<Record<string, { input: string; defaultVariable: string; description: string; missing: string }>> = {
+export const SECRET_INPUTS: Readonly<
+  Record<string, { input: string; defaultVariable: string; description: string; missing: string }>
+> = {
   gitlabToken: {
     input: "token_variable",
     defaultVariable: "GITLAB_PULL_SECRET_TOKEN",
@@ -114,7 +116,8 @@ export function componentInputName(o: OptionSpec): string | null {
  */
 function componentDefault(o: OptionSpec): InputValue | undefined {
   if (o.kind === "boolean") {
-    if (o.default === "true") throw new Error(`boolean option ${o.key} defaults to true: the input could not say "not given"`);
+    if (o.default === "true")
+      throw new Error(`boolean option ${o.key} defaults to true: the input could not say "not given"`);
     return false;
   }
   if (o.kind === "list") return o.required ? undefined : [];
@@ -134,11 +137,16 @@ function componentDescription(o: OptionSpec): string {
 function jobInputs(): Record<string, ComponentInputSpec> {
   return {
     stage: { type: "string", default: "deploy", description: "Stage of the rotation job." },
-    job_name: { type: "string", default: "gitlab-pull-secret", description: "Name of the rotation job (include the component once per cluster with distinct names)." },
+    job_name: {
+      type: "string",
+      default: "gitlab-pull-secret",
+      description: "Name of the rotation job (include the component once per cluster with distinct names).",
+    },
     rules: {
       type: "array",
       default: [{ if: '$CI_PIPELINE_SOURCE == "schedule"' }, { if: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" }],
-      description: "rules: of the job. Default: scheduled pipelines and pipelines on the default branch (never merge requests).",
+      description:
+        "rules: of the job. Default: scheduled pipelines and pipelines on the default branch (never merge requests).",
     },
     image: {
       type: "string",
@@ -151,13 +159,15 @@ function jobInputs(): Record<string, ComponentInputSpec> {
       type: "string",
       default: VERSION,
       regex: PACKAGE_VERSION_REGEX,
-      description: "Version of the gitlab-pull-secret npm package installed when the image lacks it. Default: the release of this component.",
+      description:
+        "Version of the gitlab-pull-secret npm package installed when the image lacks it. Default: the release of this component.",
     },
     kubectl_version: {
       type: "string",
       default: "stable",
       regex: KUBECTL_VERSION_REGEX,
-      description: "kubectl release (vX.Y.Z, or stable for the latest) downloaded from dl.k8s.io, checksum verified, when the image lacks kubectl.",
+      description:
+        "kubectl release (vX.Y.Z, or stable for the latest) downloaded from dl.k8s.io, checksum verified, when the image lacks kubectl.",
     },
     metrics: {
       type: "boolean",
@@ -178,11 +188,20 @@ export function componentInputs(options: readonly OptionSpec[] = OPTIONS): Recor
     if (name in inputs) throw new Error(`component input ${name} (option ${o.key}) is declared twice`);
     if (o.secret) {
       const s = SECRET_INPUTS[o.key]!;
-      inputs[name] = { type: "string", default: s.defaultVariable, regex: VARIABLE_NAME_REGEX, description: s.description };
+      inputs[name] = {
+        type: "string",
+        default: s.defaultVariable,
+        regex: VARIABLE_NAME_REGEX,
+        description: s.description,
+      };
       continue;
     }
     const def = componentDefault(o);
-    inputs[name] = { type: o.kind === "list" ? "array" : o.kind, ...(def === undefined ? {} : { default: def }), description: componentDescription(o) };
+    inputs[name] = {
+      type: o.kind === "list" ? "array" : o.kind,
+      ...(def === undefined ? {} : { default: def }),
+      description: componentDescription(o),
+    };
   }
   return inputs;
 }
@@ -196,13 +215,18 @@ export function componentInputs(options: readonly OptionSpec[] = OPTIONS): Recor
  */
 function jobVariables(options: readonly OptionSpec[]): string[] {
   const line = (variable: string, input: string, type: ComponentInputType): string[] =>
-    type === "string" ? [`    ${variable}: "$[[ inputs.${input} ]]"`] : [`    ${variable}: |`, `      $[[ inputs.${input} ]]`];
-  const lines = Object.entries(SCRIPT_VARIABLES).flatMap(([variable, input]) => line(variable, input, input === "metrics" ? "boolean" : "string"));
+    type === "string"
+      ? [`    ${variable}: "$[[ inputs.${input} ]]"`]
+      : [`    ${variable}: |`, `      $[[ inputs.${input} ]]`];
+  const lines = Object.entries(SCRIPT_VARIABLES).flatMap(([variable, input]) =>
+    line(variable, input, input === "metrics" ? "boolean" : "string"),
+  );
   for (const o of options) {
     const input = componentInputName(o);
     if (!input || o.secret) continue;
     const variable = optionVariable(o);
-    if (!variable) throw new Error(`option ${o.key} has an Action input but no option variable: the component cannot pass it`);
+    if (!variable)
+      throw new Error(`option ${o.key} has an Action input but no option variable: the component cannot pass it`);
     lines.push(...line(variable, input, o.kind === "list" ? "array" : o.kind));
   }
   return lines;
@@ -219,7 +243,9 @@ function jobVariables(options: readonly OptionSpec[]): string[] {
 export function componentScript(options: readonly OptionSpec[] = OPTIONS): string[] {
   const secrets = options.filter((o) => o.secret && o.input).map((o) => o.key);
   if (secrets.join() !== "gitlabToken,registryPassword") {
-    throw new Error(`the component's script passes the GitLab token and the registry password, not: ${secrets.join(", ")}`);
+    throw new Error(
+      `the component's script passes the GitLab token and the registry password, not: ${secrets.join(", ")}`,
+    );
   }
   const [tokenEnv, passwordEnv] = [optionByKey("gitlabToken").env![0], optionByKey("registryPassword").env![0]];
   const username = optionVariable(optionByKey("username"));

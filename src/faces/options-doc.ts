@@ -18,12 +18,25 @@ export function optionsTable(): string {
       "fileFlag" in o && o.fileFlag ? `\`--${o.fileFlag}\`` : "",
       variable ? `\`$${variable}\`` : "",
       "env" in o && o.env ? o.env.map((e) => `\`$${e}\``).join(", ") : "",
-    ].filter(Boolean).join(", ");
+    ]
+      .filter(Boolean)
+      .join(", ");
     const input = o.input ? `\`${o.input}\`` : "";
-    const def = "default" in o && o.default !== undefined ? `\`${o.default}\`` : "defaultText" in o ? o.defaultText : "required" in o && o.required ? "required" : "";
+    const def =
+      "default" in o && o.default !== undefined
+        ? `\`${o.default}\``
+        : "defaultText" in o
+          ? o.defaultText
+          : "required" in o && o.required
+            ? "required"
+            : "";
     return `| ${cell(cli)} | ${input} | ${cell(def ?? "")} | ${cell(o.description)} |`;
   });
-  return ["| CLI flag / variables | Action input | default | what it does |", "| --- | --- | --- | --- |", ...rows].join("\n");
+  return [
+    "| CLI flag / variables | Action input | default | what it does |",
+    "| --- | --- | --- | --- |",
+    ...rows,
+  ].join("\n");
 }
 
 export function withOptionsTable(readme: string): string {

@@ -71,7 +71,9 @@ export function dotenvText(r: RotationReport, extras: RunExtras = {}, prefix = "
 export function summaryLines(r: RotationReport): string[] {
   const extra = [
     ...(r.sweptTokenIds.length ? [`Swept orphaned deploy token(s) ${r.sweptTokenIds.join(", ")}`] : []),
-    ...(r.serviceAccountsUpdated?.length ? [`Added "${r.secretName}" to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`] : []),
+    ...(r.serviceAccountsUpdated?.length
+      ? [`Added "${r.secretName}" to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`]
+      : []),
     ...(r.skipped.length ? [`Skipped namespace(s) ${unavailableText(r.skipped)}`] : []),
   ];
   if (r.dryRun && r.static) {
@@ -82,7 +84,10 @@ export function summaryLines(r: RotationReport): string[] {
     ];
   }
   if (r.dryRun && r.filled) {
-    return [`Dry run: nothing changed. A run would fill ${r.filled.namespaces.join(", ")} with deploy token ${r.filled.tokenId} (no rotation due: ${r.reason}). Run plan for the full picture.`, ...extra];
+    return [
+      `Dry run: nothing changed. A run would fill ${r.filled.namespaces.join(", ")} with deploy token ${r.filled.tokenId} (no rotation due: ${r.reason}). Run plan for the full picture.`,
+      ...extra,
+    ];
   }
   if (r.dryRun) {
     return [
@@ -113,9 +118,12 @@ export function summaryLines(r: RotationReport): string[] {
   if (!r.token) return [`Unchanged: ${r.reason}`, ...extra];
   const t = r.token;
   return [
-    `Rotated Secret "${r.secretName}" in ${r.namespaces.join(", ")}` + (r.created.length ? ` (created in ${r.created.join(", ")})` : ""),
+    `Rotated Secret "${r.secretName}" in ${r.namespaces.join(", ")}` +
+      (r.created.length ? ` (created in ${r.created.join(", ")})` : ""),
     `Deploy token ${t.id} (${t.username}) for ${hosts}, expires ${t.expiresAt}`,
-    r.revokedTokenIds.length ? `Revoked deploy token(s) ${r.revokedTokenIds.join(", ")}` : "No previous token to revoke",
+    r.revokedTokenIds.length
+      ? `Revoked deploy token(s) ${r.revokedTokenIds.join(", ")}`
+      : "No previous token to revoke",
     ...extra,
   ];
 }
@@ -133,7 +141,12 @@ export function streamLog(write: (line: string) => void, redactor: Redactor): Lo
 export function textTable(rows: readonly (readonly string[])[]): string[] {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ").trimEnd());
+  return rows.map((row) =>
+    row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 /** The Action's job summary as data: a heading, one table row per namespace, then notes. Pure, so it is unit-tested. */
@@ -151,21 +164,37 @@ export function jobSummary(r: RotationReport): JobSummary {
     : written
       ? "gitlab-pull-secret: static credentials applied"
       : r.dryRun
-      ? "gitlab-pull-secret: dry run (nothing changed)"
-      : r.filled
-        ? `gitlab-pull-secret: filled ${r.filled.namespaces.join(", ")}`
-      : r.changed
-        ? "gitlab-pull-secret: ServiceAccounts updated"
-        : "gitlab-pull-secret: unchanged";
+        ? "gitlab-pull-secret: dry run (nothing changed)"
+        : r.filled
+          ? `gitlab-pull-secret: filled ${r.filled.namespaces.join(", ")}`
+          : r.changed
+            ? "gitlab-pull-secret: ServiceAccounts updated"
+            : "gitlab-pull-secret: unchanged";
   const filled = (ns: string): boolean => r.filled?.namespaces.includes(ns) === true;
   const change = (ns: string): string =>
     written
-      ? r.created.includes(ns) ? "created" : "updated"
+      ? r.created.includes(ns)
+        ? "created"
+        : "updated"
       : r.dryRun
-        ? filled(ns) ? "would fill" : r.created.includes(ns) ? "would create" : "checked"
-        : filled(ns) ? "filled" : "unchanged";
+        ? filled(ns)
+          ? "would fill"
+          : r.created.includes(ns)
+            ? "would create"
+            : "checked"
+        : filled(ns)
+          ? "filled"
+          : "unchanged";
   const revoked = r.revokedTokenIds.join(", ") || "none";
-  const skippedRows = r.skipped.map((s) => [s.namespace, r.secretName, s.reason === "missing" ? "skipped: no such namespace" : "skipped: being deleted", "-", "-", "-", revoked]);
+  const skippedRows = r.skipped.map((s) => [
+    s.namespace,
+    r.secretName,
+    s.reason === "missing" ? "skipped: no such namespace" : "skipped: being deleted",
+    "-",
+    "-",
+    "-",
+    revoked,
+  ]);
   const rows = r.namespaces.map((ns) => [
     ns,
     r.secretName,
@@ -182,12 +211,21 @@ export function jobSummary(r: RotationReport): JobSummary {
       ? `Owner: ${r.owner.kind} ${r.owner.path} (id ${r.owner.id}); registry ${[r.registry, ...r.registryAliases].join(", ")}`
       : `Static credentials of ${r.static?.username ?? "?"} (nothing minted or revoked); registry ${[r.registry, ...r.registryAliases].join(", ")}`,
   ];
-  if (r.verified) notes.push(`Pull check: ${r.verified.repository}${r.verified.tag ? `:${r.verified.tag}` : ""}${r.verified.digest ? ` (${r.verified.digest})` : ""}`);
+  if (r.verified)
+    notes.push(
+      `Pull check: ${r.verified.repository}${r.verified.tag ? `:${r.verified.tag}` : ""}${r.verified.digest ? ` (${r.verified.digest})` : ""}`,
+    );
   if (r.keptTokenIds.length) notes.push(`Kept alive: deploy token(s) ${r.keptTokenIds.join(", ")}`);
   if (r.sweptTokenIds.length) notes.push(`Swept orphaned deploy token(s) ${r.sweptTokenIds.join(", ")}`);
-  if (r.serviceAccountsUpdated?.length) notes.push(`Added to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`);
+  if (r.serviceAccountsUpdated?.length)
+    notes.push(`Added to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`);
   for (const p of r.problems) notes.push(`Warning: ${p}`);
-  return { heading, header: ["Namespace", "Secret", "Change", "Token id", "Username", "Expires", "Revoked token ids"], rows: [...rows, ...skippedRows], notes };
+  return {
+    heading,
+    header: ["Namespace", "Secret", "Change", "Token id", "Username", "Expires", "Revoked token ids"],
+    rows: [...rows, ...skippedRows],
+    notes,
+  };
 }
 
 /** The job summary is HTML: text from servers (problems) must not become markup. */

@@ -15,7 +15,14 @@ import { livePorts } from "../adapters/wiring.js";
 import type { Config } from "../config/inputs.js";
 import { rotate } from "../commands/rotate.js";
 import type { RotationReport } from "../commands/rotation-report.js";
-import { announce, expectedLease, runEvents, runResult, runSucceeded, type RunOutcome } from "../commands/run-signals.js";
+import {
+  announce,
+  expectedLease,
+  runEvents,
+  runResult,
+  runSucceeded,
+  type RunOutcome,
+} from "../commands/run-signals.js";
 import { readStatus } from "../commands/status.js";
 import type { StatusReport } from "../commands/status-report.js";
 import { UsageError } from "../model/errors.js";
@@ -36,7 +43,8 @@ function watched(ports: Ports, seen: Seen): Ports {
   const note =
     (namespace: string, name: string) =>
     (lease: LeaseState | undefined): LeaseState | undefined => {
-      if (lease?.uid) seen.lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace, name, uid: lease.uid };
+      if (lease?.uid)
+        seen.lease = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace, name, uid: lease.uid };
       return lease;
     };
   const watchedLock: Ports["lock"] = {
@@ -72,7 +80,11 @@ export function checkMetricsFile(config: Config): void {
     writeFileSync(probe, "", { mode: 0o644 });
     rmSync(probe, { force: true });
   } catch (err) {
-    throw new UsageError("--metrics-file", path, `a file in a writable directory (${(err as { code?: string }).code ?? "unwritable"})`);
+    throw new UsageError(
+      "--metrics-file",
+      path,
+      `a file in a writable directory (${(err as { code?: string }).code ?? "unwritable"})`,
+    );
   }
 }
 
@@ -102,7 +114,12 @@ function readIfThere(path: string): string {
 }
 
 /** Writes and pushes the metrics as the options ask; a failure is a warning. Every byte passes the run's redaction. */
-async function emit(config: Config, parts: { status?: StatusReport; run?: RunFacts }, log: Log, redactor: Redactor): Promise<void> {
+async function emit(
+  config: Config,
+  parts: { status?: StatusReport; run?: RunFacts },
+  log: Log,
+  redactor: Redactor,
+): Promise<void> {
   const { metricsFile, pushgatewayUrl } = config.observe;
   if (!metricsFile && !pushgatewayUrl) return;
   const { text, contentType } = await metricsText("text", parts);
@@ -112,7 +129,9 @@ async function emit(config: Config, parts: { status?: StatusReport; run?: RunFac
       writeAtomically(metricsFile, clean);
       log.info(`Wrote the metrics to ${metricsFile}`);
     } catch (err) {
-      log.warn(`Could not write the metrics to ${metricsFile}: ${(err as { code?: string }).code ?? (err as Error).message}`);
+      log.warn(
+        `Could not write the metrics to ${metricsFile}: ${(err as { code?: string }).code ?? (err as Error).message}`,
+      );
     }
   }
   if (pushgatewayUrl) {
@@ -134,7 +153,12 @@ async function emit(config: Config, parts: { status?: StatusReport; run?: RunFac
 }
 
 /** status's metrics to the file and the Pushgateway; with --format openmetrics the caller prints them too. */
-export async function emitStatusMetrics(config: Config, report: StatusReport, log: Log, redactor: Redactor): Promise<void> {
+export async function emitStatusMetrics(
+  config: Config,
+  report: StatusReport,
+  log: Log,
+  redactor: Redactor,
+): Promise<void> {
   await emit(config, { status: report }, log, redactor);
 }
 
@@ -147,7 +171,9 @@ export interface ObservedRotation {
 function runFacts(config: Config, outcome: RunOutcome, startedMs: number, finished: Date): RunFacts {
   const r = outcome.report;
   const success = runSucceeded(outcome);
-  const before = config.observe.metricsFile ? previousLastSuccess(readIfThere(config.observe.metricsFile), config.secretName) : undefined;
+  const before = config.observe.metricsFile
+    ? previousLastSuccess(readIfThere(config.observe.metricsFile), config.secretName)
+    : undefined;
   return {
     secretName: config.secretName,
     result: runResult(outcome),
@@ -191,7 +217,12 @@ export async function observedRotation(config: Config, log: Log, redactor: Redac
         holdsSecret: redactor.holds,
         reportingInstance: `${hostname()}`,
       });
-      const list = runEvents({ outcome, lease: lease ?? undefined, secretName: config.secretName, redact: redactor.redact });
+      const list = runEvents({
+        outcome,
+        lease: lease ?? undefined,
+        secretName: config.secretName,
+        redact: redactor.redact,
+      });
       await announce(port, list, finished, log);
     }
     if (metricsFile || pushgatewayUrl) {
@@ -200,12 +231,18 @@ export async function observedRotation(config: Config, log: Log, redactor: Redac
       try {
         status = await readStatus(config, ports);
       } catch (err) {
-        log.warn(`The metrics hold the run only: reading the Secrets and tokens after it failed: ${(err as Error).message}`);
+        log.warn(
+          `The metrics hold the run only: reading the Secrets and tokens after it failed: ${(err as Error).message}`,
+        );
       }
-      await emit(config, { ...(status ? { status } : {}), run: runFacts(config, outcome, started, finished) }, log, redactor);
+      await emit(
+        config,
+        { ...(status ? { status } : {}), run: runFacts(config, outcome, started, finished) },
+        log,
+        redactor,
+      );
     }
   }
   if (outcome.error) throw outcome.error;
   return { report: outcome.report, apiTokenExpiresAt: seen.apiToken ? seen.apiToken.expiresAt : undefined };
 }
-

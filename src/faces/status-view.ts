@@ -4,11 +4,18 @@ import type { StatusReport } from "../commands/status.js";
 import { apiTokenLine } from "../commands/apitoken.js";
 import { textTable } from "./report.js";
 
-const dash = (v: string | number | null | undefined): string => (v === null || v === undefined || v === "" ? "-" : String(v));
+const dash = (v: string | number | null | undefined): string =>
+  v === null || v === undefined || v === "" ? "-" : String(v);
 
 export function statusLines(r: StatusReport): string[] {
-  const whose = r.owner ? `of ${r.owner.kind} ${r.owner.path} (id ${r.owner.id})` : `with static credentials of ${r.static?.username ?? "?"}`;
-  const lines = [`Secret "${r.secretName}" ${whose}, checked ${r.checkedAt}`, ...(r.apiToken ? [apiTokenLine(r.apiToken)] : []), ""];
+  const whose = r.owner
+    ? `of ${r.owner.kind} ${r.owner.path} (id ${r.owner.id})`
+    : `with static credentials of ${r.static?.username ?? "?"}`;
+  const lines = [
+    `Secret "${r.secretName}" ${whose}, checked ${r.checkedAt}`,
+    ...(r.apiToken ? [apiTokenLine(r.apiToken)] : []),
+    "",
+  ];
   lines.push(
     ...textTable([
       ["NAMESPACE", "TYPE", "TOKEN", "EXPIRES", "DAYS LEFT", "TOKEN STATE"],
@@ -16,8 +23,28 @@ export function statusLines(r: StatusReport): string[] {
         s.present
           ? s.credentials === "static"
             ? [s.namespace, s.type ?? "-", "static", "-", "-", `static (${s.username ?? "?"})`]
-            : [s.namespace, s.type ?? "-", dash(s.tokenId), dash(s.expiresAt?.slice(0, 10)), dash(s.daysLeft), s.managed ? dash(s.tokenState) : "unmanaged"]
-          : [s.namespace, "-", "-", "-", "-", s.namespaceState === "missing" ? "no such namespace" : s.namespaceState === "terminating" ? "namespace being deleted" : s.fillWith !== null ? `missing: rotate fills it with ${s.fillWith}` : "missing"],
+            : [
+                s.namespace,
+                s.type ?? "-",
+                dash(s.tokenId),
+                dash(s.expiresAt?.slice(0, 10)),
+                dash(s.daysLeft),
+                s.managed ? dash(s.tokenState) : "unmanaged",
+              ]
+          : [
+              s.namespace,
+              "-",
+              "-",
+              "-",
+              "-",
+              s.namespaceState === "missing"
+                ? "no such namespace"
+                : s.namespaceState === "terminating"
+                  ? "namespace being deleted"
+                  : s.fillWith !== null
+                    ? `missing: rotate fills it with ${s.fillWith}`
+                    : "missing",
+            ],
       ),
     ]),
   );
@@ -28,7 +55,15 @@ export function statusLines(r: StatusReport): string[] {
     lines.push(
       ...textTable([
         ["TOKEN", "STATE", "ROLE", "EXPIRES", "DAYS LEFT", "USED BY", "NAME"],
-        ...r.tokens.map((t) => [String(t.id), t.state, t.role, dash(t.expiresAt?.slice(0, 10)), dash(t.daysLeft), dash(t.usedBy.join(",")), t.name]),
+        ...r.tokens.map((t) => [
+          String(t.id),
+          t.state,
+          t.role,
+          dash(t.expiresAt?.slice(0, 10)),
+          dash(t.daysLeft),
+          dash(t.usedBy.join(",")),
+          t.name,
+        ]),
       ]),
     );
   }

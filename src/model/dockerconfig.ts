@@ -48,7 +48,11 @@ export function registryHosts(registry: string, aliases: readonly string[]): str
   for (const alias of aliases) {
     const host = alias.toLowerCase();
     if (hosts.includes(host)) {
-      throw new UsageError("--registry-alias", alias, `each host once, and not the registry itself (${registry}): the same credentials are written under every name`);
+      throw new UsageError(
+        "--registry-alias",
+        alias,
+        `each host once, and not the registry itself (${registry}): the same credentials are written under every name`,
+      );
     }
     hosts.push(host);
   }
@@ -120,24 +124,32 @@ export function secretForms(creds: readonly RegistryCredentials[]): string[] {
  * password, as this tool writes them. A string says what does not match,
  * never what the payload holds.
  */
-export function credentialsIn(type: SecretType, payload: Secret, hosts: readonly string[]): RegistryCredentials[] | string {
+export function credentialsIn(
+  type: SecretType,
+  payload: Secret,
+  hosts: readonly string[],
+): RegistryCredentials[] | string {
   let doc: unknown;
   try {
     doc = JSON.parse(payload.reveal());
   } catch {
     return "its docker config is not JSON";
   }
-  const map = (type === "dockercfg" ? doc : (doc as { auths?: unknown } | null)?.auths) as Record<string, Partial<AuthEntry>> | undefined;
+  const map = (type === "dockercfg" ? doc : (doc as { auths?: unknown } | null)?.auths) as
+    Record<string, Partial<AuthEntry>> | undefined;
   if (typeof map !== "object" || map === null) return "its docker config has no host entries";
   const names = Object.keys(map).map((h) => h.toLowerCase());
-  if (names.length !== hosts.length || hosts.some((h) => !names.includes(h))) return `its docker config names other hosts than ${hosts.join(", ")}`;
+  if (names.length !== hosts.length || hosts.some((h) => !names.includes(h)))
+    return `its docker config names other hosts than ${hosts.join(", ")}`;
   const first = Object.values(map)[0]!;
   const { username, password } = first;
-  if (typeof username !== "string" || typeof password !== "string" || username === "" || password === "") return "its docker config lacks a username or password";
+  if (typeof username !== "string" || typeof password !== "string" || username === "" || password === "")
+    return "its docker config lacks a username or password";
   const creds = credentialsFor(hosts, username, new Secret(password));
   for (const e of Object.values(map)) {
     const want = entry(creds[0]!);
-    if (e.username !== want.username || e.password !== want.password || (e.auth !== undefined && e.auth !== want.auth)) return "its docker config holds different credentials for its hosts";
+    if (e.username !== want.username || e.password !== want.password || (e.auth !== undefined && e.auth !== want.auth))
+      return "its docker config holds different credentials for its hosts";
   }
   return creds;
 }

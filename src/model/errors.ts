@@ -35,7 +35,10 @@ export class UsageError extends GpsError {
 /** The cluster holds a Secret of our name that another owner made; we do not take it silently. */
 export class UnmanagedSecretError extends GpsError {
   readonly exitCode = ExitCode.usage;
-  constructor(readonly secretName: string, readonly namespaces: string[]) {
+  constructor(
+    readonly secretName: string,
+    readonly namespaces: string[],
+  ) {
     super(
       `Secret "${secretName}" already exists in namespace(s) ${namespaces.join(", ")} and is not managed by ` +
         `gitlab-pull-secret (no label app.kubernetes.io/managed-by=gitlab-pull-secret). Nothing was changed. ` +
@@ -83,10 +86,19 @@ export class OwnershipError extends GpsError {
   readonly exitCode = ExitCode.usage;
   constructor(
     readonly secretName: string,
-    readonly overlaps: ReadonlyArray<{ namespace: string; tokenId: number; otherTarget: string; otherSpec: string | undefined }>,
+    readonly overlaps: ReadonlyArray<{
+      namespace: string;
+      tokenId: number;
+      otherTarget: string;
+      otherSpec: string | undefined;
+    }>,
     target: { id: string | undefined; describe: string },
   ) {
-    const where = overlaps.map((o) => `${o.namespace} (deploy token ${o.tokenId} of ${o.otherTarget}${o.otherSpec ? `, ${o.otherSpec}` : ""})`).join("; ");
+    const where = overlaps
+      .map(
+        (o) => `${o.namespace} (deploy token ${o.tokenId} of ${o.otherTarget}${o.otherSpec ? `, ${o.otherSpec}` : ""})`,
+      )
+      .join("; ");
     super(
       `--strict-ownership: Secret "${secretName}" in ${where} belongs to another target; this run's target is ` +
         `${target.id ?? "?"} (${target.describe}). Nothing was changed. Give each pipeline its own --secret-name, ` +
@@ -192,7 +204,9 @@ export interface UnavailableNamespace {
 }
 
 export function unavailableText(list: readonly UnavailableNamespace[]): string {
-  return list.map((u) => `${u.namespace} (${u.reason === "missing" ? "does not exist" : "is being deleted"})`).join(", ");
+  return list
+    .map((u) => `${u.namespace} (${u.reason === "missing" ? "does not exist" : "is being deleted"})`)
+    .join(", ");
 }
 
 /**
@@ -200,15 +214,25 @@ export function unavailableText(list: readonly UnavailableNamespace[]): string {
  * may not go on without them: --missing-namespace fail, or none is left.
  */
 export class NamespacesUnavailableError extends KubeError {
-  constructor(readonly unavailable: readonly UnavailableNamespace[], why: string) {
-    super("finding the namespaces", `${unavailableText(unavailable)}. ${why}`, unavailable.map((u) => u.namespace));
+  constructor(
+    readonly unavailable: readonly UnavailableNamespace[],
+    why: string,
+  ) {
+    super(
+      "finding the namespaces",
+      `${unavailableText(unavailable)}. ${why}`,
+      unavailable.map((u) => u.namespace),
+    );
   }
 }
 
 /** A failure after the new token was minted; says what rollback did. */
 export class RotationError extends GpsError {
   readonly exitCode: ExitCodeValue;
-  constructor(override readonly cause: GpsError | Error, readonly rollback: string) {
+  constructor(
+    override readonly cause: GpsError | Error,
+    readonly rollback: string,
+  ) {
     super(`${cause.message}\nRollback: ${rollback}`);
     // After the rollback a conflict is still the user's to decide, as before the mint.
     this.exitCode = cause instanceof FieldConflictError ? ExitCode.usage : ExitCode.remote;

@@ -30,8 +30,10 @@ export function rotationDecision(
   const holding = args.namespaces.filter((ns) => present.has(ns));
   const whole = rotationDue(args);
   // Without anything to fill, or with --force / no --rotate-before, it is rotationDue's word.
-  if (lacking.length === 0 || args.force || args.rotateBeforeMs === undefined) return whole.due ? { action: "rotate", reason: whole.reason } : { action: "none", reason: whole.reason };
-  if (holding.length === 0) return { action: "rotate", reason: `no namespace holds a Secret yet (${lacking.join(", ")})` };
+  if (lacking.length === 0 || args.force || args.rotateBeforeMs === undefined)
+    return whole.due ? { action: "rotate", reason: whole.reason } : { action: "none", reason: whole.reason };
+  if (holding.length === 0)
+    return { action: "rotate", reason: `no namespace holds a Secret yet (${lacking.join(", ")})` };
   // An unmanaged Secret (--adopt), another owner's, other hosts, a dead token, Secrets that disagree, expiry near: rotate.
   const rest = rotationDue({ ...args, namespaces: holding });
   if (rest.due) return { action: "rotate", reason: rest.reason };

@@ -50,7 +50,13 @@ export function recordAnnotations(t: TokenRecord): Record<string, string> {
  * one has its token id and owner, no expiry (the tool does not know one), and
  * the docker config's SHA-256 so the next run can tell whether it changed.
  */
-export function staticAnnotations(s: { username: string; registry: string; aliases: readonly string[]; configSha256: string; rotatedAt: string }): Record<string, string> {
+export function staticAnnotations(s: {
+  username: string;
+  registry: string;
+  aliases: readonly string[];
+  configSha256: string;
+  rotatedAt: string;
+}): Record<string, string> {
   return {
     [Annotations.tokenId]: STATIC_OWNER,
     [Annotations.tokenUsername]: s.username,
@@ -121,6 +127,7 @@ export function splitList(list: Secret, parts: number, minItems: number): Secret
   if (n === 1) return [list];
   const size = Math.ceil(items.length / n);
   const out: Secret[] = [];
-  for (let i = 0; i < items.length; i += size) out.push(new Secret(JSON.stringify({ ...doc, items: items.slice(i, i + size) })));
+  for (let i = 0; i < items.length; i += size)
+    out.push(new Secret(JSON.stringify({ ...doc, items: items.slice(i, i + size) })));
   return out;
 }

@@ -59,7 +59,10 @@ export function isClusterKey(part: string): boolean {
 
 /** The hash of a namespace spec: order-free, the same in every cluster. */
 export function namespaceSetHash(namespaces: readonly string[]): string {
-  return createHash("sha256").update([...namespaces].sort().join(",")).digest("hex").slice(0, 8);
+  return createHash("sha256")
+    .update([...namespaces].sort().join(","))
+    .digest("hex")
+    .slice(0, 8);
 }
 
 /**
@@ -107,7 +110,10 @@ export function parseTargetId(id: string): TokenTarget | undefined {
 
 /** Unique per run, so a create whose response was lost can be found by name. */
 export function tokenName(prefix: string, target: string, now: Date, nonce: string): string {
-  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   const name = `${prefix}/${target}/${stamp}-${nonce}`;
   // GitLab's limit is 255; keep the unique tail when a long context name must give way.
   return name.length <= 255 ? name : `${name.slice(0, 255 - stamp.length - nonce.length - 2)}/${stamp}-${nonce}`;

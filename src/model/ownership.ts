@@ -29,7 +29,12 @@ export type Claim =
   /** Not one of our names: made by hand, by render, or under another --token-name. */
   | { kind: "unproven" };
 
-export function claimOf(prefix: string, target: TargetRef, name: string, superseded: ReadonlySet<string> = new Set()): Claim {
+export function claimOf(
+  prefix: string,
+  target: TargetRef,
+  name: string,
+  superseded: ReadonlySet<string> = new Set(),
+): Claim {
   const t = parseTokenName(prefix, name);
   if (!t) return { kind: "unproven" };
   if (namedForTarget(prefix, target, name)) return { kind: "ours" };
@@ -46,11 +51,29 @@ export function claimOf(prefix: string, target: TargetRef, name: string, superse
  * this target's. A list that shrank or moved is not: a namespace it left may
  * still pull with its token.
  */
-export function supersededList(target: TargetRef, recordedTarget: string | undefined, recordedSpec: string | undefined, namespaces: readonly string[]): boolean {
+export function supersededList(
+  target: TargetRef,
+  recordedTarget: string | undefined,
+  recordedSpec: string | undefined,
+  namespaces: readonly string[],
+): boolean {
   const prefix = "namespaces ";
-  if (target.cluster === undefined || !recordedTarget || recordedTarget === target.id || !recordedSpec?.startsWith(prefix)) return false;
-  const list = recordedSpec.slice(prefix.length).split(",").filter((ns) => ns !== "");
-  return list.length > 0 && list.every((ns) => namespaces.includes(ns)) && recordedTarget === targetId(target.cluster, target.secretName, list);
+  if (
+    target.cluster === undefined ||
+    !recordedTarget ||
+    recordedTarget === target.id ||
+    !recordedSpec?.startsWith(prefix)
+  )
+    return false;
+  const list = recordedSpec
+    .slice(prefix.length)
+    .split(",")
+    .filter((ns) => ns !== "");
+  return (
+    list.length > 0 &&
+    list.every((ns) => namespaces.includes(ns)) &&
+    recordedTarget === targetId(target.cluster, target.secretName, list)
+  );
 }
 
 /** A token our Secrets hold or record that this target will not revoke, and why. */
@@ -92,7 +115,10 @@ export interface Ownership {
 }
 
 const idList = (text: string | undefined): number[] =>
-  (text ?? "").split(",").map((p) => Number(p.trim())).filter((n) => Number.isInteger(n) && n > 0);
+  (text ?? "")
+    .split(",")
+    .map((p) => Number(p.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
 
 export function assessOwnership(args: {
   /** The Secrets of this target's namespaces (as read). */
@@ -114,19 +140,33 @@ export function assessOwnership(args: {
   for (const s of args.managed ?? []) {
     if (s.owner !== ownerRef(owner)) continue;
     if (s.name === target.secretName && args.namespaces.includes(s.namespace)) continue;
-    for (const id of [...idList(s.tokenId), ...idList(s.kept)]) elsewhere.set(id, [...(elsewhere.get(id) ?? []), `${s.namespace}/${s.name}`]);
+    for (const id of [...idList(s.tokenId), ...idList(s.kept)])
+      elsewhere.set(id, [...(elsewhere.get(id) ?? []), `${s.namespace}/${s.name}`]);
   }
 
   const holders = new Map<number, string[]>();
   const ours = args.existing.filter((s) => isManaged(s) && s.annotations[Annotations.owner] === ownerRef(owner));
   for (const s of ours) {
-    const ids = new Set([...idList(s.annotations[Annotations.tokenId]), ...idList(s.annotations[Annotations.keptTokenIds]), ...idList(s.annotations[Annotations.revokePending])]);
+    const ids = new Set([
+      ...idList(s.annotations[Annotations.tokenId]),
+      ...idList(s.annotations[Annotations.keptTokenIds]),
+      ...idList(s.annotations[Annotations.revokePending]),
+    ]);
     for (const id of ids) holders.set(id, [...(holders.get(id) ?? []), s.namespace]);
   }
 
   // The namespace lists this target grew out of, as our Secrets record them.
   const superseded = new Set(
-    ours.filter((s) => supersededList(target, s.annotations[Annotations.target], s.annotations[Annotations.targetSpec], args.namespaces)).map((s) => s.annotations[Annotations.target]!),
+    ours
+      .filter((s) =>
+        supersededList(
+          target,
+          s.annotations[Annotations.target],
+          s.annotations[Annotations.targetSpec],
+          args.namespaces,
+        ),
+      )
+      .map((s) => s.annotations[Annotations.target]!),
   );
 
   const spared: Spared[] = [];
@@ -140,16 +180,31 @@ export function assessOwnership(args: {
     // cluster, whatever Lease uid its name carries: the Lease moves on when the namespace
     // holding it is deleted (lock.ts), and legacy names carry a context. Only unreferenced
     // tokens (the sweep) need the name alone to prove the cluster.
-    if (claim.kind === "ours" || claim.kind === "superseded" || claim.kind === "legacy" || claim.kind === "other-cluster") {
+    if (
+      claim.kind === "ours" ||
+      claim.kind === "superseded" ||
+      claim.kind === "legacy" ||
+      claim.kind === "other-cluster"
+    ) {
       const where = elsewhere.get(id);
       if (!where) return true;
       spared.push({ id, name: t.name, why: "held-elsewhere", namespaces, elsewhere: where });
       return false;
     }
-    spared.push({ id, name: t.name, why: claim.kind, ...(claim.kind === "unproven" ? {} : { target: claim.target }), namespaces });
+    spared.push({
+      id,
+      name: t.name,
+      why: claim.kind,
+      ...(claim.kind === "unproven" ? {} : { target: claim.target }),
+      namespaces,
+    });
     return false;
   };
-  const revocable: Held = { current: all.current.filter(mayRevoke), kept: all.kept.filter(mayRevoke), pending: all.pending.filter(mayRevoke) };
+  const revocable: Held = {
+    current: all.current.filter(mayRevoke),
+    kept: all.kept.filter(mayRevoke),
+    pending: all.pending.filter(mayRevoke),
+  };
 
   const overlaps: Overlap[] = [];
   for (const s of ours) {
@@ -158,10 +213,22 @@ export function assessOwnership(args: {
     if (!t) continue;
     const claim = claimOf(args.prefix, target, t.name, superseded);
     if (claim.kind !== "other-target") continue;
-    overlaps.push({ namespace: s.namespace, tokenId: t.id, otherTarget: claim.target, otherSpec: s.annotations[Annotations.targetSpec] || undefined });
+    overlaps.push({
+      namespace: s.namespace,
+      tokenId: t.id,
+      otherTarget: claim.target,
+      otherSpec: s.annotations[Annotations.targetSpec] || undefined,
+    });
   }
 
-  return { all, revocable, spared: spared.sort((a, b) => b.id - a.id), overlaps, heldElsewhere: new Set(elsewhere.keys()), elsewhereHolders: elsewhere };
+  return {
+    all,
+    revocable,
+    spared: spared.sort((a, b) => b.id - a.id),
+    overlaps,
+    heldElsewhere: new Set(elsewhere.keys()),
+    elsewhereHolders: elsewhere,
+  };
 }
 
 /**

@@ -1,7 +1,16 @@
 // Pure decisions of a rotation: is one due, which previous tokens to keep or
 // revoke, which of our tokens are orphans to sweep. No I/O.
 import type { ResolvedOwner, ExistingSecret, TokenView } from "./ports.js";
-import { Annotations, MANAGED_BY_LABEL, MANAGER, STATIC_OWNER, mintedAt, ownerRef, parseTokenName, type TargetRef } from "./naming.js";
+import {
+  Annotations,
+  MANAGED_BY_LABEL,
+  MANAGER,
+  STATIC_OWNER,
+  mintedAt,
+  ownerRef,
+  parseTokenName,
+  type TargetRef,
+} from "./naming.js";
 
 /** Live the way GitLab authenticates: not revoked, and expiry (midnight UTC) still ahead. Never from `expired`. */
 export function isLiveToken(t: TokenView, now: Date): boolean {
@@ -96,19 +105,31 @@ export function rotationDue(args: DueInput): Due {
   for (const ns of args.namespaces) {
     const s = byNs.get(ns);
     if (!s || !isManaged(s)) return { due: true, reason: `no managed Secret in ${ns}` };
-    if (s.annotations[Annotations.owner] === STATIC_OWNER) return { due: true, reason: `the Secret in ${ns} holds static credentials` };
-    if (s.annotations[Annotations.owner] !== `${args.owner.kind}/${args.owner.id}`) return { due: true, reason: `the Secret in ${ns} holds a token of another owner` };
-    if (hostsDiffer(s, args.hosts)) return { due: true, reason: `the Secret in ${ns} is not for ${hostsText(args.hosts)}` };
+    if (s.annotations[Annotations.owner] === STATIC_OWNER)
+      return { due: true, reason: `the Secret in ${ns} holds static credentials` };
+    if (s.annotations[Annotations.owner] !== `${args.owner.kind}/${args.owner.id}`)
+      return { due: true, reason: `the Secret in ${ns} holds a token of another owner` };
+    if (hostsDiffer(s, args.hosts))
+      return { due: true, reason: `the Secret in ${ns} is not for ${hostsText(args.hosts)}` };
     const id = Number(s.annotations[Annotations.tokenId]);
-    if (!args.liveIds.has(id)) return { due: true, reason: `deploy token ${s.annotations[Annotations.tokenId] ?? "?"} in ${ns} is no longer live in GitLab` };
+    if (!args.liveIds.has(id))
+      return {
+        due: true,
+        reason: `deploy token ${s.annotations[Annotations.tokenId] ?? "?"} in ${ns} is no longer live in GitLab`,
+      };
     tokenIds.add(String(id));
     const expires = Date.parse(s.annotations[Annotations.expiresAt] ?? "");
     soonest = Math.min(soonest, Number.isFinite(expires) ? expires : -Infinity);
   }
-  if (tokenIds.size > 1) return { due: true, reason: `the Secrets hold different tokens (${[...tokenIds].join(", ")})` };
+  if (tokenIds.size > 1)
+    return { due: true, reason: `the Secrets hold different tokens (${[...tokenIds].join(", ")})` };
   const left = soonest - args.now.getTime();
-  if (left <= args.rotateBeforeMs) return { due: true, reason: `the token expires in ${formatDuration(left)}, within --rotate-before` };
-  return { due: false, reason: `deploy token ${[...tokenIds][0]} has ${formatDuration(left)} left, more than --rotate-before` };
+  if (left <= args.rotateBeforeMs)
+    return { due: true, reason: `the token expires in ${formatDuration(left)}, within --rotate-before` };
+  return {
+    due: false,
+    reason: `deploy token ${[...tokenIds][0]} has ${formatDuration(left)} left, more than --rotate-before`,
+  };
 }
 
 /**
@@ -130,7 +151,11 @@ export function staticDue(args: {
     const s = byNs.get(ns);
     if (!s || !isManaged(s)) return { due: true, reason: `no managed Secret in ${ns}` };
     const owner = s.annotations[Annotations.owner];
-    if (owner !== STATIC_OWNER) return { due: true, reason: `the Secret in ${ns} holds a deploy token of ${owner ?? "an unknown owner"}, not static credentials` };
+    if (owner !== STATIC_OWNER)
+      return {
+        due: true,
+        reason: `the Secret in ${ns} holds a deploy token of ${owner ?? "an unknown owner"}, not static credentials`,
+      };
     if (s.annotations[Annotations.configSha256] !== args.configSha256) {
       return { due: true, reason: `the Secret in ${ns} holds other credentials (its docker config differs)` };
     }
@@ -149,11 +174,20 @@ export function formatDuration(ms: number): string {
  * still live, revoke the other live ones (pending ones included). Tokens
  * GitLab no longer counts as live need no call.
  */
-export function revocationPlan(held: Held, newId: number, keep: number, liveIds: ReadonlySet<number>): { keep: number[]; revoke: number[] } {
+export function revocationPlan(
+  held: Held,
+  newId: number,
+  keep: number,
+  liveIds: ReadonlySet<number>,
+): { keep: number[]; revoke: number[] } {
   const byNewest = (a: number, b: number) => b - a;
-  const previous = [...new Set([...held.current, ...held.kept])].filter((id) => id !== newId && liveIds.has(id)).sort(byNewest);
+  const previous = [...new Set([...held.current, ...held.kept])]
+    .filter((id) => id !== newId && liveIds.has(id))
+    .sort(byNewest);
   const kept = previous.slice(0, keep);
-  const revoke = [...new Set([...previous.slice(keep), ...held.pending])].filter((id) => id !== newId && !kept.includes(id) && liveIds.has(id));
+  const revoke = [...new Set([...previous.slice(keep), ...held.pending])].filter(
+    (id) => id !== newId && !kept.includes(id) && liveIds.has(id),
+  );
   return { keep: kept, revoke: revoke.sort(byNewest) };
 }
 
@@ -164,7 +198,13 @@ export function revocationPlan(held: Held, newId: number, keep: number, liveIds:
  */
 export function namedForTarget(prefix: string, target: TargetRef, name: string): boolean {
   const t = parseTokenName(prefix, name);
-  return t !== undefined && target.cluster !== undefined && t.cluster === target.cluster && t.secretName === target.secretName && t.set === target.set;
+  return (
+    t !== undefined &&
+    target.cluster !== undefined &&
+    t.cluster === target.cluster &&
+    t.secretName === target.secretName &&
+    t.set === target.set
+  );
 }
 
 /**
@@ -188,7 +228,8 @@ export function sweepCandidates(args: {
 }): TokenView[] {
   const from = args.mintedFrom ?? -Infinity;
   return args.tokens.filter((t) => {
-    if (!namedForTarget(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now)) return false;
+    if (!namedForTarget(args.prefix, args.target, t.name) || args.referenced.has(t.id) || !isLiveToken(t, args.now))
+      return false;
     const minted = mintedAt(t.name);
     return minted !== undefined && args.now.getTime() - minted.getTime() >= args.graceMs && minted.getTime() >= from;
   });

@@ -105,7 +105,11 @@ export interface KubePort {
    * The Secrets named `secretName` and the ServiceAccounts named (or all, for
    * "*") in these namespaces, in as few kubectl calls as the API allows.
    */
-  readTarget(namespaces: readonly string[], secretName: string, serviceAccounts: readonly string[]): Promise<TargetState>;
+  readTarget(
+    namespaces: readonly string[],
+    secretName: string,
+    serviceAccounts: readonly string[],
+  ): Promise<TargetState>;
   /** Writes whole ServiceAccounts back with their resourceVersion; "conflict" when any was changed since it was read. */
   replaceServiceAccounts(objects: readonly Record<string, unknown>[]): Promise<"ok" | "conflict">;
   /** Names of the namespaces matching a label selector. */
@@ -131,7 +135,10 @@ export interface KubePort {
    * Secrets to copy it. Every value is decoded and wrapped at once; undefined
    * when the Secret does not exist. Optional: a port without it never fills.
    */
-  readSecretData?(namespace: string, name: string): Promise<{ secret: ExistingSecret; data: Record<string, Secret> } | undefined>;
+  readSecretData?(
+    namespace: string,
+    name: string,
+  ): Promise<{ secret: ExistingSecret; data: Record<string, Secret> } | undefined>;
   /**
    * Server-side apply of a v1 List. `dryRun` asks the API server to authorize
    * and validate without persisting; `force` takes fields other managers own
@@ -238,7 +245,14 @@ export interface LockPort {
    */
   readLeases?(namespaces: readonly string[], name: string): Promise<Map<string, LeaseState>>;
   /** Creates the Lease held by `holder`, with `annotations`; undefined when someone created it first. */
-  createLease(namespace: string, name: string, holder: string, durationSeconds: number, now: Date, annotations?: Record<string, string>): Promise<LeaseState | undefined>;
+  createLease(
+    namespace: string,
+    name: string,
+    holder: string,
+    durationSeconds: number,
+    now: Date,
+    annotations?: Record<string, string>,
+  ): Promise<LeaseState | undefined>;
   /**
    * Claims a free or stale Lease if it still has `resourceVersion`, keeping
    * `annotations` (ours, as read); undefined when someone else changed it first.
@@ -286,5 +300,8 @@ export type TeardownKube = KubePort & Required<Pick<KubePort, "deleteSecrets" | 
  * were created and what kubectl said about the rest (redacted).
  */
 export interface EventPort {
-  createEvents(events: readonly KubeEvent[], at: Date): Promise<{ created: number; refused: "forbidden" | undefined; failures: string[] }>;
+  createEvents(
+    events: readonly KubeEvent[],
+    at: Date,
+  ): Promise<{ created: number; refused: "forbidden" | undefined; failures: string[] }>;
 }

@@ -31,13 +31,21 @@ export function parseServiceAccount(raw: Record<string, unknown>): ServiceAccoun
 }
 
 /** The ServiceAccounts a run should touch: named ones, or all in each namespace for "*". */
-export function selectServiceAccounts(all: readonly ServiceAccountState[], namespaces: readonly string[], names: readonly string[]): ServiceAccountState[] {
+export function selectServiceAccounts(
+  all: readonly ServiceAccountState[],
+  namespaces: readonly string[],
+  names: readonly string[],
+): ServiceAccountState[] {
   const inScope = all.filter((sa) => namespaces.includes(sa.namespace));
   return names.includes("*") ? inScope : inScope.filter((sa) => names.includes(sa.name));
 }
 
 /** Named ServiceAccounts that do not exist, as namespace/name. */
-export function missingServiceAccounts(found: readonly ServiceAccountState[], namespaces: readonly string[], names: readonly string[]): string[] {
+export function missingServiceAccounts(
+  found: readonly ServiceAccountState[],
+  namespaces: readonly string[],
+  names: readonly string[],
+): string[] {
   if (names.includes("*")) return [];
   const have = new Set(found.map((sa) => `${sa.namespace}/${sa.name}`));
   return namespaces.flatMap((ns) => names.map((n) => `${ns}/${n}`)).filter((key) => !have.has(key));

@@ -97,7 +97,12 @@ function identityIn(lease: LeaseState): string | undefined {
  * first; failing those, those of any target with this Secret name, which were
  * written in this cluster too (another pipeline sharing the namespaces).
  */
-function agreed(secrets: readonly ExistingSecret[], secretName: string, set: string, pick: (s: ExistingSecret) => string | undefined): string | undefined {
+function agreed(
+  secrets: readonly ExistingSecret[],
+  secretName: string,
+  set: string,
+  pick: (s: ExistingSecret) => string | undefined,
+): string | undefined {
   const ours = secrets.filter((s) => (s.annotations[Annotations.target] ?? "").endsWith(`/${secretName}/${set}`));
   for (const group of [ours, secrets]) {
     const values = new Set(group.map(pick).filter((v): v is string => !!v));
@@ -108,12 +113,20 @@ function agreed(secrets: readonly ExistingSecret[], secretName: string, set: str
 }
 
 /** The Lease namespace our Secrets name (the one they were written under), when they agree on one. */
-export function namedLeaseNamespace(secrets: readonly ExistingSecret[], secretName: string, set: string): string | undefined {
+export function namedLeaseNamespace(
+  secrets: readonly ExistingSecret[],
+  secretName: string,
+  set: string,
+): string | undefined {
   return agreed(secrets, secretName, set, (s) => s.annotations[Annotations.lease]);
 }
 
 /** The cluster uid our Secrets record in their target annotation, when they agree on one. */
-export function recordedCluster(secrets: readonly ExistingSecret[], secretName: string, set: string): string | undefined {
+export function recordedCluster(
+  secrets: readonly ExistingSecret[],
+  secretName: string,
+  set: string,
+): string | undefined {
   return agreed(secrets, secretName, set, (s) => {
     const cluster = parseTargetId(s.annotations[Annotations.target] ?? "")?.cluster;
     return cluster && isClusterKey(cluster) ? cluster.slice("cluster-".length) : undefined;
@@ -174,7 +187,8 @@ export function writtenRecord(args: {
   /** The owner's live tokens. */
   live: readonly TokenView[];
 }): Written | "lost" | undefined {
-  const recordOf = (l: LeaseState | "unreadable" | undefined) => (l && l !== "unreadable" && kindOf(l) !== "copy" && kindOf(l) !== "unsettled" ? writtenIn(l, args.set) : undefined);
+  const recordOf = (l: LeaseState | "unreadable" | undefined) =>
+    l && l !== "unreadable" && kindOf(l) !== "copy" && kindOf(l) !== "unsettled" ? writtenIn(l, args.set) : undefined;
   const own = recordOf(args.held);
   const named = recordOf(args.named);
   const ours = args.live.some((t) => {

@@ -12,7 +12,18 @@ import { after, before, describe, test } from "node:test";
 import yaml from "js-yaml";
 import { OUTPUTS } from "../../src/config/options.ts";
 import { node24, skipWithout } from "../support/tools.ts";
-import { ACTION, leaks, NAMESPACES, PAT, PROJECT, ROOT, run, startWorld, type Captured, type World } from "../support/world.ts";
+import {
+  ACTION,
+  leaks,
+  NAMESPACES,
+  PAT,
+  PROJECT,
+  ROOT,
+  run,
+  startWorld,
+  type Captured,
+  type World,
+} from "../support/world.ts";
 
 const FILE_COMMANDS = ["GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_ENV", "GITHUB_STATE"] as const;
 const SECRET = "runner-pull";
@@ -20,7 +31,9 @@ const NODE = node24();
 
 /** The runner's INPUT_ variables: every declared input, `with:` over the metadata default, '' without either. */
 function runnerInputs(withInputs: Record<string, string>): Record<string, string> {
-  const meta = yaml.load(readFileSync(join(ROOT, "action.yml"), "utf8")) as { inputs: Record<string, { default?: unknown }> };
+  const meta = yaml.load(readFileSync(join(ROOT, "action.yml"), "utf8")) as {
+    inputs: Record<string, { default?: unknown }>;
+  };
   const env: Record<string, string> = {};
   for (const [name, input] of Object.entries(meta.inputs)) {
     const value = withInputs[name] ?? (input.default === undefined ? "" : String(input.default));
@@ -93,7 +106,9 @@ describe("the Action on Node 24, started as the runner starts it", { skip: skipW
     assert.equal(outputs["secret-name"], SECRET);
     assert.equal(outputs.changed, "true");
     assert.deepEqual(JSON.parse(outputs.namespaces!), NAMESPACES);
-    assert.deepEqual(JSON.parse(outputs["revoked-token-ids"]!), [Number(parseGithubOutput(first.files.GITHUB_OUTPUT!)["token-id"])]);
+    assert.deepEqual(JSON.parse(outputs["revoked-token-ids"]!), [
+      Number(parseGithubOutput(first.files.GITHUB_OUTPUT!)["token-id"]),
+    ]);
     assert.match(outputs["expires-at"]!, /^\d{4}-\d{2}-\d{2}T00:00:00\.000Z$/);
 
     const summary = second.files.GITHUB_STEP_SUMMARY!;
@@ -110,7 +125,9 @@ describe("the Action on Node 24, started as the runner starts it", { skip: skipW
       // The GitLab token is known from the start: masked on the first line, before anything else.
       assert.equal(lines[0], `::add-mask::${PAT}`);
       // The minted token's forms are masked before the first line that speaks of that token.
-      const minted = world.gitlab.tokens.find((t) => t.id === Number(parseGithubOutput(r.files.GITHUB_OUTPUT!)["token-id"]))!;
+      const minted = world.gitlab.tokens.find(
+        (t) => t.id === Number(parseGithubOutput(r.files.GITHUB_OUTPUT!)["token-id"]),
+      )!;
       const userToken = `${minted.username}:${minted.token}`;
       const secretB64 = world.kube.getObject("secrets", "team-a", SECRET).data[".dockerconfigjson"];
       const forms = [minted.token, userToken, Buffer.from(userToken).toString("base64")];
@@ -119,7 +136,10 @@ describe("the Action on Node 24, started as the runner starts it", { skip: skipW
       assert.ok(firstMention > 0, `a line names ${minted.username}`);
       for (const form of forms) {
         const at = lines.indexOf(`::add-mask::${form}`);
-        assert.ok(at >= 0 && at < firstMention, `a form of the minted token is masked (line ${at}) before line ${firstMention}`);
+        assert.ok(
+          at >= 0 && at < firstMention,
+          `a form of the minted token is masked (line ${at}) before line ${firstMention}`,
+        );
       }
     }
     assert.deepEqual(leaks(world, [first, second].map(withRunnerTemp)), []);

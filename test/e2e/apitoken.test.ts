@@ -39,7 +39,19 @@ describe("the API token's own expiry through the CLI", () => {
 
   function args(command: string, extra: string[] = []): string[] {
     const verify = command === "status" ? [] : w.verifyFlags();
-    return [command, "--gitlab-url", w.gitlab.url, "--project", PROJECT.path, "--kubeconfig", w.kubeconfig, "--namespace", NAMESPACES.join(","), ...verify, ...extra];
+    return [
+      command,
+      "--gitlab-url",
+      w.gitlab.url,
+      "--project",
+      PROJECT.path,
+      "--kubeconfig",
+      w.kubeconfig,
+      "--namespace",
+      NAMESPACES.join(","),
+      ...verify,
+      ...extra,
+    ];
   }
 
   async function cli(command: string, extra: string[], env: Record<string, string>): Promise<Captured> {
@@ -65,9 +77,14 @@ describe("the API token's own expiry through the CLI", () => {
     w.gitlab.resetRequests();
     const status = await cli("status", ["--warn-within", "7d"], env);
     assert.equal(status.code, 3, status.stderr + status.stdout);
-    assert.match(status.stdout, new RegExp(`^API token "ci rotation": expires ${due} \\(5\\.\\d days left\\); scopes api, read_registry$`, "m"));
+    assert.match(
+      status.stdout,
+      new RegExp(`^API token "ci rotation": expires ${due} \\(5\\.\\d days left\\); scopes api, read_registry$`, "m"),
+    );
     assert.ok(
-      status.stdout.includes(`attention: the GitLab API token "ci rotation" expires in 5d, on ${due} 00:00 UTC (within --warn-within): create a new access token`),
+      status.stdout.includes(
+        `attention: the GitLab API token "ci rotation" expires in 5d, on ${due} 00:00 UTC (within --warn-within): create a new access token`,
+      ),
       status.stdout,
     );
     assert.ok(w.gitlab.requests.some((q) => `${q.method} ${q.path}` === SELF && q.status === 200));
@@ -80,7 +97,10 @@ describe("the API token's own expiry through the CLI", () => {
     assert.equal(report.apiToken.expiresAt, due);
     assert.deepEqual(report.apiToken.scopes, ["api", "read_registry"]);
     assert.ok(report.apiToken.daysLeft > 5 && report.apiToken.daysLeft < 6, String(report.apiToken.daysLeft));
-    assert.deepEqual(report.findings.map((f: { kind: string }) => f.kind), ["api-token-expiring"]);
+    assert.deepEqual(
+      report.findings.map((f: { kind: string }) => f.kind),
+      ["api-token-expiring"],
+    );
 
     // The same token is no concern within a shorter window: the deploy token is fresh, so nothing needs attention.
     const shorter = await cli("status", ["--warn-within", "3d"], env);
@@ -95,7 +115,10 @@ describe("the API token's own expiry through the CLI", () => {
     const rotated = await cli("rotate", ["--json"], env);
     assert.equal(rotated.code, 0, rotated.stderr);
     assert.doesNotMatch(rotated.stderr, /warning:/);
-    assert.match(rotated.stderr, new RegExp(`^API token "long lived": expires ${far} \\(199\\.\\d days left\\); scopes api$`, "m"));
+    assert.match(
+      rotated.stderr,
+      new RegExp(`^API token "long lived": expires ${far} \\(199\\.\\d days left\\); scopes api$`, "m"),
+    );
 
     const status = await cli("status", ["--warn-within", "7d"], env);
     assert.equal(status.code, 0, status.stdout);
@@ -105,7 +128,13 @@ describe("the API token's own expiry through the CLI", () => {
     // A token from before GitLab 16.0 may never expire (the world's own token is one).
     const legacy = await cli("status", ["--json"], {});
     assert.equal(legacy.code, 0, legacy.stderr);
-    assert.deepEqual(JSON.parse(legacy.stdout).apiToken, { checked: true, name: "maintainer token", scopes: ["api"], expiresAt: null, daysLeft: null });
+    assert.deepEqual(JSON.parse(legacy.stdout).apiToken, {
+      checked: true,
+      name: "maintainer token",
+      scopes: ["api"],
+      expiresAt: null,
+      daysLeft: null,
+    });
     assert.deepEqual(leaks(w, runs), []);
   });
 
@@ -136,7 +165,10 @@ describe("the API token's own expiry through the CLI", () => {
         assert.equal(count(rotated.stderr, note), 1, rotated.stderr);
         assert.doesNotMatch(rotated.stderr, /warning:/);
         // Asked once, refused once, not retried.
-        assert.deepEqual(w.gitlab.requests.filter((q) => `${q.method} ${q.path}` === SELF).map((q) => q.status), [mode === "absent" ? 404 : 401]);
+        assert.deepEqual(
+          w.gitlab.requests.filter((q) => `${q.method} ${q.path}` === SELF).map((q) => q.status),
+          [mode === "absent" ? 404 : 401],
+        );
       } finally {
         w.gitlab.setPatSelf("self");
       }

@@ -8,7 +8,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { OPTIONS, type RawSettings } from "../../src/config/options.ts";
-import { BAD, BAD_FILES, BAD_VARIABLES, TOKEN, good, variableLabel, variablesOf, type BadFile } from "../support/bad-inputs.ts";
+import {
+  BAD,
+  BAD_FILES,
+  BAD_VARIABLES,
+  TOKEN,
+  good,
+  variableLabel,
+  variablesOf,
+  type BadFile,
+} from "../support/bad-inputs.ts";
 import { ROOT, leaks, startWorld, type Captured, type World } from "../support/world.ts";
 
 /** RawSettings -> argv, the way a person would type them. */
@@ -53,7 +62,8 @@ describe("bad input through the CLI", () => {
       runs.push(r);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, option);
-      for (const secret of [TOKEN, "hunter2"]) assert.ok(!`${r.stdout}${r.stderr}`.includes(secret), "a secret was shown");
+      for (const secret of [TOKEN, "hunter2"])
+        assert.ok(!`${r.stdout}${r.stderr}`.includes(secret), "a secret was shown");
       assert.equal(w.gitlab.requests.length, 0, "no GitLab request");
       assert.equal(w.kube.requests.length, 0, "no API server request");
       assert.equal(w.kubectlCalls().length, kubectlBefore, "no kubectl spawned");
@@ -78,29 +88,66 @@ describe("bad input through the CLI", () => {
     check(`${what}, as variables`, [], { ...env, ...variables }, new RegExp(message));
   }
   for (const [what, env, message] of BAD_VARIABLES) {
-    check(what, ["--gitlab-url", "https://gitlab.example.com", "--project", "grp/app", "--namespace", "team-a"], { GITLAB_TOKEN: "glpat-cli-bad-input-000", ...env }, message);
+    check(
+      what,
+      ["--gitlab-url", "https://gitlab.example.com", "--project", "grp/app", "--namespace", "team-a"],
+      { GITLAB_TOKEN: "glpat-cli-bad-input-000", ...env },
+      message,
+    );
   }
 
   const base = ["--gitlab-url", "https://gitlab.example.com", "--project", "grp/app", "--namespace", "team-a"];
   const env = { GITLAB_TOKEN: "glpat-cli-bad-input-000" };
-  check("the token as a flag value", [...base, "--gitlab-token", "glpat-never-on-argv"], env, /--gitlab-token: not accepted: argv is visible/);
+  check(
+    "the token as a flag value",
+    [...base, "--gitlab-token", "glpat-never-on-argv"],
+    env,
+    /--gitlab-token: not accepted: argv is visible/,
+  );
   check("an unknown option", [...base, "--namespaces", "x"], env, /--namespaces: a known option/);
-  check("a missing CA file", [...base, "--ca-file", "/nonexistent/ca.pem"], env, /--ca-file: invalid value "\/nonexistent\/ca.pem"/);
+  check(
+    "a missing CA file",
+    [...base, "--ca-file", "/nonexistent/ca.pem"],
+    env,
+    /--ca-file: invalid value "\/nonexistent\/ca.pem"/,
+  );
   check("a CA file that is not PEM", [...base, "--ca-file", "/etc/hostname"], env, /--ca-file: .*BEGIN CERTIFICATE/);
   check("an unwritable --dotenv", [...base, "--dotenv", "/nonexistent/dir/out.env"], env, /--dotenv: invalid value/);
   check("an option without its value", [...base, "--secret-name"], env, /--secret-name: a value after the option/);
   check("an unknown command", base, env, /command: invalid value "rotat"/, "rotat");
 
   // On a command line an empty value is a mistake, not "use the default".
-  check("an empty --token-name", [...base, "--token-name", ""], env, /--token-name: an empty value; give a value, or leave the option out for its default \(gitlab-pull-secret\)/);
-  check("an empty --gitlab-url (an unset shell variable)", ["--gitlab-url", "", "--project", "grp/app", "--namespace", "team-a"], env, /--gitlab-url: an empty value/);
+  check(
+    "an empty --token-name",
+    [...base, "--token-name", ""],
+    env,
+    /--token-name: an empty value; give a value, or leave the option out for its default \(gitlab-pull-secret\)/,
+  );
+  check(
+    "an empty --gitlab-url (an unset shell variable)",
+    ["--gitlab-url", "", "--project", "grp/app", "--namespace", "team-a"],
+    env,
+    /--gitlab-url: an empty value/,
+  );
   check("an empty --context", [...base, "--context", " "], env, /--context: an empty value/);
   // Options a command does not use with the others given are refused, not ignored.
   const renderBase = ["--gitlab-url", "https://gitlab.example.com", "--project", "grp/app"];
   for (const [what, argv, message] of [
-    ["render --format config.json --namespace", ["--format", "config.json", "--namespace", "x"], /--namespace: not used by render --format config\.json/],
-    ["render --format config.json --secret-type", ["--format", "config.json", "--secret-type", "dockerconfigjson"], /--secret-type: invalid value "dockerconfigjson"; expected only with --format secret/],
-    ["render --kubeconfig", ["--format", "secret", "--namespace", "x", "--kubeconfig", "/k"], /--kubeconfig: not an option of render/],
+    [
+      "render --format config.json --namespace",
+      ["--format", "config.json", "--namespace", "x"],
+      /--namespace: not used by render --format config\.json/,
+    ],
+    [
+      "render --format config.json --secret-type",
+      ["--format", "config.json", "--secret-type", "dockerconfigjson"],
+      /--secret-type: invalid value "dockerconfigjson"; expected only with --format secret/,
+    ],
+    [
+      "render --kubeconfig",
+      ["--format", "secret", "--namespace", "x", "--kubeconfig", "/k"],
+      /--kubeconfig: not an option of render/,
+    ],
     ["status --expires-in", [], /--expires-in: not an option of status/],
   ] as const) {
     const command = what.split(" ")[0]!;
@@ -120,12 +167,28 @@ describe("bad input through the CLI", () => {
     });
   }
   // URL-valued settings from the environment: a proxy URL's query may hold a token too.
-  check("a proxy URL with a query", base, { ...env, HTTPS_PROXY: `http://proxy.example.com:3128/?token=${TOKEN}` }, /HTTPS_PROXY: invalid value "http:\/\/proxy\.example\.com:3128"; expected .*without a query/);
-  check("$CI_SERVER_URL with the token in its query", ["--project", "grp/app", "--namespace", "team-a"], { ...env, CI_SERVER_URL: `https://gitlab.example.com/?private_token=${TOKEN}` }, /\$CI_SERVER_URL: has a query/);
+  check(
+    "a proxy URL with a query",
+    base,
+    { ...env, HTTPS_PROXY: `http://proxy.example.com:3128/?token=${TOKEN}` },
+    /HTTPS_PROXY: invalid value "http:\/\/proxy\.example\.com:3128"; expected .*without a query/,
+  );
+  check(
+    "$CI_SERVER_URL with the token in its query",
+    ["--project", "grp/app", "--namespace", "team-a"],
+    { ...env, CI_SERVER_URL: `https://gitlab.example.com/?private_token=${TOKEN}` },
+    /\$CI_SERVER_URL: has a query/,
+  );
 
   // The kubeconfig, checked on this machine: kubectl may run (`kubectl config view`, which sends no request),
   // GitLab and the API server hear nothing, and the message names the file or the context.
-  function checkLocal(name: string, command: string, argv: string[], extraEnv: Record<string, string>, message: RegExp) {
+  function checkLocal(
+    name: string,
+    command: string,
+    argv: string[],
+    extraEnv: Record<string, string>,
+    message: RegExp,
+  ) {
     test(name, async () => {
       w.gitlab.resetRequests();
       w.kube.resetRequests();
@@ -137,7 +200,8 @@ describe("bad input through the CLI", () => {
       assert.ok(!`${r.stdout}${r.stderr}`.includes(KUBECONFIG_TOKEN), "the kubeconfig's credential was shown");
       assert.equal(w.gitlab.requests.length, 0, "no GitLab request");
       assert.equal(w.kube.requests.length, 0, "no API server request");
-      for (const c of w.kubectlCalls().slice(kubectlBefore)) assert.ok(c.argv.includes("config"), `only local kubectl: ${c.argv.join(" ")}`);
+      for (const c of w.kubectlCalls().slice(kubectlBefore))
+        assert.ok(c.argv.includes("config"), `only local kubectl: ${c.argv.join(" ")}`);
       counted.push(name);
     });
   }
@@ -149,23 +213,92 @@ describe("bad input through the CLI", () => {
   };
   const notYaml = kc("not-yaml", "clusters: [\n  - name: x\n");
   const notKubeconfig = kc("not-a-kubeconfig", `users: "${KUBECONFIG_TOKEN}"\n`);
-  const noCurrent = kc("no-current-context", ["apiVersion: v1", "kind: Config", "clusters:", "- name: c", "  cluster: {server: 'https://127.0.0.1:1'}",
-    "users:", "- name: u", `  user: {token: '${KUBECONFIG_TOKEN}'}`, "contexts:", "- name: prod", "  context: {cluster: c, user: u}", ""].join("\n"));
+  const noCurrent = kc(
+    "no-current-context",
+    [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters:",
+      "- name: c",
+      "  cluster: {server: 'https://127.0.0.1:1'}",
+      "users:",
+      "- name: u",
+      `  user: {token: '${KUBECONFIG_TOKEN}'}`,
+      "contexts:",
+      "- name: prod",
+      "  context: {cluster: c, user: u}",
+      "",
+    ].join("\n"),
+  );
   const target = ["--gitlab-url", "https://gitlab.example.com", "--project", "grp/app", "--namespace", "team-a"];
   for (const command of ["rotate", "plan", "status", "revoke"]) {
-    checkLocal(`${command}: a kubeconfig that does not exist`, command, [...target, "--kubeconfig", join(files, "no-such-kubeconfig")], {}, /--kubeconfig: invalid value ".*no-such-kubeconfig"; expected an existing kubeconfig file \(ENOENT\)/);
-    checkLocal(`${command}: an unknown --context`, command, [...target, "--kubeconfig", noCurrent, "--context", "staging"], {}, /--context: invalid value "staging"; expected a context of .*no-current-context: prod/);
+    checkLocal(
+      `${command}: a kubeconfig that does not exist`,
+      command,
+      [...target, "--kubeconfig", join(files, "no-such-kubeconfig")],
+      {},
+      /--kubeconfig: invalid value ".*no-such-kubeconfig"; expected an existing kubeconfig file \(ENOENT\)/,
+    );
+    checkLocal(
+      `${command}: an unknown --context`,
+      command,
+      [...target, "--kubeconfig", noCurrent, "--context", "staging"],
+      {},
+      /--context: invalid value "staging"; expected a context of .*no-current-context: prod/,
+    );
   }
-  checkLocal("a kubeconfig that is not YAML", "rotate", [...target, "--kubeconfig", notYaml], {}, /--kubeconfig: invalid value ".*not-yaml"; expected a kubeconfig \(YAML\) kubectl can read; kubectl says: yaml: /);
-  checkLocal("a YAML file that is no kubeconfig", "rotate", [...target, "--kubeconfig", notKubeconfig], {}, /--kubeconfig: invalid value ".*not-a-kubeconfig"; expected a kubeconfig \(YAML\) kubectl can read/);
-  checkLocal("a kubeconfig that is a directory", "rotate", [...target, "--kubeconfig", files], {}, /--kubeconfig: .*this is a directory/);
-  checkLocal("a kubeconfig without a current context, and no --context", "plan", [...target, "--kubeconfig", noCurrent], {}, /--context: required here: .*no-current-context sets no current-context.*contexts there: prod/);
-  checkLocal("$KUBECONFIG naming a file that is not YAML", "status", target, { KUBECONFIG: notYaml }, /\$KUBECONFIG: invalid value ".*not-yaml"; expected a kubeconfig \(YAML\)/);
-  checkLocal("the context as an option variable", "rotate", [...target, "--kubeconfig", noCurrent], { GITLAB_PULL_SECRET_OPT_CONTEXT: "staging" }, /\$GITLAB_PULL_SECRET_OPT_CONTEXT: invalid value "staging"/);
+  checkLocal(
+    "a kubeconfig that is not YAML",
+    "rotate",
+    [...target, "--kubeconfig", notYaml],
+    {},
+    /--kubeconfig: invalid value ".*not-yaml"; expected a kubeconfig \(YAML\) kubectl can read; kubectl says: yaml: /,
+  );
+  checkLocal(
+    "a YAML file that is no kubeconfig",
+    "rotate",
+    [...target, "--kubeconfig", notKubeconfig],
+    {},
+    /--kubeconfig: invalid value ".*not-a-kubeconfig"; expected a kubeconfig \(YAML\) kubectl can read/,
+  );
+  checkLocal(
+    "a kubeconfig that is a directory",
+    "rotate",
+    [...target, "--kubeconfig", files],
+    {},
+    /--kubeconfig: .*this is a directory/,
+  );
+  checkLocal(
+    "a kubeconfig without a current context, and no --context",
+    "plan",
+    [...target, "--kubeconfig", noCurrent],
+    {},
+    /--context: required here: .*no-current-context sets no current-context.*contexts there: prod/,
+  );
+  checkLocal(
+    "$KUBECONFIG naming a file that is not YAML",
+    "status",
+    target,
+    { KUBECONFIG: notYaml },
+    /\$KUBECONFIG: invalid value ".*not-yaml"; expected a kubeconfig \(YAML\)/,
+  );
+  checkLocal(
+    "the context as an option variable",
+    "rotate",
+    [...target, "--kubeconfig", noCurrent],
+    { GITLAB_PULL_SECRET_OPT_CONTEXT: "staging" },
+    /\$GITLAB_PULL_SECRET_OPT_CONTEXT: invalid value "staging"/,
+  );
 
   // Secret files: each case gets its own path, so the message can be checked to name it.
   const staticBase = ["--username", "robot", "--registry", "harbor.example.com", "--namespace", "team-a"];
-  const why: Record<BadFile, string> = { empty: "this one is empty", blank: "this one is empty", missing: "ENOENT", directory: "EISDIR", "below a file": "ENOTDIR" };
+  const why: Record<BadFile, string> = {
+    empty: "this one is empty",
+    blank: "this one is empty",
+    missing: "ENOENT",
+    directory: "EISDIR",
+    "below a file": "ENOTDIR",
+  };
   for (const [i, [what, flag, file, fileEnv, creds]] of BAD_FILES.entries()) {
     const path = join(files, `file-${i}`);
     if (file === "empty") writeFileSync(path, "");
@@ -173,6 +306,11 @@ describe("bad input through the CLI", () => {
     if (file === "directory") mkdirSync(path, { recursive: true });
     const named = file === "below a file" ? join(ROOT, "package.json", "token") : path;
     const quoted = JSON.stringify(named).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-    check(what, [...(creds === "static" ? staticBase : base), flag, named], fileEnv, new RegExp(`${flag}: invalid value ${quoted}; expected .*\\(${why[file]}\\)`));
+    check(
+      what,
+      [...(creds === "static" ? staticBase : base), flag, named],
+      fileEnv,
+      new RegExp(`${flag}: invalid value ${quoted}; expected .*\\(${why[file]}\\)`),
+    );
   }
 });

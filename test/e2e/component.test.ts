@@ -52,7 +52,9 @@ function runnerScript(commands: string[], trace: boolean): string {
 
 /** The runner expands $NAME and ${NAME} in a job variable's value ($$ is a literal $). */
 function expand(value: string, env: Record<string, string | undefined>): string {
-  return value.replace(/\$\$|\$\{(\w+)\}|\$(\w+)/g, (m, braced?: string, bare?: string) => (m === "$$" ? "$" : env[braced ?? bare!] ?? ""));
+  return value.replace(/\$\$|\$\{(\w+)\}|\$(\w+)/g, (m, braced?: string, bare?: string) =>
+    m === "$$" ? "$" : (env[braced ?? bare!] ?? ""),
+  );
 }
 
 function parseDotenv(text: string): Record<string, string> {
@@ -93,7 +95,11 @@ describe("the GitLab CI/CD component's job", () => {
   });
 
   async function runJob(o: RunOpts): Promise<Job> {
-    const pipeline = interpolateComponent(TEMPLATE, { ...world.verifyInputs("component"), ...o.inputs } as RunOpts["inputs"], o.mode ?? "hash");
+    const pipeline = interpolateComponent(
+      TEMPLATE,
+      { ...world.verifyInputs("component"), ...o.inputs } as RunOpts["inputs"],
+      o.mode ?? "hash",
+    );
     const names = Object.keys(pipeline);
     assert.equal(names.length, 1, "the component adds exactly one job");
     const job = pipeline[names[0]!];
@@ -125,11 +131,16 @@ describe("the GitLab CI/CD component's job", () => {
     // CI/CD variables of the project (the masked token's) outrank the job's own variables in GitLab.
     const project: Record<string, string | undefined> = { [TOKEN_VARIABLE]: PAT, ...o.env };
     const lookup = { ...env, ...project };
-    for (const [name, value] of Object.entries((job.variables ?? {}) as Record<string, string>)) env[name] = expand(value, lookup);
+    for (const [name, value] of Object.entries((job.variables ?? {}) as Record<string, string>))
+      env[name] = expand(value, lookup);
     Object.assign(env, project);
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
     const r = await new Promise<Captured>((resolve, reject) => {
-      const child = spawn(o.shell ?? "sh", [scriptPath], { cwd: buildDir, env: env as Record<string, string>, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(o.shell ?? "sh", [scriptPath], {
+        cwd: buildDir,
+        env: env as Record<string, string>,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d) => (stdout += d));
@@ -148,7 +159,9 @@ describe("the GitLab CI/CD component's job", () => {
 
   const live = () => world.gitlab.tokens.filter((t) => world.gitlab.isLive(t.id));
   const secretTokenIds = (name: string) =>
-    NAMESPACES.map((ns) => world.kube.getObject("secrets", ns, name)?.metadata.annotations?.["gitlab-pull-secret.io/token-id"]);
+    NAMESPACES.map(
+      (ns) => world.kube.getObject("secrets", ns, name)?.metadata.annotations?.["gitlab-pull-secret.io/token-id"],
+    );
   const log = (j: Captured) => `${j.stdout}\n${j.stderr}`;
 
   test("a scheduled run (sh, GitLab's hash interpolation) creates the Secret in every namespace and reports it as dotenv", async () => {
@@ -156,15 +169,32 @@ describe("the GitLab CI/CD component's job", () => {
     assert.equal(j.code, 0, log(j));
     // The job as the pipeline gets it from the defaults.
     assert.equal(j.job.stage, "deploy");
-    assert.deepEqual(j.job.image, { name: `registry.gitlab.com/gitlab-pull-secret/gitlab-pull-secret:${VERSION}`, entrypoint: [""] });
-    assert.deepEqual(j.job.rules, [{ if: '$CI_PIPELINE_SOURCE == "schedule"' }, { if: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" }]);
-    assert.deepEqual(j.job.artifacts, { when: "always", paths: [METRICS_FILE], reports: { dotenv: "gitlab-pull-secret.env" } });
+    assert.deepEqual(j.job.image, {
+      name: `registry.gitlab.com/gitlab-pull-secret/gitlab-pull-secret:${VERSION}`,
+      entrypoint: [""],
+    });
+    assert.deepEqual(j.job.rules, [
+      { if: '$CI_PIPELINE_SOURCE == "schedule"' },
+      { if: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" },
+    ]);
+    assert.deepEqual(j.job.artifacts, {
+      when: "always",
+      paths: [METRICS_FILE],
+      reports: { dotenv: "gitlab-pull-secret.env" },
+    });
     assert.equal(j.files[METRICS_FILE], undefined, "no metrics file without input metrics");
     // The runner's command echo; the inputs reached the CLI as variables: defaults ($CI_SERVER_URL,
     // $CI_PROJECT_ID, 7d, ...) applied by the CLI, the agent context used for every kubectl.
-    assert.match(j.stdout, /^\$ # Take the GitLab token \(with a username: the registry password\) from the CI\/CD variable .* # collapsed multi-line command$/m);
+    assert.match(
+      j.stdout,
+      /^\$ # Take the GitLab token \(with a username: the registry password\) from the CI\/CD variable .* # collapsed multi-line command$/m,
+    );
     assert.match(j.stdout, /^\$ # Rotate: .* # collapsed multi-line command$/m);
-    assert.equal(j.job.variables.GITLAB_PULL_SECRET_OPT_NAMESPACES, '["team-a", "team-b", "team-c"]\n', "an array input as GitLab embeds it in text");
+    assert.equal(
+      j.job.variables.GITLAB_PULL_SECRET_OPT_NAMESPACES,
+      '["team-a", "team-b", "team-c"]\n',
+      "an array input as GitLab embeds it in text",
+    );
     assert.equal(j.job.variables.GITLAB_PULL_SECRET_OPT_PROJECT, "", "empty: the CLI falls back to $CI_PROJECT_ID");
     assert.match(j.stdout, new RegExp(`^gitlab-pull-secret ${VERSION.replace(/\./g, "\\.")}, Client Version: v`, "m"));
     assert.match(j.stderr, /Rotated Secret "gitlab-pull-secret" in team-a, team-b, team-c/);
@@ -172,7 +202,10 @@ describe("the GitLab CI/CD component's job", () => {
     const [token] = live();
     assert.equal(live().length, 1);
     assert.deepEqual(token!.scopes, ["read_registry"]);
-    assert.deepEqual(secretTokenIds("gitlab-pull-secret"), NAMESPACES.map(() => String(token!.id)));
+    assert.deepEqual(
+      secretTokenIds("gitlab-pull-secret"),
+      NAMESPACES.map(() => String(token!.id)),
+    );
     const contexts = world.kubectlCalls().filter((c) => c.argv.includes("--context"));
     assert.ok(contexts.length > 0 && contexts.every((c) => c.argv[c.argv.indexOf("--context") + 1] === "standin"));
 
@@ -189,7 +222,13 @@ describe("the GitLab CI/CD component's job", () => {
     const calls = world.kubectlCalls().length;
     const j = await runJob({
       // kube_context from a variable of the pipeline, as with parallel:matrix: the runner expands it.
-      inputs: { namespaces: NAMESPACES, project: PROJECT.path, expires_in: "36h", kube_context: "$KUBE_CONTEXT", metrics: true },
+      inputs: {
+        namespaces: NAMESPACES,
+        project: PROJECT.path,
+        expires_in: "36h",
+        kube_context: "$KUBE_CONTEXT",
+        metrics: true,
+      },
       env: { KUBE_CONTEXT: "standin" },
       shell: "bash",
       mode: "text",
@@ -197,10 +236,17 @@ describe("the GitLab CI/CD component's job", () => {
     });
     assert.equal(j.code, 0, log(j));
     assert.match(j.stderr, /^\+ /m, "the runner's xtrace was on");
-    assert.equal(j.job.variables.GITLAB_PULL_SECRET_OPT_NAMESPACES, '["team-a","team-b","team-c"]\n', "text interpolation writes arrays as JSON");
+    assert.equal(
+      j.job.variables.GITLAB_PULL_SECRET_OPT_NAMESPACES,
+      '["team-a","team-b","team-c"]\n',
+      "text interpolation writes arrays as JSON",
+    );
     const all = world.kubectlCalls();
     const withContext = all.filter((c) => c.argv.includes("--context"));
-    assert.ok(all.length > calls && withContext.every((c) => c.argv[c.argv.indexOf("--context") + 1] === "standin"), "$KUBE_CONTEXT expanded");
+    assert.ok(
+      all.length > calls && withContext.every((c) => c.argv[c.argv.indexOf("--context") + 1] === "standin"),
+      "$KUBE_CONTEXT expanded",
+    );
     const now = live();
     assert.equal(now.length, 1);
     // --expires-in 36h from its variable: GitLab's date is at most two days out (rounded up to 00:00 UTC).
@@ -208,7 +254,10 @@ describe("the GitLab CI/CD component's job", () => {
     assert.equal(now[0]!.name.startsWith("gitlab-pull-secret/"), true);
     assert.notEqual(now[0]!.id, first.id);
     assert.equal(world.gitlab.isLive(first.id), false);
-    assert.deepEqual(secretTokenIds("gitlab-pull-secret"), NAMESPACES.map(() => String(now[0]!.id)));
+    assert.deepEqual(
+      secretTokenIds("gitlab-pull-secret"),
+      NAMESPACES.map(() => String(now[0]!.id)),
+    );
     assert.equal(j.dotenv?.GITLAB_PULL_SECRET_TOKEN_ID, String(now[0]!.id));
     assert.equal(j.dotenv?.GITLAB_PULL_SECRET_REVOKED_TOKEN_IDS, JSON.stringify([first.id]));
     // metrics: true wrote the run's metrics where the job's artifacts: paths picks them up.
@@ -230,7 +279,10 @@ describe("the GitLab CI/CD component's job", () => {
       env: { [TOKEN_VARIABLE]: PAT, DEPLOY_TOKEN_ADMIN: undefined },
     });
     assert.equal(j.code, 2, log(j));
-    assert.match(j.stderr, /^error: the CI\/CD variable DEPLOY_TOKEN_ADMIN \(input token_variable\) is not set or empty\. Add it under Settings > CI\/CD > Variables, masked/m);
+    assert.match(
+      j.stderr,
+      /^error: the CI\/CD variable DEPLOY_TOKEN_ADMIN \(input token_variable\) is not set or empty\. Add it under Settings > CI\/CD > Variables, masked/m,
+    );
     assert.doesNotMatch(j.stdout, /^\$ # Rotate/m, "nothing ran after the check");
     assert.equal(world.gitlab.tokens.length, tokens);
     assert.equal(world.gitlab.requests.length, requests);
@@ -239,7 +291,10 @@ describe("the GitLab CI/CD component's job", () => {
     // Set but empty is the same failure.
     const empty = await runJob({ inputs: { namespaces: NAMESPACES }, env: { [TOKEN_VARIABLE]: "" } });
     assert.equal(empty.code, 2);
-    assert.match(empty.stderr, /the CI\/CD variable GITLAB_PULL_SECRET_TOKEN \(input token_variable\) is not set or empty/);
+    assert.match(
+      empty.stderr,
+      /the CI\/CD variable GITLAB_PULL_SECRET_TOKEN \(input token_variable\) is not set or empty/,
+    );
     assert.equal(world.gitlab.tokens.length, tokens);
     assert.deepEqual(leaks(world, [j, empty]), []);
   });
@@ -247,19 +302,33 @@ describe("the GitLab CI/CD component's job", () => {
   test("static credentials: with a username the job takes the password variable instead of the token, and GitLab is never called", async () => {
     const password = "static-component-password-0001";
     world.addCredentials("robot", password);
-    const inputs = { namespaces: ["team-a"], username: "robot", registry: "registry.example.com", secret_name: "static-component" };
+    const inputs = {
+      namespaces: ["team-a"],
+      username: "robot",
+      registry: "registry.example.com",
+      secret_name: "static-component",
+    };
     const missing = await runJob({ inputs, env: { REGISTRY_PASSWORD: undefined } });
     assert.equal(missing.code, 2, log(missing));
-    assert.match(missing.stderr, /^error: the CI\/CD variable REGISTRY_PASSWORD \(input password_variable\) is not set or empty\. With input username/m);
+    assert.match(
+      missing.stderr,
+      /^error: the CI\/CD variable REGISTRY_PASSWORD \(input password_variable\) is not set or empty\. With input username/m,
+    );
 
     world.gitlab.resetRequests();
     // The token variable is still set (runJob's default): with a username it is not read.
-    const j = await runJob({ inputs: { ...inputs, password_variable: "HARBOR_PASSWORD" }, env: { HARBOR_PASSWORD: password }, shell: "bash", mode: "text" });
+    const j = await runJob({
+      inputs: { ...inputs, password_variable: "HARBOR_PASSWORD" },
+      env: { HARBOR_PASSWORD: password },
+      shell: "bash",
+      mode: "text",
+    });
     assert.equal(j.code, 0, log(j));
     assert.deepEqual(world.gitlab.requests, [], "no GitLab request");
     const s = world.kube.getObject("secrets", "team-a", "static-component");
     assert.equal(s.metadata.annotations["gitlab-pull-secret.io/owner"], "static");
-    const auth = JSON.parse(Buffer.from(s.data[".dockerconfigjson"], "base64").toString()).auths["registry.example.com"].auth;
+    const auth = JSON.parse(Buffer.from(s.data[".dockerconfigjson"], "base64").toString()).auths["registry.example.com"]
+      .auth;
     assert.equal(Buffer.from(auth, "base64").toString(), `robot:${password}`);
     assert.equal(j.dotenv?.GITLAB_PULL_SECRET_TOKEN_USERNAME, "robot");
     assert.equal(j.dotenv?.GITLAB_PULL_SECRET_TOKEN_ID, "");
@@ -283,12 +352,19 @@ describe("the GitLab CI/CD component's job", () => {
       },
     });
     assert.equal(hostile.code, 2, log(hostile));
-    assert.match(hostile.stderr, /^error: \$GITLAB_PULL_SECRET_OPT_NAMESPACE_SELECTOR: invalid value "team=\$\(touch pwned-1\)"; expected a label selector/m);
-    for (const f of ["pwned-1", "pwned-2", "pwned-3", "pwned-4"]) assert.ok(!existsSync(join(buildDir(), f)), `${f} was created: an input ran as code`);
+    assert.match(
+      hostile.stderr,
+      /^error: \$GITLAB_PULL_SECRET_OPT_NAMESPACE_SELECTOR: invalid value "team=\$\(touch pwned-1\)"; expected a label selector/m,
+    );
+    for (const f of ["pwned-1", "pwned-2", "pwned-3", "pwned-4"])
+      assert.ok(!existsSync(join(buildDir(), f)), `${f} was created: an input ran as code`);
 
     const bad = await runJob({ inputs: { namespaces: NAMESPACES, expires_in: "7y" }, mode: "text" });
     assert.equal(bad.code, 2, log(bad));
-    const cli = await world.runCli(["rotate", "--project", PROJECT.path, "--namespace", "team-a", "--expires-in", "7y"], {});
+    const cli = await world.runCli(
+      ["rotate", "--project", PROJECT.path, "--namespace", "team-a", "--expires-in", "7y"],
+      {},
+    );
     assert.equal(cli.code, 2);
     // The same message as the flag's, naming the variable instead.
     const message = /--expires-in: (invalid value .*)$/m.exec(cli.stderr)![1]!;
@@ -308,7 +384,21 @@ describe("the GitLab CI/CD component's job", () => {
 
     before(() => {
       bin = mkdtempSync(join(world.dir, "image-bin-"));
-      for (const tool of ["sh", "node", "sed", "cat", "mkdir", "chmod", "uname", "sha256sum", "env", "printenv", "head", "grep", "cp"]) {
+      for (const tool of [
+        "sh",
+        "node",
+        "sed",
+        "cat",
+        "mkdir",
+        "chmod",
+        "uname",
+        "sha256sum",
+        "env",
+        "printenv",
+        "head",
+        "grep",
+        "cp",
+      ]) {
         symlinkSync(execFileSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim(), join(bin, tool));
       }
       // What "dl.k8s.io" serves as kubectl: the world's kubectl spy.
@@ -352,7 +442,11 @@ describe("the GitLab CI/CD component's job", () => {
     test("a kubectl download whose checksum does not match fails the job before anything is minted", async () => {
       writeFileSync(join(bin, "kubectl.sha256"), createHash("sha256").update("something else").digest("hex"));
       const tokens = world.gitlab.tokens.length;
-      const j = await runJob({ inputs: { namespaces: NAMESPACES, kubectl_version: "v1.32.4" }, path: bin, env: { TMPDIR: join(world.dir, "tmp-bad") } });
+      const j = await runJob({
+        inputs: { namespaces: NAMESPACES, kubectl_version: "v1.32.4" },
+        path: bin,
+        env: { TMPDIR: join(world.dir, "tmp-bad") },
+      });
       assert.notEqual(j.code, 0);
       assert.match(log(j), /FAILED/);
       assert.ok(!existsSync(record("npm")), "nothing installed after the failed check");
@@ -361,7 +455,10 @@ describe("the GitLab CI/CD component's job", () => {
     });
 
     test("the job installs kubectl (stable, checksum verified) and the pinned CLI without the token, then runs (dry run)", async () => {
-      writeFileSync(join(bin, "kubectl.sha256"), createHash("sha256").update(readFileSync(kubectlPayload)).digest("hex"));
+      writeFileSync(
+        join(bin, "kubectl.sha256"),
+        createHash("sha256").update(readFileSync(kubectlPayload)).digest("hex"),
+      );
       writeFileSync(record("curl"), "");
       const tokens = world.gitlab.tokens.length;
       const before = secretTokenIds("gitlab-pull-secret");
@@ -376,7 +473,14 @@ describe("the GitLab CI/CD component's job", () => {
       assert.match(j.stdout, /^Installing kubectl v1\.32\.4 /m);
       const installDir = join(toolTmp(), "gitlab-pull-secret");
       assert.deepEqual(readFileSync(record("npm"), "utf8").trim().split("\n"), [
-        "install", "-g", "--prefix", installDir, "--ignore-scripts", "--no-audit", "--no-fund", `gitlab-pull-secret@${VERSION}`,
+        "install",
+        "-g",
+        "--prefix",
+        installDir,
+        "--ignore-scripts",
+        "--no-audit",
+        "--no-fund",
+        `gitlab-pull-secret@${VERSION}`,
       ]);
       const npmEnv = readFileSync(record("npm-env"), "utf8");
       assert.doesNotMatch(npmEnv, new RegExp(`^${TOKEN_VARIABLE}=`, "m"), "npm must not see the token variable");

@@ -16,8 +16,21 @@ const JWT = /^\/jwt\/auth$/;
 const NOT_DRY_RUN = /^(?!.*dryRun=All)/;
 
 function args(w: World, extra: string[] = []): string[] {
-  return ["rotate", "--gitlab-url", w.gitlab.url, "--project", PROJECT.path, "--secret-name", SECRET, "--kubeconfig", w.kubeconfig,
-    "--namespace", NAMESPACES.join(","), ...w.verifyFlags(), ...extra];
+  return [
+    "rotate",
+    "--gitlab-url",
+    w.gitlab.url,
+    "--project",
+    PROJECT.path,
+    "--secret-name",
+    SECRET,
+    "--kubeconfig",
+    w.kubeconfig,
+    "--namespace",
+    NAMESPACES.join(","),
+    ...w.verifyFlags(),
+    ...extra,
+  ];
 }
 
 function ours(w: World) {
@@ -25,7 +38,10 @@ function ours(w: World) {
 }
 
 function annotationIds(s: any, key: string): number[] {
-  return String(s?.metadata?.annotations?.[key] ?? "").split(",").filter(Boolean).map(Number);
+  return String(s?.metadata?.annotations?.[key] ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map(Number);
 }
 
 /**
@@ -81,56 +97,145 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: "GitLab 500 on create", inject: (w) => w.gitlab.fault({ method: "POST", path: CREATE, kind: "status", status: 500, times: 1 }), expectCode: 0 },
-  { name: "GitLab 502 on create", inject: (w) => w.gitlab.fault({ method: "POST", path: CREATE, kind: "status", status: 502, times: 1 }), expectCode: 0 },
-  { name: "GitLab 429 on create", inject: (w) => w.gitlab.fault({ method: "POST", path: CREATE, kind: "status", status: 429, retryAfter: 1, times: 1 }), expectCode: 0 },
-  { name: "GitLab timeout on create", inject: (w) => w.gitlab.fault({ method: "POST", path: CREATE, kind: "timeout", times: 1 }), extra: ["--request-timeout", "2s"], expectCode: 0 },
-  { name: "create succeeded, response lost", inject: (w) => w.gitlab.fault({ method: "POST", path: CREATE, kind: "lostResponse", times: 1 }), expectCode: 0 },
-  { name: "GitLab drops the create connection", inject: (w) => w.gitlab.fault({ method: "POST", path: CREATE, kind: "drop", times: 1 }), expectCode: 0 },
-  { name: "GitLab 500 on list", inject: (w) => w.gitlab.fault({ method: "GET", path: TOKENS, kind: "status", status: 500, times: 2 }), expectCode: 0 },
-  { name: "GitLab 429 on list", inject: (w) => w.gitlab.fault({ method: "GET", path: TOKENS, kind: "status", status: 429, retryAfter: 1, times: 1 }), expectCode: 0 },
   {
-    name: "GitLab 503 on list, persistent", inject: (w) => w.gitlab.fault({ method: "GET", path: TOKENS, kind: "status", status: 503 }),
-    extra: ["--retry-for", "2s"], expectCode: 1, expectMessage: /503/,
-  },
-  { name: "GitLab timeout on list", inject: (w) => w.gitlab.fault({ method: "GET", path: TOKENS, kind: "timeout", times: 1 }), extra: ["--request-timeout", "2s"], expectCode: 0 },
-  { name: "GitLab 502 on delete", inject: (w) => w.gitlab.fault({ method: "DELETE", path: ONE_TOKEN, kind: "status", status: 502, times: 2 }), expectCode: 0 },
-  {
-    name: "revoke of the old token fails", inject: (w) => w.gitlab.fault({ method: "DELETE", path: ONE_TOKEN, kind: "status", status: 500 }),
-    extra: ["--retry-for", "1s"], expectCode: 1, expectMessage: /Could not revoke previous deploy token \d+ \(recorded; the next run revokes it\)/,
+    name: "GitLab 500 on create",
+    inject: (w) => w.gitlab.fault({ method: "POST", path: CREATE, kind: "status", status: 500, times: 1 }),
+    expectCode: 0,
   },
   {
-    name: "GitLab timeout on delete, persistent", inject: (w) => w.gitlab.fault({ method: "DELETE", path: ONE_TOKEN, kind: "timeout" }),
-    extra: ["--request-timeout", "1s", "--retry-for", "2s"], expectCode: 1, expectMessage: /Could not revoke previous deploy token/,
-  },
-  { name: "GitLab refuses the API token (401)", env: { GITLAB_TOKEN: "glpat-not-a-real-token" }, expectCode: 1, expectMessage: /401.*missing, wrong, expired or revoked/ },
-  {
-    name: "verify refused (registry token 403)", inject: (w) => w.gitlab.fault({ method: "GET", path: JWT, kind: "status", status: 403, body: '{"errors":[{"code":"DENIED","message":"access forbidden"}]}' }),
-    expectCode: 1, expectMessage: /step "token"[\s\S]*new deploy token \d+ revoked; the cluster was not touched/,
+    name: "GitLab 502 on create",
+    inject: (w) => w.gitlab.fault({ method: "POST", path: CREATE, kind: "status", status: 502, times: 1 }),
+    expectCode: 0,
   },
   {
-    name: "cluster refuses the dry run (RBAC) in 1 of 3", inject: (w) => w.kube.deny({ namespace: "team-b", verb: "patch", resource: "secrets" }),
-    expectCode: 1, expectMessage: /team-b[\s\S]*cannot patch resource "secrets"/,
+    name: "GitLab 429 on create",
+    inject: (w) =>
+      w.gitlab.fault({ method: "POST", path: CREATE, kind: "status", status: 429, retryAfter: 1, times: 1 }),
+    expectCode: 0,
   },
   {
-    name: "apply refused 403 in 1 of 3", inject: (w) => w.kube.fault({ method: "PATCH", path: /\/namespaces\/team-c\/secrets\//, query: NOT_DRY_RUN, status: 403 }),
-    expectCode: 1, expectMessage: /applying the Secrets failed[\s\S]*already hold new deploy token \d+, so it is kept/,
+    name: "GitLab timeout on create",
+    inject: (w) => w.gitlab.fault({ method: "POST", path: CREATE, kind: "timeout", times: 1 }),
+    extra: ["--request-timeout", "2s"],
+    expectCode: 0,
   },
   {
-    name: "apply refused 404 namespace in 1 of 3", inject: (w) => w.kube.fault({ method: "PATCH", path: /\/namespaces\/team-b\/secrets\//, query: NOT_DRY_RUN, status: 404, message: 'namespaces "team-b" not found' }),
-    expectCode: 1, expectMessage: /namespaces "team-b" not found/,
+    name: "create succeeded, response lost",
+    inject: (w) => w.gitlab.fault({ method: "POST", path: CREATE, kind: "lostResponse", times: 1 }),
+    expectCode: 0,
   },
   {
-    name: "apply refused 409 in 1 of 3", inject: (w) => w.kube.fault({ method: "PATCH", path: /\/namespaces\/team-a\/secrets\//, query: NOT_DRY_RUN, status: 409 }),
-    expectCode: 1, expectMessage: /applying the Secrets failed/,
+    name: "GitLab drops the create connection",
+    inject: (w) => w.gitlab.fault({ method: "POST", path: CREATE, kind: "drop", times: 1 }),
+    expectCode: 0,
   },
   {
-    name: "killed between mint and apply", inject: (w) => w.gitlab.fault({ method: "GET", path: JWT, kind: "timeout", times: 1 }),
-    killWhen: (w) => w.gitlab.requests.some((r) => JWT.test(r.path)), expectCode: 137, repairExtra: ["--sweep-grace", "0s"],
+    name: "GitLab 500 on list",
+    inject: (w) => w.gitlab.fault({ method: "GET", path: TOKENS, kind: "status", status: 500, times: 2 }),
+    expectCode: 0,
   },
   {
-    name: "killed between apply and revoke", inject: (w) => w.gitlab.fault({ method: "DELETE", path: ONE_TOKEN, kind: "timeout", times: 1 }),
-    killWhen: (w) => w.gitlab.requests.some((r) => r.method === "DELETE"), expectCode: 137,
+    name: "GitLab 429 on list",
+    inject: (w) =>
+      w.gitlab.fault({ method: "GET", path: TOKENS, kind: "status", status: 429, retryAfter: 1, times: 1 }),
+    expectCode: 0,
+  },
+  {
+    name: "GitLab 503 on list, persistent",
+    inject: (w) => w.gitlab.fault({ method: "GET", path: TOKENS, kind: "status", status: 503 }),
+    extra: ["--retry-for", "2s"],
+    expectCode: 1,
+    expectMessage: /503/,
+  },
+  {
+    name: "GitLab timeout on list",
+    inject: (w) => w.gitlab.fault({ method: "GET", path: TOKENS, kind: "timeout", times: 1 }),
+    extra: ["--request-timeout", "2s"],
+    expectCode: 0,
+  },
+  {
+    name: "GitLab 502 on delete",
+    inject: (w) => w.gitlab.fault({ method: "DELETE", path: ONE_TOKEN, kind: "status", status: 502, times: 2 }),
+    expectCode: 0,
+  },
+  {
+    name: "revoke of the old token fails",
+    inject: (w) => w.gitlab.fault({ method: "DELETE", path: ONE_TOKEN, kind: "status", status: 500 }),
+    extra: ["--retry-for", "1s"],
+    expectCode: 1,
+    expectMessage: /Could not revoke previous deploy token \d+ \(recorded; the next run revokes it\)/,
+  },
+  {
+    name: "GitLab timeout on delete, persistent",
+    inject: (w) => w.gitlab.fault({ method: "DELETE", path: ONE_TOKEN, kind: "timeout" }),
+    extra: ["--request-timeout", "1s", "--retry-for", "2s"],
+    expectCode: 1,
+    expectMessage: /Could not revoke previous deploy token/,
+  },
+  {
+    name: "GitLab refuses the API token (401)",
+    env: { GITLAB_TOKEN: "glpat-not-a-real-token" },
+    expectCode: 1,
+    expectMessage: /401.*missing, wrong, expired or revoked/,
+  },
+  {
+    name: "verify refused (registry token 403)",
+    inject: (w) =>
+      w.gitlab.fault({
+        method: "GET",
+        path: JWT,
+        kind: "status",
+        status: 403,
+        body: '{"errors":[{"code":"DENIED","message":"access forbidden"}]}',
+      }),
+    expectCode: 1,
+    expectMessage: /step "token"[\s\S]*new deploy token \d+ revoked; the cluster was not touched/,
+  },
+  {
+    name: "cluster refuses the dry run (RBAC) in 1 of 3",
+    inject: (w) => w.kube.deny({ namespace: "team-b", verb: "patch", resource: "secrets" }),
+    expectCode: 1,
+    expectMessage: /team-b[\s\S]*cannot patch resource "secrets"/,
+  },
+  {
+    name: "apply refused 403 in 1 of 3",
+    inject: (w) =>
+      w.kube.fault({ method: "PATCH", path: /\/namespaces\/team-c\/secrets\//, query: NOT_DRY_RUN, status: 403 }),
+    expectCode: 1,
+    expectMessage: /applying the Secrets failed[\s\S]*already hold new deploy token \d+, so it is kept/,
+  },
+  {
+    name: "apply refused 404 namespace in 1 of 3",
+    inject: (w) =>
+      w.kube.fault({
+        method: "PATCH",
+        path: /\/namespaces\/team-b\/secrets\//,
+        query: NOT_DRY_RUN,
+        status: 404,
+        message: 'namespaces "team-b" not found',
+      }),
+    expectCode: 1,
+    expectMessage: /namespaces "team-b" not found/,
+  },
+  {
+    name: "apply refused 409 in 1 of 3",
+    inject: (w) =>
+      w.kube.fault({ method: "PATCH", path: /\/namespaces\/team-a\/secrets\//, query: NOT_DRY_RUN, status: 409 }),
+    expectCode: 1,
+    expectMessage: /applying the Secrets failed/,
+  },
+  {
+    name: "killed between mint and apply",
+    inject: (w) => w.gitlab.fault({ method: "GET", path: JWT, kind: "timeout", times: 1 }),
+    killWhen: (w) => w.gitlab.requests.some((r) => JWT.test(r.path)),
+    expectCode: 137,
+    repairExtra: ["--sweep-grace", "0s"],
+  },
+  {
+    name: "killed between apply and revoke",
+    inject: (w) => w.gitlab.fault({ method: "DELETE", path: ONE_TOKEN, kind: "timeout", times: 1 }),
+    killWhen: (w) => w.gitlab.requests.some((r) => r.method === "DELETE"),
+    expectCode: 137,
   },
   { name: "two runs at once", concurrent: 2, expectCode: 0 },
   { name: "five runs at once", concurrent: 5, expectCode: 0 },
@@ -158,11 +263,16 @@ describe("fault matrix", () => {
     const lines = [
       `| ${header.join(" | ")} |`,
       `| ${header.map(() => "---").join(" | ")} |`,
-      ...rows.map((r) => `| ${[r.fault, r.exit, r.message.replace(/\|/g, "\\|"), r.after, r.repaired, String(r.leaks)].join(" | ")} |`),
+      ...rows.map(
+        (r) =>
+          `| ${[r.fault, r.exit, r.message.replace(/\|/g, "\\|"), r.after, r.repaired, String(r.leaks)].join(" | ")} |`,
+      ),
     ];
     const faults = rows.length;
     const leaked = rows.reduce((n, r) => n + r.leaks, 0);
-    process.stdout.write(`\n# Fault matrix (${faults} faults, ${leaked} leaks)\n${lines.map((l) => `# ${l}`).join("\n")}\n`);
+    process.stdout.write(
+      `\n# Fault matrix (${faults} faults, ${leaked} leaks)\n${lines.map((l) => `# ${l}`).join("\n")}\n`,
+    );
   });
 
   for (const c of CASES) {
@@ -193,7 +303,11 @@ describe("fault matrix", () => {
           if (c.expectMessage) assert.match(r.stderr, c.expectMessage);
         }
         // A killed run still holds its Lease: only then may the invariant wait for the next run.
-        const afterRun = c.killWhen ? (invariant(w, false).length === 0 ? "holds" : `repair due: ${invariant(w, false).join("; ")}`) : invariant(w, false);
+        const afterRun = c.killWhen
+          ? invariant(w, false).length === 0
+            ? "holds"
+            : `repair due: ${invariant(w, false).join("; ")}`
+          : invariant(w, false);
         if (!c.killWhen) assert.deepEqual(afterRun, [], "invariant after the faulty run");
 
         w.gitlab.clearFaults();
@@ -207,7 +321,13 @@ describe("fault matrix", () => {
         assert.deepEqual(repaired, [], "strict invariant after a repair run");
         if (!c.killWhen || c.repairExtra === undefined) {
           // Everything a run minted is either in the Secrets or gone.
-          assert.equal(ours(w).length, 1, `exactly one live token: ${ours(w).map((t) => t.id).join(", ")}`);
+          assert.equal(
+            ours(w).length,
+            1,
+            `exactly one live token: ${ours(w)
+              .map((t) => t.id)
+              .join(", ")}`,
+          );
         }
         const hits = leaks(w, runs);
         rows.push({

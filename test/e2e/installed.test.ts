@@ -22,9 +22,13 @@ after(async () => {
 });
 
 test("npm publish --dry-run lists only the bundled CLI, the README, the licence and package.json", () => {
-  const [report] = Object.values(JSON.parse(npm(["publish", "--dry-run", "--json", "--offline"]))) as Array<{ files: Array<{ path: string }> }>;
+  const [report] = Object.values(JSON.parse(npm(["publish", "--dry-run", "--json", "--offline"]))) as Array<{
+    files: Array<{ path: string }>;
+  }>;
   assert.deepEqual(report!.files.map((f) => f.path).sort(), ["LICENSE", "README.md", "dist/cli.js", "package.json"]);
-  const pkg = JSON.parse(readFileSync(join(installed.prefix, "lib", "node_modules", "gitlab-pull-secret", "package.json"), "utf8"));
+  const pkg = JSON.parse(
+    readFileSync(join(installed.prefix, "lib", "node_modules", "gitlab-pull-secret", "package.json"), "utf8"),
+  );
   assert.equal(pkg.dependencies, undefined, "dist/ is bundled: a published package depends on nothing");
   assert.equal(pkg.repository.url, "git+https://github.com/gitlab-pull-secret/gitlab-pull-secret.git");
   assert.ok(pkg.homepage && pkg.bugs?.url && pkg.keywords?.length > 0);
@@ -43,8 +47,19 @@ test("the installed gitlab-pull-secret rotates end to end, twice, and the Secret
   assert.equal(version.code, 0, version.stderr);
   assert.equal(version.stdout.trim(), VERSION);
 
-  const args = ["rotate", "--gitlab-url", world.gitlab.url, "--project", PROJECT.path, "--kubeconfig", world.kubeconfig,
-    "--namespace", NAMESPACES.join(","), ...world.verifyFlags(), "--json"];
+  const args = [
+    "rotate",
+    "--gitlab-url",
+    world.gitlab.url,
+    "--project",
+    PROJECT.path,
+    "--kubeconfig",
+    world.kubeconfig,
+    "--namespace",
+    NAMESPACES.join(","),
+    ...world.verifyFlags(),
+    "--json",
+  ];
   const env = { ...world.baseEnv(), GITLAB_TOKEN: PAT };
   const ids: number[] = [];
   for (const round of [1, 2]) {
@@ -54,7 +69,12 @@ test("the installed gitlab-pull-secret rotates end to end, twice, and the Secret
     const report = JSON.parse(r.stdout);
     ids.push(report.token.id);
     for (const ns of NAMESPACES) {
-      assert.equal(world.kube.getObject("secrets", ns, "gitlab-pull-secret").metadata.annotations["gitlab-pull-secret.io/token-id"], String(report.token.id));
+      assert.equal(
+        world.kube.getObject("secrets", ns, "gitlab-pull-secret").metadata.annotations[
+          "gitlab-pull-secret.io/token-id"
+        ],
+        String(report.token.id),
+      );
     }
     assert.deepEqual(report.revokedTokenIds, round === 1 ? [] : [ids[0]]);
     if (world.registry) {

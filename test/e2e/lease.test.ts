@@ -7,7 +7,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { stopSharedControlPlane } from "../support/kube-real.ts";
-import { kubeBackends, leaks, NAMESPACES, PROJECT, startWorld, type Captured, type Running, type World } from "../support/world.ts";
+import {
+  kubeBackends,
+  leaks,
+  NAMESPACES,
+  PROJECT,
+  startWorld,
+  type Captured,
+  type Running,
+  type World,
+} from "../support/world.ts";
 
 const SECRET = "regcred";
 const LEASE = `gitlab-pull-secret-${SECRET}`;
@@ -16,13 +25,30 @@ const DURATION_S = 15;
 
 function cli(w: World, extra: string[]): string[] {
   return [
-    "rotate", "--gitlab-url", w.gitlab.url, "--project", PROJECT.path, "--secret-name", SECRET,
-    "--kubeconfig", w.kubeconfig, "--namespace", NAMESPACES.join(","), ...w.verifyFlags(), "--json", ...extra,
+    "rotate",
+    "--gitlab-url",
+    w.gitlab.url,
+    "--project",
+    PROJECT.path,
+    "--secret-name",
+    SECRET,
+    "--kubeconfig",
+    w.kubeconfig,
+    "--namespace",
+    NAMESPACES.join(","),
+    ...w.verifyFlags(),
+    "--json",
+    ...extra,
   ];
 }
 
 /** The Lease's spec as the API server holds it now. */
-function lease(w: World): { holderIdentity?: string; renewTime?: string; acquireTime?: string; leaseDurationSeconds?: number } {
+function lease(w: World): {
+  holderIdentity?: string;
+  renewTime?: string;
+  acquireTime?: string;
+  leaseDurationSeconds?: number;
+} {
   return w.kube.getObject("leases", A, LEASE)?.spec ?? {};
 }
 
@@ -46,7 +72,13 @@ function watchStderr(r: Running): () => string {
 function holdMint(w: World): () => void {
   let release!: () => void;
   w.gitlab.resetRequests();
-  w.gitlab.fault({ kind: "hold", method: "POST", path: /\/deploy_tokens$/, times: 1, until: new Promise<void>((r) => (release = r)) });
+  w.gitlab.fault({
+    kind: "hold",
+    method: "POST",
+    path: /\/deploy_tokens$/,
+    times: 1,
+    until: new Promise<void>((r) => (release = r)),
+  });
   return release;
 }
 
@@ -69,7 +101,9 @@ for (const backend of kubeBackends()) {
 
     test("a long run with the Lease renewed: it outlasts the duration, and a second run waits instead of taking over", async () => {
       const release = holdMint(w);
-      const first = w.startCli(cli(w, ["--rotate-before", "1d", "--lock-lease-duration", `${DURATION_S}s`, "--request-timeout", "2m"]));
+      const first = w.startCli(
+        cli(w, ["--rotate-before", "1d", "--lock-lease-duration", `${DURATION_S}s`, "--request-timeout", "2m"]),
+      );
       const firstErr = watchStderr(first);
       await until(mintHeld(w), "the first run to reach the mint");
       const claimed = lease(w);
@@ -111,7 +145,10 @@ for (const backend of kubeBackends()) {
       assert.doesNotMatch(r2.stderr, /Took over/);
       assert.equal(lease(w).holderIdentity ?? "", "", "released at the end");
       for (const ns of NAMESPACES) {
-        assert.equal(w.kube.getObject("secrets", ns, SECRET).metadata.annotations["gitlab-pull-secret.io/token-id"], String(out1.token.id));
+        assert.equal(
+          w.kube.getObject("secrets", ns, SECRET).metadata.annotations["gitlab-pull-secret.io/token-id"],
+          String(out1.token.id),
+        );
       }
       assert.deepEqual(leaks(w, runs), [], "a secret form leaked");
     });
@@ -128,7 +165,10 @@ for (const backend of kubeBackends()) {
       // Another holder writes the Lease (as a run that found it stale would); the next renewal finds it changed.
       const current = w.kube.getObject("leases", A, LEASE);
       const now = new Date().toISOString().replace(/Z$/, "000Z");
-      w.kube.putObject("leases", { ...current, spec: { holderIdentity: "gps-intruder", leaseDurationSeconds: 300, acquireTime: now, renewTime: now } });
+      w.kube.putObject("leases", {
+        ...current,
+        spec: { holderIdentity: "gps-intruder", leaseDurationSeconds: 300, acquireTime: now, renewTime: now },
+      });
       await until(() => err().includes("Lost the rotation lock"), "the run to notice");
 
       release();
@@ -136,13 +176,27 @@ for (const backend of kubeBackends()) {
       runs.push(r);
       assert.equal(r.code, 1, r.stderr);
       assert.notEqual(mine, "gps-intruder");
-      assert.match(r.stderr, new RegExp(`Lease ${A}/${LEASE} is no longer this run's: another run took it over \\(holder gps-intruder\\)`));
-      assert.match(r.stderr, /This run stopped before writing the Secrets\. Done before that: minted deploy token (\d+)/);
+      assert.match(
+        r.stderr,
+        new RegExp(`Lease ${A}/${LEASE} is no longer this run's: another run took it over \\(holder gps-intruder\\)`),
+      );
+      assert.match(
+        r.stderr,
+        /This run stopped before writing the Secrets\. Done before that: minted deploy token (\d+)/,
+      );
       assert.match(r.stderr, /Rollback: new deploy token \d+ revoked; the Secrets are as they were/);
       const minted = Number(/minted deploy token (\d+)/.exec(r.stderr)![1]);
       assert.equal(w.gitlab.isLive(minted), false, "its new token was taken back");
-      assert.deepEqual(w.gitlab.tokens.filter((t) => w.gitlab.isLive(t.id)).map((t) => t.id), liveBefore, "the previous token was not revoked");
-      assert.deepEqual(NAMESPACES.map((ns) => w.kube.getObject("secrets", ns, SECRET).metadata.resourceVersion), versions, "no Secret written");
+      assert.deepEqual(
+        w.gitlab.tokens.filter((t) => w.gitlab.isLive(t.id)).map((t) => t.id),
+        liveBefore,
+        "the previous token was not revoked",
+      );
+      assert.deepEqual(
+        NAMESPACES.map((ns) => w.kube.getObject("secrets", ns, SECRET).metadata.resourceVersion),
+        versions,
+        "no Secret written",
+      );
       assert.equal(lease(w).holderIdentity, "gps-intruder", "the other holder's Lease is left alone");
       assert.deepEqual(leaks(w, runs), [], "a secret form leaked");
     });

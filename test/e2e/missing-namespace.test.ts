@@ -10,15 +10,41 @@ import { after, before, describe, test } from "node:test";
 import yaml from "js-yaml";
 import type { PolicyRule } from "../support/kube/index.ts";
 import { haveRegistryTools } from "../support/registry.ts";
-import { leaks, NAMESPACES, PROJECT, registryRequired, ROOT, startWorld, type Captured, type World } from "../support/world.ts";
+import {
+  leaks,
+  NAMESPACES,
+  PROJECT,
+  registryRequired,
+  ROOT,
+  startWorld,
+  type Captured,
+  type World,
+} from "../support/world.ts";
 
 const SECRET = "regcred";
 const [A, B, C] = NAMESPACES as [string, string, string];
-const skipRegistry = !haveRegistryTools() && !registryRequired() ? "docker-registry/skopeo not installed (CI=true makes this fail)" : false;
+const skipRegistry =
+  !haveRegistryTools() && !registryRequired()
+    ? "docker-registry/skopeo not installed (CI=true makes this fail)"
+    : false;
 
 function cli(w: World, command: string, extra: string[] = [], kubeconfig = w.kubeconfig): string[] {
   const verify = command === "rotate" || command === "plan" ? w.verifyFlags() : [];
-  return [command, "--gitlab-url", w.gitlab.url, "--project", PROJECT.path, "--secret-name", SECRET, "--kubeconfig", kubeconfig, "--namespace", NAMESPACES.join(","), ...verify, ...extra];
+  return [
+    command,
+    "--gitlab-url",
+    w.gitlab.url,
+    "--project",
+    PROJECT.path,
+    "--secret-name",
+    SECRET,
+    "--kubeconfig",
+    kubeconfig,
+    "--namespace",
+    NAMESPACES.join(","),
+    ...verify,
+    ...extra,
+  ];
 }
 
 function liveOurs(w: World): number[] {
@@ -31,7 +57,11 @@ function tokenIn(w: World, ns: string): string | undefined {
 
 /** The target part of a token name: prefix/<context>/<secret>/<namespace-set hash>/<stamp>-<nonce>. */
 function targetOfName(w: World, id: number): string {
-  return w.gitlab.tokens.find((t) => t.id === id)!.name.split("/").slice(0, 4).join("/");
+  return w.gitlab.tokens
+    .find((t) => t.id === id)!
+    .name.split("/")
+    .slice(0, 4)
+    .join("/");
 }
 
 async function pulls(w: World, ns: string): Promise<boolean> {
@@ -75,7 +105,10 @@ describe("a deleted namespace in the list", () => {
     assert.equal(w.kube.getObject("namespaces", undefined, C), undefined);
     // Minted for the configured target, not for the two namespaces that exist.
     assert.equal(targetOfName(w, out.token.id), targetOfName(w, first));
-    assert.match(r.stderr, new RegExp(`warning: Skipped namespace\\(s\\) ${C} \\(does not exist\\): no Secret was written there`));
+    assert.match(
+      r.stderr,
+      new RegExp(`warning: Skipped namespace\\(s\\) ${C} \\(does not exist\\): no Secret was written there`),
+    );
     assert.match(r.stderr, /Verified: the new token pulls|serves .* without authentication|Rotating/);
     if (!skipRegistry) assert.ok(await pulls(w, A), "the rotated Secret pulls");
     assertNoLeaks(w, runs);
@@ -93,13 +126,19 @@ describe("a deleted namespace in the list", () => {
     const finding = out.findings.find((f: { kind: string }) => f.kind === "missing-namespace");
     assert.deepEqual(finding.namespaces, [C]);
     assert.equal(finding.severity, "attention");
-    assert.ok(!out.findings.some((f: { kind: string }) => f.kind === "missing-secret"), "not reported as a Secret to create");
+    assert.ok(
+      !out.findings.some((f: { kind: string }) => f.kind === "missing-secret"),
+      "not reported as a Secret to create",
+    );
 
     const text = await w.runCli(cli(w, "status", ["--warn-within", "1d"]));
     runs.push(text);
     assert.equal(text.code, 3, text.stderr);
     assert.match(text.stdout, new RegExp(`${C}\\s+-\\s+-\\s+-\\s+-\\s+no such namespace`));
-    assert.match(text.stdout, new RegExp(`attention: listed namespace\\(s\\) ${C} \\(does not exist\\): rotate skips them and exits 1`));
+    assert.match(
+      text.stdout,
+      new RegExp(`attention: listed namespace\\(s\\) ${C} \\(does not exist\\): rotate skips them and exits 1`),
+    );
     assertNoLeaks(w, runs);
   });
 
@@ -133,10 +172,16 @@ describe("a deleted namespace in the list", () => {
     assert.equal(r.code, 1, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(out.error.exitCode, 1);
-    assert.match(out.error.message, new RegExp(`${C} \\(does not exist\\)\\. Nothing was changed \\(--missing-namespace fail\\)`));
+    assert.match(
+      out.error.message,
+      new RegExp(`${C} \\(does not exist\\)\\. Nothing was changed \\(--missing-namespace fail\\)`),
+    );
     assert.equal(w.gitlab.tokens.length, tokens, "nothing minted");
     assert.deepEqual(liveOurs(w), live);
-    assert.deepEqual([A, B].map((ns) => w.kube.getObject("secrets", ns, SECRET).metadata.resourceVersion), versions);
+    assert.deepEqual(
+      [A, B].map((ns) => w.kube.getObject("secrets", ns, SECRET).metadata.resourceVersion),
+      versions,
+    );
     assertNoLeaks(w, runs);
   });
 
@@ -146,7 +191,10 @@ describe("a deleted namespace in the list", () => {
     const r = await w.runCli(cli(w, "rotate", ["--json", "--missing-namespace", "fail", "--create-namespace"]));
     runs.push(r);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(JSON.parse(r.stdout).error.message, /--create-namespace and --missing-namespace: invalid value "fail"/);
+    assert.match(
+      JSON.parse(r.stdout).error.message,
+      /--create-namespace and --missing-namespace: invalid value "fail"/,
+    );
     assert.equal(w.kube.requests.length, 0);
     assert.equal(w.gitlab.requests.length, 0);
     assertNoLeaks(w, runs);
@@ -187,11 +235,29 @@ describe("a namespace being deleted", () => {
   test("alone in the list with --missing-namespace fail: exit 1 naming it, nothing minted", async () => {
     w.kube.createNamespace("doomed");
     w.kube.terminateNamespace("doomed");
-    const r = await w.runCli(["rotate", "--gitlab-url", w.gitlab.url, "--project", PROJECT.path, "--secret-name", SECRET, "--kubeconfig", w.kubeconfig, "--namespace", "doomed", "--missing-namespace", "fail", ...w.verifyFlags()]);
+    const r = await w.runCli([
+      "rotate",
+      "--gitlab-url",
+      w.gitlab.url,
+      "--project",
+      PROJECT.path,
+      "--secret-name",
+      SECRET,
+      "--kubeconfig",
+      w.kubeconfig,
+      "--namespace",
+      "doomed",
+      "--missing-namespace",
+      "fail",
+      ...w.verifyFlags(),
+    ]);
     runs.push(r);
     assert.equal(r.code, 1);
     // It would have held the Lease: with no namespace left for it, nothing starts.
-    assert.match(r.stderr, /doomed \(is being deleted\)\. No listed namespace can hold the rotation lock; nothing was changed/);
+    assert.match(
+      r.stderr,
+      /doomed \(is being deleted\)\. No listed namespace can hold the rotation lock; nothing was changed/,
+    );
     assert.deepEqual(liveOurs(w), [first]);
     assertNoLeaks(w, runs);
   });
@@ -211,18 +277,32 @@ describe("a namespace being deleted", () => {
     assert.equal(tokenIn(w, B), String(out.token.id));
     assert.equal(tokenIn(w, C), String(out.token.id));
     assert.equal(tokenIn(w, A), undefined, "nothing was created in the namespace being deleted");
-    assert.match(r.stderr, /Namespace team-a \(is being deleted\): the rotation lock goes to the next listed namespace/);
+    assert.match(
+      r.stderr,
+      /Namespace team-a \(is being deleted\): the rotation lock goes to the next listed namespace/,
+    );
     assert.match(r.stderr, /warning: Skipped namespace\(s\) team-a \(is being deleted\)/);
     // The Lease was taken in team-b and released.
-    assert.ok(w.kube.requests.some((q) => q.method === "POST" && q.path === `/apis/coordination.k8s.io/v1/namespaces/${B}/leases` && q.status === 201));
+    assert.ok(
+      w.kube.requests.some(
+        (q) =>
+          q.method === "POST" && q.path === `/apis/coordination.k8s.io/v1/namespaces/${B}/leases` && q.status === 201,
+      ),
+    );
     // Kept with its holder cleared: its uid is the cluster's identity (lock.ts).
-    assert.deepEqual(w.kube.listObjects("leases").map((l) => [l.metadata.namespace, l.spec.holderIdentity ?? ""]), [[B, ""]]);
+    assert.deepEqual(
+      w.kube.listObjects("leases").map((l) => [l.metadata.namespace, l.spec.holderIdentity ?? ""]),
+      [[B, ""]],
+    );
     if (!skipRegistry) assert.ok(await pulls(w, B));
 
     const status = await w.runCli(cli(w, "status", ["--json"]));
     runs.push(status);
     assert.equal(status.code, 0, status.stderr);
-    assert.equal(JSON.parse(status.stdout).secrets.find((s: { namespace: string }) => s.namespace === A).namespaceState, "terminating");
+    assert.equal(
+      JSON.parse(status.stdout).secrets.find((s: { namespace: string }) => s.namespace === A).namespaceState,
+      "terminating",
+    );
     assertNoLeaks(w, runs);
   });
 
@@ -252,7 +332,14 @@ describe("a deleted namespace with namespaced Roles (the README's RBAC)", () => 
   const rulesFrom = (file: string, namespaces: string[]): PolicyRule[] =>
     (yaml.loadAll(readFileSync(join(ROOT, "examples", "rbac", file), "utf8")) as any[])
       .filter((d) => d?.kind === "Role" || d?.kind === "ClusterRole")
-      .flatMap((d) => (d.rules as any[]).map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs, ...(d.kind === "Role" ? { namespaces } : {}) })));
+      .flatMap((d) =>
+        (d.rules as any[]).map((r) => ({
+          apiGroups: r.apiGroups,
+          resources: r.resources,
+          verbs: r.verbs,
+          ...(d.kind === "Role" ? { namespaces } : {}),
+        })),
+      );
 
   before(async () => {
     w = await startWorld();
@@ -280,7 +367,10 @@ describe("a deleted namespace with namespaced Roles (the README's RBAC)", () => 
   });
 
   test("with get on namespaces the 403 is told apart: the namespace is skipped, the others rotated", async () => {
-    w.kube.addUser("deployer", [...rulesFrom("role.yaml", [A, B]), ...rulesFrom("clusterrole-namespaces-get.yaml", [])]);
+    w.kube.addUser("deployer", [
+      ...rulesFrom("role.yaml", [A, B]),
+      ...rulesFrom("clusterrole-namespaces-get.yaml", []),
+    ]);
     const kc = w.kube.writeKubeconfig(`${w.dir}/deployer2`, "deployer");
     const r = await w.runCli(cli(w, "rotate", ["--json"], kc));
     runs.push(r);
@@ -293,7 +383,10 @@ describe("a deleted namespace with namespaced Roles (the README's RBAC)", () => 
     const status = await w.runCli(cli(w, "status", ["--json"], kc));
     runs.push(status);
     assert.equal(status.code, 0, status.stderr);
-    assert.equal(JSON.parse(status.stdout).secrets.find((s: { namespace: string }) => s.namespace === C).namespaceState, "missing");
+    assert.equal(
+      JSON.parse(status.stdout).secrets.find((s: { namespace: string }) => s.namespace === C).namespaceState,
+      "missing",
+    );
     assertNoLeaks(w, runs);
   });
 });

@@ -29,12 +29,21 @@ after(async () => {
   await stopSharedControlPlane();
 });
 
-test(`the ownership property on a real API server (${runs} histories)`, { skip: real ? false : "needs GPS_KUBE_ASSETS (a real kube-apiserver)" }, async () => {
-  let n = 0;
-  const property = fc.asyncProperty(historyArbitrary({ maxClusters: 1, maxSteps: 5 }), async (history) => {
-    const h = tagged(history, `h${++n}`);
-    const outcome = await play(h, await realHarness(w!, h, `h${n}`));
-    assert.equal(outcome.violation, null, outcome.violation ?? "");
-  });
-  await fc.assert(property, { numRuns: runs, ...(seed === undefined ? {} : { seed }), ...(path === undefined ? {} : { path }), includeErrorInReport: true });
-});
+test(
+  `the ownership property on a real API server (${runs} histories)`,
+  { skip: real ? false : "needs GPS_KUBE_ASSETS (a real kube-apiserver)" },
+  async () => {
+    let n = 0;
+    const property = fc.asyncProperty(historyArbitrary({ maxClusters: 1, maxSteps: 5 }), async (history) => {
+      const h = tagged(history, `h${++n}`);
+      const outcome = await play(h, await realHarness(w!, h, `h${n}`));
+      assert.equal(outcome.violation, null, outcome.violation ?? "");
+    });
+    await fc.assert(property, {
+      numRuns: runs,
+      ...(seed === undefined ? {} : { seed }),
+      ...(path === undefined ? {} : { path }),
+      includeErrorInReport: true,
+    });
+  },
+);

@@ -13,8 +13,19 @@ const NEW = "team-new";
 
 function cli(w: World, command: string, namespaces: string[], extra: string[] = []): string[] {
   return [
-    command, "--gitlab-url", w.gitlab.url, "--project", PROJECT.path, "--secret-name", SECRET,
-    "--kubeconfig", w.kubeconfig, "--namespace", namespaces.join(","), ...w.verifyFlags(), ...extra,
+    command,
+    "--gitlab-url",
+    w.gitlab.url,
+    "--project",
+    PROJECT.path,
+    "--secret-name",
+    SECRET,
+    "--kubeconfig",
+    w.kubeconfig,
+    "--namespace",
+    namespaces.join(","),
+    ...w.verifyFlags(),
+    ...extra,
   ];
 }
 
@@ -67,7 +78,10 @@ for (const backend of kubeBackends()) {
 
       // The creation was put to the API server as a dry run; nothing was kept.
       const nsDryRuns = w.kube.requests.filter((q) => q.path === `/api/v1/namespaces/${NEW}` && q.method === "PATCH");
-      assert.ok(nsDryRuns.length > 0 && nsDryRuns.every((q) => /dryRun=All/.test(q.query)), "the namespace's creation was a server dry run");
+      assert.ok(
+        nsDryRuns.length > 0 && nsDryRuns.every((q) => /dryRun=All/.test(q.query)),
+        "the namespace's creation was a server dry run",
+      );
       assert.deepEqual(clusterWrites(w), []);
       assert.equal(w.kube.getObject("namespaces", undefined, NEW), undefined, "the namespace was not created");
       assert.deepEqual(versions(w), before, "Secrets and Lease untouched");
@@ -78,7 +92,10 @@ for (const backend of kubeBackends()) {
       assert.equal(text.code, 0, text.stderr);
       assert.match(text.stdout, new RegExp(`\\n  ${NEW}\\s+create namespace \\+ create Secret\\n`));
       assert.match(text.stdout, new RegExp(`\\n  ${NAMESPACES[0]}\\s+update\\n`));
-      assert.match(text.stdout, /the API server accepted creating them \(server dry run\), but a dry-run namespace is not kept, so the check of the Secret inside \(quota, admission\) runs when rotate creates them/);
+      assert.match(
+        text.stdout,
+        /the API server accepted creating them \(server dry run\), but a dry-run namespace is not kept, so the check of the Secret inside \(quota, admission\) runs when rotate creates them/,
+      );
       assert.match(text.stdout, /Nothing was changed: no token minted, no Lease taken, no Secret written\./);
       assert.equal(w.kube.getObject("namespaces", undefined, NEW), undefined);
       assert.deepEqual(versions(w), before);
@@ -101,7 +118,10 @@ for (const backend of kubeBackends()) {
       runs.push(r);
       assert.equal(r.code, 0, r.stderr);
       assert.ok(w.kube.getObject("namespaces", undefined, NEW));
-      assert.equal(w.kube.getObject("secrets", NEW, SECRET).metadata.annotations["gitlab-pull-secret.io/token-id"], String(JSON.parse(r.stdout).token.id));
+      assert.equal(
+        w.kube.getObject("secrets", NEW, SECRET).metadata.annotations["gitlab-pull-secret.io/token-id"],
+        String(JSON.parse(r.stdout).token.id),
+      );
       assert.deepEqual(leaks(w, runs), [], "a secret form leaked");
     });
   });

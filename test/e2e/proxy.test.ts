@@ -14,11 +14,24 @@ import { after, before, beforeEach, describe, test } from "node:test";
 import { interpolateComponent } from "../../src/faces/component-interpolation.ts";
 import { haveRegistryTools } from "../support/registry.ts";
 import { closedPort, startProxyStandIn, type ProxyStandIn } from "../support/proxy-standin.ts";
-import { leaks, NAMESPACES, PAT, PROJECT, registryRequired, ROOT, startWorld, type Captured, type World } from "../support/world.ts";
+import {
+  leaks,
+  NAMESPACES,
+  PAT,
+  PROJECT,
+  registryRequired,
+  ROOT,
+  startWorld,
+  type Captured,
+  type World,
+} from "../support/world.ts";
 
 const SECRET = "regcred";
 const CREDENTIALS = { username: "svc-runner", password: "Pr0xy:p@ss/w0rd%42" };
-const skip = !haveRegistryTools() && !registryRequired() ? "docker-registry/skopeo not installed (CI=true makes this fail)" : false;
+const skip =
+  !haveRegistryTools() && !registryRequired()
+    ? "docker-registry/skopeo not installed (CI=true makes this fail)"
+    : false;
 
 describe("behind a proxy", { skip }, () => {
   let world: World;
@@ -52,14 +65,28 @@ describe("behind a proxy", { skip }, () => {
 
   function rotate(env: Record<string, string>, extra: string[] = world.verifyFlags()): Promise<Captured> {
     return world.runCli(
-      ["rotate", "--gitlab-url", world.gitlab.url, "--project", PROJECT.path, "--secret-name", SECRET, "--kubeconfig", world.kubeconfig,
-        "--namespace", NAMESPACES.join(","), ...extra],
+      [
+        "rotate",
+        "--gitlab-url",
+        world.gitlab.url,
+        "--project",
+        PROJECT.path,
+        "--secret-name",
+        SECRET,
+        "--kubeconfig",
+        world.kubeconfig,
+        "--namespace",
+        NAMESPACES.join(","),
+        ...extra,
+      ],
       { env },
     );
   }
   const live = (): number[] => world.gitlab.tokens.filter((t) => world.gitlab.isLive(t.id)).map((t) => t.id);
   const heldTokenIds = (): Array<string | undefined> =>
-    NAMESPACES.map((ns) => world.kube.getObject("secrets", ns, SECRET)?.metadata.annotations?.["gitlab-pull-secret.io/token-id"]);
+    NAMESPACES.map(
+      (ns) => world.kube.getObject("secrets", ns, SECRET)?.metadata.annotations?.["gitlab-pull-secret.io/token-id"],
+    );
   const targets = (): string[] => [...new Set(proxy.tunnels.map((t) => t.target))].sort();
   const basic = `Basic ${Buffer.from(`${CREDENTIALS.username}:${CREDENTIALS.password}`).toString("base64")}`;
   /** Every proxy environment given so far: the kubectl records of earlier runs hold them too. */
@@ -76,7 +103,11 @@ describe("behind a proxy", { skip }, () => {
     const out = JSON.parse(r.stdout);
     assert.deepEqual(live(), [out.token.id]);
 
-    assert.deepEqual(targets(), [gitlabHost, registryHost].sort(), "tunnels to GitLab and the registry only (kubectl goes direct to loopback)");
+    assert.deepEqual(
+      targets(),
+      [gitlabHost, registryHost].sort(),
+      "tunnels to GitLab and the registry only (kubectl goes direct to loopback)",
+    );
     for (const t of proxy.tunnels) {
       assert.equal(t.status, 200, `tunnel to ${t.target}`);
       assert.equal(t.proxyAuthorization, basic, "the URL's credentials arrive as Proxy-Authorization");
@@ -87,7 +118,10 @@ describe("behind a proxy", { skip }, () => {
     const seen = proxy.requestLines(gitlabHost).sort();
     const answered = world.gitlab.requests.map((q) => `${q.method} ${q.path}`).sort();
     assert.deepEqual(seen, answered);
-    assert.ok(seen.some((l) => l.startsWith("POST /api/v4/projects/42/deploy_tokens")), "the create went through the proxy");
+    assert.ok(
+      seen.some((l) => l.startsWith("POST /api/v4/projects/42/deploy_tokens")),
+      "the create went through the proxy",
+    );
     assert.ok(seen.includes("GET /jwt/auth"), "the registry token request went through the proxy");
     // The registry check ran through its tunnel, with the registry's CA (--ca-file) verifying it inside.
     assert.ok(proxy.tunnels.some((t) => t.target === registryHost && t.sent.length > 0));
@@ -118,7 +152,10 @@ describe("behind a proxy", { skip }, () => {
   test("CLI: wrong proxy credentials: 407 named as the proxy's, nothing reaches GitLab, nothing minted", async () => {
     const before = world.gitlab.tokens.length;
     const held = heldTokenIds();
-    const env = { HTTPS_PROXY: proxy.url({ ...CREDENTIALS, password: "not-the-password" }), HTTP_PROXY: proxy.url({ ...CREDENTIALS, password: "not-the-password" }) };
+    const env = {
+      HTTPS_PROXY: proxy.url({ ...CREDENTIALS, password: "not-the-password" }),
+      HTTP_PROXY: proxy.url({ ...CREDENTIALS, password: "not-the-password" }),
+    };
     world.addCredentials(CREDENTIALS.username, "not-the-password");
     const r = await rotate(env);
     assert.equal(r.code, 1, r.stderr);
@@ -204,10 +241,16 @@ describe("behind a proxy", { skip }, () => {
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(targets(), [gitlabHost, registryHost].sort());
     for (const t of proxy.tunnels) assert.equal(t.proxyAuthorization, basic);
-    assert.deepEqual(proxy.requestLines(gitlabHost).sort(), world.gitlab.requests.map((q) => `${q.method} ${q.path}`).sort());
+    assert.deepEqual(
+      proxy.requestLines(gitlabHost).sort(),
+      world.gitlab.requests.map((q) => `${q.method} ${q.path}`).sort(),
+    );
     // Workflow command data is escaped (% as %25, CR and LF as %0D and %0A); the runner reads it back.
     const unescape = (d: string): string => d.replace(/%0D/g, "\r").replace(/%0A/g, "\n").replace(/%25/g, "%");
-    const masks = r.stdout.split("\n").filter((l) => l.startsWith("::add-mask::")).map((l) => unescape(l.slice("::add-mask::".length)));
+    const masks = r.stdout
+      .split("\n")
+      .filter((l) => l.startsWith("::add-mask::"))
+      .map((l) => unescape(l.slice("::add-mask::".length)));
     for (const form of [CREDENTIALS.password, encodeURIComponent(CREDENTIALS.password), basic.slice("Basic ".length)]) {
       assert.ok(masks.includes(form), "each form of the proxy password is masked in the runner log");
     }
@@ -216,10 +259,15 @@ describe("behind a proxy", { skip }, () => {
 
   test("CLI: a proxy URL that cannot be used is a usage error before anything happens, without its password", async () => {
     const kubectlBefore = world.kubectlCalls().length;
-    const env = { HTTPS_PROXY: `socks5://${CREDENTIALS.username}:${encodeURIComponent(CREDENTIALS.password)}@127.0.0.1:1080` };
+    const env = {
+      HTTPS_PROXY: `socks5://${CREDENTIALS.username}:${encodeURIComponent(CREDENTIALS.password)}@127.0.0.1:1080`,
+    };
     const r = await rotate(env);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /error: HTTPS_PROXY: invalid value "socks5:\/\/\*\*\*@127\.0\.0\.1:1080"; expected a proxy URL such as http:\/\/proxy/);
+    assert.match(
+      r.stderr,
+      /error: HTTPS_PROXY: invalid value "socks5:\/\/\*\*\*@127\.0\.0\.1:1080"; expected a proxy URL such as http:\/\/proxy/,
+    );
     assert.equal(world.gitlab.requests.length, 0);
     assert.equal(world.kubectlCalls().length, kubectlBefore, "no kubectl spawned");
     assert.deepEqual(proxy.tunnels, []);
@@ -243,12 +291,22 @@ describe("the component's install step behind a proxy", () => {
   /** Runs gps_fetch with only `tool` (a fake that records its environment) on PATH; returns that environment. */
   function fetchWith(tool: "curl" | "wget", env: Record<string, string>): Record<string, string> {
     const bin = mkdtempSync(join(dir, `${tool}-`));
-    for (const t of ["env", "sh"]) symlinkSync(execFileSync("sh", ["-c", `command -v ${t}`], { encoding: "utf8" }).trim(), join(bin, t));
+    for (const t of ["env", "sh"])
+      symlinkSync(execFileSync("sh", ["-c", `command -v ${t}`], { encoding: "utf8" }).trim(), join(bin, t));
     writeFileSync(join(bin, tool), `#!/bin/sh\nenv > "${bin}/${tool}.env"\n`);
     chmodSync(join(bin, tool), 0o755);
-    const r = spawnSync(join(bin, "sh"), ["-c", `${gpsFetch}\ngps_fetch https://dl.k8s.io/release/stable.txt "${bin}/out"`], { env: { PATH: bin, ...env }, encoding: "utf8" });
+    const r = spawnSync(
+      join(bin, "sh"),
+      ["-c", `${gpsFetch}\ngps_fetch https://dl.k8s.io/release/stable.txt "${bin}/out"`],
+      { env: { PATH: bin, ...env }, encoding: "utf8" },
+    );
     assert.equal(r.status, 0, r.stderr);
-    return Object.fromEntries(readFileSync(join(bin, `${tool}.env`), "utf8").trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    return Object.fromEntries(
+      readFileSync(join(bin, `${tool}.env`), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
   }
   const runner = { HTTPS_PROXY: "http://svc:secret@proxy.corp.example:3128", NO_PROXY: ".corp.example,10.0.0.1" };
 

@@ -12,25 +12,54 @@ import { after, before, describe, test } from "node:test";
 import { Annotations } from "../../src/model/naming.ts";
 import type { PolicyRule } from "../support/kube/index.ts";
 import { stopSharedControlPlane, type RealKube } from "../support/kube-real.ts";
-import { kubeBackends, leaks, NAMESPACES, PROJECT, startWorld, waitFor, type Captured, type World } from "../support/world.ts";
+import {
+  kubeBackends,
+  leaks,
+  NAMESPACES,
+  PROJECT,
+  startWorld,
+  waitFor,
+  type Captured,
+  type World,
+} from "../support/world.ts";
 
 const SECRET = "regcred";
 const CREATE = /\/projects\/42\/deploy_tokens$/;
 
 function args(w: World, extra: string[] = [], kubeconfig = w.kubeconfig): string[] {
-  return ["rotate", "--gitlab-url", w.gitlab.url, "--project", PROJECT.path, "--secret-name", SECRET, "--kubeconfig", kubeconfig,
-    "--namespace", NAMESPACES.join(","), ...w.verifyFlags(), ...extra];
+  return [
+    "rotate",
+    "--gitlab-url",
+    w.gitlab.url,
+    "--project",
+    PROJECT.path,
+    "--secret-name",
+    SECRET,
+    "--kubeconfig",
+    kubeconfig,
+    "--namespace",
+    NAMESPACES.join(","),
+    ...w.verifyFlags(),
+    ...extra,
+  ];
 }
 
 const live = (w: World) => w.gitlab.tokens.filter((t) => w.gitlab.isLive(t.id)).map((t) => t.id);
-const tokenIn = (w: World, ns: string) => w.kube.getObject("secrets", ns, SECRET)?.metadata.annotations?.[Annotations.tokenId] as string | undefined;
-const versions = (w: World) => NAMESPACES.map((ns) => w.kube.getObject("secrets", ns, SECRET)?.metadata.resourceVersion);
+const tokenIn = (w: World, ns: string) =>
+  w.kube.getObject("secrets", ns, SECRET)?.metadata.annotations?.[Annotations.tokenId] as string | undefined;
+const versions = (w: World) =>
+  NAMESPACES.map((ns) => w.kube.getObject("secrets", ns, SECRET)?.metadata.resourceVersion);
 
 /** examples/rbac/role.yaml in each namespace, with the Secret verbs given per namespace. */
 function role(secretVerbs: (ns: string) => string[]): PolicyRule[] {
   return NAMESPACES.flatMap((ns) => [
     { apiGroups: [""], resources: ["secrets"], verbs: secretVerbs(ns), namespaces: [ns] },
-    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "list", "create", "update", "delete"], namespaces: [ns] },
+    {
+      apiGroups: ["coordination.k8s.io"],
+      resources: ["leases"],
+      verbs: ["get", "list", "create", "update", "delete"],
+      namespaces: [ns],
+    },
   ]);
 }
 
@@ -43,7 +72,10 @@ function invariant(w: World): string[] {
     const id = Number(a[Annotations.tokenId]);
     if (!w.gitlab.isLive(id)) problems.push(`Secret in ${ns} holds dead token ${id}`);
     for (const k of [Annotations.tokenId, Annotations.keptTokenIds, Annotations.revokePending]) {
-      for (const x of String(a[k] ?? "").split(",").filter(Boolean)) referenced.add(Number(x));
+      for (const x of String(a[k] ?? "")
+        .split(",")
+        .filter(Boolean))
+        referenced.add(Number(x));
     }
   }
   for (const id of live(w)) if (!referenced.has(id)) problems.push(`live token ${id} is referenced by no Secret`);
@@ -55,7 +87,10 @@ async function changeWhileMinting(w: World, kubeconfig: string, change: () => vo
   w.gitlab.resetRequests();
   w.gitlab.fault({ method: "POST", path: CREATE, kind: "timeout", times: 1 });
   const running = w.startCli(args(w, ["--request-timeout", "2s"], kubeconfig));
-  await waitFor(() => w.gitlab.requests.some((r) => r.method === "POST" && CREATE.test(r.path)), "the run to reach its GitLab create");
+  await waitFor(
+    () => w.gitlab.requests.some((r) => r.method === "POST" && CREATE.test(r.path)),
+    "the run to reach its GitLab create",
+  );
   change();
   return running.done;
 }
@@ -78,10 +113,18 @@ for (const backend of kubeBackends()) {
     });
 
     test("RBAC refusal in the apply: written Secrets keep the new token, the refused one keeps its old one, a re-run repairs", async () => {
-      w.kube.addUser("ci", role(() => ["get", "create", "patch"]));
+      w.kube.addUser(
+        "ci",
+        role(() => ["get", "create", "patch"]),
+      );
       const kc = w.kube.writeKubeconfig(join(w.dir, "kube-ci"), "ci");
       const before = NAMESPACES.map((ns) => tokenIn(w, ns));
-      const r = await changeWhileMinting(w, kc, () => w.kube.addUser("ci", role((ns) => (ns === "team-c" ? ["get", "create"] : ["get", "create", "patch"]))));
+      const r = await changeWhileMinting(w, kc, () =>
+        w.kube.addUser(
+          "ci",
+          role((ns) => (ns === "team-c" ? ["get", "create"] : ["get", "create", "patch"])),
+        ),
+      );
       runs.push(r);
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /User "ci" cannot patch resource "secrets" in API group "" in the namespace "team-c"/);
@@ -94,7 +137,11 @@ for (const backend of kubeBackends()) {
       runs.push(repair);
       assert.equal(repair.code, 0, repair.stderr);
       assert.deepEqual(invariant(w), []);
-      assert.equal(new Set(NAMESPACES.map((ns) => tokenIn(w, ns))).size, 1, "one token in every Secret after the repair");
+      assert.equal(
+        new Set(NAMESPACES.map((ns) => tokenIn(w, ns))).size,
+        1,
+        "one token in every Secret after the repair",
+      );
       assert.equal(live(w).length, 1);
     });
 
@@ -102,7 +149,9 @@ for (const backend of kubeBackends()) {
       const name = `gitlab-pull-secret-${SECRET}`;
       const now = new Date().toISOString().replace(/Z$/, "000Z");
       w.kube.putObject("leases", {
-        apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name, namespace: "team-a" },
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: { name, namespace: "team-a" },
         spec: { holderIdentity: "another-run", leaseDurationSeconds: 300, acquireTime: now, renewTime: now },
       });
       const before = versions(w);
@@ -120,7 +169,11 @@ for (const backend of kubeBackends()) {
       const taken = await w.runCli(args(w, ["--lock-timeout", "2s"]));
       runs.push(taken);
       assert.equal(taken.code, 0, taken.stderr);
-      assert.equal(w.kube.getObject("leases", "team-a", name).spec.holderIdentity, undefined, "released after the run (kept, no holder)");
+      assert.equal(
+        w.kube.getObject("leases", "team-a", name).spec.holderIdentity,
+        undefined,
+        "released after the run (kept, no holder)",
+      );
       assert.deepEqual(invariant(w), []);
     });
 
@@ -133,26 +186,46 @@ for (const backend of kubeBackends()) {
       assert.equal(live(w).length, 1);
     });
 
-    test("ResourceQuota: a namespace with no room for the Secret is refused at the dry run, before anything is minted", { skip: backend !== "real" && "quotas need a real server" }, async () => {
-      const real = w.kube as RealKube;
-      real.createNamespace("quota-full");
-      const quota = { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "no-secrets", namespace: "quota-full" }, spec: { hard: { "count/secrets": "0" } } };
-      assert.equal(real.api("POST", "/api/v1/namespaces/quota-full/resourcequotas", quota).status, 201);
-      // Admission only enforces a quota once the quota controller has recorded its usage.
-      await waitFor(() => real.api("GET", "/api/v1/namespaces/quota-full/resourcequotas/no-secrets").body?.status?.hard !== undefined, "quota status");
-      const tokens = w.gitlab.tokens.length;
-      const before = versions(w);
-      const a = args(w);
-      a[a.indexOf("--namespace") + 1] = `${NAMESPACES.join(",")},quota-full`;
-      const r = await w.runCli(a);
-      runs.push(r);
-      assert.equal(r.code, 1, r.stderr);
-      // kubectl's line for it names the Secret and the quota, not the namespace (unlike an RBAC refusal); the request trace does.
-      assert.match(r.stderr, /server dry run\) failed in 1 namespace:\n {2}quota-full: exceeded quota: no-secrets, requested: count\/secrets=1, used: count\/secrets=0, limited: count\/secrets=0\n/);
-      assert.doesNotMatch(r.stderr, /Error from server|round_trippers/, "kubectl's own line and its trace stay behind the parsed one");
-      assert.equal(w.gitlab.tokens.length, tokens, "nothing minted");
-      assert.deepEqual(versions(w), before);
-    });
+    test(
+      "ResourceQuota: a namespace with no room for the Secret is refused at the dry run, before anything is minted",
+      { skip: backend !== "real" && "quotas need a real server" },
+      async () => {
+        const real = w.kube as RealKube;
+        real.createNamespace("quota-full");
+        const quota = {
+          apiVersion: "v1",
+          kind: "ResourceQuota",
+          metadata: { name: "no-secrets", namespace: "quota-full" },
+          spec: { hard: { "count/secrets": "0" } },
+        };
+        assert.equal(real.api("POST", "/api/v1/namespaces/quota-full/resourcequotas", quota).status, 201);
+        // Admission only enforces a quota once the quota controller has recorded its usage.
+        await waitFor(
+          () =>
+            real.api("GET", "/api/v1/namespaces/quota-full/resourcequotas/no-secrets").body?.status?.hard !== undefined,
+          "quota status",
+        );
+        const tokens = w.gitlab.tokens.length;
+        const before = versions(w);
+        const a = args(w);
+        a[a.indexOf("--namespace") + 1] = `${NAMESPACES.join(",")},quota-full`;
+        const r = await w.runCli(a);
+        runs.push(r);
+        assert.equal(r.code, 1, r.stderr);
+        // kubectl's line for it names the Secret and the quota, not the namespace (unlike an RBAC refusal); the request trace does.
+        assert.match(
+          r.stderr,
+          /server dry run\) failed in 1 namespace:\n {2}quota-full: exceeded quota: no-secrets, requested: count\/secrets=1, used: count\/secrets=0, limited: count\/secrets=0\n/,
+        );
+        assert.doesNotMatch(
+          r.stderr,
+          /Error from server|round_trippers/,
+          "kubectl's own line and its trace stay behind the parsed one",
+        );
+        assert.equal(w.gitlab.tokens.length, tokens, "nothing minted");
+        assert.deepEqual(versions(w), before);
+      },
+    );
 
     test("a terminating namespace is skipped and named, the others rotate, exit 1", async () => {
       w.kube.createNamespace("doomed");

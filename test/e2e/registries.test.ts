@@ -7,7 +7,17 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { haveRegistryTools, seedImage, skopeoInspect } from "../support/registry.ts";
-import { ADMIN_PAT, leaks, NAMESPACES, PAT, PROJECT, registryRequired, startWorld, type Captured, type World } from "../support/world.ts";
+import {
+  ADMIN_PAT,
+  leaks,
+  NAMESPACES,
+  PAT,
+  PROJECT,
+  registryRequired,
+  startWorld,
+  type Captured,
+  type World,
+} from "../support/world.ts";
 
 const GROUP = { id: 7, path: "grp" };
 const OTHER = { id: 43, path: "grp/other" };
@@ -17,7 +27,10 @@ const ROBOT = "robot";
 const ROBOT_PW = ["glpat-e2eRobotPasswordOne04", "glpat-e2eRobotPasswordTwo05"] as const;
 const ALIAS = "proxy.example.com:8443";
 
-const skipRegistry = !haveRegistryTools() && !registryRequired() ? "docker-registry/skopeo not installed (CI=true makes this fail)" : false;
+const skipRegistry =
+  !haveRegistryTools() && !registryRequired()
+    ? "docker-registry/skopeo not installed (CI=true makes this fail)"
+    : false;
 
 describe("registries and tokens", () => {
   let w: World;
@@ -35,14 +48,22 @@ describe("registries and tokens", () => {
     return { ok: r.ok, stderr: r.stderr };
   };
   const live = () => w.gitlab.tokens.filter((t) => w.gitlab.isLive(t.id));
-  const versions = (name: string, namespaces = NAMESPACES) => namespaces.map((ns) => w.kube.getObject("secrets", ns, name)?.metadata.resourceVersion);
-  const annotation = (ns: string, name: string, key: string) => w.kube.getObject("secrets", ns, name)?.metadata.annotations?.[`gitlab-pull-secret.io/${key}`];
+  const versions = (name: string, namespaces = NAMESPACES) =>
+    namespaces.map((ns) => w.kube.getObject("secrets", ns, name)?.metadata.resourceVersion);
+  const annotation = (ns: string, name: string, key: string) =>
+    w.kube.getObject("secrets", ns, name)?.metadata.annotations?.[`gitlab-pull-secret.io/${key}`];
   const config = (ns: string, name: string): any => {
     const s = w.kube.getObject("secrets", ns, name);
-    return JSON.parse(Buffer.from(s.data[s.type === "kubernetes.io/dockercfg" ? ".dockercfg" : ".dockerconfigjson"], "base64").toString());
+    return JSON.parse(
+      Buffer.from(
+        s.data[s.type === "kubernetes.io/dockercfg" ? ".dockercfg" : ".dockerconfigjson"],
+        "base64",
+      ).toString(),
+    );
   };
   /** What the tool asked the API server to change (dry runs and access reviews change nothing). */
-  const kubeWrites = () => w.kube.requests.filter((q) => q.method !== "GET" && !/dryRun=All/.test(q.query) && !q.path.includes("/leases"));
+  const kubeWrites = () =>
+    w.kube.requests.filter((q) => q.method !== "GET" && !/dryRun=All/.test(q.query) && !q.path.includes("/leases"));
 
   before(async () => {
     w = await startWorld();
@@ -52,7 +73,11 @@ describe("registries and tokens", () => {
     w.gitlab.addPersonalAccessToken("group-owner", OWNER_PAT, ["api"]);
     w.gitlab.addUser({ username: ROBOT });
     for (const pw of ROBOT_PW) w.gitlab.addPersonalAccessToken(ROBOT, pw, ["read_registry"]);
-    w.gitlab.addGroup({ id: GROUP.id, path: GROUP.path, members: { "group-owner": "owner", maintainer: "maintainer", [ROBOT]: "reporter" } });
+    w.gitlab.addGroup({
+      id: GROUP.id,
+      path: GROUP.path,
+      members: { "group-owner": "owner", maintainer: "maintainer", [ROBOT]: "reporter" },
+    });
     w.gitlab.addProject({ id: OTHER.id, path: OTHER.path });
     if (w.registry) await seedImage(w.registry, OTHER.path, "latest", { username: "root", token: ADMIN_PAT });
     for (const pw of ROBOT_PW) w.addCredentials(ROBOT, pw);
@@ -64,8 +89,18 @@ describe("registries and tokens", () => {
   describe("group deploy tokens", () => {
     const SECRET = "group-pull";
     const args = () => [
-      "rotate", "--gitlab-url", w.gitlab.url, "--group", GROUP.path, "--registry", host(), "--secret-name", SECRET,
-      "--namespace", NAMESPACES.join(","), "--json",
+      "rotate",
+      "--gitlab-url",
+      w.gitlab.url,
+      "--group",
+      GROUP.path,
+      "--registry",
+      host(),
+      "--secret-name",
+      SECRET,
+      "--namespace",
+      NAMESPACES.join(","),
+      "--json",
       ...(w.registry ? [...caFlags(), "--verify-image", `${OTHER.path}:latest`] : ["--no-verify"]),
     ];
 
@@ -92,7 +127,10 @@ describe("registries and tokens", () => {
       w.gitlab.resetRequests();
       const r = await cli(args(), { GITLAB_TOKEN: PAT });
       assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stderr, /checking the API token's role failed: the GitLab API token's user is Maintainer of group grp; group deploy tokens need Owner/);
+      assert.match(
+        r.stderr,
+        /checking the API token's role failed: the GitLab API token's user is Maintainer of group grp; group deploy tokens need Owner/,
+      );
       assert.match(r.stderr, /Group deploy tokens need the Owner role \(Maintainer is not enough\)/);
       assert.ok(!w.gitlab.requests.some((q) => q.method === "POST"), "no create was even tried");
       assert.equal(w.gitlab.tokens.length, before.tokens);
@@ -108,9 +146,18 @@ describe("registries and tokens", () => {
       const out = JSON.parse(r.stdout);
       assert.deepEqual(out.revokedTokenIds, [first!.id]);
       assert.ok(!w.gitlab.isLive(first!.id));
-      assert.deepEqual(live().filter((t) => t.owner.kind === "group").map((t) => t.id), [out.token.id]);
+      assert.deepEqual(
+        live()
+          .filter((t) => t.owner.kind === "group")
+          .map((t) => t.id),
+        [out.token.id],
+      );
       if (!skipRegistry) {
-        assert.equal((await skopeoInspect(w.registry!, `${OTHER.path}:latest`, oldAuthfile)).ok, false, "the revoked group token must not pull");
+        assert.equal(
+          (await skopeoInspect(w.registry!, `${OTHER.path}:latest`, oldAuthfile)).ok,
+          false,
+          "the revoked group token must not pull",
+        );
         assert.ok((await pull(`${OTHER.path}:latest`, "team-c", SECRET)).ok);
       }
       assertNoLeaks();
@@ -119,7 +166,19 @@ describe("registries and tokens", () => {
 
   describe("kubernetes.io/dockercfg and registry aliases", () => {
     const SECRET = "legacy-pull";
-    const rotate = (extra: string[]) => ["rotate", "--gitlab-url", w.gitlab.url, "--project", PROJECT.path, "--secret-name", SECRET, "--namespace", "team-a,team-b", ...w.verifyFlags(), ...extra];
+    const rotate = (extra: string[]) => [
+      "rotate",
+      "--gitlab-url",
+      w.gitlab.url,
+      "--project",
+      PROJECT.path,
+      "--secret-name",
+      SECRET,
+      "--namespace",
+      "team-a,team-b",
+      ...w.verifyFlags(),
+      ...extra,
+    ];
 
     test("--secret-type dockercfg: the host map under .dockercfg (no auths) for the registry and its alias, and it pulls", async () => {
       const r = await cli(rotate(["--secret-type", "dockercfg", "--registry-alias", ALIAS, "--json"]));
@@ -151,27 +210,62 @@ describe("registries and tokens", () => {
       w.kube.resetRequests();
       const r = await cli(rotate(["--secret-type", "dockerconfigjson", "--registry-alias", ALIAS]));
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, /Secret "legacy-pull" already exists with another type in namespace\(s\) team-a \(kubernetes\.io\/dockercfg\), team-b/);
+      assert.match(
+        r.stderr,
+        /Secret "legacy-pull" already exists with another type in namespace\(s\) team-a \(kubernetes\.io\/dockercfg\), team-b/,
+      );
       assert.match(r.stderr, /another --secret-name/);
       assert.equal(w.gitlab.tokens.length, before.tokens, "nothing minted");
       assert.deepEqual(kubeWrites(), [], "the cluster was not asked to change anything");
-      assert.ok(!w.kube.requests.some((q) => /dryRun=All/.test(q.query)), "found in the read state, before the server dry run");
+      assert.ok(
+        !w.kube.requests.some((q) => /dryRun=All/.test(q.query)),
+        "found in the read state, before the server dry run",
+      );
       assert.deepEqual(versions(SECRET, ["team-a", "team-b"]), before.versions);
       assertNoLeaks();
     });
 
     test("status reads the dockercfg Secrets (and flags them when another type is asked); render --format secret honours the type", async () => {
-      const base = ["--gitlab-url", w.gitlab.url, "--project", PROJECT.path, "--secret-name", SECRET, "--namespace", "team-a,team-b", "--json"];
+      const base = [
+        "--gitlab-url",
+        w.gitlab.url,
+        "--project",
+        PROJECT.path,
+        "--secret-name",
+        SECRET,
+        "--namespace",
+        "team-a,team-b",
+        "--json",
+      ];
       const ok = await cli(["status", ...base, "--secret-type", "dockercfg", "--warn-within", "1h"]);
       assert.equal(ok.code, 0, ok.stderr);
       const status = JSON.parse(ok.stdout);
-      assert.deepEqual(status.secrets.map((s: any) => [s.namespace, s.type, s.credentials]), [["team-a", "kubernetes.io/dockercfg", "deploy-token"], ["team-b", "kubernetes.io/dockercfg", "deploy-token"]]);
+      assert.deepEqual(
+        status.secrets.map((s: any) => [s.namespace, s.type, s.credentials]),
+        [
+          ["team-a", "kubernetes.io/dockercfg", "deploy-token"],
+          ["team-b", "kubernetes.io/dockercfg", "deploy-token"],
+        ],
+      );
       const wrong = await cli(["status", ...base, "--warn-within", "1h"]);
       assert.equal(wrong.code, 3);
       assert.ok(JSON.parse(wrong.stdout).findings.some((f: any) => f.kind === "wrong-type"));
 
       // render never contacts the cluster, so no --kubeconfig.
-      const rendered = await w.runCli(["render", "--gitlab-url", w.gitlab.url, "--project", PROJECT.path, "--format", "secret", "--secret-type", "dockercfg", "--namespace", "team-c", ...w.verifyFlags()]);
+      const rendered = await w.runCli([
+        "render",
+        "--gitlab-url",
+        w.gitlab.url,
+        "--project",
+        PROJECT.path,
+        "--format",
+        "secret",
+        "--secret-type",
+        "dockercfg",
+        "--namespace",
+        "team-c",
+        ...w.verifyFlags(),
+      ]);
       assert.equal(rendered.code, 0, rendered.stderr);
       assert.match(rendered.stdout, /^type: kubernetes\.io\/dockercfg$/m);
       assert.match(rendered.stdout, /^  \.dockercfg: /m);
@@ -184,8 +278,19 @@ describe("registries and tokens", () => {
   describe("static credentials", () => {
     const SECRET = "static-pull";
     const args = (extra: string[] = []) => [
-      "rotate", "--username", ROBOT, "--registry", host(), "--secret-name", SECRET, "--namespace", NAMESPACES.join(","),
-      "--service-account", "default", "--json", ...extra,
+      "rotate",
+      "--username",
+      ROBOT,
+      "--registry",
+      host(),
+      "--secret-name",
+      SECRET,
+      "--namespace",
+      NAMESPACES.join(","),
+      "--service-account",
+      "default",
+      "--json",
+      ...extra,
     ];
 
     test("applied to three namespaces and their default ServiceAccounts with zero GitLab requests, and they pull", async () => {
@@ -204,9 +309,15 @@ describe("registries and tokens", () => {
         assert.equal(annotation(ns, SECRET, "expires-at"), undefined);
         const entry = config(ns, SECRET).auths[host()];
         assert.equal(Buffer.from(entry.auth, "base64").toString(), `${ROBOT}:${ROBOT_PW[0]}`);
-        assert.deepEqual((w.kube.getObject("serviceaccounts", ns, "default").imagePullSecrets ?? []).map((e: any) => e.name), [SECRET]);
+        assert.deepEqual(
+          (w.kube.getObject("serviceaccounts", ns, "default").imagePullSecrets ?? []).map((e: any) => e.name),
+          [SECRET],
+        );
       }
-      assert.match(r.stderr, /Static credentials of robot for .*: nothing is minted or revoked, GitLab is never called/);
+      assert.match(
+        r.stderr,
+        /Static credentials of robot for .*: nothing is minted or revoked, GitLab is never called/,
+      );
       if (!skipRegistry) {
         const p = await pull(`${PROJECT.path}:latest`, "team-c", SECRET);
         assert.ok(p.ok, p.stderr);
@@ -250,10 +361,16 @@ describe("registries and tokens", () => {
       assert.equal(JSON.parse(r.stdout).changed, true);
       for (const [i, ns] of NAMESPACES.entries()) {
         assert.notEqual(annotation(ns, SECRET, "config-sha256"), before[i]);
-        assert.equal(Buffer.from(config(ns, SECRET).auths[host()].auth, "base64").toString(), `${ROBOT}:${ROBOT_PW[1]}`);
+        assert.equal(
+          Buffer.from(config(ns, SECRET).auths[host()].auth, "base64").toString(),
+          `${ROBOT}:${ROBOT_PW[1]}`,
+        );
       }
       // The pull check asks the registry, which sends it to its token service; never GitLab's API.
-      assert.ok(w.gitlab.requests.every((q) => q.path === "/jwt/auth"), w.gitlab.requests.map((q) => q.path).join(" "));
+      assert.ok(
+        w.gitlab.requests.every((q) => q.path === "/jwt/auth"),
+        w.gitlab.requests.map((q) => q.path).join(" "),
+      );
       if (!skipRegistry) {
         assert.ok(w.gitlab.requests.length > 0, "the pull check ran");
         assert.ok((await pull(`${PROJECT.path}:latest`, "team-a", SECRET)).ok);
@@ -268,7 +385,10 @@ describe("registries and tokens", () => {
       assert.equal(status.code, 0, status.stderr);
       const s = JSON.parse(status.stdout);
       assert.equal(s.owner, null);
-      assert.deepEqual(s.secrets.map((x: any) => [x.credentials, x.username]), NAMESPACES.map(() => ["static", ROBOT]));
+      assert.deepEqual(
+        s.secrets.map((x: any) => [x.credentials, x.username]),
+        NAMESPACES.map(() => ["static", ROBOT]),
+      );
       assert.deepEqual(s.tokens, []);
 
       const dry = await cli(["revoke", ...base, "--service-account", "default"], { REGISTRY_PASSWORD: "" });
@@ -297,10 +417,14 @@ describe("registries and tokens", () => {
       });
       runs.push(r);
       assert.equal(r.code, 0, r.stdout + r.stderr);
-      const masks = r.stdout.split("\n").filter((l) => l.startsWith("::add-mask::")).map((l) => l.slice("::add-mask::".length));
+      const masks = r.stdout
+        .split("\n")
+        .filter((l) => l.startsWith("::add-mask::"))
+        .map((l) => l.slice("::add-mask::".length));
       const userPass = `${ROBOT}:${ROBOT_PW[1]}`;
       const data = w.kube.getObject("secrets", "team-a", "static-action").data[".dockerconfigjson"];
-      for (const form of [ROBOT_PW[1], userPass, Buffer.from(userPass).toString("base64"), data]) assert.ok(masks.includes(form), "every form is masked");
+      for (const form of [ROBOT_PW[1], userPass, Buffer.from(userPass).toString("base64"), data])
+        assert.ok(masks.includes(form), "every form is masked");
       assert.deepEqual(Object.keys(config("team-a", "static-action").auths), [host(), ALIAS]);
       assert.match(r.files.GITHUB_OUTPUT!, /token-username<<\S+\nrobot\n/);
       assert.deepEqual(w.gitlab.requests, []);

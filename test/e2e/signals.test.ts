@@ -13,7 +13,17 @@ import type { PolicyRule } from "../support/kube/index.ts";
 import { stopSharedControlPlane } from "../support/kube-real.ts";
 import { promtoolCheckMetrics, scrapeWithPrometheus, skipWithoutPrometheus } from "../support/prometheus.ts";
 import { startPushgatewayStandIn, type PushgatewayStandIn } from "../support/pushgateway-standin.ts";
-import { kubeBackends, leaks, NAMESPACES, PROJECT, ROOT, run, startWorld, type Captured, type World } from "../support/world.ts";
+import {
+  kubeBackends,
+  leaks,
+  NAMESPACES,
+  PROJECT,
+  ROOT,
+  run,
+  startWorld,
+  type Captured,
+  type World,
+} from "../support/world.ts";
 
 const SECRET = "regcred";
 const LEASE = `gitlab-pull-secret-${SECRET}`;
@@ -22,8 +32,17 @@ const skipPrometheus = skipWithoutPrometheus();
 
 function cli(w: World, command: string, extra: string[] = [], kubeconfig = w.kubeconfig): string[] {
   return [
-    command, "--gitlab-url", w.gitlab.url, "--project", PROJECT.path, "--secret-name", SECRET,
-    "--kubeconfig", kubeconfig, "--namespace", NAMESPACES.join(","),
+    command,
+    "--gitlab-url",
+    w.gitlab.url,
+    "--project",
+    PROJECT.path,
+    "--secret-name",
+    SECRET,
+    "--kubeconfig",
+    kubeconfig,
+    "--namespace",
+    NAMESPACES.join(","),
     ...(command === "rotate" ? w.verifyFlags() : []),
     ...extra,
   ];
@@ -76,33 +95,44 @@ describe("status --format openmetrics, --metrics-file and --pushgateway-url", ()
     await w?.close();
   });
 
-  test("status --format openmetrics: the table on stderr, OpenMetrics on stdout that Prometheus scrapes and promtool lints clean", { skip: skipPrometheus }, async () => {
-    const r0 = await w.runCli(cli(w, "rotate", ["--json"]));
-    runs.push(r0);
-    assert.equal(r0.code, 0, r0.stderr);
-    const token = JSON.parse(r0.stdout).token;
-    const r = await w.runCli(cli(w, "status", ["--format", "openmetrics"]));
-    runs.push(r);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /NAMESPACE\s+TYPE\s+TOKEN/, "the table went to stderr");
-    assert.ok(r.stdout.endsWith("# EOF\n"), "OpenMetrics ends with # EOF");
-    for (const ns of NAMESPACES) {
-      assert.equal(sample(r.stdout, "gitlab_pull_secret_secret_healthy", { namespace: ns, secret: SECRET }), 1, ns);
-      assert.equal(sample(r.stdout, "gitlab_pull_secret_token_expiry_timestamp_seconds", { namespace: ns }), Date.parse(token.expiresAt) / 1000, ns);
-    }
-    assert.equal(sample(r.stdout, "gitlab_pull_secret_api_token_info", { scopes: "api" }), 1);
-    // Prometheus' own OpenMetrics parser: a scrape answered with the OpenMetrics content type.
-    const scraped = await scrapeWithPrometheus(r.stdout, OPENMETRICS, "gitlab_pull_secret_secret_healthy");
-    assert.deepEqual([scraped.health, scraped.lastError], ["up", ""]);
-    assert.deepEqual(scraped.series.map((s) => [s.metric.namespace, s.value]).sort(), NAMESPACES.map((ns) => [ns, "1"]));
-    // The same parser refuses what is not OpenMetrics: proof the check above could fail.
-    const broken = await scrapeWithPrometheus(r.stdout.replace("# EOF\n", ""), OPENMETRICS, "up");
-    assert.equal(broken.health, "down");
-    assert.match(broken.lastError, /EOF/);
-    const lint = await promtoolCheckMetrics(r.stdout);
-    assert.deepEqual(lint, { code: 0, output: "" });
-    assertNoLeaks(w, runs);
-  });
+  test(
+    "status --format openmetrics: the table on stderr, OpenMetrics on stdout that Prometheus scrapes and promtool lints clean",
+    { skip: skipPrometheus },
+    async () => {
+      const r0 = await w.runCli(cli(w, "rotate", ["--json"]));
+      runs.push(r0);
+      assert.equal(r0.code, 0, r0.stderr);
+      const token = JSON.parse(r0.stdout).token;
+      const r = await w.runCli(cli(w, "status", ["--format", "openmetrics"]));
+      runs.push(r);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /NAMESPACE\s+TYPE\s+TOKEN/, "the table went to stderr");
+      assert.ok(r.stdout.endsWith("# EOF\n"), "OpenMetrics ends with # EOF");
+      for (const ns of NAMESPACES) {
+        assert.equal(sample(r.stdout, "gitlab_pull_secret_secret_healthy", { namespace: ns, secret: SECRET }), 1, ns);
+        assert.equal(
+          sample(r.stdout, "gitlab_pull_secret_token_expiry_timestamp_seconds", { namespace: ns }),
+          Date.parse(token.expiresAt) / 1000,
+          ns,
+        );
+      }
+      assert.equal(sample(r.stdout, "gitlab_pull_secret_api_token_info", { scopes: "api" }), 1);
+      // Prometheus' own OpenMetrics parser: a scrape answered with the OpenMetrics content type.
+      const scraped = await scrapeWithPrometheus(r.stdout, OPENMETRICS, "gitlab_pull_secret_secret_healthy");
+      assert.deepEqual([scraped.health, scraped.lastError], ["up", ""]);
+      assert.deepEqual(
+        scraped.series.map((s) => [s.metric.namespace, s.value]).sort(),
+        NAMESPACES.map((ns) => [ns, "1"]),
+      );
+      // The same parser refuses what is not OpenMetrics: proof the check above could fail.
+      const broken = await scrapeWithPrometheus(r.stdout.replace("# EOF\n", ""), OPENMETRICS, "up");
+      assert.equal(broken.health, "down");
+      assert.match(broken.lastError, /EOF/);
+      const lint = await promtoolCheckMetrics(r.stdout);
+      assert.deepEqual(lint, { code: 0, output: "" });
+      assertNoLeaks(w, runs);
+    },
+  );
 
   test("--format is openmetrics for status, and not with --json", async () => {
     const bad = await w.runCli(cli(w, "status", ["--format", "yaml"]));
@@ -115,48 +145,64 @@ describe("status --format openmetrics, --metrics-file and --pushgateway-url", ()
     assertNoLeaks(w, runs);
   });
 
-  test("rotate --metrics-file and --pushgateway-url: the textfile written whole, the same body pushed; a failed run keeps the last success", { skip: skipPrometheus }, async () => {
-    const file = join(w.signalsDir, "gitlab-pull-secret.prom");
-    const r = await w.runCli(cli(w, "rotate", ["--json", "--metrics-file", file, "--pushgateway-url", pg.url]));
-    runs.push(r);
-    assert.equal(r.code, 0, r.stderr);
-    const token = JSON.parse(r.stdout).token;
-    const text = readFileSync(file, "utf8");
-    assert.deepEqual(await promtoolCheckMetrics(text), { code: 0, output: "" });
-    assert.equal(sample(text, "gitlab_pull_secret_last_run_result", { result: "rotated" }), 1);
-    assert.equal(sample(text, "gitlab_pull_secret_last_run_result", { result: "failed" }), 0);
-    assert.equal(sample(text, "gitlab_pull_secret_last_run_success"), 1);
-    assert.equal(sample(text, "gitlab_pull_secret_last_run_minted_tokens"), 1);
-    assert.equal(sample(text, "gitlab_pull_secret_last_run_revoked_tokens"), 1, "the first test's token");
-    const success = sample(text, "gitlab_pull_secret_last_success_timestamp_seconds")!;
-    assert.equal(success, sample(text, "gitlab_pull_secret_last_run_timestamp_seconds"));
-    assert.ok(sample(text, "gitlab_pull_secret_last_run_duration_seconds")! > 0);
-    for (const ns of NAMESPACES) {
-      assert.equal(sample(text, "gitlab_pull_secret_token_expiry_timestamp_seconds", { namespace: ns }), Date.parse(token.expiresAt) / 1000, ns);
-    }
-    assert.equal(pg.pushes.length, 1);
-    const push = pg.pushes[0]!;
-    assert.equal(push.method, "POST");
-    assert.deepEqual(push.grouping, { job: "gitlab-pull-secret", secret: SECRET });
-    assert.match(push.contentType, /^text\/plain; version=0\.0\.4/);
-    assert.equal(push.body, text, "the push is the textfile");
-    assert.equal(push.authorization, false);
+  test(
+    "rotate --metrics-file and --pushgateway-url: the textfile written whole, the same body pushed; a failed run keeps the last success",
+    { skip: skipPrometheus },
+    async () => {
+      const file = join(w.signalsDir, "gitlab-pull-secret.prom");
+      const r = await w.runCli(cli(w, "rotate", ["--json", "--metrics-file", file, "--pushgateway-url", pg.url]));
+      runs.push(r);
+      assert.equal(r.code, 0, r.stderr);
+      const token = JSON.parse(r.stdout).token;
+      const text = readFileSync(file, "utf8");
+      assert.deepEqual(await promtoolCheckMetrics(text), { code: 0, output: "" });
+      assert.equal(sample(text, "gitlab_pull_secret_last_run_result", { result: "rotated" }), 1);
+      assert.equal(sample(text, "gitlab_pull_secret_last_run_result", { result: "failed" }), 0);
+      assert.equal(sample(text, "gitlab_pull_secret_last_run_success"), 1);
+      assert.equal(sample(text, "gitlab_pull_secret_last_run_minted_tokens"), 1);
+      assert.equal(sample(text, "gitlab_pull_secret_last_run_revoked_tokens"), 1, "the first test's token");
+      const success = sample(text, "gitlab_pull_secret_last_success_timestamp_seconds")!;
+      assert.equal(success, sample(text, "gitlab_pull_secret_last_run_timestamp_seconds"));
+      assert.ok(sample(text, "gitlab_pull_secret_last_run_duration_seconds")! > 0);
+      for (const ns of NAMESPACES) {
+        assert.equal(
+          sample(text, "gitlab_pull_secret_token_expiry_timestamp_seconds", { namespace: ns }),
+          Date.parse(token.expiresAt) / 1000,
+          ns,
+        );
+      }
+      assert.equal(pg.pushes.length, 1);
+      const push = pg.pushes[0]!;
+      assert.equal(push.method, "POST");
+      assert.deepEqual(push.grouping, { job: "gitlab-pull-secret", secret: SECRET });
+      assert.match(push.contentType, /^text\/plain; version=0\.0\.4/);
+      assert.equal(push.body, text, "the push is the textfile");
+      assert.equal(push.authorization, false);
 
-    // A run that fails (the project does not exist): its own result, the previous success carried over.
-    const failed = await w.runCli(cli(w, "rotate", ["--metrics-file", file, "--pushgateway-url", pg.url]).map((a) => (a === PROJECT.path ? "grp/gone" : a)));
-    runs.push(failed);
-    assert.equal(failed.code, 1, failed.stderr);
-    const after = readFileSync(file, "utf8");
-    assert.deepEqual(await promtoolCheckMetrics(after), { code: 0, output: "" });
-    assert.equal(sample(after, "gitlab_pull_secret_last_run_result", { result: "failed" }), 1);
-    assert.equal(sample(after, "gitlab_pull_secret_last_run_success"), 0);
-    assert.equal(sample(after, "gitlab_pull_secret_last_success_timestamp_seconds"), success);
-    assert.equal(pg.pushes.length, 2);
-    // POST replaces only the names pushed: without a new last success, the Pushgateway keeps the one it has.
-    assert.equal(sample(pg.pushes[1]!.body, "gitlab_pull_secret_last_success_timestamp_seconds"), success);
-    assert.deepEqual(readdirSync(w.signalsDir).filter((f) => f.endsWith(".tmp")), [], "no temporary file left");
-    assertNoLeaks(w, runs);
-  });
+      // A run that fails (the project does not exist): its own result, the previous success carried over.
+      const failed = await w.runCli(
+        cli(w, "rotate", ["--metrics-file", file, "--pushgateway-url", pg.url]).map((a) =>
+          a === PROJECT.path ? "grp/gone" : a,
+        ),
+      );
+      runs.push(failed);
+      assert.equal(failed.code, 1, failed.stderr);
+      const after = readFileSync(file, "utf8");
+      assert.deepEqual(await promtoolCheckMetrics(after), { code: 0, output: "" });
+      assert.equal(sample(after, "gitlab_pull_secret_last_run_result", { result: "failed" }), 1);
+      assert.equal(sample(after, "gitlab_pull_secret_last_run_success"), 0);
+      assert.equal(sample(after, "gitlab_pull_secret_last_success_timestamp_seconds"), success);
+      assert.equal(pg.pushes.length, 2);
+      // POST replaces only the names pushed: without a new last success, the Pushgateway keeps the one it has.
+      assert.equal(sample(pg.pushes[1]!.body, "gitlab_pull_secret_last_success_timestamp_seconds"), success);
+      assert.deepEqual(
+        readdirSync(w.signalsDir).filter((f) => f.endsWith(".tmp")),
+        [],
+        "no temporary file left",
+      );
+      assertNoLeaks(w, runs);
+    },
+  );
 
   test("status --metrics-file writes the status metrics; a Pushgateway that refuses is a warning, not a failure", async () => {
     const file = join(w.signalsDir, "status.prom");
@@ -164,7 +210,10 @@ describe("status --format openmetrics, --metrics-file and --pushgateway-url", ()
     const r = await w.runCli(cli(w, "status", ["--metrics-file", file, "--pushgateway-url", pg.url]));
     runs.push(r);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /warning: Could not push the metrics: the Pushgateway at 127\.0\.0\.1:\d+ answered HTTP 400: pushed metrics are invalid/);
+    assert.match(
+      r.stderr,
+      /warning: Could not push the metrics: the Pushgateway at 127\.0\.0\.1:\d+ answered HTTP 400: pushed metrics are invalid/,
+    );
     const text = readFileSync(file, "utf8");
     assert.equal(sample(text, "gitlab_pull_secret_secret_healthy", { namespace: "team-a" }), 1);
     assert.equal(sample(text, "gitlab_pull_secret_last_run_success"), undefined, "status claims no run");
@@ -208,7 +257,10 @@ for (const backend of kubeBackends()) {
       let events = eventsOf(w, "team-a");
       assert.equal(events.length, 1);
       const e = events[0];
-      assert.deepEqual([e.type, e.reason, e.action, e.reportingController], ["Normal", "Rotated", "Rotate", "gitlab-pull-secret"]);
+      assert.deepEqual(
+        [e.type, e.reason, e.action, e.reportingController],
+        ["Normal", "Rotated", "Rotate", "gitlab-pull-secret"],
+      );
       assert.deepEqual([e.regarding.kind, e.regarding.name, e.regarding.uid], ["Lease", LEASE, lease.metadata.uid]);
       assert.ok(e.reportingInstance);
       assert.match(e.note, /^Rotated Secret "regcred" in 3 namespaces: deploy token \d+/);
@@ -237,7 +289,13 @@ for (const backend of kubeBackends()) {
       // replaced, not edited (a real server never changes a Secret's type).
       w.kube.deleteObject("secrets", "team-b", SECRET);
       const theirs = Buffer.from(JSON.stringify({ auths: {} })).toString("base64");
-      w.kube.putObject("secrets", { apiVersion: "v1", kind: "Secret", metadata: { name: SECRET, namespace: "team-b" }, type: "kubernetes.io/dockerconfigjson", data: { ".dockerconfigjson": theirs } });
+      w.kube.putObject("secrets", {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: SECRET, namespace: "team-b" },
+        type: "kubernetes.io/dockerconfigjson",
+        data: { ".dockerconfigjson": theirs },
+      });
       try {
         const r = await w.runCli(cli(w, "rotate", ["--events"]));
         runs.push(r);
@@ -247,10 +305,16 @@ for (const backend of kubeBackends()) {
         assert.equal(failed[0].type, "Warning");
         assert.match(failed[0].note, /^Rotation failed: Secret "regcred" already exists in namespace\(s\) team-b/);
         const warned = eventsOf(w, "team-b");
-        assert.deepEqual(warned.map((e) => [e.type, e.reason, e.regarding.kind, e.regarding.name]), [["Warning", "SecretNotManaged", "Secret", SECRET]]);
+        assert.deepEqual(
+          warned.map((e) => [e.type, e.reason, e.regarding.kind, e.regarding.name]),
+          [["Warning", "SecretNotManaged", "Secret", SECRET]],
+        );
         const listed = await kubectl(w, ["events", "-n", "team-b", "--types", "Warning"]);
         runs.push(listed);
-        assert.match(listed.stdout, /Warning\s+SecretNotManaged\s+Secret\/regcred\s+Secret "regcred" exists and is not managed/);
+        assert.match(
+          listed.stdout,
+          /Warning\s+SecretNotManaged\s+Secret\/regcred\s+Secret "regcred" exists and is not managed/,
+        );
       } finally {
         w.kube.deleteObject("secrets", "team-b", SECRET);
       }
@@ -266,7 +330,10 @@ for (const backend of kubeBackends()) {
       assert.equal(r.code, 0, r.stderr);
       const said = r.stderr.split("\n").filter((l) => /Kubernetes Events/.test(l));
       assert.equal(said.length, 1, r.stderr);
-      assert.match(said[0]!, /^warning: Kubernetes Events: RBAC refuses create on events \(API group events\.k8s\.io\) in some namespace; 0 of 1 recorded/);
+      assert.match(
+        said[0]!,
+        /^warning: Kubernetes Events: RBAC refuses create on events \(API group events\.k8s\.io\) in some namespace; 0 of 1 recorded/,
+      );
       assert.equal(w.kube.listObjects("events").length, before);
 
       // With the Role's optional rule the same user records them.
@@ -280,4 +347,3 @@ for (const backend of kubeBackends()) {
     });
   });
 }
-

@@ -15,7 +15,21 @@ for (const backend of kubeBackends()) {
     let w: World;
     const runs: Captured[] = [];
     const cli = async (name: string, namespaces: string[], secret: string, extra: string[] = []) => {
-      const r = await w.runCli([name, "--gitlab-url", w.gitlab.url, "--project", PROJECT.path, "--secret-name", secret, "--kubeconfig", w.kubeconfig, "--namespace", namespaces.join(","), "--json", ...extra]);
+      const r = await w.runCli([
+        name,
+        "--gitlab-url",
+        w.gitlab.url,
+        "--project",
+        PROJECT.path,
+        "--secret-name",
+        secret,
+        "--kubeconfig",
+        w.kubeconfig,
+        "--namespace",
+        namespaces.join(","),
+        "--json",
+        ...extra,
+      ]);
       runs.push(r);
       return r;
     };
@@ -34,8 +48,14 @@ for (const backend of kubeBackends()) {
       const r = await cli("status", ["st-a", "st-b"], "sub", ["--warn-within", "1d"]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       const out = JSON.parse(r.stdout);
-      assert.deepEqual(out.findings.map((f: { kind: string }) => f.kind), ["part-of-target"]);
-      assert.match(out.findings[0].message, /part of target cluster-[0-9a-f-]+\/sub\/[0-9a-f]{8} \(namespaces st-a,st-b,st-c\)/);
+      assert.deepEqual(
+        out.findings.map((f: { kind: string }) => f.kind),
+        ["part-of-target"],
+      );
+      assert.match(
+        out.findings[0].message,
+        /part of target cluster-[0-9a-f-]+\/sub\/[0-9a-f]{8} \(namespaces st-a,st-b,st-c\)/,
+      );
       assert.doesNotMatch(r.stdout + r.stderr, /written by two targets/);
       assert.deepEqual(leaks(w, runs), []);
     });
@@ -43,16 +63,38 @@ for (const backend of kubeBackends()) {
     test("a token a managed copy outside the target still holds: USED BY names that Secret", async () => {
       const first = JSON.parse((await cli("rotate", ["st-a"], "cp", w.verifyFlags())).stdout).token.id as number;
       const copy = structuredClone(w.kube.getObject("secrets", "st-a", "cp"));
-      copy.metadata = { name: "cp", namespace: "st-mirror", labels: copy.metadata.labels, annotations: copy.metadata.annotations };
+      copy.metadata = {
+        name: "cp",
+        namespace: "st-mirror",
+        labels: copy.metadata.labels,
+        annotations: copy.metadata.annotations,
+      };
       w.kube.putObject("secrets", copy);
       assert.equal((await cli("rotate", ["st-a"], "cp", w.verifyFlags())).code, 0);
       const r = await cli("status", ["st-a"], "cp", ["--sweep-grace", "0s"]);
       const out = JSON.parse(r.stdout);
       const token = out.tokens.find((t: { id: number }) => t.id === first);
       assert.deepEqual([token.role, token.usedBy], ["held-elsewhere", ["st-mirror/cp"]], JSON.stringify(out.tokens));
-      const text = await w.runCli(["status", "--gitlab-url", w.gitlab.url, "--project", PROJECT.path, "--secret-name", "cp", "--kubeconfig", w.kubeconfig, "--namespace", "st-a", "--sweep-grace", "0s"]);
+      const text = await w.runCli([
+        "status",
+        "--gitlab-url",
+        w.gitlab.url,
+        "--project",
+        PROJECT.path,
+        "--secret-name",
+        "cp",
+        "--kubeconfig",
+        w.kubeconfig,
+        "--namespace",
+        "st-a",
+        "--sweep-grace",
+        "0s",
+      ]);
       runs.push(text);
-      assert.match(text.stdout + text.stderr, new RegExp(`\\n${first} +live +held-elsewhere +\\S+ +\\S+ +st-mirror/cp `));
+      assert.match(
+        text.stdout + text.stderr,
+        new RegExp(`\\n${first} +live +held-elsewhere +\\S+ +\\S+ +st-mirror/cp `),
+      );
       assert.equal(r.code, 0, "nothing needs attention: the copy is alive and held");
       assert.deepEqual(leaks(w, runs), []);
     });

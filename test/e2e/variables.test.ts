@@ -19,7 +19,8 @@ describe("option variables through the CLI", () => {
     await w?.close();
   });
 
-  const secretIn = (ns: string, name: string) => w.kube.getObject("secrets", ns, name)?.metadata.annotations?.["gitlab-pull-secret.io/token-id"];
+  const secretIn = (ns: string, name: string) =>
+    w.kube.getObject("secrets", ns, name)?.metadata.annotations?.["gitlab-pull-secret.io/token-id"];
 
   test("a rotation configured by variables alone: JSON array, booleans, --json", async () => {
     const r = await w.runCli(["rotate"], {
@@ -40,7 +41,10 @@ describe("option variables through the CLI", () => {
     const out = JSON.parse(r.stdout);
     assert.equal(out.secretName, "from-vars");
     assert.deepEqual(out.namespaces, ["team-a", "team-b"]);
-    assert.ok(Date.parse(out.token.expiresAt) - Date.now() <= 3 * DAY, `2d from its variable, rounded up to a UTC midnight: ${out.token.expiresAt}`);
+    assert.ok(
+      Date.parse(out.token.expiresAt) - Date.now() <= 3 * DAY,
+      `2d from its variable, rounded up to a UTC midnight: ${out.token.expiresAt}`,
+    );
     assert.equal(secretIn("team-a", "from-vars"), String(out.token.id));
     assert.equal(secretIn("team-b", "from-vars"), String(out.token.id));
     assert.equal(secretIn("team-c", "from-vars"), undefined);
@@ -72,7 +76,13 @@ describe("option variables through the CLI", () => {
     assert.ok(Date.parse(out.token.expiresAt) - Date.now() > 6 * DAY, out.token.expiresAt);
     // Every project request goes to the project the flag named (the API token's own details are not a project's).
     const paths = w.gitlab.requests.map((q) => q.path).filter((p) => p !== "/api/v4/personal_access_tokens/self");
-    assert.ok(paths.length > 0 && paths.every((p) => p.includes(`/projects/${encodeURIComponent(PROJECT.path)}`) || p.includes(`/projects/${PROJECT.id}`)), paths.join(" "));
+    assert.ok(
+      paths.length > 0 &&
+        paths.every(
+          (p) => p.includes(`/projects/${encodeURIComponent(PROJECT.path)}`) || p.includes(`/projects/${PROJECT.id}`),
+        ),
+      paths.join(" "),
+    );
     assert.deepEqual(leaks(w, runs), []);
   });
 
@@ -96,7 +106,17 @@ describe("option variables through the CLI", () => {
     assert.match(r.stdout, /"from-vars"/);
     assert.match(r.stdout, /"team-a"/);
     assert.doesNotMatch(r.stdout, /"team-c"/);
-    const flag = await w.runCli(["status", "--gitlab-url", w.gitlab.url, "--project", PROJECT.path, "--namespace", "team-a", "--expires-in", "2d"]);
+    const flag = await w.runCli([
+      "status",
+      "--gitlab-url",
+      w.gitlab.url,
+      "--project",
+      PROJECT.path,
+      "--namespace",
+      "team-a",
+      "--expires-in",
+      "2d",
+    ]);
     runs.push(flag);
     assert.equal(flag.code, 2, "the same option as a flag is refused");
     assert.match(flag.stderr, /--expires-in: not an option of status/);

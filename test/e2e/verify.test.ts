@@ -12,18 +12,34 @@ import { ExitCode } from "../../src/model/errors.js";
 import { registryPort, registryPortFor, type RegistryPort, type VerifyRequest } from "../../src/adapters/registry.js";
 import { Secret } from "../../src/model/secret.js";
 import { startGitLabStandIn, type GitLabStandIn } from "../support/gitlab-standin.ts";
-import { haveRegistryTools, seedImage, skopeoInspect, startRegistry, writeAuthFile, type Registry } from "../support/registry.ts";
+import {
+  haveRegistryTools,
+  seedImage,
+  skopeoInspect,
+  startRegistry,
+  writeAuthFile,
+  type Registry,
+} from "../support/registry.ts";
 import { VerifyError, type VerifyStep } from "../../src/adapters/registry-hints.js";
 
 const ADMIN_PAT = "glpat-verify-admin-0000001";
 const MAINT_PAT = "glpat-verify-maint-0000001";
 const TOOLS = haveRegistryTools();
 // Locally a machine without the tools skips; CI must have them.
-const skip = TOOLS || process.env.CI === "true" ? false : "docker-registry and skopeo are not installed (CI=true makes this fail)";
+const skip =
+  TOOLS || process.env.CI === "true" ? false : "docker-registry and skopeo are not installed (CI=true makes this fail)";
 
-interface Minted { id: number; username: string; token: string }
+interface Minted {
+  id: number;
+  username: string;
+  token: string;
+}
 
-const PROJECTS = { app: { id: 1, path: "grp/app" }, other: { id: 2, path: "grp/other" }, noreg: { id: 3, path: "grp/noreg" } };
+const PROJECTS = {
+  app: { id: 1, path: "grp/app" },
+  other: { id: 2, path: "grp/other" },
+  noreg: { id: 3, path: "grp/noreg" },
+};
 
 describe("verify against the real registry", { skip, timeout: 60_000 }, () => {
   let dir: string;
@@ -34,7 +50,10 @@ describe("verify against the real registry", { skip, timeout: 60_000 }, () => {
   let n = 0;
 
   before(async () => {
-    if (!TOOLS) throw new Error("docker-registry and skopeo are required here (CI=true): apt-get install -y docker-registry skopeo");
+    if (!TOOLS)
+      throw new Error(
+        "docker-registry and skopeo are required here (CI=true): apt-get install -y docker-registry skopeo",
+      );
     dir = mkdtempSync(join(tmpdir(), "gps-verify-e2e-"));
     gl = await startGitLabStandIn({ dir: join(dir, "gitlab") });
     gl.addUser({ username: "root", admin: true });
@@ -60,14 +79,23 @@ describe("verify against the real registry", { skip, timeout: 60_000 }, () => {
     const r = await fetch(`${gl.url}/api/v4/projects/${projectId}/deploy_tokens`, {
       method: "POST",
       headers: { "PRIVATE-TOKEN": MAINT_PAT, "content-type": "application/json" },
-      body: JSON.stringify({ name: `verify-${++n}`, scopes, expires_at: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10) }),
+      body: JSON.stringify({
+        name: `verify-${++n}`,
+        scopes,
+        expires_at: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10),
+      }),
     });
     assert.equal(r.status, 201);
     return (await r.json()) as Minted;
   }
 
   const request = (t: Minted, o: Partial<VerifyRequest> = {}): VerifyRequest => ({
-    registry: reg.host, repository: PROJECTS.app.path, tag: "latest", username: t.username, password: new Secret(t.token), ...o,
+    registry: reg.host,
+    repository: PROJECTS.app.path,
+    tag: "latest",
+    username: t.username,
+    password: new Secret(t.token),
+    ...o,
   });
 
   /** Runs the check expecting a VerifyError at `step`; asserts no secret form is in its message. */
@@ -98,7 +126,10 @@ describe("verify against the real registry", { skip, timeout: 60_000 }, () => {
     assert.equal(r.tag, "latest");
     assert.equal(r.realm, gl.jwt.realm);
     assert.match(r.digest ?? "", /^sha256:[0-9a-f]{64}$/);
-    assert.deepEqual(gl.requests.map((q) => [q.path, q.status, q.auth]), [["/jwt/auth", 200, t.username]]);
+    assert.deepEqual(
+      gl.requests.map((q) => [q.path, q.status, q.auth]),
+      [["/jwt/auth", 200, t.username]],
+    );
 
     const authfile = join(dir, `auth-${++n}.json`);
     writeAuthFile(authfile, reg.host, t.username, t.token);
@@ -125,7 +156,10 @@ describe("verify against the real registry", { skip, timeout: 60_000 }, () => {
   test("a deleted token: 401 at the token step", async () => {
     const t = await mint(["read_registry"]);
     await port.verifyPull(request(t, { tag: undefined }));
-    const del = await fetch(`${gl.url}/api/v4/projects/${PROJECTS.app.id}/deploy_tokens/${t.id}`, { method: "DELETE", headers: { "PRIVATE-TOKEN": MAINT_PAT } });
+    const del = await fetch(`${gl.url}/api/v4/projects/${PROJECTS.app.id}/deploy_tokens/${t.id}`, {
+      method: "DELETE",
+      headers: { "PRIVATE-TOKEN": MAINT_PAT },
+    });
     assert.equal(del.status, 204);
     const e = await failsAt("token", t, port.verifyPull(request(t)));
     assert.equal(e.status, 401);
@@ -144,14 +178,21 @@ describe("verify against the real registry", { skip, timeout: 60_000 }, () => {
     const t = await mint(["read_registry"], PROJECTS.other.id);
     gl.resetRequests();
     const e = await failsAt("access", t, port.verifyPull(request(t)));
-    assert.deepEqual(gl.requests.map((q) => [q.path, q.status]), [["/jwt/auth", 200]]);
+    assert.deepEqual(
+      gl.requests.map((q) => [q.path, q.status]),
+      [["/jwt/auth", 200]],
+    );
     assert.match(e.message, /granting no pull on grp\/app \(access: \[\]\)/);
     assert.match(e.message, /belongs to another project/);
   });
 
   test("a project whose registry is disabled: access step", async () => {
     const t = await mint(["read_registry"], PROJECTS.noreg.id);
-    const e = await failsAt("access", t, port.verifyPull(request(t, { repository: PROJECTS.noreg.path, tag: undefined })));
+    const e = await failsAt(
+      "access",
+      t,
+      port.verifyPull(request(t, { repository: PROJECTS.noreg.path, tag: undefined })),
+    );
     assert.match(e.message, /container registry is disabled for the project/);
   });
 
@@ -160,7 +201,12 @@ describe("verify against the real registry", { skip, timeout: 60_000 }, () => {
     const e = await failsAt("manifest", t, port.verifyPull(request(t, { tag: "nope" })));
     assert.equal(e.status, 404);
     assert.equal(e.code, "MANIFEST_UNKNOWN");
-    assert.ok(e.message.includes(`Image ${reg.host}/grp/app:nope does not exist: tag "nope" is not in ${reg.host}/grp/app (tags there: latest)`), e.message);
+    assert.ok(
+      e.message.includes(
+        `Image ${reg.host}/grp/app:nope does not exist: tag "nope" is not in ${reg.host}/grp/app (tags there: latest)`,
+      ),
+      e.message,
+    );
   });
 
   test("a repository nothing was pushed to: 2.8 says MANIFEST_UNKNOWN too; the tag list's NAME_UNKNOWN tells", async () => {

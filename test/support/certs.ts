@@ -27,9 +27,25 @@ function load(dir: string, name: string): Pem {
 export function makeCA(dir: string, name = "ca"): Pem {
   mkdirSync(dir, { recursive: true });
   openssl(
-    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", `/CN=gitlab-pull-secret test ${name}`,
-      "-keyout", `${name}.key`, "-out", `${name}.crt`,
-      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      `/CN=gitlab-pull-secret test ${name}`,
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.crt`,
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
+    ],
     dir,
   );
   return load(dir, name);
@@ -38,14 +54,32 @@ export function makeCA(dir: string, name = "ca"): Pem {
 /** A server certificate for 127.0.0.1 and localhost, signed by `ca`. */
 export function issueServerCert(dir: string, ca: Pem, name: string): Pem {
   mkdirSync(dir, { recursive: true });
-  openssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${name}`, "-keyout", `${name}.key`, "-out", `${name}.csr`], dir);
+  openssl(
+    ["req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${name}`, "-keyout", `${name}.key`, "-out", `${name}.csr`],
+    dir,
+  );
   writeFileSync(
     join(dir, `${name}.ext`),
     "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
   );
   openssl(
-    ["x509", "-req", "-in", `${name}.csr`, "-CA", ca.certPath, "-CAkey", ca.keyPath, "-CAcreateserial",
-      "-days", "2", "-out", `${name}.crt`, "-extfile", `${name}.ext`],
+    [
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      ca.certPath,
+      "-CAkey",
+      ca.keyPath,
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-out",
+      `${name}.crt`,
+      "-extfile",
+      `${name}.ext`,
+    ],
     dir,
   );
   return load(dir, name);
@@ -55,8 +89,21 @@ export function issueServerCert(dir: string, ca: Pem, name: string): Pem {
 export function makeSigningCert(dir: string, name = "jwt-signing"): Pem {
   mkdirSync(dir, { recursive: true });
   openssl(
-    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", `/CN=${name}`,
-      "-keyout", `${name}.key`, "-out", `${name}.crt`],
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      `/CN=${name}`,
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.crt`,
+    ],
     dir,
   );
   return load(dir, name);
@@ -89,11 +136,29 @@ export function libtrustKeyId(publicKeyOrPem: string): string {
 export function issueClientCert(dir: string, ca: Pem, name: string, user: string, groups: string[] = []): Pem {
   mkdirSync(dir, { recursive: true });
   const subj = `${groups.map((g) => `/O=${g}`).join("")}/CN=${user}`;
-  openssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", subj, "-keyout", `${name}.key`, "-out", `${name}.csr`], dir);
+  openssl(
+    ["req", "-newkey", "rsa:2048", "-nodes", "-subj", subj, "-keyout", `${name}.key`, "-out", `${name}.csr`],
+    dir,
+  );
   writeFileSync(join(dir, `${name}.ext`), "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n");
   openssl(
-    ["x509", "-req", "-in", `${name}.csr`, "-CA", ca.certPath, "-CAkey", ca.keyPath, "-CAcreateserial",
-      "-days", "2", "-out", `${name}.crt`, "-extfile", `${name}.ext`],
+    [
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      ca.certPath,
+      "-CAkey",
+      ca.keyPath,
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-out",
+      `${name}.crt`,
+      "-extfile",
+      `${name}.ext`,
+    ],
     dir,
   );
   return load(dir, name);

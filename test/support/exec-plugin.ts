@@ -60,7 +60,9 @@ export function writePlugin(world: World, spec: PluginSpec): string {
     `cat > "$rec.stdin"`,
     `fail() { echo "${spec.name}: $1" >&2; exit 1; }`,
     ...spec.requires.map((v) => `[ -n "\${${v}:-}" ] || fail ${sq(`${v} is not set`)}`),
-    ...(spec.requireFiles ?? []).map((v) => `[ -r "\${${v}:-/nonexistent}" ] || fail ${sq(`${v} does not name a readable file`)}`),
+    ...(spec.requireFiles ?? []).map(
+      (v) => `[ -r "\${${v}:-/nonexistent}" ] || fail ${sq(`${v} does not name a readable file`)}`,
+    ),
     ...(spec.args ? [`[ "$*" = ${sq(spec.args.join(" "))} ] || fail "unexpected arguments: $*"`] : []),
     ...(spec.failWith ? [`echo ${sq(spec.failWith)} >&2`, "exit 1"] : []),
     `printf '%s\\n' ${sq(credential)}`,
@@ -113,7 +115,9 @@ export function pluginCalls(world: World, name: string): PluginCall[] {
       }
       return {
         // printf '%s\0' with no arguments still prints one empty one.
-        argv: readFileSync(`${base}.argv`, "utf8").split("\0").filter((a) => a !== ""),
+        argv: readFileSync(`${base}.argv`, "utf8")
+          .split("\0")
+          .filter((a) => a !== ""),
         env,
         stdin: readFileSync(`${base}.stdin`, "utf8"),
       };
@@ -121,7 +125,11 @@ export function pluginCalls(world: World, name: string): PluginCall[] {
 }
 
 /** Runs a program with exactly `env` (no inheritance), e.g. a plugin or plain kubectl for comparison. */
-export function runWith(cmd: string, args: readonly string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runWith(
+  cmd: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

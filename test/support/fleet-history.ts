@@ -16,8 +16,7 @@ const TEAMS = ["x", "y"] as const;
 const GRACE_MS = 10 * 60_000;
 
 export type Spec =
-  | { kind: "list"; list: string[] }
-  | { kind: "selector"; team: string; list: string[]; exclude: string[] };
+  { kind: "list"; list: string[] } | { kind: "selector"; team: string; list: string[]; exclude: string[] };
 
 export interface Pipeline {
   cluster: number;
@@ -56,16 +55,34 @@ const subset = (min: number) => fc.uniqueArray(ns, { minLength: min, maxLength: 
 
 const spec: fc.Arbitrary<Spec> = fc.oneof(
   fc.record({ kind: fc.constant("list" as const), list: subset(1) }),
-  fc.record({ kind: fc.constant("selector" as const), team: fc.constantFrom(...TEAMS), list: fc.constant([] as string[]), exclude: fc.constant([] as string[]) }),
-  fc.record({ kind: fc.constant("selector" as const), team: fc.constantFrom(...TEAMS), list: subset(1), exclude: fc.constant([] as string[]) }),
-  fc.record({ kind: fc.constant("selector" as const), team: fc.constantFrom(...TEAMS), list: fc.constant([] as string[]), exclude: subset(1) }),
+  fc.record({
+    kind: fc.constant("selector" as const),
+    team: fc.constantFrom(...TEAMS),
+    list: fc.constant([] as string[]),
+    exclude: fc.constant([] as string[]),
+  }),
+  fc.record({
+    kind: fc.constant("selector" as const),
+    team: fc.constantFrom(...TEAMS),
+    list: subset(1),
+    exclude: fc.constant([] as string[]),
+  }),
+  fc.record({
+    kind: fc.constant("selector" as const),
+    team: fc.constantFrom(...TEAMS),
+    list: fc.constant([] as string[]),
+    exclude: subset(1),
+  }),
 );
 
 /** Histories of 1–3 clusters and up to 14 steps; the real tier asks for fewer of both (each run there is real kubectl). */
 export function historyArbitrary(limits: { maxClusters?: number; maxSteps?: number } = {}): fc.Arbitrary<History> {
   return fc.integer({ min: 1, max: limits.maxClusters ?? 3 }).chain((clusters) =>
     fc.record({
-      clusters: fc.array(fc.uniqueArray(fc.record({ ns, team }), { minLength: 1, maxLength: 5, selector: (n) => n.ns }), { minLength: clusters, maxLength: clusters }),
+      clusters: fc.array(
+        fc.uniqueArray(fc.record({ ns, team }), { minLength: 1, maxLength: 5, selector: (n) => n.ns }),
+        { minLength: clusters, maxLength: clusters },
+      ),
       pipelines: fc.array(
         fc.record({
           cluster: fc.integer({ min: 0, max: clusters - 1 }),
@@ -77,19 +94,31 @@ export function historyArbitrary(limits: { maxClusters?: number; maxSteps?: numb
       ),
       steps: fc.array(
         fc.oneof(
-          { weight: 6, arbitrary: fc.record({
-            op: fc.constant("run" as const),
-            pipeline: fc.nat(3),
-            force: fc.boolean(),
-            rotateBefore: fc.constantFrom("none" as const, "1d" as const, "6d" as const),
-            keepPrevious: fc.constantFrom(0 as const, 1 as const),
-            missing: fc.constantFrom("skip" as const, "skip" as const, "fail" as const, "create" as const),
-            killAt: fc.option(fc.integer({ min: 1, max: 24 }), { freq: 4 }),
-            afterMinutes: fc.integer({ min: 6, max: 8 * 60 }),
-          }) },
-          { weight: 1, arbitrary: fc.record({ op: fc.constant("create" as const), cluster: fc.nat(clusters - 1), ns, team }) },
-          { weight: 1, arbitrary: fc.record({ op: fc.constant("delete" as const), cluster: fc.nat(clusters - 1), ns }) },
-          { weight: 1, arbitrary: fc.record({ op: fc.constant("relabel" as const), cluster: fc.nat(clusters - 1), ns, team }) },
+          {
+            weight: 6,
+            arbitrary: fc.record({
+              op: fc.constant("run" as const),
+              pipeline: fc.nat(3),
+              force: fc.boolean(),
+              rotateBefore: fc.constantFrom("none" as const, "1d" as const, "6d" as const),
+              keepPrevious: fc.constantFrom(0 as const, 1 as const),
+              missing: fc.constantFrom("skip" as const, "skip" as const, "fail" as const, "create" as const),
+              killAt: fc.option(fc.integer({ min: 1, max: 24 }), { freq: 4 }),
+              afterMinutes: fc.integer({ min: 6, max: 8 * 60 }),
+            }),
+          },
+          {
+            weight: 1,
+            arbitrary: fc.record({ op: fc.constant("create" as const), cluster: fc.nat(clusters - 1), ns, team }),
+          },
+          {
+            weight: 1,
+            arbitrary: fc.record({ op: fc.constant("delete" as const), cluster: fc.nat(clusters - 1), ns }),
+          },
+          {
+            weight: 1,
+            arbitrary: fc.record({ op: fc.constant("relabel" as const), cluster: fc.nat(clusters - 1), ns, team }),
+          },
         ),
         { minLength: 1, maxLength: limits.maxSteps ?? 14 },
       ),
@@ -141,7 +170,8 @@ function inMemory(h: History): Harness {
   return {
     fleet,
     clusters,
-    ports: (who, pipeline, killAt) => fleet.ports(who, clusters[h.pipelines[pipeline]!.cluster]!, h.pipelines[pipeline]!.rbac, killAt),
+    ports: (who, pipeline, killAt) =>
+      fleet.ports(who, clusters[h.pipelines[pipeline]!.cluster]!, h.pipelines[pipeline]!.rbac, killAt),
     createNamespace: async (c, ns, labels) => clusters[c]!.createNamespace(ns, labels),
     deleteNamespace: async (c, ns) => clusters[c]!.deleteNamespace(ns),
     relabel: async (c, ns, labels) => clusters[c]!.relabel(ns, labels),
@@ -206,7 +236,8 @@ export async function play(h: History, harness: Harness = inMemory(h)): Promise<
   for (const [i, step] of h.steps.entries()) {
     if (step.op !== "run") {
       const c = clusters[step.cluster]!;
-      if (step.op === "create") await harness.createNamespace(step.cluster, step.ns, step.team ? { team: step.team } : {});
+      if (step.op === "create")
+        await harness.createNamespace(step.cluster, step.ns, step.team ? { team: step.team } : {});
       if (step.op === "delete") await harness.deleteNamespace(step.cluster, step.ns);
       if (step.op === "relabel") await harness.relabel(step.cluster, step.ns, step.team ? { team: step.team } : {});
       trace.push(`${i}: ${step.op} ${c.name}/${step.ns}${"team" in step ? ` team=${step.team}` : ""}`);
@@ -228,7 +259,11 @@ export async function play(h: History, harness: Harness = inMemory(h)): Promise<
       const r = await rotate(config, run.ports);
       quiet = !run.killed();
       sweepFrom = r.recall?.sweepFrom ?? 0;
-      if (r.recall?.unproven && !run.log.some((l) => l.includes(r.recall!.unproven!)) && r.spared?.some((s) => s.why === "unrecorded")) {
+      if (
+        r.recall?.unproven &&
+        !run.log.some((l) => l.includes(r.recall!.unproven!)) &&
+        r.spared?.some((s) => s.why === "unrecorded")
+      ) {
         return fail(`${who} (step ${i}) spared tokens as unrecorded without saying why`);
       }
       result = `ok${r.token ? ` minted ${r.token.id}` : ""}${r.filled ? ` filled ${r.filled.namespaces.join(",")}` : ""}${r.revokedTokenIds.length ? ` revoked ${r.revokedTokenIds.join(",")}` : ""}${r.sweptTokenIds.length ? ` swept ${r.sweptTokenIds.join(",")}` : ""}`;
@@ -237,8 +272,13 @@ export async function play(h: History, harness: Harness = inMemory(h)): Promise<
       else if (err instanceof GpsError) result = `exit ${err.exitCode}: ${err.message.split("\n")[0]}`;
       else return fail(`${who} (step ${i}) threw an untyped error: ${(err as Error).stack}`);
     }
-    const specText = p.spec.kind === "list" ? `list ${p.spec.list}` : `selector team=${p.spec.team} list ${p.spec.list} exclude ${p.spec.exclude}`;
-    trace.push(`${i}: run ${who} (k${p.cluster}, ${p.secret}, ${specText}, list-all ${p.rbac.clusterList}, get-ns ${p.rbac.getNamespaces}; force ${step.force}, rotate-before ${step.rotateBefore}, keep ${step.keepPrevious}, missing ${step.missing}): ${result}`);
+    const specText =
+      p.spec.kind === "list"
+        ? `list ${p.spec.list}`
+        : `selector team=${p.spec.team} list ${p.spec.list} exclude ${p.spec.exclude}`;
+    trace.push(
+      `${i}: run ${who} (k${p.cluster}, ${p.secret}, ${specText}, list-all ${p.rbac.clusterList}, get-ns ${p.rbac.getNamespaces}; force ${step.force}, rotate-before ${step.rotateBefore}, keep ${step.keepPrevious}, missing ${step.missing}): ${result}`,
+    );
 
     // Every Secret of ours, in every namespace of every cluster, holds a token that was not revoked.
     await harness.sync();
@@ -246,7 +286,8 @@ export async function play(h: History, harness: Harness = inMemory(h)): Promise<
       for (const s of c.managedSecrets()) {
         const id = Number(s.annotations[Annotations.tokenId]);
         const t = fleet.tokens.find((x) => x.id === id);
-        if (t?.deleted) return fail(`${c.name}:${s.namespace}/${s.name} holds deploy token ${id}, revoked by ${t.revokedBy}`);
+        if (t?.deleted)
+          return fail(`${c.name}:${s.namespace}/${s.name} holds deploy token ${id}, revoked by ${t.revokedBy}`);
       }
     }
 
@@ -257,7 +298,10 @@ export async function play(h: History, harness: Harness = inMemory(h)): Promise<
         if (t.deleted || !t.mintedBy.startsWith(`${who}@`) || referenced.has(t.id)) continue;
         const minted = mintedAt(t.name)?.getTime() ?? 0;
         const uid = /\/cluster-([0-9a-f-]{36})\//.exec(t.name)?.[1] ?? "";
-        if (started - minted >= GRACE_MS && minted >= sweepFrom && known.has(uid)) return fail(`${who}'s deploy token ${t.id} (${t.name}) is live, no Secret references it, and the quiet run at step ${i} did not sweep it`);
+        if (started - minted >= GRACE_MS && minted >= sweepFrom && known.has(uid))
+          return fail(
+            `${who}'s deploy token ${t.id} (${t.name}) is live, no Secret references it, and the quiet run at step ${i} did not sweep it`,
+          );
       }
     }
   }

@@ -14,10 +14,26 @@
 // and changes nothing, as for a process that is gone.
 import { KubeError, type Refusals } from "../../src/model/errors.js";
 import { Annotations, MANAGED_BY_LABEL, MANAGER } from "../../src/model/naming.js";
-import type { ExistingSecret, KubePort, LeaseState, LockPort, ManagedSecretRef, NamespaceState, Ports, ResolvedOwner, TokenView } from "../../src/model/ports.js";
+import type {
+  ExistingSecret,
+  KubePort,
+  LeaseState,
+  LockPort,
+  ManagedSecretRef,
+  NamespaceState,
+  Ports,
+  ResolvedOwner,
+  TokenView,
+} from "../../src/model/ports.js";
 import { Secret } from "../../src/model/secret.js";
 
-export const OWNER: ResolvedOwner = { kind: "project", id: 42, path: "grp/app", registryImagePrefix: "registry.example.com/grp/app", registryAccessLevel: "enabled" };
+export const OWNER: ResolvedOwner = {
+  kind: "project",
+  id: 42,
+  path: "grp/app",
+  registryImagePrefix: "registry.example.com/grp/app",
+  registryAccessLevel: "enabled",
+};
 
 export interface FleetToken {
   id: number;
@@ -63,7 +79,10 @@ export class Cluster {
   readonly namespaces = new Map<string, Record<string, string>>();
   readonly secrets = new Map<string, StoredSecret>();
   readonly leases = new Map<string, StoredLease>();
-  constructor(readonly name: string, private readonly fleet: Fleet) {}
+  constructor(
+    readonly name: string,
+    private readonly fleet: Fleet,
+  ) {}
 
   createNamespace(ns: string, labels: Record<string, string> = {}): void {
     if (!this.namespaces.has(ns)) this.namespaces.set(ns, { ...labels });
@@ -90,13 +109,22 @@ export class Cluster {
 }
 
 function view(s: StoredSecret): ExistingSecret {
-  return { namespace: s.namespace, type: s.type, labels: { ...s.labels }, annotations: { ...s.annotations }, resourceVersion: s.resourceVersion };
+  return {
+    namespace: s.namespace,
+    type: s.type,
+    labels: { ...s.labels },
+    annotations: { ...s.annotations },
+    resourceVersion: s.resourceVersion,
+  };
 }
 
 function refused(operation: string, forbidden: string[], missing: string[] = []): KubeError {
   const refusals: Refusals = { missing, terminating: [], forbidden, other: [] };
   const lines = [
-    ...forbidden.map((ns) => ({ namespace: ns, reason: `is forbidden: User "pipeline" cannot access resource in the namespace "${ns}"` })),
+    ...forbidden.map((ns) => ({
+      namespace: ns,
+      reason: `is forbidden: User "pipeline" cannot access resource in the namespace "${ns}"`,
+    })),
     ...missing.map((ns) => ({ namespace: ns, reason: `namespaces "${ns}" not found` })),
   ];
   return new KubeError(operation, "", [...forbidden, ...missing], refusals, lines);
@@ -106,7 +134,11 @@ function refused(operation: string, forbidden: string[], missing: string[] = [])
 function matches(selector: string, name: string, labels: Record<string, string>): boolean {
   const all: Record<string, string> = { ...labels, "kubernetes.io/metadata.name": name };
   const inSet = /^\s*(\S+)\s+in\s+\((.*)\)\s*$/.exec(selector);
-  if (inSet) return inSet[2]!.split(",").map((v) => v.trim()).includes(all[inSet[1]!] ?? "\0");
+  if (inSet)
+    return inSet[2]!
+      .split(",")
+      .map((v) => v.trim())
+      .includes(all[inSet[1]!] ?? "\0");
   return selector.split(",").every((req) => {
     const [k, v] = req.split("=") as [string, string];
     return all[k.trim()] === v.trim();
@@ -144,7 +176,10 @@ export class Fleet {
   /** Every (cluster, namespace, secret) whose Secret holds this token as its current one. */
   holders(id: number): string[] {
     return this.clusters.flatMap((c) =>
-      c.managedSecrets().filter((s) => s.annotations[Annotations.tokenId] === String(id)).map((s) => `${c.name}:${s.namespace}/${s.name}`),
+      c
+        .managedSecrets()
+        .filter((s) => s.annotations[Annotations.tokenId] === String(id))
+        .map((s) => `${c.name}:${s.namespace}/${s.name}`),
     );
   }
 
@@ -153,7 +188,12 @@ export class Fleet {
    * kills it at its n-th port call (1-based). `log` collects what it printed;
    * `step` counts a call of a port built elsewhere (fleet-real.ts) toward the kill.
    */
-  ports(who: string, cluster: Cluster, rbac: Rbac, killAt?: number): { ports: Ports; log: string[]; killed: () => boolean; calls: () => number; step: () => void } {
+  ports(
+    who: string,
+    cluster: Cluster,
+    rbac: Rbac,
+    killAt?: number,
+  ): { ports: Ports; log: string[]; killed: () => boolean; calls: () => number; step: () => void } {
     const fleet = this;
     const log: string[] = [];
     let calls = 0;
@@ -180,9 +220,22 @@ export class Fleet {
         step();
         const id = fleet.tokens.length + fleet.firstTokenId;
         const value = `gldt-${id}-${(++fleet.counter).toString(36)}`;
-        const t: FleetToken = { id, name: req.name, value, expiresAt: `${req.expiresAt}T00:00:00.000Z`, deleted: false, mintedBy: who };
+        const t: FleetToken = {
+          id,
+          name: req.name,
+          value,
+          expiresAt: `${req.expiresAt}T00:00:00.000Z`,
+          deleted: false,
+          mintedBy: who,
+        };
         fleet.tokens.push(t);
-        return { id, name: req.name, username: `gitlab+deploy-token-${id}`, expiresAt: t.expiresAt, token: new Secret(value) };
+        return {
+          id,
+          name: req.name,
+          username: `gitlab+deploy-token-${id}`,
+          expiresAt: t.expiresAt,
+          token: new Secret(value),
+        };
       },
       async revokeDeployToken(_owner, id) {
         step();
@@ -194,7 +247,15 @@ export class Fleet {
       },
       async listDeployTokens(): Promise<Array<TokenView & { username: string }>> {
         step();
-        return fleet.tokens.filter((t) => !t.deleted).map((t) => ({ id: t.id, name: t.name, username: `gitlab+deploy-token-${t.id}`, expiresAt: t.expiresAt, revoked: false }));
+        return fleet.tokens
+          .filter((t) => !t.deleted)
+          .map((t) => ({
+            id: t.id,
+            name: t.name,
+            username: `gitlab+deploy-token-${t.id}`,
+            expiresAt: t.expiresAt,
+            revoked: false,
+          }));
       },
     };
 
@@ -202,7 +263,13 @@ export class Fleet {
       async readTarget(namespaces, secretName) {
         step();
         deny(`reading Secret "${secretName}"`, namespaces);
-        return { secrets: namespaces.flatMap((ns) => { const s = cluster.secrets.get(`${ns}/${secretName}`); return s ? [view(s)] : []; }), serviceAccounts: [] };
+        return {
+          secrets: namespaces.flatMap((ns) => {
+            const s = cluster.secrets.get(`${ns}/${secretName}`);
+            return s ? [view(s)] : [];
+          }),
+          serviceAccounts: [],
+        };
       },
       async replaceServiceAccounts() {
         step();
@@ -210,11 +277,16 @@ export class Fleet {
       },
       async listNamespaces(selector) {
         step();
-        return [...cluster.namespaces].filter(([ns, labels]) => matches(selector, ns, labels)).map(([ns]) => ns).sort();
+        return [...cluster.namespaces]
+          .filter(([ns, labels]) => matches(selector, ns, labels))
+          .map(([ns]) => ns)
+          .sort();
       },
       async namespaceStates(names) {
         step();
-        return new Map<string, NamespaceState>(names.map((ns) => [ns, rbac.getNamespaces ? (exists(ns) ? "active" : "missing") : "unknown"]));
+        return new Map<string, NamespaceState>(
+          names.map((ns) => [ns, rbac.getNamespaces ? (exists(ns) ? "active" : "missing") : "unknown"]),
+        );
       },
       async applyNamespaces(names, opts) {
         step();
@@ -223,17 +295,35 @@ export class Fleet {
       async readSecrets(namespaces, name) {
         step();
         deny(`reading Secret "${name}"`, namespaces);
-        return namespaces.flatMap((ns) => { const s = cluster.secrets.get(`${ns}/${name}`); return s ? [view(s)] : []; });
+        return namespaces.flatMap((ns) => {
+          const s = cluster.secrets.get(`${ns}/${name}`);
+          return s ? [view(s)] : [];
+        });
       },
       async readSecretData(namespace, name) {
         step();
         deny(`reading Secret "${name}"`, [namespace]);
         const s = cluster.secrets.get(`${namespace}/${name}`);
-        return s ? { secret: view(s), data: Object.fromEntries(Object.entries(s.data).map(([k, v]) => [k, new Secret(v)])) } : undefined;
+        return s
+          ? { secret: view(s), data: Object.fromEntries(Object.entries(s.data).map(([k, v]) => [k, new Secret(v)])) }
+          : undefined;
       },
       async applySecrets(list, opts) {
         step();
-        const items = (JSON.parse(list.reveal()) as { items: Array<{ type: string; metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string> }; data?: Record<string, string> }> }).items;
+        const items = (
+          JSON.parse(list.reveal()) as {
+            items: Array<{
+              type: string;
+              metadata: {
+                name: string;
+                namespace: string;
+                labels?: Record<string, string>;
+                annotations?: Record<string, string>;
+              };
+              data?: Record<string, string>;
+            }>;
+          }
+        ).items;
         const gone: string[] = [];
         for (const item of items) {
           const ns = item.metadata.namespace;
@@ -253,11 +343,14 @@ export class Fleet {
             type: item.type,
             labels: { ...before?.labels, ...item.metadata.labels },
             annotations: { ...kept, ...item.metadata.annotations },
-            data: Object.fromEntries(Object.entries(item.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")])),
+            data: Object.fromEntries(
+              Object.entries(item.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
+            ),
             resourceVersion: cluster.rv(),
           });
         }
-        if (gone.length) throw refused(opts.dryRun ? "checking the apply (server dry run)" : "applying the Secrets", gone);
+        if (gone.length)
+          throw refused(opts.dryRun ? "checking the apply (server dry run)" : "applying the Secrets", gone);
       },
       async listManagedSecrets(): Promise<ManagedSecretRef[] | "forbidden"> {
         step();
@@ -289,7 +382,12 @@ export class Fleet {
       },
       async readLeases(namespaces, name) {
         step();
-        return new Map(namespaces.flatMap((ns) => { const l = exists(ns) ? cluster.leases.get(`${ns}/${name}`) : undefined; return l ? [[ns, lease(l)] as const] : []; }));
+        return new Map(
+          namespaces.flatMap((ns) => {
+            const l = exists(ns) ? cluster.leases.get(`${ns}/${name}`) : undefined;
+            return l ? [[ns, lease(l)] as const] : [];
+          }),
+        );
       },
       async createLease(ns, name, holder, durationSeconds, now, annotations) {
         step();
@@ -314,20 +412,36 @@ export class Fleet {
         deny("taking the rotation lock", [ns]);
         const l = cluster.leases.get(`${ns}/${name}`);
         if (!l || l.resourceVersion !== resourceVersion) return undefined;
-        Object.assign(l, { holder, renewTime: now.toISOString(), durationSeconds, resourceVersion: cluster.rv(), annotations: annotations ? { ...annotations } : undefined });
+        Object.assign(l, {
+          holder,
+          renewTime: now.toISOString(),
+          durationSeconds,
+          resourceVersion: cluster.rv(),
+          annotations: annotations ? { ...annotations } : undefined,
+        });
         return lease(l);
       },
       async renewLease(ns, name, held, now) {
         step();
         const l = cluster.leases.get(`${ns}/${name}`);
         if (!l || l.resourceVersion !== held.resourceVersion) return undefined;
-        Object.assign(l, { renewTime: now.toISOString(), resourceVersion: cluster.rv(), annotations: held.annotations ? { ...held.annotations } : undefined });
+        Object.assign(l, {
+          renewTime: now.toISOString(),
+          resourceVersion: cluster.rv(),
+          annotations: held.annotations ? { ...held.annotations } : undefined,
+        });
         return lease(l);
       },
       async releaseLease(ns, name, held) {
         step();
         const l = cluster.leases.get(`${ns}/${name}`);
-        if (l && l.resourceVersion === held.resourceVersion) Object.assign(l, { holder: "", renewTime: "", resourceVersion: cluster.rv(), annotations: held.annotations ? { ...held.annotations } : undefined });
+        if (l && l.resourceVersion === held.resourceVersion)
+          Object.assign(l, {
+            holder: "",
+            renewTime: "",
+            resourceVersion: cluster.rv(),
+            annotations: held.annotations ? { ...held.annotations } : undefined,
+          });
       },
     };
 

@@ -137,16 +137,49 @@ const JWT_401_MESSAGE = (base: string): string =>
   "#error-message-http-basic-access-denied-if-a-password-was-provided-for-git-authentication-";
 
 const REASONS: Record<number, string> = {
-  400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-  409: "Conflict", 422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error",
-  502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
+  400: "Bad request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  422: "Unprocessable Entity",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
 };
 
-interface User { username: string; admin: boolean; id: number }
-interface Pat { id: number; name: string; username: string; scopes: string[]; expiresAt: string | null; createdAt: Date }
-interface Project { id: number; path: string; registryEnabled: boolean; members: Record<string, Role> }
-interface Group { id: number; path: string; members: Record<string, Role> }
-interface Resp { status: number; headers: Record<string, string>; body: string }
+interface User {
+  username: string;
+  admin: boolean;
+  id: number;
+}
+interface Pat {
+  id: number;
+  name: string;
+  username: string;
+  scopes: string[];
+  expiresAt: string | null;
+  createdAt: Date;
+}
+interface Project {
+  id: number;
+  path: string;
+  registryEnabled: boolean;
+  members: Record<string, Role>;
+}
+interface Group {
+  id: number;
+  path: string;
+  members: Record<string, Role>;
+}
+interface Resp {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
 type Ctx = { auth?: string };
 type Params = Record<string, unknown>;
 
@@ -158,7 +191,10 @@ const notFound = (): Resp => msg(404, "404 Not found");
 const unauthorized = (): Resp => msg(401, "401 Unauthorized");
 /** API::APIGuard for an access token past its expires_at. */
 const tokenExpired = (): Resp =>
-  json(401, { error: "invalid_token", error_description: "Token is expired. You can either do re-authorization or token refresh." });
+  json(401, {
+    error: "invalid_token",
+    error_description: "Token is expired. You can either do re-authorization or token refresh.",
+  });
 const forbidden = (): Resp => msg(403, "403 Forbidden");
 const grapeError = (errors: string[]): Resp => json(400, { error: errors.join(", ") });
 const insufficientScope = (scope: string): Resp =>
@@ -188,11 +224,18 @@ function signJwt(header: object, claims: object, key: KeyObject): string {
  * seconds, fraction and zone (Z or ±HH[:]MM; none = UTC). Returns epoch ms or null.
  */
 export function parseIso8601(value: string): number | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/.exec(value);
+  const m =
+    /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/.exec(
+      value,
+    );
   if (!m) return null;
   const [, y, mo, d, h, mi, s, frac, zone] = m;
-  const year = Number(y), month = Number(mo), day = Number(d);
-  const hour = Number(h ?? 0), minute = Number(mi ?? 0), second = Number(s ?? 0);
+  const year = Number(y),
+    month = Number(mo),
+    day = Number(d);
+  const hour = Number(h ?? 0),
+    minute = Number(mi ?? 0),
+    second = Number(s ?? 0);
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
   const ms = Date.UTC(year, month - 1, day, hour, minute, second, frac ? Math.floor(Number(`0.${frac}`) * 1000) : 0);
   if (new Date(ms).getUTCDate() !== day) return null; // 2026-02-30
@@ -298,7 +341,8 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
   const expiredField = (t: DeployTokenState): boolean => t.expires_at !== null && expiryMs(t) < startOfTodayUtc();
 
   /** An access token's `expires_at` is a date: it stops working at 00:00 UTC that day. */
-  const patExpired = (p: Pat): boolean => p.expiresAt !== null && Date.parse(`${p.expiresAt}T00:00:00Z`) <= now().getTime();
+  const patExpired = (p: Pat): boolean =>
+    p.expiresAt !== null && Date.parse(`${p.expiresAt}T00:00:00Z`) <= now().getTime();
 
   /** API::Entities::PersonalAccessTokenWithLastUsedIps. */
   const patEntity = (p: Pat): Record<string, unknown> => ({
@@ -372,14 +416,27 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
   function permissionsFor(user: User | undefined, p: Project): Record<string, unknown> {
     const access = (level: number) => (level > 0 ? { access_level: level, notification_level: 3 } : null);
     const direct = user && p.members[user.username] ? ROLE_LEVEL[p.members[user.username]!] : 0;
-    const inherited = user ? Math.max(0, ...groups.filter((g) => under(p.path, g.path)).map((g) => (g.members[user.username] ? ROLE_LEVEL[g.members[user.username]!] : 0))) : 0;
+    const inherited = user
+      ? Math.max(
+          0,
+          ...groups
+            .filter((g) => under(p.path, g.path))
+            .map((g) => (g.members[user.username] ? ROLE_LEVEL[g.members[user.username]!] : 0)),
+        )
+      : 0;
     return { project_access: access(direct), group_access: access(inherited) };
   }
   /** GET /user: API::Entities::UserPublic, or UserWithAdmin (is_admin) for administrators. */
   function currentUserEntity(u: User): Record<string, unknown> {
     return {
-      id: u.id, username: u.username, name: u.username, state: "active", locked: false,
-      avatar_url: null, web_url: `${baseUrl}/${u.username}`, created_at: "2024-01-01T00:00:00.000Z",
+      id: u.id,
+      username: u.username,
+      name: u.username,
+      state: "active",
+      locked: false,
+      avatar_url: null,
+      web_url: `${baseUrl}/${u.username}`,
+      created_at: "2024-01-01T00:00:00.000Z",
       ...(u.admin ? { is_admin: true } : {}),
     };
   }
@@ -531,7 +588,11 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
     if (rawScopes === undefined || rawScopes === null) errors.push("scopes is missing");
     else {
       if (Array.isArray(rawScopes)) scopes = rawScopes.map((s) => String(s).trim());
-      else if (typeof rawScopes === "string") scopes = rawScopes.split(",").map((s) => s.trim()).filter((s) => s !== "");
+      else if (typeof rawScopes === "string")
+        scopes = rawScopes
+          .split(",")
+          .map((s) => s.trim())
+          .filter((s) => s !== "");
       if (!scopes) errors.push("scopes is invalid");
       else if (scopes.some((s) => !(DEPLOY_TOKEN_SCOPES as readonly string[]).includes(s)))
         errors.push("scopes does not have a valid value");
@@ -548,7 +609,8 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
     if (name.length > 255) problems.push("Name is too long (maximum is 255 characters)");
     if (username !== undefined) {
       if (username.length > 255) problems.push("Username is too long (maximum is 255 characters)");
-      if (!USERNAME_RE.test(username)) problems.push("Username can contain only letters, digits, '_', '-', '+', and '.'");
+      if (!USERNAME_RE.test(username))
+        problems.push("Username can contain only letters, digits, '_', '-', '+', and '.'");
     }
     if (!scopes || scopes.length === 0) problems.push("Scopes can't be blank");
     let expiresAt: string | null = null;
@@ -576,13 +638,26 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
     return json(201, { ...entity(t), token: t.token });
   }
 
-  function handleApi(method: string, segs: string[], params: Params, req: IncomingMessage, ctx: Ctx, reqPath: string, query: URLSearchParams): Resp {
+  function handleApi(
+    method: string,
+    segs: string[],
+    params: Params,
+    req: IncomingMessage,
+    ctx: Ctx,
+    reqPath: string,
+    query: URLSearchParams,
+  ): Resp {
     const routeNotFound = json(404, { error: "404 Not Found" });
     const notAllowed = json(405, { error: "405 Not Allowed" });
     // Route table.
-    type Route = { kind: "version" } | { kind: "project"; id: string } | { kind: "group"; id: string } | { kind: "user" }
+    type Route =
+      | { kind: "version" }
+      | { kind: "project"; id: string }
+      | { kind: "group"; id: string }
+      | { kind: "user" }
       | { kind: "member"; id: string; userId: string }
-      | { kind: "tokens"; owner: "projects" | "groups"; id: string; tokenId?: string } | { kind: "admin-tokens" }
+      | { kind: "tokens"; owner: "projects" | "groups"; id: string; tokenId?: string }
+      | { kind: "admin-tokens" }
       | { kind: "pat"; id: string };
     let route: Route | undefined;
     let allowed: string[] = [];
@@ -597,7 +672,13 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
       } else if (a === "deploy_tokens" && b === undefined) {
         route = { kind: "admin-tokens" };
         allowed = ["GET"];
-      } else if (a === "personal_access_tokens" && b !== undefined && b !== "" && c === undefined && patSelf !== "absent") {
+      } else if (
+        a === "personal_access_tokens" &&
+        b !== undefined &&
+        b !== "" &&
+        c === undefined &&
+        patSelf !== "absent"
+      ) {
         route = { kind: "pat", id: b };
         allowed = ["GET"];
       } else if ((a === "projects" || a === "groups") && b !== undefined && b !== "") {
@@ -671,7 +752,13 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
         const member = [...users.values()].find((u) => u.id === uid);
         const level = member ? memberLevel(member.username, g) : 0;
         if (!member || level === 0) return json(404, { message: "404 Not found" });
-        return json(200, { ...currentUserEntity({ ...member, admin: false }), access_level: level, created_at: "2024-01-01T00:00:00.000Z", expires_at: null, membership_state: "active" });
+        return json(200, {
+          ...currentUserEntity({ ...member, admin: false }),
+          access_level: level,
+          created_at: "2024-01-01T00:00:00.000Z",
+          expires_at: null,
+          membership_state: "active",
+        });
       }
       case "project": {
         const p = findBy(projects, route.id);
@@ -737,9 +824,23 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
     }
     return out;
   }
-  const PAT_SCOPES = ["api", "read_api", "read_user", "read_repository", "write_repository", "read_registry",
-    "write_registry", "sudo", "admin_mode", "create_runner", "manage_runner", "ai_features", "k8s_proxy",
-    "read_service_ping", "self_rotate"];
+  const PAT_SCOPES = [
+    "api",
+    "read_api",
+    "read_user",
+    "read_repository",
+    "write_repository",
+    "read_registry",
+    "write_registry",
+    "sudo",
+    "admin_mode",
+    "create_runner",
+    "manage_runner",
+    "ai_features",
+    "k8s_proxy",
+    "read_service_ping",
+    "self_rotate",
+  ];
 
   function deployTokenReaches(t: DeployTokenState, p: Project): boolean {
     if (t.owner.kind === "project") return t.owner.id === p.id;
@@ -803,7 +904,8 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
       }
       if (!found) return json(401, { errors: [{ code: "UNAUTHORIZED", message: JWT_401_MESSAGE(baseUrl) }] });
       actor = found;
-      ctx.auth = found.kind === "user" ? found.user.username : found.kind === "deploy_token" ? found.token.username : undefined;
+      ctx.auth =
+        found.kind === "user" ? found.user.username : found.kind === "deploy_token" ? found.token.username : undefined;
     }
 
     const service = query.get("service");
@@ -812,7 +914,10 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
     const denied = json(403, { errors: [{ code: "DENIED", message: "access forbidden" }] });
     if (actor.abilities.size === 0) return denied;
 
-    const scopes = query.getAll("scope").flatMap((s) => s.split(" ")).filter((s) => s !== "");
+    const scopes = query
+      .getAll("scope")
+      .flatMap((s) => s.split(" "))
+      .filter((s) => s !== "");
     if (scopes.length === 0 && actor.kind === "anonymous") return denied;
 
     const access: Array<Record<string, unknown>> = [];
@@ -822,9 +927,22 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
       if (first < 0 || last === first) continue;
       const type = scope.slice(0, first);
       const name = scope.slice(first + 1, last);
-      const actions = [...new Set(scope.slice(last + 1).split(",").filter((x) => x !== ""))];
+      const actions = [
+        ...new Set(
+          scope
+            .slice(last + 1)
+            .split(",")
+            .filter((x) => x !== ""),
+        ),
+      ];
       if (type === "registry") {
-        if (name === "catalog" && actions.includes("*") && actor.kind === "user" && actor.user.admin && actor.abilities.has("admin"))
+        if (
+          name === "catalog" &&
+          actions.includes("*") &&
+          actor.kind === "user" &&
+          actor.user.admin &&
+          actor.abilities.has("admin")
+        )
           access.push({ type: "registry", name: "catalog", actions: ["*"] });
         continue;
       }
@@ -855,17 +973,29 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
     };
     if (actor.kind === "deploy_token") {
       claims.auth_type = "deploy_token";
-      claims.user = signJwt(header, {
-        iss: "gitlab-issuer", iat, exp: iat + JWT_LIFETIME_S,
-        user_info: { token_type: "deploy_token", username: actor.token.username, deploy_token_id: actor.token.id },
-      }, signingKey);
+      claims.user = signJwt(
+        header,
+        {
+          iss: "gitlab-issuer",
+          iat,
+          exp: iat + JWT_LIFETIME_S,
+          user_info: { token_type: "deploy_token", username: actor.token.username, deploy_token_id: actor.token.id },
+        },
+        signingKey,
+      );
     } else if (actor.kind === "user") {
       claims.sub = actor.user.username;
       claims.auth_type = "personal_access_token";
-      claims.user = signJwt(header, {
-        iss: "gitlab-issuer", iat, exp: iat + JWT_LIFETIME_S,
-        user_info: { token_type: "personal_access_token", username: actor.user.username, user_id: actor.user.id },
-      }, signingKey);
+      claims.user = signJwt(
+        header,
+        {
+          iss: "gitlab-issuer",
+          iat,
+          exp: iat + JWT_LIFETIME_S,
+          user_info: { token_type: "personal_access_token", username: actor.user.username, user_id: actor.user.id },
+        },
+        signingKey,
+      );
     } else {
       claims.auth_type = "none";
     }
@@ -879,7 +1009,9 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
     let body = f.body;
     if (f.status === 429 && f.rateLimitHeaders === false) {
       if (f.retryAfter !== undefined) headers["retry-after"] = String(f.retryAfter);
-      body ??= JSON.stringify({ message: { error: "This endpoint has been requested too many times. Try again later." } });
+      body ??= JSON.stringify({
+        message: { error: "This endpoint has been requested too many times. Try again later." },
+      });
     } else if (f.status === 429) {
       const retryAfter = f.retryAfter ?? 60;
       const nowMs = now().getTime();
@@ -945,13 +1077,15 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
       if (f && f.kind === "status") {
         resp = faultResponse(f);
       } else if (path === "/jwt/auth") {
-        resp = method === "GET" || method === "HEAD" ? handleJwt(req, query, ctx) : { status: 404, headers: {}, body: "" };
+        resp =
+          method === "GET" || method === "HEAD" ? handleJwt(req, query, ctx) : { status: 404, headers: {}, body: "" };
       } else if (path === "/api/v4" || path.startsWith("/api/v4/")) {
         const segs = path.slice("/api/v4/".length).split("/");
         const params = parseParams(query, body, req.headers["content-type"]);
-        resp = params === null
-          ? json(400, { error: "The request body is not valid JSON" })
-          : handleApi(method, segs, params, req, ctx, path, query);
+        resp =
+          params === null
+            ? json(400, { error: "The request body is not valid JSON" })
+            : handleApi(method, segs, params, req, ctx, path, query);
       } else {
         resp = { status: 404, headers: { "content-type": "text/plain" }, body: "Not Found" };
       }
@@ -966,7 +1100,10 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
       req.socket.destroy();
       return;
     }
-    const headers: Record<string, string> = { "x-request-id": randomUUID().replace(/-/g, "").slice(0, 26), ...resp.headers };
+    const headers: Record<string, string> = {
+      "x-request-id": randomUUID().replace(/-/g, "").slice(0, 26),
+      ...resp.headers,
+    };
     if (resp.status !== 204) headers["content-length"] = String(Buffer.byteLength(resp.body));
     res.writeHead(resp.status, headers);
     res.end(method === "HEAD" || resp.status === 204 ? undefined : resp.body);
@@ -995,14 +1132,27 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
     },
     addPersonalAccessToken(username, token, scopes, o = {}) {
       if (!users.has(username)) throw new Error(`gitlab stand-in: unknown user ${username}`);
-      if (o.expiresAt != null && !/^\d{4}-\d{2}-\d{2}$/.test(o.expiresAt)) throw new Error(`gitlab stand-in: expiresAt ${o.expiresAt} is not YYYY-MM-DD`);
-      pats.set(token, { id: nextPatId++, name: o.name ?? `${username} token`, username, scopes: [...scopes], expiresAt: o.expiresAt ?? null, createdAt: now() });
+      if (o.expiresAt != null && !/^\d{4}-\d{2}-\d{2}$/.test(o.expiresAt))
+        throw new Error(`gitlab stand-in: expiresAt ${o.expiresAt} is not YYYY-MM-DD`);
+      pats.set(token, {
+        id: nextPatId++,
+        name: o.name ?? `${username} token`,
+        username,
+        scopes: [...scopes],
+        expiresAt: o.expiresAt ?? null,
+        createdAt: now(),
+      });
     },
     setPatSelf(mode) {
       patSelf = mode;
     },
     addProject(p) {
-      projects.push({ id: p.id, path: p.path, registryEnabled: p.registryEnabled ?? true, members: { ...(p.members ?? {}) } });
+      projects.push({
+        id: p.id,
+        path: p.path,
+        registryEnabled: p.registryEnabled ?? true,
+        members: { ...(p.members ?? {}) },
+      });
     },
     addGroup(g) {
       groups.push({ id: g.id, path: g.path, members: { ...(g.members ?? {}) } });
@@ -1030,7 +1180,13 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
     clearFaults() {
       faults = [];
     },
-    jwt: { realm: `${baseUrl}/jwt/auth`, service: "container_registry", issuer: "gitlab-issuer", signingCertPath: signing.certPath, kid },
+    jwt: {
+      realm: `${baseUrl}/jwt/auth`,
+      service: "container_registry",
+      issuer: "gitlab-issuer",
+      signingCertPath: signing.certPath,
+      kid,
+    },
     async close() {
       for (const r of pending) r.destroy();
       for (const s of sockets) s.destroy();

@@ -3,7 +3,18 @@
 // runtime would run it (its Entrypoint, Env, User and WorkingDir from the config) with
 // `unshare` + `chroot`, on a read-only root filesystem. Needs root; no container runtime.
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { skopeoScratch, writeAuthFile, type Registry } from "./registry.ts";
@@ -20,7 +31,11 @@ export interface Exec {
   ms: number;
 }
 
-export function exec(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Exec> {
+export function exec(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<Exec> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
@@ -46,7 +61,17 @@ const onPath = (bin: string): boolean => spawnSync("sh", ["-c", `command -v ${bi
 export function imageBuildMissing(): string[] {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push("root (unshare, chroot and mount)");
-  for (const bin of ["umoci", "mmdebstrap", "unshare", "chroot", "mount", "mknod", "openssl", "skopeo", "docker-registry"]) {
+  for (const bin of [
+    "umoci",
+    "mmdebstrap",
+    "unshare",
+    "chroot",
+    "mount",
+    "mknod",
+    "openssl",
+    "skopeo",
+    "docker-registry",
+  ]) {
     if (!onPath(bin)) missing.push(bin);
   }
   const pins = readFileSync(join(ROOT, "image", "parts.env"), "utf8");
@@ -73,27 +98,52 @@ export interface BuildSummary {
 export async function buildImage(output: string, extra: string[] = []): Promise<{ summary: BuildSummary; run: Exec }> {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: "C.UTF-8" };
   if (process.env.TMPDIR) env.TMPDIR = process.env.TMPDIR;
-  const run = await exec("bash", [BUILD_SCRIPT, "--parts", "test", "--output", output, "--cache", IMAGE_CACHE, ...extra], {
-    env,
-    timeoutMs: 900_000,
-  });
+  const run = await exec(
+    "bash",
+    [BUILD_SCRIPT, "--parts", "test", "--output", output, "--cache", IMAGE_CACHE, ...extra],
+    {
+      env,
+      timeoutMs: 900_000,
+    },
+  );
   if (run.code !== 0) throw new Error(`image/build.sh failed (exit ${run.code}):\n${run.stderr.slice(-4000)}`);
   const last = run.stdout.trim().split("\n").pop() ?? "";
   return { summary: JSON.parse(last) as BuildSummary, run };
 }
 
 /** skopeo copy between `src` and `dest`, the registry side authenticated with `auth` through a 0600 authfile. */
-export async function skopeoCopy(reg: Registry, src: string, dest: string, auth: { username: string; token: string }): Promise<Exec> {
+export async function skopeoCopy(
+  reg: Registry,
+  src: string,
+  dest: string,
+  auth: { username: string; token: string },
+): Promise<Exec> {
   const s = skopeoScratch();
   try {
     const authfile = join(s.dir, "auth.json");
     writeAuthFile(authfile, reg.host, auth.username, auth.token);
-    return await exec("skopeo", [
-      "--policy", s.policy, "--tmpdir", join(s.dir, "tmp"),
-      "copy", "--quiet", "--retry-times", "0",
-      "--authfile", authfile, "--src-cert-dir", reg.certDir, "--dest-cert-dir", reg.certDir,
-      src, dest,
-    ], { env: s.env, timeoutMs: 600_000 });
+    return await exec(
+      "skopeo",
+      [
+        "--policy",
+        s.policy,
+        "--tmpdir",
+        join(s.dir, "tmp"),
+        "copy",
+        "--quiet",
+        "--retry-times",
+        "0",
+        "--authfile",
+        authfile,
+        "--src-cert-dir",
+        reg.certDir,
+        "--dest-cert-dir",
+        reg.certDir,
+        src,
+        dest,
+      ],
+      { env: s.env, timeoutMs: 600_000 },
+    );
   } finally {
     s.cleanup();
   }
@@ -103,7 +153,14 @@ export interface OciImage {
   manifestDigest: string;
   manifest: { config: { digest: string }; layers: Array<{ digest: string; size: number; mediaType: string }> };
   config: {
-    config: { User?: string; Env?: string[]; Entrypoint?: string[]; Cmd?: string[]; WorkingDir?: string; Labels?: Record<string, string> };
+    config: {
+      User?: string;
+      Env?: string[];
+      Entrypoint?: string[];
+      Cmd?: string[];
+      WorkingDir?: string;
+      Labels?: Record<string, string>;
+    };
     history?: Array<{ created_by?: string; comment?: string; empty_layer?: boolean }>;
   };
   /** Raw bytes of the manifest and config blobs, for scanning. */
@@ -162,7 +219,12 @@ export interface Mount {
  * /proc, and `mounts`. The host network is shared: the stand-ins are on the loopback.
  * Secrets reach the process in its environment or mounted files only, never on a command line.
  */
-export async function runImage(image: OciImage, rootfs: string, args: string[], opts: { env?: Record<string, string>; mounts: Mount[] }): Promise<Exec> {
+export async function runImage(
+  image: OciImage,
+  rootfs: string,
+  args: string[],
+  opts: { env?: Record<string, string>; mounts: Mount[] },
+): Promise<Exec> {
   const c = image.config.config;
   const [uid, gid] = (c.User ?? "0:0").split(":");
   const env: Record<string, string> = {};
@@ -195,12 +257,26 @@ export async function runImage(image: OciImage, rootfs: string, args: string[], 
     '/usr/bin/mount -o remount,bind,ro "$r"',
     'exec /usr/sbin/chroot --userspec="$user" "$r" /usr/bin/env --chdir="$wd" "$@"',
   ].join("\n");
-  return exec("/usr/bin/unshare", [
-    "--mount", "--pid", "--fork", "--kill-child",
-    "/bin/sh", "-c", script, "sh",
-    rootfs, `${uid}:${gid ?? uid}`, c.WorkingDir || "/",
-    ...(c.Entrypoint ?? []), ...(c.Cmd && args.length === 0 ? c.Cmd : []), ...args,
-  ], { env, timeoutMs: 300_000 });
+  return exec(
+    "/usr/bin/unshare",
+    [
+      "--mount",
+      "--pid",
+      "--fork",
+      "--kill-child",
+      "/bin/sh",
+      "-c",
+      script,
+      "sh",
+      rootfs,
+      `${uid}:${gid ?? uid}`,
+      c.WorkingDir || "/",
+      ...(c.Entrypoint ?? []),
+      ...(c.Cmd && args.length === 0 ? c.Cmd : []),
+      ...args,
+    ],
+    { env, timeoutMs: 300_000 },
+  );
 }
 
 /** `path` as seen inside `rootfs`, every symbolic link on the way followed within it. */
@@ -233,7 +309,14 @@ export function resolveIn(rootfs: string, path: string): string {
 }
 
 /** The device nodes a runtime creates in a container's /dev. */
-const DEVICES: Array<[string, number, number]> = [["null", 1, 3], ["zero", 1, 5], ["full", 1, 7], ["random", 1, 8], ["urandom", 1, 9], ["tty", 5, 0]];
+const DEVICES: Array<[string, number, number]> = [
+  ["null", 1, 3],
+  ["zero", 1, 5],
+  ["full", 1, 7],
+  ["random", 1, 8],
+  ["urandom", 1, 9],
+  ["tty", 5, 0],
+];
 
 /** Every file under `dir` with its text, for the leak scan. */
 export function filesUnder(dir: string): Record<string, string> {

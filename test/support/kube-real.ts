@@ -19,8 +19,21 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import {
-  accessSync, closeSync, constants, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync,
-  renameSync, rmSync, statSync, writeFileSync, createWriteStream,
+  accessSync,
+  closeSync,
+  constants,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  createWriteStream,
 } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -81,7 +94,7 @@ function sha256File(path: string): string {
   const fd = openSync(path, "r");
   const buf = Buffer.allocUnsafe(1 << 20);
   try {
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
   } finally {
     closeSync(fd);
   }
@@ -106,13 +119,18 @@ async function assetBinary(assets: string, name: string, sums: Map<string, strin
   const want = sums.get(name);
   const plain = join(assets, name);
   if (executable(plain)) {
-    if (want && sha256File(plain) !== want) throw new Error(`${plain}: SHA-256 does not match ${join(assets, "SHA256SUMS")}`);
+    if (want && sha256File(plain) !== want)
+      throw new Error(`${plain}: SHA-256 does not match ${join(assets, "SHA256SUMS")}`);
     return plain;
   }
   const gz = join(assets, `${name}.gz`);
   if (!existsSync(gz)) return undefined;
   const st = statSync(gz);
-  const cache = join(tmpdir(), `gps-kube-assets-${process.getuid?.() ?? 0}`, want ?? `${st.size}-${Math.floor(st.mtimeMs)}`);
+  const cache = join(
+    tmpdir(),
+    `gps-kube-assets-${process.getuid?.() ?? 0}`,
+    want ?? `${st.size}-${Math.floor(st.mtimeMs)}`,
+  );
   mkdirSync(cache, { recursive: true });
   const out = join(cache, name);
   const marker = `${out}.verified`;
@@ -251,18 +269,31 @@ const RESOURCES: Record<KubeResource, { prefix: string; kind: string; apiVersion
   namespaces: { prefix: "/api/v1", kind: "Namespace", apiVersion: "v1", namespaced: false },
   secrets: { prefix: "/api/v1", kind: "Secret", apiVersion: "v1", namespaced: true },
   serviceaccounts: { prefix: "/api/v1", kind: "ServiceAccount", apiVersion: "v1", namespaced: true },
-  leases: { prefix: "/apis/coordination.k8s.io/v1", kind: "Lease", apiVersion: "coordination.k8s.io/v1", namespaced: true },
+  leases: {
+    prefix: "/apis/coordination.k8s.io/v1",
+    kind: "Lease",
+    apiVersion: "coordination.k8s.io/v1",
+    namespaced: true,
+  },
   events: { prefix: "/apis/events.k8s.io/v1", kind: "Event", apiVersion: "events.k8s.io/v1", namespaced: true },
 };
 
 function objectPath(r: KubeResource, namespace: string | undefined, name?: string): string {
   const d = RESOURCES[r];
-  const base = d.namespaced && namespace !== undefined ? `${d.prefix}/namespaces/${namespace}/${r}` : `${d.prefix}/${r}`;
+  const base =
+    d.namespaced && namespace !== undefined ? `${d.prefix}/namespaces/${namespace}/${r}` : `${d.prefix}/${r}`;
   return name === undefined ? base : `${base}/${encodeURIComponent(name)}`;
 }
 
 const VERB_METHOD: Record<string, string> = {
-  get: "GET", list: "GET", watch: "GET", create: "POST", update: "PUT", patch: "PATCH", delete: "DELETE", deletecollection: "DELETE",
+  get: "GET",
+  list: "GET",
+  watch: "GET",
+  create: "POST",
+  update: "PUT",
+  patch: "PATCH",
+  delete: "DELETE",
+  deletecollection: "DELETE",
 };
 
 export interface ControlPlaneOptions {
@@ -325,7 +356,12 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       "",
     ].join("\n");
 
-  const call = (method: string, path: string, body?: unknown, contentType = "application/json"): { status: number; body: any } => {
+  const call = (
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = "application/json",
+  ): { status: number; body: any } => {
     const r = requestSync({
       url: `${url}${path}`,
       method,
@@ -344,34 +380,87 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     return { status: r.status, body: parsed };
   };
   const must = (what: string, r: { status: number; body: any }, ok: number[] = [200, 201]): any => {
-    if (!ok.includes(r.status)) throw new Error(`real API server: ${what}: ${r.status} ${r.body?.message ?? JSON.stringify(r.body)}`);
+    if (!ok.includes(r.status))
+      throw new Error(`real API server: ${what}: ${r.status} ${r.body?.message ?? JSON.stringify(r.body)}`);
     return r.body;
   };
 
   async function boot(): Promise<void> {
     const [etcdClient, etcdPeer, securePort] = [await freePort(), await freePort(), await freePort()];
-    etcd = startProcess(bins.etcd, [
-      "--name", "gps", "--data-dir", etcdData,
-      "--listen-client-urls", `http://127.0.0.1:${etcdClient}`, "--advertise-client-urls", `http://127.0.0.1:${etcdClient}`,
-      "--listen-peer-urls", `http://127.0.0.1:${etcdPeer}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${etcdPeer}`,
-      "--initial-cluster", `gps=http://127.0.0.1:${etcdPeer}`, "--initial-cluster-state", "new",
-      "--logger", "zap", "--log-level", "warn",
-    ], join(dir, "etcd.log"));
-    apiserver = startProcess(bins.apiserver, [
-      "--etcd-servers", `http://127.0.0.1:${etcdClient}`, "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
-      "--secure-port", String(securePort), "--endpoint-reconciler-type", "none",
-      "--tls-cert-file", serving.certPath, "--tls-private-key-file", serving.keyPath, "--client-ca-file", ca.certPath,
-      "--token-auth-file", join(pki, "tokens.csv"),
-      "--authorization-mode", "Node,RBAC", "--service-cluster-ip-range", "10.96.0.0/16",
-      "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
-      "--service-account-key-file", join(pki, "sa.pub"), "--service-account-signing-key-file", join(pki, "sa.key"),
-      "--audit-policy-file", join(dir, "audit-policy.yaml"), "--audit-log-path", auditLog, "--audit-log-mode", "blocking",
-      "--profiling=false",
-    ], join(dir, "kube-apiserver.log"));
+    etcd = startProcess(
+      bins.etcd,
+      [
+        "--name",
+        "gps",
+        "--data-dir",
+        etcdData,
+        "--listen-client-urls",
+        `http://127.0.0.1:${etcdClient}`,
+        "--advertise-client-urls",
+        `http://127.0.0.1:${etcdClient}`,
+        "--listen-peer-urls",
+        `http://127.0.0.1:${etcdPeer}`,
+        "--initial-advertise-peer-urls",
+        `http://127.0.0.1:${etcdPeer}`,
+        "--initial-cluster",
+        `gps=http://127.0.0.1:${etcdPeer}`,
+        "--initial-cluster-state",
+        "new",
+        "--logger",
+        "zap",
+        "--log-level",
+        "warn",
+      ],
+      join(dir, "etcd.log"),
+    );
+    apiserver = startProcess(
+      bins.apiserver,
+      [
+        "--etcd-servers",
+        `http://127.0.0.1:${etcdClient}`,
+        "--bind-address",
+        "127.0.0.1",
+        "--advertise-address",
+        "127.0.0.1",
+        "--secure-port",
+        String(securePort),
+        "--endpoint-reconciler-type",
+        "none",
+        "--tls-cert-file",
+        serving.certPath,
+        "--tls-private-key-file",
+        serving.keyPath,
+        "--client-ca-file",
+        ca.certPath,
+        "--token-auth-file",
+        join(pki, "tokens.csv"),
+        "--authorization-mode",
+        "Node,RBAC",
+        "--service-cluster-ip-range",
+        "10.96.0.0/16",
+        "--service-account-issuer",
+        "https://kubernetes.default.svc.cluster.local",
+        "--service-account-key-file",
+        join(pki, "sa.pub"),
+        "--service-account-signing-key-file",
+        join(pki, "sa.key"),
+        "--audit-policy-file",
+        join(dir, "audit-policy.yaml"),
+        "--audit-log-path",
+        auditLog,
+        "--audit-log-mode",
+        "blocking",
+        "--profiling=false",
+      ],
+      join(dir, "kube-apiserver.log"),
+    );
     url = `https://127.0.0.1:${securePort}`;
     const deadline = Date.now() + 120_000;
     for (;;) {
-      for (const [name, p] of [["etcd", etcd], ["kube-apiserver", apiserver]] as const) {
+      for (const [name, p] of [
+        ["etcd", etcd],
+        ["kube-apiserver", apiserver],
+      ] as const) {
         if (p.exitCode !== null || p.signalCode !== null) {
           throw new Error(`${name} exited (${p.exitCode ?? p.signalCode}):\n${tail(join(dir, `${name}.log`))}`);
         }
@@ -381,26 +470,54 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       } catch {
         /* not listening yet */
       }
-      if (Date.now() > deadline) throw new Error(`kube-apiserver not ready after 120 s:\n${tail(join(dir, "kube-apiserver.log"))}`);
+      if (Date.now() > deadline)
+        throw new Error(`kube-apiserver not ready after 120 s:\n${tail(join(dir, "kube-apiserver.log"))}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     if (bins.controllerManager) {
-      writeFileSync(join(dir, "cm.kubeconfig"), kubeconfigText(cmCert, "system:kube-controller-manager", "cm"), { mode: 0o600 });
+      writeFileSync(join(dir, "cm.kubeconfig"), kubeconfigText(cmCert, "system:kube-controller-manager", "cm"), {
+        mode: 0o600,
+      });
       const kc = join(dir, "cm.kubeconfig");
-      cm = startProcess(bins.controllerManager, [
-        "--kubeconfig", kc, "--authentication-kubeconfig", kc, "--authorization-kubeconfig", kc,
-        "--bind-address", "127.0.0.1", "--secure-port", "0", "--leader-elect=false",
-        "--use-service-account-credentials=true",
-        // What the tests rely on: default ServiceAccounts, namespace deletion, quota usage (and the collector namespace deletion uses).
-        "--controllers", "serviceaccount,namespace,resourcequota,garbagecollector",
-        "--service-account-private-key-file", join(pki, "sa.key"), "--root-ca-file", ca.certPath,
-        "--cluster-signing-cert-file", ca.certPath, "--cluster-signing-key-file", ca.keyPath,
-        "--service-cluster-ip-range", "10.96.0.0/16",
-      ], join(dir, "kube-controller-manager.log"));
+      cm = startProcess(
+        bins.controllerManager,
+        [
+          "--kubeconfig",
+          kc,
+          "--authentication-kubeconfig",
+          kc,
+          "--authorization-kubeconfig",
+          kc,
+          "--bind-address",
+          "127.0.0.1",
+          "--secure-port",
+          "0",
+          "--leader-elect=false",
+          "--use-service-account-credentials=true",
+          // What the tests rely on: default ServiceAccounts, namespace deletion, quota usage (and the collector namespace deletion uses).
+          "--controllers",
+          "serviceaccount,namespace,resourcequota,garbagecollector",
+          "--service-account-private-key-file",
+          join(pki, "sa.key"),
+          "--root-ca-file",
+          ca.certPath,
+          "--cluster-signing-cert-file",
+          ca.certPath,
+          "--cluster-signing-key-file",
+          ca.keyPath,
+          "--service-cluster-ip-range",
+          "10.96.0.0/16",
+        ],
+        join(dir, "kube-controller-manager.log"),
+      );
       for (;;) {
-        if (cm.exitCode !== null) throw new Error(`kube-controller-manager exited:\n${tail(join(dir, "kube-controller-manager.log"))}`);
+        if (cm.exitCode !== null)
+          throw new Error(`kube-controller-manager exited:\n${tail(join(dir, "kube-controller-manager.log"))}`);
         if (call("GET", objectPath("serviceaccounts", "default", "default")).status === 200) break;
-        if (Date.now() > deadline) throw new Error(`no default/default ServiceAccount after 120 s:\n${tail(join(dir, "kube-controller-manager.log"))}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `no default/default ServiceAccount after 120 s:\n${tail(join(dir, "kube-controller-manager.log"))}`,
+          );
         await new Promise((r) => setTimeout(r, 100));
       }
     }
@@ -429,7 +546,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       rmSync(auditLog, { force: true });
     }
   }
-  watchdog([cm, apiserver, etcd].flatMap((p) => (p?.pid ? [p.pid] : [])), etcdData.startsWith(shm) ? etcdData : dir);
+  watchdog(
+    [cm, apiserver, etcd].flatMap((p) => (p?.pid ? [p.pid] : [])),
+    etcdData.startsWith(shm) ? etcdData : dir,
+  );
   const version = must("version", call("GET", "/version")).gitVersion as string;
 
   // ----- the audit log as the stand-in's request log -----
@@ -472,7 +592,11 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       const cur = call("GET", objectPath("namespaces", undefined, name));
       if (cur.status === 200 && cur.body.status?.phase !== "Terminating") return;
       if (cur.status === 404) {
-        const r = call("POST", objectPath("namespaces", undefined), { apiVersion: "v1", kind: "Namespace", metadata: { name, labels } });
+        const r = call("POST", objectPath("namespaces", undefined), {
+          apiVersion: "v1",
+          kind: "Namespace",
+          metadata: { name, labels },
+        });
         if (r.status === 201) break;
         if (r.status !== 409) must(`create namespace ${name}`, r);
       }
@@ -481,15 +605,25 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       sleepSync(100);
     }
     // The ServiceAccount controller adds it within moments; the stand-in has it at once, so do the same.
-    must(`default ServiceAccount in ${name}`, call("POST", objectPath("serviceaccounts", name), {
-      apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace: name },
-    }), [201, 409]);
+    must(
+      `default ServiceAccount in ${name}`,
+      call("POST", objectPath("serviceaccounts", name), {
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name: "default", namespace: name },
+      }),
+      [201, 409],
+    );
   }
 
   /** Namespaces terminateNamespace holds Terminating; reset() releases them. */
   const held = new Set<string>();
 
-  const withKind = (r: KubeResource, o: any): any => ({ apiVersion: RESOURCES[r].apiVersion, kind: RESOURCES[r].kind, ...o });
+  const withKind = (r: KubeResource, o: any): any => ({
+    apiVersion: RESOURCES[r].apiVersion,
+    kind: RESOURCES[r].kind,
+    ...o,
+  });
 
   const kube: RealKube = {
     get url() {
@@ -512,7 +646,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       return file;
     },
     tokenFor(user = ADMIN): string {
-      if (user !== ADMIN) throw new Error(`real API server: only ${ADMIN} has a bearer token (the token file is read at start-up); ${user} has a client certificate`);
+      if (user !== ADMIN)
+        throw new Error(
+          `real API server: only ${ADMIN} has a bearer token (the token file is read at start-up); ${user} has a client certificate`,
+        );
       return adminToken;
     },
     addUser(name: string, rules: PolicyRule[] = []): void {
@@ -522,23 +659,42 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       const roleName = rbacName(name);
       const labels = { [USER_LABEL]: name.replace(/[^A-Za-z0-9_.-]/g, "_") };
       const toRbac = (r: PolicyRule) => ({
-        apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs, ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}),
+        apiGroups: r.apiGroups,
+        resources: r.resources,
+        verbs: r.verbs,
+        ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}),
       });
       const subjects = [{ kind: "User", apiGroup: "rbac.authorization.k8s.io", name }];
       const clusterRules = rules.filter((r) => r.namespaces === undefined);
       if (clusterRules.length) {
-        must("ClusterRole", call("POST", rbac("clusterroles"), { metadata: { name: roleName, labels }, rules: clusterRules.map(toRbac) }));
-        must("ClusterRoleBinding", call("POST", rbac("clusterrolebindings"), {
-          metadata: { name: roleName, labels }, subjects, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: roleName },
-        }));
+        must(
+          "ClusterRole",
+          call("POST", rbac("clusterroles"), { metadata: { name: roleName, labels }, rules: clusterRules.map(toRbac) }),
+        );
+        must(
+          "ClusterRoleBinding",
+          call("POST", rbac("clusterrolebindings"), {
+            metadata: { name: roleName, labels },
+            subjects,
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: roleName },
+          }),
+        );
       }
       const byNs = new Map<string, PolicyRule[]>();
       for (const r of rules) for (const ns of r.namespaces ?? []) byNs.set(ns, [...(byNs.get(ns) ?? []), r]);
       for (const [ns, nsRules] of byNs) {
-        must(`Role in ${ns}`, call("POST", rbac("roles", ns), { metadata: { name: roleName, labels }, rules: nsRules.map(toRbac) }));
-        must(`RoleBinding in ${ns}`, call("POST", rbac("rolebindings", ns), {
-          metadata: { name: roleName, labels }, subjects, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: roleName },
-        }));
+        must(
+          `Role in ${ns}`,
+          call("POST", rbac("roles", ns), { metadata: { name: roleName, labels }, rules: nsRules.map(toRbac) }),
+        );
+        must(
+          `RoleBinding in ${ns}`,
+          call("POST", rbac("rolebindings", ns), {
+            metadata: { name: roleName, labels },
+            subjects,
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: roleName },
+          }),
+        );
       }
       // The authorizer reads RBAC from an informer: wait until it answers as the new rules say.
       const probe = rules.find((r) => !r.verbs.includes("*") && !r.resources.includes("*") && !r.resourceNames);
@@ -546,10 +702,22 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         const ns = probe.namespaces?.[0];
         const deadline = Date.now() + 10_000;
         for (;;) {
-          const review = must("SubjectAccessReview", call("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
-            apiVersion: "authorization.k8s.io/v1", kind: "SubjectAccessReview",
-            spec: { user: name, resourceAttributes: { group: probe.apiGroups[0] ?? "", resource: probe.resources[0], verb: probe.verbs[0], ...(ns ? { namespace: ns } : {}) } },
-          }));
+          const review = must(
+            "SubjectAccessReview",
+            call("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+              apiVersion: "authorization.k8s.io/v1",
+              kind: "SubjectAccessReview",
+              spec: {
+                user: name,
+                resourceAttributes: {
+                  group: probe.apiGroups[0] ?? "",
+                  resource: probe.resources[0],
+                  verb: probe.verbs[0],
+                  ...(ns ? { namespace: ns } : {}),
+                },
+              },
+            }),
+          );
           if (review.status?.allowed) break;
           if (Date.now() > deadline) throw new Error(`real API server: RBAC for ${name} not in effect after 10 s`);
           sleepSync(20);
@@ -610,9 +778,15 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     terminateNamespace(name) {
       // A finalizer on an object inside keeps the namespace Terminating until reset() lets it go:
       // the namespace controller empties everything else, as it would on a real cluster.
-      must(`hold ${name}`, call("POST", `/api/v1/namespaces/${name}/configmaps`, {
-        apiVersion: "v1", kind: "ConfigMap", metadata: { name: HOLD, namespace: name, finalizers: [HOLD_FINALIZER] },
-      }), [201, 409]);
+      must(
+        `hold ${name}`,
+        call("POST", `/api/v1/namespaces/${name}/configmaps`, {
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name: HOLD, namespace: name, finalizers: [HOLD_FINALIZER] },
+        }),
+        [201, 409],
+      );
       must(`delete namespace ${name}`, call("DELETE", objectPath("namespaces", undefined, name)), [200, 202]);
       held.add(name);
       const deadline = Date.now() + 60_000;
@@ -623,7 +797,12 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     },
     reset(keep) {
       for (const name of held) {
-        call("PATCH", `/api/v1/namespaces/${name}/configmaps/${HOLD}`, { metadata: { finalizers: null } }, "application/merge-patch+json");
+        call(
+          "PATCH",
+          `/api/v1/namespaces/${name}/configmaps/${HOLD}`,
+          { metadata: { finalizers: null } },
+          "application/merge-patch+json",
+        );
       }
       held.clear();
       const system = new Set(["default", "kube-system", "kube-public", "kube-node-lease"]);
@@ -643,7 +822,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       removeUserRbac();
       kube.resetRequests();
     },
-    pids: () => [cm, apiserver, etcd].flatMap((p) => (p?.pid && p.exitCode === null && p.signalCode === null ? [p.pid] : [])),
+    pids: () =>
+      [cm, apiserver, etcd].flatMap((p) => (p?.pid && p.exitCode === null && p.signalCode === null ? [p.pid] : [])),
     async close(): Promise<void> {
       await stopAll();
       rmSync(dir, { recursive: true, force: true });

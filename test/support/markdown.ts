@@ -68,7 +68,10 @@ export function anchors(markdown: string): Set<string> {
     const text = h[1]!
       .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1") // a link's text only
       .replace(/[`*_]/g, (c) => (c === "_" ? "_" : "")); // formatting marks, not underscores
-    const base = text.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, "").replace(/ /g, "-");
+    const base = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, "")
+      .replace(/ /g, "-");
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     out.add(n === 0 ? base : `${base}-${n}`);
@@ -146,7 +149,9 @@ export function cliInvocations(text: string): string[][] {
     const words = shellWords(line.replace(/^\s*(?:-\s+)?(?:[\w-]+:\s+)?/, ""));
     for (let i = 0; i < words.length; i++) {
       const w = words[i]!;
-      const before = words.slice(0, i).filter((p) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(p) && p !== "npx" && p !== "--yes" && p !== "-y");
+      const before = words
+        .slice(0, i)
+        .filter((p) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(p) && p !== "npx" && p !== "--yes" && p !== "-y");
       const commandPosition = BARE.test(w) && before.length === 0;
       // An image reference runs the CLI only when a command follows it (docker run …), not flags (cosign verify …).
       const image = IMAGE.test(w) && !words[i + 1]?.startsWith("-");

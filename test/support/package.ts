@@ -28,7 +28,12 @@ export function npmEnv(extra: Record<string, string> = {}): Record<string, strin
 }
 
 export function npm(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): string {
-  return execFileSync("npm", args, { cwd: opts.cwd ?? ROOT, env: npmEnv(opts.env), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync("npm", args, {
+    cwd: opts.cwd ?? ROOT,
+    env: npmEnv(opts.env),
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }
 
 export function packAndInstall(dir: string): Installed {
@@ -39,6 +44,9 @@ export function packAndInstall(dir: string): Installed {
   const [packed] = JSON.parse(npm(["pack", "--json", "--pack-destination", packDir])) as Array<{ filename: string }>;
   const tarball = join(packDir, packed!.filename);
   // --offline with an empty cache: anything beyond the tarball itself would fail the install.
-  const installLog = npm(["install", "-g", "--prefix", prefix, "--offline", "--cache", cache, "--no-audit", "--no-fund", tarball], { cwd: dir });
+  const installLog = npm(
+    ["install", "-g", "--prefix", prefix, "--offline", "--cache", cache, "--no-audit", "--no-fund", tarball],
+    { cwd: dir },
+  );
   return { tarball, prefix, bin: join(prefix, "bin", "gitlab-pull-secret"), installLog };
 }

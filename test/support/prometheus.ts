@@ -18,7 +18,8 @@ function installed(tool: string): boolean {
 /** false, or why the test skips; under CI=true a missing tool is a failure instead. */
 export function skipWithoutPrometheus(): string | false {
   if (installed("promtool") && installed("prometheus")) return false;
-  if (process.env.CI === "true") throw new Error("promtool and prometheus are required here (CI=true): apt-get install -y prometheus");
+  if (process.env.CI === "true")
+    throw new Error("promtool and prometheus are required here (CI=true): apt-get install -y prometheus");
   return "promtool/prometheus not installed (Debian package prometheus; CI=true makes this fail)";
 }
 
@@ -46,7 +47,11 @@ async function freePort(): Promise<number> {
  * Answers the target's health and last error as Prometheus saw them, and the
  * value of each series of `query` it stored.
  */
-export async function scrapeWithPrometheus(body: string, contentType: string, query: string): Promise<{ health: string; lastError: string; series: Array<{ metric: Record<string, string>; value: string }> }> {
+export async function scrapeWithPrometheus(
+  body: string,
+  contentType: string,
+  query: string,
+): Promise<{ health: string; lastError: string; series: Array<{ metric: Record<string, string>; value: string }> }> {
   const target = createHttpServer((_req, res) => {
     res.writeHead(200, { "Content-Type": contentType });
     res.end(body);
@@ -59,7 +64,15 @@ export async function scrapeWithPrometheus(body: string, contentType: string, qu
     join(dir, "prometheus.yml"),
     `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: gps\n    static_configs:\n      - targets: ["127.0.0.1:${targetPort}"]\n`,
   );
-  const child = spawn("prometheus", [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${webPort}`], { stdio: "ignore" });
+  const child = spawn(
+    "prometheus",
+    [
+      `--config.file=${join(dir, "prometheus.yml")}`,
+      `--storage.tsdb.path=${join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${webPort}`,
+    ],
+    { stdio: "ignore" },
+  );
   const api = async (path: string): Promise<any> => {
     const res = await fetch(`http://127.0.0.1:${webPort}${path}`);
     return (await res.json()) as any;

@@ -39,7 +39,8 @@ export interface ProxyStandIn {
 }
 
 const CAPTURE = 64 * 1024;
-const SQUID_403 = "<html><head><title>ERROR: The requested URL could not be retrieved</title></head><body><p>Access Denied.</p></body></html>";
+const SQUID_403 =
+  "<html><head><title>ERROR: The requested URL could not be retrieved</title></head><body><p>Access Denied.</p></body></html>";
 
 export async function startProxyStandIn(): Promise<ProxyStandIn> {
   const tunnels: Tunnel[] = [];
@@ -49,8 +50,19 @@ export async function startProxyStandIn(): Promise<ProxyStandIn> {
   let auth: string | undefined;
   let denied: RegExp | undefined;
 
-  const answer = (client: Socket, status: number, reason: string, headers: Record<string, string> = {}, body = ""): void => {
-    const lines = [`HTTP/1.1 ${status} ${reason}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), `Content-Length: ${Buffer.byteLength(body)}`, "Connection: close"];
+  const answer = (
+    client: Socket,
+    status: number,
+    reason: string,
+    headers: Record<string, string> = {},
+    body = "",
+  ): void => {
+    const lines = [
+      `HTTP/1.1 ${status} ${reason}`,
+      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      "Connection: close",
+    ];
     client.end(`${lines.join("\r\n")}\r\n\r\n${body}`);
   };
 
@@ -59,7 +71,12 @@ export async function startProxyStandIn(): Promise<ProxyStandIn> {
     client.on("close", () => sockets.delete(client));
     client.on("error", () => client.destroy());
     const target = req.url ?? "";
-    const tunnel: Tunnel = { target, proxyAuthorization: req.headers["proxy-authorization"], status: 0, sent: Buffer.alloc(0) };
+    const tunnel: Tunnel = {
+      target,
+      proxyAuthorization: req.headers["proxy-authorization"],
+      status: 0,
+      sent: Buffer.alloc(0),
+    };
     tunnels.push(tunnel);
     if (auth !== undefined && tunnel.proxyAuthorization !== auth) {
       tunnel.status = 407;
@@ -120,7 +137,8 @@ export async function startProxyStandIn(): Promise<ProxyStandIn> {
 
   return {
     host,
-    url: (c) => (c ? `http://${encodeURIComponent(c.username)}:${encodeURIComponent(c.password)}@${host}` : `http://${host}`),
+    url: (c) =>
+      c ? `http://${encodeURIComponent(c.username)}:${encodeURIComponent(c.password)}@${host}` : `http://${host}`,
     tunnels,
     forwarded,
     requireAuth(c) {

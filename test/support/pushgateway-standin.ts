@@ -45,9 +45,17 @@ export async function startPushgatewayStandIn(recordDir: string): Promise<Pushga
       }
       if (!["PUT", "POST", "DELETE"].includes(req.method ?? "")) return answer(405, "Method Not Allowed\n");
       const grouping: Record<string, string> = { job: decodeURIComponent(segments[2]!) };
-      for (let i = 3; i + 1 < segments.length; i += 2) grouping[decodeURIComponent(segments[i]!)] = decodeURIComponent(segments[i + 1]!);
+      for (let i = 3; i + 1 < segments.length; i += 2)
+        grouping[decodeURIComponent(segments[i]!)] = decodeURIComponent(segments[i + 1]!);
       const body = Buffer.concat(chunks).toString("utf8");
-      const push: Push = { method: req.method!, path: url.pathname, grouping, contentType: String(req.headers["content-type"] ?? ""), body, authorization: req.headers.authorization !== undefined };
+      const push: Push = {
+        method: req.method!,
+        path: url.pathname,
+        grouping,
+        contentType: String(req.headers["content-type"] ?? ""),
+        body,
+        authorization: req.headers.authorization !== undefined,
+      };
       pushes.push(push);
       writeFileSync(join(recordDir, `pushgateway-${pushes.length}.txt`), `${push.method} ${push.path}\n${body}`);
       if (failure) {

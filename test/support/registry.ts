@@ -5,7 +5,18 @@
 // credentials on argv.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { accessSync, closeSync, constants, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
 import { delimiter, join } from "node:path";
@@ -165,7 +176,11 @@ export async function startRegistry(opts: { gitlab: GitLabStandIn; dir: string; 
     const configPath = join(dir, "config.yml");
     writeFileSync(configPath, registryConfig({ port, root, cert, gitlab }));
     const logFd = openSync(logPath, "a");
-    const child = spawn(REGISTRY_BIN, ["serve", configPath], { cwd: dir, env: childEnv(), stdio: ["ignore", logFd, logFd] });
+    const child = spawn(REGISTRY_BIN, ["serve", configPath], {
+      cwd: dir,
+      env: childEnv(),
+      stdio: ["ignore", logFd, logFd],
+    });
     closeSync(logFd);
     let spawnError: Error | undefined;
     child.once("error", (e) => (spawnError = e));
@@ -294,31 +309,40 @@ export function buildOciLayout(dir: string, tag: string, marker = "hello"): { ma
   const tar = tarOneFile("hello.txt", Buffer.from(`${marker}\n`));
   const layer = gzipSync(tar);
   const layerDigest = putBlob(layer);
-  const config = Buffer.from(JSON.stringify({
-    architecture: "amd64",
-    os: "linux",
-    config: {},
-    rootfs: { type: "layers", diff_ids: [`sha256:${sha256(tar)}`] },
-    history: [{ created_by: "gitlab-pull-secret test seed" }],
-  }));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: "amd64",
+      os: "linux",
+      config: {},
+      rootfs: { type: "layers", diff_ids: [`sha256:${sha256(tar)}`] },
+      history: [{ created_by: "gitlab-pull-secret test seed" }],
+    }),
+  );
   const configDigest = putBlob(config);
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.length },
-    layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layerDigest, size: layer.length }],
-  }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.length },
+      layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layerDigest, size: layer.length }],
+    }),
+  );
   const manifestDigest = putBlob(manifest);
   writeFileSync(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-  writeFileSync(join(dir, "index.json"), JSON.stringify({
-    schemaVersion: 2,
-    manifests: [{
-      mediaType: "application/vnd.oci.image.manifest.v1+json",
-      digest: manifestDigest,
-      size: manifest.length,
-      annotations: { "org.opencontainers.image.ref.name": tag },
-    }],
-  }));
+  writeFileSync(
+    join(dir, "index.json"),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: "application/vnd.oci.image.manifest.v1+json",
+          digest: manifestDigest,
+          size: manifest.length,
+          annotations: { "org.opencontainers.image.ref.name": tag },
+        },
+      ],
+    }),
+  );
   return { manifestDigest };
 }
 
@@ -326,19 +350,38 @@ export function buildOciLayout(dir: string, tag: string, marker = "hello"): { ma
  * Push a tiny OCI image to `reg` as `repo:tag` with skopeo. `pushAuth` is e.g. an admin
  * user and its `api` PAT. The credentials go through a 0600 authfile that is deleted after.
  */
-export async function seedImage(reg: Registry, repo: string, tag: string, pushAuth: { username: string; token: string }): Promise<void> {
+export async function seedImage(
+  reg: Registry,
+  repo: string,
+  tag: string,
+  pushAuth: { username: string; token: string },
+): Promise<void> {
   const s = skopeoScratch();
   try {
     const layout = join(s.dir, "layout");
     buildOciLayout(layout, tag, `${repo}:${tag}`);
     const authfile = join(s.dir, "auth.json");
     writeAuthFile(authfile, reg.host, pushAuth.username, pushAuth.token);
-    const r = await run(SKOPEO_BIN, [
-      "--policy", s.policy, "--tmpdir", join(s.dir, "tmp"),
-      "copy", "--quiet", "--retry-times", "0",
-      "--dest-authfile", authfile, "--dest-cert-dir", reg.certDir,
-      `oci:${layout}:${tag}`, `docker://${reg.host}/${repo}:${tag}`,
-    ], s.env);
+    const r = await run(
+      SKOPEO_BIN,
+      [
+        "--policy",
+        s.policy,
+        "--tmpdir",
+        join(s.dir, "tmp"),
+        "copy",
+        "--quiet",
+        "--retry-times",
+        "0",
+        "--dest-authfile",
+        authfile,
+        "--dest-cert-dir",
+        reg.certDir,
+        `oci:${layout}:${tag}`,
+        `docker://${reg.host}/${repo}:${tag}`,
+      ],
+      s.env,
+    );
     rmSync(authfile, { force: true });
     if (!r.ok) throw new Error(`skopeo copy to ${reg.host}/${repo}:${tag} failed (exit ${r.code}): ${r.stderr.trim()}`);
   } finally {
@@ -350,11 +393,24 @@ export async function seedImage(reg: Registry, repo: string, tag: string, pushAu
 export async function skopeoInspect(reg: Registry, image: string, authfile: string): Promise<RunResult> {
   const s = skopeoScratch();
   try {
-    return await run(SKOPEO_BIN, [
-      "--policy", s.policy, "--tmpdir", join(s.dir, "tmp"),
-      "inspect", "--retry-times", "0", "--authfile", authfile, "--cert-dir", reg.certDir,
-      `docker://${reg.host}/${image}`,
-    ], s.env);
+    return await run(
+      SKOPEO_BIN,
+      [
+        "--policy",
+        s.policy,
+        "--tmpdir",
+        join(s.dir, "tmp"),
+        "inspect",
+        "--retry-times",
+        "0",
+        "--authfile",
+        authfile,
+        "--cert-dir",
+        reg.certDir,
+        `docker://${reg.host}/${image}`,
+      ],
+      s.env,
+    );
   } finally {
     s.cleanup();
   }

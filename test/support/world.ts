@@ -4,7 +4,17 @@
 // records the argv and environment of every kubectl the tool spawns. Every
 // captured stream can then be scanned for every form of every secret.
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startGitLabStandIn, type GitLabStandIn } from "./gitlab-standin.ts";
@@ -114,7 +124,9 @@ export function start(cmd: string, args: string[], env: Record<string, string>, 
     child.stdout!.on("data", (d) => (stdout += d));
     child.stderr!.on("data", (d) => (stderr += d));
     child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 128 + 9 : null), stdout, stderr, files: {} }));
+    child.on("close", (code, signal) =>
+      resolve({ code: code ?? (signal ? 128 + 9 : null), stdout, stderr, files: {} }),
+    );
   });
   child.stdin!.end(stdin ?? "");
   return { child, done };
@@ -133,7 +145,9 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
   }
 }
 
-export async function startWorld(opts: { registry?: boolean; backend?: Backend; kubeLatency?: LatencyModel } = {}): Promise<World> {
+export async function startWorld(
+  opts: { registry?: boolean; backend?: Backend; kubeLatency?: LatencyModel } = {},
+): Promise<World> {
   const backend = opts.backend ?? "standin";
   const dir = mkdtempSync(join(tmpdir(), "gps-e2e-"));
   const home = join(dir, "home");
@@ -159,7 +173,10 @@ export async function startWorld(opts: { registry?: boolean; backend?: Backend; 
     real.reset(NAMESPACES);
     kube = real;
   } else {
-    kube = await startKubeStandIn({ dir: join(dir, "kube"), ...(opts.kubeLatency ? { latency: opts.kubeLatency } : {}) });
+    kube = await startKubeStandIn({
+      dir: join(dir, "kube"),
+      ...(opts.kubeLatency ? { latency: opts.kubeLatency } : {}),
+    });
   }
   for (const ns of NAMESPACES) kube.createNamespace(ns);
   const kubeconfig = kube.writeKubeconfig(join(dir, "kube"));
@@ -171,7 +188,9 @@ export async function startWorld(opts: { registry?: boolean; backend?: Backend; 
     gitlab.setRegistry({ host: registry.host });
     await seedImage(registry, PROJECT.path, "latest", { username: "root", token: ADMIN_PAT });
   } else if (wantRegistry && registryRequired()) {
-    throw new Error("docker-registry and skopeo are required here (CI=true): apt-get install -y docker-registry skopeo");
+    throw new Error(
+      "docker-registry and skopeo are required here (CI=true): apt-get install -y docker-registry skopeo",
+    );
   } else {
     gitlab.setRegistry({ host: "registry.test:5005" });
   }
@@ -214,7 +233,12 @@ export async function startWorld(opts: { registry?: boolean; backend?: Backend; 
       const summary = join(dir, `github-summary-${Date.now()}-${Math.random()}`);
       writeFileSync(outputs, "");
       writeFileSync(summary, "");
-      const env: Record<string, string> = { ...baseEnv(), GITHUB_OUTPUT: outputs, GITHUB_STEP_SUMMARY: summary, ...o.env };
+      const env: Record<string, string> = {
+        ...baseEnv(),
+        GITHUB_OUTPUT: outputs,
+        GITHUB_STEP_SUMMARY: summary,
+        ...o.env,
+      };
       for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
       const r = await run(process.execPath, [ACTION], env);
       r.files = { GITHUB_OUTPUT: readFileSync(outputs, "utf8"), GITHUB_STEP_SUMMARY: readFileSync(summary, "utf8") };
@@ -223,7 +247,9 @@ export async function startWorld(opts: { registry?: boolean; backend?: Backend; 
     kubectlCalls() {
       const records = readdirSync(spyDir).filter((f) => f.endsWith(".argv"));
       return records.map((f) => ({
-        argv: readFileSync(join(spyDir, f), "utf8").split("\0").filter((a) => a !== ""),
+        argv: readFileSync(join(spyDir, f), "utf8")
+          .split("\0")
+          .filter((a) => a !== ""),
         env: readFileSync(join(spyDir, f.replace(/\.argv$/, ".env")), "utf8"),
       }));
     },
@@ -314,19 +340,35 @@ export async function startWorld(opts: { registry?: boolean; backend?: Backend; 
  * every process of the job). Exactly those NAME=value lines are left out of
  * the kubectl environments; everything else is scanned.
  */
-export function leaks(world: World, captured: Captured[], opts: { inherited?: ReadonlyArray<Record<string, string>> } = {}): string[] {
+export function leaks(
+  world: World,
+  captured: Captured[],
+  opts: { inherited?: ReadonlyArray<Record<string, string>> } = {},
+): string[] {
   const forms = world.secretForms().filter((f) => f.length >= 8);
   const places: Array<[string, string]> = [];
   captured.forEach((c, i) => {
     // ::add-mask:: lines are how an Action tells the runner what to mask; the runner consumes them.
-    places.push([`run ${i} stdout`, c.stdout.split("\n").filter((l) => !l.startsWith("::add-mask::")).join("\n")]);
+    places.push([
+      `run ${i} stdout`,
+      c.stdout
+        .split("\n")
+        .filter((l) => !l.startsWith("::add-mask::"))
+        .join("\n"),
+    ]);
     places.push([`run ${i} stderr`, c.stderr]);
     for (const [name, text] of Object.entries(c.files)) places.push([`run ${i} ${name}`, text]);
   });
   for (const [i, call] of world.kubectlCalls().entries()) {
     places.push([`kubectl ${i} argv`, call.argv.join(" ")]);
     const passed = new Set((opts.inherited ?? []).flatMap((env) => Object.entries(env).map(([k, v]) => `${k}=${v}`)));
-    places.push([`kubectl ${i} env`, call.env.split("\n").filter((l) => !passed.has(l)).join("\n")]);
+    places.push([
+      `kubectl ${i} env`,
+      call.env
+        .split("\n")
+        .filter((l) => !passed.has(l))
+        .join("\n"),
+    ]);
   }
   for (const f of readdirSync(world.recordsDir)) {
     places.push([`record ${f}`, readFileSync(join(world.recordsDir, f), "utf8")]);
@@ -335,7 +377,8 @@ export function leaks(world: World, captured: Captured[], opts: { inherited?: Re
     places.push([`signal ${f}`, readFileSync(join(world.signalsDir, f), "utf8")]);
   }
   // Every Event in the cluster, whoever wrote it: the notes are where a token would show.
-  for (const e of world.kube.listObjects("events")) places.push([`event ${e.metadata.namespace}/${e.metadata.name}`, JSON.stringify(e)]);
+  for (const e of world.kube.listObjects("events"))
+    places.push([`event ${e.metadata.namespace}/${e.metadata.name}`, JSON.stringify(e)]);
   for (const f of world.leftoverFiles()) {
     // kubectl's discovery cache is the server's documents, not ours; scan it anyway.
     places.push([`file ${f}`, readFileSync(f, "utf8")]);

@@ -17,22 +17,41 @@ describe("kubectl's environment", () => {
     }
     // Every secret option contributes, and no other option does.
     const secretOptions = (OPTIONS as readonly OptionSpec[]).filter((o) => o.secret);
-    assert.equal(names.length, secretOptions.reduce((n, o) => n + (o.env?.length ?? 0) + (o.input ? 1 : 0), 0));
+    assert.equal(
+      names.length,
+      secretOptions.reduce((n, o) => n + (o.env?.length ?? 0) + (o.input ? 1 : 0), 0),
+    );
     assert.ok(!names.includes("CI_SERVER_URL"));
     // A secret option added to the table is dropped without touching childenv.ts.
-    const added: OptionSpec = { key: "x", kind: "string", flag: null, input: "vault token", env: ["VAULT_TOKEN"], secret: true, description: "" };
+    const added: OptionSpec = {
+      key: "x",
+      kind: "string",
+      flag: null,
+      input: "vault token",
+      env: ["VAULT_TOKEN"],
+      secret: true,
+      description: "",
+    };
     assert.deepEqual(secretVariables([added]), ["VAULT_TOKEN", "INPUT_VAULT_TOKEN"]);
     assert.equal(inputVariable("gitlab-token"), "INPUT_GITLAB-TOKEN");
   });
 
   test("inherits everything else: cloud credentials for plugins, proxies, in-cluster config", () => {
     const env = {
-      PATH: "/bin", HOME: "/root", KUBECONFIG: "/k",
-      AWS_ROLE_ARN: "arn:aws:iam::1:role/ci", AWS_WEB_IDENTITY_TOKEN_FILE: "/t", AWS_SESSION_TOKEN: "FwoGZX",
-      GOOGLE_APPLICATION_CREDENTIALS: "/g.json", CLOUDSDK_CORE_PROJECT: "p",
-      AZURE_CLIENT_ID: "c", AZURE_FEDERATED_TOKEN_FILE: "/a",
-      HTTPS_PROXY: "http://proxy:3128", NO_PROXY: "10.0.0.0/8",
-      KUBERNETES_SERVICE_HOST: "10.0.0.1", ACTIONS_ID_TOKEN_REQUEST_URL: "https://x",
+      PATH: "/bin",
+      HOME: "/root",
+      KUBECONFIG: "/k",
+      AWS_ROLE_ARN: "arn:aws:iam::1:role/ci",
+      AWS_WEB_IDENTITY_TOKEN_FILE: "/t",
+      AWS_SESSION_TOKEN: "FwoGZX",
+      GOOGLE_APPLICATION_CREDENTIALS: "/g.json",
+      CLOUDSDK_CORE_PROJECT: "p",
+      AZURE_CLIENT_ID: "c",
+      AZURE_FEDERATED_TOKEN_FILE: "/a",
+      HTTPS_PROXY: "http://proxy:3128",
+      NO_PROXY: "10.0.0.0/8",
+      KUBERNETES_SERVICE_HOST: "10.0.0.1",
+      ACTIONS_ID_TOKEN_REQUEST_URL: "https://x",
     };
     assert.deepEqual(childEnv(env, nothing), env);
   });
@@ -57,10 +76,16 @@ describe("kubectl's environment", () => {
   test("drops the variables secrets are read from and every Action input, whatever their value", () => {
     const env = childEnv(
       {
-        PATH: "/bin", GITLAB_TOKEN: "anything", REGISTRY_PASSWORD: "x", "INPUT_GITLAB-TOKEN": "y",
-        "INPUT_REGISTRY-PASSWORD": "z", INPUT_NAMESPACES: "team-a", INPUT_KUBECONFIG: "/k",
+        PATH: "/bin",
+        GITLAB_TOKEN: "anything",
+        REGISTRY_PASSWORD: "x",
+        "INPUT_GITLAB-TOKEN": "y",
+        "INPUT_REGISTRY-PASSWORD": "z",
+        INPUT_NAMESPACES: "team-a",
+        INPUT_KUBECONFIG: "/k",
         // Windows' environment ignores case; so does the filter.
-        gitlab_token: "w", "input_gitlab-token": "v",
+        gitlab_token: "w",
+        "input_gitlab-token": "v",
       },
       nothing,
     );
@@ -70,10 +95,18 @@ describe("kubectl's environment", () => {
   test("drops any variable holding a form of a secret the run holds, under any name", () => {
     const redactor = new Redactor();
     redactor.add(PAT);
-    const creds = credentialsFor(["registry.example.com:5005"], "gitlab+deploy-token-7", new Secret("gldt-deploySecret"));
+    const creds = credentialsFor(
+      ["registry.example.com:5005"],
+      "gitlab+deploy-token-7",
+      new Secret("gldt-deploySecret"),
+    );
     for (const form of secretForms(creds)) redactor.add(form);
     const auth = Buffer.from("gitlab+deploy-token-7:gldt-deploySecret").toString("base64");
-    const config = JSON.stringify({ auths: { "registry.example.com:5005": { username: "gitlab+deploy-token-7", password: "gldt-deploySecret", auth } } });
+    const config = JSON.stringify({
+      auths: {
+        "registry.example.com:5005": { username: "gitlab+deploy-token-7", password: "gldt-deploySecret", auth },
+      },
+    });
     const env = childEnv(
       {
         PATH: "/bin",

@@ -19,13 +19,17 @@ const root = new URL("../../", import.meta.url).pathname;
 const PENDING = new Set(["docs/ARCHITECTURE.md"]);
 
 function docFiles(): string[] {
-  const docs = readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`);
+  const docs = readdirSync(join(root, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => `docs/${f}`);
   return ["README.md", ...docs.sort()];
 }
 
 const actionInputs = new Set(Object.keys((yaml.load(readFileSync(join(root, "action.yml"), "utf8")) as any).inputs));
 // The component file is two YAML documents: the spec header, then the job.
-const componentInputs = new Set(Object.keys((yaml.loadAll(readFileSync(join(root, "templates/rotate.yml"), "utf8"))[0] as any).spec.inputs));
+const componentInputs = new Set(
+  Object.keys((yaml.loadAll(readFileSync(join(root, "templates/rotate.yml"), "utf8"))[0] as any).spec.inputs),
+);
 
 const YAML = new Set(["yaml", "yml"]);
 const SHELL = new Set(["sh", "bash", "shell"]);
@@ -58,11 +62,13 @@ function checkBlock(block: CodeBlock, found: Found): string[] {
     eachMapping(docs, (m) => {
       if (typeof m.uses === "string" && /^gitlab-pull-secret\/gitlab-pull-secret@/.test(m.uses)) {
         found.actionSteps++;
-        for (const key of Object.keys((m.with as object) ?? {})) if (!actionInputs.has(key)) problems.push(`Action input "${key}" is not in action.yml`);
+        for (const key of Object.keys((m.with as object) ?? {}))
+          if (!actionInputs.has(key)) problems.push(`Action input "${key}" is not in action.yml`);
       }
       if (typeof m.component === "string" && /\/gitlab-pull-secret\/rotate@/.test(m.component)) {
         found.componentIncludes++;
-        for (const key of Object.keys((m.inputs as object) ?? {})) if (!componentInputs.has(key)) problems.push(`component input "${key}" is not in templates/rotate.yml`);
+        for (const key of Object.keys((m.inputs as object) ?? {}))
+          if (!componentInputs.has(key)) problems.push(`component input "${key}" is not in templates/rotate.yml`);
       }
     });
   } else if (block.lang === "json") {
@@ -98,7 +104,9 @@ function checkInvocation(args: string[]): string[] {
 }
 
 function checkFile(file: string, text: string, found: Found): string[] {
-  return codeBlocks(text).flatMap((b) => checkBlock(b, found).map((p) => `${file}:${b.line} (${b.lang || "text"}): ${p}`));
+  return codeBlocks(text).flatMap((b) =>
+    checkBlock(b, found).map((p) => `${file}:${b.line} (${b.lang || "text"}): ${p}`),
+  );
 }
 
 /** Every relative link of a file resolves to a file or folder, and every #anchor to a heading. */
@@ -116,7 +124,8 @@ function checkLinks(file: string, text: string, read: (path: string) => string |
     }
     if (anchor !== undefined) {
       if (content === null) problems.push(`${file}: link ${target}: an anchor into a folder`);
-      else if (!anchors(content).has(anchor)) problems.push(`${file}: link ${target}: no heading #${anchor} in ${resolved}`);
+      else if (!anchors(content).has(anchor))
+        problems.push(`${file}: link ${target}: no heading #${anchor} in ${resolved}`);
     }
   }
   return problems;
@@ -143,7 +152,10 @@ describe("the docs' examples", () => {
     const found: Found = { actionSteps: 0, componentIncludes: 0, invocations: 0 };
     assert.deepEqual(checkFile("README.md", readme, found), []);
     assert.ok(found.actionSteps >= 1 && found.componentIncludes >= 1 && found.invocations >= 1, JSON.stringify(found));
-    assert.ok(readme.includes("examples/cronjob.yaml") && readme.includes("examples/rbac"), "the CronJob quick start links its manifests");
+    assert.ok(
+      readme.includes("examples/cronjob.yaml") && readme.includes("examples/rbac"),
+      "the CronJob quick start links its manifests",
+    );
     // The newcomer's two commands come before anything else.
     const first = codeBlocks(readme)[0]!;
     assert.match(first.text, /^npm ci && npm run demo\b/m);
@@ -157,18 +169,39 @@ describe("the docs' examples", () => {
     assert.match(bad("sh", "npx gitlab-pull-secret status \\\n  --yes\n").join(), /not an option of status/);
     assert.match(bad("sh", "gitlab-pull-secret rotat --namespace a\n").join(), /not a command/);
     assert.match(bad("sh", "GITLAB_TOKEN=x gitlab-pull-secret rotate --gitlab-token x\n").join(), /--gitlab-token/);
-    assert.match(bad("yaml", "run: npx --yes gitlab-pull-secret@0 plan --warn-within 3d\n").join(), /not an option of plan/);
+    assert.match(
+      bad("yaml", "run: npx --yes gitlab-pull-secret@0 plan --warn-within 3d\n").join(),
+      /not an option of plan/,
+    );
     assert.match(bad("sh", "docker run --rm r.example/g/gitlab-pull-secret:1 rotate --bogus\n").join(), /--bogus/);
     assert.match(bad("sh", "if then fi\n").join(), /bash -n/);
     assert.match(bad("json", '{"a":1,}').join(), /JSON/);
     assert.match(bad("yaml", "a: [b\n").join(), /YAML/);
-    assert.match(bad("yaml", "- uses: gitlab-pull-secret/gitlab-pull-secret@v0\n  with:\n    namespace: a\n").join(), /Action input "namespace"/);
-    assert.match(bad("yaml", "include:\n  - component: $CI_SERVER_FQDN/gitlab-pull-secret/gitlab-pull-secret/rotate@1\n    inputs:\n      namespace: [a]\n").join(), /component input "namespace"/);
+    assert.match(
+      bad("yaml", "- uses: gitlab-pull-secret/gitlab-pull-secret@v0\n  with:\n    namespace: a\n").join(),
+      /Action input "namespace"/,
+    );
+    assert.match(
+      bad(
+        "yaml",
+        "include:\n  - component: $CI_SERVER_FQDN/gitlab-pull-secret/gitlab-pull-secret/rotate@1\n    inputs:\n      namespace: [a]\n",
+      ).join(),
+      /component input "namespace"/,
+    );
     // Not invocations: a namespace, a role name, a job key.
-    assert.deepEqual(bad("sh", "kubectl -n gitlab-pull-secret create secret generic t --from-file=token=/dev/stdin\n"), []);
-    assert.deepEqual(bad("yaml", "gitlab-pull-secret:\n  variables:\n    AWS_ROLE_ARN: arn:aws:iam::1:role/gitlab-pull-secret\n"), []);
+    assert.deepEqual(
+      bad("sh", "kubectl -n gitlab-pull-secret create secret generic t --from-file=token=/dev/stdin\n"),
+      [],
+    );
+    assert.deepEqual(
+      bad("yaml", "gitlab-pull-secret:\n  variables:\n    AWS_ROLE_ARN: arn:aws:iam::1:role/gitlab-pull-secret\n"),
+      [],
+    );
     assert.deepEqual(bad("sh", "gitlab-pull-secret status --namespace a --warn-within 3d || alert x\n"), []);
-    assert.deepEqual(bad("sh", "cosign verify r.example/g/gitlab-pull-secret:1 \\\n  --certificate-oidc-issuer https://gitlab.com\n"), []);
+    assert.deepEqual(
+      bad("sh", "cosign verify r.example/g/gitlab-pull-secret:1 \\\n  --certificate-oidc-issuer https://gitlab.com\n"),
+      [],
+    );
   });
 
   test("every relative link and #anchor in README.md and docs/ resolves", () => {
@@ -179,11 +212,17 @@ describe("the docs' examples", () => {
   test("the link check catches a missing file and a missing anchor", () => {
     const files: Record<string, string> = { "docs/a.md": "# A\n\n## Two words: here\n" };
     const read = (p: string) => files[p] ?? null;
-    assert.deepEqual(checkLinks("docs/b.md", "[x](a.md#two-words-here) [y](#b) [z](https://e.x/#q)\n\n# B\n", read), []);
-    assert.deepEqual(checkLinks("docs/b.md", "[x](a.md#nope) [y](missing.md) [z](#nowhere)\n```\n[code](gone.md)\n```\n", read), [
-      "docs/b.md: link a.md#nope: no heading #nope in docs/a.md",
-      "docs/b.md: link missing.md: docs/missing.md does not exist",
-      "docs/b.md: link #nowhere: no heading #nowhere in docs/b.md",
-    ]);
+    assert.deepEqual(
+      checkLinks("docs/b.md", "[x](a.md#two-words-here) [y](#b) [z](https://e.x/#q)\n\n# B\n", read),
+      [],
+    );
+    assert.deepEqual(
+      checkLinks("docs/b.md", "[x](a.md#nope) [y](missing.md) [z](#nowhere)\n```\n[code](gone.md)\n```\n", read),
+      [
+        "docs/b.md: link a.md#nope: no heading #nope in docs/a.md",
+        "docs/b.md: link missing.md: docs/missing.md does not exist",
+        "docs/b.md: link #nowhere: no heading #nowhere in docs/b.md",
+      ],
+    );
   });
 });

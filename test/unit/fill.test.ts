@@ -14,17 +14,33 @@ import { targetOf } from "../../src/commands/target.js";
 
 const UID = "0f0f0f0f-0000-4000-8000-00000000000a";
 const OTHER_UID = "0f0f0f0f-0000-4000-8000-00000000000b";
-const OWNER: ResolvedOwner = { kind: "project", id: 42, path: "grp/app", registryImagePrefix: undefined, registryAccessLevel: undefined };
+const OWNER: ResolvedOwner = {
+  kind: "project",
+  id: 42,
+  path: "grp/app",
+  registryImagePrefix: undefined,
+  registryAccessLevel: undefined,
+};
 const NOW = new Date("2026-11-23T08:30:00Z");
 const HOSTS = ["registry.example.com:5005"];
 const PREFIX = "gitlab-pull-secret";
-const listConfig = (namespaces: string[]) => parseConfig({ project: "grp/app", namespaces, secretName: "pull" }, { GITLAB_TOKEN: "glpat-x" }, "cli");
-const selectorConfig = parseConfig({ project: "grp/app", namespaceSelector: "team=x", secretName: "pull" }, { GITLAB_TOKEN: "glpat-x" }, "cli");
+const listConfig = (namespaces: string[]) =>
+  parseConfig({ project: "grp/app", namespaces, secretName: "pull" }, { GITLAB_TOKEN: "glpat-x" }, "cli");
+const selectorConfig = parseConfig(
+  { project: "grp/app", namespaceSelector: "team=x", secretName: "pull" },
+  { GITLAB_TOKEN: "glpat-x" },
+  "cli",
+);
 const SEL = targetOf(selectorConfig, ["a", "b", "c"], UID);
-const nameFor = (spec: string[], uid = UID, secret = "pull") => tokenName(PREFIX, targetId(clusterKey(uid), secret, spec), NOW, "abc123");
+const nameFor = (spec: string[], uid = UID, secret = "pull") =>
+  tokenName(PREFIX, targetId(clusterKey(uid), secret, spec), NOW, "abc123");
 const SEL_NAME = nameFor(["selector=team=x"]);
 
-const secret = (namespace: string, annotations: Record<string, string> = {}, labels: Record<string, string> = { "app.kubernetes.io/managed-by": "gitlab-pull-secret" }): ExistingSecret => ({
+const secret = (
+  namespace: string,
+  annotations: Record<string, string> = {},
+  labels: Record<string, string> = { "app.kubernetes.io/managed-by": "gitlab-pull-secret" },
+): ExistingSecret => ({
   namespace,
   type: "kubernetes.io/dockerconfigjson",
   labels,
@@ -58,8 +74,20 @@ function decide(patch: Partial<Parameters<typeof rotationDecision>[0]> = {}) {
 
 describe("rotate, fill or leave alone", () => {
   test("fill: nothing due for the Secrets there are, and the token's name proves this target in this cluster", () => {
-    assert.deepEqual(decide(), { action: "fill", reason: "deploy token 7 has 7d left, more than --rotate-before", namespaces: ["c"], tokenId: 7, source: "a" });
-    assert.deepEqual(decide({ namespaces: ["c", "a", "d", "b"] }), { action: "fill", reason: "deploy token 7 has 7d left, more than --rotate-before", namespaces: ["c", "d"], tokenId: 7, source: "a" });
+    assert.deepEqual(decide(), {
+      action: "fill",
+      reason: "deploy token 7 has 7d left, more than --rotate-before",
+      namespaces: ["c"],
+      tokenId: 7,
+      source: "a",
+    });
+    assert.deepEqual(decide({ namespaces: ["c", "a", "d", "b"] }), {
+      action: "fill",
+      reason: "deploy token 7 has 7d left, more than --rotate-before",
+      namespaces: ["c", "d"],
+      tokenId: 7,
+      source: "a",
+    });
   });
 
   test("none: every namespace holds the current token", () => {
@@ -70,20 +98,95 @@ describe("rotate, fill or leave alone", () => {
     ["--force", { force: true }, /^--force$/],
     ["no --rotate-before: every run rotates", { rotateBeforeMs: undefined }, /every run rotates/],
     ["no namespace holds a Secret yet", { existing: [] }, /no namespace holds a Secret yet \(a, b, c\)/],
-    ["the token is no longer live in GitLab", { liveIds: new Set() }, /deploy token 7 in a is no longer live in GitLab/],
-    ["the Secrets disagree", { existing: [secret("a"), secret("b", { "gitlab-pull-secret.io/token-id": "8" })], liveIds: new Set([7, 8]) }, /the Secrets hold different tokens \(7, 8\)/],
+    [
+      "the token is no longer live in GitLab",
+      { liveIds: new Set() },
+      /deploy token 7 in a is no longer live in GitLab/,
+    ],
+    [
+      "the Secrets disagree",
+      { existing: [secret("a"), secret("b", { "gitlab-pull-secret.io/token-id": "8" })], liveIds: new Set([7, 8]) },
+      /the Secrets hold different tokens \(7, 8\)/,
+    ],
     ["another registry host", { hosts: ["other.example.com"] }, /the Secret in a is not for other.example.com/],
-    ["other aliases", { hosts: [...HOSTS, "alias.example.com"] }, /is not for registry.example.com:5005, alias.example.com/],
-    ["another owner", { existing: [secret("a", { "gitlab-pull-secret.io/owner": "project/99" }), secret("b")] }, /the Secret in a holds a token of another owner/],
-    ["static credentials", { existing: [secret("a", { "gitlab-pull-secret.io/owner": "static" }), secret("b")] }, /holds static credentials/],
+    [
+      "other aliases",
+      { hosts: [...HOSTS, "alias.example.com"] },
+      /is not for registry.example.com:5005, alias.example.com/,
+    ],
+    [
+      "another owner",
+      { existing: [secret("a", { "gitlab-pull-secret.io/owner": "project/99" }), secret("b")] },
+      /the Secret in a holds a token of another owner/,
+    ],
+    [
+      "static credentials",
+      { existing: [secret("a", { "gitlab-pull-secret.io/owner": "static" }), secret("b")] },
+      /holds static credentials/,
+    ],
     ["within --rotate-before", { rotateBeforeMs: 30 * 86_400_000 }, /the token expires in 7d, within --rotate-before/],
-    ["an unmanaged Secret (adopt) is not a fill", { existing: [secret("a"), secret("b", {}, {})] }, /no managed Secret in b/],
-    ["another target's token", { tokens: [{ id: 7, name: nameFor(["a", "b"]), expiresAt: "2026-12-01T00:00:00.000Z", revoked: false }] }, /deploy token 7 cannot be copied there: its name does not prove/],
-    ["another cluster's token", { tokens: [{ id: 7, name: nameFor(["selector=team=x"], OTHER_UID), expiresAt: "2026-12-01T00:00:00.000Z", revoked: false }] }, /cannot be copied there/],
-    ["another Secret name's token", { tokens: [{ id: 7, name: nameFor(["selector=team=x"], UID, "other"), expiresAt: "2026-12-01T00:00:00.000Z", revoked: false }] }, /cannot be copied there/],
-    ["a legacy name (a context, not a cluster)", { tokens: [{ id: 7, name: tokenName(PREFIX, targetId("prod", "pull", ["selector=team=x"]), NOW, "abc123"), expiresAt: "2026-12-01T00:00:00.000Z", revoked: false }] }, /cannot be copied there/],
-    ["a name not ours", { tokens: [{ id: 7, name: "made-by-hand", expiresAt: "2026-12-01T00:00:00.000Z", revoked: false }] }, /cannot be copied there/],
-    ["the cluster not known (no Lease)", { target: targetOf(selectorConfig, ["a", "b", "c"], undefined) }, /cannot be copied there/],
+    [
+      "an unmanaged Secret (adopt) is not a fill",
+      { existing: [secret("a"), secret("b", {}, {})] },
+      /no managed Secret in b/,
+    ],
+    [
+      "another target's token",
+      { tokens: [{ id: 7, name: nameFor(["a", "b"]), expiresAt: "2026-12-01T00:00:00.000Z", revoked: false }] },
+      /deploy token 7 cannot be copied there: its name does not prove/,
+    ],
+    [
+      "another cluster's token",
+      {
+        tokens: [
+          {
+            id: 7,
+            name: nameFor(["selector=team=x"], OTHER_UID),
+            expiresAt: "2026-12-01T00:00:00.000Z",
+            revoked: false,
+          },
+        ],
+      },
+      /cannot be copied there/,
+    ],
+    [
+      "another Secret name's token",
+      {
+        tokens: [
+          {
+            id: 7,
+            name: nameFor(["selector=team=x"], UID, "other"),
+            expiresAt: "2026-12-01T00:00:00.000Z",
+            revoked: false,
+          },
+        ],
+      },
+      /cannot be copied there/,
+    ],
+    [
+      "a legacy name (a context, not a cluster)",
+      {
+        tokens: [
+          {
+            id: 7,
+            name: tokenName(PREFIX, targetId("prod", "pull", ["selector=team=x"]), NOW, "abc123"),
+            expiresAt: "2026-12-01T00:00:00.000Z",
+            revoked: false,
+          },
+        ],
+      },
+      /cannot be copied there/,
+    ],
+    [
+      "a name not ours",
+      { tokens: [{ id: 7, name: "made-by-hand", expiresAt: "2026-12-01T00:00:00.000Z", revoked: false }] },
+      /cannot be copied there/,
+    ],
+    [
+      "the cluster not known (no Lease)",
+      { target: targetOf(selectorConfig, ["a", "b", "c"], undefined) },
+      /cannot be copied there/,
+    ],
   ];
   for (const [what, patch, reason] of rotateCases) {
     test(`rotate instead: ${what}`, () => {
@@ -95,13 +198,24 @@ describe("rotate, fill or leave alone", () => {
 
   test("the reason of a list that grew names the list the token was minted for", () => {
     const t = targetOf(listConfig(["a", "b", "c"]), ["a", "b", "c"], UID);
-    const d = decide({ target: t, existing: [secret("a", { "gitlab-pull-secret.io/target-spec": "namespaces a,b" }), secret("b")], tokens: [{ id: 7, name: nameFor(["a", "b"]), expiresAt: "2026-12-01T00:00:00.000Z", revoked: false }] });
+    const d = decide({
+      target: t,
+      existing: [secret("a", { "gitlab-pull-secret.io/target-spec": "namespaces a,b" }), secret("b")],
+      tokens: [{ id: 7, name: nameFor(["a", "b"]), expiresAt: "2026-12-01T00:00:00.000Z", revoked: false }],
+    });
     assert.equal(d.action, "rotate");
-    assert.match(d.reason, /no managed Secret in c, and deploy token 7 cannot be copied there: it was minted for namespaces a,b, and its name does not prove it was minted for this target in this cluster \(namespaces a,b,c\)/);
+    assert.match(
+      d.reason,
+      /no managed Secret in c, and deploy token 7 cannot be copied there: it was minted for namespaces a,b, and its name does not prove it was minted for this target in this cluster \(namespaces a,b,c\)/,
+    );
   });
 
   test("a filled Secret carries the source's record, only our annotations", () => {
-    const s = secret("a", { "gitlab-pull-secret.io/target": "x", "gitlab-pull-secret.io/kept-token-ids": "5", "someone.else/note": "keep out" });
+    const s = secret("a", {
+      "gitlab-pull-secret.io/target": "x",
+      "gitlab-pull-secret.io/kept-token-ids": "5",
+      "someone.else/note": "keep out",
+    });
     const a = fillAnnotations(s);
     assert.equal(a["gitlab-pull-secret.io/token-id"], "7");
     assert.equal(a["gitlab-pull-secret.io/kept-token-ids"], "5");
@@ -115,22 +229,48 @@ describe("the docker config read back", () => {
   const creds = credentialsFor(hosts, "gitlab+deploy-token-7", new Secret("gldt-seven"));
 
   test("both Secret types give back the credentials they were written with", () => {
-    for (const [type, payload] of [["dockerconfigjson", dockerConfigJson(creds)], ["dockercfg", dockercfg(creds)]] as const) {
+    for (const [type, payload] of [
+      ["dockerconfigjson", dockerConfigJson(creds)],
+      ["dockercfg", dockercfg(creds)],
+    ] as const) {
       const got = credentialsIn(type, payload, hosts);
       assert.ok(Array.isArray(got), String(got));
-      assert.deepEqual(got.map((c) => [c.host, c.username, c.password.reveal()]), hosts.map((h) => [h, "gitlab+deploy-token-7", "gldt-seven"]));
+      assert.deepEqual(
+        got.map((c) => [c.host, c.username, c.password.reveal()]),
+        hosts.map((h) => [h, "gitlab+deploy-token-7", "gldt-seven"]),
+      );
     }
   });
 
   test("anything else is refused, and the reason never holds the password", () => {
-    const entry = (u: string, p: string) => ({ username: u, password: p, auth: Buffer.from(`${u}:${p}`).toString("base64") });
+    const entry = (u: string, p: string) => ({
+      username: u,
+      password: p,
+      auth: Buffer.from(`${u}:${p}`).toString("base64"),
+    });
     const cases: Array<[string, RegExp]> = [
       ["{", /not JSON/],
       [JSON.stringify({ nope: 1 }), /no host entries/],
       [JSON.stringify({ auths: { "r.example.com:5005": entry("u", "gldt-seven") } }), /other hosts/],
-      [JSON.stringify({ auths: { "r.example.com:5005": entry("u", "gldt-seven"), "alias.example.com": entry("u", "gldt-other") } }), /different credentials/],
-      [JSON.stringify({ auths: { "r.example.com:5005": { username: "u" }, "alias.example.com": { username: "u" } } }), /lacks a username or password/],
-      [JSON.stringify({ auths: { "r.example.com:5005": { ...entry("u", "gldt-seven"), auth: "bad" }, "alias.example.com": entry("u", "gldt-seven") } }), /different credentials/],
+      [
+        JSON.stringify({
+          auths: { "r.example.com:5005": entry("u", "gldt-seven"), "alias.example.com": entry("u", "gldt-other") },
+        }),
+        /different credentials/,
+      ],
+      [
+        JSON.stringify({ auths: { "r.example.com:5005": { username: "u" }, "alias.example.com": { username: "u" } } }),
+        /lacks a username or password/,
+      ],
+      [
+        JSON.stringify({
+          auths: {
+            "r.example.com:5005": { ...entry("u", "gldt-seven"), auth: "bad" },
+            "alias.example.com": entry("u", "gldt-seven"),
+          },
+        }),
+        /different credentials/,
+      ],
     ];
     for (const [text, why] of cases) {
       const got = credentialsIn("dockerconfigjson", new Secret(text), hosts);
@@ -150,26 +290,64 @@ describe("a namespace list that grew", () => {
   test("superseded only when the recorded list hashes to the recorded id, in this cluster, and every namespace of it is now ours", () => {
     assert.ok(supersededList(grown, oldId, "namespaces a,b", ["a", "b", "c"]));
     assert.ok(!supersededList(grown, oldId, "namespaces a,x", ["a", "b", "c"]), "the spec does not hash to the id");
-    assert.ok(!supersededList(grown, targetId(clusterKey(UID), "pull", ["a", "d"]), "namespaces a,d", ["a", "b", "c"]), "d is not ours: the list moved");
-    assert.ok(!supersededList(grown, targetId(clusterKey(OTHER_UID), "pull", ["a", "b"]), "namespaces a,b", ["a", "b", "c"]), "another cluster");
-    assert.ok(!supersededList(grown, targetId(clusterKey(UID), "other", ["a", "b"]), "namespaces a,b", ["a", "b", "c"]), "another Secret name");
+    assert.ok(
+      !supersededList(grown, targetId(clusterKey(UID), "pull", ["a", "d"]), "namespaces a,d", ["a", "b", "c"]),
+      "d is not ours: the list moved",
+    );
+    assert.ok(
+      !supersededList(grown, targetId(clusterKey(OTHER_UID), "pull", ["a", "b"]), "namespaces a,b", ["a", "b", "c"]),
+      "another cluster",
+    );
+    assert.ok(
+      !supersededList(grown, targetId(clusterKey(UID), "other", ["a", "b"]), "namespaces a,b", ["a", "b", "c"]),
+      "another Secret name",
+    );
     assert.ok(!supersededList(grown, oldId, "selector team=x", ["a", "b", "c"]), "a selector names no list");
     assert.ok(!supersededList(grown, grown.id, "namespaces a,b,c", ["a", "b", "c"]), "this target itself");
-    assert.ok(!supersededList(targetOf(listConfig(["a", "b", "c"]), ["a", "b", "c"], undefined), oldId, "namespaces a,b", ["a", "b", "c"]), "no Lease, no cluster");
+    assert.ok(
+      !supersededList(targetOf(listConfig(["a", "b", "c"]), ["a", "b", "c"], undefined), oldId, "namespaces a,b", [
+        "a",
+        "b",
+        "c",
+      ]),
+      "no Lease, no cluster",
+    );
   });
 
   test("its token is revocable and no overlap is reported; a list that shrank stays another target's", () => {
     const tokens = [{ id: 7, name: nameFor(["a", "b"]), expiresAt: "2026-12-01T00:00:00.000Z", revoked: false }];
-    const held = (spec: string, id: string) => [secret("a", { "gitlab-pull-secret.io/target": id, "gitlab-pull-secret.io/target-spec": spec }), secret("b", { "gitlab-pull-secret.io/target": id, "gitlab-pull-secret.io/target-spec": spec })];
-    const own = assessOwnership({ existing: held("namespaces a,b", oldId), owner: OWNER, tokens, prefix: PREFIX, target: grown, namespaces: ["a", "b", "c"], managed: undefined });
+    const held = (spec: string, id: string) => [
+      secret("a", { "gitlab-pull-secret.io/target": id, "gitlab-pull-secret.io/target-spec": spec }),
+      secret("b", { "gitlab-pull-secret.io/target": id, "gitlab-pull-secret.io/target-spec": spec }),
+    ];
+    const own = assessOwnership({
+      existing: held("namespaces a,b", oldId),
+      owner: OWNER,
+      tokens,
+      prefix: PREFIX,
+      target: grown,
+      namespaces: ["a", "b", "c"],
+      managed: undefined,
+    });
     assert.deepEqual(own.revocable.current, [7]);
     assert.deepEqual(own.overlaps, []);
     assert.deepEqual(own.spared, []);
 
     const shrunk = targetOf(listConfig(["a"]), ["a"], UID);
-    const own2 = assessOwnership({ existing: held("namespaces a,b", oldId).slice(0, 1), owner: OWNER, tokens, prefix: PREFIX, target: shrunk, namespaces: ["a"], managed: undefined });
+    const own2 = assessOwnership({
+      existing: held("namespaces a,b", oldId).slice(0, 1),
+      owner: OWNER,
+      tokens,
+      prefix: PREFIX,
+      target: shrunk,
+      namespaces: ["a"],
+      managed: undefined,
+    });
     assert.deepEqual(own2.revocable.current, []);
-    assert.deepEqual(own2.spared.map((s) => s.why), ["other-target"]);
+    assert.deepEqual(
+      own2.spared.map((s) => s.why),
+      ["other-target"],
+    );
     assert.equal(own2.overlaps.length, 1);
   });
 });

@@ -22,9 +22,18 @@ let gl: GitLabStandIn;
 let dir: string;
 let clock = new Date("2026-06-01T12:00:00.000Z");
 
-interface Res { status: number; headers: Headers; text: string; body: any }
+interface Res {
+  status: number;
+  headers: Headers;
+  text: string;
+  body: any;
+}
 
-async function api(method: string, path: string, o: { token?: string; bearer?: string; json?: unknown; form?: string; signal?: AbortSignal } = {}): Promise<Res> {
+async function api(
+  method: string,
+  path: string,
+  o: { token?: string; bearer?: string; json?: unknown; form?: string; signal?: AbortSignal } = {},
+): Promise<Res> {
   const headers: Record<string, string> = {};
   if (o.token) headers["private-token"] = o.token;
   if (o.bearer) headers.authorization = `Bearer ${o.bearer}`;
@@ -138,7 +147,11 @@ describe("projects and groups (§2)", () => {
   });
 
   it("404 for invisible or unknown projects, 401 for a bad token", async () => {
-    for (const [path, token] of [["/api/v4/projects/10", OUTSIDER], ["/api/v4/projects/999", ADMIN], ["/api/v4/projects/10", undefined]] as const) {
+    for (const [path, token] of [
+      ["/api/v4/projects/10", OUTSIDER],
+      ["/api/v4/projects/999", ADMIN],
+      ["/api/v4/projects/10", undefined],
+    ] as const) {
       const r = await api("GET", path, { token });
       assert.equal(r.status, 404, `${path} ${token}`);
       assert.deepEqual(r.body, { message: "404 Not found" });
@@ -160,15 +173,25 @@ describe("projects and groups (§2)", () => {
 
 describe("deploy tokens REST API (§1)", () => {
   it("create returns 201 with the token once; get and list never show it", async () => {
-    const r = await create("/api/v4/projects/10/deploy_tokens", { name: "gps/prod", scopes: ["read_registry"], expires_at: "2026-12-31" });
+    const r = await create("/api/v4/projects/10/deploy_tokens", {
+      name: "gps/prod",
+      scopes: ["read_registry"],
+      expires_at: "2026-12-31",
+    });
     assert.equal(r.status, 201);
     assert.match(r.body.token, /^gldt-/);
     assert.match(r.body.username, /^gitlab\+deploy-token-\d+$/);
     assert.equal(r.body.username, `gitlab+deploy-token-${r.body.id}`);
-    assert.deepEqual(
-      Object.keys(r.body).sort(),
-      ["expired", "expires_at", "id", "name", "revoked", "scopes", "token", "username"],
-    );
+    assert.deepEqual(Object.keys(r.body).sort(), [
+      "expired",
+      "expires_at",
+      "id",
+      "name",
+      "revoked",
+      "scopes",
+      "token",
+      "username",
+    ]);
     assert.equal(r.body.expires_at, "2026-12-31T00:00:00.000Z");
     assert.deepEqual(r.body.scopes, ["read_registry"]);
     assert.equal(r.body.revoked, false);
@@ -185,15 +208,24 @@ describe("deploy tokens REST API (§1)", () => {
   });
 
   it("expires_at: omitted -> null, date-time honoured, custom username, comma-separated scopes, form body", async () => {
-    const never = await create("/api/v4/projects/10/deploy_tokens", { name: "n", scopes: "read_registry,read_repository", username: "ci.pull+x_y-z" });
+    const never = await create("/api/v4/projects/10/deploy_tokens", {
+      name: "n",
+      scopes: "read_registry,read_repository",
+      username: "ci.pull+x_y-z",
+    });
     assert.equal(never.status, 201);
     assert.equal(never.body.expires_at, null);
     assert.equal(never.body.username, "ci.pull+x_y-z");
     assert.deepEqual(never.body.scopes, ["read_repository", "read_registry"]);
-    const dt = await create("/api/v4/projects/10/deploy_tokens", { name: "t", scopes: ["read_registry"], expires_at: "2026-06-02T01:30:00+02:00" });
+    const dt = await create("/api/v4/projects/10/deploy_tokens", {
+      name: "t",
+      scopes: ["read_registry"],
+      expires_at: "2026-06-02T01:30:00+02:00",
+    });
     assert.equal(dt.body.expires_at, "2026-06-01T23:30:00.000Z");
     const form = await api("POST", "/api/v4/projects/10/deploy_tokens", {
-      token: MAINT, form: "name=f&scopes[]=read_registry&expires_at=2027-01-01",
+      token: MAINT,
+      form: "name=f&scopes[]=read_registry&expires_at=2027-01-01",
     });
     assert.equal(form.status, 201);
     assert.deepEqual(form.body.scopes, ["read_registry"]);
@@ -206,10 +238,22 @@ describe("deploy tokens REST API (§1)", () => {
       [{ name: "x", scopes: ["read_registry", "api"] }, { error: "scopes does not have a valid value" }],
       [{ name: "x", scopes: [] }, { message: "Scopes can't be blank" }],
       [{ name: "x", scopes: "" }, { message: "Scopes can't be blank" }],
-      [{ name: "x", scopes: ["read_registry"], username: "bad user!" }, { message: "Username can contain only letters, digits, '_', '-', '+', and '.'" }],
-      [{ name: "x", scopes: ["read_registry"], expires_at: "31/12/2026" }, { message: "Expires at must be in ISO 8601 format" }],
-      [{ name: "x", scopes: ["read_registry"], expires_at: "2026-02-30" }, { message: "Expires at must be in ISO 8601 format" }],
-      [{ name: "x".repeat(256), scopes: ["read_registry"] }, { message: "Name is too long (maximum is 255 characters)" }],
+      [
+        { name: "x", scopes: ["read_registry"], username: "bad user!" },
+        { message: "Username can contain only letters, digits, '_', '-', '+', and '.'" },
+      ],
+      [
+        { name: "x", scopes: ["read_registry"], expires_at: "31/12/2026" },
+        { message: "Expires at must be in ISO 8601 format" },
+      ],
+      [
+        { name: "x", scopes: ["read_registry"], expires_at: "2026-02-30" },
+        { message: "Expires at must be in ISO 8601 format" },
+      ],
+      [
+        { name: "x".repeat(256), scopes: ["read_registry"] },
+        { message: "Name is too long (maximum is 255 characters)" },
+      ],
     ];
     const before = gl.tokens.length;
     for (const [json, expected] of cases) {
@@ -224,7 +268,11 @@ describe("deploy tokens REST API (§1)", () => {
     const none = await api("GET", "/api/v4/projects/10/deploy_tokens");
     assert.equal(none.status, 401);
     assert.deepEqual(none.body, { message: "401 Unauthorized" });
-    assert.equal((await create("/api/v4/projects/10/deploy_tokens", { name: "x", scopes: ["read_registry"] }, "gldt-not-a-pat")).status, 401);
+    assert.equal(
+      (await create("/api/v4/projects/10/deploy_tokens", { name: "x", scopes: ["read_registry"] }, "gldt-not-a-pat"))
+        .status,
+      401,
+    );
 
     const dev = await api("GET", "/api/v4/projects/10/deploy_tokens", { token: DEV });
     assert.equal(dev.status, 403);
@@ -252,13 +300,26 @@ describe("deploy tokens REST API (§1)", () => {
     const denied = await create("/api/v4/groups/100/deploy_tokens", { name: "g", scopes: ["read_registry"] }, GMAINT);
     assert.equal(denied.status, 403);
     assert.deepEqual(denied.body, { message: "403 Forbidden" });
-    const ok = await create(`/api/v4/groups/${encodeURIComponent("grp")}/deploy_tokens`, { name: "g", scopes: ["read_registry"] }, GOWNER);
+    const ok = await create(
+      `/api/v4/groups/${encodeURIComponent("grp")}/deploy_tokens`,
+      { name: "g", scopes: ["read_registry"] },
+      GOWNER,
+    );
     assert.equal(ok.status, 201);
     const list = await api("GET", "/api/v4/groups/100/deploy_tokens", { token: GMAINT });
     assert.equal(list.status, 200);
-    assert.deepEqual(list.body.map((t: any) => t.id), [ok.body.id]);
-    assert.equal((await api("DELETE", `/api/v4/groups/100/deploy_tokens/${ok.body.id}`, { token: GMAINT })).status, 403);
-    assert.equal((await api("DELETE", `/api/v4/groups/100/deploy_tokens/${ok.body.id}`, { token: GOWNER })).status, 204);
+    assert.deepEqual(
+      list.body.map((t: any) => t.id),
+      [ok.body.id],
+    );
+    assert.equal(
+      (await api("DELETE", `/api/v4/groups/100/deploy_tokens/${ok.body.id}`, { token: GMAINT })).status,
+      403,
+    );
+    assert.equal(
+      (await api("DELETE", `/api/v4/groups/100/deploy_tokens/${ok.body.id}`, { token: GOWNER })).status,
+      204,
+    );
     // Group owners are Owners of the group's projects.
     assert.equal((await api("GET", "/api/v4/projects/10/deploy_tokens", { token: GOWNER })).status, 200);
   });
@@ -276,9 +337,15 @@ describe("deploy tokens REST API (§1)", () => {
     assert.equal(st.deleted, true);
     assert.equal(gl.isLive(st.id), false);
     const list = await api("GET", "/api/v4/projects/10/deploy_tokens?per_page=100", { token: MAINT });
-    assert.equal(list.body.some((t: any) => t.id === r.body.id), false);
+    assert.equal(
+      list.body.some((t: any) => t.id === r.body.id),
+      false,
+    );
     const foreign = await create("/api/v4/projects/12/deploy_tokens", { name: "other", scopes: ["read_registry"] });
-    assert.equal((await api("DELETE", `/api/v4/projects/10/deploy_tokens/${foreign.body.id}`, { token: MAINT })).status, 404);
+    assert.equal(
+      (await api("DELETE", `/api/v4/projects/10/deploy_tokens/${foreign.body.id}`, { token: MAINT })).status,
+      404,
+    );
   });
 
   it("pagination over 45 tokens: headers, Link, per_page max 100; gitbeaker follows it", async () => {
@@ -296,7 +363,10 @@ describe("deploy tokens REST API (§1)", () => {
     assert.equal(p1.headers.get("x-total"), "45");
     assert.equal(p1.headers.get("x-total-pages"), "3");
     const link = p1.headers.get("link")!;
-    assert.match(link, /<http:\/\/127\.0\.0\.1:\d+\/api\/v4\/projects\/14\/deploy_tokens\?page=2&per_page=20>; rel="next"/);
+    assert.match(
+      link,
+      /<http:\/\/127\.0\.0\.1:\d+\/api\/v4\/projects\/14\/deploy_tokens\?page=2&per_page=20>; rel="next"/,
+    );
     assert.match(link, /page=1&per_page=20>; rel="first"/);
     assert.match(link, /page=3&per_page=20>; rel="last"/);
     assert.doesNotMatch(link, /rel="prev"/);
@@ -309,7 +379,7 @@ describe("deploy tokens REST API (§1)", () => {
     assert.doesNotMatch(p3.headers.get("link")!, /rel="next"/);
 
     const all: number[] = [];
-    for (let page = 1; ; ) {
+    for (let page = 1; ;) {
       const r = await api("GET", `/api/v4/projects/14/deploy_tokens?page=${page}`, { token: MAINT });
       all.push(...r.body.map((t: any) => t.id));
       const next = r.headers.get("x-next-page");
@@ -333,7 +403,13 @@ describe("deploy tokens REST API (§1)", () => {
   it("active filter: revoked = false AND expires_at >= NOW(); `expired` is a day comparison", async () => {
     clock = new Date("2026-06-01T12:00:00.000Z");
     const mk = async (name: string, expires_at?: string): Promise<number> =>
-      (await create("/api/v4/projects/12/deploy_tokens", { name, scopes: ["read_registry"], ...(expires_at ? { expires_at } : {}) })).body.id;
+      (
+        await create("/api/v4/projects/12/deploy_tokens", {
+          name,
+          scopes: ["read_registry"],
+          ...(expires_at ? { expires_at } : {}),
+        })
+      ).body.id;
     const future = await mk("future", "2026-06-02");
     const today = await mk("today-midnight", "2026-06-01"); // already past at 12:00
     const never = await mk("never");
@@ -345,7 +421,10 @@ describe("deploy tokens REST API (§1)", () => {
     const list = async (q: string): Promise<any[]> =>
       (await api("GET", `/api/v4/projects/12/deploy_tokens?per_page=100${q}`, { token: MAINT })).body;
     const activeIds = (await list("&active=true")).map((t) => t.id);
-    assert.deepEqual(activeIds.filter((id) => [future, today, never, revoked, hour, yesterday].includes(id)), [future, never, hour]);
+    assert.deepEqual(
+      activeIds.filter((id) => [future, today, never, revoked, hour, yesterday].includes(id)),
+      [future, never, hour],
+    );
     const allIds = (await list("")).map((t) => t.id);
     const falseIds = (await list("&active=false")).map((t) => t.id);
     for (const id of [future, today, never, revoked, hour, yesterday]) {
@@ -360,7 +439,10 @@ describe("deploy tokens REST API (§1)", () => {
     assert.equal(gl.isLive(hour), true);
     clock = new Date("2026-06-01T13:00:01.000Z");
     assert.equal(gl.isLive(hour), false, "a time of day is honoured");
-    assert.equal((await list("&active=true")).some((t) => t.id === hour), false);
+    assert.equal(
+      (await list("&active=true")).some((t) => t.id === hour),
+      false,
+    );
     clock = new Date("2026-06-01T12:00:00.000Z");
   });
 
@@ -375,7 +457,14 @@ describe("deploy tokens REST API (§1)", () => {
 
 describe("faults (§4)", () => {
   it("429 carries plain-text `Retry later` and RateLimit-* / Retry-After headers, `times` bounds it", async () => {
-    gl.fault({ method: "GET", path: /^\/api\/v4\/projects\/10$/, times: 1, kind: "status", status: 429, retryAfter: 7 });
+    gl.fault({
+      method: "GET",
+      path: /^\/api\/v4\/projects\/10$/,
+      times: 1,
+      kind: "status",
+      status: 429,
+      retryAfter: 7,
+    });
     const r = await api("GET", "/api/v4/projects/10", { token: MAINT });
     assert.equal(r.status, 429);
     assert.equal(r.text.trim(), "Retry later");
@@ -386,7 +475,10 @@ describe("faults (§4)", () => {
     assert.ok(r.headers.get("ratelimit-limit"));
     assert.ok(r.headers.get("ratelimit-observed"));
     assert.equal(Number(r.headers.get("ratelimit-reset")), Math.ceil(clock.getTime() / 1000) + 7, "epoch seconds");
-    assert.equal(r.headers.get("ratelimit-resettime"), new Date((Math.ceil(clock.getTime() / 1000) + 7) * 1000).toUTCString());
+    assert.equal(
+      r.headers.get("ratelimit-resettime"),
+      new Date((Math.ceil(clock.getTime() / 1000) + 7) * 1000).toUTCString(),
+    );
     assert.equal((await api("GET", "/api/v4/projects/10", { token: MAINT })).status, 200, "times: 1");
   });
 
@@ -394,8 +486,11 @@ describe("faults (§4)", () => {
     gl.fault({ path: /^\/api\/v4\/projects\/10$/, times: 1, kind: "status", status: 429, rateLimitHeaders: false });
     const r = await api("GET", "/api/v4/projects/10", { token: MAINT });
     assert.equal(r.status, 429);
-    for (const h of ["retry-after", "ratelimit-limit", "ratelimit-reset", "ratelimit-resettime"]) assert.equal(r.headers.get(h), null, h);
-    assert.deepEqual(r.body, { message: { error: "This endpoint has been requested too many times. Try again later." } });
+    for (const h of ["retry-after", "ratelimit-limit", "ratelimit-reset", "ratelimit-resettime"])
+      assert.equal(r.headers.get(h), null, h);
+    assert.deepEqual(r.body, {
+      message: { error: "This endpoint has been requested too many times. Try again later." },
+    });
   });
 
   it("status faults do not perform the operation; clearFaults removes unlimited faults", async () => {
@@ -408,7 +503,10 @@ describe("faults (§4)", () => {
     }
     gl.clearFaults();
     assert.equal(gl.tokens.length, before);
-    assert.equal((await create("/api/v4/projects/10/deploy_tokens", { name: "x", scopes: ["read_registry"] })).status, 201);
+    assert.equal(
+      (await create("/api/v4/projects/10/deploy_tokens", { name: "x", scopes: ["read_registry"] })).status,
+      201,
+    );
   });
 
   it("lostResponse performs the create, then drops the connection", async () => {
@@ -420,9 +518,15 @@ describe("faults (§4)", () => {
     const t = gl.tokens[gl.tokens.length - 1]!;
     assert.equal(t.name, "lost-one");
     assert.equal(gl.isLive(t.id), true);
-    assert.deepEqual(gl.requests.map((r) => [r.method, r.status, r.fault, r.auth]), [["POST", 201, "lostResponse", "maint"]]);
+    assert.deepEqual(
+      gl.requests.map((r) => [r.method, r.status, r.fault, r.auth]),
+      [["POST", 201, "lostResponse", "maint"]],
+    );
     const listed = await api("GET", "/api/v4/projects/10/deploy_tokens?per_page=100", { token: MAINT });
-    assert.ok(listed.body.some((x: any) => x.name === "lost-one"), "repairable by listing by name");
+    assert.ok(
+      listed.body.some((x: any) => x.name === "lost-one"),
+      "repairable by listing by name",
+    );
   });
 
   it("drop does not perform the operation; timeout never answers", async () => {
@@ -431,14 +535,19 @@ describe("faults (§4)", () => {
     await assert.rejects(create("/api/v4/projects/10/deploy_tokens", { name: "dropped", scopes: ["read_registry"] }));
     assert.equal(gl.tokens.length, before);
     gl.fault({ path: /^\/api\/v4\/projects\/10$/, times: 1, kind: "timeout" });
-    await assert.rejects(api("GET", "/api/v4/projects/10", { token: MAINT, signal: AbortSignal.timeout(300) }), /abort|timeout/i);
+    await assert.rejects(
+      api("GET", "/api/v4/projects/10", { token: MAINT, signal: AbortSignal.timeout(300) }),
+      /abort|timeout/i,
+    );
     assert.equal((await api("GET", "/api/v4/projects/10", { token: MAINT })).status, 200);
   });
 
   it("requests are recorded with the caller's username, never the secret", async () => {
     gl.resetRequests();
     await api("GET", "/api/v4/projects/10?x=1", { token: MAINT });
-    assert.deepEqual(gl.requests, [{ method: "GET", path: "/api/v4/projects/10", query: "x=1", status: 200, auth: "maint" }]);
+    assert.deepEqual(gl.requests, [
+      { method: "GET", path: "/api/v4/projects/10", query: "x=1", status: 200, auth: "maint" },
+    ]);
     assert.equal(JSON.stringify(gl.requests).includes(MAINT), false);
   });
 });
@@ -446,7 +555,11 @@ describe("faults (§4)", () => {
 describe("/jwt/auth (§3)", () => {
   let tok: { id: number; username: string; token: string };
   before(async () => {
-    const r = await create("/api/v4/projects/10/deploy_tokens", { name: "pull", scopes: ["read_registry"], expires_at: "2026-06-10" });
+    const r = await create("/api/v4/projects/10/deploy_tokens", {
+      name: "pull",
+      scopes: ["read_registry"],
+      expires_at: "2026-06-10",
+    });
     tok = r.body;
   });
   const pull = "service=container_registry&scope=repository:grp/app:pull";
@@ -469,27 +582,46 @@ describe("/jwt/auth (§3)", () => {
     assert.match(claims.jti, /^[0-9a-f-]{36}$/);
     assert.equal(claims.auth_type, "deploy_token");
     assert.equal("sub" in claims, false);
-    assert.deepEqual(claims.access, [{
-      type: "repository", name: "grp/app", actions: ["pull"],
-      meta: { project_path: "grp/app", project_id: 10, root_namespace_id: 100 },
-    }]);
+    assert.deepEqual(claims.access, [
+      {
+        type: "repository",
+        name: "grp/app",
+        actions: ["pull"],
+        meta: { project_path: "grp/app", project_id: 10, root_namespace_id: 100 },
+      },
+    ]);
     const user = decodeJwt(claims.user);
-    assert.deepEqual(user.claims.user_info, { token_type: "deploy_token", username: tok.username, deploy_token_id: tok.id });
+    assert.deepEqual(user.claims.user_info, {
+      token_type: "deploy_token",
+      username: tok.username,
+      deploy_token_id: tok.id,
+    });
   });
 
   it("several scope parameters and space-separated scopes; push dropped for read_registry", async () => {
-    const r = await jwtAuth(`service=container_registry&scope=${encodeURIComponent("repository:grp/app:pull,push repository:grp/app/sub/img:pull")}&scope=repository:other/thing:pull`,
-      { user: tok.username, pass: tok.token });
+    const r = await jwtAuth(
+      `service=container_registry&scope=${encodeURIComponent("repository:grp/app:pull,push repository:grp/app/sub/img:pull")}&scope=repository:other/thing:pull`,
+      { user: tok.username, pass: tok.token },
+    );
     assert.equal(r.status, 200);
     const { claims } = decodeJwt(r.body.token);
-    assert.deepEqual(claims.access.map((a: any) => [a.name, a.actions]), [["grp/app", ["pull"]], ["grp/app/sub/img", ["pull"]]]);
+    assert.deepEqual(
+      claims.access.map((a: any) => [a.name, a.actions]),
+      [
+        ["grp/app", ["pull"]],
+        ["grp/app/sub/img", ["pull"]],
+      ],
+    );
   });
 
   it("401 for wrong username (case-sensitive), wrong token, empty login, deleted, revoked or expired tokens", async () => {
     const body401 = (b: any): void => {
       assert.equal(b.errors.length, 1);
       assert.equal(b.errors[0].code, "UNAUTHORIZED");
-      assert.match(b.errors[0].message, /^HTTP Basic: Access denied\. If a password was provided for Git authentication, the password was incorrect or you're required to use a token instead of a password\. If a token was provided, it was either incorrect, expired, or improperly scoped\. See http/);
+      assert.match(
+        b.errors[0].message,
+        /^HTTP Basic: Access denied\. If a password was provided for Git authentication, the password was incorrect or you're required to use a token instead of a password\. If a token was provided, it was either incorrect, expired, or improperly scoped\. See http/,
+      );
     };
     for (const basic of [
       { user: tok.username.toUpperCase(), pass: tok.token },
@@ -501,7 +633,14 @@ describe("/jwt/auth (§3)", () => {
       assert.equal(r.status, 401, basic.user);
       body401(r.body);
     }
-    const mk = async (): Promise<any> => (await create("/api/v4/projects/10/deploy_tokens", { name: "x", scopes: ["read_registry"], expires_at: "2026-06-10" })).body;
+    const mk = async (): Promise<any> =>
+      (
+        await create("/api/v4/projects/10/deploy_tokens", {
+          name: "x",
+          scopes: ["read_registry"],
+          expires_at: "2026-06-10",
+        })
+      ).body;
     const del = await mk();
     await api("DELETE", `/api/v4/projects/10/deploy_tokens/${del.id}`, { token: MAINT });
     const rev = await mk();
@@ -537,7 +676,10 @@ describe("/jwt/auth (§3)", () => {
 
   it("200 with access [] when the repo is not reachable (other project, project registry off, unknown)", async () => {
     for (const repo of ["other/thing", "grp/noreg", "no/such"]) {
-      const r = await jwtAuth(`service=container_registry&scope=repository:${repo}:pull`, { user: tok.username, pass: tok.token });
+      const r = await jwtAuth(`service=container_registry&scope=repository:${repo}:pull`, {
+        user: tok.username,
+        pass: tok.token,
+      });
       assert.equal(r.status, 200, repo);
       assert.deepEqual(decodeJwt(r.body.token).claims.access, [], repo);
     }
@@ -549,16 +691,37 @@ describe("/jwt/auth (§3)", () => {
   });
 
   it("group tokens reach subgroup projects; write_registry gives push; admin PAT gets push+pull", async () => {
-    const g = (await create("/api/v4/groups/100/deploy_tokens", { name: "g", scopes: ["read_registry", "write_registry"] }, GOWNER)).body;
-    const r = await jwtAuth("service=container_registry&scope=repository:grp/sub/deep:pull,push&scope=repository:other/thing:pull", { user: g.username, pass: g.token });
-    assert.deepEqual(decodeJwt(r.body.token).claims.access.map((a: any) => [a.name, a.actions]), [["grp/sub/deep", ["pull", "push"]]]);
-    const admin = await jwtAuth("service=container_registry&scope=repository:other/thing:pull,push", { user: "root", pass: ADMIN });
+    const g = (
+      await create(
+        "/api/v4/groups/100/deploy_tokens",
+        { name: "g", scopes: ["read_registry", "write_registry"] },
+        GOWNER,
+      )
+    ).body;
+    const r = await jwtAuth(
+      "service=container_registry&scope=repository:grp/sub/deep:pull,push&scope=repository:other/thing:pull",
+      { user: g.username, pass: g.token },
+    );
+    assert.deepEqual(
+      decodeJwt(r.body.token).claims.access.map((a: any) => [a.name, a.actions]),
+      [["grp/sub/deep", ["pull", "push"]]],
+    );
+    const admin = await jwtAuth("service=container_registry&scope=repository:other/thing:pull,push", {
+      user: "root",
+      pass: ADMIN,
+    });
     const c = decodeJwt(admin.body.token).claims;
     assert.deepEqual(c.access[0].actions, ["pull", "push"]);
     assert.equal(c.sub, "root");
-    const dev = await jwtAuth("service=container_registry&scope=repository:grp/app:pull,push", { user: "dev", pass: DEV });
+    const dev = await jwtAuth("service=container_registry&scope=repository:grp/app:pull,push", {
+      user: "dev",
+      pass: DEV,
+    });
     assert.deepEqual(decodeJwt(dev.body.token).claims.access[0].actions, ["pull", "push"]);
-    const out = await jwtAuth("service=container_registry&scope=repository:grp/app:pull", { user: "outsider", pass: OUTSIDER });
+    const out = await jwtAuth("service=container_registry&scope=repository:grp/app:pull", {
+      user: "outsider",
+      pass: OUTSIDER,
+    });
     assert.deepEqual(decodeJwt(out.body.token).claims.access, []);
   });
 });
@@ -579,7 +742,19 @@ describe("an access token's own details: GET /personal_access_tokens/self, by Gi
   it("15.5 and later: the token's entity, expires_at a date; project tokens too (bot users); any scope may ask", async () => {
     const r = await api("GET", "/api/v4/personal_access_tokens/self", { token: DUE });
     assert.equal(r.status, 200);
-    assert.deepEqual(Object.keys(r.body), ["id", "name", "revoked", "created_at", "description", "scopes", "user_id", "last_used_at", "active", "expires_at", "last_used_ips"]);
+    assert.deepEqual(Object.keys(r.body), [
+      "id",
+      "name",
+      "revoked",
+      "created_at",
+      "description",
+      "scopes",
+      "user_id",
+      "last_used_at",
+      "active",
+      "expires_at",
+      "last_used_ips",
+    ]);
     assert.equal(r.body.name, "ci rotation");
     assert.deepEqual(r.body.scopes, ["api", "read_registry"]);
     assert.equal(r.body.expires_at, "2026-06-06");
@@ -594,7 +769,9 @@ describe("an access token's own details: GET /personal_access_tokens/self, by Gi
     // ...while other routes still need api or read_api.
     assert.equal((await api("GET", "/api/v4/projects/10", { token: REGONLY })).status, 403);
     assert.equal((await api("GET", "/api/v4/personal_access_tokens/self")).status, 401);
-    assert.deepEqual((await api("GET", "/api/v4/personal_access_tokens/self", { token: "glpat-nope" })).body, { message: "401 Unauthorized" });
+    assert.deepEqual((await api("GET", "/api/v4/personal_access_tokens/self", { token: "glpat-nope" })).body, {
+      message: "401 Unauthorized",
+    });
   });
 
   it("an access token stops working at 00:00 UTC of its expiry date: 401 invalid_token everywhere, and no registry login", async () => {
@@ -604,9 +781,15 @@ describe("an access token's own details: GET /personal_access_tokens/self, by Gi
     try {
       const r = await api("GET", "/api/v4/personal_access_tokens/self", { token: DUE });
       assert.equal(r.status, 401);
-      assert.deepEqual(r.body, { error: "invalid_token", error_description: "Token is expired. You can either do re-authorization or token refresh." });
+      assert.deepEqual(r.body, {
+        error: "invalid_token",
+        error_description: "Token is expired. You can either do re-authorization or token refresh.",
+      });
       assert.equal((await api("GET", "/api/v4/projects/10", { token: DUE })).status, 401);
-      const login = await jwtAuth("service=container_registry&scope=repository:grp/app:pull", { user: "maint", pass: DUE });
+      const login = await jwtAuth("service=container_registry&scope=repository:grp/app:pull", {
+        user: "maint",
+        pass: DUE,
+      });
       assert.equal(login.status, 401);
     } finally {
       clock = new Date("2026-06-01T12:00:00.000Z");
@@ -622,8 +805,15 @@ describe("an access token's own details: GET /personal_access_tokens/self, by Gi
     const admin = await api("GET", "/api/v4/personal_access_tokens/self", { token: ADMIN });
     assert.equal(admin.status, 404);
     assert.deepEqual(admin.body, { message: "404 Not found" });
-    assert.equal((await api("GET", `/api/v4/personal_access_tokens/${ownId}`, { token: DUE })).body.name, "ci rotation");
-    assert.equal((await api("GET", `/api/v4/personal_access_tokens/${ownId}`, { token: OUTSIDER })).status, 401, "another user's token");
+    assert.equal(
+      (await api("GET", `/api/v4/personal_access_tokens/${ownId}`, { token: DUE })).body.name,
+      "ci rotation",
+    );
+    assert.equal(
+      (await api("GET", `/api/v4/personal_access_tokens/${ownId}`, { token: OUTSIDER })).status,
+      401,
+      "another user's token",
+    );
   });
 
   it("before 15.1: no route at all, GitLab's catch-all 404", async () => {

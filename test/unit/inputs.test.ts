@@ -23,24 +23,51 @@ describe("a good configuration", () => {
     assert.deepEqual(c.registryAliases, []);
   });
   test("takes GitLab CI's predefined variables", () => {
-    const c = parseConfig({ namespaces: "a,b" }, { ...env, CI_SERVER_URL: "https://gitlab.example.com/", CI_PROJECT_ID: "42" }, "cli");
+    const c = parseConfig(
+      { namespaces: "a,b" },
+      { ...env, CI_SERVER_URL: "https://gitlab.example.com/", CI_PROJECT_ID: "42" },
+      "cli",
+    );
     assert.equal(c.gitlabUrl, "https://gitlab.example.com");
     assert.deepEqual(c.credentials.kind === "deploy-token" && c.credentials.owner, { kind: "project", ref: "42" });
     assert.deepEqual(c.namespaces, ["a", "b"]);
   });
   test("an explicit group wins over $CI_PROJECT_ID", () => {
-    const c = parseConfig({ group: "grp", registry: "registry.example.com", namespaces: ["a"], verifyImage: "grp/app:latest" }, { ...env, CI_PROJECT_ID: "42" }, "cli");
+    const c = parseConfig(
+      { group: "grp", registry: "registry.example.com", namespaces: ["a"], verifyImage: "grp/app:latest" },
+      { ...env, CI_PROJECT_ID: "42" },
+      "cli",
+    );
     assert.deepEqual(c.credentials.kind === "deploy-token" && c.credentials.owner, { kind: "group", ref: "grp" });
   });
   test("allows plain http on loopback, elsewhere only when asked explicitly", () => {
-    assert.equal(parseConfig({ ...good, gitlabUrl: "http://127.0.0.1:8080" }, env, "cli").gitlabUrl, "http://127.0.0.1:8080");
-    assert.equal(parseConfig({ ...good, gitlabUrl: "http://gitlab.lan", allowInsecureHttp: true }, env, "cli").gitlabUrl, "http://gitlab.lan");
+    assert.equal(
+      parseConfig({ ...good, gitlabUrl: "http://127.0.0.1:8080" }, env, "cli").gitlabUrl,
+      "http://127.0.0.1:8080",
+    );
+    assert.equal(
+      parseConfig({ ...good, gitlabUrl: "http://gitlab.lan", allowInsecureHttp: true }, env, "cli").gitlabUrl,
+      "http://gitlab.lan",
+    );
   });
   test("--secret-type dockercfg and registry aliases, lowercased like --registry", () => {
-    const c = parseConfig({ ...good, secretType: "dockercfg", registry: "Gitlab.example.com:5005", registryAliases: ["Proxy.example.com", "gitlab.example.com"] }, env, "cli");
+    const c = parseConfig(
+      {
+        ...good,
+        secretType: "dockercfg",
+        registry: "Gitlab.example.com:5005",
+        registryAliases: ["Proxy.example.com", "gitlab.example.com"],
+      },
+      env,
+      "cli",
+    );
     assert.equal(c.secretType, "dockercfg");
     assert.equal(c.registry, "gitlab.example.com:5005");
-    assert.deepEqual(c.registryAliases, ["proxy.example.com", "gitlab.example.com"], "the same host without the port is another name");
+    assert.deepEqual(
+      c.registryAliases,
+      ["proxy.example.com", "gitlab.example.com"],
+      "the same host without the port is another name",
+    );
   });
   test("static credentials: --username with the password from REGISTRY_PASSWORD, no GitLab token, no project", () => {
     const c = parseConfig(
@@ -57,7 +84,15 @@ describe("a good configuration", () => {
   });
   test("static credentials: the password from the face (--password-file, Action input) wins; Action defaults are not 'given'", () => {
     const c = parseConfig(
-      { namespaces: ["a"], username: "robot$proj+ci", registry: "harbor.example.com", registryPassword: "from-file\n", expiresIn: "7d", tokenName: "gitlab-pull-secret", verifyImage: "proj/app:1" },
+      {
+        namespaces: ["a"],
+        username: "robot$proj+ci",
+        registry: "harbor.example.com",
+        registryPassword: "from-file\n",
+        expiresIn: "7d",
+        tokenName: "gitlab-pull-secret",
+        verifyImage: "proj/app:1",
+      },
       { REGISTRY_PASSWORD: "from-env" },
       "action",
     );
@@ -94,7 +129,8 @@ describe("bad input fails with the option, the value and the accepted form", () 
       assert.ok(caught instanceof UsageError, `expected a UsageError, got ${String(caught)}`);
       assert.equal(caught.exitCode, 2);
       assert.ok(caught.message.includes(option), `message names ${option}: ${caught.message}`);
-      if (shown !== undefined) assert.ok(caught.message.includes(JSON.stringify(shown)), `message shows the value: ${caught.message}`);
+      if (shown !== undefined)
+        assert.ok(caught.message.includes(JSON.stringify(shown)), `message shows the value: ${caught.message}`);
       assert.ok(caught.accepted.length > 10, "says what is accepted");
       for (const secret of [TOKEN, "hunter2"]) assert.ok(!caught.message.includes(secret), "never shows a secret");
     });

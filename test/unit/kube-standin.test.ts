@@ -21,7 +21,7 @@
 //   when there are several.
 // - A user with `patch` but without `create` gets, for an item that does not exist yet
 //   (apiserver patch.go withAuthorization; message is the empty RBAC reason):
-//     Error from server (Forbidden): secrets "gitlab-pull" is forbidden: 
+//     Error from server (Forbidden): secrets "gitlab-pull" is forbidden:
 //   (note the trailing ": "; it names neither user nor verb).
 // - With `-o json` and any failed item, stdout is EMPTY (no List); with `-o name`, stdout
 //   has `secret/<name>` per success (again without namespace). So read the outcome per
@@ -91,7 +91,13 @@ function kubeconfig(user = "admin"): string {
 }
 
 function kubectl(args: string[], opts: { stdin?: string; user?: string; kubeconfig?: string } = {}): Promise<Run> {
-  const argv = ["--kubeconfig", opts.kubeconfig ?? kubeconfig(opts.user), "--cache-dir", join(dir, "kube-cache"), ...args];
+  const argv = [
+    "--kubeconfig",
+    opts.kubeconfig ?? kubeconfig(opts.user),
+    "--cache-dir",
+    join(dir, "kube-cache"),
+    ...args,
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn("kubectl", argv, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, KUBECONFIG: "" } });
     let stdout = "";
@@ -107,9 +113,19 @@ function kubectl(args: string[], opts: { stdin?: string; user?: string; kubeconf
 function call(
   method: string,
   path: string,
-  opts: { user?: string; token?: string; anonymous?: boolean; body?: unknown; contentType?: string; userAgent?: string } = {},
+  opts: {
+    user?: string;
+    token?: string;
+    anonymous?: boolean;
+    body?: unknown;
+    contentType?: string;
+    userAgent?: string;
+  } = {},
 ): Promise<{ status: number; body: any }> {
-  const payload = opts.body === undefined ? undefined : Buffer.from(typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body));
+  const payload =
+    opts.body === undefined
+      ? undefined
+      : Buffer.from(typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body));
   return new Promise((resolve, reject) => {
     const req = https.request(
       `${s.url}${path}`,
@@ -120,7 +136,9 @@ function call(
           ...(opts.anonymous ? {} : { Authorization: `Bearer ${opts.token ?? s.tokenFor(opts.user)}` }),
           Accept: "application/json",
           "User-Agent": opts.userAgent ?? "node-test/1.0",
-          ...(payload ? { "Content-Type": opts.contentType ?? "application/json", "Content-Length": String(payload.length) } : {}),
+          ...(payload
+            ? { "Content-Type": opts.contentType ?? "application/json", "Content-Length": String(payload.length) }
+            : {}),
         },
       },
       (res) => {
@@ -137,7 +155,10 @@ function call(
 const b64 = (t: string): string => Buffer.from(t).toString("base64");
 const DOCKERCONFIGJSON = capture("secret-after-ssa.json").data[".dockerconfigjson"] as string;
 
-function pullSecret(ns: string, opts: { name?: string; tokenId?: string; data?: string; labels?: boolean; type?: string } = {}): any {
+function pullSecret(
+  ns: string,
+  opts: { name?: string; tokenId?: string; data?: string; labels?: boolean; type?: string } = {},
+): any {
   const type = opts.type ?? "kubernetes.io/dockerconfigjson";
   return {
     apiVersion: "v1",
@@ -154,7 +175,11 @@ function pullSecret(ns: string, opts: { name?: string; tokenId?: string; data?: 
 }
 
 const list = (items: unknown[]): string => JSON.stringify({ apiVersion: "v1", kind: "List", items });
-const ref = (ns: string, name = "gitlab-pull"): unknown => ({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace: ns } });
+const ref = (ns: string, name = "gitlab-pull"): unknown => ({
+  apiVersion: "v1",
+  kind: "Secret",
+  metadata: { name, namespace: ns },
+});
 const SSA = ["apply", "--server-side", "--field-manager=gitlab-pull-secret", "-f", "-"];
 const patches = (): Array<{ path: string; query: string; status: number; contentType?: string; user: string }> =>
   s.requests.filter((r) => r.method === "PATCH");
@@ -200,12 +225,16 @@ describe("kube-standin with the real kubectl", () => {
 
     // the stored object and its managedFields are those of the capture (the v8 trace's response body)
     const stored = s.getObject("secrets", "t1-a", "gitlab-pull");
-    assert.deepEqual(stored.metadata.managedFields.map((e: any) => [e.manager, e.operation, e.apiVersion, e.fieldsType]), [
-      ["gitlab-pull-secret", "Apply", "v1", "FieldsV1"],
-    ]);
+    assert.deepEqual(
+      stored.metadata.managedFields.map((e: any) => [e.manager, e.operation, e.apiVersion, e.fieldsType]),
+      [["gitlab-pull-secret", "Apply", "v1", "FieldsV1"]],
+    );
     assert.deepEqual(stored.metadata.managedFields[0].fieldsV1, {
       "f:data": { "f:.dockerconfigjson": {} },
-      "f:metadata": { "f:annotations": { "f:gitlab-pull-secret.io/token-id": {} }, "f:labels": { "f:app.kubernetes.io/managed-by": {} } },
+      "f:metadata": {
+        "f:annotations": { "f:gitlab-pull-secret.io/token-id": {} },
+        "f:labels": { "f:app.kubernetes.io/managed-by": {} },
+      },
       "f:type": {},
     });
     assert.match(stored.metadata.uid, /^[0-9a-f-]{36}$/);
@@ -216,7 +245,10 @@ describe("kube-standin with the real kubectl", () => {
     assert.equal(got.code, 0, got.stderr);
     const out = JSON.parse(got.stdout);
     assert.equal(out.kind, "List");
-    assert.deepEqual(out.items.map((i: any) => i.metadata.namespace), ["t1-a", "t1-b"]);
+    assert.deepEqual(
+      out.items.map((i: any) => i.metadata.namespace),
+      ["t1-a", "t1-b"],
+    );
     for (const item of out.items) assert.deepEqual(shape(item), shape(capture("secret-after-ssa.json")));
     assert.deepEqual(
       s.requests.filter((q) => q.path.includes("/secrets/")).map((q) => `${q.method} ${q.path} ${q.status}`),
@@ -234,20 +266,32 @@ describe("kube-standin with the real kubectl", () => {
     s.resetRequests();
     const r = await kubectl(SSA, { stdin: list([pullSecret("t2", { tokenId: "8", labels: false })]) });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(patches().map((p) => p.status), [200]);
+    assert.deepEqual(
+      patches().map((p) => p.status),
+      [200],
+    );
     const after2 = s.getObject("secrets", "t2", "gitlab-pull");
     assert.ok(Number(after2.metadata.resourceVersion) > rv1, `${after2.metadata.resourceVersion} > ${rv1}`);
-    assert.deepEqual(after2.metadata.annotations, { "gitlab-pull-secret.io/token-id": "8", "someone-else/note": "kept" });
+    assert.deepEqual(after2.metadata.annotations, {
+      "gitlab-pull-secret.io/token-id": "8",
+      "someone-else/note": "kept",
+    });
     assert.equal(after2.metadata.labels, undefined);
     assert.deepEqual(
       after2.metadata.managedFields.map((e: any) => [e.manager, e.operation]),
-      [["gitlab-pull-secret", "Apply"], ["kubectl-annotate", "Update"]],
+      [
+        ["gitlab-pull-secret", "Apply"],
+        ["kubectl-annotate", "Update"],
+      ],
     );
 
     s.resetRequests();
     const again = await kubectl(SSA, { stdin: list([pullSecret("t2", { tokenId: "8", labels: false })]) });
     assert.equal(again.code, 0, again.stderr);
-    assert.deepEqual(patches().map((p) => p.status), [200]);
+    assert.deepEqual(
+      patches().map((p) => p.status),
+      [200],
+    );
     assert.equal(s.getObject("secrets", "t2", "gitlab-pull").metadata.resourceVersion, after2.metadata.resourceVersion);
   });
 
@@ -259,7 +303,10 @@ describe("kube-standin with the real kubectl", () => {
     assert.equal(r.code, 1);
     assert.equal(r.stderr, 'Error from server (NotFound): namespaces "t3-gone" not found\n');
     assert.equal(r.stdout, "secret/gitlab-pull serverside-applied\nsecret/gitlab-pull serverside-applied\n");
-    assert.deepEqual(patches().map((p) => p.status), [201, 404, 201]);
+    assert.deepEqual(
+      patches().map((p) => p.status),
+      [201, 404, 201],
+    );
     assert.ok(s.getObject("secrets", "t3-a", "gitlab-pull"));
     assert.ok(s.getObject("secrets", "t3-b", "gitlab-pull"));
     assert.equal(s.getObject("secrets", "t3-gone", "gitlab-pull"), undefined);
@@ -278,10 +325,13 @@ describe("kube-standin with the real kubectl", () => {
         'Error from server (Forbidden): secrets "gitlab-pull" is forbidden: User "admin" cannot patch resource "secrets" in API group "" in the namespace "t4-b"\n',
       );
       assert.equal(r.stdout, "secret/gitlab-pull serverside-applied\n");
-      assert.deepEqual(patches().map((p) => [p.path, p.status]), [
-        ["/api/v1/namespaces/t4-a/secrets/gitlab-pull", 201],
-        ["/api/v1/namespaces/t4-b/secrets/gitlab-pull", 403],
-      ]);
+      assert.deepEqual(
+        patches().map((p) => [p.path, p.status]),
+        [
+          ["/api/v1/namespaces/t4-a/secrets/gitlab-pull", 201],
+          ["/api/v1/namespaces/t4-b/secrets/gitlab-pull", 403],
+        ],
+      );
       assert.equal(s.getObject("secrets", "t4-b", "gitlab-pull"), undefined);
     } finally {
       s.clearDenials();
@@ -294,7 +344,10 @@ describe("kube-standin with the real kubectl", () => {
     const create = await kubectl([...SSA, "--dry-run=server"], { stdin: list([pullSecret("t5")]) });
     assert.equal(create.code, 0, create.stderr);
     assert.equal(create.stdout, "secret/gitlab-pull serverside-applied (server dry run)\n");
-    assert.deepEqual(patches().map((p) => [p.query, p.status]), [["dryRun=All&fieldManager=gitlab-pull-secret&fieldValidation=Strict&force=false", 201]]);
+    assert.deepEqual(
+      patches().map((p) => [p.query, p.status]),
+      [["dryRun=All&fieldManager=gitlab-pull-secret&fieldValidation=Strict&force=false", 201]],
+    );
     assert.equal(s.getObject("secrets", "t5", "gitlab-pull"), undefined);
 
     assert.equal((await kubectl(SSA, { stdin: list([pullSecret("t5")]) })).code, 0);
@@ -309,7 +362,7 @@ describe("kube-standin with the real kubectl", () => {
     assert.equal(bad.code, 1);
     assert.equal(
       bad.stderr,
-      'Error from server (Invalid): Secret "bad" is invalid: data[.dockerconfigjson]: Invalid value: "<secret contents redacted>": invalid character \'o\' in literal null (expecting \'u\')\n' +
+      "Error from server (Invalid): Secret \"bad\" is invalid: data[.dockerconfigjson]: Invalid value: \"<secret contents redacted>\": invalid character 'o' in literal null (expecting 'u')\n" +
         'Error from server (NotFound): namespaces "t5-gone" not found\n',
     );
   });
@@ -321,13 +374,18 @@ describe("kube-standin with the real kubectl", () => {
     const GET = ["get", "-f", "-", "-o", "json", "--ignore-not-found"];
 
     s.resetRequests();
-    const some = await kubectl(GET, { stdin: list([ref("t6-a"), ref("t6-a", "missing"), ref("t6-gone"), ref("t6-b")]) });
+    const some = await kubectl(GET, {
+      stdin: list([ref("t6-a"), ref("t6-a", "missing"), ref("t6-gone"), ref("t6-b")]),
+    });
     assert.equal(some.code, 0, some.stderr);
     assert.equal(some.stderr, "");
     const found = JSON.parse(some.stdout);
     assert.deepEqual(Object.keys(found), ["apiVersion", "items", "kind", "metadata"]);
     assert.deepEqual(found.metadata, { resourceVersion: "" });
-    assert.deepEqual(found.items.map((i: any) => `${i.metadata.namespace}/${i.metadata.name}`), ["t6-a/gitlab-pull", "t6-b/gitlab-pull"]);
+    assert.deepEqual(
+      found.items.map((i: any) => `${i.metadata.namespace}/${i.metadata.name}`),
+      ["t6-a/gitlab-pull", "t6-b/gitlab-pull"],
+    );
     assert.ok(found.items.every((i: any) => i.metadata.managedFields === undefined));
     assert.deepEqual(
       s.requests.filter((q) => q.path.startsWith("/api/v1/namespaces/")).map((q) => `${q.path} ${q.status}`),
@@ -355,12 +413,17 @@ describe("kube-standin with the real kubectl", () => {
         forbidden.stderr,
         'Error from server (Forbidden): secrets "gitlab-pull" is forbidden: User "admin" cannot get resource "secrets" in API group "" in the namespace "t6-b"\n',
       );
-      assert.deepEqual(JSON.parse(forbidden.stdout).items.map((i: any) => i.metadata.namespace), ["t6-a"]);
+      assert.deepEqual(
+        JSON.parse(forbidden.stdout).items.map((i: any) => i.metadata.namespace),
+        ["t6-a"],
+      );
     } finally {
       s.clearDenials();
     }
 
-    const strict = await kubectl(["get", "-f", "-", "-o", "json"], { stdin: list([ref("t6-a"), ref("t6-a", "missing")]) });
+    const strict = await kubectl(["get", "-f", "-", "-o", "json"], {
+      stdin: list([ref("t6-a"), ref("t6-a", "missing")]),
+    });
     assert.equal(strict.code, 1);
     assert.equal(strict.stderr, 'Error from server (NotFound): secrets "missing" not found\n');
     assert.equal(JSON.parse(strict.stdout).items.length, 1);
@@ -374,19 +437,33 @@ describe("kube-standin with the real kubectl", () => {
     const test0 = (v: string): unknown => ({ op: "test", path: "/metadata/resourceVersion", value: v });
 
     s.resetRequests();
-    const absent = await patch([test0(rv()), { op: "add", path: "/imagePullSecrets/-", value: { name: "gitlab-pull" } }]);
+    const absent = await patch([
+      test0(rv()),
+      { op: "add", path: "/imagePullSecrets/-", value: { name: "gitlab-pull" } },
+    ]);
     assert.equal(absent.code, 1);
-    assert.equal(absent.stderr, 'The request is invalid: : add operation does not apply: doc is missing path: "/imagePullSecrets/-": missing value\n');
+    assert.equal(
+      absent.stderr,
+      'The request is invalid: : add operation does not apply: doc is missing path: "/imagePullSecrets/-": missing value\n',
+    );
     assert.deepEqual(
-      s.requests.filter((q) => q.path === "/api/v1/namespaces/t7/serviceaccounts/default").map((q) => `${q.method} ${q.query} ${q.status}`),
+      s.requests
+        .filter((q) => q.path === "/api/v1/namespaces/t7/serviceaccounts/default")
+        .map((q) => `${q.method} ${q.query} ${q.status}`),
       ["GET  200", "PATCH fieldManager=kubectl-patch 422"],
     );
 
     const whole = await patch([test0(rv()), { op: "add", path: "/imagePullSecrets", value: [{ name: "other-pull" }] }]);
     assert.deepEqual([whole.code, whole.stdout], [0, "serviceaccount/default patched\n"]);
-    const appended = await patch([test0(rv()), { op: "add", path: "/imagePullSecrets/-", value: { name: "gitlab-pull" } }]);
+    const appended = await patch([
+      test0(rv()),
+      { op: "add", path: "/imagePullSecrets/-", value: { name: "gitlab-pull" } },
+    ]);
     assert.equal(appended.code, 0, appended.stderr);
-    assert.deepEqual(s.getObject("serviceaccounts", "t7", "default").imagePullSecrets, [{ name: "other-pull" }, { name: "gitlab-pull" }]);
+    assert.deepEqual(s.getObject("serviceaccounts", "t7", "default").imagePullSecrets, [
+      { name: "other-pull" },
+      { name: "gitlab-pull" },
+    ]);
 
     const stale = String(Number(rv()) - 1);
     const before = s.getObject("serviceaccounts", "t7", "default");
@@ -409,12 +486,28 @@ describe("kube-standin with the real kubectl", () => {
         status: "Failure",
         message: "the server rejected our request due to an error in our request",
         reason: "Invalid",
-        details: { causes: [{ reason: "UnexpectedServerResponse", message: "testing value /metadata/resourceVersion failed: test failed" }] },
+        details: {
+          causes: [
+            {
+              reason: "UnexpectedServerResponse",
+              message: "testing value /metadata/resourceVersion failed: test failed",
+            },
+          ],
+        },
         code: 422,
       },
     });
 
-    const merge = await kubectl(["patch", "serviceaccount", "default", "-n", "t7", "--type=merge", "-p", JSON.stringify({ metadata: { resourceVersion: stale }, imagePullSecrets: [] })]);
+    const merge = await kubectl([
+      "patch",
+      "serviceaccount",
+      "default",
+      "-n",
+      "t7",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ metadata: { resourceVersion: stale }, imagePullSecrets: [] }),
+    ]);
     assert.equal(merge.code, 1);
     assert.equal(
       merge.stderr,
@@ -426,22 +519,53 @@ describe("kube-standin with the real kubectl", () => {
     s.createNamespace("team-a");
     for (const name of ["gitlab-pull", "other-pull"]) {
       s.resetRequests();
-      const r = await kubectl(["patch", "serviceaccount", "default", "-n", "team-a", "-p", JSON.stringify({ imagePullSecrets: [{ name }] })]);
+      const r = await kubectl([
+        "patch",
+        "serviceaccount",
+        "default",
+        "-n",
+        "team-a",
+        "-p",
+        JSON.stringify({ imagePullSecrets: [{ name }] }),
+      ]);
       assert.deepEqual([r.code, r.stdout, r.stderr], [0, "serviceaccount/default patched\n", ""]);
-      assert.deepEqual(patches().map((p) => [p.query, p.contentType]), [["fieldManager=kubectl-patch", "application/strategic-merge-patch+json"]]);
+      assert.deepEqual(
+        patches().map((p) => [p.query, p.contentType]),
+        [["fieldManager=kubectl-patch", "application/strategic-merge-patch+json"]],
+      );
     }
     const got = await kubectl(["get", "serviceaccount", "default", "-n", "team-a", "-o", "json"]);
-    assert.deepEqual(shape(JSON.parse(got.stdout)), shape(capture("serviceaccount-after-strategic-patch-gitlab-pull-then-other-pull.json")));
+    assert.deepEqual(
+      shape(JSON.parse(got.stdout)),
+      shape(capture("serviceaccount-after-strategic-patch-gitlab-pull-then-other-pull.json")),
+    );
 
-    const sa = JSON.stringify({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace: "team-a" }, imagePullSecrets: [{ name: "gitlab-pull" }] });
+    const sa = JSON.stringify({
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: "default", namespace: "team-a" },
+      imagePullSecrets: [{ name: "gitlab-pull" }],
+    });
     const conflict = await kubectl(SSA, { stdin: sa });
     assert.equal(conflict.code, 1);
-    assert.ok(conflict.stderr.startsWith('error: Apply failed with 1 conflict: conflict with "before-first-apply" using v1: .imagePullSecrets\n'), conflict.stderr);
-    const direct = await call("PATCH", "/api/v1/namespaces/team-a/serviceaccounts/default?fieldManager=gitlab-pull-secret&force=false", {
-      body: sa,
-      contentType: "application/apply-patch+yaml",
+    assert.ok(
+      conflict.stderr.startsWith(
+        'error: Apply failed with 1 conflict: conflict with "before-first-apply" using v1: .imagePullSecrets\n',
+      ),
+      conflict.stderr,
+    );
+    const direct = await call(
+      "PATCH",
+      "/api/v1/namespaces/team-a/serviceaccounts/default?fieldManager=gitlab-pull-secret&force=false",
+      {
+        body: sa,
+        contentType: "application/apply-patch+yaml",
+      },
+    );
+    assert.deepEqual(direct, {
+      status: 409,
+      body: capture("status-409-ssa-conflict-serviceaccount-imagepullsecrets.json"),
     });
-    assert.deepEqual(direct, { status: 409, body: capture("status-409-ssa-conflict-serviceaccount-imagepullsecrets.json") });
 
     const forced = await kubectl([...SSA.slice(0, -2), "--force-conflicts", "-f", "-"], { stdin: sa });
     assert.equal(forced.code, 0, forced.stderr);
@@ -454,7 +578,7 @@ describe("kube-standin with the real kubectl", () => {
     assert.equal(bad.code, 1);
     assert.equal(
       bad.stderr,
-      'The Secret "bad" is invalid: data[.dockerconfigjson]: Invalid value: "<secret contents redacted>": invalid character \'o\' in literal null (expecting \'u\')\n',
+      "The Secret \"bad\" is invalid: data[.dockerconfigjson]: Invalid value: \"<secret contents redacted>\": invalid character 'o' in literal null (expecting 'u')\n",
     );
     assert.equal(s.getObject("secrets", "t9", "bad"), undefined);
 
@@ -465,9 +589,14 @@ describe("kube-standin with the real kubectl", () => {
     assert.equal(missing.stderr, 'The Secret "legacy" is invalid: data[.dockercfg]: Required value\n');
 
     assert.equal((await kubectl(SSA, { stdin: list([pullSecret("t9")]) })).code, 0);
-    const retype = await kubectl(SSA, { stdin: list([pullSecret("t9", { type: "kubernetes.io/dockercfg", data: b64("{}") })]) });
+    const retype = await kubectl(SSA, {
+      stdin: list([pullSecret("t9", { type: "kubernetes.io/dockercfg", data: b64("{}") })]),
+    });
     assert.equal(retype.code, 1);
-    assert.equal(retype.stderr, 'The Secret "gitlab-pull" is invalid: type: Invalid value: "kubernetes.io/dockercfg": field is immutable\n');
+    assert.equal(
+      retype.stderr,
+      'The Secret "gitlab-pull" is invalid: type: Invalid value: "kubernetes.io/dockercfg": field is immutable\n',
+    );
     assert.equal(s.getObject("secrets", "t9", "gitlab-pull").type, "kubernetes.io/dockerconfigjson");
   });
 
@@ -476,12 +605,20 @@ describe("kube-standin with the real kubectl", () => {
     s.addUser("ci-deployer", [
       { apiGroups: [""], resources: ["secrets"], verbs: ["get", "create", "patch"], namespaces: ["t10-a"] },
       { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["get", "patch"], namespaces: ["t10-a"] },
-      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"], namespaces: ["t10-a"] },
+      {
+        apiGroups: ["coordination.k8s.io"],
+        resources: ["leases"],
+        verbs: ["get", "create", "update"],
+        namespaces: ["t10-a"],
+      },
       { apiGroups: [""], resources: ["secrets"], verbs: ["get", "patch"], namespaces: ["t10-c"] },
     ]);
     const as = { user: "ci-deployer" };
     s.resetRequests();
-    const r = await kubectl(SSA, { ...as, stdin: list([pullSecret("t10-a"), pullSecret("t10-b"), pullSecret("t10-c")]) });
+    const r = await kubectl(SSA, {
+      ...as,
+      stdin: list([pullSecret("t10-a"), pullSecret("t10-b"), pullSecret("t10-c")]),
+    });
     assert.equal(r.code, 1);
     assert.equal(r.stdout, "secret/gitlab-pull serverside-applied\n");
     assert.equal(
@@ -492,7 +629,10 @@ describe("kube-standin with the real kubectl", () => {
     assert.ok(s.requests.every((q) => q.user === "ci-deployer"));
 
     // get: allowed in t10-a; a missing object stays NotFound although the namespace GET is forbidden
-    assert.equal((await kubectl(["get", "secret", "gitlab-pull", "-n", "t10-a", "-o", "name"], as)).stdout, "secret/gitlab-pull\n");
+    assert.equal(
+      (await kubectl(["get", "secret", "gitlab-pull", "-n", "t10-a", "-o", "name"], as)).stdout,
+      "secret/gitlab-pull\n",
+    );
     s.resetRequests();
     const missing = await kubectl(["get", "secret", "nope", "-n", "t10-a"], as);
     assert.deepEqual([missing.code, missing.stderr], [1, 'Error from server (NotFound): secrets "nope" not found\n']);
@@ -501,23 +641,57 @@ describe("kube-standin with the real kubectl", () => {
       ["/api/v1/namespaces/t10-a/secrets/nope 404", "/api/v1/namespaces/t10-a 403"],
     );
     const other = await kubectl(["get", "secret", "gitlab-pull", "-n", "t10-b"], as);
-    assert.equal(other.stderr, 'Error from server (Forbidden): secrets "gitlab-pull" is forbidden: User "ci-deployer" cannot get resource "secrets" in API group "" in the namespace "t10-b"\n');
+    assert.equal(
+      other.stderr,
+      'Error from server (Forbidden): secrets "gitlab-pull" is forbidden: User "ci-deployer" cannot get resource "secrets" in API group "" in the namespace "t10-b"\n',
+    );
     const listing = await kubectl(["get", "secrets", "-n", "t10-a"], as);
-    assert.equal(listing.stderr, 'Error from server (Forbidden): secrets is forbidden: User "ci-deployer" cannot list resource "secrets" in API group "" in the namespace "t10-a"\n');
+    assert.equal(
+      listing.stderr,
+      'Error from server (Forbidden): secrets is forbidden: User "ci-deployer" cannot list resource "secrets" in API group "" in the namespace "t10-a"\n',
+    );
 
-    const sa = await kubectl(["patch", "serviceaccount", "default", "-n", "t10-a", "--type=json", "-p", '[{"op":"add","path":"/imagePullSecrets","value":[{"name":"gitlab-pull"}]}]'], as);
+    const sa = await kubectl(
+      [
+        "patch",
+        "serviceaccount",
+        "default",
+        "-n",
+        "t10-a",
+        "--type=json",
+        "-p",
+        '[{"op":"add","path":"/imagePullSecrets","value":[{"name":"gitlab-pull"}]}]',
+      ],
+      as,
+    );
     assert.equal(sa.code, 0, sa.stderr);
     const saB = await kubectl(["patch", "serviceaccount", "default", "-n", "t10-b", "--type=json", "-p", "[]"], as);
-    assert.equal(saB.stderr, 'Error from server (Forbidden): serviceaccounts "default" is forbidden: User "ci-deployer" cannot get resource "serviceaccounts" in API group "" in the namespace "t10-b"\n');
+    assert.equal(
+      saB.stderr,
+      'Error from server (Forbidden): serviceaccounts "default" is forbidden: User "ci-deployer" cannot get resource "serviceaccounts" in API group "" in the namespace "t10-b"\n',
+    );
 
-    const lease = JSON.stringify({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "lock", namespace: "t10-a" }, spec: { holderIdentity: "run-1", leaseDurationSeconds: 60 } });
+    const lease = JSON.stringify({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { name: "lock", namespace: "t10-a" },
+      spec: { holderIdentity: "run-1", leaseDurationSeconds: 60 },
+    });
     assert.equal((await kubectl(["create", "-f", "-"], { ...as, stdin: lease })).code, 0);
     const del = await kubectl(["delete", "lease", "lock", "-n", "t10-a"], as);
-    assert.equal(del.stderr, 'Error from server (Forbidden): leases.coordination.k8s.io "lock" is forbidden: User "ci-deployer" cannot delete resource "leases" in API group "coordination.k8s.io" in the namespace "t10-a"\n');
+    assert.equal(
+      del.stderr,
+      'Error from server (Forbidden): leases.coordination.k8s.io "lock" is forbidden: User "ci-deployer" cannot delete resource "leases" in API group "coordination.k8s.io" in the namespace "t10-a"\n',
+    );
 
-    const canI = async (...args: string[]): Promise<string> => (await kubectl(["auth", "can-i", ...args], as)).stdout.trim();
+    const canI = async (...args: string[]): Promise<string> =>
+      (await kubectl(["auth", "can-i", ...args], as)).stdout.trim();
     assert.deepEqual(
-      [await canI("patch", "secrets", "-n", "t10-a"), await canI("create", "secrets", "-n", "t10-c"), await canI("list", "namespaces")],
+      [
+        await canI("patch", "secrets", "-n", "t10-a"),
+        await canI("create", "secrets", "-n", "t10-c"),
+        await canI("list", "namespaces"),
+      ],
       ["yes", "no", "no"],
     );
 
@@ -539,12 +713,21 @@ describe("kube-standin with the real kubectl", () => {
     const created = await kubectl(["create", "-f", "-", "-o", "json"], { stdin: lease("run-1") });
     assert.equal(created.code, 0, created.stderr);
     const rv1 = JSON.parse(created.stdout).metadata.resourceVersion as string;
-    assert.equal(JSON.parse((await kubectl(["get", "lease", "gitlab-pull-secret-lock", "-n", "t11", "-o", "json"])).stdout).spec.holderIdentity, "run-1");
+    assert.equal(
+      JSON.parse((await kubectl(["get", "lease", "gitlab-pull-secret-lock", "-n", "t11", "-o", "json"])).stdout).spec
+        .holderIdentity,
+      "run-1",
+    );
 
     const dup = await kubectl(["create", "-f", "-"], { stdin: lease("run-2") });
-    assert.equal(dup.stderr, 'Error from server (AlreadyExists): error when creating "STDIN": leases.coordination.k8s.io "gitlab-pull-secret-lock" already exists\n');
+    assert.equal(
+      dup.stderr,
+      'Error from server (AlreadyExists): error when creating "STDIN": leases.coordination.k8s.io "gitlab-pull-secret-lock" already exists\n',
+    );
 
-    const upd = await kubectl(["replace", "-f", "-", "-o", "jsonpath={.metadata.resourceVersion}"], { stdin: lease("run-2", rv1) });
+    const upd = await kubectl(["replace", "-f", "-", "-o", "jsonpath={.metadata.resourceVersion}"], {
+      stdin: lease("run-2", rv1),
+    });
     assert.equal(upd.code, 0, upd.stderr);
     assert.ok(Number(upd.stdout) > Number(rv1));
     const stale = await kubectl(["replace", "-f", "-"], { stdin: lease("run-3", rv1) });
@@ -558,7 +741,12 @@ describe("kube-standin with the real kubectl", () => {
     // the same create by curl gives the captured object
     s.createNamespace("team-a");
     const viaCurl = await call("POST", "/apis/coordination.k8s.io/v1/namespaces/team-a/leases", {
-      body: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "gitlab-pull-secret-lock" }, spec: { holderIdentity: "run-1", leaseDurationSeconds: 120 } },
+      body: {
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: { name: "gitlab-pull-secret-lock" },
+        spec: { holderIdentity: "run-1", leaseDurationSeconds: 120 },
+      },
       userAgent: "curl/8.5.0",
     });
     assert.equal(viaCurl.status, 201);
@@ -570,30 +758,62 @@ describe("kube-standin with the real kubectl", () => {
     // Bodies as kube-apiserver v1.29.14 (anonymous auth on, default RBAC) answered them.
     const nonResource = (path: string) => ({
       status: 403,
-      body: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: `forbidden: User "system:anonymous" cannot get path "${path}"`, reason: "Forbidden", details: {}, code: 403 },
+      body: {
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Failure",
+        message: `forbidden: User "system:anonymous" cannot get path "${path}"`,
+        reason: "Forbidden",
+        details: {},
+        code: 403,
+      },
     });
-    for (const path of ["/api", "/apis", "/openapi/v2", "/api/v1"]) assert.deepEqual(await call("GET", path, { anonymous: true }), nonResource(path));
+    for (const path of ["/api", "/apis", "/openapi/v2", "/api/v1"])
+      assert.deepEqual(await call("GET", path, { anonymous: true }), nonResource(path));
     assert.deepEqual(await call("GET", "/api/v1/namespaces/team-a/secrets", { anonymous: true }), {
       status: 403,
       body: {
-        kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure",
-        message: 'secrets is forbidden: User "system:anonymous" cannot list resource "secrets" in API group "" in the namespace "team-a"',
-        reason: "Forbidden", details: { kind: "secrets" }, code: 403,
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Failure",
+        message:
+          'secrets is forbidden: User "system:anonymous" cannot list resource "secrets" in API group "" in the namespace "team-a"',
+        reason: "Forbidden",
+        details: { kind: "secrets" },
+        code: 403,
       },
     });
     assert.deepEqual(await call("GET", "/api/v1/namespaces/team-a", { anonymous: true }), {
       status: 403,
       body: {
-        kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure",
-        message: 'namespaces "team-a" is forbidden: User "system:anonymous" cannot get resource "namespaces" in API group "" in the namespace "team-a"',
-        reason: "Forbidden", details: { name: "team-a", kind: "namespaces" }, code: 403,
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Failure",
+        message:
+          'namespaces "team-a" is forbidden: User "system:anonymous" cannot get resource "namespaces" in API group "" in the namespace "team-a"',
+        reason: "Forbidden",
+        details: { name: "team-a", kind: "namespaces" },
+        code: 403,
       },
     });
     const review = await call("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
       anonymous: true,
-      body: { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", spec: { resourceAttributes: { verb: "get", resource: "secrets" } } },
+      body: {
+        apiVersion: "authorization.k8s.io/v1",
+        kind: "SelfSubjectAccessReview",
+        spec: { resourceAttributes: { verb: "get", resource: "secrets" } },
+      },
     });
-    assert.deepEqual([review.status, review.body.message], [403, 'selfsubjectaccessreviews.authorization.k8s.io is forbidden: User "system:anonymous" cannot create resource "selfsubjectaccessreviews" in API group "authorization.k8s.io" at the cluster scope']);
+    assert.deepEqual(
+      [review.status, review.body.message],
+      [
+        403,
+        'selfsubjectaccessreviews.authorization.k8s.io is forbidden: User "system:anonymous" cannot create resource "selfsubjectaccessreviews" in API group "authorization.k8s.io" at the cluster scope',
+      ],
+    );
     // system:public-info-viewer: the version is public.
     const version = await call("GET", "/version", { anonymous: true });
     assert.equal(version.status, 200);
@@ -603,8 +823,14 @@ describe("kube-standin with the real kubectl", () => {
 
   test("Status bodies equal the captured ones", async () => {
     s.createNamespace("team-a");
-    assert.deepEqual(await call("GET", "/api/v1/namespaces/team-a/secrets/nope", { token: "wrong" }), { status: 401, body: capture("status-401-unauthorized.json") });
-    assert.deepEqual(await call("GET", "/api/v1/namespaces/team-a/secrets/nope"), { status: 404, body: capture("status-404-secret-not-found.json") });
+    assert.deepEqual(await call("GET", "/api/v1/namespaces/team-a/secrets/nope", { token: "wrong" }), {
+      status: 401,
+      body: capture("status-401-unauthorized.json"),
+    });
+    assert.deepEqual(await call("GET", "/api/v1/namespaces/team-a/secrets/nope"), {
+      status: 404,
+      body: capture("status-404-secret-not-found.json"),
+    });
     const secret = pullSecret("no-such-ns");
     assert.deepEqual(await call("POST", "/api/v1/namespaces/no-such-ns/secrets", { body: secret }), {
       status: 404,
@@ -612,21 +838,32 @@ describe("kube-standin with the real kubectl", () => {
     });
     const mine = pullSecret("team-a");
     assert.equal((await call("POST", "/api/v1/namespaces/team-a/secrets", { body: mine })).status, 201);
-    assert.deepEqual(await call("POST", "/api/v1/namespaces/team-a/secrets", { body: mine }), { status: 409, body: capture("status-409-already-exists.json") });
+    assert.deepEqual(await call("POST", "/api/v1/namespaces/team-a/secrets", { body: mine }), {
+      status: 409,
+      body: capture("status-409-already-exists.json"),
+    });
     const current = s.getObject("secrets", "team-a", "gitlab-pull");
     const stale = { ...current, metadata: { ...current.metadata, resourceVersion: "1" } };
     assert.deepEqual(await call("PUT", "/api/v1/namespaces/team-a/secrets/gitlab-pull", { body: stale }), {
       status: 409,
       body: capture("status-409-conflict-stale-resourceversion.json"),
     });
-    assert.deepEqual(await call("POST", "/api/v1/namespaces/team-a/secrets", { body: pullSecret("team-a", { name: "bad", data: b64("nope") }) }), {
-      status: 422,
-      body: capture("status-422-invalid-dockerconfigjson.json"),
-    });
-    assert.deepEqual(await call("POST", "/api/v1/namespaces/team-a/secrets", { body: pullSecret("team-a", { name: "Bad_Name" }) }), {
-      status: 422,
-      body: capture("status-422-invalid-secret-name.json"),
-    });
+    assert.deepEqual(
+      await call("POST", "/api/v1/namespaces/team-a/secrets", {
+        body: pullSecret("team-a", { name: "bad", data: b64("nope") }),
+      }),
+      {
+        status: 422,
+        body: capture("status-422-invalid-dockerconfigjson.json"),
+      },
+    );
+    assert.deepEqual(
+      await call("POST", "/api/v1/namespaces/team-a/secrets", { body: pullSecret("team-a", { name: "Bad_Name" }) }),
+      {
+        status: 422,
+        body: capture("status-422-invalid-secret-name.json"),
+      },
+    );
   });
 
   test("a namespace being deleted: NamespaceLifecycle's 403 on creates, updates still pass; RoleBindings go with a namespace", async () => {
@@ -637,24 +874,41 @@ describe("kube-standin with the real kubectl", () => {
     const ns = s.getObject("namespaces", undefined, "t14-gone");
     assert.equal(ns.status.phase, "Terminating");
     assert.ok(ns.metadata.deletionTimestamp);
-    assert.equal(s.getObject("serviceaccounts", "t14-gone", "default"), undefined, "the namespace controller removed its objects");
+    assert.equal(
+      s.getObject("serviceaccounts", "t14-gone", "default"),
+      undefined,
+      "the namespace controller removed its objects",
+    );
     // errors.NewForbidden(secrets, name, "unable to create ...") plus the NamespaceTerminating cause
     assert.deepEqual(await call("POST", "/api/v1/namespaces/t14-gone/secrets", { body: pullSecret("t14-gone") }), {
       status: 403,
       body: {
-        kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure",
-        message: 'secrets "gitlab-pull" is forbidden: unable to create new content in namespace t14-gone because it is being terminated',
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Failure",
+        message:
+          'secrets "gitlab-pull" is forbidden: unable to create new content in namespace t14-gone because it is being terminated',
         reason: "Forbidden",
         details: {
-          name: "gitlab-pull", kind: "secrets",
-          causes: [{ reason: "NamespaceTerminating", message: "namespace t14-gone is being terminated", field: "metadata.namespace" }],
+          name: "gitlab-pull",
+          kind: "secrets",
+          causes: [
+            {
+              reason: "NamespaceTerminating",
+              message: "namespace t14-gone is being terminated",
+              field: "metadata.namespace",
+            },
+          ],
         },
         code: 403,
       },
     });
     // kubectl applies a List object by object: one line per refusal, the others applied.
     s.deleteObject("namespaces", undefined, "t14-none");
-    const r = await kubectl([...SSA.slice(0, -2), "--dry-run=server", "-f", "-"], { stdin: list([pullSecret("t14"), pullSecret("t14-gone"), pullSecret("t14-none")]) });
+    const r = await kubectl([...SSA.slice(0, -2), "--dry-run=server", "-f", "-"], {
+      stdin: list([pullSecret("t14"), pullSecret("t14-gone"), pullSecret("t14-none")]),
+    });
     assert.equal(r.code, 1);
     assert.deepEqual(r.stderr.trim().split("\n"), [
       'Error from server (Forbidden): secrets "gitlab-pull" is forbidden: unable to create new content in namespace t14-gone because it is being terminated',
@@ -667,7 +921,11 @@ describe("kube-standin with the real kubectl", () => {
     assert.equal((await call("GET", "/api/v1/namespaces/t14-b/secrets/nope", { user: "t14-user" })).status, 404);
     s.deleteObject("namespaces", undefined, "t14-b");
     s.createNamespace("t14-b");
-    assert.equal((await call("GET", "/api/v1/namespaces/t14-b/secrets/nope", { user: "t14-user" })).status, 403, "the RoleBinding did not come back");
+    assert.equal(
+      (await call("GET", "/api/v1/namespaces/t14-b/secrets/nope", { user: "t14-user" })).status,
+      403,
+      "the RoleBinding did not come back",
+    );
     assert.equal((await call("GET", "/api/v1/namespaces/t14/secrets/nope", { user: "t14-user" })).status, 404);
   });
 
@@ -677,29 +935,54 @@ describe("kube-standin with the real kubectl", () => {
     s.fault({ method: "GET", path: /\/secrets\/gitlab-pull$/, status: 500 });
     s.resetRequests();
     const failed = await kubectl(["get", "secret", "gitlab-pull", "-n", "t13", "-o", "name"]);
-    assert.deepEqual([failed.code, failed.stderr], [1, "Error from server (InternalError): Internal error occurred: injected fault (500)\n"]);
+    assert.deepEqual(
+      [failed.code, failed.stderr],
+      [1, "Error from server (InternalError): Internal error occurred: injected fault (500)\n"],
+    );
     const ok = await kubectl(["get", "secret", "gitlab-pull", "-n", "t13", "-o", "name"]);
     assert.deepEqual([ok.code, ok.stdout], [0, "secret/gitlab-pull\n"]);
     assert.deepEqual(
       s.requests.filter((q) => q.path.endsWith("/gitlab-pull")).map((q) => [q.method, q.user, q.status]),
-      [["GET", "admin", 500], ["GET", "admin", 200]],
+      [
+        ["GET", "admin", 500],
+        ["GET", "admin", 200],
+      ],
     );
 
     s.fault({ path: /\/secrets\/gitlab-pull$/, status: 0 });
     s.resetRequests();
     const retried = await kubectl(["get", "secret", "gitlab-pull", "-n", "t13", "-o", "name"]);
     assert.equal(retried.stdout, "secret/gitlab-pull\n");
-    assert.deepEqual(s.requests.filter((q) => q.path.endsWith("/gitlab-pull")).map((q) => q.status), [0, 200]);
+    assert.deepEqual(
+      s.requests.filter((q) => q.path.endsWith("/gitlab-pull")).map((q) => q.status),
+      [0, 200],
+    );
 
     const ns = await kubectl(["create", "namespace", "t13-made"]);
     assert.equal(ns.code, 0, ns.stderr);
-    assert.deepEqual(s.getObject("namespaces", undefined, "t13-made").metadata.labels, { "kubernetes.io/metadata.name": "t13-made" });
+    assert.deepEqual(s.getObject("namespaces", undefined, "t13-made").metadata.labels, {
+      "kubernetes.io/metadata.name": "t13-made",
+    });
     assert.ok(s.getObject("serviceaccounts", "t13-made", "default"));
-    const dr = await kubectl(["create", "secret", "docker-registry", "dr", "-n", "t13-made", "--docker-server=registry.example.com:5005", "--docker-username=u", "--docker-password=p"]);
+    const dr = await kubectl([
+      "create",
+      "secret",
+      "docker-registry",
+      "dr",
+      "-n",
+      "t13-made",
+      "--docker-server=registry.example.com:5005",
+      "--docker-username=u",
+      "--docker-password=p",
+    ]);
     assert.equal(dr.code, 0, dr.stderr);
     const drObj = s.getObject("secrets", "t13-made", "dr");
     assert.equal(drObj.type, "kubernetes.io/dockerconfigjson");
-    assert.equal(JSON.parse(Buffer.from(drObj.data[".dockerconfigjson"], "base64").toString()).auths["registry.example.com:5005"].username, "u");
+    assert.equal(
+      JSON.parse(Buffer.from(drObj.data[".dockerconfigjson"], "base64").toString()).auths["registry.example.com:5005"]
+        .username,
+      "u",
+    );
 
     // a bad token: kubectl's own message
     const badKubeconfig = join(dir, "kubeconfigs", "kubeconfig-bad");

@@ -14,7 +14,10 @@ test("in a Pod with no kubeconfig anywhere kubectl uses the ServiceAccount: no o
 test("a kubeconfig from the flag, $KUBECONFIG or ~/.kube/config wins over in-cluster, as in clientcmd", () => {
   assert.equal(usesKubeconfig(pod, "/etc/kube/config", none), true);
   assert.equal(usesKubeconfig({ ...pod, KUBECONFIG: "/k" }, undefined, none), true);
-  assert.equal(usesKubeconfig(pod, undefined, (home) => home === "/tmp"), true);
+  assert.equal(
+    usesKubeconfig(pod, undefined, (home) => home === "/tmp"),
+    true,
+  );
 });
 
 test("outside a Pod kubectl always reads a kubeconfig", () => {

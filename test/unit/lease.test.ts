@@ -54,7 +54,14 @@ function fakeLock(time: ReturnType<typeof fakeTime>) {
     },
     async createLease(_ns, _n, holder, durationSeconds, now) {
       calls.push("create");
-      lease = { holder, durationSeconds, renewTime: now.toISOString(), acquireTime: now.toISOString(), resourceVersion: String(++rv), uid: "u" };
+      lease = {
+        holder,
+        durationSeconds,
+        renewTime: now.toISOString(),
+        acquireTime: now.toISOString(),
+        resourceVersion: String(++rv),
+        uid: "u",
+      };
       return { ...lease };
     },
     async claimLease() {
@@ -73,7 +80,8 @@ function fakeLock(time: ReturnType<typeof fakeTime>) {
     },
     async releaseLease(_ns, _n, held) {
       calls.push("release");
-      if (lease?.resourceVersion === held.resourceVersion) lease = { ...lease, holder: "", renewTime: "", resourceVersion: String(++rv) };
+      if (lease?.resourceVersion === held.resourceVersion)
+        lease = { ...lease, holder: "", renewTime: "", resourceVersion: String(++rv) };
     },
   };
   return {
@@ -94,9 +102,16 @@ async function held(durationSeconds = 15) {
   const lock = fakeLock(time);
   const logs: string[] = [];
   const h = await acquireLock({
-    port: lock.port, namespace: "a", name: "l", holder: "gps-me", timeoutMs: 0, durationSeconds,
-    clock: time.clock, log: { info: (m) => logs.push(m), warn: (m) => logs.push(`warn ${m}`), secret: () => {} },
-    sleep: async () => {}, timer: time.timer,
+    port: lock.port,
+    namespace: "a",
+    name: "l",
+    holder: "gps-me",
+    timeoutMs: 0,
+    durationSeconds,
+    clock: time.clock,
+    log: { info: (m) => logs.push(m), warn: (m) => logs.push(`warn ${m}`), secret: () => {} },
+    sleep: async () => {},
+    timer: time.timer,
   });
   return { time, lock, logs, h };
 }
@@ -122,7 +137,10 @@ describe("the Lease's renewal", () => {
     const { time, lock, logs, h } = await held(30);
     lock.state.fail = true;
     await time.advance(10_000);
-    assert.match(logs.at(-1)!, /^warn Could not renew the rotation lock \(connection refused\); retrying in 2s \(it holds until 2026-11-23T08:30:30\.000Z\)$/);
+    assert.match(
+      logs.at(-1)!,
+      /^warn Could not renew the rotation lock \(connection refused\); retrying in 2s \(it holds until 2026-11-23T08:30:30\.000Z\)$/,
+    );
     assert.equal(retryDelayMs(30), 2_000);
     await time.advance(15_000);
     assert.equal(h.lostReason(), undefined, "25 s into a 30 s Lease: still ours");
@@ -139,7 +157,10 @@ describe("the Lease's renewal", () => {
     const { time, lock, logs, h } = await held(15);
     lock.state.fail = true;
     await time.advance(15_001);
-    assert.match(h.lostReason()!, /^it was not renewed within its 15s \(last renewed 2026-11-23T08:30:00\.000Z\), so another run may have taken it over; renewing failed: connection refused$/);
+    assert.match(
+      h.lostReason()!,
+      /^it was not renewed within its 15s \(last renewed 2026-11-23T08:30:00\.000Z\), so another run may have taken it over; renewing failed: connection refused$/,
+    );
     await time.advance(1_000);
     assert.ok(logs.some((l) => l.startsWith("warn Lost the rotation lock (Lease a/l): it was not renewed")));
     const renewsThen = lock.calls.filter((c) => c === "renew").length;
@@ -182,8 +203,17 @@ describe("writes under a lost lock", () => {
   function ports(events: string[]): Ports {
     return {
       gitlab: {
-        resolveOwner: async () => ({ kind: "project", id: 1, path: "g/p", registryImagePrefix: undefined, registryAccessLevel: undefined }),
-        createDeployToken: async () => (events.push("mint"), { id: 9, name: "n", username: "u", expiresAt: "2026-12-01", token: undefined as never }),
+        resolveOwner: async () => ({
+          kind: "project",
+          id: 1,
+          path: "g/p",
+          registryImagePrefix: undefined,
+          registryAccessLevel: undefined,
+        }),
+        createDeployToken: async () => (
+          events.push("mint"),
+          { id: 9, name: "n", username: "u", expiresAt: "2026-12-01", token: undefined as never }
+        ),
         revokeDeployToken: async (_o: unknown, id: number) => (events.push(`revoke ${id}`), "revoked"),
         listDeployTokens: async () => [],
       },
@@ -197,7 +227,13 @@ describe("writes under a lost lock", () => {
       },
     } as unknown as Ports;
   }
-  const owner = { kind: "project" as const, id: 1, path: "g/p", registryImagePrefix: undefined, registryAccessLevel: undefined };
+  const owner = {
+    kind: "project" as const,
+    id: 1,
+    path: "g/p",
+    registryImagePrefix: undefined,
+    registryAccessLevel: undefined,
+  };
 
   test("each write asks first; once lost, writes are refused, the run's own token may still be taken back, and settle says what was and wasn't done", async () => {
     const events: string[] = [];
@@ -209,9 +245,16 @@ describe("writes under a lost lock", () => {
     lost = "another run took it over (holder gps-other)";
     await g.ports.kube.applySecrets(undefined as never, { dryRun: true, force: false });
     await assert.rejects(g.ports.gitlab.revokeDeployToken(owner, 7), LockLostError);
-    await assert.rejects(g.ports.kube.replaceServiceAccounts([]), /This run stopped before updating the ServiceAccounts/);
+    await assert.rejects(
+      g.ports.kube.replaceServiceAccounts([]),
+      /This run stopped before updating the ServiceAccounts/,
+    );
     await g.ports.gitlab.revokeDeployToken(owner, 9);
-    assert.deepEqual(events, ["mint", "apply", "dry-apply", "revoke 9"], "only the dry run and the rollback of its own token went out");
+    assert.deepEqual(
+      events,
+      ["mint", "apply", "dry-apply", "revoke 9"],
+      "only the dry run and the rollback of its own token went out",
+    );
     const err = (() => {
       try {
         g.settle("report");
@@ -223,13 +266,19 @@ describe("writes under a lost lock", () => {
     assert.equal(err.exitCode, 1);
     assert.deepEqual(err.notDone, ["revoking deploy token 7", "updating the ServiceAccounts"]);
     assert.deepEqual(err.done, ["minted deploy token 9", "wrote the Secrets", "revoked deploy token 9"]);
-    assert.match(err.message, /^Kubernetes: holding the rotation lock failed in namespace\(s\) a: Lease a\/l is no longer this run's: another run took it over \(holder gps-other\)\. This run stopped before revoking deploy token 7; updating the ServiceAccounts\. Done before that: minted deploy token 9; wrote the Secrets; revoked deploy token 9\./);
+    assert.match(
+      err.message,
+      /^Kubernetes: holding the rotation lock failed in namespace\(s\) a: Lease a\/l is no longer this run's: another run took it over \(holder gps-other\)\. This run stopped before revoking deploy token 7; updating the ServiceAccounts\. Done before that: minted deploy token 9; wrote the Secrets; revoked deploy token 9\./,
+    );
   });
 
   test("lost before anything was written: nothing was changed", async () => {
     const events: string[] = [];
     const g = guardWrites(ports(events), { lease: { namespace: "a", name: "l" }, lostReason: () => "it was deleted" });
-    await assert.rejects(g.ports.gitlab.createDeployToken(owner, { name: "n", expiresAt: "2026-12-01" }), /stopped before minting a deploy token\. Nothing was changed\./);
+    await assert.rejects(
+      g.ports.gitlab.createDeployToken(owner, { name: "n", expiresAt: "2026-12-01" }),
+      /stopped before minting a deploy token\. Nothing was changed\./,
+    );
     assert.deepEqual(events, []);
   });
 });

@@ -20,12 +20,21 @@ const log = { info: () => {}, warn: () => {}, secret: () => {} };
 
 describe("kubectl's refusals", () => {
   test("each error line is sorted by namespace and meaning", () => {
-    assert.deepEqual(parseRefusals(STDERR), { missing: ["gone"], terminating: ["leaving"], forbidden: ["locked"], other: [] });
+    assert.deepEqual(parseRefusals(STDERR), {
+      missing: ["gone"],
+      terminating: ["leaving"],
+      forbidden: ["locked"],
+      other: [],
+    });
   });
 
   test("anything else is kept as an other line", () => {
-    const r = parseRefusals('Error from server (Conflict): Apply failed with 1 conflict: conflict with "kubectl-edit": .data.x\n');
-    assert.deepEqual(r.other, ['Error from server (Conflict): Apply failed with 1 conflict: conflict with "kubectl-edit": .data.x']);
+    const r = parseRefusals(
+      'Error from server (Conflict): Apply failed with 1 conflict: conflict with "kubectl-edit": .data.x\n',
+    );
+    assert.deepEqual(r.other, [
+      'Error from server (Conflict): Apply failed with 1 conflict: conflict with "kubectl-edit": .data.x',
+    ]);
   });
 });
 
@@ -44,26 +53,44 @@ describe("lifecycle or permission", () => {
   });
 
   test("any other error line makes it the whole target's problem", () => {
-    assert.equal(lifecycleOnly({ missing: ["gone"], terminating: [], forbidden: [], other: ["error: something"] }, new Map()), undefined);
+    assert.equal(
+      lifecycleOnly({ missing: ["gone"], terminating: [], forbidden: [], other: ["error: something"] }, new Map()),
+      undefined,
+    );
     assert.equal(lifecycleOnly({ missing: [], terminating: [], forbidden: [], other: [] }, new Map()), undefined);
   });
 });
 
 describe("--missing-namespace", () => {
-  const gone = [{ namespace: "c", reason: "missing" as const }, { namespace: "d", reason: "terminating" as const }];
+  const gone = [
+    { namespace: "c", reason: "missing" as const },
+    { namespace: "d", reason: "terminating" as const },
+  ];
   const all = ["a", "b", "c", "d"];
 
   test("skip: the rest goes on, the skipped are named", () => {
     assert.deepEqual(decideUnavailable("skip", all, gone, log), { namespaces: ["a", "b"], skipped: gone });
-    assert.match(skippedProblem(gone)[0]!, /^Skipped namespace\(s\) c \(does not exist\), d \(is being deleted\): no Secret was written there/);
+    assert.match(
+      skippedProblem(gone)[0]!,
+      /^Skipped namespace\(s\) c \(does not exist\), d \(is being deleted\): no Secret was written there/,
+    );
     // plan and --dry-run change nothing: they speak of what rotate would do.
-    assert.match(skippedProblem(gone, true)[0]!, /^Would skip namespace\(s\) c \(does not exist\), d \(is being deleted\): rotate would write no Secret there/);
+    assert.match(
+      skippedProblem(gone, true)[0]!,
+      /^Would skip namespace\(s\) c \(does not exist\), d \(is being deleted\): rotate would write no Secret there/,
+    );
     assert.doesNotMatch(skippedProblem(gone, true)[0]!, /was written|were handled/);
     assert.deepEqual(skippedProblem([]), []);
   });
 
   test("fail: nothing goes on", () => {
-    assert.throws(() => decideUnavailable("fail", all, gone, log), (e: unknown) => e instanceof NamespacesUnavailableError && e.exitCode === 1 && /c \(does not exist\), d \(is being deleted\)\. Nothing was changed/.test(e.message));
+    assert.throws(
+      () => decideUnavailable("fail", all, gone, log),
+      (e: unknown) =>
+        e instanceof NamespacesUnavailableError &&
+        e.exitCode === 1 &&
+        /c \(does not exist\), d \(is being deleted\)\. Nothing was changed/.test(e.message),
+    );
   });
 
   test("create: missing ones were created and stay; one being deleted is skipped", () => {
@@ -80,12 +107,16 @@ describe("--missing-namespace", () => {
 });
 
 describe("--missing-namespace and --create-namespace", () => {
-  const parse = (raw: Record<string, unknown>) => parseConfig({ project: "grp/app", namespaces: ["a"], ...raw }, { GITLAB_TOKEN: "glpat-x" }, "cli");
+  const parse = (raw: Record<string, unknown>) =>
+    parseConfig({ project: "grp/app", namespaces: ["a"], ...raw }, { GITLAB_TOKEN: "glpat-x" }, "cli");
 
   test("skip by default; --create-namespace is create", () => {
     assert.equal(parse({}).missingNamespace, "skip");
     assert.equal(parse({}).createNamespace, false);
-    assert.deepEqual([parse({ createNamespace: true }).missingNamespace, parse({ createNamespace: true }).createNamespace], ["create", true]);
+    assert.deepEqual(
+      [parse({ createNamespace: true }).missingNamespace, parse({ createNamespace: true }).createNamespace],
+      ["create", true],
+    );
     assert.equal(parse({ missingNamespace: "create" }).createNamespace, true);
     assert.equal(parse({ missingNamespace: "fail" }).missingNamespace, "fail");
     // skip is the default the Action fills in, so it never contradicts --create-namespace
@@ -93,7 +124,13 @@ describe("--missing-namespace and --create-namespace", () => {
   });
 
   test("an unknown mode, or fail with --create-namespace, is bad input", () => {
-    assert.throws(() => parse({ missingNamespace: "ignore" }), (e: unknown) => e instanceof UsageError && /--missing-namespace: invalid value "ignore"/.test(e.message));
-    assert.throws(() => parse({ createNamespace: true, missingNamespace: "fail" }), (e: unknown) => e instanceof UsageError && /--create-namespace and --missing-namespace/.test(e.message));
+    assert.throws(
+      () => parse({ missingNamespace: "ignore" }),
+      (e: unknown) => e instanceof UsageError && /--missing-namespace: invalid value "ignore"/.test(e.message),
+    );
+    assert.throws(
+      () => parse({ createNamespace: true, missingNamespace: "fail" }),
+      (e: unknown) => e instanceof UsageError && /--create-namespace and --missing-namespace/.test(e.message),
+    );
   });
 });

@@ -18,14 +18,23 @@ test("the PrometheusRule holds the groups of rules.yaml, with the four alerts th
   assert.equal(rule.kind, "PrometheusRule");
   assert.deepEqual(rule.spec.groups, load("rules.yaml").groups);
   const alerts = rule.spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.alert));
-  assert.deepEqual(alerts, ["GitLabPullSecretTokenExpiresSoon", "GitLabPullSecretApiTokenExpiresSoon", "GitLabPullSecretRotationStale", "GitLabPullSecretUnhealthy"]);
+  assert.deepEqual(alerts, [
+    "GitLabPullSecretTokenExpiresSoon",
+    "GitLabPullSecretApiTokenExpiresSoon",
+    "GitLabPullSecretRotationStale",
+    "GitLabPullSecretUnhealthy",
+  ]);
 });
 
-test("promtool: the rules are valid and every alert fires when it should, and only then", { skip: skipWithoutPrometheus() }, async () => {
-  const check = await run("promtool", ["check", "rules", join(DIR, "rules.yaml")], { PATH: process.env.PATH ?? "" });
-  assert.equal(check.code, 0, check.stdout + check.stderr);
-  assert.match(check.stdout, /SUCCESS: 4 rules found/);
-  const r = await promtoolTestRules(join(DIR, "rules.test.yaml"));
-  assert.equal(r.code, 0, r.output);
-  assert.match(r.output, /SUCCESS/);
-});
+test(
+  "promtool: the rules are valid and every alert fires when it should, and only then",
+  { skip: skipWithoutPrometheus() },
+  async () => {
+    const check = await run("promtool", ["check", "rules", join(DIR, "rules.yaml")], { PATH: process.env.PATH ?? "" });
+    assert.equal(check.code, 0, check.stdout + check.stderr);
+    assert.match(check.stdout, /SUCCESS: 4 rules found/);
+    const r = await promtoolTestRules(join(DIR, "rules.test.yaml"));
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /SUCCESS/);
+  },
+);

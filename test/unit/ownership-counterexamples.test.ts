@@ -30,20 +30,32 @@ async function holds(h: History): Promise<ReturnType<typeof play>> {
 describe("ownership counterexamples, each with its fix", () => {
   test("P/Q/P: two selectors with a list each are two targets (the identity covers the whole spec)", async () => {
     const { fleet } = await holds({
-      clusters: [[{ ns: "a", team: "x" }, { ns: "y", team: null }, { ns: "z", team: null }]],
+      clusters: [
+        [
+          { ns: "a", team: "x" },
+          { ns: "y", team: null },
+          { ns: "z", team: null },
+        ],
+      ],
       pipelines: [
         { cluster: 0, secret: "s", spec: { kind: "selector", team: "x", list: ["y"], exclude: [] }, rbac: LEAST },
         { cluster: 0, secret: "s", spec: { kind: "selector", team: "x", list: ["z"], exclude: [] }, rbac: LEAST },
       ],
       steps: [run(0, { force: true }), run(1, { force: true }), run(0, { force: true })],
     });
-    const held = (ns: string) => Number(fleet.clusters[0]!.secrets.get(`${ns}/s`)!.annotations["gitlab-pull-secret.io/token-id"]);
+    const held = (ns: string) =>
+      Number(fleet.clusters[0]!.secrets.get(`${ns}/s`)!.annotations["gitlab-pull-secret.io/token-id"]);
     assert.ok(fleet.isLive(held("y")) && fleet.isLive(held("z")));
   });
 
   test("a namespace relabelled out of the selector keeps a live token (the Lease records where the target wrote)", async () => {
     const { fleet } = await holds({
-      clusters: [[{ ns: "b", team: "x" }, { ns: "a", team: "x" }]],
+      clusters: [
+        [
+          { ns: "b", team: "x" },
+          { ns: "a", team: "x" },
+        ],
+      ],
       pipelines: [
         { cluster: 0, secret: "s", spec: { kind: "selector", team: "x", list: [], exclude: [] }, rbac: LEAST },
         { cluster: 0, secret: "s", spec: { kind: "selector", team: "x", list: ["a"], exclude: [] }, rbac: LEAST },
@@ -53,8 +65,13 @@ describe("ownership counterexamples, each with its fix", () => {
     const left = Number(fleet.clusters[0]!.secrets.get("a/s")!.annotations["gitlab-pull-secret.io/token-id"]);
     assert.ok(fleet.isLive(left), "a still pulls with the token it holds");
     // The record keeps a while its Secret holds one of the target's tokens.
-    const records = [...fleet.clusters[0]!.leases.values()].flatMap((l) => Object.entries(l.annotations ?? {}).filter(([k]) => k.startsWith("written.gitlab-pull-secret.io/")));
-    assert.ok(records.some(([, v]) => v.split(";")[1]!.split(",").includes("a")), JSON.stringify(records));
+    const records = [...fleet.clusters[0]!.leases.values()].flatMap((l) =>
+      Object.entries(l.annotations ?? {}).filter(([k]) => k.startsWith("written.gitlab-pull-secret.io/")),
+    );
+    assert.ok(
+      records.some(([, v]) => v.split(";")[1]!.split(",").includes("a")),
+      JSON.stringify(records),
+    );
   });
 
   test("the namespace holding a selector's Lease is deleted: the record is lost, said, and nothing it cannot account for dies", async () => {
@@ -75,7 +92,11 @@ describe("ownership counterexamples, each with its fix", () => {
         { cluster: 0, secret: "s", spec: { kind: "list", list: ["d"] }, rbac: LEAST },
         { cluster: 0, secret: "s", spec: { kind: "selector", team: "x", list: [], exclude: ["a"] }, rbac: LEAST },
       ],
-      steps: [run(0, { missing: "create" }), { op: "delete", cluster: 0, ns: "d" }, run(0, { missing: "create", afterMinutes: 10 })],
+      steps: [
+        run(0, { missing: "create" }),
+        { op: "delete", cluster: 0, ns: "d" },
+        run(0, { missing: "create", afterMinutes: 10 }),
+      ],
     });
     // Another cluster with the same list could hold it: only its own cluster could tell.
     assert.ok(fleet.isLive(100));

@@ -22,7 +22,13 @@ test(`no token of ours dies while a Secret holds it, and orphans are swept (${ru
     const outcome = await play(history);
     assert.equal(outcome.violation, null, outcome.violation ?? "");
   });
-  await fc.assert(property, { numRuns: runs, ...(seed === undefined ? {} : { seed }), ...(path === undefined ? {} : { path }), endOnFailure: false, includeErrorInReport: true });
+  await fc.assert(property, {
+    numRuns: runs,
+    ...(seed === undefined ? {} : { seed }),
+    ...(path === undefined ? {} : { path }),
+    endOnFailure: false,
+    includeErrorInReport: true,
+  });
 });
 
 // The property proves nothing about a dimension its histories never reach: a fixed sample must reach every one.
@@ -32,22 +38,80 @@ test("the generated histories reach every dimension the property is about", asyn
   const count = (what: string, yes: boolean) => yes && seen.set(what, (seen.get(what) ?? 0) + 1);
   for (const h of histories) {
     count("several clusters", h.clusters.length > 1);
-    count("a shared Secret name", new Set(h.pipelines.map((p) => `${p.cluster}/${p.secret}`)).size < h.pipelines.length);
+    count(
+      "a shared Secret name",
+      new Set(h.pipelines.map((p) => `${p.cluster}/${p.secret}`)).size < h.pipelines.length,
+    );
     for (const p of h.pipelines) {
-      count(p.spec.kind === "list" ? "a list" : p.spec.list.length ? "a selector plus a list" : p.spec.exclude.length ? "a selector with exclusions" : "a selector", true);
+      count(
+        p.spec.kind === "list"
+          ? "a list"
+          : p.spec.list.length
+            ? "a selector plus a list"
+            : p.spec.exclude.length
+              ? "a selector with exclusions"
+              : "a selector",
+        true,
+      );
       count(`cluster-wide list ${p.rbac.clusterList}`, true);
       count(`get namespaces ${p.rbac.getNamespaces}`, true);
     }
-    for (const s of h.steps) if (s.op === "run") for (const flag of [`force ${s.force}`, `rotate-before ${s.rotateBefore}`, `keep ${s.keepPrevious}`, `missing ${s.missing}`]) count(flag, true);
+    for (const s of h.steps)
+      if (s.op === "run")
+        for (const flag of [
+          `force ${s.force}`,
+          `rotate-before ${s.rotateBefore}`,
+          `keep ${s.keepPrevious}`,
+          `missing ${s.missing}`,
+        ])
+          count(flag, true);
     for (const line of (await play(h)).trace) {
-      for (const [what, re] of [["killed", /killed at/], ["minted", /minted/], ["revoked", /revoked \d/], ["swept", /swept \d/], ["filled", /filled/], ["refused", /: exit [12]/], ["create", /: create /], ["delete", /: delete /], ["relabel", /: relabel /]] as const) count(what, re.test(line));
+      for (const [what, re] of [
+        ["killed", /killed at/],
+        ["minted", /minted/],
+        ["revoked", /revoked \d/],
+        ["swept", /swept \d/],
+        ["filled", /filled/],
+        ["refused", /: exit [12]/],
+        ["create", /: create /],
+        ["delete", /: delete /],
+        ["relabel", /: relabel /],
+      ] as const)
+        count(what, re.test(line));
     }
   }
   const wanted = [
-    "several clusters", "a shared Secret name", "a list", "a selector", "a selector plus a list", "a selector with exclusions",
-    "cluster-wide list true", "cluster-wide list false", "get namespaces true", "get namespaces false",
-    "force true", "rotate-before none", "rotate-before 1d", "rotate-before 6d", "keep 1", "missing skip", "missing fail", "missing create",
-    "killed", "minted", "revoked", "swept", "filled", "refused", "create", "delete", "relabel",
+    "several clusters",
+    "a shared Secret name",
+    "a list",
+    "a selector",
+    "a selector plus a list",
+    "a selector with exclusions",
+    "cluster-wide list true",
+    "cluster-wide list false",
+    "get namespaces true",
+    "get namespaces false",
+    "force true",
+    "rotate-before none",
+    "rotate-before 1d",
+    "rotate-before 6d",
+    "keep 1",
+    "missing skip",
+    "missing fail",
+    "missing create",
+    "killed",
+    "minted",
+    "revoked",
+    "swept",
+    "filled",
+    "refused",
+    "create",
+    "delete",
+    "relabel",
   ];
-  assert.deepEqual(wanted.filter((w) => !seen.get(w)), [], JSON.stringify(Object.fromEntries(seen)));
+  assert.deepEqual(
+    wanted.filter((w) => !seen.get(w)),
+    [],
+    JSON.stringify(Object.fromEntries(seen)),
+  );
 });

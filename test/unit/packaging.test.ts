@@ -40,10 +40,20 @@ test("action.yml is generated from the option table", () => {
 test("the option table in docs/options.md is generated from the option table, and only there", () => {
   const doc = readFileSync(join(root, "docs", "options.md"), "utf8");
   assert.equal(doc, withOptionsTable(doc), "docs/options.md option table drifted: run npm run build");
-  for (const o of OPTIONS) if (o.flag) assert.ok(doc.includes(`\`--${o.flag}\``), `docs/options.md documents --${o.flag}`);
+  for (const o of OPTIONS)
+    if (o.flag) assert.ok(doc.includes(`\`--${o.flag}\``), `docs/options.md documents --${o.flag}`);
   // One place: a second copy elsewhere would drift unchecked.
-  const others = ["README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md") && f !== "options.md").map((f) => join("docs", f))];
-  for (const f of others) assert.ok(!readFileSync(join(root, f), "utf8").includes("<!-- options:begin"), `${f} holds a copy of the option table`);
+  const others = [
+    "README.md",
+    ...readdirSync(join(root, "docs"))
+      .filter((f) => f.endsWith(".md") && f !== "options.md")
+      .map((f) => join("docs", f)),
+  ];
+  for (const f of others)
+    assert.ok(
+      !readFileSync(join(root, f), "utf8").includes("<!-- options:begin"),
+      `${f} holds a copy of the option table`,
+    );
 });
 
 test("the version is package.json's", () => {

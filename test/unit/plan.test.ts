@@ -13,10 +13,24 @@ test("a token is dead from 00:00 UTC of its expiry date, whatever `expired` says
 
 test("revocation keeps the newest N previous tokens", () => {
   const live = new Set([5, 6, 7, 8, 9, 10]);
-  assert.deepEqual(revocationPlan({ current: [9], kept: [8, 7], pending: [] }, 10, 0, live), { keep: [], revoke: [9, 8, 7] });
-  assert.deepEqual(revocationPlan({ current: [9], kept: [8, 7], pending: [5] }, 10, 2, live), { keep: [9, 8], revoke: [7, 5] });
-  assert.deepEqual(revocationPlan({ current: [9, 10], kept: [], pending: [] }, 10, 0, live), { keep: [], revoke: [9] }, "never the new token");
-  assert.deepEqual(revocationPlan({ current: [9], kept: [4], pending: [3] }, 10, 1, live), { keep: [9], revoke: [] }, "gone tokens need no call");
+  assert.deepEqual(revocationPlan({ current: [9], kept: [8, 7], pending: [] }, 10, 0, live), {
+    keep: [],
+    revoke: [9, 8, 7],
+  });
+  assert.deepEqual(revocationPlan({ current: [9], kept: [8, 7], pending: [5] }, 10, 2, live), {
+    keep: [9, 8],
+    revoke: [7, 5],
+  });
+  assert.deepEqual(
+    revocationPlan({ current: [9, 10], kept: [], pending: [] }, 10, 0, live),
+    { keep: [], revoke: [9] },
+    "never the new token",
+  );
+  assert.deepEqual(
+    revocationPlan({ current: [9], kept: [4], pending: [3] }, 10, 1, live),
+    { keep: [9], revoke: [] },
+    "gone tokens need no call",
+  );
 });
 
 test("durations read well", () => {
@@ -29,7 +43,13 @@ test("durations read well", () => {
 test("the lock: one name and namespace per target, stale after its duration", () => {
   assert.equal(lockNamespace(["team-b", "team-a"]), "team-a");
   assert.equal(leaseName("regcred"), "gitlab-pull-secret-regcred");
-  const lease = { holder: "x", renewTime: "2026-11-23T08:00:00.000000Z", durationSeconds: 300, resourceVersion: "1", uid: "u" };
+  const lease = {
+    holder: "x",
+    renewTime: "2026-11-23T08:00:00.000000Z",
+    durationSeconds: 300,
+    resourceVersion: "1",
+    uid: "u",
+  };
   assert.equal(isStale(lease, new Date("2026-11-23T08:04:59Z")), false);
   assert.equal(isStale(lease, new Date("2026-11-23T08:05:01Z")), true);
   assert.equal(isStale({ ...lease, renewTime: "" }, new Date()), true);

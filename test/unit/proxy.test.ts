@@ -18,7 +18,12 @@ import { UsageError } from "../../src/model/errors.js";
 import { describeProxyRefusal, proxyDispatcher, proxyRefusalOf } from "../../src/adapters/proxy.js";
 import { issueServerCert, makeCA } from "../support/certs.ts";
 import { closedPort, startProxyStandIn, type ProxyStandIn } from "../support/proxy-standin.ts";
-import { normalizeNoProxy, proxySecretForms, readProxySettings, type ProxySettings } from "../../src/config/proxy-settings.js";
+import {
+  normalizeNoProxy,
+  proxySecretForms,
+  readProxySettings,
+  type ProxySettings,
+} from "../../src/config/proxy-settings.js";
 
 const USER = "corp\\svc-runner";
 const PASSWORD = "Pr0xy:p@ss w/rd%";
@@ -41,7 +46,12 @@ describe("readProxySettings", () => {
   });
 
   test("lower case wins over upper case, as curl and undici read them; empty values do not count", () => {
-    const s = readProxySettings({ https_proxy: "http://lower:3128", HTTPS_PROXY: "http://upper:3128", HTTP_PROXY: "http://plain:8080", http_proxy: "" })!;
+    const s = readProxySettings({
+      https_proxy: "http://lower:3128",
+      HTTPS_PROXY: "http://upper:3128",
+      HTTP_PROXY: "http://plain:8080",
+      http_proxy: "",
+    })!;
     assert.equal(s.https?.host, "lower:3128");
     assert.equal(s.https?.variable, "https_proxy");
     assert.equal(s.http?.host, "plain:8080");
@@ -49,12 +59,21 @@ describe("readProxySettings", () => {
   });
 
   test("a query or a fragment is refused without showing it (it may hold a token); credentials are a proxy's own", () => {
-    for (const [value, part] of [["http://proxy.corp:3128/?token=glpat-secret-in-query", "a query"], ["http://proxy.corp:3128/#glpat-secret-in-fragment", "a fragment"]]) {
+    for (const [value, part] of [
+      ["http://proxy.corp:3128/?token=glpat-secret-in-query", "a query"],
+      ["http://proxy.corp:3128/#glpat-secret-in-fragment", "a fragment"],
+    ]) {
       const err = usage(() => readProxySettings({ HTTPS_PROXY: value! }));
-      assert.match(err.message, new RegExp(`HTTPS_PROXY: invalid value "http://proxy.corp:3128"; expected .*without ${part}`));
+      assert.match(
+        err.message,
+        new RegExp(`HTTPS_PROXY: invalid value "http://proxy.corp:3128"; expected .*without ${part}`),
+      );
       assert.doesNotMatch(err.message, /glpat-secret/);
     }
-    assert.equal(readProxySettings({ HTTPS_PROXY: `http://u:${ENCODED}@proxy.corp:3128` })!.https?.host, "proxy.corp:3128");
+    assert.equal(
+      readProxySettings({ HTTPS_PROXY: `http://u:${ENCODED}@proxy.corp:3128` })!.https?.host,
+      "proxy.corp:3128",
+    );
   });
 
   test("a bare host:port is an http:// proxy", () => {
@@ -67,7 +86,8 @@ describe("readProxySettings", () => {
     const s = readProxySettings({ HTTPS_PROXY: `http://${encodeURIComponent(USER)}:${ENCODED}@proxy.corp:3128` })!;
     const basic = Buffer.from(`${USER}:${PASSWORD}`).toString("base64");
     const forms = proxySecretForms(s);
-    for (const f of [PASSWORD, ENCODED, `${USER}:${PASSWORD}`, basic, basic.replace(/=+$/, "")]) assert.ok(forms.includes(f), `missing form ${f.slice(0, 4)}`);
+    for (const f of [PASSWORD, ENCODED, `${USER}:${PASSWORD}`, basic, basic.replace(/=+$/, "")])
+      assert.ok(forms.includes(f), `missing form ${f.slice(0, 4)}`);
     assert.equal(String(s.https?.url), "[redacted]");
     assert.equal(JSON.stringify(s).includes(ENCODED), false);
     assert.equal(s.https?.host, "proxy.corp:3128");
@@ -91,7 +111,10 @@ describe("readProxySettings", () => {
   });
 
   test("NO_PROXY: bare IPv6 literals bracketed and compressed, separators and spaces tidied", () => {
-    assert.equal(normalizeNoProxy(" ::1, 0:0:0:0:0:0:0:1 .example.com,host:8443,[::1]:5005 "), "[::1],[::1],.example.com,host:8443,[::1]:5005");
+    assert.equal(
+      normalizeNoProxy(" ::1, 0:0:0:0:0:0:0:1 .example.com,host:8443,[::1]:5005 "),
+      "[::1],[::1],.example.com,host:8443,[::1]:5005",
+    );
     assert.equal(normalizeNoProxy(" * "), "*");
     assert.equal(readProxySettings({ HTTPS_PROXY: "proxy:1", no_proxy: "a", NO_PROXY: "b" })!.noProxy, "a");
   });
@@ -114,7 +137,9 @@ describe("routing through the dispatcher", () => {
     const authority = makeCA(dir, "ca");
     const cert = issueServerCert(dir, authority, "origin");
     ca = [...rootCertificates, authority.cert];
-    const hello = (name: string) => (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => res.end(`${name} ${req.url}`);
+    const hello =
+      (name: string) => (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) =>
+        res.end(`${name} ${req.url}`);
     plain = createHttpServer(hello("plain"));
     plain6 = createHttpServer(hello("plain6"));
     tls = createHttpsServer({ cert: cert.cert, key: cert.key }, hello("tls"));
@@ -166,7 +191,10 @@ describe("routing through the dispatcher", () => {
     assert.deepEqual(targets(), [`127.0.0.1:${tlsPort}`]);
     const err = await failure(`https://127.0.0.1:${tlsPort}/a`, settings({ HTTPS_PROXY: proxy.url() }), false);
     assert.equal(proxyRefusalOf(err), undefined, "an untrusted origin is the origin's failure, not the proxy's");
-    assert.match(String((err as { cause?: { code?: string } }).cause?.code), /SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/);
+    assert.match(
+      String((err as { cause?: { code?: string } }).cause?.code),
+      /SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/,
+    );
   });
 
   test("http origin: HTTP_PROXY, not HTTPS_PROXY; an https origin falls back to HTTP_PROXY (undici's rule)", async () => {
@@ -181,8 +209,14 @@ describe("routing through the dispatcher", () => {
   test("credentials in the URL arrive as Proxy-Authorization, decoded", async () => {
     const credentials = { username: USER, password: PASSWORD };
     proxy.requireAuth(credentials);
-    assert.equal(await get(`https://127.0.0.1:${tlsPort}/d`, settings({ HTTPS_PROXY: proxy.url(credentials) })), "tls /d");
-    assert.equal(proxy.tunnels[0]?.proxyAuthorization, `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}`);
+    assert.equal(
+      await get(`https://127.0.0.1:${tlsPort}/d`, settings({ HTTPS_PROXY: proxy.url(credentials) })),
+      "tls /d",
+    );
+    assert.equal(
+      proxy.tunnels[0]?.proxyAuthorization,
+      `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}`,
+    );
   });
 
   const bypass: Array<[string, string, boolean]> = [
@@ -207,17 +241,30 @@ describe("routing through the dispatcher", () => {
       } else {
         const err = await failure(url, s);
         assert.equal(proxyRefusalOf(err), undefined);
-        assert.equal((err as { cause?: { code?: string } }).cause?.code, "ENOTFOUND", "resolved here: the proxy was bypassed");
+        assert.equal(
+          (err as { cause?: { code?: string } }).cause?.code,
+          "ENOTFOUND",
+          "resolved here: the proxy was bypassed",
+        );
         assert.deepEqual(targets(), []);
       }
     });
   }
 
   test("NO_PROXY IP literals: 127.0.0.1, and a bare ::1 (undici alone would read it as host ':' port 1)", async () => {
-    assert.equal(await get(`http://127.0.0.1:${plainPort}/f`, settings({ HTTP_PROXY: proxy.url(), NO_PROXY: "127.0.0.1" })), "plain /f");
-    assert.equal(await get(`http://[::1]:${plain6Port}/f`, settings({ HTTP_PROXY: proxy.url(), NO_PROXY: "::1" })), "plain6 /f");
+    assert.equal(
+      await get(`http://127.0.0.1:${plainPort}/f`, settings({ HTTP_PROXY: proxy.url(), NO_PROXY: "127.0.0.1" })),
+      "plain /f",
+    );
+    assert.equal(
+      await get(`http://[::1]:${plain6Port}/f`, settings({ HTTP_PROXY: proxy.url(), NO_PROXY: "::1" })),
+      "plain6 /f",
+    );
     assert.deepEqual(targets(), []);
-    assert.equal(await get(`http://[::1]:${plain6Port}/g`, settings({ HTTP_PROXY: proxy.url(), NO_PROXY: "127.0.0.1" })), "plain6 /g");
+    assert.equal(
+      await get(`http://[::1]:${plain6Port}/g`, settings({ HTTP_PROXY: proxy.url(), NO_PROXY: "127.0.0.1" })),
+      "plain6 /g",
+    );
     assert.deepEqual(targets(), [`[::1]:${plain6Port}`], "loopback is not bypassed unless listed");
   });
 
@@ -238,7 +285,12 @@ describe("routing through the dispatcher", () => {
     let { r, text } = await refusal({ HTTPS_PROXY: proxy.url() });
     assert.equal(r.status, 407);
     assert.equal(r.sentCredentials, false);
-    assert.match(text, new RegExp(`the proxy ${proxy.host} refused the tunnel to 127\\.0\\.0\\.1:${tlsPort} \\(HTTP 407 Proxy Authentication Required\\)\\. The proxy requires credentials: put them in HTTPS_PROXY`));
+    assert.match(
+      text,
+      new RegExp(
+        `the proxy ${proxy.host} refused the tunnel to 127\\.0\\.0\\.1:${tlsPort} \\(HTTP 407 Proxy Authentication Required\\)\\. The proxy requires credentials: put them in HTTPS_PROXY`,
+      ),
+    );
 
     ({ r, text } = await refusal({ HTTPS_PROXY: proxy.url({ username: USER, password: "wrong-password" }) }));
     assert.equal(r.sentCredentials, true);
@@ -257,13 +309,21 @@ describe("routing through the dispatcher", () => {
     ({ r, text } = await refusal({ https_proxy: nowhere, HTTP_PROXY: nowhere }));
     assert.equal(r.status, undefined);
     assert.equal(r.code, "ECONNREFUSED");
-    assert.match(text, new RegExp(`cannot connect to the proxy 127\\.0\\.0\\.1:${gone} \\(ECONNREFUSED\\).*Check the proxy's host and port in https_proxy / HTTP_PROXY`));
+    assert.match(
+      text,
+      new RegExp(
+        `cannot connect to the proxy 127\\.0\\.0\\.1:${gone} \\(ECONNREFUSED\\).*Check the proxy's host and port in https_proxy / HTTP_PROXY`,
+      ),
+    );
   });
 
   test("a proxy that cannot reach the origin: 502, told apart from a refusal", async () => {
     const gone = await closedPort();
     const r = proxyRefusalOf(await failure(`https://127.0.0.1:${gone}/i`, settings({ HTTPS_PROXY: proxy.url() })));
     assert.equal(r?.status, 502);
-    assert.match(describeProxyRefusal(r!).detail, new RegExp(`could not open a tunnel to 127\\.0\\.0\\.1:${gone} \\(HTTP 502 Bad Gateway\\)`));
+    assert.match(
+      describeProxyRefusal(r!).detail,
+      new RegExp(`could not open a tunnel to 127\\.0\\.0\\.1:${gone} \\(HTTP 502 Bad Gateway\\)`),
+    );
   });
 });

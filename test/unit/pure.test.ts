@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { credentialsFor, dockercfg, dockerConfigJson, payloadSha256, pullSecretPayload, registryHosts, secretForms, secretTypeOf } from "../../src/model/dockerconfig.js";
+import {
+  credentialsFor,
+  dockercfg,
+  dockerConfigJson,
+  payloadSha256,
+  pullSecretPayload,
+  registryHosts,
+  secretForms,
+  secretTypeOf,
+} from "../../src/model/dockerconfig.js";
 import { UsageError } from "../../src/model/errors.js";
 import { durationForm, expiryDateFor, formatDuration, parseDuration } from "../../src/config/duration.js";
 import { parseConfig } from "../../src/config/inputs.js";
@@ -20,7 +29,8 @@ describe("durations", () => {
     assert.equal(parseDuration("10m"), 600_000);
   });
   test("rejects other forms", () => {
-    for (const bad of ["", "7", "d", "1.5d", "-1d", "7 days", "1y", "7D"]) assert.equal(parseDuration(bad), undefined, bad);
+    for (const bad of ["", "7", "d", "1.5d", "-1d", "7 days", "1y", "7D"])
+      assert.equal(parseDuration(bad), undefined, bad);
   });
   test("expiry date is the first UTC midnight at or after now + lifetime", () => {
     const now = new Date("2026-11-23T08:30:00Z");
@@ -49,11 +59,26 @@ describe("duration limits", () => {
     assert.equal(expiryDateFor(new Date("2026-01-01T10:00:00Z"), 364 * 86400_000), "2027-01-01");
   });
   test("each duration option's error gives only examples that option accepts", () => {
-    const duration = OPTIONS.filter((o) => ["expiresIn", "rotateBefore", "sweepGrace", "lockTimeout", "lockLeaseDuration", "requestTimeout", "retryFor", "warnWithin"].includes(o.key));
+    const duration = OPTIONS.filter((o) =>
+      [
+        "expiresIn",
+        "rotateBefore",
+        "sweepGrace",
+        "lockTimeout",
+        "lockLeaseDuration",
+        "requestTimeout",
+        "retryFor",
+        "warnWithin",
+      ].includes(o.key),
+    );
     for (const o of duration) {
       let message = "";
       try {
-        parseConfig({ project: "grp/app", namespaces: ["a"], expiresIn: "365d", [o.key]: "7y" }, { GITLAB_TOKEN: "glpat-x" }, "cli");
+        parseConfig(
+          { project: "grp/app", namespaces: ["a"], expiresIn: "365d", [o.key]: "7y" },
+          { GITLAB_TOKEN: "glpat-x" },
+          "cli",
+        );
       } catch (err) {
         message = (err as Error).message;
       }
@@ -62,7 +87,11 @@ describe("duration limits", () => {
       for (const e of examples) {
         let accepted = true;
         try {
-          parseConfig({ project: "grp/app", namespaces: ["a"], expiresIn: "365d", [o.key]: e }, { GITLAB_TOKEN: "glpat-x" }, "cli");
+          parseConfig(
+            { project: "grp/app", namespaces: ["a"], expiresIn: "365d", [o.key]: e },
+            { GITLAB_TOKEN: "glpat-x" },
+            "cli",
+          );
         } catch {
           accepted = false;
         }
@@ -79,7 +108,9 @@ describe("duration limits", () => {
 });
 
 describe("docker config", () => {
-  const creds = [{ host: "gitlab.example.com:5005", username: "gitlab+deploy-token-7", password: new Secret("gldt-abc") }];
+  const creds = [
+    { host: "gitlab.example.com:5005", username: "gitlab+deploy-token-7", password: new Secret("gldt-abc") },
+  ];
   test("carries username, password and auth = base64(username:password) under auths", () => {
     const cfg = JSON.parse(dockerConfigJson(creds).reveal());
     const entry = cfg.auths["gitlab.example.com:5005"];
@@ -90,7 +121,13 @@ describe("docker config", () => {
   test("secret forms cover token, user:token, both base64s and the config", () => {
     const forms = secretForms(creds);
     const config = dockerConfigJson(creds).reveal();
-    for (const f of ["gldt-abc", "gitlab+deploy-token-7:gldt-abc", Buffer.from("gitlab+deploy-token-7:gldt-abc").toString("base64"), config, Buffer.from(config).toString("base64")]) {
+    for (const f of [
+      "gldt-abc",
+      "gitlab+deploy-token-7:gldt-abc",
+      Buffer.from("gitlab+deploy-token-7:gldt-abc").toString("base64"),
+      config,
+      Buffer.from(config).toString("base64"),
+    ]) {
       assert.ok(forms.includes(f), f.slice(0, 12));
     }
   });
@@ -113,11 +150,18 @@ describe("docker config shapes: dockercfg, aliases, static credentials", () => {
   test("every alias gets the same username, password and auth = base64(username:password)", () => {
     const map = JSON.parse(dockercfg(creds).reveal());
     for (const host of hosts) {
-      assert.deepEqual(map[host], { username: "gitlab+deploy-token-7", password: "gldt-abc", auth: b64("gitlab+deploy-token-7:gldt-abc") });
+      assert.deepEqual(map[host], {
+        username: "gitlab+deploy-token-7",
+        password: "gldt-abc",
+        auth: b64("gitlab+deploy-token-7:gldt-abc"),
+      });
     }
   });
   test("static credentials: any username (iamapikey, a Harbor robot with $ and +), a password with colons and spaces", () => {
-    for (const [user, pass] of [["iamapikey", "a:b c"], ["robot$proj+ci", "p@ss"]] as const) {
+    for (const [user, pass] of [
+      ["iamapikey", "a:b c"],
+      ["robot$proj+ci", "p@ss"],
+    ] as const) {
       const cfg = JSON.parse(dockerConfigJson(credentialsFor(["us.icr.io"], user, new Secret(pass))).reveal());
       assert.equal(Buffer.from(cfg.auths["us.icr.io"].auth, "base64").toString(), `${user}:${pass}`);
       // containers/image splits at the first colon: the username must have none, the password may.
@@ -126,7 +170,10 @@ describe("docker config shapes: dockercfg, aliases, static credentials", () => {
   });
   test("registry hosts: lowercased, each once, never the registry again", () => {
     assert.deepEqual(registryHosts("R.example.com", ["P.example.com"]), ["r.example.com", "p.example.com"]);
-    assert.throws(() => registryHosts("r.example.com:5005", ["R.example.com:5005"]), (e: unknown) => e instanceof UsageError && /--registry-alias: invalid value "R.example.com:5005"/.test(e.message));
+    assert.throws(
+      () => registryHosts("r.example.com:5005", ["R.example.com:5005"]),
+      (e: unknown) => e instanceof UsageError && /--registry-alias: invalid value "R.example.com:5005"/.test(e.message),
+    );
     assert.throws(() => registryHosts("r", ["p", "p"]), UsageError);
   });
   test("the secret forms cover both shapes and their base64; the SHA-256 changes with the password, not with the call", () => {
@@ -142,14 +189,28 @@ describe("docker config shapes: dockercfg, aliases, static credentials", () => {
     assert.ok(!forms.includes(payloadSha256(dockercfg(creds))), "the digest is not a form of the secret");
   });
   test("secret types map to the Kubernetes type and data key", () => {
-    const list = JSON.parse(secretList({ namespaces: ["a"], secretName: "p", secretType: "dockercfg", payload: dockercfg(creds), annotations: {} }).reveal());
+    const list = JSON.parse(
+      secretList({
+        namespaces: ["a"],
+        secretName: "p",
+        secretType: "dockercfg",
+        payload: dockercfg(creds),
+        annotations: {},
+      }).reveal(),
+    );
     assert.equal(list.items[0].type, "kubernetes.io/dockercfg");
     assert.deepEqual(Object.keys(list.items[0].data), [".dockercfg"]);
     assert.equal(secretTypeOf("kubernetes.io/dockercfg"), "dockercfg");
     assert.equal(secretTypeOf("Opaque"), undefined);
   });
   test("static Secrets record static instead of a token id, no expiry, and the docker config's SHA-256", () => {
-    const a = staticAnnotations({ username: "robot", registry: "r", aliases: ["p"], configSha256: "ab".repeat(32), rotatedAt: "2026-11-23T08:30:00.000Z" });
+    const a = staticAnnotations({
+      username: "robot",
+      registry: "r",
+      aliases: ["p"],
+      configSha256: "ab".repeat(32),
+      rotatedAt: "2026-11-23T08:30:00.000Z",
+    });
     assert.equal(a[Annotations.tokenId], "static");
     assert.equal(a[Annotations.owner], "static");
     assert.equal(a[Annotations.tokenUsername], "robot");
@@ -174,10 +235,28 @@ describe("Secret wrapper", () => {
 
 describe("manifests", () => {
   test("one List with one dockerconfigjson Secret per namespace, labelled and annotated", () => {
-    const annotations = recordAnnotations({ id: 7, username: "u", expiresAt: "2026-12-01T00:00:00.000Z", owner: "project/42", registry: "r:5005", rotatedAt: "2026-11-23T08:30:00.000Z" });
-    const list = JSON.parse(secretList({ namespaces: ["a", "b"], secretName: "pull", secretType: "dockerconfigjson", payload: new Secret('{"auths":{}}'), annotations }).reveal());
+    const annotations = recordAnnotations({
+      id: 7,
+      username: "u",
+      expiresAt: "2026-12-01T00:00:00.000Z",
+      owner: "project/42",
+      registry: "r:5005",
+      rotatedAt: "2026-11-23T08:30:00.000Z",
+    });
+    const list = JSON.parse(
+      secretList({
+        namespaces: ["a", "b"],
+        secretName: "pull",
+        secretType: "dockerconfigjson",
+        payload: new Secret('{"auths":{}}'),
+        annotations,
+      }).reveal(),
+    );
     assert.equal(list.kind, "List");
-    assert.deepEqual(list.items.map((i: any) => i.metadata.namespace), ["a", "b"]);
+    assert.deepEqual(
+      list.items.map((i: any) => i.metadata.namespace),
+      ["a", "b"],
+    );
     const item = list.items[0];
     assert.equal(item.type, "kubernetes.io/dockerconfigjson");
     assert.equal(Buffer.from(item.data[".dockerconfigjson"], "base64").toString(), '{"auths":{}}');
@@ -187,7 +266,13 @@ describe("manifests", () => {
   });
   test("refs name the Secret in each namespace without data", () => {
     const refs = JSON.parse(secretRefs(["a", "b"], "pull"));
-    assert.deepEqual(refs.items.map((i: any) => [i.metadata.namespace, i.metadata.name, i.data]), [["a", "pull", undefined], ["b", "pull", undefined]]);
+    assert.deepEqual(
+      refs.items.map((i: any) => [i.metadata.namespace, i.metadata.name, i.data]),
+      [
+        ["a", "pull", undefined],
+        ["b", "pull", undefined],
+      ],
+    );
   });
 });
 
@@ -214,13 +299,21 @@ describe("token names", () => {
 describe("kubectl output", () => {
   test("parses nothing, one object, or a List", () => {
     assert.deepEqual(parseSecrets(""), []);
-    const one = { kind: "Secret", type: "kubernetes.io/dockerconfigjson", metadata: { namespace: "a", resourceVersion: "5", labels: { x: "y" } } };
+    const one = {
+      kind: "Secret",
+      type: "kubernetes.io/dockerconfigjson",
+      metadata: { namespace: "a", resourceVersion: "5", labels: { x: "y" } },
+    };
     assert.equal(parseSecrets(JSON.stringify(one))[0]!.namespace, "a");
     const list = { kind: "List", items: [one, { ...one, metadata: { namespace: "b" } }] };
-    assert.deepEqual(parseSecrets(JSON.stringify(list)).map((s) => s.namespace), ["a", "b"]);
+    assert.deepEqual(
+      parseSecrets(JSON.stringify(list)).map((s) => s.namespace),
+      ["a", "b"],
+    );
   });
   test("finds the namespaces an API error names", () => {
-    const stderr = 'Error from server (Forbidden): secrets "p" is forbidden: User "ci" cannot patch resource "secrets" in API group "" in the namespace "team-b"\nError from server (NotFound): namespaces "gone" not found\n';
+    const stderr =
+      'Error from server (Forbidden): secrets "p" is forbidden: User "ci" cannot patch resource "secrets" in API group "" in the namespace "team-b"\nError from server (NotFound): namespaces "gone" not found\n';
     assert.deepEqual(namespacesInErrors(stderr), ["team-b", "gone"]);
     assert.equal(errorLines(stderr).split("\n").length, 2);
   });
@@ -229,10 +322,15 @@ describe("kubectl output", () => {
 describe("kubeconfig errors", () => {
   test("kubectl's words keep the reason and drop anything quoted from the file", () => {
     assert.equal(
-      scrubKubeconfigError('error: error loading config file "/k": yaml: unmarshal errors:\n  line 3: cannot unmarshal !!str `glpat-in-file` into api.Config'),
+      scrubKubeconfigError(
+        'error: error loading config file "/k": yaml: unmarshal errors:\n  line 3: cannot unmarshal !!str `glpat-in-file` into api.Config',
+      ),
       "yaml: unmarshal errors:",
     );
-    assert.equal(scrubKubeconfigError("error: error loading config file \"/k\": json: cannot unmarshal !!str `secret-value` into x"), "json: cannot unmarshal !!str `…` into x");
+    assert.equal(
+      scrubKubeconfigError('error: error loading config file "/k": json: cannot unmarshal !!str `secret-value` into x'),
+      "json: cannot unmarshal !!str `…` into x",
+    );
     assert.equal(scrubKubeconfigError("error: cannot locate context nope"), "cannot locate context nope");
   });
 });

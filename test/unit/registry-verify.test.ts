@@ -15,7 +15,12 @@ import { MANIFEST_TYPES, registryPort, registryPortFor, type VerifyRequest } fro
 import { Secret } from "../../src/model/secret.js";
 import { issueServerCert, makeCA } from "../support/certs.ts";
 import { errorOf, VerifyError } from "../../src/adapters/registry-hints.js";
-import { grantsPull, jwtAccess, parseAuthChallenges, parseBearerChallenge } from "../../src/adapters/registry-challenge.js";
+import {
+  grantsPull,
+  jwtAccess,
+  parseAuthChallenges,
+  parseBearerChallenge,
+} from "../../src/adapters/registry-challenge.js";
 
 describe("parseBearerChallenge", () => {
   test("GitLab's registry at /v2/", () => {
@@ -40,7 +45,9 @@ describe("parseBearerChallenge", () => {
   });
 
   test("Docker Hub", () => {
-    const c = parseBearerChallenge('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull"');
+    const c = parseBearerChallenge(
+      'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull"',
+    );
     assert.equal(c?.realm, "https://auth.docker.io/token");
     assert.equal(c?.service, "registry.docker.io");
     assert.equal(c?.scope, "repository:library/alpine:pull");
@@ -54,24 +61,40 @@ describe("parseBearerChallenge", () => {
   });
 
   test("several challenges in one header (fetch joins repeated lines with ', ')", () => {
-    assert.equal(parseBearerChallenge('Basic realm="Registry Realm", Bearer realm="https://r.test/token",service="s"')?.realm, "https://r.test/token");
+    assert.equal(
+      parseBearerChallenge('Basic realm="Registry Realm", Bearer realm="https://r.test/token",service="s"')?.realm,
+      "https://r.test/token",
+    );
     const both = parseAuthChallenges('Bearer realm="a",service="b", Basic realm="c, d"');
     assert.deepEqual(both, [
       { scheme: "bearer", params: { realm: "a", service: "b" } },
       { scheme: "basic", params: { realm: "c, d" } },
     ]);
-    assert.deepEqual(parseAuthChallenges("Negotiate abc+/==, Bearer realm=\"r\""), [
+    assert.deepEqual(parseAuthChallenges('Negotiate abc+/==, Bearer realm="r"'), [
       { scheme: "negotiate", params: {}, token68: "abc+/==" },
       { scheme: "bearer", params: { realm: "r" } },
     ]);
   });
 
   test("the first value of a repeated parameter wins", () => {
-    assert.equal(parseBearerChallenge('Bearer realm="https://first.test/",realm="https://second.test/"')?.realm, "https://first.test/");
+    assert.equal(
+      parseBearerChallenge('Bearer realm="https://first.test/",realm="https://second.test/"')?.realm,
+      "https://first.test/",
+    );
   });
 
   test("no usable Bearer challenge: undefined, never a throw", () => {
-    for (const h of [undefined, null, "", 'Basic realm="Registry"', 'Bearer service="x"', "Bearer", 'Bearer realm="unterminated', "=,,=\"", "Bearer realm="]) {
+    for (const h of [
+      undefined,
+      null,
+      "",
+      'Basic realm="Registry"',
+      'Bearer service="x"',
+      "Bearer",
+      'Bearer realm="unterminated',
+      '=,,="',
+      "Bearer realm=",
+    ]) {
       const c = parseBearerChallenge(h);
       if (h === 'Bearer realm="unterminated') assert.equal(c?.realm, "unterminated");
       else assert.equal(c, undefined, String(h));
@@ -84,10 +107,22 @@ function jwt(claims: Record<string, unknown>): string {
   return `${b64url({ typ: "JWT", kid: "ABCD:EFGH", alg: "RS256" })}.${b64url(claims)}.c2lnbmF0dXJl`;
 }
 const gitlabClaims = (access: unknown[]): Record<string, unknown> => ({
-  jti: "0b0b", aud: "container_registry", iss: "gitlab-issuer", iat: 1, nbf: 0, exp: 2,
-  access, auth_type: "deploy_token", user: "eyJ.inner.jwt",
+  jti: "0b0b",
+  aud: "container_registry",
+  iss: "gitlab-issuer",
+  iat: 1,
+  nbf: 0,
+  exp: 2,
+  access,
+  auth_type: "deploy_token",
+  user: "eyJ.inner.jwt",
 });
-const pullApp = { type: "repository", name: "grp/app", actions: ["pull"], meta: { project_path: "grp/app", project_id: 1, root_namespace_id: 9 } };
+const pullApp = {
+  type: "repository",
+  name: "grp/app",
+  actions: ["pull"],
+  meta: { project_path: "grp/app", project_id: 1, root_namespace_id: 9 },
+};
 
 describe("the JWT's access claim", () => {
   test("GitLab's grant for the repository pulls", () => {
@@ -102,7 +137,8 @@ describe("the JWT's access claim", () => {
     assert.deepEqual(jwtAccess(jwt({ iss: "x" })), [], "no access claim at all");
   });
   test("only an exact repository name with pull or * counts", () => {
-    const check = (entry: Record<string, unknown>): boolean => grantsPull(jwtAccess(jwt(gitlabClaims([entry])))!, "grp/app");
+    const check = (entry: Record<string, unknown>): boolean =>
+      grantsPull(jwtAccess(jwt(gitlabClaims([entry])))!, "grp/app");
     assert.equal(check({ type: "repository", name: "grp/app", actions: ["*"] }), true);
     assert.equal(check({ type: "repository", name: "grp/app", actions: ["push"] }), false);
     assert.equal(check({ type: "repository", name: "grp/other", actions: ["pull"] }), false);
@@ -112,7 +148,13 @@ describe("the JWT's access claim", () => {
     assert.equal(check({ type: "repository", name: "grp/app", actions: "pull" }), false);
   });
   test("an opaque or broken token is undefined", () => {
-    for (const t of ["opaque-token", "a.b", "a..c", `a.${Buffer.from("not json").toString("base64url")}.c`, `a.${b64url([1])}.c`]) {
+    for (const t of [
+      "opaque-token",
+      "a.b",
+      "a..c",
+      `a.${Buffer.from("not json").toString("base64url")}.c`,
+      `a.${b64url([1])}.c`,
+    ]) {
       assert.equal(jwtAccess(t), undefined, t);
     }
   });
@@ -120,10 +162,19 @@ describe("the JWT's access claim", () => {
 
 describe("error bodies", () => {
   test("registry and /jwt/auth errors, GitLab REST errors, others", () => {
-    assert.deepEqual(errorOf('{"errors":[{"code":"DENIED","message":"access forbidden"}]}'), { code: "DENIED", message: "access forbidden" });
-    assert.deepEqual(errorOf('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"nope"}}]}'), { code: "MANIFEST_UNKNOWN", message: "manifest unknown" });
+    assert.deepEqual(errorOf('{"errors":[{"code":"DENIED","message":"access forbidden"}]}'), {
+      code: "DENIED",
+      message: "access forbidden",
+    });
+    assert.deepEqual(
+      errorOf('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"nope"}}]}'),
+      { code: "MANIFEST_UNKNOWN", message: "manifest unknown" },
+    );
     assert.deepEqual(errorOf('{"message":"404 Not found"}'), { code: undefined, message: "404 Not found" });
-    assert.deepEqual(errorOf('{"error":"invalid_token","error_description":"Token is expired."}'), { code: "invalid_token", message: "Token is expired." });
+    assert.deepEqual(errorOf('{"error":"invalid_token","error_description":"Token is expired."}'), {
+      code: "invalid_token",
+      message: "Token is expired.",
+    });
     assert.deepEqual(errorOf(""), { code: undefined, message: undefined });
     assert.deepEqual(errorOf("Retry later\n"), { code: undefined, message: undefined });
   });
@@ -139,25 +190,51 @@ const DIGEST = `sha256:${"ab".repeat(32)}`;
 const JWT_401 =
   "HTTP Basic: Access denied. If a password was provided for Git authentication, the password was incorrect or you're required to use a token instead of a password. If a token was provided, it was either incorrect, expired, or improperly scoped. See https://gitlab.example.com/help/user/profile/account/two_factor_authentication_troubleshooting.md";
 
-interface Seen { method: string; url: string; headers: IncomingMessage["headers"] }
-interface Reply { status: number; headers?: Record<string, string>; body?: string }
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingMessage["headers"];
+}
+interface Reply {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
 type Script = (r: Seen, realm: string) => Reply | "hang";
 
 /** Registry and token service on one HTTPS listener: the realm is https://127.0.0.1:PORT/jwt/auth. */
 function gitlabLike(opts: { grant?: unknown[]; tokenField?: "token" | "access_token" } = {}): Script {
   return (r, realm): Reply => {
     const path = r.url.split("?")[0];
-    if (path === "/v2/") return { status: 401, headers: { "www-authenticate": `Bearer realm="${realm}",service="container_registry"` }, body: '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required","detail":null}]}' };
+    if (path === "/v2/")
+      return {
+        status: 401,
+        headers: { "www-authenticate": `Bearer realm="${realm}",service="container_registry"` },
+        body: '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required","detail":null}]}',
+      };
     if (path === "/jwt/auth") {
-      if (r.headers.authorization !== `Basic ${BASIC}`) return { status: 401, body: JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: JWT_401 }] }) };
-      return { status: 200, body: JSON.stringify({ [opts.tokenField ?? "token"]: jwt(gitlabClaims(opts.grant ?? [pullApp])) }) };
+      if (r.headers.authorization !== `Basic ${BASIC}`)
+        return { status: 401, body: JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: JWT_401 }] }) };
+      return {
+        status: 200,
+        body: JSON.stringify({ [opts.tokenField ?? "token"]: jwt(gitlabClaims(opts.grant ?? [pullApp])) }),
+      };
     }
     // Like distribution: authorization first, then the resource.
     if (!String(r.headers.authorization).startsWith("Bearer ")) {
-      return { status: 401, headers: { "www-authenticate": `Bearer realm="${realm}",service="container_registry",scope="repository:grp/app:pull"` } };
+      return {
+        status: 401,
+        headers: {
+          "www-authenticate": `Bearer realm="${realm}",service="container_registry",scope="repository:grp/app:pull"`,
+        },
+      };
     }
-    if (path === "/v2/grp/app/manifests/latest") return { status: 200, headers: { "docker-content-digest": DIGEST, "content-type": MANIFEST_TYPES[1] } };
-    return { status: 404, body: '{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}' };
+    if (path === "/v2/grp/app/manifests/latest")
+      return { status: 200, headers: { "docker-content-digest": DIGEST, "content-type": MANIFEST_TYPES[1] } };
+    return {
+      status: 404,
+      body: '{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}',
+    };
   };
 }
 
@@ -223,22 +300,39 @@ describe("verifyPull against a scripted registry", () => {
   });
 
   const req = (o: Partial<VerifyRequest> = {}): VerifyRequest => ({
-    registry: host, repository: "grp/app", tag: "latest", username: USER, password: new Secret(TOKEN), ...o,
+    registry: host,
+    repository: "grp/app",
+    tag: "latest",
+    username: USER,
+    password: new Secret(TOKEN),
+    ...o,
   });
   const port = (timeoutMs?: number) => registryPort({ dispatcher: agent, ...(timeoutMs ? { timeoutMs } : {}) });
 
   test("with a tag: challenge -> Basic to the realm -> Bearer HEAD with every manifest type; returns the digest", async () => {
     const r = await port().verifyPull(req());
-    assert.deepEqual(r, { registry: host, repository: "grp/app", tag: "latest", digest: DIGEST, realm, anonymous: false });
-    assert.deepEqual(seen.map((s) => `${s.method} ${s.url}`), [
-      "GET /v2/",
-      "GET /jwt/auth?service=container_registry&scope=repository%3Agrp%2Fapp%3Apull",
-      "HEAD /v2/grp/app/manifests/latest",
-    ]);
+    assert.deepEqual(r, {
+      registry: host,
+      repository: "grp/app",
+      tag: "latest",
+      digest: DIGEST,
+      realm,
+      anonymous: false,
+    });
+    assert.deepEqual(
+      seen.map((s) => `${s.method} ${s.url}`),
+      [
+        "GET /v2/",
+        "GET /jwt/auth?service=container_registry&scope=repository%3Agrp%2Fapp%3Apull",
+        "HEAD /v2/grp/app/manifests/latest",
+      ],
+    );
     assert.equal(seen[0]!.headers.authorization, undefined, "no credentials before the challenge");
     assert.equal(seen[1]!.headers.authorization, `Basic ${BASIC}`);
     assert.match(String(seen[2]!.headers.authorization), /^Bearer eyJ/);
-    const accept = String(seen[2]!.headers.accept).split(",").map((s) => s.trim());
+    const accept = String(seen[2]!.headers.accept)
+      .split(",")
+      .map((s) => s.trim());
     for (const t of MANIFEST_TYPES) assert.ok(accept.includes(t), `Accept lacks ${t}`);
   });
 
@@ -247,7 +341,10 @@ describe("verifyPull against a scripted registry", () => {
     assert.equal(r.digest, undefined);
     assert.equal(r.tag, undefined);
     assert.equal(r.anonymous, false);
-    assert.deepEqual(seen.map((s) => s.method + " " + s.url.split("?")[0]), ["GET /v2/", "GET /jwt/auth"]);
+    assert.deepEqual(
+      seen.map((s) => s.method + " " + s.url.split("?")[0]),
+      ["GET /v2/", "GET /jwt/auth"],
+    );
   });
 
   test("access_token (distribution's other field) is accepted", async () => {
@@ -263,7 +360,10 @@ describe("verifyPull against a scripted registry", () => {
     assert.match(e.message, /granting no pull on grp\/app \(access: \[\]\)/);
     assert.match(e.message, /another project/);
     assert.match(e.message, /container registry is disabled for the project/);
-    assert.equal(seen.some((s) => s.url.includes("/manifests/")), false);
+    assert.equal(
+      seen.some((s) => s.url.includes("/manifests/")),
+      false,
+    );
   });
 
   test("a grant for another repository is named", async () => {
@@ -278,7 +378,12 @@ describe("verifyPull against a scripted registry", () => {
     script = (r, rl) => {
       if (r.url.startsWith("/jwt/auth")) {
         // A careless server quoting what it got: the message must not carry it on.
-        return { status: 401, body: JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: `bad ${r.headers.authorization} for ${USERPASS} (${TOKEN})` }] }) };
+        return {
+          status: 401,
+          body: JSON.stringify({
+            errors: [{ code: "UNAUTHORIZED", message: `bad ${r.headers.authorization} for ${USERPASS} (${TOKEN})` }],
+          }),
+        };
       }
       return base(r, rl);
     };
@@ -293,7 +398,10 @@ describe("verifyPull against a scripted registry", () => {
 
   test("401 with GitLab's body quotes the start of its message", async () => {
     const base = gitlabLike();
-    script = (r, rl) => (r.url.startsWith("/jwt/auth") ? { status: 401, body: JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: JWT_401 }] }) } : base(r, rl));
+    script = (r, rl) =>
+      r.url.startsWith("/jwt/auth")
+        ? { status: 401, body: JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: JWT_401 }] }) }
+        : base(r, rl);
     const e = await rejects(port().verifyPull(req()));
     assert.match(e.message, /answered HTTP 401 UNAUTHORIZED "HTTP Basic: Access denied\./);
     assert.match(e.message, /deploy token's own username exactly/);
@@ -311,12 +419,18 @@ describe("verifyPull against a scripted registry", () => {
     assert.equal(e.status, 403);
     assert.equal(e.code, "DENIED");
     assert.match(e.message, /HTTP 403 DENIED "access forbidden"/);
-    assert.ok(e.message.includes(`GET ${realm}?service=container_registry&scope=repository:grp/app:pull answered`), "the request as people read it");
+    assert.ok(
+      e.message.includes(`GET ${realm}?service=container_registry&scope=repository:grp/app:pull answered`),
+      "the request as people read it",
+    );
     assert.match(e.message, /lacks the read_registry scope/);
   });
 
   test("404 UNAVAILABLE: the instance's registry is off", async () => {
-    script = jwtAuthAnswer({ status: 404, body: '{"errors":[{"code":"UNAVAILABLE","message":"registry not enabled"}]}' });
+    script = jwtAuthAnswer({
+      status: 404,
+      body: '{"errors":[{"code":"UNAVAILABLE","message":"registry not enabled"}]}',
+    });
     const e = await rejects(port().verifyPull(req()));
     assert.equal(e.step, "token");
     assert.equal(e.code, "UNAVAILABLE");
@@ -355,10 +469,14 @@ describe("verifyPull against a scripted registry", () => {
     };
   };
 
-  const MANIFEST_UNKNOWN = '{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"nope"}}]}';
+  const MANIFEST_UNKNOWN =
+    '{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"nope"}}]}';
   const withTags = (tags: Reply): Script => {
     const inner = manifestAnswer({ status: 404 }, { status: 404, body: MANIFEST_UNKNOWN });
-    return (r, rl) => (r.url.startsWith("/v2/grp/app/tags/list") && String(r.headers.authorization).startsWith("Bearer ") ? tags : inner(r, rl));
+    return (r, rl) =>
+      r.url.startsWith("/v2/grp/app/tags/list") && String(r.headers.authorization).startsWith("Bearer ")
+        ? tags
+        : inner(r, rl);
   };
 
   test("manifest 404: HEAD has no body, so the same GET tells MANIFEST_UNKNOWN; the tag list names what is there", async () => {
@@ -367,14 +485,25 @@ describe("verifyPull against a scripted registry", () => {
     assert.equal(e.step, "manifest");
     assert.equal(e.status, 404);
     assert.equal(e.code, "MANIFEST_UNKNOWN");
-    assert.ok(e.message.includes(`Image ${host}/grp/app:nope does not exist: tag "nope" is not in ${host}/grp/app (tags there: 1.0, latest)`), e.message);
+    assert.ok(
+      e.message.includes(
+        `Image ${host}/grp/app:nope does not exist: tag "nope" is not in ${host}/grp/app (tags there: 1.0, latest)`,
+      ),
+      e.message,
+    );
     const after = seen.slice(seen.findIndex((s) => s.url.includes("/manifests/")));
-    assert.deepEqual(after.map((s) => `${s.method} ${s.url}`), ["HEAD /v2/grp/app/manifests/nope", "GET /v2/grp/app/manifests/nope", "GET /v2/grp/app/tags/list?n=10"]);
+    assert.deepEqual(
+      after.map((s) => `${s.method} ${s.url}`),
+      ["HEAD /v2/grp/app/manifests/nope", "GET /v2/grp/app/manifests/nope", "GET /v2/grp/app/tags/list?n=10"],
+    );
     for (const s of after) assert.match(String(s.headers.authorization), /^Bearer /);
   });
 
   test("distribution's MANIFEST_UNKNOWN for a repository that does not exist: the tag list's NAME_UNKNOWN tells", async () => {
-    script = withTags({ status: 404, body: '{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry","detail":{"name":"grp/app"}}]}' });
+    script = withTags({
+      status: 404,
+      body: '{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry","detail":{"name":"grp/app"}}]}',
+    });
     const e = await rejects(port().verifyPull(req({ tag: "nope" })));
     assert.equal(e.code, "MANIFEST_UNKNOWN");
     assert.ok(e.message.includes(`Repository ${host}/grp/app does not exist`), e.message);
@@ -384,23 +513,40 @@ describe("verifyPull against a scripted registry", () => {
     script = withTags({ status: 500, body: "oops" });
     const e = await rejects(port().verifyPull(req({ tag: "nope" })));
     assert.equal(e.code, "MANIFEST_UNKNOWN");
-    assert.ok(e.message.includes(`Image ${host}/grp/app:nope does not exist: tag "nope" is not in ${host}/grp/app. Push`), e.message);
+    assert.ok(
+      e.message.includes(`Image ${host}/grp/app:nope does not exist: tag "nope" is not in ${host}/grp/app. Push`),
+      e.message,
+    );
   });
 
   test("manifest 404 NAME_UNKNOWN: the repository is empty", async () => {
-    script = manifestAnswer({ status: 404 }, { status: 404, body: '{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry","detail":{"name":"grp/app"}}]}' });
+    script = manifestAnswer(
+      { status: 404 },
+      {
+        status: 404,
+        body: '{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry","detail":{"name":"grp/app"}}]}',
+      },
+    );
     const e = await rejects(port().verifyPull(req()));
     assert.equal(e.code, "NAME_UNKNOWN");
     assert.match(e.message, new RegExp(`Repository ${host}/grp/app does not exist`));
   });
 
   test("manifest 401 insufficient_scope vs invalid_token", async () => {
-    script = manifestAnswer({ status: 401, headers: { "www-authenticate": `Bearer realm="${realm}",service="container_registry",scope="repository:grp/app:pull",error="insufficient_scope"` } });
+    script = manifestAnswer({
+      status: 401,
+      headers: {
+        "www-authenticate": `Bearer realm="${realm}",service="container_registry",scope="repository:grp/app:pull",error="insufficient_scope"`,
+      },
+    });
     let e = await rejects(port().verifyPull(req()));
     assert.equal(e.step, "manifest");
     assert.equal(e.status, 401);
     assert.match(e.message, /refused the token for grp\/app \(insufficient_scope\)/);
-    script = manifestAnswer({ status: 401, headers: { "www-authenticate": `Bearer realm="${realm}",service="container_registry",error="invalid_token"` } });
+    script = manifestAnswer({
+      status: 401,
+      headers: { "www-authenticate": `Bearer realm="${realm}",service="container_registry",error="invalid_token"` },
+    });
     e = await rejects(port().verifyPull(req()));
     assert.match(e.message, /invalid_token.*issuer, service or rootcertbundle/);
   });
@@ -408,12 +554,24 @@ describe("verifyPull against a scripted registry", () => {
   test("an open /v2/ with an open repository: anonymous, with the digest", async () => {
     script = (r) => {
       if (r.url === "/v2/") return { status: 200, body: "{}" };
-      if (r.url === "/v2/grp/app/manifests/latest") return { status: 200, headers: { "docker-content-digest": DIGEST } };
+      if (r.url === "/v2/grp/app/manifests/latest")
+        return { status: 200, headers: { "docker-content-digest": DIGEST } };
       return { status: 500 };
     };
     const r = await port().verifyPull(req());
-    assert.deepEqual(r, { registry: host, repository: "grp/app", tag: "latest", digest: DIGEST, realm: undefined, anonymous: true });
-    assert.equal(seen.some((s) => s.headers.authorization !== undefined), false, "credentials were sent to an open registry");
+    assert.deepEqual(r, {
+      registry: host,
+      repository: "grp/app",
+      tag: "latest",
+      digest: DIGEST,
+      realm: undefined,
+      anonymous: true,
+    });
+    assert.equal(
+      seen.some((s) => s.headers.authorization !== undefined),
+      false,
+      "credentials were sent to an open registry",
+    );
   });
 
   test("an open /v2/ with a guarded repository: the repository's challenge starts the flow", async () => {
@@ -421,7 +579,10 @@ describe("verifyPull against a scripted registry", () => {
     script = (r, rl) => (r.url === "/v2/" ? { status: 200, body: "{}" } : base(r, rl));
     const r = await port().verifyPull(req({ tag: undefined }));
     assert.equal(r.anonymous, false);
-    assert.deepEqual(seen.map((s) => s.method + " " + s.url.split("?")[0]), ["GET /v2/", "GET /v2/grp/app/tags/list", "GET /jwt/auth"]);
+    assert.deepEqual(
+      seen.map((s) => s.method + " " + s.url.split("?")[0]),
+      ["GET /v2/", "GET /v2/grp/app/tags/list", "GET /jwt/auth"],
+    );
   });
 
   test("a registry asking for Basic is not a GitLab registry", async () => {
@@ -441,7 +602,10 @@ describe("verifyPull against a scripted registry", () => {
   });
 
   test("a plain-http realm off loopback is refused before the token is sent", async () => {
-    script = () => ({ status: 401, headers: { "www-authenticate": 'Bearer realm="http://gitlab.example.com/jwt/auth",service="container_registry"' } });
+    script = () => ({
+      status: 401,
+      headers: { "www-authenticate": 'Bearer realm="http://gitlab.example.com/jwt/auth",service="container_registry"' },
+    });
     const e = await rejects(port().verifyPull(req()));
     assert.equal(e.step, "registry");
     assert.match(e.message, /points to http:\/\/gitlab\.example\.com/);

@@ -7,13 +7,24 @@ import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startGitLabStandIn, type GitLabStandIn } from "../support/gitlab-standin.ts";
-import { haveRegistryTools, seedImage, skopeoInspect, startRegistry, writeAuthFile, type Registry } from "../support/registry.ts";
+import {
+  haveRegistryTools,
+  seedImage,
+  skopeoInspect,
+  startRegistry,
+  writeAuthFile,
+  type Registry,
+} from "../support/registry.ts";
 
 const ADMIN_PAT = "glpat-registry-admin-000";
 const MAINT_PAT = "glpat-registry-maint-000";
 const skip = haveRegistryTools() ? false : "docker-registry and skopeo are not installed";
 
-interface Minted { id: number; username: string; token: string }
+interface Minted {
+  id: number;
+  username: string;
+  token: string;
+}
 
 describe("real registry (distribution 2.8) with GitLab token auth", { skip }, () => {
   let dir: string;
@@ -44,7 +55,11 @@ describe("real registry (distribution 2.8) with GitLab token auth", { skip }, ()
     const r = await fetch(`${gl.url}/api/v4/projects/${projectId}/deploy_tokens`, {
       method: "POST",
       headers: { "PRIVATE-TOKEN": MAINT_PAT, "content-type": "application/json" },
-      body: JSON.stringify({ name: `test-${++n}`, scopes, expires_at: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10) }),
+      body: JSON.stringify({
+        name: `test-${++n}`,
+        scopes,
+        expires_at: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10),
+      }),
     });
     assert.equal(r.status, 201);
     return (await r.json()) as Minted;
@@ -57,7 +72,11 @@ describe("real registry (distribution 2.8) with GitLab token auth", { skip }, ()
   }
 
   it("the registry answers /v2/ with the GitLab realm challenge", async () => {
-    const { status, headers, body } = await new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+    const { status, headers, body } = await new Promise<{
+      status: number;
+      headers: Record<string, unknown>;
+      body: string;
+    }>((resolve, reject) => {
       const req = httpsRequest(`https://${reg.host}/v2/`, { ca: readFileSync(reg.caPath, "utf8") }, (res) => {
         let b = "";
         res.on("data", (d: Buffer) => (b += d));
@@ -69,7 +88,9 @@ describe("real registry (distribution 2.8) with GitLab token auth", { skip }, ()
     assert.equal(status, 401);
     assert.equal(headers["www-authenticate"], `Bearer realm="${gl.jwt.realm}",service="container_registry"`);
     assert.equal(headers["docker-distribution-api-version"], "registry/2.0");
-    assert.deepEqual(JSON.parse(body), { errors: [{ code: "UNAUTHORIZED", message: "authentication required", detail: null }] });
+    assert.deepEqual(JSON.parse(body), {
+      errors: [{ code: "UNAUTHORIZED", message: "authentication required", detail: null }],
+    });
     assert.equal(statSync(reg.certDir).isDirectory(), true);
   });
 
@@ -82,10 +103,16 @@ describe("real registry (distribution 2.8) with GitLab token auth", { skip }, ()
 
     const wrongUser = await skopeoInspect(reg, "grp/app:latest", authfile("gps-pull", t.token));
     assert.equal(wrongUser.ok, false);
-    assert.match(wrongUser.stderr, /unable to retrieve auth token: invalid username\/password: unauthorized: HTTP Basic: Access denied/);
+    assert.match(
+      wrongUser.stderr,
+      /unable to retrieve auth token: invalid username\/password: unauthorized: HTTP Basic: Access denied/,
+    );
     assert.equal(wrongUser.stderr.includes(t.token), false);
 
-    const del = await fetch(`${gl.url}/api/v4/projects/1/deploy_tokens/${t.id}`, { method: "DELETE", headers: { "PRIVATE-TOKEN": MAINT_PAT } });
+    const del = await fetch(`${gl.url}/api/v4/projects/1/deploy_tokens/${t.id}`, {
+      method: "DELETE",
+      headers: { "PRIVATE-TOKEN": MAINT_PAT },
+    });
     assert.equal(del.status, 204);
     const after = await skopeoInspect(reg, "grp/app:latest", good);
     assert.equal(after.ok, false);
@@ -102,7 +129,11 @@ describe("real registry (distribution 2.8) with GitLab token auth", { skip }, ()
   it("the verify flow by hand: challenge with scope -> /jwt/auth -> HEAD; 2.8 refuses OCI without an OCI Accept", async () => {
     const t = await mint(["read_registry"]);
     const ca = readFileSync(reg.caPath, "utf8");
-    const call = (method: string, url: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; body: string }> =>
+    const call = (
+      method: string,
+      url: string,
+      headers: Record<string, string>,
+    ): Promise<{ status: number; headers: Record<string, unknown>; body: string }> =>
       new Promise((resolve, reject) => {
         const req = httpsRequest(url, { method, headers, ca }, (res) => {
           let b = "";
@@ -115,10 +146,14 @@ describe("real registry (distribution 2.8) with GitLab token auth", { skip }, ()
     const manifestUrl = `https://${reg.host}/v2/grp/app/manifests/latest`;
     const challenge = await call("GET", manifestUrl, {});
     assert.equal(challenge.status, 401);
-    assert.equal(challenge.headers["www-authenticate"],
-      `Bearer realm="${gl.jwt.realm}",service="container_registry",scope="repository:grp/app:pull"`);
+    assert.equal(
+      challenge.headers["www-authenticate"],
+      `Bearer realm="${gl.jwt.realm}",service="container_registry",scope="repository:grp/app:pull"`,
+    );
     const basic = Buffer.from(`${t.username}:${t.token}`).toString("base64");
-    const jr = await fetch(`${gl.jwt.realm}?service=container_registry&scope=repository:grp/app:pull`, { headers: { authorization: `Basic ${basic}` } });
+    const jr = await fetch(`${gl.jwt.realm}?service=container_registry&scope=repository:grp/app:pull`, {
+      headers: { authorization: `Basic ${basic}` },
+    });
     assert.equal(jr.status, 200);
     const { token: jwt } = (await jr.json()) as { token: string };
     const allTypes = [
@@ -130,12 +165,25 @@ describe("real registry (distribution 2.8) with GitLab token auth", { skip }, ()
     const head = await call("HEAD", manifestUrl, { authorization: `Bearer ${jwt}`, accept: allTypes });
     assert.equal(head.status, 200);
     assert.match(String(head.headers["docker-content-digest"]), /^sha256:[0-9a-f]{64}$/);
-    const noOci = await call("GET", manifestUrl, { authorization: `Bearer ${jwt}`, accept: "application/vnd.docker.distribution.manifest.v2+json" });
+    const noOci = await call("GET", manifestUrl, {
+      authorization: `Bearer ${jwt}`,
+      accept: "application/vnd.docker.distribution.manifest.v2+json",
+    });
     assert.equal(noOci.status, 404);
-    assert.deepEqual(JSON.parse(noOci.body), { errors: [{ code: "MANIFEST_UNKNOWN", message: "OCI manifest found, but accept header does not support OCI manifests" }] });
-    const missing = await call("HEAD", `https://${reg.host}/v2/grp/app/manifests/nope`, { authorization: `Bearer ${jwt}`, accept: allTypes });
+    assert.deepEqual(JSON.parse(noOci.body), {
+      errors: [
+        { code: "MANIFEST_UNKNOWN", message: "OCI manifest found, but accept header does not support OCI manifests" },
+      ],
+    });
+    const missing = await call("HEAD", `https://${reg.host}/v2/grp/app/manifests/nope`, {
+      authorization: `Bearer ${jwt}`,
+      accept: allTypes,
+    });
     assert.equal(missing.status, 404);
-    const other = await call("HEAD", `https://${reg.host}/v2/grp/other/manifests/latest`, { authorization: `Bearer ${jwt}`, accept: allTypes });
+    const other = await call("HEAD", `https://${reg.host}/v2/grp/other/manifests/latest`, {
+      authorization: `Bearer ${jwt}`,
+      accept: allTypes,
+    });
     assert.equal(other.status, 401, "a JWT without that repository's access");
   });
 
@@ -145,6 +193,9 @@ describe("real registry (distribution 2.8) with GitLab token auth", { skip }, ()
     const r = await skopeoInspect(reg, "grp/app:latest", authfile(t.username, t.token));
     assert.equal(r.ok, false);
     assert.match(r.stderr, /requested access to the resource is denied/);
-    assert.ok(gl.requests.some((q) => q.path === "/jwt/auth" && q.status === 200), "/jwt/auth said 200 anyway");
+    assert.ok(
+      gl.requests.some((q) => q.path === "/jwt/auth" && q.status === 200),
+      "/jwt/auth said 200 anyway",
+    );
   });
 });

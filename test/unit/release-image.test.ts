@@ -25,7 +25,10 @@ test("image/build.sh: bad input exits 2 with a message, before anything changes"
       [["--parts", "prod", "--output", join(dir, "out")], /--parts must be test or release/],
       [["--parts", "test"], /--output DIR is required/],
       [["--parts", "test", "--output", keep], /exists and is not an OCI image layout: not replacing it/],
-      [["--parts", "release", "--output", join(dir, "out"), "--package", join(dir, "missing.tgz")], /--package .*: no such file/],
+      [
+        ["--parts", "release", "--output", join(dir, "out"), "--package", join(dir, "missing.tgz")],
+        /--package .*: no such file/,
+      ],
       [["--parts", "test", "--output", join(dir, "out"), "--sign"], /unknown argument --sign/],
     ];
     for (const [args, message] of cases) {
@@ -51,13 +54,21 @@ test("image/parts.env pins Node 24 by integrity and kubectl by version", () => {
 });
 
 const ci = yaml.load(readFileSync(join(root, ".gitlab-ci.yml"), "utf8")) as Record<string, any>;
-const workflow = yaml.load(readFileSync(join(root, ".github", "workflows", "release-image.yml"), "utf8")) as Record<string, any>;
+const workflow = yaml.load(readFileSync(join(root, ".github", "workflows", "release-image.yml"), "utf8")) as Record<
+  string,
+  any
+>;
 
 /** Every line that mentions a credential must hand it over on standard input. */
 function credentialsOnStdinOnly(lines: string[], credential: RegExp): void {
   const uses = lines.filter((l) => credential.test(l));
   assert.ok(uses.length > 0, `no line uses ${credential}`);
-  for (const l of uses) assert.match(l, /^printf '%s' "\$\w+" \| \w+ login .*--password-stdin/, `credential outside --password-stdin: ${l}`);
+  for (const l of uses)
+    assert.match(
+      l,
+      /^printf '%s' "\$\w+" \| \w+ login .*--password-stdin/,
+      `credential outside --password-stdin: ${l}`,
+    );
 }
 
 test(".gitlab-ci.yml: tags build the image with the release parts, push it, then sign and attest it before the Catalog release", () => {
@@ -65,24 +76,45 @@ test(".gitlab-ci.yml: tags build the image with the release parts, push it, then
   const sign = ci["image-sign"];
   const release = ci["create-release"];
   assert.ok(buildJob && sign && release);
-  for (const j of [buildJob, sign]) assert.deepEqual(j.rules, release.rules, "the image is made for exactly the tags that release");
-  assert.ok(ci.stages.indexOf(buildJob.stage) < ci.stages.indexOf(release.stage), "the image exists before the component that runs it is released");
+  for (const j of [buildJob, sign])
+    assert.deepEqual(j.rules, release.rules, "the image is made for exactly the tags that release");
+  assert.ok(
+    ci.stages.indexOf(buildJob.stage) < ci.stages.indexOf(release.stage),
+    "the image exists before the component that runs it is released",
+  );
   const script = buildJob.script.join("\n");
   assert.match(script, /^image\/build\.sh --parts release .*--tag "\$CI_COMMIT_TAG"/m);
-  assert.match(script, /skopeo copy --digestfile image\.digest "oci:oci:\$CI_COMMIT_TAG" "docker:\/\/\$CI_REGISTRY_IMAGE:\$CI_COMMIT_TAG"/);
+  assert.match(
+    script,
+    /skopeo copy --digestfile image\.digest "oci:oci:\$CI_COMMIT_TAG" "docker:\/\/\$CI_REGISTRY_IMAGE:\$CI_COMMIT_TAG"/,
+  );
   assert.match(script, /npm sbom --sbom-format cyclonedx --omit dev/);
   assert.deepEqual(buildJob.artifacts.paths.sort(), ["image.digest", "sbom.cdx.json"]);
   assert.deepEqual(sign.needs, ["image-build"]);
-  assert.deepEqual(sign.id_tokens, { SIGSTORE_ID_TOKEN: { aud: "sigstore" } }, "keyless: the job's OIDC token for Sigstore");
+  assert.deepEqual(
+    sign.id_tokens,
+    { SIGSTORE_ID_TOKEN: { aud: "sigstore" } },
+    "keyless: the job's OIDC token for Sigstore",
+  );
   const signScript = sign.script.join("\n");
-  assert.match(signScript, /^cosign sign "\$CI_REGISTRY_IMAGE@\$\(cat image\.digest\)"$/m, "signed by digest, never by tag");
-  assert.match(signScript, /^cosign attest --type cyclonedx --predicate sbom\.cdx\.json "\$CI_REGISTRY_IMAGE@\$\(cat image\.digest\)"$/m);
+  assert.match(
+    signScript,
+    /^cosign sign "\$CI_REGISTRY_IMAGE@\$\(cat image\.digest\)"$/m,
+    "signed by digest, never by tag",
+  );
+  assert.match(
+    signScript,
+    /^cosign attest --type cyclonedx --predicate sbom\.cdx\.json "\$CI_REGISTRY_IMAGE@\$\(cat image\.digest\)"$/m,
+  );
   credentialsOnStdinOnly([...buildJob.script, ...sign.script], /CI_REGISTRY_PASSWORD/);
 });
 
 test("the component's default image is what the tag pipeline pushes, at the component's version", () => {
   // $CI_REGISTRY_IMAGE of gitlab.com/gitlab-pull-secret/gitlab-pull-secret, tagged with the release.
-  assert.equal(componentInputs().image?.default, `registry.gitlab.com/gitlab-pull-secret/gitlab-pull-secret:${VERSION}`);
+  assert.equal(
+    componentInputs().image?.default,
+    `registry.gitlab.com/gitlab-pull-secret/gitlab-pull-secret:${VERSION}`,
+  );
 });
 
 test(".github/workflows/release-image.yml: tags build with the same script, push to ghcr.io, sign and attest keyless", () => {
@@ -90,15 +122,36 @@ test(".github/workflows/release-image.yml: tags build with the same script, push
   assert.deepEqual(workflow.permissions, {}, "no permission by default");
   const job = workflow.jobs.image;
   assert.deepEqual(job.permissions, { contents: "read", packages: "write", "id-token": "write" });
-  const runs: string[] = job.steps.flatMap((s: any) => (s.run ? String(s.run).trim().split("\n").map((l: string) => l.trim()) : []));
+  const runs: string[] = job.steps.flatMap((s: any) =>
+    s.run
+      ? String(s.run)
+          .trim()
+          .split("\n")
+          .map((l: string) => l.trim())
+      : [],
+  );
   const all = runs.join("\n");
   assert.match(all, /image\/build\.sh --parts release --output "\$RUNNER_TEMP\/oci" --tag "\$GITHUB_REF_NAME"/);
-  assert.match(all, /test "\$\(node -p 'require\("\.\/package\.json"\)\.version'\)" = "\$GITHUB_REF_NAME"/, "the tag is the package version");
+  assert.match(
+    all,
+    /test "\$\(node -p 'require\("\.\/package\.json"\)\.version'\)" = "\$GITHUB_REF_NAME"/,
+    "the tag is the package version",
+  );
   assert.match(all, /^cosign sign --yes "\$IMAGE@\$DIGEST"$/m);
-  assert.match(all, /^cosign attest --yes --type cyclonedx --predicate "\$RUNNER_TEMP\/sbom\.cdx\.json" "\$IMAGE@\$DIGEST"$/m);
+  assert.match(
+    all,
+    /^cosign attest --yes --type cyclonedx --predicate "\$RUNNER_TEMP\/sbom\.cdx\.json" "\$IMAGE@\$DIGEST"$/m,
+  );
   assert.match(all, /npm sbom --sbom-format cyclonedx --omit dev/);
   assert.ok(job.steps.some((s: any) => String(s.uses ?? "").startsWith("sigstore/cosign-installer@")));
-  assert.equal(job.steps.find((s: any) => String(s.uses ?? "").startsWith("actions/checkout@"))?.with?.["persist-credentials"], false);
+  assert.equal(
+    job.steps.find((s: any) => String(s.uses ?? "").startsWith("actions/checkout@"))?.with?.["persist-credentials"],
+    false,
+  );
   credentialsOnStdinOnly(runs, /REGISTRY_TOKEN/);
-  assert.doesNotMatch(all, /\$\{\{\s*(secrets\.|github\.token)/, "tokens reach scripts through env, never expanded into them");
+  assert.doesNotMatch(
+    all,
+    /\$\{\{\s*(secrets\.|github\.token)/,
+    "tokens reach scripts through env, never expanded into them",
+  );
 });

@@ -80,14 +80,25 @@ describe("advertised waits", () => {
   });
   test("nothing advertised: the schedule falls back to backoff", () => {
     assert.equal(advertisedWaitMs(status(429), NOW), undefined);
-    const step = nextStep(status(429), { idempotent: true, retryNumber: 1, nowMs: NOW, deadlineAt: NOW + 60_000 }, OPTS, 0);
+    const step = nextStep(
+      status(429),
+      { idempotent: true, retryNumber: 1, nowMs: NOW, deadlineAt: NOW + 60_000 },
+      OPTS,
+      0,
+    );
     assert.deepEqual(step, { retry: true, waitMs: 250 });
   });
 });
 
 describe("backoff", () => {
   test("doubles per retry, jittered within [d/2, d)", () => {
-    for (const [n, d] of [[1, 500], [2, 1000], [3, 2000], [4, 4000], [5, 8000]] as const) {
+    for (const [n, d] of [
+      [1, 500],
+      [2, 1000],
+      [3, 2000],
+      [4, 4000],
+      [5, 8000],
+    ] as const) {
       assert.equal(backoffMs(n, OPTS, 0), d / 2, `retry ${n}, low end`);
       assert.ok(backoffMs(n, OPTS, 0.999999) < d, `retry ${n}, high end`);
       assert.ok(backoffMs(n, OPTS, 0.999999) > d * 0.99, `retry ${n}, high end reached`);
@@ -112,7 +123,8 @@ describe("what is retried", () => {
     for (const s of [500, 502, 503, 504]) assert.equal(outcomeOf(status(s)), "unknown", String(s));
     for (const s of [400, 401, 403, 404, 405, 409, 422]) assert.equal(outcomeOf(status(s)), "final", String(s));
     assert.equal(outcomeOf(conn("ECONNREFUSED")), "not-processed");
-    for (const c of ["ECONNRESET", "UND_ERR_SOCKET", "socket hang up", "timeout", "lost-response"]) assert.equal(outcomeOf(conn(c)), "unknown", c);
+    for (const c of ["ECONNRESET", "UND_ERR_SOCKET", "socket hang up", "timeout", "lost-response"])
+      assert.equal(outcomeOf(conn(c)), "unknown", c);
     for (const c of ["ENOTFOUND", "SELF_SIGNED_CERT_IN_CHAIN", "aborted"]) assert.equal(outcomeOf(conn(c)), "final", c);
   });
   test("a non-idempotent call is retried only when GitLab did not process it", () => {
@@ -125,13 +137,20 @@ describe("what is retried", () => {
   });
   test("a 4xx other than 429 is never retried", () => {
     for (const s of [400, 401, 403, 404, 409]) {
-      assert.deepEqual(nextStep(status(s), { idempotent: true, retryNumber: 1, nowMs: NOW, deadlineAt: NOW + 60_000 }, OPTS, 0.5), { retry: false, why: "final" });
+      assert.deepEqual(
+        nextStep(status(s), { idempotent: true, retryNumber: 1, nowMs: NOW, deadlineAt: NOW + 60_000 }, OPTS, 0.5),
+        { retry: false, why: "final" },
+      );
     }
   });
   test("deadline: a wait that would cross it is refused", () => {
     const ctx = { idempotent: true, retryNumber: 1, nowMs: NOW, deadlineAt: NOW + 2000 };
     assert.deepEqual(nextStep(status(429, { "retry-after": "2" }), ctx, OPTS, 0), { retry: true, waitMs: 2000 });
-    assert.deepEqual(nextStep(status(429, { "retry-after": "3" }), ctx, OPTS, 0), { retry: false, why: "deadline", waitMs: 3000 });
+    assert.deepEqual(nextStep(status(429, { "retry-after": "3" }), ctx, OPTS, 0), {
+      retry: false,
+      why: "deadline",
+      waitMs: 3000,
+    });
   });
 });
 
@@ -154,7 +173,10 @@ describe("retrying (runner)", () => {
     for (const f of [status(500), status(502), status(503), status(504), conn("UND_ERR_SOCKET"), conn("timeout")]) {
       const t = fakeTime();
       const s = script([f]);
-      await assert.rejects(retrying(s.fn, { idempotent: false, classify, opts: t.opts }), (err: unknown) => err instanceof Fail && err.f === f);
+      await assert.rejects(
+        retrying(s.fn, { idempotent: false, classify, opts: t.opts }),
+        (err: unknown) => err instanceof Fail && err.f === f,
+      );
       assert.equal(s.calls(), 1, JSON.stringify(f));
       assert.deepEqual(t.waits, []);
     }
@@ -169,10 +191,13 @@ describe("retrying (runner)", () => {
     const t = fakeTime();
     let calls = 0;
     await assert.rejects(
-      retrying(async () => {
-        calls++;
-        throw new TypeError("bug");
-      }, { idempotent: true, classify, opts: t.opts }),
+      retrying(
+        async () => {
+          calls++;
+          throw new TypeError("bug");
+        },
+        { idempotent: true, classify, opts: t.opts },
+      ),
       TypeError,
     );
     assert.equal(calls, 1);
@@ -206,7 +231,10 @@ describe("retrying (runner)", () => {
   test("a shared absolute deadline is honoured", async () => {
     const t = fakeTime({ random: () => 0 });
     const s = script([status(502), status(502)]);
-    await assert.rejects(retrying(s.fn, { idempotent: true, classify, opts: t.opts, deadlineAt: NOW + 300 }), RetryExhaustedError);
+    await assert.rejects(
+      retrying(s.fn, { idempotent: true, classify, opts: t.opts, deadlineAt: NOW + 300 }),
+      RetryExhaustedError,
+    );
     assert.deepEqual(t.waits, [250]);
   });
 });

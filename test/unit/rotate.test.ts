@@ -12,11 +12,34 @@ import { clusterKey, targetId } from "../../src/model/naming.js";
 /** The uid of the fakes' Lease: the cluster's identity in token names. */
 const LEASE_UID = "0f0f0f0f-0000-4000-8000-000000000042";
 
-const OWNER: ResolvedOwner = { kind: "project", id: 42, path: "grp/app", registryImagePrefix: "registry.example.com:5005/grp/app", registryAccessLevel: "enabled" };
+const OWNER: ResolvedOwner = {
+  kind: "project",
+  id: 42,
+  path: "grp/app",
+  registryImagePrefix: "registry.example.com:5005/grp/app",
+  registryAccessLevel: "enabled",
+};
 
-interface FakeToken { id: number; name: string; expiresAt: string | null; revoked: boolean; deleted: boolean }
+interface FakeToken {
+  id: number;
+  name: string;
+  expiresAt: string | null;
+  revoked: boolean;
+  deleted: boolean;
+}
 
-function world(opts: { data?: Record<string, string>; existing?: ExistingSecret[]; failApply?: "dry" | "real"; partial?: string[]; failRevoke?: boolean; failVerify?: boolean; tokens?: FakeToken[]; leaseHolder?: string } = {}) {
+function world(
+  opts: {
+    data?: Record<string, string>;
+    existing?: ExistingSecret[];
+    failApply?: "dry" | "real";
+    partial?: string[];
+    failRevoke?: boolean;
+    failVerify?: boolean;
+    tokens?: FakeToken[];
+    leaseHolder?: string;
+  } = {},
+) {
   const events: string[] = [];
   let nextId = 100;
   let secrets = opts.existing ?? [];
@@ -29,13 +52,21 @@ function world(opts: { data?: Record<string, string>; existing?: ExistingSecret[
     },
     async listDeployTokens() {
       events.push("list");
-      return tokens.filter((t) => !t.deleted).map(({ id, name, expiresAt, revoked }) => ({ id, name, expiresAt, revoked, username: `u${id}` }));
+      return tokens
+        .filter((t) => !t.deleted)
+        .map(({ id, name, expiresAt, revoked }) => ({ id, name, expiresAt, revoked, username: `u${id}` }));
     },
     async createDeployToken(_o: unknown, req: { name: string; expiresAt: string }) {
       const id = nextId++;
       events.push(`mint ${id} ${req.expiresAt}`);
       tokens.push({ id, name: req.name, expiresAt: `${req.expiresAt}T00:00:00.000Z`, revoked: false, deleted: false });
-      return { id, name: req.name, username: `gitlab+deploy-token-${id}`, expiresAt: `${req.expiresAt}T00:00:00.000Z`, token: new Secret(`gldt-${id}`) };
+      return {
+        id,
+        name: req.name,
+        username: `gitlab+deploy-token-${id}`,
+        expiresAt: `${req.expiresAt}T00:00:00.000Z`,
+        token: new Secret(`gldt-${id}`),
+      };
     },
     async revokeDeployToken(_o: unknown, id: number) {
       events.push(`revoke ${id}`);
@@ -75,16 +106,32 @@ function world(opts: { data?: Record<string, string>; existing?: ExistingSecret[
       events.push(dryRun ? "dry-apply" : "apply");
       if (!dryRun) applied.push(list.reveal());
       if (opts.failApply === (dryRun ? "dry" : "real")) {
-        const items = JSON.parse(list.reveal()).items as Array<{ metadata: { namespace: string; annotations: Record<string, string>; labels: Record<string, string> } }>;
+        const items = JSON.parse(list.reveal()).items as Array<{
+          metadata: { namespace: string; annotations: Record<string, string>; labels: Record<string, string> };
+        }>;
         if (opts.partial) {
-          secrets = items.filter((i) => opts.partial!.includes(i.metadata.namespace)).map((i) => ({ namespace: i.metadata.namespace, type: "kubernetes.io/dockerconfigjson", labels: i.metadata.labels, annotations: i.metadata.annotations, resourceVersion: "9" }));
+          secrets = items
+            .filter((i) => opts.partial!.includes(i.metadata.namespace))
+            .map((i) => ({
+              namespace: i.metadata.namespace,
+              type: "kubernetes.io/dockerconfigjson",
+              labels: i.metadata.labels,
+              annotations: i.metadata.annotations,
+              resourceVersion: "9",
+            }));
         }
         throw new KubeError("applying the Secrets", 'secrets "p" is forbidden', ["b"]);
       }
     },
   };
   let lease: LeaseState | undefined = opts.leaseHolder
-    ? { holder: opts.leaseHolder, renewTime: "2026-11-23T08:29:00.000000Z", durationSeconds: 300, resourceVersion: "1", uid: LEASE_UID }
+    ? {
+        holder: opts.leaseHolder,
+        renewTime: "2026-11-23T08:29:00.000000Z",
+        durationSeconds: 300,
+        resourceVersion: "1",
+        uid: LEASE_UID,
+      }
     : undefined;
   const lock: LockPort = {
     async readLease() {
@@ -98,7 +145,13 @@ function world(opts: { data?: Record<string, string>; existing?: ExistingSecret[
     async claimLease(_ns, _name, holder, durationSeconds, now, resourceVersion) {
       if (lease?.resourceVersion !== resourceVersion) return undefined;
       events.push("lock");
-      lease = { holder, renewTime: now.toISOString(), durationSeconds, resourceVersion: String(Number(resourceVersion) + 1), uid: LEASE_UID };
+      lease = {
+        holder,
+        renewTime: now.toISOString(),
+        durationSeconds,
+        resourceVersion: String(Number(resourceVersion) + 1),
+        uid: LEASE_UID,
+      };
       return lease;
     },
     async releaseLease(_ns, _name, held) {
@@ -134,16 +187,32 @@ function world(opts: { data?: Record<string, string>; existing?: ExistingSecret[
 /** A name of the default target (namespaces a, b) in the fakes' cluster. */
 const oursNamed = (id: number): string =>
   `gitlab-pull-secret/${targetId(clusterKey(LEASE_UID), "gitlab-pull-secret", ["a", "b"])}/20261123T070000Z-${id.toString(16).padStart(6, "0")}`;
-const live = (id: number, name = oursNamed(id), expiresAt: string | null = "2026-12-01T00:00:00.000Z"): FakeToken => ({ id, name, expiresAt, revoked: false, deleted: false });
+const live = (id: number, name = oursNamed(id), expiresAt: string | null = "2026-12-01T00:00:00.000Z"): FakeToken => ({
+  id,
+  name,
+  expiresAt,
+  revoked: false,
+  deleted: false,
+});
 
 const config = (patch: Record<string, unknown> = {}): Config =>
   parseConfig({ project: "grp/app", namespaces: ["a", "b"], ...patch }, { GITLAB_TOKEN: "glpat-x" }, "cli");
 
-const managed = (ns: string, tokenId: number, owner = "project/42", extra: Record<string, string> = {}): ExistingSecret => ({
+const managed = (
+  ns: string,
+  tokenId: number,
+  owner = "project/42",
+  extra: Record<string, string> = {},
+): ExistingSecret => ({
   namespace: ns,
   type: "kubernetes.io/dockerconfigjson",
   labels: { "app.kubernetes.io/managed-by": "gitlab-pull-secret" },
-  annotations: { "gitlab-pull-secret.io/token-id": String(tokenId), "gitlab-pull-secret.io/owner": owner, "gitlab-pull-secret.io/expires-at": "2026-12-01T00:00:00.000Z", ...extra },
+  annotations: {
+    "gitlab-pull-secret.io/token-id": String(tokenId),
+    "gitlab-pull-secret.io/owner": owner,
+    "gitlab-pull-secret.io/expires-at": "2026-12-01T00:00:00.000Z",
+    ...extra,
+  },
   resourceVersion: "1",
 });
 
@@ -151,7 +220,17 @@ describe("rotate", () => {
   test("first run: checks, mints, applies; nothing to revoke", async () => {
     const w = world();
     const r = await rotate(config(), w.ports);
-    assert.deepEqual(w.events, ["resolve", "lock", "read", "dry-apply", "list", "mint 100 2026-12-01", "verify grp/app", "apply", "unlock"]);
+    assert.deepEqual(w.events, [
+      "resolve",
+      "lock",
+      "read",
+      "dry-apply",
+      "list",
+      "mint 100 2026-12-01",
+      "verify grp/app",
+      "apply",
+      "unlock",
+    ]);
     assert.equal(r.changed, true);
     assert.deepEqual(r.created, ["a", "b"]);
     assert.equal(r.registry, "registry.example.com:5005");
@@ -159,7 +238,10 @@ describe("rotate", () => {
   });
 
   test("second run revokes every distinct previous token of this owner, after apply", async () => {
-    const w = world({ existing: [managed("a", 7), managed("b", 8), managed("c", 7), managed("d", 9, "project/99")], tokens: [live(7), live(8), live(9, "made-by-hand")] });
+    const w = world({
+      existing: [managed("a", 7), managed("b", 8), managed("c", 7), managed("d", 9, "project/99")],
+      tokens: [live(7), live(8), live(9, "made-by-hand")],
+    });
     const r = await rotate(config(), w.ports);
     assert.deepEqual(w.events.slice(-4), ["apply", "revoke 8", "revoke 7", "unlock"]);
     assert.deepEqual(r.revokedTokenIds, [8, 7]);
@@ -222,7 +304,6 @@ describe("rotate", () => {
     await assert.rejects(rotate(config(), w.ports), UsageError);
   });
 
-
   test("--rotate-before: nothing due means nothing minted, applied or revoked", async () => {
     const w = world({ existing: [managed("a", 7), managed("b", 7)], tokens: [live(7)] });
     const r = await rotate(config({ rotateBefore: "2d" }), w.ports);
@@ -236,7 +317,11 @@ describe("rotate", () => {
     for (const [existing, tokens, why] of [
       [[managed("a", 7, "project/42", soon), managed("b", 7, "project/42", soon)], [live(7)], /expires in 15h/],
       [[managed("a", 7), managed("b", 7)], [], /no longer live/],
-      [[managed("a", 7)], [live(7, "made-by-hand")], /no managed Secret in b, and deploy token 7 cannot be copied there: its name does not prove/],
+      [
+        [managed("a", 7)],
+        [live(7, "made-by-hand")],
+        /no managed Secret in b, and deploy token 7 cannot be copied there: its name does not prove/,
+      ],
       [[], [live(7)], /no namespace holds a Secret yet \(a, b\)/],
     ] as const) {
       const w = world({ existing: [...existing], tokens: [...tokens] });
@@ -249,7 +334,10 @@ describe("rotate", () => {
   });
 
   test("--keep-previous keeps the newest previous tokens and records them", async () => {
-    const w = world({ existing: [managed("a", 9, "project/42", { "gitlab-pull-secret.io/kept-token-ids": "8,7" }), managed("b", 9)], tokens: [live(7), live(8), live(9)] });
+    const w = world({
+      existing: [managed("a", 9, "project/42", { "gitlab-pull-secret.io/kept-token-ids": "8,7" }), managed("b", 9)],
+      tokens: [live(7), live(8), live(9)],
+    });
     const r = await rotate(config({ keepPrevious: "2" }), w.ports);
     assert.deepEqual(r.keptTokenIds, [9, 8]);
     assert.deepEqual(r.revokedTokenIds, [7]);
@@ -266,7 +354,11 @@ describe("rotate", () => {
     );
     const r = await rotate(config(), w.ports);
     assert.deepEqual(r.sweptTokenIds, [50]);
-    assert.ok(w.tokens.find((x) => x.id === 51 && !x.deleted) && w.tokens.find((x) => x.id === 52 && !x.deleted) && w.tokens.find((x) => x.id === 53 && !x.deleted));
+    assert.ok(
+      w.tokens.find((x) => x.id === 51 && !x.deleted) &&
+        w.tokens.find((x) => x.id === 52 && !x.deleted) &&
+        w.tokens.find((x) => x.id === 53 && !x.deleted),
+    );
   });
 
   test("a failed pull check revokes the new token before the cluster is touched", async () => {
@@ -287,32 +379,73 @@ describe("rotate", () => {
 });
 
 describe("fill: nothing due, a namespace without the Secret gets the current token", () => {
-  const CFG = JSON.stringify({ auths: { "registry.example.com:5005": { username: "gitlab+deploy-token-7", password: "gldt-seven", auth: Buffer.from("gitlab+deploy-token-7:gldt-seven").toString("base64") } } });
-  const record = { "gitlab-pull-secret.io/token-username": "gitlab+deploy-token-7", "gitlab-pull-secret.io/registry": "registry.example.com:5005", "gitlab-pull-secret.io/registry-aliases": "", "gitlab-pull-secret.io/target-spec": "namespaces a,b", "gitlab-pull-secret.io/rotated-at": "2026-11-20T00:00:00.000Z" };
+  const CFG = JSON.stringify({
+    auths: {
+      "registry.example.com:5005": {
+        username: "gitlab+deploy-token-7",
+        password: "gldt-seven",
+        auth: Buffer.from("gitlab+deploy-token-7:gldt-seven").toString("base64"),
+      },
+    },
+  });
+  const record = {
+    "gitlab-pull-secret.io/token-username": "gitlab+deploy-token-7",
+    "gitlab-pull-secret.io/registry": "registry.example.com:5005",
+    "gitlab-pull-secret.io/registry-aliases": "",
+    "gitlab-pull-secret.io/target-spec": "namespaces a,b",
+    "gitlab-pull-secret.io/rotated-at": "2026-11-20T00:00:00.000Z",
+  };
   const three = () => config({ rotateBefore: "2d", namespaces: ["a", "b", "c"] });
   // The token was minted for a,b,c: the list is the target.
-  const named = (id: number) => `gitlab-pull-secret/${targetId(clusterKey(LEASE_UID), "gitlab-pull-secret", ["a", "b", "c"])}/20261123T070000Z-${id.toString(16).padStart(6, "0")}`;
+  const named = (id: number) =>
+    `gitlab-pull-secret/${targetId(clusterKey(LEASE_UID), "gitlab-pull-secret", ["a", "b", "c"])}/20261123T070000Z-${id.toString(16).padStart(6, "0")}`;
 
   test("copies the source's docker config and record; nothing minted or revoked; the read credentials are checked and registered", async () => {
-    const w = world({ existing: [managed("a", 7, "project/42", record), managed("b", 7, "project/42", record)], tokens: [live(7, named(7))], data: { a: CFG } });
+    const w = world({
+      existing: [managed("a", 7, "project/42", record), managed("b", 7, "project/42", record)],
+      tokens: [live(7, named(7))],
+      data: { a: CFG },
+    });
     const r = await rotate(three(), w.ports);
-    assert.deepEqual(w.events, ["resolve", "lock", "read", "dry-apply", "list", "read-data a", "verify grp/app", "apply", "unlock"]);
+    assert.deepEqual(w.events, [
+      "resolve",
+      "lock",
+      "read",
+      "dry-apply",
+      "list",
+      "read-data a",
+      "verify grp/app",
+      "apply",
+      "unlock",
+    ]);
     assert.equal(r.changed, true);
     assert.deepEqual(r.filled, { namespaces: ["c"], tokenId: 7 });
     assert.equal(r.token, null);
     assert.deepEqual(r.revokedTokenIds, []);
     assert.match(r.reason, /deploy token 7 has 7d left/);
     const items = JSON.parse(w.applied[0]!).items;
-    assert.deepEqual(items.map((i: { metadata: { namespace: string } }) => i.metadata.namespace), ["c"]);
+    assert.deepEqual(
+      items.map((i: { metadata: { namespace: string } }) => i.metadata.namespace),
+      ["c"],
+    );
     assert.equal(Buffer.from(items[0].data[".dockerconfigjson"], "base64").toString(), CFG);
-    assert.deepEqual(items[0].metadata.annotations, { ...managed("a", 7, "project/42", record).annotations, "gitlab-pull-secret.io/lease": "a" });
-    for (const form of ["gldt-seven", "gitlab+deploy-token-7:gldt-seven", CFG, Buffer.from(CFG).toString("base64")]) assert.ok(w.forms.includes(form), `registered ${form.slice(0, 12)}`);
+    assert.deepEqual(items[0].metadata.annotations, {
+      ...managed("a", 7, "project/42", record).annotations,
+      "gitlab-pull-secret.io/lease": "a",
+    });
+    for (const form of ["gldt-seven", "gitlab+deploy-token-7:gldt-seven", CFG, Buffer.from(CFG).toString("base64")])
+      assert.ok(w.forms.includes(form), `registered ${form.slice(0, 12)}`);
     assert.ok(w.logs.some((l) => /Filled Secret "gitlab-pull-secret" in c with deploy token 7/.test(l)));
   });
 
   test("a dry run (plan) reads and checks, writes nothing", async () => {
     // A dry run takes no Lease, it reads the one earlier runs kept (its uid proves the cluster).
-    const w = world({ existing: [managed("a", 7, "project/42", record), managed("b", 7, "project/42", record)], tokens: [live(7, named(7))], data: { a: CFG }, leaseHolder: "gps-earlier" });
+    const w = world({
+      existing: [managed("a", 7, "project/42", record), managed("b", 7, "project/42", record)],
+      tokens: [live(7, named(7))],
+      data: { a: CFG },
+      leaseHolder: "gps-earlier",
+    });
     const r = await rotate({ ...three(), dryRun: true }, w.ports);
     assert.deepEqual(r.filled, { namespaces: ["c"], tokenId: 7 });
     assert.equal(r.changed, false);
@@ -321,11 +454,25 @@ describe("fill: nothing due, a namespace without the Secret gets the current tok
 
   test("a source whose data does not match its record makes the run rotate instead", async () => {
     for (const [data, why] of [
-      [JSON.stringify({ auths: { "other.example.com": { username: "gitlab+deploy-token-7", password: "gldt-seven" } } }), /names other hosts/],
-      [JSON.stringify({ auths: { "registry.example.com:5005": { username: "someone-else", password: "gldt-seven" } } }), /another username than gitlab\+deploy-token-7/],
+      [
+        JSON.stringify({
+          auths: { "other.example.com": { username: "gitlab+deploy-token-7", password: "gldt-seven" } },
+        }),
+        /names other hosts/,
+      ],
+      [
+        JSON.stringify({
+          auths: { "registry.example.com:5005": { username: "someone-else", password: "gldt-seven" } },
+        }),
+        /another username than gitlab\+deploy-token-7/,
+      ],
       ["not json", /is not JSON/],
     ] as const) {
-      const w = world({ existing: [managed("a", 7, "project/42", record), managed("b", 7, "project/42", record)], tokens: [live(7, named(7))], data: { a: data } });
+      const w = world({
+        existing: [managed("a", 7, "project/42", record), managed("b", 7, "project/42", record)],
+        tokens: [live(7, named(7))],
+        data: { a: data },
+      });
       const r = await rotate(three(), w.ports);
       assert.match(r.reason, why);
       assert.match(r.reason, /cannot be filled/);
@@ -335,7 +482,12 @@ describe("fill: nothing due, a namespace without the Secret gets the current tok
   });
 
   test("a failed pull check of the read credentials writes nothing", async () => {
-    const w = world({ existing: [managed("a", 7, "project/42", record), managed("b", 7, "project/42", record)], tokens: [live(7, named(7))], data: { a: CFG }, failVerify: true });
+    const w = world({
+      existing: [managed("a", 7, "project/42", record), managed("b", 7, "project/42", record)],
+      tokens: [live(7, named(7))],
+      data: { a: CFG },
+      failVerify: true,
+    });
     const err = await rotate(three(), w.ports).catch((e) => e);
     assert.ok(err instanceof RotationError);
     assert.match(err.message, /registry said no[\s\S]*nothing was minted or revoked, and c was not written/);

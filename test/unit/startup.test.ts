@@ -17,7 +17,8 @@ test("the CLI bundle evaluates undici only inside a dynamic import (not at start
   const cli = readFileSync(join(ROOT, "dist", "cli.js"), "utf8");
   const calls = cli.split("\n").filter((l) => l.includes("require_undici()"));
   assert.ok(calls.length > 0, "undici is in the bundle");
-  for (const line of calls) assert.match(line, /Promise\.resolve\(\)\.then\(\(\) => __toESM\(require_undici\(\)/, line.trim());
+  for (const line of calls)
+    assert.match(line, /Promise\.resolve\(\)\.then\(\(\) => __toESM\(require_undici\(\)/, line.trim());
 });
 
 test("one secure context per CA bundle; the dispatcher is built on first use and trusts the CA on every connection", async () => {

@@ -6,7 +6,14 @@ import { describe, test } from "node:test";
 import { SECRET_INPUTS } from "../../src/faces/component-metadata.js";
 import { UsageError } from "../../src/model/errors.js";
 import { parseConfig } from "../../src/config/inputs.js";
-import { OPTIONS, OUTPUTS, VARIABLE_PREFIX, optionVariable, secretVariables, type OptionSpec } from "../../src/config/options.js";
+import {
+  OPTIONS,
+  OUTPUTS,
+  VARIABLE_PREFIX,
+  optionVariable,
+  secretVariables,
+  type OptionSpec,
+} from "../../src/config/options.js";
 import { readVariables } from "../../src/config/variables.js";
 import { TOKEN, env } from "../support/bad-inputs.ts";
 
@@ -22,7 +29,8 @@ function refused(e: Record<string, string>, pattern: RegExp, hidden?: string): v
   assert.ok(caught instanceof UsageError, `expected a UsageError for ${JSON.stringify(Object.keys(e))}`);
   assert.equal(caught.exitCode, 2);
   assert.match(caught.message, pattern);
-  if (hidden !== undefined) assert.ok(!caught.message.includes(hidden), `the message shows the value: ${caught.message}`);
+  if (hidden !== undefined)
+    assert.ok(!caught.message.includes(hidden), `the message shows the value: ${caught.message}`);
 }
 
 describe("the option variables come from the option table", () => {
@@ -39,7 +47,10 @@ describe("the option variables come from the option table", () => {
       names.add(name!);
     }
     assert.equal(optionVariable(OPTIONS.find((o) => o.key === "namespaces")!), "GITLAB_PULL_SECRET_OPT_NAMESPACES");
-    assert.equal(optionVariable(OPTIONS.find((o) => o.key === "allowInsecureHttp")!), "GITLAB_PULL_SECRET_OPT_ALLOW_INSECURE_HTTP");
+    assert.equal(
+      optionVariable(OPTIONS.find((o) => o.key === "allowInsecureHttp")!),
+      "GITLAB_PULL_SECRET_OPT_ALLOW_INSECURE_HTTP",
+    );
   });
 
   test("no option variable shares a name with the dotenv report or the component's secret variables", () => {
@@ -64,11 +75,23 @@ describe("the option variables come from the option table", () => {
 
 describe("reading option variables", () => {
   test("lists: a JSON array (as GitLab writes an array input into text), or a comma list", () => {
-    assert.deepEqual(readVariables({ [V("NAMESPACES")]: '["team-a","team-b"]' }).raw, { namespaces: ["team-a", "team-b"] });
-    assert.deepEqual(readVariables({ [V("NAMESPACES")]: '["team-a", "team-b"]\n' }).raw, { namespaces: ["team-a", "team-b"] });
-    assert.deepEqual(readVariables({ [V("NAMESPACES")]: "team-a, team-b" }).raw, { namespaces: ["team-a, team-b"] }, "split (and trimmed) like a flag's comma list");
+    assert.deepEqual(readVariables({ [V("NAMESPACES")]: '["team-a","team-b"]' }).raw, {
+      namespaces: ["team-a", "team-b"],
+    });
+    assert.deepEqual(readVariables({ [V("NAMESPACES")]: '["team-a", "team-b"]\n' }).raw, {
+      namespaces: ["team-a", "team-b"],
+    });
+    assert.deepEqual(
+      readVariables({ [V("NAMESPACES")]: "team-a, team-b" }).raw,
+      { namespaces: ["team-a, team-b"] },
+      "split (and trimmed) like a flag's comma list",
+    );
     assert.deepEqual(readVariables({ [V("EXCLUDE_NAMESPACES")]: "[123]" }).raw, { excludeNamespaces: ["123"] });
-    const r = parseConfig(readVariables({ [V("NAMESPACES")]: "team-a, team-b", [V("PROJECT")]: "grp/app" }).raw, env, "cli");
+    const r = parseConfig(
+      readVariables({ [V("NAMESPACES")]: "team-a, team-b", [V("PROJECT")]: "grp/app" }).raw,
+      env,
+      "cli",
+    );
     assert.deepEqual(r.namespaces, ["team-a", "team-b"]);
   });
 
@@ -83,7 +106,11 @@ describe("reading option variables", () => {
       UNRELATED: "x",
     });
     assert.deepEqual(raw, { dryRun: "true", adopt: "false", secretName: "pull" });
-    assert.deepEqual(labels, { dryRun: `$${V("DRY_RUN")}`, adopt: `$${V("ADOPT")}`, secretName: `$${V("SECRET_NAME")}` });
+    assert.deepEqual(labels, {
+      dryRun: `$${V("DRY_RUN")}`,
+      adopt: `$${V("ADOPT")}`,
+      secretName: `$${V("SECRET_NAME")}`,
+    });
     const c = parseConfig({ ...raw, namespaces: ["a"], project: "1" }, env, "cli");
     assert.equal(c.dryRun, true);
     assert.equal(c.adopt, false);
@@ -96,32 +123,65 @@ describe("reading option variables", () => {
   });
 
   test("bad lists name the variable and the accepted forms", () => {
-    refused({ [V("NAMESPACES")]: '["a",' }, /^\$GITLAB_PULL_SECRET_OPT_NAMESPACES: invalid value "\[\\"a\\","; expected a JSON array of strings/);
+    refused(
+      { [V("NAMESPACES")]: '["a",' },
+      /^\$GITLAB_PULL_SECRET_OPT_NAMESPACES: invalid value "\[\\"a\\","; expected a JSON array of strings/,
+    );
     refused({ [V("SERVICE_ACCOUNTS")]: '[["a"]]' }, /\$GITLAB_PULL_SECRET_OPT_SERVICE_ACCOUNTS: .*or a comma list/);
     refused({ [V("REGISTRY_ALIASES")]: "[null]" }, /\$GITLAB_PULL_SECRET_OPT_REGISTRY_ALIASES/);
   });
 
   test("unknown names under the prefix are refused, with a hint, never showing the value", () => {
-    refused({ [V("NAMESPACE")]: "team-a" }, /^\$GITLAB_PULL_SECRET_OPT_NAMESPACE: not an option variable \(did you mean GITLAB_PULL_SECRET_OPT_NAMESPACES\?\)/, "team-a");
-    refused({ [V("NAMESPACES_LIST")]: "secret-looking" }, /not an option variable; gitlab-pull-secret <command> --help lists them$/, "secret-looking");
+    refused(
+      { [V("NAMESPACE")]: "team-a" },
+      /^\$GITLAB_PULL_SECRET_OPT_NAMESPACE: not an option variable \(did you mean GITLAB_PULL_SECRET_OPT_NAMESPACES\?\)/,
+      "team-a",
+    );
+    refused(
+      { [V("NAMESPACES_LIST")]: "secret-looking" },
+      /not an option variable; gitlab-pull-secret <command> --help lists them$/,
+      "secret-looking",
+    );
   });
 
   test("a secret is never read from a prefixed variable; the revoke confirmation is typed", () => {
-    refused({ [V("GITLAB_TOKEN")]: TOKEN }, /^\$GITLAB_PULL_SECRET_OPT_GITLAB_TOKEN: not read: a secret never comes from a GITLAB_PULL_SECRET_OPT_ variable; give it in \$GITLAB_TOKEN or --gitlab-token-file$/, TOKEN);
+    refused(
+      { [V("GITLAB_TOKEN")]: TOKEN },
+      /^\$GITLAB_PULL_SECRET_OPT_GITLAB_TOKEN: not read: a secret never comes from a GITLAB_PULL_SECRET_OPT_ variable; give it in \$GITLAB_TOKEN or --gitlab-token-file$/,
+      TOKEN,
+    );
     refused({ [V("REGISTRY_PASSWORD")]: "hunter2" }, /give it in \$REGISTRY_PASSWORD or --password-file$/, "hunter2");
-    refused({ [V("YES")]: "true" }, /^\$GITLAB_PULL_SECRET_OPT_YES: not read: --yes must be given on the command line$/);
+    refused(
+      { [V("YES")]: "true" },
+      /^\$GITLAB_PULL_SECRET_OPT_YES: not read: --yes must be given on the command line$/,
+    );
   });
 
   test("a value from a variable is named by the variable in messages", () => {
-    const { raw, labels } = readVariables({ [V("SECRET_NAME")]: "Bad_Name", [V("PROJECT")]: "grp/app", [V("NAMESPACES")]: "a" });
-    assert.throws(() => parseConfig(raw, env, "cli", { labels }), /^UsageError: \$GITLAB_PULL_SECRET_OPT_SECRET_NAME: invalid value "Bad_Name"/);
+    const { raw, labels } = readVariables({
+      [V("SECRET_NAME")]: "Bad_Name",
+      [V("PROJECT")]: "grp/app",
+      [V("NAMESPACES")]: "a",
+    });
+    assert.throws(
+      () => parseConfig(raw, env, "cli", { labels }),
+      /^UsageError: \$GITLAB_PULL_SECRET_OPT_SECRET_NAME: invalid value "Bad_Name"/,
+    );
     const both = readVariables({ [V("GROUP")]: "grp", [V("PROJECT")]: "grp/app", [V("NAMESPACES")]: "a" });
-    assert.throws(() => parseConfig(both.raw, env, "cli", { labels: both.labels }), /\$GITLAB_PULL_SECRET_OPT_PROJECT and \$GITLAB_PULL_SECRET_OPT_GROUP: invalid value "grp\/app, grp"; expected only one of them/);
+    assert.throws(
+      () => parseConfig(both.raw, env, "cli", { labels: both.labels }),
+      /\$GITLAB_PULL_SECRET_OPT_PROJECT and \$GITLAB_PULL_SECRET_OPT_GROUP: invalid value "grp\/app, grp"; expected only one of them/,
+    );
   });
 
   test("a variable counts as given: it wins over $CI_SERVER_URL / $CI_PROJECT_ID and the defaults", () => {
     const ci = { ...env, CI_SERVER_URL: "https://ci.example.com", CI_PROJECT_ID: "42" };
-    const fromVars = readVariables({ [V("GITLAB_URL")]: "https://gitlab.example.com", [V("PROJECT")]: "grp/app", [V("NAMESPACES")]: "a", [V("EXPIRES_IN")]: "2d" });
+    const fromVars = readVariables({
+      [V("GITLAB_URL")]: "https://gitlab.example.com",
+      [V("PROJECT")]: "grp/app",
+      [V("NAMESPACES")]: "a",
+      [V("EXPIRES_IN")]: "2d",
+    });
     const c = parseConfig(fromVars.raw, ci, "cli");
     assert.equal(c.gitlabUrl, "https://gitlab.example.com");
     assert.deepEqual(c.credentials.kind === "deploy-token" && c.credentials.owner, { kind: "project", ref: "grp/app" });

@@ -236,32 +236,83 @@ type PSpec = { [field: number]: [string, PKind] };
 type PKind = "string" | "string[]" | "bool" | "int" | "map" | "bytesmap" | "time" | "microtime" | PSpec | [PSpec];
 
 const P_OBJECT_META: PSpec = {
-  1: ["name", "string"], 2: ["generateName", "string"], 3: ["namespace", "string"], 5: ["uid", "string"],
-  6: ["resourceVersion", "string"], 11: ["labels", "map"], 12: ["annotations", "map"], 14: ["finalizers", "string[]"],
+  1: ["name", "string"],
+  2: ["generateName", "string"],
+  3: ["namespace", "string"],
+  5: ["uid", "string"],
+  6: ["resourceVersion", "string"],
+  11: ["labels", "map"],
+  12: ["annotations", "map"],
+  14: ["finalizers", "string[]"],
 };
 const P_KINDS: Record<string, PSpec> = {
   Namespace: { 1: ["metadata", P_OBJECT_META], 2: ["spec", { 1: ["finalizers", "string[]"] }] },
-  Secret: { 1: ["metadata", P_OBJECT_META], 2: ["data", "bytesmap"], 3: ["type", "string"], 4: ["stringData", "map"], 5: ["immutable", "bool"] },
+  Secret: {
+    1: ["metadata", P_OBJECT_META],
+    2: ["data", "bytesmap"],
+    3: ["type", "string"],
+    4: ["stringData", "map"],
+    5: ["immutable", "bool"],
+  },
   ServiceAccount: {
     1: ["metadata", P_OBJECT_META],
-    2: ["secrets", [{ 1: ["kind", "string"], 2: ["namespace", "string"], 3: ["name", "string"], 4: ["uid", "string"], 5: ["apiVersion", "string"], 6: ["resourceVersion", "string"], 7: ["fieldPath", "string"] }]],
+    2: [
+      "secrets",
+      [
+        {
+          1: ["kind", "string"],
+          2: ["namespace", "string"],
+          3: ["name", "string"],
+          4: ["uid", "string"],
+          5: ["apiVersion", "string"],
+          6: ["resourceVersion", "string"],
+          7: ["fieldPath", "string"],
+        },
+      ],
+    ],
     3: ["imagePullSecrets", [{ 1: ["name", "string"] }]],
     4: ["automountServiceAccountToken", "bool"],
   },
   Lease: {
     1: ["metadata", P_OBJECT_META],
-    2: ["spec", { 1: ["holderIdentity", "string"], 2: ["leaseDurationSeconds", "int"], 3: ["acquireTime", "microtime"], 4: ["renewTime", "microtime"], 5: ["leaseTransitions", "int"] }],
+    2: [
+      "spec",
+      {
+        1: ["holderIdentity", "string"],
+        2: ["leaseDurationSeconds", "int"],
+        3: ["acquireTime", "microtime"],
+        4: ["renewTime", "microtime"],
+        5: ["leaseTransitions", "int"],
+      },
+    ],
   },
   SelfSubjectAccessReview: {
     1: ["metadata", P_OBJECT_META],
-    2: ["spec", {
-      1: ["resourceAttributes", { 1: ["namespace", "string"], 2: ["verb", "string"], 3: ["group", "string"], 4: ["version", "string"], 5: ["resource", "string"], 6: ["subresource", "string"], 7: ["name", "string"] }],
-      2: ["nonResourceAttributes", { 1: ["path", "string"], 2: ["verb", "string"] }],
-    }],
+    2: [
+      "spec",
+      {
+        1: [
+          "resourceAttributes",
+          {
+            1: ["namespace", "string"],
+            2: ["verb", "string"],
+            3: ["group", "string"],
+            4: ["version", "string"],
+            5: ["resource", "string"],
+            6: ["subresource", "string"],
+            7: ["name", "string"],
+          },
+        ],
+        2: ["nonResourceAttributes", { 1: ["path", "string"], 2: ["verb", "string"] }],
+      },
+    ],
   },
   DeleteOptions: {
-    1: ["gracePeriodSeconds", "int"], 2: ["preconditions", { 1: ["uid", "string"], 2: ["resourceVersion", "string"] }],
-    3: ["orphanDependents", "bool"], 4: ["propagationPolicy", "string"], 5: ["dryRun", "string[]"],
+    1: ["gracePeriodSeconds", "int"],
+    2: ["preconditions", { 1: ["uid", "string"], 2: ["resourceVersion", "string"] }],
+    3: ["orphanDependents", "bool"],
+    4: ["propagationPolicy", "string"],
+    5: ["dryRun", "string[]"],
   },
 };
 
@@ -310,11 +361,17 @@ function pbDecode(buf: Buffer, spec: PSpec): any {
       const entry = pbDecode(bytes, { 1: ["k", "string"], 2: ["v", "string"] });
       const raw = pbFields(bytes).find((f) => f.field === 2)?.value;
       obj[name] ??= {};
-      obj[name][entry.k ?? ""] = kind === "map" ? entry.v ?? "" : Buffer.isBuffer(raw) ? raw.toString("base64") : "";
+      obj[name][entry.k ?? ""] = kind === "map" ? (entry.v ?? "") : Buffer.isBuffer(raw) ? raw.toString("base64") : "";
     } else if (kind === "time" || kind === "microtime") {
       const t = pbDecode(bytes, { 1: ["s", "int"], 2: ["n", "int"] });
       const iso = new Date((t.s ?? 0) * 1000 + Math.floor((t.n ?? 0) / 1e6)).toISOString();
-      obj[name] = kind === "time" ? iso.replace(/\.\d{3}Z$/, "Z") : iso.replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}${String(Math.floor((t.n ?? 0) / 1000) % 1000).padStart(3, "0")}Z`);
+      obj[name] =
+        kind === "time"
+          ? iso.replace(/\.\d{3}Z$/, "Z")
+          : iso.replace(
+              /\.(\d{3})Z$/,
+              (_m, ms: string) => `.${ms}${String(Math.floor((t.n ?? 0) / 1000) % 1000).padStart(3, "0")}Z`,
+            );
     } else if (Array.isArray(kind)) (obj[name] ??= []).push(pbDecode(bytes, kind[0]));
     else obj[name] = pbDecode(bytes, kind);
   }
@@ -323,8 +380,12 @@ function pbDecode(buf: Buffer, spec: PSpec): any {
 
 /** Decodes a `k8s\0`-prefixed runtime.Unknown carrying one of the kinds above. */
 export function decodeKubeProtobuf(body: Buffer): any {
-  if (body.length < 4 || body.subarray(0, 4).toString("latin1") !== "k8s\u0000") throw new Error("missing the k8s protobuf prefix");
-  const unknown = pbDecode(body.subarray(4), { 1: ["typeMeta", { 1: ["apiVersion", "string"], 2: ["kind", "string"] }], 2: ["raw", "string"] });
+  if (body.length < 4 || body.subarray(0, 4).toString("latin1") !== "k8s\u0000")
+    throw new Error("missing the k8s protobuf prefix");
+  const unknown = pbDecode(body.subarray(4), {
+    1: ["typeMeta", { 1: ["apiVersion", "string"], 2: ["kind", "string"] }],
+    2: ["raw", "string"],
+  });
   const rawField = pbFields(body.subarray(4)).find((f) => f.field === 2)?.value;
   const kind: string = unknown.typeMeta?.kind ?? "";
   const spec = P_KINDS[kind];

@@ -49,7 +49,8 @@ export function goJsonMapError(text: string): string | undefined {
   const lit = (word: string): void => {
     for (let k = 0; k < word.length; k++) {
       if (i >= n) eof();
-      if (text[i] !== word[k]) fail(`invalid character ${goQuoteChar(text[i]!)} in literal ${word} (expecting ${goQuoteChar(word[k]!)})`);
+      if (text[i] !== word[k])
+        fail(`invalid character ${goQuoteChar(text[i]!)} in literal ${word} (expecting ${goQuoteChar(word[k]!)})`);
       i++;
     }
   };
@@ -70,7 +71,8 @@ export function goJsonMapError(text: string): string | undefined {
         if (e === "u") {
           for (let k = 1; k <= 4; k++) {
             if (i + k >= n) eof();
-            if (!/[0-9a-fA-F]/.test(text[i + k]!)) fail(`invalid character ${goQuoteChar(text[i + k]!)} in \\u hexadecimal character escape`);
+            if (!/[0-9a-fA-F]/.test(text[i + k]!))
+              fail(`invalid character ${goQuoteChar(text[i + k]!)} in \\u hexadecimal character escape`);
           }
           i += 5;
           continue;
@@ -91,7 +93,8 @@ export function goJsonMapError(text: string): string | undefined {
     if (text[i] === ".") {
       i++;
       if (i >= n) eof();
-      if (!/[0-9]/.test(text[i]!)) fail(`invalid character ${goQuoteChar(text[i]!)} after decimal point in numeric literal`);
+      if (!/[0-9]/.test(text[i]!))
+        fail(`invalid character ${goQuoteChar(text[i]!)} after decimal point in numeric literal`);
       while (i < n && /[0-9]/.test(text[i]!)) i++;
     }
     if (text[i] === "e" || text[i] === "E") {
@@ -117,7 +120,8 @@ export function goJsonMapError(text: string): string | undefined {
       for (;;) {
         ws();
         if (i >= n) eof();
-        if (text[i] !== '"') fail(`invalid character ${goQuoteChar(text[i]!)} looking for beginning of object key string`);
+        if (text[i] !== '"')
+          fail(`invalid character ${goQuoteChar(text[i]!)} looking for beginning of object key string`);
         str();
         ws();
         if (i >= n) eof();
@@ -186,7 +190,8 @@ export function goJsonMapError(text: string): string | undefined {
     const t = value();
     ws();
     if (i < n) fail(`invalid character ${goQuoteChar(text[i]!)} after top-level value`);
-    if (t !== "object" && t !== "null") return `json: cannot unmarshal ${t} into Go value of type map[string]interface {}`;
+    if (t !== "object" && t !== "null")
+      return `json: cannot unmarshal ${t} into Go value of type map[string]interface {}`;
     return undefined;
   } catch (e) {
     if (e instanceof E) return e.message;

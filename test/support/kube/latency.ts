@@ -28,7 +28,9 @@ export interface LatencyModel {
 export const CALIBRATED: LatencyModel = { serviceMs: 0.7, slots: 2 };
 
 /** GPS_KUBE_LATENCY_MS=<ms>[/<slots>] turns the model on for every stand-in of a process (e.g. a whole test run). */
-export function latencyFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): LatencyModel | undefined {
+export function latencyFromEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): LatencyModel | undefined {
   const v = env.GPS_KUBE_LATENCY_MS?.trim();
   if (!v) return undefined;
   const m = /^(\d+(?:\.\d+)?)(?:\/(\d+))?$/.exec(v);

@@ -21,16 +21,20 @@ export function fieldsOf(r: ResDef, obj: any, withMapNodes = false): Set<string>
   const walk = (path: FieldPath, v: any, mapNode: boolean): void => {
     if (isObj(v) && Object.keys(v).length > 0) {
       if (withMapNodes && mapNode) out.add(pkey([...path, "."]));
-      for (const [k, child] of Object.entries(v)) if (child !== undefined && child !== null) walk([...path, `f:${k}`], child, false);
+      for (const [k, child] of Object.entries(v))
+        if (child !== undefined && child !== null) walk([...path, `f:${k}`], child, false);
       return;
     }
     if (v === undefined || v === null) return;
     out.add(pkey(path));
   };
   for (const [k, v] of Object.entries(obj ?? {})) {
-    if (k === "apiVersion" || k === "kind" || k === "metadata" || k === "status" || v === undefined || v === null) continue;
+    if (k === "apiVersion" || k === "kind" || k === "metadata" || k === "status" || v === undefined || v === null)
+      continue;
     if (r.kind === "ServiceAccount" && k === "secrets" && Array.isArray(v)) {
-      for (const ref of v) if (isObj(ref) && typeof ref.name === "string") out.add(pkey(["f:secrets", `k:${JSON.stringify({ name: ref.name })}`]));
+      for (const ref of v)
+        if (isObj(ref) && typeof ref.name === "string")
+          out.add(pkey(["f:secrets", `k:${JSON.stringify({ name: ref.name })}`]));
       continue;
     }
     walk([`f:${k}`], v, k === "data" || k === "stringData");
@@ -46,7 +50,9 @@ export function getAt(obj: any, path: FieldPath): any {
     if (el.startsWith("f:")) cur = isObj(cur) ? cur[el.slice(2)] : undefined;
     else if (el.startsWith("k:")) {
       const key = JSON.parse(el.slice(2)) as Record<string, unknown>;
-      cur = Array.isArray(cur) ? cur.find((x) => isObj(x) && Object.entries(key).every(([kk, kv]) => x[kk] === kv)) : undefined;
+      cur = Array.isArray(cur)
+        ? cur.find((x) => isObj(x) && Object.entries(key).every(([kk, kv]) => x[kk] === kv))
+        : undefined;
     } else return undefined;
   }
   return cur;
@@ -138,7 +144,9 @@ export function pathString(p: FieldPath): string {
       if (el.startsWith("f:")) return `.${el.slice(2)}`;
       if (el.startsWith("k:")) {
         const key = JSON.parse(el.slice(2)) as Record<string, unknown>;
-        return `[${Object.entries(key).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(",")}]`;
+        return `[${Object.entries(key)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(",")}]`;
       }
       return el;
     })

@@ -86,7 +86,8 @@ export function jsonPatch(doc: any, ops: any[]): any {
   };
   const getVal = (con: any, key: string): any => {
     if (Array.isArray(con)) {
-      if (!/^\d+$/.test(key) || Number(key) >= con.length) throw new Error(`Unable to access invalid index: ${key}: ${ErrInvalidIndex}`);
+      if (!/^\d+$/.test(key) || Number(key) >= con.length)
+        throw new Error(`Unable to access invalid index: ${key}: ${ErrInvalidIndex}`);
       return con[Number(key)];
     }
     return con[key];
@@ -98,7 +99,8 @@ export function jsonPatch(doc: any, ops: any[]): any {
         return;
       }
       const idx = Number(key);
-      if (!/^-?\d+$/.test(key) || idx > con.length || idx < -con.length) throw new Error(`Unable to access invalid index: ${idx}: ${ErrInvalidIndex}`);
+      if (!/^-?\d+$/.test(key) || idx > con.length || idx < -con.length)
+        throw new Error(`Unable to access invalid index: ${idx}: ${ErrInvalidIndex}`);
       con.splice(idx < 0 ? con.length + idx : idx, 0, value);
       return;
     }
@@ -107,7 +109,8 @@ export function jsonPatch(doc: any, ops: any[]): any {
   const remove = (con: any, key: string): void => {
     if (Array.isArray(con)) {
       const idx = Number(key);
-      if (!/^-?\d+$/.test(key) || idx >= con.length || idx < -con.length) throw new Error(`Unable to remove invalid index: ${idx}: ${ErrInvalidIndex}`);
+      if (!/^-?\d+$/.test(key) || idx >= con.length || idx < -con.length)
+        throw new Error(`Unable to remove invalid index: ${idx}: ${ErrInvalidIndex}`);
       con.splice(idx < 0 ? con.length + idx : idx, 1);
       return;
     }
@@ -151,7 +154,8 @@ export function jsonPatch(doc: any, ops: any[]): any {
           getVal(f.con, f.key);
           f.con[Number(f.key)] = clone(op.value);
         } else {
-          if (!(f.key in f.con)) throw new Error(`replace operation does not apply: doc is missing key: ${path}: ${ErrMissing}`);
+          if (!(f.key in f.con))
+            throw new Error(`replace operation does not apply: doc is missing key: ${path}: ${ErrMissing}`);
           f.con[f.key] = clone(op.value);
         }
         break;
@@ -160,12 +164,14 @@ export function jsonPatch(doc: any, ops: any[]): any {
       case "copy": {
         const fromPath = typeof op.from === "string" ? op.from : "";
         const from = find(decode(op.from));
-        if (!from) throw new Error(`${kind} operation does not apply: doc is missing from path: ${fromPath}: ${ErrMissing}`);
+        if (!from)
+          throw new Error(`${kind} operation does not apply: doc is missing from path: ${fromPath}: ${ErrMissing}`);
         const val = clone(getVal(from.con, from.key));
         if (val === undefined) throw new Error(`error in ${kind} for path: '${fromPath}': ${ErrMissing}`);
         if (kind === "move") remove(from.con, from.key);
         const to = find(parts);
-        if (!to) throw new Error(`${kind} operation does not apply: doc is missing destination path: ${path}: ${ErrMissing}`);
+        if (!to)
+          throw new Error(`${kind} operation does not apply: doc is missing destination path: ${path}: ${ErrMissing}`);
         add(to.con, to.key, val);
         break;
       }

@@ -17,30 +17,70 @@ export interface ResDef {
 
 /** k8s.io/api/events/v1 Event, in struct order. */
 const EVENT_FIELDS = [
-  "apiVersion", "kind", "metadata", "eventTime", "series", "reportingController", "reportingInstance", "action", "reason", "regarding", "related",
-  "note", "type", "deprecatedSource", "deprecatedFirstTimestamp", "deprecatedLastTimestamp", "deprecatedCount",
+  "apiVersion",
+  "kind",
+  "metadata",
+  "eventTime",
+  "series",
+  "reportingController",
+  "reportingInstance",
+  "action",
+  "reason",
+  "regarding",
+  "related",
+  "note",
+  "type",
+  "deprecatedSource",
+  "deprecatedFirstTimestamp",
+  "deprecatedLastTimestamp",
+  "deprecatedCount",
 ];
 
 export const RESOURCES: Record<KubeResource, ResDef> = {
   secrets: {
-    name: "secrets", group: "", version: "v1", kind: "Secret", namespaced: true, createOnUpdate: false,
+    name: "secrets",
+    group: "",
+    version: "v1",
+    kind: "Secret",
+    namespaced: true,
+    createOnUpdate: false,
     fields: ["apiVersion", "kind", "metadata", "immutable", "data", "stringData", "type"],
   },
   serviceaccounts: {
-    name: "serviceaccounts", group: "", version: "v1", kind: "ServiceAccount", namespaced: true, createOnUpdate: true,
+    name: "serviceaccounts",
+    group: "",
+    version: "v1",
+    kind: "ServiceAccount",
+    namespaced: true,
+    createOnUpdate: true,
     fields: ["apiVersion", "kind", "metadata", "secrets", "imagePullSecrets", "automountServiceAccountToken"],
   },
   leases: {
-    name: "leases", group: "coordination.k8s.io", version: "v1", kind: "Lease", namespaced: true, createOnUpdate: true,
+    name: "leases",
+    group: "coordination.k8s.io",
+    version: "v1",
+    kind: "Lease",
+    namespaced: true,
+    createOnUpdate: true,
     fields: ["apiVersion", "kind", "metadata", "spec"],
   },
   namespaces: {
-    name: "namespaces", group: "", version: "v1", kind: "Namespace", namespaced: false, createOnUpdate: false,
+    name: "namespaces",
+    group: "",
+    version: "v1",
+    kind: "Namespace",
+    namespaced: false,
+    createOnUpdate: false,
     fields: ["apiVersion", "kind", "metadata", "spec", "status"],
   },
   // Stored as events.k8s.io/v1; the core/v1 view (coreEvent) is the same object under the older field names.
   events: {
-    name: "events", group: "events.k8s.io", version: "v1", kind: "Event", namespaced: true, createOnUpdate: false,
+    name: "events",
+    group: "events.k8s.io",
+    version: "v1",
+    kind: "Event",
+    namespaced: true,
+    createOnUpdate: false,
     fields: EVENT_FIELDS,
   },
 };
@@ -58,10 +98,29 @@ const KEY_ORDER: Record<string, string[]> = {
 };
 const REF_ORDER = ["kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath"];
 const META_ORDER = [
-  "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation", "creationTimestamp",
-  "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences", "finalizers", "managedFields",
+  "name",
+  "generateName",
+  "namespace",
+  "selfLink",
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+  "labels",
+  "annotations",
+  "ownerReferences",
+  "finalizers",
+  "managedFields",
 ];
-export const LEASE_SPEC_ORDER = ["holderIdentity", "leaseDurationSeconds", "acquireTime", "renewTime", "leaseTransitions"];
+export const LEASE_SPEC_ORDER = [
+  "holderIdentity",
+  "leaseDurationSeconds",
+  "acquireTime",
+  "renewTime",
+  "leaseTransitions",
+];
 const MF_ORDER = ["manager", "operation", "apiVersion", "time", "fieldsType", "fieldsV1", "subresource"];
 
 function ordered(obj: any, order: string[]): any {

@@ -26,7 +26,10 @@ export function parseLabelSelector(sel: string): LabelReq[] {
     if ((m = term.match(/^([^\s!=]+)\s+(in|notin)\s+\((.*)\)$/))) {
       const key = m[1]!;
       const op = m[2]!;
-      const vals = m[3]!.split(",").map((v) => v.trim()).filter((v) => v !== "");
+      const vals = m[3]!
+        .split(",")
+        .map((v) => v.trim())
+        .filter((v) => v !== "");
       return op === "in"
         ? (l: Record<string, string>) => key in l && vals.includes(l[key]!)
         : (l: Record<string, string>) => !(key in l) || !vals.includes(l[key]!);

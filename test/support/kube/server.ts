@@ -35,11 +35,35 @@ import { issueServerCert, makeCA } from "../certs.ts";
 import type { DenyRule, Fault, KubeResource, KubeStandIn, PolicyRule, RecordedRequest } from "./api.ts";
 import { type StaticDoc, decodeKubeProtobuf, loadCaptures, openapiV2Proto } from "./discovery.ts";
 import { clone, deepEqual, isObj, nowRFC3339 } from "./json.ts";
-import { type MFEntry, deleteAt, fieldsOf, getAt, pathString, readManaged, setAt, trackUpdate, unkey, writeManaged } from "./managed-fields.ts";
+import {
+  type MFEntry,
+  deleteAt,
+  fieldsOf,
+  getAt,
+  pathString,
+  readManaged,
+  setAt,
+  trackUpdate,
+  unkey,
+  writeManaged,
+} from "./managed-fields.ts";
 import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
 import { LEASE_SPEC_ORDER, RESOURCES, type ResDef, apiVersionOf, canonical, coreEvent } from "./resources.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
-import { ApiError, type Cause, type FieldErr, alreadyExists, badRequest, conflict, fe, genericServerResponse, groupResource, invalid, notFound, q } from "./status.ts";
+import {
+  ApiError,
+  type Cause,
+  type FieldErr,
+  alreadyExists,
+  badRequest,
+  conflict,
+  fe,
+  genericServerResponse,
+  groupResource,
+  invalid,
+  notFound,
+  q,
+} from "./status.ts";
 import { validateObject, validateUpdate } from "./validation.ts";
 import { latencyFromEnv, ServiceSlots, type LatencyModel } from "./latency.ts";
 
@@ -97,7 +121,8 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
   let rvCounter = 100;
   const sockets = new Set<Socket>();
 
-  const skey = (r: KubeResource, ns: string | undefined, name: string): string => `${r}/${RESOURCES[r].namespaced ? ns ?? "" : ""}/${name}`;
+  const skey = (r: KubeResource, ns: string | undefined, name: string): string =>
+    `${r}/${RESOURCES[r].namespaced ? (ns ?? "") : ""}/${name}`;
   const nextRV = (): string => String(++rvCounter);
 
   // ----- state helpers -----
@@ -128,7 +153,13 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     const r = RESOURCES.serviceaccounts;
     if (stored(r, ns, "default")) return;
     persist(r, {
-      metadata: { name: "default", namespace: ns, uid: randomUUID(), resourceVersion: nextRV(), creationTimestamp: nowRFC3339() },
+      metadata: {
+        name: "default",
+        namespace: ns,
+        uid: randomUUID(),
+        resourceVersion: nextRV(),
+        creationTimestamp: nowRFC3339(),
+      },
     });
   }
 
@@ -218,14 +249,18 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
   }
 
   function decodeBody(ctx: Ctx, r: ResDef): any {
-    const ct = String(ctx.req.headers["content-type"] ?? "application/json").split(";")[0]!.trim();
+    const ct = String(ctx.req.headers["content-type"] ?? "application/json")
+      .split(";")[0]!
+      .trim();
     const text = ctx.body.toString("utf8");
     let obj: any;
     if (ct === "application/json" || ct === "") {
       try {
         obj = JSON.parse(text);
       } catch (e) {
-        throw badRequest(`the object provided is unrecognized (must be of type ${r.kind}): couldn't get version/kind; json parse error: ${(e as Error).message}`);
+        throw badRequest(
+          `the object provided is unrecognized (must be of type ${r.kind}): couldn't get version/kind; json parse error: ${(e as Error).message}`,
+        );
       }
     } else if (ct === "application/yaml") {
       try {
@@ -240,7 +275,11 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
         throw badRequest(`the object provided is unrecognized (must be of type ${r.kind}): ${(e as Error).message}`);
       }
     } else {
-      throw new ApiError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
+      throw new ApiError(
+        415,
+        "UnsupportedMediaType",
+        `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`,
+      );
     }
     return checkTypeMeta(ctx, r, obj);
   }
@@ -250,18 +289,24 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     const av = obj.apiVersion ?? apiVersionOf(r);
     const kind = obj.kind ?? r.kind;
     if (kind !== r.kind || av !== apiVersionOf(r)) {
-      throw badRequest(`${kind} in version ${q(String(av).split("/").pop() ?? "")} cannot be handled as a ${r.kind}: no kind ${q(kind)} is registered for version ${q(av)} in scheme "pkg/api/legacyscheme/scheme.go:30"`);
+      throw badRequest(
+        `${kind} in version ${q(String(av).split("/").pop() ?? "")} cannot be handled as a ${r.kind}: no kind ${q(kind)} is registered for version ${q(av)} in scheme "pkg/api/legacyscheme/scheme.go:30"`,
+      );
     }
     if (ctx.url.searchParams.get("fieldValidation") === "Strict") {
       for (const k of Object.keys(obj)) {
         if (r.fields.includes(k)) continue;
         if (apply) throw badRequest(`.${k}: field not declared in schema`);
-        throw badRequest(`${r.kind} in version ${q(r.version)} cannot be handled as a ${r.kind}: strict decoding error: unknown field ${q(k)}`);
+        throw badRequest(
+          `${r.kind} in version ${q(r.version)} cannot be handled as a ${r.kind}: strict decoding error: unknown field ${q(k)}`,
+        );
       }
     }
     for (const [k, v] of Object.entries(isObj(obj.data) ? obj.data : {})) {
       if (typeof v !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(v) || v.replace(/=+$/, "").length % 4 === 1) {
-        throw badRequest(`${r.kind} in version ${q(r.version)} cannot be handled as a ${r.kind}: illegal base64 data at input byte ${Math.max(0, String(v).search(/[^A-Za-z0-9+/=]/))} (key ${k})`);
+        throw badRequest(
+          `${r.kind} in version ${q(r.version)} cannot be handled as a ${r.kind}: illegal base64 data at input byte ${Math.max(0, String(v).search(/[^A-Za-z0-9+/=]/))} (key ${k})`,
+        );
       }
     }
     return obj;
@@ -273,7 +318,8 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     if (r.kind === "Secret") {
       if (isObj(obj.stringData)) {
         obj.data = { ...(isObj(obj.data) ? obj.data : {}) };
-        for (const [k, v] of Object.entries(obj.stringData)) obj.data[k] = Buffer.from(String(v), "utf8").toString("base64");
+        for (const [k, v] of Object.entries(obj.stringData))
+          obj.data[k] = Buffer.from(String(v), "utf8").toString("base64");
       }
       delete obj.stringData;
     }
@@ -293,7 +339,8 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
   }
 
   function invalidOptions(ctx: Ctx, errs: FieldErr[]): ApiError {
-    const kind = ctx.req.method === "POST" ? "CreateOptions" : ctx.req.method === "PUT" ? "UpdateOptions" : "PatchOptions";
+    const kind =
+      ctx.req.method === "POST" ? "CreateOptions" : ctx.req.method === "PUT" ? "UpdateOptions" : "PatchOptions";
     return invalid(kind, "meta.k8s.io", "", errs);
   }
 
@@ -302,11 +349,13 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     const fm = ctx.url.searchParams.get("fieldManager") ?? "";
     const fv = ctx.url.searchParams.get("fieldValidation") ?? "";
     if (ctx.req.method === "PATCH") {
-      if (!applyPatch && ctx.url.searchParams.has("force")) errs.push(fe.forbidden("force", "may not be specified for non-apply patch"));
+      if (!applyPatch && ctx.url.searchParams.has("force"))
+        errs.push(fe.forbidden("force", "may not be specified for non-apply patch"));
       if (applyPatch && !fm) errs.push(fe.required("fieldManager", "is required for apply patch"));
     }
     if (fm.length > 128) errs.push(fe.tooLong("fieldManager", 128));
-    if (fv && !["Ignore", "Warn", "Strict"].includes(fv)) errs.push(fe.notSupported("fieldValidation", fv, ["", "Ignore", "Warn", "Strict"]));
+    if (fv && !["Ignore", "Warn", "Strict"].includes(fv))
+      errs.push(fe.notSupported("fieldValidation", fv, ["", "Ignore", "Warn", "Strict"]));
     if (errs.length) throw invalidOptions(ctx, errs);
     dryRunOf(ctx);
   }
@@ -333,12 +382,23 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     if (namespace.status?.phase === "Terminating") {
       const gr = groupResource(r);
       const reason = `unable to create new content in namespace ${ns} because it is being terminated`;
-      throw new ApiError(403, "Forbidden", name ? `${gr} ${q(name)} is forbidden: ${reason}` : `${gr} is forbidden: ${reason}`, {
-        name,
-        group: r.group,
-        kind: r.name,
-        causes: [{ reason: "NamespaceTerminating", message: `namespace ${ns} is being terminated`, field: "metadata.namespace" }],
-      });
+      throw new ApiError(
+        403,
+        "Forbidden",
+        name ? `${gr} ${q(name)} is forbidden: ${reason}` : `${gr} is forbidden: ${reason}`,
+        {
+          name,
+          group: r.group,
+          kind: r.name,
+          causes: [
+            {
+              reason: "NamespaceTerminating",
+              message: `namespace ${ns} is being terminated`,
+              field: "metadata.namespace",
+            },
+          ],
+        },
+      );
     }
   }
 
@@ -441,7 +501,13 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     stampNew(obj);
     if (op === "Update") trackUpdate(r, undefined, obj, manager);
     else {
-      const entry: MFEntry = { manager, operation: "Apply", apiVersion: apiVersionOf(r), time: nowRFC3339(), fields: applied ?? new Set() };
+      const entry: MFEntry = {
+        manager,
+        operation: "Apply",
+        apiVersion: apiVersionOf(r),
+        time: nowRFC3339(),
+        fields: applied ?? new Set(),
+      };
       writeManaged(obj, [entry]);
     }
     if (dryRun) return output(ctx, 201, r, obj);
@@ -453,7 +519,14 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
   }
 
   /** Writes `next` over `cur` (both full objects): validation, managed fields, no-op detection. */
-  function finishUpdate(ctx: Ctx, r: ResDef, cur: any, next: any, dryRun: boolean, track: (() => void) | undefined): void {
+  function finishUpdate(
+    ctx: Ctx,
+    r: ResDef,
+    cur: any,
+    next: any,
+    dryRun: boolean,
+    track: (() => void) | undefined,
+  ): void {
     next.metadata.name = cur.metadata.name;
     if (r.namespaced) next.metadata.namespace = cur.metadata.namespace;
     else delete next.metadata.namespace;
@@ -488,7 +561,9 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     normalize(r, obj);
     applyDefaults(r, obj);
     if (obj.metadata.name !== name) {
-      throw badRequest(`the name of the object (${obj.metadata.name ?? ""}) does not match the name on the URL (${name})`);
+      throw badRequest(
+        `the name of the object (${obj.metadata.name ?? ""}) does not match the name on the URL (${name})`,
+      );
     }
     if (r.namespaced && obj.metadata.namespace && obj.metadata.namespace !== ns) {
       throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
@@ -517,7 +592,9 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
       let opts: any;
       try {
         const ct = String(ctx.req.headers["content-type"] ?? "");
-        opts = ct.startsWith("application/vnd.kubernetes.protobuf") ? decodeKubeProtobuf(ctx.body) : JSON.parse(ctx.body.toString("utf8"));
+        opts = ct.startsWith("application/vnd.kubernetes.protobuf")
+          ? decodeKubeProtobuf(ctx.body)
+          : JSON.parse(ctx.body.toString("utf8"));
       } catch {
         opts = undefined;
       }
@@ -525,10 +602,18 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
       if (isObj(opts) && Array.isArray(opts.dryRun) && opts.dryRun.includes("All")) dryRun = true;
       const pre = isObj(opts) && isObj(opts.preconditions) ? opts.preconditions : {};
       if (pre.uid && pre.uid !== cur.metadata.uid) {
-        throw conflict(r, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.metadata.uid}`);
+        throw conflict(
+          r,
+          name,
+          `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.metadata.uid}`,
+        );
       }
       if (pre.resourceVersion && pre.resourceVersion !== cur.metadata.resourceVersion) {
-        throw conflict(r, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.metadata.resourceVersion}`);
+        throw conflict(
+          r,
+          name,
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cur.metadata.resourceVersion}`,
+        );
       }
     }
     if (r.name === "namespaces") {
@@ -563,7 +648,9 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
   function doPatch(ctx: Ctx, r: ResDef, ns: string, name: string): void {
     const nsAttr = r.namespaced ? ns : r.name === "namespaces" ? name : "";
     authorize(ctx, r, "patch", nsAttr, name);
-    const ct = String(ctx.req.headers["content-type"] ?? "").split(";")[0]!.trim();
+    const ct = String(ctx.req.headers["content-type"] ?? "")
+      .split(";")[0]!
+      .trim();
     const types = [
       "application/json-patch+json",
       "application/merge-patch+json",
@@ -571,7 +658,11 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
       "application/apply-patch+yaml",
     ];
     if (!types.includes(ct)) {
-      throw new ApiError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: ${types.join(", ")}`);
+      throw new ApiError(
+        415,
+        "UnsupportedMediaType",
+        `the body of the request was in an unknown format - accepted media types include: ${types.join(", ")}`,
+      );
     }
     const apply = ct === "application/apply-patch+yaml";
     checkOptions(ctx, apply);
@@ -583,25 +674,37 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     try {
       patch = JSON.parse(text);
     } catch (e) {
-      throw badRequest(ct === "application/json-patch+json" ? `invalid character in JSON patch: ${(e as Error).message}` : `error decoding patch: ${(e as Error).message}`);
+      throw badRequest(
+        ct === "application/json-patch+json"
+          ? `invalid character in JSON patch: ${(e as Error).message}`
+          : `error decoding patch: ${(e as Error).message}`,
+      );
     }
     const cur = stored(r, ns, name);
     if (!cur) throw notFound(r, name);
     const curJson = canonical(r, cur);
     let next: any;
     if (ct === "application/json-patch+json") {
-      if (!Array.isArray(patch)) throw badRequest("json: cannot unmarshal object into Go value of type jsonpatch.Patch");
-      if (patch.length > 10000) throw new ApiError(413, "RequestEntityTooLarge", `The allowed maximum operations in a JSON patch is 10000, got ${patch.length}`);
+      if (!Array.isArray(patch))
+        throw badRequest("json: cannot unmarshal object into Go value of type jsonpatch.Patch");
+      if (patch.length > 10000)
+        throw new ApiError(
+          413,
+          "RequestEntityTooLarge",
+          `The allowed maximum operations in a JSON patch is 10000, got ${patch.length}`,
+        );
       try {
         next = jsonPatch(curJson, patch);
       } catch (e) {
         throw genericServerResponse(422, (e as Error).message);
       }
     } else if (ct === "application/merge-patch+json") {
-      if (!isObj(patch)) throw badRequest("error decoding patch: json: cannot unmarshal into Go value of type map[string]interface {}");
+      if (!isObj(patch))
+        throw badRequest("error decoding patch: json: cannot unmarshal into Go value of type map[string]interface {}");
       next = mergePatch(curJson, patch);
     } else {
-      if (!isObj(patch)) throw badRequest("error decoding patch: json: cannot unmarshal into Go value of type map[string]interface {}");
+      if (!isObj(patch))
+        throw badRequest("error decoding patch: json: cannot unmarshal into Go value of type map[string]interface {}");
       next = strategicMergePatch(r, curJson, patch);
     }
     if (!isObj(next)) throw badRequest(`the object provided is unrecognized (must be of type ${r.kind})`);
@@ -612,7 +715,11 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     const rv = next.metadata?.resourceVersion;
     if (rv !== undefined && rv !== "" && rv !== cur.metadata.resourceVersion) throw conflict(r, name);
     if (next.metadata?.uid && next.metadata.uid !== cur.metadata.uid) {
-      throw conflict(r, name, `Precondition failed: UID in precondition: ${next.metadata.uid}, UID in object meta: ${cur.metadata.uid}`);
+      throw conflict(
+        r,
+        name,
+        `Precondition failed: UID in precondition: ${next.metadata.uid}, UID in object meta: ${cur.metadata.uid}`,
+      );
     }
     next.metadata.managedFields = cur.metadata.managedFields;
     finishUpdate(ctx, r, cur, next, dryRun, () => trackUpdate(r, cur, next, managerFor(ctx)));
@@ -631,11 +738,14 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     }
     cfg = checkTypeMeta(ctx, r, cfg, true);
     if (ctx.url.searchParams.get("fieldValidation") === "Strict" && isObj(cfg.spec) && r.kind === "Lease") {
-      for (const k of Object.keys(cfg.spec)) if (!LEASE_SPEC_ORDER.includes(k)) throw badRequest(`.spec.${k}: field not declared in schema`);
+      for (const k of Object.keys(cfg.spec))
+        if (!LEASE_SPEC_ORDER.includes(k)) throw badRequest(`.spec.${k}: field not declared in schema`);
     }
     normalize(r, cfg);
     if ((cfg.metadata.name ?? "") !== name) {
-      throw badRequest(`the name of the object (${cfg.metadata.name ?? ""}) does not match the name on the URL (${name})`);
+      throw badRequest(
+        `the name of the object (${cfg.metadata.name ?? ""}) does not match the name on the URL (${name})`,
+      );
     }
     if (r.namespaced && cfg.metadata.namespace && cfg.metadata.namespace !== ns) {
       throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
@@ -651,12 +761,14 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
       if (cfg.metadata.resourceVersion) throw notFound(r, name);
       return finishCreate(ctx, r, clone(cfg), dryRun, manager, "Apply");
     }
-    if (cfg.metadata.resourceVersion && cfg.metadata.resourceVersion !== cur.metadata.resourceVersion) throw conflict(r, name);
+    if (cfg.metadata.resourceVersion && cfg.metadata.resourceVersion !== cur.metadata.resourceVersion)
+      throw conflict(r, name);
     const cfgFields = fieldsOf(r, cfg);
     let entries = readManaged(cur);
     if (entries.length === 0) {
       const all = fieldsOf(r, cur);
-      if (all.size) entries = [{ manager: "before-first-apply", operation: "Update", apiVersion: apiVersionOf(r), fields: all }];
+      if (all.size)
+        entries = [{ manager: "before-first-apply", operation: "Update", apiVersion: apiVersionOf(r), fields: all }];
     }
     let mine = entries.find((e) => e.manager === manager && e.operation === "Apply");
     // conflicts: another manager owns a field this config sets to a different value
@@ -665,19 +777,24 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
       if (e === mine) continue;
       for (const k of cfgFields) {
         const p = unkey(k);
-        const owned = [...e.fields].some((ok) => ok === k || k.startsWith(`${ok}\u0000`) || ok.startsWith(`${k}\u0000`));
+        const owned = [...e.fields].some(
+          (ok) => ok === k || k.startsWith(`${ok}\u0000`) || ok.startsWith(`${k}\u0000`),
+        );
         if (owned && !deepEqual(getAt(cur, p), getAt(cfg, p))) conflicts.push({ e, k });
       }
     }
     if (conflicts.length && !force) throw applyConflict(conflicts);
     for (const { e, k } of conflicts) {
-      for (const ok of [...e.fields]) if (ok === k || ok.startsWith(`${k}\u0000`) || k.startsWith(`${ok}\u0000`)) e.fields.delete(ok);
+      for (const ok of [...e.fields])
+        if (ok === k || ok.startsWith(`${k}\u0000`) || k.startsWith(`${ok}\u0000`)) e.fields.delete(ok);
     }
     const next = clone(cur);
     if (mine) {
       for (const k of mine.fields) {
         if (cfgFields.has(k) || unkey(k).at(-1) === ".") continue;
-        const sharedWith = entries.some((e) => e !== mine && [...e.fields].some((ok) => ok === k || ok.startsWith(`${k}\u0000`)));
+        const sharedWith = entries.some(
+          (e) => e !== mine && [...e.fields].some((ok) => ok === k || ok.startsWith(`${k}\u0000`)),
+        );
         if (!sharedWith) deleteAt(next, unkey(k));
       }
     } else {
@@ -697,7 +814,11 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
   function applyConflict(conflicts: Array<{ e: MFEntry; k: string }>): ApiError {
     const who = (e: MFEntry): string =>
       e.operation === "Update" ? `${q(e.manager)} using ${e.apiVersion}${e.time ? ` at ${e.time}` : ""}` : q(e.manager);
-    const causes: Cause[] = conflicts.map(({ e, k }) => ({ reason: "FieldManagerConflict", message: `conflict with ${who(e)}`, field: pathString(unkey(k)) }));
+    const causes: Cause[] = conflicts.map(({ e, k }) => ({
+      reason: "FieldManagerConflict",
+      message: `conflict with ${who(e)}`,
+      field: pathString(unkey(k)),
+    }));
     let message: string;
     if (conflicts.length === 1) {
       const c = conflicts[0]!;
@@ -737,11 +858,18 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     const lreqs = ls ? parseLabelSelector(ls) : [];
     const freqs = fs ? parseFieldSelector(r, fs) : [];
     const filter = (o: any): boolean =>
-      (!r.namespaced || !ns || o.metadata?.namespace === ns) && lreqs.every((f) => f(o.metadata?.labels ?? {})) && freqs.every((f) => f(o));
+      (!r.namespaced || !ns || o.metadata?.namespace === ns) &&
+      lreqs.every((f) => f(o.metadata?.labels ?? {})) &&
+      freqs.every((f) => f(o));
     const timeout = Math.min(Number(ctx.url.searchParams.get("timeoutSeconds") ?? "1800") || 1800, 1800);
-    ctx.res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-cache, private", "Transfer-Encoding": "chunked" });
+    ctx.res.writeHead(200, {
+      "Content-Type": "application/json",
+      "Cache-Control": "no-cache, private",
+      "Transfer-Encoding": "chunked",
+    });
     const since = ctx.url.searchParams.get("resourceVersion");
-    if (!since || since === "0") for (const o of initial) ctx.res.write(`${JSON.stringify({ type: "ADDED", object: canonical(r, o) })}\n`);
+    if (!since || since === "0")
+      for (const o of initial) ctx.res.write(`${JSON.stringify({ type: "ADDED", object: canonical(r, o) })}\n`);
     const w: Watcher = {
       ctx,
       r,
@@ -785,22 +913,54 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
   }
 
   function toTable(r: ResDef, items: any[], rv: string): any {
-    const col = (name: string, type: string, description: string, format = ""): any => ({ name, type, format, description, priority: 0 });
+    const col = (name: string, type: string, description: string, format = ""): any => ({
+      name,
+      type,
+      format,
+      description,
+      priority: 0,
+    });
     const nameCol = col("Name", "string", "Name must be unique within a namespace.", "name");
-    const ageCol = col("Age", "string", "CreationTimestamp is a timestamp representing the server time when this object was created.");
+    const ageCol = col(
+      "Age",
+      "string",
+      "CreationTimestamp is a timestamp representing the server time when this object was created.",
+    );
     let cols: any[];
     let cells: (o: any) => unknown[];
     switch (r.kind) {
       case "Secret":
-        cols = [nameCol, col("Type", "string", "Used to facilitate programmatic handling of secret data."), col("Data", "string", "The total number of data entries."), ageCol];
-        cells = (o) => [o.metadata.name, o.type ?? "Opaque", Object.keys(o.data ?? {}).length, age(o.metadata.creationTimestamp)];
+        cols = [
+          nameCol,
+          col("Type", "string", "Used to facilitate programmatic handling of secret data."),
+          col("Data", "string", "The total number of data entries."),
+          ageCol,
+        ];
+        cells = (o) => [
+          o.metadata.name,
+          o.type ?? "Opaque",
+          Object.keys(o.data ?? {}).length,
+          age(o.metadata.creationTimestamp),
+        ];
         break;
       case "ServiceAccount":
-        cols = [nameCol, col("Secrets", "string", "Secrets is the list of secrets allowed to be used by pods running using this ServiceAccount."), ageCol];
+        cols = [
+          nameCol,
+          col(
+            "Secrets",
+            "string",
+            "Secrets is the list of secrets allowed to be used by pods running using this ServiceAccount.",
+          ),
+          ageCol,
+        ];
         cells = (o) => [o.metadata.name, (o.secrets ?? []).length, age(o.metadata.creationTimestamp)];
         break;
       case "Lease":
-        cols = [nameCol, col("Holder", "string", "holderIdentity contains the identity of the holder of a current lease."), ageCol];
+        cols = [
+          nameCol,
+          col("Holder", "string", "holderIdentity contains the identity of the holder of a current lease."),
+          ageCol,
+        ];
         cells = (o) => [o.metadata.name, o.spec?.holderIdentity ?? "", age(o.metadata.creationTimestamp)];
         break;
       default:
@@ -815,7 +975,10 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
       rows: items.map((o) => {
         const meta = clone(o.metadata);
         delete meta.managedFields;
-        return { cells: cells(o), object: { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: meta } };
+        return {
+          cells: cells(o),
+          object: { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: meta },
+        };
       }),
     };
   }
@@ -827,10 +990,12 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     const r = RESOURCES.events;
     const core: ResDef = { ...r, group: "" };
     const ns = rest[0] === "namespaces" ? rest[1]! : "";
-    const name = rest[0] === "namespaces" ? rest[3] ?? "" : rest[1] ?? "";
+    const name = rest[0] === "namespaces" ? (rest[3] ?? "") : (rest[1] ?? "");
     const m = ctx.req.method === "HEAD" ? "GET" : ctx.req.method;
     if (m !== "GET" || ["1", "true"].includes(ctx.url.searchParams.get("watch") ?? "")) {
-      throw new ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", { kind: "events" });
+      throw new ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {
+        kind: "events",
+      });
     }
     if (name) {
       authorize(ctx, core, "get", ns, name);
@@ -840,7 +1005,12 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     }
     authorize(ctx, core, "list", ns, "");
     const items = selected(ctx, r, ns || undefined);
-    send(ctx, 200, { kind: "EventList", apiVersion: "v1", metadata: { resourceVersion: String(rvCounter) }, items: items.map((o) => coreEvent(o, false)) });
+    send(ctx, 200, {
+      kind: "EventList",
+      apiVersion: "v1",
+      metadata: { resourceVersion: String(rvCounter) },
+      items: items.map((o) => coreEvent(o, false)),
+    });
   }
 
   // ----- SelfSubjectAccessReview (kubectl auth can-i) -----
@@ -849,7 +1019,9 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     let review: any;
     try {
       const ct = String(ctx.req.headers["content-type"] ?? "");
-      review = ct.startsWith("application/vnd.kubernetes.protobuf") ? decodeKubeProtobuf(ctx.body) : JSON.parse(ctx.body.toString("utf8"));
+      review = ct.startsWith("application/vnd.kubernetes.protobuf")
+        ? decodeKubeProtobuf(ctx.body)
+        : JSON.parse(ctx.body.toString("utf8"));
     } catch {
       throw badRequest("the object provided is unrecognized (must be of type SelfSubjectAccessReview)");
     }
@@ -922,10 +1094,22 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     const resourceRequest = (seg[0] === "api" && seg.length >= 3) || (seg[0] === "apis" && seg.length >= 4);
     if (!resourceRequest) {
       const verb = (ctx.req.method ?? "GET").toLowerCase();
-      throw new ApiError(403, "Forbidden", `forbidden: User ${q(ANONYMOUS)} cannot ${verb} path ${q(ctx.url.pathname)}`, {});
+      throw new ApiError(
+        403,
+        "Forbidden",
+        `forbidden: User ${q(ANONYMOUS)} cannot ${verb} path ${q(ctx.url.pathname)}`,
+        {},
+      );
     }
     if (path === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") {
-      throw forbidden({ user: ANONYMOUS, verb: "create", group: "authorization.k8s.io", resource: "selfsubjectaccessreviews", namespace: "", name: "" });
+      throw forbidden({
+        user: ANONYMOUS,
+        verb: "create",
+        group: "authorization.k8s.io",
+        resource: "selfsubjectaccessreviews",
+        namespace: "",
+        name: "",
+      });
     }
   }
 
@@ -933,8 +1117,10 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     const path = ctx.url.pathname.replace(/\/+$/, "") || "/";
     if (ctx.user.name === ANONYMOUS) refuseAnonymous(ctx, path);
     if (serveDiscovery(ctx, path)) return;
-    if (path === "/healthz" || path === "/livez" || path === "/readyz") return send(ctx, 200, Buffer.from("ok"), { "Content-Type": "text/plain; charset=utf-8" });
-    if (path === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" && ctx.req.method === "POST") return doSelfSubjectAccessReview(ctx);
+    if (path === "/healthz" || path === "/livez" || path === "/readyz")
+      return send(ctx, 200, Buffer.from("ok"), { "Content-Type": "text/plain; charset=utf-8" });
+    if (path === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" && ctx.req.method === "POST")
+      return doSelfSubjectAccessReview(ctx);
 
     let rest: string[];
     let group: string;
@@ -949,7 +1135,8 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
       rest = path.slice("/apis/events.k8s.io/v1".length).split("/").filter(Boolean);
     } else throw genericServerResponse(404, "");
     rest = rest.map(decodeURIComponent);
-    if (group === "" && (rest[0] === "events" || (rest[0] === "namespaces" && rest[2] === "events"))) return coreEvents(ctx, rest);
+    if (group === "" && (rest[0] === "events" || (rest[0] === "namespaces" && rest[2] === "events")))
+      return coreEvents(ctx, rest);
 
     const res = (name: string | undefined): ResDef => {
       const r = (RESOURCES as Record<string, ResDef | undefined>)[name ?? ""];
@@ -975,7 +1162,9 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     if (!name) {
       if (method === "GET") return doList(ctx, r, r.namespaced ? ns || undefined : undefined);
       if (method === "POST") return doCreate(ctx, r, ns);
-      throw new ApiError(405, "MethodNotAllowed", `the server does not allow this method on the requested resource`, { kind: r.name });
+      throw new ApiError(405, "MethodNotAllowed", `the server does not allow this method on the requested resource`, {
+        kind: r.name,
+      });
     }
     switch (method) {
       case "GET":
@@ -987,7 +1176,10 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
       case "DELETE":
         return doDelete(ctx, r, ns, name);
       default:
-        throw new ApiError(405, "MethodNotAllowed", `the server does not allow this method on the requested resource`, { kind: r.name, name });
+        throw new ApiError(405, "MethodNotAllowed", `the server does not allow this method on the requested resource`, {
+          kind: r.name,
+          name,
+        });
     }
   }
 
@@ -1001,13 +1193,27 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
   }
 
   const faultReason: Record<number, string> = {
-    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed", 409: "Conflict",
-    410: "Expired", 422: "Invalid", 429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout",
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    410: "Expired",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+    504: "Timeout",
   };
 
   function takeFault(method: string, path: string, query: string): (Fault & { left: number }) | undefined {
     const f = faults.find(
-      (x) => x.left > 0 && (!x.method || x.method.toUpperCase() === method) && x.path.test(path) && (!x.query || x.query.test(query)),
+      (x) =>
+        x.left > 0 &&
+        (!x.method || x.method.toUpperCase() === method) &&
+        x.path.test(path) &&
+        (!x.query || x.query.test(query)),
     );
     if (!f) return undefined;
     f.left--;
@@ -1035,7 +1241,8 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     for await (const c of req) {
       const b = c as Buffer;
       len += b.length;
-      if (len > MAX_BODY) throw new ApiError(413, "RequestEntityTooLarge", `the request body exceeds ${MAX_BODY} bytes`);
+      if (len > MAX_BODY)
+        throw new ApiError(413, "RequestEntityTooLarge", `the request body exceeds ${MAX_BODY} bytes`);
       chunks.push(b);
     }
     return Buffer.concat(chunks, len);
@@ -1043,7 +1250,13 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
 
   const server = https.createServer({ key: cert.key, cert: cert.cert }, (req, res) => {
     const url = new URL(req.url ?? "/", "https://127.0.0.1");
-    const rec: RecordedRequest = { method: req.method ?? "GET", path: url.pathname, query: url.search.replace(/^\?/, ""), user: "", status: 0 };
+    const rec: RecordedRequest = {
+      method: req.method ?? "GET",
+      path: url.pathname,
+      query: url.search.replace(/^\?/, ""),
+      user: "",
+      status: 0,
+    };
     const ct = req.headers["content-type"];
     if (ct) rec.contentType = String(ct);
     requests.push(rec);
@@ -1142,7 +1355,8 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
       if (name === ADMIN) throw new Error("kube-standin: admin is built in");
       // A Role lives in its namespace: a real server refuses one for a namespace that does not exist (404).
       for (const ns of rules.flatMap((r) => r.namespaces ?? [])) {
-        if (!stored(RESOURCES.namespaces, undefined, ns)) throw new Error(`kube-standin: no namespace ${ns} to hold a Role for ${name}`);
+        if (!stored(RESOURCES.namespaces, undefined, ns))
+          throw new Error(`kube-standin: no namespace ${ns} to hold a Role for ${name}`);
       }
       const prev = users.get(name);
       users.set(name, { name, token: prev?.token ?? newToken(), rules: clone(rules) });
@@ -1183,7 +1397,8 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     },
     deleteObject(resource: KubeResource, namespace: string | undefined, name: string): boolean {
       if (resource === "namespaces") {
-        for (const [k, v] of [...store]) if (v.metadata?.namespace === name && !k.startsWith("namespaces/")) store.delete(k);
+        for (const [k, v] of [...store])
+          if (v.metadata?.namespace === name && !k.startsWith("namespaces/")) store.delete(k);
         dropBindings(name);
       }
       return store.delete(skey(resource, namespace, name));
@@ -1193,7 +1408,8 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
       const cur = stored(r, undefined, name);
       if (!cur) throw new Error(`kube-standin: no namespace ${name}`);
       // The namespace controller has deleted what it could; a finalizer it waits on keeps the namespace.
-      for (const [k, v] of [...store]) if (v.metadata?.namespace === name && !k.startsWith("namespaces/")) store.delete(k);
+      for (const [k, v] of [...store])
+        if (v.metadata?.namespace === name && !k.startsWith("namespaces/")) store.delete(k);
       dropBindings(name);
       const next = clone(cur);
       next.metadata.deletionTimestamp = nowRFC3339();
@@ -1210,7 +1426,11 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
         if (namespace !== undefined && r.namespaced && v.metadata.namespace !== namespace) continue;
         out.push(canonical(r, v));
       }
-      return out.sort((a, b) => (`${a.metadata.namespace ?? ""}/${a.metadata.name}` < `${b.metadata.namespace ?? ""}/${b.metadata.name}` ? -1 : 1));
+      return out.sort((a, b) =>
+        `${a.metadata.namespace ?? ""}/${a.metadata.name}` < `${b.metadata.namespace ?? ""}/${b.metadata.name}`
+          ? -1
+          : 1,
+      );
     },
     resetRequests(): void {
       requests.length = 0;

@@ -53,14 +53,26 @@ export function groupResource(r: ResDef): string {
 }
 
 export function notFound(r: ResDef, name: string): ApiError {
-  return new ApiError(404, "NotFound", `${groupResource(r)} ${q(name)} not found`, { name, group: r.group, kind: r.name });
+  return new ApiError(404, "NotFound", `${groupResource(r)} ${q(name)} not found`, {
+    name,
+    group: r.group,
+    kind: r.name,
+  });
 }
 
 export function alreadyExists(r: ResDef, name: string): ApiError {
-  return new ApiError(409, "AlreadyExists", `${groupResource(r)} ${q(name)} already exists`, { name, group: r.group, kind: r.name });
+  return new ApiError(409, "AlreadyExists", `${groupResource(r)} ${q(name)} already exists`, {
+    name,
+    group: r.group,
+    kind: r.name,
+  });
 }
 
-export function conflict(r: ResDef, name: string, why = "the object has been modified; please apply your changes to the latest version and try again"): ApiError {
+export function conflict(
+  r: ResDef,
+  name: string,
+  why = "the object has been modified; please apply your changes to the latest version and try again",
+): ApiError {
   return new ApiError(409, "Conflict", `Operation cannot be fulfilled on ${groupResource(r)} ${q(name)}: ${why}`, {
     name,
     group: r.group,
@@ -86,18 +98,30 @@ export function genericServerResponse(code: number, serverMessage: string): ApiE
     415: ["UnsupportedMediaType", "the server was unable to respond with a content type that the client supports"],
     422: ["Invalid", "the server rejected our request due to an error in our request"],
     429: ["TooManyRequests", "the server has received too many requests and has asked us to try again later"],
-    500: ["InternalError", "an error on the server (\"unknown\") has prevented the request from succeeding"],
+    500: ["InternalError", 'an error on the server ("unknown") has prevented the request from succeeding'],
     503: ["ServiceUnavailable", "the server is currently unable to handle the request"],
-    504: ["Timeout", "the server was unable to return a response in the time allotted, but may still be processing the request"],
+    504: [
+      "Timeout",
+      "the server was unable to return a response in the time allotted, but may still be processing the request",
+    ],
   };
-  const [reason, message] = table[code] ?? ["", `the server responded with the status code ${code} but did not return more information`];
-  return new ApiError(code, reason, message, serverMessage ? { causes: [{ reason: "UnexpectedServerResponse", message: serverMessage }] } : {});
+  const [reason, message] = table[code] ?? [
+    "",
+    `the server responded with the status code ${code} but did not return more information`,
+  ];
+  return new ApiError(
+    code,
+    reason,
+    message,
+    serverMessage ? { causes: [{ reason: "UnexpectedServerResponse", message: serverMessage }] } : {},
+  );
 }
 
 // --- field errors (k8s.io/apimachinery/pkg/util/validation/field) ---
 
 export interface FieldErr {
-  type: "FieldValueInvalid" | "FieldValueRequired" | "FieldValueForbidden" | "FieldValueTooLong" | "FieldValueNotSupported";
+  type:
+    "FieldValueInvalid" | "FieldValueRequired" | "FieldValueForbidden" | "FieldValueTooLong" | "FieldValueNotSupported";
   field: string;
   body: string;
 }
@@ -114,9 +138,21 @@ export const fe = {
     field,
     body: `Invalid value: ${goValue(value)}${detail ? `: ${detail}` : ""}`,
   }),
-  required: (field: string, detail = ""): FieldErr => ({ type: "FieldValueRequired", field, body: `Required value${detail ? `: ${detail}` : ""}` }),
-  forbidden: (field: string, detail: string): FieldErr => ({ type: "FieldValueForbidden", field, body: `Forbidden: ${detail}` }),
-  tooLong: (field: string, max: number): FieldErr => ({ type: "FieldValueTooLong", field, body: `Too long: must have at most ${max} bytes` }),
+  required: (field: string, detail = ""): FieldErr => ({
+    type: "FieldValueRequired",
+    field,
+    body: `Required value${detail ? `: ${detail}` : ""}`,
+  }),
+  forbidden: (field: string, detail: string): FieldErr => ({
+    type: "FieldValueForbidden",
+    field,
+    body: `Forbidden: ${detail}`,
+  }),
+  tooLong: (field: string, max: number): FieldErr => ({
+    type: "FieldValueTooLong",
+    field,
+    body: `Too long: must have at most ${max} bytes`,
+  }),
   notSupported: (field: string, value: unknown, supported: string[]): FieldErr => ({
     type: "FieldValueNotSupported",
     field,
