@@ -23,7 +23,7 @@ import { join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Annotations } from "../src/model/naming.ts";
 import type { RecordedRequest } from "../test/support/kube/index.ts";
-import { kubeBackends, PAT, PROJECT, startWorld, type Backend, type World } from "../test/support/world.ts";
+import { kubeBackends, PAT, PROJECT, startWorld, type World } from "../test/support/world.ts";
 import { CALIBRATED } from "../test/support/kube/latency.ts";
 import { LIST_FROM_NAMESPACES } from "../src/adapters/kubectl.ts";
 import { sharedControlPlane, stopSharedControlPlane } from "../test/support/kube-real.ts";

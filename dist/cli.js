@@ -52829,7 +52829,6 @@ function watched(ports, seen) {
     releaseLease: (...args) => lock.releaseLease(...args),
     ...lock.renewLease ? { renewLease: lock.renewLease.bind(lock) } : {}
   };
-  const self2 = gitlab.apiTokenSelf?.bind(gitlab);
   const watchedGitLab = {
     ...gitlab,
     ...gitlab.apiTokenSelf ? {

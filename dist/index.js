@@ -71864,7 +71864,6 @@ function watched(ports, seen) {
     releaseLease: (...args) => lock.releaseLease(...args),
     ...lock.renewLease ? { renewLease: lock.renewLease.bind(lock) } : {}
   };
-  const self2 = gitlab.apiTokenSelf?.bind(gitlab);
   const watchedGitLab = {
     ...gitlab,
     ...gitlab.apiTokenSelf ? {

@@ -15,7 +15,6 @@ import { acquireTargetLock, readTargetLease } from "./lock.js";
 import { guardWrites } from "./lease-guard.js";
 import { mintedRecord, recordAnnotations, secretList } from "../model/manifests.js";
 import { Annotations, tokenName } from "../model/naming.js";
-import { targetOf } from "./target.js";
 import { isLiveToken, referencedIds, revocationPlan } from "../model/plan.js";
 import { rotationDecision } from "../model/fill.js";
 import { fillSecrets, readCurrent } from "./fill.js";

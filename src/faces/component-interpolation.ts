@@ -111,6 +111,10 @@ function interpolateNode(node: unknown, inputs: Record<string, InputValue>): unk
   return node.replace(BLOCK, (_, data: string) => rubyToS(blockValue(data, inputs)));
 }
 
+/** A pipeline's jobs as YAML gives them: any shape, checked where it matters (checkVariables). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the callers index into jobs whose shape only the YAML knows
+export type PipelineJobs = Record<string, any>;
+
 /**
  * The jobs a pipeline gets from `include: component` with these inputs.
  * mode "hash" (GitLab's default): the content is parsed, then every string
@@ -122,20 +126,20 @@ export function interpolateComponent(
   text: string,
   given: Record<string, InputValue>,
   mode: "hash" | "text" = "hash",
-): Record<string, any> {
+): PipelineJobs {
   const { header, content } = splitComponent(text);
   const specs = header.spec?.inputs;
   if (!specs) throw new InterpolationError("the header has no spec:inputs");
   const inputs = resolveInputs(specs, given);
-  let jobs: Record<string, any>;
+  let jobs: PipelineJobs;
   if (mode === "text") {
     const replaced = content.replace(BLOCK, (_, data: string) => {
       const v = blockValue(data, inputs);
       return typeof v === "string" ? v : JSON.stringify(v);
     });
-    jobs = yaml.load(replaced) as Record<string, any>;
+    jobs = yaml.load(replaced) as PipelineJobs;
   } else {
-    jobs = interpolateNode(yaml.load(content), inputs) as Record<string, any>;
+    jobs = interpolateNode(yaml.load(content), inputs) as PipelineJobs;
   }
   checkVariables(jobs);
   return jobs;
@@ -147,7 +151,7 @@ export function interpolateComponent(
  * `$[[ inputs.x ]]` keeps the input's type, so boolean and array inputs must
  * reach variables embedded in text.
  */
-function checkVariables(jobs: Record<string, any>): void {
+function checkVariables(jobs: PipelineJobs): void {
   for (const [name, job] of Object.entries(jobs ?? {})) {
     const variables = job && typeof job === "object" ? (job as Record<string, unknown>).variables : undefined;
     if (variables === undefined) continue;

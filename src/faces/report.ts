@@ -1,7 +1,7 @@
 // One way to tell people what happened, for each face: the CLI (stderr for
 // humans, one JSON object on stdout for machines) and the Action (log,
 // outputs, job summary). Every line passes redaction first.
-import { redact, type Redactor } from "../model/secret.js";
+import { type Redactor } from "../model/secret.js";
 import type { Log } from "../model/ports.js";
 import { unavailableText, type UnavailableNamespace } from "../model/errors.js";
 import type { RotationReport } from "../commands/rotation-report.js";

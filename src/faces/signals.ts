@@ -55,7 +55,6 @@ function watched(ports: Ports, seen: Seen): Ports {
     releaseLease: (...args) => lock.releaseLease(...args),
     ...(lock.renewLease ? { renewLease: lock.renewLease.bind(lock) } : {}),
   };
-  const self = gitlab.apiTokenSelf?.bind(gitlab);
   const watchedGitLab: Ports["gitlab"] = {
     ...gitlab,
     ...(gitlab.apiTokenSelf

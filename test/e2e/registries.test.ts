@@ -268,7 +268,7 @@ describe("registries and tokens", () => {
       ]);
       assert.equal(rendered.code, 0, rendered.stderr);
       assert.match(rendered.stdout, /^type: kubernetes\.io\/dockercfg$/m);
-      assert.match(rendered.stdout, /^  \.dockercfg: /m);
+      assert.match(rendered.stdout, /^ {2}\.dockercfg: /m);
       // render's stdout is the credential the user asked for: everything else is scanned.
       runs.push({ ...rendered, stdout: "" });
       assertNoLeaks();

@@ -194,6 +194,7 @@ export class Fleet {
     rbac: Rbac,
     killAt?: number,
   ): { ports: Ports; log: string[]; killed: () => boolean; calls: () => number; step: () => void } {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the ports below are object literals, each method with its own `this`
     const fleet = this;
     const log: string[] = [];
     let calls = 0;

@@ -376,11 +376,11 @@ describe("command options and help", () => {
     for (const name of Object.keys(COMMANDS) as CommandName[]) {
       const text = helpText("9.9.9", name);
       assert.match(text, new RegExp(`Usage: gitlab-pull-secret ${name} \\[options\\]`));
-      assert.match(text, /Exit codes:\n  0 /);
-      assert.match(text, /\n  2 /);
+      assert.match(text, /Exit codes:\n {2}0 /);
+      assert.match(text, /\n {2}2 /);
       assert.match(text, /--json/);
     }
-    assert.match(helpText("9.9.9", "status"), /\n  3  with --warn-within/);
+    assert.match(helpText("9.9.9", "status"), /\n {2}3 {2}with --warn-within/);
     assert.doesNotMatch(helpText("9.9.9", "status"), /--adopt|--expires-in/);
     assert.doesNotMatch(helpText("9.9.9", "render"), /--kubeconfig|--context/);
     assert.match(helpText("9.9.9", "render"), /RISK: this prints a live registry credential/);
@@ -1061,7 +1061,7 @@ describe("help texts say what each command does", () => {
       }
     }
     assert.doesNotMatch(helpText("9.9.9", "revoke"), /--registry/);
-    assert.match(helpText("9.9.9", "render"), /\n  1  GitLab or the registry failed/);
+    assert.match(helpText("9.9.9", "render"), /\n {2}1 {2}GitLab or the registry failed/);
     assert.doesNotMatch(helpText("9.9.9", "render"), /the cluster failed/);
     assert.match(helpText("9.9.9", "rotate"), /--group VALUE .*--verify-image .*or --no-verify/);
   });

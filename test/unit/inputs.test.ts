@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { UsageError } from "../../src/model/errors.js";
 import { parseConfig } from "../../src/config/inputs.js";
-import type { RawSettings } from "../../src/config/options.js";
 
 import { BAD, TOKEN, env, good } from "../support/bad-inputs.ts";
 

@@ -237,7 +237,7 @@ describe("writes under a lost lock", () => {
 
   test("each write asks first; once lost, writes are refused, the run's own token may still be taken back, and settle says what was and wasn't done", async () => {
     const events: string[] = [];
-    let lost: string | undefined;
+    let lost: string | undefined = undefined;
     const g = guardWrites(ports(events), { lease: { namespace: "a", name: "l" }, lostReason: () => lost });
     await g.ports.gitlab.createDeployToken(owner, { name: "n", expiresAt: "2026-12-01" });
     await g.ports.kube.applySecrets(undefined as never, { dryRun: false, force: false });

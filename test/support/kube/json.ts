@@ -1,5 +1,4 @@
 // Small JSON helpers, and Go's encoding/json error texts for a bad body.
-import { invalid } from "./status.ts";
 
 export function isObj(v: unknown): v is Record<string, any> {
   return typeof v === "object" && v !== null && !Array.isArray(v);

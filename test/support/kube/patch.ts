@@ -2,7 +2,7 @@
 // (evanphx/json-patch).
 import { clone, deepEqual, isObj } from "./json.ts";
 import type { ResDef } from "./resources.ts";
-import { invalid, q } from "./status.ts";
+import { q } from "./status.ts";
 
 /** RFC 7386 */
 export function mergePatch(target: any, patch: any): any {

@@ -1,6 +1,6 @@
 // Label and field selectors of list and watch requests.
 import type { ResDef } from "./resources.ts";
-import { badRequest, invalid, q } from "./status.ts";
+import { badRequest, q } from "./status.ts";
 
 type LabelReq = (labels: Record<string, string>) => boolean;
 
