@@ -42848,7 +42848,7 @@ async function assessForRun(config, ports, args) {
   });
   const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
   const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
-  if (!couldDie || !ports.kube.listManagedSecrets) return alone;
+  if (!couldDie) return alone;
   const managed = await ports.kube.listManagedSecrets();
   if (managed === "forbidden") {
     ports.log.info(
@@ -42897,7 +42897,6 @@ function unchecked(err) {
   return `GitLab did not answer ${SELF} (${answer}). The API token's expiry is not checked this time`;
 }
 async function readApiToken(gitlab, now) {
-  if (!gitlab.apiTokenSelf) return null;
   try {
     const t = await gitlab.apiTokenSelf();
     const end = endOf(t.expiresAt);
@@ -42924,7 +42923,6 @@ function apiTokenLine(t) {
   return `API token "${t.name}": ${expiry}; scopes ${t.scopes.join(", ") || "none"}`;
 }
 function logApiToken(t, now, log) {
-  if (t === null) return;
   if (!t.checked) log.info(`Note: ${t.reason}`);
   else if (apiTokenExpiresWithin(t, now, ROTATE_WARN_MS)) {
     const message = apiTokenExpiryMessage(t, now, "within 14 days");
@@ -42945,7 +42943,7 @@ var ROLES = {
 async function checkGitLabAccess(gitlab, owner2, now) {
   const t = await readApiToken(gitlab, now);
   const who = `${owner2.kind} ${owner2.path}`;
-  if (t?.checked && !t.scopes.includes("api")) {
+  if (t.checked && !t.scopes.includes("api")) {
     throw new GitLabError(
       "checking the API token's scopes",
       void 0,
@@ -42953,9 +42951,9 @@ async function checkGitLabAccess(gitlab, owner2, now) {
       `Creating and revoking deploy tokens needs the api scope (read_api only reads): rotate would fail with HTTP 403. Create an access token with the api scope (${NEEDED[owner2.kind].role} of ${who}) and put it in GITLAB_TOKEN`
     );
   }
-  const access = gitlab.callerAccess ? await gitlab.callerAccess(owner2) : void 0;
+  const access = await gitlab.callerAccess(owner2);
   const need = NEEDED[owner2.kind];
-  if (access && access.level !== void 0 && access.level < need.level && !await access.isAdmin()) {
+  if (access.level !== void 0 && access.level < need.level && !await access.isAdmin()) {
     throw new GitLabError(
       "checking the API token's role",
       void 0,
@@ -42985,7 +42983,7 @@ function lifecycleOnly(refusals, states) {
   return out.size > 0 ? [...out.values()] : void 0;
 }
 async function statesOf(kube, names) {
-  if (names.length === 0 || !kube?.namespaceStates) return /* @__PURE__ */ new Map();
+  if (names.length === 0) return /* @__PURE__ */ new Map();
   try {
     return await kube.namespaceStates(names);
   } catch {
@@ -43210,7 +43208,7 @@ async function checkApply(config, ports, hosts) {
     payload,
     annotations: {}
   });
-  await ports.kube.applySecrets(list3, { dryRun: true, force: config.adopt });
+  await ports.kube.dryRunSecrets(list3, { force: config.adopt });
   ports.log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
 }
 async function verifyCredentials(ports, req) {
@@ -43316,12 +43314,11 @@ var LeaseKeeper = class {
   }
   /**
    * Writes our annotations onto the Lease with a guarded renewal, so the
-   * renewals after it carry them. false when the port cannot (no renewLease)
-   * or the Lease changed under us (the next write's guard then stops the run).
+   * renewals after it carry them. false when the Lease changed under us (the next write's guard then stops the run).
    */
   async annotate(patch2) {
     const { port, namespace, name, clock } = this.a;
-    if (!port.renewLease || this.lost || Object.keys(patch2).length === 0) return Object.keys(patch2).length === 0;
+    if (this.lost || Object.keys(patch2).length === 0) return Object.keys(patch2).length === 0;
     await this.inflight;
     const now = clock.now();
     const renewed = await port.renewLease(
@@ -43360,7 +43357,7 @@ var LeaseKeeper = class {
     return `it was not renewed within its ${this.durationMs / 1e3}s (last renewed ${new Date(this.renewedAt).toISOString()}), so another run may have taken it over` + (this.failing ? `; renewing failed: ${this.failing}` : "");
   }
   schedule(ms) {
-    if (this.stopped || this.lost || this.expired || !this.a.timer || !this.a.port.renewLease) return;
+    if (this.stopped || this.lost || this.expired) return;
     this.cancel = this.a.timer.after(Math.max(0, ms), () => {
       this.cancel = void 0;
       this.inflight = this.renew().finally(() => this.inflight = void 0);
@@ -43561,7 +43558,7 @@ async function acquireLock(args) {
         duration,
         now,
         existing.resourceVersion,
-        existing.annotations
+        existing.annotations ?? {}
       );
       if (taken && !isFree(existing))
         args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
@@ -43667,7 +43664,6 @@ function guardWrites(ports, watch) {
     kube: {
       ...kube,
       async applySecrets(list3, opts) {
-        if (opts.dryRun) return kube.applySecrets(list3, opts);
         before("writing the Secrets");
         await kube.applySecrets(list3, opts);
         done.push("wrote the Secrets");
@@ -43678,18 +43674,15 @@ function guardWrites(ports, watch) {
         if (outcome === "ok") done.push("updated the ServiceAccounts");
         return outcome;
       },
-      async applyNamespaces(names, opts) {
-        if (opts?.dryRun) return kube.applyNamespaces(names, opts);
+      async applyNamespaces(names) {
         before("creating the namespaces");
-        await kube.applyNamespaces(names, opts);
+        return kube.applyNamespaces(names);
       },
-      ...kube.deleteSecrets ? {
-        async deleteSecrets(namespaces2, name) {
-          if (namespaces2.length) before(`deleting the Secrets in ${namespaces2.join(", ")}`);
-          await kube.deleteSecrets(namespaces2, name);
-          if (namespaces2.length) done.push(`deleted the Secrets in ${namespaces2.join(", ")}`);
-        }
-      } : {}
+      async deleteSecrets(namespaces2, name) {
+        if (namespaces2.length) before(`deleting the Secrets in ${namespaces2.join(", ")}`);
+        await kube.deleteSecrets(namespaces2, name);
+        if (namespaces2.length) done.push(`deleted the Secrets in ${namespaces2.join(", ")}`);
+      }
     }
   };
   return {
@@ -43747,7 +43740,6 @@ async function resolveNamespaces(config, kube) {
 // src/commands/fill.ts
 async function readCurrent(config, ports, hosts, fill) {
   const where = `the Secret in ${fill.source}`;
-  if (!ports.kube.readSecretData) return "this run cannot read a Secret's data to copy it";
   const read = await ports.kube.readSecretData(fill.source, config.secretName);
   for (const value of Object.values(read?.data ?? {})) {
     ports.log.secret(value.reveal());
@@ -43805,7 +43797,7 @@ async function fillSecrets(config, ports, args) {
     }
   });
   try {
-    await ports.kube.applySecrets(list3, { dryRun: false, force: false });
+    await ports.kube.applySecrets(list3, { force: false });
   } catch (err) {
     throw new RotationError(
       err,
@@ -43873,7 +43865,7 @@ async function recallTarget(lock, args) {
     }
   }
   const unsettled = args.fresh || !args.held || isUnsettled(args.held);
-  if (named === void 0 && namedNs === void 0 && unsettled && lock.readLeases) {
+  if (named === void 0 && namedNs === void 0 && unsettled) {
     const others = args.namespaces.filter((ns) => ns !== args.heldNamespace);
     const found = others.length ? await lock.readLeases(others, leaseName(config.secretName)).catch(() => /* @__PURE__ */ new Map()) : /* @__PURE__ */ new Map();
     named = [...found.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, l]) => l).find((l) => !isUnsettled(l));
@@ -44092,7 +44084,7 @@ async function applyStaticLocked(listed, ports, hosts) {
     })
   });
   try {
-    await kube.applySecrets(list3, { dryRun: false, force: config.adopt });
+    await kube.applySecrets(list3, { force: config.adopt });
   } catch (err) {
     throw new RotationError(
       err,
@@ -44216,7 +44208,7 @@ async function rotate(input, ports) {
     locked = (config2, hand, p) => rotateLocked(config2, p, owner2, hosts, hand);
   }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
-  const created = config.createNamespace ? await ports.kube.applyNamespaces(config.namespaces, { dryRun: config.dryRun }) ?? [] : [];
+  const created = config.createNamespace ? config.dryRun ? await ports.kube.dryRunNamespaces(config.namespaces).then(() => []) : await ports.kube.applyNamespaces(config.namespaces) : [];
   if (config.dryRun) {
     const read = creds.kind === "static" ? { lease: void 0, namespace: void 0 } : await readTargetLease(ports.lock, config, ports.kube);
     return locked(config, { ...read, fresh: false }, ports);
@@ -44396,7 +44388,7 @@ async function rotateLocked(listed, ports, owner2, hosts, hand) {
     }
   });
   try {
-    await kube.applySecrets(listWith(plan.revoke), { dryRun: false, force: config.adopt });
+    await kube.applySecrets(listWith(plan.revoke), { force: config.adopt });
   } catch (err) {
     throw new RotationError(err, await rollBackApply(config, ports, owner2, minted));
   }
@@ -44571,38 +44563,36 @@ async function planRotation(config, ports) {
   const kube = {
     ...ports.kube,
     async listManagedSecrets() {
-      return seen.managed = ports.kube.listManagedSecrets ? await ports.kube.listManagedSecrets() : "forbidden";
+      return seen.managed = await ports.kube.listManagedSecrets();
     },
     async readTarget(namespaces2, secretName2, serviceAccounts2) {
       seen.namespaces = [...namespaces2];
       return seen.state = await ports.kube.readTarget(namespaces2, secretName2, serviceAccounts2);
     },
-    async applySecrets(list3, opts) {
-      if (!opts.dryRun) refuse("write Secrets");
+    applySecrets: async () => refuse("write Secrets"),
+    async dryRunSecrets(list3, opts) {
       try {
-        return await ports.kube.applySecrets(list3, opts);
+        return await ports.kube.dryRunSecrets(list3, opts);
       } catch (err) {
         for (const ns of err instanceof KubeError ? err.refusals?.missing ?? [] : []) missing.add(ns);
         throw err;
       }
     },
-    ...ports.kube.namespaceStates ? {
-      async namespaceStates(names) {
-        const states = await ports.kube.namespaceStates(names);
-        for (const [ns, state] of states) if (state === "missing") missing.add(ns);
-        return states;
-      }
-    } : {},
+    async namespaceStates(names) {
+      const states = await ports.kube.namespaceStates(names);
+      for (const [ns, state] of states) if (state === "missing") missing.add(ns);
+      return states;
+    },
     replaceServiceAccounts: async () => refuse("write ServiceAccounts"),
     // --create-namespace: the API server's dry run of the creation only.
-    async applyNamespaces(names, opts) {
-      if (!opts?.dryRun) refuse("create namespaces");
-      return ports.kube.applyNamespaces(names, opts);
-    },
+    applyNamespaces: async () => refuse("create namespaces"),
+    dryRunNamespaces: (names) => ports.kube.dryRunNamespaces(names),
     deleteSecrets: async () => refuse("delete Secrets")
   };
   const lock = {
     readLease: (namespace, name) => ports.lock.readLease(namespace, name),
+    readLeases: (namespaces2, name) => ports.lock.readLeases(namespaces2, name),
+    renewLease: async () => refuse("renew a Lease"),
     createLease: async () => refuse("take a Lease"),
     claimLease: async () => refuse("take a Lease"),
     releaseLease: async () => refuse("release a Lease")
@@ -44618,9 +44608,9 @@ async function planRotation(config, ports) {
         return seen.tokens = await ports.gitlab.listDeployTokens(o);
       },
       // Read-only, so plan warns about the API token's expiry as rotate would.
-      ...ports.gitlab.apiTokenSelf ? { apiTokenSelf: () => ports.gitlab.apiTokenSelf() } : {},
+      apiTokenSelf: () => ports.gitlab.apiTokenSelf(),
       // Read-only too: plan refuses a token rotate cannot use (scope, role), as rotate would.
-      ...ports.gitlab.callerAccess ? { callerAccess: (o) => ports.gitlab.callerAccess(o) } : {},
+      callerAccess: (o) => ports.gitlab.callerAccess(o),
       createDeployToken: async () => refuse("mint a token"),
       revokeDeployToken: async () => refuse("revoke a token")
     },
@@ -51290,6 +51280,56 @@ function kubectlPort(opts) {
       serviceAccounts: picked.map(parseServiceAccount)
     };
   }
+  async function applyNamespacesAs(names, dryRun) {
+    const doc = JSON.stringify({
+      apiVersion: "v1",
+      kind: "List",
+      items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } }))
+    });
+    const startedAt = Date.now();
+    const r = await runTraced(
+      [
+        "apply",
+        "--server-side",
+        `--field-manager=${MANAGER}`,
+        NO_SCHEMA_CHECK,
+        ...dryRun ? ["--dry-run=server"] : [],
+        "-o",
+        "json",
+        "-f",
+        "-"
+      ],
+      doc
+    );
+    if (r.exitCode !== 0)
+      throw failure(
+        dryRun ? "checking the namespaces' creation (server dry run)" : "creating the namespaces",
+        r.stderr,
+        r.attribution
+      );
+    if (dryRun) return [];
+    return listItems(r.stdout).filter((ns) => Date.parse(ns.metadata?.creationTimestamp ?? "") >= startedAt - CREATED_SKEW_MS).map((ns) => ns.metadata?.name ?? "?");
+  }
+  async function applySecretsAs(list3, dryRun, force) {
+    const args = [
+      "apply",
+      "--server-side",
+      `--field-manager=${MANAGER}`,
+      NO_SCHEMA_CHECK,
+      ...force ? ["--force-conflicts"] : [],
+      ...dryRun ? ["--dry-run=server"] : [],
+      "-f",
+      "-"
+    ];
+    const runs = await Promise.all(
+      splitList(list3, APPLY_PROCESSES, MIN_PART).map((part) => runTraced(args, part.reveal()))
+    );
+    const failed = runs.filter((r) => r.exitCode !== 0);
+    if (failed.length > 0) {
+      const what = dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets";
+      throw failure(what, mergeStderr(failed.map((r) => r.stderr)), combine(failed.map((r) => r.attribution)));
+    }
+  }
   return {
     async readTarget(namespaces2, secretName2, serviceAccounts2) {
       if (namespaces2.length >= LIST_FROM_NAMESPACES) {
@@ -51358,35 +51398,9 @@ function kubectlPort(opts) {
       }
       return states;
     },
-    async applyNamespaces(names, { dryRun } = { dryRun: false }) {
-      const doc = JSON.stringify({
-        apiVersion: "v1",
-        kind: "List",
-        items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } }))
-      });
-      const startedAt = Date.now();
-      const r = await runTraced(
-        [
-          "apply",
-          "--server-side",
-          `--field-manager=${MANAGER}`,
-          NO_SCHEMA_CHECK,
-          ...dryRun ? ["--dry-run=server"] : [],
-          "-o",
-          "json",
-          "-f",
-          "-"
-        ],
-        doc
-      );
-      if (r.exitCode !== 0)
-        throw failure(
-          dryRun ? "checking the namespaces' creation (server dry run)" : "creating the namespaces",
-          r.stderr,
-          r.attribution
-        );
-      if (dryRun) return [];
-      return listItems(r.stdout).filter((ns) => Date.parse(ns.metadata?.creationTimestamp ?? "") >= startedAt - CREATED_SKEW_MS).map((ns) => ns.metadata?.name ?? "?");
+    applyNamespaces: (names) => applyNamespacesAs(names, false),
+    async dryRunNamespaces(names) {
+      await applyNamespacesAs(names, true);
     },
     async readSecrets(namespaces2, name) {
       if (namespaces2.length >= LIST_FROM_NAMESPACES) {
@@ -51488,26 +51502,8 @@ function kubectlPort(opts) {
     // refused object either way, so a failure is reported for the whole List,
     // every refusal of every part in it, as from one process; each part's
     // messages are given their namespaces before they are merged.
-    async applySecrets(list3, { dryRun, force }) {
-      const args = [
-        "apply",
-        "--server-side",
-        `--field-manager=${MANAGER}`,
-        NO_SCHEMA_CHECK,
-        ...force ? ["--force-conflicts"] : [],
-        ...dryRun ? ["--dry-run=server"] : [],
-        "-f",
-        "-"
-      ];
-      const runs = await Promise.all(
-        splitList(list3, APPLY_PROCESSES, MIN_PART).map((part) => runTraced(args, part.reveal()))
-      );
-      const failed = runs.filter((r) => r.exitCode !== 0);
-      if (failed.length > 0) {
-        const what = dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets";
-        throw failure(what, mergeStderr(failed.map((r) => r.stderr)), combine(failed.map((r) => r.attribution)));
-      }
-    },
+    applySecrets: (list3, { force }) => applySecretsAs(list3, false, force),
+    dryRunSecrets: (list3, { force }) => applySecretsAs(list3, true, force),
     // One kubectl for every namespace. An access review rather than
     // `delete --dry-run=server`: it can never delete anything, whatever the
     // server makes of a DeleteOptions body.
@@ -52240,10 +52236,6 @@ async function knownContexts(opts) {
 }
 
 // src/adapters/wiring.ts
-function complete(kube) {
-  if (!kube.deleteSecrets || !kube.forbiddenSecretDeletes) throw new Error("the kubectl port cannot delete Secrets");
-  return kube;
-}
 function noGitLab() {
   const refuse2 = () => {
     throw new Error("static credentials (--username): GitLab is never called");
@@ -52252,7 +52244,9 @@ function noGitLab() {
     resolveOwner: refuse2,
     createDeployToken: refuse2,
     revokeDeployToken: refuse2,
-    listDeployTokens: refuse2
+    listDeployTokens: refuse2,
+    apiTokenSelf: refuse2,
+    callerAccess: refuse2
   };
   return port;
 }
@@ -52269,14 +52263,12 @@ async function checkLocalSetup(config, redactor, opts) {
 }
 function livePorts(config, log, redactor) {
   const caPem = config.caFile ? readCaFile(config.caFile) : void 0;
-  const kube = complete(
-    kubectlPort({
-      kubeconfig: config.kubeconfig,
-      context: config.context,
-      redact: redactor.redact,
-      holdsSecret: redactor.holds
-    })
-  );
+  const kube = kubectlPort({
+    kubeconfig: config.kubeconfig,
+    context: config.context,
+    redact: redactor.redact,
+    holdsSecret: redactor.holds
+  });
   return {
     gitlab: config.credentials.kind === "static" ? noGitLab() : gitlabPort({
       url: config.gitlabUrl,
@@ -52636,7 +52628,7 @@ async function readStatus(config, ports) {
     partOf: covering?.partial ? covering : void 0
   };
   const first = assessStatus(input);
-  if (!first.tokens.some((t) => t.role === "orphan") || !ports.kube.listManagedSecrets) return first;
+  if (!first.tokens.some((t) => t.role === "orphan")) return first;
   return assessStatus({ ...input, managed: await ports.kube.listManagedSecrets() });
 }
 function fillOf(config, args) {
@@ -52827,17 +52819,15 @@ function watched(ports, seen) {
     createLease: (ns, name, ...rest) => lock.createLease(ns, name, ...rest).then(note(ns, name)),
     claimLease: (ns, name, ...rest) => lock.claimLease(ns, name, ...rest).then(note(ns, name)),
     releaseLease: (...args) => lock.releaseLease(...args),
-    ...lock.renewLease ? { renewLease: lock.renewLease.bind(lock) } : {}
+    renewLease: (...args) => lock.renewLease(...args)
   };
   const watchedGitLab = {
     ...gitlab,
-    ...gitlab.apiTokenSelf ? {
-      apiTokenSelf: async () => {
-        const t = await gitlab.apiTokenSelf();
-        seen.apiToken = t;
-        return t;
-      }
-    } : {}
+    apiTokenSelf: async () => {
+      const t = await gitlab.apiTokenSelf();
+      seen.apiToken = t;
+      return t;
+    }
   };
   return { ...ports, lock: watchedLock, gitlab: watchedGitLab };
 }
@@ -53081,7 +53071,7 @@ async function inspect2(config, ports, owner2, namespaces2, hand, confirmed) {
     now
   };
   let base = teardownPlan(input);
-  if (base.revoke.some((t) => t.state === "live") && ports.kube.listManagedSecrets) {
+  if (base.revoke.some((t) => t.state === "live")) {
     const managed = await ports.kube.listManagedSecrets();
     if (managed === "forbidden") {
       ports.log.info("Note: RBAC does not allow listing Secrets cluster-wide; only token names decide what is revoked");

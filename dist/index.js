@@ -62588,7 +62588,7 @@ function lifecycleOnly(refusals, states) {
   return out.size > 0 ? [...out.values()] : void 0;
 }
 async function statesOf(kube, names) {
-  if (names.length === 0 || !kube?.namespaceStates) return /* @__PURE__ */ new Map();
+  if (names.length === 0) return /* @__PURE__ */ new Map();
   try {
     return await kube.namespaceStates(names);
   } catch {
@@ -62712,12 +62712,11 @@ var LeaseKeeper = class {
   }
   /**
    * Writes our annotations onto the Lease with a guarded renewal, so the
-   * renewals after it carry them. false when the port cannot (no renewLease)
-   * or the Lease changed under us (the next write's guard then stops the run).
+   * renewals after it carry them. false when the Lease changed under us (the next write's guard then stops the run).
    */
   async annotate(patch2) {
     const { port, namespace, name, clock } = this.a;
-    if (!port.renewLease || this.lost || Object.keys(patch2).length === 0) return Object.keys(patch2).length === 0;
+    if (this.lost || Object.keys(patch2).length === 0) return Object.keys(patch2).length === 0;
     await this.inflight;
     const now = clock.now();
     const renewed = await port.renewLease(
@@ -62756,7 +62755,7 @@ var LeaseKeeper = class {
     return `it was not renewed within its ${this.durationMs / 1e3}s (last renewed ${new Date(this.renewedAt).toISOString()}), so another run may have taken it over` + (this.failing ? `; renewing failed: ${this.failing}` : "");
   }
   schedule(ms) {
-    if (this.stopped || this.lost || this.expired || !this.a.timer || !this.a.port.renewLease) return;
+    if (this.stopped || this.lost || this.expired) return;
     this.cancel = this.a.timer.after(Math.max(0, ms), () => {
       this.cancel = void 0;
       this.inflight = this.renew().finally(() => this.inflight = void 0);
@@ -63031,7 +63030,7 @@ async function acquireLock(args) {
         duration,
         now,
         existing.resourceVersion,
-        existing.annotations
+        existing.annotations ?? {}
       );
       if (taken && !isFree(existing))
         args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
@@ -65920,6 +65919,56 @@ function kubectlPort(opts) {
       serviceAccounts: picked.map(parseServiceAccount)
     };
   }
+  async function applyNamespacesAs(names, dryRun) {
+    const doc = JSON.stringify({
+      apiVersion: "v1",
+      kind: "List",
+      items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } }))
+    });
+    const startedAt = Date.now();
+    const r = await runTraced(
+      [
+        "apply",
+        "--server-side",
+        `--field-manager=${MANAGER}`,
+        NO_SCHEMA_CHECK,
+        ...dryRun ? ["--dry-run=server"] : [],
+        "-o",
+        "json",
+        "-f",
+        "-"
+      ],
+      doc
+    );
+    if (r.exitCode !== 0)
+      throw failure(
+        dryRun ? "checking the namespaces' creation (server dry run)" : "creating the namespaces",
+        r.stderr,
+        r.attribution
+      );
+    if (dryRun) return [];
+    return listItems(r.stdout).filter((ns) => Date.parse(ns.metadata?.creationTimestamp ?? "") >= startedAt - CREATED_SKEW_MS).map((ns) => ns.metadata?.name ?? "?");
+  }
+  async function applySecretsAs(list2, dryRun, force) {
+    const args = [
+      "apply",
+      "--server-side",
+      `--field-manager=${MANAGER}`,
+      NO_SCHEMA_CHECK,
+      ...force ? ["--force-conflicts"] : [],
+      ...dryRun ? ["--dry-run=server"] : [],
+      "-f",
+      "-"
+    ];
+    const runs = await Promise.all(
+      splitList(list2, APPLY_PROCESSES, MIN_PART).map((part) => runTraced(args, part.reveal()))
+    );
+    const failed = runs.filter((r) => r.exitCode !== 0);
+    if (failed.length > 0) {
+      const what = dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets";
+      throw failure(what, mergeStderr(failed.map((r) => r.stderr)), combine(failed.map((r) => r.attribution)));
+    }
+  }
   return {
     async readTarget(namespaces2, secretName2, serviceAccounts2) {
       if (namespaces2.length >= LIST_FROM_NAMESPACES) {
@@ -65988,35 +66037,9 @@ function kubectlPort(opts) {
       }
       return states;
     },
-    async applyNamespaces(names, { dryRun } = { dryRun: false }) {
-      const doc = JSON.stringify({
-        apiVersion: "v1",
-        kind: "List",
-        items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } }))
-      });
-      const startedAt = Date.now();
-      const r = await runTraced(
-        [
-          "apply",
-          "--server-side",
-          `--field-manager=${MANAGER}`,
-          NO_SCHEMA_CHECK,
-          ...dryRun ? ["--dry-run=server"] : [],
-          "-o",
-          "json",
-          "-f",
-          "-"
-        ],
-        doc
-      );
-      if (r.exitCode !== 0)
-        throw failure(
-          dryRun ? "checking the namespaces' creation (server dry run)" : "creating the namespaces",
-          r.stderr,
-          r.attribution
-        );
-      if (dryRun) return [];
-      return listItems(r.stdout).filter((ns) => Date.parse(ns.metadata?.creationTimestamp ?? "") >= startedAt - CREATED_SKEW_MS).map((ns) => ns.metadata?.name ?? "?");
+    applyNamespaces: (names) => applyNamespacesAs(names, false),
+    async dryRunNamespaces(names) {
+      await applyNamespacesAs(names, true);
     },
     async readSecrets(namespaces2, name) {
       if (namespaces2.length >= LIST_FROM_NAMESPACES) {
@@ -66118,26 +66141,8 @@ function kubectlPort(opts) {
     // refused object either way, so a failure is reported for the whole List,
     // every refusal of every part in it, as from one process; each part's
     // messages are given their namespaces before they are merged.
-    async applySecrets(list2, { dryRun, force }) {
-      const args = [
-        "apply",
-        "--server-side",
-        `--field-manager=${MANAGER}`,
-        NO_SCHEMA_CHECK,
-        ...force ? ["--force-conflicts"] : [],
-        ...dryRun ? ["--dry-run=server"] : [],
-        "-f",
-        "-"
-      ];
-      const runs = await Promise.all(
-        splitList(list2, APPLY_PROCESSES, MIN_PART).map((part) => runTraced(args, part.reveal()))
-      );
-      const failed = runs.filter((r) => r.exitCode !== 0);
-      if (failed.length > 0) {
-        const what = dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets";
-        throw failure(what, mergeStderr(failed.map((r) => r.stderr)), combine(failed.map((r) => r.attribution)));
-      }
-    },
+    applySecrets: (list2, { force }) => applySecretsAs(list2, false, force),
+    dryRunSecrets: (list2, { force }) => applySecretsAs(list2, true, force),
     // One kubectl for every namespace. An access review rather than
     // `delete --dry-run=server`: it can never delete anything, whatever the
     // server makes of a DeleteOptions body.
@@ -66870,10 +66875,6 @@ async function knownContexts(opts) {
 }
 
 // src/adapters/wiring.ts
-function complete(kube) {
-  if (!kube.deleteSecrets || !kube.forbiddenSecretDeletes) throw new Error("the kubectl port cannot delete Secrets");
-  return kube;
-}
 function noGitLab() {
   const refuse = () => {
     throw new Error("static credentials (--username): GitLab is never called");
@@ -66882,7 +66883,9 @@ function noGitLab() {
     resolveOwner: refuse,
     createDeployToken: refuse,
     revokeDeployToken: refuse,
-    listDeployTokens: refuse
+    listDeployTokens: refuse,
+    apiTokenSelf: refuse,
+    callerAccess: refuse
   };
   return port;
 }
@@ -66899,14 +66902,12 @@ async function checkLocalSetup(config, redactor, opts) {
 }
 function livePorts(config, log, redactor) {
   const caPem = config.caFile ? readCaFile(config.caFile) : void 0;
-  const kube = complete(
-    kubectlPort({
-      kubeconfig: config.kubeconfig,
-      context: config.context,
-      redact: redactor.redact,
-      holdsSecret: redactor.holds
-    })
-  );
+  const kube = kubectlPort({
+    kubeconfig: config.kubeconfig,
+    context: config.context,
+    redact: redactor.redact,
+    holdsSecret: redactor.holds
+  });
   return {
     gitlab: config.credentials.kind === "static" ? noGitLab() : gitlabPort({
       url: config.gitlabUrl,
@@ -67069,7 +67070,6 @@ function unchecked(err) {
   return `GitLab did not answer ${SELF} (${answer}). The API token's expiry is not checked this time`;
 }
 async function readApiToken(gitlab, now) {
-  if (!gitlab.apiTokenSelf) return null;
   try {
     const t = await gitlab.apiTokenSelf();
     const end = endOf(t.expiresAt);
@@ -67096,7 +67096,6 @@ function apiTokenLine(t) {
   return `API token "${t.name}": ${expiry}; scopes ${t.scopes.join(", ") || "none"}`;
 }
 function logApiToken(t, now, log) {
-  if (t === null) return;
   if (!t.checked) log.info(`Note: ${t.reason}`);
   else if (apiTokenExpiresWithin(t, now, ROTATE_WARN_MS)) {
     const message = apiTokenExpiryMessage(t, now, "within 14 days");
@@ -67117,7 +67116,7 @@ var ROLES = {
 async function checkGitLabAccess(gitlab, owner2, now) {
   const t = await readApiToken(gitlab, now);
   const who = `${owner2.kind} ${owner2.path}`;
-  if (t?.checked && !t.scopes.includes("api")) {
+  if (t.checked && !t.scopes.includes("api")) {
     throw new GitLabError(
       "checking the API token's scopes",
       void 0,
@@ -67125,9 +67124,9 @@ async function checkGitLabAccess(gitlab, owner2, now) {
       `Creating and revoking deploy tokens needs the api scope (read_api only reads): rotate would fail with HTTP 403. Create an access token with the api scope (${NEEDED[owner2.kind].role} of ${who}) and put it in GITLAB_TOKEN`
     );
   }
-  const access2 = gitlab.callerAccess ? await gitlab.callerAccess(owner2) : void 0;
+  const access2 = await gitlab.callerAccess(owner2);
   const need = NEEDED[owner2.kind];
-  if (access2 && access2.level !== void 0 && access2.level < need.level && !await access2.isAdmin()) {
+  if (access2.level !== void 0 && access2.level < need.level && !await access2.isAdmin()) {
     throw new GitLabError(
       "checking the API token's role",
       void 0,
@@ -67190,7 +67189,7 @@ async function checkApply(config, ports, hosts) {
     payload,
     annotations: {}
   });
-  await ports.kube.applySecrets(list2, { dryRun: true, force: config.adopt });
+  await ports.kube.dryRunSecrets(list2, { force: config.adopt });
   ports.log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
 }
 async function verifyCredentials(ports, req) {
@@ -67278,7 +67277,6 @@ function guardWrites(ports, watch) {
     kube: {
       ...kube,
       async applySecrets(list2, opts) {
-        if (opts.dryRun) return kube.applySecrets(list2, opts);
         before("writing the Secrets");
         await kube.applySecrets(list2, opts);
         done.push("wrote the Secrets");
@@ -67289,18 +67287,15 @@ function guardWrites(ports, watch) {
         if (outcome === "ok") done.push("updated the ServiceAccounts");
         return outcome;
       },
-      async applyNamespaces(names, opts) {
-        if (opts?.dryRun) return kube.applyNamespaces(names, opts);
+      async applyNamespaces(names) {
         before("creating the namespaces");
-        await kube.applyNamespaces(names, opts);
+        return kube.applyNamespaces(names);
       },
-      ...kube.deleteSecrets ? {
-        async deleteSecrets(namespaces2, name) {
-          if (namespaces2.length) before(`deleting the Secrets in ${namespaces2.join(", ")}`);
-          await kube.deleteSecrets(namespaces2, name);
-          if (namespaces2.length) done.push(`deleted the Secrets in ${namespaces2.join(", ")}`);
-        }
-      } : {}
+      async deleteSecrets(namespaces2, name) {
+        if (namespaces2.length) before(`deleting the Secrets in ${namespaces2.join(", ")}`);
+        await kube.deleteSecrets(namespaces2, name);
+        if (namespaces2.length) done.push(`deleted the Secrets in ${namespaces2.join(", ")}`);
+      }
     }
   };
   return {
@@ -67388,7 +67383,6 @@ async function resolveNamespaces(config, kube) {
 // src/commands/fill.ts
 async function readCurrent(config, ports, hosts, fill) {
   const where = `the Secret in ${fill.source}`;
-  if (!ports.kube.readSecretData) return "this run cannot read a Secret's data to copy it";
   const read = await ports.kube.readSecretData(fill.source, config.secretName);
   for (const value of Object.values(read?.data ?? {})) {
     ports.log.secret(value.reveal());
@@ -67446,7 +67440,7 @@ async function fillSecrets(config, ports, args) {
     }
   });
   try {
-    await ports.kube.applySecrets(list2, { dryRun: false, force: false });
+    await ports.kube.applySecrets(list2, { force: false });
   } catch (err) {
     throw new RotationError(
       err,
@@ -67514,7 +67508,7 @@ async function recallTarget(lock, args) {
     }
   }
   const unsettled = args.fresh || !args.held || isUnsettled(args.held);
-  if (named === void 0 && namedNs === void 0 && unsettled && lock.readLeases) {
+  if (named === void 0 && namedNs === void 0 && unsettled) {
     const others = args.namespaces.filter((ns) => ns !== args.heldNamespace);
     const found = others.length ? await lock.readLeases(others, leaseName(config.secretName)).catch(() => /* @__PURE__ */ new Map()) : /* @__PURE__ */ new Map();
     named = [...found.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, l]) => l).find((l) => !isUnsettled(l));
@@ -67729,7 +67723,7 @@ async function applyStaticLocked(listed, ports, hosts) {
     })
   });
   try {
-    await kube.applySecrets(list2, { dryRun: false, force: config.adopt });
+    await kube.applySecrets(list2, { force: config.adopt });
   } catch (err) {
     throw new RotationError(
       err,
@@ -67914,7 +67908,7 @@ async function assessForRun(config, ports, args) {
   });
   const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
   const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
-  if (!couldDie || !ports.kube.listManagedSecrets) return alone;
+  if (!couldDie) return alone;
   const managed = await ports.kube.listManagedSecrets();
   if (managed === "forbidden") {
     ports.log.info(
@@ -68044,7 +68038,7 @@ async function rotate(input, ports) {
     locked = (config2, hand, p) => rotateLocked(config2, p, owner2, hosts, hand);
   }
   const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
-  const created = config.createNamespace ? await ports.kube.applyNamespaces(config.namespaces, { dryRun: config.dryRun }) ?? [] : [];
+  const created = config.createNamespace ? config.dryRun ? await ports.kube.dryRunNamespaces(config.namespaces).then(() => []) : await ports.kube.applyNamespaces(config.namespaces) : [];
   if (config.dryRun) {
     const read = creds.kind === "static" ? { lease: void 0, namespace: void 0 } : await readTargetLease(ports.lock, config, ports.kube);
     return locked(config, { ...read, fresh: false }, ports);
@@ -68224,7 +68218,7 @@ async function rotateLocked(listed, ports, owner2, hosts, hand) {
     }
   });
   try {
-    await kube.applySecrets(listWith(plan.revoke), { dryRun: false, force: config.adopt });
+    await kube.applySecrets(listWith(plan.revoke), { force: config.adopt });
   } catch (err) {
     throw new RotationError(err, await rollBackApply(config, ports, owner2, minted));
   }
@@ -71674,7 +71668,7 @@ async function readStatus(config, ports) {
     partOf: covering?.partial ? covering : void 0
   };
   const first = assessStatus(input);
-  if (!first.tokens.some((t) => t.role === "orphan") || !ports.kube.listManagedSecrets) return first;
+  if (!first.tokens.some((t) => t.role === "orphan")) return first;
   return assessStatus({ ...input, managed: await ports.kube.listManagedSecrets() });
 }
 function fillOf(config, args) {
@@ -71862,17 +71856,15 @@ function watched(ports, seen) {
     createLease: (ns, name, ...rest) => lock.createLease(ns, name, ...rest).then(note(ns, name)),
     claimLease: (ns, name, ...rest) => lock.claimLease(ns, name, ...rest).then(note(ns, name)),
     releaseLease: (...args) => lock.releaseLease(...args),
-    ...lock.renewLease ? { renewLease: lock.renewLease.bind(lock) } : {}
+    renewLease: (...args) => lock.renewLease(...args)
   };
   const watchedGitLab = {
     ...gitlab,
-    ...gitlab.apiTokenSelf ? {
-      apiTokenSelf: async () => {
-        const t = await gitlab.apiTokenSelf();
-        seen.apiToken = t;
-        return t;
-      }
-    } : {}
+    apiTokenSelf: async () => {
+      const t = await gitlab.apiTokenSelf();
+      seen.apiToken = t;
+      return t;
+    }
   };
   return { ...ports, lock: watchedLock, gitlab: watchedGitLab };
 }

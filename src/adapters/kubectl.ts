@@ -162,6 +162,61 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
       serviceAccounts: picked.map(parseServiceAccount),
     };
   }
+  async function applyNamespacesAs(names: readonly string[], dryRun: boolean): Promise<string[]> {
+    const doc = JSON.stringify({
+      apiVersion: "v1",
+      kind: "List",
+      items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })),
+    });
+    const startedAt = Date.now();
+    const r = await runTraced(
+      [
+        "apply",
+        "--server-side",
+        `--field-manager=${MANAGER}`,
+        NO_SCHEMA_CHECK,
+        ...(dryRun ? ["--dry-run=server"] : []),
+        "-o",
+        "json",
+        "-f",
+        "-",
+      ],
+      doc,
+    );
+    if (r.exitCode !== 0)
+      throw failure(
+        dryRun ? "checking the namespaces' creation (server dry run)" : "creating the namespaces",
+        r.stderr,
+        r.attribution,
+      );
+    if (dryRun) return [];
+    // Apply does not say which objects it created; a creation time within this run (with room for the
+    // server's clock to differ) tells the namespaces that are new, so a run that fails later can name them.
+    return (listItems(r.stdout) as Array<{ metadata?: { name?: string; creationTimestamp?: string } }>)
+      .filter((ns) => Date.parse(ns.metadata?.creationTimestamp ?? "") >= startedAt - CREATED_SKEW_MS)
+      .map((ns) => ns.metadata?.name ?? "?");
+  }
+
+  async function applySecretsAs(list: Secret, dryRun: boolean, force: boolean): Promise<void> {
+    const args = [
+      "apply",
+      "--server-side",
+      `--field-manager=${MANAGER}`,
+      NO_SCHEMA_CHECK,
+      ...(force ? ["--force-conflicts"] : []),
+      ...(dryRun ? ["--dry-run=server"] : []),
+      "-f",
+      "-",
+    ];
+    const runs = await Promise.all(
+      splitList(list, APPLY_PROCESSES, MIN_PART).map((part) => runTraced(args, part.reveal())),
+    );
+    const failed = runs.filter((r) => r.exitCode !== 0);
+    if (failed.length > 0) {
+      const what = dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets";
+      throw failure(what, mergeStderr(failed.map((r) => r.stderr)), combine(failed.map((r) => r.attribution!)));
+    }
+  }
 
   return {
     async readTarget(namespaces, secretName, serviceAccounts): Promise<TargetState> {
@@ -250,39 +305,9 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
       return states;
     },
 
-    async applyNamespaces(names, { dryRun } = { dryRun: false }) {
-      const doc = JSON.stringify({
-        apiVersion: "v1",
-        kind: "List",
-        items: names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } })),
-      });
-      const startedAt = Date.now();
-      const r = await runTraced(
-        [
-          "apply",
-          "--server-side",
-          `--field-manager=${MANAGER}`,
-          NO_SCHEMA_CHECK,
-          ...(dryRun ? ["--dry-run=server"] : []),
-          "-o",
-          "json",
-          "-f",
-          "-",
-        ],
-        doc,
-      );
-      if (r.exitCode !== 0)
-        throw failure(
-          dryRun ? "checking the namespaces' creation (server dry run)" : "creating the namespaces",
-          r.stderr,
-          r.attribution,
-        );
-      if (dryRun) return [];
-      // Apply does not say which objects it created; a creation time within this run (with room for the
-      // server's clock to differ) tells the namespaces that are new, so a run that fails later can name them.
-      return (listItems(r.stdout) as Array<{ metadata?: { name?: string; creationTimestamp?: string } }>)
-        .filter((ns) => Date.parse(ns.metadata?.creationTimestamp ?? "") >= startedAt - CREATED_SKEW_MS)
-        .map((ns) => ns.metadata?.name ?? "?");
+    applyNamespaces: (names) => applyNamespacesAs(names, false),
+    async dryRunNamespaces(names) {
+      await applyNamespacesAs(names, true);
     },
 
     async readSecrets(namespaces, name) {
@@ -395,26 +420,8 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
     // refused object either way, so a failure is reported for the whole List,
     // every refusal of every part in it, as from one process; each part's
     // messages are given their namespaces before they are merged.
-    async applySecrets(list: Secret, { dryRun, force }) {
-      const args = [
-        "apply",
-        "--server-side",
-        `--field-manager=${MANAGER}`,
-        NO_SCHEMA_CHECK,
-        ...(force ? ["--force-conflicts"] : []),
-        ...(dryRun ? ["--dry-run=server"] : []),
-        "-f",
-        "-",
-      ];
-      const runs = await Promise.all(
-        splitList(list, APPLY_PROCESSES, MIN_PART).map((part) => runTraced(args, part.reveal())),
-      );
-      const failed = runs.filter((r) => r.exitCode !== 0);
-      if (failed.length > 0) {
-        const what = dryRun ? "checking the Secrets (server dry run)" : "applying the Secrets";
-        throw failure(what, mergeStderr(failed.map((r) => r.stderr)), combine(failed.map((r) => r.attribution!)));
-      }
-    },
+    applySecrets: (list, { force }) => applySecretsAs(list, false, force),
+    dryRunSecrets: (list, { force }) => applySecretsAs(list, true, force),
 
     // One kubectl for every namespace. An access review rather than
     // `delete --dry-run=server`: it can never delete anything, whatever the

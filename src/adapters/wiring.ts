@@ -1,31 +1,23 @@
-// The real ports for the commands beside rotate (plan, status, revoke,
-// render), built exactly as run.ts builds them for rotate, but handed to the
-// caller so a command can observe what a port returned (plan) or use ports
-// rotate does not need (teardown's deletes).
+// The composition root: the live ports every command runs on, built from a
+// Config at the edge (the CA file read here, the kubeconfig checked before any
+// remote call). A command that only reads (plan, status) is handed them as
+// Readers, so its type refuses every write.
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { gitlabPort } from "./gitlab.js";
 import type { Config } from "../config/inputs.js";
 import { kubectlPort } from "./kubectl.js";
-import type { GitLabPort, KubePort, Log, LockPort, Ports, TeardownKube } from "../model/ports.js";
+import type { GitLabPort, Log, Ports } from "../model/ports.js";
 import { registryPortFor } from "./registry.js";
 import { readCaFile } from "./tls.js";
 import { checkKubeconfig } from "./kubeconfig-check.js";
 import type { Redactor } from "../model/secret.js";
 
-export type LivePorts = Ports & { kube: TeardownKube & LockPort };
-
-/** kubectl.ts implements every optional method teardown needs; say so once, here. */
-function complete<K extends KubePort>(kube: K): K & TeardownKube {
-  if (!kube.deleteSecrets || !kube.forbiddenSecretDeletes) throw new Error("the kubectl port cannot delete Secrets");
-  return kube as K & TeardownKube;
-}
-
 /**
  * Static credentials never call GitLab: the port says so instead of holding a
  * client, so a path that would reach GitLab anyway fails loudly, not quietly.
  */
-function noGitLab(): LivePorts["gitlab"] {
+function noGitLab(): Ports["gitlab"] {
   const refuse = (): never => {
     throw new Error("static credentials (--username): GitLab is never called");
   };
@@ -34,6 +26,8 @@ function noGitLab(): LivePorts["gitlab"] {
     createDeployToken: refuse,
     revokeDeployToken: refuse,
     listDeployTokens: refuse,
+    apiTokenSelf: refuse,
+    callerAccess: refuse,
   };
   return port;
 }
@@ -60,17 +54,15 @@ export async function checkLocalSetup(
   });
 }
 
-export function livePorts(config: Config, log: Log, redactor: Redactor): LivePorts {
+export function livePorts(config: Config, log: Log, redactor: Redactor): Ports {
   // Read at the edge: an unreadable CA file is a usage error before any request.
   const caPem = config.caFile ? readCaFile(config.caFile) : undefined;
-  const kube = complete(
-    kubectlPort({
-      kubeconfig: config.kubeconfig,
-      context: config.context,
-      redact: redactor.redact,
-      holdsSecret: redactor.holds,
-    }),
-  );
+  const kube = kubectlPort({
+    kubeconfig: config.kubeconfig,
+    context: config.context,
+    redact: redactor.redact,
+    holdsSecret: redactor.holds,
+  });
   return {
     gitlab:
       config.credentials.kind === "static"

@@ -8,7 +8,7 @@
 import { DAY_MS } from "../config/duration.js";
 import { GitLabError } from "../model/errors.js";
 import { formatDuration } from "../model/plan.js";
-import type { GitLabPort, Log, ResolvedOwner } from "../model/ports.js";
+import type { GitLabReader, Log, ResolvedOwner } from "../model/ports.js";
 
 /** rotate warns when the API token has less than this left: time to make a new one before the schedule breaks. */
 export const ROTATE_WARN_MS = 14 * DAY_MS;
@@ -48,12 +48,8 @@ function unchecked(err: GitLabError): string {
   return `GitLab did not answer ${SELF} (${answer}). The API token's expiry is not checked this time`;
 }
 
-/** null when the port cannot ask (static credentials, a test's port). Never throws for GitLab's sake. */
-export async function readApiToken(
-  gitlab: Pick<GitLabPort, "apiTokenSelf">,
-  now: Date,
-): Promise<ApiTokenStatus | null> {
-  if (!gitlab.apiTokenSelf) return null;
+/** Never throws for GitLab's sake: an unanswered question is `checked: false`, with why. */
+export async function readApiToken(gitlab: Pick<GitLabReader, "apiTokenSelf">, now: Date): Promise<ApiTokenStatus> {
   try {
     const t = await gitlab.apiTokenSelf();
     const end = endOf(t.expiresAt);
@@ -91,12 +87,11 @@ export function apiTokenLine(t: ApiTokenStatus): string {
 }
 
 /** rotate: one line about the API token, a warning when it expires within 14 days. Carries on whatever GitLab says. */
-export async function checkApiToken(gitlab: Pick<GitLabPort, "apiTokenSelf">, now: Date, log: Log): Promise<void> {
+export async function checkApiToken(gitlab: Pick<GitLabReader, "apiTokenSelf">, now: Date, log: Log): Promise<void> {
   logApiToken(await readApiToken(gitlab, now), now, log);
 }
 
-function logApiToken(t: ApiTokenStatus | null, now: Date, log: Log): void {
-  if (t === null) return;
+function logApiToken(t: ApiTokenStatus, now: Date, log: Log): void {
   if (!t.checked) log.info(`Note: ${t.reason}`);
   else if (apiTokenExpiresWithin(t, now, ROTATE_WARN_MS)) {
     const message = apiTokenExpiryMessage(t, now, "within 14 days");
@@ -127,13 +122,13 @@ const ROLES: Record<number, string> = {
  * status for the caller's report.
  */
 export async function checkGitLabAccess(
-  gitlab: Pick<GitLabPort, "apiTokenSelf" | "callerAccess">,
+  gitlab: Pick<GitLabReader, "apiTokenSelf" | "callerAccess">,
   owner: ResolvedOwner,
   now: Date,
-): Promise<ApiTokenStatus | null> {
+): Promise<ApiTokenStatus> {
   const t = await readApiToken(gitlab, now);
   const who = `${owner.kind} ${owner.path}`;
-  if (t?.checked && !t.scopes.includes("api")) {
+  if (t.checked && !t.scopes.includes("api")) {
     throw new GitLabError(
       "checking the API token's scopes",
       undefined,
@@ -142,9 +137,9 @@ export async function checkGitLabAccess(
         `Create an access token with the api scope (${NEEDED[owner.kind].role} of ${who}) and put it in GITLAB_TOKEN`,
     );
   }
-  const access = gitlab.callerAccess ? await gitlab.callerAccess(owner) : undefined;
+  const access = await gitlab.callerAccess(owner);
   const need = NEEDED[owner.kind];
-  if (access && access.level !== undefined && access.level < need.level && !(await access.isAdmin())) {
+  if (access.level !== undefined && access.level < need.level && !(await access.isAdmin())) {
     throw new GitLabError(
       "checking the API token's role",
       undefined,
@@ -159,7 +154,7 @@ export async function checkGitLabAccess(
 
 /** rotate and plan: the access check, then the one line (or warning) about the API token. */
 export async function checkRotateAccess(
-  gitlab: Pick<GitLabPort, "apiTokenSelf" | "callerAccess">,
+  gitlab: Pick<GitLabReader, "apiTokenSelf" | "callerAccess">,
   owner: ResolvedOwner,
   now: Date,
   log: Log,

@@ -107,7 +107,7 @@ export async function checkApply(
     payload,
     annotations: {},
   });
-  await ports.kube.applySecrets(list, { dryRun: true, force: config.adopt });
+  await ports.kube.dryRunSecrets(list, { force: config.adopt });
   ports.log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
 }
 

@@ -41,7 +41,6 @@ export async function readCurrent(
   fill: FillDecision,
 ): Promise<CurrentToken | string> {
   const where = `the Secret in ${fill.source}`;
-  if (!ports.kube.readSecretData) return "this run cannot read a Secret's data to copy it";
   const read = await ports.kube.readSecretData(fill.source, config.secretName);
   for (const value of Object.values(read?.data ?? {})) {
     ports.log.secret(value.reveal());
@@ -120,7 +119,7 @@ export async function fillSecrets(
   });
   try {
     // No --force-conflicts: these namespaces held no Secret when read, and one made since is not ours to take.
-    await ports.kube.applySecrets(list, { dryRun: false, force: false });
+    await ports.kube.applySecrets(list, { force: false });
   } catch (err) {
     throw new RotationError(
       err as Error,

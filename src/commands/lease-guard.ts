@@ -15,7 +15,7 @@ export interface LeaseWatch {
   lostReason(): string | undefined;
 }
 
-/** What the guard wraps: a command's ports with GitLab and the cluster. */
+/** What the guard wraps: a command's ports with GitLab and the cluster; only their writers are guarded, reads pass. */
 type Writers = Pick<Ports, "gitlab" | "kube">;
 
 export interface Guarded<P extends Writers = Ports> {
@@ -58,7 +58,6 @@ export function guardWrites<P extends Writers>(ports: P, watch: LeaseWatch): Gua
     kube: {
       ...kube,
       async applySecrets(list, opts) {
-        if (opts.dryRun) return kube.applySecrets(list, opts);
         before("writing the Secrets");
         await kube.applySecrets(list, opts);
         done.push("wrote the Secrets");
@@ -69,20 +68,15 @@ export function guardWrites<P extends Writers>(ports: P, watch: LeaseWatch): Gua
         if (outcome === "ok") done.push("updated the ServiceAccounts");
         return outcome;
       },
-      async applyNamespaces(names, opts) {
-        if (opts?.dryRun) return kube.applyNamespaces(names, opts);
+      async applyNamespaces(names) {
         before("creating the namespaces");
-        await kube.applyNamespaces(names, opts);
+        return kube.applyNamespaces(names);
       },
-      ...(kube.deleteSecrets
-        ? {
-            async deleteSecrets(namespaces: readonly string[], name: string) {
-              if (namespaces.length) before(`deleting the Secrets in ${namespaces.join(", ")}`);
-              await kube.deleteSecrets!(namespaces, name);
-              if (namespaces.length) done.push(`deleted the Secrets in ${namespaces.join(", ")}`);
-            },
-          }
-        : {}),
+      async deleteSecrets(namespaces, name) {
+        if (namespaces.length) before(`deleting the Secrets in ${namespaces.join(", ")}`);
+        await kube.deleteSecrets(namespaces, name);
+        if (namespaces.length) done.push(`deleted the Secrets in ${namespaces.join(", ")}`);
+      },
     },
   };
   return {

@@ -22,8 +22,8 @@ export interface KeeperArgs {
   claimedAt: Date;
   durationSeconds: number;
   clock: Clock;
-  /** Without a timer (or a port that cannot renew) the Lease is held for its duration only. */
-  timer?: Timer | undefined;
+  /** Runs the renewals. */
+  timer: Timer;
   log: Log;
 }
 
@@ -82,12 +82,11 @@ export class LeaseKeeper {
 
   /**
    * Writes our annotations onto the Lease with a guarded renewal, so the
-   * renewals after it carry them. false when the port cannot (no renewLease)
-   * or the Lease changed under us (the next write's guard then stops the run).
+   * renewals after it carry them. false when the Lease changed under us (the next write's guard then stops the run).
    */
   async annotate(patch: Record<string, string>): Promise<boolean> {
     const { port, namespace, name, clock } = this.a;
-    if (!port.renewLease || this.lost || Object.keys(patch).length === 0) return Object.keys(patch).length === 0;
+    if (this.lost || Object.keys(patch).length === 0) return Object.keys(patch).length === 0;
     await this.inflight;
     const now = clock.now();
     const renewed = await port.renewLease(
@@ -135,7 +134,7 @@ export class LeaseKeeper {
   }
 
   private schedule(ms: number): void {
-    if (this.stopped || this.lost || this.expired || !this.a.timer || !this.a.port.renewLease) return;
+    if (this.stopped || this.lost || this.expired) return;
     this.cancel = this.a.timer.after(Math.max(0, ms), () => {
       this.cancel = undefined;
       this.inflight = this.renew().finally(() => (this.inflight = undefined));
@@ -152,7 +151,7 @@ export class LeaseKeeper {
       return;
     }
     try {
-      const renewed = await port.renewLease!(namespace, name, this.state, now);
+      const renewed = await port.renewLease(namespace, name, this.state, now);
       if (renewed) {
         if (this.failing) log.info(`Renewed the rotation lock (Lease ${namespace}/${name}) again`);
         this.failing = undefined;

@@ -21,7 +21,7 @@ import {
   type UnavailableNamespace,
 } from "../model/errors.js";
 import type { Config, MissingNamespaceMode } from "../config/inputs.js";
-import type { KubePort, Log, NamespaceState, TargetState } from "../model/ports.js";
+import type { KubePort, KubeReader, Log, NamespaceState, TargetState } from "../model/ports.js";
 
 /**
  * Pure: the namespaces that kubectl's refusals show cannot take an object, or
@@ -47,10 +47,10 @@ export function lifecycleOnly(
 
 /** The states of the namespaces behind RBAC 403s; none asked, or the question itself failed, is an empty answer. */
 export async function statesOf(
-  kube: Pick<KubePort, "namespaceStates"> | undefined,
+  kube: Pick<KubeReader, "namespaceStates">,
   names: readonly string[],
 ): Promise<Map<string, NamespaceState>> {
-  if (names.length === 0 || !kube?.namespaceStates) return new Map();
+  if (names.length === 0) return new Map();
   try {
     return await kube.namespaceStates(names);
   } catch {
@@ -61,7 +61,7 @@ export async function statesOf(
 /** The namespaces behind a kubectl failure, when they are all missing or being deleted; undefined otherwise. */
 export async function unavailableIn(
   err: unknown,
-  kube: Pick<KubePort, "namespaceStates"> | undefined,
+  kube: Pick<KubeReader, "namespaceStates">,
 ): Promise<UnavailableNamespace[] | undefined> {
   if (!(err instanceof KubeError) || !err.refusals) return undefined;
   return lifecycleOnly(err.refusals, await statesOf(kube, err.refusals.forbidden));

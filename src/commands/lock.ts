@@ -11,7 +11,7 @@ import { KubeError, NamespacesUnavailableError, unavailableText, type Unavailabl
 import { statesOf, unavailableIn } from "./lifecycle.js";
 import { LeaseKeeper, type KeeperArgs } from "./lease-keeper.js";
 import type { LeaseWatch } from "./lease-guard.js";
-import type { Clock, KubePort, LeaseState, LockPort, Log, Timer } from "../model/ports.js";
+import type { Clock, KubeReader, LeaseState, LockPort, Log, Timer } from "../model/ports.js";
 import { UNSETTLED } from "../model/target-record.js";
 
 /** The default of --lock-lease-duration. */
@@ -73,8 +73,8 @@ export async function acquireLock(args: {
   clock: Clock;
   log: Log;
   sleep: (ms: number) => Promise<void>;
-  /** Renews the Lease while held; without it, the Lease is held for its duration only. */
-  timer?: Timer | undefined;
+  /** Renews the Lease while held. */
+  timer: Timer;
 }): Promise<Held> {
   const { port, namespace, name, holder, clock } = args;
   const duration = args.durationSeconds ?? LEASE_DURATION_SECONDS;
@@ -95,7 +95,7 @@ export async function acquireLock(args: {
         duration,
         now,
         existing.resourceVersion,
-        existing.annotations,
+        existing.annotations ?? {},
       );
       if (taken && !isFree(existing))
         args.log.warn(`Took over the stale lock of ${existing.holder} (last renewed ${existing.renewTime})`);
@@ -147,7 +147,7 @@ function hold(args: KeeperArgs, fresh: boolean): Held {
 export async function readTargetLease(
   lock: Pick<LockPort, "readLease">,
   target: { namespaces: readonly string[]; secretName: string },
-  kube?: Pick<KubePort, "namespaceStates">,
+  kube: Pick<KubeReader, "namespaceStates">,
 ): Promise<{ lease: LeaseState | undefined; namespace: string | undefined }> {
   for (const namespace of [...target.namespaces].sort()) {
     const lease = await lock.readLease(namespace, leaseName(target.secretName));
@@ -172,8 +172,8 @@ export async function acquireTargetLock(
     log: Log;
     sleep: (ms: number) => Promise<void>;
     nonce: () => string;
-    timer?: Timer | undefined;
-    kube?: Pick<KubePort, "namespaceStates">;
+    timer: Timer;
+    kube: Pick<KubeReader, "namespaceStates">;
   },
   target: { namespaces: readonly string[]; secretName: string; lockTimeoutMs: number; lockLeaseMs?: number },
 ): Promise<Held> {

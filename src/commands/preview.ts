@@ -271,40 +271,36 @@ export async function planRotation(config: Config, ports: Ports): Promise<Rotati
   const kube: KubePort = {
     ...ports.kube,
     async listManagedSecrets() {
-      return (seen.managed = ports.kube.listManagedSecrets ? await ports.kube.listManagedSecrets() : "forbidden");
+      return (seen.managed = await ports.kube.listManagedSecrets());
     },
     async readTarget(namespaces, secretName, serviceAccounts) {
       seen.namespaces = [...namespaces];
       return (seen.state = await ports.kube.readTarget(namespaces, secretName, serviceAccounts));
     },
-    async applySecrets(list, opts) {
-      if (!opts.dryRun) refuse("write Secrets");
+    applySecrets: async () => refuse("write Secrets"),
+    async dryRunSecrets(list, opts) {
       try {
-        return await ports.kube.applySecrets(list, opts);
+        return await ports.kube.dryRunSecrets(list, opts);
       } catch (err) {
         for (const ns of err instanceof KubeError ? (err.refusals?.missing ?? []) : []) missing.add(ns);
         throw err;
       }
     },
-    ...(ports.kube.namespaceStates
-      ? {
-          async namespaceStates(names: readonly string[]) {
-            const states = await ports.kube.namespaceStates!(names);
-            for (const [ns, state] of states) if (state === "missing") missing.add(ns);
-            return states;
-          },
-        }
-      : {}),
+    async namespaceStates(names: readonly string[]) {
+      const states = await ports.kube.namespaceStates(names);
+      for (const [ns, state] of states) if (state === "missing") missing.add(ns);
+      return states;
+    },
     replaceServiceAccounts: async () => refuse("write ServiceAccounts"),
     // --create-namespace: the API server's dry run of the creation only.
-    async applyNamespaces(names, opts) {
-      if (!opts?.dryRun) refuse("create namespaces");
-      return ports.kube.applyNamespaces(names, opts);
-    },
+    applyNamespaces: async () => refuse("create namespaces"),
+    dryRunNamespaces: (names) => ports.kube.dryRunNamespaces(names),
     deleteSecrets: async () => refuse("delete Secrets"),
   };
   const lock: LockPort = {
     readLease: (namespace, name) => ports.lock.readLease(namespace, name),
+    readLeases: (namespaces, name) => ports.lock.readLeases(namespaces, name),
+    renewLease: async () => refuse("renew a Lease"),
     createLease: async () => refuse("take a Lease"),
     claimLease: async () => refuse("take a Lease"),
     releaseLease: async () => refuse("release a Lease"),
@@ -320,9 +316,9 @@ export async function planRotation(config: Config, ports: Ports): Promise<Rotati
         return (seen.tokens = await ports.gitlab.listDeployTokens(o));
       },
       // Read-only, so plan warns about the API token's expiry as rotate would.
-      ...(ports.gitlab.apiTokenSelf ? { apiTokenSelf: () => ports.gitlab.apiTokenSelf!() } : {}),
+      apiTokenSelf: () => ports.gitlab.apiTokenSelf(),
       // Read-only too: plan refuses a token rotate cannot use (scope, role), as rotate would.
-      ...(ports.gitlab.callerAccess ? { callerAccess: (o: ResolvedOwner) => ports.gitlab.callerAccess!(o) } : {}),
+      callerAccess: (o: ResolvedOwner) => ports.gitlab.callerAccess(o),
       createDeployToken: async () => refuse("mint a token"),
       revokeDeployToken: async () => refuse("revoke a token"),
     },

@@ -54,7 +54,7 @@ export async function assessForRun(
   });
   const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
   const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
-  if (!couldDie || !ports.kube.listManagedSecrets) return alone;
+  if (!couldDie) return alone;
   const managed = await ports.kube.listManagedSecrets();
   if (managed === "forbidden") {
     ports.log.info(

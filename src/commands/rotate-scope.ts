@@ -3,7 +3,7 @@
 // render, status and revoke, so they all mean the same target.
 import { KubeError, UsageError } from "../model/errors.js";
 import type { Config } from "../config/inputs.js";
-import type { KubePort, ResolvedOwner } from "../model/ports.js";
+import type { KubeReader, ResolvedOwner } from "../model/ports.js";
 
 /** The registry host: given, or the part of the project's image prefix before the first '/'. */
 export function registryHost(config: Config, owner: ResolvedOwner): string {
@@ -38,7 +38,7 @@ export function verifyTarget(
 }
 
 /** The namespaces of this run: the list, plus the selector's matches, minus the exclusions. */
-export async function resolveNamespaces(config: Config, kube: KubePort): Promise<string[]> {
+export async function resolveNamespaces(config: Config, kube: Pick<KubeReader, "listNamespaces">): Promise<string[]> {
   const chosen = [...config.namespaces];
   if (config.namespaceSelector !== undefined) {
     for (const ns of await kube.listNamespaces(config.namespaceSelector)) if (!chosen.includes(ns)) chosen.push(ns);

@@ -63,7 +63,9 @@ export async function rotate(input: Config, ports: Ports): Promise<RotationRepor
   // A dry run changes nothing, not even a Lease: it only reads the Lease's uid (the cluster's identity).
   // Before the lock: the Lease lives in the first namespace, which may be one to create. A dry run only asks the server.
   const created = config.createNamespace
-    ? ((await ports.kube.applyNamespaces(config.namespaces, { dryRun: config.dryRun })) ?? [])
+    ? config.dryRun
+      ? await ports.kube.dryRunNamespaces(config.namespaces).then(() => [])
+      : await ports.kube.applyNamespaces(config.namespaces)
     : [];
   if (config.dryRun) {
     const read =
@@ -289,7 +291,7 @@ async function rotateLocked(
       },
     });
   try {
-    await kube.applySecrets(listWith(plan.revoke), { dryRun: false, force: config.adopt });
+    await kube.applySecrets(listWith(plan.revoke), { force: config.adopt });
   } catch (err) {
     throw new RotationError(err as Error, await rollBackApply(config, ports, owner, minted));
   }

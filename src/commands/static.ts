@@ -147,7 +147,7 @@ export async function applyStaticLocked(
     }),
   });
   try {
-    await kube.applySecrets(list, { dryRun: false, force: config.adopt });
+    await kube.applySecrets(list, { force: config.adopt });
   } catch (err) {
     // kubectl applies item by item: namespaces before the failing one hold the new
     // content and its SHA-256, the rest the old, so the next run finishes the job.

@@ -12,7 +12,7 @@
 import { checkGitLabAccess } from "./apitoken.js";
 import type { Config } from "../config/inputs.js";
 import { recallClusterUid } from "./target-memory.js";
-import type { DeployTokenInfo, ExistingSecret, LockPort, Ports, ResolvedOwner } from "../model/ports.js";
+import type { DeployTokenInfo, ExistingSecret, Readers, ResolvedOwner } from "../model/ports.js";
 import { registryHosts } from "../model/dockerconfig.js";
 import { rotationDecision } from "../model/fill.js";
 import { isLiveToken } from "../model/plan.js";
@@ -35,7 +35,7 @@ export type { Finding, SecretStatus, StatusReport, TokenRole, TokenState, TokenS
  */
 export async function readStatus(
   config: Config,
-  ports: Pick<Ports, "gitlab" | "kube" | "clock"> & { lock: Pick<LockPort, "readLease"> },
+  ports: Pick<Readers, "gitlab" | "kube" | "clock" | "lock">,
 ): Promise<StatusReport> {
   const creds = config.credentials;
   const owner = creds.kind === "static" ? null : await ports.gitlab.resolveOwner(creds.owner);
@@ -94,7 +94,7 @@ export async function readStatus(
     partOf: covering?.partial ? covering : undefined,
   };
   const first = assessStatus(input);
-  if (!first.tokens.some((t) => t.role === "orphan") || !ports.kube.listManagedSecrets) return first;
+  if (!first.tokens.some((t) => t.role === "orphan")) return first;
   return assessStatus({ ...input, managed: await ports.kube.listManagedSecrets() });
 }
 

@@ -22,6 +22,7 @@ import { targetOf, type SpecInput, type TargetRef } from "./target.js";
 import type {
   ExistingSecret,
   KubePort,
+  KubeReader,
   LeaseState,
   LockPort,
   ManagedSecretRef,
@@ -65,7 +66,7 @@ export async function recallTarget(
   // A new Lease and no Secret to say where the last one was (a run killed before it wrote any, or
   // Secrets another target overwrote): look in the target's other namespaces, in one read.
   const unsettled = args.fresh || !args.held || isUnsettled(args.held);
-  if (named === undefined && namedNs === undefined && unsettled && lock.readLeases) {
+  if (named === undefined && namedNs === undefined && unsettled) {
     const others = args.namespaces.filter((ns) => ns !== args.heldNamespace);
     const found = others.length
       ? await lock.readLeases(others, leaseName(config.secretName)).catch(() => new Map<string, LeaseState>())
@@ -242,7 +243,7 @@ export async function remember(
 
 /** The cluster's identity as rotate would recall it, without the lock (plan, status, revoke): reads only. */
 export async function recallClusterUid(
-  ports: { lock: Pick<LockPort, "readLease" | "readLeases">; kube?: Pick<KubePort, "namespaceStates"> },
+  ports: { lock: Pick<LockPort, "readLease" | "readLeases">; kube: Pick<KubeReader, "namespaceStates"> },
   config: Pick<
     Config,
     "secretName" | "namespaceSelector" | "excludeNamespaces" | "listedNamespaces" | "tokenNamePrefix"

@@ -24,7 +24,7 @@ import { recallTarget } from "./target-memory.js";
 import { guardWrites } from "./lease-guard.js";
 import { STATIC_OWNER } from "../model/naming.js";
 import { sparedMessage } from "../model/ownership.js";
-import type { LeaseState, ResolvedOwner, Ports, TeardownKube } from "../model/ports.js";
+import type { LeaseState, ResolvedOwner, Ports } from "../model/ports.js";
 import { isLiveToken } from "../model/plan.js";
 import { resolveNamespaces } from "./rotate.js";
 import type { ServiceAccountState } from "../model/serviceaccounts.js";
@@ -48,7 +48,7 @@ export {
   type TeardownToken,
 } from "./teardown-plan.js";
 
-export type TeardownPorts = Omit<Ports, "kube" | "verifier"> & { kube: TeardownKube };
+export type TeardownPorts = Omit<Ports, "verifier">;
 
 interface Inspection {
   plan: TeardownPlan;
@@ -102,7 +102,7 @@ async function inspect(
   };
   let base = teardownPlan(input);
   // Before any live token dies: is one still held by a managed Secret outside the target? (One request, when allowed.)
-  if (base.revoke.some((t) => t.state === "live") && ports.kube.listManagedSecrets) {
+  if (base.revoke.some((t) => t.state === "live")) {
     const managed = await ports.kube.listManagedSecrets();
     if (managed === "forbidden") {
       ports.log.info("Note: RBAC does not allow listing Secrets cluster-wide; only token names decide what is revoked");

@@ -53,19 +53,15 @@ function watched(ports: Ports, seen: Seen): Ports {
     createLease: (ns, name, ...rest) => lock.createLease(ns, name, ...rest).then(note(ns, name)),
     claimLease: (ns, name, ...rest) => lock.claimLease(ns, name, ...rest).then(note(ns, name)),
     releaseLease: (...args) => lock.releaseLease(...args),
-    ...(lock.renewLease ? { renewLease: lock.renewLease.bind(lock) } : {}),
+    renewLease: (...args) => lock.renewLease(...args),
   };
   const watchedGitLab: Ports["gitlab"] = {
     ...gitlab,
-    ...(gitlab.apiTokenSelf
-      ? {
-          apiTokenSelf: async () => {
-            const t = await gitlab.apiTokenSelf!();
-            seen.apiToken = t;
-            return t;
-          },
-        }
-      : {}),
+    apiTokenSelf: async () => {
+      const t = await gitlab.apiTokenSelf();
+      seen.apiToken = t;
+      return t;
+    },
   };
   return { ...ports, lock: watchedLock, gitlab: watchedGitLab };
 }

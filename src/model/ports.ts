@@ -40,11 +40,9 @@ export interface ApiTokenSelf {
   expiresAt: string | null;
 }
 
-export interface GitLabPort {
+/** What a run may ask GitLab without changing anything: plan and status get only this. */
+export interface GitLabReader {
   resolveOwner(owner: Owner): Promise<ResolvedOwner>;
-  createDeployToken(owner: ResolvedOwner, req: { name: string; expiresAt: string }): Promise<MintedToken>;
-  /** Deletes the token; a token already gone counts as revoked. */
-  revokeDeployToken(owner: ResolvedOwner, id: number): Promise<"revoked" | "already-gone">;
   /**
    * Every deploy token of the owner, all pages, revoked and expired ones included
    * (`expiresAt` null = never expires).
@@ -53,17 +51,25 @@ export interface GitLabPort {
     owner: ResolvedOwner,
   ): Promise<Array<{ id: number; name: string; username: string; expiresAt: string | null; revoked: boolean }>>;
   /**
-   * The API token's own expiry and scopes. Optional: a port that cannot ask
-   * (a test's, plan's read-only wrapper before it forwards) leaves it out.
-   * GitLab before 15.5 refuses it (apitoken.ts says so and carries on).
+   * The API token's own expiry and scopes. GitLab before 15.5 refuses it
+   * (apitoken.ts says so and carries on).
    */
-  apiTokenSelf?(): Promise<ApiTokenSelf>;
+  apiTokenSelf(): Promise<ApiTokenSelf>;
   /**
    * The API token's user's role on the owner, as GitLab's access levels (40 Maintainer, 50 Owner):
-   * what rotate needs to create deploy tokens there. Optional: fakes and older ports may not ask.
+   * what rotate needs to create deploy tokens there.
    */
-  callerAccess?(owner: ResolvedOwner): Promise<CallerAccess>;
+  callerAccess(owner: ResolvedOwner): Promise<CallerAccess>;
 }
+
+/** What changes GitLab: only a run that holds the target's Lease gets it. */
+export interface GitLabWriter {
+  createDeployToken(owner: ResolvedOwner, req: { name: string; expiresAt: string }): Promise<MintedToken>;
+  /** Deletes the token; a token already gone counts as revoked. */
+  revokeDeployToken(owner: ResolvedOwner, id: number): Promise<"revoked" | "already-gone">;
+}
+
+export type GitLabPort = GitLabReader & GitLabWriter;
 
 export interface CallerAccess {
   /** The highest access level on the owner (direct or inherited); 0: not a member; undefined: GitLab did not say. */
@@ -100,7 +106,8 @@ export interface TargetState {
 /** A namespace as the API server reports it; "unknown" when the caller may not read it. */
 export type NamespaceState = "active" | "terminating" | "missing" | "unknown";
 
-export interface KubePort {
+/** What a run may ask the cluster without changing anything (a server dry run changes nothing). */
+export interface KubeReader {
   /**
    * The Secrets named `secretName` and the ServiceAccounts named (or all, for
    * "*") in these namespaces, in as few kubectl calls as the API allows.
@@ -110,59 +117,67 @@ export interface KubePort {
     secretName: string,
     serviceAccounts: readonly string[],
   ): Promise<TargetState>;
-  /** Writes whole ServiceAccounts back with their resourceVersion; "conflict" when any was changed since it was read. */
-  replaceServiceAccounts(objects: readonly Record<string, unknown>[]): Promise<"ok" | "conflict">;
   /** Names of the namespaces matching a label selector. */
   listNamespaces(selector: string): Promise<string[]>;
   /**
    * Whether these namespaces exist and are not being deleted. Needs get on
    * namespaces (cluster scope); where that is refused the answer is "unknown".
-   * Optional: ports that only rotate may leave it out, and callers then treat
-   * every namespace as unknown.
    */
-  namespaceStates?(names: readonly string[]): Promise<Map<string, NamespaceState>>;
-  /**
-   * Creates the namespaces that do not exist (server-side apply; existing ones
-   * are left as they are). `dryRun`: the API server authorizes and admits the
-   * creation without persisting it (plan).
-   */
-  /** The namespaces this apply created (not those that existed), when the implementation can tell. */
-  applyNamespaces(names: readonly string[], opts?: { dryRun: boolean }): Promise<string[] | void>;
+  namespaceStates(names: readonly string[]): Promise<Map<string, NamespaceState>>;
   /** The Secrets named `name` that exist in these namespaces (missing ones are absent from the result). */
   readSecrets(namespaces: readonly string[], name: string): Promise<ExistingSecret[]>;
   /**
    * One Secret with its data: fill reads the current token from one of our
    * Secrets to copy it. Every value is decoded and wrapped at once; undefined
-   * when the Secret does not exist. Optional: a port without it never fills.
+   * when the Secret does not exist.
    */
-  readSecretData?(
+  readSecretData(
     namespace: string,
     name: string,
   ): Promise<{ secret: ExistingSecret; data: Record<string, Secret> } | undefined>;
-  /**
-   * Server-side apply of a v1 List. `dryRun` asks the API server to authorize
-   * and validate without persisting; `force` takes fields other managers own
-   * (only when the user asked to adopt a Secret).
-   */
-  applySecrets(list: Secret, opts: { dryRun: boolean; force: boolean }): Promise<void>;
   /**
    * Every Secret labelled as ours in the whole cluster (one labelled list), or
    * "forbidden" when RBAC refuses listing Secrets cluster-wide. Only the
    * metadata a run needs leaves kubectl, never the Secrets' data.
    */
-  listManagedSecrets?(): Promise<ManagedSecretRef[] | "forbidden">;
+  listManagedSecrets(): Promise<ManagedSecretRef[] | "forbidden">;
   /**
-   * Teardown (`revoke`): the namespaces where the caller may NOT delete the
-   * Secret `name` (SelfSubjectAccessReviews: asks, changes nothing, needs no
-   * grant). Optional, like deleteSecrets: ports that only rotate need neither.
+   * The namespaces where the caller may NOT delete the Secret `name`
+   * (SelfSubjectAccessReviews: asks, changes nothing, needs no grant).
    */
-  forbiddenSecretDeletes?(namespaces: readonly string[], name: string): Promise<string[]>;
+  forbiddenSecretDeletes(namespaces: readonly string[], name: string): Promise<string[]>;
+  /**
+   * The server-side dry run of applying this v1 List: the API server
+   * authorizes and validates it exactly like the apply, and persists nothing.
+   * `force` as in applySecrets.
+   */
+  dryRunSecrets(list: Secret, opts: { force: boolean }): Promise<void>;
+  /** The server-side dry run of creating the namespaces that do not exist (plan's view of --create-namespace). */
+  dryRunNamespaces(names: readonly string[]): Promise<void>;
+}
+
+/** What changes the cluster: only a run that holds the target's Lease gets it (lease-guard.ts wraps it). */
+export interface KubeWriter {
+  /**
+   * Server-side apply of a v1 List; `force` takes fields other managers own
+   * (only when the user asked to adopt a Secret).
+   */
+  applySecrets(list: Secret, opts: { force: boolean }): Promise<void>;
+  /**
+   * Creates the namespaces that do not exist (server-side apply; existing ones
+   * are left as they are); returns those it created.
+   */
+  applyNamespaces(names: readonly string[]): Promise<string[]>;
+  /** Writes whole ServiceAccounts back with their resourceVersion; "conflict" when any was changed since it was read. */
+  replaceServiceAccounts(objects: readonly Record<string, unknown>[]): Promise<"ok" | "conflict">;
   /**
    * Teardown: deletes the Secrets named `name` in these namespaces (callers
    * pass only namespaces whose Secret is ours); one already gone is fine.
    */
-  deleteSecrets?(namespaces: readonly string[], name: string): Promise<void>;
+  deleteSecrets(namespaces: readonly string[], name: string): Promise<void>;
 }
+
+export type KubePort = KubeReader & KubeWriter;
 
 export interface Clock {
   now(): Date;
@@ -235,15 +250,17 @@ export interface LeaseState {
   annotations?: Record<string, string>;
 }
 
-export interface LockPort {
-  /** The Lease as it is, or undefined when there is none. Reads only. */
+export interface LockReader {
+  /** The Lease as it is, or undefined when there is none. */
   readLease(namespace: string, name: string): Promise<LeaseState | undefined>;
   /**
    * The Leases of that name in these namespaces, in one call; a namespace that
-   * is gone or refuses the read has none. Reads only. Optional: a port without
-   * it never looks for a target's earlier Lease beyond what the Secrets name.
+   * is gone or refuses the read has none.
    */
-  readLeases?(namespaces: readonly string[], name: string): Promise<Map<string, LeaseState>>;
+  readLeases(namespaces: readonly string[], name: string): Promise<Map<string, LeaseState>>;
+}
+
+export interface LockWriter {
   /** Creates the Lease held by `holder`, with `annotations`; undefined when someone created it first. */
   createLease(
     namespace: string,
@@ -251,7 +268,7 @@ export interface LockPort {
     holder: string,
     durationSeconds: number,
     now: Date,
-    annotations?: Record<string, string>,
+    annotations: Record<string, string>,
   ): Promise<LeaseState | undefined>;
   /**
    * Claims a free or stale Lease if it still has `resourceVersion`, keeping
@@ -264,19 +281,34 @@ export interface LockPort {
     durationSeconds: number,
     now: Date,
     resourceVersion: string,
-    annotations?: Record<string, string>,
+    annotations: Record<string, string>,
   ): Promise<LeaseState | undefined>;
   /**
    * Moves renewTime to `now` and writes `held.annotations` if the Lease is
    * still as `held` left it (a resourceVersion-guarded replace); undefined when it was changed or
-   * deleted since (the caller reads it to learn by whom). Optional: a port
-   * without it holds the Lease for its duration only.
+   * deleted since (the caller reads it to learn by whom).
    */
-  renewLease?(namespace: string, name: string, held: LeaseState, now: Date): Promise<LeaseState | undefined>;
+  renewLease(namespace: string, name: string, held: LeaseState, now: Date): Promise<LeaseState | undefined>;
   /** Clears the holder if the Lease is still as `held` left it (a Lease taken over from us is not ours to clear). */
   releaseLease(namespace: string, name: string, held: LeaseState): Promise<void>;
 }
 
+export type LockPort = LockReader & LockWriter;
+
+/**
+ * Everything a command that changes nothing is handed (plan, status): the
+ * type system refuses it a write.
+ */
+export interface Readers {
+  gitlab: GitLabReader & TokenLister;
+  kube: KubeReader;
+  lock: LockReader;
+  verifier: PullVerifier;
+  clock: Clock;
+  log: Log;
+}
+
+/** Readers and writers: what a run that holds the target's Lease is handed. */
 export interface Ports {
   gitlab: GitLabPort & TokenLister;
   kube: KubePort;
@@ -285,14 +317,11 @@ export interface Ports {
   clock: Clock;
   log: Log;
   sleep: (ms: number) => Promise<void>;
-  /** Runs the Lease's renewal while a run holds it. Optional: without it the Lease is not renewed (test fakes). */
-  timer?: Timer;
+  /** Runs the Lease's renewal while a run holds it. */
+  timer: Timer;
   /** Unique suffix for this run's token name and lock holder. */
   nonce: () => string;
 }
-
-/** A KubePort that can tear a target down (`revoke`): the optional deletes are there. */
-export type TeardownKube = KubePort & Required<Pick<KubePort, "deleteSecrets" | "forbiddenSecretDeletes">>;
 
 /**
  * Records Kubernetes Events (events.k8s.io/v1). Never fails a run: "forbidden"

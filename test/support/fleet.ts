@@ -258,7 +258,59 @@ export class Fleet {
             revoked: false,
           }));
       },
+      // The API token's own reads never fail here and never count as a step: they change nothing a kill could cut.
+      async apiTokenSelf() {
+        return { id: 1, name: "fleet", scopes: ["api"], expiresAt: null };
+      },
+      async callerAccess() {
+        return { level: 40, isAdmin: async () => false };
+      },
     };
+
+    async function apply(list: Secret, opts: { dryRun: boolean; force: boolean }): Promise<void> {
+      step();
+      const items = (
+        JSON.parse(list.reveal()) as {
+          items: Array<{
+            type: string;
+            metadata: {
+              name: string;
+              namespace: string;
+              labels?: Record<string, string>;
+              annotations?: Record<string, string>;
+            };
+            data?: Record<string, string>;
+          }>;
+        }
+      ).items;
+      const gone: string[] = [];
+      for (const item of items) {
+        const ns = item.metadata.namespace;
+        if (!exists(ns)) {
+          gone.push(ns);
+          continue;
+        }
+        if (opts.dryRun) continue;
+        const key = `${ns}/${item.metadata.name}`;
+        const before = cluster.secrets.get(key);
+        // Server-side apply by one field manager: our annotations are exactly what we sent.
+        const ours = new Set<string>(Object.values(Annotations));
+        const kept = Object.fromEntries(Object.entries(before?.annotations ?? {}).filter(([k]) => !ours.has(k)));
+        cluster.secrets.set(key, {
+          namespace: ns,
+          name: item.metadata.name,
+          type: item.type,
+          labels: { ...before?.labels, ...item.metadata.labels },
+          annotations: { ...kept, ...item.metadata.annotations },
+          data: Object.fromEntries(
+            Object.entries(item.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
+          ),
+          resourceVersion: cluster.rv(),
+        });
+      }
+      if (gone.length)
+        throw refused(opts.dryRun ? "checking the apply (server dry run)" : "applying the Secrets", gone);
+    }
 
     const kube: KubePort = {
       async readTarget(namespaces, secretName) {
@@ -289,9 +341,14 @@ export class Fleet {
           names.map((ns) => [ns, rbac.getNamespaces ? (exists(ns) ? "active" : "missing") : "unknown"]),
         );
       },
-      async applyNamespaces(names, opts) {
+      async applyNamespaces(names) {
         step();
-        if (!opts?.dryRun) for (const ns of names) cluster.createNamespace(ns);
+        const created = names.filter((ns) => !exists(ns));
+        for (const ns of created) cluster.createNamespace(ns);
+        return created;
+      },
+      async dryRunNamespaces() {
+        step();
       },
       async readSecrets(namespaces, name) {
         step();
@@ -309,49 +366,14 @@ export class Fleet {
           ? { secret: view(s), data: Object.fromEntries(Object.entries(s.data).map(([k, v]) => [k, new Secret(v)])) }
           : undefined;
       },
-      async applySecrets(list, opts) {
+      applySecrets: (list, opts) => apply(list, { ...opts, dryRun: false }),
+      dryRunSecrets: (list, opts) => apply(list, { ...opts, dryRun: true }),
+      async forbiddenSecretDeletes() {
+        return [];
+      },
+      async deleteSecrets(namespaces, name) {
         step();
-        const items = (
-          JSON.parse(list.reveal()) as {
-            items: Array<{
-              type: string;
-              metadata: {
-                name: string;
-                namespace: string;
-                labels?: Record<string, string>;
-                annotations?: Record<string, string>;
-              };
-              data?: Record<string, string>;
-            }>;
-          }
-        ).items;
-        const gone: string[] = [];
-        for (const item of items) {
-          const ns = item.metadata.namespace;
-          if (!exists(ns)) {
-            gone.push(ns);
-            continue;
-          }
-          if (opts.dryRun) continue;
-          const key = `${ns}/${item.metadata.name}`;
-          const before = cluster.secrets.get(key);
-          // Server-side apply by one field manager: our annotations are exactly what we sent.
-          const ours = new Set<string>(Object.values(Annotations));
-          const kept = Object.fromEntries(Object.entries(before?.annotations ?? {}).filter(([k]) => !ours.has(k)));
-          cluster.secrets.set(key, {
-            namespace: ns,
-            name: item.metadata.name,
-            type: item.type,
-            labels: { ...before?.labels, ...item.metadata.labels },
-            annotations: { ...kept, ...item.metadata.annotations },
-            data: Object.fromEntries(
-              Object.entries(item.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
-            ),
-            resourceVersion: cluster.rv(),
-          });
-        }
-        if (gone.length)
-          throw refused(opts.dryRun ? "checking the apply (server dry run)" : "applying the Secrets", gone);
+        for (const ns of namespaces) cluster.secrets.delete(`${ns}/${name}`);
       },
       async listManagedSecrets(): Promise<ManagedSecretRef[] | "forbidden"> {
         step();
@@ -466,6 +488,8 @@ export class Fleet {
         fleet.clock += ms;
       },
       nonce: () => (++fleet.counter).toString(16).padStart(6, "0"),
+      // Runs are short in fleet time: the Lease is never due a renewal within one.
+      timer: { after: () => () => {} },
     };
     return { ports, log, killed: () => dead, calls: () => calls, step };
   }

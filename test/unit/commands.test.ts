@@ -22,7 +22,8 @@ import type { ServiceAccountState } from "../../src/model/serviceaccounts.js";
 import { assessStatus, daysLeft, statusNeedsAttention } from "../../src/commands/status.js";
 import { coveringTarget } from "../../src/model/ownership.js";
 import { DESCRIBE_NAMES_MAX, abbreviatedList, targetOf } from "../../src/commands/target.js";
-import { ConfirmationRequiredError, teardown, teardownPlan, type TeardownPorts } from "../../src/commands/teardown.js";
+import { healthyApiToken, idleTimer, quietKube, quietLock } from "../support/port-defaults.ts";
+import { ConfirmationRequiredError, teardown, teardownPlan } from "../../src/commands/teardown.js";
 import type { RotationReport } from "../../src/commands/rotation-report.js";
 import { statusLines } from "../../src/faces/status-view.js";
 import { readArgv } from "../../src/faces/cli.js";
@@ -126,6 +127,7 @@ function fakes(
   let conflicts = opts.conflicts ?? 0;
   let nextId = 100;
   const gitlab: Ports["gitlab"] = {
+    ...healthyApiToken,
     async resolveOwner() {
       events.push("resolve");
       return OWNER;
@@ -161,7 +163,8 @@ function fakes(
       return "revoked";
     },
   };
-  const kube: KubePort & Required<Pick<KubePort, "deleteSecrets" | "forbiddenSecretDeletes">> = {
+  const kube: KubePort = {
+    ...quietKube,
     async readTarget(namespaces) {
       events.push("read");
       return {
@@ -199,9 +202,16 @@ function fakes(
     },
     async applyNamespaces() {
       events.push("create-namespaces");
+      return [];
     },
-    async applySecrets(_list, { dryRun }) {
-      events.push(dryRun ? "dry-apply" : "apply");
+    async dryRunNamespaces() {
+      events.push("create-namespaces");
+    },
+    async applySecrets() {
+      events.push("apply");
+    },
+    async dryRunSecrets() {
+      events.push("dry-apply");
     },
     async forbiddenSecretDeletes(namespaces) {
       events.push(`can-delete ${namespaces.join(",")}`);
@@ -215,6 +225,7 @@ function fakes(
   // One Lease, free between runs; what a run records on it (renewLease) stays for the next.
   let free: LeaseState = { holder: "", renewTime: "", durationSeconds: 0, resourceVersion: "1", uid: LEASE_UID };
   const lock: LockPort = {
+    ...quietLock,
     async readLease() {
       return free;
     },
@@ -237,7 +248,7 @@ function fakes(
       events.push("unlock");
     },
   };
-  const ports: Ports & TeardownPorts & { kube: typeof kube } = {
+  const ports: Ports & { kube: typeof kube } = {
     gitlab,
     kube,
     lock,
@@ -252,6 +263,7 @@ function fakes(
     sleep: async () => {},
     log: { info: () => {}, warn: () => {}, secret: () => {} },
     nonce: () => "abcdef",
+    timer: idleTimer,
   };
   return { ports, events, tokens, secrets: () => secrets, accounts: () => accounts };
 }

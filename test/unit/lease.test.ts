@@ -6,6 +6,7 @@ import { describe, test } from "node:test";
 import { acquireLock } from "../../src/commands/lock.ts";
 import { guardWrites } from "../../src/commands/lease-guard.ts";
 import { LockLostError, retryDelayMs } from "../../src/commands/lease-keeper.ts";
+import { quietKube } from "../support/port-defaults.ts";
 import type { LeaseState, LockPort, Ports, Timer } from "../../src/model/ports.ts";
 
 const T0 = Date.parse("2026-11-23T08:30:00Z");
@@ -51,6 +52,9 @@ function fakeLock(time: ReturnType<typeof fakeTime>) {
     async readLease() {
       calls.push("read");
       return lease && { ...lease };
+    },
+    async readLeases() {
+      return new Map();
     },
     async createLease(_ns, _n, holder, durationSeconds, now) {
       calls.push("create");
@@ -218,12 +222,13 @@ describe("writes under a lost lock", () => {
         listDeployTokens: async () => [],
       },
       kube: {
+        ...quietKube,
         readTarget: async () => ({ secrets: [], serviceAccounts: [] }),
         replaceServiceAccounts: async () => (events.push("sa"), "ok"),
-        listNamespaces: async () => [],
-        applyNamespaces: async () => {},
+        applyNamespaces: async () => [],
         readSecrets: async () => [],
-        applySecrets: async (_l: unknown, o: { dryRun: boolean }) => void events.push(o.dryRun ? "dry-apply" : "apply"),
+        applySecrets: async () => void events.push("apply"),
+        dryRunSecrets: async () => void events.push("dry-apply"),
       },
     } as unknown as Ports;
   }
@@ -240,10 +245,10 @@ describe("writes under a lost lock", () => {
     let lost: string | undefined = undefined;
     const g = guardWrites(ports(events), { lease: { namespace: "a", name: "l" }, lostReason: () => lost });
     await g.ports.gitlab.createDeployToken(owner, { name: "n", expiresAt: "2026-12-01" });
-    await g.ports.kube.applySecrets(undefined as never, { dryRun: false, force: false });
+    await g.ports.kube.applySecrets(undefined as never, { force: false });
     assert.equal(g.settle("report"), "report", "nothing refused: the run's result");
     lost = "another run took it over (holder gps-other)";
-    await g.ports.kube.applySecrets(undefined as never, { dryRun: true, force: false });
+    await g.ports.kube.dryRunSecrets(undefined as never, { force: false });
     await assert.rejects(g.ports.gitlab.revokeDeployToken(owner, 7), LockLostError);
     await assert.rejects(
       g.ports.kube.replaceServiceAccounts([]),

@@ -19,7 +19,8 @@ import { jobSummary, summaryLines, actionOutputs } from "../../src/faces/report.
 import { rotate } from "../../src/commands/rotate.js";
 import { Secret } from "../../src/model/secret.js";
 import { assessStatus } from "../../src/commands/status.js";
-import { teardown, type TeardownPorts } from "../../src/commands/teardown.js";
+import { healthyApiToken, idleTimer, quietKube, quietLock } from "../support/port-defaults.ts";
+import { teardown } from "../../src/commands/teardown.js";
 import { statusLines } from "../../src/faces/status-view.js";
 
 const OWNER: ResolvedOwner = {
@@ -54,6 +55,7 @@ function fakes(opts: { existing?: ExistingSecret[] } = {}) {
   const applied = new Map<string, Applied>();
   let secrets: ExistingSecret[] = [...(opts.existing ?? [])];
   const gitlab: Ports["gitlab"] = {
+    ...healthyApiToken,
     async resolveOwner() {
       events.push("gitlab resolve");
       return {
@@ -83,7 +85,8 @@ function fakes(opts: { existing?: ExistingSecret[] } = {}) {
       return "revoked";
     },
   };
-  const kube: TeardownPorts["kube"] = {
+  const kube: KubePort = {
+    ...quietKube,
     async readTarget(namespaces) {
       events.push("read");
       return { secrets: secrets.filter((s) => namespaces.includes(s.namespace)), serviceAccounts: [] };
@@ -98,10 +101,14 @@ function fakes(opts: { existing?: ExistingSecret[] } = {}) {
     async listNamespaces() {
       return [];
     },
-    async applyNamespaces() {},
-    async applySecrets(list, { dryRun }) {
-      events.push(dryRun ? "dry-apply" : "apply");
-      if (dryRun) return;
+    async applyNamespaces() {
+      return [];
+    },
+    async dryRunSecrets() {
+      events.push("dry-apply");
+    },
+    async applySecrets(list) {
+      events.push("apply");
       for (const item of JSON.parse(list.reveal()).items) {
         const md = item.metadata;
         applied.set(md.namespace, {
@@ -129,8 +136,9 @@ function fakes(opts: { existing?: ExistingSecret[] } = {}) {
       events.push(`delete ${namespaces.join(",")}`);
       secrets = secrets.filter((s) => !namespaces.includes(s.namespace));
     },
-  } satisfies KubePort;
+  };
   const lock: LockPort = {
+    ...quietLock,
     async readLease() {
       return undefined;
     },
@@ -149,7 +157,7 @@ function fakes(opts: { existing?: ExistingSecret[] } = {}) {
     async releaseLease() {},
   };
   const secretsLogged: string[] = [];
-  const ports: Ports & TeardownPorts = {
+  const ports: Ports = {
     gitlab,
     kube,
     lock,
@@ -165,6 +173,7 @@ function fakes(opts: { existing?: ExistingSecret[] } = {}) {
     sleep: async () => {},
     log: { info: () => {}, warn: (m) => events.push(`warn ${m.slice(0, 40)}`), secret: (v) => secretsLogged.push(v) },
     nonce: () => "abcdef",
+    timer: idleTimer,
   };
   return { ports, events, applied, secrets: () => secrets, secretsLogged };
 }

@@ -8,6 +8,7 @@ import type { ExistingSecret, KubePort, ResolvedOwner, LeaseState, LockPort, Por
 import { rotate } from "../../src/commands/rotate.js";
 import { Secret } from "../../src/model/secret.js";
 import { clusterKey, targetId } from "../../src/model/naming.js";
+import { healthyApiToken, idleTimer, quietKube } from "../support/port-defaults.ts";
 
 /** The uid of the fakes' Lease: the cluster's identity in token names. */
 const LEASE_UID = "0f0f0f0f-0000-4000-8000-000000000042";
@@ -46,6 +47,7 @@ function world(
   const tokens: FakeToken[] = opts.tokens ?? [];
   const applied: string[] = [];
   const gitlab = {
+    ...healthyApiToken,
     async resolveOwner() {
       events.push("resolve");
       return OWNER;
@@ -77,6 +79,7 @@ function world(
     },
   } satisfies Ports["gitlab"];
   const kube: KubePort = {
+    ...quietKube,
     async readTarget() {
       events.push("read");
       return { secrets, serviceAccounts: [] };
@@ -90,6 +93,10 @@ function world(
     },
     async applyNamespaces() {
       events.push("namespaces");
+      return [];
+    },
+    async dryRunNamespaces() {
+      events.push("namespaces");
     },
     async readSecrets() {
       events.push("read");
@@ -102,28 +109,30 @@ function world(
       const text = opts.data?.[namespace];
       return secret && text !== undefined ? { secret, data: { ".dockerconfigjson": new Secret(text) } } : undefined;
     },
-    async applySecrets(list, { dryRun }) {
-      events.push(dryRun ? "dry-apply" : "apply");
-      if (!dryRun) applied.push(list.reveal());
-      if (opts.failApply === (dryRun ? "dry" : "real")) {
-        const items = JSON.parse(list.reveal()).items as Array<{
-          metadata: { namespace: string; annotations: Record<string, string>; labels: Record<string, string> };
-        }>;
-        if (opts.partial) {
-          secrets = items
-            .filter((i) => opts.partial!.includes(i.metadata.namespace))
-            .map((i) => ({
-              namespace: i.metadata.namespace,
-              type: "kubernetes.io/dockerconfigjson",
-              labels: i.metadata.labels,
-              annotations: i.metadata.annotations,
-              resourceVersion: "9",
-            }));
-        }
-        throw new KubeError("applying the Secrets", 'secrets "p" is forbidden', ["b"]);
-      }
-    },
+    applySecrets: (list, { force }) => apply(list, { dryRun: false, force }),
+    dryRunSecrets: (list, { force }) => apply(list, { dryRun: true, force }),
   };
+  async function apply(list: Secret, { dryRun }: { dryRun: boolean; force: boolean }): Promise<void> {
+    events.push(dryRun ? "dry-apply" : "apply");
+    if (!dryRun) applied.push(list.reveal());
+    if (opts.failApply === (dryRun ? "dry" : "real")) {
+      const items = JSON.parse(list.reveal()).items as Array<{
+        metadata: { namespace: string; annotations: Record<string, string>; labels: Record<string, string> };
+      }>;
+      if (opts.partial) {
+        secrets = items
+          .filter((i) => opts.partial!.includes(i.metadata.namespace))
+          .map((i) => ({
+            namespace: i.metadata.namespace,
+            type: "kubernetes.io/dockerconfigjson",
+            labels: i.metadata.labels,
+            annotations: i.metadata.annotations,
+            resourceVersion: "9",
+          }));
+      }
+      throw new KubeError("applying the Secrets", 'secrets "p" is forbidden', ["b"]);
+    }
+  }
   let lease: LeaseState | undefined = opts.leaseHolder
     ? {
         holder: opts.leaseHolder,
@@ -135,6 +144,14 @@ function world(
     : undefined;
   const lock: LockPort = {
     async readLease() {
+      return lease;
+    },
+    async readLeases() {
+      return new Map();
+    },
+    async renewLease(_ns, _name, held, now) {
+      if (lease?.resourceVersion !== held.resourceVersion) return undefined;
+      lease = { ...held, renewTime: now.toISOString(), resourceVersion: String(Number(held.resourceVersion) + 1) };
       return lease;
     },
     async createLease(_ns, _name, holder, durationSeconds, now) {
@@ -178,6 +195,7 @@ function world(
     },
     log: { info: (m: string) => logs.push(m), warn: (m: string) => logs.push(`warn ${m}`), secret: () => {} },
     nonce: () => "abcdef",
+    timer: idleTimer,
   };
   const forms: string[] = [];
   ports.log.secret = (v: string) => forms.push(v);
