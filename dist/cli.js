@@ -42824,39 +42824,160 @@ function sparedMessage(s) {
   }
 }
 
-// src/commands/rotate-ownership.ts
-async function assessForRun(config, ports, args) {
-  const input = {
-    existing: args.existing,
-    owner: args.owner,
-    tokens: args.tokens,
-    prefix: config.tokenNamePrefix,
-    target: args.target,
-    namespaces: config.namespaces
+// src/model/serviceaccounts.ts
+function parseServiceAccount(raw) {
+  const md = raw.metadata ?? {};
+  const list3 = Array.isArray(raw.imagePullSecrets) ? raw.imagePullSecrets : [];
+  return {
+    namespace: String(md.namespace),
+    name: String(md.name),
+    resourceVersion: String(md.resourceVersion ?? ""),
+    pullSecrets: list3.map((e) => String(e.name ?? "")),
+    raw
   };
-  const departed = args.departed ?? [];
-  const plain = assessOwnership({ ...input, managed: departed.length ? departed : void 0 });
-  const alone = withUnproven(plain, args.unproven);
+}
+function selectServiceAccounts(all, namespaces2, names) {
+  const inScope = all.filter((sa) => namespaces2.includes(sa.namespace));
+  return names.includes("*") ? inScope : inScope.filter((sa) => names.includes(sa.name));
+}
+function missingServiceAccounts(found, namespaces2, names) {
+  if (names.includes("*")) return [];
+  const have = new Set(found.map((sa) => `${sa.namespace}/${sa.name}`));
+  return namespaces2.flatMap((ns) => names.map((n) => `${ns}/${n}`)).filter((key) => !have.has(key));
+}
+function withPullSecret(sa, secretName2) {
+  if (sa.pullSecrets.includes(secretName2)) return void 0;
+  const list3 = Array.isArray(sa.raw.imagePullSecrets) ? sa.raw.imagePullSecrets : [];
+  return { ...sa.raw, imagePullSecrets: [...list3, { name: secretName2 }] };
+}
+function withoutPullSecret(sa, secretName2) {
+  if (!sa.pullSecrets.includes(secretName2)) return void 0;
+  const list3 = sa.raw.imagePullSecrets.filter((e) => e.name !== secretName2);
+  const { imagePullSecrets: _dropped, ...rest } = sa.raw;
+  return list3.length > 0 ? { ...rest, imagePullSecrets: list3 } : rest;
+}
+function serviceAccountList(objects) {
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items: objects });
+}
+
+// src/model/decide.ts
+function decide(obs, policy, now) {
+  const gone = new Set(obs.skipped.map((s) => s.namespace));
+  const namespaces2 = obs.namespaces.filter((ns) => !gone.has(ns));
+  const serviceAccounts2 = obs.accounts.filter((sa) => withPullSecret(sa, policy.secretName) !== void 0).map((sa) => `${sa.namespace}/${sa.name}`);
+  const nothing = { fill: null, current: [], keep: [], revoke: [], sweep: [], ownership: null };
+  const dryRun = (due2, into) => due2 && !obs.checked ? [{ kind: "dry-run", namespaces: into }] : [];
+  if (obs.owner === null) {
+    const due2 = staticDue({
+      namespaces: namespaces2,
+      existing: obs.existing,
+      configSha256: obs.staticSha256 ?? "",
+      force: policy.force
+    });
+    return {
+      ...nothing,
+      action: due2.due ? "rotate" : "none",
+      reason: due2.reason,
+      namespaces: namespaces2,
+      serviceAccounts: serviceAccounts2,
+      needs: dryRun(due2.due, namespaces2)
+    };
+  }
+  const owner2 = obs.owner;
+  const recall = obs.recall;
+  const { target } = recall;
+  const liveIds = new Set(obs.tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
+  let made = rotationDecision({
+    namespaces: namespaces2,
+    existing: obs.existing,
+    owner: owner2,
+    hosts: obs.hosts,
+    liveIds,
+    now,
+    rotateBeforeMs: policy.rotateBeforeMs,
+    force: policy.force,
+    tokens: obs.tokens,
+    prefix: policy.tokenNamePrefix,
+    target
+  });
+  if (made.action === "fill" && obs.current === void 0) {
+    return {
+      ...nothing,
+      action: "fill",
+      reason: made.reason,
+      namespaces: namespaces2,
+      serviceAccounts: serviceAccounts2,
+      needs: [{ kind: "fill-source", namespace: made.source, tokenId: made.tokenId }]
+    };
+  }
+  if (made.action === "fill" && typeof obs.current === "string")
+    made = { action: "rotate", reason: `${obs.current}, so the namespaces without it cannot be filled` };
+  const due = made.action === "rotate";
+  const fill = made.action === "fill" ? { namespaces: made.namespaces, tokenId: made.tokenId, source: made.source } : null;
+  const { ownership, couldDie } = ownershipOf(obs, owner2, recall, policy, now, liveIds, due);
+  const held = ownership.revocable;
+  const untouchable = /* @__PURE__ */ new Set([...referencedIds(ownership.all), ...ownership.heldElsewhere]);
+  let keep;
+  let revoke;
+  if (due) {
+    ({ keep, revoke } = revocationPlan(held, 0, policy.keepPrevious, liveIds));
+  } else {
+    keep = held.kept;
+    revoke = held.pending.filter((id) => liveIds.has(id));
+  }
+  const referenced = new Set([...untouchable].filter((id) => !revoke.includes(id)));
+  const sweep2 = sweepCandidates({
+    tokens: obs.tokens,
+    prefix: policy.tokenNamePrefix,
+    target,
+    referenced,
+    now,
+    graceMs: policy.sweepGraceMs,
+    mintedFrom: recall.sweepFrom
+  }).map((t) => t.id).filter((id) => !revoke.includes(id));
+  return {
+    action: made.action,
+    reason: made.reason,
+    namespaces: namespaces2,
+    fill,
+    current: held.current,
+    keep,
+    revoke,
+    sweep: sweep2,
+    ownership,
+    serviceAccounts: serviceAccounts2,
+    needs: [
+      ...couldDie ? [{ kind: "managed-secrets" }] : [],
+      ...dryRun(due, namespaces2),
+      ...dryRun(fill !== null, fill?.namespaces ?? [])
+    ]
+  };
+}
+function ownershipOf(obs, owner2, recall, policy, now, liveIds, due) {
+  const input = {
+    existing: obs.existing,
+    owner: owner2,
+    tokens: obs.tokens,
+    prefix: policy.tokenNamePrefix,
+    target: recall.target,
+    namespaces: obs.namespaces
+  };
+  if (Array.isArray(obs.managed))
+    return { ownership: assessOwnership({ ...input, managed: obs.managed }), couldDie: false };
+  const plain = assessOwnership({ ...input, managed: recall.departed.length ? recall.departed : void 0 });
+  const alone = withUnproven(plain, recall.unproven);
+  if (obs.managed === "forbidden") return { ownership: alone, couldDie: false };
   const r = plain.revocable;
   const sweepable = sweepCandidates({
-    tokens: args.tokens,
-    prefix: config.tokenNamePrefix,
-    target: args.target,
+    tokens: obs.tokens,
+    prefix: policy.tokenNamePrefix,
+    target: recall.target,
     referenced: referencedIds(alone.all),
-    now: args.now,
-    graceMs: config.sweepGraceMs
+    now,
+    graceMs: policy.sweepGraceMs
   });
-  const dying = args.due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
-  const couldDie = dying.some((id) => args.liveIds.has(id)) || sweepable.length > 0;
-  if (!couldDie) return alone;
-  const managed = await ports.kube.listManagedSecrets();
-  if (managed === "forbidden") {
-    ports.log.info(
-      "Note: RBAC does not allow listing Secrets cluster-wide, so this run cannot see Secrets outside its namespaces; it revokes only tokens whose name proves they were minted for this target"
-    );
-    return alone;
-  }
-  return assessOwnership({ ...input, managed });
+  const dying = due ? [...r.current, ...r.kept, ...r.pending] : r.pending;
+  return { ownership: alone, couldDie: dying.some((id) => liveIds.has(id)) || sweepable.length > 0 };
 }
 function withUnproven(own, why) {
   if (!why) return own;
@@ -42869,103 +42990,8 @@ function withUnproven(own, why) {
     reason: why,
     namespaces: []
   }));
-  return {
-    ...own,
-    revocable: { current: [], kept: [], pending: [] },
-    spared: [...own.spared, ...spared].sort((a, b) => b.id - a.id)
-  };
-}
-function reportOwnership(config, log, own, target) {
-  if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
-  for (const o of own.overlaps) log.warn(overlapMessage(o, config.secretName, target));
-  for (const s of own.spared) log.info(sparedMessage(s));
-}
-
-// src/commands/apitoken.ts
-var ROTATE_WARN_MS = 14 * DAY_MS;
-var SELF = "GET /personal_access_tokens/self";
-function endOf(expiresAt) {
-  if (expiresAt === null) return null;
-  const ms = Date.parse(`${expiresAt}T00:00:00Z`);
-  return Number.isFinite(ms) ? ms : null;
-}
-function unchecked(err) {
-  const answer = `${err.status ? `HTTP ${err.status}: ` : ""}${err.detail}`;
-  if (err.status !== void 0 && [400, 401, 403, 404].includes(err.status)) {
-    return `GitLab refused ${SELF} (${answer}): GitLab before 15.5 has no such endpoint, and only personal, project and group access tokens can read their own details. The API token's expiry is not checked; see it in GitLab under Access tokens`;
-  }
-  return `GitLab did not answer ${SELF} (${answer}). The API token's expiry is not checked this time`;
-}
-async function readApiToken(gitlab, now) {
-  try {
-    const t = await gitlab.apiTokenSelf();
-    const end = endOf(t.expiresAt);
-    const daysLeft2 = end === null ? null : Math.floor((end - now.getTime()) / DAY_MS * 10) / 10;
-    return { checked: true, name: t.name, scopes: t.scopes, expiresAt: t.expiresAt, daysLeft: daysLeft2 };
-  } catch (err) {
-    if (!(err instanceof GitLabError)) throw err;
-    return { checked: false, reason: unchecked(err) };
-  }
-}
-function apiTokenExpiresWithin(t, now, withinMs) {
-  if (!t?.checked) return false;
-  const end = endOf(t.expiresAt);
-  return end !== null && end - now.getTime() <= withinMs;
-}
-function apiTokenExpiryMessage(t, now, within) {
-  const left = (endOf(t.expiresAt) ?? Number.POSITIVE_INFINITY) - now.getTime();
-  const when = left > 0 ? `expires in ${formatDuration2(left)}, on ${t.expiresAt} 00:00 UTC` : `expired on ${t.expiresAt}`;
-  return `the GitLab API token "${t.name}" ${when} (${within}): create a new access token with the api scope (same role) and update the variable that holds it (GITLAB_TOKEN); once it lapses, every rotation fails`;
-}
-function apiTokenLine(t) {
-  if (!t.checked) return `API token: not checked. ${t.reason}`;
-  const expiry = t.expiresAt === null ? "never expires" : `expires ${t.expiresAt} (${t.daysLeft ?? "-"} days left)`;
-  return `API token "${t.name}": ${expiry}; scopes ${t.scopes.join(", ") || "none"}`;
-}
-function logApiToken(t, now, log) {
-  if (!t.checked) log.info(`Note: ${t.reason}`);
-  else if (apiTokenExpiresWithin(t, now, ROTATE_WARN_MS)) {
-    const message = apiTokenExpiryMessage(t, now, "within 14 days");
-    log.warn(message.charAt(0).toUpperCase() + message.slice(1));
-  } else log.info(apiTokenLine(t));
-}
-var NEEDED = { project: { level: 40, role: "Maintainer" }, group: { level: 50, role: "Owner" } };
-var ROLES = {
-  0: "no role",
-  5: "Minimal Access",
-  10: "Guest",
-  15: "Planner",
-  20: "Reporter",
-  30: "Developer",
-  40: "Maintainer",
-  50: "Owner"
-};
-async function checkGitLabAccess(gitlab, owner2, now) {
-  const t = await readApiToken(gitlab, now);
-  const who = `${owner2.kind} ${owner2.path}`;
-  if (t.checked && !t.scopes.includes("api")) {
-    throw new GitLabError(
-      "checking the API token's scopes",
-      void 0,
-      `the GitLab API token "${t.name}" has the scopes ${t.scopes.join(", ") || "none"}, not api`,
-      `Creating and revoking deploy tokens needs the api scope (read_api only reads): rotate would fail with HTTP 403. Create an access token with the api scope (${NEEDED[owner2.kind].role} of ${who}) and put it in GITLAB_TOKEN`
-    );
-  }
-  const access = await gitlab.callerAccess(owner2);
-  const need = NEEDED[owner2.kind];
-  if (access.level !== void 0 && access.level < need.level && !await access.isAdmin()) {
-    throw new GitLabError(
-      "checking the API token's role",
-      void 0,
-      `the GitLab API token's user is ${ROLES[access.level] ?? `access level ${access.level}`} of ${who}; ${owner2.kind} deploy tokens need ${need.role}`,
-      owner2.kind === "group" ? `Group deploy tokens need the Owner role (Maintainer is not enough): rotate would fail with HTTP 403. Use a token of an Owner of ${who}, or a project's deploy token (--project)` : `Project deploy tokens need at least Maintainer: rotate would fail with HTTP 403. Use a token of a Maintainer of ${who}`
-    );
-  }
-  return t;
-}
-async function checkRotateAccess(gitlab, owner2, now, log) {
-  const t = await checkGitLabAccess(gitlab, owner2, now);
-  logApiToken(t, now, log);
+  const none = { current: [], kept: [], pending: [] };
+  return { ...own, revocable: none, spared: [...own.spared, ...spared].sort((a, b) => b.id - a.id) };
 }
 
 // src/commands/lifecycle.ts
@@ -43124,46 +43150,15 @@ function splitList(list3, parts, minItems) {
   return out;
 }
 
-// src/model/serviceaccounts.ts
-function parseServiceAccount(raw) {
-  const md = raw.metadata ?? {};
-  const list3 = Array.isArray(raw.imagePullSecrets) ? raw.imagePullSecrets : [];
-  return {
-    namespace: String(md.namespace),
-    name: String(md.name),
-    resourceVersion: String(md.resourceVersion ?? ""),
-    pullSecrets: list3.map((e) => String(e.name ?? "")),
-    raw
-  };
-}
-function selectServiceAccounts(all, namespaces2, names) {
-  const inScope = all.filter((sa) => namespaces2.includes(sa.namespace));
-  return names.includes("*") ? inScope : inScope.filter((sa) => names.includes(sa.name));
-}
-function missingServiceAccounts(found, namespaces2, names) {
-  if (names.includes("*")) return [];
-  const have = new Set(found.map((sa) => `${sa.namespace}/${sa.name}`));
-  return namespaces2.flatMap((ns) => names.map((n) => `${ns}/${n}`)).filter((key) => !have.has(key));
-}
-function withPullSecret(sa, secretName2) {
-  if (sa.pullSecrets.includes(secretName2)) return void 0;
-  const list3 = Array.isArray(sa.raw.imagePullSecrets) ? sa.raw.imagePullSecrets : [];
-  return { ...sa.raw, imagePullSecrets: [...list3, { name: secretName2 }] };
-}
-function withoutPullSecret(sa, secretName2) {
-  if (!sa.pullSecrets.includes(secretName2)) return void 0;
-  const list3 = sa.raw.imagePullSecrets.filter((e) => e.name !== secretName2);
-  const { imagePullSecrets: _dropped, ...rest } = sa.raw;
-  return list3.length > 0 ? { ...rest, imagePullSecrets: list3 } : rest;
-}
-function serviceAccountList(objects) {
-  return JSON.stringify({ apiVersion: "v1", kind: "List", items: objects });
-}
-
 // src/commands/apply.ts
-async function readChecked(config, ports, hosts) {
+async function readChecked(config, ports, hosts, absent = []) {
   const { kube } = ports;
-  const read = await readAvailable(config, kube);
+  const existent = { ...config, namespaces: config.namespaces.filter((ns) => !absent.includes(ns)) };
+  const found = existent.namespaces.length ? await readAvailable(existent, kube) : { state: { secrets: [], serviceAccounts: [] }, unavailable: [] };
+  const read = {
+    ...found,
+    unavailable: [...found.unavailable, ...absent.map((namespace) => ({ namespace, reason: "missing" }))]
+  };
   const { state } = read;
   const existing = state.secrets;
   const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
@@ -43196,7 +43191,8 @@ async function readChecked(config, ports, hosts) {
     checked,
     existing,
     accounts: selectServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts),
-    present
+    present,
+    unavailable
   };
 }
 async function checkApply(config, ports, hosts) {
@@ -43258,8 +43254,327 @@ async function ensureServiceAccounts(config, ports, initial) {
     ]
   };
 }
-function wouldAddTo(config, accounts) {
-  return accounts.filter((sa) => withPullSecret(sa, config.secretName)).map((sa) => `${sa.namespace}/${sa.name}`);
+
+// src/commands/rotate-scope.ts
+function registryHost(config, owner2) {
+  if (config.registry) return config.registry;
+  if (owner2.registryAccessLevel === "disabled") {
+    throw new UsageError(
+      "--registry",
+      void 0,
+      `the container registry is disabled for project ${owner2.path}; enable it in the project's settings`
+    );
+  }
+  const prefix = owner2.registryImagePrefix;
+  if (!prefix) {
+    throw new UsageError(
+      "--registry",
+      void 0,
+      `required: GitLab reports no container registry for ${owner2.kind} ${owner2.path} (the instance registry is off); give the registry host[:port]`
+    );
+  }
+  return prefix.split("/")[0].toLowerCase();
+}
+function verifyTarget(config, owner2) {
+  if (config.verify === false) return null;
+  if (config.verify.repository) return { repository: config.verify.repository, tag: config.verify.tag };
+  const path4 = owner2.registryImagePrefix?.split("/").slice(1).join("/") || owner2.path.toLowerCase();
+  return { repository: path4, tag: config.verify.tag };
+}
+async function resolveNamespaces(config, kube) {
+  const chosen = [...config.namespaces];
+  if (config.namespaceSelector !== void 0) {
+    for (const ns of await kube.listNamespaces(config.namespaceSelector)) if (!chosen.includes(ns)) chosen.push(ns);
+  }
+  const result = chosen.filter((ns) => !config.excludeNamespaces.includes(ns));
+  if (result.length === 0) {
+    throw new KubeError(
+      "choosing namespaces",
+      `no namespace is left to manage (selector ${config.namespaceSelector ?? "none"}, excluded ${config.excludeNamespaces.join(", ") || "none"})`
+    );
+  }
+  return result;
+}
+
+// src/commands/fill.ts
+async function readCurrent(config, ports, hosts, fill) {
+  const where = `the Secret in ${fill.namespace}`;
+  const read = await ports.kube.readSecretData(fill.namespace, config.secretName);
+  for (const value of Object.values(read?.data ?? {})) {
+    ports.log.secret(value.reveal());
+    ports.log.secret(Buffer.from(value.reveal()).toString("base64"));
+  }
+  if (!read) return `${where} is gone`;
+  if (read.secret.annotations[Annotations.tokenId] !== String(fill.tokenId))
+    return `${where} changed while this run read it`;
+  const payload = read.data[SECRET_TYPES[config.secretType].key];
+  if (!payload) return `${where} holds no ${SECRET_TYPES[config.secretType].key}`;
+  const creds = credentialsIn(config.secretType, payload, hosts);
+  if (typeof creds === "string") return `${where} does not hold what it records: ${creds}`;
+  for (const form of secretForms(creds)) ports.log.secret(form);
+  const recorded = read.secret.annotations[Annotations.tokenUsername];
+  if (recorded !== void 0 && recorded !== creds[0].username)
+    return `${where} does not hold what it records: another username than ${recorded}`;
+  return { source: read.secret, creds };
+}
+async function fillSecrets(config, ports, args) {
+  const { fill, current, hosts } = args;
+  const into = fill.namespaces.join(", ");
+  let verified = null;
+  const check = verifyTarget(config, args.owner);
+  if (check) {
+    const { username, password } = current.creds[0];
+    try {
+      verified = await verifyCredentials(ports, {
+        registry: hosts[0],
+        ...check,
+        username,
+        password,
+        what: `deploy token ${fill.tokenId}`
+      });
+    } catch (err) {
+      throw new RotationError(
+        err,
+        `nothing to roll back: nothing was minted or revoked, and ${into} was not written`
+      );
+    }
+  }
+  const list3 = secretList({
+    namespaces: fill.namespaces,
+    secretName: config.secretName,
+    secretType: config.secretType,
+    payload: pullSecretPayload(config.secretType, current.creds),
+    annotations: {
+      ...fillAnnotations(current.source),
+      [Annotations.lease]: args.leaseNamespace
+    }
+  });
+  try {
+    await ports.kube.applySecrets(list3, { force: false });
+  } catch (err) {
+    throw new RotationError(
+      err,
+      "nothing to roll back: nothing was minted or revoked; a filled Secret holds the current token. Re-run to finish"
+    );
+  }
+  ports.log.info(`Filled Secret "${config.secretName}" in ${into} with deploy token ${fill.tokenId}`);
+  return verified;
+}
+
+// src/commands/rotate-revoke.ts
+async function revokePrevious(ports, owner2, ids2) {
+  const revoked = [];
+  const problems = [];
+  for (const id of ids2) {
+    try {
+      const outcome = await ports.gitlab.revokeDeployToken(owner2, id);
+      revoked.push(id);
+      ports.log.info(
+        outcome === "revoked" ? `Revoked previous deploy token ${id}` : `Previous deploy token ${id} was already gone`
+      );
+    } catch (err) {
+      problems.push(
+        `Could not revoke previous deploy token ${id} (recorded; the next run revokes it): ${err.message}`
+      );
+    }
+  }
+  return { ids: revoked, problems };
+}
+async function sweep(ports, owner2, tokens, pending, orphans) {
+  const ids2 = [];
+  const problems = [];
+  const byId = new Map(tokens.map((t) => [t.id, t]));
+  for (const id of [...pending, ...orphans]) {
+    try {
+      await ports.gitlab.revokeDeployToken(owner2, id);
+      ids2.push(id);
+      ports.log.info(
+        pending.includes(id) ? `Revoked deploy token ${id}, left pending by an earlier run` : `Swept orphaned deploy token ${id} (${byId.get(id)?.name ?? "?"}): no Secret references it`
+      );
+    } catch (err) {
+      problems.push(`Could not sweep orphaned deploy token ${id}: ${err.message}`);
+    }
+  }
+  return { ids: ids2, problems };
+}
+async function revokeNew(ports, owner2, minted, state, ifRevokeFails = "the next run sweeps it") {
+  try {
+    await ports.gitlab.revokeDeployToken(owner2, minted.id);
+    return `new deploy token ${minted.id} revoked; ${state}`;
+  } catch (err) {
+    return `revoking new deploy token ${minted.id} failed too (${err.message}); ${ifRevokeFails}; ${state}`;
+  }
+}
+async function rollBackApply(config, ports, owner2, minted) {
+  let holders;
+  try {
+    const now = await ports.kube.readSecrets(config.namespaces, config.secretName);
+    holders = now.filter((s) => s.annotations[Annotations.tokenId] === String(minted.id)).map((s) => s.namespace);
+  } catch (err) {
+    return `could not re-read the Secrets (${err.message}); deploy token ${minted.id} is kept alive in case a Secret holds it`;
+  }
+  if (holders.length > 0) {
+    return `Secret(s) in ${holders.join(", ")} already hold new deploy token ${minted.id}, so it is kept; previous tokens are kept too. Re-run to finish the rotation`;
+  }
+  return revokeNew(ports, owner2, minted, "the Secrets are as they were");
+}
+
+// src/commands/mint.ts
+async function mintChecked(config, ports, args) {
+  const { gitlab, log } = ports;
+  const { owner: owner2, hosts } = args;
+  const now = ports.clock.now();
+  const minted = await gitlab.createDeployToken(owner2, {
+    name: args.name,
+    expiresAt: expiryDateFor(now, config.expiresInMs)
+  });
+  const creds = credentialsFor(hosts, minted.username, minted.token);
+  for (const form of secretForms(creds)) log.secret(form);
+  log.info(
+    `Minted deploy token ${minted.id} (${minted.username}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`
+  );
+  const check = verifyTarget(config, owner2);
+  if (!check) return { minted, creds, verified: null };
+  try {
+    const verified = await verifyCredentials(ports, {
+      registry: hosts[0],
+      ...check,
+      username: minted.username,
+      password: minted.token,
+      what: "the new token"
+    });
+    return { minted, creds, verified };
+  } catch (err) {
+    throw new RotationError(err, await revokeNew(ports, owner2, minted, args.untouched, args.ifRevokeFails));
+  }
+}
+
+// src/commands/rotation-report.ts
+function decidedReport(seen) {
+  const { observation: o, decision: d, work: config } = seen;
+  const present = new Set(o.existing.map((s) => s.namespace));
+  const owner2 = o.owner;
+  return {
+    changed: false,
+    dryRun: config.dryRun,
+    secretName: config.secretName,
+    namespaces: [...d.namespaces],
+    skipped: [...o.skipped],
+    created: d.namespaces.filter((ns) => !present.has(ns)),
+    reason: d.reason,
+    token: null,
+    previousTokenIds: d.current,
+    // Nothing minted: the tokens kept on purpose stay kept, as the Secrets record them.
+    keptTokenIds: d.action === "rotate" ? [] : d.keep,
+    revokedTokenIds: [],
+    sweptTokenIds: [],
+    verified: null,
+    serviceAccountsUpdated: [],
+    owner: owner2 ? { kind: owner2.kind, id: owner2.id, path: owner2.path } : null,
+    static: config.credentials.kind === "static" ? { username: config.credentials.username, applied: false } : null,
+    registry: o.hosts[0],
+    registryAliases: o.hosts.slice(1),
+    problems: [],
+    ...d.ownership ? { spared: d.ownership.spared, overlaps: d.ownership.overlaps } : {},
+    ...o.recall ? { recall: o.recall } : {}
+  };
+}
+
+// src/commands/static.ts
+function staticSummary(username, hosts) {
+  return `Static credentials of ${username} for ${hosts.join(", ")}: nothing is minted or revoked, GitLab is never called`;
+}
+function staticLogin(config) {
+  const c = config.credentials;
+  if (c.kind !== "static" || c.password === void 0) throw new Error("static credentials with a password expected");
+  return { username: c.username, password: c.password };
+}
+function staticVerifyTarget(config) {
+  return config.verify && config.verify.repository ? { repository: config.verify.repository, tag: config.verify.tag } : null;
+}
+function replacedTokens(existing) {
+  return existing.filter(
+    (s) => isManaged(s) && s.annotations[Annotations.owner] !== STATIC_OWNER && s.annotations[Annotations.tokenId]
+  ).map((s) => ({
+    namespace: s.namespace,
+    owner: s.annotations[Annotations.owner] ?? "?",
+    tokenId: s.annotations[Annotations.tokenId]
+  }));
+}
+async function writeStatic(seen, ports) {
+  const { decision, work: config } = seen;
+  const { log } = ports;
+  const { username, password } = staticLogin(config);
+  const hosts = seen.observation.hosts;
+  const registry2 = hosts[0];
+  const report = decidedReport(seen);
+  const problems = [...skippedProblem(seen.observation.skipped)];
+  if (decision.action === "none") {
+    log.info(`Nothing to do: ${decision.reason}`);
+    const sas2 = await ensureServiceAccounts(config, ports, seen.observation.accounts);
+    problems.push(...sas2.problems);
+    for (const p of problems) log.warn(p);
+    return { ...report, changed: sas2.updated.length > 0, serviceAccountsUpdated: sas2.updated, problems };
+  }
+  log.info(`Applying: ${decision.reason}`);
+  let verified = null;
+  const check = staticVerifyTarget(config);
+  if (check) {
+    try {
+      verified = await verifyCredentials(ports, {
+        registry: registry2,
+        ...check,
+        username,
+        password,
+        credentials: "static",
+        what: `the credentials of ${username}`
+      });
+    } catch (err) {
+      throw new RotationError(
+        err,
+        "nothing to roll back (static credentials: nothing was minted); the cluster was not touched"
+      );
+    }
+  }
+  const payload = pullSecretPayload(config.secretType, credentialsFor(hosts, username, password));
+  const list3 = secretList({
+    namespaces: decision.namespaces,
+    secretName: config.secretName,
+    secretType: config.secretType,
+    payload,
+    annotations: staticAnnotations({
+      username,
+      registry: registry2,
+      aliases: hosts.slice(1),
+      configSha256: seen.observation.staticSha256 ?? payloadSha256(payload),
+      rotatedAt: ports.clock.now().toISOString()
+    })
+  });
+  try {
+    await ports.kube.applySecrets(list3, { force: config.adopt });
+  } catch (err) {
+    throw new RotationError(
+      err,
+      "nothing to revoke (static credentials); Secrets the apply reached hold the new credentials, the others are as they were. Re-run to finish"
+    );
+  }
+  log.info(`Applied Secret "${config.secretName}" to ${decision.namespaces.join(", ")}`);
+  for (const t of replacedTokens(seen.observation.existing)) {
+    log.warn(
+      `The Secret in ${t.namespace} held deploy token ${t.tokenId} of ${t.owner}; static runs never call GitLab, so it stays live until it expires: delete it in GitLab (or run revoke with that --project/--group before switching)`
+    );
+  }
+  const sas = await ensureServiceAccounts(config, ports, seen.observation.accounts);
+  problems.push(...sas.problems);
+  for (const p of problems) log.warn(p);
+  return {
+    ...report,
+    changed: true,
+    static: { username, applied: true },
+    verified,
+    serviceAccountsUpdated: sas.updated,
+    problems
+  };
 }
 
 // src/commands/lease-keeper.ts
@@ -43595,9 +43910,16 @@ function hold(args, fresh) {
     }
   };
 }
-async function readTargetLease(lock, target, kube) {
+async function readTargetLease(lock, target, kube, absent = []) {
   for (const namespace of [...target.namespaces].sort()) {
-    const lease = await lock.readLease(namespace, leaseName(target.secretName));
+    if (absent.includes(namespace)) return { lease: void 0, namespace };
+    let lease;
+    try {
+      lease = await lock.readLease(namespace, leaseName(target.secretName));
+    } catch (err) {
+      if ((await unavailableIn(err, kube))?.some((u) => u.namespace === namespace)) continue;
+      throw err;
+    }
     if (lease?.uid) return { lease, namespace };
     const state = (await statesOf(kube, [namespace])).get(namespace);
     if (state !== "missing" && state !== "terminating") return { lease: void 0, namespace };
@@ -43628,184 +43950,6 @@ async function acquireTargetLock(ports, target) {
     }
   }
   throw new NamespacesUnavailableError(gone, "No listed namespace can hold the rotation lock; nothing was changed");
-}
-
-// src/commands/lease-guard.ts
-function guardWrites(ports, watch) {
-  const done = [];
-  const refused = [];
-  const minted = /* @__PURE__ */ new Set();
-  const lostError = (why, notDone) => new LockLostError(watch.lease, why, done, notDone);
-  const before = (step) => {
-    const why = watch.lostReason();
-    if (why === void 0) return;
-    refused.push(step);
-    throw lostError(why, [step]);
-  };
-  const { gitlab, kube } = ports;
-  const guarded = {
-    ...ports,
-    gitlab: {
-      ...gitlab,
-      async createDeployToken(owner2, req) {
-        before("minting a deploy token");
-        const t = await gitlab.createDeployToken(owner2, req);
-        minted.add(t.id);
-        done.push(`minted deploy token ${t.id}`);
-        return t;
-      },
-      async revokeDeployToken(owner2, id) {
-        if (!minted.has(id)) before(`revoking deploy token ${id}`);
-        const outcome = await gitlab.revokeDeployToken(owner2, id);
-        done.push(`revoked deploy token ${id}`);
-        return outcome;
-      }
-    },
-    kube: {
-      ...kube,
-      async applySecrets(list3, opts) {
-        before("writing the Secrets");
-        await kube.applySecrets(list3, opts);
-        done.push("wrote the Secrets");
-      },
-      async replaceServiceAccounts(objects) {
-        before("updating the ServiceAccounts");
-        const outcome = await kube.replaceServiceAccounts(objects);
-        if (outcome === "ok") done.push("updated the ServiceAccounts");
-        return outcome;
-      },
-      async applyNamespaces(names) {
-        before("creating the namespaces");
-        return kube.applyNamespaces(names);
-      },
-      async deleteSecrets(namespaces2, name) {
-        if (namespaces2.length) before(`deleting the Secrets in ${namespaces2.join(", ")}`);
-        await kube.deleteSecrets(namespaces2, name);
-        if (namespaces2.length) done.push(`deleted the Secrets in ${namespaces2.join(", ")}`);
-      }
-    }
-  };
-  return {
-    // The same port objects with their writes wrapped: whatever else P holds passes through.
-    ports: guarded,
-    settle(result) {
-      const why = watch.lostReason();
-      if (refused.length && why !== void 0) throw lostError(why, refused);
-      return result;
-    }
-  };
-}
-
-// src/commands/rotate-scope.ts
-function registryHost(config, owner2) {
-  if (config.registry) return config.registry;
-  if (owner2.registryAccessLevel === "disabled") {
-    throw new UsageError(
-      "--registry",
-      void 0,
-      `the container registry is disabled for project ${owner2.path}; enable it in the project's settings`
-    );
-  }
-  const prefix = owner2.registryImagePrefix;
-  if (!prefix) {
-    throw new UsageError(
-      "--registry",
-      void 0,
-      `required: GitLab reports no container registry for ${owner2.kind} ${owner2.path} (the instance registry is off); give the registry host[:port]`
-    );
-  }
-  return prefix.split("/")[0].toLowerCase();
-}
-function verifyTarget(config, owner2) {
-  if (config.verify === false) return null;
-  if (config.verify.repository) return { repository: config.verify.repository, tag: config.verify.tag };
-  const path4 = owner2.registryImagePrefix?.split("/").slice(1).join("/") || owner2.path.toLowerCase();
-  return { repository: path4, tag: config.verify.tag };
-}
-async function resolveNamespaces(config, kube) {
-  const chosen = [...config.namespaces];
-  if (config.namespaceSelector !== void 0) {
-    for (const ns of await kube.listNamespaces(config.namespaceSelector)) if (!chosen.includes(ns)) chosen.push(ns);
-  }
-  const result = chosen.filter((ns) => !config.excludeNamespaces.includes(ns));
-  if (result.length === 0) {
-    throw new KubeError(
-      "choosing namespaces",
-      `no namespace is left to manage (selector ${config.namespaceSelector ?? "none"}, excluded ${config.excludeNamespaces.join(", ") || "none"})`
-    );
-  }
-  return result;
-}
-
-// src/commands/fill.ts
-async function readCurrent(config, ports, hosts, fill) {
-  const where = `the Secret in ${fill.source}`;
-  const read = await ports.kube.readSecretData(fill.source, config.secretName);
-  for (const value of Object.values(read?.data ?? {})) {
-    ports.log.secret(value.reveal());
-    ports.log.secret(Buffer.from(value.reveal()).toString("base64"));
-  }
-  if (!read) return `${where} is gone`;
-  if (read.secret.annotations[Annotations.tokenId] !== String(fill.tokenId))
-    return `${where} changed while this run read it`;
-  const payload = read.data[SECRET_TYPES[config.secretType].key];
-  if (!payload) return `${where} holds no ${SECRET_TYPES[config.secretType].key}`;
-  const creds = credentialsIn(config.secretType, payload, hosts);
-  if (typeof creds === "string") return `${where} does not hold what it records: ${creds}`;
-  for (const form of secretForms(creds)) ports.log.secret(form);
-  const recorded = read.secret.annotations[Annotations.tokenUsername];
-  if (recorded !== void 0 && recorded !== creds[0].username)
-    return `${where} does not hold what it records: another username than ${recorded}`;
-  return { source: read.secret, creds };
-}
-async function fillSecrets(config, ports, args) {
-  const { fill, current, hosts } = args;
-  const into = fill.namespaces.join(", ");
-  const only2 = { ...config, namespaces: fill.namespaces };
-  if (!args.checked) await checkApply(only2, ports, hosts);
-  if (config.dryRun) {
-    ports.log.info(`Dry run: would fill ${into} with deploy token ${fill.tokenId}; nothing would be minted or revoked`);
-    return null;
-  }
-  let verified = null;
-  const check = verifyTarget(config, args.owner);
-  if (check) {
-    const { username, password } = current.creds[0];
-    try {
-      verified = await verifyCredentials(ports, {
-        registry: hosts[0],
-        ...check,
-        username,
-        password,
-        what: `deploy token ${fill.tokenId}`
-      });
-    } catch (err) {
-      throw new RotationError(
-        err,
-        `nothing to roll back: nothing was minted or revoked, and ${into} was not written`
-      );
-    }
-  }
-  const list3 = secretList({
-    namespaces: fill.namespaces,
-    secretName: config.secretName,
-    secretType: config.secretType,
-    payload: pullSecretPayload(config.secretType, current.creds),
-    annotations: {
-      ...fillAnnotations(current.source),
-      ...args.leaseNamespace ? { [Annotations.lease]: args.leaseNamespace } : {}
-    }
-  });
-  try {
-    await ports.kube.applySecrets(list3, { force: false });
-  } catch (err) {
-    throw new RotationError(
-      err,
-      "nothing to roll back: nothing was minted or revoked; a filled Secret holds the current token. Re-run to finish"
-    );
-  }
-  ports.log.info(`Filled Secret "${config.secretName}" in ${into} with deploy token ${fill.tokenId}`);
-  return verified;
 }
 
 // src/commands/target.ts
@@ -43943,15 +44087,16 @@ async function recallForRun(config, ports, args) {
     settleNow
   };
 }
-async function remember(hand, recall, selector) {
+async function remember(held, recall, selector) {
   const now = recall.settleNow ? { ...recall.identity, ...recall.patch } : recall.patch;
-  if (!recall.settleNow) hand.stage?.(recall.identity);
-  if (Object.keys(now).length === 0 || !hand.annotate) return;
-  if (await hand.annotate(now) || !selector) return;
+  if (!recall.settleNow) held.stage(recall.identity);
+  if (Object.keys(now).length === 0) return;
+  if (await held.annotate(now) || !selector) return;
+  const namespace = held.lease.namespace;
   throw new KubeError(
     "recording where the target writes",
-    `the Lease in ${hand.namespace ?? "?"} changed while this run held it, so where this selector's target writes could not be recorded. Nothing was written; re-run`,
-    hand.namespace ? [hand.namespace] : []
+    `the Lease in ${namespace} changed while this run held it, so where this selector's target writes could not be recorded. Nothing was written; re-run`,
+    [namespace]
   );
 }
 async function recallClusterUid(ports, config, args) {
@@ -43972,399 +44117,66 @@ async function recallClusterUid(ports, config, args) {
   return memory.clusterUid;
 }
 
-// src/commands/rotation-report.ts
-function reportBase(args) {
-  const { config, hosts } = args;
-  return {
-    dryRun: config.dryRun,
-    secretName: config.secretName,
-    namespaces: [...config.namespaces],
-    skipped: args.skipped,
-    created: config.namespaces.filter((ns) => !args.present.has(ns)),
-    reason: args.reason,
-    registry: hosts[0],
-    registryAliases: hosts.slice(1),
-    verified: null
-  };
-}
-
-// src/commands/static.ts
-function staticSummary(username, hosts) {
-  return `Static credentials of ${username} for ${hosts.join(", ")}: nothing is minted or revoked, GitLab is never called`;
-}
-function staticLogin(config) {
-  const c = config.credentials;
-  if (c.kind !== "static" || c.password === void 0) throw new Error("static credentials with a password expected");
-  return { username: c.username, password: c.password };
-}
-function staticCredentials(config) {
-  const { username, password } = staticLogin(config);
-  return credentialsFor(registryHosts(config.registry, config.registryAliases), username, password);
-}
-function staticVerifyTarget(config) {
-  return config.verify && config.verify.repository ? { repository: config.verify.repository, tag: config.verify.tag } : null;
-}
-function replacedTokens(existing) {
-  return existing.filter(
-    (s) => isManaged(s) && s.annotations[Annotations.owner] !== STATIC_OWNER && s.annotations[Annotations.tokenId]
-  ).map((s) => ({
-    namespace: s.namespace,
-    owner: s.annotations[Annotations.owner] ?? "?",
-    tokenId: s.annotations[Annotations.tokenId]
-  }));
-}
-async function applyStaticLocked(listed, ports, hosts) {
-  const { kube, log } = ports;
-  const { username, password } = staticLogin(listed);
-  const registry2 = hosts[0];
-  const creds = credentialsFor(hosts, username, password);
-  for (const form of secretForms(creds)) log.secret(form);
-  const payload = pullSecretPayload(listed.secretType, creds);
-  const configSha256 = payloadSha256(payload);
-  const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
-  const skipProblems = skippedProblem(skipped, config.dryRun);
-  const due = staticDue({ namespaces: config.namespaces, existing, configSha256, force: config.force });
-  const base = {
-    ...reportBase({ config, skipped, present, reason: due.reason, hosts }),
-    token: null,
-    previousTokenIds: [],
-    keptTokenIds: [],
-    revokedTokenIds: [],
-    sweptTokenIds: [],
-    owner: null,
-    static: { username, applied: false }
-  };
-  if (!due.due) {
-    log.info(`Nothing to do: ${due.reason}`);
-    const sas2 = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
-    const problems2 = [...skipProblems, ...sas2.problems];
-    for (const p of problems2) log.warn(p);
-    return { ...base, changed: sas2.updated.length > 0, serviceAccountsUpdated: sas2.updated, problems: problems2 };
-  }
-  log.info(`Applying: ${due.reason}`);
-  if (!checked) await checkApply(config, ports, hosts);
-  if (config.dryRun) {
-    log.info(`Dry run: would write the static credentials of ${username} to ${config.namespaces.length} Secret(s)`);
-    const wouldUpdate = wouldAddTo(config, accounts);
-    if (wouldUpdate.length)
-      log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
-    for (const p of skipProblems) log.warn(p);
-    return { ...base, changed: false, serviceAccountsUpdated: [], problems: skipProblems };
-  }
-  let verified = null;
-  const check = staticVerifyTarget(config);
-  if (check) {
-    try {
-      verified = await verifyCredentials(ports, {
-        registry: registry2,
-        ...check,
-        username,
-        password,
-        credentials: "static",
-        what: `the credentials of ${username}`
-      });
-    } catch (err) {
-      throw new RotationError(
-        err,
-        "nothing to roll back (static credentials: nothing was minted); the cluster was not touched"
-      );
-    }
-  }
-  const list3 = secretList({
-    namespaces: config.namespaces,
-    secretName: config.secretName,
-    secretType: config.secretType,
-    payload,
-    annotations: staticAnnotations({
-      username,
-      registry: registry2,
-      aliases: hosts.slice(1),
-      configSha256,
-      rotatedAt: ports.clock.now().toISOString()
-    })
-  });
-  try {
-    await kube.applySecrets(list3, { force: config.adopt });
-  } catch (err) {
-    throw new RotationError(
-      err,
-      "nothing to revoke (static credentials); Secrets the apply reached hold the new credentials, the others are as they were. Re-run to finish"
+// src/commands/execute.ts
+async function execute(seen, ports, lease) {
+  const { decision, work: config } = seen;
+  const owner2 = seen.observation.owner;
+  if (owner2 === null) return writeStatic(seen, ports);
+  const { log } = ports;
+  await remember(lease, seen.recall, config.namespaceSelector !== void 0);
+  const report = decidedReport(seen);
+  const problems = [...skippedProblem(seen.observation.skipped)];
+  let written;
+  let revoke;
+  if (decision.action === "rotate") {
+    log.info(`Rotating: ${decision.reason}`);
+    const minted = await mintAndApply(seen, ports, owner2, lease.lease.namespace);
+    written = { ...minted, changed: true, keptTokenIds: decision.keep, revokedTokenIds: [] };
+    revoke = decision.revoke;
+  } else {
+    const fill = decision.fill;
+    log.info(
+      fill ? `Filling ${fill.namespaces.join(", ")} with deploy token ${fill.tokenId}, no rotation due: ${decision.reason}` : `Nothing to do: ${decision.reason}`
     );
+    const current = seen.observation.current;
+    const verified = fill && typeof current === "object" ? await fillSecrets(config, ports, {
+      owner: owner2,
+      hosts: seen.observation.hosts,
+      fill,
+      current,
+      leaseNamespace: lease.lease.namespace
+    }) : null;
+    written = { token: null, verified, changed: fill !== null, keptTokenIds: decision.keep, revokedTokenIds: [] };
+    revoke = decision.revoke;
   }
-  log.info(`Applied Secret "${config.secretName}" to ${config.namespaces.join(", ")}`);
-  const problems = [...skipProblems];
-  for (const t of replacedTokens(existing)) {
-    log.warn(
-      `The Secret in ${t.namespace} held deploy token ${t.tokenId} of ${t.owner}; static runs never call GitLab, so it stays live until it expires: delete it in GitLab (or run revoke with that --project/--group before switching)`
+  const rotated = decision.action === "rotate";
+  const revoked = rotated ? await revokePrevious(ports, owner2, revoke) : { ids: [], problems: [] };
+  problems.push(...revoked.problems);
+  if (rotated && decision.keep.length)
+    log.info(
+      `Kept previous deploy token(s) ${decision.keep.join(", ")} alive (--keep-previous ${config.keepPrevious})`
     );
-  }
-  const sas = await ensureServiceAccounts(config, ports, accounts);
+  const swept = await sweep(ports, owner2, seen.observation.tokens, rotated ? [] : revoke, decision.sweep);
+  problems.push(...swept.problems);
+  const sas = await ensureServiceAccounts(config, ports, seen.observation.accounts);
   problems.push(...sas.problems);
   for (const p of problems) log.warn(p);
   return {
-    ...base,
-    changed: true,
-    static: { username, applied: true },
-    verified,
+    ...report,
+    ...written,
+    ...decision.fill ? { filled: { namespaces: decision.fill.namespaces, tokenId: decision.fill.tokenId } } : {},
+    changed: written.changed || sas.updated.length > 0,
+    revokedTokenIds: revoked.ids,
+    sweptTokenIds: swept.ids,
     serviceAccountsUpdated: sas.updated,
     problems
   };
 }
-
-// src/commands/rotate-revoke.ts
-async function sweep(config, ports, owner2, tokens, target, referenced, pending, mintedFrom = 0) {
-  const orphans = [
-    ...tokens.filter((t) => pending.includes(t.id)),
-    ...sweepCandidates({
-      tokens,
-      prefix: config.tokenNamePrefix,
-      target,
-      referenced,
-      now: ports.clock.now(),
-      graceMs: config.sweepGraceMs,
-      mintedFrom
-    })
-  ];
-  const ids2 = [];
-  const problems = [];
-  for (const t of orphans) {
-    try {
-      await ports.gitlab.revokeDeployToken(owner2, t.id);
-      ids2.push(t.id);
-      ports.log.info(
-        pending.includes(t.id) ? `Revoked deploy token ${t.id}, left pending by an earlier run` : `Swept orphaned deploy token ${t.id} (${t.name}): no Secret references it`
-      );
-    } catch (err) {
-      problems.push(`Could not sweep orphaned deploy token ${t.id}: ${err.message}`);
-    }
-  }
-  return { ids: ids2, problems };
-}
-async function revokeNew(ports, owner2, minted, state, ifRevokeFails = "the next run sweeps it") {
-  try {
-    await ports.gitlab.revokeDeployToken(owner2, minted.id);
-    return `new deploy token ${minted.id} revoked; ${state}`;
-  } catch (err) {
-    return `revoking new deploy token ${minted.id} failed too (${err.message}); ${ifRevokeFails}; ${state}`;
-  }
-}
-async function rollBackApply(config, ports, owner2, minted) {
-  let holders;
-  try {
-    const now = await ports.kube.readSecrets(config.namespaces, config.secretName);
-    holders = now.filter((s) => s.annotations[Annotations.tokenId] === String(minted.id)).map((s) => s.namespace);
-  } catch (err) {
-    return `could not re-read the Secrets (${err.message}); deploy token ${minted.id} is kept alive in case a Secret holds it`;
-  }
-  if (holders.length > 0) {
-    return `Secret(s) in ${holders.join(", ")} already hold new deploy token ${minted.id}, so it is kept; previous tokens are kept too. Re-run to finish the rotation`;
-  }
-  return revokeNew(ports, owner2, minted, "the Secrets are as they were");
-}
-
-// src/commands/mint.ts
-async function mintChecked(config, ports, args) {
-  const { gitlab, log } = ports;
-  const { owner: owner2, hosts } = args;
+async function mintAndApply(seen, ports, owner2, leaseNamespace) {
+  const { decision, work: config } = seen;
+  const { hosts } = seen.observation;
+  const target = seen.recall.target;
   const now = ports.clock.now();
-  const minted = await gitlab.createDeployToken(owner2, {
-    name: args.name,
-    expiresAt: expiryDateFor(now, config.expiresInMs)
-  });
-  const creds = credentialsFor(hosts, minted.username, minted.token);
-  for (const form of secretForms(creds)) log.secret(form);
-  log.info(
-    `Minted deploy token ${minted.id} (${minted.username}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`
-  );
-  const check = verifyTarget(config, owner2);
-  if (!check) return { minted, creds, verified: null };
-  try {
-    const verified = await verifyCredentials(ports, {
-      registry: hosts[0],
-      ...check,
-      username: minted.username,
-      password: minted.token,
-      what: "the new token"
-    });
-    return { minted, creds, verified };
-  } catch (err) {
-    throw new RotationError(err, await revokeNew(ports, owner2, minted, args.untouched, args.ifRevokeFails));
-  }
-}
-
-// src/commands/rotate.ts
-async function rotate(input, ports) {
-  let locked;
-  const creds = input.credentials;
-  if (creds.kind === "static") {
-    const hosts = registryHosts(input.registry, input.registryAliases);
-    ports.log.info(staticSummary(creds.username, hosts));
-    locked = (config2, _, p) => applyStaticLocked(config2, p, hosts);
-  } else {
-    const owner2 = await ports.gitlab.resolveOwner(creds.owner);
-    const hosts = registryHosts(registryHost(input, owner2), input.registryAliases);
-    ports.log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${hosts.join(", ")}`);
-    await checkRotateAccess(ports.gitlab, owner2, ports.clock.now(), ports.log);
-    locked = (config2, hand, p) => rotateLocked(config2, p, owner2, hosts, hand);
-  }
-  const config = { ...input, namespaces: await resolveNamespaces(input, ports.kube) };
-  const created = config.createNamespace ? config.dryRun ? await ports.kube.dryRunNamespaces(config.namespaces).then(() => []) : await ports.kube.applyNamespaces(config.namespaces) : [];
-  if (config.dryRun) {
-    const read = creds.kind === "static" ? { lease: void 0, namespace: void 0 } : await readTargetLease(ports.lock, config, ports.kube);
-    return locked(config, { ...read, fresh: false }, ports);
-  }
-  try {
-    return await lockedRun(config, ports, locked);
-  } catch (err) {
-    if (created.length) {
-      ports.log.warn(
-        `--create-namespace created namespace(s) ${created.join(", ")} before the run failed; they were left in place, empty of our Secret. Delete them if they are not wanted (kubectl delete namespace ${created.join(" ")}), or fix the cause and run again.`
-      );
-    }
-    throw err;
-  }
-}
-async function lockedRun(config, ports, locked) {
-  const held = await acquireTargetLock(ports, config);
-  const guard = guardWrites(ports, held);
-  try {
-    const hand = {
-      lease: held.current(),
-      namespace: held.lease.namespace,
-      fresh: held.fresh,
-      annotate: (patch2) => held.annotate(patch2),
-      stage: (patch2) => held.stage(patch2)
-    };
-    return guard.settle(await locked(config, hand, guard.ports));
-  } finally {
-    try {
-      await held.release();
-    } catch (err) {
-      ports.log.warn(`Could not release the rotation lock (${err.message}); it expires by itself`);
-    }
-  }
-}
-async function rotateLocked(listed, ports, owner2, hosts, hand) {
-  const { gitlab, kube, log } = ports;
-  const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
-  const skipProblems = skippedProblem(skipped, config.dryRun);
-  const now = ports.clock.now();
-  const tokens = await gitlab.listDeployTokens(owner2);
-  const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
-  const recall = await recallForRun(listed, ports, {
-    owner: owner2,
-    hand,
-    existing,
-    live: tokens.filter((t) => liveIds.has(t.id)),
-    now
-  });
-  const { target } = recall;
-  let decision = rotationDecision({
-    namespaces: config.namespaces,
-    existing,
-    owner: owner2,
-    hosts,
-    liveIds,
-    now,
-    rotateBeforeMs: config.rotateBeforeMs,
-    force: config.force,
-    tokens,
-    prefix: config.tokenNamePrefix,
-    target
-  });
-  const current = decision.action === "fill" ? await readCurrent(config, ports, hosts, decision) : void 0;
-  if (typeof current === "string")
-    decision = { action: "rotate", reason: `${current}, so the namespaces without it cannot be filled` };
-  const due = { due: decision.action === "rotate", reason: decision.reason };
-  const [own] = await settledInOrder(
-    assessForRun({ ...config, namespaces: listed.namespaces }, ports, {
-      owner: owner2,
-      tokens,
-      target,
-      existing,
-      liveIds,
-      now,
-      due: due.due,
-      departed: recall.departed,
-      unproven: recall.unproven
-    }),
-    due.due && !checked ? checkApply(config, ports, hosts) : Promise.resolve()
-  );
-  reportOwnership(config, log, own, target);
-  const held = own.revocable;
-  const untouchable = /* @__PURE__ */ new Set([...referencedIds(own.all), ...own.heldElsewhere]);
-  if (!config.dryRun) await remember(hand, recall, listed.namespaceSelector !== void 0);
-  const base = {
-    ...reportBase({ config, skipped, present, reason: due.reason, hosts }),
-    recall,
-    previousTokenIds: held.current,
-    owner: { kind: owner2.kind, id: owner2.id, path: owner2.path },
-    static: null,
-    serviceAccountsUpdated: [],
-    spared: own.spared,
-    overlaps: own.overlaps
-  };
-  if (decision.action !== "rotate") {
-    const fill = decision.action === "fill" && typeof current === "object" ? { decision, current } : void 0;
-    log.info(
-      fill ? `Filling ${fill.decision.namespaces.join(", ")} with deploy token ${fill.decision.tokenId}, no rotation due: ${due.reason}` : `Nothing to do: ${due.reason}`
-    );
-    const verified2 = fill ? await fillSecrets(config, ports, {
-      owner: owner2,
-      hosts,
-      fill: fill.decision,
-      current: fill.current,
-      checked,
-      leaseNamespace: hand.namespace
-    }) : null;
-    const filled = fill ? { namespaces: fill.decision.namespaces, tokenId: fill.decision.tokenId } : void 0;
-    const pending = held.pending.filter((id) => liveIds.has(id));
-    const swept2 = config.dryRun ? { ids: [], problems: [] } : await sweep(
-      config,
-      ports,
-      owner2,
-      tokens,
-      target,
-      new Set([...untouchable].filter((id) => !pending.includes(id))),
-      pending,
-      recall.sweepFrom
-    );
-    const sas2 = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
-    const problems2 = [...skipProblems, ...swept2.problems, ...sas2.problems];
-    for (const p of problems2) log.warn(p);
-    return {
-      ...base,
-      changed: filled !== void 0 && !config.dryRun || sas2.updated.length > 0,
-      ...filled ? { filled } : {},
-      verified: verified2,
-      token: null,
-      keptTokenIds: held.kept,
-      revokedTokenIds: [],
-      sweptTokenIds: swept2.ids,
-      serviceAccountsUpdated: sas2.updated,
-      problems: problems2
-    };
-  }
-  log.info(`Rotating: ${due.reason}`);
-  if (config.dryRun) {
-    const plan2 = revocationPlan(held, 0, config.keepPrevious, liveIds);
-    log.info(
-      `Dry run: would mint a read_registry deploy token, write it to ${config.namespaces.length} Secret(s), keep ${plan2.keep.join(", ") || "none"} and revoke ${plan2.revoke.join(", ") || "none"}`
-    );
-    const wouldUpdate = wouldAddTo(config, accounts);
-    if (wouldUpdate.length)
-      log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
-    for (const p of skipProblems) log.warn(p);
-    return {
-      ...base,
-      changed: false,
-      token: null,
-      keptTokenIds: [],
-      revokedTokenIds: [],
-      sweptTokenIds: [],
-      problems: skipProblems
-    };
-  }
   if (target.id === void 0) throw new Error("internal: minting without the target's Lease");
   const { minted, creds, verified } = await mintChecked(config, ports, {
     owner: owner2,
@@ -44372,170 +44184,303 @@ async function rotateLocked(listed, ports, owner2, hosts, hand) {
     name: tokenName(config.tokenNamePrefix, target.id, now, ports.nonce()),
     untouched: "the cluster was not touched"
   });
-  const plan = revocationPlan(held, minted.id, config.keepPrevious, liveIds);
-  const listWith = (pending) => secretList({
-    namespaces: config.namespaces,
+  const list3 = secretList({
+    namespaces: decision.namespaces,
     secretName: config.secretName,
     secretType: config.secretType,
     payload: pullSecretPayload(config.secretType, creds),
     annotations: {
       ...recordAnnotations(mintedRecord(minted, owner2, hosts, now)),
-      [Annotations.target]: target.id ?? "",
+      [Annotations.target]: target.id,
       [Annotations.targetSpec]: target.describe,
-      [Annotations.lease]: hand.namespace ?? "",
-      [Annotations.keptTokenIds]: plan.keep.join(","),
-      [Annotations.revokePending]: pending.join(",")
+      [Annotations.lease]: leaseNamespace,
+      [Annotations.keptTokenIds]: decision.keep.join(","),
+      [Annotations.revokePending]: decision.revoke.join(",")
     }
   });
   try {
-    await kube.applySecrets(listWith(plan.revoke), { force: config.adopt });
+    await ports.kube.applySecrets(list3, { force: config.adopt });
   } catch (err) {
     throw new RotationError(err, await rollBackApply(config, ports, owner2, minted));
   }
-  log.info(`Applied Secret "${config.secretName}" to ${config.namespaces.join(", ")}`);
-  const revoked = [];
-  const problems = [...skipProblems];
-  for (const id of plan.revoke) {
-    try {
-      const outcome = await gitlab.revokeDeployToken(owner2, id);
-      revoked.push(id);
-      log.info(
-        outcome === "revoked" ? `Revoked previous deploy token ${id}` : `Previous deploy token ${id} was already gone`
-      );
-    } catch (err) {
-      problems.push(
-        `Could not revoke previous deploy token ${id} (recorded; the next run revokes it): ${err.message}`
-      );
-    }
-  }
-  if (plan.keep.length)
-    log.info(`Kept previous deploy token(s) ${plan.keep.join(", ")} alive (--keep-previous ${config.keepPrevious})`);
-  const referenced = /* @__PURE__ */ new Set([minted.id, ...untouchable]);
-  const swept = await sweep(config, ports, owner2, tokens, target, referenced, [], recall.sweepFrom);
-  problems.push(...swept.problems);
-  const sas = await ensureServiceAccounts(config, ports, accounts);
-  problems.push(...sas.problems);
-  for (const p of problems) log.warn(p);
-  return {
-    ...base,
-    changed: true,
-    token: { id: minted.id, username: minted.username, expiresAt: minted.expiresAt },
-    verified,
-    keptTokenIds: plan.keep,
-    revokedTokenIds: revoked,
-    sweptTokenIds: swept.ids,
-    serviceAccountsUpdated: sas.updated,
-    problems
-  };
+  ports.log.info(`Applied Secret "${config.secretName}" to ${decision.namespaces.join(", ")}`);
+  return { token: { id: minted.id, username: minted.username, expiresAt: minted.expiresAt }, verified };
 }
-async function settledInOrder(a, b) {
-  const [ra, rb] = await Promise.allSettled([a, b]);
-  if (ra.status === "rejected") throw ra.reason;
-  if (rb.status === "rejected") throw rb.reason;
-  return [ra.value, rb.value];
+function wouldDo(seen, ports, config) {
+  const { decision } = seen;
+  const { log } = ports;
+  const problems = skippedProblem(seen.observation.skipped, true);
+  const report = { ...decidedReport(seen), problems };
+  describe(decision, log, config, seen.observation.owner);
+  for (const p of problems) log.warn(p);
+  return decision.fill ? { ...report, filled: { namespaces: decision.fill.namespaces, tokenId: decision.fill.tokenId } } : report;
+}
+function describe(decision, log, config, owner2) {
+  const sas = decision.serviceAccounts;
+  if (decision.action === "none") {
+    log.info(`Nothing to do: ${decision.reason}`);
+    return;
+  }
+  if (decision.fill) {
+    log.info(
+      `Filling ${decision.fill.namespaces.join(", ")} with deploy token ${decision.fill.tokenId}, no rotation due: ${decision.reason}`
+    );
+    log.info(
+      `Dry run: would fill ${decision.fill.namespaces.join(", ")} with deploy token ${decision.fill.tokenId}; nothing would be minted or revoked`
+    );
+    return;
+  }
+  if (owner2 === null) {
+    const username = config.credentials.kind === "static" ? config.credentials.username : "?";
+    log.info(`Applying: ${decision.reason}`);
+    log.info(`Dry run: would write the static credentials of ${username} to ${decision.namespaces.length} Secret(s)`);
+  } else {
+    log.info(`Rotating: ${decision.reason}`);
+    log.info(
+      `Dry run: would mint a read_registry deploy token, write it to ${decision.namespaces.length} Secret(s), keep ${decision.keep.join(", ") || "none"} and revoke ${decision.revoke.join(", ") || "none"}`
+    );
+  }
+  if (sas.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${sas.join(", ")}`);
 }
 
-// src/commands/preview.ts
+// src/commands/apitoken.ts
+var ROTATE_WARN_MS = 14 * DAY_MS;
+var SELF = "GET /personal_access_tokens/self";
+function endOf(expiresAt) {
+  if (expiresAt === null) return null;
+  const ms = Date.parse(`${expiresAt}T00:00:00Z`);
+  return Number.isFinite(ms) ? ms : null;
+}
+function unchecked(err) {
+  const answer = `${err.status ? `HTTP ${err.status}: ` : ""}${err.detail}`;
+  if (err.status !== void 0 && [400, 401, 403, 404].includes(err.status)) {
+    return `GitLab refused ${SELF} (${answer}): GitLab before 15.5 has no such endpoint, and only personal, project and group access tokens can read their own details. The API token's expiry is not checked; see it in GitLab under Access tokens`;
+  }
+  return `GitLab did not answer ${SELF} (${answer}). The API token's expiry is not checked this time`;
+}
+async function readApiToken(gitlab, now) {
+  try {
+    const t = await gitlab.apiTokenSelf();
+    const end = endOf(t.expiresAt);
+    const daysLeft2 = end === null ? null : Math.floor((end - now.getTime()) / DAY_MS * 10) / 10;
+    return { checked: true, name: t.name, scopes: t.scopes, expiresAt: t.expiresAt, daysLeft: daysLeft2 };
+  } catch (err) {
+    if (!(err instanceof GitLabError)) throw err;
+    return { checked: false, reason: unchecked(err) };
+  }
+}
+function apiTokenExpiresWithin(t, now, withinMs) {
+  if (!t?.checked) return false;
+  const end = endOf(t.expiresAt);
+  return end !== null && end - now.getTime() <= withinMs;
+}
+function apiTokenExpiryMessage(t, now, within) {
+  const left = (endOf(t.expiresAt) ?? Number.POSITIVE_INFINITY) - now.getTime();
+  const when = left > 0 ? `expires in ${formatDuration2(left)}, on ${t.expiresAt} 00:00 UTC` : `expired on ${t.expiresAt}`;
+  return `the GitLab API token "${t.name}" ${when} (${within}): create a new access token with the api scope (same role) and update the variable that holds it (GITLAB_TOKEN); once it lapses, every rotation fails`;
+}
+function apiTokenLine(t) {
+  if (!t.checked) return `API token: not checked. ${t.reason}`;
+  const expiry = t.expiresAt === null ? "never expires" : `expires ${t.expiresAt} (${t.daysLeft ?? "-"} days left)`;
+  return `API token "${t.name}": ${expiry}; scopes ${t.scopes.join(", ") || "none"}`;
+}
+function logApiToken(t, now, log) {
+  if (!t.checked) log.info(`Note: ${t.reason}`);
+  else if (apiTokenExpiresWithin(t, now, ROTATE_WARN_MS)) {
+    const message = apiTokenExpiryMessage(t, now, "within 14 days");
+    log.warn(message.charAt(0).toUpperCase() + message.slice(1));
+  } else log.info(apiTokenLine(t));
+}
+var NEEDED = { project: { level: 40, role: "Maintainer" }, group: { level: 50, role: "Owner" } };
+var ROLES = {
+  0: "no role",
+  5: "Minimal Access",
+  10: "Guest",
+  15: "Planner",
+  20: "Reporter",
+  30: "Developer",
+  40: "Maintainer",
+  50: "Owner"
+};
+async function checkGitLabAccess(gitlab, owner2, now) {
+  const t = await readApiToken(gitlab, now);
+  const who = `${owner2.kind} ${owner2.path}`;
+  if (t.checked && !t.scopes.includes("api")) {
+    throw new GitLabError(
+      "checking the API token's scopes",
+      void 0,
+      `the GitLab API token "${t.name}" has the scopes ${t.scopes.join(", ") || "none"}, not api`,
+      `Creating and revoking deploy tokens needs the api scope (read_api only reads): rotate would fail with HTTP 403. Create an access token with the api scope (${NEEDED[owner2.kind].role} of ${who}) and put it in GITLAB_TOKEN`
+    );
+  }
+  const access = await gitlab.callerAccess(owner2);
+  const need = NEEDED[owner2.kind];
+  if (access.level !== void 0 && access.level < need.level && !await access.isAdmin()) {
+    throw new GitLabError(
+      "checking the API token's role",
+      void 0,
+      `the GitLab API token's user is ${ROLES[access.level] ?? `access level ${access.level}`} of ${who}; ${owner2.kind} deploy tokens need ${need.role}`,
+      owner2.kind === "group" ? `Group deploy tokens need the Owner role (Maintainer is not enough): rotate would fail with HTTP 403. Use a token of an Owner of ${who}, or a project's deploy token (--project)` : `Project deploy tokens need at least Maintainer: rotate would fail with HTTP 403. Use a token of a Maintainer of ${who}`
+    );
+  }
+  return t;
+}
+async function checkRotateAccess(gitlab, owner2, now, log) {
+  const t = await checkGitLabAccess(gitlab, owner2, now);
+  logApiToken(t, now, log);
+}
+
+// src/commands/observe.ts
+function policyOf(config) {
+  return {
+    secretName: config.secretName,
+    tokenNamePrefix: config.tokenNamePrefix,
+    rotateBeforeMs: config.rotateBeforeMs,
+    force: config.force,
+    keepPrevious: config.keepPrevious,
+    sweepGraceMs: config.sweepGraceMs
+  };
+}
+async function observeSubject(config, readers) {
+  const { gitlab, log } = readers;
+  if (config.credentials.kind === "static") {
+    const hosts2 = registryHosts(config.registry, config.registryAliases);
+    log.info(staticSummary(config.credentials.username, hosts2));
+    return { owner: null, hosts: hosts2, namespaces: await resolveNamespaces(config, readers.kube) };
+  }
+  const owner2 = await gitlab.resolveOwner(config.credentials.owner);
+  const hosts = registryHosts(registryHost(config, owner2), config.registryAliases);
+  log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${hosts.join(", ")}`);
+  await checkRotateAccess(gitlab, owner2, readers.clock.now(), log);
+  return { owner: owner2, hosts, namespaces: await resolveNamespaces(config, readers.kube) };
+}
+async function observeTarget(config, subject, readers, hand, now, absent = []) {
+  const { owner: owner2, hosts } = subject;
+  const listed = { ...config, namespaces: subject.namespaces };
+  const read = await readChecked(listed, readers, hosts, absent);
+  const work = read.config;
+  const tokens = owner2 ? await readers.gitlab.listDeployTokens(owner2) : [];
+  const recall = owner2 ? await recallForRun(listed, readers, {
+    owner: owner2,
+    hand,
+    existing: read.existing,
+    live: tokens.filter((t) => isLiveToken(t, now)),
+    now
+  }) : void 0;
+  let observation = {
+    owner: owner2,
+    hosts,
+    namespaces: subject.namespaces,
+    skipped: read.skipped,
+    existing: read.existing,
+    accounts: read.accounts,
+    checked: read.checked,
+    tokens,
+    recall,
+    managed: void 0,
+    current: void 0,
+    staticSha256: owner2 ? void 0 : staticSha256(config, hosts, readers)
+  };
+  const policy = policyOf(config);
+  for (; ; ) {
+    const decision = decide(observation, policy, now);
+    if (decision.needs.length === 0) {
+      return { observation, decision, work, toCreate: missingKept(read.unavailable, work), recall };
+    }
+    const facts = await Promise.all(
+      decision.needs.map(async (need) => {
+        switch (need.kind) {
+          case "fill-source":
+            return { current: await readCurrent(config, readers, hosts, need) };
+          case "managed-secrets":
+            return { managed: await listManaged(readers) };
+          case "dry-run": {
+            const there = need.namespaces.filter((ns) => !absent.includes(ns));
+            if (there.length) await checkApply({ ...config, namespaces: there }, readers, hosts);
+            return { checked: true };
+          }
+        }
+      })
+    );
+    observation = Object.assign({ ...observation }, ...facts);
+  }
+}
+async function listManaged(readers) {
+  const managed = await readers.kube.listManagedSecrets();
+  if (managed === "forbidden") {
+    readers.log.info(
+      "Note: RBAC does not allow listing Secrets cluster-wide, so this run cannot see Secrets outside its namespaces; it revokes only tokens whose name proves they were minted for this target"
+    );
+  }
+  return managed;
+}
+function staticSha256(config, hosts, readers) {
+  const { username, password } = staticLogin(config);
+  const creds = credentialsFor(hosts, username, password);
+  for (const form of secretForms(creds)) readers.log.secret(form);
+  return payloadSha256(pullSecretPayload(config.secretType, creds));
+}
+function missingKept(unavailable, work) {
+  return unavailable.filter((u) => u.reason === "missing" && work.namespaces.includes(u.namespace)).map((u) => u.namespace);
+}
+
+// src/commands/rotate-ownership.ts
+function announceOwnership(config, log, seen) {
+  const own = seen.decision.ownership;
+  const target = seen.recall?.target;
+  if (!own || !target) return;
+  if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
+  for (const o of own.overlaps) log.warn(overlapMessage(o, config.secretName, target));
+  for (const s of own.spared) log.info(sparedMessage(s));
+}
+
+// src/commands/plan.ts
 function tokenNamePattern(prefix, target) {
   return `${prefix}/${target}/<UTC timestamp>-<nonce>`;
 }
-function buildPlan(args) {
-  const { owner: owner2, tokens, now, hosts } = args;
-  const skipped = args.skipped ?? [];
-  const existing = args.state.secrets;
-  const target = args.recall?.target ?? targetOf(args.config, args.config.namespaces, void 0);
-  const config = {
-    ...args.config,
-    namespaces: args.config.namespaces.filter((ns) => !skipped.some((s) => s.namespace === ns))
-  };
-  const departed = args.recall?.departed ?? [];
-  const listed = Array.isArray(args.managed);
-  const assessed = owner2 ? assessOwnership({
-    existing,
-    owner: owner2,
-    tokens,
-    prefix: config.tokenNamePrefix,
-    target,
-    namespaces: args.config.namespaces,
-    managed: listed ? args.managed : departed.length ? departed : void 0
-  }) : void 0;
-  const own = assessed && !listed ? withUnproven(assessed, args.recall?.unproven) : assessed;
-  const held = own?.revocable ?? { current: [], kept: [], pending: [] };
-  const liveIds = new Set(tokens.filter((t) => isLiveToken(t, now)).map((t) => t.id));
-  let decision = owner2 ? rotationDecision({
-    namespaces: config.namespaces,
-    existing,
-    owner: owner2,
-    hosts,
-    liveIds,
-    now,
-    rotateBeforeMs: config.rotateBeforeMs,
-    force: config.force,
-    tokens,
-    prefix: config.tokenNamePrefix,
-    target
-  }) : void 0;
-  if (decision?.action === "fill" && args.fillRefused !== void 0)
-    decision = { action: "rotate", reason: args.fillRefused };
-  const fill = decision?.action === "fill" ? { tokenId: decision.tokenId, namespaces: decision.namespaces } : null;
-  const due = decision ? { due: decision.action === "rotate", reason: decision.reason } : staticDue({
-    namespaces: config.namespaces,
-    existing,
-    configSha256: payloadSha256(pullSecretPayload(config.secretType, staticCredentials(config))),
-    force: config.force
-  });
-  const byId = new Map(tokens.map((t) => [t.id, t]));
+async function planRotation(config, readers) {
+  const now = readers.clock.now();
+  const at = { ...readers, clock: { now: () => now } };
+  const subject = await observeSubject(config, at);
+  const target = { ...config, namespaces: subject.namespaces };
+  const absent = config.createNamespace ? await readers.kube.dryRunNamespaces(subject.namespaces) : [];
+  const read = subject.owner ? await readTargetLease(readers.lock, target, readers.kube, absent) : void 0;
+  const hand = { lease: read?.lease, namespace: read?.namespace, fresh: false };
+  const seen = await observeTarget({ ...config, dryRun: true }, subject, at, hand, now, absent);
+  announceOwnership(config, readers.log, seen);
+  wouldDo(seen, readers, { ...config, dryRun: true });
+  return planOf(seen, config, now);
+}
+function planOf(seen, config, now) {
+  const { observation: o, decision: d } = seen;
+  const due = d.action === "rotate";
+  const owner2 = o.owner;
+  const target = o.recall?.target ?? targetOf(config, o.namespaces, void 0);
+  const byId = new Map(o.tokens.map((t) => [t.id, t]));
   const view = (id) => ({
     id,
     name: byId.get(id)?.name ?? "?",
     expiresAt: byId.get(id)?.expiresAt ?? null
   });
-  const present = new Set(existing.map((s) => s.namespace));
-  let keep;
-  let revoke;
-  let referenced;
-  if (!owner2) {
-    keep = [];
-    revoke = [];
-    referenced = /* @__PURE__ */ new Set();
-  } else if (due.due) {
-    const plan = revocationPlan(held, 0, config.keepPrevious, liveIds);
-    keep = plan.keep;
-    revoke = plan.revoke;
-    referenced = /* @__PURE__ */ new Set([...referencedIds(own.all), ...own.heldElsewhere]);
-  } else {
-    keep = held.kept;
-    revoke = held.pending.filter((id) => liveIds.has(id));
-    referenced = new Set([...referencedIds(own.all), ...own.heldElsewhere].filter((id) => !revoke.includes(id)));
-  }
-  const mintedFrom = args.recall?.sweepFrom ?? 0;
-  const sweep2 = (owner2 ? sweepCandidates({
-    tokens,
-    prefix: config.tokenNamePrefix,
-    target,
-    referenced,
-    now,
-    graceMs: config.sweepGraceMs,
-    mintedFrom
-  }) : []).map((t) => t.id).filter((id) => !revoke.includes(id));
+  const present = new Set(o.existing.map((s) => s.namespace));
   return {
     secretName: config.secretName,
     owner: owner2 ? { kind: owner2.kind, id: owner2.id, path: owner2.path } : null,
     static: config.credentials.kind === "static" ? { username: config.credentials.username } : null,
-    registry: hosts[0],
-    registryAliases: hosts.slice(1),
-    due: due.due,
-    reason: due.reason,
-    namespaces: args.config.namespaces.map((namespace) => {
-      const skip = skipped.find((s) => s.namespace === namespace);
+    registry: o.hosts[0],
+    registryAliases: o.hosts.slice(1),
+    due,
+    reason: d.reason,
+    namespaces: o.namespaces.map((namespace) => {
+      const skip = o.skipped.find((s) => s.namespace === namespace);
       if (skip) return { namespace, action: "skip", reason: skip.reason };
-      if (fill?.namespaces.includes(namespace)) return { namespace, action: "fill" };
-      const action = !due.due ? "unchanged" : present.has(namespace) ? "update" : "create";
-      return { namespace, action, ...args.toCreate?.includes(namespace) ? { createNamespace: true } : {} };
+      if (d.fill?.namespaces.includes(namespace)) return { namespace, action: "fill" };
+      const action = !due ? "unchanged" : present.has(namespace) ? "update" : "create";
+      return { namespace, action, ...seen.toCreate.includes(namespace) ? { createNamespace: true } : {} };
     }),
-    fill,
-    serviceAccounts: selectServiceAccounts(args.state.serviceAccounts, config.namespaces, config.serviceAccounts).filter((sa) => withPullSecret(sa, config.secretName) !== void 0).map((sa) => `${sa.namespace}/${sa.name}`),
-    mint: due.due && owner2 ? {
+    fill: d.fill ? { tokenId: d.fill.tokenId, namespaces: d.fill.namespaces } : null,
+    serviceAccounts: d.serviceAccounts,
+    mint: due && owner2 ? {
       namePattern: tokenNamePattern(
         config.tokenNamePrefix,
         target.id ?? `cluster-<uid of the Lease the first run creates>/${target.secretName}/${target.set}`
@@ -44543,95 +44488,15 @@ function buildPlan(args) {
       expiresAt: expiryDateFor(now, config.expiresInMs),
       scopes: ["read_registry"]
     } : null,
-    current: held.current,
-    keep: keep.map(view),
-    revoke: revoke.map(view),
-    sweep: sweep2.map(view),
-    spared: own?.spared ?? [],
-    overlaps: own?.overlaps ?? [],
+    current: d.current,
+    keep: d.keep.map(view),
+    revoke: d.revoke.map(view),
+    sweep: d.sweep.map(view),
+    spared: d.ownership?.spared ?? [],
+    overlaps: d.ownership?.overlaps ?? [],
     target,
-    clusterWide: args.managed === void 0 ? null : args.managed !== "forbidden"
+    clusterWide: o.managed === void 0 ? null : o.managed !== "forbidden"
   };
-}
-function refuse(what) {
-  throw new Error(`plan must not ${what}`);
-}
-async function planRotation(config, ports) {
-  const now = ports.clock.now();
-  const seen = {};
-  const missing = /* @__PURE__ */ new Set();
-  const kube = {
-    ...ports.kube,
-    async listManagedSecrets() {
-      return seen.managed = await ports.kube.listManagedSecrets();
-    },
-    async readTarget(namespaces2, secretName2, serviceAccounts2) {
-      seen.namespaces = [...namespaces2];
-      return seen.state = await ports.kube.readTarget(namespaces2, secretName2, serviceAccounts2);
-    },
-    applySecrets: async () => refuse("write Secrets"),
-    async dryRunSecrets(list3, opts) {
-      try {
-        return await ports.kube.dryRunSecrets(list3, opts);
-      } catch (err) {
-        for (const ns of err instanceof KubeError ? err.refusals?.missing ?? [] : []) missing.add(ns);
-        throw err;
-      }
-    },
-    async namespaceStates(names) {
-      const states = await ports.kube.namespaceStates(names);
-      for (const [ns, state] of states) if (state === "missing") missing.add(ns);
-      return states;
-    },
-    replaceServiceAccounts: async () => refuse("write ServiceAccounts"),
-    // --create-namespace: the API server's dry run of the creation only.
-    applyNamespaces: async () => refuse("create namespaces"),
-    dryRunNamespaces: (names) => ports.kube.dryRunNamespaces(names),
-    deleteSecrets: async () => refuse("delete Secrets")
-  };
-  const lock = {
-    readLease: (namespace, name) => ports.lock.readLease(namespace, name),
-    readLeases: (namespaces2, name) => ports.lock.readLeases(namespaces2, name),
-    renewLease: async () => refuse("renew a Lease"),
-    createLease: async () => refuse("take a Lease"),
-    claimLease: async () => refuse("take a Lease"),
-    releaseLease: async () => refuse("release a Lease")
-  };
-  const observed = {
-    ...ports,
-    clock: { now: () => now },
-    gitlab: {
-      async resolveOwner(o) {
-        return seen.owner = await ports.gitlab.resolveOwner(o);
-      },
-      async listDeployTokens(o) {
-        return seen.tokens = await ports.gitlab.listDeployTokens(o);
-      },
-      // Read-only, so plan warns about the API token's expiry as rotate would.
-      apiTokenSelf: () => ports.gitlab.apiTokenSelf(),
-      // Read-only too: plan refuses a token rotate cannot use (scope, role), as rotate would.
-      callerAccess: (o) => ports.gitlab.callerAccess(o),
-      createDeployToken: async () => refuse("mint a token"),
-      revokeDeployToken: async () => refuse("revoke a token")
-    },
-    kube,
-    lock
-  };
-  const report = await rotate({ ...config, dryRun: true }, observed);
-  return buildPlan({
-    config: { ...config, namespaces: seen.namespaces ?? report.namespaces },
-    // Static credentials resolve no owner (and make no GitLab call at all).
-    owner: seen.owner ?? null,
-    hosts: [report.registry, ...report.registryAliases],
-    state: seen.state ?? { secrets: [], serviceAccounts: [] },
-    tokens: seen.tokens ?? [],
-    now,
-    recall: report.recall,
-    managed: seen.managed,
-    skipped: report.skipped,
-    fillRefused: report.filled ? void 0 : report.reason,
-    toCreate: config.createNamespace ? (seen.namespaces ?? []).filter((ns) => missing.has(ns)) : []
-  });
 }
 
 // src/faces/plan-view.ts
@@ -47737,6 +47602,108 @@ var {
   safeDump
 } = yaml;
 
+// src/commands/lease-guard.ts
+function guardWrites(ports, watch) {
+  const done = [];
+  const refused = [];
+  const minted = /* @__PURE__ */ new Set();
+  const lostError = (why, notDone) => new LockLostError(watch.lease, why, done, notDone);
+  const before = (step) => {
+    const why = watch.lostReason();
+    if (why === void 0) return;
+    refused.push(step);
+    throw lostError(why, [step]);
+  };
+  const { gitlab, kube } = ports;
+  const guarded = {
+    ...ports,
+    gitlab: {
+      ...gitlab,
+      async createDeployToken(owner2, req) {
+        before("minting a deploy token");
+        const t = await gitlab.createDeployToken(owner2, req);
+        minted.add(t.id);
+        done.push(`minted deploy token ${t.id}`);
+        return t;
+      },
+      async revokeDeployToken(owner2, id) {
+        if (!minted.has(id)) before(`revoking deploy token ${id}`);
+        const outcome = await gitlab.revokeDeployToken(owner2, id);
+        done.push(`revoked deploy token ${id}`);
+        return outcome;
+      }
+    },
+    kube: {
+      ...kube,
+      async applySecrets(list3, opts) {
+        before("writing the Secrets");
+        await kube.applySecrets(list3, opts);
+        done.push("wrote the Secrets");
+      },
+      async replaceServiceAccounts(objects) {
+        before("updating the ServiceAccounts");
+        const outcome = await kube.replaceServiceAccounts(objects);
+        if (outcome === "ok") done.push("updated the ServiceAccounts");
+        return outcome;
+      },
+      async applyNamespaces(names) {
+        before("creating the namespaces");
+        return kube.applyNamespaces(names);
+      },
+      async deleteSecrets(namespaces2, name) {
+        if (namespaces2.length) before(`deleting the Secrets in ${namespaces2.join(", ")}`);
+        await kube.deleteSecrets(namespaces2, name);
+        if (namespaces2.length) done.push(`deleted the Secrets in ${namespaces2.join(", ")}`);
+      }
+    }
+  };
+  return {
+    // The same port objects with their writes wrapped: whatever else P holds passes through.
+    ports: guarded,
+    settle(result) {
+      const why = watch.lostReason();
+      if (refused.length && why !== void 0) throw lostError(why, refused);
+      return result;
+    }
+  };
+}
+
+// src/commands/rotate.ts
+async function rotate(config, ports) {
+  const subject = await observeSubject(config, ports);
+  const target = { ...config, namespaces: subject.namespaces };
+  if (config.dryRun) {
+    const absent = config.createNamespace ? await ports.kube.dryRunNamespaces(subject.namespaces) : [];
+    const read = subject.owner ? await readTargetLease(ports.lock, target, ports.kube, absent) : void 0;
+    const hand = { lease: read?.lease, namespace: read?.namespace, fresh: false };
+    const seen = await observeTarget(config, subject, ports, hand, ports.clock.now(), absent);
+    announceOwnership(config, ports.log, seen);
+    return wouldDo(seen, ports, config);
+  }
+  const created = config.createNamespace ? await ports.kube.applyNamespaces(subject.namespaces) : [];
+  try {
+    const held = await acquireTargetLock(ports, target);
+    const guard = guardWrites(ports, held);
+    try {
+      const hand = { lease: held.current(), namespace: held.lease.namespace, fresh: held.fresh };
+      const seen = await observeTarget(config, subject, ports, hand, ports.clock.now());
+      announceOwnership(config, ports.log, seen);
+      return guard.settle(await execute(seen, guard.ports, held));
+    } finally {
+      await held.release().catch((err) => {
+        ports.log.warn(`Could not release the rotation lock (${err.message}); it expires by itself`);
+      });
+    }
+  } catch (err) {
+    if (created.length) {
+      ports.log.warn(
+        `--create-namespace created namespace(s) ${created.join(", ")} before the run failed; they were left in place, empty of our Secret. Delete them if they are not wanted (kubectl delete namespace ${created.join(" ")}), or fix the cause and run again.`
+      );
+    }
+    throw err;
+  }
+}
+
 // src/commands/render.ts
 function renderTarget(secretName2) {
   return `render/${secretName2}`;
@@ -50599,7 +50566,7 @@ function accessOf(permissions) {
   );
   return levels.length ? Math.max(...levels) : 0;
 }
-function describe(owner2) {
+function describe2(owner2) {
   return `${owner2.kind} ${owner2.path ?? owner2.ref}`;
 }
 function ownerIds(owner2) {
@@ -50673,7 +50640,7 @@ function gitlabPort(opts) {
   async function list3(owner2, deadlineAt) {
     const rows = await idempotent(
       "listing the deploy tokens",
-      describe(owner2),
+      describe2(owner2),
       () => deployTokens.all({ ...ownerIds(owner2), perPage: PER_PAGE }),
       deadlineAt
     );
@@ -50683,7 +50650,7 @@ function gitlabPort(opts) {
     try {
       await idempotent(
         `revoking deploy token ${id}`,
-        describe(owner2),
+        describe2(owner2),
         () => deployTokens.remove(id, ownerIds(owner2)),
         deadlineAt
       );
@@ -50695,7 +50662,7 @@ function gitlabPort(opts) {
   }
   async function removeUnseen(owner2, name, after, deadlineAt) {
     const op = "creating the deploy token";
-    const who = describe(owner2);
+    const who = describe2(owner2);
     const status = after.kind === "status" ? after.status : void 0;
     const why = `the create's outcome is unknown (${describeFailure(after)})`;
     let found;
@@ -50728,7 +50695,7 @@ function gitlabPort(opts) {
   }
   return {
     async resolveOwner(owner2) {
-      const who = describe(owner2);
+      const who = describe2(owner2);
       if (owner2.kind === "project") {
         const p = await idempotent("reading the project", who, () => projects.show(owner2.ref));
         projectAccess.set(Number(p.id), accessOf(p.permissions));
@@ -50761,7 +50728,7 @@ function gitlabPort(opts) {
      */
     async createDeployToken(owner2, req) {
       const op = "creating the deploy token";
-      const who = describe(owner2);
+      const who = describe2(owner2);
       const attempts = new Attempts(retry);
       for (; ; ) {
         attempts.count++;
@@ -50805,7 +50772,7 @@ function gitlabPort(opts) {
       return list3(owner2);
     },
     async callerAccess(owner2) {
-      const who = describe(owner2);
+      const who = describe2(owner2);
       const currentUser = async () => await idempotent("reading the API token's user", "the API token", () => users.showCurrentUser());
       if (owner2.kind === "project")
         return { level: projectAccess.get(owner2.id), isAdmin: async () => (await currentUser()).is_admin === true };
@@ -51307,8 +51274,9 @@ function kubectlPort(opts) {
         r.stderr,
         r.attribution
       );
-    if (dryRun) return [];
-    return listItems(r.stdout).filter((ns) => Date.parse(ns.metadata?.creationTimestamp ?? "") >= startedAt - CREATED_SKEW_MS).map((ns) => ns.metadata?.name ?? "?");
+    const items = listItems(r.stdout);
+    if (dryRun) return items.filter((ns) => !ns.metadata?.resourceVersion).map((ns) => ns.metadata?.name ?? "?");
+    return items.filter((ns) => Date.parse(ns.metadata?.creationTimestamp ?? "") >= startedAt - CREATED_SKEW_MS).map((ns) => ns.metadata?.name ?? "?");
   }
   async function applySecretsAs(list3, dryRun, force) {
     const args = [
@@ -51399,9 +51367,7 @@ function kubectlPort(opts) {
       return states;
     },
     applyNamespaces: (names) => applyNamespacesAs(names, false),
-    async dryRunNamespaces(names) {
-      await applyNamespacesAs(names, true);
-    },
+    dryRunNamespaces: (names) => applyNamespacesAs(names, true),
     async readSecrets(namespaces2, name) {
       if (namespaces2.length >= LIST_FROM_NAMESPACES) {
         const listed = await listNamed("secrets", name, namespaces2);
@@ -52237,16 +52203,16 @@ async function knownContexts(opts) {
 
 // src/adapters/wiring.ts
 function noGitLab() {
-  const refuse2 = () => {
+  const refuse = () => {
     throw new Error("static credentials (--username): GitLab is never called");
   };
   const port = {
-    resolveOwner: refuse2,
-    createDeployToken: refuse2,
-    revokeDeployToken: refuse2,
-    listDeployTokens: refuse2,
-    apiTokenSelf: refuse2,
-    callerAccess: refuse2
+    resolveOwner: refuse,
+    createDeployToken: refuse,
+    revokeDeployToken: refuse,
+    listDeployTokens: refuse,
+    apiTokenSelf: refuse,
+    callerAccess: refuse
   };
   return port;
 }
@@ -52605,10 +52571,7 @@ async function readStatus(config, ports) {
   const named = targetOf(config, namespaces2, leaseUid);
   const covering = owner2 ? coveringTarget(existing, owner2, named, namespaces2) : void 0;
   const target = covering ?? named;
-  const available = namespaces2.filter(
-    (ns) => !["missing", "terminating"].includes(namespaceStates.get(ns) ?? "active")
-  );
-  const fill = owner2 ? fillOf(config, { owner: owner2, namespaces: available, existing, tokens, now, target }) : null;
+  const fill = owner2 ? fillOf(config, { owner: owner2, namespaces: namespaces2, namespaceStates, existing, tokens, now, target }) : null;
   const input = {
     owner: owner2,
     ...creds.kind === "static" ? { staticUsername: creds.username } : {},
@@ -52638,16 +52601,30 @@ function fillOf(config, args) {
   } catch {
     return null;
   }
-  const liveIds = new Set(args.tokens.filter((t) => isLiveToken(t, args.now)).map((t) => t.id));
-  const d = rotationDecision({
-    ...args,
-    hosts,
-    liveIds,
-    rotateBeforeMs: config.rotateBeforeMs,
-    force: config.force,
-    prefix: config.tokenNamePrefix
+  const skipped = args.namespaces.flatMap((namespace) => {
+    const reason = args.namespaceStates.get(namespace);
+    return reason === "missing" || reason === "terminating" ? [{ namespace, reason }] : [];
   });
-  return d.action === "fill" ? { tokenId: d.tokenId, namespaces: d.namespaces } : null;
+  const source = args.existing[0];
+  const decision = decide(
+    {
+      owner: args.owner,
+      hosts,
+      namespaces: args.namespaces,
+      skipped,
+      existing: args.existing,
+      accounts: [],
+      checked: true,
+      tokens: args.tokens,
+      recall: { target: args.target, departed: [], unproven: void 0, sweepFrom: 0 },
+      managed: "forbidden",
+      current: source ? { source, creds: [] } : void 0,
+      staticSha256: void 0
+    },
+    policyOf(config),
+    args.now
+  );
+  return decision.fill;
 }
 function statusNeedsAttention(r) {
   return r.warnWithinMs !== void 0 && r.attention;

@@ -189,10 +189,15 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
         r.stderr,
         r.attribution,
       );
-    if (dryRun) return [];
+    const items = listItems(r.stdout) as Array<{
+      metadata?: { name?: string; creationTimestamp?: string; resourceVersion?: string };
+    }>;
+    // A dry run persists nothing, so a namespace it would create comes back without a resourceVersion
+    // (etcd sets one only on a write); one that exists comes back as stored.
+    if (dryRun) return items.filter((ns) => !ns.metadata?.resourceVersion).map((ns) => ns.metadata?.name ?? "?");
     // Apply does not say which objects it created; a creation time within this run (with room for the
     // server's clock to differ) tells the namespaces that are new, so a run that fails later can name them.
-    return (listItems(r.stdout) as Array<{ metadata?: { name?: string; creationTimestamp?: string } }>)
+    return items
       .filter((ns) => Date.parse(ns.metadata?.creationTimestamp ?? "") >= startedAt - CREATED_SKEW_MS)
       .map((ns) => ns.metadata?.name ?? "?");
   }
@@ -306,9 +311,7 @@ export function kubectlPort(opts: KubectlOptions): KubePort & LockPort {
     },
 
     applyNamespaces: (names) => applyNamespacesAs(names, false),
-    async dryRunNamespaces(names) {
-      await applyNamespacesAs(names, true);
-    },
+    dryRunNamespaces: (names) => applyNamespacesAs(names, true),
 
     async readSecrets(namespaces, name) {
       if (namespaces.length >= LIST_FROM_NAMESPACES) {

@@ -8,7 +8,7 @@ import type { Config } from "../config/inputs.js";
 import { decideUnavailable, findUnavailable, readAvailable } from "./lifecycle.js";
 import { secretList } from "../model/manifests.js";
 import { isManaged } from "../model/plan.js";
-import type { ExistingSecret, Log, Ports, PullCheckRequest } from "../model/ports.js";
+import type { ExistingSecret, Log, Ports, PullCheckRequest, Readers } from "../model/ports.js";
 import { Secret } from "../model/secret.js";
 import {
   missingServiceAccounts,
@@ -30,6 +30,8 @@ export interface CheckedState {
   accounts: ServiceAccountState[];
   /** Namespaces where the Secret exists already. */
   present: Set<string>;
+  /** Every listed namespace found missing or being deleted (those --missing-namespace create keeps included). */
+  unavailable: UnavailableNamespace[];
 }
 
 /**
@@ -41,11 +43,20 @@ export interface CheckedState {
  */
 export async function readChecked(
   config: Config,
-  ports: Pick<Ports, "kube" | "log">,
+  ports: Pick<Readers, "kube" | "log">,
   hosts: readonly string[],
+  /** Namespaces that do not exist and a dry run of --create-namespace would create: missing, nothing to read. */
+  absent: readonly string[] = [],
 ): Promise<CheckedState> {
   const { kube } = ports;
-  const read = await readAvailable(config, kube);
+  const existent = { ...config, namespaces: config.namespaces.filter((ns) => !absent.includes(ns)) };
+  const found = existent.namespaces.length
+    ? await readAvailable(existent, kube)
+    : { state: { secrets: [], serviceAccounts: [] }, unavailable: [] };
+  const read = {
+    ...found,
+    unavailable: [...found.unavailable, ...absent.map((namespace) => ({ namespace, reason: "missing" as const }))],
+  };
   const { state } = read;
   const existing = state.secrets;
   const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
@@ -86,6 +97,7 @@ export async function readChecked(
     existing,
     accounts: selectServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts),
     present,
+    unavailable,
   };
 }
 
@@ -96,7 +108,7 @@ export async function readChecked(
  */
 export async function checkApply(
   config: Config,
-  ports: Pick<Ports, "kube" | "log">,
+  ports: Pick<Readers, "kube" | "log">,
   hosts: readonly string[],
 ): Promise<void> {
   const payload = pullSecretPayload(config.secretType, credentialsFor(hosts, "dry-run", new Secret("dry-run")));
@@ -175,9 +187,4 @@ export async function ensureServiceAccounts(
       `ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`,
     ],
   };
-}
-
-/** What the dry-run branch of every run says it would do with the ServiceAccounts. */
-export function wouldAddTo(config: Config, accounts: readonly ServiceAccountState[]): string[] {
-  return accounts.filter((sa) => withPullSecret(sa, config.secretName)).map((sa) => `${sa.namespace}/${sa.name}`);
 }

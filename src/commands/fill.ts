@@ -3,30 +3,17 @@
 // decides). Nothing is minted or revoked. The run holds the same lock, makes
 // the same server dry run first and the same pull check (with the read
 // credentials), and the ServiceAccounts are handled by rotate as on any run.
-import { checkApply, verifyCredentials } from "./apply.js";
-import {
-  SECRET_TYPES,
-  credentialsIn,
-  pullSecretPayload,
-  secretForms,
-  type RegistryCredentials,
-} from "../model/dockerconfig.js";
+import { verifyCredentials } from "./apply.js";
+import { SECRET_TYPES, credentialsIn, pullSecretPayload, secretForms } from "../model/dockerconfig.js";
 import { RotationError } from "../model/errors.js";
 import type { Config } from "../config/inputs.js";
-import { fillAnnotations, type Decision } from "../model/fill.js";
+import { fillAnnotations } from "../model/fill.js";
+import type { CurrentToken, RotationDecision } from "../model/decide.js";
 import { secretList } from "../model/manifests.js";
 import { Annotations } from "../model/naming.js";
-import type { ExistingSecret, Ports, ResolvedOwner } from "../model/ports.js";
+import type { Ports, Readers, ResolvedOwner } from "../model/ports.js";
 import type { RotationReport } from "./rotation-report.js";
 import { verifyTarget } from "./rotate-scope.js";
-
-export type FillDecision = Extract<Decision, { action: "fill" }>;
-
-/** The current token as one of our Secrets holds it. */
-export interface CurrentToken {
-  source: ExistingSecret;
-  creds: RegistryCredentials[];
-}
 
 /**
  * Reads the current token from the fill's source Secret, and registers every
@@ -36,12 +23,12 @@ export interface CurrentToken {
  */
 export async function readCurrent(
   config: Config,
-  ports: Pick<Ports, "kube" | "log">,
+  ports: Pick<Readers, "kube" | "log">,
   hosts: readonly string[],
-  fill: FillDecision,
+  fill: { namespace: string; tokenId: number },
 ): Promise<CurrentToken | string> {
-  const where = `the Secret in ${fill.source}`;
-  const read = await ports.kube.readSecretData(fill.source, config.secretName);
+  const where = `the Secret in ${fill.namespace}`;
+  const read = await ports.kube.readSecretData(fill.namespace, config.secretName);
   for (const value of Object.values(read?.data ?? {})) {
     ports.log.secret(value.reveal());
     ports.log.secret(Buffer.from(value.reveal()).toString("base64"));
@@ -61,9 +48,9 @@ export async function readCurrent(
 }
 
 /**
- * The server dry run (unless the read already made it), the pull check with
- * the read credentials, then one apply of the filled Secrets, recorded as the
- * source is. A failure changes no token: nothing was minted, nothing revoked.
+ * The pull check with the read credentials (the server's dry run passed while
+ * observing), then one apply of the filled Secrets, recorded as the source is.
+ * A failure changes no token: nothing was minted, nothing revoked.
  */
 export async function fillSecrets(
   config: Config,
@@ -71,21 +58,14 @@ export async function fillSecrets(
   args: {
     owner: ResolvedOwner;
     hosts: readonly string[];
-    fill: FillDecision;
+    fill: NonNullable<RotationDecision["fill"]>;
     current: CurrentToken;
-    checked: boolean;
     /** Where this run's Lease is: the filled Secrets name it, as rotate's do. */
-    leaseNamespace: string | undefined;
+    leaseNamespace: string;
   },
 ): Promise<RotationReport["verified"]> {
   const { fill, current, hosts } = args;
   const into = fill.namespaces.join(", ");
-  const only = { ...config, namespaces: fill.namespaces };
-  if (!args.checked) await checkApply(only, ports, hosts);
-  if (config.dryRun) {
-    ports.log.info(`Dry run: would fill ${into} with deploy token ${fill.tokenId}; nothing would be minted or revoked`);
-    return null;
-  }
 
   let verified: RotationReport["verified"] = null;
   const check = verifyTarget(config, args.owner);
@@ -114,7 +94,7 @@ export async function fillSecrets(
     payload: pullSecretPayload(config.secretType, current.creds),
     annotations: {
       ...fillAnnotations(current.source),
-      ...(args.leaseNamespace ? { [Annotations.lease]: args.leaseNamespace } : {}),
+      [Annotations.lease]: args.leaseNamespace,
     },
   });
   try {

@@ -21,7 +21,7 @@ import {
   type UnavailableNamespace,
 } from "../model/errors.js";
 import type { Config, MissingNamespaceMode } from "../config/inputs.js";
-import type { KubePort, KubeReader, Log, NamespaceState, TargetState } from "../model/ports.js";
+import type { KubeReader, Log, NamespaceState, TargetState } from "../model/ports.js";
 
 /**
  * Pure: the namespaces that kubectl's refusals show cannot take an object, or
@@ -84,7 +84,7 @@ export function withPermissionHint(err: unknown): unknown {
  */
 export async function readAvailable(
   config: Config,
-  kube: KubePort,
+  kube: KubeReader,
 ): Promise<{ state: TargetState; unavailable: UnavailableNamespace[] }> {
   try {
     return {
@@ -111,7 +111,7 @@ export async function readAvailable(
  */
 export async function findUnavailable(
   config: Config,
-  kube: KubePort,
+  kube: KubeReader,
   present: ReadonlySet<string>,
   /** The server dry run of the apply to every namespace of `config` (apply.ts checkApply). */
   dryRun: () => Promise<void>,

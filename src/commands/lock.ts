@@ -47,7 +47,7 @@ export class LockTimeoutError extends KubeError {
   }
 }
 
-export interface Held extends LeaseWatch {
+export interface HeldLease extends LeaseWatch {
   /** The Lease's uid. */
   uid: string;
   /** The Lease as this run last wrote it (its annotations: model/target-record.ts). */
@@ -75,7 +75,7 @@ export async function acquireLock(args: {
   sleep: (ms: number) => Promise<void>;
   /** Renews the Lease while held. */
   timer: Timer;
-}): Promise<Held> {
+}): Promise<HeldLease> {
   const { port, namespace, name, holder, clock } = args;
   const duration = args.durationSeconds ?? LEASE_DURATION_SECONDS;
   const started = clock.now().getTime();
@@ -117,7 +117,7 @@ export async function acquireLock(args: {
   }
 }
 
-function hold(args: KeeperArgs, fresh: boolean): Held {
+function hold(args: KeeperArgs, fresh: boolean): HeldLease {
   const { port, namespace, name } = args;
   const keeper = new LeaseKeeper(args);
   return {
@@ -148,9 +148,19 @@ export async function readTargetLease(
   lock: Pick<LockPort, "readLease">,
   target: { namespaces: readonly string[]; secretName: string },
   kube: Pick<KubeReader, "namespaceStates">,
+  /** Namespaces the run creates before it takes the lock (--create-namespace): the first of them holds no Lease yet. */
+  absent: readonly string[] = [],
 ): Promise<{ lease: LeaseState | undefined; namespace: string | undefined }> {
   for (const namespace of [...target.namespaces].sort()) {
-    const lease = await lock.readLease(namespace, leaseName(target.secretName));
+    if (absent.includes(namespace)) return { lease: undefined, namespace };
+    let lease: LeaseState | undefined;
+    try {
+      lease = await lock.readLease(namespace, leaseName(target.secretName));
+    } catch (err) {
+      // As acquireTargetLock: a namespace that is gone (its RoleBinding with it) refuses the read; the next one holds the lock.
+      if ((await unavailableIn(err, kube))?.some((u) => u.namespace === namespace)) continue;
+      throw err;
+    }
     if (lease?.uid) return { lease, namespace };
     const state = (await statesOf(kube, [namespace])).get(namespace);
     if (state !== "missing" && state !== "terminating") return { lease: undefined, namespace };
@@ -176,7 +186,7 @@ export async function acquireTargetLock(
     kube: Pick<KubeReader, "namespaceStates">;
   },
   target: { namespaces: readonly string[]; secretName: string; lockTimeoutMs: number; lockLeaseMs?: number },
-): Promise<Held> {
+): Promise<HeldLease> {
   const gone: UnavailableNamespace[] = [];
   for (const namespace of [...target.namespaces].sort()) {
     try {

@@ -4,47 +4,61 @@
 import type { GpsError } from "../model/errors.js";
 import type { Config } from "../config/inputs.js";
 import { Annotations } from "../model/naming.js";
-import type { TargetRef } from "./target.js";
-import { sweepCandidates } from "../model/plan.js";
 import type { MintedToken, ResolvedOwner, Ports, TokenView } from "../model/ports.js";
 
-/** Revokes our live tokens for this target that nothing references (a run that died half way left them). */
-export async function sweep(
-  config: Config,
-  ports: Ports,
+/**
+ * Revokes the previous tokens the decision named. A revoke that fails is a
+ * problem, not a failure: the Secrets record the token as pending and the
+ * next run revokes it.
+ */
+export async function revokePrevious(
+  ports: Pick<Ports, "gitlab" | "log">,
   owner: ResolvedOwner,
-  tokens: readonly TokenView[],
-  target: TargetRef,
-  referenced: ReadonlySet<number>,
-  pending: readonly number[],
-  /** Only orphans minted at or after this (ms): before it, where the target wrote was not on record. */
-  mintedFrom = 0,
+  ids: readonly number[],
 ): Promise<{ ids: number[]; problems: string[] }> {
-  const orphans = [
-    ...tokens.filter((t) => pending.includes(t.id)),
-    ...sweepCandidates({
-      tokens,
-      prefix: config.tokenNamePrefix,
-      target,
-      referenced,
-      now: ports.clock.now(),
-      graceMs: config.sweepGraceMs,
-      mintedFrom,
-    }),
-  ];
-  const ids: number[] = [];
+  const revoked: number[] = [];
   const problems: string[] = [];
-  for (const t of orphans) {
+  for (const id of ids) {
     try {
-      await ports.gitlab.revokeDeployToken(owner, t.id);
-      ids.push(t.id);
+      const outcome = await ports.gitlab.revokeDeployToken(owner, id);
+      revoked.push(id);
       ports.log.info(
-        pending.includes(t.id)
-          ? `Revoked deploy token ${t.id}, left pending by an earlier run`
-          : `Swept orphaned deploy token ${t.id} (${t.name}): no Secret references it`,
+        outcome === "revoked" ? `Revoked previous deploy token ${id}` : `Previous deploy token ${id} was already gone`,
       );
     } catch (err) {
-      problems.push(`Could not sweep orphaned deploy token ${t.id}: ${(err as Error).message}`);
+      problems.push(
+        `Could not revoke previous deploy token ${id} (recorded; the next run revokes it): ${(err as Error).message}`,
+      );
+    }
+  }
+  return { ids: revoked, problems };
+}
+
+/**
+ * Takes back what earlier runs left: tokens they recorded as pending, then
+ * orphans (this target's live tokens nothing references: a run that died half way).
+ */
+export async function sweep(
+  ports: Pick<Ports, "gitlab" | "log">,
+  owner: ResolvedOwner,
+  tokens: readonly TokenView[],
+  pending: readonly number[],
+  orphans: readonly number[],
+): Promise<{ ids: number[]; problems: string[] }> {
+  const ids: number[] = [];
+  const problems: string[] = [];
+  const byId = new Map(tokens.map((t) => [t.id, t]));
+  for (const id of [...pending, ...orphans]) {
+    try {
+      await ports.gitlab.revokeDeployToken(owner, id);
+      ids.push(id);
+      ports.log.info(
+        pending.includes(id)
+          ? `Revoked deploy token ${id}, left pending by an earlier run`
+          : `Swept orphaned deploy token ${id} (${byId.get(id)?.name ?? "?"}): no Secret references it`,
+      );
+    } catch (err) {
+      problems.push(`Could not sweep orphaned deploy token ${id}: ${(err as Error).message}`);
     }
   }
   return { ids, problems };

@@ -2,8 +2,8 @@
 // (CLI lines and --json, Action outputs and job summary).
 import type { Overlap, Spared } from "../model/ownership.js";
 import type { UnavailableNamespace } from "../model/errors.js";
-import type { Config } from "../config/inputs.js";
-import type { TargetRecall } from "./target-memory.js";
+import type { Observed } from "./observed.js";
+import type { Recalled } from "../model/decide.js";
 
 export interface RotationReport {
   changed: boolean;
@@ -40,41 +40,37 @@ export interface RotationReport {
   spared?: Spared[];
   /** Namespaces whose Secret another target wrote last (two pipelines write them). */
   overlaps?: Overlap[];
-  /** What the run recalled of its target (target-memory.ts): plan's view of the same decision. Not part of any output. */
-  recall?: TargetRecall;
+  /** What the run recalled of its target (target-memory.ts), for the ownership property's checks. Not part of any output. */
+  recall?: Recalled;
 }
 
-/** What every run's report says from what it read, before it decides anything: where, what was skipped or new, why, which registry. */
-export function reportBase(args: {
-  config: Pick<Config, "dryRun" | "secretName" | "namespaces">;
-  skipped: UnavailableNamespace[];
-  /** Namespaces where the Secret exists already. */
-  present: ReadonlySet<string>;
-  reason: string;
-  /** The registry, then its aliases. */
-  hosts: readonly string[];
-}): Pick<
-  RotationReport,
-  | "dryRun"
-  | "secretName"
-  | "namespaces"
-  | "skipped"
-  | "created"
-  | "reason"
-  | "registry"
-  | "registryAliases"
-  | "verified"
-> {
-  const { config, hosts } = args;
+/** What a run's report says from what it observed and decided, before it executes anything. */
+export function decidedReport(seen: Observed): RotationReport {
+  const { observation: o, decision: d, work: config } = seen;
+  const present = new Set(o.existing.map((s) => s.namespace));
+  const owner = o.owner;
   return {
+    changed: false,
     dryRun: config.dryRun,
     secretName: config.secretName,
-    namespaces: [...config.namespaces],
-    skipped: args.skipped,
-    created: config.namespaces.filter((ns) => !args.present.has(ns)),
-    reason: args.reason,
-    registry: hosts[0]!,
-    registryAliases: hosts.slice(1),
+    namespaces: [...d.namespaces],
+    skipped: [...o.skipped],
+    created: d.namespaces.filter((ns) => !present.has(ns)),
+    reason: d.reason,
+    token: null,
+    previousTokenIds: d.current,
+    // Nothing minted: the tokens kept on purpose stay kept, as the Secrets record them.
+    keptTokenIds: d.action === "rotate" ? [] : d.keep,
+    revokedTokenIds: [],
+    sweptTokenIds: [],
     verified: null,
+    serviceAccountsUpdated: [],
+    owner: owner ? { kind: owner.kind, id: owner.id, path: owner.path } : null,
+    static: config.credentials.kind === "static" ? { username: config.credentials.username, applied: false } : null,
+    registry: o.hosts[0]!,
+    registryAliases: o.hosts.slice(1),
+    problems: [],
+    ...(d.ownership ? { spared: d.ownership.spared, overlaps: d.ownership.overlaps } : {}),
+    ...(o.recall ? { recall: o.recall } : {}),
   };
 }

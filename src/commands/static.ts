@@ -8,13 +8,12 @@
 // writes only when it differs from what it would write (a new password, host
 // or alias), a Secret is missing, or one holds a deploy token. Otherwise it
 // changes nothing. The password itself is never read back from the cluster.
-import { checkApply, ensureServiceAccounts, readChecked, verifyCredentials, wouldAddTo } from "./apply.js";
+import { ensureServiceAccounts, verifyCredentials } from "./apply.js";
 import {
   credentialsFor,
   payloadSha256,
   pullSecretPayload,
   registryHosts,
-  secretForms,
   type RegistryCredentials,
 } from "../model/dockerconfig.js";
 import { RotationError } from "../model/errors.js";
@@ -22,10 +21,11 @@ import { skippedProblem } from "./lifecycle.js";
 import type { Config } from "../config/inputs.js";
 import { staticAnnotations, secretList } from "../model/manifests.js";
 import { Annotations, STATIC_OWNER } from "../model/naming.js";
-import { isManaged, staticDue } from "../model/plan.js";
+import { isManaged } from "../model/plan.js";
 import type { ExistingSecret, Ports } from "../model/ports.js";
 import type { Secret } from "../model/secret.js";
-import { reportBase, type RotationReport } from "./rotation-report.js";
+import { decidedReport, type RotationReport } from "./rotation-report.js";
+import type { Observed } from "./observed.js";
 
 export function staticSummary(username: string, hosts: readonly string[]): string {
   return `Static credentials of ${username} for ${hosts.join(", ")}: nothing is minted or revoked, GitLab is never called`;
@@ -66,52 +66,28 @@ export function replacedTokens(
     }));
 }
 
-export async function applyStaticLocked(
-  listed: Config,
-  ports: Ports,
-  hosts: readonly string[],
-): Promise<RotationReport> {
-  const { kube, log } = ports;
-  const { username, password } = staticLogin(listed);
+/**
+ * Carries out the decision for static credentials: nothing due leaves the
+ * Secrets (the ServiceAccounts are still linked); otherwise the pull check
+ * (when asked), one apply, the ServiceAccounts.
+ */
+export async function writeStatic(seen: Observed, ports: Ports): Promise<RotationReport> {
+  const { decision, work: config } = seen;
+  const { log } = ports;
+  const { username, password } = staticLogin(config);
+  const hosts = seen.observation.hosts;
   const registry = hosts[0]!;
-  const creds = credentialsFor(hosts, username, password);
-  for (const form of secretForms(creds)) log.secret(form);
-  const payload = pullSecretPayload(listed.secretType, creds);
-  const configSha256 = payloadSha256(payload);
+  const report = decidedReport(seen);
+  const problems = [...skippedProblem(seen.observation.skipped)];
 
-  // From here on, config holds only the namespaces that can take the Secret.
-  const { config, skipped, checked, existing, accounts, present } = await readChecked(listed, ports, hosts);
-  const skipProblems = skippedProblem(skipped, config.dryRun);
-  const due = staticDue({ namespaces: config.namespaces, existing, configSha256, force: config.force });
-  const base = {
-    ...reportBase({ config, skipped, present, reason: due.reason, hosts }),
-    token: null,
-    previousTokenIds: [],
-    keptTokenIds: [],
-    revokedTokenIds: [],
-    sweptTokenIds: [],
-    owner: null,
-    static: { username, applied: false },
-  };
-
-  if (!due.due) {
-    log.info(`Nothing to do: ${due.reason}`);
-    const sas = config.dryRun ? { updated: [], problems: [] } : await ensureServiceAccounts(config, ports, accounts);
-    const problems = [...skipProblems, ...sas.problems];
+  if (decision.action === "none") {
+    log.info(`Nothing to do: ${decision.reason}`);
+    const sas = await ensureServiceAccounts(config, ports, seen.observation.accounts);
+    problems.push(...sas.problems);
     for (const p of problems) log.warn(p);
-    return { ...base, changed: sas.updated.length > 0, serviceAccountsUpdated: sas.updated, problems };
+    return { ...report, changed: sas.updated.length > 0, serviceAccountsUpdated: sas.updated, problems };
   }
-  log.info(`Applying: ${due.reason}`);
-  if (!checked) await checkApply(config, ports, hosts);
-
-  if (config.dryRun) {
-    log.info(`Dry run: would write the static credentials of ${username} to ${config.namespaces.length} Secret(s)`);
-    const wouldUpdate = wouldAddTo(config, accounts);
-    if (wouldUpdate.length)
-      log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${wouldUpdate.join(", ")}`);
-    for (const p of skipProblems) log.warn(p);
-    return { ...base, changed: false, serviceAccountsUpdated: [], problems: skipProblems };
-  }
+  log.info(`Applying: ${decision.reason}`);
 
   let verified: RotationReport["verified"] = null;
   const check = staticVerifyTarget(config);
@@ -133,8 +109,9 @@ export async function applyStaticLocked(
     }
   }
 
+  const payload = pullSecretPayload(config.secretType, credentialsFor(hosts, username, password));
   const list = secretList({
-    namespaces: config.namespaces,
+    namespaces: decision.namespaces,
     secretName: config.secretName,
     secretType: config.secretType,
     payload,
@@ -142,12 +119,12 @@ export async function applyStaticLocked(
       username,
       registry,
       aliases: hosts.slice(1),
-      configSha256,
+      configSha256: seen.observation.staticSha256 ?? payloadSha256(payload),
       rotatedAt: ports.clock.now().toISOString(),
     }),
   });
   try {
-    await kube.applySecrets(list, { force: config.adopt });
+    await ports.kube.applySecrets(list, { force: config.adopt });
   } catch (err) {
     // kubectl applies item by item: namespaces before the failing one hold the new
     // content and its SHA-256, the rest the old, so the next run finishes the job.
@@ -156,21 +133,20 @@ export async function applyStaticLocked(
       "nothing to revoke (static credentials); Secrets the apply reached hold the new credentials, the others are as they were. Re-run to finish",
     );
   }
-  log.info(`Applied Secret "${config.secretName}" to ${config.namespaces.join(", ")}`);
+  log.info(`Applied Secret "${config.secretName}" to ${decision.namespaces.join(", ")}`);
 
-  const problems: string[] = [...skipProblems];
-  for (const t of replacedTokens(existing)) {
+  for (const t of replacedTokens(seen.observation.existing)) {
     // A warning, not a failure: the switch was asked for, and the token dies at its expiry.
     log.warn(
       `The Secret in ${t.namespace} held deploy token ${t.tokenId} of ${t.owner}; static runs never call GitLab, so it stays live until it ` +
         `expires: delete it in GitLab (or run revoke with that --project/--group before switching)`,
     );
   }
-  const sas = await ensureServiceAccounts(config, ports, accounts);
+  const sas = await ensureServiceAccounts(config, ports, seen.observation.accounts);
   problems.push(...sas.problems);
   for (const p of problems) log.warn(p);
   return {
-    ...base,
+    ...report,
     changed: true,
     static: { username, applied: true },
     verified,

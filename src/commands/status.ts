@@ -12,9 +12,11 @@
 import { checkGitLabAccess } from "./apitoken.js";
 import type { Config } from "../config/inputs.js";
 import { recallClusterUid } from "./target-memory.js";
-import type { DeployTokenInfo, ExistingSecret, Readers, ResolvedOwner } from "../model/ports.js";
+import type { DeployTokenInfo, ExistingSecret, NamespaceState, Readers, ResolvedOwner } from "../model/ports.js";
 import { registryHosts } from "../model/dockerconfig.js";
-import { rotationDecision } from "../model/fill.js";
+import { decide, type RotationDecision } from "../model/decide.js";
+import type { TargetRef } from "../model/naming.js";
+import { policyOf } from "./observe.js";
 import { isLiveToken } from "../model/plan.js";
 import { coveringTarget } from "../model/ownership.js";
 import type { UnavailableNamespace } from "../model/errors.js";
@@ -70,11 +72,7 @@ export async function readStatus(
   // Part of a target (a subset of its list, or a selector's namespaces listed by name): that target, not an overlap.
   const covering = owner ? coveringTarget(existing, owner, named, namespaces) : undefined;
   const target = covering ?? named;
-  // rotate skips a namespace that does not exist or is being deleted: never one to fill.
-  const available = namespaces.filter(
-    (ns) => !["missing", "terminating"].includes(namespaceStates.get(ns) ?? "active"),
-  );
-  const fill = owner ? fillOf(config, { owner, namespaces: available, existing, tokens, now, target }) : null;
+  const fill = owner ? fillOf(config, { owner, namespaces, namespaceStates, existing, tokens, now, target }) : null;
   const input = {
     owner,
     ...(creds.kind === "static" ? { staticUsername: creds.username } : {}),
@@ -100,36 +98,55 @@ export async function readStatus(
 
 /**
  * What rotate with these options (--rotate-before, --force, the registry and
- * aliases) would fill, by the same pure decision; null when it would not fill.
- * A registry that cannot be named here leaves the question unanswered.
+ * aliases) would fill: rotate's own decision (model/decide.ts) on what status
+ * read; null when it would not fill. status reads no Secret's data, so the
+ * source is taken to hold what it records (rotate checks that, and rotates
+ * instead when it does not). A registry that cannot be named here leaves the
+ * question unanswered.
  */
 function fillOf(
   config: Config,
   args: {
     owner: ResolvedOwner;
     namespaces: string[];
+    namespaceStates: ReadonlyMap<string, NamespaceState>;
     existing: ExistingSecret[];
     tokens: DeployTokenInfo[];
     now: Date;
-    target: ReturnType<typeof targetOf>;
+    target: TargetRef;
   },
-): { tokenId: number; namespaces: string[] } | null {
+): RotationDecision["fill"] {
   let hosts: string[];
   try {
     hosts = registryHosts(registryHost(config, args.owner), config.registryAliases);
   } catch {
     return null;
   }
-  const liveIds = new Set(args.tokens.filter((t) => isLiveToken(t, args.now)).map((t) => t.id));
-  const d = rotationDecision({
-    ...args,
-    hosts,
-    liveIds,
-    rotateBeforeMs: config.rotateBeforeMs,
-    force: config.force,
-    prefix: config.tokenNamePrefix,
+  // rotate skips a namespace that does not exist or is being deleted: never one to fill.
+  const skipped = args.namespaces.flatMap((namespace) => {
+    const reason = args.namespaceStates.get(namespace);
+    return reason === "missing" || reason === "terminating" ? [{ namespace, reason }] : [];
   });
-  return d.action === "fill" ? { tokenId: d.tokenId, namespaces: d.namespaces } : null;
+  const source = args.existing[0];
+  const decision = decide(
+    {
+      owner: args.owner,
+      hosts,
+      namespaces: args.namespaces,
+      skipped,
+      existing: args.existing,
+      accounts: [],
+      checked: true,
+      tokens: args.tokens,
+      recall: { target: args.target, departed: [], unproven: undefined, sweepFrom: 0 },
+      managed: "forbidden",
+      current: source ? { source, creds: [] } : undefined,
+      staticSha256: undefined,
+    },
+    policyOf(config),
+    args.now,
+  );
+  return decision.fill;
 }
 
 /** Exit 3 only when asked to watch (--warn-within) and something needs attention. */

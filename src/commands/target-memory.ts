@@ -4,7 +4,7 @@
 // revoke, so they name tokens alike. Costs nothing in the common case: the
 // Lease the Secrets name is read only when it is not the one in hand.
 import type { Config } from "../config/inputs.js";
-import { leaseName, readTargetLease } from "./lock.js";
+import { leaseName, readTargetLease, type HeldLease } from "./lock.js";
 import { Annotations, ownerRef } from "../model/naming.js";
 import { isManaged } from "../model/plan.js";
 import {
@@ -222,22 +222,19 @@ export async function recallForRun(
  * cannot record stops there: writing unrecorded would lose track of a token.
  */
 export async function remember(
-  hand: {
-    annotate?: (patch: Record<string, string>) => Promise<boolean>;
-    stage?: (patch: Record<string, string>) => void;
-    namespace: string | undefined;
-  },
+  held: Pick<HeldLease, "annotate" | "stage" | "lease">,
   recall: TargetRecall,
   selector: boolean,
 ): Promise<void> {
   const now = recall.settleNow ? { ...recall.identity, ...recall.patch } : recall.patch;
-  if (!recall.settleNow) hand.stage?.(recall.identity);
-  if (Object.keys(now).length === 0 || !hand.annotate) return;
-  if ((await hand.annotate(now)) || !selector) return;
+  if (!recall.settleNow) held.stage(recall.identity);
+  if (Object.keys(now).length === 0) return;
+  if ((await held.annotate(now)) || !selector) return;
+  const namespace = held.lease.namespace;
   throw new KubeError(
     "recording where the target writes",
-    `the Lease in ${hand.namespace ?? "?"} changed while this run held it, so where this selector's target writes could not be recorded. Nothing was written; re-run`,
-    hand.namespace ? [hand.namespace] : [],
+    `the Lease in ${namespace} changed while this run held it, so where this selector's target writes could not be recorded. Nothing was written; re-run`,
+    [namespace],
   );
 }
 

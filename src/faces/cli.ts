@@ -11,7 +11,7 @@ import { COMMANDS, configFor, helpText, isCommand, type CommandName } from "./co
 import { ExitCode, GpsError, UsageError, exitCodeOf, refusedOf } from "../model/errors.js";
 import { inputSecrets, type Config } from "../config/inputs.js";
 import { OPTIONS, type OptionKey, type RawSettings } from "../config/options.js";
-import { planRotation } from "../commands/preview.js";
+import { planRotation } from "../commands/plan.js";
 import { planJson, planLines } from "./plan-view.js";
 import { renderCredentials } from "../commands/render.js";
 import { dotenvText, resultJson, streamLog, summaryLines } from "./report.js";

@@ -1,6 +1,6 @@
 // How `plan` shows its result: the lines people read and the object `--json`
-// prints. The plan itself is worked out by commands/preview.ts.
-import type { PlannedToken, RotationPlan } from "../commands/preview.js";
+// prints. The plan itself is worked out by commands/plan.ts.
+import type { PlannedToken, RotationPlan } from "../commands/plan.js";
 import { overlapMessage, type Spared } from "../model/ownership.js";
 
 function sparedWhy(s: Spared): string {

@@ -152,8 +152,11 @@ export interface KubeReader {
    * `force` as in applySecrets.
    */
   dryRunSecrets(list: Secret, opts: { force: boolean }): Promise<void>;
-  /** The server-side dry run of creating the namespaces that do not exist (plan's view of --create-namespace). */
-  dryRunNamespaces(names: readonly string[]): Promise<void>;
+  /**
+   * The server-side dry run of creating the namespaces that do not exist
+   * (plan's view of --create-namespace); returns those the apply would create.
+   */
+  dryRunNamespaces(names: readonly string[]): Promise<string[]>;
 }
 
 /** What changes the cluster: only a run that holds the target's Lease gets it (lease-guard.ts wraps it). */

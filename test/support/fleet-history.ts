@@ -6,6 +6,7 @@
 import fc from "fast-check";
 import { parseConfig } from "../../src/config/inputs.js";
 import { rotate } from "../../src/commands/rotate.js";
+import { planRotation } from "../../src/commands/plan.js";
 import { GpsError } from "../../src/model/errors.js";
 import { Annotations, mintedAt } from "../../src/model/naming.js";
 import { Fleet, Killed, type Cluster, type Rbac } from "./fleet.js";
@@ -228,7 +229,51 @@ export interface Outcome {
 }
 
 /** Plays a history (on a fresh in-memory fleet unless a harness is given), checking the invariants after every step. */
-export async function play(h: History, harness: Harness = inMemory(h)): Promise<Outcome> {
+/** What a run did, or what plan said it would do, in the terms the two can be compared in. */
+interface Effect {
+  /** The exit class: 0, 1 for a remote failure or a skipped namespace, 2 for a refusal before anything changed. */
+  exit: number | string;
+  mint: boolean;
+  fill: string[];
+  /** Tokens revoked or swept. */
+  take: number[];
+  skipped: string[];
+  /** The error's first line, for the report (not compared). */
+  error?: string;
+}
+
+const effectText = (e: Effect): string =>
+  `exit ${e.exit}, mint ${e.mint}, fill [${e.fill}], revoke/sweep [${e.take}], skip [${e.skipped}]`;
+
+async function predict(config: Parameters<typeof planRotation>[0], ports: RunPorts["ports"]): Promise<Effect> {
+  try {
+    const plan = await planRotation(config, ports);
+    const skipped = plan.namespaces.filter((n) => n.action === "skip").map((n) => n.namespace);
+    return {
+      exit: skipped.length ? 1 : 0,
+      mint: plan.mint !== null,
+      fill: plan.fill?.namespaces ?? [],
+      take: [...plan.revoke, ...plan.sweep].map((t) => t.id).sort((a, b) => a - b),
+      skipped,
+    };
+  } catch (err) {
+    return {
+      exit: err instanceof GpsError ? err.exitCode : "untyped",
+      mint: false,
+      fill: [],
+      take: [],
+      skipped: [],
+      error: (err as Error).message.split("\n")[0],
+    };
+  }
+}
+
+export async function play(
+  h: History,
+  harness: Harness = inMemory(h),
+  /** Also run plan before every run and check it predicted what the run then did. */
+  opts: { predict?: boolean } = {},
+): Promise<Outcome> {
   const { fleet, clusters } = harness;
   const trace: string[] = [];
   const fail = (why: string): Outcome => ({ trace, violation: `${why}\n  after:\n    ${trace.join("\n    ")}`, fleet });
@@ -255,9 +300,21 @@ export async function play(h: History, harness: Harness = inMemory(h)): Promise<
     let quiet = false;
     // Tokens a run says it cannot account for (where its selector wrote is not on record) are left to expire.
     let sweepFrom = 0;
+    // plan through readers of the same world (nothing counts toward the run's kill point), just before it.
+    const predicted = opts.predict
+      ? await predict(config, harness.ports(`${who}@${i}/plan`, step.pipeline % h.pipelines.length, undefined).ports)
+      : undefined;
+    let did: Effect | undefined;
     try {
       const r = await rotate(config, run.ports);
       quiet = !run.killed();
+      did = {
+        exit: r.problems.length ? 1 : 0,
+        mint: r.token !== null,
+        fill: r.filled?.namespaces ?? [],
+        take: [...r.revokedTokenIds, ...r.sweptTokenIds].sort((a, b) => a - b),
+        skipped: r.skipped.map((s) => s.namespace),
+      };
       sweepFrom = r.recall?.sweepFrom ?? 0;
       if (
         r.recall?.unproven &&
@@ -269,8 +326,10 @@ export async function play(h: History, harness: Harness = inMemory(h)): Promise<
       result = `ok${r.token ? ` minted ${r.token.id}` : ""}${r.filled ? ` filled ${r.filled.namespaces.join(",")}` : ""}${r.revokedTokenIds.length ? ` revoked ${r.revokedTokenIds.join(",")}` : ""}${r.sweptTokenIds.length ? ` swept ${r.sweptTokenIds.join(",")}` : ""}`;
     } catch (err) {
       if (run.killed() || err instanceof Killed) result = `killed at call ${step.killAt}`;
-      else if (err instanceof GpsError) result = `exit ${err.exitCode}: ${err.message.split("\n")[0]}`;
-      else return fail(`${who} (step ${i}) threw an untyped error: ${(err as Error).stack}`);
+      else if (err instanceof GpsError) {
+        result = `exit ${err.exitCode}: ${err.message.split("\n")[0]}`;
+        did = { exit: err.exitCode, mint: false, fill: [], take: [], skipped: [], error: err.message.split("\n")[0] };
+      } else return fail(`${who} (step ${i}) threw an untyped error: ${(err as Error).stack}`);
     }
     const specText =
       p.spec.kind === "list"
@@ -279,6 +338,12 @@ export async function play(h: History, harness: Harness = inMemory(h)): Promise<
     trace.push(
       `${i}: run ${who} (k${p.cluster}, ${p.secret}, ${specText}, list-all ${p.rbac.clusterList}, get-ns ${p.rbac.getNamespaces}; force ${step.force}, rotate-before ${step.rotateBefore}, keep ${step.keepPrevious}, missing ${step.missing}): ${result}`,
     );
+
+    if (predicted && did && !run.killed() && effectText(predicted) !== effectText(did))
+      return fail(
+        `${who} (step ${i}): plan predicted ${effectText(predicted)}${predicted.error ? ` (${predicted.error})` : ""}; ` +
+          `rotate did ${effectText(did)}${did.error ? ` (${did.error})` : ""}`,
+      );
 
     // Every Secret of ours, in every namespace of every cluster, holds a token that was not revoked.
     await harness.sync();

@@ -347,8 +347,9 @@ export class Fleet {
         for (const ns of created) cluster.createNamespace(ns);
         return created;
       },
-      async dryRunNamespaces() {
+      async dryRunNamespaces(names) {
         step();
+        return names.filter((ns) => !exists(ns));
       },
       async readSecrets(namespaces, name) {
         step();

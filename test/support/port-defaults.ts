@@ -37,7 +37,9 @@ export const quietKube: Pick<
   async readSecretData() {
     return undefined;
   },
-  async dryRunNamespaces() {},
+  async dryRunNamespaces() {
+    return [];
+  },
   async listNamespaces() {
     return [];
   },

@@ -12,7 +12,7 @@ import { deleteReviews, parseDeleteReviews } from "../../src/adapters/kubectl.js
 import { Annotations, ownsTokenName } from "../../src/model/naming.js";
 import { OPTIONS, type RawSettings } from "../../src/config/options.js";
 import type { ExistingSecret, KubePort, ResolvedOwner, LeaseState, LockPort, Ports } from "../../src/model/ports.js";
-import { buildPlan, planRotation } from "../../src/commands/preview.js";
+import { buildPlan, planRotation } from "../../src/commands/plan.js";
 import { planLines } from "../../src/faces/plan-view.js";
 import { configJson, renderCredentials, renderTarget, secretManifests } from "../../src/commands/render.js";
 import { escapeHtml, jobSummary, summaryLines, textTable } from "../../src/faces/report.js";
@@ -206,6 +206,7 @@ function fakes(
     },
     async dryRunNamespaces() {
       events.push("create-namespaces");
+      return [];
     },
     async applySecrets() {
       events.push("apply");

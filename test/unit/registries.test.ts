@@ -12,7 +12,7 @@ import { Annotations } from "../../src/model/naming.js";
 import type { RawSettings } from "../../src/config/options.js";
 import { rotationDue, staticDue } from "../../src/model/plan.js";
 import type { ExistingSecret, KubePort, ResolvedOwner, LockPort, Ports } from "../../src/model/ports.js";
-import { buildPlan } from "../../src/commands/preview.js";
+import { buildPlan } from "../../src/commands/plan.js";
 import { planLines } from "../../src/faces/plan-view.js";
 import { renderCredentials } from "../../src/commands/render.js";
 import { jobSummary, summaryLines, actionOutputs } from "../../src/faces/report.js";

@@ -97,6 +97,7 @@ function world(
     },
     async dryRunNamespaces() {
       events.push("namespaces");
+      return [];
     },
     async readSecrets() {
       events.push("read");
