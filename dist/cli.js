@@ -42994,91 +42994,38 @@ function withUnproven(own, why) {
   return { ...own, revocable: none, spared: [...own.spared, ...spared].sort((a, b) => b.id - a.id) };
 }
 
-// src/commands/lifecycle.ts
-function lifecycleOnly(refusals, states) {
-  if (refusals.other.length > 0) return void 0;
-  const out = /* @__PURE__ */ new Map();
-  for (const namespace of refusals.missing) out.set(namespace, { namespace, reason: "missing" });
-  for (const namespace of refusals.terminating) out.set(namespace, { namespace, reason: "terminating" });
-  for (const namespace of refusals.forbidden) {
-    if (out.has(namespace)) continue;
-    const state = states.get(namespace);
-    if (state !== "missing" && state !== "terminating") return void 0;
-    out.set(namespace, { namespace, reason: state });
+// src/commands/link-serviceaccounts.ts
+var SERVICE_ACCOUNT_ATTEMPTS = 5;
+async function ensureServiceAccounts(config, ports, initial) {
+  let accounts = initial;
+  const updated = [];
+  for (let attempt = 1; attempt <= SERVICE_ACCOUNT_ATTEMPTS; attempt++) {
+    const changes = accounts.flatMap((sa) => {
+      const next = withPullSecret(sa, config.secretName);
+      return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
+    });
+    if (changes.length === 0) return { updated, problems: [] };
+    try {
+      if (await ports.kube.replaceServiceAccounts(changes.map((c) => c.next)) === "ok") {
+        updated.push(...changes.map((c) => c.key));
+        ports.log.info(`Added "${config.secretName}" to imagePullSecrets of ${changes.map((c) => c.key).join(", ")}`);
+        return { updated, problems: [] };
+      }
+    } catch (err) {
+      return {
+        updated,
+        problems: [`The Secrets are written, but the ServiceAccounts were not updated: ${err.message}`]
+      };
+    }
+    const fresh = await ports.kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+    accounts = selectServiceAccounts(fresh.serviceAccounts, config.namespaces, config.serviceAccounts);
   }
-  return out.size > 0 ? [...out.values()] : void 0;
-}
-async function statesOf(kube, names) {
-  if (names.length === 0) return /* @__PURE__ */ new Map();
-  try {
-    return await kube.namespaceStates(names);
-  } catch {
-    return /* @__PURE__ */ new Map();
-  }
-}
-async function unavailableIn(err, kube) {
-  if (!(err instanceof KubeError) || !err.refusals) return void 0;
-  return lifecycleOnly(err.refusals, await statesOf(kube, err.refusals.forbidden));
-}
-var PERMISSION_HINT = "If a namespace named here was deleted: its RoleBinding went with it, so the API server answers 403 there. Grant get on namespaces (examples/rbac/clusterrole-namespaces-get.yaml) so such a namespace is told apart from a missing grant and skipped";
-function withPermissionHint(err) {
-  if (!(err instanceof KubeError) || !err.refusals || err.refusals.forbidden.length === 0) return err;
-  return new KubeError(err.operation, `${err.detail}
-${PERMISSION_HINT}`, err.namespaces, err.refusals, err.refused);
-}
-async function readAvailable(config, kube) {
-  try {
-    return {
-      state: await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts),
-      unavailable: []
-    };
-  } catch (err) {
-    const unavailable = await unavailableIn(err, kube);
-    if (!unavailable) throw withPermissionHint(err);
-    const rest = config.namespaces.filter((ns) => !unavailable.some((u) => u.namespace === ns));
-    const state = rest.length ? await kube.readTarget(rest, config.secretName, config.serviceAccounts) : { secrets: [], serviceAccounts: [] };
-    return { state, unavailable };
-  }
-}
-async function findUnavailable(config, kube, present, dryRun) {
-  if (config.namespaces.every((ns) => present.has(ns))) return { unavailable: [], checked: false };
-  try {
-    await dryRun();
-    return { unavailable: [], checked: true };
-  } catch (err) {
-    if (!(err instanceof KubeError) || !err.refusals) throw err;
-    const unavailable = await unavailableIn(err, kube);
-    if (!unavailable) throw withPermissionHint(err);
-    const order = (u) => config.namespaces.indexOf(u.namespace);
-    return { unavailable: unavailable.sort((a, b) => order(a) - order(b)), checked: true };
-  }
-}
-function decideUnavailable(mode, namespaces2, unavailable, log) {
-  const skipped = mode === "create" ? unavailable.filter((u) => u.reason === "terminating") : [...unavailable];
-  if (skipped.length === 0) return { namespaces: [...namespaces2], skipped };
-  if (mode === "fail") {
-    throw new NamespacesUnavailableError(
-      skipped,
-      "Nothing was changed (--missing-namespace fail). Recreate them, remove them from the list, or pass --missing-namespace skip to rotate the others"
-    );
-  }
-  const gone = new Set(skipped.map((u) => u.namespace));
-  const rest = namespaces2.filter((ns) => !gone.has(ns));
-  if (rest.length === 0)
-    throw new NamespacesUnavailableError(skipped, "No listed namespace can take the Secret; nothing was changed");
-  log.info(`Skipping namespace(s) ${unavailableText(skipped)}; the Secret goes to ${rest.join(", ")}`);
-  return { namespaces: rest, skipped };
-}
-function skippedProblem(skipped, dryRun = false) {
-  if (skipped.length === 0) return [];
-  if (dryRun) {
-    return [
-      `Would skip namespace(s) ${unavailableText(skipped)}: rotate would write no Secret there. Recreate the namespace (the next run fills it) or remove it from the list; the others would be handled as usual`
-    ];
-  }
-  return [
-    `Skipped namespace(s) ${unavailableText(skipped)}: no Secret was written there. Recreate the namespace (the next run fills it) or remove it from the list; the others were handled as usual`
-  ];
+  return {
+    updated,
+    problems: [
+      `ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`
+    ]
+  };
 }
 
 // src/model/manifests.ts
@@ -43150,63 +43097,7 @@ function splitList(list3, parts, minItems) {
   return out;
 }
 
-// src/commands/apply.ts
-async function readChecked(config, ports, hosts, absent = []) {
-  const { kube } = ports;
-  const existent = { ...config, namespaces: config.namespaces.filter((ns) => !absent.includes(ns)) };
-  const found = existent.namespaces.length ? await readAvailable(existent, kube) : { state: { secrets: [], serviceAccounts: [] }, unavailable: [] };
-  const read = {
-    ...found,
-    unavailable: [...found.unavailable, ...absent.map((namespace) => ({ namespace, reason: "missing" }))]
-  };
-  const { state } = read;
-  const existing = state.secrets;
-  const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
-  const wanted = SECRET_TYPES[config.secretType].type;
-  const otherType = existing.filter((s) => s.type !== wanted).map((s) => ({ namespace: s.namespace, type: s.type, option: secretTypeOf(s.type) }));
-  if (otherType.some((s) => s.option === void 0)) throw new SecretTypeError(config.secretName, wanted, otherType);
-  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
-  if (otherType.length > 0) throw new SecretTypeError(config.secretName, wanted, otherType);
-  const present = new Set(existing.map((s) => s.namespace));
-  const readable = {
-    ...config,
-    namespaces: config.namespaces.filter((ns) => !read.unavailable.some((u) => u.namespace === ns))
-  };
-  const probe = readable.namespaces.length ? await findUnavailable(readable, kube, present, () => checkApply(readable, ports, hosts)) : { unavailable: [], checked: true };
-  const unavailable = [...read.unavailable, ...probe.unavailable].sort(
-    (a, b) => config.namespaces.indexOf(a.namespace) - config.namespaces.indexOf(b.namespace)
-  );
-  const checked = probe.checked;
-  const decided = decideUnavailable(config.missingNamespace, config.namespaces, unavailable, ports.log);
-  const work = { ...config, namespaces: decided.namespaces };
-  const missingSas = missingServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts);
-  if (missingSas.length > 0) {
-    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [
-      ...new Set(missingSas.map((k) => k.split("/")[0]))
-    ]);
-  }
-  return {
-    config: work,
-    skipped: decided.skipped,
-    checked,
-    existing,
-    accounts: selectServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts),
-    present,
-    unavailable
-  };
-}
-async function checkApply(config, ports, hosts) {
-  const payload = pullSecretPayload(config.secretType, credentialsFor(hosts, "dry-run", new Secret("dry-run")));
-  const list3 = secretList({
-    namespaces: config.namespaces,
-    secretName: config.secretName,
-    secretType: config.secretType,
-    payload,
-    annotations: {}
-  });
-  await ports.kube.dryRunSecrets(list3, { force: config.adopt });
-  ports.log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
-}
+// src/commands/pull-check.ts
 async function verifyCredentials(ports, req) {
   const { what, ...pull } = req;
   const r = await ports.verifier.verifyPull(pull);
@@ -43220,38 +43111,6 @@ async function verifyCredentials(ports, req) {
     repository: req.repository,
     ...req.tag ? { tag: req.tag } : {},
     ...r.digest ? { digest: r.digest } : {}
-  };
-}
-var SERVICE_ACCOUNT_ATTEMPTS = 5;
-async function ensureServiceAccounts(config, ports, initial) {
-  let accounts = initial;
-  const updated = [];
-  for (let attempt = 1; attempt <= SERVICE_ACCOUNT_ATTEMPTS; attempt++) {
-    const changes = accounts.flatMap((sa) => {
-      const next = withPullSecret(sa, config.secretName);
-      return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
-    });
-    if (changes.length === 0) return { updated, problems: [] };
-    try {
-      if (await ports.kube.replaceServiceAccounts(changes.map((c) => c.next)) === "ok") {
-        updated.push(...changes.map((c) => c.key));
-        ports.log.info(`Added "${config.secretName}" to imagePullSecrets of ${changes.map((c) => c.key).join(", ")}`);
-        return { updated, problems: [] };
-      }
-    } catch (err) {
-      return {
-        updated,
-        problems: [`The Secrets are written, but the ServiceAccounts were not updated: ${err.message}`]
-      };
-    }
-    const fresh = await ports.kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
-    accounts = selectServiceAccounts(fresh.serviceAccounts, config.namespaces, config.serviceAccounts);
-  }
-  return {
-    updated,
-    problems: [
-      `ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`
-    ]
   };
 }
 
@@ -43359,6 +43218,93 @@ async function fillSecrets(config, ports, args) {
   }
   ports.log.info(`Filled Secret "${config.secretName}" in ${into} with deploy token ${fill.tokenId}`);
   return verified;
+}
+
+// src/commands/lifecycle.ts
+function lifecycleOnly(refusals, states) {
+  if (refusals.other.length > 0) return void 0;
+  const out = /* @__PURE__ */ new Map();
+  for (const namespace of refusals.missing) out.set(namespace, { namespace, reason: "missing" });
+  for (const namespace of refusals.terminating) out.set(namespace, { namespace, reason: "terminating" });
+  for (const namespace of refusals.forbidden) {
+    if (out.has(namespace)) continue;
+    const state = states.get(namespace);
+    if (state !== "missing" && state !== "terminating") return void 0;
+    out.set(namespace, { namespace, reason: state });
+  }
+  return out.size > 0 ? [...out.values()] : void 0;
+}
+async function statesOf(kube, names) {
+  if (names.length === 0) return /* @__PURE__ */ new Map();
+  try {
+    return await kube.namespaceStates(names);
+  } catch {
+    return /* @__PURE__ */ new Map();
+  }
+}
+async function unavailableIn(err, kube) {
+  if (!(err instanceof KubeError) || !err.refusals) return void 0;
+  return lifecycleOnly(err.refusals, await statesOf(kube, err.refusals.forbidden));
+}
+var PERMISSION_HINT = "If a namespace named here was deleted: its RoleBinding went with it, so the API server answers 403 there. Grant get on namespaces (examples/rbac/clusterrole-namespaces-get.yaml) so such a namespace is told apart from a missing grant and skipped";
+function withPermissionHint(err) {
+  if (!(err instanceof KubeError) || !err.refusals || err.refusals.forbidden.length === 0) return err;
+  return new KubeError(err.operation, `${err.detail}
+${PERMISSION_HINT}`, err.namespaces, err.refusals, err.refused);
+}
+async function readAvailable(config, kube) {
+  try {
+    return {
+      state: await kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts),
+      unavailable: []
+    };
+  } catch (err) {
+    const unavailable = await unavailableIn(err, kube);
+    if (!unavailable) throw withPermissionHint(err);
+    const rest = config.namespaces.filter((ns) => !unavailable.some((u) => u.namespace === ns));
+    const state = rest.length ? await kube.readTarget(rest, config.secretName, config.serviceAccounts) : { secrets: [], serviceAccounts: [] };
+    return { state, unavailable };
+  }
+}
+async function findUnavailable(config, kube, present, dryRun) {
+  if (config.namespaces.every((ns) => present.has(ns))) return { unavailable: [], checked: false };
+  try {
+    await dryRun();
+    return { unavailable: [], checked: true };
+  } catch (err) {
+    if (!(err instanceof KubeError) || !err.refusals) throw err;
+    const unavailable = await unavailableIn(err, kube);
+    if (!unavailable) throw withPermissionHint(err);
+    const order = (u) => config.namespaces.indexOf(u.namespace);
+    return { unavailable: unavailable.sort((a, b) => order(a) - order(b)), checked: true };
+  }
+}
+function decideUnavailable(mode, namespaces2, unavailable, log) {
+  const skipped = mode === "create" ? unavailable.filter((u) => u.reason === "terminating") : [...unavailable];
+  if (skipped.length === 0) return { namespaces: [...namespaces2], skipped };
+  if (mode === "fail") {
+    throw new NamespacesUnavailableError(
+      skipped,
+      "Nothing was changed (--missing-namespace fail). Recreate them, remove them from the list, or pass --missing-namespace skip to rotate the others"
+    );
+  }
+  const gone = new Set(skipped.map((u) => u.namespace));
+  const rest = namespaces2.filter((ns) => !gone.has(ns));
+  if (rest.length === 0)
+    throw new NamespacesUnavailableError(skipped, "No listed namespace can take the Secret; nothing was changed");
+  log.info(`Skipping namespace(s) ${unavailableText(skipped)}; the Secret goes to ${rest.join(", ")}`);
+  return { namespaces: rest, skipped };
+}
+function skippedProblem(skipped, dryRun = false) {
+  if (skipped.length === 0) return [];
+  if (dryRun) {
+    return [
+      `Would skip namespace(s) ${unavailableText(skipped)}: rotate would write no Secret there. Recreate the namespace (the next run fills it) or remove it from the list; the others would be handled as usual`
+    ];
+  }
+  return [
+    `Skipped namespace(s) ${unavailableText(skipped)}: no Secret was written there. Recreate the namespace (the next run fills it) or remove it from the list; the others were handled as usual`
+  ];
 }
 
 // src/commands/rotate-revoke.ts
@@ -44328,6 +44274,64 @@ async function checkGitLabAccess(gitlab, owner2, now) {
 async function checkRotateAccess(gitlab, owner2, now, log) {
   const t = await checkGitLabAccess(gitlab, owner2, now);
   logApiToken(t, now, log);
+}
+
+// src/commands/read-target.ts
+async function readChecked(config, ports, hosts, absent = []) {
+  const { kube } = ports;
+  const existent = { ...config, namespaces: config.namespaces.filter((ns) => !absent.includes(ns)) };
+  const found = existent.namespaces.length ? await readAvailable(existent, kube) : { state: { secrets: [], serviceAccounts: [] }, unavailable: [] };
+  const read = {
+    ...found,
+    unavailable: [...found.unavailable, ...absent.map((namespace) => ({ namespace, reason: "missing" }))]
+  };
+  const { state } = read;
+  const existing = state.secrets;
+  const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
+  const wanted = SECRET_TYPES[config.secretType].type;
+  const otherType = existing.filter((s) => s.type !== wanted).map((s) => ({ namespace: s.namespace, type: s.type, option: secretTypeOf(s.type) }));
+  if (otherType.some((s) => s.option === void 0)) throw new SecretTypeError(config.secretName, wanted, otherType);
+  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
+  if (otherType.length > 0) throw new SecretTypeError(config.secretName, wanted, otherType);
+  const present = new Set(existing.map((s) => s.namespace));
+  const readable = {
+    ...config,
+    namespaces: config.namespaces.filter((ns) => !read.unavailable.some((u) => u.namespace === ns))
+  };
+  const probe = readable.namespaces.length ? await findUnavailable(readable, kube, present, () => checkApply(readable, ports, hosts)) : { unavailable: [], checked: true };
+  const unavailable = [...read.unavailable, ...probe.unavailable].sort(
+    (a, b) => config.namespaces.indexOf(a.namespace) - config.namespaces.indexOf(b.namespace)
+  );
+  const checked = probe.checked;
+  const decided = decideUnavailable(config.missingNamespace, config.namespaces, unavailable, ports.log);
+  const work = { ...config, namespaces: decided.namespaces };
+  const missingSas = missingServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts);
+  if (missingSas.length > 0) {
+    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [
+      ...new Set(missingSas.map((k) => k.split("/")[0]))
+    ]);
+  }
+  return {
+    config: work,
+    skipped: decided.skipped,
+    checked,
+    existing,
+    accounts: selectServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts),
+    present,
+    unavailable
+  };
+}
+async function checkApply(config, ports, hosts) {
+  const payload = pullSecretPayload(config.secretType, credentialsFor(hosts, "dry-run", new Secret("dry-run")));
+  const list3 = secretList({
+    namespaces: config.namespaces,
+    secretName: config.secretName,
+    secretType: config.secretType,
+    payload,
+    annotations: {}
+  });
+  await ports.kube.dryRunSecrets(list3, { force: config.adopt });
+  ports.log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
 }
 
 // src/commands/observe.ts
@@ -52948,7 +52952,7 @@ async function observedRotation(config, log, redactor) {
   return { report: outcome.report, apiTokenExpiresAt: seen.apiToken ? seen.apiToken.expiresAt : void 0 };
 }
 
-// src/commands/teardown-plan.ts
+// src/commands/revoke-plan.ts
 var ConfirmationRequiredError = class extends GpsError {
   constructor(plan) {
     super(
@@ -53022,7 +53026,7 @@ function serviceAccountChanges(accounts, namespaces2, names, secretName2) {
   });
 }
 
-// src/commands/teardown.ts
+// src/commands/revoke.ts
 async function inspect2(config, ports, owner2, namespaces2, hand, confirmed) {
   const state = await ports.kube.readTarget(namespaces2, config.secretName, config.serviceAccounts);
   const tokens = owner2 ? await ports.gitlab.listDeployTokens(owner2) : [];

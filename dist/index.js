@@ -66941,6 +66941,57 @@ function livePorts(config, log, redactor) {
   };
 }
 
+// src/commands/link-serviceaccounts.ts
+var SERVICE_ACCOUNT_ATTEMPTS = 5;
+async function ensureServiceAccounts(config, ports, initial) {
+  let accounts = initial;
+  const updated = [];
+  for (let attempt = 1; attempt <= SERVICE_ACCOUNT_ATTEMPTS; attempt++) {
+    const changes = accounts.flatMap((sa) => {
+      const next = withPullSecret(sa, config.secretName);
+      return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
+    });
+    if (changes.length === 0) return { updated, problems: [] };
+    try {
+      if (await ports.kube.replaceServiceAccounts(changes.map((c) => c.next)) === "ok") {
+        updated.push(...changes.map((c) => c.key));
+        ports.log.info(`Added "${config.secretName}" to imagePullSecrets of ${changes.map((c) => c.key).join(", ")}`);
+        return { updated, problems: [] };
+      }
+    } catch (err) {
+      return {
+        updated,
+        problems: [`The Secrets are written, but the ServiceAccounts were not updated: ${err.message}`]
+      };
+    }
+    const fresh = await ports.kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
+    accounts = selectServiceAccounts(fresh.serviceAccounts, config.namespaces, config.serviceAccounts);
+  }
+  return {
+    updated,
+    problems: [
+      `ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`
+    ]
+  };
+}
+
+// src/commands/pull-check.ts
+async function verifyCredentials(ports, req) {
+  const { what, ...pull } = req;
+  const r = await ports.verifier.verifyPull(pull);
+  const image = `${req.repository}${req.tag ? `:${req.tag}` : ""}`;
+  if (r.anonymous)
+    ports.log.warn(
+      `${req.registry} serves ${image} without authentication, so the pull check says nothing about ${what}`
+    );
+  else ports.log.info(`Verified: ${what} pulls ${image} from ${req.registry}`);
+  return {
+    repository: req.repository,
+    ...req.tag ? { tag: req.tag } : {},
+    ...r.digest ? { digest: r.digest } : {}
+  };
+}
+
 // src/model/plan.ts
 function isLiveToken(t, now) {
   return !t.revoked && (t.expiresAt === null || Date.parse(t.expiresAt) > now.getTime());
@@ -67058,111 +67109,6 @@ function sweepCandidates(args) {
     const minted = mintedAt(t.name);
     return minted !== void 0 && args.now.getTime() - minted.getTime() >= args.graceMs && minted.getTime() >= from;
   });
-}
-
-// src/commands/apply.ts
-async function readChecked(config, ports, hosts, absent = []) {
-  const { kube } = ports;
-  const existent = { ...config, namespaces: config.namespaces.filter((ns) => !absent.includes(ns)) };
-  const found = existent.namespaces.length ? await readAvailable(existent, kube) : { state: { secrets: [], serviceAccounts: [] }, unavailable: [] };
-  const read = {
-    ...found,
-    unavailable: [...found.unavailable, ...absent.map((namespace) => ({ namespace, reason: "missing" }))]
-  };
-  const { state } = read;
-  const existing = state.secrets;
-  const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
-  const wanted = SECRET_TYPES[config.secretType].type;
-  const otherType = existing.filter((s) => s.type !== wanted).map((s) => ({ namespace: s.namespace, type: s.type, option: secretTypeOf(s.type) }));
-  if (otherType.some((s) => s.option === void 0)) throw new SecretTypeError(config.secretName, wanted, otherType);
-  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
-  if (otherType.length > 0) throw new SecretTypeError(config.secretName, wanted, otherType);
-  const present = new Set(existing.map((s) => s.namespace));
-  const readable = {
-    ...config,
-    namespaces: config.namespaces.filter((ns) => !read.unavailable.some((u) => u.namespace === ns))
-  };
-  const probe = readable.namespaces.length ? await findUnavailable(readable, kube, present, () => checkApply(readable, ports, hosts)) : { unavailable: [], checked: true };
-  const unavailable = [...read.unavailable, ...probe.unavailable].sort(
-    (a, b) => config.namespaces.indexOf(a.namespace) - config.namespaces.indexOf(b.namespace)
-  );
-  const checked = probe.checked;
-  const decided = decideUnavailable(config.missingNamespace, config.namespaces, unavailable, ports.log);
-  const work = { ...config, namespaces: decided.namespaces };
-  const missingSas = missingServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts);
-  if (missingSas.length > 0) {
-    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [
-      ...new Set(missingSas.map((k) => k.split("/")[0]))
-    ]);
-  }
-  return {
-    config: work,
-    skipped: decided.skipped,
-    checked,
-    existing,
-    accounts: selectServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts),
-    present,
-    unavailable
-  };
-}
-async function checkApply(config, ports, hosts) {
-  const payload = pullSecretPayload(config.secretType, credentialsFor(hosts, "dry-run", new Secret("dry-run")));
-  const list2 = secretList({
-    namespaces: config.namespaces,
-    secretName: config.secretName,
-    secretType: config.secretType,
-    payload,
-    annotations: {}
-  });
-  await ports.kube.dryRunSecrets(list2, { force: config.adopt });
-  ports.log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
-}
-async function verifyCredentials(ports, req) {
-  const { what, ...pull } = req;
-  const r = await ports.verifier.verifyPull(pull);
-  const image = `${req.repository}${req.tag ? `:${req.tag}` : ""}`;
-  if (r.anonymous)
-    ports.log.warn(
-      `${req.registry} serves ${image} without authentication, so the pull check says nothing about ${what}`
-    );
-  else ports.log.info(`Verified: ${what} pulls ${image} from ${req.registry}`);
-  return {
-    repository: req.repository,
-    ...req.tag ? { tag: req.tag } : {},
-    ...r.digest ? { digest: r.digest } : {}
-  };
-}
-var SERVICE_ACCOUNT_ATTEMPTS = 5;
-async function ensureServiceAccounts(config, ports, initial) {
-  let accounts = initial;
-  const updated = [];
-  for (let attempt = 1; attempt <= SERVICE_ACCOUNT_ATTEMPTS; attempt++) {
-    const changes = accounts.flatMap((sa) => {
-      const next = withPullSecret(sa, config.secretName);
-      return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
-    });
-    if (changes.length === 0) return { updated, problems: [] };
-    try {
-      if (await ports.kube.replaceServiceAccounts(changes.map((c) => c.next)) === "ok") {
-        updated.push(...changes.map((c) => c.key));
-        ports.log.info(`Added "${config.secretName}" to imagePullSecrets of ${changes.map((c) => c.key).join(", ")}`);
-        return { updated, problems: [] };
-      }
-    } catch (err) {
-      return {
-        updated,
-        problems: [`The Secrets are written, but the ServiceAccounts were not updated: ${err.message}`]
-      };
-    }
-    const fresh = await ports.kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
-    accounts = selectServiceAccounts(fresh.serviceAccounts, config.namespaces, config.serviceAccounts);
-  }
-  return {
-    updated,
-    problems: [
-      `ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`
-    ]
-  };
 }
 
 // src/model/fill.ts
@@ -67959,6 +67905,64 @@ async function checkGitLabAccess(gitlab, owner2, now) {
 async function checkRotateAccess(gitlab, owner2, now, log) {
   const t = await checkGitLabAccess(gitlab, owner2, now);
   logApiToken(t, now, log);
+}
+
+// src/commands/read-target.ts
+async function readChecked(config, ports, hosts, absent = []) {
+  const { kube } = ports;
+  const existent = { ...config, namespaces: config.namespaces.filter((ns) => !absent.includes(ns)) };
+  const found = existent.namespaces.length ? await readAvailable(existent, kube) : { state: { secrets: [], serviceAccounts: [] }, unavailable: [] };
+  const read = {
+    ...found,
+    unavailable: [...found.unavailable, ...absent.map((namespace) => ({ namespace, reason: "missing" }))]
+  };
+  const { state } = read;
+  const existing = state.secrets;
+  const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
+  const wanted = SECRET_TYPES[config.secretType].type;
+  const otherType = existing.filter((s) => s.type !== wanted).map((s) => ({ namespace: s.namespace, type: s.type, option: secretTypeOf(s.type) }));
+  if (otherType.some((s) => s.option === void 0)) throw new SecretTypeError(config.secretName, wanted, otherType);
+  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
+  if (otherType.length > 0) throw new SecretTypeError(config.secretName, wanted, otherType);
+  const present = new Set(existing.map((s) => s.namespace));
+  const readable = {
+    ...config,
+    namespaces: config.namespaces.filter((ns) => !read.unavailable.some((u) => u.namespace === ns))
+  };
+  const probe = readable.namespaces.length ? await findUnavailable(readable, kube, present, () => checkApply(readable, ports, hosts)) : { unavailable: [], checked: true };
+  const unavailable = [...read.unavailable, ...probe.unavailable].sort(
+    (a, b) => config.namespaces.indexOf(a.namespace) - config.namespaces.indexOf(b.namespace)
+  );
+  const checked = probe.checked;
+  const decided = decideUnavailable(config.missingNamespace, config.namespaces, unavailable, ports.log);
+  const work = { ...config, namespaces: decided.namespaces };
+  const missingSas = missingServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts);
+  if (missingSas.length > 0) {
+    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [
+      ...new Set(missingSas.map((k) => k.split("/")[0]))
+    ]);
+  }
+  return {
+    config: work,
+    skipped: decided.skipped,
+    checked,
+    existing,
+    accounts: selectServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts),
+    present,
+    unavailable
+  };
+}
+async function checkApply(config, ports, hosts) {
+  const payload = pullSecretPayload(config.secretType, credentialsFor(hosts, "dry-run", new Secret("dry-run")));
+  const list2 = secretList({
+    namespaces: config.namespaces,
+    secretName: config.secretName,
+    secretType: config.secretType,
+    payload,
+    annotations: {}
+  });
+  await ports.kube.dryRunSecrets(list2, { force: config.adopt });
+  ports.log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
 }
 
 // src/model/ownership.ts

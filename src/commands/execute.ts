@@ -4,7 +4,7 @@
 // credentials), apply, then revoke, sweep, and link the ServiceAccounts. A
 // failure before the apply takes the new token back; one after it is a
 // problem in the report, recorded on the Secrets for the next run.
-import { ensureServiceAccounts } from "./apply.js";
+import { ensureServiceAccounts } from "./link-serviceaccounts.js";
 import type { Config } from "../config/inputs.js";
 import type { RotationDecision } from "../model/decide.js";
 import { pullSecretPayload } from "../model/dockerconfig.js";

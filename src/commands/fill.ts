@@ -3,7 +3,7 @@
 // decides). Nothing is minted or revoked. The run holds the same lock, makes
 // the same server dry run first and the same pull check (with the read
 // credentials), and the ServiceAccounts are handled by rotate as on any run.
-import { verifyCredentials } from "./apply.js";
+import { verifyCredentials } from "./pull-check.js";
 import { SECRET_TYPES, credentialsIn, pullSecretPayload, secretForms } from "../model/dockerconfig.js";
 import { RotationError } from "../model/errors.js";
 import type { Config } from "../config/inputs.js";

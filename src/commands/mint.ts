@@ -2,7 +2,7 @@
 // share. Every form of the new secret is registered for redaction before
 // anything could print it, and a token that fails the pull check is revoked
 // at once: nothing downstream ever sees a token that cannot pull.
-import { verifyCredentials } from "./apply.js";
+import { verifyCredentials } from "./pull-check.js";
 import { credentialsFor, secretForms, type RegistryCredentials } from "../model/dockerconfig.js";
 import { expiryDateFor } from "../config/duration.js";
 import { RotationError } from "../model/errors.js";

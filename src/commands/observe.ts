@@ -5,7 +5,7 @@
 // an unmanaged Secret, one of another type, a namespace that cannot take the
 // Secret (--missing-namespace fail), a ServiceAccount that does not exist.
 import { checkRotateAccess } from "./apitoken.js";
-import { checkApply, readChecked } from "./apply.js";
+import { checkApply, readChecked } from "./read-target.js";
 import type { Config } from "../config/inputs.js";
 import { decide, type Observation, type Policy } from "../model/decide.js";
 import { credentialsFor, payloadSha256, pullSecretPayload, registryHosts, secretForms } from "../model/dockerconfig.js";

@@ -14,7 +14,7 @@
 // With static credentials (--username) nothing is minted: the document holds
 // the given username and password, checked to pull only with --verify-image.
 import yaml from "js-yaml";
-import { verifyCredentials } from "./apply.js";
+import { verifyCredentials } from "./pull-check.js";
 import {
   credentialsFor,
   dockerConfigJson,

@@ -8,7 +8,8 @@
 // writes only when it differs from what it would write (a new password, host
 // or alias), a Secret is missing, or one holds a deploy token. Otherwise it
 // changes nothing. The password itself is never read back from the cluster.
-import { ensureServiceAccounts, verifyCredentials } from "./apply.js";
+import { ensureServiceAccounts } from "./link-serviceaccounts.js";
+import { verifyCredentials } from "./pull-check.js";
 import {
   credentialsFor,
   payloadSha256,

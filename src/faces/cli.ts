@@ -18,7 +18,7 @@ import { dotenvText, resultJson, streamLog, summaryLines } from "./report.js";
 import { checkMetricsFile, emitStatusMetrics, observedRotation } from "./signals.js";
 import { metricsText } from "./metrics.js";
 import { readStatus, statusNeedsAttention } from "../commands/status.js";
-import { ConfirmationRequiredError, teardown, teardownJson, teardownLines } from "../commands/teardown.js";
+import { ConfirmationRequiredError, teardown, teardownJson, teardownLines } from "../commands/revoke.js";
 import { readVariables } from "../config/variables.js";
 import { VERSION } from "../config/version.js";
 import { checkLocalSetup, livePorts } from "../adapters/wiring.js";

@@ -23,7 +23,7 @@ import { assessStatus, daysLeft, statusNeedsAttention } from "../../src/commands
 import { coveringTarget } from "../../src/model/ownership.js";
 import { DESCRIBE_NAMES_MAX, abbreviatedList, targetOf } from "../../src/commands/target.js";
 import { healthyApiToken, idleTimer, quietKube, quietLock } from "../support/port-defaults.ts";
-import { ConfirmationRequiredError, teardown, teardownPlan } from "../../src/commands/teardown.js";
+import { ConfirmationRequiredError, teardown, teardownPlan } from "../../src/commands/revoke.js";
 import type { RotationReport } from "../../src/commands/rotation-report.js";
 import { statusLines } from "../../src/faces/status-view.js";
 import { readArgv } from "../../src/faces/cli.js";

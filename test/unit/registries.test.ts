@@ -20,7 +20,7 @@ import { rotate } from "../../src/commands/rotate.js";
 import { Secret } from "../../src/model/secret.js";
 import { assessStatus } from "../../src/commands/status.js";
 import { healthyApiToken, idleTimer, quietKube, quietLock } from "../support/port-defaults.ts";
-import { teardown } from "../../src/commands/teardown.js";
+import { teardown } from "../../src/commands/revoke.js";
 import { statusLines } from "../../src/faces/status-view.js";
 
 const OWNER: ResolvedOwner = {

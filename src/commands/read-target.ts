@@ -1,22 +1,16 @@
-// The steps every run that writes pull Secrets shares, whether it minted a
-// GitLab deploy token (rotate.ts) or applies static credentials (static.ts):
-// read and check what the cluster holds, ask the API server to accept the
-// apply, prove the credentials pull, and add the Secret to ServiceAccounts.
+// The target as the cluster holds it, read and checked before anything is
+// minted or written: the Secrets and ServiceAccounts, the refusals that need a
+// person, the namespaces that cannot take the Secret, and the API server's dry
+// run of the apply. Reads only (a dry run persists nothing).
 import { SECRET_TYPES, credentialsFor, pullSecretPayload, secretTypeOf } from "../model/dockerconfig.js";
 import { KubeError, SecretTypeError, UnmanagedSecretError, type UnavailableNamespace } from "../model/errors.js";
 import type { Config } from "../config/inputs.js";
 import { decideUnavailable, findUnavailable, readAvailable } from "./lifecycle.js";
 import { secretList } from "../model/manifests.js";
 import { isManaged } from "../model/plan.js";
-import type { ExistingSecret, Log, Ports, PullCheckRequest, Readers } from "../model/ports.js";
+import type { ExistingSecret, Readers } from "../model/ports.js";
 import { Secret } from "../model/secret.js";
-import {
-  missingServiceAccounts,
-  selectServiceAccounts,
-  withPullSecret,
-  type ServiceAccountState,
-} from "../model/serviceaccounts.js";
-import type { RotationReport } from "./rotation-report.js";
+import { missingServiceAccounts, selectServiceAccounts, type ServiceAccountState } from "../model/serviceaccounts.js";
 
 export interface CheckedState {
   /** The run's Config with only the namespaces that can take the Secret; the target stays the configured one. */
@@ -121,70 +115,4 @@ export async function checkApply(
   });
   await ports.kube.dryRunSecrets(list, { force: config.adopt });
   ports.log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
-}
-
-/** Proves the credentials pull `check`; throws what the registry said (the caller rolls back). */
-export async function verifyCredentials(
-  ports: Pick<Ports, "verifier" | "log">,
-  req: PullCheckRequest & {
-    /** Who the log lines speak of: "the new token", "the credentials of robot". */
-    what: string;
-  },
-): Promise<NonNullable<RotationReport["verified"]>> {
-  const { what, ...pull } = req;
-  const r = await ports.verifier.verifyPull(pull);
-  const image = `${req.repository}${req.tag ? `:${req.tag}` : ""}`;
-  if (r.anonymous)
-    ports.log.warn(
-      `${req.registry} serves ${image} without authentication, so the pull check says nothing about ${what}`,
-    );
-  else ports.log.info(`Verified: ${what} pulls ${image} from ${req.registry}`);
-  return {
-    repository: req.repository,
-    ...(req.tag ? { tag: req.tag } : {}),
-    ...(r.digest ? { digest: r.digest } : {}),
-  };
-}
-
-const SERVICE_ACCOUNT_ATTEMPTS = 5;
-
-/**
- * Adds the Secret to every chosen ServiceAccount that lacks it, all in one
- * kubectl call; a 409 (someone changed one since we read it) re-reads and
- * retries. Idempotent: accounts that already list it are not written.
- */
-export async function ensureServiceAccounts(
-  config: Config,
-  ports: { kube: Ports["kube"]; log: Log },
-  initial: readonly ServiceAccountState[],
-): Promise<{ updated: string[]; problems: string[] }> {
-  let accounts = initial;
-  const updated: string[] = [];
-  for (let attempt = 1; attempt <= SERVICE_ACCOUNT_ATTEMPTS; attempt++) {
-    const changes = accounts.flatMap((sa) => {
-      const next = withPullSecret(sa, config.secretName);
-      return next ? [{ key: `${sa.namespace}/${sa.name}`, next }] : [];
-    });
-    if (changes.length === 0) return { updated, problems: [] };
-    try {
-      if ((await ports.kube.replaceServiceAccounts(changes.map((c) => c.next))) === "ok") {
-        updated.push(...changes.map((c) => c.key));
-        ports.log.info(`Added "${config.secretName}" to imagePullSecrets of ${changes.map((c) => c.key).join(", ")}`);
-        return { updated, problems: [] };
-      }
-    } catch (err) {
-      return {
-        updated,
-        problems: [`The Secrets are written, but the ServiceAccounts were not updated: ${(err as Error).message}`],
-      };
-    }
-    const fresh = await ports.kube.readTarget(config.namespaces, config.secretName, config.serviceAccounts);
-    accounts = selectServiceAccounts(fresh.serviceAccounts, config.namespaces, config.serviceAccounts);
-  }
-  return {
-    updated,
-    problems: [
-      `ServiceAccounts kept changing under us; gave up after ${SERVICE_ACCOUNT_ATTEMPTS} attempts. Re-run to finish`,
-    ],
-  };
 }

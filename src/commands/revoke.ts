@@ -36,7 +36,7 @@ import {
   teardownPlan,
   type TeardownPlan,
   type TeardownReport,
-} from "./teardown-plan.js";
+} from "./revoke-plan.js";
 
 export {
   ConfirmationRequiredError,
@@ -46,7 +46,7 @@ export {
   type TeardownPlan,
   type TeardownReport,
   type TeardownToken,
-} from "./teardown-plan.js";
+} from "./revoke-plan.js";
 
 export type TeardownPorts = Omit<Ports, "verifier">;
 
