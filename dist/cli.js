@@ -42006,9 +42006,9 @@ function missingNamespace(r) {
   }
   return "create";
 }
-function namespaces(r) {
+function namespaces(r, required) {
   const list3 = nameList(r, "namespaces");
-  if (list3.length === 0 && r.explicit("namespaceSelector") === void 0) {
+  if (required && list3.length === 0 && r.explicit("namespaceSelector") === void 0) {
     throw new UsageError(
       `${r.label("namespaces")} / ${r.label("namespaceSelector")}`,
       void 0,
@@ -42179,7 +42179,7 @@ function parseConfig(raw, env, face, opts = {}) {
   const url = gitlabUrl(r);
   const creds = credentials(r, writes);
   const missing = missingNamespace(r);
-  const listed = namespaces(r);
+  const listed = namespaces(r, opts.namespacesRequired ?? true);
   const expiresInMs = lifetime(r);
   const rotateBeforeMs = optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS);
   if (writes) rotationWindow(r, rotateBeforeMs, expiresInMs);
@@ -42374,7 +42374,11 @@ function checkOptions(command, raw, face, labels = {}) {
 function configFor(command, raw, env, face, labels = {}) {
   checkOptions(command, raw, face, labels);
   const label = (key) => labels[key] ?? optionLabel(optionByKey(key), face);
-  const parse2 = (r) => parseConfig(r, env, face, { writesCredentials: command !== "status" && command !== "revoke", labels });
+  const parse2 = (r, namespacesRequired = true) => parseConfig(r, env, face, {
+    writesCredentials: command !== "status" && command !== "revoke",
+    namespacesRequired,
+    labels
+  });
   const format = typeof raw.format === "string" ? raw.format.trim() : void 0;
   if (command === "render" && !format) {
     throw new UsageError(
@@ -42400,7 +42404,7 @@ function configFor(command, raw, env, face, labels = {}) {
     );
   }
   if (command === "render" && format === "config.json") {
-    return { ...parse2({ ...raw, namespaces: ["default"] }), namespaces: [] };
+    return parse2(raw, false);
   }
   if (command === "render" && format === "secret" && !given) {
     throw new UsageError(

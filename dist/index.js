@@ -62344,9 +62344,9 @@ function missingNamespace(r) {
   }
   return "create";
 }
-function namespaces(r) {
+function namespaces(r, required) {
   const list2 = nameList(r, "namespaces");
-  if (list2.length === 0 && r.explicit("namespaceSelector") === void 0) {
+  if (required && list2.length === 0 && r.explicit("namespaceSelector") === void 0) {
     throw new UsageError(
       `${r.label("namespaces")} / ${r.label("namespaceSelector")}`,
       void 0,
@@ -62517,7 +62517,7 @@ function parseConfig(raw, env, face, opts = {}) {
   const url = gitlabUrl(r);
   const creds = credentials(r, writes);
   const missing = missingNamespace(r);
-  const listed = namespaces(r);
+  const listed = namespaces(r, opts.namespacesRequired ?? true);
   const expiresInMs = lifetime(r);
   const rotateBeforeMs = optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS);
   if (writes) rotationWindow(r, rotateBeforeMs, expiresInMs);

@@ -65,9 +65,9 @@ export function missingNamespace(r: Reader): MissingNamespaceMode {
   return "create";
 }
 
-export function namespaces(r: Reader): string[] {
+export function namespaces(r: Reader, required: boolean): string[] {
   const list = nameList(r, "namespaces");
-  if (list.length === 0 && r.explicit("namespaceSelector") === undefined) {
+  if (required && list.length === 0 && r.explicit("namespaceSelector") === undefined) {
     throw new UsageError(
       `${r.label("namespaces")} / ${r.label("namespaceSelector")}`,
       undefined,

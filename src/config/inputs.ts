@@ -50,6 +50,8 @@ export interface ParseOptions {
    * --username they need neither the password nor --registry.
    */
   writesCredentials?: boolean;
+  /** false for a command that touches no namespace (render --format config.json): none is required. */
+  namespacesRequired?: boolean;
   /** Options that came from an option variable, named by it in messages (from readVariables). */
   labels?: Readonly<Partial<Record<OptionKey, string>>>;
 }
@@ -66,7 +68,7 @@ export function parseConfig(
   const url = gitlabUrl(r);
   const creds = credentials(r, writes);
   const missing = missingNamespace(r);
-  const listed = namespaces(r);
+  const listed = namespaces(r, opts.namespacesRequired ?? true);
   const expiresInMs = lifetime(r);
   const rotateBeforeMs = optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS);
   // status reads --rotate-before only to predict fills and takes no --expires-in: the default would judge it wrongly.

@@ -212,8 +212,12 @@ export function configFor(
   checkOptions(command, raw, face, labels);
   const label = (key: OptionKey): string => labels[key] ?? optionLabel(optionByKey(key), face);
   // status and revoke read and delete; they never write credentials, so static ones need no password there.
-  const parse = (r: RawSettings): Config =>
-    parseConfig(r, env, face, { writesCredentials: command !== "status" && command !== "revoke", labels });
+  const parse = (r: RawSettings, namespacesRequired = true): Config =>
+    parseConfig(r, env, face, {
+      writesCredentials: command !== "status" && command !== "revoke",
+      namespacesRequired,
+      labels,
+    });
   const format = typeof raw.format === "string" ? raw.format.trim() : undefined;
   if (command === "render" && !format) {
     throw new UsageError(
@@ -247,7 +251,7 @@ export function configFor(
     );
   }
   if (command === "render" && format === "config.json") {
-    return { ...parse({ ...raw, namespaces: ["default"] }), namespaces: [] };
+    return parse(raw, false);
   }
   if (command === "render" && format === "secret" && !given) {
     throw new UsageError(
