@@ -202,6 +202,65 @@ describe("rotate-api-token through the CLI", () => {
     assert.equal(w.gitlab.accessToken(t2)!.revoked, true);
   });
 
+  test("a project access token rotates on its project's endpoint; environment scopes and a hidden variable", async () => {
+    const bot = `glpat-e2eRotateProjectBot0000001`;
+    remember(bot);
+    w.gitlab.addResourceAccessToken(VAR, bot, ["api"], {
+      role: "maintainer",
+      name: "deploy bot",
+      expiresAt: "2099-01-01",
+    });
+    w.gitlab.addVariable(VAR, { key: "BOT_TOKEN", value: bot, environmentScope: "production", masked: true });
+    w.gitlab.addVariable(VAR, { key: "BOT_TOKEN", value: "staging-value-0001", environmentScope: "staging" });
+    // Two variables named BOT_TOKEN and no scope given: GitLab's 409, found before the rotation.
+    w.gitlab.resetRequests();
+    const ambiguous = await cli(bot, `gitlab:project:${PROJECT.id}:BOT_TOKEN`);
+    assert.equal(ambiguous.code, 1, ambiguous.stderr);
+    assert.match(ambiguous.stderr, /HTTP 409/);
+    assert.match(ambiguous.stderr, /add the environment scope/);
+    assert.equal(rotations().length, 0);
+
+    const r = await cli(bot, `gitlab:project:${PROJECT.id}:BOT_TOKEN:production`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      rotations().map((q) => q.path),
+      [`/api/v4/projects/${PROJECT.id}/access_tokens/self/rotate`],
+    );
+    const [production, staging] = variable("BOT_TOKEN");
+    remember(production!.value);
+    assert.equal(w.gitlab.accessToken(production!.value)!.active, true);
+    assert.equal(w.gitlab.accessToken(bot)!.revoked, true);
+    assert.equal(staging!.value, "staging-value-0001", "the other scope is untouched");
+
+    // A hidden variable shows no value: proven by its read, written, not read back.
+    const token = apiToken();
+    w.gitlab.addVariable(VAR, { key: "HIDDEN_TOKEN", value: token, masked: true, hidden: true });
+    const hidden = await cli(token, `gitlab:project:${PROJECT.id}:HIDDEN_TOKEN`, ["--json"]);
+    assert.equal(hidden.code, 0, hidden.stderr);
+    assert.equal(JSON.parse(hidden.stdout).store.confirmed, false);
+    const [h] = variable("HIDDEN_TOKEN");
+    remember(h!.value);
+    assert.equal(h!.hidden, true);
+    assert.equal(w.gitlab.accessToken(h!.value)!.active, true);
+  });
+
+  test("a rotation whose answer is lost is not retried: the run says the outcome is unknown", async () => {
+    const token = apiToken();
+    w.gitlab.addVariable(VAR, { key: "LOST_ANSWER", value: token, masked: true });
+    w.gitlab.fault({ kind: "lostResponse", method: "POST", path: /\/rotate$/, times: 1 });
+    w.gitlab.resetRequests();
+    const r = await cli(token, `gitlab:project:${PROJECT.id}:LOST_ANSWER`);
+    w.gitlab.clearFaults();
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /whether it rotated the token is unknown\. It is NOT retried/);
+    assert.equal(rotations().length, 1);
+    // GitLab did rotate: the newest token of the family is alive (no reuse, no family revocation).
+    const newest = w.gitlab.accessTokensOf("maintainer").at(-1)!;
+    assert.equal(newest.family, w.gitlab.accessToken(token)!.family);
+    assert.equal(newest.active, true);
+    assert.equal(variable("LOST_ANSWER")[0]!.value, token);
+  });
+
   test("a Kubernetes Secret store: written with kubectl on stdin, the rest of the Secret kept", async () => {
     const token = apiToken();
     w.kube.putObject("secrets", {
