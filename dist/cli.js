@@ -53736,7 +53736,13 @@ async function observeApiToken(current, ports) {
   const { gitlab, store, log } = ports;
   for (const form of tokenForms(current.reveal())) log.secret(form);
   const self2 = await gitlab.apiTokenSelf();
-  const owner2 = await gitlab.apiTokenOwner();
+  const owner2 = await gitlab.apiTokenOwner().catch((err) => {
+    if (err instanceof GitLabError && err.status === 403)
+      throw new ApiTokenRefusalError(
+        `the GitLab API token "${self2.name}" (scopes ${self2.scopes.join(", ") || "none"}) may not read GET /user, which tells a personal access token from a project's or group's (each has its own rotate endpoint): give it api, or read_user besides self_rotate. Nothing was changed`
+      );
+    throw err;
+  });
   const held = await store.read(current);
   if (held) for (const form of tokenForms(held.reveal())) log.secret(form);
   const holds = held === void 0 ? "unknown" : held.reveal() === current.reveal() ? "this-token" : "other";

@@ -97,7 +97,15 @@ export async function observeApiToken(current: Secret, ports: ApiTokenPorts): Pr
   const { gitlab, store, log } = ports;
   for (const form of tokenForms(current.reveal())) log.secret(form);
   const self = await gitlab.apiTokenSelf();
-  const owner = await gitlab.apiTokenOwner();
+  const owner = await gitlab.apiTokenOwner().catch((err: unknown) => {
+    if (err instanceof GitLabError && err.status === 403)
+      throw new ApiTokenRefusalError(
+        `the GitLab API token "${self.name}" (scopes ${self.scopes.join(", ") || "none"}) may not read GET /user, which tells ` +
+          `a personal access token from a project's or group's (each has its own rotate endpoint): give it api, or read_user ` +
+          `besides self_rotate. Nothing was changed`,
+      );
+    throw err;
+  });
   const held = await store.read(current);
   if (held) for (const form of tokenForms(held.reveal())) log.secret(form);
   const holds = held === undefined ? "unknown" : held.reveal() === current.reveal() ? "this-token" : "other";

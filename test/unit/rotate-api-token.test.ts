@@ -113,6 +113,18 @@ describe("rotate-api-token", () => {
     );
   });
 
+  it("a self_rotate token that may not read GET /user is refused before anything is rotated", async () => {
+    const w = world();
+    w.ports.gitlab.apiTokenOwner = async () => {
+      throw new GitLabError("reading the API token's user", 403, "insufficient_scope");
+    };
+    await assert.rejects(
+      rotateApiToken(new Secret("old-token"), { expiresInMs: DAY }, w.ports),
+      (e: Error) => e instanceof ApiTokenRefusalError && /may not read GET \/user/.test(e.message),
+    );
+    assert.ok(!w.calls.some((c) => c.startsWith("rotate") || c.startsWith("prove")));
+  });
+
   it("a rotate without an answer is not retried and says its outcome is unknown", async () => {
     const w = world({ rotateError: new GitLabError("rotating the API token", undefined, "no answer within 30 s") });
     await assert.rejects(
