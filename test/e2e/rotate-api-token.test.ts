@@ -290,5 +290,38 @@ describe("rotate-api-token through the CLI", () => {
     assert.equal(refused.code, 1, refused.stderr);
     assert.equal(rotations().length, 0);
     assert.equal(w.gitlab.accessToken(value)!.active, true);
+
+    // Refused after rotating (the update right taken away while the rotation is on its way): exit 1,
+    // the new value kept in the recovery file, the Secret unchanged.
+    const recovery = join(w.dir, "recovery-kube.token");
+    let release!: () => void;
+    w.gitlab.fault({
+      kind: "hold",
+      method: "POST",
+      path: /\/personal_access_tokens\/self\/rotate$/,
+      until: new Promise<void>((resolve) => (release = resolve)),
+      times: 1,
+    });
+    w.gitlab.resetRequests();
+    const running = w.startCli(args("kubernetes:team-a/gitlab-token/token", ["--api-token-recovery-file", recovery]), {
+      env: { GITLAB_TOKEN: value },
+    });
+    await waitFor(() => rotations().length === 1, "the rotate request");
+    w.kube.deny({ namespace: "team-a", verb: "update", resource: "secrets" });
+    release();
+    const failed = await running.done;
+    runs.push(failed);
+    w.kube.clearDenials();
+    assert.equal(failed.code, 1, failed.stderr);
+    assert.match(
+      failed.stderr,
+      /the API token was rotated .* but writing it to key token of Secret team-a\/gitlab-token failed 3 times/,
+    );
+    const kept = readFileSync(recovery, "utf8");
+    remember(kept);
+    assert.equal(w.gitlab.accessToken(kept)!.active, true);
+    assert.equal(w.gitlab.accessToken(value)!.revoked, true);
+    const unchanged = w.kube.getObject("secrets", "team-a", "gitlab-token");
+    assert.equal(Buffer.from(unchanged.data.token, "base64").toString("utf8"), value);
   });
 });
