@@ -9,11 +9,23 @@
 //
 // The requester and its errors live in gitlab-requester.ts, the user-facing
 // hints in gitlab-errors.ts; this module is the port.
-import { DeployTokens, GroupMembers, Groups, PersonalAccessTokens, Projects, Users } from "@gitbeaker/core";
+import {
+  DeployTokens,
+  GroupAccessTokens,
+  GroupMembers,
+  Groups,
+  PersonalAccessTokens,
+  ProjectAccessTokens,
+  Projects,
+  Users,
+} from "@gitbeaker/core";
 import { createRequesterFn } from "@gitbeaker/requester-utils";
 import { GitLabError } from "../model/errors.js";
 import type {
+  ApiTokenOwner,
   ApiTokenSelf,
+  ApiTokenSelfPort,
+  RotatedApiToken,
   CallerAccess,
   DeployTokenInfo,
   GitLabPort,
@@ -87,9 +99,47 @@ function toInfo(t: Record<string, unknown>): DeployTokenInfo {
   };
 }
 
+/** Any failure -> GitLabError, with the caller's token scrubbed from whatever GitLab echoed. */
+export function toGitLabError(operation: string, who: string, err: unknown, secrets: readonly string[]): GitLabError {
+  if (err instanceof GitLabError) return err;
+  const clean = (s: string): string => redact(s, secrets);
+  if (err instanceof HttpStatusError) {
+    return new GitLabError(
+      operation,
+      err.status,
+      clean(err.description || `HTTP ${err.status}`),
+      hintFor(err.status, who),
+    );
+  }
+  if (err instanceof ConnectionError)
+    return new GitLabError(operation, undefined, clean(err.message), err.proxyHint ?? connectionHint(err.code));
+  if (err instanceof RetryExhaustedError && err.lastError instanceof ConnectionError && err.lastError.proxyHint) {
+    // A proxy that stayed unreachable: say so, not "GitLab is unavailable".
+    return new GitLabError(
+      operation,
+      undefined,
+      clean(`${err.lastError.message}; ${err.message}`),
+      err.lastError.proxyHint,
+    );
+  }
+  if (err instanceof RetryExhaustedError) {
+    const status = err.last.kind === "status" ? err.last.status : undefined;
+    const hint = status === 429 ? hintFor(429, who) : "GitLab is unavailable or overloaded; try again later";
+    return new GitLabError(operation, status, clean(err.message), hint);
+  }
+  return new GitLabError(operation, undefined, clean(err instanceof Error ? err.message : String(err)));
+}
+
 // ---- the port -------------------------------------------------------------------------------------
 
-export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
+/** A bot user's name says whose access token it holds: `project_42_bot_…`, `group_7_bot_…`. */
+export function ownerOfUser(user: Record<string, unknown>): ApiTokenOwner {
+  const m = /^(project|group)_(\d+)_bot(?:_|$)/.exec(String(user.username ?? ""));
+  if (user.bot === true && m) return { kind: m[1] as "project" | "group", id: Number(m[2]) };
+  return { kind: "personal" };
+}
+
+export function gitlabPort(opts: GitLabPortOptions): GitLabPort & ApiTokenSelfPort {
   const retry = retryOptions(opts.retry);
   const timeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const secret = opts.token.reveal();
@@ -108,38 +158,14 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
   const accessTokens = new PersonalAccessTokens(base);
   const users = new Users(base);
   const groupMembers = new GroupMembers(base);
+  const projectAccessTokens = new ProjectAccessTokens(base);
+  const groupAccessTokens = new GroupAccessTokens(base);
   /** GET /projects/:id carries the caller's own permissions: kept from resolveOwner, so checking the role costs no request. */
   const projectAccess = new Map<number, number | undefined>();
 
   /** Any failure -> GitLabError, with the caller's token scrubbed from whatever GitLab echoed. */
   function gitLabError(operation: string, who: string, err: unknown): GitLabError {
-    if (err instanceof GitLabError) return err;
-    const clean = (s: string): string => redact(s, [secret]);
-    if (err instanceof HttpStatusError) {
-      return new GitLabError(
-        operation,
-        err.status,
-        clean(err.description || `HTTP ${err.status}`),
-        hintFor(err.status, who),
-      );
-    }
-    if (err instanceof ConnectionError)
-      return new GitLabError(operation, undefined, clean(err.message), err.proxyHint ?? connectionHint(err.code));
-    if (err instanceof RetryExhaustedError && err.lastError instanceof ConnectionError && err.lastError.proxyHint) {
-      // A proxy that stayed unreachable: say so, not "GitLab is unavailable".
-      return new GitLabError(
-        operation,
-        undefined,
-        clean(`${err.lastError.message}; ${err.message}`),
-        err.lastError.proxyHint,
-      );
-    }
-    if (err instanceof RetryExhaustedError) {
-      const status = err.last.kind === "status" ? err.last.status : undefined;
-      const hint = status === 429 ? hintFor(429, who) : "GitLab is unavailable or overloaded; try again later";
-      return new GitLabError(operation, status, clean(err.message), hint);
-    }
-    return new GitLabError(operation, undefined, clean(err instanceof Error ? err.message : String(err)));
+    return toGitLabError(operation, who, err, [secret]);
   }
 
   /** An idempotent call under our retry policy. */
@@ -331,6 +357,39 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort {
         if (err instanceof GitLabError && err.status === 404) return { level: 0, isAdmin };
         throw err;
       }
+    },
+
+    async apiTokenOwner(): Promise<ApiTokenOwner> {
+      const me = (await idempotent("reading the API token's user", "the API token", () =>
+        users.showCurrentUser(),
+      )) as Record<string, unknown>;
+      return ownerOfUser(me);
+    },
+
+    async rotateApiTokenSelf(owner, expiresAt): Promise<RotatedApiToken> {
+      const op = "rotating the API token";
+      const who = owner.kind === "personal" ? "the API token" : `${owner.kind} ${owner.id}`;
+      let t: Record<string, unknown>;
+      try {
+        // Exactly one request, outside the retry policy: the old value dies with it, and sending it
+        // again to a rotate endpoint would revoke the whole token family.
+        t = (await (owner.kind === "personal"
+          ? accessTokens.rotate("self", { expiresAt })
+          : owner.kind === "project"
+            ? projectAccessTokens.rotate(owner.id, "self", { expiresAt })
+            : groupAccessTokens.rotate(owner.id, "self", { expiresAt }))) as unknown as Record<string, unknown>;
+      } catch (err) {
+        throw gitLabError(op, who, err);
+      }
+      if (typeof t.token !== "string" || t.token === "" || typeof t.id !== "number") {
+        throw new GitLabError(op, 200, "the response lacks id or token");
+      }
+      return {
+        id: t.id,
+        name: String(t.name),
+        expiresAt: typeof t.expires_at === "string" ? t.expires_at.slice(0, 10) : expiresAt,
+        token: new Secret(t.token),
+      };
     },
 
     async apiTokenSelf(): Promise<ApiTokenSelf> {

@@ -7,7 +7,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { gitlabPort } from "./gitlab.js";
 import type { Config } from "../config/inputs.js";
 import { kubectlPort } from "./kubectl.js";
-import type { GitLabPort, Log, Ports } from "../model/ports.js";
+import type { ApiTokenPorts, GitLabPort, Log, Ports } from "../model/ports.js";
+import { fileRecovery, gitlabVariableStore } from "./apitoken-store.js";
+import { kubernetesSecretStore } from "./apitoken-store-kube.js";
 import { registryPortFor } from "./registry.js";
 import { readCaFile } from "./tls.js";
 import { checkKubeconfig } from "./kubeconfig-check.js";
@@ -90,5 +92,36 @@ export function livePorts(config: Config, log: Log, redactor: Redactor): Ports {
     },
     log,
     nonce: () => randomBytes(3).toString("hex"),
+  };
+}
+
+/** rotate-api-token's ports: GitLab with the current token, the store --api-token-store names, the recovery file. */
+export function liveApiTokenPorts(config: Config, log: Log, redactor: Redactor): ApiTokenPorts {
+  const spec = config.apiToken.store;
+  if (!spec || config.credentials.kind !== "deploy-token")
+    throw new Error("rotate-api-token: no store or no GitLab token");
+  const caPem = config.caFile ? readCaFile(config.caFile) : undefined;
+  const http = {
+    url: config.gitlabUrl,
+    caPem,
+    proxy: config.proxy,
+    requestTimeoutMs: config.requestTimeoutMs,
+    retry: { deadlineMs: config.retryForMs },
+  };
+  return {
+    gitlab: gitlabPort({ ...http, token: config.credentials.gitlabToken }),
+    store:
+      spec.kind === "gitlab-variable"
+        ? gitlabVariableStore(spec, http)
+        : kubernetesSecretStore(spec, {
+            kubeconfig: config.kubeconfig,
+            context: config.context,
+            redact: redactor.redact,
+            holdsSecret: redactor.holds,
+          }),
+    recovery: config.apiToken.recoveryFile ? fileRecovery(config.apiToken.recoveryFile) : undefined,
+    clock: { now: () => new Date() },
+    log,
+    sleep: (ms) => sleep(ms),
   };
 }

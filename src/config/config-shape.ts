@@ -27,6 +27,24 @@ export type Credentials =
       password: Secret | undefined;
     };
 
+/** Where rotate-api-token writes the API token's new value (--api-token-store). */
+export type ApiTokenStoreSpec =
+  | {
+      kind: "gitlab-variable";
+      owner: Owner;
+      key: string;
+      /** filter[environment_scope]; undefined: the key must be unique. */
+      environmentScope: string | undefined;
+    }
+  | { kind: "kubernetes-secret"; namespace: string; name: string; key: string };
+
+export interface ApiTokenSettings {
+  /** undefined unless --api-token-store was given (rotate-api-token requires it). */
+  store: ApiTokenStoreSpec | undefined;
+  expiresInMs: number;
+  recoveryFile: string | undefined;
+}
+
 export interface Config {
   gitlabUrl: string;
   credentials: Credentials;
@@ -84,6 +102,8 @@ export interface Config {
   renderFormat: RenderFormat | undefined;
   /** Metrics file, Pushgateway, Events (input-observe.ts). */
   observe: ObserveSettings;
+  /** rotate-api-token's settings (input-apitoken.ts). */
+  apiToken: ApiTokenSettings;
 }
 
 export const RENDER_FORMATS = ["secret", "config.json"] as const;

@@ -8,8 +8,8 @@ import type { Credentials } from "./config-shape.js";
 import type { Reader } from "./input-reader.js";
 
 const PATH_SEGMENT = "[A-Za-z0-9_][A-Za-z0-9_.-]*";
-const PROJECT_REF = new RegExp(`^(?:[1-9]\\d*|${PATH_SEGMENT}(?:/${PATH_SEGMENT})+)$`);
-const GROUP_REF = new RegExp(`^(?:[1-9]\\d*|${PATH_SEGMENT}(?:/${PATH_SEGMENT})*)$`);
+export const PROJECT_REF = new RegExp(`^(?:[1-9]\\d*|${PATH_SEGMENT}(?:/${PATH_SEGMENT})+)$`);
+export const GROUP_REF = new RegExp(`^(?:[1-9]\\d*|${PATH_SEGMENT}(?:/${PATH_SEGMENT})*)$`);
 
 export function isLoopbackHost(hostname: string): boolean {
   return hostname === "localhost" || /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === "[::1]";

@@ -22,6 +22,7 @@ import {
   serviceAccounts,
 } from "./input-kube.js";
 import { observe } from "./input-observe.js";
+import { apiTokenSettings } from "./input-apitoken.js";
 import {
   MAX_LIFETIME_MS,
   integer,
@@ -34,6 +35,8 @@ import {
 } from "./input-values.js";
 
 export {
+  type ApiTokenSettings,
+  type ApiTokenStoreSpec,
   MISSING_NAMESPACE_MODES,
   RENDER_FORMATS,
   type Config,
@@ -112,6 +115,7 @@ export function parseConfig(
     yes: r.boolean("yes"),
     renderFormat: renderFormat(r),
     observe: observe(r),
+    apiToken: apiTokenSettings(r),
   };
 }
 

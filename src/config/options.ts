@@ -413,6 +413,37 @@ export const OPTIONS = [
       "rotate: record Kubernetes Events (events.k8s.io/v1): one per run on the target's Lease (Rotated, Filled, NothingDue, " +
       "RotationFailed) and a Warning on the Secret of each namespace that needs a person. Needs create on events; refused, the run goes on.",
   },
+  // rotate-api-token (commands/rotate-api-token.ts): the API token's own rotation, and where its new value goes.
+  {
+    key: "apiTokenStore",
+    kind: "string",
+    flag: "api-token-store",
+    input: null,
+    description:
+      "rotate-api-token: where the API token's value lives, written with the new value after the rotation: " +
+      "gitlab:project:<id or path>:<KEY>[:<environment scope>] or gitlab:group:<id or path>:<KEY>[:<environment scope>] (a CI/CD " +
+      "variable; its masked, protected, raw and hidden flags are kept), or kubernetes:<namespace>/<secret>/<key> (a Secret's key, " +
+      "written with kubectl).",
+  },
+  {
+    key: "apiTokenExpiresIn",
+    kind: "string",
+    flag: "api-token-expires-in",
+    input: null,
+    default: "30d",
+    description:
+      "rotate-api-token: lifetime of the rotated API token (1d to 365d; GitLab's limit). GitLab expires tokens at 00:00 UTC: the date is rounded up.",
+  },
+  {
+    key: "apiTokenRecoveryFile",
+    kind: "string",
+    flag: "api-token-recovery-file",
+    input: null,
+    description:
+      "rotate-api-token: a file that must not exist yet, created empty (mode 0600) before the rotation and removed after a " +
+      "successful write. Only if writing the new token to --api-token-store fails after GitLab rotated it is the new value kept " +
+      "there, so it is not lost (see docs/security.md). Without it, such a failure leaves the new token unrecoverable: revoke it in GitLab.",
+  },
 ] as const satisfies readonly OptionSpec[];
 
 export type OptionKey = (typeof OPTIONS)[number]["key"];

@@ -21,7 +21,8 @@ import { readStatus, statusNeedsAttention } from "../commands/status.js";
 import { ConfirmationRequiredError, teardown, teardownJson, teardownLines } from "../commands/revoke.js";
 import { readVariables } from "../config/variables.js";
 import { VERSION } from "../config/version.js";
-import { checkLocalSetup, livePorts } from "../adapters/wiring.js";
+import { checkLocalSetup, liveApiTokenPorts, livePorts } from "../adapters/wiring.js";
+import { rotateApiToken } from "../commands/rotate-api-token.js";
 import { Redactor } from "../model/secret.js";
 import { statusJson, statusLines } from "./status-view.js";
 
@@ -243,7 +244,26 @@ async function renderCommand({ config, log, redactor, io }: Context): Promise<Ou
   return { exitCode: ExitCode.ok, lines: [], json: undefined };
 }
 
+async function rotateApiTokenCommand({ config, log, redactor }: Context): Promise<Outcome> {
+  if (config.credentials.kind !== "deploy-token")
+    throw new UsageError("--username", undefined, "not an option of rotate-api-token");
+  const report = await rotateApiToken(
+    config.credentials.gitlabToken,
+    { expiresInMs: config.apiToken.expiresInMs },
+    liveApiTokenPorts(config, log, redactor),
+  );
+  return {
+    exitCode: ExitCode.ok,
+    lines: [
+      `Rotated the API token "${report.rotated.name}": token ${report.previous.id} revoked, token ${report.rotated.id} expires on ` +
+        `${report.rotated.expiresAt}; written to ${report.store.where}${report.store.confirmed ? " and read back" : ""}.`,
+    ],
+    json: report,
+  };
+}
+
 const RUN: Record<CommandName, (ctx: Context) => Promise<Outcome>> = {
+  "rotate-api-token": rotateApiTokenCommand,
   rotate: rotateCommand,
   plan: planCommand,
   status: statusCommand,
@@ -290,8 +310,9 @@ export async function runCli(argv: string[], env: Env, io: Io): Promise<number> 
     if (config.dotenv) writeDotenv(config.dotenv, "");
     checkMetricsFile(config);
     await checkLocalSetup(config, redactor, {
-      // render never contacts the cluster.
-      cluster: command !== "render",
+      // render never contacts the cluster; rotate-api-token only for a Secret store.
+      cluster:
+        command === "rotate-api-token" ? config.apiToken.store?.kind === "kubernetes-secret" : command !== "render",
       labels: { kubeconfig: labels.kubeconfig ?? "--kubeconfig", context: labels.context ?? "--context" },
     });
     const log = streamLog((line) => io.stderr(`${line}\n`), redactor);

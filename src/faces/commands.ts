@@ -13,7 +13,7 @@ import {
 } from "../config/options.js";
 import type { Labels } from "../config/variables.js";
 
-export type CommandName = "rotate" | "plan" | "status" | "revoke" | "render";
+export type CommandName = "rotate" | "plan" | "status" | "revoke" | "render" | "rotate-api-token";
 
 export interface CommandSpec {
   summary: string;
@@ -25,7 +25,14 @@ export interface CommandSpec {
 }
 
 /** Options only the other commands use. */
-const NOT_ROTATE: readonly OptionKey[] = ["warnWithin", "yes", "format"];
+const NOT_ROTATE: readonly OptionKey[] = [
+  "warnWithin",
+  "yes",
+  "format",
+  "apiTokenStore",
+  "apiTokenExpiresIn",
+  "apiTokenRecoveryFile",
+];
 /** Where to find GitLab and the cluster, and which target: every command but render needs these. */
 const TARGET: readonly OptionKey[] = [
   "gitlabUrl",
@@ -179,6 +186,37 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       "format",
     ]),
   },
+  "rotate-api-token": {
+    summary: "Rotate the GitLab API token this run holds, and write the new value back to where it lives.",
+    details: [
+      "In this order, so no step can lose the token: read the token's own details; read --api-token-store (it must hold this " +
+        "token) and prove it can be written (the value written back unchanged; a Secret's replace as a server-side dry run); " +
+        "then rotate the token once (never retried: the old value dies with the request, and presenting it again revokes every " +
+        "token of its family); write the new value with the new token, retrying the write, never the rotation; read it back. " +
+        "Any refusal before the rotation changes nothing. If the write still fails, the run exits 1 saying what happened; the new " +
+        "value is kept in --api-token-recovery-file if one was given, else it is lost and must be revoked (docs/security.md). " +
+        "A CI/CD variable store needs the api scope and a Maintainer (project) or Owner (group).",
+    ],
+    exitCodes: [
+      "0  rotated and written back",
+      "1  GitLab, the store or the cluster failed (the message says whether the token was rotated and how to recover)",
+      "2  bad input, or a token or store that will not do (nothing was changed)",
+    ],
+    options: only([
+      "gitlabUrl",
+      "gitlabToken",
+      "kubeconfig",
+      "context",
+      "caFile",
+      "allowInsecureHttp",
+      "requestTimeout",
+      "retryFor",
+      "json",
+      "apiTokenStore",
+      "apiTokenExpiresIn",
+      "apiTokenRecoveryFile",
+    ]),
+  },
 };
 
 export function isCommand(name: string): name is CommandName {
@@ -242,6 +280,7 @@ export function configFor(
     );
   }
   if (command === "status") return statusConfig(raw, format, parse, label);
+  if (command === "rotate-api-token") return apiTokenConfig(raw, parse, label);
   if (command === "render" && format === "config.json" && given) {
     // A docker config.json names no namespace: a given one would be ignored, and the user may believe it scoped something.
     throw new UsageError(
@@ -261,6 +300,29 @@ export function configFor(
     );
   }
   return parse(raw);
+}
+
+/**
+ * rotate-api-token names no owner nor namespace: parseConfig (which requires
+ * them) gets stand-ins the Config then drops. The store is required.
+ */
+function apiTokenConfig(
+  raw: RawSettings,
+  parse: (r: RawSettings) => Config,
+  label: (key: OptionKey) => string,
+): Config {
+  const config = {
+    ...parse({ ...raw, namespaces: ["default"], project: "0/0" }),
+    namespaces: [],
+    listedNamespaces: [],
+  };
+  if (!config.apiToken.store)
+    throw new UsageError(
+      label("apiTokenStore"),
+      undefined,
+      "required for rotate-api-token: where the API token lives (gitlab:project:<id or path>:<KEY>, gitlab:group:..., kubernetes:<namespace>/<secret>/<key>)",
+    );
+  return config;
 }
 
 /** status --format openmetrics prints the metrics (faces/metrics.ts) instead of the table; render's formats are not status's. */
@@ -307,7 +369,8 @@ export function helpText(version: string, command?: CommandName): string {
   ];
   if (!command) {
     lines.push("Commands:");
-    for (const [name, spec] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)}${spec.summary}`);
+    const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length)) + 2;
+    for (const [name, spec] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(width)}${spec.summary}`);
     lines.push("", "Run `gitlab-pull-secret <command> --help` for its options and exit codes.");
     return lines.join("\n") + "\n";
   }
@@ -326,7 +389,9 @@ export function helpText(version: string, command?: CommandName): string {
     // In precedence order: the flag, then these variables, then the default.
     const vars = [optionVariable(o), ...("env" in o && o.env ? o.env : [])].filter(Boolean);
     const env = vars.length ? ` [env: ${vars.join(", ")}]` : "";
-    const def = "default" in o ? ` [default: ${o.default}]` : "defaultText" in o ? ` [default: ${o.defaultText}]` : "";
+    // A default described in words may name a flag this command refuses (the token's, --username): then it is left out.
+    const defText = "default" in o ? o.default : "defaultText" in o ? describeFor(o.defaultText, spec) : "";
+    const def = defText ? ` [default: ${defText}]` : "";
     lines.push(
       `  ${(names || `$${"env" in o && o.env ? o.env[0] : ""}`).padEnd(34)}${describeFor(o.description, spec)}${env}${def}`,
     );

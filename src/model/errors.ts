@@ -242,3 +242,20 @@ export class RotationError extends GpsError {
 export function exitCodeOf(err: unknown): ExitCodeValue {
   return err instanceof GpsError ? err.exitCode : ExitCode.remote;
 }
+
+/**
+ * rotate-api-token found, before rotating, that the token or its store will not
+ * do (a scope missing, the store holding another value): nothing was changed.
+ */
+export class ApiTokenRefusalError extends GpsError {
+  readonly exitCode = ExitCode.usage;
+}
+
+/**
+ * rotate-api-token rotated the API token (the old value is dead) and could not
+ * store the new one. The message says what happened and how to recover; it never
+ * holds a token.
+ */
+export class ApiTokenStoreWriteError extends GpsError {
+  readonly exitCode = ExitCode.remote;
+}

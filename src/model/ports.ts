@@ -71,6 +71,92 @@ export interface GitLabWriter {
 
 export type GitLabPort = GitLabReader & GitLabWriter;
 
+/**
+ * Whose the API token is, which decides its rotate endpoint: a personal access
+ * token, or a project's or group's access token (the token of that resource's bot user).
+ */
+export type ApiTokenOwner = { kind: "personal" } | { kind: "project" | "group"; id: number };
+
+/** The API token after its rotation: the old value is already revoked. */
+export interface RotatedApiToken {
+  id: number;
+  name: string;
+  /** `YYYY-MM-DD`. */
+  expiresAt: string;
+  token: Secret;
+}
+
+/** The reads rotate-api-token makes about the token it runs with (the GitLab port implements them). */
+export interface ApiTokenSelfReader {
+  apiTokenSelf(): Promise<ApiTokenSelf>;
+  /** GET /user: a bot user `project_<id>_bot_…` or `group_<id>_bot_…` holds that resource's access token. */
+  apiTokenOwner(): Promise<ApiTokenOwner>;
+}
+
+/** The one write: rotate the token the port runs with. */
+export interface ApiTokenSelfWriter {
+  /**
+   * POST .../self/rotate, sent exactly once and never retried, whatever happens:
+   * after it the old value is dead, and presenting it again to a rotate endpoint
+   * revokes the whole token family. A failure whose outcome is unknown (no
+   * answer) says so (`GitLabError` with status undefined).
+   */
+  rotateApiTokenSelf(owner: ApiTokenOwner, expiresAt: string): Promise<RotatedApiToken>;
+}
+
+export type ApiTokenSelfPort = ApiTokenSelfReader & ApiTokenSelfWriter;
+
+/** Where the API token's value lives, that rotate-api-token writes the new value to. */
+export interface ApiTokenStoreReader {
+  readonly kind: "gitlab-variable" | "kubernetes-secret";
+  /** Where, in words for messages (never a value): `CI/CD variable GITLAB_TOKEN of project grp/app`. */
+  readonly where: string;
+  /**
+   * The value it holds, read with `auth` where GitLab is asked; undefined when the
+   * store never shows its value (a hidden variable). Throws when it is missing or refused.
+   */
+  read(auth: Secret): Promise<Secret | undefined>;
+  /**
+   * Proves a write is allowed, changing nothing: writes `current` (what read()
+   * answered) back unchanged, or, when the value cannot be read, asks the
+   * API's permission answers. Throws naming what is missing.
+   */
+  proveWritable(current: Secret | undefined, auth: Secret): Promise<void>;
+}
+
+export interface ApiTokenStoreWriter {
+  /** Writes `value`, keeping everything else of the store as it is (a variable's flags); `auth` is GitLab's token. */
+  write(value: Secret, auth: Secret): Promise<void>;
+}
+
+export type ApiTokenStore = ApiTokenStoreReader & ApiTokenStoreWriter;
+
+/**
+ * Where the new API token is kept if writing it to its store fails after the
+ * rotation (--api-token-recovery-file): prepared before rotating, so a
+ * recovery that could not be written stops the run while nothing has changed.
+ */
+export interface ApiTokenRecovery {
+  readonly where: string;
+  /** Creates it empty, owner-only (0600); refuses one that exists (it may hold an earlier run's token). */
+  prepare(): Promise<void>;
+  /** Writes the value into the prepared file. */
+  keep(value: Secret): Promise<void>;
+  /** Removes the prepared (empty) file after a run that needs no recovery. */
+  discard(): Promise<void>;
+}
+
+/** What rotate-api-token is handed: it holds no Lease and touches no pull Secret. */
+export interface ApiTokenPorts {
+  gitlab: ApiTokenSelfPort;
+  store: ApiTokenStore;
+  /** undefined without --api-token-recovery-file. */
+  recovery: ApiTokenRecovery | undefined;
+  clock: Clock;
+  log: Log;
+  sleep: (ms: number) => Promise<void>;
+}
+
 export interface CallerAccess {
   /** The highest access level on the owner (direct or inherited); 0: not a member; undefined: GitLab did not say. */
   level: number | undefined;

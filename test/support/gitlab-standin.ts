@@ -17,6 +17,8 @@
 //   handlers/access-tokens.ts  GET /personal_access_tokens/self and /:id, by GitLab version
 //   handlers/projects.ts       GET /projects/:id, GET /groups/:id
 //   handlers/members.ts        GET /groups/:id/members/all/:user_id
+//   handlers/rotation.ts       POST personal/project/group access token self-rotation, reuse detection
+//   handlers/variables.ts      GET/PUT project and group CI/CD variables by key
 //   handlers/deploy-tokens.ts  project, group and instance deploy tokens: list, create, show, delete
 //   handlers/jwt.ts            GET /jwt/auth: registry JWTs
 export type {
@@ -27,6 +29,9 @@ export type {
   PersonalAccessTokenOptions,
   RecordedRequest,
   Role,
+  AccessTokenState,
+  VariableOwner,
+  VariableState,
 } from "./gitlab/api.ts";
 export { DEPLOY_TOKEN_SCOPES } from "./gitlab/api.ts";
 export { parseIso8601 } from "./gitlab/http.ts";

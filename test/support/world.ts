@@ -102,6 +102,8 @@ export interface World {
   secretForms(): string[];
   /** A credential the world did not mint (static registry credentials): its password, user:password and their base64. */
   addCredentials(username: string, password: string): void;
+  /** A secret the world did not mint and that is no credential pair (a rotated API token): these exact forms. */
+  addSecretForms(...forms: string[]): void;
   /** Files under dir that the tool may have left behind (its TMPDIR). */
   leftoverFiles(): string[];
   close(): Promise<void>;
@@ -304,6 +306,9 @@ export async function startWorld(
       const userPass = `${username}:${password}`;
       const auth = Buffer.from(userPass).toString("base64");
       for (const f of [password, userPass, auth, auth.replace(/=+$/, "")]) secretsSeen.add(f);
+    },
+    addSecretForms(...forms) {
+      for (const f of forms) secretsSeen.add(f);
     },
     leftoverFiles() {
       const out: string[] = [];

@@ -81,10 +81,55 @@ export interface PersonalAccessTokenOptions {
   expiresAt?: string | null;
 }
 
+/** A CI/CD variable as stored (tests set it up and read it back; the stand-in never logs it). */
+export interface VariableState {
+  key: string;
+  value: string;
+  variableType?: "env_var" | "file";
+  protected?: boolean;
+  masked?: boolean;
+  raw?: boolean;
+  hidden?: boolean;
+  /** Default `*`. */
+  environmentScope?: string;
+  description?: string | null;
+}
+export type VariableOwner = { kind: "project" | "group"; id: number };
+
+/** An access token's state as the instance holds it, found by its secret. */
+export interface AccessTokenState {
+  id: number;
+  username: string;
+  scopes: string[];
+  expiresAt: string | null;
+  revoked: boolean;
+  /** Not revoked and not expired: it authenticates. */
+  active: boolean;
+  /** The first token of its rotation chain. */
+  family: number;
+}
+
 export interface GitLabStandIn {
   url: string;
   addUser(u: { username: string; admin?: boolean }): void;
   addPersonalAccessToken(username: string, token: string, scopes: string[], opts?: PersonalAccessTokenOptions): void;
+  /**
+   * A project or group access token: a bot user (`project_<id>_bot_<n>`), a member of the
+   * resource with `role`, holding `token`.
+   */
+  addResourceAccessToken(
+    owner: VariableOwner,
+    token: string,
+    scopes: string[],
+    opts?: PersonalAccessTokenOptions & { role?: Role },
+  ): void;
+  /** Any access token by its secret; undefined when the instance never issued it. */
+  accessToken(secret: string): AccessTokenState | undefined;
+  /** Every access token of a user, by creation. */
+  accessTokensOf(username: string): AccessTokenState[];
+  addVariable(owner: VariableOwner, v: VariableState): void;
+  /** The variables of an owner with this key (one per environment scope), copies. */
+  variables(owner: VariableOwner, key: string): Required<VariableState>[];
   /** Which GitLab version's /personal_access_tokens/self to serve (default "self"). */
   setPatSelf(mode: PatSelfMode): void;
   addProject(p: { id: number; path: string; registryEnabled?: boolean; members?: Record<string, Role> }): void;

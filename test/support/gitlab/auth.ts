@@ -64,8 +64,14 @@ export interface Caller {
   pat: Pat;
 }
 
-/** undefined = no credential given; "invalid" / "expired" = 401; otherwise the caller. */
-export function apiCaller(s: Store, req: IncomingMessage): Caller | "invalid" | "expired" | undefined {
+/**
+ * undefined = no credential given; "invalid" / "expired" = 401; a revoked token is
+ * `{ revoked }` (401, and on a rotate endpoint reuse detection); otherwise the caller.
+ */
+export function apiCaller(
+  s: Store,
+  req: IncomingMessage,
+): Caller | "invalid" | "expired" | { revoked: Pat } | undefined {
   let secret: string | undefined;
   const pt = req.headers["private-token"];
   if (typeof pt === "string") secret = pt;
@@ -78,6 +84,7 @@ export function apiCaller(s: Store, req: IncomingMessage): Caller | "invalid" | 
   const pat = s.pats.get(secret);
   const user = pat ? s.users.get(pat.username) : undefined;
   if (!pat || !user) return "invalid";
+  if (pat.revoked) return { revoked: pat };
   if (s.patExpired(pat)) return "expired";
   return { user, scopes: pat.scopes, pat };
 }
@@ -86,9 +93,15 @@ export function apiCaller(s: Store, req: IncomingMessage): Caller | "invalid" | 
  * API::APIGuard's scope check, before any route runs: a token without `api` may
  * only read, and only with `read_api`, unless the route takes any scope.
  */
-export function scopeRefusal(caller: Caller, method: string, anyScope: boolean): Resp | undefined {
+export function scopeRefusal(
+  caller: Caller,
+  method: string,
+  anyScope: boolean,
+  alsoScopes: string[] = [],
+): Resp | undefined {
   if (caller.scopes.includes("api") || anyScope) return undefined;
-  if (method !== "GET") return insufficientScope("api");
+  if (alsoScopes.some((x) => caller.scopes.includes(x))) return undefined;
+  if (method !== "GET") return insufficientScope(["api", ...alsoScopes].join(" "));
   if (!caller.scopes.includes("read_api")) return insufficientScope("api read_api");
   return undefined;
 }
@@ -146,7 +159,7 @@ export function registryActor(s: Store, req: IncomingMessage): Actor | null {
   if (password === "") return null;
   const pat = s.pats.get(password);
   const u = pat ? s.users.get(pat.username) : undefined;
-  if (pat && u && !s.patExpired(pat) && pat.scopes.some((sc) => PAT_SCOPES.includes(sc))) {
+  if (pat && u && !pat.revoked && !s.patExpired(pat) && pat.scopes.some((sc) => PAT_SCOPES.includes(sc))) {
     return { kind: "user", user: u, abilities: patAbilities(pat.scopes) };
   }
   const t = s.tokens.find((x) => x.token === password && s.active(x));

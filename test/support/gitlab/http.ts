@@ -24,6 +24,12 @@ export const tokenExpired = (): Resp =>
     error: "invalid_token",
     error_description: "Token is expired. You can either do re-authorization or token refresh.",
   });
+/** Gitlab::Auth::RevokedError, as API::APIGuard answers it. */
+export const tokenRevoked = (): Resp =>
+  json(401, {
+    error: "invalid_token",
+    error_description: "Token was revoked. You have to re-authorize from the user.",
+  });
 export const forbidden = (): Resp => msg(403, "403 Forbidden");
 export const grapeError = (errors: string[]): Resp => json(400, { error: errors.join(", ") });
 export const insufficientScope = (scope: string): Resp =>

@@ -17,6 +17,8 @@ import { handleJwt } from "./handlers/jwt.ts";
 import { routes as members } from "./handlers/members.ts";
 import { routes as projects } from "./handlers/projects.ts";
 import { routes as users } from "./handlers/users.ts";
+import { routes as rotation } from "./handlers/rotation.ts";
+import { routes as variables } from "./handlers/variables.ts";
 import {
   type Ctx,
   type PageOf,
@@ -27,6 +29,7 @@ import {
   parseParams,
   readBody,
   tokenExpired,
+  tokenRevoked,
   unauthorized,
 } from "./http.ts";
 import type { Store, User } from "./store.ts";
@@ -54,10 +57,22 @@ export interface Route {
   exists?: (s: Store) => boolean;
   /** The route takes a token of any scope (API::APIGuard's allow_access_with_scope for all). */
   anyScope?: (s: Store, path: Record<string, string>) => boolean;
+  /** Scopes besides `api` that pass API::APIGuard for this route (`self_rotate` on the self-rotation routes). */
+  alsoScopes?: string[];
+  /** A rotate endpoint: a revoked token presented here revokes its whole family (reuse detection). */
+  rotation?: boolean;
   handle: (call: ApiCall) => Resp;
 }
 
-const ROUTES: Route[] = [...users, ...accessTokens, ...projects, ...members, ...deployTokens];
+const ROUTES: Route[] = [
+  ...users,
+  ...accessTokens,
+  ...rotation,
+  ...projects,
+  ...members,
+  ...deployTokens,
+  ...variables,
+];
 
 function match(pattern: string, segs: string[]): Record<string, string> | undefined {
   const parts = pattern.split("/");
@@ -97,9 +112,13 @@ function handleApi(
   const caller = apiCaller(s, req);
   if (caller === "invalid") return unauthorized();
   if (caller === "expired") return tokenExpired();
+  if (caller && "revoked" in caller) {
+    if (hit.route.rotation) s.revokeFamily(caller.revoked.family);
+    return tokenRevoked();
+  }
   if (caller) {
     ctx.auth = caller.user.username;
-    const refusal = scopeRefusal(caller, m, hit.route.anyScope?.(s, hit.path) ?? false);
+    const refusal = scopeRefusal(caller, m, hit.route.anyScope?.(s, hit.path) ?? false, hit.route.alsoScopes);
     if (refusal) return refusal;
   }
   return hit.route.handle({ s, method: m, path: hit.path, params, caller, user: caller?.user, page });

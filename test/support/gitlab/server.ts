@@ -9,10 +9,11 @@ import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { libtrustKeyId, makeSigningCert } from "../certs.ts";
-import type { GitLabStandIn, RecordedRequest } from "./api.ts";
+import type { AccessTokenState, GitLabStandIn, RecordedRequest } from "./api.ts";
+import { ROLE_LEVEL } from "./auth.ts";
 import { Faults } from "./faults.ts";
 import { onRequest } from "./router.ts";
-import { Store } from "./store.ts";
+import { type Pat, Store } from "./store.ts";
 
 export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date } = {}): Promise<GitLabStandIn> {
   const now = opts.now ?? ((): Date => new Date());
@@ -42,6 +43,16 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
   if (!addr || typeof addr === "string") throw new Error("gitlab stand-in: no address");
   s.baseUrl = `http://127.0.0.1:${addr.port}`;
 
+  const tokenState = (p: Pat): AccessTokenState => ({
+    id: p.id,
+    username: p.username,
+    scopes: [...p.scopes],
+    expiresAt: p.expiresAt,
+    revoked: p.revoked,
+    active: !p.revoked && !s.patExpired(p),
+    family: p.family,
+  });
+
   const standIn: GitLabStandIn = {
     url: s.baseUrl,
     addUser(u) {
@@ -52,6 +63,55 @@ export async function startGitLabStandIn(opts: { dir?: string; now?: () => Date 
       if (o.expiresAt != null && !/^\d{4}-\d{2}-\d{2}$/.test(o.expiresAt))
         throw new Error(`gitlab stand-in: expiresAt ${o.expiresAt} is not YYYY-MM-DD`);
       s.addPat(username, token, scopes, o);
+    },
+    addResourceAccessToken(owner, token, scopes, o = {}) {
+      const list = owner.kind === "project" ? s.projects : s.groups;
+      const res = list.find((x) => x.id === owner.id);
+      if (!res) throw new Error(`gitlab stand-in: no ${owner.kind} ${owner.id}`);
+      const role = o.role ?? "maintainer";
+      const username = `${owner.kind}_${owner.id}_bot_${s.users.size + 1}`;
+      s.addUser({ username });
+      res.members[username] = role;
+      s.addPat(username, token, scopes, {
+        ...o,
+        resource: { kind: owner.kind, id: owner.id, accessLevel: ROLE_LEVEL[role] },
+      });
+    },
+    accessToken(secret) {
+      const p = s.pats.get(secret);
+      return p ? tokenState(p) : undefined;
+    },
+    accessTokensOf(username) {
+      return [...s.pats.values()].filter((p) => p.username === username).map(tokenState);
+    },
+    addVariable(owner, v) {
+      s.variables.push({
+        owner: { ...owner },
+        key: v.key,
+        value: v.value,
+        variableType: v.variableType ?? "env_var",
+        protected: v.protected ?? false,
+        masked: v.masked ?? false,
+        raw: v.raw ?? false,
+        hidden: v.hidden ?? false,
+        environmentScope: v.environmentScope ?? "*",
+        description: v.description ?? null,
+      });
+    },
+    variables(owner, key) {
+      return s.variables
+        .filter((v) => v.owner.kind === owner.kind && v.owner.id === owner.id && v.key === key)
+        .map((v) => ({
+          key: v.key,
+          value: v.value,
+          variableType: v.variableType,
+          protected: v.protected,
+          masked: v.masked,
+          raw: v.raw,
+          hidden: v.hidden,
+          environmentScope: v.environmentScope,
+          description: v.description,
+        }));
     },
     setPatSelf(mode) {
       s.patSelf = mode;

@@ -19,6 +19,25 @@ export interface Pat {
   scopes: string[];
   expiresAt: string | null;
   createdAt: Date;
+  /** Revoked by a rotation (or by reuse detection); a revoked token authenticates nothing. */
+  revoked: boolean;
+  /** The id of the first token of its rotation chain: reuse detection revokes the whole family. */
+  family: number;
+  /** A project or group access token (its user is the resource's bot); undefined for a personal one. */
+  resource?: { kind: "project" | "group"; id: number; accessLevel: number };
+}
+/** A CI/CD variable of a project or a group (Ci::Variable, Ci::GroupVariable). */
+export interface Variable {
+  owner: { kind: "project" | "group"; id: number };
+  key: string;
+  value: string;
+  variableType: "env_var" | "file";
+  protected: boolean;
+  masked: boolean;
+  raw: boolean;
+  hidden: boolean;
+  environmentScope: string;
+  description: string | null;
 }
 export interface Project {
   id: number;
@@ -43,6 +62,7 @@ export class Store {
   readonly groups: Group[] = [];
   /** The handle's `tokens`: the same array, so tests see every change. */
   readonly tokens: DeployTokenState[] = [];
+  readonly variables: Variable[] = [];
   registry: { host: string } | null = null;
   patSelf: PatSelfMode = "self";
   /** http://127.0.0.1:PORT, known once the server listens; entities and links carry it. */
@@ -66,15 +86,31 @@ export class Store {
     this.users.set(u.username, { username: u.username, admin: u.admin ?? false, id: this.nextUserId++ });
   }
 
-  addPat(username: string, token: string, scopes: string[], o: { name?: string; expiresAt?: string | null }): void {
-    this.pats.set(token, {
-      id: this.nextPatId++,
+  addPat(
+    username: string,
+    token: string,
+    scopes: string[],
+    o: { name?: string; expiresAt?: string | null; resource?: Pat["resource"]; family?: number },
+  ): Pat {
+    const id = this.nextPatId++;
+    const pat: Pat = {
+      id,
       name: o.name ?? `${username} token`,
       username,
       scopes: [...scopes],
       expiresAt: o.expiresAt ?? null,
       createdAt: this.now(),
-    });
+      revoked: false,
+      family: o.family ?? id,
+      ...(o.resource ? { resource: { ...o.resource } } : {}),
+    };
+    this.pats.set(token, pat);
+    return pat;
+  }
+
+  /** PersonalAccessTokens::RevokeTokenFamilyService: every active token of the family is revoked. */
+  revokeFamily(family: number): void {
+    for (const p of this.pats.values()) if (p.family === family) p.revoked = true;
   }
 
   /** DeployToken.active: `revoked = false AND expires_at >= NOW()`. */

@@ -7,17 +7,17 @@ import type { Route } from "../router.ts";
 import type { Pat, Store } from "../store.ts";
 
 /** API::Entities::PersonalAccessTokenWithLastUsedIps. */
-function patEntity(s: Store, p: Pat): Record<string, unknown> {
+export function patEntity(s: Store, p: Pat): Record<string, unknown> {
   return {
     id: p.id,
     name: p.name,
-    revoked: false,
+    revoked: p.revoked,
     created_at: p.createdAt.toISOString(),
     description: null,
     scopes: [...p.scopes],
     user_id: s.users.get(p.username)!.id,
     last_used_at: s.now().toISOString(),
-    active: !s.patExpired(p),
+    active: !p.revoked && !s.patExpired(p),
     expires_at: p.expiresAt,
     last_used_ips: ["127.0.0.1"],
   };

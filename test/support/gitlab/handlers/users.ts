@@ -15,6 +15,8 @@ export function currentUserEntity(s: Store, u: User): Record<string, unknown> {
     avatar_url: null,
     web_url: `${s.baseUrl}/${u.username}`,
     created_at: "2024-01-01T00:00:00.000Z",
+    // A project or group access token's user is that resource's bot (addResourceAccessToken names them so).
+    bot: /^(project|group)_\d+_bot_/.test(u.username),
     ...(u.admin ? { is_admin: true } : {}),
   };
 }
