@@ -17,7 +17,8 @@ function openssl(args: string[], cwd: string): void {
   execFileSync("openssl", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
 }
 
-function load(dir: string, name: string): Pem {
+/** A certificate and key written earlier under `dir` as `<name>.crt` and `<name>.key`. */
+export function loadPem(dir: string, name: string): Pem {
   const certPath = join(dir, `${name}.crt`);
   const keyPath = join(dir, `${name}.key`);
   return { certPath, keyPath, cert: readFileSync(certPath, "utf8"), key: readFileSync(keyPath, "utf8") };
@@ -48,7 +49,7 @@ export function makeCA(dir: string, name = "ca"): Pem {
     ],
     dir,
   );
-  return load(dir, name);
+  return loadPem(dir, name);
 }
 
 /** A server certificate for 127.0.0.1 and localhost, signed by `ca`. */
@@ -82,7 +83,7 @@ export function issueServerCert(dir: string, ca: Pem, name: string): Pem {
     ],
     dir,
   );
-  return load(dir, name);
+  return loadPem(dir, name);
 }
 
 /** A self-signed RSA certificate whose key signs registry JWTs (GitLab's `registry.key`). */
@@ -106,7 +107,7 @@ export function makeSigningCert(dir: string, name = "jwt-signing"): Pem {
     ],
     dir,
   );
-  return load(dir, name);
+  return loadPem(dir, name);
 }
 
 /**
@@ -161,5 +162,5 @@ export function issueClientCert(dir: string, ca: Pem, name: string, user: string
     ],
     dir,
   );
-  return load(dir, name);
+  return loadPem(dir, name);
 }
