@@ -21,8 +21,11 @@ import { skopeoScratch, writeAuthFile, type Registry } from "./registry.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 export const BUILD_SCRIPT = join(ROOT, "image", "build.sh");
-/** Within a run (and between local runs) the base root filesystem and the Node package are built or fetched once. */
-export const IMAGE_CACHE = join(ROOT, "tmp", "image-cache");
+/**
+ * Within a run (and between local runs) the base root filesystem and the Node package are built or fetched once;
+ * GPS_IMAGE_CACHE puts the cache elsewhere (.ci/run: outside its lone clone, so it outlives the run).
+ */
+export const IMAGE_CACHE = process.env.GPS_IMAGE_CACHE?.trim() || join(ROOT, "tmp", "image-cache");
 
 export interface Exec {
   code: number | null;

@@ -24,14 +24,17 @@ import {
   constants,
   createReadStream,
   existsSync,
+  fstatSync,
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   readSync,
   renameSync,
   rmSync,
   statSync,
+  unlinkSync,
   writeFileSync,
   createWriteStream,
 } from "node:fs";
@@ -40,7 +43,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
-import { issueClientCert, issueServerCert, makeCA, type Pem } from "./certs.ts";
+import { issueClientCert, issueServerCert, loadPem, makeCA, type Pem } from "./certs.ts";
 import type { DenyRule, Fault, KubeResource, KubeStandIn, PolicyRule, RecordedRequest } from "./kube/index.ts";
 import { requestSync, sleepSync } from "./sync-https.ts";
 
@@ -201,9 +204,9 @@ function installExitHooks(): void {
   }
 }
 
-/** A detached shell that stops `pids` once this process is gone, however it died. */
-function watchdog(pids: number[], dir: string): void {
-  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill ${pids.join(" ")} 2>/dev/null; sleep 2; rm -rf '${dir}'`;
+/** A detached shell that stops `pids` once `owner` (this process, or a pool's suite runner) is gone, however it died. */
+function watchdog(pids: number[], dir: string, owner: number): void {
+  const script = `while kill -0 ${owner} 2>/dev/null; do sleep 1; done; kill ${pids.join(" ")} 2>/dev/null; sleep 2; rm -rf '${dir}'`;
   const w = spawn("sh", ["-c", script], { detached: true, stdio: "ignore" });
   w.unref();
 }
@@ -219,10 +222,15 @@ async function freePort(): Promise<number> {
   });
 }
 
-function startProcess(bin: string, args: string[], logFile: string): ChildProcess {
+/** `pooled`: the process outlives this one (a pool's control plane), in a process group of its own. */
+function startProcess(bin: string, args: string[], logFile: string, pooled = false): ChildProcess {
   const fd = openSync(logFile, "a");
-  const child = spawn(bin, args, { stdio: ["ignore", fd, fd] });
+  const child = spawn(bin, args, { stdio: ["ignore", fd, fd], detached: pooled });
   closeSync(fd);
+  if (pooled) {
+    child.unref();
+    return child;
+  }
   if (child.pid) running.add(child.pid);
   child.on("exit", () => child.pid && running.delete(child.pid));
   return child;
@@ -305,65 +313,59 @@ export interface ControlPlaneOptions {
   etcdOnDisk?: boolean;
 }
 
-export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<RealKube> {
-  const bins = await kubeBinaries();
-  installExitHooks();
-  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "gps-kube-real-"));
-  mkdirSync(dir, { recursive: true });
-  const pki = join(dir, "pki");
-  const ca = makeCA(pki, "kube-ca");
-  const serving = issueServerCert(pki, ca, "kube-apiserver");
-  const harness = issueClientCert(pki, ca, "harness", HARNESS, ["system:masters"]);
-  const cmCert = issueClientCert(pki, ca, "controller-manager", "system:kube-controller-manager");
-  execFileSync("openssl", ["genrsa", "-out", "sa.key", "2048"], { cwd: pki, stdio: "ignore" });
-  execFileSync("openssl", ["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"], { cwd: pki, stdio: "ignore" });
-  const users = new Map<string, Pem>([[ADMIN, issueClientCert(pki, ca, "user-admin", ADMIN, ["system:masters"])]]);
-  // Credential plugins return bearer tokens; a static token file is the one token authenticator fixed at start-up.
-  const adminToken = randomBytes(24).toString("base64url");
-  writeFileSync(join(pki, "tokens.csv"), `${adminToken},${ADMIN},${ADMIN},"system:masters"\n`, { mode: 0o600 });
-  writeFileSync(join(dir, "audit-policy.yaml"), AUDIT_POLICY);
-  const auditLog = join(dir, "audit.log");
-  const shm = "/dev/shm";
-  const etcdData = !opts.etcdOnDisk && existsSync(shm) ? mkdtempSync(join(shm, "gps-etcd-")) : join(dir, "etcd");
+/** What a process needs to use a running control plane; in a pool, its `state.json`. */
+interface PlaneState {
+  /** The PKI (pki/: the CA, the harness' and admin's certificates), the audit log and the logs. */
+  dir: string;
+  url: string;
+  version: string;
+  adminToken: string;
+  /** etcd, kube-apiserver and kube-controller-manager. */
+  pids: number[];
+}
 
-  let etcd: ChildProcess | undefined;
-  let apiserver: ChildProcess | undefined;
-  let cm: ChildProcess | undefined;
-  let url = "";
-  const caB64 = Buffer.from(ca.cert).toString("base64");
-  const kubeconfigText = (who: Pem, name: string, context: string): string =>
-    [
-      "apiVersion: v1",
-      "kind: Config",
-      "clusters:",
-      `- name: ${context}`,
-      "  cluster:",
-      `    server: ${url}`,
-      `    certificate-authority-data: ${caB64}`,
-      "users:",
-      `- name: ${JSON.stringify(name)}`,
-      "  user:",
-      `    client-certificate-data: ${Buffer.from(who.cert).toString("base64")}`,
-      `    client-key-data: ${Buffer.from(who.key).toString("base64")}`,
-      "contexts:",
-      `- name: ${context}`,
-      "  context:",
-      `    cluster: ${context}`,
-      `    user: ${JSON.stringify(name)}`,
-      "    namespace: default",
-      `current-context: ${context}`,
-      "preferences: {}",
-      "",
-    ].join("\n");
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
-  const call = (
-    method: string,
-    path: string,
-    body?: unknown,
-    contentType = "application/json",
-  ): { status: number; body: any } => {
+function kubeconfigText(url: string, ca: Pem, who: Pem, name: string, context: string): string {
+  return [
+    "apiVersion: v1",
+    "kind: Config",
+    "clusters:",
+    `- name: ${context}`,
+    "  cluster:",
+    `    server: ${url}`,
+    `    certificate-authority-data: ${Buffer.from(ca.cert).toString("base64")}`,
+    "users:",
+    `- name: ${JSON.stringify(name)}`,
+    "  user:",
+    `    client-certificate-data: ${Buffer.from(who.cert).toString("base64")}`,
+    `    client-key-data: ${Buffer.from(who.key).toString("base64")}`,
+    "contexts:",
+    `- name: ${context}`,
+    "  context:",
+    `    cluster: ${context}`,
+    `    user: ${JSON.stringify(name)}`,
+    "    namespace: default",
+    `current-context: ${context}`,
+    "preferences: {}",
+    "",
+  ].join("\n");
+}
+
+type Call = (method: string, path: string, body?: unknown, contentType?: string) => { status: number; body: any };
+
+/** Requests as the harness user (system:masters, left out of the audit log). */
+function harnessCall(url: () => string, ca: Pem, harness: Pem): Call {
+  return (method, path, body, contentType = "application/json") => {
     const r = requestSync({
-      url: `${url}${path}`,
+      url: `${url()}${path}`,
       method,
       headers: { Accept: "application/json", ...(body !== undefined ? { "Content-Type": contentType } : {}) },
       ...(body !== undefined ? { body: typeof body === "string" ? body : JSON.stringify(body) } : {}),
@@ -379,15 +381,62 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     }
     return { status: r.status, body: parsed };
   };
-  const must = (what: string, r: { status: number; body: any }, ok: number[] = [200, 201]): any => {
-    if (!ok.includes(r.status))
-      throw new Error(`real API server: ${what}: ${r.status} ${r.body?.message ?? JSON.stringify(r.body)}`);
-    return r.body;
+}
+
+function must(what: string, r: { status: number; body: any }, ok: number[] = [200, 201]): any {
+  if (!ok.includes(r.status))
+    throw new Error(`real API server: ${what}: ${r.status} ${r.body?.message ?? JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+interface BootOptions extends ControlPlaneOptions {
+  dir: string;
+  /**
+   * A pool's control plane (GPS_KUBE_POOL): it outlives the test process that
+   * starts it. Its processes are not this process' to stop: their PIDs go to
+   * `<dir>/pids` for the suite runner, and the watchdog follows the runner.
+   */
+  pooled?: { owner: number };
+}
+
+/** Makes the PKI and starts etcd, kube-apiserver and kube-controller-manager; `stop` stops them. */
+async function bootPlane(opts: BootOptions): Promise<{ state: PlaneState; stop: () => Promise<void> }> {
+  const bins = await kubeBinaries();
+  if (!opts.pooled) installExitHooks();
+  const { dir } = opts;
+  mkdirSync(dir, { recursive: true });
+  const pki = join(dir, "pki");
+  const ca = makeCA(pki, "kube-ca");
+  const serving = issueServerCert(pki, ca, "kube-apiserver");
+  const harness = issueClientCert(pki, ca, "harness", HARNESS, ["system:masters"]);
+  const cmCert = issueClientCert(pki, ca, "controller-manager", "system:kube-controller-manager");
+  execFileSync("openssl", ["genrsa", "-out", "sa.key", "2048"], { cwd: pki, stdio: "ignore" });
+  execFileSync("openssl", ["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"], { cwd: pki, stdio: "ignore" });
+  issueClientCert(pki, ca, "user-admin", ADMIN, ["system:masters"]);
+  // Credential plugins return bearer tokens; a static token file is the one token authenticator fixed at start-up.
+  const adminToken = randomBytes(24).toString("base64url");
+  writeFileSync(join(pki, "tokens.csv"), `${adminToken},${ADMIN},${ADMIN},"system:masters"\n`, { mode: 0o600 });
+  writeFileSync(join(dir, "audit-policy.yaml"), AUDIT_POLICY);
+  const auditLog = join(dir, "audit.log");
+  const shm = "/dev/shm";
+  const etcdData = !opts.etcdOnDisk && existsSync(shm) ? mkdtempSync(join(shm, "gps-etcd-")) : join(dir, "etcd");
+  // For the suite runner, which removes it with the pool.
+  if (opts.pooled) writeFileSync(join(dir, "etcd-data"), etcdData);
+  const spawned = (bin: string, args: string[], log: string): ChildProcess => {
+    const child = startProcess(bin, args, log, !!opts.pooled);
+    if (opts.pooled && child.pid) writeFileSync(join(dir, "pids"), `${child.pid}\n`, { flag: "a" });
+    return child;
   };
+
+  let etcd: ChildProcess | undefined;
+  let apiserver: ChildProcess | undefined;
+  let cm: ChildProcess | undefined;
+  let url = "";
+  const call = harnessCall(() => url, ca, harness);
 
   async function boot(): Promise<void> {
     const [etcdClient, etcdPeer, securePort] = [await freePort(), await freePort(), await freePort()];
-    etcd = startProcess(
+    etcd = spawned(
       bins.etcd,
       [
         "--name",
@@ -413,7 +462,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       ],
       join(dir, "etcd.log"),
     );
-    apiserver = startProcess(
+    apiserver = spawned(
       bins.apiserver,
       [
         "--etcd-servers",
@@ -475,11 +524,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       await new Promise((r) => setTimeout(r, 100));
     }
     if (bins.controllerManager) {
-      writeFileSync(join(dir, "cm.kubeconfig"), kubeconfigText(cmCert, "system:kube-controller-manager", "cm"), {
-        mode: 0o600,
-      });
       const kc = join(dir, "cm.kubeconfig");
-      cm = startProcess(
+      writeFileSync(kc, kubeconfigText(url, ca, cmCert, "system:kube-controller-manager", "cm"), { mode: 0o600 });
+      cm = spawned(
         bins.controllerManager,
         [
           "--kubeconfig",
@@ -549,14 +596,47 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   watchdog(
     [cm, apiserver, etcd].flatMap((p) => (p?.pid ? [p.pid] : [])),
     etcdData.startsWith(shm) ? etcdData : dir,
+    opts.pooled?.owner ?? process.pid,
   );
   const version = must("version", call("GET", "/version")).gitVersion as string;
+  return {
+    state: { dir, url, version, adminToken, pids: [cm, apiserver, etcd].flatMap((p) => (p?.pid ? [p.pid] : [])) },
+    async stop() {
+      await stopAll();
+      rmSync(dir, { recursive: true, force: true });
+      if (etcdData.startsWith(shm)) rmSync(etcdData, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The test-facing interface to a running control plane; `close` is what closing it means (stop it, or give it back). */
+function attachPlane(state: PlaneState, close: () => Promise<void>): RealKube {
+  const { dir, url, version, adminToken } = state;
+  const pki = join(dir, "pki");
+  const ca = loadPem(pki, "kube-ca");
+  const call = harnessCall(() => url, ca, loadPem(pki, "harness"));
+  const users = new Map<string, Pem>([[ADMIN, loadPem(pki, "user-admin")]]);
+  const auditLog = join(dir, "audit.log");
 
   // ----- the audit log as the stand-in's request log -----
   let auditOffset = 0;
   const readRequests = (): RecordedRequest[] => {
     if (!existsSync(auditLog)) return [];
-    const text = readFileSync(auditLog).subarray(auditOffset).toString("utf8");
+    // Read only what came after the offset: in a pool the log holds every earlier test file's requests too.
+    const fd = openSync(auditLog, "r");
+    let text: string;
+    try {
+      const buf = Buffer.alloc(Math.max(0, fstatSync(fd).size - auditOffset));
+      let got = 0;
+      while (got < buf.length) {
+        const n = readSync(fd, buf, got, buf.length - got, auditOffset + got);
+        if (n === 0) break;
+        got += n;
+      }
+      text = buf.subarray(0, got).toString("utf8");
+    } finally {
+      closeSync(fd);
+    }
     const out: RecordedRequest[] = [];
     for (const line of text.split("\n")) {
       if (!line.trim()) continue;
@@ -616,9 +696,6 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     );
   }
 
-  /** Namespaces terminateNamespace holds Terminating; reset() releases them. */
-  const held = new Set<string>();
-
   const withKind = (r: KubeResource, o: any): any => ({
     apiVersion: RESOURCES[r].apiVersion,
     kind: RESOURCES[r].kind,
@@ -642,7 +719,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       if (!who) throw new Error(`real API server: unknown user ${user}`);
       mkdirSync(targetDir, { recursive: true });
       const file = join(targetDir, `kubeconfig-${user}`);
-      writeFileSync(file, kubeconfigText(who, user, "real"), { mode: 0o600 });
+      writeFileSync(file, kubeconfigText(url, ca, who, user, "real"), { mode: 0o600 });
       return file;
     },
     tokenFor(user = ADMIN): string {
@@ -788,7 +865,6 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         [201, 409],
       );
       must(`delete namespace ${name}`, call("DELETE", objectPath("namespaces", undefined, name)), [200, 202]);
-      held.add(name);
       const deadline = Date.now() + 60_000;
       while (call("GET", objectPath("namespaces", undefined, name)).body?.status?.phase !== "Terminating") {
         if (Date.now() > deadline) throw new Error(`namespace ${name} did not turn Terminating within 60 s`);
@@ -796,23 +872,28 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       }
     },
     reset(keep) {
-      for (const name of held) {
+      const system = new Set(["kube-system", "kube-public", "kube-node-lease"]);
+      const namespaces = kube.listObjects("namespaces").filter((ns) => !system.has(ns.metadata.name));
+      // Held Terminating namespaces (by this process or, in a pool, by an earlier test file) are let go.
+      for (const ns of namespaces) {
+        if (ns.status?.phase !== "Terminating") continue;
         call(
           "PATCH",
-          `/api/v1/namespaces/${name}/configmaps/${HOLD}`,
+          `/api/v1/namespaces/${ns.metadata.name}/configmaps/${HOLD}`,
           { metadata: { finalizers: null } },
           "application/merge-patch+json",
         );
       }
-      held.clear();
-      const system = new Set(["default", "kube-system", "kube-public", "kube-node-lease"]);
-      for (const ns of kube.listObjects("namespaces")) {
+      for (const ns of namespaces) {
         const name = ns.metadata.name as string;
-        if (system.has(name) || keep.includes(name) || ns.status?.phase === "Terminating") continue;
+        // Emptied now, not when the namespace controller gets to it: an earlier world's Secret in a
+        // Terminating namespace would still answer the next world's cluster-wide list (its GitLab
+        // stand-in gives out the same token ids again).
+        for (const kind of ["secrets", "leases", "events"] as const) call("DELETE", objectPath(kind, name));
+        if (name === "default" || keep.includes(name) || ns.status?.phase === "Terminating") continue;
         call("DELETE", objectPath("namespaces", undefined, name));
       }
       for (const ns of keep) {
-        for (const kind of ["secrets", "leases", "events"] as const) call("DELETE", objectPath(kind, ns));
         call("DELETE", `/api/v1/namespaces/${ns}/resourcequotas`);
         for (const sa of kube.listObjects("serviceaccounts", ns)) {
           if (sa.metadata.name !== "default") kube.deleteObject("serviceaccounts", ns, sa.metadata.name);
@@ -822,30 +903,122 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       removeUserRbac();
       kube.resetRequests();
     },
-    pids: () =>
-      [cm, apiserver, etcd].flatMap((p) => (p?.pid && p.exitCode === null && p.signalCode === null ? [p.pid] : [])),
-    async close(): Promise<void> {
-      await stopAll();
-      rmSync(dir, { recursive: true, force: true });
-      if (etcdData.startsWith(shm)) rmSync(etcdData, { recursive: true, force: true });
-    },
+    pids: () => state.pids.filter(alive),
+    close,
   };
   return kube;
 }
 
+/** A control plane of its own: started now, stopped by `close()`. */
+export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<RealKube> {
+  const { state, stop } = await bootPlane({ ...opts, dir: opts.dir ?? mkdtempSync(join(tmpdir(), "gps-kube-real-")) });
+  return attachPlane(state, stop);
+}
+
 // ---------------------------------------------------------------------------
-// One control plane per test process (node --test runs each file in its own)
+// One control plane per suite: the pool
 // ---------------------------------------------------------------------------
+//
+// node --test runs each test file in a process of its own, and Node 20's runner
+// has no global setup. So the suite runner (scripts/test.mjs) names a pool
+// folder in GPS_KUBE_POOL and itself in GPS_KUBE_POOL_OWNER, and the test files
+// share the control planes in it: a file leases a free one (`<plane>/lease`,
+// created exclusively, holding the file's PID), or starts one into the pool
+// when none is free, and gives it back when it is done. A plane serves one
+// file at a time, so the audit log, the namespaces and the cluster-wide lists a
+// file sees are its own; reset() gives it a clean slate. With the test files
+// one at a time that is one control plane for the whole suite (two while
+// fleet.test.ts holds its second cluster); side by side, one per file running.
+// A plane whose holder died without giving it back is left alone. The runner
+// stops every plane by the PIDs in `<plane>/pids` when the suite ends, and
+// each plane's watchdog follows the runner.
+
+function poolDir(): string | undefined {
+  const dir = process.env.GPS_KUBE_POOL;
+  return dir && dir.trim() !== "" ? dir : undefined;
+}
+
+const leases = new Set<string>();
+
+function releaseLease(plane: string): void {
+  if (!leases.delete(plane)) return;
+  const lease = join(plane, "lease");
+  try {
+    if (readFileSync(lease, "utf8") === String(process.pid)) unlinkSync(lease);
+  } catch {
+    /* the runner cleaned up already */
+  }
+}
+
+let leaseHooksInstalled = false;
+function installLeaseHooks(): void {
+  if (leaseHooksInstalled) return;
+  leaseHooksInstalled = true;
+  // A file that ends without giving its planes back (a failed before hook, a timeout) gives them back here.
+  process.on("exit", () => [...leases].forEach(releaseLease));
+}
+
+function tryLease(plane: string): boolean {
+  try {
+    writeFileSync(join(plane, "lease"), String(process.pid), { flag: "wx" });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw e;
+  }
+  leases.add(plane);
+  return true;
+}
+
+/** A control plane of the pool for this process alone until `close()` gives it back; as the last holder left it (reset() it). */
+async function leaseControlPlane(pool: string): Promise<RealKube> {
+  installLeaseHooks();
+  mkdirSync(pool, { recursive: true });
+  for (const entry of readdirSync(pool).sort()) {
+    const plane = join(pool, entry);
+    const stateFile = join(plane, "state.json");
+    if (!existsSync(stateFile) || !tryLease(plane)) continue;
+    const state = JSON.parse(readFileSync(stateFile, "utf8")) as PlaneState;
+    if (!state.pids.every(alive)) {
+      // Stopped under us (the runner is ending, or a process died): not one to hand out.
+      releaseLease(plane);
+      continue;
+    }
+    return attachPlane(state, async () => releaseLease(plane));
+  }
+  const plane = mkdtempSync(join(pool, "plane-"));
+  tryLease(plane);
+  const owner = Number(process.env.GPS_KUBE_POOL_OWNER);
+  const { state } = await bootPlane({ dir: plane, pooled: { owner: owner > 0 ? owner : process.pid } });
+  // Written whole, then renamed: another file sees no plane or a ready one.
+  writeFileSync(join(plane, "state.json.part"), JSON.stringify(state));
+  renameSync(join(plane, "state.json.part"), join(plane, "state.json"));
+  return attachPlane(state, async () => releaseLease(plane));
+}
+
+/**
+ * A cluster for this test file alone, stopped or given back by `close()`: from
+ * the suite's pool when there is one (reset() it first), else started for it
+ * (`dir`: where).
+ */
+export async function ownControlPlane(opts: ControlPlaneOptions = {}): Promise<RealKube> {
+  const pool = poolDir();
+  if (!pool || opts.etcdOnDisk) return startControlPlane(opts);
+  return leaseControlPlane(pool);
+}
 
 let shared: Promise<RealKube> | undefined;
 
-/** The control plane this test file shares between its worlds; started on first use (with `opts`). */
+/**
+ * The control plane this test file shares between its worlds: leased from the
+ * suite's pool (GPS_KUBE_POOL), or started on first use (with `opts`) and
+ * stopped when the file ends. The benchmark's etcd on disk is always its own.
+ */
 export function sharedControlPlane(opts: ControlPlaneOptions = {}): Promise<RealKube> {
-  shared ??= startControlPlane(opts);
+  shared ??= ownControlPlane(opts);
   return shared;
 }
 
-/** Stops the shared control plane (a test file's `after`); the exit hook does it otherwise. */
+/** Stops the shared control plane, or gives it back to the pool (a test file's `after`); the exit hooks do it otherwise. */
 export async function stopSharedControlPlane(): Promise<void> {
   const s = shared;
   shared = undefined;

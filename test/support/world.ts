@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startGitLabStandIn, type GitLabStandIn } from "./gitlab-standin.ts";
 import { startKubeStandIn, type KubeStandIn, type LatencyModel } from "./kube/index.ts";
-import { kubeAssetsDir, sharedControlPlane, startControlPlane, type RealKube } from "./kube-real.ts";
+import { kubeAssetsDir, ownControlPlane, sharedControlPlane, type RealKube } from "./kube-real.ts";
 import { haveRegistryTools, seedImage, skopeoInspect, startRegistry, type Registry } from "./registry.ts";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -53,10 +53,18 @@ export function kubeBackends(): Backend[] {
 
 /**
  * A cluster of its own (a fleet's second cluster): a fresh stand-in, or a
- * fresh control plane, not the one the file's worlds share. Close it yourself.
+ * control plane not the one the file's worlds share (the suite's pool lends
+ * one, else it is started). Close it yourself.
  */
 export async function startKube(backend: Backend, dir: string): Promise<KubeStandIn> {
-  const kube = backend === "real" ? await startControlPlane({ dir }) : await startKubeStandIn({ dir });
+  let kube: KubeStandIn;
+  if (backend === "real") {
+    const real = await ownControlPlane({ dir });
+    real.reset(NAMESPACES);
+    kube = real;
+  } else {
+    kube = await startKubeStandIn({ dir });
+  }
   for (const ns of NAMESPACES) kube.createNamespace(ns);
   return kube;
 }
@@ -167,7 +175,8 @@ export async function startWorld(
   gitlab.addPersonalAccessToken("root", ADMIN_PAT, ["api"]);
   gitlab.addProject({ id: PROJECT.id, path: PROJECT.path, members: { maintainer: "maintainer" } });
 
-  // A real control plane is started once per test file and shared by its worlds, each starting from a clean slate.
+  // A real control plane is shared by the file's worlds, each starting from a clean slate: the suite's, leased for
+  // this file (scripts/test.mjs), or one started for this file.
   let real: RealKube | undefined;
   let kube: KubeStandIn;
   if (backend === "real") {

@@ -1,0 +1,75 @@
+// `npm test`'s test step: `node --test` over the files given, with one real Kubernetes control plane
+// for the whole suite instead of one per test file. Node 20's test runner has no global setup, so
+// this wraps it: with GPS_KUBE_ASSETS it names a pool folder (GPS_KUBE_POOL) that the test files
+// lease control planes from (test/support/kube-real.ts starts the first one when a file first needs
+// it), and stops every plane in it when the run ends, however it ends. Without GPS_KUBE_ASSETS it
+// only runs node --test. Every argument is passed to `node --test`; a table of the slowest files
+// goes to stderr at the end (scripts/test-durations.mjs).
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const here = new URL(".", import.meta.url).pathname;
+const env = { ...process.env };
+let pool;
+if ((process.env.GPS_KUBE_ASSETS ?? "").trim() !== "") {
+  pool = mkdtempSync(join(tmpdir(), "gps-kube-pool-"));
+  env.GPS_KUBE_POOL = pool;
+  env.GPS_KUBE_POOL_OWNER = String(process.pid);
+}
+
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === "EPERM";
+  }
+};
+
+/** Stops every control plane of the pool by the PIDs it recorded, then removes the pool (and etcd's data). */
+async function stopPool() {
+  if (!pool || !existsSync(pool)) return;
+  const pids = [];
+  const dirs = [pool];
+  const planes = readdirSync(pool);
+  for (const plane of planes) {
+    const read = (f) => (existsSync(join(pool, plane, f)) ? readFileSync(join(pool, plane, f), "utf8") : "");
+    pids.push(...read("pids").split("\n").filter(Boolean).map(Number));
+    if (read("etcd-data").trim()) dirs.push(read("etcd-data").trim());
+  }
+  // kube-controller-manager and kube-apiserver before etcd, as a plane stops itself.
+  for (const pid of pids.reverse()) if (alive(pid)) process.kill(pid, "SIGTERM");
+  const deadline = Date.now() + 10_000;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  if (planes.length) process.stderr.write(`npm test: stopped the suite's ${planes.length} control plane(s)\n`);
+}
+
+const reporter = process.stdout.isTTY ? "spec" : "tap";
+const child = spawn(
+  process.execPath,
+  [
+    "--import",
+    "tsx",
+    "--test",
+    `--test-reporter=${reporter}`,
+    "--test-reporter-destination=stdout",
+    `--test-reporter=${join(here, "test-durations.mjs")}`,
+    "--test-reporter-destination=stderr",
+    ...process.argv.slice(2),
+  ],
+  { env, stdio: "inherit" },
+);
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => child.kill(sig));
+const code = await new Promise((resolve) => {
+  child.on("error", (e) => {
+    process.stderr.write(`npm test: ${e.message}\n`);
+    resolve(1);
+  });
+  child.on("exit", (c, signal) => resolve(c ?? (signal ? 128 : 1)));
+});
+await stopPool();
+process.exit(code);
