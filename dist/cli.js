@@ -43118,6 +43118,13 @@ function withUnproven(own, why) {
   const none = { current: [], kept: [], pending: [] };
   return { ...own, revocable: none, spared: [...own.spared, ...spared].sort((a, b) => b.id - a.id) };
 }
+function decisionLine(decision, staticCredentials2) {
+  if (decision.action === "none") return `Nothing to do: ${decision.reason}`;
+  const fill = decision.fill;
+  if (fill)
+    return `Filling ${fill.namespaces.join(", ")} with deploy token ${fill.tokenId}, no rotation due: ${decision.reason}`;
+  return `${staticCredentials2 ? "Applying" : "Rotating"}: ${decision.reason}`;
+}
 
 // src/commands/link-serviceaccounts.ts
 var SERVICE_ACCOUNT_ATTEMPTS = 5;
@@ -43580,14 +43587,13 @@ async function writeStatic(seen, ports) {
   const registry2 = hosts[0];
   const report = decidedReport(seen);
   const problems = [...skippedProblem(seen.observation.skipped)];
+  log.info(decisionLine(decision, true));
   if (decision.action === "none") {
-    log.info(`Nothing to do: ${decision.reason}`);
     const sas2 = await ensureServiceAccounts(config, ports, seen.observation.accounts);
     problems.push(...sas2.problems);
     for (const p of problems) log.warn(p);
     return { ...report, changed: sas2.updated.length > 0, serviceAccountsUpdated: sas2.updated, problems };
   }
-  log.info(`Applying: ${decision.reason}`);
   let verified = null;
   const check = staticVerifyTarget(config);
   if (check) {
@@ -44198,17 +44204,12 @@ async function execute(seen, ports, lease) {
   const report = decidedReport(seen);
   const problems = [...skippedProblem(seen.observation.skipped)];
   let written;
-  let revoke;
+  log.info(decisionLine(decision, false));
   if (decision.action === "rotate") {
-    log.info(`Rotating: ${decision.reason}`);
     const minted = await mintAndApply(seen, ports, owner2, lease.lease.namespace);
     written = { ...minted, changed: true, keptTokenIds: decision.keep, revokedTokenIds: [] };
-    revoke = decision.revoke;
   } else {
     const fill = decision.fill;
-    log.info(
-      fill ? `Filling ${fill.namespaces.join(", ")} with deploy token ${fill.tokenId}, no rotation due: ${decision.reason}` : `Nothing to do: ${decision.reason}`
-    );
     const current = seen.observation.current;
     const verified = fill && typeof current === "object" ? await fillSecrets(config, ports, {
       owner: owner2,
@@ -44218,8 +44219,8 @@ async function execute(seen, ports, lease) {
       leaseNamespace: lease.lease.namespace
     }) : null;
     written = { token: null, verified, changed: fill !== null, keptTokenIds: decision.keep, revokedTokenIds: [] };
-    revoke = decision.revoke;
   }
+  const { revoke } = decision;
   const rotated = decision.action === "rotate";
   const revoked = rotated ? await revokePrevious(ports, owner2, revoke) : { ids: [], problems: [] };
   problems.push(...revoked.problems);
@@ -44288,14 +44289,9 @@ function wouldDo(seen, ports, config) {
 }
 function describe(decision, log, config, owner2) {
   const sas = decision.serviceAccounts;
-  if (decision.action === "none") {
-    log.info(`Nothing to do: ${decision.reason}`);
-    return;
-  }
+  log.info(decisionLine(decision, owner2 === null));
+  if (decision.action === "none") return;
   if (decision.fill) {
-    log.info(
-      `Filling ${decision.fill.namespaces.join(", ")} with deploy token ${decision.fill.tokenId}, no rotation due: ${decision.reason}`
-    );
     log.info(
       `Dry run: would fill ${decision.fill.namespaces.join(", ")} with deploy token ${decision.fill.tokenId}; nothing would be minted or revoked`
     );
@@ -44303,10 +44299,8 @@ function describe(decision, log, config, owner2) {
   }
   if (owner2 === null) {
     const username = config.credentials.kind === "static" ? config.credentials.username : "?";
-    log.info(`Applying: ${decision.reason}`);
     log.info(`Dry run: would write the static credentials of ${username} to ${decision.namespaces.length} Secret(s)`);
   } else {
-    log.info(`Rotating: ${decision.reason}`);
     log.info(
       `Dry run: would mint a read_registry deploy token, write it to ${decision.namespaces.length} Secret(s), keep ${decision.keep.join(", ") || "none"} and revoke ${decision.revoke.join(", ") || "none"}`
     );
@@ -44459,6 +44453,16 @@ async function checkApply(config, ports, hosts) {
   ports.log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
 }
 
+// src/commands/rotate-ownership.ts
+function announceOwnership(config, log, seen) {
+  const own = seen.decision.ownership;
+  const target = seen.recall?.target;
+  if (!own || !target) return;
+  if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
+  for (const o of own.overlaps) log.warn(overlapMessage(o, config.secretName, target));
+  for (const s of own.spared) log.info(sparedMessage(s));
+}
+
 // src/commands/observe.ts
 function policyOf(config) {
   return {
@@ -44534,6 +44538,15 @@ async function observeTarget(config, subject, readers, hand, now, absent = []) {
     observation = Object.assign({ ...observation }, ...facts);
   }
 }
+async function observeUnlocked(config, subject, readers, now) {
+  const target = { ...config, namespaces: subject.namespaces };
+  const absent = config.createNamespace ? await readers.kube.dryRunNamespaces(subject.namespaces) : [];
+  const read = subject.owner ? await readTargetLease(readers.lock, target, readers.kube, absent) : void 0;
+  const hand = { lease: read?.lease, namespace: read?.namespace, fresh: false };
+  const seen = await observeTarget(config, subject, readers, hand, now, absent);
+  announceOwnership(config, readers.log, seen);
+  return seen;
+}
 async function listManaged(readers) {
   const managed = await readers.kube.listManagedSecrets();
   if (managed === "forbidden") {
@@ -44553,16 +44566,6 @@ function missingKept(unavailable, work) {
   return unavailable.filter((u) => u.reason === "missing" && work.namespaces.includes(u.namespace)).map((u) => u.namespace);
 }
 
-// src/commands/rotate-ownership.ts
-function announceOwnership(config, log, seen) {
-  const own = seen.decision.ownership;
-  const target = seen.recall?.target;
-  if (!own || !target) return;
-  if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
-  for (const o of own.overlaps) log.warn(overlapMessage(o, config.secretName, target));
-  for (const s of own.spared) log.info(sparedMessage(s));
-}
-
 // src/commands/plan.ts
 function tokenNamePattern(prefix, target) {
   return `${prefix}/${target}/<UTC timestamp>-<nonce>`;
@@ -44571,12 +44574,7 @@ async function planRotation(config, readers) {
   const now = readers.clock.now();
   const at = { ...readers, clock: { now: () => now } };
   const subject = await observeSubject(config, at);
-  const target = { ...config, namespaces: subject.namespaces };
-  const absent = config.createNamespace ? await readers.kube.dryRunNamespaces(subject.namespaces) : [];
-  const read = subject.owner ? await readTargetLease(readers.lock, target, readers.kube, absent) : void 0;
-  const hand = { lease: read?.lease, namespace: read?.namespace, fresh: false };
-  const seen = await observeTarget({ ...config, dryRun: true }, subject, at, hand, now, absent);
-  announceOwnership(config, readers.log, seen);
+  const seen = await observeUnlocked({ ...config, dryRun: true }, subject, at, now);
   wouldDo(seen, readers, { ...config, dryRun: true });
   return planOf(seen, config, now);
 }
@@ -47802,12 +47800,7 @@ async function rotate(config, ports) {
   const subject = await observeSubject(config, ports);
   const target = { ...config, namespaces: subject.namespaces };
   if (config.dryRun) {
-    const absent = config.createNamespace ? await ports.kube.dryRunNamespaces(subject.namespaces) : [];
-    const read = subject.owner ? await readTargetLease(ports.lock, target, ports.kube, absent) : void 0;
-    const hand = { lease: read?.lease, namespace: read?.namespace, fresh: false };
-    const seen = await observeTarget(config, subject, ports, hand, ports.clock.now(), absent);
-    announceOwnership(config, ports.log, seen);
-    return wouldDo(seen, ports, config);
+    return wouldDo(await observeUnlocked(config, subject, ports, ports.clock.now()), ports, config);
   }
   const created = config.createNamespace ? await ports.kube.applyNamespaces(subject.namespaces) : [];
   try {

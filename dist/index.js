@@ -67129,23 +67129,6 @@ async function ensureServiceAccounts(config, ports, initial) {
   };
 }
 
-// src/commands/pull-check.ts
-async function verifyCredentials(ports, req) {
-  const { what, ...pull } = req;
-  const r = await ports.verifier.verifyPull(pull);
-  const image = `${req.repository}${req.tag ? `:${req.tag}` : ""}`;
-  if (r.anonymous)
-    ports.log.warn(
-      `${req.registry} serves ${image} without authentication, so the pull check says nothing about ${what}`
-    );
-  else ports.log.info(`Verified: ${what} pulls ${image} from ${req.registry}`);
-  return {
-    repository: req.repository,
-    ...req.tag ? { tag: req.tag } : {},
-    ...r.digest ? { digest: r.digest } : {}
-  };
-}
-
 // src/model/plan.ts
 function isLiveToken(t, now) {
   return !t.revoked && (t.expiresAt === null || Date.parse(t.expiresAt) > now.getTime());
@@ -67293,830 +67276,6 @@ function rotationDecision(args) {
 function fillAnnotations(source) {
   const ours = new Set(Object.values(Annotations));
   return Object.fromEntries(Object.entries(source.annotations).filter(([k]) => ours.has(k)));
-}
-
-// src/commands/rotate-scope.ts
-function registryHost(config, owner2) {
-  if (config.registry) return config.registry;
-  if (owner2.registryAccessLevel === "disabled") {
-    throw new UsageError(
-      "--registry",
-      void 0,
-      `the container registry is disabled for project ${owner2.path}; enable it in the project's settings`
-    );
-  }
-  const prefix = owner2.registryImagePrefix;
-  if (!prefix) {
-    throw new UsageError(
-      "--registry",
-      void 0,
-      `required: GitLab reports no container registry for ${owner2.kind} ${owner2.path} (the instance registry is off); give the registry host[:port]`
-    );
-  }
-  return prefix.split("/")[0].toLowerCase();
-}
-function verifyTarget(config, owner2) {
-  if (config.verify === false) return null;
-  if (config.verify.repository) return { repository: config.verify.repository, tag: config.verify.tag };
-  const path4 = owner2.registryImagePrefix?.split("/").slice(1).join("/") || owner2.path.toLowerCase();
-  return { repository: path4, tag: config.verify.tag };
-}
-async function resolveNamespaces(config, kube) {
-  const chosen = [...config.namespaces];
-  if (config.namespaceSelector !== void 0) {
-    for (const ns of await kube.listNamespaces(config.namespaceSelector)) if (!chosen.includes(ns)) chosen.push(ns);
-  }
-  const result = chosen.filter((ns) => !config.excludeNamespaces.includes(ns));
-  if (result.length === 0) {
-    throw new KubeError(
-      "choosing namespaces",
-      `no namespace is left to manage (selector ${config.namespaceSelector ?? "none"}, excluded ${config.excludeNamespaces.join(", ") || "none"})`
-    );
-  }
-  return result;
-}
-
-// src/commands/fill.ts
-async function readCurrent(config, ports, hosts, fill) {
-  const where = `the Secret in ${fill.namespace}`;
-  const read = await ports.kube.readSecretData(fill.namespace, config.secretName);
-  for (const value of Object.values(read?.data ?? {})) {
-    ports.log.secret(value.reveal());
-    ports.log.secret(Buffer.from(value.reveal()).toString("base64"));
-  }
-  if (!read) return `${where} is gone`;
-  if (read.secret.annotations[Annotations.tokenId] !== String(fill.tokenId))
-    return `${where} changed while this run read it`;
-  const payload = read.data[SECRET_TYPES[config.secretType].key];
-  if (!payload) return `${where} holds no ${SECRET_TYPES[config.secretType].key}`;
-  const creds = credentialsIn(config.secretType, payload, hosts);
-  if (typeof creds === "string") return `${where} does not hold what it records: ${creds}`;
-  for (const form of secretForms(creds)) ports.log.secret(form);
-  const recorded = read.secret.annotations[Annotations.tokenUsername];
-  if (recorded !== void 0 && recorded !== creds[0].username)
-    return `${where} does not hold what it records: another username than ${recorded}`;
-  return { source: read.secret, creds };
-}
-async function fillSecrets(config, ports, args) {
-  const { fill, current, hosts } = args;
-  const into = fill.namespaces.join(", ");
-  let verified = null;
-  const check = verifyTarget(config, args.owner);
-  if (check) {
-    const { username, password } = current.creds[0];
-    try {
-      verified = await verifyCredentials(ports, {
-        registry: hosts[0],
-        ...check,
-        username,
-        password,
-        what: `deploy token ${fill.tokenId}`
-      });
-    } catch (err) {
-      throw new RotationError(
-        err,
-        `nothing to roll back: nothing was minted or revoked, and ${into} was not written`
-      );
-    }
-  }
-  const list2 = secretList({
-    namespaces: fill.namespaces,
-    secretName: config.secretName,
-    secretType: config.secretType,
-    payload: pullSecretPayload(config.secretType, current.creds),
-    annotations: {
-      ...fillAnnotations(current.source),
-      [Annotations.lease]: args.leaseNamespace
-    }
-  });
-  try {
-    await ports.kube.applySecrets(list2, { force: false });
-  } catch (err) {
-    throw new RotationError(
-      err,
-      "nothing to roll back: nothing was minted or revoked; a filled Secret holds the current token. Re-run to finish"
-    );
-  }
-  ports.log.info(`Filled Secret "${config.secretName}" in ${into} with deploy token ${fill.tokenId}`);
-  return verified;
-}
-
-// src/commands/rotate-revoke.ts
-async function revokePrevious(ports, owner2, ids2) {
-  const revoked = [];
-  const problems = [];
-  for (const id of ids2) {
-    try {
-      const outcome = await ports.gitlab.revokeDeployToken(owner2, id);
-      revoked.push(id);
-      ports.log.info(
-        outcome === "revoked" ? `Revoked previous deploy token ${id}` : `Previous deploy token ${id} was already gone`
-      );
-    } catch (err) {
-      problems.push(
-        `Could not revoke previous deploy token ${id} (recorded; the next run revokes it): ${err.message}`
-      );
-    }
-  }
-  return { ids: revoked, problems };
-}
-async function sweep(ports, owner2, tokens, pending, orphans) {
-  const ids2 = [];
-  const problems = [];
-  const byId = new Map(tokens.map((t) => [t.id, t]));
-  for (const id of [...pending, ...orphans]) {
-    try {
-      await ports.gitlab.revokeDeployToken(owner2, id);
-      ids2.push(id);
-      ports.log.info(
-        pending.includes(id) ? `Revoked deploy token ${id}, left pending by an earlier run` : `Swept orphaned deploy token ${id} (${byId.get(id)?.name ?? "?"}): no Secret references it`
-      );
-    } catch (err) {
-      problems.push(`Could not sweep orphaned deploy token ${id}: ${err.message}`);
-    }
-  }
-  return { ids: ids2, problems };
-}
-async function revokeNew(ports, owner2, minted, state, ifRevokeFails = "the next run sweeps it") {
-  try {
-    await ports.gitlab.revokeDeployToken(owner2, minted.id);
-    return `new deploy token ${minted.id} revoked; ${state}`;
-  } catch (err) {
-    return `revoking new deploy token ${minted.id} failed too (${err.message}); ${ifRevokeFails}; ${state}`;
-  }
-}
-async function rollBackApply(config, ports, owner2, minted) {
-  let holders;
-  try {
-    const now = await ports.kube.readSecrets(config.namespaces, config.secretName);
-    holders = now.filter((s) => s.annotations[Annotations.tokenId] === String(minted.id)).map((s) => s.namespace);
-  } catch (err) {
-    return `could not re-read the Secrets (${err.message}); deploy token ${minted.id} is kept alive in case a Secret holds it`;
-  }
-  if (holders.length > 0) {
-    return `Secret(s) in ${holders.join(", ")} already hold new deploy token ${minted.id}, so it is kept; previous tokens are kept too. Re-run to finish the rotation`;
-  }
-  return revokeNew(ports, owner2, minted, "the Secrets are as they were");
-}
-
-// src/commands/mint.ts
-async function mintChecked(config, ports, args) {
-  const { gitlab, log } = ports;
-  const { owner: owner2, hosts } = args;
-  const now = ports.clock.now();
-  const minted = await gitlab.createDeployToken(owner2, {
-    name: args.name,
-    expiresAt: expiryDateFor(now, config.expiresInMs)
-  });
-  const creds = credentialsFor(hosts, minted.username, minted.token);
-  for (const form of secretForms(creds)) log.secret(form);
-  log.info(
-    `Minted deploy token ${minted.id} (${minted.username}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`
-  );
-  const check = verifyTarget(config, owner2);
-  if (!check) return { minted, creds, verified: null };
-  try {
-    const verified = await verifyCredentials(ports, {
-      registry: hosts[0],
-      ...check,
-      username: minted.username,
-      password: minted.token,
-      what: "the new token"
-    });
-    return { minted, creds, verified };
-  } catch (err) {
-    throw new RotationError(err, await revokeNew(ports, owner2, minted, args.untouched, args.ifRevokeFails));
-  }
-}
-
-// src/commands/rotation-report.ts
-function decidedReport(seen) {
-  const { observation: o, decision: d, work: config } = seen;
-  const present = new Set(o.existing.map((s) => s.namespace));
-  const owner2 = o.owner;
-  return {
-    changed: false,
-    dryRun: config.dryRun,
-    secretName: config.secretName,
-    namespaces: [...d.namespaces],
-    skipped: [...o.skipped],
-    created: d.namespaces.filter((ns) => !present.has(ns)),
-    reason: d.reason,
-    token: null,
-    previousTokenIds: d.current,
-    // Nothing minted: the tokens kept on purpose stay kept, as the Secrets record them.
-    keptTokenIds: d.action === "rotate" ? [] : d.keep,
-    revokedTokenIds: [],
-    sweptTokenIds: [],
-    verified: null,
-    serviceAccountsUpdated: [],
-    owner: owner2 ? { kind: owner2.kind, id: owner2.id, path: owner2.path } : null,
-    static: config.credentials.kind === "static" ? { username: config.credentials.username, applied: false } : null,
-    registry: o.hosts[0],
-    registryAliases: o.hosts.slice(1),
-    problems: [],
-    ...d.ownership ? { spared: d.ownership.spared, overlaps: d.ownership.overlaps } : {},
-    ...o.recall ? { recall: o.recall } : {}
-  };
-}
-
-// src/commands/static.ts
-function staticSummary(username, hosts) {
-  return `Static credentials of ${username} for ${hosts.join(", ")}: nothing is minted or revoked, GitLab is never called`;
-}
-function staticLogin(config) {
-  const c = config.credentials;
-  if (c.kind !== "static" || c.password === void 0) throw new Error("static credentials with a password expected");
-  return { username: c.username, password: c.password };
-}
-function staticVerifyTarget(config) {
-  return config.verify && config.verify.repository ? { repository: config.verify.repository, tag: config.verify.tag } : null;
-}
-function replacedTokens(existing) {
-  return existing.filter(
-    (s) => isManaged(s) && s.annotations[Annotations.owner] !== STATIC_OWNER && s.annotations[Annotations.tokenId]
-  ).map((s) => ({
-    namespace: s.namespace,
-    owner: s.annotations[Annotations.owner] ?? "?",
-    tokenId: s.annotations[Annotations.tokenId]
-  }));
-}
-async function writeStatic(seen, ports) {
-  const { decision, work: config } = seen;
-  const { log } = ports;
-  const { username, password } = staticLogin(config);
-  const hosts = seen.observation.hosts;
-  const registry2 = hosts[0];
-  const report = decidedReport(seen);
-  const problems = [...skippedProblem(seen.observation.skipped)];
-  if (decision.action === "none") {
-    log.info(`Nothing to do: ${decision.reason}`);
-    const sas2 = await ensureServiceAccounts(config, ports, seen.observation.accounts);
-    problems.push(...sas2.problems);
-    for (const p of problems) log.warn(p);
-    return { ...report, changed: sas2.updated.length > 0, serviceAccountsUpdated: sas2.updated, problems };
-  }
-  log.info(`Applying: ${decision.reason}`);
-  let verified = null;
-  const check = staticVerifyTarget(config);
-  if (check) {
-    try {
-      verified = await verifyCredentials(ports, {
-        registry: registry2,
-        ...check,
-        username,
-        password,
-        credentials: "static",
-        what: `the credentials of ${username}`
-      });
-    } catch (err) {
-      throw new RotationError(
-        err,
-        "nothing to roll back (static credentials: nothing was minted); the cluster was not touched"
-      );
-    }
-  }
-  const payload = pullSecretPayload(config.secretType, credentialsFor(hosts, username, password));
-  const list2 = secretList({
-    namespaces: decision.namespaces,
-    secretName: config.secretName,
-    secretType: config.secretType,
-    payload,
-    annotations: staticAnnotations({
-      username,
-      registry: registry2,
-      aliases: hosts.slice(1),
-      configSha256: seen.observation.staticSha256 ?? payloadSha256(payload),
-      rotatedAt: ports.clock.now().toISOString()
-    })
-  });
-  try {
-    await ports.kube.applySecrets(list2, { force: config.adopt });
-  } catch (err) {
-    throw new RotationError(
-      err,
-      "nothing to revoke (static credentials); Secrets the apply reached hold the new credentials, the others are as they were. Re-run to finish"
-    );
-  }
-  log.info(`Applied Secret "${config.secretName}" to ${decision.namespaces.join(", ")}`);
-  for (const t of replacedTokens(seen.observation.existing)) {
-    log.warn(
-      `The Secret in ${t.namespace} held deploy token ${t.tokenId} of ${t.owner}; static runs never call GitLab, so it stays live until it expires: delete it in GitLab (or run revoke with that --project/--group before switching)`
-    );
-  }
-  const sas = await ensureServiceAccounts(config, ports, seen.observation.accounts);
-  problems.push(...sas.problems);
-  for (const p of problems) log.warn(p);
-  return {
-    ...report,
-    changed: true,
-    static: { username, applied: true },
-    verified,
-    serviceAccountsUpdated: sas.updated,
-    problems
-  };
-}
-
-// src/commands/target.ts
-function namespaceSpec(config, namespaces2) {
-  if (config.namespaceSelector === void 0) return [...namespaces2];
-  const listed = [...new Set(config.listedNamespaces)].filter((n) => !config.excludeNamespaces.includes(n));
-  return [
-    `selector=${normalizeSelector(config.namespaceSelector)}`,
-    ...[...new Set(config.excludeNamespaces)].map((n) => `exclude=${n}`),
-    ...listed.map((n) => `namespace=${n}`)
-  ];
-}
-function targetOf(config, namespaces2, leaseUid) {
-  const spec = namespaceSpec(config, namespaces2);
-  const cluster = leaseUid === void 0 ? void 0 : clusterKey(leaseUid);
-  return {
-    cluster,
-    secretName: config.secretName,
-    set: namespaceSetHash(spec),
-    id: cluster === void 0 ? void 0 : targetId(cluster, config.secretName, spec),
-    describe: describeSpec(config, namespaces2)
-  };
-}
-var DESCRIBE_NAMES_MAX = 200;
-function describeSpec(config, namespaces2) {
-  if (config.namespaceSelector === void 0)
-    return `namespaces ${abbreviatedList([...namespaces2].sort(), DESCRIBE_NAMES_MAX)}`;
-  const excl = config.excludeNamespaces.length ? ` excluding ${config.excludeNamespaces.join(",")}` : "";
-  const listed = config.listedNamespaces.filter((n) => !config.excludeNamespaces.includes(n));
-  const plus = listed.length ? ` plus namespaces ${abbreviatedList([...listed].sort(), DESCRIBE_NAMES_MAX)}` : "";
-  return `selector ${normalizeSelector(config.namespaceSelector)}${plus}${excl}`;
-}
-function abbreviatedList(names, max) {
-  const full = names.join(",");
-  if (full.length <= max) return full;
-  const shown3 = [];
-  let length = 0;
-  for (const n of names) {
-    if (length + n.length + 1 > max) break;
-    shown3.push(n);
-    length += n.length + 1;
-  }
-  return `${shown3.join(",")},\u2026 (${names.length} in all)`;
-}
-
-// src/commands/target-memory.ts
-async function recallTarget(lock, args) {
-  const { config } = args;
-  const set2 = targetOf(config, args.namespaces, void 0).set;
-  const namedNs = namedLeaseNamespace(args.existing, config.secretName, set2);
-  let named;
-  if (namedNs !== void 0 && namedNs !== args.heldNamespace) {
-    try {
-      named = await lock.readLease(namedNs, leaseName(config.secretName)) ?? "unreadable";
-    } catch {
-      named = "unreadable";
-    }
-  }
-  const unsettled = args.fresh || !args.held || isUnsettled(args.held);
-  if (named === void 0 && namedNs === void 0 && unsettled) {
-    const others = args.namespaces.filter((ns) => ns !== args.heldNamespace);
-    const found = others.length ? await lock.readLeases(others, leaseName(config.secretName)).catch(() => /* @__PURE__ */ new Map()) : /* @__PURE__ */ new Map();
-    named = [...found.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, l]) => l).find((l) => !isUnsettled(l));
-  }
-  const recorded = recordedCluster(args.existing, config.secretName, set2);
-  const clusterUid = clusterIdentity({ held: args.held, fresh: args.fresh, named, recorded });
-  const written = config.namespaceSelector === void 0 ? void 0 : writtenRecord({
-    held: args.held,
-    named,
-    set: set2,
-    secretName: config.secretName,
-    prefix: config.tokenNamePrefix,
-    live: args.live
-  });
-  return { clusterUid, written };
-}
-async function readDeparted(kube, args) {
-  const departed = args.written.namespaces.filter((ns) => !args.scope.includes(ns));
-  if (departed.length === 0) return { holders: [], unknown: [], keep: [] };
-  const present = await kube.listNamespaces(`kubernetes.io/metadata.name in (${departed.join(",")})`);
-  if (present.length === 0) return { holders: [], unknown: [], keep: [] };
-  let secrets;
-  try {
-    secrets = await kube.readSecrets(present, args.secretName);
-  } catch {
-    return { holders: [], unknown: present, keep: present };
-  }
-  const ours = secrets.filter((s) => isManaged(s) && s.annotations[Annotations.owner] === ownerRef(args.owner));
-  return {
-    holders: ours.map((s) => ({
-      namespace: s.namespace,
-      name: args.secretName,
-      owner: s.annotations[Annotations.owner] ?? "",
-      tokenId: s.annotations[Annotations.tokenId] ?? "",
-      kept: s.annotations[Annotations.keptTokenIds] ?? ""
-    })),
-    unknown: [],
-    keep: ours.map((s) => s.namespace)
-  };
-}
-async function recallForRun(config, ports, args) {
-  const { hand } = args;
-  const spec = targetOf(config, config.namespaces, void 0);
-  const memory = await recallTarget(ports.lock, {
-    config,
-    namespaces: config.namespaces,
-    held: hand.lease,
-    heldNamespace: hand.namespace,
-    fresh: hand.fresh,
-    existing: args.existing,
-    live: args.live
-  });
-  const target = targetOf(config, config.namespaces, memory.clusterUid);
-  const written = memory.written;
-  const departed = written && written !== "lost" ? await readDeparted(ports.kube, {
-    written,
-    scope: config.namespaces,
-    secretName: config.secretName,
-    owner: args.owner
-  }) : { holders: [], unknown: [], keep: [] };
-  const unproven = written === "lost" ? "the Lease that recorded where this selector's target wrote is gone (or was written by an older version)" : departed.unknown.length ? `namespace(s) ${departed.unknown.join(", ")} left the selector and their Secret cannot be read` : void 0;
-  const since = written && written !== "lost" ? written.since : args.now.toISOString();
-  const identity = hand.lease && memory.clusterUid ? identityPatch(hand.lease, memory.clusterUid) : {};
-  const record = config.namespaceSelector === void 0 ? {} : writtenPatch(spec.set, { since, namespaces: [...config.namespaces, ...departed.keep] });
-  const changed = (patch2) => Object.fromEntries(Object.entries(patch2).filter(([k, v]) => hand.lease?.annotations?.[k] !== v));
-  const sweepFrom = config.namespaceSelector === void 0 ? 0 : unproven ? Infinity : Date.parse(since);
-  const settleNow = hand.fresh || hand.lease !== void 0 && isUnsettled(hand.lease);
-  return {
-    target,
-    departed: departed.holders,
-    unproven,
-    sweepFrom,
-    patch: changed(record),
-    identity: changed(identity),
-    settleNow
-  };
-}
-async function remember(held, recall, selector) {
-  const now = recall.settleNow ? { ...recall.identity, ...recall.patch } : recall.patch;
-  if (!recall.settleNow) held.stage(recall.identity);
-  if (Object.keys(now).length === 0) return;
-  if (await held.annotate(now) || !selector) return;
-  const namespace = held.lease.namespace;
-  throw new KubeError(
-    "recording where the target writes",
-    `the Lease in ${namespace} changed while this run held it, so where this selector's target writes could not be recorded. Nothing was written; re-run`,
-    [namespace]
-  );
-}
-async function recallClusterUid(ports, config, args) {
-  const hand = await readTargetLease(
-    ports.lock,
-    { namespaces: args.namespaces, secretName: config.secretName },
-    ports.kube
-  );
-  const memory = await recallTarget(ports.lock, {
-    config,
-    namespaces: args.namespaces,
-    held: hand.lease,
-    heldNamespace: hand.namespace,
-    fresh: false,
-    existing: args.existing,
-    live: args.live
-  });
-  return memory.clusterUid;
-}
-
-// src/commands/execute.ts
-async function execute(seen, ports, lease) {
-  const { decision, work: config } = seen;
-  const owner2 = seen.observation.owner;
-  if (owner2 === null) return writeStatic(seen, ports);
-  const { log } = ports;
-  await remember(lease, seen.recall, config.namespaceSelector !== void 0);
-  const report = decidedReport(seen);
-  const problems = [...skippedProblem(seen.observation.skipped)];
-  let written;
-  let revoke;
-  if (decision.action === "rotate") {
-    log.info(`Rotating: ${decision.reason}`);
-    const minted = await mintAndApply(seen, ports, owner2, lease.lease.namespace);
-    written = { ...minted, changed: true, keptTokenIds: decision.keep, revokedTokenIds: [] };
-    revoke = decision.revoke;
-  } else {
-    const fill = decision.fill;
-    log.info(
-      fill ? `Filling ${fill.namespaces.join(", ")} with deploy token ${fill.tokenId}, no rotation due: ${decision.reason}` : `Nothing to do: ${decision.reason}`
-    );
-    const current = seen.observation.current;
-    const verified = fill && typeof current === "object" ? await fillSecrets(config, ports, {
-      owner: owner2,
-      hosts: seen.observation.hosts,
-      fill,
-      current,
-      leaseNamespace: lease.lease.namespace
-    }) : null;
-    written = { token: null, verified, changed: fill !== null, keptTokenIds: decision.keep, revokedTokenIds: [] };
-    revoke = decision.revoke;
-  }
-  const rotated = decision.action === "rotate";
-  const revoked = rotated ? await revokePrevious(ports, owner2, revoke) : { ids: [], problems: [] };
-  problems.push(...revoked.problems);
-  if (rotated && decision.keep.length)
-    log.info(
-      `Kept previous deploy token(s) ${decision.keep.join(", ")} alive (--keep-previous ${config.keepPrevious})`
-    );
-  const swept = await sweep(ports, owner2, seen.observation.tokens, rotated ? [] : revoke, decision.sweep);
-  problems.push(...swept.problems);
-  const sas = await ensureServiceAccounts(config, ports, seen.observation.accounts);
-  problems.push(...sas.problems);
-  for (const p of problems) log.warn(p);
-  return {
-    ...report,
-    ...written,
-    ...decision.fill ? { filled: { namespaces: decision.fill.namespaces, tokenId: decision.fill.tokenId } } : {},
-    changed: written.changed || sas.updated.length > 0,
-    revokedTokenIds: revoked.ids,
-    sweptTokenIds: swept.ids,
-    serviceAccountsUpdated: sas.updated,
-    problems
-  };
-}
-async function mintAndApply(seen, ports, owner2, leaseNamespace) {
-  const { decision, work: config } = seen;
-  const { hosts } = seen.observation;
-  const target = seen.recall.target;
-  const now = ports.clock.now();
-  if (target.id === void 0) throw new Error("internal: minting without the target's Lease");
-  const { minted, creds, verified } = await mintChecked(config, ports, {
-    owner: owner2,
-    hosts,
-    name: tokenName(config.tokenNamePrefix, target.id, now, ports.nonce()),
-    untouched: "the cluster was not touched"
-  });
-  const list2 = secretList({
-    namespaces: decision.namespaces,
-    secretName: config.secretName,
-    secretType: config.secretType,
-    payload: pullSecretPayload(config.secretType, creds),
-    annotations: {
-      ...recordAnnotations(mintedRecord(minted, owner2, hosts, now)),
-      [Annotations.target]: target.id,
-      [Annotations.targetSpec]: target.describe,
-      [Annotations.lease]: leaseNamespace,
-      [Annotations.keptTokenIds]: decision.keep.join(","),
-      [Annotations.revokePending]: decision.revoke.join(",")
-    }
-  });
-  try {
-    await ports.kube.applySecrets(list2, { force: config.adopt });
-  } catch (err) {
-    throw new RotationError(err, await rollBackApply(config, ports, owner2, minted));
-  }
-  ports.log.info(`Applied Secret "${config.secretName}" to ${decision.namespaces.join(", ")}`);
-  return { token: { id: minted.id, username: minted.username, expiresAt: minted.expiresAt }, verified };
-}
-function wouldDo(seen, ports, config) {
-  const { decision } = seen;
-  const { log } = ports;
-  const problems = skippedProblem(seen.observation.skipped, true);
-  const report = { ...decidedReport(seen), problems };
-  describe2(decision, log, config, seen.observation.owner);
-  for (const p of problems) log.warn(p);
-  return decision.fill ? { ...report, filled: { namespaces: decision.fill.namespaces, tokenId: decision.fill.tokenId } } : report;
-}
-function describe2(decision, log, config, owner2) {
-  const sas = decision.serviceAccounts;
-  if (decision.action === "none") {
-    log.info(`Nothing to do: ${decision.reason}`);
-    return;
-  }
-  if (decision.fill) {
-    log.info(
-      `Filling ${decision.fill.namespaces.join(", ")} with deploy token ${decision.fill.tokenId}, no rotation due: ${decision.reason}`
-    );
-    log.info(
-      `Dry run: would fill ${decision.fill.namespaces.join(", ")} with deploy token ${decision.fill.tokenId}; nothing would be minted or revoked`
-    );
-    return;
-  }
-  if (owner2 === null) {
-    const username = config.credentials.kind === "static" ? config.credentials.username : "?";
-    log.info(`Applying: ${decision.reason}`);
-    log.info(`Dry run: would write the static credentials of ${username} to ${decision.namespaces.length} Secret(s)`);
-  } else {
-    log.info(`Rotating: ${decision.reason}`);
-    log.info(
-      `Dry run: would mint a read_registry deploy token, write it to ${decision.namespaces.length} Secret(s), keep ${decision.keep.join(", ") || "none"} and revoke ${decision.revoke.join(", ") || "none"}`
-    );
-  }
-  if (sas.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${sas.join(", ")}`);
-}
-
-// src/commands/lease-guard.ts
-function guardWrites(ports, watch) {
-  const done = [];
-  const refused = [];
-  const minted = /* @__PURE__ */ new Set();
-  const lostError = (why, notDone) => new LockLostError(watch.lease, why, done, notDone);
-  const before = (step) => {
-    const why = watch.lostReason();
-    if (why === void 0) return;
-    refused.push(step);
-    throw lostError(why, [step]);
-  };
-  const { gitlab, kube } = ports;
-  const guarded = {
-    ...ports,
-    gitlab: {
-      ...gitlab,
-      async createDeployToken(owner2, req) {
-        before("minting a deploy token");
-        const t = await gitlab.createDeployToken(owner2, req);
-        minted.add(t.id);
-        done.push(`minted deploy token ${t.id}`);
-        return t;
-      },
-      async revokeDeployToken(owner2, id) {
-        if (!minted.has(id)) before(`revoking deploy token ${id}`);
-        const outcome = await gitlab.revokeDeployToken(owner2, id);
-        done.push(`revoked deploy token ${id}`);
-        return outcome;
-      }
-    },
-    kube: {
-      ...kube,
-      async applySecrets(list2, opts) {
-        before("writing the Secrets");
-        await kube.applySecrets(list2, opts);
-        done.push("wrote the Secrets");
-      },
-      async replaceServiceAccounts(objects) {
-        before("updating the ServiceAccounts");
-        const outcome = await kube.replaceServiceAccounts(objects);
-        if (outcome === "ok") done.push("updated the ServiceAccounts");
-        return outcome;
-      },
-      async applyNamespaces(names) {
-        before("creating the namespaces");
-        return kube.applyNamespaces(names);
-      },
-      async deleteSecrets(namespaces2, name) {
-        if (namespaces2.length) before(`deleting the Secrets in ${namespaces2.join(", ")}`);
-        await kube.deleteSecrets(namespaces2, name);
-        if (namespaces2.length) done.push(`deleted the Secrets in ${namespaces2.join(", ")}`);
-      }
-    }
-  };
-  return {
-    // The same port objects with their writes wrapped: whatever else P holds passes through.
-    ports: guarded,
-    settle(result) {
-      const why = watch.lostReason();
-      if (refused.length && why !== void 0) throw lostError(why, refused);
-      return result;
-    }
-  };
-}
-
-// src/commands/apitoken.ts
-var ROTATE_WARN_MS = 14 * DAY_MS;
-var SELF = "GET /personal_access_tokens/self";
-function endOf(expiresAt) {
-  if (expiresAt === null) return null;
-  const ms = Date.parse(`${expiresAt}T00:00:00Z`);
-  return Number.isFinite(ms) ? ms : null;
-}
-function unchecked(err) {
-  const answer = `${err.status ? `HTTP ${err.status}: ` : ""}${err.detail}`;
-  if (err.status !== void 0 && [400, 401, 403, 404].includes(err.status)) {
-    return `GitLab refused ${SELF} (${answer}): GitLab before 15.5 has no such endpoint, and only personal, project and group access tokens can read their own details. The API token's expiry is not checked; see it in GitLab under Access tokens`;
-  }
-  return `GitLab did not answer ${SELF} (${answer}). The API token's expiry is not checked this time`;
-}
-async function readApiToken(gitlab, now) {
-  try {
-    const t = await gitlab.apiTokenSelf();
-    const end = endOf(t.expiresAt);
-    const daysLeft2 = end === null ? null : Math.floor((end - now.getTime()) / DAY_MS * 10) / 10;
-    return { checked: true, name: t.name, scopes: t.scopes, expiresAt: t.expiresAt, daysLeft: daysLeft2 };
-  } catch (err) {
-    if (!(err instanceof GitLabError)) throw err;
-    return { checked: false, reason: unchecked(err) };
-  }
-}
-function apiTokenExpiresWithin(t, now, withinMs) {
-  if (!t?.checked) return false;
-  const end = endOf(t.expiresAt);
-  return end !== null && end - now.getTime() <= withinMs;
-}
-function apiTokenExpiryMessage(t, now, within) {
-  const left = (endOf(t.expiresAt) ?? Number.POSITIVE_INFINITY) - now.getTime();
-  const when = left > 0 ? `expires in ${formatDuration2(left)}, on ${t.expiresAt} 00:00 UTC` : `expired on ${t.expiresAt}`;
-  return `the GitLab API token "${t.name}" ${when} (${within}): create a new access token with the api scope (same role) and update the variable that holds it (GITLAB_TOKEN); once it lapses, every rotation fails`;
-}
-function apiTokenLine(t) {
-  if (!t.checked) return `API token: not checked. ${t.reason}`;
-  const expiry = t.expiresAt === null ? "never expires" : `expires ${t.expiresAt} (${t.daysLeft ?? "-"} days left)`;
-  return `API token "${t.name}": ${expiry}; scopes ${t.scopes.join(", ") || "none"}`;
-}
-function logApiToken(t, now, log) {
-  if (!t.checked) log.info(`Note: ${t.reason}`);
-  else if (apiTokenExpiresWithin(t, now, ROTATE_WARN_MS)) {
-    const message = apiTokenExpiryMessage(t, now, "within 14 days");
-    log.warn(message.charAt(0).toUpperCase() + message.slice(1));
-  } else log.info(apiTokenLine(t));
-}
-var NEEDED = { project: { level: 40, role: "Maintainer" }, group: { level: 50, role: "Owner" } };
-var ROLES = {
-  0: "no role",
-  5: "Minimal Access",
-  10: "Guest",
-  15: "Planner",
-  20: "Reporter",
-  30: "Developer",
-  40: "Maintainer",
-  50: "Owner"
-};
-async function checkGitLabAccess(gitlab, owner2, now) {
-  const t = await readApiToken(gitlab, now);
-  const who = `${owner2.kind} ${owner2.path}`;
-  if (t.checked && !t.scopes.includes("api")) {
-    throw new GitLabError(
-      "checking the API token's scopes",
-      void 0,
-      `the GitLab API token "${t.name}" has the scopes ${t.scopes.join(", ") || "none"}, not api`,
-      `Creating and revoking deploy tokens needs the api scope (read_api only reads): rotate would fail with HTTP 403. Create an access token with the api scope (${NEEDED[owner2.kind].role} of ${who}) and put it in GITLAB_TOKEN`
-    );
-  }
-  const access2 = await gitlab.callerAccess(owner2);
-  const need = NEEDED[owner2.kind];
-  if (access2.level !== void 0 && access2.level < need.level && !await access2.isAdmin()) {
-    throw new GitLabError(
-      "checking the API token's role",
-      void 0,
-      `the GitLab API token's user is ${ROLES[access2.level] ?? `access level ${access2.level}`} of ${who}; ${owner2.kind} deploy tokens need ${need.role}`,
-      owner2.kind === "group" ? `Group deploy tokens need the Owner role (Maintainer is not enough): rotate would fail with HTTP 403. Use a token of an Owner of ${who}, or a project's deploy token (--project)` : `Project deploy tokens need at least Maintainer: rotate would fail with HTTP 403. Use a token of a Maintainer of ${who}`
-    );
-  }
-  return t;
-}
-async function checkRotateAccess(gitlab, owner2, now, log) {
-  const t = await checkGitLabAccess(gitlab, owner2, now);
-  logApiToken(t, now, log);
-}
-
-// src/commands/read-target.ts
-async function readChecked(config, ports, hosts, absent = []) {
-  const { kube } = ports;
-  const existent = { ...config, namespaces: config.namespaces.filter((ns) => !absent.includes(ns)) };
-  const found = existent.namespaces.length ? await readAvailable(existent, kube) : { state: { secrets: [], serviceAccounts: [] }, unavailable: [] };
-  const read = {
-    ...found,
-    unavailable: [...found.unavailable, ...absent.map((namespace) => ({ namespace, reason: "missing" }))]
-  };
-  const { state } = read;
-  const existing = state.secrets;
-  const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
-  const wanted = SECRET_TYPES[config.secretType].type;
-  const otherType = existing.filter((s) => s.type !== wanted).map((s) => ({ namespace: s.namespace, type: s.type, option: secretTypeOf(s.type) }));
-  if (otherType.some((s) => s.option === void 0)) throw new SecretTypeError(config.secretName, wanted, otherType);
-  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
-  if (otherType.length > 0) throw new SecretTypeError(config.secretName, wanted, otherType);
-  const present = new Set(existing.map((s) => s.namespace));
-  const readable = {
-    ...config,
-    namespaces: config.namespaces.filter((ns) => !read.unavailable.some((u) => u.namespace === ns))
-  };
-  const probe = readable.namespaces.length ? await findUnavailable(readable, kube, present, () => checkApply(readable, ports, hosts)) : { unavailable: [], checked: true };
-  const unavailable = [...read.unavailable, ...probe.unavailable].sort(
-    (a, b) => config.namespaces.indexOf(a.namespace) - config.namespaces.indexOf(b.namespace)
-  );
-  const checked = probe.checked;
-  const decided = decideUnavailable(config.missingNamespace, config.namespaces, unavailable, ports.log);
-  const work = { ...config, namespaces: decided.namespaces };
-  const missingSas = missingServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts);
-  if (missingSas.length > 0) {
-    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [
-      ...new Set(missingSas.map((k) => k.split("/")[0]))
-    ]);
-  }
-  return {
-    config: work,
-    skipped: decided.skipped,
-    checked,
-    existing,
-    accounts: selectServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts),
-    present,
-    unavailable
-  };
-}
-async function checkApply(config, ports, hosts) {
-  const payload = pullSecretPayload(config.secretType, credentialsFor(hosts, "dry-run", new Secret("dry-run")));
-  const list2 = secretList({
-    namespaces: config.namespaces,
-    secretName: config.secretName,
-    secretType: config.secretType,
-    payload,
-    annotations: {}
-  });
-  await ports.kube.dryRunSecrets(list2, { force: config.adopt });
-  ports.log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
 }
 
 // src/model/ownership.ts
@@ -68386,6 +67545,851 @@ function withUnproven(own, why) {
   const none = { current: [], kept: [], pending: [] };
   return { ...own, revocable: none, spared: [...own.spared, ...spared].sort((a, b) => b.id - a.id) };
 }
+function decisionLine(decision, staticCredentials) {
+  if (decision.action === "none") return `Nothing to do: ${decision.reason}`;
+  const fill = decision.fill;
+  if (fill)
+    return `Filling ${fill.namespaces.join(", ")} with deploy token ${fill.tokenId}, no rotation due: ${decision.reason}`;
+  return `${staticCredentials ? "Applying" : "Rotating"}: ${decision.reason}`;
+}
+
+// src/commands/pull-check.ts
+async function verifyCredentials(ports, req) {
+  const { what, ...pull } = req;
+  const r = await ports.verifier.verifyPull(pull);
+  const image = `${req.repository}${req.tag ? `:${req.tag}` : ""}`;
+  if (r.anonymous)
+    ports.log.warn(
+      `${req.registry} serves ${image} without authentication, so the pull check says nothing about ${what}`
+    );
+  else ports.log.info(`Verified: ${what} pulls ${image} from ${req.registry}`);
+  return {
+    repository: req.repository,
+    ...req.tag ? { tag: req.tag } : {},
+    ...r.digest ? { digest: r.digest } : {}
+  };
+}
+
+// src/commands/rotate-scope.ts
+function registryHost(config, owner2) {
+  if (config.registry) return config.registry;
+  if (owner2.registryAccessLevel === "disabled") {
+    throw new UsageError(
+      "--registry",
+      void 0,
+      `the container registry is disabled for project ${owner2.path}; enable it in the project's settings`
+    );
+  }
+  const prefix = owner2.registryImagePrefix;
+  if (!prefix) {
+    throw new UsageError(
+      "--registry",
+      void 0,
+      `required: GitLab reports no container registry for ${owner2.kind} ${owner2.path} (the instance registry is off); give the registry host[:port]`
+    );
+  }
+  return prefix.split("/")[0].toLowerCase();
+}
+function verifyTarget(config, owner2) {
+  if (config.verify === false) return null;
+  if (config.verify.repository) return { repository: config.verify.repository, tag: config.verify.tag };
+  const path4 = owner2.registryImagePrefix?.split("/").slice(1).join("/") || owner2.path.toLowerCase();
+  return { repository: path4, tag: config.verify.tag };
+}
+async function resolveNamespaces(config, kube) {
+  const chosen = [...config.namespaces];
+  if (config.namespaceSelector !== void 0) {
+    for (const ns of await kube.listNamespaces(config.namespaceSelector)) if (!chosen.includes(ns)) chosen.push(ns);
+  }
+  const result = chosen.filter((ns) => !config.excludeNamespaces.includes(ns));
+  if (result.length === 0) {
+    throw new KubeError(
+      "choosing namespaces",
+      `no namespace is left to manage (selector ${config.namespaceSelector ?? "none"}, excluded ${config.excludeNamespaces.join(", ") || "none"})`
+    );
+  }
+  return result;
+}
+
+// src/commands/fill.ts
+async function readCurrent(config, ports, hosts, fill) {
+  const where = `the Secret in ${fill.namespace}`;
+  const read = await ports.kube.readSecretData(fill.namespace, config.secretName);
+  for (const value of Object.values(read?.data ?? {})) {
+    ports.log.secret(value.reveal());
+    ports.log.secret(Buffer.from(value.reveal()).toString("base64"));
+  }
+  if (!read) return `${where} is gone`;
+  if (read.secret.annotations[Annotations.tokenId] !== String(fill.tokenId))
+    return `${where} changed while this run read it`;
+  const payload = read.data[SECRET_TYPES[config.secretType].key];
+  if (!payload) return `${where} holds no ${SECRET_TYPES[config.secretType].key}`;
+  const creds = credentialsIn(config.secretType, payload, hosts);
+  if (typeof creds === "string") return `${where} does not hold what it records: ${creds}`;
+  for (const form of secretForms(creds)) ports.log.secret(form);
+  const recorded = read.secret.annotations[Annotations.tokenUsername];
+  if (recorded !== void 0 && recorded !== creds[0].username)
+    return `${where} does not hold what it records: another username than ${recorded}`;
+  return { source: read.secret, creds };
+}
+async function fillSecrets(config, ports, args) {
+  const { fill, current, hosts } = args;
+  const into = fill.namespaces.join(", ");
+  let verified = null;
+  const check = verifyTarget(config, args.owner);
+  if (check) {
+    const { username, password } = current.creds[0];
+    try {
+      verified = await verifyCredentials(ports, {
+        registry: hosts[0],
+        ...check,
+        username,
+        password,
+        what: `deploy token ${fill.tokenId}`
+      });
+    } catch (err) {
+      throw new RotationError(
+        err,
+        `nothing to roll back: nothing was minted or revoked, and ${into} was not written`
+      );
+    }
+  }
+  const list2 = secretList({
+    namespaces: fill.namespaces,
+    secretName: config.secretName,
+    secretType: config.secretType,
+    payload: pullSecretPayload(config.secretType, current.creds),
+    annotations: {
+      ...fillAnnotations(current.source),
+      [Annotations.lease]: args.leaseNamespace
+    }
+  });
+  try {
+    await ports.kube.applySecrets(list2, { force: false });
+  } catch (err) {
+    throw new RotationError(
+      err,
+      "nothing to roll back: nothing was minted or revoked; a filled Secret holds the current token. Re-run to finish"
+    );
+  }
+  ports.log.info(`Filled Secret "${config.secretName}" in ${into} with deploy token ${fill.tokenId}`);
+  return verified;
+}
+
+// src/commands/rotate-revoke.ts
+async function revokePrevious(ports, owner2, ids2) {
+  const revoked = [];
+  const problems = [];
+  for (const id of ids2) {
+    try {
+      const outcome = await ports.gitlab.revokeDeployToken(owner2, id);
+      revoked.push(id);
+      ports.log.info(
+        outcome === "revoked" ? `Revoked previous deploy token ${id}` : `Previous deploy token ${id} was already gone`
+      );
+    } catch (err) {
+      problems.push(
+        `Could not revoke previous deploy token ${id} (recorded; the next run revokes it): ${err.message}`
+      );
+    }
+  }
+  return { ids: revoked, problems };
+}
+async function sweep(ports, owner2, tokens, pending, orphans) {
+  const ids2 = [];
+  const problems = [];
+  const byId = new Map(tokens.map((t) => [t.id, t]));
+  for (const id of [...pending, ...orphans]) {
+    try {
+      await ports.gitlab.revokeDeployToken(owner2, id);
+      ids2.push(id);
+      ports.log.info(
+        pending.includes(id) ? `Revoked deploy token ${id}, left pending by an earlier run` : `Swept orphaned deploy token ${id} (${byId.get(id)?.name ?? "?"}): no Secret references it`
+      );
+    } catch (err) {
+      problems.push(`Could not sweep orphaned deploy token ${id}: ${err.message}`);
+    }
+  }
+  return { ids: ids2, problems };
+}
+async function revokeNew(ports, owner2, minted, state, ifRevokeFails = "the next run sweeps it") {
+  try {
+    await ports.gitlab.revokeDeployToken(owner2, minted.id);
+    return `new deploy token ${minted.id} revoked; ${state}`;
+  } catch (err) {
+    return `revoking new deploy token ${minted.id} failed too (${err.message}); ${ifRevokeFails}; ${state}`;
+  }
+}
+async function rollBackApply(config, ports, owner2, minted) {
+  let holders;
+  try {
+    const now = await ports.kube.readSecrets(config.namespaces, config.secretName);
+    holders = now.filter((s) => s.annotations[Annotations.tokenId] === String(minted.id)).map((s) => s.namespace);
+  } catch (err) {
+    return `could not re-read the Secrets (${err.message}); deploy token ${minted.id} is kept alive in case a Secret holds it`;
+  }
+  if (holders.length > 0) {
+    return `Secret(s) in ${holders.join(", ")} already hold new deploy token ${minted.id}, so it is kept; previous tokens are kept too. Re-run to finish the rotation`;
+  }
+  return revokeNew(ports, owner2, minted, "the Secrets are as they were");
+}
+
+// src/commands/mint.ts
+async function mintChecked(config, ports, args) {
+  const { gitlab, log } = ports;
+  const { owner: owner2, hosts } = args;
+  const now = ports.clock.now();
+  const minted = await gitlab.createDeployToken(owner2, {
+    name: args.name,
+    expiresAt: expiryDateFor(now, config.expiresInMs)
+  });
+  const creds = credentialsFor(hosts, minted.username, minted.token);
+  for (const form of secretForms(creds)) log.secret(form);
+  log.info(
+    `Minted deploy token ${minted.id} (${minted.username}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`
+  );
+  const check = verifyTarget(config, owner2);
+  if (!check) return { minted, creds, verified: null };
+  try {
+    const verified = await verifyCredentials(ports, {
+      registry: hosts[0],
+      ...check,
+      username: minted.username,
+      password: minted.token,
+      what: "the new token"
+    });
+    return { minted, creds, verified };
+  } catch (err) {
+    throw new RotationError(err, await revokeNew(ports, owner2, minted, args.untouched, args.ifRevokeFails));
+  }
+}
+
+// src/commands/rotation-report.ts
+function decidedReport(seen) {
+  const { observation: o, decision: d, work: config } = seen;
+  const present = new Set(o.existing.map((s) => s.namespace));
+  const owner2 = o.owner;
+  return {
+    changed: false,
+    dryRun: config.dryRun,
+    secretName: config.secretName,
+    namespaces: [...d.namespaces],
+    skipped: [...o.skipped],
+    created: d.namespaces.filter((ns) => !present.has(ns)),
+    reason: d.reason,
+    token: null,
+    previousTokenIds: d.current,
+    // Nothing minted: the tokens kept on purpose stay kept, as the Secrets record them.
+    keptTokenIds: d.action === "rotate" ? [] : d.keep,
+    revokedTokenIds: [],
+    sweptTokenIds: [],
+    verified: null,
+    serviceAccountsUpdated: [],
+    owner: owner2 ? { kind: owner2.kind, id: owner2.id, path: owner2.path } : null,
+    static: config.credentials.kind === "static" ? { username: config.credentials.username, applied: false } : null,
+    registry: o.hosts[0],
+    registryAliases: o.hosts.slice(1),
+    problems: [],
+    ...d.ownership ? { spared: d.ownership.spared, overlaps: d.ownership.overlaps } : {},
+    ...o.recall ? { recall: o.recall } : {}
+  };
+}
+
+// src/commands/static.ts
+function staticSummary(username, hosts) {
+  return `Static credentials of ${username} for ${hosts.join(", ")}: nothing is minted or revoked, GitLab is never called`;
+}
+function staticLogin(config) {
+  const c = config.credentials;
+  if (c.kind !== "static" || c.password === void 0) throw new Error("static credentials with a password expected");
+  return { username: c.username, password: c.password };
+}
+function staticVerifyTarget(config) {
+  return config.verify && config.verify.repository ? { repository: config.verify.repository, tag: config.verify.tag } : null;
+}
+function replacedTokens(existing) {
+  return existing.filter(
+    (s) => isManaged(s) && s.annotations[Annotations.owner] !== STATIC_OWNER && s.annotations[Annotations.tokenId]
+  ).map((s) => ({
+    namespace: s.namespace,
+    owner: s.annotations[Annotations.owner] ?? "?",
+    tokenId: s.annotations[Annotations.tokenId]
+  }));
+}
+async function writeStatic(seen, ports) {
+  const { decision, work: config } = seen;
+  const { log } = ports;
+  const { username, password } = staticLogin(config);
+  const hosts = seen.observation.hosts;
+  const registry2 = hosts[0];
+  const report = decidedReport(seen);
+  const problems = [...skippedProblem(seen.observation.skipped)];
+  log.info(decisionLine(decision, true));
+  if (decision.action === "none") {
+    const sas2 = await ensureServiceAccounts(config, ports, seen.observation.accounts);
+    problems.push(...sas2.problems);
+    for (const p of problems) log.warn(p);
+    return { ...report, changed: sas2.updated.length > 0, serviceAccountsUpdated: sas2.updated, problems };
+  }
+  let verified = null;
+  const check = staticVerifyTarget(config);
+  if (check) {
+    try {
+      verified = await verifyCredentials(ports, {
+        registry: registry2,
+        ...check,
+        username,
+        password,
+        credentials: "static",
+        what: `the credentials of ${username}`
+      });
+    } catch (err) {
+      throw new RotationError(
+        err,
+        "nothing to roll back (static credentials: nothing was minted); the cluster was not touched"
+      );
+    }
+  }
+  const payload = pullSecretPayload(config.secretType, credentialsFor(hosts, username, password));
+  const list2 = secretList({
+    namespaces: decision.namespaces,
+    secretName: config.secretName,
+    secretType: config.secretType,
+    payload,
+    annotations: staticAnnotations({
+      username,
+      registry: registry2,
+      aliases: hosts.slice(1),
+      configSha256: seen.observation.staticSha256 ?? payloadSha256(payload),
+      rotatedAt: ports.clock.now().toISOString()
+    })
+  });
+  try {
+    await ports.kube.applySecrets(list2, { force: config.adopt });
+  } catch (err) {
+    throw new RotationError(
+      err,
+      "nothing to revoke (static credentials); Secrets the apply reached hold the new credentials, the others are as they were. Re-run to finish"
+    );
+  }
+  log.info(`Applied Secret "${config.secretName}" to ${decision.namespaces.join(", ")}`);
+  for (const t of replacedTokens(seen.observation.existing)) {
+    log.warn(
+      `The Secret in ${t.namespace} held deploy token ${t.tokenId} of ${t.owner}; static runs never call GitLab, so it stays live until it expires: delete it in GitLab (or run revoke with that --project/--group before switching)`
+    );
+  }
+  const sas = await ensureServiceAccounts(config, ports, seen.observation.accounts);
+  problems.push(...sas.problems);
+  for (const p of problems) log.warn(p);
+  return {
+    ...report,
+    changed: true,
+    static: { username, applied: true },
+    verified,
+    serviceAccountsUpdated: sas.updated,
+    problems
+  };
+}
+
+// src/commands/target.ts
+function namespaceSpec(config, namespaces2) {
+  if (config.namespaceSelector === void 0) return [...namespaces2];
+  const listed = [...new Set(config.listedNamespaces)].filter((n) => !config.excludeNamespaces.includes(n));
+  return [
+    `selector=${normalizeSelector(config.namespaceSelector)}`,
+    ...[...new Set(config.excludeNamespaces)].map((n) => `exclude=${n}`),
+    ...listed.map((n) => `namespace=${n}`)
+  ];
+}
+function targetOf(config, namespaces2, leaseUid) {
+  const spec = namespaceSpec(config, namespaces2);
+  const cluster = leaseUid === void 0 ? void 0 : clusterKey(leaseUid);
+  return {
+    cluster,
+    secretName: config.secretName,
+    set: namespaceSetHash(spec),
+    id: cluster === void 0 ? void 0 : targetId(cluster, config.secretName, spec),
+    describe: describeSpec(config, namespaces2)
+  };
+}
+var DESCRIBE_NAMES_MAX = 200;
+function describeSpec(config, namespaces2) {
+  if (config.namespaceSelector === void 0)
+    return `namespaces ${abbreviatedList([...namespaces2].sort(), DESCRIBE_NAMES_MAX)}`;
+  const excl = config.excludeNamespaces.length ? ` excluding ${config.excludeNamespaces.join(",")}` : "";
+  const listed = config.listedNamespaces.filter((n) => !config.excludeNamespaces.includes(n));
+  const plus = listed.length ? ` plus namespaces ${abbreviatedList([...listed].sort(), DESCRIBE_NAMES_MAX)}` : "";
+  return `selector ${normalizeSelector(config.namespaceSelector)}${plus}${excl}`;
+}
+function abbreviatedList(names, max) {
+  const full = names.join(",");
+  if (full.length <= max) return full;
+  const shown3 = [];
+  let length = 0;
+  for (const n of names) {
+    if (length + n.length + 1 > max) break;
+    shown3.push(n);
+    length += n.length + 1;
+  }
+  return `${shown3.join(",")},\u2026 (${names.length} in all)`;
+}
+
+// src/commands/target-memory.ts
+async function recallTarget(lock, args) {
+  const { config } = args;
+  const set2 = targetOf(config, args.namespaces, void 0).set;
+  const namedNs = namedLeaseNamespace(args.existing, config.secretName, set2);
+  let named;
+  if (namedNs !== void 0 && namedNs !== args.heldNamespace) {
+    try {
+      named = await lock.readLease(namedNs, leaseName(config.secretName)) ?? "unreadable";
+    } catch {
+      named = "unreadable";
+    }
+  }
+  const unsettled = args.fresh || !args.held || isUnsettled(args.held);
+  if (named === void 0 && namedNs === void 0 && unsettled) {
+    const others = args.namespaces.filter((ns) => ns !== args.heldNamespace);
+    const found = others.length ? await lock.readLeases(others, leaseName(config.secretName)).catch(() => /* @__PURE__ */ new Map()) : /* @__PURE__ */ new Map();
+    named = [...found.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, l]) => l).find((l) => !isUnsettled(l));
+  }
+  const recorded = recordedCluster(args.existing, config.secretName, set2);
+  const clusterUid = clusterIdentity({ held: args.held, fresh: args.fresh, named, recorded });
+  const written = config.namespaceSelector === void 0 ? void 0 : writtenRecord({
+    held: args.held,
+    named,
+    set: set2,
+    secretName: config.secretName,
+    prefix: config.tokenNamePrefix,
+    live: args.live
+  });
+  return { clusterUid, written };
+}
+async function readDeparted(kube, args) {
+  const departed = args.written.namespaces.filter((ns) => !args.scope.includes(ns));
+  if (departed.length === 0) return { holders: [], unknown: [], keep: [] };
+  const present = await kube.listNamespaces(`kubernetes.io/metadata.name in (${departed.join(",")})`);
+  if (present.length === 0) return { holders: [], unknown: [], keep: [] };
+  let secrets;
+  try {
+    secrets = await kube.readSecrets(present, args.secretName);
+  } catch {
+    return { holders: [], unknown: present, keep: present };
+  }
+  const ours = secrets.filter((s) => isManaged(s) && s.annotations[Annotations.owner] === ownerRef(args.owner));
+  return {
+    holders: ours.map((s) => ({
+      namespace: s.namespace,
+      name: args.secretName,
+      owner: s.annotations[Annotations.owner] ?? "",
+      tokenId: s.annotations[Annotations.tokenId] ?? "",
+      kept: s.annotations[Annotations.keptTokenIds] ?? ""
+    })),
+    unknown: [],
+    keep: ours.map((s) => s.namespace)
+  };
+}
+async function recallForRun(config, ports, args) {
+  const { hand } = args;
+  const spec = targetOf(config, config.namespaces, void 0);
+  const memory = await recallTarget(ports.lock, {
+    config,
+    namespaces: config.namespaces,
+    held: hand.lease,
+    heldNamespace: hand.namespace,
+    fresh: hand.fresh,
+    existing: args.existing,
+    live: args.live
+  });
+  const target = targetOf(config, config.namespaces, memory.clusterUid);
+  const written = memory.written;
+  const departed = written && written !== "lost" ? await readDeparted(ports.kube, {
+    written,
+    scope: config.namespaces,
+    secretName: config.secretName,
+    owner: args.owner
+  }) : { holders: [], unknown: [], keep: [] };
+  const unproven = written === "lost" ? "the Lease that recorded where this selector's target wrote is gone (or was written by an older version)" : departed.unknown.length ? `namespace(s) ${departed.unknown.join(", ")} left the selector and their Secret cannot be read` : void 0;
+  const since = written && written !== "lost" ? written.since : args.now.toISOString();
+  const identity = hand.lease && memory.clusterUid ? identityPatch(hand.lease, memory.clusterUid) : {};
+  const record = config.namespaceSelector === void 0 ? {} : writtenPatch(spec.set, { since, namespaces: [...config.namespaces, ...departed.keep] });
+  const changed = (patch2) => Object.fromEntries(Object.entries(patch2).filter(([k, v]) => hand.lease?.annotations?.[k] !== v));
+  const sweepFrom = config.namespaceSelector === void 0 ? 0 : unproven ? Infinity : Date.parse(since);
+  const settleNow = hand.fresh || hand.lease !== void 0 && isUnsettled(hand.lease);
+  return {
+    target,
+    departed: departed.holders,
+    unproven,
+    sweepFrom,
+    patch: changed(record),
+    identity: changed(identity),
+    settleNow
+  };
+}
+async function remember(held, recall, selector) {
+  const now = recall.settleNow ? { ...recall.identity, ...recall.patch } : recall.patch;
+  if (!recall.settleNow) held.stage(recall.identity);
+  if (Object.keys(now).length === 0) return;
+  if (await held.annotate(now) || !selector) return;
+  const namespace = held.lease.namespace;
+  throw new KubeError(
+    "recording where the target writes",
+    `the Lease in ${namespace} changed while this run held it, so where this selector's target writes could not be recorded. Nothing was written; re-run`,
+    [namespace]
+  );
+}
+async function recallClusterUid(ports, config, args) {
+  const hand = await readTargetLease(
+    ports.lock,
+    { namespaces: args.namespaces, secretName: config.secretName },
+    ports.kube
+  );
+  const memory = await recallTarget(ports.lock, {
+    config,
+    namespaces: args.namespaces,
+    held: hand.lease,
+    heldNamespace: hand.namespace,
+    fresh: false,
+    existing: args.existing,
+    live: args.live
+  });
+  return memory.clusterUid;
+}
+
+// src/commands/execute.ts
+async function execute(seen, ports, lease) {
+  const { decision, work: config } = seen;
+  const owner2 = seen.observation.owner;
+  if (owner2 === null) return writeStatic(seen, ports);
+  const { log } = ports;
+  await remember(lease, seen.recall, config.namespaceSelector !== void 0);
+  const report = decidedReport(seen);
+  const problems = [...skippedProblem(seen.observation.skipped)];
+  let written;
+  log.info(decisionLine(decision, false));
+  if (decision.action === "rotate") {
+    const minted = await mintAndApply(seen, ports, owner2, lease.lease.namespace);
+    written = { ...minted, changed: true, keptTokenIds: decision.keep, revokedTokenIds: [] };
+  } else {
+    const fill = decision.fill;
+    const current = seen.observation.current;
+    const verified = fill && typeof current === "object" ? await fillSecrets(config, ports, {
+      owner: owner2,
+      hosts: seen.observation.hosts,
+      fill,
+      current,
+      leaseNamespace: lease.lease.namespace
+    }) : null;
+    written = { token: null, verified, changed: fill !== null, keptTokenIds: decision.keep, revokedTokenIds: [] };
+  }
+  const { revoke } = decision;
+  const rotated = decision.action === "rotate";
+  const revoked = rotated ? await revokePrevious(ports, owner2, revoke) : { ids: [], problems: [] };
+  problems.push(...revoked.problems);
+  if (rotated && decision.keep.length)
+    log.info(
+      `Kept previous deploy token(s) ${decision.keep.join(", ")} alive (--keep-previous ${config.keepPrevious})`
+    );
+  const swept = await sweep(ports, owner2, seen.observation.tokens, rotated ? [] : revoke, decision.sweep);
+  problems.push(...swept.problems);
+  const sas = await ensureServiceAccounts(config, ports, seen.observation.accounts);
+  problems.push(...sas.problems);
+  for (const p of problems) log.warn(p);
+  return {
+    ...report,
+    ...written,
+    ...decision.fill ? { filled: { namespaces: decision.fill.namespaces, tokenId: decision.fill.tokenId } } : {},
+    changed: written.changed || sas.updated.length > 0,
+    revokedTokenIds: revoked.ids,
+    sweptTokenIds: swept.ids,
+    serviceAccountsUpdated: sas.updated,
+    problems
+  };
+}
+async function mintAndApply(seen, ports, owner2, leaseNamespace) {
+  const { decision, work: config } = seen;
+  const { hosts } = seen.observation;
+  const target = seen.recall.target;
+  const now = ports.clock.now();
+  if (target.id === void 0) throw new Error("internal: minting without the target's Lease");
+  const { minted, creds, verified } = await mintChecked(config, ports, {
+    owner: owner2,
+    hosts,
+    name: tokenName(config.tokenNamePrefix, target.id, now, ports.nonce()),
+    untouched: "the cluster was not touched"
+  });
+  const list2 = secretList({
+    namespaces: decision.namespaces,
+    secretName: config.secretName,
+    secretType: config.secretType,
+    payload: pullSecretPayload(config.secretType, creds),
+    annotations: {
+      ...recordAnnotations(mintedRecord(minted, owner2, hosts, now)),
+      [Annotations.target]: target.id,
+      [Annotations.targetSpec]: target.describe,
+      [Annotations.lease]: leaseNamespace,
+      [Annotations.keptTokenIds]: decision.keep.join(","),
+      [Annotations.revokePending]: decision.revoke.join(",")
+    }
+  });
+  try {
+    await ports.kube.applySecrets(list2, { force: config.adopt });
+  } catch (err) {
+    throw new RotationError(err, await rollBackApply(config, ports, owner2, minted));
+  }
+  ports.log.info(`Applied Secret "${config.secretName}" to ${decision.namespaces.join(", ")}`);
+  return { token: { id: minted.id, username: minted.username, expiresAt: minted.expiresAt }, verified };
+}
+function wouldDo(seen, ports, config) {
+  const { decision } = seen;
+  const { log } = ports;
+  const problems = skippedProblem(seen.observation.skipped, true);
+  const report = { ...decidedReport(seen), problems };
+  describe2(decision, log, config, seen.observation.owner);
+  for (const p of problems) log.warn(p);
+  return decision.fill ? { ...report, filled: { namespaces: decision.fill.namespaces, tokenId: decision.fill.tokenId } } : report;
+}
+function describe2(decision, log, config, owner2) {
+  const sas = decision.serviceAccounts;
+  log.info(decisionLine(decision, owner2 === null));
+  if (decision.action === "none") return;
+  if (decision.fill) {
+    log.info(
+      `Dry run: would fill ${decision.fill.namespaces.join(", ")} with deploy token ${decision.fill.tokenId}; nothing would be minted or revoked`
+    );
+    return;
+  }
+  if (owner2 === null) {
+    const username = config.credentials.kind === "static" ? config.credentials.username : "?";
+    log.info(`Dry run: would write the static credentials of ${username} to ${decision.namespaces.length} Secret(s)`);
+  } else {
+    log.info(
+      `Dry run: would mint a read_registry deploy token, write it to ${decision.namespaces.length} Secret(s), keep ${decision.keep.join(", ") || "none"} and revoke ${decision.revoke.join(", ") || "none"}`
+    );
+  }
+  if (sas.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${sas.join(", ")}`);
+}
+
+// src/commands/lease-guard.ts
+function guardWrites(ports, watch) {
+  const done = [];
+  const refused = [];
+  const minted = /* @__PURE__ */ new Set();
+  const lostError = (why, notDone) => new LockLostError(watch.lease, why, done, notDone);
+  const before = (step) => {
+    const why = watch.lostReason();
+    if (why === void 0) return;
+    refused.push(step);
+    throw lostError(why, [step]);
+  };
+  const { gitlab, kube } = ports;
+  const guarded = {
+    ...ports,
+    gitlab: {
+      ...gitlab,
+      async createDeployToken(owner2, req) {
+        before("minting a deploy token");
+        const t = await gitlab.createDeployToken(owner2, req);
+        minted.add(t.id);
+        done.push(`minted deploy token ${t.id}`);
+        return t;
+      },
+      async revokeDeployToken(owner2, id) {
+        if (!minted.has(id)) before(`revoking deploy token ${id}`);
+        const outcome = await gitlab.revokeDeployToken(owner2, id);
+        done.push(`revoked deploy token ${id}`);
+        return outcome;
+      }
+    },
+    kube: {
+      ...kube,
+      async applySecrets(list2, opts) {
+        before("writing the Secrets");
+        await kube.applySecrets(list2, opts);
+        done.push("wrote the Secrets");
+      },
+      async replaceServiceAccounts(objects) {
+        before("updating the ServiceAccounts");
+        const outcome = await kube.replaceServiceAccounts(objects);
+        if (outcome === "ok") done.push("updated the ServiceAccounts");
+        return outcome;
+      },
+      async applyNamespaces(names) {
+        before("creating the namespaces");
+        return kube.applyNamespaces(names);
+      },
+      async deleteSecrets(namespaces2, name) {
+        if (namespaces2.length) before(`deleting the Secrets in ${namespaces2.join(", ")}`);
+        await kube.deleteSecrets(namespaces2, name);
+        if (namespaces2.length) done.push(`deleted the Secrets in ${namespaces2.join(", ")}`);
+      }
+    }
+  };
+  return {
+    // The same port objects with their writes wrapped: whatever else P holds passes through.
+    ports: guarded,
+    settle(result) {
+      const why = watch.lostReason();
+      if (refused.length && why !== void 0) throw lostError(why, refused);
+      return result;
+    }
+  };
+}
+
+// src/commands/apitoken.ts
+var ROTATE_WARN_MS = 14 * DAY_MS;
+var SELF = "GET /personal_access_tokens/self";
+function endOf(expiresAt) {
+  if (expiresAt === null) return null;
+  const ms = Date.parse(`${expiresAt}T00:00:00Z`);
+  return Number.isFinite(ms) ? ms : null;
+}
+function unchecked(err) {
+  const answer = `${err.status ? `HTTP ${err.status}: ` : ""}${err.detail}`;
+  if (err.status !== void 0 && [400, 401, 403, 404].includes(err.status)) {
+    return `GitLab refused ${SELF} (${answer}): GitLab before 15.5 has no such endpoint, and only personal, project and group access tokens can read their own details. The API token's expiry is not checked; see it in GitLab under Access tokens`;
+  }
+  return `GitLab did not answer ${SELF} (${answer}). The API token's expiry is not checked this time`;
+}
+async function readApiToken(gitlab, now) {
+  try {
+    const t = await gitlab.apiTokenSelf();
+    const end = endOf(t.expiresAt);
+    const daysLeft2 = end === null ? null : Math.floor((end - now.getTime()) / DAY_MS * 10) / 10;
+    return { checked: true, name: t.name, scopes: t.scopes, expiresAt: t.expiresAt, daysLeft: daysLeft2 };
+  } catch (err) {
+    if (!(err instanceof GitLabError)) throw err;
+    return { checked: false, reason: unchecked(err) };
+  }
+}
+function apiTokenExpiresWithin(t, now, withinMs) {
+  if (!t?.checked) return false;
+  const end = endOf(t.expiresAt);
+  return end !== null && end - now.getTime() <= withinMs;
+}
+function apiTokenExpiryMessage(t, now, within) {
+  const left = (endOf(t.expiresAt) ?? Number.POSITIVE_INFINITY) - now.getTime();
+  const when = left > 0 ? `expires in ${formatDuration2(left)}, on ${t.expiresAt} 00:00 UTC` : `expired on ${t.expiresAt}`;
+  return `the GitLab API token "${t.name}" ${when} (${within}): create a new access token with the api scope (same role) and update the variable that holds it (GITLAB_TOKEN); once it lapses, every rotation fails`;
+}
+function apiTokenLine(t) {
+  if (!t.checked) return `API token: not checked. ${t.reason}`;
+  const expiry = t.expiresAt === null ? "never expires" : `expires ${t.expiresAt} (${t.daysLeft ?? "-"} days left)`;
+  return `API token "${t.name}": ${expiry}; scopes ${t.scopes.join(", ") || "none"}`;
+}
+function logApiToken(t, now, log) {
+  if (!t.checked) log.info(`Note: ${t.reason}`);
+  else if (apiTokenExpiresWithin(t, now, ROTATE_WARN_MS)) {
+    const message = apiTokenExpiryMessage(t, now, "within 14 days");
+    log.warn(message.charAt(0).toUpperCase() + message.slice(1));
+  } else log.info(apiTokenLine(t));
+}
+var NEEDED = { project: { level: 40, role: "Maintainer" }, group: { level: 50, role: "Owner" } };
+var ROLES = {
+  0: "no role",
+  5: "Minimal Access",
+  10: "Guest",
+  15: "Planner",
+  20: "Reporter",
+  30: "Developer",
+  40: "Maintainer",
+  50: "Owner"
+};
+async function checkGitLabAccess(gitlab, owner2, now) {
+  const t = await readApiToken(gitlab, now);
+  const who = `${owner2.kind} ${owner2.path}`;
+  if (t.checked && !t.scopes.includes("api")) {
+    throw new GitLabError(
+      "checking the API token's scopes",
+      void 0,
+      `the GitLab API token "${t.name}" has the scopes ${t.scopes.join(", ") || "none"}, not api`,
+      `Creating and revoking deploy tokens needs the api scope (read_api only reads): rotate would fail with HTTP 403. Create an access token with the api scope (${NEEDED[owner2.kind].role} of ${who}) and put it in GITLAB_TOKEN`
+    );
+  }
+  const access2 = await gitlab.callerAccess(owner2);
+  const need = NEEDED[owner2.kind];
+  if (access2.level !== void 0 && access2.level < need.level && !await access2.isAdmin()) {
+    throw new GitLabError(
+      "checking the API token's role",
+      void 0,
+      `the GitLab API token's user is ${ROLES[access2.level] ?? `access level ${access2.level}`} of ${who}; ${owner2.kind} deploy tokens need ${need.role}`,
+      owner2.kind === "group" ? `Group deploy tokens need the Owner role (Maintainer is not enough): rotate would fail with HTTP 403. Use a token of an Owner of ${who}, or a project's deploy token (--project)` : `Project deploy tokens need at least Maintainer: rotate would fail with HTTP 403. Use a token of a Maintainer of ${who}`
+    );
+  }
+  return t;
+}
+async function checkRotateAccess(gitlab, owner2, now, log) {
+  const t = await checkGitLabAccess(gitlab, owner2, now);
+  logApiToken(t, now, log);
+}
+
+// src/commands/read-target.ts
+async function readChecked(config, ports, hosts, absent = []) {
+  const { kube } = ports;
+  const existent = { ...config, namespaces: config.namespaces.filter((ns) => !absent.includes(ns)) };
+  const found = existent.namespaces.length ? await readAvailable(existent, kube) : { state: { secrets: [], serviceAccounts: [] }, unavailable: [] };
+  const read = {
+    ...found,
+    unavailable: [...found.unavailable, ...absent.map((namespace) => ({ namespace, reason: "missing" }))]
+  };
+  const { state } = read;
+  const existing = state.secrets;
+  const foreign = existing.filter((s) => !isManaged(s)).map((s) => s.namespace);
+  const wanted = SECRET_TYPES[config.secretType].type;
+  const otherType = existing.filter((s) => s.type !== wanted).map((s) => ({ namespace: s.namespace, type: s.type, option: secretTypeOf(s.type) }));
+  if (otherType.some((s) => s.option === void 0)) throw new SecretTypeError(config.secretName, wanted, otherType);
+  if (foreign.length > 0 && !config.adopt) throw new UnmanagedSecretError(config.secretName, foreign);
+  if (otherType.length > 0) throw new SecretTypeError(config.secretName, wanted, otherType);
+  const present = new Set(existing.map((s) => s.namespace));
+  const readable = {
+    ...config,
+    namespaces: config.namespaces.filter((ns) => !read.unavailable.some((u) => u.namespace === ns))
+  };
+  const probe = readable.namespaces.length ? await findUnavailable(readable, kube, present, () => checkApply(readable, ports, hosts)) : { unavailable: [], checked: true };
+  const unavailable = [...read.unavailable, ...probe.unavailable].sort(
+    (a, b) => config.namespaces.indexOf(a.namespace) - config.namespaces.indexOf(b.namespace)
+  );
+  const checked = probe.checked;
+  const decided = decideUnavailable(config.missingNamespace, config.namespaces, unavailable, ports.log);
+  const work = { ...config, namespaces: decided.namespaces };
+  const missingSas = missingServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts);
+  if (missingSas.length > 0) {
+    throw new KubeError("finding the ServiceAccounts", `not found: ${missingSas.join(", ")}. Nothing was changed`, [
+      ...new Set(missingSas.map((k) => k.split("/")[0]))
+    ]);
+  }
+  return {
+    config: work,
+    skipped: decided.skipped,
+    checked,
+    existing,
+    accounts: selectServiceAccounts(state.serviceAccounts, work.namespaces, work.serviceAccounts),
+    present,
+    unavailable
+  };
+}
+async function checkApply(config, ports, hosts) {
+  const payload = pullSecretPayload(config.secretType, credentialsFor(hosts, "dry-run", new Secret("dry-run")));
+  const list2 = secretList({
+    namespaces: config.namespaces,
+    secretName: config.secretName,
+    secretType: config.secretType,
+    payload,
+    annotations: {}
+  });
+  await ports.kube.dryRunSecrets(list2, { force: config.adopt });
+  ports.log.info(`The cluster accepts Secret "${config.secretName}" in ${config.namespaces.join(", ")}`);
+}
+
+// src/commands/rotate-ownership.ts
+function announceOwnership(config, log, seen) {
+  const own = seen.decision.ownership;
+  const target = seen.recall?.target;
+  if (!own || !target) return;
+  if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
+  for (const o of own.overlaps) log.warn(overlapMessage(o, config.secretName, target));
+  for (const s of own.spared) log.info(sparedMessage(s));
+}
 
 // src/commands/observe.ts
 function policyOf(config) {
@@ -68462,6 +68466,15 @@ async function observeTarget(config, subject, readers, hand, now, absent = []) {
     observation = Object.assign({ ...observation }, ...facts);
   }
 }
+async function observeUnlocked(config, subject, readers, now) {
+  const target = { ...config, namespaces: subject.namespaces };
+  const absent = config.createNamespace ? await readers.kube.dryRunNamespaces(subject.namespaces) : [];
+  const read = subject.owner ? await readTargetLease(readers.lock, target, readers.kube, absent) : void 0;
+  const hand = { lease: read?.lease, namespace: read?.namespace, fresh: false };
+  const seen = await observeTarget(config, subject, readers, hand, now, absent);
+  announceOwnership(config, readers.log, seen);
+  return seen;
+}
 async function listManaged(readers) {
   const managed = await readers.kube.listManagedSecrets();
   if (managed === "forbidden") {
@@ -68481,27 +68494,12 @@ function missingKept(unavailable, work) {
   return unavailable.filter((u) => u.reason === "missing" && work.namespaces.includes(u.namespace)).map((u) => u.namespace);
 }
 
-// src/commands/rotate-ownership.ts
-function announceOwnership(config, log, seen) {
-  const own = seen.decision.ownership;
-  const target = seen.recall?.target;
-  if (!own || !target) return;
-  if (own.overlaps.length && config.strictOwnership) throw new OwnershipError(config.secretName, own.overlaps, target);
-  for (const o of own.overlaps) log.warn(overlapMessage(o, config.secretName, target));
-  for (const s of own.spared) log.info(sparedMessage(s));
-}
-
 // src/commands/rotate.ts
 async function rotate(config, ports) {
   const subject = await observeSubject(config, ports);
   const target = { ...config, namespaces: subject.namespaces };
   if (config.dryRun) {
-    const absent = config.createNamespace ? await ports.kube.dryRunNamespaces(subject.namespaces) : [];
-    const read = subject.owner ? await readTargetLease(ports.lock, target, ports.kube, absent) : void 0;
-    const hand = { lease: read?.lease, namespace: read?.namespace, fresh: false };
-    const seen = await observeTarget(config, subject, ports, hand, ports.clock.now(), absent);
-    announceOwnership(config, ports.log, seen);
-    return wouldDo(seen, ports, config);
+    return wouldDo(await observeUnlocked(config, subject, ports, ports.clock.now()), ports, config);
   }
   const created = config.createNamespace ? await ports.kube.applyNamespaces(subject.namespaces) : [];
   try {

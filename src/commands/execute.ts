@@ -6,7 +6,7 @@
 // problem in the report, recorded on the Secrets for the next run.
 import { ensureServiceAccounts } from "./link-serviceaccounts.js";
 import type { Config } from "../config/inputs.js";
-import type { RotationDecision } from "../model/decide.js";
+import { decisionLine, type RotationDecision } from "../model/decide.js";
 import { pullSecretPayload } from "../model/dockerconfig.js";
 import { RotationError } from "../model/errors.js";
 import { mintedRecord, recordAnnotations, secretList } from "../model/manifests.js";
@@ -33,19 +33,12 @@ export async function execute(seen: Observed, ports: Ports, lease: HeldLease): P
   const report = decidedReport(seen);
   const problems = [...skippedProblem(seen.observation.skipped)];
   let written: Pick<RotationReport, "token" | "verified" | "keptTokenIds" | "revokedTokenIds" | "changed">;
-  let revoke: number[];
+  log.info(decisionLine(decision, false));
   if (decision.action === "rotate") {
-    log.info(`Rotating: ${decision.reason}`);
     const minted = await mintAndApply(seen, ports, owner, lease.lease.namespace);
     written = { ...minted, changed: true, keptTokenIds: decision.keep, revokedTokenIds: [] };
-    revoke = decision.revoke;
   } else {
     const fill = decision.fill;
-    log.info(
-      fill
-        ? `Filling ${fill.namespaces.join(", ")} with deploy token ${fill.tokenId}, no rotation due: ${decision.reason}`
-        : `Nothing to do: ${decision.reason}`,
-    );
     const current = seen.observation.current;
     const verified =
       fill && typeof current === "object"
@@ -58,8 +51,8 @@ export async function execute(seen: Observed, ports: Ports, lease: HeldLease): P
           })
         : null;
     written = { token: null, verified, changed: fill !== null, keptTokenIds: decision.keep, revokedTokenIds: [] };
-    revoke = decision.revoke;
   }
+  const { revoke } = decision;
 
   // After a mint the Secrets went out listing the tokens to revoke as pending, so a revoke that
   // fails here (or a run killed here) leaves them recorded: the next run revokes those still live.
@@ -149,14 +142,9 @@ function describe(
   owner: ResolvedOwner | null,
 ): void {
   const sas = decision.serviceAccounts;
-  if (decision.action === "none") {
-    log.info(`Nothing to do: ${decision.reason}`);
-    return;
-  }
+  log.info(decisionLine(decision, owner === null));
+  if (decision.action === "none") return;
   if (decision.fill) {
-    log.info(
-      `Filling ${decision.fill.namespaces.join(", ")} with deploy token ${decision.fill.tokenId}, no rotation due: ${decision.reason}`,
-    );
     log.info(
       `Dry run: would fill ${decision.fill.namespaces.join(", ")} with deploy token ${decision.fill.tokenId}; nothing would be minted or revoked`,
     );
@@ -164,10 +152,8 @@ function describe(
   }
   if (owner === null) {
     const username = config.credentials.kind === "static" ? config.credentials.username : "?";
-    log.info(`Applying: ${decision.reason}`);
     log.info(`Dry run: would write the static credentials of ${username} to ${decision.namespaces.length} Secret(s)`);
   } else {
-    log.info(`Rotating: ${decision.reason}`);
     log.info(
       `Dry run: would mint a read_registry deploy token, write it to ${decision.namespaces.length} Secret(s), keep ${decision.keep.join(", ") || "none"} and revoke ${decision.revoke.join(", ") || "none"}`,
     );

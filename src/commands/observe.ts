@@ -15,6 +15,8 @@ import { readCurrent } from "./fill.js";
 import { registryHost, resolveNamespaces } from "./rotate-scope.js";
 import { staticLogin, staticSummary } from "./static.js";
 import { recallForRun } from "./target-memory.js";
+import { readTargetLease } from "./lock.js";
+import { announceOwnership } from "./rotate-ownership.js";
 import type { LeaseInHand, Observed, Subject } from "./observed.js";
 
 export type { LeaseInHand, Observed, Subject } from "./observed.js";
@@ -115,6 +117,26 @@ export async function observeTarget(
     );
     observation = Object.assign({ ...observation }, ...facts);
   }
+}
+
+/**
+ * A run that takes no lock (a dry run, plan): the Lease is only read, where
+ * rotate would take it; namespaces --create-namespace would make are only
+ * asked about (the server's dry run), and nothing is read in them.
+ */
+export async function observeUnlocked(
+  config: Config,
+  subject: Subject,
+  readers: Readers,
+  now: Date,
+): Promise<Observed> {
+  const target = { ...config, namespaces: subject.namespaces };
+  const absent = config.createNamespace ? await readers.kube.dryRunNamespaces(subject.namespaces) : [];
+  const read = subject.owner ? await readTargetLease(readers.lock, target, readers.kube, absent) : undefined;
+  const hand = { lease: read?.lease, namespace: read?.namespace, fresh: false };
+  const seen = await observeTarget(config, subject, readers, hand, now, absent);
+  announceOwnership(config, readers.log, seen);
+  return seen;
 }
 
 async function listManaged(readers: Readers): Promise<Observation["managed"]> {

@@ -13,9 +13,7 @@ import { payloadSha256, pullSecretPayload } from "../model/dockerconfig.js";
 import type { ManagedSecretRef, Readers, ResolvedOwner, TargetState, TokenView } from "../model/ports.js";
 import { selectServiceAccounts } from "../model/serviceaccounts.js";
 import { wouldDo } from "./execute.js";
-import { readTargetLease } from "./lock.js";
-import { observeSubject, observeTarget, policyOf, type Observed } from "./observe.js";
-import { announceOwnership } from "./rotate-ownership.js";
+import { observeSubject, observeUnlocked, policyOf, type Observed } from "./observe.js";
 import { staticCredentials } from "./static.js";
 import { targetOf } from "./target.js";
 
@@ -81,13 +79,7 @@ export async function planRotation(config: Config, readers: Readers): Promise<Ro
   const now = readers.clock.now();
   const at: Readers = { ...readers, clock: { now: () => now } };
   const subject = await observeSubject(config, at);
-  const target = { ...config, namespaces: subject.namespaces };
-  // --create-namespace: the API server's dry run of the creation only.
-  const absent = config.createNamespace ? await readers.kube.dryRunNamespaces(subject.namespaces) : [];
-  const read = subject.owner ? await readTargetLease(readers.lock, target, readers.kube, absent) : undefined;
-  const hand = { lease: read?.lease, namespace: read?.namespace, fresh: false };
-  const seen = await observeTarget({ ...config, dryRun: true }, subject, at, hand, now, absent);
-  announceOwnership(config, readers.log, seen);
+  const seen = await observeUnlocked({ ...config, dryRun: true }, subject, at, now);
   // The same lines rotate --dry-run prints, then the plan itself.
   wouldDo(seen, readers, { ...config, dryRun: true });
   return planOf(seen, config, now);

@@ -6,8 +6,8 @@ import type { Config } from "../config/inputs.js";
 import type { Ports } from "../model/ports.js";
 import { execute, wouldDo } from "./execute.js";
 import { guardWrites } from "./lease-guard.js";
-import { acquireTargetLock, readTargetLease } from "./lock.js";
-import { observeSubject, observeTarget } from "./observe.js";
+import { acquireTargetLock } from "./lock.js";
+import { observeSubject, observeTarget, observeUnlocked } from "./observe.js";
 import type { RotationReport } from "./rotation-report.js";
 import { announceOwnership } from "./rotate-ownership.js";
 
@@ -18,12 +18,7 @@ export async function rotate(config: Config, ports: Ports): Promise<RotationRepo
   const target = { ...config, namespaces: subject.namespaces };
   if (config.dryRun) {
     // Changes nothing, not even a Lease: the Lease is only read (the cluster's identity).
-    const absent = config.createNamespace ? await ports.kube.dryRunNamespaces(subject.namespaces) : [];
-    const read = subject.owner ? await readTargetLease(ports.lock, target, ports.kube, absent) : undefined;
-    const hand = { lease: read?.lease, namespace: read?.namespace, fresh: false };
-    const seen = await observeTarget(config, subject, ports, hand, ports.clock.now(), absent);
-    announceOwnership(config, ports.log, seen);
-    return wouldDo(seen, ports, config);
+    return wouldDo(await observeUnlocked(config, subject, ports, ports.clock.now()), ports, config);
   }
   // Before the lock: the Lease lives in the first namespace, which may be one to create.
   const created = config.createNamespace ? await ports.kube.applyNamespaces(subject.namespaces) : [];

@@ -27,6 +27,7 @@ import type { ExistingSecret, Ports } from "../model/ports.js";
 import type { Secret } from "../model/secret.js";
 import { decidedReport, type RotationReport } from "./rotation-report.js";
 import type { Observed } from "./observed.js";
+import { decisionLine } from "../model/decide.js";
 
 export function staticSummary(username: string, hosts: readonly string[]): string {
   return `Static credentials of ${username} for ${hosts.join(", ")}: nothing is minted or revoked, GitLab is never called`;
@@ -81,14 +82,13 @@ export async function writeStatic(seen: Observed, ports: Ports): Promise<Rotatio
   const report = decidedReport(seen);
   const problems = [...skippedProblem(seen.observation.skipped)];
 
+  log.info(decisionLine(decision, true));
   if (decision.action === "none") {
-    log.info(`Nothing to do: ${decision.reason}`);
     const sas = await ensureServiceAccounts(config, ports, seen.observation.accounts);
     problems.push(...sas.problems);
     for (const p of problems) log.warn(p);
     return { ...report, changed: sas.updated.length > 0, serviceAccountsUpdated: sas.updated, problems };
   }
-  log.info(`Applying: ${decision.reason}`);
 
   let verified: RotationReport["verified"] = null;
   const check = staticVerifyTarget(config);

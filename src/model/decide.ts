@@ -264,3 +264,12 @@ export function withUnproven(own: Ownership, why: string | undefined): Ownership
   const none: Held = { current: [], kept: [], pending: [] };
   return { ...own, revocable: none, spared: [...own.spared, ...spared].sort((a, b) => b.id - a.id) };
 }
+
+/** The line every run says what it decided with (static credentials are applied, not rotated). */
+export function decisionLine(decision: RotationDecision, staticCredentials: boolean): string {
+  if (decision.action === "none") return `Nothing to do: ${decision.reason}`;
+  const fill = decision.fill;
+  if (fill)
+    return `Filling ${fill.namespaces.join(", ")} with deploy token ${fill.tokenId}, no rotation due: ${decision.reason}`;
+  return `${staticCredentials ? "Applying" : "Rotating"}: ${decision.reason}`;
+}
