@@ -1,11 +1,14 @@
 // The benchmark's command line (`npm run bench -- [options]`) as typed settings. Pure: what the
 // machine offers (a real API server or not) and where RESULTS.md goes by default are passed in.
 import { resolve } from "node:path";
-import { MODES, type Mode } from "./config.ts";
+import { MODES, type Depth, type Mode } from "./config.ts";
 
 export interface Settings {
-  /** N = 1, 10, 100 and fewer baseline passes; prints the tables only. */
-  quick: boolean;
+  /**
+   * full; quick (--quick: N = 1, 10, 100 and fewer baseline passes; prints the tables only); smoke (--smoke: one
+   * run of each kind at N = 1 unless --sizes says otherwise, for CI: the counts asserted, the timings printed).
+   */
+  depth: Depth;
   /** Also exit 1 when a timing target is missed. */
   strict: boolean;
   /** The API servers kubectl talks to, one mode after the other. */
@@ -24,10 +27,10 @@ export interface Settings {
 export class UsageError extends Error {}
 
 export const USAGE =
-  "usage: npm run bench [-- --quick] [--sizes 1,10,100] [--out FILE] [--strict] [--wait-quiet SECONDS] " +
+  "usage: npm run bench [-- --quick | --smoke] [--sizes 1,10,100] [--out FILE] [--strict] [--wait-quiet SECONDS] " +
   "[--backend standin,calibrated,real|both]";
 
-const FLAGS = new Set(["--quick", "--strict"]);
+const FLAGS = new Set(["--quick", "--smoke", "--strict"]);
 const VALUED = new Set(["--sizes", "--out", "--wait-quiet", "--backend"]);
 
 /** The options as given: flags map to true, the others to their value (`--name value` or `--name=value`). */
@@ -81,18 +84,20 @@ export function parseArgs(argv: readonly string[], opts: { realAvailable: boolea
   const given = scan(argv);
   const value = (name: string) => given.get(name) as string | undefined;
   const quick = given.has("--quick");
+  const smoke = given.has("--smoke");
+  if (quick && smoke) throw new UsageError("--quick and --smoke exclude each other");
   const backends = parseBackends(value("--backend") ?? "both", opts.realAvailable);
   const sizes = value("--sizes");
   const out = value("--out");
   return {
-    quick,
+    depth: smoke ? "smoke" : quick ? "quick" : "full",
     strict: given.has("--strict"),
     backends,
     judged: backends.includes("real") ? "real" : backends.includes("calibrated") ? "calibrated" : "standin",
     waitQuietS: parseWaitQuiet(value("--wait-quiet") ?? "0"),
-    sizes: parseSizes(sizes ?? (quick ? "1,10,100" : "1,10,100,1000")),
-    // A run of other sizes or a quick one prints its tables only, unless --out says where to write them.
-    out: out ? resolve(out) : quick || sizes ? undefined : opts.defaultOut,
+    sizes: parseSizes(sizes ?? (smoke ? "1" : quick ? "1,10,100" : "1,10,100,1000")),
+    // A run of other sizes, a quick or a smoke one prints its tables only, unless --out says where to write them.
+    out: out ? resolve(out) : quick || smoke || sizes ? undefined : opts.defaultOut,
   };
 }
 

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--sizes 1,10] [--out FILE] [--strict] [--wait-quiet SECONDS] [--backend MODES]`
+// `npm run bench [-- --quick | --smoke] [--sizes 1,10] [--out FILE] [--strict] [--wait-quiet SECONDS] [--backend MODES]`
 //
 // Our `rotate` against the baseline people write today (a bash loop of
 // `kubectl create secret … --dry-run=client -o yaml | kubectl apply -f -` and
@@ -12,8 +12,7 @@
 // (ours.ts, baseline.ts) measures, checks.ts judges, report.ts and results-md.ts write it up.
 import { rmSync, writeFileSync } from "node:fs";
 import { relative } from "node:path";
-import { kubeBackends } from "../test/support/world.ts";
-import { sharedControlPlane, stopSharedControlPlane } from "../test/support/kube-real.ts";
+import { kubeAssetsDir, sharedControlPlane, stopSharedControlPlane } from "../test/support/kube-real.ts";
 import { commandLine, parseArgs, UsageError, type Settings } from "./args.ts";
 import { growthViolations } from "./checks.ts";
 import { chooseCli, distSizes } from "./cli-under-test.ts";
@@ -30,14 +29,14 @@ import { openSession, type Session } from "./session.ts";
 async function main(argv: string[]): Promise<number> {
   let settings: Settings;
   try {
-    settings = parseArgs(argv, { realAvailable: kubeBackends().includes("real"), defaultOut: RESULTS_MD });
+    settings = parseArgs(argv, { realAvailable: kubeAssetsDir() !== undefined, defaultOut: RESULTS_MD });
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     process.stderr.write(`bench: ${e.message}\n`);
     return 2;
   }
   const t0 = Date.now();
-  const session = openSession({ quick: settings.quick, waitQuietS: settings.waitQuietS, ticks: clockTicks(), t0 });
+  const session = openSession({ depth: settings.depth, waitQuietS: settings.waitQuietS, ticks: clockTicks(), t0 });
   try {
     return await measureAndReport(session, settings, argv, t0);
   } finally {
@@ -82,7 +81,7 @@ async function measureAndReport(session: Session, settings: Settings, argv: stri
     backends: settings.backends,
     judged: settings.judged,
     sizes,
-    quick: settings.quick,
+    depth: settings.depth,
     machine: mach,
     cli,
     dist: distSizes(),

@@ -15,15 +15,21 @@ export const MODES = ["standin", "calibrated", "real"] as const;
 export const modeName = (m: Mode): string =>
   m === "real" ? "real API server" : m === "calibrated" ? "calibrated stand-in" : "fast stand-in";
 
+/**
+ * How many of each run: a full or --quick run measures; a --smoke run (CI's) proves the counts with one run of
+ * each kind, and its timings are only printed.
+ */
+export type Depth = "full" | "quick" | "smoke";
+
 /** Timed rotations of ours at N (after one warm-up rotation). */
-export const oursRuns = (n: number): number => (n >= 1000 ? 3 : 5);
+export const oursRuns = (n: number, depth: Depth = "full"): number => (depth === "smoke" ? 1 : n >= 1000 ? 3 : 5);
 /** Rotations of ours with kubectl's discovery cache removed first. */
-export const coldRuns = (n: number): number => (n >= 1000 ? 2 : 3);
+export const coldRuns = (n: number, depth: Depth = "full"): number => (depth === "smoke" ? 1 : n >= 1000 ? 2 : 3);
 /** Timed update passes of the baseline after its create pass (0: the create pass is the timed one). */
-export const baselineUpdates = (n: number, quick: boolean): number =>
-  n >= 1000 ? 0 : n >= 100 ? (quick ? 0 : 3) : quick ? 3 : 5;
+export const baselineUpdates = (n: number, depth: Depth = "full"): number =>
+  depth === "smoke" ? 1 : n >= 1000 ? 0 : n >= 100 ? (depth === "quick" ? 0 : 3) : depth === "quick" ? 3 : 5;
 /** Runs of `node cli.js --version` and of `node -e 0` for the start overhead. */
-export const START_RUNS = 25;
+export const startRuns = (depth: Depth = "full"): number => (depth === "smoke" ? 5 : 25);
 
 // GitLab: the project, the API token's own details (its expiry), the listing, the create, /jwt/auth, the revoke.
 // kubectl at N >= 100: the Lease (read, then claim), the cluster-wide list of managed Secrets (when a token

@@ -57,6 +57,9 @@ export function quantile(xs: readonly number[], q: number): number {
 
 export const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
+/** `1 run`, `5 runs`. */
+export const runsOf = (n: number): string => `${n} ${n === 1 ? "run" : "runs"}`;
+
 export function fmtS(ms: number): string {
   if (!Number.isFinite(ms)) return "n/a";
   return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`;

@@ -1,5 +1,5 @@
 // What a benchmark run measured: the records the scenarios produce and the report reads.
-import type { Mode } from "./config.ts";
+import type { Depth, Mode } from "./config.ts";
 import type { ProfileSummary, TracedKubectl } from "./lib.ts";
 
 /** One request inside the Kubernetes stand-in: from its arrival to its response finished. */
@@ -54,6 +54,8 @@ export interface StartOverhead {
   nodeMs: number;
   cliMs: number;
   deltaMs: number;
+  /** Runs of each, of which these are the medians. */
+  runs: number;
 }
 
 export interface SpyOverhead {
@@ -83,7 +85,7 @@ export interface Measurements {
   backends: Mode[];
   judged: Mode;
   sizes: number[];
-  quick: boolean;
+  depth: Depth;
   machine: Machine;
   cli: ChosenCli;
   /** Sizes of dist/cli.js and dist/index.js in bytes (NaN when missing). */

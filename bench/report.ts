@@ -1,8 +1,8 @@
 // The report: tables, targets and findings as pure functions of the measurements, and the text the
 // terminal gets. RESULTS.md is built from the same report (results-md.ts).
-import { LIMITS, START_RUNS } from "./config.ts";
+import { LIMITS } from "./config.ts";
 import { findings, type Findings } from "./findings.ts";
-import { fmtMB, fmtMs, fmtS, median, textTable } from "./lib.ts";
+import { fmtMB, fmtMs, fmtS, median, runsOf, textTable } from "./lib.ts";
 import type { Measurements, OursRun, SizeResult } from "./measurements.ts";
 
 export interface Table {
@@ -74,8 +74,8 @@ function oursTable(results: SizeResult[]): Table {
     const kubectlRss = Math.max(...r.measure.traces.map((t) => t.maxRssKB));
     return [
       String(r.n),
-      `${fmtS(median(ms))} (${fmtS(Math.min(...ms))}–${fmtS(Math.max(...ms))}, ${ms.length} runs)`,
-      `${fmtS(median(r.cold.map((c) => c.ms)))} (${r.cold.length} runs)`,
+      `${fmtS(median(ms))} (${fmtS(Math.min(...ms))}–${fmtS(Math.max(...ms))}, ${runsOf(ms.length)})`,
+      `${fmtS(median(r.cold.map((c) => c.ms)))} (${runsOf(r.cold.length)})`,
       `${counts(r.timed, "kubectl")} (first run ${r.warmup.kubectl})`,
       `${counts(r.timed, "gitlab")} (first run ${r.warmup.gitlab})`,
       `${counts(r.timed, "kube")} (cold ${counts(r.cold, "kube")})`,
@@ -105,7 +105,7 @@ function baseTable(results: SizeResult[]): Table {
     return [
       String(r.n),
       fmtS(r.base.create.ms),
-      r.base.updates.length ? `${fmtS(r.base.timedMs)} (${r.base.updates.length} runs)` : "not run",
+      r.base.updates.length ? `${fmtS(r.base.timedMs)} (${runsOf(r.base.updates.length)})` : "not run",
       String(r.base.create.kubectl),
       String(r.base.create.kube),
       fmtMB(Math.max(...r.base.rss.traces.map((t) => t.maxRssKB))),
@@ -147,7 +147,7 @@ function targets(m: Measurements, results: SizeResult[]): Target[] {
     [
       `CLI start overhead ≤ ${LIMITS.startMs} ms`,
       `${fmtMs(start.deltaMs)} (\`node cli.js --version\` ${fmtMs(start.cliMs)} − ` +
-        `\`node -e 0\` ${fmtMs(start.nodeMs)}, medians of ${START_RUNS})`,
+        `\`node -e 0\` ${fmtMs(start.nodeMs)}, medians of ${start.runs})`,
       start.deltaMs <= LIMITS.startMs,
     ],
     [

@@ -9,7 +9,6 @@ import {
   LIMITS,
   modeName,
   oursRuns,
-  START_RUNS,
   type Mode,
 } from "./config.ts";
 import { BREAKDOWN_HEAD, PER_REQUEST_HEAD } from "./findings.ts";
@@ -108,7 +107,7 @@ function timeSection(r: Report): string[] {
 
 function methodSection(r: Report, m: Measurements): string[] {
   const { results } = r;
-  const { spy, quick } = m;
+  const { spy, depth } = m;
   const oursArgv = [
     "rotate",
     "--gitlab-url $GITLAB",
@@ -161,8 +160,8 @@ function methodSection(r: Report, m: Measurements): string[] {
       "(strategic merge; the list is atomic, so this replaces it). " +
       "It does less than ours: no token mint, no pull check, no lock, no server dry run, no revoke. " +
       "Its create pass runs first (creates the Secrets); " +
-      `update passes follow (${baselineUpdates(1, quick)} for N ≤ 10, ${baselineUpdates(100, quick)} ` +
-      `for N = 100, ${baselineUpdates(1000, quick)} for N = 1000). ` +
+      `update passes follow (${baselineUpdates(1, depth)} for N ≤ 10, ${baselineUpdates(100, depth)} ` +
+      `for N = 100, ${baselineUpdates(1000, depth)} for N = 1000). ` +
       (at1000
         ? "At N = 1000 the baseline is measured in full (no subset, no extrapolation) as one create pass " +
           `(${fmtS(at1000.base.create.ms)} here). `
@@ -175,7 +174,7 @@ function methodSection(r: Report, m: Measurements): string[] {
     "- The spy (a `sh` that writes argv and env, then execs kubectl) is in front of every kubectl of both sides; " +
       `it costs ${fmtMs(spyMs)} per kubectl (\`kubectl version --client\`: ${fmtMs(spy.directMs)} direct, ` +
       `${fmtMs(spy.spiedMs)} through the spy), i.e. about ${fmtS(3 * 1000 * spyMs)} of the baseline at N = 1000.`,
-    `- CLI start: \`node cli.js --version\` vs \`node -e 0\`, interleaved, ${START_RUNS} runs each, medians. ` +
+    `- CLI start: \`node cli.js --version\` vs \`node -e 0\`, interleaved, ${m.start.runs} runs each, medians. ` +
       "The bundle is ESM, so `--version` loads and evaluates the whole bundle before answering.",
     "- The API server stand-in shares the two cores with kubectl and the CLI " +
       "(as does a kind/minikube cluster on a CI runner); so does the baseline.",

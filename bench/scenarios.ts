@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { CALIBRATED } from "../test/support/kube/latency.ts";
 import { PROJECT, startWorld } from "../test/support/world.ts";
 import { runBaseline } from "./baseline.ts";
-import { baselineUpdates, coldRuns, oursRuns, START_RUNS, type Mode } from "./config.ts";
+import { baselineUpdates, coldRuns, oursRuns, startRuns, type Mode } from "./config.ts";
 import { instrumentKube, type Ctx } from "./ctx.ts";
 import { median, runProc } from "./lib.ts";
 import type { BaseRun, OursRun, SizeResult, SpyOverhead, StartOverhead } from "./measurements.ts";
@@ -71,36 +71,42 @@ export async function benchSize(
     // Warm and cold runs interleaved, so a burst of load from elsewhere does not land on one kind only.
     const timed: OursRun[] = [];
     const cold: OursRun[] = [];
-    while (timed.length < oursRuns(n) || cold.length < coldRuns(n)) {
-      if (timed.length < oursRuns(n)) timed.push(await ours(`run ${timed.length + 1}`));
-      if (cold.length < coldRuns(n)) cold.push(await ours(`cold ${cold.length + 1}`, { cold: true }));
+    const [timedRuns, coldCount] = [oursRuns(n, session.depth), coldRuns(n, session.depth)];
+    while (timed.length < timedRuns || cold.length < coldCount) {
+      if (timed.length < timedRuns) timed.push(await ours(`run ${timed.length + 1}`));
+      if (cold.length < coldCount) cold.push(await ours(`cold ${cold.length + 1}`, { cold: true }));
     }
     const measure = await ours("trace", { measure: true });
-    const profile = largest ? await ours("profile", { profile: true }) : undefined;
+    const profile = largest && session.depth !== "smoke" ? await ours("profile", { profile: true }) : undefined;
 
     const registry = world.registry?.host ?? "registry.test:5005";
     const baseline = (label: string, nss: string[], traced?: boolean) =>
       runBaseline(session, ctx, label, nss, registry, traced);
     const create = await baseline("create", namespaces);
     const updates: BaseRun[] = [];
-    for (let i = 0; i < baselineUpdates(n, session.quick); i++)
+    for (let i = 0; i < baselineUpdates(n, session.depth); i++)
       updates.push(await baseline(`update ${i + 1}`, namespaces));
     const rss = await baseline("trace", namespaces.slice(0, 10), true);
     const timedMs = updates.length ? median(updates.map((u) => u.ms)) : create.ms;
-    const timedWhat = updates.length ? `median of ${updates.length} update passes` : "the single create pass";
+    const timedWhat = updates.length
+      ? updates.length === 1
+        ? "the single update pass"
+        : `median of ${updates.length} update passes`
+      : "the single create pass";
     return { n, warmup, timed, cold, measure, profile, base: { create, updates, rss, timedMs, timedWhat } };
   } finally {
     await world.close();
   }
 }
 
-/** `node cli.js --version` against `node -e 0`, interleaved, START_RUNS each: medians and their difference. */
+/** `node cli.js --version` against `node -e 0`, interleaved, startRuns() each: medians and their difference. */
 export async function startOverhead(session: Session, cli: string): Promise<StartOverhead> {
   const env = { PATH: process.env.PATH ?? "", HOME: session.tmp, LANG: "C.UTF-8" };
   const node: number[] = [];
   const ours: number[] = [];
   for (let i = 0; i < 3; i++) await runProc(process.execPath, [cli, "--version"], env); // page cache
-  for (let i = 0; i < START_RUNS; i++) {
+  const runs = startRuns(session.depth);
+  for (let i = 0; i < runs; i++) {
     node.push((await runProc(process.execPath, ["-e", "0"], env)).ms);
     const r = await runProc(process.execPath, [cli, "--version"], env);
     if (r.code !== 0) session.violations.push(`${cli} --version exited ${r.code}`);
@@ -108,7 +114,7 @@ export async function startOverhead(session: Session, cli: string): Promise<Star
   }
   const nodeMs = median(node);
   const cliMs = median(ours);
-  return { nodeMs, cliMs, deltaMs: cliMs - nodeMs };
+  return { nodeMs, cliMs, deltaMs: cliMs - nodeMs, runs };
 }
 
 /**

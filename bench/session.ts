@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { kubectlWrapper, type KubectlWrapper } from "./lib.ts";
+import type { Depth } from "./config.ts";
 
 export interface Session {
   /** Scratch space of this run; main removes it at the end. */
@@ -14,7 +15,7 @@ export interface Session {
   wrapper: KubectlWrapper;
   /** Clock ticks per second, for /proc/stat. */
   ticks: number;
-  quick: boolean;
+  depth: Depth;
   /** With --wait-quiet: how long to wait for a quiet machine before each phase (s). */
   waitQuietS: number;
   /** What makes the run fail: a rotation that was not real, a count over its limit or growing with N. */
@@ -30,7 +31,7 @@ export interface Session {
  * Creates the scratch space and puts the kubectl wrapper first on PATH. This must precede
  * startWorld: the world's spy execs the `kubectl` first on PATH when the world starts.
  */
-export function openSession(opts: { quick: boolean; waitQuietS: number; ticks: number; t0: number }): Session {
+export function openSession(opts: { depth: Depth; waitQuietS: number; ticks: number; t0: number }): Session {
   const tmp = mkdtempSync(join(tmpdir(), "gps-bench-"));
   const realKubectl = execFileSync("sh", ["-c", "command -v kubectl"], { encoding: "utf8" }).trim();
   if (!realKubectl) throw new Error("kubectl is not on PATH");
@@ -45,7 +46,7 @@ export function openSession(opts: { quick: boolean; waitQuietS: number; ticks: n
     realKubectl,
     wrapper,
     ticks: opts.ticks,
-    quick: opts.quick,
+    depth: opts.depth,
     waitQuietS: opts.waitQuietS,
     violations: [],
     notes: [],

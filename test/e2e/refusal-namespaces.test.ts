@@ -77,7 +77,9 @@ const secretsIn = (w: World, namespaces: readonly string[]) =>
 
 after(stopSharedControlPlane);
 
-for (const backend of kubeBackends()) {
+for (const backend of kubeBackends({
+  realBecause: "namespaces that terminate, with the namespace controller emptying them, behave as a real cluster's do",
+})) {
   describe(`refusals that name no namespace (${backend})`, () => {
     let w: World;
     const runs: Captured[] = [];

@@ -97,7 +97,9 @@ async function changeWhileMinting(w: World, kubeconfig: string, change: () => vo
 
 after(stopSharedControlPlane);
 
-for (const backend of kubeBackends()) {
+for (const backend of kubeBackends({
+  realBecause: "runs side by side race for the Lease through the real server's optimistic concurrency",
+})) {
   describe(`refusals, the lock and concurrent runs (${backend})`, () => {
     let w: World;
     const runs: Captured[] = [];

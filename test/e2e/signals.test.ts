@@ -237,7 +237,9 @@ describe("status --format openmetrics, --metrics-file and --pushgateway-url", ()
   });
 });
 
-for (const backend of kubeBackends()) {
+for (const backend of kubeBackends({
+  realBecause: "events.k8s.io/v1 validation and its limits are the real server's",
+})) {
   describe(`Kubernetes Events (--events, ${backend})`, () => {
     let w: World;
     const runs: Captured[] = [];

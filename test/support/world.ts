@@ -46,9 +46,17 @@ export interface Captured {
  */
 export type Backend = "standin" | "real";
 
-/** The backends this run can test on: a suite that a real server can answer runs once per backend. */
-export function kubeBackends(): Backend[] {
-  return kubeAssetsDir() ? ["standin", "real"] : ["standin"];
+/**
+ * The backends a suite runs on: the stand-in always. The real control plane too, when GPS_KUBE_ASSETS names its
+ * binaries and either the suite says what only a real server proves there (`realBecause`: RBAC, the Lease's
+ * concurrency, server dry runs, namespace lifecycle, Events) or GPS_REAL_TIER=all asks for every suite a real
+ * server can answer. Running every suite twice doubled the suite's time for suites whose server side the
+ * stand-in already answers from captured responses; the real tier checks the stand-in where it matters.
+ */
+export function kubeBackends(opts: { realBecause?: string } = {}): Backend[] {
+  if (!kubeAssetsDir()) return ["standin"];
+  const every = (process.env.GPS_REAL_TIER ?? "").trim() === "all";
+  return opts.realBecause !== undefined || every ? ["standin", "real"] : ["standin"];
 }
 
 /**

@@ -9,7 +9,7 @@ const parse = (argv: string[], realAvailable = false) => parseArgs(argv, { realA
 describe("bench arguments", () => {
   test("a full run: every size, the stand-in modes, RESULTS.md", () => {
     assert.deepEqual(parse([]), {
-      quick: false,
+      depth: "full",
       strict: false,
       backends: ["standin", "calibrated"],
       judged: "calibrated",
@@ -23,7 +23,9 @@ describe("bench arguments", () => {
 
   test("quick runs and other sizes print only, unless --out says where", () => {
     const q = parse(["--quick", "--strict", "--wait-quiet=600"]);
-    assert.deepEqual([q.sizes, q.out, q.strict, q.waitQuietS], [[1, 10, 100], undefined, true, 600]);
+    assert.deepEqual([q.depth, q.sizes, q.out, q.strict, q.waitQuietS], ["quick", [1, 10, 100], undefined, true, 600]);
+    const smoke = parse(["--smoke", "--backend", "real"], true);
+    assert.deepEqual([smoke.depth, smoke.sizes, smoke.out], ["smoke", [1], undefined]);
     assert.deepEqual(parse(["--sizes", "10, 1"]).sizes, [1, 10]);
     assert.equal(parse(["--sizes", "1"]).out, undefined);
     assert.equal(parse(["--sizes=1", "--out", "r.md"]).out, resolve("r.md"));
@@ -39,6 +41,7 @@ describe("bench arguments", () => {
       [["--sizes", "0,5001"], /^--sizes takes a comma list of integers between 1 and 5000$/],
       [["--sizes", "1", "--sizes", "2"], /^--sizes is given twice$/],
       [["--quick=yes"], /^--quick takes no value$/],
+      [["--quick", "--smoke"], /^--quick and --smoke exclude each other$/],
       [["--wait-quiet", "soon"], /^--wait-quiet takes a number of seconds/],
       [["--backend", "kind"], /^--backend takes standin, calibrated, real \(a comma list\) or both$/],
       [["--backend", "standin,standin"], /^--backend names a mode twice/],
