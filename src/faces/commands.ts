@@ -32,6 +32,8 @@ const NOT_ROTATE: readonly OptionKey[] = [
   "apiTokenStore",
   "apiTokenExpiresIn",
   "apiTokenRecoveryFile",
+  "githubApiUrl",
+  "githubToken",
 ];
 /** Where to find GitLab and the cluster, and which target: every command but render needs these. */
 const TARGET: readonly OptionKey[] = [
@@ -215,6 +217,8 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       "apiTokenStore",
       "apiTokenExpiresIn",
       "apiTokenRecoveryFile",
+      "githubApiUrl",
+      "githubToken",
     ]),
   },
 };
@@ -320,7 +324,7 @@ function apiTokenConfig(
     throw new UsageError(
       label("apiTokenStore"),
       undefined,
-      "required for rotate-api-token: where the API token lives (gitlab:project:<id or path>:<KEY>, gitlab:group:..., kubernetes:<namespace>/<secret>/<key>)",
+      "required for rotate-api-token: where the API token lives (gitlab:project:<id or path>:<KEY>, gitlab:group:..., kubernetes:<namespace>/<secret>/<key>, github:<owner>/<repo>:<NAME>)",
     );
   return config;
 }

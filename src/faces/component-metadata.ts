@@ -99,7 +99,7 @@ export function snake(name: string): string {
 
 /** The component input an option maps to, or null when the option has none. */
 export function componentInputName(o: OptionSpec): string | null {
-  if (!o.input) return null;
+  if (!o.input || o.component === false) return null;
   if (o.secret) {
     const s = SECRET_INPUTS[o.key];
     if (!s) throw new Error(`secret option ${o.key} has no SECRET_INPUTS entry: decide how the component passes it`);
