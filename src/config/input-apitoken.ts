@@ -114,8 +114,8 @@ function github(r: Reader, store: ApiTokenStoreSpec | undefined): GitHubSettings
       r.label("githubToken"),
       undefined,
       'required with a github: --api-token-store: a fine-grained token with the repository permission "Secrets: Read and write" ' +
-        '("Environments: Read and write" too for an environment secret) or a GitHub App installation token with secrets: write, ' +
-        "in $GPS_GITHUB_TOKEN or --github-token-file (the workflow's GITHUB_TOKEN cannot write secrets)",
+        '("Environments: Read and write" too for an environment secret) or a GitHub App installation token with secrets: write ' +
+        "(the workflow's GITHUB_TOKEN cannot write secrets)",
     );
   if (/\s/.test(value)) throw new UsageError(r.label("githubToken"), undefined, "a single token without whitespace");
   return { apiUrl, token: new Secret(value) };

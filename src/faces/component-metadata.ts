@@ -241,7 +241,7 @@ function jobVariables(options: readonly OptionSpec[]): string[] {
  * each only when missing. 3: the rotation, every option from its variable.
  */
 export function componentScript(options: readonly OptionSpec[] = OPTIONS): string[] {
-  const secrets = options.filter((o) => o.secret && o.input).map((o) => o.key);
+  const secrets = options.filter((o) => o.secret && componentInputName(o)).map((o) => o.key);
   if (secrets.join() !== "gitlabToken,registryPassword") {
     throw new Error(
       `the component's script passes the GitLab token and the registry password, not: ${secrets.join(", ")}`,
