@@ -197,7 +197,10 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
         "token of its family); write the new value with the new token, retrying the write, never the rotation; read it back. " +
         "Any refusal before the rotation changes nothing. If the write still fails, the run exits 1 saying what happened; the new " +
         "value is kept in --api-token-recovery-file if one was given, else it is lost and must be revoked (docs/security.md). " +
-        "A CI/CD variable store needs the api scope and a Maintainer (project) or Owner (group).",
+        "A CI/CD variable store needs the api scope and a Maintainer (project) or Owner (group). A GitHub Actions secret " +
+        "(github:<owner>/<repo>:<NAME>[:<environment>]) never shows its value: it must exist, the proof writes the token " +
+        "this run holds back to it sealed, and the write is confirmed by the secret's updated_at; the GitHub token " +
+        '($GPS_GITHUB_TOKEN or --github-token-file) needs "Secrets: Read and write" (the workflow\'s GITHUB_TOKEN cannot write secrets).',
     ],
     exitCodes: [
       "0  rotated and written back",
