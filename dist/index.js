@@ -12885,13 +12885,13 @@ var require_request2 = __commonJS({
         init = webidl.converters.RequestInit(init, prefix, "init");
         let request2 = null;
         let fallbackMode = null;
-        const baseUrl = environmentSettingsObject.settingsObject.baseUrl;
+        const baseUrl2 = environmentSettingsObject.settingsObject.baseUrl;
         let signal = null;
         if (typeof input === "string") {
           this[kDispatcher] = init.dispatcher;
           let parsedURL;
           try {
-            parsedURL = new URL(input, baseUrl);
+            parsedURL = new URL(input, baseUrl2);
           } catch (err) {
             throw new TypeError("Failed to parse URL from " + input, { cause: err });
           }
@@ -12982,7 +12982,7 @@ var require_request2 = __commonJS({
           } else {
             let parsedReferrer;
             try {
-              parsedReferrer = new URL(referrer, baseUrl);
+              parsedReferrer = new URL(referrer, baseUrl2);
             } catch (err) {
               throw new TypeError(`Referrer "${referrer}" is not a valid URL.`, { cause: err });
             }
@@ -38191,7 +38191,7 @@ var require_sqlite_cache_store = __commonJS({
     var { Writable } = __require("node:stream");
     var { assertCacheKey, assertCacheValue } = require_cache2();
     var DatabaseSync;
-    var VERSION = 4;
+    var VERSION2 = 4;
     var MAX_ENTRY_SIZE = 2 * 1e3 * 1e3 * 1e3;
     module.exports = class SqliteCacheStore {
       #maxEntrySize = MAX_ENTRY_SIZE;
@@ -38262,7 +38262,7 @@ var require_sqlite_cache_store = __commonJS({
       PRAGMA temp_store = memory;
       PRAGMA optimize;
 
-      CREATE TABLE IF NOT EXISTS cacheInterceptorV${VERSION} (
+      CREATE TABLE IF NOT EXISTS cacheInterceptorV${VERSION2} (
         -- Data specific to us
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         url TEXT NOT NULL,
@@ -38281,8 +38281,8 @@ var require_sqlite_cache_store = __commonJS({
         staleAt INTEGER NOT NULL
       );
 
-      CREATE INDEX IF NOT EXISTS idx_cacheInterceptorV${VERSION}_getValuesQuery ON cacheInterceptorV${VERSION}(url, method, deleteAt);
-      CREATE INDEX IF NOT EXISTS idx_cacheInterceptorV${VERSION}_deleteByUrlQuery ON cacheInterceptorV${VERSION}(deleteAt);
+      CREATE INDEX IF NOT EXISTS idx_cacheInterceptorV${VERSION2}_getValuesQuery ON cacheInterceptorV${VERSION2}(url, method, deleteAt);
+      CREATE INDEX IF NOT EXISTS idx_cacheInterceptorV${VERSION2}_deleteByUrlQuery ON cacheInterceptorV${VERSION2}(deleteAt);
     `);
         this.#getValuesQuery = this.#db.prepare(`
       SELECT
@@ -38297,7 +38297,7 @@ var require_sqlite_cache_store = __commonJS({
         vary,
         cachedAt,
         staleAt
-      FROM cacheInterceptorV${VERSION}
+      FROM cacheInterceptorV${VERSION2}
       WHERE
         url = ?
         AND method = ?
@@ -38305,7 +38305,7 @@ var require_sqlite_cache_store = __commonJS({
         deleteAt ASC
     `);
         this.#updateValueQuery = this.#db.prepare(`
-      UPDATE cacheInterceptorV${VERSION} SET
+      UPDATE cacheInterceptorV${VERSION2} SET
         body = ?,
         deleteAt = ?,
         statusCode = ?,
@@ -38319,7 +38319,7 @@ var require_sqlite_cache_store = __commonJS({
         id = ?
     `);
         this.#insertValueQuery = this.#db.prepare(`
-      INSERT INTO cacheInterceptorV${VERSION} (
+      INSERT INTO cacheInterceptorV${VERSION2} (
         url,
         method,
         body,
@@ -38335,20 +38335,20 @@ var require_sqlite_cache_store = __commonJS({
       ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     `);
         this.#deleteByUrlQuery = this.#db.prepare(
-          `DELETE FROM cacheInterceptorV${VERSION} WHERE url = ?`
+          `DELETE FROM cacheInterceptorV${VERSION2} WHERE url = ?`
         );
         this.#countEntriesQuery = this.#db.prepare(
-          `SELECT COUNT(*) AS total FROM cacheInterceptorV${VERSION}`
+          `SELECT COUNT(*) AS total FROM cacheInterceptorV${VERSION2}`
         );
         this.#deleteExpiredValuesQuery = this.#db.prepare(
-          `DELETE FROM cacheInterceptorV${VERSION} WHERE deleteAt <= ?`
+          `DELETE FROM cacheInterceptorV${VERSION2} WHERE deleteAt <= ?`
         );
         this.#deleteOldValuesQuery = this.#maxCount === Infinity ? null : this.#db.prepare(`
-        DELETE FROM cacheInterceptorV${VERSION}
+        DELETE FROM cacheInterceptorV${VERSION2}
         WHERE id IN (
           SELECT
             id
-          FROM cacheInterceptorV${VERSION}
+          FROM cacheInterceptorV${VERSION2}
           ORDER BY cachedAt ASC
           LIMIT ?
         )
@@ -39516,13 +39516,13 @@ var require_request4 = __commonJS({
         init = webidl.converters.RequestInit(init);
         let request2 = null;
         let fallbackMode = null;
-        const baseUrl = environmentSettingsObject.settingsObject.baseUrl;
+        const baseUrl2 = environmentSettingsObject.settingsObject.baseUrl;
         let signal = null;
         if (typeof input === "string") {
           this.#dispatcher = init.dispatcher;
           let parsedURL;
           try {
-            parsedURL = new URL(input, baseUrl);
+            parsedURL = new URL(input, baseUrl2);
           } catch (err) {
             throw new TypeError("Failed to parse URL from " + input, { cause: err });
           }
@@ -39613,7 +39613,7 @@ var require_request4 = __commonJS({
           } else {
             let parsedReferrer;
             try {
-              parsedReferrer = new URL(referrer, baseUrl);
+              parsedReferrer = new URL(referrer, baseUrl2);
             } catch (err) {
               throw new TypeError(`Referrer "${referrer}" is not a valid URL.`, { cause: err });
             }
@@ -57158,8 +57158,8 @@ var require_types = __commonJS({
 // node_modules/@opentelemetry/api/dist/version.cjs
 var require_version = __commonJS({
   "node_modules/@opentelemetry/api/dist/version.cjs"(exports) {
-    var VERSION = "1.10.0";
-    exports.VERSION = VERSION;
+    var VERSION2 = "1.10.0";
+    exports.VERSION = VERSION2;
   }
 });
 
@@ -61975,7 +61975,7 @@ var OPTIONS = [
     kind: "string",
     flag: "api-token-store",
     input: null,
-    description: "rotate-api-token: where the API token's value lives, written with the new value after the rotation: gitlab:project:<id or path>:<KEY>[:<environment scope>] or gitlab:group:<id or path>:<KEY>[:<environment scope>] (a CI/CD variable; its masked, protected, raw and hidden flags are kept), or kubernetes:<namespace>/<secret>/<key> (a Secret's key, written with kubectl)."
+    description: "rotate-api-token: where the API token's value lives, written with the new value after the rotation: gitlab:project:<id or path>:<KEY>[:<environment scope>] or gitlab:group:<id or path>:<KEY>[:<environment scope>] (a CI/CD variable; its masked, protected, raw and hidden flags are kept), kubernetes:<namespace>/<secret>/<key> (a Secret's key, written with kubectl), or github:<owner>/<repo>:<NAME>[:<environment>] (a GitHub Actions repository or environment secret, sealed to the repository's public key; needs --github-token-file or $GPS_GITHUB_TOKEN)."
   },
   {
     key: "apiTokenExpiresIn",
@@ -61991,6 +61991,27 @@ var OPTIONS = [
     flag: "api-token-recovery-file",
     input: null,
     description: "rotate-api-token: a file that must not exist yet, created empty (mode 0600) before the rotation and removed after a successful write. Only if writing the new token to --api-token-store fails after GitLab rotated it is the new value kept there, so it is not lost (see docs/security.md). Without it, such a failure leaves the new token unrecoverable: revoke it in GitLab."
+  },
+  {
+    key: "githubApiUrl",
+    kind: "string",
+    flag: "github-api-url",
+    input: null,
+    env: ["GITHUB_API_URL"],
+    default: "https://api.github.com",
+    description: "rotate-api-token with a github: store: base URL of GitHub's REST API (https; http only for loopback), e.g. https://github.example.com/api/v3 for GitHub Enterprise Server. Actions sets $GITHUB_API_URL."
+  },
+  {
+    key: "githubToken",
+    kind: "string",
+    flag: null,
+    fileFlag: "github-token-file",
+    input: "github-token",
+    component: false,
+    env: ["GPS_GITHUB_TOKEN"],
+    secret: true,
+    defaultText: "required with a github: --api-token-store",
+    description: `rotate-api-token with a github: store: a GitHub token that may write the Actions secret: a fine-grained token with the repository permission "Secrets: Read and write" (an environment secret: "Environments: Read and write" too), or a GitHub App installation token with secrets: write. The workflow's GITHUB_TOKEN cannot write secrets. Never a command-line value: argv is public.`
   }
 ];
 function optionLabel(spec, face) {
@@ -62081,9 +62102,16 @@ function secretBearingPart(url) {
 }
 var HOSTNAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/i;
 function gitlabUrl(r) {
-  const value = r.string("gitlabUrl");
-  const label = r.explicit("gitlabUrl") === void 0 && r.envValue("gitlabUrl") ? `$${r.spec("gitlabUrl").env[0]}` : r.label("gitlabUrl");
-  const accepted = "an https:// URL such as https://gitlab.example.com (http:// only for 127.0.0.1/localhost, or with --allow-insecure-http)";
+  return baseUrl(r, "gitlabUrl", {
+    what: "such as https://gitlab.example.com (http:// only for 127.0.0.1/localhost, or with --allow-insecure-http)",
+    tokenWhere: "$GITLAB_TOKEN or --gitlab-token-file",
+    plainHttp: () => r.boolean("allowInsecureHttp")
+  });
+}
+function baseUrl(r, key, o) {
+  const value = r.string(key);
+  const label = r.explicit(key) === void 0 && r.envValue(key) ? `$${r.spec(key).env[0]}` : r.label(key);
+  const accepted = `an https:// URL ${o.what}`;
   let url;
   try {
     url = new URL(value);
@@ -62101,10 +62129,10 @@ function gitlabUrl(r) {
     throw new UsageError(
       label,
       void 0,
-      `has ${part}, which a base URL must not have (the value is not shown: that part may hold a token); give only the scheme, host and path, e.g. ${url.protocol}//${url.host}, and the token in $GITLAB_TOKEN or --gitlab-token-file`
+      `has ${part}, which a base URL must not have (the value is not shown: that part may hold a token); give only the scheme, host and path, e.g. ${url.protocol}//${url.host}, and the token in ${o.tokenWhere}`
     );
   }
-  const plainLoopback = url.protocol === "http:" && (isLoopbackHost(url.hostname) || r.boolean("allowInsecureHttp"));
+  const plainLoopback = url.protocol === "http:" && (isLoopbackHost(url.hostname) || o.plainHttp());
   if (url.protocol !== "https:" && !plainLoopback) {
     throw new UsageError(label, `${url.protocol}//${url.host}${url.pathname === "/" ? "" : url.pathname}`, accepted);
   }
@@ -62474,7 +62502,24 @@ var VARIABLE_KEY = /^[A-Za-z0-9_]{1,255}$/;
 var DNS_LABEL2 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 var DNS_SUBDOMAIN2 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 var SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
-var FORMS = "gitlab:project:<id or path>:<KEY>[:<environment scope>], gitlab:group:<id or path>:<KEY>[:<environment scope>] or kubernetes:<namespace>/<secret>/<key>";
+var GITHUB_OWNER = /^(?=.{1,39}$)[A-Za-z0-9](?:-?[A-Za-z0-9])*$/;
+var GITHUB_REPO = /^(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/;
+var GITHUB_SECRET = /^[A-Za-z_][A-Za-z0-9_]*$/;
+var FORMS = "gitlab:project:<id or path>:<KEY>[:<environment scope>], gitlab:group:<id or path>:<KEY>[:<environment scope>], kubernetes:<namespace>/<secret>/<key> or github:<owner>/<repo>:<NAME>[:<environment>]";
+function parseGitHubStore(value) {
+  const m = /^github:([^/:]*)\/([^/:]*):([^:]*)(?::(.*))?$/.exec(value);
+  if (!m) return value.startsWith("github:") ? `github:<owner>/<repo>:<NAME>[:<environment>] (${FORMS})` : void 0;
+  const [, owner2, repo, name, environment] = m;
+  if (!GITHUB_OWNER.test(owner2))
+    return "the owner must be a GitHub account or organization: letters, digits and single hyphens, at most 39";
+  if (!GITHUB_REPO.test(repo)) return "the repository: letters, digits, '-', '_' and '.', at most 100";
+  if (!GITHUB_SECRET.test(name))
+    return "the secret's name: letters, digits and '_', not starting with a digit (GitHub's rule)";
+  if (/^GITHUB_/i.test(name)) return "the secret's name must not start with GITHUB_ (GitHub reserves it)";
+  if (environment !== void 0 && (environment.trim() === "" || environment.length > 255 || new RegExp("\\p{Cc}", "u").test(environment)))
+    return "the environment: 1 to 255 characters, no control characters";
+  return { kind: "github-secret", owner: owner2, repo, name: name.toUpperCase(), environment };
+}
 function parseApiTokenStore(value) {
   const gitlab = /^gitlab:(project|group):([^:]+):([^:]+)(?::(.+))?$/.exec(value);
   if (gitlab) {
@@ -62492,7 +62537,7 @@ function parseApiTokenStore(value) {
     if (!SECRET_KEY.test(key)) return "the key: letters, digits, '-', '_' and '.'";
     return { kind: "kubernetes-secret", namespace, name, key };
   }
-  return FORMS;
+  return parseGitHubStore(value) ?? FORMS;
 }
 function apiTokenSettings(r) {
   const raw = r.string("apiTokenStore");
@@ -62506,7 +62551,33 @@ function apiTokenSettings(r) {
   const ms = parseDuration(expires);
   if (ms === void 0 || ms < MIN_MS || ms > MAX_MS)
     throw new UsageError(r.label("apiTokenExpiresIn"), expires, durationRange(MIN_MS, MAX_MS));
-  return { store, expiresInMs: ms, recoveryFile: r.string("apiTokenRecoveryFile") };
+  return { store, expiresInMs: ms, recoveryFile: r.string("apiTokenRecoveryFile"), github: github(r, store) };
+}
+function github(r, store) {
+  if (store?.kind !== "github-secret") {
+    if (r.explicit("githubApiUrl") !== void 0)
+      throw new UsageError(
+        r.label("githubApiUrl"),
+        void 0,
+        `only with a github: ${r.label("apiTokenStore")} (a GitHub Actions secret); leave it out`
+      );
+    const given = r.string("githubToken");
+    return { apiUrl: r.string("githubApiUrl"), token: given ? new Secret(given) : void 0 };
+  }
+  const apiUrl = baseUrl(r, "githubApiUrl", {
+    what: "such as https://api.github.com or https://github.example.com/api/v3 (http:// only for 127.0.0.1/localhost)",
+    tokenWhere: "$GPS_GITHUB_TOKEN or --github-token-file",
+    plainHttp: () => false
+  });
+  const value = r.string("githubToken");
+  if (!value)
+    throw new UsageError(
+      r.label("githubToken"),
+      void 0,
+      `required with a github: --api-token-store: a fine-grained token with the repository permission "Secrets: Read and write" ("Environments: Read and write" too for an environment secret) or a GitHub App installation token with secrets: write (the workflow's GITHUB_TOKEN cannot write secrets)`
+    );
+  if (/\s/.test(value)) throw new UsageError(r.label("githubToken"), void 0, "a single token without whitespace");
+  return { apiUrl, token: new Secret(value) };
 }
 
 // src/config/input-values.ts
@@ -62629,7 +62700,8 @@ function parseConfig(raw, env, face, opts = {}) {
   };
 }
 function inputSecrets(config) {
-  return [...credentialSecrets(config), ...proxySecretForms(config.proxy)];
+  const github2 = config.apiToken.github.token;
+  return [...credentialSecrets(config), ...proxySecretForms(config.proxy), ...github2 ? [github2.reveal()] : []];
 }
 function credentialSecrets(config) {
   const c = config.credentials;
@@ -63747,8 +63819,8 @@ function dispatcher(extraCaPem, proxy) {
 
 // src/adapters/pushgateway.ts
 var PUSH_JOB = "gitlab-pull-secret";
-function pushPath(baseUrl, secretName2) {
-  return `${baseUrl}/metrics/job/${encodeURIComponent(PUSH_JOB)}/secret/${encodeURIComponent(secretName2)}`;
+function pushPath(baseUrl2, secretName2) {
+  return `${baseUrl2}/metrics/job/${encodeURIComponent(PUSH_JOB)}/secret/${encodeURIComponent(secretName2)}`;
 }
 async function pushMetrics(args) {
   const { fetch } = await loadUndici();
@@ -65094,7 +65166,7 @@ function codeOf2(err, depth = 0) {
   if (e.message === "socket hang up") return "socket hang up";
   return codeOf2(e.cause, depth + 1) ?? (Array.isArray(e.errors) ? codeOf2(e.errors[0], depth + 1) : void 0);
 }
-function connectionError(err, timeoutMs, readingBody) {
+function connectionError(err, timeoutMs, readingBody, peer = "GitLab") {
   const name = err?.name;
   if (name === "TimeoutError") return new ConnectionError("timeout", `no answer within ${timeoutMs / 1e3} s`);
   if (name === "AbortError") return new ConnectionError("aborted", "the request was cancelled");
@@ -65106,7 +65178,7 @@ function connectionError(err, timeoutMs, readingBody) {
   const code = codeOf2(err) ?? (readingBody ? "lost-response" : "network-error");
   return new ConnectionError(
     readingBody && code !== "lost-response" ? "lost-response" : code,
-    readingBody ? `the connection broke while GitLab's answer was read (${code})` : `the connection to GitLab failed (${code})`
+    readingBody ? `the connection broke while ${peer}'s answer was read (${code})` : `the connection to ${peer} failed (${code})`
   );
 }
 var PLAINTEXT_PEER = /WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|wrong version number|packet length too long/i;

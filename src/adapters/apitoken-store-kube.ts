@@ -70,6 +70,7 @@ export function kubernetesSecretStore(spec: KubeSpec, opts: KubectlOptions): Api
         [spec.key]: Buffer.from(value.reveal()).toString("base64"),
       };
       await replace(obj, op, false);
+      return undefined;
     },
   };
 }

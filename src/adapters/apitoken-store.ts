@@ -99,6 +99,7 @@ export function gitlabVariableStore(spec: VariableSpec, opts: VariableStoreOptio
       await call(`writing the ${where}`, auth, () =>
         variables(auth).edit(spec.owner.ref, spec.key, value.reveal(), filter as never),
       );
+      return undefined;
     },
   };
 }

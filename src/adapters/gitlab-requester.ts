@@ -49,8 +49,16 @@ function codeOf(err: unknown, depth = 0): string | undefined {
   return codeOf(e.cause, depth + 1) ?? (Array.isArray(e.errors) ? codeOf(e.errors[0], depth + 1) : undefined);
 }
 
-/** Builds the error from codes only: undici's messages are safe, but nothing of theirs needs to travel. */
-function connectionError(err: unknown, timeoutMs: number, readingBody: boolean): ConnectionError {
+/**
+ * Builds the error from codes only: undici's messages are safe, but nothing of theirs needs to travel.
+ * `peer` names the server in the message (the GitHub store's requests fail the same ways).
+ */
+export function connectionError(
+  err: unknown,
+  timeoutMs: number,
+  readingBody: boolean,
+  peer = "GitLab",
+): ConnectionError {
   const name = (err as { name?: unknown } | null)?.name;
   if (name === "TimeoutError") return new ConnectionError("timeout", `no answer within ${timeoutMs / 1000} s`);
   if (name === "AbortError") return new ConnectionError("aborted", "the request was cancelled");
@@ -64,8 +72,8 @@ function connectionError(err: unknown, timeoutMs: number, readingBody: boolean):
   return new ConnectionError(
     readingBody && code !== "lost-response" ? "lost-response" : code,
     readingBody
-      ? `the connection broke while GitLab's answer was read (${code})`
-      : `the connection to GitLab failed (${code})`,
+      ? `the connection broke while ${peer}'s answer was read (${code})`
+      : `the connection to ${peer} failed (${code})`,
   );
 }
 

@@ -10,6 +10,7 @@ import { kubectlPort } from "./kubectl.js";
 import type { ApiTokenPorts, GitLabPort, Log, Ports } from "../model/ports.js";
 import { fileRecovery, gitlabVariableStore } from "./apitoken-store.js";
 import { kubernetesSecretStore } from "./apitoken-store-kube.js";
+import { gitHubSecretStore } from "./apitoken-store-github.js";
 import { registryPortFor } from "./registry.js";
 import { readCaFile } from "./tls.js";
 import { checkKubeconfig } from "./kubeconfig-check.js";
@@ -95,6 +96,33 @@ export function livePorts(config: Config, log: Log, redactor: Redactor): Ports {
   };
 }
 
+/** The store --api-token-store names, on the same CA, proxy, timeout and retry policy as GitLab's calls. */
+function apiTokenStore(
+  spec: NonNullable<Config["apiToken"]["store"]>,
+  config: Config,
+  http: {
+    url: string;
+    caPem: string | undefined;
+    proxy: Config["proxy"];
+    requestTimeoutMs: number;
+    retry: { deadlineMs: number };
+  },
+  redactor: Redactor,
+): ApiTokenPorts["store"] {
+  if (spec.kind === "gitlab-variable") return gitlabVariableStore(spec, http);
+  if (spec.kind === "github-secret") {
+    const token = config.apiToken.github.token;
+    if (!token) throw new Error("rotate-api-token: a github: store without a GitHub token");
+    return gitHubSecretStore(spec, { ...http, apiUrl: config.apiToken.github.apiUrl, token });
+  }
+  return kubernetesSecretStore(spec, {
+    kubeconfig: config.kubeconfig,
+    context: config.context,
+    redact: redactor.redact,
+    holdsSecret: redactor.holds,
+  });
+}
+
 /** rotate-api-token's ports: GitLab with the current token, the store --api-token-store names, the recovery file. */
 export function liveApiTokenPorts(config: Config, log: Log, redactor: Redactor): ApiTokenPorts {
   const spec = config.apiToken.store;
@@ -110,15 +138,7 @@ export function liveApiTokenPorts(config: Config, log: Log, redactor: Redactor):
   };
   return {
     gitlab: gitlabPort({ ...http, token: config.credentials.gitlabToken }),
-    store:
-      spec.kind === "gitlab-variable"
-        ? gitlabVariableStore(spec, http)
-        : kubernetesSecretStore(spec, {
-            kubeconfig: config.kubeconfig,
-            context: config.context,
-            redact: redactor.redact,
-            holdsSecret: redactor.holds,
-          }),
+    store: apiTokenStore(spec, config, http, redactor),
     recovery: config.apiToken.recoveryFile ? fileRecovery(config.apiToken.recoveryFile) : undefined,
     clock: { now: () => new Date() },
     log,

@@ -9,8 +9,9 @@
 //   3. execute: rotate ONCE (never retried: the old value dies with the
 //      request, and presenting it again revokes the whole token family),
 //      then write the new value with the NEW token, retrying the write, and
-//      read it back. A write that still fails keeps the new value in the
-//      recovery file (only if one was configured) and exits 1 saying so.
+//      read it back (a store that never shows its value, an Actions secret,
+//      confirms the write its own way). A write that still fails keeps the new
+//      value in the recovery file (only if one was configured) and exits 1 saying so.
 // Every form of both values is registered with the Log before anything prints.
 import { DAY_MS } from "../config/duration.js";
 import { ApiTokenRefusalError, ApiTokenStoreWriteError, GitLabError, GpsError } from "../model/errors.js";
@@ -42,7 +43,8 @@ export interface ApiTokenRotationReport {
   command: "rotate-api-token";
   previous: { id: number; name: string; expiresAt: string | null };
   rotated: { id: number; name: string; expiresAt: string };
-  store: { kind: ApiTokenStore["kind"]; where: string; confirmed: boolean };
+  /** `confirmation`: how the write was confirmed, in words ("read back", GitHub's updated_at), or why it was not. */
+  store: { kind: ApiTokenStore["kind"]; where: string; confirmed: boolean; confirmation: string };
   writeAttempts: number;
 }
 
@@ -149,32 +151,47 @@ export async function rotateApiToken(
     if (recovery) await recovery.discard().catch(() => undefined);
     log.info(
       written.confirmed
-        ? `${store.where} holds the new token (read back with it)`
-        : `${store.where} took the new token (its value is hidden, so it was not read back)`,
+        ? `${store.where} holds the new token (${written.confirmation})`
+        : `${store.where} took the new token (${written.confirmation})`,
     );
     return {
       command: "rotate-api-token",
       previous: { id: seen.self.id, name: seen.self.name, expiresAt: seen.self.expiresAt },
       rotated: { id: rotated.id, name: rotated.name, expiresAt: rotated.expiresAt },
-      store: { kind: store.kind, where: store.where, confirmed: written.confirmed },
+      store: {
+        kind: store.kind,
+        where: store.where,
+        confirmed: written.confirmed,
+        confirmation: written.confirmation,
+      },
       writeAttempts: written.attempts,
     };
   }
   throw await lostWrite(rotated, written.error, written.attempts, ports);
 }
 
-type WriteOutcome = { ok: true; confirmed: boolean; attempts: number } | { ok: false; error: string; attempts: number };
+type WriteOutcome =
+  | { ok: true; confirmed: boolean; confirmation: string; attempts: number }
+  | { ok: false; error: string; attempts: number };
 
-/** The write with the new token, and the read back; retried, unlike the rotation. */
+/** The write with the new token, and its confirmation (the read back, or the store's own); retried, unlike the rotation. */
 async function writeBack(value: Secret, ports: ApiTokenPorts): Promise<WriteOutcome> {
   const { store, log } = ports;
   let error = "";
   for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
     try {
-      await store.write(value, value);
+      const confirmedBy = await store.write(value, value);
+      if (confirmedBy !== undefined) return { ok: true, confirmed: true, confirmation: confirmedBy, attempts: attempt };
       const back = await store.read(value);
-      if (back === undefined) return { ok: true, confirmed: false, attempts: attempt };
-      if (back.reveal() === value.reveal()) return { ok: true, confirmed: true, attempts: attempt };
+      if (back === undefined)
+        return {
+          ok: true,
+          confirmed: false,
+          confirmation: "its value is hidden, so it was not read back",
+          attempts: attempt,
+        };
+      if (back.reveal() === value.reveal())
+        return { ok: true, confirmed: true, confirmation: "read back with it", attempts: attempt };
       error = `${store.where} did not hold the new token when read back`;
     } catch (err) {
       if (!(err instanceof Error)) throw err;

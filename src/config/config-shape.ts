@@ -36,13 +36,31 @@ export type ApiTokenStoreSpec =
       /** filter[environment_scope]; undefined: the key must be unique. */
       environmentScope: string | undefined;
     }
-  | { kind: "kubernetes-secret"; namespace: string; name: string; key: string };
+  | { kind: "kubernetes-secret"; namespace: string; name: string; key: string }
+  | {
+      kind: "github-secret";
+      owner: string;
+      repo: string;
+      /** As GitHub stores it: upper case. */
+      name: string;
+      /** An environment secret's environment; undefined: a repository secret. */
+      environment: string | undefined;
+    };
+
+/** GitHub's side of a github-secret store: its REST API and the token that may write Actions secrets. */
+export interface GitHubSettings {
+  /** https://api.github.com, or a GitHub Enterprise Server's /api/v3. */
+  apiUrl: string;
+  /** undefined unless given (a github-secret store requires it). */
+  token: Secret | undefined;
+}
 
 export interface ApiTokenSettings {
   /** undefined unless --api-token-store was given (rotate-api-token requires it). */
   store: ApiTokenStoreSpec | undefined;
   expiresInMs: number;
   recoveryFile: string | undefined;
+  github: GitHubSettings;
 }
 
 export interface Config {

@@ -1,11 +1,12 @@
 // rotate-api-token's options: where the API token's value lives
 // (--api-token-store), how long the rotated token lives
-// (--api-token-expires-in) and the file that keeps it if the write fails
-// (--api-token-recovery-file).
+// (--api-token-expires-in), the file that keeps it if the write fails
+// (--api-token-recovery-file), and GitHub's API and token for a github: store.
 import { UsageError } from "../model/errors.js";
+import { Secret } from "../model/secret.js";
 import { DAY_MS, durationRange, parseDuration } from "./duration.js";
-import type { ApiTokenSettings, ApiTokenStoreSpec } from "./config-shape.js";
-import { GROUP_REF, PROJECT_REF } from "./input-credentials.js";
+import type { ApiTokenSettings, ApiTokenStoreSpec, GitHubSettings } from "./config-shape.js";
+import { baseUrl, GROUP_REF, PROJECT_REF } from "./input-credentials.js";
 import type { Reader } from "./input-reader.js";
 
 const MIN_MS = DAY_MS;
@@ -17,10 +18,36 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** A Secret's data key. */
 const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/;
+/** A GitHub account: letters, digits and single hyphens, not at either end, at most 39. */
+const GITHUB_OWNER = /^(?=.{1,39}$)[A-Za-z0-9](?:-?[A-Za-z0-9])*$/;
+/** A repository name: letters, digits, '-', '_' and '.', at most 100; '.' and '..' are no names. */
+const GITHUB_REPO = /^(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/;
+/** An Actions secret's name: letters, digits and '_', not starting with a digit. */
+const GITHUB_SECRET = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const FORMS =
-  "gitlab:project:<id or path>:<KEY>[:<environment scope>], gitlab:group:<id or path>:<KEY>[:<environment scope>] " +
-  "or kubernetes:<namespace>/<secret>/<key>";
+  "gitlab:project:<id or path>:<KEY>[:<environment scope>], gitlab:group:<id or path>:<KEY>[:<environment scope>], " +
+  "kubernetes:<namespace>/<secret>/<key> or github:<owner>/<repo>:<NAME>[:<environment>]";
+
+/** Pure: a github: store, or why it is none. GitHub's own rules for names, so a typo is refused here, not after a request. */
+function parseGitHubStore(value: string): ApiTokenStoreSpec | string | undefined {
+  const m = /^github:([^/:]*)\/([^/:]*):([^:]*)(?::(.*))?$/.exec(value);
+  if (!m) return value.startsWith("github:") ? `github:<owner>/<repo>:<NAME>[:<environment>] (${FORMS})` : undefined;
+  const [, owner, repo, name, environment] = m as unknown as [string, string, string, string, string?];
+  if (!GITHUB_OWNER.test(owner))
+    return "the owner must be a GitHub account or organization: letters, digits and single hyphens, at most 39";
+  if (!GITHUB_REPO.test(repo)) return "the repository: letters, digits, '-', '_' and '.', at most 100";
+  if (!GITHUB_SECRET.test(name))
+    return "the secret's name: letters, digits and '_', not starting with a digit (GitHub's rule)";
+  // GitHub refuses these names for every secret.
+  if (/^GITHUB_/i.test(name)) return "the secret's name must not start with GITHUB_ (GitHub reserves it)";
+  if (
+    environment !== undefined &&
+    (environment.trim() === "" || environment.length > 255 || /\p{Cc}/u.test(environment))
+  )
+    return "the environment: 1 to 255 characters, no control characters";
+  return { kind: "github-secret", owner, repo, name: name.toUpperCase(), environment };
+}
 
 /** Pure: the store an --api-token-store value names, or why it names none. */
 export function parseApiTokenStore(value: string): ApiTokenStoreSpec | string {
@@ -40,7 +67,7 @@ export function parseApiTokenStore(value: string): ApiTokenStoreSpec | string {
     if (!SECRET_KEY.test(key)) return "the key: letters, digits, '-', '_' and '.'";
     return { kind: "kubernetes-secret", namespace, name, key };
   }
-  return FORMS;
+  return parseGitHubStore(value) ?? FORMS;
 }
 
 export function apiTokenSettings(r: Reader): ApiTokenSettings {
@@ -55,5 +82,41 @@ export function apiTokenSettings(r: Reader): ApiTokenSettings {
   const ms = parseDuration(expires);
   if (ms === undefined || ms < MIN_MS || ms > MAX_MS)
     throw new UsageError(r.label("apiTokenExpiresIn"), expires, durationRange(MIN_MS, MAX_MS));
-  return { store, expiresInMs: ms, recoveryFile: r.string("apiTokenRecoveryFile") };
+  return { store, expiresInMs: ms, recoveryFile: r.string("apiTokenRecoveryFile"), github: github(r, store) };
+}
+
+/**
+ * GitHub's API and token: required for a github: store. --github-api-url
+ * given for another store is refused (it would be silently unused); from
+ * $GITHUB_API_URL, which every Actions job has, it is not. A GitHub token
+ * given anyway is only registered for redaction: the Action's input may be
+ * set for a workflow whose store changes.
+ */
+function github(r: Reader, store: ApiTokenStoreSpec | undefined): GitHubSettings {
+  if (store?.kind !== "github-secret") {
+    if (r.explicit("githubApiUrl") !== undefined)
+      throw new UsageError(
+        r.label("githubApiUrl"),
+        undefined,
+        `only with a github: ${r.label("apiTokenStore")} (a GitHub Actions secret); leave it out`,
+      );
+    const given = r.string("githubToken");
+    return { apiUrl: r.string("githubApiUrl")!, token: given ? new Secret(given) : undefined };
+  }
+  const apiUrl = baseUrl(r, "githubApiUrl", {
+    what: "such as https://api.github.com or https://github.example.com/api/v3 (http:// only for 127.0.0.1/localhost)",
+    tokenWhere: "$GPS_GITHUB_TOKEN or --github-token-file",
+    plainHttp: () => false,
+  });
+  const value = r.string("githubToken");
+  if (!value)
+    throw new UsageError(
+      r.label("githubToken"),
+      undefined,
+      'required with a github: --api-token-store: a fine-grained token with the repository permission "Secrets: Read and write" ' +
+        '("Environments: Read and write" too for an environment secret) or a GitHub App installation token with secrets: write ' +
+        "(the workflow's GITHUB_TOKEN cannot write secrets)",
+    );
+  if (/\s/.test(value)) throw new UsageError(r.label("githubToken"), undefined, "a single token without whitespace");
+  return { apiUrl, token: new Secret(value) };
 }

@@ -31,14 +31,28 @@ export function secretBearingPart(url: URL): string | undefined {
 const HOSTNAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/i;
 
 export function gitlabUrl(r: Reader): string {
-  const value = r.string("gitlabUrl")!;
-  // From $CI_SERVER_URL when neither the flag nor an option variable gave it: name the variable the user can fix.
-  const label =
-    r.explicit("gitlabUrl") === undefined && r.envValue("gitlabUrl")
-      ? `$${r.spec("gitlabUrl").env![0]}`
-      : r.label("gitlabUrl");
-  const accepted =
-    "an https:// URL such as https://gitlab.example.com (http:// only for 127.0.0.1/localhost, or with --allow-insecure-http)";
+  return baseUrl(r, "gitlabUrl", {
+    what: "such as https://gitlab.example.com (http:// only for 127.0.0.1/localhost, or with --allow-insecure-http)",
+    tokenWhere: "$GITLAB_TOKEN or --gitlab-token-file",
+    plainHttp: () => r.boolean("allowInsecureHttp"),
+  });
+}
+
+/**
+ * A base URL option checked as the GitLab URL is: https (http only for
+ * loopback, or when `plainHttp()` says so), no part that could carry a secret, the
+ * value never echoed unless it is plainly a host name.
+ */
+export function baseUrl(
+  r: Reader,
+  key: OptionKey,
+  o: { what: string; tokenWhere: string; plainHttp: () => boolean },
+): string {
+  const value = r.string(key)!;
+  // From its environment fallback ($CI_SERVER_URL, $GITHUB_API_URL) when neither the flag nor an option variable gave it:
+  // name the variable the user can fix.
+  const label = r.explicit(key) === undefined && r.envValue(key) ? `$${r.spec(key).env![0]}` : r.label(key);
+  const accepted = `an https:// URL ${o.what}`;
   let url: URL;
   try {
     url = new URL(value);
@@ -59,10 +73,10 @@ export function gitlabUrl(r: Reader): string {
       label,
       undefined,
       `has ${part}, which a base URL must not have (the value is not shown: that part may hold a token); ` +
-        `give only the scheme, host and path, e.g. ${url.protocol}//${url.host}, and the token in $GITLAB_TOKEN or --gitlab-token-file`,
+        `give only the scheme, host and path, e.g. ${url.protocol}//${url.host}, and the token in ${o.tokenWhere}`,
     );
   }
-  const plainLoopback = url.protocol === "http:" && (isLoopbackHost(url.hostname) || r.boolean("allowInsecureHttp"));
+  const plainLoopback = url.protocol === "http:" && (isLoopbackHost(url.hostname) || o.plainHttp());
   if (url.protocol !== "https:" && !plainLoopback) {
     throw new UsageError(label, `${url.protocol}//${url.host}${url.pathname === "/" ? "" : url.pathname}`, accepted);
   }

@@ -124,7 +124,8 @@ export function parseConfig(
  * faces register them for masking (core.setSecret) before anything runs.
  */
 export function inputSecrets(config: Config): string[] {
-  return [...credentialSecrets(config), ...proxySecretForms(config.proxy)];
+  const github = config.apiToken.github.token;
+  return [...credentialSecrets(config), ...proxySecretForms(config.proxy), ...(github ? [github.reveal()] : [])];
 }
 
 function credentialSecrets(config: Config): string[] {

@@ -27,6 +27,8 @@ export interface OptionSpec {
   readonly secret?: boolean;
   /** false: no option variable, the value must be typed on the command line (a confirmation). */
   readonly variable?: false;
+  /** false: the Action has the input, the GitLab component does not (it would have no use there). */
+  readonly component?: false;
 }
 
 export const OPTIONS = [
@@ -422,8 +424,9 @@ export const OPTIONS = [
     description:
       "rotate-api-token: where the API token's value lives, written with the new value after the rotation: " +
       "gitlab:project:<id or path>:<KEY>[:<environment scope>] or gitlab:group:<id or path>:<KEY>[:<environment scope>] (a CI/CD " +
-      "variable; its masked, protected, raw and hidden flags are kept), or kubernetes:<namespace>/<secret>/<key> (a Secret's key, " +
-      "written with kubectl).",
+      "variable; its masked, protected, raw and hidden flags are kept), kubernetes:<namespace>/<secret>/<key> (a Secret's key, " +
+      "written with kubectl), or github:<owner>/<repo>:<NAME>[:<environment>] (a GitHub Actions repository or environment secret, " +
+      "sealed to the repository's public key; needs --github-token-file or $GPS_GITHUB_TOKEN).",
   },
   {
     key: "apiTokenExpiresIn",
@@ -443,6 +446,32 @@ export const OPTIONS = [
       "rotate-api-token: a file that must not exist yet, created empty (mode 0600) before the rotation and removed after a " +
       "successful write. Only if writing the new token to --api-token-store fails after GitLab rotated it is the new value kept " +
       "there, so it is not lost (see docs/security.md). Without it, such a failure leaves the new token unrecoverable: revoke it in GitLab.",
+  },
+  {
+    key: "githubApiUrl",
+    kind: "string",
+    flag: "github-api-url",
+    input: null,
+    env: ["GITHUB_API_URL"],
+    default: "https://api.github.com",
+    description:
+      "rotate-api-token with a github: store: base URL of GitHub's REST API (https; http only for loopback), e.g. " +
+      "https://github.example.com/api/v3 for GitHub Enterprise Server. Actions sets $GITHUB_API_URL.",
+  },
+  {
+    key: "githubToken",
+    kind: "string",
+    flag: null,
+    fileFlag: "github-token-file",
+    input: "github-token",
+    component: false,
+    env: ["GPS_GITHUB_TOKEN"],
+    secret: true,
+    defaultText: "required with a github: --api-token-store",
+    description:
+      "rotate-api-token with a github: store: a GitHub token that may write the Actions secret: a fine-grained token with the " +
+      'repository permission "Secrets: Read and write" (an environment secret: "Environments: Read and write" too), or a GitHub ' +
+      "App installation token with secrets: write. The workflow's GITHUB_TOKEN cannot write secrets. Never a command-line value: argv is public.",
   },
 ] as const satisfies readonly OptionSpec[];
 

@@ -57,6 +57,7 @@ export function readArgv(argv: string[]): {
   version: boolean;
   tokenFile?: string;
   passwordFile?: string;
+  githubTokenFile?: string;
 } {
   for (const arg of argv) {
     if (/^--gitlab-token(=|$)/.test(arg)) {
@@ -64,6 +65,13 @@ export function readArgv(argv: string[]): {
         "--gitlab-token",
         undefined,
         "not accepted: argv is visible to every process; set GITLAB_TOKEN or use --gitlab-token-file",
+      );
+    }
+    if (/^--github-token(=|$)/.test(arg)) {
+      throw new UsageError(
+        "--github-token",
+        undefined,
+        "not accepted: argv is visible to every process; set GPS_GITHUB_TOKEN or use --github-token-file",
       );
     }
     const password = /^(--(?:registry-)?password)(=|$)/.exec(arg);
@@ -117,6 +125,7 @@ export function readArgv(argv: string[]): {
   if (extra.length > 0) throw new UsageError("arguments", extra.join(" "), "one command followed by options");
   const tokenFile = values["gitlab-token-file"];
   const passwordFile = values["password-file"];
+  const githubTokenFile = values["github-token-file"];
   return {
     command,
     raw,
@@ -124,6 +133,7 @@ export function readArgv(argv: string[]): {
     version: values.version === true,
     ...(typeof tokenFile === "string" ? { tokenFile } : {}),
     ...(typeof passwordFile === "string" ? { passwordFile } : {}),
+    ...(typeof githubTokenFile === "string" ? { githubTokenFile } : {}),
   };
 }
 
@@ -256,7 +266,7 @@ async function rotateApiTokenCommand({ config, log, redactor }: Context): Promis
     exitCode: ExitCode.ok,
     lines: [
       `Rotated the API token "${report.rotated.name}": token ${report.previous.id} revoked, token ${report.rotated.id} expires on ` +
-        `${report.rotated.expiresAt}; written to ${report.store.where}${report.store.confirmed ? " and read back" : ""}.`,
+        `${report.rotated.expiresAt}; written to ${report.store.where} (${report.store.confirmation}).`,
     ],
     json: report,
   };
@@ -295,6 +305,8 @@ export async function runCli(argv: string[], env: Env, io: Io): Promise<number> 
     // Untrimmed: parseConfig drops only a trailing line break, since spaces may belong to a password.
     if (args.passwordFile !== undefined)
       args.raw.registryPassword = readSecretFile("--password-file", args.passwordFile, "the registry password");
+    if (args.githubTokenFile !== undefined)
+      args.raw.githubToken = readSecretFile("--github-token-file", args.githubTokenFile, "the GitHub token").trim();
     // A flag wins over its option variable; the variable names the option in messages only when it was used.
     const fromEnv = readVariables(env, COMMANDS[command].options);
     const labels = Object.fromEntries(

@@ -32,6 +32,8 @@ const NOT_ROTATE: readonly OptionKey[] = [
   "apiTokenStore",
   "apiTokenExpiresIn",
   "apiTokenRecoveryFile",
+  "githubApiUrl",
+  "githubToken",
 ];
 /** Where to find GitLab and the cluster, and which target: every command but render needs these. */
 const TARGET: readonly OptionKey[] = [
@@ -195,7 +197,10 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
         "token of its family); write the new value with the new token, retrying the write, never the rotation; read it back. " +
         "Any refusal before the rotation changes nothing. If the write still fails, the run exits 1 saying what happened; the new " +
         "value is kept in --api-token-recovery-file if one was given, else it is lost and must be revoked (docs/security.md). " +
-        "A CI/CD variable store needs the api scope and a Maintainer (project) or Owner (group).",
+        "A CI/CD variable store needs the api scope and a Maintainer (project) or Owner (group). A GitHub Actions secret " +
+        "(github:<owner>/<repo>:<NAME>[:<environment>]) never shows its value: it must exist, the proof writes the token " +
+        "this run holds back to it sealed, and the write is confirmed by the secret's updated_at; the GitHub token " +
+        '($GPS_GITHUB_TOKEN or --github-token-file) needs "Secrets: Read and write" (the workflow\'s GITHUB_TOKEN cannot write secrets).',
     ],
     exitCodes: [
       "0  rotated and written back",
@@ -215,6 +220,8 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       "apiTokenStore",
       "apiTokenExpiresIn",
       "apiTokenRecoveryFile",
+      "githubApiUrl",
+      "githubToken",
     ]),
   },
 };
@@ -320,7 +327,7 @@ function apiTokenConfig(
     throw new UsageError(
       label("apiTokenStore"),
       undefined,
-      "required for rotate-api-token: where the API token lives (gitlab:project:<id or path>:<KEY>, gitlab:group:..., kubernetes:<namespace>/<secret>/<key>)",
+      "required for rotate-api-token: where the API token lives (gitlab:project:<id or path>:<KEY>, gitlab:group:..., kubernetes:<namespace>/<secret>/<key>, github:<owner>/<repo>:<NAME>)",
     );
   return config;
 }

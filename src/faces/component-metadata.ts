@@ -99,7 +99,7 @@ export function snake(name: string): string {
 
 /** The component input an option maps to, or null when the option has none. */
 export function componentInputName(o: OptionSpec): string | null {
-  if (!o.input) return null;
+  if (!o.input || o.component === false) return null;
   if (o.secret) {
     const s = SECRET_INPUTS[o.key];
     if (!s) throw new Error(`secret option ${o.key} has no SECRET_INPUTS entry: decide how the component passes it`);
@@ -241,7 +241,7 @@ function jobVariables(options: readonly OptionSpec[]): string[] {
  * each only when missing. 3: the rotation, every option from its variable.
  */
 export function componentScript(options: readonly OptionSpec[] = OPTIONS): string[] {
-  const secrets = options.filter((o) => o.secret && o.input).map((o) => o.key);
+  const secrets = options.filter((o) => o.secret && componentInputName(o)).map((o) => o.key);
   if (secrets.join() !== "gitlabToken,registryPassword") {
     throw new Error(
       `the component's script passes the GitLab token and the registry password, not: ${secrets.join(", ")}`,

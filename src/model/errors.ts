@@ -119,6 +119,19 @@ export class GitLabError extends GpsError {
   }
 }
 
+/** GitHub's REST API refused or failed (the github: store of rotate-api-token). Never holds a token. */
+export class GitHubError extends GpsError {
+  readonly exitCode = ExitCode.remote;
+  constructor(
+    readonly operation: string,
+    readonly status: number | undefined,
+    readonly detail: string,
+    hint = "",
+  ) {
+    super(`GitHub: ${operation} failed${status ? ` (HTTP ${status})` : ""}: ${detail}${hint ? `. ${hint}` : ""}`);
+  }
+}
+
 /**
  * kubectl's error lines sorted by what they mean for each namespace: the
  * namespace does not exist (404 `namespaces "x" not found`), it is being

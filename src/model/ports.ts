@@ -108,25 +108,33 @@ export type ApiTokenSelfPort = ApiTokenSelfReader & ApiTokenSelfWriter;
 
 /** Where the API token's value lives, that rotate-api-token writes the new value to. */
 export interface ApiTokenStoreReader {
-  readonly kind: "gitlab-variable" | "kubernetes-secret";
+  readonly kind: "gitlab-variable" | "kubernetes-secret" | "github-secret";
   /** Where, in words for messages (never a value): `CI/CD variable GITLAB_TOKEN of project grp/app`. */
   readonly where: string;
   /**
    * The value it holds, read with `auth` where GitLab is asked; undefined when the
-   * store never shows its value (a hidden variable). Throws when it is missing or refused.
+   * store never shows its value (a hidden variable, an Actions secret). Throws when
+   * it is missing or refused.
    */
   read(auth: Secret): Promise<Secret | undefined>;
   /**
    * Proves a write is allowed, changing nothing: writes `current` (what read()
    * answered) back unchanged, or, when the value cannot be read, asks the
-   * API's permission answers. Throws naming what is missing.
+   * API's permission answers. `auth` is the API token this run holds: GitLab's
+   * credential, and the value an Actions secret (which has no permission
+   * answer and never shows its value) is written back with, being where the
+   * token came from. Throws naming what is missing.
    */
   proveWritable(current: Secret | undefined, auth: Secret): Promise<void>;
 }
 
 export interface ApiTokenStoreWriter {
-  /** Writes `value`, keeping everything else of the store as it is (a variable's flags); `auth` is GitLab's token. */
-  write(value: Secret, auth: Secret): Promise<void>;
+  /**
+   * Writes `value`, keeping everything else of the store as it is (a variable's flags); `auth` is GitLab's token.
+   * Resolves to how the store itself confirmed the write when its value can never be read back (an Actions
+   * secret: its updated_at), in words for messages; undefined when the command is to read it back.
+   */
+  write(value: Secret, auth: Secret): Promise<string | undefined>;
 }
 
 export type ApiTokenStore = ApiTokenStoreReader & ApiTokenStoreWriter;

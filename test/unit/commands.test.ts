@@ -274,7 +274,16 @@ describe("command options and help", () => {
     for (const o of OPTIONS) {
       assert.equal(
         COMMANDS.rotate.options(o.key),
-        !["warnWithin", "yes", "format", "apiTokenStore", "apiTokenExpiresIn", "apiTokenRecoveryFile"].includes(o.key),
+        ![
+          "warnWithin",
+          "yes",
+          "format",
+          "apiTokenStore",
+          "apiTokenExpiresIn",
+          "apiTokenRecoveryFile",
+          "githubApiUrl",
+          "githubToken",
+        ].includes(o.key),
         o.key,
       );
       assert.equal(

@@ -4,7 +4,12 @@
 // --api-token-store forms).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { apiTokenExpiryDate, decideApiTokenRotation, rotateApiToken } from "../../src/commands/rotate-api-token.ts";
+import {
+  apiTokenExpiryDate,
+  decideApiTokenRotation,
+  rotateApiToken,
+  type ApiTokenObservation,
+} from "../../src/commands/rotate-api-token.ts";
 import { parseApiTokenStore } from "../../src/config/input-apitoken.ts";
 import { ApiTokenRefusalError, ApiTokenStoreWriteError, GitLabError } from "../../src/model/errors.ts";
 import type { ApiTokenPorts, ApiTokenStore } from "../../src/model/ports.ts";
@@ -32,6 +37,7 @@ function world(o: { failWrites?: number; rotateError?: Error; held?: string | nu
       calls.push(`write as ${auth.reveal()}`);
       if (writesFailing-- > 0) throw new GitLabError("writing", 500, "500 Internal Server Error");
       value = v.reveal();
+      return undefined;
     },
   };
   const ports: ApiTokenPorts = {
@@ -159,13 +165,87 @@ describe("rotate-api-token", () => {
       name: "gitlab-token",
       key: "token",
     });
-    for (const bad of [
-      "gitlab:project:app:T",
-      "gitlab:user:1:T",
-      "kubernetes:Ops/x/y",
-      "github:o/r:N",
-      "gitlab:project:1:BAD-KEY",
-    ])
+    for (const bad of ["gitlab:project:app:T", "gitlab:user:1:T", "kubernetes:Ops/x/y", "gitlab:project:1:BAD-KEY"])
       assert.equal(typeof parseApiTokenStore(bad), "string", bad);
+  });
+
+  it("--api-token-store github: forms, named as GitHub stores them; bad ones say what is wrong", () => {
+    assert.deepEqual(parseApiTokenStore("github:acme/app:gitlab_token"), {
+      kind: "github-secret",
+      owner: "acme",
+      repo: "app",
+      name: "GITLAB_TOKEN",
+      environment: undefined,
+    });
+    assert.deepEqual(parseApiTokenStore("github:my-org/app.web_1:T:review/prod"), {
+      kind: "github-secret",
+      owner: "my-org",
+      repo: "app.web_1",
+      name: "T",
+      environment: "review/prod",
+    });
+    const refusals: Array<[string, RegExp]> = [
+      ["github:acme:T", /github:<owner>\/<repo>:<NAME>\[:<environment>\]/],
+      ["github:acme/app", /github:<owner>\/<repo>:<NAME>/],
+      ["github:-acme/app:T", /the owner must be a GitHub account/],
+      ["github:ac--me/app:T", /the owner/],
+      ["github:acme/..:T", /the repository/],
+      ["github:acme/a b:T", /the repository/],
+      ["github:acme/app:1TOKEN", /not starting with a digit/],
+      ["github:acme/app:MY-TOKEN", /letters, digits and '_'/],
+      ["github:acme/app:github_token", /must not start with GITHUB_/],
+      ["github:acme/app:T:", /the environment: 1 to 255/],
+      [`github:acme/app:T:${"e".repeat(256)}`, /the environment: 1 to 255/],
+    ];
+    for (const [bad, why] of refusals) {
+      const parsed = parseApiTokenStore(bad);
+      assert.equal(typeof parsed, "string", bad);
+      assert.match(parsed as string, why, bad);
+    }
+  });
+
+  it("a store that never shows its value (an Actions secret) is proven with the token this run holds, and confirmed by the store", async () => {
+    const w = world({ held: null });
+    const store: ApiTokenStore = {
+      ...w.ports.store,
+      kind: "github-secret",
+      async proveWritable(shown, held) {
+        w.calls.push(`prove ${shown?.reveal() ?? "-"} with ${held.reveal()}`);
+      },
+      async write(v) {
+        w.calls.push(`write ${v.reveal()}`);
+        return "updated_at is not earlier than the write";
+      },
+    };
+    const report = await rotateApiToken(new Secret("old-token"), { expiresInMs: DAY }, { ...w.ports, store });
+    assert.deepEqual(w.calls, [
+      "self",
+      "read as old-token",
+      "prove - with old-token",
+      "rotate 2026-06-03",
+      "write new-token",
+    ]);
+    assert.equal(report.store.confirmed, true);
+    assert.equal(report.store.confirmation, "updated_at is not earlier than the write");
+  });
+
+  it("decision: an Actions secret needs no api scope (GitHub's token writes it); self_rotate alone rotates", () => {
+    const seen: ApiTokenObservation = {
+      self: { id: 1, name: "x", scopes: ["self_rotate"], expiresAt: null },
+      owner: { kind: "personal" },
+      storeKind: "github-secret",
+      holds: "unknown",
+    };
+    assert.deepEqual(decideApiTokenRotation(seen, NOW, { expiresInMs: DAY }, "here"), { expiresAt: "2026-06-03" });
+    assert.throws(
+      () =>
+        decideApiTokenRotation(
+          { ...seen, self: { ...seen.self, scopes: ["read_api"] } },
+          NOW,
+          { expiresInMs: DAY },
+          "here",
+        ),
+      /needs api or self_rotate/,
+    );
   });
 });
