@@ -39,8 +39,10 @@ export type ApiTokenStoreSpec =
   | { kind: "kubernetes-secret"; namespace: string; name: string; key: string };
 
 export interface ApiTokenSettings {
-  /** undefined unless --api-token-store was given (rotate-api-token requires it). */
+  /** undefined unless --api-token-store was given (rotate-api-token and --rotate-api-token-within require it). */
   store: ApiTokenStoreSpec | undefined;
+  /** rotate: also rotate the API token when it expires within this; undefined: never. */
+  rotateWithinMs: number | undefined;
   expiresInMs: number;
   recoveryFile: string | undefined;
 }

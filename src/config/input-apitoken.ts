@@ -1,9 +1,11 @@
-// rotate-api-token's options: where the API token's value lives
+// The API token's rotation options: where its value lives
 // (--api-token-store), how long the rotated token lives
-// (--api-token-expires-in) and the file that keeps it if the write fails
-// (--api-token-recovery-file).
+// (--api-token-expires-in), the file that keeps it if the write fails
+// (--api-token-recovery-file), and when rotate rotates it too
+// (--rotate-api-token-within). rotate-api-token always rotates; for rotate the
+// others mean something only with --rotate-api-token-within.
 import { UsageError } from "../model/errors.js";
-import { DAY_MS, durationRange, parseDuration } from "./duration.js";
+import { DAY_MS, durationRange, formatDuration, parseDuration } from "./duration.js";
 import type { ApiTokenSettings, ApiTokenStoreSpec } from "./config-shape.js";
 import { GROUP_REF, PROJECT_REF } from "./input-credentials.js";
 import type { Reader } from "./input-reader.js";
@@ -43,7 +45,19 @@ export function parseApiTokenStore(value: string): ApiTokenStoreSpec | string {
   return FORMS;
 }
 
-export function apiTokenSettings(r: Reader): ApiTokenSettings {
+/**
+ * `command`: rotate-api-token, which always rotates (its store is required by
+ * the command); otherwise the rotation is rotate's, asked for with
+ * --rotate-api-token-within, and the store and recovery file mean nothing without it.
+ */
+/** Pure: the --api-token-store value a store spec stands for (for reports; holds no value). */
+export function apiTokenStoreText(spec: ApiTokenStoreSpec): string {
+  if (spec.kind === "kubernetes-secret") return `kubernetes:${spec.namespace}/${spec.name}/${spec.key}`;
+  const scope = spec.environmentScope === undefined ? "" : `:${spec.environmentScope}`;
+  return `gitlab:${spec.owner.kind}:${spec.owner.ref}:${spec.key}${scope}`;
+}
+
+export function apiTokenSettings(r: Reader, command: boolean): ApiTokenSettings {
   const raw = r.string("apiTokenStore");
   let store: ApiTokenStoreSpec | undefined;
   if (raw !== undefined) {
@@ -55,5 +69,43 @@ export function apiTokenSettings(r: Reader): ApiTokenSettings {
   const ms = parseDuration(expires);
   if (ms === undefined || ms < MIN_MS || ms > MAX_MS)
     throw new UsageError(r.label("apiTokenExpiresIn"), expires, durationRange(MIN_MS, MAX_MS));
-  return { store, expiresInMs: ms, recoveryFile: r.string("apiTokenRecoveryFile") };
+  const recoveryFile = r.string("apiTokenRecoveryFile");
+  const rotateWithinMs = command ? undefined : within(r, ms);
+  if (!command && rotateWithinMs === undefined) {
+    for (const key of ["apiTokenStore", "apiTokenRecoveryFile"] as const)
+      if (r.explicit(key) !== undefined)
+        throw new UsageError(
+          r.label(key),
+          undefined,
+          `only with ${r.label("rotateApiTokenWithin")}: without it rotate leaves the API token alone (or run rotate-api-token)`,
+        );
+  }
+  if (rotateWithinMs !== undefined && store === undefined)
+    throw new UsageError(
+      r.label("apiTokenStore"),
+      undefined,
+      `required with ${r.label("rotateApiTokenWithin")}: where the API token's value lives, to write the rotated one back ` +
+        "(gitlab:project:<id or path>:<KEY>, gitlab:group:..., kubernetes:<namespace>/<secret>/<key>)",
+    );
+  return { store, rotateWithinMs, expiresInMs: ms, recoveryFile };
+}
+
+/**
+ * --rotate-api-token-within: at least a day (expiry dates are days), and
+ * shorter than the lifetime the rotation gives, or every run would rotate.
+ */
+function within(r: Reader, lifetimeMs: number): number | undefined {
+  const text = r.explicit("rotateApiTokenWithin");
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < MIN_MS || ms > MAX_MS)
+    throw new UsageError(r.label("rotateApiTokenWithin"), text, durationRange(MIN_MS, MAX_MS));
+  if (ms >= lifetimeMs)
+    throw new UsageError(
+      `${r.label("rotateApiTokenWithin")} and ${r.label("apiTokenExpiresIn")}`,
+      `${text}, ${r.string("apiTokenExpiresIn")}`,
+      `${r.label("rotateApiTokenWithin")} shorter than ${r.label("apiTokenExpiresIn")}: a token rotated to live ` +
+        `${formatDuration(lifetimeMs)} would be due again at once, so every run would rotate it. E.g. 30d with 7d`,
+    );
+  return ms;
 }
