@@ -43268,7 +43268,7 @@ async function rotateApiToken(current, settings, ports) {
 }
 async function executeApiTokenRotation(prepared, ports, opts) {
   const { gitlab, store, log } = ports;
-  const { current, seen, decision } = prepared;
+  const { seen, decision } = prepared;
   if (opts.recheck) {
     try {
       await stillCurrent(prepared, ports);

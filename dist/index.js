@@ -62981,7 +62981,7 @@ async function abandonApiTokenRotation(ports) {
 }
 async function executeApiTokenRotation(prepared, ports, opts) {
   const { gitlab, store, log } = ports;
-  const { current, seen, decision } = prepared;
+  const { seen, decision } = prepared;
   if (opts.recheck) {
     try {
       await stillCurrent(prepared, ports);
