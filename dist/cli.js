@@ -45108,28 +45108,37 @@ var OPTIONS = [
     default: "false",
     description: "rotate: record Kubernetes Events (events.k8s.io/v1): one per run on the target's Lease (Rotated, Filled, NothingDue, RotationFailed) and a Warning on the Secret of each namespace that needs a person. Needs create on events; refused, the run goes on."
   },
-  // rotate-api-token (commands/rotate-api-token.ts): the API token's own rotation, and where its new value goes.
+  // The API token's own rotation: rotate-api-token always, rotate with --rotate-api-token-within
+  // (commands/rotate-api-token.ts, commands/api-token-step.ts); and where its new value goes.
+  {
+    key: "rotateApiTokenWithin",
+    kind: "string",
+    flag: "rotate-api-token-within",
+    input: "rotate-api-token-within",
+    description: "rotate: also rotate the GitLab API token this run holds when it expires within this duration (e.g. 7d; 1d up to --api-token-expires-in), after the deploy token, and write its new value to --api-token-store (which it needs), as rotate-api-token does. The store is proven writable before anything changes; a failed deploy rotation leaves the API token alone."
+  },
   {
     key: "apiTokenStore",
     kind: "string",
     flag: "api-token-store",
-    input: null,
-    description: "rotate-api-token: where the API token's value lives, written with the new value after the rotation: gitlab:project:<id or path>:<KEY>[:<environment scope>] or gitlab:group:<id or path>:<KEY>[:<environment scope>] (a CI/CD variable; its masked, protected, raw and hidden flags are kept), kubernetes:<namespace>/<secret>/<key> (a Secret's key, written with kubectl), or github:<owner>/<repo>:<NAME>[:<environment>] (a GitHub Actions repository or environment secret, sealed to the repository's public key; needs --github-token-file or $GPS_GITHUB_TOKEN)."
+    input: "api-token-store",
+    description: "rotate-api-token, rotate --rotate-api-token-within: where the API token's value lives, written with the new value after the rotation: gitlab:project:<id or path>:<KEY>[:<environment scope>] or gitlab:group:<id or path>:<KEY>[:<environment scope>] (a CI/CD variable; its masked, protected, raw and hidden flags are kept), kubernetes:<namespace>/<secret>/<key> (a Secret's key, written with kubectl), or github:<owner>/<repo>:<NAME>[:<environment>] (a GitHub Actions repository or environment secret, sealed to the repository's public key; needs --github-token-file or $GPS_GITHUB_TOKEN)."
   },
   {
     key: "apiTokenExpiresIn",
     kind: "string",
     flag: "api-token-expires-in",
-    input: null,
+    input: "api-token-expires-in",
     default: "30d",
-    description: "rotate-api-token: lifetime of the rotated API token (1d to 365d; GitLab's limit). GitLab expires tokens at 00:00 UTC: the date is rounded up."
+    description: "rotate-api-token, rotate --rotate-api-token-within: lifetime of the rotated API token (1d to 365d; GitLab's limit). GitLab expires tokens at 00:00 UTC: the date is rounded up."
   },
   {
     key: "apiTokenRecoveryFile",
     kind: "string",
     flag: "api-token-recovery-file",
+    // No Action or component input: a CI job's filesystem is discarded with the job, and an artifact would publish the token.
     input: null,
-    description: "rotate-api-token: a file that must not exist yet, created empty (mode 0600) before the rotation and removed after a successful write. Only if writing the new token to --api-token-store fails after GitLab rotated it is the new value kept there, so it is not lost (see docs/security.md). Without it, such a failure leaves the new token unrecoverable: revoke it in GitLab."
+    description: "rotate-api-token, rotate --rotate-api-token-within: a file that must not exist yet, created empty (mode 0600) before the rotation and removed after a successful write. Only if writing the new token to --api-token-store fails after GitLab rotated it is the new value kept there, so it is not lost (see docs/security.md). Without it, such a failure leaves the new token unrecoverable: revoke it in GitLab."
   },
   {
     key: "githubApiUrl",
@@ -45298,7 +45307,10 @@ var DEPLOY_TOKEN_ONLY = [
   "keepPrevious",
   "strictOwnership",
   "sweepGrace",
-  "retryFor"
+  "retryFor",
+  "rotateApiTokenWithin",
+  "apiTokenStore",
+  "apiTokenRecoveryFile"
 ];
 function credentials(r2, writes) {
   const username = r2.explicit("username");
@@ -45689,7 +45701,14 @@ function parseApiTokenStore(value) {
   }
   return parseGitHubStore(value) ?? FORMS;
 }
-function apiTokenSettings(r2) {
+function apiTokenStoreText(spec) {
+  if (spec.kind === "kubernetes-secret") return `kubernetes:${spec.namespace}/${spec.name}/${spec.key}`;
+  if (spec.kind === "github-secret")
+    return `github:${spec.owner}/${spec.repo}:${spec.name}${spec.environment === void 0 ? "" : `:${spec.environment}`}`;
+  const scope = spec.environmentScope === void 0 ? "" : `:${spec.environmentScope}`;
+  return `gitlab:${spec.owner.kind}:${spec.owner.ref}:${spec.key}${scope}`;
+}
+function apiTokenSettings(r2, command) {
   const raw = r2.string("apiTokenStore");
   let store;
   if (raw !== void 0) {
@@ -45701,7 +45720,24 @@ function apiTokenSettings(r2) {
   const ms = parseDuration(expires);
   if (ms === void 0 || ms < MIN_MS || ms > MAX_MS)
     throw new UsageError(r2.label("apiTokenExpiresIn"), expires, durationRange(MIN_MS, MAX_MS));
-  return { store, expiresInMs: ms, recoveryFile: r2.string("apiTokenRecoveryFile"), github: github(r2, store) };
+  const recoveryFile = r2.string("apiTokenRecoveryFile");
+  const rotateWithinMs = command ? void 0 : within(r2, ms);
+  if (!command && rotateWithinMs === void 0) {
+    for (const key of ["apiTokenStore", "apiTokenRecoveryFile"])
+      if (r2.explicit(key) !== void 0)
+        throw new UsageError(
+          r2.label(key),
+          void 0,
+          `only with ${r2.label("rotateApiTokenWithin")}: without it rotate leaves the API token alone (or run rotate-api-token)`
+        );
+  }
+  if (rotateWithinMs !== void 0 && store === void 0)
+    throw new UsageError(
+      r2.label("apiTokenStore"),
+      void 0,
+      `required with ${r2.label("rotateApiTokenWithin")}: where the API token's value lives, to write the rotated one back (${FORMS})`
+    );
+  return { store, rotateWithinMs, expiresInMs: ms, recoveryFile, github: github(r2, store) };
 }
 function github(r2, store) {
   if (store?.kind !== "github-secret") {
@@ -45728,6 +45764,20 @@ function github(r2, store) {
     );
   if (/\s/.test(value)) throw new UsageError(r2.label("githubToken"), void 0, "a single token without whitespace");
   return { apiUrl, token: new Secret(value) };
+}
+function within(r2, lifetimeMs) {
+  const text = r2.explicit("rotateApiTokenWithin");
+  if (text === void 0) return void 0;
+  const ms = parseDuration(text);
+  if (ms === void 0 || ms < MIN_MS || ms > MAX_MS)
+    throw new UsageError(r2.label("rotateApiTokenWithin"), text, durationRange(MIN_MS, MAX_MS));
+  if (ms >= lifetimeMs)
+    throw new UsageError(
+      `${r2.label("rotateApiTokenWithin")} and ${r2.label("apiTokenExpiresIn")}`,
+      `${text}, ${r2.string("apiTokenExpiresIn")}`,
+      `${r2.label("rotateApiTokenWithin")} shorter than ${r2.label("apiTokenExpiresIn")}: a token rotated to live ${formatDuration(lifetimeMs)} would be due again at once, so every run would rotate it. E.g. 30d with 7d`
+    );
+  return ms;
 }
 
 // src/config/input-values.ts
@@ -45846,7 +45896,7 @@ function parseConfig(raw, env, face, opts = {}) {
     yes: r2.boolean("yes"),
     renderFormat: renderFormat(r2),
     observe: observe(r2),
-    apiToken: apiTokenSettings(r2)
+    apiToken: apiTokenSettings(r2, opts.apiTokenCommand ?? false)
   };
 }
 function inputSecrets(config) {
@@ -45862,16 +45912,7 @@ function credentialSecrets(config) {
 }
 
 // src/faces/commands.ts
-var NOT_ROTATE = [
-  "warnWithin",
-  "yes",
-  "format",
-  "apiTokenStore",
-  "apiTokenExpiresIn",
-  "apiTokenRecoveryFile",
-  "githubApiUrl",
-  "githubToken"
-];
+var NOT_ROTATE = ["warnWithin", "yes", "format"];
 var TARGET = [
   "gitlabUrl",
   "gitlabToken",
@@ -45898,12 +45939,13 @@ var COMMANDS = {
   rotate: {
     summary: "Mint a read_registry deploy token, apply the pull Secret to every namespace, revoke the token it replaces.",
     details: [
-      "With --username (static credentials for any registry: Docker Hub, Harbor, IBM Cloud's iamapikey) nothing is minted or revoked and GitLab is never called: the Secrets are written when the docker config they record (its SHA-256, in an annotation) differs from the one the given credentials make, and otherwise left alone."
+      "With --username (static credentials for any registry: Docker Hub, Harbor, IBM Cloud's iamapikey) nothing is minted or revoked and GitLab is never called: the Secrets are written when the docker config they record (its SHA-256, in an annotation) differs from the one the given credentials make, and otherwise left alone.",
+      "With --rotate-api-token-within D the run also rotates the GitLab API token it holds when that expires within D, as rotate-api-token does: --api-token-store is read and proven writable before anything else changes, then the deploy token is rotated with the current API token, and the API token last (its old value dies at once), only if the deploy token's rotation succeeded. A dry run says whether it would be rotated."
     ],
     exitCodes: [
       "0  done, or nothing was due",
-      `${REMOTE} (after rollback; retrying may help)`,
-      "2  bad input, or a Secret only you can decide on (nothing was changed)"
+      `${REMOTE} (after rollback; retrying may help); or, with --rotate-api-token-within, the API token's rotation after the deploy token's failed (the message says whether it was rotated and how to recover)`,
+      "2  bad input, a Secret only you can decide on, or an API token or --api-token-store that will not do (nothing was changed)"
     ],
     // Every option but the other commands' own, including options added later.
     options: (key) => !NOT_ROTATE.includes(key)
@@ -45914,7 +45956,8 @@ var COMMANDS = {
       "Runs the rotation's checks (GitLab access, the owner's registry, a server-side dry run of the apply) and prints, per namespace, create / update / unchanged (with --create-namespace, a namespace that does not exist yet as create namespace + create Secret: its creation is a server dry run, the Secret's own check runs at apply time); the token rotate would mint (name pattern, expiry); the tokens it would keep, revoke and sweep; and why. No token is minted, no Lease taken, no Secret written. Takes rotate's options."
     ],
     exitCodes: ["0  plan printed", REMOTE, "2  bad input, or a Secret rotate would refuse (nothing was changed)"],
-    options: (key) => !NOT_ROTATE.includes(key) && !["dotenv", "metricsFile", "pushgatewayUrl", "events"].includes(key)
+    // What a run leaves behind (reports, signals, the recovery file) is rotate's alone.
+    options: (key) => !NOT_ROTATE.includes(key) && !["dotenv", "metricsFile", "pushgatewayUrl", "events", "apiTokenRecoveryFile"].includes(key)
   },
   status: {
     summary: "List the managed Secrets and this target's deploy tokens; flag orphans, dead and expiring tokens.",
@@ -46039,6 +46082,7 @@ function configFor(command, raw, env, face, labels = {}) {
   const parse2 = (r2, namespacesRequired = true) => parseConfig(r2, env, face, {
     writesCredentials: command !== "status" && command !== "revoke",
     namespacesRequired,
+    apiTokenCommand: command === "rotate-api-token",
     labels
   });
   const format = typeof raw.format === "string" ? raw.format.trim() : void 0;
@@ -46682,6 +46726,300 @@ function decisionLine(decision, staticCredentials2) {
   if (fill)
     return `Filling ${fill.namespaces.join(", ")} with deploy token ${fill.tokenId}, no rotation due: ${decision.reason}`;
   return `${staticCredentials2 ? "Applying" : "Rotating"}: ${decision.reason}`;
+}
+
+// src/model/apitoken-due.ts
+function endOf(expiresAt) {
+  const ms = Date.parse(`${expiresAt}T00:00:00Z`);
+  return Number.isFinite(ms) ? ms : null;
+}
+function apiTokenDue(expiry, now, withinMs) {
+  const within2 = `--rotate-api-token-within ${formatDuration2(withinMs)}`;
+  if (!expiry.known) {
+    return {
+      rotate: false,
+      unknown: true,
+      expiresAt: null,
+      reason: `its expiry could not be read, so whether it is within ${within2} is unknown (${expiry.why})`
+    };
+  }
+  const { expiresAt } = expiry;
+  const end = expiresAt === null ? null : endOf(expiresAt);
+  if (expiresAt === null || end === null)
+    return { rotate: false, unknown: false, expiresAt, reason: `it never expires, so it is not within ${within2}` };
+  const left = end - now.getTime();
+  const when = left > 0 ? `expires on ${expiresAt} (in ${formatDuration2(left)})` : `expired on ${expiresAt}`;
+  if (left <= withinMs) return { rotate: true, expiresAt, reason: `it ${when}, within ${within2}` };
+  const dueOn = new Date(end - withinMs);
+  return {
+    rotate: false,
+    unknown: false,
+    expiresAt,
+    reason: `it ${when}, not within ${within2} (due from ${dueOn.toISOString().slice(0, 16).replace("T", " ")} UTC)`
+  };
+}
+
+// src/commands/rotate-api-token.ts
+var WRITE_ATTEMPTS = 3;
+var WRITE_PAUSE_MS = 1e3;
+function tokenForms(value) {
+  return [value, Buffer.from(value).toString("base64")];
+}
+var isoDate = (ms) => new Date(ms).toISOString().slice(0, 10);
+function apiTokenExpiryDate(now, lifetimeMs) {
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  const wanted = Math.ceil((now.getTime() + lifetimeMs - today) / DAY_MS) * DAY_MS + today;
+  return isoDate(Math.min(wanted, today + 365 * DAY_MS));
+}
+function decideApiTokenRotation(seen, now, settings, where) {
+  const { self: self2 } = seen;
+  const scopes = self2.scopes.join(", ") || "none";
+  if (!self2.scopes.includes("api") && !self2.scopes.includes("self_rotate")) {
+    throw new ApiTokenRefusalError(
+      `the GitLab API token "${self2.name}" has the scopes ${scopes}: rotating itself needs api or self_rotate (GitLab 17.9+). Nothing was changed`
+    );
+  }
+  if (seen.storeKind === "gitlab-variable" && !self2.scopes.includes("api")) {
+    throw new ApiTokenRefusalError(
+      `the GitLab API token "${self2.name}" has the scopes ${scopes}: the rotated token inherits them, and writing it back to ${where} needs api (self_rotate and read_api cannot write CI/CD variables). Nothing was changed`
+    );
+  }
+  if (seen.holds === "other") {
+    throw new ApiTokenRefusalError(
+      `${where} holds another value than the API token this run uses: writing the rotated token there would replace something else, and the store this token came from would keep its dead value. Point --api-token-store at where GITLAB_TOKEN comes from. Nothing was changed`
+    );
+  }
+  return { expiresAt: apiTokenExpiryDate(now, settings.expiresInMs) };
+}
+async function observeApiToken(current, ports) {
+  const { gitlab, store, log } = ports;
+  for (const form of tokenForms(current.reveal())) log.secret(form);
+  const self2 = await gitlab.apiTokenSelf();
+  const owner2 = await gitlab.apiTokenOwner().catch((err) => {
+    if (err instanceof GitLabError && err.status === 403)
+      throw new ApiTokenRefusalError(
+        `the GitLab API token "${self2.name}" (scopes ${self2.scopes.join(", ") || "none"}) may not read GET /user, which tells a personal access token from a project's or group's (each has its own rotate endpoint): give it api, or read_user besides self_rotate. Nothing was changed`
+      );
+    throw err;
+  });
+  const held = await store.read(current);
+  if (held) for (const form of tokenForms(held.reveal())) log.secret(form);
+  const holds = held === void 0 ? "unknown" : held.reveal() === current.reveal() ? "this-token" : "other";
+  return { self: self2, owner: owner2, storeKind: store.kind, holds };
+}
+function describeOwner(owner2) {
+  return owner2.kind === "personal" ? "personal access token" : `${owner2.kind} ${owner2.id}'s access token`;
+}
+async function prepareApiTokenRotation(current, settings, ports) {
+  const { store, recovery } = ports;
+  const seen = await observeApiToken(current, ports);
+  const decision = decideApiTokenRotation(seen, ports.clock.now(), settings, store.where);
+  await store.proveWritable(seen.holds === "this-token" ? current : void 0, current);
+  if (recovery) await recovery.prepare();
+  return { current, seen, decision };
+}
+async function abandonApiTokenRotation(ports) {
+  if (ports.recovery) await ports.recovery.discard().catch(() => void 0);
+}
+async function rotateApiToken(current, settings, ports) {
+  return executeApiTokenRotation(await prepareApiTokenRotation(current, settings, ports), ports, { recheck: false });
+}
+async function executeApiTokenRotation(prepared, ports, opts) {
+  const { gitlab, store, log } = ports;
+  const { seen, decision } = prepared;
+  if (opts.recheck) {
+    try {
+      await stillCurrent(prepared, ports);
+    } catch (err) {
+      await abandonApiTokenRotation(ports);
+      throw err;
+    }
+  }
+  log.info(
+    `${store.where} can be written; rotating the ${describeOwner(seen.owner)} "${seen.self.name}" (id ${seen.self.id}, expires ${seen.self.expiresAt ?? "never"}) to expire on ${decision.expiresAt}`
+  );
+  let rotated;
+  try {
+    rotated = await gitlab.rotateApiTokenSelf(seen.owner, decision.expiresAt);
+  } catch (err) {
+    await abandonApiTokenRotation(ports);
+    throw rotateFailure(err, store.where);
+  }
+  for (const form of tokenForms(rotated.token.reveal())) log.secret(form);
+  log.info(
+    `Rotated: the old token is revoked; the new one (id ${rotated.id}) expires on ${rotated.expiresAt}. Writing it to ${store.where}`
+  );
+  const written = await writeBack(rotated.token, ports);
+  if (written.ok) {
+    await abandonApiTokenRotation(ports);
+    log.info(
+      written.confirmed ? `${store.where} holds the new token (${written.confirmation})` : `${store.where} took the new token (${written.confirmation})`
+    );
+    return {
+      command: "rotate-api-token",
+      previous: { id: seen.self.id, name: seen.self.name, expiresAt: seen.self.expiresAt },
+      rotated: { id: rotated.id, name: rotated.name, expiresAt: rotated.expiresAt },
+      store: {
+        kind: store.kind,
+        where: store.where,
+        confirmed: written.confirmed,
+        confirmation: written.confirmation
+      },
+      writeAttempts: written.attempts
+    };
+  }
+  throw await lostWrite(rotated, written.error, written.attempts, ports);
+}
+async function stillCurrent(prepared, ports) {
+  const { current, seen } = prepared;
+  const { store, log } = ports;
+  const notAgain = "It was not rotated again (presenting a rotated value to a rotate endpoint revokes every token of its family)";
+  try {
+    await ports.gitlab.apiTokenSelf();
+  } catch (err) {
+    if (err instanceof GitLabError && err.status === 401)
+      throw new ApiTokenRefusalError(
+        `GitLab no longer accepts the API token "${seen.self.name}" (HTTP 401), which it did when this run started: another run with the same token may have rotated it meanwhile. ${notAgain}; ${store.where} should hold the new value. Let one job rotate a shared API token`
+      );
+    throw err;
+  }
+  const held = await store.read(current);
+  if (held === void 0 || held.reveal() === current.reveal()) return;
+  for (const form of tokenForms(held.reveal())) log.secret(form);
+  throw new ApiTokenRefusalError(
+    `${store.where} no longer holds the API token this run started with: another run has written a new value meanwhile. ${notAgain}. Let one job rotate a shared API token`
+  );
+}
+async function writeBack(value, ports) {
+  const { store, log } = ports;
+  let error = "";
+  for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
+    try {
+      const confirmedBy = await store.write(value, value);
+      if (confirmedBy !== void 0) return { ok: true, confirmed: true, confirmation: confirmedBy, attempts: attempt };
+      const back = await store.read(value);
+      if (back === void 0)
+        return {
+          ok: true,
+          confirmed: false,
+          confirmation: "its value is hidden, so it was not read back",
+          attempts: attempt
+        };
+      if (back.reveal() === value.reveal())
+        return { ok: true, confirmed: true, confirmation: "read back with it", attempts: attempt };
+      error = `${store.where} did not hold the new token when read back`;
+    } catch (err) {
+      if (!(err instanceof Error)) throw err;
+      error = err.message;
+    }
+    if (attempt < WRITE_ATTEMPTS) {
+      log.warn(
+        `Writing the new token to ${store.where} failed (${error}); trying again (${attempt}/${WRITE_ATTEMPTS})`
+      );
+      await ports.sleep(WRITE_PAUSE_MS * attempt);
+    }
+  }
+  return { ok: false, error, attempts: WRITE_ATTEMPTS };
+}
+function rotateFailure(err, where) {
+  if (!(err instanceof GitLabError)) return err instanceof Error ? err : new Error(String(err));
+  if (err.status === void 0) {
+    return new ApiTokenStoreWriteError(
+      `${err.message}. GitLab's answer never arrived, so whether it rotated the token is unknown. It is NOT retried: if it did, the old token is revoked, and presenting it again to a rotate endpoint would revoke every token of its family. Check the token in GitLab (Access tokens): if it still works, run again; if not, create a new one and put it in ${where}`
+    );
+  }
+  if (err.status === 401) {
+    return new ApiTokenStoreWriteError(
+      `${err.message}. GitLab refused the token itself: it is expired or revoked (a token rotated earlier and used again revokes its whole family). Create a new access token and put it in ${where}`
+    );
+  }
+  return new ApiTokenStoreWriteError(
+    `${err.message}. GitLab refused the rotation: the old token still works and nothing was changed`
+  );
+}
+async function lostWrite(rotated, error, attempts, ports) {
+  const { store, recovery } = ports;
+  const head = `the API token was rotated (the old value is revoked; the new token, id ${rotated.id}, expires on ${rotated.expiresAt}), but writing it to ${store.where} failed ${attempts} times: ${error}`;
+  if (recovery) {
+    try {
+      await recovery.keep(rotated.token);
+      return new ApiTokenStoreWriteError(
+        `${head}. The new token is kept in ${recovery.where} (mode 0600). To recover: put that file's content into ${store.where} (for example with the GitLab UI or \`gitlab-pull-secret rotate-api-token\` once the store is fixed, using the file as --gitlab-token-file), then delete the file. Do not run with the old token: it is dead, and presenting it to a rotate endpoint revokes the new one too`
+      );
+    } catch (err) {
+      return new ApiTokenStoreWriteError(
+        `${head}; keeping it in ${recovery.where} failed too (${err.message}). The new token cannot be recovered: revoke token ${rotated.id} in GitLab (Access tokens), create a new one and put it in ${store.where}`
+      );
+    }
+  }
+  return new ApiTokenStoreWriteError(
+    `${head}. No --api-token-recovery-file was given, so the new value was not kept anywhere and is lost. Revoke token ${rotated.id} in GitLab (Access tokens), create a new access token and put it in ${store.where}`
+  );
+}
+
+// src/commands/api-token-step.ts
+function apiTokenStep(config, subject, now) {
+  const within2 = config.apiToken.rotateWithinMs;
+  const t2 = subject.apiToken;
+  if (within2 === void 0 || t2 === void 0 || config.apiToken.store === void 0) return null;
+  const expiry = t2.checked ? { known: true, expiresAt: t2.expiresAt } : { known: false, why: t2.reason };
+  return { due: apiTokenDue(expiry, now, within2), store: apiTokenStoreText(config.apiToken.store) };
+}
+function apiTokenLine(o2) {
+  switch (o2.action) {
+    case "rotated":
+      return `Rotated the GitLab API token (${o2.reason}): the new token ${o2.rotated.id} expires on ${o2.rotated.expiresAt}, written to ${o2.store}${o2.rotated.confirmed ? " and read back" : ""}`;
+    case "would-rotate":
+      return `Dry run: would rotate the GitLab API token (${o2.reason}) and write it to ${o2.store}, after the deploy token`;
+    case "not-due":
+      return `GitLab API token not rotated: ${o2.reason}`;
+    case "unknown":
+      return `GitLab API token not rotated: ${o2.reason}`;
+    case "failed":
+      return "GitLab API token: its rotation after the deploy token's failed (the warning says whether it was rotated and how to recover)";
+  }
+}
+function outcomeOf(step, dryRun) {
+  const { due, store } = step;
+  const action = due.rotate ? dryRun ? "would-rotate" : "rotated" : due.unknown ? "unknown" : "not-due";
+  return { action, reason: due.reason, expiresAt: due.expiresAt, store };
+}
+function apiTokenDecided(step, report, log) {
+  const outcome = outcomeOf(step, report.dryRun);
+  const line = apiTokenLine(outcome);
+  if (outcome.action === "unknown") log.warn(line);
+  else log.info(line);
+  return { ...report, apiToken: outcome };
+}
+function prepareApiTokenStep(config, ports) {
+  if (config.credentials.kind !== "deploy-token") throw new Error("internal: the API token's rotation without one");
+  ports.log.info(`The GitLab API token is due: proving ${ports.store.where} can be written before anything changes`);
+  return prepareApiTokenRotation(config.credentials.gitlabToken, { expiresInMs: config.apiToken.expiresInMs }, ports);
+}
+async function dropApiTokenStep(ports) {
+  ports.log.info("The GitLab API token was not rotated: the deploy token's rotation failed first");
+  await abandonApiTokenRotation(ports);
+}
+async function finishApiTokenStep(step, prepared, report, ports) {
+  const base = outcomeOf(step, false);
+  try {
+    const done = await executeApiTokenRotation(prepared, ports, { recheck: true });
+    const outcome = {
+      ...base,
+      rotated: { id: done.rotated.id, expiresAt: done.rotated.expiresAt, confirmed: done.store.confirmed }
+    };
+    ports.log.info(apiTokenLine(outcome));
+    return { ...report, apiToken: outcome };
+  } catch (err) {
+    if (!(err instanceof Error)) throw err;
+    const problem = `The GitLab API token's rotation failed after the deploy token's: ${err.message}`;
+    ports.log.warn(problem);
+    return {
+      ...report,
+      apiToken: { ...base, action: "failed", reason: err.message },
+      problems: [...report.problems, problem]
+    };
+  }
 }
 
 // src/commands/link-serviceaccounts.ts
@@ -47869,7 +48207,7 @@ function describe(decision, log, config, owner2) {
 // src/commands/apitoken.ts
 var ROTATE_WARN_MS = 14 * DAY_MS;
 var SELF = "GET /personal_access_tokens/self";
-function endOf(expiresAt) {
+function endOf2(expiresAt) {
   if (expiresAt === null) return null;
   const ms = Date.parse(`${expiresAt}T00:00:00Z`);
   return Number.isFinite(ms) ? ms : null;
@@ -47884,7 +48222,7 @@ function unchecked(err) {
 async function readApiToken(gitlab, now) {
   try {
     const t2 = await gitlab.apiTokenSelf();
-    const end = endOf(t2.expiresAt);
+    const end = endOf2(t2.expiresAt);
     const daysLeft2 = end === null ? null : Math.floor((end - now.getTime()) / DAY_MS * 10) / 10;
     return { checked: true, name: t2.name, scopes: t2.scopes, expiresAt: t2.expiresAt, daysLeft: daysLeft2 };
   } catch (err) {
@@ -47894,15 +48232,15 @@ async function readApiToken(gitlab, now) {
 }
 function apiTokenExpiresWithin(t2, now, withinMs) {
   if (!t2?.checked) return false;
-  const end = endOf(t2.expiresAt);
+  const end = endOf2(t2.expiresAt);
   return end !== null && end - now.getTime() <= withinMs;
 }
-function apiTokenExpiryMessage(t2, now, within) {
-  const left = (endOf(t2.expiresAt) ?? Number.POSITIVE_INFINITY) - now.getTime();
+function apiTokenExpiryMessage(t2, now, within2) {
+  const left = (endOf2(t2.expiresAt) ?? Number.POSITIVE_INFINITY) - now.getTime();
   const when = left > 0 ? `expires in ${formatDuration2(left)}, on ${t2.expiresAt} 00:00 UTC` : `expired on ${t2.expiresAt}`;
-  return `the GitLab API token "${t2.name}" ${when} (${within}): create a new access token with the api scope (same role) and update the variable that holds it (GITLAB_TOKEN); once it lapses, every rotation fails`;
+  return `the GitLab API token "${t2.name}" ${when} (${within2}): create a new access token with the api scope (same role) and update the variable that holds it (GITLAB_TOKEN); once it lapses, every rotation fails`;
 }
-function apiTokenLine(t2) {
+function apiTokenLine2(t2) {
   if (!t2.checked) return `API token: not checked. ${t2.reason}`;
   const expiry = t2.expiresAt === null ? "never expires" : `expires ${t2.expiresAt} (${t2.daysLeft ?? "-"} days left)`;
   return `API token "${t2.name}": ${expiry}; scopes ${t2.scopes.join(", ") || "none"}`;
@@ -47912,7 +48250,7 @@ function logApiToken(t2, now, log) {
   else if (apiTokenExpiresWithin(t2, now, ROTATE_WARN_MS)) {
     const message = apiTokenExpiryMessage(t2, now, "within 14 days");
     log.warn(message.charAt(0).toUpperCase() + message.slice(1));
-  } else log.info(apiTokenLine(t2));
+  } else log.info(apiTokenLine2(t2));
 }
 var NEEDED = { project: { level: 40, role: "Maintainer" }, group: { level: 50, role: "Owner" } };
 var ROLES = {
@@ -47951,6 +48289,7 @@ async function checkGitLabAccess(gitlab, owner2, now) {
 async function checkRotateAccess(gitlab, owner2, now, log) {
   const t2 = await checkGitLabAccess(gitlab, owner2, now);
   logApiToken(t2, now, log);
+  return t2;
 }
 
 // src/commands/read-target.ts
@@ -48037,13 +48376,13 @@ async function observeSubject(config, readers) {
   if (config.credentials.kind === "static") {
     const hosts2 = registryHosts(config.registry, config.registryAliases);
     log.info(staticSummary(config.credentials.username, hosts2));
-    return { owner: null, hosts: hosts2, namespaces: await resolveNamespaces(config, readers.kube) };
+    return { owner: null, hosts: hosts2, namespaces: await resolveNamespaces(config, readers.kube), apiToken: void 0 };
   }
   const owner2 = await gitlab.resolveOwner(config.credentials.owner);
   const hosts = registryHosts(registryHost(config, owner2), config.registryAliases);
   log.info(`Owner: ${owner2.kind} ${owner2.path} (id ${owner2.id}); registry ${hosts.join(", ")}`);
-  await checkRotateAccess(gitlab, owner2, readers.clock.now(), log);
-  return { owner: owner2, hosts, namespaces: await resolveNamespaces(config, readers.kube) };
+  const apiToken = await checkRotateAccess(gitlab, owner2, readers.clock.now(), log);
+  return { owner: owner2, hosts, namespaces: await resolveNamespaces(config, readers.kube), apiToken };
 }
 async function observeTarget(config, subject, readers, hand, now, absent = []) {
   const { owner: owner2, hosts } = subject;
@@ -48133,8 +48472,9 @@ async function planRotation(config, readers) {
   const at2 = { ...readers, clock: { now: () => now } };
   const subject = await observeSubject(config, at2);
   const seen = await observeUnlocked({ ...config, dryRun: true }, subject, at2, now);
-  wouldDo(seen, readers, { ...config, dryRun: true });
-  return planOf(seen, config, now);
+  const said = wouldDo(seen, readers, { ...config, dryRun: true });
+  const step = apiTokenStep(config, subject, now);
+  return { ...planOf(seen, config, now), apiToken: step ? apiTokenDecided(step, said, readers.log).apiToken : null };
 }
 function planOf(seen, config, now) {
   const { observation: o2, decision: d2 } = seen;
@@ -48180,7 +48520,8 @@ function planOf(seen, config, now) {
     spared: d2.ownership?.spared ?? [],
     overlaps: d2.ownership?.overlaps ?? [],
     target,
-    clusterWide: o2.managed === void 0 ? null : o2.managed !== "forbidden"
+    clusterWide: o2.managed === void 0 ? null : o2.managed !== "forbidden",
+    apiToken: null
   };
 }
 
@@ -48208,6 +48549,9 @@ function planLines(p2) {
     ...p2.overlaps.map((o2) => `warning: ${overlapMessage(o2, p2.secretName, p2.target)}`),
     ...p2.clusterWide === false ? ["Note: RBAC does not allow listing Secrets cluster-wide; only token names decide what is revoked"] : [],
     ...p2.serviceAccounts.length ? [`ServiceAccounts to get "${p2.secretName}": ${p2.serviceAccounts.join(", ")}`] : [],
+    ...p2.apiToken ? [
+      p2.apiToken.action === "would-rotate" ? `API token: rotate it last, after the deploy token (${p2.apiToken.reason}), and write it to ${p2.apiToken.store}` : `API token: leave it (${p2.apiToken.reason})`
+    ] : [],
     ...p2.namespaces.some((n2) => n2.createNamespace) ? [
       "The namespace(s) marked create namespace do not exist yet: the API server accepted creating them (server dry run), but a dry-run namespace is not kept, so the check of the Secret inside (quota, admission) runs when rotate creates them."
     ] : [],
@@ -51354,12 +51698,31 @@ function guardWrites(ports, watch) {
 }
 
 // src/commands/rotate.ts
-async function rotate(config, ports) {
+async function rotate(config, ports, apiToken) {
   const subject = await observeSubject(config, ports);
-  const target = { ...config, namespaces: subject.namespaces };
+  const step = apiTokenStep(config, subject, ports.clock.now());
+  if (step && !apiToken) throw new Error("internal: --rotate-api-token-within without the API token's ports");
   if (config.dryRun) {
-    return wouldDo(await observeUnlocked(config, subject, ports, ports.clock.now()), ports, config);
+    const report2 = wouldDo(await observeUnlocked(config, subject, ports, ports.clock.now()), ports, config);
+    return step ? apiTokenDecided(step, report2, ports.log) : report2;
   }
+  const prepared = step?.due.rotate ? await prepareApiTokenStep(config, apiToken) : void 0;
+  let report;
+  try {
+    report = await rotateDeployToken(
+      config,
+      ports,
+      subject,
+      async (done) => prepared ? finishApiTokenStep(step, prepared, done, apiToken) : done
+    );
+  } catch (err) {
+    if (prepared) await dropApiTokenStep(apiToken);
+    throw err;
+  }
+  return step && !prepared ? apiTokenDecided(step, report, ports.log) : report;
+}
+async function rotateDeployToken(config, ports, subject, last) {
+  const target = { ...config, namespaces: subject.namespaces };
   const created = config.createNamespace ? await ports.kube.applyNamespaces(subject.namespaces) : [];
   try {
     const held = await acquireTargetLock(ports, target);
@@ -51368,7 +51731,8 @@ async function rotate(config, ports) {
       const hand = { lease: held.current(), namespace: held.lease.namespace, fresh: held.fresh };
       const seen = await observeTarget(config, subject, ports, hand, ports.clock.now());
       announceOwnership(config, ports.log, seen);
-      return guard.settle(await execute(seen, guard.ports, held));
+      const report = guard.settle(await execute(seen, guard.ports, held));
+      return await last(report);
     } finally {
       await held.release().catch((err) => {
         ports.log.warn(`Could not release the rotation lock (${err.message}); it expires by itself`);
@@ -51626,7 +51990,8 @@ function resultJson(r2) {
     token: r2.token,
     revokedTokenIds: r2.revokedTokenIds,
     skippedNamespaces: r2.skipped,
-    filledNamespaces: r2.filled?.namespaces ?? []
+    filledNamespaces: r2.filled?.namespaces ?? [],
+    ...r2.apiToken ? { apiToken: r2.apiToken } : {}
   };
 }
 function actionOutputs(r2, extras = {}) {
@@ -51643,7 +52008,8 @@ function actionOutputs(r2, extras = {}) {
     "filled-namespaces": JSON.stringify(r2.filled?.namespaces ?? []),
     result: runResult({ report: r2 }),
     "token-expiry-timestamp": r2.token ? String(Math.floor(Date.parse(r2.token.expiresAt) / 1e3)) : "",
-    "api-token-expires-at": extras.apiTokenExpiresAt ?? ""
+    "api-token-expires-at": extras.apiTokenExpiresAt ?? "",
+    "api-token-rotated": r2.apiToken ? String(r2.apiToken.action === "rotated") : ""
   };
 }
 function dotenvText(r2, extras = {}, prefix = "GITLAB_PULL_SECRET_") {
@@ -51651,6 +52017,7 @@ function dotenvText(r2, extras = {}, prefix = "GITLAB_PULL_SECRET_") {
 }
 function summaryLines(r2) {
   const extra = [
+    ...r2.apiToken ? [apiTokenLine(r2.apiToken)] : [],
     ...r2.sweptTokenIds.length ? [`Swept orphaned deploy token(s) ${r2.sweptTokenIds.join(", ")}`] : [],
     ...r2.serviceAccountsUpdated?.length ? [`Added "${r2.secretName}" to imagePullSecrets of ${r2.serviceAccountsUpdated.join(", ")}`] : [],
     ...r2.skipped.length ? [`Skipped namespace(s) ${unavailableText(r2.skipped)}`] : []
@@ -54010,7 +54377,7 @@ var MAYBE_SENT = /* @__PURE__ */ new Set([
   "timeout",
   "lost-response"
 ]);
-function outcomeOf(f2) {
+function outcomeOf2(f2) {
   if (f2.kind === "status") {
     if (f2.status === 429) return "not-processed";
     return TRANSIENT_STATUS.has(f2.status) ? "unknown" : "final";
@@ -54019,7 +54386,7 @@ function outcomeOf(f2) {
   return MAYBE_SENT.has(f2.code) ? "unknown" : "final";
 }
 function isRetryable(f2, idempotent) {
-  const o2 = outcomeOf(f2);
+  const o2 = outcomeOf2(f2);
   return o2 === "not-processed" || o2 === "unknown" && idempotent;
 }
 function header(headers, name) {
@@ -54052,7 +54419,7 @@ function backoffMs(retryNumber, opts, random) {
 }
 function nextStep(f2, ctx, opts, random) {
   if (!isRetryable(f2, ctx.idempotent))
-    return { retry: false, why: outcomeOf(f2) === "unknown" ? "unknown-outcome" : "final" };
+    return { retry: false, why: outcomeOf2(f2) === "unknown" ? "unknown-outcome" : "final" };
   const waitMs = advertisedWaitMs(f2, ctx.nowMs) ?? backoffMs(ctx.retryNumber, opts, random);
   if (ctx.nowMs + waitMs > ctx.deadlineAt) return { retry: false, why: "deadline", waitMs };
   return { retry: true, waitMs };
@@ -54539,7 +54906,7 @@ function gitlabPort(opts) {
             token: new Secret(t2.token)
           };
         }
-        if (outcomeOf(failure2) === "unknown") await removeUnseen(owner2, req.name, failure2, attempts.deadlineAt);
+        if (outcomeOf2(failure2) === "unknown") await removeUnseen(owner2, req.name, failure2, attempts.deadlineAt);
         try {
           await attempts.pause(failure2, error, true);
         } catch (err) {
@@ -56356,8 +56723,44 @@ async function checkLocalSetup(config, redactor, opts) {
     labels: opts.labels
   });
 }
+function selfRotatingGitLab(build, token) {
+  let port = build(token);
+  return {
+    resolveOwner: (owner2) => port.resolveOwner(owner2),
+    listDeployTokens: (owner2) => port.listDeployTokens(owner2),
+    apiTokenSelf: () => port.apiTokenSelf(),
+    callerAccess: (owner2) => port.callerAccess(owner2),
+    createDeployToken: (owner2, req) => port.createDeployToken(owner2, req),
+    revokeDeployToken: (owner2, id) => port.revokeDeployToken(owner2, id),
+    apiTokenOwner: () => port.apiTokenOwner(),
+    async rotateApiTokenSelf(owner2, expiresAt) {
+      const rotated = await port.rotateApiTokenSelf(owner2, expiresAt);
+      port = build(rotated.token);
+      return rotated;
+    }
+  };
+}
+function gitlabHttp(config) {
+  return {
+    url: config.gitlabUrl,
+    // Read at the edge: an unreadable CA file is a usage error before any request.
+    caPem: config.caFile ? readCaFile(config.caFile) : void 0,
+    proxy: config.proxy,
+    requestTimeoutMs: config.requestTimeoutMs,
+    retry: { deadlineMs: config.retryForMs }
+  };
+}
 function livePorts(config, log, redactor) {
-  const caPem = config.caFile ? readCaFile(config.caFile) : void 0;
+  return liveRotationPorts(config, log, redactor).ports;
+}
+function liveRotationPorts(config, log, redactor) {
+  const http = gitlabHttp(config);
+  const gitlab = config.credentials.kind === "static" ? void 0 : selfRotatingGitLab((token) => gitlabPort({ ...http, token }), config.credentials.gitlabToken);
+  const ports = baseLivePorts(config, log, redactor, http.caPem, gitlab);
+  const apiToken = gitlab && config.apiToken.rotateWithinMs !== void 0 ? apiTokenPortsOn(config, log, redactor, gitlab, http) : void 0;
+  return { ports, apiToken };
+}
+function baseLivePorts(config, log, redactor, caPem, gitlab) {
   const kube = kubectlPort({
     kubeconfig: config.kubeconfig,
     context: config.context,
@@ -56365,14 +56768,7 @@ function livePorts(config, log, redactor) {
     holdsSecret: redactor.holds
   });
   return {
-    gitlab: config.credentials.kind === "static" ? noGitLab() : gitlabPort({
-      url: config.gitlabUrl,
-      token: config.credentials.gitlabToken,
-      caPem,
-      proxy: config.proxy,
-      requestTimeoutMs: config.requestTimeoutMs,
-      retry: { deadlineMs: config.retryForMs }
-    }),
+    gitlab: gitlab ?? noGitLab(),
     kube,
     lock: kube,
     verifier: registryPortFor(caPem, config.requestTimeoutMs, config.proxy),
@@ -56405,19 +56801,15 @@ function apiTokenStore(spec, config, http, redactor) {
   });
 }
 function liveApiTokenPorts(config, log, redactor) {
+  if (config.credentials.kind !== "deploy-token") throw new Error("rotate-api-token: no GitLab token");
+  const http = gitlabHttp(config);
+  return apiTokenPortsOn(config, log, redactor, gitlabPort({ ...http, token: config.credentials.gitlabToken }), http);
+}
+function apiTokenPortsOn(config, log, redactor, gitlab, http) {
   const spec = config.apiToken.store;
-  if (!spec || config.credentials.kind !== "deploy-token")
-    throw new Error("rotate-api-token: no store or no GitLab token");
-  const caPem = config.caFile ? readCaFile(config.caFile) : void 0;
-  const http = {
-    url: config.gitlabUrl,
-    caPem,
-    proxy: config.proxy,
-    requestTimeoutMs: config.requestTimeoutMs,
-    retry: { deadlineMs: config.retryForMs }
-  };
+  if (!spec) throw new Error("the API token's rotation: no --api-token-store");
   return {
-    gitlab: gitlabPort({ ...http, token: config.credentials.gitlabToken }),
+    gitlab,
     store: apiTokenStore(spec, config, http, redactor),
     recovery: config.apiToken.recoveryFile ? fileRecovery(config.apiToken.recoveryFile) : void 0,
     clock: { now: () => /* @__PURE__ */ new Date() },
@@ -56683,11 +57075,11 @@ function assessStatus(args) {
   }
   const apiToken = args.apiToken ?? null;
   if (apiTokenExpiresWithin(apiToken, now, args.warnWithinMs ?? ROTATE_WARN_MS)) {
-    const within = args.warnWithinMs !== void 0 ? "within --warn-within" : "within 14 days";
+    const within2 = args.warnWithinMs !== void 0 ? "within --warn-within" : "within 14 days";
     findings.push({
       severity: "attention",
       kind: "api-token-expiring",
-      message: apiTokenExpiryMessage(apiToken, now, within)
+      message: apiTokenExpiryMessage(apiToken, now, within2)
     });
   }
   return {
@@ -56917,6 +57309,11 @@ function families(status, run) {
       "Listed namespaces the last run skipped (missing or being deleted).",
       run.skipped
     );
+    one(
+      "last_run_api_token_rotated",
+      "With --rotate-api-token-within: 1 when the last run rotated the GitLab API token and stored it, else 0.",
+      run.apiTokenRotated
+    );
   }
   return out.filter((f2) => f2.samples.length > 0);
 }
@@ -57057,17 +57454,20 @@ function runFacts(config, outcome, startedMs, finished) {
     revoked: r2?.revokedTokenIds.length ?? 0,
     swept: r2?.sweptTokenIds.length ?? 0,
     filled: r2?.filled?.namespaces.length ?? 0,
-    skipped: r2?.skipped.length ?? 0
+    skipped: r2?.skipped.length ?? 0,
+    // A run that failed before its report asked for the API token's rotation as much as one that got there.
+    ...config.apiToken.rotateWithinMs !== void 0 ? { apiTokenRotated: r2?.apiToken?.action === "rotated" ? 1 : 0 } : {}
   };
 }
 async function observedRotation(config, log, redactor) {
   checkMetricsFile(config);
   const started = Date.now();
   const seen = {};
-  const ports = watched(livePorts(config, log, redactor), seen);
+  const live = liveRotationPorts(config, log, redactor);
+  const ports = watched(live.ports, seen);
   let outcome;
   try {
-    outcome = { report: await rotate(config, ports) };
+    outcome = { report: await rotate(config, ports, live.apiToken) };
   } catch (err) {
     outcome = { error: err };
   }
@@ -57109,7 +57509,11 @@ async function observedRotation(config, log, redactor) {
     }
   }
   if (outcome.error) throw outcome.error;
-  return { report: outcome.report, apiTokenExpiresAt: seen.apiToken ? seen.apiToken.expiresAt : void 0 };
+  const rotated = outcome.report.apiToken?.rotated;
+  return {
+    report: outcome.report,
+    apiTokenExpiresAt: rotated ? rotated.expiresAt : seen.apiToken ? seen.apiToken.expiresAt : void 0
+  };
 }
 
 // src/commands/revoke-plan.ts
@@ -57440,172 +57844,13 @@ function readVariables(env, takes = () => true, options = OPTIONS) {
   return { raw, labels };
 }
 
-// src/commands/rotate-api-token.ts
-var WRITE_ATTEMPTS = 3;
-var WRITE_PAUSE_MS = 1e3;
-function tokenForms(value) {
-  return [value, Buffer.from(value).toString("base64")];
-}
-var isoDate = (ms) => new Date(ms).toISOString().slice(0, 10);
-function apiTokenExpiryDate(now, lifetimeMs) {
-  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
-  const wanted = Math.ceil((now.getTime() + lifetimeMs - today) / DAY_MS) * DAY_MS + today;
-  return isoDate(Math.min(wanted, today + 365 * DAY_MS));
-}
-function decideApiTokenRotation(seen, now, settings, where) {
-  const { self: self2 } = seen;
-  const scopes = self2.scopes.join(", ") || "none";
-  if (!self2.scopes.includes("api") && !self2.scopes.includes("self_rotate")) {
-    throw new ApiTokenRefusalError(
-      `the GitLab API token "${self2.name}" has the scopes ${scopes}: rotating itself needs api or self_rotate (GitLab 17.9+). Nothing was changed`
-    );
-  }
-  if (seen.storeKind === "gitlab-variable" && !self2.scopes.includes("api")) {
-    throw new ApiTokenRefusalError(
-      `the GitLab API token "${self2.name}" has the scopes ${scopes}: the rotated token inherits them, and writing it back to ${where} needs api (self_rotate and read_api cannot write CI/CD variables). Nothing was changed`
-    );
-  }
-  if (seen.holds === "other") {
-    throw new ApiTokenRefusalError(
-      `${where} holds another value than the API token this run uses: writing the rotated token there would replace something else, and the store this token came from would keep its dead value. Point --api-token-store at where GITLAB_TOKEN comes from. Nothing was changed`
-    );
-  }
-  return { expiresAt: apiTokenExpiryDate(now, settings.expiresInMs) };
-}
-async function observeApiToken(current, ports) {
-  const { gitlab, store, log } = ports;
-  for (const form of tokenForms(current.reveal())) log.secret(form);
-  const self2 = await gitlab.apiTokenSelf();
-  const owner2 = await gitlab.apiTokenOwner().catch((err) => {
-    if (err instanceof GitLabError && err.status === 403)
-      throw new ApiTokenRefusalError(
-        `the GitLab API token "${self2.name}" (scopes ${self2.scopes.join(", ") || "none"}) may not read GET /user, which tells a personal access token from a project's or group's (each has its own rotate endpoint): give it api, or read_user besides self_rotate. Nothing was changed`
-      );
-    throw err;
-  });
-  const held = await store.read(current);
-  if (held) for (const form of tokenForms(held.reveal())) log.secret(form);
-  const holds = held === void 0 ? "unknown" : held.reveal() === current.reveal() ? "this-token" : "other";
-  return { self: self2, owner: owner2, storeKind: store.kind, holds };
-}
-function describeOwner(owner2) {
-  return owner2.kind === "personal" ? "personal access token" : `${owner2.kind} ${owner2.id}'s access token`;
-}
-async function rotateApiToken(current, settings, ports) {
-  const { gitlab, store, recovery, log } = ports;
-  const seen = await observeApiToken(current, ports);
-  const decision = decideApiTokenRotation(seen, ports.clock.now(), settings, store.where);
-  await store.proveWritable(seen.holds === "this-token" ? current : void 0, current);
-  if (recovery) await recovery.prepare();
-  log.info(
-    `${store.where} can be written; rotating the ${describeOwner(seen.owner)} "${seen.self.name}" (id ${seen.self.id}, expires ${seen.self.expiresAt ?? "never"}) to expire on ${decision.expiresAt}`
-  );
-  let rotated;
-  try {
-    rotated = await gitlab.rotateApiTokenSelf(seen.owner, decision.expiresAt);
-  } catch (err) {
-    if (recovery) await recovery.discard().catch(() => void 0);
-    throw rotateFailure(err, store.where);
-  }
-  for (const form of tokenForms(rotated.token.reveal())) log.secret(form);
-  log.info(
-    `Rotated: the old token is revoked; the new one (id ${rotated.id}) expires on ${rotated.expiresAt}. Writing it to ${store.where}`
-  );
-  const written = await writeBack(rotated.token, ports);
-  if (written.ok) {
-    if (recovery) await recovery.discard().catch(() => void 0);
-    log.info(
-      written.confirmed ? `${store.where} holds the new token (${written.confirmation})` : `${store.where} took the new token (${written.confirmation})`
-    );
-    return {
-      command: "rotate-api-token",
-      previous: { id: seen.self.id, name: seen.self.name, expiresAt: seen.self.expiresAt },
-      rotated: { id: rotated.id, name: rotated.name, expiresAt: rotated.expiresAt },
-      store: {
-        kind: store.kind,
-        where: store.where,
-        confirmed: written.confirmed,
-        confirmation: written.confirmation
-      },
-      writeAttempts: written.attempts
-    };
-  }
-  throw await lostWrite(rotated, written.error, written.attempts, ports);
-}
-async function writeBack(value, ports) {
-  const { store, log } = ports;
-  let error = "";
-  for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
-    try {
-      const confirmedBy = await store.write(value, value);
-      if (confirmedBy !== void 0) return { ok: true, confirmed: true, confirmation: confirmedBy, attempts: attempt };
-      const back = await store.read(value);
-      if (back === void 0)
-        return {
-          ok: true,
-          confirmed: false,
-          confirmation: "its value is hidden, so it was not read back",
-          attempts: attempt
-        };
-      if (back.reveal() === value.reveal())
-        return { ok: true, confirmed: true, confirmation: "read back with it", attempts: attempt };
-      error = `${store.where} did not hold the new token when read back`;
-    } catch (err) {
-      if (!(err instanceof Error)) throw err;
-      error = err.message;
-    }
-    if (attempt < WRITE_ATTEMPTS) {
-      log.warn(
-        `Writing the new token to ${store.where} failed (${error}); trying again (${attempt}/${WRITE_ATTEMPTS})`
-      );
-      await ports.sleep(WRITE_PAUSE_MS * attempt);
-    }
-  }
-  return { ok: false, error, attempts: WRITE_ATTEMPTS };
-}
-function rotateFailure(err, where) {
-  if (!(err instanceof GitLabError)) return err instanceof Error ? err : new Error(String(err));
-  if (err.status === void 0) {
-    return new ApiTokenStoreWriteError(
-      `${err.message}. GitLab's answer never arrived, so whether it rotated the token is unknown. It is NOT retried: if it did, the old token is revoked, and presenting it again to a rotate endpoint would revoke every token of its family. Check the token in GitLab (Access tokens): if it still works, run again; if not, create a new one and put it in ${where}`
-    );
-  }
-  if (err.status === 401) {
-    return new ApiTokenStoreWriteError(
-      `${err.message}. GitLab refused the token itself: it is expired or revoked (a token rotated earlier and used again revokes its whole family). Create a new access token and put it in ${where}`
-    );
-  }
-  return new ApiTokenStoreWriteError(
-    `${err.message}. GitLab refused the rotation: the old token still works and nothing was changed`
-  );
-}
-async function lostWrite(rotated, error, attempts, ports) {
-  const { store, recovery } = ports;
-  const head = `the API token was rotated (the old value is revoked; the new token, id ${rotated.id}, expires on ${rotated.expiresAt}), but writing it to ${store.where} failed ${attempts} times: ${error}`;
-  if (recovery) {
-    try {
-      await recovery.keep(rotated.token);
-      return new ApiTokenStoreWriteError(
-        `${head}. The new token is kept in ${recovery.where} (mode 0600). To recover: put that file's content into ${store.where} (for example with the GitLab UI or \`gitlab-pull-secret rotate-api-token\` once the store is fixed, using the file as --gitlab-token-file), then delete the file. Do not run with the old token: it is dead, and presenting it to a rotate endpoint revokes the new one too`
-      );
-    } catch (err) {
-      return new ApiTokenStoreWriteError(
-        `${head}; keeping it in ${recovery.where} failed too (${err.message}). The new token cannot be recovered: revoke token ${rotated.id} in GitLab (Access tokens), create a new one and put it in ${store.where}`
-      );
-    }
-  }
-  return new ApiTokenStoreWriteError(
-    `${head}. No --api-token-recovery-file was given, so the new value was not kept anywhere and is lost. Revoke token ${rotated.id} in GitLab (Access tokens), create a new access token and put it in ${store.where}`
-  );
-}
-
 // src/faces/status-view.ts
 var dash = (v2) => v2 === null || v2 === void 0 || v2 === "" ? "-" : String(v2);
 function statusLines(r2) {
   const whose = r2.owner ? `of ${r2.owner.kind} ${r2.owner.path} (id ${r2.owner.id})` : `with static credentials of ${r2.static?.username ?? "?"}`;
   const lines = [
     `Secret "${r2.secretName}" ${whose}, checked ${r2.checkedAt}`,
-    ...r2.apiToken ? [apiTokenLine(r2.apiToken)] : [],
+    ...r2.apiToken ? [apiTokenLine2(r2.apiToken)] : [],
     ""
   ];
   lines.push(

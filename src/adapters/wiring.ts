@@ -7,14 +7,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { gitlabPort } from "./gitlab.js";
 import type { Config } from "../config/inputs.js";
 import { kubectlPort } from "./kubectl.js";
-import type { ApiTokenPorts, GitLabPort, Log, Ports } from "../model/ports.js";
+import type { ApiTokenPorts, ApiTokenSelfPort, GitLabPort, Log, Ports } from "../model/ports.js";
 import { fileRecovery, gitlabVariableStore } from "./apitoken-store.js";
 import { kubernetesSecretStore } from "./apitoken-store-kube.js";
 import { gitHubSecretStore } from "./apitoken-store-github.js";
 import { registryPortFor } from "./registry.js";
 import { readCaFile } from "./tls.js";
 import { checkKubeconfig } from "./kubeconfig-check.js";
-import type { Redactor } from "../model/secret.js";
+import type { Redactor, Secret } from "../model/secret.js";
 
 /**
  * Static credentials never call GitLab: the port says so instead of holding a
@@ -57,9 +57,77 @@ export async function checkLocalSetup(
   });
 }
 
+type LiveGitLab = GitLabPort & ApiTokenSelfPort;
+
+/**
+ * The GitLab port a run holds, which carries on with the new token once it
+ * has rotated its own: the old value is dead the moment GitLab answers, and a
+ * run that rotated its API token last (rotate --rotate-api-token-within)
+ * still reads GitLab afterwards (its metrics).
+ */
+function selfRotatingGitLab(build: (token: Secret) => LiveGitLab, token: Secret): LiveGitLab {
+  let port = build(token);
+  return {
+    resolveOwner: (owner) => port.resolveOwner(owner),
+    listDeployTokens: (owner) => port.listDeployTokens(owner),
+    apiTokenSelf: () => port.apiTokenSelf(),
+    callerAccess: (owner) => port.callerAccess(owner),
+    createDeployToken: (owner, req) => port.createDeployToken(owner, req),
+    revokeDeployToken: (owner, id) => port.revokeDeployToken(owner, id),
+    apiTokenOwner: () => port.apiTokenOwner(),
+    async rotateApiTokenSelf(owner, expiresAt) {
+      const rotated = await port.rotateApiTokenSelf(owner, expiresAt);
+      port = build(rotated.token);
+      return rotated;
+    },
+  };
+}
+
+function gitlabHttp(config: Config) {
+  return {
+    url: config.gitlabUrl,
+    // Read at the edge: an unreadable CA file is a usage error before any request.
+    caPem: config.caFile ? readCaFile(config.caFile) : undefined,
+    proxy: config.proxy,
+    requestTimeoutMs: config.requestTimeoutMs,
+    retry: { deadlineMs: config.retryForMs },
+  };
+}
+
 export function livePorts(config: Config, log: Log, redactor: Redactor): Ports {
-  // Read at the edge: an unreadable CA file is a usage error before any request.
-  const caPem = config.caFile ? readCaFile(config.caFile) : undefined;
+  return liveRotationPorts(config, log, redactor).ports;
+}
+
+/**
+ * rotate's ports, and with --rotate-api-token-within the API token's, both on
+ * one GitLab port: after the API token's rotation every GitLab call of the run
+ * uses the new token.
+ */
+export function liveRotationPorts(
+  config: Config,
+  log: Log,
+  redactor: Redactor,
+): { ports: Ports; apiToken: ApiTokenPorts | undefined } {
+  const http = gitlabHttp(config);
+  const gitlab =
+    config.credentials.kind === "static"
+      ? undefined
+      : selfRotatingGitLab((token) => gitlabPort({ ...http, token }), config.credentials.gitlabToken);
+  const ports = baseLivePorts(config, log, redactor, http.caPem, gitlab);
+  const apiToken =
+    gitlab && config.apiToken.rotateWithinMs !== undefined
+      ? apiTokenPortsOn(config, log, redactor, gitlab, http)
+      : undefined;
+  return { ports, apiToken };
+}
+
+function baseLivePorts(
+  config: Config,
+  log: Log,
+  redactor: Redactor,
+  caPem: string | undefined,
+  gitlab: LiveGitLab | undefined,
+): Ports {
   const kube = kubectlPort({
     kubeconfig: config.kubeconfig,
     context: config.context,
@@ -67,17 +135,7 @@ export function livePorts(config: Config, log: Log, redactor: Redactor): Ports {
     holdsSecret: redactor.holds,
   });
   return {
-    gitlab:
-      config.credentials.kind === "static"
-        ? noGitLab()
-        : gitlabPort({
-            url: config.gitlabUrl,
-            token: config.credentials.gitlabToken,
-            caPem,
-            proxy: config.proxy,
-            requestTimeoutMs: config.requestTimeoutMs,
-            retry: { deadlineMs: config.retryForMs },
-          }),
+    gitlab: gitlab ?? noGitLab(),
     kube,
     lock: kube,
     verifier: registryPortFor(caPem, config.requestTimeoutMs, config.proxy),
@@ -125,19 +183,22 @@ function apiTokenStore(
 
 /** rotate-api-token's ports: GitLab with the current token, the store --api-token-store names, the recovery file. */
 export function liveApiTokenPorts(config: Config, log: Log, redactor: Redactor): ApiTokenPorts {
+  if (config.credentials.kind !== "deploy-token") throw new Error("rotate-api-token: no GitLab token");
+  const http = gitlabHttp(config);
+  return apiTokenPortsOn(config, log, redactor, gitlabPort({ ...http, token: config.credentials.gitlabToken }), http);
+}
+
+function apiTokenPortsOn(
+  config: Config,
+  log: Log,
+  redactor: Redactor,
+  gitlab: ApiTokenSelfPort,
+  http: ReturnType<typeof gitlabHttp>,
+): ApiTokenPorts {
   const spec = config.apiToken.store;
-  if (!spec || config.credentials.kind !== "deploy-token")
-    throw new Error("rotate-api-token: no store or no GitLab token");
-  const caPem = config.caFile ? readCaFile(config.caFile) : undefined;
-  const http = {
-    url: config.gitlabUrl,
-    caPem,
-    proxy: config.proxy,
-    requestTimeoutMs: config.requestTimeoutMs,
-    retry: { deadlineMs: config.retryForMs },
-  };
+  if (!spec) throw new Error("the API token's rotation: no --api-token-store");
   return {
-    gitlab: gitlabPort({ ...http, token: config.credentials.gitlabToken }),
+    gitlab,
     store: apiTokenStore(spec, config, http, redactor),
     recovery: config.apiToken.recoveryFile ? fileRecovery(config.apiToken.recoveryFile) : undefined,
     clock: { now: () => new Date() },

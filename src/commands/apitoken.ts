@@ -152,13 +152,14 @@ export async function checkGitLabAccess(
   return t;
 }
 
-/** rotate and plan: the access check, then the one line (or warning) about the API token. */
+/** rotate and plan: the access check, then the one line (or warning) about the API token; its status for the decision on it. */
 export async function checkRotateAccess(
   gitlab: Pick<GitLabReader, "apiTokenSelf" | "callerAccess">,
   owner: ResolvedOwner,
   now: Date,
   log: Log,
-): Promise<void> {
+): Promise<ApiTokenStatus> {
   const t = await checkGitLabAccess(gitlab, owner, now);
   logApiToken(t, now, log);
+  return t;
 }

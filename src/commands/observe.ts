@@ -40,13 +40,13 @@ export async function observeSubject(config: Config, readers: Readers): Promise<
     // No GitLab call at all: the registry was given, the credentials too.
     const hosts = registryHosts(config.registry!, config.registryAliases);
     log.info(staticSummary(config.credentials.username, hosts));
-    return { owner: null, hosts, namespaces: await resolveNamespaces(config, readers.kube) };
+    return { owner: null, hosts, namespaces: await resolveNamespaces(config, readers.kube), apiToken: undefined };
   }
   const owner = await gitlab.resolveOwner(config.credentials.owner);
   const hosts = registryHosts(registryHost(config, owner), config.registryAliases);
   log.info(`Owner: ${owner.kind} ${owner.path} (id ${owner.id}); registry ${hosts.join(", ")}`);
-  await checkRotateAccess(gitlab, owner, readers.clock.now(), log);
-  return { owner, hosts, namespaces: await resolveNamespaces(config, readers.kube) };
+  const apiToken = await checkRotateAccess(gitlab, owner, readers.clock.now(), log);
+  return { owner, hosts, namespaces: await resolveNamespaces(config, readers.kube), apiToken };
 }
 
 /**

@@ -4,6 +4,7 @@
 import type { Config } from "../config/inputs.js";
 import type { Observation, RotationDecision } from "../model/decide.js";
 import type { LeaseState, ResolvedOwner } from "../model/ports.js";
+import type { ApiTokenStatus } from "./apitoken.js";
 import type { TargetRecall } from "./target-memory.js";
 
 /** Who the run writes for and where: settled before the lock (the Lease's namespace is one of them). */
@@ -14,6 +15,8 @@ export interface Subject {
   hosts: string[];
   /** The configured target's namespaces as they resolve now (list, selector, exclusions). */
   namespaces: string[];
+  /** The API token's own expiry and scopes as GitLab answered; undefined with static credentials. */
+  apiToken: ApiTokenStatus | undefined;
 }
 
 /** The target's Lease as the run has it: held (rotate) or only read (plan, a dry run). */

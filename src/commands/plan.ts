@@ -12,7 +12,9 @@ import type { Overlap, Spared } from "../model/ownership.js";
 import { payloadSha256, pullSecretPayload } from "../model/dockerconfig.js";
 import type { ManagedSecretRef, Readers, ResolvedOwner, TargetState, TokenView } from "../model/ports.js";
 import { selectServiceAccounts } from "../model/serviceaccounts.js";
+import { apiTokenDecided, apiTokenStep } from "./api-token-step.js";
 import { wouldDo } from "./execute.js";
+import type { ApiTokenOutcome } from "./rotation-report.js";
 import { observeSubject, observeUnlocked, policyOf, type Observed } from "./observe.js";
 import { staticCredentials } from "./static.js";
 import { targetOf } from "./target.js";
@@ -66,6 +68,8 @@ export interface RotationPlan {
   target: TargetRef;
   /** Whether the cluster-wide list of managed Secrets was read (null: not needed, nothing could die). */
   clusterWide: boolean | null;
+  /** With --rotate-api-token-within: whether rotate would rotate the API token too (would-rotate, not-due, unknown), and why. */
+  apiToken: ApiTokenOutcome | null;
 }
 
 /** How rotate names the token it mints (naming.ts tokenName), with the per-run parts left open. */
@@ -81,8 +85,9 @@ export async function planRotation(config: Config, readers: Readers): Promise<Ro
   const subject = await observeSubject(config, at);
   const seen = await observeUnlocked({ ...config, dryRun: true }, subject, at, now);
   // The same lines rotate --dry-run prints, then the plan itself.
-  wouldDo(seen, readers, { ...config, dryRun: true });
-  return planOf(seen, config, now);
+  const said = wouldDo(seen, readers, { ...config, dryRun: true });
+  const step = apiTokenStep(config, subject, now);
+  return { ...planOf(seen, config, now), apiToken: step ? apiTokenDecided(step, said, readers.log).apiToken! : null };
 }
 
 /** Pure: the plan a final decision makes. */
@@ -134,6 +139,7 @@ export function planOf(seen: Observed, config: Config, now: Date): RotationPlan 
     overlaps: d.ownership?.overlaps ?? [],
     target,
     clusterWide: o.managed === undefined ? null : o.managed !== "forbidden",
+    apiToken: null,
   };
 }
 

@@ -118,17 +118,65 @@ function describeOwner(owner: ApiTokenOwner): string {
   return owner.kind === "personal" ? "personal access token" : `${owner.kind} ${owner.id}'s access token`;
 }
 
+/** What the preparation established: the token, what was observed of it and its store, and the expiry to ask for. */
+export interface PreparedApiTokenRotation {
+  current: Secret;
+  seen: ApiTokenObservation;
+  decision: ApiTokenDecision;
+}
+
+/**
+ * observe -> decide -> the proof and the recovery file: everything before the
+ * one step that cannot be undone. Changes nothing a person would notice (the
+ * store's own value written back unchanged; an empty recovery file).
+ */
+export async function prepareApiTokenRotation(
+  current: Secret,
+  settings: ApiTokenRotationSettings,
+  ports: ApiTokenPorts,
+): Promise<PreparedApiTokenRotation> {
+  const { store, recovery } = ports;
+  const seen = await observeApiToken(current, ports);
+  const decision = decideApiTokenRotation(seen, ports.clock.now(), settings, store.where);
+  await store.proveWritable(seen.holds === "this-token" ? current : undefined, current);
+  if (recovery) await recovery.prepare();
+  return { current, seen, decision };
+}
+
+/** The rotation will not happen after all: the prepared (empty) recovery file goes. */
+export async function abandonApiTokenRotation(ports: ApiTokenPorts): Promise<void> {
+  if (ports.recovery) await ports.recovery.discard().catch(() => undefined);
+}
+
 export async function rotateApiToken(
   current: Secret,
   settings: ApiTokenRotationSettings,
   ports: ApiTokenPorts,
 ): Promise<ApiTokenRotationReport> {
-  const { gitlab, store, recovery, log } = ports;
-  const seen = await observeApiToken(current, ports);
-  const decision = decideApiTokenRotation(seen, ports.clock.now(), settings, store.where);
-  // The proof the store takes a write, and the recovery file, before the one step that cannot be undone.
-  await store.proveWritable(seen.holds === "this-token" ? current : undefined, current);
-  if (recovery) await recovery.prepare();
+  return executeApiTokenRotation(await prepareApiTokenRotation(current, settings, ports), ports, { recheck: false });
+}
+
+/**
+ * execute: rotate once, write back with the new token, read back.
+ * `recheck`: time has passed since the preparation (rotate's deploy token
+ * came first), so first make sure no other run rotated this token meanwhile:
+ * presenting a rotated value to the rotate endpoint would revoke the family.
+ */
+export async function executeApiTokenRotation(
+  prepared: PreparedApiTokenRotation,
+  ports: ApiTokenPorts,
+  opts: { recheck: boolean },
+): Promise<ApiTokenRotationReport> {
+  const { gitlab, store, log } = ports;
+  const { seen, decision } = prepared;
+  if (opts.recheck) {
+    try {
+      await stillCurrent(prepared, ports);
+    } catch (err) {
+      await abandonApiTokenRotation(ports);
+      throw err;
+    }
+  }
   log.info(
     `${store.where} can be written; rotating the ${describeOwner(seen.owner)} "${seen.self.name}" (id ${seen.self.id}, ` +
       `expires ${seen.self.expiresAt ?? "never"}) to expire on ${decision.expiresAt}`,
@@ -138,7 +186,7 @@ export async function rotateApiToken(
   try {
     rotated = await gitlab.rotateApiTokenSelf(seen.owner, decision.expiresAt);
   } catch (err) {
-    if (recovery) await recovery.discard().catch(() => undefined);
+    await abandonApiTokenRotation(ports);
     throw rotateFailure(err, store.where);
   }
   for (const form of tokenForms(rotated.token.reveal())) log.secret(form);
@@ -148,7 +196,7 @@ export async function rotateApiToken(
 
   const written = await writeBack(rotated.token, ports);
   if (written.ok) {
-    if (recovery) await recovery.discard().catch(() => undefined);
+    await abandonApiTokenRotation(ports);
     log.info(
       written.confirmed
         ? `${store.where} holds the new token (${written.confirmation})`
@@ -168,6 +216,36 @@ export async function rotateApiToken(
     };
   }
   throw await lostWrite(rotated, written.error, written.attempts, ports);
+}
+
+/**
+ * Just before the rotate request: the token still works and its store still
+ * holds it. Either failing means another run (another cluster's job with the
+ * same token) rotated it since this run read it: this run must not present it again.
+ */
+async function stillCurrent(prepared: PreparedApiTokenRotation, ports: ApiTokenPorts): Promise<void> {
+  const { current, seen } = prepared;
+  const { store, log } = ports;
+  const notAgain =
+    "It was not rotated again (presenting a rotated value to a rotate endpoint revokes every token of its family)";
+  try {
+    await ports.gitlab.apiTokenSelf();
+  } catch (err) {
+    if (err instanceof GitLabError && err.status === 401)
+      throw new ApiTokenRefusalError(
+        `GitLab no longer accepts the API token "${seen.self.name}" (HTTP 401), which it did when this run started: another ` +
+          `run with the same token may have rotated it meanwhile. ${notAgain}; ${store.where} should hold the new value. ` +
+          `Let one job rotate a shared API token`,
+      );
+    throw err;
+  }
+  const held = await store.read(current);
+  if (held === undefined || held.reveal() === current.reveal()) return;
+  for (const form of tokenForms(held.reveal())) log.secret(form);
+  throw new ApiTokenRefusalError(
+    `${store.where} no longer holds the API token this run started with: another run has written a new value meanwhile. ` +
+      `${notAgain}. Let one job rotate a shared API token`,
+  );
 }
 
 type WriteOutcome =

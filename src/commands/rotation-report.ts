@@ -42,6 +42,25 @@ export interface RotationReport {
   overlaps?: Overlap[];
   /** What the run recalled of its target (target-memory.ts), for the ownership property's checks. Not part of any output. */
   recall?: Recalled;
+  /** With --rotate-api-token-within: what became of the GitLab API token (api-token-step.ts). */
+  apiToken?: ApiTokenOutcome;
+}
+
+/**
+ * The API token's part of a run. `rotated`: rotated and written to its store;
+ * `would-rotate`: a dry run found it due; `not-due`; `unknown`: its expiry
+ * could not be read; `failed`: due, but not rotated or not stored (the
+ * message, with how to recover, is among the report's problems).
+ */
+export interface ApiTokenOutcome {
+  action: "rotated" | "would-rotate" | "not-due" | "unknown" | "failed";
+  reason: string;
+  /** Its expiry when the run started (YYYY-MM-DD; null: never, or not known). */
+  expiresAt: string | null;
+  /** --api-token-store, as given (never a value). */
+  store: string;
+  /** `rotated`: the new token, and whether the store was read back holding it. */
+  rotated?: { id: number; expiresAt: string; confirmed: boolean };
 }
 
 /** What a run's report says from what it observed and decided, before it executes anything. */

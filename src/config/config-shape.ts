@@ -56,8 +56,10 @@ export interface GitHubSettings {
 }
 
 export interface ApiTokenSettings {
-  /** undefined unless --api-token-store was given (rotate-api-token requires it). */
+  /** undefined unless --api-token-store was given (rotate-api-token and --rotate-api-token-within require it). */
   store: ApiTokenStoreSpec | undefined;
+  /** rotate: also rotate the API token when it expires within this; undefined: never. */
+  rotateWithinMs: number | undefined;
   expiresInMs: number;
   recoveryFile: string | undefined;
   github: GitHubSettings;

@@ -1,10 +1,13 @@
-// rotate-api-token's options: where the API token's value lives
+// The API token's rotation options: where its value lives
 // (--api-token-store), how long the rotated token lives
 // (--api-token-expires-in), the file that keeps it if the write fails
-// (--api-token-recovery-file), and GitHub's API and token for a github: store.
+// (--api-token-recovery-file), GitHub's API and token for a github: store, and
+// when rotate rotates it too (--rotate-api-token-within). rotate-api-token
+// always rotates; for rotate the others mean something only with
+// --rotate-api-token-within.
 import { UsageError } from "../model/errors.js";
 import { Secret } from "../model/secret.js";
-import { DAY_MS, durationRange, parseDuration } from "./duration.js";
+import { DAY_MS, durationRange, formatDuration, parseDuration } from "./duration.js";
 import type { ApiTokenSettings, ApiTokenStoreSpec, GitHubSettings } from "./config-shape.js";
 import { baseUrl, GROUP_REF, PROJECT_REF } from "./input-credentials.js";
 import type { Reader } from "./input-reader.js";
@@ -70,7 +73,21 @@ export function parseApiTokenStore(value: string): ApiTokenStoreSpec | string {
   return parseGitHubStore(value) ?? FORMS;
 }
 
-export function apiTokenSettings(r: Reader): ApiTokenSettings {
+/** Pure: the --api-token-store value a store spec stands for (for reports; holds no value). */
+export function apiTokenStoreText(spec: ApiTokenStoreSpec): string {
+  if (spec.kind === "kubernetes-secret") return `kubernetes:${spec.namespace}/${spec.name}/${spec.key}`;
+  if (spec.kind === "github-secret")
+    return `github:${spec.owner}/${spec.repo}:${spec.name}${spec.environment === undefined ? "" : `:${spec.environment}`}`;
+  const scope = spec.environmentScope === undefined ? "" : `:${spec.environmentScope}`;
+  return `gitlab:${spec.owner.kind}:${spec.owner.ref}:${spec.key}${scope}`;
+}
+
+/**
+ * `command`: rotate-api-token, which always rotates (its store is required by
+ * the command); otherwise the rotation is rotate's, asked for with
+ * --rotate-api-token-within, and the store and recovery file mean nothing without it.
+ */
+export function apiTokenSettings(r: Reader, command: boolean): ApiTokenSettings {
   const raw = r.string("apiTokenStore");
   let store: ApiTokenStoreSpec | undefined;
   if (raw !== undefined) {
@@ -82,7 +99,25 @@ export function apiTokenSettings(r: Reader): ApiTokenSettings {
   const ms = parseDuration(expires);
   if (ms === undefined || ms < MIN_MS || ms > MAX_MS)
     throw new UsageError(r.label("apiTokenExpiresIn"), expires, durationRange(MIN_MS, MAX_MS));
-  return { store, expiresInMs: ms, recoveryFile: r.string("apiTokenRecoveryFile"), github: github(r, store) };
+  const recoveryFile = r.string("apiTokenRecoveryFile");
+  const rotateWithinMs = command ? undefined : within(r, ms);
+  if (!command && rotateWithinMs === undefined) {
+    for (const key of ["apiTokenStore", "apiTokenRecoveryFile"] as const)
+      if (r.explicit(key) !== undefined)
+        throw new UsageError(
+          r.label(key),
+          undefined,
+          `only with ${r.label("rotateApiTokenWithin")}: without it rotate leaves the API token alone (or run rotate-api-token)`,
+        );
+  }
+  if (rotateWithinMs !== undefined && store === undefined)
+    throw new UsageError(
+      r.label("apiTokenStore"),
+      undefined,
+      `required with ${r.label("rotateApiTokenWithin")}: where the API token's value lives, to write the rotated one back ` +
+        `(${FORMS})`,
+    );
+  return { store, rotateWithinMs, expiresInMs: ms, recoveryFile, github: github(r, store) };
 }
 
 /**
@@ -119,4 +154,24 @@ function github(r: Reader, store: ApiTokenStoreSpec | undefined): GitHubSettings
     );
   if (/\s/.test(value)) throw new UsageError(r.label("githubToken"), undefined, "a single token without whitespace");
   return { apiUrl, token: new Secret(value) };
+}
+
+/**
+ * --rotate-api-token-within: at least a day (expiry dates are days), and
+ * shorter than the lifetime the rotation gives, or every run would rotate.
+ */
+function within(r: Reader, lifetimeMs: number): number | undefined {
+  const text = r.explicit("rotateApiTokenWithin");
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < MIN_MS || ms > MAX_MS)
+    throw new UsageError(r.label("rotateApiTokenWithin"), text, durationRange(MIN_MS, MAX_MS));
+  if (ms >= lifetimeMs)
+    throw new UsageError(
+      `${r.label("rotateApiTokenWithin")} and ${r.label("apiTokenExpiresIn")}`,
+      `${text}, ${r.string("apiTokenExpiresIn")}`,
+      `${r.label("rotateApiTokenWithin")} shorter than ${r.label("apiTokenExpiresIn")}: a token rotated to live ` +
+        `${formatDuration(lifetimeMs)} would be due again at once, so every run would rotate it. E.g. 30d with 7d`,
+    );
+  return ms;
 }

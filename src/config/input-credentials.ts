@@ -97,6 +97,9 @@ const DEPLOY_TOKEN_ONLY: readonly OptionKey[] = [
   "strictOwnership",
   "sweepGrace",
   "retryFor",
+  "rotateApiTokenWithin",
+  "apiTokenStore",
+  "apiTokenRecoveryFile",
 ];
 
 export function credentials(r: Reader, writes: boolean): Credentials {

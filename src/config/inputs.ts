@@ -55,6 +55,8 @@ export interface ParseOptions {
   writesCredentials?: boolean;
   /** false for a command that touches no namespace (render --format config.json): none is required. */
   namespacesRequired?: boolean;
+  /** rotate-api-token: the API token is always rotated, so --rotate-api-token-within does not apply. */
+  apiTokenCommand?: boolean;
   /** Options that came from an option variable, named by it in messages (from readVariables). */
   labels?: Readonly<Partial<Record<OptionKey, string>>>;
 }
@@ -115,7 +117,7 @@ export function parseConfig(
     yes: r.boolean("yes"),
     renderFormat: renderFormat(r),
     observe: observe(r),
-    apiToken: apiTokenSettings(r),
+    apiToken: apiTokenSettings(r, opts.apiTokenCommand ?? false),
   };
 }
 

@@ -415,14 +415,25 @@ export const OPTIONS = [
       "rotate: record Kubernetes Events (events.k8s.io/v1): one per run on the target's Lease (Rotated, Filled, NothingDue, " +
       "RotationFailed) and a Warning on the Secret of each namespace that needs a person. Needs create on events; refused, the run goes on.",
   },
-  // rotate-api-token (commands/rotate-api-token.ts): the API token's own rotation, and where its new value goes.
+  // The API token's own rotation: rotate-api-token always, rotate with --rotate-api-token-within
+  // (commands/rotate-api-token.ts, commands/api-token-step.ts); and where its new value goes.
+  {
+    key: "rotateApiTokenWithin",
+    kind: "string",
+    flag: "rotate-api-token-within",
+    input: "rotate-api-token-within",
+    description:
+      "rotate: also rotate the GitLab API token this run holds when it expires within this duration (e.g. 7d; 1d up to " +
+      "--api-token-expires-in), after the deploy token, and write its new value to --api-token-store (which it needs), as " +
+      "rotate-api-token does. The store is proven writable before anything changes; a failed deploy rotation leaves the API token alone.",
+  },
   {
     key: "apiTokenStore",
     kind: "string",
     flag: "api-token-store",
-    input: null,
+    input: "api-token-store",
     description:
-      "rotate-api-token: where the API token's value lives, written with the new value after the rotation: " +
+      "rotate-api-token, rotate --rotate-api-token-within: where the API token's value lives, written with the new value after the rotation: " +
       "gitlab:project:<id or path>:<KEY>[:<environment scope>] or gitlab:group:<id or path>:<KEY>[:<environment scope>] (a CI/CD " +
       "variable; its masked, protected, raw and hidden flags are kept), kubernetes:<namespace>/<secret>/<key> (a Secret's key, " +
       "written with kubectl), or github:<owner>/<repo>:<NAME>[:<environment>] (a GitHub Actions repository or environment secret, " +
@@ -432,18 +443,19 @@ export const OPTIONS = [
     key: "apiTokenExpiresIn",
     kind: "string",
     flag: "api-token-expires-in",
-    input: null,
+    input: "api-token-expires-in",
     default: "30d",
     description:
-      "rotate-api-token: lifetime of the rotated API token (1d to 365d; GitLab's limit). GitLab expires tokens at 00:00 UTC: the date is rounded up.",
+      "rotate-api-token, rotate --rotate-api-token-within: lifetime of the rotated API token (1d to 365d; GitLab's limit). GitLab expires tokens at 00:00 UTC: the date is rounded up.",
   },
   {
     key: "apiTokenRecoveryFile",
     kind: "string",
     flag: "api-token-recovery-file",
+    // No Action or component input: a CI job's filesystem is discarded with the job, and an artifact would publish the token.
     input: null,
     description:
-      "rotate-api-token: a file that must not exist yet, created empty (mode 0600) before the rotation and removed after a " +
+      "rotate-api-token, rotate --rotate-api-token-within: a file that must not exist yet, created empty (mode 0600) before the rotation and removed after a " +
       "successful write. Only if writing the new token to --api-token-store fails after GitLab rotated it is the new value kept " +
       "there, so it is not lost (see docs/security.md). Without it, such a failure leaves the new token unrecoverable: revoke it in GitLab.",
   },
@@ -560,6 +572,14 @@ export const OUTPUTS = [
   },
   {
     name: "api-token-expires-at",
-    description: "The GitLab API token's expiry date (YYYY-MM-DD; empty when it never expires or could not be read).",
+    description:
+      "The GitLab API token's expiry date (YYYY-MM-DD; empty when it never expires or could not be read); after the token's " +
+      "rotation, the new token's.",
+  },
+  {
+    name: "api-token-rotated",
+    description:
+      "With rotate-api-token-within: true when this run rotated the GitLab API token and wrote it to api-token-store, " +
+      "false when it did not (not due, or it failed: the step fails then); empty without rotate-api-token-within.",
   },
 ] as const;

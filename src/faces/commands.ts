@@ -25,16 +25,7 @@ export interface CommandSpec {
 }
 
 /** Options only the other commands use. */
-const NOT_ROTATE: readonly OptionKey[] = [
-  "warnWithin",
-  "yes",
-  "format",
-  "apiTokenStore",
-  "apiTokenExpiresIn",
-  "apiTokenRecoveryFile",
-  "githubApiUrl",
-  "githubToken",
-];
+const NOT_ROTATE: readonly OptionKey[] = ["warnWithin", "yes", "format"];
 /** Where to find GitLab and the cluster, and which target: every command but render needs these. */
 const TARGET: readonly OptionKey[] = [
   "gitlabUrl",
@@ -69,11 +60,16 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       "With --username (static credentials for any registry: Docker Hub, Harbor, IBM Cloud's iamapikey) nothing is minted or " +
         "revoked and GitLab is never called: the Secrets are written when the docker config they record (its SHA-256, in an " +
         "annotation) differs from the one the given credentials make, and otherwise left alone.",
+      "With --rotate-api-token-within D the run also rotates the GitLab API token it holds when that expires within D, " +
+        "as rotate-api-token does: --api-token-store is read and proven writable before anything else changes, then the " +
+        "deploy token is rotated with the current API token, and the API token last (its old value dies at once), only " +
+        "if the deploy token's rotation succeeded. A dry run says whether it would be rotated.",
     ],
     exitCodes: [
       "0  done, or nothing was due",
-      `${REMOTE} (after rollback; retrying may help)`,
-      "2  bad input, or a Secret only you can decide on (nothing was changed)",
+      `${REMOTE} (after rollback; retrying may help); or, with --rotate-api-token-within, the API token's rotation ` +
+        "after the deploy token's failed (the message says whether it was rotated and how to recover)",
+      "2  bad input, a Secret only you can decide on, or an API token or --api-token-store that will not do (nothing was changed)",
     ],
     // Every option but the other commands' own, including options added later.
     options: (key) => !NOT_ROTATE.includes(key),
@@ -87,7 +83,10 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
         "keep, revoke and sweep; and why. No token is minted, no Lease taken, no Secret written. Takes rotate's options.",
     ],
     exitCodes: ["0  plan printed", REMOTE, "2  bad input, or a Secret rotate would refuse (nothing was changed)"],
-    options: (key) => !NOT_ROTATE.includes(key) && !["dotenv", "metricsFile", "pushgatewayUrl", "events"].includes(key),
+    // What a run leaves behind (reports, signals, the recovery file) is rotate's alone.
+    options: (key) =>
+      !NOT_ROTATE.includes(key) &&
+      !["dotenv", "metricsFile", "pushgatewayUrl", "events", "apiTokenRecoveryFile"].includes(key),
   },
   status: {
     summary: "List the managed Secrets and this target's deploy tokens; flag orphans, dead and expiring tokens.",
@@ -261,6 +260,7 @@ export function configFor(
     parseConfig(r, env, face, {
       writesCredentials: command !== "status" && command !== "revoke",
       namespacesRequired,
+      apiTokenCommand: command === "rotate-api-token",
       labels,
     });
   const format = typeof raw.format === "string" ? raw.format.trim() : undefined;

@@ -76,6 +76,12 @@ const DESCRIPTION_OVERRIDES: Readonly<Record<string, string>> = {
   namespaces: "Target namespaces, as an array: [team-a, team-b].",
   context:
     "kubeconfig context of the target cluster. With the GitLab agent for Kubernetes: path/to/agent-config-project:agent-name.",
+  apiTokenStore:
+    "With rotate_api_token_within: where the API token's value lives, written with the new value after its rotation: " +
+    "gitlab:project:<id or path>:<KEY>[:<environment scope>], gitlab:group:<id or path>:<KEY>[:<environment scope>] (a CI/CD " +
+    "variable; its masked, protected, raw and hidden flags are kept) or kubernetes:<namespace>/<secret>/<key>. " +
+    "Empty: the CI/CD variable token_variable names, in this project (gitlab:project:$CI_PROJECT_ID:<token_variable>); " +
+    "a variable defined on a group or the instance needs its own store.",
 };
 
 // Format checks GitLab runs when the pipeline is created, for the inputs the
@@ -249,6 +255,8 @@ export function componentScript(options: readonly OptionSpec[] = OPTIONS): strin
   }
   const [tokenEnv, passwordEnv] = [optionByKey("gitlabToken").env![0], optionByKey("registryPassword").env![0]];
   const username = optionVariable(optionByKey("username"));
+  const within = optionVariable(optionByKey("rotateApiTokenWithin"));
+  const store = optionVariable(optionByKey("apiTokenStore"));
   const take = (shell: string, variable: string, key: string): string[] => [
     `  ${shell}=$(printenv "$${variable}" || true)`,
     `  if [ -z "$${shell}" ]; then echo "error: the CI/CD variable $${variable} (input ${SECRET_INPUTS[key]!.input}) is not set or empty. ${SECRET_INPUTS[key]!.missing}" >&2; exit 2; fi`,
@@ -301,6 +309,8 @@ export function componentScript(options: readonly OptionSpec[] = OPTIONS): strin
       `# Rotate: the inputs reach the CLI as its option variables, the secret as ${tokenEnv} / ${passwordEnv} on this command only`,
       "set +x",
       `if [ "$(echo $GPS_METRICS)" = true ] && [ -z "$${optionVariable(optionByKey("metricsFile"))}" ]; then export ${optionVariable(optionByKey("metricsFile"))}=${METRICS_FILE}; fi`,
+      // The API token lives where the job took it from: the variable token_variable names, in this project.
+      `if [ -n "$${within}" ] && [ -z "$${store}" ]; then export ${store}="gitlab:project:$CI_PROJECT_ID:$GPS_TOKEN_VARIABLE"; fi`,
       `${tokenEnv}="$gps_token" ${passwordEnv}="$gps_password" gitlab-pull-secret rotate --dotenv ${DOTENV_FILE}`,
     ],
   ].map((item) => item.join("\n"));

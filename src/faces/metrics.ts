@@ -33,6 +33,8 @@ export interface RunFacts {
   swept: number;
   filled: number;
   skipped: number;
+  /** With --rotate-api-token-within: 1 when the run rotated (and stored) the API token, else 0; undefined without. */
+  apiTokenRotated?: number | undefined;
 }
 
 /** The findings that make a Secret unhealthy: an expiring token still pulls (its own alert says so), the others do not or are not ours. */
@@ -175,6 +177,11 @@ function families(status: StatusReport | undefined, run: RunFacts | undefined): 
       "last_run_skipped_namespaces",
       "Listed namespaces the last run skipped (missing or being deleted).",
       run.skipped,
+    );
+    one(
+      "last_run_api_token_rotated",
+      "With --rotate-api-token-within: 1 when the last run rotated the GitLab API token and stored it, else 0.",
+      run.apiTokenRotated,
     );
   }
   return out.filter((f) => f.samples.length > 0);

@@ -46,6 +46,13 @@ export function planLines(p: RotationPlan): string[] {
       ? ["Note: RBAC does not allow listing Secrets cluster-wide; only token names decide what is revoked"]
       : []),
     ...(p.serviceAccounts.length ? [`ServiceAccounts to get "${p.secretName}": ${p.serviceAccounts.join(", ")}`] : []),
+    ...(p.apiToken
+      ? [
+          p.apiToken.action === "would-rotate"
+            ? `API token: rotate it last, after the deploy token (${p.apiToken.reason}), and write it to ${p.apiToken.store}`
+            : `API token: leave it (${p.apiToken.reason})`,
+        ]
+      : []),
     ...(p.namespaces.some((n) => n.createNamespace)
       ? [
           "The namespace(s) marked create namespace do not exist yet: the API server accepted creating them (server dry run), but a " +

@@ -4,7 +4,8 @@
 import { type Redactor } from "../model/secret.js";
 import type { Log } from "../model/ports.js";
 import { unavailableText, type UnavailableNamespace } from "../model/errors.js";
-import type { RotationReport } from "../commands/rotation-report.js";
+import type { ApiTokenOutcome, RotationReport } from "../commands/rotation-report.js";
+import { apiTokenLine } from "../commands/api-token-step.js";
 import { runResult } from "../commands/run-signals.js";
 
 /** The machine-readable result, identical for `--json` and the Action outputs. */
@@ -19,6 +20,8 @@ export interface ResultJson {
   skippedNamespaces: UnavailableNamespace[];
   /** Namespaces that lacked the Secret and got the current token, nothing being due (no token minted: `token` is null). */
   filledNamespaces: string[];
+  /** With --rotate-api-token-within: what became of the GitLab API token; absent without. */
+  apiToken?: ApiTokenOutcome;
 }
 
 export function resultJson(r: RotationReport): ResultJson {
@@ -31,6 +34,7 @@ export function resultJson(r: RotationReport): ResultJson {
     revokedTokenIds: r.revokedTokenIds,
     skippedNamespaces: r.skipped,
     filledNamespaces: r.filled?.namespaces ?? [],
+    ...(r.apiToken ? { apiToken: r.apiToken } : {}),
   };
 }
 
@@ -56,6 +60,7 @@ export function actionOutputs(r: RotationReport, extras: RunExtras = {}): Record
     result: runResult({ report: r }),
     "token-expiry-timestamp": r.token ? String(Math.floor(Date.parse(r.token.expiresAt) / 1000)) : "",
     "api-token-expires-at": extras.apiTokenExpiresAt ?? "",
+    "api-token-rotated": r.apiToken ? String(r.apiToken.action === "rotated") : "",
   };
 }
 
@@ -70,6 +75,7 @@ export function dotenvText(r: RotationReport, extras: RunExtras = {}, prefix = "
 
 export function summaryLines(r: RotationReport): string[] {
   const extra = [
+    ...(r.apiToken ? [apiTokenLine(r.apiToken)] : []),
     ...(r.sweptTokenIds.length ? [`Swept orphaned deploy token(s) ${r.sweptTokenIds.join(", ")}`] : []),
     ...(r.serviceAccountsUpdated?.length
       ? [`Added "${r.secretName}" to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`]
@@ -219,6 +225,7 @@ export function jobSummary(r: RotationReport): JobSummary {
   if (r.sweptTokenIds.length) notes.push(`Swept orphaned deploy token(s) ${r.sweptTokenIds.join(", ")}`);
   if (r.serviceAccountsUpdated?.length)
     notes.push(`Added to imagePullSecrets of ${r.serviceAccountsUpdated.join(", ")}`);
+  if (r.apiToken) notes.push(apiTokenLine(r.apiToken));
   for (const p of r.problems) notes.push(`Warning: ${p}`);
   return {
     heading,

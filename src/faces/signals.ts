@@ -11,7 +11,7 @@ import { basename, dirname, join } from "node:path";
 import { kubectlEventPort } from "../adapters/kubectl-events.js";
 import { pushMetrics } from "../adapters/pushgateway.js";
 import { readCaFile } from "../adapters/tls.js";
-import { livePorts } from "../adapters/wiring.js";
+import { liveRotationPorts } from "../adapters/wiring.js";
 import type { Config } from "../config/inputs.js";
 import { rotate } from "../commands/rotate.js";
 import type { RotationReport } from "../commands/rotation-report.js";
@@ -181,6 +181,10 @@ function runFacts(config: Config, outcome: RunOutcome, startedMs: number, finish
     swept: r?.sweptTokenIds.length ?? 0,
     filled: r?.filled?.namespaces.length ?? 0,
     skipped: r?.skipped.length ?? 0,
+    // A run that failed before its report asked for the API token's rotation as much as one that got there.
+    ...(config.apiToken.rotateWithinMs !== undefined
+      ? { apiTokenRotated: r?.apiToken?.action === "rotated" ? 1 : 0 }
+      : {}),
   };
 }
 
@@ -193,10 +197,11 @@ export async function observedRotation(config: Config, log: Log, redactor: Redac
   checkMetricsFile(config);
   const started = Date.now();
   const seen: Seen = {};
-  const ports = watched(livePorts(config, log, redactor), seen);
+  const live = liveRotationPorts(config, log, redactor);
+  const ports = watched(live.ports, seen);
   let outcome: RunOutcome;
   try {
-    outcome = { report: await rotate(config, ports) };
+    outcome = { report: await rotate(config, ports, live.apiToken) };
   } catch (err) {
     outcome = { error: err as Error };
   }
@@ -239,5 +244,9 @@ export async function observedRotation(config: Config, log: Log, redactor: Redac
     }
   }
   if (outcome.error) throw outcome.error;
-  return { report: outcome.report, apiTokenExpiresAt: seen.apiToken ? seen.apiToken.expiresAt : undefined };
+  const rotated = outcome.report.apiToken?.rotated;
+  return {
+    report: outcome.report,
+    apiTokenExpiresAt: rotated ? rotated.expiresAt : seen.apiToken ? seen.apiToken.expiresAt : undefined,
+  };
 }

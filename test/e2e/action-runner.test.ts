@@ -145,6 +145,47 @@ describe("the Action on Node 24, started as the runner starts it", { skip: skipW
     assert.deepEqual(leaks(world, [first, second].map(withRunnerTemp)), []);
   });
 
+  test("rotate-api-token-within: one self-rotation, written back to the GitLab variable; outputs and summary say so", async () => {
+    const old = "glpat-e2eActionWithin000000001";
+    const expiresAt = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+    world.gitlab.addPersonalAccessToken("maintainer", old, ["api"], { name: "action within", expiresAt });
+    world.gitlab.addVariable(
+      { kind: "project", id: PROJECT.id },
+      { key: "GITLAB_API_TOKEN", value: old, masked: true },
+    );
+    world.addSecretForms(old, Buffer.from(old).toString("base64"));
+    world.gitlab.resetRequests();
+    const r = await runStep({
+      ...withInputs(),
+      "gitlab-token": old,
+      "rotate-api-token-within": "7d",
+      "api-token-store": `gitlab:project:${PROJECT.id}:GITLAB_API_TOKEN`,
+    });
+    const [v] = world.gitlab.variables({ kind: "project", id: PROJECT.id }, "GITLAB_API_TOKEN");
+    world.addSecretForms(v!.value, Buffer.from(v!.value).toString("base64"));
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.notEqual(v!.value, old);
+    assert.equal(world.gitlab.accessToken(old)!.revoked, true, "the old API token is dead");
+    const fresh = world.gitlab.accessToken(v!.value)!;
+    assert.equal(fresh.active, true, "the new one is alive: no family revocation");
+    assert.equal(fresh.family, world.gitlab.accessToken(old)!.family);
+    assert.equal(
+      world.gitlab.requests.filter((q) => q.method === "POST" && q.path.endsWith("/rotate")).length,
+      1,
+      "one rotation",
+    );
+    const outputs = parseGithubOutput(r.files.GITHUB_OUTPUT!);
+    assert.equal(outputs["api-token-rotated"], "true");
+    assert.equal(outputs["api-token-expires-at"], fresh.expiresAt, "the new token's expiry");
+    assert.ok(world.gitlab.isLive(Number(outputs["token-id"])), "the deploy token rotated too");
+    assert.match(r.files.GITHUB_STEP_SUMMARY!, /Rotated the GitLab API token \(it expires on /);
+    // The new value is masked before any line could show it, the old one from the first line.
+    const lines = r.stdout.split("\n");
+    assert.equal(lines[0], `::add-mask::${old}`);
+    assert.ok(lines.includes(`::add-mask::${v!.value}`), "the new API token is masked");
+    assert.deepEqual(leaks(world, [withRunnerTemp(r)]), []);
+  });
+
   test("a bad input fails the step with ::error:: and exit 1, before any request", async () => {
     const requests = world.gitlab.requests.length;
     const kubectl = world.kubectlCalls().length;

@@ -246,6 +246,54 @@ describe(
       assert.deepEqual(leaks(world, [p]), []);
     });
 
+    test("rotate_api_token_within: one self-rotation into its default store, the token variable in $CI_PROJECT_ID", async () => {
+      const old = "glpat-e2eComponentWithin000001";
+      const expiresAt = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+      world.gitlab.addPersonalAccessToken("maintainer", old, ["api"], { name: "component within", expiresAt });
+      world.gitlab.addVariable(
+        { kind: "project", id: PROJECT.id },
+        { key: TOKEN_VARIABLE, value: old, masked: true, protected: true },
+      );
+      world.addSecretForms(old, Buffer.from(old).toString("base64"));
+      writePipeline([
+        {
+          job_name: "pull-secret-eu",
+          gitlab_url: world.gitlab.url,
+          project: PROJECT.path,
+          namespaces: ["team-a"],
+          kubeconfig: clusters["prod-eu"]!.kubeconfig,
+          kube_context: "prod-eu",
+          rotate_api_token_within: "7d",
+          ...verify(),
+        },
+      ]);
+      world.gitlab.resetRequests();
+      // As GitLab hands a job its project's variables: the token, and the project's id.
+      const p = await runPipeline({ [TOKEN_VARIABLE]: old, CI_PROJECT_ID: String(PROJECT.id) });
+      const [v] = world.gitlab.variables({ kind: "project", id: PROJECT.id }, TOKEN_VARIABLE);
+      world.addSecretForms(v!.value, Buffer.from(v!.value).toString("base64"));
+      assert.equal(p.code, 0, `${p.stdout}\n${p.stderr}\n${p.jobLog("pull-secret-eu")}`);
+      assert.notEqual(v!.value, old, "the variable token_variable names holds the new token");
+      assert.deepEqual([v!.masked, v!.protected], [true, true], "its flags are kept");
+      assert.equal(world.gitlab.accessToken(old)!.revoked, true, "the old API token is dead");
+      const fresh = world.gitlab.accessToken(v!.value)!;
+      assert.equal(fresh.active, true, "the new one is alive: no family revocation");
+      assert.equal(fresh.family, world.gitlab.accessToken(old)!.family);
+      const rotations = world.gitlab.requests.filter((q) => q.method === "POST" && q.path.endsWith("/rotate"));
+      assert.equal(rotations.length, 1);
+      const puts = world.gitlab.requests.filter((q) => q.method === "PUT" && q.path.includes("/variables/"));
+      assert.ok(
+        puts.length > 0 && puts.every((q) => q.path === `/api/v4/projects/${PROJECT.id}/variables/${TOKEN_VARIABLE}`),
+        puts.map((q) => q.path).join(", "),
+      );
+      const dotenv = p.dotenv("pull-secret-eu")!;
+      assert.equal(dotenv.GITLAB_PULL_SECRET_API_TOKEN_ROTATED, "true");
+      assert.equal(dotenv.GITLAB_PULL_SECRET_API_TOKEN_EXPIRES_AT, fresh.expiresAt);
+      assert.ok(world.gitlab.isLive(Number(dotenv.GITLAB_PULL_SECRET_TOKEN_ID)), "the deploy token rotated too");
+      assert.match(p.jobLog("pull-secret-eu"), /Rotated the GitLab API token \(it expires on /);
+      assert.deepEqual(leaks(world, [p]), []);
+    });
+
     test("without the token variable the job fails naming it, and makes 0 GitLab requests", async () => {
       writePipeline([
         {

@@ -325,3 +325,215 @@ describe("rotate-api-token through the CLI", () => {
     assert.equal(Buffer.from(unchanged.data.token, "base64").toString("utf8"), value);
   });
 });
+
+describe("rotate --rotate-api-token-within through the CLI", () => {
+  let w: World;
+  const runs: Captured[] = [];
+  let n = 0;
+  const SECRET = "within-pull";
+
+  before(async () => {
+    w = await startWorld({ registry: false });
+  });
+  after(async () => {
+    assert.deepEqual(leaks(w, runs), [], "no form of any token value may show anywhere");
+    await w?.close();
+  });
+
+  function remember(token: string): void {
+    w.addSecretForms(token, Buffer.from(token).toString("base64"));
+  }
+  const dateIn = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+  /** A Maintainer's API token expiring in `days`, held by a project variable of its own (`key`; `store` names it). */
+  function apiToken(days: number): { token: string; key: string; store: string } {
+    const token = `glpat-e2eWithin${String(++n).padStart(4, "0")}Secret000000`;
+    w.gitlab.addPersonalAccessToken("maintainer", token, ["api"], { name: `within ${n}`, expiresAt: dateIn(days) });
+    remember(token);
+    const key = `WITHIN_TOKEN_${n}`;
+    w.gitlab.addVariable(VAR, { key, value: token, masked: true });
+    return { token, key, store: `gitlab:project:${PROJECT.path}:${key}` };
+  }
+  /** `registry`: where the pull check goes (checked only when given); without it there is none. */
+  async function rotate(
+    token: string,
+    extra: string[] = [],
+    store: string | null = null,
+    registry?: string,
+  ): Promise<Captured> {
+    const r = await w.runCli(
+      [
+        "rotate",
+        "--gitlab-url",
+        w.gitlab.url,
+        "--project",
+        PROJECT.path,
+        "--namespace",
+        "team-a,team-b",
+        "--secret-name",
+        SECRET,
+        "--kubeconfig",
+        w.kubeconfig,
+        "--registry",
+        ...(registry ? [registry, "--verify-image", PROJECT.path] : ["registry.example.com", "--no-verify"]),
+        "--retry-for",
+        "0s",
+        "--json",
+        ...(store ? ["--api-token-store", store] : []),
+        ...extra,
+      ],
+      { env: { GITLAB_TOKEN: token } },
+    );
+    runs.push(r);
+    return r;
+  }
+  const tokenIn = (ns: string) =>
+    w.kube.getObject("secrets", ns, SECRET)?.metadata.annotations?.["gitlab-pull-secret.io/token-id"] as
+      string | undefined;
+  const step = (q: { method: string; path: string }): string | undefined =>
+    q.method === "POST" && q.path.endsWith("/deploy_tokens")
+      ? "mint"
+      : q.method === "POST" && q.path.endsWith("/rotate")
+        ? "rotate"
+        : q.method === "PUT" && q.path.includes("/variables/")
+          ? "store"
+          : undefined;
+  const steps = () => w.gitlab.requests.map(step).filter((x) => x !== undefined);
+
+  test("due: the deploy token into the namespaces, then the API token rotated and written back, in one run", async () => {
+    const { token: old, key, store } = apiToken(3);
+    const metrics = join(w.dir, "within.prom");
+    w.gitlab.resetRequests();
+    const r = await rotate(old, ["--rotate-api-token-within", "7d", "--metrics-file", metrics], store);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    const [v] = w.gitlab.variables(VAR, key);
+    remember(v!.value);
+
+    // The deploy token: minted, in both namespaces.
+    assert.ok(report.token, "a deploy token was minted");
+    for (const ns of ["team-a", "team-b"]) assert.equal(tokenIn(ns), String(report.token.id), ns);
+    assert.equal(w.gitlab.isLive(report.token.id), true);
+    // The API token: the store proven first, the deploy token minted, the API token rotated last, then written.
+    assert.deepEqual(steps(), ["store", "mint", "rotate", "store"]);
+    assert.equal(report.apiToken.action, "rotated");
+    assert.match(report.apiToken.reason, /within --rotate-api-token-within 7d/);
+    assert.equal(report.apiToken.store, store);
+    assert.equal(report.apiToken.rotated.confirmed, true);
+    assert.notEqual(v!.value, old);
+    assert.equal(v!.masked, true, "the variable's flags are kept");
+    const oldState = w.gitlab.accessToken(old)!;
+    const fresh = w.gitlab.accessToken(v!.value)!;
+    assert.equal(oldState.revoked, true, "the old API token is dead");
+    assert.equal(fresh.active, true, "the new one is alive: no family revocation");
+    assert.equal(fresh.family, oldState.family);
+    assert.equal(fresh.id, report.apiToken.rotated.id);
+    assert.equal(fresh.expiresAt, report.apiToken.rotated.expiresAt);
+    // After the rotation the run read GitLab with the new token (the metrics' status read), not the dead one.
+    assert.doesNotMatch(r.stderr, /metrics hold the run only/);
+    const text = readFileSync(metrics, "utf8");
+    assert.match(text, /^gitlab_pull_secret_last_run_api_token_rotated\{secret="within-pull"\} 1$/m);
+    assert.match(text, /^gitlab_pull_secret_last_run_success\{secret="within-pull"\} 1$/m);
+    assert.match(r.stderr, /Rotated the GitLab API token \(it expires on .*\): the new token \d+ expires on/);
+
+    // The next scheduled run holds the new token, which is not due: the chain carries on.
+    w.gitlab.resetRequests();
+    const next = await rotate(v!.value, ["--rotate-api-token-within", "7d", "--force"], store);
+    assert.equal(next.code, 0, next.stderr);
+    assert.equal(JSON.parse(next.stdout).apiToken.action, "not-due");
+    assert.deepEqual(steps(), ["mint"]);
+  });
+
+  test("not within D: the deploy token rotates, the API token and its store are left alone", async () => {
+    const { token, key, store } = apiToken(60);
+    w.gitlab.resetRequests();
+    const r = await rotate(token, ["--rotate-api-token-within", "7d", "--force"], store);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.ok(report.token);
+    assert.equal(report.apiToken.action, "not-due");
+    assert.match(
+      report.apiToken.reason,
+      new RegExp(`expires on ${dateIn(60)} .*not within --rotate-api-token-within 7d`),
+    );
+    assert.deepEqual(steps(), ["mint"], "no proof, no rotation, no write");
+    assert.equal(w.gitlab.accessToken(token)!.active, true);
+    assert.equal(w.gitlab.variables(VAR, key)[0]!.value, token);
+    assert.match(r.stderr, /GitLab API token not rotated: it expires on/);
+  });
+
+  test("the store refused: nothing changes (no deploy token minted, no Secret written, the API token untouched)", async () => {
+    const { token } = apiToken(3);
+    const before = ["team-a", "team-b"].map(tokenIn);
+    const minted = w.gitlab.tokens.length;
+    // A store holding another value: exit 2.
+    w.gitlab.addVariable(VAR, { key: "SOMETHING_ELSE", value: "another-value-0001", masked: true });
+    w.gitlab.resetRequests();
+    const other = await rotate(
+      token,
+      ["--rotate-api-token-within", "7d", "--force"],
+      `gitlab:project:${PROJECT.id}:SOMETHING_ELSE`,
+    );
+    assert.equal(other.code, 2, other.stderr);
+    assert.match(other.stderr, /holds another value than the API token this run uses/);
+    // A store the token's user may not write (a group variable needs an Owner): exit 1, naming it.
+    w.gitlab.addGroup({ id: 910, path: "within-grp", members: { maintainer: "maintainer" } });
+    w.gitlab.addVariable({ kind: "group", id: 910 }, { key: KEY, value: token, masked: true });
+    const refused = await rotate(
+      token,
+      ["--rotate-api-token-within", "7d", "--force"],
+      `gitlab:group:within-grp:${KEY}`,
+    );
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /HTTP 403/);
+    for (const r of [other, refused]) assert.equal(JSON.parse(r.stdout).error.exitCode, r.code);
+
+    assert.deepEqual(
+      steps().filter((s) => s !== "store"),
+      [],
+      "no deploy token minted, no rotation",
+    );
+    assert.equal(w.gitlab.tokens.length, minted);
+    assert.deepEqual(["team-a", "team-b"].map(tokenIn), before, "the Secrets are as they were");
+    assert.equal(w.gitlab.accessToken(token)!.active, true);
+    assert.equal(w.gitlab.variables({ kind: "group", id: 910 }, KEY)[0]!.value, token);
+  });
+
+  test("the deploy token's rotation fails: the API token is left alone (and the prepared recovery file removed)", async () => {
+    const { token, key, store } = apiToken(3);
+    const recovery = join(w.dir, "within-recovery.token");
+    const before = ["team-a", "team-b"].map(tokenIn);
+    w.gitlab.resetRequests();
+    // After the mint: the new deploy token's pull check meets no registry, so it is taken back.
+    const r = await rotate(
+      token,
+      ["--rotate-api-token-within", "7d", "--force", "--api-token-recovery-file", recovery],
+      store,
+      "127.0.0.1:9",
+    );
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /The GitLab API token was not rotated: the deploy token's rotation failed first/);
+    assert.deepEqual(
+      steps(),
+      ["store", "mint"],
+      `the store proven, the deploy token minted (and taken back); no rotation\n${r.stderr}`,
+    );
+    const minted = w.gitlab.tokens.at(-1)!;
+    assert.equal(w.gitlab.isLive(minted.id), false, "the failed rotation's deploy token is revoked");
+    assert.deepEqual(["team-a", "team-b"].map(tokenIn), before);
+    assert.equal(w.gitlab.accessToken(token)!.active, true);
+    assert.equal(w.gitlab.variables(VAR, key)[0]!.value, token);
+    assert.equal(existsSync(recovery), false, "the empty recovery file is gone");
+  });
+
+  test("usage: --rotate-api-token-within without a store is exit 2 before any request", async () => {
+    w.gitlab.resetRequests();
+    const kubectl = w.kubectlCalls().length;
+    const r = await rotate(PAT_UNUSED, ["--rotate-api-token-within", "7d"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--api-token-store: .*required with --rotate-api-token-within/);
+    assert.deepEqual(w.gitlab.requests, []);
+    assert.equal(w.kubectlCalls().length, kubectl);
+  });
+});
+
+const PAT_UNUSED = "glpat-e2eWithinNeverUsed000001";

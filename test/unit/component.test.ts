@@ -201,12 +201,18 @@ test("the script holds no input: every option reaches the CLI as its variable, a
     if (item.includes("gps_token")) assert.match(item.split("\n")[1]!, /^set \+x$/);
   }
   const code = all.split("\n").filter((l) => !/^\s*#/.test(l));
-  assert.ok(code.length <= 40, `the script is ${code.length} lines`);
-  // The only option variables the script reads: the username, to know which secret to take, and the
-  // metrics file, which input metrics sets to the uploaded artifact when the user named none.
+  assert.ok(code.length <= 41, `the script is ${code.length} lines`);
+  // The only option variables the script reads: the username, to know which secret to take; the
+  // metrics file, which input metrics sets to the uploaded artifact when the user named none; and
+  // the API token's store, which defaults to the variable the token came from when its rotation is asked for.
   assert.deepEqual(
     [...new Set(all.match(/GITLAB_PULL_SECRET_OPT_\w+/g))],
-    ["GITLAB_PULL_SECRET_OPT_USERNAME", "GITLAB_PULL_SECRET_OPT_METRICS_FILE"],
+    [
+      "GITLAB_PULL_SECRET_OPT_USERNAME",
+      "GITLAB_PULL_SECRET_OPT_METRICS_FILE",
+      "GITLAB_PULL_SECRET_OPT_ROTATE_API_TOKEN_WITHIN",
+      "GITLAB_PULL_SECRET_OPT_API_TOKEN_STORE",
+    ],
   );
   // The command line: rotate and the dotenv report, nothing from the inputs.
   assert.match(all, new RegExp(`gitlab-pull-secret rotate --dotenv ${DOTENV_FILE}$`, "m"));
@@ -279,6 +285,7 @@ for (const mode of ["hash", "text"] as const) {
       allowInsecureHttp: "false",
       force: "false",
       events: "false",
+      apiTokenExpiresIn: "30d",
     });
     assert.equal(labels.namespaces, "$GITLAB_PULL_SECRET_OPT_NAMESPACES");
     // Not given: empty, so the CLI's own fallbacks ($CI_SERVER_URL, the project's registry) apply.
@@ -286,6 +293,8 @@ for (const mode of ["hash", "text"] as const) {
       "GITLAB_PULL_SECRET_OPT_GITLAB_URL",
       "GITLAB_PULL_SECRET_OPT_GROUP",
       "GITLAB_PULL_SECRET_OPT_REGISTRY",
+      "GITLAB_PULL_SECRET_OPT_ROTATE_API_TOKEN_WITHIN",
+      "GITLAB_PULL_SECRET_OPT_API_TOKEN_STORE",
     ])
       assert.equal(variables[v], "", v);
     assert.equal(variables.GPS_TOKEN_VARIABLE, "GITLAB_PULL_SECRET_TOKEN");

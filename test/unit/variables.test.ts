@@ -69,7 +69,7 @@ describe("the option variables come from the option table", () => {
   });
 
   test("every variable a secret can be read from, for scrubbing child environments", () => {
-    assert.deepEqual(secretVariables(), ["GITLAB_TOKEN", "REGISTRY_PASSWORD"]);
+    assert.deepEqual(secretVariables(), ["GITLAB_TOKEN", "REGISTRY_PASSWORD", "GPS_GITHUB_TOKEN"]);
   });
 });
 
