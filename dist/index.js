@@ -61680,6 +61680,14 @@ var OPTIONS = [
     description: "More host[:port] names written into the same docker config with the same credentials, e.g. the dependency proxy host or the registry under another name: repeat the flag or give a comma list; as an input, one per line."
   },
   {
+    key: "scopes",
+    kind: "list",
+    flag: "scope",
+    input: "scopes",
+    default: "read_registry",
+    description: "Scopes of the minted deploy token: read_registry (the container registry), read_virtual_registry and write_virtual_registry (GitLab's Dependency Proxy for container images, which takes a deploy token holding both: see docs/registries.md). Repeat the flag or give a comma list; as an input, one per line. Other scopes are refused. Without read_registry the pull check cannot run: give --no-verify. A changed set rotates at the next run."
+  },
+  {
     key: "username",
     kind: "string",
     flag: "username",
@@ -62322,6 +62330,78 @@ function registryAliases(r) {
   return out;
 }
 
+// src/model/scopes.ts
+var DEPLOY_TOKEN_SCOPES = [
+  "read_repository",
+  "read_registry",
+  "write_registry",
+  "read_package_registry",
+  "write_package_registry",
+  "read_virtual_registry",
+  "write_virtual_registry"
+];
+var DEFAULT_SCOPES = ["read_registry"];
+function orderedScopes(scopes2) {
+  const rank = (s) => {
+    const i = DEPLOY_TOKEN_SCOPES.indexOf(s);
+    return i < 0 ? DEPLOY_TOKEN_SCOPES.length : i;
+  };
+  return [...new Set(scopes2)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+function sameScopes(a, b) {
+  const x = orderedScopes(a);
+  const y = orderedScopes(b);
+  return x.length === y.length && x.every((s, i) => s === y[i]);
+}
+function scopesText(scopes2) {
+  return orderedScopes(scopes2).join(", ") || "none";
+}
+
+// src/config/input-scopes.ts
+var PULL_SCOPES = ["read_registry", "read_virtual_registry", "write_virtual_registry"];
+var REFUSED = {
+  write_registry: "it lets whoever reads the Secret push images to every container registry of the owner; a pull Secret never needs it (for the Dependency Proxy, give read_virtual_registry,write_virtual_registry)",
+  write_package_registry: "it lets whoever reads the Secret publish packages; a pull Secret never needs write",
+  read_package_registry: "it reads the package registry (npm, Maven, ...), not container images",
+  read_repository: "it clones the source code, which a pull Secret never needs"
+};
+var ACCEPTED2 = `${PULL_SCOPES.join(", ")} (a comma list or the flag repeated)`;
+function scopes(r, opts) {
+  const given = r.list("scopes");
+  if (opts.staticCredentials) {
+    if (given.length && given.join(",") !== DEFAULT_SCOPES.join(","))
+      throw new UsageError(
+        r.label("scopes"),
+        given.join(","),
+        `not used with static credentials (${r.label("username")}): nothing is minted or revoked and GitLab is never called; leave it out`
+      );
+    return [...DEFAULT_SCOPES];
+  }
+  for (const s of given) {
+    if (PULL_SCOPES.includes(s)) continue;
+    const why = REFUSED[s];
+    if (why) throw new UsageError(r.label("scopes"), s, `${ACCEPTED2}: ${s} is refused, ${why}`);
+    const known = DEPLOY_TOKEN_SCOPES.includes(s) ? "" : " (not a deploy token scope)";
+    throw new UsageError(r.label("scopes"), s, `${ACCEPTED2}${known}`);
+  }
+  const out = orderedScopes(given.length ? given : DEFAULT_SCOPES);
+  if (out.includes("write_virtual_registry") && !out.includes("read_virtual_registry")) {
+    throw new UsageError(
+      r.label("scopes"),
+      out.join(","),
+      "write_virtual_registry only together with read_virtual_registry: the Dependency Proxy takes a deploy token holding both"
+    );
+  }
+  if (opts.verify && !out.includes("read_registry")) {
+    throw new UsageError(
+      r.label("scopes"),
+      out.join(","),
+      `read_registry among them, or ${r.label("noVerify")}: the pull check proves the token against the container registry, which only read_registry opens (the Dependency Proxy has no check here)`
+    );
+  }
+  return out;
+}
+
 // src/model/selector.ts
 function selectorRequirements(selector) {
   const out = [];
@@ -62657,11 +62737,12 @@ function parseConfig(raw, env, face, opts = {}) {
   const expiresInMs = lifetime(r);
   const rotateBeforeMs = optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS);
   if (writes) rotationWindow(r, rotateBeforeMs, expiresInMs);
-  return {
+  const config = {
     gitlabUrl: url,
     credentials: creds,
     registry: registry(r, creds.kind === "static" && writes),
     registryAliases: registryAliases(r),
+    scopes: [],
     secretType: secretType(r),
     namespaces: listed,
     listedNamespaces: [...listed],
@@ -62698,6 +62779,8 @@ function parseConfig(raw, env, face, opts = {}) {
     observe: observe(r),
     apiToken: apiTokenSettings(r)
   };
+  const staticCredentials = config.credentials.kind === "static";
+  return { ...config, scopes: scopes(r, { verify: config.verify !== false, staticCredentials }) };
 }
 function inputSecrets(config) {
   const github2 = config.apiToken.github.token;
@@ -64224,7 +64307,7 @@ var DeployTokens = class extends BaseResource {
     else url12 = "deploy_tokens";
     return RequestHelper.get()(this, url12, options);
   }
-  create(name, scopes, {
+  create(name, scopes2, {
     projectId,
     groupId,
     ...options
@@ -64239,7 +64322,7 @@ var DeployTokens = class extends BaseResource {
     }
     return RequestHelper.post()(this, url12, {
       name,
-      scopes,
+      scopes: scopes2,
       ...options
     });
   }
@@ -64289,13 +64372,13 @@ var ResourceAccessTokens = class extends BaseResource {
       options
     );
   }
-  create(resourceId, name, scopes, expiresAt, options) {
+  create(resourceId, name, scopes2, expiresAt, options) {
     return RequestHelper.post()(
       this,
       endpoint2`${resourceId}/access_tokens`,
       {
         name,
-        scopes,
+        scopes: scopes2,
         expiresAt,
         ...options
       }
@@ -64363,13 +64446,13 @@ var PersonalAccessTokens = class extends BaseResource {
     );
   }
   // Convience method - Also located in Users
-  create(userId, name, scopes, options) {
+  create(userId, name, scopes2, options) {
     return RequestHelper.post()(
       this,
       endpoint2`users/${userId}/personal_access_tokens`,
       {
         name,
-        scopes,
+        scopes: scopes2,
         ...options
       }
     );
@@ -64875,13 +64958,13 @@ var Users = class extends BaseResource {
   create(options) {
     return RequestHelper.post()(this, "users", options);
   }
-  createPersonalAccessToken(userId, name, scopes, options) {
+  createPersonalAccessToken(userId, name, scopes2, options) {
     return RequestHelper.post()(
       this,
       endpoint2`users/${userId}/personal_access_tokens`,
       {
         name,
-        scopes,
+        scopes: scopes2,
         ...options
       }
     );
@@ -65348,7 +65431,8 @@ function toInfo(t) {
     username: String(t.username),
     // GitLab returns null for a token created without expiry (gitbeaker's type says string).
     expiresAt: typeof t.expires_at === "string" ? t.expires_at : null,
-    revoked: t.revoked === true
+    revoked: t.revoked === true,
+    scopes: Array.isArray(t.scopes) ? t.scopes.map(String) : []
   };
 }
 function toGitLabError(operation, who, err, secrets) {
@@ -65515,10 +65599,14 @@ function gitlabPort(opts) {
         let error2;
         let t;
         try {
-          t = await deployTokens.create(req.name, ["read_registry"], {
-            ...ownerIds(owner2),
-            expires_at: req.expiresAt
-          });
+          t = await deployTokens.create(
+            req.name,
+            [...req.scopes],
+            {
+              ...ownerIds(owner2),
+              expires_at: req.expiresAt
+            }
+          );
         } catch (err) {
           failure2 = classify(err);
           error2 = err;
@@ -67260,6 +67348,12 @@ function rotationDue(args) {
         due: true,
         reason: `deploy token ${s.annotations[Annotations.tokenId] ?? "?"} in ${ns} is no longer live in GitLab`
       };
+    const have = args.tokens.find((t) => t.id === id)?.scopes;
+    if (have && !sameScopes(have, args.scopes))
+      return {
+        due: true,
+        reason: `deploy token ${id} has scopes ${scopesText(have)}, not ${scopesText(args.scopes)} (--scope)`
+      };
     tokenIds.add(String(id));
     const expires = Date.parse(s.annotations[Annotations.expiresAt] ?? "");
     soonest = Math.min(soonest, Number.isFinite(expires) ? expires : -Infinity);
@@ -67521,6 +67615,7 @@ function decide(obs, policy, now) {
     rotateBeforeMs: policy.rotateBeforeMs,
     force: policy.force,
     tokens: obs.tokens,
+    scopes: policy.scopes,
     prefix: policy.tokenNamePrefix,
     target
   });
@@ -67813,12 +67908,13 @@ async function mintChecked(config, ports, args) {
   const now = ports.clock.now();
   const minted = await gitlab.createDeployToken(owner2, {
     name: args.name,
-    expiresAt: expiryDateFor(now, config.expiresInMs)
+    expiresAt: expiryDateFor(now, config.expiresInMs),
+    scopes: config.scopes
   });
   const creds = credentialsFor(hosts, minted.username, minted.token);
   for (const form of secretForms(creds)) log.secret(form);
   log.info(
-    `Minted deploy token ${minted.id} (${minted.username}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`
+    `Minted deploy token ${minted.id} (${minted.username}, scopes ${scopesText(config.scopes)}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`
   );
   const check = verifyTarget(config, owner2);
   if (!check) return { minted, creds, verified: null };
@@ -68236,7 +68332,7 @@ function describe2(decision, log, config, owner2) {
     log.info(`Dry run: would write the static credentials of ${username} to ${decision.namespaces.length} Secret(s)`);
   } else {
     log.info(
-      `Dry run: would mint a read_registry deploy token, write it to ${decision.namespaces.length} Secret(s), keep ${decision.keep.join(", ") || "none"} and revoke ${decision.revoke.join(", ") || "none"}`
+      `Dry run: would mint a deploy token with scopes ${scopesText(config.scopes)}, write it to ${decision.namespaces.length} Secret(s), keep ${decision.keep.join(", ") || "none"} and revoke ${decision.revoke.join(", ") || "none"}`
     );
   }
   if (sas.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${sas.join(", ")}`);
@@ -68471,7 +68567,8 @@ function policyOf(config) {
     rotateBeforeMs: config.rotateBeforeMs,
     force: config.force,
     keepPrevious: config.keepPrevious,
-    sweepGraceMs: config.sweepGraceMs
+    sweepGraceMs: config.sweepGraceMs,
+    scopes: config.scopes
   };
 }
 async function observeSubject(config, readers) {
