@@ -44819,6 +44819,14 @@ var OPTIONS = [
     description: "More host[:port] names written into the same docker config with the same credentials, e.g. the dependency proxy host or the registry under another name: repeat the flag or give a comma list; as an input, one per line."
   },
   {
+    key: "scopes",
+    kind: "list",
+    flag: "scope",
+    input: "scopes",
+    default: "read_registry",
+    description: "Scopes of the minted deploy token: read_registry (the container registry), read_virtual_registry and write_virtual_registry (GitLab's Dependency Proxy for container images, which takes a deploy token holding both: see docs/registries.md). Repeat the flag or give a comma list; as an input, one per line. Other scopes are refused. Without read_registry the pull check cannot run: give --no-verify. A changed set rotates at the next run."
+  },
+  {
     key: "username",
     kind: "string",
     flag: "username",
@@ -45484,6 +45492,78 @@ function registryAliases(r2) {
   return out;
 }
 
+// src/model/scopes.ts
+var DEPLOY_TOKEN_SCOPES = [
+  "read_repository",
+  "read_registry",
+  "write_registry",
+  "read_package_registry",
+  "write_package_registry",
+  "read_virtual_registry",
+  "write_virtual_registry"
+];
+var DEFAULT_SCOPES = ["read_registry"];
+function orderedScopes(scopes2) {
+  const rank = (s2) => {
+    const i2 = DEPLOY_TOKEN_SCOPES.indexOf(s2);
+    return i2 < 0 ? DEPLOY_TOKEN_SCOPES.length : i2;
+  };
+  return [...new Set(scopes2)].sort((a2, b2) => rank(a2) - rank(b2) || a2.localeCompare(b2));
+}
+function sameScopes(a2, b2) {
+  const x2 = orderedScopes(a2);
+  const y2 = orderedScopes(b2);
+  return x2.length === y2.length && x2.every((s2, i2) => s2 === y2[i2]);
+}
+function scopesText(scopes2) {
+  return orderedScopes(scopes2).join(", ") || "none";
+}
+
+// src/config/input-scopes.ts
+var PULL_SCOPES = ["read_registry", "read_virtual_registry", "write_virtual_registry"];
+var REFUSED = {
+  write_registry: "it lets whoever reads the Secret push images to every container registry of the owner; a pull Secret never needs it (for the Dependency Proxy, give read_virtual_registry,write_virtual_registry)",
+  write_package_registry: "it lets whoever reads the Secret publish packages; a pull Secret never needs write",
+  read_package_registry: "it reads the package registry (npm, Maven, ...), not container images",
+  read_repository: "it clones the source code, which a pull Secret never needs"
+};
+var ACCEPTED2 = `${PULL_SCOPES.join(", ")} (a comma list or the flag repeated)`;
+function scopes(r2, opts) {
+  const given = r2.list("scopes");
+  if (opts.staticCredentials) {
+    if (given.length && given.join(",") !== DEFAULT_SCOPES.join(","))
+      throw new UsageError(
+        r2.label("scopes"),
+        given.join(","),
+        `not used with static credentials (${r2.label("username")}): nothing is minted or revoked and GitLab is never called; leave it out`
+      );
+    return [...DEFAULT_SCOPES];
+  }
+  for (const s2 of given) {
+    if (PULL_SCOPES.includes(s2)) continue;
+    const why = REFUSED[s2];
+    if (why) throw new UsageError(r2.label("scopes"), s2, `${ACCEPTED2}: ${s2} is refused, ${why}`);
+    const known = DEPLOY_TOKEN_SCOPES.includes(s2) ? "" : " (not a deploy token scope)";
+    throw new UsageError(r2.label("scopes"), s2, `${ACCEPTED2}${known}`);
+  }
+  const out = orderedScopes(given.length ? given : DEFAULT_SCOPES);
+  if (out.includes("write_virtual_registry") && !out.includes("read_virtual_registry")) {
+    throw new UsageError(
+      r2.label("scopes"),
+      out.join(","),
+      "write_virtual_registry only together with read_virtual_registry: the Dependency Proxy takes a deploy token holding both"
+    );
+  }
+  if (opts.verify && !out.includes("read_registry")) {
+    throw new UsageError(
+      r2.label("scopes"),
+      out.join(","),
+      `read_registry among them, or ${r2.label("noVerify")}: the pull check proves the token against the container registry, which only read_registry opens (the Dependency Proxy has no check here)`
+    );
+  }
+  return out;
+}
+
 // src/model/selector.ts
 function selectorRequirements(selector) {
   const out = [];
@@ -45857,11 +45937,12 @@ function parseConfig(raw, env, face, opts = {}) {
   const expiresInMs = lifetime(r2);
   const rotateBeforeMs = optionalDuration(r2, "rotateBefore", 0, MAX_LIFETIME_MS);
   if (writes) rotationWindow(r2, rotateBeforeMs, expiresInMs);
-  return {
+  const config = {
     gitlabUrl: url,
     credentials: creds,
     registry: registry(r2, creds.kind === "static" && writes),
     registryAliases: registryAliases(r2),
+    scopes: [],
     secretType: secretType(r2),
     namespaces: listed,
     listedNamespaces: [...listed],
@@ -45898,6 +45979,8 @@ function parseConfig(raw, env, face, opts = {}) {
     observe: observe(r2),
     apiToken: apiTokenSettings(r2, opts.apiTokenCommand ?? false)
   };
+  const staticCredentials2 = config.credentials.kind === "static";
+  return { ...config, scopes: scopes(r2, { verify: config.verify !== false, staticCredentials: staticCredentials2 }) };
 }
 function inputSecrets(config) {
   const github2 = config.apiToken.github.token;
@@ -45937,7 +46020,7 @@ var REMOTE = "1  GitLab or the cluster failed";
 var USAGE = "2  bad input (nothing was changed)";
 var COMMANDS = {
   rotate: {
-    summary: "Mint a read_registry deploy token, apply the pull Secret to every namespace, revoke the token it replaces.",
+    summary: "Mint a deploy token (read_registry, or --scope), apply the pull Secret to every namespace, revoke the token it replaces.",
     details: [
       "With --username (static credentials for any registry: Docker Hub, Harbor, IBM Cloud's iamapikey) nothing is minted or revoked and GitLab is never called: the Secrets are written when the docker config they record (its SHA-256, in an annotation) differs from the one the given credentials make, and otherwise left alone.",
       "With --rotate-api-token-within D the run also rotates the GitLab API token it holds when that expires within D, as rotate-api-token does: --api-token-store is read and proven writable before anything else changes, then the deploy token is rotated with the current API token, and the API token last (its old value dies at once), only if the deploy token's rotation succeeded. A dry run says whether it would be rotated."
@@ -46327,6 +46410,12 @@ function rotationDue(args) {
         due: true,
         reason: `deploy token ${s2.annotations[Annotations.tokenId] ?? "?"} in ${ns} is no longer live in GitLab`
       };
+    const have = args.tokens.find((t2) => t2.id === id)?.scopes;
+    if (have && !sameScopes(have, args.scopes))
+      return {
+        due: true,
+        reason: `deploy token ${id} has scopes ${scopesText(have)}, not ${scopesText(args.scopes)} (--scope)`
+      };
     tokenIds.add(String(id));
     const expires = Date.parse(s2.annotations[Annotations.expiresAt] ?? "");
     soonest = Math.min(soonest, Number.isFinite(expires) ? expires : -Infinity);
@@ -46624,6 +46713,7 @@ function decide(obs, policy, now) {
     rotateBeforeMs: policy.rotateBeforeMs,
     force: policy.force,
     tokens: obs.tokens,
+    scopes: policy.scopes,
     prefix: policy.tokenNamePrefix,
     target
   });
@@ -46773,15 +46863,15 @@ function apiTokenExpiryDate(now, lifetimeMs) {
 }
 function decideApiTokenRotation(seen, now, settings, where) {
   const { self: self2 } = seen;
-  const scopes = self2.scopes.join(", ") || "none";
+  const scopes2 = self2.scopes.join(", ") || "none";
   if (!self2.scopes.includes("api") && !self2.scopes.includes("self_rotate")) {
     throw new ApiTokenRefusalError(
-      `the GitLab API token "${self2.name}" has the scopes ${scopes}: rotating itself needs api or self_rotate (GitLab 17.9+). Nothing was changed`
+      `the GitLab API token "${self2.name}" has the scopes ${scopes2}: rotating itself needs api or self_rotate (GitLab 17.9+). Nothing was changed`
     );
   }
   if (seen.storeKind === "gitlab-variable" && !self2.scopes.includes("api")) {
     throw new ApiTokenRefusalError(
-      `the GitLab API token "${self2.name}" has the scopes ${scopes}: the rotated token inherits them, and writing it back to ${where} needs api (self_rotate and read_api cannot write CI/CD variables). Nothing was changed`
+      `the GitLab API token "${self2.name}" has the scopes ${scopes2}: the rotated token inherits them, and writing it back to ${where} needs api (self_rotate and read_api cannot write CI/CD variables). Nothing was changed`
     );
   }
   if (seen.holds === "other") {
@@ -47400,12 +47490,13 @@ async function mintChecked(config, ports, args) {
   const now = ports.clock.now();
   const minted = await gitlab.createDeployToken(owner2, {
     name: args.name,
-    expiresAt: expiryDateFor(now, config.expiresInMs)
+    expiresAt: expiryDateFor(now, config.expiresInMs),
+    scopes: config.scopes
   });
   const creds = credentialsFor(hosts, minted.username, minted.token);
   for (const form of secretForms(creds)) log.secret(form);
   log.info(
-    `Minted deploy token ${minted.id} (${minted.username}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`
+    `Minted deploy token ${minted.id} (${minted.username}, scopes ${scopesText(config.scopes)}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`
   );
   const check = verifyTarget(config, owner2);
   if (!check) return { minted, creds, verified: null };
@@ -48198,7 +48289,7 @@ function describe(decision, log, config, owner2) {
     log.info(`Dry run: would write the static credentials of ${username} to ${decision.namespaces.length} Secret(s)`);
   } else {
     log.info(
-      `Dry run: would mint a read_registry deploy token, write it to ${decision.namespaces.length} Secret(s), keep ${decision.keep.join(", ") || "none"} and revoke ${decision.revoke.join(", ") || "none"}`
+      `Dry run: would mint a deploy token with scopes ${scopesText(config.scopes)}, write it to ${decision.namespaces.length} Secret(s), keep ${decision.keep.join(", ") || "none"} and revoke ${decision.revoke.join(", ") || "none"}`
     );
   }
   if (sas.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${sas.join(", ")}`);
@@ -48368,7 +48459,8 @@ function policyOf(config) {
     rotateBeforeMs: config.rotateBeforeMs,
     force: config.force,
     keepPrevious: config.keepPrevious,
-    sweepGraceMs: config.sweepGraceMs
+    sweepGraceMs: config.sweepGraceMs,
+    scopes: config.scopes
   };
 }
 async function observeSubject(config, readers) {
@@ -48511,7 +48603,7 @@ function planOf(seen, config, now) {
         target.id ?? `cluster-<uid of the Lease the first run creates>/${target.secretName}/${target.set}`
       ),
       expiresAt: expiryDateFor(now, config.expiresInMs),
-      scopes: ["read_registry"]
+      scopes: [...config.scopes]
     } : null,
     current: d2.current,
     keep: d2.keep.map(view),
@@ -48541,7 +48633,7 @@ function planLines(p2) {
     ...p2.namespaces.map(
       (n2) => `  ${n2.namespace.padEnd(width)}  ${n2.createNamespace ? `create namespace + ${n2.action} Secret` : n2.action}${n2.reason ? ` (${n2.reason === "missing" ? "no such namespace" : "being deleted"})` : ""}`
     ),
-    p2.mint ? `Mint:    a read_registry deploy token named ${p2.mint.namePattern}, expiring ${p2.mint.expiresAt} 00:00 UTC` : p2.fill ? `Mint:    nothing (fill ${p2.fill.namespaces.join(", ")} with deploy token ${p2.fill.tokenId}, which the other Secrets hold; nothing is revoked for it)` : p2.owner ? `Mint:    nothing (the Secrets keep deploy token ${p2.current.join(", ") || "-"})` : `Mint:    nothing (static credentials are applied as given; no token is minted or revoked, GitLab is not called)`,
+    p2.mint ? `Mint:    a deploy token with scopes ${p2.mint.scopes.join(", ")} named ${p2.mint.namePattern}, expiring ${p2.mint.expiresAt} 00:00 UTC` : p2.fill ? `Mint:    nothing (fill ${p2.fill.namespaces.join(", ")} with deploy token ${p2.fill.tokenId}, which the other Secrets hold; nothing is revoked for it)` : p2.owner ? `Mint:    nothing (the Secrets keep deploy token ${p2.current.join(", ") || "-"})` : `Mint:    nothing (static credentials are applied as given; no token is minted or revoked, GitLab is not called)`,
     `Keep:    ${tokenList(p2.keep)}`,
     `Revoke:  ${tokenList(p2.revoke)}`,
     `Sweep:   ${tokenList(p2.sweep)}`,
@@ -53553,7 +53645,7 @@ var DeployTokens = class extends BaseResource {
     else url12 = "deploy_tokens";
     return RequestHelper.get()(this, url12, options);
   }
-  create(name, scopes, {
+  create(name, scopes2, {
     projectId,
     groupId,
     ...options
@@ -53568,7 +53660,7 @@ var DeployTokens = class extends BaseResource {
     }
     return RequestHelper.post()(this, url12, {
       name,
-      scopes,
+      scopes: scopes2,
       ...options
     });
   }
@@ -53618,13 +53710,13 @@ var ResourceAccessTokens = class extends BaseResource {
       options
     );
   }
-  create(resourceId, name, scopes, expiresAt, options) {
+  create(resourceId, name, scopes2, expiresAt, options) {
     return RequestHelper.post()(
       this,
       endpoint2`${resourceId}/access_tokens`,
       {
         name,
-        scopes,
+        scopes: scopes2,
         expiresAt,
         ...options
       }
@@ -53723,13 +53815,13 @@ var PersonalAccessTokens = class extends BaseResource {
     );
   }
   // Convience method - Also located in Users
-  create(userId, name, scopes, options) {
+  create(userId, name, scopes2, options) {
     return RequestHelper.post()(
       this,
       endpoint2`users/${userId}/personal_access_tokens`,
       {
         name,
-        scopes,
+        scopes: scopes2,
         ...options
       }
     );
@@ -54245,13 +54337,13 @@ var Users = class extends BaseResource {
   create(options) {
     return RequestHelper.post()(this, "users", options);
   }
-  createPersonalAccessToken(userId, name, scopes, options) {
+  createPersonalAccessToken(userId, name, scopes2, options) {
     return RequestHelper.post()(
       this,
       endpoint2`users/${userId}/personal_access_tokens`,
       {
         name,
-        scopes,
+        scopes: scopes2,
         ...options
       }
     );
@@ -54718,7 +54810,8 @@ function toInfo(t2) {
     username: String(t2.username),
     // GitLab returns null for a token created without expiry (gitbeaker's type says string).
     expiresAt: typeof t2.expires_at === "string" ? t2.expires_at : null,
-    revoked: t2.revoked === true
+    revoked: t2.revoked === true,
+    scopes: Array.isArray(t2.scopes) ? t2.scopes.map(String) : []
   };
 }
 function toGitLabError(operation, who, err, secrets) {
@@ -54885,10 +54978,14 @@ function gitlabPort(opts) {
         let error;
         let t2;
         try {
-          t2 = await deployTokens.create(req.name, ["read_registry"], {
-            ...ownerIds(owner2),
-            expires_at: req.expiresAt
-          });
+          t2 = await deployTokens.create(
+            req.name,
+            [...req.scopes],
+            {
+              ...ownerIds(owner2),
+              expires_at: req.expiresAt
+            }
+          );
         } catch (err) {
           failure2 = classify(err);
           error = err;

@@ -65168,6 +65168,14 @@ var OPTIONS = [
     description: "More host[:port] names written into the same docker config with the same credentials, e.g. the dependency proxy host or the registry under another name: repeat the flag or give a comma list; as an input, one per line."
   },
   {
+    key: "scopes",
+    kind: "list",
+    flag: "scope",
+    input: "scopes",
+    default: "read_registry",
+    description: "Scopes of the minted deploy token: read_registry (the container registry), read_virtual_registry and write_virtual_registry (GitLab's Dependency Proxy for container images, which takes a deploy token holding both: see docs/registries.md). Repeat the flag or give a comma list; as an input, one per line. Other scopes are refused. Without read_registry the pull check cannot run: give --no-verify. A changed set rotates at the next run."
+  },
+  {
     key: "username",
     kind: "string",
     flag: "username",
@@ -65822,6 +65830,78 @@ function registryAliases(r2) {
   return out;
 }
 
+// src/model/scopes.ts
+var DEPLOY_TOKEN_SCOPES = [
+  "read_repository",
+  "read_registry",
+  "write_registry",
+  "read_package_registry",
+  "write_package_registry",
+  "read_virtual_registry",
+  "write_virtual_registry"
+];
+var DEFAULT_SCOPES = ["read_registry"];
+function orderedScopes(scopes2) {
+  const rank = (s2) => {
+    const i2 = DEPLOY_TOKEN_SCOPES.indexOf(s2);
+    return i2 < 0 ? DEPLOY_TOKEN_SCOPES.length : i2;
+  };
+  return [...new Set(scopes2)].sort((a2, b2) => rank(a2) - rank(b2) || a2.localeCompare(b2));
+}
+function sameScopes(a2, b2) {
+  const x2 = orderedScopes(a2);
+  const y2 = orderedScopes(b2);
+  return x2.length === y2.length && x2.every((s2, i2) => s2 === y2[i2]);
+}
+function scopesText(scopes2) {
+  return orderedScopes(scopes2).join(", ") || "none";
+}
+
+// src/config/input-scopes.ts
+var PULL_SCOPES = ["read_registry", "read_virtual_registry", "write_virtual_registry"];
+var REFUSED = {
+  write_registry: "it lets whoever reads the Secret push images to every container registry of the owner; a pull Secret never needs it (for the Dependency Proxy, give read_virtual_registry,write_virtual_registry)",
+  write_package_registry: "it lets whoever reads the Secret publish packages; a pull Secret never needs write",
+  read_package_registry: "it reads the package registry (npm, Maven, ...), not container images",
+  read_repository: "it clones the source code, which a pull Secret never needs"
+};
+var ACCEPTED2 = `${PULL_SCOPES.join(", ")} (a comma list or the flag repeated)`;
+function scopes(r2, opts) {
+  const given = r2.list("scopes");
+  if (opts.staticCredentials) {
+    if (given.length && given.join(",") !== DEFAULT_SCOPES.join(","))
+      throw new UsageError(
+        r2.label("scopes"),
+        given.join(","),
+        `not used with static credentials (${r2.label("username")}): nothing is minted or revoked and GitLab is never called; leave it out`
+      );
+    return [...DEFAULT_SCOPES];
+  }
+  for (const s2 of given) {
+    if (PULL_SCOPES.includes(s2)) continue;
+    const why = REFUSED[s2];
+    if (why) throw new UsageError(r2.label("scopes"), s2, `${ACCEPTED2}: ${s2} is refused, ${why}`);
+    const known = DEPLOY_TOKEN_SCOPES.includes(s2) ? "" : " (not a deploy token scope)";
+    throw new UsageError(r2.label("scopes"), s2, `${ACCEPTED2}${known}`);
+  }
+  const out = orderedScopes(given.length ? given : DEFAULT_SCOPES);
+  if (out.includes("write_virtual_registry") && !out.includes("read_virtual_registry")) {
+    throw new UsageError(
+      r2.label("scopes"),
+      out.join(","),
+      "write_virtual_registry only together with read_virtual_registry: the Dependency Proxy takes a deploy token holding both"
+    );
+  }
+  if (opts.verify && !out.includes("read_registry")) {
+    throw new UsageError(
+      r2.label("scopes"),
+      out.join(","),
+      `read_registry among them, or ${r2.label("noVerify")}: the pull check proves the token against the container registry, which only read_registry opens (the Dependency Proxy has no check here)`
+    );
+  }
+  return out;
+}
+
 // src/model/selector.ts
 function selectorRequirements(selector) {
   const out = [];
@@ -66195,11 +66275,12 @@ function parseConfig(raw, env, face, opts = {}) {
   const expiresInMs = lifetime(r2);
   const rotateBeforeMs = optionalDuration(r2, "rotateBefore", 0, MAX_LIFETIME_MS);
   if (writes) rotationWindow(r2, rotateBeforeMs, expiresInMs);
-  return {
+  const config = {
     gitlabUrl: url,
     credentials: creds,
     registry: registry(r2, creds.kind === "static" && writes),
     registryAliases: registryAliases(r2),
+    scopes: [],
     secretType: secretType(r2),
     namespaces: listed,
     listedNamespaces: [...listed],
@@ -66236,6 +66317,8 @@ function parseConfig(raw, env, face, opts = {}) {
     observe: observe(r2),
     apiToken: apiTokenSettings(r2, opts.apiTokenCommand ?? false)
   };
+  const staticCredentials = config.credentials.kind === "static";
+  return { ...config, scopes: scopes(r2, { verify: config.verify !== false, staticCredentials }) };
 }
 function inputSecrets(config) {
   const github2 = config.apiToken.github.token;
@@ -66382,6 +66465,12 @@ function rotationDue(args) {
         due: true,
         reason: `deploy token ${s2.annotations[Annotations.tokenId] ?? "?"} in ${ns} is no longer live in GitLab`
       };
+    const have = args.tokens.find((t2) => t2.id === id)?.scopes;
+    if (have && !sameScopes(have, args.scopes))
+      return {
+        due: true,
+        reason: `deploy token ${id} has scopes ${scopesText(have)}, not ${scopesText(args.scopes)} (--scope)`
+      };
     tokenIds.add(String(id));
     const expires = Date.parse(s2.annotations[Annotations.expiresAt] ?? "");
     soonest = Math.min(soonest, Number.isFinite(expires) ? expires : -Infinity);
@@ -66487,15 +66576,15 @@ function apiTokenExpiryDate(now, lifetimeMs) {
 }
 function decideApiTokenRotation(seen, now, settings, where) {
   const { self: self2 } = seen;
-  const scopes = self2.scopes.join(", ") || "none";
+  const scopes2 = self2.scopes.join(", ") || "none";
   if (!self2.scopes.includes("api") && !self2.scopes.includes("self_rotate")) {
     throw new ApiTokenRefusalError(
-      `the GitLab API token "${self2.name}" has the scopes ${scopes}: rotating itself needs api or self_rotate (GitLab 17.9+). Nothing was changed`
+      `the GitLab API token "${self2.name}" has the scopes ${scopes2}: rotating itself needs api or self_rotate (GitLab 17.9+). Nothing was changed`
     );
   }
   if (seen.storeKind === "gitlab-variable" && !self2.scopes.includes("api")) {
     throw new ApiTokenRefusalError(
-      `the GitLab API token "${self2.name}" has the scopes ${scopes}: the rotated token inherits them, and writing it back to ${where} needs api (self_rotate and read_api cannot write CI/CD variables). Nothing was changed`
+      `the GitLab API token "${self2.name}" has the scopes ${scopes2}: the rotated token inherits them, and writing it back to ${where} needs api (self_rotate and read_api cannot write CI/CD variables). Nothing was changed`
     );
   }
   if (seen.holds === "other") {
@@ -68175,7 +68264,7 @@ var DeployTokens = class extends BaseResource {
     else url12 = "deploy_tokens";
     return RequestHelper.get()(this, url12, options);
   }
-  create(name, scopes, {
+  create(name, scopes2, {
     projectId,
     groupId,
     ...options
@@ -68190,7 +68279,7 @@ var DeployTokens = class extends BaseResource {
     }
     return RequestHelper.post()(this, url12, {
       name,
-      scopes,
+      scopes: scopes2,
       ...options
     });
   }
@@ -68240,13 +68329,13 @@ var ResourceAccessTokens = class extends BaseResource {
       options
     );
   }
-  create(resourceId, name, scopes, expiresAt, options) {
+  create(resourceId, name, scopes2, expiresAt, options) {
     return RequestHelper.post()(
       this,
       endpoint2`${resourceId}/access_tokens`,
       {
         name,
-        scopes,
+        scopes: scopes2,
         expiresAt,
         ...options
       }
@@ -68345,13 +68434,13 @@ var PersonalAccessTokens = class extends BaseResource {
     );
   }
   // Convience method - Also located in Users
-  create(userId, name, scopes, options) {
+  create(userId, name, scopes2, options) {
     return RequestHelper.post()(
       this,
       endpoint2`users/${userId}/personal_access_tokens`,
       {
         name,
-        scopes,
+        scopes: scopes2,
         ...options
       }
     );
@@ -68867,13 +68956,13 @@ var Users = class extends BaseResource {
   create(options) {
     return RequestHelper.post()(this, "users", options);
   }
-  createPersonalAccessToken(userId, name, scopes, options) {
+  createPersonalAccessToken(userId, name, scopes2, options) {
     return RequestHelper.post()(
       this,
       endpoint2`users/${userId}/personal_access_tokens`,
       {
         name,
-        scopes,
+        scopes: scopes2,
         ...options
       }
     );
@@ -69340,7 +69429,8 @@ function toInfo(t2) {
     username: String(t2.username),
     // GitLab returns null for a token created without expiry (gitbeaker's type says string).
     expiresAt: typeof t2.expires_at === "string" ? t2.expires_at : null,
-    revoked: t2.revoked === true
+    revoked: t2.revoked === true,
+    scopes: Array.isArray(t2.scopes) ? t2.scopes.map(String) : []
   };
 }
 function toGitLabError(operation, who, err, secrets) {
@@ -69507,10 +69597,14 @@ function gitlabPort(opts) {
         let error2;
         let t2;
         try {
-          t2 = await deployTokens.create(req.name, ["read_registry"], {
-            ...ownerIds(owner2),
-            expires_at: req.expiresAt
-          });
+          t2 = await deployTokens.create(
+            req.name,
+            [...req.scopes],
+            {
+              ...ownerIds(owner2),
+              expires_at: req.expiresAt
+            }
+          );
         } catch (err) {
           failure2 = classify(err);
           error2 = err;
@@ -71766,6 +71860,7 @@ function decide(obs, policy, now) {
     rotateBeforeMs: policy.rotateBeforeMs,
     force: policy.force,
     tokens: obs.tokens,
+    scopes: policy.scopes,
     prefix: policy.tokenNamePrefix,
     target
   });
@@ -72058,12 +72153,13 @@ async function mintChecked(config, ports, args) {
   const now = ports.clock.now();
   const minted = await gitlab.createDeployToken(owner2, {
     name: args.name,
-    expiresAt: expiryDateFor(now, config.expiresInMs)
+    expiresAt: expiryDateFor(now, config.expiresInMs),
+    scopes: config.scopes
   });
   const creds = credentialsFor(hosts, minted.username, minted.token);
   for (const form of secretForms(creds)) log.secret(form);
   log.info(
-    `Minted deploy token ${minted.id} (${minted.username}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`
+    `Minted deploy token ${minted.id} (${minted.username}, scopes ${scopesText(config.scopes)}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`
   );
   const check = verifyTarget(config, owner2);
   if (!check) return { minted, creds, verified: null };
@@ -72481,7 +72577,7 @@ function describe2(decision, log, config, owner2) {
     log.info(`Dry run: would write the static credentials of ${username} to ${decision.namespaces.length} Secret(s)`);
   } else {
     log.info(
-      `Dry run: would mint a read_registry deploy token, write it to ${decision.namespaces.length} Secret(s), keep ${decision.keep.join(", ") || "none"} and revoke ${decision.revoke.join(", ") || "none"}`
+      `Dry run: would mint a deploy token with scopes ${scopesText(config.scopes)}, write it to ${decision.namespaces.length} Secret(s), keep ${decision.keep.join(", ") || "none"} and revoke ${decision.revoke.join(", ") || "none"}`
     );
   }
   if (sas.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${sas.join(", ")}`);
@@ -72717,7 +72813,8 @@ function policyOf(config) {
     rotateBeforeMs: config.rotateBeforeMs,
     force: config.force,
     keepPrevious: config.keepPrevious,
-    sweepGraceMs: config.sweepGraceMs
+    sweepGraceMs: config.sweepGraceMs,
+    scopes: config.scopes
   };
 }
 async function observeSubject(config, readers) {

@@ -96,6 +96,7 @@ function toInfo(t: Record<string, unknown>): DeployTokenInfo {
     // GitLab returns null for a token created without expiry (gitbeaker's type says string).
     expiresAt: typeof t.expires_at === "string" ? t.expires_at : null,
     revoked: t.revoked === true,
+    scopes: Array.isArray(t.scopes) ? t.scopes.map(String) : [],
   };
 }
 
@@ -296,10 +297,15 @@ export function gitlabPort(opts: GitLabPortOptions): GitLabPort & ApiTokenSelfPo
         let error: unknown;
         let t: Record<string, unknown> | undefined;
         try {
-          t = (await deployTokens.create(req.name, ["read_registry"], {
-            ...ownerIds(owner),
-            expires_at: req.expiresAt,
-          } as never)) as Record<string, unknown>;
+          // gitbeaker's scope type predates the virtual registry scopes; GitLab takes any of its list.
+          t = (await deployTokens.create(
+            req.name,
+            [...req.scopes] as never,
+            {
+              ...ownerIds(owner),
+              expires_at: req.expiresAt,
+            } as never,
+          )) as Record<string, unknown>;
         } catch (err) {
           failure = classify(err);
           error = err;

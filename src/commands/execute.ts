@@ -11,6 +11,7 @@ import { pullSecretPayload } from "../model/dockerconfig.js";
 import { RotationError } from "../model/errors.js";
 import { mintedRecord, recordAnnotations, secretList } from "../model/manifests.js";
 import { Annotations, tokenName } from "../model/naming.js";
+import { scopesText } from "../model/scopes.js";
 import type { Ports, ResolvedOwner } from "../model/ports.js";
 import { fillSecrets } from "./fill.js";
 import { skippedProblem } from "./lifecycle.js";
@@ -155,7 +156,7 @@ function describe(
     log.info(`Dry run: would write the static credentials of ${username} to ${decision.namespaces.length} Secret(s)`);
   } else {
     log.info(
-      `Dry run: would mint a read_registry deploy token, write it to ${decision.namespaces.length} Secret(s), keep ${decision.keep.join(", ") || "none"} and revoke ${decision.revoke.join(", ") || "none"}`,
+      `Dry run: would mint a deploy token with scopes ${scopesText(config.scopes)}, write it to ${decision.namespaces.length} Secret(s), keep ${decision.keep.join(", ") || "none"} and revoke ${decision.revoke.join(", ") || "none"}`,
     );
   }
   if (sas.length) log.info(`Dry run: would add "${config.secretName}" to imagePullSecrets of ${sas.join(", ")}`);

@@ -6,6 +6,7 @@ import { verifyCredentials } from "./pull-check.js";
 import { credentialsFor, secretForms, type RegistryCredentials } from "../model/dockerconfig.js";
 import { expiryDateFor } from "../config/duration.js";
 import { RotationError } from "../model/errors.js";
+import { scopesText } from "../model/scopes.js";
 import type { Config } from "../config/inputs.js";
 import type { MintedToken, Ports, ResolvedOwner } from "../model/ports.js";
 import { verifyTarget } from "./rotate-scope.js";
@@ -20,7 +21,7 @@ export interface MintedChecked {
 }
 
 export async function mintChecked(
-  config: Pick<Config, "expiresInMs" | "verify">,
+  config: Pick<Config, "expiresInMs" | "verify" | "scopes">,
   ports: Pick<Ports, "gitlab" | "verifier" | "clock" | "log">,
   args: {
     owner: ResolvedOwner;
@@ -40,11 +41,12 @@ export async function mintChecked(
   const minted = await gitlab.createDeployToken(owner, {
     name: args.name,
     expiresAt: expiryDateFor(now, config.expiresInMs),
+    scopes: config.scopes,
   });
   const creds = credentialsFor(hosts, minted.username, minted.token);
   for (const form of secretForms(creds)) log.secret(form);
   log.info(
-    `Minted deploy token ${minted.id} (${minted.username}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`,
+    `Minted deploy token ${minted.id} (${minted.username}, scopes ${scopesText(config.scopes)}) for ${hosts.join(", ")}, expires ${minted.expiresAt}`,
   );
 
   const check = verifyTarget(config, owner);

@@ -30,6 +30,7 @@ export function policyOf(config: Config): Policy {
     force: config.force,
     keepPrevious: config.keepPrevious,
     sweepGraceMs: config.sweepGraceMs,
+    scopes: config.scopes,
   };
 }
 

@@ -54,7 +54,8 @@ export interface RotationPlan {
   /** Nothing due: the namespaces without the Secret would get the current token, this one; null otherwise. */
   fill: { tokenId: number; namespaces: string[] } | null;
   /** The token rotate would mint; null when nothing is due. */
-  mint: { namePattern: string; expiresAt: string; scopes: ["read_registry"] } | null;
+  /** `scopes`: what the token would be minted with (--scope), in GitLab's order. */
+  mint: { namePattern: string; expiresAt: string; scopes: string[] } | null;
   /** Token ids the Secrets hold now. */
   current: number[];
   keep: PlannedToken[];
@@ -128,7 +129,7 @@ export function planOf(seen: Observed, config: Config, now: Date): RotationPlan 
               target.id ?? `cluster-<uid of the Lease the first run creates>/${target.secretName}/${target.set}`,
             ),
             expiresAt: expiryDateFor(now, config.expiresInMs),
-            scopes: ["read_registry"],
+            scopes: [...config.scopes],
           }
         : null,
     current: d.current,

@@ -3,7 +3,7 @@
 // config). The ONLY command that ever outputs a secret, and only to stdout on
 // explicit request; the cluster is never touched.
 //
-// The token is minted like rotate's (same GitLab port, same read_registry
+// The token is minted like rotate's (same GitLab port, same --scope
 // scope and expiry rule, same pull check, revoked again when the check
 // fails) but named for a target of its own, `<prefix>/render/<secret>/…`:
 // rotate's sweep only touches names under its `<prefix>/<context>/<secret>/<hash>/`,

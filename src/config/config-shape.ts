@@ -72,6 +72,8 @@ export interface Config {
   registry: string | undefined;
   /** Further hosts for the same credentials (--registry-alias), lowercased. */
   registryAliases: string[];
+  /** The minted deploy token's scopes (--scope), each once, in GitLab's order. */
+  scopes: string[];
   secretType: SecretType;
   /** Namespaces named explicitly (may be empty when a selector chooses them). */
   namespaces: string[];

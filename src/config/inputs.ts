@@ -11,6 +11,7 @@ import type { Config, Face } from "./config-shape.js";
 import { Reader } from "./input-reader.js";
 import { credentials, gitlabUrl } from "./input-credentials.js";
 import { registry, registryAliases, verify } from "./input-registry.js";
+import { scopes } from "./input-scopes.js";
 import {
   context,
   missingNamespace,
@@ -78,11 +79,12 @@ export function parseConfig(
   const rotateBeforeMs = optionalDuration(r, "rotateBefore", 0, MAX_LIFETIME_MS);
   // status reads --rotate-before only to predict fills and takes no --expires-in: the default would judge it wrongly.
   if (writes) rotationWindow(r, rotateBeforeMs, expiresInMs);
-  return {
+  const config: Config = {
     gitlabUrl: url,
     credentials: creds,
     registry: registry(r, creds.kind === "static" && writes),
     registryAliases: registryAliases(r),
+    scopes: [],
     secretType: secretType(r),
     namespaces: listed,
     listedNamespaces: [...listed],
@@ -119,6 +121,9 @@ export function parseConfig(
     observe: observe(r),
     apiToken: apiTokenSettings(r, opts.apiTokenCommand ?? false),
   };
+  // Last, since whether read_registry is needed depends on the pull check.
+  const staticCredentials = config.credentials.kind === "static";
+  return { ...config, scopes: scopes(r, { verify: config.verify !== false, staticCredentials }) };
 }
 
 /**

@@ -89,6 +89,18 @@ export const OPTIONS = [
       "host or the registry under another name: repeat the flag or give a comma list; as an input, one per line.",
   },
   {
+    key: "scopes",
+    kind: "list",
+    flag: "scope",
+    input: "scopes",
+    default: "read_registry",
+    description:
+      "Scopes of the minted deploy token: read_registry (the container registry), read_virtual_registry and " +
+      "write_virtual_registry (GitLab's Dependency Proxy for container images, which takes a deploy token holding both: " +
+      "see docs/registries.md). Repeat the flag or give a comma list; as an input, one per line. Other scopes are refused. " +
+      "Without read_registry the pull check cannot run: give --no-verify. A changed set rotates at the next run.",
+  },
+  {
     key: "username",
     kind: "string",
     flag: "username",

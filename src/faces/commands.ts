@@ -55,7 +55,7 @@ const USAGE = "2  bad input (nothing was changed)";
 export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
   rotate: {
     summary:
-      "Mint a read_registry deploy token, apply the pull Secret to every namespace, revoke the token it replaces.",
+      "Mint a deploy token (read_registry, or --scope), apply the pull Secret to every namespace, revoke the token it replaces.",
     details: [
       "With --username (static credentials for any registry: Docker Hub, Harbor, IBM Cloud's iamapikey) nothing is minted or " +
         "revoked and GitLab is never called: the Secrets are written when the docker config they record (its SHA-256, in an " +

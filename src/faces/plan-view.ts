@@ -29,7 +29,7 @@ export function planLines(p: RotationPlan): string[] {
         `  ${n.namespace.padEnd(width)}  ${n.createNamespace ? `create namespace + ${n.action} Secret` : n.action}${n.reason ? ` (${n.reason === "missing" ? "no such namespace" : "being deleted"})` : ""}`,
     ),
     p.mint
-      ? `Mint:    a read_registry deploy token named ${p.mint.namePattern}, expiring ${p.mint.expiresAt} 00:00 UTC`
+      ? `Mint:    a deploy token with scopes ${p.mint.scopes.join(", ")} named ${p.mint.namePattern}, expiring ${p.mint.expiresAt} 00:00 UTC`
       : p.fill
         ? `Mint:    nothing (fill ${p.fill.namespaces.join(", ")} with deploy token ${p.fill.tokenId}, which the other Secrets hold; nothing is revoked for it)`
         : p.owner

@@ -69,6 +69,8 @@ export interface Policy {
   force: boolean;
   keepPrevious: number;
   sweepGraceMs: number;
+  /** The scopes a mint asks for (--scope); a current token with others is due. */
+  scopes: readonly string[];
 }
 
 /** A fact the decision lacks, and that could change it. */
@@ -142,6 +144,7 @@ export function decide(obs: Observation, policy: Policy, now: Date): RotationDec
     rotateBeforeMs: policy.rotateBeforeMs,
     force: policy.force,
     tokens: obs.tokens,
+    scopes: policy.scopes,
     prefix: policy.tokenNamePrefix,
     target,
   });

@@ -7,7 +7,7 @@
 import { Annotations } from "./naming.js";
 import type { TargetRef } from "./naming.js";
 import { namedForTarget, rotationDue, type DueInput } from "./plan.js";
-import type { ExistingSecret, TokenView } from "./ports.js";
+import type { ExistingSecret } from "./ports.js";
 
 export type Decision =
   /** Mint a new token and write every namespace. */
@@ -19,8 +19,7 @@ export type Decision =
 
 export function rotationDecision(
   args: DueInput & {
-    /** The owner's tokens (their names prove which target minted them). */
-    tokens: readonly TokenView[];
+    /** The prefix of our token names (with the target, they prove which target minted a token). */
     prefix: string;
     target: TargetRef;
   },

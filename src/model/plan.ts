@@ -1,6 +1,7 @@
 // Pure decisions of a rotation: is one due, which previous tokens to keep or
 // revoke, which of our tokens are orphans to sweep. No I/O.
 import type { ResolvedOwner, ExistingSecret, TokenView } from "./ports.js";
+import { sameScopes, scopesText } from "./scopes.js";
 import {
   Annotations,
   MANAGED_BY_LABEL,
@@ -91,6 +92,10 @@ export interface DueInput {
   /** The registry, then its aliases, as this run writes them. */
   hosts: readonly string[];
   liveIds: ReadonlySet<number>;
+  /** The owner's tokens as GitLab lists them (their scopes, and in fill.ts their names). */
+  tokens: readonly TokenView[];
+  /** The scopes this run mints (--scope). */
+  scopes: readonly string[];
   now: Date;
   rotateBeforeMs: number | undefined;
   force: boolean;
@@ -116,6 +121,13 @@ export function rotationDue(args: DueInput): Due {
       return {
         due: true,
         reason: `deploy token ${s.annotations[Annotations.tokenId] ?? "?"} in ${ns} is no longer live in GitLab`,
+      };
+    // Like other hosts: the Secret would go on holding a token that cannot do what this run was asked for.
+    const have = args.tokens.find((t) => t.id === id)?.scopes;
+    if (have && !sameScopes(have, args.scopes))
+      return {
+        due: true,
+        reason: `deploy token ${id} has scopes ${scopesText(have)}, not ${scopesText(args.scopes)} (--scope)`,
       };
     tokenIds.add(String(id));
     const expires = Date.parse(s.annotations[Annotations.expiresAt] ?? "");

@@ -47,9 +47,7 @@ export interface GitLabReader {
    * Every deploy token of the owner, all pages, revoked and expired ones included
    * (`expiresAt` null = never expires).
    */
-  listDeployTokens(
-    owner: ResolvedOwner,
-  ): Promise<Array<{ id: number; name: string; username: string; expiresAt: string | null; revoked: boolean }>>;
+  listDeployTokens(owner: ResolvedOwner): Promise<Array<TokenView & { username: string }>>;
   /**
    * The API token's own expiry and scopes. GitLab before 15.5 refuses it
    * (apitoken.ts says so and carries on).
@@ -64,7 +62,11 @@ export interface GitLabReader {
 
 /** What changes GitLab: only a run that holds the target's Lease gets it. */
 export interface GitLabWriter {
-  createDeployToken(owner: ResolvedOwner, req: { name: string; expiresAt: string }): Promise<MintedToken>;
+  /** `scopes`: what the token may do (--scope), sent as given. */
+  createDeployToken(
+    owner: ResolvedOwner,
+    req: { name: string; expiresAt: string; scopes: readonly string[] },
+  ): Promise<MintedToken>;
   /** Deletes the token; a token already gone counts as revoked. */
   revokeDeployToken(owner: ResolvedOwner, id: number): Promise<"revoked" | "already-gone">;
 }
@@ -298,6 +300,8 @@ export interface TokenView {
   name: string;
   expiresAt: string | null;
   revoked: boolean;
+  /** As GitLab lists them (a changed --scope makes the current token due). */
+  scopes: readonly string[];
 }
 
 /** Lists every deploy token of the owner (all pages). */

@@ -95,7 +95,7 @@ describe("create is never blindly repeated", () => {
     const name = uniqueName();
     gl.fault({ method: "POST", path: TOKENS, kind: "status", status: 429, retryAfter: 1, times: 1 });
     const t0 = performance.now();
-    const minted = await port().createDeployToken(PROJECT, { name, expiresAt: EXPIRES });
+    const minted = await port().createDeployToken(PROJECT, { name, expiresAt: EXPIRES, scopes: ["read_registry"] });
     const waited = performance.now() - t0;
     assert.equal(api("POST", TOKENS).length, 2);
     assert.deepEqual(trace(), ["POST list 429", "POST list 201"]); // 429 = not processed: no listing needed
@@ -109,7 +109,7 @@ describe("create is never blindly repeated", () => {
   test("502 on create: lists the tokens, finds none, creates again; one live token", async () => {
     const name = uniqueName();
     gl.fault({ method: "POST", path: TOKENS, kind: "status", status: 502, times: 1 });
-    const minted = await port().createDeployToken(PROJECT, { name, expiresAt: EXPIRES });
+    const minted = await port().createDeployToken(PROJECT, { name, expiresAt: EXPIRES, scopes: ["read_registry"] });
     assert.deepEqual(trace(), ["POST list 502", "GET list 200", "POST list 201"]);
     assert.deepEqual(
       liveNamed(name).map((t) => t.id),
@@ -121,7 +121,7 @@ describe("create is never blindly repeated", () => {
   test("lost response on create: the unseen token is found by name and deleted; the returned token is the one live", async () => {
     const name = uniqueName();
     gl.fault({ method: "POST", path: TOKENS, kind: "lostResponse", times: 1 });
-    const minted = await port().createDeployToken(PROJECT, { name, expiresAt: EXPIRES });
+    const minted = await port().createDeployToken(PROJECT, { name, expiresAt: EXPIRES, scopes: ["read_registry"] });
     assert.deepEqual(trace(), ["POST list lostResponse", "GET list 200", "DELETE one 204", "POST list 201"]);
     const named = gl.tokens.filter((t) => t.name === name);
     assert.equal(named.length, 2, "the stand-in minted twice");
@@ -138,7 +138,11 @@ describe("create is never blindly repeated", () => {
     const name = uniqueName();
     gl.fault({ method: "POST", path: TOKENS, kind: "timeout", times: 1 });
     const t0 = performance.now();
-    const minted = await port({ requestTimeoutMs: 300 }).createDeployToken(PROJECT, { name, expiresAt: EXPIRES });
+    const minted = await port({ requestTimeoutMs: 300 }).createDeployToken(PROJECT, {
+      name,
+      expiresAt: EXPIRES,
+      scopes: ["read_registry"],
+    });
     assert.ok(performance.now() - t0 >= 300, "the timeout did not apply");
     assert.deepEqual(trace(), ["POST list timeout", "GET list 200", "POST list 201"]);
     assert.deepEqual(
@@ -150,7 +154,7 @@ describe("create is never blindly repeated", () => {
   test("dropped connection on create: checked by listing, then created", async () => {
     const name = uniqueName();
     gl.fault({ method: "POST", path: TOKENS, kind: "drop", times: 1 });
-    const minted = await port().createDeployToken(GROUP, { name, expiresAt: EXPIRES });
+    const minted = await port().createDeployToken(GROUP, { name, expiresAt: EXPIRES, scopes: ["read_registry"] });
     assert.deepEqual(trace(), ["POST list drop", "GET list 200", "POST list 201"]);
     assert.deepEqual(
       liveNamed(name).map((t) => t.id),
@@ -164,7 +168,7 @@ describe("create is never blindly repeated", () => {
     gl.fault({ method: "POST", path: TOKENS, kind: "lostResponse", times: 1 });
     gl.fault({ method: "GET", path: TOKENS, kind: "status", status: 503, times: 1 });
     gl.fault({ method: "GET", path: TOKENS, kind: "drop", times: 1 });
-    const minted = await port().createDeployToken(PROJECT, { name, expiresAt: EXPIRES });
+    const minted = await port().createDeployToken(PROJECT, { name, expiresAt: EXPIRES, scopes: ["read_registry"] });
     assert.deepEqual(trace(), [
       "POST list lostResponse",
       "GET list 503",
@@ -183,7 +187,9 @@ describe("create is never blindly repeated", () => {
     const name = uniqueName();
     gl.fault({ method: "POST", path: TOKENS, kind: "lostResponse", times: 1 });
     gl.fault({ method: "DELETE", path: ONE_TOKEN, kind: "status", status: 403 });
-    const err = await gitLabFailure(port().createDeployToken(PROJECT, { name, expiresAt: EXPIRES }));
+    const err = await gitLabFailure(
+      port().createDeployToken(PROJECT, { name, expiresAt: EXPIRES, scopes: ["read_registry"] }),
+    );
     const orphan = gl.tokens.find((t) => t.name === name)!;
     assert.ok(err instanceof OrphanedTokenError);
     assert.equal(err.orphanTokenId, orphan.id);
@@ -200,6 +206,7 @@ describe("create is never blindly repeated", () => {
       port({ retry: { baseDelayMs: 20, maxDelayMs: 100, deadlineMs: 800 } }).createDeployToken(PROJECT, {
         name,
         expiresAt: EXPIRES,
+        scopes: ["read_registry"],
       }),
     );
     const elapsed = performance.now() - t0;
@@ -223,7 +230,7 @@ describe("idempotent calls are retried", () => {
     test(`${kind} on list and on delete → retried to success`, async () => {
       const gitlab = port();
       const name = uniqueName();
-      const minted = await gitlab.createDeployToken(PROJECT, { name, expiresAt: EXPIRES });
+      const minted = await gitlab.createDeployToken(PROJECT, { name, expiresAt: EXPIRES, scopes: ["read_registry"] });
       gl.resetRequests();
       const fault = kind === "drop" ? ({ kind: "drop" } as const) : ({ kind: "status", status: Number(kind) } as const);
       gl.fault({ method: "GET", path: TOKENS, times: 2, ...fault });
@@ -247,7 +254,11 @@ describe("idempotent calls are retried", () => {
 
   test("a DELETE whose answer was lost reads as already gone on the retry", async () => {
     const gitlab = port();
-    const minted = await gitlab.createDeployToken(PROJECT, { name: uniqueName(), expiresAt: EXPIRES });
+    const minted = await gitlab.createDeployToken(PROJECT, {
+      name: uniqueName(),
+      expiresAt: EXPIRES,
+      scopes: ["read_registry"],
+    });
     gl.fault({ method: "DELETE", path: ONE_TOKEN, kind: "lostResponse", times: 1 });
     assert.equal(await gitlab.revokeDeployToken(PROJECT, minted.id), "already-gone");
     assert.ok(!gl.isLive(minted.id));
@@ -305,7 +316,11 @@ describe("failures that retrying cannot fix: one request, the documented hint", 
   });
   test("403: token without the api scope", async () => {
     const err = await gitLabFailure(
-      port({}, READ_API_PAT).createDeployToken(PROJECT, { name: uniqueName(), expiresAt: EXPIRES }),
+      port({}, READ_API_PAT).createDeployToken(PROJECT, {
+        name: uniqueName(),
+        expiresAt: EXPIRES,
+        scopes: ["read_registry"],
+      }),
     );
     assert.equal(err.status, 403);
     assert.match(
@@ -334,7 +349,9 @@ describe("failures that retrying cannot fix: one request, the documented hint", 
     assert.equal(gl.requests.length, 1);
   });
   test("400 on create is not retried", async () => {
-    const err = await gitLabFailure(port().createDeployToken(PROJECT, { name: uniqueName(), expiresAt: "not-a-date" }));
+    const err = await gitLabFailure(
+      port().createDeployToken(PROJECT, { name: uniqueName(), expiresAt: "not-a-date", scopes: ["read_registry"] }),
+    );
     assert.equal(err.status, 400);
     assert.match(err.message, /Expires at must be in ISO 8601 format/);
     assert.equal(gl.requests.length, 1);
@@ -369,7 +386,13 @@ test("listDeployTokens follows every page (250 tokens, 100 per page), revoked an
   const made: number[] = [];
   for (let i = 0; i < 250; i++)
     made.push(
-      (await gitlab.createDeployToken(owner, { name: `many-${i}`, expiresAt: i === 0 ? "2000-01-01" : EXPIRES })).id,
+      (
+        await gitlab.createDeployToken(owner, {
+          name: `many-${i}`,
+          expiresAt: i === 0 ? "2000-01-01" : EXPIRES,
+          scopes: ["read_registry"],
+        })
+      ).id,
     );
   gl.revokeToken(made[1]!);
   gl.resetRequests();
@@ -385,6 +408,7 @@ test("listDeployTokens follows every page (250 tokens, 100 per page), revoked an
     username: `gitlab+deploy-token-${made[0]}`,
     expiresAt: "2000-01-01T00:00:00.000Z",
     revoked: false,
+    scopes: ["read_registry"],
   });
   assert.equal(listed[1]!.revoked, true);
   const pages = gl.requests.map((r) => new URLSearchParams(r.query));
@@ -457,6 +481,7 @@ describe("TLS with an extra CA (caPem → gitbeaker's agent)", () => {
     const minted = await gitlabPort({ url, token: new Secret(PAT), caPem, ...FAST }).createDeployToken(PROJECT, {
       name,
       expiresAt: EXPIRES,
+      scopes: ["read_registry"],
     });
     assert.deepEqual(
       liveNamed(name).map((t) => t.id),
@@ -527,5 +552,22 @@ describe("the API token's own details (GET /personal_access_tokens/self)", () =>
       /^GitLab did not answer GET \/personal_access_tokens\/self \(HTTP 503: .*\)\. The API token's expiry is not checked this time$/,
     );
     assert.ok(api("GET", SELF).length > 1, "retried");
+  });
+});
+
+describe("scopes", () => {
+  test("the mint sends the scopes it is given; the list reads them back as GitLab stores them", async () => {
+    const name = uniqueName();
+    const minted = await port().createDeployToken(GROUP, {
+      name,
+      expiresAt: EXPIRES,
+      scopes: ["read_registry", "read_virtual_registry", "write_virtual_registry"],
+    });
+    assert.deepEqual(
+      [...gl.tokens.find((t) => t.id === minted.id)!.scopes],
+      ["read_registry", "read_virtual_registry", "write_virtual_registry"],
+    );
+    const listed = (await port().listDeployTokens(GROUP)).find((t) => t.id === minted.id);
+    assert.deepEqual(listed?.scopes, ["read_registry", "read_virtual_registry", "write_virtual_registry"]);
   });
 });

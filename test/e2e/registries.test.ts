@@ -164,6 +164,105 @@ describe("registries and tokens", () => {
     });
   });
 
+  describe("--scope: the Dependency Proxy's scopes on a group token", () => {
+    const SECRET = "proxy-pull";
+    const PROXY_SCOPES = ["read_registry", "read_virtual_registry", "write_virtual_registry"];
+    /** The Dependency Proxy answers on the GitLab host itself: images are <host>/<group>/dependency_proxy/containers/<image>. */
+    const PROXY_HOST = "gitlab.example.com";
+    const args = (command: string, extra: string[]) => [
+      command,
+      "--gitlab-url",
+      w.gitlab.url,
+      "--group",
+      GROUP.path,
+      "--registry",
+      host(),
+      "--registry-alias",
+      PROXY_HOST,
+      "--secret-name",
+      SECRET,
+      "--namespace",
+      "team-a,team-b",
+      ...(w.registry ? [...caFlags(), "--verify-image", `${OTHER.path}:latest`] : ["--no-verify"]),
+      ...extra,
+    ];
+    const scopesOf = (id: number) => [...w.gitlab.tokens.find((t) => t.id === id)!.scopes];
+
+    test("mints with the scopes asked for; the Secret names the proxy's host and pulls from the registry", async () => {
+      const r = await cli(
+        args("rotate", [
+          "--scope",
+          "read_virtual_registry,write_virtual_registry",
+          "--scope",
+          "read_registry",
+          "--json",
+        ]),
+        {
+          GITLAB_TOKEN: OWNER_PAT,
+        },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      assert.deepEqual(scopesOf(out.token.id), PROXY_SCOPES, "the stand-in stored what the mint sent");
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `Minted deploy token ${out.token.id} \\(\\S+, scopes read_registry, read_virtual_registry, write_virtual_registry\\)`,
+        ),
+      );
+      for (const ns of ["team-a", "team-b"])
+        assert.deepEqual(Object.keys(config(ns, SECRET).auths), [host(), PROXY_HOST]);
+      if (!skipRegistry) {
+        assert.match(r.stderr, /Verified: the new token pulls grp\/other:latest/);
+        assert.ok((await pull(`${OTHER.path}:latest`, "team-b", SECRET)).ok);
+      }
+      assertNoLeaks();
+    });
+
+    test("plan predicts it: the default scope makes the current token due although it has days left", async () => {
+      const [current] = live().filter((t) => t.name.includes(`/${SECRET}/`));
+      w.gitlab.resetRequests();
+      const r = await cli(args("plan", ["--rotate-before", "1d"]), { GITLAB_TOKEN: OWNER_PAT });
+      assert.equal(r.code, 0, r.stderr);
+      const why = `deploy token ${current!.id} has scopes read_registry, read_virtual_registry, write_virtual_registry, not read_registry \\(--scope\\)`;
+      assert.match(r.stdout + r.stderr, new RegExp(`: rotate, because ${why}`));
+      assert.match(r.stdout + r.stderr, /Mint: {4}a deploy token with scopes read_registry named /);
+      assert.ok(!w.gitlab.requests.some((q) => q.method !== "GET"), "plan changes nothing");
+      assertNoLeaks();
+    });
+
+    test("the next run with the default scope rotates, saying why, and revokes the token with the proxy's scopes", async () => {
+      const [current] = live().filter((t) => t.name.includes(`/${SECRET}/`));
+      const r = await cli(args("rotate", ["--rotate-before", "1d", "--json"]), { GITLAB_TOKEN: OWNER_PAT });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `Rotating: deploy token ${current!.id} has scopes read_registry, read_virtual_registry, write_virtual_registry, not read_registry \\(--scope\\)`,
+        ),
+      );
+      const out = JSON.parse(r.stdout);
+      assert.deepEqual(scopesOf(out.token.id), ["read_registry"]);
+      assert.deepEqual(out.revokedTokenIds, [current!.id]);
+      assert.ok(!w.gitlab.isLive(current!.id));
+      // The same scopes again: nothing is due.
+      const again = await cli(args("rotate", ["--rotate-before", "1d", "--json"]), { GITLAB_TOKEN: OWNER_PAT });
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(JSON.parse(again.stdout).changed, false);
+      assert.match(again.stderr, /Nothing to do: deploy token \d+ has \d+d left, more than --rotate-before/);
+      assertNoLeaks();
+    });
+
+    test("a write scope is refused before any request, saying why", async () => {
+      w.gitlab.resetRequests();
+      const r = await cli(args("rotate", ["--scope", "read_registry,write_registry"]), { GITLAB_TOKEN: OWNER_PAT });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /--scope: invalid value "write_registry".*push images to every container registry/);
+      assert.deepEqual(w.gitlab.requests, []);
+      assertNoLeaks();
+    });
+  });
+
   describe("kubernetes.io/dockercfg and registry aliases", () => {
     const SECRET = "legacy-pull";
     const rotate = (extra: string[]) => [

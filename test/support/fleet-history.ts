@@ -34,6 +34,8 @@ export type Step =
       rotateBefore: "none" | "1d" | "6d";
       keepPrevious: 0 | 1;
       missing: "skip" | "fail" | "create";
+      /** --scope: the default, or the Dependency Proxy's set (a change makes the current token due). Unset: the default. */
+      scopes?: "default" | "proxy";
       /** Killed at this port call (1-based), or runs to its end. */
       killAt: number | null;
       /** How long since the step before (at least a Lease's duration: a dead run's lock is stale by then). */
@@ -104,6 +106,7 @@ export function historyArbitrary(limits: { maxClusters?: number; maxSteps?: numb
               rotateBefore: fc.constantFrom("none" as const, "1d" as const, "6d" as const),
               keepPrevious: fc.constantFrom(0 as const, 1 as const),
               missing: fc.constantFrom("skip" as const, "skip" as const, "fail" as const, "create" as const),
+              scopes: fc.constantFrom("default" as const, "default" as const, "proxy" as const),
               killAt: fc.option(fc.integer({ min: 1, max: 24 }), { freq: 4 }),
               afterMinutes: fc.integer({ min: 6, max: 8 * 60 }),
             }),
@@ -138,6 +141,7 @@ function rawConfig(p: Pipeline, s: Extract<Step, { op: "run" }>): Record<string,
     ...(s.rotateBefore === "none" ? {} : { rotateBefore: s.rotateBefore }),
     keepPrevious: String(s.keepPrevious),
     missingNamespace: s.missing,
+    ...(s.scopes === "proxy" ? { scopes: ["read_registry", "read_virtual_registry", "write_virtual_registry"] } : {}),
   };
 }
 
@@ -336,7 +340,7 @@ export async function play(
         ? `list ${p.spec.list}`
         : `selector team=${p.spec.team} list ${p.spec.list} exclude ${p.spec.exclude}`;
     trace.push(
-      `${i}: run ${who} (k${p.cluster}, ${p.secret}, ${specText}, list-all ${p.rbac.clusterList}, get-ns ${p.rbac.getNamespaces}; force ${step.force}, rotate-before ${step.rotateBefore}, keep ${step.keepPrevious}, missing ${step.missing}): ${result}`,
+      `${i}: run ${who} (k${p.cluster}, ${p.secret}, ${specText}, list-all ${p.rbac.clusterList}, get-ns ${p.rbac.getNamespaces}; force ${step.force}, rotate-before ${step.rotateBefore}, keep ${step.keepPrevious}, missing ${step.missing}, scopes ${step.scopes ?? "default"}): ${result}`,
     );
 
     if (predicted && did && !run.killed() && effectText(predicted) !== effectText(did))

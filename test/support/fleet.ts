@@ -40,6 +40,8 @@ export interface FleetToken {
   name: string;
   value: string;
   expiresAt: string;
+  /** As minted (--scope); listed as GitLab lists them. */
+  scopes: readonly string[];
   deleted: boolean;
   /** Which run minted it (for messages). */
   mintedBy: string;
@@ -226,6 +228,7 @@ export class Fleet {
           name: req.name,
           value,
           expiresAt: `${req.expiresAt}T00:00:00.000Z`,
+          scopes: [...req.scopes],
           deleted: false,
           mintedBy: who,
         };
@@ -256,6 +259,7 @@ export class Fleet {
             username: `gitlab+deploy-token-${t.id}`,
             expiresAt: t.expiresAt,
             revoked: false,
+            scopes: [...t.scopes],
           }));
       },
       // The API token's own reads never fail here and never count as a step: they change nothing a kill could cut.

@@ -60,6 +60,7 @@ interface FakeToken {
   username: string;
   expiresAt: string | null;
   revoked: boolean;
+  scopes: readonly string[];
 }
 
 const ours = (
@@ -71,6 +72,7 @@ const ours = (
   username: `gitlab+deploy-token-${id}`,
   expiresAt: opts.expiresAt === undefined ? "2026-12-01T00:00:00.000Z" : opts.expiresAt,
   revoked: opts.revoked ?? false,
+  scopes: ["read_registry"],
 });
 
 const managed = (ns: string, tokenId: number, extra: Record<string, string> = {}): ExistingSecret => ({
@@ -145,6 +147,7 @@ function fakes(
         username: `gitlab+deploy-token-${id}`,
         expiresAt: `${req.expiresAt}T00:00:00.000Z`,
         revoked: false,
+        scopes: [...req.scopes],
       });
       return {
         id,

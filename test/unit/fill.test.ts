@@ -65,7 +65,10 @@ function decide(patch: Partial<Parameters<typeof rotationDecision>[0]> = {}) {
     now: NOW,
     rotateBeforeMs: 2 * 86_400_000,
     force: false,
-    tokens: [{ id: 7, name: SEL_NAME, expiresAt: "2026-12-01T00:00:00.000Z", revoked: false }],
+    scopes: ["read_registry"],
+    tokens: [
+      { id: 7, name: SEL_NAME, expiresAt: "2026-12-01T00:00:00.000Z", revoked: false, scopes: ["read_registry"] },
+    ],
     prefix: PREFIX,
     target: SEL,
     ...patch,
@@ -132,7 +135,17 @@ describe("rotate, fill or leave alone", () => {
     ],
     [
       "another target's token",
-      { tokens: [{ id: 7, name: nameFor(["a", "b"]), expiresAt: "2026-12-01T00:00:00.000Z", revoked: false }] },
+      {
+        tokens: [
+          {
+            id: 7,
+            name: nameFor(["a", "b"]),
+            expiresAt: "2026-12-01T00:00:00.000Z",
+            revoked: false,
+            scopes: ["read_registry"],
+          },
+        ],
+      },
       /deploy token 7 cannot be copied there: its name does not prove/,
     ],
     [
@@ -144,6 +157,7 @@ describe("rotate, fill or leave alone", () => {
             name: nameFor(["selector=team=x"], OTHER_UID),
             expiresAt: "2026-12-01T00:00:00.000Z",
             revoked: false,
+            scopes: ["read_registry"],
           },
         ],
       },
@@ -158,6 +172,7 @@ describe("rotate, fill or leave alone", () => {
             name: nameFor(["selector=team=x"], UID, "other"),
             expiresAt: "2026-12-01T00:00:00.000Z",
             revoked: false,
+            scopes: ["read_registry"],
           },
         ],
       },
@@ -172,6 +187,7 @@ describe("rotate, fill or leave alone", () => {
             name: tokenName(PREFIX, targetId("prod", "pull", ["selector=team=x"]), NOW, "abc123"),
             expiresAt: "2026-12-01T00:00:00.000Z",
             revoked: false,
+            scopes: ["read_registry"],
           },
         ],
       },
@@ -179,7 +195,17 @@ describe("rotate, fill or leave alone", () => {
     ],
     [
       "a name not ours",
-      { tokens: [{ id: 7, name: "made-by-hand", expiresAt: "2026-12-01T00:00:00.000Z", revoked: false }] },
+      {
+        tokens: [
+          {
+            id: 7,
+            name: "made-by-hand",
+            expiresAt: "2026-12-01T00:00:00.000Z",
+            revoked: false,
+            scopes: ["read_registry"],
+          },
+        ],
+      },
       /cannot be copied there/,
     ],
     [
@@ -201,7 +227,15 @@ describe("rotate, fill or leave alone", () => {
     const d = decide({
       target: t,
       existing: [secret("a", { "gitlab-pull-secret.io/target-spec": "namespaces a,b" }), secret("b")],
-      tokens: [{ id: 7, name: nameFor(["a", "b"]), expiresAt: "2026-12-01T00:00:00.000Z", revoked: false }],
+      tokens: [
+        {
+          id: 7,
+          name: nameFor(["a", "b"]),
+          expiresAt: "2026-12-01T00:00:00.000Z",
+          revoked: false,
+          scopes: ["read_registry"],
+        },
+      ],
     });
     assert.equal(d.action, "rotate");
     assert.match(
@@ -315,7 +349,15 @@ describe("a namespace list that grew", () => {
   });
 
   test("its token is revocable and no overlap is reported; a list that shrank stays another target's", () => {
-    const tokens = [{ id: 7, name: nameFor(["a", "b"]), expiresAt: "2026-12-01T00:00:00.000Z", revoked: false }];
+    const tokens = [
+      {
+        id: 7,
+        name: nameFor(["a", "b"]),
+        expiresAt: "2026-12-01T00:00:00.000Z",
+        revoked: false,
+        scopes: ["read_registry"],
+      },
+    ];
     const held = (spec: string, id: string) => [
       secret("a", { "gitlab-pull-secret.io/target": id, "gitlab-pull-secret.io/target-spec": spec }),
       secret("b", { "gitlab-pull-secret.io/target": id, "gitlab-pull-secret.io/target-spec": spec }),

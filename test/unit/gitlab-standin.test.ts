@@ -660,6 +660,17 @@ describe("/jwt/auth (§3)", () => {
     const denied = await jwtAuth(pull, { user: repo.username, pass: repo.token });
     assert.equal(denied.status, 403);
     assert.deepEqual(denied.body, { errors: [{ code: "DENIED", message: "access forbidden" }] });
+    // The Dependency Proxy's scopes open no container registry repository: only read_registry does.
+    const proxy = (
+      await create("/api/v4/projects/10/deploy_tokens", {
+        name: "p",
+        scopes: ["read_virtual_registry", "write_virtual_registry"],
+      })
+    ).body;
+    assert.deepEqual(proxy.scopes, ["read_virtual_registry", "write_virtual_registry"]);
+    const notForTheRegistry = await jwtAuth(pull, { user: proxy.username, pass: proxy.token });
+    assert.equal(notForTheRegistry.status, 403);
+    assert.deepEqual(notForTheRegistry.body, { errors: [{ code: "DENIED", message: "access forbidden" }] });
 
     gl.setRegistry(null);
     try {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { UsageError } from "../../src/model/errors.js";
 import { parseConfig } from "../../src/config/inputs.js";
+import { readVariables } from "../../src/config/variables.js";
 
 import { BAD, TOKEN, env, good } from "../support/bad-inputs.ts";
 
@@ -20,6 +21,7 @@ describe("a good configuration", () => {
     assert.equal(c.credentials.gitlabToken.reveal(), TOKEN);
     assert.equal(c.secretType, "dockerconfigjson");
     assert.deepEqual(c.registryAliases, []);
+    assert.deepEqual(c.scopes, ["read_registry"]);
   });
   test("takes GitLab CI's predefined variables", () => {
     const c = parseConfig(
@@ -136,5 +138,82 @@ describe("bad input fails with the option, the value and the accepted form", () 
   }
   test("Action inputs are named as inputs", () => {
     assert.throws(() => parseConfig({ ...good, secretName: "Bad_Name" }, env, "action"), /input 'secret-name'/);
+  });
+});
+
+describe("--scope", () => {
+  const scoped = (scopes: string[], more: Record<string, unknown> = {}) =>
+    parseConfig({ ...good, scopes, ...more }, env, "cli").scopes;
+  const refusal = (scopes: string[], more: Record<string, unknown> = {}): string => {
+    try {
+      scoped(scopes, more);
+    } catch (e) {
+      assert.ok(e instanceof UsageError, String(e));
+      assert.equal(e.exitCode, 2);
+      return e.message;
+    }
+    return assert.fail(`${scopes.join(",")} was accepted`);
+  };
+
+  test("the pull scopes, each once, in GitLab's order, from a comma list or the flag repeated", () => {
+    assert.deepEqual(scoped(["read_virtual_registry,read_registry"]), ["read_registry", "read_virtual_registry"]);
+    assert.deepEqual(scoped(["write_virtual_registry", "read_registry", "read_virtual_registry", "read_registry"]), [
+      "read_registry",
+      "read_virtual_registry",
+      "write_virtual_registry",
+    ]);
+    assert.deepEqual(scoped([" read_registry ", ""]), ["read_registry"]);
+  });
+
+  test("a write scope is refused, saying why", () => {
+    const m = refusal(["read_registry", "write_registry"]);
+    assert.match(m, /^--scope: invalid value "write_registry"/);
+    assert.match(m, /push images to every container registry of the owner; a pull Secret never needs it/);
+    assert.match(refusal(["write_package_registry"]), /publish packages; a pull Secret never needs write/);
+    assert.match(refusal(["read_repository"]), /source code/);
+  });
+
+  test("an unknown scope is refused, naming the accepted ones", () => {
+    const m = refusal(["api"]);
+    assert.match(m, /invalid value "api"; expected read_registry, read_virtual_registry, write_virtual_registry/);
+    assert.match(m, /not a deploy token scope/);
+  });
+
+  test("write_virtual_registry comes only with read_virtual_registry", () => {
+    assert.match(refusal(["read_registry", "write_virtual_registry"]), /only together with read_virtual_registry/);
+  });
+
+  test("without read_registry the pull check cannot run: refused unless --no-verify", () => {
+    const m = refusal(["read_virtual_registry", "write_virtual_registry"]);
+    assert.match(
+      m,
+      /read_registry among them, or --no-verify: the pull check proves the token against the container registry/,
+    );
+    assert.deepEqual(scoped(["read_virtual_registry", "write_virtual_registry"], { noVerify: true }), [
+      "read_virtual_registry",
+      "write_virtual_registry",
+    ]);
+  });
+
+  test("status and revoke mint nothing: no pull check to need read_registry", () => {
+    const c = parseConfig({ ...good, scopes: ["read_virtual_registry"] }, env, "cli", { writesCredentials: false });
+    assert.deepEqual(c.scopes, ["read_virtual_registry"]);
+  });
+
+  test("as an option variable (GitLab's array form) and as an Action input, named as given", () => {
+    const { raw, labels } = readVariables({
+      GITLAB_PULL_SECRET_OPT_SCOPES: '["read_virtual_registry", "read_registry"]',
+    });
+    const v = parseConfig({ ...good, ...raw }, env, "cli", { labels });
+    assert.deepEqual(v.scopes, ["read_registry", "read_virtual_registry"]);
+    const bad = readVariables({ GITLAB_PULL_SECRET_OPT_SCOPES: "write_registry" });
+    assert.throws(
+      () => parseConfig({ ...good, ...bad.raw }, env, "cli", { labels: bad.labels }),
+      /^UsageError: \$GITLAB_PULL_SECRET_OPT_SCOPES: invalid value "write_registry"/,
+    );
+    assert.throws(
+      () => parseConfig({ ...good, scopes: ["read_registry", "write_registry"] }, env, "action"),
+      /^UsageError: input 'scopes': invalid value "write_registry"/,
+    );
   });
 });

@@ -244,7 +244,7 @@ describe("writes under a lost lock", () => {
     const events: string[] = [];
     let lost: string | undefined = undefined;
     const g = guardWrites(ports(events), { lease: { namespace: "a", name: "l" }, lostReason: () => lost });
-    await g.ports.gitlab.createDeployToken(owner, { name: "n", expiresAt: "2026-12-01" });
+    await g.ports.gitlab.createDeployToken(owner, { name: "n", expiresAt: "2026-12-01", scopes: ["read_registry"] });
     await g.ports.kube.applySecrets(undefined as never, { force: false });
     assert.equal(g.settle("report"), "report", "nothing refused: the run's result");
     lost = "another run took it over (holder gps-other)";
@@ -281,7 +281,7 @@ describe("writes under a lost lock", () => {
     const events: string[] = [];
     const g = guardWrites(ports(events), { lease: { namespace: "a", name: "l" }, lostReason: () => "it was deleted" });
     await assert.rejects(
-      g.ports.gitlab.createDeployToken(owner, { name: "n", expiresAt: "2026-12-01" }),
+      g.ports.gitlab.createDeployToken(owner, { name: "n", expiresAt: "2026-12-01", scopes: ["read_registry"] }),
       /stopped before minting a deploy token\. Nothing was changed\./,
     );
     assert.deepEqual(events, []);

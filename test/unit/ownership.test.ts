@@ -32,7 +32,13 @@ const secret = (namespace: string, annotations: Record<string, string>): Existin
   annotations: { "gitlab-pull-secret.io/owner": "project/42", ...annotations },
   resourceVersion: "1",
 });
-const live = (id: number, name: string) => ({ id, name, expiresAt: "2026-12-01T00:00:00.000Z", revoked: false });
+const live = (id: number, name: string) => ({
+  id,
+  name,
+  expiresAt: "2026-12-01T00:00:00.000Z",
+  revoked: false,
+  scopes: ["read_registry"],
+});
 
 describe("token names carry the cluster", () => {
   test("parse from the end, so legacy context names with '/' still read", () => {

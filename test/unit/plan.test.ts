@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatDuration, isLiveToken, revocationPlan } from "../../src/model/plan.js";
+import { formatDuration, isLiveToken, revocationPlan, rotationDue } from "../../src/model/plan.js";
+import { Annotations } from "../../src/model/naming.js";
+import type { ExistingSecret, ResolvedOwner } from "../../src/model/ports.js";
+import { orderedScopes, sameScopes } from "../../src/model/scopes.js";
 import { isStale, leaseName, lockNamespace } from "../../src/commands/lock.js";
 
 test("a token is dead from 00:00 UTC of its expiry date, whatever `expired` says", () => {
-  const t = { id: 1, name: "n", expiresAt: "2026-11-24T00:00:00.000Z", revoked: false };
+  const t = { id: 1, name: "n", expiresAt: "2026-11-24T00:00:00.000Z", revoked: false, scopes: ["read_registry"] };
   assert.equal(isLiveToken(t, new Date("2026-11-23T23:59:59Z")), true);
   assert.equal(isLiveToken(t, new Date("2026-11-24T00:00:00Z")), false);
   assert.equal(isLiveToken({ ...t, revoked: true }, new Date("2026-11-01T00:00:00Z")), false);
@@ -53,4 +56,60 @@ test("the lock: one name and namespace per target, stale after its duration", ()
   assert.equal(isStale(lease, new Date("2026-11-23T08:04:59Z")), false);
   assert.equal(isStale(lease, new Date("2026-11-23T08:05:01Z")), true);
   assert.equal(isStale({ ...lease, renewTime: "" }, new Date()), true);
+});
+
+test("--scope: a current token with other scopes is due, like one for other hosts; the same set in any order is not", () => {
+  const owner: ResolvedOwner = {
+    kind: "group",
+    id: 7,
+    path: "grp",
+    registryImagePrefix: undefined,
+    registryAccessLevel: undefined,
+  };
+  const secret = (ns: string): ExistingSecret => ({
+    namespace: ns,
+    type: "kubernetes.io/dockerconfigjson",
+    labels: { "app.kubernetes.io/managed-by": "gitlab-pull-secret" },
+    annotations: {
+      [Annotations.tokenId]: "12",
+      [Annotations.owner]: "group/7",
+      [Annotations.expiresAt]: "2026-12-20T00:00:00.000Z",
+      [Annotations.registry]: "gitlab.example.com",
+      [Annotations.registryAliases]: "",
+    },
+    resourceVersion: "1",
+  });
+  const due = (have: string[], want: string[]) =>
+    rotationDue({
+      namespaces: ["a", "b"],
+      existing: [secret("a"), secret("b")],
+      owner,
+      hosts: ["gitlab.example.com"],
+      liveIds: new Set([12]),
+      tokens: [{ id: 12, name: "t", expiresAt: "2026-12-20T00:00:00.000Z", revoked: false, scopes: have }],
+      scopes: want,
+      now: new Date("2026-12-01T00:00:00Z"),
+      rotateBeforeMs: 86_400_000,
+      force: false,
+    });
+  assert.deepEqual(due(["read_registry"], ["read_registry"]), {
+    due: false,
+    reason: "deploy token 12 has 19d left, more than --rotate-before",
+  });
+  assert.deepEqual(due(["read_registry"], ["read_registry", "read_virtual_registry"]), {
+    due: true,
+    reason: "deploy token 12 has scopes read_registry, not read_registry, read_virtual_registry (--scope)",
+  });
+  // Fewer scopes are a change too: the Secret would go on holding more than it was asked for.
+  assert.deepEqual(due(["read_registry", "read_virtual_registry"], ["read_registry"]), {
+    due: true,
+    reason: "deploy token 12 has scopes read_registry, read_virtual_registry, not read_registry (--scope)",
+  });
+  assert.equal(due(["read_virtual_registry", "read_registry"], ["read_registry", "read_virtual_registry"]).due, false);
+  assert.equal(sameScopes(["a", "a"], ["a"]), true);
+  assert.deepEqual(orderedScopes(["write_virtual_registry", "zz", "read_registry", "read_registry"]), [
+    "read_registry",
+    "write_virtual_registry",
+    "zz",
+  ]);
 });

@@ -478,6 +478,8 @@ describe("registry aliases", () => {
       existing: [s],
       owner: OWNER,
       liveIds: new Set([7]),
+      tokens: [{ id: 7, name: "t", expiresAt: "2026-12-20T00:00:00.000Z", revoked: false, scopes: ["read_registry"] }],
+      scopes: ["read_registry"],
       now: NOW,
       rotateBeforeMs: 86_400_000,
       force: false,

@@ -27,6 +27,7 @@ interface FakeToken {
   expiresAt: string | null;
   revoked: boolean;
   deleted: boolean;
+  scopes?: readonly string[];
 }
 
 function world(
@@ -56,12 +57,26 @@ function world(
       events.push("list");
       return tokens
         .filter((t) => !t.deleted)
-        .map(({ id, name, expiresAt, revoked }) => ({ id, name, expiresAt, revoked, username: `u${id}` }));
+        .map(({ id, name, expiresAt, revoked, scopes }) => ({
+          id,
+          name,
+          expiresAt,
+          revoked,
+          scopes: scopes ?? ["read_registry"],
+          username: `u${id}`,
+        }));
     },
-    async createDeployToken(_o: unknown, req: { name: string; expiresAt: string }) {
+    async createDeployToken(_o: unknown, req: { name: string; expiresAt: string; scopes: readonly string[] }) {
       const id = nextId++;
       events.push(`mint ${id} ${req.expiresAt}`);
-      tokens.push({ id, name: req.name, expiresAt: `${req.expiresAt}T00:00:00.000Z`, revoked: false, deleted: false });
+      tokens.push({
+        id,
+        name: req.name,
+        expiresAt: `${req.expiresAt}T00:00:00.000Z`,
+        revoked: false,
+        deleted: false,
+        scopes: req.scopes,
+      });
       return {
         id,
         name: req.name,
