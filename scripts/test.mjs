@@ -48,7 +48,7 @@ async function stopPool() {
   if (planes.length) process.stderr.write(`npm test: stopped the suite's ${planes.length} control plane(s)\n`);
 }
 
-// The order the files start in. With two at a time, the suite ends when its last long file does: the
+// The order the files start in. With a few at a time, the suite ends when its last long file does: the
 // longest end-to-end files start first, the rest of them after, and the unit files (a second or two
 // each) last, where they fill the gaps. A scheduling hint from the table of seconds per file; a file
 // not named here runs in its place among the others.

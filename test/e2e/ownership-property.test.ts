@@ -5,7 +5,7 @@
 // controller) and relabelled. Only with GPS_KUBE_ASSETS (the stand-in
 // backend is what the unit property already models).
 //
-// GPS_PROPERTY_REAL_RUNS sets the sample (default 15); a failure prints the
+// GPS_PROPERTY_REAL_RUNS sets the sample (default 10); a failure prints the
 // seed and path, and GPS_PROPERTY_SEED / GPS_PROPERTY_PATH replay it.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -19,7 +19,7 @@ const real = kubeBackends({
   realBecause:
     "the ownership model checked against what a real server does with selectors, deleted namespaces and RBAC",
 }).includes("real");
-const runs = Number(process.env.GPS_PROPERTY_REAL_RUNS ?? 15);
+const runs = Number(process.env.GPS_PROPERTY_REAL_RUNS ?? 10);
 const seed = process.env.GPS_PROPERTY_SEED === undefined ? undefined : Number(process.env.GPS_PROPERTY_SEED);
 const path = process.env.GPS_PROPERTY_PATH;
 
