@@ -525,6 +525,73 @@ describe("rotate --rotate-api-token-within through the CLI", () => {
     assert.equal(existsSync(recovery), false, "the empty recovery file is gone");
   });
 
+  test("the write back fails after the API token was rotated: exit 1, the deploy token in place, the new API token in the recovery file", async () => {
+    const { token, key, store } = apiToken(3);
+    const recovery = join(w.dir, "within-write-fails.token");
+    let release!: () => void;
+    w.gitlab.fault({
+      kind: "hold",
+      method: "POST",
+      path: /\/personal_access_tokens\/self\/rotate$/,
+      until: new Promise<void>((resolve) => (release = resolve)),
+      times: 1,
+    });
+    w.gitlab.resetRequests();
+    const running = w.startCli(
+      [
+        "rotate",
+        "--gitlab-url",
+        w.gitlab.url,
+        "--project",
+        PROJECT.path,
+        "--namespace",
+        "team-a,team-b",
+        "--secret-name",
+        SECRET,
+        "--kubeconfig",
+        w.kubeconfig,
+        "--registry",
+        "registry.example.com",
+        "--no-verify",
+        "--retry-for",
+        "0s",
+        "--json",
+        "--force",
+        "--rotate-api-token-within",
+        "7d",
+        "--api-token-store",
+        store,
+        "--api-token-recovery-file",
+        recovery,
+      ],
+      { env: { GITLAB_TOKEN: token } },
+    );
+    // The store was proven and the deploy token rotated before the API token's rotation left: from now on every
+    // write to the variable fails.
+    await waitFor(() => steps().includes("rotate"), "the API token's rotate request");
+    w.gitlab.fault({ kind: "status", status: 500, method: "PUT", path: new RegExp(`/variables/${key}$`) });
+    release();
+    const r = await running.done;
+    runs.push(r);
+    w.gitlab.clearFaults();
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /the API token was rotated .* but writing it to CI\/CD variable WITHIN_TOKEN_\d+ .*failed 3 times/,
+    );
+    const report = JSON.parse(r.stdout);
+    for (const ns of ["team-a", "team-b"])
+      assert.equal(tokenIn(ns), String(report.token.id), `${ns} holds the new deploy token`);
+    assert.equal(w.gitlab.isLive(report.token.id), true);
+    const kept = readFileSync(recovery, "utf8");
+    remember(kept);
+    assert.equal(statSync(recovery).mode & 0o777, 0o600);
+    assert.equal(w.gitlab.accessToken(kept)!.active, true, "the new API token is alive and recoverable");
+    assert.equal(w.gitlab.accessToken(token)!.revoked, true, "the old one died with the rotation");
+    assert.equal(w.gitlab.variables(VAR, key)[0]!.value, token, "the variable still holds the old value");
+    assert.ok(!r.stdout.includes(kept) && !r.stderr.includes(kept), "the new value is never printed");
+  });
+
   test("usage: --rotate-api-token-within without a store is exit 2 before any request", async () => {
     w.gitlab.resetRequests();
     const kubectl = w.kubectlCalls().length;
