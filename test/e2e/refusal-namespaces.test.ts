@@ -79,6 +79,7 @@ after(stopSharedControlPlane);
 
 for (const backend of kubeBackends({
   realBecause: "namespaces that terminate, with the namespace controller emptying them, behave as a real cluster's do",
+  standinToo: "a webhook's denial of the dry run, which names no namespace, is a fault only the stand-in injects",
 })) {
   describe(`refusals that name no namespace (${backend})`, () => {
     let w: World;

@@ -50,13 +50,16 @@ export type Backend = "standin" | "real";
  * The backends a suite runs on. Without GPS_KUBE_ASSETS: the stand-in. With them, a suite that says what only a
  * real server proves there (`realBecause`: RBAC, the Lease's concurrency, server dry runs, namespace lifecycle,
  * Events) runs on the real control plane, since that is its point; every other suite on the stand-in, which
- * answers from responses captured on a real server. GPS_REAL_TIER=all runs every suite on both (running every
+ * answers from responses captured on a real server; a real-tier suite with tests of its own for the stand-in (a
+ * fault only it can inject) runs on both (`standinToo`). GPS_REAL_TIER=all runs every suite on both (running every
  * suite on both took a third of the suite's time).
  */
-export function kubeBackends(opts: { realBecause?: string } = {}): Backend[] {
+export function kubeBackends(opts: { realBecause?: string; standinToo?: string } = {}): Backend[] {
   if (!kubeAssetsDir()) return ["standin"];
   if ((process.env.GPS_REAL_TIER ?? "").trim() === "all") return ["standin", "real"];
-  return opts.realBecause !== undefined ? ["real"] : ["standin"];
+  if (opts.realBecause === undefined) return ["standin"];
+  // A suite with tests only the stand-in can run (a fault it injects) says so, and keeps them.
+  return opts.standinToo !== undefined ? ["standin", "real"] : ["real"];
 }
 
 /**
