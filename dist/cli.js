@@ -47842,17 +47842,17 @@ function identityIn(lease) {
   if (kind === "legacy") return lease.uid || void 0;
   return kind === "original" ? lease.annotations?.[LeaseAnnotations.cluster] : void 0;
 }
-function agreed(secrets, secretName2, set2, pick) {
+function agreed(secrets, secretName2, set2, pick, whose = "any") {
   const ours = secrets.filter((s2) => (s2.annotations[Annotations.target] ?? "").endsWith(`/${secretName2}/${set2}`));
-  for (const group of [ours, secrets]) {
+  for (const group of whose === "ours" ? [ours] : [ours, secrets]) {
     const values = new Set(group.map(pick).filter((v2) => !!v2));
     if (values.size === 1) return [...values][0];
     if (values.size > 1) return void 0;
   }
   return void 0;
 }
-function namedLeaseNamespace(secrets, secretName2, set2) {
-  return agreed(secrets, secretName2, set2, (s2) => s2.annotations[Annotations.lease]);
+function namedLeaseNamespace(secrets, secretName2, set2, whose = "any") {
+  return agreed(secrets, secretName2, set2, (s2) => s2.annotations[Annotations.lease], whose);
 }
 function recordedCluster(secrets, secretName2, set2) {
   return agreed(secrets, secretName2, set2, (s2) => {
@@ -48063,20 +48063,25 @@ function abbreviatedList(names, max) {
 async function recallTarget(lock, args) {
   const { config } = args;
   const set2 = targetOf(config, args.namespaces, void 0).set;
-  const namedNs = namedLeaseNamespace(args.existing, config.secretName, set2);
-  let named;
-  if (namedNs !== void 0 && namedNs !== args.heldNamespace) {
+  const readNamed = async (ns) => {
     try {
-      named = await lock.readLease(namedNs, leaseName(config.secretName)) ?? "unreadable";
+      return await lock.readLease(ns, leaseName(config.secretName)) ?? "unreadable";
     } catch {
-      named = "unreadable";
+      return "unreadable";
     }
-  }
+  };
+  const ownNs = namedLeaseNamespace(args.existing, config.secretName, set2, "ours");
+  let named;
+  if (ownNs !== void 0 && ownNs !== args.heldNamespace) named = await readNamed(ownNs);
   const unsettled = args.fresh || !args.held || isUnsettled(args.held);
-  if (named === void 0 && namedNs === void 0 && unsettled) {
+  if (named === void 0 && ownNs === void 0 && unsettled) {
     const others = args.namespaces.filter((ns) => ns !== args.heldNamespace);
     const found = others.length ? await lock.readLeases(others, leaseName(config.secretName)).catch(() => /* @__PURE__ */ new Map()) : /* @__PURE__ */ new Map();
     named = [...found.entries()].sort(([a2], [b2]) => a2.localeCompare(b2)).map(([, l2]) => l2).find((l2) => !isUnsettled(l2));
+  }
+  if (named === void 0 && ownNs === void 0) {
+    const anyNs = namedLeaseNamespace(args.existing, config.secretName, set2, "any");
+    if (anyNs !== void 0 && anyNs !== args.heldNamespace) named = await readNamed(anyNs);
   }
   const recorded = recordedCluster(args.existing, config.secretName, set2);
   const clusterUid = clusterIdentity({ held: args.held, fresh: args.fresh, named, recorded });

@@ -54,19 +54,23 @@ export async function recallTarget(
   const { config } = args;
   // The spec's hash names the target's Secrets and record whatever the cluster: the cluster is what this finds.
   const set = targetOf(config, args.namespaces, undefined).set;
-  const namedNs = namedLeaseNamespace(args.existing, config.secretName, set);
-  let named: LeaseState | "unreadable" | undefined;
-  if (namedNs !== undefined && namedNs !== args.heldNamespace) {
+  const readNamed = async (ns: string): Promise<LeaseState | "unreadable"> => {
     try {
-      named = (await lock.readLease(namedNs, leaseName(config.secretName))) ?? "unreadable";
+      return (await lock.readLease(ns, leaseName(config.secretName))) ?? "unreadable";
     } catch {
-      named = "unreadable";
+      return "unreadable";
     }
-  }
-  // A new Lease and no Secret to say where the last one was (a run killed before it wrote any, or
-  // Secrets another target overwrote): look in the target's other namespaces, in one read.
+  };
+  // The Lease this target's own Secrets were written under.
+  const ownNs = namedLeaseNamespace(args.existing, config.secretName, set, "ours");
+  let named: LeaseState | "unreadable" | undefined;
+  if (ownNs !== undefined && ownNs !== args.heldNamespace) named = await readNamed(ownNs);
+  // A new Lease and no Secret of this target to say where the last one was (a run killed before it wrote
+  // any, or Secrets another target overwrote): look in the target's other namespaces, in one read. Before
+  // the Lease another target's Secrets name: that target's identity of this cluster may not be the one this
+  // target named its tokens with, which would then go unrecognised, never revoked nor swept.
   const unsettled = args.fresh || !args.held || isUnsettled(args.held);
-  if (named === undefined && namedNs === undefined && unsettled) {
+  if (named === undefined && ownNs === undefined && unsettled) {
     const others = args.namespaces.filter((ns) => ns !== args.heldNamespace);
     const found = others.length
       ? await lock.readLeases(others, leaseName(config.secretName)).catch(() => new Map<string, LeaseState>())
@@ -75,6 +79,11 @@ export async function recallTarget(
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([, l]) => l)
       .find((l) => !isUnsettled(l));
+  }
+  // Failing both, the Lease another target's Secrets here name (a list and a selector sharing a Lease).
+  if (named === undefined && ownNs === undefined) {
+    const anyNs = namedLeaseNamespace(args.existing, config.secretName, set, "any");
+    if (anyNs !== undefined && anyNs !== args.heldNamespace) named = await readNamed(anyNs);
   }
   const recorded = recordedCluster(args.existing, config.secretName, set);
   const clusterUid = clusterIdentity({ held: args.held, fresh: args.fresh, named, recorded });

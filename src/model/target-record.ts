@@ -94,17 +94,19 @@ function identityIn(lease: LeaseState): string | undefined {
 
 /**
  * What our Secrets in the target's namespaces agree on: those of this target
- * first; failing those, those of any target with this Secret name, which were
- * written in this cluster too (another pipeline sharing the namespaces).
+ * first; failing those (unless `whose` is "ours"), those of any target with
+ * this Secret name, which were written in this cluster too (another pipeline
+ * sharing the namespaces).
  */
 function agreed(
   secrets: readonly ExistingSecret[],
   secretName: string,
   set: string,
   pick: (s: ExistingSecret) => string | undefined,
+  whose: "ours" | "any" = "any",
 ): string | undefined {
   const ours = secrets.filter((s) => (s.annotations[Annotations.target] ?? "").endsWith(`/${secretName}/${set}`));
-  for (const group of [ours, secrets]) {
+  for (const group of whose === "ours" ? [ours] : [ours, secrets]) {
     const values = new Set(group.map(pick).filter((v): v is string => !!v));
     if (values.size === 1) return [...values][0];
     if (values.size > 1) return undefined;
@@ -112,13 +114,17 @@ function agreed(
   return undefined;
 }
 
-/** The Lease namespace our Secrets name (the one they were written under), when they agree on one. */
+/**
+ * The Lease namespace our Secrets name (the one they were written under), when they agree on one: this
+ * target's Secrets only (`ours`), or failing those another target's with this Secret name (`any`).
+ */
 export function namedLeaseNamespace(
   secrets: readonly ExistingSecret[],
   secretName: string,
   set: string,
+  whose: "ours" | "any" = "any",
 ): string | undefined {
-  return agreed(secrets, secretName, set, (s) => s.annotations[Annotations.lease]);
+  return agreed(secrets, secretName, set, (s) => s.annotations[Annotations.lease], whose);
 }
 
 /** The cluster uid our Secrets record in their target annotation, when they agree on one. */
