@@ -44441,9 +44441,9 @@ var OwnershipError = class extends GpsError {
   overlaps;
   exitCode = ExitCode.usage;
 };
-var GitLabError = class extends GpsError {
-  constructor(operation, status, detail, hint = "") {
-    super(`GitLab: ${operation} failed${status ? ` (HTTP ${status})` : ""}: ${detail}${hint ? `. ${hint}` : ""}`);
+var ApiError = class extends GpsError {
+  constructor(server, operation, status, detail, hint = "") {
+    super(`${server}: ${operation} failed${status ? ` (HTTP ${status})` : ""}: ${detail}${hint ? `. ${hint}` : ""}`);
     this.operation = operation;
     this.status = status;
     this.detail = detail;
@@ -44453,17 +44453,15 @@ var GitLabError = class extends GpsError {
   detail;
   exitCode = ExitCode.remote;
 };
-var GitHubError = class extends GpsError {
+var GitLabError = class extends ApiError {
   constructor(operation, status, detail, hint = "") {
-    super(`GitHub: ${operation} failed${status ? ` (HTTP ${status})` : ""}: ${detail}${hint ? `. ${hint}` : ""}`);
-    this.operation = operation;
-    this.status = status;
-    this.detail = detail;
+    super("GitLab", operation, status, detail, hint);
   }
-  operation;
-  status;
-  detail;
-  exitCode = ExitCode.remote;
+};
+var GitHubError = class extends ApiError {
+  constructor(operation, status, detail, hint = "") {
+    super("GitHub", operation, status, detail, hint);
+  }
 };
 var REFUSAL_LINES = 20;
 function refusalLines(refused, cap = REFUSAL_LINES) {
@@ -45996,17 +45994,9 @@ function credentialSecrets(config) {
 
 // src/faces/commands.ts
 var NOT_ROTATE = ["warnWithin", "yes", "format"];
-var TARGET = [
+var ACCESS = [
   "gitlabUrl",
   "gitlabToken",
-  "project",
-  "group",
-  "username",
-  "namespaces",
-  "namespaceSelector",
-  "excludeNamespaces",
-  "secretName",
-  "tokenName",
   "kubeconfig",
   "context",
   "caFile",
@@ -46014,6 +46004,17 @@ var TARGET = [
   "requestTimeout",
   "retryFor",
   "json"
+];
+var TARGET = [
+  ...ACCESS,
+  "project",
+  "group",
+  "username",
+  "namespaces",
+  "namespaceSelector",
+  "excludeNamespaces",
+  "secretName",
+  "tokenName"
 ];
 var only = (keys) => (key) => keys.includes(key);
 var REMOTE = "1  GitLab or the cluster failed";
@@ -46129,15 +46130,7 @@ var COMMANDS = {
       "2  bad input, or a token or store that will not do (nothing was changed)"
     ],
     options: only([
-      "gitlabUrl",
-      "gitlabToken",
-      "kubeconfig",
-      "context",
-      "caFile",
-      "allowInsecureHttp",
-      "requestTimeout",
-      "retryFor",
-      "json",
+      ...ACCESS,
       "apiTokenStore",
       "apiTokenExpiresIn",
       "apiTokenRecoveryFile",

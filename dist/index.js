@@ -64797,9 +64797,9 @@ var OwnershipError = class extends GpsError {
   overlaps;
   exitCode = ExitCode2.usage;
 };
-var GitLabError = class extends GpsError {
-  constructor(operation, status, detail, hint = "") {
-    super(`GitLab: ${operation} failed${status ? ` (HTTP ${status})` : ""}: ${detail}${hint ? `. ${hint}` : ""}`);
+var ApiError = class extends GpsError {
+  constructor(server, operation, status, detail, hint = "") {
+    super(`${server}: ${operation} failed${status ? ` (HTTP ${status})` : ""}: ${detail}${hint ? `. ${hint}` : ""}`);
     this.operation = operation;
     this.status = status;
     this.detail = detail;
@@ -64809,17 +64809,15 @@ var GitLabError = class extends GpsError {
   detail;
   exitCode = ExitCode2.remote;
 };
-var GitHubError = class extends GpsError {
+var GitLabError = class extends ApiError {
   constructor(operation, status, detail, hint = "") {
-    super(`GitHub: ${operation} failed${status ? ` (HTTP ${status})` : ""}: ${detail}${hint ? `. ${hint}` : ""}`);
-    this.operation = operation;
-    this.status = status;
-    this.detail = detail;
+    super("GitLab", operation, status, detail, hint);
   }
-  operation;
-  status;
-  detail;
-  exitCode = ExitCode2.remote;
+};
+var GitHubError = class extends ApiError {
+  constructor(operation, status, detail, hint = "") {
+    super("GitHub", operation, status, detail, hint);
+  }
 };
 var REFUSAL_LINES = 20;
 function refusalLines(refused, cap = REFUSAL_LINES) {

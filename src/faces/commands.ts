@@ -26,10 +26,21 @@ export interface CommandSpec {
 
 /** Options only the other commands use. */
 const NOT_ROTATE: readonly OptionKey[] = ["warnWithin", "yes", "format"];
-/** Where to find GitLab and the cluster, and which target: every command but render needs these. */
-const TARGET: readonly OptionKey[] = [
+/** Where to find GitLab and the cluster, and how to talk to them. */
+const ACCESS: readonly OptionKey[] = [
   "gitlabUrl",
   "gitlabToken",
+  "kubeconfig",
+  "context",
+  "caFile",
+  "allowInsecureHttp",
+  "requestTimeout",
+  "retryFor",
+  "json",
+];
+/** ACCESS and which target: every command but render and rotate-api-token needs these. */
+const TARGET: readonly OptionKey[] = [
+  ...ACCESS,
   "project",
   "group",
   "username",
@@ -38,13 +49,6 @@ const TARGET: readonly OptionKey[] = [
   "excludeNamespaces",
   "secretName",
   "tokenName",
-  "kubeconfig",
-  "context",
-  "caFile",
-  "allowInsecureHttp",
-  "requestTimeout",
-  "retryFor",
-  "json",
 ];
 
 const only = (keys: readonly OptionKey[]) => (key: OptionKey) => keys.includes(key);
@@ -207,15 +211,7 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       "2  bad input, or a token or store that will not do (nothing was changed)",
     ],
     options: only([
-      "gitlabUrl",
-      "gitlabToken",
-      "kubeconfig",
-      "context",
-      "caFile",
-      "allowInsecureHttp",
-      "requestTimeout",
-      "retryFor",
-      "json",
+      ...ACCESS,
       "apiTokenStore",
       "apiTokenExpiresIn",
       "apiTokenRecoveryFile",

@@ -107,28 +107,30 @@ export class OwnershipError extends GpsError {
   }
 }
 
-export class GitLabError extends GpsError {
+/** A REST API (GitLab's, GitHub's) refused or failed an operation: its words, the HTTP status, and what to do. */
+abstract class ApiError extends GpsError {
   readonly exitCode = ExitCode.remote;
   constructor(
+    server: string,
     readonly operation: string,
     readonly status: number | undefined,
     readonly detail: string,
     hint = "",
   ) {
-    super(`GitLab: ${operation} failed${status ? ` (HTTP ${status})` : ""}: ${detail}${hint ? `. ${hint}` : ""}`);
+    super(`${server}: ${operation} failed${status ? ` (HTTP ${status})` : ""}: ${detail}${hint ? `. ${hint}` : ""}`);
+  }
+}
+
+export class GitLabError extends ApiError {
+  constructor(operation: string, status: number | undefined, detail: string, hint = "") {
+    super("GitLab", operation, status, detail, hint);
   }
 }
 
 /** GitHub's REST API refused or failed (the github: store of rotate-api-token). Never holds a token. */
-export class GitHubError extends GpsError {
-  readonly exitCode = ExitCode.remote;
-  constructor(
-    readonly operation: string,
-    readonly status: number | undefined,
-    readonly detail: string,
-    hint = "",
-  ) {
-    super(`GitHub: ${operation} failed${status ? ` (HTTP ${status})` : ""}: ${detail}${hint ? `. ${hint}` : ""}`);
+export class GitHubError extends ApiError {
+  constructor(operation: string, status: number | undefined, detail: string, hint = "") {
+    super("GitHub", operation, status, detail, hint);
   }
 }
 
