@@ -12,6 +12,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startGitHubStandIn, type GitHubStandIn } from "../support/github/server.ts";
+import { holdSelfRotation } from "../support/gitlab-standin.ts";
 import { leaks, startWorld, waitFor, type Captured, type World } from "../support/world.ts";
 
 const WRITER = "github_pat_e2eWriter000000000000000001";
@@ -165,14 +166,7 @@ describe("rotate-api-token to a GitHub Actions secret, through the CLI", () => {
     w.addSecretForms(grant);
     gh.addToken(grant, { kind: "fine-grained", repos: ["acme/app"], secrets: "write", environments: "none" });
     const recovery = join(w.dir, "recovery-github.token");
-    let release!: () => void;
-    w.gitlab.fault({
-      kind: "hold",
-      method: "POST",
-      path: /\/personal_access_tokens\/self\/rotate$/,
-      until: new Promise<void>((resolve) => (release = resolve)),
-      times: 1,
-    });
+    const release = holdSelfRotation(w.gitlab);
     w.gitlab.resetRequests();
     const running = w.startCli(args("github:acme/app:FAILING_TOKEN", ["--api-token-recovery-file", recovery]), {
       env: { GITLAB_TOKEN: token, GPS_GITHUB_TOKEN: grant },

@@ -10,6 +10,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { leaks, PROJECT, startWorld, waitFor, type Captured, type World } from "../support/world.ts";
+import { holdSelfRotation } from "../support/gitlab-standin.ts";
 
 const KEY = "GITLAB_TOKEN";
 const VAR = { kind: "project", id: PROJECT.id } as const;
@@ -138,14 +139,7 @@ describe("rotate-api-token through the CLI", () => {
     const token = apiToken();
     w.gitlab.addVariable(VAR, { key: "FAILING_TOKEN", value: token, masked: true });
     const recovery = join(w.dir, "recovery.token");
-    let release!: () => void;
-    w.gitlab.fault({
-      kind: "hold",
-      method: "POST",
-      path: /\/personal_access_tokens\/self\/rotate$/,
-      until: new Promise<void>((resolve) => (release = resolve)),
-      times: 1,
-    });
+    let release = holdSelfRotation(w.gitlab);
     w.gitlab.resetRequests();
     const running = w.startCli(
       args(`gitlab:project:${PROJECT.id}:FAILING_TOKEN`, ["--api-token-recovery-file", recovery]),
@@ -177,13 +171,7 @@ describe("rotate-api-token through the CLI", () => {
     // Without a recovery file the message says the token is lost and what to do.
     const t2 = apiToken();
     w.gitlab.addVariable(VAR, { key: "LOST_TOKEN", value: t2, masked: true });
-    w.gitlab.fault({
-      kind: "hold",
-      method: "POST",
-      path: /\/personal_access_tokens\/self\/rotate$/,
-      until: new Promise<void>((resolve) => (release = resolve)),
-      times: 1,
-    });
+    release = holdSelfRotation(w.gitlab);
     w.gitlab.resetRequests();
     const lost = w.startCli(args(`gitlab:project:${PROJECT.id}:LOST_TOKEN`), { env: { GITLAB_TOKEN: t2 } });
     await waitFor(() => rotations().length === 1, "the rotate request");
@@ -294,14 +282,7 @@ describe("rotate-api-token through the CLI", () => {
     // Refused after rotating (the update right taken away while the rotation is on its way): exit 1,
     // the new value kept in the recovery file, the Secret unchanged.
     const recovery = join(w.dir, "recovery-kube.token");
-    let release!: () => void;
-    w.gitlab.fault({
-      kind: "hold",
-      method: "POST",
-      path: /\/personal_access_tokens\/self\/rotate$/,
-      until: new Promise<void>((resolve) => (release = resolve)),
-      times: 1,
-    });
+    const release = holdSelfRotation(w.gitlab);
     w.gitlab.resetRequests();
     const running = w.startCli(args("kubernetes:team-a/gitlab-token/token", ["--api-token-recovery-file", recovery]), {
       env: { GITLAB_TOKEN: value },
@@ -354,35 +335,35 @@ describe("rotate --rotate-api-token-within through the CLI", () => {
     return { token, key, store: `gitlab:project:${PROJECT.path}:${key}` };
   }
   /** `registry`: where the pull check goes (checked only when given); without it there is none. */
+  function rotateArgs(extra: string[] = [], store: string | null = null, registry?: string): string[] {
+    return [
+      "rotate",
+      "--gitlab-url",
+      w.gitlab.url,
+      "--project",
+      PROJECT.path,
+      "--namespace",
+      "team-a,team-b",
+      "--secret-name",
+      SECRET,
+      "--kubeconfig",
+      w.kubeconfig,
+      "--registry",
+      ...(registry ? [registry, "--verify-image", PROJECT.path] : ["registry.example.com", "--no-verify"]),
+      "--retry-for",
+      "0s",
+      "--json",
+      ...(store ? ["--api-token-store", store] : []),
+      ...extra,
+    ];
+  }
   async function rotate(
     token: string,
     extra: string[] = [],
     store: string | null = null,
     registry?: string,
   ): Promise<Captured> {
-    const r = await w.runCli(
-      [
-        "rotate",
-        "--gitlab-url",
-        w.gitlab.url,
-        "--project",
-        PROJECT.path,
-        "--namespace",
-        "team-a,team-b",
-        "--secret-name",
-        SECRET,
-        "--kubeconfig",
-        w.kubeconfig,
-        "--registry",
-        ...(registry ? [registry, "--verify-image", PROJECT.path] : ["registry.example.com", "--no-verify"]),
-        "--retry-for",
-        "0s",
-        "--json",
-        ...(store ? ["--api-token-store", store] : []),
-        ...extra,
-      ],
-      { env: { GITLAB_TOKEN: token } },
-    );
+    const r = await w.runCli(rotateArgs(extra, store, registry), { env: { GITLAB_TOKEN: token } });
     runs.push(r);
     return r;
   }
@@ -528,42 +509,10 @@ describe("rotate --rotate-api-token-within through the CLI", () => {
   test("the write back fails after the API token was rotated: exit 1, the deploy token in place, the new API token in the recovery file", async () => {
     const { token, key, store } = apiToken(3);
     const recovery = join(w.dir, "within-write-fails.token");
-    let release!: () => void;
-    w.gitlab.fault({
-      kind: "hold",
-      method: "POST",
-      path: /\/personal_access_tokens\/self\/rotate$/,
-      until: new Promise<void>((resolve) => (release = resolve)),
-      times: 1,
-    });
+    const release = holdSelfRotation(w.gitlab);
     w.gitlab.resetRequests();
     const running = w.startCli(
-      [
-        "rotate",
-        "--gitlab-url",
-        w.gitlab.url,
-        "--project",
-        PROJECT.path,
-        "--namespace",
-        "team-a,team-b",
-        "--secret-name",
-        SECRET,
-        "--kubeconfig",
-        w.kubeconfig,
-        "--registry",
-        "registry.example.com",
-        "--no-verify",
-        "--retry-for",
-        "0s",
-        "--json",
-        "--force",
-        "--rotate-api-token-within",
-        "7d",
-        "--api-token-store",
-        store,
-        "--api-token-recovery-file",
-        recovery,
-      ],
+      rotateArgs(["--force", "--rotate-api-token-within", "7d", "--api-token-recovery-file", recovery], store),
       { env: { GITLAB_TOKEN: token } },
     );
     // The store was proven and the deploy token rotated before the API token's rotation left: from now on every

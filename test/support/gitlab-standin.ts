@@ -21,6 +21,8 @@
 //   handlers/variables.ts      GET/PUT project and group CI/CD variables by key
 //   handlers/deploy-tokens.ts  project, group and instance deploy tokens: list, create, show, delete
 //   handlers/jwt.ts            GET /jwt/auth: registry JWTs
+import type { GitLabStandIn } from "./gitlab/api.ts";
+
 export type {
   DeployTokenState,
   Fault,
@@ -36,3 +38,19 @@ export type {
 export { DEPLOY_TOKEN_SCOPES } from "./gitlab/api.ts";
 export { parseIso8601 } from "./gitlab/http.ts";
 export { startGitLabStandIn } from "./gitlab/server.ts";
+
+/**
+ * Holds the next request that rotates an API token itself until the returned function is called: a test
+ * changes the world while the rotation is on its way (the store's proof behind it, the write back ahead).
+ */
+export function holdSelfRotation(gitlab: GitLabStandIn): () => void {
+  let release!: () => void;
+  gitlab.fault({
+    kind: "hold",
+    method: "POST",
+    path: /\/personal_access_tokens\/self\/rotate$/,
+    until: new Promise<void>((resolve) => (release = resolve)),
+    times: 1,
+  });
+  return () => release();
+}
