@@ -7,21 +7,7 @@ import { caller } from "./auth.ts";
 import { routes } from "./handlers/secrets.ts";
 import { badCredentials, error, type Resp } from "./http.ts";
 import type { Store } from "./store.ts";
-
-function match(pattern: string, segs: string[]): Record<string, string> | undefined {
-  const parts = pattern.split("/");
-  if (parts.length !== segs.length) return undefined;
-  const out: Record<string, string> = {};
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i]!;
-    const seg = segs[i]!;
-    if (part.startsWith(":")) {
-      if (seg === "") return undefined;
-      out[part.slice(1)] = decodeURIComponent(seg);
-    } else if (part !== seg) return undefined;
-  }
-  return out;
-}
+import { matchRoute } from "../route-match.ts";
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -41,7 +27,7 @@ function answer(s: Store, req: IncomingMessage, path: string, text: string): Res
   // "public-key" is no secret's name: its own routes answer it.
   const hit = routes
     .filter((r) => r.method === method)
-    .map((r) => ({ r, m: match(r.path, segs) }))
+    .map((r) => ({ r, m: matchRoute(r.path, segs, decodeURIComponent) }))
     .find((x) => x.m !== undefined && x.m.name !== "public-key");
   if (!hit) return error(404, "Not Found");
   let body: unknown;

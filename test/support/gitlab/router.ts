@@ -33,6 +33,7 @@ import {
   unauthorized,
 } from "./http.ts";
 import type { Store, User } from "./store.ts";
+import { matchRoute } from "../route-match.ts";
 
 /** What a route's handler gets. */
 export interface ApiCall {
@@ -74,21 +75,6 @@ const ROUTES: Route[] = [
   ...variables,
 ];
 
-function match(pattern: string, segs: string[]): Record<string, string> | undefined {
-  const parts = pattern.split("/");
-  if (parts.length !== segs.length) return undefined;
-  const out: Record<string, string> = {};
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i]!;
-    const seg = segs[i]!;
-    if (part.startsWith(":")) {
-      if (seg === "") return undefined;
-      out[part.slice(1)] = seg;
-    } else if (part !== seg) return undefined;
-  }
-  return out;
-}
-
 function handleApi(
   s: Store,
   method: string,
@@ -100,7 +86,7 @@ function handleApi(
 ): Resp {
   const found = ROUTES.flatMap((route) => {
     if (route.exists && !route.exists(s)) return [];
-    const path = match(route.path, segs);
+    const path = matchRoute(route.path, segs);
     return path ? [{ route, path }] : [];
   });
   if (found.length === 0) return json(404, { error: "404 Not Found" });
