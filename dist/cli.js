@@ -47055,7 +47055,6 @@ function apiTokenLine(o2) {
     case "would-rotate":
       return `Dry run: would rotate the GitLab API token (${o2.reason}) and write it to ${o2.store}, after the deploy token`;
     case "not-due":
-      return `GitLab API token not rotated: ${o2.reason}`;
     case "unknown":
       return `GitLab API token not rotated: ${o2.reason}`;
     case "failed":

@@ -51,7 +51,6 @@ export function apiTokenLine(o: ApiTokenOutcome): string {
     case "would-rotate":
       return `Dry run: would rotate the GitLab API token (${o.reason}) and write it to ${o.store}, after the deploy token`;
     case "not-due":
-      return `GitLab API token not rotated: ${o.reason}`;
     case "unknown":
       return `GitLab API token not rotated: ${o.reason}`;
     case "failed":
