@@ -5,6 +5,7 @@
 // names its namespaces and team labels with its own tag, so many share one
 // API server without seeing each other.
 import { kubectlPort } from "../../src/adapters/kubectl.js";
+import { kubectlFor } from "./kubectl-binary.js";
 import type { KubePort, LockPort } from "../../src/model/ports.js";
 import { Cluster, Fleet, type Rbac } from "./fleet.js";
 import type { Harness, History } from "./fleet-history.js";
@@ -78,6 +79,7 @@ export async function realHarness(w: World, h: History, tag: string): Promise<Ha
   for (const n of h.clusters[0]!) w.kube.createNamespace(n.ns, n.team ? { team: n.team } : {});
   grant();
   const kubeconfigs = users.map((u) => w.kube.writeKubeconfig(`${w.dir}/fleet-${u}`, u));
+  const binary = await kubectlFor(w.kubeconfig, w.backend, process.env as Record<string, string>);
 
   const harness: Harness = {
     fleet,
@@ -85,6 +87,7 @@ export async function realHarness(w: World, h: History, tag: string): Promise<Ha
     ports(who, index, killAt) {
       const run = fleet.ports(who, view, h.pipelines[index]!.rbac, killAt);
       const live = kubectlPort({
+        binary,
         kubeconfig: kubeconfigs[index]!,
         context: undefined,
         redact: (t) => t,

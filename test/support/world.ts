@@ -3,7 +3,7 @@
 // (docker-registry) with a seeded image, and a spy in front of kubectl that
 // records the argv and environment of every kubectl the tool spawns. Every
 // captured stream can then be scanned for every form of every secret.
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import {
   chmodSync,
   existsSync,
@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startGitLabStandIn, type GitLabStandIn } from "./gitlab-standin.ts";
 import { startKubeStandIn, type KubeStandIn, type LatencyModel } from "./kube/index.ts";
+import { kubectlFor } from "./kubectl-binary.ts";
 import { kubeAssetsDir, ownControlPlane, sharedControlPlane, type RealKube } from "./kube-real.ts";
 import { haveRegistryTools, seedImage, skopeoInspect, startRegistry, type Registry } from "./registry.ts";
 
@@ -217,21 +218,22 @@ export async function startWorld(
     gitlab.setRegistry({ host: "registry.test:5005" });
   }
 
-  // The spy: records argv (NUL-separated) and environment, then becomes the real kubectl.
-  const realKubectl = execFileSync("sh", ["-c", "command -v kubectl"], { encoding: "utf8" }).trim();
-  const spy = join(binDir, "kubectl");
-  writeFileSync(
-    spy,
-    `#!/bin/sh\nrec="${spyDir}/$$"\nprintf '%s\\0' "$@" > "$rec.argv"\nenv > "$rec.env"\nexec "${realKubectl}" "$@"\n`,
-  );
-  chmodSync(spy, 0o755);
-
   const baseEnv = (): Record<string, string> => ({
     PATH: `${binDir}:${process.env.PATH ?? ""}`,
     HOME: home,
     TMPDIR: toolTmp,
     LANG: "C.UTF-8",
   });
+
+  // The spy: records argv (NUL-separated) and environment, then becomes the real kubectl (the binary
+  // test/support/kubectl-binary.ts picks for this kind of server).
+  const realKubectl = await kubectlFor(kubeconfig, backend, { ...process.env, HOME: home } as Record<string, string>);
+  const spy = join(binDir, "kubectl");
+  writeFileSync(
+    spy,
+    `#!/bin/sh\nrec="${spyDir}/$$"\nprintf '%s\\0' "$@" > "$rec.argv"\nenv > "$rec.env"\nexec "${realKubectl}" "$@"\n`,
+  );
+  chmodSync(spy, 0o755);
 
   const secretsSeen = new Set<string>([PAT, ADMIN_PAT]);
 
