@@ -4,7 +4,8 @@
 // lease control planes from (test/support/kube-real.ts starts the first one when a file first needs
 // it), and stops every plane in it when the run ends, however it ends. Without GPS_KUBE_ASSETS it
 // only runs node --test. Every argument is passed to `node --test`, the files longest first (below);
-// a table of the slowest files goes to stderr at the end (scripts/test-durations.mjs).
+// a table of the slowest files goes to stderr at the end (scripts/test-durations.mjs). `--beside=` names npm
+// scripts (the typecheck and the linters) to run beside the tests (below).
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -70,8 +71,14 @@ const rank = (arg) => {
   if (hinted >= 0) return hinted;
   return arg.includes("test/e2e/") ? LONGEST_FIRST.length : LONGEST_FIRST.length + 1;
 };
-const args = process.argv.slice(2);
 const isFile = (a) => !a.startsWith("-") && /\.[cm]?[jt]s$/.test(a);
+const BESIDE = "--beside=";
+const args = process.argv.slice(2).filter((a) => !a.startsWith(BESIDE));
+const beside = process.argv
+  .slice(2)
+  .filter((a) => a.startsWith(BESIDE))
+  .flatMap((a) => a.slice(BESIDE.length).split(","))
+  .filter(Boolean);
 const options = args.filter((a) => !isFile(a));
 // Array.prototype.sort is stable: within a rank, files keep the order they were given in.
 const files = args.filter(isFile).sort((a, b) => rank(a) - rank(b));
@@ -92,6 +99,30 @@ const child = spawn(
   ],
   { env, stdio: "inherit" },
 );
+
+// `--beside=typecheck,lint:deps,lint`: npm scripts that run one after the other beside the tests instead of before
+// them. Alone they kept one core of two busy for half a minute while the other idled; beside the tests they fill the
+// gaps the test files leave. Their output is held and printed when they end, and a failure fails the run.
+const checks = beside.length === 0 ? undefined : runChecks(beside);
+function runChecks(scripts) {
+  const out = [];
+  const sh = spawn("sh", ["-c", scripts.map((s) => `npm run -s ${s}`).join(" && ")], {
+    env: process.env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  sh.stdout.on("data", (d) => out.push(d));
+  sh.stderr.on("data", (d) => out.push(d));
+  return new Promise((resolve) => {
+    sh.on("error", (e) => resolve({ code: 1, text: e.message }));
+    sh.on("close", (code) => {
+      const text = Buffer.concat(out).toString();
+      process.stderr.write(`npm test: ${scripts.join(", ")} ${code === 0 ? "passed" : `FAILED (exit ${code})`}\n${text}`);
+      resolve({ code: code ?? 1 });
+    });
+    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => sh.kill(sig));
+  });
+}
+
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => child.kill(sig));
 const code = await new Promise((resolve) => {
   child.on("error", (e) => {
@@ -101,4 +132,5 @@ const code = await new Promise((resolve) => {
   child.on("exit", (c, signal) => resolve(c ?? (signal ? 128 : 1)));
 });
 await stopPool();
-process.exit(code);
+const checked = checks ? (await checks).code : 0;
+process.exit(code || checked);
