@@ -116,7 +116,9 @@ function runChecks(scripts) {
     sh.on("error", (e) => resolve({ code: 1, text: e.message }));
     sh.on("close", (code) => {
       const text = Buffer.concat(out).toString();
-      process.stderr.write(`npm test: ${scripts.join(", ")} ${code === 0 ? "passed" : `FAILED (exit ${code})`}\n${text}`);
+      process.stderr.write(
+        `npm test: ${scripts.join(", ")} ${code === 0 ? "passed" : `FAILED (exit ${code})`}\n${text}`,
+      );
       resolve({ code: code ?? 1 });
     });
     for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => sh.kill(sig));
