@@ -46457,7 +46457,7 @@ function revocationPlan(held, newId, keep, liveIds) {
 }
 function namedForTarget(prefix, target, name) {
   const t2 = parseTokenName(prefix, name);
-  return t2 !== void 0 && target.cluster !== void 0 && t2.cluster === target.cluster && t2.secretName === target.secretName && t2.set === target.set;
+  return t2 !== void 0 && target.cluster !== void 0 && (t2.cluster === target.cluster || target.earlier.includes(t2.cluster)) && t2.secretName === target.secretName && t2.set === target.set;
 }
 function sweepCandidates(args) {
   const from = args.mintedFrom ?? -Infinity;
@@ -46610,9 +46610,17 @@ function coveringTarget(existing, owner2, target, namespaces2) {
     if (spec.includes("\u2026")) return void 0;
     const list3 = spec.slice("namespaces ".length).split(",");
     if (!namespaces2.every((ns) => list3.includes(ns))) return void 0;
-    return { cluster, secretName: secretName2, set: set2, id, describe: spec, partial: list3.length > namespaces2.length };
+    return {
+      cluster,
+      earlier: target.earlier,
+      secretName: secretName2,
+      set: set2,
+      id,
+      describe: spec,
+      partial: list3.length > namespaces2.length
+    };
   }
-  return spec.startsWith("selector ") ? { cluster, secretName: secretName2, set: set2, id, describe: spec, partial: true } : void 0;
+  return spec.startsWith("selector ") ? { cluster, earlier: target.earlier, secretName: secretName2, set: set2, id, describe: spec, partial: true } : void 0;
 }
 function overlapMessage(o2, secretName2, target) {
   return `namespace ${o2.namespace} is written by two targets: its Secret "${secretName2}" held deploy token ${o2.tokenId} of ${o2.otherTarget}${o2.otherSpec ? ` (${o2.otherSpec})` : ""}, and this run's target is ${target.id ?? `${target.secretName}/${target.set}`} (${target.describe}). Each run overwrites the other's Secret there. Give each pipeline its own --secret-name, or manage each namespace from one pipeline only (--strict-ownership refuses such a run)`;
@@ -47867,6 +47875,21 @@ function clusterIdentity(args) {
   if (args.recorded && (!held || fresh)) return args.recorded;
   return held?.uid;
 }
+function strangeClusters(args) {
+  const found = /* @__PURE__ */ new Set();
+  for (const t2 of args.live) {
+    const named = parseTokenName(args.prefix, t2.name);
+    if (!named || named.secretName !== args.secretName || named.set !== args.set) continue;
+    if (!isClusterKey(named.cluster)) continue;
+    const uid = named.cluster.slice("cluster-".length);
+    if (uid !== args.current) found.add(uid);
+  }
+  return [...found].sort();
+}
+function earlierIdentities(strangers, leases) {
+  const here = new Set(leases.map(identityIn).filter((id) => id !== void 0));
+  return strangers.filter((uid) => here.has(uid));
+}
 function identityPatch(held, identity) {
   const want = { [LeaseAnnotations.cluster]: identity, [LeaseAnnotations.anchor]: held.uid };
   return Object.entries(want).some(([k2, v2]) => held.annotations?.[k2] !== v2) ? want : {};
@@ -48018,11 +48041,12 @@ function namespaceSpec(config, namespaces2) {
     ...listed.map((n2) => `namespace=${n2}`)
   ];
 }
-function targetOf(config, namespaces2, leaseUid) {
+function targetOf(config, namespaces2, leaseUid, earlierUids = []) {
   const spec = namespaceSpec(config, namespaces2);
   const cluster = leaseUid === void 0 ? void 0 : clusterKey(leaseUid);
   return {
     cluster,
+    earlier: earlierUids.map(clusterKey),
     secretName: config.secretName,
     set: namespaceSetHash(spec),
     id: cluster === void 0 ? void 0 : targetId(cluster, config.secretName, spec),
@@ -48077,6 +48101,16 @@ async function recallTarget(lock, args) {
   }
   const recorded = recordedCluster(args.existing, config.secretName, set2);
   const clusterUid = clusterIdentity({ held: args.held, fresh: args.fresh, named, recorded });
+  const strangers = strangeClusters({
+    live: args.live,
+    prefix: config.tokenNamePrefix,
+    secretName: config.secretName,
+    set: set2,
+    current: clusterUid
+  });
+  const earlier = strangers.length ? earlierIdentities(strangers, [
+    ...(await lock.readLeases(args.namespaces, leaseName(config.secretName)).catch(() => /* @__PURE__ */ new Map())).values()
+  ]) : [];
   const written = config.namespaceSelector === void 0 ? void 0 : writtenRecord({
     held: args.held,
     named,
@@ -48085,7 +48119,7 @@ async function recallTarget(lock, args) {
     prefix: config.tokenNamePrefix,
     live: args.live
   });
-  return { clusterUid, written };
+  return { clusterUid, earlier, written };
 }
 async function readDeparted(kube, args) {
   const departed = args.written.namespaces.filter((ns) => !args.scope.includes(ns));
@@ -48123,7 +48157,7 @@ async function recallForRun(config, ports, args) {
     existing: args.existing,
     live: args.live
   });
-  const target = targetOf(config, config.namespaces, memory.clusterUid);
+  const target = targetOf(config, config.namespaces, memory.clusterUid, memory.earlier);
   const written = memory.written;
   const departed = written && written !== "lost" ? await readDeparted(ports.kube, {
     written,
@@ -48175,7 +48209,7 @@ async function recallClusterUid(ports, config, args) {
     existing: args.existing,
     live: args.live
   });
-  return memory.clusterUid;
+  return { clusterUid: memory.clusterUid, earlier: memory.earlier };
 }
 
 // src/commands/execute.ts
@@ -57217,8 +57251,8 @@ async function readStatus(config, ports) {
   const tokens = owner2 ? await ports.gitlab.listDeployTokens(owner2) : [];
   const now = ports.clock.now();
   const live = tokens.filter((t2) => isLiveToken(t2, now));
-  const leaseUid = owner2 ? await recallClusterUid(ports, config, { namespaces: namespaces2, existing, live }) : void 0;
-  const named = targetOf(config, namespaces2, leaseUid);
+  const recalled = owner2 ? await recallClusterUid(ports, config, { namespaces: namespaces2, existing, live }) : void 0;
+  const named = targetOf(config, namespaces2, recalled?.clusterUid, recalled?.earlier);
   const covering = owner2 ? coveringTarget(existing, owner2, named, namespaces2) : void 0;
   const target = covering ?? named;
   const fill = owner2 ? fillOf(config, { owner: owner2, namespaces: namespaces2, namespaceStates, existing, tokens, now, target }) : null;
@@ -57702,7 +57736,7 @@ async function inspect2(config, ports, owner2, namespaces2, hand, confirmed) {
   const input = {
     owner: owner2,
     secretName: config.secretName,
-    target: targetOf(config, namespaces2, recalled?.clusterUid),
+    target: targetOf(config, namespaces2, recalled?.clusterUid, recalled?.earlier),
     namespaces: namespaces2,
     prefix: config.tokenNamePrefix,
     existing: state.secrets,

@@ -93,7 +93,7 @@ async function inspect(
   const input = {
     owner,
     secretName: config.secretName,
-    target: targetOf(config, namespaces, recalled?.clusterUid),
+    target: targetOf(config, namespaces, recalled?.clusterUid, recalled?.earlier),
     namespaces,
     prefix: config.tokenNamePrefix,
     existing: state.secrets,

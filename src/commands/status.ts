@@ -67,8 +67,8 @@ export async function readStatus(
   const tokens = owner ? await ports.gitlab.listDeployTokens(owner) : [];
   const now = ports.clock.now();
   const live = tokens.filter((t) => isLiveToken(t, now));
-  const leaseUid = owner ? await recallClusterUid(ports, config, { namespaces, existing, live }) : undefined;
-  const named = targetOf(config, namespaces, leaseUid);
+  const recalled = owner ? await recallClusterUid(ports, config, { namespaces, existing, live }) : undefined;
+  const named = targetOf(config, namespaces, recalled?.clusterUid, recalled?.earlier);
   // Part of a target (a subset of its list, or a selector's namespaces listed by name): that target, not an overlap.
   const covering = owner ? coveringTarget(existing, owner, named, namespaces) : undefined;
   const target = covering ?? named;

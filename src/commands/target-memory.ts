@@ -9,10 +9,12 @@ import { Annotations, ownerRef } from "../model/naming.js";
 import { isManaged } from "../model/plan.js";
 import {
   clusterIdentity,
+  earlierIdentities,
   identityPatch,
   isUnsettled,
   namedLeaseNamespace,
   recordedCluster,
+  strangeClusters,
   writtenPatch,
   writtenRecord,
   type Written,
@@ -33,6 +35,8 @@ import type {
 export interface Recalled {
   /** The cluster's identity (a uid); undefined before the first rotation. */
   clusterUid: string | undefined;
+  /** Identities this cluster gave the target before, which live tokens of it are named with (earlierIdentities). */
+  earlier: string[];
   /** Selector targets: where the target wrote, "lost", or undefined (nothing written yet). Always undefined for a list. */
   written: Written | "lost" | undefined;
 }
@@ -87,6 +91,24 @@ export async function recallTarget(
   }
   const recorded = recordedCluster(args.existing, config.secretName, set);
   const clusterUid = clusterIdentity({ held: args.held, fresh: args.fresh, named, recorded });
+  // Live tokens of this target named for another identity: another cluster's, or one this cluster gave the target
+  // before its lock moved to a Lease another target made. Only then are the target's Leases read, in one read.
+  const strangers = strangeClusters({
+    live: args.live,
+    prefix: config.tokenNamePrefix,
+    secretName: config.secretName,
+    set,
+    current: clusterUid,
+  });
+  const earlier = strangers.length
+    ? earlierIdentities(strangers, [
+        ...(
+          await lock
+            .readLeases(args.namespaces, leaseName(config.secretName))
+            .catch(() => new Map<string, LeaseState>())
+        ).values(),
+      ])
+    : [];
   const written =
     config.namespaceSelector === undefined
       ? undefined
@@ -98,7 +120,7 @@ export async function recallTarget(
           prefix: config.tokenNamePrefix,
           live: args.live,
         });
-  return { clusterUid, written };
+  return { clusterUid, earlier, written };
 }
 
 /** What the namespaces a selector's target wrote to and no longer selects hold now. */
@@ -187,7 +209,7 @@ export async function recallForRun(
     existing: args.existing,
     live: args.live,
   });
-  const target = targetOf(config, config.namespaces, memory.clusterUid);
+  const target = targetOf(config, config.namespaces, memory.clusterUid, memory.earlier);
   const written = memory.written;
   const departed: Departed =
     written && written !== "lost"
@@ -247,7 +269,7 @@ export async function remember(
   );
 }
 
-/** The cluster's identity as rotate would recall it, without the lock (plan, status, revoke): reads only. */
+/** The cluster's identities as rotate would recall them, without the lock (status): reads only. */
 export async function recallClusterUid(
   ports: { lock: Pick<LockPort, "readLease" | "readLeases">; kube: Pick<KubeReader, "namespaceStates"> },
   config: Pick<
@@ -255,7 +277,7 @@ export async function recallClusterUid(
     "secretName" | "namespaceSelector" | "excludeNamespaces" | "listedNamespaces" | "tokenNamePrefix"
   >,
   args: { namespaces: readonly string[]; existing: readonly ExistingSecret[]; live: readonly TokenView[] },
-): Promise<string | undefined> {
+): Promise<Pick<Recalled, "clusterUid" | "earlier">> {
   const hand = await readTargetLease(
     ports.lock,
     { namespaces: args.namespaces, secretName: config.secretName },
@@ -270,5 +292,5 @@ export async function recallClusterUid(
     existing: args.existing,
     live: args.live,
   });
-  return memory.clusterUid;
+  return { clusterUid: memory.clusterUid, earlier: memory.earlier };
 }

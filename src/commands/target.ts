@@ -31,15 +31,22 @@ export type SpecInput = Pick<Config, "secretName" | "namespaceSelector" | "exclu
 
 /**
  * The id rotate puts in its token names: the cluster (the uid of the target's
- * Lease), the Secret name, and the namespace spec: the list as resolved, or,
+ * Lease; `earlierUids`, identities the cluster gave the target before, whose
+ * tokens are its own too), the Secret name, and the namespace spec: the list as resolved, or,
  * with a selector, the selector, the exclusions and any list beside it, so a
  * namespace joining the selector keeps the same target.
  */
-export function targetOf(config: SpecInput, namespaces: readonly string[], leaseUid: string | undefined): TargetRef {
+export function targetOf(
+  config: SpecInput,
+  namespaces: readonly string[],
+  leaseUid: string | undefined,
+  earlierUids: readonly string[] = [],
+): TargetRef {
   const spec = namespaceSpec(config, namespaces);
   const cluster = leaseUid === undefined ? undefined : clusterKey(leaseUid);
   return {
     cluster,
+    earlier: earlierUids.map(clusterKey),
     secretName: config.secretName,
     set: namespaceSetHash(spec),
     id: cluster === undefined ? undefined : targetId(cluster, config.secretName, spec),

@@ -135,6 +135,8 @@ export function mintedAt(name: string): Date | undefined {
 export interface TargetRef {
   /** clusterKey(Lease uid); undefined when the Lease does not exist yet (read-only commands before any rotation). */
   cluster: string | undefined;
+  /** clusterKeys this cluster gave the target before its lock moved (target-record.ts earlierIdentities): still its own. */
+  earlier: readonly string[];
   secretName: string;
   /** namespaceSetHash of the spec. */
   set: string;

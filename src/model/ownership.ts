@@ -258,9 +258,19 @@ export function coveringTarget(
     if (spec.includes("…")) return undefined;
     const list = spec.slice("namespaces ".length).split(",");
     if (!namespaces.every((ns) => list.includes(ns))) return undefined;
-    return { cluster, secretName, set, id, describe: spec, partial: list.length > namespaces.length };
+    return {
+      cluster,
+      earlier: target.earlier,
+      secretName,
+      set,
+      id,
+      describe: spec,
+      partial: list.length > namespaces.length,
+    };
   }
-  return spec.startsWith("selector ") ? { cluster, secretName, set, id, describe: spec, partial: true } : undefined;
+  return spec.startsWith("selector ")
+    ? { cluster, earlier: target.earlier, secretName, set, id, describe: spec, partial: true }
+    : undefined;
 }
 
 /** The loud line for a namespace two targets write, with the way out. */

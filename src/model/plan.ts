@@ -213,7 +213,7 @@ export function namedForTarget(prefix: string, target: TargetRef, name: string):
   return (
     t !== undefined &&
     target.cluster !== undefined &&
-    t.cluster === target.cluster &&
+    (t.cluster === target.cluster || target.earlier.includes(t.cluster)) &&
     t.secretName === target.secretName &&
     t.set === target.set
   );

@@ -169,6 +169,42 @@ export function clusterIdentity(args: {
   return held?.uid;
 }
 
+/**
+ * The clusters (uids) other than `current` that live tokens of this target (its Secret name and namespace spec)
+ * are named for: another cluster's, or this cluster's under an identity the target held before (see
+ * earlierIdentities). Empty in the common case, when the run needs no more reads.
+ */
+export function strangeClusters(args: {
+  live: readonly TokenView[];
+  prefix: string;
+  secretName: string;
+  set: string;
+  current: string | undefined;
+}): string[] {
+  const found = new Set<string>();
+  for (const t of args.live) {
+    const named = parseTokenName(args.prefix, t.name);
+    if (!named || named.secretName !== args.secretName || named.set !== args.set) continue;
+    if (!isClusterKey(named.cluster)) continue;
+    const uid = named.cluster.slice("cluster-".length);
+    if (uid !== args.current) found.add(uid);
+  }
+  return [...found].sort();
+}
+
+/**
+ * Which of `strangers` are identities this cluster gave the target before: those a Lease of the target's (in one
+ * of its namespaces) carries. A target's lock moves to the Lease in its first namespace, which may be one another
+ * target made under an identity of its own (a namespace made after the target's first run, before its old first
+ * one); the tokens the target named under the identity its earlier Lease gave are still its own, in this cluster,
+ * and are revoked and swept as such. A Lease's identity is this cluster's: a copy restored from another cluster
+ * carries none (identityIn).
+ */
+export function earlierIdentities(strangers: readonly string[], leases: readonly LeaseState[]): string[] {
+  const here = new Set(leases.map(identityIn).filter((id): id is string => id !== undefined));
+  return strangers.filter((uid) => here.has(uid));
+}
+
 /** What the held Lease must record of the identity (empty when it already does). */
 export function identityPatch(held: LeaseState, identity: string): Record<string, string> {
   const want = { [LeaseAnnotations.cluster]: identity, [LeaseAnnotations.anchor]: held.uid };

@@ -148,6 +148,7 @@ describe("status", () => {
       namespaces: [],
       target: {
         cluster: undefined,
+        earlier: [],
         secretName: "gitlab-pull-secret",
         set: "00000000",
         id: undefined,

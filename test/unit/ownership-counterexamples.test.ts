@@ -151,4 +151,20 @@ describe("ownership counterexamples, each with its fix", () => {
     });
     assert.match(trace[3]!, /ok minted \d+ swept 100$/);
   });
+
+  test("a killed run's orphan, then the lock moves to a Lease another target made: the target still knows its earlier identity, and sweeps the orphan", async () => {
+    // P1 (e,b; b missing) locks in e, mints 100 named with that Lease's identity, and is killed before it writes.
+    // P0 creates b and a Lease there with an identity of its own. P1's next run locks in b, under P0's Lease and
+    // identity: token 100, named with P1's earlier identity, went unrecognised, neither revoked nor swept. Found by
+    // plan-predicts-rotate (seed 287740260).
+    const { trace } = await holds({
+      clusters: [[{ ns: "e", team: "x" }]],
+      pipelines: [
+        { cluster: 0, secret: "t", spec: { kind: "selector", team: "y", list: ["b"], exclude: [] }, rbac: LEAST },
+        { cluster: 0, secret: "t", spec: { kind: "list", list: ["e", "b"] }, rbac: GET_NS },
+      ],
+      steps: [run(1, { killAt: 14 }), run(0, { missing: "create" }), run(1)],
+    });
+    assert.match(trace[2]!, /ok minted \d+ swept 100$/);
+  });
 });

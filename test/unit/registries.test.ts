@@ -31,7 +31,14 @@ const OWNER: ResolvedOwner = {
   registryAccessLevel: "enabled",
 };
 /** A target as target.ts makes it; static credentials hold no token, so its parts never match. */
-const REF = { cluster: undefined, secretName: "s", set: "00000000", id: undefined, describe: "namespaces a" };
+const REF = {
+  cluster: undefined,
+  earlier: [],
+  secretName: "s",
+  set: "00000000",
+  id: undefined,
+  describe: "namespaces a",
+};
 const NOW = new Date("2026-11-23T08:30:00Z");
 const STATIC: RawSettings = { namespaces: ["a", "b"], username: "robot", registry: "harbor.example.com" };
 
