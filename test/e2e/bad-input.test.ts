@@ -1,11 +1,14 @@
-// Bad input never touches anything: every bad input from the shared table as
-// flags, and the ones only a command line or an environment can have, go
-// through the built CLI, which must exit 2 naming the option (or the variable)
-// before a single request reaches GitLab or the cluster. The table's inputs as
-// option variables go through runCli in this process, with the variables as its
-// environment: the code the CLI is bundled from (the packaging test keeps dist/
-// fresh), checked the same way, without starting the CLI about ninety more times
-// to see the same parsing refuse (a minute of CPU in CI).
+// Bad input never touches anything: it must exit 2 naming the option (or the
+// variable) before a single request reaches GitLab or the cluster, and before
+// kubectl is spawned. What only a command line or an environment can have (a
+// token as a flag, an unknown option, a proxy URL with a query, ...), the
+// kubeconfig checked on this machine and the secret files go through the built
+// CLI. Every bad input of the shared table, as flags and as option variables,
+// goes through runCli in this process, given the argv and environment the CLI
+// would get: the code the CLI is bundled from (the packaging test keeps dist/
+// fresh; bin.ts only hands runCli its argv, environment and streams), checked
+// the same way, without starting the CLI some 150 more times to see the same
+// parsing refuse (over a minute of CPU in CI).
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -48,11 +51,12 @@ describe("bad input through the CLI", () => {
   // Made before the tests are defined: a case names its file in its argv.
   const files = mkdtempSync(join(tmpdir(), "gps-bad-files-"));
   const counted: string[] = [];
+  let inProcessCount = 0;
   before(async () => {
     w = await startWorld({ registry: false });
   });
   after(async () => {
-    const inside = counted.filter((c) => c.endsWith(", as variables")).length;
+    const inside = inProcessCount;
     process.stdout.write(
       `# bad inputs refused with exit 2 and zero requests: ${counted.length - inside} by the built CLI, ${inside} in process\n`,
     );
@@ -87,6 +91,7 @@ describe("bad input through the CLI", () => {
       const args = [command, "--kubeconfig", w.kubeconfig, ...argv];
       const withEnv = { GITLAB_TOKEN: "", ...env };
       const r = how === "built CLI" ? await w.runCli(args, { env: withEnv }) : await inProcess(args, withEnv);
+      if (how === "in process") inProcessCount++;
       runs.push(r);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, option);
@@ -103,7 +108,7 @@ describe("bad input through the CLI", () => {
     const raw = { ...good, gitlabUrl: "https://gitlab.example.com", ...patch };
     const argv = argvOf(raw);
     if (!argv) continue;
-    check(what, argv, env, new RegExp(option.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+    check(what, argv, env, new RegExp(option.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")), "rotate", "in process");
   }
 
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
