@@ -5,7 +5,7 @@
 // small-fleet runs guarantee still holds: the dry run before minting, refusals
 // that stop the run with nothing minted, the leak scan.
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import yaml from "js-yaml";
@@ -131,41 +131,23 @@ for (const backend of kubeBackends()) {
       { skip: backend !== "standin" && "the request order is seen inside the stand-in" },
       async () => {
         // Whether two processes' requests interleave is up to the scheduler: on busy cores one kubectl can send all
-        // of its PATCHes before the other has started. So each half's kubectl first waits, in front of the spy, until
-        // the other half's kubectl has started too (at most 20 s): when the tool runs the halves side by side, both
-        // get past this at once, and their PATCHes then meet at the API server; run one after the other, the first
-        // waits in vain and the halves cannot overlap.
-        const gate = join(w.dir, "apply-gate");
-        mkdirSync(gate, { recursive: true });
-        writeFileSync(
-          join(gate, "kubectl"),
-          [
-            "#!/bin/sh",
-            'case " $* " in',
-            '  *" apply "*"--dry-run"*) ;;',
-            '  *" apply "*)',
-            `    touch "${gate}/started.$$"`,
-            "    i=0",
-            `    while [ "$(ls "${gate}" | grep -c '^started\\.')" -lt 2 ]; do`,
-            `      i=$((i + 1)); [ "$i" -gt 2000 ] && { touch "${gate}/gave-up.$$"; break; }; sleep 0.01`,
-            "    done ;;",
-            "esac",
-            `exec "${join(w.dir, "bin", "kubectl")}" "$@"`,
-            "",
-          ].join("\n"),
-          { mode: 0o755 },
-        );
+        // of its PATCHes before the other has even connected. So the stand-in holds the PATCHes of the apply (not
+        // the dry run's) until one for a namespace of each half has arrived (at most 20 s): when the tool runs the
+        // halves side by side, the first of one half waits for the first of the other, and they meet at the API
+        // server; run one after the other, the first half's waits in vain and the halves cannot overlap.
+        const half = (path: string) => FLEET.indexOf(path.split("/")[4]!) < N / 2;
+        w.kube.hold({
+          method: "PATCH",
+          path: /^\/api\/v1\/namespaces\/[^/]+\/secrets\//,
+          query: /^(?!.*dryRun=All)/,
+          until: (arrived) => arrived.some(half) && arrived.some((p) => !half(p)),
+          timeoutMs: 20_000,
+        });
         w.kube.resetRequests();
-        const r = await w.runCli(rotateArgs(w), { env: { PATH: `${gate}:${w.baseEnv().PATH}` } });
+        const r = await w.runCli(rotateArgs(w));
+        w.kube.clearFaults();
         runs.push(r);
         assert.equal(r.code, 0, r.stderr);
-        const gated = readdirSync(gate);
-        assert.equal(gated.filter((f) => f.startsWith("started.")).length, 2, "the apply in two kubectl processes");
-        assert.deepEqual(
-          gated.filter((f) => f.startsWith("gave-up.")),
-          [],
-          "each half's kubectl started while the other's was running",
-        );
         const patches = w.kube.requests
           .filter((q) => q.method === "PATCH" && !/dryRun=All/.test(q.query))
           .map((q) => FLEET.indexOf(q.path.split("/")[4]!));

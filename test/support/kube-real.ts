@@ -44,7 +44,7 @@ import { delimiter, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { issueClientCert, issueServerCert, loadPem, makeCA, type Pem } from "./certs.ts";
-import type { DenyRule, Fault, KubeResource, KubeStandIn, PolicyRule, RecordedRequest } from "./kube/index.ts";
+import type { DenyRule, Fault, Hold, KubeResource, KubeStandIn, PolicyRule, RecordedRequest } from "./kube/index.ts";
 import { requestSync, sleepSync } from "./sync-https.ts";
 
 /** The assets folder (kube-apiserver, optionally kube-controller-manager and etcd, plain or .gz), when the environment names one. */
@@ -807,6 +807,9 @@ function attachPlane(state: PlaneState, close: () => Promise<void>): RealKube {
     clearDenials(): void {},
     fault(_f: Fault): void {
       throw new Error("fault() is a stand-in fault; this test must run on the stand-in only");
+    },
+    hold(_h: Hold): void {
+      throw new Error("hold() is a stand-in fault; this test must run on the stand-in only");
     },
     clearFaults(): void {},
     createNamespace,

@@ -46,6 +46,15 @@ export interface Fault {
   message?: string;
 }
 
+/** Requests matching method, path and query wait until `until` holds for the paths of those that arrived, or `timeoutMs`. */
+export interface Hold {
+  method?: string;
+  path: RegExp;
+  query?: RegExp;
+  until: (arrived: readonly string[]) => boolean;
+  timeoutMs: number;
+}
+
 export interface KubeStandIn {
   /** https://127.0.0.1:PORT */
   url: string;
@@ -76,6 +85,9 @@ export interface KubeStandIn {
   resetRequests(): void;
   /** Next `times` requests matching method+path get this status with a proper Status body. */
   fault(f: Fault): void;
+  /** Matching requests wait until what has arrived of them satisfies `until` (holds.ts). */
+  hold(h: Hold): void;
+  /** Clears the faults and the holds, releasing every held request. */
   clearFaults(): void;
   close(): Promise<void>;
 }

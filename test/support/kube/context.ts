@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import type { Authz, User } from "./authz.ts";
 import type { Faults } from "./faults.ts";
+import type { Holds } from "./holds.ts";
 import type { Watches } from "./handlers/watch.ts";
 import type { loadCaptures } from "./discovery.ts";
 import { canonical, type ResDef } from "./resources.ts";
@@ -26,6 +27,7 @@ export interface Cluster {
   authz: Authz;
   watches: Watches;
   faults: Faults;
+  holds: Holds;
   captures: ReturnType<typeof loadCaptures>;
 }
 

@@ -23,7 +23,7 @@
 //   status.ts            metav1.Status error bodies
 //   json.ts              JSON helpers and Go's JSON error texts
 //   latency.ts           an optional service-time model (benchmarks)
-export type { DenyRule, Fault, KubeResource, KubeStandIn, PolicyRule, RecordedRequest } from "./api.ts";
+export type { DenyRule, Fault, Hold, KubeResource, KubeStandIn, PolicyRule, RecordedRequest } from "./api.ts";
 export { decodeKubeProtobuf, encodeOpenAPIv2, kubeFixturesDir, readKubeFixture } from "./discovery.ts";
 export { goJsonMapError } from "./json.ts";
 export { startKubeStandIn } from "./server.ts";

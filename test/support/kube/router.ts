@@ -54,6 +54,7 @@ export async function handleRequest(
       }
       throw faultError(f);
     }
+    await k.holds.pass(rec.method, url.pathname, url.search.replace(/^\?/, ""));
     ctx.body = await readBody(req);
     await serve();
     route(k, ctx);

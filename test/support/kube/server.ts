@@ -23,7 +23,7 @@
 //   kubectl-dispatcher/...) to pick a kubectl binary; it shows up in `requests`.
 // - Request bodies are never logged or recorded.
 //
-// This file is the entry: it builds the cluster (store.ts, authz.ts, faults.ts,
+// This file is the entry: it builds the cluster (store.ts, authz.ts, faults.ts, holds.ts,
 // handlers/watch.ts), starts the HTTPS server that hands each request to
 // router.ts, and returns the handle tests drive (api.ts), whose direct state
 // access bypasses HTTP and RBAC but goes through the same store.
@@ -34,11 +34,12 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { issueServerCert, makeCA } from "../certs.ts";
-import type { DenyRule, Fault, KubeResource, KubeStandIn, PolicyRule, RecordedRequest } from "./api.ts";
+import type { DenyRule, Fault, Hold, KubeResource, KubeStandIn, PolicyRule, RecordedRequest } from "./api.ts";
 import { ADMIN, Authz } from "./authz.ts";
 import type { Cluster } from "./context.ts";
 import { loadCaptures } from "./discovery.ts";
 import { Faults } from "./faults.ts";
+import { Holds } from "./holds.ts";
 import { applyDefaults, normalize } from "./handlers/request.ts";
 import { Watches } from "./handlers/watch.ts";
 import { clone, nowRFC3339 } from "./json.ts";
@@ -62,6 +63,7 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     authz: new Authz(store),
     watches: new Watches(),
     faults: new Faults(),
+    holds: new Holds(),
     captures: loadCaptures(),
   };
   const requests: RecordedRequest[] = [];
@@ -184,8 +186,12 @@ export async function startKubeStandIn(opts: { dir?: string; latency?: LatencyMo
     fault(f: Fault): void {
       k.faults.add(f);
     },
+    hold(h: Hold): void {
+      k.holds.add(h);
+    },
     clearFaults(): void {
       k.faults.clear();
+      k.holds.clear();
     },
     async close(): Promise<void> {
       k.watches.close();
