@@ -1,11 +1,11 @@
-// `npm test`'s test step: `node --test` over the files given, with one real Kubernetes control plane
-// for the whole suite instead of one per test file. Node 20's test runner has no global setup, so
-// this wraps it: with GPS_KUBE_ASSETS it names a pool folder (GPS_KUBE_POOL) that the test files
-// lease control planes from (test/support/kube-real.ts starts the first one when a file first needs
-// it), and stops every plane in it when the run ends, however it ends. Without GPS_KUBE_ASSETS it
-// only runs node --test. Every argument is passed to `node --test`, the files longest first (below);
-// a table of the slowest files goes to stderr at the end (scripts/test-durations.mjs). `--beside=` names npm
-// scripts (the typecheck and the linters) to run beside the tests (below).
+// `npm test`'s test step: the test files (scripts/test-files.mjs runs them, a few at a time, in the
+// order below, longest first; `node --test` would sort them by name), with one real Kubernetes control
+// plane for the whole suite instead of one per test file. Node 20's test runner has no global setup, so
+// this wraps it: with GPS_KUBE_ASSETS it names a pool folder (GPS_KUBE_POOL) that the test files lease
+// control planes from (test/support/kube-real.ts starts the first one when a file first needs it), and
+// stops every plane in it when the run ends, however it ends. Without GPS_KUBE_ASSETS it only runs the
+// tests. A table of the slowest files goes to stderr at the end (scripts/test-durations.mjs).
+// `--beside=` names npm scripts (the typecheck and the linters) to run beside the tests (below).
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -56,21 +56,26 @@ async function stopPool() {
 const LONGEST_FIRST = [
   "test/e2e/faults.test.ts",
   "test/e2e/ownership.test.ts",
-  "test/e2e/bad-input.test.ts",
-  "test/e2e/apitoken.test.ts",
   "test/e2e/commands.test.ts",
+  "test/e2e/apitoken.test.ts",
   "test/e2e/serviceaccounts.test.ts",
-  "test/unit.test.ts",
   "test/e2e/missing-namespace.test.ts",
   "test/e2e/registries.test.ts",
-  "test/e2e/signals.test.ts",
   "test/e2e/rotate-api-token.test.ts",
-  "test/e2e/image.test.ts",
   "test/e2e/fill.test.ts",
-  "test/e2e/refusals.test.ts",
-  "test/e2e/component-runner.test.ts",
+  "test/e2e/image.test.ts",
+  "test/e2e/signals.test.ts",
   "test/e2e/ownership-property.test.ts",
+  "test/e2e/component-runner.test.ts",
+  "test/e2e/refusals.test.ts",
+  "test/unit.test.ts",
+  "test/e2e/component.test.ts",
+  "test/e2e/credential-plugins.test.ts",
+  "test/e2e/first-hour.test.ts",
+  "test/e2e/proxy.test.ts",
+  "test/e2e/plan-create-namespace.test.ts",
   "test/e2e/lease.test.ts",
+  "test/e2e/bad-input.test.ts",
 ];
 const rank = (arg) => {
   const hinted = LONGEST_FIRST.findIndex((f) => arg.endsWith(f));
@@ -89,22 +94,10 @@ const options = args.filter((a) => !isFile(a));
 // Array.prototype.sort is stable: within a rank, files keep the order they were given in.
 const files = args.filter(isFile).sort((a, b) => rank(a) - rank(b));
 
-const reporter = process.stdout.isTTY ? "spec" : "tap";
-const child = spawn(
-  process.execPath,
-  [
-    "--import",
-    "tsx",
-    "--test",
-    `--test-reporter=${reporter}`,
-    "--test-reporter-destination=stdout",
-    `--test-reporter=${join(here, "test-durations.mjs")}`,
-    "--test-reporter-destination=stderr",
-    ...options,
-    ...files,
-  ],
-  { env, stdio: "inherit" },
-);
+const child = spawn(process.execPath, ["--import", "tsx", join(here, "test-files.mjs"), ...options, ...files], {
+  env,
+  stdio: "inherit",
+});
 
 // `--beside=typecheck,lint:deps,lint`: npm scripts that run one after the other beside the tests instead of before
 // them. Alone they kept one core of two busy for half a minute while the other idled; beside the tests they fill the
