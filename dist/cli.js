@@ -46304,6 +46304,9 @@ function ownerRef(owner2) {
 function clusterKey(leaseUid) {
   return `cluster-${leaseUid}`;
 }
+function clusterUidOf(part) {
+  return isClusterKey(part) ? part.slice("cluster-".length) : void 0;
+}
 var CLUSTER_KEY = /^cluster-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 function isClusterKey(part) {
   return CLUSTER_KEY.test(part);
@@ -47857,7 +47860,7 @@ function namedLeaseNamespace(secrets, secretName2, set2, whose = "any") {
 function recordedCluster(secrets, secretName2, set2) {
   return agreed(secrets, secretName2, set2, (s2) => {
     const cluster = parseTargetId(s2.annotations[Annotations.target] ?? "")?.cluster;
-    return cluster && isClusterKey(cluster) ? cluster.slice("cluster-".length) : void 0;
+    return cluster ? clusterUidOf(cluster) : void 0;
   });
 }
 function clusterIdentity(args) {
@@ -47880,9 +47883,8 @@ function strangeClusters(args) {
   for (const t2 of args.live) {
     const named = parseTokenName(args.prefix, t2.name);
     if (!named || named.secretName !== args.secretName || named.set !== args.set) continue;
-    if (!isClusterKey(named.cluster)) continue;
-    const uid = named.cluster.slice("cluster-".length);
-    if (uid !== args.current) found.add(uid);
+    const uid = clusterUidOf(named.cluster);
+    if (uid !== void 0 && uid !== args.current) found.add(uid);
   }
   return [...found].sort();
 }
@@ -48089,10 +48091,15 @@ async function recallTarget(lock, args) {
   const ownNs = namedLeaseNamespace(args.existing, config.secretName, set2, "ours");
   let named;
   if (ownNs !== void 0 && ownNs !== args.heldNamespace) named = await readNamed(ownNs);
+  let othersRead;
+  const otherLeases = () => {
+    const others = args.namespaces.filter((ns) => ns !== args.heldNamespace);
+    othersRead ??= others.length ? lock.readLeases(others, leaseName(config.secretName)).catch(() => /* @__PURE__ */ new Map()) : Promise.resolve(/* @__PURE__ */ new Map());
+    return othersRead;
+  };
   const unsettled = args.fresh || !args.held || isUnsettled(args.held);
   if (named === void 0 && ownNs === void 0 && unsettled) {
-    const others = args.namespaces.filter((ns) => ns !== args.heldNamespace);
-    const found = others.length ? await lock.readLeases(others, leaseName(config.secretName)).catch(() => /* @__PURE__ */ new Map()) : /* @__PURE__ */ new Map();
+    const found = await otherLeases();
     named = [...found.entries()].sort(([a2], [b2]) => a2.localeCompare(b2)).map(([, l2]) => l2).find((l2) => !isUnsettled(l2));
   }
   if (named === void 0 && ownNs === void 0) {
@@ -48108,9 +48115,7 @@ async function recallTarget(lock, args) {
     set: set2,
     current: clusterUid
   });
-  const earlier = strangers.length ? earlierIdentities(strangers, [
-    ...(await lock.readLeases(args.namespaces, leaseName(config.secretName)).catch(() => /* @__PURE__ */ new Map())).values()
-  ]) : [];
+  const earlier = strangers.length ? earlierIdentities(strangers, [...args.held ? [args.held] : [], ...(await otherLeases()).values()]) : [];
   const written = config.namespaceSelector === void 0 ? void 0 : writtenRecord({
     held: args.held,
     named,

@@ -73,12 +73,18 @@ export async function recallTarget(
   // any, or Secrets another target overwrote): look in the target's other namespaces, in one read. Before
   // the Lease another target's Secrets name: that target's identity of this cluster may not be the one this
   // target named its tokens with, which would then go unrecognised, never revoked nor swept.
+  // The target's Leases in its other namespaces, read once for both uses here.
+  let othersRead: Promise<Map<string, LeaseState>> | undefined;
+  const otherLeases = () => {
+    const others = args.namespaces.filter((ns) => ns !== args.heldNamespace);
+    othersRead ??= others.length
+      ? lock.readLeases(others, leaseName(config.secretName)).catch(() => new Map<string, LeaseState>())
+      : Promise.resolve(new Map<string, LeaseState>());
+    return othersRead;
+  };
   const unsettled = args.fresh || !args.held || isUnsettled(args.held);
   if (named === undefined && ownNs === undefined && unsettled) {
-    const others = args.namespaces.filter((ns) => ns !== args.heldNamespace);
-    const found = others.length
-      ? await lock.readLeases(others, leaseName(config.secretName)).catch(() => new Map<string, LeaseState>())
-      : new Map<string, LeaseState>();
+    const found = await otherLeases();
     named = [...found.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([, l]) => l)
@@ -92,7 +98,8 @@ export async function recallTarget(
   const recorded = recordedCluster(args.existing, config.secretName, set);
   const clusterUid = clusterIdentity({ held: args.held, fresh: args.fresh, named, recorded });
   // Live tokens of this target named for another identity: another cluster's, or one this cluster gave the target
-  // before its lock moved to a Lease another target made. Only then are the target's Leases read, in one read.
+  // before its lock moved to a Lease another target made. Only then are the target's other Leases read (unless the
+  // lookup above read them already); the one in hand is read.
   const strangers = strangeClusters({
     live: args.live,
     prefix: config.tokenNamePrefix,
@@ -101,13 +108,7 @@ export async function recallTarget(
     current: clusterUid,
   });
   const earlier = strangers.length
-    ? earlierIdentities(strangers, [
-        ...(
-          await lock
-            .readLeases(args.namespaces, leaseName(config.secretName))
-            .catch(() => new Map<string, LeaseState>())
-        ).values(),
-      ])
+    ? earlierIdentities(strangers, [...(args.held ? [args.held] : []), ...(await otherLeases()).values()])
     : [];
   const written =
     config.namespaceSelector === undefined

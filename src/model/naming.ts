@@ -50,6 +50,11 @@ export function clusterKey(leaseUid: string): string {
   return `cluster-${leaseUid}`;
 }
 
+/** The uid in a clusterKey; undefined for anything else (a context name of the old naming). */
+export function clusterUidOf(part: string): string | undefined {
+  return isClusterKey(part) ? part.slice("cluster-".length) : undefined;
+}
+
 const CLUSTER_KEY = /^cluster-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A cluster part written by this version (a Lease uid), not a legacy context name. */

@@ -14,7 +14,7 @@
 //   selector, and without a cluster-wide Secret list it would revoke a token
 //   that namespace still pulls with. The Lease records every namespace the
 //   target wrote to (one annotation per target), so the run can look there.
-import { Annotations, isClusterKey, parseTargetId, parseTokenName } from "./naming.js";
+import { Annotations, clusterUidOf, parseTargetId, parseTokenName } from "./naming.js";
 import type { ExistingSecret, LeaseState, TokenView } from "./ports.js";
 
 const PREFIX = "gitlab-pull-secret.io/";
@@ -135,7 +135,7 @@ export function recordedCluster(
 ): string | undefined {
   return agreed(secrets, secretName, set, (s) => {
     const cluster = parseTargetId(s.annotations[Annotations.target] ?? "")?.cluster;
-    return cluster && isClusterKey(cluster) ? cluster.slice("cluster-".length) : undefined;
+    return cluster ? clusterUidOf(cluster) : undefined;
   });
 }
 
@@ -185,9 +185,8 @@ export function strangeClusters(args: {
   for (const t of args.live) {
     const named = parseTokenName(args.prefix, t.name);
     if (!named || named.secretName !== args.secretName || named.set !== args.set) continue;
-    if (!isClusterKey(named.cluster)) continue;
-    const uid = named.cluster.slice("cluster-".length);
-    if (uid !== args.current) found.add(uid);
+    const uid = clusterUidOf(named.cluster);
+    if (uid !== undefined && uid !== args.current) found.add(uid);
   }
   return [...found].sort();
 }
