@@ -123,7 +123,10 @@ function runChecks(scripts) {
   sh.stdout.on("data", (d) => out.push(d));
   sh.stderr.on("data", (d) => out.push(d));
   return new Promise((resolve) => {
-    sh.on("error", (e) => resolve({ code: 1, text: e.message }));
+    sh.on("error", (e) => {
+      process.stderr.write(`npm test: ${scripts.join(", ")} could not start: ${e.message}\n`);
+      resolve({ code: 1 });
+    });
     sh.on("close", (code) => {
       const text = Buffer.concat(out).toString();
       process.stderr.write(

@@ -104,14 +104,14 @@ describe("bad input through the CLI", () => {
     });
   }
 
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   for (const [what, patch, env, option] of BAD) {
     const raw = { ...good, gitlabUrl: "https://gitlab.example.com", ...patch };
     const argv = argvOf(raw);
     if (!argv) continue;
-    check(what, argv, env, new RegExp(option.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")), "rotate", "in process");
+    check(what, argv, env, new RegExp(escape(option)), "rotate", "in process");
   }
 
-  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   for (const [what, patch, env, option, shown] of BAD) {
     const raw = { ...good, gitlabUrl: "https://gitlab.example.com", ...patch };
     const variables = variablesOf(raw);
@@ -338,7 +338,7 @@ describe("bad input through the CLI", () => {
     if (file === "blank") writeFileSync(path, "\n  \n");
     if (file === "directory") mkdirSync(path, { recursive: true });
     const named = file === "below a file" ? join(ROOT, "package.json", "token") : path;
-    const quoted = JSON.stringify(named).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const quoted = escape(JSON.stringify(named));
     check(
       what,
       [...(creds === "static" ? staticBase : base), flag, named],

@@ -21,6 +21,20 @@ const FAULT_REASON: Record<number, string> = {
   504: "Timeout",
 };
 
+/** Whether a request is one a fault (or a hold, holds.ts) names: its method if given, its path, its query if given. */
+export function matches(
+  rule: { method?: string; path: RegExp; query?: RegExp },
+  method: string,
+  path: string,
+  query: string,
+): boolean {
+  return (
+    (!rule.method || rule.method.toUpperCase() === method) &&
+    rule.path.test(path) &&
+    (!rule.query || rule.query.test(query))
+  );
+}
+
 export class Faults {
   private pending: Array<Fault & { left: number }> = [];
 
@@ -34,13 +48,7 @@ export class Faults {
 
   /** The first fault matching this request, used up by one. */
   take(method: string, path: string, query: string): Fault | undefined {
-    const f = this.pending.find(
-      (x) =>
-        x.left > 0 &&
-        (!x.method || x.method.toUpperCase() === method) &&
-        x.path.test(path) &&
-        (!x.query || x.query.test(query)),
-    );
+    const f = this.pending.find((x) => x.left > 0 && matches(x, method, path, query));
     if (!f) return undefined;
     f.left--;
     this.pending = this.pending.filter((x) => x.left > 0);

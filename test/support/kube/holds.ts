@@ -4,6 +4,7 @@
 // are at the server at the same time without depending on how the scheduler
 // runs them: the first waits until the other's has arrived.
 import type { Hold } from "./api.ts";
+import { matches } from "./faults.ts";
 
 interface Open {
   spec: Hold;
@@ -29,12 +30,10 @@ export class Holds {
   /** Waits while a hold matching this request is closed; its condition sees the paths of every request it matched. */
   async pass(method: string, path: string, query: string): Promise<void> {
     for (const h of this.holds) {
-      const { spec } = h;
-      if (spec.method && spec.method.toUpperCase() !== method) continue;
-      if (!spec.path.test(path) || (spec.query && !spec.query.test(query))) continue;
+      if (!matches(h.spec, method, path, query)) continue;
       h.arrived.push(path);
-      if (spec.until(h.arrived)) h.release?.();
-      else if (h.arrived.length === 1) setTimeout(() => h.release?.(), spec.timeoutMs).unref();
+      if (h.spec.until(h.arrived)) h.release?.();
+      else if (h.arrived.length === 1) setTimeout(() => h.release?.(), h.spec.timeoutMs).unref();
       await h.opened;
     }
   }
