@@ -226,12 +226,25 @@ export async function startWorld(
   });
 
   // The spy: records argv (NUL-separated) and environment, then becomes the real kubectl (the binary
-  // test/support/kubectl-binary.ts picks for this kind of server).
+  // test/support/kubectl-binary.ts picks for this kind of server). A record is named for its process and made
+  // with noclobber, so a pid the kernel hands out again (pid_max is often 32768, and a suite starts thousands
+  // of processes) gets a record of its own instead of overwriting an earlier one.
   const realKubectl = await kubectlFor(kubeconfig, backend, { ...process.env, HOME: home } as Record<string, string>);
   const spy = join(binDir, "kubectl");
   writeFileSync(
     spy,
-    `#!/bin/sh\nrec="${spyDir}/$$"\nprintf '%s\\0' "$@" > "$rec.argv"\nenv > "$rec.env"\nexec "${realKubectl}" "$@"\n`,
+    [
+      "#!/bin/sh",
+      "set -C",
+      "n=0",
+      `while ! { true > "${spyDir}/$$-$n.argv"; } 2>/dev/null; do n=$((n + 1)); done`,
+      `rec="${spyDir}/$$-$n"`,
+      "set +C",
+      `printf '%s\\0' "$@" > "$rec.argv"`,
+      'env > "$rec.env"',
+      `exec "${realKubectl}" "$@"`,
+      "",
+    ].join("\n"),
   );
   chmodSync(spy, 0o755);
 
@@ -269,7 +282,12 @@ export async function startWorld(
       return r;
     },
     kubectlCalls() {
-      const records = readdirSync(spyDir).filter((f) => f.endsWith(".argv"));
+      // In the order they started (a directory lists in no order): callers slice from an earlier length.
+      const records = readdirSync(spyDir)
+        .filter((f) => f.endsWith(".argv"))
+        .map((f) => ({ f, born: statSync(join(spyDir, f), { bigint: true }).mtimeNs }))
+        .sort((a, b) => (a.born < b.born ? -1 : a.born > b.born ? 1 : a.f.localeCompare(b.f)))
+        .map(({ f }) => f);
       return records.map((f) => ({
         argv: readFileSync(join(spyDir, f), "utf8")
           .split("\0")
