@@ -44970,7 +44970,7 @@ var OPTIONS = [
     kind: "string",
     flag: "ca-file",
     input: "ca-file",
-    description: "PEM file of extra CA certificates trusted for GitLab and the registry (self-hosted instances)."
+    description: "PEM file of extra CA certificates trusted for GitLab and the registry (self-hosted instances), besides the system roots and NODE_EXTRA_CA_CERTS."
   },
   {
     key: "allowInsecureHttp",
@@ -53262,10 +53262,27 @@ var contexts = /* @__PURE__ */ new Map();
 function secureContextFor(extraCaPem) {
   let context2 = contexts.get(extraCaPem);
   if (!context2) {
-    context2 = createSecureContext({ ca: [...rootCertificates, extraCaPem] });
+    context2 = withExtraCa(extraCaPem);
     contexts.set(extraCaPem, context2);
   }
   return context2;
+}
+function withExtraCa(extraCaPem) {
+  const pems = [...nodeExtraCaCerts(), extraCaPem];
+  const context2 = createSecureContext();
+  const native = context2.context;
+  if (typeof native?.addCACert !== "function") return createSecureContext({ ca: [...rootCertificates, ...pems] });
+  for (const pem of pems) native.addCACert(pem);
+  return context2;
+}
+function nodeExtraCaCerts() {
+  const path4 = process.env.NODE_EXTRA_CA_CERTS;
+  if (!path4) return [];
+  try {
+    return [readFileSync(path4, "utf8")];
+  } catch {
+    return [];
+  }
 }
 function dispatcher(extraCaPem, proxy) {
   const tls = () => extraCaPem ? { secureContext: secureContextFor(extraCaPem) } : void 0;

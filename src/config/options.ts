@@ -261,7 +261,8 @@ export const OPTIONS = [
     kind: "string",
     flag: "ca-file",
     input: "ca-file",
-    description: "PEM file of extra CA certificates trusted for GitLab and the registry (self-hosted instances).",
+    description:
+      "PEM file of extra CA certificates trusted for GitLab and the registry (self-hosted instances), besides the system roots and NODE_EXTRA_CA_CERTS.",
   },
   {
     key: "allowInsecureHttp",

@@ -2,6 +2,7 @@
 // it, and one TLS secure context per CA bundle serves every connection.
 import assert from "node:assert/strict";
 import { readFileSync, mkdtempSync } from "node:fs";
+import { execFile } from "node:child_process";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -54,5 +55,49 @@ test("one secure context per CA bundle; the dispatcher is built on first use and
   } finally {
     server.closeAllConnections();
     await new Promise((ok) => server.close(ok));
+  }
+});
+
+test("the extra CA is added to Node's root store, not put in its place", async () => {
+  // NODE_EXTRA_CA_CERTS is read into the root store when Node starts, so a child stands for "the system roots":
+  // a server signed by the root-store CA and one signed by --ca-file's CA must both be trusted, and a third not.
+  const dir = mkdtempSync(join(tmpdir(), "gps-tls-"));
+  const rootStoreCa = makeCA(dir, "root-store");
+  const extraCa = makeCA(dir, "extra");
+  const strangerCa = makeCA(dir, "stranger");
+  const servers = await Promise.all(
+    [rootStoreCa, extraCa, strangerCa].map(async (ca, i) => {
+      const cert = issueServerCert(dir, ca, `server-${i}`);
+      const server = https.createServer({ key: cert.key, cert: cert.cert }, (_req, res) => res.end("ok"));
+      await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+      return server;
+    }),
+  );
+  const urls = servers.map((s) => `https://127.0.0.1:${(s.address() as AddressInfo).port}/`);
+  const child = `
+    import https from "node:https";
+    import { readFileSync } from "node:fs";
+    import { secureContextFor } from ${JSON.stringify(join(ROOT, "src/adapters/tls.ts"))};
+    const secureContext = secureContextFor(readFileSync(${JSON.stringify(extraCa.certPath)}, "utf8"));
+    const get = (url) => new Promise((ok) =>
+      https.get(url, { secureContext, agent: false }, (res) => res.resume().on("end", () => ok("trusted")))
+        .on("error", (e) => ok(e.code)));
+    console.log(JSON.stringify(await Promise.all(${JSON.stringify(urls)}.map(get))));
+  `;
+  try {
+    const out = await new Promise<string>((ok, fail) => {
+      execFile(
+        process.execPath,
+        ["--import", "tsx", "--input-type=module", "-e", child],
+        { cwd: ROOT, env: { ...process.env, NODE_EXTRA_CA_CERTS: rootStoreCa.certPath } },
+        (err, stdout, stderr) => (err ? fail(new Error(`${err.message}\n${stderr}`)) : ok(stdout)),
+      );
+    });
+    assert.deepEqual(JSON.parse(out), ["trusted", "trusted", "UNABLE_TO_VERIFY_LEAF_SIGNATURE"]);
+  } finally {
+    for (const s of servers) {
+      s.closeAllConnections();
+      await new Promise((ok) => s.close(ok));
+    }
   }
 });
