@@ -1,12 +1,18 @@
 // The import rules (.dependency-cruiser.cjs) can fail: `npm run lint:deps`
 // checks src/ with them in `npm test`; here the same rules run on small trees
 // in the shape of src/, each breaking one rule, and must name exactly it.
+// The trees are cruised through dependency-cruiser's API, in this process, with
+// the options and TypeScript settings its CLI would read; one test runs the CLI
+// itself, as `npm run lint:deps` does, to show that a broken rule fails it.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, test } from "node:test";
+import { cruise, type ICruiseResult } from "dependency-cruiser";
+import extractDepcruiseOptions from "dependency-cruiser/config-utl/extract-depcruise-options";
+import extractTSConfig from "dependency-cruiser/config-utl/extract-ts-config";
 
 const root = new URL("../../", import.meta.url).pathname;
 const depcruise = join(root, "node_modules", ".bin", "depcruise");
@@ -48,16 +54,23 @@ function tree(files: Record<string, string>): string {
   return dir;
 }
 
-/** The names of the rules broken in `dir`, from depcruise's JSON report. */
-function broken(dir: string): string[] {
-  const r = spawnSync(depcruise, ["src", "--config", config, "--output-type", "json"], { cwd: dir, encoding: "utf8" });
-  assert.ok(r.stdout, `depcruise printed nothing: ${r.stderr}`);
-  const out = JSON.parse(r.stdout) as { summary: { violations: Array<{ rule: { name: string } }> } };
+/** The names of the rules broken in `dir`: `depcruise src --config <ours>` run from `dir`, as its result. */
+async function broken(dir: string): Promise<string[]> {
+  const options = await extractDepcruiseOptions(config);
+  // The CLI reads the tsconfig the options name, relative to where it runs: the tree's.
+  const tsConfigFile = join(dir, options.tsConfig?.fileName ?? "tsconfig.json");
+  const result = await cruise(
+    ["src"],
+    { ...options, baseDir: dir, tsConfig: { fileName: tsConfigFile }, outputType: "json" },
+    {},
+    { tsConfig: extractTSConfig(tsConfigFile) },
+  );
+  const out = (typeof result.output === "string" ? JSON.parse(result.output) : result.output) as ICruiseResult;
   return [...new Set(out.summary.violations.map((v) => v.rule.name))].sort();
 }
 
-test("a tree that keeps the rules passes them", () => {
-  assert.deepEqual(broken(tree(CLEAN)), []);
+test("a tree that keeps the rules passes them", async () => {
+  assert.deepEqual(await broken(tree(CLEAN)), []);
 });
 
 test("the check `npm test` runs exits non-zero on a broken rule", () => {
@@ -118,7 +131,7 @@ const cases: Array<[string, Record<string, string>, string[]]> = [
 ];
 
 for (const [what, change, rules] of cases) {
-  test(`the rules fail on ${what}`, () => {
-    assert.deepEqual(broken(tree({ ...CLEAN, ...change })), [...rules].sort());
+  test(`the rules fail on ${what}`, async () => {
+    assert.deepEqual(await broken(tree({ ...CLEAN, ...change })), [...rules].sort());
   });
 }
