@@ -91,9 +91,21 @@ export function issueServerCert(dir: string, ca: Pem, name: string): Pem {
   return loadPem(dir, name);
 }
 
-/** A self-signed RSA certificate whose key signs registry JWTs (GitLab's `registry.key`). */
+/** The JWT signing certificate this process made first, handed to every later GitLab stand-in of the process. */
+let signingPem: { cert: string; key: string } | undefined;
+
+/**
+ * A self-signed RSA certificate whose key signs registry JWTs (GitLab's `registry.key`), written under `dir`.
+ * An RSA key costs openssl about 0.2 s of CPU, 12 times a P-256 key, and every world starts a GitLab stand-in: the
+ * stand-ins of one process share one key. No test hands one stand-in's JWT to another's registry.
+ */
 export function makeSigningCert(dir: string, name = "jwt-signing"): Pem {
   mkdirSync(dir, { recursive: true });
+  if (signingPem) {
+    writeFileSync(join(dir, `${name}.crt`), signingPem.cert);
+    writeFileSync(join(dir, `${name}.key`), signingPem.key, { mode: 0o600 });
+    return loadPem(dir, name);
+  }
   openssl(
     [
       "req",
@@ -112,7 +124,9 @@ export function makeSigningCert(dir: string, name = "jwt-signing"): Pem {
     ],
     dir,
   );
-  return loadPem(dir, name);
+  const pem = loadPem(dir, name);
+  signingPem = { cert: pem.cert, key: pem.key };
+  return pem;
 }
 
 /**
