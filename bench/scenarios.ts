@@ -24,10 +24,11 @@ export async function benchSize(
   largest: boolean,
   mode: Mode,
 ): Promise<SizeResult> {
+  const kubectl = join(session.wrapper.dir, "kubectl");
   const world = await startWorld(
     mode === "real"
-      ? { backend: "real" }
-      : { backend: "standin", ...(mode === "calibrated" ? { kubeLatency: CALIBRATED } : {}) },
+      ? { backend: "real", kubectl }
+      : { backend: "standin", kubectl, ...(mode === "calibrated" ? { kubeLatency: CALIBRATED } : {}) },
   );
   try {
     const binDir = join(world.dir, "bin");

@@ -28,8 +28,9 @@ export interface Session {
 }
 
 /**
- * Creates the scratch space and puts the kubectl wrapper first on PATH. This must precede
- * startWorld: the world's spy execs the `kubectl` first on PATH when the world starts.
+ * Creates the scratch space and puts the kubectl wrapper first on PATH (for the baseline's kubectl). Worlds are
+ * started with the wrapper as their kubectl (`startWorld({ kubectl })`): the spy would otherwise become the binary
+ * the dispatcher picks, past the wrapper, and the traced runs would record no kubectl at all.
  */
 export function openSession(opts: { depth: Depth; waitQuietS: number; ticks: number; t0: number }): Session {
   const tmp = mkdtempSync(join(tmpdir(), "gps-bench-"));

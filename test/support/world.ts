@@ -168,7 +168,13 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
 }
 
 export async function startWorld(
-  opts: { registry?: boolean; backend?: Backend; kubeLatency?: LatencyModel } = {},
+  opts: {
+    registry?: boolean;
+    backend?: Backend;
+    kubeLatency?: LatencyModel;
+    /** The kubectl the spy becomes, instead of the binary kubectl-binary.ts picks (the bench's measuring wrapper). */
+    kubectl?: string;
+  } = {},
 ): Promise<World> {
   const backend = opts.backend ?? "standin";
   const dir = mkdtempSync(join(tmpdir(), "gps-e2e-"));
@@ -229,7 +235,8 @@ export async function startWorld(
   // test/support/kubectl-binary.ts picks for this kind of server). A record is named for its process and made
   // with noclobber, so a pid the kernel hands out again (pid_max is often 32768, and a suite starts thousands
   // of processes) gets a record of its own instead of overwriting an earlier one.
-  const realKubectl = await kubectlFor(kubeconfig, backend, { ...process.env, HOME: home } as Record<string, string>);
+  const realKubectl =
+    opts.kubectl ?? (await kubectlFor(kubeconfig, backend, { ...process.env, HOME: home } as Record<string, string>));
   const spy = join(binDir, "kubectl");
   writeFileSync(
     spy,
