@@ -91,15 +91,16 @@ export function textTable(head: string[], rows: string[][]): string {
 }
 
 // ---------------------------------------------------------------------------
-// The kubectl wrapper. The world's spy execs whatever `kubectl` was first on
-// PATH when the world started; we put this wrapper there. "plain" is a symlink
+// The kubectl wrapper. Worlds are started with it as their kubectl
+// (`startWorld({ kubectl: wrapper.path })`), so the world's spy execs it. "plain" is a symlink
 // to the real kubectl (no cost); "measure" is a script that runs kubectl under
 // /usr/bin/time (peak RSS) with -v=6 (method, URL, status, latency: never
 // bodies) and records the span. Only untimed runs use "measure".
 // ---------------------------------------------------------------------------
 
 export interface KubectlWrapper {
-  dir: string;
+  /** The wrapper itself, the kubectl a world's spy becomes. */
+  path: string;
   plain(): void;
   measure(recordDir: string): void;
 }
@@ -109,7 +110,7 @@ export function kubectlWrapper(dir: string, realKubectl: string): KubectlWrapper
   const tmp = join(dir, ".kubectl.next");
   const swap = () => renameSync(tmp, path);
   return {
-    dir,
+    path,
     plain() {
       symlinkSync(realKubectl, tmp);
       swap();

@@ -24,7 +24,7 @@ export async function benchSize(
   largest: boolean,
   mode: Mode,
 ): Promise<SizeResult> {
-  const kubectl = join(session.wrapper.dir, "kubectl");
+  const kubectl = session.wrapper.path;
   const world = await startWorld(
     mode === "real"
       ? { backend: "real", kubectl }

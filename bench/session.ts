@@ -1,5 +1,5 @@
-// The state one benchmark run shares across its phases: scratch space, the kubectl wrapper on
-// PATH, the violations and notes it collects, and its progress lines on stderr.
+// The state one benchmark run shares across its phases: scratch space, the kubectl wrapper, the
+// violations and notes it collects, and its progress lines on stderr.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,9 +28,10 @@ export interface Session {
 }
 
 /**
- * Creates the scratch space and puts the kubectl wrapper first on PATH (for the baseline's kubectl). Worlds are
- * started with the wrapper as their kubectl (`startWorld({ kubectl })`): the spy would otherwise become the binary
- * the dispatcher picks, past the wrapper, and the traced runs would record no kubectl at all.
+ * Creates the scratch space and the kubectl wrapper around the kubectl first on PATH. Worlds are started with the
+ * wrapper as their kubectl (`startWorld({ kubectl: wrapper.path })`), and ours and the baseline reach it through
+ * the world's spy: without it the spy would become the binary the dispatcher picks, past the wrapper, and the
+ * traced runs would record no kubectl at all.
  */
 export function openSession(opts: { depth: Depth; waitQuietS: number; ticks: number; t0: number }): Session {
   const tmp = mkdtempSync(join(tmpdir(), "gps-bench-"));
@@ -40,7 +41,6 @@ export function openSession(opts: { depth: Depth; waitQuietS: number; ticks: num
   mkdirSync(wrapDir);
   const wrapper = kubectlWrapper(wrapDir, realKubectl);
   wrapper.plain();
-  process.env.PATH = `${wrapDir}:${process.env.PATH ?? ""}`;
   let seq = 0;
   return {
     tmp,
