@@ -55,8 +55,11 @@ function tree(files: Record<string, string>): string {
 }
 
 /** The names of the rules broken in `dir`: `depcruise src --config <ours>` run from `dir`, as its result. */
+// Our rules and options, read once for every tree.
+const ours = extractDepcruiseOptions(config);
+
 async function broken(dir: string): Promise<string[]> {
-  const options = await extractDepcruiseOptions(config);
+  const options = await ours;
   // The CLI reads the tsconfig the options name, relative to where it runs: the tree's.
   const tsConfigFile = join(dir, options.tsConfig?.fileName ?? "tsconfig.json");
   const result = await cruise(
