@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CALIBRATED } from "../test/support/kube/latency.ts";
-import { PROJECT, startWorld } from "../test/support/world.ts";
+import { kubectlSpyScript, PROJECT, startWorld } from "../test/support/world.ts";
 import { runBaseline } from "./baseline.ts";
 import { baselineUpdates, coldRuns, oursRuns, startRuns, type Mode } from "./config.ts";
 import { instrumentKube, type Ctx } from "./ctx.ts";
@@ -127,15 +127,7 @@ export async function spyOverhead(session: Session): Promise<SpyOverhead> {
   const dir = join(session.tmp, "spy-probe");
   mkdirSync(join(dir, "rec"), { recursive: true });
   const spy = join(dir, "kubectl");
-  const script = [
-    "#!/bin/sh",
-    `rec="${dir}/rec/$$"`,
-    `printf '%s\\0' "$@" > "$rec.argv"`,
-    `env > "$rec.env"`,
-    `exec "${realKubectl}" "$@"`,
-    "",
-  ];
-  writeFileSync(spy, script.join("\n"), { mode: 0o755 });
+  writeFileSync(spy, kubectlSpyScript(join(dir, "rec"), realKubectl), { mode: 0o755 });
   const env = { PATH: process.env.PATH ?? "", HOME: session.tmp };
   const direct: number[] = [];
   const spied: number[] = [];

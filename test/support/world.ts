@@ -167,6 +167,22 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
   }
 }
 
+/** The kubectl spy: records each call's argv and environment under `spyDir`, then becomes `realKubectl`. */
+export function kubectlSpyScript(spyDir: string, realKubectl: string): string {
+  return [
+    "#!/bin/sh",
+    "set -C",
+    "n=0",
+    `while ! { true > "${spyDir}/$$-$n.argv"; } 2>/dev/null; do n=$((n + 1)); done`,
+    `rec="${spyDir}/$$-$n"`,
+    "set +C",
+    `printf '%s\\0' "$@" > "$rec.argv"`,
+    'env > "$rec.env"',
+    `exec "${realKubectl}" "$@"`,
+    "",
+  ].join("\n");
+}
+
 export async function startWorld(
   opts: {
     registry?: boolean;
@@ -238,21 +254,7 @@ export async function startWorld(
   const realKubectl =
     opts.kubectl ?? (await kubectlFor(kubeconfig, backend, { ...process.env, HOME: home } as Record<string, string>));
   const spy = join(binDir, "kubectl");
-  writeFileSync(
-    spy,
-    [
-      "#!/bin/sh",
-      "set -C",
-      "n=0",
-      `while ! { true > "${spyDir}/$$-$n.argv"; } 2>/dev/null; do n=$((n + 1)); done`,
-      `rec="${spyDir}/$$-$n"`,
-      "set +C",
-      `printf '%s\\0' "$@" > "$rec.argv"`,
-      'env > "$rec.env"',
-      `exec "${realKubectl}" "$@"`,
-      "",
-    ].join("\n"),
-  );
+  writeFileSync(spy, kubectlSpyScript(spyDir, realKubectl));
   chmodSync(spy, 0o755);
 
   const secretsSeen = new Set<string>([PAT, ADMIN_PAT]);
