@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { dispatcher, secureContextFor } from "../../src/adapters/tls.js";
 import { dispatcherOf, LazyDispatcher } from "../../src/adapters/undici.js";
-import { issueServerCert, makeCA } from "../support/certs.ts";
+import { issueServerCert, makeCA, type Pem } from "../support/certs.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -22,17 +22,29 @@ test("the CLI bundle evaluates undici only inside a dynamic import (not at start
     assert.match(line, /Promise\.resolve\(\)\.then\(\(\) => __toESM\(require_undici\(\)/, line.trim());
 });
 
+/** An HTTPS server on loopback answering "ok", with a certificate `ca` signs. */
+async function serveOk(dir: string, ca: Pem, name: string) {
+  const cert = issueServerCert(dir, ca, name);
+  const server = https.createServer({ key: cert.key, cert: cert.cert }, (_req, res) => res.end("ok"));
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  return {
+    server,
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((ok) => server.close(ok));
+    },
+  };
+}
+
 test("one secure context per CA bundle; the dispatcher is built on first use and trusts the CA on every connection", async () => {
   const dir = mkdtempSync(join(tmpdir(), "gps-tls-"));
   const ca = makeCA(dir, "ca");
   const other = makeCA(dir, "other");
-  const cert = issueServerCert(dir, ca, "server");
   assert.equal(secureContextFor(ca.cert), secureContextFor(ca.cert));
   assert.notEqual(secureContextFor(ca.cert), secureContextFor(other.cert));
 
-  const server = https.createServer({ key: cert.key, cert: cert.cert }, (_req, res) => res.end("ok"));
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const { server, url, close } = await serveOk(dir, ca, "server");
   const sockets = new Set<unknown>();
   server.on("secureConnection", (s) => sockets.add(s));
   try {
@@ -53,8 +65,7 @@ test("one secure context per CA bundle; the dispatcher is built on first use and
     await agent.close();
     await wrong.close();
   } finally {
-    server.closeAllConnections();
-    await new Promise((ok) => server.close(ok));
+    await close();
   }
 });
 
@@ -65,15 +76,8 @@ test("the extra CA is added to Node's root store, not put in its place", async (
   const rootStoreCa = makeCA(dir, "root-store");
   const extraCa = makeCA(dir, "extra");
   const strangerCa = makeCA(dir, "stranger");
-  const servers = await Promise.all(
-    [rootStoreCa, extraCa, strangerCa].map(async (ca, i) => {
-      const cert = issueServerCert(dir, ca, `server-${i}`);
-      const server = https.createServer({ key: cert.key, cert: cert.cert }, (_req, res) => res.end("ok"));
-      await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-      return server;
-    }),
-  );
-  const urls = servers.map((s) => `https://127.0.0.1:${(s.address() as AddressInfo).port}/`);
+  const servers = await Promise.all([rootStoreCa, extraCa, strangerCa].map((ca, i) => serveOk(dir, ca, `server-${i}`)));
+  const urls = servers.map((s) => s.url);
   const child = `
     import https from "node:https";
     import { readFileSync } from "node:fs";
@@ -95,9 +99,6 @@ test("the extra CA is added to Node's root store, not put in its place", async (
     });
     assert.deepEqual(JSON.parse(out), ["trusted", "trusted", "UNABLE_TO_VERIFY_LEAF_SIGNATURE"]);
   } finally {
-    for (const s of servers) {
-      s.closeAllConnections();
-      await new Promise((ok) => s.close(ok));
-    }
+    for (const s of servers) await s.close();
   }
 });
